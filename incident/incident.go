@@ -1,0 +1,216 @@
+// Package incident holds the incident domain: categories, severities, the
+// status lifecycle, the timeline, runbook checklists and the Redis store.
+// It knows nothing of Slack.
+package incident
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Category is one of the runbook's four incident categories.
+type Category string
+
+const (
+	Outage      Category = "outage"
+	Webhook     Category = "webhook"
+	Security    Category = "security"
+	Performance Category = "performance"
+)
+
+// Categories lists the categories in the runbook's order.
+var Categories = []Category{Outage, Webhook, Security, Performance}
+
+// ParseCategory accepts a category name in any case.
+func ParseCategory(s string) (Category, bool) {
+	c := Category(strings.ToLower(strings.TrimSpace(s)))
+	for _, k := range Categories {
+		if c == k {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+// Severity is P1 (worst) to P3.
+type Severity string
+
+const (
+	P1 Severity = "P1"
+	P2 Severity = "P2"
+	P3 Severity = "P3"
+)
+
+// ParseSeverity accepts P1..P3 in any case.
+func ParseSeverity(s string) (Severity, bool) {
+	switch Severity(strings.ToUpper(strings.TrimSpace(s))) {
+	case P1:
+		return P1, true
+	case P2:
+		return P2, true
+	case P3:
+		return P3, true
+	}
+	return "", false
+}
+
+// DefaultSeverity follows the runbook: a full outage or a breach is P1.
+func DefaultSeverity(c Category) Severity {
+	if c == Outage || c == Security {
+		return P1
+	}
+	return P2
+}
+
+// Status is the incident lifecycle: investigating → mitigated → resolved.
+type Status string
+
+const (
+	Investigating Status = "investigating"
+	Mitigated     Status = "mitigated"
+	Resolved      Status = "resolved"
+)
+
+var idPattern = regexp.MustCompile(`^INC-([0-9]+)$`)
+
+// ParseID normalises "inc-7" to "INC-7" and rejects anything else.
+func ParseID(s string) (string, bool) {
+	m := idPattern.FindStringSubmatch(strings.ToUpper(strings.TrimSpace(s)))
+	if m == nil {
+		return "", false
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n <= 0 {
+		return "", false
+	}
+	return FormatID(n), true
+}
+
+// FormatID renders the sequence number as an incident ID.
+func FormatID(n int) string { return "INC-" + strconv.Itoa(n) }
+
+// Number returns the numeric part of a valid ID (0 when invalid).
+func Number(id string) int {
+	m := idPattern.FindStringSubmatch(id)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// Person identifies whoever did something: a Slack user, or a component
+// such as the status poller.
+type Person struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// Mention renders the person for Slack text.
+func (p Person) Mention() string {
+	if strings.HasPrefix(p.ID, "U") || strings.HasPrefix(p.ID, "W") {
+		return "<@" + p.ID + ">"
+	}
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.ID
+}
+
+// Plain renders the person for files and logs.
+func (p Person) Plain() string {
+	if p.Name != "" && p.ID != "" && p.Name != p.ID {
+		return p.Name + " (" + p.ID + ")"
+	}
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.ID
+}
+
+// Entry is one timeline line.
+type Entry struct {
+	At    time.Time `json:"at"`
+	Actor Person    `json:"actor"`
+	Text  string    `json:"text"`
+}
+
+// Tick records who ticked a checklist step and when.
+type Tick struct {
+	By Person    `json:"by"`
+	At time.Time `json:"at"`
+}
+
+// Incident is the whole state of one incident. The timeline is stored
+// beside it (a Redis list) and filled in by Store.Get.
+type Incident struct {
+	ID       string   `json:"id"`
+	Title    string   `json:"title"`
+	Category Category `json:"category"`
+	Severity Severity `json:"severity"`
+	Status   Status   `json:"status"`
+
+	OpenedBy Person    `json:"opened_by"`
+	OpenedAt time.Time `json:"opened_at"`
+	AckedBy  *Person   `json:"acked_by,omitempty"`
+	AckedAt  time.Time `json:"acked_at"`
+	// Lead is whoever acknowledged first; until then the opener leads.
+	MitigatedAt time.Time `json:"mitigated_at"`
+	ResolvedAt  time.Time `json:"resolved_at"`
+	ResolvedBy  *Person   `json:"resolved_by,omitempty"`
+
+	Impact string `json:"impact,omitempty"`
+
+	Channel     string `json:"channel,omitempty"`
+	CardTS      string `json:"card_ts,omitempty"`
+	ChecklistTS string `json:"checklist_ts,omitempty"`
+
+	Checklist map[string]Tick `json:"checklist,omitempty"`
+
+	RootCause  string   `json:"root_cause,omitempty"`
+	Resolution string   `json:"resolution,omitempty"`
+	Prevention []string `json:"prevention,omitempty"`
+	Lessons    string   `json:"lessons,omitempty"`
+
+	Timeline []Entry `json:"-"`
+}
+
+// Open reports whether the incident is not yet resolved.
+func (i *Incident) Open() bool { return i.Status != Resolved }
+
+// Lead is who is leading the response.
+func (i *Incident) Lead() Person {
+	if i.AckedBy != nil {
+		return *i.AckedBy
+	}
+	return i.OpenedBy
+}
+
+// Duration is from opening to resolution (or to now while open).
+func (i *Incident) Duration(now time.Time) time.Duration {
+	end := now
+	if !i.ResolvedAt.IsZero() {
+		end = i.ResolvedAt
+	}
+	return end.Sub(i.OpenedAt)
+}
+
+// Errors the store and the transitions return; handlers turn them into
+// sentences in one place.
+var (
+	ErrNotFound        = errors.New("incident not found")
+	ErrAlreadyResolved = errors.New("incident already resolved")
+	ErrUnknownStep     = errors.New("unknown checklist step")
+	ErrNoChange        = errors.New("nothing to change")
+)
+
+// DuplicateError says an open incident of the same category exists.
+type DuplicateError struct{ Existing *Incident }
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("%s (%s) is already open", e.Existing.ID, e.Existing.Category)
+}

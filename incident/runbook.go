@@ -1,0 +1,269 @@
+package incident
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed runbook.yml
+var defaultRunbook []byte
+
+// DefaultRunbook returns the embedded runbook source.
+func DefaultRunbook() []byte { return append([]byte(nil), defaultRunbook...) }
+
+// Runbook is the parsed procedures file.
+type Runbook struct {
+	Categories map[Category]*CategorySpec
+}
+
+// CategorySpec is what the runbook says about one category.
+type CategorySpec struct {
+	Name             string    `yaml:"name"`
+	Symptoms         string    `yaml:"symptoms"`
+	ImmediateActions []string  `yaml:"immediate_actions"`
+	Checklist        Checklist `yaml:"checklist"`
+	line             int
+}
+
+// Checklist is a titled list of steps; steps may have sub-steps (4a–c).
+type Checklist struct {
+	Title string `yaml:"title"`
+	Steps []Step `yaml:"steps"`
+	line  int
+}
+
+// Step is one checklist line.
+type Step struct {
+	ID    string `yaml:"id"`
+	Text  string `yaml:"text"`
+	Steps []Step `yaml:"steps"`
+	line  int
+}
+
+// Flat lists every step and sub-step in order with its depth (0 or 1).
+func (c Checklist) Flat() []FlatStep {
+	var out []FlatStep
+	var walk func(steps []Step, depth int)
+	walk = func(steps []Step, depth int) {
+		for _, s := range steps {
+			out = append(out, FlatStep{ID: s.ID, Text: s.Text, Depth: depth})
+			walk(s.Steps, depth+1)
+		}
+	}
+	walk(c.Steps, 0)
+	return out
+}
+
+// FlatStep is a step with its nesting depth.
+type FlatStep struct {
+	ID    string
+	Text  string
+	Depth int
+}
+
+// Step finds a step by ID.
+func (c Checklist) Step(id string) (FlatStep, bool) {
+	for _, s := range c.Flat() {
+		if strings.EqualFold(s.ID, id) {
+			return s, true
+		}
+	}
+	return FlatStep{}, false
+}
+
+// Spec returns the category's runbook entry (never nil for a loaded runbook).
+func (r *Runbook) Spec(c Category) *CategorySpec { return r.Categories[c] }
+
+// LoadRunbook parses and validates a runbook file. Every error names the
+// line, so an operator can fix a replaced RUNBOOK_FILE quickly.
+func LoadRunbook(name string, src []byte) (*Runbook, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(src, &root); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, fmt.Errorf("%s: file is empty", name)
+	}
+	var doc struct {
+		Categories map[string]*CategorySpec `yaml:"categories"`
+	}
+	top := root.Content[0]
+	if err := checkKeys(top, "categories"); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := top.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	rb := &Runbook{Categories: map[Category]*CategorySpec{}}
+	var errs []error
+	for key, spec := range doc.Categories {
+		c, ok := ParseCategory(key)
+		if !ok {
+			errs = append(errs, fmt.Errorf("line %d: unknown category %q (want outage, webhook, security or performance)", keyLine(top, key), key))
+			continue
+		}
+		if spec == nil {
+			errs = append(errs, fmt.Errorf("line %d: category %q is empty", keyLine(top, key), key))
+			continue
+		}
+		errs = append(errs, spec.validate(key)...)
+		rb.Categories[c] = spec
+	}
+	for _, c := range Categories {
+		if _, ok := rb.Categories[c]; !ok && !hasKey(doc.Categories, string(c)) {
+			errs = append(errs, fmt.Errorf("line %d: category %q is missing", top.Line, c))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return rb, nil
+}
+
+func hasKey(m map[string]*CategorySpec, k string) bool {
+	for key := range m {
+		if strings.EqualFold(key, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *CategorySpec) validate(key string) []error {
+	var errs []error
+	if strings.TrimSpace(s.Name) == "" {
+		errs = append(errs, fmt.Errorf("line %d: category %q has no name", s.line, key))
+	}
+	if strings.TrimSpace(s.Checklist.Title) == "" {
+		errs = append(errs, fmt.Errorf("line %d: category %q: checklist has no title", s.Checklist.line, key))
+	}
+	if len(s.Checklist.Steps) == 0 {
+		errs = append(errs, fmt.Errorf("line %d: category %q: checklist has no steps", s.Checklist.line, key))
+	}
+	seen := map[string]int{}
+	var walk func(steps []Step, depth int)
+	walk = func(steps []Step, depth int) {
+		for _, st := range steps {
+			id := strings.ToLower(strings.TrimSpace(st.ID))
+			switch {
+			case id == "":
+				errs = append(errs, fmt.Errorf("line %d: step has no id", st.line))
+			case len(id) > 20 || strings.ContainsAny(id, " |:"):
+				errs = append(errs, fmt.Errorf("line %d: step id %q must be short, without spaces, '|' or ':'", st.line, st.ID))
+			case seen[id] != 0:
+				errs = append(errs, fmt.Errorf("line %d: step id %q already used on line %d", st.line, st.ID, seen[id]))
+			default:
+				seen[id] = st.line
+			}
+			if strings.TrimSpace(st.Text) == "" {
+				errs = append(errs, fmt.Errorf("line %d: step %q has no text", st.line, st.ID))
+			}
+			if len(st.Text) > 500 {
+				errs = append(errs, fmt.Errorf("line %d: step %q text is longer than 500 characters", st.line, st.ID))
+			}
+			if depth > 0 && len(st.Steps) > 0 {
+				errs = append(errs, fmt.Errorf("line %d: step %q: sub-steps may not have sub-steps", st.line, st.ID))
+			}
+			walk(st.Steps, depth+1)
+		}
+	}
+	walk(s.Checklist.Steps, 0)
+	if len(seen) > 40 {
+		errs = append(errs, fmt.Errorf("line %d: category %q: at most 40 steps fit in one Slack message", s.Checklist.line, key))
+	}
+	return errs
+}
+
+// UnmarshalYAML rejects unknown keys with their line and keeps the line.
+func (s *CategorySpec) UnmarshalYAML(n *yaml.Node) error {
+	if err := checkKeys(n, "name", "symptoms", "immediate_actions", "checklist"); err != nil {
+		return err
+	}
+	type plain CategorySpec
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*s = CategorySpec(p)
+	s.line = n.Line
+	return nil
+}
+
+// UnmarshalYAML rejects unknown keys with their line and keeps the line.
+func (c *Checklist) UnmarshalYAML(n *yaml.Node) error {
+	if err := checkKeys(n, "title", "steps"); err != nil {
+		return err
+	}
+	type plain Checklist
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*c = Checklist(p)
+	c.line = n.Line
+	return nil
+}
+
+// UnmarshalYAML rejects unknown keys with their line and keeps the line.
+func (s *Step) UnmarshalYAML(n *yaml.Node) error {
+	if err := checkKeys(n, "id", "text", "steps"); err != nil {
+		return err
+	}
+	type plain Step
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*s = Step(p)
+	s.line = n.Line
+	return nil
+}
+
+func checkKeys(n *yaml.Node, allowed ...string) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: expected a mapping of keys, got %s", n.Line, kindName(n.Kind))
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		ok := false
+		for _, a := range allowed {
+			if k.Value == a {
+				ok = true
+			}
+		}
+		if !ok {
+			return fmt.Errorf("line %d: unknown key %q (allowed: %s)", k.Line, k.Value, strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+func keyLine(n *yaml.Node, key string) int {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "categories" {
+			m := n.Content[i+1]
+			for j := 0; j+1 < len(m.Content); j += 2 {
+				if m.Content[j].Value == key {
+					return m.Content[j].Line
+				}
+			}
+		}
+	}
+	return n.Line
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return "a single value"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "something else"
+}

@@ -1,0 +1,282 @@
+package incident
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Store keeps incidents in Redis. Each incident is one JSON value changed
+// only inside WATCH/MULTI transactions, so two replicas or two people
+// clicking at once never lose an update; its timeline is a list appended in
+// the same transaction. Incidents have no TTL: reports are written later.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+	now    func() time.Time
+}
+
+// NewStore returns a store whose keys all start with prefix.
+func NewStore(rdb redis.UniversalClient, prefix string, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{rdb: rdb, prefix: prefix, now: now}
+}
+
+func (s *Store) keySeq() string               { return s.prefix + "incident:seq" }
+func (s *Store) keyInc(id string) string      { return s.prefix + "incident:" + id }
+func (s *Store) keyTimeline(id string) string { return s.prefix + "incident:" + id + ":timeline" }
+func (s *Store) keyOpen() string              { return s.prefix + "incidents:open" }
+func (s *Store) keyOpenCat(c Category) string { return s.prefix + "incidents:open:" + string(c) }
+func (s *Store) keyAll() string               { return s.prefix + "incidents:all" }
+func (s *Store) keyOnce(key string) string    { return s.prefix + "once:" + key }
+
+// maxTxAttempts bounds optimistic retries; 20 concurrent writers on one
+// incident need at most 20 rounds.
+const maxTxAttempts = 200
+
+// OpenParams describes a new incident.
+type OpenParams struct {
+	Category Category
+	Severity Severity // empty: the category's default
+	Title    string   // empty: the runbook's category name
+	By       Person
+	Channel  string
+	// Force opens even when an incident of the same category is open.
+	Force bool
+}
+
+// Open creates an incident with the next sequential ID. Unless Force is
+// set, an open incident of the same category returns *DuplicateError.
+func (s *Store) Open(ctx context.Context, p OpenParams) (*Incident, error) {
+	if p.Severity == "" {
+		p.Severity = DefaultSeverity(p.Category)
+	}
+	var created *Incident
+	err := s.retry(ctx, func() error {
+		return s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			if !p.Force {
+				ids, err := tx.SMembers(ctx, s.keyOpenCat(p.Category)).Result()
+				if err != nil {
+					return err
+				}
+				if len(ids) > 0 {
+					sort.Slice(ids, func(a, b int) bool { return Number(ids[a]) > Number(ids[b]) })
+					existing, err := s.get(ctx, tx, ids[0])
+					if err != nil {
+						return err
+					}
+					return &DuplicateError{Existing: existing}
+				}
+			}
+			n, err := tx.Get(ctx, s.keySeq()).Int()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			n++
+			now := s.now().UTC()
+			inc := &Incident{
+				ID: FormatID(n), Title: p.Title, Category: p.Category, Severity: p.Severity,
+				Status: Investigating, OpenedBy: p.By, OpenedAt: now, Channel: p.Channel,
+				Checklist: map[string]Tick{},
+			}
+			raw, err := json.Marshal(inc)
+			if err != nil {
+				return err
+			}
+			entry := Entry{At: now, Actor: p.By, Text: fmt.Sprintf("Incident opened: %s (%s, %s)", inc.Title, inc.Category, inc.Severity)}
+			rawEntry, _ := json.Marshal(entry)
+			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+				pipe.Set(ctx, s.keySeq(), n, 0)
+				pipe.Set(ctx, s.keyInc(inc.ID), raw, 0)
+				pipe.RPush(ctx, s.keyTimeline(inc.ID), rawEntry)
+				pipe.ZAdd(ctx, s.keyOpen(), redis.Z{Score: float64(n), Member: inc.ID})
+				pipe.SAdd(ctx, s.keyOpenCat(p.Category), inc.ID)
+				pipe.ZAdd(ctx, s.keyAll(), redis.Z{Score: float64(n), Member: inc.ID})
+				return nil
+			})
+			inc.Timeline = []Entry{entry}
+			created = inc
+			return err
+		}, s.keySeq(), s.keyOpenCat(p.Category))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// Mutation changes an incident in place and returns the timeline entries
+// that describe the change. Returning an error aborts without writing.
+type Mutation func(inc *Incident, now time.Time) ([]Entry, error)
+
+// Update applies fn atomically and returns the incident as written.
+func (s *Store) Update(ctx context.Context, id string, fn Mutation) (*Incident, error) {
+	var out *Incident
+	key := s.keyInc(id)
+	err := s.retry(ctx, func() error {
+		return s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			inc, err := s.get(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			wasOpen := inc.Open()
+			now := s.now().UTC()
+			entries, err := fn(inc, now)
+			if err != nil {
+				return err
+			}
+			raw, err := json.Marshal(inc)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+				pipe.Set(ctx, key, raw, 0)
+				for i := range entries {
+					if entries[i].At.IsZero() {
+						entries[i].At = now
+					}
+					e, _ := json.Marshal(entries[i])
+					pipe.RPush(ctx, s.keyTimeline(id), e)
+				}
+				if wasOpen && !inc.Open() {
+					pipe.ZRem(ctx, s.keyOpen(), id)
+					pipe.SRem(ctx, s.keyOpenCat(inc.Category), id)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			out = inc
+			return nil
+		}, key)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, out.ID)
+}
+
+// retry re-runs an optimistic transaction that lost a race.
+func (s *Store) retry(ctx context.Context, fn func() error) error {
+	for attempt := 0; attempt < maxTxAttempts; attempt++ {
+		err := fn()
+		if !errors.Is(err, redis.TxFailedErr) {
+			return err
+		}
+		// Jitter spreads contending writers so each round lets one through.
+		d := time.Duration(rand.IntN(1000*(attempt%10+1))) * time.Microsecond
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+		}
+	}
+	return fmt.Errorf("update kept conflicting after %d attempts: %w", maxTxAttempts, redis.TxFailedErr)
+}
+
+type getter interface {
+	Get(ctx context.Context, key string) *redis.StringCmd
+}
+
+func (s *Store) get(ctx context.Context, g getter, id string) (*Incident, error) {
+	raw, err := g.Get(ctx, s.keyInc(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", id, err)
+	}
+	var inc Incident
+	if err := json.Unmarshal(raw, &inc); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", id, err)
+	}
+	if inc.Checklist == nil {
+		inc.Checklist = map[string]Tick{}
+	}
+	return &inc, nil
+}
+
+// Get reads an incident with its timeline.
+func (s *Store) Get(ctx context.Context, id string) (*Incident, error) {
+	inc, err := s.get(ctx, s.rdb, id)
+	if err != nil {
+		return nil, err
+	}
+	raws, err := s.rdb.LRange(ctx, s.keyTimeline(id), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read %s timeline: %w", id, err)
+	}
+	for _, r := range raws {
+		var e Entry
+		if err := json.Unmarshal([]byte(r), &e); err == nil {
+			inc.Timeline = append(inc.Timeline, e)
+		}
+	}
+	return inc, nil
+}
+
+// ListOpen returns open incidents, oldest first, without timelines.
+func (s *Store) ListOpen(ctx context.Context) ([]*Incident, error) {
+	ids, err := s.rdb.ZRange(ctx, s.keyOpen(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list open incidents: %w", err)
+	}
+	return s.load(ctx, ids)
+}
+
+// ListRecent returns up to n most recent incidents (open or not), newest first.
+func (s *Store) ListRecent(ctx context.Context, n int) ([]*Incident, error) {
+	ids, err := s.rdb.ZRevRange(ctx, s.keyAll(), 0, int64(n-1)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	return s.load(ctx, ids)
+}
+
+func (s *Store) load(ctx context.Context, ids []string) ([]*Incident, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.keyInc(id)
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load incidents: %w", err)
+	}
+	out := make([]*Incident, 0, len(vals))
+	for _, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var inc Incident
+		if json.Unmarshal([]byte(str), &inc) == nil {
+			out = append(out, &inc)
+		}
+	}
+	return out, nil
+}
+
+// Once reports whether key is seen for the first time within ttl; Slack may
+// deliver an envelope again, and replicas share this memory.
+func (s *Store) Once(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.keyOnce(key), 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("dedupe %s: %w", key, err)
+	}
+	return ok, nil
+}
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }

@@ -1,0 +1,169 @@
+package incident
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The mutations below are the only ways handlers change an incident. Each
+// refuses a change that makes no sense (ErrNoChange, ErrAlreadyResolved) so
+// a repeated click or command is harmless.
+
+// Ack records the first acknowledgement; later ones change nothing.
+func Ack(by Person) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		if !inc.Open() {
+			return nil, ErrAlreadyResolved
+		}
+		if inc.AckedBy != nil {
+			return nil, fmt.Errorf("already acknowledged by %s: %w", inc.AckedBy.Mention(), ErrNoChange)
+		}
+		inc.AckedBy = &by
+		inc.AckedAt = now
+		return []Entry{{Actor: by, Text: "Acknowledged; now leading the response"}}, nil
+	}
+}
+
+// SetSeverity changes the severity.
+func SetSeverity(by Person, sev Severity) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		if !inc.Open() {
+			return nil, ErrAlreadyResolved
+		}
+		if inc.Severity == sev {
+			return nil, fmt.Errorf("severity is already %s: %w", sev, ErrNoChange)
+		}
+		old := inc.Severity
+		inc.Severity = sev
+		return []Entry{{Actor: by, Text: fmt.Sprintf("Severity changed from %s to %s", old, sev)}}, nil
+	}
+}
+
+// SetImpact records the impact (affected users).
+func SetImpact(by Person, text string) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		inc.Impact = text
+		return []Entry{{Actor: by, Text: "Impact: " + text}}, nil
+	}
+}
+
+// Note adds a free-text note to the timeline.
+func Note(by Person, text string) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		return []Entry{{Actor: by, Text: "Note: " + text}}, nil
+	}
+}
+
+// Mitigate moves investigating → mitigated.
+func Mitigate(by Person, text string) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		switch inc.Status {
+		case Resolved:
+			return nil, ErrAlreadyResolved
+		case Mitigated:
+			return nil, fmt.Errorf("already mitigated: %w", ErrNoChange)
+		}
+		inc.Status = Mitigated
+		inc.MitigatedAt = now
+		msg := "Mitigation applied"
+		if text != "" {
+			msg += ": " + text
+		}
+		return []Entry{{Actor: by, Text: msg}}, nil
+	}
+}
+
+// Resolve closes the incident; the resolution text feeds the report.
+func Resolve(by Person, resolution string) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		if !inc.Open() {
+			return nil, ErrAlreadyResolved
+		}
+		inc.Status = Resolved
+		inc.ResolvedAt = now
+		inc.ResolvedBy = &by
+		if resolution != "" {
+			inc.Resolution = resolution
+		}
+		msg := "Resolution confirmed"
+		if resolution != "" {
+			msg += ": " + resolution
+		}
+		return []Entry{{Actor: by, Text: msg}}, nil
+	}
+}
+
+// SetTick ticks or unticks a checklist step of the incident's category.
+func SetTick(rb *Runbook, by Person, stepID string, done bool) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		spec := rb.Spec(inc.Category)
+		if spec == nil {
+			return nil, ErrUnknownStep
+		}
+		step, ok := spec.Checklist.Step(stepID)
+		if !ok {
+			return nil, fmt.Errorf("%q: %w", stepID, ErrUnknownStep)
+		}
+		_, ticked := inc.Checklist[step.ID]
+		if ticked == done {
+			state := "not ticked"
+			if done {
+				state = "already ticked"
+			}
+			return nil, fmt.Errorf("step %s is %s: %w", step.ID, state, ErrNoChange)
+		}
+		if done {
+			inc.Checklist[step.ID] = Tick{By: by, At: now}
+			return []Entry{{Actor: by, Text: fmt.Sprintf("Checklist %s done: %s", step.ID, step.Text)}}, nil
+		}
+		delete(inc.Checklist, step.ID)
+		return []Entry{{Actor: by, Text: fmt.Sprintf("Checklist %s unticked: %s", step.ID, step.Text)}}, nil
+	}
+}
+
+// SetCard remembers where the incident card was posted.
+func SetCard(channel, ts string) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		inc.Channel, inc.CardTS = channel, ts
+		return nil, nil
+	}
+}
+
+// SetChecklistMessage remembers the checklist message so ticks re-render it.
+func SetChecklistMessage(ts string) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		inc.ChecklistTS = ts
+		return nil, nil
+	}
+}
+
+// Postmortem field names, as typed after `/clerk-incident`.
+const (
+	FieldRootCause  = "rootcause"
+	FieldPrevention = "prevention"
+	FieldLessons    = "lessons"
+)
+
+// SetReportField fills a post-incident field; prevention items accumulate.
+func SetReportField(by Person, field, text string) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		switch field {
+		case FieldRootCause:
+			inc.RootCause = text
+			return []Entry{{Actor: by, Text: "Root cause: " + text}}, nil
+		case FieldPrevention:
+			for _, p := range inc.Prevention {
+				if strings.EqualFold(p, text) {
+					return nil, fmt.Errorf("prevention item already listed: %w", ErrNoChange)
+				}
+			}
+			inc.Prevention = append(inc.Prevention, text)
+			return []Entry{{Actor: by, Text: "Prevention item: " + text}}, nil
+		case FieldLessons:
+			inc.Lessons = text
+			return []Entry{{Actor: by, Text: "Lessons learned: " + text}}, nil
+		}
+		return nil, fmt.Errorf("unknown report field %q", field)
+	}
+}
