@@ -1,0 +1,225 @@
+// Package bot is the Slack transport: the Socket Mode loop that acks every
+// envelope first and then hands it to a handler with a timeout and panic
+// recovery, and the outbound Web API with rate-limit retries. It knows
+// nothing of incidents.
+package bot
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// Command is a slash command as the handlers see it.
+type Command struct {
+	EnvelopeID  string
+	Command     string
+	Text        string
+	UserID      string
+	UserName    string
+	ChannelID   string
+	TeamID      string
+	ResponseURL string
+	TriggerID   string
+}
+
+// Action is a button click.
+type Action struct {
+	EnvelopeID  string
+	ActionID    string
+	BlockID     string
+	Value       string
+	UserID      string
+	UserName    string
+	ChannelID   string
+	MessageTS   string
+	ThreadTS    string
+	ResponseURL string
+}
+
+// Handler does the work after the ack. Handlers reply themselves.
+type Handler interface {
+	Command(ctx context.Context, c Command)
+	Action(ctx context.Context, a Action)
+}
+
+// Deduper remembers envelope IDs across replicas: Slack may redeliver an
+// envelope it thinks was lost, and it must be handled once.
+type Deduper interface {
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// Replier tells a user something went wrong when a handler panics.
+type Replier interface {
+	Reply(ctx context.Context, to ReplyTo, m Msg) error
+}
+
+// Listener runs the Socket Mode connection.
+type Listener struct {
+	client    *socketmode.Client
+	handler   Handler
+	dedupe    Deduper
+	reply     Replier
+	log       logrus.FieldLogger
+	timeout   time.Duration
+	command   string
+	connected atomic.Bool
+	wg        sync.WaitGroup
+	// OnAck, if set, observes each ack's latency (benchmarks, metrics).
+	OnAck func(kind string, d time.Duration)
+}
+
+// NewListener builds the Socket Mode loop around an API client that has
+// the app-level token.
+func NewListener(api *slack.Client, h Handler, d Deduper, r Replier, log logrus.FieldLogger, timeout time.Duration) *Listener {
+	return &Listener{
+		client:  socketmode.New(api),
+		handler: h, dedupe: d, reply: r, log: log, timeout: timeout,
+		command: "/clerk-incident",
+	}
+}
+
+// Connected reports whether the socket is up (for /healthz).
+func (l *Listener) Connected() bool { return l.connected.Load() }
+
+// Run connects and handles events until ctx ends, then waits for the
+// handlers in flight.
+func (l *Listener) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- l.client.RunContext(ctx) }()
+	defer l.wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			l.connected.Store(false)
+			return nil
+		case err := <-errc:
+			l.connected.Store(false)
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("socket mode: %w", err)
+		case evt, ok := <-l.client.Events:
+			if !ok {
+				return nil
+			}
+			l.handle(ctx, evt)
+		}
+	}
+}
+
+func (l *Listener) handle(ctx context.Context, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnected:
+		l.connected.Store(true)
+		l.log.Info("socket mode connected")
+	case socketmode.EventTypeConnecting:
+		l.log.Debug("socket mode connecting")
+	case socketmode.EventTypeDisconnect:
+		l.connected.Store(false)
+		l.log.Info("slack asked to reconnect")
+	case socketmode.EventTypeConnectionError:
+		l.connected.Store(false)
+		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			l.log.WithField("attempt", ce.Attempt).WithError(redactErr(ce.ErrorObj)).Warn("socket mode connection error")
+		}
+	case socketmode.EventTypeInvalidAuth:
+		l.connected.Store(false)
+		l.log.Error("slack rejected the app token")
+	case socketmode.EventTypeSlashCommand:
+		start := time.Now()
+		l.ack(evt)
+		if l.OnAck != nil {
+			l.OnAck("slash_command", time.Since(start))
+		}
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok || evt.Request == nil {
+			return
+		}
+		if cmd.Command != "" && cmd.Command != l.command {
+			l.log.WithField("command", cmd.Command).Warn("ignoring unknown slash command")
+			return
+		}
+		c := Command{EnvelopeID: evt.Request.EnvelopeID, Command: cmd.Command, Text: cmd.Text, UserID: cmd.UserID,
+			UserName: cmd.UserName, ChannelID: cmd.ChannelID, TeamID: cmd.TeamID, ResponseURL: cmd.ResponseURL, TriggerID: cmd.TriggerID}
+		l.dispatch(ctx, evt.Request.EnvelopeID, ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID},
+			logrus.Fields{"kind": "command", "user": c.UserID, "channel": c.ChannelID},
+			func(ctx context.Context) { l.handler.Command(ctx, c) })
+	case socketmode.EventTypeInteractive:
+		start := time.Now()
+		l.ack(evt)
+		if l.OnAck != nil {
+			l.OnAck("interactive", time.Since(start))
+		}
+		cb, ok := evt.Data.(slack.InteractionCallback)
+		if !ok || evt.Request == nil || cb.Type != slack.InteractionTypeBlockActions {
+			return
+		}
+		for _, ba := range cb.ActionCallback.BlockActions {
+			if ba == nil {
+				continue
+			}
+			a := Action{EnvelopeID: evt.Request.EnvelopeID, ActionID: ba.ActionID, BlockID: ba.BlockID, Value: ba.Value,
+				UserID: cb.User.ID, UserName: cb.User.Name, ChannelID: cb.Channel.ID, MessageTS: cb.Container.MessageTs,
+				ThreadTS: cb.Container.ThreadTs, ResponseURL: cb.ResponseURL}
+			if a.ChannelID == "" {
+				a.ChannelID = cb.Container.ChannelID
+			}
+			if a.UserName == "" {
+				a.UserName = cb.User.Username
+			}
+			l.dispatch(ctx, evt.Request.EnvelopeID+":"+ba.ActionID, ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID},
+				logrus.Fields{"kind": "action", "action": a.ActionID, "user": a.UserID},
+				func(ctx context.Context) { l.handler.Action(ctx, a) })
+		}
+	case socketmode.EventTypeEventsAPI:
+		l.ack(evt)
+	case socketmode.EventTypeHello, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
+		if evt.Type != socketmode.EventTypeHello {
+			l.log.WithField("event", evt.Type).Warn("socket mode problem")
+		}
+	}
+}
+
+func (l *Listener) ack(evt socketmode.Event) {
+	if evt.Request == nil {
+		return
+	}
+	if err := l.client.Ack(*evt.Request); err != nil {
+		l.log.WithError(err).Warn("ack failed")
+	}
+}
+
+// dispatch runs the work in its own goroutine after the ack, once per
+// envelope across replicas, bounded by the timeout, recovering panics.
+func (l *Listener) dispatch(ctx context.Context, key string, to ReplyTo, fields logrus.Fields, work func(context.Context)) {
+	l.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.timeout)
+		defer cancel()
+		log := l.log.WithFields(fields)
+		if l.dedupe != nil {
+			first, err := l.dedupe.Once(ctx, "envelope:"+key, time.Hour)
+			if err != nil {
+				// Better to risk a duplicate than to drop a command.
+				log.WithError(err).Warn("dedupe unavailable; handling anyway")
+			} else if !first {
+				log.Info("duplicate envelope ignored")
+				return
+			}
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("handler panicked")
+				_ = l.reply.Reply(ctx, to, Msg{Text: ":warning: Something went wrong while handling that; nothing more was done. The error was logged."})
+			}
+		}()
+		work(ctx)
+	})
+}

@@ -1,0 +1,175 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// Msg is an outbound message: fallback text (notifications, screen
+// readers) and Block Kit blocks.
+type Msg struct {
+	Text   string
+	Blocks []slack.Block
+}
+
+// ReplyTo says where a reply meant only for one person goes: the
+// response_url of their command or click, or else an ephemeral message.
+type ReplyTo struct {
+	ResponseURL string
+	Channel     string
+	User        string
+	// Replace overwrites the message the click came from (response_url only).
+	Replace bool
+}
+
+// Slack is the outbound Web API with Slack's rate limits handled in one
+// place: a 429 is retried after its Retry-After, a 5xx with backoff.
+type Slack struct {
+	api      *slack.Client
+	http     *http.Client
+	attempts int
+	maxWait  time.Duration
+	sleep    func(ctx context.Context, d time.Duration) error
+}
+
+// NewSlack wraps a slack-go client.
+func NewSlack(api *slack.Client, hc *http.Client) *Slack {
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &Slack{api: api, http: hc, attempts: 5, maxWait: 30 * time.Second, sleep: sleepCtx}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// retry runs call until it succeeds, fails for good, or attempts run out.
+func (s *Slack) retry(ctx context.Context, what string, call func() error) error {
+	var err error
+	backoff := 500 * time.Millisecond
+	for attempt := 1; attempt <= s.attempts; attempt++ {
+		err = call()
+		if err == nil {
+			return nil
+		}
+		var wait time.Duration
+		var rl *slack.RateLimitedError
+		var sc slack.StatusCodeError
+		switch {
+		case errors.As(err, &rl):
+			wait = rl.RetryAfter
+		case errors.As(err, &sc) && (sc.Code == http.StatusTooManyRequests || sc.Code >= 500):
+			wait = backoff
+			backoff *= 2
+		default:
+			return fmt.Errorf("slack %s: %w", what, redactErr(err))
+		}
+		if wait > s.maxWait {
+			wait = s.maxWait
+		}
+		if attempt == s.attempts {
+			break
+		}
+		if serr := s.sleep(ctx, wait); serr != nil {
+			return fmt.Errorf("slack %s: %w", what, serr)
+		}
+	}
+	return fmt.Errorf("slack %s: gave up after %d attempts: %w", what, s.attempts, redactErr(err))
+}
+
+// redactErr drops URLs from transport errors: a response_url is a bearer
+// credential and must not reach logs.
+func redactErr(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return fmt.Errorf("%s request failed: %w", uerr.Op, uerr.Err)
+	}
+	return err
+}
+
+// Post sends a message to a channel, or into a thread when threadTS is set.
+func (s *Slack) Post(ctx context.Context, channel, threadTS string, m Msg) (string, error) {
+	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false)}
+	if len(m.Blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(m.Blocks...))
+	}
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
+	}
+	var ts string
+	err := s.retry(ctx, "chat.postMessage", func() error {
+		var err error
+		_, ts, err = s.api.PostMessageContext(ctx, channel, opts...)
+		return err
+	})
+	return ts, err
+}
+
+// Update rewrites a message in place; it works from any replica.
+func (s *Slack) Update(ctx context.Context, channel, ts string, m Msg) error {
+	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...)}
+	return s.retry(ctx, "chat.update", func() error {
+		_, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts, opts...)
+		return err
+	})
+}
+
+// Reply sends a message only the person sees.
+func (s *Slack) Reply(ctx context.Context, to ReplyTo, m Msg) error {
+	if to.ResponseURL != "" {
+		msg := &slack.WebhookMessage{Text: m.Text, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: to.Replace}
+		if len(m.Blocks) > 0 {
+			msg.Blocks = &slack.Blocks{BlockSet: m.Blocks}
+		}
+		return s.retry(ctx, "response_url", func() error {
+			return slack.PostWebhookCustomHTTPContext(ctx, to.ResponseURL, s.http, msg)
+		})
+	}
+	if to.Channel == "" || to.User == "" {
+		return errors.New("slack reply: no response_url and no channel/user")
+	}
+	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false)}
+	if len(m.Blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(m.Blocks...))
+	}
+	return s.retry(ctx, "chat.postEphemeral", func() error {
+		_, err := s.api.PostEphemeralContext(ctx, to.Channel, to.User, opts...)
+		return err
+	})
+}
+
+// Upload shares a text file into a channel or thread (files upload v2).
+func (s *Slack) Upload(ctx context.Context, channel, threadTS, filename, title, content, comment string) error {
+	return s.retry(ctx, "files.upload", func() error {
+		_, err := s.api.UploadFileContext(ctx, slack.UploadFileParameters{
+			Filename: filename, Title: title, Content: content, FileSize: len(content),
+			Channel: channel, ThreadTimestamp: threadTS, InitialComment: comment,
+		})
+		return err
+	})
+}
+
+// GroupMembers lists the members of a user group.
+func (s *Slack) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
+	var members []string
+	err := s.retry(ctx, "usergroups.users.list", func() error {
+		var err error
+		members, err = s.api.GetUserGroupMembersContext(ctx, groupID)
+		return err
+	})
+	return members, err
+}

@@ -1,0 +1,189 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/sirupsen/logrus"
+	"github.com/slack-go/slack"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+)
+
+// Options are the parts a caller may swap (tests, the sandbox).
+type Options struct {
+	Stderr io.Writer
+	Now    func() time.Time
+	// Ready, if set, is called once the HTTP server listens.
+	Ready func(httpAddr string)
+	// OnAck observes Socket Mode ack latency.
+	OnAck func(kind string, d time.Duration)
+}
+
+// Run starts the bot and blocks until ctx ends or Slack refuses the app.
+func Run(ctx context.Context, cfg Config, opt Options) error {
+	if opt.Stderr == nil {
+		opt.Stderr = os.Stderr
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	log := newLogger(cfg, opt.Stderr)
+
+	src, name := incident.DefaultRunbook(), "embedded runbook.yml"
+	if cfg.RunbookFile != "" {
+		b, err := os.ReadFile(cfg.RunbookFile)
+		if err != nil {
+			return fmt.Errorf("RUNBOOK_FILE: %w", err)
+		}
+		src, name = b, cfg.RunbookFile
+	}
+	rb, err := incident.LoadRunbook(name, src)
+	if err != nil {
+		return fmt.Errorf("runbook is not valid: %w", err)
+	}
+
+	rdb, closeRedis, err := openRedis(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	store := incident.NewStore(rdb, cfg.RedisPrefix, opt.Now)
+	if err := store.Ping(ctx); err != nil {
+		log.WithError(err).Error("redis does not answer yet; commands will fail until it does")
+	}
+
+	api := slack.New(cfg.BotToken, slack.OptionAppLevelToken(cfg.AppToken), slack.OptionAPIURL(cfg.SlackAPIURL))
+	authCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	who, err := api.AuthTestContext(authCtx)
+	cancel()
+	if err != nil {
+		var se slack.SlackErrorResponse
+		if errors.As(err, &se) && (se.Err == "invalid_auth" || se.Err == "not_authed" || se.Err == "token_revoked" || se.Err == "account_inactive") {
+			return fmt.Errorf("slack rejected SLACK_BOT_TOKEN (%s)", se.Err)
+		}
+		log.WithError(err).Warn("slack auth.test failed; continuing, Socket Mode will retry")
+	} else {
+		log.WithFields(logrus.Fields{"bot_user": who.UserID, "team": who.TeamID}).Info("slack bot token accepted")
+	}
+
+	out := bot.NewSlack(api, nil)
+	auth := handlers.NewAuthorizer(cfg.Responders, out, cfg.GroupCacheTTL, opt.Now)
+	if auth.Open() {
+		log.Warn("SLACK_RESPONDERS is empty: everyone in the workspace may change incidents")
+	}
+	h := handlers.New(store, out, rb, auth, cfg.Channel, log, opt.Now)
+	listener := bot.NewListener(api, h, store, out, log, cfg.HandlerTimeout)
+	listener.OnAck = opt.OnAck
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: healthMux(store, listener), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.WithError(err).Error("http server stopped")
+		}
+	}()
+	log.WithField("addr", ln.Addr().String()).Info("http listening (/healthz)")
+	if opt.Ready != nil {
+		opt.Ready(ln.Addr().String())
+	}
+
+	runErr := listener.Run(ctx)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	log.Info("stopped")
+	return runErr
+}
+
+func openRedis(cfg Config, log logrus.FieldLogger) (redis.UniversalClient, func(), error) {
+	if cfg.RedisURL == "" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.Start(); err != nil {
+			return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		log.Warn("REDIS_URL is not set: using an embedded in-memory Redis; incident state will not survive a restart")
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		return rdb, func() { _ = rdb.Close(); mr.Close() }, nil
+	}
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, nil, errors.New("REDIS_URL cannot be parsed (value not shown: it may hold a password)")
+	}
+	rdb := redis.NewClient(opt)
+	return rdb, func() { _ = rdb.Close() }, nil
+}
+
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+type connectedness interface{ Connected() bool }
+
+// healthMux serves GET /healthz: 200 only while Redis answers and the
+// socket is up, and says which part is down otherwise.
+func healthMux(store pinger, sock connectedness) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		body := map[string]string{"redis": "up", "slack_socket": "up"}
+		ok := true
+		if err := store.Ping(ctx); err != nil {
+			body["redis"], ok = "down", false
+		}
+		if !sock.Connected() {
+			body["slack_socket"], ok = "down", false
+		}
+		body["status"] = "ok"
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			body["status"] = "degraded"
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(body)
+	})
+	return mux
+}
+
+func newLogger(cfg Config, w io.Writer) *logrus.Logger {
+	log := logrus.New()
+	log.SetOutput(w)
+	log.SetLevel(cfg.LogLevel)
+	var f logrus.Formatter = &logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano}
+	if cfg.LogFormat == "text" {
+		f = &logrus.TextFormatter{FullTimestamp: true}
+	}
+	log.SetFormatter(redacting{f})
+	return log
+}
+
+// secretPattern matches tokens and keys that must never reach a log line,
+// including Slack response URLs (bearer credentials in a URL).
+var secretPattern = regexp.MustCompile(`(xox[abposr]-|xapp-|sk_(live|test)_|whsec_)[A-Za-z0-9\-_=+/]+|https://hooks\.slack\.com/[^\s"]+|(redis|rediss)://[^@\s"]*@`)
+
+// redacting masks secrets in whatever the wrapped formatter produced.
+type redacting struct{ logrus.Formatter }
+
+func (r redacting) Format(e *logrus.Entry) ([]byte, error) {
+	b, err := r.Formatter.Format(e)
+	if err != nil {
+		return b, err
+	}
+	return secretPattern.ReplaceAll(b, []byte("[redacted]")), nil
+}

@@ -1,0 +1,165 @@
+// Package app wires the bot for the two commands under cmd/: it is the
+// only place that turns the environment into parts and starts them.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Config is everything the bot reads from the environment.
+type Config struct {
+	BotToken    string
+	AppToken    string
+	SlackAPIURL string
+	Channel     string
+	Responders  []string
+
+	RedisURL    string
+	RedisPrefix string
+
+	HTTPAddr  string
+	LogLevel  logrus.Level
+	LogFormat string
+
+	RunbookFile    string
+	HandlerTimeout time.Duration
+	GroupCacheTTL  time.Duration
+}
+
+// Vars documents every variable; the README table mirrors it.
+var Vars = []struct{ Name, Default, Help string }{
+	{"SLACK_BOT_TOKEN", "", "required: bot token (xoxb-…)"},
+	{"SLACK_APP_TOKEN", "", "required: app-level token with connections:write (xapp-…)"},
+	{"SLACK_API_URL", "https://slack.com/api/", "Slack Web API base URL (tests, proxies)"},
+	{"SLACK_CHANNEL_ID", "", "channel for incident cards and alerts; default: where `open` was typed"},
+	{"SLACK_RESPONDERS", "", "comma-separated user (U…) and user group (S…) IDs allowed to change state; empty: everyone"},
+	{"REDIS_URL", "", "redis:// or rediss:// URL; empty: embedded in-memory server (state lost on restart)"},
+	{"REDIS_KEY_PREFIX", "clerk-incident:", "prefix of every Redis key (to share a Redis)"},
+	{"HTTP_ADDR", ":8080", "address of GET /healthz"},
+	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"LOG_FORMAT", "json", "json or text"},
+	{"RUNBOOK_FILE", "", "YAML file replacing the embedded runbook checklists"},
+	{"HANDLER_TIMEOUT", "30s", "how long one command or click may run"},
+	{"RESPONDER_CACHE_TTL", "5m", "how long user group membership is cached"},
+}
+
+// Load reads and validates the whole configuration; the error lists every
+// missing or malformed variable at once. Secret values are never echoed.
+func Load(getenv func(string) string) (Config, error) {
+	get := func(name string) string {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			for _, d := range Vars {
+				if d.Name == name {
+					return d.Default
+				}
+			}
+		}
+		return v
+	}
+	var errs []string
+	c := Config{
+		BotToken: get("SLACK_BOT_TOKEN"), AppToken: get("SLACK_APP_TOKEN"), SlackAPIURL: get("SLACK_API_URL"),
+		Channel: get("SLACK_CHANNEL_ID"), RedisURL: get("REDIS_URL"), RedisPrefix: get("REDIS_KEY_PREFIX"),
+		HTTPAddr: get("HTTP_ADDR"), LogFormat: strings.ToLower(get("LOG_FORMAT")), RunbookFile: get("RUNBOOK_FILE"),
+	}
+	switch {
+	case c.BotToken == "":
+		errs = append(errs, "SLACK_BOT_TOKEN is required: the bot token, starting with xoxb-")
+	case !strings.HasPrefix(c.BotToken, "xoxb-"):
+		errs = append(errs, "SLACK_BOT_TOKEN must start with xoxb- (is it the app token or a user token?)")
+	}
+	switch {
+	case c.AppToken == "":
+		errs = append(errs, "SLACK_APP_TOKEN is required: the app-level token with connections:write, starting with xapp-")
+	case !strings.HasPrefix(c.AppToken, "xapp-"):
+		errs = append(errs, "SLACK_APP_TOKEN must start with xapp- (create one under Basic Information > App-Level Tokens)")
+	}
+	if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
+	} else if !strings.HasSuffix(c.SlackAPIURL, "/") {
+		c.SlackAPIURL += "/"
+	}
+	if c.Channel != "" && !validChannel(c.Channel) {
+		errs = append(errs, fmt.Sprintf("SLACK_CHANNEL_ID %q is not a channel ID (C…, G… or D…; right-click the channel > Copy link)", c.Channel))
+	}
+	for _, id := range strings.Split(get("SLACK_RESPONDERS"), ",") {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
+		}
+		if !validPrincipal(id) {
+			errs = append(errs, fmt.Sprintf("SLACK_RESPONDERS: %q is not a user ID (U…/W…) or user group ID (S…)", id))
+			continue
+		}
+		c.Responders = append(c.Responders, id)
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			errs = append(errs, "REDIS_URL must look like redis://host:6379/0 or rediss://… (value not shown: it may hold a password)")
+		}
+	}
+	if c.HTTPAddr != "" && !strings.Contains(c.HTTPAddr, ":") {
+		errs = append(errs, fmt.Sprintf("HTTP_ADDR %q must be host:port or :port", c.HTTPAddr))
+	}
+	lvl, err := logrus.ParseLevel(get("LOG_LEVEL"))
+	if err != nil {
+		errs = append(errs, fmt.Sprintf("LOG_LEVEL %q must be debug, info, warn or error", get("LOG_LEVEL")))
+	}
+	c.LogLevel = lvl
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Sprintf("LOG_FORMAT %q must be json or text", c.LogFormat))
+	}
+	if c.RunbookFile != "" {
+		if _, err := os.Stat(c.RunbookFile); err != nil {
+			errs = append(errs, fmt.Sprintf("RUNBOOK_FILE %q cannot be read: %v", c.RunbookFile, errors.Unwrap(err)))
+		}
+	}
+	c.HandlerTimeout = duration(get, "HANDLER_TIMEOUT", &errs)
+	c.GroupCacheTTL = duration(get, "RESPONDER_CACHE_TTL", &errs)
+	if len(errs) > 0 {
+		return Config{}, &ConfigError{Problems: errs}
+	}
+	return c, nil
+}
+
+// ConfigError lists every configuration problem.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "configuration is not valid:\n  - " + strings.Join(e.Problems, "\n  - ") +
+		"\nSee the README's configuration table; `go run ./cmd/sandbox` runs the bot without Slack."
+}
+
+func duration(get func(string) string, name string, errs *[]string) time.Duration {
+	v := get(name)
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		*errs = append(*errs, fmt.Sprintf("%s %q must be a positive duration such as 30s or 5m", name, v))
+	}
+	return d
+}
+
+func validChannel(s string) bool {
+	return len(s) >= 2 && strings.ContainsRune("CGD", rune(s[0])) && alnumUpper(s[1:])
+}
+
+func validPrincipal(s string) bool {
+	return len(s) >= 2 && strings.ContainsRune("UWS", rune(s[0])) && alnumUpper(s[1:])
+}
+
+func alnumUpper(s string) bool {
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}

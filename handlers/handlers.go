@@ -1,0 +1,603 @@
+// Package handlers sits between Slack and the domain: it parses a command
+// or click, checks who may do it, calls the incident store, renders the
+// reply and turns errors into sentences.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+)
+
+// Store is what handlers need of the incident store.
+type Store interface {
+	Open(ctx context.Context, p incident.OpenParams) (*incident.Incident, error)
+	Update(ctx context.Context, id string, fn incident.Mutation) (*incident.Incident, error)
+	Get(ctx context.Context, id string) (*incident.Incident, error)
+	ListOpen(ctx context.Context) ([]*incident.Incident, error)
+	ListRecent(ctx context.Context, n int) ([]*incident.Incident, error)
+}
+
+// Slack is what handlers need of the outbound Slack API.
+type Slack interface {
+	Post(ctx context.Context, channel, threadTS string, m bot.Msg) (string, error)
+	Update(ctx context.Context, channel, ts string, m bot.Msg) error
+	Reply(ctx context.Context, to bot.ReplyTo, m bot.Msg) error
+	Upload(ctx context.Context, channel, threadTS, filename, title, content, comment string) error
+}
+
+// Limits that keep text inside Slack's block limits.
+const (
+	MaxTitle = 120
+	MaxText  = 2500
+)
+
+// Handlers implements bot.Handler.
+type Handlers struct {
+	store   Store
+	slack   Slack
+	rb      *incident.Runbook
+	auth    *Authorizer
+	channel string
+	log     logrus.FieldLogger
+	now     func() time.Time
+}
+
+// New wires the handlers. channel is SLACK_CHANNEL_ID (may be empty).
+func New(store Store, slack Slack, rb *incident.Runbook, auth *Authorizer, channel string, log logrus.FieldLogger, now func() time.Time) *Handlers {
+	return &Handlers{store: store, slack: slack, rb: rb, auth: auth, channel: channel, log: log, now: now}
+}
+
+// req is who asked, and where to answer them.
+type req struct {
+	who       incident.Person
+	channel   string
+	to        bot.ReplyTo
+	isCommand bool
+	name      string // subcommand or action, for logs
+}
+
+func (h *Handlers) reply(ctx context.Context, r req, m bot.Msg) {
+	if err := h.slack.Reply(ctx, r.to, m); err != nil {
+		h.log.WithError(err).WithField("op", r.name).Warn("could not reply to user")
+	}
+}
+
+func (h *Handlers) replyText(ctx context.Context, r req, s string) { h.reply(ctx, r, Text(s)) }
+
+// fail tells the user what went wrong, in one sentence, and logs the detail.
+func (h *Handlers) fail(ctx context.Context, r req, err error) {
+	msg, internal := Sentence(err)
+	if internal {
+		h.log.WithError(err).WithField("op", r.name).WithField("user", r.who.ID).Error("command failed")
+	}
+	h.replyText(ctx, r, msg)
+}
+
+// Command handles /clerk-incident.
+func (h *Handlers) Command(ctx context.Context, c bot.Command) {
+	r := req{who: incident.Person{ID: c.UserID, Name: c.UserName}, channel: c.ChannelID,
+		to: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, isCommand: true}
+	p, err := Parse(c.Text)
+	if err != nil {
+		r.name = "parse"
+		h.fail(ctx, r, err)
+		return
+	}
+	r.name = p.Sub.Name
+	if p.Sub.Mutating && !h.allowed(ctx, r) {
+		return
+	}
+	switch p.Sub.Name {
+	case "help":
+		h.reply(ctx, r, HelpMsg())
+	case "open":
+		h.open(ctx, r, p)
+	case "list":
+		h.list(ctx, r)
+	case "status":
+		h.status(ctx, r, p)
+	case "ack":
+		h.withIncident(ctx, r, p, false, h.ack)
+	case "note":
+		h.withText(ctx, r, p, true, func(ctx context.Context, r req, id, text string) {
+			h.change(ctx, r, id, incident.Note(r.who, text), fmt.Sprintf(":memo: *Note* from %s: %s", r.who.Mention(), text), "Note added to "+id+".")
+		})
+	case "severity":
+		h.withIncident(ctx, r, p, false, func(ctx context.Context, r req, id string) {
+			if len(p.Args) != 1 {
+				h.fail(ctx, r, &UsageError{Problem: "Give one severity: P1, P2 or P3.", Usage: p.Sub.Usage})
+				return
+			}
+			sev, ok := incident.ParseSeverity(p.Args[0])
+			if !ok {
+				h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a severity; use P1, P2 or P3.", p.Args[0]), Usage: p.Sub.Usage})
+				return
+			}
+			h.change(ctx, r, id, incident.SetSeverity(r.who, sev), fmt.Sprintf(":rotating_light: %s set severity to *%s*.", r.who.Mention(), sev), id+" is now "+string(sev)+".")
+		})
+	case "impact":
+		h.withText(ctx, r, p, true, func(ctx context.Context, r req, id, text string) {
+			h.change(ctx, r, id, incident.SetImpact(r.who, text), fmt.Sprintf(":busts_in_silhouette: *Impact* (from %s): %s", r.who.Mention(), text), "Impact recorded for "+id+".")
+		})
+	case "checklist":
+		h.withIncident(ctx, r, p, false, h.checklist)
+	case "mitigated":
+		h.withText(ctx, r, p, false, func(ctx context.Context, r req, id, text string) {
+			line := fmt.Sprintf(":large_orange_circle: %s marked %s *mitigated*", r.who.Mention(), id)
+			if text != "" {
+				line += ": " + text
+			}
+			h.change(ctx, r, id, incident.Mitigate(r.who, text), line+".", id+" is mitigated.")
+		})
+	case "resolve":
+		h.withText(ctx, r, p, false, h.resolve)
+	case "postmortem":
+		h.withIncident(ctx, r, p, true, h.postmortem)
+	case incident.FieldRootCause, incident.FieldPrevention, incident.FieldLessons:
+		field := p.Sub.Name
+		label := map[string]string{incident.FieldRootCause: "Root cause", incident.FieldPrevention: "Prevention item", incident.FieldLessons: "Lessons learned"}[field]
+		h.withTextAny(ctx, r, p, func(ctx context.Context, r req, id, text string) {
+			h.change(ctx, r, id, incident.SetReportField(r.who, field, text), fmt.Sprintf(":pencil: *%s* (from %s): %s", label, r.who.Mention(), text), label+" recorded for "+id+".")
+		})
+	}
+}
+
+func (h *Handlers) allowed(ctx context.Context, r req) bool {
+	ok, err := h.auth.Allowed(ctx, r.who.ID)
+	if ok {
+		return true
+	}
+	msg := fmt.Sprintf(":no_entry: Only incident responders may use `%s` (responders: %s). Nothing changed.", r.name, h.auth.Describe())
+	if err != nil {
+		h.log.WithError(err).Warn("responder check failed")
+		msg = fmt.Sprintf(":no_entry: Could not confirm you are an incident responder (Slack user groups did not answer), so `%s` was refused. Nothing changed.", r.name)
+	}
+	h.replyText(ctx, r, msg)
+	return false
+}
+
+// target picks the incident a command is about: the given ID, or the only
+// open one. fallbackRecent lets report commands use the latest incident
+// when none is open.
+func (h *Handlers) target(ctx context.Context, p Parsed, fallbackRecent bool) (string, string, error) {
+	if p.ID != "" {
+		return p.ID, "", nil
+	}
+	open, err := h.store.ListOpen(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	switch len(open) {
+	case 1:
+		return open[0].ID, "", nil
+	case 0:
+		if fallbackRecent {
+			recent, err := h.store.ListRecent(ctx, 1)
+			if err != nil {
+				return "", "", err
+			}
+			if len(recent) == 1 {
+				return recent[0].ID, fmt.Sprintf("No incident is open, so this applies to the latest one, %s.", recent[0].ID), nil
+			}
+		}
+		return "", "", &UsageError{Problem: "No incident is open.", Usage: p.Sub.Usage}
+	}
+	var ids []string
+	for _, inc := range open {
+		ids = append(ids, fmt.Sprintf("%s (%s)", inc.ID, inc.Category))
+	}
+	return "", "", &UsageError{
+		Problem: fmt.Sprintf("%d incidents are open: %s. Say which one, e.g. `/clerk-incident %s %s`.", len(open), strings.Join(ids, ", "), p.Sub.Name, open[len(open)-1].ID),
+		Usage:   p.Sub.Usage,
+	}
+}
+
+func (h *Handlers) withIncident(ctx context.Context, r req, p Parsed, fallbackRecent bool, fn func(ctx context.Context, r req, id string)) {
+	id, note, err := h.target(ctx, p, fallbackRecent)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	if note != "" {
+		h.replyText(ctx, r, note)
+	}
+	fn(ctx, r, id)
+}
+
+// withText checks the free text after the ID (required or optional).
+func (h *Handlers) withText(ctx context.Context, r req, p Parsed, required bool, fn func(ctx context.Context, r req, id, text string)) {
+	text := strings.TrimSpace(p.Rest)
+	if required && text == "" {
+		h.fail(ctx, r, &UsageError{Problem: "Some text is needed.", Usage: p.Sub.Usage})
+		return
+	}
+	if n := len([]rune(text)); n > MaxText {
+		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("That text is %d characters; the limit is %d. Nothing changed.", n, MaxText), Usage: p.Sub.Usage})
+		return
+	}
+	h.withIncident(ctx, r, p, false, func(ctx context.Context, r req, id string) { fn(ctx, r, id, text) })
+}
+
+// withTextAny is withText for report fields, which may target a resolved incident.
+func (h *Handlers) withTextAny(ctx context.Context, r req, p Parsed, fn func(ctx context.Context, r req, id, text string)) {
+	text := strings.TrimSpace(p.Rest)
+	if text == "" {
+		h.fail(ctx, r, &UsageError{Problem: "Some text is needed.", Usage: p.Sub.Usage})
+		return
+	}
+	if n := len([]rune(text)); n > MaxText {
+		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("That text is %d characters; the limit is %d. Nothing changed.", n, MaxText), Usage: p.Sub.Usage})
+		return
+	}
+	h.withIncident(ctx, r, p, true, func(ctx context.Context, r req, id string) { fn(ctx, r, id, text) })
+}
+
+// change applies a mutation, then updates the card, the checklist message
+// and the thread; the caller gets a short confirmation when they typed.
+func (h *Handlers) change(ctx context.Context, r req, id string, m incident.Mutation, threadLine, confirm string) *incident.Incident {
+	inc, err := h.store.Update(ctx, id, m)
+	if err != nil {
+		h.fail(ctx, r, withID(err, id))
+		return nil
+	}
+	h.refresh(ctx, inc)
+	if threadLine != "" {
+		h.thread(ctx, inc, threadLine)
+	}
+	if r.isCommand && confirm != "" {
+		h.replyText(ctx, r, ":white_check_mark: "+confirm)
+	}
+	return inc
+}
+
+// withID attaches the incident ID for the sentence.
+func withID(err error, id string) error {
+	if errors.Is(err, incident.ErrNotFound) {
+		return err
+	}
+	return &idError{id: id, err: err}
+}
+
+type idError struct {
+	id  string
+	err error
+}
+
+func (e *idError) Error() string { return e.id + ": " + e.err.Error() }
+func (e *idError) Unwrap() error { return e.err }
+
+// refresh re-renders the card (posting it if it never made it) and the
+// checklist message.
+func (h *Handlers) refresh(ctx context.Context, inc *incident.Incident) {
+	spec := h.rb.Spec(inc.Category)
+	card := Card(inc, spec, h.now())
+	if inc.CardTS == "" {
+		if inc.Channel == "" {
+			return
+		}
+		ts, err := h.slack.Post(ctx, inc.Channel, "", card)
+		if err != nil {
+			h.log.WithError(err).WithField("incident", inc.ID).Warn("could not post incident card")
+			return
+		}
+		if updated, err := h.store.Update(ctx, inc.ID, incident.SetCard(inc.Channel, ts)); err == nil {
+			*inc = *updated
+		}
+	} else if err := h.slack.Update(ctx, inc.Channel, inc.CardTS, card); err != nil {
+		h.log.WithError(err).WithField("incident", inc.ID).Warn("could not update incident card")
+	}
+	if inc.ChecklistTS != "" && spec != nil {
+		if err := h.slack.Update(ctx, inc.Channel, inc.ChecklistTS, ChecklistMsg(inc, spec)); err != nil {
+			h.log.WithError(err).WithField("incident", inc.ID).Warn("could not update checklist")
+		}
+	}
+}
+
+// thread posts a line in the incident's thread.
+func (h *Handlers) thread(ctx context.Context, inc *incident.Incident, text string) {
+	if inc.Channel == "" {
+		return
+	}
+	if _, err := h.slack.Post(ctx, inc.Channel, inc.CardTS, Text(text)); err != nil {
+		h.log.WithError(err).WithField("incident", inc.ID).Warn("could not post in incident thread")
+	}
+}
+
+func (h *Handlers) open(ctx context.Context, r req, p Parsed) {
+	if len(p.Args) == 0 {
+		h.fail(ctx, r, &UsageError{Problem: "Say which kind of incident: outage, webhook, security or performance.", Usage: p.Sub.Usage})
+		return
+	}
+	cat, ok := incident.ParseCategory(p.Args[0])
+	if !ok {
+		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an incident category; use outage, webhook, security or performance.", p.Args[0]), Usage: p.Sub.Usage})
+		return
+	}
+	_, rest := splitWord(p.Rest)
+	var sev incident.Severity
+	if w, after := splitWord(rest); w != "" {
+		if s, ok := incident.ParseSeverity(w); ok {
+			sev, rest = s, after
+		} else if len(w) == 2 && (w[0] == 'P' || w[0] == 'p') {
+			h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a severity; use P1, P2 or P3.", w), Usage: p.Sub.Usage})
+			return
+		}
+	}
+	h.openIncident(ctx, r, cat, sev, oneLine(rest), false)
+}
+
+func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Category, sev incident.Severity, title string, force bool) {
+	spec := h.rb.Spec(cat)
+	if title == "" {
+		title = spec.Name
+	}
+	if n := len([]rune(title)); n > MaxTitle {
+		sub, _ := lookupSub("open")
+		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The title is %d characters; keep it under %d and add detail with `note`. Nothing changed.", n, MaxTitle), Usage: sub.Usage})
+		return
+	}
+	channel := h.channel
+	if channel == "" {
+		channel = r.channel
+	}
+	inc, err := h.store.Open(ctx, incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.who, Channel: channel, Force: force})
+	var dup *incident.DuplicateError
+	if errors.As(err, &dup) {
+		if sev == "" {
+			sev = incident.DefaultSeverity(cat)
+		}
+		h.reply(ctx, r, DuplicateMsg(dup.Existing, cat, sev, title, h.now()))
+		return
+	}
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	h.log.WithFields(logrus.Fields{"incident": inc.ID, "category": cat, "severity": inc.Severity, "user": r.who.ID}).Info("incident opened")
+	h.refresh(ctx, inc)
+	if inc.CardTS == "" {
+		h.replyText(ctx, r, fmt.Sprintf(":warning: Opened *%s*, but its card could not be posted in <#%s>. Invite the bot to that channel; the card is posted with the next change.", inc.ID, channel))
+		return
+	}
+	h.postChecklist(ctx, inc)
+	if r.isCommand {
+		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.", inc.ID, channel))
+	}
+}
+
+func (h *Handlers) postChecklist(ctx context.Context, inc *incident.Incident) {
+	spec := h.rb.Spec(inc.Category)
+	if spec == nil || inc.Channel == "" {
+		return
+	}
+	ts, err := h.slack.Post(ctx, inc.Channel, inc.CardTS, ChecklistMsg(inc, spec))
+	if err != nil {
+		h.log.WithError(err).WithField("incident", inc.ID).Warn("could not post checklist")
+		return
+	}
+	if _, err := h.store.Update(ctx, inc.ID, incident.SetChecklistMessage(ts)); err != nil {
+		h.log.WithError(err).WithField("incident", inc.ID).Warn("could not remember checklist message")
+	}
+}
+
+func (h *Handlers) list(ctx context.Context, r req) {
+	open, err := h.store.ListOpen(ctx)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	recent, err := h.store.ListRecent(ctx, 10)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	if len(recent) > 5 {
+		var closed []*incident.Incident
+		for _, inc := range recent {
+			if !inc.Open() && len(closed) < 5 {
+				closed = append(closed, inc)
+			}
+		}
+		recent = closed
+	}
+	h.reply(ctx, r, ListMsg(open, recent, h.now()))
+}
+
+func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
+	if p.ID == "" {
+		open, err := h.store.ListOpen(ctx)
+		if err != nil {
+			h.fail(ctx, r, err)
+			return
+		}
+		if len(open) != 1 {
+			h.list(ctx, r)
+			return
+		}
+		p.ID = open[0].ID
+	}
+	inc, err := h.store.Get(ctx, p.ID)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	h.reply(ctx, r, StatusMsg(inc, h.rb.Spec(inc.Category), h.now()))
+}
+
+func (h *Handlers) ack(ctx context.Context, r req, id string) {
+	h.change(ctx, r, id, incident.Ack(r.who), fmt.Sprintf(":raising_hand: %s acknowledged %s and is leading the response.", r.who.Mention(), id), "You are leading "+id+".")
+}
+
+func (h *Handlers) checklist(ctx context.Context, r req, id string) {
+	inc, err := h.store.Get(ctx, id)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	spec := h.rb.Spec(inc.Category)
+	if inc.ChecklistTS == "" || inc.CardTS == "" {
+		h.postChecklist(ctx, inc)
+		return
+	}
+	if err := h.slack.Update(ctx, inc.Channel, inc.ChecklistTS, ChecklistMsg(inc, spec)); err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	done, total := progress(inc, spec)
+	h.replyText(ctx, r, fmt.Sprintf("The %s checklist for %s is in the card's thread in <#%s> (%d/%d done).", spec.Checklist.Title, id, inc.Channel, done, total))
+}
+
+func (h *Handlers) resolve(ctx context.Context, r req, id, text string) {
+	inc := h.change(ctx, r, id, incident.Resolve(r.who, text), "", "")
+	if inc == nil {
+		return
+	}
+	line := fmt.Sprintf(":white_check_mark: %s resolved %s after %s.", r.who.Mention(), id, incident.FormatDuration(inc.Duration(h.now())))
+	if text != "" {
+		line += " Resolution: " + text
+	}
+	line += fmt.Sprintf("\nNext: record the root cause, prevention items and lessons, then `/clerk-incident postmortem %s` writes the report.", id)
+	h.thread(ctx, inc, line)
+	if r.isCommand {
+		h.replyText(ctx, r, ":white_check_mark: "+id+" is resolved.")
+	}
+}
+
+func (h *Handlers) postmortem(ctx context.Context, r req, id string) {
+	inc, err := h.store.Get(ctx, id)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	md, missing := incident.Report(inc, h.now())
+	if inc.Channel == "" {
+		h.fail(ctx, r, fmt.Errorf("%s has no channel to upload the report to", id))
+		return
+	}
+	name := strings.ToLower(inc.ID) + "-postmortem.md"
+	if err := h.slack.Upload(ctx, inc.Channel, inc.CardTS, name, "Incident Report: "+inc.Title, md, "Post-incident report for "+inc.ID); err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	entry := "Post-incident report written"
+	if len(missing) > 0 {
+		entry += " (still empty: " + strings.Join(missing, ", ") + ")"
+	}
+	if _, err := h.store.Update(ctx, id, func(inc *incident.Incident, now time.Time) ([]incident.Entry, error) {
+		return []incident.Entry{{Actor: r.who, Text: entry}}, nil
+	}); err != nil {
+		h.log.WithError(err).Warn("could not record report on timeline")
+	}
+	if len(missing) == 0 {
+		h.replyText(ctx, r, fmt.Sprintf(":page_facing_up: The report for %s is in the thread; every field is filled in.", id))
+		return
+	}
+	how := map[string]string{
+		"impact":     "`/clerk-incident impact " + id + " <affected users>`",
+		"root cause": "`/clerk-incident rootcause " + id + " <text>`",
+		"resolution": "`/clerk-incident resolve " + id + " <resolution>` (or `note` if already resolved)",
+		"prevention": "`/clerk-incident prevention " + id + " <action item>`",
+		"lessons":    "`/clerk-incident lessons " + id + " <text>`",
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, ":page_facing_up: The report for %s is in the thread. Still empty:", id)
+	for _, m := range missing {
+		fmt.Fprintf(&b, "\n• %s: %s", m, how[m])
+	}
+	b.WriteString("\nRun `postmortem` again after filling them in.")
+	h.replyText(ctx, r, b.String())
+}
+
+// Action handles button clicks. The value is untrusted input.
+func (h *Handlers) Action(ctx context.Context, a bot.Action) {
+	r := req{who: incident.Person{ID: a.UserID, Name: a.UserName}, channel: a.ChannelID,
+		to: bot.ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID}, name: a.ActionID}
+	switch a.ActionID {
+	case ActAck, ActResolve, ActChecklist, ActOpenContinue:
+		id, ok := incident.ParseID(a.Value)
+		if !ok {
+			h.replyText(ctx, r, "That button does not name a valid incident; nothing changed.")
+			return
+		}
+		switch a.ActionID {
+		case ActAck:
+			if h.allowed(ctx, r) {
+				h.ack(ctx, r, id)
+			}
+		case ActResolve:
+			if h.allowed(ctx, r) {
+				h.resolve(ctx, r, id, "")
+			}
+		case ActChecklist:
+			h.checklist(ctx, r, id)
+		case ActOpenContinue:
+			inc, err := h.store.Get(ctx, id)
+			if err != nil {
+				h.fail(ctx, r, err)
+				return
+			}
+			msg := StatusMsg(inc, h.rb.Spec(inc.Category), h.now())
+			msg.Blocks = append(msg.Blocks, section(fmt.Sprintf("Continuing *%s*: add what you know with `/clerk-incident note %s <text>`.", id, id)))
+			r.to.Replace = true
+			h.reply(ctx, r, msg)
+		}
+	case ActTick:
+		h.tick(ctx, r, a)
+	case ActOpenForce:
+		if !h.allowed(ctx, r) {
+			return
+		}
+		parts := strings.SplitN(a.Value, "|", 3)
+		if len(parts) != 3 {
+			h.replyText(ctx, r, "That button's data is not valid; nothing changed.")
+			return
+		}
+		cat, ok1 := incident.ParseCategory(parts[0])
+		sev, ok2 := incident.ParseSeverity(parts[1])
+		if !ok1 || !ok2 {
+			h.replyText(ctx, r, "That button's data is not valid; nothing changed.")
+			return
+		}
+		r.to.Replace = true
+		h.openIncident(ctx, r, cat, sev, oneLine(parts[2]), true)
+	default:
+		h.replyText(ctx, r, "That button is not one this bot knows; nothing changed.")
+	}
+}
+
+func (h *Handlers) tick(ctx context.Context, r req, a bot.Action) {
+	parts := strings.Split(a.Value, "|")
+	if len(parts) != 3 || (parts[2] != "0" && parts[2] != "1") {
+		h.replyText(ctx, r, "That checklist button's data is not valid; nothing changed.")
+		return
+	}
+	id, ok := incident.ParseID(parts[0])
+	if !ok {
+		h.replyText(ctx, r, "That checklist button does not name a valid incident; nothing changed.")
+		return
+	}
+	if !h.allowed(ctx, r) {
+		return
+	}
+	done := parts[2] == "1"
+	inc, err := h.store.Update(ctx, id, incident.SetTick(h.rb, r.who, parts[1], done))
+	if err != nil {
+		h.fail(ctx, r, withID(err, id))
+		return
+	}
+	h.refresh(ctx, inc)
+	// A click on an older copy of the checklist updates that copy too.
+	if a.MessageTS != "" && a.MessageTS != inc.ChecklistTS && a.ChannelID == inc.Channel {
+		if spec := h.rb.Spec(inc.Category); spec != nil {
+			_ = h.slack.Update(ctx, a.ChannelID, a.MessageTS, ChecklistMsg(inc, spec))
+		}
+	}
+}

@@ -1,0 +1,264 @@
+package handlers
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+)
+
+// Rendering is pure: data in, Block Kit out, tested against golden files.
+
+// Action IDs of the buttons the bot posts.
+const (
+	ActAck          = "inc_ack"
+	ActChecklist    = "inc_checklist"
+	ActResolve      = "inc_resolve"
+	ActTick         = "chk_tick"
+	ActOpenContinue = "open_continue"
+	ActOpenForce    = "open_force"
+)
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
+}
+
+func section(text string) *slack.SectionBlock {
+	return slack.NewSectionBlock(mrkdwn(truncate(text, 3000)), nil, nil)
+}
+
+func contextBlock(text string) *slack.ContextBlock {
+	return slack.NewContextBlock("", mrkdwn(truncate(text, 3000)))
+}
+
+func button(actionID, label, value string, style slack.Style) *slack.ButtonBlockElement {
+	b := slack.NewButtonBlockElement(actionID, value, plain(truncate(label, 75)))
+	if style != "" {
+		b.Style = style
+	}
+	return b
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// slackDate renders a time that Slack localises for each reader, with a
+// UTC fallback.
+func slackDate(t time.Time) string {
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+var statusLabel = map[incident.Status]string{
+	incident.Investigating: ":red_circle: Investigating",
+	incident.Mitigated:     ":large_orange_circle: Mitigated",
+	incident.Resolved:      ":white_check_mark: Resolved",
+}
+
+func statusIcon(s incident.Status) string {
+	switch s {
+	case incident.Investigating:
+		return ":red_circle:"
+	case incident.Mitigated:
+		return ":large_orange_circle:"
+	}
+	return ":white_check_mark:"
+}
+
+// Card renders the incident card posted in the channel and updated in place.
+func Card(inc *incident.Incident, spec *incident.CategorySpec, now time.Time) bot.Msg {
+	header := slack.NewHeaderBlock(plain(truncate(inc.ID+" · "+inc.Title, 150)))
+	lead := "_unacknowledged_ (opened by " + inc.OpenedBy.Mention() + ")"
+	if inc.AckedBy != nil {
+		lead = inc.AckedBy.Mention()
+	}
+	catName := string(inc.Category)
+	if spec != nil {
+		catName = spec.Name + " (" + string(inc.Category) + ")"
+	}
+	fields := []*slack.TextBlockObject{
+		mrkdwn("*Category*\n" + catName),
+		mrkdwn("*Severity*\n" + string(inc.Severity)),
+		mrkdwn("*Status*\n" + statusLabel[inc.Status]),
+		mrkdwn("*Lead*\n" + lead),
+		mrkdwn("*Opened*\n" + slackDate(inc.OpenedAt)),
+	}
+	if inc.Status == incident.Resolved {
+		fields = append(fields, mrkdwn("*Duration*\n"+incident.FormatDuration(inc.Duration(now))))
+	}
+	impact := inc.Impact
+	if impact == "" {
+		impact = "_not recorded yet: `/clerk-incident impact " + inc.ID + " <affected users>`_"
+	}
+	fields = append(fields, mrkdwn("*Impact*\n"+truncate(impact, 1900)))
+	blocks := []slack.Block{header, slack.NewSectionBlock(nil, fields, nil)}
+	if spec != nil && inc.Open() && len(spec.ImmediateActions) > 0 {
+		var b strings.Builder
+		b.WriteString("*Immediate actions*")
+		for _, a := range spec.ImmediateActions {
+			b.WriteString("\n• " + a)
+		}
+		blocks = append(blocks, section(b.String()))
+	}
+	if spec != nil {
+		done, total := progress(inc, spec)
+		blocks = append(blocks, contextBlock(fmt.Sprintf("%s: %d/%d steps done · details in the thread", spec.Checklist.Title, done, total)))
+	}
+	var buttons []slack.BlockElement
+	if inc.Open() {
+		if inc.AckedBy == nil {
+			buttons = append(buttons, button(ActAck, "Acknowledge", inc.ID, slack.StylePrimary))
+		}
+		buttons = append(buttons, button(ActChecklist, "Checklist", inc.ID, ""))
+		res := button(ActResolve, "Resolve", inc.ID, slack.StyleDanger)
+		res.Confirm = slack.NewConfirmationBlockObject(plain("Resolve "+inc.ID+"?"),
+			mrkdwn("This closes the incident. Add details with `/clerk-incident resolve "+inc.ID+" <resolution>` instead if you have them."),
+			plain("Resolve"), plain("Cancel"))
+		buttons = append(buttons, res)
+	} else {
+		buttons = append(buttons, button(ActChecklist, "Checklist", inc.ID, ""))
+	}
+	blocks = append(blocks, slack.NewActionBlock("card:"+inc.ID, buttons...))
+	text := fmt.Sprintf("%s %s %s: %s (%s, %s)", statusIcon(inc.Status), inc.ID, inc.Status, inc.Title, inc.Category, inc.Severity)
+	return bot.Msg{Text: text, Blocks: blocks}
+}
+
+func progress(inc *incident.Incident, spec *incident.CategorySpec) (done, total int) {
+	for _, s := range spec.Checklist.Flat() {
+		total++
+		if _, ok := inc.Checklist[s.ID]; ok {
+			done++
+		}
+	}
+	return done, total
+}
+
+// ChecklistMsg renders the runbook checklist with a tick button per step.
+func ChecklistMsg(inc *incident.Incident, spec *incident.CategorySpec) bot.Msg {
+	done, total := progress(inc, spec)
+	blocks := []slack.Block{section(fmt.Sprintf("*%s* · %s", spec.Checklist.Title, inc.ID))}
+	for _, st := range spec.Checklist.Flat() {
+		indent := ""
+		if st.Depth > 0 {
+			indent = "\u2003\u2003"
+		}
+		tick, ok := inc.Checklist[st.ID]
+		var text string
+		var b *slack.ButtonBlockElement
+		if ok {
+			text = fmt.Sprintf("%s:white_check_mark: *%s.* ~%s~ · %s %s", indent, st.ID, st.Text, tick.By.Mention(), slackDate(tick.At))
+			b = button(ActTick, "Untick", inc.ID+"|"+st.ID+"|0", "")
+		} else {
+			text = fmt.Sprintf("%s:white_large_square: *%s.* %s", indent, st.ID, st.Text)
+			b = button(ActTick, "Tick", inc.ID+"|"+st.ID+"|1", slack.StylePrimary)
+		}
+		if !inc.Open() {
+			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(text, 3000)), nil, nil, slack.SectionBlockOptionBlockID("chk:"+inc.ID+":"+st.ID)))
+			continue
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(text, 3000)), nil, slack.NewAccessory(b), slack.SectionBlockOptionBlockID("chk:"+inc.ID+":"+st.ID)))
+	}
+	blocks = append(blocks, contextBlock(fmt.Sprintf("%d/%d steps done", done, total)))
+	return bot.Msg{Text: fmt.Sprintf("%s checklist for %s: %d/%d done", spec.Checklist.Title, inc.ID, done, total), Blocks: blocks}
+}
+
+// Line renders one incident as a list line.
+func Line(inc *incident.Incident, now time.Time) string {
+	lead := "unacknowledged"
+	if inc.AckedBy != nil {
+		lead = "led by " + inc.AckedBy.Mention()
+	}
+	age := "open for " + incident.FormatDuration(inc.Duration(now))
+	if !inc.Open() {
+		age = "resolved " + slackDate(inc.ResolvedAt)
+		lead = "lasted " + incident.FormatDuration(inc.Duration(now))
+	}
+	return fmt.Sprintf("%s *%s* %s · %s · %s · %s · %s", statusIcon(inc.Status), inc.ID, inc.Title, inc.Category, inc.Severity, lead, age)
+}
+
+// ListMsg renders open incidents and recently resolved ones.
+func ListMsg(open, recent []*incident.Incident, now time.Time) bot.Msg {
+	var b strings.Builder
+	if len(open) == 0 {
+		b.WriteString("*No open incidents.*")
+	} else {
+		fmt.Fprintf(&b, "*Open incidents (%d)*", len(open))
+		for _, inc := range open {
+			b.WriteString("\n" + Line(inc, now))
+		}
+	}
+	var closed []*incident.Incident
+	for _, inc := range recent {
+		if !inc.Open() {
+			closed = append(closed, inc)
+		}
+	}
+	if len(closed) > 0 {
+		b.WriteString("\n\n*Recently resolved*")
+		for _, inc := range closed {
+			b.WriteString("\n" + Line(inc, now))
+		}
+	}
+	return bot.Msg{Text: b.String(), Blocks: []slack.Block{section(b.String())}}
+}
+
+// StatusMsg renders one incident with its latest timeline entries.
+func StatusMsg(inc *incident.Incident, spec *incident.CategorySpec, now time.Time) bot.Msg {
+	card := Card(inc, spec, now)
+	blocks := card.Blocks[:len(card.Blocks)-1] // no buttons in a private reply
+	const last = 10
+	entries := inc.Timeline
+	if len(entries) > last {
+		entries = entries[len(entries)-last:]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Timeline* (latest %d of %d, UTC)", len(entries), len(inc.Timeline))
+	for _, e := range entries {
+		fmt.Fprintf(&b, "\n`%s` %s · %s", e.At.UTC().Format("15:04"), truncate(oneLine(e.Text), 200), e.Actor.Mention())
+	}
+	blocks = append(blocks, section(b.String()))
+	return bot.Msg{Text: card.Text, Blocks: blocks}
+}
+
+// HelpMsg lists every subcommand.
+func HelpMsg() bot.Msg {
+	var b strings.Builder
+	b.WriteString("*/clerk-incident* runs the Clerk incident runbook from Slack.\n")
+	for _, s := range Subcommands {
+		fmt.Fprintf(&b, "\n`%s`\n\u2003%s", s.Usage, s.Summary)
+	}
+	b.WriteString("\n\nWhen `INC-n` is left out, the command applies to the only open incident.")
+	return bot.Msg{Text: b.String(), Blocks: []slack.Block{section(b.String())}}
+}
+
+// DuplicateMsg offers to continue the open incident or open another anyway.
+func DuplicateMsg(existing *incident.Incident, cat incident.Category, sev incident.Severity, title string, now time.Time) bot.Msg {
+	text := fmt.Sprintf(":warning: *%s* is already open for %s (%s, %s, %s, opened %s ago). Continue it, or open a separate incident if this is a different problem.",
+		existing.ID, existing.Category, existing.Title, existing.Severity, existing.Status, incident.FormatDuration(existing.Duration(now)))
+	force := string(cat) + "|" + string(sev) + "|" + truncate(title, 150)
+	return bot.Msg{Text: text, Blocks: []slack.Block{
+		section(text),
+		slack.NewActionBlock("dup:"+existing.ID,
+			button(ActOpenContinue, "Continue "+existing.ID, existing.ID, slack.StylePrimary),
+			button(ActOpenForce, "Open a new incident anyway", force, "")),
+	}}
+}
+
+// Text renders a plain mrkdwn message.
+func Text(s string) bot.Msg {
+	return bot.Msg{Text: s, Blocks: []slack.Block{section(s)}}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

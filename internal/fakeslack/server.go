@@ -1,0 +1,437 @@
+// Package fakeslack is an in-process Slack for tests and the sandbox: the
+// Web API methods the bot calls, form-encoded as slack-go sends them, and a
+// Socket Mode websocket that sends envelopes and records acks with their
+// latency. The real slack-go client runs against it unchanged.
+package fakeslack
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Message is a message as the channel shows it now, with its history.
+type Message struct {
+	Channel  string
+	TS       string
+	ThreadTS string
+	// User is set for ephemeral messages: only they see it.
+	User      string
+	Ephemeral bool
+	Text      string
+	Blocks    json.RawMessage
+	Versions  int // 1 + number of chat.update calls
+
+	seen bool
+}
+
+// File is an uploaded file shared to a channel or thread.
+type File struct {
+	ID, Title, Name, Channel, ThreadTS, Comment string
+	Content                                     string
+}
+
+// Ack is a Socket Mode acknowledgement as received.
+type Ack struct {
+	EnvelopeID string
+	Payload    json.RawMessage
+	Latency    time.Duration
+}
+
+// Event is what the sandbox prints: a post, an update or a file.
+type Event struct {
+	Kind    string // "post", "update", "ephemeral", "file"
+	Message *Message
+	File    *File
+}
+
+// Server is the fake Slack.
+type Server struct {
+	BotToken string
+	AppToken string
+
+	srv      *httptest.Server
+	upgrader websocket.Upgrader
+
+	mu          sync.Mutex
+	cond        *sync.Cond
+	seq         int
+	messages    []*Message
+	files       []*File
+	pendingUp   map[string]*File
+	acks        map[string]Ack
+	sent        map[string]time.Time
+	conns       []*wsConn
+	responses   map[string]respTarget
+	users       map[string]string
+	groups      map[string][]string
+	rateLimited map[string]int // method → number of 429s still to give
+	calls       map[string]int
+	onEvent     func(Event)
+	closed      bool
+}
+
+type respTarget struct{ user, channel, messageTS string }
+
+type wsConn struct {
+	c    *websocket.Conn
+	wmu  sync.Mutex
+	done chan struct{}
+}
+
+// New starts a fake Slack on a loopback port.
+func New() *Server {
+	s := &Server{
+		BotToken: "xoxb-fake-bot-token", AppToken: "xapp-fake-app-token",
+		upgrader:    websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
+		pendingUp:   map[string]*File{},
+		acks:        map[string]Ack{},
+		sent:        map[string]time.Time{},
+		responses:   map[string]respTarget{},
+		users:       map[string]string{},
+		groups:      map[string][]string{},
+		rateLimited: map[string]int{},
+		calls:       map[string]int{},
+	}
+	s.cond = sync.NewCond(&s.mu)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/", s.handleAPI)
+	mux.HandleFunc("/ws", s.handleWS)
+	mux.HandleFunc("/upload/", s.handleUpload)
+	mux.HandleFunc("/response/", s.handleResponse)
+	s.srv = httptest.NewServer(mux)
+	return s
+}
+
+// APIURL is what SLACK_API_URL should be set to.
+func (s *Server) APIURL() string { return s.srv.URL + "/api/" }
+
+// Close stops the server and its sockets.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	conns := s.conns
+	s.conns = nil
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.c.Close()
+	}
+	s.srv.CloseClientConnections()
+	s.srv.Close()
+}
+
+// OnEvent registers a callback for every post, update and file (sandbox).
+func (s *Server) OnEvent(f func(Event)) {
+	s.mu.Lock()
+	s.onEvent = f
+	s.mu.Unlock()
+}
+
+// AddUser names a user for users.info.
+func (s *Server) AddUser(id, name string) {
+	s.mu.Lock()
+	s.users[id] = name
+	s.mu.Unlock()
+}
+
+// SetGroup sets a user group's members for usergroups.users.list.
+func (s *Server) SetGroup(id string, members ...string) {
+	s.mu.Lock()
+	s.groups[id] = members
+	s.mu.Unlock()
+}
+
+// RateLimit makes the next n calls of method answer 429 with Retry-After: 1.
+func (s *Server) RateLimit(method string, n int) {
+	s.mu.Lock()
+	s.rateLimited[method] = n
+	s.mu.Unlock()
+}
+
+// Calls returns how many times a Web API method was called.
+func (s *Server) Calls(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[method]
+}
+
+func (s *Server) nextTS() string {
+	s.seq++
+	return fmt.Sprintf("1700000000.%06d", s.seq)
+}
+
+func (s *Server) emit(e Event) {
+	if s.onEvent != nil {
+		// Copies, so the callback never races with later updates.
+		if e.Message != nil {
+			m := *e.Message
+			e.Message = &m
+		}
+		// Called under the lock, so events arrive in order; the callback
+		// must not call back into the server.
+		s.onEvent(e)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	s.mu.Lock()
+	s.calls[method]++
+	if n := s.rateLimited[method]; n > 0 {
+		s.rateLimited[method] = n - 1
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	s.mu.Unlock()
+
+	if method == "apps.connections.open" {
+		if r.Header.Get("Authorization") != "Bearer "+s.AppToken {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+			return
+		}
+		writeJSON(w, map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/ws"})
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_form_data"})
+		return
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		token = strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	}
+	if token != s.BotToken {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	f := r.PostForm
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch method {
+	case "auth.test":
+		writeJSON(w, map[string]any{"ok": true, "user_id": "UBOT", "user": "clerk-incident", "team_id": "T1", "bot_id": "B1"})
+	case "chat.postMessage":
+		ch := f.Get("channel")
+		if ch == "" {
+			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+			return
+		}
+		if ch[0] == 'U' { // posting to a user ID lands in their DM
+			ch = "D" + ch
+		}
+		if f.Get("text") == "" && f.Get("blocks") == "" {
+			writeJSON(w, map[string]any{"ok": false, "error": "no_text"})
+			return
+		}
+		if err := validBlocks(f.Get("blocks")); err != "" {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_blocks", "errors": []string{err}})
+			return
+		}
+		m := &Message{Channel: ch, TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), Text: f.Get("text"),
+			Blocks: json.RawMessage(orEmpty(f.Get("blocks"))), Versions: 1}
+		s.messages = append(s.messages, m)
+		s.emit(Event{Kind: "post", Message: m})
+		s.cond.Broadcast()
+		writeJSON(w, map[string]any{"ok": true, "channel": ch, "ts": m.TS})
+	case "chat.update":
+		m := s.find(f.Get("channel"), f.Get("ts"))
+		if m == nil {
+			writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
+			return
+		}
+		if err := validBlocks(f.Get("blocks")); err != "" {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_blocks", "errors": []string{err}})
+			return
+		}
+		m.Text = f.Get("text")
+		m.Blocks = json.RawMessage(orEmpty(f.Get("blocks")))
+		m.Versions++
+		s.emit(Event{Kind: "update", Message: m})
+		s.cond.Broadcast()
+		writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})
+	case "chat.postEphemeral":
+		m := &Message{Channel: f.Get("channel"), TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), User: f.Get("user"),
+			Ephemeral: true, Text: f.Get("text"), Blocks: json.RawMessage(orEmpty(f.Get("blocks"))), Versions: 1}
+		s.messages = append(s.messages, m)
+		s.emit(Event{Kind: "ephemeral", Message: m})
+		s.cond.Broadcast()
+		writeJSON(w, map[string]any{"ok": true, "message_ts": m.TS})
+	case "conversations.open":
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + f.Get("users")}})
+	case "users.info":
+		id := f.Get("user")
+		name, ok := s.users[id]
+		if !ok {
+			name = strings.ToLower(id)
+		}
+		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": name, "real_name": name,
+			"profile": map[string]any{"display_name": name, "real_name": name}}})
+	case "usergroups.users.list":
+		members, ok := s.groups[f.Get("usergroup")]
+		if !ok {
+			writeJSON(w, map[string]any{"ok": false, "error": "no_such_subteam"})
+			return
+		}
+		writeJSON(w, map[string]any{"ok": true, "users": members})
+	case "files.getUploadURLExternal":
+		id := fmt.Sprintf("F%d", len(s.pendingUp)+len(s.files)+1)
+		s.pendingUp[id] = &File{ID: id, Name: f.Get("filename")}
+		writeJSON(w, map[string]any{"ok": true, "file_id": id, "upload_url": s.srv.URL + "/upload/" + id})
+	case "files.completeUploadExternal":
+		var summaries []struct{ ID, Title string }
+		if err := json.Unmarshal([]byte(f.Get("files")), &summaries); err != nil || len(summaries) == 0 {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+			return
+		}
+		var out []map[string]string
+		for _, sm := range summaries {
+			file, ok := s.pendingUp[sm.ID]
+			if !ok {
+				writeJSON(w, map[string]any{"ok": false, "error": "file_not_found"})
+				return
+			}
+			delete(s.pendingUp, sm.ID)
+			file.Title, file.Channel, file.ThreadTS, file.Comment = sm.Title, f.Get("channel_id"), f.Get("thread_ts"), f.Get("initial_comment")
+			s.files = append(s.files, file)
+			s.emit(Event{Kind: "file", File: file})
+			out = append(out, map[string]string{"id": file.ID, "title": file.Title})
+		}
+		s.cond.Broadcast()
+		writeJSON(w, map[string]any{"ok": true, "files": out})
+	default:
+		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
+	}
+}
+
+func orEmpty(s string) string {
+	if s == "" {
+		return "[]"
+	}
+	return s
+}
+
+// validBlocks applies the Block Kit limits Slack enforces, so a test
+// catches a message Slack would refuse.
+func validBlocks(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	var blocks []map[string]any
+	if err := json.Unmarshal([]byte(raw), &blocks); err != nil {
+		return "blocks is not a JSON array"
+	}
+	if len(blocks) > 50 {
+		return "more than 50 blocks"
+	}
+	for _, b := range blocks {
+		if t, ok := b["text"].(map[string]any); ok {
+			if s, _ := t["text"].(string); len([]rune(s)) > 3000 {
+				return "section text over 3000 characters"
+			}
+		}
+	}
+	return ""
+}
+
+func (s *Server) find(channel, ts string) *Message {
+	for _, m := range s.messages {
+		if m.Channel == channel && m.TS == ts && !m.Ephemeral {
+			return m
+		}
+	}
+	return nil
+}
+
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimPrefix(r.URL.Path, "/upload/")
+	file, _, err := r.FormFile("file")
+	if err != nil {
+		http.Error(w, "no file", http.StatusBadRequest)
+		return
+	}
+	body, _ := io.ReadAll(file)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	up, ok := s.pendingUp[id]
+	if !ok {
+		http.Error(w, "unknown upload", http.StatusNotFound)
+		return
+	}
+	up.Content = string(body)
+	_, _ = io.WriteString(w, "OK - "+strconv.Itoa(len(body)))
+}
+
+// handleResponse receives posts to a response_url: ephemeral replies to the
+// user who typed the command or clicked.
+func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
+	key := strings.TrimPrefix(r.URL.Path, "/response/")
+	var body struct {
+		Text            string          `json:"text"`
+		Blocks          json.RawMessage `json:"blocks"`
+		ResponseType    string          `json:"response_type"`
+		ReplaceOriginal bool            `json:"replace_original"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, "bad json", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	target, ok := s.responses[key]
+	if !ok {
+		http.Error(w, "unknown response_url", http.StatusNotFound)
+		return
+	}
+	if body.ReplaceOriginal && target.messageTS != "" {
+		if m := s.findAny(target.channel, target.messageTS); m != nil {
+			m.Text, m.Blocks = body.Text, orRaw(body.Blocks)
+			m.Versions++
+			s.emit(Event{Kind: "update", Message: m})
+			s.cond.Broadcast()
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
+	}
+	m := &Message{Channel: target.channel, TS: s.nextTS(), User: target.user, Ephemeral: body.ResponseType != "in_channel",
+		Text: body.Text, Blocks: orRaw(body.Blocks), Versions: 1}
+	s.messages = append(s.messages, m)
+	kind := "ephemeral"
+	if !m.Ephemeral {
+		kind = "post"
+	}
+	s.emit(Event{Kind: kind, Message: m})
+	s.cond.Broadcast()
+	_, _ = io.WriteString(w, "ok")
+}
+
+func (s *Server) findAny(channel, ts string) *Message {
+	for _, m := range s.messages {
+		if m.Channel == channel && m.TS == ts {
+			return m
+		}
+	}
+	return nil
+}
+
+func orRaw(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 || string(b) == "null" {
+		return json.RawMessage("[]")
+	}
+	return b
+}

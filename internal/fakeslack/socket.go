@@ -1,0 +1,232 @@
+package fakeslack
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// PingInterval is how often the fake pings each socket; slack-go reconnects
+// when it hears none for 30 s.
+const PingInterval = 2 * time.Second
+
+func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	c, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	conn := &wsConn{c: c, done: make(chan struct{})}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = c.Close()
+		return
+	}
+	s.conns = append(s.conns, conn)
+	s.cond.Broadcast()
+	s.mu.Unlock()
+
+	_ = conn.write(map[string]any{"type": "hello", "num_connections": 1,
+		"connection_info": map[string]any{"app_id": "A1"}})
+	go func() {
+		t := time.NewTicker(PingInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-conn.done:
+				return
+			case <-t.C:
+				conn.wmu.Lock()
+				err := c.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(time.Second))
+				conn.wmu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}
+	}()
+	defer func() {
+		close(conn.done)
+		_ = c.Close()
+		s.mu.Lock()
+		for i, x := range s.conns {
+			if x == conn {
+				s.conns = append(s.conns[:i], s.conns[i+1:]...)
+				break
+			}
+		}
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	}()
+	for {
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		var ack struct {
+			EnvelopeID string          `json:"envelope_id"`
+			Payload    json.RawMessage `json:"payload"`
+		}
+		if json.Unmarshal(data, &ack) != nil || ack.EnvelopeID == "" {
+			continue
+		}
+		s.mu.Lock()
+		if sent, ok := s.sent[ack.EnvelopeID]; ok {
+			if _, dup := s.acks[ack.EnvelopeID]; !dup {
+				s.acks[ack.EnvelopeID] = Ack{EnvelopeID: ack.EnvelopeID, Payload: ack.Payload, Latency: time.Since(sent)}
+			}
+		}
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	}
+}
+
+func (c *wsConn) write(v any) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return c.c.WriteJSON(v)
+}
+
+// WaitConnected blocks until at least one bot socket is connected.
+func (s *Server) WaitConnected(timeout time.Duration) error {
+	return s.waitFor(timeout, func() bool { return len(s.conns) > 0 })
+}
+
+// Connections returns how many sockets are open.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Disconnect asks every connected socket to reconnect, as Slack does.
+func (s *Server) Disconnect() {
+	s.mu.Lock()
+	conns := append([]*wsConn(nil), s.conns...)
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.write(map[string]any{"type": "disconnect", "reason": "refresh_requested"})
+	}
+}
+
+func (s *Server) send(envType string, payload any, acceptsResponse bool) (string, error) {
+	s.mu.Lock()
+	if len(s.conns) == 0 {
+		s.mu.Unlock()
+		return "", errors.New("fakeslack: no bot is connected")
+	}
+	s.seq++
+	id := fmt.Sprintf("env-%d", s.seq)
+	conn := s.conns[s.seq%len(s.conns)]
+	s.sent[id] = time.Now()
+	s.mu.Unlock()
+	env := map[string]any{"envelope_id": id, "type": envType, "accepts_response_payload": acceptsResponse, "payload": payload}
+	if err := conn.write(env); err != nil {
+		return "", fmt.Errorf("fakeslack: write envelope: %w", err)
+	}
+	return id, nil
+}
+
+func (s *Server) newResponseURL(user, channel, messageTS string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	key := fmt.Sprintf("%d", s.seq)
+	s.responses[key] = respTarget{user: user, channel: channel, messageTS: messageTS}
+	return s.srv.URL + "/response/" + key
+}
+
+// SlashCommand types `/clerk-incident <text>` as user in channel and
+// returns the envelope ID.
+func (s *Server) SlashCommand(user, channel, text string) (string, error) {
+	return s.send("slash_commands", map[string]any{
+		"team_id": "T1", "channel_id": channel, "user_id": user, "user_name": s.userName(user),
+		"command": "/clerk-incident", "text": text, "api_app_id": "A1",
+		"response_url": s.newResponseURL(user, channel, ""), "trigger_id": "1.2.3",
+	}, true)
+}
+
+// Press clicks a button of a message as user.
+func (s *Server) Press(user string, m *Message, b Button) (string, error) {
+	channel := m.Channel
+	container := map[string]any{"type": "message", "message_ts": m.TS, "channel_id": channel, "is_ephemeral": m.Ephemeral}
+	msg := map[string]any{"ts": m.TS, "blocks": json.RawMessage(m.Blocks)}
+	if m.ThreadTS != "" {
+		container["thread_ts"] = m.ThreadTS
+		msg["thread_ts"] = m.ThreadTS
+	}
+	return s.send("interactive", map[string]any{
+		"type": "block_actions", "api_app_id": "A1", "trigger_id": "1.2.4",
+		"user": map[string]any{"id": user, "username": s.userName(user), "team_id": "T1"}, "team": map[string]any{"id": "T1"},
+		"container": container, "channel": map[string]any{"id": channel}, "message": msg,
+		"response_url": s.newResponseURL(user, channel, m.TS),
+		"actions": []map[string]any{{"action_id": b.ActionID, "block_id": b.BlockID, "type": "button", "value": b.Value,
+			"text": map[string]any{"type": "plain_text", "text": b.Label}, "action_ts": "1700000001.1"}},
+	}, false)
+}
+
+// SendRaw writes an arbitrary envelope payload (for malformed-input tests).
+func (s *Server) SendRaw(envType string, payload any) (string, error) {
+	return s.send(envType, payload, false)
+}
+
+func (s *Server) userName(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n, ok := s.users[id]; ok {
+		return n
+	}
+	return id
+}
+
+// WaitAck waits for the envelope's ack.
+func (s *Server) WaitAck(id string, timeout time.Duration) (Ack, error) {
+	var a Ack
+	err := s.waitFor(timeout, func() bool {
+		var ok bool
+		a, ok = s.acks[id]
+		return ok
+	})
+	if err != nil {
+		return Ack{}, fmt.Errorf("envelope %s not acked: %w", id, err)
+	}
+	return a, nil
+}
+
+// Acks returns every ack received so far.
+func (s *Server) Acks() []Ack {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Ack, 0, len(s.acks))
+	for _, a := range s.acks {
+		out = append(out, a)
+	}
+	return out
+}
+
+// waitFor waits until cond (called under the lock) holds. Waiting for the
+// bot's asynchronous output is not a deadline: it returns as soon as the
+// output arrives; timeout only bounds a broken test.
+func (s *Server) waitFor(timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	timer := time.AfterFunc(timeout, func() {
+		s.mu.Lock()
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+	defer timer.Stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for !cond() {
+		if time.Now().After(deadline) || s.closed {
+			return errors.New("timed out")
+		}
+		s.cond.Wait()
+	}
+	return nil
+}
