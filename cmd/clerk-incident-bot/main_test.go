@@ -35,15 +35,14 @@ func (s *syncBuffer) String() string {
 }
 
 type harness struct {
-	slack   *fakeslack.Server
-	logs    *syncBuffer
-	httpURL string
-	cancel  context.CancelFunc
-	done    chan error
+	slack  *fakeslack.Server
+	logs   *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
 }
 
 // start runs the real program (run) against the fake Slack and real Redis.
-func start(t *testing.T, env map[string]string) *harness {
+func start(t testing.TB, env map[string]string) *harness {
 	t.Helper()
 	fs := fakeslack.New()
 	fs.AddUser("U1", "alice")
@@ -279,4 +278,3 @@ func TestMalformedRunbookFailsStartWithLine(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
-

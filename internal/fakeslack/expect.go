@@ -73,7 +73,7 @@ func (m *Message) Render() string {
 			if fs, ok := bl["fields"].([]any); ok {
 				var parts []string
 				for _, f := range fs {
-					parts = append(parts, text(f))
+					parts = append(parts, strings.ReplaceAll(text(f), "\n", " "))
 				}
 				line = strings.TrimSpace(line + "\n" + strings.Join(parts, " | "))
 			}

@@ -1,0 +1,307 @@
+// Command sandbox runs the real bot against an in-process fake Slack and an
+// embedded Redis, driven from the terminal: see the bot work in seconds
+// without a Slack workspace.
+//
+//	/clerk-incident open outage P1 Sign-in failing   type a command as the current user
+//	click 2                                          press the 2nd button of the last message with buttons
+//	click Acknowledge                                press the newest button with that label
+//	as U2                                            switch user (U1 alice, U2 bob, U3 carol)
+//	help, quit
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
+)
+
+const channel = "CINCIDENTS"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		os.Exit(1)
+	}
+}
+
+// sandbox keeps what the terminal needs: the current user, the last message
+// with buttons, and when the bot last said something.
+type sandbox struct {
+	slack *fakeslack.Server
+	out   io.Writer
+
+	mu       sync.Mutex
+	user     string
+	last     *fakeslack.Message
+	byTS     map[string]*fakeslack.Message
+	order    []string
+	lastSeen time.Time
+	names    map[string]string
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := fakeslack.New()
+	defer fs.Close()
+	sb := &sandbox{slack: fs, out: stdout, user: "U1", byTS: map[string]*fakeslack.Message{}, names: map[string]string{"U1": "alice", "U2": "bob", "U3": "carol"}}
+	for id, name := range sb.names {
+		fs.AddUser(id, name)
+	}
+	fs.SetGroup("SONCALL", "U1", "U2")
+	fs.OnEvent(sb.print)
+
+	// The sandbox is the real program with Slack and Redis swapped for
+	// in-process fakes; a few operator settings pass through.
+	env := map[string]string{
+		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
+		"SLACK_CHANNEL_ID": channel, "HTTP_ADDR": "127.0.0.1:0", "LOG_FORMAT": "text", "LOG_LEVEL": "error",
+		"SLACK_RESPONDERS": "SONCALL",
+	}
+	for _, k := range []string{"RUNBOOK_FILE", "SLACK_RESPONDERS", "LOG_LEVEL"} {
+		if v := getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	cfg, err := app.Load(func(k string) string { return env[k] })
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, cfg, app.Options{Stderr: stderr}) }()
+	select {
+	case err := <-done:
+		return err
+	case <-waitConnected(fs):
+	}
+
+	fmt.Fprintf(stdout, "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-memory Redis.\n"+
+		"You are U1 (alice) in #incidents; U1 and U2 (bob) are responders, U3 (carol) is not.\n"+
+		"Type `/clerk-incident help` to start, `click N` to press a button, `as U2` to switch user, `quit` to leave.\n\n")
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdin)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	for {
+		sb.prompt()
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-done:
+			return err
+		case line, ok := <-lines:
+			if !ok {
+				fmt.Fprintln(stdout)
+				return nil
+			}
+			if quit := sb.do(strings.TrimSpace(line)); quit {
+				return nil
+			}
+		}
+	}
+}
+
+func waitConnected(fs *fakeslack.Server) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		_ = fs.WaitConnected(30 * time.Second)
+		close(ch)
+	}()
+	return ch
+}
+
+func (sb *sandbox) prompt() {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	fmt.Fprintf(sb.out, "%s (%s)> ", sb.user, sb.names[sb.user])
+}
+
+// do runs one terminal line; it returns true to quit.
+func (sb *sandbox) do(line string) bool {
+	switch {
+	case line == "":
+		return false
+	case line == "quit" || line == "exit":
+		return true
+	case line == "help":
+		fmt.Fprintln(sb.out, "  /clerk-incident <subcommand …>   e.g. /clerk-incident open outage P1 Sign-in failing\n"+
+			"  click N                          press button N of the last message that has buttons\n"+
+			"  click <label>                    press the newest button with that label, e.g. click Acknowledge\n"+
+			"  as U2                            act as another user (U1 alice, U2 bob, U3 carol)\n"+
+			"  quit")
+	case strings.HasPrefix(line, "/clerk-incident"):
+		text := strings.TrimSpace(strings.TrimPrefix(line, "/clerk-incident"))
+		sb.mu.Lock()
+		user := sb.user
+		sb.mu.Unlock()
+		id, err := sb.slack.SlashCommand(user, channel, text)
+		if err != nil {
+			fmt.Fprintln(sb.out, "  !", err)
+			return false
+		}
+		sb.settle(id)
+	case strings.HasPrefix(line, "/"):
+		fmt.Fprintln(sb.out, "  only /clerk-incident exists here")
+	case strings.HasPrefix(line, "as "):
+		u := strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(line, "as ")))
+		sb.mu.Lock()
+		if _, ok := sb.names[u]; !ok {
+			sb.names[u] = strings.ToLower(u)
+			sb.slack.AddUser(u, sb.names[u])
+		}
+		sb.user = u
+		sb.mu.Unlock()
+	case strings.HasPrefix(line, "click"):
+		arg := strings.TrimSpace(strings.TrimPrefix(line, "click"))
+		msg, button, problem := sb.findButton(arg)
+		if problem != "" {
+			fmt.Fprintln(sb.out, "  "+problem)
+			return false
+		}
+		sb.mu.Lock()
+		user := sb.user
+		sb.mu.Unlock()
+		id, err := sb.slack.Press(user, msg, button)
+		if err != nil {
+			fmt.Fprintln(sb.out, "  !", err)
+			return false
+		}
+		sb.settle(id)
+	default:
+		fmt.Fprintln(sb.out, "  unknown: type help")
+	}
+	return false
+}
+
+// findButton resolves "click N" (the N-th button of the last message with
+// buttons) or "click Label" (the newest button with that label).
+func (sb *sandbox) findButton(arg string) (*fakeslack.Message, fakeslack.Button, string) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if sb.last == nil {
+		return nil, fakeslack.Button{}, "no message with buttons yet"
+	}
+	if n, err := strconv.Atoi(arg); err == nil {
+		buttons := sb.last.Buttons()
+		if n < 1 || n > len(buttons) {
+			return nil, fakeslack.Button{}, fmt.Sprintf("the last message has buttons 1 to %d", len(buttons))
+		}
+		return sb.last, buttons[n-1], ""
+	}
+	for i := len(sb.order) - 1; i >= 0; i-- {
+		m := sb.byTS[sb.order[i]]
+		for _, b := range m.Buttons() {
+			if arg != "" && strings.EqualFold(b.Label, arg) {
+				return m, b, ""
+			}
+		}
+	}
+	return nil, fakeslack.Button{}, "say click N (a button number of the last message) or click <label>, e.g. click Acknowledge"
+}
+
+// settle waits for the ack and then until the bot has been quiet briefly,
+// so its replies print before the next prompt.
+func (sb *sandbox) settle(envelope string) {
+	if _, err := sb.slack.WaitAck(envelope, 5*time.Second); err != nil {
+		fmt.Fprintln(sb.out, "  ! the bot did not acknowledge:", err)
+		return
+	}
+	start := time.Now()
+	for time.Since(start) < 5*time.Second {
+		time.Sleep(50 * time.Millisecond)
+		sb.mu.Lock()
+		quiet := time.Since(sb.lastSeen) > 300*time.Millisecond && time.Since(start) > 300*time.Millisecond
+		sb.mu.Unlock()
+		if quiet {
+			return
+		}
+	}
+}
+
+// print shows one bot action as readable text.
+func (sb *sandbox) print(e fakeslack.Event) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	sb.lastSeen = time.Now()
+	if e.File != nil {
+		fmt.Fprintf(sb.out, "\n[file uploaded to #incidents thread] %s: %q\n%s\n", e.File.Name, e.File.Title, indent(e.File.Content))
+		return
+	}
+	m := e.Message
+	where := "#incidents"
+	if m.ThreadTS != "" {
+		where += " (thread)"
+	}
+	if strings.HasPrefix(m.Channel, "D") {
+		where = "DM to " + strings.TrimPrefix(m.Channel, "D")
+	}
+	switch e.Kind {
+	case "ephemeral":
+		where = "only visible to " + m.User
+	case "update":
+		where += ", message updated"
+	}
+	body := sb.humanize(m.Render())
+	buttons := m.Buttons()
+	if len(buttons) > 0 {
+		sb.last = m
+		if _, ok := sb.byTS[m.TS]; !ok {
+			sb.order = append(sb.order, m.TS)
+		}
+		sb.byTS[m.TS] = m
+		var labels []string
+		for i, b := range buttons {
+			labels = append(labels, fmt.Sprintf("%d:%s", i+1, b.Label))
+		}
+		body += "\n  buttons → " + strings.Join(labels, "  ")
+	}
+	fmt.Fprintf(sb.out, "\n[%s] clerk-incident bot:\n%s\n", where, indent(body))
+}
+
+var (
+	mentionRe = regexp.MustCompile(`<@([A-Z0-9]+)>`)
+	dateRe    = regexp.MustCompile(`<!date\^[0-9]+\^[^|>]*\|([^>]*)>`)
+	chanRe    = regexp.MustCompile(`<#([A-Z0-9]+)(\|[^>]*)?>`)
+	groupRe   = regexp.MustCompile(`<!subteam\^([A-Z0-9]+)>`)
+	emoji     = strings.NewReplacer(":red_circle:", "🔴", ":large_orange_circle:", "🟠", ":white_check_mark:", "✅",
+		":white_large_square:", "⬜", ":warning:", "⚠️", ":no_entry:", "⛔", ":memo:", "📝", ":raising_hand:", "🙋",
+		":rotating_light:", "🚨", ":busts_in_silhouette:", "👥", ":page_facing_up:", "📄", ":pencil:", "✏️")
+)
+
+// humanize turns Slack markup into what the Slack client would show.
+func (sb *sandbox) humanize(s string) string {
+	s = mentionRe.ReplaceAllStringFunc(s, func(m string) string {
+		id := mentionRe.FindStringSubmatch(m)[1]
+		if n, ok := sb.names[id]; ok {
+			return "@" + n
+		}
+		return "@" + id
+	})
+	s = dateRe.ReplaceAllString(s, "$1")
+	s = chanRe.ReplaceAllString(s, "#incidents")
+	s = groupRe.ReplaceAllString(s, "@$1")
+	return emoji.Replace(s)
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
+}
