@@ -6,9 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
 )
@@ -29,6 +32,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "-h", "--help", "help":
 			usage(stdout)
 			return nil
+		case "healthcheck":
+			return healthcheck(ctx, getenv, stdout)
 		default:
 			usage(stderr)
 			return fmt.Errorf("unknown argument %q", args[1])
@@ -41,9 +46,44 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return app.Run(ctx, cfg, app.Options{Stderr: stderr})
 }
 
+// healthcheck probes this container's own /healthz (Docker HEALTHCHECK on
+// an image without curl).
+func healthcheck(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	addr := getenv("HTTP_ADDR")
+	if addr == "" {
+		addr = ":8080"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %q: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthz: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	fmt.Fprint(stdout, string(body))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "clerk-incident-bot: the Clerk incident runbook as a Slack bot (Socket Mode).")
-	fmt.Fprintln(w, "It takes no arguments; it is configured by these environment variables:")
+	fmt.Fprintln(w, "Usage: clerk-incident-bot            run the bot")
+	fmt.Fprintln(w, "       clerk-incident-bot healthcheck probe this instance's /healthz (exit 0 when healthy)")
+	fmt.Fprintln(w, "It is configured by these environment variables:")
 	for _, v := range app.Vars {
 		def := ""
 		if v.Default != "" {
