@@ -21,6 +21,7 @@ type Store interface {
 	Open(ctx context.Context, p incident.OpenParams) (*incident.Incident, error)
 	Update(ctx context.Context, id string, fn incident.Mutation) (*incident.Incident, error)
 	Get(ctx context.Context, id string) (*incident.Incident, error)
+	Current(ctx context.Context, id string) (*incident.Incident, error)
 	ListOpen(ctx context.Context) ([]*incident.Incident, error)
 	ListRecent(ctx context.Context, n int) ([]*incident.Incident, error)
 }
@@ -275,8 +276,23 @@ func (e *idError) Error() string { return e.id + ": " + e.err.Error() }
 func (e *idError) Unwrap() error { return e.err }
 
 // refresh re-renders the card (posting it if it never made it) and the
-// checklist message.
+// checklist message. Concurrent changes (other clicks, other replicas) may
+// finish their updates in any order, so after writing it re-reads the
+// incident and renders again until what it wrote is the latest version.
 func (h *Handlers) refresh(ctx context.Context, inc *incident.Incident) {
+	for range 8 {
+		h.render(ctx, inc)
+		latest, err := h.store.Current(ctx, inc.ID)
+		if err != nil || latest.Version == inc.Version {
+			return
+		}
+		timeline := inc.Timeline
+		*inc = *latest
+		inc.Timeline = timeline
+	}
+}
+
+func (h *Handlers) render(ctx context.Context, inc *incident.Incident) {
 	spec := h.rb.Spec(inc.Category)
 	card := Card(inc, spec, h.now())
 	if inc.CardTS == "" {

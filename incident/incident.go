@@ -153,6 +153,8 @@ type Incident struct {
 	Category Category `json:"category"`
 	Severity Severity `json:"severity"`
 	Status   Status   `json:"status"`
+	// Version counts writes; renderers use it to detect a stale snapshot.
+	Version int `json:"version"`
 
 	OpenedBy Person    `json:"opened_by"`
 	OpenedAt time.Time `json:"opened_at"`

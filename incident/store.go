@@ -84,7 +84,7 @@ func (s *Store) Open(ctx context.Context, p OpenParams) (*Incident, error) {
 			now := s.now().UTC()
 			inc := &Incident{
 				ID: FormatID(n), Title: p.Title, Category: p.Category, Severity: p.Severity,
-				Status: Investigating, OpenedBy: p.By, OpenedAt: now, Channel: p.Channel,
+				Status: Investigating, Version: 1, OpenedBy: p.By, OpenedAt: now, Channel: p.Channel,
 				Checklist: map[string]Tick{},
 			}
 			raw, err := json.Marshal(inc)
@@ -133,6 +133,7 @@ func (s *Store) Update(ctx context.Context, id string, fn Mutation) (*Incident, 
 			if err != nil {
 				return err
 			}
+			inc.Version++
 			raw, err := json.Marshal(inc)
 			if err != nil {
 				return err
@@ -203,6 +204,11 @@ func (s *Store) get(ctx context.Context, g getter, id string) (*Incident, error)
 		inc.Checklist = map[string]Tick{}
 	}
 	return &inc, nil
+}
+
+// Current reads an incident without its timeline (cheap re-checks).
+func (s *Store) Current(ctx context.Context, id string) (*Incident, error) {
+	return s.get(ctx, s.rdb, id)
 }
 
 // Get reads an incident with its timeline.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -35,6 +36,7 @@ func (s *syncBuffer) String() string {
 }
 
 type harness struct {
+	prefix string
 	slack  *fakeslack.Server
 	logs   *syncBuffer
 	cancel context.CancelFunc
@@ -47,21 +49,30 @@ func start(t testing.TB, env map[string]string) *harness {
 	fs := fakeslack.New()
 	fs.AddUser("U1", "alice")
 	fs.AddUser("U2", "bob")
+	h := startOn(t, fs, redistest.Prefix(), env)
+	t.Cleanup(fs.Close)
+	return h
+}
+
+// startOn runs one more replica against an existing fake Slack and Redis prefix.
+func startOn(t testing.TB, fs *fakeslack.Server, prefix string, env map[string]string) *harness {
+	t.Helper()
 	base := map[string]string{
 		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
-		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": redistest.Prefix(), "HTTP_ADDR": "127.0.0.1:0",
+		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": prefix, "HTTP_ADDR": "127.0.0.1:0",
 		"LOG_LEVEL": "debug",
 	}
 	for k, v := range env {
 		base[k] = v
 	}
-	h := &harness{slack: fs, logs: &syncBuffer{}, done: make(chan error, 1)}
+	h := &harness{prefix: prefix, slack: fs, logs: &syncBuffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
+	before := fs.Connections()
 	go func() {
 		h.done <- run(ctx, []string{"clerk-incident-bot"}, func(k string) string { return base[k] }, io.Discard, h.logs)
 	}()
-	if err := fs.WaitConnected(10 * time.Second); err != nil {
+	if err := fs.WaitConnections(before+1, 10*time.Second); err != nil {
 		cancel()
 		t.Fatalf("bot never connected: %v\nlogs:\n%s", err, h.logs)
 	}
@@ -75,7 +86,6 @@ func start(t testing.TB, env map[string]string) *harness {
 		case <-time.After(15 * time.Second):
 			t.Error("run did not stop")
 		}
-		fs.Close()
 		for _, secret := range []string{fs.BotToken, fs.AppToken, "/response/"} {
 			if strings.Contains(h.logs.String(), secret) {
 				t.Errorf("logs contain a secret (%s)", secret)
@@ -276,5 +286,125 @@ func TestMalformedRunbookFailsStartWithLine(t *testing.T) {
 	err := run(context.Background(), []string{"x"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "line 4") || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Twenty responders tick twenty steps at the same moment: every tick is
+// recorded, the checklist shows 20/20 and the timeline has all twenty.
+func TestTwentySimultaneousTicksFromDifferentUsers(t *testing.T) {
+	var rb strings.Builder
+	rb.WriteString("categories:\n")
+	for _, c := range []string{"outage", "webhook", "security", "performance"} {
+		rb.WriteString("  " + c + ":\n    name: " + c + "\n    checklist:\n      title: Drill\n      steps:\n")
+		for i := 1; i <= 20; i++ {
+			fmt.Fprintf(&rb, "        - id: \"%d\"\n          text: step %d\n", i, i)
+		}
+	}
+	path := t.TempDir() + "/runbook.yml"
+	if err := os.WriteFile(path, []byte(rb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, map[string]string{"RUNBOOK_FILE": path})
+	s := h.slack
+	s.Command(t, "U1", "C1", "open outage Drill")
+	card := s.ExpectMessage(t, "C1", "INC-1 · Drill")
+	checklist := s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"0/20 steps done"}})
+	buttons := checklist.Buttons()
+	if len(buttons) != 20 {
+		t.Fatalf("%d buttons", len(buttons))
+	}
+	var ids []string
+	for i, b := range buttons {
+		id, err := s.Press(fmt.Sprintf("U%d", 100+i), checklist, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if _, err := s.WaitAck(id, fakeslack.Timeout); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.ExpectUpdated(t, checklist, "20/20 steps done")
+	s.ExpectUpdated(t, card, "Drill: 20/20 steps done")
+	for i := range 20 {
+		s.ExpectUpdated(t, checklist, fmt.Sprintf("<@U%d>", 100+i))
+	}
+	s.Command(t, "U1", "C1", "postmortem")
+	file := s.ExpectFile(t, "C1", "Checklist 20 done")
+	for i := 1; i <= 20; i++ {
+		if !strings.Contains(file.Content, fmt.Sprintf("Checklist %d done: step %d (U%d)", i, i, 99+i)) {
+			t.Errorf("timeline lacks the tick of step %d:\n%s", i, file.Content)
+		}
+	}
+}
+
+// Slack redelivers an envelope (same envelope_id) to another replica: the
+// command runs once. Two replicas share one Redis.
+func TestRedeliveredEnvelopeIsHandledOnceAcrossReplicas(t *testing.T) {
+	h := start(t, nil)
+	s := h.slack
+	startOn(t, s, h.prefix, nil)
+	if s.Connections() != 2 {
+		t.Fatalf("connections = %d", s.Connections())
+	}
+	id, err := s.SlashCommand("U1", "C1", "open security Leaked session")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WaitAck(id, fakeslack.Timeout); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := s.Redeliver(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	card := s.ExpectMessage(t, "C1", "INC-1 · Leaked session")
+	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Security Breach Response"}})
+	s.ExpectEphemeral(t, "U1", "Opened *INC-1*")
+
+	// Clicks from either replica act on the same state.
+	s.Click(t, "U2", card, "Acknowledge")
+	s.ExpectUpdated(t, card, "*Lead* <@U2>")
+	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"acknowledged INC-1"}})
+	s.Command(t, "U1", "C1", "status")
+	s.ExpectEphemeral(t, "U1", "INC-1 · Leaked session", "Acknowledged")
+	s.NoUnexpectedMessages(t)
+}
+
+// Slack answers 429 to the first card posts: the bot waits Retry-After
+// and the card still arrives.
+func TestSlackRateLimitIsRetried(t *testing.T) {
+	h := start(t, nil)
+	s := h.slack
+	s.RateLimit("chat.postMessage", 2)
+	s.Command(t, "U1", "C1", "open performance Slow sign-in")
+	s.ExpectMessage(t, "C1", "INC-1 · Slow sign-in", "P2")
+	if n := s.Calls("chat.postMessage"); n < 3 {
+		t.Fatalf("chat.postMessage called %d times", n)
+	}
+}
+
+// Responders given as a user group: members may act, others may not, and
+// the membership is fetched once and cached.
+func TestRespondersByUserGroup(t *testing.T) {
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	fs.SetGroup("SONCALL", "U2")
+	h := startOn(t, fs, redistest.Prefix(), map[string]string{"SLACK_RESPONDERS": "SONCALL"})
+	s := h.slack
+	s.Command(t, "U3", "C1", "open outage")
+	s.ExpectEphemeral(t, "U3", "Only incident responders", "<!subteam^SONCALL>")
+	s.Command(t, "U2", "C1", "open outage")
+	s.ExpectMessage(t, "C1", "INC-1")
+	s.Expect(t, fakeslack.Match{Channel: "C1", Contains: []string{"Auth Outage Response"}})
+	s.ExpectEphemeral(t, "U2", "Opened *INC-1*")
+	s.Command(t, "U2", "C1", "note still failing")
+	s.Expect(t, fakeslack.Match{Channel: "C1", Contains: []string{"still failing"}})
+	s.ExpectEphemeral(t, "U2", "Note added")
+	if n := fs.Calls("usergroups.users.list"); n != 1 {
+		t.Fatalf("usergroups.users.list called %d times; want 1 (cached)", n)
 	}
 }

@@ -68,6 +68,7 @@ type Server struct {
 	files       []*File
 	pendingUp   map[string]*File
 	acks        map[string]Ack
+	envelopes   map[string]map[string]any
 	sent        map[string]time.Time
 	conns       []*wsConn
 	responses   map[string]respTarget
@@ -94,6 +95,7 @@ func New() *Server {
 		upgrader:    websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
 		pendingUp:   map[string]*File{},
 		acks:        map[string]Ack{},
+		envelopes:   map[string]map[string]any{},
 		sent:        map[string]time.Time{},
 		responses:   map[string]respTarget{},
 		users:       map[string]string{},
@@ -151,6 +153,7 @@ func (s *Server) SetGroup(id string, members ...string) {
 }
 
 // RateLimit makes the next n calls of method answer 429 with Retry-After: 1.
+// (Slack's Retry-After is in whole seconds.)
 func (s *Server) RateLimit(method string, n int) {
 	s.mu.Lock()
 	s.rateLimited[method] = n

@@ -97,6 +97,11 @@ func (s *Server) WaitConnected(timeout time.Duration) error {
 	return s.waitFor(timeout, func() bool { return len(s.conns) > 0 })
 }
 
+// WaitConnections blocks until at least n bot sockets are connected.
+func (s *Server) WaitConnections(n int, timeout time.Duration) error {
+	return s.waitFor(timeout, func() bool { return len(s.conns) >= n })
+}
+
 // Connections returns how many sockets are open.
 func (s *Server) Connections() int {
 	s.mu.Lock()
@@ -124,8 +129,9 @@ func (s *Server) send(envType string, payload any, acceptsResponse bool) (string
 	id := fmt.Sprintf("env-%d", s.seq)
 	conn := s.conns[s.seq%len(s.conns)]
 	s.sent[id] = time.Now()
-	s.mu.Unlock()
 	env := map[string]any{"envelope_id": id, "type": envType, "accepts_response_payload": acceptsResponse, "payload": payload}
+	s.envelopes[id] = env
+	s.mu.Unlock()
 	if err := conn.write(env); err != nil {
 		return "", fmt.Errorf("fakeslack: write envelope: %w", err)
 	}
@@ -168,6 +174,27 @@ func (s *Server) Press(user string, m *Message, b Button) (string, error) {
 		"actions": []map[string]any{{"action_id": b.ActionID, "block_id": b.BlockID, "type": "button", "value": b.Value,
 			"text": map[string]any{"type": "plain_text", "text": b.Label}, "action_ts": "1700000001.1"}},
 	}, false)
+}
+
+// Redeliver sends an envelope again with the same ID, as Slack does when
+// it believes an ack was lost, on another socket when there are several.
+func (s *Server) Redeliver(id string) error {
+	s.mu.Lock()
+	env, ok := s.envelopes[id]
+	if !ok || len(s.conns) == 0 {
+		s.mu.Unlock()
+		return fmt.Errorf("fakeslack: cannot redeliver %s", id)
+	}
+	s.seq++
+	conn := s.conns[s.seq%len(s.conns)]
+	s.mu.Unlock()
+	retried := map[string]any{}
+	for k, v := range env {
+		retried[k] = v
+	}
+	retried["retry_attempt"] = 1
+	retried["retry_reason"] = "timeout"
+	return conn.write(retried)
 }
 
 // SendRaw writes an arbitrary envelope payload (for malformed-input tests).
