@@ -1,0 +1,134 @@
+package bot_test
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/slack-go/slack"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
+)
+
+type recorder struct {
+	mu       sync.Mutex
+	commands []bot.Command
+	actions  []bot.Action
+}
+
+func (r *recorder) Command(ctx context.Context, c bot.Command) {
+	if strings.HasPrefix(c.Text, "panic") {
+		panic("handler bug: " + c.Text)
+	}
+	r.mu.Lock()
+	r.commands = append(r.commands, c)
+	r.mu.Unlock()
+}
+
+func (r *recorder) Action(ctx context.Context, a bot.Action) {
+	r.mu.Lock()
+	r.actions = append(r.actions, a)
+	r.mu.Unlock()
+}
+
+func startListener(t *testing.T, h bot.Handler) (*fakeslack.Server, *logrus.Logger) {
+	t.Helper()
+	fs := fakeslack.New()
+	api := slack.New(fs.BotToken, slack.OptionAppLevelToken(fs.AppToken), slack.OptionAPIURL(fs.APIURL()))
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	l := bot.NewListener(api, h, nil, bot.NewSlack(api, nil), log, 5*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	if err := fs.WaitConnected(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		fs.Close()
+	})
+	return fs, log
+}
+
+func TestPanickingHandlerIsRecoveredAndUserTold(t *testing.T) {
+	rec := &recorder{}
+	fs, _ := startListener(t, rec)
+	fs.Command(t, "U1", "C1", "panic now")
+	fs.ExpectEphemeral(t, "U1", "Something went wrong")
+	// The loop still works after the panic.
+	fs.Command(t, "U1", "C1", "list")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rec.mu.Lock()
+		n := len(rec.commands)
+		rec.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("second command never handled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if c := rec.commands[0]; c.Text != "list" || c.UserID != "U1" || c.ChannelID != "C1" || c.ResponseURL == "" {
+		t.Fatalf("command = %+v", c)
+	}
+}
+
+func TestClicksReachTheHandlerWithTheirFields(t *testing.T) {
+	rec := &recorder{}
+	fs, _ := startListener(t, rec)
+	id, err := fs.Press("U2", &fakeslack.Message{Channel: "C1", TS: "1700000000.000100", Blocks: []byte("[]")},
+		fakeslack.Button{Label: "Approve", ActionID: "approve", BlockID: "approval", Value: "apr-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := fs.WaitAck(id, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Latency > time.Second {
+		t.Errorf("ack latency %v", a.Latency)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rec.mu.Lock()
+		n := len(rec.actions)
+		rec.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("click never handled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := rec.actions[0]
+	if got.ActionID != "approve" || got.BlockID != "approval" || got.Value != "apr-1" || got.UserID != "U2" || got.ChannelID != "C1" || got.MessageTS != "1700000000.000100" {
+		t.Fatalf("action = %+v", got)
+	}
+}
+
+func TestReconnectsAfterDisconnect(t *testing.T) {
+	rec := &recorder{}
+	fs, _ := startListener(t, rec)
+	before := fs.Calls("apps.connections.open")
+	fs.Disconnect()
+	deadline := time.Now().Add(10 * time.Second)
+	for fs.Calls("apps.connections.open") == before || fs.Connections() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("did not reconnect")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fs.Command(t, "U1", "C1", "help")
+}
