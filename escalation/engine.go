@@ -1,0 +1,464 @@
+package escalation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sirupsen/logrus"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+)
+
+// IncidentReader re-reads an incident right before paging.
+type IncidentReader interface {
+	Current(ctx context.Context, id string) (*incident.Incident, error)
+}
+
+// Page describes one page of the ladder.
+type Page struct {
+	Incident string
+	Step     int
+	Level    int
+	Name     string
+	Window   string
+	Repeat   int      // 0 for the first page of a level
+	Reached  []string // users paged (groups expanded)
+	Skipped  bool     // nobody reachable: skipped at once
+	Manual   bool     // /clerk-incident escalate
+}
+
+// Pager delivers pages; the Slack side implements it.
+type Pager interface {
+	// Members expands a user group (S…) into users; a user ID is itself.
+	Members(ctx context.Context, id string) ([]string, error)
+	// Notify pages one user (a DM with an Acknowledge button).
+	Notify(ctx context.Context, inc *incident.Incident, p Page, user string) error
+	// Announce says in the incident thread who was paged (or that the level was skipped).
+	Announce(ctx context.Context, inc *incident.Incident, p Page) error
+}
+
+// State is one incident's ladder, stored as JSON in Redis.
+type State struct {
+	Incident string    `json:"incident"`
+	Ladder   Ladder    `json:"ladder"`
+	Base     time.Time `json:"base"`    // step s is due at Base + Offset(s)
+	Next     int       `json:"next"`    // next step to page
+	NextAt   time.Time `json:"next_at"` // when it is due (or when to retry)
+	Attempts int       `json:"attempts"`
+	Forced   bool      `json:"forced"` // escalate: page even if acknowledged
+	Stopped  string    `json:"stopped,omitempty"`
+	StopBy   string    `json:"stop_by,omitempty"`
+	Log      []Paged   `json:"log,omitempty"`
+}
+
+// Paged records a page that went out.
+type Paged struct {
+	Step    int       `json:"step"`
+	Level   int       `json:"level"`
+	Name    string    `json:"name"`
+	Repeat  int       `json:"repeat,omitempty"`
+	At      time.Time `json:"at"`
+	Reached []string  `json:"reached,omitempty"`
+	Skipped bool      `json:"skipped,omitempty"`
+	Manual  bool      `json:"manual,omitempty"`
+}
+
+// Done reports whether nothing more will be paged.
+func (s *State) Done() bool { return s.Stopped != "" || s.Next >= s.Ladder.Steps() }
+
+// Engine runs ladders from Redis: a sorted set of due times, claimed
+// atomically with a lease, the incident re-read before each page. Any
+// replica may run it; a restart loses nothing.
+type Engine struct {
+	rdb    redis.UniversalClient
+	prefix string
+	reader IncidentReader
+	pager  Pager
+	now    func() time.Time
+	log    logrus.FieldLogger
+	owner  string
+
+	Lease    time.Duration // how long a claim is held (real time)
+	Interval time.Duration // the longest the loop sleeps
+	Workers  int
+
+	kick chan struct{}
+}
+
+// NewEngine builds an engine; its loop runs in Run.
+func NewEngine(rdb redis.UniversalClient, prefix string, reader IncidentReader, pager Pager, now func() time.Time, log logrus.FieldLogger) *Engine {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &Engine{rdb: rdb, prefix: prefix, reader: reader, pager: pager, now: now, log: log,
+		owner: hex.EncodeToString(b), Lease: 60 * time.Second, Interval: time.Second, Workers: 16, kick: make(chan struct{}, 1)}
+}
+
+func (e *Engine) keyDue() string               { return e.prefix + "escalation:due" }
+func (e *Engine) keyState(id string) string    { return e.prefix + "escalation:" + id }
+func (e *Engine) keyLease(id string) string    { return e.prefix + "escalation:" + id + ":lease" }
+func (e *Engine) keySent(id string, step int) string {
+	return fmt.Sprintf("%sescalation:%s:sent:%d", e.prefix, id, step)
+}
+
+// Kick wakes the loop now (a new incident pages level 1 at once).
+func (e *Engine) Kick() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// ErrNoLadder means the incident has no escalation ladder.
+var ErrNoLadder = errors.New("no escalation ladder for this incident")
+
+// Start freezes the ladder for an incident and makes level 1 due at once.
+// Starting twice keeps the first ladder.
+func (e *Engine) Start(ctx context.Context, inc *incident.Incident, l Ladder) error {
+	if len(l.Rungs) == 0 {
+		return errors.New("escalation ladder has no levels")
+	}
+	st := State{Incident: inc.ID, Ladder: l, Base: inc.OpenedAt, NextAt: inc.OpenedAt}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	_, err = e.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SetNX(ctx, e.keyState(inc.ID), raw, 0)
+		p.ZAddNX(ctx, e.keyDue(), redis.Z{Score: ms(st.NextAt), Member: inc.ID})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("start ladder %s: %w", inc.ID, err)
+	}
+	e.Kick()
+	return nil
+}
+
+// Stop ends the ladder (ack or resolve). Stopping twice is harmless.
+func (e *Engine) Stop(ctx context.Context, id, reason, by string) error {
+	_, err := e.update(ctx, id, func(st *State) error {
+		if st.Stopped == "" {
+			st.Stopped, st.StopBy = reason, by
+		}
+		st.Forced = false
+		return nil
+	})
+	if errors.Is(err, ErrNoLadder) {
+		return nil
+	}
+	return err
+}
+
+// Escalate makes the next step due now; later levels keep their spacing
+// from it. If the ladder was stopped by an acknowledgement, the next level
+// is paged once anyway: someone asked for more help.
+func (e *Engine) Escalate(ctx context.Context, id string) (Rung, error) {
+	var r Rung
+	now := e.now()
+	_, err := e.update(ctx, id, func(st *State) error {
+		if st.Stopped == "resolved" {
+			return errors.New("the incident is resolved")
+		}
+		if st.Next >= st.Ladder.Steps() {
+			// Past the last re-page: page the last level once more.
+			st.Ladder.RepeatTimes++
+		}
+		r, _ = st.Ladder.Rung(st.Next)
+		st.Base = now.Add(-st.Ladder.Offset(st.Next))
+		st.NextAt = now
+		st.Attempts = 0
+		st.Forced = true
+		if st.Stopped != "" {
+			st.Stopped, st.StopBy = "", ""
+		}
+		return nil
+	})
+	if err != nil {
+		return Rung{}, err
+	}
+	e.Kick()
+	return r, nil
+}
+
+// Get returns the ladder state, or ErrNoLadder.
+func (e *Engine) Get(ctx context.Context, id string) (*State, error) {
+	raw, err := e.rdb.Get(ctx, e.keyState(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNoLadder
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read ladder %s: %w", id, err)
+	}
+	var st State
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return nil, fmt.Errorf("decode ladder %s: %w", id, err)
+	}
+	return &st, nil
+}
+
+// update changes a state atomically and keeps the due set in step with it.
+func (e *Engine) update(ctx context.Context, id string, fn func(*State) error) (*State, error) {
+	var out *State
+	for attempt := 0; attempt < 100; attempt++ {
+		err := e.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			raw, err := tx.Get(ctx, e.keyState(id)).Bytes()
+			if errors.Is(err, redis.Nil) {
+				return ErrNoLadder
+			}
+			if err != nil {
+				return err
+			}
+			var st State
+			if err := json.Unmarshal(raw, &st); err != nil {
+				return err
+			}
+			if err := fn(&st); err != nil {
+				return err
+			}
+			b, err := json.Marshal(st)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, e.keyState(id), b, 0)
+				if st.Done() {
+					p.ZRem(ctx, e.keyDue(), id)
+				} else {
+					p.ZAdd(ctx, e.keyDue(), redis.Z{Score: ms(st.NextAt), Member: id})
+				}
+				return nil
+			})
+			out = &st
+			return err
+		}, e.keyState(id))
+		if !errors.Is(err, redis.TxFailedErr) {
+			return out, err
+		}
+	}
+	return nil, fmt.Errorf("ladder %s: too many conflicting updates", id)
+}
+
+func ms(t time.Time) float64 { return float64(t.UnixMilli()) }
+
+// claimScript takes an incident's lease only if it is still due, so two
+// replicas never work on the same ladder at once.
+var claimScript = redis.NewScript(`
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not s or tonumber(s) > tonumber(ARGV[2]) then return 0 end
+if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then return 1 end
+return 0`)
+
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+
+// Tick pages everything due at the engine's now and returns how many
+// ladders it worked on.
+func (e *Engine) Tick(ctx context.Context) (int, error) {
+	now := e.now()
+	ids, err := e.rdb.ZRangeByScore(ctx, e.keyDue(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 1000}).Result()
+	if err != nil {
+		return 0, fmt.Errorf("read due ladders: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	work := make(chan string)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	n := 0
+	for range min(e.Workers, len(ids)) {
+		wg.Go(func() {
+			for id := range work {
+				if e.process(ctx, id, now) {
+					mu.Lock()
+					n++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, id := range ids {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
+	return n, nil
+}
+
+func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked bool) {
+	log := e.log.WithField("incident", id)
+	defer func() {
+		if p := recover(); p != nil {
+			log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("escalation panicked")
+		}
+	}()
+	ok, err := claimScript.Run(ctx, e.rdb, []string{e.keyDue(), e.keyLease(id)}, id, now.UnixMilli(), e.owner, e.Lease.Milliseconds()).Int()
+	if err != nil {
+		log.WithError(err).Warn("claim failed")
+		return false
+	}
+	if ok != 1 {
+		return false
+	}
+	defer releaseScript.Run(context.WithoutCancel(ctx), e.rdb, []string{e.keyLease(id)}, e.owner)
+	pageCtx, cancel := context.WithTimeout(ctx, e.Lease*3/4)
+	defer cancel()
+	// Several steps may be due at once (after a restart); page them in order.
+	for range 50 {
+		st, err := e.Get(pageCtx, id)
+		if errors.Is(err, ErrNoLadder) {
+			e.rdb.ZRem(pageCtx, e.keyDue(), id)
+			return true
+		}
+		if err != nil {
+			log.WithError(err).Warn("read ladder failed")
+			return true
+		}
+		if st.Done() {
+			e.rdb.ZRem(pageCtx, e.keyDue(), id)
+			return true
+		}
+		if st.NextAt.After(now) {
+			return true
+		}
+		inc, err := e.reader.Current(pageCtx, id)
+		if err != nil {
+			log.WithError(err).Warn("re-read incident failed; will retry")
+			return true
+		}
+		if !inc.Open() {
+			_ = e.Stop(pageCtx, id, "resolved", "")
+			return true
+		}
+		if inc.AckedBy != nil && !st.Forced {
+			_ = e.Stop(pageCtx, id, "acknowledged", inc.AckedBy.ID)
+			return true
+		}
+		step := st.Next
+		page, err := e.page(pageCtx, inc, st)
+		if err != nil {
+			attempts := st.Attempts + 1
+			wait := min(time.Duration(1<<min(attempts, 6))*time.Second, time.Minute)
+			log.WithError(err).WithField("level", page.Level).WithField("retry_in", wait).Warn("page failed; retrying")
+			_, _ = e.update(pageCtx, id, func(s *State) error {
+				if s.Next == step {
+					s.Attempts = attempts
+					s.NextAt = now.Add(wait)
+				}
+				return nil
+			})
+			return true
+		}
+		_, err = e.update(pageCtx, id, func(s *State) error {
+			if s.Next != step {
+				return nil
+			}
+			s.Log = append(s.Log, Paged{Step: step, Level: page.Level, Name: page.Name, Repeat: page.Repeat, At: now,
+				Reached: page.Reached, Skipped: page.Skipped, Manual: page.Manual})
+			s.Next++
+			s.Attempts = 0
+			s.Forced = false
+			s.NextAt = s.Base.Add(s.Ladder.Offset(s.Next))
+			if page.Skipped && s.NextAt.After(now) {
+				// Nobody to page at this level: go to the next one at once.
+				s.Base = now.Add(-s.Ladder.Offset(s.Next))
+				s.NextAt = now
+			}
+			return nil
+		})
+		if err != nil {
+			log.WithError(err).Warn("record page failed")
+			return true
+		}
+		log.WithFields(logrus.Fields{"level": page.Level, "repeat": page.Repeat, "reached": len(page.Reached), "skipped": page.Skipped}).Info("escalation page sent")
+	}
+	return true
+}
+
+// page sends one step to everyone it reaches. Each delivered DM is marked
+// in Redis, so a retry after a failure or crash re-sends only the missing ones.
+func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State) (Page, error) {
+	rung, repeat := st.Ladder.Rung(st.Next)
+	p := Page{Incident: inc.ID, Step: st.Next, Level: rung.Level, Name: rung.Name, Window: rung.Window, Repeat: repeat, Manual: st.Forced}
+	seen := map[string]bool{}
+	for _, t := range rung.Targets {
+		users, err := e.pager.Members(ctx, t)
+		if err != nil {
+			return p, fmt.Errorf("expand %s: %w", t, err)
+		}
+		for _, u := range users {
+			if !seen[u] {
+				seen[u] = true
+				p.Reached = append(p.Reached, u)
+			}
+		}
+	}
+	sentKey := e.keySent(inc.ID, st.Next)
+	if len(p.Reached) == 0 {
+		p.Skipped = true
+	}
+	var firstErr error
+	for _, u := range p.Reached {
+		done, err := e.rdb.SIsMember(ctx, sentKey, u).Result()
+		if err != nil {
+			return p, err
+		}
+		if done {
+			continue
+		}
+		if err := e.pager.Notify(ctx, inc, p, u); err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("page %s: %w", u, err)
+			}
+			continue
+		}
+		e.rdb.SAdd(ctx, sentKey, u)
+		e.rdb.Expire(ctx, sentKey, 30*24*time.Hour)
+	}
+	if firstErr != nil {
+		return p, firstErr
+	}
+	if done, _ := e.rdb.SIsMember(ctx, sentKey, "#announce").Result(); !done {
+		if err := e.pager.Announce(ctx, inc, p); err != nil {
+			return p, fmt.Errorf("announce: %w", err)
+		}
+		e.rdb.SAdd(ctx, sentKey, "#announce")
+		e.rdb.Expire(ctx, sentKey, 30*24*time.Hour)
+	}
+	return p, nil
+}
+
+// Run ticks until ctx ends: at least every Interval, sooner when the next
+// deadline is nearer or when kicked.
+func (e *Engine) Run(ctx context.Context) {
+	for {
+		if _, err := e.Tick(ctx); err != nil && ctx.Err() == nil {
+			e.log.WithError(err).Warn("escalation tick failed")
+		}
+		wait := e.Interval
+		if next, err := e.rdb.ZRangeWithScores(ctx, e.keyDue(), 0, 0).Result(); err == nil && len(next) == 1 {
+			until := time.UnixMilli(int64(next[0].Score)).Sub(e.now())
+			if until < wait {
+				wait = max(until, 10*time.Millisecond)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-e.kick:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}

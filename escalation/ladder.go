@@ -1,0 +1,109 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Rung is one level of a resolved ladder: who it pages, by Slack ID.
+type Rung struct {
+	Level   int           `json:"level"`
+	Name    string        `json:"name"`
+	Window  string        `json:"window"`
+	Start   time.Duration `json:"start"`
+	Targets []string      `json:"targets"` // U…/W… users and S… groups
+}
+
+// Ladder is a resolved escalation policy. Each incident keeps a frozen
+// copy: editing contacts.yml does not change running ladders.
+type Ladder struct {
+	Rungs       []Rung        `json:"rungs"`
+	RepeatEvery time.Duration `json:"repeat_every"`
+	RepeatTimes int           `json:"repeat_times"`
+}
+
+// Steps is the number of pages the ladder sends when nobody acknowledges.
+func (l Ladder) Steps() int { return len(l.Rungs) + l.RepeatTimes }
+
+// Offset is when step s is due, relative to the ladder's base time.
+func (l Ladder) Offset(s int) time.Duration {
+	if s < len(l.Rungs) {
+		return l.Rungs[s].Start
+	}
+	last := l.Rungs[len(l.Rungs)-1]
+	return last.Start + time.Duration(s-len(l.Rungs)+1)*l.RepeatEvery
+}
+
+// Rung returns the level paged at step s and which re-page it is (0: first).
+func (l Ladder) Rung(s int) (Rung, int) {
+	if s < len(l.Rungs) {
+		return l.Rungs[s], 0
+	}
+	return l.Rungs[len(l.Rungs)-1], s - len(l.Rungs) + 1
+}
+
+// Directory resolves Slack handles and e-mail addresses to IDs.
+type Directory interface {
+	LookupEmail(ctx context.Context, email string) (string, error)
+	LookupHandle(ctx context.Context, handle string) (string, error)
+}
+
+// Resolve turns contacts into a ladder of Slack IDs. A level with nobody
+// resolvable stops start-up, naming the level and who failed.
+func Resolve(ctx context.Context, c *Contacts, dir Directory) (Ladder, error) {
+	l := Ladder{RepeatEvery: c.Policy.RepeatEvery, RepeatTimes: c.Policy.RepeatTimes}
+	var errs []error
+	for _, lv := range c.Levels {
+		r := Rung{Level: lv.Level, Name: lv.Contact, Window: lv.Time, Start: lv.Start}
+		var failures []string
+		seen := map[string]bool{}
+		for _, p := range lv.People {
+			id, err := resolvePerson(ctx, p, dir)
+			if err != nil {
+				failures = append(failures, fmt.Sprintf("%s: %v", p.Name, err))
+				continue
+			}
+			if !seen[id] {
+				seen[id] = true
+				r.Targets = append(r.Targets, id)
+			}
+		}
+		if len(r.Targets) == 0 {
+			errs = append(errs, fmt.Errorf("line %d: level %d (%q, %s) reaches no one in Slack (%s); give them a slack_id (U… or S…)",
+				lv.Line, lv.Level, lv.Contact, lv.Time, strings.Join(failures, "; ")))
+		}
+		l.Rungs = append(l.Rungs, r)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Ladder{}, err
+	}
+	return l, nil
+}
+
+func resolvePerson(ctx context.Context, p Person, dir Directory) (string, error) {
+	if p.SlackID != "" {
+		return p.SlackID, nil
+	}
+	var errs []string
+	if p.Email != "" {
+		id, err := dir.LookupEmail(ctx, p.Email)
+		if err == nil {
+			return id, nil
+		}
+		errs = append(errs, fmt.Sprintf("e-mail %s not found in Slack (%v)", p.Email, err))
+	}
+	if p.Slack != "" {
+		id, err := dir.LookupHandle(ctx, p.Slack)
+		if err == nil {
+			return id, nil
+		}
+		errs = append(errs, fmt.Sprintf("handle %s not found in Slack (%v)", p.Slack, err))
+	}
+	if len(errs) == 0 {
+		return "", errors.New("no slack_id, slack handle or email")
+	}
+	return "", errors.New(strings.Join(errs, "; "))
+}
