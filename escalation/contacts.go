@@ -446,7 +446,8 @@ func (c *Contacts) find(name string) []Person {
 }
 
 func normalize(s string) string {
-	return strings.Join(strings.Fields(strings.ToLower(strings.ReplaceAll(s, "_", " "))), " ")
+	s = strings.NewReplacer("_", " ", "-", " ").Replace(strings.ToLower(s))
+	return strings.Join(strings.Fields(s), " ")
 }
 
 var windowRe = regexp.MustCompile(`^(\d+)\s*([a-z]*)\s*(?:-\s*(\d+)\s*([a-z]*)|(\+))\s*([a-z]*)$`)
