@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -172,4 +173,61 @@ func (s *Slack) GroupMembers(ctx context.Context, groupID string) ([]string, err
 		return err
 	})
 	return members, err
+}
+
+// OpenDM opens (or finds) the bot's direct message with a user.
+func (s *Slack) OpenDM(ctx context.Context, user string) (string, error) {
+	var id string
+	err := s.retry(ctx, "conversations.open", func() error {
+		ch, _, _, err := s.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
+		if err == nil {
+			id = ch.ID
+		}
+		return err
+	})
+	return id, err
+}
+
+// LookupEmail finds a user by e-mail address (users:read.email).
+func (s *Slack) LookupEmail(ctx context.Context, email string) (string, error) {
+	var id string
+	err := s.retry(ctx, "users.lookupByEmail", func() error {
+		u, err := s.api.GetUserByEmailContext(ctx, email)
+		if err == nil {
+			id = u.ID
+		}
+		return err
+	})
+	return id, err
+}
+
+// LookupHandle finds a user group (by handle) or a user (by name) for an
+// @handle. Used at start-up only: users.list is paged and slow.
+func (s *Slack) LookupHandle(ctx context.Context, handle string) (string, error) {
+	h := strings.ToLower(strings.TrimPrefix(handle, "@"))
+	var groups []slack.UserGroup
+	err := s.retry(ctx, "usergroups.list", func() error {
+		var err error
+		groups, err = s.api.GetUserGroupsContext(ctx)
+		return err
+	})
+	var se slack.SlackErrorResponse
+	if err != nil && !(errors.As(err, &se) && se.Err == "plan_upgrade_required") {
+		return "", err
+	}
+	for _, g := range groups {
+		if strings.EqualFold(g.Handle, h) {
+			return g.ID, nil
+		}
+	}
+	users, err := s.api.GetUsersContext(ctx)
+	if err != nil {
+		return "", fmt.Errorf("slack users.list: %w", redactErr(err))
+	}
+	for _, u := range users {
+		if !u.Deleted && (strings.EqualFold(u.Name, h) || strings.EqualFold(u.Profile.DisplayName, h)) {
+			return u.ID, nil
+		}
+	}
+	return "", fmt.Errorf("no user or user group %s", handle)
 }

@@ -168,8 +168,8 @@ func scalar(n *yaml.Node, what string, add func(int, string, ...any)) (string, b
 }
 
 var (
-	userIDRe  = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
-	groupIDRe = regexp.MustCompile(`^S[A-Z0-9]{2,}$`)
+	userIDRe  = regexp.MustCompile(`^[UW][A-Z0-9]+$`)
+	groupIDRe = regexp.MustCompile(`^S[A-Z0-9]+$`)
 )
 
 func validSlackID(s string) bool { return userIDRe.MatchString(s) || groupIDRe.MatchString(s) }

@@ -43,6 +43,8 @@ type Pager interface {
 	Notify(ctx context.Context, inc *incident.Incident, p Page, user string) error
 	// Announce says in the incident thread who was paged (or that the level was skipped).
 	Announce(ctx context.Context, inc *incident.Incident, p Page) error
+	// AfterPage runs once the page is recorded (to re-render the card).
+	AfterPage(ctx context.Context, incidentID string)
 }
 
 // State is one incident's ladder, stored as JSON in Redis.
@@ -107,6 +109,10 @@ func (e *Engine) keyLease(id string) string    { return e.prefix + "escalation:"
 func (e *Engine) keySent(id string, step int) string {
 	return fmt.Sprintf("%sescalation:%s:sent:%d", e.prefix, id, step)
 }
+
+// SetPager sets the pager when it is built after the engine (the handlers
+// that page need the engine themselves).
+func (e *Engine) SetPager(p Pager) { e.pager = p }
 
 // Kick wakes the loop now (a new incident pages level 1 at once).
 func (e *Engine) Kick() {
@@ -380,6 +386,7 @@ func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked 
 			return true
 		}
 		log.WithFields(logrus.Fields{"level": page.Level, "repeat": page.Repeat, "reached": len(page.Reached), "skipped": page.Skipped}).Info("escalation page sent")
+		e.pager.AfterPage(pageCtx, id)
 	}
 	return true
 }

@@ -76,6 +76,8 @@ func (r *recorder) Announce(ctx context.Context, inc *incident.Incident, p escal
 	return nil
 }
 
+func (r *recorder) AfterPage(ctx context.Context, id string) {}
+
 func (r *recorder) levels(id string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

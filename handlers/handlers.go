@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
@@ -32,6 +33,15 @@ type Slack interface {
 	Update(ctx context.Context, channel, ts string, m bot.Msg) error
 	Reply(ctx context.Context, to bot.ReplyTo, m bot.Msg) error
 	Upload(ctx context.Context, channel, threadTS, filename, title, content, comment string) error
+	OpenDM(ctx context.Context, user string) (string, error)
+}
+
+// Escalator is what handlers need of the escalation engine.
+type Escalator interface {
+	Start(ctx context.Context, inc *incident.Incident, l escalation.Ladder) error
+	Stop(ctx context.Context, id, reason, by string) error
+	Escalate(ctx context.Context, id string) (escalation.Rung, error)
+	Get(ctx context.Context, id string) (*escalation.State, error)
 }
 
 // Limits that keep text inside Slack's block limits.
@@ -42,18 +52,37 @@ const (
 
 // Handlers implements bot.Handler.
 type Handlers struct {
-	store   Store
-	slack   Slack
-	rb      *incident.Runbook
-	auth    *Authorizer
-	channel string
-	log     logrus.FieldLogger
-	now     func() time.Time
+	store    Store
+	slack    Slack
+	rb       *incident.Runbook
+	auth     *Authorizer
+	channel  string
+	log      logrus.FieldLogger
+	now      func() time.Time
+	esc      Escalator
+	ladder   *escalation.Ladder
+	contacts *escalation.Contacts
 }
 
-// New wires the handlers. channel is SLACK_CHANNEL_ID (may be empty).
-func New(store Store, slack Slack, rb *incident.Runbook, auth *Authorizer, channel string, log logrus.FieldLogger, now func() time.Time) *Handlers {
-	return &Handlers{store: store, slack: slack, rb: rb, auth: auth, channel: channel, log: log, now: now}
+// Deps lists what the handlers need. Escalator, Ladder and Contacts are
+// nil when no contacts file is loaded.
+type Deps struct {
+	Store    Store
+	Slack    Slack
+	Runbook  *incident.Runbook
+	Auth     *Authorizer
+	Channel  string // SLACK_CHANNEL_ID, may be empty
+	Log      logrus.FieldLogger
+	Now      func() time.Time
+	Esc      Escalator
+	Ladder   *escalation.Ladder
+	Contacts *escalation.Contacts
+}
+
+// New wires the handlers.
+func New(d Deps) *Handlers {
+	return &Handlers{store: d.Store, slack: d.Slack, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
+		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts}
 }
 
 // req is who asked, and where to answer them.
@@ -142,6 +171,10 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 		h.withText(ctx, r, p, false, h.resolve)
 	case "postmortem":
 		h.withIncident(ctx, r, p, true, h.postmortem)
+	case "escalate":
+		h.withIncident(ctx, r, p, false, h.escalate)
+	case "contacts":
+		h.reply(ctx, r, ContactsMsg(h.contacts, h.ladder))
 	case incident.FieldRootCause, incident.FieldPrevention, incident.FieldLessons:
 		field := p.Sub.Name
 		label := map[string]string{incident.FieldRootCause: "Root cause", incident.FieldPrevention: "Prevention item", incident.FieldLessons: "Lessons learned"}[field]
@@ -294,7 +327,7 @@ func (h *Handlers) refresh(ctx context.Context, inc *incident.Incident) {
 
 func (h *Handlers) render(ctx context.Context, inc *incident.Incident) {
 	spec := h.rb.Spec(inc.Category)
-	card := Card(inc, spec, h.now())
+	card := Card(inc, spec, h.ladderState(ctx, inc.ID), h.now())
 	if inc.CardTS == "" {
 		if inc.Channel == "" {
 			return
@@ -384,6 +417,7 @@ func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Categor
 		return
 	}
 	h.postChecklist(ctx, inc)
+	h.startLadder(ctx, inc)
 	if r.isCommand {
 		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.", inc.ID, channel))
 	}
@@ -445,11 +479,20 @@ func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
 		h.fail(ctx, r, err)
 		return
 	}
-	h.reply(ctx, r, StatusMsg(inc, h.rb.Spec(inc.Category), h.now()))
+	h.reply(ctx, r, StatusMsg(inc, h.rb.Spec(inc.Category), h.ladderState(ctx, inc.ID), h.now()))
 }
 
 func (h *Handlers) ack(ctx context.Context, r req, id string) {
-	h.change(ctx, r, id, incident.Ack(r.who), fmt.Sprintf(":raising_hand: %s acknowledged %s and is leading the response.", r.who.Mention(), id), "You are leading "+id+".")
+	inc := h.change(ctx, r, id, incident.Ack(r.who), fmt.Sprintf(":raising_hand: %s acknowledged %s and is leading the response.", r.who.Mention(), id), "You are leading "+id+".")
+	if inc == nil {
+		return
+	}
+	h.stopLadder(ctx, inc, "acknowledged", r.who.ID)
+	if strings.HasPrefix(r.channel, "D") && !r.isCommand {
+		// Acknowledged from a page DM: replace its button with the outcome.
+		r.to.Replace = true
+		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: You acknowledged *%s* and are leading it; the escalation has stopped. %s", id, threadLink(inc)))
+	}
 }
 
 func (h *Handlers) checklist(ctx context.Context, r req, id string) {
@@ -476,6 +519,7 @@ func (h *Handlers) resolve(ctx context.Context, r req, id, text string) {
 	if inc == nil {
 		return
 	}
+	h.stopLadder(ctx, inc, "resolved", r.who.ID)
 	line := fmt.Sprintf(":white_check_mark: %s resolved %s after %s.", r.who.Mention(), id, incident.FormatDuration(inc.Duration(h.now())))
 	if text != "" {
 		line += " Resolution: " + text
@@ -507,9 +551,7 @@ func (h *Handlers) postmortem(ctx context.Context, r req, id string) {
 	if len(missing) > 0 {
 		entry += " (still empty: " + strings.Join(missing, ", ") + ")"
 	}
-	if _, err := h.store.Update(ctx, id, func(inc *incident.Incident, now time.Time) ([]incident.Entry, error) {
-		return []incident.Entry{{Actor: r.who, Text: entry}}, nil
-	}); err != nil {
+	if _, err := h.store.Update(ctx, id, incident.Record(r.who, entry)); err != nil {
 		h.log.WithError(err).Warn("could not record report on timeline")
 	}
 	if len(missing) == 0 {
@@ -537,14 +579,14 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 	r := req{who: incident.Person{ID: a.UserID, Name: a.UserName}, channel: a.ChannelID,
 		to: bot.ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID}, name: a.ActionID}
 	switch a.ActionID {
-	case ActAck, ActResolve, ActChecklist, ActOpenContinue:
+	case ActAck, ActPageAck, ActResolve, ActChecklist, ActOpenContinue:
 		id, ok := incident.ParseID(a.Value)
 		if !ok {
 			h.replyText(ctx, r, "That button does not name a valid incident; nothing changed.")
 			return
 		}
 		switch a.ActionID {
-		case ActAck:
+		case ActAck, ActPageAck:
 			if h.allowed(ctx, r) {
 				h.ack(ctx, r, id)
 			}
@@ -560,7 +602,7 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 				h.fail(ctx, r, err)
 				return
 			}
-			msg := StatusMsg(inc, h.rb.Spec(inc.Category), h.now())
+			msg := StatusMsg(inc, h.rb.Spec(inc.Category), h.ladderState(ctx, id), h.now())
 			msg.Blocks = append(msg.Blocks, section(fmt.Sprintf("Continuing *%s*: add what you know with `/clerk-incident note %s <text>`.", id, id)))
 			r.to.Replace = true
 			h.reply(ctx, r, msg)

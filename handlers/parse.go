@@ -29,6 +29,8 @@ var Subcommands = []Sub{
 	{"mitigated", "/clerk-incident mitigated [INC-n] [text…]", "mark mitigation applied", true},
 	{"resolve", "/clerk-incident resolve [INC-n] [resolution…]", "resolve the incident", true},
 	{"postmortem", "/clerk-incident postmortem [INC-n]", "write the post-incident report into the thread", true},
+	{"escalate", "/clerk-incident escalate [INC-n]", "page the next escalation level now", true},
+	{"contacts", "/clerk-incident contacts", "show the escalation ladder, on-call phones and Clerk support", false},
 	{"rootcause", "/clerk-incident rootcause [INC-n] <text…>", "record the root cause for the report", true},
 	{"prevention", "/clerk-incident prevention [INC-n] <text…>", "add a prevention action item to the report", true},
 	{"lessons", "/clerk-incident lessons [INC-n] <text…>", "record lessons learned for the report", true},
@@ -82,7 +84,7 @@ func Parse(text string) (Parsed, error) {
 		return Parsed{}, &UnknownError{Word: word, Suggest: suggest(name)}
 	}
 	p := Parsed{Sub: sub, Rest: rest}
-	if sub.Name != "open" && sub.Name != "help" && sub.Name != "list" {
+	if sub.Name != "open" && sub.Name != "help" && sub.Name != "list" && sub.Name != "contacts" {
 		if first, after := splitWord(rest); first != "" {
 			if id, ok := incident.ParseID(first); ok {
 				p.ID = id

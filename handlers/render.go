@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
@@ -78,7 +79,7 @@ func statusIcon(s incident.Status) string {
 }
 
 // Card renders the incident card posted in the channel and updated in place.
-func Card(inc *incident.Incident, spec *incident.CategorySpec, now time.Time) bot.Msg {
+func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalation.State, now time.Time) bot.Msg {
 	header := slack.NewHeaderBlock(plain(truncate(inc.ID+" · "+inc.Title, 150)))
 	lead := "_unacknowledged_ (opened by " + inc.OpenedBy.Mention() + ")"
 	if inc.AckedBy != nil {
@@ -115,6 +116,9 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, now time.Time) bo
 	if spec != nil {
 		done, total := progress(inc, spec)
 		blocks = append(blocks, contextBlock(fmt.Sprintf("%s: %d/%d steps done · details in the thread", spec.Checklist.Title, done, total)))
+	}
+	if line := LadderLine(ladder); line != "" {
+		blocks = append(blocks, contextBlock(line))
 	}
 	var buttons []slack.BlockElement
 	if inc.Open() {
@@ -215,8 +219,8 @@ func ListMsg(open, recent []*incident.Incident, now time.Time) bot.Msg {
 }
 
 // StatusMsg renders one incident with its latest timeline entries.
-func StatusMsg(inc *incident.Incident, spec *incident.CategorySpec, now time.Time) bot.Msg {
-	card := Card(inc, spec, now)
+func StatusMsg(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalation.State, now time.Time) bot.Msg {
+	card := Card(inc, spec, ladder, now)
 	blocks := card.Blocks[:len(card.Blocks)-1] // no buttons in a private reply
 	const last = 10
 	entries := inc.Timeline

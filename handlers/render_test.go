@@ -63,15 +63,15 @@ func fixture() (*incident.Incident, *incident.Runbook, time.Time) {
 
 func TestCardGolden(t *testing.T) {
 	inc, rb, now := fixture()
-	golden(t, "card_open", Card(inc, rb.Spec(inc.Category), now))
+	golden(t, "card_open", Card(inc, rb.Spec(inc.Category), nil, now))
 	acked := *inc
 	acked.AckedBy = &incident.Person{ID: "U2", Name: "bob"}
 	acked.Impact = "About 1,200 users cannot sign in"
-	golden(t, "card_acked", Card(&acked, rb.Spec(inc.Category), now))
+	golden(t, "card_acked", Card(&acked, rb.Spec(inc.Category), nil, now))
 	resolved := acked
 	resolved.Status = incident.Resolved
 	resolved.ResolvedAt = now
-	golden(t, "card_resolved", Card(&resolved, rb.Spec(inc.Category), now))
+	golden(t, "card_resolved", Card(&resolved, rb.Spec(inc.Category), nil, now))
 }
 
 func TestChecklistGolden(t *testing.T) {
@@ -81,7 +81,7 @@ func TestChecklistGolden(t *testing.T) {
 
 func TestListAndStatusGolden(t *testing.T) {
 	inc, rb, now := fixture()
-	golden(t, "status", StatusMsg(inc, rb.Spec(inc.Category), now))
+	golden(t, "status", StatusMsg(inc, rb.Spec(inc.Category), nil, now))
 	golden(t, "list_empty", ListMsg(nil, nil, now))
 	golden(t, "list", ListMsg([]*incident.Incident{inc}, nil, now))
 	golden(t, "duplicate", DuplicateMsg(inc, incident.Outage, incident.P1, "Sign-in failing again", now))
@@ -91,7 +91,7 @@ func TestLongTitleIsTruncatedToSlackLimits(t *testing.T) {
 	inc, rb, now := fixture()
 	long := *inc
 	long.Title = string(make([]rune, 400))
-	m := Card(&long, rb.Spec(inc.Category), now)
+	m := Card(&long, rb.Spec(inc.Category), nil, now)
 	raw, _ := json.Marshal(m.Blocks[0])
 	var header struct{ Text struct{ Text string } }
 	_ = json.Unmarshal(raw, &header)

@@ -55,6 +55,14 @@ func Note(by Person, text string) Mutation {
 	}
 }
 
+// Record adds a timeline entry without changing anything else (pages,
+// actions, reports).
+func Record(by Person, text string) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		return []Entry{{Actor: by, Text: text}}, nil
+	}
+}
+
 // Mitigate moves investigating → mitigated.
 func Mitigate(by Person, text string) Mutation {
 	return func(inc *Incident, now time.Time) ([]Entry, error) {

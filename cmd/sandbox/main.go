@@ -29,6 +29,40 @@ import (
 
 const channel = "CINCIDENTS"
 
+// sandboxContacts is a ladder measured in seconds, so escalation can be
+// watched live: on-call (alice and bob) at once, bob as lead after 60 s,
+// carol as CTO after 120 s.
+const sandboxContacts = `policy:
+  repeat_every: 60s
+  repeat_times: 1
+contacts:
+  on_call:
+    - name: On-Call Engineer
+      phone: "+1-555-0100"
+      slack: "@oncall"
+      slack_id: SONCALL
+  leads:
+    - name: Engineering Lead
+      slack_id: U2
+  executives:
+    - name: CTO
+      slack_id: U3
+  clerk_support:
+    - url: "https://clerk.com/support"
+    - email: "support@clerk.com"
+    - priority: "For enterprise: contact account manager"
+  escalation:
+    - level: 1
+      contact: "On-call engineer"
+      time: "0-60s"
+    - level: 2
+      contact: "Engineering lead"
+      time: "60-120s"
+    - level: 3
+      contact: "CTO"
+      time: "120s+"
+`
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
@@ -71,7 +105,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"SLACK_CHANNEL_ID": channel, "HTTP_ADDR": "127.0.0.1:0", "LOG_FORMAT": "text", "LOG_LEVEL": "error",
 		"SLACK_RESPONDERS": "SONCALL",
 	}
-	for _, k := range []string{"RUNBOOK_FILE", "SLACK_RESPONDERS", "LOG_LEVEL"} {
+	dir, err := os.MkdirTemp("", "clerk-incident-sandbox")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	env["CONTACTS_FILE"] = dir + "/contacts.yml"
+	if err := os.WriteFile(env["CONTACTS_FILE"], []byte(sandboxContacts), 0o600); err != nil {
+		return err
+	}
+	for _, k := range []string{"RUNBOOK_FILE", "SLACK_RESPONDERS", "LOG_LEVEL", "CONTACTS_FILE"} {
 		if v := getenv(k); v != "" {
 			env[k] = v
 		}
@@ -92,6 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 	fmt.Fprintf(stdout, "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-memory Redis.\n"+
 		"You are U1 (alice) in #incidents; U1 and U2 (bob) are responders, U3 (carol) is not.\n"+
+		"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s, carol as CTO after 120 s.\n"+
 		"Type `/clerk-incident help` to start, `click N` to press a button, `as U2` to switch user, `quit` to leave.\n\n")
 	lines := make(chan string)
 	go func() {

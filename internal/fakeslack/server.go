@@ -74,6 +74,8 @@ type Server struct {
 	responses   map[string]respTarget
 	users       map[string]string
 	groups      map[string][]string
+	handles     map[string]string // group ID → handle
+	emails      map[string]string // e-mail → user ID
 	rateLimited map[string]int // method → number of 429s still to give
 	calls       map[string]int
 	onEvent     func(Event)
@@ -100,6 +102,8 @@ func New() *Server {
 		responses:   map[string]respTarget{},
 		users:       map[string]string{},
 		groups:      map[string][]string{},
+		handles:     map[string]string{},
+		emails:      map[string]string{},
 		rateLimited: map[string]int{},
 		calls:       map[string]int{},
 	}
@@ -149,6 +153,20 @@ func (s *Server) AddUser(id, name string) {
 func (s *Server) SetGroup(id string, members ...string) {
 	s.mu.Lock()
 	s.groups[id] = members
+	s.mu.Unlock()
+}
+
+// SetEmail gives a user an e-mail address for users.lookupByEmail.
+func (s *Server) SetEmail(id, email string) {
+	s.mu.Lock()
+	s.emails[strings.ToLower(email)] = id
+	s.mu.Unlock()
+}
+
+// SetGroupHandle gives a user group an @handle for usergroups.list.
+func (s *Server) SetGroupHandle(id, handle string) {
+	s.mu.Lock()
+	s.handles[id] = strings.TrimPrefix(handle, "@")
 	s.mu.Unlock()
 }
 
@@ -285,6 +303,25 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": name, "real_name": name,
 			"profile": map[string]any{"display_name": name, "real_name": name}}})
+	case "users.lookupByEmail":
+		id, ok := s.emails[strings.ToLower(f.Get("email"))]
+		if !ok {
+			writeJSON(w, map[string]any{"ok": false, "error": "users_not_found"})
+			return
+		}
+		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": s.users[id]}})
+	case "users.list":
+		var members []map[string]any
+		for id, name := range s.users {
+			members = append(members, map[string]any{"id": id, "name": name, "profile": map[string]any{"display_name": name}})
+		}
+		writeJSON(w, map[string]any{"ok": true, "members": members, "response_metadata": map[string]any{"next_cursor": ""}})
+	case "usergroups.list":
+		var groups []map[string]any
+		for id, h := range s.handles {
+			groups = append(groups, map[string]any{"id": id, "handle": h, "name": h})
+		}
+		writeJSON(w, map[string]any{"ok": true, "usergroups": groups})
 	case "usergroups.users.list":
 		members, ok := s.groups[f.Get("usergroup")]
 		if !ok {

@@ -18,6 +18,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
@@ -30,6 +31,10 @@ type Options struct {
 	Ready func(httpAddr string)
 	// OnAck observes Socket Mode ack latency.
 	OnAck func(kind string, d time.Duration)
+	// OnEngine receives the escalation engine; with NoEngineLoop the
+	// caller drives it with Tick (tests with an injected clock).
+	OnEngine     func(*escalation.Engine)
+	NoEngineLoop bool
 }
 
 // Run starts the bot and blocks until ctx ends or Slack refuses the app.
@@ -84,7 +89,31 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	if auth.Open() {
 		log.Warn("SLACK_RESPONDERS is empty: everyone in the workspace may change incidents")
 	}
-	h := handlers.New(store, out, rb, auth, cfg.Channel, log, opt.Now)
+	contacts, ladder, err := loadContacts(ctx, cfg, out, log)
+	if err != nil {
+		return err
+	}
+	deps := handlers.Deps{Store: store, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
+		Contacts: contacts, Ladder: ladder}
+	var engine *escalation.Engine
+	if ladder != nil {
+		// The engine pages through the handlers' Pager, built below.
+		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, nil, opt.Now, log.WithField("component", "escalation"))
+		deps.Esc = engine
+	}
+	h := handlers.New(deps)
+	if engine != nil {
+		engine.SetPager(h.Pager())
+		if opt.OnEngine != nil {
+			opt.OnEngine(engine)
+		}
+		if !opt.NoEngineLoop {
+			engineCtx, stopEngine := context.WithCancel(ctx)
+			engineDone := make(chan struct{})
+			go func() { engine.Run(engineCtx); close(engineDone) }()
+			defer func() { stopEngine(); <-engineDone }()
+		}
+	}
 	listener := bot.NewListener(api, h, store, out, log, cfg.HandlerTimeout)
 	listener.OnAck = opt.OnAck
 
@@ -109,6 +138,34 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	_ = srv.Shutdown(shutdownCtx)
 	log.Info("stopped")
 	return runErr
+}
+
+// loadContacts reads CONTACTS_FILE and resolves every level to Slack IDs.
+// A missing default file turns escalation off with a warning.
+func loadContacts(ctx context.Context, cfg Config, dir escalation.Directory, log logrus.FieldLogger) (*escalation.Contacts, *escalation.Ladder, error) {
+	src, err := os.ReadFile(cfg.ContactsFile)
+	if err != nil {
+		if !cfg.ContactsRequired && errors.Is(err, os.ErrNotExist) {
+			log.WithField("file", cfg.ContactsFile).Warn("no contacts file: the escalation ladder is off (set CONTACTS_FILE)")
+			return nil, nil, nil
+		}
+		return nil, nil, fmt.Errorf("CONTACTS_FILE: %w", err)
+	}
+	c, err := escalation.LoadContacts(cfg.ContactsFile, src)
+	if err != nil {
+		return nil, nil, fmt.Errorf("contacts file is not valid: %w", err)
+	}
+	if len(c.Placeholders) > 0 {
+		log.WithField("file", cfg.ContactsFile).WithField("lines", c.Placeholders).Warn("contacts file still has PLACEHOLDER Slack IDs: pages to them will reach nobody")
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	l, err := escalation.Resolve(rctx, c, dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cfg.ContactsFile, err)
+	}
+	log.WithField("levels", len(l.Rungs)).Info("escalation ladder loaded")
+	return c, &l, nil
 }
 
 func openRedis(cfg Config, log logrus.FieldLogger) (redis.UniversalClient, func(), error) {

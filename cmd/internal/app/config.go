@@ -29,7 +29,11 @@ type Config struct {
 	LogFormat string
 
 	RunbookFile    string
-	HandlerTimeout time.Duration
+	ContactsFile   string
+	// ContactsRequired is true when CONTACTS_FILE was set: then a missing
+	// file is an error rather than "escalation off".
+	ContactsRequired bool
+	HandlerTimeout   time.Duration
 	GroupCacheTTL  time.Duration
 }
 
@@ -46,6 +50,7 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"LOG_FORMAT", "json", "json or text"},
 	{"RUNBOOK_FILE", "", "YAML file replacing the embedded runbook checklists"},
+	{"CONTACTS_FILE", "./contacts.yml", "escalation contacts (the runbook's INCIDENT_CONTACTS.yml format)"},
 	{"HANDLER_TIMEOUT", "30s", "how long one command or click may run"},
 	{"RESPONDER_CACHE_TTL", "5m", "how long user group membership is cached"},
 }
@@ -120,6 +125,13 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.RunbookFile != "" {
 		if _, err := os.Stat(c.RunbookFile); err != nil {
 			errs = append(errs, fmt.Sprintf("RUNBOOK_FILE %q cannot be read: %v", c.RunbookFile, errors.Unwrap(err)))
+		}
+	}
+	c.ContactsFile = get("CONTACTS_FILE")
+	if strings.TrimSpace(getenv("CONTACTS_FILE")) != "" {
+		c.ContactsRequired = true
+		if _, err := os.Stat(c.ContactsFile); err != nil {
+			errs = append(errs, fmt.Sprintf("CONTACTS_FILE %q cannot be read: %v", c.ContactsFile, errors.Unwrap(err)))
 		}
 	}
 	c.HandlerTimeout = duration(get, "HANDLER_TIMEOUT", &errs)
