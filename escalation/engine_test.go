@@ -353,3 +353,36 @@ func TestThreeEnginesTwoHundredIncidentsExactlyOnce(t *testing.T) {
 	}
 	sort.Slice(f.pager.pages, func(i, j int) bool { return f.pager.pages[i].At.Before(f.pager.pages[j].At) })
 }
+
+// A ladder is frozen when the incident opens: starting it again with an
+// edited policy changes nothing.
+func TestLadderIsFrozenAtOpen(t *testing.T) {
+	f := newFixture(t)
+	e := f.engine()
+	inc := f.open(t, e, incident.Outage)
+	edited := ladder
+	edited.Rungs = []escalation.Rung{{Level: 1, Name: "someone else", Targets: []string{"U7"}}}
+	if err := e.Start(context.Background(), inc, edited); err != nil {
+		t.Fatal(err)
+	}
+	tick(t, e)
+	if got := strings.Join(f.pager.levels(inc.ID), ","); got != "L1.0:U1" {
+		t.Fatalf("pages = %s", got)
+	}
+}
+
+func TestResolveStopsTheLadder(t *testing.T) {
+	f := newFixture(t)
+	e := f.engine()
+	inc := f.open(t, e, incident.Outage)
+	tick(t, e)
+	if _, err := f.store.Update(context.Background(), inc.ID, incident.Resolve(incident.Person{ID: "U1"}, "")); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Hour)
+	tick(t, e)
+	st, _ := e.Get(context.Background(), inc.ID)
+	if got := f.pager.levels(inc.ID); len(got) != 1 || st.Stopped != "resolved" {
+		t.Fatalf("pages %v, state %+v", got, st)
+	}
+}
