@@ -103,9 +103,9 @@ func NewEngine(rdb redis.UniversalClient, prefix string, reader IncidentReader, 
 		owner: hex.EncodeToString(b), Lease: 60 * time.Second, Interval: time.Second, Workers: 16, kick: make(chan struct{}, 1)}
 }
 
-func (e *Engine) keyDue() string               { return e.prefix + "escalation:due" }
-func (e *Engine) keyState(id string) string    { return e.prefix + "escalation:" + id }
-func (e *Engine) keyLease(id string) string    { return e.prefix + "escalation:" + id + ":lease" }
+func (e *Engine) keyDue() string            { return e.prefix + "escalation:due" }
+func (e *Engine) keyState(id string) string { return e.prefix + "escalation:" + id }
+func (e *Engine) keyLease(id string) string { return e.prefix + "escalation:" + id + ":lease" }
 func (e *Engine) keySent(id string, step int) string {
 	return fmt.Sprintf("%sescalation:%s:sent:%d", e.prefix, id, step)
 }

@@ -24,7 +24,9 @@ type latencyPager struct {
 	seen map[string]int
 }
 
-func (p *latencyPager) Members(ctx context.Context, id string) ([]string, error) { return []string{id}, nil }
+func (p *latencyPager) Members(ctx context.Context, id string) ([]string, error) {
+	return []string{id}, nil
+}
 func (p *latencyPager) Notify(ctx context.Context, inc *incident.Incident, pg escalation.Page, user string) error {
 	now := time.Now()
 	p.mu.Lock()

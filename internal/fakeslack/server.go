@@ -76,7 +76,7 @@ type Server struct {
 	groups      map[string][]string
 	handles     map[string]string // group ID → handle
 	emails      map[string]string // e-mail → user ID
-	rateLimited map[string]int // method → number of 429s still to give
+	rateLimited map[string]int    // method → number of 429s still to give
 	calls       map[string]int
 	onEvent     func(Event)
 	closed      bool

@@ -28,13 +28,13 @@ type Config struct {
 	LogLevel  logrus.Level
 	LogFormat string
 
-	RunbookFile    string
-	ContactsFile   string
+	RunbookFile  string
+	ContactsFile string
 	// ContactsRequired is true when CONTACTS_FILE was set: then a missing
 	// file is an error rather than "escalation off".
 	ContactsRequired bool
 	HandlerTimeout   time.Duration
-	GroupCacheTTL  time.Duration
+	GroupCacheTTL    time.Duration
 }
 
 // Vars documents every variable; the README table mirrors it.
