@@ -1,0 +1,378 @@
+// Package clerkops is the bot's Clerk Backend API access: finding users by
+// ID or e-mail, revoking sessions, banning and unbanning, over clerk-sdk-go
+// per-resource clients (never the global key) with one rate-limited,
+// retrying transport. Clerk errors become plain sentences here.
+package clerkops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clerk/clerk-sdk-go/v2"
+	"github.com/clerk/clerk-sdk-go/v2/jwks"
+	"github.com/clerk/clerk-sdk-go/v2/session"
+	"github.com/clerk/clerk-sdk-go/v2/user"
+)
+
+// Config configures the Clerk client.
+type Config struct {
+	SecretKey string
+	APIURL    string // default https://api.clerk.com/v1
+	// Budget overrides the request budget (requests per Window); 0 takes
+	// it from the key: sk_live_ 1000/10 s, sk_test_ 100/10 s.
+	Budget int
+	Window time.Duration
+}
+
+// DefaultBudget is Clerk's documented per-instance limit for a key.
+func DefaultBudget(key string) (int, time.Duration) {
+	if strings.HasPrefix(key, "sk_live_") {
+		return 1000, 10 * time.Second
+	}
+	return 100, 10 * time.Second
+}
+
+// ParseBudget reads CLERK_RATE_LIMIT: "1000/10s", "100/10s" or a bare
+// number of requests per 10 s.
+func ParseBudget(s string) (int, time.Duration, error) {
+	s = strings.TrimSpace(s)
+	num, per, found := strings.Cut(s, "/")
+	n, err := strconv.Atoi(strings.TrimSpace(num))
+	if err != nil || n <= 0 {
+		return 0, 0, fmt.Errorf("%q: want requests per window such as 1000/10s", s)
+	}
+	w := 10 * time.Second
+	if found {
+		w, err = time.ParseDuration(strings.TrimSpace(per))
+		if err != nil || w <= 0 {
+			return 0, 0, fmt.Errorf("%q: the window must be a duration such as 10s", s)
+		}
+	}
+	return n, w, nil
+}
+
+// Client talks to Clerk.
+type Client struct {
+	users    *user.Client
+	sessions *session.Client
+	jwks     *jwks.Client
+	limiter  *Limiter
+	http     *http.Client
+}
+
+// New builds the client. The secret key is only ever placed in the
+// Authorization header by the SDK.
+func New(cfg Config, observe func(method, path string, status int)) *Client {
+	if cfg.APIURL == "" {
+		cfg.APIURL = "https://api.clerk.com/v1"
+	}
+	n, w := cfg.Budget, cfg.Window
+	if n == 0 {
+		n, w = DefaultBudget(cfg.SecretKey)
+	}
+	// Keep a little under the budget: requests reach the server in a
+	// different order and at slightly different times than they leave.
+	lim := NewLimiter(max(1, n*98/100), w)
+	tr := NewTransport(nil, lim)
+	tr.Observe = observe
+	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	key, url := cfg.SecretKey, cfg.APIURL
+	cc := &clerk.ClientConfig{BackendConfig: clerk.BackendConfig{Key: &key, URL: &url, HTTPClient: hc}}
+	return &Client{users: user.NewClient(cc), sessions: session.NewClient(cc), jwks: jwks.NewClient(cc), limiter: lim, http: hc}
+}
+
+// User is what the bot shows about a Clerk user.
+type User struct {
+	ID     string
+	Email  string
+	Name   string
+	Banned bool
+	Locked bool
+}
+
+// Label names the user for messages.
+func (u User) Label() string {
+	if u.Email != "" {
+		return u.Email + " (" + u.ID + ")"
+	}
+	return u.ID
+}
+
+func fromClerk(u *clerk.User) User {
+	out := User{ID: u.ID, Banned: u.Banned, Locked: u.Locked}
+	for _, e := range u.EmailAddresses {
+		if e == nil {
+			continue
+		}
+		if out.Email == "" || (u.PrimaryEmailAddressID != nil && e.ID == *u.PrimaryEmailAddressID) {
+			out.Email = e.EmailAddress
+		}
+	}
+	var parts []string
+	if u.FirstName != nil && *u.FirstName != "" {
+		parts = append(parts, *u.FirstName)
+	}
+	if u.LastName != nil && *u.LastName != "" {
+		parts = append(parts, *u.LastName)
+	}
+	out.Name = strings.Join(parts, " ")
+	return out
+}
+
+var (
+	userIDRe = regexp.MustCompile(`^user_[A-Za-z0-9]+$`)
+	emailRe  = regexp.MustCompile(`^[^\s@<>|]+@[^\s@<>|]+\.[^\s@<>|]+$`)
+)
+
+// ParseRefs splits pasted text (spaces, commas, new lines, Slack mailto
+// links) into user IDs and e-mail addresses, and names what is neither.
+func ParseRefs(text string) (refs []string, invalid []string) {
+	seen := map[string]bool{}
+	for _, f := range strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == ',' || r == '\n' || r == '\t' || r == ';' }) {
+		f = strings.Trim(f, "<>\"'`")
+		if i := strings.Index(f, "|"); strings.HasPrefix(f, "mailto:") && i > 0 {
+			f = f[i+1:] // Slack renders e-mails as <mailto:a@b.c|a@b.c>
+		}
+		f = strings.TrimPrefix(f, "mailto:")
+		switch {
+		case f == "":
+		case userIDRe.MatchString(f), emailRe.MatchString(f):
+			key := strings.ToLower(f)
+			if !seen[key] {
+				seen[key] = true
+				refs = append(refs, f)
+			}
+		default:
+			invalid = append(invalid, f)
+		}
+	}
+	return refs, invalid
+}
+
+// IsUserID reports whether ref is a Clerk user ID.
+func IsUserID(ref string) bool { return userIDRe.MatchString(ref) }
+
+// FindUsers looks up users by ID or e-mail. E-mails go in one list call
+// (up to 100 at a time); IDs are fetched one by one. Refs that match no
+// user come back in unknown.
+func (c *Client) FindUsers(ctx context.Context, refs []string) (found []User, unknown []string, err error) {
+	var emails []string
+	for _, r := range refs {
+		if IsUserID(r) {
+			u, err := c.users.Get(ctx, r)
+			if isNotFound(err) {
+				unknown = append(unknown, r)
+				continue
+			}
+			if err != nil {
+				return nil, nil, Explain(err, "look up "+r)
+			}
+			found = append(found, fromClerk(u))
+			continue
+		}
+		emails = append(emails, r)
+	}
+	for start := 0; start < len(emails); start += 100 {
+		batch := emails[start:min(start+100, len(emails))]
+		limit := int64(len(batch) * 2)
+		list, err := c.users.List(ctx, &user.ListParams{EmailAddresses: batch, ListParams: clerk.ListParams{Limit: &limit}})
+		if err != nil {
+			return nil, nil, Explain(err, "look up users by e-mail")
+		}
+		matched := map[string]bool{}
+		for _, u := range list.Users {
+			fu := fromClerk(u)
+			for _, e := range u.EmailAddresses {
+				if e != nil {
+					matched[strings.ToLower(e.EmailAddress)] = true
+				}
+			}
+			found = append(found, fu)
+		}
+		for _, e := range batch {
+			if !matched[strings.ToLower(e)] {
+				unknown = append(unknown, e)
+			}
+		}
+	}
+	return found, unknown, nil
+}
+
+// RevokeResult is what revoking one user's sessions did.
+type RevokeResult struct {
+	User    string
+	Revoked int
+	Left    int // sessions still active afterwards (should be 0)
+	Err     error
+}
+
+// RevokeSessions revokes every active session of a user: paged listing of
+// active sessions, one revoke each. Each revoke's response must say
+// "revoked"; with verify it lists again and reports any still active.
+// Revoking a user with no active sessions is a no-op, so it is idempotent.
+func (c *Client) RevokeSessions(ctx context.Context, userID string, verify bool) RevokeResult {
+	res := RevokeResult{User: userID}
+	active := "active"
+	for round := 0; ; round++ {
+		limit := int64(100)
+		list, err := c.sessions.List(ctx, &session.ListParams{UserID: &userID, Status: &active, ListParams: clerk.ListParams{Limit: &limit}})
+		if err != nil {
+			res.Err = Explain(err, "list sessions of "+userID)
+			return res
+		}
+		if len(list.Sessions) == 0 {
+			return res
+		}
+		if round >= 5 {
+			res.Left = int(list.TotalCount)
+			res.Err = fmt.Errorf("%d sessions of %s are still active after 5 rounds; run revoke again", res.Left, userID)
+			return res
+		}
+		unconfirmed := 0
+		for _, s := range list.Sessions {
+			got, err := c.sessions.Revoke(ctx, &session.RevokeParams{ID: s.ID})
+			switch {
+			case isNotFound(err):
+				// Gone between the listing and the revoke: nothing to do.
+			case err != nil:
+				res.Err = Explain(err, "revoke session "+s.ID)
+				return res
+			case got.Status == "revoked":
+				res.Revoked++
+			default:
+				unconfirmed++
+			}
+		}
+		// One listing is enough when it held every session and each
+		// revoke came back "revoked"; otherwise list again.
+		if !verify && unconfirmed == 0 && int64(len(list.Sessions)) >= list.TotalCount {
+			return res
+		}
+	}
+}
+
+// Ban blocks sign-in and revokes every session (Clerk does both).
+func (c *Client) Ban(ctx context.Context, id string) (User, error) {
+	u, err := c.users.Ban(ctx, id)
+	if err != nil {
+		return User{}, Explain(err, "ban "+id)
+	}
+	return fromClerk(u), nil
+}
+
+// Unban lifts a ban.
+func (c *Client) Unban(ctx context.Context, id string) (User, error) {
+	u, err := c.users.Unban(ctx, id)
+	if err != nil {
+		return User{}, Explain(err, "unban "+id)
+	}
+	return fromClerk(u), nil
+}
+
+// Unlock lifts a lockout after failed sign-in attempts.
+func (c *Client) Unlock(ctx context.Context, id string) (User, error) {
+	u, err := c.users.Unlock(ctx, id)
+	if err != nil {
+		return User{}, Explain(err, "unlock "+id)
+	}
+	return fromClerk(u), nil
+}
+
+// Ping proves the secret key works at no rate cost (GET /jwks).
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.jwks.Get(ctx, &jwks.GetParams{})
+	return Explain(err, "reach Clerk")
+}
+
+func isNotFound(err error) bool {
+	var api *clerk.APIErrorResponse
+	return errors.As(err, &api) && api.HTTPStatusCode == http.StatusNotFound
+}
+
+// Error is a Clerk failure told as a sentence.
+type Error struct {
+	Op     string
+	Status int
+	Reason string
+	err    error
+}
+
+func (e *Error) Error() string { return e.Reason }
+func (e *Error) Unwrap() error { return e.err }
+
+// Explain turns an SDK error into a sentence a responder can act on. It
+// never includes the key or request URLs.
+func Explain(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	var api *clerk.APIErrorResponse
+	if errors.As(err, &api) {
+		msg := ""
+		if len(api.Errors) > 0 {
+			msg = api.Errors[0].LongMessage
+			if msg == "" {
+				msg = api.Errors[0].Message
+			}
+		}
+		reason := fmt.Sprintf("Clerk refused to %s (%d: %s)", op, api.HTTPStatusCode, msg)
+		switch api.HTTPStatusCode {
+		case http.StatusUnauthorized:
+			reason = "Clerk rejected CLERK_SECRET_KEY (401): check the key and that it belongs to this instance"
+		case http.StatusPaymentRequired:
+			reason = fmt.Sprintf("Clerk could not %s: banning needs a plan that includes it (402)", op)
+		case http.StatusForbidden:
+			reason = fmt.Sprintf("Clerk did not allow us to %s (403: %s); lockout may be disabled for this instance", op, msg)
+		case http.StatusNotFound:
+			reason = fmt.Sprintf("Could not %s: user or session not found", op)
+		case http.StatusTooManyRequests:
+			reason = fmt.Sprintf("Could not %s: Clerk's rate limit is still exceeded after retries", op)
+		}
+		return &Error{Op: op, Status: api.HTTPStatusCode, Reason: reason, err: err}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &Error{Op: op, Reason: fmt.Sprintf("Could not %s: Clerk did not answer in time", op), err: err}
+	}
+	return &Error{Op: op, Reason: fmt.Sprintf("Could not %s: Clerk is unreachable or answered unexpectedly", op), err: err}
+}
+
+// RevokeMany revokes the sessions of many users, concurrency at a time,
+// calling progress after each user. Results keep the input order.
+func (c *Client) RevokeMany(ctx context.Context, ids []string, concurrency int, verify bool, progress func(done, failed int)) []RevokeResult {
+	out := make([]RevokeResult, len(ids))
+	work := make(chan int)
+	var mu sync.Mutex
+	done, failed := 0, 0
+	var wg sync.WaitGroup
+	for range max(1, min(concurrency, len(ids))) {
+		wg.Go(func() {
+			for i := range work {
+				r := c.RevokeSessions(ctx, ids[i], verify)
+				out[i] = r
+				mu.Lock()
+				done++
+				if r.Err != nil || r.Left > 0 {
+					failed++
+				}
+				d, f := done, failed
+				mu.Unlock()
+				if progress != nil {
+					progress(d, f)
+				}
+			}
+		})
+	}
+	for i := range ids {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return out
+}

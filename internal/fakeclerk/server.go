@@ -1,0 +1,454 @@
+// Package fakeclerk is an in-process Clerk Backend API with the wire
+// shapes of Clerk's OpenAPI spec: bare JSON arrays for /users, /users/count,
+// paginated sessions, POST bodies of `null`, JSON error bodies, 429 with
+// Retry-After from a configurable request budget, and a call log.
+package fakeclerk
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// User is a fake Clerk user.
+type User struct {
+	ID        string
+	FirstName string
+	LastName  string
+	Email     string
+	Banned    bool
+	Locked    bool
+	CreatedAt int64
+}
+
+// Session is a fake Clerk session.
+type Session struct {
+	ID     string
+	UserID string
+	Status string
+}
+
+// Call is one request as received.
+type Call struct {
+	Method string
+	Path   string
+	Query  string
+	Body   string
+	Status int
+	At     time.Time
+}
+
+// Server is the fake Clerk.
+type Server struct {
+	Key string
+
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	users    map[string]*User
+	sessions map[string]*Session
+	seq      int
+	calls    []Call
+	budget   int           // requests allowed per window; 0: unlimited
+	window   time.Duration // of the budget
+	sent     []time.Time   // request times inside the window
+	latency  time.Duration
+	failures []failure
+	banCode  int // status for ban (e.g. 402); 0: success
+}
+
+type failure struct {
+	method, prefix string
+	status         int
+	retryAfter     int
+	left           int
+}
+
+// New starts a fake Clerk whose secret key is sk_test_fake.
+func New() *Server {
+	s := &Server{Key: "sk_test_fakeclerkkey", users: map[string]*User{}, sessions: map[string]*Session{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
+	return s
+}
+
+// URL is what CLERK_API_URL should be set to.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// AddUser adds a user with n active sessions and returns it.
+func (s *Server) AddUser(first, email string, sessions int) *User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	u := &User{ID: fmt.Sprintf("user_%04d%s", s.seq, strings.Repeat("x", 4)), FirstName: first, Email: email, CreatedAt: int64(1700000000000 + s.seq)}
+	s.users[u.ID] = u
+	for range sessions {
+		s.addSession(u.ID)
+	}
+	return u
+}
+
+func (s *Server) addSession(userID string) {
+	s.seq++
+	id := fmt.Sprintf("sess_%06d", s.seq)
+	s.sessions[id] = &Session{ID: id, UserID: userID, Status: "active"}
+}
+
+// AddSessions gives a user n more active sessions.
+func (s *Server) AddSessions(userID string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.addSession(userID)
+	}
+}
+
+// User returns a copy of a user.
+func (s *Server) User(id string) User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.users[id]; ok {
+		return *u
+	}
+	return User{}
+}
+
+// ActiveSessions counts active sessions of a user ("" for all users).
+func (s *Server) ActiveSessions(userID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, ss := range s.sessions {
+		if ss.Status == "active" && (userID == "" || ss.UserID == userID) {
+			n++
+		}
+	}
+	return n
+}
+
+// SetBudget enforces n requests per window (a sliding window, as a
+// client must assume); excess requests get 429 with Retry-After.
+func (s *Server) SetBudget(n int, window time.Duration) {
+	s.mu.Lock()
+	s.budget, s.window = n, window
+	s.mu.Unlock()
+}
+
+// SetLatency delays every response.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	s.latency = d
+	s.mu.Unlock()
+}
+
+// Fail makes the next n requests whose path starts with prefix (and
+// method, if not "") answer status; retryAfter > 0 adds Retry-After.
+func (s *Server) Fail(method, prefix string, status, n, retryAfter int) {
+	s.mu.Lock()
+	s.failures = append(s.failures, failure{method: method, prefix: prefix, status: status, left: n, retryAfter: retryAfter})
+	s.mu.Unlock()
+}
+
+// BanStatus makes ban answer status (402 when the plan lacks it).
+func (s *Server) BanStatus(status int) {
+	s.mu.Lock()
+	s.banCode = status
+	s.mu.Unlock()
+}
+
+// Calls returns the call log.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// CountCalls counts successful calls of a method whose path matches suffix.
+func (s *Server) CountCalls(method, suffix string) int {
+	n := 0
+	for _, c := range s.Calls() {
+		if c.Method == method && strings.HasSuffix(c.Path, suffix) && c.Status < 300 {
+			n++
+		}
+	}
+	return n
+}
+
+func clerkError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": msg, "long_message": msg}},
+		"clerk_trace_id": "trace_fake"})
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	s.mu.Lock()
+	latency := s.latency
+	s.mu.Unlock()
+	if latency > 0 {
+		time.Sleep(latency)
+	}
+	s.serve(rec, r, body)
+	s.mu.Lock()
+	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: string(body), Status: rec.status, At: time.Now()})
+	s.mu.Unlock()
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
+	if r.Header.Get("Authorization") != "Bearer "+s.Key {
+		clerkError(w, http.StatusUnauthorized, "authentication_invalid", "Unauthorized request")
+		return
+	}
+	path := r.URL.Path
+	if path != "/jwks" && !s.admit(w) {
+		return
+	}
+	s.mu.Lock()
+	for i := range s.failures {
+		f := &s.failures[i]
+		if f.left > 0 && strings.HasPrefix(path, f.prefix) && (f.method == "" || f.method == r.Method) {
+			f.left--
+			s.mu.Unlock()
+			if f.retryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter))
+			}
+			clerkError(w, f.status, "fake_failure", http.StatusText(f.status))
+			return
+		}
+	}
+	s.mu.Unlock()
+	if r.Method == http.MethodPost && len(body) > 0 && strings.TrimSpace(string(body)) != "null" && strings.TrimSpace(string(body)) != "{}" {
+		clerkError(w, http.StatusUnprocessableEntity, "form_param_unknown", "this endpoint takes no body")
+		return
+	}
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case r.Method == http.MethodGet && path == "/jwks":
+		writeJSON(w, map[string]any{"keys": []map[string]string{{"kid": "ins_fake", "kty": "RSA", "use": "sig", "alg": "RS256", "n": "xyz", "e": "AQAB"}}})
+	case r.Method == http.MethodGet && path == "/users":
+		s.listUsers(w, r)
+	case r.Method == http.MethodGet && path == "/users/count":
+		writeJSON(w, map[string]any{"object": "total_count", "total_count": len(s.filterUsers(r))})
+	case len(parts) == 2 && parts[0] == "users" && r.Method == http.MethodGet:
+		s.mu.Lock()
+		u, ok := s.users[parts[1]]
+		var out map[string]any
+		if ok {
+			out = userJSON(u)
+		}
+		s.mu.Unlock()
+		if !ok {
+			clerkError(w, http.StatusNotFound, "resource_not_found", "User not found")
+			return
+		}
+		writeJSON(w, out)
+	case len(parts) == 3 && parts[0] == "users" && r.Method == http.MethodPost:
+		s.userAction(w, parts[1], parts[2])
+	case r.Method == http.MethodGet && path == "/sessions":
+		s.listSessions(w, r)
+	case len(parts) == 3 && parts[0] == "sessions" && parts[2] == "revoke" && r.Method == http.MethodPost:
+		s.mu.Lock()
+		ss, ok := s.sessions[parts[1]]
+		if ok {
+			ss.Status = "revoked"
+		}
+		s.mu.Unlock()
+		if !ok {
+			clerkError(w, http.StatusNotFound, "resource_not_found", "Session not found")
+			return
+		}
+		writeJSON(w, sessionJSON(ss))
+	default:
+		clerkError(w, http.StatusNotFound, "resource_not_found", "no such endpoint in the fake: "+r.Method+" "+path)
+	}
+}
+
+// admit applies the request budget, answering 429 when it is spent.
+func (s *Server) admit(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.budget == 0 {
+		return true
+	}
+	now := time.Now()
+	cut := 0
+	for cut < len(s.sent) && now.Sub(s.sent[cut]) >= s.window {
+		cut++
+	}
+	s.sent = s.sent[cut:]
+	if len(s.sent) >= s.budget {
+		wait := s.window - now.Sub(s.sent[0])
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, `{"errors":[{"code":"too_many_requests","message":"Too Many Requests","long_message":"Too Many Requests"}]}`)
+		return false
+	}
+	s.sent = append(s.sent, now)
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func userJSON(u *User) map[string]any {
+	email := "idn_" + strings.TrimPrefix(u.ID, "user_")
+	return map[string]any{"object": "user", "id": u.ID, "first_name": u.FirstName, "last_name": u.LastName,
+		"banned": u.Banned, "locked": u.Locked, "primary_email_address_id": email,
+		"email_addresses": []map[string]any{{"id": email, "object": "email_address", "email_address": u.Email}},
+		"created_at": u.CreatedAt, "updated_at": u.CreatedAt}
+}
+
+func sessionJSON(ss *Session) map[string]any {
+	return map[string]any{"object": "session", "id": ss.ID, "user_id": ss.UserID, "client_id": "client_" + ss.ID,
+		"status": ss.Status, "last_active_at": 1700000000000, "expire_at": 1800000000000, "created_at": 1700000000000, "updated_at": 1700000000000}
+}
+
+func (s *Server) filterUsers(r *http.Request) []*User {
+	q := r.URL.Query()
+	emails, ids := q["email_address"], q["user_id"]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*User
+	for _, u := range s.users {
+		if len(emails) > 0 && !containsFold(emails, u.Email) {
+			continue
+		}
+		if len(ids) > 0 && !containsFold(ids, u.ID) {
+			continue
+		}
+		out = append(out, u)
+	}
+	// Newest first, as Clerk's default order_by=-created_at.
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt > out[j].CreatedAt })
+	return out
+}
+
+func containsFold(list []string, v string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	users := s.filterUsers(r)
+	limit, offset := intParam(r, "limit", 10), intParam(r, "offset", 0)
+	if limit < 1 || limit > 500 {
+		clerkError(w, http.StatusUnprocessableEntity, "form_param_value_invalid", "limit must be between 1 and 500")
+		return
+	}
+	var page []map[string]any
+	s.mu.Lock()
+	for i := offset; i < len(users) && i < offset+limit; i++ {
+		page = append(page, userJSON(users[i]))
+	}
+	s.mu.Unlock()
+	if page == nil {
+		page = []map[string]any{}
+	}
+	writeJSON(w, page) // a bare array, as Clerk sends it
+}
+
+func intParam(r *http.Request, name string, def int) int {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("paginated") != "true" {
+		clerkError(w, http.StatusBadRequest, "fake_expects_paginated", "the bot must ask for paginated=true")
+		return
+	}
+	if q.Get("user_id") == "" && q.Get("client_id") == "" {
+		clerkError(w, http.StatusUnprocessableEntity, "form_param_missing", "user_id or client_id is required")
+		return
+	}
+	limit, offset := intParam(r, "limit", 10), intParam(r, "offset", 0)
+	s.mu.Lock()
+	var all []*Session
+	for _, ss := range s.sessions {
+		if ss.UserID == q.Get("user_id") && (q.Get("status") == "" || ss.Status == q.Get("status")) {
+			all = append(all, ss)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	data := []map[string]any{}
+	for i := offset; i < len(all) && i < offset+limit; i++ {
+		data = append(data, sessionJSON(all[i]))
+	}
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"data": data, "total_count": len(all)})
+}
+
+func (s *Server) userAction(w http.ResponseWriter, id, action string) {
+	s.mu.Lock()
+	u, ok := s.users[id]
+	if !ok {
+		s.mu.Unlock()
+		clerkError(w, http.StatusNotFound, "resource_not_found", "User not found")
+		return
+	}
+	switch action {
+	case "ban":
+		if s.banCode != 0 {
+			code := s.banCode
+			s.mu.Unlock()
+			clerkError(w, code, "feature_not_enabled", "Banning users is not available on your plan")
+			return
+		}
+		u.Banned = true
+		for _, ss := range s.sessions {
+			if ss.UserID == id && ss.Status == "active" {
+				ss.Status = "revoked"
+			}
+		}
+	case "unban":
+		u.Banned = false
+	case "lock":
+		u.Locked = true
+	case "unlock":
+		u.Locked = false
+	default:
+		s.mu.Unlock()
+		clerkError(w, http.StatusNotFound, "resource_not_found", "no such user action")
+		return
+	}
+	out := userJSON(u)
+	s.mu.Unlock()
+	writeJSON(w, out)
+}
