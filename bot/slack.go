@@ -17,6 +17,8 @@ import (
 type Msg struct {
 	Text   string
 	Blocks []slack.Block
+	// Broadcast also shows a thread reply in the channel.
+	Broadcast bool
 }
 
 // ReplyTo says where a reply meant only for one person goes: the
@@ -110,6 +112,9 @@ func (s *Slack) Post(ctx context.Context, channel, threadTS string, m Msg) (stri
 	}
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
+		if m.Broadcast {
+			opts = append(opts, slack.MsgOptionBroadcast())
+		}
 	}
 	var ts string
 	err := s.retry(ctx, "chat.postMessage", func() error {

@@ -62,6 +62,12 @@ type Handlers struct {
 	esc      Escalator
 	ladder   *escalation.Ladder
 	contacts *escalation.Contacts
+
+	clerk     Clerk
+	approvals Approvals
+	approvers *Authorizer
+	bypass    Bypass
+	bypassMax time.Duration
 }
 
 // Deps lists what the handlers need. Escalator, Ladder and Contacts are
@@ -77,12 +83,26 @@ type Deps struct {
 	Esc      Escalator
 	Ladder   *escalation.Ladder
 	Contacts *escalation.Contacts
+	// Clerk is nil when CLERK_SECRET_KEY is unset.
+	Clerk     Clerk
+	Approvals Approvals
+	Approvers *Authorizer // default: the responders
+	Bypass    Bypass
+	BypassMax time.Duration
 }
 
 // New wires the handlers.
 func New(d Deps) *Handlers {
-	return &Handlers{store: d.Store, slack: d.Slack, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
-		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts}
+	h := &Handlers{store: d.Store, slack: d.Slack, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
+		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts,
+		clerk: d.Clerk, approvals: d.Approvals, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax}
+	if h.approvers == nil {
+		h.approvers = h.auth
+	}
+	if h.bypassMax == 0 {
+		h.bypassMax = 2 * time.Hour
+	}
+	return h
 }
 
 // req is who asked, and where to answer them.
@@ -175,6 +195,14 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 		h.withIncident(ctx, r, p, false, h.escalate)
 	case "contacts":
 		h.reply(ctx, r, ContactsMsg(h.contacts, h.ladder))
+	case "revoke":
+		h.revoke(ctx, r, p)
+	case "lockout":
+		h.lockout(ctx, r, p)
+	case "unlock":
+		h.unlock(ctx, r, p)
+	case "bypass":
+		h.bypassCmd(ctx, r, p)
 	case incident.FieldRootCause, incident.FieldPrevention, incident.FieldLessons:
 		field := p.Sub.Name
 		label := map[string]string{incident.FieldRootCause: "Root cause", incident.FieldPrevention: "Prevention item", incident.FieldLessons: "Lessons learned"}[field]
@@ -520,6 +548,7 @@ func (h *Handlers) resolve(ctx context.Context, r req, id, text string) {
 		return
 	}
 	h.stopLadder(ctx, inc, "resolved", r.who.ID)
+	h.turnOffBypassFor(ctx, inc, r.who)
 	line := fmt.Sprintf(":white_check_mark: %s resolved %s after %s.", r.who.Mention(), id, incident.FormatDuration(inc.Duration(h.now())))
 	if text != "" {
 		line += " Resolution: " + text
@@ -609,6 +638,8 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 		}
 	case ActTick:
 		h.tick(ctx, r, a)
+	case ActApprove, ActDeny:
+		h.decide(ctx, r, a)
 	case ActOpenForce:
 		if !h.allowed(ctx, r) {
 			return

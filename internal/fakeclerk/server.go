@@ -320,7 +320,7 @@ func userJSON(u *User) map[string]any {
 	return map[string]any{"object": "user", "id": u.ID, "first_name": u.FirstName, "last_name": u.LastName,
 		"banned": u.Banned, "locked": u.Locked, "primary_email_address_id": email,
 		"email_addresses": []map[string]any{{"id": email, "object": "email_address", "email_address": u.Email}},
-		"created_at": u.CreatedAt, "updated_at": u.CreatedAt}
+		"created_at":      u.CreatedAt, "updated_at": u.CreatedAt}
 }
 
 func sessionJSON(ss *Session) map[string]any {

@@ -29,6 +29,7 @@ type Message struct {
 	Text      string
 	Blocks    json.RawMessage
 	Versions  int // 1 + number of chat.update calls
+	Broadcast bool
 
 	seen bool
 }
@@ -265,7 +266,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		m := &Message{Channel: ch, TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), Text: f.Get("text"),
-			Blocks: json.RawMessage(orEmpty(f.Get("blocks"))), Versions: 1}
+			Blocks: json.RawMessage(orEmpty(f.Get("blocks"))), Versions: 1, Broadcast: f.Get("reply_broadcast") == "true"}
 		s.messages = append(s.messages, m)
 		s.emit(Event{Kind: "post", Message: m})
 		s.cond.Broadcast()

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -17,7 +19,10 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
+	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -35,6 +40,10 @@ type Options struct {
 	// caller drives it with Tick (tests with an injected clock).
 	OnEngine     func(*escalation.Engine)
 	NoEngineLoop bool
+	// OnHandlers receives the handlers; with NoSweepLoop the caller runs
+	// their Sweep (approval expiry, bypass end) with an injected clock.
+	OnHandlers  func(*handlers.Handlers)
+	NoSweepLoop bool
 }
 
 // Run starts the bot and blocks until ctx ends or Slack refuses the app.
@@ -94,7 +103,18 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		return err
 	}
 	deps := handlers.Deps{Store: store, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
-		Contacts: contacts, Ladder: ladder}
+		Contacts: contacts, Ladder: ladder,
+		Approvals: approval.NewStore(rdb, cfg.RedisPrefix, cfg.ApprovalTTL, opt.Now),
+		Bypass:    bypass.NewStore(rdb, cfg.RedisPrefix, opt.Now), BypassMax: cfg.BypassMax}
+	bypassStore := deps.Bypass.(*bypass.Store)
+	if len(cfg.Approvers) > 0 {
+		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
+	}
+	if cfg.ClerkSecretKey != "" {
+		deps.Clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow}, nil)
+	} else {
+		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
+	}
 	var engine *escalation.Engine
 	if ladder != nil {
 		// The engine pages through the handlers' Pager, built below.
@@ -102,6 +122,27 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		deps.Esc = engine
 	}
 	h := handlers.New(deps)
+	if opt.OnHandlers != nil {
+		opt.OnHandlers(h)
+	}
+	if !opt.NoSweepLoop {
+		sweepCtx, stopSweep := context.WithCancel(ctx)
+		sweepDone := make(chan struct{})
+		go func() {
+			defer close(sweepDone)
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-sweepCtx.Done():
+					return
+				case <-t.C:
+					h.Sweep(sweepCtx)
+				}
+			}
+		}()
+		defer func() { stopSweep(); <-sweepDone }()
+	}
 	if engine != nil {
 		engine.SetPager(h.Pager())
 		if opt.OnEngine != nil {
@@ -121,7 +162,9 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
-	srv := &http.Server{Handler: healthMux(store, listener), ReadHeaderTimeout: 5 * time.Second}
+	mux := healthMux(store, listener)
+	mux.Handle("GET /v1/bypass", bypassHandler(bypassStore, cfg.BypassReadToken, log))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.WithError(err).Error("http server stopped")
@@ -194,7 +237,7 @@ type connectedness interface{ Connected() bool }
 
 // healthMux serves GET /healthz: 200 only while Redis answers and the
 // socket is up, and says which part is down otherwise.
-func healthMux(store pinger, sock connectedness) http.Handler {
+func healthMux(store pinger, sock connectedness) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -216,6 +259,38 @@ func healthMux(store pinger, sock connectedness) http.Handler {
 		_ = json.NewEncoder(w).Encode(body)
 	})
 	return mux
+}
+
+type bypassReader interface {
+	Get(ctx context.Context) (bypass.State, error)
+}
+
+// bypassHandler publishes the emergency bypass for the app to read. On a
+// read error it answers 503 so the app fails closed.
+func bypassHandler(b bypassReader, token string, log logrus.FieldLogger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if token != "" {
+			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="bypass"`)
+				http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+				return
+			}
+		}
+		st, err := b.Get(r.Context())
+		if err != nil {
+			log.WithError(err).Warn("bypass read failed")
+			http.Error(w, `{"error":"bypass state unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if !st.Enabled {
+			_, _ = w.Write([]byte(`{"enabled":false}` + "\n"))
+			return
+		}
+		_ = json.NewEncoder(w).Encode(st)
+	})
 }
 
 func newLogger(cfg Config, w io.Writer) *logrus.Logger {

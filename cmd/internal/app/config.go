@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 )
 
 // Config is everything the bot reads from the environment.
@@ -35,6 +37,16 @@ type Config struct {
 	ContactsRequired bool
 	HandlerTimeout   time.Duration
 	GroupCacheTTL    time.Duration
+
+	ClerkSecretKey string
+	ClerkAPIURL    string
+	ClerkBudget    int
+	ClerkWindow    time.Duration
+
+	Approvers       []string
+	ApprovalTTL     time.Duration
+	BypassMax       time.Duration
+	BypassReadToken string
 }
 
 // Vars documents every variable; the README table mirrors it.
@@ -51,6 +63,13 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"LOG_FORMAT", "json", "json or text"},
 	{"RUNBOOK_FILE", "", "YAML file replacing the embedded runbook checklists"},
 	{"CONTACTS_FILE", "./contacts.yml", "escalation contacts (the runbook's INCIDENT_CONTACTS.yml format)"},
+	{"CLERK_SECRET_KEY", "", "Clerk secret key (sk_live_… or sk_test_…) for revoke, lockout, unlock; unset: those commands say so"},
+	{"CLERK_API_URL", "https://api.clerk.com/v1", "Clerk Backend API base URL (tests, proxies)"},
+	{"CLERK_RATE_LIMIT", "", "client-side Clerk budget such as 1000/10s; default from the key (sk_live_ 1000/10s, sk_test_ 100/10s)"},
+	{"SLACK_APPROVERS", "", "user (U…) and user group (S…) IDs who may approve lockouts and the bypass; default: the responders"},
+	{"APPROVAL_TTL", "15m", "how long an approval request stays open"},
+	{"BYPASS_MAX_DURATION", "2h", "longest emergency bypass"},
+	{"BYPASS_READ_TOKEN", "", "bearer token required by GET /v1/bypass when set"},
 	{"HANDLER_TIMEOUT", "30s", "how long one command or click may run"},
 	{"RESPONDER_CACHE_TTL", "5m", "how long user group membership is cached"},
 }
@@ -134,6 +153,35 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Sprintf("CONTACTS_FILE %q cannot be read: %v", c.ContactsFile, errors.Unwrap(err)))
 		}
 	}
+	c.ClerkSecretKey = get("CLERK_SECRET_KEY")
+	if c.ClerkSecretKey != "" && !strings.HasPrefix(c.ClerkSecretKey, "sk_live_") && !strings.HasPrefix(c.ClerkSecretKey, "sk_test_") {
+		errs = append(errs, "CLERK_SECRET_KEY must start with sk_live_ or sk_test_ (is it the publishable pk_ key?)")
+	}
+	c.ClerkAPIURL = strings.TrimRight(get("CLERK_API_URL"), "/")
+	if u, err := url.Parse(c.ClerkAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, "CLERK_API_URL must be an http(s) URL such as https://api.clerk.com/v1")
+	}
+	if v := get("CLERK_RATE_LIMIT"); v != "" {
+		n, w, err := clerkops.ParseBudget(v)
+		if err != nil {
+			errs = append(errs, "CLERK_RATE_LIMIT "+err.Error())
+		}
+		c.ClerkBudget, c.ClerkWindow = n, w
+	}
+	for _, id := range strings.Split(get("SLACK_APPROVERS"), ",") {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
+		}
+		if !validPrincipal(id) {
+			errs = append(errs, fmt.Sprintf("SLACK_APPROVERS: %q is not a user ID (U…/W…) or user group ID (S…)", id))
+			continue
+		}
+		c.Approvers = append(c.Approvers, id)
+	}
+	c.ApprovalTTL = duration(get, "APPROVAL_TTL", &errs)
+	c.BypassMax = duration(get, "BYPASS_MAX_DURATION", &errs)
+	c.BypassReadToken = get("BYPASS_READ_TOKEN")
 	c.HandlerTimeout = duration(get, "HANDLER_TIMEOUT", &errs)
 	c.GroupCacheTTL = duration(get, "RESPONDER_CACHE_TTL", &errs)
 	if len(errs) > 0 {

@@ -1,0 +1,273 @@
+// Package approval is the one two-person rule for every dangerous action:
+// a request stored in Redis, decided exactly once (approve, deny or
+// expire) even when people click at once on several replicas.
+package approval
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+)
+
+// Statuses of a request.
+const (
+	Pending  = "pending"
+	Approved = "approved"
+	Denied   = "denied"
+	Expired  = "expired"
+)
+
+// Request is a dangerous action waiting for a second person.
+type Request struct {
+	ID          string           `json:"id"`
+	Incident    string           `json:"incident"`
+	Action      string           `json:"action"` // lockout, bypass_on
+	Targets     []string         `json:"targets,omitempty"`
+	Duration    time.Duration    `json:"duration,omitempty"`
+	Reason      string           `json:"reason,omitempty"`
+	Summary     string           `json:"summary"` // exactly what will happen
+	RequestedBy incident.Person  `json:"requested_by"`
+	RequestedAt time.Time        `json:"requested_at"`
+	ExpiresAt   time.Time        `json:"expires_at"`
+	Status      string           `json:"status"`
+	DecidedBy   *incident.Person `json:"decided_by,omitempty"`
+	DecidedAt   time.Time        `json:"decided_at"`
+	Channel     string           `json:"channel,omitempty"`
+	MessageTS   string           `json:"message_ts,omitempty"`
+	Outcome     string           `json:"outcome,omitempty"`
+}
+
+// Errors a decision can meet; each is told to the clicker as is.
+var (
+	ErrUnknown = errors.New("this approval request does not exist")
+	ErrSelf    = errors.New("you made this request; someone else must approve it")
+)
+
+// ExpiredError says the request ran out of time.
+type ExpiredError struct{ Req *Request }
+
+func (e *ExpiredError) Error() string {
+	return fmt.Sprintf("this request expired at %s without a decision; nothing was done", e.Req.ExpiresAt.UTC().Format("15:04 UTC"))
+}
+
+// DecidedError says someone already decided.
+type DecidedError struct{ Req *Request }
+
+func (e *DecidedError) Error() string {
+	who := "someone"
+	if e.Req.DecidedBy != nil {
+		who = e.Req.DecidedBy.Mention()
+	}
+	return fmt.Sprintf("this request was already %s by %s at %s", e.Req.Status, who, e.Req.DecidedAt.UTC().Format("15:04 UTC"))
+}
+
+var idRe = regexp.MustCompile(`^apr-[a-z0-9]{12}$`)
+
+// ValidID reports whether s looks like a request ID (button values are untrusted).
+func ValidID(s string) bool { return idRe.MatchString(s) }
+
+func newID() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "apr-" + string(b)
+}
+
+// Store keeps requests in Redis.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+	now    func() time.Time
+	TTL    time.Duration
+}
+
+// NewStore returns a store; requests expire after ttl.
+func NewStore(rdb redis.UniversalClient, prefix string, ttl time.Duration, now func() time.Time) *Store {
+	return &Store{rdb: rdb, prefix: prefix, now: now, TTL: ttl}
+}
+
+func (s *Store) key(id string) string { return s.prefix + "approval:" + id }
+func (s *Store) keyExpiry() string    { return s.prefix + "approvals:expiry" }
+
+// keep requests for a month after they are decided, for the audit trail.
+const retention = 30 * 24 * time.Hour
+
+// Create stores a new pending request and returns it with its ID.
+func (s *Store) Create(ctx context.Context, r Request) (*Request, error) {
+	now := s.now().UTC()
+	r.ID = newID()
+	r.Status = Pending
+	r.RequestedAt = now
+	r.ExpiresAt = now.Add(s.TTL)
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.key(r.ID), raw, retention)
+		p.ZAdd(ctx, s.keyExpiry(), redis.Z{Score: float64(r.ExpiresAt.UnixMilli()), Member: r.ID})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store approval request: %w", err)
+	}
+	return &r, nil
+}
+
+// Get reads a request.
+func (s *Store) Get(ctx context.Context, id string) (*Request, error) {
+	if !ValidID(id) {
+		return nil, ErrUnknown
+	}
+	raw, err := s.rdb.Get(ctx, s.key(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrUnknown
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read approval %s: %w", id, err)
+	}
+	var r Request
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("decode approval %s: %w", id, err)
+	}
+	return &r, nil
+}
+
+// update changes a request atomically.
+func (s *Store) update(ctx context.Context, id string, fn func(r *Request) error) (*Request, error) {
+	if !ValidID(id) {
+		return nil, ErrUnknown
+	}
+	var out *Request
+	for range 50 {
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			raw, err := tx.Get(ctx, s.key(id)).Bytes()
+			if errors.Is(err, redis.Nil) {
+				return ErrUnknown
+			}
+			if err != nil {
+				return err
+			}
+			var r Request
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return err
+			}
+			if err := fn(&r); err != nil {
+				return err
+			}
+			b, _ := json.Marshal(r)
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, s.key(id), b, retention)
+				if r.Status != Pending {
+					p.ZRem(ctx, s.keyExpiry(), id)
+				}
+				return nil
+			})
+			out = &r
+			return err
+		}, s.key(id))
+		if !errors.Is(err, redis.TxFailedErr) {
+			return out, err
+		}
+	}
+	return nil, fmt.Errorf("approval %s: too many conflicting updates", id)
+}
+
+// Decide approves or denies. Exactly one decision wins; the requester may
+// deny (withdraw) but never approve their own request.
+func (s *Store) Decide(ctx context.Context, id string, by incident.Person, approve bool) (*Request, error) {
+	now := s.now().UTC()
+	return s.update(ctx, id, func(r *Request) error {
+		if r.Status != Pending {
+			return &DecidedError{Req: r}
+		}
+		if !now.Before(r.ExpiresAt) {
+			return &ExpiredError{Req: r}
+		}
+		if approve && by.ID == r.RequestedBy.ID {
+			return ErrSelf
+		}
+		r.Status = Denied
+		if approve {
+			r.Status = Approved
+		}
+		r.DecidedBy = &by
+		r.DecidedAt = now
+		return nil
+	})
+}
+
+// SetMessage remembers where the request was posted.
+func (s *Store) SetMessage(ctx context.Context, id, channel, ts string) error {
+	_, err := s.update(ctx, id, func(r *Request) error {
+		r.Channel, r.MessageTS = channel, ts
+		return nil
+	})
+	return err
+}
+
+// SetOutcome records what the approved action did.
+func (s *Store) SetOutcome(ctx context.Context, id, outcome string) error {
+	_, err := s.update(ctx, id, func(r *Request) error {
+		r.Outcome = outcome
+		return nil
+	})
+	return err
+}
+
+// ExpireDue marks pending requests past their expiry as expired and calls
+// fn once for each, on whichever replica's transaction wins.
+func (s *Store) ExpireDue(ctx context.Context, fn func(ctx context.Context, r *Request)) error {
+	now := s.now().UTC()
+	ids, err := s.rdb.ZRangeByScore(ctx, s.keyExpiry(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 100}).Result()
+	if err != nil {
+		return fmt.Errorf("read expiring approvals: %w", err)
+	}
+	for _, id := range ids {
+		r, err := s.update(ctx, id, func(r *Request) error {
+			if r.Status != Pending || now.Before(r.ExpiresAt) {
+				return errSkip
+			}
+			r.Status = Expired
+			r.DecidedAt = now
+			return nil
+		})
+		if errors.Is(err, errSkip) {
+			if cur, gerr := s.Get(ctx, id); gerr == nil && cur.Status != Pending {
+				s.rdb.ZRem(ctx, s.keyExpiry(), id)
+			}
+			continue
+		}
+		if errors.Is(err, ErrUnknown) {
+			s.rdb.ZRem(ctx, s.keyExpiry(), id)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		fn(ctx, r)
+	}
+	return nil
+}
+
+var errSkip = errors.New("skip")
+
+// Describe names the targets for messages.
+func Describe(targets []string) string {
+	if len(targets) <= 10 {
+		return strings.Join(targets, ", ")
+	}
+	return strings.Join(targets[:10], ", ") + fmt.Sprintf(" and %d more", len(targets)-10)
+}
