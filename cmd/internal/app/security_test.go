@@ -1,0 +1,271 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+)
+
+type secHarness struct {
+	slack    *fakeslack.Server
+	clerk    *fakeclerk.Server
+	clock    *testClock
+	handlers *handlers.Handlers
+	httpAddr string
+}
+
+// startSecurity runs the whole program against the fake Slack and fake
+// Clerk with an injected clock; the test runs the timed sweep itself.
+func startSecurity(t *testing.T, extra map[string]string) *secHarness {
+	t.Helper()
+	fs := fakeslack.New()
+	fc := fakeclerk.New()
+	t.Cleanup(fc.Close)
+	t.Cleanup(fs.Close)
+	for id, name := range map[string]string{"U1": "alice", "U2": "bob", "U3": "carol", "U9": "mallory"} {
+		fs.AddUser(id, name)
+	}
+	env := map[string]string{
+		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
+		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": redistest.Prefix(), "HTTP_ADDR": "127.0.0.1:0",
+		"SLACK_RESPONDERS": "U1,U2,U3", "SLACK_CHANNEL_ID": "CINC", "CONTACTS_FILE": "",
+		"CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(), "CLERK_RATE_LIMIT": "1000/10s",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	cfg, err := Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ContactsFile = t.TempDir() + "/none.yml" // escalation off
+	h := &secHarness{slack: fs, clerk: fc, clock: &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}}
+	ready := make(chan string, 1)
+	got := make(chan *handlers.Handlers, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, cfg, Options{Stderr: io.Discard, Now: h.clock.Now, NoSweepLoop: true,
+			OnHandlers: func(x *handlers.Handlers) { got <- x }, Ready: func(a string) { ready <- a }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	h.handlers = <-got
+	h.httpAddr = <-ready
+	if err := fs.WaitConnected(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func (h *secHarness) open(t *testing.T, text string) *fakeslack.Message {
+	t.Helper()
+	h.slack.Command(t, "U1", "C1", text)
+	card := h.slack.ExpectMessage(t, "CINC", "INC-")
+	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"steps done"}})
+	h.slack.ExpectEphemeral(t, "U1", "Opened")
+	return card
+}
+
+func (h *secHarness) bypassJSON(t *testing.T, token string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+h.httpAddr+"/v1/bypass", nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
+
+func TestLockoutNeedsASecondPersonAndBansOnce(t *testing.T) {
+	h := startSecurity(t, nil)
+	s, fc := h.slack, h.clerk
+	eve := fc.AddUser("Eve", "eve@example.com", 2)
+	card := h.open(t, "open security Account takeover")
+
+	s.Command(t, "U1", "C1", "lockout eve@example.com -- credential stuffing from 203.0.113.7")
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", "eve@example.com", "credential stuffing", "Requested by <@U1>"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	if n := len(fc.Calls()); n != 0 {
+		t.Fatalf("Clerk was called %d times before approval", n)
+	}
+
+	// The requester cannot approve their own request.
+	s.Click(t, "U1", req, "Approve")
+	s.ExpectEphemeral(t, "U1", "You made this request; someone else must approve it.")
+	if fc.User(eve.ID).Banned || len(fc.Calls()) != 0 {
+		t.Fatal("self-approval reached Clerk")
+	}
+	// A non-responder is refused too.
+	s.Click(t, "U9", req, "Approve")
+	s.ExpectEphemeral(t, "U9", "Only approvers may approve")
+
+	// Two approvers click at the same moment: exactly one decision wins.
+	var wg sync.WaitGroup
+	for _, u := range []string{"U2", "U3"} {
+		wg.Go(func() { s.Click(t, u, req, "Approve") })
+	}
+	wg.Wait()
+	loser := s.Expect(t, fakeslack.Match{Ephemeral: true, Contains: []string{"already approved by"}})
+	if loser.User != "U2" && loser.User != "U3" {
+		t.Fatalf("loser %s", loser.User)
+	}
+	s.ExpectUpdated(t, req, "Approved by <@", "banned, sign-in blocked, no active session left")
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"*Lockout*", "eve@example.com (" + eve.ID + "): banned"}})
+	if got := fc.CountCalls("POST", "/ban"); got != 1 {
+		t.Fatalf("ban called %d times", got)
+	}
+	if !fc.User(eve.ID).Banned || fc.ActiveSessions(eve.ID) != 0 {
+		t.Fatal("eve not locked out")
+	}
+	if strings.Contains(req.Render(), "[Approve]") {
+		t.Fatal("buttons still on the decided request")
+	}
+
+	// An expired request does nothing.
+	s.Command(t, "U1", "C1", "lockout user_nobody")
+	req2 := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed", "user_nobody"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	stale := req2.Buttons()[0] // a stale copy of the message still has the button
+	h.clock.Add(16 * time.Minute)
+	h.handlers.Sweep(context.Background())
+	s.ExpectUpdated(t, req2, "Expired at")
+	calls := len(fc.Calls())
+	id0, err := s.Press("U2", req2, stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = s.WaitAck(id0, fakeslack.Timeout)
+	s.ExpectEphemeral(t, "U2", "already expired")
+	if len(fc.Calls()) != calls {
+		t.Fatal("expired request reached Clerk")
+	}
+
+	// A tampered request ID does nothing.
+	id, _ := s.Press("U2", req2, fakeslack.Button{ActionID: "approval_approve", BlockID: "approval:x", Value: "apr-../../etc"})
+	_, _ = s.WaitAck(id, fakeslack.Timeout)
+	s.ExpectEphemeral(t, "U2", "does not exist")
+
+	// Unlock lifts the ban, at once and on the record.
+	s.Command(t, "U2", "C1", "unlock "+eve.ID)
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"unbanned and unlocked eve@example.com"}})
+	s.ExpectEphemeral(t, "U2", "unbanned and unlocked")
+	if fc.User(eve.ID).Banned {
+		t.Fatal("still banned")
+	}
+	s.NoUnexpectedMessages(t)
+}
+
+func TestRevokeIsForRespondersAndSurvives429(t *testing.T) {
+	h := startSecurity(t, nil)
+	s, fc := h.slack, h.clerk
+	a := fc.AddUser("Ann", "ann@example.com", 3)
+	b := fc.AddUser("Ben", "ben@example.com", 2)
+	card := h.open(t, "open security Suspicious sessions")
+
+	s.Command(t, "U9", "C1", "revoke ann@example.com")
+	s.ExpectEphemeral(t, "U9", "Only incident responders may use `revoke`")
+	if len(fc.Calls()) != 0 {
+		t.Fatal("a refused revoke reached Clerk")
+	}
+
+	fc.Fail("POST", "/sessions/", 429, 3, 1)
+	s.Command(t, "U1", "C1", "revoke "+a.ID+"\nben@example.com\nghost@example.com\nnot-an-id")
+	progress := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Revoking the sessions of 2 users"}})
+	s.ExpectUpdated(t, progress, "2/2 done, 0 failed")
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Sessions revoked", "ann@example.com (" + a.ID + "): 3 revoked, none active",
+		"ben@example.com (" + b.ID + "): 2 revoked", "Not found in Clerk: ghost@example.com", "skipped: not-an-id"}})
+	s.ExpectEphemeral(t, "U1", "Sessions revoked")
+	if fc.ActiveSessions("") != 0 {
+		t.Fatal("sessions left active")
+	}
+	s.NoUnexpectedMessages(t)
+}
+
+func TestBypassOnApprovalPublishesAndEndsByItself(t *testing.T) {
+	h := startSecurity(t, map[string]string{"BYPASS_READ_TOKEN": "bypass-read-secret", "SLACK_APPROVERS": "U3"})
+	s := h.slack
+	card := h.open(t, "open outage Clerk down")
+
+	if code, _ := h.bypassJSON(t, ""); code != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", code)
+	}
+	if _, body := h.bypassJSON(t, "bypass-read-secret"); body["enabled"] != false || len(body) != 1 {
+		t.Fatalf("before: %v", body)
+	}
+	s.Command(t, "U1", "C1", "bypass on 45m Clerk sessions API down")
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: emergency bypass", "45 min", "Clerk sessions API down"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	if _, body := h.bypassJSON(t, "bypass-read-secret"); body["enabled"] != false {
+		t.Fatal("bypass on before approval")
+	}
+	// U2 is a responder but not an approver here.
+	s.Click(t, "U2", req, "Approve")
+	s.ExpectEphemeral(t, "U2", "Only approvers may approve")
+	s.Click(t, "U3", req, "Approve")
+	s.ExpectUpdated(t, req, "Approved by <@U3>")
+	on := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Emergency auth bypass is ON"}})
+	_ = on
+	_, body := h.bypassJSON(t, "bypass-read-secret")
+	want := h.clock.Now().Add(45 * time.Minute).UTC().Format(time.RFC3339)
+	if body["enabled"] != true || body["expires_at"] != want || body["incident"] != "INC-1" || body["requested_by"] != "U1" ||
+		body["approved_by"] != "U3" || body["reason"] != "Clerk sessions API down" {
+		t.Fatalf("during: %v (want expiry %s)", body, want)
+	}
+
+	h.clock.Add(41 * time.Minute)
+	h.handlers.Sweep(context.Background())
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"bypass ends at"}})
+	h.handlers.Sweep(context.Background()) // the reminder is sent once
+	h.clock.Add(4 * time.Minute)
+	h.handlers.Sweep(context.Background())
+	ended := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"ended by itself"}})
+	if !ended.Broadcast {
+		t.Fatal("the channel was not told")
+	}
+	if _, body := h.bypassJSON(t, "bypass-read-secret"); body["enabled"] != false {
+		t.Fatalf("after expiry: %v", body)
+	}
+	h.handlers.Sweep(context.Background())
+
+	// On again, then resolving the incident turns it off.
+	s.Command(t, "U1", "C1", "bypass on")
+	req2 := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: emergency bypass", "30 min"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	s.Click(t, "U3", req2, "Approve")
+	s.ExpectUpdated(t, req2, "Approved by <@U3>")
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Emergency auth bypass is ON"}})
+	s.Command(t, "U2", "C1", "bypass status")
+	s.ExpectEphemeral(t, "U2", "bypass is *ON* for INC-1")
+	s.Command(t, "U1", "C1", "bypass on 5h")
+	s.ExpectEphemeral(t, "U1", "from 1m to 2 h")
+	s.Command(t, "U1", "C1", "resolve Clerk recovered")
+	s.ExpectUpdated(t, card, "Resolved")
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"resolved INC-1"}})
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Resolving INC-1 turned the emergency auth bypass *OFF*"}})
+	s.ExpectEphemeral(t, "U1", "INC-1 is resolved")
+	if _, body := h.bypassJSON(t, "bypass-read-secret"); body["enabled"] != false {
+		t.Fatalf("after resolve: %v", body)
+	}
+	s.NoUnexpectedMessages(t)
+}
