@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 )
 
@@ -97,13 +98,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	fs.SetGroup("SONCALL", "U1", "U2")
 	fs.OnEvent(sb.print)
+	fc := fakeclerk.New()
+	defer fc.Close()
+	eve := fc.AddUser("Eve", "eve@example.com", 3)
+	fc.AddUser("Mallory", "mallory@example.com", 2)
+	fc.AddUser("Ann", "ann@example.com", 1)
 
 	// The sandbox is the real program with Slack and Redis swapped for
 	// in-process fakes; a few operator settings pass through.
 	env := map[string]string{
 		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
 		"SLACK_CHANNEL_ID": channel, "HTTP_ADDR": "127.0.0.1:0", "LOG_FORMAT": "text", "LOG_LEVEL": "error",
-		"SLACK_RESPONDERS": "SONCALL",
+		"SLACK_RESPONDERS": "SONCALL", "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(),
 	}
 	dir, err := os.MkdirTemp("", "clerk-incident-sandbox")
 	if err != nil {
@@ -136,7 +142,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fmt.Fprintf(stdout, "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-memory Redis.\n"+
 		"You are U1 (alice) in #incidents; U1 and U2 (bob) are responders, U3 (carol) is not.\n"+
 		"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s, carol as CTO after 120 s.\n"+
-		"Type `/clerk-incident help` to start, `click N` to press a button, `as U2` to switch user, `quit` to leave.\n\n")
+		"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com and ann@example.com: try `revoke`, `lockout` (bob approves) and `bypass on`.\n"+
+		"Type `/clerk-incident help` to start, `click N` to press a button, `as U2` to switch user, `quit` to leave.\n\n", eve.ID)
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdin)
@@ -328,7 +335,9 @@ var (
 	groupRe   = regexp.MustCompile(`<!subteam\^([A-Z0-9]+)>`)
 	emoji     = strings.NewReplacer(":red_circle:", "🔴", ":large_orange_circle:", "🟠", ":white_check_mark:", "✅",
 		":white_large_square:", "⬜", ":warning:", "⚠️", ":no_entry:", "⛔", ":memo:", "📝", ":raising_hand:", "🙋",
-		":rotating_light:", "🚨", ":busts_in_silhouette:", "👥", ":page_facing_up:", "📄", ":pencil:", "✏️")
+		":rotating_light:", "🚨", ":busts_in_silhouette:", "👥", ":page_facing_up:", "📄", ":pencil:", "✏️",
+		":lock:", "🔒", ":unlock:", "🔓", ":hourglass:", "⌛", ":raised_hand:", "✋", ":no_entry_sign:", "🚫", ":x:", "❌",
+		":grey_question:", "❔", ":hourglass_flowing_sand:", "⏳")
 )
 
 // humanize turns Slack markup into what the Slack client would show.
