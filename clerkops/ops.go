@@ -181,13 +181,13 @@ func (c *Client) FindUsers(ctx context.Context, refs []string) (found []User, un
 	}
 	for start := 0; start < len(emails); start += 100 {
 		batch := emails[start:min(start+100, len(emails))]
-		limit := int64(len(batch) * 2)
-		list, err := c.users.List(ctx, &user.ListParams{EmailAddresses: batch, ListParams: clerk.ListParams{Limit: &limit}})
+		limit := int64(min(len(batch)*2, 500))
+		list, err := c.ListUsers(ctx, &user.ListParams{EmailAddresses: batch, ListParams: clerk.ListParams{Limit: &limit}})
 		if err != nil {
 			return nil, nil, Explain(err, "look up users by e-mail")
 		}
 		matched := map[string]bool{}
-		for _, u := range list.Users {
+		for _, u := range list {
 			fu := fromClerk(u)
 			for _, e := range u.EmailAddresses {
 				if e != nil {
@@ -204,6 +204,25 @@ func (c *Client) FindUsers(ctx context.Context, refs []string) (found []User, un
 	}
 	return found, unknown, nil
 }
+
+// ListUsers is GET /users alone. The SDK's user.List also calls
+// /users/count on every page, with the list's limit and offset, which the
+// spec does not define for count; callers that need the total ask once.
+func (c *Client) ListUsers(ctx context.Context, params *user.ListParams) ([]*clerk.User, error) {
+	req := clerk.NewAPIRequest(http.MethodGet, "/users")
+	req.SetParams(params)
+	var out []*clerk.User
+	if err := c.users.Backend.Call(ctx, req, (*userArray)(&out)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// userArray decodes Clerk's bare JSON array of users.
+type userArray []*clerk.User
+
+// Read implements the SDK's response reader.
+func (u *userArray) Read(resp *clerk.APIResponse) {}
 
 // RevokeResult is what revoking one user's sessions did.
 type RevokeResult struct {

@@ -1,0 +1,84 @@
+package approval_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+)
+
+func TestExactlyOneDecisionWinsAcrossReplicas(t *testing.T) {
+	rdb, prefix := redistest.Client(t)
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	a := approval.NewStore(rdb, prefix, 15*time.Minute, clock)
+	req, err := a.Create(context.Background(), approval.Request{Incident: "INC-1", Action: "lockout", RequestedBy: incident.Person{ID: "U1"}})
+	if err != nil || !approval.ValidID(req.ID) {
+		t.Fatalf("%+v %v", req, err)
+	}
+	// Ten approvers on ten "replicas" click at once.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins, already := 0, 0
+	for i := range 10 {
+		wg.Go(func() {
+			s := approval.NewStore(rdb, prefix, 15*time.Minute, clock)
+			_, err := s.Decide(context.Background(), req.ID, incident.Person{ID: "U" + string(rune('A'+i))}, i%2 == 0)
+			var dec *approval.DecidedError
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case errors.As(err, &dec):
+				already++
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 || already != 9 {
+		t.Fatalf("wins %d, already decided %d", wins, already)
+	}
+}
+
+func TestSelfApprovalUnknownAndExpiry(t *testing.T) {
+	rdb, prefix := redistest.Client(t)
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	s := approval.NewStore(rdb, prefix, 15*time.Minute, func() time.Time { return now })
+	ctx := context.Background()
+	req, _ := s.Create(ctx, approval.Request{Incident: "INC-1", Action: "bypass_on", RequestedBy: incident.Person{ID: "U1"}})
+	if _, err := s.Decide(ctx, req.ID, incident.Person{ID: "U1"}, true); !errors.Is(err, approval.ErrSelf) {
+		t.Fatalf("self approval: %v", err)
+	}
+	for _, bad := range []string{"apr-doesnotexist", "apr-../../x", "", "INC-1"} {
+		if _, err := s.Decide(ctx, bad, incident.Person{ID: "U2"}, true); !errors.Is(err, approval.ErrUnknown) {
+			t.Fatalf("%q: %v", bad, err)
+		}
+	}
+	now = now.Add(15 * time.Minute)
+	var expired []string
+	if err := s.ExpireDue(ctx, func(ctx context.Context, r *approval.Request) { expired = append(expired, r.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(expired) != 1 || expired[0] != req.ID {
+		t.Fatalf("expired %v", expired)
+	}
+	// A second sweep (another replica) announces nothing more.
+	_ = s.ExpireDue(ctx, func(ctx context.Context, r *approval.Request) { t.Fatal("expired twice") })
+	var dec *approval.DecidedError
+	if _, err := s.Decide(ctx, req.ID, incident.Person{ID: "U2"}, true); !errors.As(err, &dec) {
+		t.Fatalf("after expiry: %v", err)
+	}
+	// The requester may withdraw (deny) their own request.
+	req2, _ := s.Create(ctx, approval.Request{Incident: "INC-1", Action: "lockout", RequestedBy: incident.Person{ID: "U1"}})
+	if r, err := s.Decide(ctx, req2.ID, incident.Person{ID: "U1"}, false); err != nil || r.Status != approval.Denied {
+		t.Fatalf("withdraw: %+v %v", r, err)
+	}
+}
