@@ -1,0 +1,546 @@
+package statuswatch
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sirupsen/logrus"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+)
+
+// Alert asks for an incident about an upstream or app problem.
+type Alert struct {
+	Key        string // what makes it one problem: upstream:<id>, components:<names>, app-health
+	Category   incident.Category
+	Severity   incident.Severity
+	Title      string
+	Impact     string
+	Components []string
+	Update     string
+	Link       string
+	Polls      int
+}
+
+// Reporter turns alerts and notes into incidents and messages (Slack side).
+type Reporter interface {
+	// OpenAlert opens an incident (or attaches to an open one of the same
+	// category), posts the alert and returns the incident ID.
+	OpenAlert(ctx context.Context, a Alert) (string, error)
+	ThreadNote(ctx context.Context, incidentID, text string)
+	ChannelNote(ctx context.Context, text string)
+	IncidentOpen(ctx context.Context, id string) bool
+}
+
+// Health is one probe of the app's health endpoint.
+type Health struct {
+	URL     string        `json:"url"`
+	OK      bool          `json:"ok"`
+	Status  int           `json:"status"`
+	Latency time.Duration `json:"latency"`
+	Err     string        `json:"error,omitempty"`
+	At      time.Time     `json:"at"`
+}
+
+// Snapshot is the last known state, for `status`.
+type Snapshot struct {
+	Summary   *Summary  `json:"summary,omitempty"`
+	FetchedAt time.Time `json:"fetched_at"`
+	Err       string    `json:"error,omitempty"`
+	Health    *Health   `json:"health,omitempty"`
+}
+
+// Config configures the poller.
+type Config struct {
+	StatusURL     string
+	HealthURL     string
+	Confirm       int // polls before a status problem opens an incident
+	HealthConfirm int // failed probes before the app opens one
+	Interval      time.Duration
+}
+
+// Poller polls on each call to Poll; cron calls it, and only the replica
+// holding the lease polls.
+type Poller struct {
+	rdb    redis.UniversalClient
+	prefix string
+	cfg    Config
+	hc     *http.Client
+	rep    Reporter
+	now    func() time.Time
+	log    logrus.FieldLogger
+	owner  string
+
+	mu       sync.Mutex
+	etag     string
+	modified string
+	body     []byte
+}
+
+// NewPoller builds a poller.
+func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Client, rep Reporter, now func() time.Time, log logrus.FieldLogger) *Poller {
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Confirm < 1 {
+		cfg.Confirm = 2
+	}
+	if cfg.HealthConfirm < 1 {
+		cfg.HealthConfirm = 3
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &Poller{rdb: rdb, prefix: prefix, cfg: cfg, hc: hc, rep: rep, now: now, log: log, owner: hex.EncodeToString(b)}
+}
+
+func (p *Poller) k(s string) string { return p.prefix + "status:" + s }
+
+var leadScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0`)
+
+// TryLead takes or renews the polling lease; another replica takes over
+// within two intervals if the holder dies.
+func (p *Poller) TryLead(ctx context.Context) bool {
+	ttl := 2 * p.cfg.Interval
+	if ttl <= 0 {
+		ttl = 2 * time.Minute
+	}
+	ok, err := leadScript.Run(ctx, p.rdb, []string{p.k("lease")}, p.owner, ttl.Milliseconds()).Int()
+	if err != nil {
+		p.log.WithError(err).Warn("status poller lease failed")
+		return false
+	}
+	return ok == 1
+}
+
+// Poll runs one round: the status page, then the app health probe.
+func (p *Poller) Poll(ctx context.Context) {
+	if p.cfg.StatusURL != "" {
+		p.pollStatus(ctx)
+	}
+	if p.cfg.HealthURL != "" {
+		p.pollHealth(ctx)
+	}
+}
+
+// Fetch reads the status page with a conditional request when the server
+// gave validators before; a 304 reuses the last body.
+func (p *Poller) Fetch(ctx context.Context) (Summary, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.StatusURL, nil)
+	if err != nil {
+		return Summary{}, err
+	}
+	req.Header.Set("Accept", "application/json")
+	p.mu.Lock()
+	if p.body != nil {
+		if p.etag != "" {
+			req.Header.Set("If-None-Match", p.etag)
+		}
+		if p.modified != "" {
+			req.Header.Set("If-Modified-Since", p.modified)
+		}
+	}
+	p.mu.Unlock()
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		return Summary{}, fmt.Errorf("status page unreachable: %w", errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	var body []byte
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		p.mu.Lock()
+		body = p.body
+		p.mu.Unlock()
+	case resp.StatusCode/100 == 2:
+		body, err = io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		if err != nil {
+			return Summary{}, fmt.Errorf("read status page: %w", err)
+		}
+		p.mu.Lock()
+		p.body, p.etag, p.modified = body, resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+		p.mu.Unlock()
+	default:
+		return Summary{}, fmt.Errorf("status page answered %d", resp.StatusCode)
+	}
+	return Parse(body)
+}
+
+func (p *Poller) pollStatus(ctx context.Context) {
+	sum, err := p.Fetch(ctx)
+	now := p.now().UTC()
+	if err != nil {
+		p.saveSnapshot(ctx, func(s *Snapshot) { s.Err, s.FetchedAt = err.Error(), now })
+		fails, _ := p.rdb.Incr(ctx, p.k("fetch-failures")).Result()
+		p.log.WithError(err).WithField("failures", fails).Warn("status page poll failed")
+		if fails >= 5 {
+			if first, _ := p.rdb.SetNX(ctx, p.k("fetch-warned"), 1, 0).Result(); first {
+				p.rep.ChannelNote(ctx, fmt.Sprintf(":warning: Clerk's status page could not be read for %d polls in a row (%s). Auto-detection of Clerk incidents is blind until it recovers.", fails, err))
+			}
+		}
+		return
+	}
+	p.rdb.Del(ctx, p.k("fetch-failures"))
+	if n, _ := p.rdb.Del(ctx, p.k("fetch-warned")).Result(); n > 0 {
+		p.rep.ChannelNote(ctx, ":white_check_mark: Clerk's status page can be read again; auto-detection is back.")
+	}
+	p.saveSnapshot(ctx, func(s *Snapshot) { s.Summary, s.Err, s.FetchedAt = &sum, "", now })
+
+	type problem struct {
+		key   string
+		alert Alert
+		up    *Incident
+	}
+	var problems []problem
+	covered := map[string]bool{}
+	for i := range sum.Incidents {
+		in := sum.Incidents[i]
+		if in.Status == "resolved" {
+			p.upstreamResolved(ctx, in)
+			continue
+		}
+		for _, c := range in.Components {
+			covered[strings.ToLower(c.Name)] = true
+		}
+		problems = append(problems, problem{key: "upstream:" + in.ID, alert: alertFor(in, sum), up: &sum.Incidents[i]})
+	}
+	var loose []Component
+	for _, c := range sum.NotOperational() {
+		if c.Status != Maintenance && !covered[strings.ToLower(c.Name)] {
+			loose = append(loose, c)
+		}
+	}
+	if len(loose) > 0 {
+		problems = append(problems, problem{key: componentKey(loose), alert: alertForComponents(loose, sum)})
+	}
+
+	present := map[string]bool{}
+	for _, pr := range problems {
+		present[pr.key] = true
+		streak, _ := p.rdb.HIncrBy(ctx, p.k("streak"), pr.key, 1).Result()
+		p.rdb.HDel(ctx, p.k("gone"), pr.key)
+		id := p.mapped(ctx, pr.key)
+		if id == "" && int(streak) >= p.cfg.Confirm {
+			pr.alert.Key, pr.alert.Polls = pr.key, int(streak)
+			id = p.open(ctx, pr.key, pr.alert)
+			if id != "" && pr.up != nil {
+				for _, u := range pr.up.Updates { // the alert carried the latest
+					p.rdb.SAdd(ctx, p.k("seen:"+pr.up.ID), u.ID)
+				}
+			}
+		}
+		if id != "" && pr.up != nil {
+			p.postUpdates(ctx, id, *pr.up)
+		}
+	}
+	// Problems gone from the page: reset streaks; an upstream incident gone
+	// for Confirm polls counts as resolved.
+	keys, _ := p.rdb.HKeys(ctx, p.k("streak")).Result()
+	for _, key := range keys {
+		if present[key] {
+			continue
+		}
+		p.rdb.HDel(ctx, p.k("streak"), key)
+	}
+	active, _ := p.rdb.SMembers(ctx, p.k("active")).Result()
+	for _, key := range active {
+		if present[key] {
+			continue
+		}
+		gone, _ := p.rdb.HIncrBy(ctx, p.k("gone"), key, 1).Result()
+		if int(gone) >= p.cfg.Confirm && strings.HasPrefix(key, "upstream:") {
+			p.upstreamResolved(ctx, Incident{ID: strings.TrimPrefix(key, "upstream:"), Name: "the upstream incident"})
+		}
+		if int(gone) >= p.cfg.Confirm && strings.HasPrefix(key, "components:") {
+			if id := p.mapped(ctx, key); id != "" {
+				if first, _ := p.rdb.SetNX(ctx, p.k("cleared:"+key+":"+id), 1, 30*24*time.Hour).Result(); first {
+					p.rep.ThreadNote(ctx, id, fmt.Sprintf(":white_check_mark: Clerk's status page shows those components operational again. If sign-in works, `/clerk-incident resolve %s`.", id))
+				}
+			}
+			p.rdb.SRem(ctx, p.k("active"), key)
+		}
+	}
+}
+
+func (p *Poller) mapped(ctx context.Context, key string) string {
+	id, err := p.rdb.Get(ctx, p.k("map:"+key)).Result()
+	if err != nil || id == "opening" {
+		return ""
+	}
+	// One upstream incident maps to one incident here for good; a problem
+	// known only by its components may open a new one once that is closed.
+	if !strings.HasPrefix(key, "upstream:") && !p.rep.IncidentOpen(ctx, id) {
+		return ""
+	}
+	return id
+}
+
+// open claims the problem key so that a restart or another replica never
+// opens it twice, then asks the reporter for the incident.
+func (p *Poller) open(ctx context.Context, key string, a Alert) string {
+	mk := p.k("map:" + key)
+	if cur, err := p.rdb.Get(ctx, mk).Result(); err == nil {
+		if cur == "opening" || strings.HasPrefix(key, "upstream:") || p.rep.IncidentOpen(ctx, cur) {
+			return ""
+		}
+		p.rdb.Del(ctx, mk) // mapped to a closed incident: open a new one
+	}
+	if ok, err := p.rdb.SetNX(ctx, mk, "opening", 2*time.Minute).Result(); err != nil || !ok {
+		return ""
+	}
+	id, err := p.rep.OpenAlert(ctx, a)
+	if err != nil {
+		p.log.WithError(err).WithField("key", key).Error("could not open incident from status")
+		p.rdb.Del(ctx, mk)
+		return ""
+	}
+	p.rdb.Set(ctx, mk, id, 0)
+	p.rdb.SAdd(ctx, p.k("active"), key)
+	p.log.WithField("incident", id).WithField("key", key).Warn("incident opened from status")
+	return id
+}
+
+func (p *Poller) postUpdates(ctx context.Context, id string, in Incident) {
+	for _, u := range in.Updates {
+		if u.ID == "" {
+			continue
+		}
+		added, err := p.rdb.SAdd(ctx, p.k("seen:"+in.ID), u.ID).Result()
+		if err != nil || added == 0 {
+			continue
+		}
+		p.rep.ThreadNote(ctx, id, fmt.Sprintf(":satellite_antenna: *Clerk status update* (%s): %s", u.Status, truncateText(u.Body, 2000)))
+	}
+}
+
+func (p *Poller) upstreamResolved(ctx context.Context, in Incident) {
+	key := "upstream:" + in.ID
+	id, err := p.rdb.Get(ctx, p.k("map:"+key)).Result()
+	if err != nil || id == "opening" {
+		return
+	}
+	p.rdb.SRem(ctx, p.k("active"), key)
+	if first, _ := p.rdb.SetNX(ctx, p.k("resolved:"+in.ID), 1, 0).Result(); !first {
+		return
+	}
+	name := in.Name
+	p.rep.ThreadNote(ctx, id, fmt.Sprintf(":white_check_mark: Clerk reports %s *resolved*. Check sign-in works, then `/clerk-incident resolve %s`.", name, id))
+}
+
+func (p *Poller) pollHealth(ctx context.Context) {
+	h := p.Probe(ctx)
+	p.saveSnapshot(ctx, func(s *Snapshot) { s.Health = &h })
+	key := "app-health"
+	if h.OK {
+		fails, _ := p.rdb.GetDel(ctx, p.k("health-failures")).Int()
+		if fails >= p.cfg.HealthConfirm {
+			if id := p.mapped(ctx, key); id != "" {
+				p.rep.ThreadNote(ctx, id, fmt.Sprintf(":white_check_mark: The app health check recovered: %d in %s.", h.Status, h.Latency.Round(time.Millisecond)))
+			}
+		}
+		return
+	}
+	fails, _ := p.rdb.Incr(ctx, p.k("health-failures")).Result()
+	if int(fails) < p.cfg.HealthConfirm || p.mapped(ctx, key) != "" {
+		return
+	}
+	what := h.Err
+	if what == "" {
+		what = fmt.Sprintf("status %d", h.Status)
+	}
+	p.open(ctx, key, Alert{Key: key, Category: incident.Outage, Severity: incident.P1, Polls: int(fails),
+		Title:  "App health check failing",
+		Impact: fmt.Sprintf("GET %s failed %d times in a row; last: %s after %s", p.cfg.HealthURL, fails, what, h.Latency.Round(time.Millisecond)),
+		Link:   p.cfg.HealthURL})
+}
+
+// Probe calls the app's health endpoint with a 5 s timeout.
+func (p *Poller) Probe(ctx context.Context) Health {
+	h := Health{URL: p.cfg.HealthURL, At: p.now().UTC()}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.HealthURL, nil)
+	if err != nil {
+		h.Err = "bad APP_HEALTH_URL"
+		return h
+	}
+	start := time.Now()
+	resp, err := p.hc.Do(req)
+	h.Latency = time.Since(start)
+	if err != nil {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			h.Err = "timed out after 5s"
+		default:
+			h.Err = "connection failed: " + rootCause(err)
+		}
+		return h
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	h.Status = resp.StatusCode
+	h.OK = resp.StatusCode/100 == 2
+	return h
+}
+
+func rootCause(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}
+
+func (p *Poller) saveSnapshot(ctx context.Context, fn func(*Snapshot)) {
+	s, _ := p.Last(ctx)
+	fn(&s)
+	raw, err := json.Marshal(s)
+	if err == nil {
+		p.rdb.Set(ctx, p.k("last"), raw, 0)
+	}
+}
+
+// Last returns what the last polls saw (any replica's).
+func (p *Poller) Last(ctx context.Context) (Snapshot, error) {
+	var s Snapshot
+	raw, err := p.rdb.Get(ctx, p.k("last")).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	err = json.Unmarshal(raw, &s)
+	return s, err
+}
+
+// Live fetches the status page now (falling back to the last poll).
+func (p *Poller) Live(ctx context.Context) Snapshot {
+	s, _ := p.Last(ctx)
+	if p.cfg.StatusURL == "" {
+		return s
+	}
+	sum, err := p.Fetch(ctx)
+	if err != nil {
+		s.Err = err.Error()
+		return s
+	}
+	s.Summary, s.Err, s.FetchedAt = &sum, "", p.now().UTC()
+	return s
+}
+
+// alertFor classifies an upstream incident: webhooks → webhook, degraded
+// performance → performance, otherwise an outage; severity from impact.
+func alertFor(in Incident, sum Summary) Alert {
+	a := Alert{Title: "Clerk: " + in.Name, Link: in.URL, Update: in.Latest().Body}
+	if a.Link == "" {
+		a.Link = sum.PageURL
+	}
+	impact := in.Impact
+	var worst string
+	for _, c := range in.Components {
+		a.Components = append(a.Components, c.Name)
+		worst = worse(worst, c.Status)
+	}
+	a.Category, a.Severity = classify(a.Components, worse(worst, impactStatus(impact)))
+	a.Impact = fmt.Sprintf("Clerk reports %s (%s)", humanImpact(worse(worst, impactStatus(impact))), in.Status)
+	return a
+}
+
+func alertForComponents(cs []Component, sum Summary) Alert {
+	a := Alert{Link: sum.PageURL}
+	var worst string
+	for _, c := range cs {
+		a.Components = append(a.Components, c.Name)
+		worst = worse(worst, c.Status)
+	}
+	a.Title = "Clerk: " + strings.Join(a.Components, ", ") + " " + humanImpact(worst)
+	a.Category, a.Severity = classify(a.Components, worst)
+	a.Impact = "Clerk's status page shows " + humanImpact(worst) + " without a posted incident"
+	return a
+}
+
+// impactStatus maps Statuspage impact words onto component statuses.
+func impactStatus(impact string) string {
+	switch impact {
+	case "critical", Major:
+		return Major
+	case "major", Partial:
+		return Partial
+	case "minor", Degraded:
+		return Degraded
+	}
+	return ""
+}
+
+func worse(a, b string) string {
+	rank := map[string]int{"": 0, Operational: 0, Maintenance: 0, Degraded: 1, Partial: 2, Major: 3}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+func humanImpact(s string) string {
+	switch s {
+	case Major:
+		return "a major outage"
+	case Partial:
+		return "a partial outage"
+	case Degraded:
+		return "degraded performance"
+	}
+	return "a problem"
+}
+
+func classify(components []string, worst string) (incident.Category, incident.Severity) {
+	sev := incident.P3
+	switch worst {
+	case Major:
+		sev = incident.P1
+	case Partial:
+		sev = incident.P2
+	}
+	auth, webhooks := false, false
+	for _, c := range components {
+		n := strings.ToLower(c)
+		if strings.Contains(n, "webhook") {
+			webhooks = true
+		}
+		if strings.Contains(n, "auth") || strings.Contains(n, "session") || strings.Contains(n, "sign") || strings.Contains(n, "user") {
+			auth = true
+		}
+	}
+	switch {
+	case worst == Degraded:
+		return incident.Performance, sev
+	case webhooks && !auth:
+		return incident.Webhook, sev
+	}
+	return incident.Outage, sev
+}
+
+func truncateText(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,239 @@
+package statuswatch_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
+)
+
+type report struct {
+	mu      sync.Mutex
+	alerts  []statuswatch.Alert
+	threads []string
+	channel []string
+	closed  map[string]bool
+}
+
+func (r *report) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.alerts = append(r.alerts, a)
+	return fmt.Sprintf("INC-%d", len(r.alerts)), nil
+}
+func (r *report) ThreadNote(ctx context.Context, id, text string) {
+	r.mu.Lock()
+	r.threads = append(r.threads, id+" "+text)
+	r.mu.Unlock()
+}
+func (r *report) ChannelNote(ctx context.Context, text string) {
+	r.mu.Lock()
+	r.channel = append(r.channel, text)
+	r.mu.Unlock()
+}
+func (r *report) IncidentOpen(ctx context.Context, id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.closed[id]
+}
+
+func (r *report) counts() (int, int, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.alerts), len(r.threads), len(r.channel)
+}
+
+func newPoller(t *testing.T, rep *report, statusURL, healthURL, prefix string) *statuswatch.Poller {
+	rdb, _ := redistest.Client(t)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	return statuswatch.NewPoller(rdb, prefix, statuswatch.Config{StatusURL: statusURL, HealthURL: healthURL, Confirm: 2, HealthConfirm: 3, Interval: time.Minute},
+		nil, rep, func() time.Time { return time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC) }, log)
+}
+
+func TestUpstreamIncidentLifecycleBothFormats(t *testing.T) {
+	for _, format := range []string{"statuspage", "incident.io"} {
+		t.Run(format, func(t *testing.T) {
+			fs := fakestatus.New()
+			defer fs.Close()
+			url := fs.StatuspageURL()
+			if format == "incident.io" {
+				url = fs.IncidentIOURL()
+			}
+			rep := &report{closed: map[string]bool{}}
+			prefix := redistest.Prefix()
+			p := newPoller(t, rep, url, "", prefix)
+			ctx := context.Background()
+			p.Poll(ctx)
+			if a, _, _ := rep.counts(); a != 0 {
+				t.Fatal("alert while operational")
+			}
+			fs.StartIncident(fakestatus.Incident{ID: "01KUP", Name: "Elevated 500 rates", Status: "investigating", Impact: "full_outage",
+				Components: []string{"Session management"}, Updates: []string{"We are investigating"}})
+			p.Poll(ctx)
+			if a, _, _ := rep.counts(); a != 0 {
+				t.Fatal("alert after one poll; want confirmation")
+			}
+			p.Poll(ctx)
+			if a, _, _ := rep.counts(); a != 1 {
+				t.Fatalf("alerts = %d", a)
+			}
+			al := rep.alerts[0]
+			if al.Category != incident.Outage || al.Severity != incident.P1 || al.Title != "Clerk: Elevated 500 rates" ||
+				al.Update != "We are investigating" || al.Components[0] != "Session management" || al.Key != "upstream:01KUP" {
+				t.Fatalf("alert %+v", al)
+			}
+			// Flapping: the incident vanishes and returns ten times.
+			for range 10 {
+				hidden := fs.Hide("01KUP")
+				p.Poll(ctx)
+				fs.Show(hidden)
+				p.Poll(ctx)
+			}
+			// A restarted bot (a new poller, same Redis) opens nothing new.
+			p2 := newPoller(t, rep, url, "", prefix)
+			p2.Poll(ctx)
+			p2.Poll(ctx)
+			if a, th, _ := rep.counts(); a != 1 || th != 0 {
+				t.Fatalf("after flapping and restart: %d alerts, %d thread notes %v", a, th, rep.threads)
+			}
+			fs.AddUpdate("01KUP", "identified", "A fix is being deployed")
+			p2.Poll(ctx)
+			p2.Poll(ctx)
+			if _, th, _ := rep.counts(); th != 1 || !strings.Contains(rep.threads[0], "A fix is being deployed") || !strings.HasPrefix(rep.threads[0], "INC-1 ") {
+				t.Fatalf("threads %v", rep.threads)
+			}
+			fs.Resolve("01KUP")
+			for range 4 {
+				p2.Poll(ctx)
+			}
+			if _, th, _ := rep.counts(); th != 2 || !strings.Contains(rep.threads[1], "resolved") || !strings.Contains(rep.threads[1], "/clerk-incident resolve INC-1") {
+				t.Fatalf("threads %v", rep.threads)
+			}
+		})
+	}
+}
+
+func TestClassification(t *testing.T) {
+	fs := fakestatus.New()
+	defer fs.Close()
+	rep := &report{closed: map[string]bool{}}
+	p := newPoller(t, rep, fs.StatuspageURL(), "", redistest.Prefix())
+	ctx := context.Background()
+	fs.StartIncident(fakestatus.Incident{ID: "W1", Name: "Webhook delays", Status: "investigating", Impact: "partial_outage", Components: []string{"Webhooks"}})
+	fs.SetComponent("Dashboard", "degraded_performance") // no incident for it: keyed by components
+	p.Poll(ctx)
+	p.Poll(ctx)
+	if a, _, _ := rep.counts(); a != 2 {
+		t.Fatalf("alerts %+v", rep.alerts)
+	}
+	got := map[string]statuswatch.Alert{}
+	for _, a := range rep.alerts {
+		got[a.Key] = a
+	}
+	if a := got["upstream:W1"]; a.Category != incident.Webhook || a.Severity != incident.P2 {
+		t.Fatalf("webhook alert %+v", a)
+	}
+	if a := got["components:dashboard"]; a.Category != incident.Performance || a.Severity != incident.P3 {
+		t.Fatalf("component alert %+v", a)
+	}
+	// Components keyed problems may open again once their incident is closed.
+	rep.closed["INC-2"] = true
+	rep.closed["INC-1"] = true
+	p.Poll(ctx)
+	if a, _, _ := rep.counts(); a != 3 {
+		t.Fatalf("alerts %d", a)
+	}
+}
+
+func TestStatusPageOutageWarnsOnceAndRecovers(t *testing.T) {
+	fs := fakestatus.New()
+	defer fs.Close()
+	rep := &report{closed: map[string]bool{}}
+	p := newPoller(t, rep, fs.StatuspageURL(), "", redistest.Prefix())
+	ctx := context.Background()
+	p.Poll(ctx)
+	p.Poll(ctx)
+	if _, notMod := fs.Requests(); notMod != 1 {
+		t.Fatalf("conditional request not used: %d 304s", notMod)
+	}
+	fs.Break(true)
+	for range 8 {
+		p.Poll(ctx)
+	}
+	if a, _, ch := rep.counts(); a != 0 || ch != 1 || !strings.Contains(rep.channel[0], "could not be read for 5 polls") {
+		t.Fatalf("alerts %d, channel %v", a, rep.channel)
+	}
+	fs.Break(false)
+	p.Poll(ctx)
+	p.Poll(ctx)
+	if _, _, ch := rep.counts(); ch != 2 || !strings.Contains(rep.channel[1], "can be read again") {
+		t.Fatalf("channel %v", rep.channel)
+	}
+}
+
+func TestAppHealthOpensOnceAndRecovers(t *testing.T) {
+	fs := fakestatus.New()
+	defer fs.Close()
+	rep := &report{closed: map[string]bool{}}
+	p := newPoller(t, rep, "", fs.HealthURL(), redistest.Prefix())
+	ctx := context.Background()
+	fs.SetHealth(503, 0)
+	p.Poll(ctx)
+	p.Poll(ctx)
+	if a, _, _ := rep.counts(); a != 0 {
+		t.Fatal("opened before 3 failures")
+	}
+	for range 5 {
+		p.Poll(ctx)
+	}
+	if a, _, _ := rep.counts(); a != 1 || rep.alerts[0].Category != incident.Outage || !strings.Contains(rep.alerts[0].Impact, "status 503") {
+		t.Fatalf("alerts %+v", rep.alerts)
+	}
+	fs.SetHealth(200, 0)
+	p.Poll(ctx)
+	p.Poll(ctx)
+	if _, th, _ := rep.counts(); th != 1 || !strings.Contains(rep.threads[0], "recovered: 200") {
+		t.Fatalf("threads %v", rep.threads)
+	}
+}
+
+// Two pollers on one Redis, both told to poll each round: one lease
+// holder, one alert per change.
+func TestTwoPollersOneAlert(t *testing.T) {
+	fs := fakestatus.New()
+	defer fs.Close()
+	rep := &report{closed: map[string]bool{}}
+	prefix := redistest.Prefix()
+	a := newPoller(t, rep, fs.StatuspageURL(), "", prefix)
+	b := newPoller(t, rep, fs.StatuspageURL(), "", prefix)
+	ctx := context.Background()
+	fs.StartIncident(fakestatus.Incident{ID: "X", Name: "Outage", Status: "investigating", Impact: "full_outage", Components: []string{"User and authentication"}})
+	for range 4 {
+		var wg sync.WaitGroup
+		for _, p := range []*statuswatch.Poller{a, b} {
+			wg.Go(func() {
+				if p.TryLead(ctx) {
+					p.Poll(ctx)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if n, _, _ := rep.counts(); n != 1 {
+		t.Fatalf("alerts %d", n)
+	}
+	if a.TryLead(ctx) == b.TryLead(ctx) {
+		t.Fatal("both or neither hold the lease")
+	}
+}
