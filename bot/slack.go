@@ -236,3 +236,12 @@ func (s *Slack) LookupHandle(ctx context.Context, handle string) (string, error)
 	}
 	return "", fmt.Errorf("no user or user group %s", handle)
 }
+
+// AuthTest checks the bot token and returns the bot's user ID.
+func (s *Slack) AuthTest(ctx context.Context) (string, error) {
+	r, err := s.api.AuthTestContext(ctx)
+	if err != nil {
+		return "", fmt.Errorf("slack auth.test: %w", redactErr(err))
+	}
+	return r.UserID, nil
+}

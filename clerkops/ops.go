@@ -304,6 +304,13 @@ func (c *Client) Unlock(ctx context.Context, id string) (User, error) {
 	return fromClerk(u), nil
 }
 
+// SampleUsers is the runbook's API timing call: GET /users?limit=1.
+func (c *Client) SampleUsers(ctx context.Context) error {
+	limit := int64(1)
+	_, err := c.ListUsers(ctx, &user.ListParams{ListParams: clerk.ListParams{Limit: &limit}})
+	return Explain(err, "list users")
+}
+
 // Ping proves the secret key works at no rate cost (GET /jwks).
 func (c *Client) Ping(ctx context.Context) error {
 	_, err := c.jwks.Get(ctx, &jwks.GetParams{})

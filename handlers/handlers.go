@@ -68,6 +68,10 @@ type Handlers struct {
 	approvers *Authorizer
 	bypass    Bypass
 	bypassMax time.Duration
+
+	watch       StatusSource
+	diagTargets []DiagnoseTarget
+	checkInput  CheckInput
 }
 
 // Deps lists what the handlers need. Escalator, Ladder and Contacts are
@@ -89,13 +93,18 @@ type Deps struct {
 	Approvers *Authorizer // default: the responders
 	Bypass    Bypass
 	BypassMax time.Duration
+	// Watch is nil when neither the status page nor the app is watched.
+	Watch           StatusSource
+	DiagnoseTargets []DiagnoseTarget
+	Check           CheckInput
 }
 
 // New wires the handlers.
 func New(d Deps) *Handlers {
 	h := &Handlers{store: d.Store, slack: d.Slack, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
 		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts,
-		clerk: d.Clerk, approvals: d.Approvals, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax}
+		clerk: d.Clerk, approvals: d.Approvals, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
+		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check}
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}
@@ -203,6 +212,10 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 		h.unlock(ctx, r, p)
 	case "bypass":
 		h.bypassCmd(ctx, r, p)
+	case "diagnose":
+		h.diagnose(ctx, r, p)
+	case "check":
+		h.check(ctx, r)
 	case incident.FieldRootCause, incident.FieldPrevention, incident.FieldLessons:
 		field := p.Sub.Name
 		label := map[string]string{incident.FieldRootCause: "Root cause", incident.FieldPrevention: "Prevention item", incident.FieldLessons: "Lessons learned"}[field]
@@ -497,7 +510,18 @@ func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
 			return
 		}
 		if len(open) != 1 {
-			h.list(ctx, r)
+			recent, err := h.store.ListRecent(ctx, 5)
+			if err != nil {
+				h.fail(ctx, r, err)
+				return
+			}
+			var closed []*incident.Incident
+			for _, inc := range recent {
+				if !inc.Open() {
+					closed = append(closed, inc)
+				}
+			}
+			h.reply(ctx, r, withLive(ListMsg(open, closed, h.now()), h.live(ctx)))
 			return
 		}
 		p.ID = open[0].ID
@@ -507,7 +531,7 @@ func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
 		h.fail(ctx, r, err)
 		return
 	}
-	h.reply(ctx, r, StatusMsg(inc, h.rb.Spec(inc.Category), h.ladderState(ctx, inc.ID), h.now()))
+	h.reply(ctx, r, withLive(StatusMsg(inc, h.rb.Spec(inc.Category), h.ladderState(ctx, inc.ID), h.now()), h.live(ctx)))
 }
 
 func (h *Handlers) ack(ctx context.Context, r req, id string) {

@@ -35,6 +35,8 @@ var Subcommands = []Sub{
 	{"lockout", "/clerk-incident lockout [INC-n] <users…> [-- reason…]", "ban users and revoke their sessions (needs a second person's approval)", true},
 	{"unlock", "/clerk-incident unlock [INC-n] <user>", "lift a user's ban and lockout", true},
 	{"bypass", "/clerk-incident bypass on [duration] [reason…] | off | status", "emergency auth bypass (on needs approval; off is immediate)", false},
+	{"diagnose", "/clerk-incident diagnose [INC-n] [samples]", "time Clerk's API, JWKS, the app health endpoint and the status page", false},
+	{"check", "/clerk-incident check", "check keys, webhook secret, Redis, contacts and Slack tokens", false},
 	{"rootcause", "/clerk-incident rootcause [INC-n] <text…>", "record the root cause for the report", true},
 	{"prevention", "/clerk-incident prevention [INC-n] <text…>", "add a prevention action item to the report", true},
 	{"lessons", "/clerk-incident lessons [INC-n] <text…>", "record lessons learned for the report", true},
@@ -88,7 +90,7 @@ func Parse(text string) (Parsed, error) {
 		return Parsed{}, &UnknownError{Word: word, Suggest: suggest(name)}
 	}
 	p := Parsed{Sub: sub, Rest: rest}
-	if sub.Name != "open" && sub.Name != "help" && sub.Name != "list" && sub.Name != "contacts" {
+	if sub.Name != "open" && sub.Name != "help" && sub.Name != "list" && sub.Name != "contacts" && sub.Name != "check" {
 		if first, after := splitWord(rest); first != "" {
 			if id, ok := incident.ParseID(first); ok {
 				p.ID = id

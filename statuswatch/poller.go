@@ -103,6 +103,9 @@ func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Cl
 	return &Poller{rdb: rdb, prefix: prefix, cfg: cfg, hc: hc, rep: rep, now: now, log: log, owner: hex.EncodeToString(b)}
 }
 
+// SetReporter sets the reporter when it is built after the poller.
+func (p *Poller) SetReporter(r Reporter) { p.rep = r }
+
 func (p *Poller) k(s string) string { return p.prefix + "status:" + s }
 
 var leadScript = redis.NewScript(`

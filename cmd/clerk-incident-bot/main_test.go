@@ -60,7 +60,7 @@ func startOn(t testing.TB, fs *fakeslack.Server, prefix string, env map[string]s
 	base := map[string]string{
 		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
 		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": prefix, "HTTP_ADDR": "127.0.0.1:0",
-		"LOG_LEVEL": "debug",
+		"LOG_LEVEL": "debug", "STATUS_POLL_SCHEDULE": "off",
 	}
 	for k, v := range env {
 		base[k] = v

@@ -16,6 +16,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/robfig/cron/v3"
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
 // Options are the parts a caller may swap (tests, the sandbox).
@@ -44,6 +46,9 @@ type Options struct {
 	// their Sweep (approval expiry, bypass end) with an injected clock.
 	OnHandlers  func(*handlers.Handlers)
 	NoSweepLoop bool
+	// OnPoller receives the status poller; with NoPollLoop the caller polls.
+	OnPoller   func(*statuswatch.Poller)
+	NoPollLoop bool
 }
 
 // Run starts the bot and blocks until ctx ends or Slack refuses the app.
@@ -121,7 +126,49 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, nil, opt.Now, log.WithField("component", "escalation"))
 		deps.Esc = engine
 	}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	var poll *statuswatch.Poller
+	var pollInterval time.Duration
+	if cfg.StatusSchedule != "" && (cfg.StatusURL != "" || cfg.HealthURL != "") {
+		sched, _ := cron.ParseStandard(cfg.StatusSchedule)
+		first := sched.Next(opt.Now())
+		pollInterval = sched.Next(first).Sub(first)
+		poll = statuswatch.NewPoller(rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
+			Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: pollInterval}, hc, nil, opt.Now, log.WithField("component", "statuswatch"))
+		deps.Watch = poll
+		if cfg.Channel == "" {
+			log.Warn("SLACK_CHANNEL_ID is not set: the status poller can watch but cannot open incidents or post alerts")
+		}
+	}
+	deps.DiagnoseTargets = diagnoseTargets(cfg, deps.Clerk, hc)
+	deps.Check = handlers.CheckInput{SecretKey: cfg.ClerkSecretKey, PublishableKey: cfg.PublishableKey, WebhookURL: cfg.WebhookURL,
+		WebhookSecret: cfg.WebhookSecret, PingRedis: store.Ping, PingSlack: out.AuthTest}
+	if contacts != nil {
+		deps.Check.ContactsFile, deps.Check.Placeholders = cfg.ContactsFile, contacts.Placeholders
+	}
+	if c, ok := deps.Clerk.(*clerkops.Client); ok && c != nil {
+		deps.Check.PingClerk = c.Ping
+	}
 	h := handlers.New(deps)
+	if poll != nil {
+		poll.SetReporter(h)
+		if opt.OnPoller != nil {
+			opt.OnPoller(poll)
+		}
+		if !opt.NoPollLoop {
+			c := cron.New()
+			_, _ = c.AddFunc(cfg.StatusSchedule, func() {
+				pctx, cancel := context.WithTimeout(ctx, max(pollInterval, 30*time.Second))
+				defer cancel()
+				if poll.TryLead(pctx) {
+					poll.Poll(pctx)
+				}
+			})
+			c.Start()
+			defer func() { <-c.Stop().Done() }()
+			log.WithField("schedule", cfg.StatusSchedule).Info("status poller started")
+		}
+	}
 	if opt.OnHandlers != nil {
 		opt.OnHandlers(h)
 	}
@@ -181,6 +228,36 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	_ = srv.Shutdown(shutdownCtx)
 	log.Info("stopped")
 	return runErr
+}
+
+// diagnoseTargets lists what `diagnose` times, with the runbook's
+// thresholds: the API over 500 ms, the auth path over 100 ms.
+func diagnoseTargets(cfg Config, clerk handlers.Clerk, hc *http.Client) []handlers.DiagnoseTarget {
+	var ts []handlers.DiagnoseTarget
+	if c, ok := clerk.(*clerkops.Client); ok && c != nil {
+		ts = append(ts,
+			handlers.DiagnoseTarget{Name: "Clerk Backend API (GET /users?limit=1)", Threshold: 500 * time.Millisecond, Hint: "API slow - check Clerk status or network", Do: c.SampleUsers},
+			handlers.DiagnoseTarget{Name: "Clerk JWKS (Backend API)", Threshold: 100 * time.Millisecond, Hint: "auth path slow - token verification waits on JWKS; check the network path to Clerk", Do: c.Ping})
+	}
+	fapi := cfg.FrontendAPIURL
+	if fapi == "" && cfg.PublishableKey != "" {
+		if host, err := handlers.FrontendHost(cfg.PublishableKey); err == nil {
+			fapi = "https://" + host
+		}
+	}
+	if fapi != "" {
+		ts = append(ts, handlers.DiagnoseTarget{Name: "Clerk Frontend API JWKS", Threshold: 100 * time.Millisecond,
+			Hint: "auth path slow - browsers and middleware fetch these keys; check Clerk status and DNS", Do: handlers.ProbeURL(hc, fapi+"/.well-known/jwks.json")})
+	}
+	if cfg.HealthURL != "" {
+		ts = append(ts, handlers.DiagnoseTarget{Name: "App health endpoint (auth check)", Threshold: 100 * time.Millisecond,
+			Hint: "Auth check slow - check middleware configuration", Do: handlers.ProbeURL(hc, cfg.HealthURL)})
+	}
+	if cfg.StatusURL != "" && cfg.StatusSchedule != "" {
+		ts = append(ts, handlers.DiagnoseTarget{Name: "Clerk status page", Threshold: time.Second,
+			Hint: "the status page itself is slow or down; check https://status.clerk.com in a browser", Do: handlers.ProbeURL(hc, cfg.StatusURL)})
+	}
+	return ts
 }
 
 // loadContacts reads CONTACTS_FILE and resolves every level to Slack IDs.

@@ -3,13 +3,16 @@
 package app
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"github.com/sirupsen/logrus"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
@@ -43,6 +46,16 @@ type Config struct {
 	ClerkBudget    int
 	ClerkWindow    time.Duration
 
+	StatusSchedule string // "" when off
+	StatusURL      string
+	StatusConfirm  int
+	HealthURL      string
+	HealthConfirm  int
+	PublishableKey string
+	FrontendAPIURL string
+	WebhookURL     string
+	WebhookSecret  string
+
 	Approvers       []string
 	ApprovalTTL     time.Duration
 	BypassMax       time.Duration
@@ -70,6 +83,15 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"APPROVAL_TTL", "15m", "how long an approval request stays open"},
 	{"BYPASS_MAX_DURATION", "2h", "longest emergency bypass"},
 	{"BYPASS_READ_TOKEN", "", "bearer token required by GET /v1/bypass when set"},
+	{"STATUS_POLL_SCHEDULE", "@every 1m", "cron schedule of the status poller and app health probe; off disables"},
+	{"CLERK_STATUS_URL", "https://status.clerk.com/api/v2/summary.json", "Clerk status page (Statuspage summary or incident.io widget JSON)"},
+	{"STATUS_CONFIRM_POLLS", "2", "consecutive polls showing a Clerk problem before an incident opens"},
+	{"APP_HEALTH_URL", "", "the app's health endpoint (the runbook's /api/health/clerk); unset: not probed"},
+	{"APP_HEALTH_CONFIRM_POLLS", "3", "consecutive failed probes before an outage incident opens"},
+	{"CLERK_PUBLISHABLE_KEY", "", "publishable key (pk_…): key-pair check and Frontend API JWKS timing"},
+	{"CLERK_FRONTEND_API_URL", "", "Frontend API base URL; default: decoded from the publishable key"},
+	{"APP_WEBHOOK_URL", "", "the app's Clerk webhook endpoint (webhook check, resync)"},
+	{"APP_WEBHOOK_SECRET", "", "that endpoint's signing secret (whsec_…)"},
 	{"HANDLER_TIMEOUT", "30s", "how long one command or click may run"},
 	{"RESPONDER_CACHE_TTL", "5m", "how long user group membership is cached"},
 }
@@ -179,6 +201,36 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.Approvers = append(c.Approvers, id)
 	}
+	if sched := get("STATUS_POLL_SCHEDULE"); !strings.EqualFold(sched, "off") {
+		if _, err := cron.ParseStandard(sched); err != nil {
+			errs = append(errs, fmt.Sprintf("STATUS_POLL_SCHEDULE %q is not a cron schedule (e.g. @every 1m, */2 * * * *) or off", sched))
+		}
+		c.StatusSchedule = sched
+	}
+	c.StatusURL = get("CLERK_STATUS_URL")
+	c.HealthURL = get("APP_HEALTH_URL")
+	for name, v := range map[string]string{"CLERK_STATUS_URL": c.StatusURL, "APP_HEALTH_URL": c.HealthURL, "CLERK_FRONTEND_API_URL": get("CLERK_FRONTEND_API_URL"), "APP_WEBHOOK_URL": get("APP_WEBHOOK_URL")} {
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, name+" must be an http(s) URL")
+		}
+	}
+	c.StatusConfirm = positiveInt(get, "STATUS_CONFIRM_POLLS", &errs)
+	c.HealthConfirm = positiveInt(get, "APP_HEALTH_CONFIRM_POLLS", &errs)
+	c.PublishableKey = get("CLERK_PUBLISHABLE_KEY")
+	if c.PublishableKey != "" && !strings.HasPrefix(c.PublishableKey, "pk_live_") && !strings.HasPrefix(c.PublishableKey, "pk_test_") {
+		errs = append(errs, "CLERK_PUBLISHABLE_KEY must start with pk_live_ or pk_test_")
+	}
+	c.FrontendAPIURL = strings.TrimRight(get("CLERK_FRONTEND_API_URL"), "/")
+	c.WebhookURL = get("APP_WEBHOOK_URL")
+	c.WebhookSecret = get("APP_WEBHOOK_SECRET")
+	if c.WebhookSecret != "" {
+		if _, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(c.WebhookSecret, "whsec_")); err != nil || !strings.HasPrefix(c.WebhookSecret, "whsec_") {
+			errs = append(errs, "APP_WEBHOOK_SECRET must be the endpoint's signing secret: whsec_ followed by base64 (value not shown)")
+		}
+	}
 	c.ApprovalTTL = duration(get, "APPROVAL_TTL", &errs)
 	c.BypassMax = duration(get, "BYPASS_MAX_DURATION", &errs)
 	c.BypassReadToken = get("BYPASS_READ_TOKEN")
@@ -205,6 +257,15 @@ func duration(get func(string) string, name string, errs *[]string) time.Duratio
 		*errs = append(*errs, fmt.Sprintf("%s %q must be a positive duration such as 30s or 5m", name, v))
 	}
 	return d
+}
+
+func positiveInt(get func(string) string, name string, errs *[]string) int {
+	v := get(name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100 {
+		*errs = append(*errs, fmt.Sprintf("%s %q must be a whole number from 1 to 100", name, v))
+	}
+	return n
 }
 
 func validChannel(s string) bool {

@@ -1,0 +1,187 @@
+package app
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
+)
+
+// startWatching runs one replica with the poller driven by the test.
+func startWatching(t *testing.T, fs *fakeslack.Server, env map[string]string) *statuswatch.Poller {
+	t.Helper()
+	base := map[string]string{
+		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
+		"REDIS_URL": redistest.URL(t), "HTTP_ADDR": "127.0.0.1:0", "SLACK_CHANNEL_ID": "CINC",
+		"STATUS_POLL_SCHEDULE": "@every 1m",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	cfg, err := Load(func(k string) string { return base[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ContactsFile = t.TempDir() + "/none.yml"
+	got := make(chan *statuswatch.Poller, 1)
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	before := fs.Connections()
+	go func() {
+		done <- Run(ctx, cfg, Options{Stderr: io.Discard, NoPollLoop: true, NoSweepLoop: true,
+			OnPoller: func(p *statuswatch.Poller) { got <- p }, Ready: func(a string) { ready <- a }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run stopped: %v", err)
+	}
+	var p *statuswatch.Poller
+	select {
+	case p = <-got: // the poller is handed over before Ready
+	default:
+	}
+	if err := fs.WaitConnections(before+1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// poll runs the cron job of each replica at once, as their schedules would.
+func poll(pollers ...*statuswatch.Poller) {
+	var wg sync.WaitGroup
+	for _, p := range pollers {
+		wg.Go(func() {
+			if p.TryLead(context.Background()) {
+				p.Poll(context.Background())
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestStatusPollerOpensOneIncidentAcrossTwoReplicas(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	st := fakestatus.New()
+	defer st.Close()
+	env := map[string]string{"CLERK_STATUS_URL": st.IncidentIOURL(), "APP_HEALTH_URL": st.HealthURL(), "REDIS_KEY_PREFIX": redistest.Prefix()}
+	a := startWatching(t, fs, env)
+	b := startWatching(t, fs, env)
+
+	poll(a, b)
+	st.StartIncident(fakestatus.Incident{ID: "01KHVBF47Q", Name: "Elevated 500 rates", Status: "investigating", Impact: "full_outage",
+		Components: []string{"User and authentication"}, Updates: []string{"We are investigating elevated error rates"}})
+	poll(a, b)
+	poll(a, b)
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Clerk: Elevated 500 rates", "P1", "status poller")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Auth Outage Response"}})
+	alert := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Clerk: Elevated 500 rates", "Affected:* User and authentication",
+		"We are investigating elevated error rates", "status.clerk.com/incidents/01KHVBF47Q", "after 2 consecutive polls"}})
+	if !alert.Broadcast {
+		t.Fatal("alert not shown in the channel")
+	}
+	for range 5 {
+		poll(a, b)
+	}
+	st.AddUpdate("01KHVBF47Q", "identified", "A fix is rolling out")
+	poll(a, b)
+	poll(a, b)
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Clerk status update", "A fix is rolling out"}})
+	st.Resolve("01KHVBF47Q")
+	for range 3 {
+		poll(a, b)
+	}
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Clerk reports", "*resolved*", "/clerk-incident resolve INC-1"}})
+
+	// status shows the live picture.
+	fs.Command(t, "U1", "C1", "status")
+	fs.ExpectEphemeral(t, "U1", "Clerk status:", "App health:* 200", "INC-1")
+
+	// The app's own health: 3 failures open one outage; recovery is posted.
+	fs.Command(t, "U1", "C1", "resolve INC-1")
+	fs.ExpectUpdated(t, card, "Resolved")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"resolved INC-1"}})
+	fs.ExpectEphemeral(t, "U1", "INC-1 is resolved")
+	st.SetHealth(503, 0)
+	for range 5 {
+		poll(a, b)
+	}
+	card2 := fs.ExpectMessage(t, "CINC", "INC-2 · App health check failing")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card2.TS, Contains: []string{"Auth Outage Response"}})
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card2.TS, Contains: []string{"App health check failing", "status 503"}})
+	st.SetHealth(200, 0)
+	poll(a, b)
+	poll(a, b)
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card2.TS, Contains: []string{"app health check recovered: 200"}})
+	fs.NoUnexpectedMessages(t)
+}
+
+func TestDiagnoseNamesTheSlowComponent(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	st := fakestatus.New()
+	defer st.Close()
+	fc := fakeclerk.New()
+	defer fc.Close()
+	fc.SetLatency(520 * time.Millisecond)
+	st.SetHealth(200, 5*time.Millisecond)
+	startWatching(t, fs, map[string]string{"CLERK_STATUS_URL": st.StatuspageURL(), "APP_HEALTH_URL": st.HealthURL(), "REDIS_KEY_PREFIX": redistest.Prefix(),
+		"CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL()})
+	fs.Command(t, "U1", "C1", "diagnose 2")
+	m := fs.ExpectEphemeral(t, "U1", "Diagnosis", "2 samples")
+	text := m.Render()
+	for _, want := range []string{":warning: Clerk Backend API (GET /users?limit=1): 5", "API slow - check Clerk status or network",
+		":white_check_mark: App health endpoint (auth check)", ":white_check_mark: Clerk status page"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("diagnosis lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestCheckReportsEachProblemWithoutSecrets(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	fc := fakeclerk.New()
+	defer fc.Close()
+	secretBody := "fakeclerkkey"
+	startWatching(t, fs, map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_KEY_PREFIX": "x:", "STATUS_POLL_SCHEDULE": "off",
+		"CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(), "CLERK_PUBLISHABLE_KEY": "pk_live_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk",
+		"APP_WEBHOOK_URL": "https://app.example.com/api/webhooks/clerk", "APP_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
+	fs.Command(t, "U1", "C1", "check")
+	m := fs.ExpectEphemeral(t, "U1", "Configuration check")
+	text := m.Render()
+	for _, want := range []string{
+		":white_check_mark: CLERK_SECRET_KEY sk_test_…kkey (test)",
+		"CLERK_PUBLISHABLE_KEY pk_live_…ZXYk → Frontend API foo-bar-13.clerk.accounts.dev",
+		":x: The keys do not match: secret key is test, publishable key is live", "Use both keys of the same instance",
+		":white_check_mark: The secret key works (GET /jwks)",
+		":x: Redis does not answer", "Check REDIS_URL",
+		":white_check_mark: APP_WEBHOOK_SECRET whsec_…LaSw is well formed",
+		":white_check_mark: Slack tokens work",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("check lacks %q:\n%s", want, text)
+		}
+	}
+	for _, secret := range []string{secretBody, "Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", "MfKQ9r8GKYqrTwjUPD8ILPZIo2"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("check shows a secret (%s)", secret)
+		}
+	}
+}

@@ -1,0 +1,49 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestFrontendHost(t *testing.T) {
+	cases := map[string]string{
+		"pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk":   "foo-bar-13.clerk.accounts.dev",
+		"pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk==": "foo-bar-13.clerk.accounts.dev",
+		"pk_live_Y2xlcmsuZXhhbXBsZS5jb20k":                   "clerk.example.com",
+		"pk_test_bm90LWEtaG9zdA":                             "",
+		"pk_test_!!!":                                        "",
+		"sk_test_abc":                                        "",
+		"pk_test_Y2xlcmsuZXhhbXBsZS5jb20kJA":                 "", // two $
+	}
+	for in, want := range cases {
+		got, err := FrontendHost(in)
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("%s: %q %v", in, got, err)
+		}
+	}
+}
+
+func TestChecksReportMalformedKeysWithFixes(t *testing.T) {
+	up := func(context.Context) error { return nil }
+	items := RunChecks(context.Background(), CheckInput{
+		SecretKey: "pk_test_notasecret", PublishableKey: "pk_test_!!!",
+		WebhookURL: "ftp://x", WebhookSecret: "whsec_***",
+		PingRedis: up, PingSlack: func(context.Context) (string, error) { return "", errors.New("invalid_auth") },
+	})
+	text := CheckText(items)
+	for _, want := range []string{
+		":x: CLERK_SECRET_KEY pk_test_…cret is not a secret key", "not the publishable pk_ key",
+		":x: CLERK_PUBLISHABLE_KEY pk_test_… is malformed: its body is not base64", "Copy the publishable key again",
+		":x: APP_WEBHOOK_URL is not an http(s) URL", ":x: APP_WEBHOOK_SECRET whsec_… is not a whsec_ base64 secret",
+		":x: Slack bot token check failed: invalid_auth", "5 problem(s)",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "notasecret") {
+		t.Error("secret shown")
+	}
+}
