@@ -153,13 +153,13 @@ func LiveText(s statuswatch.Snapshot) string {
 	if s.Health != nil {
 		hh := s.Health
 		if hh.OK {
-			fmt.Fprintf(&b, "\n:white_check_mark: *App health:* %d in %s at %s", hh.Status, hh.Latency.Round(time.Millisecond), slackDate(hh.At))
+			fmt.Fprintf(&b, "\n:white_check_mark: *App health:* %d in %s at %s", hh.Status, ms(hh.Latency), slackDate(hh.At))
 		} else {
 			what := hh.Err
 			if what == "" {
 				what = fmt.Sprintf("status %d", hh.Status)
 			}
-			fmt.Fprintf(&b, "\n:x: *App health:* %s after %s at %s", what, hh.Latency.Round(time.Millisecond), slackDate(hh.At))
+			fmt.Fprintf(&b, "\n:x: *App health:* %s after %s at %s", what, ms(hh.Latency), slackDate(hh.At))
 		}
 	}
 	return b.String()

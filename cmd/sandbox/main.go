@@ -26,6 +26,8 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
 const channel = "CINCIDENTS"
@@ -87,6 +89,9 @@ type sandbox struct {
 	order    []string
 	lastSeen time.Time
 	names    map[string]string
+	status   *fakestatus.Server
+	poller   *statuswatch.Poller
+	upSeq    int
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -100,6 +105,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fs.OnEvent(sb.print)
 	fc := fakeclerk.New()
 	defer fc.Close()
+	status := fakestatus.New()
+	defer status.Close()
+	sb.status = status
 	eve := fc.AddUser("Eve", "eve@example.com", 3)
 	fc.AddUser("Mallory", "mallory@example.com", 2)
 	fc.AddUser("Ann", "ann@example.com", 1)
@@ -110,6 +118,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
 		"SLACK_CHANNEL_ID": channel, "HTTP_ADDR": "127.0.0.1:0", "LOG_FORMAT": "text", "LOG_LEVEL": "error",
 		"SLACK_RESPONDERS": "SONCALL", "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(),
+		"CLERK_STATUS_URL": status.StatuspageURL(), "APP_HEALTH_URL": status.HealthURL(), "STATUS_POLL_SCHEDULE": "@every 10s",
+		"CLERK_PUBLISHABLE_KEY": "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", "CLERK_FRONTEND_API_URL": fc.URL(),
 	}
 	dir, err := os.MkdirTemp("", "clerk-incident-sandbox")
 	if err != nil {
@@ -132,7 +142,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, cfg, app.Options{Stderr: stderr}) }()
+	go func() {
+		done <- app.Run(ctx, cfg, app.Options{Stderr: stderr, OnPoller: func(p *statuswatch.Poller) { sb.poller = p }})
+	}()
 	select {
 	case err := <-done:
 		return err
@@ -142,6 +154,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fmt.Fprintf(stdout, "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-memory Redis.\n"+
 		"You are U1 (alice) in #incidents; U1 and U2 (bob) are responders, U3 (carol) is not.\n"+
 		"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s, carol as CTO after 120 s.\n"+
+		"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n"+
 		"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com and ann@example.com: try `revoke`, `lockout` (bob approves) and `bypass on`.\n"+
 		"Type `/clerk-incident help` to start, `click N` to press a button, `as U2` to switch user, `quit` to leave.\n\n", eve.ID)
 	lines := make(chan string)
@@ -198,6 +211,9 @@ func (sb *sandbox) do(line string) bool {
 			"  click N                          press button N of the last message that has buttons\n"+
 			"  click <label>                    press the newest button with that label, e.g. click Acknowledge\n"+
 			"  as U2                            act as another user (U1 alice, U2 bob, U3 carol)\n"+
+			"  clerk outage | clerk degraded | clerk update <text> | clerk ok   change the fake Clerk status page\n"+
+			"  app down | app up                  break or heal the app's health endpoint\n"+
+			"  poll                               poll the status page and the app now (also every 10 s)\n"+
 			"  quit")
 	case strings.HasPrefix(line, "/clerk-incident"):
 		text := strings.TrimSpace(strings.TrimPrefix(line, "/clerk-incident"))
@@ -210,6 +226,13 @@ func (sb *sandbox) do(line string) bool {
 			return false
 		}
 		sb.settle(id)
+	case line == "poll":
+		if sb.poller != nil && sb.poller.TryLead(context.Background()) {
+			sb.poller.Poll(context.Background())
+		}
+		sb.settleQuiet()
+	case strings.HasPrefix(line, "clerk ") || strings.HasPrefix(line, "app "):
+		fmt.Fprintln(sb.out, "  "+sb.switchStatus(line))
 	case strings.HasPrefix(line, "/"):
 		fmt.Fprintln(sb.out, "  only /clerk-incident exists here")
 	case strings.HasPrefix(line, "as "):
@@ -241,6 +264,50 @@ func (sb *sandbox) do(line string) bool {
 		fmt.Fprintln(sb.out, "  unknown: type help")
 	}
 	return false
+}
+
+// switchStatus changes the fake status page or app health.
+func (sb *sandbox) switchStatus(line string) string {
+	id := fmt.Sprintf("SANDBOX%d", sb.upSeq)
+	switch {
+	case line == "clerk outage" || line == "clerk degraded":
+		sb.upSeq++
+		id = fmt.Sprintf("SANDBOX%d", sb.upSeq)
+		impact, comp := "full_outage", "Session management"
+		if line == "clerk degraded" {
+			impact, comp = "degraded_performance", "User and authentication"
+		}
+		sb.status.StartIncident(fakestatus.Incident{ID: id, Name: "Elevated error rates", Status: "investigating", Impact: impact,
+			Components: []string{comp}, Updates: []string{"We are investigating reports of failed sign-ins."}})
+		return "Clerk's status page now shows " + strings.ReplaceAll(impact, "_", " ") + " (" + id + "); the bot opens an incident after 2 polls (type poll twice)."
+	case strings.HasPrefix(line, "clerk update "):
+		sb.status.AddUpdate(id, "identified", strings.TrimPrefix(line, "clerk update "))
+		return "Update posted on the status page."
+	case line == "clerk ok":
+		sb.status.Resolve(id)
+		return "Clerk's status page is all operational again."
+	case line == "app down":
+		sb.status.SetHealth(503, 0)
+		return "The app's health endpoint now answers 503; 3 failed probes open an incident."
+	case line == "app up":
+		sb.status.SetHealth(200, 0)
+		return "The app's health endpoint answers 200 again."
+	}
+	return "say clerk outage, clerk degraded, clerk update <text>, clerk ok, app down or app up"
+}
+
+// settleQuiet waits until the bot has been quiet briefly.
+func (sb *sandbox) settleQuiet() {
+	start := time.Now()
+	for time.Since(start) < 5*time.Second {
+		time.Sleep(50 * time.Millisecond)
+		sb.mu.Lock()
+		quiet := time.Since(sb.lastSeen) > 300*time.Millisecond && time.Since(start) > 300*time.Millisecond
+		sb.mu.Unlock()
+		if quiet {
+			return
+		}
+	}
 }
 
 // findButton resolves "click N" (the N-th button of the last message with
@@ -337,7 +404,8 @@ var (
 		":white_large_square:", "⬜", ":warning:", "⚠️", ":no_entry:", "⛔", ":memo:", "📝", ":raising_hand:", "🙋",
 		":rotating_light:", "🚨", ":busts_in_silhouette:", "👥", ":page_facing_up:", "📄", ":pencil:", "✏️",
 		":lock:", "🔒", ":unlock:", "🔓", ":hourglass:", "⌛", ":raised_hand:", "✋", ":no_entry_sign:", "🚫", ":x:", "❌",
-		":grey_question:", "❔", ":hourglass_flowing_sand:", "⏳")
+		":grey_question:", "❔", ":hourglass_flowing_sand:", "⏳", ":satellite_antenna:", "📡", ":large_green_circle:", "🟢",
+		":large_yellow_circle:", "🟡", ":stopwatch:", "⏱️", ":point_right:", "👉", ":information_source:", "ℹ️", ":wrench:", "🔧")
 )
 
 // humanize turns Slack markup into what the Slack client would show.

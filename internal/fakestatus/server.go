@@ -209,8 +209,9 @@ func (s *Server) statuspage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	ind := []string{"none", "minor", "major", "critical"}[worst]
+	desc := []string{"All Systems Operational", "Minor Service Outage", "Partial System Outage", "Major System Outage"}[worst]
 	s.serve(w, r, map[string]any{"page": map[string]any{"name": "Clerk", "url": "https://status.clerk.com"},
-		"status": map[string]any{"indicator": ind, "description": "fake"}, "components": comps, "incidents": incs})
+		"status": map[string]any{"indicator": ind, "description": desc}, "components": comps, "incidents": incs})
 }
 
 func (s *Server) incidentIO(w http.ResponseWriter, r *http.Request) {
