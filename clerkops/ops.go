@@ -6,6 +6,7 @@ package clerkops
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,6 +20,8 @@ import (
 	"github.com/clerk/clerk-sdk-go/v2/jwks"
 	"github.com/clerk/clerk-sdk-go/v2/session"
 	"github.com/clerk/clerk-sdk-go/v2/user"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 )
 
 // Config configures the Clerk client.
@@ -223,6 +226,67 @@ type userArray []*clerk.User
 
 // Read implements the SDK's response reader.
 func (u *userArray) Read(resp *clerk.APIResponse) {}
+
+// CountUsers returns the number of users (GET /users/count, once).
+func (c *Client) CountUsers(ctx context.Context) (int64, error) {
+	n, err := c.users.Count(ctx, &user.ListParams{})
+	if err != nil {
+		return 0, Explain(err, "count users")
+	}
+	return n.TotalCount, nil
+}
+
+// ListUsersRaw pages users newest first as Clerk sent them (the whole JSON
+// object, for replaying as webhook data) without the SDK's count call.
+func (c *Client) ListUsersRaw(ctx context.Context, limit int, before int64, offset int) ([]resync.RawUser, error) {
+	l, o, order := int64(limit), int64(offset), "-created_at"
+	params := &user.ListParams{OrderBy: &order, ListParams: clerk.ListParams{Limit: &l}}
+	if offset > 0 {
+		params.Offset = &o
+	}
+	if before > 0 {
+		params.CreatedAtBefore = &before
+	}
+	req := clerk.NewAPIRequest(http.MethodGet, "/users")
+	req.SetParams(params)
+	var raw rawArray
+	if err := c.users.Backend.Call(ctx, req, &raw); err != nil {
+		return nil, Explain(err, "list users")
+	}
+	out := make([]resync.RawUser, 0, len(raw))
+	for _, r := range raw {
+		var head struct {
+			ID        string `json:"id"`
+			CreatedAt int64  `json:"created_at"`
+			UpdatedAt int64  `json:"updated_at"`
+		}
+		if err := json.Unmarshal(r, &head); err != nil || head.ID == "" {
+			continue
+		}
+		out = append(out, resync.RawUser{ID: head.ID, CreatedAt: head.CreatedAt, UpdatedAt: head.UpdatedAt, JSON: r})
+	}
+	return out, nil
+}
+
+type rawArray []json.RawMessage
+
+// Read implements the SDK's response reader.
+func (r *rawArray) Read(*clerk.APIResponse) {}
+
+// InstanceID reads the instance ID from the JWKS key ID (ins_…), which
+// Clerk puts in every webhook event; "" when unknown.
+func (c *Client) InstanceID(ctx context.Context) string {
+	set, err := c.jwks.Get(ctx, &jwks.GetParams{})
+	if err != nil {
+		return ""
+	}
+	for _, k := range set.Keys {
+		if k != nil && strings.HasPrefix(k.KeyID, "ins_") {
+			return k.KeyID
+		}
+	}
+	return ""
+}
 
 // RevokeResult is what revoking one user's sessions did.
 type RevokeResult struct {

@@ -335,10 +335,14 @@ func sessionJSON(ss *Session) map[string]any {
 func (s *Server) filterUsers(r *http.Request) []*User {
 	q := r.URL.Query()
 	emails, ids := q["email_address"], q["user_id"]
+	before, _ := strconv.ParseInt(q.Get("created_at_before"), 10, 64)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*User
 	for _, u := range s.users {
+		if before > 0 && u.CreatedAt >= before {
+			continue
+		}
 		if len(emails) > 0 && !containsFold(emails, u.Email) {
 			continue
 		}
@@ -348,6 +352,10 @@ func (s *Server) filterUsers(r *http.Request) []*User {
 		out = append(out, u)
 	}
 	// Newest first, as Clerk's default order_by=-created_at.
+	if r.URL.Query().Get("order_by") == "created_at" || r.URL.Query().Get("order_by") == "+created_at" {
+		sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt < out[j].CreatedAt })
+		return out
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt > out[j].CreatedAt })
 	return out
 }

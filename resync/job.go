@@ -1,0 +1,569 @@
+package resync
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sirupsen/logrus"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+)
+
+// RawUser is a Clerk user as Clerk sent it, with the fields paging needs.
+type RawUser struct {
+	ID        string
+	CreatedAt int64
+	UpdatedAt int64
+	JSON      json.RawMessage
+}
+
+// Lister pages Clerk users newest first.
+type Lister interface {
+	CountUsers(ctx context.Context) (int64, error)
+	// ListUsersRaw returns up to limit users created before `before` (ms,
+	// exclusive; 0 = no bound), newest first, skipping offset.
+	ListUsersRaw(ctx context.Context, limit int, before int64, offset int) ([]RawUser, error)
+	InstanceID(ctx context.Context) string
+}
+
+// Job statuses.
+const (
+	Running   = "running"
+	Done      = "done"
+	Cancelled = "cancelled"
+	Failed    = "failed"
+)
+
+// Cursor is where the job is: users created before Before, minus those
+// already sent that were created at Before-1 (ties on one millisecond).
+type Cursor struct {
+	Before int64    `json:"before"`
+	Seen   []string `json:"seen,omitempty"`
+}
+
+// Job is one resync, stored in Redis so any replica can resume it.
+type Job struct {
+	ID         string          `json:"id"`
+	Incident   string          `json:"incident,omitempty"`
+	By         incident.Person `json:"by"`
+	DryRun     bool            `json:"dry_run,omitempty"`
+	Since      time.Time       `json:"since,omitzero"`
+	Status     string          `json:"status"`
+	Error      string          `json:"error,omitempty"`
+	Total      int64           `json:"total"`
+	Done       int64           `json:"done"`
+	Delivered  int64           `json:"delivered"`
+	Failed     int64           `json:"failed"`
+	Skipped    int64           `json:"skipped"` // not updated since --since
+	Cursor     Cursor          `json:"cursor"`
+	StartedAt  time.Time       `json:"started_at"`
+	FinishedAt time.Time       `json:"finished_at,omitzero"`
+	InstanceID string          `json:"instance_id,omitempty"`
+	Channel    string          `json:"channel,omitempty"`
+	ThreadTS   string          `json:"thread_ts,omitempty"`
+	ProgressTS string          `json:"progress_ts,omitempty"`
+}
+
+// Reporter shows progress and the end (the Slack side).
+type Reporter interface {
+	Progress(ctx context.Context, j *Job, rate float64)
+	Finished(ctx context.Context, j *Job, failedIDs []string)
+}
+
+// Config configures the runner.
+type Config struct {
+	WebhookURL  string
+	Secret      Secret
+	Concurrency int
+	PageSize    int
+}
+
+// Runner runs resync jobs; every replica has one, one job runs at a time.
+type Runner struct {
+	rdb    redis.UniversalClient
+	prefix string
+	cfg    Config
+	lister Lister
+	rep    Reporter
+	hc     *http.Client
+	now    func() time.Time
+	log    logrus.FieldLogger
+	owner  string
+	Lease  time.Duration
+
+	mu      sync.Mutex
+	running bool
+}
+
+// NewRunner builds a runner.
+func NewRunner(rdb redis.UniversalClient, prefix string, cfg Config, lister Lister, rep Reporter, now func() time.Time, log logrus.FieldLogger) *Runner {
+	if cfg.Concurrency < 1 {
+		cfg.Concurrency = 8
+	}
+	if cfg.PageSize < 1 || cfg.PageSize > 500 {
+		cfg.PageSize = 500
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.Concurrency * 2
+	return &Runner{rdb: rdb, prefix: prefix, cfg: cfg, lister: lister, rep: rep, now: now, log: log, owner: hex.EncodeToString(b),
+		hc: &http.Client{Timeout: 15 * time.Second, Transport: tr}, Lease: 10 * time.Second}
+}
+
+// SetReporter sets the reporter when it is built after the runner.
+func (r *Runner) SetReporter(rep Reporter) { r.rep = rep }
+
+func (r *Runner) keyJob() string             { return r.prefix + "resync:job" }
+func (r *Runner) keyLease() string           { return r.prefix + "resync:lease" }
+func (r *Runner) keyFailed(id string) string { return r.prefix + "resync:" + id + ":failed" }
+
+// ErrRunning means a resync is already running (on any replica).
+var ErrRunning = errors.New("a resync is already running")
+
+// Current returns the latest job, or nil.
+func (r *Runner) Current(ctx context.Context) (*Job, error) {
+	raw, err := r.rdb.Get(ctx, r.keyJob()).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read resync job: %w", err)
+	}
+	var j Job
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
+// update changes the job atomically (the runner and cancel race).
+func (r *Runner) update(ctx context.Context, fn func(j *Job) error) (*Job, error) {
+	var out *Job
+	for range 50 {
+		err := r.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			var j Job
+			raw, err := tx.Get(ctx, r.keyJob()).Bytes()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			if err == nil {
+				if err := json.Unmarshal(raw, &j); err != nil {
+					return err
+				}
+			}
+			if err := fn(&j); err != nil {
+				return err
+			}
+			b, _ := json.Marshal(j)
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, r.keyJob(), b, 0)
+				return nil
+			})
+			out = &j
+			return err
+		}, r.keyJob())
+		if !errors.Is(err, redis.TxFailedErr) {
+			return out, err
+		}
+	}
+	return nil, errors.New("resync job: too many conflicting updates")
+}
+
+// Start records a new job; the runner (here or on another replica) picks
+// it up at its next Resume.
+func (r *Runner) Start(ctx context.Context, j Job) (*Job, error) {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	j.ID = "rs-" + hex.EncodeToString(b)
+	j.Status = Running
+	j.StartedAt = r.now().UTC()
+	return r.update(ctx, func(cur *Job) error {
+		if cur.Status == Running {
+			return ErrRunning
+		}
+		*cur = j
+		return nil
+	})
+}
+
+// Cancel stops the running job at its next page.
+func (r *Runner) Cancel(ctx context.Context, by incident.Person) (*Job, error) {
+	return r.update(ctx, func(j *Job) error {
+		if j.Status != Running {
+			return errors.New("no resync is running")
+		}
+		j.Status = Cancelled
+		j.Error = "cancelled by " + by.Plain()
+		j.FinishedAt = r.now().UTC()
+		return nil
+	})
+}
+
+// SetProgressMessage remembers the Slack message that shows progress.
+func (r *Runner) SetProgressMessage(ctx context.Context, id, channel, thread, ts string) error {
+	_, err := r.update(ctx, func(j *Job) error {
+		if j.ID == id {
+			j.Channel, j.ThreadTS, j.ProgressTS = channel, thread, ts
+		}
+		return nil
+	})
+	return err
+}
+
+var leaseScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0`)
+
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+
+// Resume starts (in the background) the running job if nobody holds its
+// lease: a new job, or one whose replica died or was restarted.
+func (r *Runner) Resume(ctx context.Context) {
+	r.mu.Lock()
+	if r.running {
+		r.mu.Unlock()
+		return
+	}
+	j, err := r.Current(ctx)
+	if err != nil || j == nil || j.Status != Running {
+		r.mu.Unlock()
+		return
+	}
+	ok, err := leaseScript.Run(ctx, r.rdb, []string{r.keyLease()}, r.owner, r.Lease.Milliseconds()).Int()
+	if err != nil || ok != 1 {
+		r.mu.Unlock()
+		return
+	}
+	r.running = true
+	r.mu.Unlock()
+	go func() {
+		defer func() {
+			r.mu.Lock()
+			r.running = false
+			r.mu.Unlock()
+			releaseScript.Run(context.WithoutCancel(ctx), r.rdb, []string{r.keyLease()}, r.owner)
+		}()
+		r.run(ctx, j.ID)
+	}()
+}
+
+// Idle reports whether this replica is not running a job.
+func (r *Runner) Idle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.running
+}
+
+func (r *Runner) run(ctx context.Context, id string) {
+	log := r.log.WithField("resync", id)
+	// Keep the lease while working; losing it means another replica took over.
+	leaseCtx, stopLease := context.WithCancel(ctx)
+	defer stopLease()
+	go func() {
+		t := time.NewTicker(r.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-leaseCtx.Done():
+				return
+			case <-t.C:
+				ok, err := leaseScript.Run(leaseCtx, r.rdb, []string{r.keyLease()}, r.owner, r.Lease.Milliseconds()).Int()
+				if err == nil && ok != 1 {
+					log.Warn("resync lease lost; stopping")
+					stopLease()
+				}
+			}
+		}
+	}()
+	ctx = leaseCtx
+	j, err := r.Current(ctx)
+	if err != nil || j == nil || j.ID != id || j.Status != Running {
+		return
+	}
+	if j.Total == 0 {
+		total, err := r.lister.CountUsers(ctx)
+		if err != nil {
+			r.finish(ctx, id, Failed, "could not count users: "+err.Error())
+			return
+		}
+		if j.InstanceID == "" {
+			j.InstanceID = r.lister.InstanceID(ctx)
+		}
+		inst := j.InstanceID
+		j, err = r.update(ctx, func(cur *Job) error { cur.Total, cur.InstanceID = total, inst; return nil })
+		if err != nil {
+			return
+		}
+	}
+	log.WithField("total", j.Total).WithField("done", j.Done).Info("resync running")
+	start, startDone := time.Now(), j.Done
+	var done, delivered, failed, skipped atomic.Int64
+	done.Store(j.Done)
+	delivered.Store(j.Delivered)
+	failed.Store(j.Failed)
+	skipped.Store(j.Skipped)
+	var authFailures, firstResults atomic.Int64
+	var reportMu sync.Mutex
+	lastReport := time.Time{}
+	report := func(force bool) {
+		reportMu.Lock()
+		defer reportMu.Unlock()
+		if r.rep == nil || (!force && time.Since(lastReport) < 2*time.Second) {
+			return
+		}
+		lastReport = time.Now()
+		cur := *j
+		cur.Done, cur.Delivered, cur.Failed, cur.Skipped = done.Load(), delivered.Load(), failed.Load(), skipped.Load()
+		rate := float64(cur.Done-startDone) / max(time.Since(start).Seconds(), 0.001)
+		r.rep.Progress(ctx, &cur, rate)
+	}
+	report(true)
+	cursor := j.Cursor
+	for {
+		if ctx.Err() != nil {
+			return // lease lost or shutting down: another run resumes from the checkpoint
+		}
+		cur, err := r.Current(ctx)
+		if err != nil || cur == nil || cur.ID != id || cur.Status != Running {
+			if cur != nil && cur.ID == id && cur.Status == Cancelled {
+				r.finishReport(ctx, id)
+			}
+			return
+		}
+		page, err := r.nextPage(ctx, cursor)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			r.finish(ctx, id, Failed, "could not list users: "+err.Error())
+			r.finishReport(ctx, id)
+			return
+		}
+		if len(page) == 0 {
+			break
+		}
+		// Deliver the page, Concurrency at a time.
+		work := make(chan RawUser)
+		var wg sync.WaitGroup
+		var failedIDs []string
+		var fmu sync.Mutex
+		var abort atomic.Bool
+		for range r.cfg.Concurrency {
+			wg.Go(func() {
+				for u := range work {
+					if abort.Load() {
+						continue
+					}
+					if !j.Since.IsZero() && u.UpdatedAt < j.Since.UnixMilli() {
+						skipped.Add(1)
+						done.Add(1)
+						continue
+					}
+					status, err := r.send(ctx, u, j)
+					if ctx.Err() != nil {
+						return
+					}
+					if firstResults.Add(1) <= 5 && (status == 401 || status == 403) {
+						if authFailures.Add(1) >= 3 {
+							abort.Store(true)
+						}
+					}
+					done.Add(1)
+					if err != nil {
+						failed.Add(1)
+						fmu.Lock()
+						failedIDs = append(failedIDs, u.ID)
+						fmu.Unlock()
+					} else {
+						delivered.Add(1)
+					}
+					report(false)
+				}
+			})
+		}
+	feed:
+		for _, u := range page {
+			select {
+			case work <- u:
+			case <-ctx.Done(): // workers stop on a cancelled context
+				break feed
+			}
+		}
+		close(work)
+		wg.Wait()
+		if ctx.Err() != nil {
+			return // not checkpointed: this page is sent again on resume
+		}
+		if abort.Load() {
+			r.finish(ctx, id, Failed, "the endpoint rejected our signatures (401/403) on the first deliveries: APP_WEBHOOK_SECRET is probably wrong")
+			r.finishReport(ctx, id)
+			return
+		}
+		last := page[len(page)-1]
+		next := Cursor{Before: last.CreatedAt + 1}
+		if last.CreatedAt+1 == cursor.Before {
+			next.Seen = append(next.Seen, cursor.Seen...)
+		}
+		for _, u := range page {
+			if u.CreatedAt == last.CreatedAt {
+				next.Seen = append(next.Seen, u.ID)
+			}
+		}
+		cursor = next
+		if len(failedIDs) > 0 {
+			vals := make([]any, len(failedIDs))
+			for i, v := range failedIDs {
+				vals[i] = v
+			}
+			r.rdb.RPush(ctx, r.keyFailed(id), vals...)
+			r.rdb.Expire(ctx, r.keyFailed(id), 30*24*time.Hour)
+		}
+		d, dl, f, sk := done.Load(), delivered.Load(), failed.Load(), skipped.Load()
+		_, err = r.update(ctx, func(cur *Job) error {
+			if cur.ID != id || cur.Status != Running {
+				return errors.New("job changed")
+			}
+			cur.Cursor, cur.Done, cur.Delivered, cur.Failed, cur.Skipped = cursor, d, dl, f, sk
+			return nil
+		})
+		if err != nil {
+			continue // cancelled: the loop head reports it
+		}
+	}
+	report(true)
+	r.finish(ctx, id, Done, "")
+	r.finishReport(ctx, id)
+}
+
+// nextPage fetches the next users after the cursor, skipping ones already
+// sent at the boundary millisecond.
+func (r *Runner) nextPage(ctx context.Context, c Cursor) ([]RawUser, error) {
+	seen := map[string]bool{}
+	for _, id := range c.Seen {
+		seen[id] = true
+	}
+	for offset := 0; ; offset += r.cfg.PageSize {
+		users, err := r.lister.ListUsersRaw(ctx, r.cfg.PageSize, c.Before, offset)
+		if err != nil {
+			return nil, err
+		}
+		var out []RawUser
+		for _, u := range users {
+			if !seen[u.ID] {
+				out = append(out, u)
+			}
+		}
+		if len(out) > 0 || len(users) < r.cfg.PageSize {
+			return out, nil
+		}
+		// A full page of users already sent (many created in one ms): look further.
+	}
+}
+
+func (r *Runner) finish(ctx context.Context, id, status, msg string) {
+	_, _ = r.update(context.WithoutCancel(ctx), func(j *Job) error {
+		if j.ID != id || j.Status != Running {
+			return nil
+		}
+		j.Status, j.Error, j.FinishedAt = status, msg, r.now().UTC()
+		return nil
+	})
+}
+
+func (r *Runner) finishReport(ctx context.Context, id string) {
+	ctx = context.WithoutCancel(ctx)
+	j, err := r.Current(ctx)
+	if err != nil || j == nil || j.ID != id || r.rep == nil {
+		return
+	}
+	// Report once, whichever replica ends it.
+	if first, _ := r.rdb.SetNX(ctx, r.prefix+"resync:"+id+":reported", 1, 30*24*time.Hour).Result(); !first {
+		return
+	}
+	failedIDs, _ := r.rdb.LRange(ctx, r.keyFailed(id), 0, -1).Result()
+	r.rep.Finished(ctx, j, failedIDs)
+}
+
+// event builds the body Clerk would send for a user.
+func event(u RawUser, instance string, now time.Time) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"data":`)
+	b.Write(u.JSON)
+	b.WriteString(`,"object":"event","type":"user.updated","timestamp":`)
+	b.WriteString(strconv.FormatInt(now.UnixMilli(), 10))
+	b.WriteString(`,"instance_id":`)
+	inst, _ := json.Marshal(instance)
+	b.Write(inst)
+	b.WriteString(`}`)
+	return b.Bytes()
+}
+
+// send delivers one user, retrying 5xx, 429 and timeouts with backoff. A
+// 4xx fails that user. In a dry run nothing is sent.
+func (r *Runner) send(ctx context.Context, u RawUser, j *Job) (int, error) {
+	if j.DryRun {
+		return 0, nil
+	}
+	body := event(u, j.InstanceID, time.Now())
+	backoff := 200 * time.Millisecond
+	var lastErr error
+	for attempt := 1; attempt <= 5; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.cfg.WebhookURL, bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		r.cfg.Secret.Headers(req.Header, body, time.Now())
+		resp, err := r.hc.Do(req)
+		status := 0
+		wait := backoff/2 + time.Duration(mrand.Int64N(int64(backoff)))
+		if err == nil {
+			status = resp.StatusCode
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+			switch {
+			case status/100 == 2:
+				return status, nil
+			case status == http.StatusTooManyRequests:
+				if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil {
+					wait = time.Duration(s) * time.Second
+				}
+				lastErr = errors.New("429")
+			case status >= 500:
+				lastErr = fmt.Errorf("%d", status)
+			default:
+				return status, fmt.Errorf("the app answered %d", status)
+			}
+		} else {
+			lastErr = errors.New("unreachable or timed out")
+		}
+		if ctx.Err() != nil {
+			return status, ctx.Err()
+		}
+		select {
+		case <-ctx.Done():
+			return status, ctx.Err()
+		case <-time.After(min(wait, 30*time.Second)):
+		}
+		backoff *= 2
+	}
+	return 0, fmt.Errorf("gave up after 5 attempts: %w", lastErr)
+}
