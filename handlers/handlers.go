@@ -15,6 +15,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 )
 
 // Store is what handlers need of the incident store.
@@ -72,6 +73,9 @@ type Handlers struct {
 	watch       StatusSource
 	diagTargets []DiagnoseTarget
 	checkInput  CheckInput
+
+	resync       Resyncer
+	checkWebhook func(ctx context.Context) resync.CheckResult
 }
 
 // Deps lists what the handlers need. Escalator, Ladder and Contacts are
@@ -97,6 +101,9 @@ type Deps struct {
 	Watch           StatusSource
 	DiagnoseTargets []DiagnoseTarget
 	Check           CheckInput
+	// Resync and CheckWebhook are nil without APP_WEBHOOK_URL/SECRET.
+	Resync       Resyncer
+	CheckWebhook func(ctx context.Context) resync.CheckResult
 }
 
 // New wires the handlers.
@@ -104,7 +111,7 @@ func New(d Deps) *Handlers {
 	h := &Handlers{store: d.Store, slack: d.Slack, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
 		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts,
 		clerk: d.Clerk, approvals: d.Approvals, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
-		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check}
+		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook}
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}
@@ -216,6 +223,10 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 		h.diagnose(ctx, r, p)
 	case "check":
 		h.check(ctx, r)
+	case "webhook":
+		h.webhookCmd(ctx, r, p)
+	case "resync":
+		h.resyncCmd(ctx, r, p)
 	case incident.FieldRootCause, incident.FieldPrevention, incident.FieldLessons:
 		field := p.Sub.Name
 		label := map[string]string{incident.FieldRootCause: "Root cause", incident.FieldPrevention: "Prevention item", incident.FieldLessons: "Lessons learned"}[field]

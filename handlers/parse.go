@@ -37,6 +37,8 @@ var Subcommands = []Sub{
 	{"bypass", "/clerk-incident bypass on [duration] [reason…] | off | status", "emergency auth bypass (on needs approval; off is immediate)", false},
 	{"diagnose", "/clerk-incident diagnose [INC-n] [samples]", "time Clerk's API, JWKS, the app health endpoint and the status page", false},
 	{"check", "/clerk-incident check", "check keys, webhook secret, Redis, contacts and Slack tokens", false},
+	{"webhook", "/clerk-incident webhook check", "send the app's webhook endpoint a signed test event and a forged one", false},
+	{"resync", "/clerk-incident resync [INC-n] [--dry-run] [--since <RFC 3339 date>] | status | cancel", "replay every Clerk user into the app's webhook endpoint as signed user.updated events", false},
 	{"rootcause", "/clerk-incident rootcause [INC-n] <text…>", "record the root cause for the report", true},
 	{"prevention", "/clerk-incident prevention [INC-n] <text…>", "add a prevention action item to the report", true},
 	{"lessons", "/clerk-incident lessons [INC-n] <text…>", "record lessons learned for the report", true},

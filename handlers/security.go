@@ -637,4 +637,7 @@ func (h *Handlers) Sweep(ctx context.Context) {
 			h.log.WithError(err).Warn("bypass tick failed")
 		}
 	}
+	if h.resync != nil {
+		h.resync.Resume(ctx)
+	}
 }

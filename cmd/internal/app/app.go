@@ -27,6 +27,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
@@ -149,7 +150,29 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	if c, ok := deps.Clerk.(*clerkops.Client); ok && c != nil {
 		deps.Check.PingClerk = c.Ping
 	}
+	var runner *resync.Runner
+	if cfg.WebhookURL != "" && cfg.WebhookSecret != "" {
+		key, _ := resync.ParseSecret(cfg.WebhookSecret) // validated in Load
+		deps.CheckWebhook = func(ctx context.Context) resync.CheckResult {
+			return resync.CheckEndpoint(ctx, hc, cfg.WebhookURL, key, opt.Now())
+		}
+		if c, ok := deps.Clerk.(*clerkops.Client); ok && c != nil {
+			runner = resync.NewRunner(rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc},
+				c, nil, opt.Now, log.WithField("component", "resync"))
+			deps.Resync = runner
+		}
+	}
 	h := handlers.New(deps)
+	if runner != nil {
+		runner.SetReporter(h)
+		// On shutdown let a running resync stop at its checkpoint and hand
+		// its lease back, so another replica resumes at once.
+		defer func() {
+			for deadline := time.Now().Add(10 * time.Second); !runner.Idle() && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
 	if poll != nil {
 		poll.SetReporter(h)
 		if opt.OnPoller != nil {

@@ -55,6 +55,7 @@ type Config struct {
 	FrontendAPIURL string
 	WebhookURL     string
 	WebhookSecret  string
+	ResyncConc     int
 
 	Approvers       []string
 	ApprovalTTL     time.Duration
@@ -92,6 +93,7 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"CLERK_FRONTEND_API_URL", "", "Frontend API base URL; default: decoded from the publishable key"},
 	{"APP_WEBHOOK_URL", "", "the app's Clerk webhook endpoint (webhook check, resync)"},
 	{"APP_WEBHOOK_SECRET", "", "that endpoint's signing secret (whsec_…)"},
+	{"RESYNC_CONCURRENCY", "8", "webhook deliveries in flight during a resync"},
 	{"HANDLER_TIMEOUT", "30s", "how long one command or click may run"},
 	{"RESPONDER_CACHE_TTL", "5m", "how long user group membership is cached"},
 }
@@ -231,6 +233,7 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, "APP_WEBHOOK_SECRET must be the endpoint's signing secret: whsec_ followed by base64 (value not shown)")
 		}
 	}
+	c.ResyncConc = positiveInt(get, "RESYNC_CONCURRENCY", &errs)
 	c.ApprovalTTL = duration(get, "APPROVAL_TTL", &errs)
 	c.BypassMax = duration(get, "BYPASS_MAX_DURATION", &errs)
 	c.BypassReadToken = get("BYPASS_READ_TOKEN")

@@ -1,0 +1,124 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+)
+
+// replica runs the whole program with its real background loops; stop
+// ends it as a deploy would.
+func replica(t *testing.T, fs *fakeslack.Server, env map[string]string) (stop func()) {
+	t.Helper()
+	base := map[string]string{
+		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
+		"REDIS_URL": redistest.URL(t), "HTTP_ADDR": "127.0.0.1:0", "SLACK_CHANNEL_ID": "CINC", "STATUS_POLL_SCHEDULE": "off",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	cfg, err := Load(func(k string) string { return base[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ContactsFile = t.TempDir() + "/none.yml"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	before := fs.Connections()
+	go func() { done <- Run(ctx, cfg, Options{Stderr: io.Discard}) }()
+	if err := fs.WaitConnections(before+1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func TestResyncEndToEndSurvivesARestart(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	fc := fakeclerk.New()
+	defer fc.Close()
+	app := fakeapp.New()
+	defer app.Close()
+	var ids []string
+	for i := range 2500 {
+		ids = append(ids, fc.AddUser(fmt.Sprintf("User%d", i), fmt.Sprintf("user%d@example.com", i), 0).ID)
+	}
+	app.SetDelay(time.Millisecond)
+	env := map[string]string{"REDIS_KEY_PREFIX": redistest.Prefix(), "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(),
+		"APP_WEBHOOK_URL": app.WebhookURL(), "APP_WEBHOOK_SECRET": app.Secret, "RESYNC_CONCURRENCY": "4"}
+	stopFirst := replica(t, fs, env)
+
+	fs.Command(t, "U1", "C1", "open webhook Users not syncing")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Users not syncing")
+	checklist := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Data Sync Recovery", "/clerk-incident resync"}})
+	fs.ExpectEphemeral(t, "U1", "Opened")
+
+	fs.Command(t, "U1", "C1", "resync")
+	fs.ExpectEphemeral(t, "U1", "Resync rs-", "started")
+	progress := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Resync rs-"}})
+	for deadline := time.Now().Add(30 * time.Second); app.Users() < 1000; {
+		if time.Now().After(deadline) {
+			t.Fatalf("resync did not get going: %d users", app.Users())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stopFirst() // a deploy in the middle of the resync
+	if app.Users() >= 2500 {
+		t.Fatal("finished before the restart; make the app slower")
+	}
+	replica(t, fs, env)
+	fs.Command(t, "U2", "C1", "resync status")
+	fs.ExpectEphemeral(t, "U2", "Resync rs-")
+	fs.ExpectUpdated(t, progress, "100%", "2500 delivered, 0 failed")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"2500 delivered, 0 failed"}})
+	fs.ExpectUpdated(t, checklist, "~Run resync script", "~Verify data integrity")
+	for _, id := range ids {
+		if !app.Has(id) {
+			t.Fatalf("user %s never reached the app", id)
+		}
+	}
+	// Exactly one request failed the signature check: the deliberately
+	// forged one of the endpoint check that resync runs first.
+	if _, bad := app.Stats(); bad != 1 {
+		t.Fatalf("%d requests failed the signature check", bad)
+	}
+	fs.Command(t, "U1", "C1", "postmortem")
+	file := fs.ExpectFile(t, "CINC", "Resync rs-")
+	if !strings.Contains(file.Content, "done: delivered 2500, failed 0") {
+		t.Fatalf("timeline lacks the summary:\n%s", file.Content)
+	}
+}
+
+func TestWebhookCheckFlagsAnEndpointThatAcceptsForgeries(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	app := fakeapp.New()
+	defer app.Close()
+	app.AcceptUnsigned(true)
+	replica(t, fs, map[string]string{"REDIS_KEY_PREFIX": redistest.Prefix(), "APP_WEBHOOK_URL": app.WebhookURL(), "APP_WEBHOOK_SECRET": app.Secret})
+	fs.Command(t, "U1", "C1", "webhook check")
+	fs.ExpectEphemeral(t, "U1", "Signed test event: 204", "Security finding", "wrong signature was accepted")
+	app.AcceptUnsigned(false)
+	fs.Command(t, "U1", "C1", "webhook check")
+	fs.ExpectEphemeral(t, "U1", "Wrong signature rejected (401)")
+}
