@@ -256,10 +256,12 @@ func (r *Runner) Resume(ctx context.Context) {
 	r.mu.Unlock()
 	go func() {
 		defer func() {
+			// Hand the lease back before reporting idle: shutdown waits for
+			// idle and then closes Redis.
+			releaseScript.Run(context.WithoutCancel(ctx), r.rdb, []string{r.keyLease()}, r.owner)
 			r.mu.Lock()
 			r.running = false
 			r.mu.Unlock()
-			releaseScript.Run(context.WithoutCancel(ctx), r.rdb, []string{r.keyLease()}, r.owner)
 		}()
 		r.run(ctx, j.ID)
 	}()
@@ -336,98 +338,37 @@ func (r *Runner) run(ctx context.Context, id string) {
 		r.rep.Progress(ctx, &cur, rate)
 	}
 	report(true)
-	cursor := j.Cursor
-	for {
-		if ctx.Err() != nil {
-			return // lease lost or shutting down: another run resumes from the checkpoint
-		}
-		cur, err := r.Current(ctx)
-		if err != nil || cur == nil || cur.ID != id || cur.Status != Running {
-			if cur != nil && cur.ID == id && cur.Status == Cancelled {
-				r.finishReport(ctx, id)
-			}
-			return
-		}
-		page, err := r.nextPage(ctx, cursor)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			r.finish(ctx, id, Failed, "could not list users: "+err.Error())
-			r.finishReport(ctx, id)
-			return
-		}
-		if len(page) == 0 {
-			break
-		}
-		// Deliver the page, Concurrency at a time.
-		work := make(chan RawUser)
-		var wg sync.WaitGroup
+	// Users flow through one pool of workers across pages, so no worker
+	// waits for a page's slowest delivery; a page's cursor is checkpointed
+	// once it and every page before it are fully delivered. The next page
+	// is fetched while the current one is delivered.
+	type page struct {
+		after   Cursor
+		pending int
+		failed  []string
+	}
+	var (
+		pmu       sync.Mutex
+		pages     []*page
+		committed int // pages checkpointed
+		abort     atomic.Bool
+		commitErr atomic.Bool
+	)
+	commit := func() {
+		// Called with pmu held: checkpoint the longest fully delivered prefix.
+		var cur Cursor
 		var failedIDs []string
-		var fmu sync.Mutex
-		var abort atomic.Bool
-		for range r.cfg.Concurrency {
-			wg.Go(func() {
-				for u := range work {
-					if abort.Load() {
-						continue
-					}
-					if !j.Since.IsZero() && u.UpdatedAt < j.Since.UnixMilli() {
-						skipped.Add(1)
-						done.Add(1)
-						continue
-					}
-					status, err := r.send(ctx, u, j)
-					if ctx.Err() != nil {
-						return
-					}
-					if firstResults.Add(1) <= 5 && (status == 401 || status == 403) {
-						if authFailures.Add(1) >= 3 {
-							abort.Store(true)
-						}
-					}
-					done.Add(1)
-					if err != nil {
-						failed.Add(1)
-						fmu.Lock()
-						failedIDs = append(failedIDs, u.ID)
-						fmu.Unlock()
-					} else {
-						delivered.Add(1)
-					}
-					report(false)
-				}
-			})
+		n := committed
+		for n < len(pages) && pages[n].pending == 0 {
+			cur = pages[n].after
+			failedIDs = append(failedIDs, pages[n].failed...)
+			pages[n] = nil // let the page go
+			n++
 		}
-	feed:
-		for _, u := range page {
-			select {
-			case work <- u:
-			case <-ctx.Done(): // workers stop on a cancelled context
-				break feed
-			}
-		}
-		close(work)
-		wg.Wait()
-		if ctx.Err() != nil {
-			return // not checkpointed: this page is sent again on resume
-		}
-		if abort.Load() {
-			r.finish(ctx, id, Failed, "the endpoint rejected our signatures (401/403) on the first deliveries: APP_WEBHOOK_SECRET is probably wrong")
-			r.finishReport(ctx, id)
+		if n == committed {
 			return
 		}
-		last := page[len(page)-1]
-		next := Cursor{Before: last.CreatedAt + 1}
-		if last.CreatedAt+1 == cursor.Before {
-			next.Seen = append(next.Seen, cursor.Seen...)
-		}
-		for _, u := range page {
-			if u.CreatedAt == last.CreatedAt {
-				next.Seen = append(next.Seen, u.ID)
-			}
-		}
-		cursor = next
+		committed = n
 		if len(failedIDs) > 0 {
 			vals := make([]any, len(failedIDs))
 			for i, v := range failedIDs {
@@ -437,20 +378,153 @@ func (r *Runner) run(ctx context.Context, id string) {
 			r.rdb.Expire(ctx, r.keyFailed(id), 30*24*time.Hour)
 		}
 		d, dl, f, sk := done.Load(), delivered.Load(), failed.Load(), skipped.Load()
-		_, err = r.update(ctx, func(cur *Job) error {
-			if cur.ID != id || cur.Status != Running {
+		if _, err := r.update(ctx, func(c *Job) error {
+			if c.ID != id || c.Status != Running {
 				return errors.New("job changed")
 			}
-			cur.Cursor, cur.Done, cur.Delivered, cur.Failed, cur.Skipped = cursor, d, dl, f, sk
+			c.Cursor, c.Done, c.Delivered, c.Failed, c.Skipped = cur, d, dl, f, sk
 			return nil
-		})
-		if err != nil {
-			continue // cancelled: the loop head reports it
+		}); err != nil {
+			commitErr.Store(true)
 		}
 	}
+	type item struct {
+		u  RawUser
+		pg int
+	}
+	work := make(chan item)
+	var wg sync.WaitGroup
+	for range r.cfg.Concurrency {
+		wg.Go(func() {
+			for it := range work {
+				u := it.u
+				var ok bool
+				switch {
+				case abort.Load() || ctx.Err() != nil:
+					continue // not counted: the page is never checkpointed
+				case !j.Since.IsZero() && u.UpdatedAt < j.Since.UnixMilli():
+					skipped.Add(1)
+					ok = true
+				default:
+					status, err := r.send(ctx, u, j)
+					if ctx.Err() != nil {
+						continue
+					}
+					if firstResults.Add(1) <= 5 && (status == 401 || status == 403) {
+						if authFailures.Add(1) >= 3 {
+							abort.Store(true)
+						}
+					}
+					ok = err == nil
+					if ok {
+						delivered.Add(1)
+					} else {
+						failed.Add(1)
+					}
+				}
+				done.Add(1)
+				pmu.Lock()
+				p := pages[it.pg]
+				if !ok {
+					p.failed = append(p.failed, u.ID)
+				}
+				p.pending--
+				if p.pending == 0 {
+					commit()
+				}
+				pmu.Unlock()
+				report(false)
+			}
+		})
+	}
+	finishWorkers := func() {
+		close(work)
+		wg.Wait()
+	}
+	cursor := j.Cursor
+	type fetched struct {
+		users []RawUser
+		err   error
+	}
+	fetch := func(c Cursor) chan fetched {
+		ch := make(chan fetched, 1)
+		go func() {
+			users, err := r.nextPage(ctx, c)
+			ch <- fetched{users, err}
+		}()
+		return ch
+	}
+	pending := fetch(cursor)
+	for {
+		f := <-pending
+		if ctx.Err() != nil {
+			finishWorkers()
+			return // lease lost or shutting down: resumed from the checkpoint
+		}
+		if f.err != nil {
+			finishWorkers()
+			r.finish(ctx, id, Failed, "could not list users: "+f.err.Error())
+			r.finishReport(ctx, id)
+			return
+		}
+		if len(f.users) == 0 {
+			break
+		}
+		cursor = advance(cursor, f.users)
+		pending = fetch(cursor)
+		if cur, err := r.Current(ctx); err != nil || cur == nil || cur.ID != id || cur.Status != Running || commitErr.Load() {
+			finishWorkers()
+			if cur != nil && cur.ID == id && cur.Status == Cancelled {
+				r.finishReport(ctx, id)
+			}
+			return
+		}
+		pmu.Lock()
+		pages = append(pages, &page{after: cursor, pending: len(f.users)})
+		pg := len(pages) - 1
+		pmu.Unlock()
+	feed:
+		for _, u := range f.users {
+			select {
+			case work <- item{u: u, pg: pg}:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+		if abort.Load() {
+			break
+		}
+	}
+	finishWorkers()
+	if ctx.Err() != nil {
+		return
+	}
+	if abort.Load() {
+		r.finish(ctx, id, Failed, "the endpoint rejected our signatures (401/403) on the first deliveries: APP_WEBHOOK_SECRET is probably wrong")
+		r.finishReport(ctx, id)
+		return
+	}
+	pmu.Lock()
+	commit()
+	pmu.Unlock()
 	report(true)
 	r.finish(ctx, id, Done, "")
 	r.finishReport(ctx, id)
+}
+
+// advance moves the cursor past a page.
+func advance(c Cursor, page []RawUser) Cursor {
+	last := page[len(page)-1]
+	next := Cursor{Before: last.CreatedAt + 1}
+	if last.CreatedAt+1 == c.Before {
+		next.Seen = append(next.Seen, c.Seen...)
+	}
+	for _, u := range page {
+		if u.CreatedAt == last.CreatedAt {
+			next.Seen = append(next.Seen, u.ID)
+		}
+	}
+	return next
 }
 
 // nextPage fetches the next users after the cursor, skipping ones already

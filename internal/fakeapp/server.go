@@ -31,6 +31,7 @@ type Server struct {
 	rejectAll  bool
 	deliveries int
 	events     map[string]int // event type → count
+	overshoot  time.Duration  // how late time.Sleep wakes, on average
 }
 
 // New starts a fake app with a fresh signing secret.
@@ -78,13 +79,27 @@ func (s *Server) Stats() (deliveries, badSignatures int) {
 	return s.deliveries, s.badSig
 }
 
+// wait takes d on average: the runtime's timers wake late by up to a
+// millisecond, so the fake learns by how much and sleeps that much less.
+func (s *Server) wait(d time.Duration) {
+	s.mu.Lock()
+	over := s.overshoot
+	s.mu.Unlock()
+	start := time.Now()
+	time.Sleep(max(d-over, 0))
+	late := time.Since(start) - max(d-over, 0)
+	s.mu.Lock()
+	s.overshoot = (s.overshoot*15 + late) / 16
+	s.mu.Unlock()
+}
+
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	s.mu.Lock()
 	delay, accept, reject := s.delay, s.acceptAll, s.rejectAll
 	s.mu.Unlock()
 	if delay > 0 {
-		time.Sleep(delay)
+		s.wait(delay)
 	}
 	if !accept {
 		if err := s.key.Verify(r.Header, body, time.Now()); err != nil || reject {
