@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
@@ -107,6 +108,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer fc.Close()
 	status := fakestatus.New()
 	defer status.Close()
+	webhookApp := fakeapp.New()
+	defer webhookApp.Close()
 	sb.status = status
 	eve := fc.AddUser("Eve", "eve@example.com", 3)
 	fc.AddUser("Mallory", "mallory@example.com", 2)
@@ -120,6 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"SLACK_RESPONDERS": "SONCALL", "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(),
 		"CLERK_STATUS_URL": status.StatuspageURL(), "APP_HEALTH_URL": status.HealthURL(), "STATUS_POLL_SCHEDULE": "@every 10s",
 		"CLERK_PUBLISHABLE_KEY": "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", "CLERK_FRONTEND_API_URL": fc.URL(),
+		"APP_WEBHOOK_URL": webhookApp.WebhookURL(), "APP_WEBHOOK_SECRET": webhookApp.Secret,
 	}
 	dir, err := os.MkdirTemp("", "clerk-incident-sandbox")
 	if err != nil {
@@ -156,6 +160,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s, carol as CTO after 120 s.\n"+
 		"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n"+
 		"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com and ann@example.com: try `revoke`, `lockout` (bob approves) and `bypass on`.\n"+
+		"A fake app receives Clerk webhooks: try `/clerk-incident webhook check` and `/clerk-incident resync` in a webhook incident.\n"+
 		"Type `/clerk-incident help` to start, `click N` to press a button, `as U2` to switch user, `quit` to leave.\n\n", eve.ID)
 	lines := make(chan string)
 	go func() {
@@ -405,7 +410,7 @@ var (
 		":rotating_light:", "🚨", ":busts_in_silhouette:", "👥", ":page_facing_up:", "📄", ":pencil:", "✏️",
 		":lock:", "🔒", ":unlock:", "🔓", ":hourglass:", "⌛", ":raised_hand:", "✋", ":no_entry_sign:", "🚫", ":x:", "❌",
 		":grey_question:", "❔", ":hourglass_flowing_sand:", "⏳", ":satellite_antenna:", "📡", ":large_green_circle:", "🟢",
-		":large_yellow_circle:", "🟡", ":stopwatch:", "⏱️", ":point_right:", "👉", ":information_source:", "ℹ️", ":wrench:", "🔧")
+		":large_yellow_circle:", "🟡", ":stopwatch:", "⏱️", ":point_right:", "👉", ":information_source:", "ℹ️", ":wrench:", "🔧", ":arrows_counterclockwise:", "🔄", ":octagonal_sign:", "🛑")
 )
 
 // humanize turns Slack markup into what the Slack client would show.
