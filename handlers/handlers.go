@@ -300,6 +300,15 @@ func (h *Handlers) withIncident(ctx context.Context, r req, p Parsed, fallbackRe
 
 // withText checks the free text after the ID (required or optional).
 func (h *Handlers) withText(ctx context.Context, r req, p Parsed, required bool, fn func(ctx context.Context, r req, id, text string)) {
+	h.withTextOn(ctx, r, p, required, false, fn)
+}
+
+// withTextAny is withText for report fields, which may target a resolved incident.
+func (h *Handlers) withTextAny(ctx context.Context, r req, p Parsed, fn func(ctx context.Context, r req, id, text string)) {
+	h.withTextOn(ctx, r, p, true, true, fn)
+}
+
+func (h *Handlers) withTextOn(ctx context.Context, r req, p Parsed, required, fallbackRecent bool, fn func(ctx context.Context, r req, id, text string)) {
 	text := strings.TrimSpace(p.Rest)
 	if required && text == "" {
 		h.fail(ctx, r, &UsageError{Problem: "Some text is needed.", Usage: p.Sub.Usage})
@@ -309,21 +318,7 @@ func (h *Handlers) withText(ctx context.Context, r req, p Parsed, required bool,
 		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("That text is %d characters; the limit is %d. Nothing changed.", n, MaxText), Usage: p.Sub.Usage})
 		return
 	}
-	h.withIncident(ctx, r, p, false, func(ctx context.Context, r req, id string) { fn(ctx, r, id, text) })
-}
-
-// withTextAny is withText for report fields, which may target a resolved incident.
-func (h *Handlers) withTextAny(ctx context.Context, r req, p Parsed, fn func(ctx context.Context, r req, id, text string)) {
-	text := strings.TrimSpace(p.Rest)
-	if text == "" {
-		h.fail(ctx, r, &UsageError{Problem: "Some text is needed.", Usage: p.Sub.Usage})
-		return
-	}
-	if n := len([]rune(text)); n > MaxText {
-		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("That text is %d characters; the limit is %d. Nothing changed.", n, MaxText), Usage: p.Sub.Usage})
-		return
-	}
-	h.withIncident(ctx, r, p, true, func(ctx context.Context, r req, id string) { fn(ctx, r, id, text) })
+	h.withIncident(ctx, r, p, fallbackRecent, func(ctx context.Context, r req, id string) { fn(ctx, r, id, text) })
 }
 
 // change applies a mutation, then updates the card, the checklist message

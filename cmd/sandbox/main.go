@@ -348,16 +348,7 @@ func (sb *sandbox) settle(envelope string) {
 		fmt.Fprintln(sb.out, "  ! the bot did not acknowledge:", err)
 		return
 	}
-	start := time.Now()
-	for time.Since(start) < 5*time.Second {
-		time.Sleep(50 * time.Millisecond)
-		sb.mu.Lock()
-		quiet := time.Since(sb.lastSeen) > 300*time.Millisecond && time.Since(start) > 300*time.Millisecond
-		sb.mu.Unlock()
-		if quiet {
-			return
-		}
-	}
+	sb.settleQuiet()
 }
 
 // print shows one bot action as readable text.

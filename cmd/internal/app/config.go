@@ -138,17 +138,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Channel != "" && !validChannel(c.Channel) {
 		errs = append(errs, fmt.Sprintf("SLACK_CHANNEL_ID %q is not a channel ID (C…, G… or D…; right-click the channel > Copy link)", c.Channel))
 	}
-	for _, id := range strings.Split(get("SLACK_RESPONDERS"), ",") {
-		id = strings.TrimSpace(id)
-		if id == "" {
-			continue
-		}
-		if !validPrincipal(id) {
-			errs = append(errs, fmt.Sprintf("SLACK_RESPONDERS: %q is not a user ID (U…/W…) or user group ID (S…)", id))
-			continue
-		}
-		c.Responders = append(c.Responders, id)
-	}
+	c.Responders = principals(get, "SLACK_RESPONDERS", &errs)
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			errs = append(errs, "REDIS_URL must look like redis://host:6379/0 or rediss://… (value not shown: it may hold a password)")
@@ -192,17 +182,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.ClerkBudget, c.ClerkWindow = n, w
 	}
-	for _, id := range strings.Split(get("SLACK_APPROVERS"), ",") {
-		id = strings.TrimSpace(id)
-		if id == "" {
-			continue
-		}
-		if !validPrincipal(id) {
-			errs = append(errs, fmt.Sprintf("SLACK_APPROVERS: %q is not a user ID (U…/W…) or user group ID (S…)", id))
-			continue
-		}
-		c.Approvers = append(c.Approvers, id)
-	}
+	c.Approvers = principals(get, "SLACK_APPROVERS", &errs)
 	if sched := get("STATUS_POLL_SCHEDULE"); !strings.EqualFold(sched, "off") {
 		if _, err := cron.ParseStandard(sched); err != nil {
 			errs = append(errs, fmt.Sprintf("STATUS_POLL_SCHEDULE %q is not a cron schedule (e.g. @every 1m, */2 * * * *) or off", sched))
@@ -269,6 +249,23 @@ func positiveInt(get func(string) string, name string, errs *[]string) int {
 		*errs = append(*errs, fmt.Sprintf("%s %q must be a whole number from 1 to 100", name, v))
 	}
 	return n
+}
+
+// principals reads a comma-separated list of user and user group IDs.
+func principals(get func(string) string, name string, errs *[]string) []string {
+	var out []string
+	for _, id := range strings.Split(get(name), ",") {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
+		}
+		if !validPrincipal(id) {
+			*errs = append(*errs, fmt.Sprintf("%s: %q is not a user ID (U…/W…) or user group ID (S…)", name, id))
+			continue
+		}
+		out = append(out, id)
+	}
+	return out
 }
 
 func validChannel(s string) bool {
