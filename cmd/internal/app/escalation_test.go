@@ -2,13 +2,17 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
@@ -151,4 +155,116 @@ func TestLadderEndToEnd(t *testing.T) {
 	clock.Add(time.Hour)
 	tick()
 	fs.NoUnexpectedMessages(t)
+}
+
+// Three replicas on one Redis run 200 ladders with random acks; every due
+// page reaches the fake Slack exactly once and none after an ack.
+func TestThreeReplicasPageExactlyOnceCountedInSlack(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	dir := t.TempDir()
+	contacts := "contacts:\n  team:\n    - {name: A, slack_id: U1}\n    - {name: B, slack_id: U2}\n    - {name: C, slack_id: U3}\n" +
+		"  escalation:\n    - {level: 1, contact: A, time: 0-15 min}\n    - {level: 2, contact: B, time: 15-30 min}\n    - {level: 3, contact: C, time: 30+ min}\n" +
+		"policy: {repeat_every: 15 min, repeat_times: 1}\n"
+	if err := os.WriteFile(dir+"/contacts.yml", []byte(contacts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prefix := redistest.Prefix()
+	env := map[string]string{
+		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
+		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": prefix, "HTTP_ADDR": "127.0.0.1:0",
+		"CONTACTS_FILE": dir + "/contacts.yml", "STATUS_POLL_SCHEDULE": "off", "LOG_LEVEL": "error",
+	}
+	cfg, err := Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}
+	var engines []*escalation.Engine
+	for range 3 {
+		got := make(chan *escalation.Engine, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, cfg, Options{Stderr: io.Discard, Now: clock.Now, NoEngineLoop: true, NoSweepLoop: true,
+				OnEngine: func(e *escalation.Engine) { got <- e }})
+		}()
+		defer func() { cancel(); <-done }()
+		engines = append(engines, <-got)
+	}
+	rdb, _ := redistest.Client(t)
+	store := incident.NewStore(rdb, prefix, clock.Now)
+	ladder := escalation.Ladder{Rungs: []escalation.Rung{
+		{Level: 1, Name: "A", Targets: []string{"U1"}}, {Level: 2, Name: "B", Start: 15 * time.Minute, Targets: []string{"U2"}},
+		{Level: 3, Name: "C", Start: 30 * time.Minute, Targets: []string{"U3"}}}, RepeatEvery: 15 * time.Minute, RepeatTimes: 1}
+	rng := rand.New(rand.NewPCG(3, 4))
+	type plan struct {
+		id    string
+		ackAt time.Duration
+	}
+	var plans []plan
+	ctx := context.Background()
+	for i := range 200 {
+		inc, err := store.Open(ctx, incident.OpenParams{Category: incident.Outage, Title: "drill", By: incident.Person{ID: "U9"}, Force: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := engines[i%3].Start(ctx, inc, ladder); err != nil {
+			t.Fatal(err)
+		}
+		p := plan{id: inc.ID}
+		if rng.IntN(3) > 0 {
+			p.ackAt = time.Duration(1+rng.IntN(60)) * time.Minute
+		}
+		plans = append(plans, p)
+	}
+	start := clock.Now()
+	for elapsed := time.Duration(0); elapsed <= 60*time.Minute; elapsed += 5 * time.Minute {
+		for _, p := range plans {
+			if p.ackAt != 0 && p.ackAt <= elapsed && p.ackAt > elapsed-5*time.Minute {
+				_, _ = store.Update(ctx, p.id, incident.Ack(incident.Person{ID: "U1"}))
+			}
+		}
+		var wg sync.WaitGroup
+		for _, e := range engines {
+			wg.Go(func() { _, _ = e.Tick(ctx) })
+		}
+		wg.Wait()
+		clock.Add(5 * time.Minute)
+	}
+	end := clock.Now().Add(-5 * time.Minute)
+	count := map[string]int{}
+	for _, m := range fs.Messages() {
+		if !strings.HasPrefix(m.Channel, "D") {
+			continue
+		}
+		text := m.Render()
+		id := strings.TrimPrefix(strings.Fields(strings.TrimPrefix(text, ":rotating_light: *"))[0], "*")
+		step := strings.TrimPrefix(m.Channel, "DU")
+		if strings.Contains(text, "re-page") {
+			step = "4"
+		}
+		count[id+"/"+step]++
+	}
+	total := 0
+	for _, p := range plans {
+		limit := end
+		if p.ackAt != 0 {
+			limit = start.Add((p.ackAt - 1) / (5 * time.Minute) * 5 * time.Minute)
+		}
+		for s := range ladder.Steps() {
+			want := 0
+			if !start.Add(ladder.Offset(s)).After(limit) {
+				want = 1
+			}
+			key := fmt.Sprintf("%s/%d", p.id, s+1)
+			if count[key] != want {
+				t.Errorf("%s (ack at +%v): %d DMs, want %d", key, p.ackAt, count[key], want)
+			}
+			total += want
+		}
+	}
+	if total < 300 {
+		t.Fatalf("only %d pages expected: the test is too easy", total)
+	}
 }
