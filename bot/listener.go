@@ -28,6 +28,9 @@ type Command struct {
 	TeamID      string
 	ResponseURL string
 	TriggerID   string
+	// Operator is true only at the break-glass CLI, where shell access to
+	// the bot's environment is the authorization.
+	Operator bool
 }
 
 // Action is a button click.

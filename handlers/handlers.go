@@ -26,6 +26,10 @@ type Store interface {
 	Current(ctx context.Context, id string) (*incident.Incident, error)
 	ListOpen(ctx context.Context) ([]*incident.Incident, error)
 	ListRecent(ctx context.Context, n int) ([]*incident.Incident, error)
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	MarkStale(ctx context.Context, id string) error
+	Stale(ctx context.Context) ([]string, error)
+	ClearStale(ctx context.Context, id string) error
 }
 
 // Slack is what handlers need of the outbound Slack API.
@@ -127,6 +131,7 @@ type req struct {
 	channel   string
 	to        bot.ReplyTo
 	isCommand bool
+	operator  bool   // break-glass CLI
 	name      string // subcommand or action, for logs
 }
 
@@ -150,7 +155,7 @@ func (h *Handlers) fail(ctx context.Context, r req, err error) {
 // Command handles /clerk-incident.
 func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 	r := req{who: incident.Person{ID: c.UserID, Name: c.UserName}, channel: c.ChannelID,
-		to: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, isCommand: true}
+		to: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, isCommand: true, operator: c.Operator}
 	p, err := Parse(c.Text)
 	if err != nil {
 		r.name = "parse"
@@ -225,6 +230,12 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 		h.check(ctx, r)
 	case "webhook":
 		h.webhookCmd(ctx, r, p)
+	case "approve", "deny":
+		if len(p.Args) != 1 {
+			h.fail(ctx, r, &UsageError{Problem: "Give the request ID, such as apr-abc123def456.", Usage: p.Sub.Usage})
+			return
+		}
+		h.decideID(ctx, r, p.Args[0], p.Sub.Name == "approve")
 	case "resync":
 		h.resyncCmd(ctx, r, p)
 	case incident.FieldRootCause, incident.FieldPrevention, incident.FieldLessons:
@@ -237,6 +248,9 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 }
 
 func (h *Handlers) allowed(ctx context.Context, r req) bool {
+	if r.operator {
+		return true
+	}
 	ok, err := h.auth.Allowed(ctx, r.who.ID)
 	if ok {
 		return true
@@ -372,27 +386,66 @@ func (h *Handlers) refresh(ctx context.Context, inc *incident.Incident) {
 	}
 }
 
-func (h *Handlers) render(ctx context.Context, inc *incident.Incident) {
+// render writes the card and checklist; when Slack refuses, the incident
+// is marked stale and the sweep catches the card up later.
+func (h *Handlers) render(ctx context.Context, inc *incident.Incident) bool {
 	spec := h.rb.Spec(inc.Category)
 	card := Card(inc, spec, h.ladderState(ctx, inc.ID), h.now())
+	ok := true
 	if inc.CardTS == "" {
 		if inc.Channel == "" {
-			return
+			return true
 		}
 		ts, err := h.slack.Post(ctx, inc.Channel, "", card)
 		if err != nil {
 			h.log.WithError(err).WithField("incident", inc.ID).Warn("could not post incident card")
-			return
+			_ = h.store.MarkStale(ctx, inc.ID)
+			return false
 		}
 		if updated, err := h.store.Update(ctx, inc.ID, incident.SetCard(inc.Channel, ts)); err == nil {
 			*inc = *updated
 		}
 	} else if err := h.slack.Update(ctx, inc.Channel, inc.CardTS, card); err != nil {
 		h.log.WithError(err).WithField("incident", inc.ID).Warn("could not update incident card")
+		ok = false
 	}
 	if inc.ChecklistTS != "" && spec != nil {
 		if err := h.slack.Update(ctx, inc.Channel, inc.ChecklistTS, ChecklistMsg(inc, spec)); err != nil {
 			h.log.WithError(err).WithField("incident", inc.ID).Warn("could not update checklist")
+			ok = false
+		}
+	}
+	if !ok {
+		_ = h.store.MarkStale(ctx, inc.ID)
+	}
+	return ok
+}
+
+// catchUp re-renders cards that could not be updated (Slack was down, or
+// the change came from the break-glass CLI); a new card gets its checklist.
+func (h *Handlers) catchUp(ctx context.Context) {
+	ids, err := h.store.Stale(ctx)
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		// One replica at a time, or two would post two cards.
+		if first, err := h.store.Once(ctx, "catch-up:"+id, 30*time.Second); err != nil || !first {
+			continue
+		}
+		inc, err := h.store.Current(ctx, id)
+		if err != nil {
+			_ = h.store.ClearStale(ctx, id)
+			continue
+		}
+		hadCard := inc.CardTS != ""
+		if !h.render(ctx, inc) {
+			return // Slack still refuses: try again next sweep
+		}
+		_ = h.store.ClearStale(ctx, id)
+		if !hadCard && inc.CardTS != "" {
+			h.postChecklist(ctx, inc)
+			h.thread(ctx, inc, fmt.Sprintf("This card caught up after Slack was unreachable; the timeline has everything done meanwhile (`/clerk-incident status %s`).", inc.ID))
 		}
 	}
 }
@@ -444,6 +497,10 @@ func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Categor
 	if channel == "" {
 		channel = r.channel
 	}
+	if channel == "" {
+		h.replyText(ctx, r, "Set SLACK_CHANNEL_ID: there is no channel to post the incident card in. Nothing was opened.")
+		return
+	}
 	inc, err := h.store.Open(ctx, incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.who, Channel: channel, Force: force})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {
@@ -460,6 +517,11 @@ func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Categor
 	h.log.WithFields(logrus.Fields{"incident": inc.ID, "category": cat, "severity": inc.Severity, "user": r.who.ID}).Info("incident opened")
 	h.refresh(ctx, inc)
 	if inc.CardTS == "" {
+		if r.operator {
+			h.startLadder(ctx, inc)
+			h.replyText(ctx, r, fmt.Sprintf("Opened %s. Slack is not used from here: its card is posted in <#%s> once a bot reaches Slack.", inc.ID, channel))
+			return
+		}
 		h.replyText(ctx, r, fmt.Sprintf(":warning: Opened *%s*, but its card could not be posted in <#%s>. Invite the bot to that channel; the card is posted with the next change.", inc.ID, channel))
 		return
 	}

@@ -39,6 +39,8 @@ var Subcommands = []Sub{
 	{"check", "/clerk-incident check", "check keys, webhook secret, Redis, contacts and Slack tokens", false},
 	{"webhook", "/clerk-incident webhook check", "send the app's webhook endpoint a signed test event and a forged one", false},
 	{"resync", "/clerk-incident resync [INC-n] [--dry-run] [--since <RFC 3339 date>] | status | cancel", "replay every Clerk user into the app's webhook endpoint as signed user.updated events", false},
+	{"approve", "/clerk-incident approve <request-id>", "approve a pending request (not your own)", true},
+	{"deny", "/clerk-incident deny <request-id>", "deny or withdraw a pending request", true},
 	{"rootcause", "/clerk-incident rootcause [INC-n] <text…>", "record the root cause for the report", true},
 	{"prevention", "/clerk-incident prevention [INC-n] <text…>", "add a prevention action item to the report", true},
 	{"lessons", "/clerk-incident lessons [INC-n] <text…>", "record lessons learned for the report", true},
@@ -92,7 +94,7 @@ func Parse(text string) (Parsed, error) {
 		return Parsed{}, &UnknownError{Word: word, Suggest: suggest(name)}
 	}
 	p := Parsed{Sub: sub, Rest: rest}
-	if sub.Name != "open" && sub.Name != "help" && sub.Name != "list" && sub.Name != "contacts" && sub.Name != "check" {
+	if sub.Name != "open" && sub.Name != "help" && sub.Name != "list" && sub.Name != "contacts" && sub.Name != "check" && sub.Name != "approve" && sub.Name != "deny" {
 		if first, after := splitWord(rest); first != "" {
 			if id, ok := incident.ParseID(first); ok {
 				p.ID = id

@@ -362,16 +362,20 @@ func DecidedMsg(a *approval.Request) bot.Msg {
 }
 
 func (h *Handlers) decide(ctx context.Context, r req, a bot.Action) {
-	if !approval.ValidID(a.Value) {
+	h.decideID(ctx, r, a.Value, a.ActionID == ActApprove)
+}
+
+// decideID approves or denies a request, from a button or a command.
+func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool) {
+	if !approval.ValidID(id) {
 		h.replyText(ctx, r, "This approval request does not exist; nothing was done.")
 		return
 	}
-	approve := a.ActionID == ActApprove
 	if h.approvals == nil {
 		h.replyText(ctx, r, "Approvals are not configured; nothing was done.")
 		return
 	}
-	if approve {
+	if approve && !r.operator {
 		ok, err := h.approvers.Allowed(ctx, r.who.ID)
 		if !ok {
 			msg := fmt.Sprintf(":no_entry: Only approvers may approve (%s). Nothing was done.", h.approvers.Describe())
@@ -384,7 +388,7 @@ func (h *Handlers) decide(ctx context.Context, r req, a bot.Action) {
 	} else if !h.allowed(ctx, r) {
 		return
 	}
-	ar, err := h.approvals.Decide(ctx, a.Value, r.who, approve)
+	ar, err := h.approvals.Decide(ctx, id, r.who, approve)
 	if err != nil {
 		h.replyText(ctx, r, approvalSentence(err))
 		return
@@ -400,12 +404,18 @@ func (h *Handlers) decide(ctx context.Context, r req, a bot.Action) {
 		verb = "Approved"
 	}
 	_, _ = h.store.Update(ctx, ar.Incident, incident.Record(r.who, fmt.Sprintf("%s %s (%s)", verb, actionName(ar.Action), ar.ID)))
+	if r.isCommand {
+		h.replyText(ctx, r, fmt.Sprintf("%s %s (%s).", verb, actionName(ar.Action), ar.ID))
+	}
 	if !approve {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), longWork)
 	defer cancel()
 	outcome := h.execute(ctx, ar)
+	if r.isCommand {
+		h.replyText(ctx, r, outcome)
+	}
 	_ = h.approvals.SetOutcome(ctx, ar.ID, outcome)
 	ar.Outcome = outcome
 	if ar.Channel != "" && ar.MessageTS != "" {
@@ -640,4 +650,5 @@ func (h *Handlers) Sweep(ctx context.Context) {
 	if h.resync != nil {
 		h.resync.Resume(ctx)
 	}
+	h.catchUp(ctx)
 }

@@ -284,5 +284,23 @@ func (s *Store) Once(ctx context.Context, key string, ttl time.Duration) (bool, 
 	return ok, nil
 }
 
+func (s *Store) keyStale() string { return s.prefix + "incidents:stale-cards" }
+
+// MarkStale notes that an incident's Slack card could not be updated, so
+// it is re-rendered once Slack answers again.
+func (s *Store) MarkStale(ctx context.Context, id string) error {
+	return s.rdb.SAdd(ctx, s.keyStale(), id).Err()
+}
+
+// Stale lists incidents whose card is behind.
+func (s *Store) Stale(ctx context.Context) ([]string, error) {
+	return s.rdb.SMembers(ctx, s.keyStale()).Result()
+}
+
+// ClearStale notes that the card caught up.
+func (s *Store) ClearStale(ctx context.Context, id string) error {
+	return s.rdb.SRem(ctx, s.keyStale(), id).Err()
+}
+
 // Ping reports whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }

@@ -343,10 +343,14 @@ func (r *Runner) run(ctx context.Context, id string) {
 	// once it and every page before it are fully delivered. The next page
 	// is fetched while the current one is delivered.
 	type page struct {
-		after   Cursor
-		pending int
-		failed  []string
+		after                         Cursor
+		pending                       int
+		failed                        []string
+		nDelivered, nFailed, nSkipped int64
 	}
+	// Checkpointed counts cover committed pages only, so users re-sent
+	// after a restart are counted once.
+	base := struct{ done, delivered, failed, skipped int64 }{j.Done, j.Delivered, j.Failed, j.Skipped}
 	var (
 		pmu       sync.Mutex
 		pages     []*page
@@ -360,8 +364,13 @@ func (r *Runner) run(ctx context.Context, id string) {
 		var failedIDs []string
 		n := committed
 		for n < len(pages) && pages[n].pending == 0 {
-			cur = pages[n].after
-			failedIDs = append(failedIDs, pages[n].failed...)
+			pg := pages[n]
+			cur = pg.after
+			failedIDs = append(failedIDs, pg.failed...)
+			base.delivered += pg.nDelivered
+			base.failed += pg.nFailed
+			base.skipped += pg.nSkipped
+			base.done += pg.nDelivered + pg.nFailed + pg.nSkipped
 			pages[n] = nil // let the page go
 			n++
 		}
@@ -377,7 +386,7 @@ func (r *Runner) run(ctx context.Context, id string) {
 			r.rdb.RPush(ctx, r.keyFailed(id), vals...)
 			r.rdb.Expire(ctx, r.keyFailed(id), 30*24*time.Hour)
 		}
-		d, dl, f, sk := done.Load(), delivered.Load(), failed.Load(), skipped.Load()
+		d, dl, f, sk := base.done, base.delivered, base.failed, base.skipped
 		if _, err := r.update(ctx, func(c *Job) error {
 			if c.ID != id || c.Status != Running {
 				return errors.New("job changed")
@@ -398,13 +407,13 @@ func (r *Runner) run(ctx context.Context, id string) {
 		wg.Go(func() {
 			for it := range work {
 				u := it.u
-				var ok bool
+				var ok, skip bool
 				switch {
 				case abort.Load() || ctx.Err() != nil:
 					continue // not counted: the page is never checkpointed
 				case !j.Since.IsZero() && u.UpdatedAt < j.Since.UnixMilli():
 					skipped.Add(1)
-					ok = true
+					ok, skip = true, true
 				default:
 					status, err := r.send(ctx, u, j)
 					if ctx.Err() != nil {
@@ -425,7 +434,13 @@ func (r *Runner) run(ctx context.Context, id string) {
 				done.Add(1)
 				pmu.Lock()
 				p := pages[it.pg]
-				if !ok {
+				switch {
+				case skip:
+					p.nSkipped++
+				case ok:
+					p.nDelivered++
+				default:
+					p.nFailed++
 					p.failed = append(p.failed, u.ID)
 				}
 				p.pending--

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,6 +35,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return nil
 		case "healthcheck":
 			return healthcheck(ctx, getenv, stdout)
+		case "do":
+			words, as := splitAs(args[2:])
+			cfg, err := app.Load(getenv)
+			if err != nil {
+				return err
+			}
+			return app.Do(ctx, cfg, words, as, stdout, stderr)
 		default:
 			usage(stderr)
 			return fmt.Errorf("unknown argument %q", args[1])
@@ -44,6 +52,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	return app.Run(ctx, cfg, app.Options{Stderr: stderr})
+}
+
+// splitAs takes "--as <name>" (or --as=<name>) out of the words.
+func splitAs(args []string) (words []string, as string) {
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "--as" && i+1 < len(args):
+			as = args[i+1]
+			i++
+		case strings.HasPrefix(args[i], "--as="):
+			as = strings.TrimPrefix(args[i], "--as=")
+		default:
+			words = append(words, args[i])
+		}
+	}
+	return words, as
 }
 
 // healthcheck probes this container's own /healthz (Docker HEALTHCHECK on
@@ -83,6 +107,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "clerk-incident-bot: the Clerk incident runbook as a Slack bot (Socket Mode).")
 	fmt.Fprintln(w, "Usage: clerk-incident-bot            run the bot")
 	fmt.Fprintln(w, "       clerk-incident-bot healthcheck probe this instance's /healthz (exit 0 when healthy)")
+	fmt.Fprintln(w, "       clerk-incident-bot do <words after /clerk-incident> --as <name>")
+	fmt.Fprintln(w, "                                      break-glass: run a command without Slack (same Redis and Clerk)")
 	fmt.Fprintln(w, "It is configured by these environment variables:")
 	for _, v := range app.Vars {
 		def := ""

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -407,4 +408,53 @@ func TestRespondersByUserGroup(t *testing.T) {
 	if n := fs.Calls("usergroups.users.list"); n != 1 {
 		t.Fatalf("usergroups.users.list called %d times; want 1 (cached)", n)
 	}
+}
+
+// Slack is down: operators run the same commands from a shell against the
+// same Redis; the actor is on the timeline; approvals still need two
+// people; the card catches up once a bot reaches Slack.
+func TestBreakGlassCLI(t *testing.T) {
+	prefix := redistest.Prefix()
+	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-unused", "SLACK_APP_TOKEN": "xapp-unused", "SLACK_API_URL": "http://127.0.0.1:1/api/",
+		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": prefix, "SLACK_CHANNEL_ID": "CINC", "STATUS_POLL_SCHEDULE": "off"}
+	do := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), append([]string{"clerk-incident-bot", "do"}, args...), func(k string) string { return env[k] }, &out, &errOut); err != nil {
+			t.Fatalf("do %v: %v\n%s", args, err, errOut.String())
+		}
+		return out.String()
+	}
+	if got := do("open", "outage", "Slack", "is", "down", "too", "--as", "alice"); !strings.Contains(got, "Opened INC-1") || !strings.Contains(got, "card is posted") {
+		t.Fatalf("open: %s", got)
+	}
+	if got := do("ack", "--as", "bob"); !strings.Contains(got, "You are leading INC-1") {
+		t.Fatalf("ack: %s", got)
+	}
+	got := do("bypass", "on", "20m", "Clerk", "and", "Slack", "down", "--as=alice")
+	m := regexp.MustCompile("apr-[a-z0-9]{12}").FindString(got)
+	if m == "" {
+		t.Fatalf("bypass on: %s", got)
+	}
+	if got := do("approve", m, "--as", "alice"); !strings.Contains(got, "You made this request") {
+		t.Fatalf("self-approve: %s", got)
+	}
+	if got := do("approve", m, "--as", "bob"); !strings.Contains(got, "Approved emergency bypass") || !strings.Contains(got, "Emergency auth bypass is ON") {
+		t.Fatalf("approve: %s", got)
+	}
+	var errOut bytes.Buffer
+	if err := run(context.Background(), []string{"x", "do", "list"}, func(k string) string { return env[k] }, io.Discard, &errOut); err == nil || !strings.Contains(err.Error(), "--as") {
+		t.Fatalf("no --as: %v", err)
+	}
+
+	// Slack is back: a bot starts and the card catches up.
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	h := startOn(t, fs, prefix, map[string]string{"SLACK_CHANNEL_ID": "CINC"})
+	s := h.slack
+	card := s.ExpectMessage(t, "CINC", "INC-1 · Slack is down too", "*Lead* bob")
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Auth Outage Response"}})
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"caught up"}})
+	s.Command(t, "U1", "C1", "status INC-1")
+	s.ExpectEphemeral(t, "U1", "Acknowledged; now leading the response · bob", "Approved emergency bypass")
 }

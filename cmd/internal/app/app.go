@@ -62,17 +62,9 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	}
 	log := newLogger(cfg, opt.Stderr)
 
-	src, name := incident.DefaultRunbook(), "embedded runbook.yml"
-	if cfg.RunbookFile != "" {
-		b, err := os.ReadFile(cfg.RunbookFile)
-		if err != nil {
-			return fmt.Errorf("RUNBOOK_FILE: %w", err)
-		}
-		src, name = b, cfg.RunbookFile
-	}
-	rb, err := incident.LoadRunbook(name, src)
+	rb, err := loadRunbook(cfg)
 	if err != nil {
-		return fmt.Errorf("runbook is not valid: %w", err)
+		return err
 	}
 
 	rdb, closeRedis, err := openRedis(cfg, log)
@@ -80,7 +72,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		return err
 	}
 	defer closeRedis()
-	store := incident.NewStore(rdb, cfg.RedisPrefix, opt.Now)
+	store := newStore(cfg, rdb, opt)
 	if err := store.Ping(ctx); err != nil {
 		log.WithError(err).Error("redis does not answer yet; commands will fail until it does")
 	}
@@ -100,13 +92,170 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	}
 
 	out := bot.NewSlack(api, nil)
+	parts, err := assemble(ctx, cfg, opt, rdb, store, rb, out, true, log)
+	if err != nil {
+		return err
+	}
+	engine, poll, pollInterval, runner, bypassStore := parts.engine, parts.poll, parts.pollInterval, parts.runner, parts.bypass
+	h := newHandlers(parts)
+	if runner != nil {
+		// On shutdown let a running resync stop at its checkpoint and hand
+		// its lease back, so another replica resumes at once.
+		defer func() {
+			for deadline := time.Now().Add(10 * time.Second); !runner.Idle() && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+	if poll != nil {
+		if opt.OnPoller != nil {
+			opt.OnPoller(poll)
+		}
+		if !opt.NoPollLoop {
+			c := cron.New()
+			_, _ = c.AddFunc(cfg.StatusSchedule, func() {
+				pctx, cancel := context.WithTimeout(ctx, max(pollInterval, 30*time.Second))
+				defer cancel()
+				if poll.TryLead(pctx) {
+					poll.Poll(pctx)
+				}
+			})
+			c.Start()
+			defer func() { <-c.Stop().Done() }()
+			log.WithField("schedule", cfg.StatusSchedule).Info("status poller started")
+		}
+	}
+	if opt.OnHandlers != nil {
+		opt.OnHandlers(h)
+	}
+	if !opt.NoSweepLoop {
+		sweepCtx, stopSweep := context.WithCancel(ctx)
+		sweepDone := make(chan struct{})
+		go func() {
+			defer close(sweepDone)
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-sweepCtx.Done():
+					return
+				case <-t.C:
+					h.Sweep(sweepCtx)
+				}
+			}
+		}()
+		defer func() { stopSweep(); <-sweepDone }()
+	}
+	if engine != nil {
+		if opt.OnEngine != nil {
+			opt.OnEngine(engine)
+		}
+		if !opt.NoEngineLoop {
+			engineCtx, stopEngine := context.WithCancel(ctx)
+			engineDone := make(chan struct{})
+			go func() { engine.Run(engineCtx); close(engineDone) }()
+			defer func() { stopEngine(); <-engineDone }()
+		}
+	}
+	listener := bot.NewListener(api, h, store, out, log, cfg.HandlerTimeout)
+	listener.OnAck = opt.OnAck
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	mux := healthMux(store, listener)
+	mux.Handle("GET /v1/bypass", bypassHandler(bypassStore, cfg.BypassReadToken, log))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.WithError(err).Error("http server stopped")
+		}
+	}()
+	log.WithField("addr", ln.Addr().String()).Info("http listening (/healthz)")
+	if opt.Ready != nil {
+		opt.Ready(ln.Addr().String())
+	}
+
+	runErr := listener.Run(ctx)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	log.Info("stopped")
+	return runErr
+}
+
+func loadRunbook(cfg Config) (*incident.Runbook, error) {
+	src, name := incident.DefaultRunbook(), "embedded runbook.yml"
+	if cfg.RunbookFile != "" {
+		b, err := os.ReadFile(cfg.RunbookFile)
+		if err != nil {
+			return nil, fmt.Errorf("RUNBOOK_FILE: %w", err)
+		}
+		src, name = b, cfg.RunbookFile
+	}
+	rb, err := incident.LoadRunbook(name, src)
+	if err != nil {
+		return nil, fmt.Errorf("runbook is not valid: %w", err)
+	}
+	return rb, nil
+}
+
+func newStore(cfg Config, rdb redis.UniversalClient, opt Options) *incident.Store {
+	return incident.NewStore(rdb, cfg.RedisPrefix, opt.Now)
+}
+
+// newHandlers builds the handlers and hands them to the parts that report
+// through them (they are built first because the handlers need them).
+func newHandlers(p *parts) *handlers.Handlers {
+	h := handlers.New(p.deps)
+	if p.engine != nil {
+		p.engine.SetPager(h.Pager())
+	}
+	if p.poll != nil {
+		p.poll.SetReporter(h)
+	}
+	if p.runner != nil {
+		p.runner.SetReporter(h)
+	}
+	return h
+}
+
+// slackSide is what the assembled parts need of Slack: the real client, or
+// bot.Offline at the break-glass CLI.
+type slackSide interface {
+	handlers.Slack
+	handlers.GroupLister
+	escalation.Directory
+	AuthTest(ctx context.Context) (string, error)
+}
+
+// parts are the assembled pieces shared by the bot and the CLI.
+type parts struct {
+	deps         handlers.Deps
+	engine       *escalation.Engine
+	poll         *statuswatch.Poller
+	pollInterval time.Duration
+	runner       *resync.Runner
+	bypass       *bypass.Store
+}
+
+// assemble builds every domain part over one Redis and one Slack side.
+// strict makes unresolvable contacts an error (the bot) rather than a
+// warning (the CLI, which cannot reach Slack).
+func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, store *incident.Store, rb *incident.Runbook,
+	out slackSide, strict bool, log logrus.FieldLogger) (*parts, error) {
 	auth := handlers.NewAuthorizer(cfg.Responders, out, cfg.GroupCacheTTL, opt.Now)
 	if auth.Open() {
 		log.Warn("SLACK_RESPONDERS is empty: everyone in the workspace may change incidents")
 	}
 	contacts, ladder, err := loadContacts(ctx, cfg, out, log)
+	if err != nil && strict {
+		return nil, err
+	}
 	if err != nil {
-		return err
+		log.WithError(err).Warn("escalation contacts cannot be resolved here; incidents opened here start no ladder")
+		contacts, ladder = nil, nil
 	}
 	deps := handlers.Deps{Store: store, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
 		Contacts: contacts, Ladder: ladder,
@@ -162,95 +311,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 			deps.Resync = runner
 		}
 	}
-	h := handlers.New(deps)
-	if runner != nil {
-		runner.SetReporter(h)
-		// On shutdown let a running resync stop at its checkpoint and hand
-		// its lease back, so another replica resumes at once.
-		defer func() {
-			for deadline := time.Now().Add(10 * time.Second); !runner.Idle() && time.Now().Before(deadline); {
-				time.Sleep(20 * time.Millisecond)
-			}
-		}()
-	}
-	if poll != nil {
-		poll.SetReporter(h)
-		if opt.OnPoller != nil {
-			opt.OnPoller(poll)
-		}
-		if !opt.NoPollLoop {
-			c := cron.New()
-			_, _ = c.AddFunc(cfg.StatusSchedule, func() {
-				pctx, cancel := context.WithTimeout(ctx, max(pollInterval, 30*time.Second))
-				defer cancel()
-				if poll.TryLead(pctx) {
-					poll.Poll(pctx)
-				}
-			})
-			c.Start()
-			defer func() { <-c.Stop().Done() }()
-			log.WithField("schedule", cfg.StatusSchedule).Info("status poller started")
-		}
-	}
-	if opt.OnHandlers != nil {
-		opt.OnHandlers(h)
-	}
-	if !opt.NoSweepLoop {
-		sweepCtx, stopSweep := context.WithCancel(ctx)
-		sweepDone := make(chan struct{})
-		go func() {
-			defer close(sweepDone)
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-sweepCtx.Done():
-					return
-				case <-t.C:
-					h.Sweep(sweepCtx)
-				}
-			}
-		}()
-		defer func() { stopSweep(); <-sweepDone }()
-	}
-	if engine != nil {
-		engine.SetPager(h.Pager())
-		if opt.OnEngine != nil {
-			opt.OnEngine(engine)
-		}
-		if !opt.NoEngineLoop {
-			engineCtx, stopEngine := context.WithCancel(ctx)
-			engineDone := make(chan struct{})
-			go func() { engine.Run(engineCtx); close(engineDone) }()
-			defer func() { stopEngine(); <-engineDone }()
-		}
-	}
-	listener := bot.NewListener(api, h, store, out, log, cfg.HandlerTimeout)
-	listener.OnAck = opt.OnAck
-
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
-	}
-	mux := healthMux(store, listener)
-	mux.Handle("GET /v1/bypass", bypassHandler(bypassStore, cfg.BypassReadToken, log))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.WithError(err).Error("http server stopped")
-		}
-	}()
-	log.WithField("addr", ln.Addr().String()).Info("http listening (/healthz)")
-	if opt.Ready != nil {
-		opt.Ready(ln.Addr().String())
-	}
-
-	runErr := listener.Run(ctx)
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
-	log.Info("stopped")
-	return runErr
+	return &parts{deps: deps, engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore}, nil
 }
 
 // diagnoseTargets lists what `diagnose` times, with the runbook's

@@ -1,0 +1,83 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sync"
+)
+
+// ErrOffline is what every Slack call returns at the break-glass CLI.
+var ErrOffline = errors.New("slack is not used by the break-glass CLI")
+
+// Offline stands in for Slack at the break-glass CLI: replies meant for
+// the operator are printed; posts and updates fail, so the bot catches the
+// cards up once Slack is reachable again.
+type Offline struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewOffline prints replies to w.
+func NewOffline(w io.Writer) *Offline { return &Offline{w: w} }
+
+var (
+	mentionRe = regexp.MustCompile(`<[@#!]([^>|]*)(\|([^>]*))?>`)
+	dateRe    = regexp.MustCompile(`<!date\^[0-9]+\^[^|>]*\|([^>]*)>`)
+)
+
+// Plain turns Slack markup into terminal text.
+func Plain(s string) string {
+	s = dateRe.ReplaceAllString(s, "$1")
+	return mentionRe.ReplaceAllStringFunc(s, func(m string) string {
+		sm := mentionRe.FindStringSubmatch(m)
+		if sm[3] != "" {
+			return sm[3]
+		}
+		return "@" + sm[1]
+	})
+}
+
+// Reply prints the message.
+func (o *Offline) Reply(ctx context.Context, to ReplyTo, m Msg) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, err := fmt.Fprintln(o.w, Plain(m.Text))
+	return err
+}
+
+// Post fails: Slack is not reachable from here.
+func (o *Offline) Post(ctx context.Context, channel, threadTS string, m Msg) (string, error) {
+	return "", ErrOffline
+}
+
+// Update fails: Slack is not reachable from here.
+func (o *Offline) Update(ctx context.Context, channel, ts string, m Msg) error { return ErrOffline }
+
+// Upload fails: Slack is not reachable from here.
+func (o *Offline) Upload(ctx context.Context, channel, threadTS, filename, title, content, comment string) error {
+	return ErrOffline
+}
+
+// OpenDM fails: Slack is not reachable from here.
+func (o *Offline) OpenDM(ctx context.Context, user string) (string, error) { return "", ErrOffline }
+
+// GroupMembers fails: Slack is not reachable from here.
+func (o *Offline) GroupMembers(ctx context.Context, group string) ([]string, error) {
+	return nil, ErrOffline
+}
+
+// AuthTest fails: Slack is not reachable from here.
+func (o *Offline) AuthTest(ctx context.Context) (string, error) { return "", ErrOffline }
+
+// LookupEmail fails: Slack is not reachable from here.
+func (o *Offline) LookupEmail(ctx context.Context, email string) (string, error) {
+	return "", ErrOffline
+}
+
+// LookupHandle fails: Slack is not reachable from here.
+func (o *Offline) LookupHandle(ctx context.Context, handle string) (string, error) {
+	return "", ErrOffline
+}

@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+)
+
+// Do is the break-glass CLI: it runs one /clerk-incident command as the
+// named operator through the same handlers, Redis and Clerk as the bot,
+// prints the reply, and leaves the Slack cards to catch up when a bot
+// reaches Slack again.
+func Do(ctx context.Context, cfg Config, words []string, as string, stdout, stderr io.Writer) error {
+	if strings.TrimSpace(as) == "" {
+		return errors.New("say who you are with --as <name>: it goes on the timeline")
+	}
+	if cfg.RedisURL == "" {
+		return errors.New("the break-glass CLI needs REDIS_URL: the Redis the bots use")
+	}
+	cfg.LogLevel = min(cfg.LogLevel, logrus.ErrorLevel)
+	opt := Options{Stderr: stderr, Now: time.Now}
+	log := newLogger(cfg, stderr)
+	rb, err := loadRunbook(cfg)
+	if err != nil {
+		return err
+	}
+	rdb, closeRedis, err := openRedis(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	store := newStore(cfg, rdb, opt)
+	if err := store.Ping(ctx); err != nil {
+		return fmt.Errorf("the incident store (REDIS_URL) does not answer: %w", err)
+	}
+	p, err := assemble(ctx, cfg, opt, rdb, store, rb, bot.NewOffline(stdout), false, log)
+	if err != nil {
+		return err
+	}
+	h := newHandlers(p)
+	name := strings.TrimSpace(as)
+	h.Command(ctx, bot.Command{Command: "/clerk-incident", Text: strings.Join(words, " "), UserID: "cli:" + name, UserName: name,
+		ChannelID: cfg.Channel, Operator: true})
+	return nil
+}
