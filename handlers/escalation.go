@@ -287,6 +287,7 @@ func (p *Pager) Announce(ctx context.Context, inc *incident.Incident, pg escalat
 	if _, err := p.h.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, line)); err != nil {
 		return err
 	}
+	p.h.system(ctx, "escalation", "page", line, inc.ID)
 	if inc.Channel != "" {
 		if _, err := p.h.slack.Post(ctx, inc.Channel, inc.CardTS, Text(line)); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -41,6 +42,12 @@ type Slack interface {
 	OpenDM(ctx context.Context, user string) (string, error)
 }
 
+// Auditor is what handlers need of the audit log.
+type Auditor interface {
+	Record(ctx context.Context, e audit.Entry)
+	Recent(ctx context.Context, incident string, n int) ([]audit.Entry, error)
+}
+
 // Escalator is what handlers need of the escalation engine.
 type Escalator interface {
 	Start(ctx context.Context, inc *incident.Incident, l escalation.Ladder) error
@@ -67,6 +74,7 @@ type Handlers struct {
 	esc      Escalator
 	ladder   *escalation.Ladder
 	contacts *escalation.Contacts
+	audit    Auditor
 
 	clerk     Clerk
 	approvals Approvals
@@ -105,6 +113,7 @@ type Deps struct {
 	Watch           StatusSource
 	DiagnoseTargets []DiagnoseTarget
 	Check           CheckInput
+	Audit           Auditor
 	// Resync and CheckWebhook are nil without APP_WEBHOOK_URL/SECRET.
 	Resync       Resyncer
 	CheckWebhook func(ctx context.Context) resync.CheckResult
@@ -115,7 +124,7 @@ func New(d Deps) *Handlers {
 	h := &Handlers{store: d.Store, slack: d.Slack, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
 		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts,
 		clerk: d.Clerk, approvals: d.Approvals, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
-		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook}
+		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit}
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}
@@ -133,6 +142,14 @@ type req struct {
 	isCommand bool
 	operator  bool   // break-glass CLI
 	name      string // subcommand or action, for logs
+	outcome   *string
+}
+
+// setOutcome notes how the request ended, for the audit log.
+func (r req) setOutcome(s string) {
+	if r.outcome != nil && *r.outcome == "ok" {
+		*r.outcome = s
+	}
 }
 
 func (h *Handlers) reply(ctx context.Context, r req, m bot.Msg) {
@@ -146,6 +163,7 @@ func (h *Handlers) replyText(ctx context.Context, r req, s string) { h.reply(ctx
 // fail tells the user what went wrong, in one sentence, and logs the detail.
 func (h *Handlers) fail(ctx context.Context, r req, err error) {
 	msg, internal := Sentence(err)
+	r.setOutcome("failed: " + truncate(oneLine(bot.Plain(msg)), 200))
 	if internal {
 		h.log.WithError(err).WithField("op", r.name).WithField("user", r.who.ID).Error("command failed")
 	}
@@ -154,8 +172,9 @@ func (h *Handlers) fail(ctx context.Context, r req, err error) {
 
 // Command handles /clerk-incident.
 func (h *Handlers) Command(ctx context.Context, c bot.Command) {
+	outcome := "ok"
 	r := req{who: incident.Person{ID: c.UserID, Name: c.UserName}, channel: c.ChannelID,
-		to: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, isCommand: true, operator: c.Operator}
+		to: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, isCommand: true, operator: c.Operator, outcome: &outcome}
 	p, err := Parse(c.Text)
 	if err != nil {
 		r.name = "parse"
@@ -163,6 +182,11 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 		return
 	}
 	r.name = p.Sub.Name
+	defer func() {
+		if p.Sub.Mutating || (p.Sub.Name == "bypass" || p.Sub.Name == "resync") && len(p.Args) > 0 && p.Args[0] != "status" {
+			h.record(ctx, r, p.Sub.Name, truncate(oneLine(c.Text), 300), p.ID, outcome)
+		}
+	}()
 	if p.Sub.Mutating && !h.allowed(ctx, r) {
 		return
 	}
@@ -216,6 +240,8 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 		h.withIncident(ctx, r, p, false, h.escalate)
 	case "contacts":
 		h.reply(ctx, r, ContactsMsg(h.contacts, h.ladder))
+	case "audit":
+		h.auditCmd(ctx, r, p)
 	case "revoke":
 		h.revoke(ctx, r, p)
 	case "lockout":
@@ -255,6 +281,7 @@ func (h *Handlers) allowed(ctx context.Context, r req) bool {
 	if ok {
 		return true
 	}
+	r.setOutcome("refused: not a responder")
 	msg := fmt.Sprintf(":no_entry: Only incident responders may use `%s` (responders: %s). Nothing changed.", r.name, h.auth.Describe())
 	if err != nil {
 		h.log.WithError(err).Warn("responder check failed")
@@ -697,8 +724,15 @@ func (h *Handlers) postmortem(ctx context.Context, r req, id string) {
 
 // Action handles button clicks. The value is untrusted input.
 func (h *Handlers) Action(ctx context.Context, a bot.Action) {
+	outcome := "ok"
 	r := req{who: incident.Person{ID: a.UserID, Name: a.UserName}, channel: a.ChannelID,
-		to: bot.ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID}, name: a.ActionID}
+		to: bot.ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID}, name: a.ActionID, outcome: &outcome}
+	if a.ActionID != ActChecklist && a.ActionID != ActOpenContinue {
+		defer func() {
+			id, _ := incident.ParseID(strings.SplitN(a.Value, "|", 2)[0])
+			h.record(ctx, r, "button "+a.ActionID, truncate(a.Value, 300), id, outcome)
+		}()
+	}
 	switch a.ActionID {
 	case ActAck, ActPageAck, ActResolve, ActChecklist, ActOpenContinue:
 		id, ok := incident.ParseID(a.Value)

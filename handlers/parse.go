@@ -41,6 +41,7 @@ var Subcommands = []Sub{
 	{"resync", "/clerk-incident resync [INC-n] [--dry-run] [--since <RFC 3339 date>] | status | cancel", "replay every Clerk user into the app's webhook endpoint as signed user.updated events", false},
 	{"approve", "/clerk-incident approve <request-id>", "approve a pending request (not your own)", true},
 	{"deny", "/clerk-incident deny <request-id>", "deny or withdraw a pending request", true},
+	{"audit", "/clerk-incident audit [INC-n]", "show the latest audit log entries", false},
 	{"rootcause", "/clerk-incident rootcause [INC-n] <text…>", "record the root cause for the report", true},
 	{"prevention", "/clerk-incident prevention [INC-n] <text…>", "add a prevention action item to the report", true},
 	{"lessons", "/clerk-incident lessons [INC-n] <text…>", "record lessons learned for the report", true},

@@ -499,6 +499,7 @@ func (h *Handlers) executeBypass(ctx context.Context, ar *approval.Request) stri
 		return ":x: The bypass could not be turned on: " + msg
 	}
 	h.log.WithField("incident", ar.Incident).WithField("expires_at", st.ExpiresAt).Warn("emergency auth bypass ON")
+	h.system(ctx, "bot", "bypass on", "until "+st.ExpiresAt.Format(time.RFC3339)+" approved by "+ar.DecidedBy.ID, ar.Incident)
 	return fmt.Sprintf(":rotating_light: *Emergency auth bypass is ON* until %s (%s). Apps reading `GET /v1/bypass` let users in without Clerk. It ends by itself; `/clerk-incident bypass off` ends it now.",
 		slackDate(st.ExpiresAt), shortDuration(ar.Duration))
 }
@@ -607,6 +608,7 @@ func (h *Handlers) BypassReminder(ctx context.Context, st bypass.State) {
 // BypassExpired implements bypass.Notifier.
 func (h *Handlers) BypassExpired(ctx context.Context, st bypass.State) {
 	h.log.WithField("incident", st.Incident).Warn("emergency auth bypass expired")
+	h.system(ctx, "bot", "bypass expired", "ended by itself", st.Incident)
 	h.bypassNotice(ctx, st.Incident, incident.Person{Name: "bot"}, "Emergency bypass ended by itself",
 		fmt.Sprintf(":lock: The emergency auth bypass *ended by itself* at %s: Clerk auth is enforced again.", slackDate(st.ExpiresAt)))
 }
@@ -637,6 +639,7 @@ func (h *Handlers) Sweep(ctx context.Context) {
 				_ = h.slack.Update(ctx, ar.Channel, ar.MessageTS, DecidedMsg(ar))
 			}
 			_, _ = h.store.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) expired; nothing was done", ar.ID, actionName(ar.Action))))
+			h.system(ctx, "bot", "approval expired", ar.ID+" "+ar.Summary, ar.Incident)
 		})
 		if err != nil {
 			h.log.WithError(err).Warn("approval expiry failed")

@@ -56,6 +56,7 @@ func (h *Handlers) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, 
 		h.log.WithError(err).Warn("could not post status alert")
 	}
 	h.startLadder(ctx, inc)
+	h.system(ctx, "status poller", "open", a.Title, inc.ID)
 	return inc.ID, nil
 }
 

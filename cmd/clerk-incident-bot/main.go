@@ -35,6 +35,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return nil
 		case "healthcheck":
 			return healthcheck(ctx, getenv, stdout)
+		case "audit":
+			var since time.Time
+			if len(args) > 3 && args[2] == "--since" {
+				t, err := time.Parse(time.RFC3339, args[3])
+				if err != nil {
+					return fmt.Errorf("--since wants an RFC 3339 date such as 2026-11-24T00:00:00Z")
+				}
+				since = t
+			}
+			cfg, err := app.Load(getenv)
+			if err != nil {
+				return err
+			}
+			return app.ExportAudit(ctx, cfg, since, stdout, stderr)
 		case "do":
 			words, as := splitAs(args[2:])
 			cfg, err := app.Load(getenv)
@@ -109,6 +123,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "       clerk-incident-bot healthcheck probe this instance's /healthz (exit 0 when healthy)")
 	fmt.Fprintln(w, "       clerk-incident-bot do <words after /clerk-incident> --as <name>")
 	fmt.Fprintln(w, "                                      break-glass: run a command without Slack (same Redis and Clerk)")
+	fmt.Fprintln(w, "       clerk-incident-bot audit [--since <RFC 3339 date>]   export the audit log as JSON lines")
 	fmt.Fprintln(w, "It is configured by these environment variables:")
 	for _, v := range app.Vars {
 		def := ""

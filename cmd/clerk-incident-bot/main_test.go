@@ -458,3 +458,49 @@ func TestBreakGlassCLI(t *testing.T) {
 	s.Command(t, "U1", "C1", "status INC-1")
 	s.ExpectEphemeral(t, "U1", "Acknowledged; now leading the response · bob", "Approved emergency bypass")
 }
+
+// Every state-changing command, click and refusal is in the audit log,
+// shown by /clerk-incident audit and exported as JSON lines by the CLI.
+func TestAuditLog(t *testing.T) {
+	h := start(t, map[string]string{"SLACK_RESPONDERS": "U1,U2"})
+	s := h.slack
+	s.Command(t, "U1", "C1", "open security Token leak")
+	card := s.ExpectMessage(t, "C1", "INC-1")
+	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Security Breach Response"}})
+	s.ExpectEphemeral(t, "U1", "Opened")
+	s.Command(t, "U9", "C1", "ack INC-1")
+	s.ExpectEphemeral(t, "U9", "Only incident responders")
+	s.Click(t, "U2", card, "Acknowledge")
+	s.ExpectUpdated(t, card, "*Lead* <@U2>")
+	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"acknowledged"}})
+	// The click's entry is written as its handler returns: ask until it is there.
+	var text string
+	for range 50 {
+		s.Command(t, "U1", "C1", "audit INC-1")
+		text = s.ExpectEphemeral(t, "U1", "Audit log of INC-1").Render()
+		if strings.Contains(text, "button inc_ack") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, want := range []string{"<@U2> · button inc_ack · INC-1 · ok", "<@U9> · ack · INC-1 · refused: not a responder"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("audit lacks %q:\n%s", want, text)
+		}
+	}
+	var out, errOut bytes.Buffer
+	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_APP_TOKEN": "xapp-x", "REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": h.prefix}
+	if err := run(context.Background(), []string{"x", "audit"}, func(k string) string { return env[k] }, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) < 3 || !strings.Contains(out.String(), `"action":"open"`) || !strings.Contains(out.String(), `"outcome":"refused: not a responder"`) {
+		t.Fatalf("export:\n%s", out.String())
+	}
+	for _, l := range lines {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("not JSON lines: %q", l)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
@@ -260,7 +261,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	deps := handlers.Deps{Store: store, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
 		Contacts: contacts, Ladder: ladder,
 		Approvals: approval.NewStore(rdb, cfg.RedisPrefix, cfg.ApprovalTTL, opt.Now),
-		Bypass:    bypass.NewStore(rdb, cfg.RedisPrefix, opt.Now), BypassMax: cfg.BypassMax}
+		Bypass:    bypass.NewStore(rdb, cfg.RedisPrefix, opt.Now), BypassMax: cfg.BypassMax,
+		Audit: audit.New(rdb, cfg.RedisPrefix, log.WithField("component", "audit"), opt.Now)}
 	bypassStore := deps.Bypass.(*bypass.Store)
 	if len(cfg.Approvers) > 0 {
 		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)

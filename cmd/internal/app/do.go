@@ -10,6 +10,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 )
 
@@ -48,5 +49,25 @@ func Do(ctx context.Context, cfg Config, words []string, as string, stdout, stde
 	name := strings.TrimSpace(as)
 	h.Command(ctx, bot.Command{Command: "/clerk-incident", Text: strings.Join(words, " "), UserID: "cli:" + name, UserName: name,
 		ChannelID: cfg.Channel, Operator: true})
+	return nil
+}
+
+// ExportAudit writes the audit log since `since` as JSON lines.
+func ExportAudit(ctx context.Context, cfg Config, since time.Time, stdout, stderr io.Writer) error {
+	if cfg.RedisURL == "" {
+		return errors.New("exporting the audit log needs REDIS_URL: the Redis the bots use")
+	}
+	cfg.LogLevel = min(cfg.LogLevel, logrus.ErrorLevel)
+	log := newLogger(cfg, stderr)
+	rdb, closeRedis, err := openRedis(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	n, err := audit.New(rdb, cfg.RedisPrefix, log, time.Now).Export(ctx, stdout, since)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%d audit entries exported\n", n)
 	return nil
 }
