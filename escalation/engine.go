@@ -88,6 +88,9 @@ type Engine struct {
 	log    logrus.FieldLogger
 	owner  string
 
+	// OnPage, if set, observes each page: how late it went out and to how many people.
+	OnPage func(late time.Duration, people int)
+
 	Lease    time.Duration // how long a claim is held (real time)
 	Interval time.Duration // the longest the loop sleeps
 	Workers  int
@@ -349,7 +352,7 @@ func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked 
 			_ = e.Stop(pageCtx, id, "acknowledged", inc.AckedBy.ID)
 			return true
 		}
-		step := st.Next
+		step, due := st.Next, st.NextAt
 		page, err := e.page(pageCtx, inc, st)
 		if err != nil {
 			attempts := st.Attempts + 1
@@ -387,6 +390,9 @@ func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked 
 		}
 		log.WithFields(logrus.Fields{"level": page.Level, "repeat": page.Repeat, "reached": len(page.Reached), "skipped": page.Skipped}).Info("escalation page sent")
 		e.pager.AfterPage(pageCtx, id)
+		if e.OnPage != nil {
+			e.OnPage(max(e.now().Sub(due), 0), len(page.Reached))
+		}
 	}
 	return true
 }

@@ -42,6 +42,12 @@ type Slack interface {
 	OpenDM(ctx context.Context, user string) (string, error)
 }
 
+// Observer counts commands and approvals (metrics).
+type Observer interface {
+	Command(subcommand, outcome string)
+	Approval(outcome string)
+}
+
 // Auditor is what handlers need of the audit log.
 type Auditor interface {
 	Record(ctx context.Context, e audit.Entry)
@@ -75,6 +81,7 @@ type Handlers struct {
 	ladder   *escalation.Ladder
 	contacts *escalation.Contacts
 	audit    Auditor
+	observe  Observer
 
 	clerk     Clerk
 	approvals Approvals
@@ -114,6 +121,7 @@ type Deps struct {
 	DiagnoseTargets []DiagnoseTarget
 	Check           CheckInput
 	Audit           Auditor
+	Observe         Observer
 	// Resync and CheckWebhook are nil without APP_WEBHOOK_URL/SECRET.
 	Resync       Resyncer
 	CheckWebhook func(ctx context.Context) resync.CheckResult
@@ -124,7 +132,7 @@ func New(d Deps) *Handlers {
 	h := &Handlers{store: d.Store, slack: d.Slack, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
 		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts,
 		clerk: d.Clerk, approvals: d.Approvals, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
-		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit}
+		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe}
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}
@@ -143,6 +151,17 @@ type req struct {
 	operator  bool   // break-glass CLI
 	name      string // subcommand or action, for logs
 	outcome   *string
+}
+
+// outcomeClass folds an audit outcome into a metric label.
+func outcomeClass(o string) string {
+	switch {
+	case strings.HasPrefix(o, "refused"):
+		return "refused"
+	case strings.HasPrefix(o, "failed"):
+		return "failed"
+	}
+	return "ok"
 }
 
 // setOutcome notes how the request ended, for the audit log.
@@ -183,6 +202,9 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 	}
 	r.name = p.Sub.Name
 	defer func() {
+		if h.observe != nil {
+			h.observe.Command(p.Sub.Name, outcomeClass(outcome))
+		}
 		if p.Sub.Mutating || (p.Sub.Name == "bypass" || p.Sub.Name == "resync") && len(p.Args) > 0 && p.Args[0] != "status" {
 			h.record(ctx, r, p.Sub.Name, truncate(oneLine(c.Text), 300), p.ID, outcome)
 		}
@@ -729,6 +751,9 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 		to: bot.ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID}, name: a.ActionID, outcome: &outcome}
 	if a.ActionID != ActChecklist && a.ActionID != ActOpenContinue {
 		defer func() {
+			if h.observe != nil {
+				h.observe.Command("button "+a.ActionID, outcomeClass(outcome))
+			}
 			id, _ := incident.ParseID(strings.SplitN(a.Value, "|", 2)[0])
 			h.record(ctx, r, "button "+a.ActionID, truncate(a.Value, 300), id, outcome)
 		}()

@@ -298,6 +298,9 @@ func (h *Handlers) requestApproval(ctx context.Context, r req, incID string, ar 
 		h.fail(ctx, r, err)
 		return
 	}
+	if h.observe != nil {
+		h.observe.Approval("requested")
+	}
 	if inc.Channel != "" {
 		ts, err := h.slack.Post(ctx, inc.Channel, inc.CardTS, ApprovalMsg(created, h.approvers.Describe()))
 		if err != nil {
@@ -394,6 +397,9 @@ func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool)
 		return
 	}
 	h.log.WithField("approval", ar.ID).WithField("status", ar.Status).WithField("by", r.who.ID).Info("approval decided")
+	if h.observe != nil {
+		h.observe.Approval(ar.Status)
+	}
 	if ar.Channel != "" && ar.MessageTS != "" {
 		if err := h.slack.Update(ctx, ar.Channel, ar.MessageTS, DecidedMsg(ar)); err != nil {
 			h.log.WithError(err).Warn("could not update approval message")
@@ -640,6 +646,9 @@ func (h *Handlers) Sweep(ctx context.Context) {
 			}
 			_, _ = h.store.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) expired; nothing was done", ar.ID, actionName(ar.Action))))
 			h.system(ctx, "bot", "approval expired", ar.ID+" "+ar.Summary, ar.Incident)
+			if h.observe != nil {
+				h.observe.Approval(approval.Expired)
+			}
 		})
 		if err != nil {
 			h.log.WithError(err).Warn("approval expiry failed")

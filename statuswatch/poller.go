@@ -81,6 +81,9 @@ type Poller struct {
 	log    logrus.FieldLogger
 	owner  string
 
+	// OnPoll, if set, observes each poll ("status" or "health", ok).
+	OnPoll func(target string, ok bool)
+
 	mu       sync.Mutex
 	etag     string
 	modified string
@@ -187,6 +190,9 @@ func (p *Poller) Fetch(ctx context.Context) (Summary, error) {
 func (p *Poller) pollStatus(ctx context.Context) {
 	sum, err := p.Fetch(ctx)
 	now := p.now().UTC()
+	if p.OnPoll != nil {
+		p.OnPoll("status", err == nil)
+	}
 	if err != nil {
 		p.saveSnapshot(ctx, func(s *Snapshot) { s.Err, s.FetchedAt = err.Error(), now })
 		fails, _ := p.rdb.Incr(ctx, p.k("fetch-failures")).Result()
@@ -347,6 +353,9 @@ func (p *Poller) upstreamResolved(ctx context.Context, in Incident) {
 
 func (p *Poller) pollHealth(ctx context.Context) {
 	h := p.Probe(ctx)
+	if p.OnPoll != nil {
+		p.OnPoll("health", h.OK)
+	}
 	p.saveSnapshot(ctx, func(s *Snapshot) { s.Health = &h })
 	key := "app-health"
 	if h.OK {

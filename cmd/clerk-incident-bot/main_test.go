@@ -504,3 +504,47 @@ func TestAuditLog(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsEndpoint(t *testing.T) {
+	h := start(t, map[string]string{"SLACK_RESPONDERS": "U1"})
+	s := h.slack
+	s.Command(t, "U1", "C1", "open performance Slow sign-in")
+	card := s.ExpectMessage(t, "C1", "INC-1")
+	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Performance Degradation Response"}})
+	s.ExpectEphemeral(t, "U1", "Opened")
+	s.Command(t, "U9", "C1", "resolve")
+	s.ExpectEphemeral(t, "U9", "Only incident responders")
+	addr := ""
+	for _, line := range strings.Split(h.logs.String(), "\n") {
+		if strings.Contains(line, "http listening") {
+			var e map[string]any
+			if json.Unmarshal([]byte(line), &e) == nil {
+				addr, _ = e["addr"].(string)
+			}
+		}
+	}
+	var body string
+	for range 50 { // the refused command is counted as its handler returns
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		if strings.Contains(body, `clerk_incident_commands_total{outcome="refused",subcommand="resolve"} 1`) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, want := range []string{
+		`clerk_incident_commands_total{outcome="ok",subcommand="open"} 1`,
+		`clerk_incident_commands_total{outcome="refused",subcommand="resolve"} 1`,
+		`clerk_incident_ack_latency_seconds_count{kind="slash_command"} 2`,
+		"clerk_incident_open_incidents 1", "clerk_incident_bypass_active 0", "go_goroutines",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
@@ -159,7 +160,12 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		}
 	}
 	listener := bot.NewListener(api, h, store, out, log, cfg.HandlerTimeout)
-	listener.OnAck = opt.OnAck
+	listener.OnAck = func(kind string, d time.Duration) {
+		parts.metrics.Ack(kind, d)
+		if opt.OnAck != nil {
+			opt.OnAck(kind, d)
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -167,6 +173,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	}
 	mux := healthMux(store, listener)
 	mux.Handle("GET /v1/bypass", bypassHandler(bypassStore, cfg.BypassReadToken, log))
+	mux.Handle("GET /metrics", parts.metrics.Handler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -239,6 +246,7 @@ type parts struct {
 	pollInterval time.Duration
 	runner       *resync.Runner
 	bypass       *bypass.Store
+	metrics      *metrics.Metrics
 }
 
 // assemble builds every domain part over one Redis and one Slack side.
@@ -264,11 +272,27 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		Bypass:    bypass.NewStore(rdb, cfg.RedisPrefix, opt.Now), BypassMax: cfg.BypassMax,
 		Audit: audit.New(rdb, cfg.RedisPrefix, log.WithField("component", "audit"), opt.Now)}
 	bypassStore := deps.Bypass.(*bypass.Store)
+	var runner *resync.Runner // set below; the gauge reads it when scraped
+	m := metrics.New(metrics.Gauges{
+		OpenIncidents: func(ctx context.Context) (int, error) { l, err := store.ListOpen(ctx); return len(l), err },
+		BypassActive:  func(ctx context.Context) (bool, error) { st, err := bypassStore.Get(ctx); return st.Enabled, err },
+		ResyncProgress: func(ctx context.Context) (float64, error) {
+			if runner == nil {
+				return -1, nil
+			}
+			j, err := runner.Current(ctx)
+			if err != nil || j == nil || j.Status != resync.Running || j.Total == 0 {
+				return -1, err
+			}
+			return float64(j.Done) / float64(j.Total), nil
+		},
+	})
 	if len(cfg.Approvers) > 0 {
 		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
 	}
 	if cfg.ClerkSecretKey != "" {
-		deps.Clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow}, nil)
+		deps.Clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow},
+			m.ClerkCall)
 	} else {
 		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
 	}
@@ -301,7 +325,6 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if c, ok := deps.Clerk.(*clerkops.Client); ok && c != nil {
 		deps.Check.PingClerk = c.Ping
 	}
-	var runner *resync.Runner
 	if cfg.WebhookURL != "" && cfg.WebhookSecret != "" {
 		key, _ := resync.ParseSecret(cfg.WebhookSecret) // validated in Load
 		deps.CheckWebhook = func(ctx context.Context) resync.CheckResult {
@@ -313,7 +336,14 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			deps.Resync = runner
 		}
 	}
-	return &parts{deps: deps, engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore}, nil
+	deps.Observe = m
+	if engine != nil {
+		engine.OnPage = m.Page
+	}
+	if poll != nil {
+		poll.OnPoll = m.Poll
+	}
+	return &parts{deps: deps, engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore, metrics: m}, nil
 }
 
 // diagnoseTargets lists what `diagnose` times, with the runbook's

@@ -1,0 +1,115 @@
+// Package metrics exposes the bot's Prometheus metrics on its own
+// registry (no global state): commands, acks, escalation, approvals,
+// Clerk calls, status polls, and gauges read live from Redis.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the collectors.
+type Metrics struct {
+	reg        *prometheus.Registry
+	commands   *prometheus.CounterVec
+	ack        *prometheus.HistogramVec
+	lateness   prometheus.Histogram
+	pages      prometheus.Counter
+	approvals  *prometheus.CounterVec
+	clerkCalls *prometheus.CounterVec
+	polls      *prometheus.CounterVec
+}
+
+// Gauges are read when Prometheus scrapes.
+type Gauges struct {
+	OpenIncidents  func(ctx context.Context) (int, error)
+	BypassActive   func(ctx context.Context) (bool, error)
+	ResyncProgress func(ctx context.Context) (float64, error) // 0..1, or -1 when none runs
+}
+
+// New registers every metric.
+func New(g Gauges) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_commands_total", Help: "Slash commands and clicks by subcommand and outcome."}, []string{"subcommand", "outcome"})
+	m.ack = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clerk_incident_ack_latency_seconds", Help: "Time from envelope to Socket Mode ack.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 3}}, []string{"kind"})
+	m.lateness = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "clerk_incident_escalation_lateness_seconds", Help: "How late escalation pages went out.",
+		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60}})
+	m.pages = prometheus.NewCounter(prometheus.CounterOpts{Name: "clerk_incident_pages_sent_total", Help: "Escalation pages delivered (per person)."})
+	m.approvals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_approvals_total", Help: "Approval requests by outcome."}, []string{"outcome"})
+	m.clerkCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_clerk_api_calls_total", Help: "Clerk Backend API attempts by HTTP status (0: network error)."}, []string{"status"})
+	m.polls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_status_polls_total", Help: "Status page and app health polls by result."}, []string{"target", "result"})
+	m.reg.MustRegister(m.commands, m.ack, m.lateness, m.pages, m.approvals, m.clerkCalls, m.polls,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	gauge := func(name, help string, read func(ctx context.Context) (float64, error)) {
+		if read == nil {
+			return
+		}
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			v, err := read(ctx)
+			if err != nil {
+				return -1
+			}
+			return v
+		}))
+	}
+	if g.OpenIncidents != nil {
+		gauge("clerk_incident_open_incidents", "Open incidents (-1: store unavailable).", func(ctx context.Context) (float64, error) {
+			n, err := g.OpenIncidents(ctx)
+			return float64(n), err
+		})
+	}
+	if g.BypassActive != nil {
+		gauge("clerk_incident_bypass_active", "1 while the emergency auth bypass is on.", func(ctx context.Context) (float64, error) {
+			on, err := g.BypassActive(ctx)
+			if on {
+				return 1, err
+			}
+			return 0, err
+		})
+	}
+	gauge("clerk_incident_resync_progress", "Share of users done by the running resync (-1: none).", g.ResyncProgress)
+	return m
+}
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Command counts a command or click.
+func (m *Metrics) Command(subcommand, outcome string) { m.commands.WithLabelValues(subcommand, outcome).Inc() }
+
+// Ack observes an ack's latency.
+func (m *Metrics) Ack(kind string, d time.Duration) { m.ack.WithLabelValues(kind).Observe(d.Seconds()) }
+
+// Page counts a page and how late it went out.
+func (m *Metrics) Page(late time.Duration, people int) {
+	m.lateness.Observe(late.Seconds())
+	m.pages.Add(float64(people))
+}
+
+// Approval counts an approval outcome.
+func (m *Metrics) Approval(outcome string) { m.approvals.WithLabelValues(outcome).Inc() }
+
+// ClerkCall counts a Clerk API attempt.
+func (m *Metrics) ClerkCall(method, path string, status int) {
+	m.clerkCalls.WithLabelValues(strconv.Itoa(status)).Inc()
+}
+
+// Poll counts a status or health poll.
+func (m *Metrics) Poll(target string, ok bool) {
+	r := "ok"
+	if !ok {
+		r = "failed"
+	}
+	m.polls.WithLabelValues(target, r).Inc()
+}
