@@ -86,7 +86,9 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Command counts a command or click.
-func (m *Metrics) Command(subcommand, outcome string) { m.commands.WithLabelValues(subcommand, outcome).Inc() }
+func (m *Metrics) Command(subcommand, outcome string) {
+	m.commands.WithLabelValues(subcommand, outcome).Inc()
+}
 
 // Ack observes an ack's latency.
 func (m *Metrics) Ack(kind string, d time.Duration) { m.ack.WithLabelValues(kind).Observe(d.Seconds()) }
