@@ -548,3 +548,43 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// Redis goes away: the bot stays up, says so on /healthz and to users,
+// and recovers by itself; append-only persistence loses nothing.
+func TestRedisRestartLosesNothing(t *testing.T) {
+	rs := redistest.StartServer(t)
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	h := startOn(t, fs, "fault:", map[string]string{"REDIS_URL": rs.URL(), "SLACK_RESPONDERS": "U1"})
+	s := h.slack
+	s.Command(t, "U1", "C1", "open outage Before the crash")
+	card := s.ExpectMessage(t, "C1", "INC-1")
+	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Auth Outage Response"}})
+	s.ExpectEphemeral(t, "U1", "Opened")
+	s.Command(t, "U1", "C1", "note INC-1 written just before Redis dies")
+	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"written just before"}})
+	s.ExpectEphemeral(t, "U1", "Note added")
+
+	rs.Stop()
+	s.Command(t, "U1", "C1", "note INC-1 while Redis is down")
+	s.ExpectEphemeral(t, "U1", "incident store is unavailable, retrying")
+	if body := healthz(t, h); body["redis"] != "down" || body["status"] == "ok" {
+		t.Fatalf("healthz with Redis down: %v", body)
+	}
+
+	rs.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for healthz(t, h)["redis"] != "up" {
+		if time.Now().After(deadline) {
+			t.Fatal("did not recover")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.Command(t, "U1", "C1", "status INC-1")
+	s.ExpectEphemeral(t, "U1", "INC-1 · Before the crash", "written just before Redis dies")
+	s.Command(t, "U1", "C1", "resolve INC-1")
+	s.ExpectUpdated(t, card, "Resolved")
+	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"resolved INC-1"}})
+	s.ExpectEphemeral(t, "U1", "INC-1 is resolved")
+	s.NoUnexpectedMessages(t)
+}
