@@ -103,7 +103,7 @@ func NewEngine(rdb redis.UniversalClient, prefix string, reader IncidentReader, 
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return &Engine{rdb: rdb, prefix: prefix, reader: reader, pager: pager, now: now, log: log,
-		owner: hex.EncodeToString(b), Lease: 60 * time.Second, Interval: time.Second, Workers: 16, kick: make(chan struct{}, 1)}
+		owner: hex.EncodeToString(b), Lease: 15 * time.Second, Interval: time.Second, Workers: 16, kick: make(chan struct{}, 1)}
 }
 
 func (e *Engine) keyDue() string            { return e.prefix + "escalation:due" }

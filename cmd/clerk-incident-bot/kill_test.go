@@ -1,0 +1,86 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+)
+
+// buildBot compiles this command once for the process-level fault tests.
+func buildBot(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "clerk-incident-bot")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// kill -9 of the bot after level 1 of a ladder: a new process on the same
+// Redis pages level 2 and level 3, each exactly once, in order.
+func TestKill9DuringALadder(t *testing.T) {
+	bin := buildBot(t)
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	dir := t.TempDir()
+	contacts := "contacts:\n  team:\n    - {name: A, slack_id: U1}\n    - {name: B, slack_id: U2}\n    - {name: C, slack_id: U3}\n" +
+		"  escalation:\n    - {level: 1, contact: A, time: 0-3s}\n    - {level: 2, contact: B, time: 3-6s}\n    - {level: 3, contact: C, time: 6s+}\n" +
+		"policy: {repeat_every: 1h, repeat_times: 0}\n"
+	if err := os.WriteFile(dir+"/contacts.yml", []byte(contacts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
+		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "CONTACTS_FILE="+dir+"/contacts.yml",
+		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn")
+	startProc := func() *exec.Cmd {
+		cmd := exec.Command(bin)
+		cmd.Env = env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd
+	}
+	first := startProc()
+	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	fs.Command(t, "U1", "C1", "open outage Crash test")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Crash test")
+	fs.ExpectMessage(t, "DU1", "level 1 (A)")
+	fs.ExpectUpdated(t, card, "next: level 2 (B)")
+	time.Sleep(200 * time.Millisecond) // let it hand back the ladder's claim: the point is a kill between steps
+	_ = first.Process.Signal(syscall.SIGKILL)
+	_ = first.Wait()
+	for fs.Connections() > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	startProc()
+	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	fs.ExpectMessage(t, "DU2", "level 2 (B)")
+	fs.ExpectMessage(t, "DU3", "level 3 (C)")
+	time.Sleep(time.Second) // room for a duplicate to show itself
+	count := map[string]int{}
+	var order []string
+	for _, m := range fs.Messages() {
+		if strings.HasPrefix(m.Channel, "DU") {
+			count[m.Channel]++
+			order = append(order, m.Channel)
+		}
+	}
+	if count["DU1"] != 1 || count["DU2"] != 1 || count["DU3"] != 1 || strings.Join(order, ",") != "DU1,DU2,DU3" {
+		t.Fatalf("pages %v in order %v", count, order)
+	}
+}
