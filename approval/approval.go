@@ -100,6 +100,10 @@ func NewStore(rdb redis.UniversalClient, prefix string, ttl time.Duration, now f
 
 func (s *Store) key(id string) string { return s.prefix + "approval:" + id }
 func (s *Store) keyExpiry() string    { return s.prefix + "approvals:expiry" }
+func (s *Store) keyApproved() string  { return s.prefix + "approvals:approved" }
+func (s *Store) keyExec(id string) string {
+	return s.prefix + "approval:" + id + ":exec"
+}
 
 // keep requests for a month after they are decided, for the audit trail.
 const retention = 30 * 24 * time.Hour
@@ -173,6 +177,13 @@ func (s *Store) update(ctx context.Context, id string, fn func(r *Request) error
 				if r.Status != Pending {
 					p.ZRem(ctx, s.keyExpiry(), id)
 				}
+				// Approved and not yet carried out: an outbox any replica
+				// works through, so a crash after the click loses nothing.
+				if r.Status == Approved && r.Outcome == "" {
+					p.ZAdd(ctx, s.keyApproved(), redis.Z{Score: float64(r.DecidedAt.UnixMilli()), Member: id})
+				} else {
+					p.ZRem(ctx, s.keyApproved(), id)
+				}
 				return nil
 			})
 			out = &r
@@ -225,6 +236,18 @@ func (s *Store) SetOutcome(ctx context.Context, id, outcome string) error {
 		return nil
 	})
 	return err
+}
+
+// ClaimExecution takes the right to carry out an approved request for
+// ttl; whoever fails to claim it leaves it alone. The actions are
+// idempotent (ban, bypass on), so a retry after a crash does no harm.
+func (s *Store) ClaimExecution(ctx context.Context, id, owner string, ttl time.Duration) (bool, error) {
+	return s.rdb.SetNX(ctx, s.keyExec(id), owner, ttl).Result()
+}
+
+// Unexecuted lists approved requests whose action has no outcome yet.
+func (s *Store) Unexecuted(ctx context.Context) ([]string, error) {
+	return s.rdb.ZRange(ctx, s.keyApproved(), 0, 99).Result()
 }
 
 // ExpireDue marks pending requests past their expiry as expired and calls

@@ -35,6 +35,8 @@ type Approvals interface {
 	SetMessage(ctx context.Context, id, channel, ts string) error
 	SetOutcome(ctx context.Context, id, outcome string) error
 	ExpireDue(ctx context.Context, fn func(ctx context.Context, r *approval.Request)) error
+	ClaimExecution(ctx context.Context, id, owner string, ttl time.Duration) (bool, error)
+	Unexecuted(ctx context.Context) ([]string, error)
 }
 
 // Bypass is what handlers need of the bypass store.
@@ -416,17 +418,31 @@ func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool)
 	if !approve {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), longWork)
-	defer cancel()
-	outcome := h.execute(ctx, ar)
-	if r.isCommand {
+	outcome, ok := h.carryOut(ctx, ar)
+	if ok && r.isCommand {
 		h.replyText(ctx, r, outcome)
 	}
+}
+
+// execLease is how long one replica has to carry out an approved request
+// before another may (after a crash).
+const execLease = 5 * time.Minute
+
+// carryOut executes an approved request once it holds its claim, records
+// the outcome (which takes it off the outbox) and shows it.
+func (h *Handlers) carryOut(ctx context.Context, ar *approval.Request) (string, bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), longWork)
+	defer cancel()
+	if ok, err := h.approvals.ClaimExecution(ctx, ar.ID, "handlers", execLease); err != nil || !ok {
+		return "", false
+	}
+	outcome := h.execute(ctx, ar)
 	_ = h.approvals.SetOutcome(ctx, ar.ID, outcome)
 	ar.Outcome = outcome
 	if ar.Channel != "" && ar.MessageTS != "" {
 		_ = h.slack.Update(ctx, ar.Channel, ar.MessageTS, DecidedMsg(ar))
 	}
+	return outcome, true
 }
 
 func approvalSentence(err error) string {
@@ -661,6 +677,17 @@ func (h *Handlers) Sweep(ctx context.Context) {
 	}
 	if h.resync != nil {
 		h.resync.Resume(ctx)
+	}
+	if h.approvals != nil {
+		// Approved requests whose replica died before carrying them out.
+		ids, _ := h.approvals.Unexecuted(ctx)
+		for _, id := range ids {
+			ar, err := h.approvals.Get(ctx, id)
+			if err != nil || ar.Status != approval.Approved || ar.Outcome != "" {
+				continue
+			}
+			h.carryOut(ctx, ar)
+		}
 	}
 	h.catchUp(ctx)
 }

@@ -5,18 +5,22 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
 
 type secHarness struct {
+	prefix   string
 	slack    *fakeslack.Server
 	clerk    *fakeclerk.Server
 	clock    *testClock
@@ -49,7 +53,7 @@ func startSecurity(t *testing.T, extra map[string]string) *secHarness {
 		t.Fatal(err)
 	}
 	cfg.ContactsFile = t.TempDir() + "/none.yml" // escalation off
-	h := &secHarness{slack: fs, clerk: fc, clock: &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}}
+	h := &secHarness{prefix: env["REDIS_KEY_PREFIX"], slack: fs, clerk: fc, clock: &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}}
 	ready := make(chan string, 1)
 	got := make(chan *handlers.Handlers, 1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -267,5 +271,33 @@ func TestBypassOnApprovalPublishesAndEndsByItself(t *testing.T) {
 	if _, body := h.bypassJSON(t, "bypass-read-secret"); body["enabled"] != false {
 		t.Fatalf("after resolve: %v", body)
 	}
+	s.NoUnexpectedMessages(t)
+}
+
+// The replica that recorded an approval dies before carrying it out: the
+// next sweep (any replica) does it, once.
+func TestApprovedRequestSurvivesACrash(t *testing.T) {
+	h := startSecurity(t, nil)
+	s := h.slack
+	card := h.open(t, "open outage Clerk down")
+	s.Command(t, "U1", "C1", "bypass on 30m")
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: emergency bypass"}})
+	reply := s.ExpectEphemeral(t, "U1", "Approval requested")
+	id := regexp.MustCompile("apr-[a-z0-9]{12}").FindString(reply.Render())
+	rdb, _ := redistest.Client(t)
+	store := approval.NewStore(rdb, h.prefix, 15*time.Minute, h.clock.Now)
+	if _, err := store.Decide(context.Background(), id, incident.Person{ID: "U2"}, true); err != nil {
+		t.Fatal(err) // recorded, then the replica "died" before the bypass went on
+	}
+	if _, body := h.bypassJSON(t, ""); body["enabled"] != false {
+		t.Fatal("on before anyone carried it out")
+	}
+	h.handlers.Sweep(context.Background())
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Emergency auth bypass is ON"}})
+	if _, body := h.bypassJSON(t, ""); body["enabled"] != true || body["approved_by"] != "U2" {
+		t.Fatalf("after the sweep: %v", body)
+	}
+	h.handlers.Sweep(context.Background())
+	h.handlers.Sweep(context.Background())
 	s.NoUnexpectedMessages(t)
 }
