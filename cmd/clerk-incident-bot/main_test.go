@@ -149,21 +149,26 @@ func TestIncidentLoopEndToEnd(t *testing.T) {
 	}
 }
 
-func healthz(t *testing.T, h *harness) map[string]string {
+// httpAddr reads the bot's HTTP address from its start-up log line.
+func httpAddr(t *testing.T, h *harness) string {
 	t.Helper()
-	addr := ""
 	for _, line := range strings.Split(h.logs.String(), "\n") {
 		if strings.Contains(line, "http listening") {
 			var e map[string]any
 			if json.Unmarshal([]byte(line), &e) == nil {
-				addr, _ = e["addr"].(string)
+				if addr, _ := e["addr"].(string); addr != "" {
+					return addr
+				}
 			}
 		}
 	}
-	if addr == "" {
-		t.Fatal("no http address in logs")
-	}
-	r, err := http.Get("http://" + addr + "/healthz")
+	t.Fatal("no http address in logs")
+	return ""
+}
+
+func healthz(t *testing.T, h *harness) map[string]string {
+	t.Helper()
+	r, err := http.Get("http://" + httpAddr(t, h) + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,15 +519,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	s.ExpectEphemeral(t, "U1", "Opened")
 	s.Command(t, "U9", "C1", "resolve")
 	s.ExpectEphemeral(t, "U9", "Only incident responders")
-	addr := ""
-	for _, line := range strings.Split(h.logs.String(), "\n") {
-		if strings.Contains(line, "http listening") {
-			var e map[string]any
-			if json.Unmarshal([]byte(line), &e) == nil {
-				addr, _ = e["addr"].(string)
-			}
-		}
-	}
+	addr := httpAddr(t, h)
 	var body string
 	for range 50 { // the refused command is counted as its handler returns
 		resp, err := http.Get("http://" + addr + "/metrics")
