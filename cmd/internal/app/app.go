@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -413,6 +414,17 @@ func openRedis(cfg Config, log logrus.FieldLogger) (redis.UniversalClient, func(
 		log.Warn("REDIS_URL is not set: using an embedded in-memory Redis; incident state will not survive a restart")
 		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		return rdb, func() { _ = rdb.Close(); mr.Close() }, nil
+	}
+	// A master_name query parameter means the host(s) are Sentinels:
+	// redis://[:password@]sentinel1:26379/0?master_name=mymaster&addr=sentinel2:26379
+	if u, err := url.Parse(cfg.RedisURL); err == nil && u.Query().Get("master_name") != "" {
+		fo, err := redis.ParseFailoverURL(cfg.RedisURL)
+		if err != nil {
+			return nil, nil, errors.New("REDIS_URL (Sentinel form) cannot be parsed (value not shown: it may hold a password)")
+		}
+		rdb := redis.NewFailoverClient(fo)
+		log.WithField("master", fo.MasterName).WithField("sentinels", len(fo.SentinelAddrs)).Info("using Redis through Sentinel")
+		return rdb, func() { _ = rdb.Close() }, nil
 	}
 	opt, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
