@@ -71,10 +71,11 @@ func (h *Handlers) webhookCmd(ctx context.Context, r req, p Parsed) {
 }
 
 func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
-	if h.resync == nil || !h.webhookReady(ctx, r) {
-		if h.resync == nil && h.checkWebhook != nil {
-			h.replyText(ctx, r, "Resync needs CLERK_SECRET_KEY to read users from Clerk.")
-		}
+	if !h.webhookReady(ctx, r) {
+		return
+	}
+	if h.resync == nil {
+		h.replyText(ctx, r, "Resync needs CLERK_SECRET_KEY to read users from Clerk.")
 		return
 	}
 	sub := ""

@@ -585,3 +585,40 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 	s.ExpectEphemeral(t, "U1", "INC-1 is resolved")
 	s.NoUnexpectedMessages(t)
 }
+
+// Every state-changing subcommand is refused to a non-responder, and the
+// incident is unchanged afterwards.
+func TestEveryStateChangingSubcommandRefusesNonResponders(t *testing.T) {
+	h := start(t, map[string]string{"SLACK_RESPONDERS": "U1"})
+	s := h.slack
+	s.Command(t, "U1", "C1", "open outage Guarded")
+	card := s.ExpectMessage(t, "C1", "INC-1")
+	checklist := s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Auth Outage Response"}})
+	s.ExpectEphemeral(t, "U1", "Opened")
+	for _, click := range []struct {
+		m     *fakeslack.Message
+		label string
+	}{{card, "Acknowledge"}, {card, "Resolve"}, {checklist, "Tick"}} {
+		s.Click(t, "U9", click.m, click.label)
+		s.ExpectEphemeral(t, "U9", "Only incident responders")
+	}
+	args := map[string]string{"open": "outage", "note": "INC-1 x", "severity": "INC-1 P3", "impact": "INC-1 x", "mitigated": "INC-1",
+		"resolve": "INC-1", "postmortem": "INC-1", "rootcause": "INC-1 x", "prevention": "INC-1 x", "lessons": "INC-1 x", "ack": "INC-1",
+		"escalate": "INC-1", "revoke": "user_abc", "lockout": "user_abc", "unlock": "user_abc", "approve": "apr-aaaaaaaaaaaa",
+		"deny": "apr-aaaaaaaaaaaa", "audit": "INC-1"}
+	for _, sub := range []string{"open", "ack", "note", "severity", "impact", "mitigated", "resolve", "postmortem", "rootcause",
+		"prevention", "lessons", "escalate", "revoke", "lockout", "unlock", "approve", "deny", "audit"} {
+		s.Command(t, "U9", "C1", sub+" "+args[sub])
+		s.ExpectEphemeral(t, "U9", "Only incident responders may use `"+sub+"`")
+	}
+	for _, text := range []string{"bypass on 10m", "bypass off", "resync", "resync cancel"} {
+		s.Command(t, "U9", "C1", text)
+		s.Expect(t, fakeslack.Match{Ephemeral: true, User: "U9", Contains: []string{}})
+	}
+	s.Command(t, "U1", "C1", "status INC-1")
+	st := s.ExpectEphemeral(t, "U1", "INC-1 · Guarded", "Investigating", "_unacknowledged_", "P1")
+	if strings.Count(st.Render(), "\n`") != 1 { // the timeline holds only the opening
+		t.Fatalf("timeline changed:\n%s", st.Render())
+	}
+	s.NoUnexpectedMessages(t)
+}
