@@ -132,3 +132,30 @@ func TestReconnectsAfterDisconnect(t *testing.T) {
 	}
 	fs.Command(t, "U1", "C1", "help")
 }
+
+func TestReconnectsAfterAHardClose(t *testing.T) {
+	rec := &recorder{}
+	fs, _ := startListener(t, rec)
+	before := fs.Calls("apps.connections.open")
+	fs.DropConnections()
+	deadline := time.Now().Add(20 * time.Second)
+	for fs.Calls("apps.connections.open") == before || fs.Connections() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("did not reconnect")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fs.Command(t, "U1", "C1", "list")
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		rec.mu.Lock()
+		n := len(rec.commands)
+		rec.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("command after reconnect never handled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -119,6 +119,17 @@ func (s *Server) Disconnect() {
 	}
 }
 
+// DropConnections closes every socket abruptly, without a close frame, as
+// a network failure would.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	conns := append([]*wsConn(nil), s.conns...)
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.c.UnderlyingConn().Close()
+	}
+}
+
 func (s *Server) send(envType string, payload any, acceptsResponse bool) (string, error) {
 	s.mu.Lock()
 	if len(s.conns) == 0 {
