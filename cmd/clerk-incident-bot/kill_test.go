@@ -4,11 +4,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
@@ -82,5 +85,70 @@ func TestKill9DuringALadder(t *testing.T) {
 	}
 	if count["DU1"] != 1 || count["DU2"] != 1 || count["DU3"] != 1 || strings.Join(order, ",") != "DU1,DU2,DU3" {
 		t.Fatalf("pages %v in order %v", count, order)
+	}
+}
+
+// kill -9 of the bot half-way through a resync: the next process resumes
+// from the Redis checkpoint (once the dead one's lease lapses) and every
+// user reaches the app.
+func TestKill9DuringAResync(t *testing.T) {
+	bin := buildBot(t)
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	fc := fakeclerk.New()
+	t.Cleanup(fc.Close)
+	app := fakeapp.New()
+	t.Cleanup(app.Close)
+	var ids []string
+	for i := range 2000 {
+		ids = append(ids, fc.AddUser("U", "u"+strconv.Itoa(i)+"@example.com", 0).ID)
+	}
+	app.SetDelay(8 * time.Millisecond)
+	env := append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
+		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "CONTACTS_FILE=",
+		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn", "CLERK_SECRET_KEY="+fc.Key, "CLERK_API_URL="+fc.URL(),
+		"APP_WEBHOOK_URL="+app.WebhookURL(), "APP_WEBHOOK_SECRET="+app.Secret, "RESYNC_CONCURRENCY=4")
+	startProc := func() *exec.Cmd {
+		cmd := exec.Command(bin)
+		cmd.Env = env
+		cmd.Dir = t.TempDir() // no ./contacts.yml there
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd
+	}
+	first := startProc()
+	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	fs.Command(t, "U1", "C1", "open webhook Sync broken")
+	card := fs.ExpectMessage(t, "CINC", "INC-1")
+	fs.ExpectEphemeral(t, "U1", "Opened") // the card's ts is stored by now
+	fs.Command(t, "U1", "C1", "resync")
+	for deadline := time.Now().Add(30 * time.Second); app.Users() < 300; {
+		if time.Now().After(deadline) {
+			t.Fatalf("resync did not get going (%d users)", app.Users())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	atKill := app.Users()
+	_ = first.Process.Signal(syscall.SIGKILL)
+	_ = first.Wait()
+	if app.Users() >= 2000 {
+		t.Fatalf("finished before the kill (%d at the kill)", atKill)
+	}
+	for fs.Connections() > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	progress := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Resync rs-"}})
+	startProc()
+	// The dead process's lease lapses after 10 s; then the new one resumes.
+	fs.ExpectUpdatedWithin(t, 60*time.Second, progress, "2000 delivered, 0 failed")
+	for _, id := range ids {
+		if !app.Has(id) {
+			t.Fatalf("user %s missing", id)
+		}
 	}
 }

@@ -186,7 +186,13 @@ func (s *Server) ExpectEphemeral(t testing.TB, user string, parts ...string) *Me
 // ExpectUpdated waits until m has been updated to contain all of parts.
 func (s *Server) ExpectUpdated(t testing.TB, m *Message, parts ...string) *Message {
 	t.Helper()
-	err := s.waitFor(Timeout, func() bool {
+	return s.ExpectUpdatedWithin(t, Timeout, m, parts...)
+}
+
+// ExpectUpdatedWithin is ExpectUpdated with its own bound (a lease to lapse).
+func (s *Server) ExpectUpdatedWithin(t testing.TB, d time.Duration, m *Message, parts ...string) *Message {
+	t.Helper()
+	err := s.waitFor(d, func() bool {
 		for _, p := range parts {
 			if !m.Contains(p) {
 				return false
