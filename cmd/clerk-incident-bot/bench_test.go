@@ -2,11 +2,15 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
 
 // BenchmarkSlashCommandAck drives slash commands through the fake Socket
@@ -19,6 +23,24 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 	s.Command(b, "U1", "C1", "open outage Benchmark incident")
 	s.ExpectMessage(b, "C1", "INC-1")
 
+	measureAcks(b, s, "1 replica")
+}
+
+// BenchmarkSlashCommandAckThreeReplicas is the same with three bots on
+// one Redis; the fake Slack spreads envelopes over their sockets.
+func BenchmarkSlashCommandAckThreeReplicas(b *testing.B) {
+	h := start(b, map[string]string{"LOG_LEVEL": "warn"})
+	startOn(b, h.slack, h.prefix, map[string]string{"LOG_LEVEL": "warn"})
+	startOn(b, h.slack, h.prefix, map[string]string{"LOG_LEVEL": "warn"})
+	s := h.slack
+	s.Command(b, "U1", "C1", "open outage Benchmark incident")
+	s.ExpectMessage(b, "C1", "INC-1")
+	measureAcks(b, s, "3 replicas")
+}
+
+// measureAcks sends b.N commands at 100 per second and reports the ack
+// latency the fake measured (envelope written → ack read).
+func measureAcks(b *testing.B, s *fakeslack.Server, what string) {
 	commands := []string{"note INC-1 load test note", "list", "status INC-1", "severity INC-1 P2", "help"}
 	const rate = 100
 	tick := time.NewTicker(time.Second / rate)
@@ -48,6 +70,41 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ack-ms")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ack-ms")
 	if b.N >= 100 {
-		fmt.Printf("ack latency at %d commands/s over %d commands: p50 %v, p99 %v, max %v\n", rate, len(lat), p50, p99, lat[len(lat)-1])
+		fmt.Printf("ack latency, %s, at %d commands/s over %d commands: p50 %v, p99 %v, max %v\n", what, rate, len(lat), p50, p99, lat[len(lat)-1])
+	}
+}
+
+// BenchmarkIdleMemory starts the real binary against the fake Slack and a
+// real Redis, lets it settle, and reads its resident memory from /proc.
+func BenchmarkIdleMemory(b *testing.B) {
+	bin := buildBot(b)
+	for range b.N {
+		fs := fakeslack.New()
+		cmd := exec.Command(bin)
+		cmd.Dir = b.TempDir()
+		cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
+			"REDIS_URL="+redistest.URL(b), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn")
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		if err := fs.WaitConnected(10 * time.Second); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(3 * time.Second) // idle: connected, loops ticking
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		fs.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var rssKB int
+		for _, line := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(line, "VmRSS:") {
+				_, _ = fmt.Sscanf(strings.TrimPrefix(line, "VmRSS:"), "%d", &rssKB)
+			}
+		}
+		b.ReportMetric(float64(rssKB)/1024, "idle-rss-MB")
+		fmt.Printf("idle bot process: resident memory %.1f MB\n", float64(rssKB)/1024)
 	}
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // buildBot compiles this command once for the process-level fault tests.
-func buildBot(t *testing.T) string {
+func buildBot(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "clerk-incident-bot")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
