@@ -245,6 +245,15 @@ func (s *Store) ClaimExecution(ctx context.Context, id, owner string, ttl time.D
 	return s.rdb.SetNX(ctx, s.keyExec(id), owner, ttl).Result()
 }
 
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`)
+
+// RenewExecution extends a claim this owner holds.
+func (s *Store) RenewExecution(ctx context.Context, id, owner string, ttl time.Duration) error {
+	return renewScript.Run(ctx, s.rdb, []string{s.keyExec(id)}, owner, ttl.Milliseconds()).Err()
+}
+
 // Unexecuted lists approved requests whose action has no outcome yet.
 func (s *Store) Unexecuted(ctx context.Context) ([]string, error) {
 	return s.rdb.ZRange(ctx, s.keyApproved(), 0, 99).Result()

@@ -5,6 +5,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -95,6 +97,8 @@ type Handlers struct {
 
 	resync       Resyncer
 	checkWebhook func(ctx context.Context) resync.CheckResult
+
+	owner string // this process, for claims held while working
 }
 
 // Deps lists what the handlers need. Escalator, Ladder and Contacts are
@@ -136,6 +140,9 @@ func New(d Deps) *Handlers {
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	h.owner = hex.EncodeToString(b)
 	if h.bypassMax == 0 {
 		h.bypassMax = 2 * time.Hour
 	}

@@ -36,6 +36,7 @@ type Approvals interface {
 	SetOutcome(ctx context.Context, id, outcome string) error
 	ExpireDue(ctx context.Context, fn func(ctx context.Context, r *approval.Request)) error
 	ClaimExecution(ctx context.Context, id, owner string, ttl time.Duration) (bool, error)
+	RenewExecution(ctx context.Context, id, owner string, ttl time.Duration) error
 	Unexecuted(ctx context.Context) ([]string, error)
 }
 
@@ -424,19 +425,37 @@ func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool)
 	}
 }
 
-// execLease is how long one replica has to carry out an approved request
-// before another may (after a crash).
-const execLease = 5 * time.Minute
+// execLease is how long a claim on carrying out an approved request lasts
+// unless renewed; a replica that dies loses it this soon.
+const execLease = 15 * time.Second
 
 // carryOut executes an approved request once it holds its claim, records
 // the outcome (which takes it off the outbox) and shows it.
 func (h *Handlers) carryOut(ctx context.Context, ar *approval.Request) (string, bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), longWork)
 	defer cancel()
-	if ok, err := h.approvals.ClaimExecution(ctx, ar.ID, "handlers", execLease); err != nil || !ok {
+	if ok, err := h.approvals.ClaimExecution(ctx, ar.ID, h.owner, execLease); err != nil || !ok {
 		return "", false
 	}
+	// Keep the claim while working: a bulk lockout can outlast it.
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(execLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-renewCtx.Done():
+				return
+			case <-t.C:
+				_ = h.approvals.RenewExecution(renewCtx, ar.ID, h.owner, execLease)
+			}
+		}
+	}()
 	outcome := h.execute(ctx, ar)
+	stopRenew()
+	<-renewed
 	_ = h.approvals.SetOutcome(ctx, ar.ID, outcome)
 	ar.Outcome = outcome
 	if ar.Channel != "" && ar.MessageTS != "" {

@@ -152,3 +152,56 @@ func TestKill9DuringAResync(t *testing.T) {
 		}
 	}
 }
+
+// kill -9 between the approval click and the Clerk call: the approval is
+// in the outbox, the next process carries it out once its claim lapses,
+// and the user is banned exactly once.
+func TestKill9BetweenApprovalAndClerk(t *testing.T) {
+	bin := buildBot(t)
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	fc := fakeclerk.New()
+	t.Cleanup(fc.Close)
+	eve := fc.AddUser("Eve", "eve@example.com", 2)
+	env := append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
+		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0",
+		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn", "CLERK_SECRET_KEY="+fc.Key, "CLERK_API_URL="+fc.URL())
+	startProc := func() *exec.Cmd {
+		cmd := exec.Command(bin)
+		cmd.Env = env
+		cmd.Dir = t.TempDir()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd
+	}
+	first := startProc()
+	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	fs.Command(t, "U1", "C1", "open security Takeover")
+	card := fs.ExpectMessage(t, "CINC", "INC-1")
+	fs.ExpectEphemeral(t, "U1", "Opened")
+	fs.Command(t, "U1", "C1", "lockout "+eve.ID)
+	req := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout"}})
+	fs.ExpectEphemeral(t, "U1", "Approval requested")
+	fc.SetLatency(3 * time.Second) // the Clerk calls after the click are slow…
+	fs.Click(t, "U2", req, "Approve")
+	fs.ExpectUpdated(t, req, "Approved by <@U2>")
+	_ = first.Process.Signal(syscall.SIGKILL) // …and the bot dies before any reaches Clerk
+	_ = first.Wait()
+	fc.SetLatency(0)
+	if n := fc.CountCalls("POST", "/ban"); n != 0 {
+		t.Fatalf("banned before the kill (%d)", n)
+	}
+	for fs.Connections() > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	startProc()
+	fs.ExpectUpdatedWithin(t, 60*time.Second, req, "banned, sign-in blocked")
+	if n := fc.CountCalls("POST", "/ban"); n != 1 || !fc.User(eve.ID).Banned || fc.ActiveSessions(eve.ID) != 0 {
+		t.Fatalf("ban calls %d, banned %v, sessions %d", n, fc.User(eve.ID).Banned, fc.ActiveSessions(eve.ID))
+	}
+}
