@@ -16,6 +16,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/secretscan"
 )
 
 // syncBuffer collects the bot's log lines from its goroutines.
@@ -87,11 +88,7 @@ func startOn(t testing.TB, fs *fakeslack.Server, prefix string, env map[string]s
 		case <-time.After(15 * time.Second):
 			t.Error("run did not stop")
 		}
-		for _, secret := range []string{fs.BotToken, fs.AppToken, "/response/"} {
-			if strings.Contains(h.logs.String(), secret) {
-				t.Errorf("logs contain a secret (%s)", secret)
-			}
-		}
+		secretscan.Check(t, h.logs.String())
 	})
 	return h
 }

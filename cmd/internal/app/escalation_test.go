@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/secretscan"
 )
 
 type testClock struct {
@@ -84,7 +84,7 @@ func TestLadderEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, cfg, Options{Stderr: io.Discard, Now: clock.Now, NoEngineLoop: true,
+		done <- Run(ctx, cfg, Options{Stderr: secretscan.Logs(t), Now: clock.Now, NoEngineLoop: true,
 			OnEngine: func(e *escalation.Engine) { engines <- e }})
 	}()
 	defer func() {
@@ -186,7 +186,7 @@ func TestThreeReplicasPageExactlyOnceCountedInSlack(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
-			done <- Run(ctx, cfg, Options{Stderr: io.Discard, Now: clock.Now, NoEngineLoop: true, NoSweepLoop: true,
+			done <- Run(ctx, cfg, Options{Stderr: secretscan.Logs(t), Now: clock.Now, NoEngineLoop: true, NoSweepLoop: true,
 				OnEngine: func(e *escalation.Engine) { got <- e }})
 		}()
 		defer func() { cancel(); <-done }()

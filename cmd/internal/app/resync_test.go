@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/secretscan"
 )
 
 // replica runs the whole program with its real background loops; stop
@@ -33,7 +33,7 @@ func replica(t *testing.T, fs *fakeslack.Server, env map[string]string) (stop fu
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	before := fs.Connections()
-	go func() { done <- Run(ctx, cfg, Options{Stderr: io.Discard}) }()
+	go func() { done <- Run(ctx, cfg, Options{Stderr: secretscan.Logs(t)}) }()
 	if err := fs.WaitConnections(before+1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}

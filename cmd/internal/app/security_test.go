@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/secretscan"
 )
 
 type secHarness struct {
@@ -59,7 +59,7 @@ func startSecurity(t *testing.T, extra map[string]string) *secHarness {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, cfg, Options{Stderr: io.Discard, Now: h.clock.Now, NoSweepLoop: true,
+		done <- Run(ctx, cfg, Options{Stderr: secretscan.Logs(t), Now: h.clock.Now, NoSweepLoop: true,
 			OnHandlers: func(x *handlers.Handlers) { got <- x }, Ready: func(a string) { ready <- a }})
 	}()
 	t.Cleanup(func() {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/secretscan"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
@@ -37,7 +37,7 @@ func startWatching(t *testing.T, fs *fakeslack.Server, env map[string]string) *s
 	done := make(chan error, 1)
 	before := fs.Connections()
 	go func() {
-		done <- Run(ctx, cfg, Options{Stderr: io.Discard, NoPollLoop: true, NoSweepLoop: true,
+		done <- Run(ctx, cfg, Options{Stderr: secretscan.Logs(t), NoPollLoop: true, NoSweepLoop: true,
 			OnPoller: func(p *statuswatch.Poller) { got <- p }, Ready: func(a string) { ready <- a }})
 	}()
 	t.Cleanup(func() {
