@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -448,6 +449,15 @@ func (h *Handlers) render(ctx context.Context, inc *incident.Incident) bool {
 	spec := h.rb.Spec(inc.Category)
 	card := Card(inc, spec, h.ladderState(ctx, inc.ID), h.now())
 	ok := true
+	if inc.CardTS == "" && inc.Channel != "" {
+		// Only one request posts the card; the others wait for its ts.
+		if first, err := h.store.Once(ctx, "card-post:"+inc.ID, 30*time.Second); err == nil && !first {
+			if cur := h.withCard(ctx, inc); cur.CardTS != "" {
+				*inc = *cur
+				card = Card(inc, spec, h.ladderState(ctx, inc.ID), h.now())
+			}
+		}
+	}
 	if inc.CardTS == "" {
 		if inc.Channel == "" {
 			return true
@@ -511,9 +521,37 @@ func (h *Handlers) thread(ctx context.Context, inc *incident.Incident, text stri
 	if inc.Channel == "" {
 		return
 	}
+	inc = h.withCard(ctx, inc)
 	if _, err := h.slack.Post(ctx, inc.Channel, inc.CardTS, Text(text)); err != nil {
 		h.log.WithError(err).WithField("incident", inc.ID).Warn("could not post in incident thread")
 	}
+}
+
+// withCard waits briefly for the card of a just-opened incident: a
+// command typed right after `open` may run before the card's ts is stored,
+// and its thread line belongs under the card, not at the top level.
+func (h *Handlers) withCard(ctx context.Context, inc *incident.Incident) *incident.Incident {
+	if inc.CardTS != "" || inc.Channel == "" || h.now().Sub(inc.OpenedAt) > 30*time.Second {
+		return inc
+	}
+	for range 20 {
+		cur, err := h.store.Current(ctx, inc.ID)
+		if err != nil {
+			return inc
+		}
+		if cur.CardTS != "" {
+			return cur
+		}
+		if stale, _ := h.store.Stale(ctx); slices.Contains(stale, inc.ID) {
+			return inc // the card could not be posted: no point waiting
+		}
+		select {
+		case <-ctx.Done():
+			return inc
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return inc
 }
 
 func (h *Handlers) open(ctx context.Context, r req, p Parsed) {

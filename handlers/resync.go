@@ -143,6 +143,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 		return
 	}
 	if inc != nil {
+		inc = h.withCard(ctx, inc)
 		job.Incident = inc.ID
 	}
 	started, err := h.resync.Start(ctx, job)

@@ -294,6 +294,7 @@ func (h *Handlers) requestApproval(ctx context.Context, r req, incID string, ar 
 		h.fail(ctx, r, withID(incident.ErrAlreadyResolved, incID))
 		return
 	}
+	inc = h.withCard(ctx, inc)
 	ar.Incident = incID
 	ar.RequestedBy = r.who
 	created, err := h.approvals.Create(ctx, ar)

@@ -577,9 +577,13 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Emergency auth bypass is ON"}})
 
 	rs.Stop()
+	opens := s.Calls("apps.connections.open")
 	s.DropConnections()
-	if err := s.WaitConnections(1, 20*time.Second); err != nil {
-		t.Fatal(err)
+	for deadline := time.Now().Add(20 * time.Second); s.Calls("apps.connections.open") == opens || s.Connections() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the bot did not reconnect")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	s.Command(t, "U1", "C1", "note INC-1 while Redis is down")
 	s.ExpectEphemeral(t, "U1", "incident store is unavailable, retrying")
@@ -607,6 +611,7 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 	if bp["enabled"] != true || bp["incident"] != "INC-1" {
 		t.Fatalf("bypass after the Redis restart: %v", bp)
 	}
+	s.ExpectUpdated(t, card, "level 2 (B) paged") // recorded after the page went out
 	s.Command(t, "U1", "C1", "status INC-1")
 	s.ExpectEphemeral(t, "U1", "INC-1 · Before the crash", "written just before Redis dies", "level 2 (B) paged")
 	count := 0
@@ -657,4 +662,20 @@ func TestEveryStateChangingSubcommandRefusesNonResponders(t *testing.T) {
 		t.Fatalf("timeline changed:\n%s", st.Render())
 	}
 	s.NoUnexpectedMessages(t)
+}
+
+// A command typed the moment the card appears (before its ts is stored)
+// still posts under the card, not at the top of the channel.
+func TestCommandRightAfterOpenGoesInTheThread(t *testing.T) {
+	h := start(t, nil)
+	s := h.slack
+	for i := 1; i <= 5; i++ {
+		s.Command(t, "U1", "C1", fmt.Sprintf("open %s Race %d", []string{"outage", "webhook", "security", "performance", "outage"}[i-1], i))
+		card := s.ExpectMessage(t, "C1", fmt.Sprintf("INC-%d · Race %d", i, i))
+		s.Command(t, "U1", "C1", fmt.Sprintf("note INC-%d typed at once %d", i, i))
+		s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{fmt.Sprintf("typed at once %d", i)}})
+		if i == 4 {
+			break // the fifth open would be a duplicate outage
+		}
+	}
 }
