@@ -36,6 +36,34 @@ func (r *recorder) Action(ctx context.Context, a bot.Action) {
 	r.mu.Unlock()
 }
 
+// waitHandled waits until the recorder has seen n commands.
+func waitHandled(t *testing.T, rec *recorder, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		rec.mu.Lock()
+		got := len(rec.commands)
+		rec.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("handled %d commands, want %d", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitReconnect waits until the client opened a new connection.
+func waitReconnect(t *testing.T, fs *fakeslack.Server, opensBefore int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); fs.Calls("apps.connections.open") == opensBefore || fs.Connections() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("did not reconnect")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func startListener(t *testing.T, h bot.Handler) (*fakeslack.Server, *logrus.Logger) {
 	t.Helper()
 	fs := fakeslack.New()
@@ -64,19 +92,7 @@ func TestPanickingHandlerIsRecoveredAndUserTold(t *testing.T) {
 	fs.ExpectEphemeral(t, "U1", "Something went wrong")
 	// The loop still works after the panic.
 	fs.Command(t, "U1", "C1", "list")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		rec.mu.Lock()
-		n := len(rec.commands)
-		rec.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("second command never handled")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitHandled(t, rec, 1)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if c := rec.commands[0]; c.Text != "list" || c.UserID != "U1" || c.ChannelID != "C1" || c.ResponseURL == "" {
@@ -123,14 +139,9 @@ func TestReconnectsAfterDisconnect(t *testing.T) {
 	fs, _ := startListener(t, rec)
 	before := fs.Calls("apps.connections.open")
 	fs.Disconnect()
-	deadline := time.Now().Add(10 * time.Second)
-	for fs.Calls("apps.connections.open") == before || fs.Connections() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("did not reconnect")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitReconnect(t, fs, before)
 	fs.Command(t, "U1", "C1", "help")
+	waitHandled(t, rec, 1)
 }
 
 func TestReconnectsAfterAHardClose(t *testing.T) {
@@ -138,24 +149,7 @@ func TestReconnectsAfterAHardClose(t *testing.T) {
 	fs, _ := startListener(t, rec)
 	before := fs.Calls("apps.connections.open")
 	fs.DropConnections()
-	deadline := time.Now().Add(20 * time.Second)
-	for fs.Calls("apps.connections.open") == before || fs.Connections() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("did not reconnect")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitReconnect(t, fs, before)
 	fs.Command(t, "U1", "C1", "list")
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		rec.mu.Lock()
-		n := len(rec.commands)
-		rec.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("command after reconnect never handled")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitHandled(t, rec, 1)
 }
