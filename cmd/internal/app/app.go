@@ -64,18 +64,11 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		opt.Now = time.Now
 	}
 	log := newLogger(cfg, opt.Stderr)
-
-	rb, err := loadRunbook(cfg)
-	if err != nil {
-		return err
-	}
-
-	rdb, closeRedis, err := openRedis(cfg, log)
+	rb, rdb, store, closeRedis, err := openStores(cfg, opt, log)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
-	store := newStore(cfg, rdb, opt)
 	if err := store.Ping(ctx); err != nil {
 		log.WithError(err).Error("redis does not answer yet; commands will fail until it does")
 	}
@@ -210,8 +203,18 @@ func loadRunbook(cfg Config) (*incident.Runbook, error) {
 	return rb, nil
 }
 
-func newStore(cfg Config, rdb redis.UniversalClient, opt Options) *incident.Store {
-	return incident.NewStore(rdb, cfg.RedisPrefix, opt.Now)
+// openStores loads the runbook and opens Redis and the incident store:
+// the start shared by the bot and the break-glass CLI.
+func openStores(cfg Config, opt Options, log logrus.FieldLogger) (*incident.Runbook, redis.UniversalClient, *incident.Store, func(), error) {
+	rb, err := loadRunbook(cfg)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	rdb, closeRedis, err := openRedis(cfg, log)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return rb, rdb, incident.NewStore(rdb, cfg.RedisPrefix, opt.Now), closeRedis, nil
 }
 
 // newHandlers builds the handlers and hands them to the parts that report

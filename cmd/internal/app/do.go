@@ -28,16 +28,11 @@ func Do(ctx context.Context, cfg Config, words []string, as string, stdout, stde
 	cfg.LogLevel = min(cfg.LogLevel, logrus.ErrorLevel)
 	opt := Options{Stderr: stderr, Now: time.Now}
 	log := newLogger(cfg, stderr)
-	rb, err := loadRunbook(cfg)
-	if err != nil {
-		return err
-	}
-	rdb, closeRedis, err := openRedis(cfg, log)
+	rb, rdb, store, closeRedis, err := openStores(cfg, opt, log)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
-	store := newStore(cfg, rdb, opt)
 	if err := store.Ping(ctx); err != nil {
 		return fmt.Errorf("the incident store (REDIS_URL) does not answer: %w", err)
 	}
