@@ -15,7 +15,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 )
 
 // Statuses of a request.
@@ -48,8 +50,8 @@ type Request struct {
 
 // Errors a decision can meet; each is told to the clicker as is.
 var (
-	ErrUnknown = errors.New("this approval request does not exist")
-	ErrSelf    = errors.New("you made this request; someone else must approve it")
+	ErrUnknown = apperr.New(apperr.NotFound, "this approval request does not exist")
+	ErrSelf    = apperr.New(apperr.Invalid, "you made this request; someone else must approve it")
 )
 
 // ExpiredError says the request ran out of time.
@@ -65,7 +67,7 @@ type DecidedError struct{ Req *Request }
 func (e *DecidedError) Error() string {
 	who := "someone"
 	if e.Req.DecidedBy != nil {
-		who = e.Req.DecidedBy.Mention()
+		who = e.Req.DecidedBy.Plain()
 	}
 	return fmt.Sprintf("this request was already %s by %s at %s", e.Req.Status, who, e.Req.DecidedAt.UTC().Format("15:04 UTC"))
 }
@@ -149,51 +151,30 @@ func (s *Store) Get(ctx context.Context, id string) (*Request, error) {
 	return &r, nil
 }
 
+// The actions that need a second person.
+const (
+	Lockout  = "lockout"
+	BypassOn = "bypass_on"
+)
+
 // update changes a request atomically.
 func (s *Store) update(ctx context.Context, id string, fn func(r *Request) error) (*Request, error) {
 	if !ValidID(id) {
 		return nil, ErrUnknown
 	}
-	var out *Request
-	for range 50 {
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			raw, err := tx.Get(ctx, s.key(id)).Bytes()
-			if errors.Is(err, redis.Nil) {
-				return ErrUnknown
-			}
-			if err != nil {
-				return err
-			}
-			var r Request
-			if err := json.Unmarshal(raw, &r); err != nil {
-				return err
-			}
-			if err := fn(&r); err != nil {
-				return err
-			}
-			b, _ := json.Marshal(r)
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, s.key(id), b, retention)
-				if r.Status != Pending {
-					p.ZRem(ctx, s.keyExpiry(), id)
-				}
-				// Approved and not yet carried out: an outbox any replica
-				// works through, so a crash after the click loses nothing.
-				if r.Status == Approved && r.Outcome == "" {
-					p.ZAdd(ctx, s.keyApproved(), redis.Z{Score: float64(r.DecidedAt.UnixMilli()), Member: id})
-				} else {
-					p.ZRem(ctx, s.keyApproved(), id)
-				}
-				return nil
-			})
-			out = &r
-			return err
-		}, s.key(id))
-		if !errors.Is(err, redis.TxFailedErr) {
-			return out, err
+	return redisx.UpdateJSON(ctx, s.rdb, s.key(id), ErrUnknown, fn, func(p redis.Pipeliner, raw []byte, r *Request) {
+		p.Set(ctx, s.key(id), raw, retention)
+		if r.Status != Pending {
+			p.ZRem(ctx, s.keyExpiry(), id)
 		}
-	}
-	return nil, fmt.Errorf("approval %s: too many conflicting updates", id)
+		// Approved and not yet carried out: an outbox any replica works
+		// through, so a crash after the click loses nothing.
+		if r.Status == Approved && r.Outcome == "" {
+			p.ZAdd(ctx, s.keyApproved(), redis.Z{Score: float64(r.DecidedAt.UnixMilli()), Member: id})
+		} else {
+			p.ZRem(ctx, s.keyApproved(), id)
+		}
+	})
 }
 
 // Decide approves or denies. Exactly one decision wins; the requester may
@@ -238,20 +219,11 @@ func (s *Store) SetOutcome(ctx context.Context, id, outcome string) error {
 	return err
 }
 
-// ClaimExecution takes the right to carry out an approved request for
-// ttl; whoever fails to claim it leaves it alone. The actions are
-// idempotent (ban, bypass on), so a retry after a crash does no harm.
-func (s *Store) ClaimExecution(ctx context.Context, id, owner string, ttl time.Duration) (bool, error) {
-	return s.rdb.SetNX(ctx, s.keyExec(id), owner, ttl).Result()
-}
-
-var renewScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`)
-
-// RenewExecution extends a claim this owner holds.
-func (s *Store) RenewExecution(ctx context.Context, id, owner string, ttl time.Duration) error {
-	return renewScript.Run(ctx, s.rdb, []string{s.keyExec(id)}, owner, ttl.Milliseconds()).Err()
+// ExecutionLease is the claim on carrying out an approved request: whoever
+// takes it does the work; the actions are idempotent (ban, bypass on), so
+// a retry after a crash does no harm.
+func (s *Store) ExecutionLease(id, owner string) *redisx.Lease {
+	return redisx.NewLease(s.rdb, s.keyExec(id), owner)
 }
 
 // Unexecuted lists approved requests whose action has no outcome yet.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
+
 	"github.com/slack-go/slack"
 )
 
@@ -46,18 +48,7 @@ func NewSlack(api *slack.Client, hc *http.Client) *Slack {
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &Slack{api: api, http: hc, attempts: 5, maxWait: 30 * time.Second, sleep: sleepCtx}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return &Slack{api: api, http: hc, attempts: 5, maxWait: 30 * time.Second, sleep: backoff.Sleep}
 }
 
 // retry runs call until it succeeds, fails for good, or attempts run out.

@@ -16,12 +16,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk/clerk-sdk-go/v2"
 	"github.com/clerk/clerk-sdk-go/v2/jwks"
 	"github.com/clerk/clerk-sdk-go/v2/session"
 	"github.com/clerk/clerk-sdk-go/v2/user"
-
-	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 )
 
 // Config configures the Clerk client.
@@ -236,9 +235,17 @@ func (c *Client) CountUsers(ctx context.Context) (int64, error) {
 	return n.TotalCount, nil
 }
 
+// RawUser is a Clerk user as Clerk sent it, with the fields paging needs.
+type RawUser struct {
+	ID        string
+	CreatedAt int64
+	UpdatedAt int64
+	JSON      json.RawMessage
+}
+
 // ListUsersRaw pages users newest first as Clerk sent them (the whole JSON
 // object, for replaying as webhook data) without the SDK's count call.
-func (c *Client) ListUsersRaw(ctx context.Context, limit int, before int64, offset int) ([]resync.RawUser, error) {
+func (c *Client) ListUsersRaw(ctx context.Context, limit int, before int64, offset int) ([]RawUser, error) {
 	l, o, order := int64(limit), int64(offset), "-created_at"
 	params := &user.ListParams{OrderBy: &order, ListParams: clerk.ListParams{Limit: &l}}
 	if offset > 0 {
@@ -253,7 +260,7 @@ func (c *Client) ListUsersRaw(ctx context.Context, limit int, before int64, offs
 	if err := c.users.Backend.Call(ctx, req, &raw); err != nil {
 		return nil, Explain(err, "list users")
 	}
-	out := make([]resync.RawUser, 0, len(raw))
+	out := make([]RawUser, 0, len(raw))
 	for _, r := range raw {
 		var head struct {
 			ID        string `json:"id"`
@@ -263,7 +270,7 @@ func (c *Client) ListUsersRaw(ctx context.Context, limit int, before int64, offs
 		if err := json.Unmarshal(r, &head); err != nil || head.ID == "" {
 			continue
 		}
-		out = append(out, resync.RawUser{ID: head.ID, CreatedAt: head.CreatedAt, UpdatedAt: head.UpdatedAt, JSON: r})
+		out = append(out, RawUser{ID: head.ID, CreatedAt: head.CreatedAt, UpdatedAt: head.UpdatedAt, JSON: r})
 	}
 	return out, nil
 }
@@ -465,4 +472,21 @@ func (c *Client) RevokeMany(ctx context.Context, ids []string, concurrency int, 
 	close(work)
 	wg.Wait()
 	return out
+}
+
+// ErrorCode classifies the failure for the user's sentence (apperr).
+func (e *Error) ErrorCode() apperr.Code {
+	switch {
+	case e.Status == http.StatusUnauthorized:
+		return apperr.ClerkUnauthorized
+	case e.Status == http.StatusForbidden || e.Status == http.StatusPaymentRequired:
+		return apperr.ClerkForbidden
+	case e.Status == http.StatusNotFound:
+		return apperr.NotFound
+	case e.Status == http.StatusTooManyRequests:
+		return apperr.ClerkRateLimited
+	case e.Status >= 400 && e.Status < 500:
+		return apperr.Invalid
+	}
+	return apperr.UnavailableClerk
 }

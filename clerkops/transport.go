@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
 )
 
 // Limiter keeps requests under a budget of N per window: a sliding log of
@@ -29,22 +31,11 @@ type Limiter struct {
 
 // NewLimiter allows n requests per window (n <= 0: unlimited).
 func NewLimiter(n int, window time.Duration) *Limiter {
-	return &Limiter{n: n, window: window, now: time.Now, sleep: sleepCtx}
+	return &Limiter{n: n, window: window, now: time.Now, sleep: backoff.Sleep}
 }
 
 // Budget returns the configured budget.
 func (l *Limiter) Budget() (int, time.Duration) { return l.n, l.window }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // Wait blocks until a request may be sent.
 func (l *Limiter) Wait(ctx context.Context) error {
@@ -106,7 +97,7 @@ func NewTransport(base http.RoundTripper, l *Limiter) *Transport {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &Transport{Base: base, Limiter: l, Attempts: 8, MaxWait: 30 * time.Second, sleep: sleepCtx}
+	return &Transport{Base: base, Limiter: l, Attempts: 8, MaxWait: 30 * time.Second, sleep: backoff.Sleep}
 }
 
 // RoundTrip implements http.RoundTripper.

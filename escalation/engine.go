@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 )
 
 // IncidentReader re-reads an incident right before paging.
@@ -113,10 +114,6 @@ func (e *Engine) keySent(id string, step int) string {
 	return fmt.Sprintf("%sescalation:%s:sent:%d", e.prefix, id, step)
 }
 
-// SetPager sets the pager when it is built after the engine (the handlers
-// that page need the engine themselves).
-func (e *Engine) SetPager(p Pager) { e.pager = p }
-
 // Kick wakes the loop now (a new incident pages level 1 at once).
 func (e *Engine) Kick() {
 	select {
@@ -199,60 +196,19 @@ func (e *Engine) Escalate(ctx context.Context, id string) (Rung, error) {
 
 // Get returns the ladder state, or ErrNoLadder.
 func (e *Engine) Get(ctx context.Context, id string) (*State, error) {
-	raw, err := e.rdb.Get(ctx, e.keyState(id)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, ErrNoLadder
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read ladder %s: %w", id, err)
-	}
-	var st State
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return nil, fmt.Errorf("decode ladder %s: %w", id, err)
-	}
-	return &st, nil
+	return NewStates(e.rdb, e.prefix).Get(ctx, id)
 }
 
 // update changes a state atomically and keeps the due set in step with it.
 func (e *Engine) update(ctx context.Context, id string, fn func(*State) error) (*State, error) {
-	var out *State
-	for attempt := 0; attempt < 100; attempt++ {
-		err := e.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			raw, err := tx.Get(ctx, e.keyState(id)).Bytes()
-			if errors.Is(err, redis.Nil) {
-				return ErrNoLadder
-			}
-			if err != nil {
-				return err
-			}
-			var st State
-			if err := json.Unmarshal(raw, &st); err != nil {
-				return err
-			}
-			if err := fn(&st); err != nil {
-				return err
-			}
-			b, err := json.Marshal(st)
-			if err != nil {
-				return err
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, e.keyState(id), b, 0)
-				if st.Done() {
-					p.ZRem(ctx, e.keyDue(), id)
-				} else {
-					p.ZAdd(ctx, e.keyDue(), redis.Z{Score: ms(st.NextAt), Member: id})
-				}
-				return nil
-			})
-			out = &st
-			return err
-		}, e.keyState(id))
-		if !errors.Is(err, redis.TxFailedErr) {
-			return out, err
+	return redisx.UpdateJSON(ctx, e.rdb, e.keyState(id), ErrNoLadder, fn, func(p redis.Pipeliner, raw []byte, st *State) {
+		p.Set(ctx, e.keyState(id), raw, 0)
+		if st.Done() {
+			p.ZRem(ctx, e.keyDue(), id)
+		} else {
+			p.ZAdd(ctx, e.keyDue(), redis.Z{Score: ms(st.NextAt), Member: id})
 		}
-	}
-	return nil, fmt.Errorf("ladder %s: too many conflicting updates", id)
+	})
 }
 
 func ms(t time.Time) float64 { return float64(t.UnixMilli()) }
@@ -263,10 +219,6 @@ var claimScript = redis.NewScript(`
 local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not s or tonumber(s) > tonumber(ARGV[2]) then return 0 end
 if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then return 1 end
-return 0`)
-
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`)
 
 // Tick pages everything due at the engine's now and returns how many
@@ -318,7 +270,7 @@ func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked 
 	if ok != 1 {
 		return false
 	}
-	defer releaseScript.Run(context.WithoutCancel(ctx), e.rdb, []string{e.keyLease(id)}, e.owner)
+	defer func() { _ = redisx.NewLease(e.rdb, e.keyLease(id), e.owner).Release(context.WithoutCancel(ctx)) }()
 	pageCtx, cancel := context.WithTimeout(ctx, e.Lease*3/4)
 	defer cancel()
 	// Several steps may be due at once (after a restart); page them in order.

@@ -1,19 +1,19 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
-// Sentence turns any error into what the user reads, in one place.
-// internal is true when the detail belongs in the log rather than the reply.
+// Sentence turns any error into what the user reads, in one place, by its
+// code (apperr). internal is true when the detail belongs in the log
+// rather than the reply.
 func Sentence(err error) (msg string, internal bool) {
 	var usage *UsageError
 	var unknown *UnknownError
@@ -43,12 +43,50 @@ func Sentence(err error) (msg string, internal bool) {
 			detail = strings.TrimPrefix(detail, idErr.id+": ")
 		}
 		return fmt.Sprintf("%s: %s; nothing changed.", orIt(id), detail), false
-	case isStoreDown(err):
-		return ":warning: The incident store is unavailable, retrying; nothing changed. Try again in a moment.", true
-	case errors.Is(err, context.DeadlineExceeded):
-		return ":warning: That took too long and was stopped; check `/clerk-incident status` before retrying.", true
+	case errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.TxFailedErr) || isRedisLoading(err):
+		return CodeSentence(apperr.UnavailableStore, ""), true
 	}
-	return ":warning: Something went wrong; the error was logged. Check `/clerk-incident status` before retrying.", true
+	code := apperr.CodeOf(err)
+	detail := apperr.MessageOf(err)
+	if detail == "" && code != apperr.Internal && code != apperr.UnavailableStore && code != apperr.Timeout {
+		detail = err.Error() // adapter errors (Clerk) are sentences already, without secrets
+	}
+	internal = code == apperr.Internal || code == apperr.UnavailableStore || code == apperr.Timeout || code == apperr.UnavailableClerk
+	return CodeSentence(code, detail), internal
+}
+
+// CodeSentence is the sentence for each error code; detail, when given,
+// says which thing failed.
+func CodeSentence(code apperr.Code, detail string) string {
+	with := func(s string) string {
+		if detail == "" {
+			return s
+		}
+		return s + " (" + strings.TrimSuffix(detail, ".") + ")"
+	}
+	switch code {
+	case apperr.Invalid:
+		return with(":x: That request is not valid and will not work on retry") + "; nothing changed."
+	case apperr.NotFound:
+		return with(":grey_question: Not found") + "; nothing changed."
+	case apperr.Conflict:
+		return with("That was already decided or changed by someone else") + "; nothing changed. Check `/clerk-incident status`."
+	case apperr.UnavailableStore:
+		return ":warning: The incident store is unavailable, retrying; nothing changed. Try again in a moment."
+	case apperr.UnavailableClerk:
+		return with(":warning: Clerk does not answer") + ". Nothing was done; check https://status.clerk.com and try again."
+	case apperr.ClerkUnauthorized:
+		return ":x: Clerk rejected the secret key (401): CLERK_SECRET_KEY is wrong, revoked or for another instance. Nothing was done; fix the key and restart the bot."
+	case apperr.ClerkForbidden:
+		return with(":x: Clerk refused this operation for this instance (403)") + ". Nothing was done; check the instance's settings and plan in the Clerk dashboard."
+	case apperr.ClerkRateLimited:
+		return with(":hourglass: Clerk's rate limit is still exceeded after waiting") + ". Try again in a minute; the app shares this budget."
+	case apperr.SlackChannel:
+		return with(":x: The bot cannot post in the incident channel") + ". Invite it with `/invite @clerk-incident-bot`, or set SLACK_CHANNEL_ID to a channel it is in."
+	case apperr.Timeout:
+		return ":warning: That took too long and was stopped; check `/clerk-incident status` before retrying."
+	}
+	return ":warning: Something went wrong; the error was logged. Check `/clerk-incident status` before retrying."
 }
 
 func orIt(id string) string {
@@ -68,8 +106,7 @@ func notFoundID(err error) string {
 	return "by that ID"
 }
 
-func isStoreDown(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.TxFailedErr) ||
-		strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "LOADING")
+// isRedisLoading is Redis answering LOADING while it reads its data back.
+func isRedisLoading(err error) bool {
+	return strings.HasPrefix(err.Error(), "LOADING") || strings.Contains(err.Error(), ": LOADING")
 }

@@ -5,20 +5,21 @@ package handlers
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 )
 
@@ -75,56 +76,60 @@ const (
 type Handlers struct {
 	store    Store
 	slack    Slack
+	pub      *publish.Publisher
+	opener   *response.Opener
 	rb       *incident.Runbook
 	auth     *Authorizer
 	channel  string
 	log      logrus.FieldLogger
 	now      func() time.Time
 	esc      Escalator
-	ladder   *escalation.Ladder
 	contacts *escalation.Contacts
+	ladder   *escalation.Ladder
 	audit    Auditor
 	observe  Observer
 
 	clerk     Clerk
 	approvals Approvals
+	executor  *approval.Executor
 	approvers *Authorizer
 	bypass    Bypass
 	bypassMax time.Duration
 
 	watch       StatusSource
-	diagTargets []DiagnoseTarget
-	checkInput  CheckInput
+	diagTargets []probe.DiagnoseTarget
+	checkInput  probe.CheckInput
 
 	resync       Resyncer
 	checkWebhook func(ctx context.Context) resync.CheckResult
-
-	owner string // this process, for claims held while working
 }
 
 // Deps lists what the handlers need. Escalator, Ladder and Contacts are
 // nil when no contacts file is loaded.
 type Deps struct {
-	Store    Store
-	Slack    Slack
-	Runbook  *incident.Runbook
-	Auth     *Authorizer
-	Channel  string // SLACK_CHANNEL_ID, may be empty
-	Log      logrus.FieldLogger
-	Now      func() time.Time
-	Esc      Escalator
-	Ladder   *escalation.Ladder
-	Contacts *escalation.Contacts
+	Store     Store
+	Slack     Slack
+	Publisher *publish.Publisher
+	Opener    *response.Opener
+	Runbook   *incident.Runbook
+	Auth      *Authorizer
+	Channel   string // SLACK_CHANNEL_ID, may be empty
+	Log       logrus.FieldLogger
+	Now       func() time.Time
+	Esc       Escalator
+	Ladder    *escalation.Ladder
+	Contacts  *escalation.Contacts
 	// Clerk is nil when CLERK_SECRET_KEY is unset.
 	Clerk     Clerk
 	Approvals Approvals
+	Executor  *approval.Executor
 	Approvers *Authorizer // default: the responders
 	Bypass    Bypass
 	BypassMax time.Duration
 	// Watch is nil when neither the status page nor the app is watched.
 	Watch           StatusSource
-	DiagnoseTargets []DiagnoseTarget
-	Check           CheckInput
+	DiagnoseTargets []probe.DiagnoseTarget
+	Check           probe.CheckInput
 	Audit           Auditor
 	Observe         Observer
 	// Resync and CheckWebhook are nil without APP_WEBHOOK_URL/SECRET.
@@ -134,16 +139,13 @@ type Deps struct {
 
 // New wires the handlers.
 func New(d Deps) *Handlers {
-	h := &Handlers{store: d.Store, slack: d.Slack, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
+	h := &Handlers{store: d.Store, slack: d.Slack, pub: d.Publisher, opener: d.Opener, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
 		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts,
-		clerk: d.Clerk, approvals: d.Approvals, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
+		clerk: d.Clerk, approvals: d.Approvals, executor: d.Executor, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
 		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe}
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	h.owner = hex.EncodeToString(b)
 	if h.bypassMax == 0 {
 		h.bypassMax = 2 * time.Hour
 	}
@@ -185,122 +187,16 @@ func (h *Handlers) reply(ctx context.Context, r req, m bot.Msg) {
 	}
 }
 
-func (h *Handlers) replyText(ctx context.Context, r req, s string) { h.reply(ctx, r, Text(s)) }
+func (h *Handlers) replyText(ctx context.Context, r req, s string) { h.reply(ctx, r, publish.Text(s)) }
 
 // fail tells the user what went wrong, in one sentence, and logs the detail.
 func (h *Handlers) fail(ctx context.Context, r req, err error) {
 	msg, internal := Sentence(err)
-	r.setOutcome("failed: " + truncate(oneLine(bot.Plain(msg)), 200))
+	r.setOutcome("failed: " + publish.Truncate(publish.OneLine(bot.Plain(msg)), 200))
 	if internal {
 		h.log.WithError(err).WithField("op", r.name).WithField("user", r.who.ID).Error("command failed")
 	}
 	h.replyText(ctx, r, msg)
-}
-
-// Command handles /clerk-incident.
-func (h *Handlers) Command(ctx context.Context, c bot.Command) {
-	outcome := "ok"
-	r := req{who: incident.Person{ID: c.UserID, Name: c.UserName}, channel: c.ChannelID,
-		to: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, isCommand: true, operator: c.Operator, outcome: &outcome}
-	p, err := Parse(c.Text)
-	if err != nil {
-		r.name = "parse"
-		h.fail(ctx, r, err)
-		return
-	}
-	r.name = p.Sub.Name
-	defer func() {
-		if h.observe != nil {
-			h.observe.Command(p.Sub.Name, outcomeClass(outcome))
-		}
-		if p.Sub.Mutating || (p.Sub.Name == "bypass" || p.Sub.Name == "resync") && len(p.Args) > 0 && p.Args[0] != "status" {
-			h.record(ctx, r, p.Sub.Name, truncate(oneLine(c.Text), 300), p.ID, outcome)
-		}
-	}()
-	if p.Sub.Mutating && !h.allowed(ctx, r) {
-		return
-	}
-	switch p.Sub.Name {
-	case "help":
-		h.reply(ctx, r, HelpMsg())
-	case "open":
-		h.open(ctx, r, p)
-	case "list":
-		h.list(ctx, r)
-	case "status":
-		h.status(ctx, r, p)
-	case "ack":
-		h.withIncident(ctx, r, p, false, h.ack)
-	case "note":
-		h.withText(ctx, r, p, true, func(ctx context.Context, r req, id, text string) {
-			h.change(ctx, r, id, incident.Note(r.who, text), fmt.Sprintf(":memo: *Note* from %s: %s", r.who.Mention(), text), "Note added to "+id+".")
-		})
-	case "severity":
-		h.withIncident(ctx, r, p, false, func(ctx context.Context, r req, id string) {
-			if len(p.Args) != 1 {
-				h.fail(ctx, r, &UsageError{Problem: "Give one severity: P1, P2 or P3.", Usage: p.Sub.Usage})
-				return
-			}
-			sev, ok := incident.ParseSeverity(p.Args[0])
-			if !ok {
-				h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a severity; use P1, P2 or P3.", p.Args[0]), Usage: p.Sub.Usage})
-				return
-			}
-			h.change(ctx, r, id, incident.SetSeverity(r.who, sev), fmt.Sprintf(":rotating_light: %s set severity to *%s*.", r.who.Mention(), sev), id+" is now "+string(sev)+".")
-		})
-	case "impact":
-		h.withText(ctx, r, p, true, func(ctx context.Context, r req, id, text string) {
-			h.change(ctx, r, id, incident.SetImpact(r.who, text), fmt.Sprintf(":busts_in_silhouette: *Impact* (from %s): %s", r.who.Mention(), text), "Impact recorded for "+id+".")
-		})
-	case "checklist":
-		h.withIncident(ctx, r, p, false, h.checklist)
-	case "mitigated":
-		h.withText(ctx, r, p, false, func(ctx context.Context, r req, id, text string) {
-			line := fmt.Sprintf(":large_orange_circle: %s marked %s *mitigated*", r.who.Mention(), id)
-			if text != "" {
-				line += ": " + text
-			}
-			h.change(ctx, r, id, incident.Mitigate(r.who, text), line+".", id+" is mitigated.")
-		})
-	case "resolve":
-		h.withText(ctx, r, p, false, h.resolve)
-	case "postmortem":
-		h.withIncident(ctx, r, p, true, h.postmortem)
-	case "escalate":
-		h.withIncident(ctx, r, p, false, h.escalate)
-	case "contacts":
-		h.reply(ctx, r, ContactsMsg(h.contacts, h.ladder))
-	case "audit":
-		h.auditCmd(ctx, r, p)
-	case "revoke":
-		h.revoke(ctx, r, p)
-	case "lockout":
-		h.lockout(ctx, r, p)
-	case "unlock":
-		h.unlock(ctx, r, p)
-	case "bypass":
-		h.bypassCmd(ctx, r, p)
-	case "diagnose":
-		h.diagnose(ctx, r, p)
-	case "check":
-		h.check(ctx, r)
-	case "webhook":
-		h.webhookCmd(ctx, r, p)
-	case "approve", "deny":
-		if len(p.Args) != 1 {
-			h.fail(ctx, r, &UsageError{Problem: "Give the request ID, such as apr-abc123def456.", Usage: p.Sub.Usage})
-			return
-		}
-		h.decideID(ctx, r, p.Args[0], p.Sub.Name == "approve")
-	case "resync":
-		h.resyncCmd(ctx, r, p)
-	case incident.FieldRootCause, incident.FieldPrevention, incident.FieldLessons:
-		field := p.Sub.Name
-		label := map[string]string{incident.FieldRootCause: "Root cause", incident.FieldPrevention: "Prevention item", incident.FieldLessons: "Lessons learned"}[field]
-		h.withTextAny(ctx, r, p, func(ctx context.Context, r req, id, text string) {
-			h.change(ctx, r, id, incident.SetReportField(r.who, field, text), fmt.Sprintf(":pencil: *%s* (from %s): %s", label, r.who.Mention(), text), label+" recorded for "+id+".")
-		})
-	}
 }
 
 func (h *Handlers) allowed(ctx context.Context, r req) bool {
@@ -374,11 +270,6 @@ func (h *Handlers) withText(ctx context.Context, r req, p Parsed, required bool,
 	h.withTextOn(ctx, r, p, required, false, fn)
 }
 
-// withTextAny is withText for report fields, which may target a resolved incident.
-func (h *Handlers) withTextAny(ctx context.Context, r req, p Parsed, fn func(ctx context.Context, r req, id, text string)) {
-	h.withTextOn(ctx, r, p, true, true, fn)
-}
-
 func (h *Handlers) withTextOn(ctx context.Context, r req, p Parsed, required, fallbackRecent bool, fn func(ctx context.Context, r req, id, text string)) {
 	text := strings.TrimSpace(p.Rest)
 	if required && text == "" {
@@ -400,9 +291,9 @@ func (h *Handlers) change(ctx context.Context, r req, id string, m incident.Muta
 		h.fail(ctx, r, withID(err, id))
 		return nil
 	}
-	h.refresh(ctx, inc)
+	h.pub.Refresh(ctx, inc)
 	if threadLine != "" {
-		h.thread(ctx, inc, threadLine)
+		h.pub.Thread(ctx, inc, threadLine)
 	}
 	if r.isCommand && confirm != "" {
 		h.replyText(ctx, r, ":white_check_mark: "+confirm)
@@ -424,135 +315,8 @@ type idError struct {
 }
 
 func (e *idError) Error() string { return e.id + ": " + e.err.Error() }
+
 func (e *idError) Unwrap() error { return e.err }
-
-// refresh re-renders the card (posting it if it never made it) and the
-// checklist message. Concurrent changes (other clicks, other replicas) may
-// finish their updates in any order, so after writing it re-reads the
-// incident and renders again until what it wrote is the latest version.
-func (h *Handlers) refresh(ctx context.Context, inc *incident.Incident) {
-	for range 8 {
-		h.render(ctx, inc)
-		latest, err := h.store.Current(ctx, inc.ID)
-		if err != nil || latest.Version == inc.Version {
-			return
-		}
-		timeline := inc.Timeline
-		*inc = *latest
-		inc.Timeline = timeline
-	}
-}
-
-// render writes the card and checklist; when Slack refuses, the incident
-// is marked stale and the sweep catches the card up later.
-func (h *Handlers) render(ctx context.Context, inc *incident.Incident) bool {
-	spec := h.rb.Spec(inc.Category)
-	card := Card(inc, spec, h.ladderState(ctx, inc.ID), h.now())
-	ok := true
-	if inc.CardTS == "" && inc.Channel != "" {
-		// Only one request posts the card; the others wait for its ts.
-		if first, err := h.store.Once(ctx, "card-post:"+inc.ID, 30*time.Second); err == nil && !first {
-			if cur := h.withCard(ctx, inc); cur.CardTS != "" {
-				*inc = *cur
-				card = Card(inc, spec, h.ladderState(ctx, inc.ID), h.now())
-			}
-		}
-	}
-	if inc.CardTS == "" {
-		if inc.Channel == "" {
-			return true
-		}
-		ts, err := h.slack.Post(ctx, inc.Channel, "", card)
-		if err != nil {
-			h.log.WithError(err).WithField("incident", inc.ID).Warn("could not post incident card")
-			_ = h.store.MarkStale(ctx, inc.ID)
-			return false
-		}
-		if updated, err := h.store.Update(ctx, inc.ID, incident.SetCard(inc.Channel, ts)); err == nil {
-			*inc = *updated
-		}
-	} else if err := h.slack.Update(ctx, inc.Channel, inc.CardTS, card); err != nil {
-		h.log.WithError(err).WithField("incident", inc.ID).Warn("could not update incident card")
-		ok = false
-	}
-	if inc.ChecklistTS != "" && spec != nil {
-		if err := h.slack.Update(ctx, inc.Channel, inc.ChecklistTS, ChecklistMsg(inc, spec)); err != nil {
-			h.log.WithError(err).WithField("incident", inc.ID).Warn("could not update checklist")
-			ok = false
-		}
-	}
-	if !ok {
-		_ = h.store.MarkStale(ctx, inc.ID)
-	}
-	return ok
-}
-
-// catchUp re-renders cards that could not be updated (Slack was down, or
-// the change came from the break-glass CLI); a new card gets its checklist.
-func (h *Handlers) catchUp(ctx context.Context) {
-	ids, err := h.store.Stale(ctx)
-	if err != nil {
-		return
-	}
-	for _, id := range ids {
-		// One replica at a time, or two would post two cards.
-		if first, err := h.store.Once(ctx, "catch-up:"+id, 30*time.Second); err != nil || !first {
-			continue
-		}
-		inc, err := h.store.Current(ctx, id)
-		if err != nil {
-			_ = h.store.ClearStale(ctx, id)
-			continue
-		}
-		hadCard := inc.CardTS != ""
-		if !h.render(ctx, inc) {
-			return // Slack still refuses: try again next sweep
-		}
-		_ = h.store.ClearStale(ctx, id)
-		if !hadCard && inc.CardTS != "" {
-			h.postChecklist(ctx, inc)
-			h.thread(ctx, inc, fmt.Sprintf("This card caught up after Slack was unreachable; the timeline has everything done meanwhile (`/clerk-incident status %s`).", inc.ID))
-		}
-	}
-}
-
-// thread posts a line in the incident's thread.
-func (h *Handlers) thread(ctx context.Context, inc *incident.Incident, text string) {
-	if inc.Channel == "" {
-		return
-	}
-	inc = h.withCard(ctx, inc)
-	if _, err := h.slack.Post(ctx, inc.Channel, inc.CardTS, Text(text)); err != nil {
-		h.log.WithError(err).WithField("incident", inc.ID).Warn("could not post in incident thread")
-	}
-}
-
-// withCard waits briefly for the card of a just-opened incident: a
-// command typed right after `open` may run before the card's ts is stored,
-// and its thread line belongs under the card, not at the top level.
-func (h *Handlers) withCard(ctx context.Context, inc *incident.Incident) *incident.Incident {
-	if inc.CardTS != "" || inc.Channel == "" || h.now().Sub(inc.OpenedAt) > 30*time.Second {
-		return inc
-	}
-	for range 20 {
-		cur, err := h.store.Current(ctx, inc.ID)
-		if err != nil {
-			return inc
-		}
-		if cur.CardTS != "" {
-			return cur
-		}
-		if stale, _ := h.store.Stale(ctx); slices.Contains(stale, inc.ID) {
-			return inc // the card could not be posted: no point waiting
-		}
-		select {
-		case <-ctx.Done():
-			return inc
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return inc
-}
 
 func (h *Handlers) open(ctx context.Context, r req, p Parsed) {
 	if len(p.Args) == 0 {
@@ -574,7 +338,7 @@ func (h *Handlers) open(ctx context.Context, r req, p Parsed) {
 			return
 		}
 	}
-	h.openIncident(ctx, r, cat, sev, oneLine(rest), false)
+	h.openIncident(ctx, r, cat, sev, publish.OneLine(rest), false)
 }
 
 func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Category, sev incident.Severity, title string, force bool) {
@@ -595,49 +359,26 @@ func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Categor
 		h.replyText(ctx, r, "Set SLACK_CHANNEL_ID: there is no channel to post the incident card in. Nothing was opened.")
 		return
 	}
-	inc, err := h.store.Open(ctx, incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.who, Channel: channel, Force: force})
+	inc, err := h.opener.Open(ctx, response.Request{OpenParams: incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.who, Channel: channel, Force: force}})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {
 		if sev == "" {
 			sev = incident.DefaultSeverity(cat)
 		}
-		h.reply(ctx, r, DuplicateMsg(dup.Existing, cat, sev, title, h.now()))
+		h.reply(ctx, r, publish.DuplicateMsg(dup.Existing, cat, sev, title, h.now()))
 		return
 	}
 	if err != nil {
 		h.fail(ctx, r, err)
 		return
 	}
-	h.log.WithFields(logrus.Fields{"incident": inc.ID, "category": cat, "severity": inc.Severity, "user": r.who.ID}).Info("incident opened")
-	h.refresh(ctx, inc)
-	if inc.CardTS == "" {
-		if r.operator {
-			h.startLadder(ctx, inc)
-			h.replyText(ctx, r, fmt.Sprintf("Opened %s. Slack is not used from here: its card is posted in <#%s> once a bot reaches Slack.", inc.ID, channel))
-			return
-		}
+	switch {
+	case inc.CardTS == "" && r.operator:
+		h.replyText(ctx, r, fmt.Sprintf("Opened %s. Slack is not used from here: its card is posted in <#%s> once a bot reaches Slack.", inc.ID, channel))
+	case inc.CardTS == "":
 		h.replyText(ctx, r, fmt.Sprintf(":warning: Opened *%s*, but its card could not be posted in <#%s>. Invite the bot to that channel; the card is posted with the next change.", inc.ID, channel))
-		return
-	}
-	h.postChecklist(ctx, inc)
-	h.startLadder(ctx, inc)
-	if r.isCommand {
+	case r.isCommand:
 		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.", inc.ID, channel))
-	}
-}
-
-func (h *Handlers) postChecklist(ctx context.Context, inc *incident.Incident) {
-	spec := h.rb.Spec(inc.Category)
-	if spec == nil || inc.Channel == "" {
-		return
-	}
-	ts, err := h.slack.Post(ctx, inc.Channel, inc.CardTS, ChecklistMsg(inc, spec))
-	if err != nil {
-		h.log.WithError(err).WithField("incident", inc.ID).Warn("could not post checklist")
-		return
-	}
-	if _, err := h.store.Update(ctx, inc.ID, incident.SetChecklistMessage(ts)); err != nil {
-		h.log.WithError(err).WithField("incident", inc.ID).Warn("could not remember checklist message")
 	}
 }
 
@@ -661,7 +402,7 @@ func (h *Handlers) list(ctx context.Context, r req) {
 		}
 		recent = closed
 	}
-	h.reply(ctx, r, ListMsg(open, recent, h.now()))
+	h.reply(ctx, r, publish.ListMsg(open, recent, h.now()))
 }
 
 func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
@@ -683,7 +424,7 @@ func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
 					closed = append(closed, inc)
 				}
 			}
-			h.reply(ctx, r, withLive(ListMsg(open, closed, h.now()), h.live(ctx)))
+			h.reply(ctx, r, publish.WithLive(publish.ListMsg(open, closed, h.now()), h.live(ctx)))
 			return
 		}
 		p.ID = open[0].ID
@@ -693,11 +434,11 @@ func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
 		h.fail(ctx, r, err)
 		return
 	}
-	h.reply(ctx, r, withLive(StatusMsg(inc, h.rb.Spec(inc.Category), h.ladderState(ctx, inc.ID), h.now()), h.live(ctx)))
+	h.reply(ctx, r, publish.WithLive(publish.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, inc.ID), h.now()), h.live(ctx)))
 }
 
 func (h *Handlers) ack(ctx context.Context, r req, id string) {
-	inc := h.change(ctx, r, id, incident.Ack(r.who), fmt.Sprintf(":raising_hand: %s acknowledged %s and is leading the response.", r.who.Mention(), id), "You are leading "+id+".")
+	inc := h.change(ctx, r, id, incident.Ack(r.who), fmt.Sprintf(":raising_hand: %s acknowledged %s and is leading the response.", publish.Who(r.who), id), "You are leading "+id+".")
 	if inc == nil {
 		return
 	}
@@ -705,7 +446,7 @@ func (h *Handlers) ack(ctx context.Context, r req, id string) {
 	if strings.HasPrefix(r.channel, "D") && !r.isCommand {
 		// Acknowledged from a page DM: replace its button with the outcome.
 		r.to.Replace = true
-		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: You acknowledged *%s* and are leading it; the escalation has stopped. %s", id, threadLink(inc)))
+		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: You acknowledged *%s* and are leading it; the escalation has stopped. %s", id, publish.ThreadLink(inc)))
 	}
 }
 
@@ -717,14 +458,14 @@ func (h *Handlers) checklist(ctx context.Context, r req, id string) {
 	}
 	spec := h.rb.Spec(inc.Category)
 	if inc.ChecklistTS == "" || inc.CardTS == "" {
-		h.postChecklist(ctx, inc)
+		h.pub.PostChecklist(ctx, inc)
 		return
 	}
-	if err := h.slack.Update(ctx, inc.Channel, inc.ChecklistTS, ChecklistMsg(inc, spec)); err != nil {
+	if err := h.slack.Update(ctx, inc.Channel, inc.ChecklistTS, publish.ChecklistMsg(inc, spec)); err != nil {
 		h.fail(ctx, r, err)
 		return
 	}
-	done, total := progress(inc, spec)
+	done, total := publish.ChecklistProgress(inc, spec)
 	h.replyText(ctx, r, fmt.Sprintf("The %s checklist for %s is in the card's thread in <#%s> (%d/%d done).", spec.Checklist.Title, id, inc.Channel, done, total))
 }
 
@@ -735,12 +476,12 @@ func (h *Handlers) resolve(ctx context.Context, r req, id, text string) {
 	}
 	h.stopLadder(ctx, inc, "resolved", r.who.ID)
 	h.turnOffBypassFor(ctx, inc, r.who)
-	line := fmt.Sprintf(":white_check_mark: %s resolved %s after %s.", r.who.Mention(), id, incident.FormatDuration(inc.Duration(h.now())))
+	line := fmt.Sprintf(":white_check_mark: %s resolved %s after %s.", publish.Who(r.who), id, incident.FormatDuration(inc.Duration(h.now())))
 	if text != "" {
 		line += " Resolution: " + text
 	}
 	line += fmt.Sprintf("\nNext: record the root cause, prevention items and lessons, then `/clerk-incident postmortem %s` writes the report.", id)
-	h.thread(ctx, inc, line)
+	h.pub.Thread(ctx, inc, line)
 	if r.isCommand {
 		h.replyText(ctx, r, ":white_check_mark: "+id+" is resolved.")
 	}
@@ -789,75 +530,6 @@ func (h *Handlers) postmortem(ctx context.Context, r req, id string) {
 	h.replyText(ctx, r, b.String())
 }
 
-// Action handles button clicks. The value is untrusted input.
-func (h *Handlers) Action(ctx context.Context, a bot.Action) {
-	outcome := "ok"
-	r := req{who: incident.Person{ID: a.UserID, Name: a.UserName}, channel: a.ChannelID,
-		to: bot.ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID}, name: a.ActionID, outcome: &outcome}
-	if a.ActionID != ActChecklist && a.ActionID != ActOpenContinue {
-		defer func() {
-			if h.observe != nil {
-				h.observe.Command("button "+a.ActionID, outcomeClass(outcome))
-			}
-			id, _ := incident.ParseID(strings.SplitN(a.Value, "|", 2)[0])
-			h.record(ctx, r, "button "+a.ActionID, truncate(a.Value, 300), id, outcome)
-		}()
-	}
-	switch a.ActionID {
-	case ActAck, ActPageAck, ActResolve, ActChecklist, ActOpenContinue:
-		id, ok := incident.ParseID(a.Value)
-		if !ok {
-			h.replyText(ctx, r, "That button does not name a valid incident; nothing changed.")
-			return
-		}
-		switch a.ActionID {
-		case ActAck, ActPageAck:
-			if h.allowed(ctx, r) {
-				h.ack(ctx, r, id)
-			}
-		case ActResolve:
-			if h.allowed(ctx, r) {
-				h.resolve(ctx, r, id, "")
-			}
-		case ActChecklist:
-			h.checklist(ctx, r, id)
-		case ActOpenContinue:
-			inc, err := h.store.Get(ctx, id)
-			if err != nil {
-				h.fail(ctx, r, err)
-				return
-			}
-			msg := StatusMsg(inc, h.rb.Spec(inc.Category), h.ladderState(ctx, id), h.now())
-			msg.Blocks = append(msg.Blocks, section(fmt.Sprintf("Continuing *%s*: add what you know with `/clerk-incident note %s <text>`.", id, id)))
-			r.to.Replace = true
-			h.reply(ctx, r, msg)
-		}
-	case ActTick:
-		h.tick(ctx, r, a)
-	case ActApprove, ActDeny:
-		h.decide(ctx, r, a)
-	case ActOpenForce:
-		if !h.allowed(ctx, r) {
-			return
-		}
-		parts := strings.SplitN(a.Value, "|", 3)
-		if len(parts) != 3 {
-			h.replyText(ctx, r, "That button's data is not valid; nothing changed.")
-			return
-		}
-		cat, ok1 := incident.ParseCategory(parts[0])
-		sev, ok2 := incident.ParseSeverity(parts[1])
-		if !ok1 || !ok2 {
-			h.replyText(ctx, r, "That button's data is not valid; nothing changed.")
-			return
-		}
-		r.to.Replace = true
-		h.openIncident(ctx, r, cat, sev, oneLine(parts[2]), true)
-	default:
-		h.replyText(ctx, r, "That button is not one this bot knows; nothing changed.")
-	}
-}
-
 func (h *Handlers) tick(ctx context.Context, r req, a bot.Action) {
 	parts := strings.Split(a.Value, "|")
 	if len(parts) != 3 || (parts[2] != "0" && parts[2] != "1") {
@@ -878,11 +550,11 @@ func (h *Handlers) tick(ctx context.Context, r req, a bot.Action) {
 		h.fail(ctx, r, withID(err, id))
 		return
 	}
-	h.refresh(ctx, inc)
+	h.pub.Refresh(ctx, inc)
 	// A click on an older copy of the checklist updates that copy too.
 	if a.MessageTS != "" && a.MessageTS != inc.ChecklistTS && a.ChannelID == inc.Channel {
 		if spec := h.rb.Spec(inc.Category); spec != nil {
-			_ = h.slack.Update(ctx, a.ChannelID, a.MessageTS, ChecklistMsg(inc, spec))
+			_ = h.slack.Update(ctx, a.ChannelID, a.MessageTS, publish.ChecklistMsg(inc, spec))
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 )
 
@@ -28,32 +29,6 @@ func (h *Handlers) webhookReady(ctx context.Context, r req) bool {
 	return true
 }
 
-// WebhookCheckText renders `webhook check`.
-func WebhookCheckText(c resync.CheckResult) string {
-	var b strings.Builder
-	b.WriteString(":satellite_antenna: *Webhook endpoint check*\n")
-	switch {
-	case c.Signed.Problem != "":
-		fmt.Fprintf(&b, ":x: Signed test event: %s", c.Signed.Problem)
-	case c.Signed.Status/100 == 2:
-		fmt.Fprintf(&b, ":white_check_mark: Signed test event: %d in %s", c.Signed.Status, ms(c.Signed.Latency))
-	case c.Signed.Status == 401 || c.Signed.Status == 403:
-		fmt.Fprintf(&b, ":x: Signed test event: %d in %s: the endpoint rejects our signature, so APP_WEBHOOK_SECRET is probably not its signing secret", c.Signed.Status, ms(c.Signed.Latency))
-	default:
-		fmt.Fprintf(&b, ":warning: Signed test event: %d in %s (reachable; it may not handle ping events)", c.Signed.Status, ms(c.Signed.Latency))
-	}
-	b.WriteString("\n")
-	switch {
-	case c.Finding:
-		fmt.Fprintf(&b, ":rotating_light: *Security finding:* a request with a wrong signature was accepted (%d). The endpoint must verify svix-signature, or anyone can forge user events.", c.Unsigned.Status)
-	case c.Unsigned.Problem != "":
-		fmt.Fprintf(&b, ":x: Wrong-signature test: %s", c.Unsigned.Problem)
-	default:
-		fmt.Fprintf(&b, ":white_check_mark: Wrong signature rejected (%d)", c.Unsigned.Status)
-	}
-	return b.String()
-}
-
 func (h *Handlers) webhookCmd(ctx context.Context, r req, p Parsed) {
 	if len(p.Args) == 0 || strings.ToLower(p.Args[0]) != "check" {
 		h.fail(ctx, r, &UsageError{Problem: "Say `webhook check`.", Usage: p.Sub.Usage})
@@ -62,10 +37,10 @@ func (h *Handlers) webhookCmd(ctx context.Context, r req, p Parsed) {
 	if !h.webhookReady(ctx, r) {
 		return
 	}
-	text := WebhookCheckText(h.checkWebhook(ctx))
+	text := publish.WebhookCheckText(h.checkWebhook(ctx))
 	if inc, err := h.optionalIncident(ctx, p); err == nil && inc != nil {
-		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Webhook check: "+oneLine(text)))
-		h.thread(ctx, inc, text)
+		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Webhook check: "+publish.OneLine(text)))
+		h.pub.Thread(ctx, inc, text)
 	}
 	h.replyText(ctx, r, text)
 }
@@ -93,7 +68,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 			h.replyText(ctx, r, "No resync has run yet.")
 			return
 		}
-		h.replyText(ctx, r, ResyncText(j, 0, h.now()))
+		h.replyText(ctx, r, publish.ResyncText(j, 0, h.now()))
 		return
 	case "cancel":
 		if !h.allowed(ctx, r) {
@@ -139,11 +114,11 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 	}
 	check := h.checkWebhook(ctx)
 	if !job.DryRun && (check.Signed.Problem != "" || check.Signed.Status == 401 || check.Signed.Status == 403) {
-		h.replyText(ctx, r, "Resync not started: the endpoint check failed.\n"+WebhookCheckText(check))
+		h.replyText(ctx, r, "Resync not started: the endpoint check failed.\n"+publish.WebhookCheckText(check))
 		return
 	}
 	if inc != nil {
-		inc = h.withCard(ctx, inc)
+		inc = h.pub.WithCard(ctx, inc)
 		job.Incident = inc.ID
 	}
 	started, err := h.resync.Start(ctx, job)
@@ -151,7 +126,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 		cur, _ := h.resync.Current(ctx)
 		msg := "A resync is already running; `/clerk-incident resync status` shows it, `resync cancel` stops it."
 		if cur != nil {
-			msg = ResyncText(cur, 0, h.now()) + "\n" + msg
+			msg = publish.ResyncText(cur, 0, h.now()) + "\n" + msg
 		}
 		h.replyText(ctx, r, msg)
 		return
@@ -168,118 +143,14 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 	if channel == "" {
 		channel = r.channel
 	}
-	if ts, err := h.slack.Post(ctx, channel, thread, Text(ResyncText(started, 0, h.now()))); err == nil {
+	if ts, err := h.slack.Post(ctx, channel, thread, publish.Text(publish.ResyncText(started, 0, h.now()))); err == nil {
 		_ = h.resync.SetProgressMessage(ctx, started.ID, channel, thread, ts)
 	}
 	note := ""
 	if job.DryRun {
-		note = "\n" + WebhookCheckText(check)
+		note = "\n" + publish.WebhookCheckText(check)
 	}
 	// The next sweep (within a second, on whichever replica gets the
 	// lease) runs it, so it survives this handler and any restart.
 	h.replyText(ctx, r, fmt.Sprintf(":arrows_counterclockwise: Resync %s started; progress is posted in the thread. `resync status` and `resync cancel` work from any replica.%s", started.ID, note))
-}
-
-// ResyncText renders a job's progress or result.
-func ResyncText(j *resync.Job, rate float64, now time.Time) string {
-	pct := 0.0
-	if j.Total > 0 {
-		pct = float64(j.Done) / float64(j.Total)
-	}
-	if j.Status == resync.Done {
-		pct = 1
-	}
-	const width = 20
-	filled := int(pct * width)
-	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
-	kind := "Resync"
-	if j.DryRun {
-		kind = "Resync dry run"
-	}
-	switch j.Status {
-	case resync.Running:
-		s := fmt.Sprintf(":hourglass_flowing_sand: %s %s `[%s]` %.0f%% · %d/%d users", kind, j.ID, bar, pct*100, j.Done, j.Total)
-		if rate > 0 {
-			eta := time.Duration(float64(j.Total-j.Done)/rate) * time.Second
-			s += fmt.Sprintf(" · %.0f users/s · ETA %s", rate, eta.Round(time.Second))
-		}
-		return s + fmt.Sprintf(" · %d failed", j.Failed)
-	case resync.Done:
-		dur := j.FinishedAt.Sub(j.StartedAt).Round(time.Second)
-		if j.DryRun {
-			return fmt.Sprintf(":white_check_mark: %s %s `[%s]` 100%%: %d users would be sent (%d skipped by --since); nothing was sent.", kind, j.ID, bar, j.Delivered, j.Skipped)
-		}
-		icon := ":white_check_mark:"
-		if j.Failed > 0 {
-			icon = ":warning:"
-		}
-		return fmt.Sprintf("%s %s %s `[%s]` 100%%: %d delivered, %d failed, %d skipped by --since, in %s.", icon, kind, j.ID, bar, j.Delivered, j.Failed, j.Skipped, dur)
-	}
-	why := j.Error
-	if why == "" {
-		why = j.Status
-	}
-	return fmt.Sprintf(":octagonal_sign: %s %s stopped at %d/%d (%d delivered, %d failed): %s", kind, j.ID, j.Done, j.Total, j.Delivered, j.Failed, why)
-}
-
-// Progress implements resync.Reporter.
-func (h *Handlers) Progress(ctx context.Context, j *resync.Job, rate float64) {
-	if j.Channel == "" || j.ProgressTS == "" {
-		return
-	}
-	_ = h.slack.Update(ctx, j.Channel, j.ProgressTS, Text(ResyncText(j, rate, h.now())))
-}
-
-// Finished implements resync.Reporter: final progress, summary on the
-// timeline and in the thread, failed IDs as a file, and the checklist
-// steps ticked when it finished cleanly.
-func (h *Handlers) Finished(ctx context.Context, j *resync.Job, failedIDs []string) {
-	text := ResyncText(j, 0, h.now())
-	if j.Channel != "" && j.ProgressTS != "" {
-		_ = h.slack.Update(ctx, j.Channel, j.ProgressTS, Text(text))
-	}
-	h.log.WithField("resync", j.ID).WithField("status", j.Status).WithField("delivered", j.Delivered).WithField("failed", j.Failed).Info("resync finished")
-	if j.Incident == "" {
-		return
-	}
-	inc, err := h.store.Current(ctx, j.Incident)
-	if err != nil {
-		return
-	}
-	summary := fmt.Sprintf("Resync %s %s: delivered %d, failed %d, skipped %d, duration %s", j.ID, j.Status, j.Delivered, j.Failed, j.Skipped,
-		j.FinishedAt.Sub(j.StartedAt).Round(time.Second))
-	if j.Error != "" {
-		summary += " (" + j.Error + ")"
-	}
-	_, _ = h.store.Update(ctx, inc.ID, incident.Record(j.By, summary))
-	h.thread(ctx, inc, text)
-	if len(failedIDs) > 0 && inc.Channel != "" {
-		if err := h.slack.Upload(ctx, inc.Channel, inc.CardTS, "resync-"+j.ID+"-failed.txt", "Users the resync could not deliver",
-			strings.Join(failedIDs, "\n")+"\n", fmt.Sprintf("%d users failed in resync %s", len(failedIDs), j.ID)); err != nil {
-			h.log.WithError(err).Warn("could not upload failed user IDs")
-		}
-	}
-	if j.Status == resync.Done && j.Failed == 0 && !j.DryRun && inc.Open() {
-		h.tickMatching(ctx, inc, incident.Person{Name: "resync"}, "resync", "verify data integrity")
-	}
-}
-
-// tickMatching ticks the open incident's checklist steps whose text names
-// one of the phrases (the runbook's "Run resync script", "Verify data integrity").
-func (h *Handlers) tickMatching(ctx context.Context, inc *incident.Incident, by incident.Person, phrases ...string) {
-	spec := h.rb.Spec(inc.Category)
-	if spec == nil {
-		return
-	}
-	for _, st := range spec.Checklist.Flat() {
-		text := strings.ToLower(st.Text)
-		for _, ph := range phrases {
-			if strings.Contains(text, ph) {
-				if updated, err := h.store.Update(ctx, inc.ID, incident.SetTick(h.rb, by, st.ID, true)); err == nil {
-					inc = updated
-				}
-			}
-		}
-	}
-	h.refresh(ctx, inc)
 }

@@ -4,12 +4,13 @@
 package incident
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 )
 
 // Category is one of the runbook's four incident categories.
@@ -110,17 +111,6 @@ type Person struct {
 	Name string `json:"name,omitempty"`
 }
 
-// Mention renders the person for Slack text.
-func (p Person) Mention() string {
-	if strings.HasPrefix(p.ID, "U") || strings.HasPrefix(p.ID, "W") {
-		return "<@" + p.ID + ">"
-	}
-	if p.Name != "" {
-		return p.Name
-	}
-	return p.ID
-}
-
 // Plain renders the person for files and logs.
 func (p Person) Plain() string {
 	if p.Name != "" && p.ID != "" && p.Name != p.ID {
@@ -204,10 +194,10 @@ func (i *Incident) Duration(now time.Time) time.Duration {
 // Errors the store and the transitions return; handlers turn them into
 // sentences in one place.
 var (
-	ErrNotFound        = errors.New("incident not found")
-	ErrAlreadyResolved = errors.New("incident already resolved")
-	ErrUnknownStep     = errors.New("unknown checklist step")
-	ErrNoChange        = errors.New("nothing to change")
+	ErrNotFound        = apperr.New(apperr.NotFound, "incident not found")
+	ErrAlreadyResolved = apperr.New(apperr.Conflict, "incident already resolved")
+	ErrUnknownStep     = apperr.New(apperr.Invalid, "unknown checklist step")
+	ErrNoChange        = apperr.New(apperr.Conflict, "nothing to change")
 )
 
 // DuplicateError says an open incident of the same category exists.

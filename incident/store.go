@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -38,10 +39,6 @@ func (s *Store) keyOpenCat(c Category) string { return s.prefix + "incidents:ope
 func (s *Store) keyAll() string               { return s.prefix + "incidents:all" }
 func (s *Store) keyOnce(key string) string    { return s.prefix + "once:" + key }
 
-// maxTxAttempts bounds optimistic retries; 20 concurrent writers on one
-// incident need at most 20 rounds.
-const maxTxAttempts = 200
-
 // OpenParams describes a new incident.
 type OpenParams struct {
 	Category Category
@@ -60,53 +57,51 @@ func (s *Store) Open(ctx context.Context, p OpenParams) (*Incident, error) {
 		p.Severity = DefaultSeverity(p.Category)
 	}
 	var created *Incident
-	err := s.retry(ctx, func() error {
-		return s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			if !p.Force {
-				ids, err := tx.SMembers(ctx, s.keyOpenCat(p.Category)).Result()
-				if err != nil {
-					return err
-				}
-				if len(ids) > 0 {
-					sort.Slice(ids, func(a, b int) bool { return Number(ids[a]) > Number(ids[b]) })
-					existing, err := s.get(ctx, tx, ids[0])
-					if err != nil {
-						return err
-					}
-					return &DuplicateError{Existing: existing}
-				}
-			}
-			n, err := tx.Get(ctx, s.keySeq()).Int()
-			if err != nil && !errors.Is(err, redis.Nil) {
-				return err
-			}
-			n++
-			now := s.now().UTC()
-			inc := &Incident{
-				ID: FormatID(n), Title: p.Title, Category: p.Category, Severity: p.Severity,
-				Status: Investigating, Version: 1, OpenedBy: p.By, OpenedAt: now, Channel: p.Channel,
-				Checklist: map[string]Tick{},
-			}
-			raw, err := json.Marshal(inc)
+	err := redisx.Transact(ctx, s.rdb, func(tx *redis.Tx) error {
+		if !p.Force {
+			ids, err := tx.SMembers(ctx, s.keyOpenCat(p.Category)).Result()
 			if err != nil {
 				return err
 			}
-			entry := Entry{At: now, Actor: p.By, Text: fmt.Sprintf("Incident opened: %s (%s, %s)", inc.Title, inc.Category, inc.Severity)}
-			rawEntry, _ := json.Marshal(entry)
-			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-				pipe.Set(ctx, s.keySeq(), n, 0)
-				pipe.Set(ctx, s.keyInc(inc.ID), raw, 0)
-				pipe.RPush(ctx, s.keyTimeline(inc.ID), rawEntry)
-				pipe.ZAdd(ctx, s.keyOpen(), redis.Z{Score: float64(n), Member: inc.ID})
-				pipe.SAdd(ctx, s.keyOpenCat(p.Category), inc.ID)
-				pipe.ZAdd(ctx, s.keyAll(), redis.Z{Score: float64(n), Member: inc.ID})
-				return nil
-			})
-			inc.Timeline = []Entry{entry}
-			created = inc
+			if len(ids) > 0 {
+				sort.Slice(ids, func(a, b int) bool { return Number(ids[a]) > Number(ids[b]) })
+				existing, err := s.get(ctx, tx, ids[0])
+				if err != nil {
+					return err
+				}
+				return &DuplicateError{Existing: existing}
+			}
+		}
+		n, err := tx.Get(ctx, s.keySeq()).Int()
+		if err != nil && !errors.Is(err, redis.Nil) {
 			return err
-		}, s.keySeq(), s.keyOpenCat(p.Category))
-	})
+		}
+		n++
+		now := s.now().UTC()
+		inc := &Incident{
+			ID: FormatID(n), Title: p.Title, Category: p.Category, Severity: p.Severity,
+			Status: Investigating, Version: 1, OpenedBy: p.By, OpenedAt: now, Channel: p.Channel,
+			Checklist: map[string]Tick{},
+		}
+		raw, err := json.Marshal(inc)
+		if err != nil {
+			return err
+		}
+		entry := Entry{At: now, Actor: p.By, Text: fmt.Sprintf("Incident opened: %s (%s, %s)", inc.Title, inc.Category, inc.Severity)}
+		rawEntry, _ := json.Marshal(entry)
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.Set(ctx, s.keySeq(), n, 0)
+			pipe.Set(ctx, s.keyInc(inc.ID), raw, 0)
+			pipe.RPush(ctx, s.keyTimeline(inc.ID), rawEntry)
+			pipe.ZAdd(ctx, s.keyOpen(), redis.Z{Score: float64(n), Member: inc.ID})
+			pipe.SAdd(ctx, s.keyOpenCat(p.Category), inc.ID)
+			pipe.ZAdd(ctx, s.keyAll(), redis.Z{Score: float64(n), Member: inc.ID})
+			return nil
+		})
+		inc.Timeline = []Entry{entry}
+		created = inc
+		return err
+	}, s.keySeq(), s.keyOpenCat(p.Category))
 	if err != nil {
 		return nil, err
 	}
@@ -121,67 +116,47 @@ type Mutation func(inc *Incident, now time.Time) ([]Entry, error)
 func (s *Store) Update(ctx context.Context, id string, fn Mutation) (*Incident, error) {
 	var out *Incident
 	key := s.keyInc(id)
-	err := s.retry(ctx, func() error {
-		return s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			inc, err := s.get(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			wasOpen := inc.Open()
-			now := s.now().UTC()
-			entries, err := fn(inc, now)
-			if err != nil {
-				return err
-			}
-			inc.Version++
-			raw, err := json.Marshal(inc)
-			if err != nil {
-				return err
-			}
-			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-				pipe.Set(ctx, key, raw, 0)
-				for i := range entries {
-					if entries[i].At.IsZero() {
-						entries[i].At = now
-					}
-					e, _ := json.Marshal(entries[i])
-					pipe.RPush(ctx, s.keyTimeline(id), e)
+	err := redisx.Transact(ctx, s.rdb, func(tx *redis.Tx) error {
+		inc, err := s.get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		wasOpen := inc.Open()
+		now := s.now().UTC()
+		entries, err := fn(inc, now)
+		if err != nil {
+			return err
+		}
+		inc.Version++
+		raw, err := json.Marshal(inc)
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.Set(ctx, key, raw, 0)
+			for i := range entries {
+				if entries[i].At.IsZero() {
+					entries[i].At = now
 				}
-				if wasOpen && !inc.Open() {
-					pipe.ZRem(ctx, s.keyOpen(), id)
-					pipe.SRem(ctx, s.keyOpenCat(inc.Category), id)
-				}
-				return nil
-			})
-			if err != nil {
-				return err
+				e, _ := json.Marshal(entries[i])
+				pipe.RPush(ctx, s.keyTimeline(id), e)
 			}
-			out = inc
+			if wasOpen && !inc.Open() {
+				pipe.ZRem(ctx, s.keyOpen(), id)
+				pipe.SRem(ctx, s.keyOpenCat(inc.Category), id)
+			}
 			return nil
-		}, key)
-	})
+		})
+		if err != nil {
+			return err
+		}
+		out = inc
+		return nil
+	}, key)
 	if err != nil {
 		return nil, err
 	}
 	return s.Get(ctx, out.ID)
-}
-
-// retry re-runs an optimistic transaction that lost a race.
-func (s *Store) retry(ctx context.Context, fn func() error) error {
-	for attempt := 0; attempt < maxTxAttempts; attempt++ {
-		err := fn()
-		if !errors.Is(err, redis.TxFailedErr) {
-			return err
-		}
-		// Jitter spreads contending writers so each round lets one through.
-		d := time.Duration(rand.IntN(1000*(attempt%10+1))) * time.Microsecond
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(d):
-		}
-	}
-	return fmt.Errorf("update kept conflicting after %d attempts: %w", maxTxAttempts, redis.TxFailedErr)
 }
 
 type getter interface {

@@ -17,7 +17,7 @@ func Ack(by Person) Mutation {
 			return nil, ErrAlreadyResolved
 		}
 		if inc.AckedBy != nil {
-			return nil, fmt.Errorf("already acknowledged by %s: %w", inc.AckedBy.Mention(), ErrNoChange)
+			return nil, fmt.Errorf("already acknowledged by %s: %w", inc.AckedBy.Plain(), ErrNoChange)
 		}
 		inc.AckedBy = &by
 		inc.AckedAt = now

@@ -19,16 +19,13 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 )
 
-// RawUser is a Clerk user as Clerk sent it, with the fields paging needs.
-type RawUser struct {
-	ID        string
-	CreatedAt int64
-	UpdatedAt int64
-	JSON      json.RawMessage
-}
+// RawUser is a Clerk user as Clerk sent it (clerkops lists them).
+type RawUser = clerkops.RawUser
 
 // Lister pages Clerk users newest first.
 type Lister interface {
@@ -124,9 +121,6 @@ func NewRunner(rdb redis.UniversalClient, prefix string, cfg Config, lister List
 		hc: &http.Client{Timeout: 15 * time.Second, Transport: tr}, Lease: 10 * time.Second}
 }
 
-// SetReporter sets the reporter when it is built after the runner.
-func (r *Runner) SetReporter(rep Reporter) { r.rep = rep }
-
 func (r *Runner) keyJob() string             { return r.prefix + "resync:job" }
 func (r *Runner) keyLease() string           { return r.prefix + "resync:lease" }
 func (r *Runner) keyFailed(id string) string { return r.prefix + "resync:" + id + ":failed" }
@@ -136,7 +130,13 @@ var ErrRunning = errors.New("a resync is already running")
 
 // Current returns the latest job, or nil.
 func (r *Runner) Current(ctx context.Context) (*Job, error) {
-	raw, err := r.rdb.Get(ctx, r.keyJob()).Bytes()
+	return CurrentJob(ctx, r.rdb, r.prefix)
+}
+
+// CurrentJob reads the current or last job from Redis without a runner
+// (the metrics gauge).
+func CurrentJob(ctx context.Context, rdb redis.UniversalClient, prefix string) (*Job, error) {
+	raw, err := rdb.Get(ctx, prefix+"resync:job").Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -152,35 +152,9 @@ func (r *Runner) Current(ctx context.Context) (*Job, error) {
 
 // update changes the job atomically (the runner and cancel race).
 func (r *Runner) update(ctx context.Context, fn func(j *Job) error) (*Job, error) {
-	var out *Job
-	for range 50 {
-		err := r.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			var j Job
-			raw, err := tx.Get(ctx, r.keyJob()).Bytes()
-			if err != nil && !errors.Is(err, redis.Nil) {
-				return err
-			}
-			if err == nil {
-				if err := json.Unmarshal(raw, &j); err != nil {
-					return err
-				}
-			}
-			if err := fn(&j); err != nil {
-				return err
-			}
-			b, _ := json.Marshal(j)
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, r.keyJob(), b, 0)
-				return nil
-			})
-			out = &j
-			return err
-		}, r.keyJob())
-		if !errors.Is(err, redis.TxFailedErr) {
-			return out, err
-		}
-	}
-	return nil, errors.New("resync job: too many conflicting updates")
+	return redisx.UpdateJSON(ctx, r.rdb, r.keyJob(), nil, fn, func(p redis.Pipeliner, raw []byte, _ *Job) {
+		p.Set(ctx, r.keyJob(), raw, 0)
+	})
 }
 
 // Start records a new job; the runner (here or on another replica) picks
@@ -224,15 +198,7 @@ func (r *Runner) SetProgressMessage(ctx context.Context, id, channel, thread, ts
 	return err
 }
 
-var leaseScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-return 0`)
-
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
+func (r *Runner) lease() *redisx.Lease { return redisx.NewLease(r.rdb, r.keyLease(), r.owner) }
 
 // Resume starts (in the background) the running job if nobody holds its
 // lease: a new job, or one whose replica died or was restarted.
@@ -247,8 +213,8 @@ func (r *Runner) Resume(ctx context.Context) {
 		r.mu.Unlock()
 		return
 	}
-	ok, err := leaseScript.Run(ctx, r.rdb, []string{r.keyLease()}, r.owner, r.Lease.Milliseconds()).Int()
-	if err != nil || ok != 1 {
+	ok, err := r.lease().Keep(ctx, r.Lease)
+	if err != nil || !ok {
 		r.mu.Unlock()
 		return
 	}
@@ -258,7 +224,7 @@ func (r *Runner) Resume(ctx context.Context) {
 		defer func() {
 			// Hand the lease back before reporting idle: shutdown waits for
 			// idle and then closes Redis.
-			releaseScript.Run(context.WithoutCancel(ctx), r.rdb, []string{r.keyLease()}, r.owner)
+			_ = r.lease().Release(context.WithoutCancel(ctx))
 			r.mu.Lock()
 			r.running = false
 			r.mu.Unlock()
@@ -279,22 +245,10 @@ func (r *Runner) run(ctx context.Context, id string) {
 	// Keep the lease while working; losing it means another replica took over.
 	leaseCtx, stopLease := context.WithCancel(ctx)
 	defer stopLease()
-	go func() {
-		t := time.NewTicker(r.Lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-leaseCtx.Done():
-				return
-			case <-t.C:
-				ok, err := leaseScript.Run(leaseCtx, r.rdb, []string{r.keyLease()}, r.owner, r.Lease.Milliseconds()).Int()
-				if err == nil && ok != 1 {
-					log.Warn("resync lease lost; stopping")
-					stopLease()
-				}
-			}
-		}
-	}()
+	go r.lease().Hold(leaseCtx, r.Lease, func() {
+		log.Warn("resync lease lost; stopping")
+		stopLease()
+	})
 	ctx = leaseCtx
 	j, err := r.Current(ctx)
 	if err != nil || j == nil || j.ID != id || j.Status != Running {

@@ -17,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 )
 
 // Alert asks for an incident about an upstream or app problem.
@@ -32,11 +33,14 @@ type Alert struct {
 	Polls      int
 }
 
-// Reporter turns alerts and notes into incidents and messages (Slack side).
-type Reporter interface {
-	// OpenAlert opens an incident (or attaches to an open one of the same
-	// category), posts the alert and returns the incident ID.
+// Opener opens an incident for a confirmed alert (or attaches the alert to
+// an open one of the same category) and returns the incident ID.
+type Opener interface {
 	OpenAlert(ctx context.Context, a Alert) (string, error)
+}
+
+// Reporter tells people about what the poller sees (the Slack side).
+type Reporter interface {
 	ThreadNote(ctx context.Context, incidentID, text string)
 	ChannelNote(ctx context.Context, text string)
 	IncidentOpen(ctx context.Context, id string) bool
@@ -76,6 +80,7 @@ type Poller struct {
 	prefix string
 	cfg    Config
 	hc     *http.Client
+	opener Opener
 	rep    Reporter
 	now    func() time.Time
 	log    logrus.FieldLogger
@@ -91,7 +96,7 @@ type Poller struct {
 }
 
 // NewPoller builds a poller.
-func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Client, rep Reporter, now func() time.Time, log logrus.FieldLogger) *Poller {
+func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Client, opener Opener, rep Reporter, now func() time.Time, log logrus.FieldLogger) *Poller {
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -103,19 +108,10 @@ func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Cl
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Poller{rdb: rdb, prefix: prefix, cfg: cfg, hc: hc, rep: rep, now: now, log: log, owner: hex.EncodeToString(b)}
+	return &Poller{rdb: rdb, prefix: prefix, cfg: cfg, hc: hc, opener: opener, rep: rep, now: now, log: log, owner: hex.EncodeToString(b)}
 }
 
-// SetReporter sets the reporter when it is built after the poller.
-func (p *Poller) SetReporter(r Reporter) { p.rep = r }
-
 func (p *Poller) k(s string) string { return p.prefix + "status:" + s }
-
-var leadScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-return 0`)
 
 // TryLead takes or renews the polling lease; another replica takes over
 // within two intervals if the holder dies.
@@ -124,12 +120,12 @@ func (p *Poller) TryLead(ctx context.Context) bool {
 	if ttl <= 0 {
 		ttl = 2 * time.Minute
 	}
-	ok, err := leadScript.Run(ctx, p.rdb, []string{p.k("lease")}, p.owner, ttl.Milliseconds()).Int()
+	ok, err := redisx.NewLease(p.rdb, p.k("lease"), p.owner).Keep(ctx, ttl)
 	if err != nil {
 		p.log.WithError(err).Warn("status poller lease failed")
 		return false
 	}
-	return ok == 1
+	return ok
 }
 
 // Poll runs one round: the status page, then the app health probe.
@@ -312,7 +308,7 @@ func (p *Poller) open(ctx context.Context, key string, a Alert) string {
 	if ok, err := p.rdb.SetNX(ctx, mk, "opening", 2*time.Minute).Result(); err != nil || !ok {
 		return ""
 	}
-	id, err := p.rep.OpenAlert(ctx, a)
+	id, err := p.opener.OpenAlert(ctx, a)
 	if err != nil {
 		p.log.WithError(err).WithField("key", key).Error("could not open incident from status")
 		p.rdb.Del(ctx, mk)

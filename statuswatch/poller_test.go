@@ -58,7 +58,7 @@ func newPoller(t *testing.T, rep *report, statusURL, healthURL, prefix string) *
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	return statuswatch.NewPoller(rdb, prefix, statuswatch.Config{StatusURL: statusURL, HealthURL: healthURL, Confirm: 2, HealthConfirm: 3, Interval: time.Minute},
-		nil, rep, func() time.Time { return time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC) }, log)
+		nil, rep, rep, func() time.Time { return time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC) }, log)
 }
 
 func TestUpstreamIncidentLifecycleBothFormats(t *testing.T) {

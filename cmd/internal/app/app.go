@@ -30,6 +30,9 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
+	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
@@ -46,9 +49,10 @@ type Options struct {
 	// caller drives it with Tick (tests with an injected clock).
 	OnEngine     func(*escalation.Engine)
 	NoEngineLoop bool
-	// OnHandlers receives the handlers; with NoSweepLoop the caller runs
-	// their Sweep (approval expiry, bypass end) with an injected clock.
-	OnHandlers  func(*handlers.Handlers)
+	// OnSweep receives the 1 s sweep (approval expiry and outbox, bypass
+	// end, resync resume, card catch-up); with NoSweepLoop the caller runs
+	// it with an injected clock.
+	OnSweep     func(sweep func(ctx context.Context))
 	NoSweepLoop bool
 	// OnPoller receives the status poller; with NoPollLoop the caller polls.
 	OnPoller   func(*statuswatch.Poller)
@@ -93,7 +97,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		return err
 	}
 	engine, poll, pollInterval, runner, bypassStore := parts.engine, parts.poll, parts.pollInterval, parts.runner, parts.bypass
-	h := newHandlers(parts)
+	h := parts.handlers
 	if runner != nil {
 		// On shutdown let a running resync stop at its checkpoint and hand
 		// its lease back, so another replica resumes at once.
@@ -121,8 +125,8 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 			log.WithField("schedule", cfg.StatusSchedule).Info("status poller started")
 		}
 	}
-	if opt.OnHandlers != nil {
-		opt.OnHandlers(h)
+	if opt.OnSweep != nil {
+		opt.OnSweep(parts.sweep)
 	}
 	if !opt.NoSweepLoop {
 		sweepCtx, stopSweep := context.WithCancel(ctx)
@@ -136,7 +140,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 				case <-sweepCtx.Done():
 					return
 				case <-t.C:
-					h.Sweep(sweepCtx)
+					parts.sweep(sweepCtx)
 				}
 			}
 		}()
@@ -217,22 +221,6 @@ func openStores(cfg Config, opt Options, log logrus.FieldLogger) (*incident.Runb
 	return rb, rdb, incident.NewStore(rdb, cfg.RedisPrefix, opt.Now), closeRedis, nil
 }
 
-// newHandlers builds the handlers and hands them to the parts that report
-// through them (they are built first because the handlers need them).
-func newHandlers(p *parts) *handlers.Handlers {
-	h := handlers.New(p.deps)
-	if p.engine != nil {
-		p.engine.SetPager(h.Pager())
-	}
-	if p.poll != nil {
-		p.poll.SetReporter(h)
-	}
-	if p.runner != nil {
-		p.runner.SetReporter(h)
-	}
-	return h
-}
-
 // slackSide is what the assembled parts need of Slack: the real client, or
 // bot.Offline at the break-glass CLI.
 type slackSide interface {
@@ -244,18 +232,21 @@ type slackSide interface {
 
 // parts are the assembled pieces shared by the bot and the CLI.
 type parts struct {
-	deps         handlers.Deps
+	handlers     *handlers.Handlers
 	engine       *escalation.Engine
 	poll         *statuswatch.Poller
 	pollInterval time.Duration
 	runner       *resync.Runner
 	bypass       *bypass.Store
 	metrics      *metrics.Metrics
+	sweep        func(ctx context.Context)
 }
 
-// assemble builds every domain part over one Redis and one Slack side.
-// strict makes unresolvable contacts an error (the bot) rather than a
-// warning (the CLI, which cannot reach Slack).
+// assemble builds every part over one Redis and one Slack side, each
+// given what it needs at construction: the publisher first, then the
+// engine, opener, poller, runner and executor that report through it,
+// then the handlers. strict makes unresolvable contacts an error (the
+// bot) rather than a warning (the CLI, which cannot reach Slack).
 func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, store *incident.Store, rb *incident.Runbook,
 	out slackSide, strict bool, log logrus.FieldLogger) (*parts, error) {
 	auth := handlers.NewAuthorizer(cfg.Responders, out, cfg.GroupCacheTTL, opt.Now)
@@ -270,42 +261,46 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		log.WithError(err).Warn("escalation contacts cannot be resolved here; incidents opened here start no ladder")
 		contacts, ladder = nil, nil
 	}
-	deps := handlers.Deps{Store: store, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
-		Contacts: contacts, Ladder: ladder,
-		Approvals: approval.NewStore(rdb, cfg.RedisPrefix, cfg.ApprovalTTL, opt.Now),
-		Bypass:    bypass.NewStore(rdb, cfg.RedisPrefix, opt.Now), BypassMax: cfg.BypassMax,
-		Audit: audit.New(rdb, cfg.RedisPrefix, log.WithField("component", "audit"), opt.Now)}
-	bypassStore := deps.Bypass.(*bypass.Store)
-	var runner *resync.Runner // set below; the gauge reads it when scraped
+	approvals := approval.NewStore(rdb, cfg.RedisPrefix, cfg.ApprovalTTL, opt.Now)
+	bypassStore := bypass.NewStore(rdb, cfg.RedisPrefix, opt.Now)
+	auditLog := audit.New(rdb, cfg.RedisPrefix, log.WithField("component", "audit"), opt.Now)
 	m := metrics.New(metrics.Gauges{
 		OpenIncidents: func(ctx context.Context) (int, error) { l, err := store.ListOpen(ctx); return len(l), err },
 		BypassActive:  func(ctx context.Context) (bool, error) { st, err := bypassStore.Get(ctx); return st.Enabled, err },
 		ResyncProgress: func(ctx context.Context) (float64, error) {
-			if runner == nil {
-				return -1, nil
-			}
-			j, err := runner.Current(ctx)
+			j, err := resync.CurrentJob(ctx, rdb, cfg.RedisPrefix)
 			if err != nil || j == nil || j.Status != resync.Running || j.Total == 0 {
 				return -1, err
 			}
 			return float64(j.Done) / float64(j.Total), nil
 		},
 	})
+	deps := handlers.Deps{Store: store, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
+		Contacts: contacts, Ladder: ladder, Approvals: approvals, Bypass: bypassStore, BypassMax: cfg.BypassMax, Audit: auditLog, Observe: m}
 	if len(cfg.Approvers) > 0 {
 		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
 	}
+	var clerk *clerkops.Client
 	if cfg.ClerkSecretKey != "" {
-		deps.Clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow},
-			m.ClerkCall)
+		clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow}, m.ClerkCall)
+		deps.Clerk = clerk
 	} else {
 		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
 	}
+
+	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
+		Audit: auditLog, Observe: m, Channel: cfg.Channel, Log: log, Now: opt.Now})
+	deps.Publisher = pub
 	var engine *escalation.Engine
+	var esc response.Escalator
 	if ladder != nil {
-		// The engine pages through the handlers' Pager, built below.
-		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, nil, opt.Now, log.WithField("component", "escalation"))
-		deps.Esc = engine
+		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, pub, opt.Now, log.WithField("component", "escalation"))
+		engine.OnPage = m.Page
+		deps.Esc, esc = engine, engine
 	}
+	opener := response.NewOpener(store, pub, esc, ladder, log)
+	deps.Opener = opener
+
 	hc := &http.Client{Timeout: 10 * time.Second}
 	var poll *statuswatch.Poller
 	var pollInterval time.Duration
@@ -314,68 +309,85 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		first := sched.Next(opt.Now())
 		pollInterval = sched.Next(first).Sub(first)
 		poll = statuswatch.NewPoller(rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
-			Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: pollInterval}, hc, nil, opt.Now, log.WithField("component", "statuswatch"))
+			Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: pollInterval}, hc, opener, pub, opt.Now, log.WithField("component", "statuswatch"))
+		poll.OnPoll = m.Poll
 		deps.Watch = poll
 		if cfg.Channel == "" {
 			log.Warn("SLACK_CHANNEL_ID is not set: the status poller can watch but cannot open incidents or post alerts")
 		}
 	}
-	deps.DiagnoseTargets = diagnoseTargets(cfg, deps.Clerk, hc)
-	deps.Check = handlers.CheckInput{SecretKey: cfg.ClerkSecretKey, PublishableKey: cfg.PublishableKey, WebhookURL: cfg.WebhookURL,
+	deps.DiagnoseTargets = diagnoseTargets(cfg, clerk, hc)
+	deps.Check = probe.CheckInput{SecretKey: cfg.ClerkSecretKey, PublishableKey: cfg.PublishableKey, WebhookURL: cfg.WebhookURL,
 		WebhookSecret: cfg.WebhookSecret, PingRedis: store.Ping, PingSlack: out.AuthTest}
 	if contacts != nil {
 		deps.Check.ContactsFile, deps.Check.Placeholders = cfg.ContactsFile, contacts.Placeholders
 	}
-	if c, ok := deps.Clerk.(*clerkops.Client); ok && c != nil {
-		deps.Check.PingClerk = c.Ping
+	if clerk != nil {
+		deps.Check.PingClerk = clerk.Ping
 	}
+	var runner *resync.Runner
 	if cfg.WebhookURL != "" && cfg.WebhookSecret != "" {
 		key, _ := resync.ParseSecret(cfg.WebhookSecret) // validated in Load
 		deps.CheckWebhook = func(ctx context.Context) resync.CheckResult {
 			return resync.CheckEndpoint(ctx, hc, cfg.WebhookURL, key, opt.Now())
 		}
-		if c, ok := deps.Clerk.(*clerkops.Client); ok && c != nil {
+		if clerk != nil {
 			runner = resync.NewRunner(rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc},
-				c, nil, opt.Now, log.WithField("component", "resync"))
+				clerk, pub, opt.Now, log.WithField("component", "resync"))
 			deps.Resync = runner
 		}
 	}
-	deps.Observe = m
-	if engine != nil {
-		engine.OnPage = m.Page
+	executor := approval.NewExecutor(approvals, map[string]approval.Doer{
+		approval.Lockout:  handlers.Lockout{Clerk: deps.Clerk, Log: log},
+		approval.BypassOn: handlers.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
+	}, pub, log)
+	deps.Executor = executor
+
+	// The timed work that is not escalation, run every second on every
+	// replica: each transition inside is claimed in Redis, so it happens once.
+	sweep := func(ctx context.Context) {
+		if err := approvals.ExpireDue(ctx, pub.ApprovalExpired); err != nil {
+			log.WithError(err).Warn("approval expiry failed")
+		}
+		if err := bypassStore.Tick(ctx, pub); err != nil {
+			log.WithError(err).Warn("bypass tick failed")
+		}
+		if runner != nil {
+			runner.Resume(ctx)
+		}
+		executor.Drain(ctx)
+		pub.CatchUp(ctx)
 	}
-	if poll != nil {
-		poll.OnPoll = m.Poll
-	}
-	return &parts{deps: deps, engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore, metrics: m}, nil
+	return &parts{handlers: handlers.New(deps), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,
+		metrics: m, sweep: sweep}, nil
 }
 
 // diagnoseTargets lists what `diagnose` times, with the runbook's
 // thresholds: the API over 500 ms, the auth path over 100 ms.
-func diagnoseTargets(cfg Config, clerk handlers.Clerk, hc *http.Client) []handlers.DiagnoseTarget {
-	var ts []handlers.DiagnoseTarget
-	if c, ok := clerk.(*clerkops.Client); ok && c != nil {
+func diagnoseTargets(cfg Config, c *clerkops.Client, hc *http.Client) []probe.DiagnoseTarget {
+	var ts []probe.DiagnoseTarget
+	if c != nil {
 		ts = append(ts,
-			handlers.DiagnoseTarget{Name: "Clerk Backend API (GET /users?limit=1)", Threshold: 500 * time.Millisecond, Hint: "API slow - check Clerk status or network", Do: c.SampleUsers},
-			handlers.DiagnoseTarget{Name: "Clerk JWKS (Backend API)", Threshold: 100 * time.Millisecond, Hint: "auth path slow - token verification waits on JWKS; check the network path to Clerk", Do: c.Ping})
+			probe.DiagnoseTarget{Name: "Clerk Backend API (GET /users?limit=1)", Threshold: 500 * time.Millisecond, Hint: "API slow - check Clerk status or network", Do: c.SampleUsers},
+			probe.DiagnoseTarget{Name: "Clerk JWKS (Backend API)", Threshold: 100 * time.Millisecond, Hint: "auth path slow - token verification waits on JWKS; check the network path to Clerk", Do: c.Ping})
 	}
 	fapi := cfg.FrontendAPIURL
 	if fapi == "" && cfg.PublishableKey != "" {
-		if host, err := handlers.FrontendHost(cfg.PublishableKey); err == nil {
+		if host, err := probe.FrontendHost(cfg.PublishableKey); err == nil {
 			fapi = "https://" + host
 		}
 	}
 	if fapi != "" {
-		ts = append(ts, handlers.DiagnoseTarget{Name: "Clerk Frontend API JWKS", Threshold: 100 * time.Millisecond,
-			Hint: "auth path slow - browsers and middleware fetch these keys; check Clerk status and DNS", Do: handlers.ProbeURL(hc, fapi+"/.well-known/jwks.json")})
+		ts = append(ts, probe.DiagnoseTarget{Name: "Clerk Frontend API JWKS", Threshold: 100 * time.Millisecond,
+			Hint: "auth path slow - browsers and middleware fetch these keys; check Clerk status and DNS", Do: probe.ProbeURL(hc, fapi+"/.well-known/jwks.json")})
 	}
 	if cfg.HealthURL != "" {
-		ts = append(ts, handlers.DiagnoseTarget{Name: "App health endpoint (auth check)", Threshold: 100 * time.Millisecond,
-			Hint: "Auth check slow - check middleware configuration", Do: handlers.ProbeURL(hc, cfg.HealthURL)})
+		ts = append(ts, probe.DiagnoseTarget{Name: "App health endpoint (auth check)", Threshold: 100 * time.Millisecond,
+			Hint: "Auth check slow - check middleware configuration", Do: probe.ProbeURL(hc, cfg.HealthURL)})
 	}
 	if cfg.StatusURL != "" && cfg.StatusSchedule != "" {
-		ts = append(ts, handlers.DiagnoseTarget{Name: "Clerk status page", Threshold: time.Second,
-			Hint: "the status page itself is slow or down; check https://status.clerk.com in a browser", Do: handlers.ProbeURL(hc, cfg.StatusURL)})
+		ts = append(ts, probe.DiagnoseTarget{Name: "Clerk status page", Threshold: time.Second,
+			Hint: "the status page itself is slow or down; check https://status.clerk.com in a browser", Do: probe.ProbeURL(hc, cfg.StatusURL)})
 	}
 	return ts
 }

@@ -40,7 +40,7 @@ func Do(ctx context.Context, cfg Config, words []string, as string, stdout, stde
 	if err != nil {
 		return err
 	}
-	h := newHandlers(p)
+	h := p.handlers
 	name := strings.TrimSpace(as)
 	h.Command(ctx, bot.Command{Command: "/clerk-incident", Text: strings.Join(words, " "), UserID: "cli:" + name, UserName: name,
 		ChannelID: cfg.Channel, Operator: true})

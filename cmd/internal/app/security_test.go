@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
-	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
@@ -24,7 +23,7 @@ type secHarness struct {
 	slack    *fakeslack.Server
 	clerk    *fakeclerk.Server
 	clock    *testClock
-	handlers *handlers.Handlers
+	sweep    func(ctx context.Context)
 	httpAddr string
 }
 
@@ -55,12 +54,12 @@ func startSecurity(t *testing.T, extra map[string]string) *secHarness {
 	cfg.ContactsFile = t.TempDir() + "/none.yml" // escalation off
 	h := &secHarness{prefix: env["REDIS_KEY_PREFIX"], slack: fs, clerk: fc, clock: &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}}
 	ready := make(chan string, 1)
-	got := make(chan *handlers.Handlers, 1)
+	got := make(chan func(ctx context.Context), 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, cfg, Options{Stderr: secretscan.Logs(t), Now: h.clock.Now, NoSweepLoop: true,
-			OnHandlers: func(x *handlers.Handlers) { got <- x }, Ready: func(a string) { ready <- a }})
+			OnSweep: func(x func(ctx context.Context)) { got <- x }, Ready: func(a string) { ready <- a }})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -68,7 +67,7 @@ func startSecurity(t *testing.T, extra map[string]string) *secHarness {
 			t.Error(err)
 		}
 	})
-	h.handlers = <-got
+	h.sweep = <-got
 	h.httpAddr = <-ready
 	if err := fs.WaitConnected(10 * time.Second); err != nil {
 		t.Fatal(err)
@@ -152,7 +151,7 @@ func TestLockoutNeedsASecondPersonAndBansOnce(t *testing.T) {
 	s.ExpectEphemeral(t, "U1", "Approval requested")
 	stale := req2.Buttons()[0] // a stale copy of the message still has the button
 	h.clock.Add(16 * time.Minute)
-	h.handlers.Sweep(context.Background())
+	h.sweep(context.Background())
 	s.ExpectUpdated(t, req2, "Expired at")
 	calls := len(fc.Calls())
 	id0, err := s.Press("U2", req2, stale)
@@ -238,11 +237,11 @@ func TestBypassOnApprovalPublishesAndEndsByItself(t *testing.T) {
 	}
 
 	h.clock.Add(41 * time.Minute)
-	h.handlers.Sweep(context.Background())
+	h.sweep(context.Background())
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"bypass ends at"}})
-	h.handlers.Sweep(context.Background()) // the reminder is sent once
+	h.sweep(context.Background()) // the reminder is sent once
 	h.clock.Add(4 * time.Minute)
-	h.handlers.Sweep(context.Background())
+	h.sweep(context.Background())
 	ended := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"ended by itself"}})
 	if !ended.Broadcast {
 		t.Fatal("the channel was not told")
@@ -250,7 +249,7 @@ func TestBypassOnApprovalPublishesAndEndsByItself(t *testing.T) {
 	if _, body := h.bypassJSON(t, "bypass-read-secret"); body["enabled"] != false {
 		t.Fatalf("after expiry: %v", body)
 	}
-	h.handlers.Sweep(context.Background())
+	h.sweep(context.Background())
 
 	// On again, then resolving the incident turns it off.
 	s.Command(t, "U1", "C1", "bypass on")
@@ -292,12 +291,12 @@ func TestApprovedRequestSurvivesACrash(t *testing.T) {
 	if _, body := h.bypassJSON(t, ""); body["enabled"] != false {
 		t.Fatal("on before anyone carried it out")
 	}
-	h.handlers.Sweep(context.Background())
+	h.sweep(context.Background())
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Emergency auth bypass is ON"}})
 	if _, body := h.bypassJSON(t, ""); body["enabled"] != true || body["approved_by"] != "U2" {
 		t.Fatalf("after the sweep: %v", body)
 	}
-	h.handlers.Sweep(context.Background())
-	h.handlers.Sweep(context.Background())
+	h.sweep(context.Background())
+	h.sweep(context.Background())
 	s.NoUnexpectedMessages(t)
 }

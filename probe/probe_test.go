@@ -1,10 +1,13 @@
-package handlers
+package probe_test
 
 import (
 	"context"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 )
 
 func TestFrontendHost(t *testing.T) {
@@ -18,7 +21,7 @@ func TestFrontendHost(t *testing.T) {
 		"pk_test_Y2xlcmsuZXhhbXBsZS5jb20kJA":                 "", // two $
 	}
 	for in, want := range cases {
-		got, err := FrontendHost(in)
+		got, err := probe.FrontendHost(in)
 		if got != want || (want == "") != (err != nil) {
 			t.Errorf("%s: %q %v", in, got, err)
 		}
@@ -27,12 +30,12 @@ func TestFrontendHost(t *testing.T) {
 
 func TestChecksReportMalformedKeysWithFixes(t *testing.T) {
 	up := func(context.Context) error { return nil }
-	items := RunChecks(context.Background(), CheckInput{
+	items := probe.RunChecks(context.Background(), probe.CheckInput{
 		SecretKey: "pk_test_notasecret", PublishableKey: "pk_test_!!!",
 		WebhookURL: "ftp://x", WebhookSecret: "whsec_***",
 		PingRedis: up, PingSlack: func(context.Context) (string, error) { return "", errors.New("invalid_auth") },
 	})
-	text := CheckText(items)
+	text := publish.CheckText(items)
 	for _, want := range []string{
 		":x: CLERK_SECRET_KEY pk_test_…cret is not a secret key", "not the publishable pk_ key",
 		":x: CLERK_PUBLISHABLE_KEY pk_test_… is malformed: its body is not base64", "Copy the publishable key again",

@@ -1,18 +1,15 @@
-package handlers
+package publish
 
 import (
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/slack-go/slack"
 )
-
-// Rendering is pure: data in, Block Kit out, tested against golden files.
 
 // Action IDs of the buttons the bot posts.
 const (
@@ -22,6 +19,10 @@ const (
 	ActTick         = "chk_tick"
 	ActOpenContinue = "open_continue"
 	ActOpenForce    = "open_force"
+	// ActPageAck is the Acknowledge button of a page DM; it acts as inc_ack.
+	ActPageAck = "page_ack"
+	ActApprove = "approval_approve"
+	ActDeny    = "approval_deny"
 )
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -32,23 +33,23 @@ func plain(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
 }
 
-func section(text string) *slack.SectionBlock {
-	return slack.NewSectionBlock(mrkdwn(truncate(text, 3000)), nil, nil)
+func Section(text string) *slack.SectionBlock {
+	return slack.NewSectionBlock(mrkdwn(Truncate(text, 3000)), nil, nil)
 }
 
 func contextBlock(text string) *slack.ContextBlock {
-	return slack.NewContextBlock("", mrkdwn(truncate(text, 3000)))
+	return slack.NewContextBlock("", mrkdwn(Truncate(text, 3000)))
 }
 
-func button(actionID, label, value string, style slack.Style) *slack.ButtonBlockElement {
-	b := slack.NewButtonBlockElement(actionID, value, plain(truncate(label, 75)))
+func Button(actionID, label, value string, style slack.Style) *slack.ButtonBlockElement {
+	b := slack.NewButtonBlockElement(actionID, value, plain(Truncate(label, 75)))
 	if style != "" {
 		b.Style = style
 	}
 	return b
 }
 
-func truncate(s string, n int) string {
+func Truncate(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
 		return s
@@ -58,7 +59,7 @@ func truncate(s string, n int) string {
 
 // slackDate renders a time that Slack localises for each reader, with a
 // UTC fallback.
-func slackDate(t time.Time) string {
+func SlackDate(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
@@ -80,10 +81,10 @@ func statusIcon(s incident.Status) string {
 
 // Card renders the incident card posted in the channel and updated in place.
 func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalation.State, now time.Time) bot.Msg {
-	header := slack.NewHeaderBlock(plain(truncate(inc.ID+" · "+inc.Title, 150)))
-	lead := "_unacknowledged_ (opened by " + inc.OpenedBy.Mention() + ")"
+	header := slack.NewHeaderBlock(plain(Truncate(inc.ID+" · "+inc.Title, 150)))
+	lead := "_unacknowledged_ (opened by " + Who(inc.OpenedBy) + ")"
 	if inc.AckedBy != nil {
-		lead = inc.AckedBy.Mention()
+		lead = Who(*inc.AckedBy)
 	}
 	catName := string(inc.Category)
 	if spec != nil {
@@ -94,7 +95,7 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalatio
 		mrkdwn("*Severity*\n" + string(inc.Severity)),
 		mrkdwn("*Status*\n" + statusLabel[inc.Status]),
 		mrkdwn("*Lead*\n" + lead),
-		mrkdwn("*Opened*\n" + slackDate(inc.OpenedAt)),
+		mrkdwn("*Opened*\n" + SlackDate(inc.OpenedAt)),
 	}
 	if inc.Status == incident.Resolved {
 		fields = append(fields, mrkdwn("*Duration*\n"+incident.FormatDuration(inc.Duration(now))))
@@ -103,7 +104,7 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalatio
 	if impact == "" {
 		impact = "_not recorded yet: `/clerk-incident impact " + inc.ID + " <affected users>`_"
 	}
-	fields = append(fields, mrkdwn("*Impact*\n"+truncate(impact, 1900)))
+	fields = append(fields, mrkdwn("*Impact*\n"+Truncate(impact, 1900)))
 	blocks := []slack.Block{header, slack.NewSectionBlock(nil, fields, nil)}
 	if spec != nil && inc.Open() && len(spec.ImmediateActions) > 0 {
 		var b strings.Builder
@@ -111,10 +112,10 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalatio
 		for _, a := range spec.ImmediateActions {
 			b.WriteString("\n• " + a)
 		}
-		blocks = append(blocks, section(b.String()))
+		blocks = append(blocks, Section(b.String()))
 	}
 	if spec != nil {
-		done, total := progress(inc, spec)
+		done, total := ChecklistProgress(inc, spec)
 		blocks = append(blocks, contextBlock(fmt.Sprintf("%s: %d/%d steps done · details in the thread", spec.Checklist.Title, done, total)))
 	}
 	if line := LadderLine(ladder); line != "" {
@@ -123,23 +124,23 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalatio
 	var buttons []slack.BlockElement
 	if inc.Open() {
 		if inc.AckedBy == nil {
-			buttons = append(buttons, button(ActAck, "Acknowledge", inc.ID, slack.StylePrimary))
+			buttons = append(buttons, Button(ActAck, "Acknowledge", inc.ID, slack.StylePrimary))
 		}
-		buttons = append(buttons, button(ActChecklist, "Checklist", inc.ID, ""))
-		res := button(ActResolve, "Resolve", inc.ID, slack.StyleDanger)
+		buttons = append(buttons, Button(ActChecklist, "Checklist", inc.ID, ""))
+		res := Button(ActResolve, "Resolve", inc.ID, slack.StyleDanger)
 		res.Confirm = slack.NewConfirmationBlockObject(plain("Resolve "+inc.ID+"?"),
 			mrkdwn("This closes the incident. Add details with `/clerk-incident resolve "+inc.ID+" <resolution>` instead if you have them."),
 			plain("Resolve"), plain("Cancel"))
 		buttons = append(buttons, res)
 	} else {
-		buttons = append(buttons, button(ActChecklist, "Checklist", inc.ID, ""))
+		buttons = append(buttons, Button(ActChecklist, "Checklist", inc.ID, ""))
 	}
 	blocks = append(blocks, slack.NewActionBlock("card:"+inc.ID, buttons...))
 	text := fmt.Sprintf("%s %s %s: %s (%s, %s)", statusIcon(inc.Status), inc.ID, inc.Status, inc.Title, inc.Category, inc.Severity)
 	return bot.Msg{Text: text, Blocks: blocks}
 }
 
-func progress(inc *incident.Incident, spec *incident.CategorySpec) (done, total int) {
+func ChecklistProgress(inc *incident.Incident, spec *incident.CategorySpec) (done, total int) {
 	for _, s := range spec.Checklist.Flat() {
 		total++
 		if _, ok := inc.Checklist[s.ID]; ok {
@@ -151,8 +152,8 @@ func progress(inc *incident.Incident, spec *incident.CategorySpec) (done, total 
 
 // ChecklistMsg renders the runbook checklist with a tick button per step.
 func ChecklistMsg(inc *incident.Incident, spec *incident.CategorySpec) bot.Msg {
-	done, total := progress(inc, spec)
-	blocks := []slack.Block{section(fmt.Sprintf("*%s* · %s", spec.Checklist.Title, inc.ID))}
+	done, total := ChecklistProgress(inc, spec)
+	blocks := []slack.Block{Section(fmt.Sprintf("*%s* · %s", spec.Checklist.Title, inc.ID))}
 	for _, st := range spec.Checklist.Flat() {
 		indent := ""
 		if st.Depth > 0 {
@@ -162,17 +163,17 @@ func ChecklistMsg(inc *incident.Incident, spec *incident.CategorySpec) bot.Msg {
 		var text string
 		var b *slack.ButtonBlockElement
 		if ok {
-			text = fmt.Sprintf("%s:white_check_mark: *%s.* ~%s~ · %s %s", indent, st.ID, st.Text, tick.By.Mention(), slackDate(tick.At))
-			b = button(ActTick, "Untick", inc.ID+"|"+st.ID+"|0", "")
+			text = fmt.Sprintf("%s:white_check_mark: *%s.* ~%s~ · %s %s", indent, st.ID, st.Text, Who(tick.By), SlackDate(tick.At))
+			b = Button(ActTick, "Untick", inc.ID+"|"+st.ID+"|0", "")
 		} else {
 			text = fmt.Sprintf("%s:white_large_square: *%s.* %s", indent, st.ID, st.Text)
-			b = button(ActTick, "Tick", inc.ID+"|"+st.ID+"|1", slack.StylePrimary)
+			b = Button(ActTick, "Tick", inc.ID+"|"+st.ID+"|1", slack.StylePrimary)
 		}
 		if !inc.Open() {
-			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(text, 3000)), nil, nil, slack.SectionBlockOptionBlockID("chk:"+inc.ID+":"+st.ID)))
+			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(text, 3000)), nil, nil, slack.SectionBlockOptionBlockID("chk:"+inc.ID+":"+st.ID)))
 			continue
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(text, 3000)), nil, slack.NewAccessory(b), slack.SectionBlockOptionBlockID("chk:"+inc.ID+":"+st.ID)))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(text, 3000)), nil, slack.NewAccessory(b), slack.SectionBlockOptionBlockID("chk:"+inc.ID+":"+st.ID)))
 	}
 	blocks = append(blocks, contextBlock(fmt.Sprintf("%d/%d steps done", done, total)))
 	return bot.Msg{Text: fmt.Sprintf("%s checklist for %s: %d/%d done", spec.Checklist.Title, inc.ID, done, total), Blocks: blocks}
@@ -182,11 +183,11 @@ func ChecklistMsg(inc *incident.Incident, spec *incident.CategorySpec) bot.Msg {
 func Line(inc *incident.Incident, now time.Time) string {
 	lead := "unacknowledged"
 	if inc.AckedBy != nil {
-		lead = "led by " + inc.AckedBy.Mention()
+		lead = "led by " + Who(*inc.AckedBy)
 	}
 	age := "open for " + incident.FormatDuration(inc.Duration(now))
 	if !inc.Open() {
-		age = "resolved " + slackDate(inc.ResolvedAt)
+		age = "resolved " + SlackDate(inc.ResolvedAt)
 		lead = "lasted " + incident.FormatDuration(inc.Duration(now))
 	}
 	return fmt.Sprintf("%s *%s* %s · %s · %s · %s · %s", statusIcon(inc.Status), inc.ID, inc.Title, inc.Category, inc.Severity, lead, age)
@@ -215,7 +216,7 @@ func ListMsg(open, recent []*incident.Incident, now time.Time) bot.Msg {
 			b.WriteString("\n" + Line(inc, now))
 		}
 	}
-	return bot.Msg{Text: b.String(), Blocks: []slack.Block{section(b.String())}}
+	return bot.Msg{Text: b.String(), Blocks: []slack.Block{Section(b.String())}}
 }
 
 // StatusMsg renders one incident with its latest timeline entries.
@@ -230,39 +231,40 @@ func StatusMsg(inc *incident.Incident, spec *incident.CategorySpec, ladder *esca
 	var b strings.Builder
 	fmt.Fprintf(&b, "*Timeline* (latest %d of %d, UTC)", len(entries), len(inc.Timeline))
 	for _, e := range entries {
-		fmt.Fprintf(&b, "\n`%s` %s · %s", e.At.UTC().Format("15:04"), truncate(oneLine(e.Text), 200), e.Actor.Mention())
+		fmt.Fprintf(&b, "\n`%s` %s · %s", e.At.UTC().Format("15:04"), Truncate(OneLine(e.Text), 200), Who(e.Actor))
 	}
-	blocks = append(blocks, section(b.String()))
+	blocks = append(blocks, Section(b.String()))
 	return bot.Msg{Text: card.Text, Blocks: blocks}
-}
-
-// HelpMsg lists every subcommand.
-func HelpMsg() bot.Msg {
-	var b strings.Builder
-	b.WriteString("*/clerk-incident* runs the Clerk incident runbook from Slack.\n")
-	for _, s := range Subcommands {
-		fmt.Fprintf(&b, "\n`%s`\n\u2003%s", s.Usage, s.Summary)
-	}
-	b.WriteString("\n\nWhen `INC-n` is left out, the command applies to the only open incident.")
-	return bot.Msg{Text: b.String(), Blocks: []slack.Block{section(b.String())}}
 }
 
 // DuplicateMsg offers to continue the open incident or open another anyway.
 func DuplicateMsg(existing *incident.Incident, cat incident.Category, sev incident.Severity, title string, now time.Time) bot.Msg {
 	text := fmt.Sprintf(":warning: *%s* is already open for %s (%s, %s, %s, opened %s ago). Continue it, or open a separate incident if this is a different problem.",
 		existing.ID, existing.Category, existing.Title, existing.Severity, existing.Status, incident.FormatDuration(existing.Duration(now)))
-	force := string(cat) + "|" + string(sev) + "|" + truncate(title, 150)
+	force := string(cat) + "|" + string(sev) + "|" + Truncate(title, 150)
 	return bot.Msg{Text: text, Blocks: []slack.Block{
-		section(text),
+		Section(text),
 		slack.NewActionBlock("dup:"+existing.ID,
-			button(ActOpenContinue, "Continue "+existing.ID, existing.ID, slack.StylePrimary),
-			button(ActOpenForce, "Open a new incident anyway", force, "")),
+			Button(ActOpenContinue, "Continue "+existing.ID, existing.ID, slack.StylePrimary),
+			Button(ActOpenForce, "Open a new incident anyway", force, "")),
 	}}
 }
 
 // Text renders a plain mrkdwn message.
 func Text(s string) bot.Msg {
-	return bot.Msg{Text: s, Blocks: []slack.Block{section(s)}}
+	return bot.Msg{Text: s, Blocks: []slack.Block{Section(s)}}
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Who renders a person for Slack text: a mention for a Slack user, the
+// name for the bot's own parts (the poller, escalation, the CLI).
+func Who(p incident.Person) string {
+	if strings.HasPrefix(p.ID, "U") || strings.HasPrefix(p.ID, "W") {
+		return "<@" + p.ID + ">"
+	}
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.ID
+}

@@ -1,4 +1,4 @@
-package handlers
+package publish
 
 import (
 	"encoding/json"

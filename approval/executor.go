@@ -1,0 +1,91 @@
+package approval
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Doer carries out one kind of approved request and says what happened.
+// The security code (lockout) and the bypass code implement it.
+type Doer interface {
+	CarryOut(ctx context.Context, r *Request) string
+}
+
+// Announcer shows the outcome of a request that was carried out (the
+// decided message, the incident thread and timeline).
+type Announcer interface {
+	Executed(ctx context.Context, r *Request)
+}
+
+// ExecLease is how long a claim on carrying out an approved request lasts
+// unless renewed; a replica that dies loses it this soon.
+const ExecLease = 15 * time.Second
+
+// longWork bounds one carrying out (a bulk lockout of many users).
+const longWork = 30 * time.Minute
+
+// Executor carries out approved requests exactly once across replicas:
+// the click that approved, or any replica's sweep working through the
+// outbox after a crash, takes the claim, keeps it renewed while working,
+// records the outcome (which takes it off the outbox) and announces it.
+type Executor struct {
+	store *Store
+	doers map[string]Doer
+	ann   Announcer
+	owner string
+	log   logrus.FieldLogger
+}
+
+// NewExecutor takes a Doer per action.
+func NewExecutor(store *Store, doers map[string]Doer, ann Announcer, log logrus.FieldLogger) *Executor {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &Executor{store: store, doers: doers, ann: ann, owner: hex.EncodeToString(b), log: log}
+}
+
+// CarryOut executes an approved request if this replica wins its claim.
+// ok is false when another replica holds it (and will announce it).
+func (e *Executor) CarryOut(ctx context.Context, r *Request) (outcome string, ok bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), longWork)
+	defer cancel()
+	lease := e.store.ExecutionLease(r.ID, e.owner)
+	if took, err := lease.Take(ctx, ExecLease); err != nil || !took {
+		return "", false
+	}
+	holdCtx, stopHold := context.WithCancel(ctx)
+	held := make(chan struct{})
+	go func() { defer close(held); lease.Hold(holdCtx, ExecLease, nil) }()
+	outcome = "Unknown action; nothing was done."
+	if d, found := e.doers[r.Action]; found && d != nil {
+		outcome = d.CarryOut(ctx, r)
+	}
+	stopHold()
+	<-held
+	if err := e.store.SetOutcome(ctx, r.ID, outcome); err != nil {
+		e.log.WithError(err).WithField("approval", r.ID).Warn("could not record the outcome; the outbox will show it again")
+	}
+	r.Outcome = outcome
+	if e.ann != nil {
+		e.ann.Executed(ctx, r)
+	}
+	return outcome, true
+}
+
+// Drain carries out approved requests whose replica died before it could.
+func (e *Executor) Drain(ctx context.Context) {
+	ids, err := e.store.Unexecuted(ctx)
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		r, err := e.store.Get(ctx, id)
+		if err != nil || r.Status != Approved || r.Outcome != "" {
+			continue
+		}
+		e.CarryOut(ctx, r)
+	}
+}

@@ -1,0 +1,135 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/sirupsen/logrus"
+)
+
+func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
+	if h.bypass == nil {
+		h.replyText(ctx, r, "The emergency bypass is not configured.")
+		return
+	}
+	sub := ""
+	if len(p.Args) > 0 {
+		sub = strings.ToLower(p.Args[0])
+	}
+	switch sub {
+	case "status", "":
+		st, err := h.bypass.Get(ctx)
+		if err != nil {
+			h.fail(ctx, r, err)
+			return
+		}
+		if !st.Enabled {
+			h.replyText(ctx, r, ":lock: The emergency auth bypass is *off*: Clerk auth is enforced.")
+			return
+		}
+		h.replyText(ctx, r, fmt.Sprintf(":rotating_light: The emergency auth bypass is *ON* for %s until %s (requested by <@%s>, approved by <@%s>). Reason: %s",
+			st.Incident, publish.SlackDate(st.ExpiresAt), st.RequestedBy, st.ApprovedBy, orNone(st.Reason)))
+	case "off":
+		if !h.allowed(ctx, r) {
+			return
+		}
+		was, found, err := h.bypass.Off(ctx)
+		if err != nil {
+			h.fail(ctx, r, err)
+			return
+		}
+		if !found {
+			h.replyText(ctx, r, "The emergency bypass is not on; nothing changed.")
+			return
+		}
+		line := fmt.Sprintf(":lock: %s turned the emergency auth bypass *OFF*: Clerk auth is enforced again.", publish.Who(r.who))
+		h.pub.BypassNotice(ctx, was.Incident, r.who, "Emergency bypass turned off", line)
+		h.replyText(ctx, r, ":white_check_mark: The emergency bypass is off.")
+	case "on":
+		if !h.allowed(ctx, r) {
+			return
+		}
+		rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(p.Rest), p.Args[0]))
+		dur := 30 * time.Minute
+		if w, after := splitWord(rest); w != "" {
+			if d, err := time.ParseDuration(w); err == nil {
+				dur, rest = d, after
+			}
+		}
+		if dur <= 0 || dur > h.bypassMax {
+			h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The bypass may last from 1m to %s (BYPASS_MAX_DURATION).", publish.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
+			return
+		}
+		if len([]rune(rest)) > MaxText {
+			h.fail(ctx, r, &UsageError{Problem: "The reason is too long.", Usage: p.Sub.Usage})
+			return
+		}
+		if cur, err := h.bypass.Get(ctx); err == nil && cur.Enabled {
+			h.replyText(ctx, r, fmt.Sprintf("The bypass is already on for %s until %s; nothing was requested.", cur.Incident, publish.SlackDate(cur.ExpiresAt)))
+			return
+		}
+		h.withIncident(ctx, r, p, false, func(ctx context.Context, r req, id string) {
+			summary := fmt.Sprintf("Turn ON the emergency auth bypass for %s: apps reading GET /v1/bypass let every request through without Clerk until it ends", publish.ShortDuration(dur))
+			h.requestApproval(ctx, r, id, approval.Request{Action: approval.BypassOn, Duration: dur, Reason: publish.OneLine(rest), Summary: summary})
+		})
+	default:
+		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say on, off or status.", p.Args[0]), Usage: p.Sub.Usage})
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none given"
+	}
+	return s
+}
+
+// turnOffBypassFor ends a bypass that belongs to a resolved incident.
+func (h *Handlers) turnOffBypassFor(ctx context.Context, inc *incident.Incident, by incident.Person) {
+	if h.bypass == nil {
+		return
+	}
+	cur, err := h.bypass.Get(ctx)
+	if err != nil || !cur.Enabled || cur.Incident != inc.ID {
+		return
+	}
+	if _, found, err := h.bypass.Off(ctx); err != nil || !found {
+		return
+	}
+	h.pub.BypassNotice(ctx, inc.ID, by, "Emergency bypass turned off on resolve",
+		fmt.Sprintf(":lock: Resolving %s turned the emergency auth bypass *OFF*: Clerk auth is enforced again.", inc.ID))
+}
+
+// BypassOn carries out an approved emergency bypass.
+type BypassOn struct {
+	Bypass Bypass // nil when not configured
+	Pub    *publish.Publisher
+	Now    func() time.Time
+	Log    logrus.FieldLogger
+}
+
+// CarryOut implements approval.Doer.
+func (b BypassOn) CarryOut(ctx context.Context, ar *approval.Request) string {
+	if b.Bypass == nil {
+		return ":x: The bypass is not configured; nothing was done."
+	}
+	if cur, err := b.Bypass.Get(ctx); err == nil && cur.Enabled && cur.Incident != ar.Incident {
+		return fmt.Sprintf(":x: A bypass for %s is already on until %s; nothing was done.", cur.Incident, publish.SlackDate(cur.ExpiresAt))
+	}
+	st := bypass.State{ExpiresAt: b.Now().UTC().Add(ar.Duration).Truncate(time.Second), Incident: ar.Incident, Reason: ar.Reason,
+		RequestedBy: ar.RequestedBy.ID, ApprovedBy: ar.DecidedBy.ID}
+	if err := b.Bypass.On(ctx, st); err != nil {
+		msg, _ := Sentence(err)
+		return ":x: The bypass could not be turned on: " + msg
+	}
+	b.Log.WithField("incident", ar.Incident).WithField("expires_at", st.ExpiresAt).Warn("emergency auth bypass ON")
+	b.Pub.System(ctx, "bot", "bypass on", "until "+st.ExpiresAt.Format(time.RFC3339)+" approved by "+ar.DecidedBy.ID, ar.Incident)
+	return fmt.Sprintf(":rotating_light: *Emergency auth bypass is ON* until %s (%s). Apps reading `GET /v1/bypass` let users in without Clerk. It ends by itself; `/clerk-incident bypass off` ends it now.",
+		publish.SlackDate(st.ExpiresAt), publish.ShortDuration(ar.Duration))
+}

@@ -1,0 +1,193 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+)
+
+// Who may run a command or click a button.
+type Who int
+
+// The roles, from SLACK_RESPONDERS and SLACK_APPROVERS.
+const (
+	Anyone    Who = iota // reading commands
+	Responder            // changes state
+	Approver             // approves a second-person request
+	Decider              // approves or denies: an approver or a responder (the requester withdraws)
+)
+
+// Sub is one subcommand of /clerk-incident: a row of the command table.
+// help, the parser's usage lines, the authorization check and the audit
+// log all derive from these rows, so a new command is one row and one
+// function in its family's file.
+type Sub struct {
+	Name    string
+	Usage   string
+	Summary string
+	Who     Who
+	// ReadForms are first arguments that make the command a read
+	// (`bypass status`): anyone may run them and they are not audited.
+	ReadForms []string
+	// NoID: an INC-n after the name is not taken as the incident.
+	NoID bool
+	Run  func(h *Handlers, ctx context.Context, r req, p Parsed)
+}
+
+// Button is a row of the button table, keyed by action_id.
+type Button struct {
+	ActionID string
+	Who      Who
+	// Quiet buttons only show something; they are not audited.
+	Quiet bool
+	Run   func(h *Handlers, ctx context.Context, r req, a bot.Action)
+}
+
+// Subcommands is the public contract of /clerk-incident, in help order:
+// one family after another.
+func Subcommands() []Sub {
+	return slices.Concat(lifecycleCommands(), checklistCommands(), escalationCommands(), securityCommands(),
+		bypassCommands(), approvalCommands(), watchingCommands(), dataSyncCommands(), auditCommands())
+}
+
+// Buttons is every button the bot posts, by action_id.
+func Buttons() map[string]Button {
+	out := map[string]Button{}
+	for _, b := range slices.Concat(lifecycleButtons(), checklistButtons(), escalationButtons(), approvalButtons()) {
+		out[b.ActionID] = b
+	}
+	return out
+}
+
+func lookupSub(name string) (Sub, bool) {
+	for _, s := range Subcommands() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Sub{}, false
+}
+
+// role is who may run this parsed command.
+func (p Parsed) role() Who {
+	if len(p.Sub.ReadForms) > 0 {
+		first := ""
+		if len(p.Args) > 0 {
+			first = strings.ToLower(p.Args[0])
+		}
+		if slices.Contains(p.Sub.ReadForms, first) {
+			return Anyone
+		}
+	}
+	return p.Sub.Who
+}
+
+// HelpMsg lists every subcommand.
+func HelpMsg() bot.Msg {
+	var b strings.Builder
+	b.WriteString("*/clerk-incident* runs the Clerk incident runbook from Slack.\n")
+	for _, s := range Subcommands() {
+		fmt.Fprintf(&b, "\n`%s`\n\u2003%s", s.Usage, s.Summary)
+	}
+	b.WriteString("\n\nWhen `INC-n` is left out, the command applies to the only open incident.")
+	return publish.Text(b.String())
+}
+
+// Command handles /clerk-incident.
+func (h *Handlers) Command(ctx context.Context, c bot.Command) {
+	outcome := "ok"
+	r := req{who: incident.Person{ID: c.UserID, Name: c.UserName}, channel: c.ChannelID,
+		to: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, isCommand: true, operator: c.Operator, outcome: &outcome}
+	p, err := Parse(c.Text)
+	if err != nil {
+		r.name = "parse"
+		h.fail(ctx, r, err)
+		return
+	}
+	r.name = p.Sub.Name
+	who := p.role()
+	defer func() {
+		if h.observe != nil {
+			h.observe.Command(p.Sub.Name, outcomeClass(outcome))
+		}
+		if who != Anyone {
+			h.record(ctx, r, p.Sub.Name, publish.Truncate(publish.OneLine(c.Text), 300), p.ID, outcome)
+		}
+	}()
+	if !h.authorized(ctx, r, who) {
+		return
+	}
+	p.Sub.Run(h, ctx, r, p)
+}
+
+// Action handles button clicks. The value is untrusted input.
+func (h *Handlers) Action(ctx context.Context, a bot.Action) {
+	outcome := "ok"
+	r := req{who: incident.Person{ID: a.UserID, Name: a.UserName}, channel: a.ChannelID,
+		to: bot.ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID}, name: a.ActionID, outcome: &outcome}
+	b, ok := Buttons()[a.ActionID]
+	if !ok {
+		h.replyText(ctx, r, "That button is not one this bot knows; nothing changed.")
+		return
+	}
+	if !b.Quiet {
+		defer func() {
+			if h.observe != nil {
+				h.observe.Command("button "+a.ActionID, outcomeClass(outcome))
+			}
+			id, _ := incident.ParseID(strings.SplitN(a.Value, "|", 2)[0])
+			h.record(ctx, r, "button "+a.ActionID, publish.Truncate(a.Value, 300), id, outcome)
+		}()
+	}
+	if !h.authorized(ctx, r, b.Who) {
+		return
+	}
+	b.Run(h, ctx, r, a)
+}
+
+// authorized checks the caller against the role, and tells them when not.
+func (h *Handlers) authorized(ctx context.Context, r req, who Who) bool {
+	switch {
+	case who == Anyone || r.operator:
+		return true
+	case who == Approver:
+		return h.allowedApprover(ctx, r)
+	case who == Decider:
+		if ok, _ := h.approvers.Allowed(ctx, r.who.ID); ok {
+			return true
+		}
+	}
+	return h.allowed(ctx, r)
+}
+
+// allowedApprover refuses whoever may not approve.
+func (h *Handlers) allowedApprover(ctx context.Context, r req) bool {
+	ok, err := h.approvers.Allowed(ctx, r.who.ID)
+	if ok {
+		return true
+	}
+	r.setOutcome("refused: not an approver")
+	msg := fmt.Sprintf(":no_entry: Only approvers may approve (%s). Nothing was done.", h.approvers.Describe())
+	if err != nil {
+		msg = ":no_entry: Could not confirm you are an approver (Slack user groups did not answer). Nothing was done."
+	}
+	h.replyText(ctx, r, msg)
+	return false
+}
+
+// withButtonIncident runs fn with the incident a button names.
+func withButtonIncident(fn func(h *Handlers, ctx context.Context, r req, id string)) func(h *Handlers, ctx context.Context, r req, a bot.Action) {
+	return func(h *Handlers, ctx context.Context, r req, a bot.Action) {
+		id, ok := incident.ParseID(a.Value)
+		if !ok {
+			h.replyText(ctx, r, "That button does not name a valid incident; nothing changed.")
+			return
+		}
+		fn(h, ctx, r, id)
+	}
+}

@@ -1,0 +1,88 @@
+package publish
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/slack-go/slack"
+)
+
+func ActionName(a string) string {
+	switch a {
+	case approval.Lockout:
+		return "lockout"
+	case approval.BypassOn:
+		return "emergency bypass"
+	}
+	return a
+}
+
+// ApprovalMsg renders a pending request with its buttons.
+func ApprovalMsg(a *approval.Request, approvers string) bot.Msg {
+	text := fmt.Sprintf(":raised_hand: *Approval needed: %s* · %s\n*What will happen:* %s", ActionName(a.Action), a.Incident, a.Summary)
+	if a.Duration > 0 {
+		text += "\n*Duration:* " + ShortDuration(a.Duration)
+	}
+	if a.Reason != "" {
+		text += "\n*Reason:* " + Truncate(a.Reason, 500)
+	}
+	text += fmt.Sprintf("\nRequested by %s · expires %s · approvers: %s (not the requester)", Who(a.RequestedBy), SlackDate(a.ExpiresAt), approvers)
+	return bot.Msg{Text: "Approval needed: " + a.Summary, Blocks: []slack.Block{
+		Section(text),
+		slack.NewActionBlock("approval:"+a.ID,
+			Button(ActApprove, "Approve", a.ID, slack.StylePrimary),
+			Button(ActDeny, "Deny", a.ID, slack.StyleDanger)),
+	}}
+}
+
+// DecidedMsg renders a request after its decision: no buttons, the outcome.
+func DecidedMsg(a *approval.Request) bot.Msg {
+	var outcome string
+	switch a.Status {
+	case approval.Approved:
+		outcome = fmt.Sprintf(":white_check_mark: Approved by %s at %s.", Who(*a.DecidedBy), SlackDate(a.DecidedAt))
+	case approval.Denied:
+		outcome = fmt.Sprintf(":no_entry_sign: Denied by %s at %s. Nothing was done.", Who(*a.DecidedBy), SlackDate(a.DecidedAt))
+	case approval.Expired:
+		outcome = fmt.Sprintf(":hourglass: Expired at %s without a decision. Nothing was done.", SlackDate(a.ExpiresAt))
+	}
+	if a.Outcome != "" {
+		outcome += "\n" + a.Outcome
+	}
+	text := fmt.Sprintf("*%s* · %s\n*Requested:* %s\nRequested by %s\n%s", strings.ToUpper(ActionName(a.Action)[:1])+ActionName(a.Action)[1:], a.Incident, a.Summary, Who(a.RequestedBy), outcome)
+	return bot.Msg{Text: outcome, Blocks: []slack.Block{Section(text)}}
+}
+
+// Executed implements approval.Announcer: the outcome goes on the
+// timeline, in the thread, and replaces the request's message.
+func (p *Publisher) Executed(ctx context.Context, ar *approval.Request) {
+	if inc, err := p.store.Current(ctx, ar.Incident); err == nil {
+		_, _ = p.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("%s (%s) result: %s", ActionName(ar.Action), ar.ID, OneLine(ar.Outcome))))
+		p.Thread(ctx, inc, ar.Outcome)
+	}
+	p.ShowDecision(ctx, ar)
+}
+
+// ShowDecision replaces a request's Approve/Deny buttons with its state.
+func (p *Publisher) ShowDecision(ctx context.Context, ar *approval.Request) {
+	if ar.Channel == "" || ar.MessageTS == "" {
+		return
+	}
+	if err := p.slack.Update(ctx, ar.Channel, ar.MessageTS, DecidedMsg(ar)); err != nil {
+		p.log.WithError(err).WithField("approval", ar.ID).Warn("could not update approval message")
+	}
+}
+
+// ApprovalExpired tells the thread a request expired undecided.
+func (p *Publisher) ApprovalExpired(ctx context.Context, ar *approval.Request) {
+	p.ShowDecision(ctx, ar)
+	_, _ = p.store.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) expired; nothing was done", ar.ID, ActionName(ar.Action))))
+	p.System(ctx, "bot", "approval expired", ar.ID+" "+ar.Summary, ar.Incident)
+	if p.observe != nil {
+		p.observe.Approval(approval.Expired)
+	}
+}

@@ -1,0 +1,229 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/slack-go/slack"
+)
+
+// GroupLister and the auth cache share the Slack lookups.
+func (p *Publisher) Members(ctx context.Context, id string) ([]string, error) {
+	if !strings.HasPrefix(id, "S") {
+		return []string{id}, nil
+	}
+	if p.groups == nil {
+		return nil, errors.New("no Slack user group lookup configured")
+	}
+	members, err := p.groups.GroupMembers(ctx, id)
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && (se.Err == "no_such_subteam" || se.Err == "subteam_not_found" || se.Err == "plan_upgrade_required") {
+		// The group does not exist: nobody to page, so the level is skipped.
+		return nil, nil
+	}
+	return members, err
+}
+
+// Notify DMs one person with the page and an Acknowledge button.
+func (p *Publisher) Notify(ctx context.Context, inc *incident.Incident, pg escalation.Page, user string) error {
+	dm, err := p.slack.OpenDM(ctx, user)
+	if err != nil {
+		return err
+	}
+	_, err = p.slack.Post(ctx, dm, "", PageMsg(inc, pg, p.now()))
+	return err
+}
+
+// Announce names who was paged in the incident thread and on the timeline.
+func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg escalation.Page) error {
+	var line string
+	if pg.Skipped {
+		line = fmt.Sprintf(":warning: Level %d (%s) has nobody reachable in Slack; skipped to the next level at once.", pg.Level, pg.Name)
+	} else {
+		var who []string
+		for _, u := range pg.Reached {
+			who = append(who, "<@"+u+">")
+		}
+		verb := "Paged"
+		if pg.Repeat > 0 {
+			verb = fmt.Sprintf("Re-paged (%d)", pg.Repeat)
+		}
+		if pg.Manual {
+			verb = "Escalated: paged"
+		}
+		line = fmt.Sprintf(":rotating_light: %s level %d (%s, %s): %s", verb, pg.Level, pg.Name, pg.Window, strings.Join(who, ", "))
+	}
+	if _, err := p.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, line)); err != nil {
+		return err
+	}
+	p.System(ctx, "escalation", "page", line, inc.ID)
+	if inc.Channel != "" {
+		if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, Text(line)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AfterPage re-renders the card once the engine has recorded the page.
+func (p *Publisher) AfterPage(ctx context.Context, id string) {
+	inc, err := p.store.Current(ctx, id)
+	if err != nil {
+		return
+	}
+	p.Refresh(ctx, inc)
+}
+
+// LadderLine summarises the ladder for the card and status.
+func LadderLine(st *escalation.State) string {
+	if st == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(":rotating_light: Escalation: ")
+	if n := len(st.Log); n > 0 {
+		last := st.Log[n-1]
+		switch {
+		case last.Skipped:
+			fmt.Fprintf(&b, "level %d (%s) skipped, nobody reachable", last.Level, last.Name)
+		case last.Repeat > 0:
+			fmt.Fprintf(&b, "level %d (%s) re-paged %s (%d of %d)", last.Level, last.Name, SlackDate(last.At), last.Repeat, st.Ladder.RepeatTimes)
+		default:
+			fmt.Fprintf(&b, "level %d (%s) paged %s", last.Level, last.Name, SlackDate(last.At))
+		}
+	} else {
+		b.WriteString("nobody paged yet")
+	}
+	switch {
+	case st.Stopped == "acknowledged":
+		fmt.Fprintf(&b, " · stopped: acknowledged by <@%s>", st.StopBy)
+	case st.Stopped != "":
+		b.WriteString(" · stopped: " + st.Stopped)
+	case st.Next >= st.Ladder.Steps():
+		b.WriteString(" · every level paged")
+	default:
+		rung, repeat := st.Ladder.Rung(st.Next)
+		what := fmt.Sprintf("level %d (%s)", rung.Level, rung.Name)
+		if repeat > 0 {
+			what = fmt.Sprintf("re-page of level %d (%s)", rung.Level, rung.Name)
+		}
+		fmt.Fprintf(&b, " · next: %s at %s", what, SlackDate(st.NextAt))
+	}
+	return b.String()
+}
+
+// PageMsg is the DM sent to a person being paged.
+func PageMsg(inc *incident.Incident, p escalation.Page, now time.Time) bot.Msg {
+	why := fmt.Sprintf("You are paged as level %d (%s) of the escalation ladder", p.Level, p.Name)
+	switch {
+	case p.Manual:
+		why = fmt.Sprintf("A responder escalated to level %d (%s)", p.Level, p.Name)
+	case p.Repeat > 0:
+		why = fmt.Sprintf("Still unacknowledged: re-page %d of level %d (%s)", p.Repeat, p.Level, p.Name)
+	}
+	impact := inc.Impact
+	if impact == "" {
+		impact = "not recorded yet"
+	}
+	text := fmt.Sprintf(":rotating_light: *%s · %s*\n%s · %s · %s for %s\nImpact: %s\n%s. Acknowledge to take the lead and stop the escalation. %s",
+		inc.ID, inc.Title, inc.Category, inc.Severity, inc.Status, incident.FormatDuration(inc.Duration(now)), Truncate(impact, 500), why, ThreadLink(inc))
+	return bot.Msg{Text: fmt.Sprintf("Paged: %s %s (%s)", inc.ID, inc.Title, inc.Severity), Blocks: []slack.Block{
+		Section(text),
+		slack.NewActionBlock("page:"+inc.ID, Button(ActPageAck, "Acknowledge", inc.ID, slack.StylePrimary)),
+	}}
+}
+
+// ContactsMsg renders the ladder, the on-call people and Clerk support.
+func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder) bot.Msg {
+	if c == nil {
+		return Text("No contacts file is loaded (CONTACTS_FILE), so there is no escalation ladder.")
+	}
+	var b strings.Builder
+	b.WriteString("*Escalation ladder*")
+	for i, lv := range c.Levels {
+		who := ""
+		if l != nil && i < len(l.Rungs) {
+			var ms []string
+			for _, t := range l.Rungs[i].Targets {
+				ms = append(ms, Mention(t))
+			}
+			who = strings.Join(ms, ", ")
+		}
+		fmt.Fprintf(&b, "\n%d. %s · %s · %s", lv.Level, lv.Contact, lv.Time, who)
+	}
+	switch c.Policy.RepeatTimes {
+	case 0:
+		b.WriteString("\nThe last level is not re-paged.")
+	case 1:
+		fmt.Fprintf(&b, "\nUnacknowledged, the last level is re-paged once, after %s.", ShortDuration(c.Policy.RepeatEvery))
+	default:
+		fmt.Fprintf(&b, "\nUnacknowledged, the last level is re-paged every %s, %d times.", ShortDuration(c.Policy.RepeatEvery), c.Policy.RepeatTimes)
+	}
+	for _, g := range c.GroupOrder {
+		people := c.Groups[g]
+		if len(people) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n\n*%s*", strings.ReplaceAll(g, "_", " "))
+		for _, p := range people {
+			line := "\n• " + p.Name
+			if p.SlackID != "" {
+				line += " " + Mention(p.SlackID)
+			} else if p.Slack != "" {
+				line += " " + p.Slack
+			}
+			if p.Phone != "" {
+				line += " · :telephone_receiver: " + p.Phone
+			}
+			if p.Email != "" {
+				line += " · " + p.Email
+			}
+			b.WriteString(line)
+		}
+	}
+	s := c.Support
+	if s.URL != "" || s.Email != "" || s.Priority != "" {
+		b.WriteString("\n\n*Clerk support*")
+		if s.URL != "" {
+			b.WriteString("\n• " + s.URL)
+		}
+		if s.Email != "" {
+			b.WriteString("\n• " + s.Email)
+		}
+		if s.Priority != "" {
+			b.WriteString("\n• " + s.Priority)
+		}
+	}
+	return Text(b.String())
+}
+
+// threadLink points at the incident card (its thread holds everything).
+func ThreadLink(inc *incident.Incident) string {
+	if inc.Channel == "" || inc.CardTS == "" {
+		return ""
+	}
+	return fmt.Sprintf("<https://slack.com/archives/%s/p%s|Open the incident thread>", inc.Channel, strings.ReplaceAll(inc.CardTS, ".", ""))
+}
+
+func ShortDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d h", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d min", d/time.Minute)
+	}
+	return fmt.Sprintf("%d s", d/time.Second)
+}
+
+func Mention(id string) string {
+	if strings.HasPrefix(id, "S") {
+		return "<!subteam^" + id + ">"
+	}
+	return "<@" + id + ">"
+}

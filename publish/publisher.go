@@ -1,0 +1,258 @@
+// Package publish is the Slack publisher: everything that turns domain
+// state into Slack messages lives here (the incident card, the checklist
+// message, thread lines, page DMs, progress messages, approval messages and
+// the catch-up of stale cards). It implements the escalation Pager, the
+// statuswatch and resync Reporters, the bypass Notifier and the approval
+// Announcer, so those domain packages never speak Slack themselves.
+package publish
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/sirupsen/logrus"
+)
+
+// Store is what the publisher needs of the incident store.
+type Store interface {
+	Update(ctx context.Context, id string, fn incident.Mutation) (*incident.Incident, error)
+	Current(ctx context.Context, id string) (*incident.Incident, error)
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	MarkStale(ctx context.Context, id string) error
+	Stale(ctx context.Context) ([]string, error)
+	ClearStale(ctx context.Context, id string) error
+}
+
+// Slack is the outbound Slack API.
+type Slack interface {
+	Post(ctx context.Context, channel, threadTS string, m bot.Msg) (string, error)
+	Update(ctx context.Context, channel, ts string, m bot.Msg) error
+	Upload(ctx context.Context, channel, threadTS, filename, title, content, comment string) error
+	OpenDM(ctx context.Context, user string) (string, error)
+}
+
+// GroupLister expands a Slack user group into its members.
+type GroupLister interface {
+	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+}
+
+// Ladders reads escalation state for the card (escalation.States).
+type Ladders interface {
+	Get(ctx context.Context, id string) (*escalation.State, error)
+}
+
+// Auditor records what the bot did by itself.
+type Auditor interface {
+	Record(ctx context.Context, e audit.Entry)
+}
+
+// Observer counts approvals (metrics).
+type Observer interface {
+	Approval(outcome string)
+}
+
+// Publisher turns domain state into Slack messages.
+type Publisher struct {
+	store   Store
+	slack   Slack
+	groups  GroupLister
+	rb      *incident.Runbook
+	ladders Ladders
+	audit   Auditor
+	observe Observer
+	channel string
+	log     logrus.FieldLogger
+	now     func() time.Time
+}
+
+// Deps lists what the publisher is built from. Ladders, Audit and
+// Observe may be nil.
+type Deps struct {
+	Store   Store
+	Slack   Slack
+	Groups  GroupLister
+	Runbook *incident.Runbook
+	Ladders Ladders
+	Audit   Auditor
+	Observe Observer
+	Channel string // SLACK_CHANNEL_ID, may be empty
+	Log     logrus.FieldLogger
+	Now     func() time.Time
+}
+
+// New builds the publisher.
+func New(d Deps) *Publisher {
+	return &Publisher{store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
+		observe: d.Observe, channel: d.Channel, log: d.Log, now: d.Now}
+}
+
+// Channel is where incidents without a channel of their own go.
+func (p *Publisher) Channel() string { return p.channel }
+
+// refresh re-renders the card (posting it if it never made it) and the
+// checklist message. Concurrent changes (other clicks, other replicas) may
+// finish their updates in any order, so after writing it re-reads the
+// incident and renders again until what it wrote is the latest version.
+func (p *Publisher) Refresh(ctx context.Context, inc *incident.Incident) {
+	for range 8 {
+		p.render(ctx, inc)
+		latest, err := p.store.Current(ctx, inc.ID)
+		if err != nil || latest.Version == inc.Version {
+			return
+		}
+		timeline := inc.Timeline
+		*inc = *latest
+		inc.Timeline = timeline
+	}
+}
+
+// render writes the card and checklist; when Slack refuses, the incident
+// is marked stale and the sweep catches the card up later.
+func (p *Publisher) render(ctx context.Context, inc *incident.Incident) bool {
+	spec := p.rb.Spec(inc.Category)
+	card := Card(inc, spec, p.LadderState(ctx, inc.ID), p.now())
+	ok := true
+	if inc.CardTS == "" && inc.Channel != "" {
+		// Only one request posts the card; the others wait for its ts.
+		if first, err := p.store.Once(ctx, "card-post:"+inc.ID, 30*time.Second); err == nil && !first {
+			if cur := p.WithCard(ctx, inc); cur.CardTS != "" {
+				*inc = *cur
+				card = Card(inc, spec, p.LadderState(ctx, inc.ID), p.now())
+			}
+		}
+	}
+	if inc.CardTS == "" {
+		if inc.Channel == "" {
+			return true
+		}
+		ts, err := p.slack.Post(ctx, inc.Channel, "", card)
+		if err != nil {
+			p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post incident card")
+			_ = p.store.MarkStale(ctx, inc.ID)
+			return false
+		}
+		if updated, err := p.store.Update(ctx, inc.ID, incident.SetCard(inc.Channel, ts)); err == nil {
+			*inc = *updated
+		}
+	} else if err := p.slack.Update(ctx, inc.Channel, inc.CardTS, card); err != nil {
+		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not update incident card")
+		ok = false
+	}
+	if inc.ChecklistTS != "" && spec != nil {
+		if err := p.slack.Update(ctx, inc.Channel, inc.ChecklistTS, ChecklistMsg(inc, spec)); err != nil {
+			p.log.WithError(err).WithField("incident", inc.ID).Warn("could not update checklist")
+			ok = false
+		}
+	}
+	if !ok {
+		_ = p.store.MarkStale(ctx, inc.ID)
+	}
+	return ok
+}
+
+// catchUp re-renders cards that could not be updated (Slack was down, or
+// the change came from the break-glass CLI); a new card gets its checklist.
+func (p *Publisher) CatchUp(ctx context.Context) {
+	ids, err := p.store.Stale(ctx)
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		// One replica at a time, or two would post two cards.
+		if first, err := p.store.Once(ctx, "catch-up:"+id, 30*time.Second); err != nil || !first {
+			continue
+		}
+		inc, err := p.store.Current(ctx, id)
+		if err != nil {
+			_ = p.store.ClearStale(ctx, id)
+			continue
+		}
+		hadCard := inc.CardTS != ""
+		if !p.render(ctx, inc) {
+			return // Slack still refuses: try again next sweep
+		}
+		_ = p.store.ClearStale(ctx, id)
+		if !hadCard && inc.CardTS != "" {
+			p.PostChecklist(ctx, inc)
+			p.Thread(ctx, inc, fmt.Sprintf("This card caught up after Slack was unreachable; the timeline has everything done meanwhile (`/clerk-incident status %s`).", inc.ID))
+		}
+	}
+}
+
+// thread posts a line in the incident's thread.
+func (p *Publisher) Thread(ctx context.Context, inc *incident.Incident, text string) {
+	if inc.Channel == "" {
+		return
+	}
+	inc = p.WithCard(ctx, inc)
+	if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, Text(text)); err != nil {
+		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post in incident thread")
+	}
+}
+
+// withCard waits briefly for the card of a just-opened incident: a
+// command typed right after `open` may run before the card's ts is stored,
+// and its thread line belongs under the card, not at the top level.
+func (p *Publisher) WithCard(ctx context.Context, inc *incident.Incident) *incident.Incident {
+	if inc.CardTS != "" || inc.Channel == "" || p.now().Sub(inc.OpenedAt) > 30*time.Second {
+		return inc
+	}
+	for range 20 {
+		cur, err := p.store.Current(ctx, inc.ID)
+		if err != nil {
+			return inc
+		}
+		if cur.CardTS != "" {
+			return cur
+		}
+		if stale, _ := p.store.Stale(ctx); slices.Contains(stale, inc.ID) {
+			return inc // the card could not be posted: no point waiting
+		}
+		select {
+		case <-ctx.Done():
+			return inc
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return inc
+}
+
+func (p *Publisher) PostChecklist(ctx context.Context, inc *incident.Incident) {
+	spec := p.rb.Spec(inc.Category)
+	if spec == nil || inc.Channel == "" {
+		return
+	}
+	ts, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, ChecklistMsg(inc, spec))
+	if err != nil {
+		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post checklist")
+		return
+	}
+	if _, err := p.store.Update(ctx, inc.ID, incident.SetChecklistMessage(ts)); err != nil {
+		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not remember checklist message")
+	}
+}
+
+func (p *Publisher) LadderState(ctx context.Context, id string) *escalation.State {
+	if p.ladders == nil {
+		return nil
+	}
+	st, err := p.ladders.Get(ctx, id)
+	if err != nil {
+		return nil
+	}
+	return st
+}
+
+// system writes an audit entry for something the bot did by itself.
+func (p *Publisher) System(ctx context.Context, actor, action, detail, incidentID string) {
+	if p.audit == nil {
+		return
+	}
+	p.audit.Record(context.WithoutCancel(ctx), audit.Entry{Actor: actor, Action: action, Detail: Truncate(OneLine(detail), 300), Incident: incidentID, Outcome: "ok"})
+}

@@ -1,0 +1,141 @@
+package publish
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
+)
+
+// WebhookCheckText renders `webhook check`.
+func WebhookCheckText(c resync.CheckResult) string {
+	var b strings.Builder
+	b.WriteString(":satellite_antenna: *Webhook endpoint check*\n")
+	switch {
+	case c.Signed.Problem != "":
+		fmt.Fprintf(&b, ":x: Signed test event: %s", c.Signed.Problem)
+	case c.Signed.Status/100 == 2:
+		fmt.Fprintf(&b, ":white_check_mark: Signed test event: %d in %s", c.Signed.Status, Ms(c.Signed.Latency))
+	case c.Signed.Status == 401 || c.Signed.Status == 403:
+		fmt.Fprintf(&b, ":x: Signed test event: %d in %s: the endpoint rejects our signature, so APP_WEBHOOK_SECRET is probably not its signing secret", c.Signed.Status, Ms(c.Signed.Latency))
+	default:
+		fmt.Fprintf(&b, ":warning: Signed test event: %d in %s (reachable; it may not handle ping events)", c.Signed.Status, Ms(c.Signed.Latency))
+	}
+	b.WriteString("\n")
+	switch {
+	case c.Finding:
+		fmt.Fprintf(&b, ":rotating_light: *Security finding:* a request with a wrong signature was accepted (%d). The endpoint must verify svix-signature, or anyone can forge user events.", c.Unsigned.Status)
+	case c.Unsigned.Problem != "":
+		fmt.Fprintf(&b, ":x: Wrong-signature test: %s", c.Unsigned.Problem)
+	default:
+		fmt.Fprintf(&b, ":white_check_mark: Wrong signature rejected (%d)", c.Unsigned.Status)
+	}
+	return b.String()
+}
+
+// ResyncText renders a job's progress or result.
+func ResyncText(j *resync.Job, rate float64, now time.Time) string {
+	pct := 0.0
+	if j.Total > 0 {
+		pct = float64(j.Done) / float64(j.Total)
+	}
+	if j.Status == resync.Done {
+		pct = 1
+	}
+	const width = 20
+	filled := int(pct * width)
+	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+	kind := "Resync"
+	if j.DryRun {
+		kind = "Resync dry run"
+	}
+	switch j.Status {
+	case resync.Running:
+		s := fmt.Sprintf(":hourglass_flowing_sand: %s %s `[%s]` %.0f%% · %d/%d users", kind, j.ID, bar, pct*100, j.Done, j.Total)
+		if rate > 0 {
+			eta := time.Duration(float64(j.Total-j.Done)/rate) * time.Second
+			s += fmt.Sprintf(" · %.0f users/s · ETA %s", rate, eta.Round(time.Second))
+		}
+		return s + fmt.Sprintf(" · %d failed", j.Failed)
+	case resync.Done:
+		dur := j.FinishedAt.Sub(j.StartedAt).Round(time.Second)
+		if j.DryRun {
+			return fmt.Sprintf(":white_check_mark: %s %s `[%s]` 100%%: %d users would be sent (%d skipped by --since); nothing was sent.", kind, j.ID, bar, j.Delivered, j.Skipped)
+		}
+		icon := ":white_check_mark:"
+		if j.Failed > 0 {
+			icon = ":warning:"
+		}
+		return fmt.Sprintf("%s %s %s `[%s]` 100%%: %d delivered, %d failed, %d skipped by --since, in %s.", icon, kind, j.ID, bar, j.Delivered, j.Failed, j.Skipped, dur)
+	}
+	why := j.Error
+	if why == "" {
+		why = j.Status
+	}
+	return fmt.Sprintf(":octagonal_sign: %s %s stopped at %d/%d (%d delivered, %d failed): %s", kind, j.ID, j.Done, j.Total, j.Delivered, j.Failed, why)
+}
+
+// Progress implements resync.Reporter.
+func (p *Publisher) Progress(ctx context.Context, j *resync.Job, rate float64) {
+	if j.Channel == "" || j.ProgressTS == "" {
+		return
+	}
+	_ = p.slack.Update(ctx, j.Channel, j.ProgressTS, Text(ResyncText(j, rate, p.now())))
+}
+
+// Finished implements resync.Reporter: final progress, summary on the
+// timeline and in the thread, failed IDs as a file, and the checklist
+// steps ticked when it finished cleanly.
+func (p *Publisher) Finished(ctx context.Context, j *resync.Job, failedIDs []string) {
+	text := ResyncText(j, 0, p.now())
+	if j.Channel != "" && j.ProgressTS != "" {
+		_ = p.slack.Update(ctx, j.Channel, j.ProgressTS, Text(text))
+	}
+	p.log.WithField("resync", j.ID).WithField("status", j.Status).WithField("delivered", j.Delivered).WithField("failed", j.Failed).Info("resync finished")
+	if j.Incident == "" {
+		return
+	}
+	inc, err := p.store.Current(ctx, j.Incident)
+	if err != nil {
+		return
+	}
+	summary := fmt.Sprintf("Resync %s %s: delivered %d, failed %d, skipped %d, duration %s", j.ID, j.Status, j.Delivered, j.Failed, j.Skipped,
+		j.FinishedAt.Sub(j.StartedAt).Round(time.Second))
+	if j.Error != "" {
+		summary += " (" + j.Error + ")"
+	}
+	_, _ = p.store.Update(ctx, inc.ID, incident.Record(j.By, summary))
+	p.Thread(ctx, inc, text)
+	if len(failedIDs) > 0 && inc.Channel != "" {
+		if err := p.slack.Upload(ctx, inc.Channel, inc.CardTS, "resync-"+j.ID+"-failed.txt", "Users the resync could not deliver",
+			strings.Join(failedIDs, "\n")+"\n", fmt.Sprintf("%d users failed in resync %s", len(failedIDs), j.ID)); err != nil {
+			p.log.WithError(err).Warn("could not upload failed user IDs")
+		}
+	}
+	if j.Status == resync.Done && j.Failed == 0 && !j.DryRun && inc.Open() {
+		p.tickMatching(ctx, inc, incident.Person{Name: "resync"}, "resync", "verify data integrity")
+	}
+}
+
+// tickMatching ticks the open incident's checklist steps whose text names
+// one of the phrases (the runbook's "Run resync script", "Verify data integrity").
+func (p *Publisher) tickMatching(ctx context.Context, inc *incident.Incident, by incident.Person, phrases ...string) {
+	spec := p.rb.Spec(inc.Category)
+	if spec == nil {
+		return
+	}
+	for _, st := range spec.Checklist.Flat() {
+		text := strings.ToLower(st.Text)
+		for _, ph := range phrases {
+			if strings.Contains(text, ph) {
+				if updated, err := p.store.Update(ctx, inc.ID, incident.SetTick(p.rb, by, st.ID, true)); err == nil {
+					inc = updated
+				}
+			}
+		}
+	}
+	p.Refresh(ctx, inc)
+}

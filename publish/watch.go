@@ -1,0 +1,203 @@
+package publish
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
+)
+
+// AlertText renders a status alert.
+func AlertText(a statuswatch.Alert, id string, attached bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, ":rotating_light: *%s*", a.Title)
+	if a.Impact != "" {
+		b.WriteString("\n*Impact:* " + a.Impact)
+	}
+	if len(a.Components) > 0 {
+		b.WriteString("\n*Affected:* " + strings.Join(a.Components, ", "))
+	}
+	if a.Update != "" {
+		b.WriteString("\n*Latest update:* " + Truncate(a.Update, 1500))
+	}
+	if a.Link != "" {
+		fmt.Fprintf(&b, "\n<%s|Details>", a.Link)
+	}
+	if attached {
+		fmt.Fprintf(&b, "\nAttached to %s, already open for this category.", id)
+	} else {
+		fmt.Fprintf(&b, "\n%s was opened automatically after %d consecutive polls.", id, a.Polls)
+	}
+	return b.String()
+}
+
+// ThreadNote implements statuswatch.Reporter.
+func (p *Publisher) ThreadNote(ctx context.Context, id, text string) {
+	inc, err := p.store.Current(ctx, id)
+	if err != nil {
+		return
+	}
+	_, _ = p.store.Update(ctx, id, incident.Record(statusPoller, OneLine(text)))
+	p.Thread(ctx, inc, text)
+}
+
+// ChannelNote implements statuswatch.Reporter.
+func (p *Publisher) ChannelNote(ctx context.Context, text string) {
+	if p.channel == "" {
+		p.log.Warn(text)
+		return
+	}
+	if _, err := p.slack.Post(ctx, p.channel, "", Text(text)); err != nil {
+		p.log.WithError(err).Warn("could not post channel note")
+	}
+}
+
+// IncidentOpen implements statuswatch.Reporter.
+func (p *Publisher) IncidentOpen(ctx context.Context, id string) bool {
+	inc, err := p.store.Current(ctx, id)
+	return err == nil && inc.Open()
+}
+
+// LiveText renders the live Clerk status and app health block.
+func LiveText(s statuswatch.Snapshot) string {
+	var b strings.Builder
+	switch {
+	case s.Summary == nil && s.Err != "":
+		b.WriteString(":grey_question: *Clerk status:* unknown (" + s.Err + ")")
+	case s.Summary == nil:
+		b.WriteString(":grey_question: *Clerk status:* not polled yet")
+	default:
+		icon := map[string]string{"none": ":large_green_circle:", "minor": ":large_yellow_circle:", "major": ":large_orange_circle:",
+			"critical": ":red_circle:", "maintenance": ":wrench:"}[s.Summary.Indicator]
+		if icon == "" {
+			icon = ":grey_question:"
+		}
+		desc := s.Summary.Description
+		if desc == "" {
+			desc = s.Summary.Indicator
+		}
+		fmt.Fprintf(&b, "%s *Clerk status:* %s (%s)", icon, desc, s.Summary.Indicator)
+		if s.Err != "" {
+			b.WriteString(" · last poll failed: " + s.Err)
+		}
+		if bad := s.Summary.NotOperational(); len(bad) > 0 {
+			var parts []string
+			for _, c := range bad {
+				parts = append(parts, fmt.Sprintf("%s (%s)", c.Name, strings.ReplaceAll(c.Status, "_", " ")))
+			}
+			b.WriteString("\n*Not operational:* " + strings.Join(parts, ", "))
+		}
+		for _, in := range s.Summary.Incidents {
+			if in.Status == "resolved" {
+				continue
+			}
+			line := fmt.Sprintf("\n• Upstream: *%s* (%s)", in.Name, in.Status)
+			if in.URL != "" {
+				line += fmt.Sprintf(" <%s|details>", in.URL)
+			}
+			b.WriteString(line)
+		}
+	}
+	if s.Health != nil {
+		hh := s.Health
+		if hh.OK {
+			fmt.Fprintf(&b, "\n:white_check_mark: *App health:* %d in %s at %s", hh.Status, Ms(hh.Latency), SlackDate(hh.At))
+		} else {
+			what := hh.Err
+			if what == "" {
+				what = fmt.Sprintf("status %d", hh.Status)
+			}
+			fmt.Fprintf(&b, "\n:x: *App health:* %s after %s at %s", what, Ms(hh.Latency), SlackDate(hh.At))
+		}
+	}
+	return b.String()
+}
+
+// withLive puts the live status block on top of a reply.
+func WithLive(m bot.Msg, live string) bot.Msg {
+	if live == "" {
+		return m
+	}
+	m.Blocks = append(Text(live).Blocks, m.Blocks...)
+	return m
+}
+
+// DiagnoseText renders results against the runbook's thresholds.
+func DiagnoseText(rs []probe.DiagnoseResult, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, ":stopwatch: *Diagnosis* (%d samples each; p50 / max)", n)
+	var hints []string
+	for _, r := range rs {
+		icon := ":white_check_mark:"
+		switch {
+		case r.Errors > 0:
+			icon = ":x:"
+		case r.P50 > r.Target.Threshold:
+			icon = ":warning:"
+		}
+		fmt.Fprintf(&b, "\n%s %s: %s / %s (threshold %s)", icon, r.Target.Name, Ms(r.P50), Ms(r.Max), Ms(r.Target.Threshold))
+		if r.Errors > 0 {
+			fmt.Fprintf(&b, " · %d of %d failed: %s", r.Errors, n, Truncate(r.LastErr, 200))
+		}
+		if (r.Errors > 0 || r.P50 > r.Target.Threshold) && r.Target.Hint != "" {
+			hints = append(hints, fmt.Sprintf("%s is slow or failing (%s): %s", r.Target.Name, Ms(r.P50), r.Target.Hint))
+		}
+	}
+	if len(hints) == 0 {
+		b.WriteString("\nEverything is within the runbook's thresholds.")
+	}
+	for _, h := range hints {
+		b.WriteString("\n:point_right: " + h)
+	}
+	return b.String()
+}
+
+func Ms(d time.Duration) string {
+	if d < 10*time.Millisecond {
+		return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+	}
+	return fmt.Sprintf("%d ms", d.Milliseconds())
+}
+
+// CheckText renders the check list.
+func CheckText(items []probe.CheckItem) string {
+	var b strings.Builder
+	bad := 0
+	for _, it := range items {
+		icon := ":white_check_mark:"
+		switch {
+		case it.Info:
+			icon = ":information_source:"
+		case !it.OK:
+			icon = ":x:"
+			bad++
+		}
+		b.WriteString(icon + " " + it.Text)
+		if it.Fix != "" && !it.OK {
+			b.WriteString("\n\u2003→ " + it.Fix)
+		}
+		b.WriteString("\n")
+	}
+	if bad == 0 {
+		return "*Configuration check: all good*\n" + b.String()
+	}
+	return fmt.Sprintf("*Configuration check: %d problem(s)*\n", bad) + b.String()
+}
+
+// statusPoller is who the poller's timeline entries are from.
+var statusPoller = incident.Person{Name: "status poller"}
+
+// PostAlert posts a status alert under a new incident's card, broadcast to
+// the channel.
+func (p *Publisher) PostAlert(ctx context.Context, inc *incident.Incident, a statuswatch.Alert) {
+	m := Text(AlertText(a, inc.ID, false))
+	m.Broadcast = true
+	if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, m); err != nil {
+		p.log.WithError(err).Warn("could not post status alert")
+	}
+}

@@ -1,0 +1,120 @@
+// Package response holds the use cases of incident response that span
+// several domains: opening an incident (store, card, checklist, ladder),
+// whoever asks for it: a responder's command, the status poller, or the
+// app-health probe.
+package response
+
+import (
+	"context"
+	"errors"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
+)
+
+// MaxTitle keeps titles inside Slack's header limits.
+const MaxTitle = 120
+
+// Store is what opening needs of the incident store.
+type Store interface {
+	Open(ctx context.Context, p incident.OpenParams) (*incident.Incident, error)
+	Update(ctx context.Context, id string, fn incident.Mutation) (*incident.Incident, error)
+}
+
+// Escalator starts ladders.
+type Escalator interface {
+	Start(ctx context.Context, inc *incident.Incident, l escalation.Ladder) error
+}
+
+// Opener opens incidents. Esc and Ladder are nil without a contacts file.
+type Opener struct {
+	store  Store
+	pub    *publish.Publisher
+	esc    Escalator
+	ladder *escalation.Ladder
+	log    logrus.FieldLogger
+}
+
+// NewOpener wires the use case.
+func NewOpener(store Store, pub *publish.Publisher, esc Escalator, ladder *escalation.Ladder, log logrus.FieldLogger) *Opener {
+	if ladder == nil {
+		esc = nil
+	}
+	return &Opener{store: store, pub: pub, esc: esc, ladder: ladder, log: log}
+}
+
+// Request is what a new incident starts from.
+type Request struct {
+	incident.OpenParams
+	Impact string // recorded at once when known (an alert says it)
+}
+
+// Open creates the incident, posts its card and checklist and starts the
+// escalation ladder. An open incident of the same category comes back as
+// *incident.DuplicateError unless Force is set. The ladder starts even
+// when Slack refused the card: people are paged by DM, and the card
+// catches up with the next sweep.
+func (o *Opener) Open(ctx context.Context, r Request) (*incident.Incident, error) {
+	inc, err := o.store.Open(ctx, r.OpenParams)
+	if err != nil {
+		return nil, err
+	}
+	o.log.WithFields(logrus.Fields{"incident": inc.ID, "category": inc.Category, "severity": inc.Severity, "by": r.By.Plain()}).Info("incident opened")
+	if r.Impact != "" {
+		if updated, err := o.store.Update(ctx, inc.ID, incident.SetImpact(r.By, r.Impact)); err == nil {
+			inc = updated
+		}
+	}
+	o.pub.Refresh(ctx, inc)
+	if inc.CardTS != "" {
+		o.pub.PostChecklist(ctx, inc)
+	}
+	o.StartLadder(ctx, inc)
+	return inc, nil
+}
+
+// StartLadder starts paging for an incident (new, or escalated by hand
+// before it had a ladder).
+func (o *Opener) StartLadder(ctx context.Context, inc *incident.Incident) {
+	if o.esc == nil {
+		return
+	}
+	if err := o.esc.Start(ctx, inc, *o.ladder); err != nil {
+		o.log.WithError(err).WithField("incident", inc.ID).Error("could not start escalation")
+		o.pub.Thread(ctx, inc, ":warning: The escalation ladder could not be started; page people by hand. The error was logged.")
+	}
+}
+
+// HasLadder reports whether a ladder is configured.
+func (o *Opener) HasLadder() bool { return o.esc != nil }
+
+// OpenAlert implements statuswatch.Opener: it opens an incident for a
+// confirmed alert (or attaches the alert to an open one of the same
+// category), posts the alert to the channel and starts the ladder.
+func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, error) {
+	channel := o.pub.Channel()
+	if channel == "" {
+		return "", apperr.New(apperr.SlackChannel, "SLACK_CHANNEL_ID is not set, so there is no channel for auto-opened incidents")
+	}
+	by := incident.Person{Name: "status poller"}
+	inc, err := o.Open(ctx, Request{OpenParams: incident.OpenParams{Category: a.Category, Severity: a.Severity,
+		Title: publish.Truncate(a.Title, MaxTitle), By: by, Channel: channel}, Impact: a.Impact})
+	var dup *incident.DuplicateError
+	if errors.As(err, &dup) {
+		inc = dup.Existing
+		_, _ = o.store.Update(ctx, inc.ID, incident.Record(by, "Status alert attached: "+a.Title))
+		o.pub.Thread(ctx, inc, publish.AlertText(a, inc.ID, true))
+		return inc.ID, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	o.pub.PostAlert(ctx, inc, a)
+	o.pub.System(ctx, "status poller", "open", a.Title, inc.ID)
+	return inc.ID, nil
+}
