@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -92,7 +93,7 @@ func (s *Store) Get(ctx context.Context) (State, error) {
 func (s *Store) Off(ctx context.Context) (State, bool, error) {
 	var was State
 	found := false
-	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+	err := redisx.Transact(ctx, s.rdb, func(tx *redis.Tx) error {
 		raw, err := tx.Get(ctx, s.keyActive()).Bytes()
 		if errors.Is(err, redis.Nil) {
 			return nil
@@ -137,7 +138,7 @@ func (s *Store) Tick(ctx context.Context, n Notifier) error {
 	now := s.now()
 	if !now.Before(st.ExpiresAt) {
 		ended := false
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		err := redisx.Transact(ctx, s.rdb, func(tx *redis.Tx) error {
 			cur, err := tx.Get(ctx, s.keyActive()).Bytes()
 			if err != nil || string(cur) != string(raw) {
 				return err // changed or gone: someone else handled it

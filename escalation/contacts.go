@@ -509,3 +509,19 @@ func amount(num, unit string) (time.Duration, error) {
 	}
 	return 0, fmt.Errorf("unknown unit %q (use s, min or h)", unit)
 }
+
+// Names maps each Slack ID the file gives to the person's name (nil-safe).
+func (c *Contacts) Names() map[string]string {
+	if c == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, people := range c.Groups {
+		for _, p := range people {
+			if p.SlackID != "" && p.Name != "" {
+				out[p.SlackID] = p.Name
+			}
+		}
+	}
+	return out
+}

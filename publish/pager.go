@@ -42,13 +42,15 @@ func (p *Publisher) Notify(ctx context.Context, inc *incident.Incident, pg escal
 
 // Announce names who was paged in the incident thread and on the timeline.
 func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg escalation.Page) error {
-	var line string
+	var line, plain string
 	if pg.Skipped {
-		line = fmt.Sprintf(":warning: Level %d (%s) has nobody reachable in Slack; skipped to the next level at once.", pg.Level, pg.Name)
+		plain = fmt.Sprintf("Level %d (%s) has nobody reachable in Slack; skipped to the next level at once.", pg.Level, pg.Name)
+		line = ":warning: " + plain
 	} else {
-		var who []string
+		var who, names []string
 		for _, u := range pg.Reached {
-			who = append(who, "<@"+u+">")
+			who = append(who, Mention(u))
+			names = append(names, p.name(u))
 		}
 		verb := "Paged"
 		if pg.Repeat > 0 {
@@ -57,18 +59,30 @@ func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg esc
 		if pg.Manual {
 			verb = "Escalated: paged"
 		}
-		line = fmt.Sprintf(":rotating_light: %s level %d (%s, %s): %s", verb, pg.Level, pg.Name, pg.Window, strings.Join(who, ", "))
+		head := fmt.Sprintf("%s level %d (%s, %s): ", verb, pg.Level, pg.Name, pg.Window)
+		line = ":rotating_light: " + head + strings.Join(who, ", ")
+		plain = head + strings.Join(names, ", ")
 	}
-	if _, err := p.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, line)); err != nil {
+	// The timeline and the audit log keep names: the report is read
+	// outside Slack.
+	if _, err := p.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, plain)); err != nil {
 		return err
 	}
-	p.System(ctx, "escalation", "page", line, inc.ID)
+	p.System(ctx, "escalation", "page", plain, inc.ID)
 	if inc.Channel != "" {
 		if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, Text(line)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// name is a person's name from contacts.yml, or their Slack ID.
+func (p *Publisher) name(id string) string {
+	if n := p.names[id]; n != "" {
+		return n
+	}
+	return id
 }
 
 // AfterPage re-renders the card once the engine has recorded the page.

@@ -67,6 +67,7 @@ type Publisher struct {
 	audit   Auditor
 	observe Observer
 	channel string
+	names   map[string]string
 	log     logrus.FieldLogger
 	now     func() time.Time
 }
@@ -82,14 +83,16 @@ type Deps struct {
 	Audit   Auditor
 	Observe Observer
 	Channel string // SLACK_CHANNEL_ID, may be empty
-	Log     logrus.FieldLogger
-	Now     func() time.Time
+	// Names maps Slack IDs to the names contacts.yml gives them.
+	Names map[string]string
+	Log   logrus.FieldLogger
+	Now   func() time.Time
 }
 
 // New builds the publisher.
 func New(d Deps) *Publisher {
 	return &Publisher{store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
-		observe: d.Observe, channel: d.Channel, log: d.Log, now: d.Now}
+		observe: d.Observe, channel: d.Channel, names: d.Names, log: d.Log, now: d.Now}
 }
 
 // Channel is where incidents without a channel of their own go.

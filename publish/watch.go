@@ -36,25 +36,60 @@ func AlertText(a statuswatch.Alert, id string, attached bool) string {
 	return b.String()
 }
 
-// ThreadNote implements statuswatch.Reporter.
-func (p *Publisher) ThreadNote(ctx context.Context, id, text string) {
-	inc, err := p.store.Current(ctx, id)
+// Note implements statuswatch.Reporter: a note about an incident goes on
+// its timeline and in its thread, one about the poller to the channel.
+func (p *Publisher) Note(ctx context.Context, n statuswatch.Note) {
+	text := NoteText(n)
+	if n.Incident == "" {
+		if p.channel == "" {
+			p.log.Warn(text)
+			return
+		}
+		if _, err := p.slack.Post(ctx, p.channel, "", Text(text)); err != nil {
+			p.log.WithError(err).Warn("could not post channel note")
+		}
+		return
+	}
+	inc, err := p.store.Current(ctx, n.Incident)
 	if err != nil {
 		return
 	}
-	_, _ = p.store.Update(ctx, id, incident.Record(statusPoller, OneLine(text)))
+	_, _ = p.store.Update(ctx, n.Incident, incident.Record(statusPoller, OneLine(NotePlain(n))))
 	p.Thread(ctx, inc, text)
 }
 
-// ChannelNote implements statuswatch.Reporter.
-func (p *Publisher) ChannelNote(ctx context.Context, text string) {
-	if p.channel == "" {
-		p.log.Warn(text)
-		return
+// NoteText renders a poller note for Slack.
+func NoteText(n statuswatch.Note) string {
+	switch n.Kind {
+	case statuswatch.PageUnreadable:
+		return fmt.Sprintf(":warning: Clerk's status page could not be read for %d polls in a row (%s). Auto-detection of Clerk incidents is blind until it recovers.", n.Polls, n.Err)
+	case statuswatch.PageReadable:
+		return ":white_check_mark: Clerk's status page can be read again; auto-detection is back."
+	case statuswatch.ComponentsRecovered:
+		return fmt.Sprintf(":white_check_mark: Clerk's status page shows those components operational again. If sign-in works, `/clerk-incident resolve %s`.", n.Incident)
+	case statuswatch.UpstreamUpdate:
+		return fmt.Sprintf(":satellite_antenna: *Clerk status update* (%s): %s", n.Status, n.Body)
+	case statuswatch.UpstreamResolved:
+		return fmt.Sprintf(":white_check_mark: Clerk reports %s *resolved*. Check sign-in works, then `/clerk-incident resolve %s`.", n.Name, n.Incident)
+	case statuswatch.AppRecovered:
+		return fmt.Sprintf(":white_check_mark: The app health check recovered: %d in %s.", n.HTTPStatus, n.Latency.Round(time.Millisecond))
 	}
-	if _, err := p.slack.Post(ctx, p.channel, "", Text(text)); err != nil {
-		p.log.WithError(err).Warn("could not post channel note")
+	return ""
+}
+
+// NotePlain is the note as the timeline keeps it: what happened, no markup.
+func NotePlain(n statuswatch.Note) string {
+	switch n.Kind {
+	case statuswatch.ComponentsRecovered:
+		return "Clerk's status page shows the affected components operational again"
+	case statuswatch.UpstreamUpdate:
+		return fmt.Sprintf("Clerk status update (%s): %s", n.Status, n.Body)
+	case statuswatch.UpstreamResolved:
+		return fmt.Sprintf("Clerk reports %s resolved", n.Name)
+	case statuswatch.AppRecovered:
+		return fmt.Sprintf("The app health check recovered: %d in %s", n.HTTPStatus, n.Latency.Round(time.Millisecond))
 	}
+	return NoteText(n)
 }
 
 // IncidentOpen implements statuswatch.Reporter.

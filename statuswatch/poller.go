@@ -39,11 +39,38 @@ type Opener interface {
 	OpenAlert(ctx context.Context, a Alert) (string, error)
 }
 
-// Reporter tells people about what the poller sees (the Slack side).
+// Reporter tells people about what the poller sees (the Slack side
+// renders each Note).
 type Reporter interface {
-	ThreadNote(ctx context.Context, incidentID, text string)
-	ChannelNote(ctx context.Context, text string)
+	Note(ctx context.Context, n Note)
 	IncidentOpen(ctx context.Context, id string) bool
+}
+
+// NoteKind says what a Note is about.
+type NoteKind int
+
+// What the poller reports besides alerts.
+const (
+	PageUnreadable      NoteKind = iota + 1 // the status page failed Polls times in a row
+	PageReadable                            // it can be read again
+	ComponentsRecovered                     // the components behind Incident are operational again
+	UpstreamUpdate                          // Clerk posted an update (Status, Body) on Incident's upstream incident
+	UpstreamResolved                        // Clerk resolved the upstream incident Name
+	AppRecovered                            // the app health check passes again (HTTPStatus, Latency)
+)
+
+// Note is data about a change the poller saw; Incident is empty for notes
+// about the poller itself (they go to the channel).
+type Note struct {
+	Kind       NoteKind
+	Incident   string
+	Name       string
+	Status     string
+	Body       string
+	Polls      int
+	Err        string
+	HTTPStatus int
+	Latency    time.Duration
 }
 
 // Health is one probe of the app's health endpoint.
@@ -195,14 +222,14 @@ func (p *Poller) pollStatus(ctx context.Context) {
 		p.log.WithError(err).WithField("failures", fails).Warn("status page poll failed")
 		if fails >= 5 {
 			if first, _ := p.rdb.SetNX(ctx, p.k("fetch-warned"), 1, 0).Result(); first {
-				p.rep.ChannelNote(ctx, fmt.Sprintf(":warning: Clerk's status page could not be read for %d polls in a row (%s). Auto-detection of Clerk incidents is blind until it recovers.", fails, err))
+				p.rep.Note(ctx, Note{Kind: PageUnreadable, Polls: int(fails), Err: err.Error()})
 			}
 		}
 		return
 	}
 	p.rdb.Del(ctx, p.k("fetch-failures"))
 	if n, _ := p.rdb.Del(ctx, p.k("fetch-warned")).Result(); n > 0 {
-		p.rep.ChannelNote(ctx, ":white_check_mark: Clerk's status page can be read again; auto-detection is back.")
+		p.rep.Note(ctx, Note{Kind: PageReadable})
 	}
 	p.saveSnapshot(ctx, func(s *Snapshot) { s.Summary, s.Err, s.FetchedAt = &sum, "", now })
 
@@ -274,7 +301,7 @@ func (p *Poller) pollStatus(ctx context.Context) {
 		if int(gone) >= p.cfg.Confirm && strings.HasPrefix(key, "components:") {
 			if id := p.mapped(ctx, key); id != "" {
 				if first, _ := p.rdb.SetNX(ctx, p.k("cleared:"+key+":"+id), 1, 30*24*time.Hour).Result(); first {
-					p.rep.ThreadNote(ctx, id, fmt.Sprintf(":white_check_mark: Clerk's status page shows those components operational again. If sign-in works, `/clerk-incident resolve %s`.", id))
+					p.rep.Note(ctx, Note{Kind: ComponentsRecovered, Incident: id})
 				}
 			}
 			p.rdb.SRem(ctx, p.k("active"), key)
@@ -329,7 +356,7 @@ func (p *Poller) postUpdates(ctx context.Context, id string, in Incident) {
 		if err != nil || added == 0 {
 			continue
 		}
-		p.rep.ThreadNote(ctx, id, fmt.Sprintf(":satellite_antenna: *Clerk status update* (%s): %s", u.Status, truncateText(u.Body, 2000)))
+		p.rep.Note(ctx, Note{Kind: UpstreamUpdate, Incident: id, Status: u.Status, Body: truncateText(u.Body, 2000)})
 	}
 }
 
@@ -344,7 +371,7 @@ func (p *Poller) upstreamResolved(ctx context.Context, in Incident) {
 		return
 	}
 	name := in.Name
-	p.rep.ThreadNote(ctx, id, fmt.Sprintf(":white_check_mark: Clerk reports %s *resolved*. Check sign-in works, then `/clerk-incident resolve %s`.", name, id))
+	p.rep.Note(ctx, Note{Kind: UpstreamResolved, Incident: id, Name: name})
 }
 
 func (p *Poller) pollHealth(ctx context.Context) {
@@ -358,7 +385,7 @@ func (p *Poller) pollHealth(ctx context.Context) {
 		fails, _ := p.rdb.GetDel(ctx, p.k("health-failures")).Int()
 		if fails >= p.cfg.HealthConfirm {
 			if id := p.mapped(ctx, key); id != "" {
-				p.rep.ThreadNote(ctx, id, fmt.Sprintf(":white_check_mark: The app health check recovered: %d in %s.", h.Status, h.Latency.Round(time.Millisecond)))
+				p.rep.Note(ctx, Note{Kind: AppRecovered, Incident: id, HTTPStatus: h.Status, Latency: h.Latency})
 			}
 		}
 		return

@@ -14,6 +14,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
@@ -31,15 +32,16 @@ func (r *report) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 	r.alerts = append(r.alerts, a)
 	return fmt.Sprintf("INC-%d", len(r.alerts)), nil
 }
-func (r *report) ThreadNote(ctx context.Context, id, text string) {
+
+// Note renders the note as the publisher does, so the text is checked.
+func (r *report) Note(ctx context.Context, n statuswatch.Note) {
 	r.mu.Lock()
-	r.threads = append(r.threads, id+" "+text)
-	r.mu.Unlock()
-}
-func (r *report) ChannelNote(ctx context.Context, text string) {
-	r.mu.Lock()
-	r.channel = append(r.channel, text)
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	if n.Incident == "" {
+		r.channel = append(r.channel, publish.NoteText(n))
+		return
+	}
+	r.threads = append(r.threads, n.Incident+" "+publish.NoteText(n))
 }
 func (r *report) IncidentOpen(ctx context.Context, id string) bool {
 	r.mu.Lock()

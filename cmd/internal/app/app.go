@@ -289,7 +289,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 
 	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
-		Audit: auditLog, Observe: m, Channel: cfg.Channel, Log: log, Now: opt.Now})
+		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), Log: log, Now: opt.Now})
 	deps.Publisher = pub
 	var engine *escalation.Engine
 	var esc response.Escalator
