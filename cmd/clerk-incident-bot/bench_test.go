@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
@@ -18,8 +18,8 @@ import (
 // Redis, and reports the ack latency the fake measured (envelope written →
 // ack read) as p50 and p99.
 func BenchmarkSlashCommandAck(b *testing.B) {
-	h := start(b, map[string]string{"LOG_LEVEL": "warn"})
-	s := h.slack
+	h := apptest.Start(b, apptest.Spec{Env: map[string]string{"LOG_LEVEL": "warn"}})
+	s := h.Slack
 	s.Command(b, "U1", "C1", "open outage Benchmark incident")
 	s.ExpectMessage(b, "C1", "INC-1")
 
@@ -29,10 +29,10 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 // BenchmarkSlashCommandAckThreeReplicas is the same with three bots on
 // one Redis; the fake Slack spreads envelopes over their sockets.
 func BenchmarkSlashCommandAckThreeReplicas(b *testing.B) {
-	h := start(b, map[string]string{"LOG_LEVEL": "warn"})
-	startOn(b, h.slack, h.prefix, map[string]string{"LOG_LEVEL": "warn"})
-	startOn(b, h.slack, h.prefix, map[string]string{"LOG_LEVEL": "warn"})
-	s := h.slack
+	h := apptest.Start(b, apptest.Spec{Env: map[string]string{"LOG_LEVEL": "warn"}})
+	apptest.Start(b, apptest.Spec{Slack: h.Slack, Prefix: h.Prefix, Env: map[string]string{"LOG_LEVEL": "warn"}})
+	apptest.Start(b, apptest.Spec{Slack: h.Slack, Prefix: h.Prefix, Env: map[string]string{"LOG_LEVEL": "warn"}})
+	s := h.Slack
 	s.Command(b, "U1", "C1", "open outage Benchmark incident")
 	s.ExpectMessage(b, "C1", "INC-1")
 	measureAcks(b, s, "3 replicas")
@@ -77,16 +77,11 @@ func measureAcks(b *testing.B, s *fakeslack.Server, what string) {
 // BenchmarkIdleMemory starts the real binary against the fake Slack and a
 // real Redis, lets it settle, and reads its resident memory from /proc.
 func BenchmarkIdleMemory(b *testing.B) {
-	bin := buildBot(b)
+	bin := apptest.Build(b, ".")
 	for range b.N {
 		fs := fakeslack.New()
-		cmd := exec.Command(bin)
-		cmd.Dir = b.TempDir()
-		cmd.Env = append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
-			"REDIS_URL="+redistest.URL(b), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn")
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
+		cmd := apptest.StartProcess(b, bin, []string{"SLACK_BOT_TOKEN=" + fs.BotToken, "SLACK_APP_TOKEN=" + fs.AppToken, "SLACK_API_URL=" + fs.APIURL(),
+			"REDIS_URL=" + redistest.URL(b), "REDIS_KEY_PREFIX=" + redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn"})
 		if err := fs.WaitConnected(10 * time.Second); err != nil {
 			b.Fatal(err)
 		}

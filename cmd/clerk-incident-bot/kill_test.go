@@ -3,49 +3,23 @@ package main
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
 
-// buildBot compiles this command once for the process-level fault tests.
-func buildBot(t testing.TB) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "clerk-incident-bot")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// startBot runs the built binary with env in a fresh directory; it dies
-// with the test.
-func startBot(t *testing.T, bin string, env []string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = env
-	cmd.Dir = t.TempDir() // no ./contacts.yml unless CONTACTS_FILE says so
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd
-}
-
 // kill -9 of the bot after level 1 of a ladder: a new process on the same
 // Redis pages level 2 and level 3, each exactly once, in order.
 func TestKill9DuringALadder(t *testing.T) {
-	bin := buildBot(t)
+	bin := apptest.Build(t, ".")
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
 	dir := t.TempDir()
@@ -58,7 +32,7 @@ func TestKill9DuringALadder(t *testing.T) {
 	env := append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
 		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "CONTACTS_FILE="+dir+"/contacts.yml",
 		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn")
-	startProc := func() *exec.Cmd { return startBot(t, bin, env) }
+	startProc := func() *exec.Cmd { return apptest.StartProcess(t, bin, env) }
 	first := startProc()
 	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
 		t.Fatal(err)
@@ -98,7 +72,7 @@ func TestKill9DuringALadder(t *testing.T) {
 // from the Redis checkpoint (once the dead one's lease lapses) and every
 // user reaches the app.
 func TestKill9DuringAResync(t *testing.T) {
-	bin := buildBot(t)
+	bin := apptest.Build(t, ".")
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
 	fc := fakeclerk.New()
@@ -114,7 +88,7 @@ func TestKill9DuringAResync(t *testing.T) {
 		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "CONTACTS_FILE=",
 		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn", "CLERK_SECRET_KEY="+fc.Key, "CLERK_API_URL="+fc.URL(),
 		"APP_WEBHOOK_URL="+app.WebhookURL(), "APP_WEBHOOK_SECRET="+app.Secret, "RESYNC_CONCURRENCY=4")
-	startProc := func() *exec.Cmd { return startBot(t, bin, env) }
+	startProc := func() *exec.Cmd { return apptest.StartProcess(t, bin, env) }
 	first := startProc()
 	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
 		t.Fatal(err)
@@ -153,7 +127,7 @@ func TestKill9DuringAResync(t *testing.T) {
 // in the outbox, the next process carries it out once its claim lapses,
 // and the user is banned exactly once.
 func TestKill9BetweenApprovalAndClerk(t *testing.T) {
-	bin := buildBot(t)
+	bin := apptest.Build(t, ".")
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
 	fc := fakeclerk.New()
@@ -162,7 +136,7 @@ func TestKill9BetweenApprovalAndClerk(t *testing.T) {
 	env := append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
 		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0",
 		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn", "CLERK_SECRET_KEY="+fc.Key, "CLERK_API_URL="+fc.URL())
-	startProc := func() *exec.Cmd { return startBot(t, bin, env) }
+	startProc := func() *exec.Cmd { return apptest.StartProcess(t, bin, env) }
 	first := startProc()
 	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
 		t.Fatal(err)

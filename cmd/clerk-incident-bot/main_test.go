@@ -10,92 +10,17 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
-	"github.com/clerk-incident-bot/clerk-incident-bot/internal/secretscan"
 )
 
-// syncBuffer collects the bot's log lines from its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-type harness struct {
-	prefix string
-	slack  *fakeslack.Server
-	logs   *syncBuffer
-	cancel context.CancelFunc
-	done   chan error
-}
-
-// start runs the real program (run) against the fake Slack and real Redis.
-func start(t testing.TB, env map[string]string) *harness {
-	t.Helper()
-	fs := fakeslack.New()
-	fs.AddUser("U1", "alice")
-	fs.AddUser("U2", "bob")
-	h := startOn(t, fs, redistest.Prefix(), env)
-	t.Cleanup(fs.Close)
-	return h
-}
-
-// startOn runs one more replica against an existing fake Slack and Redis prefix.
-func startOn(t testing.TB, fs *fakeslack.Server, prefix string, env map[string]string) *harness {
-	t.Helper()
-	base := map[string]string{
-		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
-		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": prefix, "HTTP_ADDR": "127.0.0.1:0",
-		"LOG_LEVEL": "debug", "STATUS_POLL_SCHEDULE": "off",
-	}
-	for k, v := range env {
-		base[k] = v
-	}
-	h := &harness{prefix: prefix, slack: fs, logs: &syncBuffer{}, done: make(chan error, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
-	before := fs.Connections()
-	go func() {
-		h.done <- run(ctx, []string{"clerk-incident-bot"}, func(k string) string { return base[k] }, io.Discard, h.logs)
-	}()
-	if err := fs.WaitConnections(before+1, 10*time.Second); err != nil {
-		cancel()
-		t.Fatalf("bot never connected: %v\nlogs:\n%s", err, h.logs)
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-h.done:
-			if err != nil {
-				t.Errorf("run returned %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("run did not stop")
-		}
-		secretscan.Check(t, h.logs.String())
-	})
-	return h
-}
-
 func TestIncidentLoopEndToEnd(t *testing.T) {
-	h := start(t, map[string]string{"SLACK_RESPONDERS": "U1,U2"})
-	s := h.slack
+	h := apptest.Start(t, apptest.Spec{Env: map[string]string{"SLACK_RESPONDERS": "U1,U2"}})
+	s := h.Slack
 
 	ack := s.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
 	if ack.Latency > time.Second {
@@ -146,26 +71,9 @@ func TestIncidentLoopEndToEnd(t *testing.T) {
 	}
 }
 
-// httpAddr reads the bot's HTTP address from its start-up log line.
-func httpAddr(t *testing.T, h *harness) string {
+func healthz(t *testing.T, h *apptest.Bot) map[string]string {
 	t.Helper()
-	for _, line := range strings.Split(h.logs.String(), "\n") {
-		if strings.Contains(line, "http listening") {
-			var e map[string]any
-			if json.Unmarshal([]byte(line), &e) == nil {
-				if addr, _ := e["addr"].(string); addr != "" {
-					return addr
-				}
-			}
-		}
-	}
-	t.Fatal("no http address in logs")
-	return ""
-}
-
-func healthz(t *testing.T, h *harness) map[string]string {
-	t.Helper()
-	r, err := http.Get("http://" + httpAddr(t, h) + "/healthz")
+	r, err := http.Get("http://" + h.HTTPAddr + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,8 +87,8 @@ func healthz(t *testing.T, h *harness) map[string]string {
 }
 
 func TestRefusedAndBadInputChangeNothing(t *testing.T) {
-	h := start(t, map[string]string{"SLACK_RESPONDERS": "U1"})
-	s := h.slack
+	h := apptest.Start(t, apptest.Spec{Env: map[string]string{"SLACK_RESPONDERS": "U1"}})
+	s := h.Slack
 
 	s.Command(t, "U9", "C1", "open outage")
 	s.ExpectEphemeral(t, "U9", "Only incident responders may use `open`", "Nothing changed")
@@ -307,8 +215,8 @@ func TestTwentySimultaneousTicksFromDifferentUsers(t *testing.T) {
 	if err := os.WriteFile(path, []byte(rb.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h := start(t, map[string]string{"RUNBOOK_FILE": path})
-	s := h.slack
+	h := apptest.Start(t, apptest.Spec{Env: map[string]string{"RUNBOOK_FILE": path}})
+	s := h.Slack
 	s.Command(t, "U1", "C1", "open outage Drill")
 	card := s.ExpectMessage(t, "C1", "INC-1 · Drill")
 	checklist := s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"0/20 steps done"}})
@@ -346,9 +254,9 @@ func TestTwentySimultaneousTicksFromDifferentUsers(t *testing.T) {
 // Slack redelivers an envelope (same envelope_id) to another replica: the
 // command runs once. Two replicas share one Redis.
 func TestRedeliveredEnvelopeIsHandledOnceAcrossReplicas(t *testing.T) {
-	h := start(t, nil)
-	s := h.slack
-	startOn(t, s, h.prefix, nil)
+	h := apptest.Start(t, apptest.Spec{Env: nil})
+	s := h.Slack
+	apptest.Start(t, apptest.Spec{Slack: s, Prefix: h.Prefix, Env: nil})
 	if s.Connections() != 2 {
 		t.Fatalf("connections = %d", s.Connections())
 	}
@@ -380,8 +288,8 @@ func TestRedeliveredEnvelopeIsHandledOnceAcrossReplicas(t *testing.T) {
 // Slack answers 429 to the first card posts: the bot waits Retry-After
 // and the card still arrives.
 func TestSlackRateLimitIsRetried(t *testing.T) {
-	h := start(t, nil)
-	s := h.slack
+	h := apptest.Start(t, apptest.Spec{Env: nil})
+	s := h.Slack
 	s.RateLimit("chat.postMessage", 2)
 	s.Command(t, "U1", "C1", "open performance Slow sign-in")
 	s.ExpectMessage(t, "C1", "INC-1 · Slow sign-in", "P2")
@@ -396,8 +304,8 @@ func TestRespondersByUserGroup(t *testing.T) {
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
 	fs.SetGroup("SONCALL", "U2")
-	h := startOn(t, fs, redistest.Prefix(), map[string]string{"SLACK_RESPONDERS": "SONCALL"})
-	s := h.slack
+	h := apptest.Start(t, apptest.Spec{Slack: fs, Prefix: redistest.Prefix(), Env: map[string]string{"SLACK_RESPONDERS": "SONCALL"}})
+	s := h.Slack
 	s.Command(t, "U3", "C1", "open outage")
 	s.ExpectEphemeral(t, "U3", "Only incident responders", "<!subteam^SONCALL>")
 	s.Command(t, "U2", "C1", "open outage")
@@ -452,8 +360,8 @@ func TestBreakGlassCLI(t *testing.T) {
 	// Slack is back: a bot starts and the card catches up.
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
-	h := startOn(t, fs, prefix, map[string]string{"SLACK_CHANNEL_ID": "CINC"})
-	s := h.slack
+	h := apptest.Start(t, apptest.Spec{Slack: fs, Prefix: prefix, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC"}})
+	s := h.Slack
 	card := s.ExpectMessage(t, "CINC", "INC-1 · Slack is down too", "*Lead* bob")
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Auth Outage Response"}})
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"caught up"}})
@@ -464,8 +372,8 @@ func TestBreakGlassCLI(t *testing.T) {
 // Every state-changing command, click and refusal is in the audit log,
 // shown by /clerk-incident audit and exported as JSON lines by the CLI.
 func TestAuditLog(t *testing.T) {
-	h := start(t, map[string]string{"SLACK_RESPONDERS": "U1,U2"})
-	s := h.slack
+	h := apptest.Start(t, apptest.Spec{Env: map[string]string{"SLACK_RESPONDERS": "U1,U2"}})
+	s := h.Slack
 	s.Command(t, "U1", "C1", "open security Token leak")
 	card := s.ExpectMessage(t, "C1", "INC-1")
 	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Security Breach Response"}})
@@ -491,7 +399,7 @@ func TestAuditLog(t *testing.T) {
 		}
 	}
 	var out, errOut bytes.Buffer
-	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_APP_TOKEN": "xapp-x", "REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": h.prefix}
+	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_APP_TOKEN": "xapp-x", "REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": h.Prefix}
 	if err := run(context.Background(), []string{"x", "audit"}, func(k string) string { return env[k] }, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
@@ -508,15 +416,15 @@ func TestAuditLog(t *testing.T) {
 }
 
 func TestMetricsEndpoint(t *testing.T) {
-	h := start(t, map[string]string{"SLACK_RESPONDERS": "U1"})
-	s := h.slack
+	h := apptest.Start(t, apptest.Spec{Env: map[string]string{"SLACK_RESPONDERS": "U1"}})
+	s := h.Slack
 	s.Command(t, "U1", "C1", "open performance Slow sign-in")
 	card := s.ExpectMessage(t, "C1", "INC-1")
 	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Performance Degradation Response"}})
 	s.ExpectEphemeral(t, "U1", "Opened")
 	s.Command(t, "U9", "C1", "resolve")
 	s.ExpectEphemeral(t, "U9", "Only incident responders")
-	addr := httpAddr(t, h)
+	addr := h.HTTPAddr
 	var body string
 	for range 50 { // the refused command is counted as its handler returns
 		resp, err := http.Get("http://" + addr + "/metrics")
@@ -558,8 +466,8 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 	if err := os.WriteFile(dir+"/contacts.yml", []byte(contacts), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h := startOn(t, fs, "fault:", map[string]string{"REDIS_URL": rs.URL(), "SLACK_RESPONDERS": "U1,U2", "CONTACTS_FILE": dir + "/contacts.yml"})
-	s := h.slack
+	h := apptest.Start(t, apptest.Spec{Slack: fs, Prefix: "fault:", Env: map[string]string{"REDIS_URL": rs.URL(), "SLACK_RESPONDERS": "U1,U2", "CONTACTS_FILE": dir + "/contacts.yml"}})
+	s := h.Slack
 	s.Command(t, "U1", "C1", "open outage Before the crash")
 	card := s.ExpectMessage(t, "C1", "INC-1")
 	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Auth Outage Response"}})
@@ -601,7 +509,7 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 	}
 	s.ExpectMessage(t, "DU2", "level 2 (B)")
 	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Paged level 2"}})
-	resp, err := http.Get("http://" + httpAddr(t, h) + "/v1/bypass")
+	resp, err := http.Get("http://" + h.HTTPAddr + "/v1/bypass")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -630,8 +538,8 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 // Every state-changing subcommand is refused to a non-responder, and the
 // incident is unchanged afterwards.
 func TestEveryStateChangingSubcommandRefusesNonResponders(t *testing.T) {
-	h := start(t, map[string]string{"SLACK_RESPONDERS": "U1"})
-	s := h.slack
+	h := apptest.Start(t, apptest.Spec{Env: map[string]string{"SLACK_RESPONDERS": "U1"}})
+	s := h.Slack
 	s.Command(t, "U1", "C1", "open outage Guarded")
 	card := s.ExpectMessage(t, "C1", "INC-1")
 	checklist := s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Auth Outage Response"}})
@@ -667,8 +575,8 @@ func TestEveryStateChangingSubcommandRefusesNonResponders(t *testing.T) {
 // A command typed the moment the card appears (before its ts is stored)
 // still posts under the card, not at the top of the channel.
 func TestCommandRightAfterOpenGoesInTheThread(t *testing.T) {
-	h := start(t, nil)
-	s := h.slack
+	h := apptest.Start(t, apptest.Spec{Env: nil})
+	s := h.Slack
 	for i := 1; i <= 5; i++ {
 		s.Command(t, "U1", "C1", fmt.Sprintf("open %s Race %d", []string{"outage", "webhook", "security", "performance", "outage"}[i-1], i))
 		card := s.ExpectMessage(t, "C1", fmt.Sprintf("INC-%d · Race %d", i, i))

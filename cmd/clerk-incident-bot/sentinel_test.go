@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 )
 
@@ -88,8 +89,8 @@ func TestSentinelFailover(t *testing.T) {
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
 	url := fmt.Sprintf("redis://127.0.0.1:%d/0?master_name=mymaster", sport)
-	h := startOn(t, fs, "sentinel:", map[string]string{"REDIS_URL": url, "SLACK_RESPONDERS": "U1"})
-	s := h.slack
+	h := apptest.Start(t, apptest.Spec{Slack: fs, Prefix: "sentinel:", Env: map[string]string{"REDIS_URL": url, "SLACK_RESPONDERS": "U1"}})
+	s := h.Slack
 	s.Command(t, "U1", "C1", "open outage Before failover")
 	card := s.ExpectMessage(t, "C1", "INC-1")
 	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Auth Outage Response"}})

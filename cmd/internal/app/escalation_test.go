@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -10,11 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
-	"github.com/clerk-incident-bot/clerk-incident-bot/internal/secretscan"
 )
 
 type testClock struct {
@@ -70,33 +71,9 @@ func TestLadderEndToEnd(t *testing.T) {
 	if err := os.WriteFile(dir+"/contacts.yml", []byte(ladderContacts), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{
-		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
-		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": redistest.Prefix(), "HTTP_ADDR": "127.0.0.1:0",
-		"CONTACTS_FILE": dir + "/contacts.yml", "SLACK_CHANNEL_ID": "CINC",
-	}
-	cfg, err := Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
 	clock := &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}
-	engines := make(chan *escalation.Engine, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, cfg, Options{Stderr: secretscan.Logs(t), Now: clock.Now, NoEngineLoop: true,
-			OnEngine: func(e *escalation.Engine) { engines <- e }})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	engine := <-engines
-	if err := fs.WaitConnected(10 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	engine := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"CONTACTS_FILE": dir + "/contacts.yml", "SLACK_CHANNEL_ID": "CINC"},
+		Options: app.Options{Now: clock.Now, NoEngineLoop: true}}).Engine
 	tick := func() {
 		t.Helper()
 		if _, err := engine.Tick(context.Background()); err != nil {
@@ -170,27 +147,12 @@ func TestThreeReplicasPageExactlyOnceCountedInSlack(t *testing.T) {
 		t.Fatal(err)
 	}
 	prefix := redistest.Prefix()
-	env := map[string]string{
-		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
-		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": prefix, "HTTP_ADDR": "127.0.0.1:0",
-		"CONTACTS_FILE": dir + "/contacts.yml", "STATUS_POLL_SCHEDULE": "off", "LOG_LEVEL": "error",
-	}
-	cfg, err := Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
 	clock := &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}
 	var engines []*escalation.Engine
 	for range 3 {
-		got := make(chan *escalation.Engine, 1)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- Run(ctx, cfg, Options{Stderr: secretscan.Logs(t), Now: clock.Now, NoEngineLoop: true, NoSweepLoop: true,
-				OnEngine: func(e *escalation.Engine) { got <- e }})
-		}()
-		defer func() { cancel(); <-done }()
-		engines = append(engines, <-got)
+		engines = append(engines, apptest.Start(t, apptest.Spec{Slack: fs, Prefix: prefix,
+			Env:     map[string]string{"CONTACTS_FILE": dir + "/contacts.yml", "LOG_LEVEL": "error"},
+			Options: app.Options{Now: clock.Now, NoEngineLoop: true, NoSweepLoop: true}}).Engine)
 	}
 	rdb, _ := redistest.Client(t)
 	store := incident.NewStore(rdb, prefix, clock.Now)

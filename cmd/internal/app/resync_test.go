@@ -1,55 +1,27 @@
-package app
+package app_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
-	"github.com/clerk-incident-bot/clerk-incident-bot/internal/secretscan"
 )
 
 // replica runs the whole program with its real background loops; stop
 // ends it as a deploy would.
 func replica(t *testing.T, fs *fakeslack.Server, env map[string]string) (stop func()) {
 	t.Helper()
-	base := map[string]string{
-		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
-		"REDIS_URL": redistest.URL(t), "HTTP_ADDR": "127.0.0.1:0", "SLACK_CHANNEL_ID": "CINC", "STATUS_POLL_SCHEDULE": "off",
-	}
+	base := map[string]string{"SLACK_CHANNEL_ID": "CINC"}
 	for k, v := range env {
 		base[k] = v
 	}
-	cfg, err := Load(func(k string) string { return base[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ContactsFile = t.TempDir() + "/none.yml"
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	before := fs.Connections()
-	go func() { done <- Run(ctx, cfg, Options{Stderr: secretscan.Logs(t)}) }()
-	if err := fs.WaitConnections(before+1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}
-	t.Cleanup(stop)
-	return stop
+	return apptest.Start(t, apptest.Spec{Slack: fs, Prefix: env["REDIS_KEY_PREFIX"], Env: base}).Stop
 }
 
 func TestResyncEndToEndSurvivesARestart(t *testing.T) {

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
-	"github.com/clerk-incident-bot/clerk-incident-bot/internal/secretscan"
 )
 
 type secHarness struct {
@@ -38,40 +39,14 @@ func startSecurity(t *testing.T, extra map[string]string) *secHarness {
 	for id, name := range map[string]string{"U1": "alice", "U2": "bob", "U3": "carol", "U9": "mallory"} {
 		fs.AddUser(id, name)
 	}
-	env := map[string]string{
-		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
-		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": redistest.Prefix(), "HTTP_ADDR": "127.0.0.1:0",
-		"SLACK_RESPONDERS": "U1,U2,U3", "SLACK_CHANNEL_ID": "CINC", "CONTACTS_FILE": "",
-		"CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(), "CLERK_RATE_LIMIT": "1000/10s",
-	}
+	env := map[string]string{"SLACK_RESPONDERS": "U1,U2,U3", "SLACK_CHANNEL_ID": "CINC",
+		"CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(), "CLERK_RATE_LIMIT": "1000/10s"}
 	for k, v := range extra {
 		env[k] = v
 	}
-	cfg, err := Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ContactsFile = t.TempDir() + "/none.yml" // escalation off
-	h := &secHarness{prefix: env["REDIS_KEY_PREFIX"], slack: fs, clerk: fc, clock: &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}}
-	ready := make(chan string, 1)
-	got := make(chan func(ctx context.Context), 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, cfg, Options{Stderr: secretscan.Logs(t), Now: h.clock.Now, NoSweepLoop: true,
-			OnSweep: func(x func(ctx context.Context)) { got <- x }, Ready: func(a string) { ready <- a }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	h.sweep = <-got
-	h.httpAddr = <-ready
-	if err := fs.WaitConnected(10 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	h := &secHarness{slack: fs, clerk: fc, clock: &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}}
+	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: env, Options: app.Options{Now: h.clock.Now, NoSweepLoop: true}})
+	h.prefix, h.sweep, h.httpAddr = bot.Prefix, bot.Sweep, bot.HTTPAddr
 	return h
 }
 

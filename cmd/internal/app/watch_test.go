@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -7,59 +7,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
-	"github.com/clerk-incident-bot/clerk-incident-bot/internal/secretscan"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
 // startWatching runs one replica with the poller driven by the test.
 func startWatching(t *testing.T, fs *fakeslack.Server, env map[string]string) *statuswatch.Poller {
 	t.Helper()
-	base := map[string]string{
-		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
-		"REDIS_URL": redistest.URL(t), "HTTP_ADDR": "127.0.0.1:0", "SLACK_CHANNEL_ID": "CINC",
-		"STATUS_POLL_SCHEDULE": "@every 1m",
-	}
+	base := map[string]string{"SLACK_CHANNEL_ID": "CINC", "STATUS_POLL_SCHEDULE": "@every 1m"}
 	for k, v := range env {
 		base[k] = v
 	}
-	cfg, err := Load(func(k string) string { return base[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ContactsFile = t.TempDir() + "/none.yml"
-	got := make(chan *statuswatch.Poller, 1)
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	before := fs.Connections()
-	go func() {
-		done <- Run(ctx, cfg, Options{Stderr: secretscan.Logs(t), NoPollLoop: true, NoSweepLoop: true,
-			OnPoller: func(p *statuswatch.Poller) { got <- p }, Ready: func(a string) { ready <- a }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("run stopped: %v", err)
-	}
-	var p *statuswatch.Poller
-	select {
-	case p = <-got: // the poller is handed over before Ready
-	default:
-	}
-	if err := fs.WaitConnections(before+1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return apptest.Start(t, apptest.Spec{Slack: fs, Env: base, Options: app.Options{NoPollLoop: true, NoSweepLoop: true}}).Poller
 }
 
 // poll runs the cron job of each replica at once, as their schedules would.
