@@ -7,6 +7,15 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 )
 
+// The audit family: the latest audit log entries; every command's entry.
+
+func auditCommands() []Sub {
+	return []Sub{
+		{Name: "audit", Usage: "/clerk-incident audit [INC-n]", Summary: "show the latest audit log entries", Who: Responder,
+			Run: (*Handlers).auditCmd},
+	}
+}
+
 // record writes an audit entry for a request.
 func (h *Handlers) record(ctx context.Context, r req, action, detail, incidentID, outcome string) {
 	if h.audit == nil {
@@ -29,4 +38,10 @@ func (h *Handlers) auditCmd(ctx context.Context, r req, p Parsed) {
 		return
 	}
 	h.replyText(ctx, r, publish.AuditText(entries, p.ID))
+}
+
+// Auditor is what handlers need of the audit log.
+type Auditor interface {
+	Record(ctx context.Context, e audit.Entry)
+	Recent(ctx context.Context, incident string, n int) ([]audit.Entry, error)
 }

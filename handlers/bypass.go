@@ -13,6 +13,15 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
+// The bypass family: the emergency auth bypass, on (after approval), off, status.
+
+func bypassCommands() []Sub {
+	return []Sub{
+		{Name: "bypass", Usage: "/clerk-incident bypass on [duration] [reason…] | off | status", Summary: "emergency auth bypass (on needs approval; off is immediate)", Who: Responder,
+			ReadForms: []string{"", "status"}, Run: (*Handlers).bypassCmd},
+	}
+}
+
 func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 	if h.bypass == nil {
 		h.replyText(ctx, r, "The emergency bypass is not configured.")
@@ -132,4 +141,11 @@ func (b BypassOn) CarryOut(ctx context.Context, ar *approval.Request) string {
 	b.Pub.System(ctx, "bot", "bypass on", "until "+st.ExpiresAt.Format(time.RFC3339)+" approved by "+ar.DecidedBy.ID, ar.Incident)
 	return fmt.Sprintf(":rotating_light: *Emergency auth bypass is ON* until %s (%s). Apps reading `GET /v1/bypass` let users in without Clerk. It ends by itself; `/clerk-incident bypass off` ends it now.",
 		publish.SlackDate(st.ExpiresAt), publish.ShortDuration(ar.Duration))
+}
+
+// Bypass is what handlers need of the bypass store.
+type Bypass interface {
+	On(ctx context.Context, st bypass.State) error
+	Off(ctx context.Context) (bypass.State, bool, error)
+	Get(ctx context.Context) (bypass.State, error)
 }

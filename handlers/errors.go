@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/redis/go-redis/v9"
 )
 
 // Sentence turns any error into what the user reads, in one place, by its

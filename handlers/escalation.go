@@ -7,7 +7,28 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 )
+
+// The escalation family: page the next level now, show the contacts.
+
+func escalationCommands() []Sub {
+	return []Sub{
+		{Name: "escalate", Usage: "/clerk-incident escalate [INC-n]", Summary: "page the next escalation level now", Who: Responder,
+			Run: func(h *Handlers, ctx context.Context, r req, p Parsed) { h.withIncident(ctx, r, p, false, h.escalate) }},
+		{Name: "contacts", Usage: "/clerk-incident contacts", Summary: "show the escalation ladder, on-call phones and Clerk support", NoID: true,
+			Run: func(h *Handlers, ctx context.Context, r req, _ Parsed) {
+				h.reply(ctx, r, publish.ContactsMsg(h.contacts, h.ladder))
+			}},
+	}
+}
+
+func escalationButtons() []Button {
+	return []Button{
+		// The Acknowledge button of a page DM acts as the card's.
+		{ActionID: publish.ActPageAck, Who: Responder, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) })},
+	}
+}
 
 func (h *Handlers) stopLadder(ctx context.Context, inc *incident.Incident, reason, by string) {
 	if h.esc == nil {
@@ -52,4 +73,12 @@ func (h *Handlers) escalate(ctx context.Context, r req, id string) {
 		h.log.WithError(err).Warn("could not record escalation")
 	}
 	h.replyText(ctx, r, fmt.Sprintf(":rotating_light: Paging level %d (%s) of %s now.", rung.Level, rung.Name, id))
+}
+
+// Escalator is what handlers need of the escalation engine.
+type Escalator interface {
+	Start(ctx context.Context, inc *incident.Incident, l escalation.Ladder) error
+	Stop(ctx context.Context, id, reason, by string) error
+	Escalate(ctx context.Context, id string) (escalation.Rung, error)
+	Get(ctx context.Context, id string) (*escalation.State, error)
 }

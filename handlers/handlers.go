@@ -1,6 +1,6 @@
 // Package handlers sits between Slack and the domain: it parses a command
-// or click, checks who may do it, calls the incident store, renders the
-// reply and turns errors into sentences.
+// or click, checks who may do it against the command table, calls the
+// domain, and answers; the publisher renders what changed.
 package handlers
 
 import (
@@ -10,10 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
-	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -21,6 +18,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
+	"github.com/sirupsen/logrus"
 )
 
 // Store is what handlers need of the incident store.
@@ -50,20 +48,6 @@ type Slack interface {
 type Observer interface {
 	Command(subcommand, outcome string)
 	Approval(outcome string)
-}
-
-// Auditor is what handlers need of the audit log.
-type Auditor interface {
-	Record(ctx context.Context, e audit.Entry)
-	Recent(ctx context.Context, incident string, n int) ([]audit.Entry, error)
-}
-
-// Escalator is what handlers need of the escalation engine.
-type Escalator interface {
-	Start(ctx context.Context, inc *incident.Incident, l escalation.Ladder) error
-	Stop(ctx context.Context, id, reason, by string) error
-	Escalate(ctx context.Context, id string) (escalation.Rung, error)
-	Get(ctx context.Context, id string) (*escalation.State, error)
 }
 
 // Limits that keep text inside Slack's block limits.
@@ -317,244 +301,3 @@ type idError struct {
 func (e *idError) Error() string { return e.id + ": " + e.err.Error() }
 
 func (e *idError) Unwrap() error { return e.err }
-
-func (h *Handlers) open(ctx context.Context, r req, p Parsed) {
-	if len(p.Args) == 0 {
-		h.fail(ctx, r, &UsageError{Problem: "Say which kind of incident: outage, webhook, security or performance.", Usage: p.Sub.Usage})
-		return
-	}
-	cat, ok := incident.ParseCategory(p.Args[0])
-	if !ok {
-		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an incident category; use outage, webhook, security or performance.", p.Args[0]), Usage: p.Sub.Usage})
-		return
-	}
-	_, rest := splitWord(p.Rest)
-	var sev incident.Severity
-	if w, after := splitWord(rest); w != "" {
-		if s, ok := incident.ParseSeverity(w); ok {
-			sev, rest = s, after
-		} else if len(w) == 2 && (w[0] == 'P' || w[0] == 'p') {
-			h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a severity; use P1, P2 or P3.", w), Usage: p.Sub.Usage})
-			return
-		}
-	}
-	h.openIncident(ctx, r, cat, sev, publish.OneLine(rest), false)
-}
-
-func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Category, sev incident.Severity, title string, force bool) {
-	spec := h.rb.Spec(cat)
-	if title == "" {
-		title = spec.Name
-	}
-	if n := len([]rune(title)); n > MaxTitle {
-		sub, _ := lookupSub("open")
-		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The title is %d characters; keep it under %d and add detail with `note`. Nothing changed.", n, MaxTitle), Usage: sub.Usage})
-		return
-	}
-	channel := h.channel
-	if channel == "" {
-		channel = r.channel
-	}
-	if channel == "" {
-		h.replyText(ctx, r, "Set SLACK_CHANNEL_ID: there is no channel to post the incident card in. Nothing was opened.")
-		return
-	}
-	inc, err := h.opener.Open(ctx, response.Request{OpenParams: incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.who, Channel: channel, Force: force}})
-	var dup *incident.DuplicateError
-	if errors.As(err, &dup) {
-		if sev == "" {
-			sev = incident.DefaultSeverity(cat)
-		}
-		h.reply(ctx, r, publish.DuplicateMsg(dup.Existing, cat, sev, title, h.now()))
-		return
-	}
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	switch {
-	case inc.CardTS == "" && r.operator:
-		h.replyText(ctx, r, fmt.Sprintf("Opened %s. Slack is not used from here: its card is posted in <#%s> once a bot reaches Slack.", inc.ID, channel))
-	case inc.CardTS == "":
-		h.replyText(ctx, r, fmt.Sprintf(":warning: Opened *%s*, but its card could not be posted in <#%s>. Invite the bot to that channel; the card is posted with the next change.", inc.ID, channel))
-	case r.isCommand:
-		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.", inc.ID, channel))
-	}
-}
-
-func (h *Handlers) list(ctx context.Context, r req) {
-	open, err := h.store.ListOpen(ctx)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	recent, err := h.store.ListRecent(ctx, 10)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	if len(recent) > 5 {
-		var closed []*incident.Incident
-		for _, inc := range recent {
-			if !inc.Open() && len(closed) < 5 {
-				closed = append(closed, inc)
-			}
-		}
-		recent = closed
-	}
-	h.reply(ctx, r, publish.ListMsg(open, recent, h.now()))
-}
-
-func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
-	if p.ID == "" {
-		open, err := h.store.ListOpen(ctx)
-		if err != nil {
-			h.fail(ctx, r, err)
-			return
-		}
-		if len(open) != 1 {
-			recent, err := h.store.ListRecent(ctx, 5)
-			if err != nil {
-				h.fail(ctx, r, err)
-				return
-			}
-			var closed []*incident.Incident
-			for _, inc := range recent {
-				if !inc.Open() {
-					closed = append(closed, inc)
-				}
-			}
-			h.reply(ctx, r, publish.WithLive(publish.ListMsg(open, closed, h.now()), h.live(ctx)))
-			return
-		}
-		p.ID = open[0].ID
-	}
-	inc, err := h.store.Get(ctx, p.ID)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	h.reply(ctx, r, publish.WithLive(publish.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, inc.ID), h.now()), h.live(ctx)))
-}
-
-func (h *Handlers) ack(ctx context.Context, r req, id string) {
-	inc := h.change(ctx, r, id, incident.Ack(r.who), fmt.Sprintf(":raising_hand: %s acknowledged %s and is leading the response.", publish.Who(r.who), id), "You are leading "+id+".")
-	if inc == nil {
-		return
-	}
-	h.stopLadder(ctx, inc, "acknowledged", r.who.ID)
-	if strings.HasPrefix(r.channel, "D") && !r.isCommand {
-		// Acknowledged from a page DM: replace its button with the outcome.
-		r.to.Replace = true
-		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: You acknowledged *%s* and are leading it; the escalation has stopped. %s", id, publish.ThreadLink(inc)))
-	}
-}
-
-func (h *Handlers) checklist(ctx context.Context, r req, id string) {
-	inc, err := h.store.Get(ctx, id)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	spec := h.rb.Spec(inc.Category)
-	if inc.ChecklistTS == "" || inc.CardTS == "" {
-		h.pub.PostChecklist(ctx, inc)
-		return
-	}
-	if err := h.slack.Update(ctx, inc.Channel, inc.ChecklistTS, publish.ChecklistMsg(inc, spec)); err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	done, total := publish.ChecklistProgress(inc, spec)
-	h.replyText(ctx, r, fmt.Sprintf("The %s checklist for %s is in the card's thread in <#%s> (%d/%d done).", spec.Checklist.Title, id, inc.Channel, done, total))
-}
-
-func (h *Handlers) resolve(ctx context.Context, r req, id, text string) {
-	inc := h.change(ctx, r, id, incident.Resolve(r.who, text), "", "")
-	if inc == nil {
-		return
-	}
-	h.stopLadder(ctx, inc, "resolved", r.who.ID)
-	h.turnOffBypassFor(ctx, inc, r.who)
-	line := fmt.Sprintf(":white_check_mark: %s resolved %s after %s.", publish.Who(r.who), id, incident.FormatDuration(inc.Duration(h.now())))
-	if text != "" {
-		line += " Resolution: " + text
-	}
-	line += fmt.Sprintf("\nNext: record the root cause, prevention items and lessons, then `/clerk-incident postmortem %s` writes the report.", id)
-	h.pub.Thread(ctx, inc, line)
-	if r.isCommand {
-		h.replyText(ctx, r, ":white_check_mark: "+id+" is resolved.")
-	}
-}
-
-func (h *Handlers) postmortem(ctx context.Context, r req, id string) {
-	inc, err := h.store.Get(ctx, id)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	md, missing := incident.Report(inc, h.now())
-	if inc.Channel == "" {
-		h.fail(ctx, r, fmt.Errorf("%s has no channel to upload the report to", id))
-		return
-	}
-	name := strings.ToLower(inc.ID) + "-postmortem.md"
-	if err := h.slack.Upload(ctx, inc.Channel, inc.CardTS, name, "Incident Report: "+inc.Title, md, "Post-incident report for "+inc.ID); err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	entry := "Post-incident report written"
-	if len(missing) > 0 {
-		entry += " (still empty: " + strings.Join(missing, ", ") + ")"
-	}
-	if _, err := h.store.Update(ctx, id, incident.Record(r.who, entry)); err != nil {
-		h.log.WithError(err).Warn("could not record report on timeline")
-	}
-	if len(missing) == 0 {
-		h.replyText(ctx, r, fmt.Sprintf(":page_facing_up: The report for %s is in the thread; every field is filled in.", id))
-		return
-	}
-	how := map[string]string{
-		"impact":     "`/clerk-incident impact " + id + " <affected users>`",
-		"root cause": "`/clerk-incident rootcause " + id + " <text>`",
-		"resolution": "`/clerk-incident resolve " + id + " <resolution>` (or `note` if already resolved)",
-		"prevention": "`/clerk-incident prevention " + id + " <action item>`",
-		"lessons":    "`/clerk-incident lessons " + id + " <text>`",
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, ":page_facing_up: The report for %s is in the thread. Still empty:", id)
-	for _, m := range missing {
-		fmt.Fprintf(&b, "\n• %s: %s", m, how[m])
-	}
-	b.WriteString("\nRun `postmortem` again after filling them in.")
-	h.replyText(ctx, r, b.String())
-}
-
-func (h *Handlers) tick(ctx context.Context, r req, a bot.Action) {
-	parts := strings.Split(a.Value, "|")
-	if len(parts) != 3 || (parts[2] != "0" && parts[2] != "1") {
-		h.replyText(ctx, r, "That checklist button's data is not valid; nothing changed.")
-		return
-	}
-	id, ok := incident.ParseID(parts[0])
-	if !ok {
-		h.replyText(ctx, r, "That checklist button does not name a valid incident; nothing changed.")
-		return
-	}
-	if !h.allowed(ctx, r) {
-		return
-	}
-	done := parts[2] == "1"
-	inc, err := h.store.Update(ctx, id, incident.SetTick(h.rb, r.who, parts[1], done))
-	if err != nil {
-		h.fail(ctx, r, withID(err, id))
-		return
-	}
-	h.pub.Refresh(ctx, inc)
-	// A click on an older copy of the checklist updates that copy too.
-	if a.MessageTS != "" && a.MessageTS != inc.ChecklistTS && a.ChannelID == inc.Channel {
-		if spec := h.rb.Spec(inc.Category); spec != nil {
-			_ = h.slack.Update(ctx, a.ChannelID, a.MessageTS, publish.ChecklistMsg(inc, spec))
-		}
-	}
-}

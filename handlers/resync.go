@@ -12,6 +12,17 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 )
 
+// The data sync family: webhook check and resync.
+
+func dataSyncCommands() []Sub {
+	return []Sub{
+		{Name: "webhook", Usage: "/clerk-incident webhook check", Summary: "send the app's webhook endpoint a signed test event and a forged one",
+			Run: (*Handlers).webhookCmd},
+		{Name: "resync", Usage: "/clerk-incident resync [INC-n] [--dry-run] [--since <RFC 3339 date>] | status | cancel", Summary: "replay every Clerk user into the app's webhook endpoint as signed user.updated events", Who: Responder,
+			ReadForms: []string{"status"}, Run: (*Handlers).resyncCmd},
+	}
+}
+
 // Resyncer is what handlers need of the resync runner.
 type Resyncer interface {
 	Start(ctx context.Context, j resync.Job) (*resync.Job, error)

@@ -8,12 +8,24 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
-	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/sirupsen/logrus"
 )
+
+// The security family: revoke sessions, lock users out (after approval), unlock.
+
+func securityCommands() []Sub {
+	return []Sub{
+		{Name: "revoke", Usage: "/clerk-incident revoke [INC-n] <users…>", Summary: "revoke every active session of Clerk users (user_… IDs or e-mails, one per line for bulk)", Who: Responder,
+			Run: (*Handlers).revoke},
+		{Name: "lockout", Usage: "/clerk-incident lockout [INC-n] <users…> [-- reason…]", Summary: "ban users and revoke their sessions (needs a second person's approval)", Who: Responder,
+			Run: (*Handlers).lockout},
+		{Name: "unlock", Usage: "/clerk-incident unlock [INC-n] <user>", Summary: "lift a user's ban and lockout", Who: Responder,
+			Run: (*Handlers).unlock},
+	}
+}
 
 // Clerk is what handlers need of the Clerk operations.
 type Clerk interface {
@@ -23,21 +35,6 @@ type Clerk interface {
 	Ban(ctx context.Context, id string) (clerkops.User, error)
 	Unban(ctx context.Context, id string) (clerkops.User, error)
 	Unlock(ctx context.Context, id string) (clerkops.User, error)
-}
-
-// Approvals is what handlers need of the approval store.
-type Approvals interface {
-	Create(ctx context.Context, r approval.Request) (*approval.Request, error)
-	Decide(ctx context.Context, id string, by incident.Person, approve bool) (*approval.Request, error)
-	Get(ctx context.Context, id string) (*approval.Request, error)
-	SetMessage(ctx context.Context, id, channel, ts string) error
-}
-
-// Bypass is what handlers need of the bypass store.
-type Bypass interface {
-	On(ctx context.Context, st bypass.State) error
-	Off(ctx context.Context) (bypass.State, bool, error)
-	Get(ctx context.Context) (bypass.State, error)
 }
 
 // longWork bounds Clerk work that may outlast HANDLER_TIMEOUT (bulk revokes).
@@ -209,103 +206,6 @@ func (h *Handlers) unlock(ctx context.Context, r req, p Parsed) {
 	}
 	h.log.WithField("clerk_user", u.ID).WithField("by", r.who.ID).Info("user unlocked")
 	h.replyText(ctx, r, line)
-}
-
-// requestApproval posts the request in the incident thread with Approve
-// and Deny buttons. Nothing reaches Clerk until someone else approves.
-func (h *Handlers) requestApproval(ctx context.Context, r req, incID string, ar approval.Request) {
-	inc, err := h.store.Current(ctx, incID)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	if !inc.Open() {
-		h.fail(ctx, r, withID(incident.ErrAlreadyResolved, incID))
-		return
-	}
-	inc = h.pub.WithCard(ctx, inc)
-	ar.Incident = incID
-	ar.RequestedBy = r.who
-	created, err := h.approvals.Create(ctx, ar)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	if h.observe != nil {
-		h.observe.Approval("requested")
-	}
-	if inc.Channel != "" {
-		ts, err := h.slack.Post(ctx, inc.Channel, inc.CardTS, publish.ApprovalMsg(created, h.approvers.Describe()))
-		if err != nil {
-			h.log.WithError(err).Warn("could not post approval request")
-		} else if err := h.approvals.SetMessage(ctx, created.ID, inc.Channel, ts); err != nil {
-			h.log.WithError(err).Warn("could not remember approval message")
-		}
-	}
-	line := fmt.Sprintf("Requested %s (%s): %s", publish.ActionName(created.Action), created.ID, created.Summary)
-	if created.Reason != "" {
-		line += ". Reason: " + created.Reason
-	}
-	_, _ = h.store.Update(ctx, incID, incident.Record(r.who, line))
-	h.replyText(ctx, r, fmt.Sprintf(":hourglass: Approval requested (`%s`) in the %s thread. Someone else who may approve must click Approve before %s; nothing happens until then.",
-		created.ID, incID, publish.SlackDate(created.ExpiresAt)))
-}
-
-// decideID approves or denies a request, from a button or a command.
-func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool) {
-	if !approval.ValidID(id) {
-		h.replyText(ctx, r, "This approval request does not exist; nothing was done.")
-		return
-	}
-	if h.approvals == nil {
-		h.replyText(ctx, r, "Approvals are not configured; nothing was done.")
-		return
-	}
-	// The table let in approvers and responders; only approvers approve.
-	if approve && !r.operator && !h.allowedApprover(ctx, r) {
-		return
-	}
-	ar, err := h.approvals.Decide(ctx, id, r.who, approve)
-	if err != nil {
-		h.replyText(ctx, r, approvalSentence(err))
-		return
-	}
-	h.log.WithField("approval", ar.ID).WithField("status", ar.Status).WithField("by", r.who.ID).Info("approval decided")
-	if h.observe != nil {
-		h.observe.Approval(ar.Status)
-	}
-	if ar.Channel != "" && ar.MessageTS != "" {
-		if err := h.slack.Update(ctx, ar.Channel, ar.MessageTS, publish.DecidedMsg(ar)); err != nil {
-			h.log.WithError(err).Warn("could not update approval message")
-		}
-	}
-	verb := "Denied"
-	if approve {
-		verb = "Approved"
-	}
-	_, _ = h.store.Update(ctx, ar.Incident, incident.Record(r.who, fmt.Sprintf("%s %s (%s)", verb, publish.ActionName(ar.Action), ar.ID)))
-	if r.isCommand {
-		h.replyText(ctx, r, fmt.Sprintf("%s %s (%s).", verb, publish.ActionName(ar.Action), ar.ID))
-	}
-	if !approve {
-		return
-	}
-	outcome, ok := h.executor.CarryOut(ctx, ar)
-	if ok && r.isCommand {
-		h.replyText(ctx, r, outcome)
-	}
-}
-
-func approvalSentence(err error) string {
-	var exp *approval.ExpiredError
-	var dec *approval.DecidedError
-	switch {
-	case errors.Is(err, approval.ErrUnknown), errors.Is(err, approval.ErrSelf), errors.As(err, &exp), errors.As(err, &dec):
-		s := err.Error()
-		return strings.ToUpper(s[:1]) + s[1:] + "."
-	}
-	msg, _ := Sentence(err)
-	return msg
 }
 
 // Lockout carries out an approved lockout: ban, then revoke what is left.

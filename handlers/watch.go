@@ -13,6 +13,19 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
+// The watching family: incident status with Clerk's live status, diagnose, check.
+
+func watchingCommands() []Sub {
+	return []Sub{
+		{Name: "status", Usage: "/clerk-incident status [INC-n]", Summary: "show an incident and its latest timeline",
+			Run: (*Handlers).status},
+		{Name: "diagnose", Usage: "/clerk-incident diagnose [INC-n] [samples]", Summary: "time Clerk's API, JWKS, the app health endpoint and the status page",
+			Run: (*Handlers).diagnose},
+		{Name: "check", Usage: "/clerk-incident check", Summary: "check keys, webhook secret, Redis, contacts and Slack tokens", NoID: true,
+			Run: func(h *Handlers, ctx context.Context, r req, _ Parsed) { h.check(ctx, r) }},
+	}
+}
+
 // StatusSource gives the live Clerk status and the last app probe.
 type StatusSource interface {
 	Live(ctx context.Context) statuswatch.Snapshot
@@ -25,6 +38,38 @@ func (h *Handlers) live(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	return publish.LiveText(h.watch.Live(ctx))
+}
+
+func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
+	if p.ID == "" {
+		open, err := h.store.ListOpen(ctx)
+		if err != nil {
+			h.fail(ctx, r, err)
+			return
+		}
+		if len(open) != 1 {
+			recent, err := h.store.ListRecent(ctx, 5)
+			if err != nil {
+				h.fail(ctx, r, err)
+				return
+			}
+			var closed []*incident.Incident
+			for _, inc := range recent {
+				if !inc.Open() {
+					closed = append(closed, inc)
+				}
+			}
+			h.reply(ctx, r, publish.WithLive(publish.ListMsg(open, closed, h.now()), h.live(ctx)))
+			return
+		}
+		p.ID = open[0].ID
+	}
+	inc, err := h.store.Get(ctx, p.ID)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	h.reply(ctx, r, publish.WithLive(publish.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, inc.ID), h.now()), h.live(ctx)))
 }
 
 func (h *Handlers) diagnose(ctx context.Context, r req, p Parsed) {
