@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -43,7 +42,7 @@ type Bot struct {
 	Slack    *fakeslack.Server
 	Prefix   string
 	HTTPAddr string
-	Logs     *Logs
+	Logs     *secretscan.Buffer // what it logged, scanned for secrets when it stops
 	// Engine, Poller and Sweep are what the test drives when it turned
 	// the matching loop off (nil when not configured).
 	Engine *escalation.Engine
@@ -54,24 +53,6 @@ type Bot struct {
 	done   chan error
 	once   sync.Once
 	t      testing.TB
-}
-
-// Logs collects what a replica logged, for assertions and the secret scan.
-type Logs struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *Logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *Logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // Start runs one replica of the whole program and waits until it listens
@@ -103,7 +84,7 @@ func Start(t testing.TB, s Spec) *Bot {
 	if env["CONTACTS_FILE"] == "" {
 		cfg.ContactsFile = filepath.Join(t.TempDir(), "none.yml") // escalation off
 	}
-	b := &Bot{Slack: s.Slack, Prefix: s.Prefix, Logs: &Logs{}, done: make(chan error, 1), t: t}
+	b := &Bot{Slack: s.Slack, Prefix: s.Prefix, Logs: &secretscan.Buffer{}, done: make(chan error, 1), t: t}
 	opt := s.Options
 	opt.Stderr = b.Logs
 	ready := make(chan string, 1)
