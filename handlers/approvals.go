@@ -71,11 +71,10 @@ func (h *Handlers) requestApproval(ctx context.Context, r req, incID string, ar 
 		h.observe.Approval("requested")
 	}
 	if inc.Channel != "" {
-		ts, err := h.slack.Post(ctx, inc.Channel, inc.CardTS, publish.ApprovalMsg(created, h.approvers.Describe()))
-		if err != nil {
-			h.log.WithError(err).Warn("could not post approval request")
-		} else if err := h.approvals.SetMessage(ctx, created.ID, inc.Channel, ts); err != nil {
-			h.log.WithError(err).Warn("could not remember approval message")
+		if ts, ok := h.pub.PostApproval(ctx, inc, created, h.approvers.Describe()); ok {
+			if err := h.approvals.SetMessage(ctx, created.ID, inc.Channel, ts); err != nil {
+				h.log.WithError(err).Warn("could not remember approval message")
+			}
 		}
 	}
 	line := fmt.Sprintf("Requested %s (%s): %s", publish.ActionName(created.Action), created.ID, created.Summary)
@@ -110,11 +109,7 @@ func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool)
 	if h.observe != nil {
 		h.observe.Approval(ar.Status)
 	}
-	if ar.Channel != "" && ar.MessageTS != "" {
-		if err := h.slack.Update(ctx, ar.Channel, ar.MessageTS, publish.DecidedMsg(ar)); err != nil {
-			h.log.WithError(err).Warn("could not update approval message")
-		}
-	}
+	h.pub.ShowDecision(ctx, ar)
 	verb := "Denied"
 	if approve {
 		verb = "Approved"

@@ -37,7 +37,7 @@ func (h *Handlers) checklist(ctx context.Context, r req, id string) {
 		h.pub.PostChecklist(ctx, inc)
 		return
 	}
-	if err := h.slack.Update(ctx, inc.Channel, inc.ChecklistTS, publish.ChecklistMsg(inc, spec)); err != nil {
+	if err := h.pub.UpdateChecklist(ctx, inc, inc.Channel, inc.ChecklistTS); err != nil {
 		h.fail(ctx, r, err)
 		return
 	}
@@ -69,7 +69,7 @@ func (h *Handlers) tick(ctx context.Context, r req, a bot.Action) {
 	// A click on an older copy of the checklist updates that copy too.
 	if a.MessageTS != "" && a.MessageTS != inc.ChecklistTS && a.ChannelID == inc.Channel {
 		if spec := h.rb.Spec(inc.Category); spec != nil {
-			_ = h.slack.Update(ctx, a.ChannelID, a.MessageTS, publish.ChecklistMsg(inc, spec))
+			_ = h.pub.UpdateChecklist(ctx, inc, a.ChannelID, a.MessageTS)
 		}
 	}
 }

@@ -35,13 +35,10 @@ type Store interface {
 	ClearStale(ctx context.Context, id string) error
 }
 
-// Slack is what handlers need of the outbound Slack API.
+// Slack is what handlers need of Slack: answering the person who asked.
+// Everything posted for others goes through the publisher.
 type Slack interface {
-	Post(ctx context.Context, channel, threadTS string, m bot.Msg) (string, error)
-	Update(ctx context.Context, channel, ts string, m bot.Msg) error
 	Reply(ctx context.Context, to bot.ReplyTo, m bot.Msg) error
-	Upload(ctx context.Context, channel, threadTS, filename, title, content, comment string) error
-	OpenDM(ctx context.Context, user string) (string, error)
 }
 
 // Observer counts commands and approvals (metrics).

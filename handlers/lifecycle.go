@@ -259,8 +259,7 @@ func (h *Handlers) postmortem(ctx context.Context, r req, id string) {
 		h.fail(ctx, r, fmt.Errorf("%s has no channel to upload the report to", id))
 		return
 	}
-	name := strings.ToLower(inc.ID) + "-postmortem.md"
-	if err := h.slack.Upload(ctx, inc.Channel, inc.CardTS, name, "Incident Report: "+inc.Title, md, "Post-incident report for "+inc.ID); err != nil {
+	if err := h.pub.UploadReport(ctx, inc, md); err != nil {
 		h.fail(ctx, r, err)
 		return
 	}

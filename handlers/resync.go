@@ -154,7 +154,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 	if channel == "" {
 		channel = r.channel
 	}
-	if ts, err := h.slack.Post(ctx, channel, thread, publish.Text(publish.ResyncText(started, 0, h.now()))); err == nil {
+	if ts, err := h.pub.PostResyncProgress(ctx, channel, thread, started); err == nil {
 		_ = h.resync.SetProgressMessage(ctx, started.ID, channel, thread, ts)
 	}
 	note := ""

@@ -86,3 +86,14 @@ func (p *Publisher) ApprovalExpired(ctx context.Context, ar *approval.Request) {
 		p.observe.Approval(approval.Expired)
 	}
 }
+
+// PostApproval posts a pending request with its buttons in the incident
+// thread and returns its ts.
+func (p *Publisher) PostApproval(ctx context.Context, inc *incident.Incident, ar *approval.Request, approvers string) (string, bool) {
+	ts, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, ApprovalMsg(ar, approvers))
+	if err != nil {
+		p.log.WithError(err).WithField("approval", ar.ID).Warn("could not post approval request")
+		return "", false
+	}
+	return ts, true
+}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
@@ -258,4 +259,20 @@ func (p *Publisher) System(ctx context.Context, actor, action, detail, incidentI
 		return
 	}
 	p.audit.Record(context.WithoutCancel(ctx), audit.Entry{Actor: actor, Action: action, Detail: Truncate(OneLine(detail), 300), Incident: incidentID, Outcome: "ok"})
+}
+
+// UpdateChecklist re-renders a checklist message (the current one, or an
+// older copy someone clicked).
+func (p *Publisher) UpdateChecklist(ctx context.Context, inc *incident.Incident, channel, ts string) error {
+	spec := p.rb.Spec(inc.Category)
+	if spec == nil {
+		return nil
+	}
+	return p.slack.Update(ctx, channel, ts, ChecklistMsg(inc, spec))
+}
+
+// UploadReport attaches the post-incident report to the card's thread.
+func (p *Publisher) UploadReport(ctx context.Context, inc *incident.Incident, markdown string) error {
+	name := strings.ToLower(inc.ID) + "-postmortem.md"
+	return p.slack.Upload(ctx, inc.Channel, inc.CardTS, name, "Incident Report: "+inc.Title, markdown, "Post-incident report for "+inc.ID)
 }

@@ -139,3 +139,8 @@ func (p *Publisher) tickMatching(ctx context.Context, inc *incident.Incident, by
 	}
 	p.Refresh(ctx, inc)
 }
+
+// PostResyncProgress posts the message a running resync keeps up to date.
+func (p *Publisher) PostResyncProgress(ctx context.Context, channel, thread string, j *resync.Job) (string, error) {
+	return p.slack.Post(ctx, channel, thread, Text(ResyncText(j, 0, p.now())))
+}

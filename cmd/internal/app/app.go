@@ -225,6 +225,7 @@ func openStores(cfg Config, opt Options, log logrus.FieldLogger) (*incident.Runb
 // bot.Offline at the break-glass CLI.
 type slackSide interface {
 	handlers.Slack
+	publish.Slack
 	handlers.GroupLister
 	escalation.Directory
 	AuthTest(ctx context.Context) (string, error)
