@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
 
 	"github.com/slack-go/slack"
@@ -70,7 +71,7 @@ func (s *Slack) retry(ctx context.Context, what string, call func() error) error
 			wait = backoff
 			backoff *= 2
 		default:
-			return fmt.Errorf("slack %s: %w", what, redactErr(err))
+			return fmt.Errorf("slack %s: %w", what, classify(redactErr(err)))
 		}
 		if wait > s.maxWait {
 			wait = s.maxWait
@@ -83,6 +84,33 @@ func (s *Slack) retry(ctx context.Context, what string, call func() error) error
 		}
 	}
 	return fmt.Errorf("slack %s: gave up after %d attempts: %w", what, s.attempts, redactErr(err))
+}
+
+// channelFix says what to do about the errors only the workspace can fix.
+func channelFix(code string) (string, bool) {
+	switch code {
+	case "not_in_channel":
+		return "the bot is not a member of the channel: invite it there", true
+	case "channel_not_found":
+		return "the channel does not exist or the bot cannot see it: check SLACK_CHANNEL_ID, and invite the bot to a private channel", true
+	case "is_archived":
+		return "the channel is archived: unarchive it or set SLACK_CHANNEL_ID to a live channel", true
+	case "restricted_action":
+		return "the workspace does not let the bot post there: ask an admin to allow it, or use another channel", true
+	}
+	return "", false
+}
+
+// classify gives Slack's channel errors their code (apperr.SlackChannel)
+// so the user reads what to fix; they never change on retry.
+func classify(err error) error {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		if fix, ok := channelFix(se.Err); ok {
+			return apperr.Wrap(apperr.SlackChannel, fix, err)
+		}
+	}
+	return err
 }
 
 // redactErr drops URLs from transport errors: a response_url is a bearer
