@@ -276,3 +276,25 @@ func (p *Publisher) UploadReport(ctx context.Context, inc *incident.Incident, ma
 	name := strings.ToLower(inc.ID) + "-postmortem.md"
 	return p.slack.Upload(ctx, inc.Channel, inc.CardTS, name, "Incident Report: "+inc.Title, markdown, "Post-incident report for "+inc.ID)
 }
+
+// Failed implements guard.Alarm: once an hour per job and incident, the
+// thread (or the channel) hears that a background job hit an internal
+// error and carried on.
+func (p *Publisher) Failed(ctx context.Context, job, incidentID string) {
+	if first, err := p.store.Once(ctx, "panic:"+job+":"+incidentID, time.Hour); err != nil || !first {
+		return
+	}
+	text := fmt.Sprintf(":warning: The bot's %s hit an internal error and carried on; the details and stack are in its logs. Check that the last step really happened.", job)
+	if incidentID != "" {
+		if inc, err := p.store.Current(ctx, incidentID); err == nil && inc.Channel != "" {
+			p.Thread(ctx, inc, text)
+			return
+		}
+	}
+	if p.channel == "" {
+		return
+	}
+	if _, err := p.slack.Post(ctx, p.channel, "", Text(text)); err != nil {
+		p.log.WithError(err).Warn("could not report a failed job")
+	}
+}

@@ -38,9 +38,12 @@ func WebhookCheckText(c resync.CheckResult) string {
 
 // ResyncText renders a job's progress or result.
 func ResyncText(j *resync.Job, rate float64, now time.Time) string {
+	// Done can pass the first count (users imported during the run, a
+	// count that lags the list): the total grows with it.
+	total := max(j.Total, j.Done)
 	pct := 0.0
-	if j.Total > 0 {
-		pct = float64(j.Done) / float64(j.Total)
+	if total > 0 {
+		pct = min(max(float64(j.Done)/float64(total), 0), 1)
 	}
 	if j.Status == resync.Done {
 		pct = 1
@@ -54,9 +57,9 @@ func ResyncText(j *resync.Job, rate float64, now time.Time) string {
 	}
 	switch j.Status {
 	case resync.Running:
-		s := fmt.Sprintf(":hourglass_flowing_sand: %s %s `[%s]` %.0f%% · %d/%d users", kind, j.ID, bar, pct*100, j.Done, j.Total)
+		s := fmt.Sprintf(":hourglass_flowing_sand: %s %s `[%s]` %.0f%% · %d/%d users", kind, j.ID, bar, pct*100, j.Done, total)
 		if rate > 0 {
-			eta := time.Duration(float64(j.Total-j.Done)/rate) * time.Second
+			eta := time.Duration(float64(total-j.Done)/rate) * time.Second
 			s += fmt.Sprintf(" · %.0f users/s · ETA %s", rate, eta.Round(time.Second))
 		}
 		return s + fmt.Sprintf(" · %d failed", j.Failed)
@@ -75,7 +78,7 @@ func ResyncText(j *resync.Job, rate float64, now time.Time) string {
 	if why == "" {
 		why = j.Status
 	}
-	return fmt.Sprintf(":octagonal_sign: %s %s stopped at %d/%d (%d delivered, %d failed): %s", kind, j.ID, j.Done, j.Total, j.Delivered, j.Failed, why)
+	return fmt.Sprintf(":octagonal_sign: %s %s stopped at %d/%d (%d delivered, %d failed): %s", kind, j.ID, j.Done, total, j.Delivered, j.Failed, why)
 }
 
 // Progress implements resync.Reporter.

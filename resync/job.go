@@ -86,6 +86,23 @@ type Config struct {
 	Secret      Secret
 	Concurrency int
 	PageSize    int
+	// Guard recovers panics in workers and reporting (guard.Guard); nil
+	// runs them bare.
+	Guard Guard
+}
+
+// Guard runs fn and recovers a panic, reporting whether one happened.
+type Guard interface {
+	Run(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) bool
+}
+
+// guarded runs fn under the configured guard.
+func (r *Runner) guarded(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) bool {
+	if r.cfg.Guard == nil {
+		fn(ctx)
+		return false
+	}
+	return r.cfg.Guard.Run(ctx, job, incidentID, fn)
 }
 
 // Runner runs resync jobs; every replica has one, one job runs at a time.
@@ -288,8 +305,11 @@ func (r *Runner) run(ctx context.Context, id string) {
 		lastReport = time.Now()
 		cur := *j
 		cur.Done, cur.Delivered, cur.Failed, cur.Skipped = done.Load(), delivered.Load(), failed.Load(), skipped.Load()
+		// Users imported with older creation dates during the run, or a
+		// count that lags the list, make done pass the first count.
+		cur.Total = max(cur.Total, cur.Done)
 		rate := float64(cur.Done-startDone) / max(time.Since(start).Seconds(), 0.001)
-		r.rep.Progress(ctx, &cur, rate)
+		r.guarded(ctx, "resync progress", j.Incident, func(ctx context.Context) { r.rep.Progress(ctx, &cur, rate) })
 	}
 	report(true)
 	// Users flow through one pool of workers across pages, so no worker
@@ -346,6 +366,7 @@ func (r *Runner) run(ctx context.Context, id string) {
 				return errors.New("job changed")
 			}
 			c.Cursor, c.Done, c.Delivered, c.Failed, c.Skipped = cur, d, dl, f, sk
+			c.Total = max(c.Total, d)
 			return nil
 		}); err != nil {
 			commitErr.Store(true)
@@ -360,49 +381,57 @@ func (r *Runner) run(ctx context.Context, id string) {
 	for range r.cfg.Concurrency {
 		wg.Go(func() {
 			for it := range work {
-				u := it.u
-				var ok, skip bool
-				switch {
-				case abort.Load() || ctx.Err() != nil:
-					continue // not counted: the page is never checkpointed
-				case !j.Since.IsZero() && u.UpdatedAt < j.Since.UnixMilli():
-					skipped.Add(1)
-					ok, skip = true, true
-				default:
-					status, err := r.send(ctx, u, j)
-					if ctx.Err() != nil {
-						continue
-					}
-					if firstResults.Add(1) <= 5 && (status == 401 || status == 403) {
-						if authFailures.Add(1) >= 3 {
-							abort.Store(true)
+				// A panic stops this run at its last checkpoint (the page
+				// is never completed); the next sweep resumes from there.
+				if r.guarded(ctx, "resync worker", j.Incident, func(ctx context.Context) {
+					u := it.u
+					var ok, skip bool
+					switch {
+					case abort.Load() || ctx.Err() != nil:
+						return // not counted: the page is never checkpointed
+					case !j.Since.IsZero() && u.UpdatedAt < j.Since.UnixMilli():
+						skipped.Add(1)
+						ok, skip = true, true
+					default:
+						status, err := r.send(ctx, u, j)
+						if ctx.Err() != nil {
+							return
+						}
+						if firstResults.Add(1) <= 5 && (status == 401 || status == 403) {
+							if authFailures.Add(1) >= 3 {
+								abort.Store(true)
+							}
+						}
+						ok = err == nil
+						if ok {
+							delivered.Add(1)
+						} else {
+							failed.Add(1)
 						}
 					}
-					ok = err == nil
-					if ok {
-						delivered.Add(1)
-					} else {
-						failed.Add(1)
-					}
+					done.Add(1)
+					func() {
+						pmu.Lock()
+						defer pmu.Unlock()
+						p := pages[it.pg]
+						switch {
+						case skip:
+							p.nSkipped++
+						case ok:
+							p.nDelivered++
+						default:
+							p.nFailed++
+							p.failed = append(p.failed, u.ID)
+						}
+						p.pending--
+						if p.pending == 0 {
+							commit()
+						}
+					}()
+					report(false)
+				}) {
+					stopLease()
 				}
-				done.Add(1)
-				pmu.Lock()
-				p := pages[it.pg]
-				switch {
-				case skip:
-					p.nSkipped++
-				case ok:
-					p.nDelivered++
-				default:
-					p.nFailed++
-					p.failed = append(p.failed, u.ID)
-				}
-				p.pending--
-				if p.pending == 0 {
-					commit()
-				}
-				pmu.Unlock()
-				report(false)
 			}
 		})
 	}
@@ -542,7 +571,11 @@ func (r *Runner) finishReport(ctx context.Context, id string) {
 		return
 	}
 	failedIDs, _ := r.rdb.LRange(ctx, r.keyFailed(id), 0, -1).Result()
-	r.rep.Finished(ctx, j, failedIDs)
+	// The end is reported once: a reporter that failed gets one more try.
+	report := func(ctx context.Context) { r.rep.Finished(ctx, j, failedIDs) }
+	if r.guarded(ctx, "resync report", j.Incident, report) {
+		r.guarded(ctx, "resync report", j.Incident, report)
+	}
 }
 
 // event builds the body Clerk would send for a user.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 )
 
@@ -190,5 +192,55 @@ func TestCheckEndpointFindsAcceptedWrongSignature(t *testing.T) {
 	res = resync.CheckEndpoint(context.Background(), hc, "http://127.0.0.1:1/hook", key, time.Now())
 	if res.Signed.Problem == "" || res.Finding {
 		t.Fatalf("%+v", res)
+	}
+}
+
+// textReports renders every report as the Slack side does.
+type textReports struct {
+	reports
+	texts []string
+}
+
+func (r *textReports) Progress(ctx context.Context, j *resync.Job, rate float64) {
+	text := publish.ResyncText(j, rate, time.Now())
+	r.mu.Lock()
+	r.texts = append(r.texts, text)
+	r.mu.Unlock()
+	r.reports.Progress(ctx, j, rate)
+}
+
+// Clerk's count lags its list (users imported during the run): progress is
+// shown throughout without a crash, and the total grows to what was done.
+func TestResyncGrowsItsTotalWhenClerkListsMoreThanItCounted(t *testing.T) {
+	w := newWorld(t, 1000)
+	w.clerk.SetCountLag(300)
+	w.app.SetDelay(time.Millisecond)
+	rep := &textReports{}
+	r := w.runner(t, redistest.Prefix(), rep, 4)
+	ctx := context.Background()
+	if _, err := r.Start(ctx, resync.Job{By: incident.Person{ID: "U1"}}); err != nil {
+		t.Fatal(err)
+	}
+	r.Resume(ctx)
+	j := waitDone(t, &rep.reports)
+	if j.Status != resync.Done || j.Done != 1000 || j.Total != 1000 || j.Delivered != 1000 {
+		t.Fatalf("job %+v", j)
+	}
+	final := publish.ResyncText(j, 0, time.Now())
+	if !strings.Contains(final, "1000 delivered") {
+		t.Fatalf("final %q", final)
+	}
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	for _, text := range rep.texts {
+		if strings.Contains(text, "% ·") && !strings.Contains(text, "/1000 users") && !strings.Contains(text, "/700 users") {
+			t.Fatalf("progress %q", text)
+		}
+		if i := strings.Index(text, "%"); i > 0 && strings.Contains(text[:i], "1") && len(text[:i]) > 0 {
+			var pct int
+			if _, err := fmt.Sscanf(text[strings.LastIndex(text[:i], " ")+1:i], "%d", &pct); err == nil && pct > 100 {
+				t.Fatalf("progress over 100%%: %q", text)
+			}
+		}
 	}
 }

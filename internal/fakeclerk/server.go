@@ -61,6 +61,7 @@ type Server struct {
 	window   time.Duration // of the budget
 	sent     []time.Time   // request times inside the window
 	latency  time.Duration
+	countLag int
 	failures []failure
 	banCode  int // status for ban (e.g. 402); 0: success
 }
@@ -141,6 +142,14 @@ func (s *Server) ActiveSessions(userID string) int {
 func (s *Server) SetBudget(n int, window time.Duration) {
 	s.mu.Lock()
 	s.budget, s.window = n, window
+	s.mu.Unlock()
+}
+
+// SetCountLag makes /users/count report n users fewer than the list has,
+// as a count that lags new or imported users does.
+func (s *Server) SetCountLag(n int) {
+	s.mu.Lock()
+	s.countLag = n
 	s.mu.Unlock()
 }
 
@@ -254,7 +263,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	case r.Method == http.MethodGet && path == "/users":
 		s.listUsers(w, r)
 	case r.Method == http.MethodGet && path == "/users/count":
-		writeJSON(w, map[string]any{"object": "total_count", "total_count": len(s.filterUsers(r))})
+		// Clerk's count can lag its list (users created or imported since).
+		writeJSON(w, map[string]any{"object": "total_count", "total_count": max(len(s.filterUsers(r))-s.countLag, 0)})
 	case len(parts) == 2 && parts[0] == "users" && r.Method == http.MethodGet:
 		s.mu.Lock()
 		u, ok := s.users[parts[1]]

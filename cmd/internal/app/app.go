@@ -29,6 +29,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
@@ -54,6 +55,9 @@ type Options struct {
 	// it with an injected clock.
 	OnSweep     func(sweep func(ctx context.Context))
 	NoSweepLoop bool
+	// PanicHook runs at the start of every guarded job (loops, workers,
+	// HTTP handlers); tests make it panic to prove the process survives.
+	PanicHook func(job string)
 	// OnPoller receives the status poller; with NoPollLoop the caller polls.
 	OnPoller   func(*statuswatch.Poller)
 	NoPollLoop bool
@@ -116,9 +120,11 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 			_, _ = c.AddFunc(cfg.StatusSchedule, func() {
 				pctx, cancel := context.WithTimeout(ctx, max(pollInterval, 30*time.Second))
 				defer cancel()
-				if poll.TryLead(pctx) {
-					poll.Poll(pctx)
-				}
+				parts.guard.Run(pctx, "status poller", "", func(ctx context.Context) {
+					if poll.TryLead(ctx) {
+						poll.Poll(ctx)
+					}
+				})
 			})
 			c.Start()
 			defer func() { <-c.Stop().Done() }()
@@ -153,7 +159,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		if !opt.NoEngineLoop {
 			engineCtx, stopEngine := context.WithCancel(ctx)
 			engineDone := make(chan struct{})
-			go func() { engine.Run(engineCtx); close(engineDone) }()
+			go func() { parts.guard.Loop(engineCtx, "escalation engine", engine.Run); close(engineDone) }()
 			defer func() { stopEngine(); <-engineDone }()
 		}
 	}
@@ -170,9 +176,10 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	mux := healthMux(store, listener)
+	handler := guardHTTP(parts.guard, mux)
 	mux.Handle("GET /v1/bypass", bypassHandler(bypassStore, cfg.BypassReadToken, log))
 	mux.Handle("GET /metrics", parts.metrics.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.WithError(err).Error("http server stopped")
@@ -183,7 +190,8 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		opt.Ready(ln.Addr().String())
 	}
 
-	runErr := listener.Run(ctx)
+	var runErr error
+	parts.guard.Loop(ctx, "socket listener", func(ctx context.Context) { runErr = listener.Run(ctx) })
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
@@ -241,6 +249,7 @@ type parts struct {
 	bypass       *bypass.Store
 	metrics      *metrics.Metrics
 	sweep        func(ctx context.Context)
+	guard        *guard.Guard
 }
 
 // assemble builds every part over one Redis and one Slack side, each
@@ -292,6 +301,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
 		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), Log: log, Now: opt.Now})
 	deps.Publisher = pub
+	g := guard.New(log, pub, opt.PanicHook)
 	var engine *escalation.Engine
 	var esc response.Escalator
 	if ladder != nil {
@@ -333,7 +343,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			return resync.CheckEndpoint(ctx, hc, cfg.WebhookURL, key, opt.Now())
 		}
 		if clerk != nil {
-			runner = resync.NewRunner(rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc},
+			runner = resync.NewRunner(rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc, Guard: g},
 				clerk, pub, opt.Now, log.WithField("component", "resync"))
 			deps.Resync = runner
 		}
@@ -359,8 +369,9 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		executor.Drain(ctx)
 		pub.CatchUp(ctx)
 	}
-	return &parts{handlers: handlers.New(deps), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,
-		metrics: m, sweep: sweep}, nil
+	guarded := func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }
+	return &parts{guard: g, handlers: handlers.New(deps), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,
+		metrics: m, sweep: guarded}, nil
 }
 
 // diagnoseTargets lists what `diagnose` times, with the runbook's
@@ -539,4 +550,14 @@ func (r redacting) Format(e *logrus.Entry) ([]byte, error) {
 		return b, err
 	}
 	return secretPattern.ReplaceAll(b, []byte("[redacted]")), nil
+}
+
+// guardHTTP recovers a panicking HTTP handler: logged with its stack,
+// told once in Slack, answered 500; the server carries on.
+func guardHTTP(g *guard.Guard, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.Run(r.Context(), "http", "", func(context.Context) { next.ServeHTTP(w, r) }) {
+			http.Error(w, `{"error":"internal error"}`, http.StatusInternalServerError)
+		}
+	})
 }
