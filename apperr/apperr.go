@@ -23,6 +23,7 @@ const (
 	ClerkForbidden    Code = "clerk_forbidden"    // Clerk refused the operation (403)
 	ClerkRateLimited  Code = "clerk_rate_limited" // Clerk kept answering 429
 	SlackChannel      Code = "slack_channel"      // the bot cannot post in the channel
+	SlackUser         Code = "slack_user"         // a Slack user cannot be reached: left, deactivated, a bot, hidden
 	Timeout           Code = "timeout"            // the work took too long and was stopped
 	Internal          Code = "internal"           // anything else: a bug, logged
 )

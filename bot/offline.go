@@ -81,3 +81,6 @@ func (o *Offline) LookupEmail(ctx context.Context, email string) (string, error)
 func (o *Offline) LookupHandle(ctx context.Context, handle string) (string, error) {
 	return "", ErrOffline
 }
+
+// CheckUser fails: Slack is not reachable from here.
+func (o *Offline) CheckUser(ctx context.Context, id string) error { return ErrOffline }

@@ -101,6 +101,22 @@ func channelFix(code string) (string, bool) {
 	return "", false
 }
 
+// userProblem names the errors that mean a person cannot be reached in
+// Slack at all; retrying them changes nothing.
+func userProblem(code string) (string, bool) {
+	switch code {
+	case "user_not_found", "users_not_found":
+		return "not found in Slack (" + code + "): left the workspace, or a stale ID in contacts.yml", true
+	case "user_disabled", "account_inactive":
+		return "deactivated in Slack (" + code + ")", true
+	case "cannot_dm_bot":
+		return "is a bot and cannot be sent a DM (cannot_dm_bot)", true
+	case "user_not_visible":
+		return "not visible to the bot (user_not_visible): a guest or another workspace", true
+	}
+	return "", false
+}
+
 // classify gives Slack's channel errors their code (apperr.SlackChannel)
 // so the user reads what to fix; they never change on retry.
 func classify(err error) error {
@@ -108,6 +124,9 @@ func classify(err error) error {
 	if errors.As(err, &se) {
 		if fix, ok := channelFix(se.Err); ok {
 			return apperr.Wrap(apperr.SlackChannel, fix, err)
+		}
+		if why, ok := userProblem(se.Err); ok {
+			return apperr.Wrap(apperr.SlackUser, why, err)
 		}
 	}
 	return err
@@ -263,4 +282,22 @@ func (s *Slack) AuthTest(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("slack auth.test: %w", redactErr(err))
 	}
 	return r.UserID, nil
+}
+
+// CheckUser reports whether a user can be paged: users.info must know
+// them and they must not be deactivated.
+func (s *Slack) CheckUser(ctx context.Context, id string) error {
+	var u *slack.User
+	err := s.retry(ctx, "users.info", func() error {
+		var err error
+		u, err = s.api.GetUserInfoContext(ctx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if u.Deleted {
+		return apperr.New(apperr.SlackUser, "deactivated in Slack")
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 )
@@ -34,6 +35,26 @@ type Page struct {
 	Reached  []string // users paged (groups expanded)
 	Skipped  bool     // nobody reachable: skipped at once
 	Manual   bool     // /clerk-incident escalate
+	// Unreachable are the people (or groups) this page could not reach,
+	// and why: a departed or deactivated user, or a failure that lasted
+	// until the next level was due.
+	Unreachable []Unreached
+}
+
+// Unreached is one target a page could not reach.
+type Unreached struct {
+	ID  string `json:"id"`
+	Why string `json:"why"`
+}
+
+// permanent reports an error that will not change on retry (an unknown or
+// deactivated user, a bad request): that person is skipped, not retried.
+func permanent(err error) bool {
+	switch apperr.CodeOf(err) {
+	case apperr.SlackUser, apperr.Invalid, apperr.NotFound:
+		return true
+	}
+	return false
 }
 
 // Pager delivers pages; the Slack side implements it.
@@ -72,6 +93,8 @@ type Paged struct {
 	Reached []string  `json:"reached,omitempty"`
 	Skipped bool      `json:"skipped,omitempty"`
 	Manual  bool      `json:"manual,omitempty"`
+	// Unreachable lists who could not be paged, and why.
+	Unreachable []Unreached `json:"unreachable,omitempty"`
 }
 
 // Done reports whether nothing more will be paged.
@@ -305,10 +328,15 @@ func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked 
 			return true
 		}
 		step, due := st.Next, st.NextAt
-		page, err := e.page(pageCtx, inc, st)
+		page, err := e.page(pageCtx, inc, st, now)
 		if err != nil {
 			attempts := st.Attempts + 1
 			wait := min(time.Duration(1<<min(attempts, 6))*time.Second, time.Minute)
+			// Never past the next level's deadline: then the page gives up
+			// on whoever is still failing and the ladder moves on.
+			if next := st.nextDeadline(); !next.IsZero() && now.Add(wait).After(next) {
+				wait = max(next.Sub(now), 0)
+			}
 			log.WithError(err).WithField("level", page.Level).WithField("retry_in", wait).Warn("page failed; retrying")
 			_, _ = e.update(pageCtx, id, func(s *State) error {
 				if s.Next == step {
@@ -324,7 +352,7 @@ func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked 
 				return nil
 			}
 			s.Log = append(s.Log, Paged{Step: step, Level: page.Level, Name: page.Name, Repeat: page.Repeat, At: now,
-				Reached: page.Reached, Skipped: page.Skipped, Manual: page.Manual})
+				Reached: page.Reached, Skipped: page.Skipped, Manual: page.Manual, Unreachable: page.Unreachable})
 			s.Next++
 			s.Attempts = 0
 			s.Forced = false
@@ -350,48 +378,59 @@ func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked 
 }
 
 // page sends one step to everyone it reaches. Each delivered DM is marked
-// in Redis, so a retry after a failure or crash re-sends only the missing ones.
-func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State) (Page, error) {
+// in Redis, so a retry after a failure or crash re-sends only the missing
+// ones. Whoever cannot be reached for good is skipped at once; transient
+// failures are retried until the next level is due, then skipped too.
+func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State, now time.Time) (Page, error) {
 	rung, repeat := st.Ladder.Rung(st.Next)
 	p := Page{Incident: inc.ID, Step: st.Next, Level: rung.Level, Name: rung.Name, Window: rung.Window, Repeat: repeat, Manual: st.Forced}
+	next := st.nextDeadline()
+	giveUp := !next.IsZero() && !now.Before(next)
 	seen := map[string]bool{}
+	var targets []string
 	for _, t := range rung.Targets {
 		users, err := e.pager.Members(ctx, t)
 		if err != nil {
+			if permanent(err) || giveUp {
+				p.Unreachable = append(p.Unreachable, Unreached{ID: t, Why: reason(err)})
+				continue
+			}
 			return p, fmt.Errorf("expand %s: %w", t, err)
 		}
 		for _, u := range users {
 			if !seen[u] {
 				seen[u] = true
-				p.Reached = append(p.Reached, u)
+				targets = append(targets, u)
 			}
 		}
 	}
 	sentKey := e.keySent(inc.ID, st.Next)
-	if len(p.Reached) == 0 {
-		p.Skipped = true
-	}
 	var firstErr error
-	for _, u := range p.Reached {
+	for _, u := range targets {
 		done, err := e.rdb.SIsMember(ctx, sentKey, u).Result()
 		if err != nil {
 			return p, err
 		}
-		if done {
-			continue
-		}
-		if err := e.pager.Notify(ctx, inc, p, u); err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("page %s: %w", u, err)
+		if !done {
+			if err := e.pager.Notify(ctx, inc, p, u); err != nil {
+				if permanent(err) || giveUp {
+					p.Unreachable = append(p.Unreachable, Unreached{ID: u, Why: reason(err)})
+					continue
+				}
+				if firstErr == nil {
+					firstErr = fmt.Errorf("page %s: %w", u, err)
+				}
+				continue
 			}
-			continue
+			e.rdb.SAdd(ctx, sentKey, u)
+			e.rdb.Expire(ctx, sentKey, 30*24*time.Hour)
 		}
-		e.rdb.SAdd(ctx, sentKey, u)
-		e.rdb.Expire(ctx, sentKey, 30*24*time.Hour)
+		p.Reached = append(p.Reached, u)
 	}
 	if firstErr != nil {
 		return p, firstErr
 	}
+	p.Skipped = len(p.Reached) == 0
 	if done, _ := e.rdb.SIsMember(ctx, sentKey, "#announce").Result(); !done {
 		if err := e.pager.Announce(ctx, inc, p); err != nil {
 			return p, fmt.Errorf("announce: %w", err)
@@ -400,6 +439,23 @@ func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State) (P
 		e.rdb.Expire(ctx, sentKey, 30*24*time.Hour)
 	}
 	return p, nil
+}
+
+// reason is what the thread says about an unreachable target.
+func reason(err error) string {
+	if msg := apperr.MessageOf(err); msg != "" {
+		return msg
+	}
+	return err.Error()
+}
+
+// nextDeadline is when the step after the current one is due (zero when
+// the current step is the last).
+func (s *State) nextDeadline() time.Time {
+	if s.Next+1 >= s.Ladder.Steps() {
+		return time.Time{}
+	}
+	return s.Base.Add(s.Ladder.Offset(s.Next + 1))
 }
 
 // Run ticks until ctx ends: at least every Interval, sooner when the next

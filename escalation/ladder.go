@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 )
 
 // Rung is one level of a resolved ladder: who it pages, by Slack ID.
@@ -106,4 +108,56 @@ func resolvePerson(ctx context.Context, p Person, dir Directory) (string, error)
 		return "", errors.New("no slack_id, slack handle or email")
 	}
 	return "", errors.New(strings.Join(errs, "; "))
+}
+
+// Checker looks a Slack ID up: users.info for a user, the member list for
+// a user group.
+type Checker interface {
+	CheckUser(ctx context.Context, id string) error
+	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+}
+
+// Problem is a contact whose Slack ID cannot be paged.
+type Problem struct {
+	ID   string
+	Name string
+	Why  string
+}
+
+// CheckIDs looks up every Slack ID of the ladder once, at start-up, so a
+// departed employee or a stale ID is known before an incident needs them.
+func CheckIDs(ctx context.Context, l Ladder, c *Contacts, chk Checker) []Problem {
+	names := c.Names()
+	var out []Problem
+	seen := map[string]bool{}
+	for _, r := range l.Rungs {
+		for _, id := range r.Targets {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			var err error
+			if strings.HasPrefix(id, "S") {
+				var members []string
+				members, err = chk.GroupMembers(ctx, id)
+				if err == nil && len(members) == 0 {
+					err = errors.New("the user group has no members")
+				}
+			} else {
+				err = chk.CheckUser(ctx, id)
+			}
+			if err != nil {
+				why := apperr.MessageOf(err)
+				if why == "" {
+					why = err.Error()
+				}
+				name := names[id]
+				if name == "" {
+					name = r.Name
+				}
+				out = append(out, Problem{ID: id, Name: name, Why: why})
+			}
+		}
+	}
+	return out
 }

@@ -82,6 +82,8 @@ func CodeSentence(code apperr.Code, detail string) string {
 		return with(":hourglass: Clerk's rate limit is still exceeded after waiting") + ". Try again in a minute; the app shares this budget."
 	case apperr.SlackChannel:
 		return with(":x: The bot cannot post in the incident channel") + ". Invite it with `/invite @clerk-incident-bot`, or set SLACK_CHANNEL_ID to a channel it is in."
+	case apperr.SlackUser:
+		return with(":bust_in_silhouette: That Slack user cannot be reached") + ". Update contacts.yml or SLACK_RESPONDERS."
 	case apperr.Timeout:
 		return ":warning: That took too long and was stopped; check `/clerk-incident status` before retrying."
 	}

@@ -30,6 +30,7 @@ func TestEveryErrorCodeHasItsOwnSentence(t *testing.T) {
 		{apperr.ClerkForbidden, clerkops.Explain(clerkAPIError(403), "ban user_1"), "Clerk refused this operation"},
 		{apperr.ClerkRateLimited, clerkops.Explain(clerkAPIError(429), "ban user_1"), "rate limit"},
 		{apperr.SlackChannel, apperr.New(apperr.SlackChannel, "not_in_channel"), "Invite it"},
+		{apperr.SlackUser, apperr.New(apperr.SlackUser, "not found in Slack"), "cannot be reached"},
 		{apperr.Timeout, fmt.Errorf("ban: %w", context.DeadlineExceeded), "took too long"},
 		{apperr.Internal, errors.New("boom"), "Something went wrong"},
 	}

@@ -66,6 +66,7 @@ type Handlers struct {
 	now      func() time.Time
 	esc      Escalator
 	contacts *escalation.Contacts
+	problems []escalation.Problem
 	ladder   *escalation.Ladder
 	audit    Auditor
 	observe  Observer
@@ -100,6 +101,8 @@ type Deps struct {
 	Esc       Escalator
 	Ladder    *escalation.Ladder
 	Contacts  *escalation.Contacts
+	// ContactProblems are the contacts whose Slack IDs failed the start-up check.
+	ContactProblems []escalation.Problem
 	// Clerk is nil when CLERK_SECRET_KEY is unset.
 	Clerk     Clerk
 	Approvals Approvals
@@ -121,7 +124,7 @@ type Deps struct {
 // New wires the handlers.
 func New(d Deps) *Handlers {
 	h := &Handlers{store: d.Store, slack: d.Slack, pub: d.Publisher, opener: d.Opener, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
-		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts,
+		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts, problems: d.ContactProblems,
 		clerk: d.Clerk, approvals: d.Approvals, executor: d.Executor, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
 		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe}
 	if h.approvers == nil {

@@ -63,6 +63,12 @@ func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg esc
 		line = ":rotating_light: " + head + strings.Join(who, ", ")
 		plain = head + strings.Join(names, ", ")
 	}
+	// Whoever could not be reached is named with the reason, so someone
+	// fixes contacts.yml before the next incident.
+	for _, u := range pg.Unreachable {
+		line += fmt.Sprintf("\n:warning: Could not reach %s: %s.", Mention(u.ID), u.Why)
+		plain += fmt.Sprintf("; could not reach %s: %s", p.name(u.ID), u.Why)
+	}
 	// The timeline and the audit log keep names: the report is read
 	// outside Slack.
 	if _, err := p.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, plain)); err != nil {
@@ -154,7 +160,7 @@ func PageMsg(inc *incident.Incident, p escalation.Page, now time.Time) bot.Msg {
 }
 
 // ContactsMsg renders the ladder, the on-call people and Clerk support.
-func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder) bot.Msg {
+func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder, problems []escalation.Problem) bot.Msg {
 	if c == nil {
 		return Text("No contacts file is loaded (CONTACTS_FILE), so there is no escalation ladder.")
 	}
@@ -170,6 +176,9 @@ func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder) bot.Msg {
 			who = strings.Join(ms, ", ")
 		}
 		fmt.Fprintf(&b, "\n%d. %s · %s · %s", lv.Level, lv.Contact, lv.Time, who)
+	}
+	for _, pr := range problems {
+		fmt.Fprintf(&b, "\n:warning: %s (%s) cannot be paged: %s. Fix contacts.yml.", pr.Name, Mention(pr.ID), pr.Why)
 	}
 	switch c.Policy.RepeatTimes {
 	case 0:

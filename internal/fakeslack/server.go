@@ -77,6 +77,7 @@ type Server struct {
 	groups      map[string][]string
 	handles     map[string]string // group ID → handle
 	emails      map[string]string // e-mail → user ID
+	gone        map[string]string // user ID → the error Slack gives for them (user_not_found, user_disabled, …)
 	rateLimited map[string]int    // method → number of 429s still to give
 	calls       map[string]int
 	onEvent     func(Event)
@@ -155,6 +156,18 @@ func (s *Server) SetGroup(id string, members ...string) {
 	s.mu.Lock()
 	s.groups[id] = members
 	s.mu.Unlock()
+}
+
+// RemoveUser makes a user unreachable as Slack does for a departed or
+// deactivated one: conversations.open answers code (user_not_found,
+// user_disabled, cannot_dm_bot, user_not_visible) and users.info says so.
+func (s *Server) RemoveUser(id, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone == nil {
+		s.gone = map[string]string{}
+	}
+	s.gone[id] = code
 }
 
 // SetEmail gives a user an e-mail address for users.lookupByEmail.
@@ -295,9 +308,22 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		s.cond.Broadcast()
 		writeJSON(w, map[string]any{"ok": true, "message_ts": m.TS})
 	case "conversations.open":
+		if code, ok := s.gone[f.Get("users")]; ok {
+			writeJSON(w, map[string]any{"ok": false, "error": code})
+			return
+		}
 		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + f.Get("users")}})
 	case "users.info":
 		id := f.Get("user")
+		switch s.gone[id] {
+		case "":
+		case "user_disabled":
+			writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": s.users[id], "deleted": true}})
+			return
+		default:
+			writeJSON(w, map[string]any{"ok": false, "error": "user_not_found"})
+			return
+		}
 		name, ok := s.users[id]
 		if !ok {
 			name = strings.ToLower(id)

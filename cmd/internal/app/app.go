@@ -236,6 +236,7 @@ type slackSide interface {
 	publish.Slack
 	handlers.GroupLister
 	escalation.Directory
+	escalation.Checker
 	AuthTest(ctx context.Context) (string, error)
 }
 
@@ -271,6 +272,17 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		log.WithError(err).Warn("escalation contacts cannot be resolved here; incidents opened here start no ladder")
 		contacts, ladder = nil, nil
 	}
+	var problems []escalation.Problem
+	if ladder != nil && strict {
+		// Once at start-up: a departed employee is known before an
+		// incident needs them. Start-up does not fail on it.
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		problems = escalation.CheckIDs(cctx, *ladder, contacts, out)
+		cancel()
+		for _, pr := range problems {
+			log.WithFields(logrus.Fields{"contact": pr.Name, "slack_id": pr.ID, "why": pr.Why}).Warn("escalation contact cannot be paged")
+		}
+	}
 	approvals := approval.NewStore(rdb, cfg.RedisPrefix, cfg.ApprovalTTL, opt.Now)
 	bypassStore := bypass.NewStore(rdb, cfg.RedisPrefix, opt.Now)
 	auditLog := audit.New(rdb, cfg.RedisPrefix, log.WithField("component", "audit"), opt.Now)
@@ -286,7 +298,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		},
 	})
 	deps := handlers.Deps{Store: store, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
-		Contacts: contacts, Ladder: ladder, Approvals: approvals, Bypass: bypassStore, BypassMax: cfg.BypassMax, Audit: auditLog, Observe: m}
+		Contacts: contacts, Ladder: ladder, ContactProblems: problems, Approvals: approvals, Bypass: bypassStore, BypassMax: cfg.BypassMax, Audit: auditLog, Observe: m}
 	if len(cfg.Approvers) > 0 {
 		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
 	}

@@ -230,3 +230,74 @@ func TestThreeReplicasPageExactlyOnceCountedInSlack(t *testing.T) {
 		t.Fatalf("only %d pages expected: the test is too easy", total)
 	}
 }
+
+// Level 2 is a group of two, one of whom has left the company: the other
+// is paged on time, the thread names who could not be reached and why,
+// and level 3 follows on time.
+func TestLadderSkipsADepartedPersonAndMovesOnOnTime(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	fs.AddUser("U1", "alice")
+	fs.AddUser("U2", "bob")
+	fs.AddUser("U3", "carol")
+	fs.AddUser("U4", "dave")
+	fs.SetGroup("SLEADS", "U2", "U4")
+	fs.RemoveUser("U4", "user_not_found")
+	dir := t.TempDir()
+	contacts := "contacts:\n  team:\n    - {name: Alice, slack_id: U1}\n    - {name: Leads, slack_id: SLEADS}\n    - {name: Carol, slack_id: U3}\n" +
+		"  escalation:\n    - {level: 1, contact: Alice, time: 0-15 min}\n    - {level: 2, contact: Leads, time: 15-30 min}\n    - {level: 3, contact: Carol, time: 30+ min}\n"
+	if err := os.WriteFile(dir+"/contacts.yml", []byte(contacts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}
+	engine := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"CONTACTS_FILE": dir + "/contacts.yml", "SLACK_CHANNEL_ID": "CINC"},
+		Options: app.Options{Now: clock.Now, NoEngineLoop: true, NoSweepLoop: true}}).Engine
+	tick := func() {
+		t.Helper()
+		if _, err := engine.Tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := fs.ExpectMessage(t, "CINC", "INC-1")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Auth Outage Response"}})
+	fs.ExpectEphemeral(t, "U1", "Opened")
+	tick()
+	fs.ExpectMessage(t, "DU1", "level 1")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Paged level 1"}})
+	fs.ExpectUpdated(t, card, "level 1 (Alice) paged")
+
+	clock.Add(15 * time.Minute)
+	tick()
+	fs.ExpectMessage(t, "DU2", "level 2 (Leads)")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Paged level 2 (Leads, 15-30 min): <@U2>", "Could not reach <@U4>", "user_not_found"}})
+	fs.ExpectUpdated(t, card, "level 2 (Leads) paged")
+
+	clock.Add(15 * time.Minute)
+	tick()
+	fs.ExpectMessage(t, "DU3", "level 3 (Carol)")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Paged level 3", "<@U3>"}})
+}
+
+// At start-up every contact's Slack ID is looked up once: a deactivated
+// one is logged by name and shown in `contacts`, and start-up goes on.
+func TestStartUpChecksContactIDs(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	fs.AddUser("U1", "alice")
+	fs.AddUser("U4", "dave")
+	fs.RemoveUser("U4", "user_disabled")
+	dir := t.TempDir()
+	contacts := "contacts:\n  team:\n    - {name: Alice, slack_id: U1}\n    - {name: Dave, slack_id: U4}\n" +
+		"  escalation:\n    - {level: 1, contact: Alice, time: 0-15 min}\n    - {level: 2, contact: Dave, time: 15+ min}\n"
+	if err := os.WriteFile(dir+"/contacts.yml", []byte(contacts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"CONTACTS_FILE": dir + "/contacts.yml", "SLACK_CHANNEL_ID": "CINC"},
+		Options: app.Options{NoEngineLoop: true, NoSweepLoop: true}})
+	if logs := bot.Logs.String(); !strings.Contains(logs, "escalation contact cannot be paged") || !strings.Contains(logs, "Dave") {
+		t.Fatalf("no start-up warning naming Dave:\n%s", logs)
+	}
+	fs.Command(t, "U1", "C1", "contacts")
+	fs.ExpectEphemeral(t, "U1", "Dave (<@U4>) cannot be paged: deactivated in Slack")
+}
