@@ -26,6 +26,7 @@ const (
 	Approved = "approved"
 	Denied   = "denied"
 	Expired  = "expired"
+	Voided   = "void"
 )
 
 // Request is a dangerous action waiting for a second person.
@@ -46,6 +47,9 @@ type Request struct {
 	Channel     string           `json:"channel,omitempty"`
 	MessageTS   string           `json:"message_ts,omitempty"`
 	Outcome     string           `json:"outcome,omitempty"`
+	// VoidReason says why a pending request was voided (its incident was
+	// resolved, the bypass was turned off).
+	VoidReason string `json:"void_reason,omitempty"`
 }
 
 // Errors a decision can meet; each is told to the clicker as is.
@@ -65,6 +69,9 @@ func (e *ExpiredError) Error() string {
 type DecidedError struct{ Req *Request }
 
 func (e *DecidedError) Error() string {
+	if e.Req.Status == Voided {
+		return fmt.Sprintf("this request is void (%s); nothing was done", e.Req.VoidReason)
+	}
 	who := "someone"
 	if e.Req.DecidedBy != nil {
 		who = e.Req.DecidedBy.Plain()
@@ -153,8 +160,9 @@ func (s *Store) Get(ctx context.Context, id string) (*Request, error) {
 
 // The actions that need a second person.
 const (
-	Lockout  = "lockout"
-	BypassOn = "bypass_on"
+	Lockout      = "lockout"
+	BypassOn     = "bypass_on"
+	BypassExtend = "bypass_extend"
 )
 
 // update changes a request atomically.
@@ -267,6 +275,43 @@ func (s *Store) ExpireDue(ctx context.Context, fn func(ctx context.Context, r *R
 }
 
 var errSkip = errors.New("skip")
+
+// Void reasons.
+const (
+	VoidResolved  = "incident resolved"
+	VoidBypassOff = "bypass turned off"
+)
+
+// VoidPending voids every pending request that match selects, so a stale
+// Approve button can never act once the situation it was asked for is
+// over. It returns the requests it voided (each once, across replicas).
+func (s *Store) VoidPending(ctx context.Context, match func(r *Request) bool, reason string) ([]*Request, error) {
+	ids, err := s.rdb.ZRange(ctx, s.keyExpiry(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read pending approvals: %w", err)
+	}
+	now := s.now().UTC()
+	var out []*Request
+	for _, id := range ids {
+		r, err := s.update(ctx, id, func(r *Request) error {
+			if r.Status != Pending || !match(r) {
+				return errSkip
+			}
+			r.Status = Voided
+			r.VoidReason = reason
+			r.DecidedAt = now
+			return nil
+		})
+		switch {
+		case errors.Is(err, errSkip), errors.Is(err, ErrUnknown):
+			continue
+		case err != nil:
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
 
 // Describe names the targets for messages.
 func Describe(targets []string) string {

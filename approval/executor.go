@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/sirupsen/logrus"
 )
 
@@ -33,18 +35,24 @@ const longWork = 30 * time.Minute
 // outbox after a crash, takes the claim, keeps it renewed while working,
 // records the outcome (which takes it off the outbox) and announces it.
 type Executor struct {
-	store *Store
-	doers map[string]Doer
-	ann   Announcer
-	owner string
-	log   logrus.FieldLogger
+	store     *Store
+	incidents Incidents
+	doers     map[string]Doer
+	ann       Announcer
+	owner     string
+	log       logrus.FieldLogger
+}
+
+// Incidents re-reads a request's incident right before acting.
+type Incidents interface {
+	Current(ctx context.Context, id string) (*incident.Incident, error)
 }
 
 // NewExecutor takes a Doer per action.
-func NewExecutor(store *Store, doers map[string]Doer, ann Announcer, log logrus.FieldLogger) *Executor {
+func NewExecutor(store *Store, incidents Incidents, doers map[string]Doer, ann Announcer, log logrus.FieldLogger) *Executor {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Executor{store: store, doers: doers, ann: ann, owner: hex.EncodeToString(b), log: log}
+	return &Executor{store: store, incidents: incidents, doers: doers, ann: ann, owner: hex.EncodeToString(b), log: log}
 }
 
 // CarryOut executes an approved request if this replica wins its claim.
@@ -59,10 +67,7 @@ func (e *Executor) CarryOut(ctx context.Context, r *Request) (outcome string, ok
 	holdCtx, stopHold := context.WithCancel(ctx)
 	held := make(chan struct{})
 	go func() { defer close(held); lease.Hold(holdCtx, ExecLease, nil) }()
-	outcome = "Unknown action; nothing was done."
-	if d, found := e.doers[r.Action]; found && d != nil {
-		outcome = d.CarryOut(ctx, r)
-	}
+	outcome = e.carryOut(ctx, r)
 	stopHold()
 	<-held
 	if err := e.store.SetOutcome(ctx, r.ID, outcome); err != nil {
@@ -88,4 +93,22 @@ func (e *Executor) Drain(ctx context.Context) {
 		}
 		e.CarryOut(ctx, r)
 	}
+}
+
+// carryOut runs the Doer once the incident is known to be open: an
+// approval belongs to its incident's life, so a click on an old Approve
+// button after the incident was resolved does nothing.
+func (e *Executor) carryOut(ctx context.Context, r *Request) string {
+	inc, err := e.incidents.Current(ctx, r.Incident)
+	if err != nil {
+		return fmt.Sprintf(":no_entry_sign: Not carried out: %s could not be read (%v); nothing was done.", r.Incident, err)
+	}
+	if !inc.Open() {
+		return fmt.Sprintf(":no_entry_sign: Not carried out: %s is no longer open; nothing was done.", r.Incident)
+	}
+	d, found := e.doers[r.Action]
+	if !found || d == nil {
+		return "Unknown action; nothing was done."
+	}
+	return d.CarryOut(ctx, r)
 }

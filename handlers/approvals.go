@@ -44,6 +44,7 @@ type Approvals interface {
 	Create(ctx context.Context, r approval.Request) (*approval.Request, error)
 	Decide(ctx context.Context, id string, by incident.Person, approve bool) (*approval.Request, error)
 	Get(ctx context.Context, id string) (*approval.Request, error)
+	VoidPending(ctx context.Context, match func(r *approval.Request) bool, reason string) ([]*approval.Request, error)
 	SetMessage(ctx context.Context, id, channel, ts string) error
 }
 
@@ -137,4 +138,19 @@ func approvalSentence(err error) string {
 	}
 	msg, _ := Sentence(err)
 	return msg
+}
+
+// voidApprovals voids the pending requests that match and shows each as
+// void, so no stale Approve button can act any more.
+func (h *Handlers) voidApprovals(ctx context.Context, match func(*approval.Request) bool, reason string) {
+	if h.approvals == nil {
+		return
+	}
+	voided, err := h.approvals.VoidPending(ctx, match, reason)
+	if err != nil {
+		h.log.WithError(err).Warn("could not void pending approvals")
+	}
+	for _, ar := range voided {
+		h.pub.Voided(ctx, ar)
+	}
 }

@@ -17,7 +17,7 @@ import (
 
 func bypassCommands() []Sub {
 	return []Sub{
-		{Name: "bypass", Usage: "/clerk-incident bypass on [duration] [reason…] | off | status", Summary: "emergency auth bypass (on needs approval; off is immediate)", Who: Responder,
+		{Name: "bypass", Usage: "/clerk-incident bypass on [duration] [reason…] | extend <duration> [reason…] | off | status", Summary: "emergency auth bypass (on needs approval; off is immediate)", Who: Responder,
 			ReadForms: []string{"", "status"}, Run: (*Handlers).bypassCmd},
 	}
 }
@@ -53,6 +53,8 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 			h.fail(ctx, r, err)
 			return
 		}
+		// Off means off: a bypass still waiting for approval is void too.
+		h.voidApprovals(ctx, func(ar *approval.Request) bool { return ar.Action == approval.BypassOn || ar.Action == approval.BypassExtend }, approval.VoidBypassOff)
 		if !found {
 			h.replyText(ctx, r, "The emergency bypass is not on; nothing changed.")
 			return
@@ -80,15 +82,17 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 			return
 		}
 		if cur, err := h.bypass.Get(ctx); err == nil && cur.Enabled {
-			h.replyText(ctx, r, fmt.Sprintf("The bypass is already on for %s until %s; nothing was requested.", cur.Incident, publish.SlackDate(cur.ExpiresAt)))
+			h.replyText(ctx, r, fmt.Sprintf("The bypass is already on for %s until %s; nothing was requested. `/clerk-incident bypass extend <duration>` asks to keep it on longer.", cur.Incident, publish.SlackDate(cur.ExpiresAt)))
 			return
 		}
 		h.withIncident(ctx, r, p, false, func(ctx context.Context, r req, id string) {
 			summary := fmt.Sprintf("Turn ON the emergency auth bypass for %s: apps reading GET /v1/bypass let every request through without Clerk until it ends", publish.ShortDuration(dur))
 			h.requestApproval(ctx, r, id, approval.Request{Action: approval.BypassOn, Duration: dur, Reason: publish.OneLine(rest), Summary: summary})
 		})
+	case "extend":
+		h.bypassExtend(ctx, r, p)
 	default:
-		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say on, off or status.", p.Args[0]), Usage: p.Sub.Usage})
+		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say on, extend, off or status.", p.Args[0]), Usage: p.Sub.Usage})
 	}
 }
 
@@ -148,4 +152,66 @@ type Bypass interface {
 	On(ctx context.Context, st bypass.State) error
 	Off(ctx context.Context) (bypass.State, bool, error)
 	Get(ctx context.Context) (bypass.State, error)
+}
+
+// bypassExtend asks, behind the same approval, to keep the bypass on
+// longer; the total stays within BYPASS_MAX_DURATION from now.
+func (h *Handlers) bypassExtend(ctx context.Context, r req, p Parsed) {
+	if len(p.Args) < 2 {
+		h.fail(ctx, r, &UsageError{Problem: "Say how much longer, such as `bypass extend 15m`.", Usage: p.Sub.Usage})
+		return
+	}
+	dur, err := time.ParseDuration(p.Args[1])
+	if err != nil || dur < time.Minute || dur > h.bypassMax {
+		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: extend by 1m to %s (BYPASS_MAX_DURATION).", p.Args[1], publish.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
+		return
+	}
+	reason := strings.TrimSpace(strings.Join(p.Args[2:], " "))
+	cur, err := h.bypass.Get(ctx)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	if !cur.Enabled {
+		h.replyText(ctx, r, "The emergency bypass is not on, so there is nothing to extend; `bypass on` asks for a new one.")
+		return
+	}
+	summary := fmt.Sprintf("Keep the emergency auth bypass ON %s longer (it ends at %s now): apps reading GET /v1/bypass keep letting every request through without Clerk",
+		publish.ShortDuration(dur), cur.ExpiresAt.UTC().Format("15:04 UTC"))
+	h.requestApproval(ctx, r, cur.Incident, approval.Request{Action: approval.BypassExtend, Duration: dur, Reason: publish.OneLine(reason), Summary: summary})
+}
+
+// BypassExtend carries out an approved extension of the bypass.
+type BypassExtend struct {
+	Bypass Bypass // nil when not configured
+	Max    time.Duration
+	Now    func() time.Time
+	Log    logrus.FieldLogger
+}
+
+// CarryOut implements approval.Doer.
+func (b BypassExtend) CarryOut(ctx context.Context, ar *approval.Request) string {
+	if b.Bypass == nil {
+		return ":x: The bypass is not configured; nothing was done."
+	}
+	cur, err := b.Bypass.Get(ctx)
+	if err != nil {
+		msg, _ := Sentence(err)
+		return ":x: The bypass could not be read: " + msg
+	}
+	if !cur.Enabled || cur.Incident != ar.Incident {
+		return ":x: The bypass this extension was for is no longer on; nothing was done."
+	}
+	until := cur.ExpiresAt.Add(ar.Duration)
+	if limit := b.Now().UTC().Add(b.Max).Truncate(time.Second); until.After(limit) {
+		until = limit
+	}
+	cur.ExpiresAt = until
+	cur.ApprovedBy = ar.DecidedBy.ID
+	if err := b.Bypass.On(ctx, cur); err != nil {
+		msg, _ := Sentence(err)
+		return ":x: The bypass could not be extended: " + msg
+	}
+	b.Log.WithField("incident", ar.Incident).WithField("expires_at", until).Warn("emergency auth bypass extended")
+	return fmt.Sprintf(":rotating_light: *Emergency auth bypass extended* until %s. `/clerk-incident bypass off` ends it now.", publish.SlackDate(until))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
@@ -236,6 +237,7 @@ func (h *Handlers) resolve(ctx context.Context, r req, id, text string) {
 		return
 	}
 	h.stopLadder(ctx, inc, "resolved", r.who.ID)
+	h.voidApprovals(ctx, func(ar *approval.Request) bool { return ar.Incident == inc.ID }, approval.VoidResolved)
 	h.turnOffBypassFor(ctx, inc, r.who)
 	line := fmt.Sprintf(":white_check_mark: %s resolved %s after %s.", publish.Who(r.who), id, incident.FormatDuration(inc.Duration(h.now())))
 	if text != "" {

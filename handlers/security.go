@@ -161,8 +161,7 @@ func (h *Handlers) lockout(ctx context.Context, r req, p Parsed) {
 		return
 	}
 	h.withIncident(ctx, r, p, false, func(ctx context.Context, r req, id string) {
-		summary := fmt.Sprintf("Ban %d user(s) in Clerk, which blocks their sign-in and revokes their sessions, then revoke any session still active: %s",
-			len(refs), approval.Describe(refs))
+		summary := fmt.Sprintf("Ban %d user(s) in Clerk, which blocks their sign-in and revokes their sessions, then revoke any session still active", len(refs))
 		h.requestApproval(ctx, r, id, approval.Request{Action: approval.Lockout, Targets: refs, Reason: reason, Summary: summary})
 	})
 }

@@ -17,6 +17,8 @@ func ActionName(a string) string {
 		return "lockout"
 	case approval.BypassOn:
 		return "emergency bypass"
+	case approval.BypassExtend:
+		return "bypass extension"
 	}
 	return a
 }
@@ -24,6 +26,15 @@ func ActionName(a string) string {
 // ApprovalMsg renders a pending request with its buttons.
 func ApprovalMsg(a *approval.Request, approvers string) bot.Msg {
 	text := fmt.Sprintf(":raised_hand: *Approval needed: %s* · %s\n*What will happen:* %s", ActionName(a.Action), a.Incident, a.Summary)
+	if len(a.Targets) > 0 {
+		// Approvers see exactly what they approve: every target, or the
+		// count and the attached file when the list does not fit.
+		if TargetsFit(a.Targets) {
+			text += fmt.Sprintf("\n*Targets (%d):* %s", len(a.Targets), strings.Join(a.Targets, ", "))
+		} else {
+			text += fmt.Sprintf("\n*Targets (%d):* too many to show here; the full list is in the attached file `%s`. Read it before approving.", len(a.Targets), targetsFile(a))
+		}
+	}
 	if a.Duration > 0 {
 		text += "\n*Duration:* " + ShortDuration(a.Duration)
 	}
@@ -49,6 +60,8 @@ func DecidedMsg(a *approval.Request) bot.Msg {
 		outcome = fmt.Sprintf(":no_entry_sign: Denied by %s at %s. Nothing was done.", Who(*a.DecidedBy), SlackDate(a.DecidedAt))
 	case approval.Expired:
 		outcome = fmt.Sprintf(":hourglass: Expired at %s without a decision. Nothing was done.", SlackDate(a.ExpiresAt))
+	case approval.Voided:
+		outcome = fmt.Sprintf(":no_entry_sign: void: %s. Nothing was done.", a.VoidReason)
 	}
 	if a.Outcome != "" {
 		outcome += "\n" + a.Outcome
@@ -90,6 +103,13 @@ func (p *Publisher) ApprovalExpired(ctx context.Context, ar *approval.Request) {
 // PostApproval posts a pending request with its buttons in the incident
 // thread and returns its ts.
 func (p *Publisher) PostApproval(ctx context.Context, inc *incident.Incident, ar *approval.Request, approvers string) (string, bool) {
+	if !TargetsFit(ar.Targets) {
+		if err := p.slack.Upload(ctx, inc.Channel, inc.CardTS, targetsFile(ar), "Targets of "+ar.ID, strings.Join(ar.Targets, "\n")+"\n",
+			fmt.Sprintf("%d targets of %s (%s)", len(ar.Targets), ar.ID, ActionName(ar.Action))); err != nil {
+			p.log.WithError(err).WithField("approval", ar.ID).Warn("could not attach the target list; not posting the request")
+			return "", false
+		}
+	}
 	ts, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, ApprovalMsg(ar, approvers))
 	if err != nil {
 		p.log.WithError(err).WithField("approval", ar.ID).Warn("could not post approval request")
@@ -97,3 +117,25 @@ func (p *Publisher) PostApproval(ctx context.Context, inc *incident.Incident, ar
 	}
 	return ts, true
 }
+
+// Voided shows a request as void, on its message, the timeline and the
+// audit log.
+func (p *Publisher) Voided(ctx context.Context, ar *approval.Request) {
+	p.ShowDecision(ctx, ar)
+	_, _ = p.store.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) void: %s; nothing was done", ar.ID, ActionName(ar.Action), ar.VoidReason)))
+	p.System(ctx, "bot", "approval void", ar.ID+" "+ar.VoidReason, ar.Incident)
+	if p.observe != nil {
+		p.observe.Approval(approval.Voided)
+	}
+}
+
+// TargetsFit reports whether the target list fits in the approval message.
+func TargetsFit(targets []string) bool {
+	n := 0
+	for _, t := range targets {
+		n += len(t) + 2
+	}
+	return n <= 2000
+}
+
+func targetsFile(ar *approval.Request) string { return ar.ID + "-targets.txt" }

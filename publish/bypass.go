@@ -29,7 +29,7 @@ func (p *Publisher) BypassNotice(ctx context.Context, incID string, who incident
 // BypassReminder implements bypass.Notifier.
 func (p *Publisher) BypassReminder(ctx context.Context, st bypass.State) {
 	p.BypassNotice(ctx, st.Incident, incident.Person{Name: "bot"}, "Emergency bypass ends in 5 minutes",
-		fmt.Sprintf(":hourglass: The emergency auth bypass ends at %s. Extend it with `/clerk-incident bypass on <duration>` (needs approval), or let it end.", SlackDate(st.ExpiresAt)))
+		fmt.Sprintf(":hourglass: The emergency auth bypass ends at %s. Extend it with `/clerk-incident bypass extend <duration>` (needs approval), or let it end.", SlackDate(st.ExpiresAt)))
 }
 
 // BypassExpired implements bypass.Notifier.

@@ -360,9 +360,10 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			deps.Resync = runner
 		}
 	}
-	executor := approval.NewExecutor(approvals, map[string]approval.Doer{
-		approval.Lockout:  handlers.Lockout{Clerk: deps.Clerk, Log: log},
-		approval.BypassOn: handlers.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
+	executor := approval.NewExecutor(approvals, store, map[string]approval.Doer{
+		approval.Lockout:      handlers.Lockout{Clerk: deps.Clerk, Log: log},
+		approval.BypassOn:     handlers.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
+		approval.BypassExtend: handlers.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
 	}, pub, log)
 	deps.Executor = executor
 

@@ -1,0 +1,163 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+)
+
+// Resolving an incident voids its pending bypass and lockout requests; an
+// old Approve button clicked afterwards does nothing, and the bypass stays
+// off.
+func TestResolveVoidsPendingApprovals(t *testing.T) {
+	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
+	s := h.slack
+	card := h.open(t, "open outage Clerk down")
+	s.Command(t, "U1", "C1", "bypass on 30m")
+	bp := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: emergency bypass"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	s.Command(t, "U1", "C1", "lockout user_abc")
+	lo := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", "user_abc"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	staleBypass, staleLockout := bp.Buttons()[0], lo.Buttons()[0]
+
+	s.Command(t, "U1", "C1", "resolve Clerk recovered")
+	s.ExpectUpdated(t, bp, "void: incident resolved")
+	s.ExpectUpdated(t, lo, "void: incident resolved")
+	for _, click := range []struct {
+		m *fakeslack.Message
+		b fakeslack.Button
+	}{{bp, staleBypass}, {lo, staleLockout}} {
+		if _, err := s.Press("U3", click.m, click.b); err != nil {
+			t.Fatal(err)
+		}
+		s.ExpectEphemeral(t, "U3", "void (incident resolved); nothing was done")
+	}
+	if _, body := h.bypassJSON(t, ""); body["enabled"] != false {
+		t.Fatalf("a stale Approve turned the bypass on: %v", body)
+	}
+	if n := len(h.clerk.Calls()); n != 0 {
+		t.Fatalf("a stale Approve reached Clerk (%d calls)", n)
+	}
+}
+
+// Carrying out refuses when the incident is no longer open, even if the
+// request itself is still pending (resolved from elsewhere).
+func TestApprovedRequestOfAClosedIncidentIsNotCarriedOut(t *testing.T) {
+	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
+	s := h.slack
+	card := h.open(t, "open outage Clerk down")
+	s.Command(t, "U1", "C1", "bypass on 30m")
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: emergency bypass"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	rdb, _ := redistest.Client(t)
+	if _, err := incident.NewStore(rdb, h.prefix, time.Now).Update(context.Background(), "INC-1", incident.Resolve(incident.Person{Name: "elsewhere"}, "")); err != nil {
+		t.Fatal(err)
+	}
+	s.Click(t, "U3", req, "Approve")
+	s.ExpectUpdated(t, req, "Not carried out: INC-1 is no longer open")
+	if _, body := h.bypassJSON(t, ""); body["enabled"] != false {
+		t.Fatalf("bypass on for a resolved incident: %v", body)
+	}
+}
+
+// `bypass off` voids a bypass still waiting for approval.
+func TestBypassOffVoidsPendingBypass(t *testing.T) {
+	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
+	s := h.slack
+	card := h.open(t, "open outage Clerk down")
+	s.Command(t, "U1", "C1", "bypass on 30m")
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: emergency bypass"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	stale := req.Buttons()[0]
+	s.Command(t, "U2", "C1", "bypass off")
+	s.ExpectUpdated(t, req, "void: bypass turned off")
+	s.ExpectEphemeral(t, "U2", "not on")
+	if _, err := s.Press("U3", req, stale); err != nil {
+		t.Fatal(err)
+	}
+	s.ExpectEphemeral(t, "U3", "void (bypass turned off)")
+	if _, body := h.bypassJSON(t, ""); body["enabled"] != false {
+		t.Fatalf("bypass on after off: %v", body)
+	}
+}
+
+// Approvers see every target with the count; a list too long for the
+// message is attached as a file, and the message says so.
+func TestApprovalShowsEveryTarget(t *testing.T) {
+	h := startSecurity(t, nil)
+	s := h.slack
+	card := h.open(t, "open security Credential stuffing")
+	var few []string
+	for i := range 15 {
+		few = append(few, fmt.Sprintf("user_%02d@example.com", i))
+	}
+	s.Command(t, "U1", "C1", "lockout "+strings.Join(few, " "))
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: append([]string{"Targets (15):"}, few...)})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	_ = req
+	var many []string
+	for i := range 400 {
+		many = append(many, fmt.Sprintf("compromised-account-%03d@example.com", i))
+	}
+	s.Command(t, "U1", "C1", "lockout "+strings.Join(many, "\n"))
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Targets (400):", "full list is in the attached file"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	var list string
+	for _, f := range s.Files() {
+		if strings.HasSuffix(f.Name, "-targets.txt") {
+			list = f.Content
+		}
+	}
+	for _, m := range many {
+		if !strings.Contains(list, m) {
+			t.Fatalf("the attached list lacks %s", m)
+		}
+	}
+}
+
+// Whoever may approve may also deny, responder or not.
+func TestApproverWhoIsNotAResponderMayDeny(t *testing.T) {
+	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U9"})
+	s := h.slack
+	card := h.open(t, "open security Account takeover")
+	s.Command(t, "U1", "C1", "lockout user_abc")
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	s.Click(t, "U9", req, "Deny")
+	s.ExpectUpdated(t, req, "Denied by <@U9>")
+}
+
+// The 5-minute reminder offers an extension that works: `bypass extend`
+// behind the same approval keeps the bypass on longer.
+func TestBypassExtendNeedsApproval(t *testing.T) {
+	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
+	s := h.slack
+	card := h.open(t, "open outage Clerk down")
+	s.Command(t, "U1", "C1", "bypass on 30m")
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: emergency bypass"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	s.Click(t, "U3", req, "Approve")
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Emergency auth bypass is ON"}})
+	h.clock.Add(26 * time.Minute)
+	h.sweep(context.Background())
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"bypass ends at", "bypass extend <duration>"}})
+	s.Command(t, "U1", "C1", "bypass extend 15m still down")
+	ext := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: bypass extension", "15 min longer"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	s.Click(t, "U3", ext, "Approve")
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Emergency auth bypass extended"}})
+	_, body := h.bypassJSON(t, "")
+	want := h.clock.Now().Add(-26 * time.Minute).Add(45 * time.Minute).UTC().Format(time.RFC3339)
+	if body["enabled"] != true || body["expires_at"] != want {
+		t.Fatalf("after extension: %v (want %s)", body, want)
+	}
+	_ = http.StatusOK
+}
