@@ -54,7 +54,9 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 			return
 		}
 		// Off means off: a bypass still waiting for approval is void too.
-		h.voidApprovals(ctx, func(ar *approval.Request) bool { return ar.Action == approval.BypassOn || ar.Action == approval.BypassExtend }, approval.VoidBypassOff)
+		h.voidApprovals(ctx, func(ar *approval.Request) bool {
+			return ar.Action == approval.BypassOn || ar.Action == approval.BypassExtend
+		}, approval.VoidBypassOff)
 		if !found {
 			h.replyText(ctx, r, "The emergency bypass is not on; nothing changed.")
 			return
