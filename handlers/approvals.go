@@ -90,10 +90,12 @@ func (h *Handlers) requestApproval(ctx context.Context, r req, incID string, ar 
 // decideID approves or denies a request, from a button or a command.
 func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool) {
 	if !approval.ValidID(id) {
+		r.setOutcome("refused: no such request")
 		h.replyText(ctx, r, "This approval request does not exist; nothing was done.")
 		return
 	}
 	if h.approvals == nil {
+		r.setOutcome("refused: approvals not configured")
 		h.replyText(ctx, r, "Approvals are not configured; nothing was done.")
 		return
 	}
@@ -103,9 +105,16 @@ func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool)
 	}
 	ar, err := h.approvals.Decide(ctx, id, r.who, approve)
 	if err != nil {
+		// A refused decision is audited as refused, with why.
+		r.setOutcome("refused: " + refusal(err))
+		if h.observe != nil {
+			h.observe.Approval("refused")
+		}
 		h.replyText(ctx, r, approvalSentence(err))
 		return
 	}
+	// The decision is an audit entry of its own, apart from the click.
+	h.pub.System(ctx, r.who.ID, "approval "+ar.Status, ar.ID+" "+publish.ActionName(ar.Action), ar.Incident)
 	h.log.WithField("approval", ar.ID).WithField("status", ar.Status).WithField("by", r.who.ID).Info("approval decided")
 	if h.observe != nil {
 		h.observe.Approval(ar.Status)
@@ -153,4 +162,23 @@ func (h *Handlers) voidApprovals(ctx context.Context, match func(*approval.Reque
 	for _, ar := range voided {
 		h.pub.Voided(ctx, ar)
 	}
+}
+
+// refusal names why a decision was refused, for the audit log.
+func refusal(err error) string {
+	var exp *approval.ExpiredError
+	var dec *approval.DecidedError
+	switch {
+	case errors.Is(err, approval.ErrSelf):
+		return "self-approval"
+	case errors.Is(err, approval.ErrUnknown):
+		return "no such request"
+	case errors.As(err, &exp):
+		return "expired"
+	case errors.As(err, &dec) && dec.Req.Status == approval.Expired:
+		return "expired"
+	case errors.As(err, &dec):
+		return "already " + dec.Req.Status
+	}
+	return "failed"
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
@@ -160,4 +161,62 @@ func TestBypassExtendNeedsApproval(t *testing.T) {
 		t.Fatalf("after extension: %v (want %s)", body, want)
 	}
 	_ = http.StatusOK
+}
+
+// Refused clicks are audited as refused, each decision is an entry of its
+// own, and a plain `resync` is audited like its variants.
+func TestAuditRecordsRefusalsAsRefusals(t *testing.T) {
+	fapp := fakeapp.New()
+	t.Cleanup(fapp.Close)
+	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U1,U2,U3", "APP_WEBHOOK_URL": fapp.WebhookURL(), "APP_WEBHOOK_SECRET": fapp.Secret})
+	s := h.slack
+	card := h.open(t, "open security Account takeover")
+	s.Command(t, "U1", "C1", "lockout user_abc")
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	approve := req.Buttons()[0]
+	s.Click(t, "U1", req, "Approve") // self-approval
+	s.ExpectEphemeral(t, "U1", "You made this request")
+	s.Click(t, "U9", req, "Approve") // not an approver
+	s.ExpectEphemeral(t, "U9", "Only approvers may approve")
+	s.Click(t, "U2", req, "Approve")
+	s.ExpectUpdated(t, req, "Approved by <@U2>")
+	if _, err := s.Press("U3", req, approve); err != nil { // too late
+		t.Fatal(err)
+	}
+	s.ExpectEphemeral(t, "U3", "already approved")
+	s.Command(t, "U1", "C1", "lockout user_def")
+	req2 := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", "user_def"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	stale := req2.Buttons()[0]
+	h.clock.Add(16 * time.Minute)
+	h.sweep(context.Background())
+	s.ExpectUpdated(t, req2, "Expired at")
+	if _, err := s.Press("U2", req2, stale); err != nil {
+		t.Fatal(err)
+	}
+	s.ExpectEphemeral(t, "U2", "expired")
+	s.Command(t, "U1", "C1", "resync")
+	s.ExpectEphemeral(t, "U1", "Resync")
+
+	var text string
+	for range 50 {
+		s.Command(t, "U1", "C1", "audit")
+		text = s.ExpectEphemeral(t, "U1", "Audit log").Render()
+		if strings.Contains(text, "· resync ·") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, want := range []string{
+		"<@U1> · button approval_approve · refused: self-approval",
+		"<@U9> · button approval_approve · refused: not an approver",
+		"<@U3> · button approval_approve · refused: already approved",
+		"<@U2> · button approval_approve · refused: expired",
+		"<@U2> · approval approved", "bot · approval expired", "<@U1> · resync",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("audit lacks %q:\n%s", want, text)
+		}
+	}
 }
