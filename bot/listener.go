@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,7 +151,7 @@ func (l *Listener) handle(ctx context.Context, evt socketmode.Event) {
 			l.log.WithField("command", cmd.Command).Warn("ignoring unknown slash command")
 			return
 		}
-		c := Command{EnvelopeID: evt.Request.EnvelopeID, Command: cmd.Command, Text: cmd.Text, UserID: cmd.UserID,
+		c := Command{EnvelopeID: evt.Request.EnvelopeID, Command: cmd.Command, Text: unescape(cmd.Text), UserID: cmd.UserID,
 			UserName: cmd.UserName, ChannelID: cmd.ChannelID, TeamID: cmd.TeamID, ResponseURL: cmd.ResponseURL, TriggerID: cmd.TriggerID}
 		l.dispatch(ctx, evt.Request.EnvelopeID, ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID},
 			logrus.Fields{"kind": "command", "user": c.UserID, "channel": c.ChannelID},
@@ -225,4 +226,11 @@ func (l *Listener) dispatch(ctx context.Context, key string, to ReplyTo, fields 
 		}()
 		work(ctx)
 	})
+}
+
+// unescape turns slash-command text back into what was typed: Slack sends
+// &, < and > as &amp;, &lt; and &gt;. The publisher escapes them again
+// wherever the text goes into mrkdwn.
+func unescape(s string) string {
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }

@@ -43,7 +43,7 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 			return
 		}
 		h.replyText(ctx, r, fmt.Sprintf(":rotating_light: The emergency auth bypass is *ON* for %s until %s (requested by <@%s>, approved by <@%s>). Reason: %s",
-			st.Incident, publish.SlackDate(st.ExpiresAt), st.RequestedBy, st.ApprovedBy, orNone(st.Reason)))
+			st.Incident, publish.SlackDate(st.ExpiresAt), st.RequestedBy, st.ApprovedBy, publish.Esc(orNone(st.Reason))))
 	case "off":
 		if !h.allowed(ctx, r) {
 			return

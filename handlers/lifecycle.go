@@ -61,7 +61,7 @@ func lifecycleButtons() []Button {
 func textChange(required, anyIncident bool, m func(who incident.Person, text string) incident.Mutation, line func(who incident.Person, text string) string, confirm string) func(h *Handlers, ctx context.Context, r req, p Parsed) {
 	return func(h *Handlers, ctx context.Context, r req, p Parsed) {
 		h.withTextOn(ctx, r, p, required, anyIncident, func(ctx context.Context, r req, id, text string) {
-			h.change(ctx, r, id, m(r.who, text), line(r.who, text), fmt.Sprintf(confirm, id))
+			h.change(ctx, r, id, m(r.who, text), line(r.who, publish.Esc(text)), fmt.Sprintf(confirm, id))
 		})
 	}
 }
@@ -97,7 +97,7 @@ func (h *Handlers) mitigated(ctx context.Context, r req, p Parsed) {
 	h.withText(ctx, r, p, false, func(ctx context.Context, r req, id, text string) {
 		line := fmt.Sprintf(":large_orange_circle: %s marked %s *mitigated*", publish.Who(r.who), id)
 		if text != "" {
-			line += ": " + text
+			line += ": " + publish.Esc(text)
 		}
 		h.change(ctx, r, id, incident.Mitigate(r.who, text), line+".", id+" is mitigated.")
 	})
@@ -241,7 +241,7 @@ func (h *Handlers) resolve(ctx context.Context, r req, id, text string) {
 	h.turnOffBypassFor(ctx, inc, r.who)
 	line := fmt.Sprintf(":white_check_mark: %s resolved %s after %s.", publish.Who(r.who), id, incident.FormatDuration(inc.Duration(h.now())))
 	if text != "" {
-		line += " Resolution: " + text
+		line += " Resolution: " + publish.Esc(text)
 	}
 	line += fmt.Sprintf("\nNext: record the root cause, prevention items and lessons, then `/clerk-incident postmortem %s` writes the report.", id)
 	h.pub.Thread(ctx, inc, line)

@@ -78,6 +78,28 @@ func (c Checklist) Step(id string) (FlatStep, bool) {
 // Spec returns the category's runbook entry (never nil for a loaded runbook).
 func (r *Runbook) Spec(c Category) *CategorySpec { return r.Categories[c] }
 
+// exampleHealthURL is the runbook's placeholder for the app's endpoint.
+const exampleHealthURL = "https://yourapp.com/api/health/clerk"
+
+// WithHealthURL returns the runbook with its example health endpoint
+// replaced by the app's own (APP_HEALTH_URL), so the card's "Check your
+// endpoint" is a command a responder can paste.
+func (r *Runbook) WithHealthURL(url string) *Runbook {
+	if url == "" {
+		return r
+	}
+	out := &Runbook{Categories: map[Category]*CategorySpec{}}
+	for c, spec := range r.Categories {
+		cp := *spec
+		cp.ImmediateActions = make([]string, len(spec.ImmediateActions))
+		for i, a := range spec.ImmediateActions {
+			cp.ImmediateActions[i] = strings.ReplaceAll(a, exampleHealthURL, url)
+		}
+		out.Categories[c] = &cp
+	}
+	return out
+}
+
 // LoadRunbook parses and validates a runbook file. Every error names the
 // line, so an operator can fix a replaced RUNBOOK_FILE quickly.
 func LoadRunbook(name string, src []byte) (*Runbook, error) {

@@ -116,3 +116,18 @@ func TestParseID(t *testing.T) {
 		}
 	}
 }
+
+// The card's "Check your endpoint" shows APP_HEALTH_URL, not the example.
+func TestRunbookShowsTheAppsHealthURL(t *testing.T) {
+	rb, err := incident.LoadRunbook("embedded", incident.DefaultRunbook())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(rb.WithHealthURL("https://auth.acme.io/health").Spec(incident.Outage).ImmediateActions, "\n")
+	if !strings.Contains(got, "curl -I https://auth.acme.io/health") || strings.Contains(got, "yourapp.com") {
+		t.Fatalf("immediate actions:\n%s", got)
+	}
+	if orig := strings.Join(rb.Spec(incident.Outage).ImmediateActions, "\n"); !strings.Contains(orig, "yourapp.com") {
+		t.Fatal("the loaded runbook was changed in place")
+	}
+}

@@ -30,7 +30,7 @@ func ApprovalMsg(a *approval.Request, approvers string) bot.Msg {
 		// Approvers see exactly what they approve: every target, or the
 		// count and the attached file when the list does not fit.
 		if TargetsFit(a.Targets) {
-			text += fmt.Sprintf("\n*Targets (%d):* %s", len(a.Targets), strings.Join(a.Targets, ", "))
+			text += fmt.Sprintf("\n*Targets (%d):* %s", len(a.Targets), Esc(strings.Join(a.Targets, ", ")))
 		} else {
 			text += fmt.Sprintf("\n*Targets (%d):* too many to show here; the full list is in the attached file `%s`. Read it before approving.", len(a.Targets), targetsFile(a))
 		}
@@ -39,7 +39,7 @@ func ApprovalMsg(a *approval.Request, approvers string) bot.Msg {
 		text += "\n*Duration:* " + ShortDuration(a.Duration)
 	}
 	if a.Reason != "" {
-		text += "\n*Reason:* " + Truncate(a.Reason, 500)
+		text += "\n*Reason:* " + Esc(Truncate(a.Reason, 500))
 	}
 	text += fmt.Sprintf("\nRequested by %s · expires %s · approvers: %s (not the requester)", Who(a.RequestedBy), SlackDate(a.ExpiresAt), approvers)
 	return bot.Msg{Text: "Approval needed: " + a.Summary, Blocks: []slack.Block{

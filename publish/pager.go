@@ -147,13 +147,13 @@ func PageMsg(inc *incident.Incident, p escalation.Page, now time.Time) bot.Msg {
 	case p.Repeat > 0:
 		why = fmt.Sprintf("Still unacknowledged: re-page %d of level %d (%s)", p.Repeat, p.Level, p.Name)
 	}
-	impact := inc.Impact
+	impact := Esc(inc.Impact)
 	if impact == "" {
 		impact = "not recorded yet"
 	}
 	text := fmt.Sprintf(":rotating_light: *%s · %s*\n%s · %s · %s for %s\nImpact: %s\n%s. Acknowledge to take the lead and stop the escalation. %s",
-		inc.ID, inc.Title, inc.Category, inc.Severity, inc.Status, incident.FormatDuration(inc.Duration(now)), Truncate(impact, 500), why, ThreadLink(inc))
-	return bot.Msg{Text: fmt.Sprintf("Paged: %s %s (%s)", inc.ID, inc.Title, inc.Severity), Blocks: []slack.Block{
+		inc.ID, Esc(inc.Title), inc.Category, inc.Severity, inc.Status, incident.FormatDuration(inc.Duration(now)), Truncate(impact, 500), why, ThreadLink(inc))
+	return bot.Msg{Text: fmt.Sprintf("Paged: %s %s (%s)", inc.ID, Esc(inc.Title), inc.Severity), Blocks: []slack.Block{
 		Section(text),
 		slack.NewActionBlock("page:"+inc.ID, Button(ActPageAck, "Acknowledge", inc.ID, slack.StylePrimary)),
 	}}

@@ -100,7 +100,7 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalatio
 	if inc.Status == incident.Resolved {
 		fields = append(fields, mrkdwn("*Duration*\n"+incident.FormatDuration(inc.Duration(now))))
 	}
-	impact := inc.Impact
+	impact := Esc(inc.Impact)
 	if impact == "" {
 		impact = "_not recorded yet: `/clerk-incident impact " + inc.ID + " <affected users>`_"
 	}
@@ -129,14 +129,14 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalatio
 		buttons = append(buttons, Button(ActChecklist, "Checklist", inc.ID, ""))
 		res := Button(ActResolve, "Resolve", inc.ID, slack.StyleDanger)
 		res.Confirm = slack.NewConfirmationBlockObject(plain("Resolve "+inc.ID+"?"),
-			mrkdwn("This closes the incident. Add details with `/clerk-incident resolve "+inc.ID+" <resolution>` instead if you have them."),
+			plain("This closes the incident. Add details with /clerk-incident resolve "+inc.ID+" <resolution> instead if you have them."),
 			plain("Resolve"), plain("Cancel"))
 		buttons = append(buttons, res)
 	} else {
 		buttons = append(buttons, Button(ActChecklist, "Checklist", inc.ID, ""))
 	}
 	blocks = append(blocks, slack.NewActionBlock("card:"+inc.ID, buttons...))
-	text := fmt.Sprintf("%s %s %s: %s (%s, %s)", statusIcon(inc.Status), inc.ID, inc.Status, inc.Title, inc.Category, inc.Severity)
+	text := fmt.Sprintf("%s %s %s: %s (%s, %s)", statusIcon(inc.Status), inc.ID, inc.Status, Esc(inc.Title), inc.Category, inc.Severity)
 	return bot.Msg{Text: text, Blocks: blocks}
 }
 
@@ -190,7 +190,7 @@ func Line(inc *incident.Incident, now time.Time) string {
 		age = "resolved " + SlackDate(inc.ResolvedAt)
 		lead = "lasted " + incident.FormatDuration(inc.Duration(now))
 	}
-	return fmt.Sprintf("%s *%s* %s · %s · %s · %s · %s", statusIcon(inc.Status), inc.ID, inc.Title, inc.Category, inc.Severity, lead, age)
+	return fmt.Sprintf("%s *%s* %s · %s · %s · %s · %s", statusIcon(inc.Status), inc.ID, Esc(inc.Title), inc.Category, inc.Severity, lead, age)
 }
 
 // ListMsg renders open incidents and recently resolved ones.
@@ -231,7 +231,7 @@ func StatusMsg(inc *incident.Incident, spec *incident.CategorySpec, ladder *esca
 	var b strings.Builder
 	fmt.Fprintf(&b, "*Timeline* (latest %d of %d, UTC)", len(entries), len(inc.Timeline))
 	for _, e := range entries {
-		fmt.Fprintf(&b, "\n`%s` %s · %s", e.At.UTC().Format("15:04"), Truncate(OneLine(e.Text), 200), Who(e.Actor))
+		fmt.Fprintf(&b, "\n`%s` %s · %s", e.At.UTC().Format("15:04"), Esc(Truncate(OneLine(e.Text), 200)), Who(e.Actor))
 	}
 	blocks = append(blocks, Section(b.String()))
 	return bot.Msg{Text: card.Text, Blocks: blocks}
@@ -240,7 +240,7 @@ func StatusMsg(inc *incident.Incident, spec *incident.CategorySpec, ladder *esca
 // DuplicateMsg offers to continue the open incident or open another anyway.
 func DuplicateMsg(existing *incident.Incident, cat incident.Category, sev incident.Severity, title string, now time.Time) bot.Msg {
 	text := fmt.Sprintf(":warning: *%s* is already open for %s (%s, %s, %s, opened %s ago). Continue it, or open a separate incident if this is a different problem.",
-		existing.ID, existing.Category, existing.Title, existing.Severity, existing.Status, incident.FormatDuration(existing.Duration(now)))
+		existing.ID, existing.Category, Esc(existing.Title), existing.Severity, existing.Status, incident.FormatDuration(existing.Duration(now)))
 	force := string(cat) + "|" + string(sev) + "|" + Truncate(title, 150)
 	return bot.Msg{Text: text, Blocks: []slack.Block{
 		Section(text),
@@ -267,4 +267,11 @@ func Who(p incident.Person) string {
 		return p.Name
 	}
 	return p.ID
+}
+
+// Esc makes text someone typed (or a status page wrote) safe in mrkdwn:
+// Slack's three control characters are escaped, so a typed <!channel> or
+// <https://example.com|Clerk> shows as typed and never pings or links.
+func Esc(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

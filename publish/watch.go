@@ -15,15 +15,15 @@ import (
 // AlertText renders a status alert.
 func AlertText(a statuswatch.Alert, id string, attached bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, ":rotating_light: *%s*", a.Title)
+	fmt.Fprintf(&b, ":rotating_light: *%s*", Esc(a.Title))
 	if a.Impact != "" {
-		b.WriteString("\n*Impact:* " + a.Impact)
+		b.WriteString("\n*Impact:* " + Esc(a.Impact))
 	}
 	if len(a.Components) > 0 {
-		b.WriteString("\n*Affected:* " + strings.Join(a.Components, ", "))
+		b.WriteString("\n*Affected:* " + Esc(strings.Join(a.Components, ", ")))
 	}
 	if a.Update != "" {
-		b.WriteString("\n*Latest update:* " + Truncate(a.Update, 1500))
+		b.WriteString("\n*Latest update:* " + Esc(Truncate(a.Update, 1500)))
 	}
 	if a.Link != "" {
 		fmt.Fprintf(&b, "\n<%s|Details>", a.Link)
@@ -68,9 +68,9 @@ func NoteText(n statuswatch.Note) string {
 	case statuswatch.ComponentsRecovered:
 		return fmt.Sprintf(":white_check_mark: Clerk's status page shows those components operational again. If sign-in works, `/clerk-incident resolve %s`.", n.Incident)
 	case statuswatch.UpstreamUpdate:
-		return fmt.Sprintf(":satellite_antenna: *Clerk status update* (%s): %s", n.Status, n.Body)
+		return fmt.Sprintf(":satellite_antenna: *Clerk status update* (%s): %s", Esc(n.Status), Esc(n.Body))
 	case statuswatch.UpstreamResolved:
-		return fmt.Sprintf(":white_check_mark: Clerk reports %s *resolved*. Check sign-in works, then `/clerk-incident resolve %s`.", n.Name, n.Incident)
+		return fmt.Sprintf(":white_check_mark: Clerk reports %s *resolved*. Check sign-in works, then `/clerk-incident resolve %s`.", Esc(n.Name), n.Incident)
 	case statuswatch.AppRecovered:
 		return fmt.Sprintf(":white_check_mark: The app health check recovered: %d in %s.", n.HTTPStatus, n.Latency.Round(time.Millisecond))
 	}
@@ -131,7 +131,7 @@ func LiveText(s statuswatch.Snapshot) string {
 			if in.Status == "resolved" {
 				continue
 			}
-			line := fmt.Sprintf("\n• Upstream: *%s* (%s)", in.Name, in.Status)
+			line := fmt.Sprintf("\n• Upstream: *%s* (%s)", Esc(in.Name), Esc(in.Status))
 			if in.URL != "" {
 				line += fmt.Sprintf(" <%s|details>", in.URL)
 			}

@@ -587,3 +587,52 @@ func TestCommandRightAfterOpenGoesInTheThread(t *testing.T) {
 		}
 	}
 }
+
+// Text reaches the report exactly as typed (Slack sends &, < and > escaped),
+// and typed markup never becomes a ping or a disguised link in a message.
+func TestTextAsTyped(t *testing.T) {
+	h := apptest.Start(t, apptest.Spec{Env: map[string]string{"SLACK_RESPONDERS": "U1"}})
+	s := h.Slack
+	note := "p95 > 2s & rising <!channel>"
+	impact := "<https://example.com|Clerk> & 5% of users > 1 min"
+	s.Command(t, "U1", "C1", "open performance Slow auth & <!here>")
+	card := s.ExpectMessage(t, "C1", "INC-1")
+	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"steps done"}})
+	s.ExpectEphemeral(t, "U1", "Opened")
+	s.Command(t, "U1", "C1", "note "+note)
+	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"p95 &gt; 2s &amp; rising &lt;!channel&gt;"}})
+	s.ExpectEphemeral(t, "U1", "Note added")
+	s.Command(t, "U1", "C1", "impact "+impact)
+	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"&lt;https://example.com|Clerk&gt;"}})
+	s.ExpectEphemeral(t, "U1", "Impact recorded")
+	s.Command(t, "U1", "C1", "resolve fixed")
+	s.ExpectEphemeral(t, "U1", "resolved")
+	s.Command(t, "U1", "C1", "postmortem")
+	s.ExpectEphemeral(t, "U1", "report for INC-1")
+	var report string
+	for _, f := range s.Files() {
+		if strings.HasSuffix(f.Name, "-postmortem.md") {
+			report = f.Content
+		}
+	}
+	for _, want := range []string{note, impact, "Slow auth & <!here>"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the report lacks %q as typed:\n%s", want, report)
+		}
+	}
+	for _, m := range s.Messages() {
+		// Headers are plain_text, which Slack never parses for mentions.
+		var lines []string
+		for _, l := range strings.Split(m.Render(), "\n") {
+			if !strings.HasPrefix(l, "== ") {
+				lines = append(lines, l)
+			}
+		}
+		raw := m.Text + "\n" + strings.Join(lines, "\n")
+		for _, bad := range []string{"<!channel>", "<!here>", "<https://example.com|Clerk>", "&amp;gt;", "&amp;amp;"} {
+			if strings.Contains(raw, bad) {
+				t.Errorf("message %s carries %q:\n%s", m.TS, bad, raw)
+			}
+		}
+	}
+}

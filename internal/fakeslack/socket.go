@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -163,7 +164,7 @@ func (s *Server) newResponseURL(user, channel, messageTS string) string {
 func (s *Server) SlashCommand(user, channel, text string) (string, error) {
 	return s.send("slash_commands", map[string]any{
 		"team_id": "T1", "channel_id": channel, "user_id": user, "user_name": s.userName(user),
-		"command": "/clerk-incident", "text": text, "api_app_id": "A1",
+		"command": "/clerk-incident", "text": slackEscape(text), "api_app_id": "A1",
 		"response_url": s.newResponseURL(user, channel, ""), "trigger_id": "1.2.3",
 	}, true)
 }
@@ -267,4 +268,9 @@ func (s *Server) waitFor(timeout time.Duration, cond func() bool) error {
 		s.cond.Wait()
 	}
 	return nil
+}
+
+// slackEscape is what Slack does to slash-command text before sending it.
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

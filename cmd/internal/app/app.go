@@ -212,7 +212,7 @@ func loadRunbook(cfg Config) (*incident.Runbook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runbook is not valid: %w", err)
 	}
-	return rb, nil
+	return rb.WithHealthURL(cfg.HealthURL), nil
 }
 
 // openStores loads the runbook and opens Redis and the incident store:
