@@ -23,6 +23,9 @@ type Entry struct {
 	Detail   string    `json:"detail,omitempty"`
 	Incident string    `json:"incident,omitempty"`
 	Outcome  string    `json:"outcome"` // ok, refused, failed
+	// Origin says where a break-glass CLI command came from (OS user,
+	// host, process ID): the --as name is only what the operator typed.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Log writes and reads the audit stream.
@@ -46,7 +49,7 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 		e.At = l.now().UTC()
 	}
 	l.log.WithFields(logrus.Fields{"audit": true, "actor": e.Actor, "action": e.Action, "incident": e.Incident,
-		"outcome": e.Outcome, "detail": e.Detail}).Info("audit")
+		"outcome": e.Outcome, "detail": e.Detail, "origin": e.Origin}).Info("audit")
 	raw, err := json.Marshal(e)
 	if err != nil {
 		return

@@ -32,6 +32,8 @@ type Command struct {
 	// Operator is true only at the break-glass CLI, where shell access to
 	// the bot's environment is the authorization.
 	Operator bool
+	// Origin is the OS user, host and process ID of a CLI command.
+	Origin string
 }
 
 // Action is a button click.

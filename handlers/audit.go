@@ -21,7 +21,7 @@ func (h *Handlers) record(ctx context.Context, r req, action, detail, incidentID
 	if h.audit == nil {
 		return
 	}
-	h.audit.Record(context.WithoutCancel(ctx), audit.Entry{Actor: r.who.ID, Name: r.who.Name, Action: action, Detail: detail, Incident: incidentID, Outcome: outcome})
+	h.audit.Record(context.WithoutCancel(ctx), audit.Entry{Actor: r.who.ID, Name: r.who.Name, Action: action, Detail: detail, Incident: incidentID, Outcome: outcome, Origin: r.origin})
 }
 
 func (h *Handlers) auditCmd(ctx context.Context, r req, p Parsed) {

@@ -102,7 +102,7 @@ func HelpMsg() bot.Msg {
 func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 	outcome := "ok"
 	r := req{who: incident.Person{ID: c.UserID, Name: c.UserName}, channel: c.ChannelID,
-		to: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, isCommand: true, operator: c.Operator, outcome: &outcome}
+		to: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, isCommand: true, operator: c.Operator, origin: c.Origin, outcome: &outcome}
 	p, err := Parse(c.Text)
 	if err != nil {
 		r.name = "parse"

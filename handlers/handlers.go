@@ -143,6 +143,7 @@ type req struct {
 	to        bot.ReplyTo
 	isCommand bool
 	operator  bool   // break-glass CLI
+	origin    string // the CLI's OS user, host and process ID
 	name      string // subcommand or action, for logs
 	outcome   *string
 }

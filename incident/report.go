@@ -47,6 +47,9 @@ func Report(inc *Incident, now time.Time) (markdown string, missing []string) {
 		if who == "" {
 			who = e.Actor.ID
 		}
+		if strings.HasPrefix(e.Actor.ID, "cli:") {
+			who += " (CLI)"
+		}
 		fmt.Fprintf(&b, "- %s - %s (%s)\n", stamp, oneLine(e.Text), who)
 	}
 	fmt.Fprintf(&b, "\n## Root Cause\n%s\n", field(inc.RootCause, "root cause"))

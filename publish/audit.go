@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
 // AuditText renders audit entries, newest first.
@@ -19,9 +20,9 @@ func AuditText(entries []audit.Entry, incidentID string) string {
 		b.WriteString("\nNothing recorded yet.")
 	}
 	for _, e := range entries {
-		who := e.Actor
-		if strings.HasPrefix(who, "U") || strings.HasPrefix(who, "W") {
-			who = "<@" + who + ">"
+		who := Who(incident.Person{ID: e.Actor, Name: e.Name})
+		if !strings.HasPrefix(e.Actor, "U") && !strings.HasPrefix(e.Actor, "W") && !strings.HasPrefix(e.Actor, "cli:") {
+			who = Esc(e.Actor) // a component: the poller, escalation, the bot
 		}
 		inc := ""
 		if e.Incident != "" {

@@ -263,6 +263,11 @@ func Who(p incident.Person) string {
 	if strings.HasPrefix(p.ID, "U") || strings.HasPrefix(p.ID, "W") {
 		return "<@" + p.ID + ">"
 	}
+	if strings.HasPrefix(p.ID, "cli:") {
+		// A name typed with --as: plain text, never a mention, a link or
+		// formatting, and visibly not a Slack identity.
+		return PlainName(p.Name) + " (CLI)"
+	}
 	if p.Name != "" {
 		return p.Name
 	}
@@ -274,4 +279,17 @@ func Who(p incident.Person) string {
 // <https://example.com|Clerk> shows as typed and never pings or links.
 func Esc(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// PlainName renders a name someone typed as plain text in mrkdwn: Slack's
+// control characters escaped and the formatting marks removed.
+func PlainName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case '*', '_', '~', '`', '\n', '\r', '\t':
+			return -1
+		}
+		return r
+	}, s)
+	return Esc(s)
 }

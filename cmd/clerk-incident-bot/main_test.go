@@ -636,3 +636,33 @@ func TestTextAsTyped(t *testing.T) {
 		}
 	}
 }
+
+// A name given with --as is plain text with a visible (CLI) tag, never a
+// mention, link or formatting; the audit entry records who really ran it.
+func TestBreakGlassNameIsPlainTextAndAudited(t *testing.T) {
+	prefix := redistest.Prefix()
+	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-unused", "SLACK_APP_TOKEN": "xapp-unused", "SLACK_API_URL": "http://127.0.0.1:1/api/",
+		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": prefix, "SLACK_CHANNEL_ID": "CINC", "STATUS_POLL_SCHEDULE": "off"}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"x", "do", "open", "outage", "Down", "--as", "<!channel> *boss* <https://evil.example|Alice>"},
+		func(k string) string { return env[k] }, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"x", "audit"}, func(k string) string { return env[k] }, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	if !strings.Contains(out.String(), `"origin":"cli os_user=`) || !strings.Contains(out.String(), "host="+host) ||
+		!strings.Contains(out.String(), fmt.Sprintf("pid=%d", os.Getpid())) {
+		t.Fatalf("audit export lacks the CLI's origin:\n%s", out.String())
+	}
+	h := apptest.Start(t, apptest.Spec{Prefix: prefix, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC"}})
+	s := h.Slack
+	card := s.ExpectMessage(t, "CINC", "INC-1 · Down", "opened by &lt;!channel&gt; boss &lt;https://evil.example|Alice&gt; (CLI)")
+	for _, bad := range []string{"<!channel>", "*boss*", "<https://evil.example|Alice>"} {
+		if strings.Contains(card.Render(), bad) {
+			t.Fatalf("the card carries %q:\n%s", bad, card.Render())
+		}
+	}
+}

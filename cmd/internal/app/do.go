@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	osuser "os/user"
 	"strings"
 	"time"
 
@@ -43,7 +45,7 @@ func Do(ctx context.Context, cfg Config, words []string, as string, stdout, stde
 	h := p.handlers
 	name := strings.TrimSpace(as)
 	h.Command(ctx, bot.Command{Command: "/clerk-incident", Text: strings.Join(words, " "), UserID: "cli:" + name, UserName: name,
-		ChannelID: cfg.Channel, Operator: true})
+		ChannelID: cfg.Channel, Operator: true, Origin: origin()})
 	return nil
 }
 
@@ -65,4 +67,15 @@ func ExportAudit(ctx context.Context, cfg Config, since time.Time, stdout, stder
 	}
 	fmt.Fprintf(stderr, "%d audit entries exported\n", n)
 	return nil
+}
+
+// origin is who really ran the CLI, for the audit log: whoever has the
+// bot's environment can type any --as name.
+func origin() string {
+	user := os.Getenv("USER")
+	if u, err := osuser.Current(); err == nil {
+		user = u.Username
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("cli os_user=%s host=%s pid=%d", user, host, os.Getpid())
 }
