@@ -8,12 +8,16 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
 
 // BenchmarkRevoke1000Users revokes 2 active sessions of each of 1,000
 // users against a fake Clerk enforcing 1000 requests per 10 s: 3,000
-// requests, so the limit alone bounds it at 30 s at a steady rate.
+// requests, so the limit alone bounds it at 30 s at a steady rate. The
+// budget is set explicitly (the default leaves the app half) and kept by
+// the shared Redis limiter, as in production.
 func BenchmarkRevoke1000Users(b *testing.B) {
+	rdb, _ := redistest.Client(b)
 	for range b.N {
 		fc := fakeclerk.New()
 		ids := make([]string, 1000)
@@ -21,7 +25,8 @@ func BenchmarkRevoke1000Users(b *testing.B) {
 			ids[i] = fc.AddUser("U", fmt.Sprintf("u%d@example.com", i), 2).ID
 		}
 		fc.SetBudget(1000, 10*time.Second)
-		c := clerkops.New(clerkops.Config{SecretKey: "sk_live_fake", APIURL: fc.URL()}, nil)
+		c := clerkops.New(clerkops.Config{SecretKey: "sk_live_fake", APIURL: fc.URL(), Budget: 1000, Window: 10 * time.Second,
+			Redis: rdb, Prefix: redistest.Prefix()}, nil)
 		fc.Key = "sk_live_fake"
 		start := time.Now()
 		res := c.RevokeMany(context.Background(), ids, 8, false, nil)

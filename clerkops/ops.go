@@ -21,6 +21,7 @@ import (
 	"github.com/clerk/clerk-sdk-go/v2/jwks"
 	"github.com/clerk/clerk-sdk-go/v2/session"
 	"github.com/clerk/clerk-sdk-go/v2/user"
+	"github.com/redis/go-redis/v9"
 )
 
 // Config configures the Clerk client.
@@ -28,9 +29,13 @@ type Config struct {
 	SecretKey string
 	APIURL    string // default https://api.clerk.com/v1
 	// Budget overrides the request budget (requests per Window); 0 takes
-	// it from the key: sk_live_ 1000/10 s, sk_test_ 100/10 s.
+	// half of the instance's limit (DefaultBudget): the limit is shared
+	// with the production app, which must keep at least half of it.
 	Budget int
 	Window time.Duration
+	// Redis, when set, keeps one budget for every replica under Prefix.
+	Redis  redis.UniversalClient
+	Prefix string
 }
 
 // DefaultBudget is Clerk's documented per-instance limit for a key.
@@ -39,6 +44,17 @@ func DefaultBudget(key string) (int, time.Duration) {
 		return 1000, 10 * time.Second
 	}
 	return 100, 10 * time.Second
+}
+
+// EffectiveBudget is the client's budget: CLERK_RATE_LIMIT when given,
+// else half of the instance's limit, because the limit is per instance and
+// the production app must keep at least half of it during an incident.
+func EffectiveBudget(cfg Config) (int, time.Duration) {
+	if cfg.Budget > 0 {
+		return cfg.Budget, cfg.Window
+	}
+	n, w := DefaultBudget(cfg.SecretKey)
+	return max(1, n/2), w
 }
 
 // ParseBudget reads CLERK_RATE_LIMIT: "1000/10s", "100/10s" or a bare
@@ -65,7 +81,6 @@ type Client struct {
 	users    *user.Client
 	sessions *session.Client
 	jwks     *jwks.Client
-	limiter  *Limiter
 	http     *http.Client
 }
 
@@ -75,19 +90,21 @@ func New(cfg Config, observe func(method, path string, status int)) *Client {
 	if cfg.APIURL == "" {
 		cfg.APIURL = "https://api.clerk.com/v1"
 	}
-	n, w := cfg.Budget, cfg.Window
-	if n == 0 {
-		n, w = DefaultBudget(cfg.SecretKey)
+	n, w := EffectiveBudget(cfg)
+	var lim RequestBudget
+	if cfg.Redis != nil {
+		lim = NewSharedLimiter(cfg.Redis, cfg.Prefix, n, w)
+	} else {
+		// Keep a little under the budget: requests reach the server in a
+		// different order and at slightly different times than they leave.
+		lim = NewLimiter(max(1, n*98/100), w)
 	}
-	// Keep a little under the budget: requests reach the server in a
-	// different order and at slightly different times than they leave.
-	lim := NewLimiter(max(1, n*98/100), w)
 	tr := NewTransport(nil, lim)
 	tr.Observe = observe
 	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	key, url := cfg.SecretKey, cfg.APIURL
 	cc := &clerk.ClientConfig{BackendConfig: clerk.BackendConfig{Key: &key, URL: &url, HTTPClient: hc}}
-	return &Client{users: user.NewClient(cc), sessions: session.NewClient(cc), jwks: jwks.NewClient(cc), limiter: lim, http: hc}
+	return &Client{users: user.NewClient(cc), sessions: session.NewClient(cc), jwks: jwks.NewClient(cc), http: hc}
 }
 
 // User is what the bot shows about a Clerk user.
@@ -409,6 +426,11 @@ func (e *Error) Unwrap() error { return e.err }
 func Explain(err error, op string) error {
 	if err == nil {
 		return nil
+	}
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		return &Error{Op: op, Status: http.StatusTooManyRequests, err: err,
+			Reason: fmt.Sprintf("Could not %s: Clerk's rate limit asks to wait %s (Retry-After); nothing more was sent. Try again after that: the app shares this budget", op, ra.Wait.Round(time.Second))}
 	}
 	var api *clerk.APIErrorResponse
 	if errors.As(err, &api) {

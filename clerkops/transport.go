@@ -84,7 +84,7 @@ func (l *Limiter) Pause(t time.Time) {
 // and jitter, replaying request bodies. Clerk's SDK never retries.
 type Transport struct {
 	Base     http.RoundTripper
-	Limiter  *Limiter
+	Limiter  RequestBudget
 	Attempts int
 	MaxWait  time.Duration
 	// Observe, if set, sees each attempt's status (0 for a network error).
@@ -93,7 +93,7 @@ type Transport struct {
 }
 
 // NewTransport returns a retrying, rate-limited transport.
-func NewTransport(base http.RoundTripper, l *Limiter) *Transport {
+func NewTransport(base http.RoundTripper, l RequestBudget) *Transport {
 	if base == nil {
 		base = http.DefaultTransport
 	}
@@ -129,6 +129,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.Observe(req.Method, req.URL.Path, status)
 		}
 		retryable, wait := t.classify(resp, err, backoff)
+		if status == http.StatusTooManyRequests && wait > MaxRetryAfter {
+			// Too long to hold a responder's command: tell them instead.
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			_ = resp.Body.Close()
+			if t.Limiter != nil {
+				t.Limiter.Pause(time.Now().Add(wait))
+			}
+			return nil, &RetryAfterError{Wait: wait}
+		}
 		if !retryable || attempt >= t.Attempts || ctx.Err() != nil {
 			if err != nil {
 				return nil, scrub(err)
@@ -169,7 +178,8 @@ func (t *Transport) classify(resp *http.Response, err error, backoff time.Durati
 		if perr != nil || secs < 0 {
 			return true, jitter(backoff)
 		}
-		return true, min(time.Duration(secs)*time.Second, t.MaxWait)
+		// Retry-After is honoured in full, never cut short.
+		return true, time.Duration(secs) * time.Second
 	case resp.StatusCode >= 500:
 		return true, jitter(backoff)
 	}
@@ -185,4 +195,15 @@ func scrub(err error) error {
 		}
 	}
 	return err
+}
+
+// MaxRetryAfter is the longest Retry-After a request waits out; a longer
+// one is told to the user rather than cut short.
+const MaxRetryAfter = 60 * time.Second
+
+// RetryAfterError is a 429 whose Retry-After is over MaxRetryAfter.
+type RetryAfterError struct{ Wait time.Duration }
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("Clerk asks to wait %s before the next request (429 Retry-After)", e.Wait.Round(time.Second))
 }

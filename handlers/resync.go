@@ -16,7 +16,7 @@ import (
 
 func dataSyncCommands() []Sub {
 	return []Sub{
-		{Name: "webhook", Usage: "/clerk-incident webhook check", Summary: "send the app's webhook endpoint a signed test event and a forged one",
+		{Name: "webhook", Usage: "/clerk-incident webhook check", Summary: "send the app's webhook endpoint a signed test event and a forged one", Who: Responder,
 			Run: (*Handlers).webhookCmd},
 		{Name: "resync", Usage: "/clerk-incident resync [INC-n] [--dry-run] [--since <RFC 3339 date>] | status | cancel", Summary: "replay every Clerk user into the app's webhook endpoint as signed user.updated events", Who: Responder,
 			ReadForms: []string{"status"}, Run: (*Handlers).resyncCmd},

@@ -19,7 +19,7 @@ func watchingCommands() []Sub {
 	return []Sub{
 		{Name: "status", Usage: "/clerk-incident status [INC-n]", Summary: "show an incident and its latest timeline",
 			Run: (*Handlers).status},
-		{Name: "diagnose", Usage: "/clerk-incident diagnose [INC-n] [samples]", Summary: "time Clerk's API, JWKS, the app health endpoint and the status page",
+		{Name: "diagnose", Usage: "/clerk-incident diagnose [INC-n] [samples]", Summary: "time Clerk's API, JWKS, the app health endpoint and the status page", Who: Responder,
 			Run: (*Handlers).diagnose},
 		{Name: "check", Usage: "/clerk-incident check", Summary: "check keys, webhook secret, Redis, contacts and Slack tokens", NoID: true,
 			Run: func(h *Handlers, ctx context.Context, r req, _ Parsed) { h.check(ctx, r) }},

@@ -62,7 +62,10 @@ func newWorld(t testing.TB, users int) *world {
 	app := fakeapp.New()
 	t.Cleanup(fc.Close)
 	t.Cleanup(app.Close)
-	w := &world{clerk: fc, app: app, cl: clerkops.New(clerkops.Config{SecretKey: fc.Key, APIURL: fc.URL(), Budget: 1000, Window: 10 * time.Second}, nil)}
+	// The budget is explicit and shared through Redis, as in production.
+	rdb, _ := redistest.Client(t)
+	w := &world{clerk: fc, app: app, cl: clerkops.New(clerkops.Config{SecretKey: fc.Key, APIURL: fc.URL(), Budget: 1000, Window: 10 * time.Second,
+		Redis: rdb, Prefix: redistest.Prefix()}, nil)}
 	for i := range users {
 		w.ids = append(w.ids, fc.AddUser(fmt.Sprintf("U%d", i), fmt.Sprintf("u%d@example.com", i), 0).ID)
 	}

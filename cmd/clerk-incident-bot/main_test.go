@@ -666,3 +666,19 @@ func TestBreakGlassNameIsPlainTextAndAudited(t *testing.T) {
 		}
 	}
 }
+
+// Commands that spend Clerk's budget (shared with the production app) need
+// a responder; reading commands stay open to everyone.
+func TestClerkBudgetIsForResponders(t *testing.T) {
+	h := apptest.Start(t, apptest.Spec{Env: map[string]string{"SLACK_RESPONDERS": "U1"}})
+	s := h.Slack
+	for _, text := range []string{"diagnose", "webhook check"} {
+		s.Command(t, "U9", "C1", text)
+		s.ExpectEphemeral(t, "U9", "Only incident responders may use `"+strings.Fields(text)[0]+"`")
+	}
+	for text, want := range map[string]string{"help": "runs the Clerk incident runbook", "list": "No open incidents", "contacts": "contacts file",
+		"status": "No open incidents", "bypass status": "bypass", "resync status": "webhook endpoint is not configured"} {
+		s.Command(t, "U9", "C1", text)
+		s.ExpectEphemeral(t, "U9", want)
+	}
+}

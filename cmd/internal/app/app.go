@@ -304,7 +304,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	var clerk *clerkops.Client
 	if cfg.ClerkSecretKey != "" {
-		clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow}, m.ClerkCall)
+		clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow,
+			Redis: rdb, Prefix: cfg.RedisPrefix}, m.ClerkCall)
 		deps.Clerk = clerk
 	} else {
 		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")

@@ -79,7 +79,7 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"CONTACTS_FILE", "./contacts.yml", "escalation contacts (the runbook's INCIDENT_CONTACTS.yml format)"},
 	{"CLERK_SECRET_KEY", "", "Clerk secret key (sk_live_… or sk_test_…) for revoke, lockout, unlock; unset: those commands say so"},
 	{"CLERK_API_URL", "https://api.clerk.com/v1", "Clerk Backend API base URL (tests, proxies)"},
-	{"CLERK_RATE_LIMIT", "", "client-side Clerk budget such as 1000/10s; default from the key (sk_live_ 1000/10s, sk_test_ 100/10s)"},
+	{"CLERK_RATE_LIMIT", "", "client-side Clerk budget shared by all replicas, such as 300/10s; default half the instance's limit (sk_live_ 500/10s, sk_test_ 50/10s), the app keeps the rest"},
 	{"SLACK_APPROVERS", "", "user (U…) and user group (S…) IDs who may approve lockouts and the bypass; default: the responders"},
 	{"APPROVAL_TTL", "15m", "how long an approval request stays open"},
 	{"BYPASS_MAX_DURATION", "2h", "longest emergency bypass"},
