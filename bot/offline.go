@@ -84,3 +84,6 @@ func (o *Offline) LookupHandle(ctx context.Context, handle string) (string, erro
 
 // CheckUser fails: Slack is not reachable from here.
 func (o *Offline) CheckUser(ctx context.Context, id string) error { return ErrOffline }
+
+// CheckChannel fails: Slack is not reachable from here.
+func (o *Offline) CheckChannel(ctx context.Context, id string) error { return ErrOffline }

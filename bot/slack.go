@@ -301,3 +301,27 @@ func (s *Slack) CheckUser(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// CheckChannel reports whether the bot can post in the channel: it must
+// exist, be live and have the bot as a member (conversations.info, with
+// channels:read and groups:read).
+func (s *Slack) CheckChannel(ctx context.Context, id string) error {
+	var ch *slack.Channel
+	err := s.retry(ctx, "conversations.info", func() error {
+		var err error
+		ch, err = s.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: id})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if ch.IsArchived {
+		fix, _ := channelFix("is_archived")
+		return apperr.New(apperr.SlackChannel, fix)
+	}
+	if !ch.IsMember {
+		fix, _ := channelFix("not_in_channel")
+		return apperr.New(apperr.SlackChannel, fix)
+	}
+	return nil
+}

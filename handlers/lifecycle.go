@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -172,7 +173,7 @@ func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Categor
 		h.replyText(ctx, r, "Set SLACK_CHANNEL_ID: there is no channel to post the incident card in. Nothing was opened.")
 		return
 	}
-	inc, err := h.opener.Open(ctx, response.Request{OpenParams: incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.who, Channel: channel, Force: force}})
+	inc, cardErr, err := h.opener.Open(ctx, response.Request{OpenParams: incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.who, Channel: channel, Force: force}})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {
 		if sev == "" {
@@ -189,7 +190,11 @@ func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Categor
 	case inc.CardTS == "" && r.operator:
 		h.replyText(ctx, r, fmt.Sprintf("Opened %s. Slack is not used from here: its card is posted in <#%s> once a bot reaches Slack.", inc.ID, channel))
 	case inc.CardTS == "":
-		h.replyText(ctx, r, fmt.Sprintf(":warning: Opened *%s*, but its card could not be posted in <#%s>. Invite the bot to that channel; the card is posted with the next change.", inc.ID, channel))
+		fix := "Invite the bot to that channel"
+		if apperr.CodeOf(cardErr) == apperr.SlackChannel {
+			fix = "Slack says " + apperr.MessageOf(cardErr)
+		}
+		h.replyText(ctx, r, fmt.Sprintf(":warning: Opened *%s*, but its card could not be posted in <#%s>. %s; the card is posted as soon as that is fixed (the bot retries with backoff, at most every 5 minutes).", inc.ID, channel, fix))
 	case r.isCommand:
 		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.", inc.ID, channel))
 	}

@@ -274,7 +274,39 @@ func (s *Store) Stale(ctx context.Context) ([]string, error) {
 
 // ClearStale notes that the card caught up.
 func (s *Store) ClearStale(ctx context.Context, id string) error {
-	return s.rdb.SRem(ctx, s.keyStale(), id).Err()
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SRem(ctx, s.keyStale(), id)
+		p.HDel(ctx, s.keyStale()+":retry", id)
+		return nil
+	})
+	return err
+}
+
+// StaleRetry says how often a stale card's catch-up failed and when to
+// try next (zero: now).
+func (s *Store) StaleRetry(ctx context.Context, id string) (attempts int, next time.Time, err error) {
+	v, err := s.rdb.HGet(ctx, s.keyStale()+":retry", id).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	var ms int64
+	if _, err := fmt.Sscanf(v, "%d|%d", &attempts, &ms); err != nil {
+		return 0, time.Time{}, nil
+	}
+	return attempts, time.UnixMilli(ms), nil
+}
+
+// SetStaleRetry records a failed catch-up and the next try.
+func (s *Store) SetStaleRetry(ctx context.Context, id string, attempts int, next time.Time) error {
+	return s.rdb.HSet(ctx, s.keyStale()+":retry", id, fmt.Sprintf("%d|%d", attempts, next.UnixMilli())).Err()
+}
+
+// Lease is a named lease under the store's prefix (catch-up claims).
+func (s *Store) Lease(name, owner string) *redisx.Lease {
+	return redisx.NewLease(s.rdb, s.prefix+"lease:"+name, owner)
 }
 
 // Ping reports whether Redis answers.

@@ -8,6 +8,8 @@ package publish
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/sirupsen/logrus"
 )
 
@@ -28,6 +31,9 @@ type Store interface {
 	MarkStale(ctx context.Context, id string) error
 	Stale(ctx context.Context) ([]string, error)
 	ClearStale(ctx context.Context, id string) error
+	StaleRetry(ctx context.Context, id string) (int, time.Time, error)
+	SetStaleRetry(ctx context.Context, id string, attempts int, next time.Time) error
+	Lease(name, owner string) *redisx.Lease
 }
 
 // Slack is the outbound Slack API.
@@ -69,6 +75,7 @@ type Publisher struct {
 	observe Observer
 	channel string
 	names   map[string]string
+	owner   string // this process, for catch-up leases
 	log     logrus.FieldLogger
 	now     func() time.Time
 }
@@ -92,7 +99,9 @@ type Deps struct {
 
 // New builds the publisher.
 func New(d Deps) *Publisher {
-	return &Publisher{store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &Publisher{owner: hex.EncodeToString(b), store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
 		observe: d.Observe, channel: d.Channel, names: d.Names, log: d.Log, now: d.Now}
 }
 
@@ -103,25 +112,27 @@ func (p *Publisher) Channel() string { return p.channel }
 // checklist message. Concurrent changes (other clicks, other replicas) may
 // finish their updates in any order, so after writing it re-reads the
 // incident and renders again until what it wrote is the latest version.
-func (p *Publisher) Refresh(ctx context.Context, inc *incident.Incident) {
+func (p *Publisher) Refresh(ctx context.Context, inc *incident.Incident) error {
+	var rerr error
 	for range 8 {
-		p.render(ctx, inc)
+		rerr = p.render(ctx, inc)
 		latest, err := p.store.Current(ctx, inc.ID)
 		if err != nil || latest.Version == inc.Version {
-			return
+			return rerr
 		}
 		timeline := inc.Timeline
 		*inc = *latest
 		inc.Timeline = timeline
 	}
+	return rerr
 }
 
 // render writes the card and checklist; when Slack refuses, the incident
 // is marked stale and the sweep catches the card up later.
-func (p *Publisher) render(ctx context.Context, inc *incident.Incident) bool {
+func (p *Publisher) render(ctx context.Context, inc *incident.Incident) error {
 	spec := p.rb.Spec(inc.Category)
 	card := Card(inc, spec, p.LadderState(ctx, inc.ID), p.now())
-	ok := true
+	var failed error
 	if inc.CardTS == "" && inc.Channel != "" {
 		// Only one request posts the card; the others wait for its ts.
 		if first, err := p.store.Once(ctx, "card-post:"+inc.ID, 30*time.Second); err == nil && !first {
@@ -133,31 +144,38 @@ func (p *Publisher) render(ctx context.Context, inc *incident.Incident) bool {
 	}
 	if inc.CardTS == "" {
 		if inc.Channel == "" {
-			return true
+			return nil
 		}
 		ts, err := p.slack.Post(ctx, inc.Channel, "", card)
 		if err != nil {
 			p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post incident card")
 			_ = p.store.MarkStale(ctx, inc.ID)
-			return false
+			return fmt.Errorf("post the card of %s: %w", inc.ID, err)
 		}
 		if updated, err := p.store.Update(ctx, inc.ID, incident.SetCard(inc.Channel, ts)); err == nil {
 			*inc = *updated
 		}
 	} else if err := p.slack.Update(ctx, inc.Channel, inc.CardTS, card); err != nil {
 		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not update incident card")
-		ok = false
+		failed = fmt.Errorf("update the card of %s: %w", inc.ID, err)
 	}
 	if inc.ChecklistTS != "" && spec != nil {
 		if err := p.slack.Update(ctx, inc.Channel, inc.ChecklistTS, ChecklistMsg(inc, spec)); err != nil {
 			p.log.WithError(err).WithField("incident", inc.ID).Warn("could not update checklist")
-			ok = false
+			failed = cmpOr(failed, fmt.Errorf("update the checklist of %s: %w", inc.ID, err))
 		}
 	}
-	if !ok {
+	if failed != nil {
 		_ = p.store.MarkStale(ctx, inc.ID)
 	}
-	return ok
+	return failed
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 // catchUp re-renders cards that could not be updated (Slack was down, or
@@ -167,25 +185,44 @@ func (p *Publisher) CatchUp(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	now := p.now()
 	for _, id := range ids {
+		// A card Slack keeps refusing (the bot left the channel) is retried
+		// with backoff up to every 5 minutes, not every sweep forever.
+		attempts, next, err := p.store.StaleRetry(ctx, id)
+		if err != nil || now.Before(next) {
+			continue
+		}
 		// One replica at a time, or two would post two cards.
-		if first, err := p.store.Once(ctx, "catch-up:"+id, 30*time.Second); err != nil || !first {
+		lease := p.store.Lease("catch-up:"+id, p.owner)
+		if ok, err := lease.Take(ctx, 30*time.Second); err != nil || !ok {
 			continue
 		}
-		inc, err := p.store.Current(ctx, id)
-		if err != nil {
-			_ = p.store.ClearStale(ctx, id)
-			continue
-		}
-		hadCard := inc.CardTS != ""
-		if !p.render(ctx, inc) {
-			return // Slack still refuses: try again next sweep
-		}
+		p.catchUp(ctx, id, attempts, now)
+		_ = lease.Release(context.WithoutCancel(ctx))
+	}
+}
+
+// maxCardRetry caps the backoff of a card Slack keeps refusing.
+const maxCardRetry = 5 * time.Minute
+
+func (p *Publisher) catchUp(ctx context.Context, id string, attempts int, now time.Time) {
+	inc, err := p.store.Current(ctx, id)
+	if err != nil {
 		_ = p.store.ClearStale(ctx, id)
-		if !hadCard && inc.CardTS != "" {
-			p.PostChecklist(ctx, inc)
-			p.Thread(ctx, inc, fmt.Sprintf("This card caught up after Slack was unreachable; the timeline has everything done meanwhile (`/clerk-incident status %s`).", inc.ID))
-		}
+		return
+	}
+	hadCard := inc.CardTS != ""
+	if err := p.render(ctx, inc); err != nil {
+		wait := min(5*time.Second<<min(attempts, 6), maxCardRetry)
+		_ = p.store.SetStaleRetry(ctx, id, attempts+1, now.Add(wait))
+		p.log.WithError(err).WithField("incident", id).WithField("retry_in", wait).Warn("card still behind")
+		return
+	}
+	_ = p.store.ClearStale(ctx, id)
+	if !hadCard && inc.CardTS != "" {
+		p.PostChecklist(ctx, inc)
+		p.Thread(ctx, inc, fmt.Sprintf("This card caught up after Slack was unreachable; the timeline has everything done meanwhile (`/clerk-incident status %s`).", inc.ID))
 	}
 }
 

@@ -58,11 +58,11 @@ type Request struct {
 // escalation ladder. An open incident of the same category comes back as
 // *incident.DuplicateError unless Force is set. The ladder starts even
 // when Slack refused the card: people are paged by DM, and the card
-// catches up with the next sweep.
-func (o *Opener) Open(ctx context.Context, r Request) (*incident.Incident, error) {
-	inc, err := o.store.Open(ctx, r.OpenParams)
+// catches up with the sweep; cardErr says why Slack refused it.
+func (o *Opener) Open(ctx context.Context, r Request) (inc *incident.Incident, cardErr error, err error) {
+	inc, err = o.store.Open(ctx, r.OpenParams)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	o.log.WithFields(logrus.Fields{"incident": inc.ID, "category": inc.Category, "severity": inc.Severity, "by": r.By.Plain()}).Info("incident opened")
 	if r.Impact != "" {
@@ -70,12 +70,12 @@ func (o *Opener) Open(ctx context.Context, r Request) (*incident.Incident, error
 			inc = updated
 		}
 	}
-	o.pub.Refresh(ctx, inc)
+	cardErr = o.pub.Refresh(ctx, inc)
 	if inc.CardTS != "" {
 		o.pub.PostChecklist(ctx, inc)
 	}
 	o.StartLadder(ctx, inc)
-	return inc, nil
+	return inc, cardErr, nil
 }
 
 // StartLadder starts paging for an incident (new, or escalated by hand
@@ -102,7 +102,7 @@ func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 		return "", apperr.New(apperr.SlackChannel, "SLACK_CHANNEL_ID is not set, so there is no channel for auto-opened incidents")
 	}
 	by := incident.Person{Name: "status poller"}
-	inc, err := o.Open(ctx, Request{OpenParams: incident.OpenParams{Category: a.Category, Severity: a.Severity,
+	inc, _, err := o.Open(ctx, Request{OpenParams: incident.OpenParams{Category: a.Category, Severity: a.Severity,
 		Title: publish.Truncate(a.Title, MaxTitle), By: by, Channel: channel}, Impact: a.Impact})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {

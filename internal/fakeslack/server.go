@@ -78,6 +78,7 @@ type Server struct {
 	handles     map[string]string // group ID → handle
 	emails      map[string]string // e-mail → user ID
 	gone        map[string]string // user ID → the error Slack gives for them (user_not_found, user_disabled, …)
+	chans       map[string]string // channel ID → not_in_channel, channel_not_found, is_archived or restricted_action
 	rateLimited map[string]int    // method → number of 429s still to give
 	calls       map[string]int
 	onEvent     func(Event)
@@ -168,6 +169,18 @@ func (s *Server) RemoveUser(id, code string) {
 		s.gone = map[string]string{}
 	}
 	s.gone[id] = code
+}
+
+// SetChannel makes posts to a channel fail as Slack does when the bot is
+// not a member (not_in_channel), the channel is gone (channel_not_found),
+// archived (is_archived) or closed to bots (restricted_action); "" heals it.
+func (s *Server) SetChannel(id, problem string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.chans == nil {
+		s.chans = map[string]string{}
+	}
+	s.chans[id] = problem
 }
 
 // SetEmail gives a user an e-mail address for users.lookupByEmail.
@@ -267,6 +280,10 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
 			return
 		}
+		if p := s.chans[ch]; p != "" {
+			writeJSON(w, map[string]any{"ok": false, "error": p})
+			return
+		}
 		if ch[0] == 'U' { // posting to a user ID lands in their DM
 			ch = "D" + ch
 		}
@@ -284,7 +301,20 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		s.emit(Event{Kind: "post", Message: m})
 		s.cond.Broadcast()
 		writeJSON(w, map[string]any{"ok": true, "channel": ch, "ts": m.TS})
+	case "conversations.info":
+		ch := f.Get("channel")
+		switch s.chans[ch] {
+		case "channel_not_found":
+			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+		default:
+			writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": ch, "is_channel": true,
+				"is_member": s.chans[ch] != "not_in_channel", "is_archived": s.chans[ch] == "is_archived"}})
+		}
 	case "chat.update":
+		if p := s.chans[f.Get("channel")]; p != "" {
+			writeJSON(w, map[string]any{"ok": false, "error": p})
+			return
+		}
 		m := s.find(f.Get("channel"), f.Get("ts"))
 		if m == nil {
 			writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})

@@ -21,6 +21,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
@@ -96,6 +97,19 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	}
 
 	out := bot.NewSlack(api, nil)
+	if cfg.Channel != "" {
+		// Once at start-up: a missing channel or a bot that is not a member
+		// is said now, not discovered at the first incident.
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		if err := out.CheckChannel(cctx, cfg.Channel); err != nil {
+			fix := apperr.MessageOf(err)
+			if fix == "" {
+				fix = err.Error()
+			}
+			log.WithField("channel", cfg.Channel).WithField("fix", fix).Error("SLACK_CHANNEL_ID cannot be posted in: " + fix)
+		}
+		cancel()
+	}
 	parts, err := assemble(ctx, cfg, opt, rdb, store, rb, out, true, log)
 	if err != nil {
 		return err

@@ -275,3 +275,47 @@ func TestApprovedRequestSurvivesACrash(t *testing.T) {
 	h.sweep(context.Background())
 	s.NoUnexpectedMessages(t)
 }
+
+// The bot is not in SLACK_CHANNEL_ID: start-up says so once, opening an
+// incident tells the responder how to fix it, and the card is retried with
+// backoff capped at 5 minutes, not every sweep; it appears once fixed.
+func TestChannelProblemsBecomeInstructions(t *testing.T) {
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	fs.AddUser("U1", "alice")
+	fs.SetChannel("CINC", "not_in_channel")
+	clock := &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}
+	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC", "SLACK_RESPONDERS": "U1"},
+		Options: app.Options{Now: clock.Now, NoSweepLoop: true}})
+	if logs := bot.Logs.String(); strings.Count(logs, "SLACK_CHANNEL_ID cannot be posted in") != 1 || !strings.Contains(logs, "invite it there") {
+		t.Fatalf("start-up did not say once that the bot is not in the channel:\n%s", logs)
+	}
+	fs.Command(t, "U1", "C1", "open outage Sign-in down")
+	fs.ExpectEphemeral(t, "U1", "Opened *INC-1*, but its card could not be posted", "not a member of the channel: invite it there")
+	posts := func() int { return fs.Calls("chat.postMessage") }
+	before := posts()
+	var tries []time.Time
+	for range 240 { // 40 minutes, a sweep every 10 s
+		clock.Add(10 * time.Second)
+		bot.Sweep(context.Background())
+		if n := posts(); n > before {
+			tries = append(tries, clock.Now())
+			before = n
+		}
+	}
+	if len(tries) < 5 || len(tries) > 20 {
+		t.Fatalf("%d retries in 40 minutes: want backoff, neither every sweep nor never", len(tries))
+	}
+	for i := 1; i < len(tries); i++ {
+		if gap := tries[i].Sub(tries[i-1]); gap > 5*time.Minute+10*time.Second {
+			t.Fatalf("retry %d came %v after the previous one: the backoff is capped at 5 minutes", i, gap)
+		}
+	}
+	if last := tries[len(tries)-1].Sub(tries[len(tries)-2]); last < 4*time.Minute {
+		t.Fatalf("still retrying every %v after 40 minutes", last)
+	}
+	fs.SetChannel("CINC", "")
+	clock.Add(6 * time.Minute)
+	bot.Sweep(context.Background())
+	fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in down")
+}
