@@ -99,30 +99,31 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 	prog := h.pub.StartProgress(ctx, inc, fmt.Sprintf("Revoking the sessions of %d users", len(ids)), len(ids))
 	results := h.clerk.RevokeMany(ctx, ids, 4, len(ids) <= 20, prog.Update)
 	prog.Finish(ctx)
-	var b strings.Builder
+	var res resultLines
 	total, failed := 0, 0
-	fmt.Fprintf(&b, ":lock: *Sessions revoked* by %s", publish.Who(r.who))
-	for i, res := range results {
+	for i, rr := range results {
 		u := found[i]
 		switch {
-		case res.Err != nil:
+		case rr.Err != nil:
 			failed++
-			fmt.Fprintf(&b, "\n• %s: :x: %s", u.Label(), res.Err)
-		case res.Left > 0:
+			res.fail(fmt.Sprintf("%s: :x: %s", u.Label(), rr.Err))
+		case rr.Left > 0:
 			failed++
-			fmt.Fprintf(&b, "\n• %s: %d revoked, :warning: %d still active", u.Label(), res.Revoked, res.Left)
+			res.fail(fmt.Sprintf("%s: %d revoked, :warning: %d still active", u.Label(), rr.Revoked, rr.Left))
 		default:
-			total += res.Revoked
-			if len(results) <= 50 {
-				fmt.Fprintf(&b, "\n• %s: %d revoked, none active", u.Label(), res.Revoked)
-			}
+			total += rr.Revoked
+			res.ok(fmt.Sprintf("%s: %d revoked, none active", u.Label(), rr.Revoked))
 		}
 	}
+	var tail strings.Builder
 	if len(results) > 50 {
-		fmt.Fprintf(&b, "\n%d users done, %d sessions revoked, %d failed.", len(results), total, failed)
+		fmt.Fprintf(&tail, "\n%d users done, %d sessions revoked, %d failed.", len(results), total, failed)
 	}
-	appendProblems(&b, unknown, invalid)
-	summary := b.String()
+	appendProblems(&tail, unknown, invalid)
+	summary, full := res.render(fmt.Sprintf(":lock: *Sessions revoked* by %s", publish.Who(r.who)), tail.String(), "revoke-result.txt")
+	if full != "" && inc != nil {
+		h.pub.Attach(ctx, inc, "revoke-result.txt", "Revoke result", full, fmt.Sprintf("Every result of the revoke of %d users", len(results)))
+	}
 	if inc != nil {
 		line := fmt.Sprintf("Revoked %d sessions of %d users (%d failed)", total, len(results), failed)
 		if len(unknown) > 0 {
@@ -209,8 +210,10 @@ func (h *Handlers) unlock(ctx context.Context, r req, p Parsed) {
 
 // Lockout carries out an approved lockout: ban, then revoke what is left.
 type Lockout struct {
-	Clerk Clerk // nil when CLERK_SECRET_KEY is unset
-	Log   logrus.FieldLogger
+	Clerk     Clerk // nil when CLERK_SECRET_KEY is unset
+	Pub       *publish.Publisher
+	Incidents approval.Incidents
+	Log       logrus.FieldLogger
 }
 
 // CarryOut implements approval.Doer.
@@ -223,24 +226,79 @@ func (l Lockout) CarryOut(ctx context.Context, ar *approval.Request) string {
 		msg, _ := Sentence(err)
 		return ":x: Lockout failed before any ban: " + msg
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, ":lock: *Lockout* (%s)", ar.ID)
+	var lines resultLines
 	for _, u := range found {
 		if _, err := l.Clerk.Ban(ctx, u.ID); err != nil {
-			fmt.Fprintf(&b, "\n• %s: :x: %s", u.Label(), err)
+			lines.fail(fmt.Sprintf("%s: :x: %s", u.Label(), err))
 			continue
 		}
 		res := l.Clerk.RevokeSessions(ctx, u.ID, true)
 		switch {
 		case res.Err != nil:
-			fmt.Fprintf(&b, "\n• %s: banned; :warning: session check failed: %s", u.Label(), res.Err)
+			lines.fail(fmt.Sprintf("%s: banned; :warning: session check failed: %s", u.Label(), res.Err))
 		case res.Left > 0:
-			fmt.Fprintf(&b, "\n• %s: banned; :warning: %d sessions still active", u.Label(), res.Left)
+			lines.fail(fmt.Sprintf("%s: banned; :warning: %d sessions still active", u.Label(), res.Left))
 		default:
-			fmt.Fprintf(&b, "\n• %s: banned, sign-in blocked, no active session left (%d more revoked)", u.Label(), res.Revoked)
+			lines.ok(fmt.Sprintf("%s: banned, sign-in blocked, no active session left (%d more revoked)", u.Label(), res.Revoked))
 		}
 		l.Log.WithField("clerk_user", u.ID).WithField("approval", ar.ID).Info("user locked out")
 	}
-	appendProblems(&b, unknown, nil)
-	return b.String()
+	var tail strings.Builder
+	appendProblems(&tail, unknown, nil)
+	file := ar.ID + "-result.txt"
+	msg, full := lines.render(fmt.Sprintf(":lock: *Lockout* (%s)", ar.ID), tail.String(), file)
+	if full != "" && l.Pub != nil {
+		if inc, err := l.Incidents.Current(ctx, ar.Incident); err == nil {
+			l.Pub.Attach(ctx, inc, file, "Lockout result", full, fmt.Sprintf("Every result of lockout %s", ar.ID))
+		}
+	}
+	return msg
+}
+
+// resultLines collects per-user results of a bulk action, failures apart.
+type resultLines struct{ failures, successes []string }
+
+func (l *resultLines) fail(s string) { l.failures = append(l.failures, s) }
+func (l *resultLines) ok(s string)   { l.successes = append(l.successes, s) }
+
+// maxResult keeps a result inside one Slack section.
+const maxResult = 2800
+
+// render is the message: failures first, then successes, then tail. When
+// that does not fit, the message keeps the failures that fit and says the
+// full result is attached (full is then the file's content, else "").
+func (l *resultLines) render(head, tail, file string) (msg, full string) {
+	var all strings.Builder
+	all.WriteString(head)
+	for _, s := range append(append([]string(nil), l.failures...), l.successes...) {
+		all.WriteString("\n• " + s)
+	}
+	all.WriteString(tail)
+	if len(all.String()) <= maxResult {
+		return all.String(), ""
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	shown := 0
+	for _, s := range l.failures {
+		if b.Len()+len(s)+len(tail)+200 > maxResult {
+			break
+		}
+		b.WriteString("\n• " + s)
+		shown++
+	}
+	if left := len(l.failures) - shown; left > 0 {
+		fmt.Fprintf(&b, "\n… and %d more failures", left)
+	}
+	if len(l.successes) > 0 {
+		fmt.Fprintf(&b, "\n%d succeeded.", len(l.successes))
+	}
+	fmt.Fprintf(&b, "\nThe full result is in the attached file `%s`.", file)
+	b.WriteString(tail)
+	return b.String(), plainResult(all.String())
+}
+
+// plainResult is a result as a file: no Slack emoji codes or bold marks.
+func plainResult(s string) string {
+	return strings.NewReplacer(":x: ", "FAILED ", ":warning: ", "WARNING ", ":grey_question: ", "", "*", "", "• ", "- ").Replace(s) + "\n"
 }

@@ -335,3 +335,14 @@ func (p *Publisher) Failed(ctx context.Context, job, incidentID string) {
 		p.log.WithError(err).Warn("could not report a failed job")
 	}
 }
+
+// Attach uploads a file into the incident's thread.
+func (p *Publisher) Attach(ctx context.Context, inc *incident.Incident, name, title, content, comment string) {
+	if inc == nil || inc.Channel == "" {
+		return
+	}
+	inc = p.WithCard(ctx, inc)
+	if err := p.slack.Upload(ctx, inc.Channel, inc.CardTS, name, title, content, comment); err != nil {
+		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not attach " + name)
+	}
+}

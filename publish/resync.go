@@ -110,8 +110,9 @@ func (p *Publisher) Finished(ctx context.Context, j *resync.Job, failedIDs []str
 	if j.Error != "" {
 		summary += " (" + j.Error + ")"
 	}
-	_, _ = p.store.Update(ctx, inc.ID, incident.Record(j.By, summary))
-	p.Thread(ctx, inc, text)
+	verified := VerifiedText(j)
+	_, _ = p.store.Update(ctx, inc.ID, incident.Record(j.By, summary+". "+OneLine(strings.ReplaceAll(verified, "*", ""))))
+	p.Thread(ctx, inc, text+"\n"+verified)
 	if len(failedIDs) > 0 && inc.Channel != "" {
 		if err := p.slack.Upload(ctx, inc.Channel, inc.CardTS, "resync-"+j.ID+"-failed.txt", "Users the resync could not deliver",
 			strings.Join(failedIDs, "\n")+"\n", fmt.Sprintf("%d users failed in resync %s", len(failedIDs), j.ID)); err != nil {
@@ -119,7 +120,9 @@ func (p *Publisher) Finished(ctx context.Context, j *resync.Job, failedIDs []str
 		}
 	}
 	if j.Status == resync.Done && j.Failed == 0 && !j.DryRun && inc.Open() {
-		p.tickMatching(ctx, inc, incident.Person{Name: "resync"}, "resync", "verify data integrity")
+		// Only the resync step: a 2xx is not proof the app stored the data,
+		// so "Verify data integrity" stays for a person to tick.
+		p.tickMatching(ctx, inc, incident.Person{Name: "resync"}, "run resync")
 	}
 }
 
@@ -146,4 +149,14 @@ func (p *Publisher) tickMatching(ctx context.Context, inc *incident.Incident, by
 // PostResyncProgress posts the message a running resync keeps up to date.
 func (p *Publisher) PostResyncProgress(ctx context.Context, channel, thread string, j *resync.Job) (string, error) {
 	return p.slack.Post(ctx, channel, thread, Text(ResyncText(j, 0, p.now())))
+}
+
+// VerifiedText says what a finished resync proved and what it did not.
+func VerifiedText(j *resync.Job) string {
+	if j.DryRun {
+		return "*Verified:* nothing was sent (dry run)."
+	}
+	return fmt.Sprintf("*Verified:* %d of %d users were delivered as signed user.updated events and the endpoint answered 2xx. "+
+		"*Not verified:* that the app stored them correctly. Compare your database's user count and a few recent users with Clerk, then tick \"Verify data integrity\".",
+		j.Delivered, max(j.Total, j.Done))
 }

@@ -599,6 +599,7 @@ func (r *Runner) send(ctx context.Context, u RawUser, j *Job) (int, error) {
 		return 0, nil
 	}
 	body := event(u, j.InstanceID, time.Now())
+	id := NewMessageID() // the same for every retry of this delivery, as Svix does
 	backoff := 200 * time.Millisecond
 	var lastErr error
 	for attempt := 1; attempt <= 5; attempt++ {
@@ -607,7 +608,7 @@ func (r *Runner) send(ctx context.Context, u RawUser, j *Job) (int, error) {
 			return 0, err
 		}
 		req.Header.Set("Content-Type", "application/json")
-		r.cfg.Secret.Headers(req.Header, body, time.Now())
+		r.cfg.Secret.HeadersFor(req.Header, id, body, time.Now())
 		resp, err := r.hc.Do(req)
 		status := 0
 		wait := backoff/2 + time.Duration(mrand.Int64N(int64(backoff)))

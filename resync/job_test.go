@@ -247,3 +247,37 @@ func TestResyncGrowsItsTotalWhenClerkListsMoreThanItCounted(t *testing.T) {
 		}
 	}
 }
+
+// The app fails every third delivery with a 503: each failed delivery is
+// retried with the same svix-id (so a receiver that de-duplicates applies
+// it once) and every user arrives.
+func TestResyncRetriesKeepTheirSvixID(t *testing.T) {
+	w := newWorld(t, 90)
+	w.app.FailIntermittently(3)
+	rep := &reports{}
+	r := w.runner(t, redistest.Prefix(), rep, 4)
+	ctx := context.Background()
+	if _, err := r.Start(ctx, resync.Job{By: incident.Person{ID: "U1"}}); err != nil {
+		t.Fatal(err)
+	}
+	r.Resume(ctx)
+	j := waitDone(t, rep)
+	if j.Status != resync.Done || j.Delivered != 90 || j.Failed != 0 {
+		t.Fatalf("job %+v", j)
+	}
+	retried := 0
+	for _, id := range w.ids {
+		ids := w.app.MessageIDs(id)
+		if len(ids) > 1 {
+			retried++
+		}
+		for _, m := range ids {
+			if m != ids[0] {
+				t.Fatalf("user %s was redelivered under new svix-ids %v", id, ids)
+			}
+		}
+	}
+	if retried < 20 {
+		t.Fatalf("only %d users were retried: the app did not misbehave", retried)
+	}
+}

@@ -41,11 +41,22 @@ func (k Secret) Sign(id string, ts int64, body []byte) string {
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// Headers sets fresh svix-id, svix-timestamp and svix-signature.
+// Headers sets a fresh svix-id, svix-timestamp and svix-signature.
 func (k Secret) Headers(h http.Header, body []byte, now time.Time) {
+	k.HeadersFor(h, NewMessageID(), body, now)
+}
+
+// NewMessageID is a delivery's svix-id. A retry of the same delivery keeps
+// it, so a receiver that de-duplicates by svix-id (as Svix asks) applies
+// it once.
+func NewMessageID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
-	id := "msg_" + hex.EncodeToString(b)
+	return "msg_" + hex.EncodeToString(b)
+}
+
+// HeadersFor signs one attempt of delivery id with a fresh timestamp.
+func (k Secret) HeadersFor(h http.Header, id string, body []byte, now time.Time) {
 	ts := now.Unix()
 	h.Set("svix-id", id)
 	h.Set("svix-timestamp", strconv.FormatInt(ts, 10))

@@ -32,6 +32,21 @@ type Server struct {
 	deliveries int
 	events     map[string]int // event type → count
 	overshoot  time.Duration  // how late time.Sleep wakes, on average
+	flaky      int            // every flaky-th delivery answers 503
+	attempts   int
+	ids        map[string][]string // user ID → svix-id of each attempt
+	seenIDs    map[string]bool     // svix-ids applied (receivers de-duplicate by it)
+}
+
+// FailIntermittently makes every nth delivery answer 503, as an app under
+// load or mid-deploy does (0: never).
+func (s *Server) FailIntermittently(n int) { s.mu.Lock(); s.flaky = n; s.mu.Unlock() }
+
+// MessageIDs returns the svix-id of every attempt to deliver a user.
+func (s *Server) MessageIDs(userID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.ids[userID]...)
 }
 
 // New starts a fake app with a fresh signing secret.
@@ -123,6 +138,21 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.events[ev.Type]++
+	if s.ids == nil {
+		s.ids, s.seenIDs = map[string][]string{}, map[string]bool{}
+	}
+	msgID := r.Header.Get("svix-id")
+	s.ids[ev.Data.ID] = append(s.ids[ev.Data.ID], msgID)
+	s.attempts++
+	if s.flaky > 0 && s.attempts%s.flaky == 0 {
+		http.Error(w, "upstream busy", http.StatusServiceUnavailable)
+		return
+	}
+	if s.seenIDs[msgID] {
+		w.WriteHeader(http.StatusNoContent) // a redelivery: already applied
+		return
+	}
+	s.seenIDs[msgID] = true
 	if code := s.failUsers[ev.Data.ID]; code != 0 {
 		w.WriteHeader(code)
 		return

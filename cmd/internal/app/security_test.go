@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -318,4 +319,39 @@ func TestChannelProblemsBecomeInstructions(t *testing.T) {
 	clock.Add(6 * time.Minute)
 	bot.Sweep(context.Background())
 	fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in down")
+}
+
+// A revoke whose result does not fit in a Slack section lists the
+// failures first and attaches the full result as a file.
+func TestLongRevokeResultListsFailuresFirstAndAttachesTheRest(t *testing.T) {
+	h := startSecurity(t, map[string]string{"CLERK_RATE_LIMIT": "100000/10s"})
+	s, fc := h.slack, h.clerk
+	var emails []string
+	for i := range 120 {
+		e := fmt.Sprintf("user-%03d@example.com", i)
+		fc.AddUser("U", e, 1)
+		emails = append(emails, e)
+	}
+	card := h.open(t, "open security Credential stuffing")
+	fc.Fail("POST", "/sessions/", 403, 5, 0) // five revokes refused
+	s.Command(t, "U1", "C1", "revoke "+strings.Join(emails, "\n"))
+	progress := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Revoking the sessions of 120 users"}})
+	s.ExpectUpdated(t, progress, "120/120 done")
+	res := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Sessions revoked", "115 succeeded", "full result is in the attached file"}})
+	s.ExpectEphemeral(t, "U1", "Sessions revoked")
+	lines := strings.Split(res.Render(), "\n")
+	if len(lines) < 7 || strings.Count(res.Render(), ":x:") != 5 || !strings.Contains(lines[1], ":x:") {
+		t.Fatalf("failures are not listed first:\n%s", res.Render())
+	}
+	var file string
+	for _, f := range s.Files() {
+		if f.Name == "revoke-result.txt" {
+			file = f.Content
+		}
+	}
+	for _, e := range emails {
+		if !strings.Contains(file, e) {
+			t.Fatalf("the attached result lacks %s:\n%s", e, file)
+		}
+	}
 }
