@@ -230,7 +230,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 		writeJSON(w, map[string]any{"keys": []map[string]string{{"kid": "ins_fake", "kty": "RSA", "use": "sig", "alg": "RS256", "n": "xyz", "e": "AQAB"}}})
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+s.Key {
+	s.mu.Lock()
+	key := s.Key
+	s.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer "+key {
 		clerkError(w, http.StatusUnauthorized, "authentication_invalid", "Unauthorized request")
 		return
 	}
@@ -473,4 +476,20 @@ func (s *Server) userAction(w http.ResponseWriter, id, action string) {
 	out := userJSON(u)
 	s.mu.Unlock()
 	writeJSON(w, out)
+}
+
+// RevokeKey rotates the instance's secret key, as an admin does after a
+// leak: the key the bot holds is answered 401 from now on.
+func (s *Server) RevokeKey() {
+	s.mu.Lock()
+	s.Key = "sk_test_rotated" + s.Key[len("sk_test_"):]
+	s.mu.Unlock()
+}
+
+// DisableLockout makes ban answer 403, as an instance without the user
+// lockout feature does.
+func (s *Server) DisableLockout() {
+	s.mu.Lock()
+	s.banCode = http.StatusForbidden
+	s.mu.Unlock()
 }

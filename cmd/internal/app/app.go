@@ -384,18 +384,24 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 
 	// The timed work that is not escalation, run every second on every
 	// replica: each transition inside is claimed in Redis, so it happens once.
+	// Each step is guarded on its own: one that keeps failing must not
+	// starve the others.
 	sweep := func(ctx context.Context) {
-		if err := approvals.ExpireDue(ctx, pub.ApprovalExpired); err != nil {
-			log.WithError(err).Warn("approval expiry failed")
-		}
-		if err := bypassStore.Tick(ctx, pub); err != nil {
-			log.WithError(err).Warn("bypass tick failed")
-		}
+		g.Run(ctx, "approval expiry", "", func(ctx context.Context) {
+			if err := approvals.ExpireDue(ctx, pub.ApprovalExpired); err != nil {
+				log.WithError(err).Warn("approval expiry failed")
+			}
+		})
+		g.Run(ctx, "bypass tick", "", func(ctx context.Context) {
+			if err := bypassStore.Tick(ctx, pub); err != nil {
+				log.WithError(err).Warn("bypass tick failed")
+			}
+		})
 		if runner != nil {
-			runner.Resume(ctx)
+			g.Run(ctx, "resync resume", "", runner.Resume)
 		}
-		executor.Drain(ctx)
-		pub.CatchUp(ctx)
+		g.Run(ctx, "approval outbox", "", executor.Drain)
+		g.Run(ctx, "card catch-up", "", pub.CatchUp)
 	}
 	guarded := func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }
 	return &parts{guard: g, handlers: handlers.New(deps), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,

@@ -100,7 +100,7 @@ func TestEveryLoopSurvivesAPanic(t *testing.T) {
 	if fapp.Users() != 30 {
 		t.Fatalf("app holds %d users", fapp.Users())
 	}
-	for _, job := range []string{"sweep", "escalation engine", "status poller", "socket listener", "http", "resync worker"} {
+	for _, job := range []string{"sweep", "approval expiry", "bypass tick", "approval outbox", "card catch-up", "escalation engine", "status poller", "socket listener", "http", "resync worker"} {
 		if !p.saw(job) {
 			t.Errorf("%s never ran under the guard", job)
 		}

@@ -355,3 +355,26 @@ func TestLongRevokeResultListsFailuresFirstAndAttachesTheRest(t *testing.T) {
 		}
 	}
 }
+
+// Clerk misbehaving as it really does reaches the responder as what to do:
+// a revoked secret key (401) and an instance without lockout (403).
+func TestClerkRefusalsReachTheUserAsTheirOwnSentence(t *testing.T) {
+	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
+	s, fc := h.slack, h.clerk
+	eve := fc.AddUser("Eve", "eve@example.com", 1)
+	card := h.open(t, "open security Account takeover")
+
+	fc.DisableLockout()
+	s.Command(t, "U1", "C1", "lockout eve@example.com")
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+	s.Click(t, "U3", req, "Approve")
+	s.ExpectUpdated(t, req, "Approved by <@U3>", "eve@example.com", "403", "lockout may be disabled for this instance")
+	if fc.User(eve.ID).Banned {
+		t.Fatal("banned despite the 403")
+	}
+
+	fc.RevokeKey()
+	s.Command(t, "U1", "C1", "revoke eve@example.com")
+	s.ExpectEphemeral(t, "U1", "Clerk rejected the secret key (401)", "CLERK_SECRET_KEY")
+}
