@@ -50,7 +50,7 @@ func (h *Handlers) webhookCmd(ctx context.Context, r req, p Parsed) {
 	}
 	text := publish.WebhookCheckText(h.checkWebhook(ctx))
 	if inc, err := h.optionalIncident(ctx, p); err == nil && inc != nil {
-		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Webhook check: "+publish.OneLine(text)))
+		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Webhook check: "+publish.TimelineText(text)))
 		h.pub.Thread(ctx, inc, text)
 	}
 	h.replyText(ctx, r, text)

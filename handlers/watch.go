@@ -93,7 +93,7 @@ func (h *Handlers) diagnose(ctx context.Context, r req, p Parsed) {
 	defer cancel()
 	text := publish.DiagnoseText(probe.Diagnose(ctx, h.diagTargets, n), n)
 	if inc != nil {
-		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Diagnosis: "+publish.OneLine(strings.ReplaceAll(text, "\n", "; "))))
+		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Diagnosis: "+publish.TimelineText(strings.ReplaceAll(text, "\n", "; "))))
 		h.pub.Thread(ctx, inc, text)
 	}
 	h.replyText(ctx, r, text)

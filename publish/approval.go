@@ -74,7 +74,7 @@ func DecidedMsg(a *approval.Request) bot.Msg {
 // timeline, in the thread, and replaces the request's message.
 func (p *Publisher) Executed(ctx context.Context, ar *approval.Request) {
 	if inc, err := p.store.Current(ctx, ar.Incident); err == nil {
-		_, _ = p.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("%s (%s) result: %s", ActionName(ar.Action), ar.ID, OneLine(ar.Outcome))))
+		_, _ = p.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("%s (%s) result: %s", ActionName(ar.Action), ar.ID, TimelineText(ar.Outcome))))
 		p.Thread(ctx, inc, ar.Outcome)
 	}
 	p.ShowDecision(ctx, ar)

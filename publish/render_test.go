@@ -99,3 +99,12 @@ func TestLongTitleIsTruncatedToSlackLimits(t *testing.T) {
 		t.Fatalf("header is %d characters", n)
 	}
 }
+
+// The timeline keeps who and what, not Slack markup: the report is read
+// outside Slack.
+func TestTimelineTextDropsSlackMarkup(t *testing.T) {
+	got := TimelineText(":lock: *Lockout* (apr-1)\n• <@U1>: banned, `user_2` <!date^1795701608^{date_short_pretty}|2026-11-26 14:00 UTC>")
+	if want := "Lockout (apr-1) • @U1: banned, user_2 2026-11-26 14:00 UTC"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
