@@ -14,15 +14,6 @@ import (
 
 // The data sync family: webhook check and resync.
 
-func dataSyncCommands() []Sub {
-	return []Sub{
-		{Name: "webhook", Usage: "/clerk-incident webhook check", Summary: "send the app's webhook endpoint a signed test event and a forged one", Who: Responder,
-			Run: (*Handlers).webhookCmd},
-		{Name: "resync", Usage: "/clerk-incident resync [INC-n] [--dry-run] [--since <RFC 3339 date>] | status | cancel", Summary: "replay every Clerk user into the app's webhook endpoint as signed user.updated events", Who: Responder,
-			ReadForms: []string{"status"}, Run: (*Handlers).resyncCmd},
-	}
-}
-
 // Resyncer is what handlers need of the resync runner.
 type Resyncer interface {
 	Start(ctx context.Context, j resync.Job) (*resync.Job, error)
@@ -164,4 +155,14 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 	// The next sweep (within a second, on whichever replica gets the
 	// lease) runs it, so it survives this handler and any restart.
 	h.replyText(ctx, r, fmt.Sprintf(":arrows_counterclockwise: Resync %s started; progress is posted in the thread. `resync status` and `resync cancel` work from any replica.%s", started.ID, note))
+}
+
+// dataSyncCommands are the family's rows of the command table.
+func dataSyncCommands() []Sub {
+	return []Sub{
+		{Name: "webhook", Usage: "/clerk-incident webhook check", Summary: "send the app's webhook endpoint a signed test event and a forged one", Who: Responder,
+			Run: (*Handlers).webhookCmd},
+		{Name: "resync", Usage: "/clerk-incident resync [INC-n] [--dry-run] [--since <RFC 3339 date>] | status | cancel", Summary: "replay every Clerk user into the app's webhook endpoint as signed user.updated events", Who: Responder,
+			ReadForms: []string{"status"}, Run: (*Handlers).resyncCmd},
+	}
 }
