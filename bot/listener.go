@@ -99,13 +99,34 @@ func (l *Listener) Connected() bool { return l.connected.Load() }
 // handlers in flight.
 func (l *Listener) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
-	go func() { errc <- l.client.RunContext(ctx) }()
+	panicked := make(chan struct{}, 1)
+	start := func() {
+		go func() {
+			defer func() {
+				if p := recover(); p != nil {
+					l.log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("socket mode client panicked; reconnecting")
+					panicked <- struct{}{}
+				}
+			}()
+			errc <- l.client.RunContext(ctx)
+		}()
+	}
+	start()
 	defer l.wg.Wait()
 	for {
 		select {
 		case <-ctx.Done():
 			l.connected.Store(false)
 			return nil
+		case <-panicked:
+			// The client died with a bug of its own: connect again rather
+			// than end the process.
+			l.connected.Store(false)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+				start()
+			}
 		case err := <-errc:
 			l.connected.Store(false)
 			if ctx.Err() != nil {

@@ -473,7 +473,7 @@ func (c *Client) RevokeMany(ctx context.Context, ids []string, concurrency int, 
 	for range max(1, min(concurrency, len(ids))) {
 		wg.Go(func() {
 			for i := range work {
-				r := c.RevokeSessions(ctx, ids[i], verify)
+				r := c.revokeGuarded(ctx, ids[i], verify)
 				out[i] = r
 				mu.Lock()
 				done++
@@ -511,4 +511,15 @@ func (e *Error) ErrorCode() apperr.Code {
 		return apperr.Invalid
 	}
 	return apperr.UnavailableClerk
+}
+
+// revokeGuarded is RevokeSessions in a worker: a panic becomes that user's
+// failure (logged by the caller with the rest), not the end of the bot.
+func (c *Client) revokeGuarded(ctx context.Context, id string, verify bool) (res RevokeResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = RevokeResult{User: id, Err: fmt.Errorf("internal error while revoking (%v); run revoke again for this user", p)}
+		}
+	}()
+	return c.RevokeSessions(ctx, id, verify)
 }

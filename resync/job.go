@@ -246,7 +246,8 @@ func (r *Runner) Resume(ctx context.Context) {
 			r.running = false
 			r.mu.Unlock()
 		}()
-		r.run(ctx, j.ID)
+		// A panic stops the run at its checkpoint; the next sweep resumes.
+		r.guarded(ctx, "resync", j.Incident, func(ctx context.Context) { r.run(ctx, j.ID) })
 	}()
 }
 
@@ -447,8 +448,11 @@ func (r *Runner) run(ctx context.Context, id string) {
 	fetch := func(c Cursor) chan fetched {
 		ch := make(chan fetched, 1)
 		go func() {
-			users, err := r.nextPage(ctx, c)
-			ch <- fetched{users, err}
+			var f fetched
+			if r.guarded(ctx, "resync listing", j.Incident, func(ctx context.Context) { f.users, f.err = r.nextPage(ctx, c) }) {
+				f = fetched{err: errors.New("listing users failed with an internal error")}
+			}
+			ch <- f
 		}()
 		return ch
 	}
