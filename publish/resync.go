@@ -156,6 +156,10 @@ func VerifiedText(j *resync.Job) string {
 	if j.DryRun {
 		return "*Verified:* nothing was sent (dry run)."
 	}
+	if j.Status != resync.Done {
+		return fmt.Sprintf("*Not verified:* the resync stopped after delivering %d of %d users; the app may still lack users. Fix the cause and run `/clerk-incident resync` again.",
+			j.Delivered, max(j.Total, j.Done))
+	}
 	return fmt.Sprintf("*Verified:* %d of %d users were delivered as signed user.updated events and the endpoint answered 2xx. "+
 		"*Not verified:* that the app stored them correctly. Compare your database's user count and a few recent users with Clerk, then tick \"Verify data integrity\".",
 		j.Delivered, max(j.Total, j.Done))

@@ -450,7 +450,9 @@ func (r *Runner) run(ctx context.Context, id string) {
 		go func() {
 			var f fetched
 			if r.guarded(ctx, "resync listing", j.Incident, func(ctx context.Context) { f.users, f.err = r.nextPage(ctx, c) }) {
-				f = fetched{err: errors.New("listing users failed with an internal error")}
+				// Stop at the last checkpoint; the next sweep resumes.
+				stopLease()
+				f = fetched{err: context.Canceled}
 			}
 			ch <- f
 		}()
