@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -152,4 +153,25 @@ func TestReconnectsAfterAHardClose(t *testing.T) {
 	waitReconnect(t, fs, before)
 	fs.Command(t, "U1", "C1", "list")
 	waitHandled(t, rec, 1)
+}
+
+// A response_url takes 5 posts within 30 minutes: the sixth reply to the
+// same command arrives as an ephemeral message instead of being lost.
+func TestSixthReplyGoesAsAnEphemeral(t *testing.T) {
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	api := slack.New(fs.BotToken, slack.OptionAPIURL(fs.APIURL()))
+	out := bot.NewSlack(api, nil)
+	to := bot.ReplyTo{ResponseURL: fs.ResponseURL("U1", "C1"), Channel: "C1", User: "U1"}
+	for i := range 6 {
+		if err := out.Reply(context.Background(), to, bot.Msg{Text: fmt.Sprintf("reply %d", i+1)}); err != nil {
+			t.Fatalf("reply %d: %v", i+1, err)
+		}
+	}
+	for i := range 6 {
+		fs.ExpectEphemeral(t, "U1", fmt.Sprintf("reply %d", i+1))
+	}
+	if n := fs.Calls("chat.postEphemeral"); n != 1 {
+		t.Fatalf("%d replies went through chat.postEphemeral, want the sixth only", n)
+	}
 }

@@ -179,9 +179,15 @@ func (s *Slack) Reply(ctx context.Context, to ReplyTo, m Msg) error {
 		if len(m.Blocks) > 0 {
 			msg.Blocks = &slack.Blocks{BlockSet: m.Blocks}
 		}
-		return s.retry(ctx, "response_url", func() error {
+		err := s.retry(ctx, "response_url", func() error {
 			return slack.PostWebhookCustomHTTPContext(ctx, to.ResponseURL, s.http, msg)
 		})
+		var sc slack.StatusCodeError
+		if err == nil || to.Replace || !errors.As(err, &sc) || sc.Code/100 != 4 || to.Channel == "" || to.User == "" {
+			return err
+		}
+		// A response_url takes 5 posts within 30 minutes (used_url) and
+		// expires (expired_url): the reply goes as an ephemeral instead.
 	}
 	if to.Channel == "" || to.User == "" {
 		return errors.New("slack reply: no response_url and no channel/user")

@@ -85,7 +85,10 @@ type Server struct {
 	closed      bool
 }
 
-type respTarget struct{ user, channel, messageTS string }
+type respTarget struct {
+	user, channel, messageTS string
+	uses                     int
+}
 
 type wsConn struct {
 	c    *websocket.Conn
@@ -495,6 +498,13 @@ func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown response_url", http.StatusNotFound)
 		return
 	}
+	// Slack takes at most 5 posts to a response_url within 30 minutes.
+	if target.uses >= 5 {
+		http.Error(w, "used_url", http.StatusNotFound)
+		return
+	}
+	target.uses++
+	s.responses[key] = target
 	if body.ReplaceOriginal && target.messageTS != "" {
 		if m := s.findAny(target.channel, target.messageTS); m != nil {
 			m.Text, m.Blocks = body.Text, orRaw(body.Blocks)

@@ -274,3 +274,7 @@ func (s *Server) waitFor(timeout time.Duration, cond func() bool) error {
 func slackEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
+
+// ResponseURL hands out a response_url for user in channel, as a slash
+// command carries one.
+func (s *Server) ResponseURL(user, channel string) string { return s.newResponseURL(user, channel, "") }
