@@ -75,11 +75,14 @@ type Server struct {
 	responses   map[string]respTarget
 	users       map[string]string
 	groups      map[string][]string
-	handles     map[string]string // group ID → handle
-	emails      map[string]string // e-mail → user ID
-	gone        map[string]string // user ID → the error Slack gives for them (user_not_found, user_disabled, …)
-	chans       map[string]string // channel ID → not_in_channel, channel_not_found, is_archived or restricted_action
-	rateLimited map[string]int    // method → number of 429s still to give
+	handles     map[string]string  // group ID → handle
+	emails      map[string]string  // e-mail → user ID
+	gone        map[string]string  // user ID → the error Slack gives for them (user_not_found, user_disabled, …)
+	chans       map[string]string  // channel ID → not_in_channel, channel_not_found, is_archived or restricted_action
+	rateLimited map[string]int     // method → number of 429s still to give
+	limits      bool               // Slack's per-method rate limits (EnforceLimits)
+	buckets     map[string]*bucket // method[/channel] → tokens
+	throttled   int
 	calls       map[string]int
 	onEvent     func(Event)
 	closed      bool
@@ -246,6 +249,13 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		s.rateLimited[method] = n - 1
 		s.mu.Unlock()
 		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	if wait := s.limited(method, r); wait > 0 {
+		s.throttled++
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
 	}
@@ -542,3 +552,64 @@ func orRaw(b json.RawMessage) json.RawMessage {
 	}
 	return b
 }
+
+// bucket is one rate limit: burst tokens, refilled at rate per second.
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// tier is Slack's limit for a method: a burst, then a steady rate.
+func tier(method string) (burst, perSecond float64, perChannel bool) {
+	switch method {
+	case "chat.postMessage":
+		return 4, 1, true // about 1 per second per channel, short bursts tolerated
+	case "chat.update", "conversations.open", "conversations.info":
+		return 20, 50.0 / 60, false // Tier 3
+	case "chat.postEphemeral", "users.info", "users.lookupByEmail":
+		return 40, 100.0 / 60, false // Tier 4
+	case "usergroups.users.list", "usergroups.list", "users.list":
+		return 5, 20.0 / 60, false // Tier 2
+	}
+	return 0, 0, false
+}
+
+// limited spends a token of the method's limit, or says how long to wait;
+// the caller holds s.mu.
+func (s *Server) limited(method string, r *http.Request) time.Duration {
+	burst, rate, perChannel := tier(method)
+	if !s.limits || rate == 0 {
+		return 0
+	}
+	key := method
+	if perChannel {
+		_ = r.ParseForm()
+		key += "/" + r.PostForm.Get("channel")
+	}
+	if s.buckets == nil {
+		s.buckets = map[string]*bucket{}
+	}
+	now := time.Now()
+	b, ok := s.buckets[key]
+	if !ok {
+		b = &bucket{tokens: burst, at: now}
+		s.buckets[key] = b
+	}
+	b.tokens = min(burst, b.tokens+now.Sub(b.at).Seconds()*rate)
+	b.at = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / rate * float64(time.Second))
+}
+
+// EnforceLimits turns on Slack's rate limits: chat.postMessage about 1 per
+// second per channel (a burst of 4), Tier 2/3/4 methods per minute, each
+// answered 429 with Retry-After when spent. Off by default until the bot
+// paces itself (issue 12: with them on, three replicas paging 200 ladders
+// lose pages to 429s).
+func (s *Server) EnforceLimits() { s.mu.Lock(); s.limits = true; s.mu.Unlock() }
+
+// Throttled is how many calls drew a 429 from the rate limits.
+func (s *Server) Throttled() int { s.mu.Lock(); defer s.mu.Unlock(); return s.throttled }
