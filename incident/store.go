@@ -311,3 +311,39 @@ func (s *Store) Lease(name, owner string) *redisx.Lease {
 
 // Ping reports whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
+func (s *Store) keyRenderDue() string { return s.prefix + "render:due" }
+
+// QueueRender asks for an incident's card and checklist to be refreshed
+// from its latest state. Requests coalesce: however many changes arrive,
+// one refresh shows them all.
+func (s *Store) QueueRender(ctx context.Context, id string, at time.Time) error {
+	return s.rdb.ZAddNX(ctx, s.keyRenderDue(), redis.Z{Score: float64(at.UnixMilli()), Member: id}).Err()
+}
+
+// DueRenders lists incidents whose refresh is due at now.
+func (s *Store) DueRenders(ctx context.Context, now time.Time) ([]string, error) {
+	return s.rdb.ZRangeByScore(ctx, s.keyRenderDue(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 100}).Result()
+}
+
+// ClaimRender takes a due refresh; exactly one replica wins it. A change
+// arriving meanwhile queues another.
+func (s *Store) ClaimRender(ctx context.Context, id string) (bool, error) {
+	n, err := s.rdb.ZRem(ctx, s.keyRenderDue(), id).Result()
+	return n == 1, err
+}
+
+// PaceRender allows one refresh of an incident per gap: it returns 0 when
+// this one may go now, or how long to wait.
+// The last refresh's time is the key's value, not its TTL, so pacing
+// works on a Redis whose clock does not run (the embedded one).
+func (s *Store) PaceRender(ctx context.Context, id string, gap time.Duration) (time.Duration, error) {
+	key := s.prefix + "render:last:" + id
+	now := time.Now()
+	if last, err := s.rdb.Get(ctx, key).Int64(); err == nil {
+		if since := now.Sub(time.UnixMilli(last)); since < gap {
+			return gap - since, nil
+		}
+	}
+	return 0, s.rdb.Set(ctx, key, now.UnixMilli(), time.Hour).Err()
+}

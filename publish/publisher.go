@@ -34,6 +34,10 @@ type Store interface {
 	StaleRetry(ctx context.Context, id string) (int, time.Time, error)
 	SetStaleRetry(ctx context.Context, id string, attempts int, next time.Time) error
 	Lease(name, owner string) *redisx.Lease
+	QueueRender(ctx context.Context, id string, at time.Time) error
+	DueRenders(ctx context.Context, now time.Time) ([]string, error)
+	ClaimRender(ctx context.Context, id string) (bool, error)
+	PaceRender(ctx context.Context, id string, gap time.Duration) (time.Duration, error)
 }
 
 // Slack is the outbound Slack API.
@@ -66,18 +70,20 @@ type Observer interface {
 
 // Publisher turns domain state into Slack messages.
 type Publisher struct {
-	store   Store
-	slack   Slack
-	groups  GroupLister
-	rb      *incident.Runbook
-	ladders Ladders
-	audit   Auditor
-	observe Observer
-	channel string
-	names   map[string]string
-	owner   string // this process, for catch-up leases
-	log     logrus.FieldLogger
-	now     func() time.Time
+	store     Store
+	slack     Slack
+	groups    GroupLister
+	rb        *incident.Runbook
+	ladders   Ladders
+	audit     Auditor
+	observe   Observer
+	channel   string
+	names     map[string]string
+	owner     string // this process, for catch-up leases
+	kick      chan struct{}
+	renderGap time.Duration
+	log       logrus.FieldLogger
+	now       func() time.Time
 }
 
 // Deps lists what the publisher is built from. Ladders, Audit and
@@ -93,26 +99,50 @@ type Deps struct {
 	Channel string // SLACK_CHANNEL_ID, may be empty
 	// Names maps Slack IDs to the names contacts.yml gives them.
 	Names map[string]string
-	Log   logrus.FieldLogger
-	Now   func() time.Time
+	// RenderGap paces card refreshes per incident (0: DefaultRenderGap).
+	RenderGap time.Duration
+	Log       logrus.FieldLogger
+	Now       func() time.Time
 }
 
 // New builds the publisher.
 func New(d Deps) *Publisher {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Publisher{owner: hex.EncodeToString(b), store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
+	if d.RenderGap <= 0 {
+		d.RenderGap = DefaultRenderGap
+	}
+	return &Publisher{owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), renderGap: d.RenderGap, store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
 		observe: d.Observe, channel: d.Channel, names: d.Names, log: d.Log, now: d.Now}
 }
 
 // Channel is where incidents without a channel of their own go.
 func (p *Publisher) Channel() string { return p.channel }
 
-// refresh re-renders the card (posting it if it never made it) and the
-// checklist message. Concurrent changes (other clicks, other replicas) may
-// finish their updates in any order, so after writing it re-reads the
-// incident and renders again until what it wrote is the latest version.
+// Refresh brings the card and checklist up to date with the incident. A
+// card not posted yet is posted now (its thread is needed at once); an
+// existing one is refreshed by the renderer, at most once a second per
+// incident, from the latest state: a burst of changes is one chat.update,
+// and the person who typed is answered first. The returned error is the
+// post's, when the card could not be posted.
 func (p *Publisher) Refresh(ctx context.Context, inc *incident.Incident) error {
+	if inc.CardTS == "" && inc.Channel != "" {
+		return p.refreshNow(ctx, inc)
+	}
+	if err := p.store.QueueRender(ctx, inc.ID, time.Now()); err != nil {
+		return p.refreshNow(ctx, inc) // Redis hiccup: render now rather than lose it
+	}
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// refreshNow re-renders at once. Concurrent changes may finish their
+// updates in any order, so after writing it re-reads the incident and
+// renders again until what it wrote is the latest version.
+func (p *Publisher) refreshNow(ctx context.Context, inc *incident.Incident) error {
 	var rerr error
 	for range 8 {
 		rerr = p.render(ctx, inc)
@@ -125,6 +155,50 @@ func (p *Publisher) Refresh(ctx context.Context, inc *incident.Incident) error {
 		inc.Timeline = timeline
 	}
 	return rerr
+}
+
+// DefaultRenderGap is the least time between two refreshes of one
+// incident's messages: Slack's chat.update is Tier 3 (about 50 a minute),
+// and a busy incident has five people clicking. It is real time: it paces
+// Slack, not the incident.
+const DefaultRenderGap = time.Second
+
+// RunRenderer refreshes queued cards until ctx ends, on every replica;
+// each refresh is claimed in Redis, so one replica does it.
+func (p *Publisher) RunRenderer(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-p.kick:
+		}
+		p.RenderDue(ctx)
+	}
+}
+
+// RenderDue refreshes every card whose refresh is due.
+func (p *Publisher) RenderDue(ctx context.Context) {
+	ids, err := p.store.DueRenders(ctx, time.Now())
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		if ok, err := p.store.ClaimRender(ctx, id); err != nil || !ok {
+			continue
+		}
+		if wait, err := p.store.PaceRender(ctx, id, p.renderGap); err == nil && wait > 0 {
+			_ = p.store.QueueRender(ctx, id, time.Now().Add(wait))
+			continue
+		}
+		inc, err := p.store.Current(ctx, id)
+		if err != nil {
+			continue
+		}
+		_ = p.render(ctx, inc)
+	}
 }
 
 // render writes the card and checklist; when Slack refuses, the incident

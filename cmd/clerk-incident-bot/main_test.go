@@ -242,6 +242,12 @@ func TestTwentySimultaneousTicksFromDifferentUsers(t *testing.T) {
 	for i := range 20 {
 		s.ExpectUpdated(t, checklist, fmt.Sprintf("<@U%d>", 100+i))
 	}
+	// Coalesced: twenty ticks are a handful of refreshes, one a second at
+	// most, each showing every tick so far (issue 12).
+	t.Logf("chat.update calls: %d", s.Calls("chat.update"))
+	if updates := s.Calls("chat.update"); updates > 12 {
+		t.Errorf("%d chat.update calls for 20 ticks: refreshes are not coalesced", updates)
+	}
 	s.Command(t, "U1", "C1", "postmortem")
 	file := s.ExpectFile(t, "C1", "Checklist 20 done")
 	for i := 1; i <= 20; i++ {

@@ -147,7 +147,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Run(ctx, cfg, app.Options{Stderr: stderr, OnPoller: func(p *statuswatch.Poller) { sb.poller = p }})
+		done <- app.Run(ctx, cfg, app.Options{Stderr: stderr, RenderGap: time.Millisecond, OnPoller: func(p *statuswatch.Poller) { sb.poller = p }})
 	}()
 	select {
 	case err := <-done:

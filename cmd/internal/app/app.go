@@ -59,6 +59,9 @@ type Options struct {
 	// PanicHook runs at the start of every guarded job (loops, workers,
 	// HTTP handlers); tests make it panic to prove the process survives.
 	PanicHook func(job string)
+	// RenderGap paces card refreshes per incident (0: one a second, as
+	// Slack's limits want; the sandbox, on a fake Slack, shows them at once).
+	RenderGap time.Duration
 	// OnPoller receives the status poller; with NoPollLoop the caller polls.
 	OnPoller   func(*statuswatch.Poller)
 	NoPollLoop bool
@@ -166,6 +169,12 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		}()
 		defer func() { stopSweep(); <-sweepDone }()
 	}
+	// Card refreshes are queued in Redis and rendered here, paced per
+	// incident; every replica runs the renderer, one claims each refresh.
+	renderCtx, stopRender := context.WithCancel(ctx)
+	renderDone := make(chan struct{})
+	go func() { defer close(renderDone); parts.guard.Loop(renderCtx, "card renderer", parts.pub.RunRenderer) }()
+	defer func() { stopRender(); <-renderDone }()
 	if engine != nil {
 		if opt.OnEngine != nil {
 			opt.OnEngine(engine)
@@ -265,6 +274,7 @@ type parts struct {
 	metrics      *metrics.Metrics
 	sweep        func(ctx context.Context)
 	guard        *guard.Guard
+	pub          *publish.Publisher
 }
 
 // assemble builds every part over one Redis and one Slack side, each
@@ -326,7 +336,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 
 	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
-		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), Log: log, Now: opt.Now})
+		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now})
 	deps.Publisher = pub
 	g := guard.New(log, pub, opt.PanicHook)
 	var engine *escalation.Engine
@@ -404,7 +414,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		g.Run(ctx, "card catch-up", "", pub.CatchUp)
 	}
 	guarded := func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }
-	return &parts{guard: g, handlers: handlers.New(deps), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,
+	return &parts{guard: g, pub: pub, handlers: handlers.New(deps), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,
 		metrics: m, sweep: guarded}, nil
 }
 
