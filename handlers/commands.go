@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
@@ -141,6 +142,13 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 				h.observe.Command("button "+a.ActionID, outcomeClass(outcome))
 			}
 			id, _ := incident.ParseID(strings.SplitN(a.Value, "|", 2)[0])
+			if id == "" && approval.ValidID(a.Value) && h.approvals != nil {
+				// An approval click belongs to its request's incident, so
+				// `audit INC-n` shows approvals and refusals alike.
+				if ar, err := h.approvals.Get(context.WithoutCancel(ctx), a.Value); err == nil {
+					id = ar.Incident
+				}
+			}
 			h.record(ctx, r, "button "+a.ActionID, publish.Truncate(a.Value, 300), id, outcome)
 		}()
 	}

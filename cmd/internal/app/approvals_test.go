@@ -209,10 +209,10 @@ func TestAuditRecordsRefusalsAsRefusals(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	for _, want := range []string{
-		"<@U1> · button approval_approve · refused: self-approval",
-		"<@U9> · button approval_approve · refused: not an approver",
-		"<@U3> · button approval_approve · refused: already approved",
-		"<@U2> · button approval_approve · refused: expired",
+		"<@U1> · button approval_approve · INC-1 · refused: self-approval",
+		"<@U9> · button approval_approve · INC-1 · refused: not an approver",
+		"<@U3> · button approval_approve · INC-1 · refused: already approved",
+		"<@U2> · button approval_approve · INC-1 · refused: expired",
 		"<@U2> · approval approved", "bot · approval expired", "<@U1> · resync",
 	} {
 		if !strings.Contains(text, want) {
