@@ -69,6 +69,11 @@ type Pager interface {
 	AfterPage(ctx context.Context, incidentID string)
 }
 
+// alarm is what a pager may also do: say once that a job failed.
+type alarm interface {
+	Failed(ctx context.Context, job, incidentID string)
+}
+
 // State is one incident's ladder, stored as JSON in Redis.
 type State struct {
 	Incident string    `json:"incident"`
@@ -283,6 +288,11 @@ func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked 
 	defer func() {
 		if p := recover(); p != nil {
 			log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("escalation panicked")
+			// A pager that can raise an alarm (the Slack side) tells the
+			// incident's thread once; the ladder is retried next tick.
+			if a, ok := e.pager.(alarm); ok {
+				a.Failed(context.WithoutCancel(ctx), "escalation", id)
+			}
 		}
 	}()
 	ok, err := claimScript.Run(ctx, e.rdb, []string{e.keyDue(), e.keyLease(id)}, id, now.UnixMilli(), e.owner, e.Lease.Milliseconds()).Int()

@@ -49,6 +49,15 @@ type recorder struct {
 	pages    []sent
 	announce []escalation.Page
 	fail     int // fail this many Notify calls first
+	panics   int // panic in this many Notify calls first
+	alarms   []string
+}
+
+// Failed records the alarm a pager raises when a page panicked.
+func (r *recorder) Failed(ctx context.Context, job, id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.alarms = append(r.alarms, job+" "+id)
 }
 
 func (r *recorder) Members(ctx context.Context, id string) ([]string, error) {
@@ -64,6 +73,10 @@ func (r *recorder) Notify(ctx context.Context, inc *incident.Incident, p escalat
 	if r.fail > 0 {
 		r.fail--
 		return fmt.Errorf("slack said 429")
+	}
+	if r.panics > 0 {
+		r.panics--
+		panic("pager bug")
 	}
 	r.pages = append(r.pages, sent{inc.ID, p.Step, p.Level, p.Repeat, user, r.clock.Now()})
 	return nil
@@ -384,5 +397,26 @@ func TestResolveStopsTheLadder(t *testing.T) {
 	st, _ := e.Get(context.Background(), inc.ID)
 	if got := f.pager.levels(inc.ID); len(got) != 1 || st.Stopped != "resolved" {
 		t.Fatalf("pages %v, state %+v", got, st)
+	}
+}
+
+// A page that panics is recovered: the pager's alarm is raised once for
+// the incident, and the next tick pages as if nothing happened.
+func TestPanickingPageRaisesTheAlarmAndIsRetried(t *testing.T) {
+	f := newFixture(t)
+	f.pager.panics = 1
+	e := f.engine()
+	inc := f.open(t, e, incident.Outage)
+	tick(t, e)
+	f.pager.mu.Lock()
+	alarms := append([]string(nil), f.pager.alarms...)
+	f.pager.mu.Unlock()
+	if len(alarms) != 1 || alarms[0] != "escalation "+inc.ID {
+		t.Fatalf("alarms %v", alarms)
+	}
+	f.clock.Add(time.Second)
+	tick(t, e)
+	if got := f.pager.levels(inc.ID); len(got) != 1 || got[0] != "L1.0:U1" {
+		t.Fatalf("pages after the panic: %v", got)
 	}
 }
