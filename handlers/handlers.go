@@ -276,12 +276,14 @@ func (h *Handlers) change(ctx context.Context, r req, id string, m incident.Muta
 		h.fail(ctx, r, withID(err, id))
 		return nil
 	}
+	// The person who typed hears first; the card is refreshed by the
+	// renderer, and the thread line follows.
+	if r.isCommand && confirm != "" {
+		h.replyText(ctx, r, ":white_check_mark: "+confirm)
+	}
 	h.pub.Refresh(ctx, inc)
 	if threadLine != "" {
 		h.pub.Thread(ctx, inc, threadLine)
-	}
-	if r.isCommand && confirm != "" {
-		h.replyText(ctx, r, ":white_check_mark: "+confirm)
 	}
 	return inc
 }

@@ -688,3 +688,20 @@ func TestClerkBudgetIsForResponders(t *testing.T) {
 		s.ExpectEphemeral(t, "U9", want)
 	}
 }
+
+// The person who typed hears first: the reply comes before the thread
+// line and the card refresh (issue 12).
+func TestReplyComesBeforeTheThreadLine(t *testing.T) {
+	h := apptest.Start(t, apptest.Spec{Env: map[string]string{"SLACK_RESPONDERS": "U1"}})
+	s := h.Slack
+	s.Command(t, "U1", "C1", "open outage Down")
+	card := s.ExpectMessage(t, "C1", "INC-1")
+	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"steps done"}})
+	s.ExpectEphemeral(t, "U1", "Opened")
+	s.Command(t, "U1", "C1", "note first look: 502s from /v1/client")
+	line := s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"first look"}})
+	reply := s.ExpectEphemeral(t, "U1", "Note added")
+	if reply.TS >= line.TS {
+		t.Fatalf("the reply (ts %s) came after the thread line (ts %s)", reply.TS, line.TS)
+	}
+}
