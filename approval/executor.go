@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -66,7 +67,16 @@ func (e *Executor) CarryOut(ctx context.Context, r *Request) (outcome string, ok
 	}
 	holdCtx, stopHold := context.WithCancel(ctx)
 	held := make(chan struct{})
-	go func() { defer close(held); lease.Hold(holdCtx, ExecLease, nil) }()
+	go func() {
+		defer close(held)
+		defer func() {
+			// The claim then lapses after ExecLease; the work goes on.
+			if p := recover(); p != nil {
+				e.log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("approval claim renewal panicked")
+			}
+		}()
+		lease.Hold(holdCtx, ExecLease, nil)
+	}()
 	outcome = e.carryOut(ctx, r)
 	stopHold()
 	<-held

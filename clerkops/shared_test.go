@@ -72,13 +72,13 @@ func TestRetryAfterHonouredInFull(t *testing.T) {
 	t.Cleanup(fc.Close)
 	fc.AddUser("U", "", 0)
 	c := clerkops.New(clerkops.Config{SecretKey: fc.Key, APIURL: fc.URL(), Budget: 100, Window: time.Second}, nil)
-	fc.Fail("GET", "/users", 429, 1, 2)
+	fc.Fail("GET", "/users", 429, 1, 1)
 	start := time.Now()
 	if err := c.SampleUsers(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if waited := time.Since(start); waited < 2*time.Second {
-		t.Fatalf("Retry-After: 2 was cut short to %v", waited)
+	if waited := time.Since(start); waited < time.Second {
+		t.Fatalf("Retry-After: 1 was cut short to %v", waited)
 	}
 	fc.Fail("GET", "/users", 429, 1, 120)
 	start = time.Now()

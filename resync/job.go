@@ -263,9 +263,11 @@ func (r *Runner) run(ctx context.Context, id string) {
 	// Keep the lease while working; losing it means another replica took over.
 	leaseCtx, stopLease := context.WithCancel(ctx)
 	defer stopLease()
-	go r.lease().Hold(leaseCtx, r.Lease, func() {
-		log.Warn("resync lease lost; stopping")
-		stopLease()
+	go r.guarded(leaseCtx, "resync lease", "", func(ctx context.Context) {
+		r.lease().Hold(ctx, r.Lease, func() {
+			log.Warn("resync lease lost; stopping")
+			stopLease()
+		})
 	})
 	ctx = leaseCtx
 	j, err := r.Current(ctx)
