@@ -21,12 +21,8 @@ func TestResolveVoidsPendingApprovals(t *testing.T) {
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
 	s := h.slack
 	card := h.open(t, "open outage Clerk down")
-	s.Command(t, "U1", "C1", "bypass on 30m")
-	bp := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: emergency bypass"}})
-	s.ExpectEphemeral(t, "U1", "Approval requested")
-	s.Command(t, "U1", "C1", "lockout user_abc")
-	lo := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", "user_abc"}})
-	s.ExpectEphemeral(t, "U1", "Approval requested")
+	bp := h.request(t, card, "bypass on 30m", "Approval needed: emergency bypass")
+	lo := h.request(t, card, "lockout user_abc", "Approval needed: lockout", "user_abc")
 	staleBypass, staleLockout := bp.Buttons()[0], lo.Buttons()[0]
 
 	s.Command(t, "U1", "C1", "resolve Clerk recovered")
@@ -55,9 +51,7 @@ func TestApprovedRequestOfAClosedIncidentIsNotCarriedOut(t *testing.T) {
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
 	s := h.slack
 	card := h.open(t, "open outage Clerk down")
-	s.Command(t, "U1", "C1", "bypass on 30m")
-	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: emergency bypass"}})
-	s.ExpectEphemeral(t, "U1", "Approval requested")
+	req := h.request(t, card, "bypass on 30m", "Approval needed: emergency bypass")
 	rdb, _ := redistest.Client(t)
 	if _, err := incident.NewStore(rdb, h.prefix, time.Now).Update(context.Background(), "INC-1", incident.Resolve(incident.Person{Name: "elsewhere"}, "")); err != nil {
 		t.Fatal(err)
@@ -74,9 +68,7 @@ func TestBypassOffVoidsPendingBypass(t *testing.T) {
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
 	s := h.slack
 	card := h.open(t, "open outage Clerk down")
-	s.Command(t, "U1", "C1", "bypass on 30m")
-	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: emergency bypass"}})
-	s.ExpectEphemeral(t, "U1", "Approval requested")
+	req := h.request(t, card, "bypass on 30m", "Approval needed: emergency bypass")
 	stale := req.Buttons()[0]
 	s.Command(t, "U2", "C1", "bypass off")
 	s.ExpectUpdated(t, req, "void: bypass turned off")
@@ -129,9 +121,7 @@ func TestApproverWhoIsNotAResponderMayDeny(t *testing.T) {
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U9"})
 	s := h.slack
 	card := h.open(t, "open security Account takeover")
-	s.Command(t, "U1", "C1", "lockout user_abc")
-	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout"}})
-	s.ExpectEphemeral(t, "U1", "Approval requested")
+	req := h.request(t, card, "lockout user_abc", "Approval needed: lockout")
 	s.Click(t, "U9", req, "Deny")
 	s.ExpectUpdated(t, req, "Denied by <@U9>")
 }
@@ -142,17 +132,13 @@ func TestBypassExtendNeedsApproval(t *testing.T) {
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
 	s := h.slack
 	card := h.open(t, "open outage Clerk down")
-	s.Command(t, "U1", "C1", "bypass on 30m")
-	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: emergency bypass"}})
-	s.ExpectEphemeral(t, "U1", "Approval requested")
+	req := h.request(t, card, "bypass on 30m", "Approval needed: emergency bypass")
 	s.Click(t, "U3", req, "Approve")
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Emergency auth bypass is ON"}})
 	h.clock.Add(26 * time.Minute)
 	h.sweep(context.Background())
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"bypass ends at", "bypass extend <duration>"}})
-	s.Command(t, "U1", "C1", "bypass extend 15m still down")
-	ext := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: bypass extension", "15 min longer"}})
-	s.ExpectEphemeral(t, "U1", "Approval requested")
+	ext := h.request(t, card, "bypass extend 15m still down", "Approval needed: bypass extension", "15 min longer")
 	s.Click(t, "U3", ext, "Approve")
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Emergency auth bypass extended"}})
 	_, body := h.bypassJSON(t, "")
@@ -171,9 +157,7 @@ func TestAuditRecordsRefusalsAsRefusals(t *testing.T) {
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U1,U2,U3", "APP_WEBHOOK_URL": fapp.WebhookURL(), "APP_WEBHOOK_SECRET": fapp.Secret})
 	s := h.slack
 	card := h.open(t, "open security Account takeover")
-	s.Command(t, "U1", "C1", "lockout user_abc")
-	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout"}})
-	s.ExpectEphemeral(t, "U1", "Approval requested")
+	req := h.request(t, card, "lockout user_abc", "Approval needed: lockout")
 	approve := req.Buttons()[0]
 	s.Click(t, "U1", req, "Approve") // self-approval
 	s.ExpectEphemeral(t, "U1", "You made this request")
@@ -185,9 +169,7 @@ func TestAuditRecordsRefusalsAsRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.ExpectEphemeral(t, "U3", "already approved")
-	s.Command(t, "U1", "C1", "lockout user_def")
-	req2 := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", "user_def"}})
-	s.ExpectEphemeral(t, "U1", "Approval requested")
+	req2 := h.request(t, card, "lockout user_def", "Approval needed: lockout", "user_def")
 	stale := req2.Buttons()[0]
 	h.clock.Add(16 * time.Minute)
 	h.sweep(context.Background())
@@ -219,4 +201,14 @@ func TestAuditRecordsRefusalsAsRefusals(t *testing.T) {
 			t.Errorf("audit lacks %q:\n%s", want, text)
 		}
 	}
+}
+
+// request types a command that asks for approval and returns the request
+// posted in the incident's thread.
+func (h *secHarness) request(t *testing.T, card *fakeslack.Message, text string, contains ...string) *fakeslack.Message {
+	t.Helper()
+	h.slack.Command(t, "U1", "C1", text)
+	req := h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: contains})
+	h.slack.ExpectEphemeral(t, "U1", "Approval requested")
+	return req
 }
