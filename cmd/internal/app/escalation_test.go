@@ -67,19 +67,7 @@ func TestLadderEndToEnd(t *testing.T) {
 	fs.AddUser("U3", "carol")
 	fs.SetGroup("SONCALL", "U1")
 	fs.SetEmail("U2", "bob@example.com")
-	dir := t.TempDir()
-	if err := os.WriteFile(dir+"/contacts.yml", []byte(ladderContacts), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	clock := &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}
-	engine := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"CONTACTS_FILE": dir + "/contacts.yml", "SLACK_CHANNEL_ID": "CINC"},
-		Options: app.Options{Now: clock.Now, NoEngineLoop: true}}).Engine
-	tick := func() {
-		t.Helper()
-		if _, err := engine.Tick(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	clock, tick := startLadder(t, fs, ladderContacts, app.Options{NoEngineLoop: true})
 
 	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
 	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
@@ -243,21 +231,9 @@ func TestLadderSkipsADepartedPersonAndMovesOnOnTime(t *testing.T) {
 	fs.AddUser("U4", "dave")
 	fs.SetGroup("SLEADS", "U2", "U4")
 	fs.RemoveUser("U4", "user_not_found")
-	dir := t.TempDir()
 	contacts := "contacts:\n  team:\n    - {name: Alice, slack_id: U1}\n    - {name: Leads, slack_id: SLEADS}\n    - {name: Carol, slack_id: U3}\n" +
 		"  escalation:\n    - {level: 1, contact: Alice, time: 0-15 min}\n    - {level: 2, contact: Leads, time: 15-30 min}\n    - {level: 3, contact: Carol, time: 30+ min}\n"
-	if err := os.WriteFile(dir+"/contacts.yml", []byte(contacts), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	clock := &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}
-	engine := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"CONTACTS_FILE": dir + "/contacts.yml", "SLACK_CHANNEL_ID": "CINC"},
-		Options: app.Options{Now: clock.Now, NoEngineLoop: true, NoSweepLoop: true}}).Engine
-	tick := func() {
-		t.Helper()
-		if _, err := engine.Tick(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	clock, tick := startLadder(t, fs, contacts, app.Options{NoEngineLoop: true, NoSweepLoop: true})
 	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
 	card := fs.ExpectMessage(t, "CINC", "INC-1")
 	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Auth Outage Response"}})
@@ -300,4 +276,23 @@ func TestStartUpChecksContactIDs(t *testing.T) {
 	}
 	fs.Command(t, "U1", "C1", "contacts")
 	fs.ExpectEphemeral(t, "U1", "Dave (<@U4>) cannot be paged: deactivated in Slack")
+}
+
+// startLadder runs the program with contacts and an injected clock; the
+// test moves the clock and ticks the engine.
+func startLadder(t *testing.T, fs *fakeslack.Server, contacts string, opt app.Options) (*testClock, func()) {
+	t.Helper()
+	path := t.TempDir() + "/contacts.yml"
+	if err := os.WriteFile(path, []byte(contacts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}
+	opt.Now = clock.Now
+	engine := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"CONTACTS_FILE": path, "SLACK_CHANNEL_ID": "CINC"}, Options: opt}).Engine
+	return clock, func() {
+		t.Helper()
+		if _, err := engine.Tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
