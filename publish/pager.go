@@ -75,11 +75,7 @@ func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg esc
 		return err
 	}
 	p.System(ctx, "escalation", "page", plain, inc.ID)
-	if inc.Channel != "" {
-		if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, Text(line)); err != nil {
-			return err
-		}
-	}
+	p.Thread(ctx, inc, line)
 	return nil
 }
 

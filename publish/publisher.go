@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
@@ -38,6 +39,11 @@ type Store interface {
 	DueRenders(ctx context.Context, now time.Time) ([]string, error)
 	ClaimRender(ctx context.Context, id string) (bool, error)
 	PaceRender(ctx context.Context, id string, gap time.Duration) (time.Duration, error)
+	QueueLine(ctx context.Context, channel, incidentID, text string) error
+	LineChannels(ctx context.Context, now time.Time) ([]string, error)
+	PendingLines(ctx context.Context, channel string, n int) ([]incident.Line, error)
+	DoneLines(ctx context.Context, channel string, lines []incident.Line) error
+	DeferLines(ctx context.Context, channel string, t time.Time) error
 }
 
 // Slack is the outbound Slack API.
@@ -82,6 +88,8 @@ type Publisher struct {
 	owner     string // this process, for catch-up leases
 	kick      chan struct{}
 	renderGap time.Duration
+	mu        sync.Mutex
+	lineFails map[string]int // channel → posts refused in a row
 	log       logrus.FieldLogger
 	now       func() time.Time
 }
@@ -112,7 +120,7 @@ func New(d Deps) *Publisher {
 	if d.RenderGap <= 0 {
 		d.RenderGap = DefaultRenderGap
 	}
-	return &Publisher{owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), renderGap: d.RenderGap, store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
+	return &Publisher{owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), renderGap: d.RenderGap, lineFails: map[string]int{}, store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
 		observe: d.Observe, channel: d.Channel, names: d.Names, log: d.Log, now: d.Now}
 }
 
@@ -132,10 +140,7 @@ func (p *Publisher) Refresh(ctx context.Context, inc *incident.Incident) error {
 	if err := p.store.QueueRender(ctx, inc.ID, time.Now()); err != nil {
 		return p.refreshNow(ctx, inc) // Redis hiccup: render now rather than lose it
 	}
-	select {
-	case p.kick <- struct{}{}:
-	default:
-	}
+	p.wake()
 	return nil
 }
 
@@ -163,8 +168,9 @@ func (p *Publisher) refreshNow(ctx context.Context, inc *incident.Incident) erro
 // Slack, not the incident.
 const DefaultRenderGap = time.Second
 
-// RunRenderer refreshes queued cards until ctx ends, on every replica;
-// each refresh is claimed in Redis, so one replica does it.
+// RunRenderer refreshes queued cards and posts queued thread lines until
+// ctx ends, on every replica; each refresh and each channel's lines are
+// claimed in Redis, so one replica does each.
 func (p *Publisher) RunRenderer(ctx context.Context) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
@@ -176,6 +182,7 @@ func (p *Publisher) RunRenderer(ctx context.Context) {
 		case <-p.kick:
 		}
 		p.RenderDue(ctx)
+		p.PostDueLines(ctx)
 	}
 }
 
@@ -297,17 +304,6 @@ func (p *Publisher) catchUp(ctx context.Context, id string, attempts int, now ti
 	if !hadCard && inc.CardTS != "" {
 		p.PostChecklist(ctx, inc)
 		p.Thread(ctx, inc, fmt.Sprintf("This card caught up after Slack was unreachable; the timeline has everything done meanwhile (`/clerk-incident status %s`).", inc.ID))
-	}
-}
-
-// thread posts a line in the incident's thread.
-func (p *Publisher) Thread(ctx context.Context, inc *incident.Incident, text string) {
-	if inc.Channel == "" {
-		return
-	}
-	inc = p.WithCard(ctx, inc)
-	if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, Text(text)); err != nil {
-		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post in incident thread")
 	}
 }
 

@@ -151,13 +151,56 @@ func (q Match) ok(m *Message) bool {
 	return true
 }
 
-// Expect waits for an unseen message matching q and marks it seen.
+// merged reports whether m is plain thread lines the bot may have merged.
+func (m *Message) merged() bool {
+	return m.ThreadTS != "" && !m.Ephemeral && len(m.Blocks) == 0 && strings.Contains(m.Text, "\n")
+}
+
+// takeLines consumes the unused lines of a merged message that hold
+// parts; it reports false, consuming nothing, unless every part is in an
+// unused line.
+func (q Match) takeLines(m *Message) bool {
+	if len(q.Contains) == 0 || !q.ok(m) {
+		return false
+	}
+	lines := strings.Split(m.Text, "\n")
+	if len(m.used) != len(lines) {
+		m.used = make([]bool, len(lines))
+	}
+	var take []int
+	for _, c := range q.Contains {
+		found := -1
+		for i, l := range lines {
+			if !m.used[i] && strings.Contains(l, c) {
+				found = i
+				break
+			}
+		}
+		if found < 0 {
+			return false
+		}
+		take = append(take, found)
+	}
+	for _, i := range take {
+		m.used[i] = true
+	}
+	return true
+}
+
+// Expect waits for an unseen message matching q and marks it seen. In a
+// message of merged thread lines, each expectation consumes the lines it
+// matched, so the next one can match the same message's other lines.
 func (s *Server) Expect(t testing.TB, q Match) *Message {
 	t.Helper()
 	var found *Message
 	err := s.waitFor(Timeout, func() bool {
 		for _, m := range s.messages {
-			if !m.seen && q.ok(m) {
+			if m.merged() && q.takeLines(m) {
+				m.seen = true
+				found = m
+				return true
+			}
+			if !m.seen && !m.merged() && q.ok(m) {
 				m.seen = true
 				found = m
 				return true

@@ -32,6 +32,10 @@ type Message struct {
 	Broadcast bool
 
 	seen bool
+	// used marks the lines of a plain thread message that an expectation
+	// matched: the bot merges thread lines that wait together into one
+	// message, and each expectation consumes the lines it names.
+	used []bool
 }
 
 // File is an uploaded file shared to a channel or thread.
