@@ -71,7 +71,7 @@ func startListener(t *testing.T, h bot.Handler) (*fakeslack.Server, *logrus.Logg
 	api := slack.New(fs.BotToken, slack.OptionAppLevelToken(fs.AppToken), slack.OptionAPIURL(fs.APIURL()))
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	l := bot.NewListener(api, h, nil, bot.NewSlack(api, nil), log, 5*time.Second)
+	l := bot.NewListener(api, h, nil, bot.NewSlack(api, nil, nil), log, 5*time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()
@@ -161,7 +161,7 @@ func TestSixthReplyGoesAsAnEphemeral(t *testing.T) {
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
 	api := slack.New(fs.BotToken, slack.OptionAPIURL(fs.APIURL()))
-	out := bot.NewSlack(api, nil)
+	out := bot.NewSlack(api, nil, nil)
 	to := bot.ReplyTo{ResponseURL: fs.ResponseURL("U1", "C1"), Channel: "C1", User: "U1"}
 	for i := range 6 {
 		if err := out.Reply(context.Background(), to, bot.Msg{Text: fmt.Sprintf("reply %d", i+1)}); err != nil {

@@ -34,29 +34,72 @@ type ReplyTo struct {
 	Replace bool
 }
 
+// Pacer spends one call of a rate limit shared by every replica, waiting
+// until it fits (redisx.Pacer).
+type Pacer interface {
+	Wait(ctx context.Context, key string, rate int, period time.Duration, burst int) error
+}
+
 // Slack is the outbound Web API with Slack's rate limits handled in one
-// place: a 429 is retried after its Retry-After, a 5xx with backoff.
+// place: calls are paced below each method's limit, a 429 is retried
+// after its Retry-After, a 5xx with backoff.
 type Slack struct {
 	api      *slack.Client
 	http     *http.Client
+	pacer    Pacer
 	attempts int
 	maxWait  time.Duration
 	sleep    func(ctx context.Context, d time.Duration) error
 }
 
-// NewSlack wraps a slack-go client.
-func NewSlack(api *slack.Client, hc *http.Client) *Slack {
+// NewSlack wraps a slack-go client; pacer may be nil (no pacing: the
+// sandbox, which has no limits).
+func NewSlack(api *slack.Client, hc *http.Client, pacer Pacer) *Slack {
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &Slack{api: api, http: hc, attempts: 5, maxWait: 30 * time.Second, sleep: backoff.Sleep}
+	return &Slack{api: api, http: hc, pacer: pacer, attempts: 5, maxWait: 30 * time.Second, sleep: backoff.Sleep}
+}
+
+// limit is how fast the bot lets itself call a method: a little under
+// Slack's published limit, so replicas sharing the budget draw no 429s.
+// chat.postMessage is limited per channel.
+func limit(method string) (rate int, period time.Duration, burst int, ok bool) {
+	switch method {
+	case "chat.postMessage":
+		return 1, time.Second, 3, true // about 1 per second per channel, short bursts tolerated
+	case "chat.update", "conversations.open", "conversations.info":
+		return 45, time.Minute, 10, true // Tier 3: about 50 a minute
+	case "chat.postEphemeral", "users.info", "users.lookupByEmail":
+		return 90, time.Minute, 20, true // Tier 4: about 100 a minute
+	case "usergroups.users.list", "usergroups.list":
+		return 18, time.Minute, 4, true // Tier 2: about 20 a minute
+	}
+	return 0, 0, 0, false
+}
+
+// pace waits for the method's budget (scope: the channel, for per-channel
+// limits).
+func (s *Slack) pace(ctx context.Context, method, scope string) error {
+	rate, period, burst, ok := limit(method)
+	if s.pacer == nil || !ok {
+		return nil
+	}
+	key := method
+	if method == "chat.postMessage" {
+		key += ":" + scope
+	}
+	return s.pacer.Wait(ctx, key, rate, period, burst)
 }
 
 // retry runs call until it succeeds, fails for good, or attempts run out.
-func (s *Slack) retry(ctx context.Context, what string, call func() error) error {
+func (s *Slack) retry(ctx context.Context, what, scope string, call func() error) error {
 	var err error
 	backoff := 500 * time.Millisecond
 	for attempt := 1; attempt <= s.attempts; attempt++ {
+		if perr := s.pace(ctx, what, scope); perr != nil {
+			return fmt.Errorf("slack %s: %w", what, perr)
+		}
 		err = call()
 		if err == nil {
 			return nil
@@ -155,7 +198,7 @@ func (s *Slack) Post(ctx context.Context, channel, threadTS string, m Msg) (stri
 		}
 	}
 	var ts string
-	err := s.retry(ctx, "chat.postMessage", func() error {
+	err := s.retry(ctx, "chat.postMessage", channel, func() error {
 		var err error
 		_, ts, err = s.api.PostMessageContext(ctx, channel, opts...)
 		return err
@@ -166,7 +209,7 @@ func (s *Slack) Post(ctx context.Context, channel, threadTS string, m Msg) (stri
 // Update rewrites a message in place; it works from any replica.
 func (s *Slack) Update(ctx context.Context, channel, ts string, m Msg) error {
 	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...)}
-	return s.retry(ctx, "chat.update", func() error {
+	return s.retry(ctx, "chat.update", "", func() error {
 		_, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts, opts...)
 		return err
 	})
@@ -179,7 +222,7 @@ func (s *Slack) Reply(ctx context.Context, to ReplyTo, m Msg) error {
 		if len(m.Blocks) > 0 {
 			msg.Blocks = &slack.Blocks{BlockSet: m.Blocks}
 		}
-		err := s.retry(ctx, "response_url", func() error {
+		err := s.retry(ctx, "response_url", "", func() error {
 			return slack.PostWebhookCustomHTTPContext(ctx, to.ResponseURL, s.http, msg)
 		})
 		var sc slack.StatusCodeError
@@ -196,7 +239,7 @@ func (s *Slack) Reply(ctx context.Context, to ReplyTo, m Msg) error {
 	if len(m.Blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(m.Blocks...))
 	}
-	return s.retry(ctx, "chat.postEphemeral", func() error {
+	return s.retry(ctx, "chat.postEphemeral", "", func() error {
 		_, err := s.api.PostEphemeralContext(ctx, to.Channel, to.User, opts...)
 		return err
 	})
@@ -204,7 +247,7 @@ func (s *Slack) Reply(ctx context.Context, to ReplyTo, m Msg) error {
 
 // Upload shares a text file into a channel or thread (files upload v2).
 func (s *Slack) Upload(ctx context.Context, channel, threadTS, filename, title, content, comment string) error {
-	return s.retry(ctx, "files.upload", func() error {
+	return s.retry(ctx, "files.upload", "", func() error {
 		_, err := s.api.UploadFileContext(ctx, slack.UploadFileParameters{
 			Filename: filename, Title: title, Content: content, FileSize: len(content),
 			Channel: channel, ThreadTimestamp: threadTS, InitialComment: comment,
@@ -216,7 +259,7 @@ func (s *Slack) Upload(ctx context.Context, channel, threadTS, filename, title, 
 // GroupMembers lists the members of a user group.
 func (s *Slack) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
 	var members []string
-	err := s.retry(ctx, "usergroups.users.list", func() error {
+	err := s.retry(ctx, "usergroups.users.list", "", func() error {
 		var err error
 		members, err = s.api.GetUserGroupMembersContext(ctx, groupID)
 		return err
@@ -227,7 +270,7 @@ func (s *Slack) GroupMembers(ctx context.Context, groupID string) ([]string, err
 // OpenDM opens (or finds) the bot's direct message with a user.
 func (s *Slack) OpenDM(ctx context.Context, user string) (string, error) {
 	var id string
-	err := s.retry(ctx, "conversations.open", func() error {
+	err := s.retry(ctx, "conversations.open", "", func() error {
 		ch, _, _, err := s.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
 		if err == nil {
 			id = ch.ID
@@ -240,7 +283,7 @@ func (s *Slack) OpenDM(ctx context.Context, user string) (string, error) {
 // LookupEmail finds a user by e-mail address (users:read.email).
 func (s *Slack) LookupEmail(ctx context.Context, email string) (string, error) {
 	var id string
-	err := s.retry(ctx, "users.lookupByEmail", func() error {
+	err := s.retry(ctx, "users.lookupByEmail", "", func() error {
 		u, err := s.api.GetUserByEmailContext(ctx, email)
 		if err == nil {
 			id = u.ID
@@ -255,7 +298,7 @@ func (s *Slack) LookupEmail(ctx context.Context, email string) (string, error) {
 func (s *Slack) LookupHandle(ctx context.Context, handle string) (string, error) {
 	h := strings.ToLower(strings.TrimPrefix(handle, "@"))
 	var groups []slack.UserGroup
-	err := s.retry(ctx, "usergroups.list", func() error {
+	err := s.retry(ctx, "usergroups.list", "", func() error {
 		var err error
 		groups, err = s.api.GetUserGroupsContext(ctx)
 		return err
@@ -294,7 +337,7 @@ func (s *Slack) AuthTest(ctx context.Context) (string, error) {
 // them and they must not be deactivated.
 func (s *Slack) CheckUser(ctx context.Context, id string) error {
 	var u *slack.User
-	err := s.retry(ctx, "users.info", func() error {
+	err := s.retry(ctx, "users.info", "", func() error {
 		var err error
 		u, err = s.api.GetUserInfoContext(ctx, id)
 		return err
@@ -313,7 +356,7 @@ func (s *Slack) CheckUser(ctx context.Context, id string) error {
 // channels:read and groups:read).
 func (s *Slack) CheckChannel(ctx context.Context, id string) error {
 	var ch *slack.Channel
-	err := s.retry(ctx, "conversations.info", func() error {
+	err := s.retry(ctx, "conversations.info", "", func() error {
 		var err error
 		ch, err = s.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: id})
 		return err

@@ -99,7 +99,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	for id, name := range map[string]string{"U1": "alice", "U3": "carol"} {
 		fs.AddUser(id, name)
 	}
-	out := bot.NewSlack(slack.New(fs.BotToken, slack.OptionAPIURL(fs.APIURL())), nil)
+	out := bot.NewSlack(slack.New(fs.BotToken, slack.OptionAPIURL(fs.APIURL())), nil, nil)
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	rb, err := incident.LoadRunbook("embedded", incident.DefaultRunbook())

@@ -32,12 +32,31 @@ func (p *Publisher) Members(ctx context.Context, id string) ([]string, error) {
 
 // Notify DMs one person with the page and an Acknowledge button.
 func (p *Publisher) Notify(ctx context.Context, inc *incident.Incident, pg escalation.Page, user string) error {
-	dm, err := p.slack.OpenDM(ctx, user)
+	dm, err := p.dm(ctx, user)
 	if err != nil {
 		return err
 	}
 	_, err = p.slack.Post(ctx, dm, "", PageMsg(inc, pg, p.now()))
 	return err
+}
+
+// dm finds the DM channel with a user, asking Slack once per process:
+// the channel never changes, and conversations.open is Tier 3.
+func (p *Publisher) dm(ctx context.Context, user string) (string, error) {
+	p.mu.Lock()
+	ch := p.dms[user]
+	p.mu.Unlock()
+	if ch != "" {
+		return ch, nil
+	}
+	ch, err := p.slack.OpenDM(ctx, user)
+	if err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	p.dms[user] = ch
+	p.mu.Unlock()
+	return ch, nil
 }
 
 // Announce names who was paged in the incident thread and on the timeline.

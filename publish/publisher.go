@@ -89,7 +89,8 @@ type Publisher struct {
 	kick      chan struct{}
 	renderGap time.Duration
 	mu        sync.Mutex
-	lineFails map[string]int // channel → posts refused in a row
+	lineFails map[string]int    // channel → posts refused in a row
+	dms       map[string]string // user → DM channel
 	log       logrus.FieldLogger
 	now       func() time.Time
 }
@@ -120,7 +121,7 @@ func New(d Deps) *Publisher {
 	if d.RenderGap <= 0 {
 		d.RenderGap = DefaultRenderGap
 	}
-	return &Publisher{owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), renderGap: d.RenderGap, lineFails: map[string]int{}, store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
+	return &Publisher{owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), renderGap: d.RenderGap, lineFails: map[string]int{}, dms: map[string]string{}, store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
 		observe: d.Observe, channel: d.Channel, names: d.Names, log: d.Log, now: d.Now}
 }
 

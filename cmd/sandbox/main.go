@@ -97,6 +97,7 @@ type sandbox struct {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := fakeslack.New()
+	fs.Unlimited() // a person is at the prompt; pacing is shown by the tests
 	defer fs.Close()
 	sb := &sandbox{slack: fs, out: stdout, user: "U1", byTS: map[string]*fakeslack.Message{}, names: map[string]string{"U1": "alice", "U2": "bob", "U3": "carol"}}
 	for id, name := range sb.names {
@@ -147,7 +148,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Run(ctx, cfg, app.Options{Stderr: stderr, RenderGap: time.Millisecond, OnPoller: func(p *statuswatch.Poller) { sb.poller = p }})
+		done <- app.Run(ctx, cfg, app.Options{Stderr: stderr, RenderGap: time.Millisecond, Unpaced: true, OnPoller: func(p *statuswatch.Poller) { sb.poller = p }})
 	}()
 	select {
 	case err := <-done:

@@ -10,12 +10,11 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 )
 
-// With the limits on, a channel takes a burst of 4 posts, then 429 with
+// By default a channel takes a burst of 4 posts, then 429 with
 // Retry-After, as Slack does; another channel has its own allowance.
 func TestFakeSlackEnforcesPostMessagePerChannel(t *testing.T) {
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
-	fs.EnforceLimits()
 	api := slack.New(fs.BotToken, slack.OptionAPIURL(fs.APIURL()))
 	post := func(ch string) error {
 		_, _, err := api.PostMessageContext(context.Background(), ch, slack.MsgOptionText("x", false))

@@ -84,7 +84,8 @@ type Server struct {
 	gone        map[string]string  // user ID → the error Slack gives for them (user_not_found, user_disabled, …)
 	chans       map[string]string  // channel ID → not_in_channel, channel_not_found, is_archived or restricted_action
 	rateLimited map[string]int     // method → number of 429s still to give
-	limits      bool               // Slack's per-method rate limits (EnforceLimits)
+	limits      bool               // Slack's per-method rate limits (on unless Unlimited)
+	latency     time.Duration      // added to every call (SetLatency)
 	buckets     map[string]*bucket // method[/channel] → tokens
 	throttled   int
 	calls       map[string]int
@@ -119,6 +120,7 @@ func New() *Server {
 		emails:      map[string]string{},
 		rateLimited: map[string]int{},
 		calls:       map[string]int{},
+		limits:      true,
 	}
 	s.cond = sync.NewCond(&s.mu)
 	mux := http.NewServeMux()
@@ -247,6 +249,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	s.delay()
 	s.mu.Lock()
 	s.calls[method]++
 	if n := s.rateLimited[method]; n > 0 {
@@ -433,6 +436,16 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// delay waits out the configured latency.
+func (s *Server) delay() {
+	s.mu.Lock()
+	d := s.latency
+	s.mu.Unlock()
+	if d > 0 {
+		time.Sleep(d)
+	}
+}
+
 func orEmpty(s string) string {
 	if s == "" {
 		return "[]"
@@ -494,6 +507,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 // handleResponse receives posts to a response_url: ephemeral replies to the
 // user who typed the command or clicked.
 func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
+	s.delay()
 	key := strings.TrimPrefix(r.URL.Path, "/response/")
 	var body struct {
 		Text            string          `json:"text"`
@@ -608,12 +622,15 @@ func (s *Server) limited(method string, r *http.Request) time.Duration {
 	return time.Duration((1 - b.tokens) / rate * float64(time.Second))
 }
 
-// EnforceLimits turns on Slack's rate limits: chat.postMessage about 1 per
-// second per channel (a burst of 4), Tier 2/3/4 methods per minute, each
-// answered 429 with Retry-After when spent. Off by default until the bot
-// paces itself (issue 12: with them on, three replicas paging 200 ladders
-// lose pages to 429s).
-func (s *Server) EnforceLimits() { s.mu.Lock(); s.limits = true; s.mu.Unlock() }
+// Unlimited turns Slack's rate limits off for a test that needs every
+// call to succeed at once. They are on by default: chat.postMessage about
+// 1 per second per channel (a burst of 4), Tier 2/3/4 methods per minute,
+// each answered 429 with Retry-After when spent.
+func (s *Server) Unlimited() { s.mu.Lock(); s.limits = false; s.mu.Unlock() }
+
+// SetLatency adds d to every Web API call and response_url post: the
+// round trip to the real Slack.
+func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
 
 // Throttled is how many calls drew a 429 from the rate limits.
 func (s *Server) Throttled() int { s.mu.Lock(); defer s.mu.Unlock(); return s.throttled }

@@ -31,6 +31,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
@@ -62,6 +63,9 @@ type Options struct {
 	// RenderGap paces card refreshes per incident (0: one a second, as
 	// Slack's limits want; the sandbox, on a fake Slack, shows them at once).
 	RenderGap time.Duration
+	// Unpaced calls Slack without pacing it (the sandbox: its fake Slack
+	// has no limits, and a person is waiting at the prompt).
+	Unpaced bool
 	// OnPoller receives the status poller; with NoPollLoop the caller polls.
 	OnPoller   func(*statuswatch.Poller)
 	NoPollLoop bool
@@ -99,7 +103,11 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		log.WithFields(logrus.Fields{"bot_user": who.UserID, "team": who.TeamID}).Info("slack bot token accepted")
 	}
 
-	out := bot.NewSlack(api, nil)
+	var pacer bot.Pacer = redisx.NewPacer(rdb, cfg.RedisPrefix)
+	if opt.Unpaced {
+		pacer = nil
+	}
+	out := bot.NewSlack(api, nil, pacer)
 	if cfg.Channel != "" {
 		// Once at start-up: a missing channel or a bot that is not a member
 		// is said now, not discovered at the first incident.
