@@ -25,6 +25,7 @@ import (
 type Store interface {
 	Open(ctx context.Context, p incident.OpenParams) (*incident.Incident, error)
 	Update(ctx context.Context, id string, fn incident.Mutation) (*incident.Incident, error)
+	UpdateThen(ctx context.Context, id string, fn incident.Mutation, after incident.After) (*incident.Incident, error)
 	Get(ctx context.Context, id string) (*incident.Incident, error)
 	Current(ctx context.Context, id string) (*incident.Incident, error)
 	ListOpen(ctx context.Context) ([]*incident.Incident, error)
@@ -271,20 +272,19 @@ func (h *Handlers) withTextOn(ctx context.Context, r req, p Parsed, required, fa
 // change applies a mutation, then updates the card, the checklist message
 // and the thread; the caller gets a short confirmation when they typed.
 func (h *Handlers) change(ctx context.Context, r req, id string, m incident.Mutation, threadLine, confirm string) *incident.Incident {
-	inc, err := h.store.Update(ctx, id, m)
+	// The thread line and the card refresh are queued in the change's own
+	// transaction: a crash after it cannot lose them.
+	inc, err := h.store.UpdateThen(ctx, id, m, incident.After{Line: threadLine, Render: true})
 	if err != nil {
 		h.fail(ctx, r, withID(err, id))
 		return nil
 	}
-	// The person who typed hears first; the card is refreshed by the
-	// renderer, and the thread line follows.
+	// The person who typed hears first; the renderer and the line poster
+	// follow.
 	if r.isCommand && confirm != "" {
 		h.replyText(ctx, r, ":white_check_mark: "+confirm)
 	}
-	h.pub.Refresh(ctx, inc)
-	if threadLine != "" {
-		h.pub.Thread(ctx, inc, threadLine)
-	}
+	_ = h.pub.Changed(ctx, inc)
 	return inc
 }
 

@@ -30,9 +30,7 @@ func (s *Store) keyLinesDue() string            { return s.prefix + "lines:due" 
 // QueueLine appends a line to the channel's queue and marks the channel
 // due now, unless it is already due (a deferral stands).
 func (s *Store) QueueLine(ctx context.Context, channel, incidentID, text string) error {
-	n := make([]byte, 8)
-	_, _ = rand.Read(n)
-	raw, err := json.Marshal(Line{Incident: incidentID, Text: text, N: hex.EncodeToString(n)})
+	raw, err := newLine(incidentID, text)
 	if err != nil {
 		return err
 	}
@@ -45,6 +43,13 @@ func (s *Store) QueueLine(ctx context.Context, channel, incidentID, text string)
 		return fmt.Errorf("queue a thread line for %s: %w", incidentID, err)
 	}
 	return nil
+}
+
+func newLine(incidentID, text string) (string, error) {
+	n := make([]byte, 8)
+	_, _ = rand.Read(n)
+	raw, err := json.Marshal(Line{Incident: incidentID, Text: text, N: hex.EncodeToString(n)})
+	return string(raw), err
 }
 
 // LineChannels lists the channels whose lines may be posted at now.

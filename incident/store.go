@@ -8,6 +8,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 
 	"github.com/redis/go-redis/v9"
@@ -112,51 +114,113 @@ func (s *Store) Open(ctx context.Context, p OpenParams) (*Incident, error) {
 // that describe the change. Returning an error aborts without writing.
 type Mutation func(inc *Incident, now time.Time) ([]Entry, error)
 
-// Update applies fn atomically and returns the incident as written.
+// Update applies fn atomically and returns the incident as written
+// (without its timeline).
 func (s *Store) Update(ctx context.Context, id string, fn Mutation) (*Incident, error) {
-	var out *Incident
+	return s.UpdateThen(ctx, id, fn, After{})
+}
+
+// After is what a change queues in the transaction that writes it, so a
+// crash right after the change cannot lose its thread line.
+type After struct {
+	// Line is a thread line for the incident's thread (incident.Line).
+	Line string
+	// Render queues a refresh of the card and checklist (when the card
+	// is posted; a card still to post is the caller's to post).
+	Render bool
+}
+
+// casUpdate writes an incident only if it still reads as the caller read
+// it, with its timeline entries and what After asks for; otherwise it
+// returns the current value for another try. KEYS: incident, timeline,
+// open, open-by-category, lines of the channel, lines due, renders due.
+// ARGV: old, new, id, closing (0/1), line JSON or "", channel or "",
+// render (0/1), now in ms, entries...
+var casUpdate = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur ~= ARGV[1] then return {0, cur or ''} end
+redis.call('SET', KEYS[1], ARGV[2])
+for i = 9, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+if ARGV[4] == '1' then
+  redis.call('ZREM', KEYS[3], ARGV[3])
+  redis.call('SREM', KEYS[4], ARGV[3])
+end
+if ARGV[5] ~= '' then
+  redis.call('RPUSH', KEYS[5], ARGV[5])
+  redis.call('ZADD', KEYS[6], 'NX', ARGV[8], ARGV[6])
+end
+if ARGV[7] == '1' then redis.call('ZADD', KEYS[7], 'NX', ARGV[8], ARGV[3]) end
+return {1, ''}`)
+
+// UpdateThen applies fn atomically, with after in the same transaction.
+// It costs two round trips when nobody races it: one read, one
+// compare-and-set script that also queues the line and the refresh.
+func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after After) (*Incident, error) {
 	key := s.keyInc(id)
-	err := redisx.Transact(ctx, s.rdb, func(tx *redis.Tx) error {
-		inc, err := s.get(ctx, tx, id)
+	raw, err := s.rdb.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", id, err)
+	}
+	for attempt := range redisx.MaxAttempts {
+		inc, err := decode(id, raw)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		wasOpen := inc.Open()
 		now := s.now().UTC()
 		entries, err := fn(inc, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		inc.Version++
-		raw, err := json.Marshal(inc)
+		next, err := json.Marshal(inc)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			pipe.Set(ctx, key, raw, 0)
-			for i := range entries {
-				if entries[i].At.IsZero() {
-					entries[i].At = now
-				}
-				e, _ := json.Marshal(entries[i])
-				pipe.RPush(ctx, s.keyTimeline(id), e)
+		closing := "0"
+		if wasOpen && !inc.Open() {
+			closing = "1"
+		}
+		line, channel := "", ""
+		if after.Line != "" && inc.Channel != "" {
+			channel = inc.Channel
+			if line, err = newLine(id, after.Line); err != nil {
+				return nil, err
 			}
-			if wasOpen && !inc.Open() {
-				pipe.ZRem(ctx, s.keyOpen(), id)
-				pipe.SRem(ctx, s.keyOpenCat(inc.Category), id)
+		}
+		render := "0"
+		if after.Render && inc.CardTS != "" {
+			render = "1"
+		}
+		args := []any{raw, next, id, closing, line, channel, render, time.Now().UnixMilli()}
+		for i := range entries {
+			if entries[i].At.IsZero() {
+				entries[i].At = now
 			}
-			return nil
-		})
+			e, _ := json.Marshal(entries[i])
+			args = append(args, e)
+		}
+		keys := []string{key, s.keyTimeline(id), s.keyOpen(), s.keyOpenCat(inc.Category), s.keyLines(channel), s.keyLinesDue(), s.keyRenderDue()}
+		res, err := casUpdate.Run(ctx, s.rdb, keys, args...).Slice()
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("write %s: %w", id, err)
 		}
-		out = inc
-		return nil
-	}, key)
-	if err != nil {
-		return nil, err
+		if ok, _ := res[0].(int64); ok == 1 {
+			return inc, nil
+		}
+		// Someone else changed it first: try again on their version.
+		raw, _ = res[1].(string)
+		if raw == "" {
+			return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+		}
+		if err := backoff.Sleep(ctx, backoff.Delay(attempt%10, 100*time.Microsecond, 10*time.Millisecond)); err != nil {
+			return nil, err
+		}
 	}
-	return s.Get(ctx, out.ID)
+	return nil, apperr.Wrap(apperr.Conflict, fmt.Sprintf("%s kept changing under us after %d attempts", id, redisx.MaxAttempts), redis.TxFailedErr)
 }
 
 type getter interface {
@@ -164,15 +228,19 @@ type getter interface {
 }
 
 func (s *Store) get(ctx context.Context, g getter, id string) (*Incident, error) {
-	raw, err := g.Get(ctx, s.keyInc(id)).Bytes()
+	raw, err := g.Get(ctx, s.keyInc(id)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", id, err)
 	}
+	return decode(id, raw)
+}
+
+func decode(id, raw string) (*Incident, error) {
 	var inc Incident
-	if err := json.Unmarshal(raw, &inc); err != nil {
+	if err := json.Unmarshal([]byte(raw), &inc); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", id, err)
 	}
 	if inc.Checklist == nil {

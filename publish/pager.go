@@ -90,11 +90,11 @@ func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg esc
 	}
 	// The timeline and the audit log keep names: the report is read
 	// outside Slack.
-	if _, err := p.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, plain)); err != nil {
+	if _, err := p.store.UpdateThen(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, plain), incident.After{Line: line}); err != nil {
 		return err
 	}
+	p.wake()
 	p.System(ctx, "escalation", "page", plain, inc.ID)
-	p.Thread(ctx, inc, line)
 	return nil
 }
 

@@ -27,6 +27,7 @@ import (
 // Store is what the publisher needs of the incident store.
 type Store interface {
 	Update(ctx context.Context, id string, fn incident.Mutation) (*incident.Incident, error)
+	UpdateThen(ctx context.Context, id string, fn incident.Mutation, after incident.After) (*incident.Incident, error)
 	Current(ctx context.Context, id string) (*incident.Incident, error)
 	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
 	MarkStale(ctx context.Context, id string) error
@@ -140,6 +141,17 @@ func (p *Publisher) Refresh(ctx context.Context, inc *incident.Incident) error {
 	}
 	if err := p.store.QueueRender(ctx, inc.ID, time.Now()); err != nil {
 		return p.refreshNow(ctx, inc) // Redis hiccup: render now rather than lose it
+	}
+	p.wake()
+	return nil
+}
+
+// Changed follows a change written with its line and refresh queued in
+// the same transaction (incident.After): a card not posted yet is posted
+// now; otherwise the renderer and the line poster are woken.
+func (p *Publisher) Changed(ctx context.Context, inc *incident.Incident) error {
+	if inc.CardTS == "" && inc.Channel != "" {
+		return p.refreshNow(ctx, inc)
 	}
 	p.wake()
 	return nil

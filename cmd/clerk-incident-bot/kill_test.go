@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -163,5 +164,70 @@ func TestKill9BetweenApprovalAndClerk(t *testing.T) {
 	fs.ExpectUpdatedWithin(t, 60*time.Second, req, "banned, sign-in blocked")
 	if n := fc.CountCalls("POST", "/ban"); n != 1 || !fc.User(eve.ID).Banned || fc.ActiveSessions(eve.ID) != 0 {
 		t.Fatalf("ban calls %d, banned %v, sessions %d", n, fc.User(eve.ID).Banned, fc.ActiveSessions(eve.ID))
+	}
+}
+
+// kill -9 of a replica while thread lines wait in Redis (Slack is
+// answering its posts with 429): another replica posts them, in order,
+// each once.
+func TestKill9WithQueuedThreadLines(t *testing.T) {
+	bin := apptest.Build(t, ".")
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	env := append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
+		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0",
+		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn")
+	first := apptest.StartProcess(t, bin, env)
+	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	fs.Command(t, "U1", "C1", "open outage Queued lines")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Queued lines")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Auth Outage Response"}})
+	fs.Throttle("CINC", 30*time.Second)
+	for i := 1; i <= 5; i++ {
+		fs.Command(t, "U1", "C1", fmt.Sprintf("note INC-1 queued note %d", i))
+		fs.ExpectEphemeral(t, "U1", "Note added")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for fs.Throttled() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // until the first replica is stuck posting
+	}
+	if fs.Throttled() == 0 {
+		t.Fatal("the first replica never tried to post the lines")
+	}
+	_ = first.Process.Signal(syscall.SIGKILL)
+	_ = first.Wait()
+	for fs.Connections() > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, m := range fs.Messages() {
+		if strings.Contains(m.Text, "queued note") {
+			t.Fatalf("a line was posted before the kill: %s", m.Text)
+		}
+	}
+	fs.Unthrottle("CINC")
+
+	apptest.StartProcess(t, bin, env)
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"queued note 5"}})
+	time.Sleep(2 * time.Second) // room for a duplicate to show itself
+	var thread strings.Builder
+	for _, m := range fs.Messages() {
+		if m.Channel == "CINC" && m.ThreadTS == card.TS {
+			thread.WriteString(m.Text + "\n")
+		}
+	}
+	got := thread.String()
+	last := -1
+	for i := 1; i <= 5; i++ {
+		line := fmt.Sprintf("queued note %d", i)
+		if n := strings.Count(got, line); n != 1 {
+			t.Fatalf("%q posted %d times; the thread reads:\n%s", line, n, got)
+		}
+		at := strings.Index(got, line)
+		if at < last {
+			t.Fatalf("%q out of order; the thread reads:\n%s", line, got)
+		}
+		last = at
 	}
 }

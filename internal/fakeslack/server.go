@@ -86,6 +86,7 @@ type Server struct {
 	rateLimited map[string]int     // method → number of 429s still to give
 	limits      bool               // Slack's per-method rate limits (on unless Unlimited)
 	latency     time.Duration      // added to every call (SetLatency)
+	throttle    map[string]int     // channel → Retry-After seconds for every chat.postMessage there (Throttle)
 	buckets     map[string]*bucket // method[/channel] → tokens
 	throttled   int
 	calls       map[string]int
@@ -258,6 +259,16 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
+	}
+	if method == "chat.postMessage" {
+		_ = r.ParseForm()
+		if secs := s.throttle[r.PostForm.Get("channel")]; secs > 0 {
+			s.throttled++
+			s.mu.Unlock()
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
 	}
 	if wait := s.limited(method, r); wait > 0 {
 		s.throttled++
@@ -627,6 +638,21 @@ func (s *Server) limited(method string, r *http.Request) time.Duration {
 // 1 per second per channel (a burst of 4), Tier 2/3/4 methods per minute,
 // each answered 429 with Retry-After when spent.
 func (s *Server) Unlimited() { s.mu.Lock(); s.limits = false; s.mu.Unlock() }
+
+// Throttle answers every chat.postMessage in channel with 429 and
+// Retry-After (whole seconds) until Unthrottle: a bot that sleeps on it
+// holds whatever it was posting.
+func (s *Server) Throttle(channel string, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.throttle == nil {
+		s.throttle = map[string]int{}
+	}
+	s.throttle[channel] = max(1, int(retryAfter/time.Second))
+}
+
+// Unthrottle lets posts in channel through again.
+func (s *Server) Unthrottle(channel string) { s.mu.Lock(); delete(s.throttle, channel); s.mu.Unlock() }
 
 // SetLatency adds d to every Web API call and response_url post: the
 // round trip to the real Slack.
