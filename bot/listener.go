@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/tally"
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -230,7 +231,15 @@ func (l *Listener) dispatch(ctx context.Context, key string, to ReplyTo, fields 
 	l.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.timeout)
 		defer cancel()
+		ctx, counts := tally.With(ctx)
+		start := time.Now()
 		log := l.log.WithFields(fields)
+		// What each request cost, for capacity planning against Slack's
+		// and Redis's limits (and read by the busy-incident benchmark).
+		defer func() {
+			log.WithFields(logrus.Fields{"redis_round_trips": counts.RedisTrips(), "slack_calls": counts.SlackCalls(),
+				"took_ms": time.Since(start).Milliseconds()}).Debug("request done")
+		}()
 		if l.dedupe != nil {
 			first, err := l.dedupe.Once(ctx, "envelope:"+key, time.Hour)
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/tally"
 
 	"github.com/slack-go/slack"
 )
@@ -100,6 +101,7 @@ func (s *Slack) retry(ctx context.Context, what, scope string, call func() error
 		if perr := s.pace(ctx, what, scope); perr != nil {
 			return fmt.Errorf("slack %s: %w", what, perr)
 		}
+		tally.Slack(ctx)
 		err = call()
 		if err == nil {
 			return nil

@@ -57,12 +57,12 @@ func (h *Handlers) tick(ctx context.Context, r req, a bot.Action) {
 		return
 	}
 	done := parts[2] == "1"
-	inc, err := h.store.Update(ctx, id, incident.SetTick(h.rb, r.who, parts[1], done))
+	inc, err := h.store.UpdateThen(ctx, id, incident.SetTick(h.rb, r.who, parts[1], done), incident.After{Render: true})
 	if err != nil {
 		h.fail(ctx, r, withID(err, id))
 		return
 	}
-	h.pub.Refresh(ctx, inc)
+	_ = h.pub.Changed(ctx, inc)
 	// A click on an older copy of the checklist updates that copy too.
 	if a.MessageTS != "" && a.MessageTS != inc.ChecklistTS && a.ChannelID == inc.Channel {
 		if spec := h.rb.Spec(inc.Category); spec != nil {

@@ -75,6 +75,8 @@ type Server struct {
 	acks        map[string]Ack
 	envelopes   map[string]map[string]any
 	sent        map[string]time.Time
+	envelopeOf  map[string]string    // response_url key → envelope ID
+	replied     map[string]time.Time // envelope ID → first reply on its response_url
 	conns       []*wsConn
 	responses   map[string]respTarget
 	users       map[string]string
@@ -114,6 +116,8 @@ func New() *Server {
 		acks:        map[string]Ack{},
 		envelopes:   map[string]map[string]any{},
 		sent:        map[string]time.Time{},
+		envelopeOf:  map[string]string{},
+		replied:     map[string]time.Time{},
 		responses:   map[string]respTarget{},
 		users:       map[string]string{},
 		groups:      map[string][]string{},
@@ -544,6 +548,9 @@ func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
 	}
 	target.uses++
 	s.responses[key] = target
+	if env := s.envelopeOf[key]; env != "" && target.uses == 1 {
+		s.replied[env] = time.Now()
+	}
 	if body.ReplaceOriginal && target.messageTS != "" {
 		if m := s.findAny(target.channel, target.messageTS); m != nil {
 			m.Text, m.Blocks = body.Text, orRaw(body.Blocks)
@@ -653,6 +660,29 @@ func (s *Server) Throttle(channel string, retryAfter time.Duration) {
 
 // Unthrottle lets posts in channel through again.
 func (s *Server) Unthrottle(channel string) { s.mu.Lock(); delete(s.throttle, channel); s.mu.Unlock() }
+
+// TotalCalls is the number of Web API calls so far, every method.
+func (s *Server) TotalCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		n += c
+	}
+	return n
+}
+
+// ReplyTime is how long after the envelope was sent the first reply
+// reached its response_url: the time until the person sees an answer.
+func (s *Server) ReplyTime(envelope string) (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.replied[envelope]
+	if !ok {
+		return 0, false
+	}
+	return at.Sub(s.sent[envelope]), true
+}
 
 // SetLatency adds d to every Web API call and response_url post: the
 // round trip to the real Slack.

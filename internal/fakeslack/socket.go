@@ -141,6 +141,11 @@ func (s *Server) send(envType string, payload any, acceptsResponse bool) (string
 	id := fmt.Sprintf("env-%d", s.seq)
 	conn := s.conns[s.seq%len(s.conns)]
 	s.sent[id] = time.Now()
+	if m, ok := payload.(map[string]any); ok {
+		if u, ok := m["response_url"].(string); ok {
+			s.envelopeOf[u[strings.LastIndex(u, "/")+1:]] = id
+		}
+	}
 	env := map[string]any{"envelope_id": id, "type": envType, "accepts_response_payload": acceptsResponse, "payload": payload}
 	s.envelopes[id] = env
 	s.mu.Unlock()

@@ -32,6 +32,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/tally"
 	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
@@ -257,6 +258,7 @@ func openStores(cfg Config, opt Options, log logrus.FieldLogger) (*incident.Runb
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
+	rdb.AddHook(tally.Hook()) // each command's round trips, logged with it
 	return rb, rdb, incident.NewStore(rdb, cfg.RedisPrefix, opt.Now), closeRedis, nil
 }
 
