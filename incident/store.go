@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
@@ -114,6 +115,40 @@ func (s *Store) Open(ctx context.Context, p OpenParams) (*Incident, error) {
 // that describe the change. Returning an error aborts without writing.
 type Mutation func(inc *Incident, now time.Time) ([]Entry, error)
 
+// reads remembers, for one request, each incident as it was last read or
+// written, so a change needs no second read: the compare-and-set checks
+// that the value is still current, and a stale one costs one retry.
+type reads struct {
+	mu  sync.Mutex
+	raw map[string]string
+}
+
+type readsKey struct{}
+
+// WithReads gives a request its own memory of what it read.
+func WithReads(ctx context.Context) context.Context {
+	return context.WithValue(ctx, readsKey{}, &reads{raw: map[string]string{}})
+}
+
+func remember(ctx context.Context, id, raw string) {
+	if r, ok := ctx.Value(readsKey{}).(*reads); ok {
+		r.mu.Lock()
+		r.raw[id] = raw
+		r.mu.Unlock()
+	}
+}
+
+func recalled(ctx context.Context, id string) (string, bool) {
+	r, ok := ctx.Value(readsKey{}).(*reads)
+	if !ok {
+		return "", false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	raw, ok := r.raw[id]
+	return raw, ok
+}
+
 // Update applies fn atomically and returns the incident as written
 // (without its timeline).
 func (s *Store) Update(ctx context.Context, id string, fn Mutation) (*Incident, error) {
@@ -157,12 +192,16 @@ return {1, ''}`)
 // compare-and-set script that also queues the line and the refresh.
 func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after After) (*Incident, error) {
 	key := s.keyInc(id)
-	raw, err := s.rdb.Get(ctx, key).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", id, err)
+	raw, ok := recalled(ctx, id)
+	if !ok {
+		var err error
+		raw, err = s.rdb.Get(ctx, key).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", id, err)
+		}
 	}
 	for attempt := range redisx.MaxAttempts {
 		inc, err := decode(id, raw)
@@ -209,6 +248,7 @@ func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after Af
 			return nil, fmt.Errorf("write %s: %w", id, err)
 		}
 		if ok, _ := res[0].(int64); ok == 1 {
+			remember(ctx, id, string(next))
 			return inc, nil
 		}
 		// Someone else changed it first: try again on their version.
@@ -235,6 +275,7 @@ func (s *Store) get(ctx context.Context, g getter, id string) (*Incident, error)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", id, err)
 	}
+	remember(ctx, id, raw)
 	return decode(id, raw)
 }
 
@@ -254,17 +295,31 @@ func (s *Store) Current(ctx context.Context, id string) (*Incident, error) {
 	return s.get(ctx, s.rdb, id)
 }
 
-// Get reads an incident with its timeline.
+// Get reads an incident with its timeline, in one round trip.
 func (s *Store) Get(ctx context.Context, id string) (*Incident, error) {
-	inc, err := s.get(ctx, s.rdb, id)
+	var get *redis.StringCmd
+	var lrange *redis.StringSliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.Get(ctx, s.keyInc(id))
+		lrange = p.LRange(ctx, s.keyTimeline(id), 0, -1)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read %s: %w", id, err)
+	}
+	raw, err := get.Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", id, err)
+	}
+	remember(ctx, id, raw)
+	inc, err := decode(id, raw)
 	if err != nil {
 		return nil, err
 	}
-	raws, err := s.rdb.LRange(ctx, s.keyTimeline(id), 0, -1).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read %s timeline: %w", id, err)
-	}
-	for _, r := range raws {
+	for _, r := range lrange.Val() {
 		var e Entry
 		if err := json.Unmarshal([]byte(r), &e); err == nil {
 			inc.Timeline = append(inc.Timeline, e)
@@ -273,13 +328,35 @@ func (s *Store) Get(ctx context.Context, id string) (*Incident, error) {
 	return inc, nil
 }
 
+// listOpen reads the open incidents in one round trip.
+var listOpen = redis.NewScript(`
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local out = {}
+for i, id in ipairs(ids) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('GET', ARGV[1] .. id) or ''
+end
+return out`)
+
 // ListOpen returns open incidents, oldest first, without timelines.
 func (s *Store) ListOpen(ctx context.Context) ([]*Incident, error) {
-	ids, err := s.rdb.ZRange(ctx, s.keyOpen(), 0, -1).Result()
+	vals, err := listOpen.Run(ctx, s.rdb, []string{s.keyOpen()}, s.prefix+"incident:").StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("list open incidents: %w", err)
 	}
-	return s.load(ctx, ids)
+	var out []*Incident
+	for i := 0; i+1 < len(vals); i += 2 {
+		if vals[i+1] == "" {
+			continue
+		}
+		inc, err := decode(vals[i], vals[i+1])
+		if err != nil {
+			continue
+		}
+		remember(ctx, vals[i], vals[i+1])
+		out = append(out, inc)
+	}
+	return out, nil
 }
 
 // ListRecent returns up to n most recent incidents (open or not), newest first.

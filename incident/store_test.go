@@ -194,3 +194,58 @@ func TestOnceIsSharedAcrossStores(t *testing.T) {
 		t.Fatalf("second: %v %v", again, err)
 	}
 }
+
+// A request that read an incident changes it without reading it again;
+// when someone changed it in between, the compare-and-set notices and the
+// change is applied on top of theirs. The line and the refresh are queued
+// by the same write.
+func TestUpdateThenOnAStaleReadKeepsBothChangesAndQueuesItsLine(t *testing.T) {
+	s := newStore(t)
+	alice := incident.Person{ID: "U1", Name: "alice"}
+	inc, err := s.Open(context.Background(), incident.OpenParams{Category: incident.Outage, By: alice, Channel: "C1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(context.Background(), inc.ID, incident.SetCard("C1", "1.1")); err != nil {
+		t.Fatal(err)
+	}
+	ctx := incident.WithReads(context.Background())
+	if _, err := s.Current(ctx, inc.ID); err != nil { // the request's read
+		t.Fatal(err)
+	}
+	if _, err := s.Update(context.Background(), inc.ID, incident.Record(alice, "someone else's note")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UpdateThen(ctx, inc.ID, incident.Record(alice, "my note"), incident.After{Line: "my line", Render: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 4 || got.CardTS != "1.1" {
+		t.Fatalf("version %d card %q: the change was not applied on the latest version", got.Version, got.CardTS)
+	}
+	full, err := s.Get(context.Background(), inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, e := range full.Timeline {
+		texts = append(texts, e.Text)
+	}
+	if len(texts) != 3 || texts[1] != "someone else's note" || texts[2] != "my note" {
+		t.Fatalf("timeline %q", texts)
+	}
+	lines, err := s.PendingLines(context.Background(), "C1", 10)
+	if err != nil || len(lines) != 1 || lines[0].Text != "my line" || lines[0].Incident != inc.ID {
+		t.Fatalf("queued lines %+v, %v", lines, err)
+	}
+	due, err := s.DueRenders(context.Background(), time.Now().Add(time.Second))
+	if err != nil || len(due) != 1 || due[0] != inc.ID {
+		t.Fatalf("renders due %v, %v", due, err)
+	}
+	if err := s.DoneLines(context.Background(), "C1", lines); err != nil {
+		t.Fatal(err)
+	}
+	if chans, _ := s.LineChannels(context.Background(), time.Now().Add(time.Second)); len(chans) != 0 {
+		t.Fatalf("channel still due after its lines were posted: %v", chans)
+	}
+}
