@@ -47,17 +47,20 @@ func BenchmarkBusyIncident(b *testing.B) {
 				worst = worst.worse(r)
 			}
 			worst.report(b, mode.name)
+			if worst.lost > 0 {
+				b.Errorf("%d entries lost", worst.lost)
+			}
 		})
 	}
 }
 
 type busyResult struct {
-	lost, throttled                 int
-	converge                        time.Duration
-	slackP50, slackP99              int64
-	redisP50, redisP99              int64
-	replyP50, replyP99              time.Duration
-	slackTotal, commands, redisUsed int
+	lost, throttled      int
+	converge             time.Duration
+	slackP50, slackP99   int64
+	redisP50, redisP99   int64
+	replyP50, replyP99   time.Duration
+	slackTotal, commands int
 }
 
 func (r busyResult) worse(o busyResult) busyResult {
