@@ -66,7 +66,27 @@ func NoteText(n statuswatch.Note) string {
 	case statuswatch.PageReadable:
 		return ":white_check_mark: Clerk's status page can be read again; auto-detection is back."
 	case statuswatch.ComponentsRecovered:
-		return fmt.Sprintf(":white_check_mark: Clerk's status page shows those components operational again. If sign-in works, `/clerk-incident resolve %s`.", n.Incident)
+		return fmt.Sprintf(":white_check_mark: Clerk's status page no longer shows the problem. If sign-in works, `/clerk-incident resolve %s`.", n.Incident)
+	case statuswatch.Advisory:
+		comps := ""
+		if n.Body != "" {
+			comps = " (" + Esc(n.Body) + ")"
+		}
+		return fmt.Sprintf(":information_source: *Clerk advisory:* %s%s. %s. Sign-in is not affected, so no incident was opened and nobody was paged.", Esc(strings.TrimPrefix(n.Name, "Clerk: ")), comps, Esc(n.Status))
+	case statuswatch.PlannedWork:
+		what := "scheduled"
+		if n.Status == "in_progress" || n.Status == "in progress" || n.Status == "verifying" {
+			what = "in progress"
+		}
+		comps := ""
+		if n.Body != "" {
+			comps = " affecting " + Esc(n.Body)
+		}
+		return fmt.Sprintf(":hammer_and_wrench: *Clerk maintenance %s:* %s%s. No incident is opened for maintenance.", what, Esc(n.Name), comps)
+	case statuswatch.ProbeRecovered:
+		return fmt.Sprintf(":white_check_mark: Clerk's %s answers this bot's probes again: %s.", Esc(n.Name), Esc(n.Body))
+	case statuswatch.PollerStale:
+		return fmt.Sprintf(":warning: No replica has finished a Clerk status poll for %d intervals: auto-detection of Clerk problems is not running. Check the bot's logs and `/healthz`.", n.Polls)
 	case statuswatch.UpstreamUpdate:
 		return fmt.Sprintf(":satellite_antenna: *Clerk status update* (%s): %s", Esc(n.Status), Esc(n.Body))
 	case statuswatch.UpstreamResolved:
@@ -81,7 +101,9 @@ func NoteText(n statuswatch.Note) string {
 func NotePlain(n statuswatch.Note) string {
 	switch n.Kind {
 	case statuswatch.ComponentsRecovered:
-		return "Clerk's status page shows the affected components operational again"
+		return "Clerk's status page no longer shows the problem"
+	case statuswatch.ProbeRecovered:
+		return fmt.Sprintf("Clerk's %s answers this bot's probes again: %s", n.Name, n.Body)
 	case statuswatch.UpstreamUpdate:
 		return fmt.Sprintf("Clerk status update (%s): %s", n.Status, n.Body)
 	case statuswatch.UpstreamResolved:

@@ -57,6 +57,10 @@ const (
 	UpstreamUpdate                          // Clerk posted an update (Status, Body) on Incident's upstream incident
 	UpstreamResolved                        // Clerk resolved the upstream incident Name
 	AppRecovered                            // the app health check passes again (HTTPStatus, Latency)
+	Advisory                                // a confirmed problem that pages nobody (Name, Status, Body: components)
+	PlannedWork                             // maintenance scheduled or in progress (Name, Status, Body: components)
+	ProbeRecovered                          // Clerk answers this bot's probes again (Body: figures)
+	PollerStale                             // no replica has finished a status poll for Polls intervals
 )
 
 // Note is data about a change the poller saw; Incident is empty for notes
@@ -85,19 +89,31 @@ type Health struct {
 
 // Snapshot is the last known state, for `status`.
 type Snapshot struct {
-	Summary   *Summary  `json:"summary,omitempty"`
-	FetchedAt time.Time `json:"fetched_at"`
-	Err       string    `json:"error,omitempty"`
-	Health    *Health   `json:"health,omitempty"`
+	// Detection is the format and endpoint in use (a root URL's).
+	Detection *Detection `json:"detection,omitempty"`
+	Summary   *Summary   `json:"summary,omitempty"`
+	FetchedAt time.Time  `json:"fetched_at"`
+	Err       string     `json:"error,omitempty"`
+	Health    *Health    `json:"health,omitempty"`
+	// Probes are the last timings of Clerk's own endpoints.
+	Probes []ProbeResult `json:"probes,omitempty"`
 }
 
 // Config configures the poller.
 type Config struct {
+	// StatusURL is a status page's root (the format is detected) or one
+	// endpoint of it.
 	StatusURL     string
 	HealthURL     string
 	Confirm       int // polls before a status problem opens an incident
 	HealthConfirm int // failed probes before the app opens one
 	Interval      time.Duration
+	// Components decides what a problem means (nil: the built-in map).
+	Components *ComponentMap
+	// Probes are Clerk's own endpoints timed on every poll.
+	Probes       []ProbeTarget
+	ProbeConfirm int           // bad polls in a row before an incident (default 3)
+	ProbeSlow    time.Duration // a poll slower than this is bad (default 2 s)
 }
 
 // Poller polls on each call to Poll; cron calls it, and only the replica
@@ -120,6 +136,7 @@ type Poller struct {
 	etag     string
 	modified string
 	body     []byte
+	found    *Detection // the detected endpoint, when StatusURL is a root
 }
 
 // NewPoller builds a poller.
@@ -132,6 +149,15 @@ func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Cl
 	}
 	if cfg.HealthConfirm < 1 {
 		cfg.HealthConfirm = 3
+	}
+	if cfg.Components == nil {
+		cfg.Components = DefaultComponentMap()
+	}
+	if cfg.ProbeConfirm < 1 {
+		cfg.ProbeConfirm = 3
+	}
+	if cfg.ProbeSlow <= 0 {
+		cfg.ProbeSlow = 2 * time.Second
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
@@ -155,14 +181,20 @@ func (p *Poller) TryLead(ctx context.Context) bool {
 	return ok
 }
 
-// Poll runs one round: the status page, then the app health probe.
+// Poll runs one round: the status page, Clerk's own endpoints, then the
+// app health probe; the round's end is recorded for the dead-man's switch.
 func (p *Poller) Poll(ctx context.Context) {
 	if p.cfg.StatusURL != "" {
 		p.pollStatus(ctx)
 	}
+	if len(p.cfg.Probes) > 0 {
+		p.pollProbes(ctx)
+	}
 	if p.cfg.HealthURL != "" {
 		p.pollHealth(ctx)
 	}
+	p.rdb.Set(ctx, p.k("polled-at"), p.now().UnixMilli(), 0)
+	p.rdb.Del(ctx, p.k("stale-warned"))
 }
 
 // Fetch reads the status page with a conditional request when the server
@@ -170,11 +202,15 @@ func (p *Poller) Poll(ctx context.Context) {
 func (p *Poller) Fetch(ctx context.Context) (Summary, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.StatusURL, nil)
+	url, err := p.endpoint(ctx)
 	if err != nil {
 		return Summary{}, err
 	}
-	req.Header.Set("Accept", "application/json")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return Summary{}, err
+	}
+	req.Header.Set("Accept", "application/json, application/rss+xml, application/atom+xml;q=0.9, */*;q=0.5")
 	p.mu.Lock()
 	if p.body != nil {
 		if p.etag != "" {
@@ -205,9 +241,14 @@ func (p *Poller) Fetch(ctx context.Context) (Summary, error) {
 		p.body, p.etag, p.modified = body, resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
 		p.mu.Unlock()
 	default:
-		return Summary{}, fmt.Errorf("status page answered %d", resp.StatusCode)
+		p.forget() // the page may have moved to another format
+		return Summary{}, fmt.Errorf("status page answered %d at %s", resp.StatusCode, url)
 	}
-	return Parse(body)
+	sum, err := ParseAt(body, p.now(), p.cfg.Components.Names())
+	if err != nil {
+		p.forget()
+	}
+	return sum, err
 }
 
 func (p *Poller) pollStatus(ctx context.Context) {
@@ -234,9 +275,10 @@ func (p *Poller) pollStatus(ctx context.Context) {
 	p.saveSnapshot(ctx, func(s *Snapshot) { s.Summary, s.Err, s.FetchedAt = &sum, "", now })
 
 	type problem struct {
-		key   string
-		alert Alert
-		up    *Incident
+		key      string
+		alert    Alert
+		up       *Incident
+		advisory bool
 	}
 	var problems []problem
 	covered := map[string]bool{}
@@ -249,16 +291,35 @@ func (p *Poller) pollStatus(ctx context.Context) {
 		for _, c := range in.Components {
 			covered[strings.ToLower(c.Name)] = true
 		}
-		problems = append(problems, problem{key: "upstream:" + in.ID, alert: alertFor(in, sum), up: &sum.Incidents[i]})
+		a, ok := p.alertFor(in, sum)
+		problems = append(problems, problem{key: "upstream:" + in.ID, alert: a, up: &sum.Incidents[i], advisory: !ok})
 	}
-	var loose []Component
+	// Components in trouble without a posted incident, one problem per
+	// meaning: a Dashboard outage must not turn a degraded sign-in into an
+	// outage, nor page anyone by itself.
+	loose := map[Meaning][]Component{}
 	for _, c := range sum.NotOperational() {
 		if c.Status != Maintenance && !covered[strings.ToLower(c.Name)] {
-			loose = append(loose, c)
+			m := p.cfg.Components.Meaning(c.Name)
+			loose[m] = append(loose[m], c)
 		}
 	}
-	if len(loose) > 0 {
-		problems = append(problems, problem{key: componentKey(loose), alert: alertForComponents(loose, sum)})
+	for _, m := range []Meaning{MeansOutage, MeansWebhook, MeansAdvisory} {
+		if cs := loose[m]; len(cs) > 0 {
+			a, ok := p.alertForComponents(cs, sum)
+			problems = append(problems, problem{key: componentKey(cs), alert: a, advisory: !ok})
+		}
+	}
+	// A page that lists nothing wrong may still say so overall: an
+	// indicator-only page, or one whose incidents are not public.
+	if len(problems) == 0 && (sum.Indicator == "minor" || sum.Indicator == "major" || sum.Indicator == "critical") {
+		a, ok := alertForIndicator(sum)
+		problems = append(problems, problem{key: "indicator:" + sum.Indicator, alert: a, advisory: !ok})
+	}
+	for _, m := range sum.Maintenances {
+		if first, _ := p.rdb.SetNX(ctx, p.k("planned:"+m.ID+":"+m.Status), 1, 30*24*time.Hour).Result(); first {
+			p.rep.Note(ctx, Note{Kind: PlannedWork, Name: m.Name, Status: m.Status, Body: strings.Join(m.Components, ", ")})
+		}
 	}
 
 	present := map[string]bool{}
@@ -266,6 +327,16 @@ func (p *Poller) pollStatus(ctx context.Context) {
 		present[pr.key] = true
 		streak, _ := p.rdb.HIncrBy(ctx, p.k("streak"), pr.key, 1).Result()
 		p.rdb.HDel(ctx, p.k("gone"), pr.key)
+		if pr.advisory {
+			// Nobody is paged: one line in the channel while it lasts.
+			if int(streak) >= p.cfg.Confirm {
+				if first, _ := p.rdb.SetNX(ctx, p.k("advised:"+pr.key), 1, 0).Result(); first {
+					p.rdb.SAdd(ctx, p.k("advisories"), pr.key)
+					p.rep.Note(ctx, Note{Kind: Advisory, Name: pr.alert.Title, Status: pr.alert.Impact, Body: strings.Join(pr.alert.Components, ", "), Polls: int(streak)})
+				}
+			}
+			continue
+		}
 		id := p.mapped(ctx, pr.key)
 		if id == "" && int(streak) >= p.cfg.Confirm {
 			pr.alert.Key, pr.alert.Polls = pr.key, int(streak)
@@ -289,6 +360,17 @@ func (p *Poller) pollStatus(ctx context.Context) {
 		}
 		p.rdb.HDel(ctx, p.k("streak"), key)
 	}
+	advised, _ := p.rdb.SMembers(ctx, p.k("advisories")).Result()
+	for _, key := range advised {
+		if present[key] {
+			continue
+		}
+		if gone, _ := p.rdb.HIncrBy(ctx, p.k("gone"), key, 1).Result(); int(gone) >= p.cfg.Confirm {
+			p.rdb.Del(ctx, p.k("advised:"+key))
+			p.rdb.SRem(ctx, p.k("advisories"), key)
+			p.rdb.HDel(ctx, p.k("gone"), key)
+		}
+	}
 	active, _ := p.rdb.SMembers(ctx, p.k("active")).Result()
 	for _, key := range active {
 		if present[key] {
@@ -298,7 +380,7 @@ func (p *Poller) pollStatus(ctx context.Context) {
 		if int(gone) >= p.cfg.Confirm && strings.HasPrefix(key, "upstream:") {
 			p.upstreamResolved(ctx, Incident{ID: strings.TrimPrefix(key, "upstream:"), Name: "the upstream incident"})
 		}
-		if int(gone) >= p.cfg.Confirm && strings.HasPrefix(key, "components:") {
+		if int(gone) >= p.cfg.Confirm && (strings.HasPrefix(key, "components:") || strings.HasPrefix(key, "indicator:")) {
 			if id := p.mapped(ctx, key); id != "" {
 				if first, _ := p.rdb.SetNX(ctx, p.k("cleared:"+key+":"+id), 1, 30*24*time.Hour).Result(); first {
 					p.rep.Note(ctx, Note{Kind: ComponentsRecovered, Incident: id})
@@ -481,25 +563,26 @@ func (p *Poller) Live(ctx context.Context) Snapshot {
 	return s
 }
 
-// alertFor classifies an upstream incident: webhooks → webhook, degraded
-// performance → performance, otherwise an outage; severity from impact.
-func alertFor(in Incident, sum Summary) Alert {
+// alertFor classifies an upstream incident with the component map; ok is
+// false when it means an advisory only.
+func (p *Poller) alertFor(in Incident, sum Summary) (Alert, bool) {
 	a := Alert{Title: "Clerk: " + in.Name, Link: in.URL, Update: in.Latest().Body}
 	if a.Link == "" {
 		a.Link = sum.PageURL
 	}
-	impact := in.Impact
 	var worst string
 	for _, c := range in.Components {
 		a.Components = append(a.Components, c.Name)
 		worst = worse(worst, c.Status)
 	}
-	a.Category, a.Severity = classify(a.Components, worse(worst, impactStatus(impact)))
-	a.Impact = fmt.Sprintf("Clerk reports %s (%s)", humanImpact(worse(worst, impactStatus(impact))), in.Status)
-	return a
+	worst = worse(worst, impactStatus(in.Impact))
+	var ok bool
+	a.Category, a.Severity, ok = p.cfg.Components.Decide(a.Components, worst)
+	a.Impact = fmt.Sprintf("Clerk reports %s (%s)", humanImpact(worst), in.Status)
+	return a, ok
 }
 
-func alertForComponents(cs []Component, sum Summary) Alert {
+func (p *Poller) alertForComponents(cs []Component, sum Summary) (Alert, bool) {
 	a := Alert{Link: sum.PageURL}
 	var worst string
 	for _, c := range cs {
@@ -507,9 +590,23 @@ func alertForComponents(cs []Component, sum Summary) Alert {
 		worst = worse(worst, c.Status)
 	}
 	a.Title = "Clerk: " + strings.Join(a.Components, ", ") + " " + humanImpact(worst)
-	a.Category, a.Severity = classify(a.Components, worst)
+	var ok bool
+	a.Category, a.Severity, ok = p.cfg.Components.Decide(a.Components, worst)
 	a.Impact = "Clerk's status page shows " + humanImpact(worst) + " without a posted incident"
-	return a
+	return a, ok
+}
+
+// alertForIndicator is the page's overall indicator alone.
+func alertForIndicator(sum Summary) (Alert, bool) {
+	desc := sum.Description
+	if desc == "" {
+		desc = sum.Indicator
+	}
+	a := Alert{Title: "Clerk: " + desc, Link: sum.PageURL,
+		Impact: fmt.Sprintf("Clerk's status page reports %q (indicator %s) without naming a component", desc, sum.Indicator)}
+	var ok bool
+	a.Category, a.Severity, ok = DecideIndicator(sum.Indicator)
+	return a, ok
 }
 
 // impactStatus maps Statuspage impact words onto component statuses.
@@ -543,33 +640,6 @@ func humanImpact(s string) string {
 		return "degraded performance"
 	}
 	return "a problem"
-}
-
-func classify(components []string, worst string) (incident.Category, incident.Severity) {
-	sev := incident.P3
-	switch worst {
-	case Major:
-		sev = incident.P1
-	case Partial:
-		sev = incident.P2
-	}
-	auth, webhooks := false, false
-	for _, c := range components {
-		n := strings.ToLower(c)
-		if strings.Contains(n, "webhook") {
-			webhooks = true
-		}
-		if strings.Contains(n, "auth") || strings.Contains(n, "session") || strings.Contains(n, "sign") || strings.Contains(n, "user") {
-			auth = true
-		}
-	}
-	switch {
-	case worst == Degraded:
-		return incident.Performance, sev
-	case webhooks && !auth:
-		return incident.Webhook, sev
-	}
-	return incident.Outage, sev
 }
 
 func truncateText(s string, n int) string {

@@ -126,6 +126,10 @@ func TestUpstreamIncidentLifecycleBothFormats(t *testing.T) {
 	}
 }
 
+// The component map decides: the sign-in path is an outage (P1 for a
+// full outage, P2 for a partial one) or, when only degraded, a performance
+// incident; Webhooks is a webhook incident; Dashboard is an advisory in
+// the channel, with no incident and no page.
 func TestClassification(t *testing.T) {
 	fs := fakestatus.New()
 	defer fs.Close()
@@ -133,28 +137,184 @@ func TestClassification(t *testing.T) {
 	p := newPoller(t, rep, fs.StatuspageURL(), "", redistest.Prefix())
 	ctx := context.Background()
 	fs.StartIncident(fakestatus.Incident{ID: "W1", Name: "Webhook delays", Status: "investigating", Impact: "partial_outage", Components: []string{"Webhooks"}})
-	fs.SetComponent("Dashboard", "degraded_performance") // no incident for it: keyed by components
+	fs.StartIncident(fakestatus.Incident{ID: "S1", Name: "Sign-in errors", Status: "investigating", Impact: "partial_outage", Components: []string{"User and authentication"}})
+	fs.SetComponent("Session management", "degraded_performance") // no incident for it: keyed by components
+	fs.SetComponent("Dashboard", "partial_outage")
 	p.Poll(ctx)
 	p.Poll(ctx)
-	if a, _, _ := rep.counts(); a != 2 {
-		t.Fatalf("alerts %+v", rep.alerts)
-	}
 	got := map[string]statuswatch.Alert{}
 	for _, a := range rep.alerts {
 		got[a.Key] = a
 	}
+	if len(got) != 3 {
+		t.Fatalf("alerts %+v", rep.alerts)
+	}
 	if a := got["upstream:W1"]; a.Category != incident.Webhook || a.Severity != incident.P2 {
 		t.Fatalf("webhook alert %+v", a)
 	}
-	if a := got["components:dashboard"]; a.Category != incident.Performance || a.Severity != incident.P3 {
-		t.Fatalf("component alert %+v", a)
+	if a := got["upstream:S1"]; a.Category != incident.Outage || a.Severity != incident.P2 {
+		t.Fatalf("partial sign-in outage %+v", a)
 	}
-	// Components keyed problems may open again once their incident is closed.
-	rep.closed["INC-2"] = true
-	rep.closed["INC-1"] = true
+	if a := got["components:session management"]; a.Category != incident.Performance {
+		t.Fatalf("degraded sign-in path %+v", a)
+	}
+	// Dashboard alone: one advisory, however long it lasts.
+	fs.SetComponent("Session management", "operational")
+	for range 4 {
+		p.Poll(ctx)
+	}
+	if a, _, ch := rep.counts(); a != 3 || ch != 1 || !strings.Contains(rep.channel[0], "advisory") || !strings.Contains(rep.channel[0], "Dashboard") {
+		t.Fatalf("alerts %d, channel %v", a, rep.channel)
+	}
+	// Components-keyed problems may open again once their incident is closed.
+	fs.SetComponent("Session management", "degraded_performance")
+	rep.closed["INC-3"] = true
 	p.Poll(ctx)
-	if a, _, _ := rep.counts(); a != 3 {
+	p.Poll(ctx)
+	if a, _, _ := rep.counts(); a != 4 {
 		t.Fatalf("alerts %d", a)
+	}
+}
+
+// Every format, found from the page's root: operational, then a full
+// outage of the sign-in path for two polls opens one incident; flapping
+// opens nothing more; resolution is said once.
+func TestEveryFormatFromTheRoot(t *testing.T) {
+	for _, format := range []string{fakestatus.Statuspage, fakestatus.Widget, fakestatus.PageData, fakestatus.Indicator, fakestatus.Feed} {
+		t.Run(format, func(t *testing.T) {
+			fs := fakestatus.New()
+			defer fs.Close()
+			fs.Serve(format)
+			rep := &report{closed: map[string]bool{}}
+			p := newPoller(t, rep, fs.RootURL(), "", redistest.Prefix())
+			ctx := context.Background()
+			p.Poll(ctx)
+			if a, _, ch := rep.counts(); a != 0 || ch != 0 {
+				t.Fatalf("while operational: %d alerts, channel %v", a, rep.channel)
+			}
+			d, err := p.Detect(ctx)
+			if err != nil || !strings.Contains(d.URL, map[string]string{fakestatus.Statuspage: "/api/v2/summary.json", fakestatus.Widget: "/api/v1/summary",
+				fakestatus.PageData: "/proxy/", fakestatus.Indicator: "/api/v2/status.json", fakestatus.Feed: "/feed.rss"}[format]) {
+				t.Fatalf("detected %+v, %v", d, err)
+			}
+			fs.StartIncident(fakestatus.Incident{ID: "01KUP", Name: "Sign-in failing", Status: "investigating", Impact: "full_outage",
+				Components: []string{"User and authentication"}, Updates: []string{"We are investigating"}})
+			p.Poll(ctx)
+			if a, _, _ := rep.counts(); a != 0 {
+				t.Fatal("alert after one poll; want confirmation")
+			}
+			p.Poll(ctx)
+			if a, _, _ := rep.counts(); a != 1 || rep.alerts[0].Category != incident.Outage || rep.alerts[0].Severity != incident.P1 {
+				t.Fatalf("alerts %+v", rep.alerts)
+			}
+			for range 5 {
+				hidden := fs.Hide("01KUP")
+				p.Poll(ctx)
+				fs.Show(hidden)
+				p.Poll(ctx)
+			}
+			if a, _, _ := rep.counts(); a != 1 {
+				t.Fatalf("after flapping: %d alerts", a)
+			}
+			fs.Resolve("01KUP")
+			for range 4 {
+				p.Poll(ctx)
+			}
+			var resolved int
+			for _, th := range rep.threads {
+				if strings.Contains(th, "resolved") || strings.Contains(th, "no longer shows") {
+					resolved++
+				}
+			}
+			if resolved != 1 {
+				t.Fatalf("resolution messages %d: %v", resolved, rep.threads)
+			}
+		})
+	}
+}
+
+// A page that serves only its indicator: major opens one P2 outage,
+// minor is an advisory.
+func TestIndicatorOnly(t *testing.T) {
+	fs := fakestatus.New()
+	defer fs.Close()
+	fs.Serve(fakestatus.Indicator)
+	rep := &report{closed: map[string]bool{}}
+	p := newPoller(t, rep, fs.RootURL(), "", redistest.Prefix())
+	ctx := context.Background()
+	fs.SetIndicator("minor")
+	for range 3 {
+		p.Poll(ctx)
+	}
+	if a, _, ch := rep.counts(); a != 0 || ch != 1 {
+		t.Fatalf("minor: %d alerts, channel %v", a, rep.channel)
+	}
+	fs.SetIndicator("major")
+	for range 3 {
+		p.Poll(ctx)
+	}
+	if a, _, _ := rep.counts(); a != 1 || rep.alerts[0].Category != incident.Outage || rep.alerts[0].Severity != incident.P2 {
+		t.Fatalf("major: %+v", rep.alerts)
+	}
+}
+
+// Scheduled maintenance opens nothing and is said once.
+func TestMaintenanceOpensNothing(t *testing.T) {
+	for _, format := range []string{fakestatus.Statuspage, fakestatus.Widget, fakestatus.PageData, fakestatus.Feed} {
+		t.Run(format, func(t *testing.T) {
+			fs := fakestatus.New()
+			defer fs.Close()
+			fs.Serve(format)
+			fs.ScheduleMaintenance(fakestatus.Planned{ID: "M1", Name: "Database upgrade", Components: []string{"User and authentication"}})
+			rep := &report{closed: map[string]bool{}}
+			p := newPoller(t, rep, fs.RootURL(), "", redistest.Prefix())
+			ctx := context.Background()
+			for range 4 {
+				p.Poll(ctx)
+			}
+			if a, _, ch := rep.counts(); a != 0 || ch != 1 || !strings.Contains(rep.channel[0], "Database upgrade") || !strings.Contains(rep.channel[0], "maintenance") {
+				t.Fatalf("%d alerts, channel %v", a, rep.channel)
+			}
+		})
+	}
+}
+
+// A root that serves none of the formats: each candidate is named with
+// what it answered, and polls fail with that sentence.
+func TestNoFormatNamesEachCandidate(t *testing.T) {
+	fs := fakestatus.New()
+	defer fs.Close()
+	fs.Serve() // nothing answers
+	rep := &report{closed: map[string]bool{}}
+	p := newPoller(t, rep, fs.RootURL(), "", redistest.Prefix())
+	d, err := p.Detect(context.Background())
+	if err == nil || len(d.Tried) != 7 {
+		t.Fatalf("%+v, %v", d, err)
+	}
+	for _, c := range d.Tried {
+		if c.Answer != "HTTP 404" || !strings.Contains(err.Error(), c.URL+": HTTP 404") {
+			t.Fatalf("candidate %+v in %v", c, err)
+		}
+	}
+}
+
+func TestComponentMapFile(t *testing.T) {
+	if _, err := statuswatch.LoadComponentMap("built-in", []byte(statuswatch.DefaultComponents)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := statuswatch.LoadComponentMap("c.yml", []byte("components:\n  Dashboard: outage\n  Webhooks: advisory\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cat, _, ok := m.Decide([]string{"dashboard"}, statuswatch.Major); !ok || cat != incident.Outage {
+		t.Fatalf("replaced map: %v %v", cat, ok)
+	}
+	if _, _, ok := m.Decide([]string{"Webhooks"}, statuswatch.Major); ok {
+		t.Fatal("Webhooks made advisory still opens")
+	}
+	_, err = statuswatch.LoadComponentMap("c.yml", []byte("components:\n  Dashboard: outage\n  Webhooks: page-everyone\n  dashboard: webhook\n"))
+	if err == nil || !strings.Contains(err.Error(), "c.yml") || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "line 4") {
+		t.Fatalf("errors: %v", err)
 	}
 }
 

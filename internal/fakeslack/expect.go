@@ -192,8 +192,16 @@ func (q Match) takeLines(m *Message) bool {
 // matched, so the next one can match the same message's other lines.
 func (s *Server) Expect(t testing.TB, q Match) *Message {
 	t.Helper()
+	return s.ExpectWithin(t, Timeout, q)
+}
+
+// ExpectWithin is Expect with its own bound: under Slack's limits a
+// channel takes about one message a second, so a test that makes many
+// waits longer for the last.
+func (s *Server) ExpectWithin(t testing.TB, d time.Duration, q Match) *Message {
+	t.Helper()
 	var found *Message
-	err := s.waitFor(Timeout, func() bool {
+	err := s.waitFor(d, func() bool {
 		for _, m := range s.messages {
 			if m.merged() && q.takeLines(m) {
 				m.seen = true

@@ -1,0 +1,152 @@
+package statuswatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+)
+
+// ProbeTarget is one of Clerk's endpoints this bot times itself: status
+// pages lag real outages by minutes, and the bot holds the keys to ask.
+type ProbeTarget struct {
+	API  string // "Backend API" or "Frontend API": failures count per API
+	Name string // what is called, e.g. "GET /jwks"
+	URL  string
+	// Header is sent with the request (the Backend API's Authorization);
+	// it holds a secret and is never logged.
+	Header map[string]string
+}
+
+// ProbeResult is one timed call.
+type ProbeResult struct {
+	API     string        `json:"api"`
+	Name    string        `json:"name"`
+	Status  int           `json:"status,omitempty"`
+	Latency time.Duration `json:"latency"`
+	Err     string        `json:"error,omitempty"`
+	Bad     bool          `json:"bad"`
+	Slow    bool          `json:"slow"`
+}
+
+// What reads a result for people.
+func (r ProbeResult) What() string {
+	switch {
+	case r.Err != "":
+		return fmt.Sprintf("%s %s: %s", r.API, r.Name, r.Err)
+	case r.Slow:
+		return fmt.Sprintf("%s %s: %d in %s (slow)", r.API, r.Name, r.Status, r.Latency.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("%s %s: %d in %s", r.API, r.Name, r.Status, r.Latency.Round(time.Millisecond))
+}
+
+// probe calls one target with a 5 s timeout. A 5xx, a timeout or a
+// connection error fails it; a call slower than ProbeSlow is slow. A 4xx
+// is neither (a key or configuration problem, which `check` reports).
+func (p *Poller) probe(ctx context.Context, t ProbeTarget) ProbeResult {
+	r := ProbeResult{API: t.API, Name: t.Name}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL, nil)
+	if err != nil {
+		r.Err, r.Bad = "not a valid URL", true
+		return r
+	}
+	for k, v := range t.Header {
+		req.Header.Set(k, v)
+	}
+	start := time.Now()
+	resp, err := p.hc.Do(req)
+	r.Latency = time.Since(start)
+	if err != nil {
+		r.Bad = true
+		if errors.Is(err, context.DeadlineExceeded) {
+			r.Err = "timed out after 5s"
+		} else {
+			r.Err = "connection failed: " + rootCause(err)
+		}
+		return r
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 256<<10))
+	resp.Body.Close()
+	r.Status = resp.StatusCode
+	switch {
+	case resp.StatusCode >= 500:
+		r.Err, r.Bad = fmt.Sprintf("HTTP %d after %s", resp.StatusCode, r.Latency.Round(time.Millisecond)), true
+	case r.Latency > p.cfg.ProbeSlow:
+		r.Slow = true
+	}
+	return r
+}
+
+// pollProbes times every target; ProbeConfirm bad polls in a row of one
+// API open one "Clerk API failing from here" outage (a status-page alert
+// for the same problem later attaches to it), and recovery is said once.
+func (p *Poller) pollProbes(ctx context.Context) {
+	results := make([]ProbeResult, len(p.cfg.Probes))
+	for i, t := range p.cfg.Probes {
+		results[i] = p.probe(ctx, t)
+	}
+	p.saveSnapshot(ctx, func(s *Snapshot) { s.Probes = results })
+	byAPI := map[string][]ProbeResult{}
+	var apis []string
+	for _, r := range results {
+		if _, ok := byAPI[r.API]; !ok {
+			apis = append(apis, r.API)
+		}
+		byAPI[r.API] = append(byAPI[r.API], r)
+	}
+	for _, api := range apis {
+		p.judge(ctx, api, byAPI[api])
+	}
+}
+
+func (p *Poller) judge(ctx context.Context, api string, rs []ProbeResult) {
+	key := "probe:" + strings.ToLower(strings.ReplaceAll(api, " ", "-"))
+	var bad, slow []ProbeResult
+	for _, r := range rs {
+		switch {
+		case r.Bad:
+			bad = append(bad, r)
+		case r.Slow:
+			slow = append(slow, r)
+		}
+	}
+	if len(bad) == 0 && len(slow) == 0 {
+		n, _ := p.rdb.HGet(ctx, p.k("probe-streak"), key).Int()
+		p.rdb.HDel(ctx, p.k("probe-streak"), key)
+		if n >= p.cfg.ProbeConfirm {
+			if id := p.mapped(ctx, key); id != "" {
+				var figures []string
+				for _, r := range rs {
+					figures = append(figures, r.What())
+				}
+				p.rep.Note(ctx, Note{Kind: ProbeRecovered, Incident: id, Name: api, Body: strings.Join(figures, "; ")})
+			}
+		}
+		return
+	}
+	streak, _ := p.rdb.HIncrBy(ctx, p.k("probe-streak"), key, 1).Result()
+	p.log.WithField("api", api).WithField("streak", streak).Warn("Clerk probe failed or slow")
+	if int(streak) < p.cfg.ProbeConfirm || p.mapped(ctx, key) != "" {
+		return
+	}
+	a := Alert{Key: key, Category: incident.Outage, Severity: incident.P1, Title: "Clerk API failing from here", Polls: int(streak)}
+	var figures []string
+	for _, r := range append(bad, slow...) {
+		figures = append(figures, r.What())
+	}
+	if len(bad) == 0 {
+		a.Severity = incident.P2
+		a.Impact = fmt.Sprintf("%s slower than %s for %d polls in a row: %s", api, p.cfg.ProbeSlow, streak, strings.Join(figures, "; "))
+	} else {
+		a.Impact = fmt.Sprintf("%s failing for %d polls in a row: %s", api, streak, strings.Join(figures, "; "))
+	}
+	a.Components = []string{api}
+	p.open(ctx, key, a)
+}
