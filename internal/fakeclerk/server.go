@@ -168,6 +168,13 @@ func (s *Server) Fail(method, prefix string, status, n, retryAfter int) {
 	s.mu.Unlock()
 }
 
+// Heal drops every failure still to give.
+func (s *Server) Heal() {
+	s.mu.Lock()
+	s.failures = nil
+	s.mu.Unlock()
+}
+
 // BanStatus makes ban answer status (402 when the plan lacks it).
 func (s *Server) BanStatus(status int) {
 	s.mu.Lock()

@@ -149,10 +149,30 @@ func (s *Server) send(envType string, payload any, acceptsResponse bool) (string
 	env := map[string]any{"envelope_id": id, "type": envType, "accepts_response_payload": acceptsResponse, "payload": payload}
 	s.envelopes[id] = env
 	s.mu.Unlock()
-	if err := conn.write(env); err != nil {
-		return "", fmt.Errorf("fakeslack: write envelope: %w", err)
+	// A socket the bot is closing (it was told to reconnect) cannot take
+	// it: Slack delivers on another open one, as here.
+	tried := map[*wsConn]bool{}
+	for {
+		err := conn.write(env)
+		if err == nil {
+			return id, nil
+		}
+		tried[conn] = true
+		s.mu.Lock()
+		next := -1
+		for i, c := range s.conns {
+			if !tried[c] {
+				next = i
+				break
+			}
+		}
+		if next < 0 {
+			s.mu.Unlock()
+			return "", fmt.Errorf("fakeslack: write envelope: %w", err)
+		}
+		conn = s.conns[next]
+		s.mu.Unlock()
 	}
-	return id, nil
 }
 
 func (s *Server) newResponseURL(user, channel, messageTS string) string {

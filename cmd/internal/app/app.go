@@ -367,7 +367,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		first := sched.Next(opt.Now())
 		pollInterval = sched.Next(first).Sub(first)
 		poll = statuswatch.NewPoller(rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
-			Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: pollInterval}, hc, opener, pub, opt.Now, log.WithField("component", "statuswatch"))
+			Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: pollInterval, Components: cfg.Components,
+			Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow}, hc, opener, pub, opt.Now, log.WithField("component", "statuswatch"))
 		poll.OnPoll = m.Poll
 		deps.Watch = poll
 		if cfg.Channel == "" {
@@ -426,6 +427,33 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	guarded := func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }
 	return &parts{guard: g, pub: pub, handlers: handlers.New(deps), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,
 		metrics: m, sweep: guarded}, nil
+}
+
+// clerkProbes are Clerk's endpoints the poller times (CLERK_PROBE): the
+// Backend API's JWKS (not rate limited, so no Clerk budget is spent) and
+// the Frontend API's JWKS and environment.
+func clerkProbes(cfg Config) []statuswatch.ProbeTarget {
+	if !cfg.Probe {
+		return nil
+	}
+	var ts []statuswatch.ProbeTarget
+	if cfg.ClerkSecretKey != "" {
+		ts = append(ts, statuswatch.ProbeTarget{API: "Backend API", Name: "GET /jwks", URL: cfg.ClerkAPIURL + "/jwks",
+			Header: map[string]string{"Authorization": "Bearer " + cfg.ClerkSecretKey}})
+	}
+	fapi := cfg.FrontendAPIURL
+	if fapi == "" && cfg.PublishableKey != "" {
+		if host, err := probe.FrontendHost(cfg.PublishableKey); err == nil {
+			fapi = "https://" + host
+		}
+	}
+	if fapi != "" {
+		ts = append(ts, statuswatch.ProbeTarget{API: "Frontend API", Name: "GET /.well-known/jwks.json", URL: fapi + "/.well-known/jwks.json"})
+		if cfg.PublishableKey != "" {
+			ts = append(ts, statuswatch.ProbeTarget{API: "Frontend API", Name: "GET /v1/environment", URL: fapi + "/v1/environment"})
+		}
+	}
+	return ts
 }
 
 // diagnoseTargets lists what `diagnose` times, with the runbook's

@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
 // Config is everything the bot reads from the environment.
@@ -49,6 +50,11 @@ type Config struct {
 	StatusSchedule string // "" when off
 	StatusURL      string
 	StatusConfirm  int
+	// Components is STATUS_COMPONENTS_FILE's map (nil: the built-in one).
+	Components     *statuswatch.ComponentMap
+	Probe          bool
+	ProbeConfirm   int
+	ProbeSlow      time.Duration
 	HealthURL      string
 	HealthConfirm  int
 	PublishableKey string
@@ -85,8 +91,12 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"BYPASS_MAX_DURATION", "2h", "longest emergency bypass"},
 	{"BYPASS_READ_TOKEN", "", "bearer token required by GET /v1/bypass when set"},
 	{"STATUS_POLL_SCHEDULE", "@every 1m", "cron schedule of the status poller and app health probe; off disables"},
-	{"CLERK_STATUS_URL", "https://status.clerk.com/api/v2/summary.json", "Clerk status page (Statuspage summary or incident.io widget JSON)"},
+	{"CLERK_STATUS_URL", "https://status.clerk.com", "Clerk's status page: its root (the format is detected: Statuspage summary or status, incident.io widget or page data, RSS/Atom) or one endpoint"},
 	{"STATUS_CONFIRM_POLLS", "2", "consecutive polls showing a Clerk problem before an incident opens"},
+	{"STATUS_COMPONENTS_FILE", "", "YAML mapping each status-page component to outage, webhook or advisory; unset: the built-in map (README)"},
+	{"CLERK_PROBE", "", "time Clerk's own endpoints on every poll (on/off); default on when CLERK_SECRET_KEY or CLERK_PUBLISHABLE_KEY is set"},
+	{"CLERK_PROBE_CONFIRM_POLLS", "3", "consecutive failed or slow probe polls before a \"Clerk API failing from here\" incident opens"},
+	{"CLERK_PROBE_SLOW_MS", "2000", "a probe slower than this many milliseconds counts as failing"},
 	{"APP_HEALTH_URL", "", "the app's health endpoint (the runbook's /api/health/clerk); unset: not probed"},
 	{"APP_HEALTH_CONFIRM_POLLS", "3", "consecutive failed probes before an outage incident opens"},
 	{"CLERK_PUBLISHABLE_KEY", "", "publishable key (pk_…): key-pair check and Frontend API JWKS timing"},
@@ -200,6 +210,30 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.StatusConfirm = positiveInt(get, "STATUS_CONFIRM_POLLS", &errs)
+	if f := get("STATUS_COMPONENTS_FILE"); f != "" {
+		if src, err := os.ReadFile(f); err != nil {
+			errs = append(errs, "STATUS_COMPONENTS_FILE: "+err.Error())
+		} else if m, err := statuswatch.LoadComponentMap(f, src); err != nil {
+			errs = append(errs, "STATUS_COMPONENTS_FILE is not valid: "+err.Error())
+		} else {
+			c.Components = m
+		}
+	}
+	switch v := strings.ToLower(get("CLERK_PROBE")); v {
+	case "":
+		c.Probe = get("CLERK_SECRET_KEY") != "" || get("CLERK_PUBLISHABLE_KEY") != ""
+	case "on", "true", "1", "yes":
+		c.Probe = true
+	case "off", "false", "0", "no":
+	default:
+		errs = append(errs, fmt.Sprintf("CLERK_PROBE %q must be on or off", v))
+	}
+	c.ProbeConfirm = positiveInt(get, "CLERK_PROBE_CONFIRM_POLLS", &errs)
+	if ms, err := strconv.Atoi(get("CLERK_PROBE_SLOW_MS")); err != nil || ms < 1 {
+		errs = append(errs, fmt.Sprintf("CLERK_PROBE_SLOW_MS %q must be a positive number of milliseconds", get("CLERK_PROBE_SLOW_MS")))
+	} else {
+		c.ProbeSlow = time.Duration(ms) * time.Millisecond
+	}
 	c.HealthConfirm = positiveInt(get, "APP_HEALTH_CONFIRM_POLLS", &errs)
 	c.PublishableKey = get("CLERK_PUBLISHABLE_KEY")
 	if c.PublishableKey != "" && !strings.HasPrefix(c.PublishableKey, "pk_live_") && !strings.HasPrefix(c.PublishableKey, "pk_test_") {

@@ -149,3 +149,58 @@ func TestCheckReportsEachProblemWithoutSecrets(t *testing.T) {
 		}
 	}
 }
+
+// Clerk's Backend API starts answering 503 while its status page still
+// says all is well: after 3 polls the bot's own probes open one outage;
+// when the status page then reports the incident, its alert is attached
+// to that incident rather than opening a second. Recovery is said once.
+func TestClerkProbesOpenBeforeTheStatusPage(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	st := fakestatus.New()
+	defer st.Close()
+	fc := fakeclerk.New()
+	defer fc.Close()
+	p := startWatching(t, fs, map[string]string{"CLERK_STATUS_URL": st.RootURL(), "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL()})
+	poll(p)
+	fc.Fail("GET", "/jwks", 503, 1000, 0)
+	poll(p)
+	poll(p)
+	for _, m := range fs.Messages() {
+		if strings.Contains(m.Text, "INC-1") {
+			t.Fatalf("opened after 2 failed polls: %s", m.Text)
+		}
+	}
+	poll(p)
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Clerk API failing from here", "P1")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Backend API failing for 3 polls in a row", "GET /jwks: HTTP 503"}})
+
+	st.StartIncident(fakestatus.Incident{ID: "01KAPI", Name: "Backend API errors", Status: "investigating", Impact: "full_outage",
+		Components: []string{"User and authentication"}, Updates: []string{"We are investigating"}})
+	poll(p)
+	poll(p)
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Clerk: Backend API errors", "Attached to INC-1"}})
+
+	fc.Heal()
+	poll(p)
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Backend API answers this bot's probes again"}})
+	for range 3 {
+		poll(p)
+	}
+	for _, m := range fs.Messages() {
+		if strings.Contains(m.Text, "INC-2") {
+			t.Fatalf("a second incident: %s", m.Text)
+		}
+	}
+	if n := strings.Count(dump(fs), "answers this bot's probes again"); n != 1 {
+		t.Fatalf("recovery said %d times", n)
+	}
+}
+
+func dump(fs *fakeslack.Server) string {
+	var b strings.Builder
+	for _, m := range fs.Messages() {
+		b.WriteString(m.Text + "\n")
+	}
+	return b.String()
+}
