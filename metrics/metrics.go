@@ -31,6 +31,7 @@ type Gauges struct {
 	OpenIncidents  func(ctx context.Context) (int, error)
 	BypassActive   func(ctx context.Context) (bool, error)
 	ResyncProgress func(ctx context.Context) (float64, error) // 0..1, or -1 when none runs
+	StatusPollAge  func(ctx context.Context) (float64, error) // seconds since any replica finished a status poll, -1 when not polling
 }
 
 // New registers every metric.
@@ -77,6 +78,7 @@ func New(g Gauges) *Metrics {
 		})
 	}
 	gauge("clerk_incident_resync_progress", "Share of users done by the running resync (-1: none).", g.ResyncProgress)
+	gauge("clerk_incident_status_poll_age_seconds", "Seconds since any replica finished a status poll (-1: polling is off); the dead-man's switch.", g.StatusPollAge)
 	return m
 }
 

@@ -136,6 +136,9 @@ type CheckInput struct {
 	PingClerk      func(ctx context.Context) error // nil when no key
 	PingRedis      func(ctx context.Context) error
 	PingSlack      func(ctx context.Context) (string, error)
+	// DetectStatus finds the status page's format (nil when not watched):
+	// "<format> at <url>", or an error naming each candidate's answer.
+	DetectStatus func(ctx context.Context) (string, error)
 }
 
 // RunChecks runs the runbook's "check environment variables", properly.
@@ -210,6 +213,13 @@ func RunChecks(ctx context.Context, in CheckInput) []CheckItem {
 		add(false, fmt.Sprintf("Contacts file %s still has PLACEHOLDER Slack IDs (lines %v)", in.ContactsFile, in.Placeholders), "Replace them with your team's user or user group IDs.")
 	default:
 		add(true, "Contacts file "+in.ContactsFile+" is valid", "")
+	}
+	if in.DetectStatus != nil {
+		if found, err := in.DetectStatus(ctx); err != nil {
+			add(false, "Clerk status page: "+err.Error(), "Set CLERK_STATUS_URL to the page's root (https://status.clerk.com) or to an endpoint serving Statuspage, incident.io or RSS/Atom.")
+		} else {
+			add(true, "Clerk status page read as "+found, "")
+		}
 	}
 	if who, err := in.PingSlack(ctx); err != nil {
 		add(false, "Slack bot token check failed: "+err.Error(), "Reinstall the app and copy the Bot User OAuth Token (xoxb-…).")

@@ -160,6 +160,30 @@ func LiveText(s statuswatch.Snapshot) string {
 			b.WriteString(line)
 		}
 	}
+	if d := s.Detection; d != nil {
+		if d.URL != "" {
+			fmt.Fprintf(&b, "\n*Read as:* %s at %s", d.Format, d.URL)
+		} else {
+			var parts []string
+			for _, c := range d.Tried {
+				parts = append(parts, c.URL+" → "+c.Answer)
+			}
+			b.WriteString("\n:warning: *No status format found:* " + Esc(strings.Join(parts, "; ")))
+		}
+	}
+	if len(s.Probes) > 0 {
+		var parts []string
+		for _, r := range s.Probes {
+			parts = append(parts, r.What())
+		}
+		icon := ":white_check_mark:"
+		for _, r := range s.Probes {
+			if r.Bad || r.Slow {
+				icon = ":x:"
+			}
+		}
+		fmt.Fprintf(&b, "\n%s *Clerk from here:* %s", icon, Esc(strings.Join(parts, "; ")))
+	}
 	if s.Health != nil {
 		hh := s.Health
 		if hh.OK {

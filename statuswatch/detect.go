@@ -119,6 +119,17 @@ func (p *Poller) endpoint(ctx context.Context) (string, error) {
 	return d.URL, nil
 }
 
+// Prepare detects the format at start-up, so the log says at once which
+// format and URL are in use and what each candidate answered.
+func (p *Poller) Prepare(ctx context.Context) {
+	if IsRoot(p.cfg.StatusURL) {
+		_, _ = p.endpoint(ctx)
+		return
+	}
+	d, err := p.Detect(ctx)
+	p.remember(ctx, d, err)
+}
+
 // forget drops a detected endpoint so the next poll detects again.
 func (p *Poller) forget() {
 	p.mu.Lock()

@@ -137,6 +137,7 @@ type Poller struct {
 	modified string
 	body     []byte
 	found    *Detection // the detected endpoint, when StatusURL is a root
+	started  time.Time
 }
 
 // NewPoller builds a poller.
@@ -161,7 +162,43 @@ func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Cl
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Poller{rdb: rdb, prefix: prefix, cfg: cfg, hc: hc, opener: opener, rep: rep, now: now, log: log, owner: hex.EncodeToString(b)}
+	return &Poller{rdb: rdb, prefix: prefix, cfg: cfg, hc: hc, opener: opener, rep: rep, now: now, log: log, owner: hex.EncodeToString(b), started: now()}
+}
+
+// staleAfter is how many intervals without a finished poll (by any
+// replica) make the watcher stale: the dead-man's switch.
+const staleAfter = 5
+
+// PollAge is how long ago any replica finished a poll; before the first,
+// how long this process has been up.
+func (p *Poller) PollAge(ctx context.Context) (time.Duration, error) {
+	ms, err := p.rdb.Get(ctx, p.k("polled-at")).Int64()
+	if errors.Is(err, redis.Nil) {
+		return p.now().Sub(p.started), nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return p.now().Sub(time.UnixMilli(ms)), nil
+}
+
+// Stale reports whether no replica has finished a poll for 5 intervals.
+func (p *Poller) Stale(ctx context.Context) bool {
+	age, err := p.PollAge(ctx)
+	return err == nil && p.cfg.Interval > 0 && age > staleAfter*p.cfg.Interval
+}
+
+// WarnIfStale says once, in the channel, that polling has stopped; a
+// finished poll re-arms it. Every replica's sweep calls it.
+func (p *Poller) WarnIfStale(ctx context.Context) {
+	if !p.Stale(ctx) {
+		return
+	}
+	if first, err := p.rdb.SetNX(ctx, p.k("stale-warned"), 1, 0).Result(); err != nil || !first {
+		return
+	}
+	p.log.Warn("no replica has finished a status poll for 5 intervals")
+	p.rep.Note(ctx, Note{Kind: PollerStale, Polls: staleAfter})
 }
 
 func (p *Poller) k(s string) string { return p.prefix + "status:" + s }

@@ -207,7 +207,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
-	mux := healthMux(store, listener)
+	mux := healthMux(store, listener, parts.poll)
 	handler := guardHTTP(parts.guard, mux)
 	mux.Handle("GET /v1/bypass", bypassHandler(bypassStore, cfg.BypassReadToken, log))
 	mux.Handle("GET /metrics", parts.metrics.Handler())
@@ -320,6 +320,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	approvals := approval.NewStore(rdb, cfg.RedisPrefix, cfg.ApprovalTTL, opt.Now)
 	bypassStore := bypass.NewStore(rdb, cfg.RedisPrefix, opt.Now)
 	auditLog := audit.New(rdb, cfg.RedisPrefix, log.WithField("component", "audit"), opt.Now)
+	var poll *statuswatch.Poller // built below; the gauge reads it when scraped
 	m := metrics.New(metrics.Gauges{
 		OpenIncidents: func(ctx context.Context) (int, error) { l, err := store.ListOpen(ctx); return len(l), err },
 		BypassActive:  func(ctx context.Context) (bool, error) { st, err := bypassStore.Get(ctx); return st.Enabled, err },
@@ -329,6 +330,13 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 				return -1, err
 			}
 			return float64(j.Done) / float64(j.Total), nil
+		},
+		StatusPollAge: func(ctx context.Context) (float64, error) {
+			if poll == nil {
+				return -1, nil
+			}
+			age, err := poll.PollAge(ctx)
+			return age.Seconds(), err
 		},
 	})
 	deps := handlers.Deps{Store: store, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
@@ -360,7 +368,6 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	deps.Opener = opener
 
 	hc := &http.Client{Timeout: 10 * time.Second}
-	var poll *statuswatch.Poller
 	var pollInterval time.Duration
 	if cfg.StatusSchedule != "" && (cfg.StatusURL != "" || cfg.HealthURL != "") {
 		sched, _ := cron.ParseStandard(cfg.StatusSchedule)
@@ -383,6 +390,20 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	if clerk != nil {
 		deps.Check.PingClerk = clerk.Ping
+	}
+	if poll != nil && cfg.StatusURL != "" {
+		deps.Check.DetectStatus = func(ctx context.Context) (string, error) {
+			d, err := poll.Detect(ctx)
+			if err != nil {
+				return "", err
+			}
+			return d.Format + " at " + d.URL, nil
+		}
+		// Said at start-up: which format and URL, and what each candidate
+		// answered (the poll loop detects again whenever it is lost).
+		if strict {
+			g.Go(ctx, "status format detection", "", poll.Prepare)
+		}
 	}
 	var runner *resync.Runner
 	if cfg.WebhookURL != "" && cfg.WebhookSecret != "" {
@@ -423,6 +444,9 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		}
 		g.Run(ctx, "approval outbox", "", executor.Drain)
 		g.Run(ctx, "card catch-up", "", pub.CatchUp)
+		if poll != nil {
+			g.Run(ctx, "status poller watch", "", poll.WarnIfStale)
+		}
 	}
 	guarded := func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }
 	return &parts{guard: g, pub: pub, handlers: handlers.New(deps), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,
@@ -551,7 +575,8 @@ type connectedness interface{ Connected() bool }
 
 // healthMux serves GET /healthz: 200 only while Redis answers and the
 // socket is up, and says which part is down otherwise.
-func healthMux(store pinger, sock connectedness) *http.ServeMux {
+
+func healthMux(store pinger, sock connectedness, poll *statuswatch.Poller) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -563,6 +588,13 @@ func healthMux(store pinger, sock connectedness) *http.ServeMux {
 		}
 		if !sock.Connected() {
 			body["slack_socket"], ok = "down", false
+		}
+		// A stalled poller is said, not failed on: the bot itself is up.
+		if poll != nil {
+			body["status_poller"] = "ok"
+			if poll.Stale(ctx) {
+				body["status_poller"] = "stale"
+			}
 		}
 		body["status"] = "ok"
 		w.Header().Set("Content-Type", "application/json")

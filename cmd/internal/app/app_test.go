@@ -36,7 +36,7 @@ func TestHealthzSaysWhichPartIsDown(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			healthMux(fakePinger{c.redisErr}, fakeSock(c.socket)).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+			healthMux(fakePinger{c.redisErr}, fakeSock(c.socket), nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 			var body map[string]string
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 				t.Fatal(err)

@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -203,4 +206,97 @@ func dump(fs *fakeslack.Server) string {
 		b.WriteString(m.Text + "\n")
 	}
 	return b.String()
+}
+
+// The dead-man's switch: when no replica has finished a status poll for 5
+// intervals, /healthz says so (still 200: the bot is up), /metrics shows
+// the age of the last poll, and one warning is posted.
+func TestStalledPollerIsSaidOnce(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	st := fakestatus.New()
+	defer st.Close()
+	clock := &testClock{t: time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)}
+	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC", "STATUS_POLL_SCHEDULE": "@every 1m",
+		"CLERK_STATUS_URL": st.RootURL()}, Options: app.Options{Now: clock.Now, NoPollLoop: true, NoSweepLoop: true}})
+	health := func() (int, map[string]string) {
+		r, err := http.Get("http://" + bot.HTTPAddr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		var body map[string]string
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		return r.StatusCode, body
+	}
+	metric := func() string {
+		r, err := http.Get("http://" + bot.HTTPAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "clerk_incident_status_poll_age_seconds ") {
+				return l
+			}
+		}
+		return ""
+	}
+	poll(bot.Poller)
+	clock.Add(4 * time.Minute)
+	bot.Sweep(context.Background())
+	if code, body := health(); code != 200 || body["status_poller"] != "ok" {
+		t.Fatalf("after 4 intervals: %d %v", code, body)
+	}
+	clock.Add(2 * time.Minute)
+	bot.Sweep(context.Background())
+	bot.Sweep(context.Background())
+	if code, body := health(); code != 200 || body["status_poller"] != "stale" {
+		t.Fatalf("after 6 intervals: %d %v", code, body)
+	}
+	if m := metric(); m != "clerk_incident_status_poll_age_seconds 360" {
+		t.Fatalf("metric %q", m)
+	}
+	fs.ExpectMessage(t, "CINC", "No replica has finished a Clerk status poll for 5 intervals")
+	poll(bot.Poller)
+	if _, body := health(); body["status_poller"] != "ok" {
+		t.Fatalf("after a poll: %v", body)
+	}
+	if n := strings.Count(dump(fs), "No replica has finished"); n != 1 {
+		t.Fatalf("warned %d times", n)
+	}
+}
+
+// `check` and `status` say which format and URL are read; against a root
+// that serves none, `check` names each candidate and what it answered.
+func TestCheckReportsTheStatusFormat(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	st := fakestatus.New()
+	defer st.Close()
+	st.Serve(fakestatus.Widget)
+	p := startWatching(t, fs, map[string]string{"CLERK_STATUS_URL": st.RootURL()})
+	fs.Command(t, "U1", "C1", "check")
+	fs.ExpectEphemeral(t, "U1", "Clerk status page read as incident.io widget at "+st.RootURL()+"/api/v1/summary")
+	poll(p)
+	fs.Command(t, "U1", "C1", "status")
+	fs.ExpectEphemeral(t, "U1", "*Read as:* incident.io widget at "+st.RootURL()+"/api/v1/summary")
+
+	none := fakestatus.New()
+	defer none.Close()
+	none.Serve()
+	fs2 := fakeslack.New()
+	defer fs2.Close()
+	startWatching(t, fs2, map[string]string{"CLERK_STATUS_URL": none.RootURL()})
+	fs2.Command(t, "U1", "C1", "check")
+	reply := fs2.ExpectEphemeral(t, "U1", "Clerk status page: no status format understood at "+none.RootURL())
+	for _, path := range []string{"/api/v2/summary.json", "/api/v1/summary", "/proxy/", "/api/v2/status.json", "/feed.rss", "/history.rss", "/history.atom"} {
+		if !strings.Contains(reply.Text, path) {
+			t.Errorf("check does not name %s:\n%s", path, reply.Text)
+		}
+	}
+	if strings.Count(reply.Text, "HTTP 404") != 7 {
+		t.Errorf("check does not say what each answered:\n%s", reply.Text)
+	}
 }
