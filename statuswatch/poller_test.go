@@ -399,3 +399,20 @@ func TestTwoPollersOneAlert(t *testing.T) {
 		t.Fatal("both or neither hold the lease")
 	}
 }
+
+// A partial outage of the Dashboard alone: one advisory in the channel,
+// however long it lasts; no incident, so nobody is paged.
+func TestDashboardOnlyIsAnAdvisory(t *testing.T) {
+	fs := fakestatus.New()
+	defer fs.Close()
+	rep := &report{closed: map[string]bool{}}
+	p := newPoller(t, rep, fs.RootURL(), "", redistest.Prefix())
+	ctx := context.Background()
+	fs.StartIncident(fakestatus.Incident{ID: "D1", Name: "Dashboard unavailable", Status: "investigating", Impact: "partial_outage", Components: []string{"Dashboard"}})
+	for range 6 {
+		p.Poll(ctx)
+	}
+	if a, th, ch := rep.counts(); a != 0 || th != 0 || ch != 1 || !strings.Contains(rep.channel[0], "Dashboard unavailable") || !strings.Contains(rep.channel[0], "nobody was paged") {
+		t.Fatalf("%d alerts, %d thread notes, channel %v", a, th, rep.channel)
+	}
+}
