@@ -39,10 +39,14 @@ func (h *Handlers) webhookCmd(ctx context.Context, r req, p Parsed) {
 	if !h.webhookReady(ctx, r) {
 		return
 	}
-	text := publish.WebhookCheckText(h.checkWebhook(ctx))
+	res := h.checkWebhook(ctx)
+	text := publish.WebhookCheckText(res)
 	if inc, err := h.optionalIncident(ctx, p); err == nil && inc != nil {
 		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Webhook check: "+publish.TimelineText(text)))
 		h.pub.Thread(ctx, inc, text)
+		if res.AsExpected() {
+			h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepSyncGap, "webhook check")
+		}
 	}
 	h.replyText(ctx, r, text)
 }

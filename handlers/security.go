@@ -133,6 +133,9 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 			h.log.WithError(err).Warn("could not record revoke")
 		}
 		h.pub.Thread(ctx, inc, summary)
+		if total > 0 || (failed == 0 && len(results) > 0) {
+			h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepRevokeSessions, "revoke")
+		}
 	}
 	h.log.WithField("users", len(results)).WithField("revoked", total).WithField("failed", failed).Info("sessions revoked")
 	h.replyText(ctx, r, summary)
@@ -227,11 +230,13 @@ func (l Lockout) CarryOut(ctx context.Context, ar *approval.Request) string {
 		return ":x: Lockout failed before any ban: " + msg
 	}
 	var lines resultLines
+	banned := 0
 	for _, u := range found {
 		if _, err := l.Clerk.Ban(ctx, u.ID); err != nil {
 			lines.fail(fmt.Sprintf("%s: :x: %s", u.Label(), err))
 			continue
 		}
+		banned++
 		res := l.Clerk.RevokeSessions(ctx, u.ID, true)
 		switch {
 		case res.Err != nil:
@@ -247,6 +252,9 @@ func (l Lockout) CarryOut(ctx context.Context, ar *approval.Request) string {
 	appendProblems(&tail, unknown, nil)
 	file := ar.ID + "-result.txt"
 	msg, full := lines.render(fmt.Sprintf(":lock: *Lockout* (%s)", ar.ID), tail.String(), file)
+	if banned > 0 && l.Pub != nil {
+		l.Pub.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepLockAccounts, "lockout "+ar.ID)
+	}
 	if full != "" && l.Pub != nil {
 		if inc, err := l.Incidents.Current(ctx, ar.Incident); err == nil {
 			l.Pub.Attach(ctx, inc, file, "Lockout result", full, fmt.Sprintf("Every result of lockout %s", ar.ID))

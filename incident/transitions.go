@@ -175,3 +175,39 @@ func SetReportField(by Person, field, text string) Mutation {
 		return nil, fmt.Errorf("unknown report field %q", field)
 	}
 }
+
+// The checklist steps that actions of the bot perform: an action that
+// succeeds ticks its step (matched by the start of the step's text in the
+// incident's category).
+const (
+	StepRevokeSessions = "Revoke all sessions"
+	StepLockAccounts   = "Lock compromised accounts"
+	StepEnableBypass   = "Enable emergency bypass"
+	StepConfirmOutage  = "Confirm outage"
+	StepSyncGap        = "Identify sync gap"
+	StepNotifyUsers    = "Notify users via status page"
+	StepAccessLogs     = "Review access logs"
+)
+
+// AutoTick ticks the step whose text starts with step, as done by who
+// through what (e.g. "revoke"). A step already ticked stays as it is, and
+// a category without that step is left alone: both are ErrNoChange.
+func AutoTick(rb *Runbook, by Person, step, what string) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		spec := rb.Spec(inc.Category)
+		if spec == nil {
+			return nil, ErrNoChange
+		}
+		for _, st := range spec.Checklist.Flat() {
+			if !strings.HasPrefix(strings.ToLower(st.Text), strings.ToLower(step)) {
+				continue
+			}
+			if _, done := inc.Checklist[st.ID]; done {
+				return nil, ErrNoChange
+			}
+			inc.Checklist[st.ID] = Tick{By: by, At: now}
+			return []Entry{{Actor: by, Text: fmt.Sprintf("Checklist %s done by %s: %s", st.ID, what, st.Text)}}, nil
+		}
+		return nil, ErrNoChange
+	}
+}

@@ -8,6 +8,7 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -379,6 +380,23 @@ func (p *Publisher) System(ctx context.Context, actor, action, detail, incidentI
 		return
 	}
 	p.audit.Record(context.WithoutCancel(ctx), audit.Entry{Actor: actor, Action: action, Detail: Truncate(OneLine(detail), 300), Incident: incidentID, Outcome: "ok"})
+}
+
+// AutoTick ticks the checklist step an action just performed (one of the
+// incident.Step… phrases), as done by who through what. A step already
+// ticked, or one the category lacks, is left as it is.
+func (p *Publisher) AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string) {
+	if incidentID == "" {
+		return
+	}
+	inc, err := p.store.UpdateThen(ctx, incidentID, incident.AutoTick(p.rb, who, step, what), incident.After{Render: true})
+	if err != nil {
+		if !errors.Is(err, incident.ErrNoChange) {
+			p.log.WithError(err).WithField("incident", incidentID).WithField("step", step).Warn("could not tick the step the action performed")
+		}
+		return
+	}
+	_ = p.Changed(ctx, inc)
 }
 
 // UpdateChecklist re-renders a checklist message (the current one, or an

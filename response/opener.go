@@ -109,12 +109,14 @@ func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 		inc = dup.Existing
 		_, _ = o.store.Update(ctx, inc.ID, incident.Record(by, "Status alert attached: "+a.Title))
 		o.pub.Thread(ctx, inc, publish.AlertText(a, inc.ID, true))
+		o.pub.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
 		return inc.ID, nil
 	}
 	if err != nil {
 		return "", err
 	}
 	o.pub.PostAlert(ctx, inc, a)
+	o.pub.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
 	o.pub.System(ctx, "status poller", "open", a.Title, inc.ID)
 	return inc.ID, nil
 }

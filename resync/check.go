@@ -27,6 +27,12 @@ type CheckResult struct {
 	Finding bool
 }
 
+// AsExpected reports whether the endpoint took the signed event and
+// refused the wrong signature.
+func (r CheckResult) AsExpected() bool {
+	return r.Signed.Problem == "" && r.Signed.Status/100 == 2 && !r.Finding && r.Unsigned.Problem == "" && r.Unsigned.Status/100 == 4
+}
+
 // CheckEndpoint sends one correctly signed ping event and one with a
 // wrong signature, as the runbook's curl did but signed.
 func CheckEndpoint(ctx context.Context, hc *http.Client, url string, key Secret, now time.Time) CheckResult {

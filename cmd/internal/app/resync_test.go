@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
@@ -94,10 +95,16 @@ func TestWebhookCheckFlagsAnEndpointThatAcceptsForgeries(t *testing.T) {
 	app := fakeapp.New()
 	defer app.Close()
 	app.AcceptUnsigned(true)
-	replica(t, fs, map[string]string{"REDIS_KEY_PREFIX": redistest.Prefix(), "APP_WEBHOOK_URL": app.WebhookURL(), "APP_WEBHOOK_SECRET": app.Secret})
+	prefix := redistest.Prefix()
+	replica(t, fs, map[string]string{"REDIS_KEY_PREFIX": prefix, "APP_WEBHOOK_URL": app.WebhookURL(), "APP_WEBHOOK_SECRET": app.Secret})
+	fs.Command(t, "U1", "C1", "open webhook Users not syncing")
+	fs.ExpectEphemeral(t, "U1", "Opened")
 	fs.Command(t, "U1", "C1", "webhook check")
 	fs.ExpectEphemeral(t, "U1", "Signed test event: 204", "Security finding", "wrong signature was accepted")
+	// A check that found a problem does not tick "Identify sync gap".
+	tickedIn(t, prefix, "INC-1", incident.StepSyncGap, false)
 	app.AcceptUnsigned(false)
 	fs.Command(t, "U1", "C1", "webhook check")
 	fs.ExpectEphemeral(t, "U1", "Wrong signature rejected (401)")
+	tickedIn(t, prefix, "INC-1", incident.StepSyncGap, true)
 }

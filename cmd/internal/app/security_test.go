@@ -60,6 +60,39 @@ func (h *secHarness) open(t *testing.T, text string) *fakeslack.Message {
 	return card
 }
 
+// ticked reports who ticked the step of incident id whose text starts
+// with step (nil: not ticked), waiting briefly for an action to finish.
+func (h *secHarness) ticked(t *testing.T, id, step string, want bool) *incident.Tick {
+	t.Helper()
+	return tickedIn(t, h.prefix, id, step, want)
+}
+
+func tickedIn(t *testing.T, prefix, id, step string, want bool) *incident.Tick {
+	t.Helper()
+	rdb, _ := redistest.Client(t)
+	store := incident.NewStore(rdb, prefix, nil)
+	rb, _ := incident.LoadRunbook("runbook.yml", incident.DefaultRunbook())
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		inc, err := store.Current(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tick *incident.Tick
+		for _, st := range rb.Spec(inc.Category).Checklist.Flat() {
+			if tk, ok := inc.Checklist[st.ID]; ok && strings.HasPrefix(st.Text, step) {
+				tick = &tk
+			}
+		}
+		if (tick != nil) == want || time.Now().After(deadline) {
+			if (tick != nil) != want {
+				t.Fatalf("%s: step %q ticked %v, want %v", id, step, tick != nil, want)
+			}
+			return tick
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (h *secHarness) bypassJSON(t *testing.T, token string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "http://"+h.httpAddr+"/v1/bypass", nil)
@@ -89,6 +122,7 @@ func TestLockoutNeedsASecondPersonAndBansOnce(t *testing.T) {
 		t.Fatalf("Clerk was called %d times before approval", n)
 	}
 
+	h.ticked(t, "INC-1", incident.StepLockAccounts, false)
 	// The requester cannot approve their own request.
 	s.Click(t, "U1", req, "Approve")
 	s.ExpectEphemeral(t, "U1", "You made this request; someone else must approve it.")
@@ -110,6 +144,7 @@ func TestLockoutNeedsASecondPersonAndBansOnce(t *testing.T) {
 		t.Fatalf("loser %s", loser.User)
 	}
 	s.ExpectUpdated(t, req, "Approved by <@", "banned, sign-in blocked, no active session left")
+	h.ticked(t, "INC-1", incident.StepLockAccounts, true)
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"*Lockout*", "eve@example.com (" + eve.ID + "): banned"}})
 	if got := fc.CountCalls("POST", "/ban"); got != 1 {
 		t.Fatalf("ban called %d times", got)
@@ -168,6 +203,7 @@ func TestRevokeIsForRespondersAndSurvives429(t *testing.T) {
 		t.Fatal("a refused revoke reached Clerk")
 	}
 
+	h.ticked(t, "INC-1", incident.StepRevokeSessions, false)
 	fc.Fail("POST", "/sessions/", 429, 3, 1)
 	s.Command(t, "U1", "C1", "revoke "+a.ID+"\nben@example.com\nghost@example.com\nnot-an-id")
 	progress := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Revoking the sessions of 2 users"}})
@@ -177,6 +213,9 @@ func TestRevokeIsForRespondersAndSurvives429(t *testing.T) {
 	s.ExpectEphemeral(t, "U1", "Sessions revoked")
 	if fc.ActiveSessions("") != 0 {
 		t.Fatal("sessions left active")
+	}
+	if tick := h.ticked(t, "INC-1", incident.StepRevokeSessions, true); tick.By.ID != "U1" {
+		t.Fatalf("ticked by %+v", tick.By)
 	}
 	s.NoUnexpectedMessages(t)
 }
@@ -201,8 +240,10 @@ func TestBypassOnApprovalPublishesAndEndsByItself(t *testing.T) {
 	// U2 is a responder but not an approver here.
 	s.Click(t, "U2", req, "Approve")
 	s.ExpectEphemeral(t, "U2", "Only approvers may approve")
+	h.ticked(t, "INC-1", incident.StepEnableBypass, false)
 	s.Click(t, "U3", req, "Approve")
 	s.ExpectUpdated(t, req, "Approved by <@U3>")
+	h.ticked(t, "INC-1", incident.StepEnableBypass, true)
 	on := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Emergency auth bypass is ON"}})
 	_ = on
 	_, body := h.bypassJSON(t, "bypass-read-secret")

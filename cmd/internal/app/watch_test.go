@@ -12,6 +12,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
@@ -47,7 +48,8 @@ func TestStatusPollerOpensOneIncidentAcrossTwoReplicas(t *testing.T) {
 	defer fs.Close()
 	st := fakestatus.New()
 	defer st.Close()
-	env := map[string]string{"CLERK_STATUS_URL": st.IncidentIOURL(), "APP_HEALTH_URL": st.HealthURL(), "REDIS_KEY_PREFIX": redistest.Prefix()}
+	prefix := redistest.Prefix()
+	env := map[string]string{"CLERK_STATUS_URL": st.IncidentIOURL(), "APP_HEALTH_URL": st.HealthURL(), "REDIS_KEY_PREFIX": prefix}
 	a := startWatching(t, fs, env)
 	b := startWatching(t, fs, env)
 
@@ -62,6 +64,9 @@ func TestStatusPollerOpensOneIncidentAcrossTwoReplicas(t *testing.T) {
 		"We are investigating elevated error rates", "status.clerk.com/incidents/01KHVBF47Q", "after 2 consecutive polls"}})
 	if !alert.Broadcast {
 		t.Fatal("alert not shown in the channel")
+	}
+	if tick := tickedIn(t, prefix, "INC-1", incident.StepConfirmOutage, true); tick.By.Name != "status poller" {
+		t.Fatalf("confirmed by %+v", tick.By)
 	}
 	for range 5 {
 		poll(a, b)
