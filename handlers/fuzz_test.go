@@ -96,6 +96,9 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	prefix := redistest.Prefix()
 	fs := fakeslack.New()
 	tb.Cleanup(fs.Close)
+	// Tens of thousands of clicks a minute test what a payload can do, not
+	// Slack's pace: under its limits each would wait out a 429.
+	fs.Unlimited()
 	for id, name := range map[string]string{"U1": "alice", "U3": "carol"} {
 		fs.AddUser(id, name)
 	}
