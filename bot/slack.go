@@ -70,9 +70,9 @@ func limit(method string) (rate int, period time.Duration, burst int, ok bool) {
 	case "chat.postMessage":
 		return 1, time.Second, 3, true // about 1 per second per channel, short bursts tolerated
 	case "chat.update", "conversations.open", "conversations.info":
-		return 45, time.Minute, 10, true // Tier 3: about 50 a minute
+		return 45, time.Minute, 15, true // Tier 3: about 50 a minute
 	case "chat.postEphemeral", "users.info", "users.lookupByEmail":
-		return 90, time.Minute, 20, true // Tier 4: about 100 a minute
+		return 90, time.Minute, 30, true // Tier 4: about 100 a minute
 	case "usergroups.users.list", "usergroups.list":
 		return 18, time.Minute, 4, true // Tier 2: about 20 a minute
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/clerk/clerk-sdk-go/v2"
 	"github.com/clerk/clerk-sdk-go/v2/jwks"
 	"github.com/clerk/clerk-sdk-go/v2/session"
+	"github.com/clerk/clerk-sdk-go/v2/svixwebhook"
 	"github.com/clerk/clerk-sdk-go/v2/user"
 	"github.com/redis/go-redis/v9"
 )
@@ -81,6 +82,7 @@ type Client struct {
 	users    *user.Client
 	sessions *session.Client
 	jwks     *jwks.Client
+	svix     *svixwebhook.Client
 	http     *http.Client
 }
 
@@ -104,7 +106,7 @@ func New(cfg Config, observe func(method, path string, status int)) *Client {
 	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	key, url := cfg.SecretKey, cfg.APIURL
 	cc := &clerk.ClientConfig{BackendConfig: clerk.BackendConfig{Key: &key, URL: &url, HTTPClient: hc}}
-	return &Client{users: user.NewClient(cc), sessions: session.NewClient(cc), jwks: jwks.NewClient(cc), http: hc}
+	return &Client{users: user.NewClient(cc), sessions: session.NewClient(cc), jwks: jwks.NewClient(cc), svix: svixwebhook.NewClient(cc), http: hc}
 }
 
 // User is what the bot shows about a Clerk user.

@@ -57,6 +57,8 @@ func TestRequestsMatchClerksOpenAPISpec(t *testing.T) {
 		func() error { _, err := c.Unban(ctx, u.ID); return err },
 		func() error { _, err := c.Unlock(ctx, u.ID); return err },
 		func() error { return c.Ping(ctx) },
+		func() error { _, _, err := c.Investigate(ctx, u.ID); return err },
+		func() error { _, err := c.DashboardURL(ctx); return err },
 	} {
 		if err := op(); err != nil {
 			t.Fatal(err)

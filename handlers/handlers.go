@@ -26,6 +26,9 @@ type Store interface {
 	Open(ctx context.Context, p incident.OpenParams) (*incident.Incident, error)
 	Update(ctx context.Context, id string, fn incident.Mutation) (*incident.Incident, error)
 	UpdateThen(ctx context.Context, id string, fn incident.Mutation, after incident.After) (*incident.Incident, error)
+	AddAffected(ctx context.Context, id string, users []incident.AffectedUser, what string, by incident.Person) error
+	RemoveAffected(ctx context.Context, id string, userIDs []string) (int, error)
+	Affected(ctx context.Context, id string) ([]incident.AffectedUser, error)
 	Get(ctx context.Context, id string) (*incident.Incident, error)
 	Current(ctx context.Context, id string) (*incident.Incident, error)
 	ListOpen(ctx context.Context) ([]*incident.Incident, error)

@@ -32,8 +32,12 @@ func (h *Handlers) webhookReady(ctx context.Context, r req) bool {
 }
 
 func (h *Handlers) webhookCmd(ctx context.Context, r req, p Parsed) {
+	if p.Form() == "dashboard" {
+		h.webhookDashboard(ctx, r)
+		return
+	}
 	if len(p.Args) == 0 || strings.ToLower(p.Args[0]) != "check" {
-		h.fail(ctx, r, &UsageError{Problem: "Say `webhook check`.", Usage: p.Sub.Usage})
+		h.fail(ctx, r, &UsageError{Problem: "Say `webhook check` or `webhook dashboard`.", Usage: p.Sub.Usage})
 		return
 	}
 	if !h.webhookReady(ctx, r) {
@@ -49,6 +53,28 @@ func (h *Handlers) webhookCmd(ctx context.Context, r req, p Parsed) {
 		}
 	}
 	h.replyText(ctx, r, text)
+}
+
+// webhookDashboard gets Clerk's one-time link to the Svix dashboard of the
+// instance's endpoints (failed deliveries, replays) and shows it to the
+// requester alone: it is a credential, never posted to the channel and
+// never logged.
+func (h *Handlers) webhookDashboard(ctx context.Context, r req) {
+	if !h.clerkReady(ctx, r) {
+		return
+	}
+	look, ok := h.clerk.(UserLookup)
+	if !ok {
+		h.replyText(ctx, r, "This Clerk client cannot ask for the dashboard link; nothing was done.")
+		return
+	}
+	link, err := look.DashboardURL(ctx)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	r.to.Replace = false
+	h.replyText(ctx, r, fmt.Sprintf(":key: <%s|Open the webhook dashboard> (failed deliveries and replays of every endpoint). The link signs you in once and only you can see it here: do not paste it into the channel.", link))
 }
 
 func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
@@ -154,7 +180,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 // dataSyncCommands are the family's rows of the command table.
 func dataSyncCommands() []Sub {
 	return []Sub{
-		{Name: "webhook", Usage: "/clerk-incident webhook check", Summary: "send the app's webhook endpoint a signed test event and a forged one", Who: Responder,
+		{Name: "webhook", Usage: "/clerk-incident webhook check | dashboard", Summary: "`check`: send the app's endpoint a signed test event and a forged one; `dashboard`: a one-time link to Clerk's failed deliveries, for you alone", Who: Responder,
 			Run: (*Handlers).webhookCmd},
 		{Name: "resync", Usage: "/clerk-incident resync [INC-n] [--dry-run] [--since <RFC 3339 date>] | status | cancel", Summary: "replay every Clerk user into the app's webhook endpoint as signed user.updated events", Who: Responder,
 			ReadForms: []string{"status"}, Run: (*Handlers).resyncCmd},

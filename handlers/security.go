@@ -101,8 +101,12 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 	prog.Finish(ctx)
 	var res resultLines
 	total, failed := 0, 0
+	var revoked []clerkops.User
 	for i, rr := range results {
 		u := found[i]
+		if rr.Err == nil {
+			revoked = append(revoked, u)
+		}
 		switch {
 		case rr.Err != nil:
 			failed++
@@ -133,6 +137,7 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 			h.log.WithError(err).Warn("could not record revoke")
 		}
 		h.pub.Thread(ctx, inc, summary)
+		h.affect(ctx, inc.ID, revoked, "sessions revoked", r.who)
 		if total > 0 || (failed == 0 && len(results) > 0) {
 			h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepRevokeSessions, "revoke")
 		}
@@ -204,8 +209,9 @@ func (h *Handlers) unlock(ctx context.Context, r req, p Parsed) {
 	}
 	line := fmt.Sprintf(":unlock: %s unbanned and unlocked %s; they can sign in again.", publish.Who(r.who), u.Label())
 	if inc != nil {
-		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Unbanned and unlocked "+u.Label()))
+		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Unbanned and unlocked "+u.ID))
 		h.pub.Thread(ctx, inc, line)
+		h.affect(ctx, inc.ID, []clerkops.User{u}, "unbanned and unlocked", r.who)
 	}
 	h.log.WithField("clerk_user", u.ID).WithField("by", r.who.ID).Info("user unlocked")
 	h.replyText(ctx, r, line)
@@ -216,7 +222,11 @@ type Lockout struct {
 	Clerk     Clerk // nil when CLERK_SECRET_KEY is unset
 	Pub       *publish.Publisher
 	Incidents approval.Incidents
-	Log       logrus.FieldLogger
+	// Affected records the accounts locked out on the incident (nil: not kept).
+	Affected interface {
+		AddAffected(ctx context.Context, id string, users []incident.AffectedUser, what string, by incident.Person) error
+	}
+	Log logrus.FieldLogger
 }
 
 // CarryOut implements approval.Doer.
@@ -231,12 +241,21 @@ func (l Lockout) CarryOut(ctx context.Context, ar *approval.Request) string {
 	}
 	var lines resultLines
 	banned := 0
+	var locked []incident.AffectedUser
+	defer func() {
+		if l.Affected != nil && len(locked) > 0 {
+			if err := l.Affected.AddAffected(context.WithoutCancel(ctx), ar.Incident, locked, "locked out (banned) by "+ar.ID, ar.RequestedBy); err != nil {
+				l.Log.WithError(err).Warn("could not record locked-out users")
+			}
+		}
+	}()
 	for _, u := range found {
 		if _, err := l.Clerk.Ban(ctx, u.ID); err != nil {
 			lines.fail(fmt.Sprintf("%s: :x: %s", u.Label(), err))
 			continue
 		}
 		banned++
+		locked = append(locked, incident.AffectedUser{ID: u.ID, Email: u.Email, Name: u.Name})
 		res := l.Clerk.RevokeSessions(ctx, u.ID, true)
 		switch {
 		case res.Err != nil:

@@ -437,6 +437,21 @@ func (p *Publisher) Failed(ctx context.Context, job, incidentID string) {
 	}
 }
 
+// PostInThread posts a message with blocks (buttons) under the card at
+// once: it is an answer someone is waiting for, not a thread line.
+func (p *Publisher) PostInThread(ctx context.Context, inc *incident.Incident, m bot.Msg) error {
+	inc = p.WithCard(ctx, inc)
+	_, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, m)
+	return err
+}
+
+// UploadFile uploads a file into the incident's thread and says whether
+// Slack took it.
+func (p *Publisher) UploadFile(ctx context.Context, inc *incident.Incident, name, title, content, comment string) error {
+	inc = p.WithCard(ctx, inc)
+	return p.slack.Upload(ctx, inc.Channel, inc.CardTS, name, title, content, comment)
+}
+
 // Attach uploads a file into the incident's thread.
 func (p *Publisher) Attach(ctx context.Context, inc *incident.Incident, name, title, content, comment string) {
 	if inc == nil || inc.Channel == "" {

@@ -27,13 +27,23 @@ type User struct {
 	Banned    bool
 	Locked    bool
 	CreatedAt int64
+	TwoFactor bool
+	// LastSignIn and LastActive are Unix ms (0: never).
+	LastSignIn, LastActive int64
 }
 
 // Session is a fake Clerk session.
 type Session struct {
-	ID     string
-	UserID string
-	Status string
+	ID       string
+	UserID   string
+	Status   string
+	Activity *Activity // nil: Clerk's latest_activity is null
+}
+
+// Activity is a session's latest_activity.
+type Activity struct {
+	Device, Browser, Version, IP, City, Country string
+	Mobile                                      bool
 }
 
 // Call is one request as received.
@@ -86,6 +96,10 @@ func (s *Server) URL() string { return s.srv.URL }
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }
 
+// SvixSecret is the secret inside the dashboard link /webhooks/svix_url
+// returns; tests check it never reaches a channel or a log.
+const SvixSecret = "eyJhcHBJZCI6ImFwcF9mYWtlIn0.svixOneTimeSecret"
+
 // AddUser adds a user with n active sessions and returns it.
 func (s *Server) AddUser(first, email string, sessions int) *User {
 	s.mu.Lock()
@@ -103,6 +117,17 @@ func (s *Server) addSession(userID string) {
 	s.seq++
 	id := fmt.Sprintf("sess_%06d", s.seq)
 	s.sessions[id] = &Session{ID: id, UserID: userID, Status: "active"}
+}
+
+// AddSessionFrom gives a user one more active session with its latest
+// activity, and returns the session's ID.
+func (s *Server) AddSessionFrom(userID string, a Activity) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addSession(userID)
+	id := fmt.Sprintf("sess_%06d", s.seq)
+	s.sessions[id].Activity = &a
+	return id
 }
 
 // AddSessions gives a user n more active sessions.
@@ -292,6 +317,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.userAction(w, parts[1], parts[2])
 	case r.Method == http.MethodGet && path == "/sessions":
 		s.listSessions(w, r)
+	case r.Method == http.MethodPost && path == "/webhooks/svix_url":
+		// A one-time login link to the Svix dashboard: a credential.
+		writeJSON(w, map[string]any{"svix_url": "https://app.svix.com/login#key=" + SvixSecret})
 	case len(parts) == 3 && parts[0] == "sessions" && parts[2] == "revoke" && r.Method == http.MethodPost:
 		s.mu.Lock()
 		ss, ok := s.sessions[parts[1]]
@@ -343,13 +371,28 @@ func userJSON(u *User) map[string]any {
 	email := "idn_" + strings.TrimPrefix(u.ID, "user_")
 	return map[string]any{"object": "user", "id": u.ID, "first_name": u.FirstName, "last_name": u.LastName,
 		"banned": u.Banned, "locked": u.Locked, "primary_email_address_id": email,
-		"email_addresses": []map[string]any{{"id": email, "object": "email_address", "email_address": u.Email}},
-		"created_at":      u.CreatedAt, "updated_at": u.CreatedAt}
+		"email_addresses": []map[string]any{{"id": email, "object": "email_address", "email_address": u.Email,
+			"verification": map[string]any{"object": "verification_from_oauth", "status": "verified", "strategy": "email_code"}}},
+		"two_factor_enabled": u.TwoFactor, "last_sign_in_at": nullable(u.LastSignIn), "last_active_at": nullable(u.LastActive),
+		"created_at": u.CreatedAt, "updated_at": u.CreatedAt}
+}
+
+func nullable(ms int64) any {
+	if ms == 0 {
+		return nil
+	}
+	return ms
 }
 
 func sessionJSON(ss *Session) map[string]any {
-	return map[string]any{"object": "session", "id": ss.ID, "user_id": ss.UserID, "client_id": "client_" + ss.ID,
-		"status": ss.Status, "last_active_at": 1700000000000, "expire_at": 1800000000000, "created_at": 1700000000000, "updated_at": 1700000000000}
+	out := map[string]any{"object": "session", "id": ss.ID, "user_id": ss.UserID, "client_id": "client_" + ss.ID,
+		"status": ss.Status, "last_active_at": 1700000000000, "expire_at": 1800000000000, "created_at": 1700000000000, "updated_at": 1700000000000,
+		"latest_activity": nil}
+	if a := ss.Activity; a != nil {
+		out["latest_activity"] = map[string]any{"object": "session_activity", "id": "sess_activity_" + ss.ID, "device_type": a.Device,
+			"is_mobile": a.Mobile, "browser_name": a.Browser, "browser_version": a.Version, "ip_address": a.IP, "city": a.City, "country": a.Country}
+	}
+	return out
 }
 
 func (s *Server) filterUsers(r *http.Request) []*User {

@@ -418,7 +418,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		}
 	}
 	executor := approval.NewExecutor(approvals, store, map[string]approval.Doer{
-		approval.Lockout:      handlers.Lockout{Clerk: deps.Clerk, Pub: pub, Incidents: store, Log: log},
+		approval.Lockout:      handlers.Lockout{Clerk: deps.Clerk, Pub: pub, Incidents: store, Affected: store, Log: log},
 		approval.BypassOn:     handlers.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
 		approval.BypassExtend: handlers.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
 	}, pub, log)
@@ -653,7 +653,7 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 
 // secretPattern matches tokens and keys that must never reach a log line,
 // including Slack response URLs (bearer credentials in a URL).
-var secretPattern = regexp.MustCompile(`(xox[abposr]-|xapp-|sk_(live|test)_|whsec_)[A-Za-z0-9\-_=+/]+|https://hooks\.slack\.com/[^\s"]+|(redis|rediss)://[^@\s"]*@`)
+var secretPattern = regexp.MustCompile(`(xox[abposr]-|xapp-|sk_(live|test)_|whsec_)[A-Za-z0-9\-_=+/]+|https://hooks\.slack\.com/[^\s"]+|(redis|rediss)://[^@\s"]*@|https://[a-z.]*svix\.com/login#[^\s"]+`)
 
 // redacting masks secrets in whatever the wrapped formatter produced.
 type redacting struct{ logrus.Formatter }

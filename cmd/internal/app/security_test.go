@@ -419,3 +419,72 @@ func TestClerkRefusalsReachTheUserAsTheirOwnSentence(t *testing.T) {
 	s.Command(t, "U1", "C1", "revoke eve@example.com")
 	s.ExpectEphemeral(t, "U1", "Clerk rejected the secret key (401)", "CLERK_SECRET_KEY")
 }
+
+// `user` shows the account's sessions with where they were used from and
+// flags the outlier country; its buttons revoke and ask for a lockout;
+// `affected export` then uploads a CSV naming each user and what was done;
+// `webhook dashboard`'s one-time link reaches the requester alone.
+func TestInvestigateExportAndDashboard(t *testing.T) {
+	h := startSecurity(t, nil)
+	s, fc := h.slack, h.clerk
+	eve := fc.AddUser("Eve", "eve@example.com", 0)
+	for range 3 {
+		fc.AddSessionFrom(eve.ID, fakeclerk.Activity{Device: "Macintosh", Browser: "Chrome", Version: "131", IP: "198.51.100.7", City: "Berlin", Country: "DE"})
+	}
+	odd := fc.AddSessionFrom(eve.ID, fakeclerk.Activity{Device: "Windows", Browser: "Firefox", Version: "128", IP: "203.0.113.9", City: "Lagos", Country: "NG"})
+	ann := fc.AddUser("Ann", "ann@example.com", 2)
+	card := h.open(t, "open security Account takeover")
+
+	h.ticked(t, "INC-1", incident.StepAccessLogs, false)
+	s.Command(t, "U1", "C1", "user eve@example.com")
+	inv := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"eve@example.com", "4 active session(s)", "Chrome 131",
+		"Berlin, DE", "by country: DE 3, NG 1", "country NG differs from the usual DE", odd}})
+	s.ExpectEphemeral(t, "U1", "investigation of "+eve.ID+" is in the INC-1 thread")
+	h.ticked(t, "INC-1", incident.StepAccessLogs, true)
+	rdb, _ := redistest.Client(t)
+	full, err := incident.NewStore(rdb, h.prefix, nil).Get(context.Background(), "INC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := full.Timeline[len(full.Timeline)-1].Text
+	for _, e := range full.Timeline {
+		if strings.Contains(e.Text, "Investigated") {
+			last = e.Text
+		}
+	}
+	if last != "Investigated "+eve.ID+": 4 active session(s), 1 flagged" {
+		t.Fatalf("timeline entry %q", last)
+	}
+
+	s.Click(t, "U1", inv, "Revoke all sessions")
+	s.ExpectEphemeral(t, "U1", "Sessions revoked", eve.ID)
+	if fc.ActiveSessions(eve.ID) != 0 {
+		t.Fatal("the button did not revoke")
+	}
+	s.Command(t, "U1", "C1", "lockout ann@example.com")
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", "ann@example.com"}})
+	s.Click(t, "U2", req, "Approve")
+	// Many card, checklist and progress updates share chat.update's Tier 3 pace.
+	s.ExpectUpdatedWithin(t, 30*time.Second, req, "Approved by <@U2>", "banned")
+
+	s.Command(t, "U1", "C1", "affected")
+	s.ExpectEphemeral(t, "U1", "2 account(s) affected by INC-1", "eve@example.com", "investigated, sessions revoked", "ann@example.com", "locked out")
+	s.Command(t, "U1", "C1", "affected export")
+	s.ExpectEphemeral(t, "U1", "inc-1-affected-accounts.csv", "personal data")
+	f := s.ExpectFile(t, "CINC", "user_id,primary_email,name,what_was_done", eve.ID+",eve@example.com,Eve,investigated at", "sessions revoked at",
+		ann.ID+",ann@example.com,Ann,locked out (banned) by apr-")
+
+	s.Command(t, "U1", "C1", "affected remove eve@example.com")
+	s.ExpectEphemeral(t, "U1", "1 account(s) removed")
+	s.Command(t, "U1", "C1", "affected")
+	s.ExpectEphemeral(t, "U1", "1 account(s) affected by INC-1")
+	_ = f
+
+	s.Command(t, "U1", "C1", "webhook dashboard")
+	s.ExpectEphemeral(t, "U1", "Open the webhook dashboard", "only you can see it")
+	for _, m := range s.Messages() {
+		if !m.Ephemeral && strings.Contains(m.Text+string(m.Blocks), fakeclerk.SvixSecret) {
+			t.Fatalf("the dashboard link reached a channel: %s", m.Text)
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+)
+
+// The investigation family: look at one account, and keep the list of
+// accounts an incident touched (for "notify affected users").
+
+func investigationCommands() []Sub {
+	return []Sub{
+		{Name: "user", Usage: "/clerk-incident user [INC-n] <user_… | e-mail>", Summary: "investigate an account: profile, active sessions by IP and country, outliers flagged", Who: Responder,
+			Run: (*Handlers).user},
+		{Name: "affected", Usage: "/clerk-incident affected [INC-n] [add <users…> | remove <users…> | export]", Summary: "the accounts this incident touched; `export` uploads them as CSV", Who: Responder,
+			Run: (*Handlers).affected},
+	}
+}
+
+func investigationButtons() []Button {
+	return []Button{
+		{ActionID: publish.ActUserRevoke, Who: Responder, Run: userButton("revoke")},
+		{ActionID: publish.ActUserLockout, Who: Responder, Run: userButton("lockout")},
+	}
+}
+
+// UserLookup is what `user` and `webhook dashboard` need of Clerk.
+type UserLookup interface {
+	Investigate(ctx context.Context, ref string) (clerkops.Profile, []clerkops.SessionInfo, error)
+	DashboardURL(ctx context.Context) (string, error)
+}
+
+func (h *Handlers) user(ctx context.Context, r req, p Parsed) {
+	if !h.clerkReady(ctx, r) {
+		return
+	}
+	look, ok := h.clerk.(UserLookup)
+	if !ok {
+		h.replyText(ctx, r, "This Clerk client cannot look up accounts; nothing was done.")
+		return
+	}
+	refs, invalid := clerkops.ParseRefs(p.Rest)
+	if len(refs) != 1 || len(invalid) > 0 {
+		h.fail(ctx, r, &UsageError{Problem: "Give exactly one Clerk user ID (user_…) or e-mail address.", Usage: p.Sub.Usage})
+		return
+	}
+	inc, err := h.optionalIncident(ctx, p)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	prof, sessions, err := look.Investigate(ctx, refs[0])
+	if apperr.CodeOf(err) == apperr.NotFound {
+		h.replyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", refs[0]))
+		return
+	}
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	incID := ""
+	if inc != nil {
+		incID = inc.ID
+	}
+	msg := publish.UserMsg(incID, prof, sessions, h.now())
+	if inc == nil || inc.Channel == "" {
+		h.reply(ctx, r, msg)
+		return
+	}
+	// The timeline keeps the user ID and counts only: it is read
+	// outside Slack, in the report.
+	flagged := len(clerkops.GroupSessions(sessions).Flagged)
+	line := fmt.Sprintf("Investigated %s: %d active session(s), %d flagged", prof.ID, len(sessions), flagged)
+	if _, err := h.store.Update(ctx, inc.ID, incident.Record(r.who, line)); err != nil {
+		h.log.WithError(err).Warn("could not record an investigation")
+	}
+	h.affect(ctx, inc.ID, []clerkops.User{prof.User}, "investigated", r.who)
+	if err := h.pub.PostInThread(ctx, inc, msg); err != nil {
+		h.reply(ctx, r, msg) // the thread refused: the person still sees it
+		return
+	}
+	h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepAccessLogs, "user")
+	h.replyText(ctx, r, fmt.Sprintf(":mag: The investigation of %s is in the %s thread.", prof.ID, inc.ID))
+}
+
+// affect records users on the incident's affected list.
+func (h *Handlers) affect(ctx context.Context, incID string, users []clerkops.User, what string, who incident.Person) {
+	if incID == "" || len(users) == 0 {
+		return
+	}
+	list := make([]incident.AffectedUser, len(users))
+	for i, u := range users {
+		list[i] = incident.AffectedUser{ID: u.ID, Email: u.Email, Name: u.Name}
+	}
+	if err := h.store.AddAffected(ctx, incID, list, what, who); err != nil {
+		h.log.WithError(err).WithField("incident", incID).Warn("could not record affected users")
+	}
+}
+
+// userButton runs revoke or lockout for the investigated user.
+func userButton(sub string) func(h *Handlers, ctx context.Context, r req, a bot.Action) {
+	return func(h *Handlers, ctx context.Context, r req, a bot.Action) {
+		incPart, userID, ok := strings.Cut(a.Value, "|")
+		id, okID := incident.ParseID(incPart)
+		if !ok || !clerkops.IsUserID(userID) || (incPart != "" && !okID) {
+			h.replyText(ctx, r, "That button's data is not valid; nothing was done.")
+			return
+		}
+		s, _ := lookupSub(sub)
+		rest := userID
+		if sub == "lockout" {
+			rest += " -- after investigating the account"
+		}
+		r.isCommand = true // the clicker hears the outcome, as if they had typed it
+		s.Run(h, ctx, r, Parsed{Sub: s, ID: id, Rest: rest, Args: strings.Fields(rest)})
+	}
+}
+
+func (h *Handlers) affected(ctx context.Context, r req, p Parsed) {
+	form := p.Form()
+	args := p.Args
+	if len(args) > 0 {
+		args = args[1:]
+	}
+	if form == "export" && len(args) == 1 && p.ID == "" {
+		if id, ok := incident.ParseID(args[0]); ok {
+			p.ID, args = id, nil
+		}
+	}
+	switch form {
+	case "", "add", "remove", "export":
+	default:
+		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not something `affected` does.", form), Usage: p.Sub.Usage})
+		return
+	}
+	h.withIncident(ctx, r, p, form == "export" || form == "", func(ctx context.Context, r req, id string) {
+		switch form {
+		case "":
+			h.affectedList(ctx, r, id)
+		case "export":
+			h.affectedExport(ctx, r, id)
+		case "add", "remove":
+			refs, invalid := clerkops.ParseRefs(strings.Join(args, " "))
+			if len(refs) == 0 || len(invalid) > 0 {
+				h.fail(ctx, r, &UsageError{Problem: "Give Clerk user IDs (user_…) or e-mail addresses." + notRefs(invalid), Usage: p.Sub.Usage})
+				return
+			}
+			if form == "add" {
+				h.affectedAdd(ctx, r, id, refs)
+			} else {
+				h.affectedRemove(ctx, r, id, refs)
+			}
+		}
+	})
+}
+
+func notRefs(invalid []string) string {
+	if len(invalid) == 0 {
+		return ""
+	}
+	return " Not one: " + approval.Describe(invalid) + ". Nothing changed."
+}
+
+func (h *Handlers) affectedList(ctx context.Context, r req, id string) {
+	users, err := h.store.Affected(ctx, id)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	if len(users) == 0 {
+		h.replyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s yet. `user`, `revoke`, `lockout` and `unlock` record them, or `/clerk-incident affected %s add <users…>`.", id, id))
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d account(s) affected by %s*", len(users), id)
+	for i, u := range users {
+		if i == 10 {
+			fmt.Fprintf(&b, "\n…and %d more: `/clerk-incident affected export %s`", len(users)-10, id)
+			break
+		}
+		var what []string
+		for _, d := range u.Deeds {
+			what = append(what, d.What)
+		}
+		label := u.ID
+		if u.Email != "" {
+			label = u.Email + " (" + u.ID + ")"
+		}
+		fmt.Fprintf(&b, "\n• %s: %s", publish.Esc(label), strings.Join(what, ", "))
+	}
+	h.replyText(ctx, r, b.String())
+}
+
+func (h *Handlers) affectedAdd(ctx context.Context, r req, id string, refs []string) {
+	var users []clerkops.User
+	var unknown []string
+	if h.clerk != nil {
+		found, notFound, err := h.clerk.FindUsers(ctx, refs)
+		if err != nil {
+			h.fail(ctx, r, err)
+			return
+		}
+		users, unknown = found, notFound
+	} else {
+		for _, ref := range refs { // no Clerk: kept as given
+			if clerkops.IsUserID(ref) {
+				users = append(users, clerkops.User{ID: ref})
+			} else {
+				users = append(users, clerkops.User{ID: ref, Email: ref})
+			}
+		}
+	}
+	h.affect(ctx, id, users, "added by hand", r.who)
+	if len(users) > 0 {
+		_, _ = h.store.Update(ctx, id, incident.Record(r.who, fmt.Sprintf("Affected accounts: %d added by hand", len(users))))
+	}
+	msg := fmt.Sprintf(":white_check_mark: %d account(s) added to the affected list of %s.", len(users), id)
+	if len(unknown) > 0 {
+		msg += " Not found in Clerk, not added: " + approval.Describe(unknown) + "."
+	}
+	h.replyText(ctx, r, msg)
+}
+
+func (h *Handlers) affectedRemove(ctx context.Context, r req, id string, refs []string) {
+	users, err := h.store.Affected(ctx, id)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	var ids []string
+	for _, ref := range refs {
+		for _, u := range users {
+			if strings.EqualFold(u.ID, ref) || (u.Email != "" && strings.EqualFold(u.Email, ref)) {
+				ids = append(ids, u.ID)
+			}
+		}
+	}
+	n, err := h.store.RemoveAffected(ctx, id, ids)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	if n > 0 {
+		_, _ = h.store.Update(ctx, id, incident.Record(r.who, fmt.Sprintf("Affected accounts: %d removed by hand", n)))
+	}
+	h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: %d account(s) removed from the affected list of %s.", n, id))
+}
+
+func (h *Handlers) affectedExport(ctx context.Context, r req, id string) {
+	inc, err := h.store.Current(ctx, id)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	users, err := h.store.Affected(ctx, id)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	if len(users) == 0 {
+		h.replyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s; there is nothing to export.", id))
+		return
+	}
+	if inc.Channel == "" {
+		h.replyText(ctx, r, fmt.Sprintf("%s has no channel to upload the file to.", id))
+		return
+	}
+	name := strings.ToLower(id) + "-affected-accounts.csv"
+	if err := h.pub.UploadFile(ctx, inc, name, "Affected accounts of "+id, publish.AffectedCSV(users),
+		fmt.Sprintf("%d affected account(s) of %s, for notifying them", len(users), id)); err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	_, _ = h.store.Update(ctx, id, incident.Record(r.who, fmt.Sprintf("Affected accounts exported: %d", len(users))))
+	h.replyText(ctx, r, fmt.Sprintf(":page_facing_up: %s is in the %s thread: %d account(s). :warning: It holds personal data (e-mail addresses and names) and everyone in the channel can open it; delete it from Slack once the users are notified.", name, id, len(users)))
+}

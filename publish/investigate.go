@@ -1,0 +1,141 @@
+package publish
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+)
+
+// Action IDs of the buttons under a user investigation.
+const (
+	ActUserRevoke  = "user_revoke"
+	ActUserLockout = "user_lockout"
+)
+
+// UserMsg renders `user`: the profile, the active sessions grouped by IP
+// and country with outliers flagged, and Revoke / Lock out buttons
+// (values "INC-n|user_…", or "|user_…" without an incident).
+func UserMsg(incID string, p clerkops.Profile, ss []clerkops.SessionInfo, now time.Time) bot.Msg {
+	when := func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return SlackDate(t)
+	}
+	yes := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, ":mag: *%s*", Esc(p.Label()))
+	if p.Name != "" {
+		b.WriteString(" · " + Esc(p.Name))
+	}
+	fmt.Fprintf(&b, "\nCreated %s · last sign-in %s · last active %s", when(p.Created), when(p.LastSignIn), when(p.LastActive))
+	fmt.Fprintf(&b, "\nBanned: %s · locked: %s · two-factor: %s · e-mail verified: %s", yes(p.Banned), yes(p.Locked), yes(p.TwoFactor), yes(p.EmailVerified))
+	g := clerkops.GroupSessions(ss)
+	fmt.Fprintf(&b, "\n*%d active session(s)*", len(ss))
+	if len(ss) > 0 {
+		fmt.Fprintf(&b, " · by country: %s · by IP: %s", counts(g.ByCountry), counts(g.ByIP))
+	}
+	sorted := append([]clerkops.SessionInfo(nil), ss...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		_, fi := g.Flagged[sorted[i].ID]
+		_, fj := g.Flagged[sorted[j].ID]
+		if fi != fj {
+			return fi // outliers first
+		}
+		return sorted[i].LastActive.After(sorted[j].LastActive)
+	})
+	const shown = 15
+	for i, s := range sorted {
+		if i == shown {
+			fmt.Fprintf(&b, "\n…and %d more", len(sorted)-shown)
+			break
+		}
+		device := strings.TrimSpace(s.Device + " " + s.Browser)
+		if device == "" {
+			device = "no activity recorded"
+		}
+		place := strings.Trim(strings.Join([]string{s.City, s.Country}, ", "), ", ")
+		line := fmt.Sprintf("\n• `%s` %s · %s %s · last active %s · created %s", s.ID, Esc(device), Esc(orDash(s.IP)), Esc(orDash(place)),
+			when(s.LastActive), when(s.Created))
+		if why, ok := g.Flagged[s.ID]; ok {
+			line = "\n:warning: " + strings.TrimPrefix(line, "\n") + " — *" + Esc(why) + "*"
+		}
+		b.WriteString(line)
+	}
+	value := incID + "|" + p.ID
+	return bot.Msg{Text: "Investigation of " + p.ID, Blocks: []slack.Block{Section(b.String()),
+		slack.NewActionBlock("user_actions", Button(ActUserRevoke, "Revoke all sessions", value, slack.StyleDanger),
+			Button(ActUserLockout, "Lock out", value, ""))}}
+}
+
+func counts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || (m[keys[i]] == m[keys[j]] && keys[i] < keys[j]) })
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", Esc(k), m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// AffectedCSV is the affected-accounts export: one row per user, what
+// was done and when, ready for the "notify affected users" step.
+func AffectedCSV(users []incident.AffectedUser) string {
+	var b strings.Builder
+	w := csvWriter{&b}
+	w.row("user_id", "primary_email", "name", "what_was_done")
+	for _, u := range users {
+		var deeds []string
+		for _, d := range u.Deeds {
+			who := d.By.Name
+			if who == "" {
+				who = d.By.ID
+			}
+			deeds = append(deeds, fmt.Sprintf("%s at %s by %s", d.What, d.At.UTC().Format(time.RFC3339), who))
+		}
+		w.row(u.ID, u.Email, u.Name, strings.Join(deeds, "; "))
+	}
+	return b.String()
+}
+
+type csvWriter struct{ b *strings.Builder }
+
+// row writes one RFC 4180 row; a cell starting with = + - @ is
+// prefixed with ' so a spreadsheet does not run it as a formula.
+func (w csvWriter) row(cells ...string) {
+	for i, c := range cells {
+		if i > 0 {
+			w.b.WriteByte(',')
+		}
+		if c != "" && strings.ContainsAny(c[:1], "=+-@") {
+			c = "'" + c
+		}
+		if strings.ContainsAny(c, ",\"\n\r") {
+			c = `"` + strings.ReplaceAll(c, `"`, `""`) + `"`
+		}
+		w.b.WriteString(c)
+	}
+	w.b.WriteString("\r\n")
+}
