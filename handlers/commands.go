@@ -53,13 +53,13 @@ type Button struct {
 // one family after another.
 func Subcommands() []Sub {
 	return slices.Concat(lifecycleCommands(), checklistCommands(), escalationCommands(), securityCommands(),
-		investigationCommands(), bypassCommands(), approvalCommands(), watchingCommands(), dataSyncCommands(), auditCommands())
+		investigationCommands(), rolesCommands(), bypassCommands(), approvalCommands(), watchingCommands(), dataSyncCommands(), auditCommands())
 }
 
 // Buttons is every button the bot posts, by action_id.
 func Buttons() map[string]Button {
 	out := map[string]Button{}
-	for _, b := range slices.Concat(lifecycleButtons(), checklistButtons(), escalationButtons(), approvalButtons(), investigationButtons()) {
+	for _, b := range slices.Concat(lifecycleButtons(), checklistButtons(), escalationButtons(), approvalButtons(), investigationButtons(), rolesButtons()) {
 		out[b.ActionID] = b
 	}
 	return out

@@ -16,6 +16,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
 	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/sirupsen/logrus"
@@ -88,6 +89,7 @@ type Handlers struct {
 
 	resync       Resyncer
 	checkWebhook func(ctx context.Context) resync.CheckResult
+	updateEvery  reminder.Intervals
 }
 
 // Deps lists what the handlers need. Escalator, Ladder and Contacts are
@@ -123,6 +125,8 @@ type Deps struct {
 	// Resync and CheckWebhook are nil without APP_WEBHOOK_URL/SECRET.
 	Resync       Resyncer
 	CheckWebhook func(ctx context.Context) resync.CheckResult
+	// UpdateEvery is UPDATE_REMINDER: how often each severity is updated.
+	UpdateEvery reminder.Intervals
 }
 
 // New wires the handlers.
@@ -130,7 +134,7 @@ func New(d Deps) *Handlers {
 	h := &Handlers{store: d.Store, slack: d.Slack, pub: d.Publisher, opener: d.Opener, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
 		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts, problems: d.ContactProblems,
 		clerk: d.Clerk, approvals: d.Approvals, executor: d.Executor, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
-		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe}
+		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe, updateEvery: d.UpdateEvery}
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}

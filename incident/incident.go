@@ -157,6 +157,17 @@ type Incident struct {
 
 	Impact string `json:"impact,omitempty"`
 
+	// Roles: the commander leads (whoever acknowledges, unless set); comms
+	// writes the updates. Either may be nil.
+	Commander *Person `json:"commander,omitempty"`
+	Comms     *Person `json:"comms,omitempty"`
+	// LastUpdateAt is the last note, update, severity, impact or status
+	// change; RemindedAt the last update reminder; SnoozedUntil holds
+	// reminders off.
+	LastUpdateAt time.Time `json:"last_update_at,omitempty"`
+	RemindedAt   time.Time `json:"reminded_at,omitempty"`
+	SnoozedUntil time.Time `json:"snoozed_until,omitempty"`
+
 	Channel     string `json:"channel,omitempty"`
 	CardTS      string `json:"card_ts,omitempty"`
 	ChecklistTS string `json:"checklist_ts,omitempty"`

@@ -21,6 +21,10 @@ func Ack(by Person) Mutation {
 		}
 		inc.AckedBy = &by
 		inc.AckedAt = now
+		inc.LastUpdateAt = now
+		if inc.Commander == nil {
+			inc.Commander = &by
+		}
 		return []Entry{{Actor: by, Text: "Acknowledged; now leading the response"}}, nil
 	}
 }
@@ -36,6 +40,7 @@ func SetSeverity(by Person, sev Severity) Mutation {
 		}
 		old := inc.Severity
 		inc.Severity = sev
+		inc.LastUpdateAt = now
 		return []Entry{{Actor: by, Text: fmt.Sprintf("Severity changed from %s to %s", old, sev)}}, nil
 	}
 }
@@ -44,6 +49,7 @@ func SetSeverity(by Person, sev Severity) Mutation {
 func SetImpact(by Person, text string) Mutation {
 	return func(inc *Incident, now time.Time) ([]Entry, error) {
 		inc.Impact = text
+		inc.LastUpdateAt = now
 		return []Entry{{Actor: by, Text: "Impact: " + text}}, nil
 	}
 }
@@ -51,6 +57,7 @@ func SetImpact(by Person, text string) Mutation {
 // Note adds a free-text note to the timeline.
 func Note(by Person, text string) Mutation {
 	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		inc.LastUpdateAt = now
 		return []Entry{{Actor: by, Text: "Note: " + text}}, nil
 	}
 }
@@ -74,6 +81,7 @@ func Mitigate(by Person, text string) Mutation {
 		}
 		inc.Status = Mitigated
 		inc.MitigatedAt = now
+		inc.LastUpdateAt = now
 		msg := "Mitigation applied"
 		if text != "" {
 			msg += ": " + text
@@ -91,6 +99,7 @@ func Resolve(by Person, resolution string) Mutation {
 		inc.Status = Resolved
 		inc.ResolvedAt = now
 		inc.ResolvedBy = &by
+		inc.LastUpdateAt = now
 		if resolution != "" {
 			inc.Resolution = resolution
 		}
@@ -209,5 +218,70 @@ func AutoTick(rb *Runbook, by Person, step, what string) Mutation {
 			return []Entry{{Actor: by, Text: fmt.Sprintf("Checklist %s done by %s: %s", st.ID, what, st.Text)}}, nil
 		}
 		return nil, ErrNoChange
+	}
+}
+
+// Roles an incident has.
+const (
+	RoleCommander = "commander"
+	RoleComms     = "comms"
+)
+
+// SetRole names the commander or the comms person.
+func SetRole(by Person, role string, who Person) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		if !inc.Open() {
+			return nil, ErrAlreadyResolved
+		}
+		slot := &inc.Commander
+		if role == RoleComms {
+			slot = &inc.Comms
+		}
+		if *slot != nil && (*slot).ID == who.ID && who.ID != "" {
+			return nil, fmt.Errorf("%s is already %s: %w", who.Plain(), role, ErrNoChange)
+		}
+		*slot = &who
+		return []Entry{{Actor: by, Text: fmt.Sprintf("Role %s: %s", role, who.Plain())}}, nil
+	}
+}
+
+// ReminderDue is when an open incident's next update reminder is due:
+// every interval without an update (nor a reminder), not before a snooze
+// ends.
+func (i *Incident) ReminderDue(interval time.Duration) time.Time {
+	last := i.OpenedAt
+	for _, t := range []time.Time{i.LastUpdateAt, i.RemindedAt} {
+		if t.After(last) {
+			last = t
+		}
+	}
+	due := last.Add(interval)
+	if i.SnoozedUntil.After(due) {
+		due = i.SnoozedUntil
+	}
+	return due
+}
+
+// Remind records an update reminder if one is due at now. Under the
+// store's compare-and-set, two replicas racing for the same reminder
+// cannot both win: the loser sees it sent and gets ErrNoChange.
+func Remind(interval time.Duration, to Person) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		if !inc.Open() || now.Before(inc.ReminderDue(interval)) {
+			return nil, ErrNoChange
+		}
+		inc.RemindedAt = now
+		return []Entry{{Actor: Person{Name: "bot"}, Text: fmt.Sprintf("Update reminder sent to %s", to.Plain())}}, nil
+	}
+}
+
+// Snooze holds update reminders off for d.
+func Snooze(by Person, d time.Duration) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		if !inc.Open() {
+			return nil, ErrAlreadyResolved
+		}
+		inc.SnoozedUntil = now.Add(d)
+		return []Entry{{Actor: by, Text: fmt.Sprintf("Update reminders snoozed for %s", FormatDuration(d))}}, nil
 	}
 }

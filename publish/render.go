@@ -83,8 +83,13 @@ func statusIcon(s incident.Status) string {
 // Card renders the incident card posted in the channel and updated in place.
 func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalation.State, now time.Time) bot.Msg {
 	header := slack.NewHeaderBlock(plain(Truncate(inc.ID+" · "+inc.Title, 150)))
+	// The lead is the incident commander: whoever acknowledged, unless
+	// `role commander` named someone.
 	lead := "_unacknowledged_ (opened by " + Who(inc.OpenedBy) + ")"
-	if inc.AckedBy != nil {
+	switch {
+	case inc.Commander != nil:
+		lead = Who(*inc.Commander)
+	case inc.AckedBy != nil:
 		lead = Who(*inc.AckedBy)
 	}
 	catName := string(inc.Category)
@@ -97,6 +102,9 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalatio
 		mrkdwn("*Status*\n" + statusLabel[inc.Status]),
 		mrkdwn("*Lead*\n" + lead),
 		mrkdwn("*Opened*\n" + SlackDate(inc.OpenedAt)),
+	}
+	if inc.Comms != nil {
+		fields = append(fields, mrkdwn("*Comms*\n"+Who(*inc.Comms)))
 	}
 	if inc.Status == incident.Resolved {
 		fields = append(fields, mrkdwn("*Duration*\n"+incident.FormatDuration(inc.Duration(now))))

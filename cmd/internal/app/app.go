@@ -36,6 +36,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
 	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
@@ -424,6 +425,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}, pub, log)
 	deps.Executor = executor
 
+	reminders := reminder.New(store, pub, cfg.UpdateEvery, opt.Now, log.WithField("component", "reminder"))
+	deps.UpdateEvery = cfg.UpdateEvery
 	// The timed work that is not escalation, run every second on every
 	// replica: each transition inside is claimed in Redis, so it happens once.
 	// Each step is guarded on its own: one that keeps failing must not
@@ -447,6 +450,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		if poll != nil {
 			g.Run(ctx, "status poller watch", "", poll.WarnIfStale)
 		}
+		g.Run(ctx, "update reminders", "", reminders.Tick)
 	}
 	guarded := func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }
 	return &parts{guard: g, pub: pub, handlers: handlers.New(deps), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,

@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
+	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
@@ -63,6 +64,8 @@ type Config struct {
 	WebhookSecret  string
 	ResyncConc     int
 
+	UpdateEvery reminder.Intervals
+
 	Approvers       []string
 	ApprovalTTL     time.Duration
 	BypassMax       time.Duration
@@ -104,6 +107,7 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"APP_WEBHOOK_URL", "", "the app's Clerk webhook endpoint (webhook check, resync)"},
 	{"APP_WEBHOOK_SECRET", "", "that endpoint's signing secret (whsec_…)"},
 	{"RESYNC_CONCURRENCY", "8", "webhook deliveries in flight during a resync"},
+	{"UPDATE_REMINDER", "P1=20m,P2=1h,P3=4h", "remind the commander (comms if set) when an open incident has had no update for this long, per severity; off disables"},
 	{"HANDLER_TIMEOUT", "30s", "how long one command or click may run"},
 	{"RESPONDER_CACHE_TTL", "5m", "how long user group membership is cached"},
 }
@@ -248,6 +252,11 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.ResyncConc = positiveInt(get, "RESYNC_CONCURRENCY", &errs)
+	if every, err := reminder.ParseIntervals(get("UPDATE_REMINDER")); err != nil {
+		errs = append(errs, "UPDATE_REMINDER "+err.Error())
+	} else {
+		c.UpdateEvery = every
+	}
 	c.ApprovalTTL = duration(get, "APPROVAL_TTL", &errs)
 	c.BypassMax = duration(get, "BYPASS_MAX_DURATION", &errs)
 	c.BypassReadToken = get("BYPASS_READ_TOKEN")

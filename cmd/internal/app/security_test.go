@@ -267,6 +267,8 @@ func TestBypassOnApprovalPublishesAndEndsByItself(t *testing.T) {
 		t.Fatalf("after expiry: %v", body)
 	}
 	h.sweep(context.Background())
+	// 41 minutes without an update on a P1: the commander is reminded.
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{":bell: <@U1>, no update on INC-1"}})
 
 	// On again, then resolving the incident turns it off.
 	s.Command(t, "U1", "C1", "bypass on")

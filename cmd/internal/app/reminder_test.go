@@ -1,0 +1,98 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+)
+
+// With an injected clock and two replicas sweeping at once: a P1 with no
+// update for 20 minutes reminds its commander once; Snooze holds the next
+// one off for 30 minutes; then it fires once more, to the comms person
+// once one is named.
+func TestUpdateRemindersFireOnceAcrossReplicasAndSnooze(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	fs.AddUser("U1", "alice")
+	fs.AddUser("U2", "bob")
+	clock := &testClock{t: time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)}
+	prefix := redistest.Prefix()
+	var sweeps []func(ctx context.Context)
+	for range 2 {
+		b := apptest.Start(t, apptest.Spec{Slack: fs, Prefix: prefix, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC"},
+			Options: app.Options{Now: clock.Now, NoSweepLoop: true}})
+		sweeps = append(sweeps, b.Sweep)
+	}
+	sweep := func() {
+		var wg sync.WaitGroup
+		for _, s := range sweeps {
+			wg.Go(func() { s(context.Background()) })
+		}
+		wg.Wait()
+	}
+	reminders := func() []fakeslack.Message {
+		var out []fakeslack.Message
+		for _, m := range fs.Messages() {
+			if strings.Contains(m.Text, ":bell:") {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+	fs.Command(t, "U1", "C1", "ack")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"acknowledged INC-1"}})
+
+	clock.Add(19 * time.Minute)
+	sweep()
+	if n := len(reminders()); n != 0 {
+		t.Fatalf("%d reminders before 20 minutes", n)
+	}
+	clock.Add(2 * time.Minute)
+	sweep()
+	sweep()
+	first := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{":bell: <@U1>, no update on INC-1 for 21 min", "Draft an update", "Snooze 30m"}})
+	if n := len(reminders()); n != 1 {
+		t.Fatalf("%d reminders from two replicas, want 1", n)
+	}
+	fs.Click(t, "U1", first, "Draft an update")
+	fs.ExpectEphemeral(t, "U1", "Draft customer update for INC-1", "Investigating: Sign-in failing", "next update will come by 03:41 UTC")
+	fs.Click(t, "U1", first, "Snooze 30m")
+	fs.ExpectEphemeral(t, "U1", "snoozed for 30 minutes")
+
+	clock.Add(25 * time.Minute) // 46 min: due at 41 by the interval, but snoozed until 51
+	sweep()
+	if n := len(reminders()); n != 1 {
+		t.Fatalf("%d reminders while snoozed", n)
+	}
+	clock.Add(6 * time.Minute) // 52 min
+	sweep()
+	sweep()
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{":bell: <@U1>"}})
+	if n := len(reminders()); n != 2 {
+		t.Fatalf("%d reminders after the snooze, want 2", n)
+	}
+
+	fs.Command(t, "U1", "C1", "role comms <@U2>")
+	fs.ExpectEphemeral(t, "U1", "<@U2> is now comms of INC-1")
+	fs.ExpectUpdated(t, card, "*Comms*", "<@U2>")
+	clock.Add(21 * time.Minute)
+	sweep()
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{":bell: <@U2>"}})
+	// A note is an update: the clock restarts.
+	fs.Command(t, "U1", "C1", "note Clerk is rolling out a fix")
+	fs.ExpectEphemeral(t, "U1", "Note added")
+	clock.Add(15 * time.Minute)
+	sweep()
+	if n := len(reminders()); n != 3 {
+		t.Fatalf("%d reminders 15 minutes after a note, want 3", n)
+	}
+}
