@@ -19,6 +19,7 @@ const (
 	Conflict          Code = "conflict"           // state changed under us, or a decision already taken
 	UnavailableStore  Code = "unavailable_store"  // Redis does not answer
 	UnavailableClerk  Code = "unavailable_clerk"  // Clerk does not answer, or answers 5xx
+	UnavailableRemote Code = "unavailable_remote" // another service (Statuspage) does not answer, or answers 5xx or 429
 	ClerkUnauthorized Code = "clerk_unauthorized" // Clerk rejected CLERK_SECRET_KEY (401)
 	ClerkForbidden    Code = "clerk_forbidden"    // Clerk refused the operation (403)
 	ClerkRateLimited  Code = "clerk_rate_limited" // Clerk kept answering 429

@@ -49,6 +49,12 @@ type Action struct {
 	MessageTS   string
 	ThreadTS    string
 	ResponseURL string
+	// TriggerID lets the handler open a modal (views.open, within 3 s).
+	TriggerID string
+	// ViewText is the submitted text of a modal's input; a submission
+	// arrives as an Action whose ActionID is "view:<callback_id>" and
+	// whose Value is the view's private_metadata.
+	ViewText string
 }
 
 // Handler does the work after the ack. Handlers reply themselves.
@@ -187,7 +193,20 @@ func (l *Listener) handle(ctx context.Context, evt socketmode.Event) {
 			l.OnAck("interactive", time.Since(start))
 		}
 		cb, ok := evt.Data.(slack.InteractionCallback)
-		if !ok || evt.Request == nil || cb.Type != slack.InteractionTypeBlockActions {
+		if !ok || evt.Request == nil {
+			return
+		}
+		if cb.Type == slack.InteractionTypeViewSubmission {
+			a := Action{EnvelopeID: evt.Request.EnvelopeID, ActionID: "view:" + cb.View.CallbackID, Value: cb.View.PrivateMetadata,
+				UserID: cb.User.ID, UserName: cb.User.Name, ViewText: firstInput(cb.View.State)}
+			if a.UserName == "" {
+				a.UserName = cb.User.Username
+			}
+			l.dispatch(ctx, evt.Request.EnvelopeID, ReplyTo{}, logrus.Fields{"kind": "view", "view": cb.View.CallbackID, "user": a.UserID},
+				func(ctx context.Context) { l.handler.Action(ctx, a) })
+			return
+		}
+		if cb.Type != slack.InteractionTypeBlockActions {
 			return
 		}
 		for _, ba := range cb.ActionCallback.BlockActions {
@@ -196,7 +215,7 @@ func (l *Listener) handle(ctx context.Context, evt socketmode.Event) {
 			}
 			a := Action{EnvelopeID: evt.Request.EnvelopeID, ActionID: ba.ActionID, BlockID: ba.BlockID, Value: ba.Value,
 				UserID: cb.User.ID, UserName: cb.User.Name, ChannelID: cb.Channel.ID, MessageTS: cb.Container.MessageTs,
-				ThreadTS: cb.Container.ThreadTs, ResponseURL: cb.ResponseURL}
+				ThreadTS: cb.Container.ThreadTs, ResponseURL: cb.ResponseURL, TriggerID: cb.TriggerID}
 			if a.ChannelID == "" {
 				a.ChannelID = cb.Container.ChannelID
 			}
@@ -258,6 +277,19 @@ func (l *Listener) dispatch(ctx context.Context, key string, to ReplyTo, fields 
 		}()
 		work(ctx)
 	})
+}
+
+// firstInput is the value of a submitted modal's first text input.
+func firstInput(st *slack.ViewState) string {
+	if st == nil {
+		return ""
+	}
+	for _, block := range st.Values {
+		for _, v := range block {
+			return v.Value
+		}
+	}
+	return ""
 }
 
 // unescape turns slash-command text back into what was typed: Slack sends

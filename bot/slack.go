@@ -247,6 +247,16 @@ func (s *Slack) Reply(ctx context.Context, to ReplyTo, m Msg) error {
 	})
 }
 
+// OpenView opens a modal for the person who clicked (views.open). The
+// trigger_id is valid for 3 s, so a failure is not retried.
+func (s *Slack) OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error {
+	tally.Slack(ctx)
+	if _, err := s.api.OpenViewContext(ctx, triggerID, v); err != nil {
+		return fmt.Errorf("slack views.open: %w", classify(redactErr(err)))
+	}
+	return nil
+}
+
 // Upload shares a text file into a channel or thread (files upload v2).
 func (s *Slack) Upload(ctx context.Context, channel, threadTS, filename, title, content, comment string) error {
 	return s.retry(ctx, "files.upload", "", func() error {

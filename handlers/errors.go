@@ -74,6 +74,8 @@ func CodeSentence(code apperr.Code, detail string) string {
 		return ":warning: The incident store is unavailable, retrying; nothing changed. Try again in a moment."
 	case apperr.UnavailableClerk:
 		return with(":warning: Clerk does not answer") + ". Nothing was done; check https://status.clerk.com and try again."
+	case apperr.UnavailableRemote:
+		return with(":warning: A service the bot posts to does not answer") + ". Nothing more was done; try again in a minute."
 	case apperr.ClerkUnauthorized:
 		return ":x: Clerk rejected the secret key (401): CLERK_SECRET_KEY is wrong, revoked or for another instance. Nothing was done; fix the key and restart the bot."
 	case apperr.ClerkForbidden:

@@ -26,6 +26,7 @@ func TestEveryErrorCodeHasItsOwnSentence(t *testing.T) {
 		{apperr.Conflict, apperr.New(apperr.Conflict, "already approved"), "already decided"},
 		{apperr.UnavailableStore, fmt.Errorf("read INC-1: %w", &net.OpError{Op: "dial", Err: errors.New("connection refused")}), "incident store is unavailable"},
 		{apperr.UnavailableClerk, clerkops.Explain(&net.OpError{Op: "dial", Err: errors.New("connection refused")}, "list users"), "Clerk does not answer"},
+		{apperr.UnavailableRemote, apperr.New(apperr.UnavailableRemote, "Statuspage answered 503"), "does not answer"},
 		{apperr.ClerkUnauthorized, clerkops.Explain(clerkAPIError(401), "ban user_1"), "Clerk rejected the secret key"},
 		{apperr.ClerkForbidden, clerkops.Explain(clerkAPIError(403), "ban user_1"), "Clerk refused this operation"},
 		{apperr.ClerkRateLimited, clerkops.Explain(clerkAPIError(429), "ban user_1"), "rate limit"},

@@ -30,6 +30,9 @@ type Store interface {
 	AddAffected(ctx context.Context, id string, users []incident.AffectedUser, what string, by incident.Person) error
 	RemoveAffected(ctx context.Context, id string, userIDs []string) (int, error)
 	Affected(ctx context.Context, id string) ([]incident.AffectedUser, error)
+	SetDraft(ctx context.Context, id string, d incident.Draft) error
+	GetDraft(ctx context.Context, id string) (incident.Draft, error)
+	ClearDraft(ctx context.Context, id string) (bool, error)
 	Get(ctx context.Context, id string) (*incident.Incident, error)
 	Current(ctx context.Context, id string) (*incident.Incident, error)
 	ListOpen(ctx context.Context) ([]*incident.Incident, error)
@@ -87,9 +90,12 @@ type Handlers struct {
 	diagTargets []probe.DiagnoseTarget
 	checkInput  probe.CheckInput
 
-	resync       Resyncer
-	checkWebhook func(ctx context.Context) resync.CheckResult
-	updateEvery  reminder.Intervals
+	resync        Resyncer
+	checkWebhook  func(ctx context.Context) resync.CheckResult
+	updateEvery   reminder.Intervals
+	modals        Modals
+	statusPage    StatusPage
+	updateChannel string
 }
 
 // Deps lists what the handlers need. Escalator, Ladder and Contacts are
@@ -127,6 +133,12 @@ type Deps struct {
 	CheckWebhook func(ctx context.Context) resync.CheckResult
 	// UpdateEvery is UPDATE_REMINDER: how often each severity is updated.
 	UpdateEvery reminder.Intervals
+	// Modals opens Slack modals (nil: Edit explains it cannot).
+	Modals Modals
+	// StatusPage is nil without STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID.
+	StatusPage StatusPage
+	// UpdateChannel is STATUS_UPDATE_CHANNEL, the announcement channel.
+	UpdateChannel string
 }
 
 // New wires the handlers.
@@ -134,7 +146,8 @@ func New(d Deps) *Handlers {
 	h := &Handlers{store: d.Store, slack: d.Slack, pub: d.Publisher, opener: d.Opener, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
 		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts, problems: d.ContactProblems,
 		clerk: d.Clerk, approvals: d.Approvals, executor: d.Executor, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
-		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe, updateEvery: d.UpdateEvery}
+		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe, updateEvery: d.UpdateEvery,
+		modals: d.Modals, statusPage: d.StatusPage, updateChannel: d.UpdateChannel}
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}

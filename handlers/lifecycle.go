@@ -250,6 +250,7 @@ func (h *Handlers) resolve(ctx context.Context, r req, id, text string) {
 	}
 	line += fmt.Sprintf("\nNext: record the root cause, prevention items and lessons, then `/clerk-incident postmortem %s` writes the report.", id)
 	h.pub.Thread(ctx, inc, line)
+	h.resolveStatusPage(ctx, inc)
 	if r.isCommand {
 		h.replyText(ctx, r, ":white_check_mark: "+id+" is resolved.")
 	}

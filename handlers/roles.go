@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/slack-go/slack"
 )
 
 // The roles family: who commands, who writes the updates, the reminders
@@ -24,9 +27,24 @@ func rolesCommands() []Sub {
 
 func rolesButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActRemindDraft, Who: Responder, Quiet: true, Run: withButtonIncident((*Handlers).draft)},
+		{ActionID: publish.ActRemindDraft, Who: Responder, Run: withButtonIncident((*Handlers).draft)},
 		{ActionID: publish.ActRemindSnooze, Who: Responder, Run: withButtonIncident((*Handlers).snooze)},
+		{ActionID: publish.ActDraftEdit, Who: Responder, Quiet: true, Run: (*Handlers).draftEdit},
+		{ActionID: publish.ActDraftPost, Who: Responder, Run: withButtonIncident((*Handlers).draftPost)},
+		{ActionID: publish.ActDraftDiscard, Who: Responder, Run: withButtonIncident((*Handlers).draftDiscard)},
+		{ActionID: "view:" + publish.ViewDraftEdit, Who: Responder, Run: (*Handlers).draftSaved},
 	}
+}
+
+// Modals opens Slack modals (bot.Slack).
+type Modals interface {
+	OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error
+}
+
+// StatusPage posts customer updates to a hosted status page (statuspage).
+type StatusPage interface {
+	Create(ctx context.Context, name, status, body, impact string) (string, error)
+	Update(ctx context.Context, id, status, body string) error
 }
 
 var mention = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$`)
@@ -66,7 +84,8 @@ func (h *Handlers) update(ctx context.Context, r req, p Parsed) {
 	h.withIncident(ctx, r, p, true, func(ctx context.Context, r req, id string) { h.draft(ctx, r, id) })
 }
 
-// draft answers with a customer-facing update for the person to post.
+// draft writes a customer-facing update from the incident and posts it
+// in the thread with Edit, Post and Discard.
 func (h *Handlers) draft(ctx context.Context, r req, id string) {
 	inc, err := h.store.Current(ctx, id)
 	if err != nil {
@@ -78,7 +97,193 @@ func (h *Handlers) draft(ctx context.Context, r req, id string) {
 		next = time.Hour
 	}
 	text := publish.DraftUpdate(inc, h.rb.Spec(inc.Category), next, h.now())
-	h.replyText(ctx, r, "*Draft customer update for "+id+"* (edit and post it on your status page; `note` it here once posted):\n```"+text+"```")
+	if inc.Channel == "" {
+		h.replyText(ctx, r, "*Draft customer update for "+id+"*:\n```"+text+"```")
+		return
+	}
+	ts, err := h.pub.PostDraft(ctx, inc, text)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	if err := h.store.SetDraft(ctx, id, incident.Draft{Text: text, TS: ts, By: r.who}); err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	h.replyText(ctx, r, fmt.Sprintf(":memo: A draft update for %s is in its thread: Edit it, then Post it%s.", id, h.postTargets()))
+}
+
+// postTargets names where Post sends an update.
+func (h *Handlers) postTargets() string {
+	var where []string
+	if h.updateChannel != "" {
+		where = append(where, "<#"+h.updateChannel+">")
+	}
+	if h.statusPage != nil {
+		where = append(where, "the status page")
+	}
+	if len(where) == 0 {
+		return " (set STATUS_UPDATE_CHANNEL or STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID to say where)"
+	}
+	return " to " + strings.Join(where, " and ")
+}
+
+func (h *Handlers) draftEdit(ctx context.Context, r req, a bot.Action) {
+	id, ok := incident.ParseID(a.Value)
+	if !ok {
+		h.replyText(ctx, r, "That button does not name a valid incident; nothing changed.")
+		return
+	}
+	d, err := h.store.GetDraft(ctx, id)
+	if err != nil {
+		h.replyText(ctx, r, fmt.Sprintf("There is no draft for %s any more (posted or discarded); `/clerk-incident update draft %s` writes a new one.", id, id))
+		return
+	}
+	if h.modals == nil || a.TriggerID == "" {
+		h.replyText(ctx, r, "Editing needs Slack's modals; copy the draft, change it, and `note` it instead.")
+		return
+	}
+	if err := h.modals.OpenView(ctx, a.TriggerID, publish.DraftModal(id, d.Text)); err != nil {
+		h.fail(ctx, r, err)
+	}
+}
+
+// draftSaved takes the modal's text as the new draft.
+func (h *Handlers) draftSaved(ctx context.Context, r req, a bot.Action) {
+	id, ok := incident.ParseID(a.Value)
+	text := strings.TrimSpace(a.ViewText)
+	if !ok || text == "" {
+		return // nothing to save; the modal closed
+	}
+	d, err := h.store.GetDraft(ctx, id)
+	if err != nil {
+		return
+	}
+	if n := len([]rune(text)); n > 2900 {
+		text = string([]rune(text)[:2900])
+	}
+	d.Text, d.By = text, r.who
+	if err := h.store.SetDraft(ctx, id, d); err != nil {
+		h.log.WithError(err).Warn("could not save an edited draft")
+		return
+	}
+	if inc, err := h.store.Current(ctx, id); err == nil {
+		_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftMsg(id, text))
+	}
+}
+
+func (h *Handlers) draftDiscard(ctx context.Context, r req, id string) {
+	d, err := h.store.GetDraft(ctx, id)
+	if err != nil {
+		h.replyText(ctx, r, "That draft was already posted or discarded.")
+		return
+	}
+	if first, _ := h.store.ClearDraft(ctx, id); !first {
+		return
+	}
+	if inc, err := h.store.Current(ctx, id); err == nil {
+		_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftDoneMsg(id, d.Text, "discarded by "+publish.Who(r.who)))
+	}
+}
+
+// draftPost sends the draft to the announcement channel and the status
+// page, ticks "Notify users via status page", and counts as an update.
+func (h *Handlers) draftPost(ctx context.Context, r req, id string) {
+	if h.updateChannel == "" && h.statusPage == nil {
+		h.replyText(ctx, r, "Nowhere to post: set STATUS_UPDATE_CHANNEL (the announcement channel) and/or STATUSPAGE_API_KEY with STATUSPAGE_PAGE_ID. The draft is kept.")
+		return
+	}
+	d, err := h.store.GetDraft(ctx, id)
+	if err != nil {
+		h.replyText(ctx, r, "That draft was already posted or discarded.")
+		return
+	}
+	// Claim it: a second click on Post finds no draft and posts nothing.
+	if first, err := h.store.ClearDraft(ctx, id); err != nil || !first {
+		h.replyText(ctx, r, "That draft was already posted or discarded.")
+		return
+	}
+	inc, err := h.store.Current(ctx, id)
+	if err != nil {
+		h.fail(ctx, r, withID(err, id))
+		return
+	}
+	var where, failed []string
+	if h.updateChannel != "" {
+		if err := h.pub.AnnounceUpdate(ctx, h.updateChannel, id, d.Text); err != nil {
+			msg, _ := Sentence(err)
+			failed = append(failed, "<#"+h.updateChannel+">: "+msg)
+		} else {
+			where = append(where, "<#"+h.updateChannel+">")
+		}
+	}
+	spID := inc.StatuspageID
+	if h.statusPage != nil {
+		var err error
+		if spID == "" {
+			spID, err = h.statusPage.Create(ctx, inc.Title, statuspageStatus(inc.Status), d.Text, statuspageImpact(inc.Severity))
+		} else {
+			err = h.statusPage.Update(ctx, spID, statuspageStatus(inc.Status), d.Text)
+		}
+		if err != nil {
+			msg, _ := Sentence(err)
+			failed = append(failed, "the status page: "+msg)
+			spID = inc.StatuspageID
+		} else {
+			where = append(where, "the status page")
+		}
+	}
+	if len(where) == 0 {
+		_ = h.store.SetDraft(ctx, id, d) // nothing went out: keep it for another try
+		h.replyText(ctx, r, ":x: The update was not posted: "+strings.Join(failed, "; "))
+		return
+	}
+	plainWhere := strings.NewReplacer("<#", "#", ">", "").Replace(strings.Join(where, " and "))
+	updated, err := h.store.UpdateThen(ctx, id, incident.UpdatePosted(r.who, plainWhere, spID),
+		incident.After{Line: fmt.Sprintf(":mega: %s posted the customer update to %s.", publish.Who(r.who), strings.Join(where, " and ")), Render: true})
+	if err == nil {
+		_ = h.pub.Changed(ctx, updated)
+	}
+	h.pub.AutoTick(ctx, id, r.who, incident.StepNotifyUsers, "update")
+	_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftDoneMsg(id, d.Text, "posted to "+strings.Join(where, " and ")+" by "+publish.Who(r.who)))
+	msg := ":white_check_mark: Posted to " + strings.Join(where, " and ") + "."
+	if len(failed) > 0 {
+		msg += " :warning: Not posted to " + strings.Join(failed, "; ")
+	}
+	h.replyText(ctx, r, msg)
+}
+
+// resolveStatusPage resolves our Statuspage incident with ours.
+func (h *Handlers) resolveStatusPage(ctx context.Context, inc *incident.Incident) {
+	if h.statusPage == nil || inc.StatuspageID == "" {
+		return
+	}
+	if err := h.statusPage.Update(ctx, inc.StatuspageID, "resolved", "This incident has been resolved. Thank you for your patience."); err != nil {
+		msg, _ := Sentence(err)
+		h.pub.Thread(ctx, inc, ":warning: The status page incident could not be resolved: "+msg+" Resolve it by hand.")
+		return
+	}
+	h.pub.Thread(ctx, inc, ":white_check_mark: The status page incident is resolved too.")
+}
+
+func statuspageStatus(s incident.Status) string {
+	switch s {
+	case incident.Mitigated:
+		return "monitoring"
+	case incident.Resolved:
+		return "resolved"
+	}
+	return "investigating"
+}
+
+func statuspageImpact(s incident.Severity) string {
+	switch s {
+	case incident.P1:
+		return "critical"
+	case incident.P2:
+		return "major"
+	}
+	return "minor"
 }
 
 func (h *Handlers) snooze(ctx context.Context, r req, id string) {

@@ -109,3 +109,42 @@ func (s *Store) Affected(ctx context.Context, id string) ([]AffectedUser, error)
 	})
 	return out, nil
 }
+
+// Draft is the customer update being prepared for an incident, and the
+// thread message that shows it.
+type Draft struct {
+	Text string `json:"text"`
+	TS   string `json:"ts,omitempty"`
+	By   Person `json:"by"`
+}
+
+func (s *Store) keyDraft(id string) string { return s.prefix + "incident:" + id + ":draft" }
+
+// SetDraft keeps the incident's draft update.
+func (s *Store) SetDraft(ctx context.Context, id string, d Draft) error {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return s.rdb.Set(ctx, s.keyDraft(id), raw, 0).Err()
+}
+
+// GetDraft reads the incident's draft; no draft is ErrNotFound.
+func (s *Store) GetDraft(ctx context.Context, id string) (Draft, error) {
+	var d Draft
+	raw, err := s.rdb.Get(ctx, s.keyDraft(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return d, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return d, err
+	}
+	return d, json.Unmarshal(raw, &d)
+}
+
+// ClearDraft drops the draft once posted or discarded; it reports whether
+// there was one, so two clicks on Post cannot post twice.
+func (s *Store) ClearDraft(ctx context.Context, id string) (bool, error) {
+	n, err := s.rdb.Del(ctx, s.keyDraft(id)).Result()
+	return n == 1, err
+}

@@ -167,6 +167,9 @@ type Incident struct {
 	LastUpdateAt time.Time `json:"last_update_at,omitempty"`
 	RemindedAt   time.Time `json:"reminded_at,omitempty"`
 	SnoozedUntil time.Time `json:"snoozed_until,omitempty"`
+	// StatuspageID is the Atlassian Statuspage incident our customer
+	// updates go to (resolved with ours).
+	StatuspageID string `json:"statuspage_id,omitempty"`
 
 	Channel     string `json:"channel,omitempty"`
 	CardTS      string `json:"card_ts,omitempty"`

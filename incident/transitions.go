@@ -285,3 +285,15 @@ func Snooze(by Person, d time.Duration) Mutation {
 		return []Entry{{Actor: by, Text: fmt.Sprintf("Update reminders snoozed for %s", FormatDuration(d))}}, nil
 	}
 }
+
+// UpdatePosted records a customer update sent out (to the announcement
+// channel and the status page); it counts as an update for reminders.
+func UpdatePosted(by Person, where, statuspageID string) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		inc.LastUpdateAt = now
+		if statuspageID != "" {
+			inc.StatuspageID = statuspageID
+		}
+		return []Entry{{Actor: by, Text: "Customer update posted to " + where}}, nil
+	}
+}

@@ -89,6 +89,8 @@ type Server struct {
 	limits      bool               // Slack's per-method rate limits (on unless Unlimited)
 	latency     time.Duration      // added to every call (SetLatency)
 	throttle    map[string]int     // channel → Retry-After seconds for every chat.postMessage there (Throttle)
+	triggers    map[string]trigger // trigger_id → who clicked, when (views.open takes it for 3 s)
+	views       []*View
 	buckets     map[string]*bucket // method[/channel] → tokens
 	throttled   int
 	calls       map[string]int
@@ -309,6 +311,30 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	switch method {
 	case "auth.test":
 		writeJSON(w, map[string]any{"ok": true, "user_id": "UBOT", "user": "clerk-incident", "team_id": "T1", "bot_id": "B1"})
+	case "views.open":
+		var req struct {
+			TriggerID string          `json:"trigger_id"`
+			View      json.RawMessage `json:"view"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_json"})
+			return
+		}
+		tr, ok := s.triggers[req.TriggerID]
+		switch {
+		case !ok:
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_trigger_id"})
+			return
+		case time.Since(tr.at) > 3*time.Second:
+			writeJSON(w, map[string]any{"ok": false, "error": "expired_trigger_id"})
+			return
+		}
+		delete(s.triggers, req.TriggerID)
+		s.seq++
+		v := &View{ID: fmt.Sprintf("V%06d", s.seq), User: tr.user, Raw: req.View}
+		s.views = append(s.views, v)
+		s.cond.Broadcast()
+		writeJSON(w, map[string]any{"ok": true, "view": map[string]any{"id": v.ID}})
 	case "chat.postMessage":
 		ch := f.Get("channel")
 		if ch == "" {
@@ -670,6 +696,44 @@ func (s *Server) TotalCalls() int {
 		n += c
 	}
 	return n
+}
+
+// View is a modal the bot opened.
+type View struct {
+	ID, User string
+	Raw      json.RawMessage
+}
+
+type trigger struct {
+	user string
+	at   time.Time
+}
+
+// newTrigger issues a trigger_id for a click, valid for views.open for 3 s.
+func (s *Server) newTrigger(user string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.triggers == nil {
+		s.triggers = map[string]trigger{}
+	}
+	s.seq++
+	id := fmt.Sprintf("%d.%d.trigger", s.seq, time.Now().UnixNano())
+	s.triggers[id] = trigger{user: user, at: time.Now()}
+	return id
+}
+
+// WaitView waits for the bot to open a modal for user.
+func (s *Server) WaitView(user string, timeout time.Duration) (*View, error) {
+	var found *View
+	err := s.waitFor(timeout, func() bool {
+		for _, v := range s.views {
+			if v.User == user {
+				found = v
+			}
+		}
+		return found != nil
+	})
+	return found, err
 }
 
 // ReplyTime is how long after the envelope was sent the first reply

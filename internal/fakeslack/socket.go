@@ -204,13 +204,46 @@ func (s *Server) Press(user string, m *Message, b Button) (string, error) {
 		msg["thread_ts"] = m.ThreadTS
 	}
 	return s.send("interactive", map[string]any{
-		"type": "block_actions", "api_app_id": "A1", "trigger_id": "1.2.4",
+		"type": "block_actions", "api_app_id": "A1", "trigger_id": s.newTrigger(user),
 		"user": map[string]any{"id": user, "username": s.userName(user), "team_id": "T1"}, "team": map[string]any{"id": "T1"},
 		"container": container, "channel": map[string]any{"id": channel}, "message": msg,
 		"response_url": s.newResponseURL(user, channel, m.TS),
 		"actions": []map[string]any{{"action_id": b.ActionID, "block_id": b.BlockID, "type": "button", "value": b.Value,
 			"text": map[string]any{"type": "plain_text", "text": b.Label}, "action_ts": "1700000001.1"}},
 	}, false)
+}
+
+// SubmitView submits a modal as user with text in its first input, as
+// Slack sends a view_submission: the view's callback_id and
+// private_metadata, and state.values keyed by block_id and action_id.
+func (s *Server) SubmitView(user string, v *View, text string) (string, error) {
+	var view struct {
+		CallbackID      string `json:"callback_id"`
+		PrivateMetadata string `json:"private_metadata"`
+		Blocks          []struct {
+			Type    string `json:"type"`
+			BlockID string `json:"block_id"`
+			Element struct {
+				ActionID string `json:"action_id"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(v.Raw, &view); err != nil {
+		return "", err
+	}
+	values := map[string]any{}
+	for _, b := range view.Blocks {
+		if b.Type == "input" {
+			values[b.BlockID] = map[string]any{b.Element.ActionID: map[string]any{"type": "plain_text_input", "value": text}}
+			break
+		}
+	}
+	return s.send("interactive", map[string]any{
+		"type": "view_submission", "api_app_id": "A1", "trigger_id": s.newTrigger(user),
+		"user": map[string]any{"id": user, "username": s.userName(user), "team_id": "T1"}, "team": map[string]any{"id": "T1"},
+		"view": map[string]any{"id": v.ID, "type": "modal", "callback_id": view.CallbackID, "private_metadata": view.PrivateMetadata,
+			"state": map[string]any{"values": values}},
+	}, true)
 }
 
 // Redeliver sends an envelope again with the same ID, as Slack does when

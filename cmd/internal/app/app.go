@@ -39,6 +39,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
 	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuspage"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
@@ -427,6 +428,13 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 
 	reminders := reminder.New(store, pub, cfg.UpdateEvery, opt.Now, log.WithField("component", "reminder"))
 	deps.UpdateEvery = cfg.UpdateEvery
+	deps.UpdateChannel = cfg.UpdateChannel
+	if cfg.StatuspageKey != "" {
+		deps.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, hc)
+	}
+	if m, ok := out.(handlers.Modals); ok {
+		deps.Modals = m
+	}
 	// The timed work that is not escalation, run every second on every
 	// replica: each transition inside is claimed in Redis, so it happens once.
 	// Each step is guarded on its own: one that keeps failing must not

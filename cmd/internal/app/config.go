@@ -65,6 +65,11 @@ type Config struct {
 	ResyncConc     int
 
 	UpdateEvery reminder.Intervals
+	// Customer updates: the announcement channel and Atlassian Statuspage.
+	UpdateChannel    string
+	StatuspageKey    string
+	StatuspagePageID string
+	StatuspageURL    string
 
 	Approvers       []string
 	ApprovalTTL     time.Duration
@@ -107,6 +112,10 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"APP_WEBHOOK_URL", "", "the app's Clerk webhook endpoint (webhook check, resync)"},
 	{"APP_WEBHOOK_SECRET", "", "that endpoint's signing secret (whsec_…)"},
 	{"RESYNC_CONCURRENCY", "8", "webhook deliveries in flight during a resync"},
+	{"STATUS_UPDATE_CHANNEL", "", "announcement channel ID where `update` drafts are posted for customers"},
+	{"STATUSPAGE_API_KEY", "", "Atlassian Statuspage API key: posted updates create and update an incident there (a secret)"},
+	{"STATUSPAGE_PAGE_ID", "", "the Statuspage page those incidents go on"},
+	{"STATUSPAGE_API_URL", "https://api.statuspage.io/v1", "Statuspage REST API base URL (tests, proxies)"},
 	{"UPDATE_REMINDER", "P1=20m,P2=1h,P3=4h", "remind the commander (comms if set) when an open incident has had no update for this long, per severity; off disables"},
 	{"HANDLER_TIMEOUT", "30s", "how long one command or click may run"},
 	{"RESPONDER_CACHE_TTL", "5m", "how long user group membership is cached"},
@@ -252,6 +261,11 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.ResyncConc = positiveInt(get, "RESYNC_CONCURRENCY", &errs)
+	c.UpdateChannel = get("STATUS_UPDATE_CHANNEL")
+	c.StatuspageKey, c.StatuspagePageID, c.StatuspageURL = get("STATUSPAGE_API_KEY"), get("STATUSPAGE_PAGE_ID"), get("STATUSPAGE_API_URL")
+	if (c.StatuspageKey == "") != (c.StatuspagePageID == "") {
+		errs = append(errs, "STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID go together: set both to post updates to Statuspage, or neither")
+	}
 	if every, err := reminder.ParseIntervals(get("UPDATE_REMINDER")); err != nil {
 		errs = append(errs, "UPDATE_REMINDER "+err.Error())
 	} else {

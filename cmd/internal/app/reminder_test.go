@@ -9,7 +9,9 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatuspage"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
 
@@ -64,7 +66,8 @@ func TestUpdateRemindersFireOnceAcrossReplicasAndSnooze(t *testing.T) {
 		t.Fatalf("%d reminders from two replicas, want 1", n)
 	}
 	fs.Click(t, "U1", first, "Draft an update")
-	fs.ExpectEphemeral(t, "U1", "Draft customer update for INC-1", "Investigating: Sign-in failing", "next update will come by 03:41 UTC")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft customer update for INC-1", "Investigating: Sign-in failing", "next update will come by 03:41 UTC"}})
+	fs.ExpectEphemeral(t, "U1", "A draft update for INC-1 is in its thread")
 	fs.Click(t, "U1", first, "Snooze 30m")
 	fs.ExpectEphemeral(t, "U1", "snoozed for 30 minutes")
 
@@ -94,5 +97,78 @@ func TestUpdateRemindersFireOnceAcrossReplicasAndSnooze(t *testing.T) {
 	sweep()
 	if n := len(reminders()); n != 3 {
 		t.Fatalf("%d reminders 15 minutes after a note, want 3", n)
+	}
+}
+
+// update draft → Edit (a modal, submitted) → Post: the text goes to the
+// announcement channel and opens a Statuspage incident; "Notify users via
+// status page" is ticked; a second Post posts nothing; resolving resolves
+// the Statuspage incident too.
+func TestCustomerUpdateDraftEditPostAndResolve(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	sp := fakestatuspage.New()
+	defer sp.Close()
+	prefix := redistest.Prefix()
+	apptest.Start(t, apptest.Spec{Slack: fs, Prefix: prefix, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC", "STATUS_UPDATE_CHANNEL": "CANN",
+		"STATUSPAGE_API_KEY": sp.Key, "STATUSPAGE_PAGE_ID": sp.Page, "STATUSPAGE_API_URL": sp.URL()}})
+	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+	fs.Command(t, "U1", "C1", "update draft")
+	draft := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft customer update for INC-1", "Some users cannot sign in", "[Edit] [Post] [Discard]"}})
+	fs.ExpectEphemeral(t, "U1", "Edit it, then Post it to <#CANN> and the status page")
+
+	fs.Click(t, "U1", draft, "Edit")
+	view, err := fs.WaitView("U1", fakeslack.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := "We are investigating failed sign-ins for some users. Next update by 04:00 UTC."
+	id, err := fs.SubmitView("U1", view, edited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.WaitAck(id, fakeslack.Timeout); err != nil {
+		t.Fatal(err)
+	}
+	fs.ExpectUpdated(t, draft, edited)
+
+	tickedIn(t, prefix, "INC-1", incident.StepNotifyUsers, false)
+	var post fakeslack.Button
+	for _, b := range fs.Messages() {
+		if b.TS == draft.TS {
+			for _, bt := range b.Buttons() {
+				if bt.Label == "Post" {
+					post = bt
+				}
+			}
+		}
+	}
+	fs.Click(t, "U1", draft, "Post")
+	fs.ExpectMessage(t, "CANN", edited)
+	fs.ExpectEphemeral(t, "U1", "Posted to <#CANN> and the status page")
+	fs.ExpectUpdated(t, draft, "posted to <#CANN> and the status page by <@U1>")
+	tickedIn(t, prefix, "INC-1", incident.StepNotifyUsers, true)
+	incs := sp.Incidents()
+	if len(incs) != 1 || incs[0].Name != "Sign-in failing" || incs[0].Status != "investigating" || incs[0].Impact != "critical" || incs[0].Updates[0].Body != edited {
+		t.Fatalf("statuspage %+v", incs)
+	}
+	// A second click on a stale copy of the draft posts nothing.
+	id, err = fs.Press("U2", draft, post)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.WaitAck(id, fakeslack.Timeout); err != nil {
+		t.Fatal(err)
+	}
+	fs.ExpectEphemeral(t, "U2", "already posted or discarded")
+	if n := len(sp.Incidents()[0].Updates); n != 1 {
+		t.Fatalf("%d updates after a second Post", n)
+	}
+
+	fs.Command(t, "U1", "C1", "resolve Clerk recovered")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"status page incident is resolved too"}})
+	if incs := sp.Incidents(); len(incs) != 1 || incs[0].Status != "resolved" || len(incs[0].Updates) != 2 {
+		t.Fatalf("after resolve %+v", incs)
 	}
 }

@@ -48,6 +48,12 @@ func startSecurity(t *testing.T, extra map[string]string) *secHarness {
 	h := &secHarness{slack: fs, clerk: fc, clock: &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}}
 	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: env, Options: app.Options{Now: h.clock.Now, NoSweepLoop: true}})
 	h.prefix, h.sweep, h.httpAddr = bot.Prefix, bot.Sweep, bot.HTTPAddr
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs := bot.Logs.String()
+			t.Logf("bot logs (last 6000 bytes):\n%s", logs[max(0, len(logs)-6000):])
+		}
+	})
 	return h
 }
 
