@@ -26,8 +26,15 @@ type CategorySpec struct {
 	Symptoms         string    `yaml:"symptoms"`
 	ImmediateActions []string  `yaml:"immediate_actions"`
 	Checklist        Checklist `yaml:"checklist"`
-	line             int
+	// Updates are the customer-update templates, by status
+	// (investigating, mitigated, resolved); see UpdatePlaceholders.
+	Updates     map[string]string `yaml:"updates"`
+	updatesLine int
+	line        int
 }
+
+// UpdatePlaceholders are what an update template may use.
+var UpdatePlaceholders = []string{"{title}", "{impact}", "{next_update}"}
 
 // Checklist is a titled list of steps; steps may have sub-steps (4a–c).
 type Checklist struct {
@@ -194,6 +201,19 @@ func (s *CategorySpec) validate(key string) []error {
 		}
 	}
 	walk(s.Checklist.Steps, 0)
+	for status, tmpl := range s.Updates {
+		if status != string(Investigating) && status != string(Mitigated) && status != string(Resolved) {
+			errs = append(errs, fmt.Errorf("line %d: category %q: updates: %q is not a status (want investigating, mitigated or resolved)", s.updatesLine, key, status))
+		}
+		rest := tmpl
+		for _, ph := range UpdatePlaceholders {
+			rest = strings.ReplaceAll(rest, ph, "")
+		}
+		if i := strings.Index(rest, "{"); i >= 0 && strings.Contains(rest[i:], "}") {
+			errs = append(errs, fmt.Errorf("line %d: category %q: updates.%s: unknown placeholder near %q (use %s)", s.updatesLine, key, status,
+				rest[i:min(len(rest), i+20)], strings.Join(UpdatePlaceholders, ", ")))
+		}
+	}
 	if len(seen) > 40 {
 		errs = append(errs, fmt.Errorf("line %d: category %q: at most 40 steps fit in one Slack message", s.Checklist.line, key))
 	}
@@ -202,7 +222,7 @@ func (s *CategorySpec) validate(key string) []error {
 
 // UnmarshalYAML rejects unknown keys with their line and keeps the line.
 func (s *CategorySpec) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "name", "symptoms", "immediate_actions", "checklist"); err != nil {
+	if err := checkKeys(n, "name", "symptoms", "immediate_actions", "checklist", "updates"); err != nil {
 		return err
 	}
 	type plain CategorySpec
@@ -212,6 +232,11 @@ func (s *CategorySpec) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*s = CategorySpec(p)
 	s.line = n.Line
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "updates" {
+			s.updatesLine = n.Content[i+1].Line
+		}
+	}
 	return nil
 }
 

@@ -44,6 +44,10 @@ func TestRunbookErrorsNameTheLine(t *testing.T) {
 		{"step without id", strings.Replace(validExcept(""), "id: \"s1\"", "id: \"\"", 1), "step has no id"},
 		{"duplicate step", strings.Replace(validExcept(""), "id: \"s2\"", "id: \"s1\"", 1), "step id \"s1\" already used on line"},
 		{"empty", "", "file is empty"},
+		{"update template placeholder", strings.Replace(validExcept(""), "    name: N\n", "    name: N\n    updates:\n      investigating: \"{title} affects {users}\"\n", 1),
+			"line 5: category \"outage\": updates.investigating: unknown placeholder near \"{users}\""},
+		{"update template status", strings.Replace(validExcept(""), "    name: N\n", "    name: N\n    updates:\n      fixed: \"{title}\"\n", 1),
+			"line 5: category \"outage\": updates: \"fixed\" is not a status"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

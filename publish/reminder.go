@@ -33,31 +33,25 @@ func (p *Publisher) Reminder(ctx context.Context, inc *incident.Incident, to inc
 	}
 }
 
-// DraftUpdate writes a customer-facing status update from the incident:
-// what is affected, the impact, where the response stands, what is being
-// done, and when the next update comes.
+// DraftUpdate writes a customer-facing status update from the incident
+// with the runbook's template for its category and status: what is
+// affected, the impact, where the response stands, and when the next
+// update comes.
 func DraftUpdate(inc *incident.Incident, spec *incident.CategorySpec, next time.Duration, now time.Time) string {
-	what := map[incident.Category]string{
-		incident.Outage:      "Some users cannot sign in or stay signed in.",
-		incident.Webhook:     "Changes to user accounts are reaching our systems late or not at all.",
-		incident.Security:    "We are investigating suspicious activity affecting some user accounts.",
-		incident.Performance: "Signing in and loading pages is slower than usual.",
-	}[inc.Category]
-	doing := map[incident.Status]string{
-		incident.Investigating: "We are investigating the cause.",
-		incident.Mitigated:     "A fix is in place and we are monitoring the results.",
-		incident.Resolved:      "The issue is resolved; everything is working normally.",
-	}[inc.Status]
-	title := map[incident.Status]string{incident.Investigating: "Investigating", incident.Mitigated: "Monitoring", incident.Resolved: "Resolved"}[inc.Status]
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s\n", title, inc.Title)
-	b.WriteString(what)
-	if inc.Impact != "" {
-		b.WriteString(" Impact: " + inc.Impact + ".")
+	tmpl := ""
+	if spec != nil {
+		tmpl = spec.Updates[string(inc.Status)]
 	}
-	b.WriteString(" " + doing)
-	if inc.Open() {
-		fmt.Fprintf(&b, " Our next update will come by %s UTC.", now.Add(next).UTC().Format("15:04"))
+	if tmpl == "" {
+		tmpl = map[incident.Status]string{
+			incident.Investigating: "Investigating: {title}. Impact: {impact}. We are investigating the cause. Our next update will come by {next_update}.",
+			incident.Mitigated:     "Monitoring: {title}. A fix is in place and we are monitoring the results. Our next update will come by {next_update}.",
+			incident.Resolved:      "Resolved: {title}. The issue is resolved and everything is working normally.",
+		}[inc.Status]
 	}
-	return b.String()
+	impact := inc.Impact
+	if impact == "" {
+		impact = "still being assessed"
+	}
+	return strings.NewReplacer("{title}", inc.Title, "{impact}", impact, "{next_update}", now.Add(next).UTC().Format("15:04")+" UTC").Replace(tmpl)
 }
