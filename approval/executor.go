@@ -84,6 +84,13 @@ func (e *Executor) CarryOut(ctx context.Context, r *Request) (outcome string, ok
 		e.log.WithError(err).WithField("approval", r.ID).Warn("could not record the outcome; the outbox will show it again")
 	}
 	r.Outcome = outcome
+	// The request's message may have been stored after r was read (a
+	// very quick approver): announce on the stored one.
+	if r.MessageTS == "" {
+		if cur, err := e.store.Get(ctx, r.ID); err == nil {
+			r.Channel, r.MessageTS = cur.Channel, cur.MessageTS
+		}
+	}
 	if e.ann != nil {
 		e.ann.Executed(ctx, r)
 	}

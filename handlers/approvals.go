@@ -76,6 +76,11 @@ func (h *Handlers) requestApproval(ctx context.Context, r req, incID string, ar 
 			if err := h.approvals.SetMessage(ctx, created.ID, inc.Channel, ts); err != nil {
 				h.log.WithError(err).Warn("could not remember approval message")
 			}
+			// Someone may have clicked before the message's ts was stored,
+			// when the decision had no message to show itself on.
+			if cur, err := h.approvals.Get(ctx, created.ID); err == nil && cur.Status != approval.Pending {
+				h.pub.ShowDecision(ctx, cur)
+			}
 		}
 	}
 	line := fmt.Sprintf("Requested %s (%s): %s", publish.ActionName(created.Action), created.ID, created.Summary)
