@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,8 +44,32 @@ type Level struct {
 	End     time.Duration // 0 when open-ended ("30+ min")
 	Open    bool
 	People  []Person // who this level pages, resolved from contact/notify/slack_id
-	Line    int
+	// Via is how the level pages: slack, sms, call, pagerduty (default slack).
+	Via  []string
+	Line int
 }
+
+// The channels a level may page by.
+const (
+	ViaSlack     = "slack"
+	ViaSMS       = "sms"
+	ViaCall      = "call"
+	ViaPagerDuty = "pagerduty"
+)
+
+// Uses reports whether any level pages by channel.
+func (c *Contacts) Uses(channel string) []int {
+	var levels []int
+	for _, l := range c.Levels {
+		if slices.Contains(l.Via, channel) {
+			levels = append(levels, l.Level)
+		}
+	}
+	return levels
+}
+
+// e164 is a phone number as Twilio takes it: +, country code, number.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // Window renders the level's time window as written.
 func (l Level) Window() string { return l.Time }
@@ -308,6 +333,10 @@ func parseLevels(n *yaml.Node, c *Contacts, add func(int, string, ...any)) []Lev
 		var own Person
 		for i := 0; i+1 < len(item.Content); i += 2 {
 			k, v := item.Content[i], item.Content[i+1]
+			if k.Value == "via" {
+				l.Via = parseVia(v, add)
+				continue
+			}
 			if k.Value == "notify" {
 				if v.Kind != yaml.SequenceNode {
 					add(v.Line, "notify must be a list of names")
@@ -353,13 +382,21 @@ func parseLevels(n *yaml.Node, c *Contacts, add func(int, string, ...any)) []Lev
 			case "email":
 				own.Email = val
 			default:
-				add(k.Line, "unknown key %q in an escalation level (allowed: level, contact, time, notify, slack, slack_id, email)", k.Value)
+				add(k.Line, "unknown key %q in an escalation level (allowed: level, contact, time, notify, via, slack, slack_id, email)", k.Value)
 			}
 		}
 		if l.Time == "" {
 			add(item.Line, "level %d has no time window (such as \"0-15 min\" or \"30+ min\")", l.Level)
 		}
 		l.People = resolvePeople(l, notify, own, c)
+		if len(l.Via) == 0 {
+			l.Via = []string{ViaSlack}
+		}
+		if slices.Contains(l.Via, ViaSMS) || slices.Contains(l.Via, ViaCall) {
+			for _, p := range l.People {
+				checkPhone(l, p, add)
+			}
+		}
 		if len(l.People) == 0 {
 			who := l.Contact
 			if who == "" {
@@ -390,6 +427,48 @@ func parseLevels(n *yaml.Node, c *Contacts, add func(int, string, ...any)) []Lev
 		}
 	}
 	return levels
+}
+
+// parseVia reads `via: [slack, sms, call, pagerduty]`.
+func parseVia(v *yaml.Node, add func(int, string, ...any)) []string {
+	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+		add(v.Line, "via must be a list such as [slack, sms, call, pagerduty]")
+		return nil
+	}
+	var out []string
+	for _, x := range v.Content {
+		ch := strings.ToLower(strings.TrimSpace(x.Value))
+		switch ch {
+		case ViaSlack, ViaSMS, ViaCall, ViaPagerDuty:
+			if !slices.Contains(out, ch) {
+				out = append(out, ch)
+			}
+		default:
+			add(x.Line, "via %q is not a channel (slack, sms, call or pagerduty)", x.Value)
+		}
+	}
+	return out
+}
+
+// checkPhone requires an E.164 phone of each person an SMS or call level
+// reaches; a user group (S…) is paged in Slack only.
+func checkPhone(l Level, p Person, add func(int, string, ...any)) {
+	if strings.HasPrefix(p.SlackID, "S") {
+		return
+	}
+	line := p.Line
+	if line == 0 {
+		line = l.Line
+	}
+	phone := strings.TrimSpace(p.Phone)
+	switch {
+	case phone == "":
+		add(line, "%s has no phone, but level %d pages by %s: add `phone: \"+15551234567\"` (E.164)", p.Name, l.Level, strings.Join(l.Via, ", "))
+	case strings.Contains(strings.ToLower(phone), "x"):
+		add(line, "%s's phone %q is still the runbook's placeholder; level %d pages by %s: put the real number in E.164 form (+15551234567)", p.Name, phone, l.Level, strings.Join(l.Via, ", "))
+	case !e164.MatchString(phone):
+		add(line, "%s's phone %q is not in E.164 form (+15551234567: +, country code, number, no spaces or dashes); level %d pages by %s", p.Name, phone, l.Level, strings.Join(l.Via, ", "))
+	}
 }
 
 func suggestGroup(level int) string {

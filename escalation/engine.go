@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,6 +40,39 @@ type Page struct {
 	// and why: a departed or deactivated user, or a failure that lasted
 	// until the next level was due.
 	Unreachable []Unreached
+	// Sent is how each reached user was paged ("slack", "sms", "call"),
+	// and PagerDuty whether the step triggered PagerDuty.
+	Sent      map[string][]string
+	PagerDuty bool
+	// Channels are the rung's channels (slack when only Slack).
+	Channels []string
+}
+
+// Phones texts and calls people (paging.Twilio).
+type Phones interface {
+	SMS(ctx context.Context, to, body string) error
+	Call(ctx context.Context, to, text string) error
+}
+
+// Alerts is an external paging service keyed by incident (paging.PagerDuty).
+type Alerts interface {
+	Trigger(ctx context.Context, dedup, summary, severity, link string) error
+	Acknowledge(ctx context.Context, dedup string) error
+	Resolve(ctx context.Context, dedup string) error
+}
+
+// Option adds a channel to the engine at construction.
+type Option func(*Engine)
+
+// WithPhones lets levels page by sms and call.
+func WithPhones(p Phones) Option { return func(e *Engine) { e.phones = p } }
+
+// WithAlerts lets levels page through PagerDuty.
+func WithAlerts(a Alerts) Option { return func(e *Engine) { e.alerts = a } }
+
+// linker gives the incident thread's URL for PagerDuty (the Slack side).
+type linker interface {
+	ThreadURL(inc *incident.Incident) string
 }
 
 // Unreached is one target a page could not reach.
@@ -124,15 +158,21 @@ type Engine struct {
 	Interval time.Duration // the longest the loop sleeps
 	Workers  int
 
-	kick chan struct{}
+	kick   chan struct{}
+	phones Phones
+	alerts Alerts
 }
 
 // NewEngine builds an engine; its loop runs in Run.
-func NewEngine(rdb redis.UniversalClient, prefix string, reader IncidentReader, pager Pager, now func() time.Time, log logrus.FieldLogger) *Engine {
+func NewEngine(rdb redis.UniversalClient, prefix string, reader IncidentReader, pager Pager, now func() time.Time, log logrus.FieldLogger, opts ...Option) *Engine {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Engine{rdb: rdb, prefix: prefix, reader: reader, pager: pager, now: now, log: log,
+	e := &Engine{rdb: rdb, prefix: prefix, reader: reader, pager: pager, now: now, log: log,
 		owner: hex.EncodeToString(b), Lease: 15 * time.Second, Interval: time.Second, Workers: 16, kick: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
 }
 
 func (e *Engine) keyDue() string            { return e.prefix + "escalation:due" }
@@ -188,7 +228,36 @@ func (e *Engine) Stop(ctx context.Context, id, reason, by string) error {
 	if errors.Is(err, ErrNoLadder) {
 		return nil
 	}
+	e.followAlerts(ctx, id, reason)
 	return err
+}
+
+// followAlerts tells PagerDuty what happened here, once each: an ack
+// acknowledges its alert, a resolve resolves it.
+func (e *Engine) followAlerts(ctx context.Context, id, reason string) {
+	if e.alerts == nil {
+		return
+	}
+	if n, _ := e.rdb.Exists(ctx, e.keyState(id)+":pagerduty").Result(); n == 0 {
+		return
+	}
+	action := "acknowledge"
+	if reason == "resolved" {
+		action = "resolve"
+	}
+	if first, err := e.rdb.SetNX(ctx, e.keyState(id)+":pagerduty:"+action, 1, 30*24*time.Hour).Result(); err != nil || !first {
+		return
+	}
+	var err error
+	if action == "resolve" {
+		err = e.alerts.Resolve(ctx, id)
+	} else {
+		err = e.alerts.Acknowledge(ctx, id)
+	}
+	if err != nil {
+		e.rdb.Del(ctx, e.keyState(id)+":pagerduty:"+action) // try again on the next stop
+		e.log.WithError(err).WithField("incident", id).Warn("could not tell PagerDuty: " + action)
+	}
 }
 
 // Escalate makes the next step due now; later levels keep their spacing
@@ -415,27 +484,89 @@ func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State, no
 		}
 	}
 	sentKey := e.keySent(inc.ID, st.Next)
+	p.Channels = rung.Channels()
 	var firstErr error
-	for _, u := range targets {
-		done, err := e.rdb.SIsMember(ctx, sentKey, u).Result()
-		if err != nil {
-			return p, err
+	// Each (step, person, channel) is marked in Redis once delivered, so a
+	// retry, a restart or another replica sends only what is missing; one
+	// channel failing never holds back the others.
+	deliver := func(member string, send func() error) (bool, error) {
+		done, err := e.rdb.SIsMember(ctx, sentKey, member).Result()
+		if err != nil || done {
+			return done, err
 		}
-		if !done {
-			if err := e.pager.Notify(ctx, inc, p, u); err != nil {
-				if permanent(err) || giveUp {
-					p.Unreachable = append(p.Unreachable, Unreached{ID: u, Why: reason(err)})
-					continue
+		if err := send(); err != nil {
+			return false, err
+		}
+		e.rdb.SAdd(ctx, sentKey, member)
+		e.rdb.Expire(ctx, sentKey, 30*24*time.Hour)
+		return true, nil
+	}
+	fail := func(who, what string, err error) {
+		if permanent(err) || giveUp {
+			p.Unreachable = append(p.Unreachable, Unreached{ID: who, Why: what + reason(err)})
+			return
+		}
+		if firstErr == nil {
+			firstErr = fmt.Errorf("page %s: %w", who, err)
+		}
+	}
+	for _, u := range targets {
+		reached := false
+		for _, ch := range p.Channels {
+			var send func() error
+			member := u + "|" + ch
+			switch ch {
+			case ViaSlack:
+				member = u // the marker of ladders paged before channels existed
+				send = func() error { return e.pager.Notify(ctx, inc, p, u) }
+			case ViaSMS, ViaCall:
+				phone := rung.Phones[u]
+				if e.phones == nil || phone == "" {
+					continue // a group member without a number in contacts.yml: Slack only
 				}
-				if firstErr == nil {
-					firstErr = fmt.Errorf("page %s: %w", u, err)
+				text := PhoneText(inc, p)
+				if ch == ViaSMS {
+					send = func() error { return e.phones.SMS(ctx, phone, text) }
+				} else {
+					send = func() error { return e.phones.Call(ctx, phone, text) }
 				}
+			default:
 				continue
 			}
-			e.rdb.SAdd(ctx, sentKey, u)
-			e.rdb.Expire(ctx, sentKey, 30*24*time.Hour)
+			ok, err := deliver(member, send)
+			if err != nil {
+				label := map[string]string{ViaSlack: "", ViaSMS: "SMS: ", ViaCall: "call: "}[ch]
+				fail(u, label, err)
+				continue
+			}
+			if ok {
+				reached = true
+				if p.Sent == nil {
+					p.Sent = map[string][]string{}
+				}
+				p.Sent[u] = append(p.Sent[u], ch)
+			}
 		}
-		p.Reached = append(p.Reached, u)
+		if reached {
+			p.Reached = append(p.Reached, u)
+		}
+	}
+	if slices.Contains(p.Channels, ViaPagerDuty) && e.alerts != nil {
+		link := ""
+		if l, ok := e.pager.(linker); ok {
+			link = l.ThreadURL(inc)
+		}
+		ok, err := deliver("#pagerduty", func() error {
+			return e.alerts.Trigger(ctx, inc.ID, fmt.Sprintf("%s: %s (%s, %s) — level %d (%s)", inc.ID, inc.Title, inc.Category, inc.Severity, p.Level, p.Name),
+				pdSeverity(inc.Severity), link)
+		})
+		switch {
+		case err != nil:
+			fail("PagerDuty", "", err)
+		case ok:
+			p.PagerDuty = true
+			e.rdb.Set(ctx, e.keyState(inc.ID)+":pagerduty", 1, 30*24*time.Hour)
+		}
 	}
 	if firstErr != nil {
 		return p, firstErr
@@ -449,6 +580,29 @@ func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State, no
 		e.rdb.Expire(ctx, sentKey, 30*24*time.Hour)
 	}
 	return p, nil
+}
+
+// PhoneText is what an SMS says and a call reads out: the incident, its
+// title and severity, the level, and how to acknowledge. It stays within
+// 320 characters.
+func PhoneText(inc *incident.Incident, p Page) string {
+	head := fmt.Sprintf("%s %s %s: ", inc.ID, inc.Severity, inc.Category)
+	tail := fmt.Sprintf(". You are paged as level %d (%s). Acknowledge in Slack, or run: clerk-incident-bot do ack %s", p.Level, p.Name, inc.ID)
+	title := []rune(inc.Title)
+	if room := 320 - len([]rune(head)) - len([]rune(tail)); len(title) > room {
+		title = append(title[:max(room-1, 0)], '…')
+	}
+	return head + string(title) + tail
+}
+
+func pdSeverity(s incident.Severity) string {
+	switch s {
+	case incident.P1:
+		return "critical"
+	case incident.P2:
+		return "error"
+	}
+	return "warning"
 }
 
 // reason is what the thread says about an unreachable target.

@@ -17,6 +17,18 @@ type Rung struct {
 	Window  string        `json:"window"`
 	Start   time.Duration `json:"start"`
 	Targets []string      `json:"targets"` // U…/W… users and S… groups
+	// Via is how the level pages (slack when empty, as ladders frozen
+	// before channels existed); Phones are the reached users' numbers.
+	Via    []string          `json:"via,omitempty"`
+	Phones map[string]string `json:"phones,omitempty"`
+}
+
+// Channels is how the rung pages each person (slack when unset).
+func (r Rung) Channels() []string {
+	if len(r.Via) == 0 {
+		return []string{ViaSlack}
+	}
+	return r.Via
 }
 
 // Ladder is a resolved escalation policy. Each incident keeps a frozen
@@ -59,7 +71,7 @@ func Resolve(ctx context.Context, c *Contacts, dir Directory) (Ladder, error) {
 	l := Ladder{RepeatEvery: c.Policy.RepeatEvery, RepeatTimes: c.Policy.RepeatTimes}
 	var errs []error
 	for _, lv := range c.Levels {
-		r := Rung{Level: lv.Level, Name: lv.Contact, Window: lv.Time, Start: lv.Start}
+		r := Rung{Level: lv.Level, Name: lv.Contact, Window: lv.Time, Start: lv.Start, Via: lv.Via}
 		var failures []string
 		seen := map[string]bool{}
 		for _, p := range lv.People {
@@ -71,6 +83,12 @@ func Resolve(ctx context.Context, c *Contacts, dir Directory) (Ladder, error) {
 			if !seen[id] {
 				seen[id] = true
 				r.Targets = append(r.Targets, id)
+			}
+			if p.Phone != "" && e164.MatchString(p.Phone) && !strings.HasPrefix(id, "S") {
+				if r.Phones == nil {
+					r.Phones = map[string]string{}
+				}
+				r.Phones[id] = p.Phone
 			}
 		}
 		if len(r.Targets) == 0 {

@@ -40,6 +40,23 @@ func (p *Publisher) Notify(ctx context.Context, inc *incident.Incident, pg escal
 	return err
 }
 
+// channelNames says how one person was reached: "Slack, SMS, call".
+func channelNames(pg escalation.Page, u string) string {
+	var out []string
+	for _, ch := range pg.Sent[u] {
+		out = append(out, map[string]string{escalation.ViaSlack: "Slack", escalation.ViaSMS: "SMS", escalation.ViaCall: "call"}[ch])
+	}
+	return strings.Join(out, ", ")
+}
+
+// ThreadURL is the incident thread's link, for PagerDuty.
+func (p *Publisher) ThreadURL(inc *incident.Incident) string {
+	if inc.Channel == "" || inc.CardTS == "" {
+		return ""
+	}
+	return fmt.Sprintf("https://slack.com/archives/%s/p%s", inc.Channel, strings.ReplaceAll(inc.CardTS, ".", ""))
+}
+
 // dm finds the DM channel with a user, asking Slack once per process:
 // the channel never changes, and conversations.open is Tier 3.
 func (p *Publisher) dm(ctx context.Context, user string) (string, error) {
@@ -67,9 +84,18 @@ func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg esc
 		line = ":warning: " + plain
 	} else {
 		var who, names []string
+		multi := len(pg.Channels) > 1 || (len(pg.Channels) == 1 && pg.Channels[0] != escalation.ViaSlack)
 		for _, u := range pg.Reached {
-			who = append(who, Mention(u))
-			names = append(names, p.name(u))
+			via := ""
+			if multi {
+				via = " (" + channelNames(pg, u) + ")"
+			}
+			who = append(who, Mention(u)+via)
+			names = append(names, p.name(u)+via)
+		}
+		if pg.PagerDuty {
+			who = append(who, "PagerDuty")
+			names = append(names, "PagerDuty")
 		}
 		verb := "Paged"
 		if pg.Repeat > 0 {
@@ -85,7 +111,11 @@ func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg esc
 	// Whoever could not be reached is named with the reason, so someone
 	// fixes contacts.yml before the next incident.
 	for _, u := range pg.Unreachable {
-		line += fmt.Sprintf("\n:warning: Could not reach %s: %s.", Mention(u.ID), u.Why)
+		target := Mention(u.ID)
+		if !strings.HasPrefix(u.ID, "U") && !strings.HasPrefix(u.ID, "W") && !strings.HasPrefix(u.ID, "S") {
+			target = u.ID // PagerDuty
+		}
+		line += fmt.Sprintf("\n:warning: Could not reach %s: %s.", target, u.Why)
 		plain += fmt.Sprintf("; could not reach %s: %s", p.name(u.ID), u.Why)
 	}
 	// The timeline and the audit log keep names: the report is read

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -34,6 +35,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/tally"
 	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
+	"github.com/clerk-incident-bot/clerk-incident-bot/paging"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
@@ -362,7 +364,14 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	var engine *escalation.Engine
 	var esc response.Escalator
 	if ladder != nil {
-		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, pub, opt.Now, log.WithField("component", "escalation"))
+		var opts []escalation.Option
+		if cfg.TwilioSID != "" {
+			opts = append(opts, escalation.WithPhones(paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil)))
+		}
+		if cfg.PagerDutyKey != "" {
+			opts = append(opts, escalation.WithAlerts(paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil)))
+		}
+		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, pub, opt.Now, log.WithField("component", "escalation"), opts...)
 		engine.OnPage = m.Page
 		deps.Esc, esc = engine, engine
 	}
@@ -540,6 +549,19 @@ func loadContacts(ctx context.Context, cfg Config, dir escalation.Directory, log
 	if len(c.Placeholders) > 0 {
 		log.WithField("file", cfg.ContactsFile).WithField("lines", c.Placeholders).Warn("contacts file still has PLACEHOLDER Slack IDs: pages to them will reach nobody")
 	}
+	// A level asking for a channel the configuration cannot serve stops
+	// start-up now, not at 3 a.m.
+	var missing []string
+	phoneLevels := append(c.Uses(escalation.ViaSMS), c.Uses(escalation.ViaCall)...)
+	if len(phoneLevels) > 0 && cfg.TwilioSID == "" {
+		missing = append(missing, fmt.Sprintf("level(s) %v page by SMS or call: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM", phoneLevels))
+	}
+	if pd := c.Uses(escalation.ViaPagerDuty); len(pd) > 0 && cfg.PagerDutyKey == "" {
+		missing = append(missing, fmt.Sprintf("level(s) %v page through PagerDuty: set PAGERDUTY_ROUTING_KEY", pd))
+	}
+	if len(missing) > 0 {
+		return nil, nil, fmt.Errorf("%s: %s", cfg.ContactsFile, strings.Join(missing, "; "))
+	}
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	l, err := escalation.Resolve(rctx, c, dir)
@@ -659,7 +681,13 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 	if cfg.LogFormat == "text" {
 		f = &logrus.TextFormatter{FullTimestamp: true}
 	}
-	log.SetFormatter(redacting{f})
+	var values [][]byte
+	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.StatuspageKey} {
+		if len(v) >= 8 {
+			values = append(values, []byte(v))
+		}
+	}
+	log.SetFormatter(redacting{Formatter: f, values: values})
 	return log
 }
 
@@ -668,12 +696,21 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 var secretPattern = regexp.MustCompile(`(xox[abposr]-|xapp-|sk_(live|test)_|whsec_)[A-Za-z0-9\-_=+/]+|https://hooks\.slack\.com/[^\s"]+|(redis|rediss)://[^@\s"]*@|https://[a-z.]*svix\.com/login#[^\s"]+`)
 
 // redacting masks secrets in whatever the wrapped formatter produced.
-type redacting struct{ logrus.Formatter }
+// redacting masks secrets in every log line: those with a recognizable
+// shape, and the configured ones without one (Twilio's auth token, the
+// PagerDuty routing key, the Statuspage API key) by value.
+type redacting struct {
+	logrus.Formatter
+	values [][]byte
+}
 
 func (r redacting) Format(e *logrus.Entry) ([]byte, error) {
 	b, err := r.Formatter.Format(e)
 	if err != nil {
 		return b, err
+	}
+	for _, v := range r.values {
+		b = bytes.ReplaceAll(b, v, []byte("[redacted]"))
 	}
 	return secretPattern.ReplaceAll(b, []byte("[redacted]")), nil
 }

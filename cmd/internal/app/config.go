@@ -65,6 +65,10 @@ type Config struct {
 	ResyncConc     int
 
 	UpdateEvery reminder.Intervals
+	// Pages beyond Slack: Twilio SMS and calls, PagerDuty events.
+	TwilioSID, TwilioToken, TwilioFrom, TwilioURL string
+	PagerDutyKey, PagerDutyURL                    string
+
 	// Customer updates: the announcement channel and Atlassian Statuspage.
 	UpdateChannel    string
 	StatuspageKey    string
@@ -112,6 +116,12 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"APP_WEBHOOK_URL", "", "the app's Clerk webhook endpoint (webhook check, resync)"},
 	{"APP_WEBHOOK_SECRET", "", "that endpoint's signing secret (whsec_…)"},
 	{"RESYNC_CONCURRENCY", "8", "webhook deliveries in flight during a resync"},
+	{"TWILIO_ACCOUNT_SID", "", "Twilio account SID (AC…): levels with `via: [sms]` or `[call]` text and call the contacts' phones"},
+	{"TWILIO_AUTH_TOKEN", "", "Twilio auth token (a secret: masked in logs)"},
+	{"TWILIO_FROM", "", "the Twilio number (E.164) pages come from, or a Messaging Service SID (MG…) for SMS"},
+	{"TWILIO_API_URL", "https://api.twilio.com", "Twilio REST API base URL (tests, proxies)"},
+	{"PAGERDUTY_ROUTING_KEY", "", "PagerDuty Events API v2 integration key: levels with `via: [pagerduty]` trigger your PagerDuty service (a secret)"},
+	{"PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue", "PagerDuty Events API URL (tests, proxies)"},
 	{"STATUS_UPDATE_CHANNEL", "", "announcement channel ID where `update` drafts are posted for customers"},
 	{"STATUSPAGE_API_KEY", "", "Atlassian Statuspage API key: posted updates create and update an incident there (a secret)"},
 	{"STATUSPAGE_PAGE_ID", "", "the Statuspage page those incidents go on"},
@@ -261,6 +271,11 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.ResyncConc = positiveInt(get, "RESYNC_CONCURRENCY", &errs)
+	c.TwilioSID, c.TwilioToken, c.TwilioFrom, c.TwilioURL = get("TWILIO_ACCOUNT_SID"), get("TWILIO_AUTH_TOKEN"), get("TWILIO_FROM"), get("TWILIO_API_URL")
+	if n := countSet(c.TwilioSID, c.TwilioToken, c.TwilioFrom); n != 0 && n != 3 {
+		errs = append(errs, "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM go together: set all three to page by SMS and call, or none")
+	}
+	c.PagerDutyKey, c.PagerDutyURL = get("PAGERDUTY_ROUTING_KEY"), get("PAGERDUTY_EVENTS_URL")
 	c.UpdateChannel = get("STATUS_UPDATE_CHANNEL")
 	c.StatuspageKey, c.StatuspagePageID, c.StatuspageURL = get("STATUSPAGE_API_KEY"), get("STATUSPAGE_PAGE_ID"), get("STATUSPAGE_API_URL")
 	if (c.StatuspageKey == "") != (c.StatuspagePageID == "") {
@@ -288,6 +303,16 @@ type ConfigError struct{ Problems []string }
 func (e *ConfigError) Error() string {
 	return "configuration is not valid:\n  - " + strings.Join(e.Problems, "\n  - ") +
 		"\nSee the README's configuration table; `go run ./cmd/sandbox` runs the bot without Slack."
+}
+
+func countSet(vs ...string) int {
+	n := 0
+	for _, v := range vs {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func duration(get func(string) string, name string, errs *[]string) time.Duration {

@@ -1,0 +1,230 @@
+// Package fakepaging is an in-repo Twilio REST API (Messages and Calls:
+// form-encoded, basic auth, Twilio's JSON error body) and PagerDuty Events
+// API v2 (JSON, 202 {"status":"success",…}). Each records what it
+// received, can answer slowly, and fails on demand.
+package fakepaging
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sent is one SMS or call Twilio accepted.
+type Sent struct {
+	Kind, To, From, Body string // Kind: sms or call; Body: the SMS text or the TwiML
+}
+
+// Twilio is the fake Twilio.
+type Twilio struct {
+	SID, Token, From string
+
+	srv     *httptest.Server
+	mu      sync.Mutex
+	sent    []Sent
+	refuse  map[string]int // number → Twilio error code answered for it
+	latency time.Duration
+}
+
+// NewTwilio starts a fake Twilio.
+func NewTwilio() *Twilio {
+	t := &Twilio{SID: "ACfake0000000000000000000000000000", Token: "faketwiliotoken0123456789abcdef", From: "+15550000000", refuse: map[string]int{}}
+	t.srv = httptest.NewServer(http.HandlerFunc(t.handle))
+	return t
+}
+
+// URL is TWILIO_API_URL.
+func (t *Twilio) URL() string { return t.srv.URL }
+
+// Close stops it.
+func (t *Twilio) Close() { t.srv.Close() }
+
+// Refuse answers every message or call to number with Twilio error code
+// (21211 invalid number, 21608 unverified on a trial account, 20429 …).
+func (t *Twilio) Refuse(number string, code int) { t.mu.Lock(); t.refuse[number] = code; t.mu.Unlock() }
+
+// SetLatency delays every answer.
+func (t *Twilio) SetLatency(d time.Duration) { t.mu.Lock(); t.latency = d; t.mu.Unlock() }
+
+// Sent returns what was accepted, in order.
+func (t *Twilio) Sent() []Sent {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]Sent(nil), t.sent...)
+}
+
+func twilioErr(w http.ResponseWriter, status, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"code": code, "message": msg, "more_info": fmt.Sprintf("https://www.twilio.com/docs/errors/%d", code), "status": status})
+}
+
+func (t *Twilio) handle(w http.ResponseWriter, r *http.Request) {
+	t.mu.Lock()
+	d := t.latency
+	t.mu.Unlock()
+	time.Sleep(d)
+	sid, token, ok := r.BasicAuth()
+	if !ok || sid != t.SID || token != t.Token {
+		twilioErr(w, http.StatusUnauthorized, 20003, "Authenticate")
+		return
+	}
+	prefix := "/2010-04-01/Accounts/" + t.SID + "/"
+	kind := map[string]string{prefix + "Messages.json": "sms", prefix + "Calls.json": "call"}[r.URL.Path]
+	if r.Method != http.MethodPost || kind == "" {
+		twilioErr(w, http.StatusNotFound, 20404, "The requested resource was not found")
+		return
+	}
+	_ = r.ParseForm()
+	to, from := r.PostForm.Get("To"), r.PostForm.Get("From")
+	body := r.PostForm.Get("Body")
+	if kind == "call" {
+		body = r.PostForm.Get("Twiml")
+	}
+	if kind == "sms" && from == "" {
+		from = r.PostForm.Get("MessagingServiceSid")
+	}
+	switch {
+	case !strings.HasPrefix(to, "+"):
+		twilioErr(w, http.StatusBadRequest, 21211, fmt.Sprintf("The 'To' number %s is not a valid phone number.", to))
+		return
+	case from == "" || body == "":
+		twilioErr(w, http.StatusBadRequest, 21603, "A 'From' and a body are required")
+		return
+	case kind == "sms" && len([]rune(body)) > 1600:
+		twilioErr(w, http.StatusBadRequest, 21617, "The concatenated message body exceeds the 1600 character limit.")
+		return
+	}
+	t.mu.Lock()
+	code := t.refuse[to]
+	if code == 0 {
+		t.sent = append(t.sent, Sent{Kind: kind, To: to, From: from, Body: body})
+	}
+	n := len(t.sent)
+	t.mu.Unlock()
+	switch code {
+	case 0:
+	case 20429:
+		twilioErr(w, http.StatusTooManyRequests, 20429, "Too Many Requests")
+		return
+	default:
+		twilioErr(w, http.StatusBadRequest, code, "refused by the fake")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	prefixSID := map[string]string{"sms": "SM", "call": "CA"}[kind]
+	_ = json.NewEncoder(w).Encode(map[string]any{"sid": fmt.Sprintf("%s%032d", prefixSID, n), "status": "queued", "to": to, "from": from})
+}
+
+// Event is one PagerDuty event received.
+type Event struct {
+	Action, DedupKey, Summary, Severity, Source, Link string
+}
+
+// PagerDuty is the fake Events API v2.
+type PagerDuty struct {
+	Key string
+
+	srv     *httptest.Server
+	mu      sync.Mutex
+	events  []Event
+	fail    int // next n requests answer 500
+	latency time.Duration
+}
+
+// NewPagerDuty starts a fake PagerDuty.
+func NewPagerDuty() *PagerDuty {
+	p := &PagerDuty{Key: "fakeroutingkey0123456789abcdef01"}
+	p.srv = httptest.NewServer(http.HandlerFunc(p.handle))
+	return p
+}
+
+// URL is PAGERDUTY_EVENTS_URL.
+func (p *PagerDuty) URL() string { return p.srv.URL + "/v2/enqueue" }
+
+// Close stops it.
+func (p *PagerDuty) Close() { p.srv.Close() }
+
+// Fail makes the next n events answer 500.
+func (p *PagerDuty) Fail(n int) { p.mu.Lock(); p.fail = n; p.mu.Unlock() }
+
+// SetLatency delays every answer.
+func (p *PagerDuty) SetLatency(d time.Duration) { p.mu.Lock(); p.latency = d; p.mu.Unlock() }
+
+// Events returns what was accepted, in order.
+func (p *PagerDuty) Events() []Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Event(nil), p.events...)
+}
+
+func (p *PagerDuty) handle(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	d := p.latency
+	p.mu.Unlock()
+	time.Sleep(d)
+	w.Header().Set("Content-Type", "application/json")
+	var ev struct {
+		RoutingKey  string `json:"routing_key"`
+		EventAction string `json:"event_action"`
+		DedupKey    string `json:"dedup_key"`
+		Payload     *struct {
+			Summary, Source, Severity string
+		} `json:"payload"`
+		Links []struct{ Href string } `json:"links"`
+	}
+	if r.URL.Path != "/v2/enqueue" || r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"status":"invalid event","message":"Event object is invalid","errors":["Invalid JSON"]}`))
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail > 0 {
+		p.fail--
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	var errs []string
+	if ev.RoutingKey != p.Key {
+		errs = append(errs, "Invalid routing key")
+	}
+	switch ev.EventAction {
+	case "trigger":
+		if ev.Payload == nil || ev.Payload.Summary == "" || ev.Payload.Source == "" {
+			errs = append(errs, "'payload.summary' and 'payload.source' are required")
+		} else if s := ev.Payload.Severity; s != "critical" && s != "error" && s != "warning" && s != "info" {
+			errs = append(errs, "'payload.severity' is invalid")
+		}
+	case "acknowledge", "resolve":
+		if ev.DedupKey == "" {
+			errs = append(errs, "'dedup_key' is required")
+		}
+	default:
+		errs = append(errs, "'event_action' is invalid")
+	}
+	if len(errs) > 0 {
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": errs})
+		return
+	}
+	e := Event{Action: ev.EventAction, DedupKey: ev.DedupKey}
+	if ev.Payload != nil {
+		e.Summary, e.Severity, e.Source = ev.Payload.Summary, ev.Payload.Severity, ev.Payload.Source
+	}
+	if len(ev.Links) > 0 {
+		e.Link = ev.Links[0].Href
+	}
+	p.events = append(p.events, e)
+	w.WriteHeader(http.StatusAccepted)
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "message": "Event processed", "dedup_key": ev.DedupKey})
+}

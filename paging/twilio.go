@@ -1,0 +1,113 @@
+// Package paging reaches people beyond Slack: SMS and voice calls through
+// Twilio's REST API, and PagerDuty's Events API v2. Each error is a coded
+// sentence: a wrong number or an unverified one never changes on retry
+// (apperr.Invalid), a 429 or 5xx may (apperr.UnavailableRemote). The
+// Twilio auth token and the PagerDuty routing key never appear in errors.
+package paging
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+)
+
+// TwilioURL is Twilio's API.
+const TwilioURL = "https://api.twilio.com"
+
+// Twilio sends SMS and places calls.
+type Twilio struct {
+	base, sid, token, from string
+	hc                     *http.Client
+}
+
+// NewTwilio builds a client; from is a number or a Messaging Service SID
+// (MG…), which SMS use instead of From.
+func NewTwilio(base, sid, token, from string, hc *http.Client) *Twilio {
+	if base == "" {
+		base = TwilioURL
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &Twilio{base: strings.TrimRight(base, "/"), sid: sid, token: token, from: from, hc: hc}
+}
+
+// SMS texts body to a number.
+func (t *Twilio) SMS(ctx context.Context, to, body string) error {
+	f := url.Values{"To": {to}, "Body": {body}}
+	if strings.HasPrefix(t.from, "MG") {
+		f.Set("MessagingServiceSid", t.from)
+	} else {
+		f.Set("From", t.from)
+	}
+	return t.post(ctx, "Messages.json", f)
+}
+
+// Call rings a number and says text twice.
+func (t *Twilio) Call(ctx context.Context, to, text string) error {
+	say := "<Say>" + html.EscapeString(text) + "</Say>"
+	from := t.from
+	f := url.Values{"To": {to}, "From": {from}, "Twiml": {"<Response>" + say + "<Pause length=\"1\"/>" + say + "</Response>"}}
+	return t.post(ctx, "Calls.json", f)
+}
+
+func (t *Twilio) post(ctx context.Context, what string, f url.Values) error {
+	u := fmt.Sprintf("%s/2010-04-01/Accounts/%s/%s", t.base, url.PathEscape(t.sid), what)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(f.Encode()))
+	if err != nil {
+		return apperr.Wrap(apperr.Invalid, "TWILIO_API_URL is not a valid URL", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(t.sid, t.token)
+	resp, err := t.hc.Do(req)
+	if err != nil {
+		return apperr.New(apperr.UnavailableRemote, "Twilio did not answer")
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	var e struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(raw, &e)
+	return twilioError(resp.StatusCode, e.Code, e.Message)
+}
+
+// twilioError turns Twilio's error codes into sentences.
+func twilioError(status, code int, msg string) error {
+	switch code {
+	case 21211:
+		return apperr.New(apperr.Invalid, "Twilio says the phone number is not valid (21211): fix it in contacts.yml")
+	case 21608:
+		return apperr.New(apperr.Invalid, "Twilio will not text or call an unverified number from a trial account (21608): verify it in Twilio or upgrade the account")
+	case 21610:
+		return apperr.New(apperr.Invalid, "the number has opted out of messages from this sender (21610): they must text START to it")
+	case 20003:
+		return apperr.New(apperr.Invalid, "Twilio rejected the credentials (20003): check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+	case 20429:
+		return apperr.New(apperr.UnavailableRemote, "Twilio is rate limiting this account (20429)")
+	}
+	switch {
+	case status == http.StatusTooManyRequests:
+		return apperr.New(apperr.UnavailableRemote, "Twilio is rate limiting this account (429)")
+	case status >= 500:
+		return apperr.New(apperr.UnavailableRemote, fmt.Sprintf("Twilio answered %d", status))
+	case status == http.StatusUnauthorized:
+		return apperr.New(apperr.Invalid, "Twilio rejected the credentials (401): check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	return apperr.New(apperr.Invalid, fmt.Sprintf("Twilio refused it (%d, code %d): %s", status, code, msg))
+}
