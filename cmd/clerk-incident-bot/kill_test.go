@@ -13,6 +13,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakepaging"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
@@ -229,5 +230,78 @@ func TestKill9WithQueuedThreadLines(t *testing.T) {
 			t.Fatalf("%q out of order; the thread reads:\n%s", line, got)
 		}
 		last = at
+	}
+}
+
+// kill -9 of the bot between the SMS and the call of one level: after a
+// restart the call goes out once and the SMS is not repeated.
+func TestKill9BetweenTheSMSAndTheCall(t *testing.T) {
+	bin := apptest.Build(t, ".")
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	tw := fakepaging.NewTwilio()
+	t.Cleanup(tw.Close)
+	tw.CallLatency(time.Hour) // the call hangs until the bot dies
+	dir := t.TempDir()
+	contacts := "contacts:\n  team:\n    - {name: A, slack_id: U1, phone: \"+15550000001\"}\n" +
+		"  escalation:\n    - {level: 1, contact: A, time: 0+ min, via: [slack, sms, call]}\n" +
+		"policy: {repeat_every: 1h, repeat_times: 0}\n"
+	if err := os.WriteFile(dir+"/contacts.yml", []byte(contacts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
+		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "CONTACTS_FILE="+dir+"/contacts.yml",
+		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn",
+		"TWILIO_ACCOUNT_SID="+tw.SID, "TWILIO_AUTH_TOKEN="+tw.Token, "TWILIO_FROM="+tw.From, "TWILIO_API_URL="+tw.URL())
+	first := apptest.StartProcess(t, bin, env)
+	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	fs.Command(t, "U1", "C1", "open outage Phones")
+	fs.ExpectMessage(t, "DU1", "INC-1")
+	count := func(kind string) int {
+		n := 0
+		for _, s := range tw.Sent() {
+			if s.Kind == kind {
+				n++
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(10 * time.Second); count("sms") == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the SMS never went")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // the call is in flight
+	_ = first.Process.Signal(syscall.SIGKILL)
+	_ = first.Wait()
+	for fs.Connections() > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if count("call") != 0 {
+		t.Fatal("the call went out before the kill")
+	}
+	tw.CallLatency(0)
+	apptest.StartProcess(t, bin, env)
+	for deadline := time.Now().Add(30 * time.Second); count("call") == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the call never went out after the restart")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // room for a duplicate to show itself
+	if sms, call := count("sms"), count("call"); sms != 1 || call != 1 {
+		t.Fatalf("%d SMS and %d calls, want 1 each", sms, call)
+	}
+	dms := 0
+	for _, m := range fs.Messages() {
+		if m.Channel == "DU1" {
+			dms++
+		}
+	}
+	if dms != 1 {
+		t.Fatalf("%d Slack DMs, want 1", dms)
 	}
 }

@@ -23,11 +23,12 @@ type Sent struct {
 type Twilio struct {
 	SID, Token, From string
 
-	srv     *httptest.Server
-	mu      sync.Mutex
-	sent    []Sent
-	refuse  map[string]int // number → Twilio error code answered for it
-	latency time.Duration
+	srv         *httptest.Server
+	mu          sync.Mutex
+	sent        []Sent
+	refuse      map[string]int // number → Twilio error code answered for it
+	latency     time.Duration
+	callLatency time.Duration
 }
 
 // NewTwilio starts a fake Twilio.
@@ -47,8 +48,12 @@ func (t *Twilio) Close() { t.srv.Close() }
 // (21211 invalid number, 21608 unverified on a trial account, 20429 …).
 func (t *Twilio) Refuse(number string, code int) { t.mu.Lock(); t.refuse[number] = code; t.mu.Unlock() }
 
-// SetLatency delays every answer.
+// SetLatency delays every answer; a caller that goes away meanwhile (a
+// killed bot) sends nothing.
 func (t *Twilio) SetLatency(d time.Duration) { t.mu.Lock(); t.latency = d; t.mu.Unlock() }
+
+// CallLatency delays calls only (SMS answer at once).
+func (t *Twilio) CallLatency(d time.Duration) { t.mu.Lock(); t.callLatency = d; t.mu.Unlock() }
 
 // Sent returns what was accepted, in order.
 func (t *Twilio) Sent() []Sent {
@@ -64,10 +69,18 @@ func twilioErr(w http.ResponseWriter, status, code int, msg string) {
 }
 
 func (t *Twilio) handle(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm() // the body read, the server notices a caller that goes away
 	t.mu.Lock()
 	d := t.latency
+	if strings.HasSuffix(r.URL.Path, "/Calls.json") {
+		d += t.callLatency
+	}
 	t.mu.Unlock()
-	time.Sleep(d)
+	select {
+	case <-time.After(d):
+	case <-r.Context().Done():
+		return // the caller went away before Twilio took it: nothing was sent
+	}
 	sid, token, ok := r.BasicAuth()
 	if !ok || sid != t.SID || token != t.Token {
 		twilioErr(w, http.StatusUnauthorized, 20003, "Authenticate")
