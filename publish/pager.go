@@ -220,7 +220,14 @@ func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder, problems []escala
 			}
 			who = strings.Join(ms, ", ")
 		}
-		fmt.Fprintf(&b, "\n%d. %s · %s · %s", lv.Level, lv.Contact, lv.Time, who)
+		via := make([]string, 0, len(lv.Via))
+		for _, ch := range lv.Via {
+			via = append(via, map[string]string{escalation.ViaSlack: "Slack", escalation.ViaSMS: "SMS", escalation.ViaCall: "call", escalation.ViaPagerDuty: "PagerDuty"}[ch])
+		}
+		if len(via) == 0 {
+			via = []string{"Slack"}
+		}
+		fmt.Fprintf(&b, "\n%d. %s · %s · %s · by %s", lv.Level, lv.Contact, lv.Time, who, strings.Join(via, ", "))
 	}
 	for _, pr := range problems {
 		fmt.Fprintf(&b, "\n:warning: %s (%s) cannot be paged: %s. Fix contacts.yml.", pr.Name, Mention(pr.ID), pr.Why)

@@ -85,6 +85,8 @@ func (h *pagingHarness) sent(kind, to string) int {
 func TestLadderPagesPhonesAndPagerDuty(t *testing.T) {
 	h := startPaging(t, phoneContacts)
 	s := h.slack
+	s.Command(t, "U1", "C1", "contacts")
+	s.ExpectEphemeral(t, "U1", "1. on_call · 0-15 min · <@U1>, <@U4> · by Slack, SMS", "2. Bob · 15+ min · <@U2> · by Slack, call, PagerDuty")
 	s.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
 	card := s.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
 	s.ExpectEphemeral(t, "U1", "Opened *INC-1*") // the ladder has started
