@@ -15,7 +15,7 @@ bench:
 	  go test -run '^$$' -bench BenchmarkSlashCommandAckThreeReplicas -benchtime 300x ./cmd/clerk-incident-bot/; \
 	  go test -run '^$$' -bench BenchmarkIdleMemory -benchtime 1x ./cmd/clerk-incident-bot/; \
 	  go test -run '^$$' -bench BenchmarkBusyIncident -benchtime 3x ./cmd/clerk-incident-bot/; \
-	  go test -run '^$$' -bench BenchmarkLadderLateness -benchtime 1x ./escalation/; \
+	  go test -run '^$$' -bench 'BenchmarkLadderLateness' -benchtime 1x ./escalation/; \
 	  go test -run '^$$' -bench BenchmarkDetectionTime -benchtime 1x ./statuswatch/; \
 	  go test -run '^$$' -bench BenchmarkRevoke1000Users -benchtime 1x ./clerkops/; \
 	  go test -run '^$$' -bench BenchmarkResync20000Users -benchtime 1x ./resync/; } | tee $$out; \

@@ -168,7 +168,7 @@ func NewEngine(rdb redis.UniversalClient, prefix string, reader IncidentReader, 
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	e := &Engine{rdb: rdb, prefix: prefix, reader: reader, pager: pager, now: now, log: log,
-		owner: hex.EncodeToString(b), Lease: 15 * time.Second, Interval: time.Second, Workers: 16, kick: make(chan struct{}, 1)}
+		owner: hex.EncodeToString(b), Lease: 15 * time.Second, Interval: time.Second, Workers: 64, kick: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(e)
 	}
@@ -510,6 +510,27 @@ func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State, no
 			firstErr = fmt.Errorf("page %s: %w", who, err)
 		}
 	}
+	// PagerDuty goes out beside the people, not after them: each channel
+	// is a network round trip, and the page is late by their sum.
+	type pdResult struct {
+		ok  bool
+		err error
+	}
+	var pdDone chan pdResult
+	if slices.Contains(p.Channels, ViaPagerDuty) && e.alerts != nil {
+		link := ""
+		if l, ok := e.pager.(linker); ok {
+			link = l.ThreadURL(inc)
+		}
+		pdDone = make(chan pdResult, 1)
+		go func() {
+			ok, err := deliver("#pagerduty", func() error {
+				return e.alerts.Trigger(ctx, inc.ID, fmt.Sprintf("%s: %s (%s, %s) — level %d (%s)", inc.ID, inc.Title, inc.Category, inc.Severity, p.Level, p.Name),
+					pdSeverity(inc.Severity), link)
+			})
+			pdDone <- pdResult{ok, err}
+		}()
+	}
 	for _, u := range targets {
 		reached := false
 		for _, ch := range p.Channels {
@@ -551,19 +572,12 @@ func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State, no
 			p.Reached = append(p.Reached, u)
 		}
 	}
-	if slices.Contains(p.Channels, ViaPagerDuty) && e.alerts != nil {
-		link := ""
-		if l, ok := e.pager.(linker); ok {
-			link = l.ThreadURL(inc)
-		}
-		ok, err := deliver("#pagerduty", func() error {
-			return e.alerts.Trigger(ctx, inc.ID, fmt.Sprintf("%s: %s (%s, %s) — level %d (%s)", inc.ID, inc.Title, inc.Category, inc.Severity, p.Level, p.Name),
-				pdSeverity(inc.Severity), link)
-		})
+	if pdDone != nil {
+		r := <-pdDone
 		switch {
-		case err != nil:
-			fail("PagerDuty", "", err)
-		case ok:
+		case r.err != nil:
+			fail("PagerDuty", "", r.err)
+		case r.ok:
 			p.PagerDuty = true
 			e.rdb.Set(ctx, e.keyState(inc.ID)+":pagerduty", 1, 30*24*time.Hour)
 		}
