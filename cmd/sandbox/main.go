@@ -26,6 +26,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakepaging"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
@@ -48,9 +49,11 @@ contacts:
   leads:
     - name: Engineering Lead
       slack_id: U2
+      phone: "+15550100002"
   executives:
     - name: CTO
       slack_id: U3
+      phone: "+15550100003"
   clerk_support:
     - url: "https://clerk.com/support"
     - email: "support@clerk.com"
@@ -62,9 +65,11 @@ contacts:
     - level: 2
       contact: "Engineering lead"
       time: "60-120s"
+      via: [slack, sms, pagerduty]
     - level: 3
       contact: "CTO"
       time: "120s+"
+      via: [slack, call]
 `
 
 func main() {
@@ -111,6 +116,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer status.Close()
 	webhookApp := fakeapp.New()
 	defer webhookApp.Close()
+	twilio, pagerduty := fakepaging.NewTwilio(), fakepaging.NewPagerDuty()
+	defer twilio.Close()
+	defer pagerduty.Close()
+	twilio.OnSent(func(m fakepaging.Sent) {
+		sb.printf("\n[Twilio %s to %s]\n%s\n", m.Kind, m.To, indent(m.Body))
+	})
+	pagerduty.OnEvent(func(e fakepaging.Event) {
+		sb.printf("\n[PagerDuty %s %s] %s\n", e.Action, e.DedupKey, e.Summary)
+	})
 	sb.status = status
 	eve := fc.AddUser("Eve", "eve@example.com", 3)
 	fc.AddUser("Mallory", "mallory@example.com", 2)
@@ -125,6 +139,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"CLERK_STATUS_URL": status.StatuspageURL(), "APP_HEALTH_URL": status.HealthURL(), "STATUS_POLL_SCHEDULE": "@every 10s",
 		"CLERK_PUBLISHABLE_KEY": "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", "CLERK_FRONTEND_API_URL": fc.URL(),
 		"APP_WEBHOOK_URL": webhookApp.WebhookURL(), "APP_WEBHOOK_SECRET": webhookApp.Secret,
+		"TWILIO_ACCOUNT_SID": twilio.SID, "TWILIO_AUTH_TOKEN": twilio.Token, "TWILIO_FROM": twilio.From, "TWILIO_API_URL": twilio.URL(),
+		"PAGERDUTY_ROUTING_KEY": pagerduty.Key, "PAGERDUTY_EVENTS_URL": pagerduty.URL(),
 	}
 	dir, err := os.MkdirTemp("", "clerk-incident-sandbox")
 	if err != nil {
@@ -158,7 +174,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 	fmt.Fprintf(stdout, "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-memory Redis.\n"+
 		"You are U1 (alice) in #incidents; U1 and U2 (bob) are responders, U3 (carol) is not.\n"+
-		"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s, carol as CTO after 120 s.\n"+
+		"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s (Slack, SMS, PagerDuty), carol as CTO after 120 s (Slack, a call); the fake Twilio and PagerDuty print what they receive.\n"+
 		"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n"+
 		"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com and ann@example.com: try `revoke`, `lockout` (bob approves) and `bypass on`.\n"+
 		"A fake app receives Clerk webhooks: try `/clerk-incident webhook check` and `/clerk-incident resync` in a webhook incident.\n"+
@@ -353,6 +369,14 @@ func (sb *sandbox) settle(envelope string) {
 }
 
 // print shows one bot action as readable text.
+// printf prints what the fake Twilio and PagerDuty received.
+func (sb *sandbox) printf(format string, args ...any) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	sb.lastSeen = time.Now()
+	fmt.Fprintf(sb.out, format, args...)
+}
+
 func (sb *sandbox) print(e fakeslack.Event) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()

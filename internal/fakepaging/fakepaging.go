@@ -29,7 +29,11 @@ type Twilio struct {
 	refuse      map[string]int // number → Twilio error code answered for it
 	latency     time.Duration
 	callLatency time.Duration
+	onSent      func(Sent)
 }
+
+// OnSent calls f with each SMS or call accepted (the sandbox prints them).
+func (t *Twilio) OnSent(f func(Sent)) { t.mu.Lock(); t.onSent = f; t.mu.Unlock() }
 
 // NewTwilio starts a fake Twilio.
 func NewTwilio() *Twilio {
@@ -118,7 +122,11 @@ func (t *Twilio) handle(w http.ResponseWriter, r *http.Request) {
 		t.sent = append(t.sent, Sent{Kind: kind, To: to, From: from, Body: body})
 	}
 	n := len(t.sent)
+	on := t.onSent
 	t.mu.Unlock()
+	if code == 0 && on != nil {
+		on(Sent{Kind: kind, To: to, From: from, Body: body})
+	}
 	switch code {
 	case 0:
 	case 20429:
@@ -148,7 +156,11 @@ type PagerDuty struct {
 	events  []Event
 	fail    int // next n requests answer 500
 	latency time.Duration
+	onEvent func(Event)
 }
+
+// OnEvent calls f with each event accepted (the sandbox prints them).
+func (p *PagerDuty) OnEvent(f func(Event)) { p.mu.Lock(); p.onEvent = f; p.mu.Unlock() }
 
 // NewPagerDuty starts a fake PagerDuty.
 func NewPagerDuty() *PagerDuty {
@@ -238,6 +250,9 @@ func (p *PagerDuty) handle(w http.ResponseWriter, r *http.Request) {
 		e.Link = ev.Links[0].Href
 	}
 	p.events = append(p.events, e)
+	if p.onEvent != nil {
+		go p.onEvent(e)
+	}
 	w.WriteHeader(http.StatusAccepted)
 	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "message": "Event processed", "dedup_key": ev.DedupKey})
 }
