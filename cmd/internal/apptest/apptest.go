@@ -150,6 +150,8 @@ func StartProcess(t testing.TB, bin string, env []string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = t.TempDir() // no ./contacts.yml unless CONTACTS_FILE says so
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// APPTEST_PROCESS_LOG=file keeps the processes' logs when a kill test
+	// needs debugging; by default they are discarded.
 	if p := os.Getenv("APPTEST_PROCESS_LOG"); p != "" {
 		if f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
 			cmd.Stderr = f
