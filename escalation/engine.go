@@ -524,6 +524,16 @@ func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State, no
 		}
 		pdDone = make(chan pdResult, 1)
 		go func() {
+			defer func() {
+				// A panic fails this channel only; the step is retried.
+				if r := recover(); r != nil {
+					e.log.WithField("incident", inc.ID).WithField("panic", fmt.Sprint(r)).WithField("stack", string(debug.Stack())).Error("PagerDuty trigger panicked")
+					if a, ok := e.pager.(alarm); ok {
+						a.Failed(context.WithoutCancel(ctx), "PagerDuty trigger", inc.ID)
+					}
+					pdDone <- pdResult{err: fmt.Errorf("PagerDuty trigger panicked: %v", r)}
+				}
+			}()
 			ok, err := deliver("#pagerduty", func() error {
 				return e.alerts.Trigger(ctx, inc.ID, fmt.Sprintf("%s: %s (%s, %s) — level %d (%s)", inc.ID, inc.Title, inc.Category, inc.Severity, p.Level, p.Name),
 					pdSeverity(inc.Severity), link)

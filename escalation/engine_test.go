@@ -420,3 +420,61 @@ func TestPanickingPageRaisesTheAlarmAndIsRetried(t *testing.T) {
 		t.Fatalf("pages after the panic: %v", got)
 	}
 }
+
+// panickyAlerts panics on its first trigger, then records.
+type panickyAlerts struct {
+	mu       sync.Mutex
+	panics   int
+	triggers []string
+}
+
+func (a *panickyAlerts) Trigger(ctx context.Context, dedup, summary, severity, link string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.panics > 0 {
+		a.panics--
+		panic("PagerDuty client bug")
+	}
+	a.triggers = append(a.triggers, dedup)
+	return nil
+}
+func (a *panickyAlerts) Acknowledge(ctx context.Context, dedup string) error { return nil }
+func (a *panickyAlerts) Resolve(ctx context.Context, dedup string) error     { return nil }
+
+// A PagerDuty trigger runs beside the level's people, in its own
+// goroutine: its panic raises the alarm and fails that channel only; the
+// Slack DM is sent once and the trigger goes out on the retry.
+func TestPanickingPagerDutyTriggerIsRecoveredAndRetried(t *testing.T) {
+	f := newFixture(t)
+	alerts := &panickyAlerts{panics: 1}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	e := escalation.NewEngine(f.rdb, f.prefix, f.store, f.pager, f.clock.Now, log, escalation.WithAlerts(alerts))
+	inc, err := f.store.Open(context.Background(), incident.OpenParams{Category: incident.Outage, Title: "x", By: incident.Person{ID: "U9"}, Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := escalation.Ladder{Rungs: []escalation.Rung{{Level: 1, Name: "on-call", Targets: []string{"U1"}, Via: []string{escalation.ViaSlack, escalation.ViaPagerDuty}},
+		{Level: 2, Name: "lead", Start: time.Hour, Targets: []string{"U2"}}}}
+	if err := e.Start(context.Background(), inc, l); err != nil {
+		t.Fatal(err)
+	}
+	tick(t, e)
+	f.pager.mu.Lock()
+	alarms := append([]string(nil), f.pager.alarms...)
+	f.pager.mu.Unlock()
+	if len(alarms) != 1 || alarms[0] != "PagerDuty trigger "+inc.ID {
+		t.Fatalf("alarms %v", alarms)
+	}
+	f.clock.Add(5 * time.Second)
+	tick(t, e)
+	alerts.mu.Lock()
+	triggers := append([]string(nil), alerts.triggers...)
+	alerts.mu.Unlock()
+	if len(triggers) != 1 || triggers[0] != inc.ID {
+		t.Fatalf("triggers after the panic: %v", triggers)
+	}
+	if got := f.pager.levels(inc.ID); len(got) != 1 || got[0] != "L1.0:U1" {
+		t.Fatalf("Slack pages: %v", got)
+	}
+}

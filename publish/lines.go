@@ -3,6 +3,8 @@ package publish
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -71,9 +73,21 @@ func (p *Publisher) postLines(ctx context.Context, channel string) {
 		return
 	}
 	hold, stop := context.WithCancel(ctx)
-	go lease.Hold(hold, linesLease, nil)
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		defer func() {
+			// The lease then lapses after linesLease; posting goes on.
+			if r := recover(); r != nil {
+				p.log.WithField("panic", fmt.Sprint(r)).WithField("stack", string(debug.Stack())).Error("thread-line lease renewal panicked")
+				p.Failed(context.WithoutCancel(ctx), "thread-line lease", "")
+			}
+		}()
+		lease.Hold(hold, linesLease, nil)
+	}()
 	defer func() {
 		stop()
+		<-held
 		_ = lease.Release(context.WithoutCancel(ctx))
 	}()
 
