@@ -1,0 +1,39 @@
+package statuspage_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatuspage"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuspage"
+)
+
+// Statuspage's 420 is waited out; a wrong key and an unknown incident are
+// sentences that will not change on retry, without the key in them.
+func TestStatuspageRateLimitAndRefusals(t *testing.T) {
+	sp := fakestatuspage.New()
+	defer sp.Close()
+	c := statuspage.New(sp.URL(), sp.Key, sp.Page, nil)
+	ctx := context.Background()
+	sp.RateLimit(1)
+	id, err := c.Create(ctx, "Sign-in failing", statuspage.Investigating, "We are investigating.", "critical")
+	if err != nil || id == "" {
+		t.Fatalf("create after a 420: %q %v", id, err)
+	}
+	if err := c.Update(ctx, id, statuspage.Resolved, "Resolved."); err != nil {
+		t.Fatal(err)
+	}
+	if in := sp.Incidents(); len(in) != 1 || in[0].Status != "resolved" || len(in[0].Updates) != 2 {
+		t.Fatalf("incidents %+v", in)
+	}
+	if err := c.Update(ctx, "sp9999", statuspage.Resolved, "x"); err == nil || apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.MessageOf(err), "404") {
+		t.Fatalf("unknown incident: %v", err)
+	}
+	bad := statuspage.New(sp.URL(), "wrong-key-123", sp.Page, nil)
+	_, err = bad.Create(ctx, "x", statuspage.Investigating, "x", "minor")
+	if err == nil || !strings.Contains(apperr.MessageOf(err), "refused the API key (401)") || strings.Contains(err.Error(), "wrong-key-123") {
+		t.Fatalf("wrong key: %v", err)
+	}
+}
