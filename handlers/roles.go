@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -144,6 +145,12 @@ func (h *Handlers) draftEdit(ctx context.Context, r req, a bot.Action) {
 		return
 	}
 	if err := h.modals.OpenView(ctx, a.TriggerID, publish.DraftModal(id, d.Text)); err != nil {
+		var se slack.SlackErrorResponse
+		if errors.As(err, &se) && (se.Err == "expired_trigger_id" || se.Err == "invalid_trigger_id") {
+			// Slack takes a modal only within 3 s of the click.
+			h.replyText(ctx, r, "Slack took too long to open the editor (it allows 3 seconds after the click); click Edit again. The draft is unchanged.")
+			return
+		}
 		h.fail(ctx, r, err)
 	}
 }

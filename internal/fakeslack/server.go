@@ -66,36 +66,37 @@ type Server struct {
 	srv      *httptest.Server
 	upgrader websocket.Upgrader
 
-	mu          sync.Mutex
-	cond        *sync.Cond
-	seq         int
-	messages    []*Message
-	files       []*File
-	pendingUp   map[string]*File
-	acks        map[string]Ack
-	envelopes   map[string]map[string]any
-	sent        map[string]time.Time
-	envelopeOf  map[string]string    // response_url key → envelope ID
-	replied     map[string]time.Time // envelope ID → first reply on its response_url
-	conns       []*wsConn
-	responses   map[string]respTarget
-	users       map[string]string
-	groups      map[string][]string
-	handles     map[string]string  // group ID → handle
-	emails      map[string]string  // e-mail → user ID
-	gone        map[string]string  // user ID → the error Slack gives for them (user_not_found, user_disabled, …)
-	chans       map[string]string  // channel ID → not_in_channel, channel_not_found, is_archived or restricted_action
-	rateLimited map[string]int     // method → number of 429s still to give
-	limits      bool               // Slack's per-method rate limits (on unless Unlimited)
-	latency     time.Duration      // added to every call (SetLatency)
-	throttle    map[string]int     // channel → Retry-After seconds for every chat.postMessage there (Throttle)
-	triggers    map[string]trigger // trigger_id → who clicked, when (views.open takes it for 3 s)
-	views       []*View
-	buckets     map[string]*bucket // method[/channel] → tokens
-	throttled   int
-	calls       map[string]int
-	onEvent     func(Event)
-	closed      bool
+	mu           sync.Mutex
+	cond         *sync.Cond
+	seq          int
+	messages     []*Message
+	files        []*File
+	pendingUp    map[string]*File
+	acks         map[string]Ack
+	envelopes    map[string]map[string]any
+	sent         map[string]time.Time
+	envelopeOf   map[string]string    // response_url key → envelope ID
+	replied      map[string]time.Time // envelope ID → first reply on its response_url
+	conns        []*wsConn
+	responses    map[string]respTarget
+	users        map[string]string
+	groups       map[string][]string
+	handles      map[string]string  // group ID → handle
+	emails       map[string]string  // e-mail → user ID
+	gone         map[string]string  // user ID → the error Slack gives for them (user_not_found, user_disabled, …)
+	chans        map[string]string  // channel ID → not_in_channel, channel_not_found, is_archived or restricted_action
+	rateLimited  map[string]int     // method → number of 429s still to give
+	limits       bool               // Slack's per-method rate limits (on unless Unlimited)
+	latency      time.Duration      // added to every call (SetLatency)
+	throttle     map[string]int     // channel → Retry-After seconds for every chat.postMessage there (Throttle)
+	triggers     map[string]trigger // trigger_id → who clicked, when (views.open takes it for 3 s)
+	slowTriggers bool               // every trigger_id has expired by the time views.open comes (ExpireTriggers)
+	views        []*View
+	buckets      map[string]*bucket // method[/channel] → tokens
+	throttled    int
+	calls        map[string]int
+	onEvent      func(Event)
+	closed       bool
 }
 
 type respTarget struct {
@@ -325,7 +326,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		case !ok:
 			writeJSON(w, map[string]any{"ok": false, "error": "invalid_trigger_id"})
 			return
-		case time.Since(tr.at) > 3*time.Second:
+		case time.Since(tr.at) > 3*time.Second || s.slowTriggers:
 			writeJSON(w, map[string]any{"ok": false, "error": "expired_trigger_id"})
 			return
 		}
@@ -708,6 +709,10 @@ type trigger struct {
 	user string
 	at   time.Time
 }
+
+// ExpireTriggers makes views.open answer expired_trigger_id (or stop
+// doing so), as Slack does when the bot takes more than 3 s after the click.
+func (s *Server) ExpireTriggers(on bool) { s.mu.Lock(); s.slowTriggers = on; s.mu.Unlock() }
 
 // newTrigger issues a trigger_id for a click, valid for views.open for 3 s.
 func (s *Server) newTrigger(user string) string {

@@ -118,6 +118,11 @@ func TestCustomerUpdateDraftEditPostAndResolve(t *testing.T) {
 	draft := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft customer update for INC-1", "Some users cannot sign in", "[Edit] [Post] [Discard]"}})
 	fs.ExpectEphemeral(t, "U1", "Edit it, then Post it to <#CANN> and the status page")
 
+	// A click whose trigger expired before views.open says to click again.
+	fs.ExpireTriggers(true)
+	fs.Click(t, "U1", draft, "Edit")
+	fs.ExpectEphemeral(t, "U1", "click Edit again", "The draft is unchanged")
+	fs.ExpireTriggers(false)
 	fs.Click(t, "U1", draft, "Edit")
 	view, err := fs.WaitView("U1", fakeslack.Timeout)
 	if err != nil {

@@ -488,6 +488,13 @@ func TestInvestigateExportAndDashboard(t *testing.T) {
 	s.ExpectEphemeral(t, "U1", "1 account(s) affected by INC-1")
 	_ = f
 
+	// An account Clerk does not know is said, and nothing is recorded.
+	s.Command(t, "U1", "C1", "user nobody@example.com")
+	s.ExpectEphemeral(t, "U1", "No Clerk user matches nobody@example.com; nothing was looked up.")
+	// Clerk refusing the dashboard link (403) is its own sentence.
+	fc.Fail("POST", "/webhooks/svix_url", 403, 1, 0)
+	s.Command(t, "U1", "C1", "webhook dashboard")
+	s.ExpectEphemeral(t, "U1", "Clerk refused this operation")
 	s.Command(t, "U1", "C1", "webhook dashboard")
 	s.ExpectEphemeral(t, "U1", "Open the webhook dashboard", "only you can see it")
 	for _, m := range s.Messages() {
