@@ -7,6 +7,7 @@ package fakepaging
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -192,7 +193,12 @@ func (p *PagerDuty) handle(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	d := p.latency
 	p.mu.Unlock()
-	time.Sleep(d)
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10)) // read first: the server then notices a caller that goes away
+	select {
+	case <-time.After(d):
+	case <-r.Context().Done():
+		return // the caller went away before PagerDuty took it
+	}
 	w.Header().Set("Content-Type", "application/json")
 	var ev struct {
 		RoutingKey  string `json:"routing_key"`
@@ -207,7 +213,7 @@ func (p *PagerDuty) handle(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+	if err := json.Unmarshal(raw, &ev); err != nil {
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte(`{"status":"invalid event","message":"Event object is invalid","errors":["Invalid JSON"]}`))
 		return
