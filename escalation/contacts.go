@@ -71,6 +71,9 @@ func (c *Contacts) Uses(channel string) []int {
 // e164 is a phone number as Twilio takes it: +, country code, number.
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
+// IsE164 reports whether s is a phone number in E.164 form (+15551234567).
+func IsE164(s string) bool { return e164.MatchString(s) }
+
 // Window renders the level's time window as written.
 func (l Level) Window() string { return l.Time }
 

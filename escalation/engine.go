@@ -48,10 +48,14 @@ type Page struct {
 	Channels []string
 }
 
-// Phones texts and calls people (paging.Twilio).
+// Phones texts and calls people (paging.Twilio). Call returns the call's
+// ID: being accepted only means queued, CallStatus says whether it was
+// answered (queued, ringing, in-progress, completed, busy, failed,
+// no-answer, canceled).
 type Phones interface {
 	SMS(ctx context.Context, to, body string) error
-	Call(ctx context.Context, to, text string) error
+	Call(ctx context.Context, to, text string) (string, error)
+	CallStatus(ctx context.Context, sid string) (string, error)
 }
 
 // Alerts is an external paging service keyed by incident (paging.PagerDuty).
@@ -322,6 +326,16 @@ return 0`)
 // ladders it worked on.
 func (e *Engine) Tick(ctx context.Context) (int, error) {
 	now := e.now()
+	// Calls placed earlier are checked beside the ladders, never holding
+	// a page back.
+	if e.phones != nil {
+		calls := make(chan struct{})
+		go func() {
+			defer close(calls)
+			e.checkCalls(ctx, now)
+		}()
+		defer func() { <-calls }()
+	}
 	ids, err := e.rdb.ZRangeByScore(ctx, e.keyDue(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 1000}).Result()
 	if err != nil {
 		return 0, fmt.Errorf("read due ladders: %w", err)
@@ -411,6 +425,12 @@ func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked 
 		if err != nil {
 			attempts := st.Attempts + 1
 			wait := min(time.Duration(1<<min(attempts, 6))*time.Second, time.Minute)
+			// A service that said when to come back (PagerDuty's 429: 30 s)
+			// is not asked sooner.
+			var later interface{ RetryAfter() time.Duration }
+			if errors.As(err, &later) {
+				wait = max(wait, later.RetryAfter())
+			}
 			// Never past the next level's deadline: then the page gives up
 			// on whoever is still failing and the ladder moves on.
 			if next := st.nextDeadline(); !next.IsZero() && now.Add(wait).After(next) {
@@ -559,7 +579,13 @@ func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State, no
 				if ch == ViaSMS {
 					send = func() error { return e.phones.SMS(ctx, phone, text) }
 				} else {
-					send = func() error { return e.phones.Call(ctx, phone, text) }
+					send = func() error {
+						sid, err := e.phones.Call(ctx, phone, text)
+						if err == nil && sid != "" {
+							e.watchCall(ctx, inc.ID, u, sid, now)
+						}
+						return err
+					}
 				}
 			default:
 				continue

@@ -54,7 +54,25 @@ func (p *PagerDuty) Resolve(ctx context.Context, dedup string) error {
 	return p.send(ctx, map[string]any{"routing_key": p.key, "event_action": "resolve", "dedup_key": dedup})
 }
 
-// send posts one event; a 429 or 5xx is retried with backoff, a 400 is a
+// RateLimitWait is how long to wait after PagerDuty's 429: its limit
+// (about 120 events a minute per integration key) is counted over the
+// last 60 s, so an instant retry only adds to it; PagerDuty suggests
+// retrying 30 seconds apart.
+const RateLimitWait = 30 * time.Second
+
+// RetryLater is an error that says when trying again may succeed.
+type RetryLater struct {
+	error
+	After time.Duration
+}
+
+// RetryAfter is how long to wait before the next attempt.
+func (e *RetryLater) RetryAfter() time.Duration { return e.After }
+
+func (e *RetryLater) Unwrap() error { return e.error }
+
+// send posts one event; a 5xx is retried with backoff, a 429 is handed
+// back at once with the 30 s PagerDuty asks for (RetryLater), a 400 is a
 // sentence.
 func (p *PagerDuty) send(ctx context.Context, ev map[string]any) error {
 	raw, _ := json.Marshal(ev)
@@ -81,7 +99,10 @@ func (p *PagerDuty) send(ctx context.Context, ev map[string]any) error {
 				}
 				_ = json.Unmarshal(body, &e)
 				return apperr.New(apperr.Invalid, fmt.Sprintf("PagerDuty refused the event (400): %s %s", e.Message, strings.Join(e.Errors, "; ")))
-			case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+			case resp.StatusCode == http.StatusTooManyRequests:
+				return &RetryLater{After: RateLimitWait, error: apperr.New(apperr.UnavailableRemote,
+					"PagerDuty is rate limiting this integration key (429, about 120 events a minute): retrying in 30 s")}
+			case resp.StatusCode >= 500:
 				last = apperr.New(apperr.UnavailableRemote, fmt.Sprintf("PagerDuty answered %d", resp.StatusCode))
 			default:
 				return apperr.New(apperr.Invalid, fmt.Sprintf("PagerDuty refused the event (%d)", resp.StatusCode))

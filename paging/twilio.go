@@ -25,6 +25,7 @@ const TwilioURL = "https://api.twilio.com"
 // Twilio sends SMS and places calls.
 type Twilio struct {
 	base, sid, token, from string
+	callerID               string
 	hc                     *http.Client
 }
 
@@ -40,6 +41,13 @@ func NewTwilio(base, sid, token, from string, hc *http.Client) *Twilio {
 	return &Twilio{base: strings.TrimRight(base, "/"), sid: sid, token: token, from: from, hc: hc}
 }
 
+// WithCallerID makes calls come from id (E.164): a call's From must be a
+// phone number, so a Messaging Service SID in from cannot place one.
+func (t *Twilio) WithCallerID(id string) *Twilio {
+	t.callerID = id
+	return t
+}
+
 // SMS texts body to a number.
 func (t *Twilio) SMS(ctx context.Context, to, body string) error {
 	f := url.Values{"To": {to}, "Body": {body}}
@@ -51,21 +59,54 @@ func (t *Twilio) SMS(ctx context.Context, to, body string) error {
 	return t.post(ctx, "Messages.json", f)
 }
 
-// Call rings a number and says text twice.
-func (t *Twilio) Call(ctx context.Context, to, text string) error {
+// Call rings a number and says text twice. It returns the call's SID
+// (CA…): Twilio's 201 only means queued, CallStatus tells what became of it.
+func (t *Twilio) Call(ctx context.Context, to, text string) (string, error) {
 	say := "<Say>" + html.EscapeString(text) + "</Say>"
 	from := t.from
+	if t.callerID != "" {
+		from = t.callerID
+	}
 	f := url.Values{"To": {to}, "From": {from}, "Twiml": {"<Response>" + say + "<Pause length=\"1\"/>" + say + "</Response>"}}
-	return t.post(ctx, "Calls.json", f)
+	var call struct {
+		SID string `json:"sid"`
+	}
+	if err := t.do(ctx, http.MethodPost, "Calls.json", f, &call); err != nil {
+		return "", err
+	}
+	return call.SID, nil
+}
+
+// CallStatus reads a call's status: queued, ringing, in-progress,
+// completed, busy, failed, no-answer or canceled.
+func (t *Twilio) CallStatus(ctx context.Context, sid string) (string, error) {
+	var call struct {
+		Status string `json:"status"`
+	}
+	if err := t.do(ctx, http.MethodGet, "Calls/"+url.PathEscape(sid)+".json", nil, &call); err != nil {
+		return "", err
+	}
+	return call.Status, nil
 }
 
 func (t *Twilio) post(ctx context.Context, what string, f url.Values) error {
+	return t.do(ctx, http.MethodPost, what, f, nil)
+}
+
+// do sends one request; out, if not nil, receives a 2xx answer's JSON.
+func (t *Twilio) do(ctx context.Context, method, what string, f url.Values, out any) error {
 	u := fmt.Sprintf("%s/2010-04-01/Accounts/%s/%s", t.base, url.PathEscape(t.sid), what)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(f.Encode()))
+	var body io.Reader
+	if f != nil {
+		body = strings.NewReader(f.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return apperr.Wrap(apperr.Invalid, "TWILIO_API_URL is not a valid URL", err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if f != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	req.SetBasicAuth(t.sid, t.token)
 	resp, err := t.hc.Do(req)
 	if err != nil {
@@ -74,6 +115,11 @@ func (t *Twilio) post(ctx context.Context, what string, f url.Values) error {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 == 2 {
+		if out != nil {
+			if err := json.Unmarshal(raw, out); err != nil {
+				return apperr.Wrap(apperr.UnavailableRemote, "Twilio answered something that is not JSON", err)
+			}
+		}
 		return nil
 	}
 	var e struct {
@@ -89,6 +135,10 @@ func twilioError(status, code int, msg string) error {
 	switch code {
 	case 21211:
 		return apperr.New(apperr.Invalid, "Twilio says the phone number is not valid (21211): fix it in contacts.yml")
+	case 21217:
+		return apperr.New(apperr.Invalid, "Twilio says the phone number cannot be called (21217): fix it in contacts.yml")
+	case 21212:
+		return apperr.New(apperr.Invalid, "Twilio will not place a call from this caller ID (21212): a call must come from a phone number (E.164) you own or have verified, not a Messaging Service SID: set TWILIO_CALLER_ID")
 	case 21608:
 		return apperr.New(apperr.Invalid, "Twilio will not text or call an unverified number from a trial account (21608): verify it in Twilio or upgrade the account")
 	case 21610:

@@ -128,6 +128,19 @@ func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg esc
 	return nil
 }
 
+// CallUnanswered says in the thread and on the timeline that a paged
+// person's phone call ended unanswered (Twilio's no-answer, busy or
+// failed), so nobody counts on that call.
+func (p *Publisher) CallUnanswered(ctx context.Context, inc *incident.Incident, user, status string) error {
+	line := fmt.Sprintf(":warning: %s did not answer the call (%s).", Mention(user), status)
+	plain := fmt.Sprintf("%s did not answer the call (%s)", p.name(user), status)
+	if _, err := p.store.UpdateThen(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, plain), incident.After{Line: line}); err != nil {
+		return err
+	}
+	p.wake()
+	return nil
+}
+
 // name is a person's name from contacts.yml, or their Slack ID.
 func (p *Publisher) name(id string) string {
 	if n := p.names[id]; n != "" {

@@ -1,6 +1,8 @@
 // Package fakepaging is an in-repo Twilio REST API (Messages and Calls:
-// form-encoded, basic auth, Twilio's JSON error body) and PagerDuty Events
-// API v2 (JSON, 202 {"status":"success",…}). Each records what it
+// form-encoded, basic auth, Twilio's JSON error body; a call's From must
+// be a phone number, and a placed call's status is read back with GET
+// Calls/{sid}.json) and PagerDuty Events API v2 (JSON, 202
+// {"status":"success",…}, 429 when rate limited). Each records what it
 // received, can answer slowly, and fails on demand.
 package fakepaging
 
@@ -31,6 +33,36 @@ type Twilio struct {
 	latency     time.Duration
 	callLatency time.Duration
 	onSent      func(Sent)
+	script      map[string][]string // number → statuses its calls report, one per read
+	calls       map[string]*call    // call SID → its scripted statuses
+}
+
+// call is one placed call: each read of its status takes the next one
+// scripted; the last stays.
+type call struct {
+	statuses []string
+	reads    int
+}
+
+// ScriptCall makes calls placed to number report these statuses, one per
+// read of the call (GET …/Calls/{sid}.json), the last one from then on:
+// for instance "ringing", "no-answer". Unscripted calls report
+// "completed" (answered).
+func (t *Twilio) ScriptCall(number string, statuses ...string) {
+	t.mu.Lock()
+	t.script[number] = statuses
+	t.mu.Unlock()
+}
+
+// CallReads is how many times call statuses were read.
+func (t *Twilio) CallReads() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, c := range t.calls {
+		n += c.reads
+	}
+	return n
 }
 
 // OnSent calls f with each SMS or call accepted (the sandbox prints them).
@@ -38,7 +70,8 @@ func (t *Twilio) OnSent(f func(Sent)) { t.mu.Lock(); t.onSent = f; t.mu.Unlock()
 
 // NewTwilio starts a fake Twilio.
 func NewTwilio() *Twilio {
-	t := &Twilio{SID: "ACfake0000000000000000000000000000", Token: "faketwiliotoken0123456789abcdef", From: "+15550000000", refuse: map[string]int{}}
+	t := &Twilio{SID: "ACfake0000000000000000000000000000", Token: "faketwiliotoken0123456789abcdef", From: "+15550000000", refuse: map[string]int{},
+		script: map[string][]string{}, calls: map[string]*call{}}
 	t.srv = httptest.NewServer(http.HandlerFunc(t.handle))
 	return t
 }
@@ -92,6 +125,10 @@ func (t *Twilio) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	prefix := "/2010-04-01/Accounts/" + t.SID + "/"
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, prefix+"Calls/") && strings.HasSuffix(r.URL.Path, ".json") {
+		t.callStatus(w, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, prefix+"Calls/"), ".json"))
+		return
+	}
 	kind := map[string]string{prefix + "Messages.json": "sms", prefix + "Calls.json": "call"}[r.URL.Path]
 	if r.Method != http.MethodPost || kind == "" {
 		twilioErr(w, http.StatusNotFound, 20404, "The requested resource was not found")
@@ -107,6 +144,13 @@ func (t *Twilio) handle(w http.ResponseWriter, r *http.Request) {
 		from = r.PostForm.Get("MessagingServiceSid")
 	}
 	switch {
+	case kind == "call" && !strings.HasPrefix(to, "+"):
+		twilioErr(w, http.StatusBadRequest, 21217, fmt.Sprintf("Phone number %s does not appear to be valid.", to))
+		return
+	case kind == "call" && from != "" && !strings.HasPrefix(from, "+"):
+		// A call's From must be a number: a Messaging Service SID only sends messages.
+		twilioErr(w, http.StatusBadRequest, 21212, fmt.Sprintf("Invalid From Number (caller ID): %s", from))
+		return
 	case !strings.HasPrefix(to, "+"):
 		twilioErr(w, http.StatusBadRequest, 21211, fmt.Sprintf("The 'To' number %s is not a valid phone number.", to))
 		return
@@ -123,6 +167,14 @@ func (t *Twilio) handle(w http.ResponseWriter, r *http.Request) {
 		t.sent = append(t.sent, Sent{Kind: kind, To: to, From: from, Body: body})
 	}
 	n := len(t.sent)
+	resSID := fmt.Sprintf("%s%032d", map[string]string{"sms": "SM", "call": "CA"}[kind], n)
+	if code == 0 && kind == "call" {
+		statuses := t.script[to]
+		if len(statuses) == 0 {
+			statuses = []string{"completed"}
+		}
+		t.calls[resSID] = &call{statuses: statuses}
+	}
 	on := t.onSent
 	t.mu.Unlock()
 	if code == 0 && on != nil {
@@ -139,8 +191,25 @@ func (t *Twilio) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
-	prefixSID := map[string]string{"sms": "SM", "call": "CA"}[kind]
-	_ = json.NewEncoder(w).Encode(map[string]any{"sid": fmt.Sprintf("%s%032d", prefixSID, n), "status": "queued", "to": to, "from": from})
+	_ = json.NewEncoder(w).Encode(map[string]any{"sid": resSID, "status": "queued", "to": to, "from": from})
+}
+
+// callStatus answers GET Calls/{sid}.json with the call's next scripted status.
+func (t *Twilio) callStatus(w http.ResponseWriter, sid string) {
+	t.mu.Lock()
+	c := t.calls[sid]
+	status := ""
+	if c != nil {
+		status = c.statuses[min(c.reads, len(c.statuses)-1)]
+		c.reads++
+	}
+	t.mu.Unlock()
+	if c == nil {
+		twilioErr(w, http.StatusNotFound, 20404, fmt.Sprintf("The requested resource /2010-04-01/Accounts/%s/Calls/%s.json was not found", t.SID, sid))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"sid": sid, "status": status, "account_sid": t.SID})
 }
 
 // Event is one PagerDuty event received.
@@ -156,6 +225,7 @@ type PagerDuty struct {
 	mu      sync.Mutex
 	events  []Event
 	fail    int // next n requests answer 500
+	limited int // next n requests answer 429
 	latency time.Duration
 	onEvent func(Event)
 }
@@ -178,6 +248,10 @@ func (p *PagerDuty) Close() { p.srv.Close() }
 
 // Fail makes the next n events answer 500.
 func (p *PagerDuty) Fail(n int) { p.mu.Lock(); p.fail = n; p.mu.Unlock() }
+
+// RateLimit makes the next n events answer 429, as PagerDuty does past
+// about 120 events a minute per integration key.
+func (p *PagerDuty) RateLimit(n int) { p.mu.Lock(); p.limited = n; p.mu.Unlock() }
 
 // SetLatency delays every answer.
 func (p *PagerDuty) SetLatency(d time.Duration) { p.mu.Lock(); p.latency = d; p.mu.Unlock() }
@@ -223,6 +297,12 @@ func (p *PagerDuty) handle(w http.ResponseWriter, r *http.Request) {
 	if p.fail > 0 {
 		p.fail--
 		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	if p.limited > 0 {
+		p.limited--
+		w.WriteHeader(http.StatusTooManyRequests)
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "throttle event", "message": "Requests for this service are arriving too quickly. Please retry later."})
 		return
 	}
 	var errs []string

@@ -366,7 +366,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if ladder != nil {
 		var opts []escalation.Option
 		if cfg.TwilioSID != "" {
-			opts = append(opts, escalation.WithPhones(paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil)))
+			opts = append(opts, escalation.WithPhones(paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID)))
 		}
 		if cfg.PagerDutyKey != "" {
 			opts = append(opts, escalation.WithAlerts(paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil)))
@@ -555,6 +555,11 @@ func loadContacts(ctx context.Context, cfg Config, dir escalation.Directory, log
 	phoneLevels := append(c.Uses(escalation.ViaSMS), c.Uses(escalation.ViaCall)...)
 	if len(phoneLevels) > 0 && cfg.TwilioSID == "" {
 		missing = append(missing, fmt.Sprintf("level(s) %v page by SMS or call: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM", phoneLevels))
+	}
+	// A call's From must be a phone number: a Messaging Service SID only
+	// sends messages, and Twilio would refuse every call (21212).
+	if calls := c.Uses(escalation.ViaCall); len(calls) > 0 && strings.HasPrefix(cfg.TwilioFrom, "MG") && cfg.TwilioCallerID == "" {
+		missing = append(missing, fmt.Sprintf("level(s) %v page by call, but TWILIO_FROM is a Messaging Service SID (MG…), which only sends messages: set TWILIO_CALLER_ID to a Twilio number you own or a verified caller ID (E.164)", calls))
 	}
 	if pd := c.Uses(escalation.ViaPagerDuty); len(pd) > 0 && cfg.PagerDutyKey == "" {
 		missing = append(missing, fmt.Sprintf("level(s) %v page through PagerDuty: set PAGERDUTY_ROUTING_KEY", pd))

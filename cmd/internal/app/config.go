@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
@@ -67,6 +68,7 @@ type Config struct {
 	UpdateEvery reminder.Intervals
 	// Pages beyond Slack: Twilio SMS and calls, PagerDuty events.
 	TwilioSID, TwilioToken, TwilioFrom, TwilioURL string
+	TwilioCallerID                                string // calls' From when TWILIO_FROM is a Messaging Service
 	PagerDutyKey, PagerDutyURL                    string
 
 	// Customer updates: the announcement channel and Atlassian Statuspage.
@@ -119,6 +121,7 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"TWILIO_ACCOUNT_SID", "", "Twilio account SID (AC…): levels with `via: [sms]` or `[call]` text and call the contacts' phones"},
 	{"TWILIO_AUTH_TOKEN", "", "Twilio auth token (a secret: masked in logs)"},
 	{"TWILIO_FROM", "", "the Twilio number (E.164) pages come from, or a Messaging Service SID (MG…) for SMS"},
+	{"TWILIO_CALLER_ID", "", "the number (E.164) calls come from; required for `via: [call]` when TWILIO_FROM is a Messaging Service SID (a call's From must be a phone number); default TWILIO_FROM"},
 	{"TWILIO_API_URL", "https://api.twilio.com", "Twilio REST API base URL (tests, proxies)"},
 	{"PAGERDUTY_ROUTING_KEY", "", "PagerDuty Events API v2 integration key: levels with `via: [pagerduty]` trigger your PagerDuty service (a secret)"},
 	{"PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue", "PagerDuty Events API URL (tests, proxies)"},
@@ -274,6 +277,9 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TwilioSID, c.TwilioToken, c.TwilioFrom, c.TwilioURL = get("TWILIO_ACCOUNT_SID"), get("TWILIO_AUTH_TOKEN"), get("TWILIO_FROM"), get("TWILIO_API_URL")
 	if n := countSet(c.TwilioSID, c.TwilioToken, c.TwilioFrom); n != 0 && n != 3 {
 		errs = append(errs, "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM go together: set all three to page by SMS and call, or none")
+	}
+	if c.TwilioCallerID = get("TWILIO_CALLER_ID"); c.TwilioCallerID != "" && !escalation.IsE164(c.TwilioCallerID) {
+		errs = append(errs, fmt.Sprintf("TWILIO_CALLER_ID %q must be a phone number in E.164 form (+15551234567) that you own in Twilio or have verified: a call cannot come from a Messaging Service", c.TwilioCallerID))
 	}
 	c.PagerDutyKey, c.PagerDutyURL = get("PAGERDUTY_ROUTING_KEY"), get("PAGERDUTY_EVENTS_URL")
 	c.UpdateChannel = get("STATUS_UPDATE_CHANNEL")

@@ -35,7 +35,7 @@ type pagingHarness struct {
 	tick   func()
 }
 
-func startPaging(t *testing.T, contacts string) *pagingHarness {
+func startPaging(t *testing.T, contacts string, extra ...map[string]string) *pagingHarness {
 	t.Helper()
 	h := &pagingHarness{slack: fakeslack.New(), twilio: fakepaging.NewTwilio(), pd: fakepaging.NewPagerDuty(),
 		clock: &testClock{t: time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)}}
@@ -49,11 +49,17 @@ func startPaging(t *testing.T, contacts string) *pagingHarness {
 	if err := os.WriteFile(path, []byte(contacts), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bot := apptest.Start(t, apptest.Spec{Slack: h.slack, Prefix: redistest.Prefix(), Env: map[string]string{
+	env := map[string]string{
 		"CONTACTS_FILE": path, "SLACK_CHANNEL_ID": "CINC", "UPDATE_REMINDER": "off",
 		"TWILIO_ACCOUNT_SID": h.twilio.SID, "TWILIO_AUTH_TOKEN": h.twilio.Token, "TWILIO_FROM": h.twilio.From, "TWILIO_API_URL": h.twilio.URL(),
 		"PAGERDUTY_ROUTING_KEY": h.pd.Key, "PAGERDUTY_EVENTS_URL": h.pd.URL(),
-	}, Options: app.Options{Now: h.clock.Now, NoEngineLoop: true}})
+	}
+	for _, m := range extra {
+		for k, v := range m {
+			env[k] = v
+		}
+	}
+	bot := apptest.Start(t, apptest.Spec{Slack: h.slack, Prefix: redistest.Prefix(), Env: env, Options: app.Options{Now: h.clock.Now, NoEngineLoop: true}})
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs := bot.Logs.String()
@@ -192,6 +198,116 @@ func TestPlaceholderPhoneOnAnSMSLevelFailsStartUp(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+const messagingService = "MG0123456789abcdef0123456789abcdef"
+
+// A Messaging Service SID only sends messages: Twilio refuses every call
+// from it (21212). A call level with TWILIO_FROM=MG… and no
+// TWILIO_CALLER_ID stops start-up, listed with the other problems; a
+// caller ID that is not a number is refused too.
+func TestCallsFromAMessagingServiceFailStartUp(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	tw := fakepaging.NewTwilio()
+	defer tw.Close()
+	path := t.TempDir() + "/contacts.yml"
+	if err := os.WriteFile(path, []byte(phoneContacts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
+		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": redistest.Prefix(), "HTTP_ADDR": "127.0.0.1:0", "STATUS_POLL_SCHEDULE": "off",
+		"CONTACTS_FILE": path, "TWILIO_ACCOUNT_SID": tw.SID, "TWILIO_AUTH_TOKEN": tw.Token, "TWILIO_FROM": messagingService}
+	cfg, err := app.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = app.Run(ctx, cfg, app.Options{Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "level(s) [2] page by call") || !strings.Contains(err.Error(), "set TWILIO_CALLER_ID") ||
+		!strings.Contains(err.Error(), "set PAGERDUTY_ROUTING_KEY") || strings.Contains(err.Error(), tw.Token) {
+		t.Fatalf("err = %v", err)
+	}
+	env["TWILIO_CALLER_ID"] = messagingService
+	if _, err := app.Load(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "TWILIO_CALLER_ID") || !strings.Contains(err.Error(), "E.164") {
+		t.Fatalf("caller ID not a number: %v", err)
+	}
+}
+
+// With TWILIO_FROM a Messaging Service, SMS go through it and calls come
+// from TWILIO_CALLER_ID. Twilio's 201 only queues a call: its status is
+// read afterwards, and a call nobody answered is said once in the thread.
+func TestUnansweredCallIsSaidInTheThread(t *testing.T) {
+	h := startPaging(t, phoneContacts, map[string]string{"TWILIO_FROM": messagingService, "TWILIO_CALLER_ID": "+15550000099"})
+	h.twilio.ScriptCall("+15550000002", "ringing", "no-answer")
+	s := h.slack
+	s.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := s.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+	s.ExpectEphemeral(t, "U1", "Opened *INC-1*")
+	h.tick()
+	h.clock.Add(15 * time.Minute)
+	h.tick()
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Paged level 2", "<@U2> (Slack, call), PagerDuty"}})
+	sent := h.twilio.Sent()
+	if len(sent) != 3 || sent[0].From != messagingService || sent[2].Kind != "call" || sent[2].From != "+15550000099" {
+		t.Fatalf("sent %+v", sent)
+	}
+	h.tick() // nothing is read before Twilio has rung for a minute
+	if n := h.twilio.CallReads(); n != 0 {
+		t.Fatalf("read the call %d times at once", n)
+	}
+	h.clock.Add(75 * time.Second)
+	h.tick()
+	if n := h.twilio.CallReads(); n != 1 {
+		t.Fatalf("call read %d times; want 1 (ringing)", n)
+	}
+	h.clock.Add(30 * time.Second)
+	h.tick()
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"<@U2> did not answer the call (no-answer)"}})
+	for range 3 {
+		h.clock.Add(time.Minute)
+		h.tick()
+	}
+	if n := h.twilio.CallReads(); n != 2 {
+		t.Fatalf("call read %d times after it ended; want 2", n)
+	}
+	said := 0
+	for _, m := range s.Messages() {
+		said += strings.Count(m.Text, "did not answer the call")
+	}
+	if said != 1 {
+		t.Fatalf("said %d times", said)
+	}
+}
+
+// PagerDuty's 429: the trigger is tried again 30 s later, as PagerDuty
+// suggests, not at once (its limit counts the last 60 s); the people are
+// paged meanwhile and the thread line follows once PagerDuty took it.
+func TestPagerDutyRateLimitIsRetriedThirtySecondsLater(t *testing.T) {
+	h := startPaging(t, phoneContacts)
+	s := h.slack
+	s.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := s.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+	s.ExpectEphemeral(t, "U1", "Opened *INC-1*")
+	h.tick()
+	h.pd.RateLimit(1)
+	h.clock.Add(15 * time.Minute)
+	h.tick()
+	if ev := h.pd.Events(); len(ev) != 0 || h.sent("call", "+15550000002") != 1 {
+		t.Fatalf("after a 429: PagerDuty %+v, calls %d", ev, h.sent("call", "+15550000002"))
+	}
+	h.clock.Add(29 * time.Second)
+	h.tick()
+	if ev := h.pd.Events(); len(ev) != 0 {
+		t.Fatalf("retried before 30 s: %+v", ev)
+	}
+	h.clock.Add(time.Second)
+	h.tick()
+	if ev := h.pd.Events(); len(ev) != 1 || ev[0].Action != "trigger" || h.sent("call", "+15550000002") != 1 {
+		t.Fatalf("after 30 s: PagerDuty %+v, calls %d", ev, h.sent("call", "+15550000002"))
+	}
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Paged level 2", "<@U2> (Slack, call), PagerDuty"}})
 }
 
 func waitFor(t *testing.T, ok func() bool) {

@@ -1,0 +1,153 @@
+package escalation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+)
+
+// Twilio accepting a call only means it is queued. Each call placed is
+// kept in a sorted set with the time its status is next read; any
+// replica's tick reads it (no worker waits on a ringing phone, a restart
+// loses nothing), and a call that ends unanswered is said once in the
+// incident thread.
+const (
+	// callFirstCheck: Twilio rings for 60 s before it gives up (no-answer).
+	callFirstCheck = 75 * time.Second
+	// callRecheck is the wait while the call is still queued or ringing,
+	// or Twilio did not answer.
+	callRecheck = 30 * time.Second
+	// callGiveUp: a call still unsettled this long after it was placed is
+	// no longer followed.
+	callGiveUp = 15 * time.Minute
+	// callLease is how long a replica holds a call it is checking.
+	callLease = time.Minute
+)
+
+// callNoter is what a pager may also do: say in the incident thread that
+// user did not answer the call (status no-answer, busy or failed).
+type callNoter interface {
+	CallUnanswered(ctx context.Context, inc *incident.Incident, user, status string) error
+}
+
+// watchedCall is one member of the calls set.
+type watchedCall struct {
+	Incident string    `json:"incident"`
+	User     string    `json:"user"`
+	SID      string    `json:"sid"`
+	At       time.Time `json:"at"`
+}
+
+func (e *Engine) keyCalls() string { return e.prefix + "escalation:calls" }
+
+// watchCall schedules the first read of a call's status.
+func (e *Engine) watchCall(ctx context.Context, id, user, sid string, now time.Time) {
+	raw, _ := json.Marshal(watchedCall{Incident: id, User: user, SID: sid, At: now})
+	if err := e.rdb.ZAdd(ctx, e.keyCalls(), redis.Z{Score: ms(now.Add(callFirstCheck)), Member: raw}).Err(); err != nil {
+		e.log.WithError(err).WithField("incident", id).Warn("could not remember the call to check it was answered")
+	}
+}
+
+// claimCallScript takes a due call by moving it past the lease, so one
+// replica reads it at a time; a replica that dies leaves it for the next.
+var claimCallScript = redis.NewScript(`
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not s or tonumber(s) > tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1`)
+
+// checkCalls reads the status of every call due for a check.
+func (e *Engine) checkCalls(ctx context.Context, now time.Time) {
+	due, err := e.rdb.ZRangeByScore(ctx, e.keyCalls(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 100}).Result()
+	if err != nil {
+		e.log.WithError(err).Warn("read calls to check failed")
+		return
+	}
+	for _, member := range due {
+		e.checkCall(ctx, member, now)
+	}
+}
+
+func (e *Engine) checkCall(ctx context.Context, member string, now time.Time) {
+	var c watchedCall
+	if err := json.Unmarshal([]byte(member), &c); err != nil {
+		e.rdb.ZRem(ctx, e.keyCalls(), member)
+		return
+	}
+	log := e.log.WithField("incident", c.Incident).WithField("call", c.SID)
+	defer func() {
+		if p := recover(); p != nil {
+			log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("call check panicked")
+		}
+	}()
+	ok, err := claimCallScript.Run(ctx, e.rdb, []string{e.keyCalls()}, member, now.UnixMilli(), ms(now.Add(callLease))).Int()
+	if err != nil || ok != 1 {
+		return
+	}
+	again := func(why string) {
+		if now.Sub(c.At) >= callGiveUp {
+			log.WithField("why", why).Warn("stopped following a call that never settled")
+			e.rdb.ZRem(ctx, e.keyCalls(), member)
+			return
+		}
+		e.rdb.ZAdd(ctx, e.keyCalls(), redis.Z{Score: ms(now.Add(callRecheck)), Member: member})
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	status, err := e.phones.CallStatus(cctx, c.SID)
+	if err != nil {
+		if permanent(err) {
+			log.WithError(err).Warn("cannot read the call's status")
+			e.rdb.ZRem(ctx, e.keyCalls(), member)
+			return
+		}
+		again(err.Error())
+		return
+	}
+	switch status {
+	case "queued", "ringing":
+		again(status)
+		return
+	case "no-answer", "busy", "failed":
+	default: // in-progress, completed: answered; canceled: nothing to say
+		e.rdb.ZRem(ctx, e.keyCalls(), member)
+		return
+	}
+	if err := e.noteUnanswered(ctx, c, status); err != nil {
+		log.WithError(err).Warn("could not say the call went unanswered; will retry")
+		again(err.Error())
+		return
+	}
+	e.rdb.ZRem(ctx, e.keyCalls(), member)
+}
+
+// noteUnanswered says once in the incident thread that the call was not
+// answered (unless the incident is over).
+func (e *Engine) noteUnanswered(ctx context.Context, c watchedCall, status string) error {
+	n, ok := e.pager.(callNoter)
+	if !ok {
+		return nil
+	}
+	inc, err := e.reader.Current(ctx, c.Incident)
+	if err != nil {
+		return err
+	}
+	if !inc.Open() {
+		return nil
+	}
+	key := e.keyState(c.Incident) + ":call:" + c.SID
+	if first, err := e.rdb.SetNX(ctx, key, status, 30*24*time.Hour).Result(); err != nil || !first {
+		return err
+	}
+	if err := n.CallUnanswered(ctx, inc, c.User, status); err != nil {
+		e.rdb.Del(ctx, key)
+		return err
+	}
+	return nil
+}
