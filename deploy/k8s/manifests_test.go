@@ -5,9 +5,11 @@ package k8s
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -20,6 +22,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
 )
 
 const configGo = "../../cmd/internal/app/config.go"
@@ -488,4 +491,35 @@ func checkVariant(b *bundle, secretFile string, bc botConfig, sentinel bool) []e
 		}
 	}
 	return errs
+}
+
+// TestKustomizeBuild: where kubectl is installed, its kustomize builds each
+// variant and every object it outputs decodes strictly.
+func TestKustomizeBuild(t *testing.T) {
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		t.Skip("kubectl is not installed: TestManifests resolves the kustomizations itself")
+	}
+	for _, v := range variants {
+		out, err := exec.Command("kubectl", "kustomize", v.dir).Output()
+		if err != nil {
+			t.Fatalf("kubectl kustomize %s: %v", v.dir, err)
+		}
+		kinds := map[string]int{}
+		for _, doc := range docSeparator.Split(string(out), -1) {
+			j, err := yaml.YAMLToJSONStrict([]byte(doc))
+			if err != nil || string(j) == "null" {
+				continue
+			}
+			o, err := decode(j)
+			if err != nil {
+				t.Errorf("%s: %v", v.dir, err)
+				continue
+			}
+			kinds[o.kind]++
+		}
+		want := map[string]int{"ConfigMap": 2, "Deployment": 1, "Service": 1, "PodDisruptionBudget": 1, "NetworkPolicy": 1}
+		if !maps.Equal(kinds, want) {
+			t.Errorf("%s: kustomize built %v, want %v", v.dir, kinds, want)
+		}
+	}
 }
