@@ -83,7 +83,9 @@ type Config struct {
 	BypassReadToken string
 }
 
-// Vars documents every variable; the README table mirrors it.
+// Vars documents every variable; the README table mirrors it. A Help that
+// starts with "required:" marks one Load refuses to run without.
+// TestVarsAreWhatLoadReads keeps it equal to what Load reads.
 var Vars = []struct{ Name, Default, Help string }{
 	{"SLACK_BOT_TOKEN", "", "required: bot token (xoxb-…)"},
 	{"SLACK_APP_TOKEN", "", "required: app-level token with connections:write (xapp-…)"},
@@ -133,6 +135,13 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"HANDLER_TIMEOUT", "30s", "how long one command or click may run"},
 	{"RESPONDER_CACHE_TTL", "5m", "how long user group membership is cached"},
 }
+
+// SecretVars are the variables that hold credentials: keep them in a
+// secret store, never in plain configuration (deploy/k8s reads this list to
+// check its Secret). REDIS_URL is one because it may carry a password.
+// TestSecretVarsNamed keeps it in step with Vars.
+var SecretVars = []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "REDIS_URL", "CLERK_SECRET_KEY", "BYPASS_READ_TOKEN",
+	"APP_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN", "PAGERDUTY_ROUTING_KEY", "STATUSPAGE_API_KEY"}
 
 // Load reads and validates the whole configuration; the error lists every
 // missing or malformed variable at once. Secret values are never echoed.
