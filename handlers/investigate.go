@@ -21,7 +21,7 @@ func investigationCommands() []Sub {
 	return []Sub{
 		{Name: "user", Usage: "/clerk-incident user [INC-n] <user_… | e-mail>", Summary: "investigate an account: profile, active sessions by IP and country, outliers flagged", Who: Responder,
 			Run: (*Handlers).user},
-		{Name: "affected", Usage: "/clerk-incident affected [INC-n] [add <users…> | remove <users…> | export]", Summary: "the accounts this incident touched; `export` uploads them as CSV", Who: Responder,
+		{Name: "affected", Usage: "/clerk-incident affected [INC-n] [add <users…> | remove <users…> | export]", Summary: "the accounts this incident touched; `export` sends them to you as CSV", Who: Responder,
 			Run: (*Handlers).affected},
 	}
 }
