@@ -239,6 +239,30 @@ func (s *Store) Unexecuted(ctx context.Context) ([]string, error) {
 	return s.rdb.ZRange(ctx, s.keyApproved(), 0, 99).Result()
 }
 
+// Unfinished lists the approved requests of an incident whose action is
+// still being carried out (no outcome yet): what they do is not on the
+// record yet.
+func (s *Store) Unfinished(ctx context.Context, incidentID string) ([]*Request, error) {
+	ids, err := s.Unexecuted(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the approval outbox: %w", err)
+	}
+	var out []*Request
+	for _, id := range ids {
+		r, err := s.Get(ctx, id)
+		if errors.Is(err, ErrUnknown) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if r.Incident == incidentID && r.Status == Approved && r.Outcome == "" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
 // ExpireDue marks pending requests past their expiry as expired and calls
 // fn once for each, on whichever replica's transaction wins.
 func (s *Store) ExpireDue(ctx context.Context, fn func(ctx context.Context, r *Request)) error {

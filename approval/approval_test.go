@@ -82,3 +82,39 @@ func TestSelfApprovalUnknownAndExpiry(t *testing.T) {
 		t.Fatalf("withdraw: %+v %v", r, err)
 	}
 }
+
+// Unfinished lists an incident's approved requests until their outcome is
+// recorded: pending, denied and other incidents' requests are not in it.
+func TestUnfinishedIsApprovedWithoutOutcome(t *testing.T) {
+	rdb, prefix := redistest.Client(t)
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	s := approval.NewStore(rdb, prefix, 15*time.Minute, func() time.Time { return now })
+	ctx := context.Background()
+	mk := func(inc string) *approval.Request {
+		r, err := s.Create(ctx, approval.Request{Incident: inc, Action: approval.Lockout, RequestedBy: incident.Person{ID: "U1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	approved, pending, denied, other := mk("INC-1"), mk("INC-1"), mk("INC-1"), mk("INC-2")
+	_ = pending
+	for _, r := range []*approval.Request{approved, other} {
+		if _, err := s.Decide(ctx, r.ID, incident.Person{ID: "U2"}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Decide(ctx, denied.ID, incident.Person{ID: "U2"}, false); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Unfinished(ctx, "INC-1")
+	if err != nil || len(got) != 1 || got[0].ID != approved.ID {
+		t.Fatalf("unfinished %+v %v, want only %s", got, err, approved.ID)
+	}
+	if err := s.SetOutcome(ctx, approved.ID, "banned"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Unfinished(ctx, "INC-1"); err != nil || len(got) != 0 {
+		t.Fatalf("after the outcome: %+v %v", got, err)
+	}
+}

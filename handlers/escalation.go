@@ -18,7 +18,10 @@ func escalationCommands() []Sub {
 			Run: func(h *Handlers, ctx context.Context, r req, p Parsed) { h.withIncident(ctx, r, p, false, h.escalate) }},
 		{Name: "contacts", Usage: "/clerk-incident contacts", Summary: "show the escalation ladder, on-call phones and Clerk support", NoID: true,
 			Run: func(h *Handlers, ctx context.Context, r req, _ Parsed) {
-				h.reply(ctx, r, publish.ContactsMsg(h.contacts, h.ladder, h.problems))
+				// Anyone sees the ladder; phones are for responders. The
+				// reply is ephemeral (response_url or chat.postEphemeral).
+				responder, _ := h.auth.Allowed(ctx, r.who.ID)
+				h.reply(ctx, r, publish.ContactsMsg(h.contacts, h.ladder, h.problems, responder || r.operator))
 			}},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
@@ -20,7 +21,7 @@ func investigationCommands() []Sub {
 	return []Sub{
 		{Name: "user", Usage: "/clerk-incident user [INC-n] <user_… | e-mail>", Summary: "investigate an account: profile, active sessions by IP and country, outliers flagged", Who: Responder,
 			Run: (*Handlers).user},
-		{Name: "affected", Usage: "/clerk-incident affected [INC-n] [add <users…> | remove <users…> | export]", Summary: "the accounts this incident touched; `export` uploads them as CSV", Who: Responder,
+		{Name: "affected", Usage: "/clerk-incident affected [INC-n] [add <users…> | remove <users…> | export]", Summary: "the accounts this incident touched; `export` sends them to you as CSV", Who: Responder,
 			Run: (*Handlers).affected},
 	}
 }
@@ -29,6 +30,8 @@ func investigationButtons() []Button {
 	return []Button{
 		{ActionID: publish.ActUserRevoke, Who: Responder, Run: userButton("revoke")},
 		{ActionID: publish.ActUserLockout, Who: Responder, Run: userButton("lockout")},
+		{ActionID: publish.ActShareUser, Who: Responder, Run: (*Handlers).shareUser},
+		{ActionID: publish.ActShareExport, Who: Responder, Run: (*Handlers).shareExport},
 	}
 }
 
@@ -70,25 +73,81 @@ func (h *Handlers) user(ctx context.Context, r req, p Parsed) {
 	if inc != nil {
 		incID = inc.ID
 	}
+	// The answer names IPs and cities: the asker alone sees it, and may
+	// share it in the thread.
 	msg := publish.UserMsg(incID, prof, sessions, h.now())
 	if inc == nil || inc.Channel == "" {
-		h.reply(ctx, r, msg)
+		h.reply(ctx, r, publish.Private(msg, "", ""))
 		return
 	}
 	// The timeline keeps the user ID and counts only: it is read
 	// outside Slack, in the report.
-	flagged := len(clerkops.GroupSessions(sessions).Flagged)
-	line := fmt.Sprintf("Investigated %s: %d active session(s), %d flagged", prof.ID, len(sessions), flagged)
-	if _, err := h.store.Update(ctx, inc.ID, incident.Record(r.who, line)); err != nil {
+	if _, err := h.store.Update(ctx, inc.ID, incident.Record(r.who, investigatedLine("Investigated", prof.ID, sessions))); err != nil {
 		h.log.WithError(err).Warn("could not record an investigation")
 	}
 	h.affect(ctx, inc.ID, []clerkops.User{prof.User}, "investigated", r.who)
-	if err := h.pub.PostInThread(ctx, inc, msg); err != nil {
-		h.reply(ctx, r, msg) // the thread refused: the person still sees it
+	h.reply(ctx, r, publish.Private(msg, publish.ActShareUser, inc.ID+"|"+prof.ID))
+	h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepAccessLogs, "user")
+}
+
+// investigatedLine is an investigation as the timeline keeps it: the
+// user ID and counts, no IP or place.
+func investigatedLine(verb, userID string, sessions []clerkops.SessionInfo) string {
+	flagged := len(clerkops.GroupSessions(sessions).Flagged)
+	return fmt.Sprintf("%s %s: %d active session(s), %d flagged", verb, userID, len(sessions), flagged)
+}
+
+// sharedOnce lets one private answer be shared once: a double click
+// posts nothing twice.
+func (h *Handlers) sharedOnce(ctx context.Context, a bot.Action) bool {
+	if a.MessageTS == "" {
+		return true
+	}
+	first, err := h.store.Once(ctx, "share:"+a.ChannelID+":"+a.MessageTS, 24*time.Hour)
+	return err != nil || first
+}
+
+// shareUser posts an investigation the asker chose to share into the
+// incident thread, looked up afresh (the value is untrusted input).
+func (h *Handlers) shareUser(ctx context.Context, r req, a bot.Action) {
+	incPart, userID, ok := strings.Cut(a.Value, "|")
+	id, okID := incident.ParseID(incPart)
+	if !ok || !okID || !clerkops.IsUserID(userID) {
+		h.replyText(ctx, r, "That button's data is not valid; nothing was shared.")
 		return
 	}
-	h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepAccessLogs, "user")
-	h.replyText(ctx, r, fmt.Sprintf(":mag: The investigation of %s is in the %s thread.", prof.ID, inc.ID))
+	if !h.clerkReady(ctx, r) {
+		return
+	}
+	look, ok := h.clerk.(UserLookup)
+	if !ok {
+		h.replyText(ctx, r, "This Clerk client cannot look up accounts; nothing was shared.")
+		return
+	}
+	inc, err := h.store.Current(ctx, id)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	if inc.Channel == "" {
+		h.replyText(ctx, r, fmt.Sprintf("%s has no thread to share into; nothing was shared.", id))
+		return
+	}
+	prof, sessions, err := look.Investigate(ctx, userID)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	if !h.sharedOnce(ctx, a) {
+		h.replyText(ctx, r, "This investigation is already shared in the thread.")
+		return
+	}
+	if err := h.pub.PostInThread(ctx, inc, publish.UserMsg(id, prof, sessions, h.now())); err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	_, _ = h.store.Update(ctx, id, incident.Record(r.who, investigatedLine("Shared in the thread the investigation of", prof.ID, sessions)))
+	h.replyText(ctx, r, fmt.Sprintf(":mag: The investigation of %s is now in the %s thread.", prof.ID, id))
 }
 
 // affect records users on the incident's affected list.
@@ -260,6 +319,7 @@ func (h *Handlers) affectedExport(ctx context.Context, r req, id string) {
 		h.fail(ctx, r, err)
 		return
 	}
+	unfinished := h.awaitApproved(ctx, r, id)
 	users, err := h.store.Affected(ctx, id)
 	if err != nil {
 		h.fail(ctx, r, err)
@@ -269,16 +329,116 @@ func (h *Handlers) affectedExport(ctx context.Context, r req, id string) {
 		h.replyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s; there is nothing to export.", id))
 		return
 	}
-	if inc.Channel == "" {
-		h.replyText(ctx, r, fmt.Sprintf("%s has no channel to upload the file to.", id))
+	name := strings.ToLower(id) + "-affected-accounts.csv"
+	csv := publish.AffectedCSV(users)
+	if r.operator { // the break-glass CLI: the operator's terminal is private
+		h.replyText(ctx, r, name+"\n"+csv)
 		return
 	}
-	name := strings.ToLower(id) + "-affected-accounts.csv"
-	if err := h.pub.UploadFile(ctx, inc, name, "Affected accounts of "+id, publish.AffectedCSV(users),
+	// E-mail addresses go to the asker alone: a file cannot be ephemeral,
+	// so it goes to their direct message with the bot.
+	if err := h.pub.UploadToUser(ctx, r.who.ID, name, "Affected accounts of "+id, csv,
 		fmt.Sprintf("%d affected account(s) of %s, for notifying them", len(users), id)); err != nil {
 		h.fail(ctx, r, err)
 		return
 	}
-	_, _ = h.store.Update(ctx, id, incident.Record(r.who, fmt.Sprintf("Affected accounts exported: %d", len(users))))
-	h.replyText(ctx, r, fmt.Sprintf(":page_facing_up: %s is in the %s thread: %d account(s). :warning: It holds personal data (e-mail addresses and names) and everyone in the channel can open it; delete it from Slack once the users are notified.", name, id, len(users)))
+	_, _ = h.store.Update(ctx, id, incident.Record(r.who, fmt.Sprintf("Affected accounts exported privately: %d", len(users))))
+	text := fmt.Sprintf(":page_facing_up: %s is in your direct messages with the bot: %d account(s). :warning: It holds personal data (e-mail addresses and names); delete it from Slack once the users are notified.", name, len(users))
+	if len(unfinished) > 0 {
+		text += fmt.Sprintf(" :hourglass: %s was still being carried out: accounts it acts on from now are not in this file; export again once its result is in the thread.", approval.Describe(unfinished))
+	}
+	share := ""
+	if inc.Channel != "" {
+		share = id
+	}
+	h.reply(ctx, r, publish.Private(publish.Text(text), publish.ActShareExport, share))
+}
+
+// approvedWait bounds how long an export waits for an approved action
+// (a lockout) of its incident to be carried out.
+const approvedWait = 2 * time.Minute
+
+// Unfinished lists an incident's approved requests still being carried
+// out (approval.Store).
+type Unfinished interface {
+	Unfinished(ctx context.Context, incidentID string) ([]*approval.Request, error)
+}
+
+// awaitApproved waits while an approved request of the incident is being
+// carried out: a lockout records its accounts as affected when it ends,
+// so an export taken right after the approval would miss them. It
+// returns the requests still unfinished when the wait ends.
+func (h *Handlers) awaitApproved(ctx context.Context, r req, id string) []string {
+	src, ok := h.approvals.(Unfinished)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, approvedWait)
+	defer cancel()
+	told := false
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		reqs, err := src.Unfinished(ctx, id)
+		if err != nil || len(reqs) == 0 {
+			return nil
+		}
+		if !told {
+			var ids []string
+			for _, ar := range reqs {
+				ids = append(ids, ar.ID)
+			}
+			h.replyText(ctx, r, fmt.Sprintf(":hourglass: Waiting for %s (approved, being carried out) to finish, so the export includes its accounts.", approval.Describe(ids)))
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			var ids []string
+			for _, ar := range reqs {
+				ids = append(ids, ar.ID)
+			}
+			return ids
+		case <-tick.C:
+		}
+	}
+}
+
+// shareExport uploads the affected-accounts export into the incident
+// thread, for a responder who chose to share it there.
+func (h *Handlers) shareExport(ctx context.Context, r req, a bot.Action) {
+	id, ok := incident.ParseID(a.Value)
+	if !ok {
+		h.replyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
+		return
+	}
+	inc, err := h.store.Current(ctx, id)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	if inc.Channel == "" {
+		h.replyText(ctx, r, fmt.Sprintf("%s has no thread to share into; nothing was shared.", id))
+		return
+	}
+	users, err := h.store.Affected(ctx, id)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	if len(users) == 0 {
+		h.replyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s any more; nothing was shared.", id))
+		return
+	}
+	if !h.sharedOnce(ctx, a) {
+		h.replyText(ctx, r, "This export is already shared in the thread.")
+		return
+	}
+	name := strings.ToLower(id) + "-affected-accounts.csv"
+	if err := h.pub.UploadFile(ctx, inc, name, "Affected accounts of "+id, publish.AffectedCSV(users),
+		fmt.Sprintf("%d affected account(s) of %s, shared by %s", len(users), id, publish.Who(r.who))); err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	_, _ = h.store.Update(ctx, id, incident.Record(r.who, fmt.Sprintf("Affected accounts export shared in the thread: %d", len(users))))
+	h.replyText(ctx, r, fmt.Sprintf(":page_facing_up: %s is now in the %s thread. :warning: Everyone in the channel can open it; delete it from Slack once the users are notified.", name, id))
 }

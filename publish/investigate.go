@@ -13,11 +13,31 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
-// Action IDs of the buttons under a user investigation.
+// Action IDs of the buttons under a user investigation, and of the
+// "Share in thread" buttons under the private answers of `user` and
+// `affected export`.
 const (
 	ActUserRevoke  = "user_revoke"
 	ActUserLockout = "user_lockout"
+	ActShareUser   = "user_share"
+	ActShareExport = "affected_share"
 )
+
+// Private marks an answer only its asker sees (it holds personal data:
+// IPs, cities, e-mail addresses) and, when value is set, adds a "Share in
+// thread" button (action, value) that posts it for the responders.
+func Private(m bot.Msg, action, value string) bot.Msg {
+	note := ":lock: Only you can see this: it holds personal data."
+	blocks := append([]slack.Block(nil), m.Blocks...)
+	if value != "" {
+		note += " Share it in the incident thread if the other responders need it."
+		blocks = append(blocks, slack.NewContextBlock("private", slack.NewTextBlockObject(slack.MarkdownType, note, false, false)),
+			slack.NewActionBlock("share", Button(action, "Share in thread", value, "")))
+	} else {
+		blocks = append(blocks, slack.NewContextBlock("private", slack.NewTextBlockObject(slack.MarkdownType, note, false, false)))
+	}
+	return bot.Msg{Text: m.Text, Blocks: blocks}
+}
 
 // UserMsg renders `user`: the profile, the active sessions grouped by IP
 // and country with outliers flagged, and Revoke / Lock out buttons

@@ -218,7 +218,9 @@ func PageMsg(inc *incident.Incident, p escalation.Page, now time.Time) bot.Msg {
 }
 
 // ContactsMsg renders the ladder, the on-call people and Clerk support.
-func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder, problems []escalation.Problem) bot.Msg {
+// People's phones and e-mail addresses are shown to responders only
+// (responder false: the ladder and names without them).
+func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder, problems []escalation.Problem, responder bool) bot.Msg {
 	if c == nil {
 		return Text("No contacts file is loaded (CONTACTS_FILE), so there is no escalation ladder.")
 	}
@@ -266,14 +268,17 @@ func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder, problems []escala
 			} else if p.Slack != "" {
 				line += " " + p.Slack
 			}
-			if p.Phone != "" {
+			if p.Phone != "" && responder {
 				line += " · :telephone_receiver: " + p.Phone
 			}
-			if p.Email != "" {
+			if p.Email != "" && responder {
 				line += " · " + p.Email
 			}
 			b.WriteString(line)
 		}
+	}
+	if !responder {
+		b.WriteString("\n\n_Phone numbers and e-mail addresses are shown to incident responders only._")
 	}
 	s := c.Support
 	if s.URL != "" || s.Email != "" || s.Priority != "" {

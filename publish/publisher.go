@@ -452,6 +452,16 @@ func (p *Publisher) UploadFile(ctx context.Context, inc *incident.Incident, name
 	return p.slack.Upload(ctx, inc.Channel, inc.CardTS, name, title, content, comment)
 }
 
+// UploadToUser uploads a file into the bot's direct message with user:
+// only they can open it (an ephemeral message cannot carry a file).
+func (p *Publisher) UploadToUser(ctx context.Context, user, name, title, content, comment string) error {
+	ch, err := p.dm(ctx, user)
+	if err != nil {
+		return fmt.Errorf("open a direct message with %s: %w", user, err)
+	}
+	return p.slack.Upload(ctx, ch, "", name, title, content, comment)
+}
+
 // Attach uploads a file into the incident's thread.
 func (p *Publisher) Attach(ctx context.Context, inc *incident.Incident, name, title, content, comment string) {
 	if inc == nil || inc.Channel == "" {

@@ -74,6 +74,15 @@ type Server struct {
 	countLag int
 	failures []failure
 	banCode  int // status for ban (e.g. 402); 0: success
+	holds    []*hold
+}
+
+// hold keeps matching requests waiting until released (Hold).
+type hold struct {
+	method, suffix string
+	arrived        chan struct{}
+	release        chan struct{}
+	once           sync.Once
 }
 
 type failure struct {
@@ -185,6 +194,18 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Unlock()
 }
 
+// Hold keeps every request of method whose path ends with suffix waiting
+// until release is called (or the caller gives up); arrived is closed
+// when the first one comes. It lets a test act while a call is under way.
+func (s *Server) Hold(method, suffix string) (arrived <-chan struct{}, release func()) {
+	h := &hold{method: method, suffix: suffix, arrived: make(chan struct{}), release: make(chan struct{})}
+	s.mu.Lock()
+	s.holds = append(s.holds, h)
+	s.mu.Unlock()
+	var done sync.Once
+	return h.arrived, func() { done.Do(func() { close(h.release) }) }
+}
+
 // Fail makes the next n requests whose path starts with prefix (and
 // method, if not "") answer status; retryAfter > 0 adds Retry-After.
 func (s *Server) Fail(method, prefix string, status, n, retryAfter int) {
@@ -237,9 +258,23 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w, status: 200}
 	s.mu.Lock()
 	latency := s.latency
+	var held []*hold
+	for _, h := range s.holds {
+		if h.method == r.Method && strings.HasSuffix(r.URL.Path, h.suffix) {
+			held = append(held, h)
+		}
+	}
 	s.mu.Unlock()
 	if latency > 0 {
 		time.Sleep(latency)
+	}
+	for _, h := range held {
+		h.once.Do(func() { close(h.arrived) })
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+			return
+		}
 	}
 	s.serve(rec, r, body)
 	s.mu.Lock()

@@ -359,6 +359,32 @@ func (s *Server) Files() []File {
 	return out
 }
 
+// SeenBy is everything user can read in Slack, as text: the channels'
+// messages and files, their own ephemeral replies, and their own DMs with
+// the bot (D<user>); others' ephemerals and DMs are left out, as Slack
+// shows them to nobody else. The fake does not model membership: a
+// user is taken to be in every channel.
+func (s *Server) SeenBy(user string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	visible := func(channel string) bool {
+		return !strings.HasPrefix(channel, "D") || channel == "D"+user
+	}
+	var b strings.Builder
+	for _, m := range s.messages {
+		if (m.Ephemeral && m.User != user) || !visible(m.Channel) {
+			continue
+		}
+		b.WriteString(m.String() + "\n" + m.Text + "\n\n")
+	}
+	for _, f := range s.files {
+		if visible(f.Channel) {
+			fmt.Fprintf(&b, "file %s in %s: %s\n%s\n%s\n\n", f.Name, f.Channel, f.Title, f.Comment, f.Content)
+		}
+	}
+	return b.String()
+}
+
 func (s *Server) dump() string {
 	var b strings.Builder
 	for _, m := range s.messages {

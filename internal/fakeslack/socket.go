@@ -196,6 +196,10 @@ func (s *Server) SlashCommand(user, channel, text string) (string, error) {
 
 // Press clicks a button of a message as user.
 func (s *Server) Press(user string, m *Message, b Button) (string, error) {
+	// Only its recipient sees an ephemeral message, so only they can click it.
+	if m.Ephemeral && m.User != user {
+		return "", fmt.Errorf("fakeslack: %s cannot see the ephemeral message %s (it is %s's)", user, m.TS, m.User)
+	}
 	channel := m.Channel
 	container := map[string]any{"type": "message", "message_ts": m.TS, "channel_id": channel, "is_ephemeral": m.Ephemeral}
 	msg := map[string]any{"ts": m.TS, "blocks": json.RawMessage(m.Blocks)}

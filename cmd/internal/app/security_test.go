@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -445,9 +446,9 @@ func TestInvestigateExportAndDashboard(t *testing.T) {
 
 	h.ticked(t, "INC-1", incident.StepAccessLogs, false)
 	s.Command(t, "U1", "C1", "user eve@example.com")
-	inv := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"eve@example.com", "4 active session(s)", "Chrome 131",
-		"Berlin, DE", "by country: DE 3, NG 1", "country NG differs from the usual DE", odd}})
-	s.ExpectEphemeral(t, "U1", "investigation of "+eve.ID+" is in the INC-1 thread")
+	// The investigation names IPs and cities: only the asker sees it.
+	inv := s.Expect(t, fakeslack.Match{Ephemeral: true, User: "U1", Contains: []string{"eve@example.com", "4 active session(s)", "Chrome 131",
+		"Berlin, DE", "by country: DE 3, NG 1", "country NG differs from the usual DE", odd, "[Share in thread]"}})
 	h.ticked(t, "INC-1", incident.StepAccessLogs, true)
 	rdb, _ := redistest.Client(t)
 	full, err := incident.NewStore(rdb, h.prefix, nil).Get(context.Background(), "INC-1")
@@ -479,7 +480,7 @@ func TestInvestigateExportAndDashboard(t *testing.T) {
 	s.ExpectEphemeral(t, "U1", "2 account(s) affected by INC-1", "eve@example.com", "investigated, sessions revoked", "ann@example.com", "locked out")
 	s.Command(t, "U1", "C1", "affected export")
 	s.ExpectEphemeral(t, "U1", "inc-1-affected-accounts.csv", "personal data")
-	f := s.ExpectFile(t, "CINC", "user_id,primary_email,name,what_was_done", eve.ID+",eve@example.com,Eve,investigated at", "sessions revoked at",
+	f := s.ExpectFile(t, "DU1", "user_id,primary_email,name,what_was_done", eve.ID+",eve@example.com,Eve,investigated at", "sessions revoked at",
 		ann.ID+",ann@example.com,Ann,locked out (banned) by apr-")
 
 	s.Command(t, "U1", "C1", "affected remove eve@example.com")
@@ -500,6 +501,156 @@ func TestInvestigateExportAndDashboard(t *testing.T) {
 	for _, m := range s.Messages() {
 		if !m.Ephemeral && strings.Contains(m.Text+string(m.Blocks), fakeclerk.SvixSecret) {
 			t.Fatalf("the dashboard link reached a channel: %s", m.Text)
+		}
+	}
+}
+
+// personal is the personal data the privacy tests plant: IPs, cities,
+// e-mail addresses and phones that no one but the asker may see.
+var personal = []string{"198.51.100.7", "203.0.113.9", "Berlin", "Lagos", "eve@example.com", "+15550000001", "alice@corp.example"}
+
+func leaks(view string) []string {
+	var out []string
+	for _, p := range personal {
+		if strings.Contains(view, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// timelineOf reads an incident's timeline texts.
+func timelineOf(t *testing.T, prefix, id string) []string {
+	t.Helper()
+	rdb, _ := redistest.Client(t)
+	full, err := incident.NewStore(rdb, prefix, nil).Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range full.Timeline {
+		out = append(out, e.Text)
+	}
+	return out
+}
+
+// `user` and `affected export` answer the responder who asked, alone: the
+// session IPs and cities in an ephemeral message, the e-mail addresses in
+// a file in their DM with the bot. Another responder and an outsider in
+// the channel (U9, no responder) see none of it, until the asker clicks
+// "Share in thread": then the thread has it, and the timeline says it was
+// shared with counts and IDs only.
+func TestInvestigationAndExportStayWithTheAsker(t *testing.T) {
+	h := startSecurity(t, nil)
+	s, fc := h.slack, h.clerk
+	eve := fc.AddUser("Eve", "eve@example.com", 0)
+	for range 3 {
+		fc.AddSessionFrom(eve.ID, fakeclerk.Activity{Device: "Macintosh", Browser: "Chrome", Version: "131", IP: "198.51.100.7", City: "Berlin", Country: "DE"})
+	}
+	fc.AddSessionFrom(eve.ID, fakeclerk.Activity{Device: "Windows", Browser: "Firefox", Version: "128", IP: "203.0.113.9", City: "Lagos", Country: "NG"})
+	card := h.open(t, "open security Account takeover")
+
+	s.Command(t, "U1", "C1", "user eve@example.com")
+	inv := s.ExpectEphemeral(t, "U1", "eve@example.com", "198.51.100.7", "Berlin, DE", "Lagos, NG", "Only you can see this", "[Share in thread]")
+	s.Command(t, "U1", "C1", "affected export")
+	exp := s.ExpectEphemeral(t, "U1", "inc-1-affected-accounts.csv is in your direct messages", "1 account(s)", "personal data", "[Share in thread]")
+	s.ExpectFile(t, "DU1", eve.ID+",eve@example.com,Eve,investigated at")
+	// The outsider may ask, and is refused without a glimpse.
+	s.Command(t, "U9", "C1", "user eve@example.com")
+	s.ExpectEphemeral(t, "U9", "Only incident responders may use `user`")
+
+	if got := leaks(s.SeenBy("U1")); len(got) != 5 {
+		t.Fatalf("the asker sees %v of the personal data; want the IPs, cities and e-mail", got)
+	}
+	for _, who := range []string{"U2", "U9"} {
+		if got := leaks(s.SeenBy(who)); len(got) > 0 {
+			t.Fatalf("%s can read %v:\n%s", who, got, s.SeenBy(who))
+		}
+	}
+	// Slack shows an ephemeral message to its recipient only: nobody else
+	// can press its buttons.
+	if _, err := s.Press("U2", inv, inv.Buttons()[0]); err == nil {
+		t.Fatal("another user pressed the asker's ephemeral button")
+	}
+
+	// The asker shares the investigation: the thread gets it, fresh from
+	// Clerk, with its buttons; a second click shares nothing more.
+	s.Click(t, "U1", inv, "Share in thread")
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"eve@example.com", "4 active session(s)", "198.51.100.7", "Lagos, NG", "[Lock out]"}})
+	s.ExpectEphemeral(t, "U1", "investigation of "+eve.ID+" is now in the INC-1 thread")
+	s.Click(t, "U1", inv, "Share in thread")
+	s.ExpectEphemeral(t, "U1", "already shared")
+	if got := leaks(s.SeenBy("U2")); len(got) == 0 {
+		t.Fatal("the shared investigation is not in the other responder's view")
+	}
+
+	// The asker shares the export: the same CSV goes into the thread.
+	s.Click(t, "U1", exp, "Share in thread")
+	s.ExpectEphemeral(t, "U1", "inc-1-affected-accounts.csv is now in the INC-1 thread")
+	if f := s.ExpectFile(t, "CINC", eve.ID+",eve@example.com,Eve,investigated at"); f.ThreadTS != card.TS {
+		t.Fatalf("the shared export went to %s/%s, not the thread", f.Channel, f.ThreadTS)
+	}
+	tl := timelineOf(t, h.prefix, "INC-1")
+	joined := strings.Join(tl, "\n")
+	if !strings.Contains(joined, "Shared in the thread the investigation of "+eve.ID+": 4 active session(s), 1 flagged") ||
+		!strings.Contains(joined, "Affected accounts export shared in the thread: 1") ||
+		!strings.Contains(joined, "Affected accounts exported privately: 1") {
+		t.Fatalf("timeline:\n%s", joined)
+	}
+	if got := leaks(joined); len(got) > 0 {
+		t.Fatalf("the timeline holds %v:\n%s", got, joined)
+	}
+}
+
+// An export taken while an approved lockout is still being carried out
+// (the Approve click is acked before Clerk is called) waits for it, so
+// the locked-out account is in the file.
+func TestExportRightAfterApprovedLockoutHasTheAccount(t *testing.T) {
+	h := startSecurity(t, nil)
+	s, fc := h.slack, h.clerk
+	ann := fc.AddUser("Ann", "ann@example.com", 1)
+	card := h.open(t, "open security Account takeover")
+	s.Command(t, "U1", "C1", "lockout ann@example.com -- phished")
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", "ann@example.com"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested")
+
+	arrived, release := fc.Hold("POST", "/ban")
+	defer release()
+	s.Click(t, "U2", req, "Approve")
+	select {
+	case <-arrived: // approved; the ban is under way
+	case <-time.After(fakeslack.Timeout):
+		t.Fatal("the approved lockout never called ban")
+	}
+	s.Command(t, "U1", "C1", "affected export")
+	s.ExpectEphemeral(t, "U1", "Waiting for apr-", "being carried out")
+	release()
+	s.ExpectFile(t, "DU1", ann.ID+",ann@example.com,Ann,locked out (banned) by apr-")
+	s.ExpectEphemeral(t, "U1", "inc-1-affected-accounts.csv is in your direct messages", "1 account(s)")
+}
+
+// `contacts` is an ephemeral answer; the phones and e-mail addresses of
+// the people on the ladder are for responders: an outsider sees the
+// ladder and names without them.
+func TestContactsPhonesForRespondersOnly(t *testing.T) {
+	path := t.TempDir() + "/contacts.yml"
+	contacts := "contacts:\n  on_call:\n    - {name: Alice, slack_id: U1, phone: \"+15550000001\", email: alice@corp.example}\n" +
+		"  escalation:\n    - {level: 1, contact: on_call, time: 0-15 min, via: [slack]}\n"
+	if err := os.WriteFile(path, []byte(contacts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startSecurity(t, map[string]string{"CONTACTS_FILE": path})
+	s := h.slack
+	s.Command(t, "U9", "C1", "contacts")
+	s.ExpectEphemeral(t, "U9", "1. on_call · 0-15 min · <@U1>", "• Alice <@U1>", "shown to incident responders only")
+	s.Command(t, "U2", "C1", "contacts")
+	s.ExpectEphemeral(t, "U2", "• Alice <@U1> · :telephone_receiver: +15550000001 · alice@corp.example")
+	if got := leaks(s.SeenBy("U9")); len(got) > 0 {
+		t.Fatalf("the outsider can read %v:\n%s", got, s.SeenBy("U9"))
+	}
+	for _, m := range s.Messages() {
+		if !m.Ephemeral {
+			t.Fatalf("contacts posted to the channel: %s", m.String())
 		}
 	}
 }
