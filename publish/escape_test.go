@@ -21,7 +21,7 @@ func blockText(t *testing.T, m bot.Msg) string {
 		t.Fatal(err)
 	}
 	var blocks []struct {
-		Text     *struct{ Text string } `json:"text"`
+		Text     *struct{ Text string }  `json:"text"`
 		Elements []struct{ Text string } `json:"elements"`
 	}
 	if err := json.Unmarshal(raw, &blocks); err != nil {
