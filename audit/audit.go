@@ -201,7 +201,7 @@ func (l *Log) over(ctx context.Context) ([]Entry, error) {
 }
 
 // Export writes every entry since `since`, oldest first, as JSON lines:
-// the audit stream and the refusals' stream merged by ID.
+// the audit stream and the refusals' stream merged by time.
 func (l *Log) Export(ctx context.Context, w io.Writer, since time.Time) (int, error) {
 	start := "-"
 	if !since.IsZero() {
@@ -224,7 +224,7 @@ func (l *Log) Export(ctx context.Context, w io.Writer, since time.Time) (int, er
 		switch {
 		case !okA && !okB:
 			return n, nil
-		case okA && (!okB || idLess(ma.ID, mb.ID)):
+		case okA && (!okB || before(ma, mb)):
 			m = a.pop()
 		default:
 			m = b.pop()
@@ -268,6 +268,17 @@ func (c *cursor) pop() redis.XMessage {
 	m := c.buf[0]
 	c.buf = c.buf[1:]
 	return m
+}
+
+// before orders entries of the two streams by when they happened: IDs
+// of two streams can tie within a millisecond.
+func before(a, b redis.XMessage) bool {
+	ea, okA := decode(a)
+	eb, okB := decode(b)
+	if okA && okB && !ea.At.Equal(eb.At) {
+		return ea.At.Before(eb.At)
+	}
+	return idLess(a.ID, b.ID)
 }
 
 // idLess orders stream IDs (milliseconds-sequence).
