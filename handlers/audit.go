@@ -34,7 +34,7 @@ func (h *Handlers) auditCmd(ctx context.Context, r req, p Parsed) {
 		h.fail(ctx, r, err)
 		return
 	}
-	h.replyText(ctx, r, publish.AuditText(entries, p.ID))
+	h.reply(ctx, r, publish.AuditMsg(entries, p.ID))
 }
 
 // Auditor is what handlers need of the audit log.

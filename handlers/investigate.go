@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
-	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -62,7 +61,7 @@ func (h *Handlers) user(ctx context.Context, r req, p Parsed) {
 	}
 	prof, sessions, err := look.Investigate(ctx, refs[0])
 	if apperr.CodeOf(err) == apperr.NotFound {
-		h.replyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", refs[0]))
+		h.replyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", publish.Esc(refs[0])))
 		return
 	}
 	if err != nil {
@@ -225,7 +224,7 @@ func notRefs(invalid []string) string {
 	if len(invalid) == 0 {
 		return ""
 	}
-	return " Not one: " + approval.Describe(invalid) + ". Nothing changed."
+	return " Not one: " + refsText(invalid) + ". Nothing changed."
 }
 
 func (h *Handlers) affectedList(ctx context.Context, r req, id string) {
@@ -283,7 +282,7 @@ func (h *Handlers) affectedAdd(ctx context.Context, r req, id string, refs []str
 	}
 	msg := fmt.Sprintf(":white_check_mark: %d account(s) added to the affected list of %s.", len(users), id)
 	if len(unknown) > 0 {
-		msg += " Not found in Clerk, not added: " + approval.Describe(unknown) + "."
+		msg += " Not found in Clerk, not added: " + refsText(unknown) + "."
 	}
 	h.replyText(ctx, r, msg)
 }

@@ -146,12 +146,17 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 	h.replyText(ctx, r, summary)
 }
 
+// refsText lists pasted refs (clerkops.ParseRefs tokens) for a reply:
+// Slack's control characters escaped, so a pasted x<!channel>y or
+// <https://…|label> inside a token shows as text, not a broadcast or link.
+func refsText(refs []string) string { return publish.Esc(approval.Describe(refs)) }
+
 func appendProblems(b *strings.Builder, unknown, invalid []string) {
 	if len(unknown) > 0 {
-		fmt.Fprintf(b, "\n:grey_question: Not found in Clerk: %s", approval.Describe(unknown))
+		fmt.Fprintf(b, "\n:grey_question: Not found in Clerk: %s", refsText(unknown))
 	}
 	if len(invalid) > 0 {
-		fmt.Fprintf(b, "\n:grey_question: Not a user ID or e-mail, skipped: %s", approval.Describe(invalid))
+		fmt.Fprintf(b, "\n:grey_question: Not a user ID or e-mail, skipped: %s", refsText(invalid))
 	}
 }
 
@@ -166,7 +171,7 @@ func (h *Handlers) lockout(ctx context.Context, r req, p Parsed) {
 		return
 	}
 	if len(invalid) > 0 {
-		h.fail(ctx, r, &UsageError{Problem: "These are not user IDs or e-mail addresses: " + approval.Describe(invalid) + ". Nothing was requested.", Usage: p.Sub.Usage})
+		h.fail(ctx, r, &UsageError{Problem: "These are not user IDs or e-mail addresses: " + refsText(invalid) + ". Nothing was requested.", Usage: p.Sub.Usage})
 		return
 	}
 	h.withIncident(ctx, r, p, false, func(ctx context.Context, r req, id string) {
@@ -195,7 +200,7 @@ func (h *Handlers) unlock(ctx context.Context, r req, p Parsed) {
 		return
 	}
 	if len(found) == 0 {
-		h.replyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing changed.", approval.Describe(unknown)))
+		h.replyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing changed.", refsText(unknown)))
 		return
 	}
 	u := found[0]

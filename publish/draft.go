@@ -60,7 +60,14 @@ func (p *Publisher) ShowDraft(ctx context.Context, inc *incident.Incident, ts st
 
 // AnnounceUpdate posts a customer update in the announcement channel.
 func (p *Publisher) AnnounceUpdate(ctx context.Context, channel, incID, text string) error {
-	_, err := p.slack.Post(ctx, channel, "", bot.Msg{Text: text, Blocks: []slack.Block{Section(Esc(text)),
-		contextBlock("Status update for " + incID + " from the incident team")}})
+	_, err := p.slack.Post(ctx, channel, "", AnnouncementMsg(incID, text))
 	return err
+}
+
+// AnnouncementMsg is a customer update as posted in the announcement
+// channel. The fallback text, shown in notifications, is escaped like the
+// blocks: Slack parses it as mrkdwn too.
+func AnnouncementMsg(incID, text string) bot.Msg {
+	return bot.Msg{Text: Esc(text), Blocks: []slack.Block{Section(Esc(text)),
+		contextBlock("Status update for " + incID + " from the incident team")}}
 }

@@ -142,14 +142,15 @@ func AffectedCSV(users []incident.AffectedUser) string {
 
 type csvWriter struct{ b *strings.Builder }
 
-// row writes one RFC 4180 row; a cell starting with = + - @ is
-// prefixed with ' so a spreadsheet does not run it as a formula.
+// row writes one RFC 4180 row; a cell starting with = + - @, a tab or a
+// carriage return is prefixed with ' so a spreadsheet does not run it as
+// a formula (OWASP: some spreadsheets skip a leading tab or CR).
 func (w csvWriter) row(cells ...string) {
 	for i, c := range cells {
 		if i > 0 {
 			w.b.WriteByte(',')
 		}
-		if c != "" && strings.ContainsAny(c[:1], "=+-@") {
+		if c != "" && strings.ContainsAny(c[:1], "=+-@\t\r") {
 			c = "'" + c
 		}
 		if strings.ContainsAny(c, ",\"\n\r") {
