@@ -448,9 +448,13 @@ func Explain(err error, op string) error {
 		case http.StatusUnauthorized:
 			reason = "Clerk rejected CLERK_SECRET_KEY (401): check the key and that it belongs to this instance"
 		case http.StatusPaymentRequired:
-			reason = fmt.Sprintf("Clerk could not %s: banning needs a plan that includes it (402)", op)
+			// The spec's only 402s are ban and unban: the plan lacks banning.
+			reason = fmt.Sprintf("Clerk could not %s: this instance's plan does not include banning users (402 Payment Required), so nothing was changed. Upgrade the plan in the Clerk dashboard, or use `revoke` to end the user's sessions", op)
 		case http.StatusForbidden:
-			reason = fmt.Sprintf("Clerk did not allow us to %s (403: %s); lockout may be disabled for this instance", op, msg)
+			reason = fmt.Sprintf("Clerk did not allow us to %s (403: %s)", op, msg)
+			if strings.HasPrefix(op, "lock ") || strings.HasPrefix(op, "unlock ") {
+				reason += "; user lockout may be turned off for this instance (Restrictions in the Clerk dashboard)"
+			}
 		case http.StatusNotFound:
 			reason = fmt.Sprintf("Could not %s: user or session not found", op)
 		case http.StatusTooManyRequests:
@@ -503,8 +507,10 @@ func (e *Error) ErrorCode() apperr.Code {
 	switch {
 	case e.Status == http.StatusUnauthorized:
 		return apperr.ClerkUnauthorized
-	case e.Status == http.StatusForbidden || e.Status == http.StatusPaymentRequired:
+	case e.Status == http.StatusForbidden:
 		return apperr.ClerkForbidden
+	case e.Status == http.StatusPaymentRequired:
+		return apperr.ClerkPlanRequired
 	case e.Status == http.StatusNotFound:
 		return apperr.NotFound
 	case e.Status == http.StatusTooManyRequests:

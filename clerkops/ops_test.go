@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 )
@@ -81,8 +82,9 @@ func TestErrorsAreSentencesWithoutSecrets(t *testing.T) {
 	c := newClient(t, fc)
 	_, err := c.Ban(context.Background(), u.ID)
 	var ce *clerkops.Error
-	if !errors.As(err, &ce) || ce.Status != 402 || !strings.Contains(err.Error(), "banning needs a plan") {
-		t.Fatalf("err = %v", err)
+	if !errors.As(err, &ce) || ce.Status != 402 || !strings.Contains(err.Error(), "plan does not include banning users (402") ||
+		!strings.Contains(err.Error(), "nothing was changed") || apperr.CodeOf(err) != apperr.ClerkPlanRequired {
+		t.Fatalf("err = %v (code %s)", err, apperr.CodeOf(err))
 	}
 	bad := clerkops.New(clerkops.Config{SecretKey: "sk_test_wrongsecret", APIURL: fc.URL()}, nil)
 	_, err = bad.Ban(context.Background(), u.ID)
@@ -92,6 +94,29 @@ func TestErrorsAreSentencesWithoutSecrets(t *testing.T) {
 	_, err = c.Unban(context.Background(), "user_nobody")
 	if err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// As the Backend API spec documents: ban and unban answer 402 when the
+// plan lacks banning, lock and unlock 403 when user lockout is off; with
+// lockout off, ban still works.
+func TestLockoutOffRefusesUnlockNotBan(t *testing.T) {
+	fc := fakeclerk.New()
+	defer fc.Close()
+	u := fc.AddUser("Eve", "eve@example.com", 1)
+	fc.DisableLockout()
+	c := newClient(t, fc)
+	if _, err := c.Ban(context.Background(), u.ID); err != nil {
+		t.Fatalf("ban with lockout off: %v", err)
+	}
+	_, err := c.Unlock(context.Background(), u.ID)
+	var ce *clerkops.Error
+	if !errors.As(err, &ce) || ce.Status != 403 || apperr.CodeOf(err) != apperr.ClerkForbidden || !strings.Contains(err.Error(), "user lockout may be turned off") {
+		t.Fatalf("unlock with lockout off: %v", err)
+	}
+	fc.BanStatus(402)
+	if _, err := c.Unban(context.Background(), u.ID); !errors.As(err, &ce) || ce.Status != 402 {
+		t.Fatalf("unban on a plan without banning: %v", err)
 	}
 }
 
