@@ -84,6 +84,33 @@ type Client struct {
 	jwks     *jwks.Client
 	svix     *svixwebhook.Client
 	http     *http.Client
+	guard    Guard
+}
+
+// Guard runs fn, recovering a panic and reporting whether one happened
+// (internal/guard.Guard).
+type Guard interface {
+	Run(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) bool
+}
+
+// SetGuard makes RevokeMany's workers and its progress callback run under
+// g (a panic is logged with its stack and told once in Slack). Call it
+// before the client is used.
+func (c *Client) SetGuard(g Guard) { c.guard = g }
+
+// guarded runs fn under the guard, or with a bare recover when none is
+// set; it reports whether fn panicked.
+func (c *Client) guarded(ctx context.Context, job string, fn func(ctx context.Context)) (panicked bool) {
+	if c.guard != nil {
+		return c.guard.Run(ctx, job, "", fn)
+	}
+	defer func() {
+		if recover() != nil {
+			panicked = true
+		}
+	}()
+	fn(ctx)
+	return false
 }
 
 // New builds the client. The secret key is only ever placed in the
@@ -489,7 +516,8 @@ func (c *Client) RevokeMany(ctx context.Context, ids []string, concurrency int, 
 				d, f := done, failed
 				mu.Unlock()
 				if progress != nil {
-					progress(d, f)
+					// A broken progress line must not stop the revokes.
+					c.guarded(ctx, "revoke progress", func(context.Context) { progress(d, f) })
 				}
 			}
 		})
@@ -524,10 +552,8 @@ func (e *Error) ErrorCode() apperr.Code {
 // revokeGuarded is RevokeSessions in a worker: a panic becomes that user's
 // failure (logged by the caller with the rest), not the end of the bot.
 func (c *Client) revokeGuarded(ctx context.Context, id string, verify bool) (res RevokeResult) {
-	defer func() {
-		if p := recover(); p != nil {
-			res = RevokeResult{User: id, Err: fmt.Errorf("internal error while revoking (%v); run revoke again for this user", p)}
-		}
-	}()
-	return c.RevokeSessions(ctx, id, verify)
+	if c.guarded(ctx, "revoke worker", func(ctx context.Context) { res = c.RevokeSessions(ctx, id, verify) }) {
+		res = RevokeResult{User: id, Err: errors.New("internal error while revoking (logged); run revoke again for this user")}
+	}
+	return res
 }

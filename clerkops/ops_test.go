@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,6 +118,48 @@ func TestLockoutOffRefusesUnlockNotBan(t *testing.T) {
 	fc.BanStatus(402)
 	if _, err := c.Unban(context.Background(), u.ID); !errors.As(err, &ce) || ce.Status != 402 {
 		t.Fatalf("unban on a plan without banning: %v", err)
+	}
+}
+
+// recordingGuard is internal/guard's contract: recover, report.
+type recordingGuard struct {
+	mu   sync.Mutex
+	jobs map[string]int
+}
+
+func (g *recordingGuard) Run(ctx context.Context, job, _ string, fn func(context.Context)) (panicked bool) {
+	defer func() {
+		if recover() != nil {
+			panicked = true
+			g.mu.Lock()
+			g.jobs[job]++
+			g.mu.Unlock()
+		}
+	}()
+	fn(ctx)
+	return false
+}
+
+// The progress callback runs in RevokeMany's workers: a panic in it goes
+// through the guard and the revokes carry on.
+func TestRevokeProgressPanicIsGuarded(t *testing.T) {
+	fc := fakeclerk.New()
+	defer fc.Close()
+	var ids []string
+	for range 5 {
+		ids = append(ids, fc.AddUser("U", "", 2).ID)
+	}
+	c := newClient(t, fc)
+	g := &recordingGuard{jobs: map[string]int{}}
+	c.SetGuard(g)
+	res := c.RevokeMany(context.Background(), ids, 2, false, func(done, failed int) { panic("progress line broke") })
+	for _, r := range res {
+		if r.Err != nil || r.Revoked != 2 {
+			t.Fatalf("result %+v", r)
+		}
+	}
+	if g.jobs["revoke progress"] != 5 {
+		t.Fatalf("guarded panics: %v", g.jobs)
 	}
 }
 

@@ -200,6 +200,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		}
 	}
 	listener := bot.NewListener(api, h, store, out, log, cfg.HandlerTimeout)
+	listener.Guard = parts.guard
 	listener.OnAck = func(kind string, d time.Duration) {
 		parts.metrics.Ack(kind, d)
 		if opt.OnAck != nil {
@@ -361,6 +362,9 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now})
 	deps.Publisher = pub
 	g := guard.New(log, pub, opt.PanicHook)
+	if clerk != nil {
+		clerk.SetGuard(g)
+	}
 	var engine *escalation.Engine
 	var esc response.Escalator
 	if ladder != nil {
