@@ -29,6 +29,9 @@ const (
 	Internal          Code = "internal"           // anything else: a bug, logged
 )
 
+// ClerkPlanRequired: Clerk's plan lacks the feature (402, on ban and unban).
+const ClerkPlanRequired Code = "clerk_plan_required"
+
 // Error carries a code and, optionally, a message safe to show a user.
 type Error struct {
 	Code    Code

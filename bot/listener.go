@@ -87,6 +87,31 @@ type Listener struct {
 	wg        sync.WaitGroup
 	// OnAck, if set, observes each ack's latency (benchmarks, metrics).
 	OnAck func(kind string, d time.Duration)
+	// Guard, if set, owns the goroutines the listener starts (the Socket
+	// Mode client and each handler): a panic is logged with its stack and
+	// told once in Slack. Unset, they recover and log only.
+	Guard Guard
+}
+
+// Guard runs fn, recovering a panic and reporting whether one happened
+// (internal/guard.Guard).
+type Guard interface {
+	Run(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) bool
+}
+
+// run runs fn under the guard, or with a bare recover when there is none.
+func (l *Listener) run(ctx context.Context, job string, fn func(ctx context.Context)) (panicked bool) {
+	if l.Guard != nil {
+		return l.Guard.Run(ctx, job, "", fn)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = true
+			l.log.WithFields(logrus.Fields{"job": job, "panic": fmt.Sprint(p), "stack": string(debug.Stack())}).Error("panicked; carrying on")
+		}
+	}()
+	fn(ctx)
+	return false
 }
 
 // NewListener builds the Socket Mode loop around an API client that has
@@ -107,15 +132,15 @@ func (l *Listener) Connected() bool { return l.connected.Load() }
 func (l *Listener) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	panicked := make(chan struct{}, 1)
+	// slack-go starts the receiver, request handler and response sender in
+	// goroutines of its own, which no caller can recover; they run only
+	// slack-go's code (no logger or callback of ours is given to it). What
+	// runs here is guarded: this goroutine and every handler.
 	start := func() {
 		go func() {
-			defer func() {
-				if p := recover(); p != nil {
-					l.log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("socket mode client panicked; reconnecting")
-					panicked <- struct{}{}
-				}
-			}()
-			errc <- l.client.RunContext(ctx)
+			if l.run(ctx, "socket mode client", func(ctx context.Context) { errc <- l.client.RunContext(ctx) }) {
+				panicked <- struct{}{}
+			}
 		}()
 	}
 	start()
@@ -269,13 +294,9 @@ func (l *Listener) dispatch(ctx context.Context, key string, to ReplyTo, fields 
 				return
 			}
 		}
-		defer func() {
-			if p := recover(); p != nil {
-				log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("handler panicked")
-				_ = l.reply.Reply(ctx, to, Msg{Text: ":warning: Something went wrong while handling that; nothing more was done. The error was logged."})
-			}
-		}()
-		work(ctx)
+		if l.run(ctx, "slack handler", work) {
+			_ = l.reply.Reply(ctx, to, Msg{Text: ":warning: Something went wrong while handling that; nothing more was done. The error was logged."})
+		}
 	})
 }
 

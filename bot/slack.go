@@ -69,9 +69,9 @@ func limit(method string) (rate int, period time.Duration, burst int, ok bool) {
 	switch method {
 	case "chat.postMessage":
 		return 1, time.Second, 3, true // about 1 per second per channel, short bursts tolerated
-	case "chat.update", "conversations.open", "conversations.info":
+	case "chat.update", "conversations.open", "conversations.info", "users.lookupByEmail":
 		return 45, time.Minute, 15, true // Tier 3: about 50 a minute
-	case "chat.postEphemeral", "users.info", "users.lookupByEmail":
+	case "chat.postEphemeral", "users.info":
 		return 90, time.Minute, 30, true // Tier 4: about 100 a minute
 	case "usergroups.users.list", "usergroups.list":
 		return 18, time.Minute, 4, true // Tier 2: about 20 a minute

@@ -84,6 +84,33 @@ type Client struct {
 	jwks     *jwks.Client
 	svix     *svixwebhook.Client
 	http     *http.Client
+	guard    Guard
+}
+
+// Guard runs fn, recovering a panic and reporting whether one happened
+// (internal/guard.Guard).
+type Guard interface {
+	Run(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) bool
+}
+
+// SetGuard makes RevokeMany's workers and its progress callback run under
+// g (a panic is logged with its stack and told once in Slack). Call it
+// before the client is used.
+func (c *Client) SetGuard(g Guard) { c.guard = g }
+
+// guarded runs fn under the guard, or with a bare recover when none is
+// set; it reports whether fn panicked.
+func (c *Client) guarded(ctx context.Context, job string, fn func(ctx context.Context)) (panicked bool) {
+	if c.guard != nil {
+		return c.guard.Run(ctx, job, "", fn)
+	}
+	defer func() {
+		if recover() != nil {
+			panicked = true
+		}
+	}()
+	fn(ctx)
+	return false
 }
 
 // New builds the client. The secret key is only ever placed in the
@@ -448,9 +475,13 @@ func Explain(err error, op string) error {
 		case http.StatusUnauthorized:
 			reason = "Clerk rejected CLERK_SECRET_KEY (401): check the key and that it belongs to this instance"
 		case http.StatusPaymentRequired:
-			reason = fmt.Sprintf("Clerk could not %s: banning needs a plan that includes it (402)", op)
+			// The spec's only 402s are ban and unban: the plan lacks banning.
+			reason = fmt.Sprintf("Clerk could not %s: this instance's plan does not include banning users (402 Payment Required), so nothing was changed. Upgrade the plan in the Clerk dashboard, or use `revoke` to end the user's sessions", op)
 		case http.StatusForbidden:
-			reason = fmt.Sprintf("Clerk did not allow us to %s (403: %s); lockout may be disabled for this instance", op, msg)
+			reason = fmt.Sprintf("Clerk did not allow us to %s (403: %s)", op, msg)
+			if strings.HasPrefix(op, "lock ") || strings.HasPrefix(op, "unlock ") {
+				reason += "; user lockout may be turned off for this instance (Restrictions in the Clerk dashboard)"
+			}
 		case http.StatusNotFound:
 			reason = fmt.Sprintf("Could not %s: user or session not found", op)
 		case http.StatusTooManyRequests:
@@ -485,7 +516,8 @@ func (c *Client) RevokeMany(ctx context.Context, ids []string, concurrency int, 
 				d, f := done, failed
 				mu.Unlock()
 				if progress != nil {
-					progress(d, f)
+					// A broken progress line must not stop the revokes.
+					c.guarded(ctx, "revoke progress", func(context.Context) { progress(d, f) })
 				}
 			}
 		})
@@ -503,8 +535,10 @@ func (e *Error) ErrorCode() apperr.Code {
 	switch {
 	case e.Status == http.StatusUnauthorized:
 		return apperr.ClerkUnauthorized
-	case e.Status == http.StatusForbidden || e.Status == http.StatusPaymentRequired:
+	case e.Status == http.StatusForbidden:
 		return apperr.ClerkForbidden
+	case e.Status == http.StatusPaymentRequired:
+		return apperr.ClerkPlanRequired
 	case e.Status == http.StatusNotFound:
 		return apperr.NotFound
 	case e.Status == http.StatusTooManyRequests:
@@ -518,10 +552,8 @@ func (e *Error) ErrorCode() apperr.Code {
 // revokeGuarded is RevokeSessions in a worker: a panic becomes that user's
 // failure (logged by the caller with the rest), not the end of the bot.
 func (c *Client) revokeGuarded(ctx context.Context, id string, verify bool) (res RevokeResult) {
-	defer func() {
-		if p := recover(); p != nil {
-			res = RevokeResult{User: id, Err: fmt.Errorf("internal error while revoking (%v); run revoke again for this user", p)}
-		}
-	}()
-	return c.RevokeSessions(ctx, id, verify)
+	if c.guarded(ctx, "revoke worker", func(ctx context.Context) { res = c.RevokeSessions(ctx, id, verify) }) {
+		res = RevokeResult{User: id, Err: errors.New("internal error while revoking (logged); run revoke again for this user")}
+	}
+	return res
 }

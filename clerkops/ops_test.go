@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 )
@@ -81,8 +83,9 @@ func TestErrorsAreSentencesWithoutSecrets(t *testing.T) {
 	c := newClient(t, fc)
 	_, err := c.Ban(context.Background(), u.ID)
 	var ce *clerkops.Error
-	if !errors.As(err, &ce) || ce.Status != 402 || !strings.Contains(err.Error(), "banning needs a plan") {
-		t.Fatalf("err = %v", err)
+	if !errors.As(err, &ce) || ce.Status != 402 || !strings.Contains(err.Error(), "plan does not include banning users (402") ||
+		!strings.Contains(err.Error(), "nothing was changed") || apperr.CodeOf(err) != apperr.ClerkPlanRequired {
+		t.Fatalf("err = %v (code %s)", err, apperr.CodeOf(err))
 	}
 	bad := clerkops.New(clerkops.Config{SecretKey: "sk_test_wrongsecret", APIURL: fc.URL()}, nil)
 	_, err = bad.Ban(context.Background(), u.ID)
@@ -92,6 +95,71 @@ func TestErrorsAreSentencesWithoutSecrets(t *testing.T) {
 	_, err = c.Unban(context.Background(), "user_nobody")
 	if err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// As the Backend API spec documents: ban and unban answer 402 when the
+// plan lacks banning, lock and unlock 403 when user lockout is off; with
+// lockout off, ban still works.
+func TestLockoutOffRefusesUnlockNotBan(t *testing.T) {
+	fc := fakeclerk.New()
+	defer fc.Close()
+	u := fc.AddUser("Eve", "eve@example.com", 1)
+	fc.DisableLockout()
+	c := newClient(t, fc)
+	if _, err := c.Ban(context.Background(), u.ID); err != nil {
+		t.Fatalf("ban with lockout off: %v", err)
+	}
+	_, err := c.Unlock(context.Background(), u.ID)
+	var ce *clerkops.Error
+	if !errors.As(err, &ce) || ce.Status != 403 || apperr.CodeOf(err) != apperr.ClerkForbidden || !strings.Contains(err.Error(), "user lockout may be turned off") {
+		t.Fatalf("unlock with lockout off: %v", err)
+	}
+	fc.BanStatus(402)
+	if _, err := c.Unban(context.Background(), u.ID); !errors.As(err, &ce) || ce.Status != 402 {
+		t.Fatalf("unban on a plan without banning: %v", err)
+	}
+}
+
+// recordingGuard is internal/guard's contract: recover, report.
+type recordingGuard struct {
+	mu   sync.Mutex
+	jobs map[string]int
+}
+
+func (g *recordingGuard) Run(ctx context.Context, job, _ string, fn func(context.Context)) (panicked bool) {
+	defer func() {
+		if recover() != nil {
+			panicked = true
+			g.mu.Lock()
+			g.jobs[job]++
+			g.mu.Unlock()
+		}
+	}()
+	fn(ctx)
+	return false
+}
+
+// The progress callback runs in RevokeMany's workers: a panic in it goes
+// through the guard and the revokes carry on.
+func TestRevokeProgressPanicIsGuarded(t *testing.T) {
+	fc := fakeclerk.New()
+	defer fc.Close()
+	var ids []string
+	for range 5 {
+		ids = append(ids, fc.AddUser("U", "", 2).ID)
+	}
+	c := newClient(t, fc)
+	g := &recordingGuard{jobs: map[string]int{}}
+	c.SetGuard(g)
+	res := c.RevokeMany(context.Background(), ids, 2, false, func(done, failed int) { panic("progress line broke") })
+	for _, r := range res {
+		if r.Err != nil || r.Revoked != 2 {
+			t.Fatalf("result %+v", r)
+		}
+	}
+	if g.jobs["revoke progress"] != 5 {
+		t.Fatalf("guarded panics: %v", g.jobs)
 	}
 }
 

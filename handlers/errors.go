@@ -80,6 +80,8 @@ func CodeSentence(code apperr.Code, detail string) string {
 		return ":x: Clerk rejected the secret key (401): CLERK_SECRET_KEY is wrong, revoked or for another instance. Nothing was done; fix the key and restart the bot."
 	case apperr.ClerkForbidden:
 		return with(":x: Clerk refused this operation for this instance (403)") + ". Nothing was done; check the instance's settings and plan in the Clerk dashboard."
+	case apperr.ClerkPlanRequired:
+		return with(":x: This Clerk instance's plan does not include banning users (402)") + ". Nothing was done; upgrade the plan in the Clerk dashboard, or use `/clerk-incident revoke` to end the user's sessions."
 	case apperr.ClerkRateLimited:
 		return with(":hourglass: Clerk's rate limit is still exceeded after waiting") + ". Try again in a minute; the app shares this budget."
 	case apperr.SlackChannel:

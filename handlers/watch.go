@@ -21,23 +21,29 @@ func watchingCommands() []Sub {
 			Run: (*Handlers).status},
 		{Name: "diagnose", Usage: "/clerk-incident diagnose [INC-n] [samples]", Summary: "time Clerk's API, JWKS, the app health endpoint and the status page", Who: Responder,
 			Run: (*Handlers).diagnose},
-		{Name: "check", Usage: "/clerk-incident check", Summary: "check keys, webhook secret, Redis, contacts and Slack tokens", NoID: true,
+		{Name: "check", Usage: "/clerk-incident check", Summary: "check keys, webhook secret, Redis, contacts and Slack tokens", NoID: true, Who: Responder,
 			Run: func(h *Handlers, ctx context.Context, r req, _ Parsed) { h.check(ctx, r) }},
 	}
 }
 
-// StatusSource gives the live Clerk status and the last app probe.
+// StatusSource gives what the last poll (any replica's) saw of Clerk's
+// status page, Clerk's endpoints and the app's health.
 type StatusSource interface {
-	Live(ctx context.Context) statuswatch.Snapshot
+	Last(ctx context.Context) (statuswatch.Snapshot, error)
 }
 
+// live answers from the last poll's snapshot, saying how old it is: a
+// burst of `status` during an incident never reaches the status page.
 func (h *Handlers) live(ctx context.Context) string {
 	if h.watch == nil {
 		return ""
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	return publish.LiveText(h.watch.Live(ctx))
+	s, err := h.watch.Last(ctx)
+	if err != nil {
+		h.log.WithError(err).Warn("reading the last status poll failed")
+		s = statuswatch.Snapshot{Err: "the last poll could not be read"}
+	}
+	return publish.LiveText(s) + publish.SnapshotAge(s.FetchedAt, h.now())
 }
 
 func (h *Handlers) status(ctx context.Context, r req, p Parsed) {

@@ -5,8 +5,10 @@ package metrics
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +19,7 @@ import (
 // Metrics holds the collectors.
 type Metrics struct {
 	reg        *prometheus.Registry
+	bypass     *prometheus.Registry // the bypass gauge: shown only where the bypass itself is readable
 	commands   *prometheus.CounterVec
 	ack        *prometheus.HistogramVec
 	lateness   prometheus.Histogram
@@ -36,7 +39,7 @@ type Gauges struct {
 
 // New registers every metric.
 func New(g Gauges) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+	m := &Metrics{reg: prometheus.NewRegistry(), bypass: prometheus.NewRegistry()}
 	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_commands_total", Help: "Slash commands and clicks by subcommand and outcome."}, []string{"subcommand", "outcome"})
 	m.ack = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clerk_incident_ack_latency_seconds", Help: "Time from envelope to Socket Mode ack.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 3}}, []string{"kind"})
@@ -49,18 +52,7 @@ func New(g Gauges) *Metrics {
 	m.reg.MustRegister(m.commands, m.ack, m.lateness, m.pages, m.approvals, m.clerkCalls, m.polls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gauge := func(name, help string, read func(ctx context.Context) (float64, error)) {
-		if read == nil {
-			return
-		}
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			v, err := read(ctx)
-			if err != nil {
-				return -1
-			}
-			return v
-		}))
+		gaugeOn(m.reg, name, help, read)
 	}
 	if g.OpenIncidents != nil {
 		gauge("clerk_incident_open_incidents", "Open incidents (-1: store unavailable).", func(ctx context.Context) (float64, error) {
@@ -69,7 +61,7 @@ func New(g Gauges) *Metrics {
 		})
 	}
 	if g.BypassActive != nil {
-		gauge("clerk_incident_bypass_active", "1 while the emergency auth bypass is on.", func(ctx context.Context) (float64, error) {
+		gaugeOn(m.bypass, "clerk_incident_bypass_active", "1 while the emergency auth bypass is on.", func(ctx context.Context) (float64, error) {
 			on, err := g.BypassActive(ctx)
 			if on {
 				return 1, err
@@ -82,9 +74,54 @@ func New(g Gauges) *Metrics {
 	return m
 }
 
-// Handler serves /metrics.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+// gaugeOn registers a gauge read at scrape time (-1 on a read error).
+func gaugeOn(reg *prometheus.Registry, name, help string, read func(ctx context.Context) (float64, error)) {
+	if read == nil {
+		return
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		v, err := read(ctx)
+		if err != nil {
+			return -1
+		}
+		return v
+	}))
+}
+
+// Access says who may read /metrics.
+type Access struct {
+	// Token (METRICS_TOKEN), when set, is the bearer token every scrape
+	// must send; a scrape without it is answered 401.
+	Token string
+	// BypassSecret is true when the bypass is itself behind a token
+	// (BYPASS_READ_TOKEN): then an unauthenticated scrape must not learn
+	// whether it is on, so clerk_incident_bypass_active is left out.
+	BypassSecret bool
+}
+
+// Handler serves /metrics under a.
+func (m *Metrics) Handler(a Access) http.Handler {
+	public := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	all := promhttp.HandlerFor(prometheus.Gatherers{m.reg, m.bypass}, promhttp.HandlerOpts{Registry: m.reg})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		switch {
+		case a.Token != "":
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+				http.Error(w, "unauthorized: send Authorization: Bearer <METRICS_TOKEN>", http.StatusUnauthorized)
+				return
+			}
+			all.ServeHTTP(w, r)
+		case a.BypassSecret:
+			public.ServeHTTP(w, r)
+		default:
+			all.ServeHTTP(w, r)
+		}
+	})
 }
 
 // Command counts a command or click.

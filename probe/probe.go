@@ -82,21 +82,19 @@ type CheckItem struct {
 	Fix  string
 }
 
-// Mask shows a secret's prefix and last four characters only.
+// Mask shows a secret's kind only: its well-known prefix, never a
+// character of the secret itself nor its length (a Slack reply is
+// read by many and kept).
 func Mask(s string) string {
 	if s == "" {
 		return "(not set)"
 	}
-	prefix := ""
 	for _, p := range []string{"sk_live_", "sk_test_", "pk_live_", "pk_test_", "whsec_", "xoxb-", "xapp-"} {
 		if strings.HasPrefix(s, p) {
-			prefix = p
+			return p + "…"
 		}
 	}
-	if len(s)-len(prefix) < 8 {
-		return prefix + "…"
-	}
-	return prefix + "…" + s[len(s)-4:]
+	return "…"
 }
 
 // FrontendHost decodes a publishable key to its Frontend API host.

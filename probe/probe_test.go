@@ -28,6 +28,20 @@ func TestFrontendHost(t *testing.T) {
 	}
 }
 
+// A masked secret keeps only its well-known prefix: no character of the
+// secret, and nothing that tells its length.
+func TestMaskShowsNoSecretCharacters(t *testing.T) {
+	for in, want := range map[string]string{
+		"sk_live_abcdefghijklmnopqrstuvwxyz0123": "sk_live_…", "sk_live_abcdefgh": "sk_live_…",
+		"sk_test_fakeclerkkey": "sk_test_…", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw": "whsec_…",
+		"xoxb-1-2-abcdef": "xoxb-…", "opaque-secret-value": "…", "": "(not set)",
+	} {
+		if got := probe.Mask(in); got != want {
+			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestChecksReportMalformedKeysWithFixes(t *testing.T) {
 	up := func(context.Context) error { return nil }
 	items := probe.RunChecks(context.Background(), probe.CheckInput{
@@ -37,7 +51,7 @@ func TestChecksReportMalformedKeysWithFixes(t *testing.T) {
 	})
 	text := publish.CheckText(items)
 	for _, want := range []string{
-		":x: CLERK_SECRET_KEY pk_test_…cret is not a secret key", "not the publishable pk_ key",
+		":x: CLERK_SECRET_KEY pk_test_… is not a secret key", "not the publishable pk_ key",
 		":x: CLERK_PUBLISHABLE_KEY pk_test_… is malformed: its body is not base64", "Copy the publishable key again",
 		":x: APP_WEBHOOK_URL is not an http(s) URL", ":x: APP_WEBHOOK_SECRET whsec_… is not a whsec_ base64 secret",
 		":x: Slack bot token check failed: invalid_auth", "5 problem(s)",

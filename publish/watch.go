@@ -282,3 +282,21 @@ func (p *Publisher) PostAlert(ctx context.Context, inc *incident.Incident, a sta
 		p.log.WithError(err).Warn("could not post status alert")
 	}
 }
+
+// SnapshotAge says how old the status shown is (empty before any poll).
+func SnapshotAge(at, now time.Time) string {
+	if at.IsZero() {
+		return ""
+	}
+	d := max(now.Sub(at), 0)
+	var ago string
+	switch {
+	case d < time.Minute:
+		ago = fmt.Sprintf("%d s", d/time.Second)
+	case d < time.Hour:
+		ago = fmt.Sprintf("%d min", d/time.Minute)
+	default:
+		ago = fmt.Sprintf("%d h %d min", d/time.Hour, d%time.Hour/time.Minute)
+	}
+	return fmt.Sprintf("\n_Clerk status as of the last poll, %s ago (%s)._", ago, SlackDate(at))
+}

@@ -32,14 +32,15 @@ const DefaultComponents = `# What a problem with each component of Clerk's statu
 #              P2 otherwise), or a performance incident when only degraded
 #   webhook  - user sync breaks: a webhook incident
 #   advisory - a line in the channel, no incident and no page
-# Components not listed are advisory.
+# Components not listed are advisory. Account Portal is the hosted sign-in
+# and sign-up pages; Machine authentication is M2M and API-key sign-in.
 components:
   User and authentication: outage
   Session management: outage
+  Account Portal: outage
+  Machine authentication: outage
   Frontend API: outage
   Backend API: outage
-  Sign-in: outage
-  Sign-up: outage
   Webhooks: webhook
   Dashboard: advisory
   Email delivery: advisory

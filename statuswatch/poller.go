@@ -585,21 +585,6 @@ func (p *Poller) Last(ctx context.Context) (Snapshot, error) {
 	return s, err
 }
 
-// Live fetches the status page now (falling back to the last poll).
-func (p *Poller) Live(ctx context.Context) Snapshot {
-	s, _ := p.Last(ctx)
-	if p.cfg.StatusURL == "" {
-		return s
-	}
-	sum, err := p.Fetch(ctx)
-	if err != nil {
-		s.Err = err.Error()
-		return s
-	}
-	s.Summary, s.Err, s.FetchedAt = &sum, "", p.now().UTC()
-	return s
-}
-
 // alertFor classifies an upstream incident with the component map; ok is
 // false when it means an advisory only.
 func (p *Poller) alertFor(in Incident, sum Summary) (Alert, bool) {

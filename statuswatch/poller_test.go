@@ -318,6 +318,23 @@ func TestComponentMapFile(t *testing.T) {
 	}
 }
 
+// Clerk's page lists Account Portal (hosted sign-in) and Machine
+// authentication; an outage of either is on the sign-in path and pages.
+// "Sign-in" and "Sign-up" are not components there.
+func TestDefaultMapPagesForRealSignInComponents(t *testing.T) {
+	m := statuswatch.DefaultComponentMap()
+	for _, c := range []string{"Account Portal", "Machine authentication"} {
+		if cat, sev, ok := m.Decide([]string{c}, statuswatch.Major); !ok || cat != incident.Outage || sev != incident.P1 {
+			t.Errorf("%s major outage: %v %v %v", c, cat, sev, ok)
+		}
+	}
+	for _, n := range m.Names() {
+		if n == "Sign-in" || n == "Sign-up" {
+			t.Errorf("default map lists %q, which is not a component of Clerk's page", n)
+		}
+	}
+}
+
 func TestStatusPageOutageWarnsOnceAndRecovers(t *testing.T) {
 	fs := fakestatus.New()
 	defer fs.Close()

@@ -73,7 +73,8 @@ type Server struct {
 	latency  time.Duration
 	countLag int
 	failures []failure
-	banCode  int // status for ban (e.g. 402); 0: success
+	banCode  int // status for ban and unban (402: the plan lacks banning); 0: success
+	lockCode int // status for lock and unlock (403: user lockout is off); 0: success
 	holds    []*hold
 }
 
@@ -221,7 +222,8 @@ func (s *Server) Heal() {
 	s.mu.Unlock()
 }
 
-// BanStatus makes ban answer status (402 when the plan lacks it).
+// BanStatus makes ban and unban answer status (402 when the plan lacks
+// banning, as the Backend API spec documents for both).
 func (s *Server) BanStatus(status int) {
 	s.mu.Lock()
 	s.banCode = status
@@ -548,11 +550,23 @@ func (s *Server) userAction(w http.ResponseWriter, id, action string) {
 			}
 		}
 	case "unban":
+		if s.banCode != 0 {
+			code := s.banCode
+			s.mu.Unlock()
+			clerkError(w, code, "feature_not_enabled", "Banning users is not available on your plan")
+			return
+		}
 		u.Banned = false
-	case "lock":
-		u.Locked = true
-	case "unlock":
-		u.Locked = false
+	case "lock", "unlock":
+		// The spec's only documented refusal of lock/unlock: 403
+		// (AuthorizationInvalid) when user lockout is off for the instance.
+		if s.lockCode != 0 {
+			code := s.lockCode
+			s.mu.Unlock()
+			clerkError(w, code, "authorization_invalid", "User lockout is not enabled for this instance")
+			return
+		}
+		u.Locked = action == "lock"
 	default:
 		s.mu.Unlock()
 		clerkError(w, http.StatusNotFound, "resource_not_found", "no such user action")
@@ -571,10 +585,10 @@ func (s *Server) RevokeKey() {
 	s.mu.Unlock()
 }
 
-// DisableLockout makes ban answer 403, as an instance without the user
-// lockout feature does.
+// DisableLockout makes lock and unlock answer 403, as an instance with
+// user lockout turned off does; ban is unaffected (its refusal is 402).
 func (s *Server) DisableLockout() {
 	s.mu.Lock()
-	s.banCode = http.StatusForbidden
+	s.lockCode = http.StatusForbidden
 	s.mu.Unlock()
 }

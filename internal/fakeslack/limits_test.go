@@ -36,3 +36,26 @@ func TestFakeSlackEnforcesPostMessagePerChannel(t *testing.T) {
 		t.Fatalf("throttled %d", fs.Throttled())
 	}
 }
+
+// users.lookupByEmail is Tier 3 (about 50 a minute, burst 20), not Tier 4:
+// the 21st lookup in a burst is answered 429.
+func TestFakeSlackLookupByEmailIsTier3(t *testing.T) {
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	fs.SetEmail("U1", "a@example.com")
+	api := slack.New(fs.BotToken, slack.OptionAPIURL(fs.APIURL()))
+	var rl *slack.RateLimitedError
+	for i := range 21 {
+		_, err := api.GetUserByEmailContext(context.Background(), "a@example.com")
+		if errors.As(err, &rl) {
+			if i < 20 {
+				t.Fatalf("429 after %d lookups, want a burst of 20", i)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("lookup %d: %v", i+1, err)
+		}
+	}
+	t.Fatal("21 lookups in a burst were all answered: Tier 4's limits, want Tier 3's")
+}

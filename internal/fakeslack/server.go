@@ -627,9 +627,9 @@ func tier(method string) (burst, perSecond float64, perChannel bool) {
 	switch method {
 	case "chat.postMessage":
 		return 4, 1, true // about 1 per second per channel, short bursts tolerated
-	case "chat.update", "conversations.open", "conversations.info":
+	case "chat.update", "conversations.open", "conversations.info", "users.lookupByEmail":
 		return 20, 50.0 / 60, false // Tier 3
-	case "chat.postEphemeral", "users.info", "users.lookupByEmail":
+	case "chat.postEphemeral", "users.info":
 		return 40, 100.0 / 60, false // Tier 4
 	case "usergroups.users.list", "usergroups.list", "users.list":
 		return 5, 20.0 / 60, false // Tier 2

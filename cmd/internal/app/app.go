@@ -200,6 +200,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		}
 	}
 	listener := bot.NewListener(api, h, store, out, log, cfg.HandlerTimeout)
+	listener.Guard = parts.guard
 	listener.OnAck = func(kind string, d time.Duration) {
 		parts.metrics.Ack(kind, d)
 		if opt.OnAck != nil {
@@ -214,8 +215,8 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	mux := healthMux(store, listener, parts.poll)
 	handler := guardHTTP(parts.guard, mux)
 	mux.Handle("GET /v1/bypass", bypassHandler(bypassStore, cfg.BypassReadToken, log))
-	mux.Handle("GET /metrics", parts.metrics.Handler())
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	mux.Handle("GET /metrics", parts.metrics.Handler(metrics.Access{Token: cfg.MetricsToken, BypassSecret: cfg.BypassReadToken != ""}))
+	srv := newHTTPServer(handler)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.WithError(err).Error("http server stopped")
@@ -361,6 +362,9 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now})
 	deps.Publisher = pub
 	g := guard.New(log, pub, opt.PanicHook)
+	if clerk != nil {
+		clerk.SetGuard(g)
+	}
 	var engine *escalation.Engine
 	var esc response.Escalator
 	if ladder != nil {
@@ -644,6 +648,14 @@ func healthMux(store pinger, sock connectedness, poll *statuswatch.Poller) *http
 		_ = json.NewEncoder(w).Encode(body)
 	})
 	return mux
+}
+
+// newHTTPServer bounds every phase of a connection, so a slow or idle
+// client cannot hold one open: /healthz, /v1/bypass and /metrics are small
+// reads (a scrape reads four gauges of at most 2 s each).
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
 }
 
 type bypassReader interface {

@@ -81,6 +81,8 @@ type Config struct {
 	ApprovalTTL     time.Duration
 	BypassMax       time.Duration
 	BypassReadToken string
+	// MetricsToken (METRICS_TOKEN), when set, guards GET /metrics.
+	MetricsToken string
 }
 
 // Vars documents every variable; the README table mirrors it. A Help that
@@ -106,6 +108,7 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"APPROVAL_TTL", "15m", "how long an approval request stays open"},
 	{"BYPASS_MAX_DURATION", "2h", "longest emergency bypass"},
 	{"BYPASS_READ_TOKEN", "", "bearer token required by GET /v1/bypass when set"},
+	{"METRICS_TOKEN", "", "bearer token required by GET /metrics when set; unset: /metrics is open, without the bypass gauge when BYPASS_READ_TOKEN is set"},
 	{"STATUS_POLL_SCHEDULE", "@every 1m", "cron schedule of the status poller and app health probe; off disables"},
 	{"CLERK_STATUS_URL", "https://status.clerk.com", "Clerk's status page: its root (the format is detected: Statuspage summary or status, incident.io widget or page data, RSS/Atom) or one endpoint"},
 	{"STATUS_CONFIRM_POLLS", "2", "consecutive polls showing a Clerk problem before an incident opens"},
@@ -304,6 +307,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.ApprovalTTL = duration(get, "APPROVAL_TTL", &errs)
 	c.BypassMax = duration(get, "BYPASS_MAX_DURATION", &errs)
 	c.BypassReadToken = get("BYPASS_READ_TOKEN")
+	c.MetricsToken = get("METRICS_TOKEN")
 	c.HandlerTimeout = duration(get, "HANDLER_TIMEOUT", &errs)
 	c.GroupCacheTTL = duration(get, "RESPONDER_CACHE_TTL", &errs)
 	if len(errs) > 0 {

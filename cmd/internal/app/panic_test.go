@@ -39,7 +39,8 @@ func (p *panicOnce) saw(job string) bool {
 }
 
 // Every background loop panics once: the sweep, the escalation engine, the
-// status poller, the socket listener, HTTP handlers and the resync workers.
+// status poller, the socket listener and Socket Mode client, a command's
+// handler, HTTP handlers and the resync workers.
 // The process carries on: it still answers commands, pages, serves HTTP,
 // finishes the resync, and says once in Slack that a job failed.
 func TestEveryLoopSurvivesAPanic(t *testing.T) {
@@ -81,7 +82,7 @@ func TestEveryLoopSurvivesAPanic(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for _, job := range []string{"sweep", "escalation engine", "status poller", "socket listener"} {
+	for _, job := range []string{"sweep", "escalation engine", "status poller", "socket listener", "socket mode client"} {
 		for !p.saw(job) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s never ran", job)
@@ -89,6 +90,11 @@ func TestEveryLoopSurvivesAPanic(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+
+	// A Socket Mode handler panics (the first command): the user is told,
+	// and the next command is answered.
+	fs.Command(t, "U1", "C1", "list")
+	fs.ExpectEphemeral(t, "U1", "Something went wrong while handling that")
 
 	// Still answering, paging and resyncing.
 	fs.Command(t, "U1", "C1", "open webhook Sync broken")
@@ -102,7 +108,7 @@ func TestEveryLoopSurvivesAPanic(t *testing.T) {
 	if fapp.Users() != 30 {
 		t.Fatalf("app holds %d users", fapp.Users())
 	}
-	for _, job := range []string{"sweep", "approval expiry", "bypass tick", "approval outbox", "card catch-up", "escalation engine", "status poller", "socket listener", "http", "resync worker"} {
+	for _, job := range []string{"sweep", "approval expiry", "bypass tick", "approval outbox", "card catch-up", "escalation engine", "status poller", "socket listener", "socket mode client", "slack handler", "http", "resync worker"} {
 		if !p.saw(job) {
 			t.Errorf("%s never ran under the guard", job)
 		}

@@ -407,21 +407,21 @@ func TestLongRevokeResultListsFailuresFirstAndAttachesTheRest(t *testing.T) {
 }
 
 // Clerk misbehaving as it really does reaches the responder as what to do:
-// a revoked secret key (401) and an instance without lockout (403).
+// a revoked secret key (401) and a plan without banning (402 on ban).
 func TestClerkRefusalsReachTheUserAsTheirOwnSentence(t *testing.T) {
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
 	s, fc := h.slack, h.clerk
 	eve := fc.AddUser("Eve", "eve@example.com", 1)
 	card := h.open(t, "open security Account takeover")
 
-	fc.DisableLockout()
+	fc.BanStatus(402)
 	s.Command(t, "U1", "C1", "lockout eve@example.com")
 	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout"}})
 	s.ExpectEphemeral(t, "U1", "Approval requested")
 	s.Click(t, "U3", req, "Approve")
-	s.ExpectUpdated(t, req, "Approved by <@U3>", "eve@example.com", "403", "lockout may be disabled for this instance")
+	s.ExpectUpdated(t, req, "Approved by <@U3>", "eve@example.com", "plan does not include banning users (402", "nothing was changed", "use `revoke`")
 	if fc.User(eve.ID).Banned {
-		t.Fatal("banned despite the 403")
+		t.Fatal("banned despite the 402")
 	}
 
 	fc.RevokeKey()

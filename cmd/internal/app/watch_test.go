@@ -139,19 +139,19 @@ func TestCheckReportsEachProblemWithoutSecrets(t *testing.T) {
 	m := fs.ExpectEphemeral(t, "U1", "Configuration check")
 	text := m.Render()
 	for _, want := range []string{
-		":white_check_mark: CLERK_SECRET_KEY sk_test_…kkey (test)",
-		"CLERK_PUBLISHABLE_KEY pk_live_…ZXYk → Frontend API foo-bar-13.clerk.accounts.dev",
+		":white_check_mark: CLERK_SECRET_KEY sk_test_… (test)",
+		"CLERK_PUBLISHABLE_KEY pk_live_… → Frontend API foo-bar-13.clerk.accounts.dev",
 		":x: The keys do not match: secret key is test, publishable key is live", "Use both keys of the same instance",
 		":white_check_mark: The secret key works (GET /jwks)",
 		":x: Redis does not answer", "Check REDIS_URL",
-		":white_check_mark: APP_WEBHOOK_SECRET whsec_…LaSw is well formed",
+		":white_check_mark: APP_WEBHOOK_SECRET whsec_… is well formed",
 		":white_check_mark: Slack tokens work",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("check lacks %q:\n%s", want, text)
 		}
 	}
-	for _, secret := range []string{secretBody, "Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", "MfKQ9r8GKYqrTwjUPD8ILPZIo2"} {
+	for _, secret := range []string{secretBody, "Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", "MfKQ9r8GKYqrTwjUPD8ILPZIo2", "kkey", "LaSw"} {
 		if strings.Contains(text, secret) {
 			t.Errorf("check shows a secret (%s)", secret)
 		}
@@ -303,5 +303,39 @@ func TestCheckReportsTheStatusFormat(t *testing.T) {
 	}
 	if strings.Count(reply.Text, "HTTP 404") != 7 {
 		t.Errorf("check does not say what each answered:\n%s", reply.Text)
+	}
+}
+
+// `check` shows the configuration's weak points: only responders may run it.
+func TestCheckIsForRespondersOnly(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	startWatching(t, fs, map[string]string{"SLACK_RESPONDERS": "U1", "STATUS_POLL_SCHEDULE": "off"})
+	fs.Command(t, "U9", "C1", "check")
+	reply := fs.ExpectEphemeral(t, "U9", "Only incident responders")
+	if strings.Contains(reply.Render(), "Configuration check") {
+		t.Fatalf("a non-responder got the check:\n%s", reply.Render())
+	}
+	fs.Command(t, "U1", "C1", "check")
+	fs.ExpectEphemeral(t, "U1", "Configuration check")
+}
+
+// `status` answers from the last poll's snapshot (status:last in Redis),
+// saying how old it is; it never fetches the status page itself.
+func TestStatusAnswersFromTheLastPoll(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	st := fakestatus.New()
+	defer st.Close()
+	st.SetComponent("Dashboard", "degraded_performance")
+	p := startWatching(t, fs, map[string]string{"CLERK_STATUS_URL": st.StatuspageURL()})
+	poll(p)
+	before, _ := st.Requests()
+	for range 3 {
+		fs.Command(t, "U1", "C1", "status")
+		fs.ExpectEphemeral(t, "U1", "Dashboard (degraded performance)", "Clerk status as of the last poll, ", " ago")
+	}
+	if after, _ := st.Requests(); after != before {
+		t.Fatalf("status fetched the status page %d times; it should answer from the last poll", after-before)
 	}
 }
