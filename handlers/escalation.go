@@ -14,7 +14,7 @@ import (
 
 func escalationCommands() []Sub {
 	return []Sub{
-		{Name: "escalate", Usage: "/clerk-incident escalate [INC-n]", Summary: "page the next escalation level now", Who: Responder,
+		{Name: "escalate", Usage: "/clerk-incident escalate [INC-n]", Summary: "page the next escalation level now", Who: OnIncident,
 			Run: func(h *Handlers, ctx context.Context, r req, p Parsed) { h.withIncident(ctx, r, p, false, h.escalate) }},
 		{Name: "contacts", Usage: "/clerk-incident contacts", Summary: "show the escalation ladder, on-call phones and Clerk support", NoID: true,
 			Run: func(h *Handlers, ctx context.Context, r req, _ Parsed) {
@@ -26,7 +26,7 @@ func escalationCommands() []Sub {
 func escalationButtons() []Button {
 	return []Button{
 		// The Acknowledge button of a page DM acts as the card's.
-		{ActionID: publish.ActPageAck, Who: Responder, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) })},
+		{ActionID: publish.ActPageAck, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) })},
 	}
 }
 
