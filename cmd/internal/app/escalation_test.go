@@ -10,12 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+	"github.com/sirupsen/logrus"
 )
 
 type testClock struct {
@@ -348,6 +350,106 @@ func TestPagedContactOutsideRespondersAcknowledgesFromTheDM(t *testing.T) {
 	fs.ExpectEphemeral(t, "U2", "Only incident responders may use `note`", "Nothing changed")
 	fs.Command(t, "U9", "C1", "note INC-1 not mine either")
 	fs.ExpectEphemeral(t, "U9", "Only incident responders may use `note`", "Nothing changed")
+}
+
+// Eight escalates in three seconds, the engine paging between each (as
+// its loop does when kicked): each level is paged at most twice, the
+// refusals say when the next escalation is possible, change nothing, and
+// are audited as refused. A minute later the last level may be paged again.
+func TestEightEscalatesInThreeSecondsPageEachLevelAtMostTwice(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	fs.AddUser("U1", "alice")
+	fs.AddUser("U2", "bob")
+	fs.AddUser("U3", "carol")
+	fs.SetGroup("SONCALL", "U1")
+	fs.SetEmail("U2", "bob@example.com")
+	clock, tick, bot := startLadderEnv(t, fs, ladderContacts, nil, app.Options{NoEngineLoop: true, NoSweepLoop: true})
+	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	fs.ExpectEphemeral(t, "U1", "Opened *INC-1*")
+	tick()
+	ctx := context.Background()
+	rdb, _ := redistest.Client(t)
+	store := incident.NewStore(rdb, bot.Prefix, clock.Now)
+	replies := []string{"Paging level 2 (Engineering lead) of INC-1 now", "Paging level 3 (CTO) of INC-1 now"}
+	for i := range 8 {
+		before, err := bot.Engine.Get(ctx, "INC-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs.Command(t, "U1", "C1", "escalate")
+		if i < len(replies) {
+			fs.ExpectEphemeral(t, "U1", replies[i])
+		} else {
+			// The second escalate was at 03:00:00.375 (+375 ms each).
+			ago := fmt.Sprintf("%d s ago", (time.Duration(i-1)*375*time.Millisecond)/time.Second)
+			in := fmt.Sprintf("(in %d s)", (61*time.Second-time.Duration(i)*375*time.Millisecond+time.Second-1)/time.Second)
+			fs.ExpectEphemeral(t, "U1", "Level 3 (CTO) of INC-1 was paged by a manual escalation "+ago,
+				"the next manual escalation is possible at 03:01:01 UTC "+in, "Nothing changed")
+			after, err := bot.Engine.Get(ctx, "INC-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(*after) != fmt.Sprint(*before) {
+				t.Fatalf("a refused escalate changed the ladder:\n%+v\n%+v", *before, *after)
+			}
+		}
+		tick()
+		clock.Add(375 * time.Millisecond)
+	}
+	pages := map[string]int{}
+	for _, m := range fs.Messages() {
+		if strings.HasPrefix(m.Channel, "DU") {
+			pages[m.Channel]++
+		}
+	}
+	for _, dm := range []string{"DU1", "DU2", "DU3"} {
+		if pages[dm] == 0 || pages[dm] > 2 {
+			t.Errorf("%s paged %d times by eight escalates in 3 s: %v", dm, pages[dm], pages)
+		}
+	}
+	inc, err := store.Get(ctx, "INC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	requested := 0
+	for _, e := range inc.Timeline {
+		if strings.Contains(e.Text, "Escalation requested") {
+			requested++
+		}
+	}
+	if requested != 2 {
+		t.Errorf("%d escalations on the timeline, want the 2 that paged", requested)
+	}
+	// The audit entry is written after the reply: wait for it.
+	auditLog := audit.New(rdb, bot.Prefix, logrus.New(), clock.Now)
+	refused := 0
+	for range 100 {
+		entries, err := auditLog.Recent(ctx, "", 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused = 0
+		for _, e := range entries {
+			if e.Action == "escalate" && strings.HasPrefix(e.Outcome, "refused: level 3 was escalated to") {
+				refused++
+			}
+		}
+		if refused >= 6 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if refused != 6 {
+		t.Fatalf("%d refused escalates audited, want 6", refused)
+	}
+
+	// A minute after the last page of level 3, it may be paged again.
+	clock.Add(time.Minute)
+	fs.Command(t, "U1", "C1", "escalate")
+	fs.ExpectEphemeral(t, "U1", "Paging level 3 (CTO) of INC-1 now")
+	tick()
+	fs.ExpectMessage(t, "DU3", "A responder escalated to level 3 (CTO)")
 }
 
 // startLadder runs the program with contacts and an injected clock; the
