@@ -121,9 +121,12 @@ type State struct {
 	NextAt   time.Time `json:"next_at"` // when it is due (or when to retry)
 	Attempts int       `json:"attempts"`
 	Forced   bool      `json:"forced"` // escalate: page even if acknowledged
-	Stopped  string    `json:"stopped,omitempty"`
-	StopBy   string    `json:"stop_by,omitempty"`
-	Log      []Paged   `json:"log,omitempty"`
+	// Escalated is when each level was last asked for by hand
+	// (/clerk-incident escalate), to refuse a page storm.
+	Escalated map[int]time.Time `json:"escalated,omitempty"`
+	Stopped   string            `json:"stopped,omitempty"`
+	StopBy    string            `json:"stop_by,omitempty"`
+	Log       []Paged           `json:"log,omitempty"`
 }
 
 // Paged records a page that went out.
@@ -264,9 +267,29 @@ func (e *Engine) followAlerts(ctx context.Context, id, reason string) {
 	}
 }
 
+// EscalateEvery is how often one level may be paged by hand: each page is
+// a DM and, with phones, an SMS, a call and a PagerDuty event.
+const EscalateEvery = time.Minute
+
+// TooSoonError refuses a manual escalation of a level asked for less than
+// EscalateEvery ago; nothing changed.
+type TooSoonError struct {
+	Level int
+	Name  string
+	Last  time.Time // when the level was last escalated to
+	Next  time.Time // the earliest the next manual escalation of it
+}
+
+func (e *TooSoonError) Error() string {
+	return fmt.Sprintf("level %d (%s) was escalated to at %s; the next manual escalation is possible at %s",
+		e.Level, e.Name, e.Last.UTC().Format(time.TimeOnly), e.Next.UTC().Format(time.TimeOnly))
+}
+
 // Escalate makes the next step due now; later levels keep their spacing
 // from it. If the ladder was stopped by an acknowledgement, the next level
-// is paged once anyway: someone asked for more help.
+// is paged once anyway: someone asked for more help. A level escalated to
+// less than EscalateEvery ago is refused with a *TooSoonError (the state
+// is in Redis, so every replica refuses it).
 func (e *Engine) Escalate(ctx context.Context, id string) (Rung, error) {
 	var r Rung
 	now := e.now()
@@ -274,6 +297,15 @@ func (e *Engine) Escalate(ctx context.Context, id string) (Rung, error) {
 		if st.Stopped == "resolved" {
 			return errors.New("the incident is resolved")
 		}
+		// Past the last step this is the last level again.
+		next, _ := st.Ladder.Rung(st.Next)
+		if last, ok := st.Escalated[next.Level]; ok && now.Sub(last) < EscalateEvery {
+			return &TooSoonError{Level: next.Level, Name: next.Name, Last: last, Next: last.Add(EscalateEvery)}
+		}
+		if st.Escalated == nil {
+			st.Escalated = map[int]time.Time{}
+		}
+		st.Escalated[next.Level] = now
 		if st.Next >= st.Ladder.Steps() {
 			// Past the last re-page: page the last level once more.
 			st.Ladder.RepeatTimes++

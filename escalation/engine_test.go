@@ -2,6 +2,7 @@ package escalation_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -25,7 +26,8 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
@@ -295,6 +297,56 @@ func TestEmptyLevelIsSkippedAtOnceAndEscalateJumps(t *testing.T) {
 	}
 	tick(t, e)
 	if got := strings.Join(f.pager.levels(inc.ID), ","); got != "L1.0:U1,L3.0:U3,L3.1:U3" {
+		t.Fatalf("pages = %s", got)
+	}
+}
+
+// Eight escalates in 2.4 s, alternating between two replicas and each
+// followed by a tick: past the last level each used to add a re-page (the
+// CTO paged five times). Now a level is escalated to at most once a
+// minute; a refusal names when the next is possible and changes nothing.
+func TestEscalateAtMostOncePerLevelPerMinuteAcrossReplicas(t *testing.T) {
+	f := newFixture(t)
+	engines := []*escalation.Engine{f.engine(), f.engine()}
+	ctx := context.Background()
+	inc := f.open(t, engines[0], incident.Outage)
+	tick(t, engines[0])
+	start := f.clock.Now()
+	refused := 0
+	for i := range 8 {
+		e := engines[i%2]
+		before, _ := e.Get(ctx, inc.ID)
+		_, err := e.Escalate(ctx, inc.ID)
+		var soon *escalation.TooSoonError
+		switch {
+		case err == nil:
+		case errors.As(err, &soon):
+			refused++
+			if soon.Level != 3 || !soon.Next.Equal(start.Add(300*time.Millisecond+time.Minute)) {
+				t.Fatalf("refusal %d: %+v", i, soon)
+			}
+			if after, _ := e.Get(ctx, inc.ID); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Fatalf("a refused escalate changed the ladder:\n%+v\n%+v", before, after)
+			}
+		default:
+			t.Fatal(err)
+		}
+		tick(t, engines[(i+1)%2])
+		f.clock.Add(300 * time.Millisecond)
+	}
+	if got := strings.Join(f.pager.levels(inc.ID), ","); got != "L1.0:U1,L2.0:U2,L3.0:U3" {
+		t.Fatalf("pages = %s", got)
+	}
+	if refused != 6 {
+		t.Fatalf("%d refused, want 6", refused)
+	}
+	// A minute after level 3 was asked for, it may be re-paged.
+	f.clock.Set(start.Add(300*time.Millisecond + time.Minute))
+	if r, err := engines[1].Escalate(ctx, inc.ID); err != nil || r.Level != 3 {
+		t.Fatalf("escalate after a minute: %+v, %v", r, err)
+	}
+	tick(t, engines[0])
+	if got := strings.Join(f.pager.levels(inc.ID), ","); got != "L1.0:U1,L2.0:U2,L3.0:U3,L3.1:U3" {
 		t.Fatalf("pages = %s", got)
 	}
 }

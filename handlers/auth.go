@@ -3,9 +3,12 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 )
 
 // GroupLister expands a Slack user group into its members.
@@ -108,4 +111,90 @@ func (a *Authorizer) members(ctx context.Context, group string) (map[string]bool
 	a.cache[group] = groupEntry{members: m, fetched: a.now()}
 	a.mu.Unlock()
 	return m, nil
+}
+
+// Among reports whether user is one of ids, directly or as a member of
+// one of its user groups (cached as the responders' groups are). It is
+// how a person paged by an incident's ladder may act on that incident.
+func (a *Authorizer) Among(ctx context.Context, user string, ids []string) (bool, error) {
+	var firstErr error
+	for _, id := range ids {
+		if id == user {
+			return true, nil
+		}
+	}
+	for _, id := range ids {
+		if !strings.HasPrefix(id, "S") {
+			continue
+		}
+		members, err := a.members(ctx, id)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if members[user] {
+			return true, nil
+		}
+	}
+	return false, firstErr
+}
+
+// Covers reports whether a contact (a user, or every member of a user
+// group) is a responder. Start-up uses it to warn about ladder contacts
+// who may act only on incidents whose ladder names them.
+func (a *Authorizer) Covers(ctx context.Context, id string) (bool, error) {
+	if a.Open() || a.users[id] {
+		return true, nil
+	}
+	if !strings.HasPrefix(id, "S") {
+		return a.Allowed(ctx, id)
+	}
+	if slices.Contains(a.groups, id) {
+		return true, nil
+	}
+	members, err := a.members(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	for u := range members {
+		if ok, err := a.Allowed(ctx, u); !ok || err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// Outside lists the ladder's contacts who are not responders, once each,
+// named from names (the rung's contact otherwise). They may still act on
+// the incidents whose ladder pages them, and on no other.
+func (a *Authorizer) Outside(ctx context.Context, l escalation.Ladder, names map[string]string) []escalation.Problem {
+	if a.Open() {
+		return nil
+	}
+	var out []escalation.Problem
+	seen := map[string]bool{}
+	for _, r := range l.Rungs {
+		for _, id := range r.Targets {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			ok, err := a.Covers(ctx, id)
+			if ok {
+				continue
+			}
+			name := names[id]
+			if name == "" {
+				name = r.Name
+			}
+			why := "not in SLACK_RESPONDERS"
+			if err != nil {
+				why = "could not be checked against SLACK_RESPONDERS: " + err.Error()
+			}
+			out = append(out, escalation.Problem{ID: id, Name: name, Why: why})
+		}
+	}
+	return out
 }

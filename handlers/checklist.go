@@ -22,7 +22,7 @@ func checklistCommands() []Sub {
 func checklistButtons() []Button {
 	return []Button{
 		{ActionID: publish.ActChecklist, Quiet: true, Run: withButtonIncident((*Handlers).checklist)},
-		{ActionID: publish.ActTick, Who: Responder, Run: (*Handlers).tick},
+		{ActionID: publish.ActTick, Who: OnIncident, Run: (*Handlers).tick},
 	}
 }
 

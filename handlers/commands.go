@@ -2,12 +2,14 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 )
@@ -21,6 +23,10 @@ const (
 	Responder            // changes state
 	Approver             // approves a second-person request
 	Decider              // approves or denies: an approver or a responder (the requester withdraws)
+	// OnIncident acts on one incident: a responder, or anyone named on
+	// that incident's frozen escalation ladder (paged people may ack,
+	// note, tick... the incident they were paged for, and no other).
+	OnIncident
 )
 
 // Sub is one subcommand of /clerk-incident: a row of the command table.
@@ -115,7 +121,21 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 			h.record(ctx, r, p.Sub.Name, publish.Truncate(publish.OneLine(c.Text), 300), p.ID, outcome)
 		}
 	}()
-	if !h.authorized(ctx, r, who) {
+	// The incident a ladder contact is checked against is the one the
+	// command then acts on: it is pinned, so an incident opened meanwhile
+	// cannot change it.
+	scope := func() string {
+		if p.Sub.NoID {
+			return ""
+		}
+		id, _, err := h.target(ctx, p, false)
+		if err != nil {
+			return ""
+		}
+		p.ID = id
+		return id
+	}
+	if !h.authorized(ctx, r, who, scope) {
 		return
 	}
 	p.Sub.Run(h, ctx, r, p)
@@ -148,14 +168,20 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 			h.record(ctx, r, "button "+a.ActionID, publish.Truncate(a.Value, 300), id, outcome)
 		}()
 	}
-	if !h.authorized(ctx, r, b.Who) {
+	scope := func() string {
+		id, _ := incident.ParseID(strings.SplitN(a.Value, "|", 2)[0])
+		return id
+	}
+	if !h.authorized(ctx, r, b.Who, scope) {
 		return
 	}
 	b.Run(h, ctx, r, a)
 }
 
 // authorized checks the caller against the role, and tells them when not.
-func (h *Handlers) authorized(ctx context.Context, r req, who Who) bool {
+// scope names the incident the request acts on ("" when none); it is
+// read only for OnIncident and a caller who is not a responder.
+func (h *Handlers) authorized(ctx context.Context, r req, who Who, scope func() string) bool {
 	switch {
 	case who == Anyone || r.operator:
 		return true
@@ -165,8 +191,42 @@ func (h *Handlers) authorized(ctx context.Context, r req, who Who) bool {
 		if ok, _ := h.approvers.Allowed(ctx, r.who.ID); ok {
 			return true
 		}
+	case who == OnIncident:
+		ok, err := h.auth.Allowed(ctx, r.who.ID)
+		if ok {
+			return true
+		}
+		if id := scope(); id != "" && h.onLadder(ctx, id, r.who.ID) {
+			return true
+		}
+		h.refuse(ctx, r, err)
+		return false
 	}
 	return h.allowed(ctx, r)
+}
+
+// onLadder reports whether user is named on the incident's frozen
+// escalation ladder, directly or through a user group.
+func (h *Handlers) onLadder(ctx context.Context, id, user string) bool {
+	if h.esc == nil {
+		return false
+	}
+	st, err := h.esc.Get(ctx, id)
+	if err != nil {
+		if !errors.Is(err, escalation.ErrNoLadder) {
+			h.log.WithError(err).WithField("incident", id).Warn("could not read the escalation ladder to check a paged person")
+		}
+		return false
+	}
+	var ids []string
+	for _, rung := range st.Ladder.Rungs {
+		ids = append(ids, rung.Targets...)
+	}
+	ok, err := h.auth.Among(ctx, user, ids)
+	if err != nil && !ok {
+		h.log.WithError(err).WithField("incident", id).Warn("could not expand a ladder group to check a paged person")
+	}
+	return ok
 }
 
 // allowedApprover refuses whoever may not approve.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -14,7 +15,7 @@ import (
 
 func escalationCommands() []Sub {
 	return []Sub{
-		{Name: "escalate", Usage: "/clerk-incident escalate [INC-n]", Summary: "page the next escalation level now", Who: Responder,
+		{Name: "escalate", Usage: "/clerk-incident escalate [INC-n]", Summary: "page the next escalation level now", Who: OnIncident,
 			Run: func(h *Handlers, ctx context.Context, r req, p Parsed) { h.withIncident(ctx, r, p, false, h.escalate) }},
 		{Name: "contacts", Usage: "/clerk-incident contacts", Summary: "show the escalation ladder, on-call phones and Clerk support", NoID: true,
 			Run: func(h *Handlers, ctx context.Context, r req, _ Parsed) {
@@ -29,7 +30,7 @@ func escalationCommands() []Sub {
 func escalationButtons() []Button {
 	return []Button{
 		// The Acknowledge button of a page DM acts as the card's.
-		{ActionID: publish.ActPageAck, Who: Responder, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) })},
+		{ActionID: publish.ActPageAck, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) })},
 	}
 }
 
@@ -67,6 +68,19 @@ func (h *Handlers) escalate(ctx context.Context, r req, id string) {
 		}
 		h.opener.StartLadder(ctx, inc)
 		rung, err = h.esc.Escalate(ctx, id)
+	}
+	var soon *escalation.TooSoonError
+	if errors.As(err, &soon) {
+		// A page storm (every escalate past the last level re-pages it) is
+		// refused, audited as such, and says when the next one may go.
+		// Whole seconds, rounded so that "at" and "in" are never early.
+		now := h.now()
+		ago := fmt.Sprintf("%d s", now.Sub(soon.Last)/time.Second)
+		at := soon.Next.Add(time.Second - 1).Truncate(time.Second)
+		r.setOutcome(fmt.Sprintf("refused: level %d was escalated to %s ago", soon.Level, ago))
+		h.replyText(ctx, r, fmt.Sprintf(":hourglass: Level %d (%s) of %s was paged by a manual escalation %s ago; the next manual escalation is possible at %s (in %d s). Nothing changed.",
+			soon.Level, soon.Name, id, ago, at.UTC().Format("15:04:05 UTC"), (at.Sub(now)+time.Second-1)/time.Second))
+		return
 	}
 	if err != nil {
 		h.fail(ctx, r, err)

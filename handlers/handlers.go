@@ -213,6 +213,13 @@ func (h *Handlers) allowed(ctx context.Context, r req) bool {
 	if ok {
 		return true
 	}
+	h.refuse(ctx, r, err)
+	return false
+}
+
+// refuse tells a non-responder that nothing changed (err: the responder
+// check itself failed).
+func (h *Handlers) refuse(ctx context.Context, r req, err error) {
 	r.setOutcome("refused: not a responder")
 	msg := fmt.Sprintf(":no_entry: Only incident responders may use `%s` (responders: %s). Nothing changed.", r.name, h.auth.Describe())
 	if err != nil {
@@ -220,7 +227,6 @@ func (h *Handlers) allowed(ctx context.Context, r req) bool {
 		msg = fmt.Sprintf(":no_entry: Could not confirm you are an incident responder (Slack user groups did not answer), so `%s` was refused. Nothing changed.", r.name)
 	}
 	h.replyText(ctx, r, msg)
-	return false
 }
 
 // target picks the incident a command is about: the given ID, or the only

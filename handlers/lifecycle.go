@@ -23,25 +23,25 @@ func lifecycleCommands() []Sub {
 			Run: (*Handlers).open},
 		{Name: "list", Usage: "/clerk-incident list", Summary: "list open and recent incidents", NoID: true,
 			Run: func(h *Handlers, ctx context.Context, r req, _ Parsed) { h.list(ctx, r) }},
-		{Name: "ack", Usage: "/clerk-incident ack [INC-n]", Summary: "acknowledge and lead the response", Who: Responder,
+		{Name: "ack", Usage: "/clerk-incident ack [INC-n]", Summary: "acknowledge and lead the response", Who: OnIncident,
 			Run: func(h *Handlers, ctx context.Context, r req, p Parsed) { h.withIncident(ctx, r, p, false, h.ack) }},
-		{Name: "note", Usage: "/clerk-incident note [INC-n] <text…>", Summary: "add a note to the timeline", Who: Responder,
+		{Name: "note", Usage: "/clerk-incident note [INC-n] <text…>", Summary: "add a note to the timeline", Who: OnIncident,
 			Run: textChange(true, false, func(who incident.Person, text string) incident.Mutation { return incident.Note(who, text) },
 				func(who incident.Person, text string) string {
 					return fmt.Sprintf(":memo: *Note* from %s: %s", publish.Who(who), text)
 				}, "Note added to %s.")},
-		{Name: "severity", Usage: "/clerk-incident severity [INC-n] <P1|P2|P3>", Summary: "change the severity", Who: Responder,
+		{Name: "severity", Usage: "/clerk-incident severity [INC-n] <P1|P2|P3>", Summary: "change the severity", Who: OnIncident,
 			Run: (*Handlers).severity},
-		{Name: "impact", Usage: "/clerk-incident impact [INC-n] <text…>", Summary: "record the impact (affected users)", Who: Responder,
+		{Name: "impact", Usage: "/clerk-incident impact [INC-n] <text…>", Summary: "record the impact (affected users)", Who: OnIncident,
 			Run: textChange(true, false, func(who incident.Person, text string) incident.Mutation { return incident.SetImpact(who, text) },
 				func(who incident.Person, text string) string {
 					return fmt.Sprintf(":busts_in_silhouette: *Impact* (from %s): %s", publish.Who(who), text)
 				}, "Impact recorded for %s.")},
-		{Name: "mitigated", Usage: "/clerk-incident mitigated [INC-n] [text…]", Summary: "mark mitigation applied", Who: Responder,
+		{Name: "mitigated", Usage: "/clerk-incident mitigated [INC-n] [text…]", Summary: "mark mitigation applied", Who: OnIncident,
 			Run: (*Handlers).mitigated},
-		{Name: "resolve", Usage: "/clerk-incident resolve [INC-n] [resolution…]", Summary: "resolve the incident", Who: Responder,
+		{Name: "resolve", Usage: "/clerk-incident resolve [INC-n] [resolution…]", Summary: "resolve the incident", Who: OnIncident,
 			Run: func(h *Handlers, ctx context.Context, r req, p Parsed) { h.withText(ctx, r, p, false, h.resolve) }},
-		{Name: "postmortem", Usage: "/clerk-incident postmortem [INC-n]", Summary: "write the post-incident report into the thread", Who: Responder,
+		{Name: "postmortem", Usage: "/clerk-incident postmortem [INC-n]", Summary: "write the post-incident report into the thread", Who: OnIncident,
 			Run: func(h *Handlers, ctx context.Context, r req, p Parsed) { h.withIncident(ctx, r, p, true, h.postmortem) }},
 		reportField(incident.FieldRootCause, "Root cause", "/clerk-incident rootcause [INC-n] <text…>", "record the root cause for the report"),
 		reportField(incident.FieldPrevention, "Prevention item", "/clerk-incident prevention [INC-n] <text…>", "add a prevention action item to the report"),
@@ -51,8 +51,8 @@ func lifecycleCommands() []Sub {
 
 func lifecycleButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActAck, Who: Responder, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) })},
-		{ActionID: publish.ActResolve, Who: Responder, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.resolve(ctx, r, id, "") })},
+		{ActionID: publish.ActAck, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) })},
+		{ActionID: publish.ActResolve, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.resolve(ctx, r, id, "") })},
 		{ActionID: publish.ActOpenContinue, Quiet: true, Run: withButtonIncident((*Handlers).continueIncident)},
 		{ActionID: publish.ActOpenForce, Who: Responder, Run: (*Handlers).openForce},
 	}
@@ -70,7 +70,7 @@ func textChange(required, anyIncident bool, m func(who incident.Person, text str
 // reportField records a field of the post-incident report; it may target
 // a resolved incident.
 func reportField(field, label, usage, summary string) Sub {
-	return Sub{Name: field, Usage: usage, Summary: summary, Who: Responder,
+	return Sub{Name: field, Usage: usage, Summary: summary, Who: OnIncident,
 		Run: textChange(true, true, func(who incident.Person, text string) incident.Mutation {
 			return incident.SetReportField(who, field, text)
 		},

@@ -19,21 +19,21 @@ import (
 
 func rolesCommands() []Sub {
 	return []Sub{
-		{Name: "role", Usage: "/clerk-incident role [INC-n] commander|comms <@user>", Summary: "name the incident commander or the comms person (on the card, reminded to post updates)", Who: Responder,
+		{Name: "role", Usage: "/clerk-incident role [INC-n] commander|comms <@user>", Summary: "name the incident commander or the comms person (on the card, reminded to post updates)", Who: OnIncident,
 			Run: (*Handlers).role},
-		{Name: "update", Usage: "/clerk-incident update draft [INC-n]", Summary: "draft a customer-facing status update from the incident", Who: Responder,
+		{Name: "update", Usage: "/clerk-incident update draft [INC-n]", Summary: "draft a customer-facing status update from the incident", Who: OnIncident,
 			Run: (*Handlers).update},
 	}
 }
 
 func rolesButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActRemindDraft, Who: Responder, Run: withButtonIncident((*Handlers).draft)},
-		{ActionID: publish.ActRemindSnooze, Who: Responder, Run: withButtonIncident((*Handlers).snooze)},
-		{ActionID: publish.ActDraftEdit, Who: Responder, Quiet: true, Run: (*Handlers).draftEdit},
-		{ActionID: publish.ActDraftPost, Who: Responder, Run: withButtonIncident((*Handlers).draftPost)},
-		{ActionID: publish.ActDraftDiscard, Who: Responder, Run: withButtonIncident((*Handlers).draftDiscard)},
-		{ActionID: "view:" + publish.ViewDraftEdit, Who: Responder, Run: (*Handlers).draftSaved},
+		{ActionID: publish.ActRemindDraft, Who: OnIncident, Run: withButtonIncident((*Handlers).draft)},
+		{ActionID: publish.ActRemindSnooze, Who: OnIncident, Run: withButtonIncident((*Handlers).snooze)},
+		{ActionID: publish.ActDraftEdit, Who: OnIncident, Quiet: true, Run: (*Handlers).draftEdit},
+		{ActionID: publish.ActDraftPost, Who: OnIncident, Run: withButtonIncident((*Handlers).draftPost)},
+		{ActionID: publish.ActDraftDiscard, Who: OnIncident, Run: withButtonIncident((*Handlers).draftDiscard)},
+		{ActionID: "view:" + publish.ViewDraftEdit, Who: OnIncident, Run: (*Handlers).draftSaved},
 	}
 }
 

@@ -173,7 +173,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 
 	fmt.Fprintf(stdout, "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-memory Redis.\n"+
-		"You are U1 (alice) in #incidents; U1 and U2 (bob) are responders, U3 (carol) is not.\n"+
+		"You are U1 (alice) in #incidents; U1 and U2 (bob) are responders. U3 (carol) is not, but as the CTO on each incident's ladder may act on it; anyone else (`as U9`) may not.\n"+
 		"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s (Slack, SMS, PagerDuty), carol as CTO after 120 s (Slack, a call); the fake Twilio and PagerDuty print what they receive.\n"+
 		"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n"+
 		"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com and ann@example.com: try `revoke`, `lockout` (bob approves) and `bypass on`.\n"+

@@ -321,6 +321,13 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		for _, pr := range problems {
 			log.WithFields(logrus.Fields{"contact": pr.Name, "slack_id": pr.ID, "why": pr.Why}).Warn("escalation contact cannot be paged")
 		}
+		// A paged contact outside the responders may act only on the
+		// incidents whose ladder names them: say so before one needs to.
+		cctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		for _, pr := range auth.Outside(cctx, *ladder, contacts.Names()) {
+			log.WithFields(logrus.Fields{"contact": pr.Name, "slack_id": pr.ID, "why": pr.Why}).Warn("escalation contact is not a responder: they may act only on the incidents whose ladder pages them")
+		}
+		cancel()
 	}
 	approvals := approval.NewStore(rdb, cfg.RedisPrefix, cfg.ApprovalTTL, opt.Now)
 	bypassStore := bypass.NewStore(rdb, cfg.RedisPrefix, opt.Now)

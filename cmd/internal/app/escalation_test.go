@@ -10,12 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+	"github.com/sirupsen/logrus"
 )
 
 type testClock struct {
@@ -283,9 +285,183 @@ func TestStartUpChecksContactIDs(t *testing.T) {
 	fs.ExpectEphemeral(t, "U1", "Dave (<@U4>) cannot be paged: deactivated in Slack")
 }
 
+// The lead paged at level 2 is not in SLACK_RESPONDERS: start-up warns
+// about them, they acknowledge from the page's DM, level 3 is never paged,
+// and they may act on this incident but not on another one.
+func TestPagedContactOutsideRespondersAcknowledgesFromTheDM(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	fs.AddUser("U1", "alice")
+	fs.AddUser("U2", "bob")
+	fs.AddUser("U3", "carol")
+	fs.AddUser("U9", "mallory")
+	fs.SetGroup("SONCALL", "U1")
+	fs.SetEmail("U2", "bob@example.com")
+	clock, tick, bot := startLadderEnv(t, fs, ladderContacts, map[string]string{"SLACK_RESPONDERS": "U1"}, app.Options{NoEngineLoop: true, NoSweepLoop: true})
+	logs := bot.Logs.String()
+	for _, name := range []string{"Engineering lead", "CTO"} {
+		if !strings.Contains(logs, "escalation contact is not a responder") || !strings.Contains(logs, `"contact":"`+name+`"`) {
+			t.Fatalf("no start-up warning naming %s:\n%s", name, logs)
+		}
+	}
+	if strings.Contains(logs, `"slack_id":"SONCALL"`) {
+		t.Fatalf("warned about the on-call group, whose only member is a responder:\n%s", logs)
+	}
+
+	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Auth Outage Response"}})
+	fs.ExpectEphemeral(t, "U1", "Opened *INC-1*")
+	tick()
+	fs.ExpectMessage(t, "DU1", "level 1 (On-call engineer)")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Paged level 1"}})
+	fs.ExpectUpdated(t, card, "level 1 (On-call engineer) paged")
+
+	clock.Add(15 * time.Minute)
+	tick()
+	dm := fs.ExpectMessage(t, "DU2", "level 2 (Engineering lead)")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Paged level 2", "<@U2>"}})
+	fs.ExpectUpdated(t, card, "level 2 (Engineering lead) paged")
+
+	fs.Click(t, "U2", dm, "Acknowledge")
+	fs.ExpectUpdated(t, dm, "You acknowledged *INC-1*")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"<@U2> acknowledged INC-1"}})
+	fs.ExpectUpdated(t, card, "stopped: acknowledged by <@U2>")
+
+	clock.Add(2 * time.Hour)
+	tick()
+	fs.NoUnexpectedMessages(t)
+	for _, m := range fs.Messages() {
+		if m.Channel == "DU3" {
+			t.Fatalf("level 3 was paged after the ack: %s", m.Render())
+		}
+	}
+
+	// A responder for INC-1 only: a note there is taken, one on another
+	// incident is refused, as is anyone not on the ladder.
+	fs.Command(t, "U2", "C1", "note INC-1 rolling back the deploy")
+	fs.ExpectEphemeral(t, "U2", "Note added to INC-1")
+	rdb, _ := redistest.Client(t)
+	store := incident.NewStore(rdb, bot.Prefix, clock.Now)
+	if _, err := store.Open(context.Background(), incident.OpenParams{Category: incident.Webhook, Title: "no ladder", By: incident.Person{ID: "U1"}, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	fs.Command(t, "U2", "C1", "note INC-2 not mine")
+	fs.ExpectEphemeral(t, "U2", "Only incident responders may use `note`", "Nothing changed")
+	fs.Command(t, "U9", "C1", "note INC-1 not mine either")
+	fs.ExpectEphemeral(t, "U9", "Only incident responders may use `note`", "Nothing changed")
+}
+
+// Eight escalates in three seconds, the engine paging between each (as
+// its loop does when kicked): each level is paged at most twice, the
+// refusals say when the next escalation is possible, change nothing, and
+// are audited as refused. A minute later the last level may be paged again.
+func TestEightEscalatesInThreeSecondsPageEachLevelAtMostTwice(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	fs.AddUser("U1", "alice")
+	fs.AddUser("U2", "bob")
+	fs.AddUser("U3", "carol")
+	fs.SetGroup("SONCALL", "U1")
+	fs.SetEmail("U2", "bob@example.com")
+	clock, tick, bot := startLadderEnv(t, fs, ladderContacts, nil, app.Options{NoEngineLoop: true, NoSweepLoop: true})
+	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	fs.ExpectEphemeral(t, "U1", "Opened *INC-1*")
+	tick()
+	ctx := context.Background()
+	rdb, _ := redistest.Client(t)
+	store := incident.NewStore(rdb, bot.Prefix, clock.Now)
+	replies := []string{"Paging level 2 (Engineering lead) of INC-1 now", "Paging level 3 (CTO) of INC-1 now"}
+	for i := range 8 {
+		before, err := bot.Engine.Get(ctx, "INC-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs.Command(t, "U1", "C1", "escalate")
+		if i < len(replies) {
+			fs.ExpectEphemeral(t, "U1", replies[i])
+		} else {
+			// The second escalate was at 03:00:00.375 (+375 ms each).
+			ago := fmt.Sprintf("%d s ago", (time.Duration(i-1)*375*time.Millisecond)/time.Second)
+			in := fmt.Sprintf("(in %d s)", (61*time.Second-time.Duration(i)*375*time.Millisecond+time.Second-1)/time.Second)
+			fs.ExpectEphemeral(t, "U1", "Level 3 (CTO) of INC-1 was paged by a manual escalation "+ago,
+				"the next manual escalation is possible at 03:01:01 UTC "+in, "Nothing changed")
+			after, err := bot.Engine.Get(ctx, "INC-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(*after) != fmt.Sprint(*before) {
+				t.Fatalf("a refused escalate changed the ladder:\n%+v\n%+v", *before, *after)
+			}
+		}
+		tick()
+		clock.Add(375 * time.Millisecond)
+	}
+	pages := map[string]int{}
+	for _, m := range fs.Messages() {
+		if strings.HasPrefix(m.Channel, "DU") {
+			pages[m.Channel]++
+		}
+	}
+	for _, dm := range []string{"DU1", "DU2", "DU3"} {
+		if pages[dm] == 0 || pages[dm] > 2 {
+			t.Errorf("%s paged %d times by eight escalates in 3 s: %v", dm, pages[dm], pages)
+		}
+	}
+	inc, err := store.Get(ctx, "INC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	requested := 0
+	for _, e := range inc.Timeline {
+		if strings.Contains(e.Text, "Escalation requested") {
+			requested++
+		}
+	}
+	if requested != 2 {
+		t.Errorf("%d escalations on the timeline, want the 2 that paged", requested)
+	}
+	// The audit entry is written after the reply: wait for it.
+	auditLog := audit.New(rdb, bot.Prefix, logrus.New(), clock.Now)
+	refused := 0
+	for range 100 {
+		entries, err := auditLog.Recent(ctx, "", 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused = 0
+		for _, e := range entries {
+			if e.Action == "escalate" && strings.HasPrefix(e.Outcome, "refused: level 3 was escalated to") {
+				refused++
+			}
+		}
+		if refused >= 6 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if refused != 6 {
+		t.Fatalf("%d refused escalates audited, want 6", refused)
+	}
+
+	// A minute after the last page of level 3, it may be paged again.
+	clock.Add(time.Minute)
+	fs.Command(t, "U1", "C1", "escalate")
+	fs.ExpectEphemeral(t, "U1", "Paging level 3 (CTO) of INC-1 now")
+	tick()
+	fs.ExpectMessage(t, "DU3", "A responder escalated to level 3 (CTO)")
+}
+
 // startLadder runs the program with contacts and an injected clock; the
 // test moves the clock and ticks the engine.
 func startLadder(t *testing.T, fs *fakeslack.Server, contacts string, opt app.Options) (*testClock, func()) {
+	t.Helper()
+	clock, tick, _ := startLadderEnv(t, fs, contacts, nil, opt)
+	return clock, tick
+}
+
+// startLadderEnv is startLadder with more environment, returning the bot.
+func startLadderEnv(t *testing.T, fs *fakeslack.Server, contacts string, env map[string]string, opt app.Options) (*testClock, func(), *apptest.Bot) {
 	t.Helper()
 	path := t.TempDir() + "/contacts.yml"
 	if err := os.WriteFile(path, []byte(contacts), 0o600); err != nil {
@@ -295,11 +471,15 @@ func startLadder(t *testing.T, fs *fakeslack.Server, contacts string, opt app.Op
 	opt.Now = clock.Now
 	// The ladder's clock runs for an hour without updates; the update
 	// reminders that would bring are tested on their own.
-	engine := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"CONTACTS_FILE": path, "SLACK_CHANNEL_ID": "CINC", "UPDATE_REMINDER": "off"}, Options: opt}).Engine
+	all := map[string]string{"CONTACTS_FILE": path, "SLACK_CHANNEL_ID": "CINC", "UPDATE_REMINDER": "off"}
+	for k, v := range env {
+		all[k] = v
+	}
+	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: all, Options: opt})
 	return clock, func() {
 		t.Helper()
-		if _, err := engine.Tick(context.Background()); err != nil {
+		if _, err := bot.Engine.Tick(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-	}
+	}, bot
 }
