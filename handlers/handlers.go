@@ -14,6 +14,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
@@ -41,6 +42,7 @@ type Store interface {
 	MarkStale(ctx context.Context, id string) error
 	Stale(ctx context.Context) ([]string, error)
 	ClearStale(ctx context.Context, id string) error
+	Lease(name, owner string) *redisx.Lease
 }
 
 // Slack is what handlers need of Slack: answering the person who asked.

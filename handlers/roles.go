@@ -44,7 +44,9 @@ type Modals interface {
 
 // StatusPage posts customer updates to a hosted status page (statuspage).
 type StatusPage interface {
-	Create(ctx context.Context, name, status, body, impact string) (string, error)
+	// Create marks the incident with ref (our INC-n) and finds it by that
+	// instead of creating it twice.
+	Create(ctx context.Context, ref, name, status, body, impact string) (string, error)
 	Update(ctx context.Context, id, status, body string) error
 }
 
@@ -227,11 +229,7 @@ func (h *Handlers) draftPost(ctx context.Context, r req, id string) {
 	spID := inc.StatuspageID
 	if h.statusPage != nil {
 		var err error
-		if spID == "" {
-			spID, err = h.statusPage.Create(ctx, inc.Title, statuspageStatus(inc.Status), d.Text, statuspageImpact(inc.Severity))
-		} else {
-			err = h.statusPage.Update(ctx, spID, statuspageStatus(inc.Status), d.Text)
-		}
+		spID, err = h.postStatusPage(ctx, id, d.Text)
 		if err != nil {
 			msg, _ := Sentence(err)
 			failed = append(failed, "the status page: "+msg)
@@ -258,19 +256,6 @@ func (h *Handlers) draftPost(ctx context.Context, r req, id string) {
 		msg += " :warning: Not posted to " + strings.Join(failed, "; ")
 	}
 	h.replyText(ctx, r, msg)
-}
-
-// resolveStatusPage resolves our Statuspage incident with ours.
-func (h *Handlers) resolveStatusPage(ctx context.Context, inc *incident.Incident) {
-	if h.statusPage == nil || inc.StatuspageID == "" {
-		return
-	}
-	if err := h.statusPage.Update(ctx, inc.StatuspageID, "resolved", "This incident has been resolved. Thank you for your patience."); err != nil {
-		msg, _ := Sentence(err)
-		h.pub.Thread(ctx, inc, ":warning: The status page incident could not be resolved: "+msg+" Resolve it by hand.")
-		return
-	}
-	h.pub.Thread(ctx, inc, ":white_check_mark: The status page incident is resolved too.")
 }
 
 func statuspageStatus(s incident.Status) string {
