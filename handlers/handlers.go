@@ -34,6 +34,7 @@ type Store interface {
 	SetDraft(ctx context.Context, id string, d incident.Draft) error
 	GetDraft(ctx context.Context, id string) (incident.Draft, error)
 	ClearDraft(ctx context.Context, id string) (bool, error)
+	EditDraft(ctx context.Context, id string, fn func(d *incident.Draft) error) (incident.Draft, error)
 	Get(ctx context.Context, id string) (*incident.Incident, error)
 	Current(ctx context.Context, id string) (*incident.Incident, error)
 	ListOpen(ctx context.Context) ([]*incident.Incident, error)
