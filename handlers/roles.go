@@ -324,7 +324,24 @@ func statuspageImpact(s incident.Severity) string {
 	return "minor"
 }
 
+// snooze holds the update reminders off for 30 minutes. A snooze that did
+// not happen says why, and only that.
 func (h *Handlers) snooze(ctx context.Context, r req, id string) {
-	h.change(ctx, r, id, incident.Snooze(r.who, 30*time.Minute), "", "")
-	h.replyText(ctx, r, fmt.Sprintf(":zzz: Update reminders for %s are snoozed for 30 minutes.", id))
+	inc, err := h.store.UpdateThen(ctx, id, incident.Snooze(r.who, 30*time.Minute), incident.After{Render: true})
+	switch {
+	case errors.Is(err, incident.ErrAlreadyResolved):
+		r.setOutcome("refused: resolved")
+		h.replyText(ctx, r, fmt.Sprintf("%s is resolved, so it has no update reminders to snooze; nothing changed.", id))
+		return
+	case err != nil:
+		msg, internal := Sentence(withID(err, id))
+		if internal {
+			h.log.WithError(err).WithField("incident", id).Warn("could not snooze update reminders")
+		}
+		r.setOutcome("failed")
+		h.replyText(ctx, r, "The update reminders of "+id+" were not snoozed: "+msg)
+		return
+	}
+	_ = h.pub.Changed(ctx, inc)
+	h.replyText(ctx, r, fmt.Sprintf(":zzz: Update reminders for %s are snoozed for 30 minutes, until %s UTC.", id, inc.SnoozedUntil.UTC().Format("15:04")))
 }

@@ -211,3 +211,34 @@ func TestResolveDuringStatuspageCreateResolvesIt(t *testing.T) {
 		t.Fatalf("after a resolve during the create: %+v", incs)
 	}
 }
+
+// Snooze on a reminder of an incident resolved since says so, and only
+// that: it no longer adds "snoozed" after the refusal.
+func TestSnoozeSaysWhyItDidNotSnooze(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	clock := &testClock{t: time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)}
+	b := apptest.Start(t, apptest.Spec{Slack: fs, Prefix: redistest.Prefix(), Env: map[string]string{"SLACK_CHANNEL_ID": "CINC"},
+		Options: app.Options{Now: clock.Now, NoSweepLoop: true}})
+	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+	clock.Add(21 * time.Minute)
+	b.Sweep(context.Background())
+	reminder := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{":bell:", "Snooze 30m"}})
+	fs.Click(t, "U1", reminder, "Snooze 30m")
+	fs.ExpectEphemeral(t, "U1", "Update reminders for INC-1 are snoozed for 30 minutes, until 03:51 UTC")
+
+	fs.Command(t, "U1", "C1", "resolve INC-1 fixed")
+	fs.ExpectEphemeral(t, "U1", "INC-1 is resolved.")
+	fs.Click(t, "U1", reminder, "Snooze 30m")
+	fs.ExpectEphemeral(t, "U1", "INC-1 is resolved, so it has no update reminders to snooze; nothing changed.")
+	snoozed := 0
+	for _, m := range fs.Messages() {
+		if m.Ephemeral && strings.Contains(m.Text, "are snoozed") {
+			snoozed++
+		}
+	}
+	if snoozed != 1 {
+		t.Fatalf("%d snooze confirmations, want 1 (the refused snooze must not confirm)", snoozed)
+	}
+}
