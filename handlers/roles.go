@@ -186,8 +186,7 @@ func (h *Handlers) draftSaved(ctx context.Context, r req, a bot.Action) {
 			h.replyText(ctx, r, msg)
 			return
 		}
-		h.log.WithError(err).Warn("could not save an edited draft")
-		h.fail(ctx, r, err)
+		h.fail(ctx, r, withID(err, id))
 		return
 	}
 	if inc, err := h.store.Current(ctx, id); err == nil {

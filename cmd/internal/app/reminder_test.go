@@ -222,6 +222,9 @@ func TestSnoozeSaysWhyItDidNotSnooze(t *testing.T) {
 		Options: app.Options{Now: clock.Now, NoSweepLoop: true}})
 	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
 	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+	// The opening is done (its last write landed) before the clock moves.
+	fs.Command(t, "U1", "C1", "ack")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"acknowledged INC-1"}})
 	clock.Add(21 * time.Minute)
 	b.Sweep(context.Background())
 	reminder := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{":bell:", "Snooze 30m"}})
