@@ -26,6 +26,7 @@ func TestDraftEditorRefusesStaleSavesAndReusedClicks(t *testing.T) {
 	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
 	fs.Command(t, "U1", "C1", "update draft")
 	first := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft customer update for INC-1", "[Edit] [Post] [Discard]"}})
+	fs.ExpectEphemeral(t, "U1", "A draft update for INC-1 is in its thread") // stored by now
 
 	// Edit opens the editor; the same click again cannot open another.
 	edit := press(t, fs, "U1", first, "Edit")
@@ -41,6 +42,7 @@ func TestDraftEditorRefusesStaleSavesAndReusedClicks(t *testing.T) {
 	// A newer draft replaces the first: the editor opened on it refuses.
 	fs.Command(t, "U1", "C1", "update draft INC-1")
 	second := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft customer update for INC-1", "[Edit] [Post] [Discard]"}})
+	fs.ExpectEphemeral(t, "U1", "A draft update for INC-1 is in its thread")
 	refused(t, fs, stale, "Text typed onto the old draft", "The draft changed since you opened it")
 	draftIs(t, prefix, second.TS, "")
 
