@@ -213,6 +213,12 @@ func (l *Listener) handle(ctx context.Context, evt socketmode.Event) {
 			func(ctx context.Context) { l.handler.Command(ctx, c) })
 	case socketmode.EventTypeInteractive:
 		start := time.Now()
+		if l.refuseView(ctx, evt) {
+			if l.OnAck != nil {
+				l.OnAck("interactive", time.Since(start))
+			}
+			return
+		}
 		l.ack(evt)
 		if l.OnAck != nil {
 			l.OnAck("interactive", time.Since(start))
@@ -222,11 +228,7 @@ func (l *Listener) handle(ctx context.Context, evt socketmode.Event) {
 			return
 		}
 		if cb.Type == slack.InteractionTypeViewSubmission {
-			a := Action{EnvelopeID: evt.Request.EnvelopeID, ActionID: "view:" + cb.View.CallbackID, Value: cb.View.PrivateMetadata,
-				UserID: cb.User.ID, UserName: cb.User.Name, ViewText: firstInput(cb.View.State)}
-			if a.UserName == "" {
-				a.UserName = cb.User.Username
-			}
+			a := viewAction(evt.Request.EnvelopeID, cb)
 			l.dispatch(ctx, evt.Request.EnvelopeID, ReplyTo{}, logrus.Fields{"kind": "view", "view": cb.View.CallbackID, "user": a.UserID},
 				func(ctx context.Context) { l.handler.Action(ctx, a) })
 			return
@@ -298,6 +300,56 @@ func (l *Listener) dispatch(ctx context.Context, key string, to ReplyTo, fields 
 			_ = l.reply.Reply(ctx, to, Msg{Text: ":warning: Something went wrong while handling that; nothing more was done. The error was logged."})
 		}
 	})
+}
+
+// ViewChecker, when the Handler has it, checks a modal submission before
+// the ack (Slack waits 3 s for it): errors keyed by block_id go back in the
+// ack as response_action "errors", Slack shows them in the modal, which
+// stays open, and the submission goes no further.
+type ViewChecker interface {
+	CheckView(ctx context.Context, a Action) map[string]string
+}
+
+// viewCheckTime leaves the ack well inside Slack's 3 s.
+const viewCheckTime = 2 * time.Second
+
+// refuseView acks a view submission its checker refuses, with the errors,
+// and reports whether it did. A checker that fails or panics refuses
+// nothing: the submission is acked and handled as usual.
+func (l *Listener) refuseView(ctx context.Context, evt socketmode.Event) (refused bool) {
+	vc, ok := l.handler.(ViewChecker)
+	cb, isCB := evt.Data.(slack.InteractionCallback)
+	if !ok || !isCB || evt.Request == nil || cb.Type != slack.InteractionTypeViewSubmission {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, viewCheckTime)
+	defer cancel()
+	var errs map[string]string
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				l.log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("view check panicked")
+			}
+		}()
+		errs = vc.CheckView(ctx, viewAction(evt.Request.EnvelopeID, cb))
+	}()
+	if len(errs) == 0 {
+		return false
+	}
+	if err := l.client.Ack(*evt.Request, map[string]any{"response_action": "errors", "errors": errs}); err != nil {
+		l.log.WithError(err).Warn("ack failed")
+	}
+	return true
+}
+
+// viewAction is a modal submission as the handler sees it.
+func viewAction(envelopeID string, cb slack.InteractionCallback) Action {
+	a := Action{EnvelopeID: envelopeID, ActionID: "view:" + cb.View.CallbackID, Value: cb.View.PrivateMetadata,
+		UserID: cb.User.ID, UserName: cb.User.Name, ViewText: firstInput(cb.View.State)}
+	if a.UserName == "" {
+		a.UserName = cb.User.Username
+	}
+	return a
 }
 
 // firstInput is the value of a submitted modal's first text input.

@@ -14,6 +14,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
@@ -33,6 +34,7 @@ type Store interface {
 	SetDraft(ctx context.Context, id string, d incident.Draft) error
 	GetDraft(ctx context.Context, id string) (incident.Draft, error)
 	ClearDraft(ctx context.Context, id string) (bool, error)
+	EditDraft(ctx context.Context, id string, fn func(d *incident.Draft) error) (incident.Draft, error)
 	Get(ctx context.Context, id string) (*incident.Incident, error)
 	Current(ctx context.Context, id string) (*incident.Incident, error)
 	ListOpen(ctx context.Context) ([]*incident.Incident, error)
@@ -41,6 +43,7 @@ type Store interface {
 	MarkStale(ctx context.Context, id string) error
 	Stale(ctx context.Context) ([]string, error)
 	ClearStale(ctx context.Context, id string) error
+	Lease(name, owner string) *redisx.Lease
 }
 
 // Slack is what handlers need of Slack: answering the person who asked.

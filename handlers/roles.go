@@ -44,7 +44,9 @@ type Modals interface {
 
 // StatusPage posts customer updates to a hosted status page (statuspage).
 type StatusPage interface {
-	Create(ctx context.Context, name, status, body, impact string) (string, error)
+	// Create marks the incident with ref (our INC-n) and finds it by that
+	// instead of creating it twice.
+	Create(ctx context.Context, ref, name, status, body, impact string) (string, error)
 	Update(ctx context.Context, id, status, body string) error
 }
 
@@ -144,8 +146,13 @@ func (h *Handlers) draftEdit(ctx context.Context, r req, a bot.Action) {
 		h.replyText(ctx, r, "Editing needs Slack's modals; copy the draft, change it, and `note` it instead.")
 		return
 	}
-	if err := h.modals.OpenView(ctx, a.TriggerID, publish.DraftModal(id, d.Text)); err != nil {
+	if err := h.modals.OpenView(ctx, a.TriggerID, publish.DraftModal(id, d.Version(), d.Text)); err != nil {
 		var se slack.SlackErrorResponse
+		if errors.As(err, &se) && se.Err == "exchanged_trigger_id" {
+			// Slack takes each click's trigger_id once; this one was used.
+			h.replyText(ctx, r, "That click already opened the editor once (Slack lets one click open one window); click Edit again to edit the draft. The draft is unchanged.")
+			return
+		}
 		if errors.As(err, &se) && (se.Err == "expired_trigger_id" || se.Err == "invalid_trigger_id") {
 			// Slack takes a modal only within 3 s of the click.
 			h.replyText(ctx, r, "Slack took too long to open the editor (it allows 3 seconds after the click); click Edit again. The draft is unchanged.")
@@ -155,28 +162,68 @@ func (h *Handlers) draftEdit(ctx context.Context, r req, a bot.Action) {
 	}
 }
 
-// draftSaved takes the modal's text as the new draft.
+// draftSaved takes the modal's text as the new draft, unless the draft
+// it was opened on was posted or replaced since (CheckView refused that in
+// the modal already; this catches a change in between).
 func (h *Handlers) draftSaved(ctx context.Context, r req, a bot.Action) {
-	id, ok := incident.ParseID(a.Value)
+	id, version, ok := publish.DraftMeta(a.Value)
 	text := strings.TrimSpace(a.ViewText)
 	if !ok || text == "" {
 		return // nothing to save; the modal closed
 	}
-	d, err := h.store.GetDraft(ctx, id)
-	if err != nil {
-		return
-	}
 	if n := len([]rune(text)); n > 2900 {
 		text = string([]rune(text)[:2900])
 	}
-	d.Text, d.By = text, r.who
-	if err := h.store.SetDraft(ctx, id, d); err != nil {
-		h.log.WithError(err).Warn("could not save an edited draft")
+	d, err := h.store.EditDraft(ctx, id, func(d *incident.Draft) error {
+		if version != "" && d.Version() != version && d.Text != text {
+			return incident.ErrDraftChanged
+		}
+		d.Text, d.By = text, r.who
+		return nil
+	})
+	if err != nil {
+		if msg := draftRefusal(id, err); msg != "" {
+			h.replyText(ctx, r, msg)
+			return
+		}
+		h.fail(ctx, r, withID(err, id))
 		return
 	}
 	if inc, err := h.store.Current(ctx, id); err == nil {
 		_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftMsg(id, text))
 	}
+}
+
+// CheckView answers a draft edit in the modal itself (bot.ViewChecker,
+// before the ack): a draft posted, discarded or replaced since the editor
+// opened is not overwritten, and the modal stays open with the text.
+func (h *Handlers) CheckView(ctx context.Context, a bot.Action) map[string]string {
+	if a.ActionID != "view:"+publish.ViewDraftEdit {
+		return nil
+	}
+	id, version, ok := publish.DraftMeta(a.Value)
+	if !ok {
+		return nil
+	}
+	d, err := h.store.GetDraft(ctx, id)
+	if err == nil && version != "" && d.Version() != version && d.Text != strings.TrimSpace(a.ViewText) {
+		err = incident.ErrDraftChanged
+	}
+	if msg := draftRefusal(id, err); msg != "" {
+		return map[string]string{publish.DraftBlock: msg}
+	}
+	return nil // a store error: the save says what went wrong
+}
+
+// draftRefusal is what a refused draft edit says; "" for other errors.
+func draftRefusal(id string, err error) string {
+	switch {
+	case errors.Is(err, incident.ErrNotFound):
+		return fmt.Sprintf("This draft was already posted or discarded, so your text was not saved. Copy it, close this window, and /clerk-incident update draft %s writes a new draft to edit.", id)
+	case errors.Is(err, incident.ErrDraftChanged):
+		return "The draft changed since you opened it (a newer draft, or someone else's edit), so your text was not saved. Copy it, close this window, and click Edit on the draft again."
+	}
+	return ""
 }
 
 func (h *Handlers) draftDiscard(ctx context.Context, r req, id string) {
@@ -227,11 +274,7 @@ func (h *Handlers) draftPost(ctx context.Context, r req, id string) {
 	spID := inc.StatuspageID
 	if h.statusPage != nil {
 		var err error
-		if spID == "" {
-			spID, err = h.statusPage.Create(ctx, inc.Title, statuspageStatus(inc.Status), d.Text, statuspageImpact(inc.Severity))
-		} else {
-			err = h.statusPage.Update(ctx, spID, statuspageStatus(inc.Status), d.Text)
-		}
+		spID, err = h.postStatusPage(ctx, id, d.Text)
 		if err != nil {
 			msg, _ := Sentence(err)
 			failed = append(failed, "the status page: "+msg)
@@ -260,19 +303,6 @@ func (h *Handlers) draftPost(ctx context.Context, r req, id string) {
 	h.replyText(ctx, r, msg)
 }
 
-// resolveStatusPage resolves our Statuspage incident with ours.
-func (h *Handlers) resolveStatusPage(ctx context.Context, inc *incident.Incident) {
-	if h.statusPage == nil || inc.StatuspageID == "" {
-		return
-	}
-	if err := h.statusPage.Update(ctx, inc.StatuspageID, "resolved", "This incident has been resolved. Thank you for your patience."); err != nil {
-		msg, _ := Sentence(err)
-		h.pub.Thread(ctx, inc, ":warning: The status page incident could not be resolved: "+msg+" Resolve it by hand.")
-		return
-	}
-	h.pub.Thread(ctx, inc, ":white_check_mark: The status page incident is resolved too.")
-}
-
 func statuspageStatus(s incident.Status) string {
 	switch s {
 	case incident.Mitigated:
@@ -293,7 +323,24 @@ func statuspageImpact(s incident.Severity) string {
 	return "minor"
 }
 
+// snooze holds the update reminders off for 30 minutes. A snooze that did
+// not happen says why, and only that.
 func (h *Handlers) snooze(ctx context.Context, r req, id string) {
-	h.change(ctx, r, id, incident.Snooze(r.who, 30*time.Minute), "", "")
-	h.replyText(ctx, r, fmt.Sprintf(":zzz: Update reminders for %s are snoozed for 30 minutes.", id))
+	inc, err := h.store.UpdateThen(ctx, id, incident.Snooze(r.who, 30*time.Minute), incident.After{Render: true})
+	switch {
+	case errors.Is(err, incident.ErrAlreadyResolved):
+		r.setOutcome("refused: resolved")
+		h.replyText(ctx, r, fmt.Sprintf("%s is resolved, so it has no update reminders to snooze; nothing changed.", id))
+		return
+	case err != nil:
+		msg, internal := Sentence(withID(err, id))
+		if internal {
+			h.log.WithError(err).WithField("incident", id).Warn("could not snooze update reminders")
+		}
+		r.setOutcome("failed")
+		h.replyText(ctx, r, "The update reminders of "+id+" were not snoozed: "+msg)
+		return
+	}
+	_ = h.pub.Changed(ctx, inc)
+	h.replyText(ctx, r, fmt.Sprintf(":zzz: Update reminders for %s are snoozed for 30 minutes, until %s UTC.", id, inc.SnoozedUntil.UTC().Format("15:04")))
 }

@@ -2,6 +2,8 @@ package incident
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,6 +118,30 @@ type Draft struct {
 	Text string `json:"text"`
 	TS   string `json:"ts,omitempty"`
 	By   Person `json:"by"`
+}
+
+// Version names this draft as shown: it changes when the draft is
+// replaced (a new thread message) or its text is edited, so an editor
+// opened on an older one can tell.
+func (d Draft) Version() string {
+	sum := sha256.Sum256([]byte(d.TS + "\n" + d.Text))
+	return hex.EncodeToString(sum[:6])
+}
+
+// ErrDraftChanged is an edit made on a draft that was replaced or edited
+// since the editor opened.
+var ErrDraftChanged = errors.New("the draft changed since the editor opened")
+
+// EditDraft changes the draft in one transaction; no draft is ErrNotFound,
+// and fn's error leaves it as it was.
+func (s *Store) EditDraft(ctx context.Context, id string, fn func(d *Draft) error) (Draft, error) {
+	key := s.keyDraft(id)
+	d, err := redisx.UpdateJSON(ctx, s.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), fn,
+		func(p redis.Pipeliner, raw []byte, _ *Draft) { p.Set(ctx, key, raw, 0) })
+	if err != nil {
+		return Draft{}, err
+	}
+	return *d, nil
 }
 
 func (s *Store) keyDraft(id string) string { return s.prefix + "incident:" + id + ":draft" }

@@ -286,6 +286,15 @@ func Snooze(by Person, d time.Duration) Mutation {
 	}
 }
 
+// LinkStatuspage records the public Statuspage incident as soon as it
+// exists, so the next update or the resolve goes to it.
+func LinkStatuspage(statuspageID string) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		inc.StatuspageID = statuspageID
+		return nil, nil
+	}
+}
+
 // UpdatePosted records a customer update sent out (to the announcement
 // channel and the status page); it counts as an update for reminders.
 func UpdatePosted(by Person, where, statuspageID string) Mutation {

@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -33,15 +34,28 @@ func DraftDoneMsg(incID, text, outcome string) bot.Msg {
 	return bot.Msg{Text: "Customer update for " + incID + ": " + outcome, Blocks: []slack.Block{Section(body)}}
 }
 
-// DraftModal edits a draft; private_metadata carries the incident ID.
-func DraftModal(incID, text string) slack.ModalViewRequest {
+// DraftBlock is the block_id of the modal's input, where refusals show.
+const DraftBlock = "update"
+
+// DraftModal edits a draft; private_metadata carries the incident ID and
+// the draft's version ("INC-n|version"), so a save onto a draft posted or
+// replaced since is refused.
+func DraftModal(incID, version, text string) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(plain("The update customers will read"), "text")
 	input.Multiline = true
 	input.InitialValue = text
 	input.MaxLength = 2900
-	return slack.ModalViewRequest{Type: slack.VTModal, CallbackID: ViewDraftEdit, PrivateMetadata: incID,
+	return slack.ModalViewRequest{Type: slack.VTModal, CallbackID: ViewDraftEdit, PrivateMetadata: incID + "|" + version,
 		Title: plain("Customer update"), Submit: plain("Save draft"), Close: plain("Cancel"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewInputBlock("update", plain("Update for "+incID), nil, input)}}}
+		Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewInputBlock(DraftBlock, plain("Update for "+incID), nil, input)}}}
+}
+
+// DraftMeta reads a draft modal's private_metadata; version is "" in a
+// modal opened before versions were carried.
+func DraftMeta(meta string) (incID, version string, ok bool) {
+	id, version, _ := strings.Cut(meta, "|")
+	incID, ok = incident.ParseID(id)
+	return incID, version, ok
 }
 
 // PostDraft posts a draft in the incident's thread and returns its ts.

@@ -48,17 +48,69 @@ const (
 	Resolved      = "resolved"
 )
 
-// Create opens an incident on the page and returns its ID.
-func (c *Client) Create(ctx context.Context, name, status, body, impact string) (string, error) {
-	var out struct {
-		ID string `json:"id"`
+// MetadataKey namespaces the marker Create puts in an incident's metadata
+// (Statuspage takes metadata as {namespace: {key: value}}): the incident
+// it stands for, so a create whose answer was lost can be found again.
+const MetadataKey = "clerk_incident_bot"
+
+// Create opens an incident on the page for ref (our INC-n) and returns its
+// ID. A 5xx or a dropped connection may come after Statuspage created it,
+// and an earlier Post may have failed so: before each try it looks for an
+// incident marked with ref, so subscribers are not told twice.
+func (c *Client) Create(ctx context.Context, ref, name, status, body, impact string) (string, error) {
+	in := map[string]any{"incident": map[string]any{"name": name, "status": status, "body": body, "impact_override": impact,
+		"deliver_notifications": true, "metadata": map[string]any{MetadataKey: map[string]any{"incident_id": ref}}}}
+	var last error
+	for range 4 {
+		// Never create blind: a lookup that fails ends it.
+		id, found, err := c.Find(ctx, ref, status)
+		if err != nil {
+			return "", err
+		}
+		if found {
+			return id, nil
+		}
+		var out struct {
+			ID string `json:"id"`
+		}
+		wait, err := c.once(ctx, http.MethodPost, "/pages/"+c.page+"/incidents", in, &out)
+		if err == nil {
+			if out.ID == "" {
+				return "", errors.New("statuspage: created an incident without an ID")
+			}
+			return out.ID, nil
+		}
+		if wait < 0 {
+			return "", err
+		}
+		last = err
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return "", err
+		}
 	}
-	err := c.do(ctx, http.MethodPost, "/pages/"+c.page+"/incidents",
-		map[string]any{"incident": map[string]any{"name": name, "status": status, "body": body, "impact_override": impact, "deliver_notifications": true}}, &out)
-	if err == nil && out.ID == "" {
-		err = errors.New("statuspage: created an incident without an ID")
+	return "", last
+}
+
+// Find looks for the incident Create made for ref: among the unresolved
+// ones, or among the recent ones when it was created resolved.
+func (c *Client) Find(ctx context.Context, ref, status string) (string, bool, error) {
+	path := "/pages/" + c.page + "/incidents/unresolved"
+	if status == Resolved {
+		path = "/pages/" + c.page + "/incidents"
 	}
-	return out.ID, err
+	var list []struct {
+		ID       string                       `json:"id"`
+		Metadata map[string]map[string]string `json:"metadata"`
+	}
+	if err := c.do(ctx, http.MethodGet, path, nil, &list); err != nil {
+		return "", false, err
+	}
+	for _, in := range list {
+		if in.Metadata[MetadataKey]["incident_id"] == ref {
+			return in.ID, true, nil
+		}
+	}
+	return "", false, nil
 }
 
 // Update adds an update (a new body and status) to an incident.
@@ -67,54 +119,68 @@ func (c *Client) Update(ctx context.Context, id, status, body string) error {
 		map[string]any{"incident": map[string]any{"status": status, "body": body, "deliver_notifications": true}}, nil)
 }
 
-// do sends one request; a 420/429 is waited out (Statuspage allows about
+// do sends a request; a 420/429 is waited out (Statuspage allows about
 // one request a second per key) and a 5xx retried, a few times.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	raw, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
 	var last error
-	for attempt := range 4 {
-		req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(raw))
-		if err != nil {
-			return apperr.Wrap(apperr.Invalid, "STATUSPAGE_API_URL is not a valid URL", err)
+	for range 4 {
+		wait, err := c.once(ctx, method, path, in, out)
+		if err == nil || wait < 0 {
+			return err
 		}
-		req.Header.Set("Authorization", "OAuth "+c.key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := c.hc.Do(req)
-		if err != nil {
-			last = apperr.Wrap(apperr.UnavailableRemote, "Statuspage did not answer", errors.New("request failed"))
-		} else {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			switch {
-			case resp.StatusCode/100 == 2:
-				if out != nil {
-					return json.Unmarshal(body, out)
-				}
-				return nil
-			case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-				return apperr.New(apperr.Invalid, fmt.Sprintf("Statuspage refused the API key (%d): check STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID", resp.StatusCode))
-			case resp.StatusCode == 420 || resp.StatusCode == http.StatusTooManyRequests:
-				wait := time.Second
-				if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-					wait = time.Duration(s) * time.Second
-				}
-				last = apperr.New(apperr.UnavailableRemote, "Statuspage is rate limiting this key")
-				if err := backoff.Sleep(ctx, min(wait, 10*time.Second)); err != nil {
-					return err
-				}
-				continue
-			case resp.StatusCode >= 500:
-				last = apperr.New(apperr.UnavailableRemote, fmt.Sprintf("Statuspage answered %d", resp.StatusCode))
-			default:
-				return apperr.New(apperr.Invalid, fmt.Sprintf("Statuspage refused the update (%d): %s", resp.StatusCode, strings.TrimSpace(string(body[:min(len(body), 200)]))))
-			}
-		}
-		if err := backoff.Sleep(ctx, backoff.Delay(attempt, 500*time.Millisecond, 4*time.Second)); err != nil {
+		last = err
+		if err := backoff.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
 	return last
+}
+
+// once sends one request. On failure wait says how long to wait before
+// another try; negative: do not retry.
+func (c *Client) once(ctx context.Context, method, path string, in, out any) (wait time.Duration, err error) {
+	var rd io.Reader
+	if in != nil {
+		raw, err := json.Marshal(in)
+		if err != nil {
+			return -1, err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return -1, apperr.Wrap(apperr.Invalid, "STATUSPAGE_API_URL is not a valid URL", err)
+	}
+	req.Header.Set("Authorization", "OAuth "+c.key)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	retry := backoff.Delay(0, 500*time.Millisecond, 4*time.Second)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return -1, ctx.Err()
+		}
+		return retry, apperr.Wrap(apperr.UnavailableRemote, "Statuspage did not answer", errors.New("request failed"))
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode/100 == 2:
+		if out != nil {
+			return -1, json.Unmarshal(body, out)
+		}
+		return -1, nil
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return -1, apperr.New(apperr.Invalid, fmt.Sprintf("Statuspage refused the API key (%d): check STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID", resp.StatusCode))
+	case resp.StatusCode == 420 || resp.StatusCode == http.StatusTooManyRequests:
+		wait := time.Second
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+			wait = time.Duration(s) * time.Second
+		}
+		return min(wait, 10*time.Second), apperr.New(apperr.UnavailableRemote, "Statuspage is rate limiting this key")
+	case resp.StatusCode >= 500:
+		return retry, apperr.New(apperr.UnavailableRemote, fmt.Sprintf("Statuspage answered %d", resp.StatusCode))
+	}
+	return -1, apperr.New(apperr.Invalid, fmt.Sprintf("Statuspage refused the update (%d): %s", resp.StatusCode, strings.TrimSpace(string(body[:min(len(body), 200)]))))
 }

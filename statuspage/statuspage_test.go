@@ -18,7 +18,7 @@ func TestStatuspageRateLimitAndRefusals(t *testing.T) {
 	c := statuspage.New(sp.URL(), sp.Key, sp.Page, nil)
 	ctx := context.Background()
 	sp.RateLimit(1)
-	id, err := c.Create(ctx, "Sign-in failing", statuspage.Investigating, "We are investigating.", "critical")
+	id, err := c.Create(ctx, "INC-1", "Sign-in failing", statuspage.Investigating, "We are investigating.", "critical")
 	if err != nil || id == "" {
 		t.Fatalf("create after a 420: %q %v", id, err)
 	}
@@ -32,8 +32,40 @@ func TestStatuspageRateLimitAndRefusals(t *testing.T) {
 		t.Fatalf("unknown incident: %v", err)
 	}
 	bad := statuspage.New(sp.URL(), "wrong-key-123", sp.Page, nil)
-	_, err = bad.Create(ctx, "x", statuspage.Investigating, "x", "minor")
+	_, err = bad.Create(ctx, "INC-2", "x", statuspage.Investigating, "x", "minor")
 	if err == nil || !strings.Contains(apperr.MessageOf(err), "refused the API key (401)") || strings.Contains(err.Error(), "wrong-key-123") {
 		t.Fatalf("wrong key: %v", err)
+	}
+}
+
+// Statuspage may create the incident and still answer 5xx, or the
+// connection may drop before the answer: the client finds the incident by
+// its INC-n marker instead of creating a second one (subscribers would be
+// told twice), also when a later Post tries again.
+func TestStatuspageCreateIsNotRepeatedAfterALostAnswer(t *testing.T) {
+	for name, fail := range map[string]int{"502": 502, "dropped": fakestatuspage.Dropped} {
+		t.Run(name, func(t *testing.T) {
+			sp := fakestatuspage.New()
+			defer sp.Close()
+			c := statuspage.New(sp.URL(), sp.Key, sp.Page, nil)
+			ctx := context.Background()
+			other, err := c.Create(ctx, "INC-7", "Another incident", statuspage.Investigating, "x", "minor")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp.FailAfterCreate(fail)
+			id, err := c.Create(ctx, "INC-8", "Sign-in failing", statuspage.Investigating, "We are investigating.", "critical")
+			if err != nil || id == "" || id == other {
+				t.Fatalf("create after a lost answer: %q %v", id, err)
+			}
+			again, err := c.Create(ctx, "INC-8", "Sign-in failing", statuspage.Investigating, "We are investigating.", "critical")
+			if err != nil || again != id {
+				t.Fatalf("a second create for INC-8: %q %v, want %q", again, err, id)
+			}
+			in := sp.Incidents()
+			if len(in) != 2 || in[1].ID != id || in[1].Metadata[statuspage.MetadataKey]["incident_id"] != "INC-8" || len(in[1].Updates) != 1 {
+				t.Fatalf("incidents %+v", in)
+			}
+		})
 	}
 }

@@ -326,11 +326,16 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		case !ok:
 			writeJSON(w, map[string]any{"ok": false, "error": "invalid_trigger_id"})
 			return
+		case tr.used:
+			// Slack takes each trigger_id once.
+			writeJSON(w, map[string]any{"ok": false, "error": "exchanged_trigger_id"})
+			return
 		case time.Since(tr.at) > 3*time.Second || s.slowTriggers:
 			writeJSON(w, map[string]any{"ok": false, "error": "expired_trigger_id"})
 			return
 		}
-		delete(s.triggers, req.TriggerID)
+		tr.used = true
+		s.triggers[req.TriggerID] = tr
 		s.seq++
 		v := &View{ID: fmt.Sprintf("V%06d", s.seq), User: tr.user, Raw: req.View}
 		s.views = append(s.views, v)
@@ -708,6 +713,7 @@ type View struct {
 type trigger struct {
 	user string
 	at   time.Time
+	used bool // views.open took it: another use is exchanged_trigger_id
 }
 
 // ExpireTriggers makes views.open answer expired_trigger_id (or stop
@@ -733,6 +739,23 @@ func (s *Server) WaitView(user string, timeout time.Duration) (*View, error) {
 	err := s.waitFor(timeout, func() bool {
 		for _, v := range s.views {
 			if v.User == user {
+				found = v
+			}
+		}
+		return found != nil
+	})
+	return found, err
+}
+
+// WaitViewAfter waits for a modal opened for user after prev.
+func (s *Server) WaitViewAfter(user string, prev *View, timeout time.Duration) (*View, error) {
+	var found *View
+	err := s.waitFor(timeout, func() bool {
+		seen := false
+		for _, v := range s.views {
+			if v == prev {
+				seen = true
+			} else if seen && v.User == user {
 				found = v
 			}
 		}

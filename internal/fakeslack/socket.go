@@ -271,6 +271,21 @@ func (s *Server) Redeliver(id string) error {
 	return conn.write(retried)
 }
 
+// Resend delivers an earlier envelope's payload again under a new envelope
+// ID, so the bot's envelope dedupe does not catch it: the same click with
+// the same trigger_id, as a duplicate that slipped past dedupe would be.
+func (s *Server) Resend(id string) (string, error) {
+	s.mu.Lock()
+	env, ok := s.envelopes[id]
+	s.mu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("fakeslack: no envelope %s", id)
+	}
+	accepts, _ := env["accepts_response_payload"].(bool)
+	typ, _ := env["type"].(string)
+	return s.send(typ, env["payload"], accepts)
+}
+
 // SendRaw writes an arbitrary envelope payload (for malformed-input tests).
 func (s *Server) SendRaw(envType string, payload any) (string, error) {
 	return s.send(envType, payload, false)

@@ -1,8 +1,11 @@
 // Package fakestatuspage is an in-repo Atlassian Statuspage REST API:
-// POST and PATCH /v1/pages/{page}/incidents with `Authorization: OAuth
-// <key>`, answering as Statuspage does (201 with the incident, 401 for a
-// wrong key, 404 for an unknown incident, 420/429 when rate limited). It
-// records every incident and update, and can fail on demand.
+// POST and PATCH /v1/pages/{page}/incidents, and GET of
+// /incidents/unresolved and /incidents (a JSON array, newest first, with
+// each incident's metadata), with `Authorization: OAuth <key>`, answering
+// as Statuspage does (201 with the incident, 401 for a wrong key, 404 for
+// an unknown incident, 420/429 when rate limited). It records every
+// incident and update, and can fail on demand: even after creating an
+// incident, as a real 5xx or a dropped connection can.
 package fakestatuspage
 
 import (
@@ -17,6 +20,7 @@ import (
 // Incident is one incident on the fake page.
 type Incident struct {
 	ID, Name, Status, Impact string
+	Metadata                 map[string]map[string]string
 	Updates                  []Update // oldest first
 }
 
@@ -31,7 +35,32 @@ type Server struct {
 	mu        sync.Mutex
 	incidents map[string]*Incident
 	order     []string
-	limited   int // requests still to answer 420
+	limited   int   // requests still to answer 420
+	afterFail []int // how the next creates answer once done: a status, or 0 to drop the connection
+	hold      chan struct{}
+	held      chan struct{}
+}
+
+// Dropped, passed to FailAfterCreate, drops the connection instead of answering.
+const Dropped = 0
+
+// FailAfterCreate makes the next creates create the incident and then
+// answer each status in turn (e.g. 502), or drop the connection
+// (Dropped): the client sees an error though the incident exists.
+func (s *Server) FailAfterCreate(statuses ...int) {
+	s.mu.Lock()
+	s.afterFail = append(s.afterFail, statuses...)
+	s.mu.Unlock()
+}
+
+// HoldCreate makes the next create wait, before doing anything, until
+// release is called; held is closed once it is waiting.
+func (s *Server) HoldCreate() (held <-chan struct{}, release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold, s.held = make(chan struct{}), make(chan struct{})
+	h := s.hold
+	return s.held, func() { close(h) }
 }
 
 // New starts the fake.
@@ -66,6 +95,17 @@ func (s *Server) Incidents() []Incident {
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	s.mu.Lock()
+	if hold := s.hold; hold != nil && r.Method == http.MethodPost {
+		s.hold = nil
+		close(s.held)
+		s.mu.Unlock()
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+		s.mu.Lock()
+	}
 	defer s.mu.Unlock()
 	if r.Header.Get("Authorization") != "OAuth "+s.Key {
 		w.WriteHeader(http.StatusUnauthorized)
@@ -85,10 +125,23 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"error":"Not found"}`))
 		return
 	}
+	if r.Method == http.MethodGet && (len(parts) == 3 || len(parts) == 4 && parts[3] == "unresolved") {
+		out := []map[string]any{}
+		for i := len(s.order) - 1; i >= 0; i-- {
+			inc := s.incidents[s.order[i]]
+			if len(parts) == 4 && inc.Status == "resolved" {
+				continue
+			}
+			out = append(out, map[string]any{"id": inc.ID, "name": inc.Name, "status": inc.Status, "impact": inc.Impact, "page_id": s.Page, "metadata": inc.Metadata})
+		}
+		_ = json.NewEncoder(w).Encode(out)
+		return
+	}
 	var body struct {
 		Incident struct {
 			Name, Status, Body string
-			Impact             string `json:"impact_override"`
+			Impact             string                       `json:"impact_override"`
+			Metadata           map[string]map[string]string `json:"metadata"`
 		} `json:"incident"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
@@ -111,9 +164,25 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		id := fmt.Sprintf("sp%04d", len(s.order)+1)
-		inc := &Incident{ID: id, Name: in.Name, Status: in.Status, Impact: in.Impact, Updates: []Update{{Status: in.Status, Body: in.Body}}}
+		inc := &Incident{ID: id, Name: in.Name, Status: in.Status, Impact: in.Impact, Metadata: in.Metadata, Updates: []Update{{Status: in.Status, Body: in.Body}}}
 		s.incidents[id] = inc
 		s.order = append(s.order, id)
+		if len(s.afterFail) > 0 {
+			status := s.afterFail[0]
+			s.afterFail = s.afterFail[1:]
+			if status == Dropped {
+				if hj, ok := w.(http.Hijacker); ok {
+					if c, _, err := hj.Hijack(); err == nil {
+						_ = c.Close()
+						return
+					}
+				}
+				status = http.StatusBadGateway
+			}
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(`{"error":"Internal server error"}`))
+			return
+		}
 		w.WriteHeader(http.StatusCreated)
 		_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "name": inc.Name, "status": inc.Status, "impact": inc.Impact, "page_id": s.Page})
 	case r.Method == http.MethodPatch && len(parts) == 4:

@@ -177,3 +177,71 @@ func TestCustomerUpdateDraftEditPostAndResolve(t *testing.T) {
 		t.Fatalf("after resolve %+v", incs)
 	}
 }
+
+// A resolve that comes while Post is still creating the public incident
+// waits its turn (a per-incident lease in Redis, as replicas share it) and
+// then resolves the incident the create made, rather than finding none.
+func TestResolveDuringStatuspageCreateResolvesIt(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	sp := fakestatuspage.New()
+	defer sp.Close()
+	prefix := redistest.Prefix()
+	env := map[string]string{"SLACK_CHANNEL_ID": "CINC", "STATUSPAGE_API_KEY": sp.Key, "STATUSPAGE_PAGE_ID": sp.Page, "STATUSPAGE_API_URL": sp.URL()}
+	apptest.Start(t, apptest.Spec{Slack: fs, Prefix: prefix, Env: env})
+	apptest.Start(t, apptest.Spec{Slack: fs, Prefix: prefix, Env: env})
+	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+	fs.Command(t, "U1", "C1", "update draft")
+	draft := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft customer update for INC-1", "[Edit] [Post] [Discard]"}})
+
+	held, release := sp.HoldCreate()
+	fs.Click(t, "U1", draft, "Post")
+	select {
+	case <-held:
+	case <-time.After(fakeslack.Timeout):
+		t.Fatal("Post did not create the status page incident")
+	}
+	fs.Command(t, "U2", "C1", "resolve INC-1 Clerk recovered")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"resolved INC-1 after"}})
+	release()
+	fs.ExpectEphemeral(t, "U1", "Posted to the status page")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"status page incident is resolved too"}})
+	if incs := sp.Incidents(); len(incs) != 1 || incs[0].Status != "resolved" || len(incs[0].Updates) != 2 {
+		t.Fatalf("after a resolve during the create: %+v", incs)
+	}
+}
+
+// Snooze on a reminder of an incident resolved since says so, and only
+// that: it no longer adds "snoozed" after the refusal.
+func TestSnoozeSaysWhyItDidNotSnooze(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	clock := &testClock{t: time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)}
+	b := apptest.Start(t, apptest.Spec{Slack: fs, Prefix: redistest.Prefix(), Env: map[string]string{"SLACK_CHANNEL_ID": "CINC"},
+		Options: app.Options{Now: clock.Now, NoSweepLoop: true}})
+	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+	// The opening is done (its last write landed) before the clock moves.
+	fs.Command(t, "U1", "C1", "ack")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"acknowledged INC-1"}})
+	clock.Add(21 * time.Minute)
+	b.Sweep(context.Background())
+	reminder := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{":bell:", "Snooze 30m"}})
+	fs.Click(t, "U1", reminder, "Snooze 30m")
+	fs.ExpectEphemeral(t, "U1", "Update reminders for INC-1 are snoozed for 30 minutes, until 03:51 UTC")
+
+	fs.Command(t, "U1", "C1", "resolve INC-1 fixed")
+	fs.ExpectEphemeral(t, "U1", "INC-1 is resolved.")
+	fs.Click(t, "U1", reminder, "Snooze 30m")
+	fs.ExpectEphemeral(t, "U1", "INC-1 is resolved, so it has no update reminders to snooze; nothing changed.")
+	snoozed := 0
+	for _, m := range fs.Messages() {
+		if m.Ephemeral && strings.Contains(m.Text, "are snoozed") {
+			snoozed++
+		}
+	}
+	if snoozed != 1 {
+		t.Fatalf("%d snooze confirmations, want 1 (the refused snooze must not confirm)", snoozed)
+	}
+}
