@@ -106,6 +106,7 @@ type sandbox struct {
 	touched  map[string]int                // TS → when last posted or updated
 	touchSeq int
 	lastSeen time.Time
+	heard    int // how many things the bot has said (posts, updates, files, modals)
 	names    map[string]string
 	status   *fakestatus.Server
 	poller   *statuswatch.Poller
@@ -286,12 +287,13 @@ func (sb *sandbox) do(line string) bool {
 		user := sb.user
 		text = sb.mentions(text)
 		sb.mu.Unlock()
+		heard := sb.heardSoFar()
 		id, err := sb.slack.SlashCommand(user, channel, text)
 		if err != nil {
 			fmt.Fprintln(sb.out, "  !", err)
 			return false
 		}
-		sb.settle(id)
+		sb.settle(heard, id)
 	case line == "poll":
 		if sb.poller != nil && sb.poller.TryLead(context.Background()) {
 			sb.poller.Poll(context.Background())
@@ -313,12 +315,13 @@ func (sb *sandbox) do(line string) bool {
 		sb.mu.Lock()
 		user := sb.user
 		sb.mu.Unlock()
+		heard := sb.heardSoFar()
 		id, err := sb.slack.Press(user, msg, button)
 		if err != nil {
 			fmt.Fprintln(sb.out, "  !", err)
 			return false
 		}
-		sb.settle(id)
+		sb.settle(heard, id)
 	default:
 		fmt.Fprintln(sb.out, "  unknown: type help")
 	}
@@ -386,12 +389,13 @@ func (sb *sandbox) fill(line string) {
 	if text == "" {
 		text = readModal(v.Raw).initial
 	}
+	heard := sb.heardSoFar()
 	id, err := sb.slack.SubmitView(user, v, text)
 	if err != nil {
 		fmt.Fprintln(sb.out, "  !", err)
 		return
 	}
-	sb.settle(id)
+	sb.settle(heard, id)
 }
 
 // modalView is what the terminal shows of a modal with one text input.
@@ -442,6 +446,7 @@ func (sb *sandbox) checkModal() {
 	}
 	sb.views[v.ID] = true
 	sb.lastSeen = time.Now()
+	sb.heard++
 	sb.modal, sb.modalText = v, nil
 	m := readModal(v.Raw)
 	fmt.Fprintf(sb.out, "\n[modal %q opened for %s]\n  %s (%s), now:\n%s\n"+
@@ -482,13 +487,18 @@ func (sb *sandbox) switchStatus(line string) string {
 
 // settleQuiet waits until the bot has been quiet briefly; a modal it
 // opens meanwhile is shown.
-func (sb *sandbox) settleQuiet() {
+func (sb *sandbox) settleQuiet() { sb.settleAfter(-1) }
+
+// settleAfter waits until the bot has said something more than it had
+// said when heard was read (-1: no need to), then until it has been
+// quiet briefly: a command that looks Clerk up first answers after a pause.
+func (sb *sandbox) settleAfter(heard int) {
 	start := time.Now()
 	for time.Since(start) < 5*time.Second {
 		time.Sleep(50 * time.Millisecond)
 		sb.checkModal()
 		sb.mu.Lock()
-		quiet := time.Since(sb.lastSeen) > 300*time.Millisecond && time.Since(start) > 300*time.Millisecond
+		quiet := sb.heard > heard && time.Since(sb.lastSeen) > 300*time.Millisecond && time.Since(start) > 300*time.Millisecond
 		sb.mu.Unlock()
 		if quiet {
 			return
@@ -554,14 +564,22 @@ func (sb *sandbox) findButton(arg string) (*fakeslack.Message, fakeslack.Button,
 	return nil, fakeslack.Button{}, "say click N (a button number of the last message) or click <label>, e.g. click Acknowledge"
 }
 
-// settle waits for the ack and then until the bot has been quiet briefly,
-// so its replies print before the next prompt.
-func (sb *sandbox) settle(envelope string) {
+// heardSoFar is how many things the bot has said: read before sending an
+// envelope, it lets settle wait for the answer.
+func (sb *sandbox) heardSoFar() int {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.heard
+}
+
+// settle waits for the ack, then for an answer and until the bot has been
+// quiet briefly, so its replies print before the next prompt.
+func (sb *sandbox) settle(heard int, envelope string) {
 	if _, err := sb.slack.WaitAck(envelope, 5*time.Second); err != nil {
 		fmt.Fprintln(sb.out, "  ! the bot did not acknowledge:", err)
 		return
 	}
-	sb.settleQuiet()
+	sb.settleAfter(heard)
 }
 
 // print shows one bot action as readable text.
@@ -570,6 +588,7 @@ func (sb *sandbox) printf(format string, args ...any) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	sb.lastSeen = time.Now()
+	sb.heard++
 	fmt.Fprintf(sb.out, format, args...)
 }
 
@@ -577,6 +596,7 @@ func (sb *sandbox) print(e fakeslack.Event) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	sb.lastSeen = time.Now()
+	sb.heard++
 	if e.File != nil {
 		fmt.Fprintf(sb.out, "\n[file uploaded to #%s thread] %s: %q\n%s\n", channelName(e.File.Channel), e.File.Name, e.File.Title, indent(e.File.Content))
 		return
@@ -628,7 +648,7 @@ var (
 		":rotating_light:", "🚨", ":busts_in_silhouette:", "👥", ":page_facing_up:", "📄", ":pencil:", "✏️",
 		":lock:", "🔒", ":unlock:", "🔓", ":hourglass:", "⌛", ":raised_hand:", "✋", ":no_entry_sign:", "🚫", ":x:", "❌",
 		":grey_question:", "❔", ":hourglass_flowing_sand:", "⏳", ":satellite_antenna:", "📡", ":large_green_circle:", "🟢",
-		":large_yellow_circle:", "🟡", ":stopwatch:", "⏱️", ":point_right:", "👉", ":information_source:", "ℹ️", ":wrench:", "🔧", ":arrows_counterclockwise:", "🔄", ":octagonal_sign:", "🛑")
+		":large_yellow_circle:", "🟡", ":stopwatch:", "⏱️", ":point_right:", "👉", ":information_source:", "ℹ️", ":wrench:", "🔧", ":arrows_counterclockwise:", "🔄", ":octagonal_sign:", "🛑", ":mag:", "🔍", ":mega:", "📣")
 )
 
 // humanize turns Slack markup into what the Slack client would show.
@@ -643,6 +663,7 @@ func (sb *sandbox) humanize(s string) string {
 	s = dateRe.ReplaceAllString(s, "$1")
 	s = chanRe.ReplaceAllStringFunc(s, func(m string) string { return "#" + channelName(chanRe.FindStringSubmatch(m)[1]) })
 	s = groupRe.ReplaceAllString(s, "@$1")
+	s = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s) // Slack's escapes, shown as typed
 	return emoji.Replace(s)
 }
 
