@@ -54,11 +54,11 @@ func TestSandboxClickFindsOnlyVisibleButtons(t *testing.T) {
 		sb.touched[m.TS] = i + 1
 	}
 	cases := []struct{ user, arg, ts, problem string }{
-		{"U3", "1", "5", ""},            // carol's own DM is the newest she sees
-		{"U1", "1", "4", ""},            // alice sees her ephemeral message
-		{"U2", "1", "3", ""},            // bob his DM
-		{"U3", "Tick", "2", ""},         // thread replies are for everyone
-		{"U3", "Checklist", "1", ""},    // and the channel
+		{"U3", "1", "5", ""},         // carol's own DM is the newest she sees
+		{"U1", "1", "4", ""},         // alice sees her ephemeral message
+		{"U2", "1", "3", ""},         // bob his DM
+		{"U3", "Tick", "2", ""},      // thread replies are for everyone
+		{"U3", "Checklist", "1", ""}, // and the channel
 		{"U3", "Acknowledge", "", "only bob sees; say as bob"},
 		{"U3", "Open anyway", "", "only alice sees; say as alice"},
 		{"U2", "acknowledge", "3", ""},
