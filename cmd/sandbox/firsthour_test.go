@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -234,13 +235,18 @@ func TestSandboxScriptSaysItIsBuilding(t *testing.T) {
 		t.Errorf("the script should say it is building, then go run the sandbox:\n%s", out)
 	}
 
+	mod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(string(mod))[1]
 	out, err = runScript(fakeGo("go1.19.2") + ":" + tools)
-	if err == nil || !strings.Contains(out, "The sandbox needs Go 1.26.0 or newer (https://go.dev/dl/); this is go1.19.2.") || strings.Contains(out, "go was run") {
+	if err == nil || !strings.Contains(out, "The sandbox needs Go "+need+" or newer (https://go.dev/dl/); this is go1.19.2.") || strings.Contains(out, "go was run") {
 		t.Errorf("an old Go should be named, not run (err %v):\n%s", err, out)
 	}
 
 	out, err = runScript(tools)
-	if err == nil || !strings.Contains(out, "The sandbox needs Go 1.26.0 or newer (https://go.dev/dl/), and go is not on PATH.") {
+	if err == nil || !strings.Contains(out, "The sandbox needs Go "+need+" or newer (https://go.dev/dl/), and go is not on PATH.") {
 		t.Errorf("a missing Go should be named (err %v):\n%s", err, out)
 	}
 }
