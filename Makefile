@@ -5,7 +5,7 @@ test:
 	bash .ci/run
 
 sandbox:
-	go run ./cmd/sandbox
+	bash cmd/sandbox/run.sh
 
 # Every benchmark, then one table of their figures for BENCHMARKS.md.
 # Needs a Redis: set REDIS_TEST_URL, or have redis-server on PATH.

@@ -2,21 +2,26 @@
 // embedded Redis, driven from the terminal: see the bot work in seconds
 // without a Slack workspace.
 //
-//	/clerk-incident open outage P1 Sign-in failing   type a command as the current user
-//	click 2                                          press the 2nd button of the last message with buttons
-//	click Acknowledge                                press the newest button with that label
-//	as U2                                            switch user (U1 alice, U2 bob, U3 carol)
+//	/clerk-incident open outage P1 Sign-in failing   type a command as the current user (@bob is a mention)
+//	click 2                                          press the 2nd button of the last message with buttons you can see
+//	click Acknowledge                                press the newest button with that label you can see
+//	as bob                                           switch user (alice U1, bob U2, carol U3)
 //	help, quit
+//
+// A modal the bot opens (Edit) is printed; the lines typed next are its
+// text, and a line with a single "." submits it.
 package main
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,7 +37,13 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
-const channel = "CINCIDENTS"
+const (
+	channel       = "CINCIDENTS"
+	updateChannel = "CSTATUS" // STATUS_UPDATE_CHANNEL: where Post sends customer updates
+)
+
+// channelNames is what the terminal calls the fake Slack's channels.
+var channelNames = map[string]string{channel: "incidents", updateChannel: "status-updates"}
 
 // sandboxContacts is a ladder measured in seconds, so escalation can be
 // watched live: on-call (alice and bob) at once, bob as lead after 60 s,
@@ -82,29 +93,38 @@ func main() {
 	}
 }
 
-// sandbox keeps what the terminal needs: the current user, the last message
-// with buttons, and when the bot last said something.
+// sandbox keeps what the terminal needs: the current user, the messages
+// with buttons, a modal being filled in, and when the bot last said something.
 type sandbox struct {
 	slack *fakeslack.Server
 	out   io.Writer
 
 	mu       sync.Mutex
 	user     string
-	last     *fakeslack.Message
-	byTS     map[string]*fakeslack.Message
-	order    []string
+	byTS     map[string]*fakeslack.Message // messages that have buttons now
+	order    []string                      // their TS, first posted first
+	touched  map[string]int                // TS → when last posted or updated
+	touchSeq int
 	lastSeen time.Time
+	heard    int // how many things the bot has said (posts, updates, files, modals)
 	names    map[string]string
 	status   *fakestatus.Server
 	poller   *statuswatch.Poller
 	upSeq    int
+
+	// modal is the modal the bot opened for the current user, being
+	// filled in; modalText its lines typed so far.
+	modal     *fakeslack.View
+	modalText []string
+	views     map[string]bool // IDs of the modals already shown
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := fakeslack.New()
 	fs.Unlimited() // a person is at the prompt; pacing is shown by the tests
 	defer fs.Close()
-	sb := &sandbox{slack: fs, out: stdout, user: "U1", byTS: map[string]*fakeslack.Message{}, names: map[string]string{"U1": "alice", "U2": "bob", "U3": "carol"}}
+	sb := &sandbox{slack: fs, out: stdout, user: "U1", byTS: map[string]*fakeslack.Message{}, touched: map[string]int{}, views: map[string]bool{},
+		names: map[string]string{"U1": "alice", "U2": "bob", "U3": "carol"}}
 	for id, name := range sb.names {
 		fs.AddUser(id, name)
 	}
@@ -129,6 +149,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	eve := fc.AddUser("Eve", "eve@example.com", 3)
 	fc.AddUser("Mallory", "mallory@example.com", 2)
 	fc.AddUser("Ann", "ann@example.com", 1)
+	// Dave's account is the one to investigate: his sessions come from
+	// one IP in Lisbon, one from another Lisbon IP and one from Lagos, so
+	// `user dave@example.com` flags an IP and a country.
+	dave := fc.AddUser("Dave", "dave@example.com", 0)
+	for _, a := range []fakeclerk.Activity{
+		{Device: "Macintosh", Browser: "Chrome", Version: "126.0", IP: "198.51.100.23", City: "Lisbon", Country: "PT"},
+		{Device: "Macintosh", Browser: "Chrome", Version: "126.0", IP: "198.51.100.23", City: "Lisbon", Country: "PT"},
+		{Device: "iPhone", Browser: "Safari", Version: "17.5", Mobile: true, IP: "198.51.100.23", City: "Lisbon", Country: "PT"},
+		{Device: "Macintosh", Browser: "Chrome", Version: "126.0", IP: "198.51.100.77", City: "Lisbon", Country: "PT"},
+		{Device: "Windows", Browser: "Firefox", Version: "127.0", IP: "203.0.113.66", City: "Lagos", Country: "NG"},
+	} {
+		fc.AddSessionFrom(dave.ID, a)
+	}
 
 	// The sandbox is the real program with Slack and Redis swapped for
 	// in-process fakes; a few operator settings pass through.
@@ -141,6 +174,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"APP_WEBHOOK_URL": webhookApp.WebhookURL(), "APP_WEBHOOK_SECRET": webhookApp.Secret,
 		"TWILIO_ACCOUNT_SID": twilio.SID, "TWILIO_AUTH_TOKEN": twilio.Token, "TWILIO_FROM": twilio.From, "TWILIO_API_URL": twilio.URL(),
 		"PAGERDUTY_ROUTING_KEY": pagerduty.Key, "PAGERDUTY_EVENTS_URL": pagerduty.URL(),
+		"STATUS_UPDATE_CHANNEL": updateChannel,
 	}
 	dir, err := os.MkdirTemp("", "clerk-incident-sandbox")
 	if err != nil {
@@ -173,12 +207,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 
 	fmt.Fprintf(stdout, "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-memory Redis.\n"+
-		"You are U1 (alice) in #incidents; U1 and U2 (bob) are responders. U3 (carol) is not, but as the CTO on each incident's ladder may act on it; anyone else (`as U9`) may not.\n"+
+		"You are alice (U1) in #incidents; alice and bob (U2) are responders. carol (U3) is not, but as the CTO on each incident's ladder may act on it; anyone else (`as U9`) may not. Posted customer updates go to #status-updates.\n"+
 		"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s (Slack, SMS, PagerDuty), carol as CTO after 120 s (Slack, a call); the fake Twilio and PagerDuty print what they receive.\n"+
 		"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n"+
-		"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com and ann@example.com: try `revoke`, `lockout` (bob approves) and `bypass on`.\n"+
+		"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com, ann@example.com and dave@example.com (a session from another country): try `user`, `revoke`, `lockout` (bob approves) and `bypass on`.\n"+
 		"A fake app receives Clerk webhooks: try `/clerk-incident webhook check` and `/clerk-incident resync` in a webhook incident.\n"+
-		"Type `/clerk-incident help` to start, `click N` to press a button, `as U2` to switch user, `quit` to leave.\n\n", eve.ID)
+		"Type `/clerk-incident help` to start, `click N` or `click <label>` to press a button, `as bob` to switch user, `help` for the sandbox's own commands, `quit` to leave.\n\n", eve.ID)
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdin)
@@ -218,21 +252,31 @@ func waitConnected(fs *fakeslack.Server) <-chan struct{} {
 func (sb *sandbox) prompt() {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
+	if sb.modal != nil {
+		fmt.Fprint(sb.out, "  modal> ")
+		return
+	}
 	fmt.Fprintf(sb.out, "%s (%s)> ", sb.user, sb.names[sb.user])
 }
 
 // do runs one terminal line; it returns true to quit.
 func (sb *sandbox) do(line string) bool {
+	sb.mu.Lock()
+	filling := sb.modal != nil
+	sb.mu.Unlock()
 	switch {
-	case line == "":
-		return false
 	case line == "quit" || line == "exit":
 		return true
+	case filling:
+		sb.fill(line)
+	case line == "":
+		return false
 	case line == "help":
-		fmt.Fprintln(sb.out, "  /clerk-incident <subcommand …>   e.g. /clerk-incident open outage P1 Sign-in failing\n"+
-			"  click N                          press button N of the last message that has buttons\n"+
-			"  click <label>                    press the newest button with that label, e.g. click Acknowledge\n"+
-			"  as U2                            act as another user (U1 alice, U2 bob, U3 carol)\n"+
+		fmt.Fprintln(sb.out, "  /clerk-incident <subcommand …>   e.g. /clerk-incident open outage P1 Sign-in failing; @bob mentions bob\n"+
+			"  click N                          press button N of the last message with buttons that you can see\n"+
+			"  click <label>                    press the newest button with that label that you can see, e.g. click Acknowledge\n"+
+			"  as bob                           act as another person: alice (U1), bob (U2), carol (U3)\n"+
+			"  (a modal, e.g. Edit's)           type its text, then a line with a single . to submit; cancel closes it\n"+
 			"  clerk outage | clerk degraded | clerk update <text> | clerk ok   change the fake Clerk status page\n"+
 			"  app down | app up                  break or heal the app's health endpoint\n"+
 			"  poll                               poll the status page and the app now (also every 10 s)\n"+
@@ -241,13 +285,15 @@ func (sb *sandbox) do(line string) bool {
 		text := strings.TrimSpace(strings.TrimPrefix(line, "/clerk-incident"))
 		sb.mu.Lock()
 		user := sb.user
+		text = sb.mentions(text)
 		sb.mu.Unlock()
+		heard := sb.heardSoFar()
 		id, err := sb.slack.SlashCommand(user, channel, text)
 		if err != nil {
 			fmt.Fprintln(sb.out, "  !", err)
 			return false
 		}
-		sb.settle(id)
+		sb.settle(heard, id)
 	case line == "poll":
 		if sb.poller != nil && sb.poller.TryLead(context.Background()) {
 			sb.poller.Poll(context.Background())
@@ -257,16 +303,9 @@ func (sb *sandbox) do(line string) bool {
 		fmt.Fprintln(sb.out, "  "+sb.switchStatus(line))
 	case strings.HasPrefix(line, "/"):
 		fmt.Fprintln(sb.out, "  only /clerk-incident exists here")
-	case strings.HasPrefix(line, "as "):
-		u := strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(line, "as ")))
-		sb.mu.Lock()
-		if _, ok := sb.names[u]; !ok {
-			sb.names[u] = strings.ToLower(u)
-			sb.slack.AddUser(u, sb.names[u])
-		}
-		sb.user = u
-		sb.mu.Unlock()
-	case strings.HasPrefix(line, "click"):
+	case line == "as" || strings.HasPrefix(line, "as "):
+		fmt.Fprintln(sb.out, "  "+sb.switchUser(strings.TrimSpace(strings.TrimPrefix(line, "as"))))
+	case line == "click" || strings.HasPrefix(line, "click "):
 		arg := strings.TrimSpace(strings.TrimPrefix(line, "click"))
 		msg, button, problem := sb.findButton(arg)
 		if problem != "" {
@@ -276,16 +315,144 @@ func (sb *sandbox) do(line string) bool {
 		sb.mu.Lock()
 		user := sb.user
 		sb.mu.Unlock()
+		heard := sb.heardSoFar()
 		id, err := sb.slack.Press(user, msg, button)
 		if err != nil {
 			fmt.Fprintln(sb.out, "  !", err)
 			return false
 		}
-		sb.settle(id)
+		sb.settle(heard, id)
 	default:
 		fmt.Fprintln(sb.out, "  unknown: type help")
 	}
 	return false
+}
+
+// switchUser makes someone else the one typing: a person of the sandbox
+// by name or ID; anyone else is refused, as the fake Slack knows nobody else.
+func (sb *sandbox) switchUser(who string) string {
+	who = strings.TrimPrefix(who, "@")
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	id, ok := sb.lookup(who)
+	if !ok {
+		return fmt.Sprintf("nobody called %q here: say as alice, as bob or as carol (or their IDs U1, U2, U3)", who)
+	}
+	sb.user = id
+	return fmt.Sprintf("you are now %s (%s)", sb.names[id], id)
+}
+
+// lookup finds a person by name or ID (case-insensitively); sb.mu held.
+func (sb *sandbox) lookup(who string) (string, bool) {
+	for id, name := range sb.names {
+		if strings.EqualFold(who, id) || strings.EqualFold(who, name) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// atName is @name typed at the start of a word (not inside an e-mail).
+var atName = regexp.MustCompile(`(^|\s)@([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)`)
+
+// mentions turns @name of a sandbox person into a Slack mention <@U2>, as
+// the Slack client does when one picks a person after typing @; sb.mu held.
+func (sb *sandbox) mentions(text string) string {
+	return atName.ReplaceAllStringFunc(text, func(m string) string {
+		sub := atName.FindStringSubmatch(m)
+		if id, ok := sb.lookup(sub[2]); ok {
+			return sub[1] + "<@" + id + ">"
+		}
+		return m
+	})
+}
+
+// fill takes one line typed into the open modal: its text, "." to submit
+// it (as it was when nothing was typed), "cancel" to close it.
+func (sb *sandbox) fill(line string) {
+	sb.mu.Lock()
+	v, user := sb.modal, sb.user
+	switch {
+	case line == "cancel" && len(sb.modalText) == 0:
+		sb.modal = nil
+		sb.mu.Unlock()
+		fmt.Fprintln(sb.out, "  modal closed; nothing saved")
+		return
+	case line != ".":
+		sb.modalText = append(sb.modalText, line)
+		sb.mu.Unlock()
+		return
+	}
+	text := strings.Join(sb.modalText, "\n")
+	sb.modal, sb.modalText = nil, nil
+	sb.mu.Unlock()
+	if text == "" {
+		text = readModal(v.Raw).initial
+	}
+	heard := sb.heardSoFar()
+	id, err := sb.slack.SubmitView(user, v, text)
+	if err != nil {
+		fmt.Fprintln(sb.out, "  !", err)
+		return
+	}
+	sb.settle(heard, id)
+}
+
+// modalView is what the terminal shows of a modal with one text input.
+type modalView struct {
+	title, label, placeholder, initial, submit, close string
+}
+
+func readModal(raw []byte) modalView {
+	type text struct {
+		Text string `json:"text"`
+	}
+	var v struct {
+		Title, Submit, Close text
+		Blocks               []struct {
+			Type    string `json:"type"`
+			Label   text   `json:"label"`
+			Element struct {
+				Placeholder  text   `json:"placeholder"`
+				InitialValue string `json:"initial_value"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	_ = json.Unmarshal(raw, &v)
+	m := modalView{title: v.Title.Text, submit: v.Submit.Text, close: v.Close.Text}
+	for _, b := range v.Blocks {
+		if b.Type == "input" {
+			m.label, m.placeholder, m.initial = b.Label.Text, b.Element.Placeholder.Text, b.Element.InitialValue
+			break
+		}
+	}
+	return m
+}
+
+// checkModal shows a modal the bot has just opened for the current user
+// and starts filling it in.
+func (sb *sandbox) checkModal() {
+	sb.mu.Lock()
+	user := sb.user
+	sb.mu.Unlock()
+	v, err := sb.slack.WaitView(user, 0)
+	if err != nil || v == nil {
+		return
+	}
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if sb.views[v.ID] {
+		return
+	}
+	sb.views[v.ID] = true
+	sb.lastSeen = time.Now()
+	sb.heard++
+	sb.modal, sb.modalText = v, nil
+	m := readModal(v.Raw)
+	fmt.Fprintf(sb.out, "\n[modal %q opened for %s]\n  %s (%s), now:\n%s\n"+
+		"  Type the new text (several lines are fine), then a line with a single . to press %q;\n"+
+		"  a . alone keeps the text as it is, cancel presses %q.\n",
+		m.title, sb.names[user], m.label, m.placeholder, indent(indent(m.initial)), m.submit, m.close)
 }
 
 // switchStatus changes the fake status page or app health.
@@ -318,13 +485,20 @@ func (sb *sandbox) switchStatus(line string) string {
 	return "say clerk outage, clerk degraded, clerk update <text>, clerk ok, app down or app up"
 }
 
-// settleQuiet waits until the bot has been quiet briefly.
-func (sb *sandbox) settleQuiet() {
+// settleQuiet waits until the bot has been quiet briefly; a modal it
+// opens meanwhile is shown.
+func (sb *sandbox) settleQuiet() { sb.settleAfter(-1) }
+
+// settleAfter waits until the bot has said something more than it had
+// said when heard was read (-1: no need to), then until it has been
+// quiet briefly: a command that looks Clerk up first answers after a pause.
+func (sb *sandbox) settleAfter(heard int) {
 	start := time.Now()
 	for time.Since(start) < 5*time.Second {
 		time.Sleep(50 * time.Millisecond)
+		sb.checkModal()
 		sb.mu.Lock()
-		quiet := time.Since(sb.lastSeen) > 300*time.Millisecond && time.Since(start) > 300*time.Millisecond
+		quiet := sb.heard > heard && time.Since(sb.lastSeen) > 300*time.Millisecond && time.Since(start) > 300*time.Millisecond
 		sb.mu.Unlock()
 		if quiet {
 			return
@@ -332,40 +506,80 @@ func (sb *sandbox) settleQuiet() {
 	}
 }
 
+// visibleTo says whether user sees m in Slack: channel messages and
+// thread replies, but only their own DMs and ephemeral messages.
+func visibleTo(m *fakeslack.Message, user string) bool {
+	switch {
+	case m.Ephemeral:
+		return m.User == user
+	case strings.HasPrefix(m.Channel, "D"):
+		return m.Channel == "D"+user
+	}
+	return true
+}
+
 // findButton resolves "click N" (the N-th button of the last message with
-// buttons) or "click Label" (the newest button with that label).
+// buttons) or "click Label" (the newest button with that label), among the
+// messages the current user can see: nobody clicks in someone else's DM.
 func (sb *sandbox) findButton(arg string) (*fakeslack.Message, fakeslack.Button, string) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
-	if sb.last == nil {
-		return nil, fakeslack.Button{}, "no message with buttons yet"
-	}
 	if n, err := strconv.Atoi(arg); err == nil {
-		buttons := sb.last.Buttons()
+		var last *fakeslack.Message
+		for ts, m := range sb.byTS {
+			if visibleTo(m, sb.user) && (last == nil || sb.touched[ts] > sb.touched[last.TS]) {
+				last = m
+			}
+		}
+		if last == nil {
+			return nil, fakeslack.Button{}, "no message with buttons that " + sb.names[sb.user] + " can see yet"
+		}
+		buttons := last.Buttons()
 		if n < 1 || n > len(buttons) {
 			return nil, fakeslack.Button{}, fmt.Sprintf("the last message has buttons 1 to %d", len(buttons))
 		}
-		return sb.last, buttons[n-1], ""
+		return last, buttons[n-1], ""
 	}
+	var hidden []string
 	for i := len(sb.order) - 1; i >= 0; i-- {
 		m := sb.byTS[sb.order[i]]
 		for _, b := range m.Buttons() {
-			if arg != "" && strings.EqualFold(b.Label, arg) {
+			if arg == "" || !strings.EqualFold(b.Label, arg) {
+				continue
+			}
+			if visibleTo(m, sb.user) {
 				return m, b, ""
 			}
+			owner := m.User
+			if owner == "" {
+				owner = strings.TrimPrefix(m.Channel, "D")
+			}
+			hidden = append(hidden, sb.names[owner])
 		}
+	}
+	if len(hidden) > 0 {
+		return nil, fakeslack.Button{}, fmt.Sprintf("%s cannot see a %q button: it is in a message only %s sees; say as %s to press it",
+			sb.names[sb.user], arg, hidden[0], hidden[0])
 	}
 	return nil, fakeslack.Button{}, "say click N (a button number of the last message) or click <label>, e.g. click Acknowledge"
 }
 
-// settle waits for the ack and then until the bot has been quiet briefly,
-// so its replies print before the next prompt.
-func (sb *sandbox) settle(envelope string) {
+// heardSoFar is how many things the bot has said: read before sending an
+// envelope, it lets settle wait for the answer.
+func (sb *sandbox) heardSoFar() int {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.heard
+}
+
+// settle waits for the ack, then for an answer and until the bot has been
+// quiet briefly, so its replies print before the next prompt.
+func (sb *sandbox) settle(heard int, envelope string) {
 	if _, err := sb.slack.WaitAck(envelope, 5*time.Second); err != nil {
 		fmt.Fprintln(sb.out, "  ! the bot did not acknowledge:", err)
 		return
 	}
-	sb.settleQuiet()
+	sb.settleAfter(heard)
 }
 
 // print shows one bot action as readable text.
@@ -374,6 +588,7 @@ func (sb *sandbox) printf(format string, args ...any) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	sb.lastSeen = time.Now()
+	sb.heard++
 	fmt.Fprintf(sb.out, format, args...)
 }
 
@@ -381,12 +596,13 @@ func (sb *sandbox) print(e fakeslack.Event) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	sb.lastSeen = time.Now()
+	sb.heard++
 	if e.File != nil {
-		fmt.Fprintf(sb.out, "\n[file uploaded to #incidents thread] %s: %q\n%s\n", e.File.Name, e.File.Title, indent(e.File.Content))
+		fmt.Fprintf(sb.out, "\n[file uploaded to #%s thread] %s: %q\n%s\n", channelName(e.File.Channel), e.File.Name, e.File.Title, indent(e.File.Content))
 		return
 	}
 	m := e.Message
-	where := "#incidents"
+	where := "#" + channelName(m.Channel)
 	if m.ThreadTS != "" {
 		where += " (thread)"
 	}
@@ -401,12 +617,18 @@ func (sb *sandbox) print(e fakeslack.Event) {
 	}
 	body := sb.humanize(m.Render())
 	buttons := m.Buttons()
+	if _, ok := sb.byTS[m.TS]; ok && len(buttons) == 0 {
+		// Its buttons were replaced by an outcome: nothing to press.
+		delete(sb.byTS, m.TS)
+		sb.order = slices.DeleteFunc(sb.order, func(ts string) bool { return ts == m.TS })
+	}
 	if len(buttons) > 0 {
-		sb.last = m
 		if _, ok := sb.byTS[m.TS]; !ok {
 			sb.order = append(sb.order, m.TS)
 		}
 		sb.byTS[m.TS] = m
+		sb.touchSeq++
+		sb.touched[m.TS] = sb.touchSeq
 		var labels []string
 		for i, b := range buttons {
 			labels = append(labels, fmt.Sprintf("%d:%s", i+1, b.Label))
@@ -417,7 +639,7 @@ func (sb *sandbox) print(e fakeslack.Event) {
 }
 
 var (
-	mentionRe = regexp.MustCompile(`<@([A-Z0-9]+)>`)
+	mentionRe = regexp.MustCompile(`<@([A-Z0-9]+)(?:\|[^>]*)?>`)
 	dateRe    = regexp.MustCompile(`<!date\^[0-9]+\^[^|>]*\|([^>]*)>`)
 	chanRe    = regexp.MustCompile(`<#([A-Z0-9]+)(\|[^>]*)?>`)
 	groupRe   = regexp.MustCompile(`<!subteam\^([A-Z0-9]+)>`)
@@ -426,7 +648,7 @@ var (
 		":rotating_light:", "🚨", ":busts_in_silhouette:", "👥", ":page_facing_up:", "📄", ":pencil:", "✏️",
 		":lock:", "🔒", ":unlock:", "🔓", ":hourglass:", "⌛", ":raised_hand:", "✋", ":no_entry_sign:", "🚫", ":x:", "❌",
 		":grey_question:", "❔", ":hourglass_flowing_sand:", "⏳", ":satellite_antenna:", "📡", ":large_green_circle:", "🟢",
-		":large_yellow_circle:", "🟡", ":stopwatch:", "⏱️", ":point_right:", "👉", ":information_source:", "ℹ️", ":wrench:", "🔧", ":arrows_counterclockwise:", "🔄", ":octagonal_sign:", "🛑")
+		":large_yellow_circle:", "🟡", ":stopwatch:", "⏱️", ":point_right:", "👉", ":information_source:", "ℹ️", ":wrench:", "🔧", ":arrows_counterclockwise:", "🔄", ":octagonal_sign:", "🛑", ":mag:", "🔍", ":mega:", "📣")
 )
 
 // humanize turns Slack markup into what the Slack client would show.
@@ -439,9 +661,18 @@ func (sb *sandbox) humanize(s string) string {
 		return "@" + id
 	})
 	s = dateRe.ReplaceAllString(s, "$1")
-	s = chanRe.ReplaceAllString(s, "#incidents")
+	s = chanRe.ReplaceAllStringFunc(s, func(m string) string { return "#" + channelName(chanRe.FindStringSubmatch(m)[1]) })
 	s = groupRe.ReplaceAllString(s, "@$1")
+	s = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s) // Slack's escapes, shown as typed
 	return emoji.Replace(s)
+}
+
+// channelName is the name the terminal shows for a channel ID.
+func channelName(id string) string {
+	if n, ok := channelNames[id]; ok {
+		return n
+	}
+	return id
 }
 
 func indent(s string) string {
