@@ -107,7 +107,7 @@ func TestSandboxPeopleByNameAndMentions(t *testing.T) {
 		"/clerk-incident open outage P1 Sign-in failing",
 		"as Bob",
 		"click Acknowledge",
-		"as dan",
+		"as erin",
 		"/clerk-incident role comms @alice",
 		"as U1",
 		"/clerk-incident note see eve@example.com",
@@ -116,14 +116,14 @@ func TestSandboxPeopleByNameAndMentions(t *testing.T) {
 		"you are now bob (U2)",
 		"U2 (bob)> ",
 		"@bob acknowledged INC-1",
-		`nobody called "dan" here: say as alice, as bob or as carol`,
+		`nobody called "erin" here: say as alice, as bob, as carol or as dan`,
 		"@bob named @alice comms.",
 		"*Comms* @alice",
 		"you are now alice (U1)",
 		"*Note* from @alice: see eve@example.com",
 	)
-	if strings.Contains(got, "(dan)>") || strings.Contains(got, "is not a Slack mention") {
-		t.Errorf("dan became a user or @alice was not a mention:\n%s", got)
+	if strings.Contains(got, "(erin)>") || strings.Contains(got, "is not a Slack mention") {
+		t.Errorf("erin became a user or @alice was not a mention:\n%s", got)
 	}
 }
 

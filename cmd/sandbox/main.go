@@ -5,7 +5,7 @@
 //	/clerk-incident open outage P1 Sign-in failing   type a command as the current user (@bob is a mention)
 //	click 2                                          press the 2nd button of the last message with buttons you can see
 //	click Acknowledge                                press the newest button with that label you can see
-//	as bob                                           switch user (alice U1, bob U2, carol U3)
+//	as bob                                           switch user (alice U1, bob U2, carol U3, dan U4)
 //	help, quit
 //
 // A modal the bot opens (Edit) is printed; the lines typed next are its
@@ -124,7 +124,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fs.Unlimited() // a person is at the prompt; pacing is shown by the tests
 	defer fs.Close()
 	sb := &sandbox{slack: fs, out: stdout, user: "U1", byTS: map[string]*fakeslack.Message{}, touched: map[string]int{}, views: map[string]bool{},
-		names: map[string]string{"U1": "alice", "U2": "bob", "U3": "carol"}}
+		names: map[string]string{"U1": "alice", "U2": "bob", "U3": "carol", "U4": "dan"}}
 	for id, name := range sb.names {
 		fs.AddUser(id, name)
 	}
@@ -207,7 +207,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 
 	fmt.Fprintf(stdout, "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-memory Redis.\n"+
-		"You are alice (U1) in #incidents; alice and bob (U2) are responders. carol (U3) is not, but as the CTO on each incident's ladder may act on it; anyone else (`as U9`) may not. Posted customer updates go to #status-updates.\n"+
+		"You are alice (U1) in #incidents; alice and bob (U2) are responders. carol (U3) is not, but as the CTO on each incident's ladder may act on it; dan (U4), a guest in the channel, may not. Posted customer updates go to #status-updates.\n"+
 		"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s (Slack, SMS, PagerDuty), carol as CTO after 120 s (Slack, a call); the fake Twilio and PagerDuty print what they receive.\n"+
 		"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n"+
 		"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com, ann@example.com and dave@example.com (a session from another country): try `user`, `revoke`, `lockout` (bob approves) and `bypass on`.\n"+
@@ -275,7 +275,7 @@ func (sb *sandbox) do(line string) bool {
 		fmt.Fprintln(sb.out, "  /clerk-incident <subcommand …>   e.g. /clerk-incident open outage P1 Sign-in failing; @bob mentions bob\n"+
 			"  click N                          press button N of the last message with buttons that you can see\n"+
 			"  click <label>                    press the newest button with that label that you can see, e.g. click Acknowledge\n"+
-			"  as bob                           act as another person: alice (U1), bob (U2), carol (U3)\n"+
+			"  as bob                           act as another person: alice (U1), bob (U2), carol (U3), dan (U4)\n"+
 			"  (a modal, e.g. Edit's)           type its text, then a line with a single . to submit; cancel closes it\n"+
 			"  clerk outage | clerk degraded | clerk update <text> | clerk ok   change the fake Clerk status page\n"+
 			"  app down | app up                  break or heal the app's health endpoint\n"+
@@ -336,7 +336,7 @@ func (sb *sandbox) switchUser(who string) string {
 	defer sb.mu.Unlock()
 	id, ok := sb.lookup(who)
 	if !ok {
-		return fmt.Sprintf("nobody called %q here: say as alice, as bob or as carol (or their IDs U1, U2, U3)", who)
+		return fmt.Sprintf("nobody called %q here: say as alice, as bob, as carol or as dan (or their IDs U1 to U4)", who)
 	}
 	sb.user = id
 	return fmt.Sprintf("you are now %s (%s)", sb.names[id], id)

@@ -33,7 +33,7 @@ func TestSandboxSession(t *testing.T) {
 		"click Acknowledge",
 		"click 1",
 		"/clerk-incident escalate",
-		"as U9", // on no ladder: carol (U3) is, as the CTO, and may act on INC-1
+		"as dan", // a guest on no ladder: carol (U3) is, as the CTO, and may act on INC-1
 		"/clerk-incident resolve",
 		"as U2",
 		"/clerk-incident resolve Clerk recovered",
@@ -57,7 +57,7 @@ func TestSandboxSession(t *testing.T) {
 		"[Twilio sms to +15550100002]",
 		"INC-1 P1 outage: Sign-in failing",
 		"[PagerDuty trigger INC-1]",
-		"[only visible to U9] clerk-incident bot:",
+		"[only visible to U4] clerk-incident bot:",
 		"Only incident responders may use `resolve`",
 		"@bob resolved INC-1",
 		"[file uploaded to #incidents thread] inc-1-postmortem.md",
