@@ -361,6 +361,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now})
 	deps.Publisher = pub
 	g := guard.New(log, pub, opt.PanicHook)
+	pub.SetGuard(g)
 	var engine *escalation.Engine
 	var esc response.Escalator
 	if ladder != nil {
