@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
@@ -93,7 +94,9 @@ func (e *Executor) CarryOutClaimed(ctx context.Context, r *Request) (outcome str
 // run carries out a request whose lease this replica holds, keeping it
 // renewed while working; the lease lapses after the outcome is recorded.
 func (e *Executor) run(ctx context.Context, r *Request, lease *redisx.Lease) (outcome string, ok bool) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), longWork)
+	// Detached from the click: its announcements are not a reply, so they
+	// wait on Slack's pace as long as needed (within longWork).
+	ctx, cancel := context.WithTimeout(bot.WithPaceBound(context.WithoutCancel(ctx), 0), longWork)
 	defer cancel()
 	// Re-read under the lease: another replica may have finished it, or
 	// `bypass off` cancelled it, since r was read.

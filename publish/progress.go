@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
@@ -50,7 +51,8 @@ func (p *Publisher) StartProgress(ctx context.Context, inc *incident.Incident, w
 	}
 	if ts, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, Text(pm.text())); err == nil {
 		pm.ts = ts
-		life, cancel := context.WithTimeout(context.WithoutCancel(ctx), progressLife)
+		// Its calls are bounded here, not by the request's pace bound.
+		life, cancel := context.WithTimeout(bot.WithPaceBound(context.WithoutCancel(ctx), 0), progressLife)
 		done := p.guard.Go(life, "progress message", inc.ID, pm.run)
 		pm.posted = done
 		go func() { <-done; cancel() }()

@@ -436,6 +436,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}, pub, log)
 	executor.SetGuard(g) // Drain runs each execution in its own goroutine, off the sweep
 	deps.Executor = executor
+	deps.ReadLimit = redisx.NewPacer(rdb, cfg.RedisPrefix) // read commands, per user
 
 	reminders := reminder.New(store, pub, cfg.UpdateEvery, opt.Now, log.WithField("component", "reminder"))
 	deps.UpdateEvery = cfg.UpdateEvery
