@@ -167,10 +167,18 @@ const (
 
 // update changes a request atomically.
 func (s *Store) update(ctx context.Context, id string, fn func(r *Request) error) (*Request, error) {
+	return s.updateWith(ctx, id, fn, nil)
+}
+
+// updateWith is update with more writes in the same transaction.
+func (s *Store) updateWith(ctx context.Context, id string, fn func(r *Request) error, also func(p redis.Pipeliner, r *Request)) (*Request, error) {
 	if !ValidID(id) {
 		return nil, ErrUnknown
 	}
 	return redisx.UpdateJSON(ctx, s.rdb, s.key(id), ErrUnknown, fn, func(p redis.Pipeliner, raw []byte, r *Request) {
+		if also != nil {
+			also(p, r)
+		}
 		p.Set(ctx, s.key(id), raw, retention)
 		if r.Status != Pending {
 			p.ZRem(ctx, s.keyExpiry(), id)
@@ -188,8 +196,20 @@ func (s *Store) update(ctx context.Context, id string, fn func(r *Request) error
 // Decide approves or denies. Exactly one decision wins; the requester may
 // deny (withdraw) but never approve their own request.
 func (s *Store) Decide(ctx context.Context, id string, by incident.Person, approve bool) (*Request, error) {
+	return s.DecideAndClaim(ctx, id, by, approve, "")
+}
+
+// DecideAndClaim is Decide that, on approval, also takes the execution
+// lease for owner in the same transaction: no other replica's outbox
+// sweep can carry the request out between the click and its own work.
+func (s *Store) DecideAndClaim(ctx context.Context, id string, by incident.Person, approve bool, owner string) (*Request, error) {
 	now := s.now().UTC()
-	return s.update(ctx, id, func(r *Request) error {
+	claim := func(p redis.Pipeliner, r *Request) {
+		if owner != "" && r.Status == Approved {
+			p.Set(ctx, s.keyExec(id), owner, ExecLease)
+		}
+	}
+	return s.updateWith(ctx, id, func(r *Request) error {
 		if r.Status != Pending {
 			return &DecidedError{Req: r}
 		}
@@ -206,7 +226,7 @@ func (s *Store) Decide(ctx context.Context, id string, by incident.Person, appro
 		r.DecidedBy = &by
 		r.DecidedAt = now
 		return nil
-	})
+	}, claim)
 }
 
 // SetMessage remembers where the request was posted.
@@ -299,6 +319,43 @@ func (s *Store) ExpireDue(ctx context.Context, fn func(ctx context.Context, r *R
 }
 
 var errSkip = errors.New("skip")
+
+// CancelApproved gives every approved request that match selects and that
+// was not carried out yet the outcome "not carried out" (reason), which
+// takes it off the outbox: `bypass off` must not be followed by the bypass
+// an earlier approval asked for. A request being carried out right now
+// (its execution lease held) is left to finish. It returns those cancelled.
+func (s *Store) CancelApproved(ctx context.Context, match func(r *Request) bool, reason string) ([]*Request, error) {
+	ids, err := s.rdb.ZRange(ctx, s.keyApproved(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read approved requests: %w", err)
+	}
+	var out []*Request
+	for _, id := range ids {
+		// Holding the execution lease while cancelling: an executor that
+		// takes it afterwards re-reads the request and finds the outcome.
+		lease := s.ExecutionLease(id, "cancel")
+		if took, err := lease.Take(ctx, ExecLease); err != nil || !took {
+			continue
+		}
+		r, err := s.update(ctx, id, func(r *Request) error {
+			if r.Status != Approved || r.Outcome != "" || !match(r) {
+				return errSkip
+			}
+			r.Outcome = fmt.Sprintf(":no_entry_sign: Not carried out: %s before it was; nothing was done.", reason)
+			return nil
+		})
+		_ = lease.Release(context.WithoutCancel(ctx))
+		switch {
+		case errors.Is(err, errSkip), errors.Is(err, ErrUnknown):
+			continue
+		case err != nil:
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
 
 // Void reasons.
 const (

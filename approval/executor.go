@@ -8,7 +8,10 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/sirupsen/logrus"
 )
 
@@ -42,6 +45,7 @@ type Executor struct {
 	ann       Announcer
 	owner     string
 	log       logrus.FieldLogger
+	guard     *guard.Guard
 }
 
 // Incidents re-reads a request's incident right before acting.
@@ -56,13 +60,48 @@ func NewExecutor(store *Store, incidents Incidents, doers map[string]Doer, ann A
 	return &Executor{store: store, incidents: incidents, doers: doers, ann: ann, owner: hex.EncodeToString(b), log: log}
 }
 
+// SetGuard names the guard the executions started by Drain run under.
+func (e *Executor) SetGuard(g *guard.Guard) { e.guard = g }
+
+// Decide approves or denies; an approval takes the execution lease for
+// this replica in the same write, so the clicking replica carries it out
+// (CarryOutClaimed) and no sweep elsewhere races it.
+func (e *Executor) Decide(ctx context.Context, id string, by incident.Person, approve bool) (*Request, error) {
+	return e.store.DecideAndClaim(ctx, id, by, approve, e.owner)
+}
+
 // CarryOut executes an approved request if this replica wins its claim.
-// ok is false when another replica holds it (and will announce it).
+// ok is false when another replica holds it (and will announce it), or
+// when it was carried out or cancelled already.
 func (e *Executor) CarryOut(ctx context.Context, r *Request) (outcome string, ok bool) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), longWork)
-	defer cancel()
 	lease := e.store.ExecutionLease(r.ID, e.owner)
 	if took, err := lease.Take(ctx, ExecLease); err != nil || !took {
+		return "", false
+	}
+	return e.run(ctx, r, lease)
+}
+
+// CarryOutClaimed executes a request whose lease Decide took for this
+// replica (it is renewed, or taken again if it lapsed meanwhile).
+func (e *Executor) CarryOutClaimed(ctx context.Context, r *Request) (outcome string, ok bool) {
+	lease := e.store.ExecutionLease(r.ID, e.owner)
+	if kept, err := lease.Keep(ctx, ExecLease); err != nil || !kept {
+		return "", false
+	}
+	return e.run(ctx, r, lease)
+}
+
+// run carries out a request whose lease this replica holds, keeping it
+// renewed while working; the lease lapses after the outcome is recorded.
+func (e *Executor) run(ctx context.Context, r *Request, lease *redisx.Lease) (outcome string, ok bool) {
+	// Detached from the click: its announcements are not a reply, so they
+	// wait on Slack's pace as long as needed (within longWork).
+	ctx, cancel := context.WithTimeout(bot.WithPaceBound(context.WithoutCancel(ctx), 0), longWork)
+	defer cancel()
+	// Re-read under the lease: another replica may have finished it, or
+	// `bypass off` cancelled it, since r was read.
+	if cur, err := e.store.Get(ctx, r.ID); err != nil || cur.Status != Approved || cur.Outcome != "" {
+		_ = lease.Release(ctx)
 		return "", false
 	}
 	holdCtx, stopHold := context.WithCancel(ctx)
@@ -97,7 +136,10 @@ func (e *Executor) CarryOut(ctx context.Context, r *Request) (outcome string, ok
 	return outcome, true
 }
 
-// Drain carries out approved requests whose replica died before it could.
+// Drain starts the approved requests whose replica died before it could
+// carry them out. It claims each and returns at once: the work (a lockout
+// of many users takes minutes) runs in its own goroutine, so the sweep
+// that calls Drain keeps expiring, reminding and catching up meanwhile.
 func (e *Executor) Drain(ctx context.Context) {
 	ids, err := e.store.Unexecuted(ctx)
 	if err != nil {
@@ -108,7 +150,13 @@ func (e *Executor) Drain(ctx context.Context) {
 		if err != nil || r.Status != Approved || r.Outcome != "" {
 			continue
 		}
-		e.CarryOut(ctx, r)
+		lease := e.store.ExecutionLease(r.ID, e.owner)
+		if took, err := lease.Take(ctx, ExecLease); err != nil || !took {
+			continue
+		}
+		e.guard.Go(context.WithoutCancel(ctx), "approval execution", r.Incident, func(ctx context.Context) {
+			e.run(ctx, r, lease)
+		})
 	}
 }
 

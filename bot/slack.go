@@ -62,6 +62,27 @@ func NewSlack(api *slack.Client, hc *http.Client, pacer Pacer) *Slack {
 	return &Slack{api: api, http: hc, pacer: pacer, attempts: 5, maxWait: 30 * time.Second, sleep: backoff.Sleep}
 }
 
+// ErrBusy is a call given up because Slack's budget (the shared pace, or
+// a 429's Retry-After) would keep an interactive request waiting longer
+// than its bound (WithPaceBound). The caller says Slack is busy; the
+// renderer and the card catch-up bring Slack up to date later.
+var ErrBusy = errors.New("Slack is busy: the bot's share of its rate limit is spent for now")
+
+type paceBoundKey struct{}
+
+// WithPaceBound bounds how long each Slack call made under ctx waits for
+// the shared budget or a Retry-After: a person waits for an answer, so
+// past d the call fails with ErrBusy instead of queueing behind the pace.
+// d <= 0 removes the bound (background work detached from a request).
+func WithPaceBound(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, paceBoundKey{}, d)
+}
+
+func paceBound(ctx context.Context) time.Duration {
+	d, _ := ctx.Value(paceBoundKey{}).(time.Duration)
+	return d
+}
+
 // limit is how fast the bot lets itself call a method: a little under
 // Slack's published limit, so replicas sharing the budget draw no 429s.
 // chat.postMessage is limited per channel.
@@ -90,7 +111,17 @@ func (s *Slack) pace(ctx context.Context, method, scope string) error {
 	if method == "chat.postMessage" {
 		key += ":" + scope
 	}
-	return s.pacer.Wait(ctx, key, rate, period, burst)
+	bound := paceBound(ctx)
+	if bound <= 0 {
+		return s.pacer.Wait(ctx, key, rate, period, burst)
+	}
+	wctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	err := s.pacer.Wait(wctx, key, rate, period, burst)
+	if err != nil && ctx.Err() == nil {
+		return ErrBusy
+	}
+	return err
 }
 
 // retry runs call until it succeeds, fails for good, or attempts run out.
@@ -123,6 +154,9 @@ func (s *Slack) retry(ctx context.Context, what, scope string, call func() error
 		}
 		if attempt == s.attempts {
 			break
+		}
+		if bound := paceBound(ctx); bound > 0 && wait > bound {
+			return fmt.Errorf("slack %s: %w", what, ErrBusy)
 		}
 		if serr := s.sleep(ctx, wait); serr != nil {
 			return fmt.Errorf("slack %s: %w", what, serr)

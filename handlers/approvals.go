@@ -45,6 +45,7 @@ type Approvals interface {
 	Decide(ctx context.Context, id string, by incident.Person, approve bool) (*approval.Request, error)
 	Get(ctx context.Context, id string) (*approval.Request, error)
 	VoidPending(ctx context.Context, match func(r *approval.Request) bool, reason string) ([]*approval.Request, error)
+	CancelApproved(ctx context.Context, match func(r *approval.Request) bool, reason string) ([]*approval.Request, error)
 	SetMessage(ctx context.Context, id, channel, ts string) error
 }
 
@@ -108,7 +109,11 @@ func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool)
 	if approve && !r.operator && !h.allowedApprover(ctx, r) {
 		return
 	}
-	ar, err := h.approvals.Decide(ctx, id, r.who, approve)
+	decide := h.approvals.Decide
+	if h.executor != nil {
+		decide = h.executor.Decide // an approval claims its execution for this replica
+	}
+	ar, err := decide(ctx, id, r.who, approve)
 	if err != nil {
 		// A refused decision is audited as refused, with why.
 		r.setOutcome("refused: " + refusal(err))
@@ -136,7 +141,7 @@ func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool)
 	if !approve {
 		return
 	}
-	outcome, ok := h.executor.CarryOut(ctx, ar)
+	outcome, ok := h.executor.CarryOutClaimed(ctx, ar)
 	if ok && r.isCommand {
 		h.replyText(ctx, r, outcome)
 	}
@@ -166,6 +171,21 @@ func (h *Handlers) voidApprovals(ctx context.Context, match func(*approval.Reque
 	}
 	for _, ar := range voided {
 		h.pub.Voided(ctx, ar)
+	}
+}
+
+// cancelApproved gives the approved requests that match and were not
+// carried out yet a "not carried out" outcome, and shows it.
+func (h *Handlers) cancelApproved(ctx context.Context, match func(*approval.Request) bool, reason string) {
+	if h.approvals == nil {
+		return
+	}
+	cancelled, err := h.approvals.CancelApproved(ctx, match, reason)
+	if err != nil {
+		h.log.WithError(err).Warn("could not cancel approved requests")
+	}
+	for _, ar := range cancelled {
+		h.pub.Executed(ctx, ar)
 	}
 }
 

@@ -47,9 +47,13 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 			return
 		}
 		// Off means off: a bypass still waiting for approval is void too.
-		h.voidApprovals(ctx, func(ar *approval.Request) bool {
+		isBypass := func(ar *approval.Request) bool {
 			return ar.Action == approval.BypassOn || ar.Action == approval.BypassExtend
-		}, approval.VoidBypassOff)
+		}
+		h.voidApprovals(ctx, isBypass, approval.VoidBypassOff)
+		// And one approved but not carried out yet (its replica died, or
+		// the sweep has not picked it up): it must not turn it back on.
+		h.cancelApproved(ctx, isBypass, approval.VoidBypassOff)
 		if !found {
 			h.replyText(ctx, r, "The emergency bypass is not on; nothing changed.")
 			return

@@ -21,11 +21,20 @@ func checklistCommands() []Sub {
 
 func checklistButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActChecklist, Quiet: true, Run: withButtonIncident((*Handlers).checklist)},
+		{ActionID: publish.ActChecklist, Quiet: true, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) {
+			if h.readAllowed(ctx, r) {
+				h.checklist(ctx, r, id)
+			}
+		})},
 		{ActionID: publish.ActTick, Who: OnIncident, Run: (*Handlers).tick},
 	}
 }
 
+// checklist shows the one who asked the checklist at once (an ephemeral
+// copy: with its Tick buttons for whoever may tick, read-only otherwise) and
+// asks the renderer for a refresh of the thread's copy, coalesced with
+// every other change: anyone may run it, so it must not spend a paced
+// chat.update of its own.
 func (h *Handlers) checklist(ctx context.Context, r req, id string) {
 	inc, err := h.store.Get(ctx, id)
 	if err != nil {
@@ -33,16 +42,25 @@ func (h *Handlers) checklist(ctx context.Context, r req, id string) {
 		return
 	}
 	spec := h.rb.Spec(inc.Category)
+	if spec == nil {
+		h.replyText(ctx, r, fmt.Sprintf("%s (%s) has no runbook checklist.", id, inc.Category))
+		return
+	}
 	if inc.ChecklistTS == "" || inc.CardTS == "" {
 		h.pub.PostChecklist(ctx, inc)
 		return
 	}
-	if err := h.pub.UpdateChecklist(ctx, inc, inc.Channel, inc.ChecklistTS); err != nil {
-		h.fail(ctx, r, err)
-		return
+	m := publish.ChecklistMsg(inc, spec)
+	if ok := h.auth == nil || r.operator; !ok {
+		// Someone on the incident's ladder may tick it too.
+		if ok, _ = h.auth.Allowed(ctx, r.who.ID); !ok && !h.onLadder(ctx, id, r.who.ID) {
+			m = publish.ChecklistReadOnly(inc, spec)
+		}
 	}
 	done, total := publish.ChecklistProgress(inc, spec)
-	h.replyText(ctx, r, fmt.Sprintf("The %s checklist for %s is in the card's thread in <#%s> (%d/%d done).", spec.Checklist.Title, id, inc.Channel, done, total))
+	m.Text = fmt.Sprintf("The %s checklist for %s is in the card's thread in <#%s> (%d/%d done).", spec.Checklist.Title, id, inc.Channel, done, total)
+	h.reply(ctx, r, m)
+	_ = h.pub.Refresh(ctx, inc)
 }
 
 func (h *Handlers) tick(ctx context.Context, r req, a bot.Action) {
@@ -63,10 +81,13 @@ func (h *Handlers) tick(ctx context.Context, r req, a bot.Action) {
 		return
 	}
 	_ = h.pub.Changed(ctx, inc)
-	// A click on an older copy of the checklist updates that copy too.
-	if a.MessageTS != "" && a.MessageTS != inc.ChecklistTS && a.ChannelID == inc.Channel {
+	// A click on another copy of the checklist (an older one, or the
+	// ephemeral one `checklist` showed) replaces that copy through the
+	// click's response_url: no paced chat.update, and it works for an
+	// ephemeral message, which chat.update cannot reach.
+	if a.MessageTS != "" && a.MessageTS != inc.ChecklistTS && a.ResponseURL != "" {
 		if spec := h.rb.Spec(inc.Category); spec != nil {
-			_ = h.pub.UpdateChecklist(ctx, inc, a.ChannelID, a.MessageTS)
+			h.reply(ctx, req{to: bot.ReplyTo{ResponseURL: a.ResponseURL, Replace: true}, name: r.name}, publish.ChecklistMsg(inc, spec))
 		}
 	}
 }

@@ -102,6 +102,7 @@ func HelpMsg() bot.Msg {
 // Command handles /clerk-incident.
 func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 	ctx = incident.WithReads(ctx) // a change reuses what the command read
+	ctx = interactive(ctx)
 	outcome := "ok"
 	r := req{who: incident.Person{ID: c.UserID, Name: c.UserName}, channel: c.ChannelID,
 		to: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, isCommand: true, operator: c.Operator, origin: c.Origin, outcome: &outcome}
@@ -138,12 +139,16 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 	if !h.authorized(ctx, r, who, scope) {
 		return
 	}
+	if who == Anyone && !h.readAllowed(ctx, r) {
+		return
+	}
 	p.Sub.Run(h, ctx, r, p)
 }
 
 // Action handles button clicks. The value is untrusted input.
 func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 	ctx = incident.WithReads(ctx)
+	ctx = interactive(ctx)
 	outcome := "ok"
 	r := req{who: incident.Person{ID: a.UserID, Name: a.UserName}, channel: a.ChannelID,
 		to: bot.ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID}, name: a.ActionID, outcome: &outcome}

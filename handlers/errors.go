@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/redis/go-redis/v9"
 )
@@ -30,6 +31,8 @@ func Sentence(err error) (msg string, internal bool) {
 		return msg + "\n\n" + HelpMsg().Text, false
 	case errors.As(err, &usage):
 		return usage.Problem + "\nUsage: `" + usage.Usage + "`", false
+	case errors.Is(err, bot.ErrBusy):
+		return ":hourglass: Slack is busy right now (the bot's share of its rate limit is spent); what you did is saved and Slack will catch up in a moment.", false
 	case errors.Is(err, incident.ErrNotFound):
 		return fmt.Sprintf("There is no incident %s. `/clerk-incident list` shows the incidents.", notFoundID(err)), false
 	case errors.Is(err, incident.ErrAlreadyResolved):

@@ -99,6 +99,7 @@ type Handlers struct {
 	modals        Modals
 	statusPage    StatusPage
 	updateChannel string
+	readLimit     ReadLimiter
 }
 
 // Deps lists what the handlers need. Escalator, Ladder and Contacts are
@@ -142,6 +143,8 @@ type Deps struct {
 	StatusPage StatusPage
 	// UpdateChannel is STATUS_UPDATE_CHANNEL, the announcement channel.
 	UpdateChannel string
+	// ReadLimit throttles read commands per user (nil: not throttled).
+	ReadLimit ReadLimiter
 }
 
 // New wires the handlers.
@@ -150,7 +153,7 @@ func New(d Deps) *Handlers {
 		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts, problems: d.ContactProblems,
 		clerk: d.Clerk, approvals: d.Approvals, executor: d.Executor, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
 		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe, updateEvery: d.UpdateEvery,
-		modals: d.Modals, statusPage: d.StatusPage, updateChannel: d.UpdateChannel}
+		modals: d.Modals, statusPage: d.StatusPage, updateChannel: d.UpdateChannel, readLimit: d.ReadLimit}
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/sirupsen/logrus"
 )
@@ -95,6 +96,7 @@ type Publisher struct {
 	dms       map[string]string // user → DM channel
 	log       logrus.FieldLogger
 	now       func() time.Time
+	guard     *guard.Guard // runs the publisher's own goroutines (SetGuard)
 }
 
 // Deps lists what the publisher is built from. Ladders, Audit and
@@ -126,6 +128,10 @@ func New(d Deps) *Publisher {
 	return &Publisher{owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), renderGap: d.RenderGap, lineFails: map[string]int{}, dms: map[string]string{}, store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
 		observe: d.Observe, channel: d.Channel, names: d.Names, log: d.Log, now: d.Now}
 }
+
+// SetGuard names the guard the publisher's goroutines run under (the
+// guard reports through the publisher, so it is built after it).
+func (p *Publisher) SetGuard(g *guard.Guard) { p.guard = g }
 
 // Channel is where incidents without a channel of their own go.
 func (p *Publisher) Channel() string { return p.channel }

@@ -161,6 +161,16 @@ func ChecklistProgress(inc *incident.Incident, spec *incident.CategorySpec) (don
 
 // ChecklistMsg renders the runbook checklist with a tick button per step.
 func ChecklistMsg(inc *incident.Incident, spec *incident.CategorySpec) bot.Msg {
+	return checklistMsg(inc, spec, inc.Open())
+}
+
+// ChecklistReadOnly is the checklist without its Tick buttons, for
+// someone who may not tick.
+func ChecklistReadOnly(inc *incident.Incident, spec *incident.CategorySpec) bot.Msg {
+	return checklistMsg(inc, spec, false)
+}
+
+func checklistMsg(inc *incident.Incident, spec *incident.CategorySpec, buttons bool) bot.Msg {
 	done, total := ChecklistProgress(inc, spec)
 	blocks := []slack.Block{Section(fmt.Sprintf("*%s* · %s", spec.Checklist.Title, inc.ID))}
 	for _, st := range spec.Checklist.Flat() {
@@ -178,7 +188,7 @@ func ChecklistMsg(inc *incident.Incident, spec *incident.CategorySpec) bot.Msg {
 			text = fmt.Sprintf("%s:white_large_square: *%s.* %s", indent, st.ID, st.Text)
 			b = Button(ActTick, "Tick", inc.ID+"|"+st.ID+"|1", slack.StylePrimary)
 		}
-		if !inc.Open() {
+		if !buttons {
 			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(text, 3000)), nil, nil, slack.SectionBlockOptionBlockID("chk:"+inc.ID+":"+st.ID)))
 			continue
 		}

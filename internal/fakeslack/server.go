@@ -89,6 +89,7 @@ type Server struct {
 	limits       bool               // Slack's per-method rate limits (on unless Unlimited)
 	latency      time.Duration      // added to every call (SetLatency)
 	throttle     map[string]int     // channel → Retry-After seconds for every chat.postMessage there (Throttle)
+	throttleAll  map[string]int     // method → Retry-After seconds for every call of it (ThrottleMethod)
 	triggers     map[string]trigger // trigger_id → who clicked, when (views.open takes it for 3 s)
 	slowTriggers bool               // every trigger_id has expired by the time views.open comes (ExpireTriggers)
 	views        []*View
@@ -264,6 +265,13 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		s.rateLimited[method] = n - 1
 		s.mu.Unlock()
 		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	if secs := s.throttleAll[method]; secs > 0 {
+		s.throttled++
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
 	}
@@ -688,6 +696,25 @@ func (s *Server) Throttle(channel string, retryAfter time.Duration) {
 		s.throttle = map[string]int{}
 	}
 	s.throttle[channel] = max(1, int(retryAfter/time.Second))
+}
+
+// ThrottleMethod answers every call of method (say chat.update) with 429
+// and Retry-After (whole seconds) until UnthrottleMethod, as Slack does
+// to an app that overspent a tier.
+func (s *Server) ThrottleMethod(method string, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.throttleAll == nil {
+		s.throttleAll = map[string]int{}
+	}
+	s.throttleAll[method] = max(1, int(retryAfter/time.Second))
+}
+
+// UnthrottleMethod lets calls of method through again.
+func (s *Server) UnthrottleMethod(method string) {
+	s.mu.Lock()
+	delete(s.throttleAll, method)
+	s.mu.Unlock()
 }
 
 // Unthrottle lets posts in channel through again.

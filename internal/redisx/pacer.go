@@ -42,3 +42,14 @@ func (p *Pacer) Wait(ctx context.Context, key string, rate int, period time.Dura
 		}
 	}
 }
+
+// Allow spends one call under key if it fits, without waiting: ok is
+// false (with how long until one fits) when the budget is spent. When
+// Redis does not answer it allows, as Wait does.
+func (p *Pacer) Allow(ctx context.Context, key string, rate int, period time.Duration, burst int) (ok bool, retryAfter time.Duration) {
+	res, err := p.lim.Allow(ctx, p.prefix+key, redis_rate.Limit{Rate: rate, Period: period, Burst: burst})
+	if err != nil {
+		return true, 0
+	}
+	return res.Allowed > 0, res.RetryAfter
+}

@@ -372,6 +372,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if clerk != nil {
 		clerk.SetGuard(g)
 	}
+	pub.SetGuard(g)
 	var engine *escalation.Engine
 	var esc response.Escalator
 	if ladder != nil {
@@ -444,7 +445,9 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		approval.BypassOn:     handlers.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
 		approval.BypassExtend: handlers.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
 	}, pub, log)
+	executor.SetGuard(g) // Drain runs each execution in its own goroutine, off the sweep
 	deps.Executor = executor
+	deps.ReadLimit = redisx.NewPacer(rdb, cfg.RedisPrefix) // read commands, per user
 
 	reminders := reminder.New(store, pub, cfg.UpdateEvery, opt.Now, log.WithField("component", "reminder"))
 	deps.UpdateEvery = cfg.UpdateEvery

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
@@ -211,4 +212,34 @@ func (h *secHarness) request(t *testing.T, card *fakeslack.Message, text string,
 	req := h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: contains})
 	h.slack.ExpectEphemeral(t, "U1", "Approval requested")
 	return req
+}
+
+// `bypass off` also cancels a bypass approved but not carried out yet (the
+// approving replica died after the click): no sweep turns it on afterwards.
+func TestBypassOffCancelsApprovedBypassNotCarriedOut(t *testing.T) {
+	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
+	s := h.slack
+	card := h.open(t, "open outage Clerk down")
+	req := h.request(t, card, "bypass on 30m", "Approval needed: emergency bypass")
+	rdb, _ := redistest.Client(t)
+	ctx := context.Background()
+	ids, err := rdb.ZRange(ctx, h.prefix+"approvals:expiry", 0, -1).Result()
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("pending requests %v %v", ids, err)
+	}
+	// The decision is written, the replica dies before carrying it out.
+	store := approval.NewStore(rdb, h.prefix, 15*time.Minute, h.clock.Now)
+	if _, err := store.Decide(ctx, ids[0], incident.Person{ID: "U3"}, true); err != nil {
+		t.Fatal(err)
+	}
+	s.Command(t, "U2", "C1", "bypass off")
+	s.ExpectEphemeral(t, "U2", "not on")
+	s.ExpectUpdated(t, req, "Not carried out: bypass turned off")
+	h.sweep(ctx)
+	if left, _ := store.Unexecuted(ctx); len(left) != 0 {
+		t.Fatalf("still to be carried out: %v", left)
+	}
+	if _, body := h.bypassJSON(t, ""); body["enabled"] != false {
+		t.Fatalf("bypass on after off: %v", body)
+	}
 }

@@ -1,0 +1,136 @@
+package approval_test
+
+import (
+	"context"
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+)
+
+type openIncidents struct{}
+
+func (openIncidents) Current(_ context.Context, id string) (*incident.Incident, error) {
+	return &incident.Incident{ID: id, Status: incident.Investigating}, nil
+}
+
+// blockingDoer is a lockout of many users: it runs until released.
+type blockingDoer struct {
+	release chan struct{}
+	calls   atomic.Int32
+}
+
+func (d *blockingDoer) CarryOut(ctx context.Context, r *approval.Request) string {
+	d.calls.Add(1)
+	<-d.release
+	return "done"
+}
+
+func execFixture(t *testing.T) (*approval.Store, *blockingDoer, func() *approval.Executor, *approval.Request) {
+	rdb, prefix := redistest.Client(t)
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	store := approval.NewStore(rdb, prefix, 15*time.Minute, func() time.Time { return now })
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	d := &blockingDoer{release: make(chan struct{})}
+	newExec := func() *approval.Executor {
+		return approval.NewExecutor(store, openIncidents{}, map[string]approval.Doer{approval.Lockout: d, approval.BypassOn: d}, nil, log)
+	}
+	r, err := store.Create(context.Background(), approval.Request{Incident: "INC-1", Action: approval.Lockout, RequestedBy: incident.Person{ID: "U1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, d, newExec, r
+}
+
+func waitOutcome(t *testing.T, store *approval.Store, id string) string {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if r, err := store.Get(context.Background(), id); err == nil && r.Outcome != "" {
+			return r.Outcome
+		}
+	}
+	t.Fatal("no outcome recorded")
+	return ""
+}
+
+// The sweep calls Drain every second; a long lockout found in the outbox
+// must not hold it (expiries, reminders, card catch-up wait behind it).
+func TestDrainDoesNotWaitForTheWork(t *testing.T) {
+	store, d, newExec, r := execFixture(t)
+	if _, err := store.Decide(context.Background(), r.ID, incident.Person{ID: "U2"}, true); err != nil {
+		t.Fatal(err)
+	}
+	e := newExec()
+	returned := make(chan struct{})
+	go func() { e.Drain(context.Background()); close(returned) }()
+	select {
+	case <-returned:
+	case <-time.After(3 * time.Second):
+		close(d.release)
+		t.Fatal("Drain waited for the lockout to finish")
+	}
+	e.Drain(context.Background()) // the next sweep does not start it twice
+	close(d.release)
+	if got := waitOutcome(t, store, r.ID); got != "done" {
+		t.Fatalf("outcome %q", got)
+	}
+	if n := d.calls.Load(); n != 1 {
+		t.Fatalf("carried out %d times", n)
+	}
+}
+
+// The approving click claims the execution in the same write as the
+// decision: another replica's sweep right after it takes nothing, and
+// the clicking replica carries it out (and can answer with the outcome).
+func TestApprovalClaimsItsExecution(t *testing.T) {
+	store, d, newExec, r := execFixture(t)
+	clicked, other := newExec(), newExec()
+	ar, err := clicked.Decide(context.Background(), r.ID, incident.Person{ID: "U2"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(d.release)
+	other.Drain(context.Background())
+	outcome, ok := clicked.CarryOutClaimed(context.Background(), ar)
+	if !ok || outcome != "done" {
+		t.Fatalf("the approving replica did not carry it out: %q %v", outcome, ok)
+	}
+	if n := d.calls.Load(); n != 1 {
+		t.Fatalf("carried out %d times", n)
+	}
+	_ = store
+}
+
+// `bypass off` cancels an approved request not carried out yet: it leaves
+// the outbox with its outcome, and no sweep carries it out afterwards.
+func TestCancelApprovedTakesItOffTheOutbox(t *testing.T) {
+	store, d, newExec, r := execFixture(t)
+	close(d.release)
+	if _, err := store.Decide(context.Background(), r.ID, incident.Person{ID: "U2"}, true); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.CancelApproved(context.Background(), func(*approval.Request) bool { return true }, approval.VoidBypassOff)
+	if err != nil || len(got) != 1 || got[0].ID != r.ID {
+		t.Fatalf("cancelled %v, %v", got, err)
+	}
+	if ids, _ := store.Unexecuted(context.Background()); len(ids) != 0 {
+		t.Fatalf("still in the outbox: %v", ids)
+	}
+	newExec().Drain(context.Background())
+	if _, ok := newExec().CarryOut(context.Background(), got[0]); ok {
+		t.Fatal("a cancelled request was carried out")
+	}
+	if n := d.calls.Load(); n != 0 {
+		t.Fatalf("carried out %d times", n)
+	}
+	if cur, _ := store.Get(context.Background(), r.ID); cur.Outcome == "" || cur.Outcome == "done" {
+		t.Fatalf("outcome %q", cur.Outcome)
+	}
+}
