@@ -709,7 +709,7 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 		f = &logrus.TextFormatter{FullTimestamp: true}
 	}
 	var values [][]byte
-	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.StatuspageKey} {
+	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken} {
 		if len(v) >= 8 {
 			values = append(values, []byte(v))
 		}
@@ -725,7 +725,8 @@ var secretPattern = regexp.MustCompile(`(xox[abposr]-|xapp-|sk_(live|test)_|whse
 // redacting masks secrets in whatever the wrapped formatter produced.
 // redacting masks secrets in every log line: those with a recognizable
 // shape, and the configured ones without one (Twilio's auth token, the
-// PagerDuty routing key, the Statuspage API key) by value.
+// PagerDuty routing key, the Statuspage API key, the bypass and metrics
+// read tokens) by value.
 type redacting struct {
 	logrus.Formatter
 	values [][]byte
