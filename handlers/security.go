@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -208,13 +209,20 @@ func (h *Handlers) unlock(ctx context.Context, r req, p Parsed) {
 		h.fail(ctx, r, err)
 		return
 	}
-	if _, err := h.clerk.Unlock(ctx, u.ID); err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
 	line := fmt.Sprintf(":unlock: %s unbanned and unlocked %s; they can sign in again.", publish.Who(r.who), u.Label())
+	record := "Unbanned and unlocked " + u.ID
+	if _, err := h.clerk.Unlock(ctx, u.ID); err != nil {
+		// The ban is already lifted: a 403 here means the instance has user
+		// lockout turned off, so there is no lockout to lift either.
+		if apperr.CodeOf(err) != apperr.ClerkForbidden {
+			h.fail(ctx, r, err)
+			return
+		}
+		line = fmt.Sprintf(":unlock: %s unbanned %s; they can sign in again (user lockout is off on this Clerk instance, so no lockout was in place).", publish.Who(r.who), u.Label())
+		record = "Unbanned " + u.ID + " (user lockout is off in Clerk)"
+	}
 	if inc != nil {
-		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Unbanned and unlocked "+u.ID))
+		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, record))
 		h.pub.Thread(ctx, inc, line)
 		h.affect(ctx, inc.ID, []clerkops.User{u}, "unbanned and unlocked", r.who)
 	}

@@ -159,6 +159,15 @@ func (s *Server) User(id string) User {
 	return User{}
 }
 
+// SetBanned bans or unbans a user directly, as the dashboard would.
+func (s *Server) SetBanned(id string, banned bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.users[id]; ok {
+		u.Banned = banned
+	}
+}
+
 // ActiveSessions counts active sessions of a user ("" for all users).
 func (s *Server) ActiveSessions(userID string) int {
 	s.mu.Lock()

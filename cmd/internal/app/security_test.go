@@ -654,3 +654,20 @@ func TestContactsPhonesForRespondersOnly(t *testing.T) {
 		}
 	}
 }
+
+// On an instance with user lockout turned off, Clerk's unlock answers 403:
+// the ban is lifted all the same, and unlock says so instead of failing.
+func TestUnlockWithLockoutOffSaysTheBanWasLifted(t *testing.T) {
+	h := startSecurity(t, nil)
+	s, fc := h.slack, h.clerk
+	eve := fc.AddUser("Eve", "eve@example.com", 1)
+	card := h.open(t, "open security Account takeover")
+	fc.DisableLockout()
+	fc.SetBanned(eve.ID, true)
+	s.Command(t, "U2", "C1", "unlock "+eve.ID)
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"unbanned eve@example.com", "user lockout is off"}})
+	s.ExpectEphemeral(t, "U2", "unbanned eve@example.com", "they can sign in again")
+	if fc.User(eve.ID).Banned {
+		t.Fatal("still banned")
+	}
+}
