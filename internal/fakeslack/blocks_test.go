@@ -131,8 +131,8 @@ func TestFakeSlackTruncatesLongText(t *testing.T) {
 	}
 }
 
-// views.open takes 100 blocks in a modal and a title of 24 characters,
-// and answers invalid_arguments beyond.
+// views.open and views.update take 100 blocks in a modal and a title of
+// 24 characters, and answer invalid_arguments beyond.
 func TestFakeSlackEnforcesModalLimits(t *testing.T) {
 	s := New()
 	t.Cleanup(s.Close)
@@ -152,10 +152,18 @@ func TestFakeSlackEnforcesModalLimits(t *testing.T) {
 			t.Errorf("%s: %v, want invalid_arguments", name, err)
 		}
 	}
-	if _, err := api.OpenView(s.newTrigger("U1"), modal(strings.Repeat("t", 24), 100)); err != nil {
-		t.Errorf("at the limits: %v", err)
+	opened, err := api.OpenView(s.newTrigger("U1"), modal(strings.Repeat("t", 24), 100))
+	if err != nil {
+		t.Fatalf("at the limits: %v", err)
 	}
-	if len(s.Rejected()) != 2 {
+	_, err = api.UpdateView(modal("Draft", 101), "", "", opened.ID)
+	if se := (slack.SlackErrorResponse{}); !errors.As(err, &se) || se.Err != "invalid_arguments" {
+		t.Errorf("views.update with 101 blocks: %v, want invalid_arguments", err)
+	}
+	if _, err := api.UpdateView(modal("Draft", 100), "", "", opened.ID); err != nil {
+		t.Errorf("views.update at the limits: %v", err)
+	}
+	if len(s.Rejected()) != 3 {
 		t.Errorf("refusals %q", s.Rejected())
 	}
 }

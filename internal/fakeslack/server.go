@@ -332,12 +332,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, map[string]any{"ok": false, "error": "expired_trigger_id"})
 			return
 		}
-		if e := validView(req.View); e != "" {
-			// views.* answer a bad view as invalid_arguments, the
-			// detail in response_metadata.messages.
-			s.rejected = append(s.rejected, method+": "+e)
-			writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments",
-				"response_metadata": map[string]any{"messages": []string{"[ERROR] " + e}}})
+		if s.invalidView(w, method, req.View) {
 			return
 		}
 		delete(s.triggers, req.TriggerID)
@@ -345,6 +340,30 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		v := &View{ID: fmt.Sprintf("V%06d", s.seq), User: tr.user, Raw: req.View}
 		s.views = append(s.views, v)
 		s.cond.Broadcast()
+		writeJSON(w, map[string]any{"ok": true, "view": map[string]any{"id": v.ID}})
+	case "views.update":
+		var req struct {
+			ViewID string          `json:"view_id"`
+			View   json.RawMessage `json:"view"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_json"})
+			return
+		}
+		var v *View
+		for _, x := range s.views {
+			if x.ID == req.ViewID {
+				v = x
+			}
+		}
+		if v == nil {
+			writeJSON(w, map[string]any{"ok": false, "error": "not_found"})
+			return
+		}
+		if s.invalidView(w, method, req.View) {
+			return
+		}
+		v.Raw = req.View
 		writeJSON(w, map[string]any{"ok": true, "view": map[string]any{"id": v.ID}})
 	case "chat.postMessage":
 		ch := f.Get("channel")
@@ -519,6 +538,19 @@ func (s *Server) invalidBlocks(w http.ResponseWriter, method, blocks string) boo
 	}
 	s.rejected = append(s.rejected, method+": "+e)
 	writeJSON(w, map[string]any{"ok": false, "error": "invalid_blocks", "errors": []string{e}})
+	return true
+}
+
+// invalidView answers a modal over Slack's limits as views.* do:
+// invalid_arguments, the detail in response_metadata.messages.
+func (s *Server) invalidView(w http.ResponseWriter, method string, view json.RawMessage) bool {
+	e := validView(view)
+	if e == "" {
+		return false
+	}
+	s.rejected = append(s.rejected, method+": "+e)
+	writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments",
+		"response_metadata": map[string]any{"messages": []string{"[ERROR] " + e}}})
 	return true
 }
 
