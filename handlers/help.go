@@ -65,7 +65,10 @@ var commandHelp = map[string]struct {
 	"audit": {examples: []string{"/clerk-incident audit", "/clerk-incident audit INC-2"}},
 }
 
-const helpPointer = "`/clerk-incident help` lists all commands."
+const (
+	helpPointer      = "`/clerk-incident help` lists all commands."
+	openIncidentNote = "When `INC-n` is left out, the command applies to the only open incident."
+)
 
 // help answers `help` with every command by family, and `help <command>`
 // with that one command in full.
@@ -78,17 +81,15 @@ func (h *Handlers) help(ctx context.Context, r req, p Parsed) {
 }
 
 // HelpMsg lists every subcommand, one section per family (more when a
-// family outgrows a section), so nothing is cut at Slack's limits.
+// family outgrows a section), so nothing is cut at Slack's limits. The
+// text carries it all too: the break-glass CLI prints the text.
 func HelpMsg() bot.Msg {
-	blocks := []slack.Block{publish.Section("*/clerk-incident* runs the Clerk incident runbook from Slack. " +
-		"`/clerk-incident help <command>` shows one command in full, with examples.")}
-	var names []string
+	parts := []string{"*/clerk-incident* runs the Clerk incident runbook from Slack. " +
+		"`/clerk-incident help <command>` shows one command in full, with examples."}
 	var title string
 	var lines []string
 	flush := func() {
-		for _, text := range packLines("*"+title+"*", lines) {
-			blocks = append(blocks, publish.Section(text))
-		}
+		parts = append(parts, packLines("*"+title+"*", lines)...)
 		lines = nil
 	}
 	for _, s := range Subcommands() {
@@ -97,12 +98,20 @@ func HelpMsg() bot.Msg {
 		}
 		title = s.Family
 		lines = append(lines, fmt.Sprintf("`%s`\n\u2003%s", s.Usage, s.Summary))
-		names = append(names, s.Name)
 	}
 	flush()
-	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType,
-		"When `INC-n` is left out, the command applies to the only open incident.", false, false)))
-	return bot.Msg{Text: "/clerk-incident commands: " + strings.Join(names, ", "), Blocks: blocks}
+	return withNote(parts, openIncidentNote)
+}
+
+// withNote is sections of text and a closing context line, as blocks and
+// as one text.
+func withNote(sections []string, note string) bot.Msg {
+	var blocks []slack.Block
+	for _, text := range sections {
+		blocks = append(blocks, publish.Section(text))
+	}
+	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, note, false, false)))
+	return bot.Msg{Text: strings.Join(append(sections, note), "\n\n"), Blocks: blocks}
 }
 
 // packLines joins lines under a title into as few texts as fit a section,
@@ -124,7 +133,7 @@ func packLines(title string, lines []string) []string {
 // HelpFor shows one command in full: usage, what it does, who may run
 // it and examples. An unknown word gets the closest command.
 func HelpFor(word string) bot.Msg {
-	name := strings.ToLower(strings.TrimPrefix(word, "/clerk-incident"))
+	name := strings.ToLower(word)
 	s, ok := lookupSub(name)
 	if !ok {
 		return publish.Text(unknownSentence("There is no command %s.", word, suggest(name)))
@@ -141,9 +150,7 @@ func HelpFor(word string) bot.Msg {
 			b.WriteString("\n`" + e + "`")
 		}
 	}
-	return bot.Msg{Text: s.Usage, Blocks: []slack.Block{publish.Section(b.String()),
-		slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType,
-			"When `INC-n` is left out, the command applies to the only open incident. "+helpPointer, false, false))}}
+	return withNote([]string{b.String()}, openIncidentNote+" "+helpPointer)
 }
 
 // unknownSentence names a word that is not a command (format holds its
