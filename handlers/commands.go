@@ -37,7 +37,14 @@ type Sub struct {
 	Name    string
 	Usage   string
 	Summary string
-	Who     Who
+	// Detail is the longer explanation `help <name>` shows.
+	Detail string
+	// Examples are whole commands as a user types them, for `help <name>`.
+	Examples []string
+	// Family is the help group the row is listed under; Subcommands
+	// fills it in from families.
+	Family string
+	Who    Who
 	// ReadForms are first arguments that make the command a read
 	// (`bypass status`): anyone may run them and they are not audited.
 	ReadForms []string
@@ -55,11 +62,47 @@ type Button struct {
 	Run   func(h *Handlers, ctx context.Context, r req, a bot.Action)
 }
 
+// family is a group of commands under one title in help.
+type family struct {
+	title string
+	subs  []Sub
+}
+
+// families are the command families in help order; a new family is one
+// line here and its rows appear in help on their own.
+func families() []family {
+	return []family{
+		{"Lifecycle", lifecycleCommands()},
+		{"Checklist", checklistCommands()},
+		{"Escalation", escalationCommands()},
+		{"Security", securityCommands()},
+		{"Investigation", investigationCommands()},
+		{"Roles and updates", rolesCommands()},
+		{"Bypass", bypassCommands()},
+		{"Approvals", approvalCommands()},
+		{"Watching Clerk", watchingCommands()},
+		{"Data sync", dataSyncCommands()},
+		{"Audit", auditCommands()},
+	}
+}
+
 // Subcommands is the public contract of /clerk-incident, in help order:
 // one family after another.
 func Subcommands() []Sub {
-	return slices.Concat(lifecycleCommands(), checklistCommands(), escalationCommands(), securityCommands(),
-		investigationCommands(), rolesCommands(), bypassCommands(), approvalCommands(), watchingCommands(), dataSyncCommands(), auditCommands())
+	var out []Sub
+	for _, f := range families() {
+		for _, s := range f.subs {
+			s.Family = f.title
+			if s.Examples == nil {
+				s.Examples = commandHelp[s.Name].examples
+			}
+			if s.Detail == "" {
+				s.Detail = commandHelp[s.Name].detail
+			}
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Buttons is every button the bot posts, by action_id.
@@ -86,17 +129,6 @@ func (p Parsed) role() Who {
 		return Anyone
 	}
 	return p.Sub.Who
-}
-
-// HelpMsg lists every subcommand.
-func HelpMsg() bot.Msg {
-	var b strings.Builder
-	b.WriteString("*/clerk-incident* runs the Clerk incident runbook from Slack.\n")
-	for _, s := range Subcommands() {
-		fmt.Fprintf(&b, "\n`%s`\n\u2003%s", s.Usage, s.Summary)
-	}
-	b.WriteString("\n\nWhen `INC-n` is left out, the command applies to the only open incident.")
-	return publish.Text(b.String())
 }
 
 // Command handles /clerk-incident.

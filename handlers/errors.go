@@ -24,11 +24,7 @@ func Sentence(err error) (msg string, internal bool) {
 	}
 	switch {
 	case errors.As(err, &unknown):
-		msg := fmt.Sprintf("`%s` is not a /clerk-incident subcommand.", unknown.Word)
-		if unknown.Suggest != "" {
-			msg += fmt.Sprintf(" Did you mean `%s`?", unknown.Suggest)
-		}
-		return msg + "\n\n" + HelpMsg().Text, false
+		return unknownSentence("%s is not a /clerk-incident subcommand.", unknown.Word, unknown.Suggest), false
 	case errors.As(err, &usage):
 		return usage.Problem + "\nUsage: `" + usage.Usage + "`", false
 	case errors.Is(err, bot.ErrBusy):

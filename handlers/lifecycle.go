@@ -17,8 +17,8 @@ import (
 // The incident lifecycle: open, lead, describe, resolve, report.
 func lifecycleCommands() []Sub {
 	return []Sub{
-		{Name: "help", Usage: "/clerk-incident help", Summary: "show this help", NoID: true,
-			Run: func(h *Handlers, ctx context.Context, r req, _ Parsed) { h.reply(ctx, r, HelpMsg()) }},
+		{Name: "help", Usage: "/clerk-incident help [command]", Summary: "list every command, or show one in full with examples", NoID: true,
+			Run: (*Handlers).help},
 		{Name: "open", Usage: "/clerk-incident open <outage|webhook|security|performance> [P1|P2|P3] [title…]", Summary: "open an incident and post its card", Who: Responder, NoID: true,
 			Run: (*Handlers).open},
 		{Name: "list", Usage: "/clerk-incident list", Summary: "list open and recent incidents", NoID: true,

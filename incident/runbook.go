@@ -107,6 +107,10 @@ func (r *Runbook) WithHealthURL(url string) *Runbook {
 	return out
 }
 
+// MaxSteps is the most steps, sub-steps included, a category's checklist
+// may have: the checklist message shows one block per step.
+const MaxSteps = 48
+
 // LoadRunbook parses and validates a runbook file. Every error names the
 // line, so an operator can fix a replaced RUNBOOK_FILE quickly.
 func LoadRunbook(name string, src []byte) (*Runbook, error) {
@@ -201,6 +205,11 @@ func (s *CategorySpec) validate(key string) []error {
 		}
 	}
 	walk(s.Checklist.Steps, 0)
+	// The checklist is one Slack message: a block per step, a title and
+	// a progress line, within Slack's 50 blocks.
+	if n := len(s.Checklist.Flat()); n > MaxSteps {
+		errs = append(errs, fmt.Errorf("line %d: category %q: checklist has %d steps; at most %d fit one Slack message", s.Checklist.line, key, n, MaxSteps))
+	}
 	for status, tmpl := range s.Updates {
 		if status != string(Investigating) && status != string(Mitigated) && status != string(Resolved) {
 			errs = append(errs, fmt.Errorf("line %d: category %q: updates: %q is not a status (want investigating, mitigated or resolved)", s.updatesLine, key, status))

@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,8 @@ func TestRunbookErrorsNameTheLine(t *testing.T) {
 		{"step without id", strings.Replace(validExcept(""), "id: \"s1\"", "id: \"\"", 1), "step has no id"},
 		{"duplicate step", strings.Replace(validExcept(""), "id: \"s2\"", "id: \"s1\"", 1), "step id \"s1\" already used on line"},
 		{"empty", "", "file is empty"},
+		{"too many steps for one Slack message", strings.Replace(validExcept(""), "      steps:\n", "      steps:\n"+manySteps(47), 1),
+			"line 5: category \"outage\": checklist has 49 steps; at most 48 fit one Slack message"},
 		{"update template placeholder", strings.Replace(validExcept(""), "    name: N\n", "    name: N\n    updates:\n      investigating: \"{title} affects {users}\"\n", 1),
 			"line 5: category \"outage\": updates.investigating: unknown placeholder near \"{users}\""},
 		{"update template status", strings.Replace(validExcept(""), "    name: N\n", "    name: N\n    updates:\n      fixed: \"{title}\"\n", 1),
@@ -60,6 +63,14 @@ func TestRunbookErrorsNameTheLine(t *testing.T) {
 	if _, err := incident.LoadRunbook("ok.yml", []byte(validExcept(""))); err != nil {
 		t.Fatalf("valid file: %v", err)
 	}
+}
+
+func manySteps(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "        - id: \"x%d\"\n          text: step\n", i)
+	}
+	return b.String()
 }
 
 func validExcept(skip string) string {

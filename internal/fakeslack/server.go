@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,6 +94,7 @@ type Server struct {
 	triggers     map[string]trigger // trigger_id → who clicked, when (views.open takes it for 3 s)
 	slowTriggers bool               // every trigger_id has expired by the time views.open comes (ExpireTriggers)
 	views        []*View
+	rejected     []string           // every block list refused, with Slack's reason (Rejected)
 	buckets      map[string]*bucket // method[/channel] → tokens
 	throttled    int
 	calls        map[string]int
@@ -342,12 +344,39 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, map[string]any{"ok": false, "error": "expired_trigger_id"})
 			return
 		}
+		if s.invalidView(w, method, req.View) {
+			return
+		}
 		tr.used = true
 		s.triggers[req.TriggerID] = tr
 		s.seq++
 		v := &View{ID: fmt.Sprintf("V%06d", s.seq), User: tr.user, Raw: req.View}
 		s.views = append(s.views, v)
 		s.cond.Broadcast()
+		writeJSON(w, map[string]any{"ok": true, "view": map[string]any{"id": v.ID}})
+	case "views.update":
+		var req struct {
+			ViewID string          `json:"view_id"`
+			View   json.RawMessage `json:"view"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_json"})
+			return
+		}
+		var v *View
+		for _, x := range s.views {
+			if x.ID == req.ViewID {
+				v = x
+			}
+		}
+		if v == nil {
+			writeJSON(w, map[string]any{"ok": false, "error": "not_found"})
+			return
+		}
+		if s.invalidView(w, method, req.View) {
+			return
+		}
+		v.Raw = req.View
 		writeJSON(w, map[string]any{"ok": true, "view": map[string]any{"id": v.ID}})
 	case "chat.postMessage":
 		ch := f.Get("channel")
@@ -366,11 +395,10 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, map[string]any{"ok": false, "error": "no_text"})
 			return
 		}
-		if err := validBlocks(f.Get("blocks")); err != "" {
-			writeJSON(w, map[string]any{"ok": false, "error": "invalid_blocks", "errors": []string{err}})
+		if s.invalidBlocks(w, method, f.Get("blocks")) {
 			return
 		}
-		m := &Message{Channel: ch, TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), Text: f.Get("text"),
+		m := &Message{Channel: ch, TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), Text: truncText(f.Get("text")),
 			Blocks: json.RawMessage(orEmpty(f.Get("blocks"))), Versions: 1, Broadcast: f.Get("reply_broadcast") == "true"}
 		s.messages = append(s.messages, m)
 		s.emit(Event{Kind: "post", Message: m})
@@ -395,19 +423,25 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
 			return
 		}
-		if err := validBlocks(f.Get("blocks")); err != "" {
-			writeJSON(w, map[string]any{"ok": false, "error": "invalid_blocks", "errors": []string{err}})
+		if s.invalidBlocks(w, method, f.Get("blocks")) {
 			return
 		}
-		m.Text = f.Get("text")
+		m.Text = truncText(f.Get("text"))
 		m.Blocks = json.RawMessage(orEmpty(f.Get("blocks")))
 		m.Versions++
 		s.emit(Event{Kind: "update", Message: m})
 		s.cond.Broadcast()
 		writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})
 	case "chat.postEphemeral":
+		if f.Get("text") == "" && f.Get("blocks") == "" {
+			writeJSON(w, map[string]any{"ok": false, "error": "no_text"})
+			return
+		}
+		if s.invalidBlocks(w, method, f.Get("blocks")) {
+			return
+		}
 		m := &Message{Channel: f.Get("channel"), TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), User: f.Get("user"),
-			Ephemeral: true, Text: f.Get("text"), Blocks: json.RawMessage(orEmpty(f.Get("blocks"))), Versions: 1}
+			Ephemeral: true, Text: truncText(f.Get("text")), Blocks: json.RawMessage(orEmpty(f.Get("blocks"))), Versions: 1}
 		s.messages = append(s.messages, m)
 		s.emit(Event{Kind: "ephemeral", Message: m})
 		s.cond.Broadcast()
@@ -508,27 +542,38 @@ func orEmpty(s string) string {
 	return s
 }
 
-// validBlocks applies the Block Kit limits Slack enforces, so a test
-// catches a message Slack would refuse.
-func validBlocks(raw string) string {
-	if raw == "" {
-		return ""
+// invalidBlocks answers invalid_blocks, as Slack does, when blocks
+// break a Block Kit limit, and remembers the refusal for Rejected.
+func (s *Server) invalidBlocks(w http.ResponseWriter, method, blocks string) bool {
+	e := validBlocks(blocks)
+	if e == "" {
+		return false
 	}
-	var blocks []map[string]any
-	if err := json.Unmarshal([]byte(raw), &blocks); err != nil {
-		return "blocks is not a JSON array"
+	s.rejected = append(s.rejected, method+": "+e)
+	writeJSON(w, map[string]any{"ok": false, "error": "invalid_blocks", "errors": []string{e}})
+	return true
+}
+
+// invalidView answers a modal over Slack's limits as views.* do:
+// invalid_arguments, the detail in response_metadata.messages.
+func (s *Server) invalidView(w http.ResponseWriter, method string, view json.RawMessage) bool {
+	e := validView(view)
+	if e == "" {
+		return false
 	}
-	if len(blocks) > 50 {
-		return "more than 50 blocks"
-	}
-	for _, b := range blocks {
-		if t, ok := b["text"].(map[string]any); ok {
-			if s, _ := t["text"].(string); len([]rune(s)) > 3000 {
-				return "section text over 3000 characters"
-			}
-		}
-	}
-	return ""
+	s.rejected = append(s.rejected, method+": "+e)
+	writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments",
+		"response_metadata": map[string]any{"messages": []string{"[ERROR] " + e}}})
+	return true
+}
+
+// Rejected lists every message, reply or modal the fake refused for
+// breaking Slack's block limits ("method: reason"); a test that expects
+// every reply delivered checks it is empty.
+func (s *Server) Rejected() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.rejected)
 }
 
 func (s *Server) find(channel, ts string) *Message {
@@ -586,6 +631,18 @@ func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "used_url", http.StatusNotFound)
 		return
 	}
+	if e := validBlocks(string(body.Blocks)); e != "" {
+		// A response_url answers a bad payload with HTTP 400 and the
+		// error code as the body, like an incoming webhook.
+		s.rejected = append(s.rejected, "response_url: "+e)
+		http.Error(w, "invalid_blocks", http.StatusBadRequest)
+		return
+	}
+	if body.Text == "" && len(orRaw(body.Blocks)) <= 2 {
+		http.Error(w, "no_text", http.StatusBadRequest)
+		return
+	}
+	body.Text = truncText(body.Text)
 	target.uses++
 	s.responses[key] = target
 	if env := s.envelopeOf[key]; env != "" && target.uses == 1 {

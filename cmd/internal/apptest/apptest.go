@@ -126,6 +126,10 @@ func (b *Bot) Stop() {
 			b.t.Error("the bot did not stop")
 		}
 		secretscan.Check(b.t, b.Logs.String())
+		// Every reply the bot sent passed Slack's block limits.
+		for _, r := range b.Slack.Rejected() {
+			b.t.Errorf("fake Slack refused a message for its blocks: %s", r)
+		}
 	})
 }
 

@@ -1,0 +1,183 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+)
+
+// sectionLimit is Slack's limit for one section's text; help is split
+// into sections below it rather than cut.
+const sectionLimit = 3000
+
+// commandHelp is what `help <command>` adds to a row: whole commands as a
+// user types them and, where the summary is not enough, a longer
+// explanation. It is kept beside the table rather than in each row so the
+// rows stay one line of contract each; TestEveryCommandHasExamples keeps
+// it complete and every example parsing as its command.
+var commandHelp = map[string]struct {
+	examples []string
+	detail   string
+}{
+	"help": {examples: []string{"/clerk-incident help", "/clerk-incident help bypass"}},
+	"open": {examples: []string{"/clerk-incident open outage P1 Sign-in failing for all users", "/clerk-incident open webhook P2 user.created deliveries failing"},
+		detail: "Opens a new incident of that category and posts its card, with the runbook checklist, in the incident channel. The severity and the title are optional."},
+	"list":       {examples: []string{"/clerk-incident list"}},
+	"ack":        {examples: []string{"/clerk-incident ack", "/clerk-incident ack INC-2"}},
+	"note":       {examples: []string{"/clerk-incident note Rolled back the 14:05 deploy", "/clerk-incident note INC-2 Clerk support ticket opened"}},
+	"severity":   {examples: []string{"/clerk-incident severity P1", "/clerk-incident severity INC-2 P3"}},
+	"impact":     {examples: []string{"/clerk-incident impact About 40% of sign-ins fail in the EU"}},
+	"mitigated":  {examples: []string{"/clerk-incident mitigated Switched sign-in to the backup instance"}},
+	"resolve":    {examples: []string{"/clerk-incident resolve Clerk fixed the upstream outage; sign-ins recovered", "/clerk-incident resolve INC-2"}},
+	"postmortem": {examples: []string{"/clerk-incident postmortem", "/clerk-incident postmortem INC-2"}},
+	"rootcause":  {examples: []string{"/clerk-incident rootcause An expired signing key at the edge"}},
+	"prevention": {examples: []string{"/clerk-incident prevention Alert on JWKS fetch errors"}},
+	"lessons":    {examples: []string{"/clerk-incident lessons The bypass runbook step was unclear"}},
+	"checklist":  {examples: []string{"/clerk-incident checklist", "/clerk-incident checklist INC-2"}},
+	"escalate":   {examples: []string{"/clerk-incident escalate", "/clerk-incident escalate INC-2"}},
+	"contacts":   {examples: []string{"/clerk-incident contacts"}},
+	"revoke": {examples: []string{"/clerk-incident revoke user_2abc123", "/clerk-incident revoke INC-2 alice@example.com bob@example.com"},
+		detail: "Signs the users out everywhere at once; they can sign in again. Give Clerk user IDs or e-mail addresses, separated by spaces, or one per line to paste a list."},
+	"lockout": {examples: []string{"/clerk-incident lockout user_2abc123 -- credential stuffing from one IP"},
+		detail: "Asks a second person to approve; once approved the users are banned in Clerk (no sign-in) and every session is revoked. The reason after `--` goes on the request. `unlock` lifts it."},
+	"unlock":   {examples: []string{"/clerk-incident unlock user_2abc123"}},
+	"user":     {examples: []string{"/clerk-incident user alice@example.com", "/clerk-incident user INC-2 user_2abc123"}},
+	"affected": {examples: []string{"/clerk-incident affected", "/clerk-incident affected add user_2abc123 alice@example.com", "/clerk-incident affected remove user_2abc123", "/clerk-incident affected export"}},
+	"role": {examples: []string{"/clerk-incident role commander @dana", "/clerk-incident role INC-2 comms @sam"},
+		detail: "The commander leads the response; the comms person posts customer updates and is reminded when one is due. Both show on the incident card."},
+	"update": {examples: []string{"/clerk-incident update draft"}},
+	"bypass": {examples: []string{"/clerk-incident bypass on 30m Clerk sign-in down", "/clerk-incident bypass extend 15m still down", "/clerk-incident bypass off", "/clerk-incident bypass status"},
+		detail: "While it is on, apps that read the bot's GET /v1/bypass let every request through without Clerk. `on` lasts 30m unless you give a duration (at most BYPASS_MAX_DURATION); `on` and `extend` need a second person's approval; `off` is immediate. Resolving the incident turns it off."},
+	"approve": {examples: []string{"/clerk-incident approve apr-k3x9q2m7w1ab"},
+		detail: "The request ID is on the approval message, whose Approve button does the same. Nobody may approve their own request."},
+	"deny":     {examples: []string{"/clerk-incident deny apr-k3x9q2m7w1ab"}},
+	"status":   {examples: []string{"/clerk-incident status", "/clerk-incident status INC-2"}},
+	"diagnose": {examples: []string{"/clerk-incident diagnose", "/clerk-incident diagnose 10"}},
+	"check":    {examples: []string{"/clerk-incident check"}},
+	"webhook":  {examples: []string{"/clerk-incident webhook check", "/clerk-incident webhook dashboard"}},
+	"resync": {examples: []string{"/clerk-incident resync --dry-run", "/clerk-incident resync --since 2026-11-24T00:00:00Z", "/clerk-incident resync status", "/clerk-incident resync cancel"},
+		detail: "Sends each Clerk user to the app's webhook endpoint as a signed user.updated event, so an app that missed deliveries catches up. `--dry-run` counts without sending; `--since` sends only users updated since that date."},
+	"audit": {examples: []string{"/clerk-incident audit", "/clerk-incident audit INC-2"}},
+}
+
+const (
+	helpPointer      = "`/clerk-incident help` lists all commands."
+	openIncidentNote = "When `INC-n` is left out, the command applies to the only open incident."
+)
+
+// help answers `help` with every command by family, and `help <command>`
+// with that one command in full.
+func (h *Handlers) help(ctx context.Context, r req, p Parsed) {
+	if len(p.Args) == 0 {
+		h.reply(ctx, r, HelpMsg())
+		return
+	}
+	h.reply(ctx, r, HelpFor(p.Args[0]))
+}
+
+// HelpMsg lists every subcommand, one section per family (more when a
+// family outgrows a section), so nothing is cut at Slack's limits. The
+// text carries it all too: the break-glass CLI prints the text.
+func HelpMsg() bot.Msg {
+	parts := []string{"*/clerk-incident* runs the Clerk incident runbook from Slack. " +
+		"`/clerk-incident help <command>` shows one command in full, with examples."}
+	var title string
+	var lines []string
+	flush := func() {
+		parts = append(parts, packLines("*"+title+"*", lines)...)
+		lines = nil
+	}
+	for _, s := range Subcommands() {
+		if s.Family != title && lines != nil {
+			flush()
+		}
+		title = s.Family
+		lines = append(lines, fmt.Sprintf("`%s`\n\u2003%s", s.Usage, s.Summary))
+	}
+	flush()
+	return withNote(parts, openIncidentNote)
+}
+
+// withNote is sections of text and a closing context line, as blocks and
+// as one text.
+func withNote(sections []string, note string) bot.Msg {
+	var blocks []slack.Block
+	for _, text := range sections {
+		blocks = append(blocks, publish.Section(text))
+	}
+	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, note, false, false)))
+	return bot.Msg{Text: strings.Join(append(sections, note), "\n\n"), Blocks: blocks}
+}
+
+// packLines joins lines under a title into as few texts as fit a section,
+// repeating the title, marked continued, on each further one.
+func packLines(title string, lines []string) []string {
+	var out []string
+	cur, n := title, 0
+	for _, l := range lines {
+		if n > 0 && len([]rune(cur))+1+len([]rune(l)) > sectionLimit {
+			out = append(out, cur)
+			cur, n = strings.TrimSuffix(title, "*")+" (continued)*", 0
+		}
+		cur += "\n" + l
+		n++
+	}
+	return append(out, cur)
+}
+
+// HelpFor shows one command in full: usage, what it does, who may run
+// it and examples. An unknown word gets the closest command.
+func HelpFor(word string) bot.Msg {
+	name := strings.ToLower(word)
+	s, ok := lookupSub(name)
+	if !ok {
+		return publish.Text(unknownSentence("There is no command %s.", word, suggest(name)))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s* (%s): %s\n`%s`", s.Name, s.Family, s.Summary, s.Usage)
+	if s.Detail != "" {
+		b.WriteString("\n\n" + s.Detail)
+	}
+	b.WriteString("\n\n*Who:* " + whoSentence(s))
+	if len(s.Examples) > 0 {
+		b.WriteString("\n*Examples:*")
+		for _, e := range s.Examples {
+			b.WriteString("\n`" + e + "`")
+		}
+	}
+	return withNote([]string{b.String()}, openIncidentNote+" "+helpPointer)
+}
+
+// unknownSentence names a word that is not a command (format holds its
+// %s), suggests the closest one and points at help. The word is what
+// someone typed, so it is shown as plain text and kept short.
+func unknownSentence(format, word, near string) string {
+	typed := "`" + publish.Truncate(strings.ReplaceAll(publish.Esc(word), "`", "'"), 60) + "`"
+	msg := fmt.Sprintf(format, typed)
+	if near != "" {
+		msg += fmt.Sprintf(" Did you mean `%s`?", near)
+	}
+	return msg + " " + helpPointer
+}
+
+func whoSentence(s Sub) string {
+	who := map[Who]string{
+		Anyone:    "anyone in the workspace.",
+		Responder: "incident responders (SLACK_RESPONDERS).",
+		Approver:  "approvers (SLACK_APPROVERS).",
+		Decider:   "approvers, or a responder; whoever made the request may withdraw it.",
+	}[s.Who]
+	if s.Who != Anyone && len(s.ReadForms) > 0 {
+		var reads []string
+		for _, f := range s.ReadForms {
+			reads = append(reads, "`"+strings.TrimSpace("/clerk-incident "+s.Name+" "+f)+"`")
+		}
+		who += " Anyone may run " + strings.Join(reads, " and ") + "."
+	}
+	return who
+}
