@@ -467,3 +467,19 @@ func isServer(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Status >= 500
 }
+
+type actorKey struct{}
+
+type actor struct{ who, incident string }
+
+// WithActor names who a call is made for and its incident, for the audit
+// log (OnCall reads it with ActorOf).
+func WithActor(ctx context.Context, who, incident string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor{who, incident})
+}
+
+// ActorOf is who a call is made for ("" when unknown) and its incident.
+func ActorOf(ctx context.Context) (who, incident string) {
+	a, _ := ctx.Value(actorKey{}).(actor)
+	return a.who, a.incident
+}
