@@ -41,7 +41,12 @@ type Server struct {
 	failures []failure
 	calls    []string
 	onCall   func(method, path string)
+	latency  time.Duration
 }
+
+// SetLatency delays every answer (a slow Vercel, or one a test kills the
+// bot in front of); calls are counted when they arrive.
+func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
 
 // Deployment is a deployment the fake holds.
 type Deployment struct {
@@ -190,10 +195,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls = append(s.calls, r.Method+" "+r.URL.Path)
-	hook := s.onCall
+	hook, latency := s.onCall, s.latency
 	s.mu.Unlock()
 	if hook != nil {
 		hook(r.Method, r.URL.Path)
+	}
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	if r.Header.Get("Authorization") != "Bearer "+s.Token {
 		vercelError(w, http.StatusUnauthorized, "forbidden", "Not authorized", map[string]any{"invalidToken": true})
