@@ -82,9 +82,9 @@ func (h *Handlers) vercelFail(ctx context.Context, r req, err error) {
 		h.replyText(ctx, r, ":x: "+ve.Error())
 		return
 	}
-	if strings.HasPrefix(err.Error(), "Vercel") {
+	if strings.Contains(err.Error(), "Vercel") {
 		r.setOutcome("failed: vercel")
-		h.replyText(ctx, r, ":warning: "+err.Error())
+		h.replyText(ctx, r, ":warning: "+capital(err.Error())+".")
 		return
 	}
 	h.fail(ctx, r, err)
@@ -190,7 +190,7 @@ func (c DeployCheck) AfterOpen(ctx context.Context, inc *incident.Incident) {
 	deps, err := c.Vercel.Deployments(ctx, 10)
 	if err != nil {
 		c.Log.WithError(err).WithField("incident", inc.ID).Warn("could not list recent Vercel deployments")
-		c.Pub.Thread(ctx, inc, ":warning: Could not check Vercel for a recent production deploy: "+err.Error())
+		c.Pub.Thread(ctx, inc, ":warning: Could not check Vercel for a recent production deploy: "+capital(err.Error()))
 		return
 	}
 	text, what := DeployNote(inc, deps)
@@ -558,7 +558,7 @@ func (d RollbackDoer) CarryOut(ctx context.Context, ar *approval.Request) string
 	head := fmt.Sprintf(":rewind: *Rollback* (%s) to `%s`: ", ar.ID, to)
 	proj, err := d.Vercel.Project(ctx)
 	if err != nil {
-		return head + ":x: " + err.Error() + " Nothing was done."
+		return head + ":x: " + capital(err.Error()) + " Nothing was done."
 	}
 	since := ar.DecidedAt
 	if vercel.RollbackOf(proj, to, since) == nil {

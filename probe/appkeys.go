@@ -60,7 +60,7 @@ func (a AppKeys) Check(ctx context.Context, pk, sk string) AppKeyResult {
 	res.Checked = true
 	switch {
 	case err != nil:
-		res.InstanceErr = fmt.Errorf("Clerk's Backend API did not accept the secret key: %w", err)
+		res.InstanceErr = fmt.Errorf("the Backend API of Clerk did not accept the secret key: %w", err)
 	case !overlap(fkids, bkids):
 		res.InstanceErr = fmt.Errorf("the secret key belongs to another Clerk instance than the publishable key (%s): their signing keys differ", host)
 	}

@@ -127,7 +127,7 @@ func (c *Client) do(ctx context.Context, method, route, path string, q url.Value
 	call := Call{Method: method, Route: route}
 	if err != nil {
 		// The URL has no secret; the error is the transport's.
-		err = fmt.Errorf("Vercel did not answer when asked to %s: %w", op, errors.Unwrap(err))
+		err = fmt.Errorf("no answer from Vercel when asked to %s: %w", op, errors.Unwrap(err))
 		call.Err = err
 		c.report(ctx, call)
 		return err
@@ -172,7 +172,7 @@ func (c *Client) do(ctx context.Context, method, route, path string, q url.Value
 		return nil
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("Vercel's answer to %s could not be read: %w", op, err)
+		return fmt.Errorf("the answer of Vercel to %s could not be read: %w", op, err)
 	}
 	return nil
 }
