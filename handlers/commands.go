@@ -82,6 +82,7 @@ func families() []family {
 		{"Approvals", approvalCommands()},
 		{"Watching Clerk", watchingCommands()},
 		{"Data sync", dataSyncCommands()},
+		{"The app (Vercel)", appCommands()},
 		{"Audit", auditCommands()},
 	}
 }

@@ -100,6 +100,7 @@ type Handlers struct {
 	statusPage    StatusPage
 	updateChannel string
 	readLimit     ReadLimiter
+	app           AppDeps
 }
 
 // Deps lists what the handlers need. Escalator, Ladder and Contacts are
@@ -145,6 +146,8 @@ type Deps struct {
 	UpdateChannel string
 	// ReadLimit throttles read commands per user (nil: not throttled).
 	ReadLimit ReadLimiter
+	// App is the app's deployment on Vercel (deploys, env check, rollback).
+	App AppDeps
 }
 
 // New wires the handlers.
@@ -153,7 +156,7 @@ func New(d Deps) *Handlers {
 		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts, problems: d.ContactProblems,
 		clerk: d.Clerk, approvals: d.Approvals, executor: d.Executor, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
 		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe, updateEvery: d.UpdateEvery,
-		modals: d.Modals, statusPage: d.StatusPage, updateChannel: d.UpdateChannel, readLimit: d.ReadLimit}
+		modals: d.Modals, statusPage: d.StatusPage, updateChannel: d.UpdateChannel, readLimit: d.ReadLimit, app: d.App}
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}

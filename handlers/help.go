@@ -62,6 +62,12 @@ var commandHelp = map[string]struct {
 	"webhook":  {examples: []string{"/clerk-incident webhook check", "/clerk-incident webhook dashboard"}},
 	"resync": {examples: []string{"/clerk-incident resync --dry-run", "/clerk-incident resync --since 2026-11-24T00:00:00Z", "/clerk-incident resync status", "/clerk-incident resync cancel"},
 		detail: "Sends each Clerk user to the app's webhook endpoint as a signed user.updated event, so an app that missed deliveries catches up. `--dry-run` counts without sending; `--since` sends only users updated since that date."},
+	"deploys": {examples: []string{"/clerk-incident deploys", "/clerk-incident deploys 10"},
+		detail: "Reads the app's production deployments from Vercel (VERCEL_TOKEN, VERCEL_PROJECT_ID). The one serving production now is marked; a deploy shortly before an incident opened is named in its thread."},
+	"env": {examples: []string{"/clerk-incident env check"},
+		detail: "Checks the app's production Clerk variables on Vercel without showing any value: both keys present, the same mode (no sk_test_ beside pk_live_), the same Clerk instance, the webhook secret present, and changes in the last 24 h or since the deploy now serving. Ticks \"Verify environment variables\"."},
+	"rollback": {examples: []string{"/clerk-incident rollback previous -- sign-in broke after the last deploy", "/clerk-incident rollback INC-2 dpl_8fK2mNq -- middleware matcher change"},
+		detail: "Asks a second person to approve; the request shows what serves production now and what it goes back to. Once approved, the bot asks Vercel to roll back, follows the job to its end and says how it ended in the thread. Ticks \"Rollback if necessary\"."},
 	"audit": {examples: []string{"/clerk-incident audit", "/clerk-incident audit INC-2"}},
 }
 

@@ -38,7 +38,12 @@ type Opener struct {
 	esc    Escalator
 	ladder *escalation.Ladder
 	log    logrus.FieldLogger
+	after  func(ctx context.Context, inc *incident.Incident)
 }
+
+// AfterOpen names what runs once a new incident's card and checklist are
+// posted (the recent-deploy check); nil: nothing.
+func (o *Opener) AfterOpen(fn func(ctx context.Context, inc *incident.Incident)) { o.after = fn }
 
 // NewOpener wires the use case.
 func NewOpener(store Store, pub *publish.Publisher, esc Escalator, ladder *escalation.Ladder, log logrus.FieldLogger) *Opener {
@@ -75,6 +80,9 @@ func (o *Opener) Open(ctx context.Context, r Request) (inc *incident.Incident, c
 		o.pub.PostChecklist(ctx, inc)
 	}
 	o.StartLadder(ctx, inc)
+	if o.after != nil {
+		o.after(ctx, inc)
+	}
 	return inc, cardErr, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakepaging"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakevercel"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
 
@@ -303,5 +304,52 @@ func TestKill9BetweenTheSMSAndTheCall(t *testing.T) {
 	}
 	if dms != 1 {
 		t.Fatalf("%d Slack DMs, want 1", dms)
+	}
+}
+
+// kill -9 between the approval of a rollback and the call to Vercel: the
+// next process carries it out once its claim lapses, and Vercel is asked
+// to roll back exactly once.
+func TestKill9BetweenApprovalAndVercelRollback(t *testing.T) {
+	bin := apptest.Build(t, ".")
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	fv := fakevercel.New()
+	t.Cleanup(fv.Close)
+	now := time.Now()
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_good", Created: now.Add(-3 * time.Hour), SHA: "aaaaaaa1", Message: "Good", Author: "alice"})
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_bad", Created: now.Add(-10 * time.Minute), SHA: "bbbbbbb2", Message: "Bad matcher", Author: "bob"})
+	env := append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
+		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "CONTACTS_FILE=",
+		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn",
+		"VERCEL_TOKEN="+fv.Token, "VERCEL_PROJECT_ID="+fv.ProjectID, "VERCEL_API_URL="+fv.URL())
+	startProc := func() *exec.Cmd { return apptest.StartProcess(t, bin, env) }
+	first := startProc()
+	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	fs.Command(t, "U1", "C1", "open outage Sign-in broken")
+	card := fs.ExpectMessage(t, "CINC", "INC-1")
+	fs.ExpectEphemeral(t, "U1", "Opened")
+	fs.Command(t, "U1", "C1", "rollback previous")
+	req := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: rollback", "to `dpl_good`"}})
+	fs.ExpectEphemeral(t, "U1", "Approval requested")
+	fv.SetLatency(3 * time.Second) // Vercel is slow after the click…
+	fs.Click(t, "U2", req, "Approve")
+	fs.ExpectUpdated(t, req, "Approved by <@U2>")
+	_ = first.Process.Signal(syscall.SIGKILL) // …and the bot dies before the rollback reaches it
+	_ = first.Wait()
+	fv.SetLatency(0)
+	if n := fv.Calls("POST", "/rollback/"); n != 0 {
+		t.Fatalf("rolled back before the kill (%d)", n)
+	}
+	for fs.Connections() > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	startProc()
+	fs.ExpectUpdatedWithin(t, 60*time.Second, req, "succeeded; `dpl_good` serves production again")
+	time.Sleep(time.Second) // room for a duplicate to show itself
+	if n := fv.Calls("POST", "/rollback/"); n != 1 || fv.Production() != "dpl_good" {
+		t.Fatalf("rollback calls %d, production %s", n, fv.Production())
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakepaging"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakevercel"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
@@ -146,6 +147,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		sb.printf("\n[PagerDuty %s %s] %s\n", e.Action, e.DedupKey, e.Summary)
 	})
 	sb.status = status
+	// A fake Vercel holds the app: a deploy 12 minutes ago changed the
+	// middleware matcher, and a test secret key sits in production.
+	fv := fakevercel.New()
+	defer fv.Close()
+	vnow := time.Now()
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_7a1b2c", Created: vnow.Add(-26 * time.Hour), SHA: "4f1e2d3c9b", Message: "Add billing page", Author: "alice"})
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_9x8y7z", Created: vnow.Add(-12 * time.Minute), SHA: "a1b2c3d4e5", Message: "Change middleware matcher", Author: "bob"})
+	fv.AddEnv(fakevercel.Env{Key: "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", Value: "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", Type: "plain", Updated: vnow.Add(-40 * 24 * time.Hour)})
+	fv.AddEnv(fakevercel.Env{Key: "CLERK_SECRET_KEY", Value: fc.Key, Updated: vnow.Add(-20 * time.Minute)})
+	fv.AddEnv(fakevercel.Env{Key: "CLERK_WEBHOOK_SIGNING_SECRET", Value: webhookApp.Secret, Type: "sensitive", Updated: vnow.Add(-40 * 24 * time.Hour)})
 	eve := fc.AddUser("Eve", "eve@example.com", 3)
 	fc.AddUser("Mallory", "mallory@example.com", 2)
 	fc.AddUser("Ann", "ann@example.com", 1)
@@ -175,6 +186,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"TWILIO_ACCOUNT_SID": twilio.SID, "TWILIO_AUTH_TOKEN": twilio.Token, "TWILIO_FROM": twilio.From, "TWILIO_API_URL": twilio.URL(),
 		"PAGERDUTY_ROUTING_KEY": pagerduty.Key, "PAGERDUTY_EVENTS_URL": pagerduty.URL(),
 		"STATUS_UPDATE_CHANNEL": updateChannel,
+		"VERCEL_TOKEN":          fv.Token, "VERCEL_PROJECT_ID": fv.Project, "VERCEL_API_URL": fv.URL(),
 	}
 	dir, err := os.MkdirTemp("", "clerk-incident-sandbox")
 	if err != nil {
@@ -212,6 +224,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n"+
 		"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com, ann@example.com and dave@example.com (a session from another country): try `user`, `revoke`, `lockout` (bob approves) and `bypass on`.\n"+
 		"A fake app receives Clerk webhooks: try `/clerk-incident webhook check` and `/clerk-incident resync` in a webhook incident.\n"+
+		"A fake Vercel holds the app (a deploy 12 minutes ago): try `/clerk-incident deploys`, `/clerk-incident env check` and `/clerk-incident rollback previous` (bob approves).\n"+
 		"Type `/clerk-incident help` to start, `click N` or `click <label>` to press a button, `as bob` to switch user, `help` for the sandbox's own commands, `quit` to leave.\n\n", eve.ID)
 	lines := make(chan string)
 	go func() {

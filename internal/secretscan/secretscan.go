@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-var secret = regexp.MustCompile(`xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk_(live|test)_[A-Za-z0-9]+|whsec_[A-Za-z0-9+/=]+|/response/[0-9]+|redis://[^@\s"]*:[^@\s"]*@|svix\.com/login#key=|svixOneTimeSecret|faketwiliotoken|fakeroutingkey|fake-statuspage-key`)
+var secret = regexp.MustCompile(`xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk_(live|test)_[A-Za-z0-9]+|whsec_[A-Za-z0-9+/=]+|/response/[0-9]+|redis://[^@\s"]*:[^@\s"]*@|svix\.com/login#key=|svixOneTimeSecret|faketwiliotoken|fakeroutingkey|fake-statuspage-key|fake-vercel-token`)
 
 // Buffer collects log output from the bot's goroutines.
 type Buffer struct {

@@ -74,6 +74,8 @@ type Options struct {
 	// OnPoller receives the status poller; with NoPollLoop the caller polls.
 	OnPoller   func(*statuswatch.Poller)
 	NoPollLoop bool
+	// VercelWait sleeps between polls of a Vercel rollback (nil: 2 s).
+	VercelWait func(ctx context.Context) error
 }
 
 // Run starts the bot and blocks until ctx ends or Slack refuses the app.
@@ -389,6 +391,10 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	opener := response.NewOpener(store, pub, esc, ladder, log)
 	deps.Opener = opener
+	deps.App = vercelApp(cfg, auditLog)
+	if deps.App.Vercel != nil {
+		opener.AfterOpen(handlers.DeployCheck{Vercel: deps.App.Vercel, Pub: pub, Now: opt.Now, Log: log}.AfterOpen)
+	}
 
 	hc := &http.Client{Timeout: 10 * time.Second}
 	var pollInterval time.Duration
@@ -444,6 +450,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		approval.Lockout:      handlers.Lockout{Clerk: deps.Clerk, Pub: pub, Incidents: store, Affected: store, Log: log},
 		approval.BypassOn:     handlers.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
 		approval.BypassExtend: handlers.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
+		handlers.Rollback:     handlers.RollbackDoer{Vercel: deps.App.Vercel, Pub: pub, Log: log, Wait: opt.VercelWait},
 	}, pub, log)
 	executor.SetGuard(g) // Drain runs each execution in its own goroutine, off the sweep
 	deps.Executor = executor
@@ -709,7 +716,7 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 		f = &logrus.TextFormatter{FullTimestamp: true}
 	}
 	var values [][]byte
-	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken} {
+	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken} {
 		if len(v) >= 8 {
 			values = append(values, []byte(v))
 		}

@@ -83,6 +83,9 @@ type Config struct {
 	BypassReadToken string
 	// MetricsToken (METRICS_TOKEN), when set, guards GET /metrics.
 	MetricsToken string
+
+	// The app's deployment on Vercel: deploys, env check, rollback.
+	VercelToken, VercelProject, VercelTeam, VercelURL string
 }
 
 // Vars documents every variable; the README table mirrors it. A Help that
@@ -135,6 +138,10 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"STATUSPAGE_PAGE_ID", "", "the Statuspage page those incidents go on"},
 	{"STATUSPAGE_API_URL", "https://api.statuspage.io/v1", "Statuspage REST API base URL (tests, proxies)"},
 	{"UPDATE_REMINDER", "P1=20m,P2=1h,P3=4h", "remind the commander (comms if set) when an open incident has had no update for this long, per severity; off disables"},
+	{"VERCEL_TOKEN", "", "Vercel access token for the app's project: `deploys`, `env check`, `rollback` and the recent-deploy note on new incidents (a secret: masked in logs)"},
+	{"VERCEL_PROJECT_ID", "", "the app's Vercel project: its ID (prj_…) or name; goes with VERCEL_TOKEN"},
+	{"VERCEL_TEAM_ID", "", "the team owning the project (team_…), sent as teamId on every call; unset: a personal project"},
+	{"VERCEL_API_URL", "https://api.vercel.com", "Vercel REST API base URL (tests, proxies)"},
 	{"HANDLER_TIMEOUT", "30s", "how long one command or click may run"},
 	{"RESPONDER_CACHE_TTL", "5m", "how long user group membership is cached"},
 }
@@ -144,7 +151,7 @@ var Vars = []struct{ Name, Default, Help string }{
 // check its Secret). REDIS_URL is one because it may carry a password.
 // TestSecretVarsNamed keeps it in step with Vars.
 var SecretVars = []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "REDIS_URL", "CLERK_SECRET_KEY", "BYPASS_READ_TOKEN",
-	"APP_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN", "PAGERDUTY_ROUTING_KEY", "STATUSPAGE_API_KEY", "METRICS_TOKEN"}
+	"APP_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN", "PAGERDUTY_ROUTING_KEY", "STATUSPAGE_API_KEY", "METRICS_TOKEN", "VERCEL_TOKEN"}
 
 // Load reads and validates the whole configuration; the error lists every
 // missing or malformed variable at once. Secret values are never echoed.
@@ -308,6 +315,13 @@ func Load(getenv func(string) string) (Config, error) {
 	c.BypassMax = duration(get, "BYPASS_MAX_DURATION", &errs)
 	c.BypassReadToken = get("BYPASS_READ_TOKEN")
 	c.MetricsToken = get("METRICS_TOKEN")
+	c.VercelToken, c.VercelProject, c.VercelTeam, c.VercelURL = get("VERCEL_TOKEN"), get("VERCEL_PROJECT_ID"), get("VERCEL_TEAM_ID"), strings.TrimRight(get("VERCEL_API_URL"), "/")
+	if (c.VercelToken == "") != (c.VercelProject == "") {
+		errs = append(errs, "VERCEL_TOKEN and VERCEL_PROJECT_ID go together: set both to read and roll back the app's deployments, or neither")
+	}
+	if u, err := url.Parse(c.VercelURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, "VERCEL_API_URL must be an http(s) URL such as https://api.vercel.com")
+	}
 	c.HandlerTimeout = duration(get, "HANDLER_TIMEOUT", &errs)
 	c.GroupCacheTTL = duration(get, "RESPONDER_CACHE_TTL", &errs)
 	if len(errs) > 0 {
