@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
@@ -18,12 +19,14 @@ func TestHelpRepliesPassSlackBlockLimits(t *testing.T) {
 
 	s.Command(t, "U1", "C1", "help")
 	help := s.ExpectEphemeral(t, "U1", "runs the Clerk incident runbook", "applies to the only open incident")
-	for _, sub := range handlers.Subcommands() {
+	for i, sub := range handlers.Subcommands() {
 		if !help.Contains("`/clerk-incident " + sub.Name) {
 			t.Errorf("help does not show %s:\n%s", sub.Name, help.Render())
 		}
-		s.Command(t, "U1", "C1", "help "+sub.Name)
-		s.ExpectEphemeral(t, "U1", sub.Usage, "*Examples:*", sub.Examples[0])
+		// One reader each: reads are throttled per user (issue 19).
+		user := fmt.Sprintf("UH%02d", i)
+		s.Command(t, user, "C1", "help "+sub.Name)
+		s.ExpectEphemeral(t, user, sub.Usage, "*Examples:*", sub.Examples[0])
 	}
 
 	s.Command(t, "U1", "C1", "help bypas")
