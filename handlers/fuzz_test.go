@@ -114,7 +114,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	approvals := approval.NewStore(rdb, prefix, 10*time.Minute, time.Now)
 	bp := bypass.NewStore(rdb, prefix, time.Now)
 	auth := NewAuthorizer([]string{"U1"}, out, time.Minute, time.Now)
-	h := New(Deps{Store: store, Slack: out, Publisher: pub, Opener: response.NewOpener(store, pub, nil, nil, log), Runbook: rb, Auth: auth,
+	h := New(Deps{Store: store, Slack: out, Publisher: pub, Opener: response.NewOpener(store, pub, nil, nil, log, nil), Runbook: rb, Auth: auth,
 		Channel: "C1", Log: log, Now: time.Now, Approvals: approvals, Bypass: bp,
 		Executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: BypassOn{Bypass: bp, Pub: pub, Now: time.Now, Log: log}}, pub, log),
 		Audit:    audit.New(rdb, prefix, log, time.Now)})

@@ -41,16 +41,14 @@ type Opener struct {
 	after  func(ctx context.Context, inc *incident.Incident)
 }
 
-// AfterOpen names what runs once a new incident's card and checklist are
-// posted (the recent-deploy check); nil: nothing.
-func (o *Opener) AfterOpen(fn func(ctx context.Context, inc *incident.Incident)) { o.after = fn }
-
-// NewOpener wires the use case.
-func NewOpener(store Store, pub *publish.Publisher, esc Escalator, ladder *escalation.Ladder, log logrus.FieldLogger) *Opener {
+// NewOpener wires the use case. after, when not nil, runs once a new
+// incident's card and checklist are posted and its ladder started (the
+// recent-deploy check); it must not hold the caller (start its own work).
+func NewOpener(store Store, pub *publish.Publisher, esc Escalator, ladder *escalation.Ladder, log logrus.FieldLogger, after func(ctx context.Context, inc *incident.Incident)) *Opener {
 	if ladder == nil {
 		esc = nil
 	}
-	return &Opener{store: store, pub: pub, esc: esc, ladder: ladder, log: log}
+	return &Opener{store: store, pub: pub, esc: esc, ladder: ladder, log: log, after: after}
 }
 
 // Request is what a new incident starts from.

@@ -389,12 +389,18 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		engine.OnPage = m.Page
 		deps.Esc, esc = engine, engine
 	}
-	opener := response.NewOpener(store, pub, esc, ladder, log)
-	deps.Opener = opener
 	deps.App = vercelApp(cfg, auditLog)
+	var afterOpen func(ctx context.Context, inc *incident.Incident)
 	if deps.App.Vercel != nil {
-		opener.AfterOpen(handlers.DeployCheck{Vercel: deps.App.Vercel, Pub: pub, Now: opt.Now, Log: log}.AfterOpen)
+		// Vercel may be slow: the one who opened hears first; the deploy
+		// note follows in the thread.
+		check := handlers.DeployCheck{Vercel: deps.App.Vercel, Pub: pub, Now: opt.Now, Log: log}.AfterOpen
+		afterOpen = func(ctx context.Context, inc *incident.Incident) {
+			g.Go(context.WithoutCancel(ctx), "deploy-check", inc.ID, func(ctx context.Context) { check(ctx, inc) })
+		}
 	}
+	opener := response.NewOpener(store, pub, esc, ladder, log, afterOpen)
+	deps.Opener = opener
 
 	hc := &http.Client{Timeout: 10 * time.Second}
 	var pollInterval time.Duration
