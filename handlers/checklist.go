@@ -21,8 +21,8 @@ func checklistCommands() []Sub {
 
 func checklistButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActChecklist, Quiet: true, Run: withButtonIncident((*Handlers).checklist)},
-		{ActionID: publish.ActTick, Who: OnIncident, Run: (*Handlers).tick},
+		{ActionID: publish.ActChecklist, Quiet: true, Run: withButtonIncident((*Handlers).checklist), Label: "show the checklist"},
+		{ActionID: publish.ActTick, Who: OnIncident, Run: (*Handlers).tick, Label: "tick a step"},
 	}
 }
 

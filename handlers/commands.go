@@ -41,9 +41,17 @@ type Sub struct {
 	// ReadForms are first arguments that make the command a read
 	// (`bypass status`): anyone may run them and they are not audited.
 	ReadForms []string
-	// NoID: an INC-n after the name is not taken as the incident.
+	// NoID: the command is about no one incident; an INC-n is an error.
 	NoID bool
 	Run  func(h *Handlers, ctx context.Context, r req, p Parsed)
+
+	// Where Parse finds the INC-n: right after the name or after one of
+	// Verbs (`webhook check`); among word arguments anywhere, unless Text
+	// (free text follows the verb) or past TextAfter (`--` reason). An ID
+	// with one of NoIDVerbs ("" for the bare name) is an error.
+	Verbs, NoIDVerbs []string
+	Text             bool
+	TextAfter        string
 }
 
 // Button is a row of the button table, keyed by action_id.
@@ -53,6 +61,10 @@ type Button struct {
 	// Quiet buttons only show something; they are not audited.
 	Quiet bool
 	Run   func(h *Handlers, ctx context.Context, r req, a bot.Action)
+
+	// Label is the action as the person saw it ("resolve", "tick a
+	// step"), for refusals: the action_id is internal.
+	Label string
 }
 
 // Subcommands is the public contract of /clerk-incident, in help order:
@@ -96,6 +108,7 @@ func HelpMsg() bot.Msg {
 		fmt.Fprintf(&b, "\n`%s`\n\u2003%s", s.Usage, s.Summary)
 	}
 	b.WriteString("\n\nWhen `INC-n` is left out, the command applies to the only open incident.")
+	b.WriteString("\n" + IDRule)
 	return publish.Text(b.String())
 }
 
@@ -152,6 +165,7 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 		h.replyText(ctx, r, "That button is not one this bot knows; nothing changed.")
 		return
 	}
+	r.what = b.Label
 	if !b.Quiet {
 		defer func() {
 			if h.observe != nil {
@@ -236,7 +250,7 @@ func (h *Handlers) allowedApprover(ctx context.Context, r req) bool {
 		return true
 	}
 	r.setOutcome("refused: not an approver")
-	msg := fmt.Sprintf(":no_entry: Only approvers may approve (%s). Nothing was done.", h.approvers.Describe())
+	msg := fmt.Sprintf(":no_entry: Only approvers may approve (%s). Nothing was done.", h.approvers.Named(ctx))
 	if err != nil {
 		msg = ":no_entry: Could not confirm you are an approver (Slack user groups did not answer). Nothing was done."
 	}
