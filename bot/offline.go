@@ -69,6 +69,11 @@ func (o *Offline) GroupMembers(ctx context.Context, group string) ([]string, err
 	return nil, ErrOffline
 }
 
+// GroupHandles fails: Slack is not reachable from here.
+func (o *Offline) GroupHandles(ctx context.Context) (map[string]string, error) {
+	return nil, ErrOffline
+}
+
 // AuthTest fails: Slack is not reachable from here.
 func (o *Offline) AuthTest(ctx context.Context) (string, error) { return "", ErrOffline }
 

@@ -313,6 +313,25 @@ func (s *Slack) GroupMembers(ctx context.Context, groupID string) ([]string, err
 	return members, err
 }
 
+// GroupHandles maps each user group's ID to its @handle (usergroups.list,
+// Tier 2: callers cache it).
+func (s *Slack) GroupHandles(ctx context.Context) (map[string]string, error) {
+	var groups []slack.UserGroup
+	err := s.retry(ctx, "usergroups.list", "", func() error {
+		var err error
+		groups, err = s.api.GetUserGroupsContext(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(groups))
+	for _, g := range groups {
+		out[g.ID] = g.Handle
+	}
+	return out, nil
+}
+
 // OpenDM opens (or finds) the bot's direct message with a user.
 func (s *Slack) OpenDM(ctx context.Context, user string) (string, error) {
 	var id string

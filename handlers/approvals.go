@@ -25,8 +25,8 @@ func approvalCommands() []Sub {
 
 func approvalButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActApprove, Who: Approver, Run: func(h *Handlers, ctx context.Context, r req, a bot.Action) { h.decideID(ctx, r, a.Value, true) }},
-		{ActionID: publish.ActDeny, Who: Decider, Run: func(h *Handlers, ctx context.Context, r req, a bot.Action) { h.decideID(ctx, r, a.Value, false) }},
+		{ActionID: publish.ActApprove, Who: Approver, Run: func(h *Handlers, ctx context.Context, r req, a bot.Action) { h.decideID(ctx, r, a.Value, true) }, Label: "approve"},
+		{ActionID: publish.ActDeny, Who: Decider, Run: func(h *Handlers, ctx context.Context, r req, a bot.Action) { h.decideID(ctx, r, a.Value, false) }, Label: "deny"},
 	}
 }
 

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -11,9 +12,11 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 )
 
-// GroupLister expands a Slack user group into its members.
+// GroupLister expands a Slack user group into its members, and names
+// the groups by @handle.
 type GroupLister interface {
 	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+	GroupHandles(ctx context.Context) (map[string]string, error)
 }
 
 // Authorizer decides who may change state: users listed in
@@ -29,6 +32,10 @@ type Authorizer struct {
 
 	mu    sync.Mutex
 	cache map[string]groupEntry
+	// handles names groups for people (usergroups.list, Tier 2), cached
+	// as the members are.
+	handles        map[string]string
+	handlesFetched time.Time
 }
 
 type groupEntry struct {
@@ -87,6 +94,54 @@ func (a *Authorizer) Describe() string {
 		return fmt.Sprintf("%d listed responders", len(parts))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Named names who may act for a person: users as mentions (Slack shows
+// their names), groups by @handle, never a raw S… ID. A group whose
+// handle cannot be read is "a Slack user group".
+func (a *Authorizer) Named(ctx context.Context) string {
+	var parts []string
+	for _, u := range slices.Sorted(maps.Keys(a.users)) {
+		parts = append(parts, "<@"+u+">")
+	}
+	if len(a.groups) > 0 {
+		handles := a.groupHandles(ctx)
+		for _, g := range a.groups {
+			if h := handles[g]; h != "" {
+				parts = append(parts, "@"+h)
+			} else {
+				parts = append(parts, "a Slack user group")
+			}
+		}
+	}
+	if len(parts) > 8 {
+		return fmt.Sprintf("%d listed responders", len(parts))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// groupHandles is the cached handle of every group; a failed refresh
+// keeps the last known handles.
+func (a *Authorizer) groupHandles(ctx context.Context) map[string]string {
+	a.mu.Lock()
+	h, at := a.handles, a.handlesFetched
+	a.mu.Unlock()
+	if h != nil && a.now().Sub(at) < a.ttl {
+		return h
+	}
+	fresh, err := a.lister.GroupHandles(ctx)
+	if err != nil {
+		if h == nil { // not asked again until the TTL: refusals do not hammer a Tier 2 method
+			a.mu.Lock()
+			a.handles, a.handlesFetched = map[string]string{}, a.now()
+			a.mu.Unlock()
+		}
+		return h
+	}
+	a.mu.Lock()
+	a.handles, a.handlesFetched = fresh, a.now()
+	a.mu.Unlock()
+	return fresh
 }
 
 func (a *Authorizer) members(ctx context.Context, group string) (map[string]bool, error) {

@@ -17,8 +17,10 @@ import (
 
 func bypassCommands() []Sub {
 	return []Sub{
-		{Name: "bypass", Usage: "/clerk-incident bypass on [duration] [reason…] | extend <duration> [reason…] | off | status", Summary: "emergency auth bypass (on needs approval; off is immediate)", Who: Responder,
-			ReadForms: []string{"", "status"}, Run: (*Handlers).bypassCmd},
+		{Name: "bypass", Usage: "/clerk-incident bypass on [INC-n] [duration] [reason…] | extend <duration> [reason…] | off | status", Summary: "emergency auth bypass (on needs approval; off is immediate)", Who: Responder,
+			ReadForms: []string{"", "status"}, Run: (*Handlers).bypassCmd,
+			// Only `on` belongs to an incident; the others act on the one bypass.
+			Verbs: []string{"on", "extend", "off", "status"}, NoIDVerbs: []string{"", "extend", "off", "status"}, Text: true},
 	}
 }
 

@@ -21,12 +21,12 @@ func checklistCommands() []Sub {
 
 func checklistButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActChecklist, Quiet: true, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) {
+		{ActionID: publish.ActChecklist, Quiet: true, Label: "show the checklist", Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) {
 			if h.readAllowed(ctx, r) {
 				h.checklist(ctx, r, id)
 			}
 		})},
-		{ActionID: publish.ActTick, Who: OnIncident, Run: (*Handlers).tick},
+		{ActionID: publish.ActTick, Who: OnIncident, Run: (*Handlers).tick, Label: "tick a step"},
 	}
 }
 

@@ -48,9 +48,17 @@ type Sub struct {
 	// ReadForms are first arguments that make the command a read
 	// (`bypass status`): anyone may run them and they are not audited.
 	ReadForms []string
-	// NoID: an INC-n after the name is not taken as the incident.
+	// NoID: the command is about no one incident; an INC-n is an error.
 	NoID bool
 	Run  func(h *Handlers, ctx context.Context, r req, p Parsed)
+
+	// Where Parse finds the INC-n: right after the name or after one of
+	// Verbs (`webhook check`); among word arguments anywhere, unless Text
+	// (free text follows the verb) or past TextAfter (`--` reason). An ID
+	// with one of NoIDVerbs ("" for the bare name) is an error.
+	Verbs, NoIDVerbs []string
+	Text             bool
+	TextAfter        string
 }
 
 // Button is a row of the button table, keyed by action_id.
@@ -60,6 +68,10 @@ type Button struct {
 	// Quiet buttons only show something; they are not audited.
 	Quiet bool
 	Run   func(h *Handlers, ctx context.Context, r req, a bot.Action)
+
+	// Label is the action as the person saw it ("resolve", "tick a
+	// step"), for refusals: the action_id is internal.
+	Label string
 }
 
 // family is a group of commands under one title in help.
@@ -190,6 +202,7 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 		h.replyText(ctx, r, "That button is not one this bot knows; nothing changed.")
 		return
 	}
+	r.what = b.Label
 	if !b.Quiet {
 		defer func() {
 			if h.observe != nil {
@@ -274,7 +287,7 @@ func (h *Handlers) allowedApprover(ctx context.Context, r req) bool {
 		return true
 	}
 	r.setOutcome("refused: not an approver")
-	msg := fmt.Sprintf(":no_entry: Only approvers may approve (%s). Nothing was done.", h.approvers.Describe())
+	msg := fmt.Sprintf(":no_entry: Only approvers may approve (%s). Nothing was done.", h.approvers.Named(ctx))
 	if err != nil {
 		msg = ":no_entry: Could not confirm you are an approver (Slack user groups did not answer). Nothing was done."
 	}

@@ -30,7 +30,7 @@ func escalationCommands() []Sub {
 func escalationButtons() []Button {
 	return []Button{
 		// The Acknowledge button of a page DM acts as the card's.
-		{ActionID: publish.ActPageAck, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) })},
+		{ActionID: publish.ActPageAck, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) }), Label: "acknowledge the page"},
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ import (
 // FuzzParse: no command text makes the parser panic, and what it accepts
 // is a known subcommand.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"", "open outage P1 Sign-in failing", "note INC-3 a\nb", "resolve INC-", "lockout user_1 a@b.c -- why", "ß", "INC-99999999999999999999", "bypass on 30m"} {
+	for _, s := range []string{"", "open outage P1 Sign-in failing", "note INC-3 a\nb", "resolve INC-", "lockout user_1 a@b.c -- why", "ß", "INC-99999999999999999999", "bypass on 30m", "webhook INC-3 check", "bypass INC-2 on 30m x", "revoke a\nINC-2\nb"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -37,6 +39,14 @@ func FuzzParse(f *testing.F) {
 			if p.ID != "" {
 				if _, ok := incident.ParseID(p.ID); !ok {
 					t.Fatalf("bad ID %q", p.ID)
+				}
+			}
+			// The "say which one" example parses back to the same command
+			// on the incident it names.
+			if ex := p.WithID("INC-2"); !p.Sub.NoID && !slices.Contains(p.Sub.NoIDVerbs, p.Verb) && !strings.HasSuffix(ex, "…") {
+				back, err := Parse(strings.TrimPrefix(ex, "/clerk-incident "))
+				if err != nil || back.ID != "INC-2" || back.Sub.Name != p.Sub.Name || strings.Join(back.Args[min(1, len(back.Args)):], " ") != strings.Join(p.Args[min(1, len(p.Args)):], " ") {
+					t.Fatalf("%q: example %q parses to %+v, %v", text, ex, back, err)
 				}
 			}
 		}

@@ -175,6 +175,7 @@ type req struct {
 	operator  bool   // break-glass CLI
 	origin    string // the CLI's OS user, host and process ID
 	name      string // subcommand or action, for logs
+	what      string // a button's action as the person saw it ("resolve"), for refusals
 	outcome   *string
 }
 
@@ -230,10 +231,19 @@ func (h *Handlers) allowed(ctx context.Context, r req) bool {
 // check itself failed).
 func (h *Handlers) refuse(ctx context.Context, r req, err error) {
 	r.setOutcome("refused: not a responder")
-	msg := fmt.Sprintf(":no_entry: Only incident responders may use `%s` (responders: %s). Nothing changed.", r.name, h.auth.Describe())
+	// People are told what they tried in their words: the command they
+	// typed, or the button as they saw it, never its action_id.
+	what := "use `" + r.name + "`"
+	if !r.isCommand {
+		what = r.what
+		if what == "" {
+			what = "do that"
+		}
+	}
+	msg := fmt.Sprintf(":no_entry: Only incident responders may %s (responders: %s). Nothing changed.", what, h.auth.Named(ctx))
 	if err != nil {
 		h.log.WithError(err).Warn("responder check failed")
-		msg = fmt.Sprintf(":no_entry: Could not confirm you are an incident responder (Slack user groups did not answer), so `%s` was refused. Nothing changed.", r.name)
+		msg = fmt.Sprintf(":no_entry: Could not confirm you are an incident responder (Slack user groups did not answer), so you may not %s yet. Nothing changed.", what)
 	}
 	h.replyText(ctx, r, msg)
 }
@@ -269,7 +279,7 @@ func (h *Handlers) target(ctx context.Context, p Parsed, fallbackRecent bool) (s
 		ids = append(ids, fmt.Sprintf("%s (%s)", inc.ID, inc.Category))
 	}
 	return "", "", &UsageError{
-		Problem: fmt.Sprintf("%d incidents are open: %s. Say which one, e.g. `/clerk-incident %s %s`.", len(open), strings.Join(ids, ", "), p.Sub.Name, open[len(open)-1].ID),
+		Problem: fmt.Sprintf("%d incidents are open: %s. Say which one, e.g. `%s`.", len(open), strings.Join(ids, ", "), p.WithID(open[len(open)-1].ID)),
 		Usage:   p.Sub.Usage,
 	}
 }

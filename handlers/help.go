@@ -106,7 +106,7 @@ func HelpMsg() bot.Msg {
 		lines = append(lines, fmt.Sprintf("`%s`\n\u2003%s", s.Usage, s.Summary))
 	}
 	flush()
-	return withNote(parts, openIncidentNote)
+	return withNote(parts, openIncidentNote+" "+IDRule)
 }
 
 // withNote is sections of text and a closing context line, as blocks and

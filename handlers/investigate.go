@@ -22,16 +22,17 @@ func investigationCommands() []Sub {
 		{Name: "user", Usage: "/clerk-incident user [INC-n] <user_… | e-mail>", Summary: "investigate an account: profile, active sessions by IP and country, outliers flagged", Who: Responder,
 			Run: (*Handlers).user},
 		{Name: "affected", Usage: "/clerk-incident affected [INC-n] [add <users…> | remove <users…> | export]", Summary: "the accounts this incident touched; `export` sends them to you as CSV", Who: Responder,
-			Run: (*Handlers).affected},
+			Run:   (*Handlers).affected,
+			Verbs: []string{"add", "remove", "export"}},
 	}
 }
 
 func investigationButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActUserRevoke, Who: Responder, Run: userButton("revoke")},
-		{ActionID: publish.ActUserLockout, Who: Responder, Run: userButton("lockout")},
-		{ActionID: publish.ActShareUser, Who: Responder, Run: (*Handlers).shareUser},
-		{ActionID: publish.ActShareExport, Who: Responder, Run: (*Handlers).shareExport},
+		{ActionID: publish.ActUserRevoke, Who: Responder, Run: userButton("revoke"), Label: "revoke all sessions"},
+		{ActionID: publish.ActUserLockout, Who: Responder, Run: userButton("lockout"), Label: "lock out"},
+		{ActionID: publish.ActShareUser, Who: Responder, Run: (*Handlers).shareUser, Label: "share in the thread"},
+		{ActionID: publish.ActShareExport, Who: Responder, Run: (*Handlers).shareExport, Label: "share in the thread"},
 	}
 }
 

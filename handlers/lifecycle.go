@@ -20,12 +20,14 @@ func lifecycleCommands() []Sub {
 		{Name: "help", Usage: "/clerk-incident help [command]", Summary: "list every command, or show one in full with examples", NoID: true,
 			Run: (*Handlers).help},
 		{Name: "open", Usage: "/clerk-incident open <outage|webhook|security|performance> [P1|P2|P3] [title…]", Summary: "open an incident and post its card", Who: Responder, NoID: true,
-			Run: (*Handlers).open},
+			Text: true, // free text: an INC-n in it is text
+			Run:  (*Handlers).open},
 		{Name: "list", Usage: "/clerk-incident list", Summary: "list open and recent incidents", NoID: true,
 			Run: func(h *Handlers, ctx context.Context, r req, _ Parsed) { h.list(ctx, r) }},
 		{Name: "ack", Usage: "/clerk-incident ack [INC-n]", Summary: "acknowledge and lead the response", Who: OnIncident,
 			Run: func(h *Handlers, ctx context.Context, r req, p Parsed) { h.withIncident(ctx, r, p, false, h.ack) }},
 		{Name: "note", Usage: "/clerk-incident note [INC-n] <text…>", Summary: "add a note to the timeline", Who: OnIncident,
+			Text: true, // free text: an INC-n in it is text
 			Run: textChange(true, false, func(who incident.Person, text string) incident.Mutation { return incident.Note(who, text) },
 				func(who incident.Person, text string) string {
 					return fmt.Sprintf(":memo: *Note* from %s: %s", publish.Who(who), text)
@@ -33,14 +35,17 @@ func lifecycleCommands() []Sub {
 		{Name: "severity", Usage: "/clerk-incident severity [INC-n] <P1|P2|P3>", Summary: "change the severity", Who: OnIncident,
 			Run: (*Handlers).severity},
 		{Name: "impact", Usage: "/clerk-incident impact [INC-n] <text…>", Summary: "record the impact (affected users)", Who: OnIncident,
+			Text: true, // free text: an INC-n in it is text
 			Run: textChange(true, false, func(who incident.Person, text string) incident.Mutation { return incident.SetImpact(who, text) },
 				func(who incident.Person, text string) string {
 					return fmt.Sprintf(":busts_in_silhouette: *Impact* (from %s): %s", publish.Who(who), text)
 				}, "Impact recorded for %s.")},
 		{Name: "mitigated", Usage: "/clerk-incident mitigated [INC-n] [text…]", Summary: "mark mitigation applied", Who: OnIncident,
-			Run: (*Handlers).mitigated},
+			Text: true, // free text: an INC-n in it is text
+			Run:  (*Handlers).mitigated},
 		{Name: "resolve", Usage: "/clerk-incident resolve [INC-n] [resolution…]", Summary: "resolve the incident", Who: OnIncident,
-			Run: func(h *Handlers, ctx context.Context, r req, p Parsed) { h.withText(ctx, r, p, false, h.resolve) }},
+			Text: true, // free text: an INC-n in it is text
+			Run:  func(h *Handlers, ctx context.Context, r req, p Parsed) { h.withText(ctx, r, p, false, h.resolve) }},
 		{Name: "postmortem", Usage: "/clerk-incident postmortem [INC-n]", Summary: "write the post-incident report into the thread", Who: OnIncident,
 			Run: func(h *Handlers, ctx context.Context, r req, p Parsed) { h.withIncident(ctx, r, p, true, h.postmortem) }},
 		reportField(incident.FieldRootCause, "Root cause", "/clerk-incident rootcause [INC-n] <text…>", "record the root cause for the report"),
@@ -51,10 +56,10 @@ func lifecycleCommands() []Sub {
 
 func lifecycleButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActAck, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) })},
-		{ActionID: publish.ActResolve, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.resolve(ctx, r, id, "") })},
-		{ActionID: publish.ActOpenContinue, Quiet: true, Run: withButtonIncident((*Handlers).continueIncident)},
-		{ActionID: publish.ActOpenForce, Who: Responder, Run: (*Handlers).openForce},
+		{ActionID: publish.ActAck, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) }), Label: "acknowledge"},
+		{ActionID: publish.ActResolve, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.resolve(ctx, r, id, "") }), Label: "resolve"},
+		{ActionID: publish.ActOpenContinue, Quiet: true, Run: withButtonIncident((*Handlers).continueIncident), Label: "continue the open incident"},
+		{ActionID: publish.ActOpenForce, Who: Responder, Run: (*Handlers).openForce, Label: "open a new incident anyway"},
 	}
 }
 
@@ -71,6 +76,7 @@ func textChange(required, anyIncident bool, m func(who incident.Person, text str
 // a resolved incident.
 func reportField(field, label, usage, summary string) Sub {
 	return Sub{Name: field, Usage: usage, Summary: summary, Who: OnIncident,
+		Text: true,
 		Run: textChange(true, true, func(who incident.Person, text string) incident.Mutation {
 			return incident.SetReportField(who, field, text)
 		},

@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
@@ -11,8 +13,9 @@ import (
 type Parsed struct {
 	Sub  Sub
 	ID   string   // INC-n if given
-	Args []string // words after the subcommand (and ID)
-	Rest string   // the raw text after the subcommand (and ID), spacing kept
+	Verb string   // the verb word (one of Sub.Verbs), lower-cased; "" when none
+	Args []string // words after the subcommand, the ID taken out
+	Rest string   // the raw text after the subcommand, the ID taken out, spacing kept
 }
 
 // Form is the first word after the subcommand (and ID), lower-cased:
@@ -22,6 +25,26 @@ func (p Parsed) Form() string {
 		return ""
 	}
 	return strings.ToLower(p.Args[0])
+}
+
+// WithID is the command as typed with id where the ID goes: right after
+// the verb words (`/clerk-incident bypass on INC-2 30m`), so the "say
+// which one" example is a whole command. Long or multi-line text is
+// elided.
+func (p Parsed) WithID(id string) string {
+	parts := []string{"/clerk-incident", p.Sub.Name}
+	args := p.Args
+	if p.Verb != "" && len(args) > 0 {
+		parts, args = append(parts, p.Verb), args[1:]
+	}
+	parts = append(parts, id)
+	if tail := strings.Join(args, " "); tail != "" {
+		if len([]rune(tail)) > 60 || strings.ContainsAny(tail, "`\n") || strings.ContainsRune(strings.TrimSpace(p.Rest), '\n') {
+			tail = "…"
+		}
+		parts = append(parts, tail)
+	}
+	return strings.Join(parts, " ")
 }
 
 // UsageError carries the usage line of the subcommand that was misused.
@@ -40,8 +63,18 @@ type UnknownError struct {
 
 func (e *UnknownError) Error() string { return fmt.Sprintf("unknown subcommand %q", e.Word) }
 
-// Parse splits the text after /clerk-incident. An optional INC-n may
-// follow the subcommand (for open it is not accepted).
+// IDRule is where an INC-n is read, for help and usage replies.
+const IDRule = "`INC-n` goes right after the command name or right after its first word (`webhook INC-2 check` = `webhook check INC-2`, `bypass on INC-2 30m why`); " +
+	"in free text (notes, reasons, titles) a later `INC-n` is just text, and elsewhere an `INC-n` anywhere is the incident. A word like `INC-x` is an error, never ignored."
+
+// Parse splits the text after /clerk-incident. The incident ID may come
+// right after the name or right after the verb words (`webhook check`,
+// `bypass on`). In a command whose arguments are words (users, a
+// severity, flags) an INC-n anywhere among them is the ID; where they are
+// free text (note, resolve, bypass reason, the part after `--`) a later
+// INC-n is text. A word that looks like an ID and is not one, a second
+// ID, and an ID given to a command (or verb) that is about no one
+// incident are errors: an ID is never silently ignored.
 func Parse(text string) (Parsed, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -54,19 +87,113 @@ func Parse(text string) (Parsed, error) {
 	if !ok {
 		return Parsed{}, &UnknownError{Word: word, Suggest: suggest(name)}
 	}
-	p := Parsed{Sub: sub, Rest: rest}
-	if !sub.NoID {
-		if first, after := splitWord(rest); first != "" {
-			if id, ok := incident.ParseID(first); ok {
-				p.ID = id
-				p.Rest = after
-			} else if strings.HasPrefix(strings.ToUpper(first), "INC-") {
-				return Parsed{}, &UsageError{Problem: fmt.Sprintf("%q is not an incident ID (they look like INC-12)", first), Usage: sub.Usage}
+	p := Parsed{Sub: sub}
+	ws := words(rest)
+	var cut []span
+	given := "" // the ID as typed, for the error
+	take := func(w span) error {
+		id, ok := incident.ParseID(w.text)
+		if !ok {
+			return &UsageError{Problem: fmt.Sprintf("%q is not an incident ID (they look like INC-12).", w.text), Usage: sub.Usage}
+		}
+		if p.ID != "" && p.ID != id {
+			return &UsageError{Problem: fmt.Sprintf("Two incidents named, %s and %s: give one.", p.ID, id), Usage: sub.Usage}
+		}
+		p.ID, given = id, w.text
+		cut = append(cut, w)
+		return nil
+	}
+	i := 0
+	// Right after the name.
+	if i < len(ws) && looksLikeID(ws[i].text) {
+		if err := take(ws[i]); err != nil {
+			return Parsed{}, err
+		}
+		i++
+	}
+	// The verb, then right after it.
+	if i < len(ws) && slices.Contains(sub.Verbs, strings.ToLower(ws[i].text)) {
+		p.Verb = strings.ToLower(ws[i].text)
+		i++
+		if i < len(ws) && looksLikeID(ws[i].text) {
+			if err := take(ws[i]); err != nil {
+				return Parsed{}, err
+			}
+			i++
+		}
+	}
+	// Word arguments: an ID anywhere among them, up to where text begins.
+	if !sub.Text {
+		limit := len(rest)
+		if sub.TextAfter != "" {
+			if j := strings.Index(rest, sub.TextAfter); j >= 0 {
+				limit = j
+			}
+		}
+		for ; i < len(ws) && ws[i].end <= limit; i++ {
+			if looksLikeID(ws[i].text) {
+				if err := take(ws[i]); err != nil {
+					return Parsed{}, err
+				}
 			}
 		}
 	}
+	p.Rest = strings.TrimSpace(without(rest, cut))
 	p.Args = strings.Fields(p.Rest)
+	if p.ID != "" {
+		if sub.NoID {
+			return Parsed{}, &UsageError{Problem: fmt.Sprintf("`%s` is not about one incident: leave out %s.", sub.Name, given), Usage: sub.Usage}
+		}
+		if slices.Contains(sub.NoIDVerbs, p.Verb) && (p.Verb != "" || len(p.Args) == 0) {
+			return Parsed{}, &UsageError{Problem: fmt.Sprintf("`%s` is not about one incident: leave out %s.", strings.TrimSpace(sub.Name+" "+p.Verb), given), Usage: sub.Usage}
+		}
+	}
 	return p, nil
+}
+
+// looksLikeID: INC- and anything but an e-mail address (inc-3@x.com is a
+// user, not an incident).
+func looksLikeID(w string) bool {
+	return len(w) >= 4 && strings.EqualFold(w[:4], "INC-") && !strings.Contains(w, "@")
+}
+
+// span is a word of the text and where it is.
+type span struct {
+	text       string
+	start, end int
+}
+
+func words(s string) []span {
+	var out []span
+	start := -1
+	for i, r := range s {
+		switch {
+		case unicode.IsSpace(r) && start >= 0:
+			out = append(out, span{s[start:i], start, i})
+			start = -1
+		case !unicode.IsSpace(r) && start < 0:
+			start = i
+		}
+	}
+	if start >= 0 {
+		out = append(out, span{s[start:], start, len(s)})
+	}
+	return out
+}
+
+// without cuts the words (in order) and the space after each out of s.
+func without(s string, cut []span) string {
+	var b strings.Builder
+	at := 0
+	for _, w := range cut {
+		b.WriteString(s[at:w.start])
+		at = w.end
+		for at < len(s) && strings.IndexByte(" \t\r\n", s[at]) >= 0 {
+			at++
+		}
+	}
+	b.WriteString(s[at:])
+	return b.String()
 }
 
 func splitWord(s string) (string, string) {

@@ -43,9 +43,17 @@ func (h *Handlers) webhookCmd(ctx context.Context, r req, p Parsed) {
 	if !h.webhookReady(ctx, r) {
 		return
 	}
+	// The incident it is recorded on is settled first: with several open
+	// the check waits for the person to say which, rather than running
+	// and recording nowhere.
+	inc, err := h.optionalIncident(ctx, p)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
 	res := h.checkWebhook(ctx)
 	text := publish.WebhookCheckText(res)
-	if inc, err := h.optionalIncident(ctx, p); err == nil && inc != nil {
+	if inc != nil {
 		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Webhook check: "+publish.TimelineText(text)))
 		h.pub.Thread(ctx, inc, text)
 		if res.AsExpected() {
@@ -180,9 +188,11 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 // dataSyncCommands are the family's rows of the command table.
 func dataSyncCommands() []Sub {
 	return []Sub{
-		{Name: "webhook", Usage: "/clerk-incident webhook check | dashboard", Summary: "`check`: send the app's endpoint a signed test event and a forged one; `dashboard`: a one-time link to Clerk's failed deliveries, for you alone", Who: Responder,
-			Run: (*Handlers).webhookCmd},
+		{Name: "webhook", Usage: "/clerk-incident webhook check [INC-n] | dashboard", Summary: "`check`: send the app's endpoint a signed test event and a forged one; `dashboard`: a one-time link to Clerk's failed deliveries, for you alone", Who: Responder,
+			Run:   (*Handlers).webhookCmd,
+			Verbs: []string{"check", "dashboard"}, NoIDVerbs: []string{"dashboard"}},
 		{Name: "resync", Usage: "/clerk-incident resync [INC-n] [--dry-run] [--since <RFC 3339 date>] | status | cancel", Summary: "replay every Clerk user into the app's webhook endpoint as signed user.updated events", Who: Responder,
-			ReadForms: []string{"status"}, Run: (*Handlers).resyncCmd},
+			ReadForms: []string{"status"}, Run: (*Handlers).resyncCmd,
+			Verbs: []string{"status", "cancel"}, NoIDVerbs: []string{"status", "cancel"}},
 	}
 }

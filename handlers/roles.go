@@ -20,20 +20,22 @@ import (
 func rolesCommands() []Sub {
 	return []Sub{
 		{Name: "role", Usage: "/clerk-incident role [INC-n] commander|comms <@user>", Summary: "name the incident commander or the comms person (on the card, reminded to post updates)", Who: OnIncident,
-			Run: (*Handlers).role},
+			Run:   (*Handlers).role,
+			Verbs: []string{"commander", "comms"}},
 		{Name: "update", Usage: "/clerk-incident update draft [INC-n]", Summary: "draft a customer-facing status update from the incident", Who: OnIncident,
-			Run: (*Handlers).update},
+			Run:   (*Handlers).update,
+			Verbs: []string{"draft"}},
 	}
 }
 
 func rolesButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActRemindDraft, Who: OnIncident, Run: withButtonIncident((*Handlers).draft)},
-		{ActionID: publish.ActRemindSnooze, Who: OnIncident, Run: withButtonIncident((*Handlers).snooze)},
-		{ActionID: publish.ActDraftEdit, Who: OnIncident, Quiet: true, Run: (*Handlers).draftEdit},
-		{ActionID: publish.ActDraftPost, Who: OnIncident, Run: withButtonIncident((*Handlers).draftPost)},
-		{ActionID: publish.ActDraftDiscard, Who: OnIncident, Run: withButtonIncident((*Handlers).draftDiscard)},
-		{ActionID: "view:" + publish.ViewDraftEdit, Who: OnIncident, Run: (*Handlers).draftSaved},
+		{ActionID: publish.ActRemindDraft, Who: OnIncident, Run: withButtonIncident((*Handlers).draft), Label: "draft an update"},
+		{ActionID: publish.ActRemindSnooze, Who: OnIncident, Run: withButtonIncident((*Handlers).snooze), Label: "snooze the reminder"},
+		{ActionID: publish.ActDraftEdit, Who: OnIncident, Quiet: true, Run: (*Handlers).draftEdit, Label: "edit the draft"},
+		{ActionID: publish.ActDraftPost, Who: OnIncident, Run: withButtonIncident((*Handlers).draftPost), Label: "post the update"},
+		{ActionID: publish.ActDraftDiscard, Who: OnIncident, Run: withButtonIncident((*Handlers).draftDiscard), Label: "discard the draft"},
+		{ActionID: "view:" + publish.ViewDraftEdit, Who: OnIncident, Run: (*Handlers).draftSaved, Label: "save the draft"},
 	}
 }
 

@@ -20,9 +20,11 @@ import (
 func securityCommands() []Sub {
 	return []Sub{
 		{Name: "revoke", Usage: "/clerk-incident revoke [INC-n] <users…>", Summary: "revoke every active session of Clerk users (user_… IDs or e-mails, one per line for bulk)", Who: Responder,
-			Run: (*Handlers).revoke},
+			TextAfter: "--", // the reason (splitReason)
+			Run:       (*Handlers).revoke},
 		{Name: "lockout", Usage: "/clerk-incident lockout [INC-n] <users…> [-- reason…]", Summary: "ban users and revoke their sessions (needs a second person's approval)", Who: Responder,
-			Run: (*Handlers).lockout},
+			TextAfter: "--", // the reason (splitReason)
+			Run:       (*Handlers).lockout},
 		{Name: "unlock", Usage: "/clerk-incident unlock [INC-n] <user>", Summary: "lift a user's ban and lockout", Who: Responder,
 			Run: (*Handlers).unlock},
 	}

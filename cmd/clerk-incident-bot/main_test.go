@@ -310,10 +310,12 @@ func TestRespondersByUserGroup(t *testing.T) {
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
 	fs.SetGroup("SONCALL", "U2")
+	fs.SetGroupHandle("SONCALL", "oncall")
 	h := apptest.Start(t, apptest.Spec{Slack: fs, Prefix: redistest.Prefix(), Env: map[string]string{"SLACK_RESPONDERS": "SONCALL"}})
 	s := h.Slack
 	s.Command(t, "U3", "C1", "open outage")
-	s.ExpectEphemeral(t, "U3", "Only incident responders", "<!subteam^SONCALL>")
+	// The group is named by its handle, not its raw ID (#20.3).
+	s.ExpectEphemeral(t, "U3", "Only incident responders", "(responders: @oncall)")
 	s.Command(t, "U2", "C1", "open outage")
 	s.ExpectMessage(t, "C1", "INC-1")
 	s.Expect(t, fakeslack.Match{Channel: "C1", Contains: []string{"Auth Outage Response"}})

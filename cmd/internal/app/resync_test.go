@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -107,4 +108,54 @@ func TestWebhookCheckFlagsAnEndpointThatAcceptsForgeries(t *testing.T) {
 	fs.Command(t, "U1", "C1", "webhook check")
 	fs.ExpectEphemeral(t, "U1", "Wrong signature rejected (401)")
 	tickedIn(t, prefix, "INC-1", incident.StepSyncGap, true)
+}
+
+// With two incidents open, `webhook check` without an ID asks which one
+// with a whole command to copy, and neither runs the check nor records
+// it; the ID then works before or after the verb.
+func TestWebhookCheckWithTwoIncidentsAsksWhichOne(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	app := fakeapp.New()
+	defer app.Close()
+	prefix := redistest.Prefix()
+	replica(t, fs, map[string]string{"REDIS_KEY_PREFIX": prefix, "APP_WEBHOOK_URL": app.WebhookURL(), "APP_WEBHOOK_SECRET": app.Secret})
+	fs.Command(t, "U1", "C1", "open webhook Users not syncing")
+	fs.ExpectEphemeral(t, "U1", "Opened *INC-1*")
+	fs.Command(t, "U1", "C1", "open outage Sign-in slow")
+	fs.ExpectEphemeral(t, "U1", "Opened *INC-2*")
+
+	fs.Command(t, "U1", "C1", "webhook check")
+	fs.ExpectEphemeral(t, "U1", "2 incidents are open", "Say which one, e.g. `/clerk-incident webhook check INC-2`")
+	if n, _ := app.Stats(); n != 0 {
+		t.Fatalf("the check ran (%d deliveries) though no incident was chosen", n)
+	}
+	rdb, _ := redistest.Client(t)
+	store := incident.NewStore(rdb, prefix, nil)
+	recorded := func(id string) bool {
+		inc, err := store.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range inc.Timeline {
+			if strings.Contains(e.Text, "Webhook check") {
+				return true
+			}
+		}
+		return false
+	}
+	if recorded("INC-1") || recorded("INC-2") {
+		t.Fatal("a check nobody aimed at an incident was recorded")
+	}
+
+	fs.Command(t, "U1", "C1", "webhook check INC-1")
+	fs.ExpectEphemeral(t, "U1", "Signed test event: 204")
+	if !recorded("INC-1") || recorded("INC-2") {
+		t.Fatal("`webhook check INC-1` was not recorded on INC-1 alone")
+	}
+	fs.Command(t, "U1", "C1", "webhook INC-2 check")
+	fs.ExpectEphemeral(t, "U1", "Signed test event: 204")
+	if !recorded("INC-2") {
+		t.Fatal("`webhook INC-2 check` was not recorded on INC-2")
+	}
 }
