@@ -59,7 +59,7 @@ type Button struct {
 // one family after another.
 func Subcommands() []Sub {
 	return slices.Concat(lifecycleCommands(), checklistCommands(), escalationCommands(), securityCommands(),
-		investigationCommands(), rolesCommands(), bypassCommands(), approvalCommands(), watchingCommands(), dataSyncCommands(), auditCommands())
+		investigationCommands(), rolesCommands(), bypassCommands(), approvalCommands(), watchingCommands(), dataSyncCommands(), webhooksCommands(), auditCommands())
 }
 
 // Buttons is every button the bot posts, by action_id.
