@@ -49,7 +49,8 @@ type Server struct {
 // while paused it answers Clerk's deliveries 503 so Svix retries them, and
 // lets through, after verifying the signature, the ones whose svix-id
 // carries the resync prefix the JSON gives. When the bot does not answer
-// it answers 503 too: Svix retries, nothing is lost.
+// it processes as usual: a missed pause is a race, a held delivery a
+// delay of hours.
 func (s *Server) HonourPause(url, token string) {
 	s.mu.Lock()
 	s.pauseURL, s.pauseToken = url, token
@@ -84,14 +85,16 @@ func (s *Server) pausedFor(ctx context.Context, svixID string) bool {
 	if url == "" {
 		return false
 	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return true
+		return false
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return true
+		return false
 	}
 	defer resp.Body.Close()
 	var st struct {
@@ -99,7 +102,7 @@ func (s *Server) pausedFor(ctx context.Context, svixID string) bool {
 		ResyncIDPrefix string `json:"resync_id_prefix"`
 	}
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
-		return true
+		return false
 	}
 	return st.Paused && (st.ResyncIDPrefix == "" || !strings.HasPrefix(svixID, st.ResyncIDPrefix))
 }
