@@ -77,6 +77,10 @@ func TestWebhooksPauseFollowedAcrossReplicas(t *testing.T) {
 	tickedIn(t, prefix, "INC-1", incident.StepPauseWebhooks, true)
 	fs.Command(t, "U1", "C1", "webhooks pause again")
 	fs.ExpectEphemeral(t, "U1", "already paused; nothing changed")
+	fs.Command(t, "U1", "C1", "webhooks pause INC-x1 why")
+	fs.ExpectEphemeral(t, "U1", "is not an incident ID")
+	fs.Command(t, "U1", "C1", "webhooks pause")
+	fs.ExpectEphemeral(t, "U1", "Say why")
 	fs.Command(t, "U1", "C1", "webhooks status")
 	fs.ExpectEphemeral(t, "U1", "Webhook processing paused* since")
 
@@ -88,6 +92,8 @@ func TestWebhooksPauseFollowedAcrossReplicas(t *testing.T) {
 	b.Sweep(ctx)
 	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"paused for 30 min", "about a day"}})
 
+	fs.Command(t, "U1", "C1", "help")
+	fs.ExpectEphemeral(t, "U1", "/clerk-incident webhooks pause [INC-n] <reason…> | resume [INC-n] | status", "--no-pause")
 	fs.Command(t, "U1", "C1", "audit INC-1")
 	fs.ExpectEphemeral(t, "U1", "webhooks paused")
 
