@@ -94,6 +94,7 @@ func families() []family {
 		{"Approvals", approvalCommands()},
 		{"Watching Clerk", watchingCommands()},
 		{"Data sync", dataSyncCommands()},
+		{"Webhook processing", webhooksCommands()},
 		{"The app (Vercel)", appCommands()},
 		{"Audit", auditCommands()},
 	}

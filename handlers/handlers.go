@@ -94,6 +94,7 @@ type Handlers struct {
 	checkInput  probe.CheckInput
 
 	resync        Resyncer
+	webhooks      WebhookPause
 	checkWebhook  func(ctx context.Context) resync.CheckResult
 	updateEvery   reminder.Intervals
 	modals        Modals
@@ -136,6 +137,8 @@ type Deps struct {
 	// Resync and CheckWebhook are nil without APP_WEBHOOK_URL/SECRET.
 	Resync       Resyncer
 	CheckWebhook func(ctx context.Context) resync.CheckResult
+	// Webhooks is the app's webhook pause (nil: the command says so).
+	Webhooks WebhookPause
 	// UpdateEvery is UPDATE_REMINDER: how often each severity is updated.
 	UpdateEvery reminder.Intervals
 	// Modals opens Slack modals (nil: Edit explains it cannot).
@@ -157,6 +160,7 @@ func New(d Deps) *Handlers {
 		clerk: d.Clerk, approvals: d.Approvals, executor: d.Executor, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
 		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe, updateEvery: d.UpdateEvery,
 		modals: d.Modals, statusPage: d.StatusPage, updateChannel: d.UpdateChannel, readLimit: d.ReadLimit, app: d.App}
+	h.webhooks = d.Webhooks
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}

@@ -62,6 +62,8 @@ var commandHelp = map[string]struct {
 	"webhook":  {examples: []string{"/clerk-incident webhook check", "/clerk-incident webhook dashboard"}},
 	"resync": {examples: []string{"/clerk-incident resync --dry-run", "/clerk-incident resync --since 2026-11-24T00:00:00Z", "/clerk-incident resync status", "/clerk-incident resync cancel"},
 		detail: "Sends each Clerk user to the app's webhook endpoint as a signed user.updated event, so an app that missed deliveries catches up. `--dry-run` counts without sending; `--since` sends only users updated since that date."},
+	"webhooks": {examples: []string{"/clerk-incident webhooks pause resync of users missing since Tuesday", "/clerk-incident webhooks resume INC-2", "/clerk-incident webhooks status"},
+		detail: "While paused, apps that read the bot's GET /v1/webhooks answer Clerk's deliveries with 503 so Svix retries them later (for about a day), and still take the resync's own signed deliveries. Pause and resume tick the data-sync checklist's steps; a reminder comes every 30 minutes while paused."},
 	"deploys": {examples: []string{"/clerk-incident deploys", "/clerk-incident deploys 10"},
 		detail: "Reads the app's production deployments from Vercel (VERCEL_TOKEN, VERCEL_PROJECT_ID). The one serving production now is marked; a deploy shortly before an incident opened is named in its thread."},
 	"env": {examples: []string{"/clerk-incident env check"},

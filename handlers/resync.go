@@ -116,10 +116,13 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 		return
 	}
 	job := resync.Job{By: r.who}
+	noPause := false
 	for i := 0; i < len(p.Args); i++ {
 		switch p.Args[i] {
 		case "--dry-run":
 			job.DryRun = true
+		case "--no-pause":
+			noPause = true
 		case "--since":
 			if i+1 >= len(p.Args) {
 				h.fail(ctx, r, &UsageError{Problem: "--since needs a date such as 2026-11-24T00:00:00Z.", Usage: p.Sub.Usage})
@@ -133,7 +136,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 			job.Since = t
 			i++
 		default:
-			h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say --dry-run, --since <date>, status or cancel.", p.Args[i]), Usage: p.Sub.Usage})
+			h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say --dry-run, --since <date>, --no-pause, status or cancel.", p.Args[i]), Usage: p.Sub.Usage})
 			return
 		}
 	}
@@ -141,6 +144,25 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 	if err != nil {
 		h.fail(ctx, r, err)
 		return
+	}
+	paused := ""
+	if h.webhooks != nil && !job.DryRun {
+		st, err := h.webhooks.Get(ctx)
+		if err != nil {
+			h.fail(ctx, r, err)
+			return
+		}
+		if !st.Paused && !noPause {
+			// Procedure 3 pauses first: a live delivery racing the resync
+			// could be overwritten by an older copy of the same user.
+			h.replyText(ctx, r, "Webhook processing is not paused, so Clerk's live deliveries would race this resync. Pause first?\n"+
+				"• `/clerk-incident webhooks pause <reason>`, then `/clerk-incident resync` again (its own deliveries still go through), or\n"+
+				"• `/clerk-incident resync --no-pause` to resync without pausing.\nNothing was started.")
+			return
+		}
+		if st.Paused {
+			paused = "\nWebhook processing is paused since " + publish.SlackDate(st.Since) + ": `/clerk-incident webhooks resume` when this is done."
+		}
 	}
 	check := h.checkWebhook(ctx)
 	if !job.DryRun && (check.Signed.Problem != "" || check.Signed.Status == 401 || check.Signed.Status == 403) {
@@ -182,7 +204,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 	}
 	// The next sweep (within a second, on whichever replica gets the
 	// lease) runs it, so it survives this handler and any restart.
-	h.replyText(ctx, r, fmt.Sprintf(":arrows_counterclockwise: Resync %s started; progress is posted in the thread. `resync status` and `resync cancel` work from any replica.%s", started.ID, note))
+	h.replyText(ctx, r, fmt.Sprintf(":arrows_counterclockwise: Resync %s started; progress is posted in the thread. `resync status` and `resync cancel` work from any replica.%s%s", started.ID, paused, note))
 }
 
 // dataSyncCommands are the family's rows of the command table.
@@ -191,7 +213,7 @@ func dataSyncCommands() []Sub {
 		{Name: "webhook", Usage: "/clerk-incident webhook check [INC-n] | dashboard", Summary: "`check`: send the app's endpoint a signed test event and a forged one; `dashboard`: a one-time link to Clerk's failed deliveries, for you alone", Who: Responder,
 			Run:   (*Handlers).webhookCmd,
 			Verbs: []string{"check", "dashboard"}, NoIDVerbs: []string{"dashboard"}},
-		{Name: "resync", Usage: "/clerk-incident resync [INC-n] [--dry-run] [--since <RFC 3339 date>] | status | cancel", Summary: "replay every Clerk user into the app's webhook endpoint as signed user.updated events", Who: Responder,
+		{Name: "resync", Usage: "/clerk-incident resync [INC-n] [--dry-run] [--since <RFC 3339 date>] [--no-pause] | status | cancel", Summary: "replay every Clerk user into the app's webhook endpoint as signed user.updated events", Who: Responder,
 			ReadForms: []string{"status"}, Run: (*Handlers).resyncCmd,
 			Verbs: []string{"status", "cancel"}, NoIDVerbs: []string{"status", "cancel"}},
 	}

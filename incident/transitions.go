@@ -196,6 +196,8 @@ const (
 	StepSyncGap        = "Identify sync gap"
 	StepNotifyUsers    = "Notify users via status page"
 	StepAccessLogs     = "Review access logs"
+	StepPauseWebhooks  = "Pause webhook processing"
+	StepResumeWebhooks = "Resume webhook processing"
 )
 
 // AutoTick ticks the step whose text starts with step, as done by who

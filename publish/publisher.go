@@ -97,6 +97,7 @@ type Publisher struct {
 	log       logrus.FieldLogger
 	now       func() time.Time
 	guard     *guard.Guard // runs the publisher's own goroutines (SetGuard)
+	webhooks  WebhookPause // the card's pause line (SetWebhookPause; nil: none)
 }
 
 // Deps lists what the publisher is built from. Ladders, Audit and
@@ -232,14 +233,14 @@ func (p *Publisher) RenderDue(ctx context.Context) {
 // is marked stale and the sweep catches the card up later.
 func (p *Publisher) render(ctx context.Context, inc *incident.Incident) error {
 	spec := p.rb.Spec(inc.Category)
-	card := Card(inc, spec, p.LadderState(ctx, inc.ID), p.now())
+	card := p.withPause(ctx, inc, Card(inc, spec, p.LadderState(ctx, inc.ID), p.now()))
 	var failed error
 	if inc.CardTS == "" && inc.Channel != "" {
 		// Only one request posts the card; the others wait for its ts.
 		if first, err := p.store.Once(ctx, "card-post:"+inc.ID, 30*time.Second); err == nil && !first {
 			if cur := p.WithCard(ctx, inc); cur.CardTS != "" {
 				*inc = *cur
-				card = Card(inc, spec, p.LadderState(ctx, inc.ID), p.now())
+				card = p.withPause(ctx, inc, Card(inc, spec, p.LadderState(ctx, inc.ID), p.now()))
 			}
 		}
 	}

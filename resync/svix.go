@@ -46,13 +46,20 @@ func (k Secret) Headers(h http.Header, body []byte, now time.Time) {
 	k.HeadersFor(h, NewMessageID(), body, now)
 }
 
+// IDPrefix starts the svix-id of every delivery the bot sends (resync and
+// webhook check). Svix's own ids are "msg_" and base62, never an
+// underscore after it, so the app can tell the bot's deliveries apart; the
+// svix-id is signed, so only a holder of the secret can claim the prefix.
+// Apps honouring a webhook pause (GET /v1/webhooks) let these through.
+const IDPrefix = "msg_resync_"
+
 // NewMessageID is a delivery's svix-id. A retry of the same delivery keeps
 // it, so a receiver that de-duplicates by svix-id (as Svix asks) applies
 // it once.
 func NewMessageID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
-	return "msg_" + hex.EncodeToString(b)
+	return IDPrefix + hex.EncodeToString(b)
 }
 
 // HeadersFor signs one attempt of delivery id with a fresh timestamp.

@@ -2,6 +2,7 @@ package resync_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,5 +36,27 @@ func TestSvixTestVector(t *testing.T) {
 		if _, err := resync.ParseSecret(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// The bot's deliveries carry IDPrefix, which Svix's base62 ids never do,
+// and it is inside the signed content: changing the id breaks the signature.
+func TestMessageIDsCarryTheSignedResyncPrefix(t *testing.T) {
+	k, _ := resync.ParseSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	body := []byte(`{"type":"user.updated","data":{"id":"user_1"}}`)
+	h := http.Header{}
+	now := time.Unix(1614265330, 0)
+	k.Headers(h, body, now)
+	id := h.Get("svix-id")
+	if !strings.HasPrefix(id, resync.IDPrefix) || len(id) <= len(resync.IDPrefix) {
+		t.Fatalf("svix-id %q lacks %q", id, resync.IDPrefix)
+	}
+	if err := k.Verify(h, body, now); err != nil {
+		t.Fatal(err)
+	}
+	forged := h.Clone()
+	forged.Set("svix-id", resync.IDPrefix+"forged")
+	if err := k.Verify(forged, body, now); err == nil {
+		t.Fatal("a changed svix-id kept its signature")
 	}
 }

@@ -99,7 +99,7 @@ func TestKill9DuringAResync(t *testing.T) {
 	fs.Command(t, "U1", "C1", "open webhook Sync broken")
 	card := fs.ExpectMessage(t, "CINC", "INC-1")
 	fs.ExpectEphemeral(t, "U1", "Opened") // the card's ts is stored by now
-	fs.Command(t, "U1", "C1", "resync")
+	fs.Command(t, "U1", "C1", "resync --no-pause")
 	for deadline := time.Now().Add(30 * time.Second); app.Users() < 300; {
 		if time.Now().After(deadline) {
 			t.Fatalf("resync did not get going (%d users)", app.Users())

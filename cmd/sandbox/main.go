@@ -210,7 +210,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Run(ctx, cfg, app.Options{Stderr: stderr, RenderGap: time.Millisecond, Unpaced: true, OnPoller: func(p *statuswatch.Poller) { sb.poller = p }})
+		done <- app.Run(ctx, cfg, app.Options{Stderr: stderr, RenderGap: time.Millisecond, Unpaced: true, OnPoller: func(p *statuswatch.Poller) { sb.poller = p },
+			Ready: func(addr string) { webhookApp.HonourPause("http://"+addr+"/v1/webhooks", "") }})
 	}()
 	select {
 	case err := <-done:
@@ -223,7 +224,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s (Slack, SMS, PagerDuty), carol as CTO after 120 s (Slack, a call); the fake Twilio and PagerDuty print what they receive.\n"+
 		"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n"+
 		"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com, ann@example.com and dave@example.com (a session from another country): try `user`, `revoke`, `lockout` (bob approves) and `bypass on`.\n"+
-		"A fake app receives Clerk webhooks: try `/clerk-incident webhook check` and `/clerk-incident resync` in a webhook incident.\n"+
+		"A fake app receives Clerk webhooks: try `/clerk-incident webhook check`, `webhooks pause <reason>`, `resync` and `webhooks resume` in a webhook incident.\n"+
 		"A fake Vercel holds the app (a deploy 12 minutes ago): try `/clerk-incident deploys`, `/clerk-incident env check` and `/clerk-incident rollback previous` (bob approves).\n"+
 		"Type `/clerk-incident help` to start, `click N` or `click <label>` to press a button, `as bob` to switch user, `help` for the sandbox's own commands, `quit` to leave.\n\n", eve.ID)
 	lines := make(chan string)

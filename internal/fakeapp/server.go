@@ -5,10 +5,13 @@
 package fakeapp
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +39,72 @@ type Server struct {
 	attempts   int
 	ids        map[string][]string // user ID → svix-id of each attempt
 	seenIDs    map[string]bool     // svix-ids applied (receivers de-duplicate by it)
+	pauseURL   string              // the bot's GET /v1/webhooks, read per delivery ("" : never paused)
+	pauseToken string
+	held       int // deliveries answered 503 because processing was paused
+}
+
+// HonourPause makes the app read the bot's webhook pause (GET /v1/webhooks
+// with the read token) on every delivery, as the README's handler does:
+// while paused it answers Clerk's deliveries 503 so Svix retries them, and
+// lets through, after verifying the signature, the ones whose svix-id
+// carries the resync prefix the JSON gives. When the bot does not answer
+// it processes as usual: a missed pause is a race, a held delivery a
+// delay of hours.
+func (s *Server) HonourPause(url, token string) {
+	s.mu.Lock()
+	s.pauseURL, s.pauseToken = url, token
+	s.mu.Unlock()
+}
+
+// Held returns how many deliveries were answered 503 for the pause.
+func (s *Server) Held() int { s.mu.Lock(); defer s.mu.Unlock(); return s.held }
+
+// Deliver sends the app one delivery as Clerk's Svix would (svix-id id,
+// signed with the app's secret) and returns the status it answered.
+func (s *Server) Deliver(id string, body []byte) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, s.WebhookURL(), bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	s.key.HeadersFor(req.Header, id, body, time.Now())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// pausedFor reports whether processing is paused for a delivery with
+// this svix-id (the README's handler, in Go).
+func (s *Server) pausedFor(ctx context.Context, svixID string) bool {
+	s.mu.Lock()
+	url, token := s.pauseURL, s.pauseToken
+	s.mu.Unlock()
+	if url == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Paused         bool   `json:"paused"`
+		ResyncIDPrefix string `json:"resync_id_prefix"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
+		return false
+	}
+	return st.Paused && (st.ResyncIDPrefix == "" || !strings.HasPrefix(svixID, st.ResyncIDPrefix))
 }
 
 // FailIntermittently makes every nth delivery answer 503, as an app under
@@ -124,6 +193,14 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "invalid signature", http.StatusUnauthorized)
 			return
 		}
+	}
+	// Only after the signature: the svix-id it covers is then the sender's.
+	if s.pausedFor(r.Context(), r.Header.Get("svix-id")) {
+		s.mu.Lock()
+		s.held++
+		s.mu.Unlock()
+		http.Error(w, "webhook processing paused", http.StatusServiceUnavailable)
+		return
 	}
 	var ev struct {
 		Type string `json:"type"`

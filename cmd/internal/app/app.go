@@ -43,6 +43,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuspage"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
+	"github.com/clerk-incident-bot/clerk-incident-bot/webhookpause"
 )
 
 // Options are the parts a caller may swap (tests, the sandbox).
@@ -217,6 +218,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	mux := healthMux(store, listener, parts.poll)
 	handler := guardHTTP(parts.guard, mux)
 	mux.Handle("GET /v1/bypass", bypassHandler(bypassStore, cfg.BypassReadToken, log))
+	mux.Handle("GET /v1/webhooks", webhooksHandler(parts.webhooks, cfg.BypassReadToken, log))
 	mux.Handle("GET /metrics", parts.metrics.Handler(metrics.Access{Token: cfg.MetricsToken, BypassSecret: cfg.BypassReadToken != ""}))
 	srv := newHTTPServer(handler)
 	go func() {
@@ -288,6 +290,7 @@ type parts struct {
 	pollInterval time.Duration
 	runner       *resync.Runner
 	bypass       *bypass.Store
+	webhooks     *webhookpause.Store
 	metrics      *metrics.Metrics
 	sweep        func(ctx context.Context)
 	guard        *guard.Guard
@@ -333,6 +336,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	approvals := approval.NewStore(rdb, cfg.RedisPrefix, cfg.ApprovalTTL, opt.Now)
 	bypassStore := bypass.NewStore(rdb, cfg.RedisPrefix, opt.Now)
+	pauseStore := webhookpause.NewStore(rdb, cfg.RedisPrefix, resync.IDPrefix, opt.Now)
 	auditLog := audit.New(rdb, cfg.RedisPrefix, log.WithField("component", "audit"), opt.Now)
 	var poll *statuswatch.Poller // built below; the gauge reads it when scraped
 	m := metrics.New(metrics.Gauges{
@@ -370,6 +374,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
 		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now})
 	deps.Publisher = pub
+	pub.SetWebhookPause(pauseStore)
+	deps.Webhooks = pauseStore
 	g := guard.New(log, pub, opt.PanicHook)
 	if clerk != nil {
 		clerk.SetGuard(g)
@@ -486,6 +492,11 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 				log.WithError(err).Warn("bypass tick failed")
 			}
 		})
+		g.Run(ctx, "webhook pause reminder", "", func(ctx context.Context) {
+			if err := pauseStore.Tick(ctx, pub); err != nil {
+				log.WithError(err).Warn("webhook pause reminder failed")
+			}
+		})
 		if runner != nil {
 			g.Run(ctx, "resync resume", "", runner.Resume)
 		}
@@ -498,7 +509,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	guarded := func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }
 	return &parts{guard: g, pub: pub, handlers: handlers.New(deps), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,
-		metrics: m, sweep: guarded}, nil
+		webhooks: pauseStore, metrics: m, sweep: guarded}, nil
 }
 
 // clerkProbes are Clerk's endpoints the poller times (CLERK_PROBE): the
@@ -709,6 +720,35 @@ func bypassHandler(b bypassReader, token string, log logrus.FieldLogger) http.Ha
 			_, _ = w.Write([]byte(`{"enabled":false}` + "\n"))
 			return
 		}
+		_ = json.NewEncoder(w).Encode(st)
+	})
+}
+
+type webhooksReader interface {
+	Get(ctx context.Context) (webhookpause.State, error)
+}
+
+// webhooksHandler publishes the webhook pause for the app's Clerk webhook
+// handler, behind the bypass's read token. On a read error it answers 503:
+// the app then answers Clerk 503 too, and Svix retries.
+func webhooksHandler(p webhooksReader, token string, log logrus.FieldLogger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if token != "" {
+			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="webhooks"`)
+				http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+				return
+			}
+		}
+		st, err := p.Get(r.Context())
+		if err != nil {
+			log.WithError(err).Warn("webhook pause read failed")
+			http.Error(w, `{"error":"webhook pause state unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(st)
 	})
 }

@@ -180,7 +180,7 @@ func TestAuditRecordsRefusalsAsRefusals(t *testing.T) {
 	}
 	s.ExpectEphemeral(t, "U2", "expired")
 	s.Command(t, "U1", "C1", "resync")
-	s.ExpectEphemeral(t, "U1", "Resync")
+	s.ExpectEphemeral(t, "U1", "Pause first?") // a plain resync now asks to pause webhooks first; still audited
 
 	var text string
 	for range 50 {

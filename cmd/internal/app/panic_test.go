@@ -101,7 +101,7 @@ func TestEveryLoopSurvivesAPanic(t *testing.T) {
 	card := fs.ExpectMessage(t, "CINC", "INC-1")
 	fs.ExpectEphemeral(t, "U1", "Opened")
 	fs.Expect(t, fakeslack.Match{Channel: "DU1", Contains: []string{"INC-1"}})
-	fs.Command(t, "U1", "C1", "resync")
+	fs.Command(t, "U1", "C1", "resync --no-pause")
 	fs.ExpectEphemeral(t, "U1", "Resync")
 	// A dozen failure notices share the channel's one post a second.
 	fs.ExpectWithin(t, 40*time.Second, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"100%: 30 delivered"}})

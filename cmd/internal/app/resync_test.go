@@ -47,7 +47,7 @@ func TestResyncEndToEndSurvivesARestart(t *testing.T) {
 	checklist := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Data Sync Recovery", "/clerk-incident resync"}})
 	fs.ExpectEphemeral(t, "U1", "Opened")
 
-	fs.Command(t, "U1", "C1", "resync")
+	fs.Command(t, "U1", "C1", "resync --no-pause")
 	fs.ExpectEphemeral(t, "U1", "Resync rs-", "started")
 	progress := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Resync rs-"}})
 	for deadline := time.Now().Add(30 * time.Second); app.Users() < 1000; {
