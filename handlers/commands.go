@@ -25,7 +25,8 @@ const (
 	Decider              // approves or denies: an approver or a responder (the requester withdraws)
 	// OnIncident acts on one incident: a responder, or anyone named on
 	// that incident's frozen escalation ladder (paged people may ack,
-	// note, tick... the incident they were paged for, and no other).
+	// note, tick... the incident they were paged for, and no other), or
+	// its commander or comms person.
 	OnIncident
 )
 
@@ -248,7 +249,7 @@ func (h *Handlers) authorized(ctx context.Context, r req, who Who, scope func() 
 		if ok {
 			return true
 		}
-		if id := scope(); id != "" && h.onLadder(ctx, id, r.who.ID) {
+		if id := scope(); id != "" && (h.onLadder(ctx, id, r.who.ID) || h.namedOn(ctx, id, r.who.ID)) {
 			return true
 		}
 		h.refuse(ctx, r, err)

@@ -37,9 +37,9 @@ const Rollback = "rollback"
 
 // The checklist steps the app family performs.
 const (
-	StepCheckDeploys = "Check recent deployments"
-	StepVerifyEnv    = "Verify environment variables"
-	StepRollback     = "Rollback if necessary"
+	StepCheckDeploys = incident.StepCheckDeploys
+	StepVerifyEnv    = incident.StepVerifyEnv
+	StepRollback     = incident.StepRollback
 )
 
 // Vercel is what the app family needs of Vercel.

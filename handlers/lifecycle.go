@@ -254,12 +254,42 @@ func (h *Handlers) resolve(ctx context.Context, r req, id, text string) {
 	if text != "" {
 		line += " Resolution: " + publish.Esc(text)
 	}
+	lacks := h.reportLacks(inc)
+	if lacks != "" {
+		line += "\n" + lacks
+	}
 	line += fmt.Sprintf("\nNext: record the root cause, prevention items and lessons, then `/clerk-incident postmortem %s` writes the report.", id)
 	h.pub.Thread(ctx, inc, line)
 	h.resolveStatusPage(ctx, inc)
 	if r.isCommand {
-		h.replyText(ctx, r, ":white_check_mark: "+id+" is resolved.")
+		reply := ":white_check_mark: " + id + " is resolved."
+		if lacks != "" {
+			reply += "\n" + lacks
+		}
+		h.replyText(ctx, r, reply)
 	}
+}
+
+// reportLacks says what a just-resolved incident's report will lack: the
+// impact and the checklist steps not ticked (optional ones aside). The
+// incident is resolved anyway; both can still be recorded.
+func (h *Handlers) reportLacks(inc *incident.Incident) string {
+	var lacks []string
+	if strings.TrimSpace(inc.Impact) == "" {
+		lacks = append(lacks, fmt.Sprintf("the impact (`/clerk-incident impact %s <affected users>`)", inc.ID))
+	}
+	if un := incident.Unticked(inc, h.rb.Spec(inc.Category)); len(un) > 0 {
+		var steps []string
+		for _, st := range un {
+			short, _, _ := strings.Cut(st.Text, " (")
+			steps = append(steps, st.ID+" "+publish.Esc(short))
+		}
+		lacks = append(lacks, fmt.Sprintf("any record that these %d checklist steps were done: %s (tick them if they were)", len(un), strings.Join(steps, ", ")))
+	}
+	if len(lacks) == 0 {
+		return ""
+	}
+	return ":warning: Resolved anyway, but the report will lack " + strings.Join(lacks, ", and ") + "."
 }
 
 func (h *Handlers) postmortem(ctx context.Context, r req, id string) {

@@ -70,10 +70,27 @@ func (h *Handlers) role(ctx context.Context, r req, p Parsed) {
 	}
 	role := p.Form()
 	h.withIncident(ctx, r, p, false, func(ctx context.Context, r req, id string) {
+		// Someone named to a role may act on this incident (OnIncident
+		// accepts them): say so when that is new to them.
+		extra := ""
+		if ok, err := h.auth.Allowed(ctx, who.ID); !ok && err == nil && !h.onLadder(ctx, id, who.ID) {
+			extra = fmt.Sprintf(" %s is not in SLACK_RESPONDERS; as %s of %s they may now act on this incident (post updates, note, tick, resolve…), and on no other.",
+				publish.Who(who), role, id)
+		}
 		h.change(ctx, r, id, incident.SetRole(r.who, role, who),
-			fmt.Sprintf(":busts_in_silhouette: %s named %s %s.", publish.Who(r.who), publish.Who(who), role),
-			fmt.Sprintf("%s is now %s of %s.", publish.Who(who), role, id))
+			fmt.Sprintf(":busts_in_silhouette: %s named %s %s.%s", publish.Who(r.who), publish.Who(who), role, extra),
+			fmt.Sprintf("%s is now %s of %s.%s", publish.Who(who), role, id, extra))
 	})
+}
+
+// namedOn reports whether user is the incident's commander or comms
+// person: naming someone to a role lets them act on that incident.
+func (h *Handlers) namedOn(ctx context.Context, id, user string) bool {
+	inc, err := h.store.Current(ctx, id)
+	if err != nil {
+		return false
+	}
+	return (inc.Commander != nil && inc.Commander.ID == user) || (inc.Comms != nil && inc.Comms.ID == user)
 }
 
 func (h *Handlers) update(ctx context.Context, r req, p Parsed) {

@@ -95,6 +95,14 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 		h.fail(ctx, r, err)
 		return
 	}
+	if len(found) == 0 {
+		// Nothing to act on: say so per target, post nothing, change nothing.
+		var b strings.Builder
+		b.WriteString(":grey_question: *No sessions revoked:* no Clerk user matched, so nothing was sent to Clerk.")
+		appendProblems(&b, unknown, invalid)
+		h.replyText(ctx, r, b.String())
+		return
+	}
 	ids := make([]string, len(found))
 	for i, u := range found {
 		ids[i] = u.ID
@@ -117,6 +125,8 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 		case rr.Left > 0:
 			failed++
 			res.fail(fmt.Sprintf("%s: %d revoked, :warning: %d still active", u.Label(), rr.Revoked, rr.Left))
+		case rr.Revoked == 0:
+			res.ok(fmt.Sprintf("%s: no active sessions, nothing to revoke", u.Label()))
 		default:
 			total += rr.Revoked
 			res.ok(fmt.Sprintf("%s: %d revoked, none active", u.Label(), rr.Revoked))
@@ -127,12 +137,20 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 		fmt.Fprintf(&tail, "\n%d users done, %d sessions revoked, %d failed.", len(results), total, failed)
 	}
 	appendProblems(&tail, unknown, invalid)
-	summary, full := res.render(fmt.Sprintf(":lock: *Sessions revoked* by %s", publish.Who(r.who)), tail.String(), "revoke-result.txt")
+	// The head says what happened: "Sessions revoked" only when some were.
+	head := fmt.Sprintf(":lock: *Sessions revoked* by %s", publish.Who(r.who))
+	if total == 0 {
+		head = fmt.Sprintf(":information_source: *No sessions revoked* (revoke by %s)", publish.Who(r.who))
+	}
+	summary, full := res.render(head, tail.String(), "revoke-result.txt")
 	if full != "" && inc != nil {
 		h.pub.Attach(ctx, inc, "revoke-result.txt", "Revoke result", full, fmt.Sprintf("Every result of the revoke of %d users", len(results)))
 	}
 	if inc != nil {
 		line := fmt.Sprintf("Revoked %d sessions of %d users (%d failed)", total, len(results), failed)
+		if total == 0 {
+			line = fmt.Sprintf("No sessions revoked: %d users checked, %d failed, the rest had no active session", len(results), failed)
+		}
 		if len(unknown) > 0 {
 			line += "; unknown: " + approval.Describe(unknown)
 		}

@@ -45,31 +45,50 @@ type Checklist struct {
 
 // Step is one checklist line.
 type Step struct {
-	ID    string `yaml:"id"`
-	Text  string `yaml:"text"`
-	Steps []Step `yaml:"steps"`
-	line  int
+	ID   string `yaml:"id"`
+	Text string `yaml:"text"`
+	// Optional steps (conditional ones, those done after resolving) are
+	// not asked for at resolve; sub-steps of an optional step are too.
+	Optional bool   `yaml:"optional"`
+	Steps    []Step `yaml:"steps"`
+	line     int
 }
 
 // Flat lists every step and sub-step in order with its depth (0 or 1).
 func (c Checklist) Flat() []FlatStep {
 	var out []FlatStep
-	var walk func(steps []Step, depth int)
-	walk = func(steps []Step, depth int) {
+	var walk func(steps []Step, depth int, optional bool)
+	walk = func(steps []Step, depth int, optional bool) {
 		for _, s := range steps {
-			out = append(out, FlatStep{ID: s.ID, Text: s.Text, Depth: depth})
-			walk(s.Steps, depth+1)
+			out = append(out, FlatStep{ID: s.ID, Text: s.Text, Depth: depth, Optional: optional || s.Optional})
+			walk(s.Steps, depth+1, optional || s.Optional)
 		}
 	}
-	walk(c.Steps, 0)
+	walk(c.Steps, 0, false)
 	return out
 }
 
 // FlatStep is a step with its nesting depth.
 type FlatStep struct {
-	ID    string
-	Text  string
-	Depth int
+	ID       string
+	Text     string
+	Depth    int
+	Optional bool // itself or its parent
+}
+
+// Unticked lists the incident's steps that are not optional and not
+// ticked: what its report will not show as done.
+func Unticked(inc *Incident, spec *CategorySpec) []FlatStep {
+	if spec == nil {
+		return nil
+	}
+	var out []FlatStep
+	for _, st := range spec.Checklist.Flat() {
+		if _, done := inc.Checklist[st.ID]; !done && !st.Optional {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // Step finds a step by ID.
@@ -266,7 +285,7 @@ func (c *Checklist) UnmarshalYAML(n *yaml.Node) error {
 
 // UnmarshalYAML rejects unknown keys with their line and keeps the line.
 func (s *Step) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "id", "text", "steps"); err != nil {
+	if err := checkKeys(n, "id", "text", "optional", "steps"); err != nil {
 		return err
 	}
 	type plain Step

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -198,13 +199,47 @@ const (
 	StepAccessLogs     = "Review access logs"
 	StepPauseWebhooks  = "Pause webhook processing"
 	StepResumeWebhooks = "Resume webhook processing"
+	StepRunResync      = "Run resync script"
+	StepCheckDeploys   = "Check recent deployments"
+	StepVerifyEnv      = "Verify environment variables"
+	StepRollback       = "Rollback if necessary"
 )
+
+// AutoStep is one row of the table of steps the bot's actions tick.
+type AutoStep struct {
+	Action string // what ticks it, as the README says
+	Step   string // the start of the step's text (a Step… constant)
+}
+
+// AutoSteps is every step an action ticks, in the README's order. AutoTick
+// refuses any other step, and a test holds the README's table to this
+// one, so the README says exactly what the code does.
+func AutoSteps() []AutoStep {
+	return []AutoStep{
+		{"the status poller or Clerk probes, opening or joining an incident", StepConfirmOutage},
+		{"`bypass on`, once approved and turned on", StepEnableBypass},
+		{"*Post* of an `update draft`", StepNotifyUsers},
+		{"`webhook check` that finds nothing wrong", StepSyncGap},
+		{"`resync` finishing with no failure (not `--dry-run`)", StepRunResync},
+		{"`revoke` revoking a session, or finding none active", StepRevokeSessions},
+		{"`lockout`, once approved, banning at least one account", StepLockAccounts},
+		{"`user` (investigating an account)", StepAccessLogs},
+		{"opening an incident, with Vercel configured (says whether a production deploy landed in the 2 hours before)", StepCheckDeploys},
+		{"`env check`", StepVerifyEnv},
+		{"`rollback`, once approved and succeeded", StepRollback},
+		{"`webhooks pause`", StepPauseWebhooks},
+		{"`webhooks resume`", StepResumeWebhooks},
+	}
+}
 
 // AutoTick ticks the step whose text starts with step, as done by who
 // through what (e.g. "revoke"). A step already ticked stays as it is, and
 // a category without that step is left alone: both are ErrNoChange.
 func AutoTick(rb *Runbook, by Person, step, what string) Mutation {
 	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		if !slices.ContainsFunc(AutoSteps(), func(a AutoStep) bool { return a.Step == step }) {
+			return nil, fmt.Errorf("%q is not in AutoSteps, the table the README shows: %w", step, ErrUnknownStep)
+		}
 		spec := rb.Spec(inc.Category)
 		if spec == nil {
 			return nil, ErrNoChange

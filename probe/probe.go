@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -225,4 +226,16 @@ func RunChecks(ctx context.Context, in CheckInput) []CheckItem {
 		add(true, "Slack tokens work (bot "+who+")", "")
 	}
 	return out
+}
+
+// Ms renders a timing for people: milliseconds under a second ("0.4 ms",
+// "230 ms"), seconds above ("1.5 s"); never Go's "0s" or "230ms".
+func Ms(d time.Duration) string {
+	switch {
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	}
+	return strconv.FormatFloat(d.Round(100*time.Millisecond).Seconds(), 'f', -1, 64) + " s"
 }

@@ -120,30 +120,11 @@ func (p *Publisher) Finished(ctx context.Context, j *resync.Job, failedIDs []str
 		}
 	}
 	if j.Status == resync.Done && j.Failed == 0 && !j.DryRun && inc.Open() {
-		// Only the resync step: a 2xx is not proof the app stored the data,
-		// so "Verify data integrity" stays for a person to tick.
-		p.tickMatching(ctx, inc, incident.Person{Name: "resync"}, "run resync")
+		// Only the resync step, credited to whoever started the resync: a
+		// 2xx is not proof the app stored the data, so "Verify data
+		// integrity" stays for a person to tick.
+		p.AutoTick(ctx, inc.ID, j.By, incident.StepRunResync, "resync "+j.ID)
 	}
-}
-
-// tickMatching ticks the open incident's checklist steps whose text names
-// one of the phrases (the runbook's "Run resync script", "Verify data integrity").
-func (p *Publisher) tickMatching(ctx context.Context, inc *incident.Incident, by incident.Person, phrases ...string) {
-	spec := p.rb.Spec(inc.Category)
-	if spec == nil {
-		return
-	}
-	for _, st := range spec.Checklist.Flat() {
-		text := strings.ToLower(st.Text)
-		for _, ph := range phrases {
-			if strings.Contains(text, ph) {
-				if updated, err := p.store.Update(ctx, inc.ID, incident.SetTick(p.rb, by, st.ID, true)); err == nil {
-					inc = updated
-				}
-			}
-		}
-	}
-	p.Refresh(ctx, inc)
 }
 
 // PostResyncProgress posts the message a running resync keeps up to date.

@@ -92,7 +92,7 @@ func NoteText(n statuswatch.Note) string {
 	case statuswatch.UpstreamResolved:
 		return fmt.Sprintf(":white_check_mark: Clerk reports %s *resolved*. Check sign-in works, then `/clerk-incident resolve %s`.", Esc(n.Name), n.Incident)
 	case statuswatch.AppRecovered:
-		return fmt.Sprintf(":white_check_mark: The app health check recovered: %d in %s.", n.HTTPStatus, n.Latency.Round(time.Millisecond))
+		return fmt.Sprintf(":white_check_mark: The app health check recovered: %d in %s.", n.HTTPStatus, Ms(n.Latency))
 	}
 	return ""
 }
@@ -109,7 +109,7 @@ func NotePlain(n statuswatch.Note) string {
 	case statuswatch.UpstreamResolved:
 		return fmt.Sprintf("Clerk reports %s resolved", n.Name)
 	case statuswatch.AppRecovered:
-		return fmt.Sprintf("The app health check recovered: %d in %s", n.HTTPStatus, n.Latency.Round(time.Millisecond))
+		return fmt.Sprintf("The app health check recovered: %d in %s", n.HTTPStatus, Ms(n.Latency))
 	}
 	return NoteText(n)
 }
@@ -177,12 +177,20 @@ func LiveText(s statuswatch.Snapshot) string {
 			parts = append(parts, r.What())
 		}
 		icon := ":white_check_mark:"
+		var refused []string
 		for _, r := range s.Probes {
 			if r.Bad || r.Slow {
 				icon = ":x:"
 			}
+			if why := r.Refused(); why != "" {
+				icon = ":x:"
+				refused = append(refused, why)
+			}
 		}
 		fmt.Fprintf(&b, "\n%s *Clerk from here:* %s", icon, Esc(strings.Join(parts, "; ")))
+		for _, why := range refused {
+			b.WriteString("\n:x: " + Esc(why) + ".")
+		}
 	}
 	if s.Health != nil {
 		hh := s.Health
@@ -238,12 +246,8 @@ func DiagnoseText(rs []probe.DiagnoseResult, n int) string {
 	return b.String()
 }
 
-func Ms(d time.Duration) string {
-	if d < 10*time.Millisecond {
-		return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
-	}
-	return fmt.Sprintf("%d ms", d.Milliseconds())
-}
+// Ms renders a timing (probe.Ms).
+func Ms(d time.Duration) string { return probe.Ms(d) }
 
 // CheckText renders the check list.
 func CheckText(items []probe.CheckItem) string {

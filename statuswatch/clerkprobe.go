@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 )
 
 // ProbeTarget is one of Clerk's endpoints this bot times itself: status
@@ -40,14 +41,32 @@ func (r ProbeResult) What() string {
 	case r.Err != "":
 		return fmt.Sprintf("%s %s: %s", r.API, r.Name, r.Err)
 	case r.Slow:
-		return fmt.Sprintf("%s %s: %d in %s (slow)", r.API, r.Name, r.Status, r.Latency.Round(time.Millisecond))
+		return fmt.Sprintf("%s %s: %d in %s (slow)", r.API, r.Name, r.Status, probe.Ms(r.Latency))
 	}
-	return fmt.Sprintf("%s %s: %d in %s", r.API, r.Name, r.Status, r.Latency.Round(time.Millisecond))
+	return fmt.Sprintf("%s %s: %d in %s", r.API, r.Name, r.Status, probe.Ms(r.Latency))
+}
+
+// Refused says what a 4xx answer means ("" for any other): Clerk is up
+// but refuses this bot, a key or configuration problem that no outage
+// alert covers, so status shows it in red with what to check.
+func (r ProbeResult) Refused() string {
+	if r.Status < 400 || r.Status >= 500 {
+		return ""
+	}
+	switch {
+	case r.API == "Frontend API" && r.Status == 401:
+		return "401 from the Frontend API: the publishable key's instance refuses us — check CLERK_PUBLISHABLE_KEY (and CLERK_FRONTEND_API_URL, if set) matches the instance"
+	case r.API == "Frontend API" && r.Status == 404:
+		return "404 from the Frontend API: no Clerk instance answers at that host — check CLERK_PUBLISHABLE_KEY (and CLERK_FRONTEND_API_URL, if set)"
+	case r.API == "Backend API" && r.Status == 401:
+		return "401 from the Backend API: Clerk rejects CLERK_SECRET_KEY — it is wrong, revoked or for another instance"
+	}
+	return fmt.Sprintf("%d from the %s (%s): Clerk refuses the request — a key or configuration problem; run `/clerk-incident check`", r.Status, r.API, r.Name)
 }
 
 // probe calls one target with a 5 s timeout. A 5xx, a timeout or a
 // connection error fails it; a call slower than ProbeSlow is slow. A 4xx
-// is neither (a key or configuration problem, which `check` reports).
+// is neither (a key or configuration problem: Refused says which).
 func (p *Poller) probe(ctx context.Context, t ProbeTarget) ProbeResult {
 	r := ProbeResult{API: t.API, Name: t.Name}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -66,7 +85,7 @@ func (p *Poller) probe(ctx context.Context, t ProbeTarget) ProbeResult {
 	if err != nil {
 		r.Bad = true
 		if errors.Is(err, context.DeadlineExceeded) {
-			r.Err = "timed out after 5s"
+			r.Err = "timed out after 5 s"
 		} else {
 			r.Err = "connection failed: " + rootCause(err)
 		}
@@ -77,7 +96,7 @@ func (p *Poller) probe(ctx context.Context, t ProbeTarget) ProbeResult {
 	r.Status = resp.StatusCode
 	switch {
 	case resp.StatusCode >= 500:
-		r.Err, r.Bad = fmt.Sprintf("HTTP %d after %s", resp.StatusCode, r.Latency.Round(time.Millisecond)), true
+		r.Err, r.Bad = fmt.Sprintf("HTTP %d after %s", resp.StatusCode, probe.Ms(r.Latency)), true
 	case r.Latency > p.cfg.ProbeSlow:
 		r.Slow = true
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
+	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 )
 
 // Alert asks for an incident about an upstream or app problem.
@@ -519,7 +520,7 @@ func (p *Poller) pollHealth(ctx context.Context) {
 	}
 	p.open(ctx, key, Alert{Key: key, Category: incident.Outage, Severity: incident.P1, Polls: int(fails),
 		Title:  "App health check failing",
-		Impact: fmt.Sprintf("GET %s failed %d times in a row; last: %s after %s", p.cfg.HealthURL, fails, what, h.Latency.Round(time.Millisecond)),
+		Impact: fmt.Sprintf("GET %s failed %d times in a row; last: %s after %s", p.cfg.HealthURL, fails, what, probe.Ms(h.Latency)),
 		Link:   p.cfg.HealthURL})
 }
 
@@ -539,7 +540,7 @@ func (p *Poller) Probe(ctx context.Context) Health {
 	if err != nil {
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
-			h.Err = "timed out after 5s"
+			h.Err = "timed out after 5 s"
 		default:
 			h.Err = "connection failed: " + rootCause(err)
 		}

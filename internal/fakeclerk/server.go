@@ -75,6 +75,7 @@ type Server struct {
 	failures []failure
 	banCode  int // status for ban and unban (402: the plan lacks banning); 0: success
 	lockCode int // status for lock and unlock (403: user lockout is off); 0: success
+	fapiCode int // status of the Frontend API paths; 0: they answer
 	holds    []*hold
 }
 
@@ -197,6 +198,15 @@ func (s *Server) SetCountLag(n int) {
 	s.mu.Unlock()
 }
 
+// SetFrontendStatus makes the Frontend API paths (/.well-known/jwks.json,
+// /v1/environment) answer code with Clerk's error body, as an instance
+// that refuses the caller does (0: they answer again).
+func (s *Server) SetFrontendStatus(code int) {
+	s.mu.Lock()
+	s.fapiCode = code
+	s.mu.Unlock()
+}
+
 // SetLatency delays every response.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
@@ -304,8 +314,20 @@ func (r *statusRecorder) WriteHeader(code int) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
-	if r.URL.Path == "/.well-known/jwks.json" { // the public Frontend API keys
-		writeJSON(w, map[string]any{"keys": []map[string]string{{"kid": "ins_fake", "kty": "RSA", "use": "sig", "alg": "RS256", "n": "xyz", "e": "AQAB"}}})
+	// The Frontend API's public paths answer without a key or session.
+	if r.URL.Path == "/.well-known/jwks.json" || r.URL.Path == "/v1/environment" {
+		s.mu.Lock()
+		code := s.fapiCode
+		s.mu.Unlock()
+		switch {
+		case code != 0:
+			clerkError(w, code, "fake_frontend_refusal", http.StatusText(code))
+		case r.URL.Path == "/v1/environment":
+			writeJSON(w, map[string]any{"object": "environment", "auth_config": map[string]any{"object": "auth_config", "id": "aac_fake"},
+				"display_config": map[string]any{"object": "display_config", "instance_environment_type": "development"}})
+		default:
+			writeJSON(w, map[string]any{"keys": []map[string]string{{"kid": "ins_fake", "kty": "RSA", "use": "sig", "alg": "RS256", "n": "xyz", "e": "AQAB"}}})
+		}
 		return
 	}
 	s.mu.Lock()

@@ -245,3 +245,43 @@ func TestSnoozeSaysWhyItDidNotSnooze(t *testing.T) {
 		t.Fatalf("%d snooze confirmations, want 1 (the refused snooze must not confirm)", snoozed)
 	}
 }
+
+// Naming someone outside SLACK_RESPONDERS as comms makes them a responder
+// for that incident, and the reply says so: carol may then draft and post
+// updates for INC-1, and still may not act on INC-2.
+func TestCommsOutsideTheRespondersMayActOnTheirIncident(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	for id, name := range map[string]string{"U1": "alice", "U2": "bob", "U3": "carol"} {
+		fs.AddUser(id, name)
+	}
+	apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC", "SLACK_RESPONDERS": "U1,U2"}})
+	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+	fs.ExpectEphemeral(t, "U1", "Opened")
+	fs.Command(t, "U1", "C1", "open webhook Users not syncing")
+	fs.ExpectMessage(t, "CINC", "INC-2 · Users not syncing")
+	fs.ExpectEphemeral(t, "U1", "Opened")
+
+	fs.Command(t, "U3", "C1", "update INC-1 draft")
+	fs.ExpectEphemeral(t, "U3", "Only incident responders may use `update`")
+
+	fs.Command(t, "U1", "C1", "role INC-1 comms <@U3|carol>")
+	fs.ExpectEphemeral(t, "U1", "<@U3> is now comms of INC-1.", "<@U3> is not in SLACK_RESPONDERS; as comms of INC-1 they may now act on this incident")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"named <@U3> comms", "as comms of INC-1 they may now act on this incident"}})
+
+	fs.Command(t, "U3", "C1", "update INC-1 draft")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft customer update for INC-1"}})
+	fs.ExpectEphemeral(t, "U3", "A draft update for INC-1 is in its thread")
+	fs.Command(t, "U3", "C1", "note INC-1 Drafted the first update")
+	fs.ExpectEphemeral(t, "U3", "Note added")
+	fs.Command(t, "U3", "C1", "note INC-2 Not mine")
+	fs.ExpectEphemeral(t, "U3", "Only incident responders may use `note`")
+
+	// A responder named to a role hears nothing about it.
+	fs.Command(t, "U1", "C1", "role INC-1 commander <@U2|bob>")
+	named := fs.ExpectEphemeral(t, "U1", "<@U2> is now commander of INC-1.")
+	if strings.Contains(named.Render(), "SLACK_RESPONDERS") {
+		t.Fatalf("a responder told they are not one:\n%s", named.Render())
+	}
+}

@@ -159,3 +159,48 @@ func TestWebhookCheckWithTwoIncidentsAsksWhichOne(t *testing.T) {
 		t.Fatal("`webhook INC-2 check` was not recorded on INC-2")
 	}
 }
+
+// A step an action ticks is credited to the person who ran the action:
+// a clean resync started by U2 ticks "Run resync script" for U2, on the
+// checklist and on the timeline, not for a "resync" nobody.
+func TestResyncTickIsCreditedToWhoeverStartedIt(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	fs.AddUser("U2", "bob")
+	fc := fakeclerk.New()
+	defer fc.Close()
+	app := fakeapp.New()
+	defer app.Close()
+	for i := range 3 {
+		fc.AddUser(fmt.Sprintf("User%d", i), fmt.Sprintf("user%d@example.com", i), 0)
+	}
+	prefix := redistest.Prefix()
+	replica(t, fs, map[string]string{"REDIS_KEY_PREFIX": prefix, "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(),
+		"APP_WEBHOOK_URL": app.WebhookURL(), "APP_WEBHOOK_SECRET": app.Secret})
+	fs.Command(t, "U1", "C1", "open webhook Users not syncing")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Users not syncing")
+	checklist := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Data Sync Recovery"}})
+	fs.Command(t, "U2", "C1", "resync")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"3 delivered, 0 failed"}})
+	fs.ExpectUpdated(t, checklist, "~Run resync script", "<@U2>")
+	if tick := tickedIn(t, prefix, "INC-1", incident.StepRunResync, true); tick.By.ID != "U2" {
+		t.Fatalf("ticked by %+v", tick.By)
+	}
+	rdb, _ := redistest.Client(t)
+	inc, err := incident.NewStore(rdb, prefix, nil).Get(t.Context(), "INC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	credited := false
+	for _, e := range inc.Timeline {
+		if strings.Contains(e.Text, "Run resync script") {
+			if e.Actor.ID != "U2" {
+				t.Fatalf("timeline credits %+v: %s", e.Actor, e.Text)
+			}
+			credited = true
+		}
+	}
+	if !credited {
+		t.Fatal("the tick is not on the timeline")
+	}
+}

@@ -671,3 +671,31 @@ func TestUnlockWithLockoutOffSaysTheBanWasLifted(t *testing.T) {
 		t.Fatal("still banned")
 	}
 }
+
+// `revoke` of an unknown user or of one without sessions does not claim
+// "Sessions revoked": it says per target what happened.
+func TestRevokeSaysWhenNothingWasRevoked(t *testing.T) {
+	h := startSecurity(t, nil)
+	s, fc := h.slack, h.clerk
+	zoe := fc.AddUser("Zoe", "zoe@example.com", 0)
+	card := h.open(t, "open security Suspicious sessions")
+
+	s.Command(t, "U2", "C1", "revoke user_nope")
+	reply := s.ExpectEphemeral(t, "U2", "No sessions revoked", "Not found in Clerk: user_nope")
+	if strings.Contains(reply.Render(), "Sessions revoked") {
+		t.Fatalf("claims sessions were revoked:\n%s", reply.Render())
+	}
+	s.NoUnexpectedMessages(t) // nothing in the thread: nothing happened
+	h.ticked(t, "INC-1", incident.StepRevokeSessions, false)
+
+	s.Command(t, "U2", "C1", "revoke zoe@example.com")
+	res := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"No sessions revoked", "zoe@example.com (" + zoe.ID + "): no active sessions, nothing to revoke"}})
+	if strings.Contains(res.Render(), "Sessions revoked") {
+		t.Fatalf("claims sessions were revoked:\n%s", res.Render())
+	}
+	s.ExpectEphemeral(t, "U2", "No sessions revoked")
+	// None is active afterwards, which is the step's aim: ticked, for U2.
+	if tick := h.ticked(t, "INC-1", incident.StepRevokeSessions, true); tick.By.ID != "U2" {
+		t.Fatalf("ticked by %+v", tick.By)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -337,5 +338,43 @@ func TestStatusAnswersFromTheLastPoll(t *testing.T) {
 	}
 	if after, _ := st.Requests(); after != before {
 		t.Fatalf("status fetched the status page %d times; it should answer from the last poll", after-before)
+	}
+}
+
+// A Frontend API that answers 401 is Clerk refusing this bot's key, not
+// "ok": status marks it red and says what to check; timings read "… ms",
+// never Go's "0s" or "230ms".
+func TestStatusShowsAFrontendAPIRefusalInRed(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	st := fakestatus.New()
+	defer st.Close()
+	fc := fakeclerk.New()
+	defer fc.Close()
+	p := startWatching(t, fs, map[string]string{"CLERK_STATUS_URL": st.RootURL(), "CLERK_PROBE": "on",
+		"CLERK_PUBLISHABLE_KEY": "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", "CLERK_FRONTEND_API_URL": fc.URL()})
+	goTimings := regexp.MustCompile(`\d(ms|s|µs)\b`)
+	poll(p)
+	fs.Command(t, "U1", "C1", "status")
+	ok := fs.ExpectEphemeral(t, "U1", ":white_check_mark: *Clerk from here:* Frontend API GET /.well-known/jwks.json: 200 in ", " ms", "GET /v1/environment: 200 in ")
+	if goTimings.MatchString(ok.Render()) || strings.Contains(ok.Render(), "401") {
+		t.Fatalf("status:\n%s", ok.Render())
+	}
+
+	fc.SetFrontendStatus(401)
+	poll(p)
+	fs.Command(t, "U1", "C1", "status")
+	bad := fs.ExpectEphemeral(t, "U1", ":x: *Clerk from here:*", "GET /v1/environment: 401 in ",
+		":x: 401 from the Frontend API: the publishable key's instance refuses us — check CLERK_PUBLISHABLE_KEY")
+	if goTimings.MatchString(bad.Render()) {
+		t.Fatalf("Go duration in status:\n%s", bad.Render())
+	}
+	// A refusal is a configuration problem, not an outage: nothing opens.
+	poll(p)
+	poll(p)
+	for _, m := range fs.Messages() {
+		if strings.Contains(m.Text, "INC-1") {
+			t.Fatalf("a refusal opened an incident: %s", m.Text)
+		}
 	}
 }
