@@ -266,6 +266,7 @@ local out = {}
 for i = 1, #all, 2 do
   if redis.call('HGET', KEYS[2], all[i]) ~= ARGV[1] then
     redis.call('HSET', KEYS[2], all[i], ARGV[1])
+    table.insert(out, all[i])
     table.insert(out, all[i+1])
   end
 end
@@ -274,8 +275,9 @@ return out`)
 
 // settleDMs rewrites every page DM of the incident to say who acknowledged
 // (or resolved) it and when, without its Acknowledge button. One DM that
-// cannot be rewritten (the person left, the DM is gone) is logged and the
-// others still are.
+// cannot be rewritten (the person left, the DM is gone, Slack is out of
+// reach from the CLI) is logged, left for the next stop to try again, and
+// the others still are.
 func (e *Engine) settleDMs(ctx context.Context, id, reason string) {
 	s, ok := e.pager.(settler)
 	if !ok {
@@ -295,13 +297,14 @@ func (e *Engine) settleDMs(ctx context.Context, id, reason string) {
 		log.WithError(err).Warn("could not read incident to update its page DMs")
 		return
 	}
-	for _, v := range claimed {
-		ch, ts, ok := strings.Cut(v, "|")
+	for i := 0; i+1 < len(claimed); i += 2 {
+		ch, ts, ok := strings.Cut(claimed[i+1], "|")
 		if !ok {
 			continue
 		}
 		if err := s.SettlePage(ctx, inc, reason, DM{Channel: ch, TS: ts}); err != nil {
 			log.WithError(err).WithField("channel", ch).Warn("could not update a page DM")
+			e.rdb.HDel(context.WithoutCancel(ctx), e.keyDMsDone(id), claimed[i])
 		}
 	}
 }
