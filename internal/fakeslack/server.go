@@ -429,7 +429,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		name, ok := s.users[id]
 		if !ok {
-			name = strings.ToLower(id)
+			name = id // as payloads call a user AddUser never named
 		}
 		display, real := name, name
 		if p, ok := s.profiles[id]; ok {
