@@ -90,5 +90,8 @@ func (o *Offline) LookupHandle(ctx context.Context, handle string) (string, erro
 // CheckUser fails: Slack is not reachable from here.
 func (o *Offline) CheckUser(ctx context.Context, id string) error { return ErrOffline }
 
+// DisplayName is not known offline: people keep the names they have.
+func (o *Offline) DisplayName(ctx context.Context, id string) (string, error) { return "", ErrOffline }
+
 // CheckChannel fails: Slack is not reachable from here.
 func (o *Offline) CheckChannel(ctx context.Context, id string) error { return ErrOffline }

@@ -416,6 +416,26 @@ func (s *Slack) CheckUser(ctx context.Context, id string) error {
 	return nil
 }
 
+// DisplayName is how Slack shows a user (users.info, Tier 4): the
+// profile's display name, else their real name, else their handle.
+func (s *Slack) DisplayName(ctx context.Context, id string) (string, error) {
+	var u *slack.User
+	err := s.retry(ctx, "users.info", "", func() error {
+		var err error
+		u, err = s.api.GetUserInfoContext(ctx, id)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, n := range []string{u.Profile.DisplayName, u.Profile.RealName, u.RealName, u.Name} {
+		if strings.TrimSpace(n) != "" {
+			return strings.TrimSpace(n), nil
+		}
+	}
+	return "", nil
+}
+
 // CheckChannel reports whether the bot can post in the channel: it must
 // exist, be live and have the bot as a member (conversations.info, with
 // channels:read and groups:read).

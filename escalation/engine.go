@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,12 +100,25 @@ func permanent(err error) bool {
 type Pager interface {
 	// Members expands a user group (S…) into users; a user ID is itself.
 	Members(ctx context.Context, id string) ([]string, error)
-	// Notify pages one user (a DM with an Acknowledge button).
-	Notify(ctx context.Context, inc *incident.Incident, p Page, user string) error
+	// Notify pages one user (a DM with an Acknowledge button) and says
+	// where the DM is, so it can be rewritten once the incident is dealt with.
+	Notify(ctx context.Context, inc *incident.Incident, p Page, user string) (DM, error)
 	// Announce says in the incident thread who was paged (or that the level was skipped).
 	Announce(ctx context.Context, inc *incident.Incident, p Page) error
 	// AfterPage runs once the page is recorded (to re-render the card).
 	AfterPage(ctx context.Context, incidentID string)
+}
+
+// DM is a page sent as a Slack message: its channel and timestamp.
+type DM struct {
+	Channel string
+	TS      string
+}
+
+// settler is what a pager may also do: rewrite a page DM once the
+// incident is acknowledged or resolved (who, when, no button).
+type settler interface {
+	SettlePage(ctx context.Context, inc *incident.Incident, reason string, dm DM) error
 }
 
 // alarm is what a pager may also do: say once that a job failed.
@@ -185,6 +199,10 @@ func NewEngine(rdb redis.UniversalClient, prefix string, reader IncidentReader, 
 func (e *Engine) keyDue() string            { return e.prefix + "escalation:due" }
 func (e *Engine) keyState(id string) string { return e.prefix + "escalation:" + id }
 func (e *Engine) keyLease(id string) string { return e.prefix + "escalation:" + id + ":lease" }
+func (e *Engine) keyDMs(id string) string   { return e.prefix + "escalation:" + id + ":dms" }
+func (e *Engine) keyDMsDone(id string) string {
+	return e.prefix + "escalation:" + id + ":dms:done"
+}
 func (e *Engine) keySent(id string, step int) string {
 	return fmt.Sprintf("%sescalation:%s:sent:%d", e.prefix, id, step)
 }
@@ -236,7 +254,59 @@ func (e *Engine) Stop(ctx context.Context, id, reason, by string) error {
 		return nil
 	}
 	e.followAlerts(ctx, id, reason)
+	e.settleDMs(ctx, id, reason)
 	return err
+}
+
+// settleScript claims the page DMs not yet rewritten for this reason, so
+// whichever replica stops the ladder first rewrites each DM once.
+var settleScript = redis.NewScript(`
+local all = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #all, 2 do
+  if redis.call('HGET', KEYS[2], all[i]) ~= ARGV[1] then
+    redis.call('HSET', KEYS[2], all[i], ARGV[1])
+    table.insert(out, all[i])
+    table.insert(out, all[i+1])
+  end
+end
+if #out > 0 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+return out`)
+
+// settleDMs rewrites every page DM of the incident to say who acknowledged
+// (or resolved) it and when, without its Acknowledge button. One DM that
+// cannot be rewritten (the person left, the DM is gone, Slack is out of
+// reach from the CLI) is logged, left for the next stop to try again, and
+// the others still are.
+func (e *Engine) settleDMs(ctx context.Context, id, reason string) {
+	s, ok := e.pager.(settler)
+	if !ok {
+		return
+	}
+	log := e.log.WithField("incident", id)
+	claimed, err := settleScript.Run(ctx, e.rdb, []string{e.keyDMs(id), e.keyDMsDone(id)}, reason, int((30 * 24 * time.Hour).Seconds())).StringSlice()
+	if err != nil {
+		log.WithError(err).Warn("could not claim page DMs to update")
+		return
+	}
+	if len(claimed) == 0 {
+		return
+	}
+	inc, err := e.reader.Current(ctx, id)
+	if err != nil {
+		log.WithError(err).Warn("could not read incident to update its page DMs")
+		return
+	}
+	for i := 0; i+1 < len(claimed); i += 2 {
+		ch, ts, ok := strings.Cut(claimed[i+1], "|")
+		if !ok {
+			continue
+		}
+		if err := s.SettlePage(ctx, inc, reason, DM{Channel: ch, TS: ts}); err != nil {
+			log.WithError(err).WithField("channel", ch).Warn("could not update a page DM")
+			e.rdb.HDel(context.WithoutCancel(ctx), e.keyDMsDone(id), claimed[i])
+		}
+	}
 }
 
 // followAlerts tells PagerDuty what happened here, once each: an ack
@@ -601,7 +671,16 @@ func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State, no
 			switch ch {
 			case ViaSlack:
 				member = u // the marker of ladders paged before channels existed
-				send = func() error { return e.pager.Notify(ctx, inc, p, u) }
+				send = func() error {
+					dm, err := e.pager.Notify(ctx, inc, p, u)
+					if err == nil && dm.TS != "" {
+						// Any replica can rewrite it when the incident is dealt with.
+						field := fmt.Sprintf("%s|%d", u, p.Step)
+						e.rdb.HSet(ctx, e.keyDMs(inc.ID), field, dm.Channel+"|"+dm.TS)
+						e.rdb.Expire(ctx, e.keyDMs(inc.ID), 30*24*time.Hour)
+					}
+					return err
+				}
 			case ViaSMS, ViaCall:
 				phone := rung.Phones[u]
 				if e.phones == nil || phone == "" {

@@ -33,7 +33,7 @@ type latencyPager struct {
 func (p *latencyPager) Members(ctx context.Context, id string) ([]string, error) {
 	return []string{id}, nil
 }
-func (p *latencyPager) Notify(ctx context.Context, inc *incident.Incident, pg escalation.Page, user string) error {
+func (p *latencyPager) Notify(ctx context.Context, inc *incident.Incident, pg escalation.Page, user string) (escalation.DM, error) {
 	now := time.Now()
 	p.mu.Lock()
 	if !p.atAnnounce {
@@ -41,7 +41,7 @@ func (p *latencyPager) Notify(ctx context.Context, inc *incident.Incident, pg es
 	}
 	p.seen[fmt.Sprintf("%s/%d", inc.ID, pg.Step)]++
 	p.mu.Unlock()
-	return nil
+	return escalation.DM{}, nil
 }
 func (p *latencyPager) Announce(ctx context.Context, inc *incident.Incident, pg escalation.Page) error {
 	if p.atAnnounce {

@@ -69,19 +69,19 @@ func (r *recorder) Members(ctx context.Context, id string) ([]string, error) {
 	return []string{id}, nil
 }
 
-func (r *recorder) Notify(ctx context.Context, inc *incident.Incident, p escalation.Page, user string) error {
+func (r *recorder) Notify(ctx context.Context, inc *incident.Incident, p escalation.Page, user string) (escalation.DM, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail > 0 {
 		r.fail--
-		return fmt.Errorf("slack said 429")
+		return escalation.DM{}, fmt.Errorf("slack said 429")
 	}
 	if r.panics > 0 {
 		r.panics--
 		panic("pager bug")
 	}
 	r.pages = append(r.pages, sent{inc.ID, p.Step, p.Level, p.Repeat, user, r.clock.Now()})
-	return nil
+	return escalation.DM{}, nil
 }
 
 func (r *recorder) Announce(ctx context.Context, inc *incident.Incident, p escalation.Page) error {

@@ -153,6 +153,7 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 	outcome := "ok"
 	r := req{who: incident.Person{ID: c.UserID, Name: c.UserName}, channel: c.ChannelID,
 		to: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, isCommand: true, operator: c.Operator, origin: c.Origin, outcome: &outcome}
+	r.who = h.person(ctx, r.who)
 	p, err := Parse(c.Text)
 	if err != nil {
 		r.name = "parse"
@@ -199,6 +200,7 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 	outcome := "ok"
 	r := req{who: incident.Person{ID: a.UserID, Name: a.UserName}, channel: a.ChannelID,
 		to: bot.ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID}, name: a.ActionID, outcome: &outcome}
+	r.who = h.person(ctx, r.who)
 	b, ok := Buttons()[a.ActionID]
 	if !ok {
 		h.replyText(ctx, r, "That button is not one this bot knows; nothing changed.")

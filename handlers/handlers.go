@@ -183,6 +183,16 @@ type req struct {
 	outcome   *string
 }
 
+// person gives who the one name they go by on every incident (their
+// Slack display name, else their contacts.yml name), whatever the payload
+// called them.
+func (h *Handlers) person(ctx context.Context, who incident.Person) incident.Person {
+	if h.pub == nil {
+		return who
+	}
+	return h.pub.Person(ctx, who)
+}
+
 // outcomeClass folds an audit outcome into a metric label.
 func outcomeClass(o string) string {
 	switch {

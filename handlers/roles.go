@@ -68,6 +68,7 @@ func (h *Handlers) role(ctx context.Context, r req, p Parsed) {
 	if who.Name == "" && h.contacts != nil {
 		who.Name = h.contacts.Names()[who.ID]
 	}
+	who = h.person(ctx, who)
 	role := p.Form()
 	h.withIncident(ctx, r, p, false, func(ctx context.Context, r req, id string) {
 		// Someone named to a role may act on this incident (OnIncident

@@ -111,15 +111,31 @@ type Person struct {
 	Name string `json:"name,omitempty"`
 }
 
-// Plain renders the person for files and logs.
+// Display is the one way a person is named where people read it (the
+// timeline, the report, page DMs): their name (Slack display name or
+// contacts.yml name, resolved when recorded), "(CLI)" for someone acting
+// through the CLI's --as, the ID only when there is no name.
+func (p Person) Display() string {
+	name := p.Name
+	if name == "" {
+		name = strings.TrimPrefix(p.ID, "cli:")
+	}
+	if p.CLI() {
+		name += " (CLI)"
+	}
+	return name
+}
+
+// CLI reports whether the person acted through the CLI (`do --as`).
+func (p Person) CLI() bool { return strings.HasPrefix(p.ID, "cli:") }
+
+// Plain is Display with the Slack ID in parentheses, for the report's
+// people section, files and logs, where the ID says exactly who.
 func (p Person) Plain() string {
-	if p.Name != "" && p.ID != "" && p.Name != p.ID {
+	if p.Name != "" && p.ID != "" && p.Name != p.ID && !p.CLI() {
 		return p.Name + " (" + p.ID + ")"
 	}
-	if p.Name != "" {
-		return p.Name
-	}
-	return p.ID
+	return p.Display()
 }
 
 // Entry is one timeline line.

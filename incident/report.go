@@ -30,9 +30,18 @@ func Report(inc *Incident, now time.Time) (markdown string, missing []string) {
 	fmt.Fprintf(&b, "- **Severity:** %s\n", inc.Severity)
 	fmt.Fprintf(&b, "- **Impact:** %s\n", field(inc.Impact, "impact"))
 	fmt.Fprintf(&b, "- **Status:** %s\n", inc.Status)
-	fmt.Fprintf(&b, "- **Opened by:** %s\n", inc.OpenedBy.Plain())
-	if inc.AckedBy != nil {
-		fmt.Fprintf(&b, "- **Led by:** %s\n", inc.AckedBy.Plain())
+	people := peopleOf(inc)
+	// The people and their roles, with their Slack IDs: this is where a
+	// reader finds out exactly who someone was.
+	fmt.Fprintf(&b, "- **Opened by:** %s\n", people.full(inc.OpenedBy))
+	for _, r := range []struct {
+		label string
+		who   *Person
+	}{{"Led by", inc.AckedBy}, {"Commander", inc.Commander}, {"Comms", inc.Comms}, {"Resolved by", inc.ResolvedBy}} {
+		// A commander who is the lead is said once, as the lead.
+		if r.who != nil && (r.label != "Commander" || inc.AckedBy == nil || r.who.ID != inc.AckedBy.ID) {
+			fmt.Fprintf(&b, "- **%s:** %s\n", r.label, people.full(*r.who))
+		}
 	}
 	b.WriteString("\n## Timeline\n")
 	b.WriteString("_Times are UTC._\n\n")
@@ -43,14 +52,7 @@ func Report(inc *Incident, now time.Time) (markdown string, missing []string) {
 		if d := at.Format("2006-01-02"); d != day {
 			stamp = d + " " + stamp
 		}
-		who := e.Actor.Name
-		if who == "" {
-			who = e.Actor.ID
-		}
-		if strings.HasPrefix(e.Actor.ID, "cli:") {
-			who += " (CLI)"
-		}
-		fmt.Fprintf(&b, "- %s - %s (%s)\n", stamp, oneLine(e.Text), who)
+		fmt.Fprintf(&b, "- %s - %s (%s)\n", stamp, oneLine(e.Text), people.name(e.Actor))
 	}
 	fmt.Fprintf(&b, "\n## Root Cause\n%s\n", field(inc.RootCause, "root cause"))
 	fmt.Fprintf(&b, "\n## Resolution\n%s\n", field(inc.Resolution, "resolution"))
@@ -65,6 +67,64 @@ func Report(inc *Incident, now time.Time) (markdown string, missing []string) {
 	fmt.Fprintf(&b, "\n## Lessons Learned\n%s\n", field(inc.Lessons, "lessons"))
 	return b.String(), missing
 }
+
+// people names everyone on one incident one way: each ID by the latest
+// name recorded for it (a handle at first and a display name later are
+// one person), with the ID added only where two people share a name.
+type people struct {
+	names  map[string]string // ID → name
+	shared map[string]bool   // names that more than one ID goes by
+}
+
+func peopleOf(inc *Incident) people {
+	all := []Person{inc.OpenedBy}
+	for _, p := range []*Person{inc.AckedBy, inc.Commander, inc.Comms, inc.ResolvedBy} {
+		if p != nil {
+			all = append(all, *p)
+		}
+	}
+	for _, e := range inc.Timeline {
+		all = append(all, e.Actor)
+	}
+	ps := people{names: map[string]string{}, shared: map[string]bool{}}
+	for _, p := range all {
+		if p.ID != "" && p.Name != "" {
+			ps.names[p.ID] = p.Name
+		}
+	}
+	seen := map[string]string{} // name → first ID with it
+	for _, p := range all {
+		n, key := ps.plain(p).Display(), p.ID
+		if key == "" {
+			key = "name:" + p.Name
+		}
+		if first, ok := seen[n]; ok && first != key {
+			ps.shared[n] = true
+		} else if !ok {
+			seen[n] = key
+		}
+	}
+	return ps
+}
+
+func (ps people) plain(p Person) Person {
+	if n := ps.names[p.ID]; n != "" && p.ID != "" {
+		p.Name = n
+	}
+	return p
+}
+
+// name is how the timeline names someone.
+func (ps people) name(p Person) string {
+	p = ps.plain(p)
+	if d := p.Display(); ps.shared[d] {
+		return p.Plain()
+	}
+	return p.Display()
+}
+
+// full is how the people section names someone: with their Slack ID.
+func (ps people) full(p Person) string { return ps.plain(p).Plain() }
 
 // FormatDuration renders "X hours Y minutes" as the template asks.
 func FormatDuration(d time.Duration) string {

@@ -278,7 +278,7 @@ func SetRole(by Person, role string, who Person) Mutation {
 			return nil, fmt.Errorf("%s is already %s: %w", who.Plain(), role, ErrNoChange)
 		}
 		*slot = &who
-		return []Entry{{Actor: by, Text: fmt.Sprintf("Role %s: %s", role, who.Plain())}}, nil
+		return []Entry{{Actor: by, Text: fmt.Sprintf("Role %s: %s", role, who.Display())}}, nil
 	}
 }
 
@@ -308,7 +308,7 @@ func Remind(interval time.Duration, to Person) Mutation {
 			return nil, ErrNoChange
 		}
 		inc.RemindedAt = now
-		return []Entry{{Actor: Person{Name: "bot"}, Text: fmt.Sprintf("Update reminder sent to %s", to.Plain())}}, nil
+		return []Entry{{Actor: Person{Name: "bot"}, Text: fmt.Sprintf("Update reminder sent to %s", to.Display())}}, nil
 	}
 }
 

@@ -31,13 +31,20 @@ func (p *Publisher) Members(ctx context.Context, id string) ([]string, error) {
 }
 
 // Notify DMs one person with the page and an Acknowledge button.
-func (p *Publisher) Notify(ctx context.Context, inc *incident.Incident, pg escalation.Page, user string) error {
+func (p *Publisher) Notify(ctx context.Context, inc *incident.Incident, pg escalation.Page, user string) (escalation.DM, error) {
 	dm, err := p.dm(ctx, user)
 	if err != nil {
-		return err
+		return escalation.DM{}, err
 	}
-	_, err = p.slack.Post(ctx, dm, "", PageMsg(inc, pg, p.now()))
-	return err
+	ts, err := p.slack.Post(ctx, dm, "", PageMsg(inc, pg, p.now()))
+	return escalation.DM{Channel: dm, TS: ts}, err
+}
+
+// SettlePage rewrites a page DM once the incident is dealt with: who
+// acknowledged or resolved it and when, and no Acknowledge button. It goes
+// through the paced Slack client like every other update.
+func (p *Publisher) SettlePage(ctx context.Context, inc *incident.Incident, reason string, dm escalation.DM) error {
+	return p.slack.Update(ctx, dm.Channel, dm.TS, SettledPageMsg(inc, reason))
 }
 
 // channelNames says how one person was reached: "Slack, SMS, call".
@@ -91,7 +98,7 @@ func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg esc
 				via = " (" + channelNames(pg, u) + ")"
 			}
 			who = append(who, Mention(u)+via)
-			names = append(names, p.name(u)+via)
+			names = append(names, p.name(ctx, u)+via)
 		}
 		if pg.PagerDuty {
 			who = append(who, "PagerDuty")
@@ -116,7 +123,7 @@ func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg esc
 			target = u.ID // PagerDuty
 		}
 		line += fmt.Sprintf("\n:warning: Could not reach %s: %s.", target, u.Why)
-		plain += fmt.Sprintf("; could not reach %s: %s", p.name(u.ID), u.Why)
+		plain += fmt.Sprintf("; could not reach %s: %s", p.name(ctx, u.ID), u.Why)
 	}
 	// The timeline and the audit log keep names: the report is read
 	// outside Slack.
@@ -133,20 +140,12 @@ func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg esc
 // failed), so nobody counts on that call.
 func (p *Publisher) CallUnanswered(ctx context.Context, inc *incident.Incident, user, status string) error {
 	line := fmt.Sprintf(":warning: %s did not answer the call (%s).", Mention(user), status)
-	plain := fmt.Sprintf("%s did not answer the call (%s)", p.name(user), status)
+	plain := fmt.Sprintf("%s did not answer the call (%s)", p.name(ctx, user), status)
 	if _, err := p.store.UpdateThen(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, plain), incident.After{Line: line}); err != nil {
 		return err
 	}
 	p.wake()
 	return nil
-}
-
-// name is a person's name from contacts.yml, or their Slack ID.
-func (p *Publisher) name(id string) string {
-	if n := p.names[id]; n != "" {
-		return n
-	}
-	return id
 }
 
 // AfterPage re-renders the card once the engine has recorded the page.
@@ -215,6 +214,24 @@ func PageMsg(inc *incident.Incident, p escalation.Page, now time.Time) bot.Msg {
 		Section(text),
 		slack.NewActionBlock("page:"+inc.ID, Button(ActPageAck, "Acknowledge", inc.ID, slack.StylePrimary)),
 	}}
+}
+
+// SettledPageMsg is a page DM once the incident is acknowledged or
+// resolved: the incident, who dealt with it and when, and the thread.
+func SettledPageMsg(inc *incident.Incident, reason string) bot.Msg {
+	verb, by, at := "Acknowledged", inc.AckedBy, inc.AckedAt
+	if reason == "resolved" || !inc.Open() {
+		verb, by, at = "Resolved", inc.ResolvedBy, inc.ResolvedAt
+	}
+	line := verb
+	if by != nil {
+		line += " by " + PersonName(*by)
+	}
+	if !at.IsZero() {
+		line += " at " + at.UTC().Format("15:04") + " UTC"
+	}
+	text := fmt.Sprintf(":white_check_mark: *%s · %s*\n%s. No need to act on this page. %s", inc.ID, Esc(inc.Title), line, ThreadLink(inc))
+	return bot.Msg{Text: fmt.Sprintf("%s %s: %s", inc.ID, Esc(inc.Title), line), Blocks: []slack.Block{Section(strings.TrimSpace(text))}}
 }
 
 // ContactsMsg renders the ladder, the on-call people and Clerk support.

@@ -94,6 +94,8 @@ type Publisher struct {
 	mu        sync.Mutex
 	lineFails map[string]int    // channel → posts refused in a row
 	dms       map[string]string // user → DM channel
+	users     UserNames
+	userNames map[string]cachedName // user → Slack display name
 	log       logrus.FieldLogger
 	now       func() time.Time
 	guard     *guard.Guard // runs the publisher's own goroutines (SetGuard)
@@ -113,6 +115,8 @@ type Deps struct {
 	Channel string // SLACK_CHANNEL_ID, may be empty
 	// Names maps Slack IDs to the names contacts.yml gives them.
 	Names map[string]string
+	// Users looks up Slack display names (nil: contacts.yml names only).
+	Users UserNames
 	// RenderGap paces card refreshes per incident (0: DefaultRenderGap).
 	RenderGap time.Duration
 	Log       logrus.FieldLogger
@@ -126,7 +130,7 @@ func New(d Deps) *Publisher {
 	if d.RenderGap <= 0 {
 		d.RenderGap = DefaultRenderGap
 	}
-	return &Publisher{owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), renderGap: d.RenderGap, lineFails: map[string]int{}, dms: map[string]string{}, store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
+	return &Publisher{owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), renderGap: d.RenderGap, lineFails: map[string]int{}, dms: map[string]string{}, userNames: map[string]cachedName{}, users: d.Users, store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
 		observe: d.Observe, channel: d.Channel, names: d.Names, log: d.Log, now: d.Now}
 }
 

@@ -81,6 +81,7 @@ type Server struct {
 	conns        []*wsConn
 	responses    map[string]respTarget
 	users        map[string]string
+	profiles     map[string][2]string // user ID → profile display_name, real_name
 	groups       map[string][]string
 	handles      map[string]string  // group ID → handle
 	emails       map[string]string  // e-mail → user ID
@@ -126,6 +127,7 @@ func New() *Server {
 		replied:     map[string]time.Time{},
 		responses:   map[string]respTarget{},
 		users:       map[string]string{},
+		profiles:    map[string][2]string{},
 		groups:      map[string][]string{},
 		handles:     map[string]string{},
 		emails:      map[string]string{},
@@ -172,6 +174,15 @@ func (s *Server) OnEvent(f func(Event)) {
 func (s *Server) AddUser(id, name string) {
 	s.mu.Lock()
 	s.users[id] = name
+	s.mu.Unlock()
+}
+
+// SetProfile gives a user the profile users.info shows: a display name
+// (often empty in Slack: then people see the real name) and a real name.
+// Payloads keep carrying the handle AddUser gave (user_name).
+func (s *Server) SetProfile(id, displayName, realName string) {
+	s.mu.Lock()
+	s.profiles[id] = [2]string{displayName, realName}
 	s.mu.Unlock()
 }
 
@@ -465,10 +476,14 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		name, ok := s.users[id]
 		if !ok {
-			name = strings.ToLower(id)
+			name = id // as payloads call a user AddUser never named
 		}
-		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": name, "real_name": name,
-			"profile": map[string]any{"display_name": name, "real_name": name}}})
+		display, real := name, name
+		if p, ok := s.profiles[id]; ok {
+			display, real = p[0], p[1]
+		}
+		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": name, "real_name": real,
+			"profile": map[string]any{"display_name": display, "real_name": real}}})
 	case "users.lookupByEmail":
 		id, ok := s.emails[strings.ToLower(f.Get("email"))]
 		if !ok {

@@ -279,6 +279,7 @@ type slackSide interface {
 	handlers.GroupLister
 	escalation.Directory
 	escalation.Checker
+	publish.UserNames
 	AuthTest(ctx context.Context) (string, error)
 }
 
@@ -372,7 +373,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 
 	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
-		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now})
+		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now,
+		Users: out})
 	deps.Publisher = pub
 	pub.SetWebhookPause(pauseStore)
 	deps.Webhooks = pauseStore

@@ -134,6 +134,16 @@ func TestThreeReplicasPageExactlyOnceCountedInSlack(t *testing.T) {
 	// about one a second, and the test would take minutes. So Slack is
 	// unlimited here and the bot does not pace itself.
 	fs.Unlimited()
+	// Page DMs are counted as posted: an ack or resolve later rewrites them.
+	var postsMu sync.Mutex
+	var posts []fakeslack.Message
+	fs.OnEvent(func(e fakeslack.Event) {
+		if e.Kind == "post" {
+			postsMu.Lock()
+			posts = append(posts, *e.Message)
+			postsMu.Unlock()
+		}
+	})
 	dir := t.TempDir()
 	contacts := "contacts:\n  team:\n    - {name: A, slack_id: U1}\n    - {name: B, slack_id: U2}\n    - {name: C, slack_id: U3}\n" +
 		"  escalation:\n    - {level: 1, contact: A, time: 0-15 min}\n    - {level: 2, contact: B, time: 15-30 min}\n    - {level: 3, contact: C, time: 30+ min}\n" +
@@ -191,7 +201,9 @@ func TestThreeReplicasPageExactlyOnceCountedInSlack(t *testing.T) {
 	}
 	end := clock.Now().Add(-5 * time.Minute)
 	count := map[string]int{}
-	for _, m := range fs.Messages() {
+	postsMu.Lock()
+	defer postsMu.Unlock()
+	for _, m := range posts {
 		if !strings.HasPrefix(m.Channel, "D") {
 			continue
 		}
