@@ -6,7 +6,6 @@ package apperr
 import (
 	"context"
 	"errors"
-	"net"
 )
 
 // Code says what kind of failure an error is, whatever its cause.
@@ -25,6 +24,7 @@ const (
 	ClerkRateLimited  Code = "clerk_rate_limited" // Clerk kept answering 429
 	SlackChannel      Code = "slack_channel"      // the bot cannot post in the channel
 	SlackUser         Code = "slack_user"         // a Slack user cannot be reached: left, deactivated, a bot, hidden
+	SlackUnavailable  Code = "slack_unavailable"  // Slack does not answer (network), or answers 5xx or 429 until we give up
 	Timeout           Code = "timeout"            // the work took too long and was stopped
 	Internal          Code = "internal"           // anything else: a bug, logged
 )
@@ -61,10 +61,11 @@ func Wrap(code Code, msg string, err error) error {
 	return &Error{Code: code, Message: msg, Err: err}
 }
 
-// CodeOf is the code of the outermost coded error in err's chain. Errors
-// nobody coded are told apart by their kind: network failures are the
-// store's (the only network peer not wrapped at its edge), deadlines are
-// timeouts, the rest internal.
+// CodeOf is the code of the outermost coded error in err's chain. Every
+// adapter codes its own network failures at its edge (the store, Slack,
+// Clerk, Statuspage); of the errors nobody coded, deadlines are timeouts
+// and the rest internal: a network error here is not guessed to be any
+// one peer's.
 func CodeOf(err error) Code {
 	if err == nil {
 		return ""
@@ -79,10 +80,6 @@ func CodeOf(err error) Code {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return Timeout
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return UnavailableStore
 	}
 	return Internal
 }

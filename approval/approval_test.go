@@ -71,7 +71,9 @@ func TestSelfApprovalUnknownAndExpiry(t *testing.T) {
 		t.Fatalf("expired %v", expired)
 	}
 	// A second sweep (another replica) announces nothing more.
-	_ = s.ExpireDue(ctx, func(ctx context.Context, r *approval.Request) { t.Fatal("expired twice") })
+	if err := s.ExpireDue(ctx, func(ctx context.Context, r *approval.Request) { t.Fatal("expired twice") }); err != nil {
+		t.Fatalf("second sweep: %v", err)
+	}
 	var dec *approval.DecidedError
 	if _, err := s.Decide(ctx, req.ID, incident.Person{ID: "U2"}, true); !errors.As(err, &dec) {
 		t.Fatalf("after expiry: %v", err)

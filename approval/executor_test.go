@@ -134,3 +134,59 @@ func TestCancelApprovedTakesItOffTheOutbox(t *testing.T) {
 		t.Fatalf("outcome %q", cur.Outcome)
 	}
 }
+
+// Three replicas race for one approved request that nobody claimed with
+// the decision (its replica died): through CarryOut and through Drain,
+// only the one that wins the claim runs it; the others return at once.
+func TestOnlyTheClaimWinnerCarriesItOut(t *testing.T) {
+	store, d, newExec, r := execFixture(t)
+	if _, err := store.Decide(context.Background(), r.ID, incident.Person{ID: "U2"}, true); err != nil {
+		t.Fatal(err)
+	}
+	execs := []*approval.Executor{newExec(), newExec(), newExec()}
+	results := make(chan bool, 2*len(execs))
+	for _, e := range execs {
+		go func() { _, ok := e.CarryOut(context.Background(), r); results <- ok }()
+		go func() { e.Drain(context.Background()); results <- false }()
+	}
+	// Every attempt but the winner's returns without waiting for the work.
+	for range 2*len(execs) - 1 {
+		select {
+		case ok := <-results:
+			if ok {
+				t.Error("a CarryOut reported success before the work was released")
+			}
+		case <-time.After(5 * time.Second):
+			close(d.release)
+			t.Fatalf("a losing replica is running it too: %d executions", d.calls.Load())
+		}
+	}
+	close(d.release)
+	if got := waitOutcome(t, store, r.ID); got != "done" {
+		t.Fatalf("outcome %q", got)
+	}
+	if n := d.calls.Load(); n != 1 {
+		t.Fatalf("carried out %d times by 3 replicas", n)
+	}
+}
+
+// The replica whose click claimed it runs it; CarryOutClaimed on another
+// replica (its lease is not theirs) does nothing.
+func TestCarryOutClaimedNeedsTheClaim(t *testing.T) {
+	_, d, newExec, r := execFixture(t)
+	clicked, other := newExec(), newExec()
+	ar, err := clicked.Decide(context.Background(), r.ID, incident.Person{ID: "U2"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(d.release)
+	if _, ok := other.CarryOutClaimed(context.Background(), ar); ok {
+		t.Fatal("a replica without the claim carried it out")
+	}
+	if n := d.calls.Load(); n != 0 {
+		t.Fatalf("carried out %d times without the claim", n)
+	}
+	if _, ok := clicked.CarryOutClaimed(context.Background(), ar); !ok || d.calls.Load() != 1 {
+		t.Fatalf("the claiming replica did not carry it out (%d)", d.calls.Load())
+	}
+}

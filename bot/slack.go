@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -147,7 +148,7 @@ func (s *Slack) retry(ctx context.Context, what, scope string, call func() error
 			wait = backoff
 			backoff *= 2
 		default:
-			return fmt.Errorf("slack %s: %w", what, classify(redactErr(err)))
+			return fmt.Errorf("slack %s: %w", what, classify(err))
 		}
 		if wait > s.maxWait {
 			wait = s.maxWait
@@ -162,7 +163,8 @@ func (s *Slack) retry(ctx context.Context, what, scope string, call func() error
 			return fmt.Errorf("slack %s: %w", what, serr)
 		}
 	}
-	return fmt.Errorf("slack %s: gave up after %d attempts: %w", what, s.attempts, redactErr(err))
+	return fmt.Errorf("slack %s: gave up after %d attempts: %w", what, s.attempts,
+		apperr.Wrap(apperr.SlackUnavailable, what+" kept failing", redactErr(err)))
 }
 
 // channelFix says what to do about the errors only the workspace can fix.
@@ -197,8 +199,13 @@ func userProblem(code string) (string, bool) {
 }
 
 // classify gives Slack's channel errors their code (apperr.SlackChannel)
-// so the user reads what to fix; they never change on retry.
+// so the user reads what to fix; they never change on retry. A transport
+// failure (Slack unreachable) is Slack's, coded here at the edge: nothing
+// else can tell it from the store's.
 func classify(err error) error {
+	var uerr *url.Error
+	transport := errors.As(err, &uerr) // the request never got Slack's answer (refused, reset, EOF)
+	err = redactErr(err)
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		if fix, ok := channelFix(se.Err); ok {
@@ -207,6 +214,10 @@ func classify(err error) error {
 		if why, ok := userProblem(se.Err); ok {
 			return apperr.Wrap(apperr.SlackUser, why, err)
 		}
+	}
+	var ne net.Error
+	if (transport || errors.As(err, &ne)) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		return apperr.Wrap(apperr.SlackUnavailable, "Slack did not answer", err)
 	}
 	return err
 }
@@ -286,7 +297,7 @@ func (s *Slack) Reply(ctx context.Context, to ReplyTo, m Msg) error {
 func (s *Slack) OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error {
 	tally.Slack(ctx)
 	if _, err := s.api.OpenViewContext(ctx, triggerID, v); err != nil {
-		return fmt.Errorf("slack views.open: %w", classify(redactErr(err)))
+		return fmt.Errorf("slack views.open: %w", classify(err))
 	}
 	return nil
 }

@@ -86,3 +86,23 @@ func TestBypassLifecycleAnnouncedOnceAcrossReplicas(t *testing.T) {
 		t.Fatalf("off: %v %v", found, err)
 	}
 }
+
+// Apps read Get; when the sweep's Tick is late (Redis slow, every replica
+// restarting) the bypass must still end at its deadline, not at the Tick.
+func TestGetEndsAtTheDeadlineWithoutTick(t *testing.T) {
+	rdb, prefix := redistest.Client(t)
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	s := bypass.NewStore(rdb, prefix, func() time.Time { return now })
+	ctx := context.Background()
+	if err := s.On(ctx, bypass.State{ExpiresAt: now.Add(30 * time.Minute), Incident: "INC-1", Reason: "Clerk down"}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(30*time.Minute - time.Second)
+	if got, err := s.Get(ctx); err != nil || !got.Enabled {
+		t.Fatalf("a second before the deadline: %+v %v", got, err)
+	}
+	now = now.Add(time.Second)
+	if got, err := s.Get(ctx); err != nil || got.Enabled {
+		t.Fatalf("served past its deadline (no Tick yet): %+v %v", got, err)
+	}
+}

@@ -41,7 +41,7 @@ func Sentence(err error) (msg string, internal bool) {
 			detail = strings.TrimPrefix(detail, idErr.id+": ")
 		}
 		return fmt.Sprintf("%s: %s; nothing changed.", orIt(id), detail), false
-	case errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.TxFailedErr) || isRedisLoading(err):
+	case errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.TxFailedErr):
 		return CodeSentence(apperr.UnavailableStore, ""), true
 	}
 	code := apperr.CodeOf(err)
@@ -87,6 +87,8 @@ func CodeSentence(code apperr.Code, detail string) string {
 		return with(":x: The bot cannot post in the incident channel") + ". Invite it with `/invite @clerk-incident-bot`, or set SLACK_CHANNEL_ID to a channel it is in."
 	case apperr.SlackUser:
 		return with(":bust_in_silhouette: That Slack user cannot be reached") + ". Update contacts.yml or SLACK_RESPONDERS."
+	case apperr.SlackUnavailable:
+		return with(":warning: Slack does not answer the bot") + ". What was saved before stays saved; check `/clerk-incident status` before retrying, and https://slack-status.com."
 	case apperr.Timeout:
 		return ":warning: That took too long and was stopped; check `/clerk-incident status` before retrying."
 	}
@@ -108,9 +110,4 @@ func notFoundID(err error) string {
 		}
 	}
 	return "by that ID"
-}
-
-// isRedisLoading is Redis answering LOADING while it reads its data back.
-func isRedisLoading(err error) bool {
-	return strings.HasPrefix(err.Error(), "LOADING") || strings.Contains(err.Error(), ": LOADING")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/clerk/clerk-sdk-go/v2"
 )
 
@@ -24,7 +25,8 @@ func TestEveryErrorCodeHasItsOwnSentence(t *testing.T) {
 		{apperr.Invalid, apperr.New(apperr.Invalid, "the duration must be positive"), "not valid"},
 		{apperr.NotFound, apperr.New(apperr.NotFound, "no such user"), "Not found"},
 		{apperr.Conflict, apperr.New(apperr.Conflict, "already approved"), "already decided"},
-		{apperr.UnavailableStore, fmt.Errorf("read INC-1: %w", &net.OpError{Op: "dial", Err: errors.New("connection refused")}), "incident store is unavailable"},
+		{apperr.UnavailableStore, fmt.Errorf("read INC-1: %w", redisx.StoreErr(&net.OpError{Op: "dial", Err: errors.New("connection refused")})), "incident store is unavailable"},
+		{apperr.SlackUnavailable, apperr.Wrap(apperr.SlackUnavailable, "Slack did not answer", &net.OpError{Op: "dial", Err: errors.New("connection refused")}), "Slack does not answer"},
 		{apperr.UnavailableClerk, clerkops.Explain(&net.OpError{Op: "dial", Err: errors.New("connection refused")}, "list users"), "Clerk does not answer"},
 		{apperr.UnavailableRemote, apperr.New(apperr.UnavailableRemote, "Statuspage answered 503"), "does not answer"},
 		{apperr.ClerkUnauthorized, clerkops.Explain(clerkAPIError(401), "ban user_1"), "Clerk rejected the secret key"},

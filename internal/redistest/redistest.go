@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 )
 
 var (
@@ -82,6 +84,7 @@ func Client(t testing.TB) (*redis.Client, string) {
 		t.Fatal(err)
 	}
 	rdb := redis.NewClient(opt)
+	rdb.AddHook(redisx.ErrorCodes{}) // as the program's client does
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb, Prefix()
 }

@@ -625,6 +625,7 @@ func openRedis(cfg Config, log logrus.FieldLogger) (redis.UniversalClient, func(
 		}
 		log.Warn("REDIS_URL is not set: using an embedded in-memory Redis; incident state will not survive a restart")
 		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		rdb.AddHook(redisx.ErrorCodes{})
 		return rdb, func() { _ = rdb.Close(); mr.Close() }, nil
 	}
 	// A master_name query parameter means the host(s) are Sentinels:
@@ -635,6 +636,7 @@ func openRedis(cfg Config, log logrus.FieldLogger) (redis.UniversalClient, func(
 			return nil, nil, errors.New("REDIS_URL (Sentinel form) cannot be parsed (value not shown: it may hold a password)")
 		}
 		rdb := redis.NewFailoverClient(fo)
+		rdb.AddHook(redisx.ErrorCodes{})
 		log.WithField("master", fo.MasterName).WithField("sentinels", len(fo.SentinelAddrs)).Info("using Redis through Sentinel")
 		return rdb, func() { _ = rdb.Close() }, nil
 	}
@@ -643,6 +645,7 @@ func openRedis(cfg Config, log logrus.FieldLogger) (redis.UniversalClient, func(
 		return nil, nil, errors.New("REDIS_URL cannot be parsed (value not shown: it may hold a password)")
 	}
 	rdb := redis.NewClient(opt)
+	rdb.AddHook(redisx.ErrorCodes{}) // Redis not answering is coded at the client (apperr.UnavailableStore)
 	return rdb, func() { _ = rdb.Close() }, nil
 }
 
