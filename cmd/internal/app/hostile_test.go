@@ -26,14 +26,19 @@ var freeText = map[string][]string{
 	"lockout":    {"lockout INC-1 user_abc -- " + hostile},
 	"bypass":     {"bypass on 30m " + hostile, "bypass extend 15m " + hostile},
 	"resolve":    {"resolve INC-1 " + hostile},
+	"webhooks":   {"webhooks pause INC-1 " + hostile},
 }
+
+// typedElsewhere are free-text commands whose hostile pass needs a fake of
+// their own, by the test that types into them.
+var typedElsewhere = map[string]string{"rollback": "TestHostileRollbackReasonIsInert"}
 
 // The list above covers every Sub whose usage takes free text.
 func TestHostilePassCoversEveryFreeTextCommand(t *testing.T) {
 	freeRe := regexp.MustCompile(`(text|title|reason|resolution)…`)
 	for _, s := range handlers.Subcommands() {
 		if freeRe.MatchString(s.Usage) {
-			if _, ok := freeText[s.Name]; !ok {
+			if _, ok := freeText[s.Name]; !ok && typedElsewhere[s.Name] == "" {
 				t.Errorf("%s takes free text (%s) but the hostile pass does not type into it", s.Name, s.Usage)
 			}
 		}

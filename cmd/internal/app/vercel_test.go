@@ -198,3 +198,15 @@ func TestRollbackRefusedByVercelIsASentence(t *testing.T) {
 		t.Fatal("production changed")
 	}
 }
+
+// A rollback's reason is typed into its approval request: a broadcast and a
+// disguised link there show as text (the hostile pass, with a fake Vercel).
+func TestHostileRollbackReasonIsInert(t *testing.T) {
+	h := startVercel(t, nil)
+	card := h.open(t, "open outage Sign-in broken")
+	req := h.request(t, card, "rollback previous -- "+hostile, "Approval needed: rollback", "evil.example")
+	inert(t, *req)
+	for _, m := range h.slack.Messages() {
+		inert(t, m)
+	}
+}
