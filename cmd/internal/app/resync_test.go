@@ -180,7 +180,7 @@ func TestResyncTickIsCreditedToWhoeverStartedIt(t *testing.T) {
 	fs.Command(t, "U1", "C1", "open webhook Users not syncing")
 	card := fs.ExpectMessage(t, "CINC", "INC-1 · Users not syncing")
 	checklist := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Data Sync Recovery"}})
-	fs.Command(t, "U2", "C1", "resync")
+	fs.Command(t, "U2", "C1", "resync --no-pause")
 	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"3 delivered, 0 failed"}})
 	fs.ExpectUpdated(t, checklist, "~Run resync script", "<@U2>")
 	if tick := tickedIn(t, prefix, "INC-1", incident.StepRunResync, true); tick.By.ID != "U2" {
