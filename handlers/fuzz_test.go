@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"slices"
 	"strings"
@@ -50,6 +51,23 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
+		// A refusal says which: an unknown word (named, as typed) or a
+		// misused subcommand with a problem and its usage line.
+		var ue *UsageError
+		var unk *UnknownError
+		switch {
+		case err == nil:
+		case errors.As(err, &ue):
+			if strings.TrimSpace(ue.Problem) == "" || !strings.HasPrefix(ue.Usage, "/clerk-incident ") {
+				t.Fatalf("%q: usage error %+v", text, ue)
+			}
+		case errors.As(err, &unk):
+			if unk.Word == "" || !strings.Contains(text, unk.Word) {
+				t.Fatalf("%q: unknown-subcommand error names %q", text, unk.Word)
+			}
+		default:
+			t.Fatalf("%q: untyped error %v", text, err)
+		}
 		_, _ = clerkops.ParseRefs(text)
 		_ = approval.ValidID(text)
 	})
@@ -61,10 +79,21 @@ func FuzzParse(f *testing.F) {
 // not, and always answers the user.
 func FuzzSlackPayload(f *testing.F) {
 	f.Add([]byte(`{"type":"block_actions","user":{"id":"U2"},"container":{"message_ts":"1.2","channel_id":"C1"},"actions":[{"action_id":"chk_tick","block_id":"chk:INC-1:4a","value":"INC-1|4a|1"}]}`))
-	f.Add([]byte(`{"type":"block_actions","actions":[{"action_id":"open_force","value":"outage|P1|x"}]}`))
-	f.Add([]byte(`{"type":"block_actions","actions":[{"action_id":"approval_approve","value":"apr-aaaaaaaaaaaa"}]}`))
-	f.Add([]byte(`{"type":"block_actions","actions":[{"action_id":"inc_resolve","value":"INC-99999999999999999999"}]}`))
+	f.Add([]byte(`{"type":"block_actions","actions":[{"action_id":"open_force","block_id":"b","value":"outage|P1|x"}]}`))
+	f.Add([]byte(`{"type":"block_actions","actions":[{"action_id":"approval_approve","block_id":"b","value":"apr-aaaaaaaaaaaa"}]}`))
+	f.Add([]byte(`{"type":"block_actions","actions":[{"action_id":"inc_resolve","block_id":"b","value":"INC-99999999999999999999"}]}`))
 	f.Add([]byte(`{}`))
+	// Seeds carry a block_id: without one slack-go reads an action as an
+	// attachment action, which the bot never receives.
+	f.Add([]byte(`{"type":"block_actions","actions":[{"action_id":"no_such_button","block_id":"b","value":"INC-1"}]}`))
+	// Every button the bot knows, with values of each shape it uses, so
+	// the fuzz starts from clicks that reach each handler.
+	for id := range Buttons() {
+		for _, v := range []string{"", "INC-1", "INC-1|4a|1", "INC-1|x", "apr-aaaaaaaaaaaa", "outage|P1|x", "INC-2"} {
+			raw, _ := json.Marshal(map[string]any{"type": "block_actions", "actions": []map[string]string{{"action_id": id, "block_id": "chk:" + v, "value": v}}})
+			f.Add(raw)
+		}
+	}
 	env := newFuzzEnv(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var cb slack.InteractionCallback
@@ -75,6 +104,7 @@ func FuzzSlackPayload(f *testing.F) {
 			if a == nil || len(a.Value) > 2000 {
 				continue
 			}
+			before := env.answers()
 			// U3 is not a responder: nothing it clicks may change state.
 			env.h.Action(context.Background(), bot.Action{ActionID: a.ActionID, BlockID: a.BlockID, Value: a.Value, UserID: "U3",
 				ChannelID: "C1", MessageTS: cb.Container.MessageTs})
@@ -88,11 +118,15 @@ func FuzzSlackPayload(f *testing.F) {
 			if open, _ := env.store.ListOpen(context.Background()); len(open) != 1 {
 				t.Fatalf("a non-responder's click %q=%q opened an incident", a.ActionID, a.Value)
 			}
+			if env.answers() == before {
+				t.Fatalf("a non-responder's click %q=%q got no answer", a.ActionID, a.Value)
+			}
 		}
 	})
 }
 
 type fuzzEnv struct {
+	fs      *fakeslack.Server
 	h       *Handlers
 	store   *incident.Store
 	id      string
@@ -133,5 +167,17 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	if err != nil || len(open) != 1 {
 		tb.Fatalf("open: %v %d", err, len(open))
 	}
-	return &fuzzEnv{h: h, store: store, id: open[0].ID, version: open[0].Version}
+	return &fuzzEnv{fs: fs, h: h, store: store, id: open[0].ID, version: open[0].Version}
+}
+
+// answers counts what U3 has been told: its ephemeral replies (the fuzz
+// clicks carry no response_url) and modals opened for it.
+func (e *fuzzEnv) answers() int {
+	n := e.fs.Calls("views.open") + e.fs.Calls("views.push")
+	for _, m := range e.fs.Messages() {
+		if m.Ephemeral && m.User == "U3" {
+			n++
+		}
+	}
+	return n
 }

@@ -206,8 +206,8 @@ func (s *CategorySpec) validate(key string) []error {
 				errs = append(errs, fmt.Errorf("line %d: step has no id", st.line))
 			case len(id) > 20 || strings.ContainsAny(id, " |:"):
 				errs = append(errs, fmt.Errorf("line %d: step id %q must be short, without spaces, '|' or ':'", st.line, st.ID))
-			case seen[id] != 0:
-				errs = append(errs, fmt.Errorf("line %d: step id %q already used on line %d", st.line, st.ID, seen[id]))
+			case foldSeen(seen, id) != 0:
+				errs = append(errs, fmt.Errorf("line %d: step id %q already used on line %d", st.line, st.ID, foldSeen(seen, id)))
 			default:
 				seen[id] = st.line
 			}
@@ -246,6 +246,18 @@ func (s *CategorySpec) validate(key string) []error {
 		errs = append(errs, fmt.Errorf("line %d: category %q: at most 40 steps fit in one Slack message", s.Checklist.line, key))
 	}
 	return errs
+}
+
+// foldSeen returns the line of an ID already seen that equals id under
+// strings.EqualFold, the match Checklist.Step uses: lowercasing alone
+// keeps "ſ" and "s" apart. Checklists are short, so a scan is fine.
+func foldSeen(seen map[string]int, id string) int {
+	for k, line := range seen {
+		if strings.EqualFold(k, id) {
+			return line
+		}
+	}
+	return 0
 }
 
 // UnmarshalYAML rejects unknown keys with their line and keeps the line.

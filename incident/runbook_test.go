@@ -44,6 +44,9 @@ func TestRunbookErrorsNameTheLine(t *testing.T) {
 		{"missing category", validExcept("performance"), "category \"performance\" is missing"},
 		{"step without id", strings.Replace(validExcept(""), "id: \"s1\"", "id: \"\"", 1), "step has no id"},
 		{"duplicate step", strings.Replace(validExcept(""), "id: \"s2\"", "id: \"s1\"", 1), "step id \"s1\" already used on line"},
+		// Ticks find a step with strings.EqualFold, under which "ſ" (long s)
+		// is "s": both IDs would make one step untickable. FuzzRunbook found it.
+		{"duplicate step under case folding", strings.Replace(strings.Replace(validExcept(""), "id: \"s1\"", "id: \"ſ\"", 1), "id: \"s2\"", "id: \"S\"", 1), "step id \"S\" already used on line"},
 		{"empty", "", "file is empty"},
 		{"too many steps for one Slack message", strings.Replace(validExcept(""), "      steps:\n", "      steps:\n"+manySteps(47), 1),
 			"line 5: category \"outage\": checklist has 49 steps; at most 48 fit one Slack message"},

@@ -34,8 +34,13 @@ func golden(t *testing.T, name string, m bot.Msg) {
 		t.Errorf("%s differs from %s (run with -update to accept):\n%s", name, path, got)
 	}
 	var blocks []map[string]any
-	raw, _ := json.Marshal(m.Blocks)
-	_ = json.Unmarshal(raw, &blocks)
+	raw, err := json.Marshal(m.Blocks)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		t.Fatalf("%s blocks are not a JSON array: %v", name, err)
+	}
 	if len(blocks) > 50 {
 		t.Errorf("%s has %d blocks; Slack allows 50", name, len(blocks))
 	}
@@ -92,9 +97,14 @@ func TestLongTitleIsTruncatedToSlackLimits(t *testing.T) {
 	long := *inc
 	long.Title = string(make([]rune, 400))
 	m := Card(&long, rb.Spec(inc.Category), nil, now)
-	raw, _ := json.Marshal(m.Blocks[0])
+	raw, err := json.Marshal(m.Blocks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 	var header struct{ Text struct{ Text string } }
-	_ = json.Unmarshal(raw, &header)
+	if err := json.Unmarshal(raw, &header); err != nil {
+		t.Fatalf("header block %s: %v", raw, err)
+	}
 	if n := len([]rune(header.Text.Text)); n > 150 {
 		t.Fatalf("header is %d characters", n)
 	}

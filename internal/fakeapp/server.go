@@ -1,5 +1,6 @@
 // Package fakeapp is the user's app as the bot sees it: a Clerk webhook
-// receiver that verifies Svix signatures and upserts users, which tests can
+// receiver that verifies Svix signatures with Svix's Go library and
+// upserts users, which tests can
 // make slow, fail for some users, or accept anything (a security hole the
 // bot must flag).
 package fakeapp
@@ -11,11 +12,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
+	svix "github.com/svix/svix-webhooks/go"
 )
 
 // Server is the fake app.
@@ -23,7 +25,9 @@ type Server struct {
 	Secret string // whsec_…
 
 	srv *httptest.Server
-	key resync.Secret
+	// wh is Svix's own library: the app verifies (and Deliver signs) as
+	// Svix documents, independently of the bot's resync.Secret.
+	wh *svix.Webhook
 
 	mu         sync.Mutex
 	users      map[string]int // user ID → deliveries
@@ -67,7 +71,14 @@ func (s *Server) Deliver(id string, body []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.key.HeadersFor(req.Header, id, body, time.Now())
+	now := time.Now()
+	sig, err := s.wh.Sign(id, now, body)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("svix-id", id)
+	req.Header.Set("svix-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("svix-signature", sig)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
@@ -121,7 +132,7 @@ func (s *Server) MessageIDs(userID string) []string {
 // New starts a fake app with a fresh signing secret.
 func New() *Server {
 	s := &Server{Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", users: map[string]int{}, failUsers: map[string]int{}, events: map[string]int{}}
-	s.key, _ = resync.ParseSecret(s.Secret)
+	s.wh, _ = svix.NewWebhook(s.Secret)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/webhooks/clerk", s.webhook)
 	s.srv = httptest.NewServer(mux)
@@ -186,7 +197,9 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		s.wait(delay)
 	}
 	if !accept {
-		if err := s.key.Verify(r.Header, body, time.Now()); err != nil || reject {
+		// Verify enforces Svix's 5-minute timestamp tolerance against the
+		// wall clock, as a real receiver does.
+		if err := s.wh.Verify(body, r.Header); err != nil || reject {
 			s.mu.Lock()
 			s.badSig++
 			s.mu.Unlock()
