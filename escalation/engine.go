@@ -434,6 +434,7 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 		calls := make(chan struct{})
 		go func() {
 			defer close(calls)
+			defer e.survive(ctx, "call check", "")
 			e.checkCalls(ctx, now)
 		}()
 		defer func() { <-calls }()
@@ -468,18 +469,21 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// survive is deferred by the engine's own goroutines: a panic is logged
+// with its stack and, through a pager that can raise an alarm (the Slack
+// side), told once; the work is retried next tick.
+func (e *Engine) survive(ctx context.Context, job, id string) {
+	if p := recover(); p != nil {
+		e.log.WithField("incident", id).WithField("job", job).WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error(job + " panicked")
+		if a, ok := e.pager.(alarm); ok {
+			a.Failed(context.WithoutCancel(ctx), job, id)
+		}
+	}
+}
+
 func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked bool) {
 	log := e.log.WithField("incident", id)
-	defer func() {
-		if p := recover(); p != nil {
-			log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("escalation panicked")
-			// A pager that can raise an alarm (the Slack side) tells the
-			// incident's thread once; the ladder is retried next tick.
-			if a, ok := e.pager.(alarm); ok {
-				a.Failed(context.WithoutCancel(ctx), "escalation", id)
-			}
-		}
-	}()
+	defer e.survive(ctx, "escalation", id)
 	ok, err := claimScript.Run(ctx, e.rdb, []string{e.keyDue(), e.keyLease(id)}, id, now.UnixMilli(), e.owner, e.Lease.Milliseconds()).Int()
 	if err != nil {
 		log.WithError(err).Warn("claim failed")

@@ -26,9 +26,11 @@ func appCommands() []Sub {
 		{Name: "deploys", Usage: "/clerk-incident deploys [n]", Summary: "the app's last n (default 5) production deployments on Vercel: age, state, commit, author, which serves production", Who: Anyone, NoID: true,
 			Run: (*Handlers).deploysCmd},
 		{Name: "env", Usage: "/clerk-incident env check [INC-n]", Summary: "check the app's production Clerk variables on Vercel (never their values): present, same mode, same instance, recently changed", Who: Responder,
-			Run: (*Handlers).envCmd},
+			Run: (*Handlers).envCmd, Verbs: []string{"check"}},
 		{Name: "rollback", Usage: "/clerk-incident rollback [INC-n] <deployment-id|previous> [-- reason…]", Summary: "point the app's production back at an earlier Vercel deployment (needs a second person's approval)", Who: Responder,
-			Run: (*Handlers).rollbackCmd},
+			Run:       (*Handlers).rollbackCmd,
+			TextAfter: "--", // the reason (splitReason): an INC-n there is text
+		},
 	}
 }
 

@@ -66,7 +66,7 @@ var commandHelp = map[string]struct {
 		detail: "While paused, apps that read the bot's GET /v1/webhooks answer Clerk's deliveries with 503 so Svix retries them later (for about a day), and still take the resync's own signed deliveries. Pause and resume tick the data-sync checklist's steps; a reminder comes every 30 minutes while paused."},
 	"deploys": {examples: []string{"/clerk-incident deploys", "/clerk-incident deploys 10"},
 		detail: "Reads the app's production deployments from Vercel (VERCEL_TOKEN, VERCEL_PROJECT_ID). The one serving production now is marked; a deploy shortly before an incident opened is named in its thread."},
-	"env": {examples: []string{"/clerk-incident env check"},
+	"env": {examples: []string{"/clerk-incident env check", "/clerk-incident env check INC-2"},
 		detail: "Checks the app's production Clerk variables on Vercel without showing any value: both keys present, the same mode (no sk_test_ beside pk_live_), the same Clerk instance, the webhook secret present, and changes in the last 24 h or since the deploy now serving. Ticks \"Verify environment variables\"."},
 	"rollback": {examples: []string{"/clerk-incident rollback previous -- sign-in broke after the last deploy", "/clerk-incident rollback INC-2 dpl_8fK2mNq -- middleware matcher change"},
 		detail: "Asks a second person to approve; the request shows what serves production now and what it goes back to. Once approved, the bot asks Vercel to roll back, follows the job to its end and says how it ended in the thread. Ticks \"Rollback if necessary\"."},

@@ -222,3 +222,22 @@ func TestUsageShowsWhereTheIDGoes(t *testing.T) {
 		t.Error("help does not say where INC-n goes")
 	}
 }
+
+// A rollback's reason after `--` is text: an INC-n there is not the
+// incident (issue 22's rollback row, found on review).
+func TestRollbackReasonMayNameAnotherIncident(t *testing.T) {
+	for _, line := range []string{"rollback INC-4 previous -- broke after INC-3's deploy", "rollback previous INC-4 -- same as INC-3"} {
+		p, err := Parse(line)
+		if err != nil || p.ID != "INC-4" {
+			t.Errorf("%q: ID %q, err %v", line, p.ID, err)
+		}
+	}
+	p, err := Parse("rollback previous -- same as INC-3")
+	if err != nil || p.ID != "" {
+		t.Errorf("reason's INC-3 taken as the incident: ID %q, err %v", p.ID, err)
+	}
+	p, err = Parse("env check INC-2")
+	if err != nil || p.ID != "INC-2" {
+		t.Errorf("env check INC-2: ID %q, err %v", p.ID, err)
+	}
+}
