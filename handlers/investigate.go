@@ -125,13 +125,8 @@ func (h *Handlers) shareUser(ctx context.Context, r req, a bot.Action) {
 		h.replyText(ctx, r, "This Clerk client cannot look up accounts; nothing was shared.")
 		return
 	}
-	inc, err := h.store.Current(ctx, id)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	if inc.Channel == "" {
-		h.replyText(ctx, r, fmt.Sprintf("%s has no thread to share into; nothing was shared.", id))
+	inc, ok := h.shareTarget(ctx, r, id)
+	if !ok {
 		return
 	}
 	prof, sessions, err := look.Investigate(ctx, userID)
@@ -412,13 +407,8 @@ func (h *Handlers) shareExport(ctx context.Context, r req, a bot.Action) {
 		h.replyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
 		return
 	}
-	inc, err := h.store.Current(ctx, id)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	if inc.Channel == "" {
-		h.replyText(ctx, r, fmt.Sprintf("%s has no thread to share into; nothing was shared.", id))
+	inc, ok := h.shareTarget(ctx, r, id)
+	if !ok {
 		return
 	}
 	users, err := h.store.Affected(ctx, id)
@@ -442,4 +432,19 @@ func (h *Handlers) shareExport(ctx context.Context, r req, a bot.Action) {
 	}
 	_, _ = h.store.Update(ctx, id, incident.Record(r.who, fmt.Sprintf("Affected accounts export shared in the thread: %d", len(users))))
 	h.replyText(ctx, r, fmt.Sprintf(":page_facing_up: %s is now in the %s thread. :warning: Everyone in the channel can open it; delete it from Slack once the users are notified.", name, id))
+}
+
+// shareTarget is the incident whose thread a "Share in thread" click posts
+// into; it tells the clicker when there is none.
+func (h *Handlers) shareTarget(ctx context.Context, r req, id string) (*incident.Incident, bool) {
+	inc, err := h.store.Current(ctx, id)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return nil, false
+	}
+	if inc.Channel == "" {
+		h.replyText(ctx, r, fmt.Sprintf("%s has no thread to share into; nothing was shared.", id))
+		return nil, false
+	}
+	return inc, true
 }
