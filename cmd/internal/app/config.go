@@ -173,74 +173,98 @@ func Load(getenv func(string) string) (Config, error) {
 		Channel: get("SLACK_CHANNEL_ID"), RedisURL: get("REDIS_URL"), RedisPrefix: get("REDIS_KEY_PREFIX"),
 		HTTPAddr: get("HTTP_ADDR"), LogFormat: strings.ToLower(get("LOG_FORMAT")), RunbookFile: get("RUNBOOK_FILE"),
 	}
+	// A contacts file named on purpose must load; the default may be absent.
+	c.ContactsRequired = strings.TrimSpace(getenv("CONTACTS_FILE")) != ""
+	loadSlack(&c, get, &errs)
+	loadClerk(&c, get, &errs)
+	loadWatch(&c, get, &errs)
+	loadApp(&c, get, &errs)
+	loadPaging(&c, get, &errs)
+	c.HandlerTimeout = duration(get, "HANDLER_TIMEOUT", &errs)
+	c.GroupCacheTTL = duration(get, "RESPONDER_CACHE_TTL", &errs)
+	if len(errs) > 0 {
+		return Config{}, &ConfigError{Problems: errs}
+	}
+	return c, nil
+}
+
+// loadSlack reads the Slack tokens and channel, Redis, HTTP, logs and the runbook.
+func loadSlack(c *Config, get func(string) string, errs *[]string) {
 	switch {
 	case c.BotToken == "":
-		errs = append(errs, "SLACK_BOT_TOKEN is required: the bot token, starting with xoxb-")
+		*errs = append(*errs, "SLACK_BOT_TOKEN is required: the bot token, starting with xoxb-")
 	case !strings.HasPrefix(c.BotToken, "xoxb-"):
-		errs = append(errs, "SLACK_BOT_TOKEN must start with xoxb- (is it the app token or a user token?)")
+		*errs = append(*errs, "SLACK_BOT_TOKEN must start with xoxb- (is it the app token or a user token?)")
 	}
 	switch {
 	case c.AppToken == "":
-		errs = append(errs, "SLACK_APP_TOKEN is required: the app-level token with connections:write, starting with xapp-")
+		*errs = append(*errs, "SLACK_APP_TOKEN is required: the app-level token with connections:write, starting with xapp-")
 	case !strings.HasPrefix(c.AppToken, "xapp-"):
-		errs = append(errs, "SLACK_APP_TOKEN must start with xapp- (create one under Basic Information > App-Level Tokens)")
+		*errs = append(*errs, "SLACK_APP_TOKEN must start with xapp- (create one under Basic Information > App-Level Tokens)")
 	}
 	if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
+		*errs = append(*errs, "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
 	} else if !strings.HasSuffix(c.SlackAPIURL, "/") {
 		c.SlackAPIURL += "/"
 	}
 	if c.Channel != "" && !validChannel(c.Channel) {
-		errs = append(errs, fmt.Sprintf("SLACK_CHANNEL_ID %q is not a channel ID (C…, G… or D…; right-click the channel > Copy link)", c.Channel))
+		*errs = append(*errs, fmt.Sprintf("SLACK_CHANNEL_ID %q is not a channel ID (C…, G… or D…; right-click the channel > Copy link)", c.Channel))
 	}
-	c.Responders = principals(get, "SLACK_RESPONDERS", &errs)
+	c.Responders = principals(get, "SLACK_RESPONDERS", errs)
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			errs = append(errs, "REDIS_URL must look like redis://host:6379/0 or rediss://… (value not shown: it may hold a password)")
+			*errs = append(*errs, "REDIS_URL must look like redis://host:6379/0 or rediss://… (value not shown: it may hold a password)")
 		}
 	}
 	if c.HTTPAddr != "" && !strings.Contains(c.HTTPAddr, ":") {
-		errs = append(errs, fmt.Sprintf("HTTP_ADDR %q must be host:port or :port", c.HTTPAddr))
+		*errs = append(*errs, fmt.Sprintf("HTTP_ADDR %q must be host:port or :port", c.HTTPAddr))
 	}
 	lvl, err := logrus.ParseLevel(get("LOG_LEVEL"))
 	if err != nil {
-		errs = append(errs, fmt.Sprintf("LOG_LEVEL %q must be debug, info, warn or error", get("LOG_LEVEL")))
+		*errs = append(*errs, fmt.Sprintf("LOG_LEVEL %q must be debug, info, warn or error", get("LOG_LEVEL")))
 	}
 	c.LogLevel = lvl
 	if c.LogFormat != "json" && c.LogFormat != "text" {
-		errs = append(errs, fmt.Sprintf("LOG_FORMAT %q must be json or text", c.LogFormat))
+		*errs = append(*errs, fmt.Sprintf("LOG_FORMAT %q must be json or text", c.LogFormat))
 	}
 	if c.RunbookFile != "" {
 		if _, err := os.Stat(c.RunbookFile); err != nil {
-			errs = append(errs, fmt.Sprintf("RUNBOOK_FILE %q cannot be read: %v", c.RunbookFile, errors.Unwrap(err)))
+			*errs = append(*errs, fmt.Sprintf("RUNBOOK_FILE %q cannot be read: %v", c.RunbookFile, errors.Unwrap(err)))
 		}
 	}
+}
+
+// loadClerk reads contacts and the Clerk Backend API.
+func loadClerk(c *Config, get func(string) string, errs *[]string) {
 	c.ContactsFile = get("CONTACTS_FILE")
-	if strings.TrimSpace(getenv("CONTACTS_FILE")) != "" {
-		c.ContactsRequired = true
+	if c.ContactsRequired {
 		if _, err := os.Stat(c.ContactsFile); err != nil {
-			errs = append(errs, fmt.Sprintf("CONTACTS_FILE %q cannot be read: %v", c.ContactsFile, errors.Unwrap(err)))
+			*errs = append(*errs, fmt.Sprintf("CONTACTS_FILE %q cannot be read: %v", c.ContactsFile, errors.Unwrap(err)))
 		}
 	}
 	c.ClerkSecretKey = get("CLERK_SECRET_KEY")
 	if c.ClerkSecretKey != "" && !strings.HasPrefix(c.ClerkSecretKey, "sk_live_") && !strings.HasPrefix(c.ClerkSecretKey, "sk_test_") {
-		errs = append(errs, "CLERK_SECRET_KEY must start with sk_live_ or sk_test_ (is it the publishable pk_ key?)")
+		*errs = append(*errs, "CLERK_SECRET_KEY must start with sk_live_ or sk_test_ (is it the publishable pk_ key?)")
 	}
 	c.ClerkAPIURL = strings.TrimRight(get("CLERK_API_URL"), "/")
 	if u, err := url.Parse(c.ClerkAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, "CLERK_API_URL must be an http(s) URL such as https://api.clerk.com/v1")
+		*errs = append(*errs, "CLERK_API_URL must be an http(s) URL such as https://api.clerk.com/v1")
 	}
 	if v := get("CLERK_RATE_LIMIT"); v != "" {
 		n, w, err := clerkops.ParseBudget(v)
 		if err != nil {
-			errs = append(errs, "CLERK_RATE_LIMIT "+err.Error())
+			*errs = append(*errs, "CLERK_RATE_LIMIT "+err.Error())
 		}
 		c.ClerkBudget, c.ClerkWindow = n, w
 	}
-	c.Approvers = principals(get, "SLACK_APPROVERS", &errs)
+}
+
+// loadWatch reads approvers, the status poller and our probes of Clerk.
+func loadWatch(c *Config, get func(string) string, errs *[]string) {
+	c.Approvers = principals(get, "SLACK_APPROVERS", errs)
 	if sched := get("STATUS_POLL_SCHEDULE"); !strings.EqualFold(sched, "off") {
 		if _, err := cron.ParseStandard(sched); err != nil {
-			errs = append(errs, fmt.Sprintf("STATUS_POLL_SCHEDULE %q is not a cron schedule (e.g. @every 1m, */2 * * * *) or off", sched))
+			*errs = append(*errs, fmt.Sprintf("STATUS_POLL_SCHEDULE %q is not a cron schedule (e.g. @every 1m, */2 * * * *) or off", sched))
 		}
 		c.StatusSchedule = sched
 	}
@@ -251,15 +275,15 @@ func Load(getenv func(string) string) (Config, error) {
 			continue
 		}
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, name+" must be an http(s) URL")
+			*errs = append(*errs, name+" must be an http(s) URL")
 		}
 	}
-	c.StatusConfirm = positiveInt(get, "STATUS_CONFIRM_POLLS", &errs)
+	c.StatusConfirm = positiveInt(get, "STATUS_CONFIRM_POLLS", errs)
 	if f := get("STATUS_COMPONENTS_FILE"); f != "" {
 		if src, err := os.ReadFile(f); err != nil {
-			errs = append(errs, "STATUS_COMPONENTS_FILE: "+err.Error())
+			*errs = append(*errs, "STATUS_COMPONENTS_FILE: "+err.Error())
 		} else if m, err := statuswatch.LoadComponentMap(f, src); err != nil {
-			errs = append(errs, "STATUS_COMPONENTS_FILE is not valid: "+err.Error())
+			*errs = append(*errs, "STATUS_COMPONENTS_FILE is not valid: "+err.Error())
 		} else {
 			c.Components = m
 		}
@@ -271,63 +295,65 @@ func Load(getenv func(string) string) (Config, error) {
 		c.Probe = true
 	case "off", "false", "0", "no":
 	default:
-		errs = append(errs, fmt.Sprintf("CLERK_PROBE %q must be on or off", v))
+		*errs = append(*errs, fmt.Sprintf("CLERK_PROBE %q must be on or off", v))
 	}
-	c.ProbeConfirm = positiveInt(get, "CLERK_PROBE_CONFIRM_POLLS", &errs)
+	c.ProbeConfirm = positiveInt(get, "CLERK_PROBE_CONFIRM_POLLS", errs)
 	if ms, err := strconv.Atoi(get("CLERK_PROBE_SLOW_MS")); err != nil || ms < 1 {
-		errs = append(errs, fmt.Sprintf("CLERK_PROBE_SLOW_MS %q must be a positive number of milliseconds", get("CLERK_PROBE_SLOW_MS")))
+		*errs = append(*errs, fmt.Sprintf("CLERK_PROBE_SLOW_MS %q must be a positive number of milliseconds", get("CLERK_PROBE_SLOW_MS")))
 	} else {
 		c.ProbeSlow = time.Duration(ms) * time.Millisecond
 	}
-	c.HealthConfirm = positiveInt(get, "APP_HEALTH_CONFIRM_POLLS", &errs)
+	c.HealthConfirm = positiveInt(get, "APP_HEALTH_CONFIRM_POLLS", errs)
+}
+
+// loadApp reads the app: its Clerk keys, webhook endpoint and resync.
+func loadApp(c *Config, get func(string) string, errs *[]string) {
 	c.PublishableKey = get("CLERK_PUBLISHABLE_KEY")
 	if c.PublishableKey != "" && !strings.HasPrefix(c.PublishableKey, "pk_live_") && !strings.HasPrefix(c.PublishableKey, "pk_test_") {
-		errs = append(errs, "CLERK_PUBLISHABLE_KEY must start with pk_live_ or pk_test_")
+		*errs = append(*errs, "CLERK_PUBLISHABLE_KEY must start with pk_live_ or pk_test_")
 	}
 	c.FrontendAPIURL = strings.TrimRight(get("CLERK_FRONTEND_API_URL"), "/")
 	c.WebhookURL = get("APP_WEBHOOK_URL")
 	c.WebhookSecret = get("APP_WEBHOOK_SECRET")
 	if c.WebhookSecret != "" {
 		if _, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(c.WebhookSecret, "whsec_")); err != nil || !strings.HasPrefix(c.WebhookSecret, "whsec_") {
-			errs = append(errs, "APP_WEBHOOK_SECRET must be the endpoint's signing secret: whsec_ followed by base64 (value not shown)")
+			*errs = append(*errs, "APP_WEBHOOK_SECRET must be the endpoint's signing secret: whsec_ followed by base64 (value not shown)")
 		}
 	}
-	c.ResyncConc = positiveInt(get, "RESYNC_CONCURRENCY", &errs)
+	c.ResyncConc = positiveInt(get, "RESYNC_CONCURRENCY", errs)
+}
+
+// loadPaging reads phone paging, PagerDuty, status updates, approvals, bypass, tokens, Vercel.
+func loadPaging(c *Config, get func(string) string, errs *[]string) {
 	c.TwilioSID, c.TwilioToken, c.TwilioFrom, c.TwilioURL = get("TWILIO_ACCOUNT_SID"), get("TWILIO_AUTH_TOKEN"), get("TWILIO_FROM"), get("TWILIO_API_URL")
 	if n := countSet(c.TwilioSID, c.TwilioToken, c.TwilioFrom); n != 0 && n != 3 {
-		errs = append(errs, "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM go together: set all three to page by SMS and call, or none")
+		*errs = append(*errs, "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM go together: set all three to page by SMS and call, or none")
 	}
 	if c.TwilioCallerID = get("TWILIO_CALLER_ID"); c.TwilioCallerID != "" && !escalation.IsE164(c.TwilioCallerID) {
-		errs = append(errs, fmt.Sprintf("TWILIO_CALLER_ID %q must be a phone number in E.164 form (+15551234567) that you own in Twilio or have verified: a call cannot come from a Messaging Service", c.TwilioCallerID))
+		*errs = append(*errs, fmt.Sprintf("TWILIO_CALLER_ID %q must be a phone number in E.164 form (+15551234567) that you own in Twilio or have verified: a call cannot come from a Messaging Service", c.TwilioCallerID))
 	}
 	c.PagerDutyKey, c.PagerDutyURL = get("PAGERDUTY_ROUTING_KEY"), get("PAGERDUTY_EVENTS_URL")
 	c.UpdateChannel = get("STATUS_UPDATE_CHANNEL")
 	c.StatuspageKey, c.StatuspagePageID, c.StatuspageURL = get("STATUSPAGE_API_KEY"), get("STATUSPAGE_PAGE_ID"), get("STATUSPAGE_API_URL")
 	if (c.StatuspageKey == "") != (c.StatuspagePageID == "") {
-		errs = append(errs, "STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID go together: set both to post updates to Statuspage, or neither")
+		*errs = append(*errs, "STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID go together: set both to post updates to Statuspage, or neither")
 	}
 	if every, err := reminder.ParseIntervals(get("UPDATE_REMINDER")); err != nil {
-		errs = append(errs, "UPDATE_REMINDER "+err.Error())
+		*errs = append(*errs, "UPDATE_REMINDER "+err.Error())
 	} else {
 		c.UpdateEvery = every
 	}
-	c.ApprovalTTL = duration(get, "APPROVAL_TTL", &errs)
-	c.BypassMax = duration(get, "BYPASS_MAX_DURATION", &errs)
+	c.ApprovalTTL = duration(get, "APPROVAL_TTL", errs)
+	c.BypassMax = duration(get, "BYPASS_MAX_DURATION", errs)
 	c.BypassReadToken = get("BYPASS_READ_TOKEN")
 	c.MetricsToken = get("METRICS_TOKEN")
 	c.VercelToken, c.VercelProject, c.VercelTeam, c.VercelURL = get("VERCEL_TOKEN"), get("VERCEL_PROJECT_ID"), get("VERCEL_TEAM_ID"), strings.TrimRight(get("VERCEL_API_URL"), "/")
 	if (c.VercelToken == "") != (c.VercelProject == "") {
-		errs = append(errs, "VERCEL_TOKEN and VERCEL_PROJECT_ID go together: set both to read and roll back the app's deployments, or neither")
+		*errs = append(*errs, "VERCEL_TOKEN and VERCEL_PROJECT_ID go together: set both to read and roll back the app's deployments, or neither")
 	}
 	if u, err := url.Parse(c.VercelURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, "VERCEL_API_URL must be an http(s) URL such as https://api.vercel.com")
+		*errs = append(*errs, "VERCEL_API_URL must be an http(s) URL such as https://api.vercel.com")
 	}
-	c.HandlerTimeout = duration(get, "HANDLER_TIMEOUT", &errs)
-	c.GroupCacheTTL = duration(get, "RESPONDER_CACHE_TTL", &errs)
-	if len(errs) > 0 {
-		return Config{}, &ConfigError{Problems: errs}
-	}
-	return c, nil
 }
 
 // ConfigError lists every configuration problem.
