@@ -121,78 +121,18 @@ type sandbox struct {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := fakeslack.New()
-	fs.Unlimited() // a person is at the prompt; pacing is shown by the tests
-	defer fs.Close()
-	sb := &sandbox{slack: fs, out: stdout, user: "U1", byTS: map[string]*fakeslack.Message{}, touched: map[string]int{}, views: map[string]bool{},
+	sb := &sandbox{out: stdout, user: "U1", byTS: map[string]*fakeslack.Message{}, touched: map[string]int{}, views: map[string]bool{},
 		names: map[string]string{"U1": "alice", "U2": "bob", "U3": "carol", "U4": "dan"}}
-	for id, name := range sb.names {
-		fs.AddUser(id, name)
-	}
-	fs.SetGroup("SONCALL", "U1", "U2")
-	fs.OnEvent(sb.print)
-	fc := fakeclerk.New()
-	defer fc.Close()
-	status := fakestatus.New()
-	defer status.Close()
-	webhookApp := fakeapp.New()
-	defer webhookApp.Close()
-	twilio, pagerduty := fakepaging.NewTwilio(), fakepaging.NewPagerDuty()
-	defer twilio.Close()
-	defer pagerduty.Close()
-	twilio.OnSent(func(m fakepaging.Sent) {
-		sb.printf("\n[Twilio %s to %s]\n%s\n", m.Kind, m.To, indent(m.Body))
-	})
-	pagerduty.OnEvent(func(e fakepaging.Event) {
-		sb.printf("\n[PagerDuty %s %s] %s\n", e.Action, e.DedupKey, e.Summary)
-	})
-	sb.status = status
-	// A fake Vercel holds the app: a deploy 12 minutes ago changed the
-	// middleware matcher, and a test secret key sits in production.
-	fv := fakevercel.New()
-	defer fv.Close()
-	vnow := time.Now()
-	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_7a1b2c", Created: vnow.Add(-26 * time.Hour), SHA: "4f1e2d3c9b", Message: "Add billing page", Author: "alice"})
-	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_9x8y7z", Created: vnow.Add(-12 * time.Minute), SHA: "a1b2c3d4e5", Message: "Change middleware matcher", Author: "bob"})
-	fv.AddEnv(fakevercel.Env{Key: "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", Value: "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", Type: "plain", Updated: vnow.Add(-40 * 24 * time.Hour)})
-	fv.AddEnv(fakevercel.Env{Key: "CLERK_SECRET_KEY", Value: fc.Key, Updated: vnow.Add(-20 * time.Minute)})
-	fv.AddEnv(fakevercel.Env{Key: "CLERK_WEBHOOK_SIGNING_SECRET", Value: webhookApp.Secret, Type: "sensitive", Updated: vnow.Add(-40 * 24 * time.Hour)})
-	eve := fc.AddUser("Eve", "eve@example.com", 3)
-	fc.AddUser("Mallory", "mallory@example.com", 2)
-	fc.AddUser("Ann", "ann@example.com", 1)
-	// Dave's account is the one to investigate: his sessions come from
-	// one IP in Lisbon, one from another Lisbon IP and one from Lagos, so
-	// `user dave@example.com` flags an IP and a country.
-	dave := fc.AddUser("Dave", "dave@example.com", 0)
-	for _, a := range []fakeclerk.Activity{
-		{Device: "Macintosh", Browser: "Chrome", Version: "126.0", IP: "198.51.100.23", City: "Lisbon", Country: "PT"},
-		{Device: "Macintosh", Browser: "Chrome", Version: "126.0", IP: "198.51.100.23", City: "Lisbon", Country: "PT"},
-		{Device: "iPhone", Browser: "Safari", Version: "17.5", Mobile: true, IP: "198.51.100.23", City: "Lisbon", Country: "PT"},
-		{Device: "Macintosh", Browser: "Chrome", Version: "126.0", IP: "198.51.100.77", City: "Lisbon", Country: "PT"},
-		{Device: "Windows", Browser: "Firefox", Version: "127.0", IP: "203.0.113.66", City: "Lagos", Country: "NG"},
-	} {
-		fc.AddSessionFrom(dave.ID, a)
-	}
-
-	// The sandbox is the real program with Slack and Redis swapped for
-	// in-process fakes; a few operator settings pass through.
-	env := map[string]string{
-		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
-		"SLACK_CHANNEL_ID": channel, "HTTP_ADDR": "127.0.0.1:0", "LOG_FORMAT": "text", "LOG_LEVEL": "error",
-		"SLACK_RESPONDERS": "SONCALL", "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(),
-		"CLERK_STATUS_URL": status.StatuspageURL(), "APP_HEALTH_URL": status.HealthURL(), "STATUS_POLL_SCHEDULE": "@every 10s",
-		"CLERK_PUBLISHABLE_KEY": "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", "CLERK_FRONTEND_API_URL": fc.URL(),
-		"APP_WEBHOOK_URL": webhookApp.WebhookURL(), "APP_WEBHOOK_SECRET": webhookApp.Secret,
-		"TWILIO_ACCOUNT_SID": twilio.SID, "TWILIO_AUTH_TOKEN": twilio.Token, "TWILIO_FROM": twilio.From, "TWILIO_API_URL": twilio.URL(),
-		"PAGERDUTY_ROUTING_KEY": pagerduty.Key, "PAGERDUTY_EVENTS_URL": pagerduty.URL(),
-		"STATUS_UPDATE_CHANNEL": updateChannel,
-		"VERCEL_TOKEN":          fv.Token, "VERCEL_PROJECT_ID": fv.Project, "VERCEL_API_URL": fv.URL(),
-	}
+	f := startFakes(sb)
+	defer f.close()
+	eve := seedClerk(f.clerk)
 	dir, err := os.MkdirTemp("", "clerk-incident-sandbox")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// A few operator settings pass through.
+	env := f.env()
 	env["CONTACTS_FILE"] = dir + "/contacts.yml"
 	if err := os.WriteFile(env["CONTACTS_FILE"], []byte(sandboxContacts), 0o600); err != nil {
 		return err
@@ -211,22 +151,93 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	done := make(chan error, 1)
 	go func() {
 		done <- app.Run(ctx, cfg, app.Options{Stderr: stderr, RenderGap: time.Millisecond, Unpaced: true, OnPoller: func(p *statuswatch.Poller) { sb.poller = p },
-			Ready: func(addr string) { webhookApp.HonourPause("http://"+addr+"/v1/webhooks", "") }})
+			Ready: func(addr string) { f.app.HonourPause("http://"+addr+"/v1/webhooks", "") }})
 	}()
 	select {
 	case err := <-done:
 		return err
-	case <-waitConnected(fs):
+	case <-waitConnected(f.slack):
 	}
 
-	fmt.Fprintf(stdout, "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-memory Redis.\n"+
-		"You are alice (U1) in #incidents; alice and bob (U2) are responders. carol (U3) is not, but as the CTO on each incident's ladder may act on it; dan (U4), a guest in the channel, may not. Posted customer updates go to #status-updates.\n"+
-		"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s (Slack, SMS, PagerDuty), carol as CTO after 120 s (Slack, a call); the fake Twilio and PagerDuty print what they receive.\n"+
-		"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n"+
-		"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com, ann@example.com and dave@example.com (a session from another country): try `user`, `revoke`, `lockout` (bob approves) and `bypass on`.\n"+
-		"A fake app receives Clerk webhooks: try `/clerk-incident webhook check`, `webhooks pause <reason>`, `resync` and `webhooks resume` in a webhook incident.\n"+
-		"A fake Vercel holds the app (a deploy 12 minutes ago): try `/clerk-incident deploys`, `/clerk-incident env check` and `/clerk-incident rollback previous` (bob approves).\n"+
-		"Type `/clerk-incident help` to start, `click N` or `click <label>` to press a button, `as bob` to switch user, `help` for the sandbox's own commands, `quit` to leave.\n\n", eve.ID)
+	fmt.Fprintf(stdout, intro, eve.ID)
+	return sb.loop(ctx, stdin, done)
+}
+
+// fakes are the services the sandbox runs in process.
+type fakes struct {
+	slack     *fakeslack.Server
+	clerk     *fakeclerk.Server
+	status    *fakestatus.Server
+	app       *fakeapp.Server
+	twilio    *fakepaging.Twilio
+	pagerduty *fakepaging.PagerDuty
+	vercel    *fakevercel.Server
+}
+
+// startFakes starts every fake, prints what the paging fakes receive and
+// seeds Slack's people and the app's deployments.
+func startFakes(sb *sandbox) *fakes {
+	f := &fakes{slack: fakeslack.New(), clerk: fakeclerk.New(), status: fakestatus.New(), app: fakeapp.New(),
+		twilio: fakepaging.NewTwilio(), pagerduty: fakepaging.NewPagerDuty(), vercel: fakevercel.New()}
+	f.slack.Unlimited() // a person is at the prompt; pacing is shown by the tests
+	sb.slack, sb.status = f.slack, f.status
+	for id, name := range sb.names {
+		f.slack.AddUser(id, name)
+	}
+	f.slack.SetGroup("SONCALL", "U1", "U2")
+	f.slack.OnEvent(sb.print)
+	f.twilio.OnSent(func(m fakepaging.Sent) {
+		sb.printf("\n[Twilio %s to %s]\n%s\n", m.Kind, m.To, indent(m.Body))
+	})
+	f.pagerduty.OnEvent(func(e fakepaging.Event) {
+		sb.printf("\n[PagerDuty %s %s] %s\n", e.Action, e.DedupKey, e.Summary)
+	})
+	seedVercel(f.vercel, f.clerk.Key, f.app.Secret)
+	return f
+}
+
+func (f *fakes) close() {
+	f.vercel.Close()
+	f.pagerduty.Close()
+	f.twilio.Close()
+	f.app.Close()
+	f.status.Close()
+	f.clerk.Close()
+	f.slack.Close()
+}
+
+// env is the real program's configuration pointing at the fakes: the
+// sandbox is the real program with Slack and Redis swapped for in-process
+// fakes.
+func (f *fakes) env() map[string]string {
+	fs, fc, status, webhookApp, twilio, pagerduty, fv := f.slack, f.clerk, f.status, f.app, f.twilio, f.pagerduty, f.vercel
+	return map[string]string{
+		"SLACK_BOT_TOKEN": fs.BotToken, "SLACK_APP_TOKEN": fs.AppToken, "SLACK_API_URL": fs.APIURL(),
+		"SLACK_CHANNEL_ID": channel, "HTTP_ADDR": "127.0.0.1:0", "LOG_FORMAT": "text", "LOG_LEVEL": "error",
+		"SLACK_RESPONDERS": "SONCALL", "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(),
+		"CLERK_STATUS_URL": status.StatuspageURL(), "APP_HEALTH_URL": status.HealthURL(), "STATUS_POLL_SCHEDULE": "@every 10s",
+		"CLERK_PUBLISHABLE_KEY": "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", "CLERK_FRONTEND_API_URL": fc.URL(),
+		"APP_WEBHOOK_URL": webhookApp.WebhookURL(), "APP_WEBHOOK_SECRET": webhookApp.Secret,
+		"TWILIO_ACCOUNT_SID": twilio.SID, "TWILIO_AUTH_TOKEN": twilio.Token, "TWILIO_FROM": twilio.From, "TWILIO_API_URL": twilio.URL(),
+		"PAGERDUTY_ROUTING_KEY": pagerduty.Key, "PAGERDUTY_EVENTS_URL": pagerduty.URL(),
+		"STATUS_UPDATE_CHANNEL": updateChannel,
+		"VERCEL_TOKEN":          fv.Token, "VERCEL_PROJECT_ID": fv.Project, "VERCEL_API_URL": fv.URL(),
+	}
+}
+
+// intro is what the sandbox says on start; %s is Eve's Clerk user ID.
+const intro = "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-memory Redis.\n" +
+	"You are alice (U1) in #incidents; alice and bob (U2) are responders. carol (U3) is not, but as the CTO on each incident's ladder may act on it; dan (U4), a guest in the channel, may not. Posted customer updates go to #status-updates.\n" +
+	"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s (Slack, SMS, PagerDuty), carol as CTO after 120 s (Slack, a call); the fake Twilio and PagerDuty print what they receive.\n" +
+	"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n" +
+	"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com, ann@example.com and dave@example.com (a session from another country): try `user`, `revoke`, `lockout` (bob approves) and `bypass on`.\n" +
+	"A fake app receives Clerk webhooks: try `/clerk-incident webhook check`, `webhooks pause <reason>`, `resync` and `webhooks resume` in a webhook incident.\n" +
+	"A fake Vercel holds the app (a deploy 12 minutes ago): try `/clerk-incident deploys`, `/clerk-incident env check` and `/clerk-incident rollback previous` (bob approves).\n" +
+	"Type `/clerk-incident help` to start, `click N` or `click <label>` to press a button, `as bob` to switch user, `help` for the sandbox's own commands, `quit` to leave.\n\n"
+
+// loop reads the person's lines until they quit, the input ends or the
+// bot stops.
+func (sb *sandbox) loop(ctx context.Context, stdin io.Reader, done <-chan error) error {
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdin)
@@ -244,7 +255,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return err
 		case line, ok := <-lines:
 			if !ok {
-				fmt.Fprintln(stdout)
+				fmt.Fprintln(sb.out)
 				return nil
 			}
 			if quit := sb.do(strings.TrimSpace(line)); quit {
@@ -252,6 +263,39 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			}
 		}
 	}
+}
+
+// seedClerk gives the fake Clerk its users. Dave's account is the one to
+// investigate: his sessions come from one IP in Lisbon, one from another
+// Lisbon IP and one from Lagos, so `user dave@example.com` flags an IP and
+// a country.
+func seedClerk(fc *fakeclerk.Server) *fakeclerk.User {
+	eve := fc.AddUser("Eve", "eve@example.com", 3)
+	fc.AddUser("Mallory", "mallory@example.com", 2)
+	fc.AddUser("Ann", "ann@example.com", 1)
+	dave := fc.AddUser("Dave", "dave@example.com", 0)
+	for _, a := range []fakeclerk.Activity{
+		{Device: "Macintosh", Browser: "Chrome", Version: "126.0", IP: "198.51.100.23", City: "Lisbon", Country: "PT"},
+		{Device: "Macintosh", Browser: "Chrome", Version: "126.0", IP: "198.51.100.23", City: "Lisbon", Country: "PT"},
+		{Device: "iPhone", Browser: "Safari", Version: "17.5", Mobile: true, IP: "198.51.100.23", City: "Lisbon", Country: "PT"},
+		{Device: "Macintosh", Browser: "Chrome", Version: "126.0", IP: "198.51.100.77", City: "Lisbon", Country: "PT"},
+		{Device: "Windows", Browser: "Firefox", Version: "127.0", IP: "203.0.113.66", City: "Lagos", Country: "NG"},
+	} {
+		fc.AddSessionFrom(dave.ID, a)
+	}
+
+	return eve
+}
+
+// seedVercel gives the fake Vercel the app: a deploy 12 minutes ago changed
+// the middleware matcher, and a test secret key sits in production.
+func seedVercel(fv *fakevercel.Server, clerkKey, webhookSecret string) {
+	vnow := time.Now()
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_7a1b2c", Created: vnow.Add(-26 * time.Hour), SHA: "4f1e2d3c9b", Message: "Add billing page", Author: "alice"})
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_9x8y7z", Created: vnow.Add(-12 * time.Minute), SHA: "a1b2c3d4e5", Message: "Change middleware matcher", Author: "bob"})
+	fv.AddEnv(fakevercel.Env{Key: "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", Value: "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", Type: "plain", Updated: vnow.Add(-40 * 24 * time.Hour)})
+	fv.AddEnv(fakevercel.Env{Key: "CLERK_SECRET_KEY", Value: clerkKey, Updated: vnow.Add(-20 * time.Minute)})
+	fv.AddEnv(fakevercel.Env{Key: "CLERK_WEBHOOK_SIGNING_SECRET", Value: webhookSecret, Type: "sensitive", Updated: vnow.Add(-40 * 24 * time.Hour)})
 }
 
 func waitConnected(fs *fakeslack.Server) <-chan struct{} {
