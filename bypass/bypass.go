@@ -159,7 +159,7 @@ func (s *Store) Tick(ctx context.Context, n Notifier) error {
 		return nil
 	}
 	if !now.Before(st.ExpiresAt.Add(-ReminderBefore)) {
-		first, err := s.rdb.SetNX(ctx, s.keyReminded(st.ExpiresAt), 1, 24*time.Hour).Result()
+		first, err := redisx.Once(ctx, s.rdb, s.keyReminded(st.ExpiresAt), 24*time.Hour)
 		if err != nil {
 			return err
 		}

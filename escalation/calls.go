@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 )
 
 // Twilio accepting a call only means it is queued. Each call placed is
@@ -142,7 +143,7 @@ func (e *Engine) noteUnanswered(ctx context.Context, c watchedCall, status strin
 		return nil
 	}
 	key := e.keyState(c.Incident) + ":call:" + c.SID
-	if first, err := e.rdb.SetNX(ctx, key, status, 30*24*time.Hour).Result(); err != nil || !first {
+	if first, err := redisx.Once(ctx, e.rdb, key, 30*24*time.Hour); err != nil || !first {
 		return err
 	}
 	if err := n.CallUnanswered(ctx, inc, c.User, status); err != nil {

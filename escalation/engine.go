@@ -322,7 +322,7 @@ func (e *Engine) followAlerts(ctx context.Context, id, reason string) {
 	if reason == "resolved" {
 		action = "resolve"
 	}
-	if first, err := e.rdb.SetNX(ctx, e.keyState(id)+":pagerduty:"+action, 1, 30*24*time.Hour).Result(); err != nil || !first {
+	if first, err := redisx.Once(ctx, e.rdb, e.keyState(id)+":pagerduty:"+action, 30*24*time.Hour); err != nil || !first {
 		return
 	}
 	var err error

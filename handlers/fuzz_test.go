@@ -153,12 +153,13 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store := incident.NewStore(rdb, prefix, time.Now)
-	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
+	stores := incident.NewStores(rdb, prefix, time.Now)
+	store := stores.Incidents
+	pub := publish.New(publish.Deps{Store: store, Outbox: stores.Outbox, Markers: stores.Markers, Slack: out, Groups: out, Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
 	approvals := approval.NewStore(rdb, prefix, 10*time.Minute, time.Now)
 	bp := bypass.NewStore(rdb, prefix, time.Now)
 	auth := NewAuthorizer([]string{"U1"}, out, time.Minute, time.Now)
-	h := New(Deps{Store: store, Slack: out, Publisher: pub, Opener: response.NewOpener(store, pub, nil, nil, log, nil), Runbook: rb, Auth: auth,
+	h := New(Deps{Store: store, Drafts: stores.Drafts, Affected: stores.Affected, Markers: stores.Markers, Slack: out, Publisher: pub, Opener: response.NewOpener(store, pub, nil, nil, log, nil), Runbook: rb, Auth: auth,
 		Channel: "C1", Log: log, Now: time.Now, Approvals: approvals, Bypass: bp,
 		Executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: BypassOn{Bypass: bp, Pub: pub, Now: time.Now, Log: log}}, pub, log),
 		Audit:    audit.New(rdb, prefix, log, time.Now)})

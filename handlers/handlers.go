@@ -28,21 +28,31 @@ type Store interface {
 	Open(ctx context.Context, p incident.OpenParams) (*incident.Incident, error)
 	Update(ctx context.Context, id string, fn incident.Mutation) (*incident.Incident, error)
 	UpdateThen(ctx context.Context, id string, fn incident.Mutation, after incident.After) (*incident.Incident, error)
-	AddAffected(ctx context.Context, id string, users []incident.AffectedUser, what string, by incident.Person) error
-	RemoveAffected(ctx context.Context, id string, userIDs []string) (int, error)
-	Affected(ctx context.Context, id string) ([]incident.AffectedUser, error)
-	SetDraft(ctx context.Context, id string, d incident.Draft) error
-	GetDraft(ctx context.Context, id string) (incident.Draft, error)
-	ClearDraft(ctx context.Context, id string) (bool, error)
-	EditDraft(ctx context.Context, id string, fn func(d *incident.Draft) error) (incident.Draft, error)
 	Get(ctx context.Context, id string) (*incident.Incident, error)
 	Current(ctx context.Context, id string) (*incident.Incident, error)
 	ListOpen(ctx context.Context) ([]*incident.Incident, error)
 	ListRecent(ctx context.Context, n int) ([]*incident.Incident, error)
+}
+
+// Drafts keeps each incident's customer update draft (incident.Drafts).
+type Drafts interface {
+	SetDraft(ctx context.Context, id string, d incident.Draft) error
+	GetDraft(ctx context.Context, id string) (incident.Draft, error)
+	ClearDraft(ctx context.Context, id string) (bool, error)
+	EditDraft(ctx context.Context, id string, fn func(d *incident.Draft) error) (incident.Draft, error)
+}
+
+// AffectedAccounts keeps the accounts each incident touched
+// (incident.AffectedAccounts).
+type AffectedAccounts interface {
+	AddAffected(ctx context.Context, id string, users []incident.AffectedUser, what string, by incident.Person) error
+	RemoveAffected(ctx context.Context, id string, userIDs []string) (int, error)
+	Affected(ctx context.Context, id string) ([]incident.AffectedUser, error)
+}
+
+// Markers are "done once" markers and named leases (incident.Markers).
+type Markers interface {
 	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
-	MarkStale(ctx context.Context, id string) error
-	Stale(ctx context.Context) ([]string, error)
-	ClearStale(ctx context.Context, id string) error
 	Lease(name, owner string) *redisx.Lease
 }
 
@@ -67,6 +77,9 @@ const (
 // Handlers implements bot.Handler.
 type Handlers struct {
 	store    Store
+	drafts   Drafts
+	accounts AffectedAccounts
+	markers  Markers
 	slack    Slack
 	pub      *publish.Publisher
 	opener   *response.Opener
@@ -108,6 +121,9 @@ type Handlers struct {
 // nil when no contacts file is loaded.
 type Deps struct {
 	Store     Store
+	Drafts    Drafts
+	Affected  AffectedAccounts
+	Markers   Markers
 	Slack     Slack
 	Publisher *publish.Publisher
 	Opener    *response.Opener
@@ -155,7 +171,7 @@ type Deps struct {
 
 // New wires the handlers.
 func New(d Deps) *Handlers {
-	h := &Handlers{store: d.Store, slack: d.Slack, pub: d.Publisher, opener: d.Opener, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
+	h := &Handlers{store: d.Store, drafts: d.Drafts, accounts: d.Affected, markers: d.Markers, slack: d.Slack, pub: d.Publisher, opener: d.Opener, rb: d.Runbook, auth: d.Auth, channel: d.Channel, log: d.Log, now: d.Now,
 		esc: d.Esc, ladder: d.Ladder, contacts: d.Contacts, problems: d.ContactProblems,
 		clerk: d.Clerk, approvals: d.Approvals, executor: d.Executor, approvers: d.Approvers, bypass: d.Bypass, bypassMax: d.BypassMax,
 		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe, updateEvery: d.UpdateEvery,

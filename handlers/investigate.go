@@ -104,7 +104,7 @@ func (h *Handlers) sharedOnce(ctx context.Context, a bot.Action) bool {
 	if a.MessageTS == "" {
 		return true
 	}
-	first, err := h.store.Once(ctx, "share:"+a.ChannelID+":"+a.MessageTS, 24*time.Hour)
+	first, err := h.markers.Once(ctx, "share:"+a.ChannelID+":"+a.MessageTS, 24*time.Hour)
 	return err != nil || first
 }
 
@@ -155,7 +155,7 @@ func (h *Handlers) affect(ctx context.Context, incID string, users []clerkops.Us
 	for i, u := range users {
 		list[i] = incident.AffectedUser{ID: u.ID, Email: u.Email, Name: u.Name}
 	}
-	if err := h.store.AddAffected(ctx, incID, list, what, who); err != nil {
+	if err := h.accounts.AddAffected(ctx, incID, list, what, who); err != nil {
 		h.log.WithError(err).WithField("incident", incID).Warn("could not record affected users")
 	}
 }
@@ -225,7 +225,7 @@ func notRefs(invalid []string) string {
 }
 
 func (h *Handlers) affectedList(ctx context.Context, r req, id string) {
-	users, err := h.store.Affected(ctx, id)
+	users, err := h.accounts.Affected(ctx, id)
 	if err != nil {
 		h.fail(ctx, r, err)
 		return
@@ -285,7 +285,7 @@ func (h *Handlers) affectedAdd(ctx context.Context, r req, id string, refs []str
 }
 
 func (h *Handlers) affectedRemove(ctx context.Context, r req, id string, refs []string) {
-	users, err := h.store.Affected(ctx, id)
+	users, err := h.accounts.Affected(ctx, id)
 	if err != nil {
 		h.fail(ctx, r, err)
 		return
@@ -298,7 +298,7 @@ func (h *Handlers) affectedRemove(ctx context.Context, r req, id string, refs []
 			}
 		}
 	}
-	n, err := h.store.RemoveAffected(ctx, id, ids)
+	n, err := h.accounts.RemoveAffected(ctx, id, ids)
 	if err != nil {
 		h.fail(ctx, r, err)
 		return
@@ -316,7 +316,7 @@ func (h *Handlers) affectedExport(ctx context.Context, r req, id string) {
 		return
 	}
 	unfinished := h.awaitApproved(ctx, r, id)
-	users, err := h.store.Affected(ctx, id)
+	users, err := h.accounts.Affected(ctx, id)
 	if err != nil {
 		h.fail(ctx, r, err)
 		return
@@ -411,7 +411,7 @@ func (h *Handlers) shareExport(ctx context.Context, r req, a bot.Action) {
 	if !ok {
 		return
 	}
-	users, err := h.store.Affected(ctx, id)
+	users, err := h.accounts.Affected(ctx, id)
 	if err != nil {
 		h.fail(ctx, r, err)
 		return

@@ -48,10 +48,11 @@ func TestButtonRefusalsSpeakToPeople(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := incident.NewStore(rdb, prefix, time.Now)
-	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
+	stores := incident.NewStores(rdb, prefix, time.Now)
+	store := stores.Incidents
+	pub := publish.New(publish.Deps{Store: store, Outbox: stores.Outbox, Markers: stores.Markers, Slack: out, Groups: out, Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
 	auth := NewAuthorizer([]string{"U1", "SONCALL"}, out, time.Minute, time.Now)
-	h := New(Deps{Store: store, Slack: out, Publisher: pub, Opener: response.NewOpener(store, pub, nil, nil, log, nil), Runbook: rb, Auth: auth,
+	h := New(Deps{Store: store, Drafts: stores.Drafts, Affected: stores.Affected, Markers: stores.Markers, Slack: out, Publisher: pub, Opener: response.NewOpener(store, pub, nil, nil, log, nil), Runbook: rb, Auth: auth,
 		Channel: "C1", Log: log, Now: time.Now, Approvals: approval.NewStore(rdb, prefix, 10*time.Minute, time.Now), Bypass: bypass.NewStore(rdb, prefix, time.Now)})
 	ctx := context.Background()
 	h.Command(ctx, bot.Command{Text: "open outage P1 Sign-in failing", UserID: "U1", ChannelID: "C1"})

@@ -129,7 +129,7 @@ func (h *Handlers) draft(ctx context.Context, r req, id string) {
 		h.fail(ctx, r, err)
 		return
 	}
-	if err := h.store.SetDraft(ctx, id, incident.Draft{Text: text, TS: ts, By: r.who}); err != nil {
+	if err := h.drafts.SetDraft(ctx, id, incident.Draft{Text: text, TS: ts, By: r.who}); err != nil {
 		h.fail(ctx, r, err)
 		return
 	}
@@ -157,7 +157,7 @@ func (h *Handlers) draftEdit(ctx context.Context, r req, a bot.Action) {
 		h.replyText(ctx, r, "That button does not name a valid incident; nothing changed.")
 		return
 	}
-	d, err := h.store.GetDraft(ctx, id)
+	d, err := h.drafts.GetDraft(ctx, id)
 	if err != nil {
 		h.replyText(ctx, r, fmt.Sprintf("There is no draft for %s any more (posted or discarded); `/clerk-incident update draft %s` writes a new one.", id, id))
 		return
@@ -194,7 +194,7 @@ func (h *Handlers) draftSaved(ctx context.Context, r req, a bot.Action) {
 	if n := len([]rune(text)); n > 2900 {
 		text = string([]rune(text)[:2900])
 	}
-	d, err := h.store.EditDraft(ctx, id, func(d *incident.Draft) error {
+	d, err := h.drafts.EditDraft(ctx, id, func(d *incident.Draft) error {
 		if version != "" && d.Version() != version && d.Text != text {
 			return incident.ErrDraftChanged
 		}
@@ -225,7 +225,7 @@ func (h *Handlers) CheckView(ctx context.Context, a bot.Action) map[string]strin
 	if !ok {
 		return nil
 	}
-	d, err := h.store.GetDraft(ctx, id)
+	d, err := h.drafts.GetDraft(ctx, id)
 	if err == nil && version != "" && d.Version() != version && d.Text != strings.TrimSpace(a.ViewText) {
 		err = incident.ErrDraftChanged
 	}
@@ -247,12 +247,12 @@ func draftRefusal(id string, err error) string {
 }
 
 func (h *Handlers) draftDiscard(ctx context.Context, r req, id string) {
-	d, err := h.store.GetDraft(ctx, id)
+	d, err := h.drafts.GetDraft(ctx, id)
 	if err != nil {
 		h.replyText(ctx, r, "That draft was already posted or discarded.")
 		return
 	}
-	if first, _ := h.store.ClearDraft(ctx, id); !first {
+	if first, _ := h.drafts.ClearDraft(ctx, id); !first {
 		return
 	}
 	if inc, err := h.store.Current(ctx, id); err == nil {
@@ -267,13 +267,13 @@ func (h *Handlers) draftPost(ctx context.Context, r req, id string) {
 		h.replyText(ctx, r, "Nowhere to post: set STATUS_UPDATE_CHANNEL (the announcement channel) and/or STATUSPAGE_API_KEY with STATUSPAGE_PAGE_ID. The draft is kept.")
 		return
 	}
-	d, err := h.store.GetDraft(ctx, id)
+	d, err := h.drafts.GetDraft(ctx, id)
 	if err != nil {
 		h.replyText(ctx, r, "That draft was already posted or discarded.")
 		return
 	}
 	// Claim it: a second click on Post finds no draft and posts nothing.
-	if first, err := h.store.ClearDraft(ctx, id); err != nil || !first {
+	if first, err := h.drafts.ClearDraft(ctx, id); err != nil || !first {
 		h.replyText(ctx, r, "That draft was already posted or discarded.")
 		return
 	}
@@ -304,7 +304,7 @@ func (h *Handlers) draftPost(ctx context.Context, r req, id string) {
 		}
 	}
 	if len(where) == 0 {
-		_ = h.store.SetDraft(ctx, id, d) // nothing went out: keep it for another try
+		_ = h.drafts.SetDraft(ctx, id, d) // nothing went out: keep it for another try
 		h.replyText(ctx, r, ":x: The update was not posted: "+strings.Join(failed, "; "))
 		return
 	}

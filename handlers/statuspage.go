@@ -19,7 +19,7 @@ import (
 func (h *Handlers) statusPageTurn(ctx context.Context, id string) (release func(), err error) {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	lease := h.store.Lease("statuspage:"+id, hex.EncodeToString(b))
+	lease := h.markers.Lease("statuspage:"+id, hex.EncodeToString(b))
 	// Held for as long as the caller may run; a crash leaves it to lapse.
 	ttl := 2 * time.Minute
 	if dl, ok := ctx.Deadline(); ok {

@@ -9,38 +9,54 @@ import (
 	"sync"
 	"time"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
-	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 
 	"github.com/redis/go-redis/v9"
 )
 
 // Store keeps incidents in Redis. Each incident is one JSON value changed
-// only inside WATCH/MULTI transactions, so two replicas or two people
+// only by optimistic transactions (a WATCH/MULTI or a compare-and-set
+// script, retried by redisx's one policy), so two replicas or two people
 // clicking at once never lose an update; its timeline is a list appended in
 // the same transaction. Incidents have no TTL: reports are written later.
+// What else the bot keeps beside an incident has its own store: Drafts,
+// AffectedAccounts, Outbox and Markers (NewStores builds them all).
 type Store struct {
-	rdb    redis.UniversalClient
-	prefix string
-	now    func() time.Time
+	rdb redis.UniversalClient
+	k   keyspace
+	now func() time.Time
 }
 
-// NewStore returns a store whose keys all start with prefix.
+// NewStore returns the incidents store whose keys all start with prefix.
 func NewStore(rdb redis.UniversalClient, prefix string, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{rdb: rdb, prefix: prefix, now: now}
+	return &Store{rdb: rdb, k: keyspace(prefix), now: now}
 }
 
-func (s *Store) keySeq() string               { return s.prefix + "incident:seq" }
-func (s *Store) keyInc(id string) string      { return s.prefix + "incident:" + id }
-func (s *Store) keyTimeline(id string) string { return s.prefix + "incident:" + id + ":timeline" }
-func (s *Store) keyOpen() string              { return s.prefix + "incidents:open" }
-func (s *Store) keyOpenCat(c Category) string { return s.prefix + "incidents:open:" + string(c) }
-func (s *Store) keyAll() string               { return s.prefix + "incidents:all" }
-func (s *Store) keyOnce(key string) string    { return s.prefix + "once:" + key }
+// Stores are the incident stores over one Redis and one prefix: a plain
+// record for wiring, each part handed to the consumers that need it.
+type Stores struct {
+	Incidents *Store
+	Drafts    *Drafts
+	Affected  *AffectedAccounts
+	Outbox    *Outbox
+	Markers   *Markers
+}
+
+// NewStores builds every incident store over rdb with keys under prefix.
+func NewStores(rdb redis.UniversalClient, prefix string, now func() time.Time) Stores {
+	inc := NewStore(rdb, prefix, now)
+	k := keyspace(prefix)
+	return Stores{
+		Incidents: inc,
+		Drafts:    &Drafts{rdb: rdb, k: k},
+		Affected:  &AffectedAccounts{rdb: rdb, k: k, now: inc.now},
+		Outbox:    &Outbox{rdb: rdb, k: k},
+		Markers:   &Markers{rdb: rdb, k: k},
+	}
+}
 
 // OpenParams describes a new incident.
 type OpenParams struct {
@@ -62,7 +78,7 @@ func (s *Store) Open(ctx context.Context, p OpenParams) (*Incident, error) {
 	var created *Incident
 	err := redisx.Transact(ctx, s.rdb, func(tx *redis.Tx) error {
 		if !p.Force {
-			ids, err := tx.SMembers(ctx, s.keyOpenCat(p.Category)).Result()
+			ids, err := tx.SMembers(ctx, s.k.openCat(p.Category)).Result()
 			if err != nil {
 				return err
 			}
@@ -75,7 +91,7 @@ func (s *Store) Open(ctx context.Context, p OpenParams) (*Incident, error) {
 				return &DuplicateError{Existing: existing}
 			}
 		}
-		n, err := tx.Get(ctx, s.keySeq()).Int()
+		n, err := tx.Get(ctx, s.k.seq()).Int()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return err
 		}
@@ -93,18 +109,18 @@ func (s *Store) Open(ctx context.Context, p OpenParams) (*Incident, error) {
 		entry := Entry{At: now, Actor: p.By, Text: fmt.Sprintf("Incident opened: %s (%s, %s)", inc.Title, inc.Category, inc.Severity)}
 		rawEntry, _ := json.Marshal(entry)
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			pipe.Set(ctx, s.keySeq(), n, 0)
-			pipe.Set(ctx, s.keyInc(inc.ID), raw, 0)
-			pipe.RPush(ctx, s.keyTimeline(inc.ID), rawEntry)
-			pipe.ZAdd(ctx, s.keyOpen(), redis.Z{Score: float64(n), Member: inc.ID})
-			pipe.SAdd(ctx, s.keyOpenCat(p.Category), inc.ID)
-			pipe.ZAdd(ctx, s.keyAll(), redis.Z{Score: float64(n), Member: inc.ID})
+			pipe.Set(ctx, s.k.seq(), n, 0)
+			pipe.Set(ctx, s.k.inc(inc.ID), raw, 0)
+			pipe.RPush(ctx, s.k.timeline(inc.ID), rawEntry)
+			pipe.ZAdd(ctx, s.k.open(), redis.Z{Score: float64(n), Member: inc.ID})
+			pipe.SAdd(ctx, s.k.openCat(p.Category), inc.ID)
+			pipe.ZAdd(ctx, s.k.all(), redis.Z{Score: float64(n), Member: inc.ID})
 			return nil
 		})
 		inc.Timeline = []Entry{entry}
 		created = inc
 		return err
-	}, s.keySeq(), s.keyOpenCat(p.Category))
+	}, s.k.seq(), s.k.openCat(p.Category))
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +207,7 @@ return {1, ''}`)
 // It costs two round trips when nobody races it: one read, one
 // compare-and-set script that also queues the line and the refresh.
 func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after After) (*Incident, error) {
-	key := s.keyInc(id)
+	key := s.k.inc(id)
 	raw, ok := recalled(ctx, id)
 	if !ok {
 		var err error
@@ -203,21 +219,22 @@ func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after Af
 			return nil, fmt.Errorf("read %s: %w", id, err)
 		}
 	}
-	for attempt := range redisx.MaxAttempts {
+	var written *Incident
+	err := redisx.Retry(ctx, func() string { return id }, func() (bool, error) {
 		inc, err := decode(id, raw)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		wasOpen := inc.Open()
 		now := s.now().UTC()
 		entries, err := fn(inc, now)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		inc.Version++
 		next, err := json.Marshal(inc)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		closing := "0"
 		if wasOpen && !inc.Open() {
@@ -227,7 +244,7 @@ func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after Af
 		if after.Line != "" && inc.Channel != "" {
 			channel = inc.Channel
 			if line, err = newLine(id, after.Line); err != nil {
-				return nil, err
+				return false, err
 			}
 		}
 		render := "0"
@@ -242,25 +259,27 @@ func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after Af
 			e, _ := json.Marshal(entries[i])
 			args = append(args, e)
 		}
-		keys := []string{key, s.keyTimeline(id), s.keyOpen(), s.keyOpenCat(inc.Category), s.keyLines(channel), s.keyLinesDue(), s.keyRenderDue()}
+		keys := []string{key, s.k.timeline(id), s.k.open(), s.k.openCat(inc.Category), s.k.lines(channel), s.k.linesDue(), s.k.renderDue()}
 		res, err := casUpdate.Run(ctx, s.rdb, keys, args...).Slice()
 		if err != nil {
-			return nil, fmt.Errorf("write %s: %w", id, err)
+			return false, fmt.Errorf("write %s: %w", id, err)
 		}
 		if ok, _ := res[0].(int64); ok == 1 {
 			remember(ctx, id, string(next))
-			return inc, nil
+			written = inc
+			return true, nil
 		}
 		// Someone else changed it first: try again on their version.
 		raw, _ = res[1].(string)
 		if raw == "" {
-			return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+			return false, fmt.Errorf("%s: %w", id, ErrNotFound)
 		}
-		if err := backoff.Sleep(ctx, backoff.Delay(attempt%10, 100*time.Microsecond, 10*time.Millisecond)); err != nil {
-			return nil, err
-		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, apperr.Wrap(apperr.Conflict, fmt.Sprintf("%s kept changing under us after %d attempts", id, redisx.MaxAttempts), redis.TxFailedErr)
+	return written, nil
 }
 
 type getter interface {
@@ -268,7 +287,7 @@ type getter interface {
 }
 
 func (s *Store) get(ctx context.Context, g getter, id string) (*Incident, error) {
-	raw, err := g.Get(ctx, s.keyInc(id)).Result()
+	raw, err := g.Get(ctx, s.k.inc(id)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
 	}
@@ -300,8 +319,8 @@ func (s *Store) Get(ctx context.Context, id string) (*Incident, error) {
 	var get *redis.StringCmd
 	var lrange *redis.StringSliceCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		get = p.Get(ctx, s.keyInc(id))
-		lrange = p.LRange(ctx, s.keyTimeline(id), 0, -1)
+		get = p.Get(ctx, s.k.inc(id))
+		lrange = p.LRange(ctx, s.k.timeline(id), 0, -1)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -340,7 +359,7 @@ return out`)
 
 // ListOpen returns open incidents, oldest first, without timelines.
 func (s *Store) ListOpen(ctx context.Context) ([]*Incident, error) {
-	vals, err := listOpen.Run(ctx, s.rdb, []string{s.keyOpen()}, s.prefix+"incident:").StringSlice()
+	vals, err := listOpen.Run(ctx, s.rdb, []string{s.k.open()}, string(s.k)+"incident:").StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("list open incidents: %w", err)
 	}
@@ -361,7 +380,7 @@ func (s *Store) ListOpen(ctx context.Context) ([]*Incident, error) {
 
 // ListRecent returns up to n most recent incidents (open or not), newest first.
 func (s *Store) ListRecent(ctx context.Context, n int) ([]*Incident, error) {
-	ids, err := s.rdb.ZRevRange(ctx, s.keyAll(), 0, int64(n-1)).Result()
+	ids, err := s.rdb.ZRevRange(ctx, s.k.all(), 0, int64(n-1)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
@@ -374,7 +393,7 @@ func (s *Store) load(ctx context.Context, ids []string) ([]*Incident, error) {
 	}
 	keys := make([]string, len(ids))
 	for i, id := range ids {
-		keys[i] = s.keyInc(id)
+		keys[i] = s.k.inc(id)
 	}
 	vals, err := s.rdb.MGet(ctx, keys...).Result()
 	if err != nil {
@@ -394,101 +413,5 @@ func (s *Store) load(ctx context.Context, ids []string) ([]*Incident, error) {
 	return out, nil
 }
 
-// Once reports whether key is seen for the first time within ttl; Slack may
-// deliver an envelope again, and replicas share this memory.
-func (s *Store) Once(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	ok, err := s.rdb.SetNX(ctx, s.keyOnce(key), 1, ttl).Result()
-	if err != nil {
-		return false, fmt.Errorf("dedupe %s: %w", key, err)
-	}
-	return ok, nil
-}
-
-func (s *Store) keyStale() string { return s.prefix + "incidents:stale-cards" }
-
-// MarkStale notes that an incident's Slack card could not be updated, so
-// it is re-rendered once Slack answers again.
-func (s *Store) MarkStale(ctx context.Context, id string) error {
-	return s.rdb.SAdd(ctx, s.keyStale(), id).Err()
-}
-
-// Stale lists incidents whose card is behind.
-func (s *Store) Stale(ctx context.Context) ([]string, error) {
-	return s.rdb.SMembers(ctx, s.keyStale()).Result()
-}
-
-// ClearStale notes that the card caught up.
-func (s *Store) ClearStale(ctx context.Context, id string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SRem(ctx, s.keyStale(), id)
-		p.HDel(ctx, s.keyStale()+":retry", id)
-		return nil
-	})
-	return err
-}
-
-// StaleRetry says how often a stale card's catch-up failed and when to
-// try next (zero: now).
-func (s *Store) StaleRetry(ctx context.Context, id string) (attempts int, next time.Time, err error) {
-	v, err := s.rdb.HGet(ctx, s.keyStale()+":retry", id).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, time.Time{}, nil
-	}
-	if err != nil {
-		return 0, time.Time{}, err
-	}
-	var ms int64
-	if _, err := fmt.Sscanf(v, "%d|%d", &attempts, &ms); err != nil {
-		return 0, time.Time{}, nil
-	}
-	return attempts, time.UnixMilli(ms), nil
-}
-
-// SetStaleRetry records a failed catch-up and the next try.
-func (s *Store) SetStaleRetry(ctx context.Context, id string, attempts int, next time.Time) error {
-	return s.rdb.HSet(ctx, s.keyStale()+":retry", id, fmt.Sprintf("%d|%d", attempts, next.UnixMilli())).Err()
-}
-
-// Lease is a named lease under the store's prefix (catch-up claims).
-func (s *Store) Lease(name, owner string) *redisx.Lease {
-	return redisx.NewLease(s.rdb, s.prefix+"lease:"+name, owner)
-}
-
 // Ping reports whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
-
-func (s *Store) keyRenderDue() string { return s.prefix + "render:due" }
-
-// QueueRender asks for an incident's card and checklist to be refreshed
-// from its latest state. Requests coalesce: however many changes arrive,
-// one refresh shows them all.
-func (s *Store) QueueRender(ctx context.Context, id string, at time.Time) error {
-	return s.rdb.ZAddNX(ctx, s.keyRenderDue(), redis.Z{Score: float64(at.UnixMilli()), Member: id}).Err()
-}
-
-// DueRenders lists incidents whose refresh is due at now.
-func (s *Store) DueRenders(ctx context.Context, now time.Time) ([]string, error) {
-	return s.rdb.ZRangeByScore(ctx, s.keyRenderDue(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 100}).Result()
-}
-
-// ClaimRender takes a due refresh; exactly one replica wins it. A change
-// arriving meanwhile queues another.
-func (s *Store) ClaimRender(ctx context.Context, id string) (bool, error) {
-	n, err := s.rdb.ZRem(ctx, s.keyRenderDue(), id).Result()
-	return n == 1, err
-}
-
-// PaceRender allows one refresh of an incident per gap: it returns 0 when
-// this one may go now, or how long to wait.
-// The last refresh's time is the key's value, not its TTL, so pacing
-// works on a Redis whose clock does not run (the embedded one).
-func (s *Store) PaceRender(ctx context.Context, id string, gap time.Duration) (time.Duration, error) {
-	key := s.prefix + "render:last:" + id
-	now := time.Now()
-	if last, err := s.rdb.Get(ctx, key).Int64(); err == nil {
-		if since := now.Sub(time.UnixMilli(last)); since < gap {
-			return gap - since, nil
-		}
-	}
-	return 0, s.rdb.Set(ctx, key, now.UnixMilli(), time.Hour).Err()
-}

@@ -183,8 +183,8 @@ func TestTickUntickAndUnknownStep(t *testing.T) {
 func TestOnceIsSharedAcrossStores(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := redistest.Client(t)
-	a := incident.NewStore(rdb, prefix, nil)
-	b := incident.NewStore(rdb, prefix, nil)
+	a := incident.NewStores(rdb, prefix, nil).Markers
+	b := incident.NewStores(rdb, prefix, nil).Markers
 	first, err := a.Once(ctx, "env-1", time.Minute)
 	if err != nil || !first {
 		t.Fatalf("first: %v %v", first, err)
@@ -200,7 +200,9 @@ func TestOnceIsSharedAcrossStores(t *testing.T) {
 // change is applied on top of theirs. The line and the refresh are queued
 // by the same write.
 func TestUpdateThenOnAStaleReadKeepsBothChangesAndQueuesItsLine(t *testing.T) {
-	s := newStore(t)
+	rdb, prefix := redistest.Client(t)
+	stores := incident.NewStores(rdb, prefix, nil)
+	s, out := stores.Incidents, stores.Outbox
 	alice := incident.Person{ID: "U1", Name: "alice"}
 	inc, err := s.Open(context.Background(), incident.OpenParams{Category: incident.Outage, By: alice, Channel: "C1"})
 	if err != nil {
@@ -234,18 +236,70 @@ func TestUpdateThenOnAStaleReadKeepsBothChangesAndQueuesItsLine(t *testing.T) {
 	if len(texts) != 3 || texts[1] != "someone else's note" || texts[2] != "my note" {
 		t.Fatalf("timeline %q", texts)
 	}
-	lines, err := s.PendingLines(context.Background(), "C1", 10)
+	lines, err := out.PendingLines(context.Background(), "C1", 10)
 	if err != nil || len(lines) != 1 || lines[0].Text != "my line" || lines[0].Incident != inc.ID {
 		t.Fatalf("queued lines %+v, %v", lines, err)
 	}
-	due, err := s.DueRenders(context.Background(), time.Now().Add(time.Second))
+	due, err := out.DueRenders(context.Background(), time.Now().Add(time.Second))
 	if err != nil || len(due) != 1 || due[0] != inc.ID {
 		t.Fatalf("renders due %v, %v", due, err)
 	}
-	if err := s.DoneLines(context.Background(), "C1", lines); err != nil {
+	if err := out.DoneLines(context.Background(), "C1", lines); err != nil {
 		t.Fatal(err)
 	}
-	if chans, _ := s.LineChannels(context.Background(), time.Now().Add(time.Second)); len(chans) != 0 {
+	if chans, _ := out.LineChannels(context.Background(), time.Now().Add(time.Second)); len(chans) != 0 {
 		t.Fatalf("channel still due after its lines were posted: %v", chans)
+	}
+}
+
+// N requests that all read the incident first, then change it at once
+// with UpdateThen: each compare-and-set but one loses its race at first,
+// and the shared retry policy lands every change, its timeline entry and
+// its thread line.
+func TestConcurrentUpdateThenAllLand(t *testing.T) {
+	const n = 16
+	rdb, prefix := redistest.Client(t)
+	stores := incident.NewStores(rdb, prefix, nil)
+	alice := incident.Person{ID: "U1", Name: "alice"}
+	inc, err := stores.Incidents.Open(context.Background(), incident.OpenParams{Category: incident.Outage, By: alice, Channel: "C1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := incident.NewStore(rdb, prefix, nil) // a replica of its own
+			ctx := incident.WithReads(context.Background())
+			if _, err := s.Current(ctx, inc.ID); err != nil { // every request reads the same version
+				errs <- err
+				return
+			}
+			<-start
+			_, err := s.UpdateThen(ctx, inc.ID, incident.Record(alice, fmt.Sprintf("note %d", i)), incident.After{Line: fmt.Sprintf("line %d", i)})
+			errs <- err
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := stores.Incidents.Get(context.Background(), inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 1+n || len(got.Timeline) != 1+n {
+		t.Fatalf("version %d, %d timeline entries: want %d and %d", got.Version, len(got.Timeline), 1+n, 1+n)
+	}
+	lines, err := stores.Outbox.PendingLines(context.Background(), "C1", 2*n)
+	if err != nil || len(lines) != n {
+		t.Fatalf("%d lines queued (%v), want %d", len(lines), err, n)
 	}
 }

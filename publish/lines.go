@@ -35,7 +35,7 @@ func (p *Publisher) Thread(ctx context.Context, inc *incident.Incident, text str
 	if inc == nil || inc.Channel == "" {
 		return
 	}
-	if err := p.store.QueueLine(ctx, inc.Channel, inc.ID, text); err != nil {
+	if err := p.outbox.QueueLine(ctx, inc.Channel, inc.ID, text); err != nil {
 		// Redis refused: post now rather than lose the line.
 		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not queue a thread line; posting it directly")
 		if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, Text(text)); err != nil {
@@ -55,7 +55,7 @@ func (p *Publisher) wake() {
 
 // PostDueLines posts the waiting lines of every channel that is due.
 func (p *Publisher) PostDueLines(ctx context.Context) {
-	chans, err := p.store.LineChannels(ctx, time.Now())
+	chans, err := p.outbox.LineChannels(ctx, time.Now())
 	if err != nil {
 		return
 	}
@@ -68,7 +68,7 @@ func (p *Publisher) PostDueLines(ctx context.Context) {
 // a lease so two replicas never post the same lines; the lines leave Redis
 // only once Slack has taken them.
 func (p *Publisher) postLines(ctx context.Context, channel string) {
-	lease := p.store.Lease("lines-lock:"+channel, p.owner)
+	lease := p.markers.Lease("lines-lock:"+channel, p.owner)
 	if ok, err := lease.Take(ctx, linesLease); err != nil || !ok {
 		return
 	}
@@ -91,36 +91,36 @@ func (p *Publisher) postLines(ctx context.Context, channel string) {
 		_ = lease.Release(context.WithoutCancel(ctx))
 	}()
 
-	lines, err := p.store.PendingLines(ctx, channel, 4*maxBatchLines)
+	lines, err := p.outbox.PendingLines(ctx, channel, 4*maxBatchLines)
 	if err != nil {
 		return
 	}
 	if len(lines) == 0 {
-		_ = p.store.DoneLines(ctx, channel, nil)
+		_ = p.outbox.DoneLines(ctx, channel, nil)
 		return
 	}
 	batch, text := batchOf(lines)
 	inc, err := p.store.Current(ctx, batch[0].Incident)
 	if err != nil {
 		if errors.Is(err, incident.ErrNotFound) {
-			_ = p.store.DoneLines(ctx, channel, batch) // its incident is gone: nowhere to post
+			_ = p.outbox.DoneLines(ctx, channel, batch) // its incident is gone: nowhere to post
 			return
 		}
-		_ = p.store.DeferLines(ctx, channel, time.Now().Add(time.Second))
+		_ = p.outbox.DeferLines(ctx, channel, time.Now().Add(time.Second))
 		return
 	}
 	if inc.CardTS == "" && p.now().Sub(inc.OpenedAt) < cardWait && !p.isStale(ctx, inc.ID) {
 		// The card is being posted; its lines belong under it.
-		_ = p.store.DeferLines(ctx, channel, time.Now().Add(100*time.Millisecond))
+		_ = p.outbox.DeferLines(ctx, channel, time.Now().Add(100*time.Millisecond))
 		return
 	}
 	if _, err := p.slack.Post(ctx, channel, inc.CardTS, Text(text)); err != nil {
 		p.log.WithError(err).WithField("incident", inc.ID).WithField("lines", len(batch)).Warn("could not post thread lines; they stay queued")
-		_ = p.store.DeferLines(ctx, channel, time.Now().Add(p.linesRetry(channel)))
+		_ = p.outbox.DeferLines(ctx, channel, time.Now().Add(p.linesRetry(channel)))
 		return
 	}
 	p.clearLinesRetry(channel)
-	if err := p.store.DoneLines(ctx, channel, batch); err != nil {
+	if err := p.outbox.DoneLines(ctx, channel, batch); err != nil {
 		p.log.WithError(err).WithField("incident", inc.ID).Warn("posted thread lines could not be removed from the queue")
 	}
 }
@@ -147,7 +147,7 @@ func batchOf(lines []incident.Line) ([]incident.Line, string) {
 }
 
 func (p *Publisher) isStale(ctx context.Context, id string) bool {
-	stale, err := p.store.Stale(ctx)
+	stale, err := p.outbox.Stale(ctx)
 	return err == nil && slices.Contains(stale, id)
 }
 

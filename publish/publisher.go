@@ -31,13 +31,16 @@ type Store interface {
 	Update(ctx context.Context, id string, fn incident.Mutation) (*incident.Incident, error)
 	UpdateThen(ctx context.Context, id string, fn incident.Mutation, after incident.After) (*incident.Incident, error)
 	Current(ctx context.Context, id string) (*incident.Incident, error)
-	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// Outbox holds what waits to be shown: thread lines, due refreshes and
+// stale cards (incident.Outbox).
+type Outbox interface {
 	MarkStale(ctx context.Context, id string) error
 	Stale(ctx context.Context) ([]string, error)
 	ClearStale(ctx context.Context, id string) error
 	StaleRetry(ctx context.Context, id string) (int, time.Time, error)
 	SetStaleRetry(ctx context.Context, id string, attempts int, next time.Time) error
-	Lease(name, owner string) *redisx.Lease
 	QueueRender(ctx context.Context, id string, at time.Time) error
 	DueRenders(ctx context.Context, now time.Time) ([]string, error)
 	ClaimRender(ctx context.Context, id string) (bool, error)
@@ -47,6 +50,12 @@ type Store interface {
 	PendingLines(ctx context.Context, channel string, n int) ([]incident.Line, error)
 	DoneLines(ctx context.Context, channel string, lines []incident.Line) error
 	DeferLines(ctx context.Context, channel string, t time.Time) error
+}
+
+// Markers are "done once" markers and named leases (incident.Markers).
+type Markers interface {
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	Lease(name, owner string) *redisx.Lease
 }
 
 // Slack is the outbound Slack API.
@@ -80,6 +89,8 @@ type Observer interface {
 // Publisher turns domain state into Slack messages.
 type Publisher struct {
 	store     Store
+	outbox    Outbox
+	markers   Markers
 	slack     Slack
 	groups    GroupLister
 	rb        *incident.Runbook
@@ -106,6 +117,8 @@ type Publisher struct {
 // Observe may be nil.
 type Deps struct {
 	Store   Store
+	Outbox  Outbox
+	Markers Markers
 	Slack   Slack
 	Groups  GroupLister
 	Runbook *incident.Runbook
@@ -130,7 +143,7 @@ func New(d Deps) *Publisher {
 	if d.RenderGap <= 0 {
 		d.RenderGap = DefaultRenderGap
 	}
-	return &Publisher{owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), renderGap: d.RenderGap, lineFails: map[string]int{}, dms: map[string]string{}, userNames: map[string]cachedName{}, users: d.Users, store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
+	return &Publisher{owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), renderGap: d.RenderGap, lineFails: map[string]int{}, dms: map[string]string{}, userNames: map[string]cachedName{}, users: d.Users, store: d.Store, outbox: d.Outbox, markers: d.Markers, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
 		observe: d.Observe, channel: d.Channel, names: d.Names, log: d.Log, now: d.Now}
 }
 
@@ -151,7 +164,7 @@ func (p *Publisher) Refresh(ctx context.Context, inc *incident.Incident) error {
 	if inc.CardTS == "" && inc.Channel != "" {
 		return p.refreshNow(ctx, inc)
 	}
-	if err := p.store.QueueRender(ctx, inc.ID, time.Now()); err != nil {
+	if err := p.outbox.QueueRender(ctx, inc.ID, time.Now()); err != nil {
 		return p.refreshNow(ctx, inc) // Redis hiccup: render now rather than lose it
 	}
 	p.wake()
@@ -213,16 +226,16 @@ func (p *Publisher) RunRenderer(ctx context.Context) {
 
 // RenderDue refreshes every card whose refresh is due.
 func (p *Publisher) RenderDue(ctx context.Context) {
-	ids, err := p.store.DueRenders(ctx, time.Now())
+	ids, err := p.outbox.DueRenders(ctx, time.Now())
 	if err != nil {
 		return
 	}
 	for _, id := range ids {
-		if ok, err := p.store.ClaimRender(ctx, id); err != nil || !ok {
+		if ok, err := p.outbox.ClaimRender(ctx, id); err != nil || !ok {
 			continue
 		}
-		if wait, err := p.store.PaceRender(ctx, id, p.renderGap); err == nil && wait > 0 {
-			_ = p.store.QueueRender(ctx, id, time.Now().Add(wait))
+		if wait, err := p.outbox.PaceRender(ctx, id, p.renderGap); err == nil && wait > 0 {
+			_ = p.outbox.QueueRender(ctx, id, time.Now().Add(wait))
 			continue
 		}
 		inc, err := p.store.Current(ctx, id)
@@ -241,7 +254,7 @@ func (p *Publisher) render(ctx context.Context, inc *incident.Incident) error {
 	var failed error
 	if inc.CardTS == "" && inc.Channel != "" {
 		// Only one request posts the card; the others wait for its ts.
-		if first, err := p.store.Once(ctx, "card-post:"+inc.ID, 30*time.Second); err == nil && !first {
+		if first, err := p.markers.Once(ctx, "card-post:"+inc.ID, 30*time.Second); err == nil && !first {
 			if cur := p.WithCard(ctx, inc); cur.CardTS != "" {
 				*inc = *cur
 				card = p.withPause(ctx, inc, Card(inc, spec, p.LadderState(ctx, inc.ID), p.now()))
@@ -255,7 +268,7 @@ func (p *Publisher) render(ctx context.Context, inc *incident.Incident) error {
 		ts, err := p.slack.Post(ctx, inc.Channel, "", card)
 		if err != nil {
 			p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post incident card")
-			_ = p.store.MarkStale(ctx, inc.ID)
+			_ = p.outbox.MarkStale(ctx, inc.ID)
 			return fmt.Errorf("post the card of %s: %w", inc.ID, err)
 		}
 		if updated, err := p.store.Update(ctx, inc.ID, incident.SetCard(inc.Channel, ts)); err == nil {
@@ -272,7 +285,7 @@ func (p *Publisher) render(ctx context.Context, inc *incident.Incident) error {
 		}
 	}
 	if failed != nil {
-		_ = p.store.MarkStale(ctx, inc.ID)
+		_ = p.outbox.MarkStale(ctx, inc.ID)
 	}
 	return failed
 }
@@ -287,7 +300,7 @@ func cmpOr(a, b error) error {
 // catchUp re-renders cards that could not be updated (Slack was down, or
 // the change came from the break-glass CLI); a new card gets its checklist.
 func (p *Publisher) CatchUp(ctx context.Context) {
-	ids, err := p.store.Stale(ctx)
+	ids, err := p.outbox.Stale(ctx)
 	if err != nil {
 		return
 	}
@@ -295,12 +308,12 @@ func (p *Publisher) CatchUp(ctx context.Context) {
 	for _, id := range ids {
 		// A card Slack keeps refusing (the bot left the channel) is retried
 		// with backoff up to every 5 minutes, not every sweep forever.
-		attempts, next, err := p.store.StaleRetry(ctx, id)
+		attempts, next, err := p.outbox.StaleRetry(ctx, id)
 		if err != nil || now.Before(next) {
 			continue
 		}
 		// One replica at a time, or two would post two cards.
-		lease := p.store.Lease("catch-up:"+id, p.owner)
+		lease := p.markers.Lease("catch-up:"+id, p.owner)
 		if ok, err := lease.Take(ctx, 30*time.Second); err != nil || !ok {
 			continue
 		}
@@ -315,17 +328,17 @@ const maxCardRetry = 5 * time.Minute
 func (p *Publisher) catchUp(ctx context.Context, id string, attempts int, now time.Time) {
 	inc, err := p.store.Current(ctx, id)
 	if err != nil {
-		_ = p.store.ClearStale(ctx, id)
+		_ = p.outbox.ClearStale(ctx, id)
 		return
 	}
 	hadCard := inc.CardTS != ""
 	if err := p.render(ctx, inc); err != nil {
 		wait := min(5*time.Second<<min(attempts, 6), maxCardRetry)
-		_ = p.store.SetStaleRetry(ctx, id, attempts+1, now.Add(wait))
+		_ = p.outbox.SetStaleRetry(ctx, id, attempts+1, now.Add(wait))
 		p.log.WithError(err).WithField("incident", id).WithField("retry_in", wait).Warn("card still behind")
 		return
 	}
-	_ = p.store.ClearStale(ctx, id)
+	_ = p.outbox.ClearStale(ctx, id)
 	if !hadCard && inc.CardTS != "" {
 		p.PostChecklist(ctx, inc)
 		p.Thread(ctx, inc, fmt.Sprintf("This card caught up after Slack was unreachable; the timeline has everything done meanwhile (`/clerk-incident status %s`).", inc.ID))
@@ -347,7 +360,7 @@ func (p *Publisher) WithCard(ctx context.Context, inc *incident.Incident) *incid
 		if cur.CardTS != "" {
 			return cur
 		}
-		if stale, _ := p.store.Stale(ctx); slices.Contains(stale, inc.ID) {
+		if stale, _ := p.outbox.Stale(ctx); slices.Contains(stale, inc.ID) {
 			return inc // the card could not be posted: no point waiting
 		}
 		select {
@@ -430,7 +443,7 @@ func (p *Publisher) UploadReport(ctx context.Context, inc *incident.Incident, ma
 // thread (or the channel) hears that a background job hit an internal
 // error and carried on.
 func (p *Publisher) Failed(ctx context.Context, job, incidentID string) {
-	if first, err := p.store.Once(ctx, "panic:"+job+":"+incidentID, time.Hour); err != nil || !first {
+	if first, err := p.markers.Once(ctx, "panic:"+job+":"+incidentID, time.Hour); err != nil || !first {
 		return
 	}
 	text := fmt.Sprintf(":warning: The bot's %s hit an internal error and carried on; the details and stack are in its logs. Check that the last step really happened.", job)

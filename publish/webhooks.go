@@ -39,7 +39,7 @@ func (p *Publisher) Rerender(ctx context.Context, id string) {
 	if id == "" {
 		return
 	}
-	if err := p.store.QueueRender(ctx, id, time.Now()); err != nil {
+	if err := p.outbox.QueueRender(ctx, id, time.Now()); err != nil {
 		p.log.WithError(err).WithField("incident", id).Warn("could not queue a card refresh")
 		return
 	}

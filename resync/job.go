@@ -575,7 +575,7 @@ func (r *Runner) finishReport(ctx context.Context, id string) {
 		return
 	}
 	// Report once, whichever replica ends it.
-	if first, _ := r.rdb.SetNX(ctx, r.prefix+"resync:"+id+":reported", 1, 30*24*time.Hour).Result(); !first {
+	if first, _ := redisx.Once(ctx, r.rdb, r.prefix+"resync:"+id+":reported", 30*24*time.Hour); !first {
 		return
 	}
 	failedIDs, _ := r.rdb.LRange(ctx, r.keyFailed(id), 0, -1).Result()

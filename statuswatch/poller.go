@@ -195,7 +195,7 @@ func (p *Poller) WarnIfStale(ctx context.Context) {
 	if !p.Stale(ctx) {
 		return
 	}
-	if first, err := p.rdb.SetNX(ctx, p.k("stale-warned"), 1, 0).Result(); err != nil || !first {
+	if first, err := redisx.Once(ctx, p.rdb, p.k("stale-warned"), 0); err != nil || !first {
 		return
 	}
 	p.log.Warn("no replica has finished a status poll for 5 intervals")
@@ -300,7 +300,7 @@ func (p *Poller) pollStatus(ctx context.Context) {
 		fails, _ := p.rdb.Incr(ctx, p.k("fetch-failures")).Result()
 		p.log.WithError(err).WithField("failures", fails).Warn("status page poll failed")
 		if fails >= 5 {
-			if first, _ := p.rdb.SetNX(ctx, p.k("fetch-warned"), 1, 0).Result(); first {
+			if first, _ := redisx.Once(ctx, p.rdb, p.k("fetch-warned"), 0); first {
 				p.rep.Note(ctx, Note{Kind: PageUnreadable, Polls: int(fails), Err: err.Error()})
 			}
 		}
@@ -355,7 +355,7 @@ func (p *Poller) pollStatus(ctx context.Context) {
 		problems = append(problems, problem{key: "indicator:" + sum.Indicator, alert: a, advisory: !ok})
 	}
 	for _, m := range sum.Maintenances {
-		if first, _ := p.rdb.SetNX(ctx, p.k("planned:"+m.ID+":"+m.Status), 1, 30*24*time.Hour).Result(); first {
+		if first, _ := redisx.Once(ctx, p.rdb, p.k("planned:"+m.ID+":"+m.Status), 30*24*time.Hour); first {
 			p.rep.Note(ctx, Note{Kind: PlannedWork, Name: m.Name, Status: m.Status, Body: strings.Join(m.Components, ", ")})
 		}
 	}
@@ -368,7 +368,7 @@ func (p *Poller) pollStatus(ctx context.Context) {
 		if pr.advisory {
 			// Nobody is paged: one line in the channel while it lasts.
 			if int(streak) >= p.cfg.Confirm {
-				if first, _ := p.rdb.SetNX(ctx, p.k("advised:"+pr.key), 1, 0).Result(); first {
+				if first, _ := redisx.Once(ctx, p.rdb, p.k("advised:"+pr.key), 0); first {
 					p.rdb.SAdd(ctx, p.k("advisories"), pr.key)
 					p.rep.Note(ctx, Note{Kind: Advisory, Name: pr.alert.Title, Status: pr.alert.Impact, Body: strings.Join(pr.alert.Components, ", "), Polls: int(streak)})
 				}
@@ -420,7 +420,7 @@ func (p *Poller) pollStatus(ctx context.Context) {
 		}
 		if int(gone) >= p.cfg.Confirm && (strings.HasPrefix(key, "components:") || strings.HasPrefix(key, "indicator:")) {
 			if id := p.mapped(ctx, key); id != "" {
-				if first, _ := p.rdb.SetNX(ctx, p.k("cleared:"+key+":"+id), 1, 30*24*time.Hour).Result(); first {
+				if first, _ := redisx.Once(ctx, p.rdb, p.k("cleared:"+key+":"+id), 30*24*time.Hour); first {
 					p.rep.Note(ctx, Note{Kind: ComponentsRecovered, Incident: id})
 				}
 			}
@@ -487,7 +487,7 @@ func (p *Poller) upstreamResolved(ctx context.Context, in Incident) {
 		return
 	}
 	p.rdb.SRem(ctx, p.k("active"), key)
-	if first, _ := p.rdb.SetNX(ctx, p.k("resolved:"+in.ID), 1, 0).Result(); !first {
+	if first, _ := redisx.Once(ctx, p.rdb, p.k("resolved:"+in.ID), 0); !first {
 		return
 	}
 	name := in.Name

@@ -146,7 +146,7 @@ func (s *Store) Tick(ctx context.Context, n Notifier) error {
 	if k < 1 {
 		return nil
 	}
-	first, err := s.rdb.SetNX(ctx, s.keyReminded(st.Since, k), 1, 2*RemindEvery).Result()
+	first, err := redisx.Once(ctx, s.rdb, s.keyReminded(st.Since, k), 2*RemindEvery)
 	if err != nil {
 		return fmt.Errorf("claim the webhook pause reminder: %w", err)
 	}

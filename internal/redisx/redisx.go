@@ -1,6 +1,6 @@
 // Package redisx holds the Redis idioms every store here shares: an
 // optimistic transaction with one retry policy, a JSON value updated under
-// WATCH, and a lease held by an owner.
+// WATCH, a "done once" marker, and a lease held by an owner.
 package redisx
 
 import (
@@ -20,20 +20,43 @@ import (
 // about 20 rounds; the jitter lets one through each round.
 const MaxAttempts = 200
 
-// Transact runs fn under WATCH on keys and retries it when another writer
-// won the race, with a short jittered pause, at most MaxAttempts times.
-// Any other error (including one fn returns) ends it at once.
-func Transact(ctx context.Context, rdb redis.UniversalClient, fn func(tx *redis.Tx) error, keys ...string) error {
+// Retry is the one retry policy of every optimistic transaction: try
+// runs until it reports done or fails; when another writer won the race
+// (done false, no error) it runs again after a short jittered pause, at
+// most MaxAttempts times, and then fails with apperr.Conflict naming what.
+// Transact uses it for WATCH/MULTI; a compare-and-set script uses it
+// directly (incident.Store.UpdateThen).
+func Retry(ctx context.Context, what func() string, try func() (done bool, err error)) error {
 	for attempt := range MaxAttempts {
-		err := rdb.Watch(ctx, fn, keys...)
-		if !errors.Is(err, redis.TxFailedErr) {
+		done, err := try()
+		if done || err != nil {
 			return err
 		}
 		if err := backoff.Sleep(ctx, backoff.Delay(attempt%10, 100*time.Microsecond, 10*time.Millisecond)); err != nil {
 			return err
 		}
 	}
-	return apperr.Wrap(apperr.Conflict, fmt.Sprintf("%v kept changing under us after %d attempts", keys, MaxAttempts), redis.TxFailedErr)
+	return apperr.Wrap(apperr.Conflict, fmt.Sprintf("%s kept changing under us after %d attempts", what(), MaxAttempts), redis.TxFailedErr)
+}
+
+// Transact runs fn under WATCH on keys and retries it by Retry's policy
+// when another writer won the race. Any other error (including one fn
+// returns) ends it at once.
+func Transact(ctx context.Context, rdb redis.UniversalClient, fn func(tx *redis.Tx) error, keys ...string) error {
+	return Retry(ctx, func() string { return fmt.Sprint(keys) }, func() (bool, error) {
+		err := rdb.Watch(ctx, fn, keys...)
+		if errors.Is(err, redis.TxFailedErr) {
+			return false, nil
+		}
+		return true, err
+	})
+}
+
+// Once sets a "done once" marker: it reports whether key was not set yet
+// (this caller is the first within ttl; 0 keeps it for good). Replicas
+// share the marker, so a notice, a page or a report goes out once.
+func Once(ctx context.Context, rdb redis.UniversalClient, key string, ttl time.Duration) (first bool, err error) {
+	return rdb.SetNX(ctx, key, 1, ttl).Result()
 }
 
 // UpdateJSON reads key as JSON into a T, lets fn change it and writes it

@@ -88,12 +88,12 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		opt.Now = time.Now
 	}
 	log := newLogger(cfg, opt.Stderr)
-	rb, rdb, store, closeRedis, err := openStores(cfg, opt, log)
+	rb, rdb, stores, closeRedis, err := openStores(cfg, opt, log)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
-	if err := store.Ping(ctx); err != nil {
+	if err := stores.Incidents.Ping(ctx); err != nil {
 		log.WithError(err).Error("redis does not answer yet; commands will fail until it does")
 	}
 
@@ -129,7 +129,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		}
 		cancel()
 	}
-	parts, err := assemble(ctx, cfg, opt, rdb, store, rb, out, true, log)
+	parts, err := assemble(ctx, cfg, opt, rdb, stores, rb, out, true, log)
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 			defer func() { stopEngine(); <-engineDone }()
 		}
 	}
-	listener := bot.NewListener(api, h, store, out, log, cfg.HandlerTimeout)
+	listener := bot.NewListener(api, h, stores.Markers, out, log, cfg.HandlerTimeout)
 	listener.Guard = parts.guard
 	listener.OnAck = func(kind string, d time.Duration) {
 		parts.metrics.Ack(kind, d)
@@ -215,7 +215,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
-	mux := healthMux(store, listener, parts.poll)
+	mux := healthMux(stores.Incidents, listener, parts.poll)
 	handler := guardHTTP(parts.guard, mux)
 	mux.Handle("GET /v1/bypass", bypassHandler(bypassStore, cfg.BypassReadToken, log))
 	mux.Handle("GET /v1/webhooks", webhooksHandler(parts.webhooks, cfg.BypassReadToken, log))
@@ -256,19 +256,19 @@ func loadRunbook(cfg Config) (*incident.Runbook, error) {
 	return rb.WithHealthURL(cfg.HealthURL), nil
 }
 
-// openStores loads the runbook and opens Redis and the incident store:
+// openStores loads the runbook and opens Redis and the incident stores:
 // the start shared by the bot and the break-glass CLI.
-func openStores(cfg Config, opt Options, log logrus.FieldLogger) (*incident.Runbook, redis.UniversalClient, *incident.Store, func(), error) {
+func openStores(cfg Config, opt Options, log logrus.FieldLogger) (*incident.Runbook, redis.UniversalClient, incident.Stores, func(), error) {
 	rb, err := loadRunbook(cfg)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, incident.Stores{}, nil, err
 	}
 	rdb, closeRedis, err := openRedis(cfg, log)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, incident.Stores{}, nil, err
 	}
 	rdb.AddHook(tally.Hook()) // each command's round trips, logged with it
-	return rb, rdb, incident.NewStore(rdb, cfg.RedisPrefix, opt.Now), closeRedis, nil
+	return rb, rdb, incident.NewStores(rdb, cfg.RedisPrefix, opt.Now), closeRedis, nil
 }
 
 // slackSide is what the assembled parts need of Slack: the real client, or
@@ -303,8 +303,9 @@ type parts struct {
 // engine, opener, poller, runner and executor that report through it,
 // then the handlers. strict makes unresolvable contacts an error (the
 // bot) rather than a warning (the CLI, which cannot reach Slack).
-func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, store *incident.Store, rb *incident.Runbook,
+func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, stores incident.Stores, rb *incident.Runbook,
 	out slackSide, strict bool, log logrus.FieldLogger) (*parts, error) {
+	store := stores.Incidents
 	auth := handlers.NewAuthorizer(cfg.Responders, out, cfg.GroupCacheTTL, opt.Now)
 	if auth.Open() {
 		log.Warn("SLACK_RESPONDERS is empty: everyone in the workspace may change incidents")
@@ -358,7 +359,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			return age.Seconds(), err
 		},
 	})
-	deps := handlers.Deps{Store: store, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
+	deps := handlers.Deps{Store: store, Drafts: stores.Drafts, Affected: stores.Affected, Markers: stores.Markers, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
 		Contacts: contacts, Ladder: ladder, ContactProblems: problems, Approvals: approvals, Bypass: bypassStore, BypassMax: cfg.BypassMax, Audit: auditLog, Observe: m}
 	if len(cfg.Approvers) > 0 {
 		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
@@ -372,7 +373,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
 	}
 
-	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
+	pub := publish.New(publish.Deps{Store: store, Outbox: stores.Outbox, Markers: stores.Markers, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
 		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now,
 		Users: out})
 	deps.Publisher = pub
@@ -461,7 +462,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		}
 	}
 	executor := approval.NewExecutor(approvals, store, map[string]approval.Doer{
-		approval.Lockout:      handlers.Lockout{Clerk: deps.Clerk, Pub: pub, Incidents: store, Affected: store, Log: log},
+		approval.Lockout:      handlers.Lockout{Clerk: deps.Clerk, Pub: pub, Incidents: store, Affected: stores.Affected, Log: log},
 		approval.BypassOn:     handlers.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
 		approval.BypassExtend: handlers.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
 		handlers.Rollback:     handlers.RollbackDoer{Vercel: deps.App.Vercel, Pub: pub, Log: log, Wait: opt.VercelWait},

@@ -30,15 +30,15 @@ func Do(ctx context.Context, cfg Config, words []string, as string, stdout, stde
 	cfg.LogLevel = min(cfg.LogLevel, logrus.ErrorLevel)
 	opt := Options{Stderr: stderr, Now: time.Now}
 	log := newLogger(cfg, stderr)
-	rb, rdb, store, closeRedis, err := openStores(cfg, opt, log)
+	rb, rdb, stores, closeRedis, err := openStores(cfg, opt, log)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
-	if err := store.Ping(ctx); err != nil {
+	if err := stores.Incidents.Ping(ctx); err != nil {
 		return fmt.Errorf("the incident store (REDIS_URL) does not answer: %w", err)
 	}
-	p, err := assemble(ctx, cfg, opt, rdb, store, rb, bot.NewOffline(stdout), false, log)
+	p, err := assemble(ctx, cfg, opt, rdb, stores, rb, bot.NewOffline(stdout), false, log)
 	if err != nil {
 		return err
 	}

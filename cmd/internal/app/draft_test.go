@@ -121,7 +121,7 @@ func refused(t *testing.T, fs *fakeslack.Server, v *fakeslack.View, text, want s
 func draftIs(t *testing.T, prefix, ts, text string) {
 	t.Helper()
 	rdb, _ := redistest.Client(t)
-	d, err := incident.NewStore(rdb, prefix, nil).GetDraft(context.Background(), "INC-1")
+	d, err := incident.NewStores(rdb, prefix, nil).Drafts.GetDraft(context.Background(), "INC-1")
 	if err != nil || d.TS != ts || (text != "" && d.Text != text) || strings.Contains(d.Text, "old draft") {
 		t.Fatalf("draft %+v %v, want ts %s text %q", d, err, ts, text)
 	}

@@ -1,0 +1,81 @@
+package incident
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
+)
+
+// Draft is the customer update being prepared for an incident, and the
+// thread message that shows it.
+type Draft struct {
+	Text string `json:"text"`
+	TS   string `json:"ts,omitempty"`
+	By   Person `json:"by"`
+}
+
+// Version names this draft as shown: it changes when the draft is
+// replaced (a new thread message) or its text is edited, so an editor
+// opened on an older one can tell.
+func (d Draft) Version() string {
+	sum := sha256.Sum256([]byte(d.TS + "\n" + d.Text))
+	return hex.EncodeToString(sum[:6])
+}
+
+// ErrDraftChanged is an edit made on a draft that was replaced or edited
+// since the editor opened.
+var ErrDraftChanged = errors.New("the draft changed since the editor opened")
+
+// Drafts keeps each incident's customer update being prepared.
+type Drafts struct {
+	rdb redis.UniversalClient
+	k   keyspace
+}
+
+// EditDraft changes the draft in one transaction; no draft is ErrNotFound,
+// and fn's error leaves it as it was.
+func (s *Drafts) EditDraft(ctx context.Context, id string, fn func(d *Draft) error) (Draft, error) {
+	key := s.k.draft(id)
+	d, err := redisx.UpdateJSON(ctx, s.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), fn,
+		func(p redis.Pipeliner, raw []byte, _ *Draft) { p.Set(ctx, key, raw, 0) })
+	if err != nil {
+		return Draft{}, err
+	}
+	return *d, nil
+}
+
+// SetDraft keeps the incident's draft update.
+func (s *Drafts) SetDraft(ctx context.Context, id string, d Draft) error {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return s.rdb.Set(ctx, s.k.draft(id), raw, 0).Err()
+}
+
+// GetDraft reads the incident's draft; no draft is ErrNotFound.
+func (s *Drafts) GetDraft(ctx context.Context, id string) (Draft, error) {
+	var d Draft
+	raw, err := s.rdb.Get(ctx, s.k.draft(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return d, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return d, err
+	}
+	return d, json.Unmarshal(raw, &d)
+}
+
+// ClearDraft drops the draft once posted or discarded; it reports whether
+// there was one, so two clicks on Post cannot post twice.
+func (s *Drafts) ClearDraft(ctx context.Context, id string) (bool, error) {
+	n, err := s.rdb.Del(ctx, s.k.draft(id)).Result()
+	return n == 1, err
+}
