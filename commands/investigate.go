@@ -1,4 +1,4 @@
-package handlers
+package commands
 
 import (
 	"context"
@@ -17,57 +17,89 @@ import (
 // The investigation family: look at one account, and keep the list of
 // accounts an incident touched (for "notify affected users").
 
-func investigationCommands() []Sub {
+// Accounts is what `user` and `affected add` need of Clerk.
+type Accounts interface {
+	FindUsers(ctx context.Context, refs []string) ([]clerkops.User, []string, error)
+	Investigate(ctx context.Context, ref string) (clerkops.Profile, []clerkops.SessionInfo, error)
+}
+
+// AffectedStore keeps the accounts an incident touched, and the
+// once-markers of shared answers.
+type AffectedStore interface {
+	AddAffected(ctx context.Context, id string, users []incident.AffectedUser, what string, by incident.Person) error
+	RemoveAffected(ctx context.Context, id string, userIDs []string) (int, error)
+	Affected(ctx context.Context, id string) ([]incident.AffectedUser, error)
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// SharePublisher posts what the asker chose to share, and files.
+type SharePublisher interface {
+	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
+	PostInThread(ctx context.Context, inc *incident.Incident, m bot.Msg) error
+	UploadToUser(ctx context.Context, user, name, title, content, comment string) error
+	UploadFile(ctx context.Context, inc *incident.Incident, name, title, content, comment string) error
+}
+
+// Investigate looks at accounts and keeps an incident's affected list.
+type Investigate struct {
+	*Kit
+	store      AffectedStore
+	pub        SharePublisher
+	clerk      Accounts   // nil when CLERK_SECRET_KEY is unset
+	unfinished Unfinished // nil: exports do not wait
+	security   *Security  // the account buttons run its revoke and lockout
+}
+
+// NewInvestigate wires the family.
+func NewInvestigate(k *Kit, store AffectedStore, pub SharePublisher, clerk Accounts, unfinished Unfinished, security *Security) *Investigate {
+	return &Investigate{Kit: k, store: store, pub: pub, clerk: clerk, unfinished: unfinished, security: security}
+}
+
+// Title implements Family.
+func (h *Investigate) Title() string { return "Investigation" }
+
+// Commands implements Family.
+func (h *Investigate) Commands() []Sub {
 	return []Sub{
 		{Name: "user", Usage: "/clerk-incident user [INC-n] <user_… | e-mail>", Summary: "investigate an account: profile, active sessions by IP and country, outliers flagged", Who: Responder,
-			Run: (*Handlers).user},
+			Run: h.user},
 		{Name: "affected", Usage: "/clerk-incident affected [INC-n] [add <users…> | remove <users…> | export]", Summary: "the accounts this incident touched; `export` sends them to you as CSV", Who: Responder,
-			Run:   (*Handlers).affected,
+			Run:   h.affected,
 			Verbs: []string{"add", "remove", "export"}},
 	}
 }
 
-func investigationButtons() []Button {
+// Buttons implements Family.
+func (h *Investigate) Buttons() []Button {
 	return []Button{
-		{ActionID: publish.ActUserRevoke, Who: Responder, Run: userButton("revoke"), Label: "revoke all sessions"},
-		{ActionID: publish.ActUserLockout, Who: Responder, Run: userButton("lockout"), Label: "lock out"},
-		{ActionID: publish.ActShareUser, Who: Responder, Run: (*Handlers).shareUser, Label: "share in the thread"},
-		{ActionID: publish.ActShareExport, Who: Responder, Run: (*Handlers).shareExport, Label: "share in the thread"},
+		{ActionID: publish.ActUserRevoke, Who: Responder, Run: h.userButton("revoke"), Label: "revoke all sessions"},
+		{ActionID: publish.ActUserLockout, Who: Responder, Run: h.userButton("lockout"), Label: "lock out"},
+		{ActionID: publish.ActShareUser, Who: Responder, Run: h.shareUser, Label: "share in the thread"},
+		{ActionID: publish.ActShareExport, Who: Responder, Run: h.shareExport, Label: "share in the thread"},
 	}
 }
 
-// UserLookup is what `user` and `webhook dashboard` need of Clerk.
-type UserLookup interface {
-	Investigate(ctx context.Context, ref string) (clerkops.Profile, []clerkops.SessionInfo, error)
-	DashboardURL(ctx context.Context) (string, error)
-}
-
-func (h *Handlers) user(ctx context.Context, r req, p Parsed) {
-	if !h.clerkReady(ctx, r) {
-		return
-	}
-	look, ok := h.clerk.(UserLookup)
-	if !ok {
-		h.replyText(ctx, r, "This Clerk client cannot look up accounts; nothing was done.")
+func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
+	if !h.clerkReady(ctx, r, h.clerk != nil) {
 		return
 	}
 	refs, invalid := clerkops.ParseRefs(p.Rest)
 	if len(refs) != 1 || len(invalid) > 0 {
-		h.fail(ctx, r, &UsageError{Problem: "Give exactly one Clerk user ID (user_…) or e-mail address.", Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: "Give exactly one Clerk user ID (user_…) or e-mail address.", Usage: p.Sub.Usage})
 		return
 	}
 	inc, err := h.optionalIncident(ctx, p)
 	if err != nil {
-		h.fail(ctx, r, err)
+		h.Fail(ctx, r, err)
 		return
 	}
-	prof, sessions, err := look.Investigate(ctx, refs[0])
+	prof, sessions, err := h.clerk.Investigate(ctx, refs[0])
 	if apperr.CodeOf(err) == apperr.NotFound {
-		h.replyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", publish.Esc(refs[0])))
+		h.ReplyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", publish.Esc(refs[0])))
 		return
 	}
 	if err != nil {
-		h.fail(ctx, r, err)
+		h.Fail(ctx, r, err)
 		return
 	}
 	incID := ""
@@ -78,17 +110,17 @@ func (h *Handlers) user(ctx context.Context, r req, p Parsed) {
 	// share it in the thread.
 	msg := publish.UserMsg(incID, prof, sessions, h.now())
 	if inc == nil || inc.Channel == "" {
-		h.reply(ctx, r, publish.Private(msg, "", ""))
+		h.Reply(ctx, r, publish.Private(msg, "", ""))
 		return
 	}
 	// The timeline keeps the user ID and counts only: it is read
 	// outside Slack, in the report.
-	if _, err := h.store.Update(ctx, inc.ID, incident.Record(r.who, investigatedLine("Investigated", prof.ID, sessions))); err != nil {
+	if _, err := h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, investigatedLine("Investigated", prof.ID, sessions))); err != nil {
 		h.log.WithError(err).Warn("could not record an investigation")
 	}
-	h.affect(ctx, inc.ID, []clerkops.User{prof.User}, "investigated", r.who)
-	h.reply(ctx, r, publish.Private(msg, publish.ActShareUser, inc.ID+"|"+prof.ID))
-	h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepAccessLogs, "user")
+	h.affect(ctx, h.store, inc.ID, []clerkops.User{prof.User}, "investigated", r.Who)
+	h.Reply(ctx, r, publish.Private(msg, publish.ActShareUser, inc.ID+"|"+prof.ID))
+	h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepAccessLogs, "user")
 }
 
 // investigatedLine is an investigation as the timeline keeps it: the
@@ -100,7 +132,7 @@ func investigatedLine(verb, userID string, sessions []clerkops.SessionInfo) stri
 
 // sharedOnce lets one private answer be shared once: a double click
 // posts nothing twice.
-func (h *Handlers) sharedOnce(ctx context.Context, a bot.Action) bool {
+func (h *Investigate) sharedOnce(ctx context.Context, a bot.Action) bool {
 	if a.MessageTS == "" {
 		return true
 	}
@@ -110,76 +142,57 @@ func (h *Handlers) sharedOnce(ctx context.Context, a bot.Action) bool {
 
 // shareUser posts an investigation the asker chose to share into the
 // incident thread, looked up afresh (the value is untrusted input).
-func (h *Handlers) shareUser(ctx context.Context, r req, a bot.Action) {
+func (h *Investigate) shareUser(ctx context.Context, r Req, a bot.Action) {
 	incPart, userID, ok := strings.Cut(a.Value, "|")
 	id, okID := incident.ParseID(incPart)
 	if !ok || !okID || !clerkops.IsUserID(userID) {
-		h.replyText(ctx, r, "That button's data is not valid; nothing was shared.")
+		h.ReplyText(ctx, r, "That button's data is not valid; nothing was shared.")
 		return
 	}
-	if !h.clerkReady(ctx, r) {
-		return
-	}
-	look, ok := h.clerk.(UserLookup)
-	if !ok {
-		h.replyText(ctx, r, "This Clerk client cannot look up accounts; nothing was shared.")
+	if !h.clerkReady(ctx, r, h.clerk != nil) {
 		return
 	}
 	inc, ok := h.shareTarget(ctx, r, id)
 	if !ok {
 		return
 	}
-	prof, sessions, err := look.Investigate(ctx, userID)
+	prof, sessions, err := h.clerk.Investigate(ctx, userID)
 	if err != nil {
-		h.fail(ctx, r, err)
+		h.Fail(ctx, r, err)
 		return
 	}
 	if !h.sharedOnce(ctx, a) {
-		h.replyText(ctx, r, "This investigation is already shared in the thread.")
+		h.ReplyText(ctx, r, "This investigation is already shared in the thread.")
 		return
 	}
 	if err := h.pub.PostInThread(ctx, inc, publish.UserMsg(id, prof, sessions, h.now())); err != nil {
-		h.fail(ctx, r, err)
+		h.Fail(ctx, r, err)
 		return
 	}
-	_, _ = h.store.Update(ctx, id, incident.Record(r.who, investigatedLine("Shared in the thread the investigation of", prof.ID, sessions)))
-	h.replyText(ctx, r, fmt.Sprintf(":mag: The investigation of %s is now in the %s thread.", prof.ID, id))
-}
-
-// affect records users on the incident's affected list.
-func (h *Handlers) affect(ctx context.Context, incID string, users []clerkops.User, what string, who incident.Person) {
-	if incID == "" || len(users) == 0 {
-		return
-	}
-	list := make([]incident.AffectedUser, len(users))
-	for i, u := range users {
-		list[i] = incident.AffectedUser{ID: u.ID, Email: u.Email, Name: u.Name}
-	}
-	if err := h.store.AddAffected(ctx, incID, list, what, who); err != nil {
-		h.log.WithError(err).WithField("incident", incID).Warn("could not record affected users")
-	}
+	_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, investigatedLine("Shared in the thread the investigation of", prof.ID, sessions)))
+	h.ReplyText(ctx, r, fmt.Sprintf(":mag: The investigation of %s is now in the %s thread.", prof.ID, id))
 }
 
 // userButton runs revoke or lockout for the investigated user.
-func userButton(sub string) func(h *Handlers, ctx context.Context, r req, a bot.Action) {
-	return func(h *Handlers, ctx context.Context, r req, a bot.Action) {
+func (h *Investigate) userButton(sub string) func(ctx context.Context, r Req, a bot.Action) {
+	return func(ctx context.Context, r Req, a bot.Action) {
 		incPart, userID, ok := strings.Cut(a.Value, "|")
 		id, okID := incident.ParseID(incPart)
 		if !ok || !clerkops.IsUserID(userID) || (incPart != "" && !okID) {
-			h.replyText(ctx, r, "That button's data is not valid; nothing was done.")
+			h.ReplyText(ctx, r, "That button's data is not valid; nothing was done.")
 			return
 		}
-		s, _ := lookupSub(sub)
+		s := rowNamed(h.security.Commands(), sub)
 		rest := userID
 		if sub == "lockout" {
 			rest += " -- after investigating the account"
 		}
-		r.isCommand = true // the clicker hears the outcome, as if they had typed it
-		s.Run(h, ctx, r, Parsed{Sub: s, ID: id, Rest: rest, Args: strings.Fields(rest)})
+		r.IsCommand = true // the clicker hears the outcome, as if they had typed it
+		s.Run(ctx, r, Parsed{Sub: s, ID: id, Rest: rest, Args: strings.Fields(rest)})
 	}
 }
 
-func (h *Handlers) affected(ctx context.Context, r req, p Parsed) {
+func (h *Investigate) affected(ctx context.Context, r Req, p Parsed) {
 	form := p.Form()
 	args := p.Args
 	if len(args) > 0 {
@@ -193,10 +206,10 @@ func (h *Handlers) affected(ctx context.Context, r req, p Parsed) {
 	switch form {
 	case "", "add", "remove", "export":
 	default:
-		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not something `affected` does.", form), Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not something `affected` does.", form), Usage: p.Sub.Usage})
 		return
 	}
-	h.withIncident(ctx, r, p, form == "export" || form == "", func(ctx context.Context, r req, id string) {
+	h.withIncident(ctx, r, p, form == "export" || form == "", func(ctx context.Context, r Req, id string) {
 		switch form {
 		case "":
 			h.affectedList(ctx, r, id)
@@ -205,7 +218,7 @@ func (h *Handlers) affected(ctx context.Context, r req, p Parsed) {
 		case "add", "remove":
 			refs, invalid := clerkops.ParseRefs(strings.Join(args, " "))
 			if len(refs) == 0 || len(invalid) > 0 {
-				h.fail(ctx, r, &UsageError{Problem: "Give Clerk user IDs (user_…) or e-mail addresses." + notRefs(invalid), Usage: p.Sub.Usage})
+				h.Fail(ctx, r, &UsageError{Problem: "Give Clerk user IDs (user_…) or e-mail addresses." + notRefs(invalid), Usage: p.Sub.Usage})
 				return
 			}
 			if form == "add" {
@@ -224,14 +237,14 @@ func notRefs(invalid []string) string {
 	return " Not one: " + refsText(invalid) + ". Nothing changed."
 }
 
-func (h *Handlers) affectedList(ctx context.Context, r req, id string) {
+func (h *Investigate) affectedList(ctx context.Context, r Req, id string) {
 	users, err := h.store.Affected(ctx, id)
 	if err != nil {
-		h.fail(ctx, r, err)
+		h.Fail(ctx, r, err)
 		return
 	}
 	if len(users) == 0 {
-		h.replyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s yet. `user`, `revoke`, `lockout` and `unlock` record them, or `/clerk-incident affected %s add <users…>`.", id, id))
+		h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s yet. `user`, `revoke`, `lockout` and `unlock` record them, or `/clerk-incident affected %s add <users…>`.", id, id))
 		return
 	}
 	var b strings.Builder
@@ -251,16 +264,16 @@ func (h *Handlers) affectedList(ctx context.Context, r req, id string) {
 		}
 		fmt.Fprintf(&b, "\n• %s: %s", publish.Esc(label), strings.Join(what, ", "))
 	}
-	h.replyText(ctx, r, b.String())
+	h.ReplyText(ctx, r, b.String())
 }
 
-func (h *Handlers) affectedAdd(ctx context.Context, r req, id string, refs []string) {
+func (h *Investigate) affectedAdd(ctx context.Context, r Req, id string, refs []string) {
 	var users []clerkops.User
 	var unknown []string
 	if h.clerk != nil {
 		found, notFound, err := h.clerk.FindUsers(ctx, refs)
 		if err != nil {
-			h.fail(ctx, r, err)
+			h.Fail(ctx, r, err)
 			return
 		}
 		users, unknown = found, notFound
@@ -273,21 +286,21 @@ func (h *Handlers) affectedAdd(ctx context.Context, r req, id string, refs []str
 			}
 		}
 	}
-	h.affect(ctx, id, users, "added by hand", r.who)
+	h.affect(ctx, h.store, id, users, "added by hand", r.Who)
 	if len(users) > 0 {
-		_, _ = h.store.Update(ctx, id, incident.Record(r.who, fmt.Sprintf("Affected accounts: %d added by hand", len(users))))
+		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts: %d added by hand", len(users))))
 	}
 	msg := fmt.Sprintf(":white_check_mark: %d account(s) added to the affected list of %s.", len(users), id)
 	if len(unknown) > 0 {
 		msg += " Not found in Clerk, not added: " + refsText(unknown) + "."
 	}
-	h.replyText(ctx, r, msg)
+	h.ReplyText(ctx, r, msg)
 }
 
-func (h *Handlers) affectedRemove(ctx context.Context, r req, id string, refs []string) {
+func (h *Investigate) affectedRemove(ctx context.Context, r Req, id string, refs []string) {
 	users, err := h.store.Affected(ctx, id)
 	if err != nil {
-		h.fail(ctx, r, err)
+		h.Fail(ctx, r, err)
 		return
 	}
 	var ids []string
@@ -300,45 +313,45 @@ func (h *Handlers) affectedRemove(ctx context.Context, r req, id string, refs []
 	}
 	n, err := h.store.RemoveAffected(ctx, id, ids)
 	if err != nil {
-		h.fail(ctx, r, err)
+		h.Fail(ctx, r, err)
 		return
 	}
 	if n > 0 {
-		_, _ = h.store.Update(ctx, id, incident.Record(r.who, fmt.Sprintf("Affected accounts: %d removed by hand", n)))
+		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts: %d removed by hand", n)))
 	}
-	h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: %d account(s) removed from the affected list of %s.", n, id))
+	h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: %d account(s) removed from the affected list of %s.", n, id))
 }
 
-func (h *Handlers) affectedExport(ctx context.Context, r req, id string) {
-	inc, err := h.store.Current(ctx, id)
+func (h *Investigate) affectedExport(ctx context.Context, r Req, id string) {
+	inc, err := h.incidents.Current(ctx, id)
 	if err != nil {
-		h.fail(ctx, r, err)
+		h.Fail(ctx, r, err)
 		return
 	}
 	unfinished := h.awaitApproved(ctx, r, id)
 	users, err := h.store.Affected(ctx, id)
 	if err != nil {
-		h.fail(ctx, r, err)
+		h.Fail(ctx, r, err)
 		return
 	}
 	if len(users) == 0 {
-		h.replyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s; there is nothing to export.", id))
+		h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s; there is nothing to export.", id))
 		return
 	}
 	name := strings.ToLower(id) + "-affected-accounts.csv"
 	csv := publish.AffectedCSV(users)
-	if r.operator { // the break-glass CLI: the operator's terminal is private
-		h.replyText(ctx, r, name+"\n"+csv)
+	if r.Operator { // the break-glass CLI: the operator's terminal is private
+		h.ReplyText(ctx, r, name+"\n"+csv)
 		return
 	}
 	// E-mail addresses go to the asker alone: a file cannot be ephemeral,
 	// so it goes to their direct message with the bot.
-	if err := h.pub.UploadToUser(ctx, r.who.ID, name, "Affected accounts of "+id, csv,
+	if err := h.pub.UploadToUser(ctx, r.Who.ID, name, "Affected accounts of "+id, csv,
 		fmt.Sprintf("%d affected account(s) of %s, for notifying them", len(users), id)); err != nil {
-		h.fail(ctx, r, err)
+		h.Fail(ctx, r, err)
 		return
 	}
-	_, _ = h.store.Update(ctx, id, incident.Record(r.who, fmt.Sprintf("Affected accounts exported privately: %d", len(users))))
+	_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts exported privately: %d", len(users))))
 	text := fmt.Sprintf(":page_facing_up: %s is in your direct messages with the bot: %d account(s). :warning: It holds personal data (e-mail addresses and names); delete it from Slack once the users are notified.", name, len(users))
 	if len(unfinished) > 0 {
 		text += fmt.Sprintf(" :hourglass: %s was still being carried out: accounts it acts on from now are not in this file; export again once its result is in the thread.", approval.Describe(unfinished))
@@ -347,7 +360,7 @@ func (h *Handlers) affectedExport(ctx context.Context, r req, id string) {
 	if inc.Channel != "" {
 		share = id
 	}
-	h.reply(ctx, r, publish.Private(publish.Text(text), publish.ActShareExport, share))
+	h.Reply(ctx, r, publish.Private(publish.Text(text), publish.ActShareExport, share))
 }
 
 // approvedWait bounds how long an export waits for an approved action
@@ -364,9 +377,9 @@ type Unfinished interface {
 // carried out: a lockout records its accounts as affected when it ends,
 // so an export taken right after the approval would miss them. It
 // returns the requests still unfinished when the wait ends.
-func (h *Handlers) awaitApproved(ctx context.Context, r req, id string) []string {
-	src, ok := h.approvals.(Unfinished)
-	if !ok {
+func (h *Investigate) awaitApproved(ctx context.Context, r Req, id string) []string {
+	src := h.unfinished
+	if src == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, approvedWait)
@@ -384,7 +397,7 @@ func (h *Handlers) awaitApproved(ctx context.Context, r req, id string) []string
 			for _, ar := range reqs {
 				ids = append(ids, ar.ID)
 			}
-			h.replyText(ctx, r, fmt.Sprintf(":hourglass: Waiting for %s (approved, being carried out) to finish, so the export includes its accounts.", approval.Describe(ids)))
+			h.ReplyText(ctx, r, fmt.Sprintf(":hourglass: Waiting for %s (approved, being carried out) to finish, so the export includes its accounts.", approval.Describe(ids)))
 			told = true
 		}
 		select {
@@ -401,10 +414,10 @@ func (h *Handlers) awaitApproved(ctx context.Context, r req, id string) []string
 
 // shareExport uploads the affected-accounts export into the incident
 // thread, for a responder who chose to share it there.
-func (h *Handlers) shareExport(ctx context.Context, r req, a bot.Action) {
+func (h *Investigate) shareExport(ctx context.Context, r Req, a bot.Action) {
 	id, ok := incident.ParseID(a.Value)
 	if !ok {
-		h.replyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
+		h.ReplyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
 		return
 	}
 	inc, ok := h.shareTarget(ctx, r, id)
@@ -413,37 +426,37 @@ func (h *Handlers) shareExport(ctx context.Context, r req, a bot.Action) {
 	}
 	users, err := h.store.Affected(ctx, id)
 	if err != nil {
-		h.fail(ctx, r, err)
+		h.Fail(ctx, r, err)
 		return
 	}
 	if len(users) == 0 {
-		h.replyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s any more; nothing was shared.", id))
+		h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s any more; nothing was shared.", id))
 		return
 	}
 	if !h.sharedOnce(ctx, a) {
-		h.replyText(ctx, r, "This export is already shared in the thread.")
+		h.ReplyText(ctx, r, "This export is already shared in the thread.")
 		return
 	}
 	name := strings.ToLower(id) + "-affected-accounts.csv"
 	if err := h.pub.UploadFile(ctx, inc, name, "Affected accounts of "+id, publish.AffectedCSV(users),
-		fmt.Sprintf("%d affected account(s) of %s, shared by %s", len(users), id, publish.Who(r.who))); err != nil {
-		h.fail(ctx, r, err)
+		fmt.Sprintf("%d affected account(s) of %s, shared by %s", len(users), id, publish.Who(r.Who))); err != nil {
+		h.Fail(ctx, r, err)
 		return
 	}
-	_, _ = h.store.Update(ctx, id, incident.Record(r.who, fmt.Sprintf("Affected accounts export shared in the thread: %d", len(users))))
-	h.replyText(ctx, r, fmt.Sprintf(":page_facing_up: %s is now in the %s thread. :warning: Everyone in the channel can open it; delete it from Slack once the users are notified.", name, id))
+	_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts export shared in the thread: %d", len(users))))
+	h.ReplyText(ctx, r, fmt.Sprintf(":page_facing_up: %s is now in the %s thread. :warning: Everyone in the channel can open it; delete it from Slack once the users are notified.", name, id))
 }
 
 // shareTarget is the incident whose thread a "Share in thread" click posts
 // into; it tells the clicker when there is none.
-func (h *Handlers) shareTarget(ctx context.Context, r req, id string) (*incident.Incident, bool) {
-	inc, err := h.store.Current(ctx, id)
+func (h *Investigate) shareTarget(ctx context.Context, r Req, id string) (*incident.Incident, bool) {
+	inc, err := h.incidents.Current(ctx, id)
 	if err != nil {
-		h.fail(ctx, r, err)
+		h.Fail(ctx, r, err)
 		return nil, false
 	}
 	if inc.Channel == "" {
-		h.replyText(ctx, r, fmt.Sprintf("%s has no thread to share into; nothing was shared.", id))
+		h.ReplyText(ctx, r, fmt.Sprintf("%s has no thread to share into; nothing was shared.", id))
 		return nil, false
 	}
 	return inc, true
