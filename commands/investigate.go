@@ -80,7 +80,7 @@ func (h *Investigate) Buttons() []Button {
 }
 
 func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
-	if !h.clerkReady(ctx, r, h.clerk != nil) {
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
 		return
 	}
 	refs, invalid := clerkops.ParseRefs(p.Rest)
@@ -118,7 +118,7 @@ func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
 	if _, err := h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, investigatedLine("Investigated", prof.ID, sessions))); err != nil {
 		h.log.WithError(err).Warn("could not record an investigation")
 	}
-	h.affect(ctx, h.store, inc.ID, []clerkops.User{prof.User}, "investigated", r.Who)
+	affect(ctx, h.Kit, h.store, inc.ID, []clerkops.User{prof.User}, "investigated", r.Who)
 	h.Reply(ctx, r, publish.Private(msg, publish.ActShareUser, inc.ID+"|"+prof.ID))
 	h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepAccessLogs, "user")
 }
@@ -149,7 +149,7 @@ func (h *Investigate) shareUser(ctx context.Context, r Req, a bot.Action) {
 		h.ReplyText(ctx, r, "That button's data is not valid; nothing was shared.")
 		return
 	}
-	if !h.clerkReady(ctx, r, h.clerk != nil) {
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
 		return
 	}
 	inc, ok := h.shareTarget(ctx, r, id)
@@ -286,7 +286,7 @@ func (h *Investigate) affectedAdd(ctx context.Context, r Req, id string, refs []
 			}
 		}
 	}
-	h.affect(ctx, h.store, id, users, "added by hand", r.Who)
+	affect(ctx, h.Kit, h.store, id, users, "added by hand", r.Who)
 	if len(users) > 0 {
 		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts: %d added by hand", len(users))))
 	}

@@ -106,7 +106,7 @@ func (h *Lifecycle) Commands() []Sub {
 			Run: func(ctx context.Context, r Req, p Parsed) { h.withIncident(ctx, r, p, false, h.ack) }},
 		{Name: "note", Usage: "/clerk-incident note [INC-n] <text…>", Summary: "add a note to the timeline", Who: OnIncident,
 			Text: true, // free text: an INC-n in it is text
-			Run: h.textChange(true, false, func(who incident.Person, text string) incident.Mutation { return incident.Note(who, text) },
+			Run: textChange(h.Kit, true, false, func(who incident.Person, text string) incident.Mutation { return incident.Note(who, text) },
 				func(who incident.Person, text string) string {
 					return fmt.Sprintf(":memo: *Note* from %s: %s", publish.Who(who), text)
 				}, "Note added to %s.")},
@@ -114,7 +114,7 @@ func (h *Lifecycle) Commands() []Sub {
 			Run: h.severity},
 		{Name: "impact", Usage: "/clerk-incident impact [INC-n] <text…>", Summary: "record the impact (affected users)", Who: OnIncident,
 			Text: true, // free text: an INC-n in it is text
-			Run: h.textChange(true, false, func(who incident.Person, text string) incident.Mutation { return incident.SetImpact(who, text) },
+			Run: textChange(h.Kit, true, false, func(who incident.Person, text string) incident.Mutation { return incident.SetImpact(who, text) },
 				func(who incident.Person, text string) string {
 					return fmt.Sprintf(":busts_in_silhouette: *Impact* (from %s): %s", publish.Who(who), text)
 				}, "Impact recorded for %s.")},
@@ -177,7 +177,7 @@ func (h *Reports) Commands() []Sub {
 func (h *Reports) Buttons() []Button { return nil }
 
 // textChange is a command that records free text through a mutation.
-func (h *Kit) textChange(required, anyIncident bool, m func(who incident.Person, text string) incident.Mutation, line func(who incident.Person, text string) string, confirm string) func(ctx context.Context, r Req, p Parsed) {
+func textChange(h *Kit, required, anyIncident bool, m func(who incident.Person, text string) incident.Mutation, line func(who incident.Person, text string) string, confirm string) func(ctx context.Context, r Req, p Parsed) {
 	return func(ctx context.Context, r Req, p Parsed) {
 		h.withTextOn(ctx, r, p, required, anyIncident, func(ctx context.Context, r Req, id, text string) {
 			h.change(ctx, r, id, m(r.Who, text), line(r.Who, publish.Esc(text)), fmt.Sprintf(confirm, id))
@@ -190,7 +190,7 @@ func (h *Kit) textChange(required, anyIncident bool, m func(who incident.Person,
 func (h *Reports) reportField(field, label, usage, summary string) Sub {
 	return Sub{Name: field, Usage: usage, Summary: summary, Who: OnIncident,
 		Text: true,
-		Run: h.textChange(true, true, func(who incident.Person, text string) incident.Mutation {
+		Run: textChange(h.Kit, true, true, func(who incident.Person, text string) incident.Mutation {
 			return incident.SetReportField(who, field, text)
 		},
 			func(who incident.Person, text string) string {

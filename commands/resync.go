@@ -120,7 +120,7 @@ func (h *Resync) Commands() []Sub {
 func (h *Resync) Buttons() []Button { return nil }
 
 // webhookReady tells the asker when the endpoint is not configured.
-func (k *Kit) webhookReady(ctx context.Context, r Req, configured bool) bool {
+func webhookReady(ctx context.Context, k *Kit, r Req, configured bool) bool {
 	if !configured {
 		k.ReplyText(ctx, r, "The app's webhook endpoint is not configured: set APP_WEBHOOK_URL and APP_WEBHOOK_SECRET (and CLERK_SECRET_KEY for resync).")
 		return false
@@ -137,7 +137,7 @@ func (h *WebhookCheck) webhookCmd(ctx context.Context, r Req, p Parsed) {
 		h.Fail(ctx, r, &UsageError{Problem: "Say `webhook check` or `webhook dashboard`.", Usage: p.Sub.Usage})
 		return
 	}
-	if !h.webhookReady(ctx, r, h.checkWebhook != nil) {
+	if !webhookReady(ctx, h.Kit, r, h.checkWebhook != nil) {
 		return
 	}
 	// The incident it is recorded on is settled first: with several open
@@ -165,7 +165,7 @@ func (h *WebhookCheck) webhookCmd(ctx context.Context, r Req, p Parsed) {
 // requester alone: it is a credential, never posted to the channel and
 // never logged.
 func (h *WebhookCheck) webhookDashboard(ctx context.Context, r Req) {
-	if !h.clerkReady(ctx, r, h.clerk != nil) {
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
 		return
 	}
 	link, err := h.clerk.DashboardURL(ctx)
@@ -178,7 +178,7 @@ func (h *WebhookCheck) webhookDashboard(ctx context.Context, r Req) {
 }
 
 func (h *Resync) resyncCmd(ctx context.Context, r Req, p Parsed) {
-	if !h.webhookReady(ctx, r, h.checkWebhook != nil) {
+	if !webhookReady(ctx, h.Kit, r, h.checkWebhook != nil) {
 		return
 	}
 	if h.resync == nil {

@@ -82,7 +82,7 @@ const longWork = 30 * time.Minute
 const clerkUnset = "Clerk is not configured: set CLERK_SECRET_KEY (and CLERK_API_URL for a proxy). Nothing was done."
 
 // clerkReady tells the asker when Clerk is not configured.
-func (k *Kit) clerkReady(ctx context.Context, r Req, configured bool) bool {
+func clerkReady(ctx context.Context, k *Kit, r Req, configured bool) bool {
 	if !configured {
 		k.ReplyText(ctx, r, clerkUnset)
 		return false
@@ -91,7 +91,7 @@ func (k *Kit) clerkReady(ctx context.Context, r Req, configured bool) bool {
 }
 
 // affect records users on the incident's affected list.
-func (k *Kit) affect(ctx context.Context, store Affected, incID string, users []clerkops.User, what string, who incident.Person) {
+func affect(ctx context.Context, k *Kit, store Affected, incID string, users []clerkops.User, what string, who incident.Person) {
 	if incID == "" || len(users) == 0 {
 		return
 	}
@@ -113,7 +113,7 @@ func splitReason(rest string) (string, string) {
 }
 
 func (h *Security) revoke(ctx context.Context, r Req, p Parsed) {
-	if !h.clerkReady(ctx, r, h.clerk != nil) {
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
 		return
 	}
 	users, _ := splitReason(p.Rest)
@@ -210,7 +210,7 @@ func (h *Security) recordRevoke(ctx context.Context, r Req, inc *incident.Incide
 		h.log.WithError(err).Warn("could not record revoke")
 	}
 	h.pub.Thread(ctx, inc, summary)
-	h.affect(ctx, h.store, inc.ID, revoked, "sessions revoked", r.Who)
+	affect(ctx, h.Kit, h.store, inc.ID, revoked, "sessions revoked", r.Who)
 	if total > 0 || (failed == 0 && users > 0) {
 		h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepRevokeSessions, "revoke")
 	}
@@ -231,7 +231,7 @@ func appendProblems(b *strings.Builder, unknown, invalid []string) {
 }
 
 func (h *Security) lockout(ctx context.Context, r Req, p Parsed) {
-	if !h.clerkReady(ctx, r, h.clerk != nil) {
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
 		return
 	}
 	users, reason := splitReason(p.Rest)
@@ -251,7 +251,7 @@ func (h *Security) lockout(ctx context.Context, r Req, p Parsed) {
 }
 
 func (h *Security) unlock(ctx context.Context, r Req, p Parsed) {
-	if !h.clerkReady(ctx, r, h.clerk != nil) {
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
 		return
 	}
 	refs, invalid := clerkops.ParseRefs(p.Rest)
@@ -293,7 +293,7 @@ func (h *Security) unlock(ctx context.Context, r Req, p Parsed) {
 	if inc != nil {
 		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, record))
 		h.pub.Thread(ctx, inc, line)
-		h.affect(ctx, h.store, inc.ID, []clerkops.User{u}, "unbanned and unlocked", r.Who)
+		affect(ctx, h.Kit, h.store, inc.ID, []clerkops.User{u}, "unbanned and unlocked", r.Who)
 	}
 	h.log.WithField("clerk_user", u.ID).WithField("by", r.Who.ID).Info("user unlocked")
 	h.ReplyText(ctx, r, line)
