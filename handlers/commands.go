@@ -2,144 +2,89 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
-	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
+	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 )
 
-// Who may run a command or click a button.
-type Who int
-
-// The roles, from SLACK_RESPONDERS and SLACK_APPROVERS.
+// The roles of the command table (commands.Who).
 const (
-	Anyone    Who = iota // reading commands
-	Responder            // changes state
-	Approver             // approves a second-person request
-	Decider              // approves or denies: an approver or a responder (the requester withdraws)
-	// OnIncident acts on one incident: a responder, or anyone named on
-	// that incident's frozen escalation ladder (paged people may ack,
-	// note, tick... the incident they were paged for, and no other), or
-	// its commander or comms person.
-	OnIncident
+	Anyone     = commands.Anyone
+	Responder  = commands.Responder
+	Approver   = commands.Approver
+	Decider    = commands.Decider
+	OnIncident = commands.OnIncident
 )
 
-// Sub is one subcommand of /clerk-incident: a row of the command table.
-// help, the parser's usage lines, the authorization check and the audit
-// log all derive from these rows, so a new command is one row and one
-// function in its family's file.
-type Sub struct {
-	Name    string
-	Usage   string
-	Summary string
-	// Detail is the longer explanation `help <name>` shows.
-	Detail string
-	// Examples are whole commands as a user types them, for `help <name>`.
-	Examples []string
-	// Family is the help group the row is listed under; Subcommands
-	// fills it in from families.
-	Family string
-	Who    Who
-	// ReadForms are first arguments that make the command a read
-	// (`bypass status`): anyone may run them and they are not audited.
-	ReadForms []string
-	// NoID: the command is about no one incident; an INC-n is an error.
-	NoID bool
-	Run  func(h *Handlers, ctx context.Context, r req, p Parsed)
-
-	// Where Parse finds the INC-n: right after the name or after one of
-	// Verbs (`webhook check`); among word arguments anywhere, unless Text
-	// (free text follows the verb) or past TextAfter (`--` reason). An ID
-	// with one of NoIDVerbs ("" for the bare name) is an error.
-	Verbs, NoIDVerbs []string
-	Text             bool
-	TextAfter        string
+// table is the command and button tables: the families' rows, help first.
+type table struct {
+	subs    []commands.Sub
+	buttons map[string]commands.Button
 }
 
-// Button is a row of the button table, keyed by action_id.
-type Button struct {
-	ActionID string
-	Who      Who
-	// Quiet buttons only show something; they are not audited.
-	Quiet bool
-	Run   func(h *Handlers, ctx context.Context, r req, a bot.Action)
-
-	// Label is the action as the person saw it ("resolve", "tick a
-	// step"), for refusals: the action_id is internal.
-	Label string
-}
-
-// family is a group of commands under one title in help.
-type family struct {
-	title string
-	subs  []Sub
-}
-
-// families are the command families in help order; a new family is one
-// line here and its rows appear in help on their own.
-func families() []family {
-	return []family{
-		{"Lifecycle", lifecycleCommands()},
-		{"Checklist", checklistCommands()},
-		{"Escalation", escalationCommands()},
-		{"Security", securityCommands()},
-		{"Investigation", investigationCommands()},
-		{"Roles and updates", rolesCommands()},
-		{"Bypass", bypassCommands()},
-		{"Approvals", approvalCommands()},
-		{"Watching Clerk", watchingCommands()},
-		{"Data sync", dataSyncCommands()},
-		{"Webhook processing", webhooksCommands()},
-		{"The app (Vercel)", appCommands()},
-		{"Audit", auditCommands()},
-	}
-}
-
-// Subcommands is the public contract of /clerk-incident, in help order:
-// one family after another.
-func Subcommands() []Sub {
-	var out []Sub
-	for _, f := range families() {
-		for _, s := range f.subs {
-			s.Family = f.title
+// newTable gathers the families' rows in help order, each under its
+// family's title, with its examples and detail; help (nil when the
+// table is only read) runs the help row.
+func newTable(fams []commands.Family, help func(ctx context.Context, r commands.Req, p commands.Parsed)) table {
+	t := table{buttons: map[string]commands.Button{}}
+	for i, f := range fams {
+		rows := f.Commands()
+		if i == 0 {
+			rows = append([]commands.Sub{helpRow(help)}, rows...)
+		}
+		for _, s := range rows {
+			s.Family = f.Title()
 			if s.Examples == nil {
 				s.Examples = commandHelp[s.Name].examples
 			}
 			if s.Detail == "" {
 				s.Detail = commandHelp[s.Name].detail
 			}
-			out = append(out, s)
+			t.subs = append(t.subs, s)
+		}
+		for _, b := range f.Buttons() {
+			t.buttons[b.ActionID] = b
 		}
 	}
-	return out
+	return t
 }
 
-// Buttons is every button the bot posts, by action_id.
-func Buttons() map[string]Button {
-	out := map[string]Button{}
-	for _, b := range slices.Concat(lifecycleButtons(), checklistButtons(), escalationButtons(), approvalButtons(), investigationButtons(), rolesButtons()) {
-		out[b.ActionID] = b
-	}
-	return out
+// helpRow is `help`, listed first under the first family.
+func helpRow(run func(ctx context.Context, r commands.Req, p commands.Parsed)) commands.Sub {
+	return commands.Sub{Name: "help", Usage: "/clerk-incident help [command]", Summary: "list every command, or show one in full with examples", NoID: true,
+		Run: run}
 }
 
-func lookupSub(name string) (Sub, bool) {
-	for _, s := range Subcommands() {
+func (t table) lookup(name string) (commands.Sub, bool) {
+	for _, s := range t.subs {
 		if s.Name == name {
 			return s, true
 		}
 	}
-	return Sub{}, false
+	return commands.Sub{}, false
 }
 
-// role is who may run this parsed command.
-func (p Parsed) role() Who {
+// unwired is the table of the families without dependencies, for help
+// and parsing outside a running bot.
+func unwired() table { return newTable(commands.Unwired(), nil) }
+
+// Subcommands is the public contract of /clerk-incident, in help order:
+// one family after another.
+func Subcommands() []commands.Sub { return unwired().subs }
+
+// Buttons is every button the bot posts, by action_id.
+func Buttons() map[string]commands.Button { return unwired().buttons }
+
+func lookupSub(name string) (commands.Sub, bool) { return unwired().lookup(name) }
+
+// roleOf is who may run this parsed command.
+func roleOf(p commands.Parsed) commands.Who {
 	if len(p.Sub.ReadForms) > 0 && slices.Contains(p.Sub.ReadForms, p.Form()) {
 		return Anyone
 	}
@@ -151,17 +96,17 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 	ctx = incident.WithReads(ctx) // a change reuses what the command read
 	ctx = interactive(ctx)
 	outcome := "ok"
-	r := req{who: incident.Person{ID: c.UserID, Name: c.UserName}, channel: c.ChannelID,
-		to: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, isCommand: true, operator: c.Operator, origin: c.Origin, outcome: &outcome}
-	r.who = h.person(ctx, r.who)
-	p, err := Parse(c.Text)
+	r := commands.Req{Who: incident.Person{ID: c.UserID, Name: c.UserName}, Channel: c.ChannelID,
+		To: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, IsCommand: true, Operator: c.Operator, Origin: c.Origin, Outcome: &outcome}
+	r.Who = h.person(ctx, r.Who)
+	p, err := h.table.parse(c.Text)
 	if err != nil {
-		r.name = "parse"
-		h.fail(ctx, r, err)
+		r.Name = "parse"
+		h.kit.Fail(ctx, r, err)
 		return
 	}
-	r.name = p.Sub.Name
-	who := p.role()
+	r.Name = p.Sub.Name
+	who := roleOf(p)
 	defer func() {
 		if h.observe != nil {
 			h.observe.Command(p.Sub.Name, outcomeClass(outcome))
@@ -177,7 +122,7 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 		if p.Sub.NoID {
 			return ""
 		}
-		id, _, err := h.target(ctx, p, false)
+		id, _, err := h.kit.Target(ctx, p, false)
 		if err != nil {
 			return ""
 		}
@@ -190,7 +135,7 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 	if who == Anyone && !h.readAllowed(ctx, r) {
 		return
 	}
-	p.Sub.Run(h, ctx, r, p)
+	p.Sub.Run(ctx, r, p)
 }
 
 // Action handles button clicks. The value is untrusted input.
@@ -198,30 +143,17 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 	ctx = incident.WithReads(ctx)
 	ctx = interactive(ctx)
 	outcome := "ok"
-	r := req{who: incident.Person{ID: a.UserID, Name: a.UserName}, channel: a.ChannelID,
-		to: bot.ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID}, name: a.ActionID, outcome: &outcome}
-	r.who = h.person(ctx, r.who)
-	b, ok := Buttons()[a.ActionID]
+	r := commands.Req{Who: incident.Person{ID: a.UserID, Name: a.UserName}, Channel: a.ChannelID,
+		To: bot.ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID}, Name: a.ActionID, Outcome: &outcome}
+	r.Who = h.person(ctx, r.Who)
+	b, ok := h.table.buttons[a.ActionID]
 	if !ok {
-		h.replyText(ctx, r, "That button is not one this bot knows; nothing changed.")
+		h.kit.ReplyText(ctx, r, "That button is not one this bot knows; nothing changed.")
 		return
 	}
-	r.what = b.Label
+	r.What = b.Label
 	if !b.Quiet {
-		defer func() {
-			if h.observe != nil {
-				h.observe.Command("button "+a.ActionID, outcomeClass(outcome))
-			}
-			id, _ := incident.ParseID(strings.SplitN(a.Value, "|", 2)[0])
-			if id == "" && approval.ValidID(a.Value) && h.approvals != nil {
-				// An approval click belongs to its request's incident, so
-				// `audit INC-n` shows approvals and refusals alike.
-				if ar, err := h.approvals.Get(context.WithoutCancel(ctx), a.Value); err == nil {
-					id = ar.Incident
-				}
-			}
-			h.record(ctx, r, "button "+a.ActionID, publish.Truncate(a.Value, 300), id, outcome)
-		}()
+		defer h.auditClick(ctx, r, a, &outcome)
 	}
 	scope := func() string {
 		id, _ := incident.ParseID(strings.SplitN(a.Value, "|", 2)[0])
@@ -230,28 +162,47 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 	if !h.authorized(ctx, r, b.Who, scope) {
 		return
 	}
-	b.Run(h, ctx, r, a)
+	if b.Read && !h.readAllowed(ctx, r) {
+		return
+	}
+	b.Run(ctx, r, a)
+}
+
+// auditClick counts and audits a click once it has run.
+func (h *Handlers) auditClick(ctx context.Context, r commands.Req, a bot.Action, outcome *string) {
+	if h.observe != nil {
+		h.observe.Command("button "+a.ActionID, outcomeClass(*outcome))
+	}
+	id, _ := incident.ParseID(strings.SplitN(a.Value, "|", 2)[0])
+	if id == "" && approval.ValidID(a.Value) && h.approvals != nil {
+		// An approval click belongs to its request's incident, so
+		// `audit INC-n` shows approvals and refusals alike.
+		if ar, err := h.approvals.Get(context.WithoutCancel(ctx), a.Value); err == nil {
+			id = ar.Incident
+		}
+	}
+	h.record(ctx, r, "button "+a.ActionID, publish.Truncate(a.Value, 300), id, *outcome)
 }
 
 // authorized checks the caller against the role, and tells them when not.
 // scope names the incident the request acts on ("" when none); it is
 // read only for OnIncident and a caller who is not a responder.
-func (h *Handlers) authorized(ctx context.Context, r req, who Who, scope func() string) bool {
+func (h *Handlers) authorized(ctx context.Context, r commands.Req, who commands.Who, scope func() string) bool {
 	switch {
-	case who == Anyone || r.operator:
+	case who == Anyone || r.Operator:
 		return true
 	case who == Approver:
-		return h.allowedApprover(ctx, r)
+		return h.access.AllowedApprover(ctx, r)
 	case who == Decider:
-		if ok, _ := h.approvers.Allowed(ctx, r.who.ID); ok {
+		if ok, _ := h.access.Approver(ctx, r.Who.ID); ok {
 			return true
 		}
 	case who == OnIncident:
-		ok, err := h.auth.Allowed(ctx, r.who.ID)
+		ok, err := h.auth.Allowed(ctx, r.Who.ID)
 		if ok {
 			return true
 		}
-		if id := scope(); id != "" && (h.onLadder(ctx, id, r.who.ID) || h.namedOn(ctx, id, r.who.ID)) {
+		if id := scope(); id != "" && (h.access.OnLadder(ctx, id, r.Who.ID) || h.access.NamedOn(ctx, id, r.Who.ID)) {
 			return true
 		}
 		h.refuse(ctx, r, err)
@@ -260,53 +211,35 @@ func (h *Handlers) authorized(ctx context.Context, r req, who Who, scope func() 
 	return h.allowed(ctx, r)
 }
 
-// onLadder reports whether user is named on the incident's frozen
-// escalation ladder, directly or through a user group.
-func (h *Handlers) onLadder(ctx context.Context, id, user string) bool {
-	if h.esc == nil {
-		return false
+func (h *Handlers) allowed(ctx context.Context, r commands.Req) bool {
+	if r.Operator {
+		return true
 	}
-	st, err := h.esc.Get(ctx, id)
-	if err != nil {
-		if !errors.Is(err, escalation.ErrNoLadder) {
-			h.log.WithError(err).WithField("incident", id).Warn("could not read the escalation ladder to check a paged person")
-		}
-		return false
-	}
-	var ids []string
-	for _, rung := range st.Ladder.Rungs {
-		ids = append(ids, rung.Targets...)
-	}
-	ok, err := h.auth.Among(ctx, user, ids)
-	if err != nil && !ok {
-		h.log.WithError(err).WithField("incident", id).Warn("could not expand a ladder group to check a paged person")
-	}
-	return ok
-}
-
-// allowedApprover refuses whoever may not approve.
-func (h *Handlers) allowedApprover(ctx context.Context, r req) bool {
-	ok, err := h.approvers.Allowed(ctx, r.who.ID)
+	ok, err := h.auth.Allowed(ctx, r.Who.ID)
 	if ok {
 		return true
 	}
-	r.setOutcome("refused: not an approver")
-	msg := fmt.Sprintf(":no_entry: Only approvers may approve (%s). Nothing was done.", h.approvers.Named(ctx))
-	if err != nil {
-		msg = ":no_entry: Could not confirm you are an approver (Slack user groups did not answer). Nothing was done."
-	}
-	h.replyText(ctx, r, msg)
+	h.refuse(ctx, r, err)
 	return false
 }
 
-// withButtonIncident runs fn with the incident a button names.
-func withButtonIncident(fn func(h *Handlers, ctx context.Context, r req, id string)) func(h *Handlers, ctx context.Context, r req, a bot.Action) {
-	return func(h *Handlers, ctx context.Context, r req, a bot.Action) {
-		id, ok := incident.ParseID(a.Value)
-		if !ok {
-			h.replyText(ctx, r, "That button does not name a valid incident; nothing changed.")
-			return
+// refuse tells a non-responder that nothing changed (err: the responder
+// check itself failed).
+func (h *Handlers) refuse(ctx context.Context, r commands.Req, err error) {
+	r.SetOutcome("refused: not a responder")
+	// People are told what they tried in their words: the command they
+	// typed, or the button as they saw it, never its action_id.
+	what := "use `" + r.Name + "`"
+	if !r.IsCommand {
+		what = r.What
+		if what == "" {
+			what = "do that"
 		}
-		fn(h, ctx, r, id)
 	}
+	msg := fmt.Sprintf(":no_entry: Only incident responders may %s (responders: %s). Nothing changed.", what, h.auth.Named(ctx))
+	if err != nil {
+		h.log.WithError(err).Warn("responder check failed")
+		msg = fmt.Sprintf(":no_entry: Could not confirm you are an incident responder (Slack user groups did not answer), so you may not %s yet. Nothing changed.", what)
+	}
+	h.kit.ReplyText(ctx, r, msg)
 }

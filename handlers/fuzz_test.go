@@ -22,7 +22,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
-	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 )
 
 // FuzzParse: no command text makes the parser panic, and what it accepts
@@ -159,10 +158,9 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	approvals := approval.NewStore(rdb, prefix, 10*time.Minute, time.Now)
 	bp := bypass.NewStore(rdb, prefix, time.Now)
 	auth := NewAuthorizer([]string{"U1"}, out, time.Minute, time.Now)
-	h := New(Deps{Store: store, Drafts: stores.Drafts, Affected: stores.Affected, Markers: stores.Markers, Slack: out, Publisher: pub, Opener: response.NewOpener(store, pub, nil, nil, log, nil), Runbook: rb, Auth: auth,
-		Channel: "C1", Log: log, Now: time.Now, Approvals: approvals, Bypass: bp,
-		Executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: BypassOn{Bypass: bp, Pub: pub, Now: time.Now, Log: log}}, pub, log),
-		Audit:    audit.New(rdb, prefix, log, time.Now)})
+	h := wire(wiring{stores: stores, out: out, pub: pub, rb: rb, auth: auth, log: log, approvals: approvals, bypass: bp,
+		executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: BypassOn{Bypass: bp, Pub: pub, Now: time.Now, Log: log}}, pub, log),
+		audit:    audit.New(rdb, prefix, log, time.Now)})
 	h.Command(context.Background(), bot.Command{Text: "open outage P1 Fuzzed", UserID: "U1", ChannelID: "C1"})
 	open, err := store.ListOpen(context.Background())
 	if err != nil || len(open) != 1 {

@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 )
 
@@ -73,25 +74,24 @@ var commandHelp = map[string]struct {
 	"audit": {examples: []string{"/clerk-incident audit", "/clerk-incident audit INC-2"}},
 }
 
-const (
-	helpPointer      = "`/clerk-incident help` lists all commands."
-	openIncidentNote = "When `INC-n` is left out, the command applies to the only open incident."
-)
+const openIncidentNote = "When `INC-n` is left out, the command applies to the only open incident."
 
 // help answers `help` with every command by family, and `help <command>`
 // with that one command in full.
-func (h *Handlers) help(ctx context.Context, r req, p Parsed) {
+func (h *Handlers) help(ctx context.Context, r commands.Req, p Parsed) {
 	if len(p.Args) == 0 {
-		h.reply(ctx, r, HelpMsg())
+		h.kit.Reply(ctx, r, h.table.helpMsg())
 		return
 	}
-	h.reply(ctx, r, HelpFor(p.Args[0]))
+	h.kit.Reply(ctx, r, h.table.helpFor(p.Args[0]))
 }
 
 // HelpMsg lists every subcommand, one section per family (more when a
 // family outgrows a section), so nothing is cut at Slack's limits. The
 // text carries it all too: the break-glass CLI prints the text.
-func HelpMsg() bot.Msg {
+func HelpMsg() bot.Msg { return unwired().helpMsg() }
+
+func (t table) helpMsg() bot.Msg {
 	parts := []string{"*/clerk-incident* runs the Clerk incident runbook from Slack. " +
 		"`/clerk-incident help <command>` shows one command in full, with examples."}
 	var title string
@@ -100,7 +100,7 @@ func HelpMsg() bot.Msg {
 		parts = append(parts, packLines("*"+title+"*", lines)...)
 		lines = nil
 	}
-	for _, s := range Subcommands() {
+	for _, s := range t.subs {
 		if s.Family != title && lines != nil {
 			flush()
 		}
@@ -140,11 +140,13 @@ func packLines(title string, lines []string) []string {
 
 // HelpFor shows one command in full: usage, what it does, who may run
 // it and examples. An unknown word gets the closest command.
-func HelpFor(word string) bot.Msg {
+func HelpFor(word string) bot.Msg { return unwired().helpFor(word) }
+
+func (t table) helpFor(word string) bot.Msg {
 	name := strings.ToLower(word)
-	s, ok := lookupSub(name)
+	s, ok := t.lookup(name)
 	if !ok {
-		return publish.Text(unknownSentence("There is no command %s.", word, suggest(name)))
+		return publish.Text(commands.UnknownSentence("There is no command %s.", word, t.suggest(name)))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%s* (%s): %s\n`%s`", s.Name, s.Family, s.Summary, s.Usage)
@@ -158,19 +160,7 @@ func HelpFor(word string) bot.Msg {
 			b.WriteString("\n`" + e + "`")
 		}
 	}
-	return withNote([]string{b.String()}, openIncidentNote+" "+helpPointer)
-}
-
-// unknownSentence names a word that is not a command (format holds its
-// %s), suggests the closest one and points at help. The word is what
-// someone typed, so it is shown as plain text and kept short.
-func unknownSentence(format, word, near string) string {
-	typed := "`" + publish.Truncate(strings.ReplaceAll(publish.Esc(word), "`", "'"), 60) + "`"
-	msg := fmt.Sprintf(format, typed)
-	if near != "" {
-		msg += fmt.Sprintf(" Did you mean `%s`?", near)
-	}
-	return msg + " " + helpPointer
+	return withNote([]string{b.String()}, openIncidentNote+" "+commands.HelpPointer)
 }
 
 func whoSentence(s Sub) string {

@@ -6,62 +6,19 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
-// Parsed is a command line split into its parts.
-type Parsed struct {
-	Sub  Sub
-	ID   string   // INC-n if given
-	Verb string   // the verb word (one of Sub.Verbs), lower-cased; "" when none
-	Args []string // words after the subcommand, the ID taken out
-	Rest string   // the raw text after the subcommand, the ID taken out, spacing kept
-}
-
-// Form is the first word after the subcommand (and ID), lower-cased:
-// `bypass on`, `resync status`; "" when there is none.
-func (p Parsed) Form() string {
-	if len(p.Args) == 0 {
-		return ""
-	}
-	return strings.ToLower(p.Args[0])
-}
-
-// WithID is the command as typed with id where the ID goes: right after
-// the verb words (`/clerk-incident bypass on INC-2 30m`), so the "say
-// which one" example is a whole command. Long or multi-line text is
-// elided.
-func (p Parsed) WithID(id string) string {
-	parts := []string{"/clerk-incident", p.Sub.Name}
-	args := p.Args
-	if p.Verb != "" && len(args) > 0 {
-		parts, args = append(parts, p.Verb), args[1:]
-	}
-	parts = append(parts, id)
-	if tail := strings.Join(args, " "); tail != "" {
-		if len([]rune(tail)) > 60 || strings.ContainsAny(tail, "`\n") || strings.ContainsRune(strings.TrimSpace(p.Rest), '\n') {
-			tail = "…"
-		}
-		parts = append(parts, tail)
-	}
-	return strings.Join(parts, " ")
-}
-
-// UsageError carries the usage line of the subcommand that was misused.
-type UsageError struct {
-	Problem string
-	Usage   string
-}
-
-func (e *UsageError) Error() string { return e.Problem }
-
-// UnknownError is an unknown subcommand, with a suggestion.
-type UnknownError struct {
-	Word    string
-	Suggest string
-}
-
-func (e *UnknownError) Error() string { return fmt.Sprintf("unknown subcommand %q", e.Word) }
+// The table's types, named here for the parser and its tests.
+type (
+	Parsed       = commands.Parsed
+	Sub          = commands.Sub
+	Button       = commands.Button
+	Who          = commands.Who
+	UsageError   = commands.UsageError
+	UnknownError = commands.UnknownError
+)
 
 // IDRule is where an INC-n is read, for help and usage replies.
 const IDRule = "`INC-n` goes right after the command name or right after its first word (`webhook INC-2 check` = `webhook check INC-2`, `bypass on INC-2 30m why`); " +
@@ -75,17 +32,19 @@ const IDRule = "`INC-n` goes right after the command name or right after its fir
 // INC-n is text. A word that looks like an ID and is not one, a second
 // ID, and an ID given to a command (or verb) that is about no one
 // incident are errors: an ID is never silently ignored.
-func Parse(text string) (Parsed, error) {
+func Parse(text string) (Parsed, error) { return unwired().parse(text) }
+
+func (t table) parse(text string) (Parsed, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
-		sub, _ := lookupSub("help")
+		sub, _ := t.lookup("help")
 		return Parsed{Sub: sub}, nil
 	}
-	word, rest := splitWord(text)
+	word, rest := commands.SplitWord(text)
 	name := strings.ToLower(word)
-	sub, ok := lookupSub(name)
+	sub, ok := t.lookup(name)
 	if !ok {
-		return Parsed{}, &UnknownError{Word: word, Suggest: suggest(name)}
+		return Parsed{}, &UnknownError{Word: word, Suggest: t.suggest(name)}
 	}
 	p := Parsed{Sub: sub}
 	ws := words(rest)
@@ -196,20 +155,11 @@ func without(s string, cut []span) string {
 	return b.String()
 }
 
-func splitWord(s string) (string, string) {
-	s = strings.TrimLeft(s, " \t\n")
-	i := strings.IndexAny(s, " \t\n")
-	if i < 0 {
-		return s, ""
-	}
-	return s[:i], strings.TrimSpace(s[i+1:])
-}
-
 // suggest returns the closest subcommand within edit distance 2, or a
 // prefix match.
-func suggest(word string) string {
+func (t table) suggest(word string) string {
 	best, bestD := "", 3
-	for _, s := range Subcommands() {
+	for _, s := range t.subs {
 		if word != "" && strings.HasPrefix(s.Name, word) {
 			return s.Name
 		}

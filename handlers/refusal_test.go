@@ -19,7 +19,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
-	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 )
 
 // internalID is an action_id-like word: inc_resolve, chk_tick, page_ack.
@@ -52,8 +51,8 @@ func TestButtonRefusalsSpeakToPeople(t *testing.T) {
 	store := stores.Incidents
 	pub := publish.New(publish.Deps{Store: store, Outbox: stores.Outbox, Markers: stores.Markers, Slack: out, Groups: out, Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
 	auth := NewAuthorizer([]string{"U1", "SONCALL"}, out, time.Minute, time.Now)
-	h := New(Deps{Store: store, Drafts: stores.Drafts, Affected: stores.Affected, Markers: stores.Markers, Slack: out, Publisher: pub, Opener: response.NewOpener(store, pub, nil, nil, log, nil), Runbook: rb, Auth: auth,
-		Channel: "C1", Log: log, Now: time.Now, Approvals: approval.NewStore(rdb, prefix, 10*time.Minute, time.Now), Bypass: bypass.NewStore(rdb, prefix, time.Now)})
+	h := wire(wiring{stores: stores, out: out, pub: pub, rb: rb, auth: auth, log: log,
+		approvals: approval.NewStore(rdb, prefix, 10*time.Minute, time.Now), bypass: bypass.NewStore(rdb, prefix, time.Now)})
 	ctx := context.Background()
 	h.Command(ctx, bot.Command{Text: "open outage P1 Sign-in failing", UserID: "U1", ChannelID: "C1"})
 	fs.ExpectEphemeral(t, "U1", "Opened *INC-1*")

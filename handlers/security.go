@@ -2,12 +2,9 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -17,19 +14,6 @@ import (
 
 // The security family: revoke sessions, lock users out (after approval), unlock.
 
-func securityCommands() []Sub {
-	return []Sub{
-		{Name: "revoke", Usage: "/clerk-incident revoke [INC-n] <users…>", Summary: "revoke every active session of Clerk users (user_… IDs or e-mails, one per line for bulk)", Who: Responder,
-			TextAfter: "--", // the reason (splitReason)
-			Run:       (*Handlers).revoke},
-		{Name: "lockout", Usage: "/clerk-incident lockout [INC-n] <users…> [-- reason…]", Summary: "ban users and revoke their sessions (needs a second person's approval)", Who: Responder,
-			TextAfter: "--", // the reason (splitReason)
-			Run:       (*Handlers).lockout},
-		{Name: "unlock", Usage: "/clerk-incident unlock [INC-n] <user>", Summary: "lift a user's ban and lockout", Who: Responder,
-			Run: (*Handlers).unlock},
-	}
-}
-
 // Clerk is what handlers need of the Clerk operations.
 type Clerk interface {
 	FindUsers(ctx context.Context, refs []string) ([]clerkops.User, []string, error)
@@ -38,133 +22,6 @@ type Clerk interface {
 	Ban(ctx context.Context, id string) (clerkops.User, error)
 	Unban(ctx context.Context, id string) (clerkops.User, error)
 	Unlock(ctx context.Context, id string) (clerkops.User, error)
-}
-
-// longWork bounds Clerk work that may outlast HANDLER_TIMEOUT (bulk revokes).
-const longWork = 30 * time.Minute
-
-func (h *Handlers) clerkReady(ctx context.Context, r req) bool {
-	if h.clerk == nil {
-		h.replyText(ctx, r, "Clerk is not configured: set CLERK_SECRET_KEY (and CLERK_API_URL for a proxy). Nothing was done.")
-		return false
-	}
-	return true
-}
-
-// optionalIncident is the given or only open incident, or nil when none is
-// open; several open without an ID is an error.
-func (h *Handlers) optionalIncident(ctx context.Context, p Parsed) (*incident.Incident, error) {
-	id, _, err := h.target(ctx, p, false)
-	var u *UsageError
-	if errors.As(err, &u) && strings.HasPrefix(u.Problem, "No incident is open") {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return h.store.Current(ctx, id)
-}
-
-// splitReason separates "users… -- reason".
-func splitReason(rest string) (string, string) {
-	if i := strings.Index(rest, "--"); i >= 0 {
-		return rest[:i], strings.TrimSpace(rest[i+2:])
-	}
-	return rest, ""
-}
-
-func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
-	if !h.clerkReady(ctx, r) {
-		return
-	}
-	users, _ := splitReason(p.Rest)
-	refs, invalid := clerkops.ParseRefs(users)
-	if len(refs) == 0 {
-		h.fail(ctx, r, &UsageError{Problem: "Give Clerk user IDs (user_…) or e-mail addresses, several at once or one per line.", Usage: p.Sub.Usage})
-		return
-	}
-	inc, err := h.optionalIncident(ctx, p)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), longWork)
-	defer cancel()
-	found, unknown, err := h.clerk.FindUsers(ctx, refs)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	if len(found) == 0 {
-		// Nothing to act on: say so per target, post nothing, change nothing.
-		var b strings.Builder
-		b.WriteString(":grey_question: *No sessions revoked:* no Clerk user matched, so nothing was sent to Clerk.")
-		appendProblems(&b, unknown, invalid)
-		h.replyText(ctx, r, b.String())
-		return
-	}
-	ids := make([]string, len(found))
-	for i, u := range found {
-		ids[i] = u.ID
-	}
-	prog := h.pub.StartProgress(ctx, inc, fmt.Sprintf("Revoking the sessions of %d users", len(ids)), len(ids))
-	results := h.clerk.RevokeMany(ctx, ids, 4, len(ids) <= 20, prog.Update)
-	prog.Finish(ctx)
-	var res resultLines
-	total, failed := 0, 0
-	var revoked []clerkops.User
-	for i, rr := range results {
-		u := found[i]
-		if rr.Err == nil {
-			revoked = append(revoked, u)
-		}
-		switch {
-		case rr.Err != nil:
-			failed++
-			res.fail(fmt.Sprintf("%s: :x: %s", u.Label(), rr.Err))
-		case rr.Left > 0:
-			failed++
-			res.fail(fmt.Sprintf("%s: %d revoked, :warning: %d still active", u.Label(), rr.Revoked, rr.Left))
-		case rr.Revoked == 0:
-			res.ok(fmt.Sprintf("%s: no active sessions, nothing to revoke", u.Label()))
-		default:
-			total += rr.Revoked
-			res.ok(fmt.Sprintf("%s: %d revoked, none active", u.Label(), rr.Revoked))
-		}
-	}
-	var tail strings.Builder
-	if len(results) > 50 {
-		fmt.Fprintf(&tail, "\n%d users done, %d sessions revoked, %d failed.", len(results), total, failed)
-	}
-	appendProblems(&tail, unknown, invalid)
-	// The head says what happened: "Sessions revoked" only when some were.
-	head := fmt.Sprintf(":lock: *Sessions revoked* by %s", publish.Who(r.who))
-	if total == 0 {
-		head = fmt.Sprintf(":information_source: *No sessions revoked* (revoke by %s)", publish.Who(r.who))
-	}
-	summary, full := res.render(head, tail.String(), "revoke-result.txt")
-	if full != "" && inc != nil {
-		h.pub.Attach(ctx, inc, "revoke-result.txt", "Revoke result", full, fmt.Sprintf("Every result of the revoke of %d users", len(results)))
-	}
-	if inc != nil {
-		line := fmt.Sprintf("Revoked %d sessions of %d users (%d failed)", total, len(results), failed)
-		if total == 0 {
-			line = fmt.Sprintf("No sessions revoked: %d users checked, %d failed, the rest had no active session", len(results), failed)
-		}
-		if len(unknown) > 0 {
-			line += "; unknown: " + approval.Describe(unknown)
-		}
-		if _, err := h.store.Update(ctx, inc.ID, incident.Record(r.who, line)); err != nil {
-			h.log.WithError(err).Warn("could not record revoke")
-		}
-		h.pub.Thread(ctx, inc, summary)
-		h.affect(ctx, inc.ID, revoked, "sessions revoked", r.who)
-		if total > 0 || (failed == 0 && len(results) > 0) {
-			h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepRevokeSessions, "revoke")
-		}
-	}
-	h.log.WithField("users", len(results)).WithField("revoked", total).WithField("failed", failed).Info("sessions revoked")
-	h.replyText(ctx, r, summary)
 }
 
 // refsText lists pasted refs (clerkops.ParseRefs tokens) for a reply:
@@ -179,75 +36,6 @@ func appendProblems(b *strings.Builder, unknown, invalid []string) {
 	if len(invalid) > 0 {
 		fmt.Fprintf(b, "\n:grey_question: Not a user ID or e-mail, skipped: %s", refsText(invalid))
 	}
-}
-
-func (h *Handlers) lockout(ctx context.Context, r req, p Parsed) {
-	if !h.clerkReady(ctx, r) {
-		return
-	}
-	users, reason := splitReason(p.Rest)
-	refs, invalid := clerkops.ParseRefs(users)
-	if len(refs) == 0 {
-		h.fail(ctx, r, &UsageError{Problem: "Give the Clerk user IDs (user_…) or e-mail addresses to lock out.", Usage: p.Sub.Usage})
-		return
-	}
-	if len(invalid) > 0 {
-		h.fail(ctx, r, &UsageError{Problem: "These are not user IDs or e-mail addresses: " + refsText(invalid) + ". Nothing was requested.", Usage: p.Sub.Usage})
-		return
-	}
-	h.withIncident(ctx, r, p, false, func(ctx context.Context, r req, id string) {
-		summary := fmt.Sprintf("Ban %d user(s) in Clerk, which blocks their sign-in and revokes their sessions, then revoke any session still active", len(refs))
-		h.requestApproval(ctx, r, id, approval.Request{Action: approval.Lockout, Targets: refs, Reason: reason, Summary: summary})
-	})
-}
-
-func (h *Handlers) unlock(ctx context.Context, r req, p Parsed) {
-	if !h.clerkReady(ctx, r) {
-		return
-	}
-	refs, invalid := clerkops.ParseRefs(p.Rest)
-	if len(refs) != 1 || len(invalid) > 0 {
-		h.fail(ctx, r, &UsageError{Problem: "Give exactly one Clerk user ID (user_…) or e-mail address.", Usage: p.Sub.Usage})
-		return
-	}
-	inc, err := h.optionalIncident(ctx, p)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	found, unknown, err := h.clerk.FindUsers(ctx, refs)
-	if err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	if len(found) == 0 {
-		h.replyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing changed.", refsText(unknown)))
-		return
-	}
-	u := found[0]
-	if _, err := h.clerk.Unban(ctx, u.ID); err != nil {
-		h.fail(ctx, r, err)
-		return
-	}
-	line := fmt.Sprintf(":unlock: %s unbanned and unlocked %s; they can sign in again.", publish.Who(r.who), u.Label())
-	record := "Unbanned and unlocked " + u.ID
-	if _, err := h.clerk.Unlock(ctx, u.ID); err != nil {
-		// The ban is already lifted: a 403 here means the instance has user
-		// lockout turned off, so there is no lockout to lift either.
-		if apperr.CodeOf(err) != apperr.ClerkForbidden {
-			h.fail(ctx, r, err)
-			return
-		}
-		line = fmt.Sprintf(":unlock: %s unbanned %s; they can sign in again (user lockout is off on this Clerk instance, so no lockout was in place).", publish.Who(r.who), u.Label())
-		record = "Unbanned " + u.ID + " (user lockout is off in Clerk)"
-	}
-	if inc != nil {
-		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, record))
-		h.pub.Thread(ctx, inc, line)
-		h.affect(ctx, inc.ID, []clerkops.User{u}, "unbanned and unlocked", r.who)
-	}
-	h.log.WithField("clerk_user", u.ID).WithField("by", r.who.ID).Info("user unlocked")
-	h.replyText(ctx, r, line)
 }
 
 // Lockout carries out an approved lockout: ban, then revoke what is left.

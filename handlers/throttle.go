@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 )
 
 // ReadLimiter spends one call of a per-key budget without waiting
@@ -35,15 +36,15 @@ func interactive(ctx context.Context) context.Context {
 
 // readAllowed spends one read of the user's budget; past it, the user is
 // told when to ask again and nothing else is done.
-func (h *Handlers) readAllowed(ctx context.Context, r req) bool {
-	if h.readLimit == nil || r.operator {
+func (h *Handlers) readAllowed(ctx context.Context, r commands.Req) bool {
+	if h.readLimit == nil || r.Operator {
 		return true
 	}
-	ok, after := h.readLimit.Allow(ctx, "read:"+r.who.ID, readRate, readPeriod, readBurst)
+	ok, after := h.readLimit.Allow(ctx, "read:"+r.Who.ID, readRate, readPeriod, readBurst)
 	if ok {
 		return true
 	}
-	r.setOutcome("refused: too many reads")
-	h.replyText(ctx, r, fmt.Sprintf(":snail: You are asking faster than the bot answers reads (%d a minute each); try again in %d s.", readRate, max(1, int(after.Round(time.Second)/time.Second))))
+	r.SetOutcome("refused: too many reads")
+	h.kit.ReplyText(ctx, r, fmt.Sprintf(":snail: You are asking faster than the bot answers reads (%d a minute each); try again in %d s.", readRate, max(1, int(after.Round(time.Second)/time.Second))))
 	return false
 }

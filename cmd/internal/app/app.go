@@ -28,6 +28,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
+	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -359,7 +360,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			return age.Seconds(), err
 		},
 	})
-	deps := handlers.Deps{Store: store, Drafts: stores.Drafts, Affected: stores.Affected, Markers: stores.Markers, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
+	deps := familyDeps{Store: store, Drafts: stores.Drafts, Affected: stores.Affected, Markers: stores.Markers, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
 		Contacts: contacts, Ladder: ladder, ContactProblems: problems, Approvals: approvals, Bypass: bypassStore, BypassMax: cfg.BypassMax, Audit: auditLog, Observe: m}
 	if len(cfg.Approvers) > 0 {
 		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
@@ -403,7 +404,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if deps.App.Vercel != nil {
 		// Vercel may be slow: the one who opened hears first; the deploy
 		// note follows in the thread.
-		check := handlers.DeployCheck{Vercel: deps.App.Vercel, Pub: pub, Now: opt.Now, Log: log}.AfterOpen
+		check := commands.DeployCheck{Vercel: deps.App.Vercel, Pub: pub, Now: opt.Now, Log: log}.AfterOpen
 		afterOpen = func(ctx context.Context, inc *incident.Incident) {
 			g.Go(context.WithoutCancel(ctx), "deploy-check", inc.ID, func(ctx context.Context) { check(ctx, inc) })
 		}
@@ -461,8 +462,12 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			deps.Resync = runner
 		}
 	}
+	var lockClerk handlers.Clerk // nil when CLERK_SECRET_KEY is unset
+	if clerk != nil {
+		lockClerk = clerk
+	}
 	executor := approval.NewExecutor(approvals, store, map[string]approval.Doer{
-		approval.Lockout:      handlers.Lockout{Clerk: deps.Clerk, Pub: pub, Incidents: store, Affected: stores.Affected, Log: log},
+		approval.Lockout:      handlers.Lockout{Clerk: lockClerk, Pub: pub, Incidents: store, Affected: stores.Affected, Log: log},
 		approval.BypassOn:     handlers.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
 		approval.BypassExtend: handlers.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
 		handlers.Rollback:     handlers.RollbackDoer{Vercel: deps.App.Vercel, Pub: pub, Log: log, Wait: opt.VercelWait},
@@ -477,7 +482,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if cfg.StatuspageKey != "" {
 		deps.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, hc)
 	}
-	if m, ok := out.(handlers.Modals); ok {
+	if m, ok := out.(commands.Modals); ok {
 		deps.Modals = m
 	}
 	// The timed work that is not escalation, run every second on every
@@ -511,7 +516,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		g.Run(ctx, "update reminders", "", reminders.Tick)
 	}
 	guarded := func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }
-	return &parts{guard: g, pub: pub, handlers: handlers.New(deps), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,
+	return &parts{guard: g, pub: pub, handlers: deps.handlers(), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,
 		webhooks: pauseStore, metrics: m, sweep: guarded}, nil
 }
 

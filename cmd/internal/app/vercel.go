@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
-	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
+	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/vercel"
 )
@@ -15,9 +15,9 @@ import (
 // vercelApp wires the app family: the Vercel client, each of whose calls
 // is an audit entry (route and status, never a token or a value), and the
 // check of the app's Clerk key pair against Clerk.
-func vercelApp(cfg Config, log *audit.Log) handlers.AppDeps {
+func vercelApp(cfg Config, log *audit.Log) commands.AppDeps {
 	if cfg.VercelToken == "" {
-		return handlers.AppDeps{}
+		return commands.AppDeps{}
 	}
 	hc := &http.Client{Timeout: 15 * time.Second}
 	client := vercel.New(vercel.Config{Token: cfg.VercelToken, Project: cfg.VercelProject, Team: cfg.VercelTeam, APIURL: cfg.VercelURL, HTTP: hc,
@@ -44,5 +44,5 @@ func vercelApp(cfg Config, log *audit.Log) handlers.AppDeps {
 		}
 		return "https://" + host
 	}}
-	return handlers.AppDeps{Vercel: client, Keys: keys}
+	return commands.AppDeps{Vercel: client, Keys: keys}
 }

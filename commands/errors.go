@@ -1,4 +1,4 @@
-package handlers
+package commands
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -24,7 +25,7 @@ func Sentence(err error) (msg string, internal bool) {
 	}
 	switch {
 	case errors.As(err, &unknown):
-		return unknownSentence("%s is not a /clerk-incident subcommand.", unknown.Word, unknown.Suggest), false
+		return UnknownSentence("%s is not a /clerk-incident subcommand.", unknown.Word, unknown.Suggest), false
 	case errors.As(err, &usage):
 		return usage.Problem + "\nUsage: `" + usage.Usage + "`", false
 	case errors.Is(err, bot.ErrBusy):
@@ -93,6 +94,37 @@ func CodeSentence(code apperr.Code, detail string) string {
 		return ":warning: That took too long and was stopped; check `/clerk-incident status` before retrying."
 	}
 	return ":warning: Something went wrong; the error was logged. Check `/clerk-incident status` before retrying."
+}
+
+// UsageError carries the usage line of the subcommand that was misused.
+type UsageError struct {
+	Problem string
+	Usage   string
+}
+
+func (e *UsageError) Error() string { return e.Problem }
+
+// UnknownError is an unknown subcommand, with a suggestion.
+type UnknownError struct {
+	Word    string
+	Suggest string
+}
+
+func (e *UnknownError) Error() string { return fmt.Sprintf("unknown subcommand %q", e.Word) }
+
+// HelpPointer says where all commands are listed.
+const HelpPointer = "`/clerk-incident help` lists all commands."
+
+// UnknownSentence names a word that is not a command (format holds its
+// %s), suggests the closest one and points at help. The word is what
+// someone typed, so it is shown as plain text and kept short.
+func UnknownSentence(format, word, near string) string {
+	typed := "`" + publish.Truncate(strings.ReplaceAll(publish.Esc(word), "`", "'"), 60) + "`"
+	msg := fmt.Sprintf(format, typed)
+	if near != "" {
+		msg += fmt.Sprintf(" Did you mean `%s`?", near)
+	}
+	return msg + " " + HelpPointer
 }
 
 func orIt(id string) string {

@@ -1,0 +1,149 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
+	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
+	"github.com/clerk-incident-bot/clerk-incident-bot/response"
+)
+
+// familyDeps is what assemble gathers for the command families: each
+// optional part stays a nil interface when it is not configured, so a
+// family sees "not configured" as nil.
+type familyDeps struct {
+	Store     *incident.Store
+	Drafts    *incident.Drafts
+	Affected  *incident.AffectedAccounts
+	Markers   *incident.Markers
+	Slack     handlers.Slack
+	Publisher *publish.Publisher
+	Opener    *response.Opener
+	Runbook   *incident.Runbook
+	Auth      *handlers.Authorizer
+	Approvers *handlers.Authorizer // nil: the responders approve
+	Channel   string
+	Log       logrus.FieldLogger
+	Now       func() time.Time
+
+	Esc             *escalation.Engine // nil without a contacts file
+	Ladder          *escalation.Ladder
+	Contacts        *escalation.Contacts
+	ContactProblems []escalation.Problem
+
+	Clerk     clerkAccounts // nil when CLERK_SECRET_KEY is unset
+	Approvals *approval.Store
+	Executor  *approval.Executor
+	Bypass    response.BypassSwitch
+	BypassMax time.Duration
+
+	Watch           commands.StatusSource
+	DiagnoseTargets []probe.DiagnoseTarget
+	Check           probe.CheckInput
+	Audit           interface {
+		handlers.Auditor
+		commands.AuditReader
+	}
+	Observe       handlers.Observer
+	Resync        commands.Resyncer
+	CheckWebhook  commands.EndpointCheck
+	Webhooks      commands.WebhookPause
+	UpdateEvery   reminder.Intervals
+	Modals        commands.Modals
+	StatusPage    response.StatusPage
+	UpdateChannel string
+	ReadLimit     handlers.ReadLimiter
+	App           commands.AppDeps
+}
+
+// clerkAccounts is every Clerk operation the families use (clerkops.Client).
+type clerkAccounts interface {
+	commands.Clerk
+	commands.Accounts
+	commands.Dashboard
+}
+
+// progressPub gives the security family the publisher's progress message
+// as the small interface it declares.
+type progressPub struct{ *publish.Publisher }
+
+// StartProgress implements commands.SecurityPublisher.
+func (p progressPub) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) commands.Progress {
+	return p.Publisher.StartProgress(ctx, inc, what, total)
+}
+
+// handlers wires the families, in help order, and the handlers over them.
+func (d familyDeps) handlers() *handlers.Handlers {
+	pub := d.Publisher
+	kit := commands.NewKit(d.Slack, d.Store, pub, d.Log, d.Now)
+	approvers := d.Approvers
+	if approvers == nil {
+		approvers = d.Auth
+	}
+	var ladders commands.LadderReader
+	var esc commands.Escalator
+	var stopper response.LadderStopper
+	if d.Esc != nil {
+		ladders, esc, stopper = d.Esc, d.Esc, d.Esc
+	}
+	access := commands.NewAccess(kit, d.Auth, approvers, ladders)
+	requests := commands.NewRequests(kit, pub, d.Approvals, d.Observe, approvers)
+	voider := response.NewVoider(d.Approvals, pub, d.Log)
+	pages := response.NewStatusPages(struct {
+		*incident.Store
+		*incident.Markers
+	}{d.Store, d.Markers}, d.StatusPage, d.Log)
+	var poster commands.StatusPoster
+	if pages != nil {
+		poster = pages
+	}
+	resolver := response.NewResolver(response.ResolverDeps{Store: d.Store, Pub: pub, Esc: stopper, Voider: voider, Bypass: d.Bypass, Pages: pages, Log: d.Log})
+	var clerk commands.Clerk
+	var accounts commands.Accounts
+	var dashboard commands.Dashboard
+	if d.Clerk != nil {
+		clerk, accounts, dashboard = d.Clerk, d.Clerk, d.Clerk
+	}
+	var decider commands.Executor
+	if d.Executor != nil {
+		decider = d.Executor
+	}
+	security := commands.NewSecurity(kit, d.Affected, progressPub{pub}, clerk, requests)
+	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: d.Drafts, Pub: pub, Modals: d.Modals, UpdateChannel: d.UpdateChannel, StatusPage: poster})
+	fams := []commands.Family{
+		commands.NewOpening(kit, d.Store, pub, d.Opener, d.Runbook, d.Channel),
+		commands.NewLifecycle(kit, pub, d.Runbook, resolver),
+		commands.NewReports(kit, d.Store, pub),
+		commands.NewChecklist(kit, d.Store, pub, d.Runbook, access),
+		commands.NewEscalation(kit, esc, d.Opener, d.Ladder),
+		commands.NewContacts(kit, access, d.Contacts, d.Ladder, d.ContactProblems),
+		security,
+		commands.NewInvestigate(kit, struct {
+			*incident.AffectedAccounts
+			*incident.Markers
+		}{d.Affected, d.Markers}, pub, accounts, d.Approvals, security),
+		commands.NewRoles(kit, d.Contacts.Names(), pub, access),
+		commands.NewUpdates(kit, d.Drafts, pub, d.Runbook, d.UpdateEvery, drafts),
+		drafts,
+		commands.NewBypass(kit, d.Bypass, voider, pub, requests, d.BypassMax),
+		commands.NewApprovals(kit, decider, access, pub, d.Observe),
+		commands.NewWatch(kit, d.Store, pub, d.Runbook, d.Watch),
+		commands.NewProbes(kit, pub, d.DiagnoseTargets, d.Check),
+		commands.NewWebhookCheck(kit, d.CheckWebhook, pub, dashboard),
+		commands.NewResync(kit, commands.ResyncDeps{Runner: d.Resync, Webhooks: d.Webhooks, Check: d.CheckWebhook, Pub: pub, Channel: d.Channel}),
+		commands.NewWebhooks(kit, d.Webhooks, pub),
+		commands.NewDeploys(kit, d.App, pub, requests),
+		commands.NewAudit(kit, d.Audit),
+	}
+	return handlers.New(handlers.Deps{Families: fams, Kit: kit, Access: access, Auth: d.Auth, People: pub, Approvals: d.Approvals,
+		Audit: d.Audit, Observe: d.Observe, ReadLimit: d.ReadLimit, Views: drafts, Log: d.Log})
+}

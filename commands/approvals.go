@@ -1,0 +1,236 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+)
+
+// Approvals: the second person's decision on a lockout or a bypass.
+
+// Executor decides approval requests and carries out the approved ones
+// (approval.Executor: an approval claims its execution for this replica).
+type Executor interface {
+	Decide(ctx context.Context, id string, by incident.Person, approve bool) (*approval.Request, error)
+	CarryOutClaimed(ctx context.Context, ar *approval.Request) (string, bool)
+}
+
+// DecisionPublisher shows a decision and audits it.
+type DecisionPublisher interface {
+	System(ctx context.Context, actor, action, detail, incidentID string)
+	ShowDecision(ctx context.Context, ar *approval.Request)
+}
+
+// Observer counts approvals (metrics).
+type Observer interface {
+	Approval(outcome string)
+}
+
+// Approvals approves and denies requests.
+type Approvals struct {
+	*Kit
+	decider Executor // nil: approvals are not configured
+	access  *Access
+	pub     DecisionPublisher
+	observe Observer // nil: not counted
+}
+
+// NewApprovals wires the family.
+func NewApprovals(k *Kit, decider Executor, access *Access, pub DecisionPublisher, observe Observer) *Approvals {
+	return &Approvals{Kit: k, decider: decider, access: access, pub: pub, observe: observe}
+}
+
+// Title implements Family.
+func (h *Approvals) Title() string { return "Approvals" }
+
+// Commands implements Family.
+func (h *Approvals) Commands() []Sub {
+	return []Sub{
+		{Name: "approve", Usage: "/clerk-incident approve <request-id>", Summary: "approve a pending request (not your own)", Who: Decider, NoID: true,
+			Run: func(ctx context.Context, r Req, p Parsed) { h.decideCmd(ctx, r, p, true) }},
+		{Name: "deny", Usage: "/clerk-incident deny <request-id>", Summary: "deny or withdraw a pending request", Who: Decider, NoID: true,
+			Run: func(ctx context.Context, r Req, p Parsed) { h.decideCmd(ctx, r, p, false) }},
+	}
+}
+
+// Buttons implements Family.
+func (h *Approvals) Buttons() []Button {
+	return []Button{
+		{ActionID: publish.ActApprove, Who: Approver, Run: func(ctx context.Context, r Req, a bot.Action) { h.decideID(ctx, r, a.Value, true) }, Label: "approve"},
+		{ActionID: publish.ActDeny, Who: Decider, Run: func(ctx context.Context, r Req, a bot.Action) { h.decideID(ctx, r, a.Value, false) }, Label: "deny"},
+	}
+}
+
+// decideCmd is `approve` / `deny` typed with a request ID.
+func (h *Approvals) decideCmd(ctx context.Context, r Req, p Parsed, approve bool) {
+	if len(p.Args) != 1 {
+		h.Fail(ctx, r, &UsageError{Problem: "Give the request ID, such as apr-abc123def456.", Usage: p.Sub.Usage})
+		return
+	}
+	h.decideID(ctx, r, p.Args[0], approve)
+}
+
+// ApprovalStore is what asking for an approval needs of the approval store.
+type ApprovalStore interface {
+	Create(ctx context.Context, r approval.Request) (*approval.Request, error)
+	Get(ctx context.Context, id string) (*approval.Request, error)
+	SetMessage(ctx context.Context, id, channel, ts string) error
+}
+
+// ApprovalPublisher posts a request where it can be approved.
+type ApprovalPublisher interface {
+	WithCard(ctx context.Context, inc *incident.Incident) *incident.Incident
+	PostApproval(ctx context.Context, inc *incident.Incident, ar *approval.Request, approvers string) (string, bool)
+	ShowDecision(ctx context.Context, ar *approval.Request)
+}
+
+// Describer names who may approve (handlers.Authorizer).
+type Describer interface {
+	Describe() string
+}
+
+// Requests asks for a second person's approval: lockout, bypass on and
+// extend, rollback.
+type Requests struct {
+	*Kit
+	pub       ApprovalPublisher
+	approvals ApprovalStore
+	observe   Observer // nil: not counted
+	approvers Describer
+}
+
+// NewRequests wires the asking.
+func NewRequests(k *Kit, pub ApprovalPublisher, approvals ApprovalStore, observe Observer, approvers Describer) *Requests {
+	return &Requests{Kit: k, pub: pub, approvals: approvals, observe: observe, approvers: approvers}
+}
+
+// requestApproval posts the request in the incident thread with Approve
+// and Deny buttons. Nothing reaches Clerk until someone else approves.
+func (h *Requests) request(ctx context.Context, r Req, incID string, ar approval.Request) {
+	inc, err := h.incidents.Current(ctx, incID)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	if !inc.Open() {
+		h.Fail(ctx, r, withID(incident.ErrAlreadyResolved, incID))
+		return
+	}
+	inc = h.pub.WithCard(ctx, inc)
+	ar.Incident = incID
+	ar.RequestedBy = r.Who
+	created, err := h.approvals.Create(ctx, ar)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	if h.observe != nil {
+		h.observe.Approval("requested")
+	}
+	if inc.Channel != "" {
+		if ts, ok := h.pub.PostApproval(ctx, inc, created, h.approvers.Describe()); ok {
+			if err := h.approvals.SetMessage(ctx, created.ID, inc.Channel, ts); err != nil {
+				h.log.WithError(err).Warn("could not remember approval message")
+			}
+			// Someone may have clicked before the message's ts was stored,
+			// when the decision had no message to show itself on.
+			if cur, err := h.approvals.Get(ctx, created.ID); err == nil && cur.Status != approval.Pending {
+				h.pub.ShowDecision(ctx, cur)
+			}
+		}
+	}
+	line := fmt.Sprintf("Requested %s (%s): %s", publish.ActionName(created.Action), created.ID, created.Summary)
+	if created.Reason != "" {
+		line += ". Reason: " + created.Reason
+	}
+	_, _ = h.incidents.Update(ctx, incID, incident.Record(r.Who, line))
+	h.ReplyText(ctx, r, fmt.Sprintf(":hourglass: Approval requested (`%s`) in the %s thread. Someone else who may approve must click Approve before %s; nothing happens until then.",
+		created.ID, incID, publish.SlackDate(created.ExpiresAt)))
+}
+
+// decideID approves or denies a request, from a button or a command.
+func (h *Approvals) decideID(ctx context.Context, r Req, id string, approve bool) {
+	if !approval.ValidID(id) {
+		r.SetOutcome("refused: no such request")
+		h.ReplyText(ctx, r, "This approval request does not exist; nothing was done.")
+		return
+	}
+	if h.decider == nil {
+		r.SetOutcome("refused: approvals not configured")
+		h.ReplyText(ctx, r, "Approvals are not configured; nothing was done.")
+		return
+	}
+	// The table let in approvers and responders; only approvers approve.
+	if approve && !r.Operator && !h.access.AllowedApprover(ctx, r) {
+		return
+	}
+	ar, err := h.decider.Decide(ctx, id, r.Who, approve)
+	if err != nil {
+		// A refused decision is audited as refused, with why.
+		r.SetOutcome("refused: " + refusal(err))
+		if h.observe != nil {
+			h.observe.Approval("refused")
+		}
+		h.ReplyText(ctx, r, approvalSentence(err))
+		return
+	}
+	// The decision is an audit entry of its own, apart from the click.
+	h.pub.System(ctx, r.Who.ID, "approval "+ar.Status, ar.ID+" "+publish.ActionName(ar.Action), ar.Incident)
+	h.log.WithField("approval", ar.ID).WithField("status", ar.Status).WithField("by", r.Who.ID).Info("approval decided")
+	if h.observe != nil {
+		h.observe.Approval(ar.Status)
+	}
+	h.pub.ShowDecision(ctx, ar)
+	verb := "Denied"
+	if approve {
+		verb = "Approved"
+	}
+	_, _ = h.incidents.Update(ctx, ar.Incident, incident.Record(r.Who, fmt.Sprintf("%s %s (%s)", verb, publish.ActionName(ar.Action), ar.ID)))
+	if r.IsCommand {
+		h.ReplyText(ctx, r, fmt.Sprintf("%s %s (%s).", verb, publish.ActionName(ar.Action), ar.ID))
+	}
+	if !approve {
+		return
+	}
+	outcome, ok := h.decider.CarryOutClaimed(ctx, ar)
+	if ok && r.IsCommand {
+		h.ReplyText(ctx, r, outcome)
+	}
+}
+
+func approvalSentence(err error) string {
+	var exp *approval.ExpiredError
+	var dec *approval.DecidedError
+	switch {
+	case errors.Is(err, approval.ErrUnknown), errors.Is(err, approval.ErrSelf), errors.As(err, &exp), errors.As(err, &dec):
+		s := err.Error()
+		return strings.ToUpper(s[:1]) + s[1:] + "."
+	}
+	msg, _ := Sentence(err)
+	return msg
+}
+
+// refusal names why a decision was refused, for the audit log.
+func refusal(err error) string {
+	var exp *approval.ExpiredError
+	var dec *approval.DecidedError
+	switch {
+	case errors.Is(err, approval.ErrSelf):
+		return "self-approval"
+	case errors.Is(err, approval.ErrUnknown):
+		return "no such request"
+	case errors.As(err, &exp):
+		return "expired"
+	case errors.As(err, &dec) && dec.Req.Status == approval.Expired:
+		return "expired"
+	case errors.As(err, &dec):
+		return "already " + dec.Req.Status
+	}
+	return "failed"
+}

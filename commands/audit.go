@@ -1,0 +1,51 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+)
+
+// The audit family: the latest audit log entries.
+
+// AuditReader reads the audit log.
+type AuditReader interface {
+	Recent(ctx context.Context, incident string, n int) ([]audit.Entry, error)
+}
+
+// Audit shows the audit log.
+type Audit struct {
+	*Kit
+	audit AuditReader // nil: not configured
+}
+
+// NewAudit wires the family.
+func NewAudit(k *Kit, log AuditReader) *Audit { return &Audit{Kit: k, audit: log} }
+
+// Title implements Family.
+func (h *Audit) Title() string { return "Audit" }
+
+// Commands implements Family.
+func (h *Audit) Commands() []Sub {
+	return []Sub{
+		{Name: "audit", Usage: "/clerk-incident audit [INC-n]", Summary: "show the latest audit log entries", Who: Responder,
+			Run: h.auditCmd},
+	}
+}
+
+// Buttons implements Family.
+func (h *Audit) Buttons() []Button { return nil }
+
+func (h *Audit) auditCmd(ctx context.Context, r Req, p Parsed) {
+	if h.audit == nil {
+		h.ReplyText(ctx, r, "The audit log is not configured.")
+		return
+	}
+	entries, err := h.audit.Recent(ctx, p.ID, 20)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	h.Reply(ctx, r, publish.AuditMsg(entries, p.ID))
+}

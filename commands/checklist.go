@@ -1,0 +1,121 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+)
+
+// The checklist family: show the runbook checklist, tick its steps.
+
+// ChecklistStore is what the checklist needs of the incident store.
+type ChecklistStore interface {
+	Get(ctx context.Context, id string) (*incident.Incident, error)
+}
+
+// ChecklistPublisher posts and refreshes the checklist message.
+type ChecklistPublisher interface {
+	PostChecklist(ctx context.Context, inc *incident.Incident)
+	Refresh(ctx context.Context, inc *incident.Incident) error
+	Changed(ctx context.Context, inc *incident.Incident) error
+}
+
+// Checklist shows and ticks the runbook checklist.
+type Checklist struct {
+	*Kit
+	store  ChecklistStore
+	pub    ChecklistPublisher
+	rb     *incident.Runbook
+	access *Access
+}
+
+// NewChecklist wires the family.
+func NewChecklist(k *Kit, store ChecklistStore, pub ChecklistPublisher, rb *incident.Runbook, access *Access) *Checklist {
+	return &Checklist{Kit: k, store: store, pub: pub, rb: rb, access: access}
+}
+
+// Title implements Family.
+func (h *Checklist) Title() string { return "Checklist" }
+
+// Commands implements Family.
+func (h *Checklist) Commands() []Sub {
+	return []Sub{
+		{Name: "checklist", Usage: "/clerk-incident checklist [INC-n]", Summary: "show the runbook checklist with tick buttons",
+			Run: func(ctx context.Context, r Req, p Parsed) { h.withIncident(ctx, r, p, false, h.checklist) }},
+	}
+}
+
+// Buttons implements Family.
+func (h *Checklist) Buttons() []Button {
+	return []Button{
+		// A read: it spends the clicker's read budget (handlers' throttle).
+		{ActionID: publish.ActChecklist, Quiet: true, Read: true, Label: "show the checklist", Run: h.withButtonIncident(h.checklist)},
+		{ActionID: publish.ActTick, Who: OnIncident, Run: h.tick, Label: "tick a step"},
+	}
+}
+
+// checklist shows the one who asked the checklist at once (an ephemeral
+// copy: with its Tick buttons for whoever may tick, read-only otherwise) and
+// asks the renderer for a refresh of the thread's copy, coalesced with
+// every other change: anyone may run it, so it must not spend a paced
+// chat.update of its own.
+func (h *Checklist) checklist(ctx context.Context, r Req, id string) {
+	inc, err := h.store.Get(ctx, id)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	spec := h.rb.Spec(inc.Category)
+	if spec == nil {
+		h.ReplyText(ctx, r, fmt.Sprintf("%s (%s) has no runbook checklist.", id, inc.Category))
+		return
+	}
+	if inc.ChecklistTS == "" || inc.CardTS == "" {
+		h.pub.PostChecklist(ctx, inc)
+		return
+	}
+	m := publish.ChecklistMsg(inc, spec)
+	if ok := h.access == nil || r.Operator; !ok {
+		// Someone on the incident's ladder may tick it too.
+		if ok, _ = h.access.Responder(ctx, r.Who.ID); !ok && !h.access.OnLadder(ctx, id, r.Who.ID) {
+			m = publish.ChecklistReadOnly(inc, spec)
+		}
+	}
+	done, total := publish.ChecklistProgress(inc, spec)
+	m.Text = fmt.Sprintf("The %s checklist for %s is in the card's thread in <#%s> (%d/%d done).", spec.Checklist.Title, id, inc.Channel, done, total)
+	h.Reply(ctx, r, m)
+	_ = h.pub.Refresh(ctx, inc)
+}
+
+func (h *Checklist) tick(ctx context.Context, r Req, a bot.Action) {
+	parts := strings.Split(a.Value, "|")
+	if len(parts) != 3 || (parts[2] != "0" && parts[2] != "1") {
+		h.ReplyText(ctx, r, "That checklist button's data is not valid; nothing changed.")
+		return
+	}
+	id, ok := incident.ParseID(parts[0])
+	if !ok {
+		h.ReplyText(ctx, r, "That checklist button does not name a valid incident; nothing changed.")
+		return
+	}
+	done := parts[2] == "1"
+	inc, err := h.incidents.UpdateThen(ctx, id, incident.SetTick(h.rb, r.Who, parts[1], done), incident.After{Render: true})
+	if err != nil {
+		h.Fail(ctx, r, withID(err, id))
+		return
+	}
+	_ = h.pub.Changed(ctx, inc)
+	// A click on another copy of the checklist (an older one, or the
+	// ephemeral one `checklist` showed) replaces that copy through the
+	// click's response_url: no paced chat.update, and it works for an
+	// ephemeral message, which chat.update cannot reach.
+	if a.MessageTS != "" && a.MessageTS != inc.ChecklistTS && a.ResponseURL != "" {
+		if spec := h.rb.Spec(inc.Category); spec != nil {
+			h.Reply(ctx, Req{To: bot.ReplyTo{ResponseURL: a.ResponseURL, Replace: true}, Name: r.Name}, publish.ChecklistMsg(inc, spec))
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+)
+
+// The escalation family: page the next level now, show the contacts.
+
+const escalationTitle = "Escalation"
+
+// Escalator is what `escalate` needs of the escalation engine.
+type Escalator interface {
+	Escalate(ctx context.Context, id string) (escalation.Rung, error)
+}
+
+// LadderStarter starts an incident's ladder (response.Opener).
+type LadderStarter interface {
+	StartLadder(ctx context.Context, inc *incident.Incident)
+}
+
+// Escalation pages the next level of an incident's ladder now.
+type Escalation struct {
+	*Kit
+	esc    Escalator // nil: no contacts file
+	opener LadderStarter
+	ladder *escalation.Ladder
+}
+
+// NewEscalation wires the family; esc is nil without a contacts file.
+func NewEscalation(k *Kit, esc Escalator, opener LadderStarter, ladder *escalation.Ladder) *Escalation {
+	return &Escalation{Kit: k, esc: esc, opener: opener, ladder: ladder}
+}
+
+// Title implements Family.
+func (h *Escalation) Title() string { return escalationTitle }
+
+// Commands implements Family.
+func (h *Escalation) Commands() []Sub {
+	return []Sub{
+		{Name: "escalate", Usage: "/clerk-incident escalate [INC-n]", Summary: "page the next escalation level now", Who: OnIncident,
+			Run: func(ctx context.Context, r Req, p Parsed) { h.withIncident(ctx, r, p, false, h.escalate) }},
+	}
+}
+
+// Buttons implements Family.
+func (h *Escalation) Buttons() []Button { return nil }
+
+// Contacts shows the escalation ladder and who to call.
+type Contacts struct {
+	*Kit
+	access   *Access
+	contacts *escalation.Contacts
+	ladder   *escalation.Ladder
+	problems []escalation.Problem
+}
+
+// NewContacts wires the family; contacts and ladder are nil without a
+// contacts file, problems are the contacts whose Slack IDs failed the
+// start-up check.
+func NewContacts(k *Kit, access *Access, contacts *escalation.Contacts, ladder *escalation.Ladder, problems []escalation.Problem) *Contacts {
+	return &Contacts{Kit: k, access: access, contacts: contacts, ladder: ladder, problems: problems}
+}
+
+// Title implements Family.
+func (h *Contacts) Title() string { return escalationTitle }
+
+// Commands implements Family.
+func (h *Contacts) Commands() []Sub {
+	return []Sub{
+		{Name: "contacts", Usage: "/clerk-incident contacts", Summary: "show the escalation ladder, on-call phones and Clerk support", NoID: true,
+			Run: func(ctx context.Context, r Req, _ Parsed) {
+				// Anyone sees the ladder; phones are for responders. The
+				// reply is ephemeral (response_url or chat.postEphemeral).
+				responder, _ := h.access.Responder(ctx, r.Who.ID)
+				h.Reply(ctx, r, publish.ContactsMsg(h.contacts, h.ladder, h.problems, responder || r.Operator))
+			}},
+	}
+}
+
+// Buttons implements Family.
+func (h *Contacts) Buttons() []Button { return nil }
+
+func (h *Escalation) escalate(ctx context.Context, r Req, id string) {
+	if h.esc == nil {
+		h.ReplyText(ctx, r, "Escalation is not configured: no contacts file was loaded (CONTACTS_FILE).")
+		return
+	}
+	inc, err := h.incidents.Current(ctx, id)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	if !inc.Open() {
+		h.Fail(ctx, r, withID(incident.ErrAlreadyResolved, id))
+		return
+	}
+	rung, err := h.esc.Escalate(ctx, id)
+	if errors.Is(err, escalation.ErrNoLadder) {
+		if h.ladder == nil {
+			h.ReplyText(ctx, r, fmt.Sprintf("%s has no escalation ladder and none is configured.", id))
+			return
+		}
+		h.opener.StartLadder(ctx, inc)
+		rung, err = h.esc.Escalate(ctx, id)
+	}
+	var soon *escalation.TooSoonError
+	if errors.As(err, &soon) {
+		// A page storm (every escalate past the last level re-pages it) is
+		// refused, audited as such, and says when the next one may go.
+		// Whole seconds, rounded so that "at" and "in" are never early.
+		now := h.now()
+		ago := fmt.Sprintf("%d s", now.Sub(soon.Last)/time.Second)
+		at := soon.Next.Add(time.Second - 1).Truncate(time.Second)
+		r.SetOutcome(fmt.Sprintf("refused: level %d was escalated to %s ago", soon.Level, ago))
+		h.ReplyText(ctx, r, fmt.Sprintf(":hourglass: Level %d (%s) of %s was paged by a manual escalation %s ago; the next manual escalation is possible at %s (in %d s). Nothing changed.",
+			soon.Level, soon.Name, id, ago, at.UTC().Format("15:04:05 UTC"), (at.Sub(now)+time.Second-1)/time.Second))
+		return
+	}
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	if _, err := h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Escalation requested: paging level %d (%s) now", rung.Level, rung.Name))); err != nil {
+		h.log.WithError(err).Warn("could not record escalation")
+	}
+	h.ReplyText(ctx, r, fmt.Sprintf(":rotating_light: Paging level %d (%s) of %s now.", rung.Level, rung.Name, id))
+}

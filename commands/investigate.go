@@ -1,0 +1,463 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+)
+
+// The investigation family: look at one account, and keep the list of
+// accounts an incident touched (for "notify affected users").
+
+// Accounts is what `user` and `affected add` need of Clerk.
+type Accounts interface {
+	FindUsers(ctx context.Context, refs []string) ([]clerkops.User, []string, error)
+	Investigate(ctx context.Context, ref string) (clerkops.Profile, []clerkops.SessionInfo, error)
+}
+
+// AffectedStore keeps the accounts an incident touched, and the
+// once-markers of shared answers.
+type AffectedStore interface {
+	AddAffected(ctx context.Context, id string, users []incident.AffectedUser, what string, by incident.Person) error
+	RemoveAffected(ctx context.Context, id string, userIDs []string) (int, error)
+	Affected(ctx context.Context, id string) ([]incident.AffectedUser, error)
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// SharePublisher posts what the asker chose to share, and files.
+type SharePublisher interface {
+	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
+	PostInThread(ctx context.Context, inc *incident.Incident, m bot.Msg) error
+	UploadToUser(ctx context.Context, user, name, title, content, comment string) error
+	UploadFile(ctx context.Context, inc *incident.Incident, name, title, content, comment string) error
+}
+
+// Investigate looks at accounts and keeps an incident's affected list.
+type Investigate struct {
+	*Kit
+	store      AffectedStore
+	pub        SharePublisher
+	clerk      Accounts   // nil when CLERK_SECRET_KEY is unset
+	unfinished Unfinished // nil: exports do not wait
+	security   *Security  // the account buttons run its revoke and lockout
+}
+
+// NewInvestigate wires the family.
+func NewInvestigate(k *Kit, store AffectedStore, pub SharePublisher, clerk Accounts, unfinished Unfinished, security *Security) *Investigate {
+	return &Investigate{Kit: k, store: store, pub: pub, clerk: clerk, unfinished: unfinished, security: security}
+}
+
+// Title implements Family.
+func (h *Investigate) Title() string { return "Investigation" }
+
+// Commands implements Family.
+func (h *Investigate) Commands() []Sub {
+	return []Sub{
+		{Name: "user", Usage: "/clerk-incident user [INC-n] <user_… | e-mail>", Summary: "investigate an account: profile, active sessions by IP and country, outliers flagged", Who: Responder,
+			Run: h.user},
+		{Name: "affected", Usage: "/clerk-incident affected [INC-n] [add <users…> | remove <users…> | export]", Summary: "the accounts this incident touched; `export` sends them to you as CSV", Who: Responder,
+			Run:   h.affected,
+			Verbs: []string{"add", "remove", "export"}},
+	}
+}
+
+// Buttons implements Family.
+func (h *Investigate) Buttons() []Button {
+	return []Button{
+		{ActionID: publish.ActUserRevoke, Who: Responder, Run: h.userButton("revoke"), Label: "revoke all sessions"},
+		{ActionID: publish.ActUserLockout, Who: Responder, Run: h.userButton("lockout"), Label: "lock out"},
+		{ActionID: publish.ActShareUser, Who: Responder, Run: h.shareUser, Label: "share in the thread"},
+		{ActionID: publish.ActShareExport, Who: Responder, Run: h.shareExport, Label: "share in the thread"},
+	}
+}
+
+func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+		return
+	}
+	refs, invalid := clerkops.ParseRefs(p.Rest)
+	if len(refs) != 1 || len(invalid) > 0 {
+		h.Fail(ctx, r, &UsageError{Problem: "Give exactly one Clerk user ID (user_…) or e-mail address.", Usage: p.Sub.Usage})
+		return
+	}
+	inc, err := h.optionalIncident(ctx, p)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	prof, sessions, err := h.clerk.Investigate(ctx, refs[0])
+	if apperr.CodeOf(err) == apperr.NotFound {
+		h.ReplyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", publish.Esc(refs[0])))
+		return
+	}
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	incID := ""
+	if inc != nil {
+		incID = inc.ID
+	}
+	// The answer names IPs and cities: the asker alone sees it, and may
+	// share it in the thread.
+	msg := publish.UserMsg(incID, prof, sessions, h.now())
+	if inc == nil || inc.Channel == "" {
+		h.Reply(ctx, r, publish.Private(msg, "", ""))
+		return
+	}
+	// The timeline keeps the user ID and counts only: it is read
+	// outside Slack, in the report.
+	if _, err := h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, investigatedLine("Investigated", prof.ID, sessions))); err != nil {
+		h.log.WithError(err).Warn("could not record an investigation")
+	}
+	affect(ctx, h.Kit, h.store, inc.ID, []clerkops.User{prof.User}, "investigated", r.Who)
+	h.Reply(ctx, r, publish.Private(msg, publish.ActShareUser, inc.ID+"|"+prof.ID))
+	h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepAccessLogs, "user")
+}
+
+// investigatedLine is an investigation as the timeline keeps it: the
+// user ID and counts, no IP or place.
+func investigatedLine(verb, userID string, sessions []clerkops.SessionInfo) string {
+	flagged := len(clerkops.GroupSessions(sessions).Flagged)
+	return fmt.Sprintf("%s %s: %d active session(s), %d flagged", verb, userID, len(sessions), flagged)
+}
+
+// sharedOnce lets one private answer be shared once: a double click
+// posts nothing twice.
+func (h *Investigate) sharedOnce(ctx context.Context, a bot.Action) bool {
+	if a.MessageTS == "" {
+		return true
+	}
+	first, err := h.store.Once(ctx, "share:"+a.ChannelID+":"+a.MessageTS, 24*time.Hour)
+	return err != nil || first
+}
+
+// shareUser posts an investigation the asker chose to share into the
+// incident thread, looked up afresh (the value is untrusted input).
+func (h *Investigate) shareUser(ctx context.Context, r Req, a bot.Action) {
+	incPart, userID, ok := strings.Cut(a.Value, "|")
+	id, okID := incident.ParseID(incPart)
+	if !ok || !okID || !clerkops.IsUserID(userID) {
+		h.ReplyText(ctx, r, "That button's data is not valid; nothing was shared.")
+		return
+	}
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+		return
+	}
+	inc, ok := h.shareTarget(ctx, r, id)
+	if !ok {
+		return
+	}
+	prof, sessions, err := h.clerk.Investigate(ctx, userID)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	if !h.sharedOnce(ctx, a) {
+		h.ReplyText(ctx, r, "This investigation is already shared in the thread.")
+		return
+	}
+	if err := h.pub.PostInThread(ctx, inc, publish.UserMsg(id, prof, sessions, h.now())); err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, investigatedLine("Shared in the thread the investigation of", prof.ID, sessions)))
+	h.ReplyText(ctx, r, fmt.Sprintf(":mag: The investigation of %s is now in the %s thread.", prof.ID, id))
+}
+
+// userButton runs revoke or lockout for the investigated user.
+func (h *Investigate) userButton(sub string) func(ctx context.Context, r Req, a bot.Action) {
+	return func(ctx context.Context, r Req, a bot.Action) {
+		incPart, userID, ok := strings.Cut(a.Value, "|")
+		id, okID := incident.ParseID(incPart)
+		if !ok || !clerkops.IsUserID(userID) || (incPart != "" && !okID) {
+			h.ReplyText(ctx, r, "That button's data is not valid; nothing was done.")
+			return
+		}
+		s := rowNamed(h.security.Commands(), sub)
+		rest := userID
+		if sub == "lockout" {
+			rest += " -- after investigating the account"
+		}
+		r.IsCommand = true // the clicker hears the outcome, as if they had typed it
+		s.Run(ctx, r, Parsed{Sub: s, ID: id, Rest: rest, Args: strings.Fields(rest)})
+	}
+}
+
+func (h *Investigate) affected(ctx context.Context, r Req, p Parsed) {
+	form := p.Form()
+	args := p.Args
+	if len(args) > 0 {
+		args = args[1:]
+	}
+	if form == "export" && len(args) == 1 && p.ID == "" {
+		if id, ok := incident.ParseID(args[0]); ok {
+			p.ID, args = id, nil
+		}
+	}
+	switch form {
+	case "", "add", "remove", "export":
+	default:
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not something `affected` does.", form), Usage: p.Sub.Usage})
+		return
+	}
+	h.withIncident(ctx, r, p, form == "export" || form == "", func(ctx context.Context, r Req, id string) {
+		switch form {
+		case "":
+			h.affectedList(ctx, r, id)
+		case "export":
+			h.affectedExport(ctx, r, id)
+		case "add", "remove":
+			refs, invalid := clerkops.ParseRefs(strings.Join(args, " "))
+			if len(refs) == 0 || len(invalid) > 0 {
+				h.Fail(ctx, r, &UsageError{Problem: "Give Clerk user IDs (user_…) or e-mail addresses." + notRefs(invalid), Usage: p.Sub.Usage})
+				return
+			}
+			if form == "add" {
+				h.affectedAdd(ctx, r, id, refs)
+			} else {
+				h.affectedRemove(ctx, r, id, refs)
+			}
+		}
+	})
+}
+
+func notRefs(invalid []string) string {
+	if len(invalid) == 0 {
+		return ""
+	}
+	return " Not one: " + refsText(invalid) + ". Nothing changed."
+}
+
+func (h *Investigate) affectedList(ctx context.Context, r Req, id string) {
+	users, err := h.store.Affected(ctx, id)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	if len(users) == 0 {
+		h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s yet. `user`, `revoke`, `lockout` and `unlock` record them, or `/clerk-incident affected %s add <users…>`.", id, id))
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d account(s) affected by %s*", len(users), id)
+	for i, u := range users {
+		if i == 10 {
+			fmt.Fprintf(&b, "\n…and %d more: `/clerk-incident affected export %s`", len(users)-10, id)
+			break
+		}
+		var what []string
+		for _, d := range u.Deeds {
+			what = append(what, d.What)
+		}
+		label := u.ID
+		if u.Email != "" {
+			label = u.Email + " (" + u.ID + ")"
+		}
+		fmt.Fprintf(&b, "\n• %s: %s", publish.Esc(label), strings.Join(what, ", "))
+	}
+	h.ReplyText(ctx, r, b.String())
+}
+
+func (h *Investigate) affectedAdd(ctx context.Context, r Req, id string, refs []string) {
+	var users []clerkops.User
+	var unknown []string
+	if h.clerk != nil {
+		found, notFound, err := h.clerk.FindUsers(ctx, refs)
+		if err != nil {
+			h.Fail(ctx, r, err)
+			return
+		}
+		users, unknown = found, notFound
+	} else {
+		for _, ref := range refs { // no Clerk: kept as given
+			if clerkops.IsUserID(ref) {
+				users = append(users, clerkops.User{ID: ref})
+			} else {
+				users = append(users, clerkops.User{ID: ref, Email: ref})
+			}
+		}
+	}
+	affect(ctx, h.Kit, h.store, id, users, "added by hand", r.Who)
+	if len(users) > 0 {
+		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts: %d added by hand", len(users))))
+	}
+	msg := fmt.Sprintf(":white_check_mark: %d account(s) added to the affected list of %s.", len(users), id)
+	if len(unknown) > 0 {
+		msg += " Not found in Clerk, not added: " + refsText(unknown) + "."
+	}
+	h.ReplyText(ctx, r, msg)
+}
+
+func (h *Investigate) affectedRemove(ctx context.Context, r Req, id string, refs []string) {
+	users, err := h.store.Affected(ctx, id)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	var ids []string
+	for _, ref := range refs {
+		for _, u := range users {
+			if strings.EqualFold(u.ID, ref) || (u.Email != "" && strings.EqualFold(u.Email, ref)) {
+				ids = append(ids, u.ID)
+			}
+		}
+	}
+	n, err := h.store.RemoveAffected(ctx, id, ids)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	if n > 0 {
+		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts: %d removed by hand", n)))
+	}
+	h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: %d account(s) removed from the affected list of %s.", n, id))
+}
+
+func (h *Investigate) affectedExport(ctx context.Context, r Req, id string) {
+	inc, err := h.incidents.Current(ctx, id)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	unfinished := h.awaitApproved(ctx, r, id)
+	users, err := h.store.Affected(ctx, id)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	if len(users) == 0 {
+		h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s; there is nothing to export.", id))
+		return
+	}
+	name := strings.ToLower(id) + "-affected-accounts.csv"
+	csv := publish.AffectedCSV(users)
+	if r.Operator { // the break-glass CLI: the operator's terminal is private
+		h.ReplyText(ctx, r, name+"\n"+csv)
+		return
+	}
+	// E-mail addresses go to the asker alone: a file cannot be ephemeral,
+	// so it goes to their direct message with the bot.
+	if err := h.pub.UploadToUser(ctx, r.Who.ID, name, "Affected accounts of "+id, csv,
+		fmt.Sprintf("%d affected account(s) of %s, for notifying them", len(users), id)); err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts exported privately: %d", len(users))))
+	text := fmt.Sprintf(":page_facing_up: %s is in your direct messages with the bot: %d account(s). :warning: It holds personal data (e-mail addresses and names); delete it from Slack once the users are notified.", name, len(users))
+	if len(unfinished) > 0 {
+		text += fmt.Sprintf(" :hourglass: %s was still being carried out: accounts it acts on from now are not in this file; export again once its result is in the thread.", approval.Describe(unfinished))
+	}
+	share := ""
+	if inc.Channel != "" {
+		share = id
+	}
+	h.Reply(ctx, r, publish.Private(publish.Text(text), publish.ActShareExport, share))
+}
+
+// approvedWait bounds how long an export waits for an approved action
+// (a lockout) of its incident to be carried out.
+const approvedWait = 2 * time.Minute
+
+// Unfinished lists an incident's approved requests still being carried
+// out (approval.Store).
+type Unfinished interface {
+	Unfinished(ctx context.Context, incidentID string) ([]*approval.Request, error)
+}
+
+// awaitApproved waits while an approved request of the incident is being
+// carried out: a lockout records its accounts as affected when it ends,
+// so an export taken right after the approval would miss them. It
+// returns the requests still unfinished when the wait ends.
+func (h *Investigate) awaitApproved(ctx context.Context, r Req, id string) []string {
+	src := h.unfinished
+	if src == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, approvedWait)
+	defer cancel()
+	told := false
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		reqs, err := src.Unfinished(ctx, id)
+		if err != nil || len(reqs) == 0 {
+			return nil
+		}
+		if !told {
+			var ids []string
+			for _, ar := range reqs {
+				ids = append(ids, ar.ID)
+			}
+			h.ReplyText(ctx, r, fmt.Sprintf(":hourglass: Waiting for %s (approved, being carried out) to finish, so the export includes its accounts.", approval.Describe(ids)))
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			var ids []string
+			for _, ar := range reqs {
+				ids = append(ids, ar.ID)
+			}
+			return ids
+		case <-tick.C:
+		}
+	}
+}
+
+// shareExport uploads the affected-accounts export into the incident
+// thread, for a responder who chose to share it there.
+func (h *Investigate) shareExport(ctx context.Context, r Req, a bot.Action) {
+	id, ok := incident.ParseID(a.Value)
+	if !ok {
+		h.ReplyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
+		return
+	}
+	inc, ok := h.shareTarget(ctx, r, id)
+	if !ok {
+		return
+	}
+	users, err := h.store.Affected(ctx, id)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	if len(users) == 0 {
+		h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s any more; nothing was shared.", id))
+		return
+	}
+	if !h.sharedOnce(ctx, a) {
+		h.ReplyText(ctx, r, "This export is already shared in the thread.")
+		return
+	}
+	name := strings.ToLower(id) + "-affected-accounts.csv"
+	if err := h.pub.UploadFile(ctx, inc, name, "Affected accounts of "+id, publish.AffectedCSV(users),
+		fmt.Sprintf("%d affected account(s) of %s, shared by %s", len(users), id, publish.Who(r.Who))); err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts export shared in the thread: %d", len(users))))
+	h.ReplyText(ctx, r, fmt.Sprintf(":page_facing_up: %s is now in the %s thread. :warning: Everyone in the channel can open it; delete it from Slack once the users are notified.", name, id))
+}
+
+// shareTarget is the incident whose thread a "Share in thread" click posts
+// into; it tells the clicker when there is none.
+func (h *Investigate) shareTarget(ctx context.Context, r Req, id string) (*incident.Incident, bool) {
+	inc, err := h.incidents.Current(ctx, id)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return nil, false
+	}
+	if inc.Channel == "" {
+		h.ReplyText(ctx, r, fmt.Sprintf("%s has no thread to share into; nothing was shared.", id))
+		return nil, false
+	}
+	return inc, true
+}

@@ -1,0 +1,452 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
+	"github.com/slack-go/slack"
+)
+
+// The roles family: who commands, who writes the updates, the reminders
+// to write them, and a first draft of one.
+
+const rolesTitle = "Roles and updates"
+
+// People gives someone the one name they go by (the publisher's names).
+type People interface {
+	Person(ctx context.Context, who incident.Person) incident.Person
+}
+
+// Roles names the incident commander and the comms person.
+type Roles struct {
+	*Kit
+	names  map[string]string // contacts.yml names by Slack ID
+	people People            // nil: names as given
+	access *Access
+}
+
+// NewRoles wires the family; names are contacts.yml's (nil without one).
+func NewRoles(k *Kit, names map[string]string, people People, access *Access) *Roles {
+	return &Roles{Kit: k, names: names, people: people, access: access}
+}
+
+// Title implements Family.
+func (h *Roles) Title() string { return rolesTitle }
+
+// Commands implements Family.
+func (h *Roles) Commands() []Sub {
+	return []Sub{
+		{Name: "role", Usage: "/clerk-incident role [INC-n] commander|comms <@user>", Summary: "name the incident commander or the comms person (on the card, reminded to post updates)", Who: OnIncident,
+			Run:   h.role,
+			Verbs: []string{"commander", "comms"}},
+	}
+}
+
+// Buttons implements Family.
+func (h *Roles) Buttons() []Button { return nil }
+
+// DraftWriter keeps a new draft.
+type DraftWriter interface {
+	SetDraft(ctx context.Context, id string, d incident.Draft) error
+}
+
+// DraftPoster posts a draft in the thread.
+type DraftPoster interface {
+	PostDraft(ctx context.Context, inc *incident.Incident, text string) (string, error)
+	Changed(ctx context.Context, inc *incident.Incident) error
+}
+
+// Updates drafts customer updates and snoozes their reminders.
+type Updates struct {
+	*Kit
+	store       DraftWriter
+	pub         DraftPoster
+	rb          *incident.Runbook
+	updateEvery reminder.Intervals
+	drafts      *Drafts // where Post sends an update
+}
+
+// NewUpdates wires the family; every is UPDATE_REMINDER.
+func NewUpdates(k *Kit, store DraftWriter, pub DraftPoster, rb *incident.Runbook, every reminder.Intervals, drafts *Drafts) *Updates {
+	return &Updates{Kit: k, store: store, pub: pub, rb: rb, updateEvery: every, drafts: drafts}
+}
+
+// Title implements Family.
+func (h *Updates) Title() string { return rolesTitle }
+
+// Commands implements Family.
+func (h *Updates) Commands() []Sub {
+	return []Sub{
+		{Name: "update", Usage: "/clerk-incident update draft [INC-n]", Summary: "draft a customer-facing status update from the incident", Who: OnIncident,
+			Run:   h.update,
+			Verbs: []string{"draft"}},
+	}
+}
+
+// Buttons implements Family.
+func (h *Updates) Buttons() []Button {
+	return []Button{
+		{ActionID: publish.ActRemindDraft, Who: OnIncident, Run: h.withButtonIncident(h.draft), Label: "draft an update"},
+		{ActionID: publish.ActRemindSnooze, Who: OnIncident, Run: h.withButtonIncident(h.snooze), Label: "snooze the reminder"},
+	}
+}
+
+// DraftStore is what editing, posting and discarding need of the drafts.
+type DraftStore interface {
+	GetDraft(ctx context.Context, id string) (incident.Draft, error)
+	SetDraft(ctx context.Context, id string, d incident.Draft) error
+	ClearDraft(ctx context.Context, id string) (bool, error)
+	EditDraft(ctx context.Context, id string, fn func(d *incident.Draft) error) (incident.Draft, error)
+}
+
+// DraftPublisher shows a draft's fate and sends the update out.
+type DraftPublisher interface {
+	ShowDraft(ctx context.Context, inc *incident.Incident, ts string, m bot.Msg) error
+	AnnounceUpdate(ctx context.Context, channel, incID, text string) error
+	Changed(ctx context.Context, inc *incident.Incident) error
+	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
+}
+
+// Modals opens Slack modals (bot.Slack).
+type Modals interface {
+	OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error
+}
+
+// StatusPoster posts an update to the incident's public incident
+// (response.StatusPages).
+type StatusPoster interface {
+	Post(ctx context.Context, id, text string) (string, error)
+}
+
+// Drafts edits, posts and discards a draft update.
+type Drafts struct {
+	*Kit
+	store         DraftStore
+	pub           DraftPublisher
+	modals        Modals       // nil: Edit explains it cannot
+	updateChannel string       // STATUS_UPDATE_CHANNEL
+	statusPage    StatusPoster // nil without STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID
+}
+
+// DraftsDeps lists what the drafts need.
+type DraftsDeps struct {
+	Store         DraftStore
+	Pub           DraftPublisher
+	Modals        Modals
+	UpdateChannel string
+	StatusPage    StatusPoster
+}
+
+// NewDrafts wires the family.
+func NewDrafts(k *Kit, d DraftsDeps) *Drafts {
+	return &Drafts{Kit: k, store: d.Store, pub: d.Pub, modals: d.Modals, updateChannel: d.UpdateChannel, statusPage: d.StatusPage}
+}
+
+// Title implements Family.
+func (h *Drafts) Title() string { return rolesTitle }
+
+// Commands implements Family.
+func (h *Drafts) Commands() []Sub { return nil }
+
+// Buttons implements Family.
+func (h *Drafts) Buttons() []Button {
+	return []Button{
+		{ActionID: publish.ActDraftEdit, Who: OnIncident, Quiet: true, Run: h.draftEdit, Label: "edit the draft"},
+		{ActionID: publish.ActDraftPost, Who: OnIncident, Run: h.withButtonIncident(h.draftPost), Label: "post the update"},
+		{ActionID: publish.ActDraftDiscard, Who: OnIncident, Run: h.withButtonIncident(h.draftDiscard), Label: "discard the draft"},
+		{ActionID: "view:" + publish.ViewDraftEdit, Who: OnIncident, Run: h.draftSaved, Label: "save the draft"},
+	}
+}
+
+var mention = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$`)
+
+func (h *Roles) role(ctx context.Context, r Req, p Parsed) {
+	if len(p.Args) != 2 || (p.Form() != incident.RoleCommander && p.Form() != incident.RoleComms) {
+		h.Fail(ctx, r, &UsageError{Problem: "Say which role and who, e.g. `role comms @dana`.", Usage: p.Sub.Usage})
+		return
+	}
+	m := mention.FindStringSubmatch(p.Args[1])
+	if m == nil {
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a Slack mention; type @ and pick the person.", p.Args[1]), Usage: p.Sub.Usage})
+		return
+	}
+	who := incident.Person{ID: m[1], Name: m[2]}
+	if who.Name == "" {
+		who.Name = h.names[who.ID]
+	}
+	if h.people != nil {
+		who = h.people.Person(ctx, who)
+	}
+	role := p.Form()
+	h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
+		// Someone named to a role may act on this incident (OnIncident
+		// accepts them): say so when that is new to them.
+		extra := ""
+		if ok, err := h.access.Responder(ctx, who.ID); !ok && err == nil && !h.access.OnLadder(ctx, id, who.ID) {
+			extra = fmt.Sprintf(" %s is not in SLACK_RESPONDERS; as %s of %s they may now act on this incident (post updates, note, tick, resolve…), and on no other.",
+				publish.Who(who), role, id)
+		}
+		h.change(ctx, r, id, incident.SetRole(r.Who, role, who),
+			fmt.Sprintf(":busts_in_silhouette: %s named %s %s.%s", publish.Who(r.Who), publish.Who(who), role, extra),
+			fmt.Sprintf("%s is now %s of %s.%s", publish.Who(who), role, id, extra))
+	})
+}
+
+func (h *Updates) update(ctx context.Context, r Req, p Parsed) {
+	if p.Form() != "draft" {
+		h.Fail(ctx, r, &UsageError{Problem: "Say `update draft`.", Usage: p.Sub.Usage})
+		return
+	}
+	if len(p.Args) == 2 && p.ID == "" {
+		if id, ok := incident.ParseID(p.Args[1]); ok {
+			p.ID = id
+		}
+	}
+	h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) { h.draft(ctx, r, id) })
+}
+
+// draft writes a customer-facing update from the incident and posts it
+// in the thread with Edit, Post and Discard.
+func (h *Updates) draft(ctx context.Context, r Req, id string) {
+	inc, err := h.incidents.Current(ctx, id)
+	if err != nil {
+		h.Fail(ctx, r, withID(err, id))
+		return
+	}
+	next := h.updateEvery[inc.Severity]
+	if next == 0 {
+		next = time.Hour
+	}
+	text := publish.DraftUpdate(inc, h.rb.Spec(inc.Category), next, h.now())
+	if inc.Channel == "" {
+		h.ReplyText(ctx, r, "*Draft customer update for "+id+"*:\n```"+text+"```")
+		return
+	}
+	ts, err := h.pub.PostDraft(ctx, inc, text)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	if err := h.store.SetDraft(ctx, id, incident.Draft{Text: text, TS: ts, By: r.Who}); err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	h.ReplyText(ctx, r, fmt.Sprintf(":memo: A draft update for %s is in its thread: Edit it, then Post it%s.", id, h.drafts.postTargets()))
+}
+
+// postTargets names where Post sends an update.
+func (h *Drafts) postTargets() string {
+	var where []string
+	if h.updateChannel != "" {
+		where = append(where, "<#"+h.updateChannel+">")
+	}
+	if h.statusPage != nil {
+		where = append(where, "the status page")
+	}
+	if len(where) == 0 {
+		return " (set STATUS_UPDATE_CHANNEL or STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID to say where)"
+	}
+	return " to " + strings.Join(where, " and ")
+}
+
+func (h *Drafts) draftEdit(ctx context.Context, r Req, a bot.Action) {
+	id, ok := incident.ParseID(a.Value)
+	if !ok {
+		h.ReplyText(ctx, r, "That button does not name a valid incident; nothing changed.")
+		return
+	}
+	d, err := h.store.GetDraft(ctx, id)
+	if err != nil {
+		h.ReplyText(ctx, r, fmt.Sprintf("There is no draft for %s any more (posted or discarded); `/clerk-incident update draft %s` writes a new one.", id, id))
+		return
+	}
+	if h.modals == nil || a.TriggerID == "" {
+		h.ReplyText(ctx, r, "Editing needs Slack's modals; copy the draft, change it, and `note` it instead.")
+		return
+	}
+	if err := h.modals.OpenView(ctx, a.TriggerID, publish.DraftModal(id, d.Version(), d.Text)); err != nil {
+		var se slack.SlackErrorResponse
+		if errors.As(err, &se) && se.Err == "exchanged_trigger_id" {
+			// Slack takes each click's trigger_id once; this one was used.
+			h.ReplyText(ctx, r, "That click already opened the editor once (Slack lets one click open one window); click Edit again to edit the draft. The draft is unchanged.")
+			return
+		}
+		if errors.As(err, &se) && (se.Err == "expired_trigger_id" || se.Err == "invalid_trigger_id") {
+			// Slack takes a modal only within 3 s of the click.
+			h.ReplyText(ctx, r, "Slack took too long to open the editor (it allows 3 seconds after the click); click Edit again. The draft is unchanged.")
+			return
+		}
+		h.Fail(ctx, r, err)
+	}
+}
+
+// draftSaved takes the modal's text as the new draft, unless the draft
+// it was opened on was posted or replaced since (CheckView refused that in
+// the modal already; this catches a change in between).
+func (h *Drafts) draftSaved(ctx context.Context, r Req, a bot.Action) {
+	id, version, ok := publish.DraftMeta(a.Value)
+	text := strings.TrimSpace(a.ViewText)
+	if !ok || text == "" {
+		return // nothing to save; the modal closed
+	}
+	if n := len([]rune(text)); n > 2900 {
+		text = string([]rune(text)[:2900])
+	}
+	d, err := h.store.EditDraft(ctx, id, func(d *incident.Draft) error {
+		if version != "" && d.Version() != version && d.Text != text {
+			return incident.ErrDraftChanged
+		}
+		d.Text, d.By = text, r.Who
+		return nil
+	})
+	if err != nil {
+		if msg := draftRefusal(id, err); msg != "" {
+			h.ReplyText(ctx, r, msg)
+			return
+		}
+		h.Fail(ctx, r, withID(err, id))
+		return
+	}
+	if inc, err := h.incidents.Current(ctx, id); err == nil {
+		_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftMsg(id, text))
+	}
+}
+
+// CheckView answers a draft edit in the modal itself (bot.ViewChecker,
+// before the ack): a draft posted, discarded or replaced since the editor
+// opened is not overwritten, and the modal stays open with the text.
+func (h *Drafts) CheckView(ctx context.Context, a bot.Action) map[string]string {
+	if a.ActionID != "view:"+publish.ViewDraftEdit {
+		return nil
+	}
+	id, version, ok := publish.DraftMeta(a.Value)
+	if !ok {
+		return nil
+	}
+	d, err := h.store.GetDraft(ctx, id)
+	if err == nil && version != "" && d.Version() != version && d.Text != strings.TrimSpace(a.ViewText) {
+		err = incident.ErrDraftChanged
+	}
+	if msg := draftRefusal(id, err); msg != "" {
+		return map[string]string{publish.DraftBlock: msg}
+	}
+	return nil // a store error: the save says what went wrong
+}
+
+// draftRefusal is what a refused draft edit says; "" for other errors.
+func draftRefusal(id string, err error) string {
+	switch {
+	case errors.Is(err, incident.ErrNotFound):
+		return fmt.Sprintf("This draft was already posted or discarded, so your text was not saved. Copy it, close this window, and /clerk-incident update draft %s writes a new draft to edit.", id)
+	case errors.Is(err, incident.ErrDraftChanged):
+		return "The draft changed since you opened it (a newer draft, or someone else's edit), so your text was not saved. Copy it, close this window, and click Edit on the draft again."
+	}
+	return ""
+}
+
+func (h *Drafts) draftDiscard(ctx context.Context, r Req, id string) {
+	d, err := h.store.GetDraft(ctx, id)
+	if err != nil {
+		h.ReplyText(ctx, r, "That draft was already posted or discarded.")
+		return
+	}
+	if first, _ := h.store.ClearDraft(ctx, id); !first {
+		return
+	}
+	if inc, err := h.incidents.Current(ctx, id); err == nil {
+		_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftDoneMsg(id, d.Text, "discarded by "+publish.Who(r.Who)))
+	}
+}
+
+// draftPost sends the draft to the announcement channel and the status
+// page, ticks "Notify users via status page", and counts as an update.
+func (h *Drafts) draftPost(ctx context.Context, r Req, id string) {
+	if h.updateChannel == "" && h.statusPage == nil {
+		h.ReplyText(ctx, r, "Nowhere to post: set STATUS_UPDATE_CHANNEL (the announcement channel) and/or STATUSPAGE_API_KEY with STATUSPAGE_PAGE_ID. The draft is kept.")
+		return
+	}
+	d, err := h.store.GetDraft(ctx, id)
+	if err != nil {
+		h.ReplyText(ctx, r, "That draft was already posted or discarded.")
+		return
+	}
+	// Claim it: a second click on Post finds no draft and posts nothing.
+	if first, err := h.store.ClearDraft(ctx, id); err != nil || !first {
+		h.ReplyText(ctx, r, "That draft was already posted or discarded.")
+		return
+	}
+	inc, err := h.incidents.Current(ctx, id)
+	if err != nil {
+		h.Fail(ctx, r, withID(err, id))
+		return
+	}
+	var where, failed []string
+	if h.updateChannel != "" {
+		if err := h.pub.AnnounceUpdate(ctx, h.updateChannel, id, d.Text); err != nil {
+			msg, _ := Sentence(err)
+			failed = append(failed, "<#"+h.updateChannel+">: "+msg)
+		} else {
+			where = append(where, "<#"+h.updateChannel+">")
+		}
+	}
+	spID := inc.StatuspageID
+	if h.statusPage != nil {
+		var err error
+		spID, err = h.statusPage.Post(ctx, id, d.Text)
+		if err != nil {
+			msg, _ := Sentence(err)
+			failed = append(failed, "the status page: "+msg)
+			spID = inc.StatuspageID
+		} else {
+			where = append(where, "the status page")
+		}
+	}
+	if len(where) == 0 {
+		_ = h.store.SetDraft(ctx, id, d) // nothing went out: keep it for another try
+		h.ReplyText(ctx, r, ":x: The update was not posted: "+strings.Join(failed, "; "))
+		return
+	}
+	plainWhere := strings.NewReplacer("<#", "#", ">", "").Replace(strings.Join(where, " and "))
+	updated, err := h.incidents.UpdateThen(ctx, id, incident.UpdatePosted(r.Who, plainWhere, spID),
+		incident.After{Line: fmt.Sprintf(":mega: %s posted the customer update to %s.", publish.Who(r.Who), strings.Join(where, " and ")), Render: true})
+	if err == nil {
+		_ = h.pub.Changed(ctx, updated)
+	}
+	h.pub.AutoTick(ctx, id, r.Who, incident.StepNotifyUsers, "update")
+	_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftDoneMsg(id, d.Text, "posted to "+strings.Join(where, " and ")+" by "+publish.Who(r.Who)))
+	msg := ":white_check_mark: Posted to " + strings.Join(where, " and ") + "."
+	if len(failed) > 0 {
+		msg += " :warning: Not posted to " + strings.Join(failed, "; ")
+	}
+	h.ReplyText(ctx, r, msg)
+}
+
+// snooze holds the update reminders off for 30 minutes. A snooze that did
+// not happen says why, and only that.
+func (h *Updates) snooze(ctx context.Context, r Req, id string) {
+	inc, err := h.incidents.UpdateThen(ctx, id, incident.Snooze(r.Who, 30*time.Minute), incident.After{Render: true})
+	switch {
+	case errors.Is(err, incident.ErrAlreadyResolved):
+		r.SetOutcome("refused: resolved")
+		h.ReplyText(ctx, r, fmt.Sprintf("%s is resolved, so it has no update reminders to snooze; nothing changed.", id))
+		return
+	case err != nil:
+		msg, internal := Sentence(withID(err, id))
+		if internal {
+			h.log.WithError(err).WithField("incident", id).Warn("could not snooze update reminders")
+		}
+		r.SetOutcome("failed")
+		h.ReplyText(ctx, r, "The update reminders of "+id+" were not snoozed: "+msg)
+		return
+	}
+	_ = h.pub.Changed(ctx, inc)
+	h.ReplyText(ctx, r, fmt.Sprintf(":zzz: Update reminders for %s are snoozed for 30 minutes, until %s UTC.", id, inc.SnoozedUntil.UTC().Format("15:04")))
+}

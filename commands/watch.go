@@ -1,0 +1,172 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
+)
+
+// The watching family: incident status with Clerk's live status, diagnose, check.
+
+const watchTitle = "Watching Clerk"
+
+// StatusStore is what `status` needs of the incident store.
+type StatusStore interface {
+	Get(ctx context.Context, id string) (*incident.Incident, error)
+}
+
+// Watch shows an incident with Clerk's live status.
+type Watch struct {
+	*Kit
+	store StatusStore
+	pub   LadderStater
+	rb    *incident.Runbook
+	watch StatusSource // nil: neither the status page nor the app is watched
+}
+
+// NewWatch wires the family.
+func NewWatch(k *Kit, store StatusStore, pub LadderStater, rb *incident.Runbook, watch StatusSource) *Watch {
+	return &Watch{Kit: k, store: store, pub: pub, rb: rb, watch: watch}
+}
+
+// Title implements Family.
+func (h *Watch) Title() string { return watchTitle }
+
+// Commands implements Family.
+func (h *Watch) Commands() []Sub {
+	return []Sub{
+		{Name: "status", Usage: "/clerk-incident status [INC-n]", Summary: "show an incident and its latest timeline",
+			Run: h.status},
+	}
+}
+
+// Buttons implements Family.
+func (h *Watch) Buttons() []Button { return nil }
+
+// Probes times Clerk's endpoints and checks the bot's own settings.
+type Probes struct {
+	*Kit
+	pub         Threader
+	diagTargets []probe.DiagnoseTarget
+	checkInput  probe.CheckInput
+}
+
+// NewProbes wires the family.
+func NewProbes(k *Kit, pub Threader, targets []probe.DiagnoseTarget, check probe.CheckInput) *Probes {
+	return &Probes{Kit: k, pub: pub, diagTargets: targets, checkInput: check}
+}
+
+// Title implements Family.
+func (h *Probes) Title() string { return watchTitle }
+
+// Commands implements Family.
+func (h *Probes) Commands() []Sub {
+	return []Sub{
+		{Name: "diagnose", Usage: "/clerk-incident diagnose [INC-n] [samples]", Summary: "time Clerk's API, JWKS, the app health endpoint and the status page", Who: Responder,
+			Run: h.diagnose},
+		{Name: "check", Usage: "/clerk-incident check", Summary: "check keys, webhook secret, Redis, contacts and Slack tokens", NoID: true, Who: Responder,
+			Run: func(ctx context.Context, r Req, _ Parsed) { h.check(ctx, r) }},
+	}
+}
+
+// Buttons implements Family.
+func (h *Probes) Buttons() []Button { return nil }
+
+// StatusSource gives what the last poll (any replica's) saw of Clerk's
+// status page, Clerk's endpoints and the app's health.
+type StatusSource interface {
+	Last(ctx context.Context) (statuswatch.Snapshot, error)
+}
+
+// live answers from the last poll's snapshot, saying how old it is: a
+// burst of `status` during an incident never reaches the status page.
+func (h *Watch) live(ctx context.Context) string {
+	if h.watch == nil {
+		return ""
+	}
+	s, err := h.watch.Last(ctx)
+	if err != nil {
+		h.log.WithError(err).Warn("reading the last status poll failed")
+		s = statuswatch.Snapshot{Err: "the last poll could not be read"}
+	}
+	return publish.LiveText(s) + publish.SnapshotAge(s.FetchedAt, h.now())
+}
+
+func (h *Watch) status(ctx context.Context, r Req, p Parsed) {
+	if p.ID == "" {
+		open, err := h.incidents.ListOpen(ctx)
+		if err != nil {
+			h.Fail(ctx, r, err)
+			return
+		}
+		if len(open) != 1 {
+			recent, err := h.incidents.ListRecent(ctx, 5)
+			if err != nil {
+				h.Fail(ctx, r, err)
+				return
+			}
+			var closed []*incident.Incident
+			for _, inc := range recent {
+				if !inc.Open() {
+					closed = append(closed, inc)
+				}
+			}
+			h.Reply(ctx, r, publish.WithLive(publish.ListMsg(open, closed, h.now()), h.live(ctx)))
+			return
+		}
+		p.ID = open[0].ID
+	}
+	inc, err := h.store.Get(ctx, p.ID)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	h.Reply(ctx, r, publish.WithLive(publish.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, inc.ID), h.now()), h.live(ctx)))
+}
+
+func (h *Probes) diagnose(ctx context.Context, r Req, p Parsed) {
+	n := 5
+	if len(p.Args) > 0 {
+		if _, err := fmt.Sscanf(p.Args[0], "%d", &n); err != nil || n < 1 || n > 50 {
+			h.Fail(ctx, r, &UsageError{Problem: "The number of samples must be 1 to 50.", Usage: p.Sub.Usage})
+			return
+		}
+	}
+	if len(h.diagTargets) == 0 {
+		h.ReplyText(ctx, r, "Nothing to diagnose: set CLERK_SECRET_KEY, APP_HEALTH_URL or CLERK_STATUS_URL.")
+		return
+	}
+	inc, err := h.optionalIncident(ctx, p)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
+	text := publish.DiagnoseText(probe.Diagnose(ctx, h.diagTargets, n), n)
+	if inc != nil {
+		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, "Diagnosis: "+publish.TimelineText(strings.ReplaceAll(text, "\n", "; "))))
+		h.pub.Thread(ctx, inc, text)
+	}
+	h.ReplyText(ctx, r, text)
+}
+
+func (h *Probes) check(ctx context.Context, r Req) {
+	in := h.checkInput
+	if in.PingRedis == nil {
+		in.PingRedis = func(ctx context.Context) error { _, err := h.incidents.ListOpen(ctx); return err }
+	}
+	if in.PingSlack == nil {
+		in.PingSlack = func(ctx context.Context) (string, error) { return "", errors.New("not checked") }
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	h.ReplyText(ctx, r, publish.CheckText(probe.RunChecks(ctx, in)))
+}

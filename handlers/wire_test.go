@@ -1,0 +1,89 @@
+package handlers
+
+import (
+	"context"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
+	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/response"
+)
+
+// wiring is what the tests give the handlers; the rest is not configured.
+type wiring struct {
+	stores    incident.Stores
+	out       *bot.Slack
+	pub       *publish.Publisher
+	rb        *incident.Runbook
+	auth      *Authorizer
+	approvals *approval.Store
+	bypass    *bypass.Store
+	executor  *approval.Executor
+	audit     *audit.Log
+	log       logrus.FieldLogger
+}
+
+type progressPub struct{ *publish.Publisher }
+
+func (p progressPub) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) commands.Progress {
+	return p.Publisher.StartProgress(ctx, inc, what, total)
+}
+
+// wire builds the families and the handlers as the program does (package
+// app), over what the test gives, channel C1.
+func wire(w wiring) *Handlers {
+	kit := commands.NewKit(w.out, w.stores.Incidents, w.pub, w.log, time.Now)
+	access := commands.NewAccess(kit, w.auth, w.auth, nil)
+	requests := commands.NewRequests(kit, w.pub, w.approvals, nil, w.auth)
+	voider := response.NewVoider(w.approvals, w.pub, w.log)
+	opener := response.NewOpener(w.stores.Incidents, w.pub, nil, nil, w.log, nil)
+	resolver := response.NewResolver(response.ResolverDeps{Store: w.stores.Incidents, Pub: w.pub, Voider: voider, Bypass: w.bypass, Log: w.log})
+	var decider commands.Executor
+	if w.executor != nil {
+		decider = w.executor
+	}
+	var auditLog interface {
+		Auditor
+		commands.AuditReader
+	}
+	if w.audit != nil {
+		auditLog = w.audit
+	}
+	security := commands.NewSecurity(kit, w.stores.Affected, progressPub{w.pub}, nil, requests)
+	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: w.stores.Drafts, Pub: w.pub})
+	fams := []commands.Family{
+		commands.NewOpening(kit, w.stores.Incidents, w.pub, opener, w.rb, "C1"),
+		commands.NewLifecycle(kit, w.pub, w.rb, resolver),
+		commands.NewReports(kit, w.stores.Incidents, w.pub),
+		commands.NewChecklist(kit, w.stores.Incidents, w.pub, w.rb, access),
+		commands.NewEscalation(kit, nil, opener, nil),
+		commands.NewContacts(kit, access, nil, nil, nil),
+		security,
+		commands.NewInvestigate(kit, struct {
+			*incident.AffectedAccounts
+			*incident.Markers
+		}{w.stores.Affected, w.stores.Markers}, w.pub, nil, w.approvals, security),
+		commands.NewRoles(kit, nil, w.pub, access),
+		commands.NewUpdates(kit, w.stores.Drafts, w.pub, w.rb, nil, drafts),
+		drafts,
+		commands.NewBypass(kit, w.bypass, voider, w.pub, requests, 0),
+		commands.NewApprovals(kit, decider, access, w.pub, nil),
+		commands.NewWatch(kit, w.stores.Incidents, w.pub, w.rb, nil),
+		commands.NewProbes(kit, w.pub, nil, probe.CheckInput{}),
+		commands.NewWebhookCheck(kit, nil, w.pub, nil),
+		commands.NewResync(kit, commands.ResyncDeps{Pub: w.pub, Channel: "C1"}),
+		commands.NewWebhooks(kit, nil, w.pub),
+		commands.NewDeploys(kit, commands.AppDeps{}, w.pub, requests),
+		commands.NewAudit(kit, auditLog),
+	}
+	return New(Deps{Families: fams, Kit: kit, Access: access, Auth: w.auth, People: w.pub, Approvals: w.approvals,
+		Audit: auditLog, ReadLimit: nil, Views: drafts, Log: w.log})
+}
