@@ -22,7 +22,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
-	"github.com/clerk-incident-bot/clerk-incident-bot/response"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // FuzzParse: no command text makes the parser panic, and what it accepts
@@ -158,7 +158,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	approvals := approval.NewStore(rdb, prefix, 10*time.Minute, time.Now)
 	bp := bypass.NewStore(rdb, prefix, time.Now)
 	auth := NewAuthorizer([]string{"U1"}, out, time.Minute, time.Now)
-	h := New(Deps{Store: store, Slack: out, Publisher: pub, Opener: response.NewOpener(store, pub, nil, nil, log, nil), Runbook: rb, Auth: auth,
+	h := New(Deps{Store: store, Slack: out, Publisher: pub, Opener: usecase.NewOpener(store, pub, nil, nil, log, nil), Runbook: rb, Auth: auth,
 		Channel: "C1", Log: log, Now: time.Now, Approvals: approvals, Bypass: bp,
 		Executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: BypassOn{Bypass: bp, Pub: pub, Now: time.Now, Log: log}}, pub, log),
 		Audit:    audit.New(rdb, prefix, log, time.Now)})

@@ -18,8 +18,8 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
-	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 	"github.com/sirupsen/logrus"
 )
 
@@ -69,7 +69,7 @@ type Handlers struct {
 	store    Store
 	slack    Slack
 	pub      *publish.Publisher
-	opener   *response.Opener
+	opener   *usecase.Opener
 	rb       *incident.Runbook
 	auth     *Authorizer
 	channel  string
@@ -110,7 +110,7 @@ type Deps struct {
 	Store     Store
 	Slack     Slack
 	Publisher *publish.Publisher
-	Opener    *response.Opener
+	Opener    *usecase.Opener
 	Runbook   *incident.Runbook
 	Auth      *Authorizer
 	Channel   string // SLACK_CHANNEL_ID, may be empty

@@ -11,7 +11,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
-	"github.com/clerk-incident-bot/clerk-incident-bot/response"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // The incident lifecycle: open, lead, describe, resolve, report.
@@ -179,7 +179,7 @@ func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Categor
 		h.replyText(ctx, r, "Set SLACK_CHANNEL_ID: there is no channel to post the incident card in. Nothing was opened.")
 		return
 	}
-	inc, cardErr, err := h.opener.Open(ctx, response.Request{OpenParams: incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.who, Channel: channel, Force: force}})
+	inc, cardErr, err := h.opener.Open(ctx, usecase.Request{OpenParams: incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.who, Channel: channel, Force: force}})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {
 		if sev == "" {

@@ -39,10 +39,10 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
-	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuspage"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 	"github.com/clerk-incident-bot/clerk-incident-bot/webhookpause"
 )
 
@@ -384,7 +384,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	pub.SetGuard(g)
 	var engine *escalation.Engine
-	var esc response.Escalator
+	var esc usecase.Escalator
 	if ladder != nil {
 		var opts []escalation.Option
 		if cfg.TwilioSID != "" {
@@ -407,7 +407,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			g.Go(context.WithoutCancel(ctx), "deploy-check", inc.ID, func(ctx context.Context) { check(ctx, inc) })
 		}
 	}
-	opener := response.NewOpener(store, pub, esc, ladder, log, afterOpen)
+	opener := usecase.NewOpener(store, pub, esc, ladder, log, afterOpen)
 	deps.Opener = opener
 
 	hc := &http.Client{Timeout: 10 * time.Second}
