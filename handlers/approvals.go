@@ -141,9 +141,8 @@ func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool)
 	if !approve {
 		return
 	}
-	outcome, ok := h.executor.CarryOutClaimed(ctx, ar)
-	if ok && r.isCommand {
-		h.replyText(ctx, r, outcome)
+	if _, ok := h.executor.CarryOutClaimed(ctx, ar); ok && r.isCommand {
+		h.replyText(ctx, r, publish.OutcomeText(ar))
 	}
 }
 

@@ -160,7 +160,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	auth := NewAuthorizer([]string{"U1"}, out, time.Minute, time.Now)
 	h := New(Deps{Store: store, Slack: out, Publisher: pub, Opener: usecase.NewOpener(store, pub, nil, nil, log, nil), Runbook: rb, Auth: auth,
 		Channel: "C1", Log: log, Now: time.Now, Approvals: approvals, Bypass: bp,
-		Executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: BypassOn{Bypass: bp, Pub: pub, Now: time.Now, Log: log}}, pub, log),
+		Executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: usecase.BypassOn{Bypass: bp, Pub: pub, Now: time.Now, Log: log}}, pub, log),
 		Audit:    audit.New(rdb, prefix, log, time.Now)})
 	h.Command(context.Background(), bot.Command{Text: "open outage P1 Fuzzed", UserID: "U1", ChannelID: "C1"})
 	open, err := store.ListOpen(context.Background())

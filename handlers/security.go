@@ -12,7 +12,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
-	"github.com/sirupsen/logrus"
 )
 
 // The security family: revoke sessions, lock users out (after approval), unlock.
@@ -248,71 +247,6 @@ func (h *Handlers) unlock(ctx context.Context, r req, p Parsed) {
 	}
 	h.log.WithField("clerk_user", u.ID).WithField("by", r.who.ID).Info("user unlocked")
 	h.replyText(ctx, r, line)
-}
-
-// Lockout carries out an approved lockout: ban, then revoke what is left.
-type Lockout struct {
-	Clerk     Clerk // nil when CLERK_SECRET_KEY is unset
-	Pub       *publish.Publisher
-	Incidents approval.Incidents
-	// Affected records the accounts locked out on the incident (nil: not kept).
-	Affected interface {
-		AddAffected(ctx context.Context, id string, users []incident.AffectedUser, what string, by incident.Person) error
-	}
-	Log logrus.FieldLogger
-}
-
-// CarryOut implements approval.Doer.
-func (l Lockout) CarryOut(ctx context.Context, ar *approval.Request) string {
-	if l.Clerk == nil {
-		return ":x: Clerk is not configured; nothing was done."
-	}
-	found, unknown, err := l.Clerk.FindUsers(ctx, ar.Targets)
-	if err != nil {
-		msg, _ := Sentence(err)
-		return ":x: Lockout failed before any ban: " + msg
-	}
-	var lines resultLines
-	banned := 0
-	var locked []incident.AffectedUser
-	defer func() {
-		if l.Affected != nil && len(locked) > 0 {
-			if err := l.Affected.AddAffected(context.WithoutCancel(ctx), ar.Incident, locked, "locked out (banned) by "+ar.ID, ar.RequestedBy); err != nil {
-				l.Log.WithError(err).Warn("could not record locked-out users")
-			}
-		}
-	}()
-	for _, u := range found {
-		if _, err := l.Clerk.Ban(ctx, u.ID); err != nil {
-			lines.fail(fmt.Sprintf("%s: :x: %s", u.Label(), err))
-			continue
-		}
-		banned++
-		locked = append(locked, incident.AffectedUser{ID: u.ID, Email: u.Email, Name: u.Name})
-		res := l.Clerk.RevokeSessions(ctx, u.ID, true)
-		switch {
-		case res.Err != nil:
-			lines.fail(fmt.Sprintf("%s: banned; :warning: session check failed: %s", u.Label(), res.Err))
-		case res.Left > 0:
-			lines.fail(fmt.Sprintf("%s: banned; :warning: %d sessions still active", u.Label(), res.Left))
-		default:
-			lines.ok(fmt.Sprintf("%s: banned, sign-in blocked, no active session left (%d more revoked)", u.Label(), res.Revoked))
-		}
-		l.Log.WithField("clerk_user", u.ID).WithField("approval", ar.ID).Info("user locked out")
-	}
-	var tail strings.Builder
-	appendProblems(&tail, unknown, nil)
-	file := ar.ID + "-result.txt"
-	msg, full := lines.render(fmt.Sprintf(":lock: *Lockout* (%s)", ar.ID), tail.String(), file)
-	if banned > 0 && l.Pub != nil {
-		l.Pub.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepLockAccounts, "lockout "+ar.ID)
-	}
-	if full != "" && l.Pub != nil {
-		if inc, err := l.Incidents.Current(ctx, ar.Incident); err == nil {
-			l.Pub.Attach(ctx, inc, file, "Lockout result", full, fmt.Sprintf("Every result of lockout %s", ar.ID))
-		}
-	}
-	return msg
 }
 
 // resultLines collects per-user results of a bulk action, failures apart.

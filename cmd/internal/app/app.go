@@ -461,10 +461,10 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		}
 	}
 	executor := approval.NewExecutor(approvals, store, map[string]approval.Doer{
-		approval.Lockout:      handlers.Lockout{Clerk: deps.Clerk, Pub: pub, Incidents: store, Affected: store, Log: log},
-		approval.BypassOn:     handlers.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
-		approval.BypassExtend: handlers.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
-		handlers.Rollback:     handlers.RollbackDoer{Vercel: deps.App.Vercel, Pub: pub, Log: log, Wait: opt.VercelWait},
+		approval.Lockout:      usecase.Lockout{Clerk: deps.Clerk, Pub: pub, Affected: store, Log: log},
+		approval.BypassOn:     usecase.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
+		approval.BypassExtend: usecase.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
+		approval.Rollback:     usecase.RollbackDoer{Vercel: deps.App.Vercel, Pub: pub, Log: log, Wait: opt.VercelWait},
 	}, pub, log)
 	executor.SetGuard(g) // Drain runs each execution in its own goroutine, off the sweep
 	deps.Executor = executor
