@@ -197,7 +197,7 @@ func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after Af
 		var err error
 		raw, err = s.rdb.Get(ctx, key).Result()
 		if errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+			return nil, notFound(id)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", id, err)
@@ -254,7 +254,7 @@ func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after Af
 		// Someone else changed it first: try again on their version.
 		raw, _ = res[1].(string)
 		if raw == "" {
-			return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+			return nil, notFound(id)
 		}
 		if err := backoff.Sleep(ctx, backoff.Delay(attempt%10, 100*time.Microsecond, 10*time.Millisecond)); err != nil {
 			return nil, err
@@ -270,7 +270,7 @@ type getter interface {
 func (s *Store) get(ctx context.Context, g getter, id string) (*Incident, error) {
 	raw, err := g.Get(ctx, s.keyInc(id)).Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+		return nil, notFound(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", id, err)
@@ -309,7 +309,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Incident, error) {
 	}
 	raw, err := get.Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+		return nil, notFound(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", id, err)
