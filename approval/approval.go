@@ -33,7 +33,7 @@ const (
 type Request struct {
 	ID          string           `json:"id"`
 	Incident    string           `json:"incident"`
-	Action      string           `json:"action"` // lockout, bypass_on
+	Action      string           `json:"action"` // lockout, bypass_on, bypass_extend, rollback
 	Targets     []string         `json:"targets,omitempty"`
 	Duration    time.Duration    `json:"duration,omitempty"`
 	Reason      string           `json:"reason,omitempty"`
@@ -46,7 +46,8 @@ type Request struct {
 	DecidedAt   time.Time        `json:"decided_at"`
 	Channel     string           `json:"channel,omitempty"`
 	MessageTS   string           `json:"message_ts,omitempty"`
-	Outcome     string           `json:"outcome,omitempty"`
+	// Outcome is what carrying it out did (nil: not carried out yet).
+	Outcome *Outcome `json:"outcome,omitempty"`
 	// VoidReason says why a pending request was voided (its incident was
 	// resolved, the bypass was turned off).
 	VoidReason string `json:"void_reason,omitempty"`
@@ -163,6 +164,7 @@ const (
 	Lockout      = "lockout"
 	BypassOn     = "bypass_on"
 	BypassExtend = "bypass_extend"
+	Rollback     = "rollback" // the app's production on Vercel
 )
 
 // update changes a request atomically.
@@ -185,7 +187,7 @@ func (s *Store) updateWith(ctx context.Context, id string, fn func(r *Request) e
 		}
 		// Approved and not yet carried out: an outbox any replica works
 		// through, so a crash after the click loses nothing.
-		if r.Status == Approved && r.Outcome == "" {
+		if r.Status == Approved && r.Outcome == nil {
 			p.ZAdd(ctx, s.keyApproved(), redis.Z{Score: float64(r.DecidedAt.UnixMilli()), Member: id})
 		} else {
 			p.ZRem(ctx, s.keyApproved(), id)
@@ -239,7 +241,7 @@ func (s *Store) SetMessage(ctx context.Context, id, channel, ts string) error {
 }
 
 // SetOutcome records what the approved action did.
-func (s *Store) SetOutcome(ctx context.Context, id, outcome string) error {
+func (s *Store) SetOutcome(ctx context.Context, id string, outcome *Outcome) error {
 	_, err := s.update(ctx, id, func(r *Request) error {
 		r.Outcome = outcome
 		return nil
@@ -276,7 +278,7 @@ func (s *Store) Unfinished(ctx context.Context, incidentID string) ([]*Request, 
 		if err != nil {
 			return nil, err
 		}
-		if r.Incident == incidentID && r.Status == Approved && r.Outcome == "" {
+		if r.Incident == incidentID && r.Status == Approved && r.Outcome == nil {
 			out = append(out, r)
 		}
 	}
@@ -339,10 +341,10 @@ func (s *Store) CancelApproved(ctx context.Context, match func(r *Request) bool,
 			continue
 		}
 		r, err := s.update(ctx, id, func(r *Request) error {
-			if r.Status != Approved || r.Outcome != "" || !match(r) {
+			if r.Status != Approved || r.Outcome != nil || !match(r) {
 				return errSkip
 			}
-			r.Outcome = fmt.Sprintf(":no_entry_sign: Not carried out: %s before it was; nothing was done.", reason)
+			r.Outcome = NotDone("Not carried out: %s before it was; nothing was done.", reason)
 			return nil
 		})
 		_ = lease.Release(context.WithoutCancel(ctx))

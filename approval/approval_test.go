@@ -113,7 +113,7 @@ func TestUnfinishedIsApprovedWithoutOutcome(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].ID != approved.ID {
 		t.Fatalf("unfinished %+v %v, want only %s", got, err, approved.ID)
 	}
-	if err := s.SetOutcome(ctx, approved.ID, "banned"); err != nil {
+	if err := s.SetOutcome(ctx, approved.ID, &approval.Outcome{Status: approval.Done, Summary: "banned"}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.Unfinished(ctx, "INC-1"); err != nil || len(got) != 0 {

@@ -15,10 +15,11 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Doer carries out one kind of approved request and says what happened.
-// The security code (lockout) and the bypass code implement it.
+// Doer carries out one kind of approved request and says what happened,
+// as data (the publisher words it). The use cases (usecase.Lockout,
+// BypassOn, BypassExtend, RollbackDoer) implement it.
 type Doer interface {
-	CarryOut(ctx context.Context, r *Request) string
+	CarryOut(ctx context.Context, r *Request) *Outcome
 }
 
 // Announcer shows the outcome of a request that was carried out (the
@@ -73,36 +74,36 @@ func (e *Executor) Decide(ctx context.Context, id string, by incident.Person, ap
 // CarryOut executes an approved request if this replica wins its claim.
 // ok is false when another replica holds it (and will announce it), or
 // when it was carried out or cancelled already.
-func (e *Executor) CarryOut(ctx context.Context, r *Request) (outcome string, ok bool) {
+func (e *Executor) CarryOut(ctx context.Context, r *Request) (outcome *Outcome, ok bool) {
 	lease := e.store.ExecutionLease(r.ID, e.owner)
 	if took, err := lease.Take(ctx, ExecLease); err != nil || !took {
-		return "", false
+		return nil, false
 	}
 	return e.run(ctx, r, lease)
 }
 
 // CarryOutClaimed executes a request whose lease Decide took for this
 // replica (it is renewed, or taken again if it lapsed meanwhile).
-func (e *Executor) CarryOutClaimed(ctx context.Context, r *Request) (outcome string, ok bool) {
+func (e *Executor) CarryOutClaimed(ctx context.Context, r *Request) (outcome *Outcome, ok bool) {
 	lease := e.store.ExecutionLease(r.ID, e.owner)
 	if kept, err := lease.Keep(ctx, ExecLease); err != nil || !kept {
-		return "", false
+		return nil, false
 	}
 	return e.run(ctx, r, lease)
 }
 
 // run carries out a request whose lease this replica holds, keeping it
 // renewed while working; the lease lapses after the outcome is recorded.
-func (e *Executor) run(ctx context.Context, r *Request, lease *redisx.Lease) (outcome string, ok bool) {
+func (e *Executor) run(ctx context.Context, r *Request, lease *redisx.Lease) (outcome *Outcome, ok bool) {
 	// Detached from the click: its announcements are not a reply, so they
 	// wait on Slack's pace as long as needed (within longWork).
 	ctx, cancel := context.WithTimeout(bot.WithPaceBound(context.WithoutCancel(ctx), 0), longWork)
 	defer cancel()
 	// Re-read under the lease: another replica may have finished it, or
 	// `bypass off` cancelled it, since r was read.
-	if cur, err := e.store.Get(ctx, r.ID); err != nil || cur.Status != Approved || cur.Outcome != "" {
+	if cur, err := e.store.Get(ctx, r.ID); err != nil || cur.Status != Approved || cur.Outcome != nil {
 		_ = lease.Release(ctx)
-		return "", false
+		return nil, false
 	}
 	holdCtx, stopHold := context.WithCancel(ctx)
 	held := make(chan struct{})
@@ -147,7 +148,7 @@ func (e *Executor) Drain(ctx context.Context) {
 	}
 	for _, id := range ids {
 		r, err := e.store.Get(ctx, id)
-		if err != nil || r.Status != Approved || r.Outcome != "" {
+		if err != nil || r.Status != Approved || r.Outcome != nil {
 			continue
 		}
 		lease := e.store.ExecutionLease(r.ID, e.owner)
@@ -163,17 +164,20 @@ func (e *Executor) Drain(ctx context.Context) {
 // carryOut runs the Doer once the incident is known to be open: an
 // approval belongs to its incident's life, so a click on an old Approve
 // button after the incident was resolved does nothing.
-func (e *Executor) carryOut(ctx context.Context, r *Request) string {
+func (e *Executor) carryOut(ctx context.Context, r *Request) *Outcome {
 	inc, err := e.incidents.Current(ctx, r.Incident)
 	if err != nil {
-		return fmt.Sprintf(":no_entry_sign: Not carried out: %s could not be read (%v); nothing was done.", r.Incident, err)
+		return NotDone("Not carried out: %s could not be read (%v); nothing was done.", r.Incident, err)
 	}
 	if !inc.Open() {
-		return fmt.Sprintf(":no_entry_sign: Not carried out: %s is no longer open; nothing was done.", r.Incident)
+		return NotDone("Not carried out: %s is no longer open; nothing was done.", r.Incident)
 	}
 	d, found := e.doers[r.Action]
 	if !found || d == nil {
-		return "Unknown action; nothing was done."
+		return Failure("Unknown action; nothing was done.")
 	}
-	return d.CarryOut(ctx, r)
+	if o := d.CarryOut(ctx, r); o != nil {
+		return o
+	}
+	return Failure("The action said nothing of what it did.") // a Doer's bug; never stored as "not carried out yet"
 }

@@ -26,10 +26,10 @@ type blockingDoer struct {
 	calls   atomic.Int32
 }
 
-func (d *blockingDoer) CarryOut(ctx context.Context, r *approval.Request) string {
+func (d *blockingDoer) CarryOut(ctx context.Context, r *approval.Request) *approval.Outcome {
 	d.calls.Add(1)
 	<-d.release
-	return "done"
+	return &approval.Outcome{Status: approval.Done, Summary: "done"}
 }
 
 func execFixture(t *testing.T) (*approval.Store, *blockingDoer, func() *approval.Executor, *approval.Request) {
@@ -52,8 +52,8 @@ func execFixture(t *testing.T) (*approval.Store, *blockingDoer, func() *approval
 func waitOutcome(t *testing.T, store *approval.Store, id string) string {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if r, err := store.Get(context.Background(), id); err == nil && r.Outcome != "" {
-			return r.Outcome
+		if r, err := store.Get(context.Background(), id); err == nil && r.Outcome != nil {
+			return r.Outcome.Summary
 		}
 	}
 	t.Fatal("no outcome recorded")
@@ -99,8 +99,8 @@ func TestApprovalClaimsItsExecution(t *testing.T) {
 	close(d.release)
 	other.Drain(context.Background())
 	outcome, ok := clicked.CarryOutClaimed(context.Background(), ar)
-	if !ok || outcome != "done" {
-		t.Fatalf("the approving replica did not carry it out: %q %v", outcome, ok)
+	if !ok || outcome == nil || outcome.Summary != "done" {
+		t.Fatalf("the approving replica did not carry it out: %+v %v", outcome, ok)
 	}
 	if n := d.calls.Load(); n != 1 {
 		t.Fatalf("carried out %d times", n)
@@ -130,8 +130,8 @@ func TestCancelApprovedTakesItOffTheOutbox(t *testing.T) {
 	if n := d.calls.Load(); n != 0 {
 		t.Fatalf("carried out %d times", n)
 	}
-	if cur, _ := store.Get(context.Background(), r.ID); cur.Outcome == "" || cur.Outcome == "done" {
-		t.Fatalf("outcome %q", cur.Outcome)
+	if cur, _ := store.Get(context.Background(), r.ID); cur.Outcome == nil || cur.Outcome.Summary == "done" {
+		t.Fatalf("outcome %+v", cur.Outcome)
 	}
 }
 

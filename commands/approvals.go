@@ -18,7 +18,7 @@ import (
 // (approval.Executor: an approval claims its execution for this replica).
 type Executor interface {
 	Decide(ctx context.Context, id string, by incident.Person, approve bool) (*approval.Request, error)
-	CarryOutClaimed(ctx context.Context, ar *approval.Request) (string, bool)
+	CarryOutClaimed(ctx context.Context, ar *approval.Request) (*approval.Outcome, bool)
 }
 
 // DecisionPublisher shows a decision and audits it.
@@ -198,9 +198,8 @@ func (h *Approvals) decideID(ctx context.Context, r Req, id string, approve bool
 	if !approve {
 		return
 	}
-	outcome, ok := h.decider.CarryOutClaimed(ctx, ar)
-	if ok && r.IsCommand {
-		h.ReplyText(ctx, r, outcome)
+	if _, ok := h.decider.CarryOutClaimed(ctx, ar); ok && r.IsCommand {
+		h.ReplyText(ctx, r, publish.OutcomeText(ar))
 	}
 }
 

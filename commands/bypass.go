@@ -20,7 +20,7 @@ type BypassSwitch interface {
 	Get(ctx context.Context) (bypass.State, error)
 }
 
-// Voider voids approval requests that no longer apply (response.Voider).
+// Voider voids approval requests that no longer apply (usecase.Voider).
 type Voider interface {
 	VoidApprovals(ctx context.Context, match func(*approval.Request) bool, reason string)
 	CancelApproved(ctx context.Context, match func(*approval.Request) bool, reason string)

@@ -205,7 +205,7 @@ type DeployCheck struct {
 // DeployWindow is how far before an incident a deploy is suspect.
 const DeployWindow = 2 * time.Hour
 
-// AfterOpen runs the check for a new incident (response.Opener's hook).
+// AfterOpen runs the check for a new incident (usecase.Opener's hook).
 func (c DeployCheck) AfterOpen(ctx context.Context, inc *incident.Incident) {
 	ctx, cancel := context.WithTimeout(vercel.WithActor(context.WithoutCancel(ctx), "bot", inc.ID), 10*time.Second)
 	defer cancel()

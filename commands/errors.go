@@ -37,9 +37,9 @@ func Sentence(err error) (msg string, internal bool) {
 	case errors.Is(err, incident.ErrUnknownStep):
 		return fmt.Sprintf("That step is not on the checklist of %s; nothing changed.", orIt(id)), false
 	case errors.Is(err, incident.ErrNoChange):
-		detail := strings.TrimSuffix(err.Error(), ": "+incident.ErrNoChange.Error())
-		if idErr != nil {
-			detail = strings.TrimPrefix(detail, idErr.id+": ")
+		detail := incident.ErrNoChange.Error()
+		if nc := (*incident.NoChangeError)(nil); errors.As(err, &nc) {
+			detail = nc.Why
 		}
 		return fmt.Sprintf("%s: %s; nothing changed.", orIt(id), detail), false
 	case errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.TxFailedErr):
@@ -134,12 +134,10 @@ func orIt(id string) string {
 	return id
 }
 
+// notFoundID names the missing incident from the error's field.
 func notFoundID(err error) string {
-	s := err.Error()
-	if i := strings.Index(s, ":"); i > 0 {
-		if id, ok := incident.ParseID(s[:i]); ok {
-			return id
-		}
+	if nf := (*incident.NotFoundError)(nil); errors.As(err, &nf) && nf.ID != "" {
+		return nf.ID
 	}
 	return "by that ID"
 }

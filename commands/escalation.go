@@ -20,7 +20,7 @@ type Escalator interface {
 	Escalate(ctx context.Context, id string) (escalation.Rung, error)
 }
 
-// LadderStarter starts an incident's ladder (response.Opener).
+// LadderStarter starts an incident's ladder (usecase.Opener).
 type LadderStarter interface {
 	StartLadder(ctx context.Context, inc *incident.Incident)
 }

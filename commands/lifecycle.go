@@ -11,7 +11,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
-	"github.com/clerk-incident-bot/clerk-incident-bot/response"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // The incident lifecycle: open, lead, describe, resolve, report. Its
@@ -29,9 +29,9 @@ type LadderStater interface {
 	LadderState(ctx context.Context, id string) *escalation.State
 }
 
-// Opener opens incidents (response.Opener).
+// Opener opens incidents (usecase.Opener).
 type Opener interface {
-	Open(ctx context.Context, r response.Request) (inc *incident.Incident, cardErr error, err error)
+	Open(ctx context.Context, r usecase.Request) (inc *incident.Incident, cardErr error, err error)
 }
 
 // Opening opens incidents and lists them.
@@ -71,7 +71,7 @@ func (h *Opening) Buttons() []Button {
 	}
 }
 
-// Resolver resolves incidents with their side effects (response.Resolver).
+// Resolver resolves incidents with their side effects (usecase.Resolver).
 type Resolver interface {
 	Resolve(ctx context.Context, id string, by incident.Person, text string) (*incident.Incident, error)
 	StopLadder(ctx context.Context, inc *incident.Incident, reason, by string)
@@ -291,7 +291,7 @@ func (h *Opening) openIncident(ctx context.Context, r Req, cat incident.Category
 		h.ReplyText(ctx, r, "Set SLACK_CHANNEL_ID: there is no channel to post the incident card in. Nothing was opened.")
 		return
 	}
-	inc, cardErr, err := h.opener.Open(ctx, response.Request{OpenParams: incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.Who, Channel: channel, Force: force}})
+	inc, cardErr, err := h.opener.Open(ctx, usecase.Request{OpenParams: incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.Who, Channel: channel, Force: force}})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {
 		if sev == "" {

@@ -121,7 +121,7 @@ type Modals interface {
 }
 
 // StatusPoster posts an update to the incident's public incident
-// (response.StatusPages).
+// (usecase.StatusPages).
 type StatusPoster interface {
 	Post(ctx context.Context, id, text string) (string, error)
 }

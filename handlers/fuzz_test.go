@@ -22,6 +22,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // FuzzParse: no command text makes the parser panic, and what it accepts
@@ -159,7 +160,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	bp := bypass.NewStore(rdb, prefix, time.Now)
 	auth := NewAuthorizer([]string{"U1"}, out, time.Minute, time.Now)
 	h := wire(wiring{stores: stores, out: out, pub: pub, rb: rb, auth: auth, log: log, approvals: approvals, bypass: bp,
-		executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: BypassOn{Bypass: bp, Pub: pub, Now: time.Now, Log: log}}, pub, log),
+		executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: usecase.BypassOn{Bypass: bp, Pub: pub, Now: time.Now, Log: log}}, pub, log),
 		audit:    audit.New(rdb, prefix, log, time.Now)})
 	h.Command(context.Background(), bot.Command{Text: "open outage P1 Fuzzed", UserID: "U1", ChannelID: "C1"})
 	open, err := store.ListOpen(context.Background())

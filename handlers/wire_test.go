@@ -14,7 +14,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
-	"github.com/clerk-incident-bot/clerk-incident-bot/response"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // wiring is what the tests give the handlers; the rest is not configured.
@@ -43,9 +43,9 @@ func wire(w wiring) *Handlers {
 	kit := commands.NewKit(w.out, w.stores.Incidents, w.pub, w.log, time.Now)
 	access := commands.NewAccess(kit, w.auth, w.auth, nil)
 	requests := commands.NewRequests(kit, w.pub, w.approvals, nil, w.auth)
-	voider := response.NewVoider(w.approvals, w.pub, w.log)
-	opener := response.NewOpener(w.stores.Incidents, w.pub, nil, nil, w.log, nil)
-	resolver := response.NewResolver(response.ResolverDeps{Store: w.stores.Incidents, Pub: w.pub, Voider: voider, Bypass: w.bypass, Log: w.log})
+	voider := usecase.NewVoider(w.approvals, w.pub, w.log)
+	opener := usecase.NewOpener(w.stores.Incidents, w.pub, nil, nil, w.log, nil)
+	resolver := usecase.NewResolver(usecase.ResolverDeps{Store: w.stores.Incidents, Pub: w.pub, Voider: voider, Bypass: w.bypass, Log: w.log})
 	var decider commands.Executor
 	if w.executor != nil {
 		decider = w.executor

@@ -213,7 +213,7 @@ func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after Af
 		var err error
 		raw, err = s.rdb.Get(ctx, key).Result()
 		if errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+			return nil, notFound(id)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", id, err)
@@ -272,7 +272,7 @@ func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after Af
 		// Someone else changed it first: try again on their version.
 		raw, _ = res[1].(string)
 		if raw == "" {
-			return false, fmt.Errorf("%s: %w", id, ErrNotFound)
+			return false, notFound(id)
 		}
 		return false, nil
 	})
@@ -289,7 +289,7 @@ type getter interface {
 func (s *Store) get(ctx context.Context, g getter, id string) (*Incident, error) {
 	raw, err := g.Get(ctx, s.k.inc(id)).Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+		return nil, notFound(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", id, err)
@@ -328,7 +328,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Incident, error) {
 	}
 	raw, err := get.Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+		return nil, notFound(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", id, err)

@@ -18,7 +18,7 @@ func Ack(by Person) Mutation {
 			return nil, ErrAlreadyResolved
 		}
 		if inc.AckedBy != nil {
-			return nil, fmt.Errorf("already acknowledged by %s: %w", inc.AckedBy.Plain(), ErrNoChange)
+			return nil, noChange(fmt.Sprintf("already acknowledged by %s", inc.AckedBy.Plain()))
 		}
 		inc.AckedBy = &by
 		inc.AckedAt = now
@@ -37,7 +37,7 @@ func SetSeverity(by Person, sev Severity) Mutation {
 			return nil, ErrAlreadyResolved
 		}
 		if inc.Severity == sev {
-			return nil, fmt.Errorf("severity is already %s: %w", sev, ErrNoChange)
+			return nil, noChange(fmt.Sprintf("severity is already %s", sev))
 		}
 		old := inc.Severity
 		inc.Severity = sev
@@ -78,7 +78,7 @@ func Mitigate(by Person, text string) Mutation {
 		case Resolved:
 			return nil, ErrAlreadyResolved
 		case Mitigated:
-			return nil, fmt.Errorf("already mitigated: %w", ErrNoChange)
+			return nil, noChange("already mitigated")
 		}
 		inc.Status = Mitigated
 		inc.MitigatedAt = now
@@ -129,7 +129,7 @@ func SetTick(rb *Runbook, by Person, stepID string, done bool) Mutation {
 			if done {
 				state = "already ticked"
 			}
-			return nil, fmt.Errorf("step %s is %s: %w", step.ID, state, ErrNoChange)
+			return nil, noChange(fmt.Sprintf("step %s is %s", step.ID, state))
 		}
 		if done {
 			inc.Checklist[step.ID] = Tick{By: by, At: now}
@@ -173,7 +173,7 @@ func SetReportField(by Person, field, text string) Mutation {
 		case FieldPrevention:
 			for _, p := range inc.Prevention {
 				if strings.EqualFold(p, text) {
-					return nil, fmt.Errorf("prevention item already listed: %w", ErrNoChange)
+					return nil, noChange("prevention item already listed")
 				}
 			}
 			inc.Prevention = append(inc.Prevention, text)
@@ -275,7 +275,7 @@ func SetRole(by Person, role string, who Person) Mutation {
 			slot = &inc.Comms
 		}
 		if *slot != nil && (*slot).ID == who.ID && who.ID != "" {
-			return nil, fmt.Errorf("%s is already %s: %w", who.Plain(), role, ErrNoChange)
+			return nil, noChange(fmt.Sprintf("%s is already %s", who.Plain(), role))
 		}
 		*slot = &who
 		return []Entry{{Actor: by, Text: fmt.Sprintf("Role %s: %s", role, who.Display())}}, nil

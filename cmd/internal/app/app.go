@@ -40,10 +40,10 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
-	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuspage"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 	"github.com/clerk-incident-bot/clerk-incident-bot/webhookpause"
 )
 
@@ -386,7 +386,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	pub.SetGuard(g)
 	var engine *escalation.Engine
-	var esc response.Escalator
+	var esc usecase.Escalator
 	if ladder != nil {
 		var opts []escalation.Option
 		if cfg.TwilioSID != "" {
@@ -409,7 +409,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			g.Go(context.WithoutCancel(ctx), "deploy-check", inc.ID, func(ctx context.Context) { check(ctx, inc) })
 		}
 	}
-	opener := response.NewOpener(store, pub, esc, ladder, log, afterOpen)
+	opener := usecase.NewOpener(store, pub, esc, ladder, log, afterOpen)
 	deps.Opener = opener
 
 	hc := &http.Client{Timeout: 10 * time.Second}
@@ -462,15 +462,15 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			deps.Resync = runner
 		}
 	}
-	var lockClerk handlers.Clerk // nil when CLERK_SECRET_KEY is unset
+	var lockClerk usecase.Clerk // nil when CLERK_SECRET_KEY is unset
 	if clerk != nil {
 		lockClerk = clerk
 	}
 	executor := approval.NewExecutor(approvals, store, map[string]approval.Doer{
-		approval.Lockout:      handlers.Lockout{Clerk: lockClerk, Pub: pub, Incidents: store, Affected: stores.Affected, Log: log},
-		approval.BypassOn:     handlers.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
-		approval.BypassExtend: handlers.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
-		handlers.Rollback:     handlers.RollbackDoer{Vercel: deps.App.Vercel, Pub: pub, Log: log, Wait: opt.VercelWait},
+		approval.Lockout:      usecase.Lockout{Clerk: lockClerk, Pub: pub, Affected: stores.Affected, Log: log},
+		approval.BypassOn:     usecase.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
+		approval.BypassExtend: usecase.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
+		approval.Rollback:     usecase.RollbackDoer{Vercel: deps.App.Vercel, Pub: pub, Log: log, Wait: opt.VercelWait},
 	}, pub, log)
 	executor.SetGuard(g) // Drain runs each execution in its own goroutine, off the sweep
 	deps.Executor = executor

@@ -14,7 +14,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
-	"github.com/clerk-incident-bot/clerk-incident-bot/response"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // familyDeps is what assemble gathers for the command families: each
@@ -27,7 +27,7 @@ type familyDeps struct {
 	Markers   *incident.Markers
 	Slack     handlers.Slack
 	Publisher *publish.Publisher
-	Opener    *response.Opener
+	Opener    *usecase.Opener
 	Runbook   *incident.Runbook
 	Auth      *handlers.Authorizer
 	Approvers *handlers.Authorizer // nil: the responders approve
@@ -43,7 +43,7 @@ type familyDeps struct {
 	Clerk     clerkAccounts // nil when CLERK_SECRET_KEY is unset
 	Approvals *approval.Store
 	Executor  *approval.Executor
-	Bypass    response.BypassSwitch
+	Bypass    usecase.BypassSwitch
 	BypassMax time.Duration
 
 	Watch           commands.StatusSource
@@ -59,7 +59,7 @@ type familyDeps struct {
 	Webhooks      commands.WebhookPause
 	UpdateEvery   reminder.Intervals
 	Modals        commands.Modals
-	StatusPage    response.StatusPage
+	StatusPage    usecase.StatusPage
 	UpdateChannel string
 	ReadLimit     handlers.ReadLimiter
 	App           commands.AppDeps
@@ -91,14 +91,14 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	}
 	var ladders commands.LadderReader
 	var esc commands.Escalator
-	var stopper response.LadderStopper
+	var stopper usecase.LadderStopper
 	if d.Esc != nil {
 		ladders, esc, stopper = d.Esc, d.Esc, d.Esc
 	}
 	access := commands.NewAccess(kit, d.Auth, approvers, ladders)
 	requests := commands.NewRequests(kit, pub, d.Approvals, d.Observe, approvers)
-	voider := response.NewVoider(d.Approvals, pub, d.Log)
-	pages := response.NewStatusPages(struct {
+	voider := usecase.NewVoider(d.Approvals, pub, d.Log)
+	pages := usecase.NewStatusPages(struct {
 		*incident.Store
 		*incident.Markers
 	}{d.Store, d.Markers}, d.StatusPage, d.Log)
@@ -106,7 +106,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	if pages != nil {
 		poster = pages
 	}
-	resolver := response.NewResolver(response.ResolverDeps{Store: d.Store, Pub: pub, Esc: stopper, Voider: voider, Bypass: d.Bypass, Pages: pages, Log: d.Log})
+	resolver := usecase.NewResolver(usecase.ResolverDeps{Store: d.Store, Pub: pub, Esc: stopper, Voider: voider, Bypass: d.Bypass, Pages: pages, Log: d.Log})
 	var clerk commands.Clerk
 	var accounts commands.Accounts
 	var dashboard commands.Dashboard

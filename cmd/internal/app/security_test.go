@@ -162,6 +162,26 @@ func TestLockoutNeedsASecondPersonAndBansOnce(t *testing.T) {
 	if strings.Contains(req.Render(), "[Approve]") {
 		t.Fatal("buttons still on the decided request")
 	}
+	// The outcome is stored as data, and the timeline keeps its plain summary.
+	rdb, _ := redistest.Client(t)
+	keys, _ := rdb.Keys(context.Background(), h.prefix+"approval:apr-*").Result()
+	checked := 0
+	for _, k := range keys {
+		if strings.HasSuffix(k, ":exec") {
+			continue
+		}
+		checked++
+		raw := rdb.Get(context.Background(), k).Val()
+		if !strings.Contains(raw, `"outcome":{"status":"done"`) || strings.Contains(raw, ":lock:") || strings.Contains(raw, "*Lockout*") {
+			t.Fatalf("stored outcome is not data: %s", raw)
+		}
+	}
+	if checked != 1 {
+		t.Fatalf("%d approval requests stored, want 1", checked)
+	}
+	if tl := strings.Join(timelineOf(t, h.prefix, "INC-1"), "\n"); !strings.Contains(tl, "result: 1 of 1 users banned, 0 with a failure.") || strings.Contains(tl, ":lock:") {
+		t.Fatalf("timeline:\n%s", tl)
+	}
 
 	// An expired request does nothing.
 	s.Command(t, "U1", "C1", "lockout user_nobody")

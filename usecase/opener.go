@@ -1,8 +1,8 @@
-// Package response holds the use cases of incident response that span
+// Package usecase holds the use cases of incident response that span
 // several domains: opening an incident (store, card, checklist, ladder),
 // whoever asks for it: a responder's command, the status poller, or the
 // app-health probe.
-package response
+package usecase
 
 import (
 	"context"
