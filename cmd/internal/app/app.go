@@ -202,14 +202,12 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 			defer func() { stopEngine(); <-engineDone }()
 		}
 	}
-	listener := bot.NewListener(api, h, store, out, log, cfg.HandlerTimeout)
-	listener.Guard = parts.guard
-	listener.OnAck = func(kind string, d time.Duration) {
+	listener := bot.NewListener(api, h, store, out, log, cfg.HandlerTimeout, parts.guard, bot.AckFunc(func(kind string, d time.Duration) {
 		parts.metrics.Ack(kind, d)
 		if opt.OnAck != nil {
 			opt.OnAck(kind, d)
 		}
-	}
+	}))
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -363,15 +361,6 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if len(cfg.Approvers) > 0 {
 		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
 	}
-	var clerk *clerkops.Client
-	if cfg.ClerkSecretKey != "" {
-		clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow,
-			Redis: rdb, Prefix: cfg.RedisPrefix}, m.ClerkCall)
-		deps.Clerk = clerk
-	} else {
-		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
-	}
-
 	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
 		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now,
 		Users: out})
@@ -379,8 +368,13 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	pub.SetWebhookPause(pauseStore)
 	deps.Webhooks = pauseStore
 	g := guard.New(log, pub, opt.PanicHook)
-	if clerk != nil {
-		clerk.SetGuard(g)
+	var clerk *clerkops.Client
+	if cfg.ClerkSecretKey != "" {
+		clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow,
+			Redis: rdb, Prefix: cfg.RedisPrefix, Guard: g}, m.ClerkCall)
+		deps.Clerk = clerk
+	} else {
+		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
 	}
 	pub.SetGuard(g)
 	var engine *escalation.Engine
@@ -393,8 +387,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		if cfg.PagerDutyKey != "" {
 			opts = append(opts, escalation.WithAlerts(paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil)))
 		}
+		opts = append(opts, escalation.WithGuard(g), escalation.WithPageObserver(m))
 		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, pub, opt.Now, log.WithField("component", "escalation"), opts...)
-		engine.OnPage = m.Page
 		deps.Esc, esc = engine, engine
 	}
 	deps.App = vercelApp(cfg, auditLog)
