@@ -412,8 +412,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		pollInterval = sched.Next(first).Sub(first)
 		poll = statuswatch.NewPoller(rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
 			Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: pollInterval, Components: cfg.Components,
-			Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow}, hc, opener, pub, opt.Now, log.WithField("component", "statuswatch"))
-		poll.OnPoll = m.Poll
+			Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow, Observer: m}, hc, opener, pub, opt.Now, log.WithField("component", "statuswatch"))
 		deps.Watch = poll
 		if cfg.Channel == "" {
 			log.Warn("SLACK_CHANNEL_ID is not set: the status poller can watch but cannot open incidents or post alerts")
