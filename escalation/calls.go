@@ -43,7 +43,7 @@ type watchedCall struct {
 	At       time.Time `json:"at"`
 }
 
-func (e *Engine) keyCalls() string { return e.prefix + "escalation:calls" }
+func (k keys) keyCalls() string { return k.prefix + "escalation:calls" }
 
 // watchCall schedules the first read of a call's status.
 func (e *Engine) watchCall(ctx context.Context, id, user, sid string, now time.Time) {

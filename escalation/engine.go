@@ -185,8 +185,8 @@ func (s *State) Done() bool { return s.Stopped != "" || s.Next >= s.Ladder.Steps
 // atomically with a lease, the incident re-read before each page. Any
 // replica may run it; a restart loses nothing.
 type Engine struct {
-	rdb    redis.UniversalClient
-	prefix string
+	rdb redis.UniversalClient
+	keys
 	reader IncidentReader
 	pager  Pager
 	now    func() time.Time
@@ -198,6 +198,9 @@ type Engine struct {
 	guard Guard
 	pages PageObserver
 }
+
+// keys is where the engine keeps its state in Redis.
+type keys struct{ prefix string }
 
 // Tuning is how the engine's loop works.
 type Tuning struct {
@@ -216,7 +219,7 @@ type channels struct {
 func NewEngine(rdb redis.UniversalClient, prefix string, reader IncidentReader, pager Pager, now func() time.Time, log logrus.FieldLogger, opts ...Option) *Engine {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	e := &Engine{rdb: rdb, prefix: prefix, reader: reader, pager: pager, now: now, log: log, owner: hex.EncodeToString(b),
+	e := &Engine{rdb: rdb, keys: keys{prefix}, reader: reader, pager: pager, now: now, log: log, owner: hex.EncodeToString(b),
 		Tuning: Tuning{Lease: 15 * time.Second, Interval: time.Second, Workers: 64}, kick: make(chan struct{}, 1),
 		guard: guard.New(log, nil, nil), pages: noPages{}}
 	for _, o := range opts {
@@ -225,15 +228,15 @@ func NewEngine(rdb redis.UniversalClient, prefix string, reader IncidentReader, 
 	return e
 }
 
-func (e *Engine) keyDue() string            { return e.prefix + "escalation:due" }
-func (e *Engine) keyState(id string) string { return e.prefix + "escalation:" + id }
-func (e *Engine) keyLease(id string) string { return e.prefix + "escalation:" + id + ":lease" }
-func (e *Engine) keyDMs(id string) string   { return e.prefix + "escalation:" + id + ":dms" }
-func (e *Engine) keyDMsDone(id string) string {
-	return e.prefix + "escalation:" + id + ":dms:done"
+func (k keys) keyDue() string            { return k.prefix + "escalation:due" }
+func (k keys) keyState(id string) string { return k.prefix + "escalation:" + id }
+func (k keys) keyLease(id string) string { return k.prefix + "escalation:" + id + ":lease" }
+func (k keys) keyDMs(id string) string   { return k.prefix + "escalation:" + id + ":dms" }
+func (k keys) keyDMsDone(id string) string {
+	return k.prefix + "escalation:" + id + ":dms:done"
 }
-func (e *Engine) keySent(id string, step int) string {
-	return fmt.Sprintf("%sescalation:%s:sent:%d", e.prefix, id, step)
+func (k keys) keySent(id string, step int) string {
+	return fmt.Sprintf("%sescalation:%s:sent:%d", k.prefix, id, step)
 }
 
 // Kick wakes the loop now (a new incident pages level 1 at once).
