@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
@@ -58,10 +56,11 @@ type Incidents interface {
 func NewExecutor(store *Store, incidents Incidents, doers map[string]Doer, ann Announcer, log logrus.FieldLogger) *Executor {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Executor{store: store, incidents: incidents, doers: doers, ann: ann, owner: hex.EncodeToString(b), log: log}
+	return &Executor{store: store, incidents: incidents, doers: doers, ann: ann, owner: hex.EncodeToString(b), log: log, guard: guard.New(log, nil, nil)}
 }
 
-// SetGuard names the guard the executions started by Drain run under.
+// SetGuard names the guard the executions started by Drain and the claim
+// renewals run under (unset, a panic is only logged).
 func (e *Executor) SetGuard(g *guard.Guard) { e.guard = g }
 
 // Decide approves or denies; an approval takes the execution lease for
@@ -106,17 +105,8 @@ func (e *Executor) run(ctx context.Context, r *Request, lease *redisx.Lease) (ou
 		return nil, false
 	}
 	holdCtx, stopHold := context.WithCancel(ctx)
-	held := make(chan struct{})
-	go func() {
-		defer close(held)
-		defer func() {
-			// The claim then lapses after ExecLease; the work goes on.
-			if p := recover(); p != nil {
-				e.log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("approval claim renewal panicked")
-			}
-		}()
-		lease.Hold(holdCtx, ExecLease, nil)
-	}()
+	// A panic here lets the claim lapse after ExecLease; the work goes on.
+	held := e.guard.Go(holdCtx, "approval claim renewal", r.Incident, func(ctx context.Context) { lease.Hold(ctx, ExecLease, nil) })
 	outcome = e.carryOut(ctx, r)
 	stopHold()
 	<-held

@@ -7,12 +7,12 @@ package bot
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/tally"
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
@@ -85,12 +85,8 @@ type Listener struct {
 	command   string
 	connected atomic.Bool
 	wg        sync.WaitGroup
-	// OnAck, if set, observes each ack's latency (benchmarks, metrics).
-	OnAck func(kind string, d time.Duration)
-	// Guard, if set, owns the goroutines the listener starts (the Socket
-	// Mode client and each handler): a panic is logged with its stack and
-	// told once in Slack. Unset, they recover and log only.
-	Guard Guard
+	guard     Guard
+	acks      AckObserver
 }
 
 // Guard runs fn, recovering a panic and reporting whether one happened
@@ -99,28 +95,32 @@ type Guard interface {
 	Run(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) bool
 }
 
-// run runs fn under the guard, or with a bare recover when there is none.
-func (l *Listener) run(ctx context.Context, job string, fn func(ctx context.Context)) (panicked bool) {
-	if l.Guard != nil {
-		return l.Guard.Run(ctx, job, "", fn)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			panicked = true
-			l.log.WithFields(logrus.Fields{"job": job, "panic": fmt.Sprint(p), "stack": string(debug.Stack())}).Error("panicked; carrying on")
-		}
-	}()
-	fn(ctx)
-	return false
+// AckObserver observes each ack's latency (benchmarks, metrics).
+type AckObserver interface {
+	Ack(kind string, d time.Duration)
 }
 
+// AckFunc is a function as an AckObserver.
+type AckFunc func(kind string, d time.Duration)
+
+// Ack calls f.
+func (f AckFunc) Ack(kind string, d time.Duration) { f(kind, d) }
+
 // NewListener builds the Socket Mode loop around an API client that has
-// the app-level token.
-func NewListener(api *slack.Client, h Handler, d Deduper, r Replier, log logrus.FieldLogger, timeout time.Duration) *Listener {
+// the app-level token. g owns the goroutines the listener starts (the
+// Socket Mode client and each handler): a panic is logged with its stack
+// and told once in Slack; nil recovers and logs only. acks may be nil.
+func NewListener(api *slack.Client, h Handler, d Deduper, r Replier, log logrus.FieldLogger, timeout time.Duration, g Guard, acks AckObserver) *Listener {
+	if g == nil {
+		g = guard.New(log, nil, nil)
+	}
+	if acks == nil {
+		acks = AckFunc(func(string, time.Duration) {})
+	}
 	return &Listener{
 		client:  socketmode.New(api),
 		handler: h, dedupe: d, reply: r, log: log, timeout: timeout,
-		command: "/clerk-incident",
+		command: "/clerk-incident", guard: g, acks: acks,
 	}
 }
 
@@ -138,7 +138,7 @@ func (l *Listener) Run(ctx context.Context) error {
 	// runs here is guarded: this goroutine and every handler.
 	start := func() {
 		go func() {
-			if l.run(ctx, "socket mode client", func(ctx context.Context) { errc <- l.client.RunContext(ctx) }) {
+			if l.guard.Run(ctx, "socket mode client", "", func(ctx context.Context) { errc <- l.client.RunContext(ctx) }) {
 				panicked <- struct{}{}
 			}
 		}()
@@ -193,72 +193,77 @@ func (l *Listener) handle(ctx context.Context, evt socketmode.Event) {
 		l.connected.Store(false)
 		l.log.Error("slack rejected the app token")
 	case socketmode.EventTypeSlashCommand:
-		start := time.Now()
-		l.ack(evt)
-		if l.OnAck != nil {
-			l.OnAck("slash_command", time.Since(start))
-		}
-		cmd, ok := evt.Data.(slack.SlashCommand)
-		if !ok || evt.Request == nil {
-			return
-		}
-		if cmd.Command != "" && cmd.Command != l.command {
-			l.log.WithField("command", cmd.Command).Warn("ignoring unknown slash command")
-			return
-		}
-		c := Command{EnvelopeID: evt.Request.EnvelopeID, Command: cmd.Command, Text: unescape(cmd.Text), UserID: cmd.UserID,
-			UserName: cmd.UserName, ChannelID: cmd.ChannelID, TeamID: cmd.TeamID, ResponseURL: cmd.ResponseURL, TriggerID: cmd.TriggerID}
-		l.dispatch(ctx, evt.Request.EnvelopeID, ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID},
-			logrus.Fields{"kind": "command", "user": c.UserID, "channel": c.ChannelID},
-			func(ctx context.Context) { l.handler.Command(ctx, c) })
+		l.handleCommand(ctx, evt)
 	case socketmode.EventTypeInteractive:
-		start := time.Now()
-		if l.refuseView(ctx, evt) {
-			if l.OnAck != nil {
-				l.OnAck("interactive", time.Since(start))
-			}
-			return
-		}
-		l.ack(evt)
-		if l.OnAck != nil {
-			l.OnAck("interactive", time.Since(start))
-		}
-		cb, ok := evt.Data.(slack.InteractionCallback)
-		if !ok || evt.Request == nil {
-			return
-		}
-		if cb.Type == slack.InteractionTypeViewSubmission {
-			a := viewAction(evt.Request.EnvelopeID, cb)
-			l.dispatch(ctx, evt.Request.EnvelopeID, ReplyTo{}, logrus.Fields{"kind": "view", "view": cb.View.CallbackID, "user": a.UserID},
-				func(ctx context.Context) { l.handler.Action(ctx, a) })
-			return
-		}
-		if cb.Type != slack.InteractionTypeBlockActions {
-			return
-		}
-		for _, ba := range cb.ActionCallback.BlockActions {
-			if ba == nil {
-				continue
-			}
-			a := Action{EnvelopeID: evt.Request.EnvelopeID, ActionID: ba.ActionID, BlockID: ba.BlockID, Value: ba.Value,
-				UserID: cb.User.ID, UserName: cb.User.Name, ChannelID: cb.Channel.ID, MessageTS: cb.Container.MessageTs,
-				ThreadTS: cb.Container.ThreadTs, ResponseURL: cb.ResponseURL, TriggerID: cb.TriggerID}
-			if a.ChannelID == "" {
-				a.ChannelID = cb.Container.ChannelID
-			}
-			if a.UserName == "" {
-				a.UserName = cb.User.Username
-			}
-			l.dispatch(ctx, evt.Request.EnvelopeID+":"+ba.ActionID, ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID},
-				logrus.Fields{"kind": "action", "action": a.ActionID, "user": a.UserID},
-				func(ctx context.Context) { l.handler.Action(ctx, a) })
-		}
+		l.handleInteractive(ctx, evt)
 	case socketmode.EventTypeEventsAPI:
 		l.ack(evt)
 	case socketmode.EventTypeHello, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
 		if evt.Type != socketmode.EventTypeHello {
 			l.log.WithField("event", evt.Type).Warn("socket mode problem")
 		}
+	}
+}
+
+// handleCommand acks a slash command and dispatches it.
+func (l *Listener) handleCommand(ctx context.Context, evt socketmode.Event) {
+	start := time.Now()
+	l.ack(evt)
+	l.acks.Ack("slash_command", time.Since(start))
+	cmd, ok := evt.Data.(slack.SlashCommand)
+	if !ok || evt.Request == nil {
+		return
+	}
+	if cmd.Command != "" && cmd.Command != l.command {
+		l.log.WithField("command", cmd.Command).Warn("ignoring unknown slash command")
+		return
+	}
+	c := Command{EnvelopeID: evt.Request.EnvelopeID, Command: cmd.Command, Text: unescape(cmd.Text), UserID: cmd.UserID,
+		UserName: cmd.UserName, ChannelID: cmd.ChannelID, TeamID: cmd.TeamID, ResponseURL: cmd.ResponseURL, TriggerID: cmd.TriggerID}
+	l.dispatch(ctx, evt.Request.EnvelopeID, ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID},
+		logrus.Fields{"kind": "command", "user": c.UserID, "channel": c.ChannelID},
+		func(ctx context.Context) { l.handler.Command(ctx, c) })
+}
+
+// handleInteractive acks a click or a modal submission (with the view
+// checker's errors, if it refuses it) and dispatches each action.
+func (l *Listener) handleInteractive(ctx context.Context, evt socketmode.Event) {
+	start := time.Now()
+	if l.refuseView(ctx, evt) {
+		l.acks.Ack("interactive", time.Since(start))
+		return
+	}
+	l.ack(evt)
+	l.acks.Ack("interactive", time.Since(start))
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	if !ok || evt.Request == nil {
+		return
+	}
+	if cb.Type == slack.InteractionTypeViewSubmission {
+		a := viewAction(evt.Request.EnvelopeID, cb)
+		l.dispatch(ctx, evt.Request.EnvelopeID, ReplyTo{}, logrus.Fields{"kind": "view", "view": cb.View.CallbackID, "user": a.UserID},
+			func(ctx context.Context) { l.handler.Action(ctx, a) })
+		return
+	}
+	if cb.Type != slack.InteractionTypeBlockActions {
+		return
+	}
+	for _, ba := range cb.ActionCallback.BlockActions {
+		if ba == nil {
+			continue
+		}
+		a := Action{EnvelopeID: evt.Request.EnvelopeID, ActionID: ba.ActionID, BlockID: ba.BlockID, Value: ba.Value,
+			UserID: cb.User.ID, UserName: cb.User.Name, ChannelID: cb.Channel.ID, MessageTS: cb.Container.MessageTs,
+			ThreadTS: cb.Container.ThreadTs, ResponseURL: cb.ResponseURL, TriggerID: cb.TriggerID}
+		if a.ChannelID == "" {
+			a.ChannelID = cb.Container.ChannelID
+		}
+		if a.UserName == "" {
+			a.UserName = cb.User.Username
+		}
+		l.dispatch(ctx, evt.Request.EnvelopeID+":"+ba.ActionID, ReplyTo{ResponseURL: a.ResponseURL, Channel: a.ChannelID, User: a.UserID},
+			logrus.Fields{"kind": "action", "action": a.ActionID, "user": a.UserID},
+			func(ctx context.Context) { l.handler.Action(ctx, a) })
 	}
 }
 
@@ -296,7 +301,7 @@ func (l *Listener) dispatch(ctx context.Context, key string, to ReplyTo, fields 
 				return
 			}
 		}
-		if l.run(ctx, "slack handler", work) {
+		if l.guard.Run(ctx, "slack handler", "", work) {
 			_ = l.reply.Reply(ctx, to, Msg{Text: ":warning: Something went wrong while handling that; nothing more was done. The error was logged."})
 		}
 	})
@@ -325,14 +330,7 @@ func (l *Listener) refuseView(ctx context.Context, evt socketmode.Event) (refuse
 	ctx, cancel := context.WithTimeout(ctx, viewCheckTime)
 	defer cancel()
 	var errs map[string]string
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				l.log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("view check panicked")
-			}
-		}()
-		errs = vc.CheckView(ctx, viewAction(evt.Request.EnvelopeID, cb))
-	}()
+	l.guard.Run(ctx, "view check", "", func(ctx context.Context) { errs = vc.CheckView(ctx, viewAction(evt.Request.EnvelopeID, cb)) })
 	if len(errs) == 0 {
 		return false
 	}

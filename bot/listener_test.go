@@ -71,7 +71,7 @@ func startListener(t *testing.T, h bot.Handler) (*fakeslack.Server, *logrus.Logg
 	api := slack.New(fs.BotToken, slack.OptionAppLevelToken(fs.AppToken), slack.OptionAPIURL(fs.APIURL()))
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	l := bot.NewListener(api, h, nil, bot.NewSlack(api, nil, nil), log, 5*time.Second)
+	l := bot.NewListener(api, h, nil, bot.NewSlack(api, nil, nil), log, 5*time.Second, nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()

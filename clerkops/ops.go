@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk/clerk-sdk-go/v2"
 	"github.com/clerk/clerk-sdk-go/v2/jwks"
 	"github.com/clerk/clerk-sdk-go/v2/session"
@@ -37,6 +38,9 @@ type Config struct {
 	// Redis, when set, keeps one budget for every replica under Prefix.
 	Redis  redis.UniversalClient
 	Prefix string
+	// Guard runs RevokeMany's workers and its progress callback (a panic is
+	// logged with its stack and told once in Slack); nil recovers quietly.
+	Guard Guard
 }
 
 // DefaultBudget is Clerk's documented per-instance limit for a key.
@@ -93,26 +97,6 @@ type Guard interface {
 	Run(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) bool
 }
 
-// SetGuard makes RevokeMany's workers and its progress callback run under
-// g (a panic is logged with its stack and told once in Slack). Call it
-// before the client is used.
-func (c *Client) SetGuard(g Guard) { c.guard = g }
-
-// guarded runs fn under the guard, or with a bare recover when none is
-// set; it reports whether fn panicked.
-func (c *Client) guarded(ctx context.Context, job string, fn func(ctx context.Context)) (panicked bool) {
-	if c.guard != nil {
-		return c.guard.Run(ctx, job, "", fn)
-	}
-	defer func() {
-		if recover() != nil {
-			panicked = true
-		}
-	}()
-	fn(ctx)
-	return false
-}
-
 // New builds the client. The secret key is only ever placed in the
 // Authorization header by the SDK.
 func New(cfg Config, observe func(method, path string, status int)) *Client {
@@ -133,7 +117,11 @@ func New(cfg Config, observe func(method, path string, status int)) *Client {
 	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	key, url := cfg.SecretKey, cfg.APIURL
 	cc := &clerk.ClientConfig{BackendConfig: clerk.BackendConfig{Key: &key, URL: &url, HTTPClient: hc}}
-	return &Client{users: user.NewClient(cc), sessions: session.NewClient(cc), jwks: jwks.NewClient(cc), svix: svixwebhook.NewClient(cc), http: hc}
+	g := cfg.Guard
+	if g == nil {
+		g = &guard.Guard{}
+	}
+	return &Client{users: user.NewClient(cc), sessions: session.NewClient(cc), jwks: jwks.NewClient(cc), svix: svixwebhook.NewClient(cc), http: hc, guard: g}
 }
 
 // User is what the bot shows about a Clerk user.
@@ -517,7 +505,7 @@ func (c *Client) RevokeMany(ctx context.Context, ids []string, concurrency int, 
 				mu.Unlock()
 				if progress != nil {
 					// A broken progress line must not stop the revokes.
-					c.guarded(ctx, "revoke progress", func(context.Context) { progress(d, f) })
+					c.guard.Run(ctx, "revoke progress", "", func(context.Context) { progress(d, f) })
 				}
 			}
 		})
@@ -552,7 +540,7 @@ func (e *Error) ErrorCode() apperr.Code {
 // revokeGuarded is RevokeSessions in a worker: a panic becomes that user's
 // failure (logged by the caller with the rest), not the end of the bot.
 func (c *Client) revokeGuarded(ctx context.Context, id string, verify bool) (res RevokeResult) {
-	if c.guarded(ctx, "revoke worker", func(ctx context.Context) { res = c.RevokeSessions(ctx, id, verify) }) {
+	if c.guard.Run(ctx, "revoke worker", "", func(ctx context.Context) { res = c.RevokeSessions(ctx, id, verify) }) {
 		res = RevokeResult{User: id, Err: errors.New("internal error while revoking (logged); run revoke again for this user")}
 	}
 	return res

@@ -149,9 +149,8 @@ func TestRevokeProgressPanicIsGuarded(t *testing.T) {
 	for range 5 {
 		ids = append(ids, fc.AddUser("U", "", 2).ID)
 	}
-	c := newClient(t, fc)
 	g := &recordingGuard{jobs: map[string]int{}}
-	c.SetGuard(g)
+	c := clerkops.New(clerkops.Config{SecretKey: fc.Key, APIURL: fc.URL(), Budget: 1000, Window: 10 * time.Second, Guard: g}, nil)
 	res := c.RevokeMany(context.Background(), ids, 2, false, func(done, failed int) { panic("progress line broke") })
 	for _, r := range res {
 		if r.Err != nil || r.Revoked != 2 {

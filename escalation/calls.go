@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -45,7 +44,7 @@ type watchedCall struct {
 	At       time.Time `json:"at"`
 }
 
-func (e *Engine) keyCalls() string { return e.prefix + "escalation:calls" }
+func (k keys) keyCalls() string { return k.prefix + "escalation:calls" }
 
 // watchCall schedules the first read of a call's status.
 func (e *Engine) watchCall(ctx context.Context, id, user, sid string, now time.Time) {
@@ -81,12 +80,14 @@ func (e *Engine) checkCall(ctx context.Context, member string, now time.Time) {
 		e.rdb.ZRem(ctx, e.keyCalls(), member)
 		return
 	}
+	// A panic drops this check only; the call's claim lapses and it is
+	// checked again.
+	e.guard.Run(ctx, "call check", c.Incident, func(ctx context.Context) { e.checkClaimedCall(ctx, member, c, now) })
+}
+
+// checkClaimedCall claims one call's check and follows its status.
+func (e *Engine) checkClaimedCall(ctx context.Context, member string, c watchedCall, now time.Time) {
 	log := e.log.WithField("incident", c.Incident).WithField("call", c.SID)
-	defer func() {
-		if p := recover(); p != nil {
-			log.WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error("call check panicked")
-		}
-	}()
 	ok, err := claimCallScript.Run(ctx, e.rdb, []string{e.keyCalls()}, member, now.UnixMilli(), ms(now.Add(callLease))).Int()
 	if err != nil || ok != 1 {
 		return
@@ -101,7 +102,7 @@ func (e *Engine) checkCall(ctx context.Context, member string, now time.Time) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	status, err := e.phones.CallStatus(cctx, c.SID)
+	status, err := e.via.phones.CallStatus(cctx, c.SID)
 	if err != nil {
 		if permanent(err) {
 			log.WithError(err).Warn("cannot read the call's status")

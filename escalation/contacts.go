@@ -331,85 +331,106 @@ func parseLevels(n *yaml.Node, c *Contacts, add func(int, string, ...any)) []Lev
 			add(item.Line, "each escalation level needs level, contact and time")
 			continue
 		}
-		l := Level{Line: item.Line}
-		var notify []string
-		var own Person
-		for i := 0; i+1 < len(item.Content); i += 2 {
-			k, v := item.Content[i], item.Content[i+1]
-			if k.Value == "via" {
-				l.Via = parseVia(v, add)
-				continue
-			}
-			if k.Value == "notify" {
-				if v.Kind != yaml.SequenceNode {
-					add(v.Line, "notify must be a list of names")
-					continue
-				}
-				for _, x := range v.Content {
-					if s, ok := scalar(x, "notify entry", add); ok {
-						notify = append(notify, s)
-					}
-				}
-				continue
-			}
-			val, ok := scalar(v, k.Value, add)
-			if !ok {
-				continue
-			}
-			switch k.Value {
-			case "level":
-				n, err := strconv.Atoi(val)
-				if err != nil {
-					add(v.Line, "level %q must be a number", val)
-					continue
-				}
-				l.Level = n
-			case "contact":
-				l.Contact = val
-			case "time":
-				l.Time = val
-				start, end, open, err := parseWindow(val)
-				if err != nil {
-					add(v.Line, "time %q: %v", val, err)
-					continue
-				}
-				l.Start, l.End, l.Open = start, end, open
-			case "slack":
-				own.Slack = val
-			case "slack_id":
-				if !validSlackID(val) {
-					add(v.Line, "slack_id %q must be a user ID (U…/W…) or user group ID (S…)", val)
-					continue
-				}
-				own.SlackID = val
-			case "email":
-				own.Email = val
-			default:
-				add(k.Line, "unknown key %q in an escalation level (allowed: level, contact, time, notify, via, slack, slack_id, email)", k.Value)
-			}
-		}
-		if l.Time == "" {
-			add(item.Line, "level %d has no time window (such as \"0-15 min\" or \"30+ min\")", l.Level)
-		}
-		l.People = resolvePeople(l, notify, own, c)
-		if len(l.Via) == 0 {
-			l.Via = []string{ViaSlack}
-		}
-		if slices.Contains(l.Via, ViaSMS) || slices.Contains(l.Via, ViaCall) {
-			for _, p := range l.People {
-				checkPhone(l, p, add)
-			}
-		}
-		if len(l.People) == 0 {
-			who := l.Contact
-			if who == "" {
-				who = "nobody"
-			}
-			add(item.Line, "level %d (%q, %s) reaches no one in Slack: add a person named %q with a slack_id (U…, or S… for a user group), a slack @handle or an email under a group such as `%s:`, or give the level its own `slack_id:`",
-				l.Level, who, l.Time, l.Contact, suggestGroup(l.Level))
-		}
-		levels = append(levels, l)
+		levels = append(levels, parseLevel(item, c, add))
 	}
+	checkLevelOrder(levels, add)
+	return levels
+}
+
+// parseLevel reads one level and checks it reaches someone.
+func parseLevel(item *yaml.Node, c *Contacts, add func(int, string, ...any)) Level {
+	l := Level{Line: item.Line}
+	var notify []string
+	var own Person
+	for i := 0; i+1 < len(item.Content); i += 2 {
+		k, v := item.Content[i], item.Content[i+1]
+		switch k.Value {
+		case "via":
+			l.Via = parseVia(v, add)
+		case "notify":
+			notify = append(notify, parseNotify(v, add)...)
+		default:
+			if val, ok := scalar(v, k.Value, add); ok {
+				levelField(&l, &own, k, v, val, add)
+			}
+		}
+	}
+	if l.Time == "" {
+		add(item.Line, "level %d has no time window (such as \"0-15 min\" or \"30+ min\")", l.Level)
+	}
+	l.People = resolvePeople(l, notify, own, c)
+	if len(l.Via) == 0 {
+		l.Via = []string{ViaSlack}
+	}
+	if slices.Contains(l.Via, ViaSMS) || slices.Contains(l.Via, ViaCall) {
+		for _, p := range l.People {
+			checkPhone(l, p, add)
+		}
+	}
+	if len(l.People) == 0 {
+		who := l.Contact
+		if who == "" {
+			who = "nobody"
+		}
+		add(item.Line, "level %d (%q, %s) reaches no one in Slack: add a person named %q with a slack_id (U…, or S… for a user group), a slack @handle or an email under a group such as `%s:`, or give the level its own `slack_id:`",
+			l.Level, who, l.Time, l.Contact, suggestGroup(l.Level))
+	}
+	return l
+}
+
+// parseNotify reads a level's `notify:` list of names.
+func parseNotify(v *yaml.Node, add func(int, string, ...any)) []string {
+	if v.Kind != yaml.SequenceNode {
+		add(v.Line, "notify must be a list of names")
+		return nil
+	}
+	var notify []string
+	for _, x := range v.Content {
+		if s, ok := scalar(x, "notify entry", add); ok {
+			notify = append(notify, s)
+		}
+	}
+	return notify
+}
+
+// levelField sets one scalar key of a level (or of the level's own person).
+func levelField(l *Level, own *Person, k, v *yaml.Node, val string, add func(int, string, ...any)) {
+	switch k.Value {
+	case "level":
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			add(v.Line, "level %q must be a number", val)
+			return
+		}
+		l.Level = n
+	case "contact":
+		l.Contact = val
+	case "time":
+		l.Time = val
+		start, end, open, err := parseWindow(val)
+		if err != nil {
+			add(v.Line, "time %q: %v", val, err)
+			return
+		}
+		l.Start, l.End, l.Open = start, end, open
+	case "slack":
+		own.Slack = val
+	case "slack_id":
+		if !validSlackID(val) {
+			add(v.Line, "slack_id %q must be a user ID (U…/W…) or user group ID (S…)", val)
+			return
+		}
+		own.SlackID = val
+	case "email":
+		own.Email = val
+	default:
+		add(k.Line, "unknown key %q in an escalation level (allowed: level, contact, time, notify, via, slack, slack_id, email)", k.Value)
+	}
+}
+
+// checkLevelOrder checks the levels are numbered in order and their
+// windows follow each other without gaps or overlaps.
+func checkLevelOrder(levels []Level, add func(int, string, ...any)) {
 	for i, l := range levels {
 		if l.Level != i+1 {
 			add(l.Line, "levels must be numbered 1, 2, 3… in order; found level %d in position %d", l.Level, i+1)
@@ -429,7 +450,6 @@ func parseLevels(n *yaml.Node, c *Contacts, add func(int, string, ...any)) []Lev
 			}
 		}
 	}
-	return levels
 }
 
 // parseVia reads `via: [slack, sms, call, pagerduty]`.

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 )
 
@@ -70,10 +70,36 @@ type Alerts interface {
 type Option func(*Engine)
 
 // WithPhones lets levels page by sms and call.
-func WithPhones(p Phones) Option { return func(e *Engine) { e.phones = p } }
+func WithPhones(p Phones) Option { return func(e *Engine) { e.via.phones = p } }
 
 // WithAlerts lets levels page through PagerDuty.
-func WithAlerts(a Alerts) Option { return func(e *Engine) { e.alerts = a } }
+func WithAlerts(a Alerts) Option { return func(e *Engine) { e.via.alerts = a } }
+
+// WithGuard runs the engine's work under g (internal/guard.Guard): a
+// panic is logged with its stack and told once in Slack, and the work is
+// retried next tick. Without it a panic is only logged.
+func WithGuard(g Guard) Option { return func(e *Engine) { e.guard = g } }
+
+// WithPageObserver has o observe each page (metrics).
+func WithPageObserver(o PageObserver) Option { return func(e *Engine) { e.pages = o } }
+
+// Guard runs fn, recovering a panic (internal/guard.Guard): Run reports
+// it, Call returns it as an error.
+type Guard interface {
+	Run(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) bool
+	Go(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) <-chan struct{}
+	Call(ctx context.Context, job, incidentID string, fn func(ctx context.Context) error) error
+}
+
+// PageObserver observes each page: how late it went out and to how many
+// people.
+type PageObserver interface {
+	Page(late time.Duration, people int)
+}
+
+type noPages struct{}
+
+func (noPages) Page(time.Duration, int) {}
 
 // linker gives the incident thread's URL for PagerDuty (the Slack side).
 type linker interface {
@@ -121,11 +147,6 @@ type settler interface {
 	SettlePage(ctx context.Context, inc *incident.Incident, reason string, dm DM) error
 }
 
-// alarm is what a pager may also do: say once that a job failed.
-type alarm interface {
-	Failed(ctx context.Context, job, incidentID string)
-}
-
 // State is one incident's ladder, stored as JSON in Redis.
 type State struct {
 	Incident string    `json:"incident"`
@@ -164,22 +185,32 @@ func (s *State) Done() bool { return s.Stopped != "" || s.Next >= s.Ladder.Steps
 // atomically with a lease, the incident re-read before each page. Any
 // replica may run it; a restart loses nothing.
 type Engine struct {
-	rdb    redis.UniversalClient
-	prefix string
+	rdb redis.UniversalClient
+	keys
 	reader IncidentReader
 	pager  Pager
 	now    func() time.Time
 	log    logrus.FieldLogger
 	owner  string
+	Tuning
+	kick  chan struct{}
+	via   channels
+	guard Guard
+	pages PageObserver
+}
 
-	// OnPage, if set, observes each page: how late it went out and to how many people.
-	OnPage func(late time.Duration, people int)
+// keys is where the engine keeps its state in Redis.
+type keys struct{ prefix string }
 
+// Tuning is how the engine's loop works.
+type Tuning struct {
 	Lease    time.Duration // how long a claim is held (real time)
 	Interval time.Duration // the longest the loop sleeps
 	Workers  int
+}
 
-	kick   chan struct{}
+// channels are the ways to page besides Slack (each optional).
+type channels struct {
 	phones Phones
 	alerts Alerts
 }
@@ -188,23 +219,24 @@ type Engine struct {
 func NewEngine(rdb redis.UniversalClient, prefix string, reader IncidentReader, pager Pager, now func() time.Time, log logrus.FieldLogger, opts ...Option) *Engine {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	e := &Engine{rdb: rdb, prefix: prefix, reader: reader, pager: pager, now: now, log: log,
-		owner: hex.EncodeToString(b), Lease: 15 * time.Second, Interval: time.Second, Workers: 64, kick: make(chan struct{}, 1)}
+	e := &Engine{rdb: rdb, keys: keys{prefix}, reader: reader, pager: pager, now: now, log: log, owner: hex.EncodeToString(b),
+		Tuning: Tuning{Lease: 15 * time.Second, Interval: time.Second, Workers: 64}, kick: make(chan struct{}, 1),
+		guard: guard.New(log, nil, nil), pages: noPages{}}
 	for _, o := range opts {
 		o(e)
 	}
 	return e
 }
 
-func (e *Engine) keyDue() string            { return e.prefix + "escalation:due" }
-func (e *Engine) keyState(id string) string { return e.prefix + "escalation:" + id }
-func (e *Engine) keyLease(id string) string { return e.prefix + "escalation:" + id + ":lease" }
-func (e *Engine) keyDMs(id string) string   { return e.prefix + "escalation:" + id + ":dms" }
-func (e *Engine) keyDMsDone(id string) string {
-	return e.prefix + "escalation:" + id + ":dms:done"
+func (k keys) keyDue() string            { return k.prefix + "escalation:due" }
+func (k keys) keyState(id string) string { return k.prefix + "escalation:" + id }
+func (k keys) keyLease(id string) string { return k.prefix + "escalation:" + id + ":lease" }
+func (k keys) keyDMs(id string) string   { return k.prefix + "escalation:" + id + ":dms" }
+func (k keys) keyDMsDone(id string) string {
+	return k.prefix + "escalation:" + id + ":dms:done"
 }
-func (e *Engine) keySent(id string, step int) string {
-	return fmt.Sprintf("%sescalation:%s:sent:%d", e.prefix, id, step)
+func (k keys) keySent(id string, step int) string {
+	return fmt.Sprintf("%sescalation:%s:sent:%d", k.prefix, id, step)
 }
 
 // Kick wakes the loop now (a new incident pages level 1 at once).
@@ -312,7 +344,7 @@ func (e *Engine) settleDMs(ctx context.Context, id, reason string) {
 // followAlerts tells PagerDuty what happened here, once each: an ack
 // acknowledges its alert, a resolve resolves it.
 func (e *Engine) followAlerts(ctx context.Context, id, reason string) {
-	if e.alerts == nil {
+	if e.via.alerts == nil {
 		return
 	}
 	if n, _ := e.rdb.Exists(ctx, e.keyState(id)+":pagerduty").Result(); n == 0 {
@@ -327,9 +359,9 @@ func (e *Engine) followAlerts(ctx context.Context, id, reason string) {
 	}
 	var err error
 	if action == "resolve" {
-		err = e.alerts.Resolve(ctx, id)
+		err = e.via.alerts.Resolve(ctx, id)
 	} else {
-		err = e.alerts.Acknowledge(ctx, id)
+		err = e.via.alerts.Acknowledge(ctx, id)
 	}
 	if err != nil {
 		e.rdb.Del(ctx, e.keyState(id)+":pagerduty:"+action) // try again on the next stop
@@ -430,13 +462,8 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 	now := e.now()
 	// Calls placed earlier are checked beside the ladders, never holding
 	// a page back.
-	if e.phones != nil {
-		calls := make(chan struct{})
-		go func() {
-			defer close(calls)
-			defer e.survive(ctx, "call check", "")
-			e.checkCalls(ctx, now)
-		}()
+	if e.via.phones != nil {
+		calls := e.guard.Go(ctx, "call check", "", func(ctx context.Context) { e.checkCalls(ctx, now) })
 		defer func() { <-calls }()
 	}
 	ids, err := e.rdb.ZRangeByScore(ctx, e.keyDue(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 1000}).Result()
@@ -469,21 +496,16 @@ func (e *Engine) Tick(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// survive is deferred by the engine's own goroutines: a panic is logged
-// with its stack and, through a pager that can raise an alarm (the Slack
-// side), told once; the work is retried next tick.
-func (e *Engine) survive(ctx context.Context, job, id string) {
-	if p := recover(); p != nil {
-		e.log.WithField("incident", id).WithField("job", job).WithField("panic", fmt.Sprint(p)).WithField("stack", string(debug.Stack())).Error(job + " panicked")
-		if a, ok := e.pager.(alarm); ok {
-			a.Failed(context.WithoutCancel(ctx), job, id)
-		}
-	}
+// process pages what is due on one ladder, under its lease; a panic is
+// logged and told once, and the step is retried next tick.
+func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked bool) {
+	e.guard.Run(ctx, "escalation", id, func(ctx context.Context) { worked = e.claimAndPage(ctx, id, now) })
+	return worked
 }
 
-func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked bool) {
+// claimAndPage takes the ladder's lease and pages its due steps.
+func (e *Engine) claimAndPage(ctx context.Context, id string, now time.Time) bool {
 	log := e.log.WithField("incident", id)
-	defer e.survive(ctx, "escalation", id)
 	ok, err := claimScript.Run(ctx, e.rdb, []string{e.keyDue(), e.keyLease(id)}, id, now.UnixMilli(), e.owner, e.Lease.Milliseconds()).Int()
 	if err != nil {
 		log.WithError(err).Warn("claim failed")
@@ -497,89 +519,106 @@ func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked 
 	defer cancel()
 	// Several steps may be due at once (after a restart); page them in order.
 	for range 50 {
-		st, err := e.Get(pageCtx, id)
-		if errors.Is(err, ErrNoLadder) {
-			e.rdb.ZRem(pageCtx, e.keyDue(), id)
-			return true
-		}
-		if err != nil {
-			log.WithError(err).Warn("read ladder failed")
-			return true
-		}
-		if st.Done() {
-			e.rdb.ZRem(pageCtx, e.keyDue(), id)
-			return true
-		}
-		if st.NextAt.After(now) {
-			return true
-		}
-		inc, err := e.reader.Current(pageCtx, id)
-		if err != nil {
-			log.WithError(err).Warn("re-read incident failed; will retry")
-			return true
-		}
-		if !inc.Open() {
-			_ = e.Stop(pageCtx, id, "resolved", "")
-			return true
-		}
-		if inc.AckedBy != nil && !st.Forced {
-			_ = e.Stop(pageCtx, id, "acknowledged", inc.AckedBy.ID)
-			return true
-		}
-		step, due := st.Next, st.NextAt
-		page, err := e.page(pageCtx, inc, st, now)
-		if err != nil {
-			attempts := st.Attempts + 1
-			wait := min(time.Duration(1<<min(attempts, 6))*time.Second, time.Minute)
-			// A service that said when to come back (PagerDuty's 429: 30 s)
-			// is not asked sooner.
-			var later interface{ RetryAfter() time.Duration }
-			if errors.As(err, &later) {
-				wait = max(wait, later.RetryAfter())
-			}
-			// Never past the next level's deadline: then the page gives up
-			// on whoever is still failing and the ladder moves on.
-			if next := st.nextDeadline(); !next.IsZero() && now.Add(wait).After(next) {
-				wait = max(next.Sub(now), 0)
-			}
-			log.WithError(err).WithField("level", page.Level).WithField("retry_in", wait).Warn("page failed; retrying")
-			_, _ = e.update(pageCtx, id, func(s *State) error {
-				if s.Next == step {
-					s.Attempts = attempts
-					s.NextAt = now.Add(wait)
-				}
-				return nil
-			})
-			return true
-		}
-		_, err = e.update(pageCtx, id, func(s *State) error {
-			if s.Next != step {
-				return nil
-			}
-			s.Log = append(s.Log, Paged{Step: step, Level: page.Level, Name: page.Name, Repeat: page.Repeat, At: now,
-				Reached: page.Reached, Skipped: page.Skipped, Manual: page.Manual, Unreachable: page.Unreachable})
-			s.Next++
-			s.Attempts = 0
-			s.Forced = false
-			s.NextAt = s.Base.Add(s.Ladder.Offset(s.Next))
-			if page.Skipped && s.NextAt.After(now) {
-				// Nobody to page at this level: go to the next one at once.
-				s.Base = now.Add(-s.Ladder.Offset(s.Next))
-				s.NextAt = now
-			}
-			return nil
-		})
-		if err != nil {
-			log.WithError(err).Warn("record page failed")
-			return true
-		}
-		log.WithFields(logrus.Fields{"level": page.Level, "repeat": page.Repeat, "reached": len(page.Reached), "skipped": page.Skipped}).Info("escalation page sent")
-		e.pager.AfterPage(pageCtx, id)
-		if e.OnPage != nil {
-			e.OnPage(max(e.now().Sub(due), 0), len(page.Reached))
+		if !e.pageDue(pageCtx, log, id, now) {
+			break
 		}
 	}
 	return true
+}
+
+// pageDue pages the ladder's next step if it is due and still wanted, and
+// reports whether another step may be due after it.
+func (e *Engine) pageDue(ctx context.Context, log logrus.FieldLogger, id string, now time.Time) (more bool) {
+	st, err := e.Get(ctx, id)
+	if errors.Is(err, ErrNoLadder) {
+		e.rdb.ZRem(ctx, e.keyDue(), id)
+		return false
+	}
+	if err != nil {
+		log.WithError(err).Warn("read ladder failed")
+		return false
+	}
+	if st.Done() {
+		e.rdb.ZRem(ctx, e.keyDue(), id)
+		return false
+	}
+	if st.NextAt.After(now) {
+		return false
+	}
+	inc, err := e.reader.Current(ctx, id)
+	if err != nil {
+		log.WithError(err).Warn("re-read incident failed; will retry")
+		return false
+	}
+	if !inc.Open() {
+		_ = e.Stop(ctx, id, "resolved", "")
+		return false
+	}
+	if inc.AckedBy != nil && !st.Forced {
+		_ = e.Stop(ctx, id, "acknowledged", inc.AckedBy.ID)
+		return false
+	}
+	step, due := st.Next, st.NextAt
+	page, err := e.page(ctx, inc, st, now)
+	if err != nil {
+		e.retryLater(ctx, log, id, st, page.Level, err, now)
+		return false
+	}
+	if err := e.recordPage(ctx, id, step, page, now); err != nil {
+		log.WithError(err).Warn("record page failed")
+		return false
+	}
+	log.WithFields(logrus.Fields{"level": page.Level, "repeat": page.Repeat, "reached": len(page.Reached), "skipped": page.Skipped}).Info("escalation page sent")
+	e.pager.AfterPage(ctx, id)
+	e.pages.Page(max(e.now().Sub(due), 0), len(page.Reached))
+	return true
+}
+
+// retryLater backs off a step whose page failed.
+func (e *Engine) retryLater(ctx context.Context, log logrus.FieldLogger, id string, st *State, level int, err error, now time.Time) {
+	step, attempts := st.Next, st.Attempts+1
+	wait := min(time.Duration(1<<min(attempts, 6))*time.Second, time.Minute)
+	// A service that said when to come back (PagerDuty's 429: 30 s)
+	// is not asked sooner.
+	var later interface{ RetryAfter() time.Duration }
+	if errors.As(err, &later) {
+		wait = max(wait, later.RetryAfter())
+	}
+	// Never past the next level's deadline: then the page gives up
+	// on whoever is still failing and the ladder moves on.
+	if next := st.nextDeadline(); !next.IsZero() && now.Add(wait).After(next) {
+		wait = max(next.Sub(now), 0)
+	}
+	log.WithError(err).WithField("level", level).WithField("retry_in", wait).Warn("page failed; retrying")
+	_, _ = e.update(ctx, id, func(s *State) error {
+		if s.Next == step {
+			s.Attempts = attempts
+			s.NextAt = now.Add(wait)
+		}
+		return nil
+	})
+}
+
+// recordPage logs a sent page and makes the next step due.
+func (e *Engine) recordPage(ctx context.Context, id string, step int, page Page, now time.Time) error {
+	_, err := e.update(ctx, id, func(s *State) error {
+		if s.Next != step {
+			return nil
+		}
+		s.Log = append(s.Log, Paged{Step: step, Level: page.Level, Name: page.Name, Repeat: page.Repeat, At: now,
+			Reached: page.Reached, Skipped: page.Skipped, Manual: page.Manual, Unreachable: page.Unreachable})
+		s.Next++
+		s.Attempts = 0
+		s.Forced = false
+		s.NextAt = s.Base.Add(s.Ladder.Offset(s.Next))
+		if page.Skipped && s.NextAt.After(now) {
+			// Nobody to page at this level: go to the next one at once.
+			s.Base = now.Add(-s.Ladder.Offset(s.Next))
+			s.NextAt = now
+		}
+		return nil
+	})
+	return err
 }
 
 // page sends one step to everyone it reaches. Each delivered DM is marked
@@ -588,19 +627,79 @@ func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked 
 // failures are retried until the next level is due, then skipped too.
 func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State, now time.Time) (Page, error) {
 	rung, repeat := st.Ladder.Rung(st.Next)
-	p := Page{Incident: inc.ID, Step: st.Next, Level: rung.Level, Name: rung.Name, Window: rung.Window, Repeat: repeat, Manual: st.Forced}
 	next := st.nextDeadline()
-	giveUp := !next.IsZero() && !now.Before(next)
+	r := &pageRun{e: e, inc: inc, rung: rung, now: now, giveUp: !next.IsZero() && !now.Before(next), sentKey: e.keySent(inc.ID, st.Next),
+		p: Page{Incident: inc.ID, Step: st.Next, Level: rung.Level, Name: rung.Name, Window: rung.Window, Repeat: repeat, Manual: st.Forced}}
+	targets, err := r.targets(ctx)
+	if err != nil {
+		return r.p, err
+	}
+	r.p.Channels = rung.Channels()
+	// PagerDuty goes out beside the people, not after them: each channel
+	// is a network round trip, and the page is late by their sum.
+	var pd <-chan pdResult
+	if slices.Contains(r.p.Channels, ViaPagerDuty) && e.via.alerts != nil {
+		pd = r.triggerPagerDuty(ctx)
+	}
+	for _, u := range targets {
+		if r.pageUser(ctx, u) {
+			r.p.Reached = append(r.p.Reached, u)
+		}
+	}
+	if pd != nil {
+		res := <-pd
+		switch {
+		case res.err != nil:
+			r.fail("PagerDuty", "", res.err)
+		case res.ok:
+			r.p.PagerDuty = true
+			e.rdb.Set(ctx, e.keyState(inc.ID)+":pagerduty", 1, 30*24*time.Hour)
+		}
+	}
+	if r.firstErr != nil {
+		return r.p, r.firstErr
+	}
+	r.p.Skipped = len(r.p.Reached) == 0
+	if done, _ := e.rdb.SIsMember(ctx, r.sentKey, "#announce").Result(); !done {
+		if err := e.pager.Announce(ctx, inc, r.p); err != nil {
+			return r.p, fmt.Errorf("announce: %w", err)
+		}
+		e.rdb.SAdd(ctx, r.sentKey, "#announce")
+		e.rdb.Expire(ctx, r.sentKey, 30*24*time.Hour)
+	}
+	return r.p, nil
+}
+
+// pageRun is one step being paged: whom it reached, what failed.
+type pageRun struct {
+	e        *Engine
+	inc      *incident.Incident
+	rung     Rung
+	p        Page
+	now      time.Time
+	giveUp   bool   // the next level is due: skip whoever still fails
+	sentKey  string // the set of deliveries done for this step
+	firstErr error  // the first transient failure: the step is retried
+}
+
+// pdResult is how the PagerDuty trigger went.
+type pdResult struct {
+	ok  bool
+	err error
+}
+
+// targets expands the rung's groups into users, each once.
+func (r *pageRun) targets(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
 	var targets []string
-	for _, t := range rung.Targets {
-		users, err := e.pager.Members(ctx, t)
+	for _, t := range r.rung.Targets {
+		users, err := r.e.pager.Members(ctx, t)
 		if err != nil {
-			if permanent(err) || giveUp {
-				p.Unreachable = append(p.Unreachable, Unreached{ID: t, Why: reason(err)})
+			if permanent(err) || r.giveUp {
+				r.p.Unreachable = append(r.p.Unreachable, Unreached{ID: t, Why: reason(err)})
 				continue
 			}
-			return p, fmt.Errorf("expand %s: %w", t, err)
+			return nil, fmt.Errorf("expand %s: %w", t, err)
 		}
 		for _, u := range users {
 			if !seen[u] {
@@ -609,142 +708,120 @@ func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State, no
 			}
 		}
 	}
-	sentKey := e.keySent(inc.ID, st.Next)
-	p.Channels = rung.Channels()
-	var firstErr error
-	// Each (step, person, channel) is marked in Redis once delivered, so a
-	// retry, a restart or another replica sends only what is missing; one
-	// channel failing never holds back the others.
-	deliver := func(member string, send func() error) (bool, error) {
-		done, err := e.rdb.SIsMember(ctx, sentKey, member).Result()
-		if err != nil || done {
-			return done, err
-		}
-		if err := send(); err != nil {
-			return false, err
-		}
-		e.rdb.SAdd(ctx, sentKey, member)
-		e.rdb.Expire(ctx, sentKey, 30*24*time.Hour)
-		return true, nil
+	return targets, nil
+}
+
+// deliver sends once per (step, person, channel): each is marked in Redis
+// once delivered, so a retry, a restart or another replica sends only what
+// is missing; one channel failing never holds back the others.
+func (r *pageRun) deliver(ctx context.Context, member string, send func() error) (bool, error) {
+	done, err := r.e.rdb.SIsMember(ctx, r.sentKey, member).Result()
+	if err != nil || done {
+		return done, err
 	}
-	fail := func(who, what string, err error) {
-		if permanent(err) || giveUp {
-			p.Unreachable = append(p.Unreachable, Unreached{ID: who, Why: what + reason(err)})
-			return
-		}
-		if firstErr == nil {
-			firstErr = fmt.Errorf("page %s: %w", who, err)
-		}
+	if err := send(); err != nil {
+		return false, err
 	}
-	// PagerDuty goes out beside the people, not after them: each channel
-	// is a network round trip, and the page is late by their sum.
-	type pdResult struct {
-		ok  bool
-		err error
+	r.e.rdb.SAdd(ctx, r.sentKey, member)
+	r.e.rdb.Expire(ctx, r.sentKey, 30*24*time.Hour)
+	return true, nil
+}
+
+// fail skips a target that cannot be reached for good (or past the
+// next level's deadline), or keeps the error for a retry.
+func (r *pageRun) fail(who, what string, err error) {
+	if permanent(err) || r.giveUp {
+		r.p.Unreachable = append(r.p.Unreachable, Unreached{ID: who, Why: what + reason(err)})
+		return
 	}
-	var pdDone chan pdResult
-	if slices.Contains(p.Channels, ViaPagerDuty) && e.alerts != nil {
-		link := ""
-		if l, ok := e.pager.(linker); ok {
-			link = l.ThreadURL(inc)
+	if r.firstErr == nil {
+		r.firstErr = fmt.Errorf("page %s: %w", who, err)
+	}
+}
+
+// triggerPagerDuty triggers the incident's alert in a goroutine of its
+// own. A panic fails this channel only; the step is retried.
+func (r *pageRun) triggerPagerDuty(ctx context.Context) <-chan pdResult {
+	e, inc := r.e, r.inc
+	link := ""
+	if l, ok := e.pager.(linker); ok {
+		link = l.ThreadURL(inc)
+	}
+	summary := fmt.Sprintf("%s: %s (%s, %s) — level %d (%s)", inc.ID, inc.Title, inc.Category, inc.Severity, r.p.Level, r.p.Name)
+	done := make(chan pdResult, 1)
+	go func() {
+		var ok bool
+		err := e.guard.Call(ctx, "PagerDuty trigger", inc.ID, func(ctx context.Context) error {
+			var err error
+			ok, err = r.deliver(ctx, "#pagerduty", func() error { return e.via.alerts.Trigger(ctx, inc.ID, summary, pdSeverity(inc.Severity), link) })
+			return err
+		})
+		done <- pdResult{ok, err}
+	}()
+	return done
+}
+
+// pageUser pages one person on each of the rung's channels and reports
+// whether any reached them.
+func (r *pageRun) pageUser(ctx context.Context, u string) (reached bool) {
+	for _, ch := range r.p.Channels {
+		member, send := r.sender(ctx, u, ch)
+		if send == nil {
+			continue
 		}
-		pdDone = make(chan pdResult, 1)
-		go func() {
-			defer func() {
-				// A panic fails this channel only; the step is retried.
-				if r := recover(); r != nil {
-					e.log.WithField("incident", inc.ID).WithField("panic", fmt.Sprint(r)).WithField("stack", string(debug.Stack())).Error("PagerDuty trigger panicked")
-					if a, ok := e.pager.(alarm); ok {
-						a.Failed(context.WithoutCancel(ctx), "PagerDuty trigger", inc.ID)
-					}
-					pdDone <- pdResult{err: fmt.Errorf("PagerDuty trigger panicked: %v", r)}
-				}
-			}()
-			ok, err := deliver("#pagerduty", func() error {
-				return e.alerts.Trigger(ctx, inc.ID, fmt.Sprintf("%s: %s (%s, %s) — level %d (%s)", inc.ID, inc.Title, inc.Category, inc.Severity, p.Level, p.Name),
-					pdSeverity(inc.Severity), link)
-			})
-			pdDone <- pdResult{ok, err}
-		}()
-	}
-	for _, u := range targets {
-		reached := false
-		for _, ch := range p.Channels {
-			var send func() error
-			member := u + "|" + ch
-			switch ch {
-			case ViaSlack:
-				member = u // the marker of ladders paged before channels existed
-				send = func() error {
-					dm, err := e.pager.Notify(ctx, inc, p, u)
-					if err == nil && dm.TS != "" {
-						// Any replica can rewrite it when the incident is dealt with.
-						field := fmt.Sprintf("%s|%d", u, p.Step)
-						e.rdb.HSet(ctx, e.keyDMs(inc.ID), field, dm.Channel+"|"+dm.TS)
-						e.rdb.Expire(ctx, e.keyDMs(inc.ID), 30*24*time.Hour)
-					}
-					return err
-				}
-			case ViaSMS, ViaCall:
-				phone := rung.Phones[u]
-				if e.phones == nil || phone == "" {
-					continue // a group member without a number in contacts.yml: Slack only
-				}
-				text := PhoneText(inc, p)
-				if ch == ViaSMS {
-					send = func() error { return e.phones.SMS(ctx, phone, text) }
-				} else {
-					send = func() error {
-						sid, err := e.phones.Call(ctx, phone, text)
-						if err == nil && sid != "" {
-							e.watchCall(ctx, inc.ID, u, sid, now)
-						}
-						return err
-					}
-				}
-			default:
-				continue
+		ok, err := r.deliver(ctx, member, send)
+		if err != nil {
+			label := map[string]string{ViaSlack: "", ViaSMS: "SMS: ", ViaCall: "call: "}[ch]
+			r.fail(u, label, err)
+			continue
+		}
+		if ok {
+			reached = true
+			if r.p.Sent == nil {
+				r.p.Sent = map[string][]string{}
 			}
-			ok, err := deliver(member, send)
-			if err != nil {
-				label := map[string]string{ViaSlack: "", ViaSMS: "SMS: ", ViaCall: "call: "}[ch]
-				fail(u, label, err)
-				continue
+			r.p.Sent[u] = append(r.p.Sent[u], ch)
+		}
+	}
+	return reached
+}
+
+// sender is how to page u on channel ch and the delivery's marker; send is
+// nil when the channel cannot reach u (a group member without a number in
+// contacts.yml is paged in Slack only).
+func (r *pageRun) sender(ctx context.Context, u, ch string) (member string, send func() error) {
+	e, inc, p := r.e, r.inc, r.p
+	switch ch {
+	case ViaSlack:
+		// The marker is the bare user: ladders paged before channels existed.
+		return u, func() error {
+			dm, err := e.pager.Notify(ctx, inc, p, u)
+			if err == nil && dm.TS != "" {
+				// Any replica can rewrite it when the incident is dealt with.
+				field := fmt.Sprintf("%s|%d", u, p.Step)
+				e.rdb.HSet(ctx, e.keyDMs(inc.ID), field, dm.Channel+"|"+dm.TS)
+				e.rdb.Expire(ctx, e.keyDMs(inc.ID), 30*24*time.Hour)
 			}
-			if ok {
-				reached = true
-				if p.Sent == nil {
-					p.Sent = map[string][]string{}
-				}
-				p.Sent[u] = append(p.Sent[u], ch)
+			return err
+		}
+	case ViaSMS, ViaCall:
+		phone := r.rung.Phones[u]
+		if e.via.phones == nil || phone == "" {
+			return "", nil
+		}
+		text := PhoneText(inc, p)
+		if ch == ViaSMS {
+			return u + "|" + ch, func() error { return e.via.phones.SMS(ctx, phone, text) }
+		}
+		return u + "|" + ch, func() error {
+			sid, err := e.via.phones.Call(ctx, phone, text)
+			if err == nil && sid != "" {
+				e.watchCall(ctx, inc.ID, u, sid, r.now)
 			}
-		}
-		if reached {
-			p.Reached = append(p.Reached, u)
+			return err
 		}
 	}
-	if pdDone != nil {
-		r := <-pdDone
-		switch {
-		case r.err != nil:
-			fail("PagerDuty", "", r.err)
-		case r.ok:
-			p.PagerDuty = true
-			e.rdb.Set(ctx, e.keyState(inc.ID)+":pagerduty", 1, 30*24*time.Hour)
-		}
-	}
-	if firstErr != nil {
-		return p, firstErr
-	}
-	p.Skipped = len(p.Reached) == 0
-	if done, _ := e.rdb.SIsMember(ctx, sentKey, "#announce").Result(); !done {
-		if err := e.pager.Announce(ctx, inc, p); err != nil {
-			return p, fmt.Errorf("announce: %w", err)
-		}
-		e.rdb.SAdd(ctx, sentKey, "#announce")
-		e.rdb.Expire(ctx, sentKey, 30*24*time.Hour)
-	}
-	return p, nil
+	return "", nil
 }
 
 // PhoneText is what an SMS says and a call reads out: the incident, its

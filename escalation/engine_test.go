@@ -17,6 +17,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
 
@@ -132,7 +133,8 @@ func newFixture(t testing.TB) *fixture {
 func (f *fixture) engine() *escalation.Engine {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	return escalation.NewEngine(f.rdb, f.prefix, f.store, f.pager, f.clock.Now, log)
+	// The guard raises its alarm through the pager, as the publisher does.
+	return escalation.NewEngine(f.rdb, f.prefix, f.store, f.pager, f.clock.Now, log, escalation.WithGuard(guard.New(log, f.pager, nil)))
 }
 
 func (f *fixture) open(t testing.TB, e *escalation.Engine, cat incident.Category) *incident.Incident {
@@ -501,7 +503,7 @@ func TestPanickingPagerDutyTriggerIsRecoveredAndRetried(t *testing.T) {
 	alerts := &panickyAlerts{panics: 1}
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	e := escalation.NewEngine(f.rdb, f.prefix, f.store, f.pager, f.clock.Now, log, escalation.WithAlerts(alerts))
+	e := escalation.NewEngine(f.rdb, f.prefix, f.store, f.pager, f.clock.Now, log, escalation.WithAlerts(alerts), escalation.WithGuard(guard.New(log, f.pager, nil)))
 	inc, err := f.store.Open(context.Background(), incident.OpenParams{Category: incident.Outage, Title: "x", By: incident.Person{ID: "U9"}, Force: true})
 	if err != nil {
 		t.Fatal(err)

@@ -142,8 +142,26 @@ type CheckInput struct {
 
 // RunChecks runs the runbook's "check environment variables", properly.
 func RunChecks(ctx context.Context, in CheckInput) []CheckItem {
-	var out []CheckItem
-	add := func(ok bool, text, fix string) { out = append(out, CheckItem{OK: ok, Text: text, Fix: fix}) }
+	var out checks
+	checkKeys(ctx, in, &out)
+	checkWebhook(in, &out)
+	checkServices(ctx, in, &out)
+	return out.items
+}
+
+// checks collects check items in order.
+type checks struct{ items []CheckItem }
+
+func (c *checks) add(ok bool, text, fix string) {
+	c.items = append(c.items, CheckItem{OK: ok, Text: text, Fix: fix})
+}
+
+func (c *checks) info(it CheckItem) { c.items = append(c.items, it) }
+
+// checkKeys checks the Clerk keys: their form, that they pair, that the
+// secret key works.
+func checkKeys(ctx context.Context, in CheckInput, out *checks) {
+	add := out.add
 	kind := func(k string) string {
 		if strings.Contains(k, "_live_") {
 			return "live"
@@ -161,7 +179,7 @@ func RunChecks(ctx context.Context, in CheckInput) []CheckItem {
 	pkOK := false
 	switch host, err := FrontendHost(in.PublishableKey); {
 	case in.PublishableKey == "":
-		out = append(out, CheckItem{Info: true, Text: "CLERK_PUBLISHABLE_KEY is not set", Fix: "Set it to check the key pair and time the Frontend API JWKS."})
+		out.info(CheckItem{Info: true, Text: "CLERK_PUBLISHABLE_KEY is not set", Fix: "Set it to check the key pair and time the Frontend API JWKS."})
 	case err != nil:
 		add(false, "CLERK_PUBLISHABLE_KEY "+Mask(in.PublishableKey)+" is malformed: "+err.Error(), "Copy the publishable key again from Clerk Dashboard > API keys.")
 	default:
@@ -183,9 +201,15 @@ func RunChecks(ctx context.Context, in CheckInput) []CheckItem {
 			add(true, "The secret key works (GET /jwks)", "")
 		}
 	}
+}
+
+// checkWebhook checks the app webhook settings for `webhook check` and
+// `resync`.
+func checkWebhook(in CheckInput, out *checks) {
+	add := out.add
 	switch {
 	case in.WebhookURL == "" && in.WebhookSecret == "":
-		out = append(out, CheckItem{Info: true, Text: "APP_WEBHOOK_URL and APP_WEBHOOK_SECRET are not set", Fix: "Set them for `webhook check` and `resync`."})
+		out.info(CheckItem{Info: true, Text: "APP_WEBHOOK_URL and APP_WEBHOOK_SECRET are not set", Fix: "Set them for `webhook check` and `resync`."})
 	default:
 		if !strings.HasPrefix(in.WebhookURL, "https://") && !strings.HasPrefix(in.WebhookURL, "http://") {
 			add(false, "APP_WEBHOOK_URL is not an http(s) URL", "Set it to the app's Clerk webhook endpoint, e.g. https://yourapp.com/api/webhooks/clerk.")
@@ -198,6 +222,12 @@ func RunChecks(ctx context.Context, in CheckInput) []CheckItem {
 			add(true, "APP_WEBHOOK_SECRET "+Mask(in.WebhookSecret)+" is well formed", "")
 		}
 	}
+}
+
+// checkServices checks Redis, the contacts file, the status page and
+// Slack.
+func checkServices(ctx context.Context, in CheckInput, out *checks) {
+	add := out.add
 	if err := in.PingRedis(ctx); err != nil {
 		add(false, "Redis does not answer", "Check REDIS_URL and that Redis is up; incident state cannot be read or written until it is.")
 	} else {
@@ -207,7 +237,7 @@ func RunChecks(ctx context.Context, in CheckInput) []CheckItem {
 	case in.ContactsErr != "":
 		add(false, "Contacts file: "+in.ContactsErr, "Fix the file named above; see the README's escalation section.")
 	case in.ContactsFile == "":
-		out = append(out, CheckItem{Info: true, Text: "No contacts file: the escalation ladder is off", Fix: "Set CONTACTS_FILE."})
+		out.info(CheckItem{Info: true, Text: "No contacts file: the escalation ladder is off", Fix: "Set CONTACTS_FILE."})
 	case len(in.Placeholders) > 0:
 		add(false, fmt.Sprintf("Contacts file %s still has PLACEHOLDER Slack IDs (lines %v)", in.ContactsFile, in.Placeholders), "Replace them with your team's user or user group IDs.")
 	default:
@@ -225,7 +255,6 @@ func RunChecks(ctx context.Context, in CheckInput) []CheckItem {
 	} else {
 		add(true, "Slack tokens work (bot "+who+")", "")
 	}
-	return out
 }
 
 // Ms renders a timing for people: milliseconds under a second ("0.4 ms",

@@ -270,15 +270,47 @@ func (r *Runner) run(ctx context.Context, id string) {
 		})
 	})
 	ctx = leaseCtx
+	j, ok := r.prepare(ctx, id)
+	if !ok {
+		return
+	}
+	log.WithField("total", j.Total).WithField("done", j.Done).Info("resync running")
+	p := newPass(r, j, stopLease)
+	p.report(ctx, true)
+	for range r.cfg.Concurrency {
+		p.wg.Go(func() { p.worker(ctx) })
+	}
+	if !p.feedPages(ctx) {
+		return
+	}
+	p.finishWorkers()
+	if ctx.Err() != nil {
+		return
+	}
+	if p.abort.Load() {
+		r.finish(ctx, id, Failed, "the endpoint rejected our signatures (401/403) on the first deliveries: APP_WEBHOOK_SECRET is probably wrong")
+		r.finishReport(ctx, id)
+		return
+	}
+	p.led.mu.Lock()
+	p.commit(ctx)
+	p.led.mu.Unlock()
+	p.report(ctx, true)
+	r.finish(ctx, id, Done, "")
+	r.finishReport(ctx, id)
+}
+
+// prepare reads the running job and, on its first run, counts the users.
+func (r *Runner) prepare(ctx context.Context, id string) (*Job, bool) {
 	j, err := r.Current(ctx)
 	if err != nil || j == nil || j.ID != id || j.Status != Running {
-		return
+		return nil, false
 	}
 	if j.Total == 0 {
 		total, err := r.lister.CountUsers(ctx)
 		if err != nil {
 			r.finish(ctx, id, Failed, "could not count users: "+err.Error())
-			return
+			return nil, false
 		}
 		if j.InstanceID == "" {
 			j.InstanceID = r.lister.InstanceID(ctx)
@@ -286,236 +318,276 @@ func (r *Runner) run(ctx context.Context, id string) {
 		inst := j.InstanceID
 		j, err = r.update(ctx, func(cur *Job) error { cur.Total, cur.InstanceID = total, inst; return nil })
 		if err != nil {
+			return nil, false
+		}
+	}
+	return j, true
+}
+
+// pass is one run of a job on this replica. Users flow through one pool
+// of workers across pages, so no worker waits for a page's slowest
+// delivery; a page's cursor is checkpointed once it and every page before
+// it are fully delivered. The next page is fetched while the current one
+// is delivered.
+type pass struct {
+	r         *Runner
+	j         *Job
+	stopLease func()
+	n         counts
+	progress  progressClock
+	led       ledger
+	abort     atomic.Bool // the endpoint refuses our signatures
+	commitErr atomic.Bool // the job changed under us
+	work      chan passItem
+	wg        sync.WaitGroup
+}
+
+// counts are the run's live figures.
+type counts struct {
+	done, delivered, failed, skipped atomic.Int64
+	authFailures, firstResults       atomic.Int64
+}
+
+// progressClock paces progress reports.
+type progressClock struct {
+	mu        sync.Mutex
+	last      time.Time
+	start     time.Time
+	startDone int64
+}
+
+// ledger is the pages in flight and what is checkpointed. Checkpointed
+// counts cover committed pages only, so users re-sent after a restart are
+// counted once.
+type ledger struct {
+	mu        sync.Mutex
+	pages     []*passPage
+	committed int // pages checkpointed
+	base      struct{ done, delivered, failed, skipped int64 }
+}
+
+// passPage is one listed page of users being delivered.
+type passPage struct {
+	after                         Cursor
+	pending                       int
+	failed                        []string
+	nDelivered, nFailed, nSkipped int64
+}
+
+// passItem is one user to deliver, from page pg.
+type passItem struct {
+	u  RawUser
+	pg int
+}
+
+// fetched is one listed page, or why not.
+type fetched struct {
+	users []RawUser
+	err   error
+}
+
+func newPass(r *Runner, j *Job, stopLease func()) *pass {
+	p := &pass{r: r, j: j, stopLease: stopLease, work: make(chan passItem)}
+	p.n.done.Store(j.Done)
+	p.n.delivered.Store(j.Delivered)
+	p.n.failed.Store(j.Failed)
+	p.n.skipped.Store(j.Skipped)
+	p.progress.start, p.progress.startDone = time.Now(), j.Done
+	p.led.base.done, p.led.base.delivered, p.led.base.failed, p.led.base.skipped = j.Done, j.Delivered, j.Failed, j.Skipped
+	return p
+}
+
+// report shows progress, at most every 2 s unless forced.
+func (p *pass) report(ctx context.Context, force bool) {
+	p.progress.mu.Lock()
+	defer p.progress.mu.Unlock()
+	if p.r.rep == nil || (!force && time.Since(p.progress.last) < 2*time.Second) {
+		return
+	}
+	p.progress.last = time.Now()
+	cur := *p.j
+	cur.Done, cur.Delivered, cur.Failed, cur.Skipped = p.n.done.Load(), p.n.delivered.Load(), p.n.failed.Load(), p.n.skipped.Load()
+	// Users imported with older creation dates during the run, or a
+	// count that lags the list, make done pass the first count.
+	cur.Total = max(cur.Total, cur.Done)
+	rate := float64(cur.Done-p.progress.startDone) / max(time.Since(p.progress.start).Seconds(), 0.001)
+	p.r.guarded(ctx, "resync progress", p.j.Incident, func(ctx context.Context) { p.r.rep.Progress(ctx, &cur, rate) })
+}
+
+// commit checkpoints the longest fully delivered prefix of pages. Called
+// with led.mu held.
+func (p *pass) commit(ctx context.Context) {
+	r, id, led := p.r, p.j.ID, &p.led
+	var cur Cursor
+	var failedIDs []string
+	n := led.committed
+	for n < len(led.pages) && led.pages[n].pending == 0 {
+		pg := led.pages[n]
+		cur = pg.after
+		failedIDs = append(failedIDs, pg.failed...)
+		led.base.delivered += pg.nDelivered
+		led.base.failed += pg.nFailed
+		led.base.skipped += pg.nSkipped
+		led.base.done += pg.nDelivered + pg.nFailed + pg.nSkipped
+		led.pages[n] = nil // let the page go
+		n++
+	}
+	if n == led.committed {
+		return
+	}
+	led.committed = n
+	if len(failedIDs) > 0 {
+		vals := make([]any, len(failedIDs))
+		for i, v := range failedIDs {
+			vals[i] = v
+		}
+		r.rdb.RPush(ctx, r.keyFailed(id), vals...)
+		r.rdb.Expire(ctx, r.keyFailed(id), 30*24*time.Hour)
+	}
+	d, dl, f, sk := led.base.done, led.base.delivered, led.base.failed, led.base.skipped
+	if _, err := r.update(ctx, func(c *Job) error {
+		if c.ID != id || c.Status != Running {
+			return errors.New("job changed")
+		}
+		c.Cursor, c.Done, c.Delivered, c.Failed, c.Skipped = cur, d, dl, f, sk
+		c.Total = max(c.Total, d)
+		return nil
+	}); err != nil {
+		p.commitErr.Store(true)
+	}
+}
+
+// worker delivers users until the work ends. A panic stops this run at
+// its last checkpoint (the page is never completed); the next sweep
+// resumes from there.
+func (p *pass) worker(ctx context.Context) {
+	for it := range p.work {
+		if p.r.guarded(ctx, "resync worker", p.j.Incident, func(ctx context.Context) { p.deliver(ctx, it) }) {
+			p.stopLease()
+		}
+	}
+}
+
+// deliver sends one user (or skips one not updated since --since) and
+// settles it on its page.
+func (p *pass) deliver(ctx context.Context, it passItem) {
+	u := it.u
+	var ok, skip bool
+	switch {
+	case p.abort.Load() || ctx.Err() != nil:
+		return // not counted: the page is never checkpointed
+	case !p.j.Since.IsZero() && u.UpdatedAt < p.j.Since.UnixMilli():
+		p.n.skipped.Add(1)
+		ok, skip = true, true
+	default:
+		status, err := p.r.send(ctx, u, p.j)
+		if ctx.Err() != nil {
 			return
 		}
-	}
-	log.WithField("total", j.Total).WithField("done", j.Done).Info("resync running")
-	start, startDone := time.Now(), j.Done
-	var done, delivered, failed, skipped atomic.Int64
-	done.Store(j.Done)
-	delivered.Store(j.Delivered)
-	failed.Store(j.Failed)
-	skipped.Store(j.Skipped)
-	var authFailures, firstResults atomic.Int64
-	var reportMu sync.Mutex
-	lastReport := time.Time{}
-	report := func(force bool) {
-		reportMu.Lock()
-		defer reportMu.Unlock()
-		if r.rep == nil || (!force && time.Since(lastReport) < 2*time.Second) {
-			return
-		}
-		lastReport = time.Now()
-		cur := *j
-		cur.Done, cur.Delivered, cur.Failed, cur.Skipped = done.Load(), delivered.Load(), failed.Load(), skipped.Load()
-		// Users imported with older creation dates during the run, or a
-		// count that lags the list, make done pass the first count.
-		cur.Total = max(cur.Total, cur.Done)
-		rate := float64(cur.Done-startDone) / max(time.Since(start).Seconds(), 0.001)
-		r.guarded(ctx, "resync progress", j.Incident, func(ctx context.Context) { r.rep.Progress(ctx, &cur, rate) })
-	}
-	report(true)
-	// Users flow through one pool of workers across pages, so no worker
-	// waits for a page's slowest delivery; a page's cursor is checkpointed
-	// once it and every page before it are fully delivered. The next page
-	// is fetched while the current one is delivered.
-	type page struct {
-		after                         Cursor
-		pending                       int
-		failed                        []string
-		nDelivered, nFailed, nSkipped int64
-	}
-	// Checkpointed counts cover committed pages only, so users re-sent
-	// after a restart are counted once.
-	base := struct{ done, delivered, failed, skipped int64 }{j.Done, j.Delivered, j.Failed, j.Skipped}
-	var (
-		pmu       sync.Mutex
-		pages     []*page
-		committed int // pages checkpointed
-		abort     atomic.Bool
-		commitErr atomic.Bool
-	)
-	commit := func() {
-		// Called with pmu held: checkpoint the longest fully delivered prefix.
-		var cur Cursor
-		var failedIDs []string
-		n := committed
-		for n < len(pages) && pages[n].pending == 0 {
-			pg := pages[n]
-			cur = pg.after
-			failedIDs = append(failedIDs, pg.failed...)
-			base.delivered += pg.nDelivered
-			base.failed += pg.nFailed
-			base.skipped += pg.nSkipped
-			base.done += pg.nDelivered + pg.nFailed + pg.nSkipped
-			pages[n] = nil // let the page go
-			n++
-		}
-		if n == committed {
-			return
-		}
-		committed = n
-		if len(failedIDs) > 0 {
-			vals := make([]any, len(failedIDs))
-			for i, v := range failedIDs {
-				vals[i] = v
+		if p.n.firstResults.Add(1) <= 5 && (status == 401 || status == 403) {
+			if p.n.authFailures.Add(1) >= 3 {
+				p.abort.Store(true)
 			}
-			r.rdb.RPush(ctx, r.keyFailed(id), vals...)
-			r.rdb.Expire(ctx, r.keyFailed(id), 30*24*time.Hour)
 		}
-		d, dl, f, sk := base.done, base.delivered, base.failed, base.skipped
-		if _, err := r.update(ctx, func(c *Job) error {
-			if c.ID != id || c.Status != Running {
-				return errors.New("job changed")
-			}
-			c.Cursor, c.Done, c.Delivered, c.Failed, c.Skipped = cur, d, dl, f, sk
-			c.Total = max(c.Total, d)
-			return nil
-		}); err != nil {
-			commitErr.Store(true)
+		ok = err == nil
+		if ok {
+			p.n.delivered.Add(1)
+		} else {
+			p.n.failed.Add(1)
 		}
 	}
-	type item struct {
-		u  RawUser
-		pg int
+	p.n.done.Add(1)
+	p.settle(ctx, it.pg, u.ID, ok, skip)
+	p.report(ctx, false)
+}
+
+// settle counts one user on its page and checkpoints when the page is done.
+func (p *pass) settle(ctx context.Context, pg int, userID string, ok, skip bool) {
+	p.led.mu.Lock()
+	defer p.led.mu.Unlock()
+	page := p.led.pages[pg]
+	switch {
+	case skip:
+		page.nSkipped++
+	case ok:
+		page.nDelivered++
+	default:
+		page.nFailed++
+		page.failed = append(page.failed, userID)
 	}
-	work := make(chan item)
-	var wg sync.WaitGroup
-	for range r.cfg.Concurrency {
-		wg.Go(func() {
-			for it := range work {
-				// A panic stops this run at its last checkpoint (the page
-				// is never completed); the next sweep resumes from there.
-				if r.guarded(ctx, "resync worker", j.Incident, func(ctx context.Context) {
-					u := it.u
-					var ok, skip bool
-					switch {
-					case abort.Load() || ctx.Err() != nil:
-						return // not counted: the page is never checkpointed
-					case !j.Since.IsZero() && u.UpdatedAt < j.Since.UnixMilli():
-						skipped.Add(1)
-						ok, skip = true, true
-					default:
-						status, err := r.send(ctx, u, j)
-						if ctx.Err() != nil {
-							return
-						}
-						if firstResults.Add(1) <= 5 && (status == 401 || status == 403) {
-							if authFailures.Add(1) >= 3 {
-								abort.Store(true)
-							}
-						}
-						ok = err == nil
-						if ok {
-							delivered.Add(1)
-						} else {
-							failed.Add(1)
-						}
-					}
-					done.Add(1)
-					func() {
-						pmu.Lock()
-						defer pmu.Unlock()
-						p := pages[it.pg]
-						switch {
-						case skip:
-							p.nSkipped++
-						case ok:
-							p.nDelivered++
-						default:
-							p.nFailed++
-							p.failed = append(p.failed, u.ID)
-						}
-						p.pending--
-						if p.pending == 0 {
-							commit()
-						}
-					}()
-					report(false)
-				}) {
-					stopLease()
-				}
-			}
-		})
+	page.pending--
+	if page.pending == 0 {
+		p.commit(ctx)
 	}
-	finishWorkers := func() {
-		close(work)
-		wg.Wait()
-	}
-	cursor := j.Cursor
-	type fetched struct {
-		users []RawUser
-		err   error
-	}
-	fetch := func(c Cursor) chan fetched {
-		ch := make(chan fetched, 1)
-		go func() {
-			var f fetched
-			if r.guarded(ctx, "resync listing", j.Incident, func(ctx context.Context) { f.users, f.err = r.nextPage(ctx, c) }) {
-				// Stop at the last checkpoint; the next sweep resumes.
-				stopLease()
-				f = fetched{err: context.Canceled}
-			}
-			ch <- f
-		}()
-		return ch
-	}
-	pending := fetch(cursor)
+}
+
+func (p *pass) finishWorkers() {
+	close(p.work)
+	p.wg.Wait()
+}
+
+// fetch lists the page after c in the background.
+func (p *pass) fetch(ctx context.Context, c Cursor) chan fetched {
+	ch := make(chan fetched, 1)
+	go func() {
+		var f fetched
+		if p.r.guarded(ctx, "resync listing", p.j.Incident, func(ctx context.Context) { f.users, f.err = p.r.nextPage(ctx, c) }) {
+			// Stop at the last checkpoint; the next sweep resumes.
+			p.stopLease()
+			f = fetched{err: context.Canceled}
+		}
+		ch <- f
+	}()
+	return ch
+}
+
+// feedPages lists users page by page into the workers. It reports whether
+// the listing reached its end (or the run aborted); otherwise it has
+// stopped the workers and said what needed saying.
+func (p *pass) feedPages(ctx context.Context) bool {
+	r, id := p.r, p.j.ID
+	cursor := p.j.Cursor
+	pending := p.fetch(ctx, cursor)
 	for {
 		f := <-pending
 		if ctx.Err() != nil {
-			finishWorkers()
-			return // lease lost or shutting down: resumed from the checkpoint
+			p.finishWorkers()
+			return false // lease lost or shutting down: resumed from the checkpoint
 		}
 		if f.err != nil {
-			finishWorkers()
+			p.finishWorkers()
 			r.finish(ctx, id, Failed, "could not list users: "+f.err.Error())
 			r.finishReport(ctx, id)
-			return
+			return false
 		}
 		if len(f.users) == 0 {
-			break
+			return true
 		}
 		cursor = advance(cursor, f.users)
-		pending = fetch(cursor)
-		if cur, err := r.Current(ctx); err != nil || cur == nil || cur.ID != id || cur.Status != Running || commitErr.Load() {
-			finishWorkers()
+		pending = p.fetch(ctx, cursor)
+		if cur, err := r.Current(ctx); err != nil || cur == nil || cur.ID != id || cur.Status != Running || p.commitErr.Load() {
+			p.finishWorkers()
 			if cur != nil && cur.ID == id && cur.Status == Cancelled {
 				r.finishReport(ctx, id)
 			}
-			return
+			return false
 		}
-		pmu.Lock()
-		pages = append(pages, &page{after: cursor, pending: len(f.users)})
-		pg := len(pages) - 1
-		pmu.Unlock()
+		p.led.mu.Lock()
+		p.led.pages = append(p.led.pages, &passPage{after: cursor, pending: len(f.users)})
+		pg := len(p.led.pages) - 1
+		p.led.mu.Unlock()
 	feed:
 		for _, u := range f.users {
 			select {
-			case work <- item{u: u, pg: pg}:
+			case p.work <- passItem{u: u, pg: pg}:
 			case <-ctx.Done():
 				break feed
 			}
 		}
-		if abort.Load() {
-			break
+		if p.abort.Load() {
+			return true
 		}
 	}
-	finishWorkers()
-	if ctx.Err() != nil {
-		return
-	}
-	if abort.Load() {
-		r.finish(ctx, id, Failed, "the endpoint rejected our signatures (401/403) on the first deliveries: APP_WEBHOOK_SECRET is probably wrong")
-		r.finishReport(ctx, id)
-		return
-	}
-	pmu.Lock()
-	commit()
-	pmu.Unlock()
-	report(true)
-	r.finish(ctx, id, Done, "")
-	r.finishReport(ctx, id)
 }
 
 // advance moves the cursor past a page.

@@ -67,7 +67,7 @@ func (r ProbeResult) Refused() string {
 // probe calls one target with a 5 s timeout. A 5xx, a timeout or a
 // connection error fails it; a call slower than ProbeSlow is slow. A 4xx
 // is neither (a key or configuration problem: Refused says which).
-func (p *Poller) probe(ctx context.Context, t ProbeTarget) ProbeResult {
+func (p *APIProbes) probe(ctx context.Context, t ProbeTarget) ProbeResult {
 	r := ProbeResult{API: t.API, Name: t.Name}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -106,7 +106,7 @@ func (p *Poller) probe(ctx context.Context, t ProbeTarget) ProbeResult {
 // pollProbes times every target; ProbeConfirm bad polls in a row of one
 // API open one "Clerk API failing from here" outage (a status-page alert
 // for the same problem later attaches to it), and recovery is said once.
-func (p *Poller) pollProbes(ctx context.Context) {
+func (p *APIProbes) pollProbes(ctx context.Context) {
 	results := make([]ProbeResult, len(p.cfg.Probes))
 	for i, t := range p.cfg.Probes {
 		results[i] = p.probe(ctx, t)
@@ -125,7 +125,7 @@ func (p *Poller) pollProbes(ctx context.Context) {
 	}
 }
 
-func (p *Poller) judge(ctx context.Context, api string, rs []ProbeResult) {
+func (p *APIProbes) judge(ctx context.Context, api string, rs []ProbeResult) {
 	key := "probe:" + strings.ToLower(strings.ReplaceAll(api, " ", "-"))
 	var bad, slow []ProbeResult
 	for _, r := range rs {

@@ -46,7 +46,7 @@ func candidates(root string) []string {
 // Detect finds the first endpoint at the configured root that answers
 // with a body the bot understands. With one endpoint configured it only
 // checks that one.
-func (p *Poller) Detect(ctx context.Context) (Detection, error) {
+func (p *StatusWatch) Detect(ctx context.Context) (Detection, error) {
 	list := []string{p.cfg.StatusURL}
 	if IsRoot(p.cfg.StatusURL) {
 		list = candidates(p.cfg.StatusURL)
@@ -68,7 +68,7 @@ func (p *Poller) Detect(ctx context.Context) (Detection, error) {
 }
 
 // try fetches one candidate and says which format it is, or why not.
-func (p *Poller) try(ctx context.Context, u string) (string, string) {
+func (p *StatusWatch) try(ctx context.Context, u string) (string, string) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -97,7 +97,7 @@ func (p *Poller) try(ctx context.Context, u string) (string, string) {
 
 // endpoint is the URL to poll: the configured one, or the one detected at
 // its root (detected again after it stops answering).
-func (p *Poller) endpoint(ctx context.Context) (string, error) {
+func (p *StatusWatch) endpoint(ctx context.Context) (string, error) {
 	if !IsRoot(p.cfg.StatusURL) {
 		return p.cfg.StatusURL, nil
 	}
@@ -121,7 +121,7 @@ func (p *Poller) endpoint(ctx context.Context) (string, error) {
 
 // Prepare detects the format at start-up, so the log says at once which
 // format and URL are in use and what each candidate answered.
-func (p *Poller) Prepare(ctx context.Context) {
+func (p *StatusWatch) Prepare(ctx context.Context) {
 	if IsRoot(p.cfg.StatusURL) {
 		_, _ = p.endpoint(ctx)
 		return
@@ -131,7 +131,7 @@ func (p *Poller) Prepare(ctx context.Context) {
 }
 
 // forget drops a detected endpoint so the next poll detects again.
-func (p *Poller) forget() {
+func (p *StatusWatch) forget() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if IsRoot(p.cfg.StatusURL) {
@@ -141,7 +141,7 @@ func (p *Poller) forget() {
 
 // remember logs a detection and keeps it in Redis for `status` and
 // `check` on any replica.
-func (p *Poller) remember(ctx context.Context, d Detection, err error) {
+func (p *StatusWatch) remember(ctx context.Context, d Detection, err error) {
 	log := p.log.WithField("root", p.cfg.StatusURL)
 	for _, c := range d.Tried {
 		log = log.WithField(c.URL, c.Answer)

@@ -24,6 +24,54 @@ const feedWindow = 24 * time.Hour
 // ("full outage", "partial outage", "degraded"), and its components are
 // the known names it mentions.
 func parseFeed(body []byte, now time.Time, known []string) (Summary, error) {
+	s := Summary{Format: FormatFeed}
+	pageURL, items, err := feedItems(body)
+	if err != nil {
+		return Summary{}, err
+	}
+	s.PageURL = pageURL
+	rank := map[string]int{Degraded: 1, Partial: 2, Major: 3}
+	worst := 0
+	for _, it := range items {
+		at, ok := feedTime(it.at)
+		if ok && now.Sub(at) > feedWindow {
+			continue
+		}
+		text := plainText(it.text)
+		status := latestStatus(text)
+		if status == "resolved" || status == "completed" || status == "postmortem" {
+			continue
+		}
+		id := it.id
+		if id == "" {
+			h := sha256.Sum256([]byte(it.link + it.title))
+			id = hex.EncodeToString(h[:8])
+		}
+		words := strings.ToLower(it.title + " " + text)
+		if strings.Contains(words, "maintenance") || status == "scheduled" || status == "in progress" {
+			s.Maintenances = append(s.Maintenances, Planned{ID: id, Name: it.title, Status: status, URL: it.link, Components: mentioned(words, known)})
+			continue
+		}
+		impact := feedImpact(words)
+		in := Incident{ID: id, Name: it.title, Status: status, Impact: impact, URL: it.link}
+		for _, name := range mentioned(words, known) {
+			in.Components = append(in.Components, Component{Name: name, Status: impact})
+		}
+		if text != "" {
+			in.Updates = []Update{{ID: id + ":" + hashText(text), Status: status, Body: firstUpdate(text)}}
+		}
+		worst = max(worst, rank[impact])
+		s.Incidents = append(s.Incidents, in)
+	}
+	s.Indicator, s.Description = indicatorOf(worst)
+	return s, nil
+}
+
+// feedItem is an RSS item or an Atom entry.
+type feedItem struct{ id, title, link, text, at string }
+
+// feedItems reads an RSS or Atom document: the page's link and its items.
+func feedItems(body []byte) (pageURL string, items []feedItem, err error) {
 	var doc struct {
 		XMLName xml.Name
 		Channel struct {
@@ -51,74 +99,41 @@ func parseFeed(body []byte, now time.Time, known []string) (Summary, error) {
 		} `xml:"entry"`
 	}
 	if err := xml.Unmarshal(body, &doc); err != nil {
-		return Summary{}, fmt.Errorf("not a readable feed: %w", err)
+		return "", nil, fmt.Errorf("not a readable feed: %w", err)
 	}
-	type item struct{ id, title, link, text, at string }
-	var items []item
-	s := Summary{Format: FormatFeed}
 	switch doc.XMLName.Local {
 	case "rss":
-		s.PageURL = doc.Channel.Link
 		for _, it := range doc.Channel.Items {
-			items = append(items, item{id: it.GUID, title: it.Title, link: it.Link, text: it.Description, at: it.PubDate})
+			items = append(items, feedItem{id: it.GUID, title: it.Title, link: it.Link, text: it.Description, at: it.PubDate})
 		}
+		return doc.Channel.Link, items, nil
 	case "feed":
 		if len(doc.Links) > 0 {
-			s.PageURL = doc.Links[0].Href
+			pageURL = doc.Links[0].Href
 		}
 		for _, e := range doc.Entries {
 			link := ""
 			if len(e.Links) > 0 {
 				link = e.Links[0].Href
 			}
-			items = append(items, item{id: e.ID, title: e.Title, link: link, text: e.Content + e.Summary, at: e.Updated})
+			items = append(items, feedItem{id: e.ID, title: e.Title, link: link, text: e.Content + e.Summary, at: e.Updated})
 		}
-	default:
-		return Summary{}, errors.New("XML that is neither RSS nor Atom")
+		return pageURL, items, nil
 	}
-	rank := map[string]int{Degraded: 1, Partial: 2, Major: 3}
-	worst := 0
-	for _, it := range items {
-		at, ok := feedTime(it.at)
-		if ok && now.Sub(at) > feedWindow {
-			continue
-		}
-		text := plainText(it.text)
-		status := latestStatus(text)
-		if status == "resolved" || status == "completed" || status == "postmortem" {
-			continue
-		}
-		id := it.id
-		if id == "" {
-			h := sha256.Sum256([]byte(it.link + it.title))
-			id = hex.EncodeToString(h[:8])
-		}
-		words := strings.ToLower(it.title + " " + text)
-		if strings.Contains(words, "maintenance") || status == "scheduled" || status == "in progress" {
-			s.Maintenances = append(s.Maintenances, Planned{ID: id, Name: it.title, Status: status, URL: it.link, Components: mentioned(words, known)})
-			continue
-		}
-		impact := Partial
-		switch {
-		case strings.Contains(words, "full outage") || strings.Contains(words, "major outage"):
-			impact = Major
-		case strings.Contains(words, "partial outage"):
-			impact = Partial
-		case strings.Contains(words, "degraded") || strings.Contains(words, "elevated latency") || strings.Contains(words, "slow"):
-			impact = Degraded
-		}
-		in := Incident{ID: id, Name: it.title, Status: status, Impact: impact, URL: it.link}
-		for _, name := range mentioned(words, known) {
-			in.Components = append(in.Components, Component{Name: name, Status: impact})
-		}
-		if text != "" {
-			in.Updates = []Update{{ID: id + ":" + hashText(text), Status: status, Body: firstUpdate(text)}}
-		}
-		worst = max(worst, rank[impact])
-		s.Incidents = append(s.Incidents, in)
+	return "", nil, errors.New("XML that is neither RSS nor Atom")
+}
+
+// feedImpact reads an item's impact from its words.
+func feedImpact(words string) string {
+	switch {
+	case strings.Contains(words, "full outage") || strings.Contains(words, "major outage"):
+		return Major
+	case strings.Contains(words, "partial outage"):
+		return Partial
+	case strings.Contains(words, "degraded") || strings.Contains(words, "elevated latency") || strings.Contains(words, "slow"):
+		return Degraded
 	}
-	s.Indicator, s.Description = indicatorOf(worst)
-	return s, nil
+	return Partial
 }
 
 func feedTime(s string) (time.Time, bool) {

@@ -115,11 +115,23 @@ type Config struct {
 	Probes       []ProbeTarget
 	ProbeConfirm int           // bad polls in a row before an incident (default 3)
 	ProbeSlow    time.Duration // a poll slower than this is bad (default 2 s)
+	// Observer, if set, observes each poll.
+	Observer PollObserver
 }
 
-// Poller polls on each call to Poll; cron calls it, and only the replica
-// holding the lease polls.
-type Poller struct {
+// PollObserver observes each poll: "status" or "health", and whether it
+// went well (metrics).
+type PollObserver interface {
+	Poll(target string, ok bool)
+}
+
+type noPolls struct{}
+
+func (noPolls) Poll(string, bool) {}
+
+// core is what the watchers share: Redis, where a problem maps to an
+// incident, and the last snapshot.
+type core struct {
 	rdb    redis.UniversalClient
 	prefix string
 	cfg    Config
@@ -128,20 +140,45 @@ type Poller struct {
 	rep    Reporter
 	now    func() time.Time
 	log    logrus.FieldLogger
-	owner  string
+	obs    PollObserver
+}
 
-	// OnPoll, if set, observes each poll ("status" or "health", ok).
-	OnPoll func(target string, ok bool)
-
+// StatusWatch watches the status page (its format detected at a root).
+type StatusWatch struct {
+	*core
 	mu       sync.Mutex
 	etag     string
 	modified string
 	body     []byte
 	found    *Detection // the detected endpoint, when StatusURL is a root
-	started  time.Time
 }
 
-// NewPoller builds a poller.
+// HealthWatch probes the app's health endpoint.
+type HealthWatch struct{ *core }
+
+// APIProbes times Clerk's own endpoints.
+type APIProbes struct{ *core }
+
+// DeadMan is the polling lease and the dead-man's switch: it says when no
+// replica has finished a poll for a while.
+type DeadMan struct {
+	*core
+	owner   string
+	started time.Time
+}
+
+// Poller polls on each call to Poll; cron calls it, and only the replica
+// holding the lease polls. It is the watchers together, so their methods
+// (Fetch, Detect, Probe, PollAge, TryLead, Last, ...) are reachable on it.
+type Poller struct {
+	*core
+	*StatusWatch
+	*HealthWatch
+	*APIProbes
+	*DeadMan
+}
+
+// NewPoller builds a poller. cfg.Observer, if set, observes each poll.
 func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Client, opener Opener, rep Reporter, now func() time.Time, log logrus.FieldLogger) *Poller {
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
@@ -161,9 +198,15 @@ func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Cl
 	if cfg.ProbeSlow <= 0 {
 		cfg.ProbeSlow = 2 * time.Second
 	}
+	obs := cfg.Observer
+	if obs == nil {
+		obs = noPolls{}
+	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Poller{rdb: rdb, prefix: prefix, cfg: cfg, hc: hc, opener: opener, rep: rep, now: now, log: log, owner: hex.EncodeToString(b), started: now()}
+	c := &core{rdb: rdb, prefix: prefix, cfg: cfg, hc: hc, opener: opener, rep: rep, now: now, log: log, obs: obs}
+	return &Poller{core: c, StatusWatch: &StatusWatch{core: c}, HealthWatch: &HealthWatch{c}, APIProbes: &APIProbes{c},
+		DeadMan: &DeadMan{core: c, owner: hex.EncodeToString(b), started: now()}}
 }
 
 // staleAfter is how many intervals without a finished poll (by any
@@ -172,7 +215,7 @@ const staleAfter = 5
 
 // PollAge is how long ago any replica finished a poll; before the first,
 // how long this process has been up.
-func (p *Poller) PollAge(ctx context.Context) (time.Duration, error) {
+func (p *DeadMan) PollAge(ctx context.Context) (time.Duration, error) {
 	ms, err := p.rdb.Get(ctx, p.k("polled-at")).Int64()
 	if errors.Is(err, redis.Nil) {
 		return p.now().Sub(p.started), nil
@@ -184,14 +227,14 @@ func (p *Poller) PollAge(ctx context.Context) (time.Duration, error) {
 }
 
 // Stale reports whether no replica has finished a poll for 5 intervals.
-func (p *Poller) Stale(ctx context.Context) bool {
+func (p *DeadMan) Stale(ctx context.Context) bool {
 	age, err := p.PollAge(ctx)
 	return err == nil && p.cfg.Interval > 0 && age > staleAfter*p.cfg.Interval
 }
 
 // WarnIfStale says once, in the channel, that polling has stopped; a
 // finished poll re-arms it. Every replica's sweep calls it.
-func (p *Poller) WarnIfStale(ctx context.Context) {
+func (p *DeadMan) WarnIfStale(ctx context.Context) {
 	if !p.Stale(ctx) {
 		return
 	}
@@ -202,11 +245,11 @@ func (p *Poller) WarnIfStale(ctx context.Context) {
 	p.rep.Note(ctx, Note{Kind: PollerStale, Polls: staleAfter})
 }
 
-func (p *Poller) k(s string) string { return p.prefix + "status:" + s }
+func (p *core) k(s string) string { return p.prefix + "status:" + s }
 
 // TryLead takes or renews the polling lease; another replica takes over
 // within two intervals if the holder dies.
-func (p *Poller) TryLead(ctx context.Context) bool {
+func (p *DeadMan) TryLead(ctx context.Context) bool {
 	ttl := 2 * p.cfg.Interval
 	if ttl <= 0 {
 		ttl = 2 * time.Minute
@@ -237,7 +280,7 @@ func (p *Poller) Poll(ctx context.Context) {
 
 // Fetch reads the status page with a conditional request when the server
 // gave validators before; a 304 reuses the last body.
-func (p *Poller) Fetch(ctx context.Context) (Summary, error) {
+func (p *StatusWatch) Fetch(ctx context.Context) (Summary, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	url, err := p.endpoint(ctx)
@@ -289,12 +332,34 @@ func (p *Poller) Fetch(ctx context.Context) (Summary, error) {
 	return sum, err
 }
 
-func (p *Poller) pollStatus(ctx context.Context) {
+// pollStatus reads the status page and follows each problem on it: an
+// incident opened after Confirm polls, an advisory line, upstream updates,
+// and what is gone.
+func (p *StatusWatch) pollStatus(ctx context.Context) {
+	sum, ok := p.fetchAndRecord(ctx)
+	if !ok {
+		return
+	}
+	problems := p.problemsIn(ctx, sum)
+	for _, m := range sum.Maintenances {
+		if first, _ := redisx.Once(ctx, p.rdb, p.k("planned:"+m.ID+":"+m.Status), 30*24*time.Hour); first {
+			p.rep.Note(ctx, Note{Kind: PlannedWork, Name: m.Name, Status: m.Status, Body: strings.Join(m.Components, ", ")})
+		}
+	}
+	present := map[string]bool{}
+	for _, pr := range problems {
+		present[pr.key] = true
+		p.track(ctx, pr)
+	}
+	p.clearGone(ctx, present)
+}
+
+// fetchAndRecord fetches the page and records how it went: the snapshot,
+// and a note after 5 failures in a row (and when it reads again).
+func (p *StatusWatch) fetchAndRecord(ctx context.Context) (Summary, bool) {
 	sum, err := p.Fetch(ctx)
 	now := p.now().UTC()
-	if p.OnPoll != nil {
-		p.OnPoll("status", err == nil)
-	}
+	p.obs.Poll("status", err == nil)
 	if err != nil {
 		p.saveSnapshot(ctx, func(s *Snapshot) { s.Err, s.FetchedAt = err.Error(), now })
 		fails, _ := p.rdb.Incr(ctx, p.k("fetch-failures")).Result()
@@ -304,20 +369,27 @@ func (p *Poller) pollStatus(ctx context.Context) {
 				p.rep.Note(ctx, Note{Kind: PageUnreadable, Polls: int(fails), Err: err.Error()})
 			}
 		}
-		return
+		return sum, false
 	}
 	p.rdb.Del(ctx, p.k("fetch-failures"))
 	if n, _ := p.rdb.Del(ctx, p.k("fetch-warned")).Result(); n > 0 {
 		p.rep.Note(ctx, Note{Kind: PageReadable})
 	}
 	p.saveSnapshot(ctx, func(s *Snapshot) { s.Summary, s.Err, s.FetchedAt = &sum, "", now })
+	return sum, true
+}
 
-	type problem struct {
-		key      string
-		alert    Alert
-		up       *Incident
-		advisory bool
-	}
+// problem is one thing wrong on the status page, keyed as it is tracked.
+type problem struct {
+	key      string
+	alert    Alert
+	up       *Incident
+	advisory bool
+}
+
+// problemsIn lists what the page says is wrong (and notes upstream
+// incidents it shows resolved).
+func (p *StatusWatch) problemsIn(ctx context.Context, sum Summary) []problem {
 	var problems []problem
 	covered := map[string]bool{}
 	for i := range sum.Incidents {
@@ -354,43 +426,43 @@ func (p *Poller) pollStatus(ctx context.Context) {
 		a, ok := alertForIndicator(sum)
 		problems = append(problems, problem{key: "indicator:" + sum.Indicator, alert: a, advisory: !ok})
 	}
-	for _, m := range sum.Maintenances {
-		if first, _ := redisx.Once(ctx, p.rdb, p.k("planned:"+m.ID+":"+m.Status), 30*24*time.Hour); first {
-			p.rep.Note(ctx, Note{Kind: PlannedWork, Name: m.Name, Status: m.Status, Body: strings.Join(m.Components, ", ")})
-		}
-	}
+	return problems
+}
 
-	present := map[string]bool{}
-	for _, pr := range problems {
-		present[pr.key] = true
-		streak, _ := p.rdb.HIncrBy(ctx, p.k("streak"), pr.key, 1).Result()
-		p.rdb.HDel(ctx, p.k("gone"), pr.key)
-		if pr.advisory {
-			// Nobody is paged: one line in the channel while it lasts.
-			if int(streak) >= p.cfg.Confirm {
-				if first, _ := redisx.Once(ctx, p.rdb, p.k("advised:"+pr.key), 0); first {
-					p.rdb.SAdd(ctx, p.k("advisories"), pr.key)
-					p.rep.Note(ctx, Note{Kind: Advisory, Name: pr.alert.Title, Status: pr.alert.Impact, Body: strings.Join(pr.alert.Components, ", "), Polls: int(streak)})
-				}
-			}
-			continue
-		}
-		id := p.mapped(ctx, pr.key)
-		if id == "" && int(streak) >= p.cfg.Confirm {
-			pr.alert.Key, pr.alert.Polls = pr.key, int(streak)
-			id = p.open(ctx, pr.key, pr.alert)
-			if id != "" && pr.up != nil {
-				for _, u := range pr.up.Updates { // the alert carried the latest
-					p.rdb.SAdd(ctx, p.k("seen:"+pr.up.ID), u.ID)
-				}
+// track counts one more poll of a problem: after Confirm polls an
+// advisory is said once, anything else opens (or follows) its incident.
+func (p *StatusWatch) track(ctx context.Context, pr problem) {
+	streak, _ := p.rdb.HIncrBy(ctx, p.k("streak"), pr.key, 1).Result()
+	p.rdb.HDel(ctx, p.k("gone"), pr.key)
+	if pr.advisory {
+		// Nobody is paged: one line in the channel while it lasts.
+		if int(streak) >= p.cfg.Confirm {
+			if first, _ := redisx.Once(ctx, p.rdb, p.k("advised:"+pr.key), 0); first {
+				p.rdb.SAdd(ctx, p.k("advisories"), pr.key)
+				p.rep.Note(ctx, Note{Kind: Advisory, Name: pr.alert.Title, Status: pr.alert.Impact, Body: strings.Join(pr.alert.Components, ", "), Polls: int(streak)})
 			}
 		}
+		return
+	}
+	id := p.mapped(ctx, pr.key)
+	if id == "" && int(streak) >= p.cfg.Confirm {
+		pr.alert.Key, pr.alert.Polls = pr.key, int(streak)
+		id = p.open(ctx, pr.key, pr.alert)
 		if id != "" && pr.up != nil {
-			p.postUpdates(ctx, id, *pr.up)
+			for _, u := range pr.up.Updates { // the alert carried the latest
+				p.rdb.SAdd(ctx, p.k("seen:"+pr.up.ID), u.ID)
+			}
 		}
 	}
-	// Problems gone from the page: reset streaks; an upstream incident gone
-	// for Confirm polls counts as resolved.
+	if id != "" && pr.up != nil {
+		p.postUpdates(ctx, id, *pr.up)
+	}
+}
+
+// clearGone handles problems gone from the page: streaks reset; an
+// advisory or an incident's problem gone for Confirm polls is over (an
+// upstream incident counts as resolved).
+func (p *StatusWatch) clearGone(ctx context.Context, present map[string]bool) {
 	keys, _ := p.rdb.HKeys(ctx, p.k("streak")).Result()
 	for _, key := range keys {
 		if present[key] {
@@ -429,7 +501,7 @@ func (p *Poller) pollStatus(ctx context.Context) {
 	}
 }
 
-func (p *Poller) mapped(ctx context.Context, key string) string {
+func (p *core) mapped(ctx context.Context, key string) string {
 	id, err := p.rdb.Get(ctx, p.k("map:"+key)).Result()
 	if err != nil || id == "opening" {
 		return ""
@@ -444,7 +516,7 @@ func (p *Poller) mapped(ctx context.Context, key string) string {
 
 // open claims the problem key so that a restart or another replica never
 // opens it twice, then asks the reporter for the incident.
-func (p *Poller) open(ctx context.Context, key string, a Alert) string {
+func (p *core) open(ctx context.Context, key string, a Alert) string {
 	mk := p.k("map:" + key)
 	if cur, err := p.rdb.Get(ctx, mk).Result(); err == nil {
 		if cur == "opening" || strings.HasPrefix(key, "upstream:") || p.rep.IncidentOpen(ctx, cur) {
@@ -467,7 +539,7 @@ func (p *Poller) open(ctx context.Context, key string, a Alert) string {
 	return id
 }
 
-func (p *Poller) postUpdates(ctx context.Context, id string, in Incident) {
+func (p *StatusWatch) postUpdates(ctx context.Context, id string, in Incident) {
 	for _, u := range in.Updates {
 		if u.ID == "" {
 			continue
@@ -480,7 +552,7 @@ func (p *Poller) postUpdates(ctx context.Context, id string, in Incident) {
 	}
 }
 
-func (p *Poller) upstreamResolved(ctx context.Context, in Incident) {
+func (p *StatusWatch) upstreamResolved(ctx context.Context, in Incident) {
 	key := "upstream:" + in.ID
 	id, err := p.rdb.Get(ctx, p.k("map:"+key)).Result()
 	if err != nil || id == "opening" {
@@ -494,11 +566,9 @@ func (p *Poller) upstreamResolved(ctx context.Context, in Incident) {
 	p.rep.Note(ctx, Note{Kind: UpstreamResolved, Incident: id, Name: name})
 }
 
-func (p *Poller) pollHealth(ctx context.Context) {
+func (p *HealthWatch) pollHealth(ctx context.Context) {
 	h := p.Probe(ctx)
-	if p.OnPoll != nil {
-		p.OnPoll("health", h.OK)
-	}
+	p.obs.Poll("health", h.OK)
 	p.saveSnapshot(ctx, func(s *Snapshot) { s.Health = &h })
 	key := "app-health"
 	if h.OK {
@@ -525,7 +595,7 @@ func (p *Poller) pollHealth(ctx context.Context) {
 }
 
 // Probe calls the app's health endpoint with a 5 s timeout.
-func (p *Poller) Probe(ctx context.Context) Health {
+func (p *HealthWatch) Probe(ctx context.Context) Health {
 	h := Health{URL: p.cfg.HealthURL, At: p.now().UTC()}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -563,7 +633,7 @@ func rootCause(err error) string {
 	}
 }
 
-func (p *Poller) saveSnapshot(ctx context.Context, fn func(*Snapshot)) {
+func (p *core) saveSnapshot(ctx context.Context, fn func(*Snapshot)) {
 	s, _ := p.Last(ctx)
 	fn(&s)
 	raw, err := json.Marshal(s)
@@ -573,7 +643,7 @@ func (p *Poller) saveSnapshot(ctx context.Context, fn func(*Snapshot)) {
 }
 
 // Last returns what the last polls saw (any replica's).
-func (p *Poller) Last(ctx context.Context) (Snapshot, error) {
+func (p *core) Last(ctx context.Context) (Snapshot, error) {
 	var s Snapshot
 	raw, err := p.rdb.Get(ctx, p.k("last")).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -588,7 +658,7 @@ func (p *Poller) Last(ctx context.Context) (Snapshot, error) {
 
 // alertFor classifies an upstream incident with the component map; ok is
 // false when it means an advisory only.
-func (p *Poller) alertFor(in Incident, sum Summary) (Alert, bool) {
+func (p *StatusWatch) alertFor(in Incident, sum Summary) (Alert, bool) {
 	a := Alert{Title: "Clerk: " + in.Name, Link: in.URL, Update: in.Latest().Body}
 	if a.Link == "" {
 		a.Link = sum.PageURL
@@ -605,7 +675,7 @@ func (p *Poller) alertFor(in Incident, sum Summary) (Alert, bool) {
 	return a, ok
 }
 
-func (p *Poller) alertForComponents(cs []Component, sum Summary) (Alert, bool) {
+func (p *StatusWatch) alertForComponents(cs []Component, sum Summary) (Alert, bool) {
 	a := Alert{Link: sum.PageURL}
 	var worst string
 	for _, c := range cs {

@@ -316,18 +316,7 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	// The Frontend API's public paths answer without a key or session.
 	if r.URL.Path == "/.well-known/jwks.json" || r.URL.Path == "/v1/environment" {
-		s.mu.Lock()
-		code := s.fapiCode
-		s.mu.Unlock()
-		switch {
-		case code != 0:
-			clerkError(w, code, "fake_frontend_refusal", http.StatusText(code))
-		case r.URL.Path == "/v1/environment":
-			writeJSON(w, map[string]any{"object": "environment", "auth_config": map[string]any{"object": "auth_config", "id": "aac_fake"},
-				"display_config": map[string]any{"object": "display_config", "instance_environment_type": "development"}})
-		default:
-			writeJSON(w, map[string]any{"keys": []map[string]string{{"kid": "ins_fake", "kty": "RSA", "use": "sig", "alg": "RS256", "n": "xyz", "e": "AQAB"}}})
-		}
+		s.servePublic(w, r)
 		return
 	}
 	s.mu.Lock()
@@ -341,20 +330,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	if path != "/jwks" && !s.admit(w) {
 		return
 	}
-	s.mu.Lock()
-	for i := range s.failures {
-		f := &s.failures[i]
-		if f.left > 0 && strings.HasPrefix(path, f.prefix) && (f.method == "" || f.method == r.Method) {
-			f.left--
-			s.mu.Unlock()
-			if f.retryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter))
-			}
-			clerkError(w, f.status, "fake_failure", http.StatusText(f.status))
-			return
-		}
+	if s.injectedFailure(w, r) {
+		return
 	}
-	s.mu.Unlock()
 	if r.Method == http.MethodPost && len(body) > 0 && strings.TrimSpace(string(body)) != "null" && strings.TrimSpace(string(body)) != "{}" {
 		clerkError(w, http.StatusUnprocessableEntity, "form_param_unknown", "this endpoint takes no body")
 		return
@@ -369,18 +347,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 		// Clerk's count can lag its list (users created or imported since).
 		writeJSON(w, map[string]any{"object": "total_count", "total_count": max(len(s.filterUsers(r))-s.countLag, 0)})
 	case len(parts) == 2 && parts[0] == "users" && r.Method == http.MethodGet:
-		s.mu.Lock()
-		u, ok := s.users[parts[1]]
-		var out map[string]any
-		if ok {
-			out = userJSON(u)
-		}
-		s.mu.Unlock()
-		if !ok {
-			clerkError(w, http.StatusNotFound, "resource_not_found", "User not found")
-			return
-		}
-		writeJSON(w, out)
+		s.getUser(w, parts[1])
 	case len(parts) == 3 && parts[0] == "users" && r.Method == http.MethodPost:
 		s.userAction(w, parts[1], parts[2])
 	case r.Method == http.MethodGet && path == "/sessions":
@@ -389,20 +356,78 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 		// A one-time login link to the Svix dashboard: a credential.
 		writeJSON(w, map[string]any{"svix_url": "https://app.svix.com/login#key=" + SvixSecret})
 	case len(parts) == 3 && parts[0] == "sessions" && parts[2] == "revoke" && r.Method == http.MethodPost:
-		s.mu.Lock()
-		ss, ok := s.sessions[parts[1]]
-		if ok {
-			ss.Status = "revoked"
-		}
-		s.mu.Unlock()
-		if !ok {
-			clerkError(w, http.StatusNotFound, "resource_not_found", "Session not found")
-			return
-		}
-		writeJSON(w, sessionJSON(ss))
+		s.revokeSession(w, parts[1])
 	default:
 		clerkError(w, http.StatusNotFound, "resource_not_found", "no such endpoint in the fake: "+r.Method+" "+path)
 	}
+}
+
+// servePublic answers the Frontend API's public paths (JWKS, environment),
+// or the refusal set for them.
+func (s *Server) servePublic(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	code := s.fapiCode
+	s.mu.Unlock()
+	switch {
+	case code != 0:
+		clerkError(w, code, "fake_frontend_refusal", http.StatusText(code))
+	case r.URL.Path == "/v1/environment":
+		writeJSON(w, map[string]any{"object": "environment", "auth_config": map[string]any{"object": "auth_config", "id": "aac_fake"},
+			"display_config": map[string]any{"object": "display_config", "instance_environment_type": "development"}})
+	default:
+		writeJSON(w, map[string]any{"keys": []map[string]string{{"kid": "ins_fake", "kty": "RSA", "use": "sig", "alg": "RS256", "n": "xyz", "e": "AQAB"}}})
+	}
+}
+
+// injectedFailure answers with the first queued failure matching the
+// request, if any.
+func (s *Server) injectedFailure(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	for i := range s.failures {
+		f := &s.failures[i]
+		if f.left > 0 && strings.HasPrefix(r.URL.Path, f.prefix) && (f.method == "" || f.method == r.Method) {
+			f.left--
+			s.mu.Unlock()
+			if f.retryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter))
+			}
+			clerkError(w, f.status, "fake_failure", http.StatusText(f.status))
+			return true
+		}
+	}
+	s.mu.Unlock()
+	return false
+}
+
+// getUser answers GET /users/{id}.
+func (s *Server) getUser(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	u, ok := s.users[id]
+	var out map[string]any
+	if ok {
+		out = userJSON(u)
+	}
+	s.mu.Unlock()
+	if !ok {
+		clerkError(w, http.StatusNotFound, "resource_not_found", "User not found")
+		return
+	}
+	writeJSON(w, out)
+}
+
+// revokeSession answers POST /sessions/{id}/revoke.
+func (s *Server) revokeSession(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	ss, ok := s.sessions[id]
+	if ok {
+		ss.Status = "revoked"
+	}
+	s.mu.Unlock()
+	if !ok {
+		clerkError(w, http.StatusNotFound, "resource_not_found", "Session not found")
+		return
+	}
+	writeJSON(w, sessionJSON(ss))
 }
 
 // admit applies the request budget, answering 429 when it is spent.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -135,30 +136,8 @@ func (t *Twilio) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = r.ParseForm()
-	to, from := r.PostForm.Get("To"), r.PostForm.Get("From")
-	body := r.PostForm.Get("Body")
-	if kind == "call" {
-		body = r.PostForm.Get("Twiml")
-	}
-	if kind == "sms" && from == "" {
-		from = r.PostForm.Get("MessagingServiceSid")
-	}
-	switch {
-	case kind == "call" && !strings.HasPrefix(to, "+"):
-		twilioErr(w, http.StatusBadRequest, 21217, fmt.Sprintf("Phone number %s does not appear to be valid.", to))
-		return
-	case kind == "call" && from != "" && !strings.HasPrefix(from, "+"):
-		// A call's From must be a number: a Messaging Service SID only sends messages.
-		twilioErr(w, http.StatusBadRequest, 21212, fmt.Sprintf("Invalid From Number (caller ID): %s", from))
-		return
-	case !strings.HasPrefix(to, "+"):
-		twilioErr(w, http.StatusBadRequest, 21211, fmt.Sprintf("The 'To' number %s is not a valid phone number.", to))
-		return
-	case from == "" || body == "":
-		twilioErr(w, http.StatusBadRequest, 21603, "A 'From' and a body are required")
-		return
-	case kind == "sms" && len([]rune(body)) > 1600:
-		twilioErr(w, http.StatusBadRequest, 21617, "The concatenated message body exceeds the 1600 character limit.")
+	to, from, body, ok := readSend(w, kind, r.PostForm)
+	if !ok {
 		return
 	}
 	t.mu.Lock()
@@ -192,6 +171,37 @@ func (t *Twilio) handle(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	_ = json.NewEncoder(w).Encode(map[string]any{"sid": resSID, "status": "queued", "to": to, "from": from})
+}
+
+// readSend reads a message or call; when it is invalid it answers
+// Twilio's error and ok is false.
+func readSend(w http.ResponseWriter, kind string, f url.Values) (to, from, body string, ok bool) {
+	to, from, body = f.Get("To"), f.Get("From"), f.Get("Body")
+	if kind == "call" {
+		body = f.Get("Twiml")
+	}
+	if kind == "sms" && from == "" {
+		from = f.Get("MessagingServiceSid")
+	}
+	switch {
+	case kind == "call" && !strings.HasPrefix(to, "+"):
+		twilioErr(w, http.StatusBadRequest, 21217, fmt.Sprintf("Phone number %s does not appear to be valid.", to))
+		return to, from, body, false
+	case kind == "call" && from != "" && !strings.HasPrefix(from, "+"):
+		// A call's From must be a number: a Messaging Service SID only sends messages.
+		twilioErr(w, http.StatusBadRequest, 21212, fmt.Sprintf("Invalid From Number (caller ID): %s", from))
+		return to, from, body, false
+	case !strings.HasPrefix(to, "+"):
+		twilioErr(w, http.StatusBadRequest, 21211, fmt.Sprintf("The 'To' number %s is not a valid phone number.", to))
+		return to, from, body, false
+	case from == "" || body == "":
+		twilioErr(w, http.StatusBadRequest, 21603, "A 'From' and a body are required")
+		return to, from, body, false
+	case kind == "sms" && len([]rune(body)) > 1600:
+		twilioErr(w, http.StatusBadRequest, 21617, "The concatenated message body exceeds the 1600 character limit.")
+		return to, from, body, false
+	}
+	return to, from, body, true
 }
 
 // callStatus answers GET Calls/{sid}.json with the call's next scripted status.

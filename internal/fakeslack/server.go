@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -269,43 +270,13 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// handleAPI answers a Web API call: rate limits, auth, then the method.
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	s.delay()
-	s.mu.Lock()
-	s.calls[method]++
-	if n := s.rateLimited[method]; n > 0 {
-		s.rateLimited[method] = n - 1
-		s.mu.Unlock()
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(http.StatusTooManyRequests)
+	if s.refuse(w, r, method) {
 		return
 	}
-	if secs := s.throttleAll[method]; secs > 0 {
-		s.throttled++
-		s.mu.Unlock()
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		w.WriteHeader(http.StatusTooManyRequests)
-		return
-	}
-	if method == "chat.postMessage" {
-		_ = r.ParseForm()
-		if secs := s.throttle[r.PostForm.Get("channel")]; secs > 0 {
-			s.throttled++
-			s.mu.Unlock()
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			w.WriteHeader(http.StatusTooManyRequests)
-			return
-		}
-	}
-	if wait := s.limited(method, r); wait > 0 {
-		s.throttled++
-		s.mu.Unlock()
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		w.WriteHeader(http.StatusTooManyRequests)
-		return
-	}
-	s.mu.Unlock()
 
 	if method == "apps.connections.open" {
 		if r.Header.Get("Authorization") != "Bearer "+s.AppToken {
@@ -327,217 +298,325 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
 		return
 	}
-	f := r.PostForm
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch method {
-	case "auth.test":
-		writeJSON(w, map[string]any{"ok": true, "user_id": "UBOT", "user": "clerk-incident", "team_id": "T1", "bot_id": "B1"})
-	case "views.open":
-		var req struct {
-			TriggerID string          `json:"trigger_id"`
-			View      json.RawMessage `json:"view"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeJSON(w, map[string]any{"ok": false, "error": "invalid_json"})
-			return
-		}
-		tr, ok := s.triggers[req.TriggerID]
-		switch {
-		case !ok:
-			writeJSON(w, map[string]any{"ok": false, "error": "invalid_trigger_id"})
-			return
-		case tr.used:
-			// Slack takes each trigger_id once.
-			writeJSON(w, map[string]any{"ok": false, "error": "exchanged_trigger_id"})
-			return
-		case time.Since(tr.at) > 3*time.Second || s.slowTriggers:
-			writeJSON(w, map[string]any{"ok": false, "error": "expired_trigger_id"})
-			return
-		}
-		if s.invalidView(w, method, req.View) {
-			return
-		}
-		tr.used = true
-		s.triggers[req.TriggerID] = tr
-		s.seq++
-		v := &View{ID: fmt.Sprintf("V%06d", s.seq), User: tr.user, Raw: req.View}
-		s.views = append(s.views, v)
-		s.cond.Broadcast()
-		writeJSON(w, map[string]any{"ok": true, "view": map[string]any{"id": v.ID}})
-	case "views.update":
-		var req struct {
-			ViewID string          `json:"view_id"`
-			View   json.RawMessage `json:"view"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeJSON(w, map[string]any{"ok": false, "error": "invalid_json"})
-			return
-		}
-		var v *View
-		for _, x := range s.views {
-			if x.ID == req.ViewID {
-				v = x
-			}
-		}
-		if v == nil {
-			writeJSON(w, map[string]any{"ok": false, "error": "not_found"})
-			return
-		}
-		if s.invalidView(w, method, req.View) {
-			return
-		}
-		v.Raw = req.View
-		writeJSON(w, map[string]any{"ok": true, "view": map[string]any{"id": v.ID}})
-	case "chat.postMessage":
-		ch := f.Get("channel")
-		if ch == "" {
-			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
-			return
-		}
-		if p := s.chans[ch]; p != "" {
-			writeJSON(w, map[string]any{"ok": false, "error": p})
-			return
-		}
-		if ch[0] == 'U' { // posting to a user ID lands in their DM
-			ch = "D" + ch
-		}
-		if f.Get("text") == "" && f.Get("blocks") == "" {
-			writeJSON(w, map[string]any{"ok": false, "error": "no_text"})
-			return
-		}
-		if s.invalidBlocks(w, method, f.Get("blocks")) {
-			return
-		}
-		m := &Message{Channel: ch, TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), Text: truncText(f.Get("text")),
-			Blocks: json.RawMessage(orEmpty(f.Get("blocks"))), Versions: 1, Broadcast: f.Get("reply_broadcast") == "true"}
-		s.messages = append(s.messages, m)
-		s.emit(Event{Kind: "post", Message: m})
-		s.cond.Broadcast()
-		writeJSON(w, map[string]any{"ok": true, "channel": ch, "ts": m.TS})
-	case "conversations.info":
-		ch := f.Get("channel")
-		switch s.chans[ch] {
-		case "channel_not_found":
-			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
-		default:
-			writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": ch, "is_channel": true,
-				"is_member": s.chans[ch] != "not_in_channel", "is_archived": s.chans[ch] == "is_archived"}})
-		}
-	case "chat.update":
-		if p := s.chans[f.Get("channel")]; p != "" {
-			writeJSON(w, map[string]any{"ok": false, "error": p})
-			return
-		}
-		m := s.find(f.Get("channel"), f.Get("ts"))
-		if m == nil {
-			writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
-			return
-		}
-		if s.invalidBlocks(w, method, f.Get("blocks")) {
-			return
-		}
-		m.Text = truncText(f.Get("text"))
-		m.Blocks = json.RawMessage(orEmpty(f.Get("blocks")))
-		m.Versions++
-		s.emit(Event{Kind: "update", Message: m})
-		s.cond.Broadcast()
-		writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})
-	case "chat.postEphemeral":
-		if f.Get("text") == "" && f.Get("blocks") == "" {
-			writeJSON(w, map[string]any{"ok": false, "error": "no_text"})
-			return
-		}
-		if s.invalidBlocks(w, method, f.Get("blocks")) {
-			return
-		}
-		m := &Message{Channel: f.Get("channel"), TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), User: f.Get("user"),
-			Ephemeral: true, Text: truncText(f.Get("text")), Blocks: json.RawMessage(orEmpty(f.Get("blocks"))), Versions: 1}
-		s.messages = append(s.messages, m)
-		s.emit(Event{Kind: "ephemeral", Message: m})
-		s.cond.Broadcast()
-		writeJSON(w, map[string]any{"ok": true, "message_ts": m.TS})
-	case "conversations.open":
-		if code, ok := s.gone[f.Get("users")]; ok {
-			writeJSON(w, map[string]any{"ok": false, "error": code})
-			return
-		}
-		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + f.Get("users")}})
-	case "users.info":
-		id := f.Get("user")
-		switch s.gone[id] {
-		case "":
-		case "user_disabled":
-			writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": s.users[id], "deleted": true}})
-			return
-		default:
-			writeJSON(w, map[string]any{"ok": false, "error": "user_not_found"})
-			return
-		}
-		name, ok := s.users[id]
-		if !ok {
-			name = id // as payloads call a user AddUser never named
-		}
-		display, real := name, name
-		if p, ok := s.profiles[id]; ok {
-			display, real = p[0], p[1]
-		}
-		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": name, "real_name": real,
-			"profile": map[string]any{"display_name": display, "real_name": real}}})
-	case "users.lookupByEmail":
-		id, ok := s.emails[strings.ToLower(f.Get("email"))]
-		if !ok {
-			writeJSON(w, map[string]any{"ok": false, "error": "users_not_found"})
-			return
-		}
-		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": s.users[id]}})
-	case "users.list":
-		var members []map[string]any
-		for id, name := range s.users {
-			members = append(members, map[string]any{"id": id, "name": name, "profile": map[string]any{"display_name": name}})
-		}
-		writeJSON(w, map[string]any{"ok": true, "members": members, "response_metadata": map[string]any{"next_cursor": ""}})
-	case "usergroups.list":
-		var groups []map[string]any
-		for id, h := range s.handles {
-			groups = append(groups, map[string]any{"id": id, "handle": h, "name": h})
-		}
-		writeJSON(w, map[string]any{"ok": true, "usergroups": groups})
-	case "usergroups.users.list":
-		members, ok := s.groups[f.Get("usergroup")]
-		if !ok {
-			writeJSON(w, map[string]any{"ok": false, "error": "no_such_subteam"})
-			return
-		}
-		writeJSON(w, map[string]any{"ok": true, "users": members})
-	case "files.getUploadURLExternal":
-		id := fmt.Sprintf("F%d", len(s.pendingUp)+len(s.files)+1)
-		s.pendingUp[id] = &File{ID: id, Name: f.Get("filename")}
-		writeJSON(w, map[string]any{"ok": true, "file_id": id, "upload_url": s.srv.URL + "/upload/" + id})
-	case "files.completeUploadExternal":
-		var summaries []struct{ ID, Title string }
-		if err := json.Unmarshal([]byte(f.Get("files")), &summaries); err != nil || len(summaries) == 0 {
-			writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments"})
-			return
-		}
-		var out []map[string]string
-		for _, sm := range summaries {
-			file, ok := s.pendingUp[sm.ID]
-			if !ok {
-				writeJSON(w, map[string]any{"ok": false, "error": "file_not_found"})
-				return
-			}
-			delete(s.pendingUp, sm.ID)
-			file.Title, file.Channel, file.ThreadTS, file.Comment = sm.Title, f.Get("channel_id"), f.Get("thread_ts"), f.Get("initial_comment")
-			s.files = append(s.files, file)
-			s.emit(Event{Kind: "file", File: file})
-			out = append(out, map[string]string{"id": file.ID, "title": file.Title})
-		}
-		s.cond.Broadcast()
-		writeJSON(w, map[string]any{"ok": true, "files": out})
-	default:
+	answer, ok := s.apiMethods()[method]
+	if !ok {
 		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
+		return
 	}
+	answer(w, r, r.PostForm)
+}
+
+// refuse counts the call and answers 429 when the method, the channel or
+// the tier's rate is limited.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, method string) bool {
+	s.mu.Lock()
+	s.calls[method]++
+	if n := s.rateLimited[method]; n > 0 {
+		s.rateLimited[method] = n - 1
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return true
+	}
+	if secs := s.throttleAll[method]; secs > 0 {
+		s.throttled++
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		w.WriteHeader(http.StatusTooManyRequests)
+		return true
+	}
+	if method == "chat.postMessage" {
+		_ = r.ParseForm()
+		if secs := s.throttle[r.PostForm.Get("channel")]; secs > 0 {
+			s.throttled++
+			s.mu.Unlock()
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			w.WriteHeader(http.StatusTooManyRequests)
+			return true
+		}
+	}
+	if wait := s.limited(method, r); wait > 0 {
+		s.throttled++
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		w.WriteHeader(http.StatusTooManyRequests)
+		return true
+	}
+	s.mu.Unlock()
+	return false
+}
+
+// apiMethods maps each Web API method the fake speaks to its handler;
+// each runs with s.mu held and the form parsed.
+func (s *Server) apiMethods() map[string]func(w http.ResponseWriter, r *http.Request, f url.Values) {
+	return map[string]func(w http.ResponseWriter, r *http.Request, f url.Values){
+		"auth.test":                    s.apiAuthTest,
+		"views.open":                   s.apiViewsOpen,
+		"views.update":                 s.apiViewsUpdate,
+		"chat.postMessage":             s.apiChatPostMessage,
+		"conversations.info":           s.apiConversationsInfo,
+		"chat.update":                  s.apiChatUpdate,
+		"chat.postEphemeral":           s.apiChatPostEphemeral,
+		"conversations.open":           s.apiConversationsOpen,
+		"users.info":                   s.apiUsersInfo,
+		"users.lookupByEmail":          s.apiUsersLookupByEmail,
+		"users.list":                   s.apiUsersList,
+		"usergroups.list":              s.apiUsergroupsList,
+		"usergroups.users.list":        s.apiUsergroupsUsersList,
+		"files.getUploadURLExternal":   s.apiFilesGetUploadURLExternal,
+		"files.completeUploadExternal": s.apiFilesCompleteUploadExternal,
+	}
+}
+
+// apiAuthTest answers auth.test.
+func (s *Server) apiAuthTest(w http.ResponseWriter, r *http.Request, f url.Values) {
+	writeJSON(w, map[string]any{"ok": true, "user_id": "UBOT", "user": "clerk-incident", "team_id": "T1", "bot_id": "B1"})
+}
+
+// apiViewsOpen answers views.open.
+func (s *Server) apiViewsOpen(w http.ResponseWriter, r *http.Request, f url.Values) {
+	var req struct {
+		TriggerID string          `json:"trigger_id"`
+		View      json.RawMessage `json:"view"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_json"})
+		return
+	}
+	tr, ok := s.triggers[req.TriggerID]
+	switch {
+	case !ok:
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_trigger_id"})
+		return
+	case tr.used:
+		// Slack takes each trigger_id once.
+		writeJSON(w, map[string]any{"ok": false, "error": "exchanged_trigger_id"})
+		return
+	case time.Since(tr.at) > 3*time.Second || s.slowTriggers:
+		writeJSON(w, map[string]any{"ok": false, "error": "expired_trigger_id"})
+		return
+	}
+	if s.invalidView(w, "views.open", req.View) {
+		return
+	}
+	tr.used = true
+	s.triggers[req.TriggerID] = tr
+	s.seq++
+	v := &View{ID: fmt.Sprintf("V%06d", s.seq), User: tr.user, Raw: req.View}
+	s.views = append(s.views, v)
+	s.cond.Broadcast()
+	writeJSON(w, map[string]any{"ok": true, "view": map[string]any{"id": v.ID}})
+}
+
+// apiViewsUpdate answers views.update.
+func (s *Server) apiViewsUpdate(w http.ResponseWriter, r *http.Request, f url.Values) {
+	var req struct {
+		ViewID string          `json:"view_id"`
+		View   json.RawMessage `json:"view"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_json"})
+		return
+	}
+	var v *View
+	for _, x := range s.views {
+		if x.ID == req.ViewID {
+			v = x
+		}
+	}
+	if v == nil {
+		writeJSON(w, map[string]any{"ok": false, "error": "not_found"})
+		return
+	}
+	if s.invalidView(w, "views.update", req.View) {
+		return
+	}
+	v.Raw = req.View
+	writeJSON(w, map[string]any{"ok": true, "view": map[string]any{"id": v.ID}})
+}
+
+// apiChatPostMessage answers chat.postMessage.
+func (s *Server) apiChatPostMessage(w http.ResponseWriter, r *http.Request, f url.Values) {
+	ch := f.Get("channel")
+	if ch == "" {
+		writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+		return
+	}
+	if p := s.chans[ch]; p != "" {
+		writeJSON(w, map[string]any{"ok": false, "error": p})
+		return
+	}
+	if ch[0] == 'U' { // posting to a user ID lands in their DM
+		ch = "D" + ch
+	}
+	if f.Get("text") == "" && f.Get("blocks") == "" {
+		writeJSON(w, map[string]any{"ok": false, "error": "no_text"})
+		return
+	}
+	if s.invalidBlocks(w, "chat.postMessage", f.Get("blocks")) {
+		return
+	}
+	m := &Message{Channel: ch, TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), Text: truncText(f.Get("text")),
+		Blocks: json.RawMessage(orEmpty(f.Get("blocks"))), Versions: 1, Broadcast: f.Get("reply_broadcast") == "true"}
+	s.messages = append(s.messages, m)
+	s.emit(Event{Kind: "post", Message: m})
+	s.cond.Broadcast()
+	writeJSON(w, map[string]any{"ok": true, "channel": ch, "ts": m.TS})
+}
+
+// apiConversationsInfo answers conversations.info.
+func (s *Server) apiConversationsInfo(w http.ResponseWriter, r *http.Request, f url.Values) {
+	ch := f.Get("channel")
+	switch s.chans[ch] {
+	case "channel_not_found":
+		writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+	default:
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": ch, "is_channel": true,
+			"is_member": s.chans[ch] != "not_in_channel", "is_archived": s.chans[ch] == "is_archived"}})
+	}
+}
+
+// apiChatUpdate answers chat.update.
+func (s *Server) apiChatUpdate(w http.ResponseWriter, r *http.Request, f url.Values) {
+	if p := s.chans[f.Get("channel")]; p != "" {
+		writeJSON(w, map[string]any{"ok": false, "error": p})
+		return
+	}
+	m := s.find(f.Get("channel"), f.Get("ts"))
+	if m == nil {
+		writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
+		return
+	}
+	if s.invalidBlocks(w, "chat.update", f.Get("blocks")) {
+		return
+	}
+	m.Text = truncText(f.Get("text"))
+	m.Blocks = json.RawMessage(orEmpty(f.Get("blocks")))
+	m.Versions++
+	s.emit(Event{Kind: "update", Message: m})
+	s.cond.Broadcast()
+	writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})
+}
+
+// apiChatPostEphemeral answers chat.postEphemeral.
+func (s *Server) apiChatPostEphemeral(w http.ResponseWriter, r *http.Request, f url.Values) {
+	if f.Get("text") == "" && f.Get("blocks") == "" {
+		writeJSON(w, map[string]any{"ok": false, "error": "no_text"})
+		return
+	}
+	if s.invalidBlocks(w, "chat.postEphemeral", f.Get("blocks")) {
+		return
+	}
+	m := &Message{Channel: f.Get("channel"), TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), User: f.Get("user"),
+		Ephemeral: true, Text: truncText(f.Get("text")), Blocks: json.RawMessage(orEmpty(f.Get("blocks"))), Versions: 1}
+	s.messages = append(s.messages, m)
+	s.emit(Event{Kind: "ephemeral", Message: m})
+	s.cond.Broadcast()
+	writeJSON(w, map[string]any{"ok": true, "message_ts": m.TS})
+}
+
+// apiConversationsOpen answers conversations.open.
+func (s *Server) apiConversationsOpen(w http.ResponseWriter, r *http.Request, f url.Values) {
+	if code, ok := s.gone[f.Get("users")]; ok {
+		writeJSON(w, map[string]any{"ok": false, "error": code})
+		return
+	}
+	writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + f.Get("users")}})
+}
+
+// apiUsersInfo answers users.info.
+func (s *Server) apiUsersInfo(w http.ResponseWriter, r *http.Request, f url.Values) {
+	id := f.Get("user")
+	switch s.gone[id] {
+	case "":
+	case "user_disabled":
+		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": s.users[id], "deleted": true}})
+		return
+	default:
+		writeJSON(w, map[string]any{"ok": false, "error": "user_not_found"})
+		return
+	}
+	name, ok := s.users[id]
+	if !ok {
+		name = id // as payloads call a user AddUser never named
+	}
+	display, real := name, name
+	if p, ok := s.profiles[id]; ok {
+		display, real = p[0], p[1]
+	}
+	writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": name, "real_name": real,
+		"profile": map[string]any{"display_name": display, "real_name": real}}})
+}
+
+// apiUsersLookupByEmail answers users.lookupByEmail.
+func (s *Server) apiUsersLookupByEmail(w http.ResponseWriter, r *http.Request, f url.Values) {
+	id, ok := s.emails[strings.ToLower(f.Get("email"))]
+	if !ok {
+		writeJSON(w, map[string]any{"ok": false, "error": "users_not_found"})
+		return
+	}
+	writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": s.users[id]}})
+}
+
+// apiUsersList answers users.list.
+func (s *Server) apiUsersList(w http.ResponseWriter, r *http.Request, f url.Values) {
+	var members []map[string]any
+	for id, name := range s.users {
+		members = append(members, map[string]any{"id": id, "name": name, "profile": map[string]any{"display_name": name}})
+	}
+	writeJSON(w, map[string]any{"ok": true, "members": members, "response_metadata": map[string]any{"next_cursor": ""}})
+}
+
+// apiUsergroupsList answers usergroups.list.
+func (s *Server) apiUsergroupsList(w http.ResponseWriter, r *http.Request, f url.Values) {
+	var groups []map[string]any
+	for id, h := range s.handles {
+		groups = append(groups, map[string]any{"id": id, "handle": h, "name": h})
+	}
+	writeJSON(w, map[string]any{"ok": true, "usergroups": groups})
+}
+
+// apiUsergroupsUsersList answers usergroups.users.list.
+func (s *Server) apiUsergroupsUsersList(w http.ResponseWriter, r *http.Request, f url.Values) {
+	members, ok := s.groups[f.Get("usergroup")]
+	if !ok {
+		writeJSON(w, map[string]any{"ok": false, "error": "no_such_subteam"})
+		return
+	}
+	writeJSON(w, map[string]any{"ok": true, "users": members})
+}
+
+// apiFilesGetUploadURLExternal answers files.getUploadURLExternal.
+func (s *Server) apiFilesGetUploadURLExternal(w http.ResponseWriter, r *http.Request, f url.Values) {
+	id := fmt.Sprintf("F%d", len(s.pendingUp)+len(s.files)+1)
+	s.pendingUp[id] = &File{ID: id, Name: f.Get("filename")}
+	writeJSON(w, map[string]any{"ok": true, "file_id": id, "upload_url": s.srv.URL + "/upload/" + id})
+}
+
+// apiFilesCompleteUploadExternal answers files.completeUploadExternal.
+func (s *Server) apiFilesCompleteUploadExternal(w http.ResponseWriter, r *http.Request, f url.Values) {
+	var summaries []struct{ ID, Title string }
+	if err := json.Unmarshal([]byte(f.Get("files")), &summaries); err != nil || len(summaries) == 0 {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+		return
+	}
+	var out []map[string]string
+	for _, sm := range summaries {
+		file, ok := s.pendingUp[sm.ID]
+		if !ok {
+			writeJSON(w, map[string]any{"ok": false, "error": "file_not_found"})
+			return
+		}
+		delete(s.pendingUp, sm.ID)
+		file.Title, file.Channel, file.ThreadTS, file.Comment = sm.Title, f.Get("channel_id"), f.Get("thread_ts"), f.Get("initial_comment")
+		s.files = append(s.files, file)
+		s.emit(Event{Kind: "file", File: file})
+		out = append(out, map[string]string{"id": file.ID, "title": file.Title})
+	}
+	s.cond.Broadcast()
+	writeJSON(w, map[string]any{"ok": true, "files": out})
 }
 
 // delay waits out the configured latency.

@@ -126,23 +126,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodGet && (len(parts) == 3 || len(parts) == 4 && parts[3] == "unresolved") {
-		out := []map[string]any{}
-		for i := len(s.order) - 1; i >= 0; i-- {
-			inc := s.incidents[s.order[i]]
-			if len(parts) == 4 && inc.Status == "resolved" {
-				continue
-			}
-			out = append(out, map[string]any{"id": inc.ID, "name": inc.Name, "status": inc.Status, "impact": inc.Impact, "page_id": s.Page, "metadata": inc.Metadata})
-		}
-		_ = json.NewEncoder(w).Encode(out)
+		s.list(w, len(parts) == 4)
 		return
 	}
 	var body struct {
-		Incident struct {
-			Name, Status, Body string
-			Impact             string                       `json:"impact_override"`
-			Metadata           map[string]map[string]string `json:"metadata"`
-		} `json:"incident"`
+		Incident incidentBody `json:"incident"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		w.WriteHeader(http.StatusBadRequest)
@@ -158,49 +146,80 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.Method == http.MethodPost && len(parts) == 3:
-		if in.Name == "" {
-			w.WriteHeader(http.StatusUnprocessableEntity)
-			_, _ = w.Write([]byte(`{"error":"Name can't be blank"}`))
-			return
-		}
-		id := fmt.Sprintf("sp%04d", len(s.order)+1)
-		inc := &Incident{ID: id, Name: in.Name, Status: in.Status, Impact: in.Impact, Metadata: in.Metadata, Updates: []Update{{Status: in.Status, Body: in.Body}}}
-		s.incidents[id] = inc
-		s.order = append(s.order, id)
-		if len(s.afterFail) > 0 {
-			status := s.afterFail[0]
-			s.afterFail = s.afterFail[1:]
-			if status == Dropped {
-				if hj, ok := w.(http.Hijacker); ok {
-					if c, _, err := hj.Hijack(); err == nil {
-						_ = c.Close()
-						return
-					}
-				}
-				status = http.StatusBadGateway
-			}
-			w.WriteHeader(status)
-			_, _ = w.Write([]byte(`{"error":"Internal server error"}`))
-			return
-		}
-		w.WriteHeader(http.StatusCreated)
-		_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "name": inc.Name, "status": inc.Status, "impact": inc.Impact, "page_id": s.Page})
+		s.create(w, in)
 	case r.Method == http.MethodPatch && len(parts) == 4:
-		inc, ok := s.incidents[parts[3]]
-		if !ok {
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = w.Write([]byte(`{"error":"Incident not found"}`))
-			return
-		}
-		if in.Status != "" {
-			inc.Status = in.Status
-		}
-		if in.Body != "" {
-			inc.Updates = append(inc.Updates, Update{Status: inc.Status, Body: in.Body})
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"id": inc.ID, "name": inc.Name, "status": inc.Status, "page_id": s.Page})
+		s.update(w, parts[3], in)
 	default:
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		_, _ = w.Write([]byte(`{"error":"Method not allowed"}`))
 	}
+}
+
+// incidentBody is what a create or update sends.
+type incidentBody struct {
+	Name, Status, Body string
+	Impact             string                       `json:"impact_override"`
+	Metadata           map[string]map[string]string `json:"metadata"`
+}
+
+// list answers GET incidents (or the unresolved ones), newest first.
+func (s *Server) list(w http.ResponseWriter, unresolved bool) {
+	out := []map[string]any{}
+	for i := len(s.order) - 1; i >= 0; i-- {
+		inc := s.incidents[s.order[i]]
+		if unresolved && inc.Status == "resolved" {
+			continue
+		}
+		out = append(out, map[string]any{"id": inc.ID, "name": inc.Name, "status": inc.Status, "impact": inc.Impact, "page_id": s.Page, "metadata": inc.Metadata})
+	}
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// create answers POST incidents; a queued failure is answered after the
+// incident is created, as a real server failing late would.
+func (s *Server) create(w http.ResponseWriter, in incidentBody) {
+	if in.Name == "" {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_, _ = w.Write([]byte(`{"error":"Name can't be blank"}`))
+		return
+	}
+	id := fmt.Sprintf("sp%04d", len(s.order)+1)
+	inc := &Incident{ID: id, Name: in.Name, Status: in.Status, Impact: in.Impact, Metadata: in.Metadata, Updates: []Update{{Status: in.Status, Body: in.Body}}}
+	s.incidents[id] = inc
+	s.order = append(s.order, id)
+	if len(s.afterFail) > 0 {
+		status := s.afterFail[0]
+		s.afterFail = s.afterFail[1:]
+		if status == Dropped {
+			if hj, ok := w.(http.Hijacker); ok {
+				if c, _, err := hj.Hijack(); err == nil {
+					_ = c.Close()
+					return
+				}
+			}
+			status = http.StatusBadGateway
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(`{"error":"Internal server error"}`))
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "name": inc.Name, "status": inc.Status, "impact": inc.Impact, "page_id": s.Page})
+}
+
+// update answers PATCH incidents/{id}.
+func (s *Server) update(w http.ResponseWriter, id string, in incidentBody) {
+	inc, ok := s.incidents[id]
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error":"Incident not found"}`))
+		return
+	}
+	if in.Status != "" {
+		inc.Status = in.Status
+	}
+	if in.Body != "" {
+		inc.Updates = append(inc.Updates, Update{Status: inc.Status, Body: in.Body})
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"id": inc.ID, "name": inc.Name, "status": inc.Status, "page_id": s.Page})
 }

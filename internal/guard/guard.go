@@ -6,6 +6,7 @@ package guard
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime/debug"
 
 	"github.com/sirupsen/logrus"
@@ -17,8 +18,8 @@ type Alarm interface {
 	Failed(ctx context.Context, job, incidentID string)
 }
 
-// Guard recovers panics. The zero Guard only logs to a discarded logger;
-// build one with New.
+// Guard recovers panics. The zero Guard recovers and logs to a discarded
+// logger (no alarm); build one with New.
 type Guard struct {
 	log   logrus.FieldLogger
 	alarm Alarm
@@ -33,14 +34,20 @@ func New(log logrus.FieldLogger, alarm Alarm, hook func(job string)) *Guard {
 
 // Run runs fn and reports whether it panicked (the panic is handled).
 func (g *Guard) Run(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) (panicked bool) {
+	return g.run(ctx, job, incidentID, fn) != nil
+}
+
+// run runs fn and returns what it panicked with, after logging the stack
+// and raising the alarm.
+func (g *Guard) run(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) (value any) {
 	if g == nil {
 		fn(ctx)
-		return false
+		return nil
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			panicked = true
-			g.log.WithFields(logrus.Fields{"job": job, "incident": incidentID, "panic": fmt.Sprint(p), "stack": string(debug.Stack())}).
+			value = p
+			g.logger().WithFields(logrus.Fields{"job": job, "incident": incidentID, "panic": fmt.Sprint(p), "stack": string(debug.Stack())}).
 				Error("background job panicked; it carries on")
 			if g.alarm != nil {
 				g.alarmSafely(context.WithoutCancel(ctx), job, incidentID)
@@ -51,14 +58,43 @@ func (g *Guard) Run(ctx context.Context, job, incidentID string, fn func(ctx con
 		g.hook(job)
 	}
 	fn(ctx)
-	return false
+	return nil
+}
+
+// Panic is the error Call returns for a panic.
+type Panic struct {
+	Job   string
+	Value any
+}
+
+func (p *Panic) Error() string { return fmt.Sprintf("%s panicked: %v", p.Job, p.Value) }
+
+// Call runs fn under Run and returns its error, or a *Panic when it
+// panicked (logged and told like any other): for a caller that must know
+// the work failed.
+func (g *Guard) Call(ctx context.Context, job, incidentID string, fn func(ctx context.Context) error) error {
+	var err error
+	if p := g.run(ctx, job, incidentID, func(ctx context.Context) { err = fn(ctx) }); p != nil {
+		return &Panic{Job: job, Value: p}
+	}
+	return err
+}
+
+// logger is the guard's logger, or a discarded one for the zero Guard.
+func (g *Guard) logger() logrus.FieldLogger {
+	if g.log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		return l
+	}
+	return g.log
 }
 
 // alarmSafely tells Slack; a failure to tell is only logged.
 func (g *Guard) alarmSafely(ctx context.Context, job, incidentID string) {
 	defer func() {
 		if p := recover(); p != nil {
-			g.log.WithField("panic", fmt.Sprint(p)).Error("could not report a panic")
+			g.logger().WithField("panic", fmt.Sprint(p)).Error("could not report a panic")
 		}
 	}()
 	g.alarm.Failed(ctx, job, incidentID)

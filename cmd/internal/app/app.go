@@ -203,14 +203,12 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 			defer func() { stopEngine(); <-engineDone }()
 		}
 	}
-	listener := bot.NewListener(api, h, stores.Markers, out, log, cfg.HandlerTimeout)
-	listener.Guard = parts.guard
-	listener.OnAck = func(kind string, d time.Duration) {
+	listener := bot.NewListener(api, h, stores.Markers, out, log, cfg.HandlerTimeout, parts.guard, bot.AckFunc(func(kind string, d time.Duration) {
 		parts.metrics.Ack(kind, d)
 		if opt.OnAck != nil {
 			opt.OnAck(kind, d)
 		}
-	}
+	}))
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -365,15 +363,6 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if len(cfg.Approvers) > 0 {
 		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
 	}
-	var clerk *clerkops.Client
-	if cfg.ClerkSecretKey != "" {
-		clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow,
-			Redis: rdb, Prefix: cfg.RedisPrefix}, m.ClerkCall)
-		deps.Clerk = clerk
-	} else {
-		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
-	}
-
 	pub := publish.New(publish.Deps{Store: store, Outbox: stores.Outbox, Markers: stores.Markers, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
 		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now,
 		Users: out})
@@ -381,8 +370,13 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	pub.SetWebhookPause(pauseStore)
 	deps.Webhooks = pauseStore
 	g := guard.New(log, pub, opt.PanicHook)
-	if clerk != nil {
-		clerk.SetGuard(g)
+	var clerk *clerkops.Client
+	if cfg.ClerkSecretKey != "" {
+		clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow,
+			Redis: rdb, Prefix: cfg.RedisPrefix, Guard: g}, m.ClerkCall)
+		deps.Clerk = clerk
+	} else {
+		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
 	}
 	pub.SetGuard(g)
 	var engine *escalation.Engine
@@ -395,8 +389,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		if cfg.PagerDutyKey != "" {
 			opts = append(opts, escalation.WithAlerts(paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil)))
 		}
+		opts = append(opts, escalation.WithGuard(g), escalation.WithPageObserver(m))
 		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, pub, opt.Now, log.WithField("component", "escalation"), opts...)
-		engine.OnPage = m.Page
 		deps.Esc, esc = engine, engine
 	}
 	deps.App = vercelApp(cfg, auditLog)
@@ -420,8 +414,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		pollInterval = sched.Next(first).Sub(first)
 		poll = statuswatch.NewPoller(rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
 			Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: pollInterval, Components: cfg.Components,
-			Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow}, hc, opener, pub, opt.Now, log.WithField("component", "statuswatch"))
-		poll.OnPoll = m.Poll
+			Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow, Observer: m}, hc, opener, pub, opt.Now, log.WithField("component", "statuswatch"))
 		deps.Watch = poll
 		if cfg.Channel == "" {
 			log.Warn("SLACK_CHANNEL_ID is not set: the status poller can watch but cannot open incidents or post alerts")
