@@ -9,7 +9,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // Approvals: the second person's decision on a lockout or a bypass.
@@ -25,8 +25,8 @@ func approvalCommands() []Sub {
 
 func approvalButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActApprove, Who: Approver, Run: func(h *Handlers, ctx context.Context, r req, a bot.Action) { h.decideID(ctx, r, a.Value, true) }, Label: "approve"},
-		{ActionID: publish.ActDeny, Who: Decider, Run: func(h *Handlers, ctx context.Context, r req, a bot.Action) { h.decideID(ctx, r, a.Value, false) }, Label: "deny"},
+		{ActionID: render.ActApprove, Who: Approver, Run: func(h *Handlers, ctx context.Context, r req, a bot.Action) { h.decideID(ctx, r, a.Value, true) }, Label: "approve"},
+		{ActionID: render.ActDeny, Who: Decider, Run: func(h *Handlers, ctx context.Context, r req, a bot.Action) { h.decideID(ctx, r, a.Value, false) }, Label: "deny"},
 	}
 }
 
@@ -84,13 +84,13 @@ func (h *Handlers) requestApproval(ctx context.Context, r req, incID string, ar 
 			}
 		}
 	}
-	line := fmt.Sprintf("Requested %s (%s): %s", publish.ActionName(created.Action), created.ID, created.Summary)
+	line := fmt.Sprintf("Requested %s (%s): %s", render.ActionName(created.Action), created.ID, created.Summary)
 	if created.Reason != "" {
 		line += ". Reason: " + created.Reason
 	}
 	_, _ = h.store.Update(ctx, incID, incident.Record(r.who, line))
 	h.replyText(ctx, r, fmt.Sprintf(":hourglass: Approval requested (`%s`) in the %s thread. Someone else who may approve must click Approve before %s; nothing happens until then.",
-		created.ID, incID, publish.SlackDate(created.ExpiresAt)))
+		created.ID, incID, render.SlackDate(created.ExpiresAt)))
 }
 
 // decideID approves or denies a request, from a button or a command.
@@ -124,7 +124,7 @@ func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool)
 		return
 	}
 	// The decision is an audit entry of its own, apart from the click.
-	h.pub.System(ctx, r.who.ID, "approval "+ar.Status, ar.ID+" "+publish.ActionName(ar.Action), ar.Incident)
+	h.pub.System(ctx, r.who.ID, "approval "+ar.Status, ar.ID+" "+render.ActionName(ar.Action), ar.Incident)
 	h.log.WithField("approval", ar.ID).WithField("status", ar.Status).WithField("by", r.who.ID).Info("approval decided")
 	if h.observe != nil {
 		h.observe.Approval(ar.Status)
@@ -134,9 +134,9 @@ func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool)
 	if approve {
 		verb = "Approved"
 	}
-	_, _ = h.store.Update(ctx, ar.Incident, incident.Record(r.who, fmt.Sprintf("%s %s (%s)", verb, publish.ActionName(ar.Action), ar.ID)))
+	_, _ = h.store.Update(ctx, ar.Incident, incident.Record(r.who, fmt.Sprintf("%s %s (%s)", verb, render.ActionName(ar.Action), ar.ID)))
 	if r.isCommand {
-		h.replyText(ctx, r, fmt.Sprintf("%s %s (%s).", verb, publish.ActionName(ar.Action), ar.ID))
+		h.replyText(ctx, r, fmt.Sprintf("%s %s (%s).", verb, render.ActionName(ar.Action), ar.ID))
 	}
 	if !approve {
 		return

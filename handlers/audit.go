@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // The audit family: the latest audit log entries; every command's entry.
@@ -34,7 +34,7 @@ func (h *Handlers) auditCmd(ctx context.Context, r req, p Parsed) {
 		h.fail(ctx, r, err)
 		return
 	}
-	h.reply(ctx, r, publish.AuditMsg(entries, p.ID))
+	h.reply(ctx, r, render.AuditMsg(entries, p.ID))
 }
 
 // Auditor is what handlers need of the audit log.

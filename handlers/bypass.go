@@ -10,6 +10,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/sirupsen/logrus"
 )
 
@@ -41,7 +42,7 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 			return
 		}
 		h.replyText(ctx, r, fmt.Sprintf(":rotating_light: The emergency auth bypass is *ON* for %s until %s (requested by <@%s>, approved by <@%s>). Reason: %s",
-			st.Incident, publish.SlackDate(st.ExpiresAt), st.RequestedBy, st.ApprovedBy, publish.Esc(orNone(st.Reason))))
+			st.Incident, render.SlackDate(st.ExpiresAt), st.RequestedBy, st.ApprovedBy, render.Esc(orNone(st.Reason))))
 	case "off":
 		was, found, err := h.bypass.Off(ctx)
 		if err != nil {
@@ -60,7 +61,7 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 			h.replyText(ctx, r, "The emergency bypass is not on; nothing changed.")
 			return
 		}
-		line := fmt.Sprintf(":lock: %s turned the emergency auth bypass *OFF*: Clerk auth is enforced again.", publish.Who(r.who))
+		line := fmt.Sprintf(":lock: %s turned the emergency auth bypass *OFF*: Clerk auth is enforced again.", render.Who(r.who))
 		h.pub.BypassNotice(ctx, was.Incident, r.who, "Emergency bypass turned off", line)
 		h.replyText(ctx, r, ":white_check_mark: The emergency bypass is off.")
 	case "on":
@@ -72,7 +73,7 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 			}
 		}
 		if dur <= 0 || dur > h.bypassMax {
-			h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The bypass may last from 1m to %s (BYPASS_MAX_DURATION).", publish.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
+			h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The bypass may last from 1m to %s (BYPASS_MAX_DURATION).", render.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
 			return
 		}
 		if len([]rune(rest)) > MaxText {
@@ -80,12 +81,12 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 			return
 		}
 		if cur, err := h.bypass.Get(ctx); err == nil && cur.Enabled {
-			h.replyText(ctx, r, fmt.Sprintf("The bypass is already on for %s until %s; nothing was requested. `/clerk-incident bypass extend <duration>` asks to keep it on longer.", cur.Incident, publish.SlackDate(cur.ExpiresAt)))
+			h.replyText(ctx, r, fmt.Sprintf("The bypass is already on for %s until %s; nothing was requested. `/clerk-incident bypass extend <duration>` asks to keep it on longer.", cur.Incident, render.SlackDate(cur.ExpiresAt)))
 			return
 		}
 		h.withIncident(ctx, r, p, false, func(ctx context.Context, r req, id string) {
-			summary := fmt.Sprintf("Turn ON the emergency auth bypass for %s: apps reading GET /v1/bypass let every request through without Clerk until it ends", publish.ShortDuration(dur))
-			h.requestApproval(ctx, r, id, approval.Request{Action: approval.BypassOn, Duration: dur, Reason: publish.OneLine(rest), Summary: summary})
+			summary := fmt.Sprintf("Turn ON the emergency auth bypass for %s: apps reading GET /v1/bypass let every request through without Clerk until it ends", render.ShortDuration(dur))
+			h.requestApproval(ctx, r, id, approval.Request{Action: approval.BypassOn, Duration: dur, Reason: render.OneLine(rest), Summary: summary})
 		})
 	case "extend":
 		h.bypassExtend(ctx, r, p)
@@ -131,7 +132,7 @@ func (b BypassOn) CarryOut(ctx context.Context, ar *approval.Request) string {
 		return ":x: The bypass is not configured; nothing was done."
 	}
 	if cur, err := b.Bypass.Get(ctx); err == nil && cur.Enabled && cur.Incident != ar.Incident {
-		return fmt.Sprintf(":x: A bypass for %s is already on until %s; nothing was done.", cur.Incident, publish.SlackDate(cur.ExpiresAt))
+		return fmt.Sprintf(":x: A bypass for %s is already on until %s; nothing was done.", cur.Incident, render.SlackDate(cur.ExpiresAt))
 	}
 	st := bypass.State{ExpiresAt: b.Now().UTC().Add(ar.Duration).Truncate(time.Second), Incident: ar.Incident, Reason: ar.Reason,
 		RequestedBy: ar.RequestedBy.ID, ApprovedBy: ar.DecidedBy.ID}
@@ -143,7 +144,7 @@ func (b BypassOn) CarryOut(ctx context.Context, ar *approval.Request) string {
 	b.Pub.System(ctx, "bot", "bypass on", "until "+st.ExpiresAt.Format(time.RFC3339)+" approved by "+ar.DecidedBy.ID, ar.Incident)
 	b.Pub.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepEnableBypass, "bypass on")
 	return fmt.Sprintf(":rotating_light: *Emergency auth bypass is ON* until %s (%s). Apps reading `GET /v1/bypass` let users in without Clerk. It ends by itself; `/clerk-incident bypass off` ends it now.",
-		publish.SlackDate(st.ExpiresAt), publish.ShortDuration(ar.Duration))
+		render.SlackDate(st.ExpiresAt), render.ShortDuration(ar.Duration))
 }
 
 // Bypass is what handlers need of the bypass store.
@@ -162,7 +163,7 @@ func (h *Handlers) bypassExtend(ctx context.Context, r req, p Parsed) {
 	}
 	dur, err := time.ParseDuration(p.Args[1])
 	if err != nil || dur < time.Minute || dur > h.bypassMax {
-		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: extend by 1m to %s (BYPASS_MAX_DURATION).", p.Args[1], publish.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
+		h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: extend by 1m to %s (BYPASS_MAX_DURATION).", p.Args[1], render.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
 		return
 	}
 	reason := strings.TrimSpace(strings.Join(p.Args[2:], " "))
@@ -176,8 +177,8 @@ func (h *Handlers) bypassExtend(ctx context.Context, r req, p Parsed) {
 		return
 	}
 	summary := fmt.Sprintf("Keep the emergency auth bypass ON %s longer (it ends at %s now): apps reading GET /v1/bypass keep letting every request through without Clerk",
-		publish.ShortDuration(dur), cur.ExpiresAt.UTC().Format("15:04 UTC"))
-	h.requestApproval(ctx, r, cur.Incident, approval.Request{Action: approval.BypassExtend, Duration: dur, Reason: publish.OneLine(reason), Summary: summary})
+		render.ShortDuration(dur), cur.ExpiresAt.UTC().Format("15:04 UTC"))
+	h.requestApproval(ctx, r, cur.Incident, approval.Request{Action: approval.BypassExtend, Duration: dur, Reason: render.OneLine(reason), Summary: summary})
 }
 
 // BypassExtend carries out an approved extension of the bypass.
@@ -212,5 +213,5 @@ func (b BypassExtend) CarryOut(ctx context.Context, ar *approval.Request) string
 		return ":x: The bypass could not be extended: " + msg
 	}
 	b.Log.WithField("incident", ar.Incident).WithField("expires_at", until).Warn("emergency auth bypass extended")
-	return fmt.Sprintf(":rotating_light: *Emergency auth bypass extended* until %s. `/clerk-incident bypass off` ends it now.", publish.SlackDate(until))
+	return fmt.Sprintf(":rotating_light: *Emergency auth bypass extended* until %s. `/clerk-incident bypass off` ends it now.", render.SlackDate(until))
 }

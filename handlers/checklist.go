@@ -7,7 +7,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // The checklist family: show the runbook checklist, tick its steps.
@@ -21,12 +21,12 @@ func checklistCommands() []Sub {
 
 func checklistButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActChecklist, Quiet: true, Label: "show the checklist", Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) {
+		{ActionID: render.ActChecklist, Quiet: true, Label: "show the checklist", Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) {
 			if h.readAllowed(ctx, r) {
 				h.checklist(ctx, r, id)
 			}
 		})},
-		{ActionID: publish.ActTick, Who: OnIncident, Run: (*Handlers).tick, Label: "tick a step"},
+		{ActionID: render.ActTick, Who: OnIncident, Run: (*Handlers).tick, Label: "tick a step"},
 	}
 }
 
@@ -50,14 +50,14 @@ func (h *Handlers) checklist(ctx context.Context, r req, id string) {
 		h.pub.PostChecklist(ctx, inc)
 		return
 	}
-	m := publish.ChecklistMsg(inc, spec)
+	m := render.ChecklistMsg(inc, spec)
 	if ok := h.auth == nil || r.operator; !ok {
 		// Someone on the incident's ladder may tick it too.
 		if ok, _ = h.auth.Allowed(ctx, r.who.ID); !ok && !h.onLadder(ctx, id, r.who.ID) {
-			m = publish.ChecklistReadOnly(inc, spec)
+			m = render.ChecklistReadOnly(inc, spec)
 		}
 	}
-	done, total := publish.ChecklistProgress(inc, spec)
+	done, total := render.ChecklistProgress(inc, spec)
 	m.Text = fmt.Sprintf("The %s checklist for %s is in the card's thread in <#%s> (%d/%d done).", spec.Checklist.Title, id, inc.Channel, done, total)
 	h.reply(ctx, r, m)
 	_ = h.pub.Refresh(ctx, inc)
@@ -87,7 +87,7 @@ func (h *Handlers) tick(ctx context.Context, r req, a bot.Action) {
 	// ephemeral message, which chat.update cannot reach.
 	if a.MessageTS != "" && a.MessageTS != inc.ChecklistTS && a.ResponseURL != "" {
 		if spec := h.rb.Spec(inc.Category); spec != nil {
-			h.reply(ctx, req{to: bot.ReplyTo{ResponseURL: a.ResponseURL, Replace: true}, name: r.name}, publish.ChecklistMsg(inc, spec))
+			h.reply(ctx, req{to: bot.ReplyTo{ResponseURL: a.ResponseURL, Replace: true}, name: r.name}, render.ChecklistMsg(inc, spec))
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // Who may run a command or click a button.
@@ -167,7 +167,7 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 			h.observe.Command(p.Sub.Name, outcomeClass(outcome))
 		}
 		if who != Anyone {
-			h.record(ctx, r, p.Sub.Name, publish.Truncate(publish.OneLine(c.Text), 300), p.ID, outcome)
+			h.record(ctx, r, p.Sub.Name, render.Truncate(render.OneLine(c.Text), 300), p.ID, outcome)
 		}
 	}()
 	// The incident a ladder contact is checked against is the one the
@@ -220,7 +220,7 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 					id = ar.Incident
 				}
 			}
-			h.record(ctx, r, "button "+a.ActionID, publish.Truncate(a.Value, 300), id, outcome)
+			h.record(ctx, r, "button "+a.ActionID, render.Truncate(a.Value, 300), id, outcome)
 		}()
 	}
 	scope := func() string {

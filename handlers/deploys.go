@@ -14,6 +14,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/vercel"
 )
 
@@ -109,11 +110,11 @@ func ago(d time.Duration) string {
 func deployLine(d vercel.Deployment, now time.Time) string {
 	commit := "no Git commit"
 	if d.SHA() != "" {
-		commit = fmt.Sprintf("`%s` %s", d.SHA(), publish.Esc(d.Message()))
+		commit = fmt.Sprintf("`%s` %s", d.SHA(), render.Esc(d.Message()))
 	}
 	s := fmt.Sprintf("%s · %s", commit, ago(now.Sub(d.At())))
 	if a := d.Author(); a != "" {
-		s += " · " + publish.Esc(a)
+		s += " · " + render.Esc(a)
 	}
 	return s
 }
@@ -130,7 +131,7 @@ func (h *Handlers) deploysCmd(ctx context.Context, r req, p Parsed) {
 	if len(p.Args) == 1 {
 		v, err := strconv.Atoi(p.Args[0])
 		if err != nil || v < 1 || v > 50 {
-			h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a number from 1 to 50.", publish.Esc(p.Args[0])), Usage: p.Sub.Usage})
+			h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a number from 1 to 50.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 			return
 		}
 		n = v
@@ -146,13 +147,13 @@ func (h *Handlers) deploysCmd(ctx context.Context, r req, p Parsed) {
 		h.vercelFail(ctx, r, err)
 		return
 	}
-	h.reply(ctx, r, publish.Text(DeploysText(proj, deps, h.now())))
+	h.reply(ctx, r, render.Text(DeploysText(proj, deps, h.now())))
 }
 
 // DeploysText renders the deployments list (pure; golden-tested).
 func DeploysText(proj *vercel.Project, deps []vercel.Deployment, now time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, ":rocket: *Production deployments of %s* (newest first)", publish.Esc(proj.Name))
+	fmt.Fprintf(&b, ":rocket: *Production deployments of %s* (newest first)", render.Esc(proj.Name))
 	if len(deps) == 0 {
 		b.WriteString("\nNo production deployment yet.")
 	}
@@ -234,9 +235,9 @@ func DeployNote(inc *incident.Incident, deps []vercel.Deployment) (text, what st
 	d := recent[0]
 	commit := "a deployment without a Git commit"
 	if d.SHA() != "" {
-		commit = fmt.Sprintf("commit `%s` %s", d.SHA(), publish.Esc(d.Message()))
+		commit = fmt.Sprintf("commit `%s` %s", d.SHA(), render.Esc(d.Message()))
 	}
-	text = fmt.Sprintf(":rocket: A production deploy landed %s before %s opened: %s by %s (`%s`, %s).", before(d), inc.ID, commit, publish.Esc(d.Author()), d.UID, d.Status())
+	text = fmt.Sprintf(":rocket: A production deploy landed %s before %s opened: %s by %s (`%s`, %s).", before(d), inc.ID, commit, render.Esc(d.Author()), d.UID, d.Status())
 	if len(recent) > 1 {
 		text += fmt.Sprintf(" %d more in the 2 hours before.", len(recent)-1)
 	}
@@ -510,7 +511,7 @@ func (h *Handlers) rollbackCmd(ctx context.Context, r req, p Parsed) {
 			h.replyText(ctx, r, "There is no earlier READY production deployment to roll back to. Nothing was requested.")
 			return
 		case to == nil:
-			h.replyText(ctx, r, fmt.Sprintf("`%s` is not one of the last 20 production deployments of this project (`deploys 20` lists them). Nothing was requested.", publish.Esc(words[0])))
+			h.replyText(ctx, r, fmt.Sprintf("`%s` is not one of the last 20 production deployments of this project (`deploys 20` lists them). Nothing was requested.", render.Esc(words[0])))
 			return
 		case to.UID == from.UID:
 			h.replyText(ctx, r, fmt.Sprintf("`%s` already serves production. Nothing was requested.", to.UID))

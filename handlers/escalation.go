@@ -8,7 +8,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // The escalation family: page the next level now, show the contacts.
@@ -22,7 +22,7 @@ func escalationCommands() []Sub {
 				// Anyone sees the ladder; phones are for responders. The
 				// reply is ephemeral (response_url or chat.postEphemeral).
 				responder, _ := h.auth.Allowed(ctx, r.who.ID)
-				h.reply(ctx, r, publish.ContactsMsg(h.contacts, h.ladder, h.problems, responder || r.operator))
+				h.reply(ctx, r, render.ContactsMsg(h.contacts, h.ladder, h.problems, responder || r.operator))
 			}},
 	}
 }
@@ -30,7 +30,7 @@ func escalationCommands() []Sub {
 func escalationButtons() []Button {
 	return []Button{
 		// The Acknowledge button of a page DM acts as the card's.
-		{ActionID: publish.ActPageAck, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) }), Label: "acknowledge the page"},
+		{ActionID: render.ActPageAck, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) }), Label: "acknowledge the page"},
 	}
 }
 

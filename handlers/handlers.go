@@ -18,6 +18,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/sirupsen/logrus"
@@ -217,12 +218,12 @@ func (h *Handlers) reply(ctx context.Context, r req, m bot.Msg) {
 	}
 }
 
-func (h *Handlers) replyText(ctx context.Context, r req, s string) { h.reply(ctx, r, publish.Text(s)) }
+func (h *Handlers) replyText(ctx context.Context, r req, s string) { h.reply(ctx, r, render.Text(s)) }
 
 // fail tells the user what went wrong, in one sentence, and logs the detail.
 func (h *Handlers) fail(ctx context.Context, r req, err error) {
 	msg, internal := Sentence(err)
-	r.setOutcome("failed: " + publish.Truncate(publish.OneLine(bot.Plain(msg)), 200))
+	r.setOutcome("failed: " + render.Truncate(render.OneLine(bot.Plain(msg)), 200))
 	if internal {
 		h.log.WithError(err).WithField("op", r.name).WithField("user", r.who.ID).Error("command failed")
 	}

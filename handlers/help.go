@@ -8,7 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // sectionLimit is Slack's limit for one section's text; help is split
@@ -116,7 +116,7 @@ func HelpMsg() bot.Msg {
 func withNote(sections []string, note string) bot.Msg {
 	var blocks []slack.Block
 	for _, text := range sections {
-		blocks = append(blocks, publish.Section(text))
+		blocks = append(blocks, render.Section(text))
 	}
 	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, note, false, false)))
 	return bot.Msg{Text: strings.Join(append(sections, note), "\n\n"), Blocks: blocks}
@@ -144,7 +144,7 @@ func HelpFor(word string) bot.Msg {
 	name := strings.ToLower(word)
 	s, ok := lookupSub(name)
 	if !ok {
-		return publish.Text(unknownSentence("There is no command %s.", word, suggest(name)))
+		return render.Text(unknownSentence("There is no command %s.", word, suggest(name)))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%s* (%s): %s\n`%s`", s.Name, s.Family, s.Summary, s.Usage)
@@ -165,7 +165,7 @@ func HelpFor(word string) bot.Msg {
 // %s), suggests the closest one and points at help. The word is what
 // someone typed, so it is shown as plain text and kept short.
 func unknownSentence(format, word, near string) string {
-	typed := "`" + publish.Truncate(strings.ReplaceAll(publish.Esc(word), "`", "'"), 60) + "`"
+	typed := "`" + render.Truncate(strings.ReplaceAll(render.Esc(word), "`", "'"), 60) + "`"
 	msg := fmt.Sprintf(format, typed)
 	if near != "" {
 		msg += fmt.Sprintf(" Did you mean `%s`?", near)

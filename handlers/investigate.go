@@ -11,7 +11,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // The investigation family: look at one account, and keep the list of
@@ -29,10 +29,10 @@ func investigationCommands() []Sub {
 
 func investigationButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActUserRevoke, Who: Responder, Run: userButton("revoke"), Label: "revoke all sessions"},
-		{ActionID: publish.ActUserLockout, Who: Responder, Run: userButton("lockout"), Label: "lock out"},
-		{ActionID: publish.ActShareUser, Who: Responder, Run: (*Handlers).shareUser, Label: "share in the thread"},
-		{ActionID: publish.ActShareExport, Who: Responder, Run: (*Handlers).shareExport, Label: "share in the thread"},
+		{ActionID: render.ActUserRevoke, Who: Responder, Run: userButton("revoke"), Label: "revoke all sessions"},
+		{ActionID: render.ActUserLockout, Who: Responder, Run: userButton("lockout"), Label: "lock out"},
+		{ActionID: render.ActShareUser, Who: Responder, Run: (*Handlers).shareUser, Label: "share in the thread"},
+		{ActionID: render.ActShareExport, Who: Responder, Run: (*Handlers).shareExport, Label: "share in the thread"},
 	}
 }
 
@@ -63,7 +63,7 @@ func (h *Handlers) user(ctx context.Context, r req, p Parsed) {
 	}
 	prof, sessions, err := look.Investigate(ctx, refs[0])
 	if apperr.CodeOf(err) == apperr.NotFound {
-		h.replyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", publish.Esc(refs[0])))
+		h.replyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", render.Esc(refs[0])))
 		return
 	}
 	if err != nil {
@@ -76,9 +76,9 @@ func (h *Handlers) user(ctx context.Context, r req, p Parsed) {
 	}
 	// The answer names IPs and cities: the asker alone sees it, and may
 	// share it in the thread.
-	msg := publish.UserMsg(incID, prof, sessions, h.now())
+	msg := render.UserMsg(incID, prof, sessions, h.now())
 	if inc == nil || inc.Channel == "" {
-		h.reply(ctx, r, publish.Private(msg, "", ""))
+		h.reply(ctx, r, render.Private(msg, "", ""))
 		return
 	}
 	// The timeline keeps the user ID and counts only: it is read
@@ -87,7 +87,7 @@ func (h *Handlers) user(ctx context.Context, r req, p Parsed) {
 		h.log.WithError(err).Warn("could not record an investigation")
 	}
 	h.affect(ctx, inc.ID, []clerkops.User{prof.User}, "investigated", r.who)
-	h.reply(ctx, r, publish.Private(msg, publish.ActShareUser, inc.ID+"|"+prof.ID))
+	h.reply(ctx, r, render.Private(msg, render.ActShareUser, inc.ID+"|"+prof.ID))
 	h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepAccessLogs, "user")
 }
 
@@ -138,7 +138,7 @@ func (h *Handlers) shareUser(ctx context.Context, r req, a bot.Action) {
 		h.replyText(ctx, r, "This investigation is already shared in the thread.")
 		return
 	}
-	if err := h.pub.PostInThread(ctx, inc, publish.UserMsg(id, prof, sessions, h.now())); err != nil {
+	if err := h.pub.PostInThread(ctx, inc, render.UserMsg(id, prof, sessions, h.now())); err != nil {
 		h.fail(ctx, r, err)
 		return
 	}
@@ -249,7 +249,7 @@ func (h *Handlers) affectedList(ctx context.Context, r req, id string) {
 		if u.Email != "" {
 			label = u.Email + " (" + u.ID + ")"
 		}
-		fmt.Fprintf(&b, "\n• %s: %s", publish.Esc(label), strings.Join(what, ", "))
+		fmt.Fprintf(&b, "\n• %s: %s", render.Esc(label), strings.Join(what, ", "))
 	}
 	h.replyText(ctx, r, b.String())
 }
@@ -326,7 +326,7 @@ func (h *Handlers) affectedExport(ctx context.Context, r req, id string) {
 		return
 	}
 	name := strings.ToLower(id) + "-affected-accounts.csv"
-	csv := publish.AffectedCSV(users)
+	csv := render.AffectedCSV(users)
 	if r.operator { // the break-glass CLI: the operator's terminal is private
 		h.replyText(ctx, r, name+"\n"+csv)
 		return
@@ -347,7 +347,7 @@ func (h *Handlers) affectedExport(ctx context.Context, r req, id string) {
 	if inc.Channel != "" {
 		share = id
 	}
-	h.reply(ctx, r, publish.Private(publish.Text(text), publish.ActShareExport, share))
+	h.reply(ctx, r, render.Private(render.Text(text), render.ActShareExport, share))
 }
 
 // approvedWait bounds how long an export waits for an approved action
@@ -425,8 +425,8 @@ func (h *Handlers) shareExport(ctx context.Context, r req, a bot.Action) {
 		return
 	}
 	name := strings.ToLower(id) + "-affected-accounts.csv"
-	if err := h.pub.UploadFile(ctx, inc, name, "Affected accounts of "+id, publish.AffectedCSV(users),
-		fmt.Sprintf("%d affected account(s) of %s, shared by %s", len(users), id, publish.Who(r.who))); err != nil {
+	if err := h.pub.UploadFile(ctx, inc, name, "Affected accounts of "+id, render.AffectedCSV(users),
+		fmt.Sprintf("%d affected account(s) of %s, shared by %s", len(users), id, render.Who(r.who))); err != nil {
 		h.fail(ctx, r, err)
 		return
 	}

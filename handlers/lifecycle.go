@@ -10,7 +10,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/response"
 )
 
@@ -30,7 +30,7 @@ func lifecycleCommands() []Sub {
 			Text: true, // free text: an INC-n in it is text
 			Run: textChange(true, false, func(who incident.Person, text string) incident.Mutation { return incident.Note(who, text) },
 				func(who incident.Person, text string) string {
-					return fmt.Sprintf(":memo: *Note* from %s: %s", publish.Who(who), text)
+					return fmt.Sprintf(":memo: *Note* from %s: %s", render.Who(who), text)
 				}, "Note added to %s.")},
 		{Name: "severity", Usage: "/clerk-incident severity [INC-n] <P1|P2|P3>", Summary: "change the severity", Who: OnIncident,
 			Run: (*Handlers).severity},
@@ -38,7 +38,7 @@ func lifecycleCommands() []Sub {
 			Text: true, // free text: an INC-n in it is text
 			Run: textChange(true, false, func(who incident.Person, text string) incident.Mutation { return incident.SetImpact(who, text) },
 				func(who incident.Person, text string) string {
-					return fmt.Sprintf(":busts_in_silhouette: *Impact* (from %s): %s", publish.Who(who), text)
+					return fmt.Sprintf(":busts_in_silhouette: *Impact* (from %s): %s", render.Who(who), text)
 				}, "Impact recorded for %s.")},
 		{Name: "mitigated", Usage: "/clerk-incident mitigated [INC-n] [text…]", Summary: "mark mitigation applied", Who: OnIncident,
 			Text: true, // free text: an INC-n in it is text
@@ -56,10 +56,10 @@ func lifecycleCommands() []Sub {
 
 func lifecycleButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActAck, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) }), Label: "acknowledge"},
-		{ActionID: publish.ActResolve, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.resolve(ctx, r, id, "") }), Label: "resolve"},
-		{ActionID: publish.ActOpenContinue, Quiet: true, Run: withButtonIncident((*Handlers).continueIncident), Label: "continue the open incident"},
-		{ActionID: publish.ActOpenForce, Who: Responder, Run: (*Handlers).openForce, Label: "open a new incident anyway"},
+		{ActionID: render.ActAck, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.ack(ctx, r, id) }), Label: "acknowledge"},
+		{ActionID: render.ActResolve, Who: OnIncident, Run: withButtonIncident(func(h *Handlers, ctx context.Context, r req, id string) { h.resolve(ctx, r, id, "") }), Label: "resolve"},
+		{ActionID: render.ActOpenContinue, Quiet: true, Run: withButtonIncident((*Handlers).continueIncident), Label: "continue the open incident"},
+		{ActionID: render.ActOpenForce, Who: Responder, Run: (*Handlers).openForce, Label: "open a new incident anyway"},
 	}
 }
 
@@ -67,7 +67,7 @@ func lifecycleButtons() []Button {
 func textChange(required, anyIncident bool, m func(who incident.Person, text string) incident.Mutation, line func(who incident.Person, text string) string, confirm string) func(h *Handlers, ctx context.Context, r req, p Parsed) {
 	return func(h *Handlers, ctx context.Context, r req, p Parsed) {
 		h.withTextOn(ctx, r, p, required, anyIncident, func(ctx context.Context, r req, id, text string) {
-			h.change(ctx, r, id, m(r.who, text), line(r.who, publish.Esc(text)), fmt.Sprintf(confirm, id))
+			h.change(ctx, r, id, m(r.who, text), line(r.who, render.Esc(text)), fmt.Sprintf(confirm, id))
 		})
 	}
 }
@@ -81,7 +81,7 @@ func reportField(field, label, usage, summary string) Sub {
 			return incident.SetReportField(who, field, text)
 		},
 			func(who incident.Person, text string) string {
-				return fmt.Sprintf(":pencil: *%s* (from %s): %s", label, publish.Who(who), text)
+				return fmt.Sprintf(":pencil: *%s* (from %s): %s", label, render.Who(who), text)
 			}, label+" recorded for %s.")}
 }
 
@@ -96,15 +96,15 @@ func (h *Handlers) severity(ctx context.Context, r req, p Parsed) {
 			h.fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a severity; use P1, P2 or P3.", p.Args[0]), Usage: p.Sub.Usage})
 			return
 		}
-		h.change(ctx, r, id, incident.SetSeverity(r.who, sev), fmt.Sprintf(":rotating_light: %s set severity to *%s*.", publish.Who(r.who), sev), id+" is now "+string(sev)+".")
+		h.change(ctx, r, id, incident.SetSeverity(r.who, sev), fmt.Sprintf(":rotating_light: %s set severity to *%s*.", render.Who(r.who), sev), id+" is now "+string(sev)+".")
 	})
 }
 
 func (h *Handlers) mitigated(ctx context.Context, r req, p Parsed) {
 	h.withText(ctx, r, p, false, func(ctx context.Context, r req, id, text string) {
-		line := fmt.Sprintf(":large_orange_circle: %s marked %s *mitigated*", publish.Who(r.who), id)
+		line := fmt.Sprintf(":large_orange_circle: %s marked %s *mitigated*", render.Who(r.who), id)
 		if text != "" {
-			line += ": " + publish.Esc(text)
+			line += ": " + render.Esc(text)
 		}
 		h.change(ctx, r, id, incident.Mitigate(r.who, text), line+".", id+" is mitigated.")
 	})
@@ -116,8 +116,8 @@ func (h *Handlers) continueIncident(ctx context.Context, r req, id string) {
 		h.fail(ctx, r, err)
 		return
 	}
-	msg := publish.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, id), h.now())
-	msg.Blocks = append(msg.Blocks, publish.Section(fmt.Sprintf("Continuing *%s*: add what you know with `/clerk-incident note %s <text>`.", id, id)))
+	msg := render.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, id), h.now())
+	msg.Blocks = append(msg.Blocks, render.Section(fmt.Sprintf("Continuing *%s*: add what you know with `/clerk-incident note %s <text>`.", id, id)))
 	r.to.Replace = true
 	h.reply(ctx, r, msg)
 }
@@ -135,7 +135,7 @@ func (h *Handlers) openForce(ctx context.Context, r req, a bot.Action) {
 		return
 	}
 	r.to.Replace = true
-	h.openIncident(ctx, r, cat, sev, publish.OneLine(parts[2]), true)
+	h.openIncident(ctx, r, cat, sev, render.OneLine(parts[2]), true)
 }
 
 func (h *Handlers) open(ctx context.Context, r req, p Parsed) {
@@ -158,7 +158,7 @@ func (h *Handlers) open(ctx context.Context, r req, p Parsed) {
 			return
 		}
 	}
-	h.openIncident(ctx, r, cat, sev, publish.OneLine(rest), false)
+	h.openIncident(ctx, r, cat, sev, render.OneLine(rest), false)
 }
 
 func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Category, sev incident.Severity, title string, force bool) {
@@ -185,7 +185,7 @@ func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Categor
 		if sev == "" {
 			sev = incident.DefaultSeverity(cat)
 		}
-		h.reply(ctx, r, publish.DuplicateMsg(dup.Existing, cat, sev, title, h.now()))
+		h.reply(ctx, r, render.DuplicateMsg(dup.Existing, cat, sev, title, h.now()))
 		return
 	}
 	if err != nil {
@@ -226,11 +226,11 @@ func (h *Handlers) list(ctx context.Context, r req) {
 		}
 		recent = closed
 	}
-	h.reply(ctx, r, publish.ListMsg(open, recent, h.now()))
+	h.reply(ctx, r, render.ListMsg(open, recent, h.now()))
 }
 
 func (h *Handlers) ack(ctx context.Context, r req, id string) {
-	inc := h.change(ctx, r, id, incident.Ack(r.who), fmt.Sprintf(":raising_hand: %s acknowledged %s and is leading the response.", publish.Who(r.who), id), "You are leading "+id+".")
+	inc := h.change(ctx, r, id, incident.Ack(r.who), fmt.Sprintf(":raising_hand: %s acknowledged %s and is leading the response.", render.Who(r.who), id), "You are leading "+id+".")
 	if inc == nil {
 		return
 	}
@@ -238,7 +238,7 @@ func (h *Handlers) ack(ctx context.Context, r req, id string) {
 	if strings.HasPrefix(r.channel, "D") && !r.isCommand {
 		// Acknowledged from a page DM: replace its button with the outcome.
 		r.to.Replace = true
-		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: You acknowledged *%s* and are leading it; the escalation has stopped. %s", id, publish.ThreadLink(inc)))
+		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: You acknowledged *%s* and are leading it; the escalation has stopped. %s", id, render.ThreadLink(inc)))
 	}
 }
 
@@ -250,9 +250,9 @@ func (h *Handlers) resolve(ctx context.Context, r req, id, text string) {
 	h.stopLadder(ctx, inc, "resolved", r.who.ID)
 	h.voidApprovals(ctx, func(ar *approval.Request) bool { return ar.Incident == inc.ID }, approval.VoidResolved)
 	h.turnOffBypassFor(ctx, inc, r.who)
-	line := fmt.Sprintf(":white_check_mark: %s resolved %s after %s.", publish.Who(r.who), id, incident.FormatDuration(inc.Duration(h.now())))
+	line := fmt.Sprintf(":white_check_mark: %s resolved %s after %s.", render.Who(r.who), id, incident.FormatDuration(inc.Duration(h.now())))
 	if text != "" {
-		line += " Resolution: " + publish.Esc(text)
+		line += " Resolution: " + render.Esc(text)
 	}
 	lacks := h.reportLacks(inc)
 	if lacks != "" {
@@ -282,7 +282,7 @@ func (h *Handlers) reportLacks(inc *incident.Incident) string {
 		var steps []string
 		for _, st := range un {
 			short, _, _ := strings.Cut(st.Text, " (")
-			steps = append(steps, st.ID+" "+publish.Esc(short))
+			steps = append(steps, st.ID+" "+render.Esc(short))
 		}
 		lacks = append(lacks, fmt.Sprintf("any record that these %d checklist steps were done: %s (tick them if they were)", len(un), strings.Join(steps, ", ")))
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 )
 
@@ -52,9 +52,9 @@ func (h *Handlers) webhookCmd(ctx context.Context, r req, p Parsed) {
 		return
 	}
 	res := h.checkWebhook(ctx)
-	text := publish.WebhookCheckText(res)
+	text := render.WebhookCheckText(res)
 	if inc != nil {
-		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Webhook check: "+publish.TimelineText(text)))
+		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Webhook check: "+render.TimelineText(text)))
 		h.pub.Thread(ctx, inc, text)
 		if res.AsExpected() {
 			h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepSyncGap, "webhook check")
@@ -104,7 +104,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 			h.replyText(ctx, r, "No resync has run yet.")
 			return
 		}
-		h.replyText(ctx, r, publish.ResyncText(j, 0, h.now()))
+		h.replyText(ctx, r, render.ResyncText(j, 0, h.now()))
 		return
 	case "cancel":
 		j, err := h.resync.Cancel(ctx, r.who)
@@ -161,12 +161,12 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 			return
 		}
 		if st.Paused {
-			paused = "\nWebhook processing is paused since " + publish.SlackDate(st.Since) + ": `/clerk-incident webhooks resume` when this is done."
+			paused = "\nWebhook processing is paused since " + render.SlackDate(st.Since) + ": `/clerk-incident webhooks resume` when this is done."
 		}
 	}
 	check := h.checkWebhook(ctx)
 	if !job.DryRun && (check.Signed.Problem != "" || check.Signed.Status == 401 || check.Signed.Status == 403) {
-		h.replyText(ctx, r, "Resync not started: the endpoint check failed.\n"+publish.WebhookCheckText(check))
+		h.replyText(ctx, r, "Resync not started: the endpoint check failed.\n"+render.WebhookCheckText(check))
 		return
 	}
 	if inc != nil {
@@ -178,7 +178,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 		cur, _ := h.resync.Current(ctx)
 		msg := "A resync is already running; `/clerk-incident resync status` shows it, `resync cancel` stops it."
 		if cur != nil {
-			msg = publish.ResyncText(cur, 0, h.now()) + "\n" + msg
+			msg = render.ResyncText(cur, 0, h.now()) + "\n" + msg
 		}
 		h.replyText(ctx, r, msg)
 		return
@@ -200,7 +200,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 	}
 	note := ""
 	if job.DryRun {
-		note = "\n" + publish.WebhookCheckText(check)
+		note = "\n" + render.WebhookCheckText(check)
 	}
 	// The next sweep (within a second, on whichever replica gets the
 	// lease) runs it, so it survives this handler and any restart.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/slack-go/slack"
 )
 
@@ -30,12 +30,12 @@ func rolesCommands() []Sub {
 
 func rolesButtons() []Button {
 	return []Button{
-		{ActionID: publish.ActRemindDraft, Who: OnIncident, Run: withButtonIncident((*Handlers).draft), Label: "draft an update"},
-		{ActionID: publish.ActRemindSnooze, Who: OnIncident, Run: withButtonIncident((*Handlers).snooze), Label: "snooze the reminder"},
-		{ActionID: publish.ActDraftEdit, Who: OnIncident, Quiet: true, Run: (*Handlers).draftEdit, Label: "edit the draft"},
-		{ActionID: publish.ActDraftPost, Who: OnIncident, Run: withButtonIncident((*Handlers).draftPost), Label: "post the update"},
-		{ActionID: publish.ActDraftDiscard, Who: OnIncident, Run: withButtonIncident((*Handlers).draftDiscard), Label: "discard the draft"},
-		{ActionID: "view:" + publish.ViewDraftEdit, Who: OnIncident, Run: (*Handlers).draftSaved, Label: "save the draft"},
+		{ActionID: render.ActRemindDraft, Who: OnIncident, Run: withButtonIncident((*Handlers).draft), Label: "draft an update"},
+		{ActionID: render.ActRemindSnooze, Who: OnIncident, Run: withButtonIncident((*Handlers).snooze), Label: "snooze the reminder"},
+		{ActionID: render.ActDraftEdit, Who: OnIncident, Quiet: true, Run: (*Handlers).draftEdit, Label: "edit the draft"},
+		{ActionID: render.ActDraftPost, Who: OnIncident, Run: withButtonIncident((*Handlers).draftPost), Label: "post the update"},
+		{ActionID: render.ActDraftDiscard, Who: OnIncident, Run: withButtonIncident((*Handlers).draftDiscard), Label: "discard the draft"},
+		{ActionID: "view:" + render.ViewDraftEdit, Who: OnIncident, Run: (*Handlers).draftSaved, Label: "save the draft"},
 	}
 }
 
@@ -76,11 +76,11 @@ func (h *Handlers) role(ctx context.Context, r req, p Parsed) {
 		extra := ""
 		if ok, err := h.auth.Allowed(ctx, who.ID); !ok && err == nil && !h.onLadder(ctx, id, who.ID) {
 			extra = fmt.Sprintf(" %s is not in SLACK_RESPONDERS; as %s of %s they may now act on this incident (post updates, note, tick, resolve…), and on no other.",
-				publish.Who(who), role, id)
+				render.Who(who), role, id)
 		}
 		h.change(ctx, r, id, incident.SetRole(r.who, role, who),
-			fmt.Sprintf(":busts_in_silhouette: %s named %s %s.%s", publish.Who(r.who), publish.Who(who), role, extra),
-			fmt.Sprintf("%s is now %s of %s.%s", publish.Who(who), role, id, extra))
+			fmt.Sprintf(":busts_in_silhouette: %s named %s %s.%s", render.Who(r.who), render.Who(who), role, extra),
+			fmt.Sprintf("%s is now %s of %s.%s", render.Who(who), role, id, extra))
 	})
 }
 
@@ -119,7 +119,7 @@ func (h *Handlers) draft(ctx context.Context, r req, id string) {
 	if next == 0 {
 		next = time.Hour
 	}
-	text := publish.DraftUpdate(inc, h.rb.Spec(inc.Category), next, h.now())
+	text := render.DraftUpdate(inc, h.rb.Spec(inc.Category), next, h.now())
 	if inc.Channel == "" {
 		h.replyText(ctx, r, "*Draft customer update for "+id+"*:\n```"+text+"```")
 		return
@@ -166,7 +166,7 @@ func (h *Handlers) draftEdit(ctx context.Context, r req, a bot.Action) {
 		h.replyText(ctx, r, "Editing needs Slack's modals; copy the draft, change it, and `note` it instead.")
 		return
 	}
-	if err := h.modals.OpenView(ctx, a.TriggerID, publish.DraftModal(id, d.Version(), d.Text)); err != nil {
+	if err := h.modals.OpenView(ctx, a.TriggerID, render.DraftModal(id, d.Version(), d.Text)); err != nil {
 		var se slack.SlackErrorResponse
 		if errors.As(err, &se) && se.Err == "exchanged_trigger_id" {
 			// Slack takes each click's trigger_id once; this one was used.
@@ -186,7 +186,7 @@ func (h *Handlers) draftEdit(ctx context.Context, r req, a bot.Action) {
 // it was opened on was posted or replaced since (CheckView refused that in
 // the modal already; this catches a change in between).
 func (h *Handlers) draftSaved(ctx context.Context, r req, a bot.Action) {
-	id, version, ok := publish.DraftMeta(a.Value)
+	id, version, ok := render.DraftMeta(a.Value)
 	text := strings.TrimSpace(a.ViewText)
 	if !ok || text == "" {
 		return // nothing to save; the modal closed
@@ -210,7 +210,7 @@ func (h *Handlers) draftSaved(ctx context.Context, r req, a bot.Action) {
 		return
 	}
 	if inc, err := h.store.Current(ctx, id); err == nil {
-		_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftMsg(id, text))
+		_ = h.pub.ShowDraft(ctx, inc, d.TS, render.DraftMsg(id, text))
 	}
 }
 
@@ -218,10 +218,10 @@ func (h *Handlers) draftSaved(ctx context.Context, r req, a bot.Action) {
 // before the ack): a draft posted, discarded or replaced since the editor
 // opened is not overwritten, and the modal stays open with the text.
 func (h *Handlers) CheckView(ctx context.Context, a bot.Action) map[string]string {
-	if a.ActionID != "view:"+publish.ViewDraftEdit {
+	if a.ActionID != "view:"+render.ViewDraftEdit {
 		return nil
 	}
-	id, version, ok := publish.DraftMeta(a.Value)
+	id, version, ok := render.DraftMeta(a.Value)
 	if !ok {
 		return nil
 	}
@@ -230,7 +230,7 @@ func (h *Handlers) CheckView(ctx context.Context, a bot.Action) map[string]strin
 		err = incident.ErrDraftChanged
 	}
 	if msg := draftRefusal(id, err); msg != "" {
-		return map[string]string{publish.DraftBlock: msg}
+		return map[string]string{render.DraftBlock: msg}
 	}
 	return nil // a store error: the save says what went wrong
 }
@@ -256,7 +256,7 @@ func (h *Handlers) draftDiscard(ctx context.Context, r req, id string) {
 		return
 	}
 	if inc, err := h.store.Current(ctx, id); err == nil {
-		_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftDoneMsg(id, d.Text, "discarded by "+publish.Who(r.who)))
+		_ = h.pub.ShowDraft(ctx, inc, d.TS, render.DraftDoneMsg(id, d.Text, "discarded by "+render.Who(r.who)))
 	}
 }
 
@@ -310,12 +310,12 @@ func (h *Handlers) draftPost(ctx context.Context, r req, id string) {
 	}
 	plainWhere := strings.NewReplacer("<#", "#", ">", "").Replace(strings.Join(where, " and "))
 	updated, err := h.store.UpdateThen(ctx, id, incident.UpdatePosted(r.who, plainWhere, spID),
-		incident.After{Line: fmt.Sprintf(":mega: %s posted the customer update to %s.", publish.Who(r.who), strings.Join(where, " and ")), Render: true})
+		incident.After{Line: fmt.Sprintf(":mega: %s posted the customer update to %s.", render.Who(r.who), strings.Join(where, " and ")), Render: true})
 	if err == nil {
 		_ = h.pub.Changed(ctx, updated)
 	}
 	h.pub.AutoTick(ctx, id, r.who, incident.StepNotifyUsers, "update")
-	_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftDoneMsg(id, d.Text, "posted to "+strings.Join(where, " and ")+" by "+publish.Who(r.who)))
+	_ = h.pub.ShowDraft(ctx, inc, d.TS, render.DraftDoneMsg(id, d.Text, "posted to "+strings.Join(where, " and ")+" by "+render.Who(r.who)))
 	msg := ":white_check_mark: Posted to " + strings.Join(where, " and ") + "."
 	if len(failed) > 0 {
 		msg += " :warning: Not posted to " + strings.Join(failed, "; ")

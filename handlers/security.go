@@ -12,6 +12,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/sirupsen/logrus"
 )
 
@@ -138,9 +139,9 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 	}
 	appendProblems(&tail, unknown, invalid)
 	// The head says what happened: "Sessions revoked" only when some were.
-	head := fmt.Sprintf(":lock: *Sessions revoked* by %s", publish.Who(r.who))
+	head := fmt.Sprintf(":lock: *Sessions revoked* by %s", render.Who(r.who))
 	if total == 0 {
-		head = fmt.Sprintf(":information_source: *No sessions revoked* (revoke by %s)", publish.Who(r.who))
+		head = fmt.Sprintf(":information_source: *No sessions revoked* (revoke by %s)", render.Who(r.who))
 	}
 	summary, full := res.render(head, tail.String(), "revoke-result.txt")
 	if full != "" && inc != nil {
@@ -170,7 +171,7 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 // refsText lists pasted refs (clerkops.ParseRefs tokens) for a reply:
 // Slack's control characters escaped, so a pasted x<!channel>y or
 // <https://…|label> inside a token shows as text, not a broadcast or link.
-func refsText(refs []string) string { return publish.Esc(approval.Describe(refs)) }
+func refsText(refs []string) string { return render.Esc(approval.Describe(refs)) }
 
 func appendProblems(b *strings.Builder, unknown, invalid []string) {
 	if len(unknown) > 0 {
@@ -229,7 +230,7 @@ func (h *Handlers) unlock(ctx context.Context, r req, p Parsed) {
 		h.fail(ctx, r, err)
 		return
 	}
-	line := fmt.Sprintf(":unlock: %s unbanned and unlocked %s; they can sign in again.", publish.Who(r.who), u.Label())
+	line := fmt.Sprintf(":unlock: %s unbanned and unlocked %s; they can sign in again.", render.Who(r.who), u.Label())
 	record := "Unbanned and unlocked " + u.ID
 	if _, err := h.clerk.Unlock(ctx, u.ID); err != nil {
 		// The ban is already lifted: a 403 here means the instance has user
@@ -238,7 +239,7 @@ func (h *Handlers) unlock(ctx context.Context, r req, p Parsed) {
 			h.fail(ctx, r, err)
 			return
 		}
-		line = fmt.Sprintf(":unlock: %s unbanned %s; they can sign in again (user lockout is off on this Clerk instance, so no lockout was in place).", publish.Who(r.who), u.Label())
+		line = fmt.Sprintf(":unlock: %s unbanned %s; they can sign in again (user lockout is off on this Clerk instance, so no lockout was in place).", render.Who(r.who), u.Label())
 		record = "Unbanned " + u.ID + " (user lockout is off in Clerk)"
 	}
 	if inc != nil {

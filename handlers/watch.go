@@ -9,7 +9,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
@@ -43,7 +43,7 @@ func (h *Handlers) live(ctx context.Context) string {
 		h.log.WithError(err).Warn("reading the last status poll failed")
 		s = statuswatch.Snapshot{Err: "the last poll could not be read"}
 	}
-	return publish.LiveText(s) + publish.SnapshotAge(s.FetchedAt, h.now())
+	return render.LiveText(s) + render.SnapshotAge(s.FetchedAt, h.now())
 }
 
 func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
@@ -65,7 +65,7 @@ func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
 					closed = append(closed, inc)
 				}
 			}
-			h.reply(ctx, r, publish.WithLive(publish.ListMsg(open, closed, h.now()), h.live(ctx)))
+			h.reply(ctx, r, render.WithLive(render.ListMsg(open, closed, h.now()), h.live(ctx)))
 			return
 		}
 		p.ID = open[0].ID
@@ -75,7 +75,7 @@ func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
 		h.fail(ctx, r, err)
 		return
 	}
-	h.reply(ctx, r, publish.WithLive(publish.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, inc.ID), h.now()), h.live(ctx)))
+	h.reply(ctx, r, render.WithLive(render.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, inc.ID), h.now()), h.live(ctx)))
 }
 
 func (h *Handlers) diagnose(ctx context.Context, r req, p Parsed) {
@@ -97,9 +97,9 @@ func (h *Handlers) diagnose(ctx context.Context, r req, p Parsed) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
-	text := publish.DiagnoseText(probe.Diagnose(ctx, h.diagTargets, n), n)
+	text := render.DiagnoseText(probe.Diagnose(ctx, h.diagTargets, n), n)
 	if inc != nil {
-		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Diagnosis: "+publish.TimelineText(strings.ReplaceAll(text, "\n", "; "))))
+		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Diagnosis: "+render.TimelineText(strings.ReplaceAll(text, "\n", "; "))))
 		h.pub.Thread(ctx, inc, text)
 	}
 	h.replyText(ctx, r, text)
@@ -115,5 +115,5 @@ func (h *Handlers) check(ctx context.Context, r req) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	h.replyText(ctx, r, publish.CheckText(probe.RunChecks(ctx, in)))
+	h.replyText(ctx, r, render.CheckText(probe.RunChecks(ctx, in)))
 }

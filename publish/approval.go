@@ -8,45 +8,34 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/slack-go/slack"
 )
 
-func ActionName(a string) string {
-	switch a {
-	case approval.Lockout:
-		return "lockout"
-	case approval.BypassOn:
-		return "emergency bypass"
-	case approval.BypassExtend:
-		return "bypass extension"
-	}
-	return a
-}
-
 // ApprovalMsg renders a pending request with its buttons.
 func ApprovalMsg(a *approval.Request, approvers string) bot.Msg {
-	text := fmt.Sprintf(":raised_hand: *Approval needed: %s* · %s\n*What will happen:* %s", ActionName(a.Action), a.Incident, a.Summary)
+	text := fmt.Sprintf(":raised_hand: *Approval needed: %s* · %s\n*What will happen:* %s", render.ActionName(a.Action), a.Incident, a.Summary)
 	if len(a.Targets) > 0 {
 		// Approvers see exactly what they approve: every target, or the
 		// count and the attached file when the list does not fit.
 		if TargetsFit(a.Targets) {
-			text += fmt.Sprintf("\n*Targets (%d):* %s", len(a.Targets), Esc(strings.Join(a.Targets, ", ")))
+			text += fmt.Sprintf("\n*Targets (%d):* %s", len(a.Targets), render.Esc(strings.Join(a.Targets, ", ")))
 		} else {
 			text += fmt.Sprintf("\n*Targets (%d):* too many to show here; the full list is in the attached file `%s`. Read it before approving.", len(a.Targets), targetsFile(a))
 		}
 	}
 	if a.Duration > 0 {
-		text += "\n*Duration:* " + ShortDuration(a.Duration)
+		text += "\n*Duration:* " + render.ShortDuration(a.Duration)
 	}
 	if a.Reason != "" {
-		text += "\n*Reason:* " + Esc(Truncate(a.Reason, 500))
+		text += "\n*Reason:* " + render.Esc(render.Truncate(a.Reason, 500))
 	}
-	text += fmt.Sprintf("\nRequested by %s · expires %s · approvers: %s (not the requester)", Who(a.RequestedBy), SlackDate(a.ExpiresAt), approvers)
+	text += fmt.Sprintf("\nRequested by %s · expires %s · approvers: %s (not the requester)", render.Who(a.RequestedBy), render.SlackDate(a.ExpiresAt), approvers)
 	return bot.Msg{Text: "Approval needed: " + a.Summary, Blocks: []slack.Block{
-		Section(text),
+		render.Section(text),
 		slack.NewActionBlock("approval:"+a.ID,
-			Button(ActApprove, "Approve", a.ID, slack.StylePrimary),
-			Button(ActDeny, "Deny", a.ID, slack.StyleDanger)),
+			render.Button(render.ActApprove, "Approve", a.ID, slack.StylePrimary),
+			render.Button(render.ActDeny, "Deny", a.ID, slack.StyleDanger)),
 	}}
 }
 
@@ -55,26 +44,26 @@ func DecidedMsg(a *approval.Request) bot.Msg {
 	var outcome string
 	switch a.Status {
 	case approval.Approved:
-		outcome = fmt.Sprintf(":white_check_mark: Approved by %s at %s.", Who(*a.DecidedBy), SlackDate(a.DecidedAt))
+		outcome = fmt.Sprintf(":white_check_mark: Approved by %s at %s.", render.Who(*a.DecidedBy), render.SlackDate(a.DecidedAt))
 	case approval.Denied:
-		outcome = fmt.Sprintf(":no_entry_sign: Denied by %s at %s. Nothing was done.", Who(*a.DecidedBy), SlackDate(a.DecidedAt))
+		outcome = fmt.Sprintf(":no_entry_sign: Denied by %s at %s. Nothing was done.", render.Who(*a.DecidedBy), render.SlackDate(a.DecidedAt))
 	case approval.Expired:
-		outcome = fmt.Sprintf(":hourglass: Expired at %s without a decision. Nothing was done.", SlackDate(a.ExpiresAt))
+		outcome = fmt.Sprintf(":hourglass: Expired at %s without a decision. Nothing was done.", render.SlackDate(a.ExpiresAt))
 	case approval.Voided:
 		outcome = fmt.Sprintf(":no_entry_sign: void: %s. Nothing was done.", a.VoidReason)
 	}
 	if a.Outcome != "" {
 		outcome += "\n" + a.Outcome
 	}
-	text := fmt.Sprintf("*%s* · %s\n*Requested:* %s\nRequested by %s\n%s", strings.ToUpper(ActionName(a.Action)[:1])+ActionName(a.Action)[1:], a.Incident, a.Summary, Who(a.RequestedBy), outcome)
-	return bot.Msg{Text: outcome, Blocks: []slack.Block{Section(text)}}
+	text := fmt.Sprintf("*%s* · %s\n*Requested:* %s\nRequested by %s\n%s", strings.ToUpper(render.ActionName(a.Action)[:1])+render.ActionName(a.Action)[1:], a.Incident, a.Summary, render.Who(a.RequestedBy), outcome)
+	return bot.Msg{Text: outcome, Blocks: []slack.Block{render.Section(text)}}
 }
 
 // Executed implements approval.Announcer: the outcome goes on the
 // timeline, in the thread, and replaces the request's message.
 func (p *Publisher) Executed(ctx context.Context, ar *approval.Request) {
 	if inc, err := p.store.Current(ctx, ar.Incident); err == nil {
-		_, _ = p.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("%s (%s) result: %s", ActionName(ar.Action), ar.ID, TimelineText(ar.Outcome))))
+		_, _ = p.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("%s (%s) result: %s", render.ActionName(ar.Action), ar.ID, render.TimelineText(ar.Outcome))))
 		p.Thread(ctx, inc, ar.Outcome)
 	}
 	p.ShowDecision(ctx, ar)
@@ -93,7 +82,7 @@ func (p *Publisher) ShowDecision(ctx context.Context, ar *approval.Request) {
 // ApprovalExpired tells the thread a request expired undecided.
 func (p *Publisher) ApprovalExpired(ctx context.Context, ar *approval.Request) {
 	p.ShowDecision(ctx, ar)
-	_, _ = p.store.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) expired; nothing was done", ar.ID, ActionName(ar.Action))))
+	_, _ = p.store.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) expired; nothing was done", ar.ID, render.ActionName(ar.Action))))
 	p.System(ctx, "bot", "approval expired", ar.ID+" "+ar.Summary, ar.Incident)
 	if p.observe != nil {
 		p.observe.Approval(approval.Expired)
@@ -105,7 +94,7 @@ func (p *Publisher) ApprovalExpired(ctx context.Context, ar *approval.Request) {
 func (p *Publisher) PostApproval(ctx context.Context, inc *incident.Incident, ar *approval.Request, approvers string) (string, bool) {
 	if !TargetsFit(ar.Targets) {
 		if err := p.slack.Upload(ctx, inc.Channel, inc.CardTS, targetsFile(ar), "Targets of "+ar.ID, strings.Join(ar.Targets, "\n")+"\n",
-			fmt.Sprintf("%d targets of %s (%s)", len(ar.Targets), ar.ID, ActionName(ar.Action))); err != nil {
+			fmt.Sprintf("%d targets of %s (%s)", len(ar.Targets), ar.ID, render.ActionName(ar.Action))); err != nil {
 			p.log.WithError(err).WithField("approval", ar.ID).Warn("could not attach the target list; not posting the request")
 			return "", false
 		}
@@ -122,7 +111,7 @@ func (p *Publisher) PostApproval(ctx context.Context, inc *incident.Incident, ar
 // audit log.
 func (p *Publisher) Voided(ctx context.Context, ar *approval.Request) {
 	p.ShowDecision(ctx, ar)
-	_, _ = p.store.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) void: %s; nothing was done", ar.ID, ActionName(ar.Action), ar.VoidReason)))
+	_, _ = p.store.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) void: %s; nothing was done", ar.ID, render.ActionName(ar.Action), ar.VoidReason)))
 	p.System(ctx, "bot", "approval void", ar.ID+" "+ar.VoidReason, ar.Incident)
 	if p.observe != nil {
 		p.observe.Approval(approval.Voided)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // bypassNotice tells the incident's thread (broadcast to the channel) and
@@ -18,7 +19,7 @@ func (p *Publisher) BypassNotice(ctx context.Context, incID string, who incident
 	}
 	_, _ = p.store.Update(ctx, incID, incident.Record(who, entry))
 	if inc.Channel != "" {
-		m := Text(line)
+		m := render.Text(line)
 		m.Broadcast = true
 		if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, m); err != nil {
 			p.log.WithError(err).Warn("could not post bypass notice")
@@ -29,7 +30,7 @@ func (p *Publisher) BypassNotice(ctx context.Context, incID string, who incident
 // BypassReminder implements bypass.Notifier.
 func (p *Publisher) BypassReminder(ctx context.Context, st bypass.State) {
 	p.BypassNotice(ctx, st.Incident, incident.Person{Name: "bot"}, "Emergency bypass ends in 5 minutes",
-		fmt.Sprintf(":hourglass: The emergency auth bypass ends at %s. Extend it with `/clerk-incident bypass extend <duration>` (needs approval), or let it end.", SlackDate(st.ExpiresAt)))
+		fmt.Sprintf(":hourglass: The emergency auth bypass ends at %s. Extend it with `/clerk-incident bypass extend <duration>` (needs approval), or let it end.", render.SlackDate(st.ExpiresAt)))
 }
 
 // BypassExpired implements bypass.Notifier.
@@ -37,5 +38,5 @@ func (p *Publisher) BypassExpired(ctx context.Context, st bypass.State) {
 	p.log.WithField("incident", st.Incident).Warn("emergency auth bypass expired")
 	p.System(ctx, "bot", "bypass expired", "ended by itself", st.Incident)
 	p.BypassNotice(ctx, st.Incident, incident.Person{Name: "bot"}, "Emergency bypass ended by itself",
-		fmt.Sprintf(":lock: The emergency auth bypass *ended by itself* at %s: Clerk auth is enforced again.", SlackDate(st.ExpiresAt)))
+		fmt.Sprintf(":lock: The emergency auth bypass *ended by itself* at %s: Clerk auth is enforced again.", render.SlackDate(st.ExpiresAt)))
 }

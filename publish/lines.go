@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // Thread lines (timeline entries, pages, alerts) are not posted by the
@@ -38,7 +39,7 @@ func (p *Publisher) Thread(ctx context.Context, inc *incident.Incident, text str
 	if err := p.store.QueueLine(ctx, inc.Channel, inc.ID, text); err != nil {
 		// Redis refused: post now rather than lose the line.
 		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not queue a thread line; posting it directly")
-		if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, Text(text)); err != nil {
+		if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, render.Text(text)); err != nil {
 			p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post in incident thread")
 		}
 		return
@@ -114,7 +115,7 @@ func (p *Publisher) postLines(ctx context.Context, channel string) {
 		_ = p.store.DeferLines(ctx, channel, time.Now().Add(100*time.Millisecond))
 		return
 	}
-	if _, err := p.slack.Post(ctx, channel, inc.CardTS, Text(text)); err != nil {
+	if _, err := p.slack.Post(ctx, channel, inc.CardTS, render.Text(text)); err != nil {
 		p.log.WithError(err).WithField("incident", inc.ID).WithField("lines", len(batch)).Warn("could not post thread lines; they stay queued")
 		_ = p.store.DeferLines(ctx, channel, time.Now().Add(p.linesRetry(channel)))
 		return

@@ -84,6 +84,3 @@ func (p *Publisher) displayName(ctx context.Context, id string) string {
 	p.mu.Unlock()
 	return c.name
 }
-
-// PersonName is a person's one name as plain mrkdwn text.
-func PersonName(who incident.Person) string { return PlainName(who.Display()) }

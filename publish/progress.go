@@ -8,6 +8,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // Progress message timing. The message is a courtesy: the work it reports
@@ -49,7 +50,7 @@ func (p *Publisher) StartProgress(ctx context.Context, inc *incident.Incident, w
 	if inc == nil || total < 2 || inc.Channel == "" {
 		return pm
 	}
-	if ts, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, Text(pm.text())); err == nil {
+	if ts, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, render.Text(pm.text())); err == nil {
 		pm.ts = ts
 		// Its calls are bounded here, not by the request's pace bound.
 		life, cancel := context.WithTimeout(bot.WithPaceBound(context.WithoutCancel(ctx), 0), progressLife)
@@ -140,7 +141,7 @@ func (pm *ProgressMsg) run(ctx context.Context) {
 		pm.cancelCall = cancel
 		pm.mu.Unlock()
 		if text != shown {
-			if err := pm.p.slack.Update(cctx, pm.inc.Channel, pm.ts, Text(text)); err == nil {
+			if err := pm.p.slack.Update(cctx, pm.inc.Channel, pm.ts, render.Text(text)); err == nil {
 				shown = text
 			}
 			last = time.Now()
@@ -158,7 +159,7 @@ func (pm *ProgressMsg) postFinal(ctx context.Context) {
 	pm.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, progressFinal)
 	defer cancel()
-	if err := pm.p.slack.Update(ctx, pm.inc.Channel, pm.ts, Text(text)); err != nil {
+	if err := pm.p.slack.Update(ctx, pm.inc.Channel, pm.ts, render.Text(text)); err != nil {
 		pm.p.log.WithError(err).WithField("incident", pm.inc.ID).Warn("could not show the final progress count")
 	}
 }

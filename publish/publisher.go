@@ -1,7 +1,6 @@
-// Package publish is the Slack publisher: everything that turns domain
-// state into Slack messages lives here (the incident card, the checklist
-// message, thread lines, page DMs, progress messages, approval messages and
-// the catch-up of stale cards). It implements the escalation Pager, the
+// Package publish is the Slack publisher: it delivers what package render
+// renders (the incident card, the checklist message, thread lines, page
+// DMs, progress messages, approval messages) and catches up stale cards. It implements the escalation Pager, the
 // statuswatch and resync Reporters, the bypass Notifier and the approval
 // Announcer, so those domain packages never speak Slack themselves.
 package publish
@@ -23,6 +22,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/sirupsen/logrus"
 )
 
@@ -237,14 +237,14 @@ func (p *Publisher) RenderDue(ctx context.Context) {
 // is marked stale and the sweep catches the card up later.
 func (p *Publisher) render(ctx context.Context, inc *incident.Incident) error {
 	spec := p.rb.Spec(inc.Category)
-	card := p.withPause(ctx, inc, Card(inc, spec, p.LadderState(ctx, inc.ID), p.now()))
+	card := p.withPause(ctx, inc, render.Card(inc, spec, p.LadderState(ctx, inc.ID), p.now()))
 	var failed error
 	if inc.CardTS == "" && inc.Channel != "" {
 		// Only one request posts the card; the others wait for its ts.
 		if first, err := p.store.Once(ctx, "card-post:"+inc.ID, 30*time.Second); err == nil && !first {
 			if cur := p.WithCard(ctx, inc); cur.CardTS != "" {
 				*inc = *cur
-				card = p.withPause(ctx, inc, Card(inc, spec, p.LadderState(ctx, inc.ID), p.now()))
+				card = p.withPause(ctx, inc, render.Card(inc, spec, p.LadderState(ctx, inc.ID), p.now()))
 			}
 		}
 	}
@@ -266,7 +266,7 @@ func (p *Publisher) render(ctx context.Context, inc *incident.Incident) error {
 		failed = fmt.Errorf("update the card of %s: %w", inc.ID, err)
 	}
 	if inc.ChecklistTS != "" && spec != nil {
-		if err := p.slack.Update(ctx, inc.Channel, inc.ChecklistTS, ChecklistMsg(inc, spec)); err != nil {
+		if err := p.slack.Update(ctx, inc.Channel, inc.ChecklistTS, render.ChecklistMsg(inc, spec)); err != nil {
 			p.log.WithError(err).WithField("incident", inc.ID).Warn("could not update checklist")
 			failed = cmpOr(failed, fmt.Errorf("update the checklist of %s: %w", inc.ID, err))
 		}
@@ -364,7 +364,7 @@ func (p *Publisher) PostChecklist(ctx context.Context, inc *incident.Incident) {
 	if spec == nil || inc.Channel == "" {
 		return
 	}
-	ts, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, ChecklistMsg(inc, spec))
+	ts, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, render.ChecklistMsg(inc, spec))
 	if err != nil {
 		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post checklist")
 		return
@@ -390,7 +390,7 @@ func (p *Publisher) System(ctx context.Context, actor, action, detail, incidentI
 	if p.audit == nil {
 		return
 	}
-	p.audit.Record(context.WithoutCancel(ctx), audit.Entry{Actor: actor, Action: action, Detail: Truncate(OneLine(detail), 300), Incident: incidentID, Outcome: "ok"})
+	p.audit.Record(context.WithoutCancel(ctx), audit.Entry{Actor: actor, Action: action, Detail: render.Truncate(render.OneLine(detail), 300), Incident: incidentID, Outcome: "ok"})
 }
 
 // AutoTick ticks the checklist step an action just performed (one of the
@@ -417,7 +417,7 @@ func (p *Publisher) UpdateChecklist(ctx context.Context, inc *incident.Incident,
 	if spec == nil {
 		return nil
 	}
-	return p.slack.Update(ctx, channel, ts, ChecklistMsg(inc, spec))
+	return p.slack.Update(ctx, channel, ts, render.ChecklistMsg(inc, spec))
 }
 
 // UploadReport attaches the post-incident report to the card's thread.
@@ -443,7 +443,7 @@ func (p *Publisher) Failed(ctx context.Context, job, incidentID string) {
 	if p.channel == "" {
 		return
 	}
-	if _, err := p.slack.Post(ctx, p.channel, "", Text(text)); err != nil {
+	if _, err := p.slack.Post(ctx, p.channel, "", render.Text(text)); err != nil {
 		p.log.WithError(err).Warn("could not report a failed job")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
@@ -109,12 +110,12 @@ func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 	}
 	by := incident.Person{Name: "status poller"}
 	inc, _, err := o.Open(ctx, Request{OpenParams: incident.OpenParams{Category: a.Category, Severity: a.Severity,
-		Title: publish.Truncate(a.Title, MaxTitle), By: by, Channel: channel}, Impact: a.Impact})
+		Title: render.Truncate(a.Title, MaxTitle), By: by, Channel: channel}, Impact: a.Impact})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {
 		inc = dup.Existing
 		_, _ = o.store.Update(ctx, inc.ID, incident.Record(by, "Status alert attached: "+a.Title))
-		o.pub.Thread(ctx, inc, publish.AlertText(a, inc.ID, true))
+		o.pub.Thread(ctx, inc, render.AlertText(a, inc.ID, true))
 		o.pub.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
 		return inc.ID, nil
 	}
