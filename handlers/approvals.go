@@ -61,7 +61,7 @@ func (h *Handlers) requestApproval(ctx context.Context, r req, incID string, ar 
 		h.fail(ctx, r, withID(incident.ErrAlreadyResolved, incID))
 		return
 	}
-	inc = h.pub.WithCard(ctx, inc)
+	inc = h.pub.Cards.WithCard(ctx, inc)
 	ar.Incident = incID
 	ar.RequestedBy = r.who
 	created, err := h.approvals.Create(ctx, ar)
@@ -73,14 +73,14 @@ func (h *Handlers) requestApproval(ctx context.Context, r req, incID string, ar 
 		h.observe.Approval("requested")
 	}
 	if inc.Channel != "" {
-		if ts, ok := h.pub.PostApproval(ctx, inc, created, h.approvers.Describe()); ok {
+		if ts, ok := h.pub.Approvals.PostApproval(ctx, inc, created, h.approvers.Describe()); ok {
 			if err := h.approvals.SetMessage(ctx, created.ID, inc.Channel, ts); err != nil {
 				h.log.WithError(err).Warn("could not remember approval message")
 			}
 			// Someone may have clicked before the message's ts was stored,
 			// when the decision had no message to show itself on.
 			if cur, err := h.approvals.Get(ctx, created.ID); err == nil && cur.Status != approval.Pending {
-				h.pub.ShowDecision(ctx, cur)
+				h.pub.Approvals.ShowDecision(ctx, cur)
 			}
 		}
 	}
@@ -124,12 +124,12 @@ func (h *Handlers) decideID(ctx context.Context, r req, id string, approve bool)
 		return
 	}
 	// The decision is an audit entry of its own, apart from the click.
-	h.pub.System(ctx, r.who.ID, "approval "+ar.Status, ar.ID+" "+render.ActionName(ar.Action), ar.Incident)
+	h.pub.Ticks.System(ctx, r.who.ID, "approval "+ar.Status, ar.ID+" "+render.ActionName(ar.Action), ar.Incident)
 	h.log.WithField("approval", ar.ID).WithField("status", ar.Status).WithField("by", r.who.ID).Info("approval decided")
 	if h.observe != nil {
 		h.observe.Approval(ar.Status)
 	}
-	h.pub.ShowDecision(ctx, ar)
+	h.pub.Approvals.ShowDecision(ctx, ar)
 	verb := "Denied"
 	if approve {
 		verb = "Approved"
@@ -170,7 +170,7 @@ func (h *Handlers) voidApprovals(ctx context.Context, match func(*approval.Reque
 		h.log.WithError(err).Warn("could not void pending approvals")
 	}
 	for _, ar := range voided {
-		h.pub.Voided(ctx, ar)
+		h.pub.Approvals.Voided(ctx, ar)
 	}
 }
 
@@ -185,7 +185,7 @@ func (h *Handlers) cancelApproved(ctx context.Context, match func(*approval.Requ
 		h.log.WithError(err).Warn("could not cancel approved requests")
 	}
 	for _, ar := range cancelled {
-		h.pub.Executed(ctx, ar)
+		h.pub.Approvals.Executed(ctx, ar)
 	}
 }
 

@@ -62,7 +62,7 @@ func (h *Handlers) bypassCmd(ctx context.Context, r req, p Parsed) {
 			return
 		}
 		line := fmt.Sprintf(":lock: %s turned the emergency auth bypass *OFF*: Clerk auth is enforced again.", render.Who(r.who))
-		h.pub.BypassNotice(ctx, was.Incident, r.who, "Emergency bypass turned off", line)
+		h.pub.Notes.BypassNotice(ctx, was.Incident, r.who, "Emergency bypass turned off", line)
 		h.replyText(ctx, r, ":white_check_mark: The emergency bypass is off.")
 	case "on":
 		rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(p.Rest), p.Args[0]))
@@ -114,7 +114,7 @@ func (h *Handlers) turnOffBypassFor(ctx context.Context, inc *incident.Incident,
 	if _, found, err := h.bypass.Off(ctx); err != nil || !found {
 		return
 	}
-	h.pub.BypassNotice(ctx, inc.ID, by, "Emergency bypass turned off on resolve",
+	h.pub.Notes.BypassNotice(ctx, inc.ID, by, "Emergency bypass turned off on resolve",
 		fmt.Sprintf(":lock: Resolving %s turned the emergency auth bypass *OFF*: Clerk auth is enforced again.", inc.ID))
 }
 
@@ -141,8 +141,8 @@ func (b BypassOn) CarryOut(ctx context.Context, ar *approval.Request) string {
 		return ":x: The bypass could not be turned on: " + msg
 	}
 	b.Log.WithField("incident", ar.Incident).WithField("expires_at", st.ExpiresAt).Warn("emergency auth bypass ON")
-	b.Pub.System(ctx, "bot", "bypass on", "until "+st.ExpiresAt.Format(time.RFC3339)+" approved by "+ar.DecidedBy.ID, ar.Incident)
-	b.Pub.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepEnableBypass, "bypass on")
+	b.Pub.Ticks.System(ctx, "bot", "bypass on", "until "+st.ExpiresAt.Format(time.RFC3339)+" approved by "+ar.DecidedBy.ID, ar.Incident)
+	b.Pub.Ticks.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepEnableBypass, "bypass on")
 	return fmt.Sprintf(":rotating_light: *Emergency auth bypass is ON* until %s (%s). Apps reading `GET /v1/bypass` let users in without Clerk. It ends by itself; `/clerk-incident bypass off` ends it now.",
 		render.SlackDate(st.ExpiresAt), render.ShortDuration(ar.Duration))
 }

@@ -47,7 +47,7 @@ func (h *Handlers) checklist(ctx context.Context, r req, id string) {
 		return
 	}
 	if inc.ChecklistTS == "" || inc.CardTS == "" {
-		h.pub.PostChecklist(ctx, inc)
+		h.pub.Cards.PostChecklist(ctx, inc)
 		return
 	}
 	m := render.ChecklistMsg(inc, spec)
@@ -60,7 +60,7 @@ func (h *Handlers) checklist(ctx context.Context, r req, id string) {
 	done, total := render.ChecklistProgress(inc, spec)
 	m.Text = fmt.Sprintf("The %s checklist for %s is in the card's thread in <#%s> (%d/%d done).", spec.Checklist.Title, id, inc.Channel, done, total)
 	h.reply(ctx, r, m)
-	_ = h.pub.Refresh(ctx, inc)
+	_ = h.pub.Cards.Refresh(ctx, inc)
 }
 
 func (h *Handlers) tick(ctx context.Context, r req, a bot.Action) {
@@ -80,7 +80,7 @@ func (h *Handlers) tick(ctx context.Context, r req, a bot.Action) {
 		h.fail(ctx, r, withID(err, id))
 		return
 	}
-	_ = h.pub.Changed(ctx, inc)
+	_ = h.pub.Cards.Changed(ctx, inc)
 	// A click on another copy of the checklist (an older one, or the
 	// ephemeral one `checklist` showed) replaces that copy through the
 	// click's response_url: no paced chat.update, and it works for an

@@ -193,12 +193,12 @@ func (c DeployCheck) AfterOpen(ctx context.Context, inc *incident.Incident) {
 	deps, err := c.Vercel.Deployments(ctx, 10)
 	if err != nil {
 		c.Log.WithError(err).WithField("incident", inc.ID).Warn("could not list recent Vercel deployments")
-		c.Pub.Thread(ctx, inc, ":warning: Could not check Vercel for a recent production deploy: "+capital(err.Error()))
+		c.Pub.Outbox.Thread(ctx, inc, ":warning: Could not check Vercel for a recent production deploy: "+capital(err.Error()))
 		return
 	}
 	text, what := DeployNote(inc, deps)
-	c.Pub.Thread(ctx, inc, text)
-	c.Pub.AutoTick(ctx, inc.ID, incident.Person{Name: "bot"}, StepCheckDeploys, what)
+	c.Pub.Outbox.Thread(ctx, inc, text)
+	c.Pub.Ticks.AutoTick(ctx, inc.ID, incident.Person{Name: "bot"}, StepCheckDeploys, what)
 }
 
 // DeployNote is the thread line and the tick's "what" for the deploys
@@ -290,13 +290,13 @@ func (h *Handlers) envCmd(ctx context.Context, r req, p Parsed) {
 	}
 	text, problems := EnvText(findings)
 	if inc != nil {
-		h.pub.Thread(ctx, inc, text)
+		h.pub.Outbox.Thread(ctx, inc, text)
 		line := "Checked the app's production Clerk variables on Vercel: no problem"
 		if problems > 0 {
 			line = fmt.Sprintf("Checked the app's production Clerk variables on Vercel: %d problem(s)", problems)
 		}
 		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, line))
-		h.pub.AutoTick(ctx, inc.ID, r.who, StepVerifyEnv, fmt.Sprintf("env check (%d problems)", problems))
+		h.pub.Ticks.AutoTick(ctx, inc.ID, r.who, StepVerifyEnv, fmt.Sprintf("env check (%d problems)", problems))
 	}
 	h.log.WithField("problems", problems).Info("env check")
 	h.replyText(ctx, r, text)
@@ -598,7 +598,7 @@ func (d RollbackDoer) CarryOut(ctx context.Context, ar *approval.Request) string
 		return head + fmt.Sprintf(":warning: requested; it was %s when its progress could no longer be read (%s). Check the Vercel dashboard.", a.JobStatus, err.Error())
 	case a.JobStatus == "succeeded":
 		if d.Pub != nil {
-			d.Pub.AutoTick(ctx, ar.Incident, ar.RequestedBy, StepRollback, "rollback "+ar.ID)
+			d.Pub.Ticks.AutoTick(ctx, ar.Incident, ar.RequestedBy, StepRollback, "rollback "+ar.ID)
 		}
 		return head + fmt.Sprintf(":white_check_mark: succeeded; `%s` serves production again (it was `%s`).", to, from)
 	}

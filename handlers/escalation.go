@@ -43,7 +43,7 @@ func (h *Handlers) stopLadder(ctx context.Context, inc *incident.Incident, reaso
 		h.log.WithError(err).WithField("incident", inc.ID).Warn("could not stop escalation")
 		return
 	}
-	h.pub.Refresh(ctx, inc)
+	h.pub.Cards.Refresh(ctx, inc)
 }
 
 func (h *Handlers) escalate(ctx context.Context, r req, id string) {

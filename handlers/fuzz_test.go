@@ -23,6 +23,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/response"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // FuzzParse: no command text makes the parser panic, and what it accepts
@@ -154,13 +155,13 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 		tb.Fatal(err)
 	}
 	store := incident.NewStore(rdb, prefix, time.Now)
-	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
+	pub := publish.New(publish.Deps{Store: publish.Stores{Incidents: store, Stale: store, Renders: store, Lines: store, Locks: store}, Slack: out, Lookups: publish.Lookups{Groups: out}, Ticks: usecase.NewTicks(store, rb, nil, log), Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
 	approvals := approval.NewStore(rdb, prefix, 10*time.Minute, time.Now)
 	bp := bypass.NewStore(rdb, prefix, time.Now)
 	auth := NewAuthorizer([]string{"U1"}, out, time.Minute, time.Now)
 	h := New(Deps{Store: store, Slack: out, Publisher: pub, Opener: response.NewOpener(store, pub, nil, nil, log, nil), Runbook: rb, Auth: auth,
 		Channel: "C1", Log: log, Now: time.Now, Approvals: approvals, Bypass: bp,
-		Executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: BypassOn{Bypass: bp, Pub: pub, Now: time.Now, Log: log}}, pub, log),
+		Executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: BypassOn{Bypass: bp, Pub: pub, Now: time.Now, Log: log}}, pub.Approvals, log),
 		Audit:    audit.New(rdb, prefix, log, time.Now)})
 	h.Command(context.Background(), bot.Command{Text: "open outage P1 Fuzzed", UserID: "U1", ChannelID: "C1"})
 	open, err := store.ListOpen(context.Background())

@@ -191,7 +191,7 @@ func (h *Handlers) person(ctx context.Context, who incident.Person) incident.Per
 	if h.pub == nil {
 		return who
 	}
-	return h.pub.Person(ctx, who)
+	return h.pub.Names.Person(ctx, who)
 }
 
 // outcomeClass folds an audit outcome into a metric label.
@@ -344,7 +344,7 @@ func (h *Handlers) change(ctx context.Context, r req, id string, m incident.Muta
 	if r.isCommand && confirm != "" {
 		h.replyText(ctx, r, ":white_check_mark: "+confirm)
 	}
-	_ = h.pub.Changed(ctx, inc)
+	_ = h.pub.Cards.Changed(ctx, inc)
 	return inc
 }
 

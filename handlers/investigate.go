@@ -88,7 +88,7 @@ func (h *Handlers) user(ctx context.Context, r req, p Parsed) {
 	}
 	h.affect(ctx, inc.ID, []clerkops.User{prof.User}, "investigated", r.who)
 	h.reply(ctx, r, render.Private(msg, render.ActShareUser, inc.ID+"|"+prof.ID))
-	h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepAccessLogs, "user")
+	h.pub.Ticks.AutoTick(ctx, inc.ID, r.who, incident.StepAccessLogs, "user")
 }
 
 // investigatedLine is an investigation as the timeline keeps it: the
@@ -138,7 +138,7 @@ func (h *Handlers) shareUser(ctx context.Context, r req, a bot.Action) {
 		h.replyText(ctx, r, "This investigation is already shared in the thread.")
 		return
 	}
-	if err := h.pub.PostInThread(ctx, inc, render.UserMsg(id, prof, sessions, h.now())); err != nil {
+	if err := h.pub.Posts.PostInThread(ctx, inc, render.UserMsg(id, prof, sessions, h.now())); err != nil {
 		h.fail(ctx, r, err)
 		return
 	}
@@ -333,7 +333,7 @@ func (h *Handlers) affectedExport(ctx context.Context, r req, id string) {
 	}
 	// E-mail addresses go to the asker alone: a file cannot be ephemeral,
 	// so it goes to their direct message with the bot.
-	if err := h.pub.UploadToUser(ctx, r.who.ID, name, "Affected accounts of "+id, csv,
+	if err := h.pub.Files.UploadToUser(ctx, r.who.ID, name, "Affected accounts of "+id, csv,
 		fmt.Sprintf("%d affected account(s) of %s, for notifying them", len(users), id)); err != nil {
 		h.fail(ctx, r, err)
 		return
@@ -425,7 +425,7 @@ func (h *Handlers) shareExport(ctx context.Context, r req, a bot.Action) {
 		return
 	}
 	name := strings.ToLower(id) + "-affected-accounts.csv"
-	if err := h.pub.UploadFile(ctx, inc, name, "Affected accounts of "+id, render.AffectedCSV(users),
+	if err := h.pub.Files.UploadFile(ctx, inc, name, "Affected accounts of "+id, render.AffectedCSV(users),
 		fmt.Sprintf("%d affected account(s) of %s, shared by %s", len(users), id, render.Who(r.who))); err != nil {
 		h.fail(ctx, r, err)
 		return

@@ -116,7 +116,7 @@ func (h *Handlers) continueIncident(ctx context.Context, r req, id string) {
 		h.fail(ctx, r, err)
 		return
 	}
-	msg := render.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, id), h.now())
+	msg := render.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.Cards.LadderState(ctx, id), h.now())
 	msg.Blocks = append(msg.Blocks, render.Section(fmt.Sprintf("Continuing *%s*: add what you know with `/clerk-incident note %s <text>`.", id, id)))
 	r.to.Replace = true
 	h.reply(ctx, r, msg)
@@ -259,7 +259,7 @@ func (h *Handlers) resolve(ctx context.Context, r req, id, text string) {
 		line += "\n" + lacks
 	}
 	line += fmt.Sprintf("\nNext: record the root cause, prevention items and lessons, then `/clerk-incident postmortem %s` writes the report.", id)
-	h.pub.Thread(ctx, inc, line)
+	h.pub.Outbox.Thread(ctx, inc, line)
 	h.resolveStatusPage(ctx, inc)
 	if r.isCommand {
 		reply := ":white_check_mark: " + id + " is resolved."
@@ -303,7 +303,7 @@ func (h *Handlers) postmortem(ctx context.Context, r req, id string) {
 		h.fail(ctx, r, fmt.Errorf("%s has no channel to upload the report to", id))
 		return
 	}
-	if err := h.pub.UploadReport(ctx, inc, md); err != nil {
+	if err := h.pub.Files.UploadReport(ctx, inc, md); err != nil {
 		h.fail(ctx, r, err)
 		return
 	}

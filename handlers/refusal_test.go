@@ -20,6 +20,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/response"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // internalID is an action_id-like word: inc_resolve, chk_tick, page_ack.
@@ -49,7 +50,7 @@ func TestButtonRefusalsSpeakToPeople(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := incident.NewStore(rdb, prefix, time.Now)
-	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
+	pub := publish.New(publish.Deps{Store: publish.Stores{Incidents: store, Stale: store, Renders: store, Lines: store, Locks: store}, Slack: out, Lookups: publish.Lookups{Groups: out}, Ticks: usecase.NewTicks(store, rb, nil, log), Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
 	auth := NewAuthorizer([]string{"U1", "SONCALL"}, out, time.Minute, time.Now)
 	h := New(Deps{Store: store, Slack: out, Publisher: pub, Opener: response.NewOpener(store, pub, nil, nil, log, nil), Runbook: rb, Auth: auth,
 		Channel: "C1", Log: log, Now: time.Now, Approvals: approval.NewStore(rdb, prefix, 10*time.Minute, time.Now), Bypass: bypass.NewStore(rdb, prefix, time.Now)})

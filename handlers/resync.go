@@ -55,9 +55,9 @@ func (h *Handlers) webhookCmd(ctx context.Context, r req, p Parsed) {
 	text := render.WebhookCheckText(res)
 	if inc != nil {
 		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Webhook check: "+render.TimelineText(text)))
-		h.pub.Thread(ctx, inc, text)
+		h.pub.Outbox.Thread(ctx, inc, text)
 		if res.AsExpected() {
-			h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepSyncGap, "webhook check")
+			h.pub.Ticks.AutoTick(ctx, inc.ID, r.who, incident.StepSyncGap, "webhook check")
 		}
 	}
 	h.replyText(ctx, r, text)
@@ -170,7 +170,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 		return
 	}
 	if inc != nil {
-		inc = h.pub.WithCard(ctx, inc)
+		inc = h.pub.Cards.WithCard(ctx, inc)
 		job.Incident = inc.ID
 	}
 	started, err := h.resync.Start(ctx, job)
@@ -195,7 +195,7 @@ func (h *Handlers) resyncCmd(ctx context.Context, r req, p Parsed) {
 	if channel == "" {
 		channel = r.channel
 	}
-	if ts, err := h.pub.PostResyncProgress(ctx, channel, thread, started); err == nil {
+	if ts, err := h.pub.Progress.PostResyncProgress(ctx, channel, thread, started); err == nil {
 		_ = h.resync.SetProgressMessage(ctx, started.ID, channel, thread, ts)
 	}
 	note := ""

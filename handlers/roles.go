@@ -124,7 +124,7 @@ func (h *Handlers) draft(ctx context.Context, r req, id string) {
 		h.replyText(ctx, r, "*Draft customer update for "+id+"*:\n```"+text+"```")
 		return
 	}
-	ts, err := h.pub.PostDraft(ctx, inc, text)
+	ts, err := h.pub.Posts.PostDraft(ctx, inc, text)
 	if err != nil {
 		h.fail(ctx, r, err)
 		return
@@ -210,7 +210,7 @@ func (h *Handlers) draftSaved(ctx context.Context, r req, a bot.Action) {
 		return
 	}
 	if inc, err := h.store.Current(ctx, id); err == nil {
-		_ = h.pub.ShowDraft(ctx, inc, d.TS, render.DraftMsg(id, text))
+		_ = h.pub.Posts.ShowDraft(ctx, inc, d.TS, render.DraftMsg(id, text))
 	}
 }
 
@@ -256,7 +256,7 @@ func (h *Handlers) draftDiscard(ctx context.Context, r req, id string) {
 		return
 	}
 	if inc, err := h.store.Current(ctx, id); err == nil {
-		_ = h.pub.ShowDraft(ctx, inc, d.TS, render.DraftDoneMsg(id, d.Text, "discarded by "+render.Who(r.who)))
+		_ = h.pub.Posts.ShowDraft(ctx, inc, d.TS, render.DraftDoneMsg(id, d.Text, "discarded by "+render.Who(r.who)))
 	}
 }
 
@@ -284,7 +284,7 @@ func (h *Handlers) draftPost(ctx context.Context, r req, id string) {
 	}
 	var where, failed []string
 	if h.updateChannel != "" {
-		if err := h.pub.AnnounceUpdate(ctx, h.updateChannel, id, d.Text); err != nil {
+		if err := h.pub.Posts.AnnounceUpdate(ctx, h.updateChannel, id, d.Text); err != nil {
 			msg, _ := Sentence(err)
 			failed = append(failed, "<#"+h.updateChannel+">: "+msg)
 		} else {
@@ -312,10 +312,10 @@ func (h *Handlers) draftPost(ctx context.Context, r req, id string) {
 	updated, err := h.store.UpdateThen(ctx, id, incident.UpdatePosted(r.who, plainWhere, spID),
 		incident.After{Line: fmt.Sprintf(":mega: %s posted the customer update to %s.", render.Who(r.who), strings.Join(where, " and ")), Render: true})
 	if err == nil {
-		_ = h.pub.Changed(ctx, updated)
+		_ = h.pub.Cards.Changed(ctx, updated)
 	}
-	h.pub.AutoTick(ctx, id, r.who, incident.StepNotifyUsers, "update")
-	_ = h.pub.ShowDraft(ctx, inc, d.TS, render.DraftDoneMsg(id, d.Text, "posted to "+strings.Join(where, " and ")+" by "+render.Who(r.who)))
+	h.pub.Ticks.AutoTick(ctx, id, r.who, incident.StepNotifyUsers, "update")
+	_ = h.pub.Posts.ShowDraft(ctx, inc, d.TS, render.DraftDoneMsg(id, d.Text, "posted to "+strings.Join(where, " and ")+" by "+render.Who(r.who)))
 	msg := ":white_check_mark: Posted to " + strings.Join(where, " and ") + "."
 	if len(failed) > 0 {
 		msg += " :warning: Not posted to " + strings.Join(failed, "; ")
@@ -361,6 +361,6 @@ func (h *Handlers) snooze(ctx context.Context, r req, id string) {
 		h.replyText(ctx, r, "The update reminders of "+id+" were not snoozed: "+msg)
 		return
 	}
-	_ = h.pub.Changed(ctx, inc)
+	_ = h.pub.Cards.Changed(ctx, inc)
 	h.replyText(ctx, r, fmt.Sprintf(":zzz: Update reminders for %s are snoozed for 30 minutes, until %s UTC.", id, inc.SnoozedUntil.UTC().Format("15:04")))
 }

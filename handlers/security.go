@@ -108,7 +108,7 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 	for i, u := range found {
 		ids[i] = u.ID
 	}
-	prog := h.pub.StartProgress(ctx, inc, fmt.Sprintf("Revoking the sessions of %d users", len(ids)), len(ids))
+	prog := h.pub.Progress.StartProgress(ctx, inc, fmt.Sprintf("Revoking the sessions of %d users", len(ids)), len(ids))
 	results := h.clerk.RevokeMany(ctx, ids, 4, len(ids) <= 20, prog.Update)
 	prog.Finish(ctx)
 	var res resultLines
@@ -145,7 +145,7 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 	}
 	summary, full := res.render(head, tail.String(), "revoke-result.txt")
 	if full != "" && inc != nil {
-		h.pub.Attach(ctx, inc, "revoke-result.txt", "Revoke result", full, fmt.Sprintf("Every result of the revoke of %d users", len(results)))
+		h.pub.Files.Attach(ctx, inc, "revoke-result.txt", "Revoke result", full, fmt.Sprintf("Every result of the revoke of %d users", len(results)))
 	}
 	if inc != nil {
 		line := fmt.Sprintf("Revoked %d sessions of %d users (%d failed)", total, len(results), failed)
@@ -158,10 +158,10 @@ func (h *Handlers) revoke(ctx context.Context, r req, p Parsed) {
 		if _, err := h.store.Update(ctx, inc.ID, incident.Record(r.who, line)); err != nil {
 			h.log.WithError(err).Warn("could not record revoke")
 		}
-		h.pub.Thread(ctx, inc, summary)
+		h.pub.Outbox.Thread(ctx, inc, summary)
 		h.affect(ctx, inc.ID, revoked, "sessions revoked", r.who)
 		if total > 0 || (failed == 0 && len(results) > 0) {
-			h.pub.AutoTick(ctx, inc.ID, r.who, incident.StepRevokeSessions, "revoke")
+			h.pub.Ticks.AutoTick(ctx, inc.ID, r.who, incident.StepRevokeSessions, "revoke")
 		}
 	}
 	h.log.WithField("users", len(results)).WithField("revoked", total).WithField("failed", failed).Info("sessions revoked")
@@ -244,7 +244,7 @@ func (h *Handlers) unlock(ctx context.Context, r req, p Parsed) {
 	}
 	if inc != nil {
 		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, record))
-		h.pub.Thread(ctx, inc, line)
+		h.pub.Outbox.Thread(ctx, inc, line)
 		h.affect(ctx, inc.ID, []clerkops.User{u}, "unbanned and unlocked", r.who)
 	}
 	h.log.WithField("clerk_user", u.ID).WithField("by", r.who.ID).Info("user unlocked")
@@ -306,11 +306,11 @@ func (l Lockout) CarryOut(ctx context.Context, ar *approval.Request) string {
 	file := ar.ID + "-result.txt"
 	msg, full := lines.render(fmt.Sprintf(":lock: *Lockout* (%s)", ar.ID), tail.String(), file)
 	if banned > 0 && l.Pub != nil {
-		l.Pub.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepLockAccounts, "lockout "+ar.ID)
+		l.Pub.Ticks.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepLockAccounts, "lockout "+ar.ID)
 	}
 	if full != "" && l.Pub != nil {
 		if inc, err := l.Incidents.Current(ctx, ar.Incident); err == nil {
-			l.Pub.Attach(ctx, inc, file, "Lockout result", full, fmt.Sprintf("Every result of lockout %s", ar.ID))
+			l.Pub.Files.Attach(ctx, inc, file, "Lockout result", full, fmt.Sprintf("Every result of lockout %s", ar.ID))
 		}
 	}
 	return msg

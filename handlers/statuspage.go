@@ -92,9 +92,9 @@ func (h *Handlers) resolveStatusPage(ctx context.Context, inc *incident.Incident
 	case errors.Is(err, errNoPublicIncident):
 	case err != nil:
 		msg, _ := Sentence(err)
-		h.pub.Thread(ctx, inc, ":warning: The status page incident could not be resolved: "+msg+" Resolve it by hand.")
+		h.pub.Outbox.Thread(ctx, inc, ":warning: The status page incident could not be resolved: "+msg+" Resolve it by hand.")
 	default:
-		h.pub.Thread(ctx, inc, ":white_check_mark: The status page incident is resolved too.")
+		h.pub.Outbox.Thread(ctx, inc, ":white_check_mark: The status page incident is resolved too.")
 	}
 }
 

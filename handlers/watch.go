@@ -75,7 +75,7 @@ func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
 		h.fail(ctx, r, err)
 		return
 	}
-	h.reply(ctx, r, render.WithLive(render.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, inc.ID), h.now()), h.live(ctx)))
+	h.reply(ctx, r, render.WithLive(render.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.Cards.LadderState(ctx, inc.ID), h.now()), h.live(ctx)))
 }
 
 func (h *Handlers) diagnose(ctx context.Context, r req, p Parsed) {
@@ -100,7 +100,7 @@ func (h *Handlers) diagnose(ctx context.Context, r req, p Parsed) {
 	text := render.DiagnoseText(probe.Diagnose(ctx, h.diagTargets, n), n)
 	if inc != nil {
 		_, _ = h.store.Update(ctx, inc.ID, incident.Record(r.who, "Diagnosis: "+render.TimelineText(strings.ReplaceAll(text, "\n", "; "))))
-		h.pub.Thread(ctx, inc, text)
+		h.pub.Outbox.Thread(ctx, inc, text)
 	}
 	h.replyText(ctx, r, text)
 }

@@ -103,13 +103,13 @@ func (h *Handlers) webhooksPause(ctx context.Context, r req, p Parsed, reason st
 		return
 	}
 	h.log.WithField("incident", id).WithField("by", by).Warn("webhook processing paused")
-	h.pub.System(ctx, r.who.ID, "webhooks paused", st.Reason, id)
+	h.pub.Ticks.System(ctx, r.who.ID, "webhooks paused", st.Reason, id)
 	if inc != nil {
-		h.pub.BypassNotice(ctx, id, r.who, "Webhook processing paused: "+st.Reason,
+		h.pub.Notes.BypassNotice(ctx, id, r.who, "Webhook processing paused: "+st.Reason,
 			fmt.Sprintf(":double_vertical_bar: %s *paused webhook processing*: %s. Apps reading `GET /v1/webhooks` answer Clerk's deliveries 503 and Svix retries each for about a day; the resync's own deliveries still go through.",
 				render.Who(r.who), render.Esc(st.Reason)))
-		h.pub.AutoTick(ctx, id, r.who, incident.StepPauseWebhooks, "webhooks pause")
-		h.pub.Rerender(ctx, id)
+		h.pub.Ticks.AutoTick(ctx, id, r.who, incident.StepPauseWebhooks, "webhooks pause")
+		h.pub.Outbox.Rerender(ctx, id)
 	}
 	h.replyText(ctx, r, ":double_vertical_bar: Webhook processing is paused. Run `/clerk-incident resync` now; `/clerk-incident webhooks resume` when it is done (you are reminded every 30 minutes until then).")
 }
@@ -132,13 +132,13 @@ func (h *Handlers) webhooksResume(ctx context.Context, r req, p Parsed) {
 		}
 	}
 	h.log.WithField("incident", id).Warn("webhook processing resumed")
-	h.pub.System(ctx, r.who.ID, "webhooks resumed", "paused since "+was.Since.Format("2006-01-02T15:04:05Z07:00"), id)
+	h.pub.Ticks.System(ctx, r.who.ID, "webhooks resumed", "paused since "+was.Since.Format("2006-01-02T15:04:05Z07:00"), id)
 	if id != "" {
-		h.pub.BypassNotice(ctx, id, r.who, "Webhook processing resumed",
+		h.pub.Notes.BypassNotice(ctx, id, r.who, "Webhook processing resumed",
 			fmt.Sprintf(":arrow_forward: %s *resumed webhook processing* (paused since %s): the app handles Clerk's deliveries again and Svix's retries of the held ones arrive over the next hours.",
 				render.Who(r.who), render.SlackDate(was.Since)))
-		h.pub.AutoTick(ctx, id, r.who, incident.StepResumeWebhooks, "webhooks resume")
-		h.pub.Rerender(ctx, cmp.Or(was.Incident, id))
+		h.pub.Ticks.AutoTick(ctx, id, r.who, incident.StepResumeWebhooks, "webhooks resume")
+		h.pub.Outbox.Rerender(ctx, cmp.Or(was.Incident, id))
 	}
 	h.replyText(ctx, r, ":arrow_forward: Webhook processing resumed.")
 }

@@ -59,18 +59,27 @@ func DecidedMsg(a *approval.Request) bot.Msg {
 	return bot.Msg{Text: outcome, Blocks: []slack.Block{render.Section(text)}}
 }
 
+// Approvals delivers approval requests and their outcomes
+// (approval.Announcer).
+type Approvals struct {
+	base
+	outbox  *Outbox
+	ticks   Ticker
+	observe Observer
+}
+
 // Executed implements approval.Announcer: the outcome goes on the
 // timeline, in the thread, and replaces the request's message.
-func (p *Publisher) Executed(ctx context.Context, ar *approval.Request) {
-	if inc, err := p.store.Current(ctx, ar.Incident); err == nil {
-		_, _ = p.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("%s (%s) result: %s", render.ActionName(ar.Action), ar.ID, render.TimelineText(ar.Outcome))))
-		p.Thread(ctx, inc, ar.Outcome)
+func (p *Approvals) Executed(ctx context.Context, ar *approval.Request) {
+	if inc, err := p.st.Incidents.Current(ctx, ar.Incident); err == nil {
+		_, _ = p.st.Incidents.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("%s (%s) result: %s", render.ActionName(ar.Action), ar.ID, render.TimelineText(ar.Outcome))))
+		p.outbox.Thread(ctx, inc, ar.Outcome)
 	}
 	p.ShowDecision(ctx, ar)
 }
 
 // ShowDecision replaces a request's Approve/Deny buttons with its state.
-func (p *Publisher) ShowDecision(ctx context.Context, ar *approval.Request) {
+func (p *Approvals) ShowDecision(ctx context.Context, ar *approval.Request) {
 	if ar.Channel == "" || ar.MessageTS == "" {
 		return
 	}
@@ -80,10 +89,10 @@ func (p *Publisher) ShowDecision(ctx context.Context, ar *approval.Request) {
 }
 
 // ApprovalExpired tells the thread a request expired undecided.
-func (p *Publisher) ApprovalExpired(ctx context.Context, ar *approval.Request) {
+func (p *Approvals) ApprovalExpired(ctx context.Context, ar *approval.Request) {
 	p.ShowDecision(ctx, ar)
-	_, _ = p.store.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) expired; nothing was done", ar.ID, render.ActionName(ar.Action))))
-	p.System(ctx, "bot", "approval expired", ar.ID+" "+ar.Summary, ar.Incident)
+	_, _ = p.st.Incidents.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) expired; nothing was done", ar.ID, render.ActionName(ar.Action))))
+	p.ticks.System(ctx, "bot", "approval expired", ar.ID+" "+ar.Summary, ar.Incident)
 	if p.observe != nil {
 		p.observe.Approval(approval.Expired)
 	}
@@ -91,7 +100,7 @@ func (p *Publisher) ApprovalExpired(ctx context.Context, ar *approval.Request) {
 
 // PostApproval posts a pending request with its buttons in the incident
 // thread and returns its ts.
-func (p *Publisher) PostApproval(ctx context.Context, inc *incident.Incident, ar *approval.Request, approvers string) (string, bool) {
+func (p *Approvals) PostApproval(ctx context.Context, inc *incident.Incident, ar *approval.Request, approvers string) (string, bool) {
 	if !TargetsFit(ar.Targets) {
 		if err := p.slack.Upload(ctx, inc.Channel, inc.CardTS, targetsFile(ar), "Targets of "+ar.ID, strings.Join(ar.Targets, "\n")+"\n",
 			fmt.Sprintf("%d targets of %s (%s)", len(ar.Targets), ar.ID, render.ActionName(ar.Action))); err != nil {
@@ -109,10 +118,10 @@ func (p *Publisher) PostApproval(ctx context.Context, inc *incident.Incident, ar
 
 // Voided shows a request as void, on its message, the timeline and the
 // audit log.
-func (p *Publisher) Voided(ctx context.Context, ar *approval.Request) {
+func (p *Approvals) Voided(ctx context.Context, ar *approval.Request) {
 	p.ShowDecision(ctx, ar)
-	_, _ = p.store.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) void: %s; nothing was done", ar.ID, render.ActionName(ar.Action), ar.VoidReason)))
-	p.System(ctx, "bot", "approval void", ar.ID+" "+ar.VoidReason, ar.Incident)
+	_, _ = p.st.Incidents.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) void: %s; nothing was done", ar.ID, render.ActionName(ar.Action), ar.VoidReason)))
+	p.ticks.System(ctx, "bot", "approval void", ar.ID+" "+ar.VoidReason, ar.Incident)
 	if p.observe != nil {
 		p.observe.Approval(approval.Voided)
 	}

@@ -9,13 +9,13 @@ import (
 )
 
 // PostDraft posts a draft in the incident's thread and returns its ts.
-func (p *Publisher) PostDraft(ctx context.Context, inc *incident.Incident, text string) (string, error) {
-	inc = p.WithCard(ctx, inc)
+func (p *Posts) PostDraft(ctx context.Context, inc *incident.Incident, text string) (string, error) {
+	inc = p.cards.WithCard(ctx, inc)
 	return p.slack.Post(ctx, inc.Channel, inc.CardTS, render.DraftMsg(inc.ID, text))
 }
 
 // ShowDraft rewrites the draft message.
-func (p *Publisher) ShowDraft(ctx context.Context, inc *incident.Incident, ts string, m bot.Msg) error {
+func (p *Posts) ShowDraft(ctx context.Context, inc *incident.Incident, ts string, m bot.Msg) error {
 	if ts == "" || inc.Channel == "" {
 		return nil
 	}
@@ -23,7 +23,7 @@ func (p *Publisher) ShowDraft(ctx context.Context, inc *incident.Incident, ts st
 }
 
 // AnnounceUpdate posts a customer update in the announcement channel.
-func (p *Publisher) AnnounceUpdate(ctx context.Context, channel, incID, text string) error {
+func (p *Posts) AnnounceUpdate(ctx context.Context, channel, incID, text string) error {
 	_, err := p.slack.Post(ctx, channel, "", render.AnnouncementMsg(incID, text))
 	return err
 }

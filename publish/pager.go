@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -12,8 +13,21 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// GroupLister and the auth cache share the Slack lookups.
-func (p *Publisher) Members(ctx context.Context, id string) ([]string, error) {
+// Pages delivers pages (escalation.Pager): DMs, their settling, and the
+// thread's account of who was paged.
+type Pages struct {
+	base
+	cards  *Cards
+	outbox *Outbox
+	names  *Names
+	dms    *dms
+	groups GroupLister
+	ticks  Ticker
+}
+
+// Members expands a user group (GroupLister and the auth cache share the
+// Slack lookups).
+func (p *Pages) Members(ctx context.Context, id string) ([]string, error) {
 	if !strings.HasPrefix(id, "S") {
 		return []string{id}, nil
 	}
@@ -30,8 +44,8 @@ func (p *Publisher) Members(ctx context.Context, id string) ([]string, error) {
 }
 
 // Notify DMs one person with the page and an Acknowledge button.
-func (p *Publisher) Notify(ctx context.Context, inc *incident.Incident, pg escalation.Page, user string) (escalation.DM, error) {
-	dm, err := p.dm(ctx, user)
+func (p *Pages) Notify(ctx context.Context, inc *incident.Incident, pg escalation.Page, user string) (escalation.DM, error) {
+	dm, err := p.dms.get(ctx, user)
 	if err != nil {
 		return escalation.DM{}, err
 	}
@@ -42,7 +56,7 @@ func (p *Publisher) Notify(ctx context.Context, inc *incident.Incident, pg escal
 // SettlePage rewrites a page DM once the incident is dealt with: who
 // acknowledged or resolved it and when, and no Acknowledge button. It goes
 // through the paced Slack client like every other update.
-func (p *Publisher) SettlePage(ctx context.Context, inc *incident.Incident, reason string, dm escalation.DM) error {
+func (p *Pages) SettlePage(ctx context.Context, inc *incident.Incident, reason string, dm escalation.DM) error {
 	return p.slack.Update(ctx, dm.Channel, dm.TS, render.SettledPageMsg(inc, reason))
 }
 
@@ -56,34 +70,40 @@ func channelNames(pg escalation.Page, u string) string {
 }
 
 // ThreadURL is the incident thread's link, for PagerDuty.
-func (p *Publisher) ThreadURL(inc *incident.Incident) string {
+func (p *Pages) ThreadURL(inc *incident.Incident) string {
 	if inc.Channel == "" || inc.CardTS == "" {
 		return ""
 	}
 	return fmt.Sprintf("https://slack.com/archives/%s/p%s", inc.Channel, strings.ReplaceAll(inc.CardTS, ".", ""))
 }
 
-// dm finds the DM channel with a user, asking Slack once per process:
+// dms finds the DM channel with a user, asking Slack once per process:
 // the channel never changes, and conversations.open is Tier 3.
-func (p *Publisher) dm(ctx context.Context, user string) (string, error) {
-	p.mu.Lock()
-	ch := p.dms[user]
-	p.mu.Unlock()
+type dms struct {
+	slack Slack
+	mu    sync.Mutex
+	m     map[string]string // user → DM channel
+}
+
+func (d *dms) get(ctx context.Context, user string) (string, error) {
+	d.mu.Lock()
+	ch := d.m[user]
+	d.mu.Unlock()
 	if ch != "" {
 		return ch, nil
 	}
-	ch, err := p.slack.OpenDM(ctx, user)
+	ch, err := d.slack.OpenDM(ctx, user)
 	if err != nil {
 		return "", err
 	}
-	p.mu.Lock()
-	p.dms[user] = ch
-	p.mu.Unlock()
+	d.mu.Lock()
+	d.m[user] = ch
+	d.mu.Unlock()
 	return ch, nil
 }
 
 // Announce names who was paged in the incident thread and on the timeline.
-func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg escalation.Page) error {
+func (p *Pages) Announce(ctx context.Context, inc *incident.Incident, pg escalation.Page) error {
 	var line, plain string
 	if pg.Skipped {
 		plain = fmt.Sprintf("Level %d (%s) has nobody reachable in Slack; skipped to the next level at once.", pg.Level, pg.Name)
@@ -97,7 +117,7 @@ func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg esc
 				via = " (" + channelNames(pg, u) + ")"
 			}
 			who = append(who, render.Mention(u)+via)
-			names = append(names, p.name(ctx, u)+via)
+			names = append(names, p.names.name(ctx, u)+via)
 		}
 		if pg.PagerDuty {
 			who = append(who, "PagerDuty")
@@ -122,36 +142,36 @@ func (p *Publisher) Announce(ctx context.Context, inc *incident.Incident, pg esc
 			target = u.ID // PagerDuty
 		}
 		line += fmt.Sprintf("\n:warning: Could not reach %s: %s.", target, u.Why)
-		plain += fmt.Sprintf("; could not reach %s: %s", p.name(ctx, u.ID), u.Why)
+		plain += fmt.Sprintf("; could not reach %s: %s", p.names.name(ctx, u.ID), u.Why)
 	}
 	// The timeline and the audit log keep names: the report is read
 	// outside Slack.
-	if _, err := p.store.UpdateThen(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, plain), incident.After{Line: line}); err != nil {
+	if _, err := p.st.Incidents.UpdateThen(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, plain), incident.After{Line: line}); err != nil {
 		return err
 	}
-	p.wake()
-	p.System(ctx, "escalation", "page", plain, inc.ID)
+	p.outbox.wake()
+	p.ticks.System(ctx, "escalation", "page", plain, inc.ID)
 	return nil
 }
 
 // CallUnanswered says in the thread and on the timeline that a paged
 // person's phone call ended unanswered (Twilio's no-answer, busy or
 // failed), so nobody counts on that call.
-func (p *Publisher) CallUnanswered(ctx context.Context, inc *incident.Incident, user, status string) error {
+func (p *Pages) CallUnanswered(ctx context.Context, inc *incident.Incident, user, status string) error {
 	line := fmt.Sprintf(":warning: %s did not answer the call (%s).", render.Mention(user), status)
-	plain := fmt.Sprintf("%s did not answer the call (%s)", p.name(ctx, user), status)
-	if _, err := p.store.UpdateThen(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, plain), incident.After{Line: line}); err != nil {
+	plain := fmt.Sprintf("%s did not answer the call (%s)", p.names.name(ctx, user), status)
+	if _, err := p.st.Incidents.UpdateThen(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, plain), incident.After{Line: line}); err != nil {
 		return err
 	}
-	p.wake()
+	p.outbox.wake()
 	return nil
 }
 
 // AfterPage re-renders the card once the engine has recorded the page.
-func (p *Publisher) AfterPage(ctx context.Context, id string) {
-	inc, err := p.store.Current(ctx, id)
+func (p *Pages) AfterPage(ctx context.Context, id string) {
+	inc, err := p.st.Incidents.Current(ctx, id)
 	if err != nil {
 		return
 	}
-	p.Refresh(ctx, inc)
+	p.cards.Refresh(ctx, inc)
 }

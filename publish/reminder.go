@@ -14,7 +14,7 @@ import (
 
 // Reminder implements reminder.Poster: a line in the thread naming who
 // owes an update, with Draft and Snooze buttons.
-func (p *Publisher) Reminder(ctx context.Context, inc *incident.Incident, to incident.Person, quiet time.Duration) {
+func (p *Posts) Reminder(ctx context.Context, inc *incident.Incident, to incident.Person, quiet time.Duration) {
 	if inc.Channel == "" {
 		return
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // Progress implements resync.Reporter.
-func (p *Publisher) Progress(ctx context.Context, j *resync.Job, rate float64) {
+func (p *Progress) Progress(ctx context.Context, j *resync.Job, rate float64) {
 	if j.Channel == "" || j.ProgressTS == "" {
 		return
 	}
@@ -22,7 +22,7 @@ func (p *Publisher) Progress(ctx context.Context, j *resync.Job, rate float64) {
 // Finished implements resync.Reporter: final progress, summary on the
 // timeline and in the thread, failed IDs as a file, and the checklist
 // steps ticked when it finished cleanly.
-func (p *Publisher) Finished(ctx context.Context, j *resync.Job, failedIDs []string) {
+func (p *Progress) Finished(ctx context.Context, j *resync.Job, failedIDs []string) {
 	text := render.ResyncText(j, 0, p.now())
 	if j.Channel != "" && j.ProgressTS != "" {
 		_ = p.slack.Update(ctx, j.Channel, j.ProgressTS, render.Text(text))
@@ -31,7 +31,7 @@ func (p *Publisher) Finished(ctx context.Context, j *resync.Job, failedIDs []str
 	if j.Incident == "" {
 		return
 	}
-	inc, err := p.store.Current(ctx, j.Incident)
+	inc, err := p.st.Incidents.Current(ctx, j.Incident)
 	if err != nil {
 		return
 	}
@@ -41,8 +41,8 @@ func (p *Publisher) Finished(ctx context.Context, j *resync.Job, failedIDs []str
 		summary += " (" + j.Error + ")"
 	}
 	verified := render.VerifiedText(j)
-	_, _ = p.store.Update(ctx, inc.ID, incident.Record(j.By, summary+". "+render.OneLine(strings.ReplaceAll(verified, "*", ""))))
-	p.Thread(ctx, inc, text+"\n"+verified)
+	_, _ = p.st.Incidents.Update(ctx, inc.ID, incident.Record(j.By, summary+". "+render.OneLine(strings.ReplaceAll(verified, "*", ""))))
+	p.outbox.Thread(ctx, inc, text+"\n"+verified)
 	if len(failedIDs) > 0 && inc.Channel != "" {
 		if err := p.slack.Upload(ctx, inc.Channel, inc.CardTS, "resync-"+j.ID+"-failed.txt", "Users the resync could not deliver",
 			strings.Join(failedIDs, "\n")+"\n", fmt.Sprintf("%d users failed in resync %s", len(failedIDs), j.ID)); err != nil {
@@ -53,11 +53,11 @@ func (p *Publisher) Finished(ctx context.Context, j *resync.Job, failedIDs []str
 		// Only the resync step, credited to whoever started the resync: a
 		// 2xx is not proof the app stored the data, so "Verify data
 		// integrity" stays for a person to tick.
-		p.AutoTick(ctx, inc.ID, j.By, incident.StepRunResync, "resync "+j.ID)
+		p.ticks.AutoTick(ctx, inc.ID, j.By, incident.StepRunResync, "resync "+j.ID)
 	}
 }
 
 // PostResyncProgress posts the message a running resync keeps up to date.
-func (p *Publisher) PostResyncProgress(ctx context.Context, channel, thread string, j *resync.Job) (string, error) {
+func (p *Progress) PostResyncProgress(ctx context.Context, channel, thread string, j *resync.Job) (string, error) {
 	return p.slack.Post(ctx, channel, thread, render.Text(render.ResyncText(j, 0, p.now())))
 }

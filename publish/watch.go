@@ -8,9 +8,18 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
+// Notes delivers the notes of the status poller, the bypass and the
+// webhook pause (statuswatch.Reporter, bypass.Notifier,
+// webhookpause.Notifier).
+type Notes struct {
+	base
+	outbox *Outbox
+	ticks  Ticker
+}
+
 // Note implements statuswatch.Reporter: a note about an incident goes on
 // its timeline and in its thread, one about the poller to the channel.
-func (p *Publisher) Note(ctx context.Context, n statuswatch.Note) {
+func (p *Notes) Note(ctx context.Context, n statuswatch.Note) {
 	text := render.NoteText(n)
 	if n.Incident == "" {
 		if p.channel == "" {
@@ -22,17 +31,17 @@ func (p *Publisher) Note(ctx context.Context, n statuswatch.Note) {
 		}
 		return
 	}
-	inc, err := p.store.Current(ctx, n.Incident)
+	inc, err := p.st.Incidents.Current(ctx, n.Incident)
 	if err != nil {
 		return
 	}
-	_, _ = p.store.Update(ctx, n.Incident, incident.Record(statusPoller, render.OneLine(render.NotePlain(n))))
-	p.Thread(ctx, inc, text)
+	_, _ = p.st.Incidents.Update(ctx, n.Incident, incident.Record(statusPoller, render.OneLine(render.NotePlain(n))))
+	p.outbox.Thread(ctx, inc, text)
 }
 
 // IncidentOpen implements statuswatch.Reporter.
-func (p *Publisher) IncidentOpen(ctx context.Context, id string) bool {
-	inc, err := p.store.Current(ctx, id)
+func (p *Notes) IncidentOpen(ctx context.Context, id string) bool {
+	inc, err := p.st.Incidents.Current(ctx, id)
 	return err == nil && inc.Open()
 }
 
@@ -41,7 +50,7 @@ var statusPoller = incident.Person{Name: "status poller"}
 
 // PostAlert posts a status alert under a new incident's card, broadcast to
 // the channel.
-func (p *Publisher) PostAlert(ctx context.Context, inc *incident.Incident, a statuswatch.Alert) {
+func (p *Posts) PostAlert(ctx context.Context, inc *incident.Incident, a statuswatch.Alert) {
 	m := render.Text(render.AlertText(a, inc.ID, false))
 	m.Broadcast = true
 	if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, m); err != nil {

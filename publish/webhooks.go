@@ -15,11 +15,8 @@ type WebhookPause interface {
 	Get(ctx context.Context) (webhookpause.State, error)
 }
 
-// SetWebhookPause lets the card of the incident a pause belongs to say so.
-func (p *Publisher) SetWebhookPause(w WebhookPause) { p.webhooks = w }
-
 // withPause adds the pause line to the card of the pause's incident.
-func (p *Publisher) withPause(ctx context.Context, inc *incident.Incident, card bot.Msg) bot.Msg {
+func (p *Cards) withPause(ctx context.Context, inc *incident.Incident, card bot.Msg) bot.Msg {
 	if p.webhooks == nil || !inc.Open() {
 		return card
 	}
@@ -32,11 +29,11 @@ func (p *Publisher) withPause(ctx context.Context, inc *incident.Incident, card 
 
 // Rerender queues a refresh of an incident's card (something it shows
 // changed outside the incident).
-func (p *Publisher) Rerender(ctx context.Context, id string) {
+func (p *Outbox) Rerender(ctx context.Context, id string) {
 	if id == "" {
 		return
 	}
-	if err := p.store.QueueRender(ctx, id, time.Now()); err != nil {
+	if err := p.st.Renders.QueueRender(ctx, id, time.Now()); err != nil {
 		p.log.WithError(err).WithField("incident", id).Warn("could not queue a card refresh")
 		return
 	}
@@ -45,10 +42,10 @@ func (p *Publisher) Rerender(ctx context.Context, id string) {
 
 // WebhooksStillPaused implements webhookpause.Notifier: the incident's
 // thread (or the channel) hears it every 30 minutes until someone resumes.
-func (p *Publisher) WebhooksStillPaused(ctx context.Context, st webhookpause.State, paused time.Duration) {
+func (p *Notes) WebhooksStillPaused(ctx context.Context, st webhookpause.State, paused time.Duration) {
 	line := render.WebhooksStillPausedLine(st, paused)
 	if st.Incident != "" {
-		if inc, err := p.store.Current(ctx, st.Incident); err == nil && inc.Channel != "" {
+		if inc, err := p.st.Incidents.Current(ctx, st.Incident); err == nil && inc.Channel != "" {
 			p.BypassNotice(ctx, st.Incident, incident.Person{Name: "bot"}, "Webhook processing still paused after "+render.ShortDuration(paused), line)
 			return
 		}

@@ -93,6 +93,37 @@ func NotePlain(n statuswatch.Note) string {
 // LiveText renders the live Clerk status and app health block.
 func LiveText(s statuswatch.Snapshot) string {
 	var b strings.Builder
+	liveSummary(&b, s)
+	if d := s.Detection; d != nil {
+		if d.URL != "" {
+			fmt.Fprintf(&b, "\n*Read as:* %s at %s", d.Format, d.URL)
+		} else {
+			var parts []string
+			for _, c := range d.Tried {
+				parts = append(parts, c.URL+" → "+c.Answer)
+			}
+			b.WriteString("\n:warning: *No status format found:* " + Esc(strings.Join(parts, "; ")))
+		}
+	}
+	liveProbes(&b, s)
+	if s.Health != nil {
+		hh := s.Health
+		if hh.OK {
+			fmt.Fprintf(&b, "\n:white_check_mark: *App health:* %d in %s at %s", hh.Status, Ms(hh.Latency), SlackDate(hh.At))
+		} else {
+			what := hh.Err
+			if what == "" {
+				what = fmt.Sprintf("status %d", hh.Status)
+			}
+			fmt.Fprintf(&b, "\n:x: *App health:* %s after %s at %s", what, Ms(hh.Latency), SlackDate(hh.At))
+		}
+	}
+	return b.String()
+}
+
+// liveSummary writes the status page's summary: the indicator, what is
+// not operational and the open upstream incidents.
+func liveSummary(b *strings.Builder, s statuswatch.Snapshot) {
 	switch {
 	case s.Summary == nil && s.Err != "":
 		b.WriteString(":grey_question: *Clerk status:* unknown (" + s.Err + ")")
@@ -108,7 +139,7 @@ func LiveText(s statuswatch.Snapshot) string {
 		if desc == "" {
 			desc = s.Summary.Indicator
 		}
-		fmt.Fprintf(&b, "%s *Clerk status:* %s (%s)", icon, desc, s.Summary.Indicator)
+		fmt.Fprintf(b, "%s *Clerk status:* %s (%s)", icon, desc, s.Summary.Indicator)
 		if s.Err != "" {
 			b.WriteString(" · last poll failed: " + s.Err)
 		}
@@ -130,17 +161,10 @@ func LiveText(s statuswatch.Snapshot) string {
 			b.WriteString(line)
 		}
 	}
-	if d := s.Detection; d != nil {
-		if d.URL != "" {
-			fmt.Fprintf(&b, "\n*Read as:* %s at %s", d.Format, d.URL)
-		} else {
-			var parts []string
-			for _, c := range d.Tried {
-				parts = append(parts, c.URL+" → "+c.Answer)
-			}
-			b.WriteString("\n:warning: *No status format found:* " + Esc(strings.Join(parts, "; ")))
-		}
-	}
+}
+
+// liveProbes writes what this bot's own probes of Clerk saw.
+func liveProbes(b *strings.Builder, s statuswatch.Snapshot) {
 	if len(s.Probes) > 0 {
 		var parts []string
 		for _, r := range s.Probes {
@@ -157,24 +181,11 @@ func LiveText(s statuswatch.Snapshot) string {
 				refused = append(refused, why)
 			}
 		}
-		fmt.Fprintf(&b, "\n%s *Clerk from here:* %s", icon, Esc(strings.Join(parts, "; ")))
+		fmt.Fprintf(b, "\n%s *Clerk from here:* %s", icon, Esc(strings.Join(parts, "; ")))
 		for _, why := range refused {
 			b.WriteString("\n:x: " + Esc(why) + ".")
 		}
 	}
-	if s.Health != nil {
-		hh := s.Health
-		if hh.OK {
-			fmt.Fprintf(&b, "\n:white_check_mark: *App health:* %d in %s at %s", hh.Status, Ms(hh.Latency), SlackDate(hh.At))
-		} else {
-			what := hh.Err
-			if what == "" {
-				what = fmt.Sprintf("status %d", hh.Status)
-			}
-			fmt.Fprintf(&b, "\n:x: *App health:* %s after %s at %s", what, Ms(hh.Latency), SlackDate(hh.At))
-		}
-	}
-	return b.String()
 }
 
 // withLive puts the live status block on top of a reply.

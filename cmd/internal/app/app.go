@@ -43,6 +43,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuspage"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 	"github.com/clerk-incident-bot/clerk-incident-bot/webhookpause"
 )
 
@@ -189,7 +190,10 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	// incident; every replica runs the renderer, one claims each refresh.
 	renderCtx, stopRender := context.WithCancel(ctx)
 	renderDone := make(chan struct{})
-	go func() { defer close(renderDone); parts.guard.Loop(renderCtx, "card renderer", parts.pub.RunRenderer) }()
+	go func() {
+		defer close(renderDone)
+		parts.guard.Loop(renderCtx, "card renderer", parts.pub.Cards.RunRenderer)
+	}()
 	defer func() { stopRender(); <-renderDone }()
 	if engine != nil {
 		if opt.OnEngine != nil {
@@ -372,17 +376,19 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
 	}
 
-	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
-		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now,
-		Users: out})
-	deps.Publisher = pub
-	pub.SetWebhookPause(pauseStore)
-	deps.Webhooks = pauseStore
-	g := guard.New(log, pub, opt.PanicHook)
+	// The guard reports through the publisher's alarm, and the publisher's
+	// goroutines run under the guard: the alarm is built first.
+	stores := publish.Stores{Incidents: store, Stale: store, Renders: store, Lines: store, Locks: store}
+	g := guard.New(log, publish.NewAlarm(stores, out, cfg.Channel, log), opt.PanicHook)
 	if clerk != nil {
 		clerk.SetGuard(g)
 	}
-	pub.SetGuard(g)
+	ticks := usecase.NewTicks(store, rb, auditLog, log)
+	pub := publish.New(publish.Deps{Store: stores, Slack: out, Guard: g, Ticks: ticks, Runbook: rb,
+		Lookups: publish.Lookups{Groups: out, Users: out, Names: contacts.Names(), Ladders: escalation.NewStates(rdb, cfg.RedisPrefix), Webhooks: pauseStore},
+		Observe: m, Channel: cfg.Channel, RenderGap: opt.RenderGap, Log: log, Now: opt.Now})
+	deps.Publisher = pub
+	deps.Webhooks = pauseStore
 	var engine *escalation.Engine
 	var esc response.Escalator
 	if ladder != nil {
@@ -393,7 +399,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		if cfg.PagerDutyKey != "" {
 			opts = append(opts, escalation.WithAlerts(paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil)))
 		}
-		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, pub, opt.Now, log.WithField("component", "escalation"), opts...)
+		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, pub.Pages, opt.Now, log.WithField("component", "escalation"), opts...)
 		engine.OnPage = m.Page
 		deps.Esc, esc = engine, engine
 	}
@@ -418,7 +424,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		pollInterval = sched.Next(first).Sub(first)
 		poll = statuswatch.NewPoller(rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
 			Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: pollInterval, Components: cfg.Components,
-			Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow}, hc, opener, pub, opt.Now, log.WithField("component", "statuswatch"))
+			Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow}, hc, opener, pub.Notes, opt.Now, log.WithField("component", "statuswatch"))
 		poll.OnPoll = m.Poll
 		deps.Watch = poll
 		if cfg.Channel == "" {
@@ -456,7 +462,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		}
 		if clerk != nil {
 			runner = resync.NewRunner(rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc, Guard: g},
-				clerk, pub, opt.Now, log.WithField("component", "resync"))
+				clerk, pub.Progress, opt.Now, log.WithField("component", "resync"))
 			deps.Resync = runner
 		}
 	}
@@ -465,12 +471,12 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		approval.BypassOn:     handlers.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
 		approval.BypassExtend: handlers.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
 		handlers.Rollback:     handlers.RollbackDoer{Vercel: deps.App.Vercel, Pub: pub, Log: log, Wait: opt.VercelWait},
-	}, pub, log)
+	}, pub.Approvals, log)
 	executor.SetGuard(g) // Drain runs each execution in its own goroutine, off the sweep
 	deps.Executor = executor
 	deps.ReadLimit = redisx.NewPacer(rdb, cfg.RedisPrefix) // read commands, per user
 
-	reminders := reminder.New(store, pub, cfg.UpdateEvery, opt.Now, log.WithField("component", "reminder"))
+	reminders := reminder.New(store, pub.Posts, cfg.UpdateEvery, opt.Now, log.WithField("component", "reminder"))
 	deps.UpdateEvery = cfg.UpdateEvery
 	deps.UpdateChannel = cfg.UpdateChannel
 	if cfg.StatuspageKey != "" {
@@ -485,17 +491,17 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	// starve the others.
 	sweep := func(ctx context.Context) {
 		g.Run(ctx, "approval expiry", "", func(ctx context.Context) {
-			if err := approvals.ExpireDue(ctx, pub.ApprovalExpired); err != nil {
+			if err := approvals.ExpireDue(ctx, pub.Approvals.ApprovalExpired); err != nil {
 				log.WithError(err).Warn("approval expiry failed")
 			}
 		})
 		g.Run(ctx, "bypass tick", "", func(ctx context.Context) {
-			if err := bypassStore.Tick(ctx, pub); err != nil {
+			if err := bypassStore.Tick(ctx, pub.Notes); err != nil {
 				log.WithError(err).Warn("bypass tick failed")
 			}
 		})
 		g.Run(ctx, "webhook pause reminder", "", func(ctx context.Context) {
-			if err := pauseStore.Tick(ctx, pub); err != nil {
+			if err := pauseStore.Tick(ctx, pub.Notes); err != nil {
 				log.WithError(err).Warn("webhook pause reminder failed")
 			}
 		})
@@ -503,7 +509,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			g.Run(ctx, "resync resume", "", runner.Resume)
 		}
 		g.Run(ctx, "approval outbox", "", executor.Drain)
-		g.Run(ctx, "card catch-up", "", pub.CatchUp)
+		g.Run(ctx, "card catch-up", "", pub.Cards.CatchUp)
 		if poll != nil {
 			g.Run(ctx, "status poller watch", "", poll.WarnIfStale)
 		}
