@@ -17,7 +17,7 @@ func (p *Notes) BypassNotice(ctx context.Context, incID string, who incident.Per
 		p.log.WithError(err).Warn("bypass notice: incident not found")
 		return
 	}
-	_, _ = p.st.Incidents.Update(ctx, incID, incident.Record(who, entry))
+	_ = p.ticks.Record(ctx, incID, who, entry)
 	if inc.Channel != "" {
 		m := render.Text(line)
 		m.Broadcast = true

@@ -146,7 +146,7 @@ func (p *Pages) Announce(ctx context.Context, inc *incident.Incident, pg escalat
 	}
 	// The timeline and the audit log keep names: the report is read
 	// outside Slack.
-	if _, err := p.st.Incidents.UpdateThen(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, plain), incident.After{Line: line}); err != nil {
+	if err := p.ticks.RecordLine(ctx, inc.ID, incident.Person{Name: "escalation"}, plain, line); err != nil {
 		return err
 	}
 	p.outbox.wake()
@@ -160,7 +160,7 @@ func (p *Pages) Announce(ctx context.Context, inc *incident.Incident, pg escalat
 func (p *Pages) CallUnanswered(ctx context.Context, inc *incident.Incident, user, status string) error {
 	line := fmt.Sprintf(":warning: %s did not answer the call (%s).", render.Mention(user), status)
 	plain := fmt.Sprintf("%s did not answer the call (%s)", p.names.name(ctx, user), status)
-	if _, err := p.st.Incidents.UpdateThen(ctx, inc.ID, incident.Record(incident.Person{Name: "escalation"}, plain), incident.After{Line: line}); err != nil {
+	if err := p.ticks.RecordLine(ctx, inc.ID, incident.Person{Name: "escalation"}, plain, line); err != nil {
 		return err
 	}
 	p.outbox.wake()

@@ -21,10 +21,10 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Incidents reads and changes incidents (incident.Store).
+// Incidents reads incidents and records where their messages are
+// (incident.Store; approval.go still writes its timeline entries here).
 type Incidents interface {
 	Update(ctx context.Context, id string, fn incident.Mutation) (*incident.Incident, error)
-	UpdateThen(ctx context.Context, id string, fn incident.Mutation, after incident.After) (*incident.Incident, error)
 	Current(ctx context.Context, id string) (*incident.Incident, error)
 }
 
@@ -93,12 +93,16 @@ type Observer interface {
 	Approval(outcome string)
 }
 
-// Ticker is the use case that changes an incident's checklist for an
-// action performed, and records in the audit log what the bot did by
-// itself (usecase.Ticks): the publisher never changes them itself.
+// Ticker is the use case that changes an incident for what the bot saw or
+// did (usecase.Ticks): it ticks the checklist step an action performed,
+// writes timeline entries (with their thread line, in the same write),
+// and records in the audit log what the bot did by itself. The publisher
+// never changes an incident's checklist or timeline itself.
 type Ticker interface {
 	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
 	System(ctx context.Context, actor, action, detail, incidentID string)
+	Record(ctx context.Context, incidentID string, who incident.Person, entry string) error
+	RecordLine(ctx context.Context, incidentID string, who incident.Person, entry, line string) error
 }
 
 // Lookups are what the card and the names read besides the incident.

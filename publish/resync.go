@@ -41,7 +41,7 @@ func (p *Progress) Finished(ctx context.Context, j *resync.Job, failedIDs []stri
 		summary += " (" + j.Error + ")"
 	}
 	verified := render.VerifiedText(j)
-	_, _ = p.st.Incidents.Update(ctx, inc.ID, incident.Record(j.By, summary+". "+render.OneLine(strings.ReplaceAll(verified, "*", ""))))
+	_ = p.ticks.Record(ctx, inc.ID, j.By, summary+". "+render.OneLine(strings.ReplaceAll(verified, "*", "")))
 	p.outbox.Thread(ctx, inc, text+"\n"+verified)
 	if len(failedIDs) > 0 && inc.Channel != "" {
 		if err := p.slack.Upload(ctx, inc.Channel, inc.CardTS, "resync-"+j.ID+"-failed.txt", "Users the resync could not deliver",

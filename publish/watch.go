@@ -35,7 +35,7 @@ func (p *Notes) Note(ctx context.Context, n statuswatch.Note) {
 	if err != nil {
 		return
 	}
-	_, _ = p.st.Incidents.Update(ctx, n.Incident, incident.Record(statusPoller, render.OneLine(render.NotePlain(n))))
+	_ = p.ticks.Record(ctx, n.Incident, statusPoller, render.OneLine(render.NotePlain(n)))
 	p.outbox.Thread(ctx, inc, text)
 }
 

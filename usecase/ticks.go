@@ -3,6 +3,7 @@ package usecase
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/sirupsen/logrus"
 
@@ -22,8 +23,8 @@ type AuditRecorder interface {
 	Record(ctx context.Context, e audit.Entry)
 }
 
-// Ticks ticks the checklist step an action performed and records what the
-// bot did by itself. It changes the incident once, through incident, with
+// Ticks ticks the checklist step an action performed, writes the bot's own
+// timeline entries and records in the audit log what it did by itself. It changes the incident once, through incident, with
 // the card's refresh queued in the same write; the renderer shows it.
 type Ticks struct {
 	store TickStore
@@ -48,6 +49,25 @@ func (t *Ticks) AutoTick(ctx context.Context, incidentID string, who incident.Pe
 	if err != nil && !errors.Is(err, incident.ErrNoChange) {
 		t.log.WithError(err).WithField("incident", incidentID).WithField("step", step).Warn("could not tick the step the action performed")
 	}
+}
+
+// Record writes a timeline entry (a note of the poller, the bypass or a
+// resync, in words that read outside Slack).
+func (t *Ticks) Record(ctx context.Context, incidentID string, who incident.Person, entry string) error {
+	if _, err := t.store.UpdateThen(ctx, incidentID, incident.Record(who, entry), incident.After{}); err != nil {
+		return fmt.Errorf("record on the timeline of %s: %w", incidentID, err)
+	}
+	return nil
+}
+
+// RecordLine writes a timeline entry and queues its thread line in the
+// same write, so the thread says what the timeline keeps (a page, an
+// unanswered call); the caller wakes the line poster.
+func (t *Ticks) RecordLine(ctx context.Context, incidentID string, who incident.Person, entry, line string) error {
+	if _, err := t.store.UpdateThen(ctx, incidentID, incident.Record(who, entry), incident.After{Line: line}); err != nil {
+		return fmt.Errorf("record on the timeline of %s: %w", incidentID, err)
+	}
+	return nil
 }
 
 // System writes an audit entry for something the bot did by itself.

@@ -2,6 +2,7 @@ package usecase_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -82,5 +83,47 @@ func TestSystemRecordsOneBoundedLine(t *testing.T) {
 	if e.Actor != "escalation" || e.Action != "page" || e.Outcome != "ok" || !strings.HasPrefix(e.Detail, "Paged level 1 (primary): xxx") ||
 		len([]rune(e.Detail)) != 300 || !strings.HasSuffix(e.Detail, "…") {
 		t.Fatalf("entry %+v", e)
+	}
+}
+
+// A timeline entry the bot writes with its thread line is one write: the
+// entry is on the timeline and the line waits in the channel's queue.
+func TestRecordLineWritesTheEntryAndQueuesItsLine(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.Client(t)
+	store := incident.NewStore(rdb, prefix, nil)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	inc, err := store.Open(ctx, incident.OpenParams{Category: incident.Outage, Title: "Sign-in failing", By: incident.Person{ID: "U1"}, Channel: "C1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticks := usecase.NewTicks(store, nil, nil, log)
+	esc := incident.Person{Name: "escalation"}
+	if err := ticks.RecordLine(ctx, inc.ID, esc, "Paged level 1 (primary): alice", ":rotating_light: Paged level 1 (primary): <@U2>"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ticks.Record(ctx, inc.ID, esc, "alice did not answer the call (busy)"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.Get(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, e := range got.Timeline {
+		if e.Actor.Name == "escalation" {
+			texts = append(texts, e.Text)
+		}
+	}
+	if len(texts) != 2 || texts[0] != "Paged level 1 (primary): alice" || texts[1] != "alice did not answer the call (busy)" {
+		t.Fatalf("timeline %q", texts)
+	}
+	lines, err := store.PendingLines(ctx, "C1", 10)
+	if err != nil || len(lines) != 1 || lines[0].Text != ":rotating_light: Paged level 1 (primary): <@U2>" || lines[0].Incident != inc.ID {
+		t.Fatalf("queued lines %+v, %v", lines, err)
+	}
+	if err := ticks.Record(ctx, "INC-99", esc, "nowhere"); !errors.Is(err, incident.ErrNotFound) {
+		t.Fatalf("recording on a missing incident: %v", err)
 	}
 }
