@@ -60,15 +60,6 @@ func (p *Pages) SettlePage(ctx context.Context, inc *incident.Incident, reason s
 	return p.slack.Update(ctx, dm.Channel, dm.TS, render.SettledPageMsg(inc, reason))
 }
 
-// channelNames says how one person was reached: "Slack, SMS, call".
-func channelNames(pg escalation.Page, u string) string {
-	var out []string
-	for _, ch := range pg.Sent[u] {
-		out = append(out, map[string]string{escalation.ViaSlack: "Slack", escalation.ViaSMS: "SMS", escalation.ViaCall: "call"}[ch])
-	}
-	return strings.Join(out, ", ")
-}
-
 // ThreadURL is the incident thread's link, for PagerDuty.
 func (p *Pages) ThreadURL(inc *incident.Incident) string {
 	if inc.Channel == "" || inc.CardTS == "" {
@@ -104,46 +95,7 @@ func (d *dms) get(ctx context.Context, user string) (string, error) {
 
 // Announce names who was paged in the incident thread and on the timeline.
 func (p *Pages) Announce(ctx context.Context, inc *incident.Incident, pg escalation.Page) error {
-	var line, plain string
-	if pg.Skipped {
-		plain = fmt.Sprintf("Level %d (%s) has nobody reachable in Slack; skipped to the next level at once.", pg.Level, pg.Name)
-		line = ":warning: " + plain
-	} else {
-		var who, names []string
-		multi := len(pg.Channels) > 1 || (len(pg.Channels) == 1 && pg.Channels[0] != escalation.ViaSlack)
-		for _, u := range pg.Reached {
-			via := ""
-			if multi {
-				via = " (" + channelNames(pg, u) + ")"
-			}
-			who = append(who, render.Mention(u)+via)
-			names = append(names, p.names.name(ctx, u)+via)
-		}
-		if pg.PagerDuty {
-			who = append(who, "PagerDuty")
-			names = append(names, "PagerDuty")
-		}
-		verb := "Paged"
-		if pg.Repeat > 0 {
-			verb = fmt.Sprintf("Re-paged (%d)", pg.Repeat)
-		}
-		if pg.Manual {
-			verb = "Escalated: paged"
-		}
-		head := fmt.Sprintf("%s level %d (%s, %s): ", verb, pg.Level, pg.Name, pg.Window)
-		line = ":rotating_light: " + head + strings.Join(who, ", ")
-		plain = head + strings.Join(names, ", ")
-	}
-	// Whoever could not be reached is named with the reason, so someone
-	// fixes contacts.yml before the next incident.
-	for _, u := range pg.Unreachable {
-		target := render.Mention(u.ID)
-		if !strings.HasPrefix(u.ID, "U") && !strings.HasPrefix(u.ID, "W") && !strings.HasPrefix(u.ID, "S") {
-			target = u.ID // PagerDuty
-		}
-		line += fmt.Sprintf("\n:warning: Could not reach %s: %s.", target, u.Why)
-		plain += fmt.Sprintf("; could not reach %s: %s", p.names.name(ctx, u.ID), u.Why)
-	}
+	line, plain := render.PageAnnouncement(pg, func(id string) string { return p.names.name(ctx, id) })
 	// The timeline and the audit log keep names: the report is read
 	// outside Slack.
 	if err := p.ticks.RecordLine(ctx, inc.ID, incident.Person{Name: "escalation"}, plain, line); err != nil {

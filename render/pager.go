@@ -191,3 +191,58 @@ func Mention(id string) string {
 	}
 	return "<@" + id + ">"
 }
+
+// PageAnnouncement is what the thread says of a page (mentions) and what
+// the timeline and the audit log keep (names, from name: the report is
+// read outside Slack), with whoever could not be reached and why.
+func PageAnnouncement(pg escalation.Page, name func(id string) string) (line, plain string) {
+	if pg.Skipped {
+		plain = fmt.Sprintf("Level %d (%s) has nobody reachable in Slack; skipped to the next level at once.", pg.Level, pg.Name)
+		line = ":warning: " + plain
+	} else {
+		var who, names []string
+		multi := len(pg.Channels) > 1 || (len(pg.Channels) == 1 && pg.Channels[0] != escalation.ViaSlack)
+		for _, u := range pg.Reached {
+			via := ""
+			if multi {
+				via = " (" + channelNames(pg, u) + ")"
+			}
+			who = append(who, Mention(u)+via)
+			names = append(names, name(u)+via)
+		}
+		if pg.PagerDuty {
+			who = append(who, "PagerDuty")
+			names = append(names, "PagerDuty")
+		}
+		verb := "Paged"
+		if pg.Repeat > 0 {
+			verb = fmt.Sprintf("Re-paged (%d)", pg.Repeat)
+		}
+		if pg.Manual {
+			verb = "Escalated: paged"
+		}
+		head := fmt.Sprintf("%s level %d (%s, %s): ", verb, pg.Level, pg.Name, pg.Window)
+		line = ":rotating_light: " + head + strings.Join(who, ", ")
+		plain = head + strings.Join(names, ", ")
+	}
+	// Whoever could not be reached is named with the reason, so someone
+	// fixes contacts.yml before the next incident.
+	for _, u := range pg.Unreachable {
+		target := Mention(u.ID)
+		if !strings.HasPrefix(u.ID, "U") && !strings.HasPrefix(u.ID, "W") && !strings.HasPrefix(u.ID, "S") {
+			target = u.ID // PagerDuty
+		}
+		line += fmt.Sprintf("\n:warning: Could not reach %s: %s.", target, u.Why)
+		plain += fmt.Sprintf("; could not reach %s: %s", name(u.ID), u.Why)
+	}
+	return line, plain
+}
+
+// channelNames says how one person was reached: "Slack, SMS, call".
+func channelNames(pg escalation.Page, u string) string {
+	var out []string
+	for _, ch := range pg.Sent[u] {
+		out = append(out, map[string]string{escalation.ViaSlack: "Slack", escalation.ViaSMS: "SMS", escalation.ViaCall: "call"}[ch])
+	}
+	return strings.Join(out, ", ")
+}

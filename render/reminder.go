@@ -1,10 +1,13 @@
 package render
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/slack-go/slack"
 )
 
 // Action IDs of an update reminder's buttons (value: INC-n).
@@ -34,4 +37,12 @@ func DraftUpdate(inc *incident.Incident, spec *incident.CategorySpec, next time.
 		impact = "still being assessed"
 	}
 	return strings.NewReplacer("{title}", inc.Title, "{impact}", impact, "{next_update}", now.Add(next).UTC().Format("15:04")+" UTC").Replace(tmpl)
+}
+
+// ReminderMsg names who owes an update, with Draft and Snooze buttons.
+func ReminderMsg(inc *incident.Incident, to incident.Person, quiet time.Duration) bot.Msg {
+	text := fmt.Sprintf(":bell: %s, no update on %s for %s (%s). Post a note or a customer update, or snooze this.",
+		Who(to), inc.ID, incident.FormatDuration(quiet), inc.Severity)
+	return bot.Msg{Text: text, Blocks: []slack.Block{Section(text), slack.NewActionBlock("reminder",
+		Button(ActRemindDraft, "Draft an update", inc.ID, slack.StylePrimary), Button(ActRemindSnooze, "Snooze 30m", inc.ID, ""))}}
 }
