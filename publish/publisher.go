@@ -115,8 +115,8 @@ type Lookups struct {
 	Webhooks WebhookPause // the card's pause line
 }
 
-// Deps lists what the publisher is built from. Observe may be nil; a nil
-// Guard is one whose alarm is the publisher's own (tests).
+// Deps lists what the publisher is built from. Ticks is required; Observe
+// may be nil; a nil Guard is one whose alarm is the publisher's own (tests).
 type Deps struct {
 	Store   Stores
 	Slack   Slack
