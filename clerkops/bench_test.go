@@ -42,7 +42,7 @@ func BenchmarkRevoke1000UsersSlack429(b *testing.B) {
 	pub := publish.New(publish.Deps{Slack: out, Log: log})
 	inc := &incident.Incident{ID: "INC-1", Channel: "CINC", CardTS: "1.000001"}
 	revokeBench(b, ", every chat.update 429 Retry-After 30", 105, func() (func(done, failed int), func()) {
-		pm := pub.StartProgress(context.Background(), inc, "Revoking the sessions of 1000 users", 1000)
+		pm := pub.Progress.StartProgress(context.Background(), inc, "Revoking the sessions of 1000 users", 1000)
 		fs.ThrottleMethod("chat.update", 30*time.Second)
 		return pm.Update, func() {
 			start := time.Now()

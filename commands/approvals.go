@@ -10,6 +10,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // Approvals: the second person's decision on a lockout or a bypass.
@@ -62,8 +63,8 @@ func (h *Approvals) Commands() []Sub {
 // Buttons implements Family.
 func (h *Approvals) Buttons() []Button {
 	return []Button{
-		{ActionID: publish.ActApprove, Who: Approver, Run: func(ctx context.Context, r Req, a bot.Action) { h.decideID(ctx, r, a.Value, true) }, Label: "approve"},
-		{ActionID: publish.ActDeny, Who: Decider, Run: func(ctx context.Context, r Req, a bot.Action) { h.decideID(ctx, r, a.Value, false) }, Label: "deny"},
+		{ActionID: render.ActApprove, Who: Approver, Run: func(ctx context.Context, r Req, a bot.Action) { h.decideID(ctx, r, a.Value, true) }, Label: "approve"},
+		{ActionID: render.ActDeny, Who: Decider, Run: func(ctx context.Context, r Req, a bot.Action) { h.decideID(ctx, r, a.Value, false) }, Label: "deny"},
 	}
 }
 
@@ -145,13 +146,13 @@ func (h *Requests) request(ctx context.Context, r Req, incID string, ar approval
 			}
 		}
 	}
-	line := fmt.Sprintf("Requested %s (%s): %s", publish.ActionName(created.Action), created.ID, created.Summary)
+	line := fmt.Sprintf("Requested %s (%s): %s", render.ActionName(created.Action), created.ID, created.Summary)
 	if created.Reason != "" {
 		line += ". Reason: " + created.Reason
 	}
 	_, _ = h.incidents.Update(ctx, incID, incident.Record(r.Who, line))
 	h.ReplyText(ctx, r, fmt.Sprintf(":hourglass: Approval requested (`%s`) in the %s thread. Someone else who may approve must click Approve before %s; nothing happens until then.",
-		created.ID, incID, publish.SlackDate(created.ExpiresAt)))
+		created.ID, incID, render.SlackDate(created.ExpiresAt)))
 }
 
 // decideID approves or denies a request, from a button or a command.
@@ -181,7 +182,7 @@ func (h *Approvals) decideID(ctx context.Context, r Req, id string, approve bool
 		return
 	}
 	// The decision is an audit entry of its own, apart from the click.
-	h.pub.System(ctx, r.Who.ID, "approval "+ar.Status, ar.ID+" "+publish.ActionName(ar.Action), ar.Incident)
+	h.pub.System(ctx, r.Who.ID, "approval "+ar.Status, ar.ID+" "+render.ActionName(ar.Action), ar.Incident)
 	h.log.WithField("approval", ar.ID).WithField("status", ar.Status).WithField("by", r.Who.ID).Info("approval decided")
 	if h.observe != nil {
 		h.observe.Approval(ar.Status)
@@ -191,9 +192,9 @@ func (h *Approvals) decideID(ctx context.Context, r Req, id string, approve bool
 	if approve {
 		verb = "Approved"
 	}
-	_, _ = h.incidents.Update(ctx, ar.Incident, incident.Record(r.Who, fmt.Sprintf("%s %s (%s)", verb, publish.ActionName(ar.Action), ar.ID)))
+	_, _ = h.incidents.Update(ctx, ar.Incident, incident.Record(r.Who, fmt.Sprintf("%s %s (%s)", verb, render.ActionName(ar.Action), ar.ID)))
 	if r.IsCommand {
-		h.ReplyText(ctx, r, fmt.Sprintf("%s %s (%s).", verb, publish.ActionName(ar.Action), ar.ID))
+		h.ReplyText(ctx, r, fmt.Sprintf("%s %s (%s).", verb, render.ActionName(ar.Action), ar.ID))
 	}
 	if !approve {
 		return

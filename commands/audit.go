@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // The audit family: the latest audit log entries.
@@ -47,5 +47,5 @@ func (h *Audit) auditCmd(ctx context.Context, r Req, p Parsed) {
 		h.Fail(ctx, r, err)
 		return
 	}
-	h.Reply(ctx, r, publish.AuditMsg(entries, p.ID))
+	h.Reply(ctx, r, render.AuditMsg(entries, p.ID))
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // The bypass family: the emergency auth bypass, on (after approval), off, status.
@@ -82,7 +82,7 @@ func (h *Bypass) bypassCmd(ctx context.Context, r Req, p Parsed) {
 			return
 		}
 		h.ReplyText(ctx, r, fmt.Sprintf(":rotating_light: The emergency auth bypass is *ON* for %s until %s (requested by <@%s>, approved by <@%s>). Reason: %s",
-			st.Incident, publish.SlackDate(st.ExpiresAt), st.RequestedBy, st.ApprovedBy, publish.Esc(orNone(st.Reason))))
+			st.Incident, render.SlackDate(st.ExpiresAt), st.RequestedBy, st.ApprovedBy, render.Esc(orNone(st.Reason))))
 	case "off":
 		was, found, err := h.bypass.Off(ctx)
 		if err != nil {
@@ -101,7 +101,7 @@ func (h *Bypass) bypassCmd(ctx context.Context, r Req, p Parsed) {
 			h.ReplyText(ctx, r, "The emergency bypass is not on; nothing changed.")
 			return
 		}
-		line := fmt.Sprintf(":lock: %s turned the emergency auth bypass *OFF*: Clerk auth is enforced again.", publish.Who(r.Who))
+		line := fmt.Sprintf(":lock: %s turned the emergency auth bypass *OFF*: Clerk auth is enforced again.", render.Who(r.Who))
 		h.pub.BypassNotice(ctx, was.Incident, r.Who, "Emergency bypass turned off", line)
 		h.ReplyText(ctx, r, ":white_check_mark: The emergency bypass is off.")
 	case "on":
@@ -113,7 +113,7 @@ func (h *Bypass) bypassCmd(ctx context.Context, r Req, p Parsed) {
 			}
 		}
 		if dur <= 0 || dur > h.bypassMax {
-			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The bypass may last from 1m to %s (BYPASS_MAX_DURATION).", publish.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
+			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The bypass may last from 1m to %s (BYPASS_MAX_DURATION).", render.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
 			return
 		}
 		if len([]rune(rest)) > MaxText {
@@ -121,12 +121,12 @@ func (h *Bypass) bypassCmd(ctx context.Context, r Req, p Parsed) {
 			return
 		}
 		if cur, err := h.bypass.Get(ctx); err == nil && cur.Enabled {
-			h.ReplyText(ctx, r, fmt.Sprintf("The bypass is already on for %s until %s; nothing was requested. `/clerk-incident bypass extend <duration>` asks to keep it on longer.", cur.Incident, publish.SlackDate(cur.ExpiresAt)))
+			h.ReplyText(ctx, r, fmt.Sprintf("The bypass is already on for %s until %s; nothing was requested. `/clerk-incident bypass extend <duration>` asks to keep it on longer.", cur.Incident, render.SlackDate(cur.ExpiresAt)))
 			return
 		}
 		h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
-			summary := fmt.Sprintf("Turn ON the emergency auth bypass for %s: apps reading GET /v1/bypass let every request through without Clerk until it ends", publish.ShortDuration(dur))
-			h.requests.request(ctx, r, id, approval.Request{Action: approval.BypassOn, Duration: dur, Reason: publish.OneLine(rest), Summary: summary})
+			summary := fmt.Sprintf("Turn ON the emergency auth bypass for %s: apps reading GET /v1/bypass let every request through without Clerk until it ends", render.ShortDuration(dur))
+			h.requests.request(ctx, r, id, approval.Request{Action: approval.BypassOn, Duration: dur, Reason: render.OneLine(rest), Summary: summary})
 		})
 	case "extend":
 		h.bypassExtend(ctx, r, p)
@@ -151,7 +151,7 @@ func (h *Bypass) bypassExtend(ctx context.Context, r Req, p Parsed) {
 	}
 	dur, err := time.ParseDuration(p.Args[1])
 	if err != nil || dur < time.Minute || dur > h.bypassMax {
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: extend by 1m to %s (BYPASS_MAX_DURATION).", p.Args[1], publish.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: extend by 1m to %s (BYPASS_MAX_DURATION).", p.Args[1], render.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
 		return
 	}
 	reason := strings.TrimSpace(strings.Join(p.Args[2:], " "))
@@ -165,6 +165,6 @@ func (h *Bypass) bypassExtend(ctx context.Context, r Req, p Parsed) {
 		return
 	}
 	summary := fmt.Sprintf("Keep the emergency auth bypass ON %s longer (it ends at %s now): apps reading GET /v1/bypass keep letting every request through without Clerk",
-		publish.ShortDuration(dur), cur.ExpiresAt.UTC().Format("15:04 UTC"))
-	h.requests.request(ctx, r, cur.Incident, approval.Request{Action: approval.BypassExtend, Duration: dur, Reason: publish.OneLine(reason), Summary: summary})
+		render.ShortDuration(dur), cur.ExpiresAt.UTC().Format("15:04 UTC"))
+	h.requests.request(ctx, r, cur.Incident, approval.Request{Action: approval.BypassExtend, Duration: dur, Reason: render.OneLine(reason), Summary: summary})
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // The checklist family: show the runbook checklist, tick its steps.
@@ -53,8 +53,8 @@ func (h *Checklist) Commands() []Sub {
 func (h *Checklist) Buttons() []Button {
 	return []Button{
 		// A read: it spends the clicker's read budget (handlers' throttle).
-		{ActionID: publish.ActChecklist, Quiet: true, Read: true, Label: "show the checklist", Run: h.withButtonIncident(h.checklist)},
-		{ActionID: publish.ActTick, Who: OnIncident, Run: h.tick, Label: "tick a step"},
+		{ActionID: render.ActChecklist, Quiet: true, Read: true, Label: "show the checklist", Run: h.withButtonIncident(h.checklist)},
+		{ActionID: render.ActTick, Who: OnIncident, Run: h.tick, Label: "tick a step"},
 	}
 }
 
@@ -78,14 +78,14 @@ func (h *Checklist) checklist(ctx context.Context, r Req, id string) {
 		h.pub.PostChecklist(ctx, inc)
 		return
 	}
-	m := publish.ChecklistMsg(inc, spec)
+	m := render.ChecklistMsg(inc, spec)
 	if ok := h.access == nil || r.Operator; !ok {
 		// Someone on the incident's ladder may tick it too.
 		if ok, _ = h.access.Responder(ctx, r.Who.ID); !ok && !h.access.OnLadder(ctx, id, r.Who.ID) {
-			m = publish.ChecklistReadOnly(inc, spec)
+			m = render.ChecklistReadOnly(inc, spec)
 		}
 	}
-	done, total := publish.ChecklistProgress(inc, spec)
+	done, total := render.ChecklistProgress(inc, spec)
 	m.Text = fmt.Sprintf("The %s checklist for %s is in the card's thread in <#%s> (%d/%d done).", spec.Checklist.Title, id, inc.Channel, done, total)
 	h.Reply(ctx, r, m)
 	_ = h.pub.Refresh(ctx, inc)
@@ -115,7 +115,7 @@ func (h *Checklist) tick(ctx context.Context, r Req, a bot.Action) {
 	// ephemeral message, which chat.update cannot reach.
 	if a.MessageTS != "" && a.MessageTS != inc.ChecklistTS && a.ResponseURL != "" {
 		if spec := h.rb.Spec(inc.Category); spec != nil {
-			h.Reply(ctx, Req{To: bot.ReplyTo{ResponseURL: a.ResponseURL, Replace: true}, Name: r.Name}, publish.ChecklistMsg(inc, spec))
+			h.Reply(ctx, Req{To: bot.ReplyTo{ResponseURL: a.ResponseURL, Replace: true}, Name: r.Name}, render.ChecklistMsg(inc, spec))
 		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/vercel"
 )
 
@@ -129,11 +129,11 @@ func ago(d time.Duration) string {
 func deployLine(d vercel.Deployment, now time.Time) string {
 	commit := "no Git commit"
 	if d.SHA() != "" {
-		commit = fmt.Sprintf("`%s` %s", d.SHA(), publish.Esc(d.Message()))
+		commit = fmt.Sprintf("`%s` %s", d.SHA(), render.Esc(d.Message()))
 	}
 	s := fmt.Sprintf("%s · %s", commit, ago(now.Sub(d.At())))
 	if a := d.Author(); a != "" {
-		s += " · " + publish.Esc(a)
+		s += " · " + render.Esc(a)
 	}
 	return s
 }
@@ -150,7 +150,7 @@ func (h *Deploys) deploysCmd(ctx context.Context, r Req, p Parsed) {
 	if len(p.Args) == 1 {
 		v, err := strconv.Atoi(p.Args[0])
 		if err != nil || v < 1 || v > 50 {
-			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a number from 1 to 50.", publish.Esc(p.Args[0])), Usage: p.Sub.Usage})
+			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a number from 1 to 50.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 			return
 		}
 		n = v
@@ -166,13 +166,13 @@ func (h *Deploys) deploysCmd(ctx context.Context, r Req, p Parsed) {
 		h.vercelFail(ctx, r, err)
 		return
 	}
-	h.Reply(ctx, r, publish.Text(DeploysText(proj, deps, h.now())))
+	h.Reply(ctx, r, render.Text(DeploysText(proj, deps, h.now())))
 }
 
 // DeploysText renders the deployments list (pure; golden-tested).
 func DeploysText(proj *vercel.Project, deps []vercel.Deployment, now time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, ":rocket: *Production deployments of %s* (newest first)", publish.Esc(proj.Name))
+	fmt.Fprintf(&b, ":rocket: *Production deployments of %s* (newest first)", render.Esc(proj.Name))
 	if len(deps) == 0 {
 		b.WriteString("\nNo production deployment yet.")
 	}
@@ -254,9 +254,9 @@ func DeployNote(inc *incident.Incident, deps []vercel.Deployment) (text, what st
 	d := recent[0]
 	commit := "a deployment without a Git commit"
 	if d.SHA() != "" {
-		commit = fmt.Sprintf("commit `%s` %s", d.SHA(), publish.Esc(d.Message()))
+		commit = fmt.Sprintf("commit `%s` %s", d.SHA(), render.Esc(d.Message()))
 	}
-	text = fmt.Sprintf(":rocket: A production deploy landed %s before %s opened: %s by %s (`%s`, %s).", before(d), inc.ID, commit, publish.Esc(d.Author()), d.UID, d.Status())
+	text = fmt.Sprintf(":rocket: A production deploy landed %s before %s opened: %s by %s (`%s`, %s).", before(d), inc.ID, commit, render.Esc(d.Author()), d.UID, d.Status())
 	if len(recent) > 1 {
 		text += fmt.Sprintf(" %d more in the 2 hours before.", len(recent)-1)
 	}
@@ -555,7 +555,7 @@ func (h *Deploys) rollbackCmd(ctx context.Context, r Req, p Parsed) {
 			h.ReplyText(ctx, r, "There is no earlier READY production deployment to roll back to. Nothing was requested.")
 			return
 		case to == nil:
-			h.ReplyText(ctx, r, fmt.Sprintf("`%s` is not one of the last 20 production deployments of this project (`deploys 20` lists them). Nothing was requested.", publish.Esc(words[0])))
+			h.ReplyText(ctx, r, fmt.Sprintf("`%s` is not one of the last 20 production deployments of this project (`deploys 20` lists them). Nothing was requested.", render.Esc(words[0])))
 			return
 		case to.UID == from.UID:
 			h.ReplyText(ctx, r, fmt.Sprintf("`%s` already serves production. Nothing was requested.", to.UID))

@@ -8,7 +8,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -119,7 +119,7 @@ const HelpPointer = "`/clerk-incident help` lists all commands."
 // %s), suggests the closest one and points at help. The word is what
 // someone typed, so it is shown as plain text and kept short.
 func UnknownSentence(format, word, near string) string {
-	typed := "`" + publish.Truncate(strings.ReplaceAll(publish.Esc(word), "`", "'"), 60) + "`"
+	typed := "`" + render.Truncate(strings.ReplaceAll(render.Esc(word), "`", "'"), 60) + "`"
 	msg := fmt.Sprintf(format, typed)
 	if near != "" {
 		msg += fmt.Sprintf(" Did you mean `%s`?", near)

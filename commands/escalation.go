@@ -8,7 +8,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // The escalation family: page the next level now, show the contacts.
@@ -79,7 +79,7 @@ func (h *Contacts) Commands() []Sub {
 				// Anyone sees the ladder; phones are for responders. The
 				// reply is ephemeral (response_url or chat.postEphemeral).
 				responder, _ := h.access.Responder(ctx, r.Who.ID)
-				h.Reply(ctx, r, publish.ContactsMsg(h.contacts, h.ladder, h.problems, responder || r.Operator))
+				h.Reply(ctx, r, render.ContactsMsg(h.contacts, h.ladder, h.problems, responder || r.Operator))
 			}},
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // The investigation family: look at one account, and keep the list of
@@ -72,10 +72,10 @@ func (h *Investigate) Commands() []Sub {
 // Buttons implements Family.
 func (h *Investigate) Buttons() []Button {
 	return []Button{
-		{ActionID: publish.ActUserRevoke, Who: Responder, Run: h.userButton("revoke"), Label: "revoke all sessions"},
-		{ActionID: publish.ActUserLockout, Who: Responder, Run: h.userButton("lockout"), Label: "lock out"},
-		{ActionID: publish.ActShareUser, Who: Responder, Run: h.shareUser, Label: "share in the thread"},
-		{ActionID: publish.ActShareExport, Who: Responder, Run: h.shareExport, Label: "share in the thread"},
+		{ActionID: render.ActUserRevoke, Who: Responder, Run: h.userButton("revoke"), Label: "revoke all sessions"},
+		{ActionID: render.ActUserLockout, Who: Responder, Run: h.userButton("lockout"), Label: "lock out"},
+		{ActionID: render.ActShareUser, Who: Responder, Run: h.shareUser, Label: "share in the thread"},
+		{ActionID: render.ActShareExport, Who: Responder, Run: h.shareExport, Label: "share in the thread"},
 	}
 }
 
@@ -95,7 +95,7 @@ func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
 	}
 	prof, sessions, err := h.clerk.Investigate(ctx, refs[0])
 	if apperr.CodeOf(err) == apperr.NotFound {
-		h.ReplyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", publish.Esc(refs[0])))
+		h.ReplyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", render.Esc(refs[0])))
 		return
 	}
 	if err != nil {
@@ -108,9 +108,9 @@ func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
 	}
 	// The answer names IPs and cities: the asker alone sees it, and may
 	// share it in the thread.
-	msg := publish.UserMsg(incID, prof, sessions, h.now())
+	msg := render.UserMsg(incID, prof, sessions, h.now())
 	if inc == nil || inc.Channel == "" {
-		h.Reply(ctx, r, publish.Private(msg, "", ""))
+		h.Reply(ctx, r, render.Private(msg, "", ""))
 		return
 	}
 	// The timeline keeps the user ID and counts only: it is read
@@ -119,7 +119,7 @@ func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
 		h.log.WithError(err).Warn("could not record an investigation")
 	}
 	affect(ctx, h.Kit, h.store, inc.ID, []clerkops.User{prof.User}, "investigated", r.Who)
-	h.Reply(ctx, r, publish.Private(msg, publish.ActShareUser, inc.ID+"|"+prof.ID))
+	h.Reply(ctx, r, render.Private(msg, render.ActShareUser, inc.ID+"|"+prof.ID))
 	h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepAccessLogs, "user")
 }
 
@@ -165,7 +165,7 @@ func (h *Investigate) shareUser(ctx context.Context, r Req, a bot.Action) {
 		h.ReplyText(ctx, r, "This investigation is already shared in the thread.")
 		return
 	}
-	if err := h.pub.PostInThread(ctx, inc, publish.UserMsg(id, prof, sessions, h.now())); err != nil {
+	if err := h.pub.PostInThread(ctx, inc, render.UserMsg(id, prof, sessions, h.now())); err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}
@@ -262,7 +262,7 @@ func (h *Investigate) affectedList(ctx context.Context, r Req, id string) {
 		if u.Email != "" {
 			label = u.Email + " (" + u.ID + ")"
 		}
-		fmt.Fprintf(&b, "\n• %s: %s", publish.Esc(label), strings.Join(what, ", "))
+		fmt.Fprintf(&b, "\n• %s: %s", render.Esc(label), strings.Join(what, ", "))
 	}
 	h.ReplyText(ctx, r, b.String())
 }
@@ -339,7 +339,7 @@ func (h *Investigate) affectedExport(ctx context.Context, r Req, id string) {
 		return
 	}
 	name := strings.ToLower(id) + "-affected-accounts.csv"
-	csv := publish.AffectedCSV(users)
+	csv := render.AffectedCSV(users)
 	if r.Operator { // the break-glass CLI: the operator's terminal is private
 		h.ReplyText(ctx, r, name+"\n"+csv)
 		return
@@ -360,7 +360,7 @@ func (h *Investigate) affectedExport(ctx context.Context, r Req, id string) {
 	if inc.Channel != "" {
 		share = id
 	}
-	h.Reply(ctx, r, publish.Private(publish.Text(text), publish.ActShareExport, share))
+	h.Reply(ctx, r, render.Private(render.Text(text), render.ActShareExport, share))
 }
 
 // approvedWait bounds how long an export waits for an approved action
@@ -438,8 +438,8 @@ func (h *Investigate) shareExport(ctx context.Context, r Req, a bot.Action) {
 		return
 	}
 	name := strings.ToLower(id) + "-affected-accounts.csv"
-	if err := h.pub.UploadFile(ctx, inc, name, "Affected accounts of "+id, publish.AffectedCSV(users),
-		fmt.Sprintf("%d affected account(s) of %s, shared by %s", len(users), id, publish.Who(r.Who))); err != nil {
+	if err := h.pub.UploadFile(ctx, inc, name, "Affected accounts of "+id, render.AffectedCSV(users),
+		fmt.Sprintf("%d affected account(s) of %s, shared by %s", len(users), id, render.Who(r.Who))); err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}

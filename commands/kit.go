@@ -11,7 +11,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // Replier is what answering the person who asked needs of Slack.
@@ -58,12 +58,12 @@ func (k *Kit) Reply(ctx context.Context, r Req, m bot.Msg) {
 }
 
 // ReplyText answers with text.
-func (k *Kit) ReplyText(ctx context.Context, r Req, s string) { k.Reply(ctx, r, publish.Text(s)) }
+func (k *Kit) ReplyText(ctx context.Context, r Req, s string) { k.Reply(ctx, r, render.Text(s)) }
 
 // Fail tells the user what went wrong, in one sentence, and logs the detail.
 func (k *Kit) Fail(ctx context.Context, r Req, err error) {
 	msg, internal := Sentence(err)
-	r.SetOutcome("failed: " + publish.Truncate(publish.OneLine(bot.Plain(msg)), 200))
+	r.SetOutcome("failed: " + render.Truncate(render.OneLine(bot.Plain(msg)), 200))
 	if internal {
 		k.log.WithError(err).WithField("op", r.Name).WithField("user", r.Who.ID).Error("command failed")
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
@@ -66,8 +66,8 @@ func (h *Opening) Commands() []Sub {
 // Buttons implements Family.
 func (h *Opening) Buttons() []Button {
 	return []Button{
-		{ActionID: publish.ActOpenContinue, Quiet: true, Run: h.withButtonIncident(h.continueIncident), Label: "continue the open incident"},
-		{ActionID: publish.ActOpenForce, Who: Responder, Run: h.openForce, Label: "open a new incident anyway"},
+		{ActionID: render.ActOpenContinue, Quiet: true, Run: h.withButtonIncident(h.continueIncident), Label: "continue the open incident"},
+		{ActionID: render.ActOpenForce, Who: Responder, Run: h.openForce, Label: "open a new incident anyway"},
 	}
 }
 
@@ -108,7 +108,7 @@ func (h *Lifecycle) Commands() []Sub {
 			Text: true, // free text: an INC-n in it is text
 			Run: textChange(h.Kit, true, false, func(who incident.Person, text string) incident.Mutation { return incident.Note(who, text) },
 				func(who incident.Person, text string) string {
-					return fmt.Sprintf(":memo: *Note* from %s: %s", publish.Who(who), text)
+					return fmt.Sprintf(":memo: *Note* from %s: %s", render.Who(who), text)
 				}, "Note added to %s.")},
 		{Name: "severity", Usage: "/clerk-incident severity [INC-n] <P1|P2|P3>", Summary: "change the severity", Who: OnIncident,
 			Run: h.severity},
@@ -116,7 +116,7 @@ func (h *Lifecycle) Commands() []Sub {
 			Text: true, // free text: an INC-n in it is text
 			Run: textChange(h.Kit, true, false, func(who incident.Person, text string) incident.Mutation { return incident.SetImpact(who, text) },
 				func(who incident.Person, text string) string {
-					return fmt.Sprintf(":busts_in_silhouette: *Impact* (from %s): %s", publish.Who(who), text)
+					return fmt.Sprintf(":busts_in_silhouette: *Impact* (from %s): %s", render.Who(who), text)
 				}, "Impact recorded for %s.")},
 		{Name: "mitigated", Usage: "/clerk-incident mitigated [INC-n] [text…]", Summary: "mark mitigation applied", Who: OnIncident,
 			Text: true, // free text: an INC-n in it is text
@@ -130,10 +130,10 @@ func (h *Lifecycle) Commands() []Sub {
 // Buttons implements Family.
 func (h *Lifecycle) Buttons() []Button {
 	return []Button{
-		{ActionID: publish.ActAck, Who: OnIncident, Run: h.withButtonIncident(h.ack), Label: "acknowledge"},
-		{ActionID: publish.ActResolve, Who: OnIncident, Run: h.withButtonIncident(func(ctx context.Context, r Req, id string) { h.resolve(ctx, r, id, "") }), Label: "resolve"},
+		{ActionID: render.ActAck, Who: OnIncident, Run: h.withButtonIncident(h.ack), Label: "acknowledge"},
+		{ActionID: render.ActResolve, Who: OnIncident, Run: h.withButtonIncident(func(ctx context.Context, r Req, id string) { h.resolve(ctx, r, id, "") }), Label: "resolve"},
 		// The Acknowledge button of a page DM acts as the card's.
-		{ActionID: publish.ActPageAck, Who: OnIncident, Run: h.withButtonIncident(h.ack), Label: "acknowledge the page"},
+		{ActionID: render.ActPageAck, Who: OnIncident, Run: h.withButtonIncident(h.ack), Label: "acknowledge the page"},
 	}
 }
 
@@ -180,7 +180,7 @@ func (h *Reports) Buttons() []Button { return nil }
 func textChange(h *Kit, required, anyIncident bool, m func(who incident.Person, text string) incident.Mutation, line func(who incident.Person, text string) string, confirm string) func(ctx context.Context, r Req, p Parsed) {
 	return func(ctx context.Context, r Req, p Parsed) {
 		h.withTextOn(ctx, r, p, required, anyIncident, func(ctx context.Context, r Req, id, text string) {
-			h.change(ctx, r, id, m(r.Who, text), line(r.Who, publish.Esc(text)), fmt.Sprintf(confirm, id))
+			h.change(ctx, r, id, m(r.Who, text), line(r.Who, render.Esc(text)), fmt.Sprintf(confirm, id))
 		})
 	}
 }
@@ -194,7 +194,7 @@ func (h *Reports) reportField(field, label, usage, summary string) Sub {
 			return incident.SetReportField(who, field, text)
 		},
 			func(who incident.Person, text string) string {
-				return fmt.Sprintf(":pencil: *%s* (from %s): %s", label, publish.Who(who), text)
+				return fmt.Sprintf(":pencil: *%s* (from %s): %s", label, render.Who(who), text)
 			}, label+" recorded for %s.")}
 }
 
@@ -209,15 +209,15 @@ func (h *Lifecycle) severity(ctx context.Context, r Req, p Parsed) {
 			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a severity; use P1, P2 or P3.", p.Args[0]), Usage: p.Sub.Usage})
 			return
 		}
-		h.change(ctx, r, id, incident.SetSeverity(r.Who, sev), fmt.Sprintf(":rotating_light: %s set severity to *%s*.", publish.Who(r.Who), sev), id+" is now "+string(sev)+".")
+		h.change(ctx, r, id, incident.SetSeverity(r.Who, sev), fmt.Sprintf(":rotating_light: %s set severity to *%s*.", render.Who(r.Who), sev), id+" is now "+string(sev)+".")
 	})
 }
 
 func (h *Lifecycle) mitigated(ctx context.Context, r Req, p Parsed) {
 	h.withText(ctx, r, p, false, func(ctx context.Context, r Req, id, text string) {
-		line := fmt.Sprintf(":large_orange_circle: %s marked %s *mitigated*", publish.Who(r.Who), id)
+		line := fmt.Sprintf(":large_orange_circle: %s marked %s *mitigated*", render.Who(r.Who), id)
 		if text != "" {
-			line += ": " + publish.Esc(text)
+			line += ": " + render.Esc(text)
 		}
 		h.change(ctx, r, id, incident.Mitigate(r.Who, text), line+".", id+" is mitigated.")
 	})
@@ -229,8 +229,8 @@ func (h *Opening) continueIncident(ctx context.Context, r Req, id string) {
 		h.Fail(ctx, r, err)
 		return
 	}
-	msg := publish.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, id), h.now())
-	msg.Blocks = append(msg.Blocks, publish.Section(fmt.Sprintf("Continuing *%s*: add what you know with `/clerk-incident note %s <text>`.", id, id)))
+	msg := render.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, id), h.now())
+	msg.Blocks = append(msg.Blocks, render.Section(fmt.Sprintf("Continuing *%s*: add what you know with `/clerk-incident note %s <text>`.", id, id)))
 	r.To.Replace = true
 	h.Reply(ctx, r, msg)
 }
@@ -248,7 +248,7 @@ func (h *Opening) openForce(ctx context.Context, r Req, a bot.Action) {
 		return
 	}
 	r.To.Replace = true
-	h.openIncident(ctx, r, cat, sev, publish.OneLine(parts[2]), true)
+	h.openIncident(ctx, r, cat, sev, render.OneLine(parts[2]), true)
 }
 
 func (h *Opening) open(ctx context.Context, r Req, p Parsed) {
@@ -271,7 +271,7 @@ func (h *Opening) open(ctx context.Context, r Req, p Parsed) {
 			return
 		}
 	}
-	h.openIncident(ctx, r, cat, sev, publish.OneLine(rest), false)
+	h.openIncident(ctx, r, cat, sev, render.OneLine(rest), false)
 }
 
 func (h *Opening) openIncident(ctx context.Context, r Req, cat incident.Category, sev incident.Severity, title string, force bool) {
@@ -297,7 +297,7 @@ func (h *Opening) openIncident(ctx context.Context, r Req, cat incident.Category
 		if sev == "" {
 			sev = incident.DefaultSeverity(cat)
 		}
-		h.Reply(ctx, r, publish.DuplicateMsg(dup.Existing, cat, sev, title, h.now()))
+		h.Reply(ctx, r, render.DuplicateMsg(dup.Existing, cat, sev, title, h.now()))
 		return
 	}
 	if err != nil {
@@ -338,11 +338,11 @@ func (h *Opening) list(ctx context.Context, r Req) {
 		}
 		recent = closed
 	}
-	h.Reply(ctx, r, publish.ListMsg(open, recent, h.now()))
+	h.Reply(ctx, r, render.ListMsg(open, recent, h.now()))
 }
 
 func (h *Lifecycle) ack(ctx context.Context, r Req, id string) {
-	inc := h.change(ctx, r, id, incident.Ack(r.Who), fmt.Sprintf(":raising_hand: %s acknowledged %s and is leading the response.", publish.Who(r.Who), id), "You are leading "+id+".")
+	inc := h.change(ctx, r, id, incident.Ack(r.Who), fmt.Sprintf(":raising_hand: %s acknowledged %s and is leading the response.", render.Who(r.Who), id), "You are leading "+id+".")
 	if inc == nil {
 		return
 	}
@@ -350,7 +350,7 @@ func (h *Lifecycle) ack(ctx context.Context, r Req, id string) {
 	if strings.HasPrefix(r.Channel, "D") && !r.IsCommand {
 		// Acknowledged from a page DM: replace its button with the outcome.
 		r.To.Replace = true
-		h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: You acknowledged *%s* and are leading it; the escalation has stopped. %s", id, publish.ThreadLink(inc)))
+		h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: You acknowledged *%s* and are leading it; the escalation has stopped. %s", id, render.ThreadLink(inc)))
 	}
 }
 
@@ -362,9 +362,9 @@ func (h *Lifecycle) resolve(ctx context.Context, r Req, id, text string) {
 		h.Fail(ctx, r, withID(err, id))
 		return
 	}
-	line := fmt.Sprintf(":white_check_mark: %s resolved %s after %s.", publish.Who(r.Who), id, incident.FormatDuration(inc.Duration(h.now())))
+	line := fmt.Sprintf(":white_check_mark: %s resolved %s after %s.", render.Who(r.Who), id, incident.FormatDuration(inc.Duration(h.now())))
 	if text != "" {
-		line += " Resolution: " + publish.Esc(text)
+		line += " Resolution: " + render.Esc(text)
 	}
 	lacks := h.reportLacks(inc)
 	if lacks != "" {
@@ -405,7 +405,7 @@ func (h *Lifecycle) reportLacks(inc *incident.Incident) string {
 		var steps []string
 		for _, st := range un {
 			short, _, _ := strings.Cut(st.Text, " (")
-			steps = append(steps, st.ID+" "+publish.Esc(short))
+			steps = append(steps, st.ID+" "+render.Esc(short))
 		}
 		lacks = append(lacks, fmt.Sprintf("any record that these %d checklist steps were done: %s (tick them if they were)", len(un), strings.Join(steps, ", ")))
 	}

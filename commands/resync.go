@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/webhookpause"
 )
@@ -149,9 +149,9 @@ func (h *WebhookCheck) webhookCmd(ctx context.Context, r Req, p Parsed) {
 		return
 	}
 	res := h.checkWebhook(ctx)
-	text := publish.WebhookCheckText(res)
+	text := render.WebhookCheckText(res)
 	if inc != nil {
-		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, "Webhook check: "+publish.TimelineText(text)))
+		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, "Webhook check: "+render.TimelineText(text)))
 		h.pub.Thread(ctx, inc, text)
 		if res.AsExpected() {
 			h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepSyncGap, "webhook check")
@@ -214,7 +214,7 @@ func (h *Resync) resyncCmd(ctx context.Context, r Req, p Parsed) {
 	}
 	check := h.checkWebhook(ctx)
 	if !job.DryRun && (check.Signed.Problem != "" || check.Signed.Status == 401 || check.Signed.Status == 403) {
-		h.ReplyText(ctx, r, "Resync not started: the endpoint check failed.\n"+publish.WebhookCheckText(check))
+		h.ReplyText(ctx, r, "Resync not started: the endpoint check failed.\n"+render.WebhookCheckText(check))
 		return
 	}
 	h.startResync(ctx, r, inc, job, check, paused)
@@ -230,7 +230,7 @@ func (h *Resync) resyncStatus(ctx context.Context, r Req) {
 		h.ReplyText(ctx, r, "No resync has run yet.")
 		return
 	}
-	h.ReplyText(ctx, r, publish.ResyncText(j, 0, h.now()))
+	h.ReplyText(ctx, r, render.ResyncText(j, 0, h.now()))
 }
 
 // resyncJob reads the job's flags.
@@ -280,7 +280,7 @@ func (h *Resync) pausedFirst(ctx context.Context, r Req, dryRun, noPause bool) (
 		return "", false
 	}
 	if st.Paused {
-		paused = "\nWebhook processing is paused since " + publish.SlackDate(st.Since) + ": `/clerk-incident webhooks resume` when this is done."
+		paused = "\nWebhook processing is paused since " + render.SlackDate(st.Since) + ": `/clerk-incident webhooks resume` when this is done."
 	}
 	return paused, true
 }
@@ -296,7 +296,7 @@ func (h *Resync) startResync(ctx context.Context, r Req, inc *incident.Incident,
 		cur, _ := h.resync.Current(ctx)
 		msg := "A resync is already running; `/clerk-incident resync status` shows it, `resync cancel` stops it."
 		if cur != nil {
-			msg = publish.ResyncText(cur, 0, h.now()) + "\n" + msg
+			msg = render.ResyncText(cur, 0, h.now()) + "\n" + msg
 		}
 		h.ReplyText(ctx, r, msg)
 		return
@@ -318,7 +318,7 @@ func (h *Resync) startResync(ctx context.Context, r Req, inc *incident.Incident,
 	}
 	note := ""
 	if job.DryRun {
-		note = "\n" + publish.WebhookCheckText(check)
+		note = "\n" + render.WebhookCheckText(check)
 	}
 	// The next sweep (within a second, on whichever replica gets the
 	// lease) runs it, so it survives this handler and any restart.

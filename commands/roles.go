@@ -10,8 +10,8 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/slack-go/slack"
 )
 
@@ -94,8 +94,8 @@ func (h *Updates) Commands() []Sub {
 // Buttons implements Family.
 func (h *Updates) Buttons() []Button {
 	return []Button{
-		{ActionID: publish.ActRemindDraft, Who: OnIncident, Run: h.withButtonIncident(h.draft), Label: "draft an update"},
-		{ActionID: publish.ActRemindSnooze, Who: OnIncident, Run: h.withButtonIncident(h.snooze), Label: "snooze the reminder"},
+		{ActionID: render.ActRemindDraft, Who: OnIncident, Run: h.withButtonIncident(h.draft), Label: "draft an update"},
+		{ActionID: render.ActRemindSnooze, Who: OnIncident, Run: h.withButtonIncident(h.snooze), Label: "snooze the reminder"},
 	}
 }
 
@@ -159,10 +159,10 @@ func (h *Drafts) Commands() []Sub { return nil }
 // Buttons implements Family.
 func (h *Drafts) Buttons() []Button {
 	return []Button{
-		{ActionID: publish.ActDraftEdit, Who: OnIncident, Quiet: true, Run: h.draftEdit, Label: "edit the draft"},
-		{ActionID: publish.ActDraftPost, Who: OnIncident, Run: h.withButtonIncident(h.draftPost), Label: "post the update"},
-		{ActionID: publish.ActDraftDiscard, Who: OnIncident, Run: h.withButtonIncident(h.draftDiscard), Label: "discard the draft"},
-		{ActionID: "view:" + publish.ViewDraftEdit, Who: OnIncident, Run: h.draftSaved, Label: "save the draft"},
+		{ActionID: render.ActDraftEdit, Who: OnIncident, Quiet: true, Run: h.draftEdit, Label: "edit the draft"},
+		{ActionID: render.ActDraftPost, Who: OnIncident, Run: h.withButtonIncident(h.draftPost), Label: "post the update"},
+		{ActionID: render.ActDraftDiscard, Who: OnIncident, Run: h.withButtonIncident(h.draftDiscard), Label: "discard the draft"},
+		{ActionID: "view:" + render.ViewDraftEdit, Who: OnIncident, Run: h.draftSaved, Label: "save the draft"},
 	}
 }
 
@@ -192,11 +192,11 @@ func (h *Roles) role(ctx context.Context, r Req, p Parsed) {
 		extra := ""
 		if ok, err := h.access.Responder(ctx, who.ID); !ok && err == nil && !h.access.OnLadder(ctx, id, who.ID) {
 			extra = fmt.Sprintf(" %s is not in SLACK_RESPONDERS; as %s of %s they may now act on this incident (post updates, note, tick, resolve…), and on no other.",
-				publish.Who(who), role, id)
+				render.Who(who), role, id)
 		}
 		h.change(ctx, r, id, incident.SetRole(r.Who, role, who),
-			fmt.Sprintf(":busts_in_silhouette: %s named %s %s.%s", publish.Who(r.Who), publish.Who(who), role, extra),
-			fmt.Sprintf("%s is now %s of %s.%s", publish.Who(who), role, id, extra))
+			fmt.Sprintf(":busts_in_silhouette: %s named %s %s.%s", render.Who(r.Who), render.Who(who), role, extra),
+			fmt.Sprintf("%s is now %s of %s.%s", render.Who(who), role, id, extra))
 	})
 }
 
@@ -225,7 +225,7 @@ func (h *Updates) draft(ctx context.Context, r Req, id string) {
 	if next == 0 {
 		next = time.Hour
 	}
-	text := publish.DraftUpdate(inc, h.rb.Spec(inc.Category), next, h.now())
+	text := render.DraftUpdate(inc, h.rb.Spec(inc.Category), next, h.now())
 	if inc.Channel == "" {
 		h.ReplyText(ctx, r, "*Draft customer update for "+id+"*:\n```"+text+"```")
 		return
@@ -272,7 +272,7 @@ func (h *Drafts) draftEdit(ctx context.Context, r Req, a bot.Action) {
 		h.ReplyText(ctx, r, "Editing needs Slack's modals; copy the draft, change it, and `note` it instead.")
 		return
 	}
-	if err := h.modals.OpenView(ctx, a.TriggerID, publish.DraftModal(id, d.Version(), d.Text)); err != nil {
+	if err := h.modals.OpenView(ctx, a.TriggerID, render.DraftModal(id, d.Version(), d.Text)); err != nil {
 		var se slack.SlackErrorResponse
 		if errors.As(err, &se) && se.Err == "exchanged_trigger_id" {
 			// Slack takes each click's trigger_id once; this one was used.
@@ -292,7 +292,7 @@ func (h *Drafts) draftEdit(ctx context.Context, r Req, a bot.Action) {
 // it was opened on was posted or replaced since (CheckView refused that in
 // the modal already; this catches a change in between).
 func (h *Drafts) draftSaved(ctx context.Context, r Req, a bot.Action) {
-	id, version, ok := publish.DraftMeta(a.Value)
+	id, version, ok := render.DraftMeta(a.Value)
 	text := strings.TrimSpace(a.ViewText)
 	if !ok || text == "" {
 		return // nothing to save; the modal closed
@@ -316,7 +316,7 @@ func (h *Drafts) draftSaved(ctx context.Context, r Req, a bot.Action) {
 		return
 	}
 	if inc, err := h.incidents.Current(ctx, id); err == nil {
-		_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftMsg(id, text))
+		_ = h.pub.ShowDraft(ctx, inc, d.TS, render.DraftMsg(id, text))
 	}
 }
 
@@ -324,10 +324,10 @@ func (h *Drafts) draftSaved(ctx context.Context, r Req, a bot.Action) {
 // before the ack): a draft posted, discarded or replaced since the editor
 // opened is not overwritten, and the modal stays open with the text.
 func (h *Drafts) CheckView(ctx context.Context, a bot.Action) map[string]string {
-	if a.ActionID != "view:"+publish.ViewDraftEdit {
+	if a.ActionID != "view:"+render.ViewDraftEdit {
 		return nil
 	}
-	id, version, ok := publish.DraftMeta(a.Value)
+	id, version, ok := render.DraftMeta(a.Value)
 	if !ok {
 		return nil
 	}
@@ -336,7 +336,7 @@ func (h *Drafts) CheckView(ctx context.Context, a bot.Action) map[string]string 
 		err = incident.ErrDraftChanged
 	}
 	if msg := draftRefusal(id, err); msg != "" {
-		return map[string]string{publish.DraftBlock: msg}
+		return map[string]string{render.DraftBlock: msg}
 	}
 	return nil // a store error: the save says what went wrong
 }
@@ -362,7 +362,7 @@ func (h *Drafts) draftDiscard(ctx context.Context, r Req, id string) {
 		return
 	}
 	if inc, err := h.incidents.Current(ctx, id); err == nil {
-		_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftDoneMsg(id, d.Text, "discarded by "+publish.Who(r.Who)))
+		_ = h.pub.ShowDraft(ctx, inc, d.TS, render.DraftDoneMsg(id, d.Text, "discarded by "+render.Who(r.Who)))
 	}
 }
 
@@ -416,12 +416,12 @@ func (h *Drafts) draftPost(ctx context.Context, r Req, id string) {
 	}
 	plainWhere := strings.NewReplacer("<#", "#", ">", "").Replace(strings.Join(where, " and "))
 	updated, err := h.incidents.UpdateThen(ctx, id, incident.UpdatePosted(r.Who, plainWhere, spID),
-		incident.After{Line: fmt.Sprintf(":mega: %s posted the customer update to %s.", publish.Who(r.Who), strings.Join(where, " and ")), Render: true})
+		incident.After{Line: fmt.Sprintf(":mega: %s posted the customer update to %s.", render.Who(r.Who), strings.Join(where, " and ")), Render: true})
 	if err == nil {
 		_ = h.pub.Changed(ctx, updated)
 	}
 	h.pub.AutoTick(ctx, id, r.Who, incident.StepNotifyUsers, "update")
-	_ = h.pub.ShowDraft(ctx, inc, d.TS, publish.DraftDoneMsg(id, d.Text, "posted to "+strings.Join(where, " and ")+" by "+publish.Who(r.Who)))
+	_ = h.pub.ShowDraft(ctx, inc, d.TS, render.DraftDoneMsg(id, d.Text, "posted to "+strings.Join(where, " and ")+" by "+render.Who(r.Who)))
 	msg := ":white_check_mark: Posted to " + strings.Join(where, " and ") + "."
 	if len(failed) > 0 {
 		msg += " :warning: Not posted to " + strings.Join(failed, "; ")

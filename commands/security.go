@@ -10,7 +10,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // The security family: revoke sessions, lock users out (after approval), unlock.
@@ -156,9 +156,9 @@ func (h *Security) revoke(ctx context.Context, r Req, p Parsed) {
 	}
 	appendProblems(&tail, unknown, invalid)
 	// The head says what happened: "Sessions revoked" only when some were.
-	head := fmt.Sprintf(":lock: *Sessions revoked* by %s", publish.Who(r.Who))
+	head := fmt.Sprintf(":lock: *Sessions revoked* by %s", render.Who(r.Who))
 	if total == 0 {
-		head = fmt.Sprintf(":information_source: *No sessions revoked* (revoke by %s)", publish.Who(r.Who))
+		head = fmt.Sprintf(":information_source: *No sessions revoked* (revoke by %s)", render.Who(r.Who))
 	}
 	summary, full := res.render(head, tail.String(), "revoke-result.txt")
 	if full != "" && inc != nil {
@@ -219,7 +219,7 @@ func (h *Security) recordRevoke(ctx context.Context, r Req, inc *incident.Incide
 // refsText lists pasted refs (clerkops.ParseRefs tokens) for a reply:
 // Slack's control characters escaped, so a pasted x<!channel>y or
 // <https://…|label> inside a token shows as text, not a broadcast or link.
-func refsText(refs []string) string { return publish.Esc(approval.Describe(refs)) }
+func refsText(refs []string) string { return render.Esc(approval.Describe(refs)) }
 
 func appendProblems(b *strings.Builder, unknown, invalid []string) {
 	if len(unknown) > 0 {
@@ -278,7 +278,7 @@ func (h *Security) unlock(ctx context.Context, r Req, p Parsed) {
 		h.Fail(ctx, r, err)
 		return
 	}
-	line := fmt.Sprintf(":unlock: %s unbanned and unlocked %s; they can sign in again.", publish.Who(r.Who), u.Label())
+	line := fmt.Sprintf(":unlock: %s unbanned and unlocked %s; they can sign in again.", render.Who(r.Who), u.Label())
 	record := "Unbanned and unlocked " + u.ID
 	if _, err := h.clerk.Unlock(ctx, u.ID); err != nil {
 		// The ban is already lifted: a 403 here means the instance has user
@@ -287,7 +287,7 @@ func (h *Security) unlock(ctx context.Context, r Req, p Parsed) {
 			h.Fail(ctx, r, err)
 			return
 		}
-		line = fmt.Sprintf(":unlock: %s unbanned %s; they can sign in again (user lockout is off on this Clerk instance, so no lockout was in place).", publish.Who(r.Who), u.Label())
+		line = fmt.Sprintf(":unlock: %s unbanned %s; they can sign in again (user lockout is off on this Clerk instance, so no lockout was in place).", render.Who(r.Who), u.Label())
 		record = "Unbanned " + u.ID + " (user lockout is off in Clerk)"
 	}
 	if inc != nil {

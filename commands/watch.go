@@ -9,7 +9,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
@@ -96,7 +96,7 @@ func (h *Watch) live(ctx context.Context) string {
 		h.log.WithError(err).Warn("reading the last status poll failed")
 		s = statuswatch.Snapshot{Err: "the last poll could not be read"}
 	}
-	return publish.LiveText(s) + publish.SnapshotAge(s.FetchedAt, h.now())
+	return render.LiveText(s) + render.SnapshotAge(s.FetchedAt, h.now())
 }
 
 func (h *Watch) status(ctx context.Context, r Req, p Parsed) {
@@ -118,7 +118,7 @@ func (h *Watch) status(ctx context.Context, r Req, p Parsed) {
 					closed = append(closed, inc)
 				}
 			}
-			h.Reply(ctx, r, publish.WithLive(publish.ListMsg(open, closed, h.now()), h.live(ctx)))
+			h.Reply(ctx, r, render.WithLive(render.ListMsg(open, closed, h.now()), h.live(ctx)))
 			return
 		}
 		p.ID = open[0].ID
@@ -128,7 +128,7 @@ func (h *Watch) status(ctx context.Context, r Req, p Parsed) {
 		h.Fail(ctx, r, err)
 		return
 	}
-	h.Reply(ctx, r, publish.WithLive(publish.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, inc.ID), h.now()), h.live(ctx)))
+	h.Reply(ctx, r, render.WithLive(render.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, inc.ID), h.now()), h.live(ctx)))
 }
 
 func (h *Probes) diagnose(ctx context.Context, r Req, p Parsed) {
@@ -150,9 +150,9 @@ func (h *Probes) diagnose(ctx context.Context, r Req, p Parsed) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
-	text := publish.DiagnoseText(probe.Diagnose(ctx, h.diagTargets, n), n)
+	text := render.DiagnoseText(probe.Diagnose(ctx, h.diagTargets, n), n)
 	if inc != nil {
-		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, "Diagnosis: "+publish.TimelineText(strings.ReplaceAll(text, "\n", "; "))))
+		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, "Diagnosis: "+render.TimelineText(strings.ReplaceAll(text, "\n", "; "))))
 		h.pub.Thread(ctx, inc, text)
 	}
 	h.ReplyText(ctx, r, text)
@@ -168,5 +168,5 @@ func (h *Probes) check(ctx context.Context, r Req) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	h.ReplyText(ctx, r, publish.CheckText(probe.RunChecks(ctx, in)))
+	h.ReplyText(ctx, r, render.CheckText(probe.RunChecks(ctx, in)))
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/webhookpause"
 )
 
@@ -84,7 +84,7 @@ func (h *Webhooks) webhooksCmd(ctx context.Context, r Req, p Parsed) {
 			h.ReplyText(ctx, r, ":arrow_forward: Webhook processing is *not paused*: the app handles Clerk's deliveries as they come.")
 			return
 		}
-		h.ReplyText(ctx, r, publish.WebhooksPausedLine(st))
+		h.ReplyText(ctx, r, render.WebhooksPausedLine(st))
 	case "pause":
 		h.webhooksPause(ctx, r, p, strings.TrimSpace(rest))
 	case "resume":
@@ -120,9 +120,9 @@ func (h *Webhooks) webhooksPause(ctx context.Context, r Req, p Parsed, reason st
 	if !strings.HasPrefix(by, "U") && !strings.HasPrefix(by, "W") {
 		by = r.Who.Name
 	}
-	st, err := h.webhooks.Pause(ctx, by, publish.OneLine(reason), id)
+	st, err := h.webhooks.Pause(ctx, by, render.OneLine(reason), id)
 	if errors.Is(err, webhookpause.ErrAlreadyPaused) {
-		h.ReplyText(ctx, r, "Webhook processing is already paused; nothing changed.\n"+publish.WebhooksPausedLine(st))
+		h.ReplyText(ctx, r, "Webhook processing is already paused; nothing changed.\n"+render.WebhooksPausedLine(st))
 		return
 	}
 	if err != nil {
@@ -134,7 +134,7 @@ func (h *Webhooks) webhooksPause(ctx context.Context, r Req, p Parsed, reason st
 	if inc != nil {
 		h.pub.BypassNotice(ctx, id, r.Who, "Webhook processing paused: "+st.Reason,
 			fmt.Sprintf(":double_vertical_bar: %s *paused webhook processing*: %s. Apps reading `GET /v1/webhooks` answer Clerk's deliveries 503 and Svix retries each for about a day; the resync's own deliveries still go through.",
-				publish.Who(r.Who), publish.Esc(st.Reason)))
+				render.Who(r.Who), render.Esc(st.Reason)))
 		h.pub.AutoTick(ctx, id, r.Who, incident.StepPauseWebhooks, "webhooks pause")
 		h.pub.Rerender(ctx, id)
 	}
@@ -163,7 +163,7 @@ func (h *Webhooks) webhooksResume(ctx context.Context, r Req, p Parsed) {
 	if id != "" {
 		h.pub.BypassNotice(ctx, id, r.Who, "Webhook processing resumed",
 			fmt.Sprintf(":arrow_forward: %s *resumed webhook processing* (paused since %s): the app handles Clerk's deliveries again and Svix's retries of the held ones arrive over the next hours.",
-				publish.Who(r.Who), publish.SlackDate(was.Since)))
+				render.Who(r.Who), render.SlackDate(was.Since)))
 		h.pub.AutoTick(ctx, id, r.Who, incident.StepResumeWebhooks, "webhooks resume")
 		h.pub.Rerender(ctx, cmp.Or(was.Incident, id))
 	}

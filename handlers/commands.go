@@ -10,7 +10,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // The roles of the command table (commands.Who).
@@ -112,7 +112,7 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 			h.observe.Command(p.Sub.Name, outcomeClass(outcome))
 		}
 		if who != Anyone {
-			h.record(ctx, r, p.Sub.Name, publish.Truncate(publish.OneLine(c.Text), 300), p.ID, outcome)
+			h.record(ctx, r, p.Sub.Name, render.Truncate(render.OneLine(c.Text), 300), p.ID, outcome)
 		}
 	}()
 	// The incident a ladder contact is checked against is the one the
@@ -181,7 +181,7 @@ func (h *Handlers) auditClick(ctx context.Context, r commands.Req, a bot.Action,
 			id = ar.Incident
 		}
 	}
-	h.record(ctx, r, "button "+a.ActionID, publish.Truncate(a.Value, 300), id, *outcome)
+	h.record(ctx, r, "button "+a.ActionID, render.Truncate(a.Value, 300), id, *outcome)
 }
 
 // authorized checks the caller against the role, and tells them when not.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // sectionLimit is Slack's limit for one section's text; help is split
@@ -116,7 +116,7 @@ func (t table) helpMsg() bot.Msg {
 func withNote(sections []string, note string) bot.Msg {
 	var blocks []slack.Block
 	for _, text := range sections {
-		blocks = append(blocks, publish.Section(text))
+		blocks = append(blocks, render.Section(text))
 	}
 	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, note, false, false)))
 	return bot.Msg{Text: strings.Join(append(sections, note), "\n\n"), Blocks: blocks}
@@ -146,7 +146,7 @@ func (t table) helpFor(word string) bot.Msg {
 	name := strings.ToLower(word)
 	s, ok := t.lookup(name)
 	if !ok {
-		return publish.Text(commands.UnknownSentence("There is no command %s.", word, t.suggest(name)))
+		return render.Text(commands.UnknownSentence("There is no command %s.", word, t.suggest(name)))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%s* (%s): %s\n`%s`", s.Name, s.Family, s.Summary, s.Usage)

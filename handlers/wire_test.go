@@ -14,6 +14,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
@@ -31,21 +32,44 @@ type wiring struct {
 	log       logrus.FieldLogger
 }
 
-type progressPub struct{ *publish.Publisher }
+// delivery is the publisher's parts as one value, as package app wires
+// them (its delivery type).
+type delivery struct {
+	*publish.Cards
+	*publish.Outbox
+	*publish.Pages
+	*publish.Files
+	*publish.Posts
+	*publish.Notes
+	*publish.Approvals
+	*publish.Names
+	publish.Ticker
+	progress *publish.Progress
+}
 
-func (p progressPub) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) commands.Progress {
-	return p.Publisher.StartProgress(ctx, inc, what, total)
+func newDelivery(p *publish.Publisher) delivery {
+	return delivery{Cards: p.Cards, Outbox: p.Outbox, Pages: p.Pages, Files: p.Files, Posts: p.Posts, Notes: p.Notes,
+		Approvals: p.Approvals, Names: p.Names, Ticker: p.Ticks, progress: p.Progress}
+}
+
+func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) commands.Progress {
+	return d.progress.StartProgress(ctx, inc, what, total)
+}
+
+func (d delivery) PostResyncProgress(ctx context.Context, channel, thread string, j *resync.Job) (string, error) {
+	return d.progress.PostResyncProgress(ctx, channel, thread, j)
 }
 
 // wire builds the families and the handlers as the program does (package
 // app), over what the test gives, channel C1.
 func wire(w wiring) *Handlers {
-	kit := commands.NewKit(w.out, w.stores.Incidents, w.pub, w.log, time.Now)
+	pub := newDelivery(w.pub)
+	kit := commands.NewKit(w.out, w.stores.Incidents, pub, w.log, time.Now)
 	access := commands.NewAccess(kit, w.auth, w.auth, nil)
-	requests := commands.NewRequests(kit, w.pub, w.approvals, nil, w.auth)
-	voider := usecase.NewVoider(w.approvals, w.pub, w.log)
+	requests := commands.NewRequests(kit, pub, w.approvals, nil, w.auth)
+	voider := usecase.NewVoider(w.approvals, pub, w.log)
 	opener := usecase.NewOpener(w.stores.Incidents, w.pub, nil, nil, w.log, nil)
-	resolver := usecase.NewResolver(usecase.ResolverDeps{Store: w.stores.Incidents, Pub: w.pub, Voider: voider, Bypass: w.bypass, Log: w.log})
+	resolver := usecase.NewResolver(usecase.ResolverDeps{Store: w.stores.Incidents, Pub: pub, Voider: voider, Bypass: w.bypass, Log: w.log})
 	var decider commands.Executor
 	if w.executor != nil {
 		decider = w.executor
@@ -57,33 +81,33 @@ func wire(w wiring) *Handlers {
 	if w.audit != nil {
 		auditLog = w.audit
 	}
-	security := commands.NewSecurity(kit, w.stores.Affected, progressPub{w.pub}, nil, requests)
-	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: w.stores.Drafts, Pub: w.pub})
+	security := commands.NewSecurity(kit, w.stores.Affected, pub, nil, requests)
+	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: w.stores.Drafts, Pub: pub})
 	fams := []commands.Family{
-		commands.NewOpening(kit, w.stores.Incidents, w.pub, opener, w.rb, "C1"),
-		commands.NewLifecycle(kit, w.pub, w.rb, resolver),
-		commands.NewReports(kit, w.stores.Incidents, w.pub),
-		commands.NewChecklist(kit, w.stores.Incidents, w.pub, w.rb, access),
+		commands.NewOpening(kit, w.stores.Incidents, pub, opener, w.rb, "C1"),
+		commands.NewLifecycle(kit, pub, w.rb, resolver),
+		commands.NewReports(kit, w.stores.Incidents, pub),
+		commands.NewChecklist(kit, w.stores.Incidents, pub, w.rb, access),
 		commands.NewEscalation(kit, nil, opener, nil),
 		commands.NewContacts(kit, access, nil, nil, nil),
 		security,
 		commands.NewInvestigate(kit, struct {
 			*incident.AffectedAccounts
 			*incident.Markers
-		}{w.stores.Affected, w.stores.Markers}, w.pub, nil, w.approvals, security),
-		commands.NewRoles(kit, nil, w.pub, access),
-		commands.NewUpdates(kit, w.stores.Drafts, w.pub, w.rb, nil, drafts),
+		}{w.stores.Affected, w.stores.Markers}, pub, nil, w.approvals, security),
+		commands.NewRoles(kit, nil, pub, access),
+		commands.NewUpdates(kit, w.stores.Drafts, pub, w.rb, nil, drafts),
 		drafts,
-		commands.NewBypass(kit, w.bypass, voider, w.pub, requests, 0),
-		commands.NewApprovals(kit, decider, access, w.pub, nil),
-		commands.NewWatch(kit, w.stores.Incidents, w.pub, w.rb, nil),
-		commands.NewProbes(kit, w.pub, nil, probe.CheckInput{}),
-		commands.NewWebhookCheck(kit, nil, w.pub, nil),
-		commands.NewResync(kit, commands.ResyncDeps{Pub: w.pub, Channel: "C1"}),
-		commands.NewWebhooks(kit, nil, w.pub),
-		commands.NewDeploys(kit, commands.AppDeps{}, w.pub, requests),
+		commands.NewBypass(kit, w.bypass, voider, pub, requests, 0),
+		commands.NewApprovals(kit, decider, access, pub, nil),
+		commands.NewWatch(kit, w.stores.Incidents, pub, w.rb, nil),
+		commands.NewProbes(kit, pub, nil, probe.CheckInput{}),
+		commands.NewWebhookCheck(kit, nil, pub, nil),
+		commands.NewResync(kit, commands.ResyncDeps{Pub: pub, Channel: "C1"}),
+		commands.NewWebhooks(kit, nil, pub),
+		commands.NewDeploys(kit, commands.AppDeps{}, pub, requests),
 		commands.NewAudit(kit, auditLog),
 	}
-	return New(Deps{Families: fams, Kit: kit, Access: access, Auth: w.auth, People: w.pub, Approvals: w.approvals,
+	return New(Deps{Families: fams, Kit: kit, Access: access, Auth: w.auth, People: pub, Approvals: w.approvals,
 		Audit: auditLog, ReadLimit: nil, Views: drafts, Log: w.log})
 }

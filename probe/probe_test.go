@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 func TestFrontendHost(t *testing.T) {
@@ -49,7 +49,7 @@ func TestChecksReportMalformedKeysWithFixes(t *testing.T) {
 		WebhookURL: "ftp://x", WebhookSecret: "whsec_***",
 		PingRedis: up, PingSlack: func(context.Context) (string, error) { return "", errors.New("invalid_auth") },
 	})
-	text := publish.CheckText(items)
+	text := render.CheckText(items)
 	for _, want := range []string{
 		":x: CLERK_SECRET_KEY pk_test_… is not a secret key", "not the publishable pk_ key",
 		":x: CLERK_PUBLISHABLE_KEY pk_test_… is malformed: its body is not base64", "Copy the publishable key again",

@@ -8,45 +8,34 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/slack-go/slack"
 )
 
-func ActionName(a string) string {
-	switch a {
-	case approval.Lockout:
-		return "lockout"
-	case approval.BypassOn:
-		return "emergency bypass"
-	case approval.BypassExtend:
-		return "bypass extension"
-	}
-	return a
-}
-
 // ApprovalMsg renders a pending request with its buttons.
 func ApprovalMsg(a *approval.Request, approvers string) bot.Msg {
-	text := fmt.Sprintf(":raised_hand: *Approval needed: %s* · %s\n*What will happen:* %s", ActionName(a.Action), a.Incident, a.Summary)
+	text := fmt.Sprintf(":raised_hand: *Approval needed: %s* · %s\n*What will happen:* %s", render.ActionName(a.Action), a.Incident, a.Summary)
 	if len(a.Targets) > 0 {
 		// Approvers see exactly what they approve: every target, or the
 		// count and the attached file when the list does not fit.
 		if TargetsFit(a.Targets) {
-			text += fmt.Sprintf("\n*Targets (%d):* %s", len(a.Targets), Esc(strings.Join(a.Targets, ", ")))
+			text += fmt.Sprintf("\n*Targets (%d):* %s", len(a.Targets), render.Esc(strings.Join(a.Targets, ", ")))
 		} else {
 			text += fmt.Sprintf("\n*Targets (%d):* too many to show here; the full list is in the attached file `%s`. Read it before approving.", len(a.Targets), targetsFile(a))
 		}
 	}
 	if a.Duration > 0 {
-		text += "\n*Duration:* " + ShortDuration(a.Duration)
+		text += "\n*Duration:* " + render.ShortDuration(a.Duration)
 	}
 	if a.Reason != "" {
-		text += "\n*Reason:* " + Esc(Truncate(a.Reason, 500))
+		text += "\n*Reason:* " + render.Esc(render.Truncate(a.Reason, 500))
 	}
-	text += fmt.Sprintf("\nRequested by %s · expires %s · approvers: %s (not the requester)", Who(a.RequestedBy), SlackDate(a.ExpiresAt), approvers)
+	text += fmt.Sprintf("\nRequested by %s · expires %s · approvers: %s (not the requester)", render.Who(a.RequestedBy), render.SlackDate(a.ExpiresAt), approvers)
 	return bot.Msg{Text: "Approval needed: " + a.Summary, Blocks: []slack.Block{
-		Section(text),
+		render.Section(text),
 		slack.NewActionBlock("approval:"+a.ID,
-			Button(ActApprove, "Approve", a.ID, slack.StylePrimary),
-			Button(ActDeny, "Deny", a.ID, slack.StyleDanger)),
+			render.Button(render.ActApprove, "Approve", a.ID, slack.StylePrimary),
+			render.Button(render.ActDeny, "Deny", a.ID, slack.StyleDanger)),
 	}}
 }
 
@@ -55,37 +44,47 @@ func DecidedMsg(a *approval.Request) bot.Msg {
 	var outcome string
 	switch a.Status {
 	case approval.Approved:
-		outcome = fmt.Sprintf(":white_check_mark: Approved by %s at %s.", Who(*a.DecidedBy), SlackDate(a.DecidedAt))
+		outcome = fmt.Sprintf(":white_check_mark: Approved by %s at %s.", render.Who(*a.DecidedBy), render.SlackDate(a.DecidedAt))
 	case approval.Denied:
-		outcome = fmt.Sprintf(":no_entry_sign: Denied by %s at %s. Nothing was done.", Who(*a.DecidedBy), SlackDate(a.DecidedAt))
+		outcome = fmt.Sprintf(":no_entry_sign: Denied by %s at %s. Nothing was done.", render.Who(*a.DecidedBy), render.SlackDate(a.DecidedAt))
 	case approval.Expired:
-		outcome = fmt.Sprintf(":hourglass: Expired at %s without a decision. Nothing was done.", SlackDate(a.ExpiresAt))
+		outcome = fmt.Sprintf(":hourglass: Expired at %s without a decision. Nothing was done.", render.SlackDate(a.ExpiresAt))
 	case approval.Voided:
 		outcome = fmt.Sprintf(":no_entry_sign: void: %s. Nothing was done.", a.VoidReason)
 	}
 	if a.Outcome != nil {
 		outcome += "\n" + OutcomeText(a)
 	}
-	text := fmt.Sprintf("*%s* · %s\n*Requested:* %s\nRequested by %s\n%s", capitalize(ActionName(a.Action)), a.Incident, a.Summary, Who(a.RequestedBy), outcome)
-	return bot.Msg{Text: outcome, Blocks: []slack.Block{Section(text)}}
+	text := fmt.Sprintf("*%s* · %s\n*Requested:* %s\nRequested by %s\n%s", capitalize(render.ActionName(a.Action)), a.Incident, a.Summary, render.Who(a.RequestedBy), outcome)
+	return bot.Msg{Text: outcome, Blocks: []slack.Block{render.Section(text)}}
+}
+
+// Approvals delivers approval requests and their outcomes
+// (approval.Announcer).
+type Approvals struct {
+	base
+	outbox  *Outbox
+	files   *Files
+	ticks   Ticker
+	observe Observer
 }
 
 // Executed implements approval.Announcer: the outcome goes on the
 // timeline (its plain summary), in the thread (with the full result as a
 // file when it does not fit), and replaces the request's message.
-func (p *Publisher) Executed(ctx context.Context, ar *approval.Request) {
-	if inc, err := p.store.Current(ctx, ar.Incident); err == nil && ar.Outcome != nil {
-		_, _ = p.store.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "bot"}, OutcomeTimeline(ar)))
+func (p *Approvals) Executed(ctx context.Context, ar *approval.Request) {
+	if inc, err := p.st.Incidents.Current(ctx, ar.Incident); err == nil && ar.Outcome != nil {
+		_, _ = p.st.Incidents.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "bot"}, OutcomeTimeline(ar)))
 		if name, content := OutcomeFile(ar); content != "" {
-			p.Attach(ctx, inc, name, capitalize(ActionName(ar.Action))+" result", content, fmt.Sprintf("Every result of %s %s", ActionName(ar.Action), ar.ID))
+			p.files.Attach(ctx, inc, name, capitalize(render.ActionName(ar.Action))+" result", content, fmt.Sprintf("Every result of %s %s", render.ActionName(ar.Action), ar.ID))
 		}
-		p.Thread(ctx, inc, OutcomeText(ar))
+		p.outbox.Thread(ctx, inc, OutcomeText(ar))
 	}
 	p.ShowDecision(ctx, ar)
 }
 
 // ShowDecision replaces a request's Approve/Deny buttons with its state.
-func (p *Publisher) ShowDecision(ctx context.Context, ar *approval.Request) {
+func (p *Approvals) ShowDecision(ctx context.Context, ar *approval.Request) {
 	if ar.Channel == "" || ar.MessageTS == "" {
 		return
 	}
@@ -95,10 +94,10 @@ func (p *Publisher) ShowDecision(ctx context.Context, ar *approval.Request) {
 }
 
 // ApprovalExpired tells the thread a request expired undecided.
-func (p *Publisher) ApprovalExpired(ctx context.Context, ar *approval.Request) {
+func (p *Approvals) ApprovalExpired(ctx context.Context, ar *approval.Request) {
 	p.ShowDecision(ctx, ar)
-	_, _ = p.store.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) expired; nothing was done", ar.ID, ActionName(ar.Action))))
-	p.System(ctx, "bot", "approval expired", ar.ID+" "+ar.Summary, ar.Incident)
+	_, _ = p.st.Incidents.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) expired; nothing was done", ar.ID, render.ActionName(ar.Action))))
+	p.ticks.System(ctx, "bot", "approval expired", ar.ID+" "+ar.Summary, ar.Incident)
 	if p.observe != nil {
 		p.observe.Approval(approval.Expired)
 	}
@@ -106,10 +105,10 @@ func (p *Publisher) ApprovalExpired(ctx context.Context, ar *approval.Request) {
 
 // PostApproval posts a pending request with its buttons in the incident
 // thread and returns its ts.
-func (p *Publisher) PostApproval(ctx context.Context, inc *incident.Incident, ar *approval.Request, approvers string) (string, bool) {
+func (p *Approvals) PostApproval(ctx context.Context, inc *incident.Incident, ar *approval.Request, approvers string) (string, bool) {
 	if !TargetsFit(ar.Targets) {
 		if err := p.slack.Upload(ctx, inc.Channel, inc.CardTS, targetsFile(ar), "Targets of "+ar.ID, strings.Join(ar.Targets, "\n")+"\n",
-			fmt.Sprintf("%d targets of %s (%s)", len(ar.Targets), ar.ID, ActionName(ar.Action))); err != nil {
+			fmt.Sprintf("%d targets of %s (%s)", len(ar.Targets), ar.ID, render.ActionName(ar.Action))); err != nil {
 			p.log.WithError(err).WithField("approval", ar.ID).Warn("could not attach the target list; not posting the request")
 			return "", false
 		}
@@ -124,10 +123,10 @@ func (p *Publisher) PostApproval(ctx context.Context, inc *incident.Incident, ar
 
 // Voided shows a request as void, on its message, the timeline and the
 // audit log.
-func (p *Publisher) Voided(ctx context.Context, ar *approval.Request) {
+func (p *Approvals) Voided(ctx context.Context, ar *approval.Request) {
 	p.ShowDecision(ctx, ar)
-	_, _ = p.store.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) void: %s; nothing was done", ar.ID, ActionName(ar.Action), ar.VoidReason)))
-	p.System(ctx, "bot", "approval void", ar.ID+" "+ar.VoidReason, ar.Incident)
+	_, _ = p.st.Incidents.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) void: %s; nothing was done", ar.ID, render.ActionName(ar.Action), ar.VoidReason)))
+	p.ticks.System(ctx, "bot", "approval void", ar.ID+" "+ar.VoidReason, ar.Incident)
 	if p.observe != nil {
 		p.observe.Approval(approval.Voided)
 	}
@@ -163,7 +162,7 @@ var statusMark = map[string]string{
 
 // OutcomeTimeline is the timeline's plain line for a carried-out request.
 func OutcomeTimeline(a *approval.Request) string {
-	return fmt.Sprintf("%s (%s) result: %s", ActionName(a.Action), a.ID, OneLine(a.Outcome.Summary))
+	return fmt.Sprintf("%s (%s) result: %s", render.ActionName(a.Action), a.ID, render.OneLine(a.Outcome.Summary))
 }
 
 // OutcomeText words a carried-out request's outcome for Slack (pure): the
@@ -181,18 +180,18 @@ func OutcomeText(a *approval.Request) string {
 		return msg
 	case a.Action == approval.BypassOn && o.Status == approval.Done:
 		return fmt.Sprintf(":rotating_light: *Emergency auth bypass is ON* until %s (%s). Apps reading `GET /v1/bypass` let users in without Clerk. It ends by itself; `/clerk-incident bypass off` ends it now.",
-			SlackDate(o.Until), ShortDuration(a.Duration))
+			render.SlackDate(o.Until), render.ShortDuration(a.Duration))
 	case a.Action == approval.BypassExtend && o.Status == approval.Done:
-		return fmt.Sprintf(":rotating_light: *Emergency auth bypass extended* until %s. `/clerk-incident bypass off` ends it now.", SlackDate(o.Until))
+		return fmt.Sprintf(":rotating_light: *Emergency auth bypass extended* until %s. `/clerk-incident bypass off` ends it now.", render.SlackDate(o.Until))
 	case a.Action == approval.Rollback && len(o.Results) == 1:
 		to, from := approval.RollbackTargets(a)
-		head := fmt.Sprintf(":rewind: *Rollback* (%s) to `%s`: ", a.ID, Esc(to))
+		head := fmt.Sprintf(":rewind: *Rollback* (%s) to `%s`: ", a.ID, render.Esc(to))
 		if o.Status == approval.Done && o.Results[0].Done == approval.RolledBack {
-			return head + fmt.Sprintf(":white_check_mark: succeeded; `%s` serves production again (it was `%s`).", Esc(to), Esc(from))
+			return head + fmt.Sprintf(":white_check_mark: succeeded; `%s` serves production again (it was `%s`).", render.Esc(to), render.Esc(from))
 		}
-		return head + statusMark[o.Status] + Esc(o.Summary)
+		return head + statusMark[o.Status] + render.Esc(o.Summary)
 	}
-	return statusMark[o.Status] + Esc(o.Summary)
+	return statusMark[o.Status] + render.Esc(o.Summary)
 }
 
 // OutcomeFile is the full result of an outcome too long for Slack, as a
@@ -228,16 +227,16 @@ func lockoutText(a *approval.Request) (msg, full string) {
 	line := func(r approval.TargetResult) string {
 		switch {
 		case r.OK:
-			return Esc(r.Target) + ": " + Esc(r.Done)
+			return render.Esc(r.Target) + ": " + render.Esc(r.Done)
 		case r.Done != "":
-			return Esc(r.Target) + ": " + Esc(r.Done) + "; :warning: " + Esc(r.Error)
+			return render.Esc(r.Target) + ": " + render.Esc(r.Done) + "; :warning: " + render.Esc(r.Error)
 		}
-		return Esc(r.Target) + ": :x: " + Esc(r.Error)
+		return render.Esc(r.Target) + ": :x: " + render.Esc(r.Error)
 	}
 	head := fmt.Sprintf(":lock: *Lockout* (%s)", a.ID)
 	tail := ""
 	if len(o.Unknown) > 0 {
-		tail = "\n:grey_question: Not found in Clerk: " + Esc(approval.Describe(o.Unknown))
+		tail = "\n:grey_question: Not found in Clerk: " + render.Esc(approval.Describe(o.Unknown))
 	}
 	var all strings.Builder
 	all.WriteString(head)

@@ -3,9 +3,11 @@ package publish
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/sirupsen/logrus"
 )
 
 // UserNames asks Slack how a user is shown (users.info: the profile's
@@ -22,6 +24,17 @@ const (
 	nameTimeout = 2 * time.Second
 )
 
+// Names gives each person the one name they go by, from Slack (cached)
+// or contacts.yml.
+type Names struct {
+	users UserNames
+	names map[string]string // contacts.yml
+	mu    sync.Mutex
+	cache map[string]cachedName // user → Slack display name
+	log   logrus.FieldLogger
+	now   func() time.Time
+}
+
 type cachedName struct {
 	name  string
 	until time.Time
@@ -33,7 +46,7 @@ type cachedName struct {
 // contacts.yml or a page: their Slack display name (cached), else their
 // contacts.yml name, else the name they came with. CLI operators and
 // components (the status poller) keep theirs.
-func (p *Publisher) Person(ctx context.Context, who incident.Person) incident.Person {
+func (p *Names) Person(ctx context.Context, who incident.Person) incident.Person {
 	if !slackUser(who.ID) {
 		return who
 	}
@@ -46,7 +59,7 @@ func (p *Publisher) Person(ctx context.Context, who incident.Person) incident.Pe
 }
 
 // name is a paged person's name in the timeline: the same as Person's.
-func (p *Publisher) name(ctx context.Context, id string) string {
+func (p *Names) name(ctx context.Context, id string) string {
 	if n := p.Person(ctx, incident.Person{ID: id}).Name; n != "" {
 		return n
 	}
@@ -60,13 +73,13 @@ func slackUser(id string) bool { return strings.HasPrefix(id, "U") || strings.Ha
 
 // displayName asks Slack once an hour per person; a failure is not asked
 // again for a few minutes and never holds a command up for long.
-func (p *Publisher) displayName(ctx context.Context, id string) string {
+func (p *Names) displayName(ctx context.Context, id string) string {
 	if p.users == nil {
 		return ""
 	}
 	now := p.now()
 	p.mu.Lock()
-	c, ok := p.userNames[id]
+	c, ok := p.cache[id]
 	p.mu.Unlock()
 	if ok && now.Before(c.until) {
 		return c.name
@@ -80,10 +93,7 @@ func (p *Publisher) displayName(ctx context.Context, id string) string {
 		c = cachedName{until: now.Add(nameFailTTL)}
 	}
 	p.mu.Lock()
-	p.userNames[id] = c
+	p.cache[id] = c
 	p.mu.Unlock()
 	return c.name
 }
-
-// PersonName is a person's one name as plain mrkdwn text.
-func PersonName(who incident.Person) string { return PlainName(who.Display()) }

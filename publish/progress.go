@@ -8,6 +8,8 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // Progress message timing. The message is a courtesy: the work it reports
@@ -21,11 +23,20 @@ const (
 	progressFinish = 5 * time.Second  // how long Finish waits to show the final count
 )
 
+// Progress delivers progress messages: a bulk action's and a resync's
+// (resync.Reporter).
+type Progress struct {
+	base
+	outbox *Outbox
+	guard  *guard.Guard
+	ticks  Ticker
+}
+
 // ProgressMsg keeps one thread message up to date from its own goroutine:
 // Update only records the count, the poster shows the latest value at most
 // every 2 s, each call bounded.
 type ProgressMsg struct {
-	p     *Publisher
+	p     *Progress
 	inc   *incident.Incident
 	what  string
 	total int
@@ -36,6 +47,11 @@ type ProgressMsg struct {
 	fin    chan struct{} // closed by Finish
 	posted <-chan struct{}
 
+	progressState
+}
+
+// progressState is what the poster and the callers share, under mu.
+type progressState struct {
 	mu           sync.Mutex
 	done, failed int
 	final        string
@@ -44,12 +60,12 @@ type ProgressMsg struct {
 
 // StartProgress posts a progress line in the incident's thread (nothing
 // for a single item or without an incident).
-func (p *Publisher) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) *ProgressMsg {
+func (p *Progress) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) *ProgressMsg {
 	pm := &ProgressMsg{p: p, inc: inc, what: what, total: total, start: time.Now(), wake: make(chan struct{}, 1), fin: make(chan struct{})}
 	if inc == nil || total < 2 || inc.Channel == "" {
 		return pm
 	}
-	if ts, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, Text(pm.text())); err == nil {
+	if ts, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, render.Text(pm.text())); err == nil {
 		pm.ts = ts
 		// Its calls are bounded here, not by the request's pace bound.
 		life, cancel := context.WithTimeout(bot.WithPaceBound(context.WithoutCancel(ctx), 0), progressLife)
@@ -140,7 +156,7 @@ func (pm *ProgressMsg) run(ctx context.Context) {
 		pm.cancelCall = cancel
 		pm.mu.Unlock()
 		if text != shown {
-			if err := pm.p.slack.Update(cctx, pm.inc.Channel, pm.ts, Text(text)); err == nil {
+			if err := pm.p.slack.Update(cctx, pm.inc.Channel, pm.ts, render.Text(text)); err == nil {
 				shown = text
 			}
 			last = time.Now()
@@ -158,7 +174,7 @@ func (pm *ProgressMsg) postFinal(ctx context.Context) {
 	pm.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, progressFinal)
 	defer cancel()
-	if err := pm.p.slack.Update(ctx, pm.inc.Channel, pm.ts, Text(text)); err != nil {
+	if err := pm.p.slack.Update(ctx, pm.inc.Channel, pm.ts, render.Text(text)); err != nil {
 		pm.p.log.WithError(err).WithField("incident", pm.inc.ID).Warn("could not show the final progress count")
 	}
 }

@@ -26,7 +26,7 @@ func TestProgressUpdateDoesNotWaitOnSlack(t *testing.T) {
 	log.SetOutput(io.Discard)
 	pub := publish.New(publish.Deps{Slack: bot.NewSlack(slack.New(fs.BotToken, slack.OptionAPIURL(fs.APIURL())), nil, nil), Log: log})
 	inc := &incident.Incident{ID: "INC-1", Channel: "CINC", CardTS: "1.000001"}
-	pm := pub.StartProgress(context.Background(), inc, "Revoking", 100)
+	pm := pub.Progress.StartProgress(context.Background(), inc, "Revoking", 100)
 	msg := fs.ExpectMessage(t, "CINC", "Revoking: 0/100 done")
 	fs.ThrottleMethod("chat.update", 30*time.Second)
 

@@ -2,56 +2,20 @@ package publish
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
-	"github.com/slack-go/slack"
-
-	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-)
-
-// Action IDs of an update reminder's buttons (value: INC-n).
-const (
-	ActRemindDraft  = "remind_draft"
-	ActRemindSnooze = "remind_snooze"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // Reminder implements reminder.Poster: a line in the thread naming who
 // owes an update, with Draft and Snooze buttons.
-func (p *Publisher) Reminder(ctx context.Context, inc *incident.Incident, to incident.Person, quiet time.Duration) {
+func (p *Posts) Reminder(ctx context.Context, inc *incident.Incident, to incident.Person, quiet time.Duration) {
 	if inc.Channel == "" {
 		return
 	}
-	text := fmt.Sprintf(":bell: %s, no update on %s for %s (%s). Post a note or a customer update, or snooze this.",
-		Who(to), inc.ID, incident.FormatDuration(quiet), inc.Severity)
-	m := bot.Msg{Text: text, Blocks: []slack.Block{Section(text), slack.NewActionBlock("reminder",
-		Button(ActRemindDraft, "Draft an update", inc.ID, slack.StylePrimary), Button(ActRemindSnooze, "Snooze 30m", inc.ID, ""))}}
+	m := render.ReminderMsg(inc, to, quiet)
 	if err := p.PostInThread(ctx, inc, m); err != nil {
 		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post an update reminder")
 	}
-}
-
-// DraftUpdate writes a customer-facing status update from the incident
-// with the runbook's template for its category and status: what is
-// affected, the impact, where the response stands, and when the next
-// update comes.
-func DraftUpdate(inc *incident.Incident, spec *incident.CategorySpec, next time.Duration, now time.Time) string {
-	tmpl := ""
-	if spec != nil {
-		tmpl = spec.Updates[string(inc.Status)]
-	}
-	if tmpl == "" {
-		tmpl = map[incident.Status]string{
-			incident.Investigating: "Investigating: {title}. Impact: {impact}. We are investigating the cause. Our next update will come by {next_update}.",
-			incident.Mitigated:     "Monitoring: {title}. A fix is in place and we are monitoring the results. Our next update will come by {next_update}.",
-			incident.Resolved:      "Resolved: {title}. The issue is resolved and everything is working normally.",
-		}[inc.Status]
-	}
-	impact := inc.Impact
-	if impact == "" {
-		impact = "still being assessed"
-	}
-	return strings.NewReplacer("{title}", inc.Title, "{impact}", impact, "{next_update}", now.Add(next).UTC().Format("15:04")+" UTC").Replace(tmpl)
 }

@@ -7,101 +7,31 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 )
 
-// WebhookCheckText renders `webhook check`.
-func WebhookCheckText(c resync.CheckResult) string {
-	var b strings.Builder
-	b.WriteString(":satellite_antenna: *Webhook endpoint check*\n")
-	switch {
-	case c.Signed.Problem != "":
-		fmt.Fprintf(&b, ":x: Signed test event: %s", c.Signed.Problem)
-	case c.Signed.Status/100 == 2:
-		fmt.Fprintf(&b, ":white_check_mark: Signed test event: %d in %s", c.Signed.Status, Ms(c.Signed.Latency))
-	case c.Signed.Status == 401 || c.Signed.Status == 403:
-		fmt.Fprintf(&b, ":x: Signed test event: %d in %s: the endpoint rejects our signature, so APP_WEBHOOK_SECRET is probably not its signing secret", c.Signed.Status, Ms(c.Signed.Latency))
-	default:
-		fmt.Fprintf(&b, ":warning: Signed test event: %d in %s (reachable; it may not handle ping events)", c.Signed.Status, Ms(c.Signed.Latency))
-	}
-	b.WriteString("\n")
-	switch {
-	case c.Finding:
-		fmt.Fprintf(&b, ":rotating_light: *Security finding:* a request with a wrong signature was accepted (%d). The endpoint must verify svix-signature, or anyone can forge user events.", c.Unsigned.Status)
-	case c.Unsigned.Problem != "":
-		fmt.Fprintf(&b, ":x: Wrong-signature test: %s", c.Unsigned.Problem)
-	default:
-		fmt.Fprintf(&b, ":white_check_mark: Wrong signature rejected (%d)", c.Unsigned.Status)
-	}
-	return b.String()
-}
-
-// ResyncText renders a job's progress or result.
-func ResyncText(j *resync.Job, rate float64, now time.Time) string {
-	// Done can pass the first count (users imported during the run, a
-	// count that lags the list): the total grows with it.
-	total := max(j.Total, j.Done)
-	pct := 0.0
-	if total > 0 {
-		pct = min(max(float64(j.Done)/float64(total), 0), 1)
-	}
-	if j.Status == resync.Done {
-		pct = 1
-	}
-	const width = 20
-	filled := int(pct * width)
-	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
-	kind := "Resync"
-	if j.DryRun {
-		kind = "Resync dry run"
-	}
-	switch j.Status {
-	case resync.Running:
-		s := fmt.Sprintf(":hourglass_flowing_sand: %s %s `[%s]` %.0f%% · %d/%d users", kind, j.ID, bar, pct*100, j.Done, total)
-		if rate > 0 {
-			eta := time.Duration(float64(total-j.Done)/rate) * time.Second
-			s += fmt.Sprintf(" · %.0f users/s · ETA %s", rate, eta.Round(time.Second))
-		}
-		return s + fmt.Sprintf(" · %d failed", j.Failed)
-	case resync.Done:
-		dur := j.FinishedAt.Sub(j.StartedAt).Round(time.Second)
-		if j.DryRun {
-			return fmt.Sprintf(":white_check_mark: %s %s `[%s]` 100%%: %d users would be sent (%d skipped by --since); nothing was sent.", kind, j.ID, bar, j.Delivered, j.Skipped)
-		}
-		icon := ":white_check_mark:"
-		if j.Failed > 0 {
-			icon = ":warning:"
-		}
-		return fmt.Sprintf("%s %s %s `[%s]` 100%%: %d delivered, %d failed, %d skipped by --since, in %s.", icon, kind, j.ID, bar, j.Delivered, j.Failed, j.Skipped, dur)
-	}
-	why := j.Error
-	if why == "" {
-		why = j.Status
-	}
-	return fmt.Sprintf(":octagonal_sign: %s %s stopped at %d/%d (%d delivered, %d failed): %s", kind, j.ID, j.Done, total, j.Delivered, j.Failed, why)
-}
-
 // Progress implements resync.Reporter.
-func (p *Publisher) Progress(ctx context.Context, j *resync.Job, rate float64) {
+func (p *Progress) Progress(ctx context.Context, j *resync.Job, rate float64) {
 	if j.Channel == "" || j.ProgressTS == "" {
 		return
 	}
-	_ = p.slack.Update(ctx, j.Channel, j.ProgressTS, Text(ResyncText(j, rate, p.now())))
+	_ = p.slack.Update(ctx, j.Channel, j.ProgressTS, render.Text(render.ResyncText(j, rate, p.now())))
 }
 
 // Finished implements resync.Reporter: final progress, summary on the
 // timeline and in the thread, failed IDs as a file, and the checklist
 // steps ticked when it finished cleanly.
-func (p *Publisher) Finished(ctx context.Context, j *resync.Job, failedIDs []string) {
-	text := ResyncText(j, 0, p.now())
+func (p *Progress) Finished(ctx context.Context, j *resync.Job, failedIDs []string) {
+	text := render.ResyncText(j, 0, p.now())
 	if j.Channel != "" && j.ProgressTS != "" {
-		_ = p.slack.Update(ctx, j.Channel, j.ProgressTS, Text(text))
+		_ = p.slack.Update(ctx, j.Channel, j.ProgressTS, render.Text(text))
 	}
 	p.log.WithField("resync", j.ID).WithField("status", j.Status).WithField("delivered", j.Delivered).WithField("failed", j.Failed).Info("resync finished")
 	if j.Incident == "" {
 		return
 	}
-	inc, err := p.store.Current(ctx, j.Incident)
+	inc, err := p.st.Incidents.Current(ctx, j.Incident)
 	if err != nil {
 		return
 	}
@@ -110,9 +40,9 @@ func (p *Publisher) Finished(ctx context.Context, j *resync.Job, failedIDs []str
 	if j.Error != "" {
 		summary += " (" + j.Error + ")"
 	}
-	verified := VerifiedText(j)
-	_, _ = p.store.Update(ctx, inc.ID, incident.Record(j.By, summary+". "+OneLine(strings.ReplaceAll(verified, "*", ""))))
-	p.Thread(ctx, inc, text+"\n"+verified)
+	verified := render.VerifiedText(j)
+	_ = p.ticks.Record(ctx, inc.ID, j.By, summary+". "+render.OneLine(strings.ReplaceAll(verified, "*", "")))
+	p.outbox.Thread(ctx, inc, text+"\n"+verified)
 	if len(failedIDs) > 0 && inc.Channel != "" {
 		if err := p.slack.Upload(ctx, inc.Channel, inc.CardTS, "resync-"+j.ID+"-failed.txt", "Users the resync could not deliver",
 			strings.Join(failedIDs, "\n")+"\n", fmt.Sprintf("%d users failed in resync %s", len(failedIDs), j.ID)); err != nil {
@@ -123,25 +53,11 @@ func (p *Publisher) Finished(ctx context.Context, j *resync.Job, failedIDs []str
 		// Only the resync step, credited to whoever started the resync: a
 		// 2xx is not proof the app stored the data, so "Verify data
 		// integrity" stays for a person to tick.
-		p.AutoTick(ctx, inc.ID, j.By, incident.StepRunResync, "resync "+j.ID)
+		p.ticks.AutoTick(ctx, inc.ID, j.By, incident.StepRunResync, "resync "+j.ID)
 	}
 }
 
 // PostResyncProgress posts the message a running resync keeps up to date.
-func (p *Publisher) PostResyncProgress(ctx context.Context, channel, thread string, j *resync.Job) (string, error) {
-	return p.slack.Post(ctx, channel, thread, Text(ResyncText(j, 0, p.now())))
-}
-
-// VerifiedText says what a finished resync proved and what it did not.
-func VerifiedText(j *resync.Job) string {
-	if j.DryRun {
-		return "*Verified:* nothing was sent (dry run)."
-	}
-	if j.Status != resync.Done {
-		return fmt.Sprintf("*Not verified:* the resync stopped after delivering %d of %d users; the app may still lack users. Fix the cause and run `/clerk-incident resync` again.",
-			j.Delivered, max(j.Total, j.Done))
-	}
-	return fmt.Sprintf("*Verified:* %d of %d users were delivered as signed user.updated events and the endpoint answered 2xx. "+
-		"*Not verified:* that the app stored them correctly. Compare your database's user count and a few recent users with Clerk, then tick \"Verify data integrity\".",
-		j.Delivered, max(j.Total, j.Done))
+func (p *Progress) PostResyncProgress(ctx context.Context, channel, thread string, j *resync.Job) (string, error) {
+	return p.slack.Post(ctx, channel, thread, render.Text(render.ResyncText(j, 0, p.now())))
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 )
 
@@ -205,7 +205,7 @@ type textReports struct {
 }
 
 func (r *textReports) Progress(ctx context.Context, j *resync.Job, rate float64) {
-	text := publish.ResyncText(j, rate, time.Now())
+	text := render.ResyncText(j, rate, time.Now())
 	r.mu.Lock()
 	r.texts = append(r.texts, text)
 	r.mu.Unlock()
@@ -229,7 +229,7 @@ func TestResyncGrowsItsTotalWhenClerkListsMoreThanItCounted(t *testing.T) {
 	if j.Status != resync.Done || j.Done != 1000 || j.Total != 1000 || j.Delivered != 1000 {
 		t.Fatalf("job %+v", j)
 	}
-	final := publish.ResyncText(j, 0, time.Now())
+	final := render.ResyncText(j, 0, time.Now())
 	if !strings.Contains(final, "1000 delivered") {
 		t.Fatalf("final %q", final)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
@@ -38,10 +38,10 @@ func (r *report) Note(ctx context.Context, n statuswatch.Note) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if n.Incident == "" {
-		r.channel = append(r.channel, publish.NoteText(n))
+		r.channel = append(r.channel, render.NoteText(n))
 		return
 	}
-	r.threads = append(r.threads, n.Incident+" "+publish.NoteText(n))
+	r.threads = append(r.threads, n.Incident+" "+render.NoteText(n))
 }
 func (r *report) IncidentOpen(ctx context.Context, id string) bool {
 	r.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
@@ -73,9 +74,9 @@ func (o *Opener) Open(ctx context.Context, r Request) (inc *incident.Incident, c
 			inc = updated
 		}
 	}
-	cardErr = o.pub.Refresh(ctx, inc)
+	cardErr = o.pub.Cards.Refresh(ctx, inc)
 	if inc.CardTS != "" {
-		o.pub.PostChecklist(ctx, inc)
+		o.pub.Cards.PostChecklist(ctx, inc)
 	}
 	o.StartLadder(ctx, inc)
 	if o.after != nil {
@@ -92,7 +93,7 @@ func (o *Opener) StartLadder(ctx context.Context, inc *incident.Incident) {
 	}
 	if err := o.esc.Start(ctx, inc, *o.ladder); err != nil {
 		o.log.WithError(err).WithField("incident", inc.ID).Error("could not start escalation")
-		o.pub.Thread(ctx, inc, ":warning: The escalation ladder could not be started; page people by hand. The error was logged.")
+		o.pub.Outbox.Thread(ctx, inc, ":warning: The escalation ladder could not be started; page people by hand. The error was logged.")
 	}
 }
 
@@ -103,26 +104,26 @@ func (o *Opener) HasLadder() bool { return o.esc != nil }
 // confirmed alert (or attaches the alert to an open one of the same
 // category), posts the alert to the channel and starts the ladder.
 func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, error) {
-	channel := o.pub.Channel()
+	channel := o.pub.Cards.Channel()
 	if channel == "" {
 		return "", apperr.New(apperr.SlackChannel, "SLACK_CHANNEL_ID is not set, so there is no channel for auto-opened incidents")
 	}
 	by := incident.Person{Name: "status poller"}
 	inc, _, err := o.Open(ctx, Request{OpenParams: incident.OpenParams{Category: a.Category, Severity: a.Severity,
-		Title: publish.Truncate(a.Title, MaxTitle), By: by, Channel: channel}, Impact: a.Impact})
+		Title: render.Truncate(a.Title, MaxTitle), By: by, Channel: channel}, Impact: a.Impact})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {
 		inc = dup.Existing
 		_, _ = o.store.Update(ctx, inc.ID, incident.Record(by, "Status alert attached: "+a.Title))
-		o.pub.Thread(ctx, inc, publish.AlertText(a, inc.ID, true))
-		o.pub.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
+		o.pub.Outbox.Thread(ctx, inc, render.AlertText(a, inc.ID, true))
+		o.pub.Ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
 		return inc.ID, nil
 	}
 	if err != nil {
 		return "", err
 	}
-	o.pub.PostAlert(ctx, inc, a)
-	o.pub.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
-	o.pub.System(ctx, "status poller", "open", a.Title, inc.ID)
+	o.pub.Posts.PostAlert(ctx, inc, a)
+	o.pub.Ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
+	o.pub.Ticks.System(ctx, "status poller", "open", a.Title, inc.ID)
 	return inc.ID, nil
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -177,7 +177,7 @@ func busyRun(b *testing.B, opt app.Options) busyResult {
 			var err error
 			if rest, ok := strings.CutPrefix(op.text, "tick "); ok {
 				st, done, _ := strings.Cut(rest, " ")
-				id, err = fs.Press(op.user, checklist, fakeslack.Button{ActionID: publish.ActTick, Value: "INC-1|" + st + "|" + done})
+				id, err = fs.Press(op.user, checklist, fakeslack.Button{ActionID: render.ActTick, Value: "INC-1|" + st + "|" + done})
 			} else {
 				id, err = fs.SlashCommand(op.user, "C1", op.text)
 				mu.Lock()
@@ -254,7 +254,7 @@ func pct(v []int64, p int) int64 {
 // Redis holds: the checklist exactly, the card's severity, impact and
 // progress.
 func busyMatches(fs *fakeslack.Server, card, checklist *fakeslack.Message, inc *incident.Incident, spec *incident.CategorySpec) bool {
-	want := publish.ChecklistMsg(inc, spec)
+	want := render.ChecklistMsg(inc, spec)
 	raw, _ := json.Marshal(want.Blocks)
 	wantText := (&fakeslack.Message{Blocks: raw}).Render()
 	var gotChecklist, gotCard string

@@ -190,7 +190,10 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	// incident; every replica runs the renderer, one claims each refresh.
 	renderCtx, stopRender := context.WithCancel(ctx)
 	renderDone := make(chan struct{})
-	go func() { defer close(renderDone); parts.guard.Loop(renderCtx, "card renderer", parts.pub.RunRenderer) }()
+	go func() {
+		defer close(renderDone)
+		parts.guard.Loop(renderCtx, "card renderer", parts.pub.Cards.RunRenderer)
+	}()
 	defer func() { stopRender(); <-renderDone }()
 	if engine != nil {
 		if opt.OnEngine != nil {
@@ -363,13 +366,10 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if len(cfg.Approvers) > 0 {
 		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
 	}
-	pub := publish.New(publish.Deps{Store: store, Outbox: stores.Outbox, Markers: stores.Markers, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
-		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now,
-		Users: out})
-	deps.Publisher = pub
-	pub.SetWebhookPause(pauseStore)
-	deps.Webhooks = pauseStore
-	g := guard.New(log, pub, opt.PanicHook)
+	// The guard reports through the publisher's alarm, and the publisher's
+	// goroutines run under the guard: the alarm is built first.
+	pstores := publish.Stores{Incidents: store, Stale: stores.Outbox, Renders: stores.Outbox, Lines: stores.Outbox, Locks: stores.Markers}
+	g := guard.New(log, publish.NewAlarm(pstores, out, cfg.Channel, log), opt.PanicHook)
 	var clerk *clerkops.Client
 	if cfg.ClerkSecretKey != "" {
 		clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow,
@@ -378,7 +378,12 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	} else {
 		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
 	}
-	pub.SetGuard(g)
+	ticks := usecase.NewTicks(store, rb, auditLog, log)
+	pub := publish.New(publish.Deps{Store: pstores, Slack: out, Guard: g, Ticks: ticks, Runbook: rb,
+		Lookups: publish.Lookups{Groups: out, Users: out, Names: contacts.Names(), Ladders: escalation.NewStates(rdb, cfg.RedisPrefix), Webhooks: pauseStore},
+		Observe: m, Channel: cfg.Channel, RenderGap: opt.RenderGap, Log: log, Now: opt.Now})
+	deps.Publisher = pub
+	deps.Webhooks = pauseStore
 	var engine *escalation.Engine
 	var esc usecase.Escalator
 	if ladder != nil {
@@ -390,7 +395,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			opts = append(opts, escalation.WithAlerts(paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil)))
 		}
 		opts = append(opts, escalation.WithGuard(g), escalation.WithPageObserver(m))
-		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, pub, opt.Now, log.WithField("component", "escalation"), opts...)
+		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, pub.Pages, opt.Now, log.WithField("component", "escalation"), opts...)
 		deps.Esc, esc = engine, engine
 	}
 	deps.App = vercelApp(cfg, auditLog)
@@ -398,7 +403,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if deps.App.Vercel != nil {
 		// Vercel may be slow: the one who opened hears first; the deploy
 		// note follows in the thread.
-		check := commands.DeployCheck{Vercel: deps.App.Vercel, Pub: pub, Now: opt.Now, Log: log}.AfterOpen
+		check := commands.DeployCheck{Vercel: deps.App.Vercel, Pub: newDelivery(pub), Now: opt.Now, Log: log}.AfterOpen
 		afterOpen = func(ctx context.Context, inc *incident.Incident) {
 			g.Go(context.WithoutCancel(ctx), "deploy-check", inc.ID, func(ctx context.Context) { check(ctx, inc) })
 		}
@@ -414,7 +419,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		pollInterval = sched.Next(first).Sub(first)
 		poll = statuswatch.NewPoller(rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
 			Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: pollInterval, Components: cfg.Components,
-			Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow, Observer: m}, hc, opener, pub, opt.Now, log.WithField("component", "statuswatch"))
+			Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow, Observer: m}, hc, opener, pub.Notes, opt.Now, log.WithField("component", "statuswatch"))
 		deps.Watch = poll
 		if cfg.Channel == "" {
 			log.Warn("SLACK_CHANNEL_ID is not set: the status poller can watch but cannot open incidents or post alerts")
@@ -451,7 +456,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		}
 		if clerk != nil {
 			runner = resync.NewRunner(rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc, Guard: g},
-				clerk, pub, opt.Now, log.WithField("component", "resync"))
+				clerk, pub.Progress, opt.Now, log.WithField("component", "resync"))
 			deps.Resync = runner
 		}
 	}
@@ -460,16 +465,16 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		lockClerk = clerk
 	}
 	executor := approval.NewExecutor(approvals, store, map[string]approval.Doer{
-		approval.Lockout:      usecase.Lockout{Clerk: lockClerk, Pub: pub, Affected: stores.Affected, Log: log},
-		approval.BypassOn:     usecase.BypassOn{Bypass: bypassStore, Pub: pub, Now: opt.Now, Log: log},
+		approval.Lockout:      usecase.Lockout{Clerk: lockClerk, Pub: newDelivery(pub), Affected: stores.Affected, Log: log},
+		approval.BypassOn:     usecase.BypassOn{Bypass: bypassStore, Pub: newDelivery(pub), Now: opt.Now, Log: log},
 		approval.BypassExtend: usecase.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
-		approval.Rollback:     usecase.RollbackDoer{Vercel: deps.App.Vercel, Pub: pub, Log: log, Wait: opt.VercelWait},
-	}, pub, log)
+		approval.Rollback:     usecase.RollbackDoer{Vercel: deps.App.Vercel, Pub: newDelivery(pub), Log: log, Wait: opt.VercelWait},
+	}, pub.Approvals, log)
 	executor.SetGuard(g) // Drain runs each execution in its own goroutine, off the sweep
 	deps.Executor = executor
 	deps.ReadLimit = redisx.NewPacer(rdb, cfg.RedisPrefix) // read commands, per user
 
-	reminders := reminder.New(store, pub, cfg.UpdateEvery, opt.Now, log.WithField("component", "reminder"))
+	reminders := reminder.New(store, pub.Posts, cfg.UpdateEvery, opt.Now, log.WithField("component", "reminder"))
 	deps.UpdateEvery = cfg.UpdateEvery
 	deps.UpdateChannel = cfg.UpdateChannel
 	if cfg.StatuspageKey != "" {
@@ -484,17 +489,17 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	// starve the others.
 	sweep := func(ctx context.Context) {
 		g.Run(ctx, "approval expiry", "", func(ctx context.Context) {
-			if err := approvals.ExpireDue(ctx, pub.ApprovalExpired); err != nil {
+			if err := approvals.ExpireDue(ctx, pub.Approvals.ApprovalExpired); err != nil {
 				log.WithError(err).Warn("approval expiry failed")
 			}
 		})
 		g.Run(ctx, "bypass tick", "", func(ctx context.Context) {
-			if err := bypassStore.Tick(ctx, pub); err != nil {
+			if err := bypassStore.Tick(ctx, pub.Notes); err != nil {
 				log.WithError(err).Warn("bypass tick failed")
 			}
 		})
 		g.Run(ctx, "webhook pause reminder", "", func(ctx context.Context) {
-			if err := pauseStore.Tick(ctx, pub); err != nil {
+			if err := pauseStore.Tick(ctx, pub.Notes); err != nil {
 				log.WithError(err).Warn("webhook pause reminder failed")
 			}
 		})
@@ -502,7 +507,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			g.Run(ctx, "resync resume", "", runner.Resume)
 		}
 		g.Run(ctx, "approval outbox", "", executor.Drain)
-		g.Run(ctx, "card catch-up", "", pub.CatchUp)
+		g.Run(ctx, "card catch-up", "", pub.Cards.CatchUp)
 		if poll != nil {
 			g.Run(ctx, "status poller watch", "", poll.WarnIfStale)
 		}

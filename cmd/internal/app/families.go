@@ -14,6 +14,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
+	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
@@ -72,18 +73,36 @@ type clerkAccounts interface {
 	commands.Dashboard
 }
 
-// progressPub gives the security family the publisher's progress message
-// as the small interface it declares.
-type progressPub struct{ *publish.Publisher }
+// delivery is the publisher's parts and the ticks use case as one value
+// for wiring: each family declares the few methods it uses as its own
+// small interface, and this value has them all. Nothing outside cmd sees it.
+type delivery struct {
+	*publish.Cards
+	*publish.Outbox
+	*publish.Pages
+	*publish.Files
+	*publish.Posts
+	*publish.Notes
+	*publish.Approvals
+	*publish.Names
+	publish.Ticker
+	progress *publish.Progress
+}
 
-// StartProgress implements commands.SecurityPublisher.
-func (p progressPub) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) commands.Progress {
-	return p.Publisher.StartProgress(ctx, inc, what, total)
+func newDelivery(p *publish.Publisher) delivery {
+	return delivery{Cards: p.Cards, Outbox: p.Outbox, Pages: p.Pages, Files: p.Files, Posts: p.Posts, Notes: p.Notes,
+		Approvals: p.Approvals, Names: p.Names, Ticker: p.Ticks, progress: p.Progress}
+}
+
+// StartProgress gives the security family the progress message as the
+// small interface it declares.
+func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) commands.Progress {
+	return d.progress.StartProgress(ctx, inc, what, total)
 }
 
 // handlers wires the families, in help order, and the handlers over them.
 func (d familyDeps) handlers() *handlers.Handlers {
-	pub := d.Publisher
+	pub := newDelivery(d.Publisher)
 	kit := commands.NewKit(d.Slack, d.Store, pub, d.Log, d.Now)
 	approvers := d.Approvers
 	if approvers == nil {
@@ -117,7 +136,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	if d.Executor != nil {
 		decider = d.Executor
 	}
-	security := commands.NewSecurity(kit, d.Affected, progressPub{pub}, clerk, requests)
+	security := commands.NewSecurity(kit, d.Affected, pub, clerk, requests)
 	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: d.Drafts, Pub: pub, Modals: d.Modals, UpdateChannel: d.UpdateChannel, StatusPage: poster})
 	fams := []commands.Family{
 		commands.NewOpening(kit, d.Store, pub, d.Opener, d.Runbook, d.Channel),
@@ -146,4 +165,9 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	}
 	return handlers.New(handlers.Deps{Families: fams, Kit: kit, Access: access, Auth: d.Auth, People: pub, Approvals: d.Approvals,
 		Audit: d.Audit, Observe: d.Observe, ReadLimit: d.ReadLimit, Views: drafts, Log: d.Log})
+}
+
+// PostResyncProgress gives the resync family the progress part's post.
+func (d delivery) PostResyncProgress(ctx context.Context, channel, thread string, j *resync.Job) (string, error) {
+	return d.progress.PostResyncProgress(ctx, channel, thread, j)
 }

@@ -1,4 +1,7 @@
-package publish
+// Package render turns domain data into Slack messages and text: pure
+// functions (no I/O, no clock of their own), golden-tested. The publish
+// package delivers what they render.
+package render
 
 import (
 	"fmt"

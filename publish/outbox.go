@@ -3,13 +3,14 @@ package publish
 import (
 	"context"
 	"errors"
-	"fmt"
-	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // Thread lines (timeline entries, pages, alerts) are not posted by the
@@ -30,23 +31,48 @@ const (
 	cardWait = 30 * time.Second
 )
 
-// Thread queues a line for the incident's thread.
-func (p *Publisher) Thread(ctx context.Context, inc *incident.Incident, text string) {
-	if inc == nil || inc.Channel == "" {
-		return
-	}
-	if err := p.outbox.QueueLine(ctx, inc.Channel, inc.ID, text); err != nil {
-		// Redis refused: post now rather than lose the line.
-		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not queue a thread line; posting it directly")
-		if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, Text(text)); err != nil {
-			p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post in incident thread")
-		}
-		return
-	}
-	p.wake()
+// Outbox is the render, line and stale queues' delivery: it queues
+// thread lines and card refreshes, and posts the waiting lines at Slack's
+// pace on any replica.
+type Outbox struct {
+	base
+	guard *guard.Guard // runs the lease renewal beside each post
+	owner string       // this process, for leases
+	kick  chan struct{}
+	retry *lineRetry
 }
 
-func (p *Publisher) wake() {
+// lineRetry counts the posts Slack refused in a row, per channel.
+type lineRetry struct {
+	mu    sync.Mutex
+	fails map[string]int
+}
+
+// Thread queues a line for the incident's thread.
+func (p *Outbox) Thread(ctx context.Context, inc *incident.Incident, text string) {
+	if p.queueLine(ctx, inc, text) {
+		p.wake()
+	}
+}
+
+// queueLine queues a thread line, or posts it now when Redis refuses;
+// it says whether the line is queued.
+func (p base) queueLine(ctx context.Context, inc *incident.Incident, text string) bool {
+	if inc == nil || inc.Channel == "" {
+		return false
+	}
+	if err := p.st.Lines.QueueLine(ctx, inc.Channel, inc.ID, text); err != nil {
+		// Redis refused: post now rather than lose the line.
+		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not queue a thread line; posting it directly")
+		if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, render.Text(text)); err != nil {
+			p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post in incident thread")
+		}
+		return false
+	}
+	return true
+}
+
+func (p *Outbox) wake() {
 	select {
 	case p.kick <- struct{}{}:
 	default:
@@ -54,8 +80,8 @@ func (p *Publisher) wake() {
 }
 
 // PostDueLines posts the waiting lines of every channel that is due.
-func (p *Publisher) PostDueLines(ctx context.Context) {
-	chans, err := p.outbox.LineChannels(ctx, time.Now())
+func (p *Outbox) PostDueLines(ctx context.Context) {
+	chans, err := p.st.Lines.LineChannels(ctx, time.Now())
 	if err != nil {
 		return
 	}
@@ -67,60 +93,51 @@ func (p *Publisher) PostDueLines(ctx context.Context) {
 // postLines posts one merged message of a channel's oldest thread, under
 // a lease so two replicas never post the same lines; the lines leave Redis
 // only once Slack has taken them.
-func (p *Publisher) postLines(ctx context.Context, channel string) {
-	lease := p.markers.Lease("lines-lock:"+channel, p.owner)
+func (p *Outbox) postLines(ctx context.Context, channel string) {
+	lease := p.st.Locks.Lease("lines-lock:"+channel, p.owner)
 	if ok, err := lease.Take(ctx, linesLease); err != nil || !ok {
 		return
 	}
 	hold, stop := context.WithCancel(ctx)
-	held := make(chan struct{})
-	go func() {
-		defer close(held)
-		defer func() {
-			// The lease then lapses after linesLease; posting goes on.
-			if r := recover(); r != nil {
-				p.log.WithField("panic", fmt.Sprint(r)).WithField("stack", string(debug.Stack())).Error("thread-line lease renewal panicked")
-				p.Failed(context.WithoutCancel(ctx), "thread-line lease", "")
-			}
-		}()
-		lease.Hold(hold, linesLease, nil)
-	}()
+	// A panic in the renewal is the guard's to report; the lease then
+	// lapses after linesLease and posting goes on.
+	held := p.guard.Go(hold, "thread-line lease", "", func(ctx context.Context) { lease.Hold(ctx, linesLease, nil) })
 	defer func() {
 		stop()
 		<-held
 		_ = lease.Release(context.WithoutCancel(ctx))
 	}()
 
-	lines, err := p.outbox.PendingLines(ctx, channel, 4*maxBatchLines)
+	lines, err := p.st.Lines.PendingLines(ctx, channel, 4*maxBatchLines)
 	if err != nil {
 		return
 	}
 	if len(lines) == 0 {
-		_ = p.outbox.DoneLines(ctx, channel, nil)
+		_ = p.st.Lines.DoneLines(ctx, channel, nil)
 		return
 	}
 	batch, text := batchOf(lines)
-	inc, err := p.store.Current(ctx, batch[0].Incident)
+	inc, err := p.st.Incidents.Current(ctx, batch[0].Incident)
 	if err != nil {
 		if errors.Is(err, incident.ErrNotFound) {
-			_ = p.outbox.DoneLines(ctx, channel, batch) // its incident is gone: nowhere to post
+			_ = p.st.Lines.DoneLines(ctx, channel, batch) // its incident is gone: nowhere to post
 			return
 		}
-		_ = p.outbox.DeferLines(ctx, channel, time.Now().Add(time.Second))
+		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(time.Second))
 		return
 	}
 	if inc.CardTS == "" && p.now().Sub(inc.OpenedAt) < cardWait && !p.isStale(ctx, inc.ID) {
 		// The card is being posted; its lines belong under it.
-		_ = p.outbox.DeferLines(ctx, channel, time.Now().Add(100*time.Millisecond))
+		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(100*time.Millisecond))
 		return
 	}
-	if _, err := p.slack.Post(ctx, channel, inc.CardTS, Text(text)); err != nil {
+	if _, err := p.slack.Post(ctx, channel, inc.CardTS, render.Text(text)); err != nil {
 		p.log.WithError(err).WithField("incident", inc.ID).WithField("lines", len(batch)).Warn("could not post thread lines; they stay queued")
-		_ = p.outbox.DeferLines(ctx, channel, time.Now().Add(p.linesRetry(channel)))
+		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(p.linesRetry(channel)))
 		return
 	}
 	p.clearLinesRetry(channel)
-	if err := p.outbox.DoneLines(ctx, channel, batch); err != nil {
+	if err := p.st.Lines.DoneLines(ctx, channel, batch); err != nil {
 		p.log.WithError(err).WithField("incident", inc.ID).Warn("posted thread lines could not be removed from the queue")
 	}
 }
@@ -146,24 +163,24 @@ func batchOf(lines []incident.Line) ([]incident.Line, string) {
 	return batch, strings.Join(texts, "\n")
 }
 
-func (p *Publisher) isStale(ctx context.Context, id string) bool {
-	stale, err := p.outbox.Stale(ctx)
+func (p *Outbox) isStale(ctx context.Context, id string) bool {
+	stale, err := p.st.Stale.Stale(ctx)
 	return err == nil && slices.Contains(stale, id)
 }
 
 // linesRetry backs off a channel Slack keeps refusing (the bot was
 // removed), up to maxCardRetry; it is per process, which is enough to stop
 // one replica hammering Slack.
-func (p *Publisher) linesRetry(channel string) time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := p.lineFails[channel]
-	p.lineFails[channel] = n + 1
+func (p *Outbox) linesRetry(channel string) time.Duration {
+	p.retry.mu.Lock()
+	defer p.retry.mu.Unlock()
+	n := p.retry.fails[channel]
+	p.retry.fails[channel] = n + 1
 	return min(time.Second<<min(n, 9), maxCardRetry)
 }
 
-func (p *Publisher) clearLinesRetry(channel string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.lineFails, channel)
+func (p *Outbox) clearLinesRetry(channel string) {
+	p.retry.mu.Lock()
+	defer p.retry.mu.Unlock()
+	delete(p.retry.fails, channel)
 }

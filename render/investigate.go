@@ -1,4 +1,4 @@
-package publish
+package render
 
 import (
 	"fmt"
@@ -6,11 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/slack-go/slack"
 )
 
 // Action IDs of the buttons under a user investigation, and of the

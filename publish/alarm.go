@@ -1,0 +1,45 @@
+package publish
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
+	"github.com/sirupsen/logrus"
+)
+
+// Alarm tells people a background job failed (guard.Alarm). It is built
+// before the guard, which reports through it, so it queues its thread
+// line itself rather than through the Outbox (whose poster runs under the
+// guard); the line poster picks it up on its next tick.
+type Alarm struct {
+	base
+}
+
+// NewAlarm builds the alarm the guard reports through.
+func NewAlarm(st Stores, slack Slack, channel string, log logrus.FieldLogger) *Alarm {
+	return &Alarm{base{st: st, slack: slack, channel: channel, log: log}}
+}
+
+// Failed implements guard.Alarm: once an hour per job and incident, the
+// thread (or the channel) hears that a background job hit an internal
+// error and carried on.
+func (p *Alarm) Failed(ctx context.Context, job, incidentID string) {
+	if first, err := p.st.Locks.Once(ctx, "panic:"+job+":"+incidentID, time.Hour); err != nil || !first {
+		return
+	}
+	text := fmt.Sprintf(":warning: The bot's %s hit an internal error and carried on; the details and stack are in its logs. Check that the last step really happened.", job)
+	if incidentID != "" {
+		if inc, err := p.st.Incidents.Current(ctx, incidentID); err == nil && inc.Channel != "" {
+			p.queueLine(ctx, inc, text)
+			return
+		}
+	}
+	if p.channel == "" {
+		return
+	}
+	if _, err := p.slack.Post(ctx, p.channel, "", render.Text(text)); err != nil {
+		p.log.WithError(err).Warn("could not report a failed job")
+	}
+}

@@ -1,0 +1,94 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
+)
+
+// WebhookCheckText renders `webhook check`.
+func WebhookCheckText(c resync.CheckResult) string {
+	var b strings.Builder
+	b.WriteString(":satellite_antenna: *Webhook endpoint check*\n")
+	switch {
+	case c.Signed.Problem != "":
+		fmt.Fprintf(&b, ":x: Signed test event: %s", c.Signed.Problem)
+	case c.Signed.Status/100 == 2:
+		fmt.Fprintf(&b, ":white_check_mark: Signed test event: %d in %s", c.Signed.Status, Ms(c.Signed.Latency))
+	case c.Signed.Status == 401 || c.Signed.Status == 403:
+		fmt.Fprintf(&b, ":x: Signed test event: %d in %s: the endpoint rejects our signature, so APP_WEBHOOK_SECRET is probably not its signing secret", c.Signed.Status, Ms(c.Signed.Latency))
+	default:
+		fmt.Fprintf(&b, ":warning: Signed test event: %d in %s (reachable; it may not handle ping events)", c.Signed.Status, Ms(c.Signed.Latency))
+	}
+	b.WriteString("\n")
+	switch {
+	case c.Finding:
+		fmt.Fprintf(&b, ":rotating_light: *Security finding:* a request with a wrong signature was accepted (%d). The endpoint must verify svix-signature, or anyone can forge user events.", c.Unsigned.Status)
+	case c.Unsigned.Problem != "":
+		fmt.Fprintf(&b, ":x: Wrong-signature test: %s", c.Unsigned.Problem)
+	default:
+		fmt.Fprintf(&b, ":white_check_mark: Wrong signature rejected (%d)", c.Unsigned.Status)
+	}
+	return b.String()
+}
+
+// ResyncText renders a job's progress or result.
+func ResyncText(j *resync.Job, rate float64, now time.Time) string {
+	// Done can pass the first count (users imported during the run, a
+	// count that lags the list): the total grows with it.
+	total := max(j.Total, j.Done)
+	pct := 0.0
+	if total > 0 {
+		pct = min(max(float64(j.Done)/float64(total), 0), 1)
+	}
+	if j.Status == resync.Done {
+		pct = 1
+	}
+	const width = 20
+	filled := int(pct * width)
+	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+	kind := "Resync"
+	if j.DryRun {
+		kind = "Resync dry run"
+	}
+	switch j.Status {
+	case resync.Running:
+		s := fmt.Sprintf(":hourglass_flowing_sand: %s %s `[%s]` %.0f%% · %d/%d users", kind, j.ID, bar, pct*100, j.Done, total)
+		if rate > 0 {
+			eta := time.Duration(float64(total-j.Done)/rate) * time.Second
+			s += fmt.Sprintf(" · %.0f users/s · ETA %s", rate, eta.Round(time.Second))
+		}
+		return s + fmt.Sprintf(" · %d failed", j.Failed)
+	case resync.Done:
+		dur := j.FinishedAt.Sub(j.StartedAt).Round(time.Second)
+		if j.DryRun {
+			return fmt.Sprintf(":white_check_mark: %s %s `[%s]` 100%%: %d users would be sent (%d skipped by --since); nothing was sent.", kind, j.ID, bar, j.Delivered, j.Skipped)
+		}
+		icon := ":white_check_mark:"
+		if j.Failed > 0 {
+			icon = ":warning:"
+		}
+		return fmt.Sprintf("%s %s %s `[%s]` 100%%: %d delivered, %d failed, %d skipped by --since, in %s.", icon, kind, j.ID, bar, j.Delivered, j.Failed, j.Skipped, dur)
+	}
+	why := j.Error
+	if why == "" {
+		why = j.Status
+	}
+	return fmt.Sprintf(":octagonal_sign: %s %s stopped at %d/%d (%d delivered, %d failed): %s", kind, j.ID, j.Done, total, j.Delivered, j.Failed, why)
+}
+
+// VerifiedText says what a finished resync proved and what it did not.
+func VerifiedText(j *resync.Job) string {
+	if j.DryRun {
+		return "*Verified:* nothing was sent (dry run)."
+	}
+	if j.Status != resync.Done {
+		return fmt.Sprintf("*Not verified:* the resync stopped after delivering %d of %d users; the app may still lack users. Fix the cause and run `/clerk-incident resync` again.",
+			j.Delivered, max(j.Total, j.Done))
+	}
+	return fmt.Sprintf("*Verified:* %d of %d users were delivered as signed user.updated events and the endpoint answered 2xx. "+
+		"*Not verified:* that the app stored them correctly. Compare your database's user count and a few recent users with Clerk, then tick \"Verify data integrity\".",
+		j.Delivered, max(j.Total, j.Done))
+}
