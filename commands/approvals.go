@@ -9,7 +9,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
@@ -200,7 +199,7 @@ func (h *Approvals) decideID(ctx context.Context, r Req, id string, approve bool
 		return
 	}
 	if _, ok := h.decider.CarryOutClaimed(ctx, ar); ok && r.IsCommand {
-		h.ReplyText(ctx, r, publish.OutcomeText(ar))
+		h.ReplyText(ctx, r, render.OutcomeText(ar))
 	}
 }
 

@@ -1,4 +1,4 @@
-package publish
+package render
 
 import (
 	"fmt"
@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
-	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // Outcomes are data; these are the Slack texts the doers used to store,
@@ -33,9 +32,9 @@ func TestOutcomeTextKeepsTheWording(t *testing.T) {
 		{"lockout not configured", req(approval.Lockout, approval.Failure("Clerk is not configured; nothing was done.")),
 			":x: Clerk is not configured; nothing was done."},
 		{"bypass on", req(approval.BypassOn, &approval.Outcome{Status: approval.Done, Until: until, Summary: "ignored by Slack"}),
-			":rotating_light: *Emergency auth bypass is ON* until " + render.SlackDate(until) + " (30 min). Apps reading `GET /v1/bypass` let users in without Clerk. It ends by itself; `/clerk-incident bypass off` ends it now."},
+			":rotating_light: *Emergency auth bypass is ON* until " + SlackDate(until) + " (30 min). Apps reading `GET /v1/bypass` let users in without Clerk. It ends by itself; `/clerk-incident bypass off` ends it now."},
 		{"bypass extended", req(approval.BypassExtend, &approval.Outcome{Status: approval.Done, Until: until}),
-			":rotating_light: *Emergency auth bypass extended* until " + render.SlackDate(until) + ". `/clerk-incident bypass off` ends it now."},
+			":rotating_light: *Emergency auth bypass extended* until " + SlackDate(until) + ". `/clerk-incident bypass off` ends it now."},
 		{"bypass gone", req(approval.BypassExtend, approval.Failure("The bypass this extension was for is no longer on; nothing was done.")),
 			":x: The bypass this extension was for is no longer on; nothing was done."},
 		{"rollback succeeded", req(approval.Rollback, &approval.Outcome{Status: approval.Done, Results: []approval.TargetResult{{Target: "dpl_new", OK: true, Done: approval.RolledBack}}}),
