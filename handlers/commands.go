@@ -98,6 +98,7 @@ func families() []family {
 		{"Webhook processing", webhooksCommands()},
 		{"The app (Vercel)", appCommands()},
 		{"Audit", auditCommands()},
+		{"Follow-ups", followupCommands()},
 	}
 }
 

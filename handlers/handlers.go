@@ -102,6 +102,7 @@ type Handlers struct {
 	updateChannel string
 	readLimit     ReadLimiter
 	app           AppDeps
+	followups     FollowupDeps
 }
 
 // Deps lists what the handlers need. Escalator, Ladder and Contacts are
@@ -151,6 +152,8 @@ type Deps struct {
 	ReadLimit ReadLimiter
 	// App is the app's deployment on Vercel (deploys, env check, rollback).
 	App AppDeps
+	// Followups are the incidents' follow-ups and their export to GitHub.
+	Followups FollowupDeps
 }
 
 // New wires the handlers.
@@ -161,6 +164,7 @@ func New(d Deps) *Handlers {
 		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe, updateEvery: d.UpdateEvery,
 		modals: d.Modals, statusPage: d.StatusPage, updateChannel: d.UpdateChannel, readLimit: d.ReadLimit, app: d.App}
 	h.webhooks = d.Webhooks
+	h.followups = d.Followups
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}

@@ -298,7 +298,7 @@ func (h *Handlers) postmortem(ctx context.Context, r req, id string) {
 		h.fail(ctx, r, err)
 		return
 	}
-	md, missing := incident.Report(inc, h.now())
+	md, missing := incident.Report(inc, h.now(), h.followupsFor(ctx, id)...)
 	if inc.Channel == "" {
 		h.fail(ctx, r, fmt.Errorf("%s has no channel to upload the report to", id))
 		return
