@@ -249,7 +249,7 @@ func (e *Exporter) issue(ctx context.Context, inc *incident.Incident, f incident
 		link = e.Link(ctx, inc)
 	}
 	if link != "" {
-		fmt.Fprintf(&b, "\nBack to the incident: %s\n", link)
+		fmt.Fprintf(&b, "\nBack to the incident: [%s in Slack](%s)\n", inc.ID, link)
 	} else {
 		fmt.Fprintf(&b, "\nBack to the incident: %s in Slack (`/clerk-incident status %s`)\n", inc.ID, inc.ID)
 	}

@@ -398,7 +398,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		deps.Esc, esc = engine, engine
 	}
 	deps.App = vercelApp(cfg, auditLog)
-	deps.Followups = followupApp(cfg, rdb, store, opt.Now)
+	deps.Followups = followupApp(cfg, rdb, store, opt.Now, pub.ThreadURL)
 	var afterOpen func(ctx context.Context, inc *incident.Incident)
 	if deps.App.Vercel != nil {
 		// Vercel may be slow: the one who opened hears first; the deploy

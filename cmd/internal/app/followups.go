@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -16,7 +17,7 @@ import (
 
 // followupApp wires the follow-ups family: the store always, the export
 // to GitHub when GITHUB_TOKEN and GITHUB_REPOSITORY are set.
-func followupApp(cfg Config, rdb redis.UniversalClient, incidents *incident.Store, now func() time.Time) handlers.FollowupDeps {
+func followupApp(cfg Config, rdb redis.UniversalClient, incidents *incident.Store, now func() time.Time, link func(*incident.Incident) string) handlers.FollowupDeps {
 	store := incident.NewFollowupStore(rdb, cfg.RedisPrefix, now)
 	deps := handlers.FollowupDeps{Store: store, Repo: cfg.GitHubRepo}
 	if cfg.GitHubToken == "" {
@@ -28,6 +29,7 @@ func followupApp(cfg Config, rdb redis.UniversalClient, incidents *incident.Stor
 		HTTP: &http.Client{Timeout: 15 * time.Second}, MaxWait: min(20*time.Second, cfg.HandlerTimeout/3)})
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	deps.Export = &followup.Exporter{Store: store, Issues: client, Incidents: incidents, Now: now, Owner: hex.EncodeToString(b)}
+	deps.Export = &followup.Exporter{Store: store, Issues: client, Incidents: incidents, Now: now, Owner: hex.EncodeToString(b),
+		Link: func(_ context.Context, inc *incident.Incident) string { return link(inc) }}
 	return deps
 }

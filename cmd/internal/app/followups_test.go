@@ -83,7 +83,8 @@ func TestFollowupsExportedTwiceGiveTwoIssuesAndTheReportLinksThem(t *testing.T) 
 		t.Fatalf("%d GitHub issues, want 2", len(issues))
 	}
 	for _, is := range issues {
-		if !strings.HasPrefix(is.Title, "INC-1 follow-up") || !strings.Contains(is.Body, "**INC-1**") || !strings.Contains(is.Body, "Sign-in failing") {
+		if !strings.HasPrefix(is.Title, "INC-1 follow-up") || !strings.Contains(is.Body, "**INC-1**") || !strings.Contains(is.Body, "Sign-in failing") ||
+			!strings.Contains(is.Body, "Back to the incident: [INC-1 in Slack](https://slack.com/archives/CINC/p") {
 			t.Errorf("issue %d does not name the incident: %q\n%s", is.Number, is.Title, is.Body)
 		}
 	}
