@@ -19,5 +19,6 @@ func Unwired() []Family {
 		&Webhooks{},
 		&Deploys{},
 		&Audit{},
+		&Followups{},
 	}
 }

@@ -150,13 +150,14 @@ type ReportUploader interface {
 // Reports records the post-incident report's fields and writes it.
 type Reports struct {
 	*Kit
-	store ReportStore
-	pub   ReportUploader
+	store     ReportStore
+	pub       ReportUploader
+	followups FollowupLister // nil: none listed
 }
 
 // NewReports wires the family.
-func NewReports(k *Kit, store ReportStore, pub ReportUploader) *Reports {
-	return &Reports{Kit: k, store: store, pub: pub}
+func NewReports(k *Kit, store ReportStore, pub ReportUploader, followups FollowupLister) *Reports {
+	return &Reports{Kit: k, store: store, pub: pub, followups: followups}
 }
 
 // Title implements Family.
@@ -421,7 +422,7 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 		h.Fail(ctx, r, err)
 		return
 	}
-	md, missing := incident.Report(inc, h.now())
+	md, missing := incident.Report(inc, h.now(), h.followupsFor(ctx, id)...)
 	if inc.Channel == "" {
 		h.Fail(ctx, r, fmt.Errorf("%s has no channel to upload the report to", id))
 		return

@@ -71,6 +71,8 @@ var commandHelp = map[string]struct {
 		detail: "Checks the app's production Clerk variables on Vercel without showing any value: both keys present, the same mode (no sk_test_ beside pk_live_), the same Clerk instance, the webhook secret present, and changes in the last 24 h or since the deploy now serving. Ticks \"Verify environment variables\"."},
 	"rollback": {examples: []string{"/clerk-incident rollback previous -- sign-in broke after the last deploy", "/clerk-incident rollback INC-2 dpl_8fK2mNq -- middleware matcher change"},
 		detail: "Asks a second person to approve; the request shows what serves production now and what it goes back to. Once approved, the bot asks Vercel to roll back, follows the job to its end and says how it ended in the thread. Ticks \"Rollback if necessary\"."},
+	"followup": {examples: []string{"/clerk-incident followup add INC-2 alert when sign-in errors pass 1%", "/clerk-incident followup list", "/clerk-incident followup done 2", "/clerk-incident followup export INC-2"},
+		detail: "Follow-ups are numbered 1, 2… per incident and fill the report's Prevention. `export` files each one not yet exported as a GitHub issue in GITHUB_REPOSITORY (done ones too, their title says done), with the incident, its summary and a link back; the report then links each issue. Run it again as often as you like: each follow-up gets exactly one issue."},
 	"audit": {examples: []string{"/clerk-incident audit", "/clerk-incident audit INC-2"}},
 }
 

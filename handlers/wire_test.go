@@ -86,7 +86,7 @@ func wire(w wiring) *Handlers {
 	fams := []commands.Family{
 		commands.NewOpening(kit, w.stores.Incidents, pub, opener, w.rb, "C1"),
 		commands.NewLifecycle(kit, pub, w.rb, resolver),
-		commands.NewReports(kit, w.stores.Incidents, pub),
+		commands.NewReports(kit, w.stores.Incidents, pub, nil),
 		commands.NewChecklist(kit, w.stores.Incidents, pub, w.rb, access),
 		commands.NewEscalation(kit, nil, opener, nil),
 		commands.NewContacts(kit, access, nil, nil, nil),
@@ -107,6 +107,7 @@ func wire(w wiring) *Handlers {
 		commands.NewWebhooks(kit, nil, pub),
 		commands.NewDeploys(kit, commands.AppDeps{}, pub, requests),
 		commands.NewAudit(kit, auditLog),
+		commands.NewFollowups(kit, commands.FollowupDeps{}),
 	}
 	return New(Deps{Families: fams, Kit: kit, Access: access, Auth: w.auth, People: pub, Approvals: w.approvals,
 		Audit: auditLog, ReadLimit: nil, Views: drafts, Log: w.log})

@@ -7,8 +7,9 @@ import (
 )
 
 // Report renders the runbook's post-incident template from the incident,
-// and lists the fields still empty so the caller can ask for them.
-func Report(inc *Incident, now time.Time) (markdown string, missing []string) {
+// and lists the fields still empty so the caller can ask for them. The
+// follow-ups join the Prevention items, each with its issue once exported.
+func Report(inc *Incident, now time.Time, followups ...Followup) (markdown string, missing []string) {
 	var b strings.Builder
 	notYet := "_Not recorded yet._"
 	field := func(v, name string) string {
@@ -57,12 +58,23 @@ func Report(inc *Incident, now time.Time) (markdown string, missing []string) {
 	fmt.Fprintf(&b, "\n## Root Cause\n%s\n", field(inc.RootCause, "root cause"))
 	fmt.Fprintf(&b, "\n## Resolution\n%s\n", field(inc.Resolution, "resolution"))
 	b.WriteString("\n## Prevention\n")
-	if len(inc.Prevention) == 0 {
+	if len(inc.Prevention) == 0 && len(followups) == 0 {
 		missing = append(missing, "prevention")
 		b.WriteString(notYet + "\n")
 	}
 	for _, p := range inc.Prevention {
 		fmt.Fprintf(&b, "- [ ] %s\n", oneLine(p))
+	}
+	for _, f := range followups {
+		box, done := " ", ""
+		if f.Done {
+			box, done = "x", " (done)"
+		}
+		issue := ""
+		if f.Exported() {
+			issue = fmt.Sprintf(" - issue #%d: %s", f.Export.Number, f.Export.URL)
+		}
+		fmt.Fprintf(&b, "- [%s] Follow-up %d%s: %s%s\n", box, f.N, done, oneLine(f.Text), issue)
 	}
 	fmt.Fprintf(&b, "\n## Lessons Learned\n%s\n", field(inc.Lessons, "lessons"))
 	return b.String(), missing

@@ -48,3 +48,26 @@ func TestReportNamesEachPersonOneWay(t *testing.T) {
 		t.Errorf("the handle survived next to the display name:\n%s", md)
 	}
 }
+
+// Follow-ups fill Prevention: done ones ticked and said done, exported ones
+// with their issue; with follow-ups Prevention is no longer missing.
+func TestReportListsFollowupsAndTheirIssues(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	inc := &incident.Incident{ID: "INC-3", Title: "T", Category: incident.Outage, Severity: incident.P1, Status: incident.Resolved, OpenedAt: t0, ResolvedAt: t0.Add(time.Hour)}
+	md, missing := incident.Report(inc, t0.Add(2*time.Hour),
+		incident.Followup{N: 1, Text: "Alert on\nsign-in errors", Export: &incident.Export{State: incident.ExportCreated, Number: 7, URL: "https://github.com/acme/incidents/issues/7"}},
+		incident.Followup{N: 2, Text: "Rotate the secret", Done: true, Export: &incident.Export{State: incident.ExportCreating}})
+	for _, want := range []string{
+		"- [ ] Follow-up 1: Alert on sign-in errors - issue #7: https://github.com/acme/incidents/issues/7\n",
+		"- [x] Follow-up 2 (done): Rotate the secret\n",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	for _, m := range missing {
+		if m == "prevention" {
+			t.Errorf("prevention said missing with follow-ups: %v", missing)
+		}
+	}
+}

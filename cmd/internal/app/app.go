@@ -399,6 +399,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		deps.Esc, esc = engine, engine
 	}
 	deps.App = vercelApp(cfg, auditLog)
+	deps.Followups = followupApp(cfg, rdb, store, opt.Now, pub.Pages.ThreadURL)
 	var afterOpen func(ctx context.Context, inc *incident.Incident)
 	if deps.App.Vercel != nil {
 		// Vercel may be slow: the one who opened hears first; the deploy
@@ -771,7 +772,7 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 		f = &logrus.TextFormatter{FullTimestamp: true}
 	}
 	var values [][]byte
-	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken} {
+	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken, cfg.GitHubToken} {
 		if len(v) >= 8 {
 			values = append(values, []byte(v))
 		}
@@ -782,7 +783,7 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 
 // secretPattern matches tokens and keys that must never reach a log line,
 // including Slack response URLs (bearer credentials in a URL).
-var secretPattern = regexp.MustCompile(`(xox[abposr]-|xapp-|sk_(live|test)_|whsec_)[A-Za-z0-9\-_=+/]+|https://hooks\.slack\.com/[^\s"]+|(redis|rediss)://[^@\s"]*@|https://[a-z.]*svix\.com/login#[^\s"]+`)
+var secretPattern = regexp.MustCompile(`(xox[abposr]-|xapp-|sk_(live|test)_|whsec_|gh[pousr]_|github_pat_)[A-Za-z0-9\-_=+/]+|https://hooks\.slack\.com/[^\s"]+|(redis|rediss)://[^@\s"]*@|https://[a-z.]*svix\.com/login#[^\s"]+`)
 
 // redacting masks secrets in whatever the wrapped formatter produced.
 // redacting masks secrets in every log line: those with a recognizable

@@ -17,6 +17,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
+	"github.com/clerk-incident-bot/clerk-incident-bot/github"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
@@ -86,6 +87,9 @@ type Config struct {
 
 	// The app's deployment on Vercel: deploys, env check, rollback.
 	VercelToken, VercelProject, VercelTeam, VercelURL string
+
+	// Follow-ups exported as GitHub issues.
+	GitHubToken, GitHubRepo, GitHubURL string
 }
 
 // Vars documents every variable; the README table mirrors it. A Help that
@@ -142,6 +146,9 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"VERCEL_PROJECT_ID", "", "the app's Vercel project: its ID (prj_…) or name; goes with VERCEL_TOKEN"},
 	{"VERCEL_TEAM_ID", "", "the team owning the project (team_…), sent as teamId on every call; unset: a personal project"},
 	{"VERCEL_API_URL", "https://api.vercel.com", "Vercel REST API base URL (tests, proxies)"},
+	{"GITHUB_TOKEN", "", "GitHub token with Issues (write) on GITHUB_REPOSITORY: `followup export` files follow-ups as issues (a secret: masked in logs)"},
+	{"GITHUB_REPOSITORY", "", "owner/name of the repository follow-ups are filed in; goes with GITHUB_TOKEN"},
+	{"GITHUB_API_URL", "https://api.github.com", "GitHub REST API base URL (GitHub Enterprise Server: https://HOST/api/v3; tests)"},
 	{"HANDLER_TIMEOUT", "30s", "how long one command or click may run"},
 	{"RESPONDER_CACHE_TTL", "5m", "how long user group membership is cached"},
 }
@@ -151,7 +158,7 @@ var Vars = []struct{ Name, Default, Help string }{
 // check its Secret). REDIS_URL is one because it may carry a password.
 // TestSecretVarsNamed keeps it in step with Vars.
 var SecretVars = []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "REDIS_URL", "CLERK_SECRET_KEY", "BYPASS_READ_TOKEN",
-	"APP_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN", "PAGERDUTY_ROUTING_KEY", "STATUSPAGE_API_KEY", "METRICS_TOKEN", "VERCEL_TOKEN"}
+	"APP_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN", "PAGERDUTY_ROUTING_KEY", "STATUSPAGE_API_KEY", "METRICS_TOKEN", "VERCEL_TOKEN", "GITHUB_TOKEN"}
 
 // Load reads and validates the whole configuration; the error lists every
 // missing or malformed variable at once. Secret values are never echoed.
@@ -180,6 +187,7 @@ func Load(getenv func(string) string) (Config, error) {
 	loadWatch(&c, get, &errs)
 	loadApp(&c, get, &errs)
 	loadPaging(&c, get, &errs)
+	loadGitHub(&c, get, &errs)
 	c.HandlerTimeout = duration(get, "HANDLER_TIMEOUT", &errs)
 	c.GroupCacheTTL = duration(get, "RESPONDER_CACHE_TTL", &errs)
 	if len(errs) > 0 {
@@ -353,6 +361,22 @@ func loadPaging(c *Config, get func(string) string, errs *[]string) {
 	}
 	if u, err := url.Parse(c.VercelURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		*errs = append(*errs, "VERCEL_API_URL must be an http(s) URL such as https://api.vercel.com")
+	}
+}
+
+// loadGitHub reads where follow-ups are exported as issues.
+func loadGitHub(c *Config, get func(string) string, errs *[]string) {
+	c.GitHubToken, c.GitHubRepo, c.GitHubURL = get("GITHUB_TOKEN"), get("GITHUB_REPOSITORY"), strings.TrimRight(get("GITHUB_API_URL"), "/")
+	if (c.GitHubToken == "") != (c.GitHubRepo == "") {
+		*errs = append(*errs, "GITHUB_TOKEN and GITHUB_REPOSITORY go together: set both to export follow-ups as GitHub issues, or neither")
+	}
+	if c.GitHubRepo != "" {
+		if err := github.ValidRepo(c.GitHubRepo); err != nil {
+			*errs = append(*errs, "GITHUB_REPOSITORY "+err.Error())
+		}
+	}
+	if u, err := url.Parse(c.GitHubURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		*errs = append(*errs, "GITHUB_API_URL must be an http(s) URL such as https://api.github.com")
 	}
 }
 

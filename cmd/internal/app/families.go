@@ -64,6 +64,7 @@ type familyDeps struct {
 	UpdateChannel string
 	ReadLimit     handlers.ReadLimiter
 	App           commands.AppDeps
+	Followups     commands.FollowupDeps
 }
 
 // clerkAccounts is every Clerk operation the families use (clerkops.Client).
@@ -90,6 +91,9 @@ type delivery struct {
 }
 
 func newDelivery(p *publish.Publisher) delivery {
+	if p == nil { // the table alone (help, tests)
+		return delivery{}
+	}
 	return delivery{Cards: p.Cards, Outbox: p.Outbox, Pages: p.Pages, Files: p.Files, Posts: p.Posts, Notes: p.Notes,
 		Approvals: p.Approvals, Names: p.Names, Ticker: p.Ticks, progress: p.Progress}
 }
@@ -141,7 +145,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	fams := []commands.Family{
 		commands.NewOpening(kit, d.Store, pub, d.Opener, d.Runbook, d.Channel),
 		commands.NewLifecycle(kit, pub, d.Runbook, resolver),
-		commands.NewReports(kit, d.Store, pub),
+		commands.NewReports(kit, d.Store, pub, followupLister(d.Followups)),
 		commands.NewChecklist(kit, d.Store, pub, d.Runbook, access),
 		commands.NewEscalation(kit, esc, d.Opener, d.Ladder),
 		commands.NewContacts(kit, access, d.Contacts, d.Ladder, d.ContactProblems),
@@ -162,6 +166,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		commands.NewWebhooks(kit, d.Webhooks, pub),
 		commands.NewDeploys(kit, d.App, pub, requests),
 		commands.NewAudit(kit, d.Audit),
+		commands.NewFollowups(kit, d.Followups),
 	}
 	return handlers.New(handlers.Deps{Families: fams, Kit: kit, Access: access, Auth: d.Auth, People: pub, Approvals: d.Approvals,
 		Audit: d.Audit, Observe: d.Observe, ReadLimit: d.ReadLimit, Views: drafts, Log: d.Log})
@@ -170,4 +175,12 @@ func (d familyDeps) handlers() *handlers.Handlers {
 // PostResyncProgress gives the resync family the progress part's post.
 func (d delivery) PostResyncProgress(ctx context.Context, channel, thread string, j *resync.Job) (string, error) {
 	return d.progress.PostResyncProgress(ctx, channel, thread, j)
+}
+
+// followupLister is the follow-ups the report lists (nil when off).
+func followupLister(d commands.FollowupDeps) commands.FollowupLister {
+	if d.Store == nil {
+		return nil
+	}
+	return d.Store
 }

@@ -27,6 +27,7 @@ var freeText = map[string][]string{
 	"bypass":     {"bypass on 30m " + hostile, "bypass extend 15m " + hostile},
 	"resolve":    {"resolve INC-1 " + hostile},
 	"webhooks":   {"webhooks pause INC-1 " + hostile},
+	"followup":   {"followup add INC-1 " + hostile, "followup list INC-1"},
 }
 
 // typedElsewhere are free-text commands whose hostile pass needs a fake of

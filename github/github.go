@@ -1,0 +1,352 @@
+// Package github files issues through GitHub's REST API: create one
+// (POST /repos/{owner}/{repo}/issues) and find one by a marker in its body
+// (GET /search/issues). It knows nothing of incidents or Slack.
+package github
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
+)
+
+// DefaultAPIURL is GitHub's REST API.
+const DefaultAPIURL = "https://api.github.com"
+
+// Config names the repository and how to reach GitHub.
+type Config struct {
+	Token  string // GITHUB_TOKEN
+	Repo   string // GITHUB_REPOSITORY: owner/name
+	APIURL string // GITHUB_API_URL
+	HTTP   *http.Client
+	// Sleep waits out a retry-after or a backoff (tests inject it); nil:
+	// backoff.Sleep.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// MaxWait is the longest retry-after waited out (default 60 s): a
+	// longer one is said, not slept through.
+	MaxWait time.Duration
+	// Attempts bounds the tries of one call (default 4).
+	Attempts int
+}
+
+// Client calls GitHub for one repository.
+type Client struct {
+	cfg Config
+}
+
+var repoRe = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
+
+// ValidRepo checks GITHUB_REPOSITORY's owner/name form.
+func ValidRepo(s string) error {
+	if !repoRe.MatchString(s) || strings.HasSuffix(s, "/.") || strings.HasSuffix(s, "/..") {
+		return fmt.Errorf("%q is not owner/name, such as acme/incidents", s)
+	}
+	return nil
+}
+
+// New returns a client.
+func New(c Config) *Client {
+	if c.APIURL == "" {
+		c.APIURL = DefaultAPIURL
+	}
+	c.APIURL = strings.TrimRight(c.APIURL, "/")
+	if c.HTTP == nil {
+		c.HTTP = &http.Client{Timeout: 20 * time.Second}
+	}
+	if c.Sleep == nil {
+		c.Sleep = backoff.Sleep
+	}
+	if c.MaxWait == 0 {
+		c.MaxWait = time.Minute
+	}
+	if c.Attempts == 0 {
+		c.Attempts = 4
+	}
+	return &Client{cfg: c}
+}
+
+// Repo is GITHUB_REPOSITORY.
+func (c *Client) Repo() string { return c.cfg.Repo }
+
+// Issue is an issue as GitHub answers it.
+type Issue struct {
+	Number  int    `json:"number"`
+	HTMLURL string `json:"html_url"`
+	Title   string `json:"title"`
+	Body    string `json:"body"`
+	State   string `json:"state"`
+}
+
+// NewIssue is what CreateIssue posts.
+type NewIssue struct {
+	Title  string   `json:"title"`
+	Body   string   `json:"body,omitempty"`
+	Labels []string `json:"labels,omitempty"`
+}
+
+// Error is GitHub's answer when it is not a success: its status, its
+// message and, for 422, the fields at fault. Error() is a sentence that
+// says what to do; it never holds the token.
+type Error struct {
+	Status  int
+	Message string
+	Fields  []string // 422: "title missing_field"…
+	Op      string   // "create an issue", "search issues"
+	Repo    string
+	// RetryAfter is a rate limit's wait (retry-after, or until
+	// x-ratelimit-reset); zero when none was given.
+	RetryAfter time.Duration
+	RateLimit  bool
+}
+
+func (e *Error) Error() string {
+	detail := ""
+	if e.Message != "" {
+		detail = ": " + strings.TrimSuffix(e.Message, ".")
+	}
+	if len(e.Fields) > 0 {
+		detail += " (" + strings.Join(e.Fields, ", ") + ")"
+	}
+	switch {
+	case e.RateLimit:
+		wait := "a minute"
+		if e.RetryAfter > 0 {
+			wait = e.RetryAfter.Round(time.Second).String()
+		}
+		return fmt.Sprintf("GitHub's rate limit is spent (%d%s) when asked to %s; it asks to wait %s, longer than the bot waits. Try again then.", e.Status, detail, e.Op, wait)
+	case e.Status == http.StatusUnauthorized:
+		return fmt.Sprintf("GitHub rejected GITHUB_TOKEN (401%s) when asked to %s. The token is wrong, expired or revoked: create one with the Issues (write) permission on %s and set GITHUB_TOKEN.", detail, e.Op, e.Repo)
+	case e.Status == http.StatusForbidden:
+		return fmt.Sprintf("GitHub refused GITHUB_TOKEN (403%s) when asked to %s. Give the token the Issues (write) permission on %s.", detail, e.Op, e.Repo)
+	case e.Status == http.StatusNotFound:
+		return fmt.Sprintf("GitHub knows no repository %s that GITHUB_TOKEN can see (404%s) when asked to %s. Check GITHUB_REPOSITORY (owner/name) and that the token has access to it.", e.Repo, detail, e.Op)
+	case e.Status == http.StatusGone:
+		return fmt.Sprintf("Issues are turned off in %s (410%s). Turn them on in the repository's settings (General → Features → Issues), or set GITHUB_REPOSITORY to a repository that has them.", e.Repo, detail)
+	case e.Status == http.StatusUnprocessableEntity:
+		return fmt.Sprintf("GitHub did not accept the issue (422%s) when asked to %s. A label or assignee may not exist in %s, or the text is too long.", detail, e.Op, e.Repo)
+	case e.Status == http.StatusBadRequest:
+		return fmt.Sprintf("GitHub could not read the request (400%s) when asked to %s. This is a bug in the bot; it was logged.", detail, e.Op)
+	case e.Status == http.StatusServiceUnavailable:
+		return fmt.Sprintf("GitHub is unavailable (503%s) when asked to %s, after retries. Check https://www.githubstatus.com and try again.", detail, e.Op)
+	case e.Status >= 500:
+		return fmt.Sprintf("GitHub failed (%d) when asked to %s. Check https://www.githubstatus.com and try again.", e.Status, e.Op)
+	}
+	return fmt.Sprintf("GitHub answered %d%s when asked to %s.", e.Status, detail, e.Op)
+}
+
+// ErrorCode codes the error for apperr.CodeOf: GitHub not answering or
+// rate limiting is a remote's unavailability; the rest will not change on
+// retry.
+func (e *Error) ErrorCode() apperr.Code {
+	switch {
+	case e.RateLimit || e.Status >= 500:
+		return apperr.UnavailableRemote
+	case e.Status == http.StatusNotFound:
+		return apperr.NotFound
+	}
+	return apperr.Invalid
+}
+
+// IsStatus reports whether err is GitHub answering status.
+func IsStatus(err error, status int) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == status
+}
+
+// NotCreated reports whether err proves that a create did not happen:
+// GitHub refused it (4xx, a rate limit) or said it is unavailable (503).
+// Any other failure (no answer, 500, 502, 504) may have created the issue.
+func NotCreated(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Status < 500 || e.Status == http.StatusServiceUnavailable
+}
+
+// CreateIssue posts one issue. Secondary rate limits (403 or 429 with
+// retry-after) are waited out when short, and 503 retried with backoff:
+// GitHub did nothing then. Any other 5xx or a lost answer is returned at
+// once, since the issue may exist: the caller looks before posting again.
+func (c *Client) CreateIssue(ctx context.Context, in NewIssue) (Issue, error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return Issue{}, fmt.Errorf("github create an issue: %w", err)
+	}
+	var out Issue
+	err = c.call(ctx, http.MethodPost, "/repos/"+c.cfg.Repo+"/issues", nil, body, "create an issue", &out, func(status int) bool {
+		return status == http.StatusServiceUnavailable
+	})
+	return out, err
+}
+
+// Search runs an issue search (GET /search/issues) and returns its items.
+func (c *Client) Search(ctx context.Context, q string) ([]Issue, error) {
+	var out struct {
+		TotalCount int     `json:"total_count"`
+		Incomplete bool    `json:"incomplete_results"`
+		Items      []Issue `json:"items"`
+	}
+	err := c.call(ctx, http.MethodGet, "/search/issues", url.Values{"q": {q}, "per_page": {"20"}}, nil, "search issues", &out, func(status int) bool {
+		return status >= 500
+	})
+	return out.Items, err
+}
+
+// FindByMarker is the issue of this repository whose body holds marker,
+// or nil when search shows none. Search lags new issues by seconds: nil
+// does not prove there is none.
+func (c *Client) FindByMarker(ctx context.Context, marker string) (*Issue, error) {
+	// The phrase, without the HTML comment's punctuation, in this repo.
+	phrase := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(marker, "<!--"), "-->"))
+	items, err := c.Search(ctx, fmt.Sprintf(`"%s" repo:%s in:body`, phrase, c.cfg.Repo))
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		// Search matches words; the marker must be there as written.
+		if strings.Contains(it.Body, marker) {
+			return &it, nil
+		}
+	}
+	return nil, nil
+}
+
+// call sends one request, waiting out short rate limits and retrying the
+// statuses retry says, with backoff, at most Attempts times.
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, body []byte, op string, out any, retry func(status int) bool) error {
+	var last error
+	for attempt := 0; attempt < c.cfg.Attempts; attempt++ {
+		err := c.once(ctx, method, path, q, body, op, out)
+		if err == nil {
+			return nil
+		}
+		last = err
+		var e *Error
+		if !errors.As(err, &e) {
+			return err
+		}
+		var wait time.Duration
+		switch {
+		case e.RateLimit:
+			if e.RetryAfter > c.cfg.MaxWait {
+				return e
+			}
+			// No retry-after: GitHub asks for at least a minute (MaxWait).
+			wait = e.RetryAfter
+			if wait == 0 {
+				wait = c.cfg.MaxWait
+			}
+		case retry(e.Status):
+			wait = backoff.Delay(attempt, time.Second, 20*time.Second)
+		default:
+			return e
+		}
+		if attempt == c.cfg.Attempts-1 {
+			break
+		}
+		if err := c.cfg.Sleep(ctx, wait); err != nil {
+			return fmt.Errorf("waiting to retry GitHub (%s): %w", op, err)
+		}
+	}
+	return last
+}
+
+func (c *Client) once(ctx context.Context, method, path string, q url.Values, body []byte, op string, out any) error {
+	u := c.cfg.APIURL + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return fmt.Errorf("github %s: %w", op, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+	req.Header.Set("User-Agent", "clerk-incident-bot")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.cfg.HTTP.Do(req)
+	if err != nil {
+		// The URL holds no secret; the token is only in a header.
+		return apperr.Wrap(apperr.UnavailableRemote, "GitHub did not answer when asked to "+op, errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if resp.StatusCode >= 300 {
+		return c.errorOf(resp, raw, op)
+	}
+	if out == nil || len(raw) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("the answer of GitHub to %s could not be read: %w", op, err)
+	}
+	return nil
+}
+
+// errorOf reads GitHub's {"message","errors":[…]} and its rate-limit
+// headers.
+func (c *Client) errorOf(resp *http.Response, raw []byte, op string) *Error {
+	e := &Error{Status: resp.StatusCode, Op: op, Repo: c.cfg.Repo}
+	var env struct {
+		Message string `json:"message"`
+		Errors  []struct {
+			Field   string `json:"field"`
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(raw, &env) == nil {
+		e.Message = oneLine(env.Message, 200)
+		for _, f := range env.Errors {
+			s := strings.TrimSpace(f.Field + " " + f.Code)
+			if f.Message != "" {
+				s = strings.TrimSpace(s + " " + f.Message)
+			}
+			e.Fields = append(e.Fields, oneLine(s, 100))
+		}
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+		e.RetryAfter = time.Duration(s) * time.Second
+		e.RateLimit = resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests
+	}
+	if (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests) && !e.RateLimit {
+		// A primary limit: remaining 0 until reset; a secondary one
+		// without retry-after names itself in the message.
+		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
+			e.RateLimit = true
+			if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+				e.RetryAfter = max(0, time.Until(time.Unix(reset, 0)).Round(time.Second))
+			}
+		} else if resp.StatusCode == http.StatusTooManyRequests || strings.Contains(strings.ToLower(e.Message), "rate limit") {
+			e.RateLimit = true
+		}
+	}
+	return e
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
