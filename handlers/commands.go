@@ -97,6 +97,7 @@ func families() []family {
 		{"Data sync", dataSyncCommands()},
 		{"Webhook processing", webhooksCommands()},
 		{"The app (Vercel)", appCommands()},
+		{"Milestones and stats", milestoneCommands()},
 		{"Audit", auditCommands()},
 	}
 }

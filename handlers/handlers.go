@@ -39,6 +39,7 @@ type Store interface {
 	Current(ctx context.Context, id string) (*incident.Incident, error)
 	ListOpen(ctx context.Context) ([]*incident.Incident, error)
 	ListRecent(ctx context.Context, n int) ([]*incident.Incident, error)
+	ListResolved(ctx context.Context, from, to time.Time) ([]*incident.Incident, error)
 	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
 	MarkStale(ctx context.Context, id string) error
 	Stale(ctx context.Context) ([]string, error)

@@ -71,6 +71,10 @@ var commandHelp = map[string]struct {
 	"rollback": {examples: []string{"/clerk-incident rollback previous -- sign-in broke after the last deploy", "/clerk-incident rollback INC-2 dpl_8fK2mNq -- middleware matcher change"},
 		detail: "Asks a second person to approve; the request shows what serves production now and what it goes back to. Once approved, the bot asks Vercel to roll back, follows the job to its end and says how it ended in the thread. Ticks \"Rollback if necessary\"."},
 	"audit": {examples: []string{"/clerk-incident audit", "/clerk-incident audit INC-2"}},
+	"milestone": {examples: []string{"/clerk-incident milestone detected 14:05", "/clerk-incident milestone INC-2 mitigated 09:40 +02:00", "/clerk-incident milestone detected 2026-11-24 23:50"},
+		detail: "Moves when the incident was detected (the first signal) or mitigated; the report's durations and `stats` are measured from these. Times are UTC unless a zone follows (`UTC`, `+02:00`); a bare HH:MM is the one nearest the milestone as recorded, and a date may go first. Detected is at or before the open and at most 7 days before it; mitigated is between detected and the resolve, on an incident already mitigated or resolved; nothing is in the future. Resolved incidents can be corrected."},
+	"stats": {examples: []string{"/clerk-incident stats", "/clerk-incident stats 90d"},
+		detail: "Counts the incidents resolved in the last 30 (or 90) days and those opened in it that are still open, by category and severity, and gives the time from detection to acknowledgement (MTTA) and to resolve (MTTR) as p50 and p90, nearest-rank."},
 }
 
 const (

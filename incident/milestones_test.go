@@ -262,8 +262,8 @@ func TestResolvedIndexAndBackfill(t *testing.T) {
 	if again, _ := s.Backfill(ctx); again != 0 {
 		t.Fatalf("the backfill ran twice (%d)", again)
 	}
-	// Resolved on days 1, 2, 3; the window [day 2, day 3) holds INC-2.
-	got, err := s.ListResolved(ctx, t0.Add(48*time.Hour), t0.Add(72*time.Hour))
+	// Resolved on days 1, 2, 3; the window [day 2, day 3 - 1 ms] holds INC-2.
+	got, err := s.ListResolved(ctx, t0.Add(48*time.Hour), t0.Add(72*time.Hour-time.Millisecond))
 	if err != nil || len(got) != 1 || got[0].ID != ids[1] {
 		t.Fatalf("resolved in window = %v, %v", got, err)
 	}

@@ -64,7 +64,7 @@ func (s *Store) Backfill(ctx context.Context) (added int, err error) {
 	return added, nil
 }
 
-// ListResolved returns the incidents resolved in [from, to), oldest
+// ListResolved returns the incidents resolved in [from, to], oldest
 // resolve first, without timelines: one range read and one MGET.
 func (s *Store) ListResolved(ctx context.Context, from, to time.Time) ([]*Incident, error) {
 	if _, err := s.Backfill(ctx); err != nil {
@@ -72,7 +72,7 @@ func (s *Store) ListResolved(ctx context.Context, from, to time.Time) ([]*Incide
 	}
 	ids, err := s.rdb.ZRangeByScore(ctx, s.keyResolved(), &redis.ZRangeBy{
 		Min: strconv.FormatInt(from.UnixMilli(), 10),
-		Max: "(" + strconv.FormatInt(to.UnixMilli(), 10),
+		Max: strconv.FormatInt(to.UnixMilli(), 10),
 	}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list resolved incidents: %w", err)

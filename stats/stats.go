@@ -19,7 +19,8 @@ import (
 // Periods are the ones `stats` accepts, in days; the first is the default.
 var Periods = []int{30, 90}
 
-// Period is the window [From, To) that a Summary covers.
+// Period is the window [From, To] that a Summary covers (To is now: an
+// incident resolved this instant counts).
 type Period struct {
 	Days     int
 	From, To time.Time
@@ -94,13 +95,13 @@ func Compute(p Period, resolved, open []*incident.Incident) Summary {
 		}
 	}
 	for _, inc := range resolved {
-		if inc.Open() || inc.ResolvedAt.Before(p.From) || !inc.ResolvedAt.Before(p.To) {
+		if inc.Open() || inc.ResolvedAt.Before(p.From) || inc.ResolvedAt.After(p.To) {
 			continue
 		}
 		count(inc)
 	}
 	for _, inc := range open {
-		if !inc.Open() || inc.OpenedAt.Before(p.From) || !inc.OpenedAt.Before(p.To) {
+		if !inc.Open() || inc.OpenedAt.Before(p.From) || inc.OpenedAt.After(p.To) {
 			continue
 		}
 		s.Open++
