@@ -298,7 +298,12 @@ func (h *Handlers) postmortem(ctx context.Context, r req, id string) {
 		h.fail(ctx, r, err)
 		return
 	}
-	md, missing := incident.Report(inc, h.now())
+	affected, err := h.store.Affected(ctx, id)
+	if err != nil {
+		h.fail(ctx, r, err)
+		return
+	}
+	md, missing := incident.ReportWith(inc, h.now(), incident.ReportFacts{Affected: len(affected)})
 	if inc.Channel == "" {
 		h.fail(ctx, r, fmt.Errorf("%s has no channel to upload the report to", id))
 		return

@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -86,14 +85,4 @@ func (s *Store) ListResolved(ctx context.Context, from, to time.Time) ([]*Incide
 		out = append(out, incs...)
 	}
 	return out, nil
-}
-
-// AffectedCount is how many accounts are recorded as affected by the
-// incident (the report's Impact).
-func (s *Store) AffectedCount(ctx context.Context, id string) (int, error) {
-	n, err := s.rdb.HLen(ctx, s.keyAffected(id)).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return 0, fmt.Errorf("count affected users of %s: %w", id, err)
-	}
-	return int(n), nil
 }
