@@ -106,4 +106,18 @@ func TestMilestoneAndStatsCommands(t *testing.T) {
 	run("U3", "stats 90d", "*Incidents, last 90 days*")
 	run("U3", "stats 7d", `"7d" is not a period; use 30d or 90d.`)
 	run("U3", "stats INC-1", "INC-1")
+
+	// The report: durations from the corrected milestones, Impact from
+	// the affected accounts recorded.
+	if err := store.AddAffected(ctx, "INC-1", []incident.AffectedUser{{ID: "user_1"}, {ID: "user_2"}}, "added by hand", incident.Person{ID: "U1"}); err != nil {
+		t.Fatal(err)
+	}
+	run("U1", "postmortem INC-1", "The report for INC-1")
+	report := fs.ExpectFile(t, "C1", "# Incident Report").Content
+	for _, want := range []string{"- **Detected:** 02:55 UTC", "- **Time to acknowledge:** 8 minutes 30 seconds\n", "- **Time to mitigate:** 18 minutes 30 seconds\n",
+		"- **Duration:** 38 minutes 30 seconds\n", "- **Impact:** 2 affected accounts\n"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
 }
