@@ -20,5 +20,6 @@ func Unwired() []Family {
 		&Deploys{},
 		&Audit{},
 		&Followups{},
+		&Milestones{},
 	}
 }

@@ -151,13 +151,20 @@ type ReportUploader interface {
 type Reports struct {
 	*Kit
 	store     ReportStore
+	accounts  AffectedCounter
 	pub       ReportUploader
 	followups FollowupLister // nil: none listed
 }
 
+// AffectedCounter reads the accounts recorded as affected (the report's
+// Impact).
+type AffectedCounter interface {
+	Affected(ctx context.Context, id string) ([]incident.AffectedUser, error)
+}
+
 // NewReports wires the family.
-func NewReports(k *Kit, store ReportStore, pub ReportUploader, followups FollowupLister) *Reports {
-	return &Reports{Kit: k, store: store, pub: pub, followups: followups}
+func NewReports(k *Kit, store ReportStore, accounts AffectedCounter, pub ReportUploader, followups FollowupLister) *Reports {
+	return &Reports{Kit: k, store: store, accounts: accounts, pub: pub, followups: followups}
 }
 
 // Title implements Family.
@@ -422,7 +429,12 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 		h.Fail(ctx, r, err)
 		return
 	}
-	md, missing := incident.Report(inc, h.now(), h.followupsFor(ctx, id)...)
+	affected, err := h.accounts.Affected(ctx, id)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	md, missing := incident.ReportWith(inc, h.now(), incident.ReportFacts{Affected: len(affected), Followups: h.followupsFor(ctx, id)})
 	if inc.Channel == "" {
 		h.Fail(ctx, r, fmt.Errorf("%s has no channel to upload the report to", id))
 		return

@@ -74,6 +74,10 @@ var commandHelp = map[string]struct {
 	"followup": {examples: []string{"/clerk-incident followup add INC-2 alert when sign-in errors pass 1%", "/clerk-incident followup list", "/clerk-incident followup done 2", "/clerk-incident followup export INC-2"},
 		detail: "Follow-ups are numbered 1, 2… per incident and fill the report's Prevention. `export` files each one not yet exported as a GitHub issue in GITHUB_REPOSITORY (done ones too, their title says done), with the incident, its summary and a link back; the report then links each issue. Run it again as often as you like: each follow-up gets exactly one issue."},
 	"audit": {examples: []string{"/clerk-incident audit", "/clerk-incident audit INC-2"}},
+	"milestone": {examples: []string{"/clerk-incident milestone detected 14:05", "/clerk-incident milestone INC-2 mitigated 09:40 +02:00", "/clerk-incident milestone detected 2026-11-24 23:50"},
+		detail: "Moves when the incident was detected (the first signal) or mitigated; the report's durations and `stats` are measured from these. Times are UTC unless a zone follows (`UTC`, `+02:00`); a bare HH:MM is the one nearest the milestone as recorded, and a date may go first. Detected is at or before the open and at most 7 days before it; mitigated is between detected and the resolve, on an incident already mitigated or resolved; nothing is in the future. Resolved incidents can be corrected."},
+	"stats": {examples: []string{"/clerk-incident stats", "/clerk-incident stats 90d"},
+		detail: "Counts the incidents resolved in the last 30 (or 90) days and those opened in it that are still open, by category and severity, and gives the time from detection to acknowledgement (MTTA) and to resolve (MTTR) as p50 and p90, nearest-rank."},
 }
 
 const openIncidentNote = "When `INC-n` is left out, the command applies to the only open incident."

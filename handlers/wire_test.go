@@ -30,6 +30,7 @@ type wiring struct {
 	executor  *approval.Executor
 	audit     *audit.Log
 	log       logrus.FieldLogger
+	now       func() time.Time // nil: time.Now
 }
 
 // delivery is the publisher's parts as one value, as package app wires
@@ -64,7 +65,11 @@ func (d delivery) PostResyncProgress(ctx context.Context, channel, thread string
 // app), over what the test gives, channel C1.
 func wire(w wiring) *Handlers {
 	pub := newDelivery(w.pub)
-	kit := commands.NewKit(w.out, w.stores.Incidents, pub, w.log, time.Now)
+	now := w.now
+	if now == nil {
+		now = time.Now
+	}
+	kit := commands.NewKit(w.out, w.stores.Incidents, pub, w.log, now)
 	access := commands.NewAccess(kit, w.auth, w.auth, nil)
 	requests := commands.NewRequests(kit, pub, w.approvals, nil, w.auth)
 	voider := usecase.NewVoider(w.approvals, pub, w.log)
@@ -86,7 +91,7 @@ func wire(w wiring) *Handlers {
 	fams := []commands.Family{
 		commands.NewOpening(kit, w.stores.Incidents, pub, opener, w.rb, "C1"),
 		commands.NewLifecycle(kit, pub, w.rb, resolver),
-		commands.NewReports(kit, w.stores.Incidents, pub, nil),
+		commands.NewReports(kit, w.stores.Incidents, w.stores.Affected, pub, nil),
 		commands.NewChecklist(kit, w.stores.Incidents, pub, w.rb, access),
 		commands.NewEscalation(kit, nil, opener, nil),
 		commands.NewContacts(kit, access, nil, nil, nil),
@@ -108,6 +113,7 @@ func wire(w wiring) *Handlers {
 		commands.NewDeploys(kit, commands.AppDeps{}, pub, requests),
 		commands.NewAudit(kit, auditLog),
 		commands.NewFollowups(kit, commands.FollowupDeps{}),
+		commands.NewMilestones(kit, w.stores.Incidents, pub),
 	}
 	return New(Deps{Families: fams, Kit: kit, Access: access, Auth: w.auth, People: pub, Approvals: w.approvals,
 		Audit: auditLog, ReadLimit: nil, Views: drafts, Log: w.log})

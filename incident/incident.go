@@ -173,6 +173,10 @@ type Incident struct {
 
 	Impact string `json:"impact,omitempty"`
 
+	// Marks are the milestones as recorded (nil on incidents written
+	// before they existed); read them through Timings.
+	Marks *Milestones `json:"milestones,omitempty"`
+
 	// Roles: the commander leads (whoever acknowledges, unless set); comms
 	// writes the updates. Either may be nil.
 	Commander *Person `json:"commander,omitempty"`

@@ -21,3 +21,5 @@ func (k keyspace) renderDue() string           { return string(k) + "render:due"
 func (k keyspace) renderLast(id string) string { return string(k) + "render:last:" + id }
 func (k keyspace) stale() string               { return string(k) + "incidents:stale-cards" }
 func (k keyspace) staleRetry() string          { return string(k) + "incidents:stale-cards:retry" }
+func (k keyspace) resolved() string            { return string(k) + "incidents:resolved" }
+func (k keyspace) resolvedBackfilled() string  { return string(k) + "incidents:resolved:backfilled" }

@@ -10,6 +10,21 @@ import (
 // and lists the fields still empty so the caller can ask for them. The
 // follow-ups join the Prevention items, each with its issue once exported.
 func Report(inc *Incident, now time.Time, followups ...Followup) (markdown string, missing []string) {
+	return ReportWith(inc, now, ReportFacts{Followups: followups})
+}
+
+// ReportFacts are what the report reads from beside the incident.
+type ReportFacts struct {
+	// Affected is how many accounts were recorded as affected (0: none,
+	// which the report calls unknown).
+	Affected int
+	// Followups are the incident's follow-ups (Prevention).
+	Followups []Followup
+}
+
+// ReportWith is Report with the facts kept beside the incident.
+func ReportWith(inc *Incident, now time.Time, facts ReportFacts) (markdown string, missing []string) {
+	followups := facts.Followups
 	var b strings.Builder
 	notYet := "_Not recorded yet._"
 	field := func(v, name string) string {
@@ -23,15 +38,12 @@ func Report(inc *Incident, now time.Time, followups ...Followup) (markdown strin
 	b.WriteString("## Summary\n")
 	fmt.Fprintf(&b, "- **Incident:** %s (%s)\n", inc.ID, inc.Category)
 	fmt.Fprintf(&b, "- **Date:** %s\n", inc.OpenedAt.UTC().Format("2006-01-02"))
-	dur := FormatDuration(inc.Duration(now))
-	if inc.Open() {
-		dur += " (still open)"
-	}
-	fmt.Fprintf(&b, "- **Duration:** %s\n", dur)
-	fmt.Fprintf(&b, "- **Severity:** %s\n", inc.Severity)
-	fmt.Fprintf(&b, "- **Impact:** %s\n", field(inc.Impact, "impact"))
-	fmt.Fprintf(&b, "- **Status:** %s\n", inc.Status)
 	people := peopleOf(inc)
+	marks := inc.Timings()
+	writeSpans(&b, inc, marks, now, people)
+	fmt.Fprintf(&b, "- **Severity:** %s\n", inc.Severity)
+	fmt.Fprintf(&b, "- **Impact:** %s\n", impactLine(inc.Impact, facts.Affected, &missing))
+	fmt.Fprintf(&b, "- **Status:** %s\n", inc.Status)
 	// The people and their roles, with their Slack IDs: this is where a
 	// reader finds out exactly who someone was.
 	fmt.Fprintf(&b, "- **Opened by:** %s\n", people.full(inc.OpenedBy))
@@ -47,13 +59,13 @@ func Report(inc *Incident, now time.Time, followups ...Followup) (markdown strin
 	b.WriteString("\n## Timeline\n")
 	b.WriteString("_Times are UTC._\n\n")
 	day := inc.OpenedAt.UTC().Format("2006-01-02")
-	for _, e := range inc.Timeline {
+	for _, e := range reportTimeline(inc, marks, people) {
 		at := e.At.UTC()
 		stamp := at.Format("15:04")
 		if d := at.Format("2006-01-02"); d != day {
 			stamp = d + " " + stamp
 		}
-		fmt.Fprintf(&b, "- %s - %s (%s)\n", stamp, oneLine(e.Text), people.name(e.Actor))
+		fmt.Fprintf(&b, "- %s - %s (%s)\n", stamp, e.Text, people.name(e.Actor))
 	}
 	fmt.Fprintf(&b, "\n## Root Cause\n%s\n", field(inc.RootCause, "root cause"))
 	fmt.Fprintf(&b, "\n## Resolution\n%s\n", field(inc.Resolution, "resolution"))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -67,6 +68,10 @@ type OpenParams struct {
 	Channel  string
 	// Force opens even when an incident of the same category is open.
 	Force bool
+	// Detected and Source are the first signal, when one came before the
+	// open (the status poller's first failing poll); zero: the open.
+	Detected time.Time
+	Source   string
 }
 
 // Open creates an incident with the next sequential ID. Unless Force is
@@ -100,7 +105,7 @@ func (s *Store) Open(ctx context.Context, p OpenParams) (*Incident, error) {
 		inc := &Incident{
 			ID: FormatID(n), Title: p.Title, Category: p.Category, Severity: p.Severity,
 			Status: Investigating, Version: 1, OpenedBy: p.By, OpenedAt: now, Channel: p.Channel,
-			Checklist: map[string]Tick{},
+			Checklist: map[string]Tick{}, Marks: openedMarks(p, now),
 		}
 		raw, err := json.Marshal(inc)
 		if err != nil {
@@ -184,17 +189,19 @@ type After struct {
 // casUpdate writes an incident only if it still reads as the caller read
 // it, with its timeline entries and what After asks for; otherwise it
 // returns the current value for another try. KEYS: incident, timeline,
-// open, open-by-category, lines of the channel, lines due, renders due.
-// ARGV: old, new, id, closing (0/1), line JSON or "", channel or "",
+// open, open-by-category, lines of the channel, lines due, renders due,
+// resolved. ARGV: old, new, id, closing (0, or the resolve time in ms:
+// the score in the resolved index), line JSON or "", channel or "",
 // render (0/1), now in ms, entries...
 var casUpdate = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur ~= ARGV[1] then return {0, cur or ''} end
 redis.call('SET', KEYS[1], ARGV[2])
 for i = 9, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
-if ARGV[4] == '1' then
+if ARGV[4] ~= '0' then
   redis.call('ZREM', KEYS[3], ARGV[3])
   redis.call('SREM', KEYS[4], ARGV[3])
+  redis.call('ZADD', KEYS[8], ARGV[4], ARGV[3])
 end
 if ARGV[5] ~= '' then
   redis.call('RPUSH', KEYS[5], ARGV[5])
@@ -238,7 +245,7 @@ func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after Af
 		}
 		closing := "0"
 		if wasOpen && !inc.Open() {
-			closing = "1"
+			closing = strconv.FormatInt(inc.ResolvedAt.UnixMilli(), 10)
 		}
 		line, channel := "", ""
 		if after.Line != "" && inc.Channel != "" {
@@ -259,7 +266,7 @@ func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after Af
 			e, _ := json.Marshal(entries[i])
 			args = append(args, e)
 		}
-		keys := []string{key, s.k.timeline(id), s.k.open(), s.k.openCat(inc.Category), s.k.lines(channel), s.k.linesDue(), s.k.renderDue()}
+		keys := []string{key, s.k.timeline(id), s.k.open(), s.k.openCat(inc.Category), s.k.lines(channel), s.k.linesDue(), s.k.renderDue(), s.k.resolved()}
 		res, err := casUpdate.Run(ctx, s.rdb, keys, args...).Slice()
 		if err != nil {
 			return false, fmt.Errorf("write %s: %w", id, err)

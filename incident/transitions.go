@@ -22,11 +22,12 @@ func Ack(by Person) Mutation {
 		}
 		inc.AckedBy = &by
 		inc.AckedAt = now
+		inc.marks().Acknowledged = &Milestone{At: now, By: by}
 		inc.LastUpdateAt = now
 		if inc.Commander == nil {
 			inc.Commander = &by
 		}
-		return []Entry{{Actor: by, Text: "Acknowledged; now leading the response"}}, nil
+		return []Entry{{Actor: by, Text: ackText}}, nil
 	}
 }
 
@@ -82,8 +83,9 @@ func Mitigate(by Person, text string) Mutation {
 		}
 		inc.Status = Mitigated
 		inc.MitigatedAt = now
+		inc.marks().Mitigated = &Milestone{At: now, By: by}
 		inc.LastUpdateAt = now
-		msg := "Mitigation applied"
+		msg := mitigatedText
 		if text != "" {
 			msg += ": " + text
 		}
@@ -100,11 +102,12 @@ func Resolve(by Person, resolution string) Mutation {
 		inc.Status = Resolved
 		inc.ResolvedAt = now
 		inc.ResolvedBy = &by
+		inc.marks().Resolved = &Milestone{At: now, By: by}
 		inc.LastUpdateAt = now
 		if resolution != "" {
 			inc.Resolution = resolution
 		}
-		msg := "Resolution confirmed"
+		msg := resolvedText
 		if resolution != "" {
 			msg += ": " + resolution
 		}

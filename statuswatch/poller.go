@@ -32,6 +32,10 @@ type Alert struct {
 	Update     string
 	Link       string
 	Polls      int
+	// Detected and Source are the first signal of the problem (the
+	// incident's detected milestone); open fills them in.
+	Detected time.Time
+	Source   string
 }
 
 // Opener opens an incident for a confirmed alert (or attaches the alert to
@@ -527,7 +531,7 @@ func (p *core) open(ctx context.Context, key string, a Alert) string {
 	if ok, err := p.rdb.SetNX(ctx, mk, "opening", 2*time.Minute).Result(); err != nil || !ok {
 		return ""
 	}
-	id, err := p.opener.OpenAlert(ctx, a)
+	id, err := p.opener.OpenAlert(ctx, signal(a, p.now(), p.cfg.Interval))
 	if err != nil {
 		p.log.WithError(err).WithField("key", key).Error("could not open incident from status")
 		p.rdb.Del(ctx, mk)

@@ -110,7 +110,7 @@ func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 	}
 	by := incident.Person{Name: "status poller"}
 	inc, _, err := o.Open(ctx, Request{OpenParams: incident.OpenParams{Category: a.Category, Severity: a.Severity,
-		Title: render.Truncate(a.Title, MaxTitle), By: by, Channel: channel}, Impact: a.Impact})
+		Title: render.Truncate(a.Title, MaxTitle), By: by, Channel: channel, Detected: a.Detected, Source: a.Source}, Impact: a.Impact})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {
 		inc = dup.Existing

@@ -145,7 +145,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	fams := []commands.Family{
 		commands.NewOpening(kit, d.Store, pub, d.Opener, d.Runbook, d.Channel),
 		commands.NewLifecycle(kit, pub, d.Runbook, resolver),
-		commands.NewReports(kit, d.Store, pub, followupLister(d.Followups)),
+		commands.NewReports(kit, d.Store, d.Affected, pub, followupLister(d.Followups)),
 		commands.NewChecklist(kit, d.Store, pub, d.Runbook, access),
 		commands.NewEscalation(kit, esc, d.Opener, d.Ladder),
 		commands.NewContacts(kit, access, d.Contacts, d.Ladder, d.ContactProblems),
@@ -167,6 +167,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		commands.NewDeploys(kit, d.App, pub, requests),
 		commands.NewAudit(kit, d.Audit),
 		commands.NewFollowups(kit, d.Followups),
+		commands.NewMilestones(kit, d.Store, pub),
 	}
 	return handlers.New(handlers.Deps{Families: fams, Kit: kit, Access: access, Auth: d.Auth, People: pub, Approvals: d.Approvals,
 		Audit: d.Audit, Observe: d.Observe, ReadLimit: d.ReadLimit, Views: drafts, Log: d.Log})

@@ -1,0 +1,145 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
+	"github.com/clerk-incident-bot/clerk-incident-bot/stats"
+)
+
+// The milestones family: correcting when an incident was detected or
+// mitigated, and `stats` over the milestones of a period. The rules and
+// the numbers live in incident (CorrectMilestone) and stats (Compute);
+// these are the thin Slack ends.
+
+// MilestoneStore is what correcting milestones and counting them needs of
+// the incident store.
+type MilestoneStore interface {
+	Get(ctx context.Context, id string) (*incident.Incident, error)
+	UpdateThen(ctx context.Context, id string, fn incident.Mutation, after incident.After) (*incident.Incident, error)
+	ListResolved(ctx context.Context, from, to time.Time) ([]*incident.Incident, error)
+	ListOpen(ctx context.Context) ([]*incident.Incident, error)
+}
+
+// Milestones corrects an incident's milestones and counts them (stats).
+type Milestones struct {
+	*Kit
+	store MilestoneStore
+	pub   Changer
+}
+
+// NewMilestones wires the family.
+func NewMilestones(k *Kit, store MilestoneStore, pub Changer) *Milestones {
+	return &Milestones{Kit: k, store: store, pub: pub}
+}
+
+// Title implements Family.
+func (h *Milestones) Title() string { return "Milestones and stats" }
+
+// Buttons implements Family.
+func (h *Milestones) Buttons() []Button { return nil }
+
+// Commands implements Family.
+func (h *Milestones) Commands() []Sub {
+	return []Sub{
+		{Name: "milestone", Usage: "/clerk-incident milestone [INC-n] <detected|mitigated> <HH:MM> [UTC|+hh:mm]", Summary: "correct when the incident was detected or mitigated (report and stats)", Who: OnIncident,
+			Run: h.milestone},
+		{Name: "stats", Usage: "/clerk-incident stats [30d|90d]", Summary: "incidents by category and severity, time to acknowledge and resolve (p50/p90)", NoID: true,
+			Run: h.stats},
+	}
+}
+
+func (h *Milestones) milestone(ctx context.Context, r Req, p Parsed) {
+	if len(p.Args) < 2 {
+		h.Fail(ctx, r, &UsageError{Problem: "Say which milestone (detected or mitigated) and the time, e.g. `milestone detected 14:05`.", Usage: p.Sub.Usage})
+		return
+	}
+	kind := strings.ToLower(p.Args[0])
+	if kind != incident.MilestoneDetected && kind != incident.MilestoneMitigated {
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q cannot be corrected: only detected and mitigated can (acknowledged and resolved are when someone did them).", p.Args[0]), Usage: p.Sub.Usage})
+		return
+	}
+	// Corrections are mostly written after the resolve, for the report.
+	h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) {
+		inc, err := h.store.Get(ctx, id)
+		if err != nil {
+			h.Fail(ctx, r, err)
+			return
+		}
+		// A bare HH:MM is the one nearest the milestone as recorded.
+		m := inc.Timings()
+		near := h.now()
+		switch {
+		case kind == incident.MilestoneDetected && m.Detected != nil:
+			near = m.Detected.At
+		case kind == incident.MilestoneMitigated && m.Mitigated != nil:
+			near = m.Mitigated.At
+		case kind == incident.MilestoneMitigated && m.Resolved != nil:
+			near = m.Resolved.At
+		}
+		at, err := incident.ParseMilestoneTime(strings.Join(p.Args[1:], " "), near)
+		if err != nil {
+			h.Fail(ctx, r, milestoneUsage(err, p))
+			return
+		}
+		line := fmt.Sprintf(":stopwatch: %s corrected *%s* to %s UTC; the report and `stats` use it.", render.Who(r.Who), kind, at.Format("2006-01-02 15:04"))
+		inc, err = h.store.UpdateThen(ctx, id, incident.CorrectMilestone(r.Who, kind, at), incident.After{Line: line, Render: true})
+		if err != nil {
+			h.Fail(ctx, r, withID(milestoneUsage(err, p), id))
+			return
+		}
+		sp := inc.Timings().Spans(h.now())
+		msg := fmt.Sprintf(":white_check_mark: %s of %s is now %s UTC.", kind, id, at.Format("2006-01-02 15:04"))
+		if sp.AckOK {
+			msg += " Time to acknowledge: " + incident.FormatSpan(sp.ToAcknowledge) + "."
+		}
+		if sp.MitigateOK {
+			msg += " Time to mitigate: " + incident.FormatSpan(sp.ToMitigate) + "."
+		}
+		h.ReplyText(ctx, r, msg)
+		_ = h.pub.Changed(ctx, inc)
+	})
+}
+
+// milestoneUsage turns a broken correction rule into its own sentence.
+func milestoneUsage(err error, p Parsed) error {
+	for _, rule := range []error{incident.ErrMilestoneTime, incident.ErrMilestoneRule, incident.ErrMilestoneKind} {
+		if errors.Is(err, rule) {
+			why := strings.TrimSuffix(err.Error(), ": "+rule.Error())
+			return &UsageError{Problem: "Not changed: " + why + ".", Usage: p.Sub.Usage}
+		}
+	}
+	return err
+}
+
+func (h *Milestones) stats(ctx context.Context, r Req, p Parsed) {
+	if len(p.Args) > 1 {
+		h.Fail(ctx, r, &UsageError{Problem: "Give at most one period: 30d or 90d.", Usage: p.Sub.Usage})
+		return
+	}
+	period, err := stats.ParsePeriod(p.Form(), h.now())
+	if err != nil {
+		h.Fail(ctx, r, &UsageError{Problem: strings.TrimSuffix(err.Error(), ": "+stats.ErrPeriod.Error()) + ".", Usage: p.Sub.Usage})
+		return
+	}
+	resolved, err := h.store.ListResolved(ctx, period.From, period.To)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	open, err := h.store.ListOpen(ctx)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	summary := stats.Compute(period, resolved, open)
+	// Chart hook: summary carries every number shown (counts by category
+	// and severity, MTTA/MTTR p50/p90 with n); a PNG of it (chart.Stats)
+	// goes out beside this text.
+	h.ReplyText(ctx, r, stats.Text(summary))
+}
