@@ -139,6 +139,7 @@ type Poller struct {
 	body     []byte
 	found    *Detection // the detected endpoint, when StatusURL is a root
 	started  time.Time
+	samples  *Samples // the probes' timings, for charts
 }
 
 // NewPoller builds a poller.
@@ -163,7 +164,8 @@ func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Cl
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Poller{rdb: rdb, prefix: prefix, cfg: cfg, hc: hc, opener: opener, rep: rep, now: now, log: log, owner: hex.EncodeToString(b), started: now()}
+	return &Poller{rdb: rdb, prefix: prefix, cfg: cfg, hc: hc, opener: opener, rep: rep, now: now, log: log, owner: hex.EncodeToString(b), started: now(),
+		samples: NewSamples(rdb, prefix, cfg.Interval)}
 }
 
 // staleAfter is how many intervals without a finished poll (by any
