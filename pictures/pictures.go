@@ -1,0 +1,109 @@
+package pictures
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/chart"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
+)
+
+// Files puts files in Slack (the publisher). Content is the file's bytes
+// in a string: a PNG goes through as is.
+type Files interface {
+	UploadFile(ctx context.Context, inc *incident.Incident, name, title, content, comment string) error
+	UploadToUser(ctx context.Context, user, name, title, content, comment string) error
+}
+
+// Samples are the probes' recent timings (statuswatch.Samples).
+type Samples interface {
+	Range(ctx context.Context, from, to time.Time) ([]statuswatch.TargetSamples, error)
+}
+
+// ErrNoSamples means no probe ran in the window: the poller is off, or
+// no Clerk key is set, or samples are older than their 24 h.
+var ErrNoSamples = errors.New("no probe samples in that window")
+
+// Pictures draws charts and uploads them.
+type Pictures struct {
+	files   Files
+	samples Samples // nil: nothing times Clerk
+	slow    time.Duration
+	now     func() time.Time
+}
+
+// New builds Pictures; samples may be nil (no probes), slow is
+// CLERK_PROBE_SLOW.
+func New(files Files, samples Samples, slow time.Duration, now func() time.Time) *Pictures {
+	return &Pictures{files: files, samples: samples, slow: slow, now: now}
+}
+
+// Report uploads the incident's timeline into its thread and, when
+// probes ran during it, Clerk's latency over the incident.
+func (p *Pictures) Report(ctx context.Context, inc *incident.Incident) error {
+	png, err := chart.Timeline(TimelineInput(inc, p.now()))
+	if err != nil {
+		return fmt.Errorf("draw the timeline of %s: %w", inc.ID, err)
+	}
+	if err := p.files.UploadFile(ctx, inc, inc.ID+"-timeline.png", "Timeline of "+inc.ID, string(png), ""); err != nil {
+		return fmt.Errorf("upload the timeline of %s: %w", inc.ID, err)
+	}
+	end := inc.ResolvedAt
+	if end.IsZero() {
+		end = p.now()
+	}
+	// A margin each side shows what "normal" looked like.
+	png, err = p.latency(ctx, "Clerk probe latency during "+inc.ID, inc.OpenedAt.Add(-15*time.Minute), end.Add(15*time.Minute))
+	if errors.Is(err, ErrNoSamples) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.files.UploadFile(ctx, inc, inc.ID+"-latency.png", "Clerk latency during "+inc.ID, string(png), ""); err != nil {
+		return fmt.Errorf("upload the latency of %s: %w", inc.ID, err)
+	}
+	return nil
+}
+
+// LastHour uploads Clerk's probe latency over the last hour into the
+// incident's thread, or, without an incident, into user's direct
+// message (the command's reply is ephemeral and cannot carry a file).
+func (p *Pictures) LastHour(ctx context.Context, inc *incident.Incident, user string) error {
+	now := p.now()
+	png, err := p.latency(ctx, "Clerk probe latency, last hour", now.Add(-time.Hour), now)
+	if err != nil {
+		return err
+	}
+	name := "clerk-latency-" + now.UTC().Format("20060102-1504") + ".png"
+	if inc != nil && inc.Channel != "" {
+		return p.files.UploadFile(ctx, inc, name, "Clerk latency, last hour", string(png), "")
+	}
+	return p.files.UploadToUser(ctx, user, name, "Clerk latency, last hour", string(png), "")
+}
+
+func (p *Pictures) latency(ctx context.Context, title string, from, to time.Time) ([]byte, error) {
+	if p.samples == nil {
+		return nil, ErrNoSamples
+	}
+	got, err := p.samples.Range(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	in := chart.LatencyInput{Title: title, From: from, To: to, Slow: p.slow}
+	for _, ts := range got {
+		s := chart.Series{Name: ts.Target}
+		for _, smp := range ts.Samples {
+			s.Samples = append(s.Samples, chart.Sample{At: smp.At, Ms: smp.Ms, OK: smp.OK})
+		}
+		in.Series = append(in.Series, s)
+	}
+	png, err := chart.Latency(in)
+	if errors.Is(err, chart.ErrNoData) {
+		return nil, ErrNoSamples
+	}
+	return png, err
+}
