@@ -188,3 +188,7 @@ func (tp timelinePlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	row(tp.in.Pages, rowPages, pageColor, draw.PyramidGlyph{})
 	row(tp.in.Approvals, rowApprovals, approvalColor, draw.BoxGlyph{})
 }
+
+// MilestoneColor is the colour a milestone is drawn in (for tests that
+// look at the picture).
+func MilestoneColor(name string) color.RGBA { return milestoneColor[name] }

@@ -90,6 +90,7 @@ type Handlers struct {
 	bypassMax time.Duration
 
 	watch       StatusSource
+	pictures    Pictures
 	diagTargets []probe.DiagnoseTarget
 	checkInput  probe.CheckInput
 
@@ -130,6 +131,7 @@ type Deps struct {
 	BypassMax time.Duration
 	// Watch is nil when neither the status page nor the app is watched.
 	Watch           StatusSource
+	Pictures        Pictures // nil: no charts
 	DiagnoseTargets []probe.DiagnoseTarget
 	Check           probe.CheckInput
 	Audit           Auditor
@@ -161,6 +163,7 @@ func New(d Deps) *Handlers {
 		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe, updateEvery: d.UpdateEvery,
 		modals: d.Modals, statusPage: d.StatusPage, updateChannel: d.UpdateChannel, readLimit: d.ReadLimit, app: d.App}
 	h.webhooks = d.Webhooks
+	h.pictures = d.Pictures
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}

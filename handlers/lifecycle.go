@@ -303,7 +303,7 @@ func (h *Handlers) postmortem(ctx context.Context, r req, id string) {
 		h.fail(ctx, r, fmt.Errorf("%s has no channel to upload the report to", id))
 		return
 	}
-	if err := h.pub.UploadReport(ctx, inc, md); err != nil {
+	if err := h.uploadReport(ctx, inc, md); err != nil {
 		h.fail(ctx, r, err)
 		return
 	}

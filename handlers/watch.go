@@ -17,9 +17,9 @@ import (
 
 func watchingCommands() []Sub {
 	return []Sub{
-		{Name: "status", Usage: "/clerk-incident status [INC-n]", Summary: "show an incident and its latest timeline",
+		{Name: "status", Usage: "/clerk-incident status [INC-n] [--chart]", Summary: "show an incident and its latest timeline (--chart: the last hour of Clerk's latency, in a DM)",
 			Run: (*Handlers).status},
-		{Name: "diagnose", Usage: "/clerk-incident diagnose [INC-n] [samples]", Summary: "time Clerk's API, JWKS, the app health endpoint and the status page", Who: Responder,
+		{Name: "diagnose", Usage: "/clerk-incident diagnose [INC-n] [samples] [--chart]", Summary: "time Clerk's API, JWKS, the app health endpoint and the status page (--chart: the last hour of Clerk's latency)", Who: Responder,
 			Run: (*Handlers).diagnose},
 		{Name: "check", Usage: "/clerk-incident check", Summary: "check keys, webhook secret, Redis, contacts and Slack tokens", NoID: true, Who: Responder,
 			Run: func(h *Handlers, ctx context.Context, r req, _ Parsed) { h.check(ctx, r) }},
@@ -47,6 +47,9 @@ func (h *Handlers) live(ctx context.Context) string {
 }
 
 func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
+	if takeChart(&p) {
+		defer h.attachLatency(ctx, r, nil)
+	}
 	if p.ID == "" {
 		open, err := h.store.ListOpen(ctx)
 		if err != nil {
@@ -79,6 +82,7 @@ func (h *Handlers) status(ctx context.Context, r req, p Parsed) {
 }
 
 func (h *Handlers) diagnose(ctx context.Context, r req, p Parsed) {
+	chart := takeChart(&p)
 	n := 5
 	if len(p.Args) > 0 {
 		if _, err := fmt.Sscanf(p.Args[0], "%d", &n); err != nil || n < 1 || n > 50 {
@@ -103,6 +107,9 @@ func (h *Handlers) diagnose(ctx context.Context, r req, p Parsed) {
 		h.pub.Thread(ctx, inc, text)
 	}
 	h.replyText(ctx, r, text)
+	if chart {
+		h.attachLatency(ctx, r, inc)
+	}
 }
 
 func (h *Handlers) check(ctx context.Context, r req) {
