@@ -16,13 +16,15 @@ import (
 	"time"
 
 	"gonum.org/v1/plot"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/chartdata"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // ErrNoData means there is nothing to draw; callers say so in words.
-var ErrNoData = errors.New("chart: nothing to draw")
+var ErrNoData = chartdata.ErrNoData
 
 // Size and resolution of every chart: 1000×420 px, readable in a Slack
 // thread preview and small as a PNG (tens of KB).
@@ -93,3 +95,16 @@ func (timeTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // rgb is an opaque colour.
 func rgb(r, g, b uint8) color.RGBA { return color.RGBA{R: r, G: g, B: b, A: 255} }
+
+// Draw draws the one chart req asks for.
+func Draw(req chartdata.Request) ([]byte, error) {
+	switch {
+	case req.Timeline != nil:
+		return Timeline(*req.Timeline)
+	case req.Latency != nil:
+		return Latency(*req.Latency)
+	case req.Stats != nil:
+		return Stats(*req.Stats)
+	}
+	return nil, errors.New("chart: the request names no chart")
+}

@@ -220,8 +220,8 @@ func TestLatencyOutsideTheWindowIsNoData(t *testing.T) {
 
 func TestStatsBarsGrowWithCounts(t *testing.T) {
 	in := StatsInput{Title: "Incidents, last 30 days",
-		Counts:    []Count{{"outage", 9}, {"degradation", 3}, {"security", 1}},
-		Durations: []Duration{{"MTTA p50", 90 * time.Second}, {"MTTA p90", 4 * time.Minute}, {"MTTR p50", 40 * time.Minute}, {"MTTR p90", 2 * time.Hour}}}
+		Counts:    []Count{{Label: "outage", N: 9}, {Label: "degradation", N: 3}, {Label: "security", N: 1}},
+		Durations: []Duration{{Label: "MTTA p50", D: 90 * time.Second}, {Label: "MTTA p90", D: 4 * time.Minute}, {Label: "MTTR p50", D: 40 * time.Minute}, {Label: "MTTR p90", D: 2 * time.Hour}}}
 	pic, err := stats(in)
 	if err != nil {
 		t.Fatal(err)
@@ -270,8 +270,8 @@ func BenchmarkLatency(b *testing.B) {
 }
 
 func BenchmarkStats(b *testing.B) {
-	in := StatsInput{Title: "Incidents", Counts: []Count{{"outage", 9}, {"degradation", 3}, {"security", 1}},
-		Durations: []Duration{{"MTTA p50", 90 * time.Second}, {"MTTR p50", 40 * time.Minute}}}
+	in := StatsInput{Title: "Incidents", Counts: []Count{{Label: "outage", N: 9}, {Label: "degradation", N: 3}, {Label: "security", N: 1}},
+		Durations: []Duration{{Label: "MTTA p50", D: 90 * time.Second}, {Label: "MTTR p50", D: 40 * time.Minute}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Stats(in); err != nil {

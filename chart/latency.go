@@ -11,29 +11,16 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/chartdata"
 )
 
-// Sample is one timed probe call.
-type Sample struct {
-	At time.Time
-	Ms float64
-	OK bool // false: it failed (5xx, timeout, connection error)
-}
-
-// Series is one probe target's samples, e.g. "Backend API GET /jwks".
-type Series struct {
-	Name    string
-	Samples []Sample
-}
-
-// LatencyInput is Clerk's probe latency over [From, To] beside the slow
-// threshold.
-type LatencyInput struct {
-	Title    string
-	From, To time.Time
-	Slow     time.Duration
-	Series   []Series
-}
+// The inputs are chartdata's.
+type (
+	Sample       = chartdata.Sample
+	Series       = chartdata.Series
+	LatencyInput = chartdata.Latency
+)
 
 var (
 	seriesColors = []color.RGBA{rgb(31, 119, 180), rgb(44, 160, 44), rgb(148, 103, 189), rgb(140, 86, 75), rgb(23, 190, 207), rgb(127, 127, 127)}

@@ -10,27 +10,16 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/chartdata"
 )
 
-// Count is one bar: how many incidents had Label (a category or severity).
-type Count struct {
-	Label string
-	N     int
-}
-
-// Duration is one bar of the response-time panel, e.g. "MTTA p50".
-type Duration struct {
-	Label string
-	D     time.Duration
-}
-
-// StatsInput is what `stats` shows: incident counts on the left and,
-// when given, response times in minutes on the right.
-type StatsInput struct {
-	Title     string
-	Counts    []Count
-	Durations []Duration
-}
+// The inputs are chartdata's.
+type (
+	Count      = chartdata.Count
+	Duration   = chartdata.Duration
+	StatsInput = chartdata.Stats
+)
 
 var barColor = rgb(31, 119, 180)
 

@@ -8,40 +8,24 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/chartdata"
+)
+
+// The inputs are chartdata's; the names here keep callers short.
+type (
+	Mark          = chartdata.Mark
+	Span          = chartdata.Span
+	TimelineInput = chartdata.Timeline
 )
 
 // Milestone names, in the order an incident reaches them.
 const (
-	Detected     = "detected"
-	Acknowledged = "acknowledged"
-	Mitigated    = "mitigated"
-	Resolved     = "resolved"
+	Detected     = chartdata.Detected
+	Acknowledged = chartdata.Acknowledged
+	Mitigated    = chartdata.Mitigated
+	Resolved     = chartdata.Resolved
 )
-
-// Mark is one moment on a timeline.
-type Mark struct {
-	At    time.Time
-	Label string
-}
-
-// Span is a stretch of time, e.g. a bypass window.
-type Span struct {
-	From, To time.Time
-	Label    string
-}
-
-// TimelineInput is what an incident's timeline shows. Milestones maps a
-// milestone name (Detected …) to when it was reached; a missing one is
-// not drawn. End closes the axis (and open spans) for an incident still
-// open: the time of drawing.
-type TimelineInput struct {
-	Title      string
-	Milestones map[string]time.Time
-	Pages      []Mark // Label: level and who, "L1 alice"
-	Approvals  []Mark // Label: "AR-1 requested", "AR-1 approved by bob"
-	Bypass     []Span // shaded
-	End        time.Time
-}
 
 // Each milestone has its own colour, so a reader (and a test) can tell
 // them apart without reading labels.

@@ -38,7 +38,7 @@ func (h *Handlers) attachLatency(ctx context.Context, r req, inc *incident.Incid
 	err := h.pictures.LastHour(ctx, inc, r.who.ID)
 	switch {
 	case errors.Is(err, pictures.ErrNoSamples):
-		h.replyText(ctx, r, "No chart: the bot timed no Clerk endpoint in the last hour (it does when CLERK_SECRET_KEY or CLERK_PUBLISHABLE_KEY is set and STATUS_POLL_SCHEDULE is on).")
+		h.replyText(ctx, r, "No chart: the bot timed no Clerk endpoint in the last hour (it does on each status poll when CLERK_PROBE is on).")
 	case err != nil:
 		h.fail(ctx, r, err)
 	case inc != nil && inc.Channel != "":

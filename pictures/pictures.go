@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/chart"
+	"github.com/clerk-incident-bot/clerk-incident-bot/chartdata"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
@@ -29,6 +29,7 @@ var ErrNoSamples = errors.New("no probe samples in that window")
 
 // Pictures draws charts and uploads them.
 type Pictures struct {
+	draw    Drawer
 	files   Files
 	samples Samples // nil: nothing times Clerk
 	slow    time.Duration
@@ -37,14 +38,15 @@ type Pictures struct {
 
 // New builds Pictures; samples may be nil (no probes), slow is
 // CLERK_PROBE_SLOW.
-func New(files Files, samples Samples, slow time.Duration, now func() time.Time) *Pictures {
-	return &Pictures{files: files, samples: samples, slow: slow, now: now}
+func New(draw Drawer, files Files, samples Samples, slow time.Duration, now func() time.Time) *Pictures {
+	return &Pictures{draw: draw, files: files, samples: samples, slow: slow, now: now}
 }
 
 // Report uploads the incident's timeline into its thread and, when
 // probes ran during it, Clerk's latency over the incident.
 func (p *Pictures) Report(ctx context.Context, inc *incident.Incident) error {
-	png, err := chart.Timeline(TimelineInput(inc, p.now()))
+	tl := TimelineInput(inc, p.now())
+	png, err := p.draw.Draw(ctx, chartdata.Request{Timeline: &tl})
 	if err != nil {
 		return fmt.Errorf("draw the timeline of %s: %w", inc.ID, err)
 	}
@@ -93,16 +95,16 @@ func (p *Pictures) latency(ctx context.Context, title string, from, to time.Time
 	if err != nil {
 		return nil, err
 	}
-	in := chart.LatencyInput{Title: title, From: from, To: to, Slow: p.slow}
+	in := chartdata.Latency{Title: title, From: from, To: to, Slow: p.slow}
 	for _, ts := range got {
-		s := chart.Series{Name: ts.Target}
+		s := chartdata.Series{Name: ts.Target}
 		for _, smp := range ts.Samples {
-			s.Samples = append(s.Samples, chart.Sample{At: smp.At, Ms: smp.Ms, OK: smp.OK})
+			s.Samples = append(s.Samples, chartdata.Sample{At: smp.At, Ms: smp.Ms, OK: smp.OK})
 		}
 		in.Series = append(in.Series, s)
 	}
-	png, err := chart.Latency(in)
-	if errors.Is(err, chart.ErrNoData) {
+	png, err := p.draw.Draw(ctx, chartdata.Request{Latency: &in})
+	if errors.Is(err, chartdata.ErrNoData) {
 		return nil, ErrNoSamples
 	}
 	return png, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/chart"
+	"github.com/clerk-incident-bot/clerk-incident-bot/chartdata"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
@@ -39,8 +40,8 @@ func sample() *incident.Incident {
 
 func TestTimelineInputReadsMilestonesPagesApprovalsAndBypass(t *testing.T) {
 	in := TimelineInput(sample(), t0.Add(time.Hour))
-	if in.Milestones[chart.Detected] != t0 || in.Milestones[chart.Acknowledged] != t0.Add(90*time.Second) ||
-		in.Milestones[chart.Mitigated] != t0.Add(25*time.Minute) || in.Milestones[chart.Resolved] != t0.Add(48*time.Minute) {
+	if in.Milestones[chartdata.Detected] != t0 || in.Milestones[chartdata.Acknowledged] != t0.Add(90*time.Second) ||
+		in.Milestones[chartdata.Mitigated] != t0.Add(25*time.Minute) || in.Milestones[chartdata.Resolved] != t0.Add(48*time.Minute) {
 		t.Errorf("milestones %v", in.Milestones)
 	}
 	wantPages := []string{"L1 Primary", "L1 Primary", "L2 Secondary"}
@@ -71,10 +72,10 @@ func TestTimelineInputOfAnOpenIncident(t *testing.T) {
 	inc.MitigatedAt, inc.ResolvedAt, inc.Status = time.Time{}, time.Time{}, incident.Investigating
 	inc.Timeline = inc.Timeline[:7] // the bypass is still on
 	in := TimelineInput(inc, t0.Add(30*time.Minute))
-	if _, ok := in.Milestones[chart.Mitigated]; ok {
+	if _, ok := in.Milestones[chartdata.Mitigated]; ok {
 		t.Error("an unmitigated incident has a mitigated milestone")
 	}
-	if _, ok := in.Milestones[chart.Resolved]; ok {
+	if _, ok := in.Milestones[chartdata.Resolved]; ok {
 		t.Error("an open incident has a resolved milestone")
 	}
 	if len(in.Bypass) != 1 || !in.Bypass[0].To.Equal(t0.Add(30*time.Minute)) {
@@ -129,7 +130,7 @@ func TestReportUploadsTimelineAndLatencyWhenProbesRan(t *testing.T) {
 		ss.Samples = append(ss.Samples, statuswatch.Sample{At: t0.Add(time.Duration(i-20) * time.Minute), Ms: 150, OK: i < 30 || i > 40})
 	}
 	f := &files{}
-	if err := New(f, samples{ss}, 2*time.Second, now).Report(context.Background(), sample()); err != nil {
+	if err := New(inProcess{}, f, samples{ss}, 2*time.Second, now).Report(context.Background(), sample()); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.got) != 2 || f.got[0].name != "INC-7-timeline.png" || f.got[1].name != "INC-7-latency.png" || f.got[0].where != "INC-7" {
@@ -140,7 +141,7 @@ func TestReportUploadsTimelineAndLatencyWhenProbesRan(t *testing.T) {
 
 	// Without probes, the timeline alone.
 	f = &files{}
-	if err := New(f, nil, 2*time.Second, now).Report(context.Background(), sample()); err != nil {
+	if err := New(inProcess{}, f, nil, 2*time.Second, now).Report(context.Background(), sample()); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.got) != 1 || f.got[0].name != "INC-7-timeline.png" {
@@ -155,7 +156,7 @@ func TestLastHourGoesToTheThreadOrTheUser(t *testing.T) {
 		ss.Samples = append(ss.Samples, statuswatch.Sample{At: t0.Add(-time.Duration(i) * time.Minute), Ms: 80, OK: true})
 	}
 	f := &files{}
-	p := New(f, samples{ss}, 2*time.Second, now)
+	p := New(inProcess{}, f, samples{ss}, 2*time.Second, now)
 	if err := p.LastHour(context.Background(), nil, "U1"); err != nil {
 		t.Fatal(err)
 	}
@@ -167,11 +168,16 @@ func TestLastHourGoesToTheThreadOrTheUser(t *testing.T) {
 	}
 	isPNG(t, f.got[0].content)
 	// Samples older than the hour do not count.
-	old := New(f, samples{ss}, 2*time.Second, func() time.Time { return t0.Add(3 * time.Hour) })
+	old := New(inProcess{}, f, samples{ss}, 2*time.Second, func() time.Time { return t0.Add(3 * time.Hour) })
 	if err := old.LastHour(context.Background(), nil, "U1"); !errors.Is(err, ErrNoSamples) {
 		t.Errorf("no samples in the hour: %v, want ErrNoSamples", err)
 	}
-	if err := New(f, nil, time.Second, now).LastHour(context.Background(), nil, "U1"); !errors.Is(err, ErrNoSamples) {
+	if err := New(inProcess{}, f, nil, time.Second, now).LastHour(context.Background(), nil, "U1"); !errors.Is(err, ErrNoSamples) {
 		t.Errorf("no probes: %v, want ErrNoSamples", err)
 	}
 }
+
+// inProcess draws in the test's process (the bot runs chart's program).
+type inProcess struct{}
+
+func (inProcess) Draw(_ context.Context, req chartdata.Request) ([]byte, error) { return chart.Draw(req) }

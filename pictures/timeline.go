@@ -1,5 +1,5 @@
 // Package pictures turns an incident and the probes' samples into charts
-// (package chart) and puts them in Slack: the report's timeline and
+// (drawn by package chart in its own process) and puts them in Slack: the report's timeline and
 // latency, and the last hour's latency on request (`status --chart`,
 // `diagnose --chart`). Nothing is kept between charts.
 package pictures
@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/chart"
+	"github.com/clerk-incident-bot/clerk-incident-bot/chartdata"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
@@ -27,14 +27,14 @@ var (
 // TimelineInput reads the incident's milestones and its timeline's pages,
 // approvals and bypass windows into a chart input. now closes an open
 // bypass window of an incident still open.
-func TimelineInput(inc *incident.Incident, now time.Time) chart.TimelineInput {
-	in := chart.TimelineInput{
+func TimelineInput(inc *incident.Incident, now time.Time) chartdata.Timeline {
+	in := chartdata.Timeline{
 		Title: inc.ID + " " + inc.Title,
 		// The open is the first signal the bot has of the incident.
-		Milestones: map[string]time.Time{chart.Detected: inc.OpenedAt},
+		Milestones: map[string]time.Time{chartdata.Detected: inc.OpenedAt},
 		End:        now,
 	}
-	for name, at := range map[string]time.Time{chart.Acknowledged: inc.AckedAt, chart.Mitigated: inc.MitigatedAt, chart.Resolved: inc.ResolvedAt} {
+	for name, at := range map[string]time.Time{chartdata.Acknowledged: inc.AckedAt, chartdata.Mitigated: inc.MitigatedAt, chartdata.Resolved: inc.ResolvedAt} {
 		if !at.IsZero() {
 			in.Milestones[name] = at
 		}
@@ -49,14 +49,14 @@ func TimelineInput(inc *incident.Incident, now time.Time) chart.TimelineInput {
 			if name := strings.TrimSpace(m[2]); name != "" {
 				label += " " + name
 			}
-			in.Pages = append(in.Pages, chart.Mark{At: e.At, Label: label})
+			in.Pages = append(in.Pages, chartdata.Mark{At: e.At, Label: label})
 		case approvalRe.MatchString(text):
 			m := approvalRe.FindStringSubmatch(text)
 			label := strings.ToLower(m[1]) + " " + m[2]
 			if m[1] != "Requested" && e.Actor.Name != "" {
 				label += " by " + e.Actor.Name
 			}
-			in.Approvals = append(in.Approvals, chart.Mark{At: e.At, Label: label})
+			in.Approvals = append(in.Approvals, chartdata.Mark{At: e.At, Label: label})
 		case strings.Contains(text, "result:") && strings.Contains(text, "bypass is ON"):
 			// The approved bypass (or its extension) was turned on.
 			if bypassFrom.IsZero() {
@@ -64,7 +64,7 @@ func TimelineInput(inc *incident.Incident, now time.Time) chart.TimelineInput {
 			}
 		case strings.HasPrefix(text, "Emergency bypass turned off"), strings.HasPrefix(text, "Emergency bypass ended by itself"):
 			if !bypassFrom.IsZero() {
-				in.Bypass = append(in.Bypass, chart.Span{From: bypassFrom, To: e.At, Label: "bypass on"})
+				in.Bypass = append(in.Bypass, chartdata.Span{From: bypassFrom, To: e.At, Label: "bypass on"})
 				bypassFrom = time.Time{}
 			}
 		}
@@ -74,7 +74,7 @@ func TimelineInput(inc *incident.Incident, now time.Time) chart.TimelineInput {
 		if !inc.ResolvedAt.IsZero() {
 			end = inc.ResolvedAt
 		}
-		in.Bypass = append(in.Bypass, chart.Span{From: bypassFrom, To: end, Label: "bypass on"})
+		in.Bypass = append(in.Bypass, chartdata.Span{From: bypassFrom, To: end, Label: "bypass on"})
 	}
 	return in
 }

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/chart"
+	"github.com/clerk-incident-bot/clerk-incident-bot/chartdata"
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
@@ -43,7 +45,8 @@ func pixelsOf(img image.Image, want color.RGBA) int {
 // An incident paged, acknowledged 90 s later, mitigated and resolved,
 // with Clerk's probes timed all along: the report comes with its timeline
 // (each milestone drawn) and Clerk's latency over the incident, and
-// `status --chart` / `diagnose INC-n --chart` attach the last hour.
+// `status --chart` / `diagnose INC-n --chart` attach the last hour. The
+// charts are drawn by the real chart program, as in production.
 func TestReportAndStatusComeWithCharts(t *testing.T) {
 	fs := fakeslack.New()
 	defer fs.Close()
@@ -57,7 +60,7 @@ func TestReportAndStatusComeWithCharts(t *testing.T) {
 	fs.SetGroup("SONCALL", "U1")
 	fs.SetEmail("U2", "bob@example.com")
 	clock, tick, bot := startLadderEnv(t, fs, ladderContacts, map[string]string{"STATUS_POLL_SCHEDULE": "@every 1m",
-		"CLERK_STATUS_URL": st.StatuspageURL(), "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL()},
+		"CLERK_STATUS_URL": st.StatuspageURL(), "CHART_PROGRAM": apptest.Build(t, "../../clerk-incident-chart"), "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL()},
 		app.Options{NoEngineLoop: true, NoSweepLoop: true, NoPollLoop: true})
 	pollNow := func() {
 		if bot.Poller.TryLead(context.Background()) {
@@ -97,7 +100,7 @@ func TestReportAndStatusComeWithCharts(t *testing.T) {
 		t.Errorf("timeline in thread %q, want the card's %q", tl.ThreadTS, card.TS)
 	}
 	img := decodePNG(t, tl)
-	for _, m := range []string{chart.Detected, chart.Acknowledged, chart.Mitigated, chart.Resolved} {
+	for _, m := range []string{chartdata.Detected, chartdata.Acknowledged, chartdata.Mitigated, chartdata.Resolved} {
 		if n := pixelsOf(img, chart.MilestoneColor(m)); n < 150 {
 			t.Errorf("milestone %s: %d pixels of its colour in the timeline, want its line", m, n)
 		}
