@@ -180,4 +180,6 @@ func TestLastHourGoesToTheThreadOrTheUser(t *testing.T) {
 // inProcess draws in the test's process (the bot runs chart's program).
 type inProcess struct{}
 
-func (inProcess) Draw(_ context.Context, req chartdata.Request) ([]byte, error) { return chart.Draw(req) }
+func (inProcess) Draw(_ context.Context, req chartdata.Request) ([]byte, error) {
+	return chart.Draw(req)
+}
