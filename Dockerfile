@@ -6,11 +6,14 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/clerk-incident-bot ./cmd/clerk-incident-bot
+# The chart drawer, run once per chart: the idle bot holds no plotting fonts.
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/clerk-incident-chart ./cmd/clerk-incident-chart
 
 FROM scratch
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo
 COPY --from=build /out/clerk-incident-bot /clerk-incident-bot
+COPY --from=build /out/clerk-incident-chart /clerk-incident-chart
 COPY contacts.yml /etc/clerk-incident-bot/contacts.yml
 ENV HTTP_ADDR=:8080 CONTACTS_FILE=/etc/clerk-incident-bot/contacts.yml
 EXPOSE 8080

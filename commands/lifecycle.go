@@ -150,6 +150,7 @@ type ReportUploader interface {
 // Reports records the post-incident report's fields and writes it.
 type Reports struct {
 	*Kit
+	charts    *Charts
 	store     ReportStore
 	accounts  AffectedCounter
 	pub       ReportUploader
@@ -163,8 +164,8 @@ type AffectedCounter interface {
 }
 
 // NewReports wires the family.
-func NewReports(k *Kit, store ReportStore, accounts AffectedCounter, pub ReportUploader, followups FollowupLister) *Reports {
-	return &Reports{Kit: k, store: store, accounts: accounts, pub: pub, followups: followups}
+func NewReports(k *Kit, charts *Charts, store ReportStore, accounts AffectedCounter, pub ReportUploader, followups FollowupLister) *Reports {
+	return &Reports{Kit: k, charts: charts, store: store, accounts: accounts, pub: pub, followups: followups}
 }
 
 // Title implements Family.
@@ -443,6 +444,7 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 		h.Fail(ctx, r, err)
 		return
 	}
+	h.charts.reportPictures(ctx, inc)
 	entry := "Post-incident report written"
 	if len(missing) > 0 {
 		entry += " (still empty: " + strings.Join(missing, ", ") + ")"

@@ -29,13 +29,14 @@ type MilestoneStore interface {
 // Milestones corrects an incident's milestones and counts them (stats).
 type Milestones struct {
 	*Kit
-	store MilestoneStore
-	pub   Changer
+	charts *Charts
+	store  MilestoneStore
+	pub    Changer
 }
 
 // NewMilestones wires the family.
-func NewMilestones(k *Kit, store MilestoneStore, pub Changer) *Milestones {
-	return &Milestones{Kit: k, store: store, pub: pub}
+func NewMilestones(k *Kit, charts *Charts, store MilestoneStore, pub Changer) *Milestones {
+	return &Milestones{Kit: k, charts: charts, store: store, pub: pub}
 }
 
 // Title implements Family.
@@ -138,8 +139,6 @@ func (h *Milestones) stats(ctx context.Context, r Req, p Parsed) {
 		return
 	}
 	summary := stats.Compute(period, resolved, open)
-	// Chart hook: summary carries every number shown (counts by category
-	// and severity, MTTA/MTTR p50/p90 with n); a PNG of it (chart.Stats)
-	// goes out beside this text.
 	h.ReplyText(ctx, r, stats.Text(summary))
+	h.charts.statsChart(ctx, r, summary)
 }

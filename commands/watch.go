@@ -25,15 +25,16 @@ type StatusStore interface {
 // Watch shows an incident with Clerk's live status.
 type Watch struct {
 	*Kit
-	store StatusStore
-	pub   LadderStater
-	rb    *incident.Runbook
-	watch StatusSource // nil: neither the status page nor the app is watched
+	charts *Charts
+	store  StatusStore
+	pub    LadderStater
+	rb     *incident.Runbook
+	watch  StatusSource // nil: neither the status page nor the app is watched
 }
 
 // NewWatch wires the family.
-func NewWatch(k *Kit, store StatusStore, pub LadderStater, rb *incident.Runbook, watch StatusSource) *Watch {
-	return &Watch{Kit: k, store: store, pub: pub, rb: rb, watch: watch}
+func NewWatch(k *Kit, charts *Charts, store StatusStore, pub LadderStater, rb *incident.Runbook, watch StatusSource) *Watch {
+	return &Watch{Kit: k, charts: charts, store: store, pub: pub, rb: rb, watch: watch}
 }
 
 // Title implements Family.
@@ -42,7 +43,7 @@ func (h *Watch) Title() string { return watchTitle }
 // Commands implements Family.
 func (h *Watch) Commands() []Sub {
 	return []Sub{
-		{Name: "status", Usage: "/clerk-incident status [INC-n]", Summary: "show an incident and its latest timeline",
+		{Name: "status", Usage: "/clerk-incident status [INC-n] [--chart]", Summary: "show an incident and its latest timeline (--chart: the last hour of Clerk's latency, in a DM)",
 			Run: h.status},
 	}
 }
@@ -53,14 +54,15 @@ func (h *Watch) Buttons() []Button { return nil }
 // Probes times Clerk's endpoints and checks the bot's own settings.
 type Probes struct {
 	*Kit
+	charts      *Charts
 	pub         Threader
 	diagTargets []probe.DiagnoseTarget
 	checkInput  probe.CheckInput
 }
 
 // NewProbes wires the family.
-func NewProbes(k *Kit, pub Threader, targets []probe.DiagnoseTarget, check probe.CheckInput) *Probes {
-	return &Probes{Kit: k, pub: pub, diagTargets: targets, checkInput: check}
+func NewProbes(k *Kit, charts *Charts, pub Threader, targets []probe.DiagnoseTarget, check probe.CheckInput) *Probes {
+	return &Probes{Kit: k, charts: charts, pub: pub, diagTargets: targets, checkInput: check}
 }
 
 // Title implements Family.
@@ -69,7 +71,7 @@ func (h *Probes) Title() string { return watchTitle }
 // Commands implements Family.
 func (h *Probes) Commands() []Sub {
 	return []Sub{
-		{Name: "diagnose", Usage: "/clerk-incident diagnose [INC-n] [samples]", Summary: "time Clerk's API, JWKS, the app health endpoint and the status page", Who: Responder,
+		{Name: "diagnose", Usage: "/clerk-incident diagnose [INC-n] [samples] [--chart]", Summary: "time Clerk's API, JWKS, the app health endpoint and the status page (--chart: the last hour of Clerk's latency)", Who: Responder,
 			Run: h.diagnose},
 		{Name: "check", Usage: "/clerk-incident check", Summary: "check keys, webhook secret, Redis, contacts and Slack tokens", NoID: true, Who: Responder,
 			Run: func(ctx context.Context, r Req, _ Parsed) { h.check(ctx, r) }},
@@ -100,6 +102,9 @@ func (h *Watch) live(ctx context.Context) string {
 }
 
 func (h *Watch) status(ctx context.Context, r Req, p Parsed) {
+	if takeChart(&p) {
+		defer h.charts.attachLatency(ctx, r, nil)
+	}
 	if p.ID == "" {
 		open, err := h.incidents.ListOpen(ctx)
 		if err != nil {
@@ -132,6 +137,7 @@ func (h *Watch) status(ctx context.Context, r Req, p Parsed) {
 }
 
 func (h *Probes) diagnose(ctx context.Context, r Req, p Parsed) {
+	chart := takeChart(&p)
 	n := 5
 	if len(p.Args) > 0 {
 		if _, err := fmt.Sscanf(p.Args[0], "%d", &n); err != nil || n < 1 || n > 50 {
@@ -156,6 +162,9 @@ func (h *Probes) diagnose(ctx context.Context, r Req, p Parsed) {
 		h.pub.Thread(ctx, inc, text)
 	}
 	h.ReplyText(ctx, r, text)
+	if chart {
+		h.charts.attachLatency(ctx, r, inc)
+	}
 }
 
 func (h *Probes) check(ctx context.Context, r Req) {

@@ -91,7 +91,7 @@ func wire(w wiring) *Handlers {
 	fams := []commands.Family{
 		commands.NewOpening(kit, w.stores.Incidents, pub, opener, w.rb, "C1"),
 		commands.NewLifecycle(kit, pub, w.rb, resolver),
-		commands.NewReports(kit, w.stores.Incidents, w.stores.Affected, pub, nil),
+		commands.NewReports(kit, nil, w.stores.Incidents, w.stores.Affected, pub, nil),
 		commands.NewChecklist(kit, w.stores.Incidents, pub, w.rb, access),
 		commands.NewEscalation(kit, nil, opener, nil),
 		commands.NewContacts(kit, access, nil, nil, nil),
@@ -105,15 +105,15 @@ func wire(w wiring) *Handlers {
 		drafts,
 		commands.NewBypass(kit, w.bypass, voider, pub, requests, 0),
 		commands.NewApprovals(kit, decider, access, pub, nil),
-		commands.NewWatch(kit, w.stores.Incidents, pub, w.rb, nil),
-		commands.NewProbes(kit, pub, nil, probe.CheckInput{}),
+		commands.NewWatch(kit, nil, w.stores.Incidents, pub, w.rb, nil),
+		commands.NewProbes(kit, nil, pub, nil, probe.CheckInput{}),
 		commands.NewWebhookCheck(kit, nil, pub, nil),
 		commands.NewResync(kit, commands.ResyncDeps{Pub: pub, Channel: "C1"}),
 		commands.NewWebhooks(kit, nil, pub),
 		commands.NewDeploys(kit, commands.AppDeps{}, pub, requests),
 		commands.NewAudit(kit, auditLog),
 		commands.NewFollowups(kit, commands.FollowupDeps{}),
-		commands.NewMilestones(kit, w.stores.Incidents, pub),
+		commands.NewMilestones(kit, nil, w.stores.Incidents, pub),
 	}
 	return New(Deps{Families: fams, Kit: kit, Access: access, Auth: w.auth, People: pub, Approvals: w.approvals,
 		Audit: auditLog, ReadLimit: nil, Views: drafts, Log: w.log})

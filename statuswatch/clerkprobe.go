@@ -111,6 +111,7 @@ func (p *APIProbes) pollProbes(ctx context.Context) {
 	for i, t := range p.cfg.Probes {
 		results[i] = p.probe(ctx, t)
 	}
+	p.keepSamples(ctx, results)
 	p.saveSnapshot(ctx, func(s *Snapshot) { s.Probes = results })
 	byAPI := map[string][]ProbeResult{}
 	var apis []string

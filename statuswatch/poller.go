@@ -160,8 +160,11 @@ type StatusWatch struct {
 // HealthWatch probes the app's health endpoint.
 type HealthWatch struct{ *core }
 
-// APIProbes times Clerk's own endpoints.
-type APIProbes struct{ *core }
+// APIProbes times Clerk's own endpoints and keeps the timings for charts.
+type APIProbes struct {
+	*core
+	samples *Samples
+}
 
 // DeadMan is the polling lease and the dead-man's switch: it says when no
 // replica has finished a poll for a while.
@@ -209,7 +212,7 @@ func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Cl
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	c := &core{rdb: rdb, prefix: prefix, cfg: cfg, hc: hc, opener: opener, rep: rep, now: now, log: log, obs: obs}
-	return &Poller{core: c, StatusWatch: &StatusWatch{core: c}, HealthWatch: &HealthWatch{c}, APIProbes: &APIProbes{c},
+	return &Poller{core: c, StatusWatch: &StatusWatch{core: c}, HealthWatch: &HealthWatch{c}, APIProbes: &APIProbes{core: c, samples: NewSamples(rdb, prefix, cfg.Interval)},
 		DeadMan: &DeadMan{core: c, owner: hex.EncodeToString(b), started: now()}}
 }
 

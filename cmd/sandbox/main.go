@@ -27,6 +27,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeapp"
@@ -656,7 +657,11 @@ func (sb *sandbox) print(e fakeslack.Event) {
 	sb.lastSeen = time.Now()
 	sb.heard++
 	if e.File != nil {
-		fmt.Fprintf(sb.out, "\n[file uploaded to #%s thread] %s: %q\n%s\n", channelName(e.File.Channel), e.File.Name, e.File.Title, indent(e.File.Content))
+		content := e.File.Content
+		if !utf8.ValidString(content) { // a PNG chart: not for a terminal
+			content = fmt.Sprintf("(binary, %d bytes)", len(content))
+		}
+		fmt.Fprintf(sb.out, "\n[file uploaded to #%s thread] %s: %q\n%s\n", channelName(e.File.Channel), e.File.Name, e.File.Title, indent(content))
 		return
 	}
 	m := e.Message

@@ -289,6 +289,27 @@ func (s *Server) ExpectFile(t testing.TB, channel string, parts ...string) *File
 	return found
 }
 
+// ExpectFileNamed waits for a file in channel whose name starts with
+// prefix (a binary file, a PNG, has no text to match).
+func (s *Server) ExpectFileNamed(t testing.TB, channel, prefix string) *File {
+	t.Helper()
+	var found *File
+	err := s.waitFor(Timeout, func() bool {
+		for _, f := range s.files {
+			if f.Channel == channel && strings.HasPrefix(f.Name, prefix) {
+				found = f
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatalf("expected a file named %s… in %s; have %d files", prefix, channel, len(s.files))
+	}
+	c := *found
+	return &c
+}
+
 // Click presses the button labelled label on m as user and waits for the ack.
 func (s *Server) Click(t testing.TB, user string, m *Message, label string) {
 	t.Helper()

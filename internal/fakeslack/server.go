@@ -590,6 +590,11 @@ func (s *Server) apiUsergroupsUsersList(w http.ResponseWriter, r *http.Request, 
 
 // apiFilesGetUploadURLExternal answers files.getUploadURLExternal.
 func (s *Server) apiFilesGetUploadURLExternal(w http.ResponseWriter, r *http.Request, f url.Values) {
+	// filename and length (bytes) are required, as on Slack.
+	if n, err := strconv.Atoi(f.Get("length")); err != nil || n < 1 || f.Get("filename") == "" {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+		return
+	}
 	id := fmt.Sprintf("F%d", len(s.pendingUp)+len(s.files)+1)
 	s.pendingUp[id] = &File{ID: id, Name: f.Get("filename")}
 	writeJSON(w, map[string]any{"ok": true, "file_id": id, "upload_url": s.srv.URL + "/upload/" + id})
@@ -694,7 +699,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown upload", http.StatusNotFound)
 		return
 	}
-	up.Content = string(body)
+	up.Content = string(body) // the bytes as sent: a PNG stays decodable
 	_, _ = io.WriteString(w, "OK - "+strconv.Itoa(len(body)))
 }
 

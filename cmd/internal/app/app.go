@@ -426,6 +426,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			log.Warn("SLACK_CHANNEL_ID is not set: the status poller can watch but cannot open incidents or post alerts")
 		}
 	}
+	deps.Pictures = newPictures(cfg, pub, poll, opt.Now)
 	deps.DiagnoseTargets = diagnoseTargets(cfg, clerk, hc)
 	deps.Check = probe.CheckInput{SecretKey: cfg.ClerkSecretKey, PublishableKey: cfg.PublishableKey, WebhookURL: cfg.WebhookURL,
 		WebhookSecret: cfg.WebhookSecret, PingRedis: store.Ping, PingSlack: out.AuthTest}

@@ -58,6 +58,7 @@ type Config struct {
 	Probe          bool
 	ProbeConfirm   int
 	ProbeSlow      time.Duration
+	ChartProgram   string // CHART_PROGRAM ("": beside the executable)
 	HealthURL      string
 	HealthConfirm  int
 	PublishableKey string
@@ -123,6 +124,7 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"CLERK_PROBE", "", "time Clerk's own endpoints on every poll (on/off); default on when CLERK_SECRET_KEY or CLERK_PUBLISHABLE_KEY is set"},
 	{"CLERK_PROBE_CONFIRM_POLLS", "3", "consecutive failed or slow probe polls before a \"Clerk API failing from here\" incident opens"},
 	{"CLERK_PROBE_SLOW_MS", "2000", "a probe slower than this many milliseconds counts as failing"},
+	{"CHART_PROGRAM", "", "the chart drawer run for each chart (clerk-incident-chart); default: beside the bot's executable"},
 	{"APP_HEALTH_URL", "", "the app's health endpoint (the runbook's /api/health/clerk); unset: not probed"},
 	{"APP_HEALTH_CONFIRM_POLLS", "3", "consecutive failed probes before an outage incident opens"},
 	{"CLERK_PUBLISHABLE_KEY", "", "publishable key (pk_…): key-pair check and Frontend API JWKS timing"},
@@ -312,6 +314,7 @@ func loadWatch(c *Config, get func(string) string, errs *[]string) {
 		c.ProbeSlow = time.Duration(ms) * time.Millisecond
 	}
 	c.HealthConfirm = positiveInt(get, "APP_HEALTH_CONFIRM_POLLS", errs)
+	c.ChartProgram = get("CHART_PROGRAM")
 }
 
 // loadApp reads the app: its Clerk keys, webhook endpoint and resync.

@@ -65,6 +65,7 @@ type familyDeps struct {
 	ReadLimit     handlers.ReadLimiter
 	App           commands.AppDeps
 	Followups     commands.FollowupDeps
+	Pictures      commands.Pictures // nil: no charts
 }
 
 // clerkAccounts is every Clerk operation the families use (clerkops.Client).
@@ -118,6 +119,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	if d.Esc != nil {
 		ladders, esc, stopper = d.Esc, d.Esc, d.Esc
 	}
+	charts := commands.NewCharts(kit, d.Pictures)
 	access := commands.NewAccess(kit, d.Auth, approvers, ladders)
 	requests := commands.NewRequests(kit, pub, d.Approvals, d.Observe, approvers)
 	voider := usecase.NewVoider(d.Approvals, pub, d.Log)
@@ -145,7 +147,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	fams := []commands.Family{
 		commands.NewOpening(kit, d.Store, pub, d.Opener, d.Runbook, d.Channel),
 		commands.NewLifecycle(kit, pub, d.Runbook, resolver),
-		commands.NewReports(kit, d.Store, d.Affected, pub, followupLister(d.Followups)),
+		commands.NewReports(kit, charts, d.Store, d.Affected, pub, followupLister(d.Followups)),
 		commands.NewChecklist(kit, d.Store, pub, d.Runbook, access),
 		commands.NewEscalation(kit, esc, d.Opener, d.Ladder),
 		commands.NewContacts(kit, access, d.Contacts, d.Ladder, d.ContactProblems),
@@ -159,15 +161,15 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		drafts,
 		commands.NewBypass(kit, d.Bypass, voider, pub, requests, d.BypassMax),
 		commands.NewApprovals(kit, decider, access, pub, d.Observe),
-		commands.NewWatch(kit, d.Store, pub, d.Runbook, d.Watch),
-		commands.NewProbes(kit, pub, d.DiagnoseTargets, d.Check),
+		commands.NewWatch(kit, charts, d.Store, pub, d.Runbook, d.Watch),
+		commands.NewProbes(kit, charts, pub, d.DiagnoseTargets, d.Check),
 		commands.NewWebhookCheck(kit, d.CheckWebhook, pub, dashboard),
 		commands.NewResync(kit, commands.ResyncDeps{Runner: d.Resync, Webhooks: d.Webhooks, Check: d.CheckWebhook, Pub: pub, Channel: d.Channel}),
 		commands.NewWebhooks(kit, d.Webhooks, pub),
 		commands.NewDeploys(kit, d.App, pub, requests),
 		commands.NewAudit(kit, d.Audit),
 		commands.NewFollowups(kit, d.Followups),
-		commands.NewMilestones(kit, d.Store, pub),
+		commands.NewMilestones(kit, charts, d.Store, pub),
 	}
 	return handlers.New(handlers.Deps{Families: fams, Kit: kit, Access: access, Auth: d.Auth, People: pub, Approvals: d.Approvals,
 		Audit: d.Audit, Observe: d.Observe, ReadLimit: d.ReadLimit, Views: drafts, Log: d.Log})

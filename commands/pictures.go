@@ -1,0 +1,84 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/pictures"
+	"github.com/clerk-incident-bot/clerk-incident-bot/stats"
+)
+
+// Pictures draws charts and uploads them (package pictures).
+type Pictures interface {
+	Report(ctx context.Context, inc *incident.Incident) error
+	LastHour(ctx context.Context, inc *incident.Incident, user string) error
+	Stats(ctx context.Context, s stats.Summary, user string) error
+}
+
+// takeChart removes a --chart argument and says whether there was one:
+// charts come only when asked for, so a burst of `status` posts no files.
+func takeChart(p *Parsed) bool {
+	for i, a := range p.Args {
+		if strings.EqualFold(a, "--chart") {
+			p.Args = append(p.Args[:i:i], p.Args[i+1:]...)
+			p.Rest = strings.TrimSpace(strings.Replace(p.Rest, a, "", 1))
+			return true
+		}
+	}
+	return false
+}
+
+// Charts attaches charts to what status, diagnose, stats and the report
+// answer; a family that draws holds one.
+type Charts struct {
+	*Kit
+	pictures Pictures // nil: charts are off
+}
+
+// NewCharts wires the charts (pictures may be nil).
+func NewCharts(k *Kit, pictures Pictures) *Charts { return &Charts{Kit: k, pictures: pictures} }
+
+// attachLatency uploads the last hour's probe latency into the incident's
+// thread (inc != nil) or the asker's direct message, and says where.
+func (h *Charts) attachLatency(ctx context.Context, r Req, inc *incident.Incident) {
+	if h == nil || h.pictures == nil {
+		h.ReplyText(ctx, r, "Charts are not set up in this bot.")
+		return
+	}
+	err := h.pictures.LastHour(ctx, inc, r.Who.ID)
+	switch {
+	case errors.Is(err, pictures.ErrNoSamples):
+		h.ReplyText(ctx, r, "No chart: the bot timed no Clerk endpoint in the last hour (it does on each status poll when CLERK_PROBE is on).")
+	case err != nil:
+		h.Fail(ctx, r, err)
+	case inc != nil && inc.Channel != "":
+		h.ReplyText(ctx, r, ":chart_with_upwards_trend: The last hour of Clerk's probe latency is in the "+inc.ID+" thread.")
+	default:
+		h.ReplyText(ctx, r, ":chart_with_upwards_trend: The last hour of Clerk's probe latency is in your direct messages with the bot.")
+	}
+}
+
+// reportPictures uploads the report's pictures after the report: a
+// picture that fails is logged, the report stands without it.
+func (h *Charts) reportPictures(ctx context.Context, inc *incident.Incident) {
+	if h != nil && h.pictures != nil {
+		if err := h.pictures.Report(ctx, inc); err != nil {
+			h.log.WithError(err).WithField("incident", inc.ID).Warn("could not attach the report's pictures")
+		}
+	}
+}
+
+// statsChart sends the chart of a stats summary to the asker; a chart
+// that fails is logged, the text has been answered.
+func (h *Charts) statsChart(ctx context.Context, r Req, s stats.Summary) {
+	if h == nil || h.pictures == nil || r.Who.ID == "" {
+		return
+	}
+	if err := h.pictures.Stats(ctx, s, r.Who.ID); err != nil {
+		h.log.WithError(err).Warn("could not send the stats chart")
+		return
+	}
+	h.ReplyText(ctx, r, ":bar_chart: The chart of these numbers is in your direct messages with the bot.")
+}
