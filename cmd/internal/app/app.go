@@ -55,15 +55,15 @@ type Options struct {
 	Ready func(httpAddr string)
 	// OnAck observes Socket Mode ack latency.
 	OnAck func(kind string, d time.Duration)
-	// OnEngine receives the escalation engine; with NoEngineLoop the
+	// OnEngine receives the escalation engine; with Manual.Engine the
 	// caller drives it with Tick (tests with an injected clock).
-	OnEngine     func(*escalation.Engine)
-	NoEngineLoop bool
+	OnEngine func(*escalation.Engine)
 	// OnSweep receives the 1 s sweep (approval expiry and outbox, bypass
-	// end, resync resume, card catch-up); with NoSweepLoop the caller runs
-	// it with an injected clock.
-	OnSweep     func(sweep func(ctx context.Context))
-	NoSweepLoop bool
+	// end, resync resume, card catch-up); with Manual.Sweep the caller
+	// runs it with an injected clock.
+	OnSweep func(sweep func(ctx context.Context))
+	// Manual names the loops the caller runs itself instead.
+	Manual Loops
 	// PanicHook runs at the start of every guarded job (loops, workers,
 	// HTTP handlers); tests make it panic to prove the process survives.
 	PanicHook func(job string)
@@ -73,12 +73,15 @@ type Options struct {
 	// Unpaced calls Slack without pacing it (the sandbox: its fake Slack
 	// has no limits, and a person is waiting at the prompt).
 	Unpaced bool
-	// OnPoller receives the status poller; with NoPollLoop the caller polls.
-	OnPoller   func(*statuswatch.Poller)
-	NoPollLoop bool
+	// OnPoller receives the status poller; with Manual.Poll the caller polls.
+	OnPoller func(*statuswatch.Poller)
 	// VercelWait sleeps between polls of a Vercel rollback (nil: 2 s).
 	VercelWait func(ctx context.Context) error
 }
+
+// Loops are the bot's own loops a caller may run itself: the escalation
+// engine's ticks, the 1 s sweep and the status polls.
+type Loops struct{ Engine, Sweep, Poll bool }
 
 // Run starts the bot and blocks until ctx ends or Slack refuses the app.
 func Run(ctx context.Context, cfg Config, opt Options) error {
@@ -98,6 +101,41 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		log.WithError(err).Error("redis does not answer yet; commands will fail until it does")
 	}
 
+	api, out, err := connectSlack(ctx, cfg, opt, rdb, log)
+	if err != nil {
+		return err
+	}
+	parts, err := assemble(ctx, cfg, opt, rdb, stores, rb, out, true, log)
+	if err != nil {
+		return err
+	}
+	var stop stops
+	defer stop.run()
+	startLoops(ctx, cfg, opt, parts, &stop, log)
+	listener := bot.NewListener(api, parts.handlers, stores.Markers, out, log, cfg.HandlerTimeout, parts.guard, bot.AckFunc(func(kind string, d time.Duration) {
+		parts.metrics.Ack(kind, d)
+		if opt.OnAck != nil {
+			opt.OnAck(kind, d)
+		}
+	}))
+
+	srv, err := serveHTTP(cfg, opt, parts, listener, stores.Incidents, log)
+	if err != nil {
+		return err
+	}
+	var runErr error
+	parts.guard.Loop(ctx, "socket listener", func(ctx context.Context) { runErr = listener.Run(ctx) })
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	log.Info("stopped")
+	return runErr
+}
+
+// connectSlack checks the bot token (a rejected token stops start-up; a
+// Slack that does not answer is retried by Socket Mode) and the channel,
+// and builds the paced Web API client.
+func connectSlack(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, log logrus.FieldLogger) (*slack.Client, *bot.Slack, error) {
 	api := slack.New(cfg.BotToken, slack.OptionAppLevelToken(cfg.AppToken), slack.OptionAPIURL(cfg.SlackAPIURL))
 	authCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	who, err := api.AuthTestContext(authCtx)
@@ -105,7 +143,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	if err != nil {
 		var se slack.SlackErrorResponse
 		if errors.As(err, &se) && (se.Err == "invalid_auth" || se.Err == "not_authed" || se.Err == "token_revoked" || se.Err == "account_inactive") {
-			return fmt.Errorf("slack rejected SLACK_BOT_TOKEN (%s)", se.Err)
+			return nil, nil, fmt.Errorf("slack rejected SLACK_BOT_TOKEN (%s)", se.Err)
 		}
 		log.WithError(err).Warn("slack auth.test failed; continuing, Socket Mode will retry")
 	} else {
@@ -130,26 +168,39 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		}
 		cancel()
 	}
-	parts, err := assemble(ctx, cfg, opt, rdb, stores, rb, out, true, log)
-	if err != nil {
-		return err
+	return api, out, nil
+}
+
+// stops are what start-up started, stopped in reverse order.
+type stops []func()
+
+func (s *stops) add(f func()) { *s = append(*s, f) }
+
+func (s stops) run() {
+	for i := len(s) - 1; i >= 0; i-- {
+		s[i]()
 	}
-	engine, poll, pollInterval, runner, bypassStore := parts.engine, parts.poll, parts.pollInterval, parts.runner, parts.bypass
-	h := parts.handlers
+}
+
+// startLoops starts what runs beside the listener (the status poller's
+// cron, the 1 s sweep, the card renderer and the escalation engine) unless
+// the caller runs it (opt.Manual), and adds how to stop each to stop.
+func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop *stops, log logrus.FieldLogger) {
+	engine, poll, pollInterval, runner := parts.engine, parts.poll, parts.pollInterval, parts.runner
 	if runner != nil {
 		// On shutdown let a running resync stop at its checkpoint and hand
 		// its lease back, so another replica resumes at once.
-		defer func() {
+		stop.add(func() {
 			for deadline := time.Now().Add(10 * time.Second); !runner.Idle() && time.Now().Before(deadline); {
 				time.Sleep(20 * time.Millisecond)
 			}
-		}()
+		})
 	}
 	if poll != nil {
 		if opt.OnPoller != nil {
 			opt.OnPoller(poll)
 		}
-		if !opt.NoPollLoop {
+		if !opt.Manual.Poll {
 			c := cron.New()
 			_, _ = c.AddFunc(cfg.StatusSchedule, func() {
 				pctx, cancel := context.WithTimeout(ctx, max(pollInterval, 30*time.Second))
@@ -161,14 +212,14 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 				})
 			})
 			c.Start()
-			defer func() { <-c.Stop().Done() }()
+			stop.add(func() { <-c.Stop().Done() })
 			log.WithField("schedule", cfg.StatusSchedule).Info("status poller started")
 		}
 	}
 	if opt.OnSweep != nil {
 		opt.OnSweep(parts.sweep)
 	}
-	if !opt.NoSweepLoop {
+	if !opt.Manual.Sweep {
 		sweepCtx, stopSweep := context.WithCancel(ctx)
 		sweepDone := make(chan struct{})
 		go func() {
@@ -184,7 +235,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 				}
 			}
 		}()
-		defer func() { stopSweep(); <-sweepDone }()
+		stop.add(func() { stopSweep(); <-sweepDone })
 	}
 	// Card refreshes are queued in Redis and rendered here, paced per
 	// incident; every replica runs the renderer, one claims each refresh.
@@ -194,32 +245,29 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		defer close(renderDone)
 		parts.guard.Loop(renderCtx, "card renderer", parts.pub.Cards.RunRenderer)
 	}()
-	defer func() { stopRender(); <-renderDone }()
+	stop.add(func() { stopRender(); <-renderDone })
 	if engine != nil {
 		if opt.OnEngine != nil {
 			opt.OnEngine(engine)
 		}
-		if !opt.NoEngineLoop {
+		if !opt.Manual.Engine {
 			engineCtx, stopEngine := context.WithCancel(ctx)
 			engineDone := make(chan struct{})
 			go func() { parts.guard.Loop(engineCtx, "escalation engine", engine.Run); close(engineDone) }()
-			defer func() { stopEngine(); <-engineDone }()
+			stop.add(func() { stopEngine(); <-engineDone })
 		}
 	}
-	listener := bot.NewListener(api, h, stores.Markers, out, log, cfg.HandlerTimeout, parts.guard, bot.AckFunc(func(kind string, d time.Duration) {
-		parts.metrics.Ack(kind, d)
-		if opt.OnAck != nil {
-			opt.OnAck(kind, d)
-		}
-	}))
+}
 
+// serveHTTP serves /healthz, /v1/bypass, /v1/webhooks and /metrics.
+func serveHTTP(cfg Config, opt Options, parts *parts, listener connectedness, store pinger, log logrus.FieldLogger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+		return nil, fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
-	mux := healthMux(stores.Incidents, listener, parts.poll)
+	mux := healthMux(store, listener, parts.poll)
 	handler := guardHTTP(parts.guard, mux)
-	mux.Handle("GET /v1/bypass", bypassHandler(bypassStore, cfg.BypassReadToken, log))
+	mux.Handle("GET /v1/bypass", bypassHandler(parts.bypass, cfg.BypassReadToken, log))
 	mux.Handle("GET /v1/webhooks", webhooksHandler(parts.webhooks, cfg.BypassReadToken, log))
 	mux.Handle("GET /metrics", parts.metrics.Handler(metrics.Access{Token: cfg.MetricsToken, BypassSecret: cfg.BypassReadToken != ""}))
 	srv := newHTTPServer(handler)
@@ -233,13 +281,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		opt.Ready(ln.Addr().String())
 	}
 
-	var runErr error
-	parts.guard.Loop(ctx, "socket listener", func(ctx context.Context) { runErr = listener.Run(ctx) })
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
-	log.Info("stopped")
-	return runErr
+	return srv, nil
 }
 
 func loadRunbook(cfg Config) (*incident.Runbook, error) {

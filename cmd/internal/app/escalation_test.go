@@ -69,7 +69,7 @@ func TestLadderEndToEnd(t *testing.T) {
 	fs.AddUser("U3", "carol")
 	fs.SetGroup("SONCALL", "U1")
 	fs.SetEmail("U2", "bob@example.com")
-	clock, tick := startLadder(t, fs, ladderContacts, app.Options{NoEngineLoop: true})
+	clock, tick := startLadder(t, fs, ladderContacts, app.Options{Manual: app.Loops{Engine: true}})
 
 	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
 	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
@@ -157,7 +157,7 @@ func TestThreeReplicasPageExactlyOnceCountedInSlack(t *testing.T) {
 	for range 3 {
 		engines = append(engines, apptest.Start(t, apptest.Spec{Slack: fs, Prefix: prefix,
 			Env:     map[string]string{"CONTACTS_FILE": dir + "/contacts.yml", "LOG_LEVEL": "error"},
-			Options: app.Options{Now: clock.Now, NoEngineLoop: true, NoSweepLoop: true, Unpaced: true}}).Engine)
+			Options: app.Options{Manual: app.Loops{Engine: true, Sweep: true}, Now: clock.Now, Unpaced: true}}).Engine)
 	}
 	rdb, _ := redistest.Client(t)
 	store := incident.NewStore(rdb, prefix, clock.Now)
@@ -252,7 +252,7 @@ func TestLadderSkipsADepartedPersonAndMovesOnOnTime(t *testing.T) {
 	fs.RemoveUser("U4", "user_not_found")
 	contacts := "contacts:\n  team:\n    - {name: Alice, slack_id: U1}\n    - {name: Leads, slack_id: SLEADS}\n    - {name: Carol, slack_id: U3}\n" +
 		"  escalation:\n    - {level: 1, contact: Alice, time: 0-15 min}\n    - {level: 2, contact: Leads, time: 15-30 min}\n    - {level: 3, contact: Carol, time: 30+ min}\n"
-	clock, tick := startLadder(t, fs, contacts, app.Options{NoEngineLoop: true, NoSweepLoop: true})
+	clock, tick := startLadder(t, fs, contacts, app.Options{Manual: app.Loops{Engine: true, Sweep: true}})
 	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
 	card := fs.ExpectMessage(t, "CINC", "INC-1")
 	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Auth Outage Response"}})
@@ -289,7 +289,7 @@ func TestStartUpChecksContactIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"CONTACTS_FILE": dir + "/contacts.yml", "SLACK_CHANNEL_ID": "CINC"},
-		Options: app.Options{NoEngineLoop: true, NoSweepLoop: true}})
+		Options: app.Options{Manual: app.Loops{Engine: true, Sweep: true}}})
 	if logs := bot.Logs.String(); !strings.Contains(logs, "escalation contact cannot be paged") || !strings.Contains(logs, "Dave") {
 		t.Fatalf("no start-up warning naming Dave:\n%s", logs)
 	}
@@ -309,7 +309,7 @@ func TestPagedContactOutsideRespondersAcknowledgesFromTheDM(t *testing.T) {
 	fs.AddUser("U9", "mallory")
 	fs.SetGroup("SONCALL", "U1")
 	fs.SetEmail("U2", "bob@example.com")
-	clock, tick, bot := startLadderEnv(t, fs, ladderContacts, map[string]string{"SLACK_RESPONDERS": "U1"}, app.Options{NoEngineLoop: true, NoSweepLoop: true})
+	clock, tick, bot := startLadderEnv(t, fs, ladderContacts, map[string]string{"SLACK_RESPONDERS": "U1"}, app.Options{Manual: app.Loops{Engine: true, Sweep: true}})
 	logs := bot.Logs.String()
 	for _, name := range []string{"Engineering lead", "CTO"} {
 		if !strings.Contains(logs, "escalation contact is not a responder") || !strings.Contains(logs, `"contact":"`+name+`"`) {
@@ -376,7 +376,7 @@ func TestEightEscalatesInThreeSecondsPageEachLevelAtMostTwice(t *testing.T) {
 	fs.AddUser("U3", "carol")
 	fs.SetGroup("SONCALL", "U1")
 	fs.SetEmail("U2", "bob@example.com")
-	clock, tick, bot := startLadderEnv(t, fs, ladderContacts, nil, app.Options{NoEngineLoop: true, NoSweepLoop: true})
+	clock, tick, bot := startLadderEnv(t, fs, ladderContacts, nil, app.Options{Manual: app.Loops{Engine: true, Sweep: true}})
 	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
 	fs.ExpectEphemeral(t, "U1", "Opened *INC-1*")
 	tick()

@@ -40,7 +40,7 @@ func startGitHub(t *testing.T, replicas int) *githubHarness {
 		"GITHUB_TOKEN": fg.Token, "GITHUB_REPOSITORY": fg.Repo, "GITHUB_API_URL": fg.URL()}
 	for range replicas {
 		h.bots = append(h.bots, apptest.Start(t, apptest.Spec{Slack: fs, Prefix: h.prefix, Env: env,
-			Options: app.Options{Now: h.clock.Now, NoSweepLoop: true}}))
+			Options: app.Options{Manual: app.Loops{Sweep: true}, Now: h.clock.Now}}))
 	}
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -29,7 +29,7 @@ func TestReportNamesEachPersonOneWay(t *testing.T) {
 	fs.SetEmail("U2", "bob@example.com")
 	contacts := strings.Replace(ladderContacts, "    - name: Engineering Lead\n      email: bob@example.com",
 		"    - name: Engineering Lead\n      slack_id: U2", 1)
-	clock, tick, bot := startLadderEnv(t, fs, contacts, nil, app.Options{NoEngineLoop: true, NoSweepLoop: true})
+	clock, tick, bot := startLadderEnv(t, fs, contacts, nil, app.Options{Manual: app.Loops{Engine: true, Sweep: true}})
 
 	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
 	fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")

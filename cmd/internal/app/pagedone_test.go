@@ -55,7 +55,7 @@ func TestPageDMsSayWhoAcknowledgedAndResolved(t *testing.T) {
 	fs.SetProfile("U2", "Bob Jones", "Robert Jones")
 	fs.SetGroup("SONCALL", "U1")
 	fs.SetEmail("U2", "bob@example.com")
-	clock, tick, bot := startLadderEnv(t, fs, ladderContacts, nil, app.Options{NoEngineLoop: true, NoSweepLoop: true})
+	clock, tick, bot := startLadderEnv(t, fs, ladderContacts, nil, app.Options{Manual: app.Loops{Engine: true, Sweep: true}})
 
 	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
 	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
@@ -107,7 +107,7 @@ func TestAckFromOneDMUpdatesTheOthers(t *testing.T) {
 	fs.SetProfile("U1", "", "Alice Smith") // no display name: Slack shows the real name
 	fs.SetGroup("SONCALL", "U1")
 	fs.SetEmail("U2", "bob@example.com")
-	clock, tick := startLadder(t, fs, ladderContacts, app.Options{NoEngineLoop: true, NoSweepLoop: true})
+	clock, tick := startLadder(t, fs, ladderContacts, app.Options{Manual: app.Loops{Engine: true, Sweep: true}})
 
 	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
 	fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")

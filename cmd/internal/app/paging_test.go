@@ -59,7 +59,7 @@ func startPaging(t *testing.T, contacts string, extra ...map[string]string) *pag
 			env[k] = v
 		}
 	}
-	bot := apptest.Start(t, apptest.Spec{Slack: h.slack, Prefix: redistest.Prefix(), Env: env, Options: app.Options{Now: h.clock.Now, NoEngineLoop: true}})
+	bot := apptest.Start(t, apptest.Spec{Slack: h.slack, Prefix: redistest.Prefix(), Env: env, Options: app.Options{Manual: app.Loops{Engine: true}, Now: h.clock.Now}})
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs := bot.Logs.String()

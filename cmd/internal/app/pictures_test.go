@@ -61,7 +61,7 @@ func TestReportAndStatusComeWithCharts(t *testing.T) {
 	fs.SetEmail("U2", "bob@example.com")
 	clock, tick, bot := startLadderEnv(t, fs, ladderContacts, map[string]string{"STATUS_POLL_SCHEDULE": "@every 1m",
 		"CLERK_STATUS_URL": st.StatuspageURL(), "CHART_PROGRAM": apptest.Build(t, "../../clerk-incident-chart"), "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL()},
-		app.Options{NoEngineLoop: true, NoSweepLoop: true, NoPollLoop: true})
+		app.Options{Manual: app.Loops{Engine: true, Sweep: true, Poll: true}})
 	pollNow := func() {
 		if bot.Poller.TryLead(context.Background()) {
 			bot.Poller.Poll(context.Background())

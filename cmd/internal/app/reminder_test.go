@@ -29,7 +29,7 @@ func TestUpdateRemindersFireOnceAcrossReplicasAndSnooze(t *testing.T) {
 	var sweeps []func(ctx context.Context)
 	for range 2 {
 		b := apptest.Start(t, apptest.Spec{Slack: fs, Prefix: prefix, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC"},
-			Options: app.Options{Now: clock.Now, NoSweepLoop: true}})
+			Options: app.Options{Manual: app.Loops{Sweep: true}, Now: clock.Now}})
 		sweeps = append(sweeps, b.Sweep)
 	}
 	sweep := func() {
@@ -219,7 +219,7 @@ func TestSnoozeSaysWhyItDidNotSnooze(t *testing.T) {
 	defer fs.Close()
 	clock := &testClock{t: time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)}
 	b := apptest.Start(t, apptest.Spec{Slack: fs, Prefix: redistest.Prefix(), Env: map[string]string{"SLACK_CHANNEL_ID": "CINC"},
-		Options: app.Options{Now: clock.Now, NoSweepLoop: true}})
+		Options: app.Options{Manual: app.Loops{Sweep: true}, Now: clock.Now}})
 	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
 	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
 	// The opening is done (its last write landed) before the clock moves.

@@ -47,7 +47,7 @@ func startSecurity(t *testing.T, extra map[string]string) *secHarness {
 		env[k] = v
 	}
 	h := &secHarness{slack: fs, clerk: fc, clock: &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}}
-	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: env, Options: app.Options{Now: h.clock.Now, NoSweepLoop: true}})
+	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: env, Options: app.Options{Manual: app.Loops{Sweep: true}, Now: h.clock.Now}})
 	h.prefix, h.sweep, h.httpAddr = bot.Prefix, bot.Sweep, bot.HTTPAddr
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -357,7 +357,7 @@ func TestChannelProblemsBecomeInstructions(t *testing.T) {
 	fs.SetChannel("CINC", "not_in_channel")
 	clock := &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}
 	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC", "SLACK_RESPONDERS": "U1"},
-		Options: app.Options{Now: clock.Now, NoSweepLoop: true}})
+		Options: app.Options{Manual: app.Loops{Sweep: true}, Now: clock.Now}})
 	if logs := bot.Logs.String(); strings.Count(logs, "SLACK_CHANNEL_ID cannot be posted in") != 1 || !strings.Contains(logs, "invite it there") {
 		t.Fatalf("start-up did not say once that the bot is not in the channel:\n%s", logs)
 	}

@@ -49,7 +49,7 @@ func startVercel(t *testing.T, extra map[string]string) *vercelHarness {
 	for k, v := range extra {
 		env[k] = v
 	}
-	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: env, Options: app.Options{Now: h.clock.Now, NoSweepLoop: true,
+	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: env, Options: app.Options{Manual: app.Loops{Sweep: true}, Now: h.clock.Now,
 		VercelWait: func(context.Context) error { return nil }}})
 	h.prefix, h.sweep, h.httpAddr, h.logs = bot.Prefix, bot.Sweep, bot.HTTPAddr, bot.Logs
 	return h

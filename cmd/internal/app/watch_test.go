@@ -28,7 +28,7 @@ func startWatching(t *testing.T, fs *fakeslack.Server, env map[string]string) *s
 	for k, v := range env {
 		base[k] = v
 	}
-	return apptest.Start(t, apptest.Spec{Slack: fs, Env: base, Options: app.Options{NoPollLoop: true, NoSweepLoop: true}}).Poller
+	return apptest.Start(t, apptest.Spec{Slack: fs, Env: base, Options: app.Options{Manual: app.Loops{Poll: true, Sweep: true}}}).Poller
 }
 
 // poll runs the cron job of each replica at once, as their schedules would.
@@ -224,7 +224,7 @@ func TestStalledPollerIsSaidOnce(t *testing.T) {
 	defer st.Close()
 	clock := &testClock{t: time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)}
 	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC", "STATUS_POLL_SCHEDULE": "@every 1m",
-		"CLERK_STATUS_URL": st.RootURL()}, Options: app.Options{Now: clock.Now, NoPollLoop: true, NoSweepLoop: true}})
+		"CLERK_STATUS_URL": st.RootURL()}, Options: app.Options{Manual: app.Loops{Poll: true, Sweep: true}, Now: clock.Now}})
 	health := func() (int, map[string]string) {
 		r, err := http.Get("http://" + bot.HTTPAddr + "/healthz")
 		if err != nil {

@@ -46,7 +46,7 @@ func TestWebhooksPauseFollowedAcrossReplicas(t *testing.T) {
 	clock := &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}
 	prefix := redistest.Prefix()
 	env := map[string]string{"SLACK_RESPONDERS": "U1,U2", "SLACK_CHANNEL_ID": "CINC", "BYPASS_READ_TOKEN": "read-token-123456"}
-	spec := apptest.Spec{Slack: fs, Prefix: prefix, Env: env, Options: app.Options{Now: clock.Now, NoSweepLoop: true}}
+	spec := apptest.Spec{Slack: fs, Prefix: prefix, Env: env, Options: app.Options{Manual: app.Loops{Sweep: true}, Now: clock.Now}}
 	a, b := apptest.Start(t, spec), apptest.Start(t, spec)
 	ctx := context.Background()
 
