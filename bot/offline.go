@@ -7,6 +7,8 @@ import (
 	"io"
 	"regexp"
 	"sync"
+
+	"github.com/slack-go/slack"
 )
 
 // ErrOffline is what every Slack call returns at the break-glass CLI.
@@ -95,3 +97,8 @@ func (o *Offline) DisplayName(ctx context.Context, id string) (string, error) { 
 
 // CheckChannel fails: Slack is not reachable from here.
 func (o *Offline) CheckChannel(ctx context.Context, id string) error { return ErrOffline }
+
+// OpenView fails: a modal needs Slack (the CLI has no trigger to open one).
+func (o *Offline) OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error {
+	return ErrOffline
+}

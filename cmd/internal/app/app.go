@@ -23,8 +23,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
-	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
-	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
@@ -36,10 +34,8 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/tally"
 	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
-	"github.com/clerk-incident-bot/clerk-incident-bot/paging"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
-	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuspage"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
@@ -324,6 +320,7 @@ type slackSide interface {
 	escalation.Directory
 	escalation.Checker
 	publish.UserNames
+	commands.Modals
 	AuthTest(ctx context.Context) (string, error)
 }
 
@@ -349,217 +346,57 @@ type parts struct {
 // bot) rather than a warning (the CLI, which cannot reach Slack).
 func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, stores incident.Stores, rb *incident.Runbook,
 	out slackSide, strict bool, log logrus.FieldLogger) (*parts, error) {
-	store := stores.Incidents
+	b := &build{cfg: cfg, opt: opt, rdb: rdb, stores: stores, out: out, log: log, hc: &http.Client{Timeout: 10 * time.Second}}
 	auth := handlers.NewAuthorizer(cfg.Responders, out, cfg.GroupCacheTTL, opt.Now)
 	if auth.Open() {
 		log.Warn("SLACK_RESPONDERS is empty: everyone in the workspace may change incidents")
 	}
-	contacts, ladder, err := loadContacts(ctx, cfg, out, log)
-	if err != nil && strict {
+	contacts, ladder, problems, err := b.contacts(ctx, auth, strict)
+	if err != nil {
 		return nil, err
 	}
-	if err != nil {
-		log.WithError(err).Warn("escalation contacts cannot be resolved here; incidents opened here start no ladder")
-		contacts, ladder = nil, nil
-	}
-	var problems []escalation.Problem
-	if ladder != nil && strict {
-		// Once at start-up: a departed employee is known before an
-		// incident needs them. Start-up does not fail on it.
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		problems = escalation.CheckIDs(cctx, *ladder, contacts, out)
-		cancel()
-		for _, pr := range problems {
-			log.WithFields(logrus.Fields{"contact": pr.Name, "slack_id": pr.ID, "why": pr.Why}).Warn("escalation contact cannot be paged")
-		}
-		// A paged contact outside the responders may act only on the
-		// incidents whose ladder names them: say so before one needs to.
-		cctx, cancel = context.WithTimeout(ctx, 30*time.Second)
-		for _, pr := range auth.Outside(cctx, *ladder, contacts.Names()) {
-			log.WithFields(logrus.Fields{"contact": pr.Name, "slack_id": pr.ID, "why": pr.Why}).Warn("escalation contact is not a responder: they may act only on the incidents whose ladder pages them")
-		}
-		cancel()
-	}
-	approvals := approval.NewStore(rdb, cfg.RedisPrefix, cfg.ApprovalTTL, opt.Now)
-	bypassStore := bypass.NewStore(rdb, cfg.RedisPrefix, opt.Now)
-	pauseStore := webhookpause.NewStore(rdb, cfg.RedisPrefix, resync.IDPrefix, opt.Now)
-	auditLog := audit.New(rdb, cfg.RedisPrefix, log.WithField("component", "audit"), opt.Now)
+	st := b.domainStores()
 	var poll *statuswatch.Poller // built below; the gauge reads it when scraped
-	m := metrics.New(metrics.Gauges{
-		OpenIncidents: func(ctx context.Context) (int, error) { l, err := store.ListOpen(ctx); return len(l), err },
-		BypassActive:  func(ctx context.Context) (bool, error) { st, err := bypassStore.Get(ctx); return st.Enabled, err },
-		ResyncProgress: func(ctx context.Context) (float64, error) {
-			j, err := resync.CurrentJob(ctx, rdb, cfg.RedisPrefix)
-			if err != nil || j == nil || j.Status != resync.Running || j.Total == 0 {
-				return -1, err
-			}
-			return float64(j.Done) / float64(j.Total), nil
-		},
-		StatusPollAge: func(ctx context.Context) (float64, error) {
-			if poll == nil {
-				return -1, nil
-			}
-			age, err := poll.PollAge(ctx)
-			return age.Seconds(), err
-		},
-	})
-	deps := familyDeps{Store: store, Drafts: stores.Drafts, Affected: stores.Affected, Markers: stores.Markers, Slack: out, Runbook: rb, Auth: auth, Channel: cfg.Channel, Log: log, Now: opt.Now,
-		Contacts: contacts, Ladder: ladder, ContactProblems: problems, Approvals: approvals, Bypass: bypassStore, BypassMax: cfg.BypassMax, Audit: auditLog, Observe: m}
+	b.m = b.metrics(st, func() *statuswatch.Poller { return poll })
+	deps := familyDeps{}
+	deps.Store, deps.Drafts, deps.Affected, deps.Markers = stores.Incidents, stores.Drafts, stores.Affected, stores.Markers
+	deps.Slack, deps.Runbook, deps.Auth, deps.Channel, deps.Log, deps.Now = out, rb, auth, cfg.Channel, log, opt.Now
+	deps.Contacts, deps.Ladder, deps.ContactProblems = contacts, ladder, problems
+	deps.Approvals, deps.Bypass, deps.BypassMax, deps.Audit, deps.Observe = st.approvals, st.bypass, cfg.BypassMax, st.audit, b.m
 	if len(cfg.Approvers) > 0 {
 		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
 	}
-	// The guard reports through the publisher's alarm, and the publisher's
-	// goroutines run under the guard: the alarm is built first.
-	pstores := publish.Stores{Incidents: store, Stale: stores.Outbox, Renders: stores.Outbox, Lines: stores.Outbox, Locks: stores.Markers}
-	g := guard.New(log, publish.NewAlarm(pstores, out, cfg.Channel, log), opt.PanicHook)
-	var clerk *clerkops.Client
-	if cfg.ClerkSecretKey != "" {
-		clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow,
-			Redis: rdb, Prefix: cfg.RedisPrefix, Guard: g}, m.ClerkCall)
+	clerk := b.publisher(rb, contacts, st)
+	if clerk != nil {
 		deps.Clerk = clerk
-	} else {
-		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
 	}
-	ticks := usecase.NewTicks(store, rb, auditLog, log)
-	pub := publish.New(publish.Deps{Store: pstores, Slack: out, Guard: g, Ticks: ticks, Runbook: rb,
-		Lookups: publish.Lookups{Groups: out, Users: out, Names: contacts.Names(), Ladders: escalation.NewStates(rdb, cfg.RedisPrefix), Webhooks: pauseStore},
-		Observe: m, Channel: cfg.Channel, RenderGap: opt.RenderGap, Log: log, Now: opt.Now})
-	deps.Publisher = pub
-	deps.Webhooks = pauseStore
-	var engine *escalation.Engine
+	deps.Publisher, deps.Webhooks = b.pub, st.pause
+	engine := b.engine(ladder)
 	var esc usecase.Escalator
-	if ladder != nil {
-		var opts []escalation.Option
-		if cfg.TwilioSID != "" {
-			opts = append(opts, escalation.WithPhones(paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID)))
-		}
-		if cfg.PagerDutyKey != "" {
-			opts = append(opts, escalation.WithAlerts(paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil)))
-		}
-		opts = append(opts, escalation.WithGuard(g), escalation.WithPageObserver(m))
-		engine = escalation.NewEngine(rdb, cfg.RedisPrefix, store, pub.Pages, opt.Now, log.WithField("component", "escalation"), opts...)
+	if engine != nil {
 		deps.Esc, esc = engine, engine
 	}
-	deps.App = vercelApp(cfg, auditLog)
-	deps.Followups = followupApp(cfg, rdb, store, opt.Now, pub.Pages.ThreadURL)
-	var afterOpen func(ctx context.Context, inc *incident.Incident)
-	if deps.App.Vercel != nil {
-		// Vercel may be slow: the one who opened hears first; the deploy
-		// note follows in the thread.
-		check := commands.DeployCheck{Vercel: deps.App.Vercel, Pub: newDelivery(pub), Now: opt.Now, Log: log}.AfterOpen
-		afterOpen = func(ctx context.Context, inc *incident.Incident) {
-			g.Go(context.WithoutCancel(ctx), "deploy-check", inc.ID, func(ctx context.Context) { check(ctx, inc) })
-		}
-	}
-	opener := usecase.NewOpener(store, pub, esc, ladder, log, afterOpen)
-	deps.Opener = opener
-
-	hc := &http.Client{Timeout: 10 * time.Second}
-	var pollInterval time.Duration
-	if cfg.StatusSchedule != "" && (cfg.StatusURL != "" || cfg.HealthURL != "") {
-		sched, _ := cron.ParseStandard(cfg.StatusSchedule)
-		first := sched.Next(opt.Now())
-		pollInterval = sched.Next(first).Sub(first)
-		poll = statuswatch.NewPoller(rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
-			Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: pollInterval, Components: cfg.Components,
-			Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow, Observer: m}, hc, opener, pub.Notes, opt.Now, log.WithField("component", "statuswatch"))
+	deps.App = vercelApp(cfg, st.audit)
+	deps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL)
+	deps.Opener = usecase.NewOpener(stores.Incidents, b.pub, esc, ladder, log, b.afterOpen(deps.App))
+	poll, pollInterval := b.poller(deps.Opener)
+	if poll != nil {
 		deps.Watch = poll
-		if cfg.Channel == "" {
-			log.Warn("SLACK_CHANNEL_ID is not set: the status poller can watch but cannot open incidents or post alerts")
-		}
 	}
-	deps.Pictures = newPictures(cfg, pub, poll, opt.Now)
-	deps.DiagnoseTargets = diagnoseTargets(cfg, clerk, hc)
-	deps.Check = probe.CheckInput{SecretKey: cfg.ClerkSecretKey, PublishableKey: cfg.PublishableKey, WebhookURL: cfg.WebhookURL,
-		WebhookSecret: cfg.WebhookSecret, PingRedis: store.Ping, PingSlack: out.AuthTest}
-	if contacts != nil {
-		deps.Check.ContactsFile, deps.Check.Placeholders = cfg.ContactsFile, contacts.Placeholders
-	}
-	if clerk != nil {
-		deps.Check.PingClerk = clerk.Ping
-	}
-	if poll != nil && cfg.StatusURL != "" {
-		deps.Check.DetectStatus = func(ctx context.Context) (string, error) {
-			d, err := poll.Detect(ctx)
-			if err != nil {
-				return "", err
-			}
-			return d.Format + " at " + d.URL, nil
-		}
-		// Said at start-up: which format and URL, and what each candidate
-		// answered (the poll loop detects again whenever it is lost).
-		if strict {
-			g.Go(ctx, "status format detection", "", poll.Prepare)
-		}
-	}
-	var runner *resync.Runner
-	if cfg.WebhookURL != "" && cfg.WebhookSecret != "" {
-		key, _ := resync.ParseSecret(cfg.WebhookSecret) // validated in Load
-		deps.CheckWebhook = func(ctx context.Context) resync.CheckResult {
-			return resync.CheckEndpoint(ctx, hc, cfg.WebhookURL, key, opt.Now())
-		}
-		if clerk != nil {
-			runner = resync.NewRunner(rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc, Guard: g},
-				clerk, pub.Progress, opt.Now, log.WithField("component", "resync"))
-			deps.Resync = runner
-		}
-	}
-	var lockClerk usecase.Clerk // nil when CLERK_SECRET_KEY is unset
-	if clerk != nil {
-		lockClerk = clerk
-	}
-	executor := approval.NewExecutor(approvals, store, map[string]approval.Doer{
-		approval.Lockout:      usecase.Lockout{Clerk: lockClerk, Pub: newDelivery(pub), Affected: stores.Affected, Log: log},
-		approval.BypassOn:     usecase.BypassOn{Bypass: bypassStore, Pub: newDelivery(pub), Now: opt.Now, Log: log},
-		approval.BypassExtend: usecase.BypassExtend{Bypass: bypassStore, Max: cfg.BypassMax, Now: opt.Now, Log: log},
-		approval.Rollback:     usecase.RollbackDoer{Vercel: deps.App.Vercel, Pub: newDelivery(pub), Log: log, Wait: opt.VercelWait},
-	}, pub.Approvals, log)
-	executor.SetGuard(g) // Drain runs each execution in its own goroutine, off the sweep
+	deps.Pictures = newPictures(cfg, b.pub, poll, opt.Now)
+	deps.DiagnoseTargets = diagnoseTargets(cfg, clerk, b.hc)
+	deps.Check = b.checkInput(ctx, contacts, clerk, poll, strict)
+	runner := b.webhookParts(&deps, clerk)
+	executor := b.executor(st, clerk, deps.App)
 	deps.Executor = executor
 	deps.ReadLimit = redisx.NewPacer(rdb, cfg.RedisPrefix) // read commands, per user
-
-	reminders := reminder.New(store, pub.Posts, cfg.UpdateEvery, opt.Now, log.WithField("component", "reminder"))
-	deps.UpdateEvery = cfg.UpdateEvery
-	deps.UpdateChannel = cfg.UpdateChannel
+	deps.UpdateEvery, deps.UpdateChannel, deps.Modals = cfg.UpdateEvery, cfg.UpdateChannel, out
 	if cfg.StatuspageKey != "" {
-		deps.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, hc)
+		deps.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, b.hc)
 	}
-	if m, ok := out.(commands.Modals); ok {
-		deps.Modals = m
-	}
-	// The timed work that is not escalation, run every second on every
-	// replica: each transition inside is claimed in Redis, so it happens once.
-	// Each step is guarded on its own: one that keeps failing must not
-	// starve the others.
-	sweep := func(ctx context.Context) {
-		g.Run(ctx, "approval expiry", "", func(ctx context.Context) {
-			if err := approvals.ExpireDue(ctx, pub.Approvals.ApprovalExpired); err != nil {
-				log.WithError(err).Warn("approval expiry failed")
-			}
-		})
-		g.Run(ctx, "bypass tick", "", func(ctx context.Context) {
-			if err := bypassStore.Tick(ctx, pub.Notes); err != nil {
-				log.WithError(err).Warn("bypass tick failed")
-			}
-		})
-		g.Run(ctx, "webhook pause reminder", "", func(ctx context.Context) {
-			if err := pauseStore.Tick(ctx, pub.Notes); err != nil {
-				log.WithError(err).Warn("webhook pause reminder failed")
-			}
-		})
-		if runner != nil {
-			g.Run(ctx, "resync resume", "", runner.Resume)
-		}
-		g.Run(ctx, "approval outbox", "", executor.Drain)
-		g.Run(ctx, "card catch-up", "", pub.Cards.CatchUp)
-		if poll != nil {
-			g.Run(ctx, "status poller watch", "", poll.WarnIfStale)
-		}
-		g.Run(ctx, "update reminders", "", reminders.Tick)
-	}
-	guarded := func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }
-	return &parts{guard: g, pub: pub, handlers: deps.handlers(), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,
-		webhooks: pauseStore, metrics: m, sweep: guarded}, nil
+	sweep := b.sweep(st, executor, runner, poll)
+	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: st.bypass,
+		webhooks: st.pause, metrics: b.m, sweep: sweep}, nil
 }
 
 // clerkProbes are Clerk's endpoints the poller times (CLERK_PROBE): the

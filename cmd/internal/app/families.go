@@ -22,6 +22,15 @@ import (
 // optional part stays a nil interface when it is not configured, so a
 // family sees "not configured" as nil.
 type familyDeps struct {
+	incidentDeps
+	peopleDeps
+	actionDeps
+	watchDeps
+	appDeps
+}
+
+// incidentDeps are the incident's stores, Slack and the publisher.
+type incidentDeps struct {
 	Store     *incident.Store
 	Drafts    *incident.Drafts
 	Affected  *incident.AffectedAccounts
@@ -30,42 +39,55 @@ type familyDeps struct {
 	Publisher *publish.Publisher
 	Opener    *usecase.Opener
 	Runbook   *incident.Runbook
-	Auth      *handlers.Authorizer
-	Approvers *handlers.Authorizer // nil: the responders approve
 	Channel   string
 	Log       logrus.FieldLogger
 	Now       func() time.Time
+}
 
-	Esc             *escalation.Engine // nil without a contacts file
+// peopleDeps are who may do what, who is paged, and what is recorded.
+type peopleDeps struct {
+	Auth            *handlers.Authorizer
+	Approvers       *handlers.Authorizer // nil: the responders approve
+	Esc             *escalation.Engine   // nil without a contacts file
 	Ladder          *escalation.Ladder
 	Contacts        *escalation.Contacts
 	ContactProblems []escalation.Problem
-
-	Clerk     clerkAccounts // nil when CLERK_SECRET_KEY is unset
-	Approvals *approval.Store
-	Executor  *approval.Executor
-	Bypass    usecase.BypassSwitch
-	BypassMax time.Duration
-
-	Watch           commands.StatusSource
-	DiagnoseTargets []probe.DiagnoseTarget
-	Check           probe.CheckInput
 	Audit           interface {
 		handlers.Auditor
 		commands.AuditReader
 	}
-	Observe       handlers.Observer
-	Resync        commands.Resyncer
-	CheckWebhook  commands.EndpointCheck
-	Webhooks      commands.WebhookPause
-	UpdateEvery   reminder.Intervals
-	Modals        commands.Modals
+	Observe   handlers.Observer
+	ReadLimit handlers.ReadLimiter
+}
+
+// actionDeps are what the actions on Clerk, approvals and updates use.
+type actionDeps struct {
+	Clerk         clerkAccounts // nil when CLERK_SECRET_KEY is unset
+	Approvals     *approval.Store
+	Executor      *approval.Executor
+	Bypass        usecase.BypassSwitch
+	BypassMax     time.Duration
 	StatusPage    usecase.StatusPage
+	UpdateEvery   reminder.Intervals
 	UpdateChannel string
-	ReadLimit     handlers.ReadLimiter
-	App           commands.AppDeps
-	Followups     commands.FollowupDeps
-	Pictures      commands.Pictures // nil: no charts
+	Modals        commands.Modals
+}
+
+// watchDeps are what watching Clerk and the app's webhooks use.
+type watchDeps struct {
+	Watch           commands.StatusSource
+	DiagnoseTargets []probe.DiagnoseTarget
+	Check           probe.CheckInput
+	Pictures        commands.Pictures // nil: no charts
+	Resync          commands.Resyncer
+	CheckWebhook    commands.EndpointCheck
+	Webhooks        commands.WebhookPause
+}
+
+// appDeps are the app's deployments and the follow-ups' export.
+type appDeps struct {
+	App       commands.AppDeps
+	Followups commands.FollowupDeps
 }
 
 // clerkAccounts is every Clerk operation the families use (clerkops.Client).

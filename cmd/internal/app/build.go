@@ -1,0 +1,289 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/robfig/cron/v3"
+	"github.com/sirupsen/logrus"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
+	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
+	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
+	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
+	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
+	"github.com/clerk-incident-bot/clerk-incident-bot/paging"
+	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
+	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
+	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
+	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
+	"github.com/clerk-incident-bot/clerk-incident-bot/webhookpause"
+)
+
+// build holds what assemble's steps share while the parts are built, in
+// the order assemble calls them: metrics, then the guard and publisher,
+// then what reports through the publisher.
+type build struct {
+	cfg    Config
+	opt    Options
+	rdb    redis.UniversalClient
+	stores incident.Stores
+	out    slackSide
+	log    logrus.FieldLogger
+	hc     *http.Client
+	m      *metrics.Metrics
+	g      *guard.Guard
+	pub    *publish.Publisher
+}
+
+// domain are the stores beside the incidents'.
+type domain struct {
+	approvals *approval.Store
+	bypass    *bypass.Store
+	pause     *webhookpause.Store
+	audit     *audit.Log
+}
+
+func (b *build) domainStores() domain {
+	cfg, now := b.cfg, b.opt.Now
+	return domain{
+		approvals: approval.NewStore(b.rdb, cfg.RedisPrefix, cfg.ApprovalTTL, now),
+		bypass:    bypass.NewStore(b.rdb, cfg.RedisPrefix, now),
+		pause:     webhookpause.NewStore(b.rdb, cfg.RedisPrefix, resync.IDPrefix, now),
+		audit:     audit.New(b.rdb, cfg.RedisPrefix, b.log.WithField("component", "audit"), now),
+	}
+}
+
+// contacts loads the ladder. Once at start-up (strict, the bot): a departed
+// employee, or a paged contact outside the responders (who may act only on
+// the incidents whose ladder names them), is said before an incident needs
+// them; start-up does not fail on it. The CLI (not strict) warns and
+// starts no ladder when contacts cannot be resolved.
+func (b *build) contacts(ctx context.Context, auth *handlers.Authorizer, strict bool) (*escalation.Contacts, *escalation.Ladder, []escalation.Problem, error) {
+	log := b.log
+	contacts, ladder, err := loadContacts(ctx, b.cfg, b.out, log)
+	if err != nil && strict {
+		return nil, nil, nil, err
+	}
+	if err != nil {
+		log.WithError(err).Warn("escalation contacts cannot be resolved here; incidents opened here start no ladder")
+		return nil, nil, nil, nil
+	}
+	if ladder == nil || !strict {
+		return contacts, ladder, nil, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	problems := escalation.CheckIDs(cctx, *ladder, contacts, b.out)
+	cancel()
+	for _, pr := range problems {
+		log.WithFields(logrus.Fields{"contact": pr.Name, "slack_id": pr.ID, "why": pr.Why}).Warn("escalation contact cannot be paged")
+	}
+	cctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+	for _, pr := range auth.Outside(cctx, *ladder, contacts.Names()) {
+		log.WithFields(logrus.Fields{"contact": pr.Name, "slack_id": pr.ID, "why": pr.Why}).Warn("escalation contact is not a responder: they may act only on the incidents whose ladder pages them")
+	}
+	cancel()
+	return contacts, ladder, problems, nil
+}
+
+// metrics are the bot's Prometheus metrics; the poller is read when
+// scraped (it is built later).
+func (b *build) metrics(st domain, poll func() *statuswatch.Poller) *metrics.Metrics {
+	store, rdb, prefix := b.stores.Incidents, b.rdb, b.cfg.RedisPrefix
+	return metrics.New(metrics.Gauges{
+		OpenIncidents: func(ctx context.Context) (int, error) { l, err := store.ListOpen(ctx); return len(l), err },
+		BypassActive:  func(ctx context.Context) (bool, error) { s, err := st.bypass.Get(ctx); return s.Enabled, err },
+		ResyncProgress: func(ctx context.Context) (float64, error) {
+			j, err := resync.CurrentJob(ctx, rdb, prefix)
+			if err != nil || j == nil || j.Status != resync.Running || j.Total == 0 {
+				return -1, err
+			}
+			return float64(j.Done) / float64(j.Total), nil
+		},
+		StatusPollAge: func(ctx context.Context) (float64, error) {
+			p := poll()
+			if p == nil {
+				return -1, nil
+			}
+			age, err := p.PollAge(ctx)
+			return age.Seconds(), err
+		},
+	})
+}
+
+// publisher builds the guard over the publisher's alarm (the publisher's
+// goroutines run under the guard, so the alarm comes first), the Clerk
+// client (nil without CLERK_SECRET_KEY) and the publisher.
+func (b *build) publisher(rb *incident.Runbook, contacts *escalation.Contacts, st domain) *clerkops.Client {
+	cfg, stores := b.cfg, b.stores
+	pstores := publish.Stores{Incidents: stores.Incidents, Stale: stores.Outbox, Renders: stores.Outbox, Lines: stores.Outbox, Locks: stores.Markers}
+	b.g = guard.New(b.log, publish.NewAlarm(pstores, b.out, cfg.Channel, b.log), b.opt.PanicHook)
+	var clerk *clerkops.Client
+	if cfg.ClerkSecretKey != "" {
+		clerk = clerkops.New(clerkops.Config{SecretKey: cfg.ClerkSecretKey, APIURL: cfg.ClerkAPIURL, Budget: cfg.ClerkBudget, Window: cfg.ClerkWindow,
+			Redis: b.rdb, Prefix: cfg.RedisPrefix, Guard: b.g}, b.m.ClerkCall)
+	} else {
+		b.log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
+	}
+	ticks := usecase.NewTicks(stores.Incidents, rb, st.audit, b.log)
+	b.pub = publish.New(publish.Deps{Store: pstores, Slack: b.out, Guard: b.g, Ticks: ticks, Runbook: rb,
+		Lookups: publish.Lookups{Groups: b.out, Users: b.out, Names: contacts.Names(), Ladders: escalation.NewStates(b.rdb, cfg.RedisPrefix), Webhooks: st.pause},
+		Observe: b.m, Channel: cfg.Channel, RenderGap: b.opt.RenderGap, Log: b.log, Now: b.opt.Now})
+	return clerk
+}
+
+// engine is the escalation engine (nil without a ladder), paging by SMS
+// and call through Twilio and by PagerDuty when they are set.
+func (b *build) engine(ladder *escalation.Ladder) *escalation.Engine {
+	if ladder == nil {
+		return nil
+	}
+	cfg := b.cfg
+	var opts []escalation.Option
+	if cfg.TwilioSID != "" {
+		opts = append(opts, escalation.WithPhones(paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID)))
+	}
+	if cfg.PagerDutyKey != "" {
+		opts = append(opts, escalation.WithAlerts(paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil)))
+	}
+	opts = append(opts, escalation.WithGuard(b.g), escalation.WithPageObserver(b.m))
+	return escalation.NewEngine(b.rdb, cfg.RedisPrefix, b.stores.Incidents, b.pub.Pages, b.opt.Now, b.log.WithField("component", "escalation"), opts...)
+}
+
+// afterOpen checks the app's recent deploys after an open. Vercel may be
+// slow: the one who opened hears first; the deploy note follows in the
+// thread.
+func (b *build) afterOpen(app commands.AppDeps) func(ctx context.Context, inc *incident.Incident) {
+	if app.Vercel == nil {
+		return nil
+	}
+	check := commands.DeployCheck{Vercel: app.Vercel, Pub: newDelivery(b.pub), Now: b.opt.Now, Log: b.log}.AfterOpen
+	return func(ctx context.Context, inc *incident.Incident) {
+		b.g.Go(context.WithoutCancel(ctx), "deploy-check", inc.ID, func(ctx context.Context) { check(ctx, inc) })
+	}
+}
+
+// poller is the status poller (nil when nothing is watched or polls are
+// off) and its interval.
+func (b *build) poller(opener *usecase.Opener) (*statuswatch.Poller, time.Duration) {
+	cfg := b.cfg
+	if cfg.StatusSchedule == "" || (cfg.StatusURL == "" && cfg.HealthURL == "") {
+		return nil, 0
+	}
+	sched, _ := cron.ParseStandard(cfg.StatusSchedule)
+	first := sched.Next(b.opt.Now())
+	interval := sched.Next(first).Sub(first)
+	poll := statuswatch.NewPoller(b.rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
+		Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: interval, Components: cfg.Components,
+		Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow, Observer: b.m}, b.hc, opener, b.pub.Notes, b.opt.Now, b.log.WithField("component", "statuswatch"))
+	if cfg.Channel == "" {
+		b.log.Warn("SLACK_CHANNEL_ID is not set: the status poller can watch but cannot open incidents or post alerts")
+	}
+	return poll, interval
+}
+
+// checkInput is what `check` checks. At start-up (strict) the status
+// format is detected and said: which format and URL, and what each
+// candidate answered (the poll loop detects again whenever it is lost).
+func (b *build) checkInput(ctx context.Context, contacts *escalation.Contacts, clerk *clerkops.Client, poll *statuswatch.Poller, strict bool) probe.CheckInput {
+	cfg := b.cfg
+	in := probe.CheckInput{SecretKey: cfg.ClerkSecretKey, PublishableKey: cfg.PublishableKey, WebhookURL: cfg.WebhookURL,
+		WebhookSecret: cfg.WebhookSecret, PingRedis: b.stores.Incidents.Ping, PingSlack: b.out.AuthTest}
+	if contacts != nil {
+		in.ContactsFile, in.Placeholders = cfg.ContactsFile, contacts.Placeholders
+	}
+	if clerk != nil {
+		in.PingClerk = clerk.Ping
+	}
+	if poll != nil && cfg.StatusURL != "" {
+		in.DetectStatus = func(ctx context.Context) (string, error) {
+			d, err := poll.Detect(ctx)
+			if err != nil {
+				return "", err
+			}
+			return d.Format + " at " + d.URL, nil
+		}
+		if strict {
+			b.g.Go(ctx, "status format detection", "", poll.Prepare)
+		}
+	}
+	return in
+}
+
+// webhookParts wires the webhook check and the resync runner (nil without
+// APP_WEBHOOK_URL and APP_WEBHOOK_SECRET, or without Clerk).
+func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.Runner {
+	cfg, now := b.cfg, b.opt.Now
+	if cfg.WebhookURL == "" || cfg.WebhookSecret == "" {
+		return nil
+	}
+	key, _ := resync.ParseSecret(cfg.WebhookSecret) // validated in Load
+	deps.CheckWebhook = func(ctx context.Context) resync.CheckResult {
+		return resync.CheckEndpoint(ctx, b.hc, cfg.WebhookURL, key, now())
+	}
+	if clerk == nil {
+		return nil
+	}
+	runner := resync.NewRunner(b.rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc, Guard: b.g},
+		clerk, b.pub.Progress, now, b.log.WithField("component", "resync"))
+	deps.Resync = runner
+	return runner
+}
+
+// executor carries out approved requests through the doers; Drain runs
+// each execution in its own goroutine, off the sweep.
+func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps) *approval.Executor {
+	var lockClerk usecase.Clerk // nil when CLERK_SECRET_KEY is unset
+	if clerk != nil {
+		lockClerk = clerk
+	}
+	pub, log, now := newDelivery(b.pub), b.log, b.opt.Now
+	executor := approval.NewExecutor(st.approvals, b.stores.Incidents, map[string]approval.Doer{
+		approval.Lockout:      usecase.Lockout{Clerk: lockClerk, Pub: pub, Affected: b.stores.Affected, Log: log},
+		approval.BypassOn:     usecase.BypassOn{Bypass: st.bypass, Pub: pub, Now: now, Log: log},
+		approval.BypassExtend: usecase.BypassExtend{Bypass: st.bypass, Max: b.cfg.BypassMax, Now: now, Log: log},
+		approval.Rollback:     usecase.RollbackDoer{Vercel: app.Vercel, Pub: pub, Log: log, Wait: b.opt.VercelWait},
+	}, b.pub.Approvals, log)
+	executor.SetGuard(b.g)
+	return executor
+}
+
+// sweep is the timed work that is not escalation, run every second on
+// every replica: each transition inside is claimed in Redis, so it
+// happens once. Each step is guarded on its own: one that keeps failing
+// must not starve the others.
+func (b *build) sweep(st domain, executor *approval.Executor, runner *resync.Runner, poll *statuswatch.Poller) func(ctx context.Context) {
+	g, log, pub := b.g, b.log, b.pub
+	reminders := reminder.New(b.stores.Incidents, pub.Posts, b.cfg.UpdateEvery, b.opt.Now, log.WithField("component", "reminder"))
+	step := func(ctx context.Context, job string, fn func(ctx context.Context) error) {
+		g.Run(ctx, job, "", func(ctx context.Context) {
+			if err := fn(ctx); err != nil {
+				log.WithError(err).Warn(job + " failed")
+			}
+		})
+	}
+	sweep := func(ctx context.Context) {
+		step(ctx, "approval expiry", func(ctx context.Context) error { return st.approvals.ExpireDue(ctx, pub.Approvals.ApprovalExpired) })
+		step(ctx, "bypass tick", func(ctx context.Context) error { return st.bypass.Tick(ctx, pub.Notes) })
+		step(ctx, "webhook pause reminder", func(ctx context.Context) error { return st.pause.Tick(ctx, pub.Notes) })
+		if runner != nil {
+			g.Run(ctx, "resync resume", "", runner.Resume)
+		}
+		g.Run(ctx, "approval outbox", "", executor.Drain)
+		g.Run(ctx, "card catch-up", "", pub.Cards.CatchUp)
+		if poll != nil {
+			g.Run(ctx, "status poller watch", "", poll.WarnIfStale)
+		}
+		g.Run(ctx, "update reminders", "", reminders.Tick)
+	}
+	return func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }
+}
