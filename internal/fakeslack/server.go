@@ -101,6 +101,7 @@ type Server struct {
 	calls        map[string]int
 	onEvent      func(Event)
 	closed       bool
+	rooms        *roomState // conversations.create/invite/archive (rooms.go)
 }
 
 type respTarget struct {
@@ -332,6 +333,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	switch method {
 	case "auth.test":
+		w.Header().Set("X-OAuth-Scopes", s.scopeHeader())
 		writeJSON(w, map[string]any{"ok": true, "user_id": "UBOT", "user": "clerk-incident", "team_id": "T1", "bot_id": "B1"})
 	case "views.open":
 		var req struct {
@@ -536,6 +538,9 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		s.cond.Broadcast()
 		writeJSON(w, map[string]any{"ok": true, "files": out})
 	default:
+		if s.roomAPI(w, method, f) {
+			return
+		}
 		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
 	}
 }
@@ -716,8 +721,10 @@ func tier(method string) (burst, perSecond float64, perChannel bool) {
 		return 20, 50.0 / 60, false // Tier 3
 	case "chat.postEphemeral", "users.info":
 		return 40, 100.0 / 60, false // Tier 4
-	case "usergroups.users.list", "usergroups.list", "users.list":
+	case "usergroups.users.list", "usergroups.list", "users.list", "conversations.create", "conversations.archive":
 		return 5, 20.0 / 60, false // Tier 2
+	case "conversations.invite":
+		return 20, 50.0 / 60, false // Tier 3
 	}
 	return 0, 0, false
 }
