@@ -72,6 +72,15 @@ type Option func(*Engine)
 // WithPhones lets levels page by sms and call.
 func WithPhones(p Phones) Option { return func(e *Engine) { e.phones = p } }
 
+// PagedObserver hears who each page reached (rooms: invite them to the
+// incident's channel).
+type PagedObserver interface {
+	Paged(ctx context.Context, incidentID string, users []string)
+}
+
+// WithPaged tells o who each page reached.
+func WithPaged(o PagedObserver) Option { return func(e *Engine) { e.paged = o } }
+
 // WithAlerts lets levels page through PagerDuty.
 func WithAlerts(a Alerts) Option { return func(e *Engine) { e.alerts = a } }
 
@@ -182,6 +191,7 @@ type Engine struct {
 	kick   chan struct{}
 	phones Phones
 	alerts Alerts
+	paged  PagedObserver
 }
 
 // NewEngine builds an engine; its loop runs in Run.
@@ -575,6 +585,9 @@ func (e *Engine) process(ctx context.Context, id string, now time.Time) (worked 
 		}
 		log.WithFields(logrus.Fields{"level": page.Level, "repeat": page.Repeat, "reached": len(page.Reached), "skipped": page.Skipped}).Info("escalation page sent")
 		e.pager.AfterPage(pageCtx, id)
+		if e.paged != nil {
+			e.paged.Paged(pageCtx, id, page.Reached)
+		}
 		if e.OnPage != nil {
 			e.OnPage(max(e.now().Sub(due), 0), len(page.Reached))
 		}

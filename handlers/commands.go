@@ -161,6 +161,7 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 		return
 	}
 	r.name = p.Sub.Name
+	p.Channel = c.ChannelID
 	who := p.role()
 	defer func() {
 		if h.observe != nil {

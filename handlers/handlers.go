@@ -102,6 +102,7 @@ type Handlers struct {
 	updateChannel string
 	readLimit     ReadLimiter
 	app           AppDeps
+	rooms         RoomLookup
 }
 
 // Deps lists what the handlers need. Escalator, Ladder and Contacts are
@@ -151,6 +152,13 @@ type Deps struct {
 	ReadLimit ReadLimiter
 	// App is the app's deployment on Vercel (deploys, env check, rollback).
 	App AppDeps
+	// Rooms names the incident of an incident channel (nil: INCIDENT_CHANNELS off).
+	Rooms RoomLookup
+}
+
+// RoomLookup is the incident whose own channel a channel is ("" for none).
+type RoomLookup interface {
+	IncidentOf(ctx context.Context, channel string) (string, error)
 }
 
 // New wires the handlers.
@@ -161,6 +169,7 @@ func New(d Deps) *Handlers {
 		watch: d.Watch, diagTargets: d.DiagnoseTargets, checkInput: d.Check, resync: d.Resync, checkWebhook: d.CheckWebhook, audit: d.Audit, observe: d.Observe, updateEvery: d.UpdateEvery,
 		modals: d.Modals, statusPage: d.StatusPage, updateChannel: d.UpdateChannel, readLimit: d.ReadLimit, app: d.App}
 	h.webhooks = d.Webhooks
+	h.rooms = d.Rooms
 	if h.approvers == nil {
 		h.approvers = h.auth
 	}
@@ -262,12 +271,18 @@ func (h *Handlers) refuse(ctx context.Context, r req, err error) {
 	h.replyText(ctx, r, msg)
 }
 
-// target picks the incident a command is about: the given ID, or the only
-// open one. fallbackRecent lets report commands use the latest incident
-// when none is open.
+// target picks the incident a command is about: the given ID, the
+// incident whose own channel it was typed in, or the only open one.
+// fallbackRecent lets report commands use the latest incident when none
+// is open.
 func (h *Handlers) target(ctx context.Context, p Parsed, fallbackRecent bool) (string, string, error) {
 	if p.ID != "" {
 		return p.ID, "", nil
+	}
+	if h.rooms != nil && p.Channel != "" {
+		if id, err := h.rooms.IncidentOf(ctx, p.Channel); err == nil && id != "" {
+			return id, "", nil
+		}
 	}
 	open, err := h.store.ListOpen(ctx)
 	if err != nil {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -202,7 +203,7 @@ func (h *Handlers) openIncident(ctx context.Context, r req, cat incident.Categor
 		}
 		h.replyText(ctx, r, fmt.Sprintf(":warning: Opened *%s*, but its card could not be posted in <#%s>. %s; the card is posted as soon as that is fixed (the bot retries with backoff, at most every 5 minutes).", inc.ID, channel, fix))
 	case r.isCommand:
-		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.", inc.ID, channel))
+		h.replyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.", inc.ID, cmp.Or(inc.Channel, channel)))
 	}
 }
 

@@ -100,6 +100,7 @@ type Publisher struct {
 	now       func() time.Time
 	guard     *guard.Guard // runs the publisher's own goroutines (SetGuard)
 	webhooks  WebhookPause // the card's pause line (SetWebhookPause; nil: none)
+	rooms     CardWatcher  // nil: no incident channels
 }
 
 // Deps lists what the publisher is built from. Ladders, Audit and
@@ -121,6 +122,8 @@ type Deps struct {
 	RenderGap time.Duration
 	Log       logrus.FieldLogger
 	Now       func() time.Time
+	// Rooms follows each card render (rooms.Rooms; nil: INCIDENT_CHANNELS off).
+	Rooms CardWatcher
 }
 
 // New builds the publisher.
@@ -131,7 +134,13 @@ func New(d Deps) *Publisher {
 		d.RenderGap = DefaultRenderGap
 	}
 	return &Publisher{owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), renderGap: d.RenderGap, lineFails: map[string]int{}, dms: map[string]string{}, userNames: map[string]cachedName{}, users: d.Users, store: d.Store, slack: d.Slack, groups: d.Groups, rb: d.Runbook, ladders: d.Ladders, audit: d.Audit,
-		observe: d.Observe, channel: d.Channel, names: d.Names, log: d.Log, now: d.Now}
+		observe: d.Observe, channel: d.Channel, names: d.Names, log: d.Log, now: d.Now, rooms: d.Rooms}
+}
+
+// CardWatcher follows each render of a card: the incident channel's
+// announcement and archive follow the incident's status.
+type CardWatcher interface {
+	CardChanged(ctx context.Context, inc *incident.Incident)
 }
 
 // SetGuard names the guard the publisher's goroutines run under (the
@@ -236,6 +245,9 @@ func (p *Publisher) RenderDue(ctx context.Context) {
 // render writes the card and checklist; when Slack refuses, the incident
 // is marked stale and the sweep catches the card up later.
 func (p *Publisher) render(ctx context.Context, inc *incident.Incident) error {
+	if p.rooms != nil {
+		defer func() { p.rooms.CardChanged(ctx, inc) }()
+	}
 	spec := p.rb.Spec(inc.Category)
 	card := p.withPause(ctx, inc, Card(inc, spec, p.LadderState(ctx, inc.ID), p.now()))
 	var failed error

@@ -179,14 +179,27 @@ func (r *Rooms) invite(ctx context.Context, inc *incident.Incident, ids []string
 	}
 }
 
+// stateOf is what the announcement shows of the incident's progress:
+// its status, and whether someone acknowledged it.
+func stateOf(inc *incident.Incident) string {
+	if inc.Status == incident.Investigating && inc.AckedBy != nil {
+		return "acknowledged"
+	}
+	return string(inc.Status)
+}
+
 // AnnounceText is the main channel's line about an incident with a room.
 func AnnounceText(inc *incident.Incident) string {
-	icon := map[incident.Status]string{incident.Resolved: ":white_check_mark:", incident.Mitigated: ":large_yellow_circle:"}[inc.Status]
+	icon := map[string]string{"resolved": ":white_check_mark:", "mitigated": ":large_yellow_circle:", "acknowledged": ":eyes:"}[stateOf(inc)]
 	if icon == "" {
 		icon = ":rotating_light:"
 	}
+	state := stateOf(inc)
+	if state == "acknowledged" {
+		state += " by " + mrkdwnEscape(inc.AckedBy.Display())
+	}
 	return fmt.Sprintf("%s *%s* (%s, %s) %s — %s. Follow it in <#%s>.", icon, inc.ID, inc.Severity, inc.Category,
-		mrkdwnEscape(inc.Title), inc.Status, inc.Room)
+		mrkdwnEscape(inc.Title), state, inc.Room)
 }
 
 func mrkdwnEscape(s string) string {
@@ -203,7 +216,7 @@ func (r *Rooms) announce(ctx context.Context, inc *incident.Incident) {
 		r.log.WithError(err).WithField("incident", inc.ID).Warn("could not announce the incident channel")
 		return
 	}
-	r.rdb.HSet(ctx, r.keyInc(inc.ID), "announce_ch", r.cfg.Main, "announce_ts", ts, "status", string(inc.Status))
+	r.rdb.HSet(ctx, r.keyInc(inc.ID), "announce_ch", r.cfg.Main, "announce_ts", ts, "status", stateOf(inc))
 }
 
 // CardChanged follows each render of an incident's card: the
@@ -217,24 +230,25 @@ func (r *Rooms) CardChanged(ctx context.Context, inc *incident.Incident) {
 	if err != nil {
 		return
 	}
-	if st["announce_ts"] != "" && st["status"] != string(inc.Status) {
-		if err := r.slack.Update(ctx, st["announce_ch"], st["announce_ts"], bot.Msg{Text: AnnounceText(inc)}); err != nil {
-			r.log.WithError(err).WithField("incident", inc.ID).Warn("could not update the incident channel's announcement")
-		} else {
-			r.rdb.HSet(ctx, r.keyInc(inc.ID), "status", string(inc.Status))
-		}
-	}
-	if c := inc.Commander; c != nil && c.ID != "" && st["commander"] != c.ID {
-		r.invite(ctx, inc, []string{c.ID})
-		r.rdb.HSet(ctx, r.keyInc(inc.ID), "commander", c.ID)
-	}
+	// The archive first: once the announcement says resolved, it is due.
 	switch {
 	case r.cfg.ArchiveAfter <= 0 || st["archived"] != "":
 	case inc.Status == incident.Resolved:
 		at := inc.ResolvedAt.Add(r.cfg.ArchiveAfter)
 		r.rdb.ZAddNX(ctx, r.keyDue(), redis.Z{Score: float64(at.UnixMilli()), Member: inc.ID})
 	default:
-		r.rdb.ZRem(ctx, r.keyDue(), inc.ID)
+		r.rdb.ZRem(ctx, r.keyDue(), inc.ID) // reopened: the channel stays
+	}
+	if st["announce_ts"] != "" && st["status"] != stateOf(inc) {
+		if err := r.slack.Update(ctx, st["announce_ch"], st["announce_ts"], bot.Msg{Text: AnnounceText(inc)}); err != nil {
+			r.log.WithError(err).WithField("incident", inc.ID).Warn("could not update the incident channel's announcement")
+		} else {
+			r.rdb.HSet(ctx, r.keyInc(inc.ID), "status", stateOf(inc))
+		}
+	}
+	if c := inc.Commander; c != nil && c.ID != "" && st["commander"] != c.ID {
+		r.invite(ctx, inc, []string{c.ID})
+		r.rdb.HSet(ctx, r.keyInc(inc.ID), "commander", c.ID)
 	}
 }
 

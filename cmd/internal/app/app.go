@@ -97,7 +97,8 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		log.WithError(err).Error("redis does not answer yet; commands will fail until it does")
 	}
 
-	api := slack.New(cfg.BotToken, slack.OptionAppLevelToken(cfg.AppToken), slack.OptionAPIURL(cfg.SlackAPIURL))
+	scopes := &grantedScopes{}
+	api := slack.New(cfg.BotToken, slack.OptionAppLevelToken(cfg.AppToken), slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionOnResponseHeaders(scopes.observe))
 	authCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	who, err := api.AuthTestContext(authCtx)
 	cancel()
@@ -109,6 +110,9 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		log.WithError(err).Warn("slack auth.test failed; continuing, Socket Mode will retry")
 	} else {
 		log.WithFields(logrus.Fields{"bot_user": who.UserID, "team": who.TeamID}).Info("slack bot token accepted")
+	}
+	if err := checkRoomScopes(cfg, scopes); err != nil {
+		return err
 	}
 
 	var pacer bot.Pacer = redisx.NewPacer(rdb, cfg.RedisPrefix)
@@ -372,9 +376,11 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
 	}
 
+	rp := newRooms(ctx, cfg, opt, rdb, store, out, log)
+	deps.Rooms = rp.lookup
 	pub := publish.New(publish.Deps{Store: store, Slack: out, Groups: out, Runbook: rb, Ladders: escalation.NewStates(rdb, cfg.RedisPrefix),
 		Audit: auditLog, Observe: m, Channel: cfg.Channel, Names: contacts.Names(), RenderGap: opt.RenderGap, Log: log, Now: opt.Now,
-		Users: out})
+		Users: out, Rooms: rp.watch})
 	deps.Publisher = pub
 	pub.SetWebhookPause(pauseStore)
 	deps.Webhooks = pauseStore
@@ -386,7 +392,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	var engine *escalation.Engine
 	var esc response.Escalator
 	if ladder != nil {
-		var opts []escalation.Option
+		opts := rp.engine
 		if cfg.TwilioSID != "" {
 			opts = append(opts, escalation.WithPhones(paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID)))
 		}
@@ -407,7 +413,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			g.Go(context.WithoutCancel(ctx), "deploy-check", inc.ID, func(ctx context.Context) { check(ctx, inc) })
 		}
 	}
-	opener := response.NewOpener(store, pub, esc, ladder, log, afterOpen)
+	opener := response.NewOpener(store, pub, esc, ladder, log, afterOpen, rp.open...)
 	deps.Opener = opener
 
 	hc := &http.Client{Timeout: 10 * time.Second}
@@ -508,6 +514,13 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 			g.Run(ctx, "status poller watch", "", poll.WarnIfStale)
 		}
 		g.Run(ctx, "update reminders", "", reminders.Tick)
+		if rp.archive != nil {
+			g.Run(ctx, "incident channel archive", "", func(ctx context.Context) {
+				if err := rp.archive(ctx); err != nil {
+					log.WithError(err).Warn("incident channel archive failed")
+				}
+			})
+		}
 	}
 	guarded := func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }
 	return &parts{guard: g, pub: pub, handlers: handlers.New(deps), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: bypassStore,
