@@ -175,3 +175,44 @@ func TestIncidentChannelsNeedTheirScopesAtStartUp(t *testing.T) {
 		}
 	}
 }
+
+// Each paged person is invited to the incident channel as they are paged
+// (level 1's group member, then level 2's lead), and the commander once
+// named.
+func TestIncidentChannelInvitesPagedPeopleAndTheCommander(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	for id, name := range map[string]string{"U1": "alice", "U2": "bob", "U3": "carol", "U4": "dave"} {
+		fs.AddUser(id, name)
+	}
+	fs.SetGroup("SONCALL", "U1")
+	fs.SetEmail("U2", "bob@example.com")
+	clock, tick, _ := startLadderEnv(t, fs, ladderContacts, map[string]string{"INCIDENT_CHANNELS": "on"}, app.Options{NoEngineLoop: true, NoSweepLoop: true})
+	members := func() []string { return channelNamed(t, fs, "inc-1-sign-in-failing").Members }
+
+	fs.Command(t, "U4", "C1", "open outage P1 Sign-in failing")
+	room := channelNamed(t, fs, "inc-1-sign-in-failing")
+	fs.ExpectMessage(t, room.ID, "INC-1 · Sign-in failing")
+	fs.ExpectEphemeral(t, "U4", "Opened *INC-1*")
+	if m := members(); !slices.Equal(m, []string{"UBOT", "U4"}) {
+		t.Fatalf("members before any page: %v", m)
+	}
+	tick()
+	fs.ExpectMessage(t, "DU1", "level 1 (On-call engineer)")
+	if m := members(); !slices.Contains(m, "U1") || slices.Contains(m, "U2") {
+		t.Fatalf("after level 1: %v", m)
+	}
+	clock.Add(15 * time.Minute)
+	tick()
+	fs.ExpectMessage(t, "DU2", "level 2")
+	if m := members(); !slices.Contains(m, "U2") {
+		t.Fatalf("after level 2: %v", m)
+	}
+	fs.Command(t, "U4", room.ID, "role commander <@U3>")
+	fs.ExpectEphemeral(t, "U4", "commander of INC-1")
+	for deadline := time.Now().Add(fakeslack.Timeout); !slices.Contains(members(), "U3") && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	}
+	if m := members(); !slices.Contains(m, "U3") {
+		t.Fatalf("the commander was not invited: %v", m)
+	}
+}
