@@ -294,6 +294,9 @@ func (r *Rooms) ArchiveDue(ctx context.Context) error {
 			continue
 		}
 		r.rdb.HSet(ctx, r.keyInc(id), "archived", now.UTC().Format(time.RFC3339))
+		if _, err := r.store.Update(ctx, id, incident.RoomArchived(incident.Person{Name: "clerk-incident"}, r.cfg.Main)); err != nil {
+			r.log.WithError(err).WithField("incident", id).Warn("could not record the archived channel on the incident")
+		}
 		r.log.WithField("incident", id).Info("incident channel archived")
 	}
 	return nil

@@ -127,6 +127,11 @@ func TestIncidentChannelOpenNoteAnnounceArchive(t *testing.T) {
 	if channelNamed(t, fs, room2.Name).Archived {
 		t.Fatal("the open incident's channel was archived")
 	}
+	// A change after the archive (the report is written days later) is
+	// not refused by Slack: the card starts again in the main channel.
+	fs.Command(t, "U1", "C1", "note INC-1 Root cause found")
+	fs.ExpectEphemeral(t, "U1", "Note added")
+	fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
 }
 
 // restricted_action: the workspace does not let the bot create channels;
