@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,6 +41,9 @@ type Config struct {
 	Invite []string
 	// ArchiveAfter is how long after resolve the channel is archived (0: kept).
 	ArchiveAfter time.Duration
+	// GroupTTL is how long a group's members are remembered
+	// (usergroups.users.list is Tier 2); 0: five minutes.
+	GroupTTL time.Duration
 }
 
 // Rooms creates, fills, announces and archives incident channels. Its
@@ -52,11 +56,22 @@ type Rooms struct {
 	store  Store
 	now    func() time.Time
 	log    logrus.FieldLogger
+
+	mu     sync.Mutex
+	groups map[string]cachedGroup
+}
+
+type cachedGroup struct {
+	members []string
+	at      time.Time
 }
 
 // New builds the rooms.
 func New(rdb redis.UniversalClient, prefix string, cfg Config, slack Slack, store Store, now func() time.Time, log logrus.FieldLogger) *Rooms {
-	return &Rooms{rdb: rdb, prefix: prefix, cfg: cfg, slack: slack, store: store, now: now, log: log}
+	if cfg.GroupTTL <= 0 {
+		cfg.GroupTTL = 5 * time.Minute
+	}
+	return &Rooms{rdb: rdb, prefix: prefix, cfg: cfg, slack: slack, store: store, now: now, log: log, groups: map[string]cachedGroup{}}
 }
 
 // Scopes are the bot token scopes the option needs.
@@ -152,7 +167,7 @@ func (r *Rooms) invite(ctx context.Context, inc *incident.Incident, ids []string
 		switch {
 		case id == "":
 		case strings.HasPrefix(id, "S"):
-			members, err := r.slack.GroupMembers(ctx, id)
+			members, err := r.members(ctx, id)
 			if err != nil {
 				r.log.WithError(err).WithField("group", id).Warn("could not expand a user group for the incident channel")
 			}
@@ -186,6 +201,25 @@ func stateOf(inc *incident.Incident) string {
 		return "acknowledged"
 	}
 	return string(inc.Status)
+}
+
+// members expands a user group, remembered for GroupTTL (real time: it
+// paces Slack, not the incident).
+func (r *Rooms) members(ctx context.Context, group string) ([]string, error) {
+	r.mu.Lock()
+	c, ok := r.groups[group]
+	r.mu.Unlock()
+	if ok && time.Since(c.at) < r.cfg.GroupTTL {
+		return c.members, nil
+	}
+	members, err := r.slack.GroupMembers(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.groups[group] = cachedGroup{members: members, at: time.Now()}
+	r.mu.Unlock()
+	return members, nil
 }
 
 // AnnounceText is the main channel's line about an incident with a room.

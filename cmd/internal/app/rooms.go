@@ -94,7 +94,7 @@ func newRooms(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		}
 		invite = append(invite, id)
 	}
-	r := rooms.New(rdb, cfg.RedisPrefix, rooms.Config{Main: cfg.Channel, Private: cfg.RoomsPrivate, Invite: invite, ArchiveAfter: cfg.ArchiveAfter},
+	r := rooms.New(rdb, cfg.RedisPrefix, rooms.Config{Main: cfg.Channel, Private: cfg.RoomsPrivate, Invite: invite, ArchiveAfter: cfg.ArchiveAfter, GroupTTL: cfg.GroupCacheTTL},
 		s, store, opt.Now, log.WithField("component", "rooms"))
 	return roomParts{watch: r, open: []response.Option{response.WithRooms(r)}, lookup: r, engine: []escalation.Option{escalation.WithPaged(r)}, archive: r.ArchiveDue}
 }

@@ -181,9 +181,9 @@ func TestIncidentChannelsNeedTheirScopesAtStartUp(t *testing.T) {
 	}
 }
 
-// Each paged person is invited to the incident channel as they are paged
-// (level 1's group member, then level 2's lead), and the commander once
-// named.
+// Each paged person is invited to the (private) incident channel as they
+// are paged (level 1's group member, then level 2's lead), and the
+// commander once named.
 func TestIncidentChannelInvitesPagedPeopleAndTheCommander(t *testing.T) {
 	fs := fakeslack.New()
 	defer fs.Close()
@@ -192,13 +192,16 @@ func TestIncidentChannelInvitesPagedPeopleAndTheCommander(t *testing.T) {
 	}
 	fs.SetGroup("SONCALL", "U1")
 	fs.SetEmail("U2", "bob@example.com")
-	clock, tick, _ := startLadderEnv(t, fs, ladderContacts, map[string]string{"INCIDENT_CHANNELS": "on"}, app.Options{NoEngineLoop: true, NoSweepLoop: true})
+	clock, tick, _ := startLadderEnv(t, fs, ladderContacts, map[string]string{"INCIDENT_CHANNELS": "on", "INCIDENT_CHANNELS_PRIVATE": "on"}, app.Options{NoEngineLoop: true, NoSweepLoop: true})
 	members := func() []string { return channelNamed(t, fs, "inc-1-sign-in-failing").Members }
 
 	fs.Command(t, "U4", "C1", "open outage P1 Sign-in failing")
 	room := channelNamed(t, fs, "inc-1-sign-in-failing")
 	fs.ExpectMessage(t, room.ID, "INC-1 · Sign-in failing")
 	fs.ExpectEphemeral(t, "U4", "Opened *INC-1*")
+	if !room.Private {
+		t.Fatal("INCIDENT_CHANNELS_PRIVATE=on made a public channel")
+	}
 	if m := members(); !slices.Equal(m, []string{"UBOT", "U4"}) {
 		t.Fatalf("members before any page: %v", m)
 	}
@@ -219,5 +222,35 @@ func TestIncidentChannelInvitesPagedPeopleAndTheCommander(t *testing.T) {
 	}
 	if m := members(); !slices.Contains(m, "U3") {
 		t.Fatalf("the commander was not invited: %v", m)
+	}
+}
+
+// The option's variables: defaults (off, 24h), off keeps, and each bad
+// value named.
+func TestIncidentChannelsConfig(t *testing.T) {
+	base := map[string]string{"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_APP_TOKEN": "xapp-1-A1-2-abc"}
+	load := func(extra map[string]string) (app.Config, error) {
+		return app.Load(func(k string) string {
+			if v, ok := extra[k]; ok {
+				return v
+			}
+			return base[k]
+		})
+	}
+	cfg, err := load(nil)
+	if err != nil || cfg.Rooms || cfg.ArchiveAfter != 24*time.Hour {
+		t.Fatalf("defaults: %+v %v", cfg.Rooms, err)
+	}
+	cfg, err = load(map[string]string{"INCIDENT_CHANNELS": "on", "INCIDENT_CHANNELS_PRIVATE": "on", "INCIDENT_CHANNEL_ARCHIVE_AFTER": "off",
+		"INCIDENT_CHANNEL_INVITE": "U1, S2,@sre"})
+	if err != nil || !cfg.Rooms || !cfg.RoomsPrivate || cfg.ArchiveAfter != 0 || !slices.Equal(cfg.RoomInvite, []string{"U1", "S2", "@sre"}) {
+		t.Fatalf("on: %+v %v", cfg, err)
+	}
+	_, err = load(map[string]string{"INCIDENT_CHANNELS": "maybe", "INCIDENT_CHANNEL_ARCHIVE_AFTER": "soon", "INCIDENT_CHANNEL_INVITE": "C123"})
+	for _, want := range []string{`INCIDENT_CHANNELS "maybe" must be on or off`, `INCIDENT_CHANNEL_ARCHIVE_AFTER "soon" must be a positive duration`,
+		`INCIDENT_CHANNEL_INVITE: "C123" is not a user ID`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want %q", err, want)
+		}
 	}
 }
