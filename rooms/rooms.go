@@ -140,6 +140,9 @@ func why(err error) string {
 	case "missing_scope":
 		return "missing_scope: the bot token lacks channels:manage (groups:write for private channels)"
 	case "":
+		if errors.Is(err, bot.ErrBusy) {
+			return "Slack is busy: the bot's share of its rate limit is spent"
+		}
 		return "Slack did not answer"
 	default:
 		return code
