@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,7 +35,9 @@ type Store interface {
 
 // Config is the option as configured.
 type Config struct {
-	Main    string // SLACK_CHANNEL_ID: where the announcement goes
+	// Main is SLACK_CHANNEL_ID; the announcement goes where the incident
+	// would have lived (that, or where `open` was typed without it).
+	Main    string
 	Private bool
 	// Invite are user (U…/W…) and user group (S…) IDs; @handles are
 	// resolved at start-up.
@@ -95,6 +98,7 @@ const maxTries = 20
 // posts the announcement in the main channel. When Slack refuses, the
 // incident stays in the main channel and note says why (for its thread).
 func (r *Rooms) Opened(ctx context.Context, inc *incident.Incident) (*incident.Incident, string) {
+	origin := cmp.Or(inc.Channel, r.cfg.Main)
 	base := Name(incident.Number(inc.ID), inc.Title)
 	name := base
 	var id string
@@ -115,7 +119,7 @@ func (r *Rooms) Opened(ctx context.Context, inc *incident.Incident) (*incident.I
 	if err := r.rdb.Set(ctx, r.keyChannel(id), inc.ID, 0).Err(); err != nil {
 		r.log.WithError(err).WithField("incident", inc.ID).Warn("could not record the incident channel")
 	}
-	r.rdb.HSet(ctx, r.keyInc(inc.ID), "room", id, "name", name)
+	r.rdb.HSet(ctx, r.keyInc(inc.ID), "room", id, "name", name, "origin", origin)
 	updated, err := r.store.Update(ctx, inc.ID, incident.SetRoom(incident.Person{Name: "clerk-incident"}, id, name))
 	if err != nil {
 		r.log.WithError(err).WithField("incident", inc.ID).Warn("could not record the channel on the incident")
@@ -126,7 +130,7 @@ func (r *Rooms) Opened(ctx context.Context, inc *incident.Incident) (*incident.I
 		users = append(users, inc.Commander.ID)
 	}
 	r.invite(ctx, updated, append(users, r.cfg.Invite...))
-	r.announce(ctx, updated)
+	r.announce(ctx, updated, origin)
 	return updated, ""
 }
 
@@ -244,16 +248,16 @@ func mrkdwnEscape(s string) string {
 }
 
 // announce posts the line in the main channel once.
-func (r *Rooms) announce(ctx context.Context, inc *incident.Incident) {
-	if r.cfg.Main == "" {
+func (r *Rooms) announce(ctx context.Context, inc *incident.Incident, main string) {
+	if main == "" {
 		return
 	}
-	ts, err := r.slack.Post(ctx, r.cfg.Main, "", bot.Msg{Text: AnnounceText(inc)})
+	ts, err := r.slack.Post(ctx, main, "", bot.Msg{Text: AnnounceText(inc)})
 	if err != nil {
 		r.log.WithError(err).WithField("incident", inc.ID).Warn("could not announce the incident channel")
 		return
 	}
-	r.rdb.HSet(ctx, r.keyInc(inc.ID), "announce_ch", r.cfg.Main, "announce_ts", ts, "status", stateOf(inc))
+	r.rdb.HSet(ctx, r.keyInc(inc.ID), "announce_ch", main, "announce_ts", ts, "status", stateOf(inc))
 }
 
 // CardChanged follows each render of an incident's card: the
@@ -331,7 +335,8 @@ func (r *Rooms) ArchiveDue(ctx context.Context) error {
 			continue
 		}
 		r.rdb.HSet(ctx, r.keyInc(id), "archived", now.UTC().Format(time.RFC3339))
-		if _, err := r.store.Update(ctx, id, incident.RoomArchived(incident.Person{Name: "clerk-incident"}, r.cfg.Main)); err != nil {
+		origin, _ := r.rdb.HGet(ctx, r.keyInc(id), "origin").Result()
+		if _, err := r.store.Update(ctx, id, incident.RoomArchived(incident.Person{Name: "clerk-incident"}, cmp.Or(origin, r.cfg.Main))); err != nil {
 			r.log.WithError(err).WithField("incident", id).Warn("could not record the archived channel on the incident")
 		}
 		r.log.WithField("incident", id).Info("incident channel archived")
