@@ -102,3 +102,17 @@ func (o *Offline) CheckChannel(ctx context.Context, id string) error { return Er
 func (o *Offline) OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error {
 	return ErrOffline
 }
+
+// CreateChannel fails: Slack is not reachable from here (the incident
+// opens in the main channel).
+func (o *Offline) CreateChannel(ctx context.Context, name string, private bool) (string, error) {
+	return "", ErrOffline
+}
+
+// Invite fails: Slack is not reachable from here.
+func (o *Offline) Invite(ctx context.Context, channel string, users []string) ([]InviteFailure, error) {
+	return nil, ErrOffline
+}
+
+// Archive fails: Slack is not reachable from here.
+func (o *Offline) Archive(ctx context.Context, channel string) error { return ErrOffline }

@@ -43,11 +43,17 @@ type Kit struct {
 	changed   Changer
 	log       logrus.FieldLogger
 	now       func() time.Time
+	rooms     RoomLookup // nil: INCIDENT_CHANNELS off
+}
+
+// RoomLookup is the incident whose own channel a channel is ("" for none).
+type RoomLookup interface {
+	IncidentOf(ctx context.Context, channel string) (string, error)
 }
 
 // NewKit wires the shared part of the families.
-func NewKit(slack Replier, incidents Targets, changed Changer, log logrus.FieldLogger, now func() time.Time) *Kit {
-	return &Kit{slack: slack, incidents: incidents, changed: changed, log: log, now: now}
+func NewKit(slack Replier, incidents Targets, changed Changer, log logrus.FieldLogger, now func() time.Time, rooms RoomLookup) *Kit {
+	return &Kit{slack: slack, incidents: incidents, changed: changed, log: log, now: now, rooms: rooms}
 }
 
 // Reply answers the person who asked.
@@ -70,12 +76,18 @@ func (k *Kit) Fail(ctx context.Context, r Req, err error) {
 	k.ReplyText(ctx, r, msg)
 }
 
-// Target picks the incident a command is about: the given ID, or the only
-// open one. fallbackRecent lets report commands use the latest incident
-// when none is open; note then says so.
+// Target picks the incident a command is about: the given ID, the
+// incident whose own channel it was typed in, or the only open one.
+// fallbackRecent lets report commands use the latest incident when none
+// is open; note then says so.
 func (k *Kit) Target(ctx context.Context, p Parsed, fallbackRecent bool) (id, note string, err error) {
 	if p.ID != "" {
 		return p.ID, "", nil
+	}
+	if k.rooms != nil && p.Channel != "" {
+		if id, err := k.rooms.IncidentOf(ctx, p.Channel); err == nil && id != "" {
+			return id, "", nil
+		}
 	}
 	open, err := k.incidents.ListOpen(ctx)
 	if err != nil {

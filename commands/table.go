@@ -96,6 +96,9 @@ type Parsed struct {
 	Verb string   // the verb word (one of Sub.Verbs), lower-cased; "" when none
 	Args []string // words after the subcommand, the ID taken out
 	Rest string   // the raw text after the subcommand, the ID taken out, spacing kept
+	// Channel is where the command was typed (set by dispatch, not
+	// parsed): in an incident's own channel it names that incident.
+	Channel string
 }
 
 // Form is the first word after the subcommand (and ID), lower-cased:

@@ -72,6 +72,15 @@ type Option func(*Engine)
 // WithPhones lets levels page by sms and call.
 func WithPhones(p Phones) Option { return func(e *Engine) { e.via.phones = p } }
 
+// PagedObserver hears who each page reached (rooms: invite them to the
+// incident's channel).
+type PagedObserver interface {
+	Paged(ctx context.Context, incidentID string, users []string)
+}
+
+// WithPaged tells o who each page reached.
+func WithPaged(o PagedObserver) Option { return func(e *Engine) { e.via.paged = o } }
+
 // WithAlerts lets levels page through PagerDuty.
 func WithAlerts(a Alerts) Option { return func(e *Engine) { e.via.alerts = a } }
 
@@ -213,6 +222,7 @@ type Tuning struct {
 type channels struct {
 	phones Phones
 	alerts Alerts
+	paged  PagedObserver
 }
 
 // NewEngine builds an engine; its loop runs in Run.
@@ -570,6 +580,9 @@ func (e *Engine) pageDue(ctx context.Context, log logrus.FieldLogger, id string,
 	}
 	log.WithFields(logrus.Fields{"level": page.Level, "repeat": page.Repeat, "reached": len(page.Reached), "skipped": page.Skipped}).Info("escalation page sent")
 	e.pager.AfterPage(ctx, id)
+	if e.via.paged != nil {
+		e.via.paged.Paged(ctx, id, page.Reached)
+	}
 	e.pages.Page(max(e.now().Sub(due), 0), len(page.Reached))
 	return true
 }

@@ -106,6 +106,7 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 		return
 	}
 	r.Name = p.Sub.Name
+	p.Channel = c.ChannelID
 	who := roleOf(p)
 	defer func() {
 		if h.observe != nil {

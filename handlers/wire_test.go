@@ -69,7 +69,7 @@ func wire(w wiring) *Handlers {
 	if now == nil {
 		now = time.Now
 	}
-	kit := commands.NewKit(w.out, w.stores.Incidents, pub, w.log, now)
+	kit := commands.NewKit(w.out, w.stores.Incidents, pub, w.log, now, nil)
 	access := commands.NewAccess(kit, w.auth, w.auth, nil)
 	requests := commands.NewRequests(kit, pub, w.approvals, nil, w.auth)
 	voider := usecase.NewVoider(w.approvals, pub, w.log)

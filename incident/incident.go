@@ -194,6 +194,9 @@ type Incident struct {
 	Channel     string `json:"channel,omitempty"`
 	CardTS      string `json:"card_ts,omitempty"`
 	ChecklistTS string `json:"checklist_ts,omitempty"`
+	// Room is the incident's own channel (INCIDENT_CHANNELS); empty for
+	// incidents opened without one.
+	Room string `json:"room,omitempty"`
 
 	Checklist map[string]Tick `json:"checklist,omitempty"`
 

@@ -20,6 +20,7 @@ type Cards struct {
 	rb        *incident.Runbook
 	ladders   Ladders
 	webhooks  WebhookPause // the card's pause line (nil: none)
+	rooms     CardWatcher  // nil: no incident channels
 	renderGap time.Duration
 }
 
@@ -121,6 +122,9 @@ func (p *Cards) RenderDue(ctx context.Context) {
 // render writes the card and checklist; when Slack refuses, the incident
 // is marked stale and the sweep catches the card up later.
 func (p *Cards) render(ctx context.Context, inc *incident.Incident) error {
+	if p.rooms != nil {
+		defer func() { p.rooms.CardChanged(ctx, inc) }()
+	}
 	spec := p.rb.Spec(inc.Category)
 	card := p.withPause(ctx, inc, render.Card(inc, spec, p.LadderState(ctx, inc.ID), p.now()))
 	var failed error

@@ -113,6 +113,14 @@ type Lookups struct {
 	Names    map[string]string
 	Ladders  Ladders
 	Webhooks WebhookPause // the card's pause line
+	// Rooms follows each card render (rooms.Rooms; nil: INCIDENT_CHANNELS off).
+	Rooms CardWatcher
+}
+
+// CardWatcher follows each render of a card: the incident channel's
+// announcement and archive follow the incident's status.
+type CardWatcher interface {
+	CardChanged(ctx context.Context, inc *incident.Incident)
 }
 
 // Deps lists what the publisher is built from. Ticks is required; Observe
@@ -170,7 +178,7 @@ func New(d Deps) *Publisher {
 	owner := make([]byte, 8)
 	_, _ = rand.Read(owner)
 	out := &Outbox{base: b, guard: d.Guard, owner: hex.EncodeToString(owner), kick: make(chan struct{}, 1), retry: &lineRetry{fails: map[string]int{}}}
-	cards := &Cards{base: b, outbox: out, rb: d.Runbook, ladders: d.Lookups.Ladders, webhooks: d.Lookups.Webhooks, renderGap: d.RenderGap}
+	cards := &Cards{base: b, outbox: out, rb: d.Runbook, ladders: d.Lookups.Ladders, webhooks: d.Lookups.Webhooks, rooms: d.Lookups.Rooms, renderGap: d.RenderGap}
 	names := &Names{users: d.Lookups.Users, names: d.Lookups.Names, cache: map[string]cachedName{}, log: d.Log, now: d.Now}
 	dms := &dms{slack: d.Slack, m: map[string]string{}}
 	files := &Files{base: b, cards: cards, dms: dms}

@@ -32,8 +32,21 @@ type Escalator interface {
 	Start(ctx context.Context, inc *incident.Incident, l escalation.Ladder) error
 }
 
+// Rooms gives a new incident its own channel before its card is posted
+// (rooms.Rooms); note, when not empty, says in the thread why it has none.
+type Rooms interface {
+	Opened(ctx context.Context, inc *incident.Incident) (updated *incident.Incident, note string)
+}
+
+// Option adds an optional part to the opener at construction.
+type Option func(*Opener)
+
+// WithRooms gives each new incident its own channel (INCIDENT_CHANNELS).
+func WithRooms(r Rooms) Option { return func(o *Opener) { o.rooms = r } }
+
 // Opener opens incidents. Esc and Ladder are nil without a contacts file.
 type Opener struct {
+	rooms  Rooms
 	store  Store
 	pub    *publish.Publisher
 	esc    Escalator
@@ -45,11 +58,15 @@ type Opener struct {
 // NewOpener wires the use case. after, when not nil, runs once a new
 // incident's card and checklist are posted and its ladder started (the
 // recent-deploy check); it must not hold the caller (start its own work).
-func NewOpener(store Store, pub *publish.Publisher, esc Escalator, ladder *escalation.Ladder, log logrus.FieldLogger, after func(ctx context.Context, inc *incident.Incident)) *Opener {
+func NewOpener(store Store, pub *publish.Publisher, esc Escalator, ladder *escalation.Ladder, log logrus.FieldLogger, after func(ctx context.Context, inc *incident.Incident), opts ...Option) *Opener {
 	if ladder == nil {
 		esc = nil
 	}
-	return &Opener{store: store, pub: pub, esc: esc, ladder: ladder, log: log, after: after}
+	o := &Opener{store: store, pub: pub, esc: esc, ladder: ladder, log: log, after: after}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
 }
 
 // Request is what a new incident starts from.
@@ -74,7 +91,14 @@ func (o *Opener) Open(ctx context.Context, r Request) (inc *incident.Incident, c
 			inc = updated
 		}
 	}
+	var roomNote string
+	if o.rooms != nil {
+		inc, roomNote = o.rooms.Opened(ctx, inc)
+	}
 	cardErr = o.pub.Cards.Refresh(ctx, inc)
+	if roomNote != "" {
+		o.pub.Outbox.Thread(ctx, inc, roomNote)
+	}
 	if inc.CardTS != "" {
 		o.pub.Cards.PostChecklist(ctx, inc)
 	}

@@ -102,6 +102,7 @@ type Server struct {
 	calls        map[string]int
 	onEvent      func(Event)
 	closed       bool
+	rooms        *roomState // conversations.create/invite/archive (rooms.go)
 }
 
 type respTarget struct {
@@ -301,6 +302,9 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	answer, ok := s.apiMethods()[method]
+	if !ok && s.roomAPI(w, method, r.PostForm) {
+		return
+	}
 	if !ok {
 		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
 		return
@@ -372,6 +376,7 @@ func (s *Server) apiMethods() map[string]func(w http.ResponseWriter, r *http.Req
 
 // apiAuthTest answers auth.test.
 func (s *Server) apiAuthTest(w http.ResponseWriter, r *http.Request, f url.Values) {
+	w.Header().Set("X-OAuth-Scopes", s.scopeHeader())
 	writeJSON(w, map[string]any{"ok": true, "user_id": "UBOT", "user": "clerk-incident", "team_id": "T1", "bot_id": "B1"})
 }
 
@@ -796,11 +801,11 @@ func tier(method string) (burst, perSecond float64, perChannel bool) {
 	switch method {
 	case "chat.postMessage":
 		return 4, 1, true // about 1 per second per channel, short bursts tolerated
-	case "chat.update", "conversations.open", "conversations.info", "users.lookupByEmail":
+	case "chat.update", "conversations.open", "conversations.info", "users.lookupByEmail", "conversations.invite":
 		return 20, 50.0 / 60, false // Tier 3
 	case "chat.postEphemeral", "users.info":
 		return 40, 100.0 / 60, false // Tier 4
-	case "usergroups.users.list", "usergroups.list", "users.list":
+	case "usergroups.users.list", "usergroups.list", "users.list", "conversations.create", "conversations.archive":
 		return 5, 20.0 / 60, false // Tier 2
 	}
 	return 0, 0, false

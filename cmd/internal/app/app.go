@@ -37,6 +37,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
+	"github.com/clerk-incident-bot/clerk-incident-bot/rooms"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuspage"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
@@ -132,7 +133,8 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 // Slack that does not answer is retried by Socket Mode) and the channel,
 // and builds the paced Web API client.
 func connectSlack(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, log logrus.FieldLogger) (*slack.Client, *bot.Slack, error) {
-	api := slack.New(cfg.BotToken, slack.OptionAppLevelToken(cfg.AppToken), slack.OptionAPIURL(cfg.SlackAPIURL))
+	scopes := &grantedScopes{}
+	api := slack.New(cfg.BotToken, slack.OptionAppLevelToken(cfg.AppToken), slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionOnResponseHeaders(scopes.observe))
 	authCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	who, err := api.AuthTestContext(authCtx)
 	cancel()
@@ -144,6 +146,9 @@ func connectSlack(ctx context.Context, cfg Config, opt Options, rdb redis.Univer
 		log.WithError(err).Warn("slack auth.test failed; continuing, Socket Mode will retry")
 	} else {
 		log.WithFields(logrus.Fields{"bot_user": who.UserID, "team": who.TeamID}).Info("slack bot token accepted")
+	}
+	if err := checkRoomScopes(cfg, scopes); err != nil {
+		return nil, nil, err
 	}
 
 	var pacer bot.Pacer = redisx.NewPacer(rdb, cfg.RedisPrefix)
@@ -321,6 +326,8 @@ type slackSide interface {
 	escalation.Checker
 	publish.UserNames
 	commands.Modals
+	rooms.Slack
+	LookupHandle(ctx context.Context, handle string) (string, error)
 	AuthTest(ctx context.Context) (string, error)
 }
 
@@ -366,6 +373,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if len(cfg.Approvers) > 0 {
 		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
 	}
+	b.rooms = newRooms(ctx, cfg, opt, rdb, stores.Incidents, out, strict, log)
+	deps.Rooms = b.rooms.lookup
 	clerk := b.publisher(rb, contacts, st)
 	if clerk != nil {
 		deps.Clerk = clerk
@@ -378,7 +387,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	deps.App = vercelApp(cfg, st.audit)
 	deps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL)
-	deps.Opener = usecase.NewOpener(stores.Incidents, b.pub, esc, ladder, log, b.afterOpen(deps.App))
+	deps.Opener = usecase.NewOpener(stores.Incidents, b.pub, esc, ladder, log, b.afterOpen(deps.App), b.rooms.open...)
 	poll, pollInterval := b.poller(deps.Opener)
 	if poll != nil {
 		deps.Watch = poll

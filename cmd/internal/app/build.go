@@ -43,6 +43,7 @@ type build struct {
 	m      *metrics.Metrics
 	g      *guard.Guard
 	pub    *publish.Publisher
+	rooms  roomParts // empty: INCIDENT_CHANNELS off
 }
 
 // domain are the stores beside the incidents'.
@@ -136,7 +137,7 @@ func (b *build) publisher(rb *incident.Runbook, contacts *escalation.Contacts, s
 	}
 	ticks := usecase.NewTicks(stores.Incidents, rb, st.audit, b.log)
 	b.pub = publish.New(publish.Deps{Store: pstores, Slack: b.out, Guard: b.g, Ticks: ticks, Runbook: rb,
-		Lookups: publish.Lookups{Groups: b.out, Users: b.out, Names: contacts.Names(), Ladders: escalation.NewStates(b.rdb, cfg.RedisPrefix), Webhooks: st.pause},
+		Lookups: publish.Lookups{Groups: b.out, Users: b.out, Names: contacts.Names(), Ladders: escalation.NewStates(b.rdb, cfg.RedisPrefix), Webhooks: st.pause, Rooms: b.rooms.watch},
 		Observe: b.m, Channel: cfg.Channel, RenderGap: b.opt.RenderGap, Log: b.log, Now: b.opt.Now})
 	return clerk
 }
@@ -148,7 +149,7 @@ func (b *build) engine(ladder *escalation.Ladder) *escalation.Engine {
 		return nil
 	}
 	cfg := b.cfg
-	var opts []escalation.Option
+	opts := b.rooms.engine // paged people are invited to the incident's channel
 	if cfg.TwilioSID != "" {
 		opts = append(opts, escalation.WithPhones(paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID)))
 	}
@@ -284,6 +285,9 @@ func (b *build) sweep(st domain, executor *approval.Executor, runner *resync.Run
 			g.Run(ctx, "status poller watch", "", poll.WarnIfStale)
 		}
 		g.Run(ctx, "update reminders", "", reminders.Tick)
+		if b.rooms.archive != nil {
+			step(ctx, "incident channel archive", b.rooms.archive)
+		}
 	}
 	return func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }
 }

@@ -91,6 +91,11 @@ type Config struct {
 
 	// Follow-ups exported as GitHub issues.
 	GitHubToken, GitHubRepo, GitHubURL string
+	// A channel per incident (INCIDENT_CHANNELS); ArchiveAfter 0 keeps it.
+	Rooms        bool
+	RoomsPrivate bool
+	RoomInvite   []string // user IDs, group IDs and @handles
+	ArchiveAfter time.Duration
 }
 
 // Vars documents every variable; the README table mirrors it. A Help that
@@ -151,6 +156,10 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"GITHUB_TOKEN", "", "GitHub token with Issues (write) on GITHUB_REPOSITORY: `followup export` files follow-ups as issues (a secret: masked in logs)"},
 	{"GITHUB_REPOSITORY", "", "owner/name of the repository follow-ups are filed in; goes with GITHUB_TOKEN"},
 	{"GITHUB_API_URL", "https://api.github.com", "GitHub REST API base URL (GitHub Enterprise Server: https://HOST/api/v3; tests)"},
+	{"INCIDENT_CHANNELS", "off", "on: each incident gets its own channel inc-<n>-<title> holding its card and thread; SLACK_CHANNEL_ID gets a one-line link (needs the channels:manage scope)"},
+	{"INCIDENT_CHANNELS_PRIVATE", "off", "on: those channels are private (needs the groups:write scope)"},
+	{"INCIDENT_CHANNEL_INVITE", "", "comma-separated user IDs (U…), user group IDs (S…) or @handles invited to every incident channel, besides the opener, the commander and each paged person"},
+	{"INCIDENT_CHANNEL_ARCHIVE_AFTER", "24h", "archive an incident's channel this long after it is resolved; off keeps it"},
 	{"HANDLER_TIMEOUT", "30s", "how long one command or click may run"},
 	{"RESPONDER_CACHE_TTL", "5m", "how long user group membership is cached"},
 }
@@ -190,6 +199,7 @@ func Load(getenv func(string) string) (Config, error) {
 	loadApp(&c, get, &errs)
 	loadPaging(&c, get, &errs)
 	loadGitHub(&c, get, &errs)
+	loadRooms(&c, get, &errs)
 	c.HandlerTimeout = duration(get, "HANDLER_TIMEOUT", &errs)
 	c.GroupCacheTTL = duration(get, "RESPONDER_CACHE_TTL", &errs)
 	if len(errs) > 0 {
@@ -380,6 +390,37 @@ func loadGitHub(c *Config, get func(string) string, errs *[]string) {
 	}
 	if u, err := url.Parse(c.GitHubURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		*errs = append(*errs, "GITHUB_API_URL must be an http(s) URL such as https://api.github.com")
+	}
+}
+
+// loadRooms reads the channel-per-incident option.
+func loadRooms(c *Config, get func(string) string, errs *[]string) {
+	c.Rooms = onOff(get, "INCIDENT_CHANNELS", errs)
+	c.RoomsPrivate = onOff(get, "INCIDENT_CHANNELS_PRIVATE", errs)
+	for _, id := range strings.Split(get("INCIDENT_CHANNEL_INVITE"), ",") {
+		id = strings.TrimSpace(id)
+		switch {
+		case id == "":
+		case validPrincipal(id) || (strings.HasPrefix(id, "@") && len(id) > 1 && !strings.ContainsAny(id, " <>")):
+			c.RoomInvite = append(c.RoomInvite, id)
+		default:
+			*errs = append(*errs, fmt.Sprintf("INCIDENT_CHANNEL_INVITE: %q is not a user ID (U…/W…), user group ID (S…) or @handle", id))
+		}
+	}
+	if v := strings.ToLower(get("INCIDENT_CHANNEL_ARCHIVE_AFTER")); v != "off" {
+		c.ArchiveAfter = duration(get, "INCIDENT_CHANNEL_ARCHIVE_AFTER", errs)
+	}
+}
+
+func onOff(get func(string) string, name string, errs *[]string) bool {
+	switch v := strings.ToLower(get(name)); v {
+	case "on", "true", "1", "yes":
+		return true
+	case "off", "false", "0", "no", "":
+		return false
+	default:
+		*errs = append(*errs, fmt.Sprintf("%s %q must be on or off", name, v))
+		return false
 	}
 }
 

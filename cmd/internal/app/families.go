@@ -42,6 +42,7 @@ type incidentDeps struct {
 	Channel   string
 	Log       logrus.FieldLogger
 	Now       func() time.Time
+	Rooms     commands.RoomLookup // nil: INCIDENT_CHANNELS off
 }
 
 // peopleDeps are who may do what, who is paged, and what is recorded.
@@ -130,7 +131,7 @@ func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, wha
 // handlers wires the families, in help order, and the handlers over them.
 func (d familyDeps) handlers() *handlers.Handlers {
 	pub := newDelivery(d.Publisher)
-	kit := commands.NewKit(d.Slack, d.Store, pub, d.Log, d.Now)
+	kit := commands.NewKit(d.Slack, d.Store, pub, d.Log, d.Now, d.Rooms)
 	approvers := d.Approvers
 	if approvers == nil {
 		approvers = d.Auth
