@@ -75,8 +75,8 @@ func TestReportDurationsFromMilestones(t *testing.T) {
 		"- **Impact:** 3 affected accounts\n",
 		"- 03:02 - **Incident detected**: Incident opened: Sign-in failing (outage, P1) (Alice)\n"+
 			"- 03:03 - **Initial response**: Acknowledged; now leading the response (Bob)\n"+
-			"- 03:16 - **Mitigation applied**: Switched to the backup instance (Bob)\n"+
-			"- 04:00 - **Resolution confirmed**: Clerk fixed it (Alice)\n",
+			"- 03:16 - Mitigation applied: Switched to the backup instance (Bob)\n"+
+			"- 04:00 - Resolution confirmed: Clerk fixed it (Alice)\n",
 	)
 
 	// Corrections: detected 10 minutes earlier (02:52), mitigated at 03:10.
@@ -103,8 +103,8 @@ func TestReportDurationsFromMilestones(t *testing.T) {
 		"- **Impact:** unknown (no affected accounts recorded)\n",
 		"- 02:52 - **Incident detected**: Incident opened: Sign-in failing (outage, P1) (corrected by Carol; was 03:02) (Alice)\n"+
 			"- 03:03 - **Initial response**: Acknowledged; now leading the response (Bob)\n"+
-			"- 03:10 - **Mitigation applied**: Switched to the backup instance (corrected by Carol; was 03:16) (Bob)\n"+
-			"- 04:00 - **Resolution confirmed**: Clerk fixed it (Alice)\n",
+			"- 03:10 - Mitigation applied: Switched to the backup instance (corrected by Carol; was 03:16) (Bob)\n"+
+			"- 04:00 - Resolution confirmed: Clerk fixed it (Alice)\n",
 		"- 05:00 - Milestone detected corrected: 2026-11-25 02:52 UTC (was 2026-11-25 03:02 UTC) (Carol)\n",
 	)
 }

@@ -101,7 +101,11 @@ func reportTimeline(inc *Incident, m Milestones, ps people) []Entry {
 					by = e.Actor
 				}
 				if rest := strings.TrimPrefix(words, label); rest != words {
-					text += rest
+					// The entry names the milestone itself: its words stay
+					// whole ("Resolution confirmed: Clerk recovered").
+					if rest != "" {
+						text = words
+					}
 				} else {
 					text += ": " + words
 				}
