@@ -81,109 +81,110 @@ func (s *Server) scopeHeader() string {
 
 var channelName = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
-// roomAPI answers the channel methods; false when method is not one. The
-// caller holds s.mu.
-func (s *Server) roomAPI(w http.ResponseWriter, method string, f url.Values) bool {
+// apiConversationsCreate answers conversations.create; the caller holds s.mu.
+func (s *Server) apiConversationsCreate(w http.ResponseWriter, _ *http.Request, f url.Values) {
 	r := s.roomsLocked()
-	switch method {
-	case "conversations.create":
-		name := f.Get("name")
-		private := f.Get("is_private") == "true"
-		need := "channels:manage"
-		if private {
-			need = "groups:write"
-		}
-		switch {
-		case !slices.Contains(r.scopes, need):
-			writeJSON(w, map[string]any{"ok": false, "error": "missing_scope", "needed": need})
-		case name == "":
-			writeJSON(w, map[string]any{"ok": false, "error": "invalid_name_required"})
-		case len(name) > 80:
-			writeJSON(w, map[string]any{"ok": false, "error": "invalid_name_maxlength"})
-		case strings.ToLower(name) != name || strings.ContainsAny(name, " .,!?'\"#@"):
-			writeJSON(w, map[string]any{"ok": false, "error": "invalid_name_punctuation"})
-		case !channelName.MatchString(name):
-			writeJSON(w, map[string]any{"ok": false, "error": "invalid_name_specials"})
-		case r.restricted:
-			writeJSON(w, map[string]any{"ok": false, "error": "restricted_action"})
-		case s.channelNamed(name) != nil:
-			writeJSON(w, map[string]any{"ok": false, "error": "name_taken"})
-		default:
-			s.seq++
-			c := &Channel{ID: fmt.Sprintf("CR%06d", s.seq), Name: name, Private: private, Members: []string{"UBOT"}}
-			r.byID[c.ID] = c
-			r.order = append(r.order, c.ID)
-			writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": c.ID, "name": name, "is_channel": !private,
-				"is_group": private, "is_private": private, "is_member": true, "is_archived": false}})
-		}
-	case "conversations.invite":
-		c, ok := r.byID[f.Get("channel")]
-		switch {
-		case !ok:
-			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
-			return true
-		case c.Archived:
-			writeJSON(w, map[string]any{"ok": false, "error": "is_archived"})
-			return true
-		case !slices.Contains(c.Members, "UBOT"):
-			writeJSON(w, map[string]any{"ok": false, "error": "not_in_channel"})
-			return true
-		}
-		users := strings.Split(f.Get("users"), ",")
-		if f.Get("users") == "" {
-			writeJSON(w, map[string]any{"ok": false, "error": "no_user"})
-			return true
-		}
-		var errs []map[string]any
-		var add []string
-		for _, u := range users {
-			u = strings.TrimSpace(u)
-			code := ""
-			switch _, gone := s.gone[u]; {
-			case u == "UBOT":
-				code = "cant_invite_self"
-			case gone || !strings.HasPrefix(u, "U") && !strings.HasPrefix(u, "W"):
-				code = "user_not_found"
-			case slices.Contains(c.Members, u) || slices.Contains(add, u):
-				code = "already_in_channel"
-			}
-			if code != "" {
-				errs = append(errs, map[string]any{"user": u, "ok": false, "error": code})
-				continue
-			}
-			add = append(add, u)
-		}
-		// Without force one failure fails the whole call; with force the
-		// others are added and the failures still listed.
-		if len(errs) == 0 || f.Get("force") == "true" {
-			c.Members = append(c.Members, add...)
-		}
-		if len(errs) > 0 {
-			writeJSON(w, map[string]any{"ok": false, "error": errs[0]["error"], "errors": errs})
-			return true
-		}
-		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": c.ID, "name": c.Name}})
-	case "conversations.archive":
-		c, ok := r.byID[f.Get("channel")]
-		switch {
-		case !ok:
-			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
-		case c.Archived:
-			writeJSON(w, map[string]any{"ok": false, "error": "already_archived"})
-		case !slices.Contains(c.Members, "UBOT"):
-			writeJSON(w, map[string]any{"ok": false, "error": "not_in_channel"})
-		default:
-			c.Archived = true
-			if s.chans == nil {
-				s.chans = map[string]string{}
-			}
-			s.chans[c.ID] = "is_archived" // posting there now answers is_archived
-			writeJSON(w, map[string]any{"ok": true})
-		}
-	default:
-		return false
+	name := f.Get("name")
+	private := f.Get("is_private") == "true"
+	need := "channels:manage"
+	if private {
+		need = "groups:write"
 	}
-	return true
+	switch {
+	case !slices.Contains(r.scopes, need):
+		writeJSON(w, map[string]any{"ok": false, "error": "missing_scope", "needed": need})
+	case name == "":
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_name_required"})
+	case len(name) > 80:
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_name_maxlength"})
+	case strings.ToLower(name) != name || strings.ContainsAny(name, " .,!?'\"#@"):
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_name_punctuation"})
+	case !channelName.MatchString(name):
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_name_specials"})
+	case r.restricted:
+		writeJSON(w, map[string]any{"ok": false, "error": "restricted_action"})
+	case s.channelNamed(name) != nil:
+		writeJSON(w, map[string]any{"ok": false, "error": "name_taken"})
+	default:
+		s.seq++
+		c := &Channel{ID: fmt.Sprintf("CR%06d", s.seq), Name: name, Private: private, Members: []string{"UBOT"}}
+		r.byID[c.ID] = c
+		r.order = append(r.order, c.ID)
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": c.ID, "name": name, "is_channel": !private,
+			"is_group": private, "is_private": private, "is_member": true, "is_archived": false}})
+	}
+}
+
+// apiConversationsInvite answers conversations.invite; the caller holds s.mu.
+func (s *Server) apiConversationsInvite(w http.ResponseWriter, _ *http.Request, f url.Values) {
+	r := s.roomsLocked()
+	c, ok := r.byID[f.Get("channel")]
+	switch {
+	case !ok:
+		writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+		return
+	case c.Archived:
+		writeJSON(w, map[string]any{"ok": false, "error": "is_archived"})
+		return
+	case !slices.Contains(c.Members, "UBOT"):
+		writeJSON(w, map[string]any{"ok": false, "error": "not_in_channel"})
+		return
+	}
+	users := strings.Split(f.Get("users"), ",")
+	if f.Get("users") == "" {
+		writeJSON(w, map[string]any{"ok": false, "error": "no_user"})
+		return
+	}
+	var errs []map[string]any
+	var add []string
+	for _, u := range users {
+		u = strings.TrimSpace(u)
+		code := ""
+		switch _, gone := s.gone[u]; {
+		case u == "UBOT":
+			code = "cant_invite_self"
+		case gone || !strings.HasPrefix(u, "U") && !strings.HasPrefix(u, "W"):
+			code = "user_not_found"
+		case slices.Contains(c.Members, u) || slices.Contains(add, u):
+			code = "already_in_channel"
+		}
+		if code != "" {
+			errs = append(errs, map[string]any{"user": u, "ok": false, "error": code})
+			continue
+		}
+		add = append(add, u)
+	}
+	// Without force one failure fails the whole call; with force the
+	// others are added and the failures still listed.
+	if len(errs) == 0 || f.Get("force") == "true" {
+		c.Members = append(c.Members, add...)
+	}
+	if len(errs) > 0 {
+		writeJSON(w, map[string]any{"ok": false, "error": errs[0]["error"], "errors": errs})
+		return
+	}
+	writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": c.ID, "name": c.Name}})
+}
+
+// apiConversationsArchive answers conversations.archive; the caller holds s.mu.
+func (s *Server) apiConversationsArchive(w http.ResponseWriter, _ *http.Request, f url.Values) {
+	r := s.roomsLocked()
+	c, ok := r.byID[f.Get("channel")]
+	switch {
+	case !ok:
+		writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+	case c.Archived:
+		writeJSON(w, map[string]any{"ok": false, "error": "already_archived"})
+	case !slices.Contains(c.Members, "UBOT"):
+		writeJSON(w, map[string]any{"ok": false, "error": "not_in_channel"})
+	default:
+		c.Archived = true
+		if s.chans == nil {
+			s.chans = map[string]string{}
+		}
+		s.chans[c.ID] = "is_archived" // posting there now answers is_archived
+		writeJSON(w, map[string]any{"ok": true})
+	}
 }
 
 func (s *Server) channelNamed(name string) *Channel {

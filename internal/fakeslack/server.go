@@ -302,9 +302,6 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	answer, ok := s.apiMethods()[method]
-	if !ok && s.roomAPI(w, method, r.PostForm) {
-		return
-	}
 	if !ok {
 		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
 		return
@@ -357,6 +354,9 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, method string) b
 func (s *Server) apiMethods() map[string]func(w http.ResponseWriter, r *http.Request, f url.Values) {
 	return map[string]func(w http.ResponseWriter, r *http.Request, f url.Values){
 		"auth.test":                    s.apiAuthTest,
+		"conversations.create":         s.apiConversationsCreate,
+		"conversations.invite":         s.apiConversationsInvite,
+		"conversations.archive":        s.apiConversationsArchive,
 		"views.open":                   s.apiViewsOpen,
 		"views.update":                 s.apiViewsUpdate,
 		"chat.postMessage":             s.apiChatPostMessage,
