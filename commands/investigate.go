@@ -80,17 +80,8 @@ func (h *Investigate) Buttons() []Button {
 }
 
 func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
-	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
-		return
-	}
-	refs, invalid := clerkops.ParseRefs(p.Rest)
-	if len(refs) != 1 || len(invalid) > 0 {
-		h.Fail(ctx, r, &UsageError{Problem: "Give exactly one Clerk user ID (user_…) or e-mail address.", Usage: p.Sub.Usage})
-		return
-	}
-	inc, err := h.optionalIncident(ctx, p)
-	if err != nil {
-		h.Fail(ctx, r, err)
+	refs, inc, ok := oneUser(ctx, h.Kit, r, p, h.clerk != nil)
+	if !ok {
 		return
 	}
 	prof, sessions, err := h.clerk.Investigate(ctx, refs[0])

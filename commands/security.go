@@ -90,6 +90,26 @@ func clerkReady(ctx context.Context, k *Kit, r Req, configured bool) bool {
 	return true
 }
 
+// oneUser reads a command about exactly one Clerk user (an ID or an
+// e-mail) and the incident it is for, if any; false: the person was told
+// why not.
+func oneUser(ctx context.Context, k *Kit, r Req, p Parsed, configured bool) ([]string, *incident.Incident, bool) {
+	if !clerkReady(ctx, k, r, configured) {
+		return nil, nil, false
+	}
+	refs, invalid := clerkops.ParseRefs(p.Rest)
+	if len(refs) != 1 || len(invalid) > 0 {
+		k.Fail(ctx, r, &UsageError{Problem: "Give exactly one Clerk user ID (user_…) or e-mail address.", Usage: p.Sub.Usage})
+		return nil, nil, false
+	}
+	inc, err := k.optionalIncident(ctx, p)
+	if err != nil {
+		k.Fail(ctx, r, err)
+		return nil, nil, false
+	}
+	return refs, inc, true
+}
+
 // affect records users on the incident's affected list.
 func affect(ctx context.Context, k *Kit, store Affected, incID string, users []clerkops.User, what string, who incident.Person) {
 	if incID == "" || len(users) == 0 {
@@ -251,17 +271,8 @@ func (h *Security) lockout(ctx context.Context, r Req, p Parsed) {
 }
 
 func (h *Security) unlock(ctx context.Context, r Req, p Parsed) {
-	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
-		return
-	}
-	refs, invalid := clerkops.ParseRefs(p.Rest)
-	if len(refs) != 1 || len(invalid) > 0 {
-		h.Fail(ctx, r, &UsageError{Problem: "Give exactly one Clerk user ID (user_…) or e-mail address.", Usage: p.Sub.Usage})
-		return
-	}
-	inc, err := h.optionalIncident(ctx, p)
-	if err != nil {
-		h.Fail(ctx, r, err)
+	refs, inc, ok := oneUser(ctx, h.Kit, r, p, h.clerk != nil)
+	if !ok {
 		return
 	}
 	found, unknown, err := h.clerk.FindUsers(ctx, refs)

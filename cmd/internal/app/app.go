@@ -598,28 +598,12 @@ type bypassReader interface {
 // bypassHandler publishes the emergency bypass for the app to read. On a
 // read error it answers 503 so the app fails closed.
 func bypassHandler(b bypassReader, token string, log logrus.FieldLogger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		if token != "" {
-			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="bypass"`)
-				http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
-				return
-			}
+	return stateHandler("bypass", "bypass state", token, log, func(ctx context.Context) (any, error) {
+		st, err := b.Get(ctx)
+		if err == nil && !st.Enabled {
+			return map[string]bool{"enabled": false}, nil // no stale fields for the app to misread
 		}
-		st, err := b.Get(r.Context())
-		if err != nil {
-			log.WithError(err).Warn("bypass read failed")
-			http.Error(w, `{"error":"bypass state unavailable"}`, http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		if !st.Enabled {
-			_, _ = w.Write([]byte(`{"enabled":false}` + "\n"))
-			return
-		}
-		_ = json.NewEncoder(w).Encode(st)
+		return st, err
 	})
 }
 
@@ -631,20 +615,26 @@ type webhooksReader interface {
 // handler, behind the bypass's read token. On a read error it answers 503:
 // the app then answers Clerk 503 too, and Svix retries.
 func webhooksHandler(p webhooksReader, token string, log logrus.FieldLogger) http.Handler {
+	return stateHandler("webhooks", "webhook pause state", token, log, func(ctx context.Context) (any, error) { return p.Get(ctx) })
+}
+
+// stateHandler serves a state the app reads, never cached, behind the
+// read token when one is set; a read error is 503.
+func stateHandler(realm, what, token string, log logrus.FieldLogger, read func(ctx context.Context) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if token != "" {
 			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="webhooks"`)
+				w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
 				http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 				return
 			}
 		}
-		st, err := p.Get(r.Context())
+		st, err := read(r.Context())
 		if err != nil {
-			log.WithError(err).Warn("webhook pause read failed")
-			http.Error(w, `{"error":"webhook pause state unavailable"}`, http.StatusServiceUnavailable)
+			log.WithError(err).Warn(what + " read failed")
+			http.Error(w, `{"error":"`+what+` unavailable"}`, http.StatusServiceUnavailable)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
