@@ -118,4 +118,10 @@ func TestReportAndStatusComeWithCharts(t *testing.T) {
 	if f := fs.ExpectFileNamed(t, "CINC", "clerk-latency-"); f.ThreadTS != card.TS {
 		t.Errorf("diagnose chart in thread %q, want the card's", f.ThreadTS)
 	}
+
+	// stats answers with its numbers, and its chart goes to the asker.
+	fs.Command(t, "U3", "C1", "stats")
+	fs.ExpectEphemeral(t, "U3", "*Incidents, last 30 days*", "p50 1 minute 30 seconds")
+	fs.ExpectEphemeral(t, "U3", "chart of these numbers is in your direct messages")
+	decodePNG(t, fs.ExpectFileNamed(t, "DU3", "incident-stats-30d-"))
 }
