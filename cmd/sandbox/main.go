@@ -138,7 +138,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err := os.WriteFile(env["CONTACTS_FILE"], []byte(sandboxContacts), 0o600); err != nil {
 		return err
 	}
-	for _, k := range []string{"RUNBOOK_FILE", "SLACK_RESPONDERS", "LOG_LEVEL", "CONTACTS_FILE"} {
+	for _, k := range []string{"RUNBOOK_FILE", "SLACK_RESPONDERS", "LOG_LEVEL", "CONTACTS_FILE", "CHART_PROGRAM"} {
 		if v := getenv(k); v != "" {
 			env[k] = v
 		}

@@ -25,4 +25,8 @@ if [ "${major:-0}" -lt 1 ] || { [ "$major" -eq 1 ] && [ "${minor:-0}" -lt 21 ]; 
 fi
 
 echo "Building the sandbox (the first time takes a minute or two while Go downloads modules and compiles; then it starts)…" >&2
+# Charts (`postmortem`, `status --chart`, `stats`) are drawn by their own
+# program, which the image ships beside the bot; here it goes in bin/.
+go build -o bin/clerk-incident-chart ./cmd/clerk-incident-chart
+export CHART_PROGRAM="$PWD/bin/clerk-incident-chart"
 exec go run ./cmd/sandbox "$@"
