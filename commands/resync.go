@@ -151,7 +151,7 @@ func (h *WebhookCheck) webhookCmd(ctx context.Context, r Req, p Parsed) {
 	res := h.checkWebhook(ctx)
 	text := render.WebhookCheckText(res)
 	if inc != nil {
-		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, "Webhook check: "+render.TimelineText(text)))
+		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, render.WebhookCheckPlain(res)))
 		h.pub.Thread(ctx, inc, text)
 		if res.AsExpected() {
 			h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepSyncGap, "webhook check")

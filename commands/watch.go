@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -156,9 +155,10 @@ func (h *Probes) diagnose(ctx context.Context, r Req, p Parsed) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
-	text := render.DiagnoseText(probe.Diagnose(ctx, h.diagTargets, n), n)
+	results := probe.Diagnose(ctx, h.diagTargets, n)
+	text := render.DiagnoseText(results, n)
 	if inc != nil {
-		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, "Diagnosis: "+render.TimelineText(strings.ReplaceAll(text, "\n", "; "))))
+		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, render.DiagnosePlain(results, n)))
 		h.pub.Thread(ctx, inc, text)
 	}
 	h.ReplyText(ctx, r, text)

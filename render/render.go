@@ -5,7 +5,6 @@ package render
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -314,16 +313,4 @@ func PlainName(s string) string {
 		return r
 	}, s)
 	return Esc(s)
-}
-
-// emojiRe matches Slack emoji codes such as :white_check_mark:.
-var emojiRe = regexp.MustCompile(`:[a-z0-9_+-]+:\s*`)
-
-// TimelineText turns a Slack message into what the timeline keeps: who and
-// what, one line, without emoji codes, bold marks, code ticks, mentions
-// (they become @ID) or date markup.
-func TimelineText(s string) string {
-	s = emojiRe.ReplaceAllString(s, "")
-	s = strings.NewReplacer("*", "", "`", "").Replace(s)
-	return OneLine(bot.Plain(s))
 }

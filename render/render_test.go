@@ -5,11 +5,14 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
+	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -111,10 +114,29 @@ func TestLongTitleIsTruncatedToSlackLimits(t *testing.T) {
 }
 
 // The timeline keeps who and what, not Slack markup: the report is read
-// outside Slack.
-func TestTimelineTextDropsSlackMarkup(t *testing.T) {
-	got := TimelineText(":lock: *Lockout* (apr-1)\n• <@U1>: banned, `user_2` <!date^1795701608^{date_short_pretty}|2026-11-26 14:00 UTC>")
-	if want := "Lockout (apr-1) • @U1: banned, user_2 2026-11-26 14:00 UTC"; got != want {
-		t.Fatalf("got %q, want %q", got, want)
+// outside Slack. The plain forms are made from the same data as the Slack
+// text, never by stripping it.
+func TestTimelineFormsAreMadePlain(t *testing.T) {
+	rs := []probe.DiagnoseResult{
+		{Target: probe.DiagnoseTarget{Name: "Clerk API", Threshold: 500 * time.Millisecond, Hint: "check Clerk's status"}, P50: 900 * time.Millisecond, Max: 2 * time.Second},
+		{Target: probe.DiagnoseTarget{Name: "JWKS", Threshold: time.Second}, P50: 80 * time.Millisecond, Max: 90 * time.Millisecond, Errors: 1, LastErr: "timeout"},
+	}
+	check := resync.CheckResult{Signed: resync.Attempt{Status: 204, Latency: 40 * time.Millisecond}, Unsigned: resync.Attempt{Status: 200}, Finding: true}
+	for _, c := range []struct{ slack, plain string }{
+		{DiagnoseText(rs, 5), DiagnosePlain(rs, 5)},
+		{WebhookCheckText(check), WebhookCheckPlain(check)},
+	} {
+		if strings.ContainsAny(c.plain, "*`<>\n") || strings.Contains(c.plain, ":x:") || strings.Contains(c.plain, ":warning:") {
+			t.Errorf("plain form has markup: %q", c.plain)
+		}
+		for _, l := range strings.Split(c.slack, "\n")[1:] {
+			words := strings.NewReplacer("*", "").Replace(l[strings.Index(l, " ")+1:])
+			if !strings.Contains(c.plain, words) {
+				t.Errorf("plain form %q lacks %q", c.plain, words)
+			}
+		}
+	}
+	if !strings.Contains(WebhookCheckText(check), ":rotating_light: *Security finding:* a request") {
+		t.Errorf("the finding is not marked in Slack: %q", WebhookCheckText(check))
 	}
 }

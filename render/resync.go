@@ -8,30 +8,37 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 )
 
-// WebhookCheckText renders `webhook check`.
+// WebhookCheckText renders the webhook endpoint check for Slack.
 func WebhookCheckText(c resync.CheckResult) string {
-	var b strings.Builder
-	b.WriteString(":satellite_antenna: *Webhook endpoint check*\n")
+	return slackLines(":satellite_antenna: *Webhook endpoint check*", webhookCheck(c))
+}
+
+// WebhookCheckPlain is the check as the timeline keeps it: one plain line.
+func WebhookCheckPlain(c resync.CheckResult) string {
+	return plainLines("Webhook endpoint check", webhookCheck(c))
+}
+
+func webhookCheck(c resync.CheckResult) []line {
+	var signed, unsigned line
 	switch {
 	case c.Signed.Problem != "":
-		fmt.Fprintf(&b, ":x: Signed test event: %s", c.Signed.Problem)
+		signed = line{":x:", "", "Signed test event: " + c.Signed.Problem}
 	case c.Signed.Status/100 == 2:
-		fmt.Fprintf(&b, ":white_check_mark: Signed test event: %d in %s", c.Signed.Status, Ms(c.Signed.Latency))
+		signed = line{":white_check_mark:", "", fmt.Sprintf("Signed test event: %d in %s", c.Signed.Status, Ms(c.Signed.Latency))}
 	case c.Signed.Status == 401 || c.Signed.Status == 403:
-		fmt.Fprintf(&b, ":x: Signed test event: %d in %s: the endpoint rejects our signature, so APP_WEBHOOK_SECRET is probably not its signing secret", c.Signed.Status, Ms(c.Signed.Latency))
+		signed = line{":x:", "", fmt.Sprintf("Signed test event: %d in %s: the endpoint rejects our signature, so APP_WEBHOOK_SECRET is probably not its signing secret", c.Signed.Status, Ms(c.Signed.Latency))}
 	default:
-		fmt.Fprintf(&b, ":warning: Signed test event: %d in %s (reachable; it may not handle ping events)", c.Signed.Status, Ms(c.Signed.Latency))
+		signed = line{":warning:", "", fmt.Sprintf("Signed test event: %d in %s (reachable; it may not handle ping events)", c.Signed.Status, Ms(c.Signed.Latency))}
 	}
-	b.WriteString("\n")
 	switch {
 	case c.Finding:
-		fmt.Fprintf(&b, ":rotating_light: *Security finding:* a request with a wrong signature was accepted (%d). The endpoint must verify svix-signature, or anyone can forge user events.", c.Unsigned.Status)
+		unsigned = line{":rotating_light:", "Security finding:", fmt.Sprintf("a request with a wrong signature was accepted (%d). The endpoint must verify svix-signature, or anyone can forge user events.", c.Unsigned.Status)}
 	case c.Unsigned.Problem != "":
-		fmt.Fprintf(&b, ":x: Wrong-signature test: %s", c.Unsigned.Problem)
+		unsigned = line{":x:", "", "Wrong-signature test: " + c.Unsigned.Problem}
 	default:
-		fmt.Fprintf(&b, ":white_check_mark: Wrong signature rejected (%d)", c.Unsigned.Status)
+		unsigned = line{":white_check_mark:", "", fmt.Sprintf("Wrong signature rejected (%d)", c.Unsigned.Status)}
 	}
-	return b.String()
+	return []line{signed, unsigned}
 }
 
 // ResyncText renders a job's progress or result.

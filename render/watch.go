@@ -197,34 +197,77 @@ func WithLive(m bot.Msg, live string) bot.Msg {
 	return m
 }
 
-// DiagnoseText renders results against the runbook's thresholds.
+// DiagnoseText renders a diagnosis for Slack.
 func DiagnoseText(rs []probe.DiagnoseResult, n int) string {
+	head, lines := diagnosis(rs, n)
+	return slackLines(":stopwatch: *"+head+"*", lines)
+}
+
+// DiagnosePlain is the diagnosis as the timeline keeps it: one plain line.
+func DiagnosePlain(rs []probe.DiagnoseResult, n int) string {
+	head, lines := diagnosis(rs, n)
+	return plainLines(head, lines)
+}
+
+// line is one line of a result: its Slack mark, a lead Slack shows in
+// bold, and its plain words.
+type line struct{ mark, lead, text string }
+
+func (l line) plain() string { return strings.TrimSpace(l.lead + " " + l.text) }
+
+// slackLines puts each line under the head, after its mark.
+func slackLines(head string, lines []line) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, ":stopwatch: *Diagnosis* (%d samples each; p50 / max)", n)
+	b.WriteString(head)
+	for _, l := range lines {
+		b.WriteString("\n")
+		if l.mark != "" {
+			b.WriteString(l.mark + " ")
+		}
+		if l.lead != "" {
+			b.WriteString("*" + l.lead + "* ")
+		}
+		b.WriteString(l.text)
+	}
+	return b.String()
+}
+
+// plainLines joins a head and its lines into one plain line.
+func plainLines(head string, lines []line) string {
+	parts := []string{head}
+	for _, l := range lines {
+		parts = append(parts, l.plain())
+	}
+	return OneLine(strings.Join(parts, "; "))
+}
+
+func diagnosis(rs []probe.DiagnoseResult, n int) (string, []line) {
+	var lines []line
 	var hints []string
 	for _, r := range rs {
-		icon := ":white_check_mark:"
+		mark := ":white_check_mark:"
 		switch {
 		case r.Errors > 0:
-			icon = ":x:"
+			mark = ":x:"
 		case r.P50 > r.Target.Threshold:
-			icon = ":warning:"
+			mark = ":warning:"
 		}
-		fmt.Fprintf(&b, "\n%s %s: %s / %s (threshold %s)", icon, r.Target.Name, Ms(r.P50), Ms(r.Max), Ms(r.Target.Threshold))
+		text := fmt.Sprintf("%s: %s / %s (threshold %s)", r.Target.Name, Ms(r.P50), Ms(r.Max), Ms(r.Target.Threshold))
 		if r.Errors > 0 {
-			fmt.Fprintf(&b, " · %d of %d failed: %s", r.Errors, n, Truncate(r.LastErr, 200))
+			text += fmt.Sprintf(" · %d of %d failed: %s", r.Errors, n, Truncate(r.LastErr, 200))
 		}
+		lines = append(lines, line{mark: mark, text: text})
 		if (r.Errors > 0 || r.P50 > r.Target.Threshold) && r.Target.Hint != "" {
 			hints = append(hints, fmt.Sprintf("%s is slow or failing (%s): %s", r.Target.Name, Ms(r.P50), r.Target.Hint))
 		}
 	}
 	if len(hints) == 0 {
-		b.WriteString("\nEverything is within the runbook's thresholds.")
+		lines = append(lines, line{text: "Everything is within the runbook's thresholds."})
 	}
 	for _, h := range hints {
-		b.WriteString("\n:point_right: " + h)
+		lines = append(lines, line{mark: ":point_right:", text: h})
 	}
-	return b.String()
+	return fmt.Sprintf("Diagnosis (%d samples each; p50 / max)", n), lines
 }
 
 // Ms renders a timing (probe.Ms).
