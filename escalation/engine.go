@@ -110,11 +110,6 @@ type noPages struct{}
 
 func (noPages) Page(time.Duration, int) {}
 
-// linker gives the incident thread's URL for PagerDuty (the Slack side).
-type linker interface {
-	ThreadURL(inc *incident.Incident) string
-}
-
 // Unreached is one target a page could not reach.
 type Unreached struct {
 	ID  string `json:"id"`
@@ -142,18 +137,18 @@ type Pager interface {
 	Announce(ctx context.Context, inc *incident.Incident, p Page) error
 	// AfterPage runs once the page is recorded (to re-render the card).
 	AfterPage(ctx context.Context, incidentID string)
+	// SettlePage rewrites a page DM once the incident is acknowledged or
+	// resolved: who did it and when, no Acknowledge button.
+	SettlePage(ctx context.Context, inc *incident.Incident, reason string, dm DM) error
+	// ThreadURL links the incident's thread ("" when it has none), for
+	// PagerDuty.
+	ThreadURL(inc *incident.Incident) string
 }
 
 // DM is a page sent as a Slack message: its channel and timestamp.
 type DM struct {
 	Channel string
 	TS      string
-}
-
-// settler is what a pager may also do: rewrite a page DM once the
-// incident is acknowledged or resolved (who, when, no button).
-type settler interface {
-	SettlePage(ctx context.Context, inc *incident.Incident, reason string, dm DM) error
 }
 
 // State is one incident's ladder, stored as JSON in Redis.
@@ -321,10 +316,6 @@ return out`)
 // reach from the CLI) is logged, left for the next stop to try again, and
 // the others still are.
 func (e *Engine) settleDMs(ctx context.Context, id, reason string) {
-	s, ok := e.pager.(settler)
-	if !ok {
-		return
-	}
 	log := e.log.WithField("incident", id)
 	claimed, err := settleScript.Run(ctx, e.rdb, []string{e.keyDMs(id), e.keyDMsDone(id)}, reason, int((30 * 24 * time.Hour).Seconds())).StringSlice()
 	if err != nil {
@@ -344,7 +335,7 @@ func (e *Engine) settleDMs(ctx context.Context, id, reason string) {
 		if !ok {
 			continue
 		}
-		if err := s.SettlePage(ctx, inc, reason, DM{Channel: ch, TS: ts}); err != nil {
+		if err := e.pager.SettlePage(ctx, inc, reason, DM{Channel: ch, TS: ts}); err != nil {
 			log.WithError(err).WithField("channel", ch).Warn("could not update a page DM")
 			e.rdb.HDel(context.WithoutCancel(ctx), e.keyDMsDone(id), claimed[i])
 		}
@@ -756,10 +747,7 @@ func (r *pageRun) fail(who, what string, err error) {
 // own. A panic fails this channel only; the step is retried.
 func (r *pageRun) triggerPagerDuty(ctx context.Context) <-chan pdResult {
 	e, inc := r.e, r.inc
-	link := ""
-	if l, ok := e.pager.(linker); ok {
-		link = l.ThreadURL(inc)
-	}
+	link := e.pager.ThreadURL(inc)
 	summary := fmt.Sprintf("%s: %s (%s, %s) — level %d (%s)", inc.ID, inc.Title, inc.Category, inc.Severity, r.p.Level, r.p.Name)
 	done := make(chan pdResult, 1)
 	go func() {

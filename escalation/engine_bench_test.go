@@ -53,6 +53,12 @@ func (p *latencyPager) Announce(ctx context.Context, inc *incident.Incident, pg 
 }
 func (p *latencyPager) AfterPage(ctx context.Context, id string) {}
 
+func (p *latencyPager) SettlePage(ctx context.Context, inc *incident.Incident, reason string, dm escalation.DM) error {
+	return nil
+}
+
+func (p *latencyPager) ThreadURL(inc *incident.Incident) string { return "" }
+
 // BenchmarkLadderLateness: 1,000 incidents whose level 1 falls due in the
 // same second, three engines running their real loops on one Redis. It
 // prints page lateness (sent − due) p50/p99/max and fails on a duplicated

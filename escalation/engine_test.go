@@ -94,6 +94,12 @@ func (r *recorder) Announce(ctx context.Context, inc *incident.Incident, p escal
 
 func (r *recorder) AfterPage(ctx context.Context, id string) {}
 
+func (r *recorder) SettlePage(ctx context.Context, inc *incident.Incident, reason string, dm escalation.DM) error {
+	return nil
+}
+
+func (r *recorder) ThreadURL(inc *incident.Incident) string { return "" }
+
 func (r *recorder) levels(id string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
