@@ -30,9 +30,9 @@ const (
 	callLease = time.Minute
 )
 
-// callNoter is what a pager may also do: say in the incident thread that
-// user did not answer the call (status no-answer, busy or failed).
-type callNoter interface {
+// CallNoter says in the incident thread that user did not answer the
+// call (status no-answer, busy or failed).
+type CallNoter interface {
 	CallUnanswered(ctx context.Context, inc *incident.Incident, user, status string) error
 }
 
@@ -132,8 +132,8 @@ func (e *Engine) checkClaimedCall(ctx context.Context, member string, c watchedC
 // noteUnanswered says once in the incident thread that the call was not
 // answered (unless the incident is over).
 func (e *Engine) noteUnanswered(ctx context.Context, c watchedCall, status string) error {
-	n, ok := e.pager.(callNoter)
-	if !ok {
+	n := e.via.calls
+	if n == nil {
 		return nil
 	}
 	inc, err := e.reader.Current(ctx, c.Incident)

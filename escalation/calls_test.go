@@ -48,7 +48,7 @@ func TestUnansweredCallIsFollowedAcrossRestartsAndSaidOnce(t *testing.T) {
 		log := logrus.New()
 		log.SetOutput(io.Discard)
 		return escalation.NewEngine(f.rdb, f.prefix, f.store, notes, f.clock.Now, log,
-			escalation.WithPhones(paging.NewTwilio(tw.URL(), tw.SID, tw.Token, tw.From, nil)))
+			escalation.WithPhones(paging.NewTwilio(tw.URL(), tw.SID, tw.Token, tw.From, nil), notes))
 	}
 	tw.ScriptCall("+15550000001", "queued", "ringing", "busy")
 	tw.ScriptCall("+15550000002", "in-progress", "completed")

@@ -69,8 +69,11 @@ type Alerts interface {
 // Option adds a channel to the engine at construction.
 type Option func(*Engine)
 
-// WithPhones lets levels page by sms and call.
-func WithPhones(p Phones) Option { return func(e *Engine) { e.via.phones = p } }
+// WithPhones lets levels page by sms and call; notes says in the thread
+// when a call goes unanswered (nil: it is only logged).
+func WithPhones(p Phones, notes CallNoter) Option {
+	return func(e *Engine) { e.via.phones, e.via.calls = p, notes }
+}
 
 // PagedObserver hears who each page reached (rooms: invite them to the
 // incident's channel).
@@ -216,6 +219,7 @@ type Tuning struct {
 // channels are the ways to page besides Slack (each optional).
 type channels struct {
 	phones Phones
+	calls  CallNoter
 	alerts Alerts
 	paged  PagedObserver
 }

@@ -91,7 +91,7 @@ func ladderLateness(b *testing.B, phones bool) {
 			tw.SetLatency(50 * time.Millisecond)
 			pd.SetLatency(50 * time.Millisecond)
 			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 10 * time.Second}
-			opts = append(opts, escalation.WithPhones(paging.NewTwilio(tw.URL(), tw.SID, tw.Token, tw.From, hc)),
+			opts = append(opts, escalation.WithPhones(paging.NewTwilio(tw.URL(), tw.SID, tw.Token, tw.From, hc), nil),
 				escalation.WithAlerts(paging.NewPagerDuty(pd.URL(), pd.Key, hc)))
 			via, what = []string{escalation.ViaSlack, escalation.ViaSMS, escalation.ViaPagerDuty}, "Slack, SMS and PagerDuty (fakes answering in 50 ms)"
 		}

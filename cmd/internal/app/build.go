@@ -151,7 +151,7 @@ func (b *build) engine(ladder *escalation.Ladder) *escalation.Engine {
 	cfg := b.cfg
 	opts := b.rooms.engine // paged people are invited to the incident's channel
 	if cfg.TwilioSID != "" {
-		opts = append(opts, escalation.WithPhones(paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID)))
+		opts = append(opts, escalation.WithPhones(paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID), b.pub.Pages))
 	}
 	if cfg.PagerDutyKey != "" {
 		opts = append(opts, escalation.WithAlerts(paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil)))
