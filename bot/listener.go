@@ -61,6 +61,7 @@ type Action struct {
 type Handler interface {
 	Command(ctx context.Context, c Command)
 	Action(ctx context.Context, a Action)
+	ViewChecker
 }
 
 // Deduper remembers envelope IDs across replicas: Slack may redeliver an
@@ -322,15 +323,14 @@ const viewCheckTime = 2 * time.Second
 // and reports whether it did. A checker that fails or panics refuses
 // nothing: the submission is acked and handled as usual.
 func (l *Listener) refuseView(ctx context.Context, evt socketmode.Event) (refused bool) {
-	vc, ok := l.handler.(ViewChecker)
 	cb, isCB := evt.Data.(slack.InteractionCallback)
-	if !ok || !isCB || evt.Request == nil || cb.Type != slack.InteractionTypeViewSubmission {
+	if !isCB || evt.Request == nil || cb.Type != slack.InteractionTypeViewSubmission {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, viewCheckTime)
 	defer cancel()
 	var errs map[string]string
-	l.guard.Run(ctx, "view check", "", func(ctx context.Context) { errs = vc.CheckView(ctx, viewAction(evt.Request.EnvelopeID, cb)) })
+	l.guard.Run(ctx, "view check", "", func(ctx context.Context) { errs = l.handler.CheckView(ctx, viewAction(evt.Request.EnvelopeID, cb)) })
 	if len(errs) == 0 {
 		return false
 	}

@@ -37,6 +37,9 @@ func (r *recorder) Action(ctx context.Context, a bot.Action) {
 	r.mu.Unlock()
 }
 
+// CheckView refuses nothing: a submission goes on to Action.
+func (r *recorder) CheckView(ctx context.Context, a bot.Action) map[string]string { return nil }
+
 // waitHandled waits until the recorder has seen n commands.
 func waitHandled(t *testing.T, rec *recorder, n int) {
 	t.Helper()
