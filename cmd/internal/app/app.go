@@ -177,9 +177,11 @@ type stops []func()
 
 func (s *stops) add(f func()) { *s = append(*s, f) }
 
-func (s stops) run() {
-	for i := len(s) - 1; i >= 0; i-- {
-		s[i]()
+// run stops them; a pointer receiver, so `defer stop.run()` sees what
+// was added after the defer.
+func (s *stops) run() {
+	for i := len(*s) - 1; i >= 0; i-- {
+		(*s)[i]()
 	}
 }
 
