@@ -42,6 +42,9 @@ func (h *Audit) auditCmd(ctx context.Context, r Req, p Parsed) {
 		h.ReplyText(ctx, r, "The audit log is not configured.")
 		return
 	}
+	if p.ID == "" {
+		p.ID = h.roomIncident(ctx, p) // typed in an incident's own channel
+	}
 	entries, err := h.audit.Recent(ctx, p.ID, 20)
 	if err != nil {
 		h.Fail(ctx, r, err)

@@ -84,10 +84,8 @@ func (k *Kit) Target(ctx context.Context, p Parsed, fallbackRecent bool) (id, no
 	if p.ID != "" {
 		return p.ID, "", nil
 	}
-	if k.rooms != nil && p.Channel != "" {
-		if id, err := k.rooms.IncidentOf(ctx, p.Channel); err == nil && id != "" {
-			return id, "", nil
-		}
+	if id := k.roomIncident(ctx, p); id != "" {
+		return id, "", nil
 	}
 	open, err := k.incidents.ListOpen(ctx)
 	if err != nil {
@@ -118,6 +116,20 @@ func (k *Kit) Target(ctx context.Context, p Parsed, fallbackRecent bool) (id, no
 	}
 }
 
+// roomIncident is the incident whose own channel the command was typed
+// in ("" elsewhere, or when INCIDENT_CHANNELS is off).
+func (k *Kit) roomIncident(ctx context.Context, p Parsed) string {
+	if k.rooms == nil || p.Channel == "" {
+		return ""
+	}
+	id, err := k.rooms.IncidentOf(ctx, p.Channel)
+	if err != nil {
+		k.log.WithError(err).Warn("could not read which incident the channel is for")
+		return ""
+	}
+	return id
+}
+
 func (k *Kit) withIncident(ctx context.Context, r Req, p Parsed, fallbackRecent bool, fn func(ctx context.Context, r Req, id string)) {
 	id, note, err := k.Target(ctx, p, fallbackRecent)
 	if err != nil {
@@ -127,6 +139,7 @@ func (k *Kit) withIncident(ctx context.Context, r Req, p Parsed, fallbackRecent 
 	if note != "" {
 		k.ReplyText(ctx, r, note)
 	}
+	r.SetIncident(id)
 	fn(ctx, r, id)
 }
 

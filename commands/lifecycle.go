@@ -431,10 +431,11 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 		h.Fail(ctx, r, err)
 		return
 	}
+	// The count is one line of the report: unreadable, it says unknown
+	// and the report is still written.
 	affected, err := h.accounts.Affected(ctx, id)
 	if err != nil {
-		h.Fail(ctx, r, err)
-		return
+		h.log.WithError(err).WithField("incident", id).Warn("could not read the affected accounts for the report")
 	}
 	md, missing := incident.ReportWith(inc, h.now(), incident.ReportFacts{Affected: len(affected), Followups: h.followupsFor(ctx, id)})
 	if inc.Channel == "" {

@@ -141,6 +141,16 @@ type Req struct {
 	Name      string // subcommand or action, for logs
 	What      string // a button's action as the person saw it ("resolve"), for refusals
 	Outcome   *string
+	// Incident is the incident the command turned out to be about (no
+	// INC-n typed: the only open one, or the channel's own), for the audit.
+	Incident *string
+}
+
+// SetIncident notes the incident the request acted on, for the audit log.
+func (r Req) SetIncident(id string) {
+	if r.Incident != nil && *r.Incident == "" {
+		*r.Incident = id
+	}
 }
 
 // SetOutcome notes how the request ended, for the audit log.

@@ -101,8 +101,9 @@ func (h *Watch) live(ctx context.Context) string {
 }
 
 func (h *Watch) status(ctx context.Context, r Req, p Parsed) {
-	if takeChart(&p) {
-		defer h.charts.attachLatency(ctx, r, nil)
+	chart := takeChart(&p)
+	if p.ID == "" {
+		p.ID = h.roomIncident(ctx, p)
 	}
 	if p.ID == "" {
 		open, err := h.incidents.ListOpen(ctx)
@@ -123,6 +124,9 @@ func (h *Watch) status(ctx context.Context, r Req, p Parsed) {
 				}
 			}
 			h.Reply(ctx, r, render.WithLive(render.ListMsg(open, closed, h.now()), h.live(ctx)))
+			if chart {
+				h.charts.attachLatency(ctx, r, nil)
+			}
 			return
 		}
 		p.ID = open[0].ID
@@ -133,6 +137,9 @@ func (h *Watch) status(ctx context.Context, r Req, p Parsed) {
 		return
 	}
 	h.Reply(ctx, r, render.WithLive(render.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, inc.ID), h.now()), h.live(ctx)))
+	if chart {
+		h.charts.attachLatency(ctx, r, inc)
+	}
 }
 
 func (h *Probes) diagnose(ctx context.Context, r Req, p Parsed) {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -95,9 +96,10 @@ func roleOf(p commands.Parsed) commands.Who {
 func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 	ctx = incident.WithReads(ctx) // a change reuses what the command read
 	ctx = interactive(ctx)
-	outcome := "ok"
+	outcome, target := "ok", ""
 	r := commands.Req{Who: incident.Person{ID: c.UserID, Name: c.UserName}, Channel: c.ChannelID,
-		To: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, IsCommand: true, Operator: c.Operator, Origin: c.Origin, Outcome: &outcome}
+		To: bot.ReplyTo{ResponseURL: c.ResponseURL, Channel: c.ChannelID, User: c.UserID}, IsCommand: true, Operator: c.Operator, Origin: c.Origin,
+		Outcome: &outcome, Incident: &target}
 	r.Who = h.person(ctx, r.Who)
 	p, err := h.table.parse(c.Text)
 	if err != nil {
@@ -113,7 +115,7 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 			h.observe.Command(p.Sub.Name, outcomeClass(outcome))
 		}
 		if who != Anyone {
-			h.record(ctx, r, p.Sub.Name, render.Truncate(render.OneLine(c.Text), 300), p.ID, outcome)
+			h.record(ctx, r, p.Sub.Name, render.Truncate(render.OneLine(c.Text), 300), cmp.Or(p.ID, target), outcome)
 		}
 	}()
 	// The incident a ladder contact is checked against is the one the

@@ -119,6 +119,14 @@ func TestReportAndStatusComeWithCharts(t *testing.T) {
 		t.Errorf("diagnose chart in thread %q, want the card's", f.ThreadTS)
 	}
 
+	// status of a named incident puts the chart in its thread.
+	fs.Command(t, "U2", "C1", "status INC-1 --chart")
+	fs.ExpectEphemeral(t, "U2", "INC-1")
+	fs.ExpectEphemeral(t, "U2", "latency is in the INC-1 thread")
+	if f := fs.ExpectFileNamed(t, "CINC", "clerk-latency-"); f.ThreadTS != card.TS {
+		t.Errorf("status chart in thread %q, want the card's", f.ThreadTS)
+	}
+
 	// stats answers with its numbers, and its chart goes to the asker.
 	fs.Command(t, "U3", "C1", "stats")
 	fs.ExpectEphemeral(t, "U3", "*Incidents, last 30 days*", "p50 1 minute 30 seconds")

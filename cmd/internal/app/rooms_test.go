@@ -101,6 +101,11 @@ func TestIncidentChannelOpenNoteAnnounceArchive(t *testing.T) {
 	if !slices.ContainsFunc(inc.Timeline, func(e incident.Entry) bool { return strings.Contains(e.Text, "Clerk is rolling out a fix") }) {
 		t.Fatalf("the note is not on INC-1: %+v", inc.Timeline)
 	}
+	// Reads typed there are about its incident too: status and audit.
+	fs.Command(t, "U2", room2.ID, "status")
+	fs.ExpectEphemeral(t, "U2", "INC-2", "Users not syncing")
+	fs.Command(t, "U2", room.ID, "audit")
+	fs.ExpectEphemeral(t, "U2", "INC-1", "note")
 
 	fs.Command(t, "U2", room.ID, "ack")
 	fs.ExpectUpdated(t, announce, "acknowledged by bob")
