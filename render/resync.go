@@ -15,7 +15,11 @@ func WebhookCheckText(c resync.CheckResult) string {
 
 // WebhookCheckPlain is the check as the timeline keeps it: one plain line.
 func WebhookCheckPlain(c resync.CheckResult) string {
-	return plainLines("Webhook endpoint check", webhookCheck(c))
+	var parts []string
+	for _, l := range webhookCheck(c) {
+		parts = append(parts, l.plain())
+	}
+	return OneLine("Webhook check: " + strings.Join(parts, "; "))
 }
 
 func webhookCheck(c resync.CheckResult) []line {
