@@ -186,7 +186,8 @@ func TestAuditRecordsRefusalsAsRefusals(t *testing.T) {
 	for range 50 {
 		s.Command(t, "U1", "C1", "audit")
 		text = s.ExpectEphemeral(t, "U1", "Audit log").Render()
-		if strings.Contains(text, "· resync ·") {
+		// A click's refusal is audited after its reply: wait for it too.
+		if strings.Contains(text, "· resync ·") && strings.Contains(text, "refused: expired") {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
