@@ -18,6 +18,9 @@ import (
 type Line struct {
 	Incident string `json:"i"`
 	Text     string `json:"t"`
+	// Channel marks a line for the channel itself, outside any thread
+	// (a background job's failure notice): it is posted alone.
+	Channel bool `json:"c,omitempty"`
 	// N makes every entry unique, so removing a posted line removes
 	// exactly that one even when two lines read the same.
 	N string `json:"n"`
@@ -41,12 +44,31 @@ func (s *Outbox) QueueLine(ctx context.Context, channel, incidentID, text string
 	if err != nil {
 		return err
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	return s.queue(ctx, channel, incidentID, raw)
+}
+
+// QueueChannelLine queues a line for the channel itself, outside any
+// thread: whoever must say something there need not wait for Slack's pace.
+func (s *Outbox) QueueChannelLine(ctx context.Context, channel, text string) error {
+	n := make([]byte, 8)
+	_, _ = rand.Read(n)
+	raw, err := json.Marshal(Line{Text: text, Channel: true, N: hex.EncodeToString(n)})
+	if err != nil {
+		return err
+	}
+	return s.queue(ctx, channel, "", string(raw))
+}
+
+func (s *Outbox) queue(ctx context.Context, channel, incidentID, raw string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.RPush(ctx, s.k.lines(channel), raw)
 		p.ZAddNX(ctx, s.k.linesDue(), redis.Z{Score: float64(time.Now().UnixMilli()), Member: channel})
 		return nil
 	})
 	if err != nil {
+		if incidentID == "" {
+			return fmt.Errorf("queue a line for %s: %w", channel, err)
+		}
 		return fmt.Errorf("queue a thread line for %s: %w", incidentID, err)
 	}
 	return nil

@@ -5,14 +5,16 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/sirupsen/logrus"
 )
 
 // Alarm tells people a background job failed (guard.Alarm). It is built
-// before the guard, which reports through it, so it queues its thread
-// line itself rather than through the Outbox (whose poster runs under the
-// guard); the line poster picks it up on its next tick.
+// before the guard, which reports through it, so it queues its line itself
+// rather than through the Outbox (whose poster runs under the guard); the
+// line poster picks it up on its next tick. It never waits for Slack: the
+// guard calls it before a crashed loop turns again, and a socket listener
+// must not wait a dozen seconds of channel pace (or a Slack outage) to
+// reconnect.
 type Alarm struct {
 	base
 }
@@ -39,7 +41,7 @@ func (p *Alarm) Failed(ctx context.Context, job, incidentID string) {
 	if p.channel == "" {
 		return
 	}
-	if _, err := p.slack.Post(ctx, p.channel, "", render.Text(text)); err != nil {
+	if err := p.st.Lines.QueueChannelLine(ctx, p.channel, text); err != nil {
 		p.log.WithError(err).Warn("could not report a failed job")
 	}
 }

@@ -117,6 +117,10 @@ func (p *Outbox) postLines(ctx context.Context, channel string) {
 		return
 	}
 	batch, text := batchOf(lines)
+	if batch[0].Channel {
+		p.postChannelLine(ctx, channel, batch[0])
+		return
+	}
 	inc, err := p.st.Incidents.Current(ctx, batch[0].Incident)
 	if err != nil {
 		if errors.Is(err, incident.ErrNotFound) {
@@ -142,15 +146,31 @@ func (p *Outbox) postLines(ctx context.Context, channel string) {
 	}
 }
 
+// postChannelLine posts a line meant for the channel itself.
+func (p *Outbox) postChannelLine(ctx context.Context, channel string, l incident.Line) {
+	if _, err := p.slack.Post(ctx, channel, "", render.Text(l.Text)); err != nil {
+		p.log.WithError(err).WithField("channel", channel).Warn("could not post a channel line; it stays queued")
+		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(p.linesRetry(channel)))
+		return
+	}
+	p.clearLinesRetry(channel)
+	if err := p.st.Lines.DoneLines(ctx, channel, []incident.Line{l}); err != nil {
+		p.log.WithError(err).WithField("channel", channel).Warn("a posted channel line could not be removed from the queue")
+	}
+}
+
 // batchOf takes the oldest line's thread and the lines for that thread
 // queued with it, oldest first, as one message.
 func batchOf(lines []incident.Line) ([]incident.Line, string) {
+	if lines[0].Channel {
+		return lines[:1], lines[0].Text
+	}
 	head := lines[0].Incident
 	var batch []incident.Line
 	var texts []string
 	size := 0
 	for _, l := range lines {
-		if l.Incident != head {
+		if l.Incident != head || l.Channel {
 			continue
 		}
 		if len(batch) > 0 && (len(batch) == maxBatchLines || size+len(l.Text)+1 > maxBatchChars) {

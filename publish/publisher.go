@@ -48,6 +48,7 @@ type RenderQueue interface {
 // LineQueue keeps the thread lines waiting, one queue per channel.
 type LineQueue interface {
 	QueueLine(ctx context.Context, channel, incidentID, text string) error
+	QueueChannelLine(ctx context.Context, channel, text string) error
 	LineChannels(ctx context.Context, now time.Time) ([]string, error)
 	PendingLines(ctx context.Context, channel string, n int) ([]incident.Line, error)
 	DoneLines(ctx context.Context, channel string, lines []incident.Line) error
