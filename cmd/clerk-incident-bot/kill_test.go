@@ -22,6 +22,7 @@ import (
 // kill -9 of the bot after level 1 of a ladder: a new process on the same
 // Redis pages level 2 and level 3, each exactly once, in order.
 func TestKill9DuringALadder(t *testing.T) {
+	t.Parallel()
 	bin := apptest.Build(t, ".")
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
@@ -75,6 +76,7 @@ func TestKill9DuringALadder(t *testing.T) {
 // from the Redis checkpoint (once the dead one's lease lapses) and every
 // user reaches the app.
 func TestKill9DuringAResync(t *testing.T) {
+	t.Parallel()
 	bin := apptest.Build(t, ".")
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
@@ -130,6 +132,7 @@ func TestKill9DuringAResync(t *testing.T) {
 // in the outbox, the next process carries it out once its claim lapses,
 // and the user is banned exactly once.
 func TestKill9BetweenApprovalAndClerk(t *testing.T) {
+	t.Parallel()
 	bin := apptest.Build(t, ".")
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
@@ -173,6 +176,7 @@ func TestKill9BetweenApprovalAndClerk(t *testing.T) {
 // answering its posts with 429): another replica posts them, in order,
 // each once.
 func TestKill9WithQueuedThreadLines(t *testing.T) {
+	t.Parallel()
 	bin := apptest.Build(t, ".")
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
@@ -237,6 +241,7 @@ func TestKill9WithQueuedThreadLines(t *testing.T) {
 // kill -9 of the bot between the SMS and the call of one level: after a
 // restart the call goes out once and the SMS is not repeated.
 func TestKill9BetweenTheSMSAndTheCall(t *testing.T) {
+	t.Parallel()
 	bin := apptest.Build(t, ".")
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
@@ -311,6 +316,7 @@ func TestKill9BetweenTheSMSAndTheCall(t *testing.T) {
 // next process carries it out once its claim lapses, and Vercel is asked
 // to roll back exactly once.
 func TestKill9BetweenApprovalAndVercelRollback(t *testing.T) {
+	t.Parallel()
 	bin := apptest.Build(t, ".")
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)

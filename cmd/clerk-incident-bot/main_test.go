@@ -19,6 +19,7 @@ import (
 )
 
 func TestIncidentLoopEndToEnd(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, apptest.Spec{Env: map[string]string{"SLACK_RESPONDERS": "U1,U2"}})
 	s := h.Slack
 
@@ -294,6 +295,7 @@ func TestRedeliveredEnvelopeIsHandledOnceAcrossReplicas(t *testing.T) {
 // Slack answers 429 to the first card posts: the bot waits Retry-After
 // and the card still arrives.
 func TestSlackRateLimitIsRetried(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, apptest.Spec{Env: nil})
 	s := h.Slack
 	s.RateLimit("chat.postMessage", 2)
@@ -464,6 +466,7 @@ func TestMetricsEndpoint(t *testing.T) {
 // /healthz and to users, recovers by itself, and append-only persistence
 // loses nothing: the next level is paged once, the bypass is still on.
 func TestRedisRestartLosesNothing(t *testing.T) {
+	t.Parallel()
 	rs := redistest.StartServer(t)
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
@@ -583,6 +586,7 @@ func TestEveryStateChangingSubcommandRefusesNonResponders(t *testing.T) {
 // A command typed the moment the card appears (before its ts is stored)
 // still posts under the card, not at the top of the channel.
 func TestCommandRightAfterOpenGoesInTheThread(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, apptest.Spec{Env: nil})
 	s := h.Slack
 	for i := 1; i <= 5; i++ {

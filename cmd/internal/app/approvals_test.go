@@ -130,6 +130,7 @@ func TestApproverWhoIsNotAResponderMayDeny(t *testing.T) {
 // The 5-minute reminder offers an extension that works: `bypass extend`
 // behind the same approval keeps the bypass on longer.
 func TestBypassExtendNeedsApproval(t *testing.T) {
+	t.Parallel()
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
 	s := h.slack
 	card := h.open(t, "open outage Clerk down")
@@ -153,6 +154,7 @@ func TestBypassExtendNeedsApproval(t *testing.T) {
 // Refused clicks are audited as refused, each decision is an entry of its
 // own, and a plain `resync` is audited like its variants.
 func TestAuditRecordsRefusalsAsRefusals(t *testing.T) {
+	t.Parallel()
 	fapp := fakeapp.New()
 	t.Cleanup(fapp.Close)
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U1,U2,U3", "APP_WEBHOOK_URL": fapp.WebhookURL(), "APP_WEBHOOK_SECRET": fapp.Secret})

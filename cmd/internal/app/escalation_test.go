@@ -62,6 +62,7 @@ policy:
 // → level 2; +30 → level 3; +45 → one re-page; acknowledged from the DM →
 // nothing more, ever.
 func TestLadderEndToEnd(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	fs.AddUser("U1", "alice")
@@ -127,6 +128,7 @@ func TestLadderEndToEnd(t *testing.T) {
 // Three replicas on one Redis run 200 ladders with random acks; every due
 // page reaches the fake Slack exactly once and none after an ack.
 func TestThreeReplicasPageExactlyOnceCountedInSlack(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	// 200 ladders paging the same three people in one tick test exactly-
@@ -242,6 +244,7 @@ func TestThreeReplicasPageExactlyOnceCountedInSlack(t *testing.T) {
 // is paged on time, the thread names who could not be reached and why,
 // and level 3 follows on time.
 func TestLadderSkipsADepartedPersonAndMovesOnOnTime(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	fs.AddUser("U1", "alice")
@@ -301,6 +304,7 @@ func TestStartUpChecksContactIDs(t *testing.T) {
 // about them, they acknowledge from the page's DM, level 3 is never paged,
 // and they may act on this incident but not on another one.
 func TestPagedContactOutsideRespondersAcknowledgesFromTheDM(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	fs.AddUser("U1", "alice")

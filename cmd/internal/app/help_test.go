@@ -13,6 +13,7 @@ import (
 // Block Kit's limits; Slack takes every one, and help names every
 // command, audit and the closing line included (issue 20).
 func TestHelpRepliesPassSlackBlockLimits(t *testing.T) {
+	t.Parallel()
 	h := apptest.Start(t, apptest.Spec{})
 	s := h.Slack
 	s.Unlimited()

@@ -50,6 +50,7 @@ func TestHostilePassCoversEveryFreeTextCommand(t *testing.T) {
 // disguised link show as text in every message the bot posts: blocks and
 // fallback text, approval requests and their decided messages included.
 func TestHostileTextIsInertEverywhere(t *testing.T) {
+	t.Parallel()
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
 	s := h.slack
 	h.open(t, freeText["open"][0])

@@ -89,6 +89,7 @@ func (h *pagingHarness) sent(kind, to string) int {
 // exactly those go out, on time; an ack acknowledges in PagerDuty and
 // stops the rest; resolving resolves it there.
 func TestLadderPagesPhonesAndPagerDuty(t *testing.T) {
+	t.Parallel()
 	h := startPaging(t, phoneContacts)
 	s := h.slack
 	s.Command(t, "U1", "C1", "contacts")
@@ -239,6 +240,7 @@ func TestCallsFromAMessagingServiceFailStartUp(t *testing.T) {
 // from TWILIO_CALLER_ID. Twilio's 201 only queues a call: its status is
 // read afterwards, and a call nobody answered is said once in the thread.
 func TestUnansweredCallIsSaidInTheThread(t *testing.T) {
+	t.Parallel()
 	h := startPaging(t, phoneContacts, map[string]string{"TWILIO_FROM": messagingService, "TWILIO_CALLER_ID": "+15550000099"})
 	h.twilio.ScriptCall("+15550000002", "ringing", "no-answer")
 	s := h.slack

@@ -44,6 +44,7 @@ func (p *panicOnce) saw(job string) bool {
 // The process carries on: it still answers commands, pages, serves HTTP,
 // finishes the resync, and says once in Slack that a job failed.
 func TestEveryLoopSurvivesAPanic(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
 	fs.AddUser("U1", "alice")

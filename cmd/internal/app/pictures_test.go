@@ -48,6 +48,7 @@ func pixelsOf(img image.Image, want color.RGBA) int {
 // `status --chart` / `diagnose INC-n --chart` attach the last hour. The
 // charts are drawn by the real chart program, as in production.
 func TestReportAndStatusComeWithCharts(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	st := fakestatus.New()

@@ -20,6 +20,7 @@ import (
 // one off for 30 minutes; then it fires once more, to the comms person
 // once one is named.
 func TestUpdateRemindersFireOnceAcrossReplicasAndSnooze(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	fs.AddUser("U1", "alice")
@@ -105,6 +106,7 @@ func TestUpdateRemindersFireOnceAcrossReplicasAndSnooze(t *testing.T) {
 // status page" is ticked; a second Post posts nothing; resolving resolves
 // the Statuspage incident too.
 func TestCustomerUpdateDraftEditPostAndResolve(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	sp := fakestatuspage.New()
@@ -182,6 +184,7 @@ func TestCustomerUpdateDraftEditPostAndResolve(t *testing.T) {
 // waits its turn (a per-incident lease in Redis, as replicas share it) and
 // then resolves the incident the create made, rather than finding none.
 func TestResolveDuringStatuspageCreateResolvesIt(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	sp := fakestatuspage.New()
@@ -250,6 +253,7 @@ func TestSnoozeSaysWhyItDidNotSnooze(t *testing.T) {
 // for that incident, and the reply says so: carol may then draft and post
 // updates for INC-1, and still may not act on INC-2.
 func TestCommsOutsideTheRespondersMayActOnTheirIncident(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	for id, name := range map[string]string{"U1": "alice", "U2": "bob", "U3": "carol"} {

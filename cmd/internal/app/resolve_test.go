@@ -15,6 +15,7 @@ import (
 // branches, the post-mortem) are not asked for. With everything recorded
 // it says nothing more.
 func TestResolveSaysWhatTheReportWillLack(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC"}})

@@ -27,6 +27,7 @@ func replica(t *testing.T, fs *fakeslack.Server, env map[string]string) (stop fu
 }
 
 func TestResyncEndToEndSurvivesARestart(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	fc := fakeclerk.New()

@@ -40,6 +40,7 @@ func channelNamed(t *testing.T, fs *fakeslack.Server, name string) fakeslack.Cha
 // open; after resolve the channel is archived once, after the delay and
 // not before; posting there then answers is_archived.
 func TestIncidentChannelOpenNoteAnnounceArchive(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	fs.AddUser("U1", "alice")
@@ -190,6 +191,7 @@ func TestIncidentChannelsNeedTheirScopesAtStartUp(t *testing.T) {
 // are paged (level 1's group member, then level 2's lead), and the
 // commander once named.
 func TestIncidentChannelInvitesPagedPeopleAndTheCommander(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	for id, name := range map[string]string{"U1": "alice", "U2": "bob", "U3": "carol", "U4": "dave"} {

@@ -117,6 +117,7 @@ func (h *secHarness) bypassJSON(t *testing.T, token string) (int, map[string]any
 }
 
 func TestLockoutNeedsASecondPersonAndBansOnce(t *testing.T) {
+	t.Parallel()
 	h := startSecurity(t, nil)
 	s, fc := h.slack, h.clerk
 	eve := fc.AddUser("Eve", "eve@example.com", 2)
@@ -218,6 +219,7 @@ func TestLockoutNeedsASecondPersonAndBansOnce(t *testing.T) {
 }
 
 func TestRevokeIsForRespondersAndSurvives429(t *testing.T) {
+	t.Parallel()
 	h := startSecurity(t, nil)
 	s, fc := h.slack, h.clerk
 	a := fc.AddUser("Ann", "ann@example.com", 3)
@@ -248,6 +250,7 @@ func TestRevokeIsForRespondersAndSurvives429(t *testing.T) {
 }
 
 func TestBypassOnApprovalPublishesAndEndsByItself(t *testing.T) {
+	t.Parallel()
 	h := startSecurity(t, map[string]string{"BYPASS_READ_TOKEN": "bypass-read-secret", "SLACK_APPROVERS": "U3"})
 	s := h.slack
 	card := h.open(t, "open outage Clerk down")
@@ -351,6 +354,7 @@ func TestApprovedRequestSurvivesACrash(t *testing.T) {
 // incident tells the responder how to fix it, and the card is retried with
 // backoff capped at 5 minutes, not every sweep; it appears once fixed.
 func TestChannelProblemsBecomeInstructions(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)
 	fs.AddUser("U1", "alice")

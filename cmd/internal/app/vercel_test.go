@@ -162,6 +162,7 @@ func TestVercelUnsetSaysWhatToSet(t *testing.T) {
 }
 
 func TestRollbackNeedsASecondPersonAndRunsOnce(t *testing.T) {
+	t.Parallel()
 	h := startVercel(t, nil)
 	card := h.open(t, "open outage Sign-in broken")
 	h.vercel.RollbackSteps("in-progress", "succeeded")

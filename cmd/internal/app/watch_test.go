@@ -45,6 +45,7 @@ func poll(pollers ...*statuswatch.Poller) {
 }
 
 func TestStatusPollerOpensOneIncidentAcrossTwoReplicas(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	st := fakestatus.New()
@@ -106,6 +107,7 @@ func TestStatusPollerOpensOneIncidentAcrossTwoReplicas(t *testing.T) {
 }
 
 func TestDiagnoseNamesTheSlowComponent(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	st := fakestatus.New()
@@ -128,6 +130,7 @@ func TestDiagnoseNamesTheSlowComponent(t *testing.T) {
 }
 
 func TestCheckReportsEachProblemWithoutSecrets(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	fc := fakeclerk.New()
@@ -164,6 +167,7 @@ func TestCheckReportsEachProblemWithoutSecrets(t *testing.T) {
 // when the status page then reports the incident, its alert is attached
 // to that incident rather than opening a second. Recovery is said once.
 func TestClerkProbesOpenBeforeTheStatusPage(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	st := fakestatus.New()

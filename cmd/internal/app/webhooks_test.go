@@ -39,6 +39,7 @@ func webhooksJSON(t *testing.T, addr, token string) (int, map[string]any) {
 // whichever took the command; the card says so, the steps are ticked,
 // the audit log has it, and a reminder comes once per half hour.
 func TestWebhooksPauseFollowedAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	fs.AddUser("U1", "alice")
@@ -128,6 +129,7 @@ func TestWebhooksPauseFollowedAcrossReplicas(t *testing.T) {
 // while paused still delivers every user; a resync while not paused asks
 // first.
 func TestResyncWhilePausedDeliversEveryUser(t *testing.T) {
+	t.Parallel()
 	fs := fakeslack.New()
 	defer fs.Close()
 	fc := fakeclerk.New()
