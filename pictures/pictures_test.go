@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/png"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,4 +186,43 @@ type inProcess struct{}
 
 func (inProcess) Draw(_ context.Context, req chartdata.Request) ([]byte, error) {
 	return chart.Draw(req)
+}
+
+// Charts asked for at once are drawn one slot at a time: with one slot,
+// a program that refuses to run beside another copy of itself is never
+// run twice at once, and every request is drawn.
+func TestChartProgramsRunWithinTheirSlots(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "chart")
+	script := "#!/bin/sh\nmkdir " + dir + "/running 2>/dev/null || { echo 'two at once' >&2; exit 9; }\ncat >/dev/null\nsleep 0.1\nrmdir " + dir + "/running\nprintf 'PNG'\n"
+	if err := os.WriteFile(prog, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	draw := NewProcess(prog, 1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			out, err := draw.Draw(context.Background(), chartdata.Request{Latency: &chartdata.Latency{}})
+			if err == nil && string(out) != "PNG" {
+				err = fmt.Errorf("drew %q", out)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A request whose context ends while it waits for a slot gives up.
+	busy := NewProcess(prog, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := busy.Draw(ctx, chartdata.Request{Latency: &chartdata.Latency{}}); err == nil {
+		t.Fatal("a cancelled request was drawn")
+	}
 }

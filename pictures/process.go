@@ -25,6 +25,16 @@ type Drawer interface {
 // live only as long as one chart, never in the idle bot.
 type Process struct {
 	Path string
+	// slots bounds the programs running at once (each peaks near 13 MB):
+	// five people asking for charts in a busy incident must not add
+	// five processes to the pod's memory. nil: no bound.
+	slots chan struct{}
+}
+
+// NewProcess draws with the program at path, at most most charts at once
+// (the rest wait their turn, or give up with their context).
+func NewProcess(path string, most int) Process {
+	return Process{Path: path, slots: make(chan struct{}, max(most, 1))}
 }
 
 // ChartProgram is where the chart program is: CHART_PROGRAM if set, else
@@ -52,6 +62,14 @@ func (p Process) Draw(ctx context.Context, req chartdata.Request) ([]byte, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	if p.slots != nil {
+		select {
+		case p.slots <- struct{}{}:
+			defer func() { <-p.slots }()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for a free chart slot: %w", ctx.Err())
+		}
+	}
 	cmd := exec.CommandContext(ctx, p.Path)
 	cmd.Stdin = bytes.NewReader(in)
 	var out, errOut bytes.Buffer

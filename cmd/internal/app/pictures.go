@@ -8,11 +8,14 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
+// maxCharts is how many chart programs may run at once.
+const maxCharts = 2
+
 // newPictures wires the charts: each is drawn by the chart program in its
 // own process (the idle bot links no plotting library), latency comes from
 // the poller's probe samples (none without a poller).
 func newPictures(cfg Config, pub *publish.Publisher, poll *statuswatch.Poller, now func() time.Time) *pictures.Pictures {
-	draw := pictures.Process{Path: pictures.ChartProgram(cfg.ChartProgram)}
+	draw := pictures.NewProcess(pictures.ChartProgram(cfg.ChartProgram), maxCharts)
 	if poll == nil {
 		return pictures.New(draw, pub.Files, nil, cfg.ProbeSlow, now)
 	}
