@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/slack-go/slack"
@@ -30,16 +31,18 @@ var (
 	dateRe    = regexp.MustCompile(`<!date\^[0-9]+\^[^|>]*\|([^>]*)>`)
 )
 
-// Plain turns Slack markup into terminal text.
+// Plain turns Slack markup into terminal text: mentions and dates as
+// words, and Slack's escapes (&lt; &gt; &amp;) back into what was typed.
 func Plain(s string) string {
 	s = dateRe.ReplaceAllString(s, "$1")
-	return mentionRe.ReplaceAllStringFunc(s, func(m string) string {
+	s = mentionRe.ReplaceAllStringFunc(s, func(m string) string {
 		sm := mentionRe.FindStringSubmatch(m)
 		if sm[3] != "" {
 			return sm[3]
 		}
 		return "@" + sm[1]
 	})
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
 // Reply prints the message.

@@ -121,7 +121,7 @@ func (h *Bypass) bypassCmd(ctx context.Context, r Req, p Parsed) {
 			return
 		}
 		if cur, err := h.bypass.Get(ctx); err == nil && cur.Enabled {
-			h.ReplyText(ctx, r, fmt.Sprintf("The bypass is already on for %s until %s; nothing was requested. `/clerk-incident bypass extend <duration>` asks to keep it on longer.", cur.Incident, render.SlackDate(cur.ExpiresAt)))
+			h.ReplyText(ctx, r, fmt.Sprintf("The bypass is already on for %s until %s; nothing was requested. `/clerk-incident bypass extend &lt;duration&gt;` asks to keep it on longer.", cur.Incident, render.SlackDate(cur.ExpiresAt)))
 			return
 		}
 		h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {

@@ -27,7 +27,7 @@ func Sentence(err error) (msg string, internal bool) {
 	case errors.As(err, &unknown):
 		return UnknownSentence("%s is not a /clerk-incident subcommand.", unknown.Word, unknown.Suggest), false
 	case errors.As(err, &usage):
-		return usage.Problem + "\nUsage: `" + usage.Usage + "`", false
+		return usage.Problem + "\nUsage: `" + render.Esc(usage.Usage) + "`", false
 	case errors.Is(err, bot.ErrBusy):
 		return ":hourglass: Slack is busy right now (the bot's share of its rate limit is spent); what you did is saved and Slack will catch up in a moment.", false
 	case errors.Is(err, incident.ErrNotFound):

@@ -235,7 +235,7 @@ func (h *Investigate) affectedList(ctx context.Context, r Req, id string) {
 		return
 	}
 	if len(users) == 0 {
-		h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s yet. `user`, `revoke`, `lockout` and `unlock` record them, or `/clerk-incident affected %s add <users…>`.", id, id))
+		h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s yet. `user`, `revoke`, `lockout` and `unlock` record them, or `/clerk-incident affected %s add &lt;users…&gt;`.", id, id))
 		return
 	}
 	var b strings.Builder

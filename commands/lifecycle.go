@@ -240,7 +240,7 @@ func (h *Opening) continueIncident(ctx context.Context, r Req, id string) {
 		return
 	}
 	msg := render.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, id), h.now())
-	msg.Blocks = append(msg.Blocks, render.Section(fmt.Sprintf("Continuing *%s*: add what you know with `/clerk-incident note %s <text>`.", id, id)))
+	msg.Blocks = append(msg.Blocks, render.Section(fmt.Sprintf("Continuing *%s*: add what you know with `/clerk-incident note %s &lt;text&gt;`.", id, id)))
 	r.To.Replace = true
 	h.Reply(ctx, r, msg)
 }
@@ -409,7 +409,7 @@ func (h *Lifecycle) resolveStatusPage(ctx context.Context, inc *incident.Inciden
 func (h *Lifecycle) reportLacks(inc *incident.Incident) string {
 	var lacks []string
 	if strings.TrimSpace(inc.Impact) == "" {
-		lacks = append(lacks, fmt.Sprintf("the impact (`/clerk-incident impact %s <affected users>`)", inc.ID))
+		lacks = append(lacks, fmt.Sprintf("the impact (`/clerk-incident impact %s &lt;affected users&gt;`)", inc.ID))
 	}
 	if un := incident.Unticked(inc, h.rb.Spec(inc.Category)); len(un) > 0 {
 		var steps []string
@@ -459,11 +459,11 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 		return
 	}
 	how := map[string]string{
-		"impact":     "`/clerk-incident impact " + id + " <affected users>`",
-		"root cause": "`/clerk-incident rootcause " + id + " <text>`",
-		"resolution": "`/clerk-incident resolve " + id + " <resolution>` (or `note` if already resolved)",
-		"prevention": "`/clerk-incident prevention " + id + " <action item>`",
-		"lessons":    "`/clerk-incident lessons " + id + " <text>`",
+		"impact":     "`/clerk-incident impact " + id + " &lt;affected users&gt;`",
+		"root cause": "`/clerk-incident rootcause " + id + " &lt;text&gt;`",
+		"resolution": "`/clerk-incident resolve " + id + " &lt;resolution&gt;` (or `note` if already resolved)",
+		"prevention": "`/clerk-incident prevention " + id + " &lt;action item&gt;`",
+		"lessons":    "`/clerk-incident lessons " + id + " &lt;text&gt;`",
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, ":page_facing_up: The report for %s is in the thread. Still empty:", id)

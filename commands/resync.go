@@ -253,7 +253,7 @@ func resyncJob(r Req, p Parsed) (job resync.Job, noPause bool, err error) {
 			job.Since = t
 			i++
 		default:
-			return job, false, &UsageError{Problem: fmt.Sprintf("%q: say --dry-run, --since <date>, --no-pause, status or cancel.", p.Args[i]), Usage: p.Sub.Usage}
+			return job, false, &UsageError{Problem: fmt.Sprintf("%q: say --dry-run, --since &lt;date&gt;, --no-pause, status or cancel.", p.Args[i]), Usage: p.Sub.Usage}
 		}
 	}
 	return job, noPause, nil
@@ -275,7 +275,7 @@ func (h *Resync) pausedFirst(ctx context.Context, r Req, dryRun, noPause bool) (
 		// Procedure 3 pauses first: a live delivery racing the resync
 		// could be overwritten by an older copy of the same user.
 		h.ReplyText(ctx, r, "Webhook processing is not paused, so Clerk's live deliveries would race this resync. Pause first?\n"+
-			"• `/clerk-incident webhooks pause <reason>`, then `/clerk-incident resync` again (its own deliveries still go through), or\n"+
+			"• `/clerk-incident webhooks pause &lt;reason&gt;`, then `/clerk-incident resync` again (its own deliveries still go through), or\n"+
 			"• `/clerk-incident resync --no-pause` to resync without pausing.\nNothing was started.")
 		return "", false
 	}

@@ -53,11 +53,6 @@ func (h *Roles) Commands() []Sub {
 // Buttons implements Family.
 func (h *Roles) Buttons() []Button { return nil }
 
-// DraftWriter keeps a new draft.
-type DraftWriter interface {
-	SetDraft(ctx context.Context, id string, d incident.Draft) error
-}
-
 // DraftPoster posts a draft in the thread.
 type DraftPoster interface {
 	PostDraft(ctx context.Context, inc *incident.Incident, text string) (string, error)
@@ -67,7 +62,7 @@ type DraftPoster interface {
 // Updates drafts customer updates and snoozes their reminders.
 type Updates struct {
 	*Kit
-	store       DraftWriter
+	store       DraftStore
 	pub         DraftPoster
 	rb          *incident.Runbook
 	updateEvery reminder.Intervals
@@ -75,7 +70,7 @@ type Updates struct {
 }
 
 // NewUpdates wires the family; every is UPDATE_REMINDER.
-func NewUpdates(k *Kit, store DraftWriter, pub DraftPoster, rb *incident.Runbook, every reminder.Intervals, drafts *Drafts) *Updates {
+func NewUpdates(k *Kit, store DraftStore, pub DraftPoster, rb *incident.Runbook, every reminder.Intervals, drafts *Drafts) *Updates {
 	return &Updates{Kit: k, store: store, pub: pub, rb: rb, updateEvery: every, drafts: drafts}
 }
 
@@ -230,16 +225,42 @@ func (h *Updates) draft(ctx context.Context, r Req, id string) {
 		h.ReplyText(ctx, r, "*Draft customer update for "+id+"*:\n```"+text+"```")
 		return
 	}
-	ts, err := h.pub.PostDraft(ctx, inc, text)
+	ts, err := h.keepAndPost(ctx, inc, text, r.Who)
 	if err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}
-	if err := h.store.SetDraft(ctx, id, incident.Draft{Text: text, TS: ts, By: r.Who}); err != nil {
-		h.Fail(ctx, r, err)
-		return
+	if _, err := h.store.EditDraft(ctx, id, func(d *incident.Draft) error {
+		if d.TS == "" {
+			d.TS = ts
+		}
+		return nil
+	}); errors.Is(err, incident.ErrNotFound) {
+		// Posted or discarded in the moment before Slack answered: that
+		// click could not show it on the message, so this does.
+		_ = h.drafts.pub.ShowDraft(ctx, inc, ts, render.DraftDoneMsg(id, text, "posted or discarded as it appeared (the thread says which)"))
 	}
 	h.ReplyText(ctx, r, fmt.Sprintf(":memo: A draft update for %s is in its thread: Edit it, then Post it%s.", id, h.drafts.postTargets()))
+}
+
+// keepAndPost keeps the draft, then posts its message: a Post clicked the
+// moment the message shows must find the draft. When Slack refuses the
+// message, the draft it replaced comes back.
+func (h *Updates) keepAndPost(ctx context.Context, inc *incident.Incident, text string, who incident.Person) (string, error) {
+	prev, prevErr := h.store.GetDraft(ctx, inc.ID)
+	if err := h.store.SetDraft(ctx, inc.ID, incident.Draft{Text: text, By: who}); err != nil {
+		return "", err
+	}
+	ts, err := h.pub.PostDraft(ctx, inc, text)
+	if err != nil {
+		if prevErr == nil {
+			_ = h.store.SetDraft(ctx, inc.ID, prev)
+		} else {
+			_, _ = h.store.ClearDraft(ctx, inc.ID)
+		}
+		return "", err
+	}
+	return ts, nil
 }
 
 // postTargets names where Post sends an update.

@@ -99,7 +99,7 @@ func HelpMsg() bot.Msg { return unwired().helpMsg() }
 
 func (t table) helpMsg() bot.Msg {
 	parts := []string{"*/clerk-incident* runs the Clerk incident runbook from Slack. " +
-		"`/clerk-incident help <command>` shows one command in full, with examples."}
+		"`/clerk-incident help &lt;command&gt;` shows one command in full, with examples."}
 	var title string
 	var lines []string
 	flush := func() {
@@ -111,7 +111,8 @@ func (t table) helpMsg() bot.Msg {
 			flush()
 		}
 		title = s.Family
-		lines = append(lines, fmt.Sprintf("`%s`\n\u2003%s", s.Usage, s.Summary))
+		// Usage lines hold <placeholders>: escaped, or Slack reads them as links.
+		lines = append(lines, fmt.Sprintf("`%s`\n\u2003%s", render.Esc(s.Usage), s.Summary))
 	}
 	flush()
 	return withNote(parts, openIncidentNote+" "+IDRule)
@@ -155,7 +156,7 @@ func (t table) helpFor(word string) bot.Msg {
 		return render.Text(commands.UnknownSentence("There is no command %s.", word, t.suggest(name)))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%s* (%s): %s\n`%s`", s.Name, s.Family, s.Summary, s.Usage)
+	fmt.Fprintf(&b, "*%s* (%s): %s\n`%s`", s.Name, s.Family, s.Summary, render.Esc(s.Usage))
 	if s.Detail != "" {
 		b.WriteString("\n\n" + s.Detail)
 	}
@@ -163,7 +164,7 @@ func (t table) helpFor(word string) bot.Msg {
 	if len(s.Examples) > 0 {
 		b.WriteString("\n*Examples:*")
 		for _, e := range s.Examples {
-			b.WriteString("\n`" + e + "`")
+			b.WriteString("\n`" + render.Esc(e) + "`")
 		}
 	}
 	return withNote([]string{b.String()}, openIncidentNote+" "+commands.HelpPointer)

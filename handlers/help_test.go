@@ -3,11 +3,13 @@ package handlers
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // sections is the text of each block of m, checked against Slack's
@@ -55,14 +57,15 @@ func TestHelpListsEveryCommandByFamilyWithinSlackLimits(t *testing.T) {
 		}
 	}
 	for _, s := range Subcommands() {
-		if !strings.Contains(text, "`"+s.Usage+"`\n\u2003"+s.Summary) {
+		// Usage lines reach Slack escaped (the client shows <…> again).
+		if !strings.Contains(text, "`"+render.Esc(s.Usage)+"`\n\u2003"+s.Summary) {
 			t.Errorf("help lacks %s in full", s.Name)
 		}
 		if s.Family == "" {
 			t.Errorf("%s has no family", s.Name)
 		}
 	}
-	for _, want := range []string{"applies to the only open incident", "`/clerk-incident help <command>`"} {
+	for _, want := range []string{"applies to the only open incident", "`/clerk-incident help &lt;command&gt;`"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("help lacks %q", want)
 		}
@@ -70,6 +73,25 @@ func TestHelpListsEveryCommandByFamilyWithinSlackLimits(t *testing.T) {
 	// The break-glass CLI prints the text: it has all of help too.
 	if got := HelpMsg().Text; got != strings.Join(sections(t, HelpMsg()), "\n\n") {
 		t.Errorf("help's text is not its blocks:\n%s", got)
+	}
+}
+
+// Slack reads any <…> in mrkdwn as a link, mention or command, even in
+// code spans: `open <outage|webhook|…>` showed as a link to "outage".
+// Help, help for each command and every usage reply hold no < or > but
+// Slack's own sequences.
+func TestHelpHoldsNoBareAngleBrackets(t *testing.T) {
+	texts := map[string]string{"help": HelpMsg().Text}
+	for _, s := range Subcommands() {
+		texts["help "+s.Name] = HelpFor(s.Name).Text
+		msg, _ := commands.Sentence(&commands.UsageError{Problem: "Bad.", Usage: s.Usage})
+		texts["usage of "+s.Name] = msg
+	}
+	sequence := regexp.MustCompile(`<([@#!]|https?://)[^<>]*>`)
+	for name, text := range texts {
+		if clean := sequence.ReplaceAllString(text, ""); strings.ContainsAny(clean, "<>") {
+			t.Errorf("%s holds a bare angle bracket:\n%s", name, text)
+		}
 	}
 }
 
@@ -110,7 +132,7 @@ func TestHelpForShowsOneCommandInFull(t *testing.T) {
 			t.Errorf("help %s: the text is not the blocks: %q", s.Name, m.Text)
 		}
 		for _, want := range append([]string{s.Usage, s.Summary, "*Who:*", s.Detail}, s.Examples...) {
-			if !strings.Contains(text, want) {
+			if !strings.Contains(text, render.Esc(want)) {
 				t.Errorf("help %s lacks %q:\n%s", s.Name, want, text)
 			}
 		}

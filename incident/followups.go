@@ -146,7 +146,7 @@ func (s *FollowupStore) Get(ctx context.Context, id string, n int) (Followup, er
 // unknown says which numbers the incident has.
 func (s *FollowupStore) unknown(ctx context.Context, id string, n int) error {
 	count, _ := s.rdb.HGet(ctx, s.key(id), seqField).Int()
-	has := fmt.Sprintf("it has none yet (add one with `followup add %s <text>`)", id)
+	has := fmt.Sprintf("it has none yet (add one with `followup add %s &lt;text&gt;`)", id)
 	switch {
 	case count == 1:
 		has = "it has only follow-up 1"

@@ -30,7 +30,7 @@ func (p *Notes) BypassNotice(ctx context.Context, incID string, who incident.Per
 // BypassReminder implements bypass.Notifier.
 func (p *Notes) BypassReminder(ctx context.Context, st bypass.State) {
 	p.BypassNotice(ctx, st.Incident, incident.Person{Name: "bot"}, "Emergency bypass ends in 5 minutes",
-		fmt.Sprintf(":hourglass: The emergency auth bypass ends at %s. Extend it with `/clerk-incident bypass extend <duration>` (needs approval), or let it end.", render.SlackDate(st.ExpiresAt)))
+		fmt.Sprintf(":hourglass: The emergency auth bypass ends at %s. Extend it with `/clerk-incident bypass extend &lt;duration&gt;` (needs approval), or let it end.", render.SlackDate(st.ExpiresAt)))
 }
 
 // BypassExpired implements bypass.Notifier.

@@ -113,7 +113,7 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalatio
 	}
 	impact := Esc(inc.Impact)
 	if impact == "" {
-		impact = "_not recorded yet: `/clerk-incident impact " + inc.ID + " <affected users>`_"
+		impact = "_not recorded yet: `/clerk-incident impact " + inc.ID + " &lt;affected users&gt;`_"
 	}
 	fields = append(fields, mrkdwn("*Impact*\n"+Truncate(impact, 1900)))
 	blocks := []slack.Block{header, slack.NewSectionBlock(nil, fields, nil)}

@@ -151,7 +151,7 @@ func TestRefusedAndBadInputChangeNothing(t *testing.T) {
 	s.ExpectEphemeral(t, "U1", "INC-1 is already resolved; nothing changed")
 
 	s.Command(t, "U9", "C1", "help")
-	s.ExpectEphemeral(t, "U9", "/clerk-incident open <outage|webhook|security|performance>")
+	s.ExpectEphemeral(t, "U9", "/clerk-incident open &lt;outage|webhook|security|performance&gt;")
 	s.NoUnexpectedMessages(t)
 	if n := card.Versions; n < 2 {
 		t.Fatalf("card versions %d", n)

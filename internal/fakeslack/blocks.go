@@ -3,6 +3,7 @@ package fakeslack
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -244,4 +245,53 @@ func truncText(s string) string {
 		return string(r[:maxMessageText])
 	}
 	return s
+}
+
+// controlStart is how each of Slack's own <…> sequences starts: user and
+// channel mentions, commands (<!here>, <!subteam^…>, <!date^…>) and links.
+var controlStart = regexp.MustCompile(`^<([@#!]|https?://|mailto:)`)
+
+// misrendered returns the text around the first < in the message's
+// mrkdwn (its text and every mrkdwn object of its blocks) that starts
+// none of Slack's sequences, or "".
+func misrendered(text, blocks string) string {
+	texts := []string{text}
+	var v any
+	if json.Unmarshal([]byte(blocks), &v) == nil {
+		texts = append(texts, mrkdwnTexts(v)...)
+	}
+	for _, t := range texts {
+		for i := strings.IndexByte(t, '<'); i >= 0; {
+			if !controlStart.MatchString(t[i:]) {
+				return strings.TrimSpace(t[max(0, i-40):min(len(t), i+40)])
+			}
+			next := strings.IndexByte(t[i+1:], '<')
+			if next < 0 {
+				break
+			}
+			i += 1 + next
+		}
+	}
+	return ""
+}
+
+// mrkdwnTexts collects the text of every {"type":"mrkdwn"} object.
+func mrkdwnTexts(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		if x["type"] == "mrkdwn" {
+			if t, ok := x["text"].(string); ok {
+				out = append(out, t)
+			}
+		}
+		for _, c := range x {
+			out = append(out, mrkdwnTexts(c)...)
+		}
+	case []any:
+		for _, c := range x {
+			out = append(out, mrkdwnTexts(c)...)
+		}
+	}
+	return out
 }

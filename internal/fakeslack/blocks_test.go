@@ -2,6 +2,7 @@ package fakeslack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -165,5 +166,30 @@ func TestFakeSlackEnforcesModalLimits(t *testing.T) {
 	}
 	if len(s.Rejected()) != 3 {
 		t.Errorf("refusals %q", s.Rejected())
+	}
+}
+
+// Slack reads every <…> in mrkdwn as one of its sequences: the fake
+// notes a < that starts none of them, in the text or any mrkdwn block,
+// and passes plain_text, mentions, commands, dates, links and escapes.
+func TestMisrenderedFindsBareAngleBrackets(t *testing.T) {
+	section := func(kind, text string) string {
+		raw, _ := json.Marshal([]any{map[string]any{"type": "section", "text": map[string]any{"type": kind, "text": text}}})
+		return string(raw)
+	}
+	for _, c := range []struct {
+		text, blocks string
+		bad          bool
+	}{
+		{"`open <outage|webhook>`", "", true},
+		{"", section("mrkdwn", "record it with `impact INC-1 <affected users>`"), true},
+		{"fine", section("plain_text", "Add details with resolve INC-1 <resolution>"), false},
+		{"paged <@U1>, <#C1|incidents>, <!here>, <!subteam^S1|@oncall> at <!date^1700000000^{time}|14:02>", "", false},
+		{"see <https://status.clerk.com|the status page> or <mailto:a@b.example|mail>", "", false},
+		{"typed &lt;!channel&gt; and 3 > 2", section("mrkdwn", "&lt;outage&gt;"), false},
+	} {
+		if got := misrendered(c.text, c.blocks); (got != "") != c.bad {
+			t.Errorf("misrendered(%q, %q) = %q, want bad=%v", c.text, c.blocks, got, c.bad)
+		}
 	}
 }

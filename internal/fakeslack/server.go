@@ -5,6 +5,7 @@
 package fakeslack
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -91,6 +92,8 @@ type Server struct {
 	rateLimited  map[string]int     // method → number of 429s still to give
 	limits       bool               // Slack's per-method rate limits (on unless Unlimited)
 	latency      time.Duration      // added to every call (SetLatency)
+	holds        []replyHold        // chat.postMessage answers held back (HoldPostReplies)
+	misrendered  []string           // messages with a bare < (Misrendered)
 	throttle     map[string]int     // channel → Retry-After seconds for every chat.postMessage there (Throttle)
 	throttleAll  map[string]int     // method → Retry-After seconds for every call of it (ThrottleMethod)
 	triggers     map[string]trigger // trigger_id → who clicked, when (views.open takes it for 3 s)
@@ -299,14 +302,64 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
 		return
 	}
+	hw := &heldWriter{ResponseWriter: w}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	answer, ok := s.apiMethods()[method]
 	if !ok {
+		s.mu.Unlock()
 		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
 		return
 	}
-	answer(w, r, r.PostForm)
+	answer(hw, r, r.PostForm)
+	s.mu.Unlock()
+	hw.flush()
+}
+
+// heldWriter keeps a method's answer until its hold is released
+// (HoldPostReplies); without a hold it is written at once.
+type heldWriter struct {
+	http.ResponseWriter
+	hold <-chan struct{}
+	code int
+	body bytes.Buffer
+}
+
+func (h *heldWriter) WriteHeader(code int)        { h.code = code }
+func (h *heldWriter) Write(b []byte) (int, error) { return h.body.Write(b) }
+
+func (h *heldWriter) flush() {
+	if h.hold != nil {
+		<-h.hold
+	}
+	if h.code != 0 {
+		h.ResponseWriter.WriteHeader(h.code)
+	}
+	_, _ = h.ResponseWriter.Write(h.body.Bytes())
+}
+
+// HoldPostReplies lets every chat.postMessage whose text holds part land
+// (people see it and may click it at once) but keeps the bot waiting for
+// Slack's answer until release: in Slack a message can show before the
+// poster hears its ts.
+func (s *Server) HoldPostReplies(part string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.holds = append(s.holds, replyHold{part: part, ch: ch})
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.holds = slices.DeleteFunc(s.holds, func(h replyHold) bool { return h.ch == ch })
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+type replyHold struct {
+	part string
+	ch   chan struct{}
 }
 
 // refuse counts the call and answers 429 when the method, the channel or
@@ -460,7 +513,7 @@ func (s *Server) apiChatPostMessage(w http.ResponseWriter, r *http.Request, f ur
 		writeJSON(w, map[string]any{"ok": false, "error": "no_text"})
 		return
 	}
-	if s.invalidBlocks(w, "chat.postMessage", f.Get("blocks")) {
+	if s.invalidBlocks(w, "chat.postMessage", f.Get("text"), f.Get("blocks")) {
 		return
 	}
 	m := &Message{Channel: ch, TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), Text: truncText(f.Get("text")),
@@ -468,6 +521,13 @@ func (s *Server) apiChatPostMessage(w http.ResponseWriter, r *http.Request, f ur
 	s.messages = append(s.messages, m)
 	s.emit(Event{Kind: "post", Message: m})
 	s.cond.Broadcast()
+	if hw, ok := w.(*heldWriter); ok {
+		for _, h := range s.holds {
+			if strings.Contains(m.Text, h.part) {
+				hw.hold = h.ch
+			}
+		}
+	}
 	writeJSON(w, map[string]any{"ok": true, "channel": ch, "ts": m.TS})
 }
 
@@ -494,7 +554,7 @@ func (s *Server) apiChatUpdate(w http.ResponseWriter, r *http.Request, f url.Val
 		writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
 		return
 	}
-	if s.invalidBlocks(w, "chat.update", f.Get("blocks")) {
+	if s.invalidBlocks(w, "chat.update", f.Get("text"), f.Get("blocks")) {
 		return
 	}
 	m.Text = truncText(f.Get("text"))
@@ -511,7 +571,7 @@ func (s *Server) apiChatPostEphemeral(w http.ResponseWriter, r *http.Request, f 
 		writeJSON(w, map[string]any{"ok": false, "error": "no_text"})
 		return
 	}
-	if s.invalidBlocks(w, "chat.postEphemeral", f.Get("blocks")) {
+	if s.invalidBlocks(w, "chat.postEphemeral", f.Get("text"), f.Get("blocks")) {
 		return
 	}
 	m := &Message{Channel: f.Get("channel"), TS: s.nextTS(), ThreadTS: f.Get("thread_ts"), User: f.Get("user"),
@@ -647,8 +707,13 @@ func orEmpty(s string) string {
 }
 
 // invalidBlocks answers invalid_blocks, as Slack does, when blocks
-// break a Block Kit limit, and remembers the refusal for Rejected.
-func (s *Server) invalidBlocks(w http.ResponseWriter, method, blocks string) bool {
+// break a Block Kit limit, and remembers the refusal for Rejected. Text
+// Slack would show other than meant is taken, and remembered for
+// Misrendered.
+func (s *Server) invalidBlocks(w http.ResponseWriter, method, text, blocks string) bool {
+	if bad := misrendered(text, blocks); bad != "" {
+		s.misrendered = append(s.misrendered, method+": "+bad)
+	}
 	e := validBlocks(blocks)
 	if e == "" {
 		return false
@@ -678,6 +743,16 @@ func (s *Server) Rejected() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.rejected)
+}
+
+// Misrendered lists every message Slack would have shown other than the
+// bot meant ("method: the text around it"): a < that starts no mention,
+// channel, command or link. Slack takes such a message and reads
+// `open <outage|webhook>` as a link to "outage", even in code.
+func (s *Server) Misrendered() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.misrendered)
 }
 
 func (s *Server) find(channel, ts string) *Message {
@@ -734,6 +809,9 @@ func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
 	if target.uses >= 5 {
 		http.Error(w, "used_url", http.StatusNotFound)
 		return
+	}
+	if bad := misrendered(body.Text, string(body.Blocks)); bad != "" {
+		s.misrendered = append(s.misrendered, "response_url: "+bad)
 	}
 	if e := validBlocks(string(body.Blocks)); e != "" {
 		// A response_url answers a bad payload with HTTP 400 and the

@@ -139,7 +139,7 @@ func TestBypassExtendNeedsApproval(t *testing.T) {
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Emergency auth bypass is ON"}})
 	h.clock.Add(26 * time.Minute)
 	h.sweep(context.Background())
-	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"bypass ends at", "bypass extend <duration>"}})
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"bypass ends at", "bypass extend &lt;duration&gt;"}})
 	ext := h.request(t, card, "bypass extend 15m still down", "Approval needed: bypass extension", "15 min longer")
 	s.Click(t, "U3", ext, "Approve")
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Emergency auth bypass extended"}})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // help, help <command> for every command and the reply to an unknown
@@ -27,7 +28,7 @@ func TestHelpRepliesPassSlackBlockLimits(t *testing.T) {
 		// One reader each: reads are throttled per user (issue 19).
 		user := fmt.Sprintf("UH%02d", i)
 		s.Command(t, user, "C1", "help "+sub.Name)
-		s.ExpectEphemeral(t, user, sub.Usage, "*Examples:*", sub.Examples[0])
+		s.ExpectEphemeral(t, user, render.Esc(sub.Usage), "*Examples:*", render.Esc(sub.Examples[0]))
 	}
 
 	s.Command(t, "U1", "C1", "help bypas")

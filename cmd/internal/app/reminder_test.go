@@ -289,3 +289,32 @@ func TestCommsOutsideTheRespondersMayActOnTheirIncident(t *testing.T) {
 		t.Fatalf("a responder told they are not one:\n%s", named.Render())
 	}
 }
+
+// In Slack a message can show before the bot hears it was posted: a Post
+// clicked on the draft the moment it appears posts it (the draft is kept
+// before its message goes out), and the message then shows it was done.
+func TestDraftPostedTheMomentItAppears(t *testing.T) {
+	t.Parallel()
+	fs := fakeslack.New()
+	defer fs.Close()
+	sp := fakestatuspage.New()
+	defer sp.Close()
+	apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC",
+		"STATUSPAGE_API_KEY": sp.Key, "STATUSPAGE_PAGE_ID": sp.Page, "STATUSPAGE_API_URL": sp.URL()}})
+	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+
+	release := fs.HoldPostReplies("Draft customer update for INC-1")
+	defer release()
+	fs.Command(t, "U1", "C1", "update draft")
+	draft := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft customer update for INC-1", "[Edit] [Post] [Discard]"}})
+	fs.Click(t, "U1", draft, "Post")
+	fs.ExpectEphemeral(t, "U1", "Posted to the status page")
+	if incs := sp.Incidents(); len(incs) != 1 {
+		t.Fatalf("status page incidents: %+v", incs)
+	}
+	release()
+	fs.ExpectEphemeral(t, "U1", "A draft update for INC-1 is in its thread")
+	fs.ExpectUpdated(t, draft, "Customer update for INC-1", "posted or discarded as it appeared")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"posted the customer update to the status page"}})
+}

@@ -39,7 +39,7 @@ func TestResolveSaysWhatTheReportWillLack(t *testing.T) {
 	fs.ExpectEphemeral(t, "U1", "Opened")
 	tick("INC-1", "1")
 	fs.Command(t, "U1", "C1", "resolve INC-1 Clerk recovered")
-	lacks := []string{":warning: Resolved anyway, but the report will lack the impact (`/clerk-incident impact INC-1 <affected users>`)",
+	lacks := []string{":warning: Resolved anyway, but the report will lack the impact (`/clerk-incident impact INC-1 &lt;affected users&gt;`)",
 		"any record that these 3 checklist steps were done: 2 Check application logs for errors, 3 Verify environment variables, 6 Document timeline and actions (tick them if they were)"}
 	reply := fs.ExpectEphemeral(t, "U1", append([]string{"INC-1 is resolved."}, lacks...)...)
 	for _, optional := range []string{"4a", "5a", "7 Conduct", "1 Confirm"} {

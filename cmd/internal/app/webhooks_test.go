@@ -94,7 +94,7 @@ func TestWebhooksPauseFollowedAcrossReplicas(t *testing.T) {
 	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"paused for 30 min", "about a day"}})
 
 	fs.Command(t, "U1", "C1", "help")
-	fs.ExpectEphemeral(t, "U1", "/clerk-incident webhooks pause [INC-n] <reason…> | resume [INC-n] | status", "--no-pause")
+	fs.ExpectEphemeral(t, "U1", "/clerk-incident webhooks pause [INC-n] &lt;reason…&gt; | resume [INC-n] | status", "--no-pause")
 	fs.Command(t, "U1", "C1", "audit INC-1")
 	fs.ExpectEphemeral(t, "U1", "webhooks paused")
 

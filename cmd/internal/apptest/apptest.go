@@ -130,6 +130,10 @@ func (b *Bot) Stop() {
 		for _, r := range b.Slack.Rejected() {
 			b.t.Errorf("fake Slack refused a message for its blocks: %s", r)
 		}
+		// And Slack showed every message as the bot meant it.
+		for _, r := range b.Slack.Misrendered() {
+			b.t.Errorf("Slack would read a bare < as a link or mention: %s", r)
+		}
 	})
 }
 
