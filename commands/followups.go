@@ -138,7 +138,7 @@ func (h *Followups) followupList(ctx context.Context, r Req, id string) {
 // FollowupsText lists an incident's follow-ups.
 func FollowupsText(id string, list []incident.Followup) string {
 	if len(list) == 0 {
-		return fmt.Sprintf("%s has no follow-ups yet. Add one: `/clerk-incident followup add %s <text>`.", id, id)
+		return fmt.Sprintf("%s has no follow-ups yet. Add one: `/clerk-incident followup add %s &lt;text&gt;`.", id, id)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "*Follow-ups of %s* (%d):", id, len(list))
@@ -200,7 +200,7 @@ func (h *Followups) followupExport(ctx context.Context, r Req, id string) {
 // ExportText says how each follow-up's export ended.
 func ExportText(id, repo string, res []followup.Result) string {
 	if len(res) == 0 {
-		return fmt.Sprintf("%s has no follow-ups to export. Add one: `/clerk-incident followup add %s <text>`.", id, id)
+		return fmt.Sprintf("%s has no follow-ups to export. Add one: `/clerk-incident followup add %s &lt;text&gt;`.", id, id)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, ":outbox_tray: Follow-ups of %s → GitHub %s:", id, render.Esc(repo))

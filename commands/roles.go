@@ -2,6 +2,8 @@ package commands
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -53,6 +55,14 @@ func (h *Roles) Commands() []Sub {
 // Buttons implements Family.
 func (h *Roles) Buttons() []Button { return nil }
 
+// DraftKeeper keeps a new draft before its message is posted.
+type DraftKeeper interface {
+	GetDraft(ctx context.Context, id string) (incident.Draft, error)
+	SetDraft(ctx context.Context, id string, d incident.Draft) error
+	ShownAt(ctx context.Context, id, token, ts string) error
+	TakeBack(ctx context.Context, id, token string, prev *incident.Draft) error
+}
+
 // DraftPoster posts a draft in the thread.
 type DraftPoster interface {
 	PostDraft(ctx context.Context, inc *incident.Incident, text string) (string, error)
@@ -62,7 +72,7 @@ type DraftPoster interface {
 // Updates drafts customer updates and snoozes their reminders.
 type Updates struct {
 	*Kit
-	store       DraftStore
+	store       DraftKeeper
 	pub         DraftPoster
 	rb          *incident.Runbook
 	updateEvery reminder.Intervals
@@ -70,7 +80,7 @@ type Updates struct {
 }
 
 // NewUpdates wires the family; every is UPDATE_REMINDER.
-func NewUpdates(k *Kit, store DraftStore, pub DraftPoster, rb *incident.Runbook, every reminder.Intervals, drafts *Drafts) *Updates {
+func NewUpdates(k *Kit, store DraftKeeper, pub DraftPoster, rb *incident.Runbook, every reminder.Intervals, drafts *Drafts) *Updates {
 	return &Updates{Kit: k, store: store, pub: pub, rb: rb, updateEvery: every, drafts: drafts}
 }
 
@@ -155,8 +165,8 @@ func (h *Drafts) Commands() []Sub { return nil }
 func (h *Drafts) Buttons() []Button {
 	return []Button{
 		{ActionID: render.ActDraftEdit, Who: OnIncident, Quiet: true, Run: h.draftEdit, Label: "edit the draft"},
-		{ActionID: render.ActDraftPost, Who: OnIncident, Run: h.withButtonIncident(h.draftPost), Label: "post the update"},
-		{ActionID: render.ActDraftDiscard, Who: OnIncident, Run: h.withButtonIncident(h.draftDiscard), Label: "discard the draft"},
+		{ActionID: render.ActDraftPost, Who: OnIncident, Run: h.onDraft(h.draftPost), Label: "post the update"},
+		{ActionID: render.ActDraftDiscard, Who: OnIncident, Run: h.onDraft(h.draftDiscard), Label: "discard the draft"},
 		{ActionID: "view:" + render.ViewDraftEdit, Who: OnIncident, Run: h.draftSaved, Label: "save the draft"},
 	}
 }
@@ -225,42 +235,41 @@ func (h *Updates) draft(ctx context.Context, r Req, id string) {
 		h.ReplyText(ctx, r, "*Draft customer update for "+id+"*:\n```"+text+"```")
 		return
 	}
-	ts, err := h.keepAndPost(ctx, inc, text, r.Who)
+	ts, token, err := h.keepAndPost(ctx, inc, text, r.Who)
 	if err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}
-	if _, err := h.store.EditDraft(ctx, id, func(d *incident.Draft) error {
-		if d.TS == "" {
-			d.TS = ts
-		}
-		return nil
-	}); errors.Is(err, incident.ErrNotFound) {
-		// Posted or discarded in the moment before Slack answered: that
-		// click could not show it on the message, so this does.
-		_ = h.drafts.pub.ShowDraft(ctx, inc, ts, render.DraftDoneMsg(id, text, "posted or discarded as it appeared (the thread says which)"))
+	// A Post or Discard clicked before this knows ts took the ts from the
+	// click; then the draft is gone and this changes nothing.
+	if err := h.store.ShownAt(ctx, id, token, ts); err != nil {
+		h.log.WithError(err).WithField("incident", id).Warn("could not record where the draft is shown")
 	}
 	h.ReplyText(ctx, r, fmt.Sprintf(":memo: A draft update for %s is in its thread: Edit it, then Post it%s.", id, h.drafts.postTargets()))
 }
 
 // keepAndPost keeps the draft, then posts its message: a Post clicked the
 // moment the message shows must find the draft. When Slack refuses the
-// message, the draft it replaced comes back.
-func (h *Updates) keepAndPost(ctx context.Context, inc *incident.Incident, text string, who incident.Person) (string, error) {
-	prev, prevErr := h.store.GetDraft(ctx, inc.ID)
-	if err := h.store.SetDraft(ctx, inc.ID, incident.Draft{Text: text, By: who}); err != nil {
-		return "", err
+// message, the draft it replaced comes back (unless a newer one came).
+func (h *Updates) keepAndPost(ctx context.Context, inc *incident.Incident, text string, who incident.Person) (ts, token string, err error) {
+	var prev *incident.Draft
+	if d, err := h.store.GetDraft(ctx, inc.ID); err == nil {
+		prev = &d
 	}
-	ts, err := h.pub.PostDraft(ctx, inc, text)
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	token = hex.EncodeToString(b)
+	if err := h.store.SetDraft(ctx, inc.ID, incident.Draft{Text: text, By: who, Token: token}); err != nil {
+		return "", "", err
+	}
+	ts, err = h.pub.PostDraft(ctx, inc, text)
 	if err != nil {
-		if prevErr == nil {
-			_ = h.store.SetDraft(ctx, inc.ID, prev)
-		} else {
-			_, _ = h.store.ClearDraft(ctx, inc.ID)
+		if berr := h.store.TakeBack(ctx, inc.ID, token, prev); berr != nil {
+			h.log.WithError(berr).WithField("incident", inc.ID).Warn("could not take back a draft whose message Slack refused")
 		}
-		return "", err
+		return "", "", err
 	}
-	return ts, nil
+	return ts, token, nil
 }
 
 // postTargets names where Post sends an update.
@@ -373,8 +382,27 @@ func draftRefusal(id string, err error) string {
 	return ""
 }
 
-func (h *Drafts) draftDiscard(ctx context.Context, r Req, id string) {
+// onDraft runs a Post or Discard click with the clicked message's ts: a
+// click that comes before `update draft` heard Slack's answer finds the
+// draft without its ts.
+func (h *Drafts) onDraft(fn func(ctx context.Context, r Req, id, msgTS string)) func(ctx context.Context, r Req, a bot.Action) {
+	return func(ctx context.Context, r Req, a bot.Action) {
+		h.withButtonIncident(func(ctx context.Context, r Req, id string) { fn(ctx, r, id, a.MessageTS) })(ctx, r, a)
+	}
+}
+
+// getDraft reads the draft, shown where the click came from when its own
+// ts is not known yet.
+func (h *Drafts) getDraft(ctx context.Context, id, msgTS string) (incident.Draft, error) {
 	d, err := h.store.GetDraft(ctx, id)
+	if err == nil && d.TS == "" {
+		d.TS = msgTS
+	}
+	return d, err
+}
+
+func (h *Drafts) draftDiscard(ctx context.Context, r Req, id, msgTS string) {
+	d, err := h.getDraft(ctx, id, msgTS)
 	if err != nil {
 		h.ReplyText(ctx, r, "That draft was already posted or discarded.")
 		return
@@ -389,12 +417,12 @@ func (h *Drafts) draftDiscard(ctx context.Context, r Req, id string) {
 
 // draftPost sends the draft to the announcement channel and the status
 // page, ticks "Notify users via status page", and counts as an update.
-func (h *Drafts) draftPost(ctx context.Context, r Req, id string) {
+func (h *Drafts) draftPost(ctx context.Context, r Req, id, msgTS string) {
 	if h.updateChannel == "" && h.statusPage == nil {
 		h.ReplyText(ctx, r, "Nowhere to post: set STATUS_UPDATE_CHANNEL (the announcement channel) and/or STATUSPAGE_API_KEY with STATUSPAGE_PAGE_ID. The draft is kept.")
 		return
 	}
-	d, err := h.store.GetDraft(ctx, id)
+	d, err := h.getDraft(ctx, id, msgTS)
 	if err != nil {
 		h.ReplyText(ctx, r, "That draft was already posted or discarded.")
 		return

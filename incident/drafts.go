@@ -19,6 +19,10 @@ type Draft struct {
 	Text string `json:"text"`
 	TS   string `json:"ts,omitempty"`
 	By   Person `json:"by"`
+	// Token names one `update draft`: the draft is kept before its
+	// message is posted, and only the request that kept it may add the
+	// message's ts or take it back.
+	Token string `json:"token,omitempty"`
 }
 
 // Version names this draft as shown: it changes when the draft is
@@ -49,6 +53,52 @@ func (s *Drafts) EditDraft(ctx context.Context, id string, fn func(d *Draft) err
 		return Draft{}, err
 	}
 	return *d, nil
+}
+
+// errNotOurs stops a change to a draft another request replaced.
+var errNotOurs = errors.New("the draft was replaced")
+
+// ShownAt records where the draft kept under token is shown, unless it
+// was replaced, posted or discarded meanwhile (then nothing changes).
+func (s *Drafts) ShownAt(ctx context.Context, id, token, ts string) error {
+	key := s.k.draft(id)
+	_, err := redisx.UpdateJSON(ctx, s.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), func(d *Draft) error {
+		if d.Token != token {
+			return errNotOurs
+		}
+		if d.TS == "" {
+			d.TS = ts
+		}
+		return nil
+	}, func(p redis.Pipeliner, raw []byte, _ *Draft) { p.Set(ctx, key, raw, 0) })
+	if errors.Is(err, errNotOurs) || errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// TakeBack puts prev back (nil: no draft) when the draft kept under token
+// is still the one stored: its message was never posted. A draft replaced,
+// posted or discarded meanwhile stays as it is.
+func (s *Drafts) TakeBack(ctx context.Context, id, token string, prev *Draft) error {
+	key := s.k.draft(id)
+	_, err := redisx.UpdateJSON(ctx, s.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), func(d *Draft) error {
+		if d.Token != token {
+			return errNotOurs
+		}
+		return nil
+	}, func(p redis.Pipeliner, _ []byte, _ *Draft) {
+		if prev == nil {
+			p.Del(ctx, key)
+			return
+		}
+		raw, _ := json.Marshal(prev)
+		p.Set(ctx, key, raw, 0)
+	})
+	if errors.Is(err, errNotOurs) || errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // SetDraft keeps the incident's draft update.

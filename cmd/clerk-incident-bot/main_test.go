@@ -466,7 +466,8 @@ func TestMetricsEndpoint(t *testing.T) {
 // /healthz and to users, recovers by itself, and append-only persistence
 // loses nothing: the next level is paged once, the bypass is still on.
 func TestRedisRestartLosesNothing(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it frees ports and takes them again, which another
+	// test's listener could take in between.
 	rs := redistest.StartServer(t)
 	fs := fakeslack.New()
 	t.Cleanup(fs.Close)

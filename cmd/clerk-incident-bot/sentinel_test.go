@@ -59,7 +59,8 @@ func waitPing(t *testing.T, port int) {
 // A Sentinel-managed pair on loopback: the master is killed, Sentinel
 // promotes the replica, and the bot carries on with nothing lost.
 func TestSentinelFailover(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it frees ports and takes them again, which another
+	// test's listener could take in between.
 	dir := t.TempDir()
 	mport, rport, sport := freePort(t), freePort(t), freePort(t)
 	master := startRedis(t, "--port", strconv.Itoa(mport), "--bind", "127.0.0.1", "--dir", filepath.Join(dir), "--dbfilename", "m.rdb", "--appendonly", "no", "--save", "")

@@ -313,8 +313,12 @@ func TestDraftPostedTheMomentItAppears(t *testing.T) {
 	if incs := sp.Incidents(); len(incs) != 1 {
 		t.Fatalf("status page incidents: %+v", incs)
 	}
+	// The click knew the message: it shows the update posted, buttons gone.
+	done := fs.ExpectUpdated(t, draft, "Customer update for INC-1", "posted to the status page by")
 	release()
 	fs.ExpectEphemeral(t, "U1", "A draft update for INC-1 is in its thread")
-	fs.ExpectUpdated(t, draft, "Customer update for INC-1", "posted or discarded as it appeared")
 	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"posted the customer update to the status page"}})
+	if done.Contains("[Post]") {
+		t.Fatalf("the posted draft still offers Post:\n%s", done.Render())
+	}
 }
