@@ -131,7 +131,7 @@ func (h *Bypass) bypassCmd(ctx context.Context, r Req, p Parsed) {
 	case "extend":
 		h.bypassExtend(ctx, r, p)
 	default:
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say on, extend, off or status.", p.Args[0]), Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say on, extend, off or status.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 	}
 }
 
@@ -151,7 +151,7 @@ func (h *Bypass) bypassExtend(ctx context.Context, r Req, p Parsed) {
 	}
 	dur, err := time.ParseDuration(p.Args[1])
 	if err != nil || dur < time.Minute || dur > h.bypassMax {
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: extend by 1m to %s (BYPASS_MAX_DURATION).", p.Args[1], render.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: extend by 1m to %s (BYPASS_MAX_DURATION).", render.Esc(p.Args[1]), render.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
 		return
 	}
 	reason := strings.TrimSpace(strings.Join(p.Args[2:], " "))

@@ -94,7 +94,7 @@ func (h *Followups) followupCmd(ctx context.Context, r Req, p Parsed) {
 	case "done":
 		n, err := strconv.Atoi(strings.TrimPrefix(rest, "#"))
 		if err != nil || n < 1 {
-			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a follow-up number; `followup list` shows them.", render.Truncate(rest, 40)), Usage: p.Sub.Usage})
+			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a follow-up number; `followup list` shows them.", render.Esc(render.Truncate(rest, 40))), Usage: p.Sub.Usage})
 			return
 		}
 		h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) { h.followupDone(ctx, r, id, n) })
@@ -110,7 +110,7 @@ func (h *Followups) followupCmd(ctx context.Context, r Req, p Parsed) {
 		}
 		h.withIncident(ctx, r, p, true, h.followupExport)
 	default:
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say add, list, done or export.", render.Truncate(p.Args[0], 40)), Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say add, list, done or export.", render.Esc(render.Truncate(p.Args[0], 40))), Usage: p.Sub.Usage})
 	}
 }
 

@@ -197,7 +197,7 @@ func (h *Investigate) affected(ctx context.Context, r Req, p Parsed) {
 	switch form {
 	case "", "add", "remove", "export":
 	default:
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not something `affected` does.", form), Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not something `affected` does.", render.Esc(form)), Usage: p.Sub.Usage})
 		return
 	}
 	h.withIncident(ctx, r, p, form == "export" || form == "", func(ctx context.Context, r Req, id string) {

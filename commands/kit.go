@@ -111,7 +111,7 @@ func (k *Kit) Target(ctx context.Context, p Parsed, fallbackRecent bool) (id, no
 		ids = append(ids, fmt.Sprintf("%s (%s)", inc.ID, inc.Category))
 	}
 	return "", "", &UsageError{
-		Problem: fmt.Sprintf("%d incidents are open: %s. Say which one, e.g. `%s`.", len(open), strings.Join(ids, ", "), p.WithID(open[len(open)-1].ID)),
+		Problem: fmt.Sprintf("%d incidents are open: %s. Say which one, e.g. `%s`.", len(open), strings.Join(ids, ", "), render.Esc(p.WithID(open[len(open)-1].ID))),
 		Usage:   p.Sub.Usage,
 	}
 }

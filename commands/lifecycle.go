@@ -216,7 +216,7 @@ func (h *Lifecycle) severity(ctx context.Context, r Req, p Parsed) {
 		}
 		sev, ok := incident.ParseSeverity(p.Args[0])
 		if !ok {
-			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a severity; use P1, P2 or P3.", p.Args[0]), Usage: p.Sub.Usage})
+			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a severity; use P1, P2 or P3.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 			return
 		}
 		h.change(ctx, r, id, incident.SetSeverity(r.Who, sev), fmt.Sprintf(":rotating_light: %s set severity to *%s*.", render.Who(r.Who), sev), id+" is now "+string(sev)+".")
@@ -268,7 +268,7 @@ func (h *Opening) open(ctx context.Context, r Req, p Parsed) {
 	}
 	cat, ok := incident.ParseCategory(p.Args[0])
 	if !ok {
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an incident category; use outage, webhook, security or performance.", p.Args[0]), Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an incident category; use outage, webhook, security or performance.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 		return
 	}
 	_, rest := SplitWord(p.Rest)
@@ -277,7 +277,7 @@ func (h *Opening) open(ctx context.Context, r Req, p Parsed) {
 		if s, ok := incident.ParseSeverity(w); ok {
 			sev, rest = s, after
 		} else if len(w) == 2 && (w[0] == 'P' || w[0] == 'p') {
-			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a severity; use P1, P2 or P3.", w), Usage: p.Sub.Usage})
+			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a severity; use P1, P2 or P3.", render.Esc(w)), Usage: p.Sub.Usage})
 			return
 		}
 	}

@@ -62,7 +62,7 @@ func (h *Milestones) milestone(ctx context.Context, r Req, p Parsed) {
 	}
 	kind := strings.ToLower(p.Args[0])
 	if kind != incident.MilestoneDetected && kind != incident.MilestoneMitigated {
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q cannot be corrected: only detected and mitigated can (acknowledged and resolved are when someone did them).", p.Args[0]), Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q cannot be corrected: only detected and mitigated can (acknowledged and resolved are when someone did them).", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 		return
 	}
 	// Corrections are mostly written after the resolve, for the report.

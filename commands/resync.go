@@ -248,12 +248,12 @@ func resyncJob(r Req, p Parsed) (job resync.Job, noPause bool, err error) {
 			}
 			t, err := time.Parse(time.RFC3339, p.Args[i+1])
 			if err != nil {
-				return job, false, &UsageError{Problem: fmt.Sprintf("%q is not an RFC 3339 date such as 2026-11-24T00:00:00Z.", p.Args[i+1]), Usage: p.Sub.Usage}
+				return job, false, &UsageError{Problem: fmt.Sprintf("%q is not an RFC 3339 date such as 2026-11-24T00:00:00Z.", render.Esc(p.Args[i+1])), Usage: p.Sub.Usage}
 			}
 			job.Since = t
 			i++
 		default:
-			return job, false, &UsageError{Problem: fmt.Sprintf("%q: say --dry-run, --since &lt;date&gt;, --no-pause, status or cancel.", p.Args[i]), Usage: p.Sub.Usage}
+			return job, false, &UsageError{Problem: fmt.Sprintf("%q: say --dry-run, --since &lt;date&gt;, --no-pause, status or cancel.", render.Esc(p.Args[i])), Usage: p.Sub.Usage}
 		}
 	}
 	return job, noPause, nil

@@ -180,7 +180,7 @@ func (h *Roles) role(ctx context.Context, r Req, p Parsed) {
 	}
 	m := mention.FindStringSubmatch(p.Args[1])
 	if m == nil {
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a Slack mention; type @ and pick the person.", p.Args[1]), Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a Slack mention; type @ and pick the person.", render.Esc(p.Args[1])), Usage: p.Sub.Usage})
 		return
 	}
 	who := incident.Person{ID: m[1], Name: m[2]}

@@ -69,7 +69,7 @@ func (h *Webhooks) webhooksCmd(ctx context.Context, r Req, p Parsed) {
 		if id, ok := incident.ParseID(first); ok {
 			p.ID, rest = id, after
 		} else if strings.HasPrefix(strings.ToUpper(first), "INC-") {
-			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an incident ID (they look like INC-12)", first), Usage: p.Sub.Usage})
+			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an incident ID (they look like INC-12)", render.Esc(first)), Usage: p.Sub.Usage})
 			return
 		}
 	}
@@ -94,7 +94,7 @@ func (h *Webhooks) webhooksCmd(ctx context.Context, r Req, p Parsed) {
 		}
 		h.webhooksResume(ctx, r, p)
 	default:
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say pause, resume or status.", p.Args[0]), Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say pause, resume or status.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 	}
 }
 

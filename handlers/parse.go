@@ -8,6 +8,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
 // The table's types, named here for the parser and its tests.
@@ -53,7 +54,7 @@ func (t table) parse(text string) (Parsed, error) {
 	take := func(w span) error {
 		id, ok := incident.ParseID(w.text)
 		if !ok {
-			return &UsageError{Problem: fmt.Sprintf("%q is not an incident ID (they look like INC-12).", w.text), Usage: sub.Usage}
+			return &UsageError{Problem: fmt.Sprintf("%q is not an incident ID (they look like INC-12).", render.Esc(w.text)), Usage: sub.Usage}
 		}
 		if p.ID != "" && p.ID != id {
 			return &UsageError{Problem: fmt.Sprintf("Two incidents named, %s and %s: give one.", p.ID, id), Usage: sub.Usage}

@@ -2,11 +2,13 @@ package app_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 )
@@ -127,4 +129,30 @@ func inert(t *testing.T, m fakeslack.Message) {
 			}
 		}
 	}
+}
+
+// A word the bot cannot use is echoed back in its reply ("%q is not a
+// severity"): typed as a broadcast or a disguised link, it shows as text.
+func TestHostileWordsEchoedInRefusalsAreInert(t *testing.T) {
+	t.Parallel()
+	h := apptest.Start(t, apptest.Spec{Env: map[string]string{"SLACK_CHANNEL_ID": "CINC"}})
+	s := h.Slack
+	s.Unlimited()
+	s.Command(t, "U1", "C1", "open outage Sign-in failing")
+	s.ExpectMessage(t, "CINC", "INC-1")
+	s.ExpectEphemeral(t, "U1", "Opened")
+	for _, word := range []string{"<!channel>", "<https://evil.example|runbook>"} {
+		for _, cmd := range []string{"open %s", "severity INC-1 %s", "milestone INC-1 %s 10:00", "bypass %s", "bypass extend %s",
+			"webhooks %s", "affected INC-1 %s", "followup %s", "followup done INC-1 %s", "resync --since %s", "resync %s", "role comms %s"} {
+			s.Command(t, "U1", "C1", fmt.Sprintf(cmd, word))
+			reply := s.ExpectEphemeral(t, "U1")
+			inert(t, *reply)
+		}
+	}
+	// With two incidents open, "say which one" repeats the command typed.
+	s.Command(t, "U1", "C1", "open webhook Sync broken")
+	s.ExpectMessage(t, "CINC", "INC-2")
+	s.ExpectEphemeral(t, "U1", "Opened")
+	s.Command(t, "U1", "C1", "note <!channel> look")
+	inert(t, *s.ExpectEphemeral(t, "U1", "Say which one"))
 }
