@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -256,9 +255,7 @@ func (h *Updates) keepAndPost(ctx context.Context, inc *incident.Incident, text 
 	if d, err := h.store.GetDraft(ctx, inc.ID); err == nil {
 		prev = &d
 	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	token = hex.EncodeToString(b)
+	token = rand.Text()
 	if err := h.store.SetDraft(ctx, inc.ID, incident.Draft{Text: text, By: who, Token: token}); err != nil {
 		return "", "", err
 	}

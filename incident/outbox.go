@@ -40,7 +40,7 @@ type Outbox struct {
 // QueueLine appends a line to the channel's queue and marks the channel
 // due now, unless it is already due (a deferral stands).
 func (s *Outbox) QueueLine(ctx context.Context, channel, incidentID, text string) error {
-	raw, err := newLine(incidentID, text)
+	raw, err := newLine(Line{Incident: incidentID, Text: text})
 	if err != nil {
 		return err
 	}
@@ -50,13 +50,11 @@ func (s *Outbox) QueueLine(ctx context.Context, channel, incidentID, text string
 // QueueChannelLine queues a line for the channel itself, outside any
 // thread: whoever must say something there need not wait for Slack's pace.
 func (s *Outbox) QueueChannelLine(ctx context.Context, channel, text string) error {
-	n := make([]byte, 8)
-	_, _ = rand.Read(n)
-	raw, err := json.Marshal(Line{Text: text, Channel: true, N: hex.EncodeToString(n)})
+	raw, err := newLine(Line{Text: text, Channel: true})
 	if err != nil {
 		return err
 	}
-	return s.queue(ctx, channel, "", string(raw))
+	return s.queue(ctx, channel, "", raw)
 }
 
 func (s *Outbox) queue(ctx context.Context, channel, incidentID, raw string) error {
@@ -74,10 +72,12 @@ func (s *Outbox) queue(ctx context.Context, channel, incidentID, raw string) err
 	return nil
 }
 
-func newLine(incidentID, text string) (string, error) {
+// newLine is l as queued, made unique.
+func newLine(l Line) (string, error) {
 	n := make([]byte, 8)
 	_, _ = rand.Read(n)
-	raw, err := json.Marshal(Line{Incident: incidentID, Text: text, N: hex.EncodeToString(n)})
+	l.N = hex.EncodeToString(n)
+	raw, err := json.Marshal(l)
 	return string(raw), err
 }
 

@@ -250,7 +250,7 @@ func (s *Store) UpdateThen(ctx context.Context, id string, fn Mutation, after Af
 		line, channel := "", ""
 		if after.Line != "" && inc.Channel != "" {
 			channel = inc.Channel
-			if line, err = newLine(id, after.Line); err != nil {
+			if line, err = newLine(Line{Incident: id, Text: after.Line}); err != nil {
 				return false, err
 			}
 		}

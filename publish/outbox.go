@@ -117,46 +117,43 @@ func (p *Outbox) postLines(ctx context.Context, channel string) {
 		return
 	}
 	batch, text := batchOf(lines)
-	if batch[0].Channel {
-		p.postChannelLine(ctx, channel, batch[0])
+	thread, ok := p.threadOf(ctx, channel, batch)
+	if !ok {
 		return
 	}
-	inc, err := p.st.Incidents.Current(ctx, batch[0].Incident)
-	if err != nil {
-		if errors.Is(err, incident.ErrNotFound) {
-			_ = p.st.Lines.DoneLines(ctx, channel, batch) // its incident is gone: nowhere to post
-			return
-		}
-		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(time.Second))
-		return
-	}
-	if inc.CardTS == "" && p.now().Sub(inc.OpenedAt) < cardWait && !p.isStale(ctx, inc.ID) {
-		// The card is being posted; its lines belong under it.
-		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(100*time.Millisecond))
-		return
-	}
-	if _, err := p.slack.Post(ctx, channel, inc.CardTS, render.Text(text)); err != nil {
-		p.log.WithError(err).WithField("incident", inc.ID).WithField("lines", len(batch)).Warn("could not post thread lines; they stay queued")
+	if _, err := p.slack.Post(ctx, channel, thread, render.Text(text)); err != nil {
+		p.log.WithError(err).WithField("incident", batch[0].Incident).WithField("lines", len(batch)).Warn("could not post queued lines; they stay queued")
 		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(p.linesRetry(channel)))
 		return
 	}
 	p.clearLinesRetry(channel)
 	if err := p.st.Lines.DoneLines(ctx, channel, batch); err != nil {
-		p.log.WithError(err).WithField("incident", inc.ID).Warn("posted thread lines could not be removed from the queue")
+		p.log.WithError(err).WithField("incident", batch[0].Incident).Warn("posted lines could not be removed from the queue")
 	}
 }
 
-// postChannelLine posts a line meant for the channel itself.
-func (p *Outbox) postChannelLine(ctx context.Context, channel string, l incident.Line) {
-	if _, err := p.slack.Post(ctx, channel, "", render.Text(l.Text)); err != nil {
-		p.log.WithError(err).WithField("channel", channel).Warn("could not post a channel line; it stays queued")
-		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(p.linesRetry(channel)))
-		return
+// threadOf is the thread a batch goes under ("" for a channel line), or
+// false when it cannot go now (the card is still being posted, the
+// incident cannot be read) or at all (its incident is gone).
+func (p *Outbox) threadOf(ctx context.Context, channel string, batch []incident.Line) (string, bool) {
+	if batch[0].Channel {
+		return "", true
 	}
-	p.clearLinesRetry(channel)
-	if err := p.st.Lines.DoneLines(ctx, channel, []incident.Line{l}); err != nil {
-		p.log.WithError(err).WithField("channel", channel).Warn("a posted channel line could not be removed from the queue")
+	inc, err := p.st.Incidents.Current(ctx, batch[0].Incident)
+	if err != nil {
+		if errors.Is(err, incident.ErrNotFound) {
+			_ = p.st.Lines.DoneLines(ctx, channel, batch) // its incident is gone: nowhere to post
+			return "", false
+		}
+		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(time.Second))
+		return "", false
 	}
+	if inc.CardTS == "" && p.now().Sub(inc.OpenedAt) < cardWait && !p.isStale(ctx, inc.ID) {
+		// The card is being posted; its lines belong under it.
+		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(100*time.Millisecond))
+		return "", false
+	}
+	return inc.CardTS, true
 }
 
 // batchOf takes the oldest line's thread and the lines for that thread

@@ -153,7 +153,22 @@ func (q Match) ok(m *Message) bool {
 
 // merged reports whether m is plain thread lines the bot may have merged.
 func (m *Message) merged() bool {
-	return m.ThreadTS != "" && !m.Ephemeral && len(m.Blocks) == 0 && strings.Contains(m.Text, "\n")
+	return m.ThreadTS != "" && !m.Ephemeral && strings.Contains(m.Text, "\n") && m.onlyText()
+}
+
+// onlyText reports whether the blocks say nothing the text does not: none,
+// or one section holding the text (how the bot posts thread lines).
+func (m *Message) onlyText() bool {
+	var blocks []struct {
+		Type string `json:"type"`
+		Text struct {
+			Text string `json:"text"`
+		} `json:"text"`
+	}
+	if json.Unmarshal(m.Blocks, &blocks) != nil {
+		return len(m.Blocks) == 0
+	}
+	return len(blocks) == 0 || (len(blocks) == 1 && blocks[0].Type == "section" && blocks[0].Text.Text == m.Text)
 }
 
 // takeLines consumes the unused lines of a merged message that hold

@@ -104,8 +104,9 @@ func TestEveryLoopSurvivesAPanic(t *testing.T) {
 	fs.Expect(t, fakeslack.Match{Channel: "DU1", Contains: []string{"INC-1"}})
 	fs.Command(t, "U1", "C1", "resync --no-pause")
 	fs.ExpectEphemeral(t, "U1", "Resync")
-	// A dozen failure notices share the channel's one post a second.
-	fs.ExpectWithin(t, 40*time.Second, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"100%: 30 delivered"}})
+	// Some 25 failure notices share the channel's one post a second (90 s
+	// is a bound for a loaded machine, not a wait).
+	fs.ExpectWithin(t, 90*time.Second, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"100%: 30 delivered"}})
 	if fapp.Users() != 30 {
 		t.Fatalf("app holds %d users", fapp.Users())
 	}
@@ -114,7 +115,7 @@ func TestEveryLoopSurvivesAPanic(t *testing.T) {
 			t.Errorf("%s never ran under the guard", job)
 		}
 		// Paced with everything else at about one post a second per channel.
-		fs.ExpectWithin(t, 40*time.Second, fakeslack.Match{Contains: []string{"The bot's " + job + " hit an internal error and carried on"}})
+		fs.ExpectWithin(t, 90*time.Second, fakeslack.Match{Contains: []string{"The bot's " + job + " hit an internal error and carried on"}})
 	}
 	_ = context.Background()
 }
