@@ -36,7 +36,7 @@ type Store interface {
 // Issues is what export needs of GitHub (github.Client).
 type Issues interface {
 	CreateIssue(ctx context.Context, in github.NewIssue) (github.Issue, error)
-	FindByMarker(ctx context.Context, marker string) (*github.Issue, error)
+	FindByMarker(ctx context.Context, marker, title string) (*github.Issue, error)
 }
 
 // Incidents reads the incident the issues describe.
@@ -92,6 +92,12 @@ type Result struct {
 // Marker is the hidden line in the issue's body that names the follow-up.
 func Marker(id string, n int) string {
 	return fmt.Sprintf("<!-- clerk-incident-bot:%s:followup-%d -->", id, n)
+}
+
+// TitlePhrase is what the issue's title starts with ("INC-3 follow-up
+// 2"): the look-up searches it where search does not index the marker.
+func TitlePhrase(id string, n int) string {
+	return fmt.Sprintf("%s follow-up %d", id, n)
 }
 
 func (e *Exporter) now() time.Time {
@@ -177,7 +183,7 @@ func (e *Exporter) one(ctx context.Context, inc *incident.Incident, f incident.F
 	marker := Marker(inc.ID, f.N)
 	if f.Export != nil {
 		// An earlier attempt stopped between "creating" and its record.
-		is, err := e.Issues.FindByMarker(ctx, marker)
+		is, err := e.Issues.FindByMarker(ctx, marker, TitlePhrase(inc.ID, f.N))
 		if err != nil {
 			return fail(err)
 		}
@@ -219,7 +225,7 @@ func (e *Exporter) issue(ctx context.Context, inc *incident.Incident, f incident
 	if f.Done {
 		done = " (done)"
 	}
-	title := fmt.Sprintf("%s follow-up %d%s: %s", inc.ID, f.N, done, clip(oneLine(f.Text), 200))
+	title := fmt.Sprintf("%s%s: %s", TitlePhrase(inc.ID, f.N), done, clip(oneLine(f.Text), 200))
 	var b strings.Builder
 	fmt.Fprintf(&b, "Follow-up %d of incident **%s**: %s\n\n", f.N, inc.ID, md(oneLine(inc.Title)))
 	fmt.Fprintf(&b, "%s\n\n", md(f.Text))

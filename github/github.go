@@ -133,6 +133,8 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("GitHub knows no repository %s that GITHUB_TOKEN can see (404%s) when asked to %s. Check GITHUB_REPOSITORY (owner/name) and that the token has access to it.", e.Repo, detail, e.Op)
 	case e.Status == http.StatusGone:
 		return fmt.Sprintf("Issues are turned off in %s (410%s). Turn them on in the repository's settings (General → Features → Issues), or set GITHUB_REPOSITORY to a repository that has them.", e.Repo, detail)
+	case e.Status == http.StatusUnprocessableEntity && e.Op == opSearch:
+		return fmt.Sprintf("GitHub refused the issue search (422%s). GITHUB_REPOSITORY (%s) may name a repository that GITHUB_TOKEN cannot see, or GitHub no longer takes the query the bot built (a bug in the bot; it was logged).", detail, e.Repo)
 	case e.Status == http.StatusUnprocessableEntity:
 		return fmt.Sprintf("GitHub did not accept the issue (422%s) when asked to %s. A label or assignee may not exist in %s, or the text is too long.", detail, e.Op, e.Repo)
 	case e.Status == http.StatusBadRequest:
@@ -191,6 +193,9 @@ func (c *Client) CreateIssue(ctx context.Context, in NewIssue) (Issue, error) {
 	return out, err
 }
 
+// opSearch names the issue search in errors (its 422 is not a refused issue).
+const opSearch = "search issues"
+
 // Search runs an issue search (GET /search/issues) and returns its items.
 func (c *Client) Search(ctx context.Context, q string) ([]Issue, error) {
 	var out struct {
@@ -198,26 +203,35 @@ func (c *Client) Search(ctx context.Context, q string) ([]Issue, error) {
 		Incomplete bool    `json:"incomplete_results"`
 		Items      []Issue `json:"items"`
 	}
-	err := c.call(ctx, http.MethodGet, "/search/issues", url.Values{"q": {q}, "per_page": {"20"}}, nil, "search issues", &out, func(status int) bool {
+	err := c.call(ctx, http.MethodGet, "/search/issues", url.Values{"q": {q}, "per_page": {"20"}}, nil, opSearch, &out, func(status int) bool {
 		return status >= 500
 	})
 	return out.Items, err
 }
 
 // FindByMarker is the issue of this repository whose body holds marker,
-// or nil when search shows none. Search lags new issues by seconds: nil
-// does not prove there is none.
-func (c *Client) FindByMarker(ctx context.Context, marker string) (*Issue, error) {
+// or nil when search shows none. It searches the marker's words in bodies
+// and then, since GitHub Enterprise may not index HTML comments, title (a
+// phrase the issue's title holds) in titles; either way an issue counts
+// only when its body holds marker as written. Search lags new issues by
+// seconds: nil does not prove there is none.
+func (c *Client) FindByMarker(ctx context.Context, marker, title string) (*Issue, error) {
 	// The phrase, without the HTML comment's punctuation, in this repo.
 	phrase := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(marker, "<!--"), "-->"))
-	items, err := c.Search(ctx, fmt.Sprintf(`"%s" repo:%s in:body`, phrase, c.cfg.Repo))
-	if err != nil {
-		return nil, err
+	queries := []string{fmt.Sprintf(`"%s" repo:%s is:issue in:body`, phrase, c.cfg.Repo)}
+	if t := strings.TrimSpace(strings.ReplaceAll(title, `"`, " ")); t != "" {
+		queries = append(queries, fmt.Sprintf(`"%s" repo:%s is:issue in:title`, t, c.cfg.Repo))
 	}
-	for _, it := range items {
-		// Search matches words; the marker must be there as written.
-		if strings.Contains(it.Body, marker) {
-			return &it, nil
+	for _, q := range queries {
+		items, err := c.Search(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			// Search matches words; the marker must be there as written.
+			if strings.Contains(it.Body, marker) {
+				return &it, nil
+			}
 		}
 	}
 	return nil, nil

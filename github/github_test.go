@@ -10,6 +10,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/github"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakegithub"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/speccheck"
 )
 
 func client(t *testing.T, fg *fakegithub.Server, slept *[]time.Duration) *github.Client {
@@ -154,11 +155,11 @@ func TestFindByMarkerLagsAndMatchesExactly(t *testing.T) {
 	var slept []time.Duration
 	c := client(t, fg, &slept)
 	marker := "<!-- clerk-incident-bot:INC-7:followup-2 -->"
-	if is, err := c.FindByMarker(context.Background(), marker); err != nil || is != nil {
+	if is, err := c.FindByMarker(context.Background(), marker, "mine"); err != nil || is != nil {
 		t.Fatalf("during the lag: %+v, %v", is, err)
 	}
 	now = now.Add(time.Minute)
-	is, err := c.FindByMarker(context.Background(), marker)
+	is, err := c.FindByMarker(context.Background(), marker, "mine")
 	if err != nil || is == nil || is.Number != 2 {
 		t.Fatalf("after the lag: %+v, %v", is, err)
 	}
@@ -178,5 +179,95 @@ func TestValidRepo(t *testing.T) {
 		if github.ValidRepo(bad) == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// GitHub's advanced issue search refuses (422) a query that does not say
+// is:issue or is:pull-request: the marker look-up names the kind, or an
+// interrupted export is never found again.
+func TestFindByMarkerSearchesIssuesOnly(t *testing.T) {
+	fg := fakegithub.New()
+	defer fg.Close()
+	fg.Create("INC-3 follow-up 1: rotate keys", "body <!-- clerk-incident-bot:INC-3:followup-1 -->")
+	var slept []time.Duration
+	is, err := client(t, fg, &slept).FindByMarker(context.Background(), "<!-- clerk-incident-bot:INC-3:followup-1 -->", "INC-3 follow-up 1")
+	if err != nil || is == nil || is.Number != 1 {
+		t.Fatalf("found %+v, %v", is, err)
+	}
+	if q := fg.SpecRequests()[0].Query.Get("q"); !strings.Contains(q, "is:issue") {
+		t.Errorf("query %q lacks is:issue", q)
+	}
+}
+
+// GitHub Enterprise may not index HTML comments: the marker in the body is
+// then invisible to search, and the issue is found by its title (and still
+// checked against the marker in the body it returns).
+func TestFindByMarkerFallsBackToTheTitleWhereCommentsAreNotIndexed(t *testing.T) {
+	fg := fakegithub.New()
+	defer fg.Close()
+	fg.UnindexedComments(true)
+	fg.Create("INC-3 follow-up 10: other", "x <!-- clerk-incident-bot:INC-3:followup-10 -->")
+	fg.Create("INC-3 follow-up 1 (done): rotate keys", "y <!-- clerk-incident-bot:INC-3:followup-1 -->")
+	var slept []time.Duration
+	c := client(t, fg, &slept)
+	is, err := c.FindByMarker(context.Background(), "<!-- clerk-incident-bot:INC-3:followup-1 -->", "INC-3 follow-up 1")
+	if err != nil || is == nil || is.Number != 2 {
+		t.Fatalf("found %+v, %v", is, err)
+	}
+	// A title that matches but a body without the marker is not ours.
+	fg.Create("INC-4 follow-up 1: typed by a person", "no marker here")
+	if is, err := c.FindByMarker(context.Background(), "<!-- clerk-incident-bot:INC-4:followup-1 -->", "INC-4 follow-up 1"); err != nil || is != nil {
+		t.Fatalf("found %+v, %v", is, err)
+	}
+}
+
+// A refused search is worded as a search, not as a refused issue.
+func TestSearchRefusalIsWordedAsASearch(t *testing.T) {
+	fg := fakegithub.New()
+	defer fg.Close()
+	var slept []time.Duration
+	c := github.New(github.Config{Token: fg.Token, Repo: "acme/hidden", APIURL: fg.URL(), Sleep: func(context.Context, time.Duration) error { return nil }})
+	_, err := c.FindByMarker(context.Background(), "<!-- m -->", "INC-1 follow-up 1")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	_ = slept
+	msg := err.Error()
+	for _, want := range []string{"422", "search", "GITHUB_REPOSITORY", "acme/hidden"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "label or assignee") || strings.Contains(msg, "did not accept the issue") {
+		t.Errorf("a search refusal worded as a refused issue: %q", msg)
+	}
+}
+
+// Every request the client sends is one GitHub's REST API description
+// defines (internal/speccheck/testdata/github-rest-subset.json), and a
+// planted one outside it fails.
+func TestRequestsMatchGitHubsRESTDescription(t *testing.T) {
+	fg := fakegithub.New()
+	defer fg.Close()
+	var slept []time.Duration
+	c := client(t, fg, &slept)
+	ctx := context.Background()
+	if _, err := c.CreateIssue(ctx, github.NewIssue{Title: "INC-1 follow-up 1: x", Body: "b <!-- m -->", Labels: []string{"incident"}}); err != nil {
+		t.Fatal(err)
+	}
+	fg.UnindexedComments(true)
+	if _, err := c.FindByMarker(ctx, "<!-- clerk-incident-bot:INC-1:followup-9 -->", "INC-1 follow-up 9"); err != nil {
+		t.Fatal(err)
+	}
+	spec := speccheck.MustLoad(speccheck.GitHub)
+	speccheck.Verify(t, spec, fg.SpecRequests(), "POST /repos/{owner}/{repo}/issues", "GET /search/issues")
+	resp, err := http.Get(fg.URL() + "/search/issues?query=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	reqs := fg.SpecRequests()
+	if err := spec.Check(reqs[len(reqs)-1]); err == nil || !strings.Contains(err.Error(), `"query"`) {
+		t.Fatalf("the planted request passed: %v", err)
 	}
 }

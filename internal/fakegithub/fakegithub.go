@@ -4,7 +4,11 @@
 // documented failures: 401 bad credentials, 404 for a repository the token
 // cannot see, 410 when issues are disabled, 422 validation, 400 for a body
 // that is not JSON, 503, and secondary rate limits answered 403 or 429 with
-// retry-after. Search lags new issues as GitHub's does.
+// retry-after. Search lags new issues as GitHub's does, refuses (422) a
+// query without is:issue or is:pull-request as GitHub's advanced issue
+// search does, and reads in:title/in:body; like GitHub Enterprise it can
+// leave HTML comments unindexed. Every request is recorded for the spec
+// test (SpecRequests).
 package fakegithub
 
 import (
@@ -16,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/speccheck"
 )
 
 // Server is the fake.
@@ -25,15 +31,17 @@ type Server struct {
 	Token string
 	Repo  string // owner/name
 
-	mu        sync.Mutex
-	now       func() time.Time
-	issues    []Issue
-	disabled  bool
-	failures  []Failure
-	lag       time.Duration
-	lagCount  int
-	requests  []Request
-	afterPost func(Issue)
+	mu         sync.Mutex
+	now        func() time.Time
+	issues     []Issue
+	disabled   bool
+	failures   []Failure
+	lag        time.Duration
+	lagCount   int
+	requests   []Request
+	afterPost  func(Issue)
+	noComments bool // HTML comments are not indexed (GitHub Enterprise)
+	rec        speccheck.Recorder
 }
 
 // Issue is an issue the fake holds.
@@ -62,9 +70,18 @@ type Failure struct {
 // New starts a fake for repo acme/incidents with a token.
 func New() *Server {
 	s := &Server{Token: "ghp_fakeToken0123456789abcdefABCDEF0123", Repo: "acme/incidents", now: time.Now}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewServer(s.rec.Wrap(http.HandlerFunc(s.serve)))
 	return s
 }
+
+// SpecRequests is every request received, for a check against GitHub's
+// REST API description (speccheck.GitHub).
+func (s *Server) SpecRequests() []speccheck.Request { return s.rec.Requests() }
+
+// UnindexedComments makes search blind to HTML comments in bodies, as
+// GitHub Enterprise Server's search may be: a marker hidden in a comment
+// is then found only by what the title says.
+func (s *Server) UnindexedComments(on bool) { s.mu.Lock(); s.noComments = on; s.mu.Unlock() }
 
 // URL is the API's base URL (GITHUB_API_URL).
 func (s *Server) URL() string { return s.srv.URL }
@@ -246,16 +263,26 @@ func (s *Server) postIssue(w http.ResponseWriter, r *http.Request, repo string) 
 }
 
 var (
-	phraseRe = regexp.MustCompile(`"([^"]*)"`)
-	repoRe   = regexp.MustCompile(`(?:^|\s)repo:(\S+)`)
+	phraseRe  = regexp.MustCompile(`"([^"]*)"`)
+	repoRe    = regexp.MustCompile(`(?:^|\s)repo:(\S+)`)
+	isRe      = regexp.MustCompile(`(?:^|\s)(?:is|type):(issue|pull-request|pr)(?:\s|$)`)
+	inRe      = regexp.MustCompile(`(?:^|\s)in:(\S+)`)
+	commentRe = regexp.MustCompile(`(?s)<!--.*?-->`)
 )
 
-// search understands a quoted phrase and repo:; issues are matched on
-// title and body, minus those search has not indexed yet.
+// search understands a quoted phrase, repo:, is:issue and in:title/body;
+// issues are matched on title and body (in: narrows it), minus those
+// search has not indexed yet.
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
 	if strings.TrimSpace(q) == "" {
 		writeErr(w, http.StatusUnprocessableEntity, "Validation Failed", []map[string]string{{"resource": "Search", "field": "q", "code": "missing"}})
+		return
+	}
+	if !isRe.MatchString(q) {
+		// GitHub's advanced issue search: the kind must be named.
+		writeErr(w, http.StatusUnprocessableEntity, "Validation Failed", []map[string]string{{"resource": "Search", "field": "q", "code": "invalid",
+			"message": "Query must include 'is:issue' or 'is:pull-request'"}})
 		return
 	}
 	s.mu.Lock()
@@ -263,6 +290,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if m := repoRe.FindStringSubmatch(q); m != nil && !strings.EqualFold(m[1], s.Repo) {
 		writeErr(w, http.StatusUnprocessableEntity, "Validation Failed", []map[string]string{{"resource": "Search", "field": "q", "code": "invalid", "message": "The listed users and repositories cannot be searched either because the resources do not exist or you do not have permission to view them."}})
 		return
+	}
+	inTitle, inBody := true, true
+	if m := inRe.FindStringSubmatch(q); m != nil {
+		inTitle, inBody = strings.Contains(m[1], "title"), strings.Contains(m[1], "body")
 	}
 	var phrases []string
 	for _, m := range phraseRe.FindAllStringSubmatch(q, -1) {
@@ -274,7 +305,18 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		if i >= len(s.issues)-s.lagCount || now.Sub(is.CreatedAt) < s.lag {
 			continue
 		}
-		text := strings.ToLower(is.Title + "\n" + is.Body)
+		var text string
+		if inTitle {
+			text += is.Title + "\n"
+		}
+		if inBody {
+			body := is.Body
+			if s.noComments {
+				body = commentRe.ReplaceAllString(body, " ")
+			}
+			text += body
+		}
+		text = strings.ToLower(text)
 		ok := true
 		for _, p := range phrases {
 			ok = ok && strings.Contains(text, p)
