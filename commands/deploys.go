@@ -179,8 +179,11 @@ func DeploysText(proj *vercel.Project, deps []vercel.Deployment, now time.Time) 
 	prod := proj.Production()
 	for _, d := range deps {
 		fmt.Fprintf(&b, "\n• `%s` %s · %s", d.UID, d.Status(), deployLine(d, now))
-		if d.UID == prod {
+		switch {
+		case d.UID == prod:
 			b.WriteString(" · :large_green_circle: *serves production*")
+		case !d.RollbackCandidate():
+			b.WriteString(" · never served production (not a rollback target)")
 		}
 		if l := d.Link(); l != "" {
 			fmt.Fprintf(&b, " · <%s|inspect>", l)
@@ -369,13 +372,13 @@ func EnvCheck(ctx context.Context, v Vercel, keys KeyChecker, now time.Time) ([]
 	sk := c.get(ctx, "The secret key", secretKeys)
 	wh := c.get(ctx, "The webhook signing secret", signingSecrets)
 	var undone []string
-	if pk.env != nil && !pk.ok && pk.env.Sensitive() {
+	if pk.unread != nil {
 		undone = append(undone, "the publishable key's mode, its Frontend API host, the instance match")
 	}
-	if sk.env != nil && !sk.ok && sk.env.Sensitive() {
+	if sk.unread != nil {
 		undone = append(undone, "the secret key's mode (sk_live_ in production), the mode match and the instance match")
 	}
-	if wh.env != nil && !wh.ok && wh.env.Sensitive() {
+	if wh.unread != nil {
 		undone = append(undone, "the signing secret's form (whsec_)")
 	}
 	pkKind, skKind := c.modes(pk, sk)
@@ -394,7 +397,7 @@ func EnvCheck(ctx context.Context, v Vercel, keys KeyChecker, now time.Time) ([]
 		}
 	}
 	if len(undone) > 0 {
-		c.add("info", "Stored as sensitive, so Vercel never returns the value; not checked: %s.", strings.Join(undone, "; "))
+		c.add("info", "%s; not checked: %s.", unreadWhy(pk, sk, wh), strings.Join(undone, "; "))
 	}
 	return c.out, nil
 }
@@ -408,11 +411,33 @@ type envCheck struct {
 	out  []EnvFinding
 }
 
-// envRead is one variable as read: its value only when Vercel gave it.
+// envRead is one variable as read: its value only when Vercel gave it;
+// unread says why Vercel gave none to check (sensitive, a legacy secret,
+// still encrypted).
 type envRead struct {
-	env   *vercel.Env
-	value string
-	ok    bool
+	env    *vercel.Env
+	value  string
+	ok     bool
+	unread error
+}
+
+// unreadWhy names why values were not checked: "Stored as sensitive, so
+// Vercel never returns the value" when that is all, else each variable
+// with its reason.
+func unreadWhy(reads ...envRead) string {
+	var parts []string
+	allSensitive := true
+	for _, r := range reads {
+		if r.unread == nil {
+			continue
+		}
+		allSensitive = allSensitive && errors.Is(r.unread, vercel.ErrSensitive)
+		parts = append(parts, r.env.Key+" "+r.unread.Error())
+	}
+	if allSensitive {
+		return "Stored as sensitive, so Vercel never returns the value"
+	}
+	return "Vercel gives no value to check: " + strings.Join(parts, ", ")
 }
 
 func (c *envCheck) add(level, format string, a ...any) {
@@ -451,7 +476,8 @@ func (c *envCheck) get(ctx context.Context, what string, names []string) envRead
 	}
 	val, err := c.v.Value(ctx, *e)
 	switch {
-	case errors.Is(err, vercel.ErrSensitive):
+	case errors.Is(err, vercel.ErrUnreadable):
+		r.unread = err
 		return r
 	case err != nil:
 		c.add("fail", "%s could not be read: %s", e.Key, err.Error())
@@ -544,7 +570,9 @@ func (h *Deploys) rollbackCmd(ctx context.Context, r Req, p Parsed) {
 		}
 		for i, d := range deps {
 			switch {
-			case words[0] == "previous" && d.At().Before(from.At()) && d.Status() == "READY" && to == nil:
+			case words[0] == "previous" && d.At().Before(from.At()) && d.Status() == "READY" && d.RollbackCandidate() && to == nil:
+				// Never one that did not serve production (--skip-domain):
+				// Vercel refuses it, after two people approved.
 				to = &deps[i]
 			case d.UID == words[0]:
 				to = &deps[i]
@@ -562,6 +590,9 @@ func (h *Deploys) rollbackCmd(ctx context.Context, r Req, p Parsed) {
 			return
 		case to.Status() != "READY":
 			h.ReplyText(ctx, r, fmt.Sprintf("`%s` is %s, not READY: it cannot serve production. Nothing was requested.", to.UID, to.Status()))
+			return
+		case !to.RollbackCandidate():
+			h.ReplyText(ctx, r, fmt.Sprintf("`%s` never served production (built with `--skip-domain`, or staged and not promoted): Vercel does not roll back to it. Pick one that served production from `deploys`, or promote it from the Vercel dashboard. Nothing was requested.", to.UID))
 			return
 		}
 		now := h.now()

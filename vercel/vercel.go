@@ -207,10 +207,24 @@ type Deployment struct {
 		Username string `json:"username"`
 	} `json:"creator"`
 	Meta map[string]string `json:"meta"`
+	// IsRollbackCandidate is false for a deployment that never served
+	// production (built with --skip-domain): Vercel refuses to roll back
+	// to it. Absent in older answers.
+	IsRollbackCandidate *bool `json:"isRollbackCandidate"`
 }
 
-// At is when it was created.
+// RollbackCandidate reports whether Vercel takes it as a rollback target
+// (true when the answer does not say).
+func (d Deployment) RollbackCandidate() bool {
+	return d.IsRollbackCandidate == nil || *d.IsRollbackCandidate
+}
+
+// At is when it became ready (when it could serve), else when it was
+// created: a build queued long before it went live dates from going live.
 func (d Deployment) At() time.Time {
+	if d.Ready > 0 {
+		return time.UnixMilli(d.Ready)
+	}
 	if d.CreatedAt > 0 {
 		return time.UnixMilli(d.CreatedAt)
 	}
@@ -355,6 +369,18 @@ func (e Env) Changed() time.Time {
 // Sensitive variables can never be read back.
 func (e Env) Sensitive() bool { return e.Type == "sensitive" }
 
+// Unreadable is why the variable's value cannot be read, from its type
+// alone (sensitive, a legacy secret), or nil.
+func (e Env) Unreadable() error {
+	switch e.Type {
+	case "sensitive":
+		return ErrSensitive
+	case "secret":
+		return ErrLegacySecret
+	}
+	return nil
+}
+
 // Targets is a variable's target: Vercel answers a list or one string.
 type Targets []string
 
@@ -383,36 +409,79 @@ func (t Targets) Has(env string) bool {
 	return false
 }
 
-// Envs lists the project's environment variables (values not read).
+// Envs lists the project's environment variables (values not read),
+// following the list's pagination.next (passed back as until).
 func (c *Client) Envs(ctx context.Context) ([]Env, error) {
-	var out struct {
-		Envs []Env `json:"envs"`
+	var all []Env
+	seen := map[string]bool{}
+	until := int64(0)
+	for range 50 { // 50 pages: far beyond any project's variables
+		q := url.Values{}
+		if until > 0 {
+			q.Set("until", strconv.FormatInt(until, 10))
+		}
+		var page struct {
+			Envs       []Env `json:"envs"`
+			Pagination *struct {
+				Next *int64 `json:"next"`
+			} `json:"pagination"`
+		}
+		if err := c.do(ctx, http.MethodGet, "/v10/projects/{idOrName}/env", "/v10/projects/"+url.PathEscape(c.cfg.Project)+"/env", q, "list environment variables", &page); err != nil {
+			return nil, err
+		}
+		fresh := 0
+		for _, e := range page.Envs {
+			if !seen[e.ID] {
+				seen[e.ID] = true
+				all = append(all, e)
+				fresh++
+			}
+		}
+		// A page with nothing new, or a next that does not move back,
+		// would loop: stop there.
+		if page.Pagination == nil || page.Pagination.Next == nil || *page.Pagination.Next <= 0 || fresh == 0 ||
+			(until > 0 && *page.Pagination.Next >= until) {
+			break
+		}
+		until = *page.Pagination.Next
 	}
-	if err := c.do(ctx, http.MethodGet, "/v10/projects/{idOrName}/env", "/v10/projects/"+url.PathEscape(c.cfg.Project)+"/env", nil, "list environment variables", &out); err != nil {
-		return nil, err
-	}
-	return out.Envs, nil
+	return all, nil
 }
 
-// ErrSensitive: the variable is stored as sensitive and cannot be read.
-var ErrSensitive = errors.New("cannot be read (sensitive)")
+// ErrUnreadable: Vercel gives no plain value to check. Each reason wraps it.
+var ErrUnreadable = errors.New("cannot be read")
+
+var (
+	// ErrSensitive: stored as sensitive, its value is never returned.
+	ErrSensitive = fmt.Errorf("%w (sensitive)", ErrUnreadable)
+	// ErrLegacySecret: a legacy secret variable (type secret) holds a
+	// reference, not the value.
+	ErrLegacySecret = fmt.Errorf("%w (a legacy secret: Vercel migrates these to sensitive variables)", ErrUnreadable)
+	// ErrNotDecrypted: Vercel answered the value still encrypted.
+	ErrNotDecrypted = fmt.Errorf("%w (Vercel answered it still encrypted)", ErrUnreadable)
+)
 
 // Value reads one variable's decrypted value. The caller must never log,
 // show or store it: only facts about it (prefix kind, host it decodes to).
 func (c *Client) Value(ctx context.Context, e Env) (string, error) {
-	if e.Sensitive() {
-		return "", ErrSensitive
+	if err := e.Unreadable(); err != nil {
+		return "", err
 	}
 	var out struct {
 		Type      string  `json:"type"`
 		Value     *string `json:"value"`
-		Decrypted bool    `json:"decrypted"`
+		Decrypted *bool   `json:"decrypted"`
 	}
 	if err := c.do(ctx, http.MethodGet, "/v1/projects/{idOrName}/env/{id}", "/v1/projects/"+url.PathEscape(c.cfg.Project)+"/env/"+url.PathEscape(e.ID), nil, "read "+e.Key, &out); err != nil {
 		return "", err
 	}
-	if out.Type == "sensitive" || out.Value == nil {
+	switch {
+	case out.Type == "sensitive" || out.Value == nil:
 		return "", ErrSensitive
+	case out.Type == "secret":
+		return "", ErrLegacySecret
+	case out.Decrypted != nil && !*out.Decrypted && out.Type != "plain":
+		return "", ErrNotDecrypted
 	}
 	return *out.Value, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakevercel"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/speccheck"
 	"github.com/clerk-incident-bot/clerk-incident-bot/vercel"
 )
 
@@ -160,5 +161,123 @@ func TestRollbackRefusalsAreVercels(t *testing.T) {
 	}
 	if err := c.Rollback(context.Background(), fv.ProjectID, "dpl_b", ""); !vercel.IsStatus(err, 409) {
 		t.Fatalf("while one runs: %v", err)
+	}
+}
+
+// The env list pages (pagination.next, passed back as until): a variable
+// on the second page is still found.
+func TestEnvsPageThroughPaginationNext(t *testing.T) {
+	fv, c, _ := setup(t)
+	fv.EnvPageSize(2)
+	now := time.Now()
+	for i := range 5 {
+		fv.AddEnv(fakevercel.Env{Key: fmt.Sprintf("K%d", i), Value: "v", Updated: now.Add(-time.Duration(i) * time.Hour)})
+	}
+	envs, err := c.Envs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, e := range envs {
+		keys = append(keys, e.Key)
+	}
+	if strings.Join(keys, ",") != "K0,K1,K2,K3,K4" {
+		t.Fatalf("listed %v", keys)
+	}
+	if n := fv.Calls("GET", "/env"); n != 3 {
+		t.Errorf("%d list calls, want 3", n)
+	}
+}
+
+// A legacy secret, or an answer that says decrypted: false, has no value to
+// check: it "cannot be read", never handed on as if it were the value.
+func TestLegacySecretsAndUndecryptedValuesCannotBeRead(t *testing.T) {
+	fv, c, _ := setup(t)
+	fv.AddEnv(fakevercel.Env{Key: "CLERK_SECRET_KEY", Value: "sk_live_abc", Type: "secret", Updated: time.Now()})
+	fv.AddEnv(fakevercel.Env{Key: "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", Value: "pk_live_abc", Undecrypted: true, Updated: time.Now()})
+	envs, err := c.Envs(context.Background())
+	if err != nil || len(envs) != 2 {
+		t.Fatalf("%v %v", envs, err)
+	}
+	for _, e := range envs {
+		v, err := c.Value(context.Background(), e)
+		if !errors.Is(err, vercel.ErrUnreadable) || v != "" {
+			t.Errorf("%s (%s): %q, %v", e.Key, e.Type, v, err)
+		} else if !strings.Contains(err.Error(), "cannot be read") {
+			t.Errorf("%s: %v", e.Key, err)
+		}
+	}
+	// Even when the list says encrypted, the answer's decrypted: false wins.
+	envs[0].Type = "encrypted"
+	if _, err := c.Value(context.Background(), envs[0]); !errors.Is(err, vercel.ErrUnreadable) {
+		t.Errorf("legacy secret read as encrypted: %v", err)
+	}
+}
+
+// A deploy's time is when it became ready (served), not when it was queued;
+// isRollbackCandidate is read.
+func TestDeploymentTimeIsReadyAndRollbackCandidacyIsRead(t *testing.T) {
+	fv, c, _ := setup(t)
+	now := time.Now().Truncate(time.Millisecond)
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_a", Created: now.Add(-40 * time.Minute), Ready: now.Add(-5 * time.Minute)})
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_staged", Created: now.Add(-20 * time.Minute), Staged: true})
+	deps, err := c.Deployments(context.Background(), 10)
+	if err != nil || len(deps) != 2 {
+		t.Fatalf("%v %v", deps, err)
+	}
+	byID := map[string]vercel.Deployment{deps[0].UID: deps[0], deps[1].UID: deps[1]}
+	if at := byID["dpl_a"].At(); !at.Equal(now.Add(-5 * time.Minute)) {
+		t.Errorf("dpl_a at %v, want its ready time %v", at, now.Add(-5*time.Minute))
+	}
+	if !byID["dpl_a"].RollbackCandidate() || byID["dpl_staged"].RollbackCandidate() {
+		t.Errorf("candidates: a %v, staged %v", byID["dpl_a"].RollbackCandidate(), byID["dpl_staged"].RollbackCandidate())
+	}
+}
+
+// Every request the client sends is one Vercel's REST API description
+// defines (internal/speccheck/testdata/vercel-rest-subset.json), and a
+// planted one outside it fails.
+func TestRequestsMatchVercelsRESTDescription(t *testing.T) {
+	fv := fakevercel.New()
+	t.Cleanup(fv.Close)
+	fv.Team = "team_x"
+	c := vercel.New(vercel.Config{Token: fv.Token, Project: fv.Project, Team: "team_x", APIURL: fv.URL()})
+	now := time.Now()
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_old", Created: now.Add(-2 * time.Hour)})
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_new", Created: now.Add(-time.Hour)})
+	fv.EnvPageSize(1)
+	fv.AddEnv(fakevercel.Env{Key: "A", Value: "v", Updated: now})
+	fv.AddEnv(fakevercel.Env{Key: "B", Value: "v", Updated: now.Add(-time.Hour)})
+	ctx := context.Background()
+	if _, err := c.Deployments(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	envs, err := c.Envs(ctx)
+	if err != nil || len(envs) != 2 {
+		t.Fatal(envs, err)
+	}
+	if _, err := c.Value(ctx, envs[0]); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Project(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rollback(ctx, p.ID, "dpl_old", "sign-in broke"); err != nil {
+		t.Fatal(err)
+	}
+	spec := speccheck.MustLoad(speccheck.Vercel)
+	speccheck.Verify(t, spec, fv.SpecRequests(), "GET /v6/deployments", "GET /v9/projects/{idOrName}", "GET /v10/projects/{idOrName}/env",
+		"GET /v1/projects/{idOrName}/env/{id}", "POST /v1/projects/{projectId}/rollback/{deploymentId}")
+	req, _ := http.NewRequest(http.MethodGet, fv.URL()+"/v6/deployments?project=x&teamId=team_x", nil)
+	req.Header.Set("Authorization", "Bearer "+fv.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	reqs := fv.SpecRequests()
+	if err := spec.Check(reqs[len(reqs)-1]); err == nil || !strings.Contains(err.Error(), `"project"`) {
+		t.Fatalf("the planted request passed: %v", err)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/speccheck"
 )
 
 // Server is the fake.
@@ -42,7 +44,17 @@ type Server struct {
 	calls    []string
 	onCall   func(method, path string)
 	latency  time.Duration
+	envPage  int // envs per page of the list (0: all)
+	rec      speccheck.Recorder
 }
+
+// SpecRequests is every request received, for a check against Vercel's
+// REST API description (speccheck.Vercel).
+func (s *Server) SpecRequests() []speccheck.Request { return s.rec.Requests() }
+
+// EnvPageSize makes the env list answer n variables a page, newest change
+// first, with pagination.next for the rest (0: all on one page).
+func (s *Server) EnvPageSize(n int) { s.mu.Lock(); s.envPage = n; s.mu.Unlock() }
 
 // SetLatency delays every answer (a slow Vercel, or one a test kills the
 // bot in front of); calls are counted when they arrive.
@@ -51,12 +63,16 @@ func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.
 // Deployment is a deployment the fake holds.
 type Deployment struct {
 	UID     string
-	Created time.Time
-	State   string // READY unless set
-	Target  string // production unless set ("preview")
+	Created time.Time // queued (createdAt)
+	Ready   time.Time // became READY; zero: a minute after Created
+	State   string    // READY unless set
+	Target  string    // production unless set ("preview")
 	SHA     string
 	Message string
 	Author  string
+	// Staged: built for production with --skip-domain and never served
+	// it: isRollbackCandidate false, and Vercel refuses it as a target.
+	Staged bool
 }
 
 // Env is an environment variable.
@@ -64,9 +80,11 @@ type Env struct {
 	ID      string
 	Key     string
 	Value   string
-	Type    string   // encrypted, sensitive, plain
+	Type    string   // encrypted, sensitive, plain, secret (legacy)
 	Target  []string // production unless set
 	Updated time.Time
+	// Undecrypted: reading it answers the ciphertext with decrypted: false.
+	Undecrypted bool
 }
 
 type failure struct {
@@ -80,7 +98,7 @@ type failure struct {
 // New starts a fake with one project and no deployments.
 func New() *Server {
 	s := &Server{Token: "fake-vercel-token", ProjectID: "prj_fakeapp", Project: "fake-app", now: time.Now}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewServer(s.rec.Wrap(http.HandlerFunc(s.serve)))
 	return s
 }
 
@@ -113,7 +131,10 @@ func (s *Server) AddDeployment(d Deployment) {
 	}
 	s.deps = append(s.deps, &d)
 	sort.SliceStable(s.deps, func(i, j int) bool { return s.deps[i].Created.After(s.deps[j].Created) })
-	if d.Target == "production" && d.State == "READY" {
+	if d.Ready.IsZero() {
+		d.Ready = d.Created.Add(time.Minute)
+	}
+	if d.Target == "production" && d.State == "READY" && !d.Staged {
 		if cur := s.find(s.prod); cur == nil || d.Created.After(cur.Created) {
 			s.prod = d.UID
 		}
@@ -245,7 +266,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			vercelError(w, http.StatusNotFound, "not_found", "Project not found", nil)
 			return
 		}
-		s.listEnvs(w)
+		s.listEnvs(w, r)
 	case r.Method == http.MethodGet && len(parts) == 5 && parts[0] == "v1" && parts[1] == "projects" && parts[3] == "env":
 		if !s.isProject(parts[2], true) {
 			vercelError(w, http.StatusNotFound, "not_found", "Project not found", nil)
@@ -284,9 +305,9 @@ func (s *Server) deploymentJSON(d *Deployment) map[string]any {
 	out := map[string]any{"uid": d.UID, "name": s.Project, "projectId": s.ProjectID, "url": s.Project + "-" + strings.TrimPrefix(d.UID, "dpl_") + ".vercel.app",
 		"created": ms, "createdAt": ms, "buildingAt": ms, "state": d.State, "readyState": d.State, "type": "LAMBDAS", "target": target,
 		"creator": map[string]any{"uid": "usr_fake", "username": "deployer"}, "inspectorUrl": "https://vercel.com/acme/" + s.Project + "/" + strings.TrimPrefix(d.UID, "dpl_"),
-		"meta": meta, "isRollbackCandidate": d.Target == "production" && d.State == "READY"}
+		"meta": meta, "isRollbackCandidate": d.Target == "production" && d.State == "READY" && !d.Staged}
 	if d.State == "READY" {
-		out["ready"] = ms + 60_000
+		out["ready"] = d.Ready.UnixMilli()
 	}
 	return out
 }
@@ -383,6 +404,9 @@ func (s *Server) envJSON(e *Env, value bool) map[string]any {
 	switch {
 	case e.Type == "sensitive" && value:
 		out["decrypted"] = false // its value is never returned
+	case value && (e.Type == "secret" || e.Undecrypted):
+		// A legacy secret answers its reference, still encrypted.
+		out["value"], out["decrypted"] = base64.StdEncoding.EncodeToString([]byte("enc:"+e.ID)), false
 	case value:
 		out["value"], out["decrypted"] = e.Value, true
 	case e.Type == "plain":
@@ -394,14 +418,35 @@ func (s *Server) envJSON(e *Env, value bool) map[string]any {
 	return out
 }
 
-func (s *Server) listEnvs(w http.ResponseWriter) {
+func (s *Server) listEnvs(w http.ResponseWriter, r *http.Request) {
+	var until int64
+	if u := r.URL.Query().Get("until"); u != "" {
+		n, err := strconv.ParseInt(u, 10, 64)
+		if err != nil {
+			vercelError(w, http.StatusBadRequest, "bad_request", "Invalid request: `until` should be number.", nil)
+			return
+		}
+		until = n
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	envs := append([]*Env(nil), s.envs...)
+	if s.envPage > 0 || until > 0 { // paged by time: newest change first
+		sort.SliceStable(envs, func(i, j int) bool { return envs[i].Updated.After(envs[j].Updated) })
+	}
 	list := []any{}
-	for _, e := range s.envs {
+	var next any // the last listed one's time, when more follow
+	for _, e := range envs {
+		if until > 0 && e.Updated.UnixMilli() >= until {
+			continue
+		}
+		if s.envPage > 0 && len(list) == s.envPage {
+			next = list[len(list)-1].(map[string]any)["updatedAt"]
+			break
+		}
 		list = append(list, s.envJSON(e, false))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"envs": list, "pagination": map[string]any{"count": len(list), "next": nil, "prev": nil}})
+	writeJSON(w, http.StatusOK, map[string]any{"envs": list, "pagination": map[string]any{"count": len(list), "next": next, "prev": nil}})
 }
 
 func (s *Server) readEnv(w http.ResponseWriter, id string) {
@@ -434,6 +479,10 @@ func (s *Server) rollback(w http.ResponseWriter, to string) {
 		vercelError(w, http.StatusUnprocessableEntity, "invalid_deployment", "The deployment is not a READY production deployment", nil)
 		return
 	}
+	if d.Staged {
+		vercelError(w, http.StatusUnprocessableEntity, "invalid_deployment", "This deployment cannot be used as a rollback target: it was never served to production", nil)
+		return
+	}
 	if d.UID == s.prod {
 		vercelError(w, http.StatusConflict, "conflict", "This deployment already serves production", nil)
 		return
@@ -443,7 +492,7 @@ func (s *Server) rollback(w http.ResponseWriter, to string) {
 		var prev *Deployment
 		cur := s.find(s.prod)
 		for _, x := range s.deps {
-			if x.Target == "production" && x.State == "READY" && cur != nil && x.Created.Before(cur.Created) {
+			if x.Target == "production" && x.State == "READY" && !x.Staged && cur != nil && x.Created.Before(cur.Created) {
 				prev = x
 				break
 			}

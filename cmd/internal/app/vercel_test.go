@@ -40,7 +40,8 @@ func startVercel(t *testing.T, extra map[string]string) *vercelHarness {
 	now := h.clock.Now()
 	fv.SetNow(h.clock.Now)
 	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_old111", Created: now.Add(-150 * time.Minute), SHA: "1111111aaaa", Message: "Add billing page", Author: "alice"})
-	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_new222", Created: now.Add(-12 * time.Minute), SHA: "2222222bbbb", Message: "Change middleware matcher\n\nlong body", Author: "mallory"})
+	// Queued 16 minutes ago, ready (serving) 12 minutes ago: its time is 12.
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_new222", Created: now.Add(-16 * time.Minute), Ready: now.Add(-12 * time.Minute), SHA: "2222222bbbb", Message: "Change middleware matcher\n\nlong body", Author: "mallory"})
 	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_prev333", Created: now.Add(-5 * time.Minute), Target: "preview", SHA: "3333333", Message: "preview only"})
 	env := map[string]string{"SLACK_RESPONDERS": "U1,U2,U3", "SLACK_APPROVERS": "U1,U2,U3", "SLACK_CHANNEL_ID": "CINC",
 		"CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(), "CLERK_RATE_LIMIT": "1000/10s",
@@ -209,5 +210,56 @@ func TestHostileRollbackReasonIsInert(t *testing.T) {
 	inert(t, *req)
 	for _, m := range h.slack.Messages() {
 		inert(t, m)
+	}
+}
+
+// A build made with --skip-domain never served production and Vercel will
+// not roll back to it: `rollback previous` passes over it, and naming it
+// is refused before anyone is asked to approve.
+func TestRollbackPreviousSkipsADeploymentThatNeverServedProduction(t *testing.T) {
+	h := startVercel(t, nil)
+	now := h.clock.Now()
+	h.vercel.AddDeployment(fakevercel.Deployment{UID: "dpl_stg444", Created: now.Add(-60 * time.Minute), Staged: true, SHA: "4444444", Message: "Staged build"})
+	card := h.open(t, "open outage Sign-in broken")
+	h.slack.Command(t, "U1", "C1", "deploys")
+	h.slack.ExpectEphemeral(t, "U1", "`dpl_stg444` READY", "never served production")
+	req := h.request(t, card, "rollback previous", "Approval needed: rollback", "to `dpl_old111`")
+	h.slack.Click(t, "U2", req, "Approve")
+	h.slack.ExpectUpdated(t, req, "succeeded; `dpl_old111` serves production again")
+	h.slack.Command(t, "U1", "C1", "rollback dpl_stg444")
+	h.slack.ExpectEphemeral(t, "U1", "`dpl_stg444` never served production", "Nothing was requested")
+	if n := h.vercel.Calls("POST", "/rollback/dpl_stg444"); n != 0 {
+		t.Fatalf("%d rollbacks to the staged deployment", n)
+	}
+}
+
+// A legacy secret variable, or a value Vercel answers still encrypted,
+// "cannot be read": it is never checked as if the ciphertext were the key.
+// The list pages, so a variable on its second page is found.
+func TestEnvCheckSaysLegacySecretsAndEncryptedAnswersCannotBeRead(t *testing.T) {
+	h := startVercel(t, nil)
+	now := h.clock.Now()
+	h.vercel.EnvPageSize(1)
+	h.vercel.AddEnv(fakevercel.Env{Key: "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", Value: appPK, Undecrypted: true, Updated: now.Add(-30 * 24 * time.Hour)})
+	h.vercel.AddEnv(fakevercel.Env{Key: "CLERK_SECRET_KEY", Value: "sk_live_appsecretvalue123", Type: "secret", Updated: now.Add(-40 * 24 * time.Hour)})
+	h.vercel.AddEnv(fakevercel.Env{Key: "CLERK_WEBHOOK_SIGNING_SECRET", Value: "whsec_c2VjcmV0dmFsdWU=", Type: "sensitive", Updated: now.Add(-50 * 24 * time.Hour)})
+	h.open(t, "open outage Sign-in broken")
+	h.slack.Command(t, "U1", "C1", "env check")
+	m := h.slack.ExpectEphemeral(t, "U1", "production Clerk variables")
+	for _, want := range []string{
+		"CLERK_SECRET_KEY is set for production (secret)",
+		"CLERK_WEBHOOK_SIGNING_SECRET is set for production (sensitive)",
+		"NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY cannot be read (Vercel answered it still encrypted)",
+		"CLERK_SECRET_KEY cannot be read (a legacy secret",
+		"not checked: the publishable key's mode",
+	} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("env check lacks %q:\n%s", want, m.Text)
+		}
+	}
+	for _, wrong := range []string{"does not start with pk_live_", "does not start with sk_live_", "not set for production"} {
+		if strings.Contains(m.Text, wrong) {
+			t.Errorf("env check says %q of a value it could not read:\n%s", wrong, m.Text)
+		}
 	}
 }
