@@ -98,15 +98,17 @@ func (c *Client) Find(ctx context.Context, ref, status string) (string, bool, er
 	if status == Resolved {
 		path = "/pages/" + c.page + "/incidents"
 	}
+	// Metadata is whatever any integration set: values of any JSON type
+	// (a number or a boolean of another tool's must not fail the look-up).
 	var list []struct {
-		ID       string                       `json:"id"`
-		Metadata map[string]map[string]string `json:"metadata"`
+		ID       string         `json:"id"`
+		Metadata map[string]any `json:"metadata"`
 	}
 	if err := c.do(ctx, http.MethodGet, path, nil, &list); err != nil {
 		return "", false, err
 	}
 	for _, in := range list {
-		if in.Metadata[MetadataKey]["incident_id"] == ref {
+		if ours, _ := in.Metadata[MetadataKey].(map[string]any); ours != nil && ours["incident_id"] == ref {
 			return in.ID, true, nil
 		}
 	}

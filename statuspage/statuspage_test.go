@@ -2,11 +2,13 @@ package statuspage_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatuspage"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/speccheck"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuspage"
 )
 
@@ -67,5 +69,59 @@ func TestStatuspageCreateIsNotRepeatedAfterALostAnswer(t *testing.T) {
 				t.Fatalf("incidents %+v", in)
 			}
 		})
+	}
+}
+
+// Metadata is any two-level JSON object: another tool's incident tagged
+// with a number and a boolean does not stop the look-up before create, so
+// the public update still goes out, once.
+func TestCreateLooksUpPastForeignMetadata(t *testing.T) {
+	sp := fakestatuspage.New()
+	defer sp.Close()
+	sp.AddIncident("Database maintenance", statuspage.Investigating, map[string]map[string]any{"opsgenie": {"alert_count": 3, "auto": true, "owner": nil}})
+	c := statuspage.New(sp.URL(), sp.Key, sp.Page, nil)
+	ctx := context.Background()
+	id, err := c.Create(ctx, "INC-4", "Sign-in failing", statuspage.Investigating, "We are investigating.", "major")
+	if err != nil || id == "" {
+		t.Fatalf("create: %q %v", id, err)
+	}
+	again, err := c.Create(ctx, "INC-4", "Sign-in failing", statuspage.Investigating, "We are investigating.", "major")
+	if err != nil || again != id || len(sp.Incidents()) != 2 {
+		t.Fatalf("second create: %q %v, %d incidents", again, err, len(sp.Incidents()))
+	}
+}
+
+// Every request the client sends is one Statuspage's API description
+// defines (internal/speccheck/testdata/statuspage-subset.json), and a
+// planted one outside it fails.
+func TestRequestsMatchStatuspagesDescription(t *testing.T) {
+	sp := fakestatuspage.New()
+	defer sp.Close()
+	c := statuspage.New(sp.URL(), sp.Key, sp.Page, nil)
+	ctx := context.Background()
+	id, err := c.Create(ctx, "INC-1", "Sign-in failing", statuspage.Investigating, "We are investigating.", "critical")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, id, statuspage.Resolved, "Resolved."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, "INC-2", "Was down", statuspage.Resolved, "It was down.", "minor"); err != nil {
+		t.Fatal(err)
+	}
+	spec := speccheck.MustLoad(speccheck.Statuspage)
+	speccheck.Verify(t, spec, sp.SpecRequests(), "GET /pages/{page_id}/incidents/unresolved", "GET /pages/{page_id}/incidents",
+		"POST /pages/{page_id}/incidents", "PATCH /pages/{page_id}/incidents/{incident_id}")
+	req, _ := http.NewRequest(http.MethodPatch, sp.URL()+"/pages/"+sp.Page+"/incidents/"+id, strings.NewReader(`{"incident":{"status":"fixed"}}`))
+	req.Header.Set("Authorization", "OAuth "+sp.Key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	reqs := sp.SpecRequests()
+	if err := spec.Check(reqs[len(reqs)-1]); err == nil || !strings.Contains(err.Error(), "body.incident.status = fixed") {
+		t.Fatalf("the planted request passed: %v", err)
 	}
 }

@@ -5,7 +5,10 @@
 // as Statuspage does (201 with the incident, 401 for a wrong key, 404 for
 // an unknown incident, 420/429 when rate limited). It records every
 // incident and update, and can fail on demand: even after creating an
-// incident, as a real 5xx or a dropped connection can.
+// incident, as a real 5xx or a dropped connection can. Metadata is any
+// two-level JSON object, as other integrations set it (numbers, booleans);
+// AddIncident puts such a foreign incident on the page. Every request is
+// recorded for the spec test (SpecRequests).
 package fakestatuspage
 
 import (
@@ -15,12 +18,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/speccheck"
 )
 
 // Incident is one incident on the fake page.
 type Incident struct {
 	ID, Name, Status, Impact string
-	Metadata                 map[string]map[string]string
+	Metadata                 map[string]map[string]any
 	Updates                  []Update // oldest first
 }
 
@@ -39,6 +44,22 @@ type Server struct {
 	afterFail []int // how the next creates answer once done: a status, or 0 to drop the connection
 	hold      chan struct{}
 	held      chan struct{}
+	rec       speccheck.Recorder
+}
+
+// SpecRequests is every request received, for a check against
+// Statuspage's API description (speccheck.Statuspage).
+func (s *Server) SpecRequests() []speccheck.Request { return s.rec.Requests() }
+
+// AddIncident puts an incident made by another tool on the page, with its
+// metadata (values of any JSON type), and returns its ID.
+func (s *Server) AddIncident(name, status string, metadata map[string]map[string]any) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := fmt.Sprintf("sp%04d", len(s.order)+1)
+	s.incidents[id] = &Incident{ID: id, Name: name, Status: status, Impact: "minor", Metadata: metadata, Updates: []Update{{Status: status, Body: name}}}
+	s.order = append(s.order, id)
+	return id
 }
 
 // Dropped, passed to FailAfterCreate, drops the connection instead of answering.
@@ -66,7 +87,7 @@ func (s *Server) HoldCreate() (held <-chan struct{}, release func()) {
 // New starts the fake.
 func New() *Server {
 	s := &Server{Key: "fake-statuspage-key", Page: "pg_fake", incidents: map[string]*Incident{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
+	s.srv = httptest.NewServer(s.rec.Wrap(http.HandlerFunc(s.handle)))
 	return s
 }
 
@@ -158,8 +179,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 // incidentBody is what a create or update sends.
 type incidentBody struct {
 	Name, Status, Body string
-	Impact             string                       `json:"impact_override"`
-	Metadata           map[string]map[string]string `json:"metadata"`
+	Impact             string                    `json:"impact_override"`
+	Metadata           map[string]map[string]any `json:"metadata"`
 }
 
 // list answers GET incidents (or the unresolved ones), newest first.
