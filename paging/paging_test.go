@@ -3,12 +3,14 @@ package paging_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakepaging"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/speccheck"
 	"github.com/clerk-incident-bot/clerk-incident-bot/paging"
 )
 
@@ -136,5 +138,38 @@ func TestPagerDutyRateLimitWaitsThirtySeconds(t *testing.T) {
 	}
 	if err := c.Trigger(ctx, "INC-1", "Sign-in failing", "critical", ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Every event the client sends is one PagerDuty's Events API v2
+// description defines (internal/speccheck/testdata), and a planted one
+// outside it fails.
+func TestEventsMatchPagerDutysEventsV2Description(t *testing.T) {
+	pd := fakepaging.NewPagerDuty()
+	defer pd.Close()
+	c := paging.NewPagerDuty(pd.URL(), pd.Key, nil)
+	ctx := context.Background()
+	for _, err := range []error{
+		c.Trigger(ctx, "INC-1", "Sign-in failing", "critical", "https://slack.example/archives/C1/p1"),
+		c.Trigger(ctx, "INC-2", strings.Repeat("x", 2000), "warning", ""),
+		c.Acknowledge(ctx, "INC-1"),
+		c.Resolve(ctx, "INC-1"),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if errs := pd.SpecErrors(); len(errs) != 0 || len(pd.SpecRequests()) != 4 {
+		t.Fatalf("%d requests; outside the spec: %v", len(pd.SpecRequests()), errs)
+	}
+	spec := speccheck.MustLoad(speccheck.PagerDutyEvents)
+	speccheck.Verify(t, spec, pd.SpecRequests(), "POST /enqueue")
+	resp, err := http.Post(pd.URL(), "application/json", strings.NewReader(`{"routing_key":"`+pd.Key+`","event_action":"trigger","payload":{"summary":"s","source":"x","severity":"high"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if errs := pd.SpecErrors(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "body.payload.severity = high") {
+		t.Fatalf("the planted event: %v", errs)
 	}
 }

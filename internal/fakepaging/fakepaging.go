@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/speccheck"
 )
 
 // Sent is one SMS or call Twilio accepted.
@@ -238,6 +240,28 @@ type PagerDuty struct {
 	limited int // next n requests answer 429
 	latency time.Duration
 	onEvent func(Event)
+	rec     speccheck.Recorder
+}
+
+// SpecRequests is every request received.
+func (p *PagerDuty) SpecRequests() []speccheck.Request { return p.rec.Requests() }
+
+// SpecErrors checks every request received against PagerDuty's own
+// descriptions: events (/v2/…) against Events API v2, the rest against the
+// REST API (GET /incidents).
+func (p *PagerDuty) SpecErrors() []error {
+	events, rest := speccheck.MustLoad(speccheck.PagerDutyEvents), speccheck.MustLoad(speccheck.PagerDutyREST)
+	var errs []error
+	for _, r := range p.rec.Requests() {
+		spec := rest
+		if strings.HasPrefix(r.Path, "/v2/") {
+			spec = events
+		}
+		if err := spec.Check(r); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // OnEvent calls f with each event accepted (the sandbox prints them).
@@ -246,7 +270,7 @@ func (p *PagerDuty) OnEvent(f func(Event)) { p.mu.Lock(); p.onEvent = f; p.mu.Un
 // NewPagerDuty starts a fake PagerDuty.
 func NewPagerDuty() *PagerDuty {
 	p := &PagerDuty{Key: "fakeroutingkey0123456789abcdef01"}
-	p.srv = httptest.NewServer(http.HandlerFunc(p.handle))
+	p.srv = httptest.NewServer(p.rec.Wrap(http.HandlerFunc(p.handle)))
 	return p
 }
 
