@@ -178,3 +178,38 @@ func TestSixthReplyGoesAsAnEphemeral(t *testing.T) {
 		t.Fatalf("%d replies went through chat.postEphemeral, want the sixth only", n)
 	}
 }
+
+// A click on an ephemeral message comes as Slack sends it: the container
+// says is_ephemeral and names the message, and there is no message.
+func TestClickOnAnEphemeralMessageComesWithoutTheMessage(t *testing.T) {
+	rec := &recorder{}
+	fs, _ := startListener(t, rec)
+	id, err := fs.Press("U2", &fakeslack.Message{Channel: "C1", TS: "1700000000.000200", User: "U2", Ephemeral: true, Blocks: []byte("[]")},
+		fakeslack.Button{Label: "Post", ActionID: "draft_post", BlockID: "draft", Value: "INC-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := fs.Payload(id)
+	if _, ok := p["message"]; ok {
+		t.Errorf("the payload carries a message: %v", p["message"])
+	}
+	if c, _ := p["container"].(map[string]any); c["is_ephemeral"] != true || c["message_ts"] != "1700000000.000200" {
+		t.Errorf("container %v", p["container"])
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rec.mu.Lock()
+		n := len(rec.actions)
+		rec.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("click never handled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := rec.actions[0]; got.ChannelID != "C1" || got.MessageTS != "1700000000.000200" || got.UserID != "U2" {
+		t.Fatalf("action = %+v", got)
+	}
+}

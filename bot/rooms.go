@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -30,13 +31,27 @@ func (s *Slack) CreateChannel(ctx context.Context, name string, private bool) (s
 	return id, err
 }
 
+// InviteBatch is the most users Slack takes in one conversations.invite.
+const InviteBatch = 1000
+
 // Invite adds people to a channel (conversations.invite, Tier 3) with
-// force, so one bad ID does not keep the others out; each one Slack
-// refused comes back with its reason. err is for the call as a whole.
+// force, so one bad ID does not keep the others out, in calls of at most
+// InviteBatch; each one Slack refused comes back with its reason. err is
+// for a call as a whole (the channel, the token): later batches are then
+// not sent.
 func (s *Slack) Invite(ctx context.Context, channel string, users []string) ([]InviteFailure, error) {
-	if len(users) == 0 {
-		return nil, nil
+	var failed []InviteFailure
+	for batch := range slices.Chunk(users, InviteBatch) {
+		f, err := s.invite(ctx, channel, batch)
+		failed = append(failed, f...)
+		if err != nil {
+			return failed, err
+		}
 	}
+	return failed, nil
+}
+
+func (s *Slack) invite(ctx context.Context, channel string, users []string) ([]InviteFailure, error) {
 	var failed []InviteFailure
 	err := s.retry(ctx, "conversations.invite", "", func() error {
 		_, err := s.api.ForceInviteUsersToConversationContext(ctx, channel, users...)

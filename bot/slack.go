@@ -288,10 +288,23 @@ func (s *Slack) Reply(ctx context.Context, to ReplyTo, m Msg) error {
 	if len(m.Blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(m.Blocks...))
 	}
-	return s.retry(ctx, "chat.postEphemeral", "", func() error {
+	err := s.retry(ctx, "chat.postEphemeral", "", func() error {
 		_, err := s.api.PostEphemeralContext(ctx, to.Channel, to.User, opts...)
 		return err
 	})
+	if code := SlackCode(err); code != "not_in_channel" && code != "channel_not_found" {
+		return err
+	}
+	// Slack shows an ephemeral message only where the bot is a member:
+	// elsewhere the reply goes to the person as a DM.
+	dm, derr := s.OpenDM(ctx, to.User)
+	if derr != nil {
+		return fmt.Errorf("%w; and a DM instead: %w", err, derr)
+	}
+	if _, derr := s.Post(ctx, dm, "", m); derr != nil {
+		return fmt.Errorf("%w; and a DM instead: %w", err, derr)
+	}
+	return nil
 }
 
 // OpenView opens a modal for the person who clicked (views.open). The

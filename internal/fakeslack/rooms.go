@@ -131,8 +131,12 @@ func (s *Server) apiConversationsInvite(w http.ResponseWriter, _ *http.Request, 
 		return
 	}
 	users := strings.Split(f.Get("users"), ",")
-	if f.Get("users") == "" {
+	switch {
+	case f.Get("users") == "":
 		writeJSON(w, map[string]any{"ok": false, "error": "no_user"})
+		return
+	case len(users) > 1000: // Slack takes 1 to 1000 users a call
+		writeJSON(w, map[string]any{"ok": false, "error": "too_many_users"})
 		return
 	}
 	var errs []map[string]any

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/speccheck"
 )
 
 // Message is a message as the channel shows it now, with its history.
@@ -106,6 +108,7 @@ type Server struct {
 	onEvent      func(Event)
 	closed       bool
 	rooms        *roomState // conversations.create/invite/archive (rooms.go)
+	rec          speccheck.Recorder
 }
 
 type respTarget struct {
@@ -142,12 +145,22 @@ func New() *Server {
 	}
 	s.cond = sync.NewCond(&s.mu)
 	mux := http.NewServeMux()
-	mux.HandleFunc("/api/", s.handleAPI)
+	mux.Handle("/api/", s.rec.Wrap(http.HandlerFunc(s.handleAPI)))
 	mux.HandleFunc("/ws", s.handleWS)
 	mux.HandleFunc("/upload/", s.handleUpload)
 	mux.HandleFunc("/response/", s.handleResponse)
 	s.srv = httptest.NewServer(mux)
 	return s
+}
+
+// SpecRequests is every Web API call received.
+func (s *Server) SpecRequests() []speccheck.Request { return s.rec.Requests() }
+
+// SpecErrors checks every Web API call received against Slack's own
+// method descriptions (speccheck.Slack): a method or an argument Slack
+// does not define is named.
+func (s *Server) SpecErrors() []error {
+	return speccheck.MustLoad(speccheck.Slack).CheckAll(s.rec.Requests())
 }
 
 // APIURL is what SLACK_API_URL should be set to.
@@ -287,6 +300,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
 			return
 		}
+		w.Header().Set("X-OAuth-Scopes", "connections:write") // the app-level token's scope
 		writeJSON(w, map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/ws"})
 		return
 	}
@@ -304,6 +318,8 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	hw := &heldWriter{ResponseWriter: w}
 	s.mu.Lock()
+	// Slack names the token's scopes on every Web API answer.
+	w.Header().Set("X-OAuth-Scopes", s.scopeHeader())
 	answer, ok := s.apiMethods()[method]
 	if !ok {
 		s.mu.Unlock()
@@ -429,7 +445,6 @@ func (s *Server) apiMethods() map[string]func(w http.ResponseWriter, r *http.Req
 
 // apiAuthTest answers auth.test.
 func (s *Server) apiAuthTest(w http.ResponseWriter, r *http.Request, f url.Values) {
-	w.Header().Set("X-OAuth-Scopes", s.scopeHeader())
 	writeJSON(w, map[string]any{"ok": true, "user_id": "UBOT", "user": "clerk-incident", "team_id": "T1", "bot_id": "B1"})
 }
 
@@ -565,8 +580,18 @@ func (s *Server) apiChatUpdate(w http.ResponseWriter, r *http.Request, f url.Val
 	writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})
 }
 
-// apiChatPostEphemeral answers chat.postEphemeral.
+// apiChatPostEphemeral answers chat.postEphemeral. Slack posts one only
+// in a channel the bot is in: elsewhere not_in_channel or
+// channel_not_found (SetChannel, or a channel created without the bot).
 func (s *Server) apiChatPostEphemeral(w http.ResponseWriter, r *http.Request, f url.Values) {
+	if p := s.chans[f.Get("channel")]; p != "" {
+		writeJSON(w, map[string]any{"ok": false, "error": p})
+		return
+	}
+	if c := s.roomsLocked().byID[f.Get("channel")]; c != nil && !slices.Contains(c.Members, "UBOT") {
+		writeJSON(w, map[string]any{"ok": false, "error": "not_in_channel"})
+		return
+	}
 	if f.Get("text") == "" && f.Get("blocks") == "" {
 		writeJSON(w, map[string]any{"ok": false, "error": "no_text"})
 		return

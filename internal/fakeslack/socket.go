@@ -207,14 +207,20 @@ func (s *Server) Press(user string, m *Message, b Button) (string, error) {
 		container["thread_ts"] = m.ThreadTS
 		msg["thread_ts"] = m.ThreadTS
 	}
-	return s.send("interactive", map[string]any{
+	payload := map[string]any{
 		"type": "block_actions", "api_app_id": "A1", "trigger_id": s.newTrigger(user),
 		"user": map[string]any{"id": user, "username": s.userName(user), "team_id": "T1"}, "team": map[string]any{"id": "T1"},
 		"container": container, "channel": map[string]any{"id": channel}, "message": msg,
 		"response_url": s.newResponseURL(user, channel, m.TS),
 		"actions": []map[string]any{{"action_id": b.ActionID, "block_id": b.BlockID, "type": "button", "value": b.Value,
 			"text": map[string]any{"type": "plain_text", "text": b.Label}, "action_ts": "1700000001.1"}},
-	}, false)
+	}
+	if m.Ephemeral {
+		// Slack sends no message for a click on an ephemeral one: only
+		// the container (is_ephemeral: true) says which it was.
+		delete(payload, "message")
+	}
+	return s.send("interactive", payload, false)
 }
 
 // SubmitView submits a modal as user with text in its first input, as
@@ -248,6 +254,18 @@ func (s *Server) SubmitView(user string, v *View, text string) (string, error) {
 		"view": map[string]any{"id": v.ID, "type": "modal", "callback_id": view.CallbackID, "private_metadata": view.PrivateMetadata,
 			"state": map[string]any{"values": values}},
 	}, true)
+}
+
+// Payload is the payload of an envelope sent (a copy), as the bot read it.
+func (s *Server) Payload(id string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	env, _ := s.envelopes[id]["payload"].(map[string]any)
+	out := make(map[string]any, len(env))
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
 }
 
 // Redeliver sends an envelope again with the same ID, as Slack does when

@@ -292,7 +292,9 @@ func (s *Spec) Check(r Request) error {
 	}
 	declared := map[string]param{}
 	for _, p := range op.params {
-		if p.in == "query" || p.in == "formData" {
+		// Slack takes a header argument (the token) as a form or query
+		// argument as well.
+		if p.in == "query" || p.in == "formData" || s.anyMethod && p.in == "header" {
 			declared[p.name] = p
 		}
 	}

@@ -134,6 +134,11 @@ func (b *Bot) Stop() {
 		for _, r := range b.Slack.Misrendered() {
 			b.t.Errorf("Slack would read a bare < as a link or mention: %s", r)
 		}
+		// And every Web API call was one Slack's method descriptions
+		// define (internal/speccheck): a new call is checked here at once.
+		for _, err := range b.Slack.SpecErrors() {
+			b.t.Errorf("a Slack call outside Slack's published spec: %v", err)
+		}
 	})
 }
 
