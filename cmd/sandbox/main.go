@@ -293,7 +293,7 @@ func seedClerk(fc *fakeclerk.Server) *fakeclerk.User {
 func seedVercel(fv *fakevercel.Server, clerkKey, webhookSecret string) {
 	vnow := time.Now()
 	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_7a1b2c", Created: vnow.Add(-26 * time.Hour), SHA: "4f1e2d3c9b", Message: "Add billing page", Author: "alice"})
-	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_9x8y7z", Created: vnow.Add(-12 * time.Minute), SHA: "a1b2c3d4e5", Message: "Change middleware matcher", Author: "bob"})
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_9x8y7z", Created: vnow.Add(-15 * time.Minute), Ready: vnow.Add(-12 * time.Minute), SHA: "a1b2c3d4e5", Message: "Change middleware matcher", Author: "bob"})
 	fv.AddEnv(fakevercel.Env{Key: "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", Value: "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", Type: "plain", Updated: vnow.Add(-40 * 24 * time.Hour)})
 	fv.AddEnv(fakevercel.Env{Key: "CLERK_SECRET_KEY", Value: clerkKey, Updated: vnow.Add(-20 * time.Minute)})
 	fv.AddEnv(fakevercel.Env{Key: "CLERK_WEBHOOK_SIGNING_SECRET", Value: webhookSecret, Type: "sensitive", Updated: vnow.Add(-40 * 24 * time.Hour)})

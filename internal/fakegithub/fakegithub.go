@@ -78,6 +78,12 @@ func New() *Server {
 // REST API description (speccheck.GitHub).
 func (s *Server) SpecRequests() []speccheck.Request { return s.rec.Requests() }
 
+// SpecErrors checks every request received against the description
+// (speccheck.GitHub): one error per request outside it.
+func (s *Server) SpecErrors() []error {
+	return speccheck.MustLoad(speccheck.GitHub).CheckAll(s.rec.Requests())
+}
+
 // UnindexedComments makes search blind to HTML comments in bodies, as
 // GitHub Enterprise Server's search may be: a marker hidden in a comment
 // is then found only by what the title says.

@@ -51,6 +51,12 @@ type Server struct {
 // Statuspage's API description (speccheck.Statuspage).
 func (s *Server) SpecRequests() []speccheck.Request { return s.rec.Requests() }
 
+// SpecErrors checks every request received against the description
+// (speccheck.Statuspage): one error per request outside it.
+func (s *Server) SpecErrors() []error {
+	return speccheck.MustLoad(speccheck.Statuspage).CheckAll(s.rec.Requests())
+}
+
 // AddIncident puts an incident made by another tool on the page, with its
 // metadata (values of any JSON type), and returns its ID.
 func (s *Server) AddIncident(name, status string, metadata map[string]map[string]any) string {

@@ -52,6 +52,12 @@ type Server struct {
 // REST API description (speccheck.Vercel).
 func (s *Server) SpecRequests() []speccheck.Request { return s.rec.Requests() }
 
+// SpecErrors checks every request received against the description
+// (speccheck.Vercel): one error per request outside it.
+func (s *Server) SpecErrors() []error {
+	return speccheck.MustLoad(speccheck.Vercel).CheckAll(s.rec.Requests())
+}
+
 // EnvPageSize makes the env list answer n variables a page, newest change
 // first, with pagination.next for the rest (0: all on one page).
 func (s *Server) EnvPageSize(n int) { s.mu.Lock(); s.envPage = n; s.mu.Unlock() }

@@ -31,6 +31,7 @@ func startGitHub(t *testing.T, replicas int) *githubHarness {
 	fg := fakegithub.New()
 	t.Cleanup(fs.Close)
 	t.Cleanup(fg.Close)
+	checkSpec(t, "GitHub", fg.SpecErrors)
 	for id, name := range map[string]string{"U1": "alice", "U2": "bob", "U9": "mallory"} {
 		fs.AddUser(id, name)
 	}

@@ -111,6 +111,7 @@ func TestCustomerUpdateDraftEditPostAndResolve(t *testing.T) {
 	defer fs.Close()
 	sp := fakestatuspage.New()
 	defer sp.Close()
+	checkSpec(t, "Statuspage", sp.SpecErrors)
 	prefix := redistest.Prefix()
 	apptest.Start(t, apptest.Spec{Slack: fs, Prefix: prefix, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC", "STATUS_UPDATE_CHANNEL": "CANN",
 		"STATUSPAGE_API_KEY": sp.Key, "STATUSPAGE_PAGE_ID": sp.Page, "STATUSPAGE_API_URL": sp.URL()}})
@@ -189,6 +190,7 @@ func TestResolveDuringStatuspageCreateResolvesIt(t *testing.T) {
 	defer fs.Close()
 	sp := fakestatuspage.New()
 	defer sp.Close()
+	checkSpec(t, "Statuspage", sp.SpecErrors)
 	prefix := redistest.Prefix()
 	env := map[string]string{"SLACK_CHANNEL_ID": "CINC", "STATUSPAGE_API_KEY": sp.Key, "STATUSPAGE_PAGE_ID": sp.Page, "STATUSPAGE_API_URL": sp.URL()}
 	apptest.Start(t, apptest.Spec{Slack: fs, Prefix: prefix, Env: env})
@@ -299,6 +301,7 @@ func TestDraftPostedTheMomentItAppears(t *testing.T) {
 	defer fs.Close()
 	sp := fakestatuspage.New()
 	defer sp.Close()
+	checkSpec(t, "Statuspage", sp.SpecErrors)
 	apptest.Start(t, apptest.Spec{Slack: fs, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC",
 		"STATUSPAGE_API_KEY": sp.Key, "STATUSPAGE_PAGE_ID": sp.Page, "STATUSPAGE_API_URL": sp.URL()}})
 	fs.Command(t, "U1", "C1", "open outage P1 Sign-in failing")

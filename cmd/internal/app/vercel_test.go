@@ -33,6 +33,7 @@ func startVercel(t *testing.T, extra map[string]string) *vercelHarness {
 	t.Cleanup(fc.Close)
 	t.Cleanup(fs.Close)
 	t.Cleanup(fv.Close)
+	checkSpec(t, "Vercel", fv.SpecErrors)
 	for id, name := range map[string]string{"U1": "alice", "U2": "bob", "U3": "carol"} {
 		fs.AddUser(id, name)
 	}
