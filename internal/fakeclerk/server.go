@@ -11,11 +11,14 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/speccheck"
 )
 
 // User is a fake Clerk user.
@@ -254,6 +257,27 @@ func (s *Server) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Call(nil), s.calls...)
+}
+
+// SpecRequests is every Backend API call as a request to Clerk, whose
+// paths start /v1 (the fake serves them at its root), for a check against
+// Clerk's Backend API description (clerkops/testdata). The Frontend API's
+// calls the fake also answers (/v1/environment, /.well-known/jwks.json)
+// are not in that description and are left out.
+func (s *Server) SpecRequests() []speccheck.Request {
+	var out []speccheck.Request
+	for _, c := range s.Calls() {
+		if strings.HasPrefix(c.Path, "/v1/") || strings.HasPrefix(c.Path, "/.well-known/") {
+			continue
+		}
+		q, _ := url.ParseQuery(c.Query)
+		r := speccheck.Request{Method: c.Method, Path: "/v1" + c.Path, Query: q}
+		if c.Body != "" && c.Body != "null" {
+			r.ContentType, r.Body = "application/json", []byte(c.Body)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // CountCalls counts successful calls of a method whose path matches suffix.

@@ -49,6 +49,7 @@ func TestEveryLoopSurvivesAPanic(t *testing.T) {
 	t.Cleanup(fs.Close)
 	fs.AddUser("U1", "alice")
 	fc := fakeclerk.New()
+	checkClerkSpec(t, fc)
 	t.Cleanup(fc.Close)
 	for range 30 {
 		fc.AddUser("U", "", 0)

@@ -54,6 +54,7 @@ func TestReportAndStatusComeWithCharts(t *testing.T) {
 	st := fakestatus.New()
 	defer st.Close()
 	fc := fakeclerk.New()
+	checkClerkSpec(t, fc)
 	defer fc.Close()
 	fs.AddUser("U1", "alice")
 	fs.AddUser("U2", "bob")

@@ -36,6 +36,7 @@ func startSecurity(t *testing.T, extra map[string]string) *secHarness {
 	t.Helper()
 	fs := fakeslack.New()
 	fc := fakeclerk.New()
+	checkClerkSpec(t, fc)
 	t.Cleanup(fc.Close)
 	t.Cleanup(fs.Close)
 	for id, name := range map[string]string{"U1": "alice", "U2": "bob", "U3": "carol", "U9": "mallory"} {

@@ -29,6 +29,7 @@ func startVercel(t *testing.T, extra map[string]string) *vercelHarness {
 	t.Helper()
 	fs := fakeslack.New()
 	fc := fakeclerk.New()
+	checkClerkSpec(t, fc)
 	fv := fakevercel.New()
 	t.Cleanup(fc.Close)
 	t.Cleanup(fs.Close)

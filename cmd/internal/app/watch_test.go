@@ -113,6 +113,7 @@ func TestDiagnoseNamesTheSlowComponent(t *testing.T) {
 	st := fakestatus.New()
 	defer st.Close()
 	fc := fakeclerk.New()
+	checkClerkSpec(t, fc)
 	defer fc.Close()
 	fc.SetLatency(520 * time.Millisecond)
 	st.SetHealth(200, 5*time.Millisecond)
@@ -134,6 +135,7 @@ func TestCheckReportsEachProblemWithoutSecrets(t *testing.T) {
 	fs := fakeslack.New()
 	defer fs.Close()
 	fc := fakeclerk.New()
+	checkClerkSpec(t, fc)
 	defer fc.Close()
 	secretBody := "fakeclerkkey"
 	startWatching(t, fs, map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_KEY_PREFIX": "x:", "STATUS_POLL_SCHEDULE": "off",
@@ -173,6 +175,7 @@ func TestClerkProbesOpenBeforeTheStatusPage(t *testing.T) {
 	st := fakestatus.New()
 	defer st.Close()
 	fc := fakeclerk.New()
+	checkClerkSpec(t, fc)
 	defer fc.Close()
 	p := startWatching(t, fs, map[string]string{"CLERK_STATUS_URL": st.RootURL(), "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL()})
 	poll(p)
@@ -354,6 +357,7 @@ func TestStatusShowsAFrontendAPIRefusalInRed(t *testing.T) {
 	st := fakestatus.New()
 	defer st.Close()
 	fc := fakeclerk.New()
+	checkClerkSpec(t, fc)
 	defer fc.Close()
 	p := startWatching(t, fs, map[string]string{"CLERK_STATUS_URL": st.RootURL(), "CLERK_PROBE": "on",
 		"CLERK_PUBLISHABLE_KEY": "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", "CLERK_FRONTEND_API_URL": fc.URL()})

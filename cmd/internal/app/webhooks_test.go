@@ -133,6 +133,7 @@ func TestResyncWhilePausedDeliversEveryUser(t *testing.T) {
 	fs := fakeslack.New()
 	defer fs.Close()
 	fc := fakeclerk.New()
+	checkClerkSpec(t, fc)
 	defer fc.Close()
 	fapp := fakeapp.New()
 	defer fapp.Close()
