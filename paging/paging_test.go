@@ -173,3 +173,38 @@ func TestEventsMatchPagerDutysEventsV2Description(t *testing.T) {
 		t.Fatalf("the planted event: %v", errs)
 	}
 }
+
+// Every message and call the client sends, and every status read, is one
+// Twilio's API description (twilio_api_v2010.json) defines, and a planted
+// one outside it fails.
+func TestRequestsMatchTwiliosAPIDescription(t *testing.T) {
+	tw := fakepaging.NewTwilio()
+	defer tw.Close()
+	c := paging.NewTwilio(tw.URL(), tw.SID, tw.Token, tw.From, nil)
+	ctx := context.Background()
+	if err := c.SMS(ctx, "+15550000001", "INC-1 P1 Sign-in failing"); err != nil {
+		t.Fatal(err)
+	}
+	sid, err := c.Call(ctx, "+15550000001", "INC-1 P1 Sign-in failing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CallStatus(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	spec := speccheck.MustLoad(speccheck.Twilio)
+	speccheck.Verify(t, spec, tw.SpecRequests(), "POST /2010-04-01/Accounts/{AccountSid}/Messages.json",
+		"POST /2010-04-01/Accounts/{AccountSid}/Calls.json", "GET /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json")
+	req, _ := http.NewRequest(http.MethodPost, tw.URL()+"/2010-04-01/Accounts/"+tw.SID+"/Messages.json",
+		strings.NewReader("To=%2B15550000001&From=%2B15550000000&Text=hello"))
+	req.SetBasicAuth(tw.SID, tw.Token)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if errs := tw.SpecErrors(); len(errs) != 1 || !strings.Contains(errs[0].Error(), `"body.Text"`) {
+		t.Fatalf("the planted message: %v", errs)
+	}
+}

@@ -38,6 +38,16 @@ type Twilio struct {
 	onSent      func(Sent)
 	script      map[string][]string // number → statuses its calls report, one per read
 	calls       map[string]*call    // call SID → its scripted statuses
+	rec         speccheck.Recorder
+}
+
+// SpecRequests is every request received.
+func (t *Twilio) SpecRequests() []speccheck.Request { return t.rec.Requests() }
+
+// SpecErrors checks every request received against Twilio's own API
+// description (speccheck.Twilio): one error per request outside it.
+func (t *Twilio) SpecErrors() []error {
+	return speccheck.MustLoad(speccheck.Twilio).CheckAll(t.rec.Requests())
 }
 
 // call is one placed call: each read of its status takes the next one
@@ -75,7 +85,7 @@ func (t *Twilio) OnSent(f func(Sent)) { t.mu.Lock(); t.onSent = f; t.mu.Unlock()
 func NewTwilio() *Twilio {
 	t := &Twilio{SID: "ACfake0000000000000000000000000000", Token: "faketwiliotoken0123456789abcdef", From: "+15550000000", refuse: map[string]int{},
 		script: map[string][]string{}, calls: map[string]*call{}}
-	t.srv = httptest.NewServer(http.HandlerFunc(t.handle))
+	t.srv = httptest.NewServer(t.rec.Wrap(http.HandlerFunc(t.handle)))
 	return t
 }
 

@@ -41,6 +41,7 @@ const (
 	PagerDutyEvents = "pagerduty-events-v2-subset.json"
 	PagerDutyREST   = "pagerduty-rest-subset.json"
 	Slack           = "slack-web-api-subset.json"
+	Twilio          = "twilio-api-v2010-subset.json"
 )
 
 // Request is one request as a fake received it.

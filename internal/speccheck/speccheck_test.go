@@ -83,7 +83,7 @@ func TestPlantedRequestsOutsideTheSpecsFail(t *testing.T) {
 
 // Each subset says where it came from.
 func TestEverySubsetNamesItsSource(t *testing.T) {
-	for _, name := range []string{speccheck.GitHub, speccheck.Vercel, speccheck.Statuspage, speccheck.PagerDutyEvents, speccheck.PagerDutyREST, speccheck.Slack} {
+	for _, name := range []string{speccheck.GitHub, speccheck.Vercel, speccheck.Statuspage, speccheck.PagerDutyEvents, speccheck.PagerDutyREST, speccheck.Slack, speccheck.Twilio} {
 		s := load(t, name)
 		if src := s.Source(); !strings.Contains(src, "repo") || !strings.Contains(src, "commit") {
 			t.Errorf("%s: x-source %q", name, src)

@@ -43,6 +43,7 @@ func startPaging(t *testing.T, contacts string, extra ...map[string]string) *pag
 	t.Cleanup(h.twilio.Close)
 	t.Cleanup(h.pd.Close)
 	checkSpec(t, "PagerDuty", h.pd.SpecErrors)
+	checkSpec(t, "Twilio", h.twilio.SpecErrors)
 	for id, name := range map[string]string{"U1": "alice", "U2": "bob", "U4": "dan"} {
 		h.slack.AddUser(id, name)
 	}
