@@ -363,7 +363,7 @@ func EnvCheck(ctx context.Context, v Vercel, keys KeyChecker, now time.Time) ([]
 		if deps, err := v.Deployments(ctx, 20); err == nil {
 			for _, d := range deps {
 				if d.UID == proj.Production() {
-					c.good = d.At()
+					c.good = d.CreatedTime() // its variables are those of then
 				}
 			}
 		}

@@ -231,6 +231,15 @@ func (d Deployment) At() time.Time {
 	return time.UnixMilli(d.Created)
 }
 
+// CreatedTime is when it was queued: its environment variables are the
+// values of then (a change later reaches only newer deployments).
+func (d Deployment) CreatedTime() time.Time {
+	if d.CreatedAt > 0 {
+		return time.UnixMilli(d.CreatedAt)
+	}
+	return time.UnixMilli(d.Created)
+}
+
 // Status is its readyState (state in older answers).
 func (d Deployment) Status() string {
 	if d.ReadyState != "" {

@@ -265,3 +265,20 @@ func TestEnvCheckSaysLegacySecretsAndEncryptedAnswersCannotBeRead(t *testing.T) 
 		}
 	}
 }
+
+// A deployment's variables are those of when it was queued: one changed
+// while it was building (after createdAt, before ready) is not what
+// production runs, and env check says so.
+func TestEnvChangedWhileTheProductionBuildRanIsFlagged(t *testing.T) {
+	h := startVercel(t, nil)
+	h.clock.Add(48 * time.Hour) // dpl_new222: queued 48 h 16 min ago, ready 48 h 12 min ago
+	now := h.clock.Now()
+	h.vercel.AddEnv(fakevercel.Env{Key: "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", Value: appPK, Type: "plain", Updated: now.Add(-30 * 24 * time.Hour)})
+	h.vercel.AddEnv(fakevercel.Env{Key: "CLERK_SECRET_KEY", Value: "sk_live_appsecretvalue123", Updated: now.Add(-48*time.Hour - 14*time.Minute)})
+	h.open(t, "open outage Sign-in broken")
+	h.slack.Command(t, "U1", "C1", "env check")
+	m := h.slack.ExpectEphemeral(t, "U1", "production Clerk variables")
+	if !strings.Contains(m.Text, "CLERK_SECRET_KEY is set for production (encrypted), changed 2 d ago: *changed after the deployment serving production was built*") {
+		t.Errorf("env check:\n%s", m.Text)
+	}
+}
