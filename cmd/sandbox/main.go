@@ -151,7 +151,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Run(ctx, cfg, app.Options{Stderr: stderr, RenderGap: time.Millisecond, Unpaced: true, OnPoller: func(p *statuswatch.Poller) { sb.poller = p },
+		done <- app.Run(ctx, cfg, app.Options{Stderr: stderr, RenderGap: time.Millisecond, Unpaced: true, Hooks: app.Hooks{OnPoller: func(p *statuswatch.Poller) { sb.poller = p }},
 			Ready: func(addr string) { f.app.HonourPause("http://"+addr+"/v1/webhooks", "") }})
 	}()
 	select {
