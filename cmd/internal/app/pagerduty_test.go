@@ -336,3 +336,44 @@ func TestPagerDutyReadBackIsExactlyOnceAcrossReplicas(t *testing.T) {
 		t.Fatalf("events sent back to PagerDuty: %+v", ev)
 	}
 }
+
+// Someone resolves in PagerDuty without acknowledging: someone is on it,
+// so INC-1 is acknowledged here by them (their name shown as text, never
+// a mention) and the ladder stops; the resolve is said once.
+func TestResolvedInPagerDutyBeforeAnAckAcknowledges(t *testing.T) {
+	t.Parallel()
+	h := newPDHarness(t, "")
+	bot := h.start(t)
+	card, _ := h.open(t, bot)
+	h.pd.Resolve("INC-1", "PEVE001", "Eve <!channel>")
+	h.clock.Add(time.Minute)
+	pollPD(t, bot)
+	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Acknowledged in PagerDuty by Eve &lt;!channel&gt;"}})
+	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Resolved in PagerDuty by Eve &lt;!channel&gt;", "INC-1 stays open here"}})
+	h.clock.Add(20 * time.Minute)
+	tickEngine(t, bot)
+	if len(h.twilio.Sent()) != 0 || said(h.slack, "Paged level 2") != 0 {
+		t.Fatal("level 2 was paged after the incident was resolved in PagerDuty")
+	}
+}
+
+// A PagerDuty incident with our key from before INC-1 opened (a Redis
+// that forgot its incident numbers) is someone else's: its ack and
+// resolve are not taken for INC-1's.
+func TestOldPagerDutyIncidentWithOurKeyIsIgnored(t *testing.T) {
+	t.Parallel()
+	h := newPDHarness(t, "")
+	h.pd.OpenIncident("INC-1", "triggered", h.clock.Now().Add(-72*time.Hour))
+	h.pd.Resolve("INC-1", "POLD001", "Old Timer")
+	bot := h.start(t)
+	card, _ := h.open(t, bot)
+	h.clock.Add(time.Minute)
+	pollPD(t, bot)
+	h.pd.Acknowledge("INC-1", "PNORA01", "Nora Oncall")
+	h.clock.Add(15 * time.Second)
+	pollPD(t, bot)
+	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Acknowledged in PagerDuty by Nora Oncall"}})
+	if n := said(h.slack, "Old Timer"); n != 0 {
+		t.Fatalf("the old incident was taken for INC-1's (%d mentions)", n)
+	}
+}
