@@ -14,7 +14,9 @@ func TestSandboxAcknowledgeInPagerDuty(t *testing.T) {
 	in, typed := io.Pipe()
 	out := &lockedBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(context.Background(), []string{"sandbox"}, func(string) string { return "" }, in, out, io.Discard) }()
+	go func() {
+		done <- run(context.Background(), []string{"sandbox"}, func(string) string { return "" }, in, out, io.Discard)
+	}()
 	typeLine := func(line, want string) {
 		t.Helper()
 		if _, err := io.WriteString(typed, line+"\n"); err != nil {
