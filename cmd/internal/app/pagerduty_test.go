@@ -180,6 +180,13 @@ func TestAckInPagerDutyStopsTheLadder(t *testing.T) {
 	s.Command(t, "U1", "C1", "resolve INC-1 fixed")
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"resolved INC-1"}})
 	waitFor(t, func() bool { ev := h.pd.Events(); return len(ev) == 2 && ev[1].Action == "resolve" })
+	// Resolved here: PagerDuty is not read for INC-1 any more.
+	reads := len(h.pd.APIRequests())
+	h.clock.Add(time.Minute)
+	pollPD(t, bot)
+	if got := len(h.pd.APIRequests()); got != reads {
+		t.Fatalf("INC-1 was read from PagerDuty after it was resolved here (%d requests, %d before)", got, reads)
+	}
 }
 
 // Resolved in PagerDuty while INC-1 is acknowledged here: said once in
