@@ -384,3 +384,29 @@ func TestOldPagerDutyIncidentWithOurKeyIsIgnored(t *testing.T) {
 		t.Fatalf("the old incident was taken for INC-1's (%d mentions)", n)
 	}
 }
+
+// The read-back loop runs on its own (not driven by the test) and panics
+// once: the guard logs it, says it once, and the loop carries on to read
+// the ack.
+func TestPagerDutyReadBackLoopSurvivesAPanic(t *testing.T) {
+	t.Parallel()
+	h := newPDHarness(t, "")
+	p := &panicOnce{seen: map[string]bool{}}
+	bot := apptest.Start(t, apptest.Spec{Slack: h.slack, Prefix: h.prefix, Env: h.env, Options: app.Options{
+		Manual: app.Loops{Engine: true}, Now: h.clock.Now,
+		PanicHook: func(job string) {
+			if job == "PagerDuty read-back" || job == "PagerDuty key check" {
+				p.hook(job)
+			}
+		}}})
+	card, _ := h.open(t, bot)
+	if !p.saw("PagerDuty read-back") {
+		t.Fatal("the read-back loop never ran")
+	}
+	h.pd.Acknowledge("INC-1", "PNORA01", "Nora Oncall")
+	h.clock.Add(time.Minute)
+	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Acknowledged in PagerDuty by Nora Oncall"}})
+	if !strings.Contains(bot.Logs.String(), "injected failure in PagerDuty read-back") {
+		t.Fatal("the panic was not logged")
+	}
+}
