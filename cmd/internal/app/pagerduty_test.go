@@ -410,3 +410,27 @@ func TestPagerDutyReadBackLoopSurvivesAPanic(t *testing.T) {
 		t.Fatal("the panic was not logged")
 	}
 }
+
+// PAGERDUTY_API_TOKEN without a routing key, a poll below 5 s and a bad
+// URL are said at start-up, all at once, without the key.
+func TestPagerDutyAPIConfigIsChecked(t *testing.T) {
+	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "PAGERDUTY_API_TOKEN": "u+secretRESTkey",
+		"PAGERDUTY_POLL": "1s", "PAGERDUTY_API_URL": "api.pagerduty.com"}
+	_, err := app.Load(func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("Load accepted it")
+	}
+	for _, want := range []string{"set PAGERDUTY_ROUTING_KEY too", `PAGERDUTY_POLL "1s" must be at least 5s`, "PAGERDUTY_API_URL must be an http(s) URL"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "u+secretRESTkey") {
+		t.Fatalf("the error shows the key: %v", err)
+	}
+	env["PAGERDUTY_ROUTING_KEY"], env["PAGERDUTY_POLL"], env["PAGERDUTY_API_URL"] = "k", "", ""
+	cfg, err := app.Load(func(k string) string { return env[k] })
+	if err != nil || cfg.PagerDutyPoll != 15*time.Second || cfg.PagerDutyAPIURL != "https://api.pagerduty.com" {
+		t.Fatalf("defaults: %v %v %q", err, cfg.PagerDutyPoll, cfg.PagerDutyAPIURL)
+	}
+}
