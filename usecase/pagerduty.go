@@ -167,11 +167,14 @@ func (s *PagerDutySync) stopRound(ctx context.Context, err error, now time.Time)
 	return false
 }
 
-// answered forgets a refusal or 429s once PagerDuty answers again.
-func (s *PagerDutySync) answered(ctx context.Context) {
-	if n, _ := s.d.Redis.Del(ctx, s.key("refused"), s.key("backoff")).Result(); n > 0 {
+// answered forgets a refusal or 429s once PagerDuty answers again, and
+// reports whether there was one.
+func (s *PagerDutySync) answered(ctx context.Context) bool {
+	n, _ := s.d.Redis.Del(ctx, s.key("refused"), s.key("backoff")).Result()
+	if n > 0 {
 		s.d.Log.Info("PagerDuty's REST API answers PAGERDUTY_API_TOKEN again")
 	}
+	return n > 0
 }
 
 // Check reads PagerDuty once at start-up, so a key it refuses is said now
@@ -180,7 +183,11 @@ func (s *PagerDutySync) Check(ctx context.Context) {
 	_, err := s.d.API.Incidents(ctx, "clerk-incident-bot-start-up-check")
 	switch {
 	case err == nil:
-		s.answered(ctx)
+		if s.answered(ctx) {
+			// A key fixed since the last refusal: poll now, not when the
+			// refused key was next to be tried.
+			s.d.Redis.Del(ctx, s.key("next"))
+		}
 		s.d.Log.Info("PagerDuty's REST API accepts PAGERDUTY_API_TOKEN: acknowledgements made in PagerDuty are read back")
 	case !s.stopRound(ctx, err, s.d.Now()):
 		s.d.Log.WithError(err).Warn("PagerDuty's REST API could not be read at start-up; the poll tries again")

@@ -263,6 +263,20 @@ func TestRefusedPagerDutyKeyIsSaidOnce(t *testing.T) {
 	if !strings.Contains(logs, "PagerDuty rejected PAGERDUTY_API_TOKEN (401") || strings.Contains(logs, badKey) {
 		t.Fatalf("logs should say the refusal without the key:\n%s", logs)
 	}
+	// The key is fixed and the bot restarted: it reads PagerDuty at once,
+	// not ten minutes later, and says nothing more about the old key.
+	bot.Stop()
+	h.env["PAGERDUTY_API_TOKEN"] = h.pd.APIToken
+	fixed := h.start(t)
+	waitFor(t, func() bool { return strings.Contains(fixed.Logs.String(), "answers PAGERDUTY_API_TOKEN again") })
+	h.pd.Acknowledge("INC-1", "PNORA01", "Nora Oncall")
+	if !pollPD(t, fixed) {
+		t.Fatal("the fixed key waits for the refused key's retry")
+	}
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Contains: []string{"Acknowledged in PagerDuty by Nora Oncall"}})
+	if n := said(s, "rejected PAGERDUTY_API_TOKEN"); n != 1 {
+		t.Fatalf("the refusal was said %d times", n)
+	}
 }
 
 // A 403 (a key without access to incidents) is said too, in its words.
