@@ -208,3 +208,31 @@ func TestRequestsMatchTwiliosAPIDescription(t *testing.T) {
 		t.Fatalf("the planted message: %v", errs)
 	}
 }
+
+// The REST read-back (GET /incidents) asks only what PagerDuty's REST API
+// description defines, and a planted read outside it fails.
+func TestIncidentReadsMatchPagerDutysRESTDescription(t *testing.T) {
+	pd := fakepaging.NewPagerDuty()
+	defer pd.Close()
+	ctx := context.Background()
+	if err := paging.NewPagerDuty(pd.URL(), pd.Key, nil).Trigger(ctx, "INC-1", "Sign-in failing", "critical", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := paging.NewPagerDutyAPI(pd.APIURL(), pd.APIToken, nil).Incidents(ctx, "INC-1"); err != nil {
+		t.Fatal(err)
+	}
+	speccheck.Verify(t, speccheck.MustLoad(speccheck.PagerDutyREST), pd.SpecRequests()[1:], "GET /incidents")
+	if errs := pd.SpecErrors(); len(errs) != 0 {
+		t.Fatalf("outside the specs: %v", errs)
+	}
+	req, _ := http.NewRequest(http.MethodGet, pd.APIURL()+"/incidents?incident_key=INC-1&statuses%5B%5D=open", nil)
+	req.Header.Set("Authorization", "Token token="+pd.APIToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if errs := pd.SpecErrors(); len(errs) != 1 || !strings.Contains(errs[0].Error(), `"statuses[]" = "open"`) {
+		t.Fatalf("the planted read: %v", errs)
+	}
+}
