@@ -373,10 +373,8 @@ func (s *Spec) checkObject(where, at string, schema map[string]any, v any) error
 			return first
 		}
 	}
-	for _, a := range asList(schema["allOf"]) {
-		if err := s.checkObject(where, at, s.deref(a), v); err != nil {
-			return err
-		}
+	if parts := asList(schema["allOf"]); len(parts) > 0 {
+		return s.checkObject(where, at, s.mergeAllOf(schema, parts), v)
 	}
 	if enum := asList(schema["enum"]); len(enum) > 0 {
 		ok := false
@@ -428,6 +426,34 @@ func (s *Spec) checkObject(where, at string, schema map[string]any, v any) error
 		}
 	}
 	return nil
+}
+
+// mergeAllOf makes one object schema of schema and its allOf parts: every
+// part's properties and required ones, so a property of one part is not
+// unknown to another.
+func (s *Spec) mergeAllOf(schema map[string]any, parts []any) map[string]any {
+	merged := map[string]any{}
+	props := map[string]any{}
+	var required []any
+	for _, a := range append([]any{schema}, parts...) {
+		m := s.deref(a)
+		for k, v := range m {
+			if k != "allOf" && k != "properties" && k != "required" {
+				merged[k] = v
+			}
+		}
+		if pm, ok := m["properties"].(map[string]any); ok {
+			for k, v := range pm {
+				props[k] = v
+			}
+		}
+		required = append(required, asList(m["required"])...)
+	}
+	if len(props) > 0 {
+		merged["properties"] = props
+	}
+	merged["required"] = required
+	return merged
 }
 
 // CheckAll checks every request; it returns one error per request outside

@@ -110,3 +110,24 @@ func (f *fakeT) Errorf(format string, a ...any) {
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+// allOf is one object: a property of one part is not unknown to another,
+// and a property of none is.
+func TestAllOfPartsMakeOneObject(t *testing.T) {
+	s, err := speccheck.Parse([]byte(`{"openapi":"3.0.0","info":{"title":"t","version":"1"},"paths":{"/x":{"post":{"requestBody":{"content":{"application/json":{"schema":
+		{"allOf":[{"type":"object","properties":{"a":{"type":"string"}},"required":["a"]},{"type":"object","properties":{"b":{"enum":["x","y"]}}}]}}}}}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := func(body string) speccheck.Request {
+		return speccheck.Request{Method: "POST", Path: "/x", ContentType: "application/json", Body: []byte(body)}
+	}
+	if err := s.Check(req(`{"a":"1","b":"x"}`)); err != nil {
+		t.Errorf("a and b: %v", err)
+	}
+	for body, want := range map[string]string{`{"a":"1","c":1}`: `"body.c"`, `{"b":"x"}`: `"body.a" is missing`, `{"a":"1","b":"z"}`: "body.b = z"} {
+		if err := s.Check(req(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %s", body, err, want)
+		}
+	}
+}
