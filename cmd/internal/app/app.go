@@ -329,6 +329,7 @@ type slackSide interface {
 	publish.UserNames
 	commands.Modals
 	rooms.Slack
+	usecase.ShareSlack
 	LookupHandle(ctx context.Context, handle string) (string, error)
 	AuthTest(ctx context.Context) (string, error)
 }
@@ -377,6 +378,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	b.rooms = newRooms(ctx, cfg, opt, rdb, stores.Incidents, out, strict, log)
 	deps.Rooms = b.rooms.lookup
+	deps.Sharing = usecase.NewSharing(out, auth, log)
 	clerk := b.publisher(rb, contacts, st)
 	if clerk != nil {
 		deps.Clerk = clerk
