@@ -38,7 +38,7 @@ type TargetResult struct {
 	Target string `json:"target"`
 	// Name is the account's name (the channel reads its initials only).
 	Name string `json:"name,omitempty"`
-	OK     bool   `json:"ok"`
+	OK   bool   `json:"ok"`
 	// Done is what was done to it even when it failed later ("banned").
 	Done string `json:"done,omitempty"`
 	// Error is a plain sentence saying what failed.

@@ -16,8 +16,8 @@ func TestRedactMasksEmailsAndIPs(t *testing.T) {
 		"credential stuffing from 203.0.113.7 against eve@example.com": "credential stuffing from [IP] against [e-mail]",
 		"v6 2001:db8::1 and 2001:db8:0:0:0:0:0:2":                      "v6 [IP] and [IP]",
 		"<mailto:a.b+c@sub.example.co.uk|a.b+c@sub.example.co.uk>":     "<mailto:[e-mail]|[e-mail]>",
-		"at 03:15:00 UTC, 12 sessions, v1.2":                          "at 03:15:00 UTC, 12 sessions, v1.2",
-		"user_2abc and apr-abc123def456":                              "user_2abc and apr-abc123def456",
+		"at 03:15:00 UTC, 12 sessions, v1.2":                           "at 03:15:00 UTC, 12 sessions, v1.2",
+		"user_2abc and apr-abc123def456":                               "user_2abc and apr-abc123def456",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
@@ -40,7 +40,7 @@ func TestLockoutRequestInTheThreadHasNoPersonalData(t *testing.T) {
 		Targets:  []string{"user_1"},
 		Accounts: []approval.Account{{ID: "user_1", Name: "Eve Smith", Email: "eve@example.com"}},
 		NotFound: []string{"typo@example.com", "user_gone"}, Ambiguous: []approval.Ambiguous{{Ref: "shared@example.com", IDs: []string{"user_7", "user_8"}}},
-		Reason:  "stuffing from 203.0.113.7", Summary: "Ban 1 user(s) in Clerk",
+		Reason: "stuffing from 203.0.113.7", Summary: "Ban 1 user(s) in Clerk",
 		RequestedBy: incident.Person{ID: "U1", Name: "alice"}, RequestedAt: now, ExpiresAt: now.Add(15 * time.Minute)}
 	pending := ApprovalMsg(a, "<@U2>")
 	golden(t, "approval_lockout", pending)

@@ -4,11 +4,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"maps"
-	"strconv"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
