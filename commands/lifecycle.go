@@ -380,6 +380,10 @@ func (h *Lifecycle) resolve(ctx context.Context, r Req, id, text string) {
 	if lacks != "" {
 		line += "\n" + lacks
 	}
+	running := render.StillRunning(inc.Running(), h.now())
+	if running != "" {
+		line += "\n" + running
+	}
 	line += fmt.Sprintf("\nNext: record the root cause, prevention items and lessons, then `/clerk-incident postmortem %s` writes the report.", id)
 	h.pub.Thread(ctx, inc, line)
 	h.resolveStatusPage(ctx, inc)
@@ -387,6 +391,9 @@ func (h *Lifecycle) resolve(ctx context.Context, r Req, id, text string) {
 		reply := ":white_check_mark: " + id + " is resolved."
 		if lacks != "" {
 			reply += "\n" + lacks
+		}
+		if running != "" {
+			reply += "\n" + running
 		}
 		h.ReplyText(ctx, r, reply)
 	}
@@ -451,7 +458,8 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 	if len(missing) > 0 {
 		entry += " (still empty: " + strings.Join(missing, ", ") + ")"
 	}
-	if _, err := h.incidents.Update(ctx, id, incident.Record(r.Who, entry)); err != nil {
+	// When it was written counts: work still running rewrites it on its end.
+	if _, err := h.incidents.Update(ctx, id, incident.ReportWritten(r.Who, entry)); err != nil {
 		h.log.WithError(err).Warn("could not record report on timeline")
 	}
 	if len(missing) == 0 {

@@ -167,6 +167,12 @@ func (h *Security) revoke(ctx context.Context, r Req, p Parsed) {
 	for i, u := range found {
 		ids[i] = u.ID
 	}
+	// A bulk revoke is work in flight on its incident until it ends; its
+	// progress message is its start in the thread.
+	work := incident.Work{ID: fmt.Sprintf("revoke-%d", h.now().UnixMilli()), What: fmt.Sprintf("revoke of the sessions of %d users", len(ids))}
+	if inc != nil && len(ids) > 1 {
+		_, _ = h.incidents.Update(ctx, inc.ID, incident.StartWork(r.Who, work, ""))
+	}
 	prog := h.pub.StartProgress(ctx, inc, fmt.Sprintf("Revoking the sessions of %d users", len(ids)), len(ids))
 	results := h.clerk.RevokeMany(ctx, ids, 4, len(ids) <= 20, prog.Update)
 	prog.Finish(ctx)
@@ -194,7 +200,7 @@ func (h *Security) revoke(ctx context.Context, r Req, p Parsed) {
 		h.pub.Attach(ctx, inc, "revoke-result.txt", "Revoke result", full, fmt.Sprintf("Every result of the revoke of %d users", len(results)))
 	}
 	if inc != nil {
-		h.recordRevoke(ctx, r, inc, threadSummary, revoked, unknown, len(results), total, failed)
+		h.recordRevoke(ctx, r, inc, threadSummary, revoked, unknown, len(results), total, failed, work.ID)
 	}
 	h.log.WithField("users", len(results)).WithField("revoked", total).WithField("failed", failed).Info("sessions revoked")
 	h.ReplyText(ctx, r, summary)
@@ -227,7 +233,7 @@ func revokeLines(found []clerkops.User, results []clerkops.RevokeResult, label f
 
 // recordRevoke puts a revoke on its incident: the timeline, the thread,
 // the affected list and the checklist step.
-func (h *Security) recordRevoke(ctx context.Context, r Req, inc *incident.Incident, summary string, revoked []clerkops.User, unknown []string, users, total, failed int) {
+func (h *Security) recordRevoke(ctx context.Context, r Req, inc *incident.Incident, summary string, revoked []clerkops.User, unknown []string, users, total, failed int, workID string) {
 	line := fmt.Sprintf("Revoked %d sessions of %d users (%d failed)", total, users, failed)
 	if total == 0 {
 		line = fmt.Sprintf("No sessions revoked: %d users checked, %d failed, the rest had no active session", users, failed)
@@ -236,7 +242,15 @@ func (h *Security) recordRevoke(ctx context.Context, r Req, inc *incident.Incide
 		// The timeline is read in the report: a count, no e-mails.
 		line += fmt.Sprintf("; %d not found in Clerk", len(unknown))
 	}
-	if _, err := h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, line)); err != nil {
+	record := incident.Record(r.Who, line)
+	if users > 1 { // a bulk revoke: its work ends with this line
+		status := approval.Done
+		if failed > 0 {
+			status = approval.Failed
+		}
+		record = incident.EndWork(r.Who, workID, fmt.Sprintf("revoke of the sessions of %d users", users), status, line, line)
+	}
+	if _, err := h.incidents.Update(ctx, inc.ID, record); err != nil {
 		h.log.WithError(err).Warn("could not record revoke")
 	}
 	h.pub.Thread(ctx, inc, summary)

@@ -205,6 +205,12 @@ type Incident struct {
 	Prevention []string `json:"prevention,omitempty"`
 	Lessons    string   `json:"lessons,omitempty"`
 
+	// Work are the long actions carried out for it (work.go); ReportedAt
+	// is when its report was last written, so one that ends later can
+	// update it.
+	Work       []Work    `json:"work,omitempty"`
+	ReportedAt time.Time `json:"reported_at,omitzero"`
+
 	Timeline []Entry `json:"-"`
 }
 

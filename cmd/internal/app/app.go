@@ -399,6 +399,10 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	deps.Pictures = newPictures(cfg, b.pub, poll, opt.Now)
 	deps.DiagnoseTargets = diagnoseTargets(cfg, clerk, b.hc)
 	deps.Check = b.checkInput(ctx, contacts, clerk, poll, strict)
+	// Long actions (approved rollbacks and lockouts, resyncs) are work
+	// in flight on their incident until they end.
+	b.work = usecase.NewWork(usecase.WorkDeps{Store: stores.Incidents, Approvals: b.pub.Approvals, Resync: b.pub.Progress, Upload: b.pub.Files,
+		Facts: usecase.ReportFacts{Affected: stores.Affected, Followups: followupLister(deps.Followups)}, Log: log, Now: opt.Now})
 	runner := b.webhookParts(&deps, clerk)
 	executor := b.executor(st, clerk, deps.App)
 	deps.Executor = executor

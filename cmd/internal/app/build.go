@@ -44,6 +44,7 @@ type build struct {
 	g      *guard.Guard
 	pub    *publish.Publisher
 	rooms  roomParts // empty: INCIDENT_CHANNELS off
+	work   *usecase.Work
 }
 
 // domain are the stores beside the incidents'.
@@ -235,7 +236,7 @@ func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.R
 		return nil
 	}
 	runner := resync.NewRunner(b.rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc, Guard: b.g},
-		clerk, b.pub.Progress, now, b.log.WithField("component", "resync"))
+		clerk, b.work, now, b.log.WithField("component", "resync"))
 	deps.Resync = runner
 	return runner
 }
@@ -253,7 +254,7 @@ func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps
 		approval.BypassOn:     usecase.BypassOn{Bypass: st.bypass, Pub: pub, Now: now, Log: log},
 		approval.BypassExtend: usecase.BypassExtend{Bypass: st.bypass, Max: b.cfg.BypassMax, Now: now, Log: log},
 		approval.Rollback:     usecase.RollbackDoer{Vercel: app.Vercel, Pub: pub, Log: log, Wait: b.opt.VercelWait},
-	}, b.pub.Approvals, log)
+	}, b.work, log)
 	executor.SetGuard(b.g)
 	return executor
 }
