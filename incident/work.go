@@ -100,10 +100,10 @@ func ReportWritten(by Person, entry string) Mutation {
 	}
 }
 
-// ReportBehind reports whether the work id ended after the report was
-// written while it ran: the report says it was running, so it needs
-// writing again.
+// ReportBehind reports whether the work id ended no earlier than the
+// report was last written: the report says it was running (or lacks it),
+// so it needs writing again.
 func (i *Incident) ReportBehind(id string) bool {
 	w, ok := i.WorkOf(id)
-	return ok && !w.Running() && !i.ReportedAt.IsZero() && i.ReportedAt.After(w.Started) && !i.ReportedAt.After(w.Ended)
+	return ok && !w.Running() && !i.ReportedAt.IsZero() && !i.ReportedAt.After(w.Ended)
 }
