@@ -301,6 +301,12 @@ func (h *Opening) openIncident(ctx context.Context, r Req, cat incident.Category
 		h.ReplyText(ctx, r, "Set SLACK_CHANNEL_ID: there is no channel to post the incident card in. Nothing was opened.")
 		return
 	}
+	// The title is read by everyone in the channel, guests included, and
+	// outside it (announcements, the report): no e-mail or IP in it.
+	masked := ""
+	if red := render.Redact(title); red != title {
+		title, masked = red, "\n:lock: The title named an e-mail or IP address: it is masked, as everyone in the channel reads titles. Name accounts by user ID (`/clerk-incident user &lt;e-mail&gt;` finds it)."
+	}
 	inc, cardErr, err := h.opener.Open(ctx, usecase.Request{OpenParams: incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.Who, Channel: channel, Force: force}})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {
@@ -324,7 +330,7 @@ func (h *Opening) openIncident(ctx context.Context, r Req, cat incident.Category
 		}
 		h.ReplyText(ctx, r, fmt.Sprintf(":warning: Opened *%s*, but its card could not be posted in <#%s>. %s; the card is posted as soon as that is fixed (the bot retries with backoff, at most every 5 minutes).", inc.ID, channel, fix))
 	case r.IsCommand:
-		h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.", inc.ID, cmp.Or(inc.Channel, channel)))
+		h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.%s", inc.ID, cmp.Or(inc.Channel, channel), masked))
 	}
 }
 

@@ -3,6 +3,7 @@ package usecase
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
@@ -64,6 +65,7 @@ func ResolveTargets(ctx context.Context, clerk UserFinder, refs []string) (Targe
 			for _, u := range matched {
 				amb.IDs = append(amb.IDs, u.ID)
 			}
+			slices.Sort(amb.IDs)
 			t.Ambiguous = append(t.Ambiguous, amb)
 		}
 	}
