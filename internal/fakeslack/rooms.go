@@ -226,11 +226,7 @@ func (s *Server) membersLocked(channel string) []string {
 	if m, ok := s.members[channel]; ok {
 		return append([]string{"UBOT"}, m...)
 	}
-	all := []string{"UBOT"}
-	for _, id := range slices.Sorted(maps.Keys(s.users)) {
-		all = append(all, id)
-	}
-	return all
+	return append([]string{"UBOT"}, slices.Sorted(maps.Keys(s.users))...)
 }
 
 // apiConversationsMembers answers conversations.members: the members a
