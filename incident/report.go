@@ -195,7 +195,11 @@ func writeWork(b *strings.Builder, inc *Incident, day string, people people) {
 		if status == "" {
 			status = "ended"
 		}
-		fmt.Fprintf(b, "- %s to %s - %s (%s, %s): %s", stamp(w.Started), stamp(w.Ended), oneLine(w.What), w.ID, people.name(w.By), status)
+		span := stamp(w.Started) + " to " + stamp(w.Ended)
+		if w.Started.IsZero() {
+			span = "ended " + stamp(w.Ended)
+		}
+		fmt.Fprintf(b, "- %s - %s (%s, %s): %s", span, oneLine(w.What), w.ID, people.name(w.By), status)
 		if w.Outcome != "" {
 			fmt.Fprintf(b, " - %s", oneLine(w.Outcome))
 		}

@@ -76,8 +76,8 @@ func EndWork(by Person, id, what, status, outcome, entry string) Mutation {
 				i = k
 			}
 		}
-		if i < 0 {
-			inc.Work = append(inc.Work, Work{ID: id, What: what, By: by, Started: now})
+		if i < 0 { // when it started is not known
+			inc.Work = append(inc.Work, Work{ID: id, What: what, By: by})
 			i = len(inc.Work) - 1
 		}
 		if !inc.Work[i].Running() {

@@ -36,7 +36,15 @@ const ActShowTargets = "approval_targets"
 // HasPrivateTargets reports whether a request holds more than its thread
 // message shows: resolved accounts, refs left out, a masked reason.
 func HasPrivateTargets(a *approval.Request) bool {
-	return len(a.Accounts) > 0 || len(a.NotFound) > 0 || len(a.Ambiguous) > 0 || Redact(a.Reason) != a.Reason
+	if len(a.Accounts) > 0 || len(a.NotFound) > 0 || len(a.Ambiguous) > 0 || Redact(a.Reason) != a.Reason {
+		return true
+	}
+	for _, t := range a.Targets { // a request stored by an older release named e-mails
+		if Redact(t) != t {
+			return true
+		}
+	}
+	return false
 }
 
 // requestBody is what a request acts on and why, as the thread reads it:
