@@ -310,7 +310,7 @@ func (h *Resync) startResync(ctx context.Context, r Req, inc *incident.Incident,
 	if inc != nil {
 		channel, thread = inc.Channel, inc.CardTS
 		// Work in flight until it ends: `resolve` and the report name it.
-		_, _ = h.incidents.Update(ctx, inc.ID, incident.StartWork(r.Who, incident.Work{ID: "resync " + started.ID, What: usecase.ResyncWork(started)},
+		_, _ = h.incidents.Update(ctx, inc.ID, incident.StartWork(r.Who, incident.Work{ID: started.ID, What: usecase.ResyncWork(started)},
 			fmt.Sprintf("Resync %s started%s", started.ID, map[bool]string{true: " (dry run)", false: ""}[job.DryRun])))
 	}
 	if channel == "" {

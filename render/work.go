@@ -20,7 +20,7 @@ func WorkStarted(w incident.Work) string {
 func WorkEnded(w incident.Work) string {
 	mark := ":checkered_flag:"
 	switch w.Status {
-	case approval.Failed:
+	case approval.Failed, "cancelled":
 		mark = ":x:"
 	case approval.Unsure, approval.NotCarriedOut:
 		mark = ":warning:"

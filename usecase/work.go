@@ -195,12 +195,8 @@ func (w *Work) Finished(ctx context.Context, j *resync.Job, failedIDs []string) 
 	if j.Incident == "" {
 		return
 	}
-	status := approval.Done
-	if j.Status != resync.Done || j.Failed > 0 {
-		status = approval.Failed
-	}
-	w.End(ctx, j.Incident, incident.Work{ID: "resync " + j.ID, What: ResyncWork(j), Status: status,
-		Outcome: fmt.Sprintf("%s: delivered %d, failed %d, skipped %d", j.Status, j.Delivered, j.Failed, j.Skipped)}, "")
+	w.End(ctx, j.Incident, incident.Work{ID: j.ID, What: ResyncWork(j), Status: j.Status,
+		Outcome: fmt.Sprintf("delivered %d, failed %d, skipped %d", j.Delivered, j.Failed, j.Skipped)}, "")
 }
 
 // ResyncWork is a resync as its work reads.
