@@ -170,6 +170,11 @@ func TestSecurityIncidentPostsNoEmailOrIPWhereTheChannelReads(t *testing.T) {
 	if got := leaks(s.SeenBy("UG")); len(got) > 0 {
 		t.Errorf("the guest reads %v", got)
 	}
+	// The report records the long actions with their outcomes.
+	if !strings.Contains(report.Content, "### Long actions") || !strings.Contains(report.Content, "revoke of the sessions of 2 users") ||
+		!strings.Contains(report.Content, "lockout of 2 accounts (apr-") || !strings.Contains(report.Content, "done - 2 of 2 users banned") {
+		t.Errorf("the report lacks the long actions:\n%s", report.Content)
+	}
 	if shared < 1 || channelMsgs < 5 || !strings.Contains(report.Content, ann.ID) {
 		t.Fatalf("%d channel messages, %d shared with the responders; report:\n%s", channelMsgs, shared, report.Content)
 	}
