@@ -214,9 +214,22 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 					}
 				})
 			})
+			if cfg.ProbeSchedule != "" {
+				// A round lasts at most the 5 s probe timeout; the next one
+				// may start while a slow one finishes.
+				_, _ = c.AddFunc(cfg.ProbeSchedule, func() {
+					pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+					defer cancel()
+					parts.guard.Run(pctx, "clerk prober", "", func(ctx context.Context) {
+						if poll.TryLeadProbes(ctx) {
+							poll.PollProbes(ctx)
+						}
+					})
+				})
+			}
 			c.Start()
 			stop.add(func() { <-c.Stop().Done() })
-			log.WithField("schedule", cfg.StatusSchedule).Info("status poller started")
+			log.WithField("schedule", cfg.StatusSchedule).WithField("probe_schedule", cfg.ProbeSchedule).Info("status poller started")
 		}
 	}
 	if opt.OnSweep != nil {

@@ -177,7 +177,8 @@ func (b *build) afterOpen(app commands.AppDeps) func(ctx context.Context, inc *i
 // off) and its interval.
 func (b *build) poller(opener *usecase.Opener) (*statuswatch.Poller, time.Duration) {
 	cfg := b.cfg
-	if cfg.StatusSchedule == "" || (cfg.StatusURL == "" && cfg.HealthURL == "") {
+	probes := clerkProbes(cfg)
+	if cfg.StatusSchedule == "" || (cfg.StatusURL == "" && cfg.HealthURL == "" && len(probes) == 0) {
 		return nil, 0
 	}
 	sched, _ := cron.ParseStandard(cfg.StatusSchedule)
@@ -185,7 +186,8 @@ func (b *build) poller(opener *usecase.Opener) (*statuswatch.Poller, time.Durati
 	interval := sched.Next(first).Sub(first)
 	poll := statuswatch.NewPoller(b.rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
 		Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: interval, Components: cfg.Components,
-		Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow, Observer: b.m}, b.hc, opener, b.pub.Notes, b.opt.Now, b.log.WithField("component", "statuswatch"))
+		Probes: probes, ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow, ProbeInterval: scheduleInterval(cfg.ProbeSchedule), ProbeWindow: cfg.ProbeWindow,
+		Observer: b.m}, b.hc, opener, b.pub.Notes, b.opt.Now, b.log.WithField("component", "statuswatch"))
 	if cfg.Channel == "" {
 		b.log.Warn("SLACK_CHANNEL_ID is not set: the status poller can watch but cannot open incidents or post alerts")
 	}

@@ -58,6 +58,8 @@ type Config struct {
 	Probe          bool
 	ProbeConfirm   int
 	ProbeSlow      time.Duration
+	ProbeSchedule  string // CLERK_PROBE_SCHEDULE; "" when the probes ride the status poll
+	ProbeWindow    time.Duration
 	ChartProgram   string // CHART_PROGRAM ("": beside the executable)
 	HealthURL      string
 	HealthConfirm  int
@@ -127,11 +129,13 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"STATUS_CONFIRM_POLLS", "2", "consecutive polls showing a Clerk problem before an incident opens"},
 	{"STATUS_COMPONENTS_FILE", "", "YAML mapping each status-page component to outage, webhook or advisory; unset: the built-in map (README)"},
 	{"CLERK_PROBE", "", "time Clerk's own endpoints on every poll (on/off); default on when CLERK_SECRET_KEY or CLERK_PUBLISHABLE_KEY is set"},
-	{"CLERK_PROBE_CONFIRM_POLLS", "3", "consecutive failed or slow probe polls before a \"Clerk API failing from here\" incident opens"},
-	{"CLERK_PROBE_SLOW_MS", "2000", "a probe slower than this many milliseconds counts as failing"},
+	{"CLERK_PROBE_SCHEDULE", "@every 15s", "cron schedule of the probes of Clerk's own APIs and of APP_HEALTH_URL, apart from the status page's poll; off: they run with STATUS_POLL_SCHEDULE"},
+	{"CLERK_PROBE_CONFIRM_POLLS", "3", "failed probe rounds in a row (within CLERK_PROBE_CONFIRM_WINDOW) before a \"Clerk API failing from here\" incident opens; rounds that were only slow need twice as many within twice the window; at least 2"},
+	{"CLERK_PROBE_CONFIRM_WINDOW", "1m", "the failed rounds in a row of CLERK_PROBE_CONFIRM_POLLS and APP_HEALTH_CONFIRM_POLLS must fall within this long"},
+	{"CLERK_PROBE_SLOW_MS", "2000", "a probe slower than this many milliseconds counts as slow"},
 	{"CHART_PROGRAM", "", "the chart drawer run for each chart (clerk-incident-chart); default: beside the bot's executable"},
 	{"APP_HEALTH_URL", "", "the app's health endpoint (the runbook's /api/health/clerk); unset: not probed"},
-	{"APP_HEALTH_CONFIRM_POLLS", "3", "consecutive failed probes before an outage incident opens"},
+	{"APP_HEALTH_CONFIRM_POLLS", "3", "failed health probes in a row (within CLERK_PROBE_CONFIRM_WINDOW) before an outage incident opens; at least 2"},
 	{"CLERK_PUBLISHABLE_KEY", "", "publishable key (pk_…): key-pair check and Frontend API JWKS timing"},
 	{"CLERK_FRONTEND_API_URL", "", "Frontend API base URL; default: decoded from the publishable key"},
 	{"APP_WEBHOOK_URL", "", "the app's Clerk webhook endpoint (webhook check, resync)"},
@@ -317,14 +321,67 @@ func loadWatch(c *Config, get func(string) string, errs *[]string) {
 	default:
 		*errs = append(*errs, fmt.Sprintf("CLERK_PROBE %q must be on or off", v))
 	}
-	c.ProbeConfirm = positiveInt(get, "CLERK_PROBE_CONFIRM_POLLS", errs)
+	c.ProbeConfirm = confirmPolls(get, "CLERK_PROBE_CONFIRM_POLLS", errs)
 	if ms, err := strconv.Atoi(get("CLERK_PROBE_SLOW_MS")); err != nil || ms < 1 {
 		*errs = append(*errs, fmt.Sprintf("CLERK_PROBE_SLOW_MS %q must be a positive number of milliseconds", get("CLERK_PROBE_SLOW_MS")))
 	} else {
 		c.ProbeSlow = time.Duration(ms) * time.Millisecond
 	}
-	c.HealthConfirm = positiveInt(get, "APP_HEALTH_CONFIRM_POLLS", errs)
+	c.HealthConfirm = confirmPolls(get, "APP_HEALTH_CONFIRM_POLLS", errs)
 	c.ChartProgram = get("CHART_PROGRAM")
+	loadProbeSchedule(c, get, errs)
+}
+
+// loadProbeSchedule reads the probes' own schedule and their window; the
+// window must hold the rounds it confirms.
+func loadProbeSchedule(c *Config, get func(string) string, errs *[]string) {
+	c.ProbeWindow = duration(get, "CLERK_PROBE_CONFIRM_WINDOW", errs)
+	sched := get("CLERK_PROBE_SCHEDULE")
+	every := scheduleInterval(c.StatusSchedule)
+	if !strings.EqualFold(sched, "off") {
+		if _, err := cron.ParseStandard(sched); err != nil {
+			*errs = append(*errs, fmt.Sprintf("CLERK_PROBE_SCHEDULE %q is not a cron schedule (e.g. @every 15s) or off", sched))
+			return
+		}
+		c.ProbeSchedule, every = sched, scheduleInterval(sched)
+	}
+	if every <= 0 || c.ProbeWindow <= 0 {
+		return
+	}
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"CLERK_PROBE_CONFIRM_POLLS", c.ProbeConfirm}, {"APP_HEALTH_CONFIRM_POLLS", c.HealthConfirm}} {
+		if need := time.Duration(v.n-1) * every; v.n > 0 && c.ProbeWindow <= need {
+			*errs = append(*errs, fmt.Sprintf("CLERK_PROBE_CONFIRM_WINDOW %s cannot hold %s=%d probe rounds %s apart: make it longer than %s, or probe more often (CLERK_PROBE_SCHEDULE)",
+				c.ProbeWindow, v.name, v.n, every, need))
+		}
+	}
+}
+
+// scheduleInterval is the time between two runs of a cron schedule (0
+// for "" or one that does not parse).
+func scheduleInterval(spec string) time.Duration {
+	if spec == "" {
+		return 0
+	}
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return 0
+	}
+	first := sched.Next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	return sched.Next(first).Sub(first)
+}
+
+// confirmPolls reads a count of failed rounds in a row: at least 2, so
+// that one failed probe never pages anyone.
+func confirmPolls(get func(string) string, name string, errs *[]string) int {
+	v := get(name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 2 || n > 100 {
+		*errs = append(*errs, fmt.Sprintf("%s %q must be a whole number from 2 to 100 (one failed probe never opens an incident)", name, v))
+	}
+	return n
 }
 
 // loadApp reads the app: its Clerk keys, webhook endpoint and resync.

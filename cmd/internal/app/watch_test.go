@@ -31,13 +31,17 @@ func startWatching(t *testing.T, fs *fakeslack.Server, env map[string]string) *s
 	return apptest.Start(t, apptest.Spec{Slack: fs, Env: base, Options: app.Options{Manual: app.Loops{Poll: true, Sweep: true}}}).Poller
 }
 
-// poll runs the cron job of each replica at once, as their schedules would.
+// poll runs the cron jobs of each replica at once, as their schedules
+// would: the status poll, then a probe round.
 func poll(pollers ...*statuswatch.Poller) {
 	var wg sync.WaitGroup
 	for _, p := range pollers {
 		wg.Go(func() {
 			if p.TryLead(context.Background()) {
 				p.Poll(context.Background())
+			}
+			if p.TryLeadProbes(context.Background()) {
+				p.PollProbes(context.Background())
 			}
 		})
 	}
