@@ -181,10 +181,7 @@ func (p *APIProbes) judge(ctx context.Context, api string, rs []ProbeResult) {
 	if p.mapped(ctx, key) != "" {
 		return
 	}
-	n := st.InWindow
-	if st.Failed == 0 {
-		n = st.InLong
-	}
+	n := st.Rounds(p.cfg.ProbeConfirm)
 	a := Alert{Key: key, Category: incident.Outage, Severity: incident.P1, Title: "Clerk API failing from here", Polls: n,
 		Detected: backdated(st.First(p.cfg.ProbeConfirm), p.now())}
 	var figures []string

@@ -30,15 +30,25 @@ type streak struct {
 	firstLong  time.Time
 }
 
-// Confirmed says whether the streak is a problem: Confirm bad rounds in a
-// row within the window, one of them failed; or, when every one was only
-// slow, twice as many within twice the window (a slow answer is common
-// noise, 1 % of probes; a failure is not). One bad round never is.
+// Confirmed says whether the streak is a problem: Confirm failed rounds
+// within the window, with no good round between them (a slow one neither
+// counts nor breaks the streak); or twice as many bad rounds, slow or
+// failed, within twice the window. A slow answer is common noise (about
+// 1 % of probes): counted like a failure, a 20 s blip next to one slow
+// round would page. One bad round never does.
 func (s streak) Confirmed(confirm int) bool {
 	return s.failing(confirm) || s.InLong >= 2*max(confirm, 1)
 }
 
-func (s streak) failing(confirm int) bool { return s.InWindow >= max(confirm, 1) && s.Failed > 0 }
+func (s streak) failing(confirm int) bool { return s.Failed >= max(confirm, 1) }
+
+// Rounds is how many bad rounds confirmed it.
+func (s streak) Rounds(confirm int) int {
+	if s.failing(confirm) {
+		return s.Failed
+	}
+	return s.InLong
+}
 
 // First is the first bad round of the confirmed streak: the problem's
 // first signal (the incident's detected milestone).

@@ -645,9 +645,9 @@ func (p *HealthWatch) JudgeHealth(ctx context.Context, h Health) {
 	if what == "" {
 		what = fmt.Sprintf("status %d", h.Status)
 	}
-	p.open(ctx, key, Alert{Key: key, Category: incident.Outage, Severity: incident.P1, Polls: st.InWindow, Detected: backdated(st.First(p.cfg.HealthConfirm), p.now()),
+	p.open(ctx, key, Alert{Key: key, Category: incident.Outage, Severity: incident.P1, Polls: st.Failed, Detected: backdated(st.First(p.cfg.HealthConfirm), p.now()),
 		Title:  "App health check failing",
-		Impact: fmt.Sprintf("GET %s failed %d times in a row; last: %s after %s", p.cfg.HealthURL, st.InWindow, what, probe.Ms(h.Latency)),
+		Impact: fmt.Sprintf("GET %s failed %d times in a row; last: %s after %s", p.cfg.HealthURL, st.Failed, what, probe.Ms(h.Latency)),
 		Link:   p.cfg.HealthURL})
 }
 

@@ -75,7 +75,7 @@ func openedCard(fs *fakeslack.Server) bool {
 // well; its detected milestone is the first failed probe.
 func TestDefaultsOpenWithinAMinuteOfAFailingBackendAPI(t *testing.T) {
 	t.Parallel()
-	for _, offset := range []time.Duration{time.Millisecond, 7 * time.Second, 14900 * time.Millisecond} {
+	for _, offset := range []time.Duration{time.Millisecond, 4 * time.Second, 9900 * time.Millisecond} {
 		t.Run(offset.String(), func(t *testing.T) {
 			fs, fc, st := fakeslack.New(), fakeclerk.New(), fakestatus.New()
 			defer fs.Close()
@@ -83,7 +83,7 @@ func TestDefaultsOpenWithinAMinuteOfAFailingBackendAPI(t *testing.T) {
 			defer st.Close()
 			clock := &testClock{t: time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)}
 			p := startDefaults(t, fs, fc, st, clock)
-			if p.ProbeEvery() > 15*time.Second || p.PollEvery() != time.Minute {
+			if p.ProbeEvery() > 15*time.Second || p.PollEvery() != time.Minute || p.ProbeEvery() < 10*time.Second {
 				t.Fatalf("defaults: probes every %s, status every %s", p.ProbeEvery(), p.PollEvery())
 			}
 			s := newSchedules(p, clock)
@@ -107,7 +107,7 @@ func TestDefaultsOpenWithinAMinuteOfAFailingBackendAPI(t *testing.T) {
 				t.Fatalf("incident %s after the fault", took)
 			}
 			card := fs.ExpectMessage(t, "CINC", "INC-1 · Clerk API failing from here", "P1")
-			fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Backend API failing for 3 polls in a row", "GET /jwks: HTTP 503"}})
+			fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Backend API failing for 4 polls in a row", "GET /jwks: HTTP 503"}})
 			t.Logf("fault +%s: incident after %s", offset, took)
 		})
 	}
@@ -129,7 +129,11 @@ func TestIsolatedFailedProbeOpensNothing(t *testing.T) {
 	for clock.Now().Before(time.Date(2026, 11, 26, 3, 5, 0, 0, time.UTC)) {
 		s.step()
 	}
-	fc.Fail("GET", "/jwks", 503, 2, 0) // a 20 s blip: two rounds at 15 s
+	fc.Fail("GET", "/jwks", 503, 2, 0) // a 20 s blip: two rounds at 10 s
+	for clock.Now().Before(time.Date(2026, 11, 26, 3, 7, 0, 0, time.UTC)) {
+		s.step()
+	}
+	fc.Fail("GET", "/jwks", 503, 3, 0) // three in a row, one short of the default
 	for clock.Now().Before(time.Date(2026, 11, 26, 3, 10, 0, 0, time.UTC)) {
 		s.step()
 	}

@@ -167,7 +167,7 @@ func TestCheckReportsEachProblemWithoutSecrets(t *testing.T) {
 }
 
 // Clerk's Backend API starts answering 503 while its status page still
-// says all is well: after 3 polls the bot's own probes open one outage;
+// says all is well: after 3 rounds (CLERK_PROBE_CONFIRM_POLLS 3) the bot's own probes open one outage;
 // when the status page then reports the incident, its alert is attached
 // to that incident rather than opening a second. Recovery is said once.
 func TestClerkProbesOpenBeforeTheStatusPage(t *testing.T) {
@@ -178,7 +178,8 @@ func TestClerkProbesOpenBeforeTheStatusPage(t *testing.T) {
 	defer st.Close()
 	fc := fakeclerk.New()
 	defer fc.Close()
-	p := startWatching(t, fs, map[string]string{"CLERK_STATUS_URL": st.RootURL(), "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL()})
+	p := startWatching(t, fs, map[string]string{"CLERK_STATUS_URL": st.RootURL(), "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(),
+		"CLERK_PROBE_CONFIRM_POLLS": "3"})
 	poll(p)
 	fc.Fail("GET", "/jwks", 503, 1000, 0)
 	poll(p)
