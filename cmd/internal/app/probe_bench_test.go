@@ -35,7 +35,7 @@ func (a *alerts) OpenAlert(ctx context.Context, _ statuswatch.Alert) (string, er
 	a.n++
 	return fmt.Sprintf("INC-%d", a.n), nil
 }
-func (a *alerts) Note(context.Context, statuswatch.Note)      {}
+func (a *alerts) Note(context.Context, statuswatch.Note)    {}
 func (a *alerts) IncidentOpen(context.Context, string) bool { return true }
 func (a *alerts) count() int                                { a.mu.Lock(); defer a.mu.Unlock(); return a.n }
 
