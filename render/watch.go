@@ -28,8 +28,10 @@ func AlertText(a statuswatch.Alert, id string, attached bool) string {
 	}
 	if attached {
 		fmt.Fprintf(&b, "\nAttached to %s, already open for this category.", id)
-	} else {
+	} else if a.Polls > 0 {
 		fmt.Fprintf(&b, "\n%s was opened automatically after %d consecutive polls.", id, a.Polls)
+	} else {
+		fmt.Fprintf(&b, "\n%s was opened automatically from this alert.", id)
 	}
 	return b.String()
 }

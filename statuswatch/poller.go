@@ -36,6 +36,10 @@ type Alert struct {
 	// incident's detected milestone); open fills them in.
 	Detected time.Time
 	Source   string
+	// By names who raised it when not the status poller (the team's own
+	// monitoring: "Alertmanager", "Grafana"); such an alert ticks no
+	// status-page step.
+	By string
 }
 
 // Opener opens an incident for a confirmed alert (or attaches the alert to

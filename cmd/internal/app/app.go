@@ -22,6 +22,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/alerts"
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
@@ -286,6 +287,7 @@ func serveHTTP(cfg Config, opt Options, parts *parts, listener connectedness, st
 	mux.Handle("GET /v1/bypass", bypassHandler(parts.bypass, cfg.BypassReadToken, log))
 	mux.Handle("GET /v1/webhooks", webhooksHandler(parts.webhooks, cfg.BypassReadToken, log))
 	mux.Handle("GET /metrics", parts.metrics.Handler(metrics.Access{Token: cfg.MetricsToken, BypassSecret: cfg.BypassReadToken != ""}))
+	mux.Handle("POST /v1/alerts", alertsHandler(parts.alerts, cfg.AlertsToken, cfg.AlertsCategory, log))
 	srv := newHTTPServer(handler)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -359,6 +361,7 @@ type parts struct {
 	sweep        func(ctx context.Context)
 	guard        *guard.Guard
 	pub          *publish.Publisher
+	alerts       alertTaker
 }
 
 // assemble builds every part over one Redis and one Slack side, each
@@ -420,7 +423,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	sweep := b.sweep(st, executor, runner, poll)
 	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: st.bypass,
-		webhooks: st.pause, metrics: b.m, sweep: sweep}, nil
+		webhooks: st.pause, metrics: b.m, sweep: sweep, alerts: usecase.AlertIntake{Opener: deps.Opener, Store: stores.Incidents, Pub: b.pub,
+			Claims: alerts.NewStore(rdb, cfg.RedisPrefix), Audit: st.audit, Log: log.WithField("component", "alerts")}}, nil
 }
 
 // clerkProbes are Clerk's endpoints the poller times (CLERK_PROBE): the
@@ -666,7 +670,7 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 		f = &logrus.TextFormatter{FullTimestamp: true}
 	}
 	var values [][]byte
-	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken, cfg.GitHubToken} {
+	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken, cfg.GitHubToken, cfg.AlertsToken} {
 		if len(v) >= 8 {
 			values = append(values, []byte(v))
 		}

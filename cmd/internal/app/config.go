@@ -18,6 +18,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/github"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
@@ -87,6 +88,10 @@ type Config struct {
 	BypassReadToken string
 	// MetricsToken (METRICS_TOKEN), when set, guards GET /metrics.
 	MetricsToken string
+	// AlertsToken (ALERTS_TOKEN) turns POST /v1/alerts on and guards it;
+	// AlertsCategory is the category of alerts without a known label.
+	AlertsToken    string
+	AlertsCategory incident.Category
 
 	// The app's deployment on Vercel: deploys, env check, rollback.
 	VercelToken, VercelProject, VercelTeam, VercelURL string
@@ -124,6 +129,8 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"BYPASS_MAX_DURATION", "2h", "longest emergency bypass"},
 	{"BYPASS_READ_TOKEN", "", "bearer token required by GET /v1/bypass when set"},
 	{"METRICS_TOKEN", "", "bearer token required by GET /metrics when set; unset: /metrics is open, without the bypass gauge when BYPASS_READ_TOKEN is set"},
+	{"ALERTS_TOKEN", "", "bearer token Alertmanager (or Grafana) sends to POST /v1/alerts; unset: the endpoint answers 404 (a secret: masked in logs; at least 16 characters)"},
+	{"ALERTS_DEFAULT_CATEGORY", "outage", "category of an alert whose `category` label is not outage, webhook, security or performance"},
 	{"STATUS_POLL_SCHEDULE", "@every 1m", "cron schedule of the status poller and app health probe; off disables"},
 	{"CLERK_STATUS_URL", "https://status.clerk.com", "Clerk's status page: its root (the format is detected: Statuspage summary or status, incident.io widget or page data, RSS/Atom) or one endpoint"},
 	{"STATUS_CONFIRM_POLLS", "2", "consecutive polls showing a Clerk problem before an incident opens"},
@@ -173,7 +180,7 @@ var Vars = []struct{ Name, Default, Help string }{
 // check its Secret). REDIS_URL is one because it may carry a password.
 // TestSecretVarsNamed keeps it in step with Vars.
 var SecretVars = []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "REDIS_URL", "CLERK_SECRET_KEY", "BYPASS_READ_TOKEN",
-	"APP_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN", "PAGERDUTY_ROUTING_KEY", "STATUSPAGE_API_KEY", "METRICS_TOKEN", "VERCEL_TOKEN", "GITHUB_TOKEN"}
+	"APP_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN", "PAGERDUTY_ROUTING_KEY", "STATUSPAGE_API_KEY", "METRICS_TOKEN", "VERCEL_TOKEN", "GITHUB_TOKEN", "ALERTS_TOKEN"}
 
 // Load reads and validates the whole configuration; the error lists every
 // missing or malformed variable at once. Secret values are never echoed.
@@ -425,6 +432,7 @@ func loadPaging(c *Config, get func(string) string, errs *[]string) {
 	c.BypassMax = duration(get, "BYPASS_MAX_DURATION", errs)
 	c.BypassReadToken = get("BYPASS_READ_TOKEN")
 	c.MetricsToken = get("METRICS_TOKEN")
+	loadAlerts(c, get, errs)
 	c.VercelToken, c.VercelProject, c.VercelTeam, c.VercelURL = get("VERCEL_TOKEN"), get("VERCEL_PROJECT_ID"), get("VERCEL_TEAM_ID"), strings.TrimRight(get("VERCEL_API_URL"), "/")
 	if (c.VercelToken == "") != (c.VercelProject == "") {
 		*errs = append(*errs, "VERCEL_TOKEN and VERCEL_PROJECT_ID go together: set both to read and roll back the app's deployments, or neither")
@@ -432,6 +440,22 @@ func loadPaging(c *Config, get func(string) string, errs *[]string) {
 	if u, err := url.Parse(c.VercelURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		*errs = append(*errs, "VERCEL_API_URL must be an http(s) URL such as https://api.vercel.com")
 	}
+}
+
+// loadAlerts reads the alert intake (POST /v1/alerts).
+func loadAlerts(c *Config, get func(string) string, errs *[]string) {
+	c.AlertsToken = get("ALERTS_TOKEN")
+	if c.AlertsToken != "" && len(c.AlertsToken) < 16 {
+		*errs = append(*errs, "ALERTS_TOKEN must be at least 16 characters (value not shown): anyone who guesses it opens incidents")
+	}
+	if c.AlertsToken != "" && c.Channel == "" {
+		*errs = append(*errs, "ALERTS_TOKEN needs SLACK_CHANNEL_ID: alerts open incidents in that channel")
+	}
+	cat, ok := incident.ParseCategory(get("ALERTS_DEFAULT_CATEGORY"))
+	if !ok {
+		*errs = append(*errs, fmt.Sprintf("ALERTS_DEFAULT_CATEGORY %q must be outage, webhook, security or performance", get("ALERTS_DEFAULT_CATEGORY")))
+	}
+	c.AlertsCategory = cat
 }
 
 // loadGitHub reads where follow-ups are exported as issues.
