@@ -140,7 +140,10 @@ func bad(format string, args ...any) error {
 func jsonProblem(err error) string {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var tm *time.ParseError
 	switch {
+	case errors.As(err, &tm):
+		return "startsAt and endsAt must be RFC 3339 times"
 	case errors.As(err, &syn):
 		return fmt.Sprintf("invalid JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):

@@ -190,7 +190,7 @@ func (s *stops) run() {
 // cron, the 1 s sweep, the card renderer and the escalation engine) unless
 // the caller runs it (opt.Manual), and adds how to stop each to stop.
 func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop *stops, log logrus.FieldLogger) {
-	engine, poll, pollInterval, runner := parts.engine, parts.poll, parts.pollInterval, parts.runner
+	engine, poll, runner := parts.engine, parts.poll, parts.runner
 	if runner != nil {
 		// On shutdown let a running resync stop at its checkpoint and hand
 		// its lease back, so another replica resumes at once.
@@ -201,37 +201,7 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 		})
 	}
 	if poll != nil {
-		if opt.OnPoller != nil {
-			opt.OnPoller(poll)
-		}
-		if !opt.Manual.Poll {
-			c := cron.New()
-			_, _ = c.AddFunc(cfg.StatusSchedule, func() {
-				pctx, cancel := context.WithTimeout(ctx, max(pollInterval, 30*time.Second))
-				defer cancel()
-				parts.guard.Run(pctx, "status poller", "", func(ctx context.Context) {
-					if poll.TryLead(ctx) {
-						poll.Poll(ctx)
-					}
-				})
-			})
-			if cfg.ProbeSchedule != "" {
-				// A round lasts at most the 5 s probe timeout; the next one
-				// may start while a slow one finishes.
-				_, _ = c.AddFunc(cfg.ProbeSchedule, func() {
-					pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-					defer cancel()
-					parts.guard.Run(pctx, "clerk prober", "", func(ctx context.Context) {
-						if poll.TryLeadProbes(ctx) {
-							poll.PollProbes(ctx)
-						}
-					})
-				})
-			}
-			c.Start()
-			stop.add(func() { <-c.Stop().Done() })
-			log.WithField("schedule", cfg.StatusSchedule).WithField("probe_schedule", cfg.ProbeSchedule).Info("status poller started")
-		}
+		startPolls(ctx, cfg, opt, parts, stop, log)
 	}
 	if opt.OnSweep != nil {
 		opt.OnSweep(parts.sweep)
@@ -273,6 +243,45 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 			go func() { parts.guard.Loop(engineCtx, "escalation engine", engine.Run); close(engineDone) }()
 			stop.add(func() { stopEngine(); <-engineDone })
 		}
+	}
+}
+
+// startPolls hands the poller to the caller and, unless the caller
+// polls (opt.Manual.Poll), starts the status poll's cron and, on its own
+// schedule, the probes' (each job runs on the replica holding its lease).
+func startPolls(ctx context.Context, cfg Config, opt Options, parts *parts, stop *stops, log logrus.FieldLogger) {
+	poll, pollInterval := parts.poll, parts.pollInterval
+	if opt.OnPoller != nil {
+		opt.OnPoller(poll)
+	}
+	if !opt.Manual.Poll {
+		c := cron.New()
+		_, _ = c.AddFunc(cfg.StatusSchedule, func() {
+			pctx, cancel := context.WithTimeout(ctx, max(pollInterval, 30*time.Second))
+			defer cancel()
+			parts.guard.Run(pctx, "status poller", "", func(ctx context.Context) {
+				if poll.TryLead(ctx) {
+					poll.Poll(ctx)
+				}
+			})
+		})
+		if cfg.ProbeSchedule != "" {
+			// A round lasts about the 5 s probe timeout at most; one
+			// still running when the next is due makes it skip (rounds
+			// of one replica never overlap).
+			_, _ = c.AddJob(cfg.ProbeSchedule, cron.NewChain(cron.SkipIfStillRunning(cron.DiscardLogger)).Then(cron.FuncJob(func() {
+				pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+				defer cancel()
+				parts.guard.Run(pctx, "clerk prober", "", func(ctx context.Context) {
+					if poll.TryLeadProbes(ctx) {
+						poll.PollProbes(ctx)
+					}
+				})
+			})))
+		}
+		c.Start()
+		stop.add(func() { <-c.Stop().Done() })
+		log.WithField("schedule", cfg.StatusSchedule).WithField("probe_schedule", cfg.ProbeSchedule).Info("status poller started")
 	}
 }
 
