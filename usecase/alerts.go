@@ -9,7 +9,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/alerts"
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
@@ -20,6 +19,17 @@ type AlertClaims interface {
 	Taken(ctx context.Context, a alerts.Alert, id string) error
 	Release(ctx context.Context, a alerts.Alert)
 	Resolved(ctx context.Context, a alerts.Alert) (string, error)
+}
+
+// AlertOpener opens an incident for an alert or joins the open one of
+// its category (Opener.OpenAlert).
+type AlertOpener interface {
+	OpenAlert(ctx context.Context, a statuswatch.Alert) (string, error)
+}
+
+// AlertThread queues a line in an incident's thread (publish.Outbox).
+type AlertThread interface {
+	Thread(ctx context.Context, inc *incident.Incident, text string)
 }
 
 // AlertStore is what the intake needs of the incident store.
@@ -40,9 +50,9 @@ type AlertAudit interface {
 // category. Resolved alerts are said in their incident's thread; the
 // incident stays open.
 type AlertIntake struct {
-	Opener *Opener
+	Opener AlertOpener
 	Store  AlertStore
-	Pub    *publish.Publisher
+	Thread AlertThread
 	Claims AlertClaims
 	Audit  AlertAudit
 	Log    logrus.FieldLogger
@@ -128,7 +138,7 @@ func (t AlertIntake) takeCategory(ctx context.Context, b alerts.Batch, as []aler
 	if rest := claimed[1:]; len(rest) > 0 {
 		by := incident.Person{Name: b.Sender}
 		if inc, err := t.Store.Update(ctx, id, incident.Record(by, fmt.Sprintf("%d more alerts from %s joined", len(rest), b.Sender))); err == nil {
-			t.Pub.Outbox.Thread(ctx, inc, render.AlertsJoined(b.Sender, id, rest))
+			t.Thread.Thread(ctx, inc, render.AlertsJoined(b.Sender, id, rest))
 		} else {
 			t.Log.WithError(err).WithField("incident", id).Warn("alerts joined, but the thread line could not be queued")
 		}
@@ -169,7 +179,7 @@ func (t AlertIntake) resolve(ctx context.Context, b alerts.Batch, as []alerts.Al
 			t.Log.WithError(err).WithField("incident", id).Warn("resolved alerts not said")
 			continue
 		}
-		t.Pub.Outbox.Thread(ctx, inc, render.AlertsResolved(b.Sender, id, byInc[id]))
+		t.Thread.Thread(ctx, inc, render.AlertsResolved(b.Sender, id, byInc[id]))
 	}
 	return n, nil
 }

@@ -432,7 +432,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	sweep := b.sweep(st, executor, runner, poll)
 	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: st.bypass,
-		webhooks: st.pause, metrics: b.m, sweep: sweep, alerts: usecase.AlertIntake{Opener: deps.Opener, Store: stores.Incidents, Pub: b.pub,
+		webhooks: st.pause, metrics: b.m, sweep: sweep, alerts: usecase.AlertIntake{Opener: deps.Opener, Store: stores.Incidents, Thread: b.pub.Outbox,
 			Claims: alerts.NewStore(rdb, cfg.RedisPrefix), Audit: st.audit, Log: log.WithField("component", "alerts")}}, nil
 }
 
