@@ -63,7 +63,11 @@ type entries struct {
 	got []audit.Entry
 }
 
-func (e *entries) Record(_ context.Context, x audit.Entry) { e.mu.Lock(); e.got = append(e.got, x); e.mu.Unlock() }
+func (e *entries) Record(_ context.Context, x audit.Entry) {
+	e.mu.Lock()
+	e.got = append(e.got, x)
+	e.mu.Unlock()
+}
 
 func batch(t *testing.T, body string) alerts.Batch {
 	t.Helper()
