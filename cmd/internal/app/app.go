@@ -53,13 +53,8 @@ type Options struct {
 	Ready func(httpAddr string)
 	// OnAck observes Socket Mode ack latency.
 	OnAck func(kind string, d time.Duration)
-	// OnEngine receives the escalation engine; with Manual.Engine the
-	// caller drives it with Tick (tests with an injected clock).
-	OnEngine func(*escalation.Engine)
-	// OnSweep receives the 1 s sweep (approval expiry and outbox, bypass
-	// end, resync resume, card catch-up); with Manual.Sweep the caller
-	// runs it with an injected clock.
-	OnSweep func(sweep func(ctx context.Context))
+	// Hooks hand the caller the bot's loops.
+	Hooks
 	// Manual names the loops the caller runs itself instead.
 	Manual Loops
 	// PanicHook runs at the start of every guarded job (loops, workers,
@@ -71,15 +66,30 @@ type Options struct {
 	// Unpaced calls Slack without pacing it (the sandbox: its fake Slack
 	// has no limits, and a person is waiting at the prompt).
 	Unpaced bool
-	// OnPoller receives the status poller; with Manual.Poll the caller polls.
-	OnPoller func(*statuswatch.Poller)
 	// VercelWait sleeps between polls of a Vercel rollback (nil: 2 s).
 	VercelWait func(ctx context.Context) error
 }
 
+// Hooks receive the bot's loops, each when it is built (nil: not wanted).
+type Hooks struct {
+	// OnEngine receives the escalation engine; with Manual.Engine the
+	// caller drives it with Tick (tests with an injected clock).
+	OnEngine func(*escalation.Engine)
+	// OnSweep receives the 1 s sweep (approval expiry and outbox, bypass
+	// end, resync resume, card catch-up); with Manual.Sweep the caller
+	// runs it with an injected clock.
+	OnSweep func(sweep func(ctx context.Context))
+	// OnPoller receives the status poller; with Manual.Poll the caller polls.
+	OnPoller func(*statuswatch.Poller)
+	// OnPagerDuty receives the PagerDuty read-back; with Manual.PagerDuty
+	// the caller runs its Tick.
+	OnPagerDuty func(*usecase.PagerDutySync)
+}
+
 // Loops are the bot's own loops a caller may run itself: the escalation
-// engine's ticks, the 1 s sweep and the status polls.
-type Loops struct{ Engine, Sweep, Poll bool }
+// engine's ticks, the 1 s sweep, the status polls and the PagerDuty
+// read-back.
+type Loops struct{ Engine, Sweep, Poll, PagerDuty bool }
 
 // Run starts the bot and blocks until ctx ends or Slack refuses the app.
 func Run(ctx context.Context, cfg Config, opt Options) error {
@@ -233,6 +243,7 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 		parts.guard.Loop(renderCtx, "card renderer", parts.pub.Cards.RunRenderer)
 	}()
 	stop.add(func() { stopRender(); <-renderDone })
+	startPagerDuty(ctx, opt, parts, stop)
 	if engine != nil {
 		if opt.OnEngine != nil {
 			opt.OnEngine(engine)
@@ -250,7 +261,7 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 // polls (opt.Manual.Poll), starts the status poll's cron and, on its own
 // schedule, the probes' (each job runs on the replica holding its lease).
 func startPolls(ctx context.Context, cfg Config, opt Options, parts *parts, stop *stops, log logrus.FieldLogger) {
-	poll, pollInterval := parts.poll, parts.pollInterval
+	poll, pollInterval := parts.poll, parts.poll.PollEvery()
 	if opt.OnPoller != nil {
 		opt.OnPoller(poll)
 	}
@@ -283,6 +294,26 @@ func startPolls(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 		stop.add(func() { <-c.Stop().Done() })
 		log.WithField("schedule", cfg.StatusSchedule).WithField("probe_schedule", cfg.ProbeSchedule).Info("status poller started")
 	}
+}
+
+// startPagerDuty checks the PagerDuty REST API key once (a refused key is
+// said now) and starts the read-back loop unless the caller runs it.
+func startPagerDuty(ctx context.Context, opt Options, parts *parts, stop *stops) {
+	pd := parts.pagerDuty
+	if pd == nil {
+		return
+	}
+	if opt.OnPagerDuty != nil {
+		opt.OnPagerDuty(pd)
+	}
+	parts.guard.Go(ctx, "PagerDuty key check", "", pd.Check)
+	if opt.Manual.PagerDuty {
+		return
+	}
+	pdCtx, stopPD := context.WithCancel(ctx)
+	pdDone := make(chan struct{})
+	go func() { parts.guard.Loop(pdCtx, "PagerDuty read-back", pd.Run); close(pdDone) }()
+	stop.add(func() { stopPD(); <-pdDone })
 }
 
 // serveHTTP serves /healthz, /v1/bypass, /v1/webhooks and /metrics.
@@ -359,18 +390,18 @@ type slackSide interface {
 
 // parts are the assembled pieces shared by the bot and the CLI.
 type parts struct {
-	handlers     *handlers.Handlers
-	engine       *escalation.Engine
-	poll         *statuswatch.Poller
-	pollInterval time.Duration
-	runner       *resync.Runner
-	bypass       *bypass.Store
-	webhooks     *webhookpause.Store
-	metrics      *metrics.Metrics
-	sweep        func(ctx context.Context)
-	guard        *guard.Guard
-	pub          *publish.Publisher
-	alerts       alertTaker
+	handlers  *handlers.Handlers
+	engine    *escalation.Engine
+	poll      *statuswatch.Poller
+	runner    *resync.Runner
+	bypass    *bypass.Store
+	webhooks  *webhookpause.Store
+	metrics   *metrics.Metrics
+	sweep     func(ctx context.Context)
+	guard     *guard.Guard
+	pub       *publish.Publisher
+	alerts    alertTaker
+	pagerDuty *usecase.PagerDutySync // nil without PAGERDUTY_API_TOKEN
 }
 
 // assemble builds every part over one Redis and one Slack side, each
@@ -415,7 +446,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	deps.App = vercelApp(cfg, st.audit)
 	deps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL)
 	deps.Opener = usecase.NewOpener(stores.Incidents, b.pub, esc, ladder, log, b.afterOpen(deps.App), b.rooms.open...)
-	poll, pollInterval := b.poller(deps.Opener)
+	poll = b.poller(deps.Opener)
 	if poll != nil {
 		deps.Watch = poll
 	}
@@ -431,9 +462,9 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		deps.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, b.hc)
 	}
 	sweep := b.sweep(st, executor, runner, poll)
-	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: st.bypass,
+	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, runner: runner, bypass: st.bypass,
 		webhooks: st.pause, metrics: b.m, sweep: sweep, alerts: usecase.AlertIntake{Opener: deps.Opener, Store: stores.Incidents, Thread: b.pub.Outbox,
-			Claims: alerts.NewStore(rdb, cfg.RedisPrefix), Audit: st.audit, Log: log.WithField("component", "alerts")}}, nil
+			Claims: alerts.NewStore(rdb, cfg.RedisPrefix), Audit: st.audit, Log: log.WithField("component", "alerts")}, pagerDuty: b.pagerDutySync(engine)}, nil
 }
 
 // clerkProbes are Clerk's endpoints the poller times (CLERK_PROBE): the
@@ -679,7 +710,7 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 		f = &logrus.TextFormatter{FullTimestamp: true}
 	}
 	var values [][]byte
-	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken, cfg.GitHubToken, cfg.AlertsToken} {
+	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.PagerDutyToken, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken, cfg.GitHubToken, cfg.AlertsToken} {
 		if len(v) >= 8 {
 			values = append(values, []byte(v))
 		}
@@ -695,7 +726,7 @@ var secretPattern = regexp.MustCompile(`(xox[abposr]-|xapp-|sk_(live|test)_|whse
 // redacting masks secrets in whatever the wrapped formatter produced.
 // redacting masks secrets in every log line: those with a recognizable
 // shape, and the configured ones without one (Twilio's auth token, the
-// PagerDuty routing key, the Statuspage API key, the bypass and metrics
+// PagerDuty routing key and REST API key, the Statuspage API key, the bypass and metrics
 // read tokens) by value.
 type redacting struct {
 	logrus.Formatter
