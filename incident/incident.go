@@ -182,6 +182,9 @@ type Incident struct {
 	ResolvedBy  *Person   `json:"resolved_by,omitempty"`
 
 	Impact string `json:"impact,omitempty"`
+	// Link is where the alert that opened it came from (its
+	// generatorURL), shown on the card.
+	Link string `json:"link,omitempty"`
 
 	// Marks are the milestones as recorded (nil on incidents written
 	// before they existed); read them through Timings.
