@@ -8,7 +8,9 @@
 //
 // The descriptions are subsets of the providers' files, cut to the
 // operations the bot calls; each names its source and version in x-source
-// (testdata/, embedded: Load).
+// (testdata/, embedded: Load). testdata/cut.py cuts them; a request to an
+// operation not in a subset fails until the operation is added from the
+// provider's file.
 package speccheck
 
 import (
