@@ -211,3 +211,18 @@ func TestHostileRollbackReasonIsInert(t *testing.T) {
 		inert(t, m)
 	}
 }
+
+// Production moved between the request and the approval (a hotfix landed):
+// the approved rollback would undo it, so it is not carried out and says
+// why; Vercel is not asked.
+func TestRollbackIsNotCarriedOutWhenProductionMovedSinceTheRequest(t *testing.T) {
+	h := startVercel(t, nil)
+	card := h.open(t, "open outage Sign-in broken")
+	req := h.request(t, card, "rollback previous", "Approval needed: rollback", "back from `dpl_new222`")
+	h.vercel.AddDeployment(fakevercel.Deployment{UID: "dpl_hotfix444", Created: h.clock.Now().Add(-time.Minute), SHA: "4444444dddd", Message: "Hotfix matcher", Author: "bob"})
+	h.slack.Click(t, "U2", req, "Approve")
+	h.slack.ExpectUpdated(t, req, "production changed since the request (it is dpl_hotfix444 now, not dpl_new222)")
+	if n := h.vercel.Calls("POST", "/rollback/"); n != 0 || h.vercel.Production() != "dpl_hotfix444" {
+		t.Fatalf("rollback calls %d, production %s", n, h.vercel.Production())
+	}
+}
