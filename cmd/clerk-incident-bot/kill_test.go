@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +19,18 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakevercel"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
+
+// waitDisconnected waits until the killed bot's socket is gone, and fails
+// rather than spin if it never goes.
+func waitDisconnected(t *testing.T, fs *fakeslack.Server) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); fs.Connections() > 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d Slack sockets still open 10 s after the kill", fs.Connections())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 // kill -9 of the bot after level 1 of a ladder: a new process on the same
 // Redis pages level 2 and level 3, each exactly once, in order.
@@ -48,9 +61,7 @@ func TestKill9DuringALadder(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // let it hand back the ladder's claim: the point is a kill between steps
 	_ = first.Process.Signal(syscall.SIGKILL)
 	_ = first.Wait()
-	for fs.Connections() > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDisconnected(t, fs)
 
 	startProc()
 	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
@@ -114,9 +125,7 @@ func TestKill9DuringAResync(t *testing.T) {
 	if app.Users() >= 2000 {
 		t.Fatalf("finished before the kill (%d at the kill)", atKill)
 	}
-	for fs.Connections() > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDisconnected(t, fs)
 	progress := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Resync rs-"}})
 	startProc()
 	// The dead process's lease lapses after 10 s; then the new one resumes.
@@ -162,9 +171,7 @@ func TestKill9BetweenApprovalAndClerk(t *testing.T) {
 	if n := fc.CountCalls("POST", "/ban"); n != 0 {
 		t.Fatalf("banned before the kill (%d)", n)
 	}
-	for fs.Connections() > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDisconnected(t, fs)
 	startProc()
 	fs.ExpectUpdatedWithin(t, 60*time.Second, req, "banned, sign-in blocked")
 	if n := fc.CountCalls("POST", "/ban"); n != 1 || !fc.User(eve.ID).Banned || fc.ActiveSessions(eve.ID) != 0 {
@@ -204,9 +211,7 @@ func TestKill9WithQueuedThreadLines(t *testing.T) {
 	}
 	_ = first.Process.Signal(syscall.SIGKILL)
 	_ = first.Wait()
-	for fs.Connections() > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDisconnected(t, fs)
 	for _, m := range fs.Messages() {
 		if strings.Contains(m.Text, "queued note") {
 			t.Fatalf("a line was posted before the kill: %s", m.Text)
@@ -283,9 +288,7 @@ func TestKill9BetweenTheSMSAndTheCall(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the call is in flight
 	_ = first.Process.Signal(syscall.SIGKILL)
 	_ = first.Wait()
-	for fs.Connections() > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDisconnected(t, fs)
 	if count("call") != 0 {
 		t.Fatal("the call went out before the kill")
 	}
@@ -349,12 +352,75 @@ func TestKill9BetweenApprovalAndVercelRollback(t *testing.T) {
 	if n := fv.Calls("POST", "/rollback/"); n != 0 {
 		t.Fatalf("rolled back before the kill (%d)", n)
 	}
-	for fs.Connections() > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDisconnected(t, fs)
 	startProc()
 	fs.ExpectUpdatedWithin(t, 60*time.Second, req, "succeeded; `dpl_good` serves production again")
 	time.Sleep(time.Second) // room for a duplicate to show itself
+	if n := fv.Calls("POST", "/rollback/"); n != 1 || fv.Production() != "dpl_good" {
+		t.Fatalf("rollback calls %d, production %s", n, fv.Production())
+	}
+}
+
+// kill -9 after Vercel took the rollback, while its job runs: the next
+// process finds its own rollback on the project and follows it instead of
+// asking again (a second POST would meet 409, "already in progress").
+func TestKill9AfterTheVercelRollbackPost(t *testing.T) {
+	t.Parallel()
+	bin := apptest.Build(t, ".")
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	fv := fakevercel.New()
+	t.Cleanup(fv.Close)
+	now := time.Now()
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_good", Created: now.Add(-3 * time.Hour), SHA: "aaaaaaa1", Message: "Good", Author: "alice"})
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_bad", Created: now.Add(-10 * time.Minute), SHA: "bbbbbbb2", Message: "Bad matcher", Author: "bob"})
+	env := append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
+		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "CONTACTS_FILE=",
+		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn",
+		"VERCEL_TOKEN="+fv.Token, "VERCEL_PROJECT_ID="+fv.ProjectID, "VERCEL_API_URL="+fv.URL())
+	first := apptest.StartProcess(t, bin, env)
+	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	fs.Command(t, "U1", "C1", "open outage Sign-in broken")
+	card := fs.ExpectMessage(t, "CINC", "INC-1")
+	fs.ExpectEphemeral(t, "U1", "Opened")
+	fs.Command(t, "U1", "C1", "rollback previous")
+	req := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: rollback", "to `dpl_good`"}})
+	fs.ExpectEphemeral(t, "U1", "Approval requested")
+	// Once the POST is in, every later call hangs: the first call after it
+	// (the bot following the job) shows the bot has Vercel's answer.
+	following := make(chan struct{})
+	var mu sync.Mutex
+	var posted, closed bool
+	fv.OnCall(func(method, path string) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case method == "POST" && strings.Contains(path, "/rollback/"):
+			posted = true
+			fv.SetLatency(time.Hour)
+		case posted && !closed:
+			closed = true
+			close(following)
+		}
+	})
+	fs.Click(t, "U2", req, "Approve")
+	select {
+	case <-following:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the bot never followed its rollback")
+	}
+	_ = first.Process.Signal(syscall.SIGKILL)
+	_ = first.Wait()
+	fv.OnCall(nil)
+	fv.SetLatency(0)
+	if n, p := fv.Calls("POST", "/rollback/"), fv.Production(); n != 1 || p != "dpl_bad" {
+		t.Fatalf("before the restart: rollback calls %d, production %s (the job should still run)", n, p)
+	}
+	waitDisconnected(t, fs)
+	apptest.StartProcess(t, bin, env)
+	fs.ExpectUpdatedWithin(t, 60*time.Second, req, "succeeded; `dpl_good` serves production again")
 	if n := fv.Calls("POST", "/rollback/"); n != 1 || fv.Production() != "dpl_good" {
 		t.Fatalf("rollback calls %d, production %s", n, fv.Production())
 	}
