@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -69,7 +70,9 @@ func TestKill9DuringALadder(t *testing.T) {
 	}
 	fs.ExpectMessage(t, "DU2", "level 2 (B)")
 	fs.ExpectMessage(t, "DU3", "level 3 (C)")
-	time.Sleep(time.Second) // room for a duplicate to show itself
+	// Steps are paged in order, each recorded before the next: once the
+	// card says the last one is recorded, no duplicate can come.
+	fs.ExpectUpdated(t, card, "every level paged")
 	count := map[string]int{}
 	var order []string
 	for _, m := range fs.Messages() {
@@ -221,7 +224,11 @@ func TestKill9WithQueuedThreadLines(t *testing.T) {
 
 	apptest.StartProcess(t, bin, env)
 	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"queued note 5"}})
-	time.Sleep(2 * time.Second) // room for a duplicate to show itself
+	// Lines leave the queue oldest first, and only once Slack took them: a
+	// line queued now is posted after any duplicate of the earlier ones.
+	fs.Command(t, "U1", "C1", "note INC-1 the queue is drained")
+	fs.ExpectEphemeral(t, "U1", "Note added")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"the queue is drained"}})
 	var thread strings.Builder
 	for _, m := range fs.Messages() {
 		if m.Channel == "CINC" && m.ThreadTS == card.TS {
@@ -269,6 +276,7 @@ func TestKill9BetweenTheSMSAndTheCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs.Command(t, "U1", "C1", "open outage Phones")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Phones")
 	fs.ExpectMessage(t, "DU1", "INC-1")
 	count := func(kind string) int {
 		n := 0
@@ -300,7 +308,9 @@ func TestKill9BetweenTheSMSAndTheCall(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(time.Second) // room for a duplicate to show itself
+	// The step is recorded once its SMS and call are out: after that,
+	// nothing of it is sent again.
+	fs.ExpectUpdated(t, card, "every level paged")
 	if sms, call := count("sms"), count("call"); sms != 1 || call != 1 {
 		t.Fatalf("%d SMS and %d calls, want 1 each", sms, call)
 	}
@@ -328,8 +338,9 @@ func TestKill9BetweenApprovalAndVercelRollback(t *testing.T) {
 	now := time.Now()
 	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_good", Created: now.Add(-3 * time.Hour), SHA: "aaaaaaa1", Message: "Good", Author: "alice"})
 	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_bad", Created: now.Add(-10 * time.Minute), SHA: "bbbbbbb2", Message: "Bad matcher", Author: "bob"})
+	rdb, prefix := redistest.Client(t)
 	env := append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
-		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "CONTACTS_FILE=",
+		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+prefix, "HTTP_ADDR=127.0.0.1:0", "CONTACTS_FILE=",
 		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn",
 		"VERCEL_TOKEN="+fv.Token, "VERCEL_PROJECT_ID="+fv.ProjectID, "VERCEL_API_URL="+fv.URL())
 	startProc := func() *exec.Cmd { return apptest.StartProcess(t, bin, env) }
@@ -352,10 +363,19 @@ func TestKill9BetweenApprovalAndVercelRollback(t *testing.T) {
 	if n := fv.Calls("POST", "/rollback/"); n != 0 {
 		t.Fatalf("rolled back before the kill (%d)", n)
 	}
+	if n := rdb.ZCard(context.Background(), prefix+"approvals:approved").Val(); n != 1 {
+		t.Fatalf("%d approved requests wait in the outbox, want 1", n)
+	}
 	waitDisconnected(t, fs)
 	startProc()
 	fs.ExpectUpdatedWithin(t, 60*time.Second, req, "succeeded; `dpl_good` serves production again")
-	time.Sleep(time.Second) // room for a duplicate to show itself
+	// Its outcome is recorded: the outbox holds nothing more to carry out.
+	for deadline := time.Now().Add(10 * time.Second); rdb.ZCard(context.Background(), prefix+"approvals:approved").Val() != 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the rollback is still waiting to be carried out")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if n := fv.Calls("POST", "/rollback/"); n != 1 || fv.Production() != "dpl_good" {
 		t.Fatalf("rollback calls %d, production %s", n, fv.Production())
 	}
