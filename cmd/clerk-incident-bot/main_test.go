@@ -80,7 +80,9 @@ func healthz(t *testing.T, h *apptest.Bot) map[string]string {
 	}
 	defer r.Body.Close()
 	var body map[string]string
-	_ = json.NewDecoder(r.Body).Decode(&body)
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		t.Fatalf("healthz body (status %d): %v", r.StatusCode, err)
+	}
 	if (r.StatusCode == 200) != (body["status"] == "ok") {
 		t.Fatalf("status %d with body %v", r.StatusCode, body)
 	}
@@ -526,8 +528,11 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var bp map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&bp)
+	err = json.NewDecoder(resp.Body).Decode(&bp)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("bypass body (status %d): %v", resp.StatusCode, err)
+	}
 	if bp["enabled"] != true || bp["incident"] != "INC-1" {
 		t.Fatalf("bypass after the Redis restart: %v", bp)
 	}

@@ -113,7 +113,9 @@ func (h *secHarness) bypassJSON(t *testing.T, token string) (int, map[string]any
 	}
 	defer resp.Body.Close()
 	var body map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&body)
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("/v1/bypass body (status %d): %v", resp.StatusCode, err)
+	}
 	return resp.StatusCode, body
 }
 

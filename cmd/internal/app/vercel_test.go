@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -153,21 +154,27 @@ func TestEnvCheckFlagsATestSecretKeyAndARecentChangeWithoutShowingValues(t *test
 			t.Errorf("env check lacks %q:\n%s", want, m.Text)
 		}
 	}
-	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"sk_test_) in production"}})
+	posted := h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"sk_test_) in production"}})
 	if h.ticked(t, "INC-1", "Verify environment variables", true) == nil {
 		t.Fatal("Verify environment variables not ticked")
 	}
 	all := everything(h.slack)
-	for _, v := range []string{"appsecretvalue", "c2VjcmV0", appPK[8:20], "sk_test_a", "25"} {
-		if v == "25" {
-			continue // lengths: the value's length is 25; no "25 characters" anywhere
-		}
+	// Pieces of the values read back: the middle of each, and the last four
+	// characters (a tail shown "to tell keys apart" is still a piece).
+	for _, v := range []string{"appsecretvalue", "c2VjcmV0", appPK[8:20], "sk_test_a", "e123", appPK[len(appPK)-4:]} {
 		if strings.Contains(all, v) {
 			t.Errorf("Slack holds a piece of a value: %q", v)
 		}
 	}
 	if strings.Contains(all, "characters") {
 		t.Error("Slack mentions a length")
+	}
+	// Lengths: the secret key's value is 25 long, the publishable key's 48.
+	// The clock's date holds 25, so the findings themselves are looked at.
+	for _, text := range []string{m.Text, posted.Text} {
+		if n := regexp.MustCompile(`\b(25|48)\b`).FindString(text); n != "" {
+			t.Errorf("the env check shows a value's length (%s):\n%s", n, text)
+		}
 	}
 	if f := secretscan.Find(all); f != "" {
 		t.Errorf("Slack holds a secret-shaped value %.12s…", f)
@@ -308,5 +315,20 @@ func TestEnvChangedWhileTheProductionBuildRanIsFlagged(t *testing.T) {
 	m := h.slack.ExpectEphemeral(t, "U1", "production Clerk variables")
 	if !strings.Contains(m.Text, "CLERK_SECRET_KEY is set for production (encrypted), changed 2 d ago: *changed after the deployment serving production was built*") {
 		t.Errorf("env check:\n%s", m.Text)
+	}
+}
+
+// Production moved between the request and the approval (a hotfix landed):
+// the approved rollback would undo it, so it is not carried out and says
+// why; Vercel is not asked.
+func TestRollbackIsNotCarriedOutWhenProductionMovedSinceTheRequest(t *testing.T) {
+	h := startVercel(t, nil)
+	card := h.open(t, "open outage Sign-in broken")
+	req := h.request(t, card, "rollback previous", "Approval needed: rollback", "back from `dpl_new222`")
+	h.vercel.AddDeployment(fakevercel.Deployment{UID: "dpl_hotfix444", Created: h.clock.Now().Add(-time.Minute), SHA: "4444444dddd", Message: "Hotfix matcher", Author: "bob"})
+	h.slack.Click(t, "U2", req, "Approve")
+	h.slack.ExpectUpdated(t, req, "production changed since the request (it is dpl_hotfix444 now, not dpl_new222)")
+	if n := h.vercel.Calls("POST", "/rollback/"); n != 0 || h.vercel.Production() != "dpl_hotfix444" {
+		t.Fatalf("rollback calls %d, production %s", n, h.vercel.Production())
 	}
 }
