@@ -112,6 +112,7 @@ type Server struct {
 	closed       bool
 	rooms        *roomState // conversations.create/invite/archive (rooms.go)
 	rec          speccheck.Recorder
+	opened       int // sockets ever connected (WaitOpened)
 }
 
 type respTarget struct {

@@ -28,6 +28,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.conns = append(s.conns, conn)
+	s.opened++
 	s.cond.Broadcast()
 	s.mu.Unlock()
 
@@ -101,6 +102,19 @@ func (s *Server) WaitConnected(timeout time.Duration) error {
 // WaitConnections blocks until at least n bot sockets are connected.
 func (s *Server) WaitConnections(n int, timeout time.Duration) error {
 	return s.waitFor(timeout, func() bool { return len(s.conns) >= n })
+}
+
+// Opened is how many sockets have ever connected: a restarted bot's new
+// socket counts even while the stopped one's is still closing.
+func (s *Server) Opened() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opened
+}
+
+// WaitOpened waits until n sockets have ever connected.
+func (s *Server) WaitOpened(n int, timeout time.Duration) error {
+	return s.waitFor(timeout, func() bool { return s.opened >= n })
 }
 
 // Connections returns how many sockets are open.

@@ -98,7 +98,9 @@ func Start(t testing.TB, s Spec) *Bot {
 	opt.OnPagerDuty = func(p *usecase.PagerDutySync) { b.PagerDuty = p }
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
-	before := s.Slack.Connections()
+	// Sockets ever opened, not open now: a replica stopped just before
+	// may still be closing its socket.
+	before := s.Slack.Opened()
 	go func() { b.done <- app.Run(ctx, cfg, opt) }()
 	select {
 	case b.HTTPAddr = <-ready:
@@ -109,7 +111,7 @@ func Start(t testing.TB, s Spec) *Bot {
 		cancel()
 		t.Fatalf("the bot never listened\nlogs:\n%s", b.Logs)
 	}
-	if err := s.Slack.WaitConnections(before+1, 10*time.Second); err != nil {
+	if err := s.Slack.WaitOpened(before+1, 10*time.Second); err != nil {
 		cancel()
 		t.Fatalf("the bot never connected: %v\nlogs:\n%s", err, b.Logs)
 	}
