@@ -22,10 +22,10 @@ type callNotes struct {
 	notes []string
 }
 
-func (c *callNotes) CallUnanswered(ctx context.Context, inc *incident.Incident, user, status string) error {
+func (c *callNotes) CallUnanswered(ctx context.Context, inc *incident.Incident, user string, cause escalation.CallCause) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.notes = append(c.notes, inc.ID+" "+user+" "+status)
+	c.notes = append(c.notes, inc.ID+" "+user+" "+string(cause))
 	return nil
 }
 
@@ -84,7 +84,7 @@ func TestUnansweredCallIsFollowedAcrossRestartsAndSaidOnce(t *testing.T) {
 		f.clock.Add(30 * time.Second)
 		tickAll()
 	}
-	if got := notes.said(); len(got) != 1 || got[0] != inc.ID+" U1 busy" {
+	if got := notes.said(); len(got) != 1 || got[0] != inc.ID+" U1 line busy" {
 		t.Fatalf("said %v", got)
 	}
 	reads := tw.CallReads()
