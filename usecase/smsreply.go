@@ -50,6 +50,11 @@ type Texter interface {
 	SMS(ctx context.Context, to, body string) error
 }
 
+// ReplyAuditor records what a reply did in the audit log (usecase.Ticks).
+type ReplyAuditor interface {
+	System(ctx context.Context, actor, action, detail, incidentID string)
+}
+
 // ReplyObserver counts replies by what became of them: ack, esc, help,
 // refused, stranger (metrics).
 type ReplyObserver interface {
@@ -65,6 +70,7 @@ type SMSRepliesDeps struct {
 	Pub     ReplyPublisher
 	Text    Texter
 	Observe ReplyObserver
+	Audit   ReplyAuditor
 	// Once is redisx.Once over the bot's Redis and key prefix.
 	Once func(ctx context.Context, key string, ttl time.Duration) (bool, error)
 	Log  logrus.FieldLogger
@@ -210,6 +216,7 @@ func (s *SMSReplies) ack(ctx context.Context, m escalation.Reply, h escalation.H
 		return err
 	}
 	s.d.Observe.SMSReply("ack")
+	s.d.Audit.System(ctx, by.Display()+" (SMS)", "ack", "acknowledged by an SMS reply to the page", got.ID)
 	_ = s.d.Pub.Changed(ctx, got)
 	if err := s.d.Ladder.Stop(ctx, got.ID, "acknowledged", by.ID); err != nil {
 		// The engine re-reads the incident before paging: it stops anyway.
@@ -252,6 +259,7 @@ func (s *SMSReplies) escalate(ctx context.Context, m escalation.Reply, h escalat
 		return err
 	}
 	s.d.Observe.SMSReply("esc")
+	s.d.Audit.System(ctx, by.Display()+" (SMS)", "escalate", fmt.Sprintf("paging level %d (%s) now, asked by an SMS reply", rung.Level, rung.Name), inc.ID)
 	line := fmt.Sprintf(":rotating_light: %s asked by SMS to escalate %s: paging level %d (%s) now.", escName(by.Display()), inc.ID, rung.Level, escName(rung.Name))
 	entry := fmt.Sprintf("Escalation requested by SMS: paging level %d (%s) now", rung.Level, rung.Name)
 	if _, err := s.d.Store.UpdateThen(ctx, inc.ID, incident.Record(by, entry), incident.After{Line: line}); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakepaging"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
@@ -28,11 +29,13 @@ policy: {repeat_every: 1h, repeat_times: 0}
 `
 
 type pagingHarness struct {
-	slack  *fakeslack.Server
-	twilio *fakepaging.Twilio
-	pd     *fakepaging.PagerDuty
-	clock  *testClock
-	tick   func()
+	slack   *fakeslack.Server
+	twilio  *fakepaging.Twilio
+	pd      *fakepaging.PagerDuty
+	clock   *testClock
+	tick    func()
+	bot     *apptest.Bot
+	replies *escalation.Replies // nil: replies off
 }
 
 func startPaging(t *testing.T, contacts string, extra ...map[string]string) *pagingHarness {
@@ -59,7 +62,10 @@ func startPaging(t *testing.T, contacts string, extra ...map[string]string) *pag
 			env[k] = v
 		}
 	}
-	bot := apptest.Start(t, apptest.Spec{Slack: h.slack, Prefix: redistest.Prefix(), Env: env, Options: app.Options{Manual: app.Loops{Engine: true}, Now: h.clock.Now}})
+	h.twilio.SetClock(h.clock.Now)
+	bot := apptest.Start(t, apptest.Spec{Slack: h.slack, Prefix: redistest.Prefix(), Env: env, Options: app.Options{Manual: app.Loops{Engine: true, Replies: true}, Now: h.clock.Now,
+		OnReplies: func(r *escalation.Replies) { h.replies = r }}})
+	h.bot = bot
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs := bot.Logs.String()
@@ -103,7 +109,8 @@ func TestLadderPagesPhonesAndPagerDuty(t *testing.T) {
 		t.Fatalf("level 1 sent %+v and %d PagerDuty events", h.twilio.Sent(), len(h.pd.Events()))
 	}
 	sms := h.twilio.Sent()[0].Body
-	if !strings.Contains(sms, "INC-1 P1 outage: Sign-in failing") || !strings.Contains(sms, "clerk-incident-bot do ack INC-1") || len([]rune(sms)) > 320 {
+	if !strings.Contains(sms, "INC-1 P1 outage: Sign-in failing") || !strings.Contains(sms, "Reply ACK to acknowledge INC-1, ESC to escalate.") ||
+		strings.Contains(sms, "clerk-incident-bot do") || len([]rune(sms)) > 320 {
 		t.Fatalf("SMS %q", sms)
 	}
 	h.clock.Add(14 * time.Minute)
@@ -117,7 +124,7 @@ func TestLadderPagesPhonesAndPagerDuty(t *testing.T) {
 	if h.sent("call", "+15550000002") != 1 || len(h.twilio.Sent()) != 3 {
 		t.Fatalf("level 2 sent %+v", h.twilio.Sent())
 	}
-	if call := h.twilio.Sent()[2].Body; strings.Count(call, "<Say>") != 2 {
+	if call := h.twilio.Sent()[2].Body; strings.Count(call, "<Say>") != 2 || !strings.Contains(call, "Text ACK to 1 5 5 5 0 0 0 0 0 0 0 to acknowledge INC-1, ESC to escalate.") {
 		t.Fatalf("call TwiML %q", call)
 	}
 	ev := h.pd.Events()
@@ -255,18 +262,18 @@ func TestUnansweredCallIsSaidInTheThread(t *testing.T) {
 	if len(sent) != 3 || sent[0].From != messagingService || sent[2].Kind != "call" || sent[2].From != "+15550000099" {
 		t.Fatalf("sent %+v", sent)
 	}
-	h.tick() // nothing is read before Twilio has rung for a minute
+	h.tick() // nothing is read at once
 	if n := h.twilio.CallReads(); n != 0 {
 		t.Fatalf("read the call %d times at once", n)
 	}
-	h.clock.Add(75 * time.Second)
+	h.clock.Add(10 * time.Second)
 	h.tick()
 	if n := h.twilio.CallReads(); n != 1 {
 		t.Fatalf("call read %d times; want 1 (ringing)", n)
 	}
-	h.clock.Add(30 * time.Second)
+	h.clock.Add(10 * time.Second)
 	h.tick()
-	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"<@U2> did not answer the call (no-answer)"}})
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"<@U2> did not pick up: no answer"}})
 	for range 3 {
 		h.clock.Add(time.Minute)
 		h.tick()
@@ -276,7 +283,7 @@ func TestUnansweredCallIsSaidInTheThread(t *testing.T) {
 	}
 	said := 0
 	for _, m := range s.Messages() {
-		said += strings.Count(m.Text, "did not answer the call")
+		said += strings.Count(m.Text, "did not pick up")
 	}
 	if said != 1 {
 		t.Fatalf("said %d times", said)
