@@ -155,6 +155,7 @@ func (s *SMSReplies) target(ctx context.Context, phone, id string, unacked bool)
 		}
 		ids = []string{id}
 	}
+	var acked *incident.Incident // the latest open one someone has: said so
 	for _, cand := range ids {
 		inc, err := s.d.Store.Current(ctx, cand)
 		if errors.Is(err, incident.ErrNotFound) {
@@ -164,11 +165,17 @@ func (s *SMSReplies) target(ctx context.Context, phone, id string, unacked bool)
 			return nil, "", err
 		}
 		if id != "" && !inc.Open() {
-			return nil, fmt.Sprintf("%s is already resolved.", id), nil
+			return nil, fmt.Sprintf("%s is already resolved. Nothing changed.", id), nil
 		}
 		if inc.Open() && (!unacked || inc.AckedBy == nil || id != "") {
 			return inc, "", nil
 		}
+		if inc.Open() && acked == nil {
+			acked = inc
+		}
+	}
+	if acked != nil {
+		return nil, settledText(acked), nil
 	}
 	if unacked {
 		return nil, "No unacknowledged incident was paged to this phone. Nothing changed.", nil

@@ -73,9 +73,9 @@ type Config struct {
 	TwilioCallerID                                string // calls' From when TWILIO_FROM is a Messaging Service
 	// SMS replies: the numbers whose received messages are read, how
 	// often (0: off).
-	TwilioReplyNumbers []string
-	TwilioReplyPoll    time.Duration
-	PagerDutyKey, PagerDutyURL                    string
+	TwilioReplyNumbers         []string
+	TwilioReplyPoll            time.Duration
+	PagerDutyKey, PagerDutyURL string
 
 	// Customer updates: the announcement channel and Atlassian Statuspage.
 	UpdateChannel    string
