@@ -77,13 +77,33 @@ func NewReplies(rdb redis.UniversalClient, prefix string, inbox Inbox, handler R
 		lease: redisx.NewLease(rdb, prefix+"escalation:replies:lease", hex.EncodeToString(b))}
 }
 
-// Every is the poll interval.
-func (r *Replies) Every() time.Duration { return r.every }
+// PollIfDue reads every number when a read is due (every interval,
+// when the last read began is kept in Redis) and this replica holds the
+// turn. The 1 s sweep calls it on every replica, so a reply waits at most
+// one interval and a second.
+func (r *Replies) PollIfDue(ctx context.Context) {
+	if ok, err := r.lease.Keep(ctx, r.leaseTTL()); err != nil || !ok {
+		return
+	}
+	now := r.now()
+	next, err := r.rdb.Get(ctx, r.prefix+"escalation:replies:next").Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		r.log.WithError(err).Warn("SMS replies: could not read when the next read is due")
+		return
+	}
+	if now.UnixMilli() < next {
+		return
+	}
+	r.rdb.Set(ctx, r.prefix+"escalation:replies:next", now.Add(r.every).UnixMilli(), 0)
+	r.Poll(ctx)
+}
+
+func (r *Replies) leaseTTL() time.Duration { return max(3*r.every, 5*time.Second) }
 
 // Poll reads every number once if this replica holds the lease (taken or
 // kept for three intervals, so a dead replica's turn passes on).
 func (r *Replies) Poll(ctx context.Context) {
-	ok, err := r.lease.Keep(ctx, max(3*r.every, 5*time.Second))
+	ok, err := r.lease.Keep(ctx, r.leaseTTL())
 	if err != nil {
 		r.log.WithError(err).Warn("SMS replies: could not take the polling lease")
 		return

@@ -34,7 +34,7 @@ func TestReceivedReadsInboundRepliesAcrossPages(t *testing.T) {
 		now = now.Add(time.Second)
 		want = append(want, tw.Reply(fmt.Sprintf("+1555000%04d", i), tw.From, "ack"))
 		if i%50 == 0 {
-			tw.Outbound(tw.From, tw.From, "sent by us")              // outbound, listed, not a reply
+			tw.Outbound(tw.From, tw.From, "sent by us")                // outbound, listed, not a reply
 			tw.Reply("+15550000001", "+15559999999", "another number") // not ours
 			if err := c.SMS(ctx, "+15550000001", "a page"); err != nil {
 				t.Fatal(err)

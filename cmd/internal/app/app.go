@@ -74,14 +74,12 @@ type Options struct {
 	OnPoller func(*statuswatch.Poller)
 	// VercelWait sleeps between polls of a Vercel rollback (nil: 2 s).
 	VercelWait func(ctx context.Context) error
-	// OnReplies receives the SMS reply reader (when replies are on); with
-	// Manual.Replies the caller polls it.
-	OnReplies func(*escalation.Replies)
 }
 
 // Loops are the bot's own loops a caller may run itself: the escalation
-// engine's ticks, the 1 s sweep, the status polls and the SMS reply reads.
-type Loops struct{ Engine, Sweep, Poll, Replies bool }
+// engine's ticks, the 1 s sweep (which also reads SMS replies when due)
+// and the status polls.
+type Loops struct{ Engine, Sweep, Poll bool }
 
 // Run starts the bot and blocks until ctx ends or Slack refuses the app.
 func Run(ctx context.Context, cfg Config, opt Options) error {
@@ -252,7 +250,6 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 		parts.guard.Loop(renderCtx, "card renderer", parts.pub.Cards.RunRenderer)
 	}()
 	stop.add(func() { stopRender(); <-renderDone })
-	startReplies(ctx, opt, parts, stop)
 	if engine != nil {
 		if opt.OnEngine != nil {
 			opt.OnEngine(engine)
@@ -264,39 +261,6 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 			stop.add(func() { stopEngine(); <-engineDone })
 		}
 	}
-}
-
-// startReplies reads SMS replies every TWILIO_REPLY_POLL on every
-// replica; the lease lets one read at a time.
-func startReplies(ctx context.Context, opt Options, parts *parts, stop *stops) {
-	r := parts.replies
-	if r == nil {
-		return
-	}
-	if opt.OnReplies != nil {
-		opt.OnReplies(r)
-	}
-	if opt.Manual.Replies {
-		return
-	}
-	rctx, stopReplies := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		parts.guard.Loop(rctx, "SMS replies", func(ctx context.Context) {
-			t := time.NewTicker(r.Every())
-			defer t.Stop()
-			for {
-				parts.guard.Run(ctx, "SMS reply poll", "", r.Poll)
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-			}
-		})
-	}()
-	stop.add(func() { stopReplies(); <-done })
 }
 
 // serveHTTP serves /healthz, /v1/bypass, /v1/webhooks and /metrics.
@@ -383,7 +347,6 @@ type parts struct {
 	sweep        func(ctx context.Context)
 	guard        *guard.Guard
 	pub          *publish.Publisher
-	replies      *escalation.Replies
 }
 
 // assemble builds every part over one Redis and one Slack side, each
@@ -443,9 +406,9 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if cfg.StatuspageKey != "" {
 		deps.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, b.hc)
 	}
-	sweep := b.sweep(st, executor, runner, poll)
+	sweep := b.sweep(st, executor, runner, poll, b.replies(contacts, engine, strict))
 	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: st.bypass,
-		webhooks: st.pause, metrics: b.m, sweep: sweep, replies: b.replies(contacts, engine, strict)}, nil
+		webhooks: st.pause, metrics: b.m, sweep: sweep}, nil
 }
 
 // clerkProbes are Clerk's endpoints the poller times (CLERK_PROBE): the

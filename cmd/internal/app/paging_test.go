@@ -10,7 +10,6 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
-	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakepaging"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
@@ -29,13 +28,12 @@ policy: {repeat_every: 1h, repeat_times: 0}
 `
 
 type pagingHarness struct {
-	slack   *fakeslack.Server
-	twilio  *fakepaging.Twilio
-	pd      *fakepaging.PagerDuty
-	clock   *testClock
-	tick    func()
-	bot     *apptest.Bot
-	replies *escalation.Replies // nil: replies off
+	slack  *fakeslack.Server
+	twilio *fakepaging.Twilio
+	pd     *fakepaging.PagerDuty
+	clock  *testClock
+	tick   func()
+	bot    *apptest.Bot
 }
 
 func startPaging(t *testing.T, contacts string, extra ...map[string]string) *pagingHarness {
@@ -63,8 +61,7 @@ func startPaging(t *testing.T, contacts string, extra ...map[string]string) *pag
 		}
 	}
 	h.twilio.SetClock(h.clock.Now)
-	bot := apptest.Start(t, apptest.Spec{Slack: h.slack, Prefix: redistest.Prefix(), Env: env, Options: app.Options{Manual: app.Loops{Engine: true, Replies: true}, Now: h.clock.Now,
-		OnReplies: func(r *escalation.Replies) { h.replies = r }}})
+	bot := apptest.Start(t, apptest.Spec{Slack: h.slack, Prefix: redistest.Prefix(), Env: env, Options: app.Options{Manual: app.Loops{Engine: true, Sweep: true}, Now: h.clock.Now}})
 	h.bot = bot
 	t.Cleanup(func() {
 		if t.Failed() {
