@@ -94,7 +94,9 @@ func (r *Replies) PollIfDue(ctx context.Context) {
 	if now.UnixMilli() < next {
 		return
 	}
-	r.rdb.Set(ctx, r.prefix+"escalation:replies:next", now.Add(r.every).UnixMilli(), 0)
+	// A little early rather than a sweep late: the sweep that comes
+	// about one interval on must read, not the one after it.
+	r.rdb.Set(ctx, r.prefix+"escalation:replies:next", now.Add(r.every-min(r.every/10, 200*time.Millisecond)).UnixMilli(), 0)
 	r.Poll(ctx)
 }
 

@@ -73,7 +73,11 @@ type SMSRepliesDeps struct {
 	Audit   ReplyAuditor
 	// Once is redisx.Once over the bot's Redis and key prefix.
 	Once func(ctx context.Context, key string, ttl time.Duration) (bool, error)
-	Log  logrus.FieldLogger
+	// Go runs what follows an act in the background (guard.Go): stopping
+	// the ladder rewrites page DMs at Slack's pace, and the reader must
+	// not wait on it before the next reply.
+	Go  func(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) <-chan struct{}
+	Log logrus.FieldLogger
 }
 
 // SMSReplies acts on a reply to a page text (escalation.ReplyHandler):
@@ -223,14 +227,17 @@ func (s *SMSReplies) ack(ctx context.Context, m escalation.Reply, h escalation.H
 		return err
 	}
 	s.d.Observe.SMSReply("ack")
-	s.d.Audit.System(ctx, by.Display()+" (SMS)", "ack", "acknowledged by an SMS reply to the page", got.ID)
 	_ = s.d.Pub.Changed(ctx, got)
-	if err := s.d.Ladder.Stop(ctx, got.ID, "acknowledged", by.ID); err != nil {
-		// The engine re-reads the incident before paging: it stops anyway.
-		s.d.Log.WithError(err).WithField("incident", got.ID).Warn("could not stop escalation after an SMS ack")
-	}
-	_ = s.d.Pub.Refresh(ctx, got)
-	s.text(ctx, m, fmt.Sprintf("Acknowledged %s: you are leading it; the escalation has stopped.", got.ID))
+	// The ack is recorded: the engine re-reads the incident before each
+	// page, so the ladder is stopped already; the rest follows.
+	s.d.Go(context.WithoutCancel(ctx), "SMS ack", got.ID, func(ctx context.Context) {
+		s.d.Audit.System(ctx, by.Display()+" (SMS)", "ack", "acknowledged by an SMS reply to the page", got.ID)
+		if err := s.d.Ladder.Stop(ctx, got.ID, "acknowledged", by.ID); err != nil {
+			s.d.Log.WithError(err).WithField("incident", got.ID).Warn("could not stop escalation after an SMS ack")
+		}
+		_ = s.d.Pub.Refresh(ctx, got)
+		s.sendText(ctx, m, fmt.Sprintf("Acknowledged %s: you are leading it; the escalation has stopped.", got.ID))
+	})
 	return nil
 }
 
@@ -294,9 +301,16 @@ func (s *SMSReplies) help(ctx context.Context, m escalation.Reply) error {
 	return nil
 }
 
-// text answers the phone a reply came from, from the number it texted;
-// a failure is logged (the reply was acted on: it is not read again).
+// text answers the phone a reply came from, in the background: the
+// reader goes on to the next reply.
 func (s *SMSReplies) text(ctx context.Context, m escalation.Reply, body string) {
+	s.d.Go(context.WithoutCancel(ctx), "SMS answer", "", func(ctx context.Context) { s.sendText(ctx, m, body) })
+}
+
+// sendText answers the phone a reply came from, from the number it
+// texted; a failure is logged (the reply was acted on: it is not read
+// again).
+func (s *SMSReplies) sendText(ctx context.Context, m escalation.Reply, body string) {
 	if err := s.d.Text.SMS(ctx, m.From, body); err != nil {
 		s.d.Log.WithError(err).WithField("sid", m.SID).Warn("could not answer an SMS reply")
 	}

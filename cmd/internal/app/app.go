@@ -77,8 +77,8 @@ type Options struct {
 }
 
 // Loops are the bot's own loops a caller may run itself: the escalation
-// engine's ticks, the 1 s sweep (which also reads SMS replies when due)
-// and the status polls.
+// engine's ticks, the 1 s sweep (with Sweep, the sweep handed to OnSweep
+// also reads SMS replies when due) and the status polls.
 type Loops struct{ Engine, Sweep, Poll bool }
 
 // Run starts the bot and blocks until ctx ends or Slack refuses the app.
@@ -221,7 +221,12 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 		}
 	}
 	if opt.OnSweep != nil {
-		opt.OnSweep(parts.sweep)
+		opt.OnSweep(withReplies(parts))
+	}
+	if !opt.Manual.Sweep && parts.replies != nil {
+		// Their own 1 s loop beside the sweep: a slow sweep step (Slack's
+		// pace) never holds a reply back.
+		stop.add(every(ctx, parts.guard, "SMS replies", parts.replies.PollIfDue))
 	}
 	if !opt.Manual.Sweep {
 		sweepCtx, stopSweep := context.WithCancel(ctx)
@@ -261,6 +266,39 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 			stop.add(func() { stopEngine(); <-engineDone })
 		}
 	}
+}
+
+// withReplies is the sweep a caller runs itself: with SMS replies on, it
+// reads them when due too.
+func withReplies(p *parts) func(ctx context.Context) {
+	if p.replies == nil {
+		return p.sweep
+	}
+	return func(ctx context.Context) {
+		p.sweep(ctx)
+		p.guard.Run(ctx, "SMS replies", "", p.replies.PollIfDue)
+	}
+}
+
+// every runs fn under the guard every second until ctx ends or the
+// returned stop is called (which waits for it).
+func every(ctx context.Context, g *guard.Guard, job string, fn func(ctx context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				g.Run(ctx, job, "", fn)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // serveHTTP serves /healthz, /v1/bypass, /v1/webhooks and /metrics.
@@ -347,6 +385,7 @@ type parts struct {
 	sweep        func(ctx context.Context)
 	guard        *guard.Guard
 	pub          *publish.Publisher
+	replies      *escalation.Replies // nil: SMS replies off
 }
 
 // assemble builds every part over one Redis and one Slack side, each
@@ -406,9 +445,9 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if cfg.StatuspageKey != "" {
 		deps.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, b.hc)
 	}
-	sweep := b.sweep(st, executor, runner, poll, b.replies(contacts, engine, strict))
+	sweep := b.sweep(st, executor, runner, poll)
 	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: st.bypass,
-		webhooks: st.pause, metrics: b.m, sweep: sweep}, nil
+		webhooks: st.pause, metrics: b.m, sweep: sweep, replies: b.replies(contacts, engine, strict)}, nil
 }
 
 // clerkProbes are Clerk's endpoints the poller times (CLERK_PROBE): the

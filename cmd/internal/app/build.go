@@ -188,7 +188,7 @@ func (b *build) replies(contacts *escalation.Contacts, engine *escalation.Engine
 	}
 	tw := twilioClient(cfg)
 	handler := usecase.NewSMSReplies(usecase.SMSRepliesDeps{Book: contacts, Paged: escalation.NewPhoneLog(b.rdb, cfg.RedisPrefix), Store: b.stores.Incidents,
-		Ladder: engine, Pub: b.pub.Cards, Text: tw, Observe: b.m, Audit: b.pub.Ticks, Log: log,
+		Ladder: engine, Pub: b.pub.Cards, Text: tw, Observe: b.m, Audit: b.pub.Ticks, Log: log, Go: b.g.Go,
 		Once: func(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 			return redisx.Once(ctx, b.rdb, cfg.RedisPrefix+key, ttl)
 		}})
@@ -312,7 +312,7 @@ func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps
 // every replica: each transition inside is claimed in Redis, so it
 // happens once. Each step is guarded on its own: one that keeps failing
 // must not starve the others.
-func (b *build) sweep(st domain, executor *approval.Executor, runner *resync.Runner, poll *statuswatch.Poller, replies *escalation.Replies) func(ctx context.Context) {
+func (b *build) sweep(st domain, executor *approval.Executor, runner *resync.Runner, poll *statuswatch.Poller) func(ctx context.Context) {
 	g, log, pub := b.g, b.log, b.pub
 	reminders := reminder.New(b.stores.Incidents, pub.Posts, b.cfg.UpdateEvery, b.opt.Now, log.WithField("component", "reminder"))
 	step := func(ctx context.Context, job string, fn func(ctx context.Context) error) {
@@ -335,9 +335,6 @@ func (b *build) sweep(st domain, executor *approval.Executor, runner *resync.Run
 			g.Run(ctx, "status poller watch", "", poll.WarnIfStale)
 		}
 		g.Run(ctx, "update reminders", "", reminders.Tick)
-		if replies != nil {
-			g.Run(ctx, "SMS replies", "", replies.PollIfDue)
-		}
 		if b.rooms.archive != nil {
 			step(ctx, "incident channel archive", b.rooms.archive)
 		}

@@ -34,6 +34,17 @@ func (h *pagingHarness) texts(to, part string) int {
 	return n
 }
 
+// waitTexts waits until n texts to a number contain part (answers go
+// out in the background).
+func (h *pagingHarness) waitTexts(t *testing.T, to, part string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); h.texts(to, part) != n; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d texts to %s with %q, want %d: %+v", h.texts(to, part), to, part, n, h.twilio.Sent())
+		}
+	}
+}
+
 func (h *pagingHarness) openAndPage(t *testing.T) *fakeslack.Message {
 	t.Helper()
 	s := h.slack
@@ -71,9 +82,7 @@ func TestSMSAckFromAPagedPhoneStopsTheLadder(t *testing.T) {
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Acknowledged by Alice by SMS", "INC-1"}})
 	s.ExpectUpdated(t, card, "Acknowledged by Alice by SMS")
 	s.Expect(t, fakeslack.Match{Channel: "DU1", Contains: []string{"Acknowledged by Alice by SMS"}})
-	if n := h.texts(alicePhone, "Acknowledged INC-1: you are leading it"); n != 1 {
-		t.Fatalf("%d confirmations to Alice: %+v", n, h.twilio.Sent())
-	}
+	h.waitTexts(t, alicePhone, "Acknowledged INC-1: you are leading it", 1)
 	h.clock.Add(15 * time.Minute)
 	h.tick()
 	if h.sent("call", bobPhone) != 0 || len(h.pd.Events()) != 0 {
@@ -81,7 +90,9 @@ func TestSMSAckFromAPagedPhoneStopsTheLadder(t *testing.T) {
 	}
 	h.twilio.Reply(danPhone, h.twilio.From, "1")
 	h.poll(t)
+	h.waitTexts(t, danPhone, "INC-1 was already acknowledged by Alice. Nothing changed.", 1)
 	h.poll(t)
+	time.Sleep(100 * time.Millisecond) // an answer to a second reading would go out now
 	if n := h.texts(danPhone, "INC-1 was already acknowledged by Alice. Nothing changed."); n != 1 {
 		t.Fatalf("Dan told %d times: %+v", n, h.twilio.Sent())
 	}
@@ -108,26 +119,27 @@ func TestSMSEscalateIsBoundedAndOtherWordsGetHelp(t *testing.T) {
 	h.twilio.Reply(danPhone, h.twilio.From, "who is this?")
 	h.twilio.Reply(danPhone, h.twilio.From, "hello")
 	h.poll(t)
-	if n := h.texts(danPhone, "Reply ACK to acknowledge INC-1, ESC to escalate"); n != 2 { // the page and one help text
-		t.Fatalf("help texts: %+v", h.twilio.Sent())
-	}
+	h.waitTexts(t, danPhone, "Reply ACK to acknowledge INC-1, ESC to escalate", 2) // the page and one help text
 	h.twilio.Reply(danPhone, h.twilio.From, "ack INC-7")
 	h.poll(t)
-	if n := h.texts(danPhone, "INC-7 was not paged to this phone"); n != 1 {
-		t.Fatalf("INC-7: %+v", h.twilio.Sent())
+	h.waitTexts(t, danPhone, "INC-7 was not paged to this phone", 1)
+	if n := h.texts(danPhone, "Reply ACK to acknowledge INC-1, ESC to escalate"); n != 2 {
+		t.Fatalf("a second help text within a minute: %+v", h.twilio.Sent())
 	}
 	h.twilio.Reply(danPhone, h.twilio.From, "ESC")
 	h.poll(t)
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Dan asked by SMS to escalate INC-1: paging level 2 (Bob) now"}})
 	h.tick()
-	if h.sent("call", bobPhone) != 1 || h.texts(danPhone, "Paging level 2 (Bob) of INC-1 now.") != 1 {
+	h.waitTexts(t, danPhone, "Paging level 2 (Bob) of INC-1 now.", 1)
+	if h.sent("call", bobPhone) != 1 {
 		t.Fatalf("after esc: %+v", h.twilio.Sent())
 	}
 	h.clock.Add(10 * time.Second)
 	h.twilio.Reply(danPhone, h.twilio.From, "esc INC-1")
 	h.poll(t)
 	h.tick()
-	if h.sent("call", bobPhone) != 1 || h.texts(danPhone, "was paged by a manual escalation less than 1m0s ago") != 1 {
+	h.waitTexts(t, danPhone, "was paged by a manual escalation less than 1m0s ago", 1)
+	if h.sent("call", bobPhone) != 1 {
 		t.Fatalf("second esc: %+v", h.twilio.Sent())
 	}
 }
