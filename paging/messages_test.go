@@ -208,3 +208,35 @@ func fieldsIn(t *testing.T, sp twilioSpec, schema string, obj map[string]any) {
 		}
 	}
 }
+
+// Twilio reports answered_by only for a call that asked for
+// answering-machine detection: without it, a voicemail pickup is
+// "completed" with answered_by null, like a person.
+func TestAnsweredByOnlyWhenDetectionWasAsked(t *testing.T) {
+	tw := fakepaging.NewTwilio()
+	defer tw.Close()
+	tw.ScriptCall("+15550000003", "completed:machine_start")
+	form := url.Values{"To": {"+15550000003"}, "From": {tw.From}, "Twiml": {"<Response><Say>x</Say></Response>"}}
+	req, _ := http.NewRequest(http.MethodPost, tw.URL()+"/2010-04-01/Accounts/"+tw.SID+"/Calls.json", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(tw.SID, tw.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var call struct{ SID string }
+	_ = json.NewDecoder(resp.Body).Decode(&call)
+	resp.Body.Close()
+	got := fetchJSON(t, tw, "/2010-04-01/Accounts/"+tw.SID+"/Calls/"+call.SID+".json")
+	if got["status"] != "completed" || got["answered_by"] != nil {
+		t.Fatalf("without detection: %v", got)
+	}
+	c := paging.NewTwilio(tw.URL(), tw.SID, tw.Token, tw.From, nil)
+	sid, err := c.Call(context.Background(), "+15550000003", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, by, err := c.CallStatus(context.Background(), sid); err != nil || status != "completed" || by != "machine_start" {
+		t.Fatalf("with detection: %s %s %v", status, by, err)
+	}
+}

@@ -238,6 +238,18 @@ func TestCallsFromAMessagingServiceFailStartUp(t *testing.T) {
 	if _, err := app.Load(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "TWILIO_CALLER_ID") || !strings.Contains(err.Error(), "E.164") {
 		t.Fatalf("caller ID not a number: %v", err)
 	}
+	// The numbers replies are read from must be numbers too.
+	env["TWILIO_CALLER_ID"] = "+15550000099"
+	env["TWILIO_REPLY_NUMBERS"] = "+15550000098, 555-0100"
+	env["TWILIO_REPLY_POLL"] = "500ms"
+	_, err = app.Load(func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), `TWILIO_REPLY_NUMBERS: "555-0100" is not a phone number in E.164 form`) || !strings.Contains(err.Error(), "TWILIO_REPLY_POLL must be at least 1s") {
+		t.Fatalf("reply settings: %v", err)
+	}
+	env["TWILIO_REPLY_NUMBERS"], env["TWILIO_REPLY_POLL"] = "+15550000098,+15550000097", "off"
+	if cfg, err := app.Load(func(k string) string { return env[k] }); err != nil || len(cfg.TwilioReplyNumbers) != 2 || cfg.TwilioReplyPoll != 0 {
+		t.Fatalf("reply settings: %+v %v", cfg.TwilioReplyNumbers, err)
+	}
 }
 
 // With TWILIO_FROM a Messaging Service, SMS go through it and calls come
@@ -258,6 +270,15 @@ func TestUnansweredCallIsSaidInTheThread(t *testing.T) {
 	sent := h.twilio.Sent()
 	if len(sent) != 3 || sent[0].From != messagingService || sent[2].Kind != "call" || sent[2].From != "+15550000099" {
 		t.Fatalf("sent %+v", sent)
+	}
+	// Without TWILIO_REPLY_NUMBERS the numbers replies come to are
+	// unknown: replies are off, said once at start-up, and texts say to
+	// acknowledge in Slack.
+	if logs := h.bot.Logs.String(); strings.Count(logs, "SMS replies are off") != 1 || !strings.Contains(logs, "TWILIO_REPLY_NUMBERS") {
+		t.Fatalf("start-up said:\n%s", logs)
+	}
+	if !strings.Contains(sent[0].Body, "Acknowledge INC-1 in Slack") || strings.Contains(sent[0].Body, "Reply ACK") {
+		t.Fatalf("SMS %q", sent[0].Body)
 	}
 	h.tick() // nothing is read at once
 	if n := h.twilio.CallReads(); n != 0 {

@@ -184,3 +184,24 @@ func TestVoicemailIsNotAnAnswer(t *testing.T) {
 		t.Fatalf("said %d times, %d reads", said, h.twilio.CallReads())
 	}
 }
+
+// With a Messaging Service as TWILIO_FROM, replies are read from the
+// numbers TWILIO_REPLY_NUMBERS names, and answered through the service.
+func TestSMSRepliesThroughAMessagingService(t *testing.T) {
+	t.Parallel()
+	h := startPaging(t, phoneContacts, map[string]string{"TWILIO_FROM": messagingService, "TWILIO_CALLER_ID": "+15550000099",
+		"TWILIO_REPLY_NUMBERS": "+15550000098"})
+	card := h.openAndPage(t)
+	if !strings.Contains(h.twilio.Sent()[0].Body, "Reply ACK to acknowledge INC-1") {
+		t.Fatalf("SMS %q", h.twilio.Sent()[0].Body)
+	}
+	h.twilio.Reply(alicePhone, "+15550000098", "ack INC-1")
+	h.poll(t)
+	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Acknowledged by Alice by SMS"}})
+	h.waitTexts(t, alicePhone, "Acknowledged INC-1", 1)
+	for _, s := range h.twilio.Sent() {
+		if s.To == alicePhone && strings.Contains(s.Body, "Acknowledged INC-1") && s.From != messagingService {
+			t.Fatalf("answered from %s, not the service", s.From)
+		}
+	}
+}
