@@ -262,8 +262,8 @@ func (s *SMSReplies) escalate(ctx context.Context, m escalation.Reply, h escalat
 	switch {
 	case errors.As(err, &soon):
 		s.d.Observe.SMSReply("refused")
-		s.text(ctx, m, fmt.Sprintf("Level %d (%s) of %s was paged by a manual escalation less than %s ago; try again after %s UTC. Nothing changed.",
-			soon.Level, soon.Name, inc.ID, escalation.EscalateEvery, soon.Next.UTC().Format("15:04:05")))
+		s.text(ctx, m, fmt.Sprintf("Level %d (%s) of %s was paged by a manual escalation at %s UTC; the next is possible at %s UTC. Nothing changed.",
+			soon.Level, soon.Name, inc.ID, soon.Last.UTC().Format("15:04:05"), soon.Next.UTC().Format("15:04:05")))
 		return nil
 	case errors.Is(err, escalation.ErrNoLadder):
 		s.d.Observe.SMSReply("refused")

@@ -138,7 +138,7 @@ func TestSMSEscalateIsBoundedAndOtherWordsGetHelp(t *testing.T) {
 	h.twilio.Reply(danPhone, h.twilio.From, "esc INC-1")
 	h.poll(t)
 	h.tick()
-	h.waitTexts(t, danPhone, "was paged by a manual escalation less than 1m0s ago", 1)
+	h.waitTexts(t, danPhone, "Level 2 (Bob) of INC-1 was paged by a manual escalation at 03:00:30 UTC; the next is possible at 03:01:30 UTC. Nothing changed.", 1)
 	if h.sent("call", bobPhone) != 1 {
 		t.Fatalf("second esc: %+v", h.twilio.Sent())
 	}
