@@ -17,10 +17,10 @@ type Message struct {
 	Sent                time.Time // date_sent, to the second
 }
 
-// pageSize and maxPages bound one read of the list: 3,000 messages.
+// messagePageSize and messagePages bound one read of the list: 3,000 messages.
 const (
-	pageSize = 100
-	maxPages = 30
+	messagePageSize = 100
+	messagePages    = 30
 )
 
 // Received lists the messages texted to number (inbound ones: the list
@@ -29,9 +29,9 @@ const (
 // pages are read until one reaches past since. truncated is true when
 // more pages remained than one read takes.
 func (t *Twilio) Received(ctx context.Context, number string, since time.Time) (msgs []Message, truncated bool, err error) {
-	q := url.Values{"To": {number}, "DateSent>": {since.UTC().Format(time.DateOnly)}, "PageSize": {strconv.Itoa(pageSize)}}
+	q := url.Values{"To": {number}, "DateSent>": {since.UTC().Format(time.DateOnly)}, "PageSize": {strconv.Itoa(messagePageSize)}}
 	what := "Messages.json?" + q.Encode()
-	for range maxPages {
+	for range messagePages {
 		var page struct {
 			Messages []struct {
 				SID       string `json:"sid"`
