@@ -315,7 +315,10 @@ func (h *Deploys) envCmd(ctx context.Context, r Req, p Parsed) {
 			line = fmt.Sprintf("Checked the app's production Clerk variables on Vercel: %d problem(s)", problems)
 		}
 		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, line))
-		h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepVerifyEnv, fmt.Sprintf("env check (%d problems)", problems))
+		if problems == 0 {
+			// Verified only when nothing is wrong: a ❌ is work still to do.
+			h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepVerifyEnv, "env check")
+		}
 	}
 	h.log.WithField("problems", problems).Info("env check")
 	h.ReplyText(ctx, r, text)

@@ -146,6 +146,7 @@ type ReportStore interface {
 // ReportUploader uploads the post-incident report into the thread.
 type ReportUploader interface {
 	UploadReport(ctx context.Context, inc *incident.Incident, markdown string) error
+	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
 }
 
 // Reports records the post-incident report's fields and writes it.
@@ -447,11 +448,16 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 		return
 	}
 	h.charts.reportPictures(ctx, inc)
+	// Writing the report is the post-mortem's step (and the security
+	// checklist's "Document and report"), ticked before the report can
+	// be final.
+	h.pub.AutoTick(ctx, id, r.Who, incident.StepPostmortem, "postmortem")
+	h.pub.AutoTick(ctx, id, r.Who, incident.StepReport, "postmortem")
 	entry := "Post-incident report written"
 	if len(missing) > 0 {
 		entry += " (still empty: " + strings.Join(missing, ", ") + ")"
 	}
-	if _, err := h.incidents.Update(ctx, id, incident.Record(r.Who, entry)); err != nil {
+	if _, err := h.incidents.UpdateThen(ctx, id, incident.ReportWritten(r.Who, entry, len(missing) == 0), incident.After{Render: true}); err != nil {
 		h.log.WithError(err).Warn("could not record report on timeline")
 	}
 	if len(missing) == 0 {

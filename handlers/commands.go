@@ -93,7 +93,11 @@ func roleOf(p commands.Parsed) commands.Who {
 }
 
 // Command handles /clerk-incident.
-func (h *Handlers) Command(ctx context.Context, c bot.Command) {
+func (h *Handlers) Command(ctx context.Context, c bot.Command) { h.Run(ctx, c) }
+
+// Run handles /clerk-incident and says how it ended, as audited: "ok",
+// "refused: …" or "failed: …" (the break-glass CLI's exit status).
+func (h *Handlers) Run(ctx context.Context, c bot.Command) (outcome string) {
 	ctx = incident.WithReads(ctx) // a change reuses what the command read
 	ctx = interactive(ctx)
 	outcome, target := "ok", ""
@@ -105,7 +109,7 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 	if err != nil {
 		r.Name = "parse"
 		h.kit.Fail(ctx, r, err)
-		return
+		return outcome
 	}
 	r.Name = p.Sub.Name
 	p.Channel = c.ChannelID
@@ -133,12 +137,13 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 		return id
 	}
 	if !h.authorized(ctx, r, who, scope) {
-		return
+		return outcome
 	}
 	if who == Anyone && !h.readAllowed(ctx, r) {
-		return
+		return outcome
 	}
 	p.Sub.Run(ctx, r, p)
+	return outcome
 }
 
 // Action handles button clicks. The value is untrusted input.

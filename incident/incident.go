@@ -204,9 +204,17 @@ type Incident struct {
 	Resolution string   `json:"resolution,omitempty"`
 	Prevention []string `json:"prevention,omitempty"`
 	Lessons    string   `json:"lessons,omitempty"`
+	// ReportFinalAt is when a post-incident report was written with every
+	// field filled in on a resolved incident: from then on its checklist
+	// is what the report says, and no step can be ticked or unticked.
+	ReportFinalAt time.Time `json:"report_final_at,omitzero"`
 
 	Timeline []Entry `json:"-"`
 }
+
+// Tickable reports whether the checklist may still change: until the
+// report of a resolved incident is final.
+func (i *Incident) Tickable() bool { return i.ReportFinalAt.IsZero() }
 
 // Open reports whether the incident is not yet resolved.
 func (i *Incident) Open() bool { return i.Status != Resolved }

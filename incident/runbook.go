@@ -60,7 +60,7 @@ func (c Checklist) Flat() []FlatStep {
 	var walk func(steps []Step, depth int, optional bool)
 	walk = func(steps []Step, depth int, optional bool) {
 		for _, s := range steps {
-			out = append(out, FlatStep{ID: s.ID, Text: s.Text, Depth: depth, Optional: optional || s.Optional})
+			out = append(out, FlatStep{ID: s.ID, Text: s.Text, Depth: depth, Optional: optional || s.Optional, Header: len(s.Steps) > 0})
 			walk(s.Steps, depth+1, optional || s.Optional)
 		}
 	}
@@ -74,6 +74,21 @@ type FlatStep struct {
 	Text     string
 	Depth    int
 	Optional bool // itself or its parent
+	// Header: a branch ("If Clerk outage") over its sub-steps, not a
+	// step itself: it is not ticked and does not count.
+	Header bool
+}
+
+// Tickable lists the steps that are ticked and counted: every step but the
+// branch headers.
+func (c Checklist) Tickable() []FlatStep {
+	var out []FlatStep
+	for _, s := range c.Flat() {
+		if !s.Header {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Unticked lists the incident's steps that are not optional and not
@@ -83,7 +98,7 @@ func Unticked(inc *Incident, spec *CategorySpec) []FlatStep {
 		return nil
 	}
 	var out []FlatStep
-	for _, st := range spec.Checklist.Flat() {
+	for _, st := range spec.Checklist.Tickable() {
 		if _, done := inc.Checklist[st.ID]; !done && !st.Optional {
 			out = append(out, st)
 		}

@@ -21,6 +21,9 @@ type DiagnoseTarget struct {
 	Threshold time.Duration
 	Hint      string
 	Do        func(ctx context.Context) error
+	// Step is the checklist step timing this target performs (an
+	// incident.Step… phrase), "" for none.
+	Step string
 }
 
 // DiagnoseResult is its measurement.
