@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -65,9 +66,13 @@ func sectionText(b *slack.SectionBlock, typed func(actionID, value string) strin
 	for _, f := range b.Fields {
 		// A field is "*Label*\nvalue": one "Label: value" line.
 		t := objText(f)
-		label, value, ok := strings.Cut(t, "\n")
-		if ok && strings.HasPrefix(label, "*") && strings.HasSuffix(label, "*") {
-			t = strings.Trim(label, "*") + ": " + strings.ReplaceAll(value, "\n", " ")
+		if f != nil {
+			label, value, ok := strings.Cut(f.Text, "\n")
+			if ok && len(label) > 2 && strings.HasPrefix(label, "*") && strings.HasSuffix(label, "*") {
+				v := *f
+				v.Text = value
+				t = objText(&slack.TextBlockObject{Type: f.Type, Text: label[1:len(label)-1]}) + ": " + strings.ReplaceAll(objText(&v), "\n", " ")
+			}
 		}
 		out = append(out, t)
 	}
@@ -91,8 +96,20 @@ func objText(t *slack.TextBlockObject) string {
 	if t == nil {
 		return ""
 	}
-	return emoji.Replace(Plain(t.Text))
+	s := t.Text
+	if t.Type == slack.MarkdownType {
+		// A match takes the character after it, so neighbours ("*a* *b*")
+		// need another pass.
+		for range 3 {
+			s = emphasisRe.ReplaceAllString(s, "${1}${3}${4}")
+		}
+	}
+	return emoji.Replace(Plain(s))
 }
+
+// emphasisRe finds *bold*, _italic_ and ~struck~ words as Slack reads
+// them: the marks at word edges only (user_abc stays as it is).
+var emphasisRe = regexp.MustCompile(`(^|[\s(\[>•])([*_~])([^*_~\n]+?)[*_~]([\s).,:;!?\]]|$)`)
 
 // emoji are the shortcodes the bot writes, as a terminal shows them.
 var emoji = strings.NewReplacer(
