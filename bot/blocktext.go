@@ -71,7 +71,7 @@ func sectionText(b *slack.SectionBlock, typed func(actionID, value string) strin
 			if ok && len(label) > 2 && strings.HasPrefix(label, "*") && strings.HasSuffix(label, "*") {
 				v := *f
 				v.Text = value
-				t = objText(&slack.TextBlockObject{Type: f.Type, Text: label[1:len(label)-1]}) + ": " + strings.ReplaceAll(objText(&v), "\n", " ")
+				t = objText(&slack.TextBlockObject{Type: f.Type, Text: label[1 : len(label)-1]}) + ": " + strings.ReplaceAll(objText(&v), "\n", " ")
 			}
 		}
 		out = append(out, t)
