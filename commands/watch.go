@@ -170,6 +170,7 @@ func (h *Probes) diagnose(ctx context.Context, r Req, p Parsed) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
 	results := probe.Diagnose(ctx, h.diagTargets, n)
+	h.charts.recordDiagnosis(ctx, results)
 	text := render.DiagnoseText(results, n)
 	if inc != nil {
 		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, render.DiagnosePlain(results, n)))

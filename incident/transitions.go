@@ -235,7 +235,7 @@ func AutoSteps() []AutoStep {
 		{"the status poller or Clerk probes, opening or joining an incident", StepConfirmOutage},
 		{"`bypass on`, once approved and turned on", StepEnableBypass},
 		{"*Post* of an `update draft`", StepNotifyUsers},
-		{"`webhook check` that finds the endpoint failing (where the gap comes from)", StepSyncGap},
+		{"`webhook check` that finds the endpoint refusing signed events (where the gap comes from)", StepSyncGap},
 		{"`resync` finishing with no failure (not `--dry-run`)", StepRunResync},
 		{"`revoke` revoking a session, or finding none active", StepRevokeSessions},
 		{"`lockout`, once approved, banning at least one account", StepLockAccounts},

@@ -394,7 +394,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if poll != nil {
 		deps.Watch = poll
 	}
-	deps.Pictures = newPictures(cfg, b.pub, poll, opt.Now)
+	deps.Pictures = newPictures(cfg, b.pub, poll, rdb, opt.Now)
 	deps.DiagnoseTargets = diagnoseTargets(cfg, clerk, b.hc)
 	deps.Check = b.checkInput(ctx, contacts, clerk, poll, strict)
 	runner := b.webhookParts(&deps, clerk)
