@@ -185,6 +185,10 @@ type Incident struct {
 	// change; RemindedAt the last update reminder; SnoozedUntil holds
 	// reminders off.
 	LastUpdateAt time.Time `json:"last_update_at,omitempty"`
+	// Posted is the last customer update as posted (comms' wording) and
+	// the status it was posted under: the next draft starts from it.
+	Posted       string    `json:"posted,omitempty"`
+	PostedStatus Status    `json:"posted_status,omitempty"`
 	RemindedAt   time.Time `json:"reminded_at,omitempty"`
 	SnoozedUntil time.Time `json:"snoozed_until,omitempty"`
 	// StatuspageID is the Atlassian Statuspage incident our customer

@@ -28,7 +28,11 @@ type CategorySpec struct {
 	Checklist        Checklist `yaml:"checklist"`
 	// Updates are the customer-update templates, by status
 	// (investigating, mitigated, resolved); see UpdatePlaceholders.
-	Updates     map[string]string `yaml:"updates"`
+	Updates map[string]string `yaml:"updates"`
+	// PublicTitle is how customer updates name the problem ({title}):
+	// never the incident's own title, which is written for responders.
+	// Empty: the category's name.
+	PublicTitle string `yaml:"public_title"`
 	updatesLine int
 	line        int
 }
@@ -114,6 +118,14 @@ func (c Checklist) Step(id string) (FlatStep, bool) {
 		}
 	}
 	return FlatStep{}, false
+}
+
+// CustomerTitle is how customer updates name the problem.
+func (s *CategorySpec) CustomerTitle() string {
+	if strings.TrimSpace(s.PublicTitle) != "" {
+		return s.PublicTitle
+	}
+	return s.Name
 }
 
 // Spec returns the category's runbook entry (never nil for a loaded runbook).
@@ -277,7 +289,7 @@ func foldSeen(seen map[string]int, id string) int {
 
 // UnmarshalYAML rejects unknown keys with their line and keeps the line.
 func (s *CategorySpec) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "name", "symptoms", "immediate_actions", "checklist", "updates"); err != nil {
+	if err := checkKeys(n, "name", "symptoms", "immediate_actions", "checklist", "updates", "public_title"); err != nil {
 		return err
 	}
 	type plain CategorySpec

@@ -394,9 +394,10 @@ func LinkStatuspage(statuspageID string) Mutation {
 
 // UpdatePosted records a customer update sent out (to the announcement
 // channel and the status page); it counts as an update for reminders.
-func UpdatePosted(by Person, where, statuspageID string) Mutation {
+func UpdatePosted(by Person, where, statuspageID, text string) Mutation {
 	return func(inc *Incident, now time.Time) ([]Entry, error) {
 		inc.LastUpdateAt = now
+		inc.Posted, inc.PostedStatus = text, inc.Status
 		if statuspageID != "" {
 			inc.StatuspageID = statuspageID
 		}
