@@ -722,8 +722,26 @@ func TestReplyComesBeforeTheThreadLine(t *testing.T) {
 // refused or unknown.
 func TestBreakGlassCLIShowsEverythingSlackWould(t *testing.T) {
 	prefix := redistest.Prefix()
+	contacts := t.TempDir() + "/contacts.yml"
+	if err := os.WriteFile(contacts, []byte(`contacts:
+  on_call:
+    - name: On-Call Engineer
+      slack_id: U1
+  executives:
+    - name: CTO
+      slack_id: U3
+  escalation:
+    - level: 1
+      contact: "On-call engineer"
+      time: "0-15 min"
+    - level: 2
+      contact: "CTO"
+      time: "15+ min"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-unused", "SLACK_APP_TOKEN": "xapp-unused", "SLACK_API_URL": "http://127.0.0.1:1/api/",
-		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": prefix, "SLACK_CHANNEL_ID": "CINC", "STATUS_POLL_SCHEDULE": "off"}
+		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": prefix, "SLACK_CHANNEL_ID": "CINC", "STATUS_POLL_SCHEDULE": "off", "CONTACTS_FILE": contacts}
 	run1 := func(args ...string) (string, error) {
 		t.Helper()
 		var out, errOut bytes.Buffer
@@ -752,7 +770,8 @@ func TestBreakGlassCLIShowsEverythingSlackWould(t *testing.T) {
 
 	status := do("status", "INC-1", "--as", "carol")
 	wants("status", status, "INC-1 · Sign-in down", "Lead: bob (CLI)", "Severity: P1", "Status: 🔴 Investigating",
-		"Timeline (latest 3 of 3, UTC)", "restarted the pods · bob (CLI)", "Auth Outage Response: 0/11 steps done")
+		"Timeline (latest 3 of 3, UTC)", "restarted the pods · bob (CLI)", "Auth Outage Response: 0/11 steps done",
+		"Escalation: nobody paged yet · stopped: acknowledged by bob (CLI)")
 
 	list := do("checklist", "INC-1", "--as", "carol")
 	wants("checklist", list, "Auth Outage Response · INC-1", "⬜ 1. Confirm outage", "run: clerk-incident-bot do tick INC-1 1 --as <you>",

@@ -104,3 +104,18 @@ func TestTicksAfterResolveUntilTheReportIsFinal(t *testing.T) {
 	s.ExpectEphemeral(t, "U2", "its report is final")
 	h.ticked(t, "INC-1", "Check application logs", false)
 }
+
+// The security commander records an account as affected by hand: that
+// is "Identify affected accounts", and only that.
+func TestAffectedAddTicksIdentifyAffectedAccounts(t *testing.T) {
+	h := startSecurity(t, nil)
+	eve := h.clerk.AddUser("Eve", "eve@example.com", 1)
+	h.open(t, "open security Account takeover")
+	h.ticked(t, "INC-1", incident.StepAffected, false)
+	h.slack.Command(t, "U1", "C1", "affected add "+eve.ID)
+	h.slack.ExpectEphemeral(t, "U1", "1 account(s) added")
+	if tick := h.ticked(t, "INC-1", incident.StepAffected, true); tick.By.ID != "U1" {
+		t.Fatalf("ticked by %+v", tick.By)
+	}
+	h.ticked(t, "INC-1", incident.StepAccessLogs, false)
+}
