@@ -460,8 +460,12 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 	if _, err := h.incidents.UpdateThen(ctx, id, incident.ReportWritten(r.Who, entry, len(missing) == 0), incident.After{Render: true}); err != nil {
 		h.log.WithError(err).Warn("could not record report on timeline")
 	}
+	where := "is in the thread"
+	if r.Operator {
+		where = "is written (above, or where --out said); the thread gets it when a bot reaches Slack and you run `postmortem` there"
+	}
 	if len(missing) == 0 {
-		h.ReplyText(ctx, r, fmt.Sprintf(":page_facing_up: The report for %s is in the thread; every field is filled in.", id))
+		h.ReplyText(ctx, r, fmt.Sprintf(":page_facing_up: The report for %s %s; every field is filled in.", id, where))
 		return
 	}
 	how := map[string]string{
@@ -472,7 +476,7 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 		"lessons":    "`/clerk-incident lessons " + id + " &lt;text&gt;`",
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, ":page_facing_up: The report for %s is in the thread. Still empty:", id)
+	fmt.Fprintf(&b, ":page_facing_up: The report for %s %s. Still empty:", id, where)
 	for _, m := range missing {
 		fmt.Fprintf(&b, "\n• %s: %s", m, how[m])
 	}

@@ -795,7 +795,7 @@ func TestBreakGlassCLIShowsEverythingSlackWould(t *testing.T) {
 
 	report := do("postmortem", "INC-1", "--as", "bob")
 	wants("postmortem on stdout", report, "----- Incident Report: Sign-in down (inc-1-postmortem.md) -----", "# Incident Report: Sign-in down",
-		"Checklist 2 done", "The report for INC-1 is in the thread")
+		"Checklist 2 done", "The report for INC-1 is written (above, or where --out said)")
 	dir := t.TempDir()
 	path := dir + "/INC-1.md"
 	wants("postmortem to a file", do("postmortem", "INC-1", "--as", "bob", "--out", path), "written to "+path)
