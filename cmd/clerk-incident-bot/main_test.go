@@ -44,7 +44,7 @@ func TestIncidentLoopEndToEnd(t *testing.T) {
 
 	s.Click(t, "U2", checklist, "Tick") // step 1
 	s.ExpectUpdated(t, checklist, "~Confirm outage (check status.clerk.com)~")
-	s.ExpectUpdated(t, card, "1/13 steps done")
+	s.ExpectUpdated(t, card, "1/11 steps done") // the two branch headers are not steps
 
 	s.Command(t, "U1", "C1", "impact about 1200 users cannot sign in")
 	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Impact"}})
