@@ -67,7 +67,7 @@ func Plain(s string) string {
 func (o *Offline) Reply(ctx context.Context, to ReplyTo, m Msg) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	text := Plain(m.Text)
+	text := emoji.Replace(Plain(m.Text))
 	if len(m.Blocks) > 0 {
 		text = BlocksText(m.Blocks, o.typed)
 	}

@@ -45,4 +45,8 @@ func TestRefusalNamesSomeoneToAskAndWhereYourRightsAre(t *testing.T) {
 	}
 	fs.Command(t, "U3", "C1", "note INC-2 drafting the update")
 	fs.ExpectEphemeral(t, "U3", "Note added")
+
+	// help says who may run an incident-scoped command (it left Who blank).
+	fs.Command(t, "U3", "C1", "help note")
+	fs.ExpectEphemeral(t, "U3", "*Who:* incident responders (SLACK_RESPONDERS); on one incident also whoever its escalation ladder pages, and its commander and comms person")
 }
