@@ -305,16 +305,16 @@ func Chain(first Mutation, more ...Mutation) Mutation {
 	}
 }
 
-// ReportWritten records that the post-incident report was written; a
-// resolved incident's report with nothing missing is final (its
-// checklist is then kept as the report shows it).
-func ReportWritten(by Person, entry string, complete bool) Mutation {
+// ReportFinal makes a resolved incident's report final once it was
+// written with nothing missing: its checklist is then kept as the report
+// shows it (chained after ReportWritten).
+func ReportFinal(by Person) Mutation {
 	return func(inc *Incident, now time.Time) ([]Entry, error) {
-		if complete && !inc.Open() && inc.ReportFinalAt.IsZero() {
-			inc.ReportFinalAt = now
-			entry += "; the report is final"
+		if inc.Open() || !inc.ReportFinalAt.IsZero() {
+			return nil, ErrNoChange
 		}
-		return []Entry{{Actor: by, Text: entry}}, nil
+		inc.ReportFinalAt = now
+		return []Entry{{Actor: by, Text: "The report is final: every field is filled in; the checklist is kept as it shows"}}, nil
 	}
 }
 
