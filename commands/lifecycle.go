@@ -146,6 +146,7 @@ type ReportStore interface {
 // ReportUploader uploads the post-incident report into the thread.
 type ReportUploader interface {
 	UploadReport(ctx context.Context, inc *incident.Incident, markdown string) error
+	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
 }
 
 // Reports records the post-incident report's fields and writes it.
@@ -301,6 +302,12 @@ func (h *Opening) openIncident(ctx context.Context, r Req, cat incident.Category
 		h.ReplyText(ctx, r, "Set SLACK_CHANNEL_ID: there is no channel to post the incident card in. Nothing was opened.")
 		return
 	}
+	// The title is read by everyone in the channel, guests included, and
+	// outside it (announcements, the report): no e-mail or IP in it.
+	masked := ""
+	if red := render.Redact(title); red != title {
+		title, masked = red, "\n:lock: The title named an e-mail or IP address: it is masked, as everyone in the channel reads titles. Name accounts by user ID (`/clerk-incident user &lt;e-mail&gt;` finds it)."
+	}
 	inc, cardErr, err := h.opener.Open(ctx, usecase.Request{OpenParams: incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.Who, Channel: channel, Force: force}})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {
@@ -324,7 +331,7 @@ func (h *Opening) openIncident(ctx context.Context, r Req, cat incident.Category
 		}
 		h.ReplyText(ctx, r, fmt.Sprintf(":warning: Opened *%s*, but its card could not be posted in <#%s>. %s; the card is posted as soon as that is fixed (the bot retries with backoff, at most every 5 minutes).", inc.ID, channel, fix))
 	case r.IsCommand:
-		h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.", inc.ID, cmp.Or(inc.Channel, channel)))
+		h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.%s", inc.ID, cmp.Or(inc.Channel, channel), masked))
 	}
 }
 
@@ -380,6 +387,10 @@ func (h *Lifecycle) resolve(ctx context.Context, r Req, id, text string) {
 	if lacks != "" {
 		line += "\n" + lacks
 	}
+	running := render.StillRunning(inc.Running(), h.now())
+	if running != "" {
+		line += "\n" + running
+	}
 	line += fmt.Sprintf("\nNext: record the root cause, prevention items and lessons, then `/clerk-incident postmortem %s` writes the report.", id)
 	h.pub.Thread(ctx, inc, line)
 	h.resolveStatusPage(ctx, inc)
@@ -387,6 +398,9 @@ func (h *Lifecycle) resolve(ctx context.Context, r Req, id, text string) {
 		reply := ":white_check_mark: " + id + " is resolved."
 		if lacks != "" {
 			reply += "\n" + lacks
+		}
+		if running != "" {
+			reply += "\n" + running
 		}
 		h.ReplyText(ctx, r, reply)
 	}
@@ -447,15 +461,30 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 		return
 	}
 	h.charts.reportPictures(ctx, inc)
+	// Writing the report is the post-mortem's step (and the security
+	// checklist's "Document and report"), ticked before the report can
+	// be final.
+	h.pub.AutoTick(ctx, id, r.Who, incident.StepPostmortem, "postmortem")
+	h.pub.AutoTick(ctx, id, r.Who, incident.StepReport, "postmortem")
 	entry := "Post-incident report written"
 	if len(missing) > 0 {
 		entry += " (still empty: " + strings.Join(missing, ", ") + ")"
 	}
-	if _, err := h.incidents.Update(ctx, id, incident.Record(r.Who, entry)); err != nil {
+	// When it was written counts: work still running rewrites it on its
+	// end. Written complete on a resolved incident, it is final.
+	m := incident.ReportWritten(r.Who, entry)
+	if len(missing) == 0 {
+		m = incident.Chain(m, incident.ReportFinal(r.Who))
+	}
+	if _, err := h.incidents.UpdateThen(ctx, id, m, incident.After{Render: true}); err != nil {
 		h.log.WithError(err).Warn("could not record report on timeline")
 	}
+	where := "is in the thread"
+	if r.Operator {
+		where = "is written (above, or where --out said); the thread gets it when a bot reaches Slack and you run `postmortem` there"
+	}
 	if len(missing) == 0 {
-		h.ReplyText(ctx, r, fmt.Sprintf(":page_facing_up: The report for %s is in the thread; every field is filled in.", id))
+		h.ReplyText(ctx, r, fmt.Sprintf(":page_facing_up: The report for %s %s; every field is filled in.", id, where))
 		return
 	}
 	how := map[string]string{
@@ -466,7 +495,7 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 		"lessons":    "`/clerk-incident lessons " + id + " &lt;text&gt;`",
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, ":page_facing_up: The report for %s is in the thread. Still empty:", id)
+	fmt.Fprintf(&b, ":page_facing_up: The report for %s %s. Still empty:", id, where)
 	for _, m := range missing {
 		fmt.Fprintf(&b, "\n• %s: %s", m, how[m])
 	}
