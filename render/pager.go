@@ -35,7 +35,8 @@ func LadderLine(st *escalation.State, acked *incident.Person) string {
 	case st.Stopped == "acknowledged" && acked != nil && acked.ID == st.StopBy:
 		b.WriteString(" · stopped: " + AckedPhrase(*acked))
 	case st.Stopped == "acknowledged":
-		fmt.Fprintf(&b, " · stopped: acknowledged by <@%s>", st.StopBy)
+		// A break-glass operator's ID is "cli:<name>": their name, not a mention.
+		fmt.Fprintf(&b, " · stopped: acknowledged by %s", Who(incident.Person{ID: st.StopBy, Name: strings.TrimPrefix(st.StopBy, "cli:")}))
 	case st.Stopped != "":
 		b.WriteString(" · stopped: " + st.Stopped)
 	case st.Next >= st.Ladder.Steps():
@@ -85,6 +86,9 @@ func SettledPageMsg(inc *incident.Incident, reason string) bot.Msg {
 		line = "Acknowledged in PagerDuty by " + PlainName(by.Name)
 	case by != nil:
 		line += " by " + PersonName(*by)
+	}
+	if verb == "Acknowledged" && inc.AckedVia != "" {
+		line += " by " + Esc(inc.AckedVia)
 	}
 	if !at.IsZero() {
 		line += " at " + at.UTC().Format("15:04") + " UTC"
