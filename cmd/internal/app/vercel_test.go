@@ -279,9 +279,11 @@ func TestEnvCheckSaysLegacySecretsAndEncryptedAnswersCannotBeRead(t *testing.T) 
 	h.vercel.AddEnv(fakevercel.Env{Key: "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", Value: appPK, Undecrypted: true, Updated: now.Add(-30 * 24 * time.Hour)})
 	h.vercel.AddEnv(fakevercel.Env{Key: "CLERK_SECRET_KEY", Value: "sk_live_appsecretvalue123", Type: "secret", Updated: now.Add(-40 * 24 * time.Hour)})
 	h.vercel.AddEnv(fakevercel.Env{Key: "CLERK_WEBHOOK_SIGNING_SECRET", Value: "whsec_c2VjcmV0dmFsdWU=", Type: "sensitive", Updated: now.Add(-50 * 24 * time.Hour)})
-	h.open(t, "open outage Sign-in broken")
+	card := h.open(t, "open outage Sign-in broken")
 	h.slack.Command(t, "U1", "C1", "env check")
-	m := h.slack.ExpectEphemeral(t, "U1", "production Clerk variables")
+	h.slack.ExpectEphemeral(t, "U1", "The env check is in the thread of INC-1")
+	m := h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"production Clerk variables"}})
+	text := m.Render()
 	for _, want := range []string{
 		"CLERK_SECRET_KEY is set for production (secret)",
 		"CLERK_WEBHOOK_SIGNING_SECRET is set for production (sensitive)",
@@ -289,13 +291,13 @@ func TestEnvCheckSaysLegacySecretsAndEncryptedAnswersCannotBeRead(t *testing.T) 
 		"CLERK_SECRET_KEY cannot be read (a legacy secret",
 		"not checked: the publishable key's mode",
 	} {
-		if !strings.Contains(m.Text, want) {
-			t.Errorf("env check lacks %q:\n%s", want, m.Text)
+		if !strings.Contains(text, want) {
+			t.Errorf("env check lacks %q:\n%s", want, text)
 		}
 	}
 	for _, wrong := range []string{"does not start with pk_live_", "does not start with sk_live_", "not set for production"} {
-		if strings.Contains(m.Text, wrong) {
-			t.Errorf("env check says %q of a value it could not read:\n%s", wrong, m.Text)
+		if strings.Contains(text, wrong) {
+			t.Errorf("env check says %q of a value it could not read:\n%s", wrong, text)
 		}
 	}
 }
@@ -309,11 +311,12 @@ func TestEnvChangedWhileTheProductionBuildRanIsFlagged(t *testing.T) {
 	now := h.clock.Now()
 	h.vercel.AddEnv(fakevercel.Env{Key: "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", Value: appPK, Type: "plain", Updated: now.Add(-30 * 24 * time.Hour)})
 	h.vercel.AddEnv(fakevercel.Env{Key: "CLERK_SECRET_KEY", Value: "sk_live_appsecretvalue123", Updated: now.Add(-48*time.Hour - 14*time.Minute)})
-	h.open(t, "open outage Sign-in broken")
+	card := h.open(t, "open outage Sign-in broken")
 	h.slack.Command(t, "U1", "C1", "env check")
-	m := h.slack.ExpectEphemeral(t, "U1", "production Clerk variables")
-	if !strings.Contains(m.Text, "CLERK_SECRET_KEY is set for production (encrypted), changed 2 d ago: *changed after the deployment serving production was built*") {
-		t.Errorf("env check:\n%s", m.Text)
+	h.slack.ExpectEphemeral(t, "U1", "The env check is in the thread of INC-1")
+	m := h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"production Clerk variables"}})
+	if !strings.Contains(m.Render(), "CLERK_SECRET_KEY is set for production (encrypted), changed 2 d ago: *changed after the deployment serving production was built*") {
+		t.Errorf("env check:\n%s", m.Render())
 	}
 }
 
