@@ -68,9 +68,16 @@ func (rec *Recorder) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body []byte
 		if r.Body != nil {
-			body, _ = io.ReadAll(io.LimitReader(r.Body, 8<<20))
+			var err error
+			body, err = io.ReadAll(io.LimitReader(r.Body, 8<<20))
 			_ = r.Body.Close()
 			r.Body = io.NopCloser(bytes.NewReader(body))
+			if err != nil {
+				// The caller went away mid-request: the provider never got
+				// a whole request to judge.
+				h.ServeHTTP(w, r)
+				return
+			}
 		}
 		rec.mu.Lock()
 		rec.reqs = append(rec.reqs, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), ContentType: r.Header.Get("Content-Type"), Body: body})
