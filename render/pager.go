@@ -104,6 +104,9 @@ func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder, problems []escala
 			for _, t := range l.Rungs[i].Targets {
 				ms = append(ms, Mention(t))
 			}
+			for _, name := range l.Rungs[i].Schedules {
+				ms = append(ms, "whoever is on call in "+Esc(name))
+			}
 			who = strings.Join(ms, ", ")
 		}
 		via := make([]string, 0, len(lv.Via))
@@ -138,6 +141,8 @@ func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder, problems []escala
 				line += " " + Mention(p.SlackID)
 			} else if p.Slack != "" {
 				line += " " + p.Slack
+			} else if p.Schedule != "" {
+				line += " · whoever is on call in " + Esc(p.Schedule) + " (`/clerk-incident oncall`)"
 			}
 			if p.Phone != "" && responder {
 				line += " · :telephone_receiver: " + p.Phone
