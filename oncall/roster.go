@@ -87,7 +87,7 @@ func (r *Roster) overrides(ctx context.Context, name string) ([]Override, error)
 func (r *Roster) Now(ctx context.Context, name string) (Now, error) {
 	s, ok := r.Schedule(name)
 	if !ok {
-		return Now{}, apperr.New(apperr.NotFound, fmt.Sprintf("there is no schedule %q", name))
+		return Now{}, apperr.New(apperr.NotFound, fmt.Sprintf("There is no schedule %q", name))
 	}
 	ovs, err := r.overrides(ctx, name)
 	if err != nil {
@@ -102,7 +102,7 @@ func (r *Roster) Now(ctx context.Context, name string) (Now, error) {
 func (r *Roster) OnCall(ctx context.Context, name string) (Member, bool, error) {
 	s, ok := r.Schedule(name)
 	if !ok {
-		return Member{}, false, apperr.New(apperr.NotFound, fmt.Sprintf("there is no schedule %q", name))
+		return Member{}, false, apperr.New(apperr.NotFound, fmt.Sprintf("There is no schedule %q", name))
 	}
 	ovs, err := r.overrides(ctx, name)
 	n := At(s, ovs, r.now())
@@ -126,7 +126,7 @@ type Cover struct {
 func (r *Roster) Cover(ctx context.Context, c Cover) (Override, error) {
 	s, ok := r.Schedule(c.Schedule)
 	if !ok {
-		return Override{}, apperr.New(apperr.NotFound, fmt.Sprintf("there is no schedule %q", c.Schedule))
+		return Override{}, apperr.New(apperr.NotFound, fmt.Sprintf("There is no schedule %q", c.Schedule))
 	}
 	now := r.now()
 	ovs, err := r.overrides(ctx, s.Name)
@@ -143,9 +143,9 @@ func (r *Roster) Cover(ctx context.Context, c Cover) (Override, error) {
 	}
 	switch {
 	case !until.After(now):
-		return Override{}, apperr.New(apperr.Invalid, "the cover would end before it starts")
+		return Override{}, apperr.New(apperr.Invalid, "The cover would end before it starts")
 	case until.Sub(now) > MaxCover:
-		return Override{}, apperr.New(apperr.Invalid, "a cover may last at most 31 days; change the rotation in contacts.yml for longer")
+		return Override{}, apperr.New(apperr.Invalid, "A cover may last at most 31 days; change the rotation in contacts.yml for longer")
 	case cur.Who != nil && cur.Who.SlackID == c.Who.SlackID && (cur.Until.IsZero() || !until.After(cur.Until)):
 		return Override{}, apperr.New(apperr.Invalid, fmt.Sprintf("%s is already on call in %s until then", c.Who.Name, s.Name))
 	}
@@ -175,7 +175,7 @@ func (r *Roster) Cover(ctx context.Context, c Cover) (Override, error) {
 func (r *Roster) Cancel(ctx context.Context, name string) (Override, Now, error) {
 	s, ok := r.Schedule(name)
 	if !ok {
-		return Override{}, Now{}, apperr.New(apperr.NotFound, fmt.Sprintf("there is no schedule %q", name))
+		return Override{}, Now{}, apperr.New(apperr.NotFound, fmt.Sprintf("There is no schedule %q", name))
 	}
 	ovs, err := r.overrides(ctx, name)
 	if err != nil {
@@ -184,7 +184,7 @@ func (r *Roster) Cancel(ctx context.Context, name string) (Override, Now, error)
 	now := r.now()
 	cur := At(s, ovs, now).Current
 	if cur.Override == nil {
-		return Override{}, Now{}, apperr.New(apperr.NotFound, fmt.Sprintf("no cover is in force in %s", name))
+		return Override{}, Now{}, apperr.New(apperr.NotFound, fmt.Sprintf("No cover is in force in %s", name))
 	}
 	gone := *cur.Override
 	n, err := r.rdb.HDel(ctx, r.key(name, "overrides"), gone.ID).Result()
@@ -192,7 +192,7 @@ func (r *Roster) Cancel(ctx context.Context, name string) (Override, Now, error)
 		return Override{}, Now{}, fmt.Errorf("cancel override: %w", redisx.StoreErr(err))
 	}
 	if n == 0 {
-		return Override{}, Now{}, apperr.New(apperr.Conflict, "that cover was cancelled a moment ago")
+		return Override{}, Now{}, apperr.New(apperr.Conflict, "That cover was cancelled a moment ago")
 	}
 	rest := make([]Override, 0, len(ovs))
 	for _, o := range ovs {
@@ -266,4 +266,14 @@ func newID() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return "ovr-" + hex.EncodeToString(b)
+}
+
+// Member reports whether user is a member of any schedule.
+func (r *Roster) Member(user string) bool {
+	for _, s := range r.schedules {
+		if s.Has(user) {
+			return true
+		}
+	}
+	return false
 }

@@ -106,6 +106,7 @@ type Server struct {
 	onEvent      func(Event)
 	closed       bool
 	rooms        *roomState // conversations.create/invite/archive (rooms.go)
+	groupEdits   *groupState // users' time zones, usergroups.users.update (groups.go)
 }
 
 type respTarget struct {
@@ -422,6 +423,7 @@ func (s *Server) apiMethods() map[string]func(w http.ResponseWriter, r *http.Req
 		"users.list":                   s.apiUsersList,
 		"usergroups.list":              s.apiUsergroupsList,
 		"usergroups.users.list":        s.apiUsergroupsUsersList,
+		"usergroups.users.update":      s.apiUsergroupsUsersUpdate,
 		"files.getUploadURLExternal":   s.apiFilesGetUploadURLExternal,
 		"files.completeUploadExternal": s.apiFilesCompleteUploadExternal,
 	}
@@ -611,7 +613,9 @@ func (s *Server) apiUsersInfo(w http.ResponseWriter, r *http.Request, f url.Valu
 	if p, ok := s.profiles[id]; ok {
 		display, real = p[0], p[1]
 	}
+	tz, label, offset := s.timeZoneOf(id)
 	writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": name, "real_name": real,
+		"tz": tz, "tz_label": label, "tz_offset": offset,
 		"profile": map[string]any{"display_name": display, "real_name": real}}})
 }
 
@@ -883,7 +887,7 @@ func tier(method string) (burst, perSecond float64, perChannel bool) {
 		return 20, 50.0 / 60, false // Tier 3
 	case "chat.postEphemeral", "users.info":
 		return 40, 100.0 / 60, false // Tier 4
-	case "usergroups.users.list", "usergroups.list", "users.list", "conversations.create", "conversations.archive":
+	case "usergroups.users.list", "usergroups.users.update", "usergroups.list", "users.list", "conversations.create", "conversations.archive":
 		return 5, 20.0 / 60, false // Tier 2
 	}
 	return 0, 0, false
