@@ -105,7 +105,7 @@ type Server struct {
 	calls        map[string]int
 	onEvent      func(Event)
 	closed       bool
-	rooms        *roomState // conversations.create/invite/archive (rooms.go)
+	rooms        *roomState  // conversations.create/invite/archive (rooms.go)
 	groupEdits   *groupState // users' time zones, usergroups.users.update (groups.go)
 }
 
