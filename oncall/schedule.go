@@ -205,14 +205,8 @@ func parseSchedule(name string, line int, v *yaml.Node, add Add) (*Schedule, boo
 	if seen["members"] && listed == 0 {
 		bad(line, "has no members: list at least one (name, slack_id, phone)")
 	}
-	if s.Rotation != "" && s.Handoff != "" && ok {
-		hasDay := strings.Contains(s.Handoff, " ")
-		if s.Rotation == Weekly && !hasDay {
-			bad(line, `a weekly rotation needs a weekday in handoff, such as "monday 09:00"`)
-		}
-		if s.Rotation == Daily && hasDay {
-			bad(line, `a daily rotation hands off every day: write handoff as "09:00"`)
-		}
+	if ok {
+		checkHandoffDay(s, bad)
 	}
 	if startText != "" && s.Loc != nil {
 		t, err := time.ParseInLocation("2006-01-02", startText, s.Loc)
@@ -222,6 +216,20 @@ func parseSchedule(name string, line int, v *yaml.Node, add Add) (*Schedule, boo
 		s.Start = t
 	}
 	return s, ok
+}
+
+// checkHandoffDay: a weekly handoff names its weekday, a daily one does not.
+func checkHandoffDay(s *Schedule, bad Add) {
+	if s.Rotation == "" || s.Handoff == "" {
+		return
+	}
+	hasDay := strings.Contains(s.Handoff, " ")
+	if s.Rotation == Weekly && !hasDay {
+		bad(s.Line, `a weekly rotation needs a weekday in handoff, such as "monday 09:00"`)
+	}
+	if s.Rotation == Daily && hasDay {
+		bad(s.Line, `a daily rotation hands off every day: write handoff as "09:00"`)
+	}
 }
 
 func parseHandoff(s *Schedule) bool {

@@ -70,6 +70,9 @@ func OnCallMsg(views []oncall.Now, asker *time.Location) bot.Msg {
 			if n.Next.Override != nil {
 				b.WriteString(" (covering)")
 			}
+			if n.Next.Who == nil && !n.Next.Until.IsZero() {
+				fmt.Fprintf(&b, " (the rotation starts %s)", When(n.Next.Until, s.Loc, asker))
+			}
 		}
 	}
 	b.WriteString("\n\n_Swap or cover: `/clerk-incident oncall cover @person [for 4h|until 18:00] [schedule]`; undo: `/clerk-incident oncall cover cancel`._")
