@@ -255,3 +255,32 @@ contacts:
 		t.Fatalf("rung 2 %+v", frozen.Rungs[1])
 	}
 }
+
+// A level may name a schedule itself; a member without a phone on an SMS
+// level is named with its line.
+func TestLevelScheduleAndMemberPhones(t *testing.T) {
+	src := `schedules:
+  primary:
+    time_zone: Europe/Berlin
+    rotation: daily
+    handoff: "09:00"
+    start: 2026-12-07
+    members:
+      - {name: Ann, slack_id: U0ANN}
+contacts:
+  escalation:
+    - {level: 1, contact: On-call, schedule: primary, time: 0-15 min, via: [slack, sms]}
+`
+	_, err := escalation.LoadContacts("contacts.yml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "line 8: Ann (schedule primary) has no phone, but level 1 pages by slack, sms") {
+		t.Fatalf("err = %v", err)
+	}
+	c, err := escalation.LoadContacts("contacts.yml", []byte(strings.Replace(src, "slack, sms", "slack", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := escalation.Resolve(context.Background(), c, nil)
+	if err != nil || len(l.Rungs[0].Schedules) != 1 {
+		t.Fatalf("%+v %v", l, err)
+	}
+}

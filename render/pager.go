@@ -153,6 +153,16 @@ func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder, problems []escala
 			b.WriteString(line)
 		}
 	}
+	for _, sc := range c.Schedules {
+		fmt.Fprintf(&b, "\n\n*schedule %s* · %s · `/clerk-incident oncall` shows who is on call", Esc(sc.Name), Esc(sc.Describe()))
+		for _, m := range sc.Members {
+			line := "\n• " + Esc(m.Name) + " " + Mention(m.SlackID)
+			if m.Phone != "" && responder {
+				line += " · :telephone_receiver: " + m.Phone
+			}
+			b.WriteString(line)
+		}
+	}
 	if !responder {
 		b.WriteString("\n\n_Phone numbers and e-mail addresses are shown to incident responders only._")
 	}
