@@ -79,16 +79,17 @@ func OnCallMsg(views []oncall.Now, asker *time.Location) bot.Msg {
 	return Text(b.String())
 }
 
-// HandoffText is the DM to the person coming on call.
-func HandoffText(n oncall.Now) string {
+// HandoffText is the DM to the person coming on call; reader is their
+// Slack time zone (nil: unknown, UTC is shown beside the schedule's).
+func HandoffText(n oncall.Now, reader *time.Location) string {
 	s := n.Schedule
-	text := fmt.Sprintf(":pager: You are on call in *%s* now, until %s.", Esc(s.Name), When(n.Current.Until, s.Loc, nil))
+	text := fmt.Sprintf(":pager: You are on call in *%s* now, until %s.", Esc(s.Name), When(n.Current.Until, s.Loc, reader))
 	if n.Current.Override != nil {
 		text = fmt.Sprintf(":pager: You are on call in *%s* now, covering", Esc(s.Name))
 		if r := n.Current.Override.Replaces; r.SlackID != "" {
 			text += " for " + Esc(r.Name)
 		}
-		text += fmt.Sprintf(", until %s.", When(n.Current.Until, s.Loc, nil))
+		text += fmt.Sprintf(", until %s.", When(n.Current.Until, s.Loc, reader))
 	}
 	if n.Next.Who != nil {
 		text += " Then " + Esc(n.Next.Who.Name) + "."
@@ -97,7 +98,7 @@ func HandoffText(n oncall.Now) string {
 }
 
 // CoverTexts are the DMs a new cover sends: to who covers, and to who
-// they replace.
+// they replace (times in the schedule's zone and UTC).
 func CoverTexts(s *oncall.Schedule, o oncall.Override) (toCover, toReplaced string) {
 	until := When(o.Until, s.Loc, nil)
 	toCover = fmt.Sprintf(":pager: %s put you on call in *%s* until %s", Esc(o.ByName), Esc(s.Name), until)

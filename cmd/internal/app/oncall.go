@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
@@ -82,7 +83,11 @@ func (o oncallSlack) CheckUser(ctx context.Context, id string) error { return o.
 
 // OnCallNow tells the incoming person.
 func (o oncallSlack) OnCallNow(ctx context.Context, user string, n oncall.Now) error {
-	return o.DM(ctx, user, render.HandoffText(n))
+	var reader *time.Location
+	if tz, err := o.out.TimeZone(ctx, user); err == nil && tz != "" {
+		reader, _ = time.LoadLocation(tz) // nil when Slack names a zone we lack: UTC is shown
+	}
+	return o.DM(ctx, user, render.HandoffText(n, reader))
 }
 
 // SetGroup replaces the group's members.
