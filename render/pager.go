@@ -153,16 +153,7 @@ func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder, problems []escala
 			b.WriteString(line)
 		}
 	}
-	for _, sc := range c.Schedules {
-		fmt.Fprintf(&b, "\n\n*schedule %s* · %s · `/clerk-incident oncall` shows who is on call", Esc(sc.Name), Esc(sc.Describe()))
-		for _, m := range sc.Members {
-			line := "\n• " + Esc(m.Name) + " " + Mention(m.SlackID)
-			if m.Phone != "" && responder {
-				line += " · :telephone_receiver: " + m.Phone
-			}
-			b.WriteString(line)
-		}
-	}
+	writeSchedules(&b, c, responder)
 	if !responder {
 		b.WriteString("\n\n_Phone numbers and e-mail addresses are shown to incident responders only._")
 	}
@@ -260,4 +251,19 @@ func channelNames(pg escalation.Page, u string) string {
 		out = append(out, map[string]string{escalation.ViaSlack: "Slack", escalation.ViaSMS: "SMS", escalation.ViaCall: "call"}[ch])
 	}
 	return strings.Join(out, ", ")
+}
+
+// writeSchedules lists each on-call schedule and its members (phones to
+// responders only).
+func writeSchedules(b *strings.Builder, c *escalation.Contacts, responder bool) {
+	for _, sc := range c.Schedules {
+		fmt.Fprintf(b, "\n\n*schedule %s* · %s · `/clerk-incident oncall` shows who is on call", Esc(sc.Name), Esc(sc.Describe()))
+		for _, m := range sc.Members {
+			line := "\n• " + Esc(m.Name) + " " + Mention(m.SlackID)
+			if m.Phone != "" && responder {
+				line += " · :telephone_receiver: " + m.Phone
+			}
+			b.WriteString(line)
+		}
+	}
 }
