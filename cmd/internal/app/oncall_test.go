@@ -279,8 +279,8 @@ func TestBadSchedulesStopStartUp(t *testing.T) {
 	}
 }
 
-// `contacts` names the schedule's level and members; their phones go to
-// responders only.
+// help lists oncall; `contacts` names the schedule's level and members;
+// their phones go to responders only.
 func TestContactsShowSchedulesPhonesToRespondersOnly(t *testing.T) {
 	t.Parallel()
 	r := newRota(t, rotaContacts)
@@ -288,6 +288,10 @@ func TestContactsShowSchedulesPhonesToRespondersOnly(t *testing.T) {
 	s := r.slack
 	s.Command(t, "U3", "C1", "contacts")
 	s.ExpectEphemeral(t, "U3", "1. On-call · 0-15 min · whoever is on call in primary · by Slack, SMS", "*schedule primary* · weekly, handoff monday 09:00 Europe/Berlin", "Bob <@U2> · :telephone_receiver: +15550000002")
+	s.Command(t, "U6", "C1", "help")
+	s.ExpectEphemeral(t, "U6", "oncall", "who is on call in each schedule now and next")
+	s.Command(t, "U6", "C1", "help oncall")
+	s.ExpectEphemeral(t, "U6", "members of the schedule changed", "Anyone may run `/clerk-incident oncall`")
 	s.Command(t, "U6", "C1", "contacts")
 	m := s.ExpectEphemeral(t, "U6", "*schedule primary*", "Bob <@U2>")
 	if m.Contains("+15550000002") {
