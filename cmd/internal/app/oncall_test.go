@@ -149,12 +149,14 @@ func TestOnCallCoverAppliesOnEveryReplica(t *testing.T) {
 	r := newRota(t, rotaContacts)
 	s := r.slack
 	s.SetTimeZone("U3", "America/New_York")
+	s.RemoveUser("UGONE", "user_not_found")
 	a := r.replica(t)
 	for _, c := range []struct{ user, text, want string }{
 		{"U3", "oncall cover <@U5|dana> for banana", `"banana" is not a duration`},
 		{"U3", "oncall cover <@U5|dana> for 0h", `"0h" is not a duration`},
 		{"U3", "oncall cover <@U5|dana> until 25:00", `"25:00" is not a time of day`},
 		{"U3", "oncall cover @dana", `"@dana" is not a person`},
+		{"U3", "oncall cover <@UGONE|gone> for 1h", "<@UGONE> cannot be put on call: not found in Slack"},
 		{"U3", "oncall cover me secondary", `There is no schedule "secondary"; the schedules are primary`},
 		{"U6", "oncall cover me", "may use `oncall`"},
 		{"U3", "oncall cover cancel", "No cover is in force in primary"},
