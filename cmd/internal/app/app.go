@@ -52,13 +52,8 @@ type Options struct {
 	Ready func(httpAddr string)
 	// OnAck observes Socket Mode ack latency.
 	OnAck func(kind string, d time.Duration)
-	// OnEngine receives the escalation engine; with Manual.Engine the
-	// caller drives it with Tick (tests with an injected clock).
-	OnEngine func(*escalation.Engine)
-	// OnSweep receives the 1 s sweep (approval expiry and outbox, bypass
-	// end, resync resume, card catch-up); with Manual.Sweep the caller
-	// runs it with an injected clock.
-	OnSweep func(sweep func(ctx context.Context))
+	// Hooks hand the caller the bot's loops.
+	Hooks
 	// Manual names the loops the caller runs itself instead.
 	Manual Loops
 	// PanicHook runs at the start of every guarded job (loops, workers,
@@ -70,15 +65,30 @@ type Options struct {
 	// Unpaced calls Slack without pacing it (the sandbox: its fake Slack
 	// has no limits, and a person is waiting at the prompt).
 	Unpaced bool
-	// OnPoller receives the status poller; with Manual.Poll the caller polls.
-	OnPoller func(*statuswatch.Poller)
 	// VercelWait sleeps between polls of a Vercel rollback (nil: 2 s).
 	VercelWait func(ctx context.Context) error
 }
 
+// Hooks receive the bot's loops, each when it is built (nil: not wanted).
+type Hooks struct {
+	// OnEngine receives the escalation engine; with Manual.Engine the
+	// caller drives it with Tick (tests with an injected clock).
+	OnEngine func(*escalation.Engine)
+	// OnSweep receives the 1 s sweep (approval expiry and outbox, bypass
+	// end, resync resume, card catch-up); with Manual.Sweep the caller
+	// runs it with an injected clock.
+	OnSweep func(sweep func(ctx context.Context))
+	// OnPoller receives the status poller; with Manual.Poll the caller polls.
+	OnPoller func(*statuswatch.Poller)
+	// OnPagerDuty receives the PagerDuty read-back; with Manual.PagerDuty
+	// the caller runs its Tick.
+	OnPagerDuty func(*usecase.PagerDutySync)
+}
+
 // Loops are the bot's own loops a caller may run itself: the escalation
-// engine's ticks, the 1 s sweep and the status polls.
-type Loops struct{ Engine, Sweep, Poll bool }
+// engine's ticks, the 1 s sweep, the status polls and the PagerDuty
+// read-back.
+type Loops struct{ Engine, Sweep, Poll, PagerDuty bool }
 
 // Run starts the bot and blocks until ctx ends or Slack refuses the app.
 func Run(ctx context.Context, cfg Config, opt Options) error {
@@ -102,11 +112,8 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	if err != nil {
 		return err
 	}
-	parts, err := assemble(ctx, cfg, opt, rdb, stores, rb, out, true, log)
+	parts, err := assemble(ctx, cfg, opt, rdb, stores, rb, out, scopes, log)
 	if err != nil {
-		return err
-	}
-	if err := checkGroupScopes(parts.usergroups, scopes); err != nil {
 		return err
 	}
 	var stop stops
@@ -252,6 +259,7 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 		parts.guard.Loop(renderCtx, "card renderer", parts.pub.Cards.RunRenderer)
 	}()
 	stop.add(func() { stopRender(); <-renderDone })
+	startPagerDuty(ctx, opt, parts, stop)
 	if engine != nil {
 		if opt.OnEngine != nil {
 			opt.OnEngine(engine)
@@ -263,6 +271,26 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 			stop.add(func() { stopEngine(); <-engineDone })
 		}
 	}
+}
+
+// startPagerDuty checks the PagerDuty REST API key once (a refused key is
+// said now) and starts the read-back loop unless the caller runs it.
+func startPagerDuty(ctx context.Context, opt Options, parts *parts, stop *stops) {
+	pd := parts.pagerDuty
+	if pd == nil {
+		return
+	}
+	if opt.OnPagerDuty != nil {
+		opt.OnPagerDuty(pd)
+	}
+	parts.guard.Go(ctx, "PagerDuty key check", "", pd.Check)
+	if opt.Manual.PagerDuty {
+		return
+	}
+	pdCtx, stopPD := context.WithCancel(ctx)
+	pdDone := make(chan struct{})
+	go func() { parts.guard.Loop(pdCtx, "PagerDuty read-back", pd.Run); close(pdDone) }()
+	stop.add(func() { stopPD(); <-pdDone })
 }
 
 // serveHTTP serves /healthz, /v1/bypass, /v1/webhooks and /metrics.
@@ -352,22 +380,27 @@ type parts struct {
 	sweep        func(ctx context.Context)
 	guard        *guard.Guard
 	pub          *publish.Publisher
-	usergroups   []string // kept by on-call schedules: their scope is checked at start-up
+	pagerDuty    *usecase.PagerDutySync // nil without PAGERDUTY_API_TOKEN
 }
 
 // assemble builds every part over one Redis and one Slack side, each
 // given what it needs at construction: the publisher first, then the
 // engine, opener, poller, runner and executor that report through it,
-// then the handlers. strict makes unresolvable contacts an error (the
-// bot) rather than a warning (the CLI, which cannot reach Slack).
+// then the handlers. scopes are the bot token's (auth.test); with them
+// (the bot, strict) unresolvable contacts and a missing scope are errors,
+// without them (nil: the CLI, which cannot reach Slack) warnings.
 func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, stores incident.Stores, rb *incident.Runbook,
-	out slackSide, strict bool, log logrus.FieldLogger) (*parts, error) {
+	out slackSide, scopes *grantedScopes, log logrus.FieldLogger) (*parts, error) {
+	strict := scopes != nil // the bot; the CLI cannot reach Slack
 	b := &build{cfg: cfg, opt: opt, rdb: rdb, stores: stores, out: out, log: log, hc: &http.Client{Timeout: 10 * time.Second}}
 	auth := handlers.NewAuthorizer(cfg.Responders, out, cfg.GroupCacheTTL, opt.Now)
 	if auth.Open() {
 		log.Warn("SLACK_RESPONDERS is empty: everyone in the workspace may change incidents")
 	}
 	contacts, ladder, problems, err := b.contacts(ctx, auth, strict)
+	if err == nil && strict {
+		err = checkGroupScopes(userGroups(contacts), scopes)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -421,7 +454,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	sweep := b.sweep(st, executor, runner, poll, roster, deps.OnCallSlack)
 	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: st.bypass,
-		webhooks: st.pause, metrics: b.m, sweep: sweep, usergroups: userGroups(contacts)}, nil
+		webhooks: st.pause, metrics: b.m, sweep: sweep, pagerDuty: b.pagerDutySync(engine)}, nil
 }
 
 // clerkProbes are Clerk's endpoints the poller times (CLERK_PROBE): the
@@ -667,7 +700,7 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 		f = &logrus.TextFormatter{FullTimestamp: true}
 	}
 	var values [][]byte
-	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken, cfg.GitHubToken} {
+	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.PagerDutyToken, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken, cfg.GitHubToken} {
 		if len(v) >= 8 {
 			values = append(values, []byte(v))
 		}
@@ -683,7 +716,7 @@ var secretPattern = regexp.MustCompile(`(xox[abposr]-|xapp-|sk_(live|test)_|whse
 // redacting masks secrets in whatever the wrapped formatter produced.
 // redacting masks secrets in every log line: those with a recognizable
 // shape, and the configured ones without one (Twilio's auth token, the
-// PagerDuty routing key, the Statuspage API key, the bypass and metrics
+// PagerDuty routing key and REST API key, the Statuspage API key, the bypass and metrics
 // read tokens) by value.
 type redacting struct {
 	logrus.Formatter

@@ -38,7 +38,7 @@ func Do(ctx context.Context, cfg Config, words []string, as string, stdout, stde
 	if err := stores.Incidents.Ping(ctx); err != nil {
 		return fmt.Errorf("the incident store (REDIS_URL) does not answer: %w", err)
 	}
-	p, err := assemble(ctx, cfg, opt, rdb, stores, rb, bot.NewOffline(stdout), false, log)
+	p, err := assemble(ctx, cfg, opt, rdb, stores, rb, bot.NewOffline(stdout), nil, log)
 	if err != nil {
 		return err
 	}
