@@ -300,3 +300,22 @@ func TestContactsShowSchedulesPhonesToRespondersOnly(t *testing.T) {
 		t.Fatal("a member's phone shown to someone who is not a responder")
 	}
 }
+
+// The on-call person paged through a schedule answers the text: their
+// phone is found by the one lookup (a schedule member's), and the
+// incident is acknowledged as them.
+func TestScheduleMemberAcksBySMS(t *testing.T) {
+	t.Parallel()
+	h := startPaging(t, rotaContacts)
+	s := h.slack
+	s.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := s.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+	s.ExpectEphemeral(t, "U1", "Opened *INC-1*")
+	h.tick()
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Paged level 1", "<@U2> (Slack, SMS)"}})
+	h.clock.Add(20 * time.Second)
+	h.twilio.Reply("+15550000002", h.twilio.From, "ack")
+	h.poll(t)
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Acknowledged by Bob by SMS", "INC-1"}})
+	h.waitTexts(t, "+15550000002", "Acknowledged INC-1", 1)
+}
