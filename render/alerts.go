@@ -45,9 +45,11 @@ func listAlerts(b *strings.Builder, as []alerts.Alert) {
 			fmt.Fprintf(b, "\n• … and %d more (all in `/clerk-incident audit`)", len(as)-alertsShown)
 			break
 		}
-		fmt.Fprintf(b, "\n• *%s* (%s", Esc(Truncate(a.Title, 200)), a.Severity)
+		// The thread is read by guests too: e-mail and IP addresses an
+		// alert's text was templated with are masked (the audit has them).
+		fmt.Fprintf(b, "\n• *%s* (%s", Esc(Truncate(Redact(a.Title), 200)), a.Severity)
 		if a.Name != "" && a.Name != a.Title {
-			b.WriteString(", " + Esc(Truncate(a.Name, 100)))
+			b.WriteString(", " + Esc(Truncate(Redact(a.Name), 100)))
 		}
 		b.WriteString(")")
 		if a.Link != "" {
