@@ -36,7 +36,9 @@ func (s *shareSlack) OpenGroup(_ context.Context, users []string) (string, error
 	s.group = users
 	return "GDM1", nil
 }
-func (s *shareSlack) Post(context.Context, string, string, bot.Msg) (string, error) { return "1.1", nil }
+func (s *shareSlack) Post(context.Context, string, string, bot.Msg) (string, error) {
+	return "1.1", nil
+}
 func (s *shareSlack) Upload(context.Context, string, string, string, string, string, string) error {
 	return nil
 }
