@@ -30,11 +30,16 @@ func AlertsJoined(sender, id string, as []alerts.Alert) string {
 }
 
 // AlertsResolved is the thread line for alerts the monitoring says are
-// resolved: the incident stays open, since resolving it is a person's call.
-func AlertsResolved(sender, id string, as []alerts.Alert) string {
+// resolved: an open incident stays open, since resolving it is a
+// person's call; one a person resolved already is said to be.
+func AlertsResolved(sender, id string, open bool, as []alerts.Alert) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, ":white_check_mark: %s says resolved:", Esc(sender))
 	listAlerts(&b, as)
+	if !open {
+		fmt.Fprintf(&b, "\n%s was resolved here already.", id)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "\n%s stays open: resolving it is a person's call (`/clerk-incident resolve %s &lt;resolution&gt;`).", id, id)
 	return b.String()
 }

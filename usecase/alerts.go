@@ -182,7 +182,7 @@ func (t AlertIntake) resolve(ctx context.Context, b alerts.Batch, as []alerts.Al
 			t.Log.WithError(err).WithField("incident", id).Warn("resolved alerts not said")
 			continue
 		}
-		t.Thread.Thread(ctx, inc, render.AlertsResolved(b.Sender, id, byInc[id]))
+		t.Thread.Thread(ctx, inc, render.AlertsResolved(b.Sender, id, inc.Open(), byInc[id]))
 	}
 	return n, nil
 }

@@ -169,3 +169,31 @@ func TestAlertIntakeMasksEmailsAndIPsInWhatTheChannelReads(t *testing.T) {
 		t.Fatalf("the audit should keep what was sent: %q", audited.got[0].Detail)
 	}
 }
+
+// Alertmanager's resolved notification often comes after the commander
+// resolved the incident: the thread line then does not say it "stays
+// open".
+func TestResolvedAlertAfterTheIncidentWasResolvedSaysSo(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.Client(t)
+	now := func() time.Time { return time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC) }
+	store := incident.NewStores(rdb, prefix, now).Incidents
+	said := &lines{}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	in := usecase.AlertIntake{Opener: &opener{store: store}, Store: store, Thread: said, Claims: alerts.NewStore(rdb, prefix), Audit: &entries{}, Log: log}
+	fire := firing("00000000000000c1")
+	if _, err := in.Take(ctx, batch(t, fire)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Update(ctx, "INC-1", incident.Resolve(incident.Person{ID: "U1", Name: "alice"}, "fixed")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := in.Take(ctx, batch(t, strings.ReplaceAll(fire, `"firing"`, `"resolved"`)))
+	if err != nil || got.Resolved != 1 || len(said.said) != 1 {
+		t.Fatalf("%+v %v, thread %q", got, err, said.said)
+	}
+	if line := said.said[0]; strings.Contains(line, "stays open") || !strings.Contains(line, "INC-1 was resolved here already") {
+		t.Fatalf("thread line: %q", line)
+	}
+}
