@@ -206,6 +206,10 @@ const (
 	StepCheckDeploys   = "Check recent deployments"
 	StepVerifyEnv      = "Verify environment variables"
 	StepRollback       = "Rollback if necessary"
+	// Procedure 2's steps the security commands perform.
+	StepResetKeys         = "Reset API keys"
+	StepExtraVerification = "Enable additional verification"
+	StepNotifyAffected    = "Notify affected users"
 )
 
 // AutoStep is one row of the table of steps the bot's actions tick.
@@ -232,6 +236,10 @@ func AutoSteps() []AutoStep {
 		{"`rollback`, once approved and succeeded", StepRollback},
 		{"`webhooks pause`", StepPauseWebhooks},
 		{"`webhooks resume`", StepResumeWebhooks},
+		{"`rotate machine` or `rotate oauth`, once approved and the new secret delivered", StepResetKeys},
+		{"`protect on`, `restrict disposable on` or `restrict subaddresses on`, `block` (a domain once approved)", StepExtraVerification},
+		{"`notify draft` (the affected users' addresses sent to the asker)", StepNotifyAffected},
+		{"`access review` (every affected account's sessions and devices, to the asker)", StepAccessLogs},
 	}
 }
 

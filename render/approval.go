@@ -101,6 +101,11 @@ func OutcomeText(a *approval.Request) string {
 		return ""
 	case o.Legacy():
 		return o.Summary
+	case a.Action == approval.ProtectOff || a.Action == approval.BlockDomain || a.Action == approval.Rotate:
+		if text, ok := hardeningOutcome(a); ok {
+			return text
+		}
+		return statusMark[o.Status] + Esc(o.Summary)
 	case a.Action == approval.Lockout && (len(o.Results) > 0 || len(o.Unknown) > 0):
 		msg, _ := lockoutText(a)
 		return msg
@@ -224,6 +229,12 @@ func ActionName(a string) string {
 		return "emergency bypass"
 	case approval.BypassExtend:
 		return "bypass extension"
+	case approval.ProtectOff:
+		return "Clerk Protect off"
+	case approval.BlockDomain:
+		return "domain block"
+	case approval.Rotate:
+		return "secret rotation"
 	}
 	return a
 }
