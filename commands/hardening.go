@@ -140,7 +140,7 @@ func (h *Hardening) protect(ctx context.Context, r Req, p Parsed) {
 	case "off":
 		reason := afterVerb(p)
 		if reason == "" {
-			h.Fail(ctx, r, &UsageError{Problem: "Say why Protect's rules should go off: `protect off <reason>`. Nothing was requested.", Usage: p.Sub.Usage})
+			h.Fail(ctx, r, &UsageError{Problem: "Say why Protect's rules should go off: `protect off &lt;reason&gt;`. Nothing was requested.", Usage: p.Sub.Usage})
 			return
 		}
 		h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
@@ -299,7 +299,7 @@ func (h *Hardening) rotate(ctx context.Context, r Req, p Parsed) {
 	if p.Verb == "" || p.Verb == "instance" {
 		if p.Verb == "" && rest != "" {
 			// A pasted key is never echoed back.
-			h.Fail(ctx, r, &UsageError{Problem: "Say `rotate machine <mch_…>` or `rotate oauth <oa_…>`; bare `rotate` explains the instance's own keys. If you pasted a secret key here, rotate it now: it is in Slack.", Usage: p.Sub.Usage})
+			h.Fail(ctx, r, &UsageError{Problem: "Say `rotate machine &lt;mch_…&gt;` or `rotate oauth &lt;oa_…&gt;`; bare `rotate` explains the instance's own keys. If you pasted a secret key here, rotate it now: it is in Slack.", Usage: p.Sub.Usage})
 			return
 		}
 		h.ReplyText(ctx, r, render.InstanceKeyAdvice())

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -256,17 +257,22 @@ func (h *Security) lockout(ctx context.Context, r Req, p Parsed) {
 	}
 	users, reason := splitReason(p.Rest)
 	refs, invalid := clerkops.ParseRefs(users)
+	// Sign-in and actor tokens are named by ID: Clerk cannot list a user's.
+	tokens, invalid := splitTokens(invalid)
 	if len(refs) == 0 {
 		h.Fail(ctx, r, &UsageError{Problem: "Give the Clerk user IDs (user_…) or e-mail addresses to lock out.", Usage: p.Sub.Usage})
 		return
 	}
 	if len(invalid) > 0 {
-		h.Fail(ctx, r, &UsageError{Problem: "These are not user IDs or e-mail addresses: " + refsText(invalid) + ". Nothing was requested.", Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: "These are not user IDs, e-mail addresses or sign-in/actor token IDs (sit_…, act_…): " + refsText(invalid) + ". Nothing was requested.", Usage: p.Sub.Usage})
 		return
 	}
 	h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
-		summary := fmt.Sprintf("Ban %d user(s) in Clerk, which blocks their sign-in and revokes their sessions, then revoke any session still active", len(refs))
-		h.requests.request(ctx, r, id, approval.Request{Action: approval.Lockout, Targets: refs, Reason: reason, Summary: summary})
+		summary := fmt.Sprintf("Ban %d user(s) in Clerk, which blocks their sign-in and revokes their sessions, then revoke any session still active and remove their trusted devices (which skip MFA); their MFA stays on", len(refs))
+		if len(tokens) > 0 {
+			summary += fmt.Sprintf("; revoke %d named sign-in/actor token(s): %s", len(tokens), strings.Join(tokens, ", "))
+		}
+		h.requests.request(ctx, r, id, approval.Request{Action: approval.Lockout, Targets: refs, Tokens: tokens, Reason: reason, Summary: summary})
 	})
 }
 
@@ -356,4 +362,19 @@ func (l *resultLines) render(head, tail, file string) (msg, full string) {
 // plainResult is a result as a file: no Slack emoji codes or bold marks.
 func plainResult(s string) string {
 	return strings.NewReplacer(":x: ", "FAILED ", ":warning: ", "WARNING ", ":grey_question: ", "", "*", "", "• ", "- ").Replace(s) + "\n"
+}
+
+// splitTokens takes the sign-in (sit_…) and actor (act_…) token IDs out
+// of the words that are not users.
+func splitTokens(words []string) (tokens, rest []string) {
+	for _, w := range words {
+		if clerkops.IsTokenID(w) {
+			if !slices.Contains(tokens, w) {
+				tokens = append(tokens, w)
+			}
+			continue
+		}
+		rest = append(rest, w)
+	}
+	return tokens, rest
 }

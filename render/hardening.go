@@ -67,7 +67,7 @@ func InstanceKeyAdvice() string {
 		"2. Put it in the app's environment (`CLERK_SECRET_KEY` of every deployment and environment that used the old one) and redeploy.\n" +
 		"3. Put it in this bot's own `CLERK_SECRET_KEY` (its Kubernetes secret) and restart it, or the bot loses Clerk.\n" +
 		"4. Delete the old key in the Dashboard once nothing uses it; check the app's logs for 401s.\n" +
-		"`rotate machine <mch_…>` and `rotate oauth <oa_…>` rotate machine and OAuth application secrets here, after approval."
+		"`rotate machine &lt;mch_…&gt;` and `rotate oauth &lt;oa_…&gt;` rotate machine and OAuth application secrets here, after approval."
 }
 
 // hardeningOutcome words the outcomes of Procedure 2's approved changes.
