@@ -157,7 +157,6 @@ func msTime(ms int64) time.Time {
 	return time.UnixMilli(ms)
 }
 
-
 // NoticeDraft is the draft notice to affected users, from the runbook's
 // template ({title}, {what}, {when}, {done}, {advice}).
 func NoticeDraft(inc *incident.Incident, tmpl string, done []string, now time.Time) string {
