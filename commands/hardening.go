@@ -252,13 +252,13 @@ func (h *Hardening) block(ctx context.Context, r Req, p Parsed) {
 		h.Fail(ctx, r, err)
 		return
 	}
-	line := fmt.Sprintf(":no_entry: %s put %s on Clerk's blocklist: it can no longer sign up or sign in.", render.Who(r.Who), publicName(b, false))
+	line := fmt.Sprintf(":lock: %s put %s on Clerk's blocklist: it can no longer sign up or sign in.", render.Who(r.Who), publicName(b, false))
 	if inc != nil {
 		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, "Blocklisted "+strings.ReplaceAll(publicName(b, false), "`", "")))
 		h.pub.Thread(ctx, inc, line)
 		h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepExtraVerification, "block")
 	}
-	h.ReplyText(ctx, r, fmt.Sprintf(":no_entry: Clerk answered: `%s` is on the blocklist as %s (%s). `unblock %s` lifts it.", render.Esc(b.Identifier), b.ID, b.Type, render.Esc(b.Identifier)))
+	h.ReplyText(ctx, r, fmt.Sprintf(":lock: Clerk answered: `%s` is on the blocklist as %s (%s). `unblock %s` lifts it.", render.Esc(b.Identifier), b.ID, b.Type, render.Esc(b.Identifier)))
 }
 
 func (h *Hardening) unblock(ctx context.Context, r Req, p Parsed) {

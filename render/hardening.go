@@ -77,7 +77,7 @@ func hardeningOutcome(a *approval.Request) (string, bool) {
 	case a.Action == approval.ProtectOff && o.Status == approval.Done:
 		return ":shield: *Clerk Protect's rules are off* (" + a.ID + "). " + Esc(o.Summary), true
 	case a.Action == approval.BlockDomain && o.Status == approval.Done:
-		return ":no_entry: *Blocked* (" + a.ID + "): " + Esc(o.Summary), true
+		return ":lock: *Blocked* (" + a.ID + "): " + Esc(o.Summary), true
 	case a.Action == approval.Rotate && o.Status == approval.Done:
 		return ":key: *Rotated* (" + a.ID + "): " + Esc(o.Summary), true
 	}

@@ -124,6 +124,11 @@ func TestReadmeSandboxExamplesRun(t *testing.T) {
 		"Signed test event: 204",
 		"Resync rs-",
 		"Clerk: Elevated error rates",
+		"New secret for the secret key of machine mch_billingworker",
+		"*Rotated*",
+		"*Blocked*",
+		"inc-2-access-review.txt",
+		"The notice is final",
 	)
 	if t.Failed() {
 		t.Log(got)

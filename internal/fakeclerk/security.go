@@ -126,11 +126,18 @@ func (s *Server) TokenStatus(id string) string {
 // AddMachine creates a machine with a secret key and returns its ID.
 func (s *Server) AddMachine(name string) string {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.seq++
-	m := &Machine{ID: fmt.Sprintf("mch_%06dfake", s.seq), Name: name, Secret: "ak_" + randomHex(16)}
-	s.sec().machines[m.ID] = m
-	return m.ID
+	id := fmt.Sprintf("mch_%06dfake", s.seq)
+	s.mu.Unlock()
+	s.SeedMachine(id, name)
+	return id
+}
+
+// SeedMachine creates a machine with the given ID (a sandbox's fixed one).
+func (s *Server) SeedMachine(id, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sec().machines[id] = &Machine{ID: id, Name: name, Secret: "ak_" + randomHex(16)}
 }
 
 // Machine returns a copy of a machine.
@@ -146,14 +153,22 @@ func (s *Server) Machine(id string) Machine {
 // AddOAuthApp creates an OAuth application and returns its ID.
 func (s *Server) AddOAuthApp(name string, public bool) string {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.seq++
-	a := &OAuthApp{ID: fmt.Sprintf("oa_%06dfake", s.seq), Name: name, Public: public}
+	id := fmt.Sprintf("oa_%06dfake", s.seq)
+	s.mu.Unlock()
+	s.SeedOAuthApp(id, name, public)
+	return id
+}
+
+// SeedOAuthApp creates an OAuth application with the given ID.
+func (s *Server) SeedOAuthApp(id, name string, public bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := &OAuthApp{ID: id, Name: name, Public: public}
 	if !public {
 		a.Secret = "oas_" + randomHex(16)
 	}
-	s.sec().oauthApps[a.ID] = a
-	return a.ID
+	s.sec().oauthApps[id] = a
 }
 
 // OAuthApp returns a copy of an OAuth application.
