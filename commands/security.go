@@ -66,7 +66,7 @@ func (h *Security) Commands() []Sub {
 		{Name: "revoke", Usage: "/clerk-incident revoke [INC-n] <users…>", Summary: "revoke every active session of Clerk users (user_… IDs or e-mails, one per line for bulk)", Who: Responder,
 			TextAfter: "--", // the reason (splitReason)
 			Run:       h.revoke},
-		{Name: "lockout", Usage: "/clerk-incident lockout [INC-n] <users…> [-- reason…]", Summary: "ban users and revoke their sessions (needs a second person's approval)", Who: Responder,
+		{Name: "lockout", Usage: "/clerk-incident lockout [INC-n] <users…> [sit_…|act_… tokens] [-- reason…]", Summary: "ban users, revoke their sessions, remove their trusted devices and the named sign-in/actor tokens (needs a second person's approval)", Who: Responder,
 			TextAfter: "--", // the reason (splitReason)
 			Run:       h.lockout},
 		{Name: "unlock", Usage: "/clerk-incident unlock [INC-n] <user>", Summary: "lift a user's ban and lockout", Who: Responder,
