@@ -199,8 +199,8 @@ func secretOnlyInDM(t *testing.T, h *secHarness, secret, dm string) {
 			inDM++
 		}
 	}
-	if inDM != 1 {
-		t.Fatalf("the secret is in %d direct messages, want 1", inDM)
+	if want := map[bool]int{true: 0, false: 1}[dm == ""]; inDM != want {
+		t.Fatalf("the secret is in %d direct messages, want %d", inDM, want)
 	}
 	for _, f := range h.slack.Files() {
 		if strings.Contains(f.Content+f.Comment+f.Title, secret) {
@@ -299,6 +299,11 @@ func TestRotateOAuthSecretAndTheInstanceKeys(t *testing.T) {
 	// The instance's own keys: the Dashboard, and what to do after.
 	s.Command(t, "U1", "C1", "rotate")
 	s.ExpectEphemeral(t, "U1", "rotated in the Clerk Dashboard", "dashboard.clerk.com", "the app's environment", "this bot's own `CLERK_SECRET_KEY`")
+	// A key pasted by mistake is neither echoed nor kept in the audit log.
+	s.Command(t, "U1", "C1", "rotate sk_live_pastedbymistake12345")
+	if m := s.ExpectEphemeral(t, "U1", "If you pasted a secret key here, rotate it now"); strings.Contains(m.Render(), "pastedbymistake") {
+		t.Fatal("the pasted key was echoed")
+	}
 	s.Command(t, "U1", "C1", "rotate oauth "+app+" --keep 1h")
 	s.ExpectEphemeral(t, "U1", "--keep is for machine keys")
 
@@ -321,6 +326,7 @@ func TestRotateOAuthSecretAndTheInstanceKeys(t *testing.T) {
 	h.ticked(t, "INC-1", incident.StepResetKeys, true)
 	s.NoUnexpectedMessages(t)
 	secretOnlyInDM(t, h, a.Secret, "DU2")
+	secretOnlyInDM(t, h, "sk_live_pastedbymistake12345", "") // the audit log masked it
 	clerkWithinSpec(t, fc)
 }
 
