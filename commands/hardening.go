@@ -317,12 +317,12 @@ func (h *Hardening) rotate(ctx context.Context, r Req, p Parsed) {
 		h.ReplyText(ctx, r, "Rotate from Slack: the new secret goes to the requester's direct message with the bot, which the CLI does not have. Nothing was requested.")
 		return
 	}
-	summary := fmt.Sprintf("Rotate the secret key of machine %s in Clerk; the old key keeps working for %s; the new secret goes to %s alone, in a direct message, once", target, render.ShortDuration(keep), render.Who(r.Who))
+	summary := fmt.Sprintf("Rotate the secret key of machine %s in Clerk; the old key keeps working for %s; the new secret goes to the requester alone, in a direct message, once", target, render.ShortDuration(keep))
 	if keep == 0 {
-		summary = fmt.Sprintf("Rotate the secret key of machine %s in Clerk; the old key stops working at once; the new secret goes to %s alone, in a direct message, once", target, render.Who(r.Who))
+		summary = fmt.Sprintf("Rotate the secret key of machine %s in Clerk; the old key stops working at once; the new secret goes to the requester alone, in a direct message, once", target)
 	}
 	if p.Verb == "oauth" {
-		summary = fmt.Sprintf("Rotate the client secret of OAuth application %s in Clerk; the old secret stops working at once, so its clients fail until updated; the new secret goes to %s alone, in a direct message, once", target, render.Who(r.Who))
+		summary = fmt.Sprintf("Rotate the client secret of OAuth application %s in Clerk; the old secret stops working at once, so its clients fail until updated; the new secret goes to the requester alone, in a direct message, once", target)
 	}
 	h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
 		h.requests.request(ctx, r, id, approval.Request{Action: approval.Rotate, Targets: []string{p.Verb + " " + target}, Duration: keep, Reason: reason, Summary: summary})

@@ -264,7 +264,7 @@ func (h *Security) lockout(ctx context.Context, r Req, p Parsed) {
 		return
 	}
 	if len(invalid) > 0 {
-		h.Fail(ctx, r, &UsageError{Problem: "These are not user IDs, e-mail addresses or sign-in/actor token IDs (sit_…, act_…): " + refsText(invalid) + ". Nothing was requested.", Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: "These are not user IDs or e-mail addresses (nor sign-in/actor token IDs, sit_… or act_…): " + refsText(invalid) + ". Nothing was requested.", Usage: p.Sub.Usage})
 		return
 	}
 	h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {

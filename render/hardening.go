@@ -75,7 +75,7 @@ func hardeningOutcome(a *approval.Request) (string, bool) {
 	o := a.Outcome
 	switch {
 	case a.Action == approval.ProtectOff && o.Status == approval.Done:
-		return ":shield: *Clerk Protect's rules are off* (" + a.ID + "). " + Esc(o.Summary), true
+		return ":shield: *Protect off* (" + a.ID + "): " + Esc(o.Summary), true
 	case a.Action == approval.BlockDomain && o.Status == approval.Done:
 		return ":lock: *Blocked* (" + a.ID + "): " + Esc(o.Summary), true
 	case a.Action == approval.Rotate && o.Status == approval.Done:

@@ -85,7 +85,7 @@ func TestProtectOnAtOnceOffOnlyOnceASecondPersonApproves(t *testing.T) {
 	}
 	s.Click(t, "U2", req, "Approve")
 	s.ExpectUpdated(t, req, "Approved by <@U2>", "Clerk Protect's rules are off")
-	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"*Clerk Protect's rules are off*", "`protect on` turns them back on"}})
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"*Protect off*", "Clerk Protect's rules are off (Clerk answered rules_enabled false", "`protect on` turns them back on"}})
 	if rules, _ := fc.Protect(); rules {
 		t.Fatal("Protect's rules are still on after approval")
 	}
@@ -452,4 +452,30 @@ func pressStale(t *testing.T, s *fakeslack.Server, user string, m *fakeslack.Mes
 	if _, err := s.WaitAck(id, fakeslack.Timeout); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The reasons of Procedure 2's approvals show as text: a broadcast or a
+// disguised link typed into them is inert in every message.
+func TestHostileReasonsOfProcedureTwoAreInert(t *testing.T) {
+	t.Parallel()
+	h := startSecurity(t, nil)
+	s := h.slack
+	card := h.open(t, "open security Takeover")
+	for _, c := range []struct{ text, done string }{
+		{"protect off INC-1 " + hostile, "*Protect off*"},
+		{"block INC-1 *@evil.example -- " + hostile, "*Blocked*"},
+		{"rotate machine INC-1 mch_missing " + hostile, "was not rotated"},
+	} {
+		s.Command(t, "U1", "C1", c.text)
+		req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed", "evil.example"}})
+		inert(t, *req)
+		s.ExpectEphemeral(t, "U1", "Approval requested")
+		s.Click(t, "U2", req, "Approve")
+		s.ExpectUpdated(t, req, "Approved by <@U2>")
+		s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{c.done}})
+	}
+	for _, m := range s.Messages() {
+		inert(t, m)
+	}
+	s.NoUnexpectedMessages(t)
 }
