@@ -238,6 +238,7 @@ func NewEngine(rdb redis.UniversalClient, prefix string, reader IncidentReader, 
 }
 
 func (k keys) keyDue() string            { return k.prefix + "escalation:due" }
+func (k keys) keyAlertWatch() string     { return k.prefix + "escalation:pagerduty:watch" }
 func (k keys) keyState(id string) string { return k.prefix + "escalation:" + id }
 func (k keys) keyLease(id string) string { return k.prefix + "escalation:" + id + ":lease" }
 func (k keys) keyDMs(id string) string   { return k.prefix + "escalation:" + id + ":dms" }
@@ -294,7 +295,10 @@ func (e *Engine) Stop(ctx context.Context, id, reason, by string) error {
 	if errors.Is(err, ErrNoLadder) {
 		return nil
 	}
-	e.followAlerts(ctx, id, reason)
+	e.followAlerts(ctx, id, reason, by)
+	if reason == "resolved" {
+		e.rdb.ZRem(ctx, e.keyAlertWatch(), id) // PagerDuty hears it from us; nothing left to read there
+	}
 	e.settleDMs(ctx, id, reason)
 	return err
 }
@@ -347,9 +351,10 @@ func (e *Engine) settleDMs(ctx context.Context, id, reason string) {
 }
 
 // followAlerts tells PagerDuty what happened here, once each: an ack
-// acknowledges its alert, a resolve resolves it.
-func (e *Engine) followAlerts(ctx context.Context, id, reason string) {
-	if e.via.alerts == nil {
+// acknowledges its alert, a resolve resolves it. An ack made in
+// PagerDuty (by someone known from there) is not sent back to it.
+func (e *Engine) followAlerts(ctx context.Context, id, reason, by string) {
+	if e.via.alerts == nil || (reason != "resolved" && (incident.Person{ID: by}).PagerDuty()) {
 		return
 	}
 	if n, _ := e.rdb.Exists(ctx, e.keyState(id)+":pagerduty").Result(); n == 0 {
@@ -662,6 +667,8 @@ func (e *Engine) page(ctx context.Context, inc *incident.Incident, st *State, no
 		case res.ok:
 			r.p.PagerDuty = true
 			e.rdb.Set(ctx, e.keyState(inc.ID)+":pagerduty", 1, 30*24*time.Hour)
+			// Read back from PagerDuty (an ack there) until resolved here.
+			e.rdb.ZAddNX(ctx, e.keyAlertWatch(), redis.Z{Score: ms(r.now), Member: inc.ID})
 		}
 	}
 	if r.firstErr != nil {

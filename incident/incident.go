@@ -123,16 +123,26 @@ func (p Person) Display() string {
 	if p.CLI() {
 		name += " (CLI)"
 	}
+	if p.PagerDuty() {
+		name += " (PagerDuty)"
+	}
 	return name
 }
 
 // CLI reports whether the person acted through the CLI (`do --as`).
 func (p Person) CLI() bool { return strings.HasPrefix(p.ID, "cli:") }
 
+// PagerDutyPrefix starts the ID of someone known only from PagerDuty
+// (who acknowledged there): "pagerduty:" and their PagerDuty user ID.
+const PagerDutyPrefix = "pagerduty:"
+
+// PagerDuty reports whether the person acted in PagerDuty, not here.
+func (p Person) PagerDuty() bool { return strings.HasPrefix(p.ID, PagerDutyPrefix) }
+
 // Plain is Display with the Slack ID in parentheses, for the report's
 // people section, files and logs, where the ID says exactly who.
 func (p Person) Plain() string {
-	if p.Name != "" && p.ID != "" && p.Name != p.ID && !p.CLI() {
+	if p.Name != "" && p.ID != "" && p.Name != p.ID && !p.CLI() && !p.PagerDuty() {
 		return p.Name + " (" + p.ID + ")"
 	}
 	return p.Display()

@@ -12,7 +12,7 @@ import (
 )
 
 // LadderLine summarises the ladder for the card and status.
-func LadderLine(st *escalation.State) string {
+func LadderLine(st *escalation.State, acked *incident.Person) string {
 	if st == nil {
 		return ""
 	}
@@ -32,6 +32,8 @@ func LadderLine(st *escalation.State) string {
 		b.WriteString("nobody paged yet")
 	}
 	switch {
+	case st.Stopped == "acknowledged" && acked != nil && acked.ID == st.StopBy:
+		b.WriteString(" · stopped: " + AckedPhrase(*acked))
 	case st.Stopped == "acknowledged":
 		fmt.Fprintf(&b, " · stopped: acknowledged by <@%s>", st.StopBy)
 	case st.Stopped != "":
@@ -78,7 +80,10 @@ func SettledPageMsg(inc *incident.Incident, reason string) bot.Msg {
 		verb, by, at = "Resolved", inc.ResolvedBy, inc.ResolvedAt
 	}
 	line := verb
-	if by != nil {
+	switch {
+	case verb == "Acknowledged" && by != nil && by.PagerDuty():
+		line = "Acknowledged in PagerDuty by " + PlainName(by.Name)
+	case by != nil:
 		line += " by " + PersonName(*by)
 	}
 	if !at.IsZero() {

@@ -129,7 +129,7 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalatio
 		done, total := ChecklistProgress(inc, spec)
 		blocks = append(blocks, contextBlock(fmt.Sprintf("%s: %d/%d steps done · details in the thread", spec.Checklist.Title, done, total)))
 	}
-	if line := LadderLine(ladder); line != "" {
+	if line := LadderLine(ladder, inc.AckedBy); line != "" {
 		blocks = append(blocks, contextBlock(line))
 	}
 	var buttons []slack.BlockElement
@@ -288,6 +288,10 @@ func Who(p incident.Person) string {
 		// A name typed with --as: plain text, never a mention, a link or
 		// formatting, and visibly not a Slack identity.
 		return PlainName(p.Name) + " (CLI)"
+	}
+	if p.PagerDuty() {
+		// A name from PagerDuty: plain text, never a mention or a link.
+		return PlainName(p.Name) + " (PagerDuty)"
 	}
 	if p.Name != "" {
 		return p.Name

@@ -112,7 +112,9 @@ type sandbox struct {
 	names    map[string]string
 	status   *fakestatus.Server
 	poller   *statuswatch.Poller
-	upSeq    int
+	// pagerduty is the fake PagerDuty's app, where `pagerduty ack` acts.
+	pagerduty *fakepaging.PagerDuty
+	upSeq     int
 
 	// modal is the modal the bot opened for the current user, being
 	// filled in; modalText its lines typed so far.
@@ -151,7 +153,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Run(ctx, cfg, app.Options{Stderr: stderr, RenderGap: time.Millisecond, Unpaced: true, OnPoller: func(p *statuswatch.Poller) { sb.poller = p },
+		done <- app.Run(ctx, cfg, app.Options{Stderr: stderr, RenderGap: time.Millisecond, Unpaced: true, Hooks: app.Hooks{OnPoller: func(p *statuswatch.Poller) { sb.poller = p }},
 			Ready: func(addr string) { f.app.HonourPause("http://"+addr+"/v1/webhooks", "") }})
 	}()
 	select {
@@ -181,7 +183,7 @@ func startFakes(sb *sandbox) *fakes {
 	f := &fakes{slack: fakeslack.New(), clerk: fakeclerk.New(), status: fakestatus.New(), app: fakeapp.New(),
 		twilio: fakepaging.NewTwilio(), pagerduty: fakepaging.NewPagerDuty(), vercel: fakevercel.New()}
 	f.slack.Unlimited() // a person is at the prompt; pacing is shown by the tests
-	sb.slack, sb.status = f.slack, f.status
+	sb.slack, sb.status, sb.pagerduty = f.slack, f.status, f.pagerduty
 	for id, name := range sb.names {
 		f.slack.AddUser(id, name)
 	}
@@ -221,6 +223,7 @@ func (f *fakes) env() map[string]string {
 		"APP_WEBHOOK_URL": webhookApp.WebhookURL(), "APP_WEBHOOK_SECRET": webhookApp.Secret,
 		"TWILIO_ACCOUNT_SID": twilio.SID, "TWILIO_AUTH_TOKEN": twilio.Token, "TWILIO_FROM": twilio.From, "TWILIO_API_URL": twilio.URL(),
 		"PAGERDUTY_ROUTING_KEY": pagerduty.Key, "PAGERDUTY_EVENTS_URL": pagerduty.URL(),
+		"PAGERDUTY_API_TOKEN": pagerduty.APIToken, "PAGERDUTY_API_URL": pagerduty.APIURL(), "PAGERDUTY_POLL": "5s",
 		"STATUS_UPDATE_CHANNEL": updateChannel,
 		"VERCEL_TOKEN":          fv.Token, "VERCEL_PROJECT_ID": fv.Project, "VERCEL_API_URL": fv.URL(),
 	}
@@ -229,7 +232,7 @@ func (f *fakes) env() map[string]string {
 // intro is what the sandbox says on start; %s is Eve's Clerk user ID.
 const intro = "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-memory Redis.\n" +
 	"You are alice (U1) in #incidents; alice and bob (U2) are responders. carol (U3) is not, but as the CTO on each incident's ladder may act on it; dan (U4), a guest in the channel, may not. Posted customer updates go to #status-updates.\n" +
-	"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s (Slack, SMS, PagerDuty), carol as CTO after 120 s (Slack, a call); the fake Twilio and PagerDuty print what they receive.\n" +
+	"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s (Slack, SMS, PagerDuty), carol as CTO after 120 s (Slack, a call); the fake Twilio and PagerDuty print what they receive; `pagerduty ack INC-1` acknowledges in PagerDuty's app (read back within 5 s).\n" +
 	"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n" +
 	"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com, ann@example.com and dave@example.com (a session from another country): try `user`, `revoke`, `lockout` (bob approves) and `bypass on`.\n" +
 	"Procedure 2: `protect on`, `restrict disposable on`, `block *@evil.example` (bob approves), `rotate machine mch_billingworker` (bob approves; the new key comes to your DM), `access review`, `notify draft`; `help security` lists them.\n" +
@@ -344,6 +347,7 @@ func (sb *sandbox) do(line string) bool {
 			"  clerk outage | clerk degraded | clerk update <text> | clerk ok   change the fake Clerk status page\n"+
 			"  app down | app up                  break or heal the app's health endpoint\n"+
 			"  poll                               poll the status page and the app now (also every 10 s)\n"+
+			"  pagerduty ack|resolve INC-n [name]  act in the fake PagerDuty's app as name (default Nora Oncall); read back within 5 s\n"+
 			"  quit")
 	case strings.HasPrefix(line, "/clerk-incident"):
 		text := strings.TrimSpace(strings.TrimPrefix(line, "/clerk-incident"))
@@ -365,6 +369,8 @@ func (sb *sandbox) do(line string) bool {
 		sb.settleQuiet()
 	case strings.HasPrefix(line, "clerk ") || strings.HasPrefix(line, "app "):
 		fmt.Fprintln(sb.out, "  "+sb.switchStatus(line))
+	case line == "pagerduty" || strings.HasPrefix(line, "pagerduty "):
+		fmt.Fprintln(sb.out, "  "+sb.inPagerDuty(strings.Fields(line)[1:]))
 	case strings.HasPrefix(line, "/"):
 		fmt.Fprintln(sb.out, "  only /clerk-incident exists here")
 	case line == "as" || strings.HasPrefix(line, "as "):
@@ -390,6 +396,28 @@ func (sb *sandbox) do(line string) bool {
 		fmt.Fprintln(sb.out, "  unknown: type help")
 	}
 	return false
+}
+
+// inPagerDuty acts in the fake PagerDuty's app, as someone on call there
+// would: the bot reads it back on its next poll.
+func (sb *sandbox) inPagerDuty(args []string) string {
+	usage := "say pagerduty ack INC-n [name] or pagerduty resolve INC-n [name]"
+	if len(args) < 2 || (args[0] != "ack" && args[0] != "resolve") {
+		return usage
+	}
+	name := strings.Join(args[2:], " ")
+	if name == "" {
+		name = "Nora Oncall"
+	}
+	id := strings.ToUpper(args[1])
+	act := sb.pagerduty.Acknowledge
+	if args[0] == "resolve" {
+		act = sb.pagerduty.Resolve
+	}
+	if !act(id, "PSANDBOX", name) {
+		return "PagerDuty has no open incident for " + id + ": the ladder triggers it at level 2 (or `/clerk-incident escalate` twice)"
+	}
+	return fmt.Sprintf("%s %s in PagerDuty as %s; the bot reads it back within 5 s", id, map[string]string{"ack": "acknowledged", "resolve": "resolved"}[args[0]], name)
 }
 
 // switchUser makes someone else the one typing: a person of the sandbox

@@ -227,9 +227,14 @@ type Event struct {
 	Action, DedupKey, Summary, Severity, Source, Link string
 }
 
-// PagerDuty is the fake Events API v2.
+// PagerDuty is the fake Events API v2 and the REST API's incidents
+// (rest.go): events open, acknowledge and resolve incidents keyed by
+// their dedup_key, which GET /incidents?incident_key= finds.
 type PagerDuty struct {
 	Key string
+	// APIToken is the REST API key GET /incidents accepts; NoAccessToken
+	// one PagerDuty knows but refuses incidents to (403).
+	APIToken, NoAccessToken string
 
 	srv     *httptest.Server
 	mu      sync.Mutex
@@ -238,6 +243,7 @@ type PagerDuty struct {
 	limited int // next n requests answer 429
 	latency time.Duration
 	onEvent func(Event)
+	rest    restState
 }
 
 // OnEvent calls f with each event accepted (the sandbox prints them).
@@ -245,8 +251,9 @@ func (p *PagerDuty) OnEvent(f func(Event)) { p.mu.Lock(); p.onEvent = f; p.mu.Un
 
 // NewPagerDuty starts a fake PagerDuty.
 func NewPagerDuty() *PagerDuty {
-	p := &PagerDuty{Key: "fakeroutingkey0123456789abcdef01"}
-	p.srv = httptest.NewServer(http.HandlerFunc(p.handle))
+	p := &PagerDuty{Key: "fakeroutingkey0123456789abcdef01", APIToken: "u+fakeRESTkey0123456789", NoAccessToken: "u+fakeNoAccess012345678",
+		rest: restState{byKey: map[string][]*pdIncident{}, now: time.Now, pageMax: 100}}
+	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	return p
 }
 
@@ -346,6 +353,7 @@ func (p *PagerDuty) handle(w http.ResponseWriter, r *http.Request) {
 		e.Link = ev.Links[0].Href
 	}
 	p.events = append(p.events, e)
+	p.follow(e)
 	if p.onEvent != nil {
 		go p.onEvent(e)
 	}

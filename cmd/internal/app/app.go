@@ -52,13 +52,8 @@ type Options struct {
 	Ready func(httpAddr string)
 	// OnAck observes Socket Mode ack latency.
 	OnAck func(kind string, d time.Duration)
-	// OnEngine receives the escalation engine; with Manual.Engine the
-	// caller drives it with Tick (tests with an injected clock).
-	OnEngine func(*escalation.Engine)
-	// OnSweep receives the 1 s sweep (approval expiry and outbox, bypass
-	// end, resync resume, card catch-up); with Manual.Sweep the caller
-	// runs it with an injected clock.
-	OnSweep func(sweep func(ctx context.Context))
+	// Hooks hand the caller the bot's loops.
+	Hooks
 	// Manual names the loops the caller runs itself instead.
 	Manual Loops
 	// PanicHook runs at the start of every guarded job (loops, workers,
@@ -70,15 +65,30 @@ type Options struct {
 	// Unpaced calls Slack without pacing it (the sandbox: its fake Slack
 	// has no limits, and a person is waiting at the prompt).
 	Unpaced bool
-	// OnPoller receives the status poller; with Manual.Poll the caller polls.
-	OnPoller func(*statuswatch.Poller)
 	// VercelWait sleeps between polls of a Vercel rollback (nil: 2 s).
 	VercelWait func(ctx context.Context) error
 }
 
+// Hooks receive the bot's loops, each when it is built (nil: not wanted).
+type Hooks struct {
+	// OnEngine receives the escalation engine; with Manual.Engine the
+	// caller drives it with Tick (tests with an injected clock).
+	OnEngine func(*escalation.Engine)
+	// OnSweep receives the 1 s sweep (approval expiry and outbox, bypass
+	// end, resync resume, card catch-up); with Manual.Sweep the caller
+	// runs it with an injected clock.
+	OnSweep func(sweep func(ctx context.Context))
+	// OnPoller receives the status poller; with Manual.Poll the caller polls.
+	OnPoller func(*statuswatch.Poller)
+	// OnPagerDuty receives the PagerDuty read-back; with Manual.PagerDuty
+	// the caller runs its Tick.
+	OnPagerDuty func(*usecase.PagerDutySync)
+}
+
 // Loops are the bot's own loops a caller may run itself: the escalation
-// engine's ticks, the 1 s sweep and the status polls.
-type Loops struct{ Engine, Sweep, Poll bool }
+// engine's ticks, the 1 s sweep, the status polls and the PagerDuty
+// read-back.
+type Loops struct{ Engine, Sweep, Poll, PagerDuty bool }
 
 // Run starts the bot and blocks until ctx ends or Slack refuses the app.
 func Run(ctx context.Context, cfg Config, opt Options) error {
@@ -249,6 +259,7 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 		parts.guard.Loop(renderCtx, "card renderer", parts.pub.Cards.RunRenderer)
 	}()
 	stop.add(func() { stopRender(); <-renderDone })
+	startPagerDuty(ctx, opt, parts, stop)
 	if engine != nil {
 		if opt.OnEngine != nil {
 			opt.OnEngine(engine)
@@ -260,6 +271,26 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 			stop.add(func() { stopEngine(); <-engineDone })
 		}
 	}
+}
+
+// startPagerDuty checks the PagerDuty REST API key once (a refused key is
+// said now) and starts the read-back loop unless the caller runs it.
+func startPagerDuty(ctx context.Context, opt Options, parts *parts, stop *stops) {
+	pd := parts.pagerDuty
+	if pd == nil {
+		return
+	}
+	if opt.OnPagerDuty != nil {
+		opt.OnPagerDuty(pd)
+	}
+	parts.guard.Go(ctx, "PagerDuty key check", "", pd.Check)
+	if opt.Manual.PagerDuty {
+		return
+	}
+	pdCtx, stopPD := context.WithCancel(ctx)
+	pdDone := make(chan struct{})
+	go func() { parts.guard.Loop(pdCtx, "PagerDuty read-back", pd.Run); close(pdDone) }()
+	stop.add(func() { stopPD(); <-pdDone })
 }
 
 // serveHTTP serves /healthz, /v1/bypass, /v1/webhooks and /metrics.
@@ -346,6 +377,7 @@ type parts struct {
 	sweep        func(ctx context.Context)
 	guard        *guard.Guard
 	pub          *publish.Publisher
+	pagerDuty    *usecase.PagerDutySync // nil without PAGERDUTY_API_TOKEN
 }
 
 // assemble builds every part over one Redis and one Slack side, each
@@ -408,7 +440,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	sweep := b.sweep(st, executor, runner, poll)
 	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: st.bypass,
-		webhooks: st.pause, metrics: b.m, sweep: sweep}, nil
+		webhooks: st.pause, metrics: b.m, sweep: sweep, pagerDuty: b.pagerDutySync(engine)}, nil
 }
 
 // clerkProbes are Clerk's endpoints the poller times (CLERK_PROBE): the
@@ -654,7 +686,7 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 		f = &logrus.TextFormatter{FullTimestamp: true}
 	}
 	var values [][]byte
-	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken, cfg.GitHubToken} {
+	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.PagerDutyToken, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken, cfg.GitHubToken} {
 		if len(v) >= 8 {
 			values = append(values, []byte(v))
 		}
@@ -670,7 +702,7 @@ var secretPattern = regexp.MustCompile(`(xox[abposr]-|xapp-|sk_(live|test)_|whse
 // redacting masks secrets in whatever the wrapped formatter produced.
 // redacting masks secrets in every log line: those with a recognizable
 // shape, and the configured ones without one (Twilio's auth token, the
-// PagerDuty routing key, the Statuspage API key, the bypass and metrics
+// PagerDuty routing key and REST API key, the Statuspage API key, the bypass and metrics
 // read tokens) by value.
 type redacting struct {
 	logrus.Formatter

@@ -160,6 +160,26 @@ func (b *build) engine(ladder *escalation.Ladder) *escalation.Engine {
 	return escalation.NewEngine(b.rdb, cfg.RedisPrefix, b.stores.Incidents, b.pub.Pages, b.opt.Now, b.log.WithField("component", "escalation"), opts...)
 }
 
+// pagerDutySync reads PagerDuty back (nil without PAGERDUTY_API_TOKEN or
+// a ladder): an ack there stops the ladder as a Slack ack does, through
+// the same StopLadder.
+func (b *build) pagerDutySync(engine *escalation.Engine) *usecase.PagerDutySync {
+	cfg := b.cfg
+	if cfg.PagerDutyToken == "" || engine == nil {
+		return nil
+	}
+	pub := newDelivery(b.pub)
+	log := b.log.WithField("component", "pagerduty")
+	return usecase.NewPagerDutySync(usecase.PagerDutySyncDeps{
+		API: paging.NewPagerDutyAPI(cfg.PagerDutyAPIURL, cfg.PagerDutyToken, b.hc), Watch: escalation.NewAlertWatch(b.rdb, cfg.RedisPrefix),
+		Store: b.stores.Incidents, Pub: struct {
+			*publish.Cards
+			*publish.Notes
+		}{b.pub.Cards, b.pub.Notes},
+		Ladder: usecase.NewResolver(usecase.ResolverDeps{Store: b.stores.Incidents, Pub: pub, Esc: engine, Log: log}),
+		Redis:  b.rdb, Prefix: cfg.RedisPrefix, Interval: cfg.PagerDutyPoll, Now: b.opt.Now, Log: log})
+}
+
 // afterOpen checks the app's recent deploys after an open. Vercel may be
 // slow: the one who opened hears first; the deploy note follows in the
 // thread.

@@ -72,6 +72,9 @@ type Config struct {
 	TwilioSID, TwilioToken, TwilioFrom, TwilioURL string
 	TwilioCallerID                                string // calls' From when TWILIO_FROM is a Messaging Service
 	PagerDutyKey, PagerDutyURL                    string
+	// PagerDuty's REST API, read back for acknowledgements made there.
+	PagerDutyToken, PagerDutyAPIURL string
+	PagerDutyPoll                   time.Duration
 
 	// Customer updates: the announcement channel and Atlassian Statuspage.
 	UpdateChannel    string
@@ -144,6 +147,9 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"TWILIO_API_URL", "https://api.twilio.com", "Twilio REST API base URL (tests, proxies)"},
 	{"PAGERDUTY_ROUTING_KEY", "", "PagerDuty Events API v2 integration key: levels with `via: [pagerduty]` trigger your PagerDuty service (a secret)"},
 	{"PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue", "PagerDuty Events API URL (tests, proxies)"},
+	{"PAGERDUTY_API_TOKEN", "", "PagerDuty REST API key (read-only suffices): the incidents the bot triggered are read back, and an acknowledgement made in PagerDuty acknowledges here and stops the ladder (a secret: masked in logs)"},
+	{"PAGERDUTY_API_URL", "https://api.pagerduty.com", "PagerDuty REST API base URL (EU service region: https://api.eu.pagerduty.com; tests)"},
+	{"PAGERDUTY_POLL", "15s", "how often those incidents are read back (one replica at a time; at least 5s)"},
 	{"STATUS_UPDATE_CHANNEL", "", "announcement channel ID where `update` drafts are posted for customers"},
 	{"STATUSPAGE_API_KEY", "", "Atlassian Statuspage API key: posted updates create and update an incident there (a secret)"},
 	{"STATUSPAGE_PAGE_ID", "", "the Statuspage page those incidents go on"},
@@ -169,7 +175,7 @@ var Vars = []struct{ Name, Default, Help string }{
 // check its Secret). REDIS_URL is one because it may carry a password.
 // TestSecretVarsNamed keeps it in step with Vars.
 var SecretVars = []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "REDIS_URL", "CLERK_SECRET_KEY", "BYPASS_READ_TOKEN",
-	"APP_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN", "PAGERDUTY_ROUTING_KEY", "STATUSPAGE_API_KEY", "METRICS_TOKEN", "VERCEL_TOKEN", "GITHUB_TOKEN"}
+	"APP_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN", "PAGERDUTY_ROUTING_KEY", "PAGERDUTY_API_TOKEN", "STATUSPAGE_API_KEY", "METRICS_TOKEN", "VERCEL_TOKEN", "GITHUB_TOKEN"}
 
 // Load reads and validates the whole configuration; the error lists every
 // missing or malformed variable at once. Secret values are never echoed.
@@ -354,6 +360,7 @@ func loadPaging(c *Config, get func(string) string, errs *[]string) {
 		*errs = append(*errs, fmt.Sprintf("TWILIO_CALLER_ID %q must be a phone number in E.164 form (+15551234567) that you own in Twilio or have verified: a call cannot come from a Messaging Service", c.TwilioCallerID))
 	}
 	c.PagerDutyKey, c.PagerDutyURL = get("PAGERDUTY_ROUTING_KEY"), get("PAGERDUTY_EVENTS_URL")
+	loadPagerDutyAPI(c, get, errs)
 	c.UpdateChannel = get("STATUS_UPDATE_CHANNEL")
 	c.StatuspageKey, c.StatuspagePageID, c.StatuspageURL = get("STATUSPAGE_API_KEY"), get("STATUSPAGE_PAGE_ID"), get("STATUSPAGE_API_URL")
 	if (c.StatuspageKey == "") != (c.StatuspagePageID == "") {
@@ -374,6 +381,20 @@ func loadPaging(c *Config, get func(string) string, errs *[]string) {
 	}
 	if u, err := url.Parse(c.VercelURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		*errs = append(*errs, "VERCEL_API_URL must be an http(s) URL such as https://api.vercel.com")
+	}
+}
+
+// loadPagerDutyAPI reads the REST API key the bot reads PagerDuty back with.
+func loadPagerDutyAPI(c *Config, get func(string) string, errs *[]string) {
+	c.PagerDutyToken, c.PagerDutyAPIURL = get("PAGERDUTY_API_TOKEN"), strings.TrimRight(get("PAGERDUTY_API_URL"), "/")
+	if c.PagerDutyToken != "" && c.PagerDutyKey == "" {
+		*errs = append(*errs, "PAGERDUTY_API_TOKEN reads back the incidents the bot triggers in PagerDuty: set PAGERDUTY_ROUTING_KEY too (the Events API v2 integration key), or unset it")
+	}
+	if u, err := url.Parse(c.PagerDutyAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		*errs = append(*errs, "PAGERDUTY_API_URL must be an http(s) URL such as https://api.pagerduty.com")
+	}
+	if c.PagerDutyPoll = duration(get, "PAGERDUTY_POLL", errs); c.PagerDutyPoll > 0 && c.PagerDutyPoll < 5*time.Second {
+		*errs = append(*errs, fmt.Sprintf("PAGERDUTY_POLL %q must be at least 5s: PagerDuty limits REST API calls per key", get("PAGERDUTY_POLL")))
 	}
 }
 

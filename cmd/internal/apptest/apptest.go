@@ -20,6 +20,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/secretscan"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // Spec says how to start a replica. The zero Spec is a bot on a new fake
@@ -48,6 +49,8 @@ type Bot struct {
 	Engine *escalation.Engine
 	Poller *statuswatch.Poller
 	Sweep  func(ctx context.Context)
+	// PagerDuty reads PagerDuty back (Manual.PagerDuty: the test ticks it).
+	PagerDuty *usecase.PagerDutySync
 
 	cancel context.CancelFunc
 	done   chan error
@@ -92,6 +95,7 @@ func Start(t testing.TB, s Spec) *Bot {
 	opt.OnEngine = func(e *escalation.Engine) { b.Engine = e }
 	opt.OnPoller = func(p *statuswatch.Poller) { b.Poller = p }
 	opt.OnSweep = func(f func(ctx context.Context)) { b.Sweep = f }
+	opt.OnPagerDuty = func(p *usecase.PagerDutySync) { b.PagerDuty = p }
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
 	before := s.Slack.Connections()

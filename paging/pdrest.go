@@ -1,0 +1,232 @@
+package paging
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
+)
+
+// PagerDutyAPIURL is PagerDuty's REST API (not the Events API).
+const PagerDutyAPIURL = "https://api.pagerduty.com"
+
+// PDIncident is one PagerDuty incident as the REST API shows it.
+type PDIncident struct {
+	ID     string
+	Status string // triggered, acknowledged, resolved
+	Key    string // incident_key: our dedup_key
+	// Created is when PagerDuty opened it: an incident with our key from
+	// before ours opened (a Redis that forgot its numbers) is not ours.
+	Created time.Time
+	Acks    []PDAck
+	// LastChangeBy is who last changed its status (the resolver, once
+	// resolved): a user, a service or an integration.
+	LastChangeBy PDRef
+	URL          string
+}
+
+// PDAck is one acknowledgement.
+type PDAck struct {
+	At time.Time
+	By PDRef
+}
+
+// PDRef is a reference to a user, service or integration; Summary is a
+// person's name for a user.
+type PDRef struct {
+	ID, Type, Summary string
+}
+
+// Person reports whether the reference is a PagerDuty user (not the
+// service or an integration acting on an event).
+func (r PDRef) Person() bool { return r.Type == "user_reference" || r.Type == "user" }
+
+// PDAuthError is PagerDuty refusing PAGERDUTY_API_TOKEN: 401 (unknown or
+// revoked key) or 403 (a key that may not read incidents). It will not
+// change on retry.
+type PDAuthError struct {
+	Status int
+	error
+}
+
+func (e *PDAuthError) Unwrap() error { return e.error }
+
+// PagerDutyAPI reads incidents through PagerDuty's REST API with a REST
+// API key (a read-only key suffices).
+type PagerDutyAPI struct {
+	url, token string
+	hc         *http.Client
+}
+
+// NewPagerDutyAPI builds the client; url "" is PagerDutyAPIURL.
+func NewPagerDutyAPI(url, token string, hc *http.Client) *PagerDutyAPI {
+	if url == "" {
+		url = PagerDutyAPIURL
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &PagerDutyAPI{url: strings.TrimRight(url, "/"), token: token, hc: hc}
+}
+
+// pdPage is one page of GET /incidents.
+type pdPage struct {
+	Incidents []struct {
+		ID          string    `json:"id"`
+		Status      string    `json:"status"`
+		IncidentKey string    `json:"incident_key"`
+		CreatedAt   time.Time `json:"created_at"`
+		HTMLURL     string    `json:"html_url"`
+		Acks        []struct {
+			At           time.Time `json:"at"`
+			Acknowledger pdRef     `json:"acknowledger"`
+		} `json:"acknowledgements"`
+		LastStatusChangeBy *pdRef `json:"last_status_change_by"`
+	} `json:"incidents"`
+	Limit  int  `json:"limit"`
+	Offset int  `json:"offset"`
+	More   bool `json:"more"`
+}
+
+type pdRef struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Summary string `json:"summary"`
+}
+
+// maxPages bounds one key's paging: a key matching more incidents than
+// this is not one the bot made.
+const maxPages = 10
+
+// Incidents returns every incident whose key (or one of whose alerts'
+// keys) is key, all pages read. A 429 comes back as *RetryLater with
+// PagerDuty's ratelimit-reset; 401/403 as *PDAuthError.
+func (p *PagerDutyAPI) Incidents(ctx context.Context, key string) ([]PDIncident, error) {
+	var out []PDIncident
+	offset := 0
+	for range maxPages {
+		q := url.Values{"incident_key": {key}, "date_range": {"all"}, "limit": {"25"}, "offset": {strconv.Itoa(offset)}}
+		var page pdPage
+		if err := p.get(ctx, "/incidents?"+q.Encode(), &page); err != nil {
+			return nil, err
+		}
+		for _, in := range page.Incidents {
+			inc := PDIncident{ID: in.ID, Status: in.Status, Key: in.IncidentKey, Created: in.CreatedAt, URL: in.HTMLURL}
+			for _, a := range in.Acks {
+				inc.Acks = append(inc.Acks, PDAck{At: a.At, By: PDRef(a.Acknowledger)})
+			}
+			if in.LastStatusChangeBy != nil {
+				inc.LastChangeBy = PDRef(*in.LastStatusChangeBy)
+			}
+			out = append(out, inc)
+		}
+		if !page.More || len(page.Incidents) == 0 {
+			return out, nil
+		}
+		offset = page.Offset + len(page.Incidents)
+	}
+	return out, nil
+}
+
+// get reads one resource: a 5xx or a dropped connection is retried with
+// backoff, a 429 handed back at once with PagerDuty's wait (the caller's
+// next poll waits it out), 401/403 and other 4xx are sentences that will
+// not change on retry.
+func (p *PagerDutyAPI) get(ctx context.Context, path string, into any) error {
+	var last error
+	for attempt := range 3 {
+		if attempt > 0 {
+			if err := backoff.Sleep(ctx, backoff.Delay(attempt, 500*time.Millisecond, 4*time.Second)); err != nil {
+				return err
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+path, nil)
+		if err != nil {
+			return apperr.Wrap(apperr.Invalid, "PAGERDUTY_API_URL is not a valid URL", err)
+		}
+		req.Header.Set("Authorization", "Token token="+p.token)
+		req.Header.Set("Accept", "application/vnd.pagerduty+json;version=2")
+		resp, err := p.hc.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// The error names the URL, never the token (it is a header).
+			last = apperr.New(apperr.UnavailableRemote, "PagerDuty's REST API did not answer")
+			continue
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		resp.Body.Close()
+		if resp.StatusCode/100 == 2 {
+			if err := json.Unmarshal(body, into); err != nil {
+				return apperr.Wrap(apperr.UnavailableRemote, "PagerDuty's REST API answered something that is not its JSON (is PAGERDUTY_API_URL right?)", err)
+			}
+			return nil
+		}
+		last = refusal(resp, body)
+		if resp.StatusCode < 500 {
+			return last
+		}
+	}
+	return last
+}
+
+// refusal is one non-2xx answer as an error.
+func refusal(resp *http.Response, body []byte) error {
+	var e struct {
+		Error struct {
+			Message string   `json:"message"`
+			Code    int      `json:"code"`
+			Errors  []string `json:"errors"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &e)
+	said := e.Error.Message
+	if e.Error.Code != 0 {
+		said = fmt.Sprintf("%s, code %d", said, e.Error.Code)
+	}
+	switch status := resp.StatusCode; {
+	case status == http.StatusUnauthorized:
+		return &PDAuthError{Status: status, error: apperr.New(apperr.Invalid,
+			"PagerDuty rejected PAGERDUTY_API_TOKEN (401: the REST API key is wrong, or was revoked)")}
+	case status == http.StatusForbidden:
+		return &PDAuthError{Status: status, error: apperr.New(apperr.Invalid,
+			"PagerDuty refused PAGERDUTY_API_TOKEN access to incidents (403: the key may not read them; a read-only REST API key of the account works)")}
+	case status == http.StatusTooManyRequests:
+		return &RetryLater{After: rateLimitReset(resp.Header), error: apperr.New(apperr.UnavailableRemote,
+			"PagerDuty is rate limiting PAGERDUTY_API_TOKEN (429)")}
+	case status >= 500:
+		return apperr.New(apperr.UnavailableRemote, fmt.Sprintf("PagerDuty's REST API answered %d", status))
+	case status == http.StatusNotFound:
+		return apperr.New(apperr.Invalid, "PagerDuty's REST API has no /incidents here (404): is PAGERDUTY_API_URL https://api.pagerduty.com (or https://api.eu.pagerduty.com)?")
+	}
+	return apperr.New(apperr.Invalid, fmt.Sprintf("PagerDuty refused the request (%d): %s", resp.StatusCode, strings.TrimSpace(said+" "+strings.Join(e.Error.Errors, "; "))))
+}
+
+// rateLimitReset is how long PagerDuty asks to wait after a 429: its
+// ratelimit-reset header (seconds), else Retry-After, else 0 (the caller
+// backs off on its own).
+func rateLimitReset(h http.Header) time.Duration {
+	for _, name := range []string{"Ratelimit-Reset", "Retry-After"} {
+		if s, err := strconv.Atoi(strings.TrimSpace(h.Get(name))); err == nil && s > 0 {
+			return min(time.Duration(s)*time.Second, 10*time.Minute)
+		}
+	}
+	return 0
+}
+
+// IsPDAuth reports whether err is PagerDuty refusing the REST API key.
+func IsPDAuth(err error) (*PDAuthError, bool) {
+	var a *PDAuthError
+	ok := errors.As(err, &a)
+	return a, ok
+}
