@@ -89,9 +89,15 @@ type SecretTeller interface {
 type RotateDoer struct {
 	Clerk   InstanceGuard
 	Secrets SecretTeller
-	Pub     Ticker // ticks "Reset API keys if exposed"
-	Now     func() time.Time
-	Log     logrus.FieldLogger
+	// Once marks a request's rotation as started (incident.Markers): a
+	// replica that dies between Clerk's answer and the DM must not have
+	// the sweep rotate again, which would end the old key at once.
+	Once interface {
+		Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	}
+	Pub Ticker // ticks "Reset API keys if exposed"
+	Now func() time.Time
+	Log logrus.FieldLogger
 }
 
 // CarryOut implements approval.Doer.
@@ -107,6 +113,15 @@ func (d RotateDoer) CarryOut(ctx context.Context, ar *approval.Request) *approva
 	if err := d.Secrets.CanTell(ctx, ar.RequestedBy.ID); err != nil {
 		d.Log.WithError(err).WithField("approval", ar.ID).Warn("cannot reach the requester privately; not rotating")
 		return approval.NotDone("Not rotated: the new secret could not be sent to %s privately (their direct message with the bot does not open); nothing was changed.", ar.RequestedBy.Plain())
+	}
+	if d.Once != nil {
+		first, err := d.Once.Once(ctx, "rotate:"+ar.ID, 30*24*time.Hour)
+		if err != nil {
+			return approval.Failure("Not rotated: %s.", errSentence(d.Log, err))
+		}
+		if !first {
+			return &approval.Outcome{Status: approval.Unsure, Summary: fmt.Sprintf("This rotation was started before and stopped midway (a replica went away); it is not repeated, since a second rotation would end the old key at once. If no new secret reached %s, request the rotation again.", ar.RequestedBy.Plain())}
+		}
 	}
 	sec := render.Secret{Incident: ar.Incident, Request: ar.ID, Kind: kind}
 	var what string

@@ -82,3 +82,27 @@ func TestRotateDoerKeepsTheSecretOutOfTheOutcome(t *testing.T) {
 		})
 	}
 }
+
+type onceSet map[string]bool
+
+func (o onceSet) Once(_ context.Context, key string, _ time.Duration) (bool, error) {
+	if o[key] {
+		return false, nil
+	}
+	o[key] = true
+	return true, nil
+}
+
+// Carried out again after a crash midway, a rotation is not repeated.
+func TestRotateDoerNeverRotatesTwiceForOneRequest(t *testing.T) {
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	ar := &approval.Request{ID: "apr-bbbbbbbbbbbb", Incident: "INC-1", Action: approval.Rotate, Targets: []string{"oauth oa_1"}, RequestedBy: incident.Person{ID: "U1", Name: "alice"}}
+	c, once := &rotClerk{}, onceSet{}
+	d := usecase.RotateDoer{Clerk: c, Secrets: &teller{tellErr: errors.New("replica died")}, Once: once, Now: time.Now, Log: log}
+	d.CarryOut(context.Background(), ar)
+	o := d.CarryOut(context.Background(), ar)
+	if c.rotations != 1 || o.Status != approval.Unsure || !strings.Contains(o.Summary, "not repeated") {
+		t.Fatalf("%d rotations, %+v", c.rotations, o)
+	}
+}

@@ -276,7 +276,7 @@ func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps
 		approval.Rollback:     usecase.RollbackDoer{Vercel: app.Vercel, Pub: pub, Log: log, Wait: b.opt.VercelWait},
 		approval.ProtectOff:   usecase.ProtectOffDoer{Clerk: guardClerk, Log: log},
 		approval.BlockDomain:  usecase.BlockDomainDoer{Clerk: guardClerk, Pub: pub, Log: log},
-		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Pub: pub, Now: now, Log: log},
+		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Once: b.stores.Markers, Pub: pub, Now: now, Log: log},
 	}, b.pub.Approvals, log)
 	executor.SetGuard(b.g)
 	return executor
