@@ -21,7 +21,10 @@ func ApprovalMsg(a *approval.Request, approvers string) bot.Msg {
 			text += fmt.Sprintf("\n*Targets (%d):* too many to show here; the full list is in the attached file `%s`. Read it before approving.", len(a.Targets), TargetsFile(a))
 		}
 	}
-	if a.Duration > 0 {
+	switch {
+	case a.Action == approval.Rotate && a.Duration > 0:
+		text += "\n*Old key keeps working for:* " + ShortDuration(a.Duration)
+	case a.Duration > 0:
 		text += "\n*Duration:* " + ShortDuration(a.Duration)
 	}
 	if a.Reason != "" {
