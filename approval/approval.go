@@ -54,6 +54,27 @@ type Request struct {
 	// VoidReason says why a pending request was voided (its incident was
 	// resolved, the bypass was turned off).
 	VoidReason string `json:"void_reason,omitempty"`
+	// Accounts are the targets as resolved in Clerk before the request
+	// was posted (Targets holds their IDs, the only ones acted on);
+	// NotFound and Ambiguous are the refs left out of the count. They hold
+	// personal data: only the asker and the approvers see them in full.
+	Accounts  []Account   `json:"accounts,omitempty"`
+	NotFound  []string    `json:"not_found,omitempty"`
+	Ambiguous []Ambiguous `json:"ambiguous,omitempty"`
+}
+
+// Account is one target found in Clerk: its ID, name and e-mail.
+type Account struct {
+	ID    string `json:"id"`
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+// Ambiguous is a ref that matched several accounts: none is acted on
+// until the requester names one by ID.
+type Ambiguous struct {
+	Ref string   `json:"ref"`
+	IDs []string `json:"ids"`
 }
 
 // Errors a decision can meet; each is told to the clicker as is.

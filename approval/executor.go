@@ -20,9 +20,11 @@ type Doer interface {
 	CarryOut(ctx context.Context, r *Request) *Outcome
 }
 
-// Announcer shows the outcome of a request that was carried out (the
-// decided message, the incident thread and timeline).
+// Announcer shows that a request is being carried out (a long one says
+// so in the thread) and its outcome (the decided message, the incident
+// thread and timeline).
 type Announcer interface {
+	Started(ctx context.Context, r *Request)
 	Executed(ctx context.Context, r *Request)
 }
 
@@ -165,6 +167,9 @@ func (e *Executor) carryOut(ctx context.Context, r *Request) *Outcome {
 	d, found := e.doers[r.Action]
 	if !found || d == nil {
 		return Failure("Unknown action; nothing was done.")
+	}
+	if e.ann != nil {
+		e.ann.Started(ctx, r)
 	}
 	if o := d.CarryOut(ctx, r); o != nil {
 		return o

@@ -34,8 +34,11 @@ type Outcome struct {
 
 // TargetResult is what happened to one target.
 type TargetResult struct {
+	// Target is what was acted on: a Clerk user ID for a lockout.
 	Target string `json:"target"`
-	OK     bool   `json:"ok"`
+	// Name is the account's name (the channel reads its initials only).
+	Name string `json:"name,omitempty"`
+	OK   bool   `json:"ok"`
 	// Done is what was done to it even when it failed later ("banned").
 	Done string `json:"done,omitempty"`
 	// Error is a plain sentence saying what failed.

@@ -127,8 +127,10 @@ func New(cfg Config, observe func(method, path string, status int)) *Client {
 
 // User is what the bot shows about a Clerk user.
 type User struct {
-	ID     string
-	Email  string
+	ID    string
+	Email string // the primary address
+	// Emails are all its addresses (a ref may name a secondary one).
+	Emails []string
 	Name   string
 	Banned bool
 	Locked bool
@@ -148,6 +150,7 @@ func fromClerk(u *clerk.User) User {
 		if e == nil {
 			continue
 		}
+		out.Emails = append(out.Emails, e.EmailAddress)
 		if out.Email == "" || (u.PrimaryEmailAddressID != nil && e.ID == *u.PrimaryEmailAddressID) {
 			out.Email = e.EmailAddress
 		}

@@ -21,10 +21,17 @@ type Executor interface {
 	CarryOutClaimed(ctx context.Context, ar *approval.Request) (*approval.Outcome, bool)
 }
 
-// DecisionPublisher shows a decision and audits it.
+// DecisionPublisher shows a decision and audits it, and sends an
+// approver the targets that do not fit in a message.
 type DecisionPublisher interface {
 	System(ctx context.Context, actor, action, detail, incidentID string)
 	ShowDecision(ctx context.Context, ar *approval.Request)
+	UploadToUser(ctx context.Context, user, name, title, content, comment string) error
+}
+
+// ApprovalGetter reads a request (approval.Store).
+type ApprovalGetter interface {
+	Get(ctx context.Context, id string) (*approval.Request, error)
 }
 
 // Observer counts approvals (metrics).
@@ -38,12 +45,13 @@ type Approvals struct {
 	decider Executor // nil: approvals are not configured
 	access  *Access
 	pub     DecisionPublisher
-	observe Observer // nil: not counted
+	observe Observer       // nil: not counted
+	store   ApprovalGetter // nil: approvals are not configured
 }
 
 // NewApprovals wires the family.
-func NewApprovals(k *Kit, decider Executor, access *Access, pub DecisionPublisher, observe Observer) *Approvals {
-	return &Approvals{Kit: k, decider: decider, access: access, pub: pub, observe: observe}
+func NewApprovals(k *Kit, decider Executor, access *Access, pub DecisionPublisher, observe Observer, store ApprovalGetter) *Approvals {
+	return &Approvals{Kit: k, decider: decider, access: access, pub: pub, observe: observe, store: store}
 }
 
 // Title implements Family.
@@ -64,7 +72,37 @@ func (h *Approvals) Buttons() []Button {
 	return []Button{
 		{ActionID: render.ActApprove, Who: Approver, Run: func(ctx context.Context, r Req, a bot.Action) { h.decideID(ctx, r, a.Value, true) }, Label: "approve"},
 		{ActionID: render.ActDeny, Who: Decider, Run: func(ctx context.Context, r Req, a bot.Action) { h.decideID(ctx, r, a.Value, false) }, Label: "deny"},
+		{ActionID: render.ActShowTargets, Who: Decider, Run: h.showTargets, Label: "show a request's targets"},
 	}
+}
+
+// showTargets gives whoever may decide on a request its full targets
+// (names, e-mails, the refs left out) and reason: ephemerally, or as a
+// file in their DM when too long. The thread shows IDs and counts only.
+func (h *Approvals) showTargets(ctx context.Context, r Req, a bot.Action) {
+	if h.store == nil || !approval.ValidID(a.Value) {
+		h.ReplyText(ctx, r, "This approval request does not exist; nothing to show.")
+		return
+	}
+	ar, err := h.store.Get(ctx, a.Value)
+	if err != nil {
+		h.ReplyText(ctx, r, approvalSentence(err))
+		return
+	}
+	if m, fits := render.TargetsMsg(ar); fits || r.Operator {
+		if !fits {
+			m = render.Text(render.TargetsDetail(ar))
+		}
+		h.Reply(ctx, r, m)
+		return
+	}
+	name := ar.ID + "-targets-full.txt"
+	if err := h.pub.UploadToUser(ctx, r.Who.ID, name, "Targets of "+ar.ID, render.TargetsDetail(ar),
+		fmt.Sprintf("Every target of %s (%s, %s), with names and e-mail addresses", ar.ID, render.ActionName(ar.Action), ar.Incident)); err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	h.ReplyText(ctx, r, fmt.Sprintf(":lock: The targets of %s are too many for a message: `%s` is in your direct messages with the bot. It holds personal data.", ar.ID, name))
 }
 
 // decideCmd is `approve` / `deny` typed with a request ID.
@@ -145,13 +183,28 @@ func (h *Requests) request(ctx context.Context, r Req, incID string, ar approval
 			}
 		}
 	}
-	line := fmt.Sprintf("Requested %s (%s): %s", render.ActionName(created.Action), created.ID, created.Summary)
+	// The timeline is read in the report, which the channel reads: IDs
+	// and counts, the reason masked.
+	line := fmt.Sprintf("Requested %s (%s): %s", render.ActionName(created.Action), created.ID, render.Redact(created.Summary))
+	if len(created.Accounts) > 0 {
+		line += "; accounts: " + approval.Describe(created.Targets)
+	}
+	if n := len(created.NotFound) + len(created.Ambiguous); n > 0 {
+		line += fmt.Sprintf("; %d target(s) left out (not found or ambiguous)", n)
+	}
 	if created.Reason != "" {
-		line += ". Reason: " + created.Reason
+		line += ". Reason: " + render.Redact(created.Reason)
 	}
 	_, _ = h.incidents.Update(ctx, incID, incident.Record(r.Who, line))
-	h.ReplyText(ctx, r, fmt.Sprintf(":hourglass: Approval requested (`%s`) in the %s thread. Someone else who may approve must click Approve before %s; nothing happens until then.",
-		created.ID, incID, render.SlackDate(created.ExpiresAt)))
+	reply := fmt.Sprintf(":hourglass: Approval requested (`%s`) in the %s thread. Someone else who may approve must click Approve before %s; nothing happens until then.",
+		created.ID, incID, render.SlackDate(created.ExpiresAt))
+	if render.HasPrivateTargets(created) {
+		// The asker typed them: they see the full resolution; the thread
+		// shows IDs and counts.
+		reply += "\nWhat the approvers are asked for (the thread shows user IDs and counts only):\n```" +
+			render.Esc(render.Truncate(strings.TrimSuffix(render.TargetsDetail(created), "\n"), 2400)) + "```"
+	}
+	h.ReplyText(ctx, r, reply)
 }
 
 // decideID approves or denies a request, from a button or a command.

@@ -12,6 +12,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // The investigation family: look at one account, and keep the list of
@@ -35,9 +36,8 @@ type AffectedStore interface {
 // SharePublisher posts what the asker chose to share, and files.
 type SharePublisher interface {
 	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
-	PostInThread(ctx context.Context, inc *incident.Incident, m bot.Msg) error
 	UploadToUser(ctx context.Context, user, name, title, content, comment string) error
-	UploadFile(ctx context.Context, inc *incident.Incident, name, title, content, comment string) error
+	Thread(ctx context.Context, inc *incident.Incident, text string)
 }
 
 // Investigate looks at accounts and keeps an incident's affected list.
@@ -48,11 +48,20 @@ type Investigate struct {
 	clerk      Accounts   // nil when CLERK_SECRET_KEY is unset
 	unfinished Unfinished // nil: exports do not wait
 	security   *Security  // the account buttons run its revoke and lockout
+	sharing    Sharer
+}
+
+// Sharer shares personal data with the responders only (usecase.Sharing).
+type Sharer interface {
+	Readers(ctx context.Context, channel string) (usecase.Readers, error)
+	Destination(ctx context.Context, inc *incident.Incident, asker string) (usecase.Destination, usecase.Readers, error)
+	Post(ctx context.Context, d usecase.Destination, m bot.Msg) error
+	Upload(ctx context.Context, d usecase.Destination, name, title, content, comment string) error
 }
 
 // NewInvestigate wires the family.
-func NewInvestigate(k *Kit, store AffectedStore, pub SharePublisher, clerk Accounts, unfinished Unfinished, security *Security) *Investigate {
-	return &Investigate{Kit: k, store: store, pub: pub, clerk: clerk, unfinished: unfinished, security: security}
+func NewInvestigate(k *Kit, store AffectedStore, pub SharePublisher, clerk Accounts, unfinished Unfinished, security *Security, sharing Sharer) *Investigate {
+	return &Investigate{Kit: k, store: store, pub: pub, clerk: clerk, unfinished: unfinished, security: security, sharing: sharing}
 }
 
 // Title implements Family.
@@ -76,6 +85,8 @@ func (h *Investigate) Buttons() []Button {
 		{ActionID: render.ActUserLockout, Who: Responder, Run: h.userButton("lockout"), Label: "lock out"},
 		{ActionID: render.ActShareUser, Who: Responder, Run: h.shareUser, Label: "share in the thread"},
 		{ActionID: render.ActShareExport, Who: Responder, Run: h.shareExport, Label: "share in the thread"},
+		{ActionID: render.ActShareUserTo, Who: Responder, Run: h.shareUserTo, Label: "share with the responders"},
+		{ActionID: render.ActShareExportTo, Who: Responder, Run: h.shareExportTo, Label: "share with the responders"},
 	}
 }
 
@@ -131,19 +142,52 @@ func (h *Investigate) sharedOnce(ctx context.Context, a bot.Action) bool {
 	return err != nil || first
 }
 
-// shareUser posts an investigation the asker chose to share into the
-// incident thread, looked up afresh (the value is untrusted input).
+// shareUser answers *Share in thread* under an investigation: it says
+// who reads the thread, guests counted, and offers the responders only;
+// IPs and cities never go where every member reads them.
 func (h *Investigate) shareUser(ctx context.Context, r Req, a bot.Action) {
+	inc, _, ok := h.shareUserTarget(ctx, r, a)
+	if !ok {
+		return
+	}
+	h.warnReaders(ctx, r, inc, "The investigation", render.ActShareUserTo, a.Value)
+}
+
+// warnReaders tells the clicker who reads inc's thread and offers the
+// responders-only share (action, value).
+func (h *Investigate) warnReaders(ctx context.Context, r Req, inc *incident.Incident, what, action, value string) {
+	readers, err := h.sharing.Readers(ctx, inc.Channel)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	h.Reply(ctx, r, render.ShareWarning(what, threadReaders(readers), action, value))
+}
+
+func threadReaders(r usecase.Readers) render.ThreadReaders {
+	return render.ThreadReaders{Channel: r.Channel, Private: r.Private, People: r.People, Guests: r.Guests, Unchecked: r.Unchecked, Closed: r.Closed()}
+}
+
+// shareUserTarget reads a share button's "INC-n|user_…" (untrusted).
+func (h *Investigate) shareUserTarget(ctx context.Context, r Req, a bot.Action) (*incident.Incident, string, bool) {
 	incPart, userID, ok := strings.Cut(a.Value, "|")
 	id, okID := incident.ParseID(incPart)
 	if !ok || !okID || !clerkops.IsUserID(userID) {
 		h.ReplyText(ctx, r, "That button's data is not valid; nothing was shared.")
-		return
+		return nil, "", false
 	}
 	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
-		return
+		return nil, "", false
 	}
 	inc, ok := h.shareTarget(ctx, r, id)
+	return inc, userID, ok
+}
+
+// shareUserTo posts an investigation, looked up afresh, for the
+// responders only: the thread of a closed private channel, else a group
+// DM of them; the thread records the share without personal data.
+func (h *Investigate) shareUserTo(ctx context.Context, r Req, a bot.Action) {
+	inc, userID, ok := h.shareUserTarget(ctx, r, a)
 	if !ok {
 		return
 	}
@@ -153,15 +197,37 @@ func (h *Investigate) shareUser(ctx context.Context, r Req, a bot.Action) {
 		return
 	}
 	if !h.sharedOnce(ctx, a) {
-		h.ReplyText(ctx, r, "This investigation is already shared in the thread.")
+		h.ReplyText(ctx, r, "This investigation is already shared with the responders.")
 		return
 	}
-	if err := h.pub.PostInThread(ctx, inc, render.UserMsg(id, prof, sessions, h.now())); err != nil {
+	d, _, err := h.sharing.Destination(ctx, inc, r.Who.ID)
+	if err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}
-	_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, investigatedLine("Shared in the thread the investigation of", prof.ID, sessions)))
-	h.ReplyText(ctx, r, fmt.Sprintf(":mag: The investigation of %s is now in the %s thread.", prof.ID, id))
+	if err := h.sharing.Post(ctx, d, render.UserMsg(inc.ID, prof, sessions, h.now())); err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	what := render.UserSummary(prof, sessions)
+	h.sharedDone(ctx, r, inc, d, what, investigatedLine("Shared with the responders the investigation of", prof.ID, sessions))
+}
+
+// sharedDone records a responders-only share on the timeline and, when
+// it went to a group DM, in the thread; and tells the clicker.
+func (h *Investigate) sharedDone(ctx context.Context, r Req, inc *incident.Incident, d usecase.Destination, what, entry string) {
+	_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, entry))
+	if !d.Thread {
+		h.pub.Thread(ctx, inc, render.SharedNote(r.Who, what, d.Users, false))
+	}
+	reply := fmt.Sprintf(":lock: Shared %s with the responders only (%s).", what, render.SharedNote(r.Who, what, d.Users, d.Thread))
+	if d.Thread {
+		reply = fmt.Sprintf(":lock: Shared %s in the %s thread: a private channel without guests.", what, inc.ID)
+	}
+	if len(d.Left) > 0 {
+		reply += fmt.Sprintf(" A group DM takes 8 people: %d responder(s) were left out; share with them yourself if they need it.", len(d.Left))
+	}
+	h.ReplyText(ctx, r, reply)
 }
 
 // userButton runs revoke or lockout for the investigated user.
@@ -403,9 +469,24 @@ func (h *Investigate) awaitApproved(ctx context.Context, r Req, id string) []str
 	}
 }
 
-// shareExport uploads the affected-accounts export into the incident
-// thread, for a responder who chose to share it there.
+// shareExport answers *Share in thread* under an export: who reads the
+// thread, and the responders-only share; e-mails never go to everyone.
 func (h *Investigate) shareExport(ctx context.Context, r Req, a bot.Action) {
+	id, ok := incident.ParseID(a.Value)
+	if !ok {
+		h.ReplyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
+		return
+	}
+	inc, ok := h.shareTarget(ctx, r, id)
+	if !ok {
+		return
+	}
+	h.warnReaders(ctx, r, inc, "The export (e-mail addresses and names)", render.ActShareExportTo, id)
+}
+
+// shareExportTo uploads the affected-accounts export for the responders
+// only.
+func (h *Investigate) shareExportTo(ctx context.Context, r Req, a bot.Action) {
 	id, ok := incident.ParseID(a.Value)
 	if !ok {
 		h.ReplyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
@@ -425,17 +506,22 @@ func (h *Investigate) shareExport(ctx context.Context, r Req, a bot.Action) {
 		return
 	}
 	if !h.sharedOnce(ctx, a) {
-		h.ReplyText(ctx, r, "This export is already shared in the thread.")
+		h.ReplyText(ctx, r, "This export is already shared with the responders.")
 		return
 	}
-	name := strings.ToLower(id) + "-affected-accounts.csv"
-	if err := h.pub.UploadFile(ctx, inc, name, "Affected accounts of "+id, render.AffectedCSV(users),
-		fmt.Sprintf("%d affected account(s) of %s, shared by %s", len(users), id, render.Who(r.Who))); err != nil {
+	d, _, err := h.sharing.Destination(ctx, inc, r.Who.ID)
+	if err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}
-	_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts export shared in the thread: %d", len(users))))
-	h.ReplyText(ctx, r, fmt.Sprintf(":page_facing_up: %s is now in the %s thread. :warning: Everyone in the channel can open it; delete it from Slack once the users are notified.", name, id))
+	name := strings.ToLower(id) + "-affected-accounts.csv"
+	if err := h.sharing.Upload(ctx, d, name, "Affected accounts of "+id, render.AffectedCSV(users),
+		fmt.Sprintf("%d affected account(s) of %s, shared by %s. It holds personal data: delete it once the users are notified.", len(users), id, render.Who(r.Who))); err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	what := fmt.Sprintf("the affected-accounts export of %s (%d account(s))", id, len(users))
+	h.sharedDone(ctx, r, inc, d, what, fmt.Sprintf("Affected accounts export shared with the responders: %d", len(users)))
 }
 
 // shareTarget is the incident whose thread a "Share in thread" click posts

@@ -301,6 +301,12 @@ func (h *Opening) openIncident(ctx context.Context, r Req, cat incident.Category
 		h.ReplyText(ctx, r, "Set SLACK_CHANNEL_ID: there is no channel to post the incident card in. Nothing was opened.")
 		return
 	}
+	// The title is read by everyone in the channel, guests included, and
+	// outside it (announcements, the report): no e-mail or IP in it.
+	masked := ""
+	if red := render.Redact(title); red != title {
+		title, masked = red, "\n:lock: The title named an e-mail or IP address: it is masked, as everyone in the channel reads titles. Name accounts by user ID (`/clerk-incident user &lt;e-mail&gt;` finds it)."
+	}
 	inc, cardErr, err := h.opener.Open(ctx, usecase.Request{OpenParams: incident.OpenParams{Category: cat, Severity: sev, Title: title, By: r.Who, Channel: channel, Force: force}})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {
@@ -324,7 +330,7 @@ func (h *Opening) openIncident(ctx context.Context, r Req, cat incident.Category
 		}
 		h.ReplyText(ctx, r, fmt.Sprintf(":warning: Opened *%s*, but its card could not be posted in <#%s>. %s; the card is posted as soon as that is fixed (the bot retries with backoff, at most every 5 minutes).", inc.ID, channel, fix))
 	case r.IsCommand:
-		h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.", inc.ID, cmp.Or(inc.Channel, channel)))
+		h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Opened *%s* in <#%s>. Everything about it goes in the card's thread.%s", inc.ID, cmp.Or(inc.Channel, channel), masked))
 	}
 }
 
@@ -380,6 +386,10 @@ func (h *Lifecycle) resolve(ctx context.Context, r Req, id, text string) {
 	if lacks != "" {
 		line += "\n" + lacks
 	}
+	running := render.StillRunning(inc.Running(), h.now())
+	if running != "" {
+		line += "\n" + running
+	}
 	line += fmt.Sprintf("\nNext: record the root cause, prevention items and lessons, then `/clerk-incident postmortem %s` writes the report.", id)
 	h.pub.Thread(ctx, inc, line)
 	h.resolveStatusPage(ctx, inc)
@@ -387,6 +397,9 @@ func (h *Lifecycle) resolve(ctx context.Context, r Req, id, text string) {
 		reply := ":white_check_mark: " + id + " is resolved."
 		if lacks != "" {
 			reply += "\n" + lacks
+		}
+		if running != "" {
+			reply += "\n" + running
 		}
 		h.ReplyText(ctx, r, reply)
 	}
@@ -451,7 +464,8 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 	if len(missing) > 0 {
 		entry += " (still empty: " + strings.Join(missing, ", ") + ")"
 	}
-	if _, err := h.incidents.Update(ctx, id, incident.Record(r.Who, entry)); err != nil {
+	// When it was written counts: work still running rewrites it on its end.
+	if _, err := h.incidents.Update(ctx, id, incident.ReportWritten(r.Who, entry)); err != nil {
 		h.log.WithError(err).Warn("could not record report on timeline")
 	}
 	if len(missing) == 0 {

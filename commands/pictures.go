@@ -50,7 +50,7 @@ func (h *Charts) attachLatency(ctx context.Context, r Req, inc *incident.Inciden
 	err := h.pictures.LastHour(ctx, inc, r.Who.ID)
 	switch {
 	case errors.Is(err, pictures.ErrNoSamples):
-		h.ReplyText(ctx, r, "No chart: the bot timed no Clerk endpoint in the last hour (it does on each status poll when CLERK_PROBE is on).")
+		h.ReplyText(ctx, r, "No chart: the bot timed no Clerk endpoint in the last hour (it does on each probe round, CLERK_PROBE_SCHEDULE, when CLERK_PROBE is on).")
 	case err != nil:
 		h.Fail(ctx, r, err)
 	case inc != nil && inc.Channel != "":

@@ -10,6 +10,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 	"github.com/clerk-incident-bot/clerk-incident-bot/webhookpause"
 )
 
@@ -308,7 +309,9 @@ func (h *Resync) startResync(ctx context.Context, r Req, inc *incident.Incident,
 	channel, thread := h.channel, ""
 	if inc != nil {
 		channel, thread = inc.Channel, inc.CardTS
-		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, fmt.Sprintf("Resync %s started%s", started.ID, map[bool]string{true: " (dry run)", false: ""}[job.DryRun])))
+		// Work in flight until it ends: `resolve` and the report name it.
+		_, _ = h.incidents.Update(ctx, inc.ID, incident.StartWork(r.Who, incident.Work{ID: started.ID, What: usecase.ResyncWork(started)},
+			fmt.Sprintf("Resync %s started%s", started.ID, map[bool]string{true: " (dry run)", false: ""}[job.DryRun])))
 	}
 	if channel == "" {
 		channel = r.Channel

@@ -12,6 +12,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // The security family: revoke sessions, lock users out (after approval), unlock.
@@ -167,34 +168,48 @@ func (h *Security) revoke(ctx context.Context, r Req, p Parsed) {
 	for i, u := range found {
 		ids[i] = u.ID
 	}
+	// A bulk revoke is work in flight on its incident until it ends; its
+	// progress message is its start in the thread.
+	work := incident.Work{ID: fmt.Sprintf("revoke-%d", h.now().UnixMilli()), What: fmt.Sprintf("revoke of the sessions of %d users", len(ids))}
+	if inc != nil && len(ids) > 1 {
+		_, _ = h.incidents.Update(ctx, inc.ID, incident.StartWork(r.Who, work, ""))
+	}
 	prog := h.pub.StartProgress(ctx, inc, fmt.Sprintf("Revoking the sessions of %d users", len(ids)), len(ids))
 	results := h.clerk.RevokeMany(ctx, ids, 4, len(ids) <= 20, prog.Update)
 	prog.Finish(ctx)
-	res, revoked, total, failed := revokeLines(found, results)
-	var tail strings.Builder
+	// The asker reads e-mails; the thread, guests included, reads user IDs
+	// and initials, and only counts of what was not found.
+	res, revoked, total, failed := revokeLines(found, results, func(u clerkops.User) string { return render.Esc(u.Label()) })
+	shared, _, _, _ := revokeLines(found, results, func(u clerkops.User) string { return render.Account(u.ID, u.Name) })
+	var tail, sharedTail strings.Builder
 	if len(results) > 50 {
 		fmt.Fprintf(&tail, "\n%d users done, %d sessions revoked, %d failed.", len(results), total, failed)
 	}
+	sharedTail.WriteString(tail.String())
 	appendProblems(&tail, unknown, invalid)
+	if n := len(unknown) + len(invalid); n > 0 {
+		fmt.Fprintf(&sharedTail, "\n:grey_question: %d of the targets given were not found in Clerk or not a user ID or e-mail; %s has the list.", n, render.Who(r.Who))
+	}
 	// The head says what happened: "Sessions revoked" only when some were.
 	head := fmt.Sprintf(":lock: *Sessions revoked* by %s", render.Who(r.Who))
 	if total == 0 {
 		head = fmt.Sprintf(":information_source: *No sessions revoked* (revoke by %s)", render.Who(r.Who))
 	}
-	summary, full := res.render(head, tail.String(), "revoke-result.txt")
+	summary, _ := res.render(head, tail.String(), "revoke-result.txt")
+	threadSummary, full := shared.render(head, sharedTail.String(), "revoke-result.txt")
 	if full != "" && inc != nil {
 		h.pub.Attach(ctx, inc, "revoke-result.txt", "Revoke result", full, fmt.Sprintf("Every result of the revoke of %d users", len(results)))
 	}
 	if inc != nil {
-		h.recordRevoke(ctx, r, inc, summary, revoked, unknown, len(results), total, failed)
+		h.recordRevoke(ctx, r, inc, threadSummary, revoked, unknown, len(results), total, failed, work.ID)
 	}
 	h.log.WithField("users", len(results)).WithField("revoked", total).WithField("failed", failed).Info("sessions revoked")
 	h.ReplyText(ctx, r, summary)
 }
 
 // revokeLines sorts each user's revoke result into failures and
-// successes; total counts the sessions revoked.
-func revokeLines(found []clerkops.User, results []clerkops.RevokeResult) (res resultLines, revoked []clerkops.User, total, failed int) {
+// successes, each user named by label; total counts the sessions revoked.
+func revokeLines(found []clerkops.User, results []clerkops.RevokeResult, label func(clerkops.User) string) (res resultLines, revoked []clerkops.User, total, failed int) {
 	for i, rr := range results {
 		u := found[i]
 		if rr.Err == nil {
@@ -203,15 +218,15 @@ func revokeLines(found []clerkops.User, results []clerkops.RevokeResult) (res re
 		switch {
 		case rr.Err != nil:
 			failed++
-			res.fail(fmt.Sprintf("%s: :x: %s", u.Label(), rr.Err))
+			res.fail(fmt.Sprintf("%s: :x: %s", label(u), render.Esc(render.Redact(rr.Err.Error()))))
 		case rr.Left > 0:
 			failed++
-			res.fail(fmt.Sprintf("%s: %d revoked, :warning: %d still active", u.Label(), rr.Revoked, rr.Left))
+			res.fail(fmt.Sprintf("%s: %d revoked, :warning: %d still active", label(u), rr.Revoked, rr.Left))
 		case rr.Revoked == 0:
-			res.ok(fmt.Sprintf("%s: no active sessions, nothing to revoke", u.Label()))
+			res.ok(fmt.Sprintf("%s: no active sessions, nothing to revoke", label(u)))
 		default:
 			total += rr.Revoked
-			res.ok(fmt.Sprintf("%s: %d revoked, none active", u.Label(), rr.Revoked))
+			res.ok(fmt.Sprintf("%s: %d revoked, none active", label(u), rr.Revoked))
 		}
 	}
 	return res, revoked, total, failed
@@ -219,15 +234,24 @@ func revokeLines(found []clerkops.User, results []clerkops.RevokeResult) (res re
 
 // recordRevoke puts a revoke on its incident: the timeline, the thread,
 // the affected list and the checklist step.
-func (h *Security) recordRevoke(ctx context.Context, r Req, inc *incident.Incident, summary string, revoked []clerkops.User, unknown []string, users, total, failed int) {
+func (h *Security) recordRevoke(ctx context.Context, r Req, inc *incident.Incident, summary string, revoked []clerkops.User, unknown []string, users, total, failed int, workID string) {
 	line := fmt.Sprintf("Revoked %d sessions of %d users (%d failed)", total, users, failed)
 	if total == 0 {
 		line = fmt.Sprintf("No sessions revoked: %d users checked, %d failed, the rest had no active session", users, failed)
 	}
 	if len(unknown) > 0 {
-		line += "; unknown: " + approval.Describe(unknown)
+		// The timeline is read in the report: a count, no e-mails.
+		line += fmt.Sprintf("; %d not found in Clerk", len(unknown))
 	}
-	if _, err := h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, line)); err != nil {
+	record := incident.Record(r.Who, line)
+	if users > 1 { // a bulk revoke: its work ends with this line
+		status := approval.Done
+		if failed > 0 {
+			status = approval.Failed
+		}
+		record = incident.EndWork(r.Who, workID, fmt.Sprintf("revoke of the sessions of %d users", users), status, line, line)
+	}
+	if _, err := h.incidents.Update(ctx, inc.ID, record); err != nil {
 		h.log.WithError(err).Warn("could not record revoke")
 	}
 	h.pub.Thread(ctx, inc, summary)
@@ -268,11 +292,24 @@ func (h *Security) lockout(ctx context.Context, r Req, p Parsed) {
 		return
 	}
 	h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
-		summary := fmt.Sprintf("Ban %d user(s) in Clerk, which blocks their sign-in and revokes their sessions, then revoke any session still active and remove their trusted devices (which skip MFA); their MFA stays on", len(refs))
+		// The approver decides on what is real: each target is looked up
+		// now, and only the accounts found are asked for and counted.
+		t, err := usecase.ResolveTargets(ctx, h.clerk, refs)
+		if err != nil {
+			h.Fail(ctx, r, err)
+			return
+		}
+		if len(t.Found) == 0 {
+			r.SetOutcome("refused: no target found in Clerk")
+			h.ReplyText(ctx, r, render.LockoutRefused(t.NotFound, t.Ambiguous))
+			return
+		}
+		summary := fmt.Sprintf("Ban %d user(s) in Clerk, which blocks their sign-in and revokes their sessions, then revoke any session still active and remove their trusted devices (which skip MFA); their MFA stays on", len(t.Found))
 		if len(tokens) > 0 {
 			summary += fmt.Sprintf("; revoke %d named sign-in/actor token(s): %s", len(tokens), strings.Join(tokens, ", "))
 		}
-		h.requests.request(ctx, r, id, approval.Request{Action: approval.Lockout, Targets: refs, Tokens: tokens, Reason: reason, Summary: summary})
+		h.requests.request(ctx, r, id, approval.Request{Action: approval.Lockout, Targets: t.IDs(), Accounts: t.Found, NotFound: t.NotFound, Ambiguous: t.Ambiguous,
+			Tokens: tokens, Reason: reason, Summary: summary})
 	})
 }
 
@@ -295,7 +332,9 @@ func (h *Security) unlock(ctx context.Context, r Req, p Parsed) {
 		h.Fail(ctx, r, err)
 		return
 	}
-	line := fmt.Sprintf(":unlock: %s unbanned and unlocked %s; they can sign in again.", render.Who(r.Who), u.Label())
+	// The asker reads the e-mail; the thread the user ID and initials.
+	label, shared := render.Esc(u.Label()), render.Account(u.ID, u.Name)
+	line := fmt.Sprintf(":unlock: %s unbanned and unlocked %s; they can sign in again.", render.Who(r.Who), "\x00")
 	record := "Unbanned and unlocked " + u.ID
 	if _, err := h.clerk.Unlock(ctx, u.ID); err != nil {
 		// The ban is already lifted: a 403 here means the instance has user
@@ -304,16 +343,16 @@ func (h *Security) unlock(ctx context.Context, r Req, p Parsed) {
 			h.Fail(ctx, r, err)
 			return
 		}
-		line = fmt.Sprintf(":unlock: %s unbanned %s; they can sign in again (user lockout is off on this Clerk instance, so no lockout was in place).", render.Who(r.Who), u.Label())
+		line = fmt.Sprintf(":unlock: %s unbanned %s; they can sign in again (user lockout is off on this Clerk instance, so no lockout was in place).", render.Who(r.Who), "\x00")
 		record = "Unbanned " + u.ID + " (user lockout is off in Clerk)"
 	}
 	if inc != nil {
 		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, record))
-		h.pub.Thread(ctx, inc, line)
+		h.pub.Thread(ctx, inc, strings.Replace(line, "\x00", shared, 1))
 		affect(ctx, h.Kit, h.store, inc.ID, []clerkops.User{u}, "unbanned and unlocked", r.Who)
 	}
 	h.log.WithField("clerk_user", u.ID).WithField("by", r.Who.ID).Info("user unlocked")
-	h.ReplyText(ctx, r, line)
+	h.ReplyText(ctx, r, strings.Replace(line, "\x00", label, 1))
 }
 
 // resultLines collects per-user results of a bulk action, failures apart.

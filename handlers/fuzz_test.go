@@ -160,8 +160,9 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	bp := bypass.NewStore(rdb, prefix, time.Now)
 	auth := NewAuthorizer([]string{"U1"}, out, time.Minute, time.Now)
 	h := wire(wiring{stores: stores, out: out, pub: pub, rb: rb, auth: auth, log: log, approvals: approvals, bypass: bp,
-		executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: usecase.BypassOn{Bypass: bp, Pub: pub.Ticks, Now: time.Now, Log: log}}, pub.Approvals, log),
-		audit:    audit.New(rdb, prefix, log, time.Now)})
+		executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: usecase.BypassOn{Bypass: bp, Pub: pub.Ticks, Now: time.Now, Log: log}},
+			usecase.NewWork(usecase.WorkDeps{Store: store, Approvals: pub.Approvals, Log: log}), log),
+		audit: audit.New(rdb, prefix, log, time.Now)})
 	h.Command(context.Background(), bot.Command{Text: "open outage P1 Fuzzed", UserID: "U1", ChannelID: "C1"})
 	open, err := store.ListOpen(context.Background())
 	if err != nil || len(open) != 1 {

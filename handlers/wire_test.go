@@ -101,12 +101,12 @@ func wire(w wiring) *Handlers {
 		commands.NewInvestigate(kit, struct {
 			*incident.AffectedAccounts
 			*incident.Markers
-		}{w.stores.Affected, w.stores.Markers}, pub, nil, w.approvals, security),
+		}{w.stores.Affected, w.stores.Markers}, pub, nil, w.approvals, security, usecase.NewSharing(w.out, w.auth, w.log)),
 		commands.NewRoles(kit, nil, pub, access),
 		commands.NewUpdates(kit, w.stores.Drafts, pub, w.rb, nil, drafts),
 		drafts,
 		commands.NewBypass(kit, w.bypass, voider, pub, requests, 0),
-		commands.NewApprovals(kit, decider, access, pub, nil),
+		commands.NewApprovals(kit, decider, access, pub, nil, w.approvals),
 		commands.NewWatch(kit, nil, w.stores.Incidents, pub, w.rb, nil),
 		commands.NewProbes(kit, nil, pub, nil, probe.CheckInput{}),
 		commands.NewWebhookCheck(kit, nil, pub, nil),

@@ -182,6 +182,9 @@ type Incident struct {
 	ResolvedBy  *Person   `json:"resolved_by,omitempty"`
 
 	Impact string `json:"impact,omitempty"`
+	// Link is where the alert that opened it came from (its
+	// generatorURL), shown on the card.
+	Link string `json:"link,omitempty"`
 
 	// Marks are the milestones as recorded (nil on incidents written
 	// before they existed); read them through Timings.
@@ -214,6 +217,12 @@ type Incident struct {
 	Resolution string   `json:"resolution,omitempty"`
 	Prevention []string `json:"prevention,omitempty"`
 	Lessons    string   `json:"lessons,omitempty"`
+
+	// Work are the long actions carried out for it (work.go); ReportedAt
+	// is when its report was last written, so one that ends later can
+	// update it.
+	Work       []Work    `json:"work,omitempty"`
+	ReportedAt time.Time `json:"reported_at,omitzero"`
 
 	Timeline []Entry `json:"-"`
 }

@@ -24,6 +24,7 @@ const (
 	SourceStatusPage = "status page" // Clerk's status page
 	SourceProbe      = "probe"       // this bot's probes of Clerk's APIs
 	SourceAppHealth  = "app health"  // the app's health endpoint
+	SourceAlert      = "alert"       // the team's own monitoring (POST /v1/alerts)
 )
 
 // Milestone is when one step of the response happened, and who did it.

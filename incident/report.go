@@ -67,6 +67,7 @@ func ReportWith(inc *Incident, now time.Time, facts ReportFacts) (markdown strin
 		}
 		fmt.Fprintf(&b, "- %s - %s (%s)\n", stamp, e.Text, people.name(e.Actor))
 	}
+	writeWork(&b, inc, day, people)
 	fmt.Fprintf(&b, "\n## Root Cause\n%s\n", field(inc.RootCause, "root cause"))
 	fmt.Fprintf(&b, "\n## Resolution\n%s\n", field(inc.Resolution, "resolution"))
 	b.WriteString("\n## Prevention\n")
@@ -170,3 +171,38 @@ func FormatDuration(d time.Duration) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// writeWork lists the long actions carried out (rollback, bulk lockout or
+// revoke, resync) with how each ended, or that it was still running when
+// the report was written (the report is written again when it ends).
+func writeWork(b *strings.Builder, inc *Incident, day string, people people) {
+	if len(inc.Work) == 0 {
+		return
+	}
+	stamp := func(t time.Time) string {
+		if d := t.UTC().Format("2006-01-02"); d != day {
+			return d + " " + t.UTC().Format("15:04")
+		}
+		return t.UTC().Format("15:04")
+	}
+	b.WriteString("\n### Long actions\n")
+	for _, w := range inc.Work {
+		if w.Running() {
+			fmt.Fprintf(b, "- %s - %s (%s, %s): **still running** when this report was written; it is written again when it ends\n", stamp(w.Started), oneLine(w.What), w.ID, people.name(w.By))
+			continue
+		}
+		status := strings.ReplaceAll(w.Status, "_", " ")
+		if status == "" {
+			status = "ended"
+		}
+		span := stamp(w.Started) + " to " + stamp(w.Ended)
+		if w.Started.IsZero() {
+			span = "ended " + stamp(w.Ended)
+		}
+		fmt.Fprintf(b, "- %s - %s (%s, %s): %s", span, oneLine(w.What), w.ID, people.name(w.By), status)
+		if w.Outcome != "" {
+			fmt.Fprintf(b, " - %s", oneLine(w.Outcome))
+		}
+		b.WriteString("\n")
+	}
+}

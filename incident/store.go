@@ -74,6 +74,8 @@ type OpenParams struct {
 	// open (the status poller's first failing poll); zero: the open.
 	Detected time.Time
 	Source   string
+	// Link is the opening alert's source (an http(s) URL), on the card.
+	Link string
 }
 
 // Open creates an incident with the next sequential ID. Unless Force is
@@ -106,7 +108,7 @@ func (s *Store) Open(ctx context.Context, p OpenParams) (*Incident, error) {
 		now := s.now().UTC()
 		inc := &Incident{
 			ID: FormatID(n), Title: p.Title, Category: p.Category, Severity: p.Severity,
-			Status: Investigating, Version: 1, OpenedBy: p.By, OpenedAt: now, Channel: p.Channel,
+			Status: Investigating, Version: 1, OpenedBy: p.By, OpenedAt: now, Channel: p.Channel, Link: p.Link,
 			Checklist: map[string]Tick{}, Marks: openedMarks(p, now),
 		}
 		raw, err := json.Marshal(inc)

@@ -57,7 +57,7 @@ func (p *Approvals) ApprovalExpired(ctx context.Context, ar *approval.Request) {
 // PostApproval posts a pending request with its buttons in the incident
 // thread and returns its ts.
 func (p *Approvals) PostApproval(ctx context.Context, inc *incident.Incident, ar *approval.Request, approvers string) (string, bool) {
-	if !render.TargetsFit(ar.Targets) {
+	if render.TargetsAttached(ar) {
 		if err := p.slack.Upload(ctx, inc.Channel, inc.CardTS, render.TargetsFile(ar), "Targets of "+ar.ID, strings.Join(ar.Targets, "\n")+"\n",
 			fmt.Sprintf("%d targets of %s (%s)", len(ar.Targets), ar.ID, render.ActionName(ar.Action))); err != nil {
 			p.log.WithError(err).WithField("approval", ar.ID).Warn("could not attach the target list; not posting the request")

@@ -9,17 +9,60 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// ApprovalMsg renders a pending request with its buttons.
+// ApprovalMsg renders a pending request with its buttons. The thread
+// reads it, guests included: accounts go by user ID and initials, the
+// reason with e-mails and IPs masked; *Show targets* gives the approver
+// the full list, ephemerally.
 func ApprovalMsg(a *approval.Request, approvers string) bot.Msg {
-	text := fmt.Sprintf(":raised_hand: *Approval needed: %s* · %s\n*What will happen:* %s", ActionName(a.Action), a.Incident, a.Summary)
-	if len(a.Targets) > 0 {
-		// Approvers see exactly what they approve: every target, or the
-		// count and the attached file when the list does not fit.
-		if TargetsFit(a.Targets) {
-			text += fmt.Sprintf("\n*Targets (%d):* %s", len(a.Targets), Esc(strings.Join(a.Targets, ", ")))
-		} else {
-			text += fmt.Sprintf("\n*Targets (%d):* too many to show here; the full list is in the attached file `%s`. Read it before approving.", len(a.Targets), TargetsFile(a))
+	text := fmt.Sprintf(":raised_hand: *Approval needed: %s* · %s\n*What will happen:* %s", ActionName(a.Action), a.Incident, Redact(a.Summary))
+	text += requestBody(a)
+	text += fmt.Sprintf("\nRequested by %s · expires %s · approvers: %s (not the requester)", Who(a.RequestedBy), SlackDate(a.ExpiresAt), approvers)
+	buttons := []slack.BlockElement{
+		Button(ActApprove, "Approve", a.ID, slack.StylePrimary),
+		Button(ActDeny, "Deny", a.ID, slack.StyleDanger)}
+	if HasPrivateTargets(a) {
+		buttons = append(buttons, Button(ActShowTargets, "Show targets", a.ID, ""))
+	}
+	return bot.Msg{Text: "Approval needed: " + Redact(a.Summary), Blocks: []slack.Block{
+		Section(text),
+		slack.NewActionBlock("approval:"+a.ID, buttons...),
+	}}
+}
+
+// ActShowTargets shows a request's full targets to the approver who
+// clicks it, ephemerally.
+const ActShowTargets = "approval_targets"
+
+// HasPrivateTargets reports whether a request holds more than its thread
+// message shows: resolved accounts, refs left out, a masked reason.
+func HasPrivateTargets(a *approval.Request) bool {
+	if len(a.Accounts) > 0 || len(a.NotFound) > 0 || len(a.Ambiguous) > 0 || Redact(a.Reason) != a.Reason {
+		return true
+	}
+	for _, t := range a.Targets { // a request stored by an older release named e-mails
+		if Redact(t) != t {
+			return true
 		}
+	}
+	return false
+}
+
+// requestBody is what a request acts on and why, as the thread reads it:
+// kept on the message after the decision.
+func requestBody(a *approval.Request) string {
+	var text string
+	if len(a.Targets) > 0 {
+		labels := threadTargets(a)
+		// Approvers see what they approve: every target, or the count
+		// and the attached file when the list does not fit.
+		if TargetsFit(labels) {
+			text += fmt.Sprintf("\n*Targets (%d):* %s", len(a.Targets), strings.Join(labels, ", "))
+		} else {
+			text += fmt.Sprintf("\n*Targets (%d):* too many to show here; their IDs are in the attached file `%s`. Read it before approving.", len(a.Targets), TargetsFile(a))
+		}
+	}
+	if left := leftOut(a); left != "" {
+		text += "\n*Not in the count:* " + left + "; *Show targets* lists them."
 	}
 	switch {
 	case a.Action == approval.Rotate && a.Duration > 0:
@@ -28,18 +71,41 @@ func ApprovalMsg(a *approval.Request, approvers string) bot.Msg {
 		text += "\n*Duration:* " + ShortDuration(a.Duration)
 	}
 	if a.Reason != "" {
-		text += "\n*Reason:* " + Esc(Truncate(a.Reason, 500))
+		text += "\n*Reason:* " + Esc(Truncate(Redact(a.Reason), 500))
 	}
-	text += fmt.Sprintf("\nRequested by %s · expires %s · approvers: %s (not the requester)", Who(a.RequestedBy), SlackDate(a.ExpiresAt), approvers)
-	return bot.Msg{Text: "Approval needed: " + a.Summary, Blocks: []slack.Block{
-		Section(text),
-		slack.NewActionBlock("approval:"+a.ID,
-			Button(ActApprove, "Approve", a.ID, slack.StylePrimary),
-			Button(ActDeny, "Deny", a.ID, slack.StyleDanger)),
-	}}
+	return text
 }
 
-// DecidedMsg renders a request after its decision: no buttons, the outcome.
+// threadTargets are a request's targets as the channel may read them.
+func threadTargets(a *approval.Request) []string {
+	if len(a.Accounts) > 0 {
+		out := make([]string, len(a.Accounts))
+		for i, acc := range a.Accounts {
+			out[i] = Account(acc.ID, acc.Name)
+		}
+		return out
+	}
+	out := make([]string, len(a.Targets))
+	for i, t := range a.Targets {
+		out[i] = Esc(Redact(t)) // a request stored by an older release named e-mails
+	}
+	return out
+}
+
+// leftOut counts the refs a request does not act on ("" when none).
+func leftOut(a *approval.Request) string {
+	var parts []string
+	if n := len(a.NotFound); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d not found in Clerk", n))
+	}
+	if n := len(a.Ambiguous); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d matching several accounts", n))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// DecidedMsg renders a request after its decision: no Approve or Deny,
+// but still what it was for (targets, reason) and its outcome.
 func DecidedMsg(a *approval.Request) bot.Msg {
 	var outcome string
 	switch a.Status {
@@ -55,8 +121,71 @@ func DecidedMsg(a *approval.Request) bot.Msg {
 	if a.Outcome != nil {
 		outcome += "\n" + OutcomeText(a)
 	}
-	text := fmt.Sprintf("*%s* · %s\n*Requested:* %s\nRequested by %s\n%s", Capitalize(ActionName(a.Action)), a.Incident, a.Summary, Who(a.RequestedBy), outcome)
-	return bot.Msg{Text: outcome, Blocks: []slack.Block{Section(text)}}
+	text := fmt.Sprintf("*%s* (%s) · %s\n*Requested:* %s%s\nRequested by %s\n%s", Capitalize(ActionName(a.Action)), a.ID, a.Incident, Redact(a.Summary), requestBody(a), Who(a.RequestedBy), outcome)
+	blocks := []slack.Block{Section(text)}
+	if HasPrivateTargets(a) {
+		blocks = append(blocks, slack.NewActionBlock("approval:"+a.ID, Button(ActShowTargets, "Show targets", a.ID, "")))
+	}
+	return bot.Msg{Text: outcome, Blocks: blocks}
+}
+
+// TargetsDetail is a request's every target in full (name, e-mail, the
+// refs left out and why) and its reason unmasked: for the asker and the
+// approvers only. Plain text, ready for a file when it is long.
+func TargetsDetail(a *approval.Request) string {
+	var b strings.Builder
+	if len(a.Accounts) > 0 {
+		fmt.Fprintf(&b, "Found in Clerk (%d), the only accounts acted on:\n", len(a.Accounts))
+		for _, acc := range a.Accounts {
+			line := acc.ID
+			if acc.Name != "" {
+				line += " · " + acc.Name
+			}
+			if acc.Email != "" {
+				line += " · " + acc.Email
+			}
+			b.WriteString("- " + line + "\n")
+		}
+	} else if len(a.Targets) > 0 {
+		fmt.Fprintf(&b, "Targets (%d): %s\n", len(a.Targets), strings.Join(a.Targets, ", "))
+	}
+	if len(a.NotFound) > 0 {
+		fmt.Fprintf(&b, "Not found in Clerk (%d), not in the count: %s\n", len(a.NotFound), strings.Join(a.NotFound, ", "))
+	}
+	for _, amb := range a.Ambiguous {
+		fmt.Fprintf(&b, "Matches several accounts, not in the count: %s → %s (name one by ID)\n", amb.Ref, strings.Join(amb.IDs, ", "))
+	}
+	if a.Reason != "" {
+		b.WriteString("Reason: " + a.Reason + "\n")
+	}
+	return b.String()
+}
+
+// TargetsMsg shows a request's full targets to one approver (ephemeral);
+// fits is false when they are too long for a message, and the caller
+// sends TargetsDetail as a file instead.
+func TargetsMsg(a *approval.Request) (m bot.Msg, fits bool) {
+	detail := TargetsDetail(a)
+	head := fmt.Sprintf(":lock: *Targets of %s* (%s, %s). Only you can see this: it holds personal data.\n", a.ID, ActionName(a.Action), a.Incident)
+	if len(detail) > 2800 {
+		return bot.Msg{}, false
+	}
+	return Text(head + "```" + Esc(strings.TrimSuffix(detail, "\n")) + "```"), true
+}
+
+// LockoutRefused is the reply to a lockout none of whose targets is one
+// account in Clerk: nothing was requested.
+func LockoutRefused(notFound []string, ambiguous []approval.Ambiguous) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, ":no_entry_sign: *No lockout requested:* none of the %d target(s) is one account in Clerk, so there is nothing to approve.", len(notFound)+len(ambiguous))
+	if len(notFound) > 0 {
+		b.WriteString("\n:grey_question: Not found in Clerk: " + Esc(approval.Describe(notFound)))
+	}
+	for _, amb := range ambiguous {
+		fmt.Fprintf(&b, "\n:grey_question: %s matches several accounts: %s; name one by its user ID.", Esc(amb.Ref), Esc(strings.Join(amb.IDs, ", ")))
+	}
+	b.WriteString("\nCheck for typos, or `/clerk-incident user &lt;e-mail&gt;` to look one up.")
+	return b.String()
 }
 
 // TargetsFit reports whether the target list fits in the approval message.
@@ -67,6 +196,10 @@ func TargetsFit(targets []string) bool {
 	}
 	return n <= 2000
 }
+
+// TargetsAttached reports whether a request's targets go in a file (IDs
+// only) because they do not fit in its message.
+func TargetsAttached(a *approval.Request) bool { return !TargetsFit(threadTargets(a)) }
 
 // TargetsFile names the file of a request's targets when they do not fit.
 func TargetsFile(ar *approval.Request) string { return ar.ID + "-targets.txt" }
@@ -159,18 +292,19 @@ func lockoutText(a *approval.Request) (msg, full string) {
 	}
 	ordered := append(append([]approval.TargetResult(nil), failures...), successes...)
 	line := func(r approval.TargetResult) string {
+		who := Account(Redact(r.Target), r.Name)
 		switch {
 		case r.OK:
-			return Esc(r.Target) + ": " + Esc(r.Done)
+			return who + ": " + Esc(r.Done)
 		case r.Done != "":
-			return Esc(r.Target) + ": " + Esc(r.Done) + "; :warning: " + Esc(r.Error)
+			return who + ": " + Esc(r.Done) + "; :warning: " + Esc(Redact(r.Error))
 		}
-		return Esc(r.Target) + ": :x: " + Esc(r.Error)
+		return who + ": :x: " + Esc(Redact(r.Error))
 	}
 	head := fmt.Sprintf(":lock: *Lockout* (%s)", a.ID)
 	tail := ""
 	if len(o.Unknown) > 0 {
-		tail = "\n:grey_question: Not found in Clerk: " + Esc(approval.Describe(o.Unknown))
+		tail = "\n:grey_question: Not found in Clerk: " + Esc(Redact(approval.Describe(o.Unknown)))
 	}
 	var all strings.Builder
 	all.WriteString(head)
@@ -208,17 +342,21 @@ func lockoutFile(a *approval.Request, ordered []approval.TargetResult) string {
 	var f strings.Builder
 	fmt.Fprintf(&f, "Lockout (%s)\n", a.ID)
 	for _, r := range ordered {
+		who := Redact(r.Target)
+		if in := Initials(r.Name); in != "" {
+			who += " (" + in + ")"
+		}
 		switch {
 		case r.OK:
-			fmt.Fprintf(&f, "- %s: %s\n", r.Target, r.Done)
+			fmt.Fprintf(&f, "- %s: %s\n", who, r.Done)
 		case r.Done != "":
-			fmt.Fprintf(&f, "- %s: %s; WARNING %s\n", r.Target, r.Done, r.Error)
+			fmt.Fprintf(&f, "- %s: %s; WARNING %s\n", who, r.Done, Redact(r.Error))
 		default:
-			fmt.Fprintf(&f, "- %s: FAILED %s\n", r.Target, r.Error)
+			fmt.Fprintf(&f, "- %s: FAILED %s\n", who, Redact(r.Error))
 		}
 	}
 	if len(a.Outcome.Unknown) > 0 {
-		fmt.Fprintf(&f, "Not found in Clerk: %s\n", strings.Join(a.Outcome.Unknown, ", "))
+		fmt.Fprintf(&f, "Not found in Clerk: %s\n", Redact(strings.Join(a.Outcome.Unknown, ", ")))
 	}
 	return f.String()
 }

@@ -29,7 +29,7 @@ func Private(m bot.Msg, action, value string) bot.Msg {
 	note := ":lock: Only you can see this: it holds personal data."
 	blocks := append([]slack.Block(nil), m.Blocks...)
 	if value != "" {
-		note += " Share it in the incident thread if the other responders need it."
+		note += " *Share in thread* first shows who reads the thread, guests included, and shares with the responders only."
 		blocks = append(blocks, slack.NewContextBlock("private", slack.NewTextBlockObject(slack.MarkdownType, note, false, false)),
 			slack.NewActionBlock("share", Button(action, "Share in thread", value, "")))
 	} else {
@@ -158,4 +158,80 @@ func (w csvWriter) row(cells ...string) {
 		w.b.WriteString(c)
 	}
 	w.b.WriteString("\r\n")
+}
+
+// Action IDs of "Share with the responders only" under a share warning.
+const (
+	ActShareUserTo   = "user_share_responders"
+	ActShareExportTo = "affected_share_responders"
+)
+
+// ThreadReaders is who reads an incident's thread, as a share warning
+// counts them (usecase.Readers, flattened for rendering).
+type ThreadReaders struct {
+	Channel   string
+	Private   bool
+	People    int
+	Guests    []string
+	Unchecked int
+	// Closed: a private channel without guests; the responders-only share
+	// goes to the thread itself.
+	Closed bool
+}
+
+// ShareWarning answers a *Share in thread* click: who would read the
+// thread (guests named), that the data is not posted there, and a button
+// sharing it with the responders only (action, value).
+func ShareWarning(what string, r ThreadReaders, action, value string) bot.Msg {
+	var b strings.Builder
+	kind := "public channel"
+	if r.Private {
+		kind = "private channel"
+	}
+	fmt.Fprintf(&b, ":warning: *Who reads the thread:* <#%s> is a %s with %d people", r.Channel, kind, r.People)
+	switch {
+	case len(r.Guests) > 0:
+		fmt.Fprintf(&b, ", *%d of them guests* (%s)", len(r.Guests), mentions(r.Guests))
+	default:
+		b.WriteString(", none of them a guest")
+	}
+	if r.Unchecked > 0 {
+		fmt.Fprintf(&b, "; %d more members were not checked and may be guests", r.Unchecked)
+	}
+	fmt.Fprintf(&b, ".\n%s holds personal data, so it is not posted where all of them read it.", what)
+	target := "a group DM of the responders (you, the incident's lead, commander and comms, and the responders in the channel; guests never)"
+	if r.Closed {
+		target = "the thread: only the incident's people are in this private channel"
+	}
+	b.WriteString("\n*Share with the responders only* posts it in " + target + ".")
+	return bot.Msg{Text: "Who reads the thread", Blocks: []slack.Block{Section(b.String()),
+		slack.NewActionBlock("share_to", Button(action, "Share with the responders only", value, slack.StylePrimary))}}
+}
+
+func mentions(ids []string) string {
+	var parts []string
+	for i, id := range ids {
+		if i == 10 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ids)-10))
+			break
+		}
+		parts = append(parts, "<@"+id+">")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// SharedNote is the thread's record of a responders-only share: who
+// shared what with whom, no personal data.
+func SharedNote(who incident.Person, what string, users []string, thread bool) string {
+	if thread {
+		return fmt.Sprintf(":lock: %s shared %s here, in the incident's private channel.", Who(who), what)
+	}
+	return fmt.Sprintf(":lock: %s shared %s with the responders only, in a group DM (%s); it holds personal data, so it is not posted here.", Who(who), what, mentions(users))
+}
+
+// UserSummary is an investigation as the thread may read it: the user ID
+// and initials, counts of sessions and of those flagged; no IP or place.
+func UserSummary(p clerkops.Profile, ss []clerkops.SessionInfo) string {
+	g := clerkops.GroupSessions(ss)
+	return fmt.Sprintf("the investigation of %s (%d active session(s), %d flagged)", Account(p.ID, p.Name), len(ss), len(g.Flagged))
 }

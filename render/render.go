@@ -132,6 +132,9 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalatio
 	if line := LadderLine(ladder, inc.AckedBy); line != "" {
 		blocks = append(blocks, contextBlock(line))
 	}
+	if inc.Link != "" {
+		blocks = append(blocks, contextBlock("Opened from an alert: <"+linkSafe.Replace(inc.Link)+"|its source>"))
+	}
 	var buttons []slack.BlockElement
 	if inc.Open() {
 		if inc.AckedBy == nil {

@@ -24,12 +24,14 @@ func AlertText(a statuswatch.Alert, id string, attached bool) string {
 		b.WriteString("\n*Latest update:* " + Esc(Truncate(a.Update, 1500)))
 	}
 	if a.Link != "" {
-		fmt.Fprintf(&b, "\n<%s|Details>", a.Link)
+		fmt.Fprintf(&b, "\n<%s|Details>", linkSafe.Replace(a.Link))
 	}
 	if attached {
 		fmt.Fprintf(&b, "\nAttached to %s, already open for this category.", id)
-	} else {
+	} else if a.Polls > 0 {
 		fmt.Fprintf(&b, "\n%s was opened automatically after %d consecutive polls.", id, a.Polls)
+	} else {
+		fmt.Fprintf(&b, "\n%s was opened automatically from this alert.", id)
 	}
 	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -103,14 +104,25 @@ func (p *APIProbes) probe(ctx context.Context, t ProbeTarget) ProbeResult {
 	return r
 }
 
-// pollProbes times every target; ProbeConfirm bad polls in a row of one
-// API open one "Clerk API failing from here" outage (a status-page alert
-// for the same problem later attaches to it), and recovery is said once.
+// pollProbes times every target at once (a round lasts as long as its
+// slowest probe, at most the 5 s timeout) and judges the results.
 func (p *APIProbes) pollProbes(ctx context.Context) {
 	results := make([]ProbeResult, len(p.cfg.Probes))
+	var wg sync.WaitGroup
 	for i, t := range p.cfg.Probes {
-		results[i] = p.probe(ctx, t)
+		wg.Go(func() { results[i] = p.probe(ctx, t) })
 	}
+	wg.Wait()
+	p.Judge(ctx, results)
+}
+
+// Judge records one round of results: the samples, the snapshot, and per
+// API a bad round (failed or slow) or a good one. ProbeConfirm bad rounds
+// in a row within the window, one of them failed, open one "Clerk API
+// failing from here" outage (a status-page alert for the same problem
+// later attaches to it); slow-only rounds need twice as many within twice
+// the window. One bad round never opens anything; recovery is said once.
+func (p *APIProbes) Judge(ctx context.Context, results []ProbeResult) {
 	p.keepSamples(ctx, results)
 	p.saveSnapshot(ctx, func(s *Snapshot) { s.Probes = results })
 	byAPI := map[string][]ProbeResult{}
@@ -137,10 +149,20 @@ func (p *APIProbes) judge(ctx context.Context, api string, rs []ProbeResult) {
 			slow = append(slow, r)
 		}
 	}
-	if len(bad) == 0 && len(slow) == 0 {
-		n, _ := p.rdb.HGet(ctx, p.k("probe-streak"), key).Int()
-		p.rdb.HDel(ctx, p.k("probe-streak"), key)
-		if n >= p.cfg.ProbeConfirm {
+	r := roundOK
+	switch {
+	case len(bad) > 0:
+		r = roundFailed
+	case len(slow) > 0:
+		r = roundSlow
+	}
+	st, err := p.record(ctx, key, r)
+	if err != nil {
+		p.log.WithError(err).WithField("api", api).Warn("probe streak not recorded")
+		return
+	}
+	if r == roundOK {
+		if st.Recovered {
 			if id := p.mapped(ctx, key); id != "" {
 				var figures []string
 				for _, r := range rs {
@@ -151,21 +173,26 @@ func (p *APIProbes) judge(ctx context.Context, api string, rs []ProbeResult) {
 		}
 		return
 	}
-	streak, _ := p.rdb.HIncrBy(ctx, p.k("probe-streak"), key, 1).Result()
-	p.log.WithField("api", api).WithField("streak", streak).Warn("Clerk probe failed or slow")
-	if int(streak) < p.cfg.ProbeConfirm || p.mapped(ctx, key) != "" {
+	p.log.WithField("api", api).WithField("streak", st.InWindow).Warn("Clerk probe failed or slow")
+	if !st.Confirmed(p.cfg.ProbeConfirm) {
 		return
 	}
-	a := Alert{Key: key, Category: incident.Outage, Severity: incident.P1, Title: "Clerk API failing from here", Polls: int(streak)}
+	p.markDown(ctx, key)
+	if p.mapped(ctx, key) != "" {
+		return
+	}
+	n := st.Rounds(p.cfg.ProbeConfirm)
+	a := Alert{Key: key, Category: incident.Outage, Severity: incident.P1, Title: "Clerk API failing from here", Polls: n,
+		Detected: backdated(st.First(p.cfg.ProbeConfirm), p.now())}
 	var figures []string
 	for _, r := range append(bad, slow...) {
 		figures = append(figures, r.What())
 	}
 	if len(bad) == 0 {
 		a.Severity = incident.P2
-		a.Impact = fmt.Sprintf("%s slower than %s for %d polls in a row: %s", api, p.cfg.ProbeSlow, streak, strings.Join(figures, "; "))
+		a.Impact = fmt.Sprintf("%s slower than %s for %d polls in a row: %s", api, p.cfg.ProbeSlow, n, strings.Join(figures, "; "))
 	} else {
-		a.Impact = fmt.Sprintf("%s failing for %d polls in a row: %s", api, streak, strings.Join(figures, "; "))
+		a.Impact = fmt.Sprintf("%s failing for %d polls in a row: %s", api, n, strings.Join(figures, "; "))
 	}
 	a.Components = []string{api}
 	p.open(ctx, key, a)

@@ -14,8 +14,10 @@ import (
 )
 
 // BenchmarkDetectionTime computes how long after a fault the alert comes
-// at the default schedule (a poll a minute, STATUS_CONFIRM_POLLS 2,
-// CLERK_PROBE_CONFIRM_POLLS 3), from polls driven with an injected clock:
+// at the status poll's default schedule (a poll a minute,
+// STATUS_CONFIRM_POLLS 2), with the probes riding that poll
+// (CLERK_PROBE_SCHEDULE off, CLERK_PROBE_CONFIRM_POLLS 3; their own
+// schedule is BenchmarkKnownInAMinute's), from polls driven with an injected clock:
 // the polls needed × the interval, plus the measured work of the polls.
 // The fault starts just after a poll, the worst case.
 func BenchmarkDetectionTime(b *testing.B) {

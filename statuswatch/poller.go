@@ -36,6 +36,10 @@ type Alert struct {
 	// incident's detected milestone); open fills them in.
 	Detected time.Time
 	Source   string
+	// By names who raised it when not the status poller (the team's own
+	// monitoring: "Alertmanager", "Grafana"); such an alert ticks no
+	// status-page step.
+	By string
 }
 
 // Opener opens an incident for a confirmed alert (or attaches the alert to
@@ -117,8 +121,15 @@ type Config struct {
 	Components *ComponentMap
 	// Probes are Clerk's own endpoints timed on every poll.
 	Probes       []ProbeTarget
-	ProbeConfirm int           // bad polls in a row before an incident (default 3)
-	ProbeSlow    time.Duration // a poll slower than this is bad (default 2 s)
+	ProbeConfirm int           // bad rounds in a row before an incident (default 3)
+	ProbeSlow    time.Duration // a probe slower than this is slow (default 2 s)
+	// ProbeInterval is the probes' own schedule (CLERK_PROBE_SCHEDULE):
+	// Clerk's APIs and the app's health are probed every ProbeInterval by
+	// PollProbes, apart from the status page; 0: they ride Poll.
+	ProbeInterval time.Duration
+	// ProbeWindow bounds a streak: the bad rounds in a row must fall
+	// within it (slow-only ones within twice it). 0: Confirm+1 rounds.
+	ProbeWindow time.Duration
 	// Observer, if set, observes each poll.
 	Observer PollObserver
 }
@@ -212,7 +223,7 @@ func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Cl
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	c := &core{rdb: rdb, prefix: prefix, cfg: cfg, hc: hc, opener: opener, rep: rep, now: now, log: log, obs: obs}
-	return &Poller{core: c, StatusWatch: &StatusWatch{core: c}, HealthWatch: &HealthWatch{c}, APIProbes: &APIProbes{core: c, samples: NewSamples(rdb, prefix, cfg.Interval)},
+	return &Poller{core: c, StatusWatch: &StatusWatch{core: c}, HealthWatch: &HealthWatch{c}, APIProbes: &APIProbes{core: c, samples: NewSamples(rdb, prefix, c.probeInterval())},
 		DeadMan: &DeadMan{core: c, owner: hex.EncodeToString(b), started: now()}}
 }
 
@@ -257,11 +268,22 @@ func (p *core) k(s string) string { return p.prefix + "status:" + s }
 // TryLead takes or renews the polling lease; another replica takes over
 // within two intervals if the holder dies.
 func (p *DeadMan) TryLead(ctx context.Context) bool {
-	ttl := 2 * p.cfg.Interval
+	return p.lead(ctx, "lease", p.cfg.Interval)
+}
+
+// TryLeadProbes takes or renews the probes' own lease (their schedule
+// runs apart from the status poll's): one replica probes, and another
+// takes over within two probe intervals if it dies.
+func (p *DeadMan) TryLeadProbes(ctx context.Context) bool {
+	return p.lead(ctx, "probe-lease", p.probeInterval())
+}
+
+func (p *DeadMan) lead(ctx context.Context, name string, interval time.Duration) bool {
+	ttl := 2 * interval
 	if ttl <= 0 {
 		ttl = 2 * time.Minute
 	}
-	ok, err := redisx.NewLease(p.rdb, p.k("lease"), p.owner).Keep(ctx, ttl)
+	ok, err := redisx.NewLease(p.rdb, p.k(name), p.owner).Keep(ctx, ttl)
 	if err != nil {
 		p.log.WithError(err).Warn("status poller lease failed")
 		return false
@@ -269,20 +291,31 @@ func (p *DeadMan) TryLead(ctx context.Context) bool {
 	return ok
 }
 
-// Poll runs one round: the status page, Clerk's own endpoints, then the
-// app health probe; the round's end is recorded for the dead-man's switch.
+// Poll runs one round: the status page and, unless they have their own
+// schedule (ProbeInterval), Clerk's own endpoints and the app health
+// probe; the round's end is recorded for the dead-man's switch.
 func (p *Poller) Poll(ctx context.Context) {
 	if p.cfg.StatusURL != "" {
 		p.pollStatus(ctx)
 	}
-	if len(p.cfg.Probes) > 0 {
-		p.pollProbes(ctx)
-	}
-	if p.cfg.HealthURL != "" {
-		p.pollHealth(ctx)
+	if p.cfg.ProbeInterval <= 0 {
+		p.PollProbes(ctx)
 	}
 	p.rdb.Set(ctx, p.k("polled-at"), p.now().UnixMilli(), 0)
 	p.rdb.Del(ctx, p.k("stale-warned"))
+}
+
+// PollProbes runs one probe round: Clerk's own endpoints and the app's
+// health, each API judged on its own.
+func (p *Poller) PollProbes(ctx context.Context) {
+	var wg sync.WaitGroup
+	if len(p.cfg.Probes) > 0 {
+		wg.Go(func() { p.pollProbes(ctx) })
+	}
+	if p.cfg.HealthURL != "" {
+		wg.Go(func() { p.pollHealth(ctx) })
+	}
+	wg.Wait()
 }
 
 // Fetch reads the status page with a conditional request when the server
@@ -534,7 +567,11 @@ func (p *core) open(ctx context.Context, key string, a Alert) string {
 	if ok, err := p.rdb.SetNX(ctx, mk, "opening", 2*time.Minute).Result(); err != nil || !ok {
 		return ""
 	}
-	id, err := p.opener.OpenAlert(ctx, signal(a, p.now(), p.cfg.Interval))
+	interval := p.cfg.Interval
+	if src := sourceOf(key); src == incident.SourceProbe || src == incident.SourceAppHealth {
+		interval = p.probeInterval()
+	}
+	id, err := p.opener.OpenAlert(ctx, signal(a, p.now(), interval))
 	if err != nil {
 		p.log.WithError(err).WithField("key", key).Error("could not open incident from status")
 		p.rdb.Del(ctx, mk)
@@ -574,31 +611,57 @@ func (p *StatusWatch) upstreamResolved(ctx context.Context, in Incident) {
 }
 
 func (p *HealthWatch) pollHealth(ctx context.Context) {
-	h := p.Probe(ctx)
+	p.JudgeHealth(ctx, p.Probe(ctx))
+}
+
+// JudgeHealth records one health probe: HealthConfirm failures in a row
+// within the window open an outage; the first pass after it says the
+// recovery.
+func (p *HealthWatch) JudgeHealth(ctx context.Context, h Health) {
 	p.obs.Poll("health", h.OK)
 	p.saveSnapshot(ctx, func(s *Snapshot) { s.Health = &h })
 	key := "app-health"
+	r := roundOK
+	if !h.OK {
+		r = roundFailed
+	}
+	st, err := p.record(ctx, key, r)
+	if err != nil {
+		p.log.WithError(err).Warn("app health streak not recorded")
+		return
+	}
 	if h.OK {
-		fails, _ := p.rdb.GetDel(ctx, p.k("health-failures")).Int()
-		if fails >= p.cfg.HealthConfirm {
+		if st.Recovered {
 			if id := p.mapped(ctx, key); id != "" {
 				p.rep.Note(ctx, Note{Kind: AppRecovered, Incident: id, HTTPStatus: h.Status, Latency: h.Latency})
 			}
 		}
 		return
 	}
-	fails, _ := p.rdb.Incr(ctx, p.k("health-failures")).Result()
-	if int(fails) < p.cfg.HealthConfirm || p.mapped(ctx, key) != "" {
+	if !st.Confirmed(p.cfg.HealthConfirm) {
+		return
+	}
+	p.markDown(ctx, key)
+	if p.mapped(ctx, key) != "" {
 		return
 	}
 	what := h.Err
 	if what == "" {
 		what = fmt.Sprintf("status %d", h.Status)
 	}
-	p.open(ctx, key, Alert{Key: key, Category: incident.Outage, Severity: incident.P1, Polls: int(fails),
+	p.open(ctx, key, Alert{Key: key, Category: incident.Outage, Severity: incident.P1, Polls: st.Failed, Detected: backdated(st.First(p.cfg.HealthConfirm), p.now()),
 		Title:  "App health check failing",
-		Impact: fmt.Sprintf("GET %s failed %d times in a row; last: %s after %s", p.cfg.HealthURL, fails, what, probe.Ms(h.Latency)),
+		Impact: fmt.Sprintf("GET %s failed %d times in a row; last: %s after %s", p.cfg.HealthURL, st.Failed, what, probe.Ms(h.Latency)),
 		Link:   p.cfg.HealthURL})
+}
+
+// backdated is a streak's first round when it is before now (the zero
+// time otherwise: signal then dates the alert from its rounds).
+func backdated(first, now time.Time) time.Time {
+	if first.Before(now) {
+		return first.UTC()
+	}
+	return time.Time{}
 }
 
 // Probe calls the app's health endpoint with a 5 s timeout.

@@ -53,7 +53,7 @@ func (l Lockout) CarryOut(ctx context.Context, ar *approval.Request) *approval.O
 	}()
 	failed := 0
 	for _, u := range found {
-		res := approval.TargetResult{Target: u.Label()}
+		res := approval.TargetResult{Target: u.ID, Name: u.Name}
 		if _, err := l.Clerk.Ban(ctx, u.ID); err != nil {
 			res.Error = err.Error()
 			out.Results = append(out.Results, res)

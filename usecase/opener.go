@@ -132,22 +132,33 @@ func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 	if channel == "" {
 		return "", apperr.New(apperr.SlackChannel, "SLACK_CHANNEL_ID is not set, so there is no channel for auto-opened incidents")
 	}
-	by := incident.Person{Name: "status poller"}
+	by, what := incident.Person{Name: "status poller"}, "Status alert"
+	if a.By != "" {
+		by, what = incident.Person{Name: a.By}, "Alert from "+a.By
+	}
+	link := a.Link
+	if a.Source != incident.SourceAlert {
+		link = "" // the status page's link is in the alert message
+	}
 	inc, _, err := o.Open(ctx, Request{OpenParams: incident.OpenParams{Category: a.Category, Severity: a.Severity,
-		Title: render.Truncate(a.Title, MaxTitle), By: by, Channel: channel, Detected: a.Detected, Source: a.Source}, Impact: a.Impact})
+		Title: render.Truncate(a.Title, MaxTitle), By: by, Channel: channel, Detected: a.Detected, Source: a.Source, Link: link}, Impact: a.Impact})
 	var dup *incident.DuplicateError
 	if errors.As(err, &dup) {
 		inc = dup.Existing
-		_, _ = o.store.Update(ctx, inc.ID, incident.Record(by, "Status alert attached: "+a.Title))
+		_, _ = o.store.Update(ctx, inc.ID, incident.Record(by, what+" attached: "+a.Title))
 		o.pub.Outbox.Thread(ctx, inc, render.AlertText(a, inc.ID, true))
-		o.pub.Ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
+		if a.By == "" {
+			o.pub.Ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
+		}
 		return inc.ID, nil
 	}
 	if err != nil {
 		return "", err
 	}
 	o.pub.Posts.PostAlert(ctx, inc, a)
-	o.pub.Ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
-	o.pub.Ticks.System(ctx, "status poller", "open", a.Title, inc.ID)
+	if a.By == "" {
+		o.pub.Ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
+	}
+	o.pub.Ticks.System(ctx, by.Name, "open", a.Title, inc.ID)
 	return inc.ID, nil
 }

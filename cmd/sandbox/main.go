@@ -346,7 +346,7 @@ func (sb *sandbox) do(line string) bool {
 			"  (a modal, e.g. Edit's)           type its text, then a line with a single . to submit; cancel closes it\n"+
 			"  clerk outage | clerk degraded | clerk update <text> | clerk ok   change the fake Clerk status page\n"+
 			"  app down | app up                  break or heal the app's health endpoint\n"+
-			"  poll                               poll the status page and the app now (also every 10 s)\n"+
+			"  poll                               poll the status page and probe Clerk and the app now\n"+
 			"  pagerduty ack|resolve INC-n [name]  act in the fake PagerDuty's app as name (default Nora Oncall); read back within 5 s\n"+
 			"  quit")
 	case strings.HasPrefix(line, "/clerk-incident"):
@@ -365,6 +365,9 @@ func (sb *sandbox) do(line string) bool {
 	case line == "poll":
 		if sb.poller != nil && sb.poller.TryLead(context.Background()) {
 			sb.poller.Poll(context.Background())
+		}
+		if sb.poller != nil && sb.poller.TryLeadProbes(context.Background()) {
+			sb.poller.PollProbes(context.Background())
 		}
 		sb.settleQuiet()
 	case strings.HasPrefix(line, "clerk ") || strings.HasPrefix(line, "app "):

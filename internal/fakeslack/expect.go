@@ -3,6 +3,7 @@ package fakeslack
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -397,14 +398,24 @@ func (s *Server) Files() []File {
 
 // SeenBy is everything user can read in Slack, as text: the channels'
 // messages and files, their own ephemeral replies, and their own DMs with
-// the bot (D<user>); others' ephemerals and DMs are left out, as Slack
-// shows them to nobody else. The fake does not model membership: a
-// user is taken to be in every channel.
+// the bot (D<user>) and the group DMs they are in; others' ephemerals and
+// DMs are left out, as Slack shows them to nobody else. A channel whose
+// members are known (SetMembers, created by the bot) shows to its members;
+// any other, to everyone.
 func (s *Server) SeenBy(user string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	visible := func(channel string) bool {
-		return !strings.HasPrefix(channel, "D") || channel == "D"+user
+		if strings.HasPrefix(channel, "D") {
+			return channel == "D"+user
+		}
+		if users, ok := s.groupDMs[channel]; ok {
+			return slices.Contains(users, user)
+		}
+		if _, known := s.members[channel]; known || s.roomsLocked().byID[channel] != nil {
+			return slices.Contains(s.membersLocked(channel), user)
+		}
+		return true
 	}
 	var b strings.Builder
 	for _, m := range s.messages {

@@ -1,11 +1,14 @@
 package fakeslack
 
 import (
+	"encoding/base64"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -26,7 +29,7 @@ type roomState struct {
 }
 
 // defaultScopes are the manifest's scopes (slack-app-manifest.yml).
-var defaultScopes = []string{"commands", "chat:write", "im:write", "users:read", "users:read.email", "usergroups:read",
+var defaultScopes = []string{"commands", "chat:write", "im:write", "mpim:write", "users:read", "users:read.email", "usergroups:read",
 	"files:write", "channels:read", "groups:read", "channels:manage", "groups:write"}
 
 func (s *Server) roomsLocked() *roomState {
@@ -194,4 +197,65 @@ func (s *Server) channelNamed(name string) *Channel {
 		}
 	}
 	return nil
+}
+
+// AddGuest adds a guest: users.info says is_restricted (a multi-channel
+// guest) or, when single, is_ultra_restricted (a single-channel guest),
+// as Slack does.
+func (s *Server) AddGuest(id, name string, single bool) {
+	s.mu.Lock()
+	s.users[id] = name
+	s.guests[id] = single
+	s.mu.Unlock()
+}
+
+// SetMembers sets who is in a channel the bot did not create
+// (conversations.members). Unset, every user added is a member.
+func (s *Server) SetMembers(channel string, users ...string) {
+	s.mu.Lock()
+	s.members[channel] = slices.Clone(users)
+	s.mu.Unlock()
+}
+
+// membersLocked lists a channel's members, the bot first; the caller
+// holds s.mu.
+func (s *Server) membersLocked(channel string) []string {
+	if c, ok := s.roomsLocked().byID[channel]; ok {
+		return slices.Clone(c.Members)
+	}
+	if m, ok := s.members[channel]; ok {
+		return append([]string{"UBOT"}, m...)
+	}
+	return append([]string{"UBOT"}, slices.Sorted(maps.Keys(s.users))...)
+}
+
+// apiConversationsMembers answers conversations.members: the members a
+// page at a time (limit, default 100; an opaque next_cursor).
+func (s *Server) apiConversationsMembers(w http.ResponseWriter, r *http.Request, f url.Values) {
+	ch := f.Get("channel")
+	if p := s.chans[ch]; p == "channel_not_found" {
+		writeJSON(w, map[string]any{"ok": false, "error": p})
+		return
+	}
+	all := s.membersLocked(ch)
+	limit, _ := strconv.Atoi(f.Get("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	start := 0
+	if c := f.Get("cursor"); c != "" {
+		raw, err := base64.StdEncoding.DecodeString(c)
+		n, aerr := strconv.Atoi(strings.TrimPrefix(string(raw), "offset:"))
+		if err != nil || aerr != nil || n < 0 || n > len(all) {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_cursor"})
+			return
+		}
+		start = n
+	}
+	end := min(start+limit, len(all))
+	next := ""
+	if end < len(all) {
+		next = base64.StdEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(end)))
+	}
+	writeJSON(w, map[string]any{"ok": true, "members": all[start:end], "response_metadata": map[string]any{"next_cursor": next}})
 }

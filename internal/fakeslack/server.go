@@ -84,6 +84,9 @@ type Server struct {
 	responses    map[string]respTarget
 	users        map[string]string
 	profiles     map[string][2]string // user ID → profile display_name, real_name
+	guests       map[string]bool      // user ID → a guest: single-channel (true) or multi-channel (AddGuest)
+	members      map[string][]string  // channel ID → members (SetMembers)
+	groupDMs     map[string][]string  // group DM ID → its users (conversations.open with several)
 	groups       map[string][]string
 	handles      map[string]string  // group ID → handle
 	emails       map[string]string  // e-mail → user ID
@@ -133,6 +136,9 @@ func New() *Server {
 		responses:   map[string]respTarget{},
 		users:       map[string]string{},
 		profiles:    map[string][2]string{},
+		guests:      map[string]bool{},
+		members:     map[string][]string{},
+		groupDMs:    map[string][]string{},
 		groups:      map[string][]string{},
 		handles:     map[string]string{},
 		emails:      map[string]string{},
@@ -417,6 +423,7 @@ func (s *Server) apiMethods() map[string]func(w http.ResponseWriter, r *http.Req
 		"chat.update":                  s.apiChatUpdate,
 		"chat.postEphemeral":           s.apiChatPostEphemeral,
 		"conversations.open":           s.apiConversationsOpen,
+		"conversations.members":        s.apiConversationsMembers,
 		"users.info":                   s.apiUsersInfo,
 		"users.lookupByEmail":          s.apiUsersLookupByEmail,
 		"users.list":                   s.apiUsersList,
@@ -538,7 +545,13 @@ func (s *Server) apiConversationsInfo(w http.ResponseWriter, r *http.Request, f 
 	case "channel_not_found":
 		writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
 	default:
-		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": ch, "is_channel": true,
+		private := false
+		if c, ok := s.roomsLocked().byID[ch]; ok {
+			private = c.Private
+		}
+		_, mpim := s.groupDMs[ch]
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": ch, "is_channel": !private && !mpim, "is_group": private,
+			"is_private": private || mpim, "is_mpim": mpim,
 			"is_member": s.chans[ch] != "not_in_channel", "is_archived": s.chans[ch] == "is_archived"}})
 	}
 }
@@ -584,11 +597,38 @@ func (s *Server) apiChatPostEphemeral(w http.ResponseWriter, r *http.Request, f 
 
 // apiConversationsOpen answers conversations.open.
 func (s *Server) apiConversationsOpen(w http.ResponseWriter, r *http.Request, f url.Values) {
-	if code, ok := s.gone[f.Get("users")]; ok {
-		writeJSON(w, map[string]any{"ok": false, "error": code})
+	users := strings.Split(f.Get("users"), ",")
+	for _, u := range users {
+		if code, ok := s.gone[u]; ok {
+			writeJSON(w, map[string]any{"ok": false, "error": code})
+			return
+		}
+	}
+	if len(users) == 1 {
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + users[0]}})
 		return
 	}
-	writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + f.Get("users")}})
+	// A group DM (mpim): Slack takes at most 8 users besides the caller
+	// and needs mpim:write.
+	switch {
+	case !slices.Contains(s.roomsLocked().scopes, "mpim:write"):
+		writeJSON(w, map[string]any{"ok": false, "error": "missing_scope", "needed": "mpim:write"})
+		return
+	case len(users) > 8:
+		writeJSON(w, map[string]any{"ok": false, "error": "too_many_users"})
+		return
+	}
+	sorted := slices.Sorted(slices.Values(users))
+	id := "G" + strings.Join(sorted, "")
+	s.groupDMs[id] = sorted
+	writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": id, "is_mpim": true, "is_private": true}})
+}
+
+// GroupDM returns the users of a group DM the bot opened (nil: none).
+func (s *Server) GroupDM(id string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.groupDMs[id])
 }
 
 // apiUsersInfo answers users.info.
@@ -611,7 +651,12 @@ func (s *Server) apiUsersInfo(w http.ResponseWriter, r *http.Request, f url.Valu
 	if p, ok := s.profiles[id]; ok {
 		display, real = p[0], p[1]
 	}
-	writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": name, "real_name": real,
+	// Slack sends the account-type flags on every user: a multi-channel
+	// guest is_restricted, a single-channel guest is_restricted and
+	// is_ultra_restricted.
+	single, guest := s.guests[id]
+	writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": name, "real_name": real, "deleted": false,
+		"is_bot": id == "UBOT", "is_admin": false, "is_owner": false, "is_restricted": guest, "is_ultra_restricted": guest && single,
 		"profile": map[string]any{"display_name": display, "real_name": real}}})
 }
 
@@ -881,7 +926,7 @@ func tier(method string) (burst, perSecond float64, perChannel bool) {
 		return 4, 1, true // about 1 per second per channel, short bursts tolerated
 	case "chat.update", "conversations.open", "conversations.info", "users.lookupByEmail", "conversations.invite":
 		return 20, 50.0 / 60, false // Tier 3
-	case "chat.postEphemeral", "users.info":
+	case "chat.postEphemeral", "users.info", "conversations.members":
 		return 40, 100.0 / 60, false // Tier 4
 	case "usergroups.users.list", "usergroups.list", "users.list", "conversations.create", "conversations.archive":
 		return 5, 20.0 / 60, false // Tier 2

@@ -22,6 +22,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/alerts"
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
@@ -199,7 +200,7 @@ func (s *stops) run() {
 // cron, the 1 s sweep, the card renderer and the escalation engine) unless
 // the caller runs it (opt.Manual), and adds how to stop each to stop.
 func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop *stops, log logrus.FieldLogger) {
-	engine, poll, pollInterval, runner := parts.engine, parts.poll, parts.pollInterval, parts.runner
+	engine, poll, runner := parts.engine, parts.poll, parts.runner
 	if runner != nil {
 		// On shutdown let a running resync stop at its checkpoint and hand
 		// its lease back, so another replica resumes at once.
@@ -210,24 +211,7 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 		})
 	}
 	if poll != nil {
-		if opt.OnPoller != nil {
-			opt.OnPoller(poll)
-		}
-		if !opt.Manual.Poll {
-			c := cron.New()
-			_, _ = c.AddFunc(cfg.StatusSchedule, func() {
-				pctx, cancel := context.WithTimeout(ctx, max(pollInterval, 30*time.Second))
-				defer cancel()
-				parts.guard.Run(pctx, "status poller", "", func(ctx context.Context) {
-					if poll.TryLead(ctx) {
-						poll.Poll(ctx)
-					}
-				})
-			})
-			c.Start()
-			stop.add(func() { <-c.Stop().Done() })
-			log.WithField("schedule", cfg.StatusSchedule).Info("status poller started")
-		}
+		startPolls(ctx, cfg, opt, parts, stop, log)
 	}
 	if opt.OnSweep != nil {
 		opt.OnSweep(parts.sweep)
@@ -273,6 +257,45 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 	}
 }
 
+// startPolls hands the poller to the caller and, unless the caller
+// polls (opt.Manual.Poll), starts the status poll's cron and, on its own
+// schedule, the probes' (each job runs on the replica holding its lease).
+func startPolls(ctx context.Context, cfg Config, opt Options, parts *parts, stop *stops, log logrus.FieldLogger) {
+	poll, pollInterval := parts.poll, parts.poll.PollEvery()
+	if opt.OnPoller != nil {
+		opt.OnPoller(poll)
+	}
+	if !opt.Manual.Poll {
+		c := cron.New()
+		_, _ = c.AddFunc(cfg.StatusSchedule, func() {
+			pctx, cancel := context.WithTimeout(ctx, max(pollInterval, 30*time.Second))
+			defer cancel()
+			parts.guard.Run(pctx, "status poller", "", func(ctx context.Context) {
+				if poll.TryLead(ctx) {
+					poll.Poll(ctx)
+				}
+			})
+		})
+		if cfg.ProbeSchedule != "" {
+			// A round lasts about the 5 s probe timeout at most; one
+			// still running when the next is due makes it skip (rounds
+			// of one replica never overlap).
+			_, _ = c.AddJob(cfg.ProbeSchedule, cron.NewChain(cron.SkipIfStillRunning(cron.DiscardLogger)).Then(cron.FuncJob(func() {
+				pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+				defer cancel()
+				parts.guard.Run(pctx, "clerk prober", "", func(ctx context.Context) {
+					if poll.TryLeadProbes(ctx) {
+						poll.PollProbes(ctx)
+					}
+				})
+			})))
+		}
+		c.Start()
+		stop.add(func() { <-c.Stop().Done() })
+		log.WithField("schedule", cfg.StatusSchedule).WithField("probe_schedule", cfg.ProbeSchedule).Info("status poller started")
+	}
+}
+
 // startPagerDuty checks the PagerDuty REST API key once (a refused key is
 // said now) and starts the read-back loop unless the caller runs it.
 func startPagerDuty(ctx context.Context, opt Options, parts *parts, stop *stops) {
@@ -304,6 +327,7 @@ func serveHTTP(cfg Config, opt Options, parts *parts, listener connectedness, st
 	mux.Handle("GET /v1/bypass", bypassHandler(parts.bypass, cfg.BypassReadToken, log))
 	mux.Handle("GET /v1/webhooks", webhooksHandler(parts.webhooks, cfg.BypassReadToken, log))
 	mux.Handle("GET /metrics", parts.metrics.Handler(metrics.Access{Token: cfg.MetricsToken, BypassSecret: cfg.BypassReadToken != ""}))
+	mux.Handle("POST /v1/alerts", alertsHandler(parts.alerts, cfg.AlertsToken, cfg.AlertsCategory, log))
 	srv := newHTTPServer(handler)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -360,24 +384,25 @@ type slackSide interface {
 	publish.UserNames
 	commands.Modals
 	rooms.Slack
+	usecase.ShareSlack
 	LookupHandle(ctx context.Context, handle string) (string, error)
 	AuthTest(ctx context.Context) (string, error)
 }
 
 // parts are the assembled pieces shared by the bot and the CLI.
 type parts struct {
-	handlers     *handlers.Handlers
-	engine       *escalation.Engine
-	poll         *statuswatch.Poller
-	pollInterval time.Duration
-	runner       *resync.Runner
-	bypass       *bypass.Store
-	webhooks     *webhookpause.Store
-	metrics      *metrics.Metrics
-	sweep        func(ctx context.Context)
-	guard        *guard.Guard
-	pub          *publish.Publisher
-	pagerDuty    *usecase.PagerDutySync // nil without PAGERDUTY_API_TOKEN
+	handlers  *handlers.Handlers
+	engine    *escalation.Engine
+	poll      *statuswatch.Poller
+	runner    *resync.Runner
+	bypass    *bypass.Store
+	webhooks  *webhookpause.Store
+	metrics   *metrics.Metrics
+	sweep     func(ctx context.Context)
+	guard     *guard.Guard
+	pub       *publish.Publisher
+	alerts    alertTaker
+	pagerDuty *usecase.PagerDutySync // nil without PAGERDUTY_API_TOKEN
 }
 
 // assemble builds every part over one Redis and one Slack side, each
@@ -410,6 +435,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	b.rooms = newRooms(ctx, cfg, opt, rdb, stores.Incidents, out, strict, log)
 	deps.Rooms = b.rooms.lookup
+	deps.Sharing = usecase.NewSharing(out, auth, log)
 	clerk := b.publisher(rb, contacts, st)
 	if clerk != nil {
 		deps.Clerk = clerk
@@ -423,13 +449,17 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	deps.App = vercelApp(cfg, st.audit)
 	deps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL)
 	deps.Opener = usecase.NewOpener(stores.Incidents, b.pub, esc, ladder, log, b.afterOpen(deps.App), b.rooms.open...)
-	poll, pollInterval := b.poller(deps.Opener)
+	poll = b.poller(deps.Opener)
 	if poll != nil {
 		deps.Watch = poll
 	}
 	deps.Pictures = newPictures(cfg, b.pub, poll, opt.Now)
 	deps.DiagnoseTargets = diagnoseTargets(cfg, clerk, b.hc)
 	deps.Check = b.checkInput(ctx, contacts, clerk, poll, strict)
+	// Long actions (approved rollbacks and lockouts, resyncs) are work
+	// in flight on their incident until they end.
+	b.work = usecase.NewWork(usecase.WorkDeps{Store: stores.Incidents, Approvals: b.pub.Approvals, Resync: b.pub.Progress, Upload: b.pub.Files,
+		Facts: usecase.ReportFacts{Affected: stores.Affected, Followups: followupLister(deps.Followups)}, Log: log, Now: opt.Now})
 	runner := b.webhookParts(&deps, clerk)
 	executor := b.executor(st, clerk, deps.App)
 	deps.Executor = executor
@@ -439,8 +469,9 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		deps.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, b.hc)
 	}
 	sweep := b.sweep(st, executor, runner, poll)
-	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, pollInterval: pollInterval, runner: runner, bypass: st.bypass,
-		webhooks: st.pause, metrics: b.m, sweep: sweep, pagerDuty: b.pagerDutySync(engine)}, nil
+	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, runner: runner, bypass: st.bypass,
+		webhooks: st.pause, metrics: b.m, sweep: sweep, alerts: usecase.AlertIntake{Opener: deps.Opener, Store: stores.Incidents, Thread: b.pub.Outbox,
+			Claims: alerts.NewStore(rdb, cfg.RedisPrefix), Audit: st.audit, Log: log.WithField("component", "alerts")}, pagerDuty: b.pagerDutySync(engine)}, nil
 }
 
 // clerkProbes are Clerk's endpoints the poller times (CLERK_PROBE): the
@@ -686,7 +717,7 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 		f = &logrus.TextFormatter{FullTimestamp: true}
 	}
 	var values [][]byte
-	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.PagerDutyToken, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken, cfg.GitHubToken} {
+	for _, v := range []string{cfg.TwilioToken, cfg.PagerDutyKey, cfg.PagerDutyToken, cfg.StatuspageKey, cfg.BypassReadToken, cfg.MetricsToken, cfg.VercelToken, cfg.GitHubToken, cfg.AlertsToken} {
 		if len(v) >= 8 {
 			values = append(values, []byte(v))
 		}

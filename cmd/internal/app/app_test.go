@@ -52,12 +52,14 @@ func TestLogsRedactSecrets(t *testing.T) {
 	var buf bytes.Buffer
 	// Secrets without a recognizable shape are masked by value.
 	log := newLogger(Config{LogLevel: logrus.InfoLevel, LogFormat: "json", TwilioToken: "0123456789abcdef0123456789abcdef",
-		PagerDutyKey: "R0UTINGKEY0123456789abcdefABCDEF", PagerDutyToken: "u+PDRESTkey_abc123XYZ", StatuspageKey: "statuspage-api-key-42"}, &buf)
+		PagerDutyKey: "R0UTINGKEY0123456789abcdefABCDEF", PagerDutyToken: "u+PDRESTkey_abc123XYZ", StatuspageKey: "statuspage-api-key-42",
+		AlertsToken: "am-token-4f9c2e7a1b3d5c6e"}, &buf)
 	log.WithField("token", "xoxb-123-456-abcdef").WithField("url", "redis://user:hunter2@redis:6379/0").
 		Error("failed with sk_live_abcDEF123 and whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw and xapp-1-A1-xyz, " +
-			"Twilio 0123456789abcdef0123456789abcdef, PagerDuty R0UTINGKEY0123456789abcdefABCDEF, Token token=u+PDRESTkey_abc123XYZ, Statuspage statuspage-api-key-42")
+			"Twilio 0123456789abcdef0123456789abcdef, PagerDuty R0UTINGKEY0123456789abcdefABCDEF, Token token=u+PDRESTkey_abc123XYZ, Statuspage statuspage-api-key-42, " +
+			"alerts Bearer am-token-4f9c2e7a1b3d5c6e")
 	out := buf.String()
-	for _, secret := range []string{"xoxb-123", "hunter2", "sk_live_abc", "whsec_MfK", "xapp-1", "0123456789abcdef0123", "R0UTINGKEY", "PDRESTkey", "statuspage-api-key"} {
+	for _, secret := range []string{"xoxb-123", "hunter2", "sk_live_abc", "whsec_MfK", "xapp-1", "0123456789abcdef0123", "R0UTINGKEY", "PDRESTkey", "statuspage-api-key", "am-token-4f9c"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log line leaks %q: %s", secret, out)
 		}

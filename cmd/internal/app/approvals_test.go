@@ -23,7 +23,8 @@ func TestResolveVoidsPendingApprovals(t *testing.T) {
 	s := h.slack
 	card := h.open(t, "open outage Clerk down")
 	bp := h.request(t, card, "bypass on 30m", "Approval needed: emergency bypass")
-	lo := h.request(t, card, "lockout user_abc", "Approval needed: lockout", "user_abc")
+	abe := h.clerk.AddUser("Abe", "abe@example.com", 1)
+	lo := h.request(t, card, "lockout abe@example.com", "Approval needed: lockout", abe.ID)
 	staleBypass, staleLockout := bp.Buttons()[0], lo.Buttons()[0]
 
 	s.Command(t, "U1", "C1", "resolve Clerk recovered")
@@ -41,8 +42,8 @@ func TestResolveVoidsPendingApprovals(t *testing.T) {
 	if _, body := h.bypassJSON(t, ""); body["enabled"] != false {
 		t.Fatalf("a stale Approve turned the bypass on: %v", body)
 	}
-	if n := len(h.clerk.Calls()); n != 0 {
-		t.Fatalf("a stale Approve reached Clerk (%d calls)", n)
+	if n := h.clerk.CountCalls("POST", ""); n != 0 {
+		t.Fatalf("a stale Approve reached Clerk (%d changes)", n)
 	}
 }
 
@@ -83,26 +84,31 @@ func TestBypassOffVoidsPendingBypass(t *testing.T) {
 	}
 }
 
-// Approvers see every target with the count; a list too long for the
-// message is attached as a file, and the message says so.
+// Approvers see every target with the count, as user IDs in the thread
+// (the full list behind *Show targets*); a list too long for the message
+// is attached as a file of IDs, and the message says so.
 func TestApprovalShowsEveryTarget(t *testing.T) {
 	h := startSecurity(t, nil)
 	s := h.slack
 	card := h.open(t, "open security Credential stuffing")
-	var few []string
+	var few, ids []string
 	for i := range 15 {
 		few = append(few, fmt.Sprintf("user_%02d@example.com", i))
+		ids = append(ids, h.clerk.AddUser("Ann", few[i], 1).ID)
 	}
 	s.Command(t, "U1", "C1", "lockout "+strings.Join(few, " "))
-	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: append([]string{"Targets (15):"}, few...)})
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: append([]string{"Targets (15):"}, ids...)})
 	s.ExpectEphemeral(t, "U1", "Approval requested")
-	_ = req
+	if strings.Contains(req.Render(), "@example.com") {
+		t.Fatalf("the thread names e-mails:\n%s", req.Render())
+	}
 	var many []string
 	for i := range 400 {
 		many = append(many, fmt.Sprintf("compromised-account-%03d@example.com", i))
+		h.clerk.AddUser("Bo", many[i], 0)
 	}
 	s.Command(t, "U1", "C1", "lockout "+strings.Join(many, "\n"))
-	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Targets (400):", "full list is in the attached file"}})
+	big := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Targets (400):", "their IDs are in the attached file"}})
 	s.ExpectEphemeral(t, "U1", "Approval requested")
 	var list string
 	for _, f := range s.Files() {
@@ -110,9 +116,24 @@ func TestApprovalShowsEveryTarget(t *testing.T) {
 			list = f.Content
 		}
 	}
+	if strings.Count(list, "user_") != 400 || strings.Contains(list, "@") {
+		t.Fatalf("the attached list is not the 400 IDs:\n%.300s", list)
+	}
+	// The approver reads the full list in their DM: too long for a message.
+	s.Click(t, "U2", big, "Show targets")
+	s.ExpectEphemeral(t, "U2", "too many for a message")
+	var full string
+	for _, f := range s.Files() {
+		if strings.HasSuffix(f.Name, "-targets-full.txt") {
+			full = f.Content
+			if f.Channel != "DU2" {
+				t.Fatalf("the full list went to %s, not U2's DM", f.Channel)
+			}
+		}
+	}
 	for _, m := range many {
-		if !strings.Contains(list, m) {
-			t.Fatalf("the attached list lacks %s", m)
+		if !strings.Contains(full, m) {
+			t.Fatalf("the approver's list lacks %s", m)
 		}
 	}
 }
@@ -122,7 +143,8 @@ func TestApproverWhoIsNotAResponderMayDeny(t *testing.T) {
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U9"})
 	s := h.slack
 	card := h.open(t, "open security Account takeover")
-	req := h.request(t, card, "lockout user_abc", "Approval needed: lockout")
+	abe := h.clerk.AddUser("Abe", "abe@example.com", 1)
+	req := h.request(t, card, "lockout "+abe.ID, "Approval needed: lockout")
 	s.Click(t, "U9", req, "Deny")
 	s.ExpectUpdated(t, req, "Denied by <@U9>")
 }
@@ -160,7 +182,8 @@ func TestAuditRecordsRefusalsAsRefusals(t *testing.T) {
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U1,U2,U3", "APP_WEBHOOK_URL": fapp.WebhookURL(), "APP_WEBHOOK_SECRET": fapp.Secret})
 	s := h.slack
 	card := h.open(t, "open security Account takeover")
-	req := h.request(t, card, "lockout user_abc", "Approval needed: lockout")
+	abe, dee := h.clerk.AddUser("Abe", "abe@example.com", 1), h.clerk.AddUser("Dee", "dee@example.com", 1)
+	req := h.request(t, card, "lockout "+abe.ID, "Approval needed: lockout")
 	approve := req.Buttons()[0]
 	s.Click(t, "U1", req, "Approve") // self-approval
 	s.ExpectEphemeral(t, "U1", "You made this request")
@@ -172,7 +195,7 @@ func TestAuditRecordsRefusalsAsRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.ExpectEphemeral(t, "U3", "already approved")
-	req2 := h.request(t, card, "lockout user_def", "Approval needed: lockout", "user_def")
+	req2 := h.request(t, card, "lockout "+dee.ID, "Approval needed: lockout", dee.ID)
 	stale := req2.Buttons()[0]
 	h.clock.Add(16 * time.Minute)
 	h.sweep(context.Background())

@@ -44,6 +44,7 @@ type build struct {
 	g      *guard.Guard
 	pub    *publish.Publisher
 	rooms  roomParts // empty: INCIDENT_CHANNELS off
+	work   *usecase.Work
 }
 
 // domain are the stores beside the incidents'.
@@ -194,22 +195,24 @@ func (b *build) afterOpen(app commands.AppDeps) func(ctx context.Context, inc *i
 }
 
 // poller is the status poller (nil when nothing is watched or polls are
-// off) and its interval.
-func (b *build) poller(opener *usecase.Opener) (*statuswatch.Poller, time.Duration) {
+// off).
+func (b *build) poller(opener *usecase.Opener) *statuswatch.Poller {
 	cfg := b.cfg
-	if cfg.StatusSchedule == "" || (cfg.StatusURL == "" && cfg.HealthURL == "") {
-		return nil, 0
+	probes := clerkProbes(cfg)
+	if cfg.StatusSchedule == "" || (cfg.StatusURL == "" && cfg.HealthURL == "" && len(probes) == 0) {
+		return nil
 	}
 	sched, _ := cron.ParseStandard(cfg.StatusSchedule)
 	first := sched.Next(b.opt.Now())
 	interval := sched.Next(first).Sub(first)
 	poll := statuswatch.NewPoller(b.rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
 		Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: interval, Components: cfg.Components,
-		Probes: clerkProbes(cfg), ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow, Observer: b.m}, b.hc, opener, b.pub.Notes, b.opt.Now, b.log.WithField("component", "statuswatch"))
+		Probes: probes, ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow, ProbeInterval: scheduleInterval(cfg.ProbeSchedule), ProbeWindow: cfg.ProbeWindow,
+		Observer: b.m}, b.hc, opener, b.pub.Notes, b.opt.Now, b.log.WithField("component", "statuswatch"))
 	if cfg.Channel == "" {
 		b.log.Warn("SLACK_CHANNEL_ID is not set: the status poller can watch but cannot open incidents or post alerts")
 	}
-	return poll, interval
+	return poll
 }
 
 // checkInput is what `check` checks. At start-up (strict) the status
@@ -255,7 +258,7 @@ func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.R
 		return nil
 	}
 	runner := resync.NewRunner(b.rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc, Guard: b.g},
-		clerk, b.pub.Progress, now, b.log.WithField("component", "resync"))
+		clerk, b.work, now, b.log.WithField("component", "resync"))
 	deps.Resync = runner
 	return runner
 }
@@ -277,7 +280,7 @@ func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps
 		approval.ProtectOff:   usecase.ProtectOffDoer{Clerk: guardClerk, Log: log},
 		approval.BlockDomain:  usecase.BlockDomainDoer{Clerk: guardClerk, Pub: pub, Log: log},
 		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Once: b.stores.Markers, Pub: pub, Now: now, Log: log},
-	}, b.pub.Approvals, log)
+	}, b.work, log)
 	executor.SetGuard(b.g)
 	return executor
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/github"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
@@ -58,6 +59,8 @@ type Config struct {
 	Probe          bool
 	ProbeConfirm   int
 	ProbeSlow      time.Duration
+	ProbeSchedule  string // CLERK_PROBE_SCHEDULE; "" when the probes ride the status poll
+	ProbeWindow    time.Duration
 	ChartProgram   string // CHART_PROGRAM ("": beside the executable)
 	HealthURL      string
 	HealthConfirm  int
@@ -88,6 +91,10 @@ type Config struct {
 	BypassReadToken string
 	// MetricsToken (METRICS_TOKEN), when set, guards GET /metrics.
 	MetricsToken string
+	// AlertsToken (ALERTS_TOKEN) turns POST /v1/alerts on and guards it;
+	// AlertsCategory is the category of alerts without a known label.
+	AlertsToken    string
+	AlertsCategory incident.Category
 
 	// The app's deployment on Vercel: deploys, env check, rollback.
 	VercelToken, VercelProject, VercelTeam, VercelURL string
@@ -125,16 +132,20 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"BYPASS_MAX_DURATION", "2h", "longest emergency bypass"},
 	{"BYPASS_READ_TOKEN", "", "bearer token required by GET /v1/bypass when set"},
 	{"METRICS_TOKEN", "", "bearer token required by GET /metrics when set; unset: /metrics is open, without the bypass gauge when BYPASS_READ_TOKEN is set"},
+	{"ALERTS_TOKEN", "", "bearer token Alertmanager (or Grafana) sends to POST /v1/alerts; unset: the endpoint answers 404 (a secret: masked in logs; at least 16 characters)"},
+	{"ALERTS_DEFAULT_CATEGORY", "outage", "category of an alert whose `category` label is not outage, webhook, security or performance"},
 	{"STATUS_POLL_SCHEDULE", "@every 1m", "cron schedule of the status poller and app health probe; off disables"},
 	{"CLERK_STATUS_URL", "https://status.clerk.com", "Clerk's status page: its root (the format is detected: Statuspage summary or status, incident.io widget or page data, RSS/Atom) or one endpoint"},
 	{"STATUS_CONFIRM_POLLS", "2", "consecutive polls showing a Clerk problem before an incident opens"},
 	{"STATUS_COMPONENTS_FILE", "", "YAML mapping each status-page component to outage, webhook or advisory; unset: the built-in map (README)"},
 	{"CLERK_PROBE", "", "time Clerk's own endpoints on every poll (on/off); default on when CLERK_SECRET_KEY or CLERK_PUBLISHABLE_KEY is set"},
-	{"CLERK_PROBE_CONFIRM_POLLS", "3", "consecutive failed or slow probe polls before a \"Clerk API failing from here\" incident opens"},
-	{"CLERK_PROBE_SLOW_MS", "2000", "a probe slower than this many milliseconds counts as failing"},
+	{"CLERK_PROBE_SCHEDULE", "@every 10s", "cron schedule of the probes of Clerk's own APIs and of APP_HEALTH_URL, apart from the status page's poll; off: they run with STATUS_POLL_SCHEDULE"},
+	{"CLERK_PROBE_CONFIRM_POLLS", "4", "failed probe rounds of one API in a row (within CLERK_PROBE_CONFIRM_WINDOW; a slow round neither counts nor breaks the row) before a \"Clerk API failing from here\" incident opens; bad rounds that were only slow need twice as many within twice the window; at least 2"},
+	{"CLERK_PROBE_CONFIRM_WINDOW", "1m", "the failed rounds in a row of CLERK_PROBE_CONFIRM_POLLS and APP_HEALTH_CONFIRM_POLLS must fall within this long"},
+	{"CLERK_PROBE_SLOW_MS", "2000", "a probe slower than this many milliseconds counts as slow"},
 	{"CHART_PROGRAM", "", "the chart drawer run for each chart (clerk-incident-chart); default: beside the bot's executable"},
 	{"APP_HEALTH_URL", "", "the app's health endpoint (the runbook's /api/health/clerk); unset: not probed"},
-	{"APP_HEALTH_CONFIRM_POLLS", "3", "consecutive failed probes before an outage incident opens"},
+	{"APP_HEALTH_CONFIRM_POLLS", "4", "failed health probes in a row (within CLERK_PROBE_CONFIRM_WINDOW) before an outage incident opens; at least 2"},
 	{"CLERK_PUBLISHABLE_KEY", "", "publishable key (pk_…): key-pair check and Frontend API JWKS timing"},
 	{"CLERK_FRONTEND_API_URL", "", "Frontend API base URL; default: decoded from the publishable key"},
 	{"APP_WEBHOOK_URL", "", "the app's Clerk webhook endpoint (webhook check, resync)"},
@@ -175,7 +186,7 @@ var Vars = []struct{ Name, Default, Help string }{
 // check its Secret). REDIS_URL is one because it may carry a password.
 // TestSecretVarsNamed keeps it in step with Vars.
 var SecretVars = []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "REDIS_URL", "CLERK_SECRET_KEY", "BYPASS_READ_TOKEN",
-	"APP_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN", "PAGERDUTY_ROUTING_KEY", "PAGERDUTY_API_TOKEN", "STATUSPAGE_API_KEY", "METRICS_TOKEN", "VERCEL_TOKEN", "GITHUB_TOKEN"}
+	"APP_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN", "PAGERDUTY_ROUTING_KEY", "PAGERDUTY_API_TOKEN", "STATUSPAGE_API_KEY", "METRICS_TOKEN", "VERCEL_TOKEN", "GITHUB_TOKEN", "ALERTS_TOKEN"}
 
 // Load reads and validates the whole configuration; the error lists every
 // missing or malformed variable at once. Secret values are never echoed.
@@ -323,14 +334,67 @@ func loadWatch(c *Config, get func(string) string, errs *[]string) {
 	default:
 		*errs = append(*errs, fmt.Sprintf("CLERK_PROBE %q must be on or off", v))
 	}
-	c.ProbeConfirm = positiveInt(get, "CLERK_PROBE_CONFIRM_POLLS", errs)
+	c.ProbeConfirm = confirmPolls(get, "CLERK_PROBE_CONFIRM_POLLS", errs)
 	if ms, err := strconv.Atoi(get("CLERK_PROBE_SLOW_MS")); err != nil || ms < 1 {
 		*errs = append(*errs, fmt.Sprintf("CLERK_PROBE_SLOW_MS %q must be a positive number of milliseconds", get("CLERK_PROBE_SLOW_MS")))
 	} else {
 		c.ProbeSlow = time.Duration(ms) * time.Millisecond
 	}
-	c.HealthConfirm = positiveInt(get, "APP_HEALTH_CONFIRM_POLLS", errs)
+	c.HealthConfirm = confirmPolls(get, "APP_HEALTH_CONFIRM_POLLS", errs)
 	c.ChartProgram = get("CHART_PROGRAM")
+	loadProbeSchedule(c, get, errs)
+}
+
+// loadProbeSchedule reads the probes' own schedule and their window; the
+// window must hold the rounds it confirms.
+func loadProbeSchedule(c *Config, get func(string) string, errs *[]string) {
+	c.ProbeWindow = duration(get, "CLERK_PROBE_CONFIRM_WINDOW", errs)
+	sched := get("CLERK_PROBE_SCHEDULE")
+	every := scheduleInterval(c.StatusSchedule)
+	if !strings.EqualFold(sched, "off") {
+		if _, err := cron.ParseStandard(sched); err != nil {
+			*errs = append(*errs, fmt.Sprintf("CLERK_PROBE_SCHEDULE %q is not a cron schedule (e.g. @every 15s) or off", sched))
+			return
+		}
+		c.ProbeSchedule, every = sched, scheduleInterval(sched)
+	}
+	if every <= 0 || c.ProbeWindow <= 0 {
+		return
+	}
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"CLERK_PROBE_CONFIRM_POLLS", c.ProbeConfirm}, {"APP_HEALTH_CONFIRM_POLLS", c.HealthConfirm}} {
+		if need := time.Duration(v.n-1) * every; v.n > 0 && c.ProbeWindow <= need {
+			*errs = append(*errs, fmt.Sprintf("CLERK_PROBE_CONFIRM_WINDOW %s cannot hold %s=%d probe rounds %s apart: make it longer than %s, or probe more often (CLERK_PROBE_SCHEDULE)",
+				c.ProbeWindow, v.name, v.n, every, need))
+		}
+	}
+}
+
+// scheduleInterval is the time between two runs of a cron schedule (0
+// for "" or one that does not parse).
+func scheduleInterval(spec string) time.Duration {
+	if spec == "" {
+		return 0
+	}
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return 0
+	}
+	first := sched.Next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	return sched.Next(first).Sub(first)
+}
+
+// confirmPolls reads a count of failed rounds in a row: at least 2, so
+// that one failed probe never pages anyone.
+func confirmPolls(get func(string) string, name string, errs *[]string) int {
+	v := get(name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 2 || n > 100 {
+		*errs = append(*errs, fmt.Sprintf("%s %q must be a whole number from 2 to 100 (one failed probe never opens an incident)", name, v))
+	}
+	return n
 }
 
 // loadApp reads the app: its Clerk keys, webhook endpoint and resync.
@@ -375,6 +439,7 @@ func loadPaging(c *Config, get func(string) string, errs *[]string) {
 	c.BypassMax = duration(get, "BYPASS_MAX_DURATION", errs)
 	c.BypassReadToken = get("BYPASS_READ_TOKEN")
 	c.MetricsToken = get("METRICS_TOKEN")
+	loadAlerts(c, get, errs)
 	c.VercelToken, c.VercelProject, c.VercelTeam, c.VercelURL = get("VERCEL_TOKEN"), get("VERCEL_PROJECT_ID"), get("VERCEL_TEAM_ID"), strings.TrimRight(get("VERCEL_API_URL"), "/")
 	if (c.VercelToken == "") != (c.VercelProject == "") {
 		*errs = append(*errs, "VERCEL_TOKEN and VERCEL_PROJECT_ID go together: set both to read and roll back the app's deployments, or neither")
@@ -382,6 +447,22 @@ func loadPaging(c *Config, get func(string) string, errs *[]string) {
 	if u, err := url.Parse(c.VercelURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		*errs = append(*errs, "VERCEL_API_URL must be an http(s) URL such as https://api.vercel.com")
 	}
+}
+
+// loadAlerts reads the alert intake (POST /v1/alerts).
+func loadAlerts(c *Config, get func(string) string, errs *[]string) {
+	c.AlertsToken = get("ALERTS_TOKEN")
+	if c.AlertsToken != "" && len(c.AlertsToken) < 16 {
+		*errs = append(*errs, "ALERTS_TOKEN must be at least 16 characters (value not shown): anyone who guesses it opens incidents")
+	}
+	if c.AlertsToken != "" && c.Channel == "" {
+		*errs = append(*errs, "ALERTS_TOKEN needs SLACK_CHANNEL_ID: alerts open incidents in that channel")
+	}
+	cat, ok := incident.ParseCategory(get("ALERTS_DEFAULT_CATEGORY"))
+	if !ok {
+		*errs = append(*errs, fmt.Sprintf("ALERTS_DEFAULT_CATEGORY %q must be outage, webhook, security or performance", get("ALERTS_DEFAULT_CATEGORY")))
+	}
+	c.AlertsCategory = cat
 }
 
 // loadPagerDutyAPI reads the REST API key the bot reads PagerDuty back with.

@@ -59,6 +59,7 @@ type peopleDeps struct {
 	}
 	Observe   handlers.Observer
 	ReadLimit handlers.ReadLimiter
+	Sharing   *usecase.Sharing // who reads a thread; shares with the responders only
 }
 
 // actionDeps are what the actions on Clerk, approvals and updates use.
@@ -183,12 +184,12 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		commands.NewInvestigate(kit, struct {
 			*incident.AffectedAccounts
 			*incident.Markers
-		}{d.Affected, d.Markers}, pub, accounts, d.Approvals, security),
+		}{d.Affected, d.Markers}, pub, accounts, d.Approvals, security, d.Sharing),
 		commands.NewRoles(kit, d.Contacts.Names(), pub, access),
 		commands.NewUpdates(kit, d.Drafts, pub, d.Runbook, d.UpdateEvery, drafts),
 		drafts,
 		commands.NewBypass(kit, d.Bypass, voider, pub, requests, d.BypassMax),
-		commands.NewApprovals(kit, decider, access, pub, d.Observe),
+		commands.NewApprovals(kit, decider, access, pub, d.Observe, d.Approvals),
 		commands.NewWatch(kit, charts, d.Store, pub, d.Runbook, d.Watch),
 		commands.NewProbes(kit, charts, pub, d.DiagnoseTargets, d.Check),
 		commands.NewWebhookCheck(kit, d.CheckWebhook, pub, dashboard),

@@ -25,7 +25,7 @@ var freeText = map[string][]string{
 	"rootcause":  {"rootcause INC-1 " + hostile},
 	"prevention": {"prevention INC-1 " + hostile},
 	"lessons":    {"lessons INC-1 " + hostile},
-	"lockout":    {"lockout INC-1 user_abc -- " + hostile},
+	"lockout":    {"lockout INC-1 abe@example.com -- " + hostile}, // Abe is in Clerk
 	"bypass":     {"bypass on 30m " + hostile, "bypass extend 15m " + hostile},
 	"resolve":    {"resolve INC-1 " + hostile},
 	"webhooks":   {"webhooks pause INC-1 " + hostile},
@@ -56,6 +56,7 @@ func TestHostileTextIsInertEverywhere(t *testing.T) {
 	t.Parallel()
 	h := startSecurity(t, map[string]string{"SLACK_APPROVERS": "U3"})
 	s := h.slack
+	h.clerk.AddUser("Abe", "abe@example.com", 0)
 	h.open(t, freeText["open"][0])
 	names := make([]string, 0, len(freeText))
 	for name := range freeText {

@@ -67,6 +67,9 @@ func TestReportAndStatusComeWithCharts(t *testing.T) {
 		if bot.Poller.TryLead(context.Background()) {
 			bot.Poller.Poll(context.Background())
 		}
+		if bot.Poller.TryLeadProbes(context.Background()) {
+			bot.Poller.PollProbes(context.Background())
+		}
 	}
 
 	// Before asking: no samples, so status --chart says why, and posts nothing.

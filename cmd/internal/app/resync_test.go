@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,11 @@ func TestResyncEndToEndSurvivesARestart(t *testing.T) {
 	file := fs.ExpectFile(t, "CINC", "Resync rs-")
 	if !strings.Contains(file.Content, "done: delivered 2500, failed 0") {
 		t.Fatalf("timeline lacks the summary:\n%s", file.Content)
+	}
+	// The resync was work in flight: its end is in the thread and the report.
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"*Ended after", "resync rs-", "done. delivered 2500, failed 0, skipped 0"}})
+	if !strings.Contains(file.Content, "### Long actions") || !regexp.MustCompile(`resync rs-\S+ \(rs-\S+, \S+\): done - delivered 2500, failed 0, skipped 0`).MatchString(file.Content) {
+		t.Fatalf("the report does not list the resync with its outcome:\n%s", file.Content)
 	}
 }
 

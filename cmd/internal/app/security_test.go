@@ -126,17 +126,22 @@ func TestLockoutNeedsASecondPersonAndBansOnce(t *testing.T) {
 	card := h.open(t, "open security Account takeover")
 
 	s.Command(t, "U1", "C1", "lockout eve@example.com -- credential stuffing from 203.0.113.7")
-	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", "eve@example.com", "credential stuffing", "Requested by <@U1>"}})
-	s.ExpectEphemeral(t, "U1", "Approval requested")
-	if n := len(fc.Calls()); n != 0 {
-		t.Fatalf("Clerk was called %d times before approval", n)
+	// The thread names the account by ID and initials, the reason masked;
+	// the requester's reply has it all.
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", "Ban 1 user(s)", eve.ID + " (E.)", "credential stuffing from [IP]", "Requested by <@U1>", "[Show targets]"}})
+	s.ExpectEphemeral(t, "U1", "Approval requested", eve.ID+" · Eve · eve@example.com", "203.0.113.7")
+	if strings.Contains(req.Render(), "eve@example.com") || strings.Contains(req.Render(), "203.0.113.7") {
+		t.Fatalf("the request in the thread names personal data:\n%s", req.Render())
+	}
+	if n := fc.CountCalls("POST", ""); n != 0 {
+		t.Fatalf("Clerk was changed %d times before approval", n)
 	}
 
 	h.ticked(t, "INC-1", incident.StepLockAccounts, false)
 	// The requester cannot approve their own request.
 	s.Click(t, "U1", req, "Approve")
 	s.ExpectEphemeral(t, "U1", "You made this request; someone else must approve it.")
-	if fc.User(eve.ID).Banned || len(fc.Calls()) != 0 {
+	if fc.User(eve.ID).Banned || fc.CountCalls("POST", "") != 0 {
 		t.Fatal("self-approval reached Clerk")
 	}
 	// A non-responder is refused too.
@@ -153,9 +158,9 @@ func TestLockoutNeedsASecondPersonAndBansOnce(t *testing.T) {
 	if loser.User != "U2" && loser.User != "U3" {
 		t.Fatalf("loser %s", loser.User)
 	}
-	s.ExpectUpdated(t, req, "Approved by <@", "banned, sign-in blocked, no active session left")
+	s.ExpectUpdated(t, req, "Approved by <@", "banned, sign-in blocked, no active session left", "credential stuffing from [IP]", eve.ID+" (E.)")
 	h.ticked(t, "INC-1", incident.StepLockAccounts, true)
-	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"*Lockout*", "eve@example.com (" + eve.ID + "): banned"}})
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"*Lockout*", eve.ID + " (E.): banned"}})
 	if got := fc.CountCalls("POST", "/ban"); got != 1 {
 		t.Fatalf("ban called %d times", got)
 	}
@@ -186,14 +191,15 @@ func TestLockoutNeedsASecondPersonAndBansOnce(t *testing.T) {
 		t.Fatalf("timeline:\n%s", tl)
 	}
 
-	// An expired request does nothing.
-	s.Command(t, "U1", "C1", "lockout user_nobody")
-	req2 := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed", "user_nobody"}})
+	// An expired request does nothing, and keeps what it was for.
+	nob := fc.AddUser("Nob", "nob@example.com", 1)
+	s.Command(t, "U1", "C1", "lockout "+nob.ID)
+	req2 := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed", nob.ID}})
 	s.ExpectEphemeral(t, "U1", "Approval requested")
 	stale := req2.Buttons()[0] // a stale copy of the message still has the button
 	h.clock.Add(16 * time.Minute)
 	h.sweep(context.Background())
-	s.ExpectUpdated(t, req2, "Expired at")
+	s.ExpectUpdated(t, req2, "Expired at", nob.ID+" (N.)", "Ban 1 user(s)")
 	calls := len(fc.Calls())
 	id0, err := s.Press("U2", req2, stale)
 	if err != nil {
@@ -212,8 +218,8 @@ func TestLockoutNeedsASecondPersonAndBansOnce(t *testing.T) {
 
 	// Unlock lifts the ban, at once and on the record.
 	s.Command(t, "U2", "C1", "unlock "+eve.ID)
-	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"unbanned and unlocked eve@example.com"}})
-	s.ExpectEphemeral(t, "U2", "unbanned and unlocked")
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"unbanned and unlocked " + eve.ID + " (E.)"}})
+	s.ExpectEphemeral(t, "U2", "unbanned and unlocked eve@example.com")
 	if fc.User(eve.ID).Banned {
 		t.Fatal("still banned")
 	}
@@ -239,9 +245,9 @@ func TestRevokeIsForRespondersAndSurvives429(t *testing.T) {
 	s.Command(t, "U1", "C1", "revoke "+a.ID+"\nben@example.com\nghost@example.com\nnot-an-id")
 	progress := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Revoking the sessions of 2 users"}})
 	s.ExpectUpdated(t, progress, "2/2 done, 0 failed")
-	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Sessions revoked", "ann@example.com (" + a.ID + "): 3 revoked, none active",
-		"ben@example.com (" + b.ID + "): 2 revoked", "Not found in Clerk: ghost@example.com", "skipped: not-an-id"}})
-	s.ExpectEphemeral(t, "U1", "Sessions revoked")
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Sessions revoked", a.ID + " (A.): 3 revoked, none active",
+		b.ID + " (B.): 2 revoked", "2 of the targets given were not found in Clerk or not a user ID or e-mail; <@U1> has the list"}})
+	s.ExpectEphemeral(t, "U1", "Sessions revoked", "ann@example.com ("+a.ID+"): 3 revoked", "Not found in Clerk: ghost@example.com", "skipped: not-an-id")
 	if fc.ActiveSessions("") != 0 {
 		t.Fatal("sessions left active")
 	}
@@ -425,10 +431,9 @@ func TestLongRevokeResultListsFailuresFirstAndAttachesTheRest(t *testing.T) {
 			file = f.Content
 		}
 	}
-	for _, e := range emails {
-		if !strings.Contains(file, e) {
-			t.Fatalf("the attached result lacks %s:\n%s", e, file)
-		}
+	// The file is in the thread: user IDs, no e-mail.
+	if strings.Count(file, "user_") != 120 || strings.Contains(file, "@example.com") {
+		t.Fatalf("the attached result is not the 120 accounts by ID:\n%s", file)
 	}
 }
 
@@ -445,7 +450,7 @@ func TestClerkRefusalsReachTheUserAsTheirOwnSentence(t *testing.T) {
 	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout"}})
 	s.ExpectEphemeral(t, "U1", "Approval requested")
 	s.Click(t, "U3", req, "Approve")
-	s.ExpectUpdated(t, req, "Approved by <@U3>", "eve@example.com", "plan does not include banning users (402", "nothing was changed", "use `revoke`")
+	s.ExpectUpdated(t, req, "Approved by <@U3>", eve.ID+" (E.)", "plan does not include banning users (402", "nothing was changed", "use `revoke`")
 	if fc.User(eve.ID).Banned {
 		t.Fatal("banned despite the 402")
 	}
@@ -497,7 +502,7 @@ func TestInvestigateExportAndDashboard(t *testing.T) {
 		t.Fatal("the button did not revoke")
 	}
 	s.Command(t, "U1", "C1", "lockout ann@example.com")
-	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", "ann@example.com"}})
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", ann.ID}})
 	s.Click(t, "U2", req, "Approve")
 	// Many card, checklist and progress updates share chat.update's Tier 3 pace.
 	s.ExpectUpdatedWithin(t, 30*time.Second, req, "Approved by <@U2>", "banned")
@@ -562,13 +567,15 @@ func timelineOf(t *testing.T, prefix, id string) []string {
 
 // `user` and `affected export` answer the responder who asked, alone: the
 // session IPs and cities in an ephemeral message, the e-mail addresses in
-// a file in their DM with the bot. Another responder and an outsider in
-// the channel (U9, no responder) see none of it, until the asker clicks
-// "Share in thread": then the thread has it, and the timeline says it was
-// shared with counts and IDs only.
-func TestInvestigationAndExportStayWithTheAsker(t *testing.T) {
+// a file in their DM with the bot. Another responder, an outsider (U9, no
+// responder) and a guest in the channel (UG) see none of it. *Share in
+// thread* first says who reads the thread, the guest counted, and shares
+// with the responders only: a group DM of them, never the guest; the
+// thread says it was shared, with the user ID and counts only.
+func TestInvestigationAndExportStayWithTheResponders(t *testing.T) {
 	h := startSecurity(t, nil)
 	s, fc := h.slack, h.clerk
+	s.AddGuest("UG", "gary-guest", false)
 	eve := fc.AddUser("Eve", "eve@example.com", 0)
 	for range 3 {
 		fc.AddSessionFrom(eve.ID, fakeclerk.Activity{Device: "Macintosh", Browser: "Chrome", Version: "131", IP: "198.51.100.7", City: "Berlin", Country: "DE"})
@@ -588,7 +595,7 @@ func TestInvestigationAndExportStayWithTheAsker(t *testing.T) {
 	if got := leaks(s.SeenBy("U1")); len(got) != 5 {
 		t.Fatalf("the asker sees %v of the personal data; want the IPs, cities and e-mail", got)
 	}
-	for _, who := range []string{"U2", "U9"} {
+	for _, who := range []string{"U2", "U9", "UG"} {
 		if got := leaks(s.SeenBy(who)); len(got) > 0 {
 			t.Fatalf("%s can read %v:\n%s", who, got, s.SeenBy(who))
 		}
@@ -599,32 +606,76 @@ func TestInvestigationAndExportStayWithTheAsker(t *testing.T) {
 		t.Fatal("another user pressed the asker's ephemeral button")
 	}
 
-	// The asker shares the investigation: the thread gets it, fresh from
-	// Clerk, with its buttons; a second click shares nothing more.
+	// *Share in thread* warns who reads the thread, the guest named, and
+	// posts nothing.
 	s.Click(t, "U1", inv, "Share in thread")
-	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"eve@example.com", "4 active session(s)", "198.51.100.7", "Lagos, NG", "[Lock out]"}})
-	s.ExpectEphemeral(t, "U1", "investigation of "+eve.ID+" is now in the INC-1 thread")
-	s.Click(t, "U1", inv, "Share in thread")
+	warn := s.ExpectEphemeral(t, "U1", "Who reads the thread", "<#CINC> is a public channel with 5 people", "1 of them guests* (<@UG>)", "not posted", "[Share with the responders only]")
+	// The responders-only share: a group DM of the asker and the other
+	// responders in the channel, fresh from Clerk, with its buttons.
+	s.Click(t, "U1", warn, "Share with the responders only")
+	dm := s.Expect(t, fakeslack.Match{Channel: "GU1U2U3", Contains: []string{"eve@example.com", "4 active session(s)", "198.51.100.7", "Lagos, NG", "[Lock out]"}})
+	if users := s.GroupDM(dm.Channel); strings.Join(users, ",") != "U1,U2,U3" {
+		t.Fatalf("the group DM is %v", users)
+	}
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"shared the investigation of " + eve.ID + " (E.) (4 active session(s), 1 flagged) with the responders only", "<@U2>", "<@U3>"}})
+	s.ExpectEphemeral(t, "U1", "Shared the investigation of "+eve.ID)
+	s.Click(t, "U1", warn, "Share with the responders only")
 	s.ExpectEphemeral(t, "U1", "already shared")
 	if got := leaks(s.SeenBy("U2")); len(got) == 0 {
 		t.Fatal("the shared investigation is not in the other responder's view")
 	}
 
-	// The asker shares the export: the same CSV goes into the thread.
+	// The export: the same warning, then the CSV into the group DM.
 	s.Click(t, "U1", exp, "Share in thread")
-	s.ExpectEphemeral(t, "U1", "inc-1-affected-accounts.csv is now in the INC-1 thread")
-	if f := s.ExpectFile(t, "CINC", eve.ID+",eve@example.com,Eve,investigated at"); f.ThreadTS != card.TS {
-		t.Fatalf("the shared export went to %s/%s, not the thread", f.Channel, f.ThreadTS)
+	warn2 := s.ExpectEphemeral(t, "U1", "Who reads the thread", "The export (e-mail addresses and names)", "1 of them guests")
+	s.Click(t, "U1", warn2, "Share with the responders only")
+	s.ExpectEphemeral(t, "U1", "Shared the affected-accounts export of INC-1")
+	if f := s.ExpectFile(t, "GU1U2U3", eve.ID+",eve@example.com,Eve,investigated at"); f.ThreadTS != "" {
+		t.Fatalf("the shared export went to %s/%s", f.Channel, f.ThreadTS)
+	}
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"shared the affected-accounts export of INC-1 (1 account(s)) with the responders only"}})
+	for _, who := range []string{"U9", "UG"} {
+		if got := leaks(s.SeenBy(who)); len(got) > 0 {
+			t.Fatalf("%s can read %v after the shares:\n%s", who, got, s.SeenBy(who))
+		}
 	}
 	tl := timelineOf(t, h.prefix, "INC-1")
 	joined := strings.Join(tl, "\n")
-	if !strings.Contains(joined, "Shared in the thread the investigation of "+eve.ID+": 4 active session(s), 1 flagged") ||
-		!strings.Contains(joined, "Affected accounts export shared in the thread: 1") ||
+	if !strings.Contains(joined, "Shared with the responders the investigation of "+eve.ID+": 4 active session(s), 1 flagged") ||
+		!strings.Contains(joined, "Affected accounts export shared with the responders: 1") ||
 		!strings.Contains(joined, "Affected accounts exported privately: 1") {
 		t.Fatalf("timeline:\n%s", joined)
 	}
 	if got := leaks(joined); len(got) > 0 {
 		t.Fatalf("the timeline holds %v:\n%s", got, joined)
+	}
+}
+
+// In the incident's own private channel with no guest, the responders-only
+// share goes to the thread: only the incident's people read it.
+func TestShareGoesToTheThreadOfAPrivateIncidentChannelWithoutGuests(t *testing.T) {
+	h := startSecurity(t, map[string]string{"INCIDENT_CHANNELS": "on", "INCIDENT_CHANNELS_PRIVATE": "on", "INCIDENT_CHANNEL_INVITE": "U2"})
+	s, fc := h.slack, h.clerk
+	s.AddGuest("UG", "gary-guest", false)
+	eve := fc.AddUser("Eve", "eve@example.com", 0)
+	fc.AddSessionFrom(eve.ID, fakeclerk.Activity{Device: "Windows", Browser: "Firefox", Version: "128", IP: "203.0.113.9", City: "Lagos", Country: "NG"})
+	s.Command(t, "U1", "C1", "open security Account takeover")
+	s.ExpectEphemeral(t, "U1", "Opened")
+	chans := s.Channels()
+	if len(chans) != 1 || !chans[0].Private {
+		t.Fatalf("channels %+v", chans)
+	}
+	room := chans[0].ID
+	card := s.ExpectMessage(t, room, "INC-1")
+	s.Command(t, "U1", room, "user eve@example.com")
+	inv := s.ExpectEphemeral(t, "U1", "203.0.113.9", "[Share in thread]")
+	s.Click(t, "U1", inv, "Share in thread")
+	warn := s.ExpectEphemeral(t, "U1", "is a private channel with", "none of them a guest", "posts it in the thread")
+	s.Click(t, "U1", warn, "Share with the responders only")
+	s.Expect(t, fakeslack.Match{Channel: room, Thread: card.TS, Contains: []string{"203.0.113.9", "Lagos, NG"}})
+	s.ExpectEphemeral(t, "U1", "a private channel without guests")
+	if got := leaks(s.SeenBy("UG")); len(got) > 0 {
+		t.Fatalf("the guest outside the room reads %v", got)
 	}
 }
 
@@ -637,7 +688,7 @@ func TestExportRightAfterApprovedLockoutHasTheAccount(t *testing.T) {
 	ann := fc.AddUser("Ann", "ann@example.com", 1)
 	card := h.open(t, "open security Account takeover")
 	s.Command(t, "U1", "C1", "lockout ann@example.com -- phished")
-	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", "ann@example.com"}})
+	req := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: lockout", ann.ID}})
 	s.ExpectEphemeral(t, "U1", "Approval requested")
 
 	arrived, release := fc.Hold("POST", "/ban")
@@ -691,7 +742,7 @@ func TestUnlockWithLockoutOffSaysTheBanWasLifted(t *testing.T) {
 	fc.DisableLockout()
 	fc.SetBanned(eve.ID, true)
 	s.Command(t, "U2", "C1", "unlock "+eve.ID)
-	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"unbanned eve@example.com", "user lockout is off"}})
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"unbanned " + eve.ID + " (E.)", "user lockout is off"}})
 	s.ExpectEphemeral(t, "U2", "unbanned eve@example.com", "they can sign in again")
 	if fc.User(eve.ID).Banned {
 		t.Fatal("still banned")
@@ -715,7 +766,7 @@ func TestRevokeSaysWhenNothingWasRevoked(t *testing.T) {
 	h.ticked(t, "INC-1", incident.StepRevokeSessions, false)
 
 	s.Command(t, "U2", "C1", "revoke zoe@example.com")
-	res := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"No sessions revoked", "zoe@example.com (" + zoe.ID + "): no active sessions, nothing to revoke"}})
+	res := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"No sessions revoked", zoe.ID + " (Z.): no active sessions, nothing to revoke"}})
 	if strings.Contains(res.Render(), "Sessions revoked") {
 		t.Fatalf("claims sessions were revoked:\n%s", res.Render())
 	}

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,33 @@ type vercelHarness struct {
 	*secHarness
 	vercel *fakevercel.Server
 	logs   *secretscan.Buffer
+	// gate, when set, holds the rollback's polls of Vercel until closed.
+	mu   sync.Mutex
+	gate chan struct{}
+}
+
+// holdRollback keeps an approved rollback running until release is called.
+func (h *vercelHarness) holdRollback() (release func()) {
+	g := make(chan struct{})
+	h.mu.Lock()
+	h.gate = g
+	h.mu.Unlock()
+	return sync.OnceFunc(func() { close(g) })
+}
+
+func (h *vercelHarness) wait(ctx context.Context) error {
+	h.mu.Lock()
+	g := h.gate
+	h.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	select {
+	case <-g:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // The fake app's publishable key: pk_live_ for the fake Clerk's host.
@@ -50,7 +78,7 @@ func startVercel(t *testing.T, extra map[string]string) *vercelHarness {
 		env[k] = v
 	}
 	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: env, Options: app.Options{Manual: app.Loops{Sweep: true}, Now: h.clock.Now,
-		VercelWait: func(context.Context) error { return nil }}})
+		VercelWait: h.wait}})
 	h.prefix, h.sweep, h.httpAddr, h.logs = bot.Prefix, bot.Sweep, bot.HTTPAddr, bot.Logs
 	return h
 }

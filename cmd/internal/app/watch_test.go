@@ -31,13 +31,17 @@ func startWatching(t *testing.T, fs *fakeslack.Server, env map[string]string) *s
 	return apptest.Start(t, apptest.Spec{Slack: fs, Env: base, Options: app.Options{Manual: app.Loops{Poll: true, Sweep: true}}}).Poller
 }
 
-// poll runs the cron job of each replica at once, as their schedules would.
+// poll runs the cron jobs of each replica at once, as their schedules
+// would: the status poll, then a probe round.
 func poll(pollers ...*statuswatch.Poller) {
 	var wg sync.WaitGroup
 	for _, p := range pollers {
 		wg.Go(func() {
 			if p.TryLead(context.Background()) {
 				p.Poll(context.Background())
+			}
+			if p.TryLeadProbes(context.Background()) {
+				p.PollProbes(context.Background())
 			}
 		})
 	}
@@ -163,7 +167,7 @@ func TestCheckReportsEachProblemWithoutSecrets(t *testing.T) {
 }
 
 // Clerk's Backend API starts answering 503 while its status page still
-// says all is well: after 3 polls the bot's own probes open one outage;
+// says all is well: after 3 rounds (CLERK_PROBE_CONFIRM_POLLS 3) the bot's own probes open one outage;
 // when the status page then reports the incident, its alert is attached
 // to that incident rather than opening a second. Recovery is said once.
 func TestClerkProbesOpenBeforeTheStatusPage(t *testing.T) {
@@ -174,7 +178,8 @@ func TestClerkProbesOpenBeforeTheStatusPage(t *testing.T) {
 	defer st.Close()
 	fc := fakeclerk.New()
 	defer fc.Close()
-	p := startWatching(t, fs, map[string]string{"CLERK_STATUS_URL": st.RootURL(), "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL()})
+	p := startWatching(t, fs, map[string]string{"CLERK_STATUS_URL": st.RootURL(), "CLERK_SECRET_KEY": fc.Key, "CLERK_API_URL": fc.URL(),
+		"CLERK_PROBE_CONFIRM_POLLS": "3"})
 	poll(p)
 	fc.Fail("GET", "/jwks", 503, 1000, 0)
 	poll(p)

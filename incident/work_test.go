@@ -1,0 +1,49 @@
+package incident
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Work is started once, ended once; the report lists it running, then
+// with its outcome; a report written while it ran is behind once it ends.
+func TestWorkStartsEndsAndIsReported(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	inc := &Incident{ID: "INC-1", Title: "x", Category: "outage", OpenedAt: t0}
+	bot := Person{Name: "bot"}
+	apply := func(m Mutation, at time.Time) []Entry {
+		t.Helper()
+		e, err := m(inc, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	if e := apply(StartWork(bot, Work{ID: "apr-1", What: "rollback to dpl_1"}, "Started rollback"), t0); len(e) != 1 {
+		t.Fatalf("entries %v", e)
+	}
+	if _, err := StartWork(bot, Work{ID: "apr-1"}, "again")(inc, t0); err == nil {
+		t.Fatal("started twice")
+	}
+	apply(ReportWritten(Person{ID: "U1", Name: "alice"}, "Post-incident report written"), t0.Add(time.Minute))
+	md, _ := Report(inc, t0.Add(time.Minute))
+	if !strings.Contains(md, "- 03:00 - rollback to dpl_1 (apr-1, bot): **still running**") || len(inc.Running()) != 1 {
+		t.Fatalf("report while running:\n%s", md)
+	}
+	apply(EndWork(bot, "apr-1", "", "done", "succeeded", ""), t0.Add(4*time.Minute))
+	if _, err := EndWork(bot, "apr-1", "", "failed", "no", "")(inc, t0.Add(5*time.Minute)); err == nil {
+		t.Fatal("ended twice")
+	}
+	if !inc.ReportBehind("apr-1") || len(inc.Running()) != 0 {
+		t.Fatal("the report written while it ran is not behind")
+	}
+	md, _ = Report(inc, t0.Add(5*time.Minute))
+	if !strings.Contains(md, "- 03:00 to 03:04 - rollback to dpl_1 (apr-1, bot): done - succeeded") {
+		t.Fatalf("report after the end:\n%s", md)
+	}
+	apply(ReportWritten(bot, "updated"), t0.Add(5*time.Minute))
+	if inc.ReportBehind("apr-1") {
+		t.Fatal("a report written after the end is behind")
+	}
+}
