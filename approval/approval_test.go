@@ -120,3 +120,43 @@ func TestUnfinishedIsApprovedWithoutOutcome(t *testing.T) {
 		t.Fatalf("after the outcome: %+v %v", got, err)
 	}
 }
+
+// An Approve clicked at the expiry, before any sweep marked the request
+// expired, is refused as expired and changes nothing; a click a moment
+// before the expiry still counts.
+func TestApproveAtTheExpiryBeforeTheSweepIsRefused(t *testing.T) {
+	rdb, prefix := redistest.Client(t)
+	start := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	now := start
+	s := approval.NewStore(rdb, prefix, 15*time.Minute, func() time.Time { return now })
+	ctx := context.Background()
+	late, err := s.Create(ctx, approval.Request{Incident: "INC-1", Action: "lockout", RequestedBy: incident.Person{ID: "U1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTime, err := s.Create(ctx, approval.Request{Incident: "INC-1", Action: "lockout", RequestedBy: incident.Person{ID: "U1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = late.ExpiresAt.Add(-time.Millisecond)
+	if r, err := s.Decide(ctx, inTime.ID, incident.Person{ID: "U2"}, true); err != nil || r.Status != approval.Approved {
+		t.Fatalf("a moment before the expiry: %+v %v", r, err)
+	}
+	now = late.ExpiresAt
+	for _, approve := range []bool{true, false} {
+		var exp *approval.ExpiredError
+		if _, err := s.DecideAndClaim(ctx, late.ID, incident.Person{ID: "U2"}, approve, "replica-1"); !errors.As(err, &exp) {
+			t.Fatalf("decided (approve %v) at the expiry: %v", approve, err)
+		}
+	}
+	r, err := s.Get(ctx, late.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != approval.Pending || r.DecidedBy != nil {
+		t.Fatalf("a refused late click changed the request: %+v", r)
+	}
+	if ids, err := s.Unexecuted(ctx); err != nil || len(ids) != 1 || ids[0] != inTime.ID {
+		t.Fatalf("to carry out: %v %v", ids, err)
+	}
+}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 )
@@ -19,12 +22,26 @@ var ErrOffline = errors.New("slack is not used by the break-glass CLI")
 // the operator are printed; posts and updates fail, so the bot catches the
 // cards up once Slack is reachable again.
 type Offline struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu    sync.Mutex
+	w     io.Writer
+	typed func(actionID, value string) string
+	out   string
+}
+
+// OfflineOptions says how the CLI shows what only Slack has.
+type OfflineOptions struct {
+	// Typed is the command (words after `do`) that does what a button
+	// does, "" when only a click in Slack can.
+	Typed func(actionID, value string) string
+	// Out is where uploaded files go: a directory, or a file path for
+	// the first file (others go beside it). "" prints text files.
+	Out string
 }
 
 // NewOffline prints replies to w.
-func NewOffline(w io.Writer) *Offline { return &Offline{w: w} }
+func NewOffline(w io.Writer, o OfflineOptions) *Offline {
+	return &Offline{w: w, typed: o.Typed, out: o.Out}
+}
 
 var (
 	mentionRe = regexp.MustCompile(`<[@#!]([^>|]*)(\|([^>]*))?>`)
@@ -45,11 +62,16 @@ func Plain(s string) string {
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
-// Reply prints the message.
+// Reply prints the message as Slack shows it: its blocks when it has
+// any (the text is then only the notification's fallback), else its text.
 func (o *Offline) Reply(ctx context.Context, to ReplyTo, m Msg) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	_, err := fmt.Fprintln(o.w, Plain(m.Text))
+	text := emoji.Replace(Plain(m.Text))
+	if len(m.Blocks) > 0 {
+		text = BlocksText(m.Blocks, o.typed)
+	}
+	_, err := fmt.Fprintln(o.w, text)
 	return err
 }
 
@@ -61,9 +83,39 @@ func (o *Offline) Post(ctx context.Context, channel, threadTS string, m Msg) (st
 // Update fails: Slack is not reachable from here.
 func (o *Offline) Update(ctx context.Context, channel, ts string, m Msg) error { return ErrOffline }
 
-// Upload fails: Slack is not reachable from here.
+// Upload writes the file where the operator asked (--out), or prints a
+// text file framed by its name; a binary file without --out is named and
+// skipped.
 func (o *Offline) Upload(ctx context.Context, channel, threadTS, filename, title, content, comment string) error {
-	return ErrOffline
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.out != "" {
+		path := o.outPath(filename)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		_, err := fmt.Fprintf(o.w, "%s written to %s\n", title, path)
+		return err
+	}
+	if !utf8.ValidString(content) || strings.ContainsRune(content, 0) {
+		_, err := fmt.Fprintf(o.w, "%s (%s, %d bytes) is not text: add --out <directory> to write it.\n", title, filename, len(content))
+		return err
+	}
+	_, err := fmt.Fprintf(o.w, "----- %s (%s) -----\n%s\n----- end of %s -----\n", title, filename, strings.TrimRight(content, "\n"), filename)
+	return err
+}
+
+// outPath is where an uploaded file goes: into Out when it is a
+// directory; Out itself for the first file named like it (same
+// extension), beside it otherwise.
+func (o *Offline) outPath(filename string) string {
+	if st, err := os.Stat(o.out); (err == nil && st.IsDir()) || strings.HasSuffix(o.out, string(filepath.Separator)) {
+		return filepath.Join(o.out, filepath.Base(filename))
+	}
+	if filepath.Ext(o.out) == filepath.Ext(filename) {
+		return o.out
+	}
+	return filepath.Join(filepath.Dir(o.out), filepath.Base(filename))
 }
 
 // OpenDM fails: Slack is not reachable from here.

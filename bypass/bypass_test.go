@@ -46,7 +46,9 @@ func TestBypassLifecycleAnnouncedOnceAcrossReplicas(t *testing.T) {
 	// Apps reading Redis see the same JSON under the documented key, with a TTL.
 	raw, _ := rdb.Get(ctx, replicas[0].Key()).Bytes()
 	var pub map[string]any
-	_ = json.Unmarshal(raw, &pub)
+	if err := json.Unmarshal(raw, &pub); err != nil {
+		t.Fatalf("published %q: %v", raw, err)
+	}
 	if pub["enabled"] != true || pub["expires_at"] != "2026-11-25T03:30:00Z" {
 		t.Fatalf("published %s", raw)
 	}

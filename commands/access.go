@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
 // Responders decides who is a responder (handlers.Authorizer).
@@ -83,6 +84,43 @@ func (a *Access) NamedOn(ctx context.Context, id, user string) bool {
 		return false
 	}
 	return (inc.Commander != nil && inc.Commander.ID == user) || (inc.Comms != nil && inc.Comms.ID == user)
+}
+
+// LeadOf is who leads the incident: its commander, else whoever
+// acknowledged it, else whoever opened it.
+func (a *Access) LeadOf(ctx context.Context, id string) (incident.Person, bool) {
+	inc, err := a.incidents.Current(ctx, id)
+	if err != nil {
+		return incident.Person{}, false
+	}
+	if inc.Commander != nil {
+		return *inc.Commander, true
+	}
+	return inc.Lead(), true
+}
+
+// RolesOf names the roles user holds on open incidents other than
+// except ("comms of INC-2"): what they may act on instead.
+func (a *Access) RolesOf(ctx context.Context, user, except string) []string {
+	open, err := a.incidents.ListOpen(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, inc := range open {
+		if inc.ID == except {
+			continue
+		}
+		switch {
+		case inc.Commander != nil && inc.Commander.ID == user:
+			out = append(out, incident.RoleCommander+" of "+inc.ID)
+		case inc.Comms != nil && inc.Comms.ID == user:
+			out = append(out, incident.RoleComms+" of "+inc.ID)
+		case a.OnLadder(ctx, inc.ID, user):
+			out = append(out, "on the escalation ladder of "+inc.ID)
+		}
+	}
+	return out
 }
 
 // AllowedApprover refuses whoever may not approve.

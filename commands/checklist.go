@@ -45,8 +45,39 @@ func (h *Checklist) Title() string { return "Checklist" }
 func (h *Checklist) Commands() []Sub {
 	return []Sub{
 		{Name: "checklist", Usage: "/clerk-incident checklist [INC-n]", Summary: "show the runbook checklist with tick buttons",
-			Run: func(ctx context.Context, r Req, p Parsed) { h.withIncident(ctx, r, p, false, h.checklist) }},
+			Run: func(ctx context.Context, r Req, p Parsed) { h.withIncident(ctx, r, p, true, h.checklist) }},
+		{Name: "tick", Usage: "/clerk-incident tick [INC-n] <step>", Summary: "tick a checklist step (as its Tick button does)", Who: OnIncident,
+			Examples: []string{"/clerk-incident tick INC-3 2", "/clerk-incident tick 4a"},
+			Run:      func(ctx context.Context, r Req, p Parsed) { h.tickCmd(ctx, r, p, true) }},
+		{Name: "untick", Usage: "/clerk-incident untick [INC-n] <step>", Summary: "untick a checklist step ticked by mistake", Who: OnIncident,
+			Examples: []string{"/clerk-incident untick INC-3 2"},
+			Run:      func(ctx context.Context, r Req, p Parsed) { h.tickCmd(ctx, r, p, false) }},
 	}
+}
+
+// tickCmd ticks or unticks one step by its number, as the checklist
+// shows it; the incident may be resolved (until its report is final).
+func (h *Checklist) tickCmd(ctx context.Context, r Req, p Parsed, done bool) {
+	if len(p.Args) != 1 {
+		h.Fail(ctx, r, &UsageError{Problem: "Say which step, by its number in the checklist (`2`, `4a`).", Usage: p.Sub.Usage})
+		return
+	}
+	h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) {
+		inc, err := h.incidents.UpdateThen(ctx, id, incident.SetTick(h.rb, r.Who, p.Args[0], done), incident.After{Render: true})
+		if err != nil {
+			h.Fail(ctx, r, withID(err, id))
+			return
+		}
+		_ = h.pub.Changed(ctx, inc)
+		spec := h.rb.Spec(inc.Category)
+		st, _ := spec.Checklist.Step(p.Args[0])
+		d, total := render.ChecklistProgress(inc, spec)
+		verb := "ticked"
+		if !done {
+			verb = "unticked"
+		}
+		h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Step %s of %s %s: %s (%d/%d done).", st.ID, id, verb, render.Esc(st.Text), d, total))
+	})
 }
 
 // Buttons implements Family.
@@ -72,6 +103,12 @@ func (h *Checklist) checklist(ctx context.Context, r Req, id string) {
 	spec := h.rb.Spec(inc.Category)
 	if spec == nil {
 		h.ReplyText(ctx, r, fmt.Sprintf("%s (%s) has no runbook checklist.", id, inc.Category))
+		return
+	}
+	if r.Operator {
+		// The break-glass CLI: the checklist itself, its buttons shown as
+		// the commands that do the same; Slack's copy catches up later.
+		h.Reply(ctx, r, render.ChecklistMsg(inc, spec))
 		return
 	}
 	if inc.ChecklistTS == "" || inc.CardTS == "" {

@@ -315,10 +315,29 @@ func (h *Deploys) envCmd(ctx context.Context, r Req, p Parsed) {
 			line = fmt.Sprintf("Checked the app's production Clerk variables on Vercel: %d problem(s)", problems)
 		}
 		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, line))
-		h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepVerifyEnv, fmt.Sprintf("env check (%d problems)", problems))
+		if problems == 0 {
+			// Verified only when nothing is wrong: a ❌ is work still to do.
+			h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepVerifyEnv, "env check")
+		}
 	}
 	h.log.WithField("problems", problems).Info("env check")
+	if inc != nil && inc.Channel != "" && !r.Operator {
+		// The findings go to the thread, where the asker reads them too:
+		// said once, with a pointer here.
+		h.ReplyText(ctx, r, fmt.Sprintf(":mag: The env check is in the thread of %s: %s. %s", inc.ID, problemCount(problems), render.ThreadLink(inc)))
+		return
+	}
 	h.ReplyText(ctx, r, text)
+}
+
+func problemCount(n int) string {
+	switch n {
+	case 0:
+		return "no problem found"
+	case 1:
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
 }
 
 // EnvText renders the findings; problems counts the failures.
@@ -479,8 +498,10 @@ func (c *envCheck) modes(pk, sk envRead) (pkKind, skKind string) {
 	switch {
 	case pkKind != "" && skKind != "" && pkKind != skKind:
 		c.add("fail", "The keys are of different modes: pk_%s_ with sk_%s_. Use both keys of the same instance.", pkKind, skKind)
-	case pkKind != "" && skKind != "":
-		c.add("ok", "Both keys are %s keys (pk_%s_ with sk_%s_).", pkKind, pkKind, skKind)
+	case pkKind == "live" && skKind == "live":
+		// Test keys match each other too, but the ❌ lines above say
+		// they are wrong here: no ✅ contradicts them.
+		c.add("ok", "Both keys are live keys (pk_live_ with sk_live_).")
 	}
 	return pkKind, skKind
 }

@@ -119,8 +119,8 @@ func (h *Escalation) escalate(ctx context.Context, r Req, id string) {
 		ago := fmt.Sprintf("%d s", now.Sub(soon.Last)/time.Second)
 		at := soon.Next.Add(time.Second - 1).Truncate(time.Second)
 		r.SetOutcome(fmt.Sprintf("refused: level %d was escalated to %s ago", soon.Level, ago))
-		h.ReplyText(ctx, r, fmt.Sprintf(":hourglass: Level %d (%s) of %s was paged by a manual escalation %s ago; the next manual escalation is possible at %s (in %d s). Nothing changed.",
-			soon.Level, soon.Name, id, ago, at.UTC().Format("15:04:05 UTC"), (at.Sub(now)+time.Second-1)/time.Second))
+		h.ReplyText(ctx, r, fmt.Sprintf(":hourglass: Level %d (%s) of %s was paged by a manual escalation %s ago; give them a moment to answer. The next manual escalation (level %d, %s) is possible at %s (in %d s). Nothing changed.",
+			soon.Level, soon.Name, id, ago, soon.NextLevel, soon.NextName, at.UTC().Format("15:04:05 UTC"), (at.Sub(now)+time.Second-1)/time.Second))
 		return
 	}
 	if err != nil {

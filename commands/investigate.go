@@ -122,7 +122,10 @@ func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
 	}
 	affect(ctx, h.Kit, h.store, inc.ID, []clerkops.User{prof.User}, "investigated", r.Who)
 	h.Reply(ctx, r, render.Private(msg, render.ActShareUser, inc.ID+"|"+prof.ID))
-	h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepAccessLogs, "user")
+	// The account is found and recorded as affected: that is step 1 of
+	// the security checklist. Reading its sessions is not a review of the
+	// access logs.
+	h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepAffected, "user")
 }
 
 // investigatedLine is an investigation as the timeline keeps it: the
@@ -346,6 +349,7 @@ func (h *Investigate) affectedAdd(ctx context.Context, r Req, id string, refs []
 	affect(ctx, h.Kit, h.store, id, users, "added by hand", r.Who)
 	if len(users) > 0 {
 		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts: %d added by hand", len(users))))
+		h.pub.AutoTick(ctx, id, r.Who, incident.StepAffected, "affected add")
 	}
 	msg := fmt.Sprintf(":white_check_mark: %d account(s) added to the affected list of %s.", len(users), id)
 	if len(unknown) > 0 {

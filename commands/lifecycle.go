@@ -146,6 +146,7 @@ type ReportStore interface {
 // ReportUploader uploads the post-incident report into the thread.
 type ReportUploader interface {
 	UploadReport(ctx context.Context, inc *incident.Incident, markdown string) error
+	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
 }
 
 // Reports records the post-incident report's fields and writes it.
@@ -460,16 +461,30 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 		return
 	}
 	h.charts.reportPictures(ctx, inc)
+	// Writing the report is the post-mortem's step (and the security
+	// checklist's "Document and report"), ticked before the report can
+	// be final.
+	h.pub.AutoTick(ctx, id, r.Who, incident.StepPostmortem, "postmortem")
+	h.pub.AutoTick(ctx, id, r.Who, incident.StepReport, "postmortem")
 	entry := "Post-incident report written"
 	if len(missing) > 0 {
 		entry += " (still empty: " + strings.Join(missing, ", ") + ")"
 	}
-	// When it was written counts: work still running rewrites it on its end.
-	if _, err := h.incidents.Update(ctx, id, incident.ReportWritten(r.Who, entry)); err != nil {
+	// When it was written counts: work still running rewrites it on its
+	// end. Written complete on a resolved incident, it is final.
+	m := incident.ReportWritten(r.Who, entry)
+	if len(missing) == 0 {
+		m = incident.Chain(m, incident.ReportFinal(r.Who))
+	}
+	if _, err := h.incidents.UpdateThen(ctx, id, m, incident.After{Render: true}); err != nil {
 		h.log.WithError(err).Warn("could not record report on timeline")
 	}
+	where := "is in the thread"
+	if r.Operator {
+		where = "is written (above, or where --out said); the thread gets it when a bot reaches Slack and you run `postmortem` there"
+	}
 	if len(missing) == 0 {
-		h.ReplyText(ctx, r, fmt.Sprintf(":page_facing_up: The report for %s is in the thread; every field is filled in.", id))
+		h.ReplyText(ctx, r, fmt.Sprintf(":page_facing_up: The report for %s %s; every field is filled in.", id, where))
 		return
 	}
 	how := map[string]string{
@@ -480,7 +495,7 @@ func (h *Reports) postmortem(ctx context.Context, r Req, id string) {
 		"lessons":    "`/clerk-incident lessons " + id + " &lt;text&gt;`",
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, ":page_facing_up: The report for %s is in the thread. Still empty:", id)
+	fmt.Fprintf(&b, ":page_facing_up: The report for %s %s. Still empty:", id, where)
 	for _, m := range missing {
 		fmt.Fprintf(&b, "\n• %s: %s", m, how[m])
 	}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/pictures"
+	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/stats"
+	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
 // Pictures draws charts and uploads them (package pictures).
@@ -15,6 +18,7 @@ type Pictures interface {
 	Report(ctx context.Context, inc *incident.Incident) error
 	LastHour(ctx context.Context, inc *incident.Incident, user string) error
 	Stats(ctx context.Context, s stats.Summary, user string) error
+	Record(ctx context.Context, target string, samples []statuswatch.Sample) error
 }
 
 // takeChart removes a --chart argument and says whether there was one:
@@ -50,13 +54,36 @@ func (h *Charts) attachLatency(ctx context.Context, r Req, inc *incident.Inciden
 	err := h.pictures.LastHour(ctx, inc, r.Who.ID)
 	switch {
 	case errors.Is(err, pictures.ErrNoSamples):
-		h.ReplyText(ctx, r, "No chart: the bot timed no Clerk endpoint in the last hour (it does on each probe round, CLERK_PROBE_SCHEDULE, when CLERK_PROBE is on).")
+		h.ReplyText(ctx, r, "No chart: the bot timed no Clerk endpoint in the last hour (it does on each probe round, CLERK_PROBE_SCHEDULE, when CLERK_PROBE is on, and on each `diagnose`).")
 	case err != nil:
 		h.Fail(ctx, r, err)
 	case inc != nil && inc.Channel != "":
 		h.ReplyText(ctx, r, ":chart_with_upwards_trend: The last hour of Clerk's probe latency is in the "+inc.ID+" thread.")
 	default:
 		h.ReplyText(ctx, r, ":chart_with_upwards_trend: The last hour of Clerk's probe latency is in your direct messages with the bot.")
+	}
+}
+
+// recordDiagnosis keeps what `diagnose` timed for the latency chart, each
+// sample at when it was taken (the samples ran one after the other,
+// ending now).
+func (h *Charts) recordDiagnosis(ctx context.Context, results []probe.DiagnoseResult) {
+	if h == nil || h.pictures == nil {
+		return
+	}
+	at := h.now()
+	for i := len(results) - 1; i >= 0; i-- {
+		res := results[i]
+		samples := make([]statuswatch.Sample, len(res.Timings))
+		for j := len(res.Timings) - 1; j >= 0; j-- {
+			tm := res.Timings[j]
+			samples[j] = statuswatch.Sample{At: at, Ms: float64(tm.D) / float64(time.Millisecond), OK: tm.OK}
+			at = at.Add(-max(tm.D, time.Millisecond))
+		}
+		if err := h.pictures.Record(ctx, res.Target.Name, samples); err != nil {
+			h.log.WithError(err).Warn("could not keep the diagnosis for the latency chart")
+			return
+		}
 	}
 }
 

@@ -127,7 +127,8 @@ func (h *Hardening) notifyDraft(ctx context.Context, r Req, p Parsed) {
 		}
 		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Addresses of %d affected users exported privately for the notice", n)))
 		h.pub.AutoTick(ctx, id, r.Who, incident.StepNotifyAffected, "notify draft")
-		text := render.NoticeDraft(inc, h.noticeTemplate(inc), doneTo(users), h.now())
+		tmpl, title := h.noticeTemplate(inc)
+		text := render.NoticeDraft(inc, tmpl, title, doneTo(users), h.now())
 		where := " The draft notice is below."
 		switch {
 		case r.Operator || inc.Channel == "" || h.notices == nil:
@@ -144,15 +145,20 @@ func (h *Hardening) notifyDraft(ctx context.Context, r Req, p Parsed) {
 	})
 }
 
-// noticeTemplate is the runbook's notice for the incident's category.
-func (h *Hardening) noticeTemplate(inc *incident.Incident) string {
+// noticeTemplate is the runbook's notice for the incident's category and
+// the public name of the problem.
+func (h *Hardening) noticeTemplate(inc *incident.Incident) (tmpl, title string) {
+	title = "a security incident"
 	if h.notices == nil || h.notices.rb == nil {
-		return ""
+		return "", title
 	}
 	if spec := h.notices.rb.Spec(inc.Category); spec != nil {
-		return spec.Notice
+		if t := spec.CustomerTitle(); t != "" {
+			title = t
+		}
+		return spec.Notice, title
 	}
-	return ""
+	return "", title
 }
 
 // doneTo says what was done to the accounts, from their deeds.

@@ -229,6 +229,15 @@ func (h *Updates) draft(ctx context.Context, r Req, id string) {
 	if next == 0 {
 		next = time.Hour
 	}
+	if !r.IsCommand && inc.Channel != "" {
+		// A reminder's *Draft an update* never writes over a draft
+		// waiting in the thread: it may hold comms' wording.
+		if d, err := h.store.GetDraft(ctx, id); err == nil {
+			h.ReplyText(ctx, r, fmt.Sprintf(":memo: A draft update for %s by %s is already in its thread, kept as written: Edit it, then Post it. (`/clerk-incident update draft %s` writes a fresh one in its place.)",
+				id, render.Who(d.By), id))
+			return
+		}
+	}
 	text := render.DraftUpdate(inc, h.rb.Spec(inc.Category), next, h.now())
 	if inc.Channel == "" {
 		h.ReplyText(ctx, r, "*Draft customer update for "+id+"*:\n```"+text+"```")
@@ -461,7 +470,7 @@ func (h *Drafts) draftPost(ctx context.Context, r Req, id, msgTS string) {
 		return
 	}
 	plainWhere := strings.NewReplacer("<#", "#", ">", "").Replace(strings.Join(where, " and "))
-	updated, err := h.incidents.UpdateThen(ctx, id, incident.UpdatePosted(r.Who, plainWhere, spID),
+	updated, err := h.incidents.UpdateThen(ctx, id, incident.UpdatePosted(r.Who, plainWhere, spID, d.Text),
 		incident.After{Line: fmt.Sprintf(":mega: %s posted the customer update to %s.", render.Who(r.Who), strings.Join(where, " and ")), Render: true})
 	if err == nil {
 		_ = h.pub.Changed(ctx, updated)

@@ -54,13 +54,20 @@ func (h *Watch) Buttons() []Button { return nil }
 type Probes struct {
 	*Kit
 	charts      *Charts
-	pub         Threader
+	pub         ProbePublisher
 	diagTargets []probe.DiagnoseTarget
 	checkInput  probe.CheckInput
 }
 
+// ProbePublisher posts a diagnosis in the thread and ticks the steps it
+// measured.
+type ProbePublisher interface {
+	Threader
+	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
+}
+
 // NewProbes wires the family.
-func NewProbes(k *Kit, charts *Charts, pub Threader, targets []probe.DiagnoseTarget, check probe.CheckInput) *Probes {
+func NewProbes(k *Kit, charts *Charts, pub ProbePublisher, targets []probe.DiagnoseTarget, check probe.CheckInput) *Probes {
 	return &Probes{Kit: k, charts: charts, pub: pub, diagTargets: targets, checkInput: check}
 }
 
@@ -163,10 +170,17 @@ func (h *Probes) diagnose(ctx context.Context, r Req, p Parsed) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
 	results := probe.Diagnose(ctx, h.diagTargets, n)
+	h.charts.recordDiagnosis(ctx, results)
 	text := render.DiagnoseText(results, n)
 	if inc != nil {
 		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, render.DiagnosePlain(results, n)))
 		h.pub.Thread(ctx, inc, text)
+		for _, res := range results {
+			// A target timed at least once measured its step.
+			if res.Target.Step != "" && res.Errors < n {
+				h.pub.AutoTick(ctx, inc.ID, r.Who, res.Target.Step, "diagnose")
+			}
+		}
 	}
 	h.ReplyText(ctx, r, text)
 	if chart {

@@ -107,3 +107,49 @@ func TestUnansweredCallIsFollowedAcrossRestartsAndSaidOnce(t *testing.T) {
 		t.Fatalf("said %v after %d calls, %d reads", got, len(tw.Sent()), tw.CallReads()-reads)
 	}
 }
+
+// Every way Twilio reports a call that reached nobody is said in the
+// thread, with the status; a call answered or cancelled says nothing.
+func TestCallEndingUnansweredIsSaidForEachTwilioStatus(t *testing.T) {
+	for _, c := range []struct {
+		status string
+		said   bool
+	}{{"no-answer", true}, {"busy", true}, {"failed", true}, {"completed", false}, {"canceled", false}} {
+		t.Run(c.status, func(t *testing.T) {
+			f := newFixture(t)
+			tw := fakepaging.NewTwilio()
+			defer tw.Close()
+			notes := &callNotes{recorder: f.pager}
+			log := logrus.New()
+			log.SetOutput(io.Discard)
+			e := escalation.NewEngine(f.rdb, f.prefix, f.store, notes, f.clock.Now, log,
+				escalation.WithPhones(paging.NewTwilio(tw.URL(), tw.SID, tw.Token, tw.From, nil), notes))
+			tw.ScriptCall("+15550000001", c.status)
+			inc, err := f.store.Open(context.Background(), incident.OpenParams{Category: incident.Outage, Title: "x", By: incident.Person{ID: "U9"}, Force: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := escalation.Ladder{Rungs: []escalation.Rung{{Level: 1, Name: "on-call", Targets: []string{"U1"}, Via: []string{escalation.ViaCall},
+				Phones: map[string]string{"U1": "+15550000001"}}}}
+			if err := e.Start(context.Background(), inc, l); err != nil {
+				t.Fatal(err)
+			}
+			tick(t, e)
+			if s := tw.Sent(); len(s) != 1 || s[0].Kind != "call" {
+				t.Fatalf("calls %+v", s)
+			}
+			f.clock.Add(2 * time.Minute)
+			tick(t, e)
+			if tw.CallReads() != 1 {
+				t.Fatalf("status read %d times, want 1", tw.CallReads())
+			}
+			want := []string(nil)
+			if c.said {
+				want = []string{inc.ID + " U1 " + c.status}
+			}
+			if got := notes.said(); len(got) != len(want) || (len(want) == 1 && got[0] != want[0]) {
+				t.Fatalf("said %v, want %v", got, want)
+			}
+		})
+	}
+}

@@ -379,22 +379,37 @@ func (e *Engine) followAlerts(ctx context.Context, id, reason, by string) {
 	}
 }
 
-// EscalateEvery is how often one level may be paged by hand: each page is
-// a DM and, with phones, an SMS, a call and a PagerDuty event.
+// EscalateEvery is how often the ladder may be escalated by hand: each
+// page is a DM and, with phones, an SMS, a call and a PagerDuty event,
+// and the level just paged needs a moment to answer before the next one
+// (the CTO) is woken.
 const EscalateEvery = time.Minute
 
-// TooSoonError refuses a manual escalation of a level asked for less than
-// EscalateEvery ago; nothing changed.
+// TooSoonError refuses a manual escalation asked for less than
+// EscalateEvery after the last one; nothing changed.
 type TooSoonError struct {
 	Level int
 	Name  string
-	Last  time.Time // when the level was last escalated to
-	Next  time.Time // the earliest the next manual escalation of it
+	Last  time.Time // when Level was escalated to by hand
+	Next  time.Time // the earliest the next manual escalation
+	// NextLevel, NextName: the level the refused escalation would page.
+	NextLevel int
+	NextName  string
 }
 
 func (e *TooSoonError) Error() string {
 	return fmt.Sprintf("level %d (%s) was escalated to at %s; the next manual escalation is possible at %s",
 		e.Level, e.Name, e.Last.UTC().Format(time.TimeOnly), e.Next.UTC().Format(time.TimeOnly))
+}
+
+// lastEscalated is the level most recently escalated to by hand, and when.
+func (st *State) lastEscalated() (level int, at time.Time, ok bool) {
+	for l, t := range st.Escalated {
+		if !ok || t.After(at) {
+			level, at, ok = l, t, true
+		}
+	}
+	return level, at, ok
 }
 
 // Escalate makes the next step due now; later levels keep their spacing
@@ -411,8 +426,11 @@ func (e *Engine) Escalate(ctx context.Context, id string) (Rung, error) {
 		}
 		// Past the last step this is the last level again.
 		next, _ := st.Ladder.Rung(st.Next)
-		if last, ok := st.Escalated[next.Level]; ok && now.Sub(last) < EscalateEvery {
-			return &TooSoonError{Level: next.Level, Name: next.Name, Last: last, Next: last.Add(EscalateEvery)}
+		// One manual escalation a minute, whatever the level: a second
+		// one seconds after the first would wake the next level before
+		// the one just paged could answer.
+		if level, last, ok := st.lastEscalated(); ok && now.Sub(last) < EscalateEvery {
+			return &TooSoonError{Level: level, Name: st.Ladder.LevelName(level), Last: last, Next: last.Add(EscalateEvery), NextLevel: next.Level, NextName: next.Name}
 		}
 		if st.Escalated == nil {
 			st.Escalated = map[int]time.Time{}

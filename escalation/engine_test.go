@@ -311,9 +311,10 @@ func TestEmptyLevelIsSkippedAtOnceAndEscalateJumps(t *testing.T) {
 
 // Eight escalates in 2.4 s, alternating between two replicas and each
 // followed by a tick: past the last level each used to add a re-page (the
-// CTO paged five times). Now a level is escalated to at most once a
+// CTO paged five times), and the second woke the CTO 300 ms after the
+// leads were paged. Now the ladder is escalated by hand at most once a
 // minute; a refusal names when the next is possible and changes nothing.
-func TestEscalateAtMostOncePerLevelPerMinuteAcrossReplicas(t *testing.T) {
+func TestEscalateAtMostOnceAMinuteAcrossReplicas(t *testing.T) {
 	f := newFixture(t)
 	engines := []*escalation.Engine{f.engine(), f.engine()}
 	ctx := context.Background()
@@ -330,7 +331,7 @@ func TestEscalateAtMostOncePerLevelPerMinuteAcrossReplicas(t *testing.T) {
 		case err == nil:
 		case errors.As(err, &soon):
 			refused++
-			if soon.Level != 3 || !soon.Next.Equal(start.Add(300*time.Millisecond+time.Minute)) {
+			if soon.Level != 2 || soon.NextLevel != 3 || !soon.Next.Equal(start.Add(time.Minute)) {
 				t.Fatalf("refusal %d: %+v", i, soon)
 			}
 			if after, _ := e.Get(ctx, inc.ID); fmt.Sprint(after) != fmt.Sprint(before) {
@@ -342,19 +343,19 @@ func TestEscalateAtMostOncePerLevelPerMinuteAcrossReplicas(t *testing.T) {
 		tick(t, engines[(i+1)%2])
 		f.clock.Add(300 * time.Millisecond)
 	}
-	if got := strings.Join(f.pager.levels(inc.ID), ","); got != "L1.0:U1,L2.0:U2,L3.0:U3" {
+	if got := strings.Join(f.pager.levels(inc.ID), ","); got != "L1.0:U1,L2.0:U2" {
 		t.Fatalf("pages = %s", got)
 	}
-	if refused != 6 {
-		t.Fatalf("%d refused, want 6", refused)
+	if refused != 7 {
+		t.Fatalf("%d refused, want 7", refused)
 	}
-	// A minute after level 3 was asked for, it may be re-paged.
-	f.clock.Set(start.Add(300*time.Millisecond + time.Minute))
+	// A minute after level 2 was asked for, the next level may be paged.
+	f.clock.Set(start.Add(time.Minute))
 	if r, err := engines[1].Escalate(ctx, inc.ID); err != nil || r.Level != 3 {
 		t.Fatalf("escalate after a minute: %+v, %v", r, err)
 	}
 	tick(t, engines[0])
-	if got := strings.Join(f.pager.levels(inc.ID), ","); got != "L1.0:U1,L2.0:U2,L3.0:U3,L3.1:U3" {
+	if got := strings.Join(f.pager.levels(inc.ID), ","); got != "L1.0:U1,L2.0:U2,L3.0:U3" {
 		t.Fatalf("pages = %s", got)
 	}
 }

@@ -42,6 +42,16 @@ type Ladder struct {
 // Steps is the number of pages the ladder sends when nobody acknowledges.
 func (l Ladder) Steps() int { return len(l.Rungs) + l.RepeatTimes }
 
+// LevelName is the name of a level ("" when the ladder has none).
+func (l Ladder) LevelName(level int) string {
+	for _, r := range l.Rungs {
+		if r.Level == level {
+			return r.Name
+		}
+	}
+	return ""
+}
+
 // Offset is when step s is due, relative to the ladder's base time.
 func (l Ladder) Offset(s int) time.Duration {
 	if s < len(l.Rungs) {

@@ -110,7 +110,7 @@ func (a *Authorizer) Named(ctx context.Context) string {
 			if h := handles[g]; h != "" {
 				parts = append(parts, "@"+h)
 			} else {
-				parts = append(parts, "a Slack user group")
+				parts = append(parts, a.unnamedGroup(ctx, g))
 			}
 		}
 	}
@@ -118,6 +118,24 @@ func (a *Authorizer) Named(ctx context.Context) string {
 		return fmt.Sprintf("%d listed responders", len(parts))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// unnamedGroup names a group whose handle cannot be read by some of its
+// members (cached), so a refused person has someone to ask.
+func (a *Authorizer) unnamedGroup(ctx context.Context, g string) string {
+	members, err := a.members(ctx, g)
+	if err != nil || len(members) == 0 {
+		return "a Slack user group"
+	}
+	ids := slices.Sorted(maps.Keys(members))
+	var names []string
+	for _, u := range ids[:min(len(ids), 3)] {
+		names = append(names, "<@"+u+">")
+	}
+	if len(ids) > 3 {
+		names = append(names, fmt.Sprintf("%d more", len(ids)-3))
+	}
+	return "a Slack user group: " + strings.Join(names, ", ")
 }
 
 // groupHandles is the cached handle of every group; a failed refresh

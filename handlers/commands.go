@@ -93,7 +93,11 @@ func roleOf(p commands.Parsed) commands.Who {
 }
 
 // Command handles /clerk-incident.
-func (h *Handlers) Command(ctx context.Context, c bot.Command) {
+func (h *Handlers) Command(ctx context.Context, c bot.Command) { h.Run(ctx, c) }
+
+// Run handles /clerk-incident and says how it ended, as audited: "ok",
+// "refused: …" or "failed: …" (the break-glass CLI's exit status).
+func (h *Handlers) Run(ctx context.Context, c bot.Command) (outcome string) {
 	ctx = incident.WithReads(ctx) // a change reuses what the command read
 	ctx = interactive(ctx)
 	outcome, target := "ok", ""
@@ -105,7 +109,7 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 	if err != nil {
 		r.Name = "parse"
 		h.kit.Fail(ctx, r, err)
-		return
+		return outcome
 	}
 	r.Name = p.Sub.Name
 	p.Channel = c.ChannelID
@@ -133,12 +137,13 @@ func (h *Handlers) Command(ctx context.Context, c bot.Command) {
 		return id
 	}
 	if !h.authorized(ctx, r, who, scope) {
-		return
+		return outcome
 	}
 	if who == Anyone && !h.readAllowed(ctx, r) {
-		return
+		return outcome
 	}
 	p.Sub.Run(ctx, r, p)
+	return outcome
 }
 
 // Action handles button clicks. The value is untrusted input.
@@ -205,10 +210,11 @@ func (h *Handlers) authorized(ctx context.Context, r commands.Req, who commands.
 		if ok {
 			return true
 		}
-		if id := scope(); id != "" && (h.access.OnLadder(ctx, id, r.Who.ID) || h.access.NamedOn(ctx, id, r.Who.ID)) {
+		id := scope()
+		if id != "" && (h.access.OnLadder(ctx, id, r.Who.ID) || h.access.NamedOn(ctx, id, r.Who.ID)) {
 			return true
 		}
-		h.refuse(ctx, r, err)
+		h.refuseOn(ctx, r, err, id)
 		return false
 	}
 	return h.allowed(ctx, r)
@@ -229,6 +235,14 @@ func (h *Handlers) allowed(ctx context.Context, r commands.Req) bool {
 // refuse tells a non-responder that nothing changed (err: the responder
 // check itself failed).
 func (h *Handlers) refuse(ctx context.Context, r commands.Req, err error) {
+	h.refuseOn(ctx, r, err, "")
+}
+
+// refuseOn refuses an action on incident id ("" for none): besides the
+// responders, it names who leads that incident (someone to ask), and
+// tells someone named on another incident that their rights are that
+// incident's.
+func (h *Handlers) refuseOn(ctx context.Context, r commands.Req, err error, id string) {
 	r.SetOutcome("refused: not a responder")
 	// People are told what they tried in their words: the command they
 	// typed, or the button as they saw it, never its action_id.
@@ -240,6 +254,19 @@ func (h *Handlers) refuse(ctx context.Context, r commands.Req, err error) {
 		}
 	}
 	msg := fmt.Sprintf(":no_entry: Only incident responders may %s (responders: %s). Nothing changed.", what, h.auth.Named(ctx))
+	if id != "" {
+		msg += fmt.Sprintf(" On %s, whoever its escalation ladder pages and its commander and comms person may too.", id)
+		if lead, ok := h.access.LeadOf(ctx, id); ok && lead.ID != r.Who.ID {
+			msg += fmt.Sprintf(" Ask %s, who leads %s.", render.Who(lead), id)
+		}
+	}
+	if roles := h.access.RolesOf(ctx, r.Who.ID, id); len(roles) > 0 {
+		which := "that incident"
+		if len(roles) > 1 {
+			which = "those incidents"
+		}
+		msg += fmt.Sprintf(" You are %s: that lets you act on %s only, not on %s.", strings.Join(roles, " and "), which, cmp.Or(id, "this"))
+	}
 	if err != nil {
 		h.log.WithError(err).Warn("responder check failed")
 		msg = fmt.Sprintf(":no_entry: Could not confirm you are an incident responder (Slack user groups did not answer), so you may not %s yet. Nothing changed.", what)

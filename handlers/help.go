@@ -214,6 +214,8 @@ func whoSentence(s Sub) string {
 		Responder: "incident responders (SLACK_RESPONDERS).",
 		Approver:  "approvers (SLACK_APPROVERS).",
 		Decider:   "approvers, or a responder; whoever made the request may withdraw it.",
+		OnIncident: "incident responders (SLACK_RESPONDERS); on one incident also whoever its escalation ladder pages, " +
+			"and its commander and comms person (`role`).",
 	}[s.Who]
 	if s.Who != Anyone && len(s.ReadForms) > 0 {
 		var reads []string

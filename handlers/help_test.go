@@ -202,3 +202,18 @@ func TestUnknownSubcommandReplyIsShort(t *testing.T) {
 		t.Fatalf("%q, want %q", msg, want)
 	}
 }
+
+// Everyone reading `help <command>` learns who may run it: no row leaves
+// "Who:" blank, incident-scoped ones included.
+func TestHelpSaysWhoForEveryCommand(t *testing.T) {
+	for _, s := range Subcommands() {
+		text := HelpFor(s.Name).Text
+		_, who, ok := strings.Cut(text, "*Who:* ")
+		if !ok || strings.HasPrefix(strings.TrimSpace(who), "*") || strings.TrimSpace(who) == "" || strings.HasPrefix(who, "\n") {
+			t.Errorf("help %s leaves Who blank:\n%s", s.Name, text)
+		}
+		if s.Who == OnIncident && !strings.Contains(who, "escalation ladder pages") {
+			t.Errorf("help %s does not say who on an incident may run it:\n%s", s.Name, text)
+		}
+	}
+}

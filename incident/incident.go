@@ -198,6 +198,10 @@ type Incident struct {
 	// change; RemindedAt the last update reminder; SnoozedUntil holds
 	// reminders off.
 	LastUpdateAt time.Time `json:"last_update_at,omitempty"`
+	// Posted is the last customer update as posted (comms' wording) and
+	// the status it was posted under: the next draft starts from it.
+	Posted       string    `json:"posted,omitempty"`
+	PostedStatus Status    `json:"posted_status,omitempty"`
 	RemindedAt   time.Time `json:"reminded_at,omitempty"`
 	SnoozedUntil time.Time `json:"snoozed_until,omitempty"`
 	// StatuspageID is the Atlassian Statuspage incident our customer
@@ -217,6 +221,10 @@ type Incident struct {
 	Resolution string   `json:"resolution,omitempty"`
 	Prevention []string `json:"prevention,omitempty"`
 	Lessons    string   `json:"lessons,omitempty"`
+	// ReportFinalAt is when a post-incident report was written with every
+	// field filled in on a resolved incident: from then on its checklist
+	// is what the report says, and no step can be ticked or unticked.
+	ReportFinalAt time.Time `json:"report_final_at,omitzero"`
 
 	// Work are the long actions carried out for it (work.go); ReportedAt
 	// is when its report was last written, so one that ends later can
@@ -226,6 +234,10 @@ type Incident struct {
 
 	Timeline []Entry `json:"-"`
 }
+
+// Tickable reports whether the checklist may still change: until the
+// report of a resolved incident is final.
+func (i *Incident) Tickable() bool { return i.ReportFinalAt.IsZero() }
 
 // Open reports whether the incident is not yet resolved.
 func (i *Incident) Open() bool { return i.Status != Resolved }

@@ -29,6 +29,10 @@ type CategorySpec struct {
 	// Updates are the customer-update templates, by status
 	// (investigating, mitigated, resolved); see UpdatePlaceholders.
 	Updates map[string]string `yaml:"updates"`
+	// PublicTitle is how customer updates name the problem ({title}):
+	// never the incident's own title, which is written for responders.
+	// Empty: the category's name.
+	PublicTitle string `yaml:"public_title"`
 	// Notice is the e-mail to affected users that `notify draft` starts
 	// from; see NoticePlaceholders ("" : render.DefaultNotice).
 	Notice      string `yaml:"notice"`
@@ -66,7 +70,7 @@ func (c Checklist) Flat() []FlatStep {
 	var walk func(steps []Step, depth int, optional bool)
 	walk = func(steps []Step, depth int, optional bool) {
 		for _, s := range steps {
-			out = append(out, FlatStep{ID: s.ID, Text: s.Text, Depth: depth, Optional: optional || s.Optional})
+			out = append(out, FlatStep{ID: s.ID, Text: s.Text, Depth: depth, Optional: optional || s.Optional, Header: len(s.Steps) > 0})
 			walk(s.Steps, depth+1, optional || s.Optional)
 		}
 	}
@@ -80,6 +84,21 @@ type FlatStep struct {
 	Text     string
 	Depth    int
 	Optional bool // itself or its parent
+	// Header: a branch ("If Clerk outage") over its sub-steps, not a
+	// step itself: it is not ticked and does not count.
+	Header bool
+}
+
+// Tickable lists the steps that are ticked and counted: every step but the
+// branch headers.
+func (c Checklist) Tickable() []FlatStep {
+	var out []FlatStep
+	for _, s := range c.Flat() {
+		if !s.Header {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Unticked lists the incident's steps that are not optional and not
@@ -89,7 +108,7 @@ func Unticked(inc *Incident, spec *CategorySpec) []FlatStep {
 		return nil
 	}
 	var out []FlatStep
-	for _, st := range spec.Checklist.Flat() {
+	for _, st := range spec.Checklist.Tickable() {
 		if _, done := inc.Checklist[st.ID]; !done && !st.Optional {
 			out = append(out, st)
 		}
@@ -105,6 +124,14 @@ func (c Checklist) Step(id string) (FlatStep, bool) {
 		}
 	}
 	return FlatStep{}, false
+}
+
+// CustomerTitle is how customer updates name the problem.
+func (s *CategorySpec) CustomerTitle() string {
+	if strings.TrimSpace(s.PublicTitle) != "" {
+		return s.PublicTitle
+	}
+	return s.Name
 }
 
 // Spec returns the category's runbook entry (never nil for a loaded runbook).
@@ -276,7 +303,7 @@ func foldSeen(seen map[string]int, id string) int {
 
 // UnmarshalYAML rejects unknown keys with their line and keeps the line.
 func (s *CategorySpec) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "name", "symptoms", "immediate_actions", "checklist", "updates", "notice"); err != nil {
+	if err := checkKeys(n, "name", "symptoms", "immediate_actions", "checklist", "updates", "public_title", "notice"); err != nil {
 		return err
 	}
 	type plain CategorySpec

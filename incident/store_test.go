@@ -99,7 +99,7 @@ func TestConcurrentTicksAreAllRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	steps := rb.Spec(incident.Outage).Checklist.Flat() // 13 steps
+	steps := rb.Spec(incident.Outage).Checklist.Tickable() // 11 steps (branch headers are not steps)
 	type op struct {
 		user string
 		step string

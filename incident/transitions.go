@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -126,6 +127,12 @@ func SetTick(rb *Runbook, by Person, stepID string, done bool) Mutation {
 		if !ok {
 			return nil, fmt.Errorf("%q: %w", stepID, ErrUnknownStep)
 		}
+		if step.Header {
+			return nil, noChange(fmt.Sprintf("%s (%s) is a branch, not a step: tick the steps under it that were done", step.ID, step.Text))
+		}
+		if !inc.Tickable() {
+			return nil, noChange(fmt.Sprintf("its report is final (written %s UTC), so its checklist is kept as the report shows it", inc.ReportFinalAt.UTC().Format("2006-01-02 15:04")))
+		}
 		_, ticked := inc.Checklist[step.ID]
 		if ticked == done {
 			state := "not ticked"
@@ -206,6 +213,12 @@ const (
 	StepCheckDeploys   = "Check recent deployments"
 	StepVerifyEnv      = "Verify environment variables"
 	StepRollback       = "Rollback if necessary"
+	StepAffected       = "Identify affected accounts"
+	StepMeasureAPI     = "Measure Clerk Backend API latency"
+	StepMeasureApp     = "Measure the app's auth check"
+	StepTimeline       = "Document timeline and actions"
+	StepPostmortem     = "Conduct post-mortem"
+	StepReport         = "Document and report"
 	// Procedure 2's steps the security commands perform.
 	StepResetKeys         = "Reset API keys"
 	StepExtraVerification = "Enable additional verification"
@@ -226,14 +239,19 @@ func AutoSteps() []AutoStep {
 		{"the status poller or Clerk probes, opening or joining an incident", StepConfirmOutage},
 		{"`bypass on`, once approved and turned on", StepEnableBypass},
 		{"*Post* of an `update draft`", StepNotifyUsers},
-		{"`webhook check` that finds nothing wrong", StepSyncGap},
+		{"`webhook check` that finds the endpoint refusing signed events (where the gap comes from)", StepSyncGap},
 		{"`resync` finishing with no failure (not `--dry-run`)", StepRunResync},
 		{"`revoke` revoking a session, or finding none active", StepRevokeSessions},
 		{"`lockout`, once approved, banning at least one account", StepLockAccounts},
-		{"`user` (investigating an account)", StepAccessLogs},
+		{"`user` finding the account, or `affected add` recording one", StepAffected},
 		{"opening an incident, with Vercel configured (says whether a production deploy landed in the 2 hours before)", StepCheckDeploys},
-		{"`env check`", StepVerifyEnv},
+		{"`env check` that finds no problem", StepVerifyEnv},
 		{"`rollback`, once approved and succeeded", StepRollback},
+		{"`diagnose` timing the Clerk Backend API", StepMeasureAPI},
+		{"`diagnose` timing the app's health endpoint (APP_HEALTH_URL)", StepMeasureApp},
+		{"`resolve` (the timeline the bot kept from open to resolve)", StepTimeline},
+		{"`postmortem` writing the report", StepPostmortem},
+		{"`postmortem` writing the report (the security checklist's last step)", StepReport},
 		{"`webhooks pause`", StepPauseWebhooks},
 		{"`webhooks resume`", StepResumeWebhooks},
 		{"`rotate machine` or `rotate oauth`, once approved and the new secret delivered", StepResetKeys},
@@ -255,7 +273,10 @@ func AutoTick(rb *Runbook, by Person, step, what string) Mutation {
 		if spec == nil {
 			return nil, ErrNoChange
 		}
-		for _, st := range spec.Checklist.Flat() {
+		if !inc.Tickable() {
+			return nil, ErrNoChange
+		}
+		for _, st := range spec.Checklist.Tickable() {
 			if !strings.HasPrefix(strings.ToLower(st.Text), strings.ToLower(step)) {
 				continue
 			}
@@ -266,6 +287,42 @@ func AutoTick(rb *Runbook, by Person, step, what string) Mutation {
 			return []Entry{{Actor: by, Text: fmt.Sprintf("Checklist %s done by %s: %s", st.ID, what, st.Text)}}, nil
 		}
 		return nil, ErrNoChange
+	}
+}
+
+// Chain runs first, then each of more on its result, as one change: a
+// step of more that changes nothing (ErrNoChange) is left out, not an
+// error (resolve ticks the timeline step only if it is still open).
+func Chain(first Mutation, more ...Mutation) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		entries, err := first(inc, now)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range more {
+			e, err := m(inc, now)
+			if errors.Is(err, ErrNoChange) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			entries = append(entries, e...)
+		}
+		return entries, nil
+	}
+}
+
+// ReportFinal makes a resolved incident's report final once it was
+// written with nothing missing: its checklist is then kept as the report
+// shows it (chained after ReportWritten).
+func ReportFinal(by Person) Mutation {
+	return func(inc *Incident, now time.Time) ([]Entry, error) {
+		if inc.Open() || !inc.ReportFinalAt.IsZero() {
+			return nil, ErrNoChange
+		}
+		inc.ReportFinalAt = now
+		return []Entry{{Actor: by, Text: "The report is final: every field is filled in; the checklist is kept as it shows"}}, nil
 	}
 }
 
@@ -345,9 +402,10 @@ func LinkStatuspage(statuspageID string) Mutation {
 
 // UpdatePosted records a customer update sent out (to the announcement
 // channel and the status page); it counts as an update for reminders.
-func UpdatePosted(by Person, where, statuspageID string) Mutation {
+func UpdatePosted(by Person, where, statuspageID, text string) Mutation {
 	return func(inc *Incident, now time.Time) ([]Entry, error) {
 		inc.LastUpdateAt = now
+		inc.Posted, inc.PostedStatus = text, inc.Status
 		if statuspageID != "" {
 			inc.StatuspageID = statuspageID
 		}

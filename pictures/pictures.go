@@ -22,6 +22,7 @@ type Files interface {
 // Samples are the probes' recent timings (statuswatch.Samples).
 type Samples interface {
 	Range(ctx context.Context, from, to time.Time) ([]statuswatch.TargetSamples, error)
+	Add(ctx context.Context, target string, smp statuswatch.Sample) error
 }
 
 // ErrNoSamples means no probe ran in the window: the poller is off, or
@@ -86,6 +87,20 @@ func (p *Pictures) LastHour(ctx context.Context, inc *incident.Incident, user st
 		return p.files.UploadFile(ctx, inc, name, "Clerk latency, last hour", string(png), "")
 	}
 	return p.files.UploadToUser(ctx, user, name, "Clerk latency, last hour", string(png), "")
+}
+
+// Record keeps timings taken by hand (`diagnose`) beside the probes', so
+// the last hour's chart shows what was just measured.
+func (p *Pictures) Record(ctx context.Context, target string, samples []statuswatch.Sample) error {
+	if p.samples == nil {
+		return nil
+	}
+	for _, s := range samples {
+		if err := p.samples.Add(ctx, target, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *Pictures) latency(ctx context.Context, title string, from, to time.Time) ([]byte, error) {

@@ -119,6 +119,11 @@ func (s samples) Range(_ context.Context, from, to time.Time) ([]statuswatch.Tar
 	return out, nil
 }
 
+// Add is not used by these tests: the samples are given.
+func (s samples) Add(context.Context, string, statuswatch.Sample) error {
+	return errors.New("these samples are read only")
+}
+
 func isPNG(t *testing.T, content string) {
 	t.Helper()
 	if _, err := png.Decode(bytes.NewReader([]byte(content))); err != nil {

@@ -21,6 +21,9 @@ type DiagnoseTarget struct {
 	Threshold time.Duration
 	Hint      string
 	Do        func(ctx context.Context) error
+	// Step is the checklist step timing this target performs (an
+	// incident.Step… phrase), "" for none.
+	Step string
 }
 
 // DiagnoseResult is its measurement.
@@ -29,6 +32,14 @@ type DiagnoseResult struct {
 	P50, Max time.Duration
 	Errors   int
 	LastErr  string
+	// Timings are the samples in the order taken (for charts).
+	Timings []Timing
+}
+
+// Timing is one sample of a target.
+type Timing struct {
+	D  time.Duration
+	OK bool
 }
 
 // Diagnose samples each target n times, one after the other.
@@ -48,6 +59,7 @@ func Diagnose(ctx context.Context, targets []DiagnoseTarget, n int) []DiagnoseRe
 				r.LastErr = err.Error()
 			}
 			lat = append(lat, d)
+			r.Timings = append(r.Timings, Timing{D: d, OK: err == nil})
 		}
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		r.P50, r.Max = lat[len(lat)/2], lat[len(lat)-1]

@@ -94,3 +94,13 @@ func TestAffectedCSVGuardsFormulaCells(t *testing.T) {
 		}
 	}
 }
+
+// An outcome can carry what was typed (a failure names the bad
+// argument): it shows as text too.
+func TestAuditMsgShowsTypedTextInAnOutcomeAsText(t *testing.T) {
+	at := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	m := AuditMsg([]audit.Entry{
+		{At: at, Actor: "U1", Name: "alice", Action: "severity", Detail: "severity", Incident: "INC-1", Outcome: "failed: " + hostile},
+	}, "INC-1")
+	noControl(t, "audit", blockText(t, m))
+}

@@ -159,7 +159,10 @@ func msTime(ms int64) time.Time {
 
 // NoticeDraft is the draft notice to affected users, from the runbook's
 // template ({title}, {what}, {when}, {done}, {advice}).
-func NoticeDraft(inc *incident.Incident, tmpl string, done []string, now time.Time) string {
+// {title} is the public name of the problem (the runbook's public_title,
+// else the category's name), never the incident's own title, which is
+// written for responders.
+func NoticeDraft(inc *incident.Incident, tmpl, title string, done []string, now time.Time) string {
 	if tmpl == "" {
 		tmpl = DefaultNotice
 	}
@@ -172,7 +175,7 @@ func NoticeDraft(inc *incident.Incident, tmpl string, done []string, now time.Ti
 	if started.IsZero() {
 		started = now
 	}
-	return strings.NewReplacer("{title}", inc.Title, "{when}", started.UTC().Format("January 2, 2006"), "{done}", did).Replace(tmpl)
+	return strings.NewReplacer("{title}", title, "{when}", started.UTC().Format("January 2, 2006"), "{done}", did).Replace(tmpl)
 }
 
 // DefaultNotice is the notice used when the runbook's category has none.

@@ -35,7 +35,8 @@ func LadderLine(st *escalation.State, acked *incident.Person) string {
 	case st.Stopped == "acknowledged" && acked != nil && acked.ID == st.StopBy:
 		b.WriteString(" · stopped: " + AckedPhrase(*acked))
 	case st.Stopped == "acknowledged":
-		fmt.Fprintf(&b, " · stopped: acknowledged by <@%s>", st.StopBy)
+		// A break-glass operator's ID is "cli:<name>": their name, not a mention.
+		fmt.Fprintf(&b, " · stopped: acknowledged by %s", Who(incident.Person{ID: st.StopBy, Name: strings.TrimPrefix(st.StopBy, "cli:")}))
 	case st.Stopped != "":
 		b.WriteString(" · stopped: " + st.Stopped)
 	case st.Next >= st.Ladder.Steps():

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -32,12 +33,27 @@ func DraftUpdate(inc *incident.Incident, spec *incident.CategorySpec, next time.
 			incident.Resolved:      "Resolved: {title}. The issue is resolved and everything is working normally.",
 		}[inc.Status]
 	}
+	nextAt := now.Add(next).UTC().Format("15:04") + " UTC"
+	if inc.Posted != "" && inc.PostedStatus == inc.Status {
+		// Comms' wording of the last update, still true of this status:
+		// kept, with its next-update time moved on.
+		return clockRe.ReplaceAllString(inc.Posted, nextAt)
+	}
 	impact := inc.Impact
 	if impact == "" {
 		impact = "still being assessed"
 	}
-	return strings.NewReplacer("{title}", inc.Title, "{impact}", impact, "{next_update}", now.Add(next).UTC().Format("15:04")+" UTC").Replace(tmpl)
+	// Customers read the category's public title: the incident's own
+	// title is written for responders ("Token leak from Bob's laptop").
+	title := "Service issue"
+	if spec != nil {
+		title = spec.CustomerTitle()
+	}
+	return strings.NewReplacer("{title}", title, "{impact}", impact, "{next_update}", nextAt).Replace(tmpl)
 }
+
+// clockRe finds a time of day in UTC ("03:41 UTC") in an update.
+var clockRe = regexp.MustCompile(`\b[0-2][0-9]:[0-5][0-9] UTC\b`)
 
 // ReminderMsg names who owes an update, with Draft and Snooze buttons.
 func ReminderMsg(inc *incident.Incident, to incident.Person, quiet time.Duration) bot.Msg {

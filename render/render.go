@@ -154,8 +154,9 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalatio
 	return bot.Msg{Text: text, Blocks: blocks}
 }
 
+// ChecklistProgress counts the steps done; branch headers are not steps.
 func ChecklistProgress(inc *incident.Incident, spec *incident.CategorySpec) (done, total int) {
-	for _, s := range spec.Checklist.Flat() {
+	for _, s := range spec.Checklist.Tickable() {
 		total++
 		if _, ok := inc.Checklist[s.ID]; ok {
 			done++
@@ -165,8 +166,9 @@ func ChecklistProgress(inc *incident.Incident, spec *incident.CategorySpec) (don
 }
 
 // ChecklistMsg renders the runbook checklist with a tick button per step.
+// Steps may be ticked after resolve, until the report is final.
 func ChecklistMsg(inc *incident.Incident, spec *incident.CategorySpec) bot.Msg {
-	return checklistMsg(inc, spec, inc.Open())
+	return checklistMsg(inc, spec, inc.Tickable())
 }
 
 // ChecklistReadOnly is the checklist without its Tick buttons, for
@@ -182,6 +184,12 @@ func checklistMsg(inc *incident.Incident, spec *incident.CategorySpec, buttons b
 		indent := ""
 		if st.Depth > 0 {
 			indent = "\u2003\u2003"
+		}
+		if st.Header {
+			// A branch: its steps below are ticked, not it.
+			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(fmt.Sprintf("%s*%s.* _%s_", indent, st.ID, st.Text), 3000)), nil, nil,
+				slack.SectionBlockOptionBlockID("chk:"+inc.ID+":"+st.ID)))
+			continue
 		}
 		tick, ok := inc.Checklist[st.ID]
 		var text string

@@ -33,6 +33,12 @@ func (r CheckResult) AsExpected() bool {
 	return r.Signed.Problem == "" && r.Signed.Status/100 == 2 && !r.Finding && r.Unsigned.Problem == "" && r.Unsigned.Status/100 == 4
 }
 
+// DeliveriesFail reports whether the endpoint refuses a correctly signed
+// event: Clerk's deliveries fail there, which is the sync gap found.
+func (r CheckResult) DeliveriesFail() bool {
+	return r.Signed.Problem != "" || r.Signed.Status/100 != 2
+}
+
 // CheckEndpoint sends one correctly signed ping event and one with a
 // wrong signature, as the runbook's curl did but signed.
 func CheckEndpoint(ctx context.Context, hc *http.Client, url string, key Secret, now time.Time) CheckResult {

@@ -95,6 +95,17 @@ func waitDone(t testing.TB, rep *reports) *resync.Job {
 	return rep.done()
 }
 
+// waitUntil polls cond, and fails rather than spin when it never holds.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 60 s for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestResyncDeliversEveryUserSigned(t *testing.T) {
 	w := newWorld(t, 1200)
 	w.app.FailUser(w.ids[7], 422)
@@ -139,13 +150,9 @@ func TestResyncResumesAfterAStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Resume(ctx1)
-	for w.app.Users() < 1000 {
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, "1000 users delivered before the stop", func() bool { return w.app.Users() >= 1000 })
 	stop()
-	for !first.Idle() {
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, "the stopped replica idle", first.Idle)
 	if got := w.app.Users(); got >= 2500 {
 		t.Fatalf("finished before the stop (%d)", got)
 	}

@@ -94,7 +94,7 @@ const maxTries = 20
 
 // Opened gives a new incident its channel before its card is posted: it
 // creates the channel, records it on the incident (the card and thread go
-// there), invites the opener, the commander and the configured people, and
+// there), invites the opener and the configured people, and
 // posts the announcement in the main channel. When Slack refuses, the
 // incident stays in the main channel and note says why (for its thread).
 func (r *Rooms) Opened(ctx context.Context, inc *incident.Incident) (*incident.Incident, string) {
@@ -125,11 +125,8 @@ func (r *Rooms) Opened(ctx context.Context, inc *incident.Incident) (*incident.I
 		r.log.WithError(err).WithField("incident", inc.ID).Warn("could not record the channel on the incident")
 		return inc, fmt.Sprintf(":warning: Channel <#%s> was created but could not be recorded on %s; everything stays here.", id, inc.ID)
 	}
-	users := []string{inc.OpenedBy.ID}
-	if inc.Commander != nil {
-		users = append(users, inc.Commander.ID)
-	}
-	r.invite(ctx, updated, append(users, r.cfg.Invite...))
+	// A new incident has no commander yet: CardChanged invites one once named.
+	r.invite(ctx, updated, append([]string{inc.OpenedBy.ID}, r.cfg.Invite...))
 	r.announce(ctx, updated, origin)
 	return updated, ""
 }

@@ -98,7 +98,9 @@ type ResolverDeps struct {
 	Voider *Voider
 	Bypass BypassSwitch
 	Pages  *StatusPages
-	Log    logrus.FieldLogger
+	// Runbook: resolving ticks "Document timeline and actions" (nil: not).
+	Runbook *incident.Runbook
+	Log     logrus.FieldLogger
 }
 
 // Resolver resolves an incident with its side effects: the ladder stops,
@@ -112,7 +114,13 @@ func NewResolver(d ResolverDeps) *Resolver { return &Resolver{d: d} }
 // Resolve resolves the incident and does what follows from it, but the
 // thread line and the status page, which the caller words.
 func (rs *Resolver) Resolve(ctx context.Context, id string, by incident.Person, text string) (*incident.Incident, error) {
-	inc, err := rs.d.Store.UpdateThen(ctx, id, incident.Resolve(by, text), incident.After{Render: true})
+	m := incident.Resolve(by, text)
+	if rs.d.Runbook != nil {
+		// The timeline the bot kept from open to resolve documents what
+		// was done: the step is done by the bot, in the same change.
+		m = incident.Chain(m, incident.AutoTick(rs.d.Runbook, incident.Person{Name: "bot"}, incident.StepTimeline, "the timeline kept from open to resolve"))
+	}
+	inc, err := rs.d.Store.UpdateThen(ctx, id, m, incident.After{Render: true})
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,9 @@ func TestPauseResumeSharedAndRemindedOnceEveryHalfHour(t *testing.T) {
 	}
 	raw, _ := json.Marshal(st)
 	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
 	for _, k := range []string{"paused", "since", "by", "reason", "incident", "resync_id_prefix"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON lacks %q: %s", k, raw)

@@ -154,7 +154,7 @@ func busyRun(b *testing.B, opt app.Options) busyResult {
 	}
 	spec := rb.Spec(incident.Outage)
 	var steps []string
-	for _, st := range spec.Checklist.Flat() {
+	for _, st := range spec.Checklist.Tickable() {
 		steps = append(steps, st.ID)
 	}
 	plan := busyPlan(steps)
@@ -267,13 +267,13 @@ func busyMatches(fs *fakeslack.Server, card, checklist *fakeslack.Message, inc *
 		}
 	}
 	done := 0
-	for _, st := range spec.Checklist.Flat() {
+	for _, st := range spec.Checklist.Tickable() {
 		if _, ok := inc.Checklist[st.ID]; ok {
 			done++
 		}
 	}
 	return gotChecklist == wantText && strings.Contains(gotCard, "*Severity* "+string(inc.Severity)) &&
-		strings.Contains(gotCard, inc.Impact) && strings.Contains(gotCard, fmt.Sprintf("%d/%d steps done", done, len(spec.Checklist.Flat())))
+		strings.Contains(gotCard, inc.Impact) && strings.Contains(gotCard, fmt.Sprintf("%d/%d steps done", done, len(spec.Checklist.Tickable())))
 }
 
 // linesDrained reports whether no thread line waits in Redis.

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +20,18 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakevercel"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
+
+// waitDisconnected waits until the killed bot's socket is gone, and fails
+// rather than spin if it never goes.
+func waitDisconnected(t *testing.T, fs *fakeslack.Server) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); fs.Connections() > 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d Slack sockets still open 10 s after the kill", fs.Connections())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 // kill -9 of the bot after level 1 of a ladder: a new process on the same
 // Redis pages level 2 and level 3, each exactly once, in order.
@@ -48,9 +62,7 @@ func TestKill9DuringALadder(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // let it hand back the ladder's claim: the point is a kill between steps
 	_ = first.Process.Signal(syscall.SIGKILL)
 	_ = first.Wait()
-	for fs.Connections() > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDisconnected(t, fs)
 
 	startProc()
 	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
@@ -58,7 +70,9 @@ func TestKill9DuringALadder(t *testing.T) {
 	}
 	fs.ExpectMessage(t, "DU2", "level 2 (B)")
 	fs.ExpectMessage(t, "DU3", "level 3 (C)")
-	time.Sleep(time.Second) // room for a duplicate to show itself
+	// Steps are paged in order, each recorded before the next: once the
+	// card says the last one is recorded, no duplicate can come.
+	fs.ExpectUpdated(t, card, "every level paged")
 	count := map[string]int{}
 	var order []string
 	for _, m := range fs.Messages() {
@@ -114,9 +128,7 @@ func TestKill9DuringAResync(t *testing.T) {
 	if app.Users() >= 2000 {
 		t.Fatalf("finished before the kill (%d at the kill)", atKill)
 	}
-	for fs.Connections() > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDisconnected(t, fs)
 	progress := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Resync rs-"}})
 	startProc()
 	// The dead process's lease lapses after 10 s; then the new one resumes.
@@ -162,9 +174,7 @@ func TestKill9BetweenApprovalAndClerk(t *testing.T) {
 	if n := fc.CountCalls("POST", "/ban"); n != 0 {
 		t.Fatalf("banned before the kill (%d)", n)
 	}
-	for fs.Connections() > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDisconnected(t, fs)
 	startProc()
 	fs.ExpectUpdatedWithin(t, 60*time.Second, req, "banned, sign-in blocked")
 	if n := fc.CountCalls("POST", "/ban"); n != 1 || !fc.User(eve.ID).Banned || fc.ActiveSessions(eve.ID) != 0 {
@@ -204,9 +214,7 @@ func TestKill9WithQueuedThreadLines(t *testing.T) {
 	}
 	_ = first.Process.Signal(syscall.SIGKILL)
 	_ = first.Wait()
-	for fs.Connections() > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDisconnected(t, fs)
 	for _, m := range fs.Messages() {
 		if strings.Contains(m.Text, "queued note") {
 			t.Fatalf("a line was posted before the kill: %s", m.Text)
@@ -216,7 +224,11 @@ func TestKill9WithQueuedThreadLines(t *testing.T) {
 
 	apptest.StartProcess(t, bin, env)
 	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"queued note 5"}})
-	time.Sleep(2 * time.Second) // room for a duplicate to show itself
+	// Lines leave the queue oldest first, and only once Slack took them: a
+	// line queued now is posted after any duplicate of the earlier ones.
+	fs.Command(t, "U1", "C1", "note INC-1 the queue is drained")
+	fs.ExpectEphemeral(t, "U1", "Note added")
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"the queue is drained"}})
 	var thread strings.Builder
 	for _, m := range fs.Messages() {
 		if m.Channel == "CINC" && m.ThreadTS == card.TS {
@@ -264,6 +276,7 @@ func TestKill9BetweenTheSMSAndTheCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs.Command(t, "U1", "C1", "open outage Phones")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Phones")
 	fs.ExpectMessage(t, "DU1", "INC-1")
 	count := func(kind string) int {
 		n := 0
@@ -283,9 +296,7 @@ func TestKill9BetweenTheSMSAndTheCall(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the call is in flight
 	_ = first.Process.Signal(syscall.SIGKILL)
 	_ = first.Wait()
-	for fs.Connections() > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDisconnected(t, fs)
 	if count("call") != 0 {
 		t.Fatal("the call went out before the kill")
 	}
@@ -297,7 +308,9 @@ func TestKill9BetweenTheSMSAndTheCall(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(time.Second) // room for a duplicate to show itself
+	// The step is recorded once its SMS and call are out: after that,
+	// nothing of it is sent again.
+	fs.ExpectUpdated(t, card, "every level paged")
 	if sms, call := count("sms"), count("call"); sms != 1 || call != 1 {
 		t.Fatalf("%d SMS and %d calls, want 1 each", sms, call)
 	}
@@ -325,8 +338,9 @@ func TestKill9BetweenApprovalAndVercelRollback(t *testing.T) {
 	now := time.Now()
 	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_good", Created: now.Add(-3 * time.Hour), SHA: "aaaaaaa1", Message: "Good", Author: "alice"})
 	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_bad", Created: now.Add(-10 * time.Minute), SHA: "bbbbbbb2", Message: "Bad matcher", Author: "bob"})
+	rdb, prefix := redistest.Client(t)
 	env := append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
-		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "CONTACTS_FILE=",
+		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+prefix, "HTTP_ADDR=127.0.0.1:0", "CONTACTS_FILE=",
 		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn",
 		"VERCEL_TOKEN="+fv.Token, "VERCEL_PROJECT_ID="+fv.ProjectID, "VERCEL_API_URL="+fv.URL())
 	startProc := func() *exec.Cmd { return apptest.StartProcess(t, bin, env) }
@@ -349,12 +363,84 @@ func TestKill9BetweenApprovalAndVercelRollback(t *testing.T) {
 	if n := fv.Calls("POST", "/rollback/"); n != 0 {
 		t.Fatalf("rolled back before the kill (%d)", n)
 	}
-	for fs.Connections() > 0 {
-		time.Sleep(10 * time.Millisecond)
+	if n := rdb.ZCard(context.Background(), prefix+"approvals:approved").Val(); n != 1 {
+		t.Fatalf("%d approved requests wait in the outbox, want 1", n)
 	}
+	waitDisconnected(t, fs)
 	startProc()
 	fs.ExpectUpdatedWithin(t, 60*time.Second, req, "succeeded; `dpl_good` serves production again")
-	time.Sleep(time.Second) // room for a duplicate to show itself
+	// Its outcome is recorded: the outbox holds nothing more to carry out.
+	for deadline := time.Now().Add(10 * time.Second); rdb.ZCard(context.Background(), prefix+"approvals:approved").Val() != 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the rollback is still waiting to be carried out")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := fv.Calls("POST", "/rollback/"); n != 1 || fv.Production() != "dpl_good" {
+		t.Fatalf("rollback calls %d, production %s", n, fv.Production())
+	}
+}
+
+// kill -9 after Vercel took the rollback, while its job runs: the next
+// process finds its own rollback on the project and follows it instead of
+// asking again (a second POST would meet 409, "already in progress").
+func TestKill9AfterTheVercelRollbackPost(t *testing.T) {
+	t.Parallel()
+	bin := apptest.Build(t, ".")
+	fs := fakeslack.New()
+	t.Cleanup(fs.Close)
+	fv := fakevercel.New()
+	t.Cleanup(fv.Close)
+	now := time.Now()
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_good", Created: now.Add(-3 * time.Hour), SHA: "aaaaaaa1", Message: "Good", Author: "alice"})
+	fv.AddDeployment(fakevercel.Deployment{UID: "dpl_bad", Created: now.Add(-10 * time.Minute), SHA: "bbbbbbb2", Message: "Bad matcher", Author: "bob"})
+	env := append(os.Environ(), "SLACK_BOT_TOKEN="+fs.BotToken, "SLACK_APP_TOKEN="+fs.AppToken, "SLACK_API_URL="+fs.APIURL(),
+		"REDIS_URL="+redistest.URL(t), "REDIS_KEY_PREFIX="+redistest.Prefix(), "HTTP_ADDR=127.0.0.1:0", "CONTACTS_FILE=",
+		"SLACK_CHANNEL_ID=CINC", "STATUS_POLL_SCHEDULE=off", "LOG_LEVEL=warn",
+		"VERCEL_TOKEN="+fv.Token, "VERCEL_PROJECT_ID="+fv.ProjectID, "VERCEL_API_URL="+fv.URL())
+	first := apptest.StartProcess(t, bin, env)
+	if err := fs.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	fs.Command(t, "U1", "C1", "open outage Sign-in broken")
+	card := fs.ExpectMessage(t, "CINC", "INC-1")
+	fs.ExpectEphemeral(t, "U1", "Opened")
+	fs.Command(t, "U1", "C1", "rollback previous")
+	req := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Approval needed: rollback", "to `dpl_good`"}})
+	fs.ExpectEphemeral(t, "U1", "Approval requested")
+	// Once the POST is in, every later call hangs: the first call after it
+	// (the bot following the job) shows the bot has Vercel's answer.
+	following := make(chan struct{})
+	var mu sync.Mutex
+	var posted, closed bool
+	fv.OnCall(func(method, path string) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case method == "POST" && strings.Contains(path, "/rollback/"):
+			posted = true
+			fv.SetLatency(time.Hour)
+		case posted && !closed:
+			closed = true
+			close(following)
+		}
+	})
+	fs.Click(t, "U2", req, "Approve")
+	select {
+	case <-following:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the bot never followed its rollback")
+	}
+	_ = first.Process.Signal(syscall.SIGKILL)
+	_ = first.Wait()
+	fv.OnCall(nil)
+	fv.SetLatency(0)
+	if n, p := fv.Calls("POST", "/rollback/"), fv.Production(); n != 1 || p != "dpl_bad" {
+		t.Fatalf("before the restart: rollback calls %d, production %s (the job should still run)", n, p)
+	}
+	waitDisconnected(t, fs)
+	apptest.StartProcess(t, bin, env)
+	fs.ExpectUpdatedWithin(t, 60*time.Second, req, "succeeded; `dpl_good` serves production again")
 	if n := fv.Calls("POST", "/rollback/"); n != 1 || fv.Production() != "dpl_good" {
 		t.Fatalf("rollback calls %d, production %s", n, fv.Production())
 	}

@@ -50,12 +50,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 			return app.ExportAudit(ctx, cfg, since, stdout, stderr)
 		case "do":
-			words, as := splitAs(args[2:])
+			words, flags := splitFlags(args[2:], "--as", "--out")
 			cfg, err := app.Load(getenv)
 			if err != nil {
 				return err
 			}
-			return app.Do(ctx, cfg, words, as, stdout, stderr)
+			return app.Do(ctx, cfg, words, flags["--as"], flags["--out"], stdout, stderr)
 		default:
 			usage(stderr)
 			return fmt.Errorf("unknown argument %q", args[1])
@@ -68,20 +68,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return app.Run(ctx, cfg, app.Options{Stderr: stderr})
 }
 
-// splitAs takes "--as <name>" (or --as=<name>) out of the words.
-func splitAs(args []string) (words []string, as string) {
+// splitFlags takes the named flags ("--as <name>" or --as=<name>) out
+// of the words.
+func splitFlags(args []string, names ...string) (words []string, flags map[string]string) {
+	flags = map[string]string{}
+next:
 	for i := 0; i < len(args); i++ {
-		switch {
-		case args[i] == "--as" && i+1 < len(args):
-			as = args[i+1]
-			i++
-		case strings.HasPrefix(args[i], "--as="):
-			as = strings.TrimPrefix(args[i], "--as=")
-		default:
-			words = append(words, args[i])
+		for _, n := range names {
+			switch {
+			case args[i] == n && i+1 < len(args):
+				flags[n] = args[i+1]
+				i++
+				continue next
+			case strings.HasPrefix(args[i], n+"="):
+				flags[n] = strings.TrimPrefix(args[i], n+"=")
+				continue next
+			}
 		}
+		words = append(words, args[i])
 	}
-	return words, as
+	return words, flags
 }
 
 // healthcheck probes this container's own /healthz (Docker HEALTHCHECK on
@@ -121,8 +127,10 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "clerk-incident-bot: the Clerk incident runbook as a Slack bot (Socket Mode).")
 	fmt.Fprintln(w, "Usage: clerk-incident-bot            run the bot")
 	fmt.Fprintln(w, "       clerk-incident-bot healthcheck probe this instance's /healthz (exit 0 when healthy)")
-	fmt.Fprintln(w, "       clerk-incident-bot do <words after /clerk-incident> --as <name>")
-	fmt.Fprintln(w, "                                      break-glass: run a command without Slack (same Redis and Clerk)")
+	fmt.Fprintln(w, "       clerk-incident-bot do <words after /clerk-incident> --as <name> [--out <file or directory>]")
+	fmt.Fprintln(w, "                                      break-glass: run a command without Slack (same Redis and Clerk);")
+	fmt.Fprintln(w, "                                      files (the postmortem report) go to --out, else text is printed;")
+	fmt.Fprintln(w, "                                      exits 1 when the command is refused or fails")
 	fmt.Fprintln(w, "       clerk-incident-bot audit [--since <RFC 3339 date>]   export the audit log as JSON lines")
 	fmt.Fprintln(w, "It is configured by these environment variables:")
 	for _, v := range app.Vars {

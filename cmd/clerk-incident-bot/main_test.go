@@ -44,7 +44,7 @@ func TestIncidentLoopEndToEnd(t *testing.T) {
 
 	s.Click(t, "U2", checklist, "Tick") // step 1
 	s.ExpectUpdated(t, checklist, "~Confirm outage (check status.clerk.com)~")
-	s.ExpectUpdated(t, card, "1/13 steps done")
+	s.ExpectUpdated(t, card, "1/11 steps done") // the two branch headers are not steps
 
 	s.Command(t, "U1", "C1", "impact about 1200 users cannot sign in")
 	s.Expect(t, fakeslack.Match{Channel: "C1", Thread: card.TS, Contains: []string{"Impact"}})
@@ -80,7 +80,9 @@ func healthz(t *testing.T, h *apptest.Bot) map[string]string {
 	}
 	defer r.Body.Close()
 	var body map[string]string
-	_ = json.NewDecoder(r.Body).Decode(&body)
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		t.Fatalf("healthz body (status %d): %v", r.StatusCode, err)
+	}
 	if (r.StatusCode == 200) != (body["status"] == "ok") {
 		t.Fatalf("status %d with body %v", r.StatusCode, body)
 	}
@@ -356,8 +358,10 @@ func TestBreakGlassCLI(t *testing.T) {
 	if m == "" {
 		t.Fatalf("bypass on: %s", got)
 	}
-	if got := do("approve", m, "--as", "alice"); !strings.Contains(got, "You made this request") {
-		t.Fatalf("self-approve: %s", got)
+	var self bytes.Buffer
+	if err := run(context.Background(), []string{"x", "do", "approve", m, "--as", "alice"}, func(k string) string { return env[k] }, &self, io.Discard); err == nil ||
+		!strings.Contains(self.String(), "You made this request") {
+		t.Fatalf("self-approve (refused, exit 1): %v %s", err, self.String())
 	}
 	if got := do("approve", m, "--as", "bob"); !strings.Contains(got, "Approved emergency bypass") || !strings.Contains(got, "Emergency auth bypass is ON") {
 		t.Fatalf("approve: %s", got)
@@ -526,8 +530,11 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var bp map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&bp)
+	err = json.NewDecoder(resp.Body).Decode(&bp)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("bypass body (status %d): %v", resp.StatusCode, err)
+	}
 	if bp["enabled"] != true || bp["incident"] != "INC-1" {
 		t.Fatalf("bypass after the Redis restart: %v", bp)
 	}
@@ -710,5 +717,104 @@ func TestReplyComesBeforeTheThreadLine(t *testing.T) {
 	reply := s.ExpectEphemeral(t, "U1", "Note added")
 	if reply.TS >= line.TS {
 		t.Fatalf("the reply (ts %s) came after the thread line (ts %s)", reply.TS, line.TS)
+	}
+}
+
+// Slack is down and the operator has only the shell: the CLI shows what
+// Slack would (the card's fields, the timeline, the lead, the checklist
+// with its buttons as commands, the audit log), ticks a step, writes the
+// report to a file or prints it, and exits non-zero when a command is
+// refused or unknown.
+func TestBreakGlassCLIShowsEverythingSlackWould(t *testing.T) {
+	prefix := redistest.Prefix()
+	contacts := t.TempDir() + "/contacts.yml"
+	if err := os.WriteFile(contacts, []byte(`contacts:
+  on_call:
+    - name: On-Call Engineer
+      slack_id: U1
+  executives:
+    - name: CTO
+      slack_id: U3
+  escalation:
+    - level: 1
+      contact: "On-call engineer"
+      time: "0-15 min"
+    - level: 2
+      contact: "CTO"
+      time: "15+ min"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-unused", "SLACK_APP_TOKEN": "xapp-unused", "SLACK_API_URL": "http://127.0.0.1:1/api/",
+		"REDIS_URL": redistest.URL(t), "REDIS_KEY_PREFIX": prefix, "SLACK_CHANNEL_ID": "CINC", "STATUS_POLL_SCHEDULE": "off", "CONTACTS_FILE": contacts}
+	run1 := func(args ...string) (string, error) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"clerk-incident-bot", "do"}, args...), func(k string) string { return env[k] }, &out, &errOut)
+		return out.String(), err
+	}
+	do := func(args ...string) string {
+		t.Helper()
+		out, err := run1(args...)
+		if err != nil {
+			t.Fatalf("do %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	wants := func(what, got string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s lacks %q:\n%s", what, w, got)
+			}
+		}
+	}
+	do("open", "outage", "P1", "Sign-in", "down", "--as", "alice")
+	do("ack", "INC-1", "--as", "bob")
+	do("note", "INC-1", "restarted", "the", "pods", "--as", "bob")
+
+	status := do("status", "INC-1", "--as", "carol")
+	wants("status", status, "INC-1 · Sign-in down", "Lead: bob (CLI)", "Severity: P1", "Status: 🔴 Investigating",
+		"Timeline (latest 3 of 3, UTC)", "restarted the pods · bob (CLI)", "Auth Outage Response: 0/11 steps done",
+		"Escalation: nobody paged yet · stopped: acknowledged by bob (CLI)")
+
+	list := do("checklist", "INC-1", "--as", "carol")
+	wants("checklist", list, "Auth Outage Response · INC-1", "⬜ 1. Confirm outage", "run: clerk-incident-bot do tick INC-1 1 --as <you>",
+		"4. If Clerk outage\n", "0/11 steps done")
+	if strings.Contains(list, "do tick INC-1 4 ") {
+		t.Errorf("a branch header has a tick command:\n%s", list)
+	}
+
+	got := do("tick", "INC-1", "2", "--as", "carol")
+	wants("tick", got, "Step 2 of INC-1 ticked: Check application logs for errors (1/11 done)")
+	wants("checklist after tick", do("checklist", "--as", "carol"), "✅ 2. Check application logs for errors · carol (CLI)", "do untick INC-1 2")
+	if out, err := run1("tick", "INC-1", "4", "--as", "carol"); err == nil || !strings.Contains(out, "is a branch, not a step") {
+		t.Errorf("ticking a branch header: %v\n%s", err, out)
+	}
+
+	wants("audit", do("audit", "INC-1", "--as", "carol"), "Audit log of INC-1", "tick INC-1 2", "carol (CLI)")
+
+	do("resolve", "INC-1", "Clerk", "recovered", "--as", "bob")
+	// After resolve, steps may still be ticked until the report is final.
+	wants("tick after resolve", do("tick", "INC-1", "3", "--as", "bob"), "Step 3 of INC-1 ticked")
+
+	report := do("postmortem", "INC-1", "--as", "bob")
+	wants("postmortem on stdout", report, "----- Incident Report: Sign-in down (inc-1-postmortem.md) -----", "# Incident Report: Sign-in down",
+		"Checklist 2 done", "The report for INC-1 is written (above, or where --out said)")
+	dir := t.TempDir()
+	path := dir + "/INC-1.md"
+	wants("postmortem to a file", do("postmortem", "INC-1", "--as", "bob", "--out", path), "written to "+path)
+	if b, err := os.ReadFile(path); err != nil || !strings.Contains(string(b), "# Incident Report: Sign-in down") {
+		t.Errorf("report file: %v\n%s", err, b)
+	}
+
+	for _, bad := range [][]string{{"frob", "--as", "bob"}, {"ack", "INC-42", "--as", "bob"}, {"tick", "INC-1", "99", "--as", "bob"}} {
+		out, err := run1(bad...)
+		if err == nil {
+			t.Errorf("do %v exited 0:\n%s", bad, out)
+		}
+	}
+	if out, err := run1("frob", "--as", "bob"); err == nil || !strings.Contains(out, "`frob` is not a /clerk-incident subcommand") {
+		t.Errorf("unknown subcommand: %v\n%s", err, out)
 	}
 }

@@ -143,7 +143,7 @@ func TestSandboxEditAndPostAnUpdate(t *testing.T) {
 	expectIn(t, got,
 		`[modal "Customer update" opened for alice]`,
 		"Update for INC-1 (The update customers will read), now:",
-		"    Investigating: Sign-in failing.",
+		"    Investigating: Problems signing in.", // the public title, not the responders' one
 		`then a line with a single . to press "Save draft"`,
 		"  modal> ",
 		"[#incidents (thread), message updated] clerk-incident bot:\n  📝 *Draft customer update for INC-1* (not sent yet):\n  >Sign-in fails for some users.\n  We are working with Clerk.",
@@ -171,7 +171,7 @@ func TestSandboxModalKeepAndCancel(t *testing.T) {
 	if n := strings.Count(got, `[modal "Customer update" opened for alice]`); n != 2 {
 		t.Errorf("the modal opened %d times, want 2:\n%s", n, got)
 	}
-	if !strings.Contains(got, "message updated] clerk-incident bot:\n  📝 *Draft customer update for INC-1* (not sent yet):\n  >Investigating: Sign-in failing.") {
+	if !strings.Contains(got, "message updated] clerk-incident bot:\n  📝 *Draft customer update for INC-1* (not sent yet):\n  >Investigating: Problems signing in.") {
 		t.Errorf("a . alone did not save the draft as it was:\n%s", got)
 	}
 }

@@ -453,7 +453,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if poll != nil {
 		deps.Watch = poll
 	}
-	deps.Pictures = newPictures(cfg, b.pub, poll, opt.Now)
+	deps.Pictures = newPictures(cfg, b.pub, poll, rdb, opt.Now)
 	deps.DiagnoseTargets = diagnoseTargets(cfg, clerk, b.hc)
 	deps.Check = b.checkInput(ctx, contacts, clerk, poll, strict)
 	// Long actions (approved rollbacks and lockouts, resyncs) are work
@@ -507,7 +507,8 @@ func diagnoseTargets(cfg Config, c *clerkops.Client, hc *http.Client) []probe.Di
 	var ts []probe.DiagnoseTarget
 	if c != nil {
 		ts = append(ts,
-			probe.DiagnoseTarget{Name: "Clerk Backend API (GET /users?limit=1)", Threshold: 500 * time.Millisecond, Hint: "API slow - check Clerk status or network", Do: c.SampleUsers},
+			probe.DiagnoseTarget{Name: "Clerk Backend API (GET /users?limit=1)", Threshold: 500 * time.Millisecond, Hint: "API slow - check Clerk status or network", Do: c.SampleUsers,
+				Step: incident.StepMeasureAPI},
 			probe.DiagnoseTarget{Name: "Clerk JWKS (Backend API)", Threshold: 100 * time.Millisecond, Hint: "auth path slow - token verification waits on JWKS; check the network path to Clerk", Do: c.Ping})
 	}
 	fapi := cfg.FrontendAPIURL
@@ -522,7 +523,7 @@ func diagnoseTargets(cfg Config, c *clerkops.Client, hc *http.Client) []probe.Di
 	}
 	if cfg.HealthURL != "" {
 		ts = append(ts, probe.DiagnoseTarget{Name: "App health endpoint (auth check)", Threshold: 100 * time.Millisecond,
-			Hint: "Auth check slow - check middleware configuration", Do: probe.ProbeURL(hc, cfg.HealthURL)})
+			Hint: "Auth check slow - check middleware configuration", Do: probe.ProbeURL(hc, cfg.HealthURL), Step: incident.StepMeasureApp})
 	}
 	if cfg.StatusURL != "" && cfg.StatusSchedule != "" {
 		ts = append(ts, probe.DiagnoseTarget{Name: "Clerk status page", Threshold: time.Second,

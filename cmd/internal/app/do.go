@@ -14,13 +14,17 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 )
 
 // Do is the break-glass CLI: it runs one /clerk-incident command as the
 // named operator through the same handlers, Redis and Clerk as the bot,
 // prints the reply, and leaves the Slack cards to catch up when a bot
-// reaches Slack again.
-func Do(ctx context.Context, cfg Config, words []string, as string, stdout, stderr io.Writer) error {
+// reaches Slack again. out (--out) is where files the command would
+// upload go (the post-incident report); without it text files are
+// printed. A command that is refused or fails returns an error, so the
+// exit status says so.
+func Do(ctx context.Context, cfg Config, words []string, as string, out string, stdout, stderr io.Writer) error {
 	if strings.TrimSpace(as) == "" {
 		return errors.New("say who you are with --as <name>: it goes on the timeline")
 	}
@@ -38,14 +42,18 @@ func Do(ctx context.Context, cfg Config, words []string, as string, stdout, stde
 	if err := stores.Incidents.Ping(ctx); err != nil {
 		return fmt.Errorf("the incident store (REDIS_URL) does not answer: %w", err)
 	}
-	p, err := assemble(ctx, cfg, opt, rdb, stores, rb, bot.NewOffline(stdout), false, log)
+	offline := bot.NewOffline(stdout, bot.OfflineOptions{Typed: handlers.TypedButton, Out: out})
+	p, err := assemble(ctx, cfg, opt, rdb, stores, rb, offline, false, log)
 	if err != nil {
 		return err
 	}
 	h := p.handlers
 	name := strings.TrimSpace(as)
-	h.Command(ctx, bot.Command{Command: "/clerk-incident", Text: strings.Join(words, " "), UserID: "cli:" + name, UserName: name,
+	outcome := h.Run(ctx, bot.Command{Command: "/clerk-incident", Text: strings.Join(words, " "), UserID: "cli:" + name, UserName: name,
 		ChannelID: cfg.Channel, Operator: true, Origin: origin()})
+	if outcome != "ok" {
+		return fmt.Errorf("the command was not done (%s)", bot.Plain(outcome))
+	}
 	return nil
 }
 

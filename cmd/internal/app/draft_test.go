@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
@@ -124,5 +126,60 @@ func draftIs(t *testing.T, prefix, ts, text string) {
 	d, err := incident.NewStores(rdb, prefix, nil).Drafts.GetDraft(context.Background(), "INC-1")
 	if err != nil || d.TS != ts || (text != "" && d.Text != text) || strings.Contains(d.Text, "old draft") {
 		t.Fatalf("draft %+v %v, want ts %s text %q", d, err, ts, text)
+	}
+}
+
+// Comms (alice) writes what customers read. The first draft never shows
+// the responders' title ("Token leak from Bob's laptop"); a reminder's
+// *Draft an update* keeps her edited draft rather than writing over it;
+// once she posted, the next draft starts from her wording with its
+// next-update time moved on.
+func TestDraftsKeepCommsWordingAndNeverTheInternalTitle(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	fs.AddUser("U1", "alice")
+	fs.AddUser("U2", "bob")
+	prefix := redistest.Prefix()
+	clock := &testClock{t: time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)}
+	bot := apptest.Start(t, apptest.Spec{Slack: fs, Prefix: prefix, Env: map[string]string{"SLACK_CHANNEL_ID": "CINC", "STATUS_UPDATE_CHANNEL": "CANN", "SLACK_RESPONDERS": "U1,U2"},
+		Options: app.Options{Manual: app.Loops{Sweep: true}, Now: clock.Now}})
+	fs.Command(t, "U2", "C1", "open security P1 Token leak from Bob's laptop")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Token leak")
+	fs.Command(t, "U2", "C1", "role comms <@U1|alice>")
+	fs.ExpectEphemeral(t, "U2", "is now comms of INC-1")
+
+	fs.Command(t, "U1", "C1", "update draft")
+	first := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft customer update for INC-1", "Suspicious account activity"}})
+	if strings.Contains(first.Render(), "Token leak") || strings.Contains(first.Render(), "laptop") {
+		t.Fatalf("the customer draft carries the internal title:\n%s", first.Render())
+	}
+	fs.ExpectEphemeral(t, "U1", "A draft update for INC-1 is in its thread")
+	press(t, fs, "U1", first, "Edit")
+	v, err := fs.WaitView("U1", fakeslack.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := "We are investigating unusual sign-ins to some accounts and have signed the affected users out. Next update by 03:30 UTC."
+	submit(t, fs, v, mine)
+	fs.ExpectUpdated(t, first, "have signed the affected users out")
+
+	// The reminder fires; its Draft an update keeps her draft.
+	clock.Add(21 * time.Minute)
+	bot.Sweep(context.Background())
+	reminder := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{":bell: <@U1>", "Draft an update"}})
+	fs.Click(t, "U1", reminder, "Draft an update")
+	fs.ExpectEphemeral(t, "U1", "already in its thread, kept as written")
+	draftIs(t, prefix, first.TS, mine)
+
+	fs.Click(t, "U1", first, "Post")
+	fs.ExpectMessage(t, "CANN", "have signed the affected users out")
+	fs.ExpectEphemeral(t, "U1", "Posted to")
+
+	// The next draft starts from what she posted, the time moved on.
+	clock.Add(30 * time.Minute) // 03:51; P1 updates every 20 minutes
+	fs.Command(t, "U1", "C1", "update draft")
+	next := fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft customer update for INC-1", "have signed the affected users out", "Next update by 04:11 UTC"}})
+	if strings.Contains(next.Render(), "03:30 UTC") {
+		t.Fatalf("the next draft keeps the old time:\n%s", next.Render())
 	}
 }

@@ -88,3 +88,26 @@ func TestPastedRefsAreEchoedEscaped(t *testing.T) {
 		t.Errorf("affected reply does not name the token escaped:\n%s", text)
 	}
 }
+
+// A failed command's outcome names what was typed; `audit` shows it as
+// text: `severity <!channel>` broadcasts nothing when audit is read.
+func TestAuditShowsAFailedOutcomeEscaped(t *testing.T) {
+	h := startSecurity(t, nil)
+	s := h.slack
+	h.open(t, "open security Token leak")
+	s.Command(t, "U1", "C1", "severity INC-1 <!channel>")
+	s.ExpectEphemeral(t, "U1", "is not a severity")
+	var text string
+	for range 100 {
+		s.Command(t, "U1", "C1", "audit INC-1")
+		text = s.ExpectEphemeral(t, "U1", "Audit log of INC-1").Render()
+		if strings.Contains(text, "is not a severity") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	liveControls(t, "audit INC-1", text)
+	if !strings.Contains(text, "· failed: \"&lt;!channel&gt;\" is not a severity") {
+		t.Errorf("audit INC-1 does not show the failed outcome escaped:\n%s", text)
+	}
+}

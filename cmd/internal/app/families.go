@@ -157,7 +157,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	if pages != nil {
 		poster = pages
 	}
-	resolver := usecase.NewResolver(usecase.ResolverDeps{Store: d.Store, Pub: pub, Esc: stopper, Voider: voider, Bypass: d.Bypass, Pages: pages, Log: d.Log})
+	resolver := usecase.NewResolver(usecase.ResolverDeps{Store: d.Store, Pub: pub, Esc: stopper, Voider: voider, Bypass: d.Bypass, Pages: pages, Runbook: d.Runbook, Log: d.Log})
 	var clerk commands.Clerk
 	var accounts commands.Accounts
 	var dashboard commands.Dashboard

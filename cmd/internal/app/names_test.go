@@ -51,7 +51,7 @@ func TestReportNamesEachPersonOneWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	if err := app.Do(context.Background(), cfg, []string{"note", "INC-1", "restarted", "the", "pods"}, "dana", &out, &errOut); err != nil {
+	if err := app.Do(context.Background(), cfg, []string{"note", "INC-1", "restarted", "the", "pods"}, "dana", "", &out, &errOut); err != nil {
 		t.Fatalf("do note: %v\n%s", err, errOut.String())
 	}
 	if !strings.Contains(out.String(), "Note added") {

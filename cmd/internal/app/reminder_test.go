@@ -67,7 +67,7 @@ func TestUpdateRemindersFireOnceAcrossReplicasAndSnooze(t *testing.T) {
 		t.Fatalf("%d reminders from two replicas, want 1", n)
 	}
 	fs.Click(t, "U1", first, "Draft an update")
-	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft customer update for INC-1", "Investigating: Sign-in failing", "next update will come by 03:41 UTC"}})
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft customer update for INC-1", "Investigating: Problems signing in", "next update will come by 03:41 UTC"}})
 	fs.ExpectEphemeral(t, "U1", "A draft update for INC-1 is in its thread")
 	fs.Click(t, "U1", first, "Snooze 30m")
 	fs.ExpectEphemeral(t, "U1", "snoozed for 30 minutes")

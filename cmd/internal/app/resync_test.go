@@ -109,12 +109,37 @@ func TestWebhookCheckFlagsAnEndpointThatAcceptsForgeries(t *testing.T) {
 	fs.ExpectEphemeral(t, "U1", "Opened")
 	fs.Command(t, "U1", "C1", "webhook check")
 	fs.ExpectEphemeral(t, "U1", "Signed test event: 204", "Security finding", "wrong signature was accepted")
-	// A check that found a problem does not tick "Identify sync gap".
+	// Accepting forgeries is a security finding, not the sync gap: the
+	// signed event went through.
 	tickedIn(t, prefix, "INC-1", incident.StepSyncGap, false)
 	app.AcceptUnsigned(false)
 	fs.Command(t, "U1", "C1", "webhook check")
 	fs.ExpectEphemeral(t, "U1", "Wrong signature rejected (401)")
-	tickedIn(t, prefix, "INC-1", incident.StepSyncGap, true)
+	// A healthy endpoint does not say where the gap is: still not ticked.
+	tickedIn(t, prefix, "INC-1", incident.StepSyncGap, false)
+}
+
+// Ticks tell the commander the truth: "Identify sync gap" is ticked by a
+// webhook check that finds the endpoint refusing Clerk's signed events
+// (where the missing updates went), and by nothing healthier.
+func TestWebhookCheckTicksTheSyncGapOnlyWhenItFindsIt(t *testing.T) {
+	fs := fakeslack.New()
+	defer fs.Close()
+	app := fakeapp.New()
+	defer app.Close()
+	prefix := redistest.Prefix()
+	replica(t, fs, map[string]string{"REDIS_KEY_PREFIX": prefix, "APP_WEBHOOK_URL": app.WebhookURL(), "APP_WEBHOOK_SECRET": app.Secret})
+	fs.Command(t, "U1", "C1", "open webhook Users not syncing")
+	fs.ExpectEphemeral(t, "U1", "Opened")
+	fs.Command(t, "U1", "C1", "webhook check")
+	fs.ExpectEphemeral(t, "U1", "Wrong signature rejected (401)")
+	tickedIn(t, prefix, "INC-1", incident.StepSyncGap, false)
+	app.RejectSignatures(true) // e.g. a rotated signing secret the app does not have
+	fs.Command(t, "U1", "C1", "webhook check")
+	fs.ExpectEphemeral(t, "U1", "Signed test event: 401")
+	if tick := tickedIn(t, prefix, "INC-1", incident.StepSyncGap, true); tick.By.ID != "U1" {
+		t.Fatalf("ticked by %+v", tick.By)
+	}
 }
 
 // With two incidents open, `webhook check` without an ID asks which one

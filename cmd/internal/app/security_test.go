@@ -114,7 +114,9 @@ func (h *secHarness) bypassJSON(t *testing.T, token string) (int, map[string]any
 	}
 	defer resp.Body.Close()
 	var body map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&body)
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("/v1/bypass body (status %d): %v", resp.StatusCode, err)
+	}
 	return resp.StatusCode, body
 }
 
@@ -475,12 +477,15 @@ func TestInvestigateExportAndDashboard(t *testing.T) {
 	ann := fc.AddUser("Ann", "ann@example.com", 2)
 	card := h.open(t, "open security Account takeover")
 
-	h.ticked(t, "INC-1", incident.StepAccessLogs, false)
+	h.ticked(t, "INC-1", incident.StepAffected, false)
 	s.Command(t, "U1", "C1", "user eve@example.com")
 	// The investigation names IPs and cities: only the asker sees it.
 	inv := s.Expect(t, fakeslack.Match{Ephemeral: true, User: "U1", Contains: []string{"eve@example.com", "4 active session(s)", "Chrome 131",
 		"Berlin, DE", "by country: DE 3, NG 1", "country NG differs from the usual DE", odd, "[Share in thread]"}})
-	h.ticked(t, "INC-1", incident.StepAccessLogs, true)
+	// Finding the account identifies it as affected; its sessions are not
+	// a review of the access logs.
+	h.ticked(t, "INC-1", incident.StepAffected, true)
+	h.ticked(t, "INC-1", incident.StepAccessLogs, false)
 	rdb, _ := redistest.Client(t)
 	full, err := incident.NewStore(rdb, h.prefix, nil).Get(context.Background(), "INC-1")
 	if err != nil {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -136,7 +137,8 @@ func TestEnvCheckFlagsATestSecretKeyAndARecentChangeWithoutShowingValues(t *test
 	h.vercel.AddEnv(fakevercel.Env{Key: "CLERK_WEBHOOK_SIGNING_SECRET", Value: "whsec_c2VjcmV0dmFsdWU=", Type: "sensitive", Updated: now.Add(-30 * 24 * time.Hour)})
 	card := h.open(t, "open outage Sign-in broken")
 	h.slack.Command(t, "U1", "C1", "env check")
-	m := h.slack.ExpectEphemeral(t, "U1", "production Clerk variables")
+	h.slack.ExpectEphemeral(t, "U1", "The env check is in the thread of INC-1")
+	m := h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"production Clerk variables"}})
 	for _, want := range []string{
 		"CLERK_SECRET_KEY is a development key (sk_test_) in production",
 		"different modes: pk_live_ with sk_test_",
@@ -146,25 +148,29 @@ func TestEnvCheckFlagsATestSecretKeyAndARecentChangeWithoutShowingValues(t *test
 		"CLERK_WEBHOOK_SIGNING_SECRET is set for production (sensitive)",
 		"not checked: the signing secret's form (whsec_)",
 	} {
-		if !strings.Contains(m.Text, want) {
-			t.Errorf("env check lacks %q:\n%s", want, m.Text)
+		if !strings.Contains(m.Render(), want) {
+			t.Errorf("env check lacks %q:\n%s", want, m.Render())
 		}
 	}
-	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"sk_test_) in production"}})
-	if h.ticked(t, "INC-1", "Verify environment variables", true) == nil {
-		t.Fatal("Verify environment variables not ticked")
-	}
+	// ❌ lines are work still to do: the step is not ticked.
+	h.ticked(t, "INC-1", "Verify environment variables", false)
 	all := everything(h.slack)
-	for _, v := range []string{"appsecretvalue", "c2VjcmV0", appPK[8:20], "sk_test_a", "25"} {
-		if v == "25" {
-			continue // lengths: the value's length is 25; no "25 characters" anywhere
-		}
+	// Pieces of the values read back: the middle of each, and the last four
+	// characters (a tail shown "to tell keys apart" is still a piece).
+	for _, v := range []string{"appsecretvalue", "c2VjcmV0", appPK[8:20], "sk_test_a", "e123", appPK[len(appPK)-4:]} {
 		if strings.Contains(all, v) {
 			t.Errorf("Slack holds a piece of a value: %q", v)
 		}
 	}
 	if strings.Contains(all, "characters") {
 		t.Error("Slack mentions a length")
+	}
+	// Lengths: the secret key's value is 25 long, the publishable key's 48.
+	// The clock's date holds 25, so the findings themselves are looked at.
+	for _, text := range []string{m.Text, m.Render()} {
+		if n := regexp.MustCompile(`\b(25|48)\b`).FindString(text); n != "" {
+			t.Errorf("the env check shows a value's length (%s):\n%s", n, text)
+		}
 	}
 	if f := secretscan.Find(all); f != "" {
 		t.Errorf("Slack holds a secret-shaped value %.12s…", f)
@@ -237,5 +243,56 @@ func TestHostileRollbackReasonIsInert(t *testing.T) {
 	inert(t, *req)
 	for _, m := range h.slack.Messages() {
 		inert(t, m)
+	}
+}
+
+// Production moved between the request and the approval (a hotfix landed):
+// the approved rollback would undo it, so it is not carried out and says
+// why; Vercel is not asked.
+func TestRollbackIsNotCarriedOutWhenProductionMovedSinceTheRequest(t *testing.T) {
+	h := startVercel(t, nil)
+	card := h.open(t, "open outage Sign-in broken")
+	req := h.request(t, card, "rollback previous", "Approval needed: rollback", "back from `dpl_new222`")
+	h.vercel.AddDeployment(fakevercel.Deployment{UID: "dpl_hotfix444", Created: h.clock.Now().Add(-time.Minute), SHA: "4444444dddd", Message: "Hotfix matcher", Author: "bob"})
+	h.slack.Click(t, "U2", req, "Approve")
+	h.slack.ExpectUpdated(t, req, "production changed since the request (it is dpl_hotfix444 now, not dpl_new222)")
+	if n := h.vercel.Calls("POST", "/rollback/"); n != 0 || h.vercel.Production() != "dpl_hotfix444" {
+		t.Fatalf("rollback calls %d, production %s", n, h.vercel.Production())
+	}
+}
+
+// The commander reads one env check in the thread, never a ✅ that
+// contradicts a ❌ above it: two test keys in production are two
+// problems, not "Both keys are test keys"; only a check with no problem
+// ticks "Verify environment variables".
+func TestEnvCheckNeverContradictsItselfAndPostsOnce(t *testing.T) {
+	h := startVercel(t, nil)
+	now := h.clock.Now()
+	h.vercel.AddEnv(fakevercel.Env{Key: "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", Value: "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", Type: "plain", Updated: now.Add(-30 * 24 * time.Hour)})
+	h.vercel.AddEnv(fakevercel.Env{Key: "CLERK_SECRET_KEY", Value: "sk_test_appsecretvalue123", Updated: now.Add(-30 * 24 * time.Hour)})
+	card := h.open(t, "open outage Sign-in broken")
+	h.slack.Command(t, "U1", "C1", "env check")
+	h.slack.ExpectEphemeral(t, "U1", "The env check is in the thread of INC-1: 4 problems")
+	m := h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"production Clerk variables"}})
+	for _, want := range []string{"CLERK_SECRET_KEY is a development key (sk_test_) in production", "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY is a development key (pk_test_) in production"} {
+		if !strings.Contains(m.Render(), want) {
+			t.Errorf("env check lacks %q:\n%s", want, m.Render())
+		}
+	}
+	if strings.Contains(m.Render(), "Both keys are test keys") {
+		t.Errorf("a ✅ contradicts the ❌ above it:\n%s", m.Render())
+	}
+	h.ticked(t, "INC-1", "Verify environment variables", false)
+	// Whatever else the thread says afterwards, the check is in it once.
+	h.slack.Command(t, "U1", "C1", "note INC-1 after the check")
+	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"after the check"}})
+	n := 0
+	for _, msg := range h.slack.Messages() {
+		if msg.Channel == "CINC" && msg.ThreadTS == card.TS && strings.Contains(msg.Text+string(msg.Blocks), "The app's production Clerk variables") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the env check is in the thread %d times", n)
 	}
 }

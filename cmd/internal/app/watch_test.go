@@ -241,7 +241,9 @@ func TestStalledPollerIsSaidOnce(t *testing.T) {
 		}
 		defer r.Body.Close()
 		var body map[string]string
-		_ = json.NewDecoder(r.Body).Decode(&body)
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			t.Fatalf("healthz body (status %d): %v", r.StatusCode, err)
+		}
 		return r.StatusCode, body
 	}
 	metric := func() string {

@@ -31,7 +31,9 @@ func webhooksJSON(t *testing.T, addr, token string) (int, map[string]any) {
 	}
 	defer resp.Body.Close()
 	var body map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&body)
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("/v1/webhooks body (status %d): %v", resp.StatusCode, err)
+	}
 	return resp.StatusCode, body
 }
 
