@@ -26,9 +26,11 @@ bench:
 	  go test -run '^$$' -bench BenchmarkIdleMemory -benchtime 1x ./cmd/clerk-incident-bot/; \
 	  go test -run '^$$' -bench BenchmarkBusyIncident -benchtime 3x ./cmd/clerk-incident-bot/; \
 	  go test -run '^$$' -bench 'BenchmarkLadderLateness' -benchtime 1x ./escalation/; \
+	  go test -run '^$$' -bench BenchmarkSMSReplies1000ThreeReplicas -benchtime 1x ./escalation/; \
+	  go test -run '^$$' -bench BenchmarkSMSAckStopsLadder -benchtime 30x ./cmd/clerk-incident-bot/; \
 	  go test -run '^$$' -bench BenchmarkDetectionTime -benchtime 1x ./statuswatch/; \
 	  go test -run '^$$' -bench BenchmarkRevoke1000Users -benchtime 1x ./clerkops/; \
 	  SOAK_DURATION=60s go test -run '^$$' -bench BenchmarkSoakMixedCommands -benchtime 1x ./cmd/clerk-incident-bot/; \
 	  go test -run '^$$' -bench BenchmarkResync20000Users -benchtime 1x ./resync/; } | tee $$out; \
 	echo; echo "| benchmark figures on $$(uname -m), $$(nproc) cores, $$(go version | cut -d' ' -f3) |"; echo "|---|"; \
-	grep -E '^(ack latency|busy incident|detection|idle bot|1000 pages|revoked 2|resync of|soak |progress Finish)' $$out | sort -u | sed 's/^/| /; s/$$/ |/'; rm -f $$out
+	grep -E '^(ack latency|sms |busy incident|detection|idle bot|1000 pages|revoked 2|resync of|soak |progress Finish)' $$out | sort -u | sed 's/^/| /; s/$$/ |/'; rm -f $$out

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -15,14 +16,16 @@ import (
 // Twilio accepting a call only means it is queued. Each call placed is
 // kept in a sorted set with the time its status is next read; any
 // replica's tick reads it (no worker waits on a ringing phone, a restart
-// loses nothing), and a call that ends unanswered is said once in the
-// incident thread.
+// loses nothing), and a call that ends unanswered (no answer, busy,
+// failed, or picked up by voicemail or a fax as answering-machine
+// detection decides) is said once in the incident thread.
 const (
-	// callFirstCheck: Twilio rings for 60 s before it gives up (no-answer).
-	callFirstCheck = 75 * time.Second
-	// callRecheck is the wait while the call is still queued or ringing,
-	// or Twilio did not answer.
-	callRecheck = 30 * time.Second
+	// callFirstCheck and callRecheck: the status is read every 10 s
+	// while the call is queued, rings or plays, so an unanswered call is
+	// said well within 30 s of its end (Twilio rings about 60 s before
+	// no-answer).
+	callFirstCheck = 10 * time.Second
+	callRecheck    = 10 * time.Second
 	// callGiveUp: a call still unsettled this long after it was placed is
 	// no longer followed.
 	callGiveUp = 15 * time.Minute
@@ -30,10 +33,48 @@ const (
 	callLease = time.Minute
 )
 
-// CallNoter says in the incident thread that user did not answer the
-// call (status no-answer, busy or failed).
+// CallNoter says in the incident thread that user did not pick up the
+// call, and why (a CallCause).
 type CallNoter interface {
-	CallUnanswered(ctx context.Context, inc *incident.Incident, user, status string) error
+	CallUnanswered(ctx context.Context, inc *incident.Incident, user string, cause CallCause) error
+}
+
+// CallCause is why a call counts as unanswered.
+type CallCause string
+
+// The causes, as the thread words them ("did not pick up: voicemail").
+const (
+	CallVoicemail CallCause = "voicemail"
+	CallFax       CallCause = "a fax machine answered"
+	CallNoAnswer  CallCause = "no answer"
+	CallBusy      CallCause = "line busy"
+	CallFailed    CallCause = "the call failed"
+)
+
+// callOutcome reads a call's status and answered_by: done when nothing
+// more will change, and the cause when it went unanswered. A call taken
+// by a machine is unanswered as soon as detection says so.
+func callOutcome(status, answeredBy string) (done bool, cause CallCause) {
+	switch {
+	case strings.HasPrefix(answeredBy, "machine_"):
+		return true, CallVoicemail
+	case answeredBy == "fax":
+		return true, CallFax
+	}
+	switch status {
+	case "queued", "ringing":
+		return false, ""
+	case "in-progress":
+		// Answered; until detection decides, it may yet be a machine.
+		return answeredBy == "human", ""
+	case "no-answer":
+		return true, CallNoAnswer
+	case "busy":
+		return true, CallBusy
+	case "failed":
+		return true, CallFailed
+	}
+	return true, "" // completed by a person (or undecided), canceled
 }
 
 // watchedCall is one member of the calls set.
@@ -102,7 +143,7 @@ func (e *Engine) checkClaimedCall(ctx context.Context, member string, c watchedC
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	status, err := e.via.phones.CallStatus(cctx, c.SID)
+	status, answeredBy, err := e.via.phones.CallStatus(cctx, c.SID)
 	if err != nil {
 		if permanent(err) {
 			log.WithError(err).Warn("cannot read the call's status")
@@ -112,16 +153,16 @@ func (e *Engine) checkClaimedCall(ctx context.Context, member string, c watchedC
 		again(err.Error())
 		return
 	}
-	switch status {
-	case "queued", "ringing":
+	done, cause := callOutcome(status, answeredBy)
+	if !done {
 		again(status)
 		return
-	case "no-answer", "busy", "failed":
-	default: // in-progress, completed: answered; canceled: nothing to say
+	}
+	if cause == "" {
 		e.rdb.ZRem(ctx, e.keyCalls(), member)
 		return
 	}
-	if err := e.noteUnanswered(ctx, c, status); err != nil {
+	if err := e.noteUnanswered(ctx, c, cause); err != nil {
 		log.WithError(err).Warn("could not say the call went unanswered; will retry")
 		again(err.Error())
 		return
@@ -131,7 +172,7 @@ func (e *Engine) checkClaimedCall(ctx context.Context, member string, c watchedC
 
 // noteUnanswered says once in the incident thread that the call was not
 // answered (unless the incident is over).
-func (e *Engine) noteUnanswered(ctx context.Context, c watchedCall, status string) error {
+func (e *Engine) noteUnanswered(ctx context.Context, c watchedCall, cause CallCause) error {
 	n := e.via.calls
 	if n == nil {
 		return nil
@@ -147,7 +188,7 @@ func (e *Engine) noteUnanswered(ctx context.Context, c watchedCall, status strin
 	if first, err := redisx.Once(ctx, e.rdb, key, 30*24*time.Hour); err != nil || !first {
 		return err
 	}
-	if err := n.CallUnanswered(ctx, inc, c.User, status); err != nil {
+	if err := n.CallUnanswered(ctx, inc, c.User, cause); err != nil {
 		e.rdb.Del(ctx, key)
 		return err
 	}

@@ -22,10 +22,10 @@ type callNotes struct {
 	notes []string
 }
 
-func (c *callNotes) CallUnanswered(ctx context.Context, inc *incident.Incident, user, status string) error {
+func (c *callNotes) CallUnanswered(ctx context.Context, inc *incident.Incident, user string, cause escalation.CallCause) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.notes = append(c.notes, inc.ID+" "+user+" "+status)
+	c.notes = append(c.notes, inc.ID+" "+user+" "+string(cause))
 	return nil
 }
 
@@ -84,7 +84,7 @@ func TestUnansweredCallIsFollowedAcrossRestartsAndSaidOnce(t *testing.T) {
 		f.clock.Add(30 * time.Second)
 		tickAll()
 	}
-	if got := notes.said(); len(got) != 1 || got[0] != inc.ID+" U1 busy" {
+	if got := notes.said(); len(got) != 1 || got[0] != inc.ID+" U1 line busy" {
 		t.Fatalf("said %v", got)
 	}
 	reads := tw.CallReads()
@@ -109,12 +109,16 @@ func TestUnansweredCallIsFollowedAcrossRestartsAndSaidOnce(t *testing.T) {
 }
 
 // Every way Twilio reports a call that reached nobody is said in the
-// thread, with the status; a call answered or cancelled says nothing.
+// thread, with its cause: no answer, busy, failed, and a pickup that
+// answering-machine detection gave to voicemail or a fax; a call a person
+// answered (or one cancelled) says nothing.
 func TestCallEndingUnansweredIsSaidForEachTwilioStatus(t *testing.T) {
 	for _, c := range []struct {
 		status string
-		said   bool
-	}{{"no-answer", true}, {"busy", true}, {"failed", true}, {"completed", false}, {"canceled", false}} {
+		cause  string // "": nothing said
+	}{{"no-answer", "no answer"}, {"busy", "line busy"}, {"failed", "the call failed"}, {"completed:machine_end_beep", "voicemail"},
+		{"completed:machine_start", "voicemail"}, {"completed:fax", "a fax machine answered"}, {"completed:human", ""}, {"completed:unknown", ""},
+		{"completed", ""}, {"canceled", ""}} {
 		t.Run(c.status, func(t *testing.T) {
 			f := newFixture(t)
 			tw := fakepaging.NewTwilio()
@@ -144,8 +148,8 @@ func TestCallEndingUnansweredIsSaidForEachTwilioStatus(t *testing.T) {
 				t.Fatalf("status read %d times, want 1", tw.CallReads())
 			}
 			want := []string(nil)
-			if c.said {
-				want = []string{inc.ID + " U1 " + c.status}
+			if c.cause != "" {
+				want = []string{inc.ID + " U1 " + c.cause}
 			}
 			if got := notes.said(); len(got) != len(want) || (len(want) == 1 && got[0] != want[0]) {
 				t.Fatalf("said %v, want %v", got, want)

@@ -162,3 +162,44 @@ func TestContactsErrorsNameTheLine(t *testing.T) {
 		})
 	}
 }
+
+// One lookup finds who answers a phone: a person's own phone (written
+// with spaces or dashes or not), a user group's shared phone, one number
+// handed around a group; a placeholder or an unknown number is nobody.
+func TestByPhoneFindsWhoAnswers(t *testing.T) {
+	src := `contacts:
+  on_call:
+    - {name: Ann, slack_id: U1, phone: "+1 555 000-0001"}
+    - {name: On-call phone, slack_id: S0ONCALL, phone: "+15550000009"}
+  night:
+    - {name: Ben, slack_id: U2, phone: "+15550000007"}
+    - {name: Cy, slack_id: U3, phone: "+15550000007"}
+  leads:
+    - {name: Ann, slack_id: U1, phone: "+15550000001"}
+    - {name: Dee, email: dee@example.com, phone: "+1-xxx-xxx-xxxx"}
+  escalation:
+    - {level: 1, contact: on_call, time: 0-15 min}
+`
+	c, err := escalation.LoadContacts("contacts.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		phone string
+		want  escalation.Holder
+		ok    bool
+	}{
+		{"+15550000001", escalation.Holder{Name: "Ann", SlackID: "U1", Group: "on_call"}, true},
+		{"+1 (555) 000-0001", escalation.Holder{Name: "Ann", SlackID: "U1", Group: "on_call"}, true},
+		{"+15550000009", escalation.Holder{Name: "On-call phone", SlackID: "S0ONCALL", Group: "on_call", Shared: true}, true},
+		{"+15550000007", escalation.Holder{Name: "night (shared phone)", Group: "night", Shared: true}, true},
+		{"+15550000002", escalation.Holder{}, false},
+		{"+1-xxx-xxx-xxxx", escalation.Holder{}, false},
+		{"", escalation.Holder{}, false},
+	} {
+		got, ok := c.ByPhone(tc.phone)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("ByPhone(%q) = %+v, %v; want %+v, %v", tc.phone, got, ok, tc.want, tc.ok)
+		}
+	}
+}

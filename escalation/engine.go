@@ -52,11 +52,12 @@ type Page struct {
 // Phones texts and calls people (paging.Twilio). Call returns the call's
 // ID: being accepted only means queued, CallStatus says whether it was
 // answered (queued, ringing, in-progress, completed, busy, failed,
-// no-answer, canceled).
+// no-answer, canceled) and by whom as answering-machine detection
+// decided (human, machine_*, fax, unknown; "" before it decides).
 type Phones interface {
 	SMS(ctx context.Context, to, body string) error
 	Call(ctx context.Context, to, text string) (string, error)
-	CallStatus(ctx context.Context, sid string) (string, error)
+	CallStatus(ctx context.Context, sid string) (status, answeredBy string, err error)
 }
 
 // Alerts is an external paging service keyed by incident (paging.PagerDuty).
@@ -73,6 +74,14 @@ type Option func(*Engine)
 // when a call goes unanswered (nil: it is only logged).
 func WithPhones(p Phones, notes CallNoter) Option {
 	return func(e *Engine) { e.via.phones, e.via.calls = p, notes }
+}
+
+// WithReplies says SMS replies texted to number are read (Replies): page
+// texts tell people to answer ACK or ESC, and each phone paged is
+// remembered in log so a reply finds its incident. Without it texts say
+// to acknowledge in Slack.
+func WithReplies(number string, log *PhoneLog) Option {
+	return func(e *Engine) { e.via.replyTo, e.via.phoneLog = number, log }
 }
 
 // PagedObserver hears who each page reached (rooms: invite them to the
@@ -218,10 +227,12 @@ type Tuning struct {
 
 // channels are the ways to page besides Slack (each optional).
 type channels struct {
-	phones Phones
-	calls  CallNoter
-	alerts Alerts
-	paged  PagedObserver
+	phones   Phones
+	calls    CallNoter
+	alerts   Alerts
+	paged    PagedObserver
+	replyTo  string    // the number replies are read from ("": replies off)
+	phoneLog *PhoneLog // nil: replies off
 }
 
 // NewEngine builds an engine; its loop runs in Run.
@@ -839,13 +850,20 @@ func (r *pageRun) sender(ctx context.Context, u, ch string) (member string, send
 		if e.via.phones == nil || phone == "" {
 			return "", nil
 		}
-		text := PhoneText(inc, p)
+		text := PhoneText(inc, p, ch, e.via.replyTo)
 		if ch == ViaSMS {
-			return u + "|" + ch, func() error { return e.via.phones.SMS(ctx, phone, text) }
+			return u + "|" + ch, func() error {
+				err := e.via.phones.SMS(ctx, phone, text)
+				if err == nil {
+					e.rememberPhone(ctx, phone, inc.ID, r.now)
+				}
+				return err
+			}
 		}
 		return u + "|" + ch, func() error {
 			sid, err := e.via.phones.Call(ctx, phone, text)
 			if err == nil && sid != "" {
+				e.rememberPhone(ctx, phone, inc.ID, r.now)
 				e.watchCall(ctx, inc.ID, u, sid, r.now)
 			}
 			return err
@@ -854,17 +872,48 @@ func (r *pageRun) sender(ctx context.Context, u, ch string) (member string, send
 	return "", nil
 }
 
-// PhoneText is what an SMS says and a call reads out: the incident, its
-// title and severity, the level, and how to acknowledge. It stays within
-// 320 characters.
-func PhoneText(inc *incident.Incident, p Page) string {
+// rememberPhone notes the page to phone, so a reply from it finds the
+// incident (replies on only).
+func (e *Engine) rememberPhone(ctx context.Context, phone, id string, now time.Time) {
+	if e.via.phoneLog == nil {
+		return
+	}
+	if err := e.via.phoneLog.Add(ctx, phone, id, now); err != nil {
+		e.log.WithError(err).WithField("incident", id).Warn("a reply from this phone will not find the incident")
+	}
+}
+
+// PhoneText is what an SMS (ch sms) says and a call (ch call) reads out:
+// the incident, its title and severity, the level, and how to answer from
+// the phone: with replies read from replyTo, ACK or ESC by SMS; without,
+// in Slack. It stays within 320 characters.
+func PhoneText(inc *incident.Incident, p Page, ch, replyTo string) string {
 	head := fmt.Sprintf("%s %s %s: ", inc.ID, inc.Severity, inc.Category)
-	tail := fmt.Sprintf(". You are paged as level %d (%s). Acknowledge in Slack, or run: clerk-incident-bot do ack %s", p.Level, p.Name, inc.ID)
+	answer := fmt.Sprintf("Acknowledge %s in Slack: the page DM's button or /clerk-incident ack %s.", inc.ID, inc.ID)
+	switch {
+	case replyTo != "" && ch == ViaCall:
+		// Read out digit by digit, so the number can be written down.
+		answer = fmt.Sprintf("Text ACK to %s to acknowledge %s, ESC to escalate.", spoken(replyTo), inc.ID)
+	case replyTo != "":
+		answer = fmt.Sprintf("Reply ACK to acknowledge %s, ESC to escalate.", inc.ID)
+	}
+	tail := fmt.Sprintf(". You are paged as level %d (%s). %s", p.Level, p.Name, answer)
 	title := []rune(inc.Title)
 	if room := 320 - len([]rune(head)) - len([]rune(tail)); len(title) > room {
 		title = append(title[:max(room-1, 0)], '…')
 	}
 	return head + string(title) + tail
+}
+
+// spoken spells a number digit by digit for text to speech.
+func spoken(number string) string {
+	var digits []string
+	for _, r := range number {
+		if r >= '0' && r <= '9' {
+			digits = append(digits, string(r))
+		}
+	}
+	return strings.Join(digits, " ")
 }
 
 func pdSeverity(s incident.Severity) string {

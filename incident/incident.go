@@ -176,6 +176,9 @@ type Incident struct {
 	OpenedAt time.Time `json:"opened_at"`
 	AckedBy  *Person   `json:"acked_by,omitempty"`
 	AckedAt  time.Time `json:"acked_at"`
+	// AckedVia is how the acknowledgement came when not from Slack
+	// ("SMS": a reply to a page text).
+	AckedVia string `json:"acked_via,omitempty"`
 	// Lead is whoever acknowledged first; until then the opener leads.
 	MitigatedAt time.Time `json:"mitigated_at"`
 	ResolvedAt  time.Time `json:"resolved_at"`

@@ -13,7 +13,11 @@ import (
 // a repeated click or command is harmless.
 
 // Ack records the first acknowledgement; later ones change nothing.
-func Ack(by Person) Mutation {
+func Ack(by Person) Mutation { return AckVia(by, "") }
+
+// AckVia is Ack from outside Slack: via says how ("SMS"), on the card and
+// the timeline.
+func AckVia(by Person, via string) Mutation {
 	return func(inc *Incident, now time.Time) ([]Entry, error) {
 		if !inc.Open() {
 			return nil, ErrAlreadyResolved
@@ -23,12 +27,17 @@ func Ack(by Person) Mutation {
 		}
 		inc.AckedBy = &by
 		inc.AckedAt = now
+		inc.AckedVia = via
 		inc.marks().Acknowledged = &Milestone{At: now, By: by}
 		inc.LastUpdateAt = now
 		if inc.Commander == nil {
 			inc.Commander = &by
 		}
-		return []Entry{{Actor: by, Text: ackText}}, nil
+		text := ackText
+		if via != "" {
+			text += " (by " + via + ")"
+		}
+		return []Entry{{Actor: by, Text: text}}, nil
 	}
 }
 

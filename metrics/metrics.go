@@ -27,6 +27,7 @@ type Metrics struct {
 	approvals  *prometheus.CounterVec
 	clerkCalls *prometheus.CounterVec
 	polls      *prometheus.CounterVec
+	smsReplies *prometheus.CounterVec
 }
 
 // Gauges are read when Prometheus scrapes.
@@ -49,7 +50,9 @@ func New(g Gauges) *Metrics {
 	m.approvals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_approvals_total", Help: "Approval requests by outcome."}, []string{"outcome"})
 	m.clerkCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_clerk_api_calls_total", Help: "Clerk Backend API attempts by HTTP status (0: network error)."}, []string{"status"})
 	m.polls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_status_polls_total", Help: "Status page and app health polls by result."}, []string{"target", "result"})
-	m.reg.MustRegister(m.commands, m.ack, m.lateness, m.pages, m.approvals, m.clerkCalls, m.polls,
+	m.smsReplies = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_sms_replies_total",
+		Help: "SMS replies to page texts by outcome: ack, esc, help, refused (nothing to act on), stranger (a number not in contacts.yml: ignored)."}, []string{"outcome"})
+	m.reg.MustRegister(m.commands, m.ack, m.lateness, m.pages, m.approvals, m.clerkCalls, m.polls, m.smsReplies,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gauge := func(name, help string, read func(ctx context.Context) (float64, error)) {
 		gaugeOn(m.reg, name, help, read)
@@ -137,6 +140,9 @@ func (m *Metrics) Page(late time.Duration, people int) {
 	m.lateness.Observe(late.Seconds())
 	m.pages.Add(float64(people))
 }
+
+// SMSReply counts one SMS reply by outcome (usecase.ReplyObserver).
+func (m *Metrics) SMSReply(outcome string) { m.smsReplies.WithLabelValues(outcome).Inc() }
 
 // Approval counts an approval outcome.
 func (m *Metrics) Approval(outcome string) { m.approvals.WithLabelValues(outcome).Inc() }

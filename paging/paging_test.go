@@ -107,11 +107,26 @@ func TestTwilioCallStatusIsReadBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"queued", "ringing", "no-answer", "no-answer"} {
-		if got, err := c.CallStatus(ctx, sid); err != nil || got != want {
-			t.Fatalf("status %q %v, want %q", got, err, want)
+		if got, by, err := c.CallStatus(ctx, sid); err != nil || got != want || by != "" {
+			t.Fatalf("status %q %q %v, want %q", got, by, err, want)
 		}
 	}
-	if _, err := c.CallStatus(ctx, "CA00000000000000000000000000000999"); err == nil || apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(err.Error(), "20404") {
+	// Calls ask for answering-machine detection: a voicemail pickup is
+	// completed like an answer, told apart by answered_by.
+	tw.ScriptCall("+15550000003", "ringing", "in-progress", "completed:machine_end_beep")
+	sid, err = c.Call(ctx, "+15550000003", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := tw.Requests(); r[len(r)-1].Form.Get("MachineDetection") != "Enable" {
+		t.Fatalf("call asked %v", r[len(r)-1].Form)
+	}
+	for _, want := range []string{"ringing/", "in-progress/", "completed/machine_end_beep"} {
+		if got, by, err := c.CallStatus(ctx, sid); err != nil || got+"/"+by != want {
+			t.Fatalf("status %q %q %v, want %q", got, by, err, want)
+		}
+	}
+	if _, _, err := c.CallStatus(ctx, "CA00000000000000000000000000000999"); err == nil || apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(err.Error(), "20404") {
 		t.Fatalf("unknown call: %v", err)
 	}
 }

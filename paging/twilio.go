@@ -67,7 +67,12 @@ func (t *Twilio) Call(ctx context.Context, to, text string) (string, error) {
 	if t.callerID != "" {
 		from = t.callerID
 	}
-	f := url.Values{"To": {to}, "From": {from}, "Twiml": {"<Response>" + say + "<Pause length=\"1\"/>" + say + "</Response>"}}
+	f := url.Values{"To": {to}, "From": {from}, "Twiml": {"<Response>" + say + "<Pause length=\"1\"/>" + say + "</Response>"},
+		// Answering-machine detection, so a voicemail pickup is not taken
+		// for an answer. Synchronous: Twilio records answered_by on the
+		// call; AsyncAmd would only post it to a callback URL, and the bot
+		// has no public URL.
+		"MachineDetection": {"Enable"}}
 	var call struct {
 		SID string `json:"sid"`
 	}
@@ -77,16 +82,23 @@ func (t *Twilio) Call(ctx context.Context, to, text string) (string, error) {
 	return call.SID, nil
 }
 
-// CallStatus reads a call's status: queued, ringing, in-progress,
-// completed, busy, failed, no-answer or canceled.
-func (t *Twilio) CallStatus(ctx context.Context, sid string) (string, error) {
+// CallStatus reads a call's status (queued, ringing, in-progress,
+// completed, busy, failed, no-answer or canceled) and who answered it as
+// answering-machine detection decided (human, machine_start,
+// machine_end_beep, machine_end_silence, machine_end_other, fax, unknown;
+// "" until it has decided).
+func (t *Twilio) CallStatus(ctx context.Context, sid string) (status, answeredBy string, err error) {
 	var call struct {
-		Status string `json:"status"`
+		Status     string  `json:"status"`
+		AnsweredBy *string `json:"answered_by"`
 	}
 	if err := t.do(ctx, http.MethodGet, "Calls/"+url.PathEscape(sid)+".json", nil, &call); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return call.Status, nil
+	if call.AnsweredBy != nil {
+		answeredBy = *call.AnsweredBy
+	}
+	return call.Status, answeredBy, nil
 }
 
 func (t *Twilio) post(ctx context.Context, what string, f url.Values) error {
@@ -94,8 +106,13 @@ func (t *Twilio) post(ctx context.Context, what string, f url.Values) error {
 }
 
 // do sends one request; out, if not nil, receives a 2xx answer's JSON.
+// what is a path under the account, or a path from the host (a
+// next_page_uri, which starts with /2010-04-01/).
 func (t *Twilio) do(ctx context.Context, method, what string, f url.Values, out any) error {
 	u := fmt.Sprintf("%s/2010-04-01/Accounts/%s/%s", t.base, url.PathEscape(t.sid), what)
+	if strings.HasPrefix(what, "/2010-04-01/Accounts/") {
+		u = t.base + what
+	}
 	var body io.Reader
 	if f != nil {
 		body = strings.NewReader(f.Encode())
@@ -113,7 +130,7 @@ func (t *Twilio) do(ctx context.Context, method, what string, f url.Values, out 
 		return apperr.New(apperr.UnavailableRemote, "Twilio did not answer")
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20)) // a page of 100 messages
 	if resp.StatusCode/100 == 2 {
 		if out != nil {
 			if err := json.Unmarshal(raw, out); err != nil {

@@ -107,11 +107,11 @@ func (p *Pages) Announce(ctx context.Context, inc *incident.Incident, pg escalat
 }
 
 // CallUnanswered says in the thread and on the timeline that a paged
-// person's phone call ended unanswered (Twilio's no-answer, busy or
-// failed), so nobody counts on that call.
-func (p *Pages) CallUnanswered(ctx context.Context, inc *incident.Incident, user, status string) error {
-	line := fmt.Sprintf(":warning: %s did not answer the call (%s).", render.Mention(user), status)
-	plain := fmt.Sprintf("%s did not answer the call (%s)", p.names.name(ctx, user), status)
+// person's phone call went unanswered (no answer, busy, failed, or taken
+// by voicemail or a fax), so nobody counts on that call.
+func (p *Pages) CallUnanswered(ctx context.Context, inc *incident.Incident, user string, cause escalation.CallCause) error {
+	line := fmt.Sprintf(":warning: %s did not pick up: %s.", render.Mention(user), cause)
+	plain := fmt.Sprintf("%s did not pick up: %s", p.names.name(ctx, user), cause)
 	if err := p.ticks.RecordLine(ctx, inc.ID, incident.Person{Name: "escalation"}, plain, line); err != nil {
 		return err
 	}

@@ -87,6 +87,9 @@ func SettledPageMsg(inc *incident.Incident, reason string) bot.Msg {
 	case by != nil:
 		line += " by " + PersonName(*by)
 	}
+	if verb == "Acknowledged" && inc.AckedVia != "" {
+		line += " by " + Esc(inc.AckedVia)
+	}
 	if !at.IsZero() {
 		line += " at " + at.UTC().Format("15:04") + " UTC"
 	}

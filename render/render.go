@@ -94,6 +94,9 @@ func Card(inc *incident.Incident, spec *incident.CategorySpec, ladder *escalatio
 	case inc.AckedBy != nil:
 		lead = Who(*inc.AckedBy)
 	}
+	if inc.AckedBy != nil && inc.AckedVia != "" {
+		lead += "\n_Acknowledged by " + PersonName(*inc.AckedBy) + " by " + Esc(inc.AckedVia) + "_"
+	}
 	catName := string(inc.Category)
 	if spec != nil {
 		catName = spec.Name + " (" + string(inc.Category) + ")"

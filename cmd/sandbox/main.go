@@ -6,6 +6,7 @@
 //	click 2                                          press the 2nd button of the last message with buttons you can see
 //	click Acknowledge                                press the newest button with that label you can see
 //	as bob                                           switch user (alice U1, bob U2, carol U3, dan U4)
+//	sms +15550100002 ack                             text the bot from a phone (a reply to a page text)
 //	help, quit
 //
 // A modal the bot opens (Edit) is printed; the lines typed next are its
@@ -111,6 +112,7 @@ type sandbox struct {
 	heard    int // how many things the bot has said (posts, updates, files, modals)
 	names    map[string]string
 	status   *fakestatus.Server
+	twilio   *fakepaging.Twilio
 	poller   *statuswatch.Poller
 	// pagerduty is the fake PagerDuty's app, where `pagerduty ack` acts.
 	pagerduty *fakepaging.PagerDuty
@@ -183,7 +185,7 @@ func startFakes(sb *sandbox) *fakes {
 	f := &fakes{slack: fakeslack.New(), clerk: fakeclerk.New(), status: fakestatus.New(), app: fakeapp.New(),
 		twilio: fakepaging.NewTwilio(), pagerduty: fakepaging.NewPagerDuty(), vercel: fakevercel.New()}
 	f.slack.Unlimited() // a person is at the prompt; pacing is shown by the tests
-	sb.slack, sb.status, sb.pagerduty = f.slack, f.status, f.pagerduty
+	sb.slack, sb.status, sb.twilio, sb.pagerduty = f.slack, f.status, f.twilio, f.pagerduty
 	for id, name := range sb.names {
 		f.slack.AddUser(id, name)
 	}
@@ -222,7 +224,7 @@ func (f *fakes) env() map[string]string {
 		"CLERK_PUBLISHABLE_KEY": "pk_test_Zm9vLWJhci0xMy5jbGVyay5hY2NvdW50cy5kZXYk", "CLERK_FRONTEND_API_URL": fc.URL(),
 		"APP_WEBHOOK_URL": webhookApp.WebhookURL(), "APP_WEBHOOK_SECRET": webhookApp.Secret,
 		"TWILIO_ACCOUNT_SID": twilio.SID, "TWILIO_AUTH_TOKEN": twilio.Token, "TWILIO_FROM": twilio.From, "TWILIO_API_URL": twilio.URL(),
-		"PAGERDUTY_ROUTING_KEY": pagerduty.Key, "PAGERDUTY_EVENTS_URL": pagerduty.URL(),
+		"TWILIO_REPLY_POLL": "2s", "PAGERDUTY_ROUTING_KEY": pagerduty.Key, "PAGERDUTY_EVENTS_URL": pagerduty.URL(),
 		"PAGERDUTY_API_TOKEN": pagerduty.APIToken, "PAGERDUTY_API_URL": pagerduty.APIURL(), "PAGERDUTY_POLL": "5s",
 		"STATUS_UPDATE_CHANNEL": updateChannel,
 		"VERCEL_TOKEN":          fv.Token, "VERCEL_PROJECT_ID": fv.Project, "VERCEL_API_URL": fv.URL(),
@@ -232,7 +234,7 @@ func (f *fakes) env() map[string]string {
 // intro is what the sandbox says on start; %s is Eve's Clerk user ID.
 const intro = "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-memory Redis.\n" +
 	"You are alice (U1) in #incidents; alice and bob (U2) are responders. carol (U3) is not, but as the CTO on each incident's ladder may act on it; dan (U4), a guest in the channel, may not. Posted customer updates go to #status-updates.\n" +
-	"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s (Slack, SMS, PagerDuty), carol as CTO after 120 s (Slack, a call); the fake Twilio and PagerDuty print what they receive; `pagerduty ack INC-1` acknowledges in PagerDuty's app (read back within 5 s).\n" +
+	"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s (Slack, SMS, PagerDuty), carol as CTO after 120 s (Slack, a call); the fake Twilio and PagerDuty print what they receive; `pagerduty ack INC-1` acknowledges in PagerDuty's app (read back within 5 s); `sms +15550100002 ack` answers bob's page text from his phone.\n" +
 	"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n" +
 	"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com, ann@example.com and dave@example.com (a session from another country): try `user`, `revoke`, `lockout` (bob approves) and `bypass on`.\n" +
 	"Procedure 2: `protect on`, `restrict disposable on`, `block *@evil.example` (bob approves), `rotate machine mch_billingworker` (bob approves; the new key comes to your DM), `access review`, `notify draft`; `help security` lists them.\n" +
@@ -347,6 +349,7 @@ func (sb *sandbox) do(line string) bool {
 			"  clerk outage | clerk degraded | clerk update <text> | clerk ok   change the fake Clerk status page\n"+
 			"  app down | app up                  break or heal the app's health endpoint\n"+
 			"  poll                               poll the status page and probe Clerk and the app now\n"+
+			"  sms <phone> <text>                 text the bot from a phone, e.g. sms +15550100002 ack (bob's phone: ACK, ESC)\n"+
 			"  pagerduty ack|resolve INC-n [name]  act in the fake PagerDuty's app as name (default Nora Oncall); read back within 5 s\n"+
 			"  quit")
 	case strings.HasPrefix(line, "/clerk-incident"):
@@ -370,6 +373,8 @@ func (sb *sandbox) do(line string) bool {
 			sb.poller.PollProbes(context.Background())
 		}
 		sb.settleQuiet()
+	case line == "sms" || strings.HasPrefix(line, "sms "):
+		sb.text(strings.TrimSpace(strings.TrimPrefix(line, "sms")))
 	case strings.HasPrefix(line, "clerk ") || strings.HasPrefix(line, "app "):
 		fmt.Fprintln(sb.out, "  "+sb.switchStatus(line))
 	case line == "pagerduty" || strings.HasPrefix(line, "pagerduty "):
@@ -399,6 +404,19 @@ func (sb *sandbox) do(line string) bool {
 		fmt.Fprintln(sb.out, "  unknown: type help")
 	}
 	return false
+}
+
+// text types an SMS from a phone to the bot's Twilio number, as a reply
+// to a page text; the bot reads replies every 2 s here (TWILIO_REPLY_POLL).
+func (sb *sandbox) text(arg string) {
+	phone, body, _ := strings.Cut(arg, " ")
+	if !strings.HasPrefix(phone, "+") || strings.TrimSpace(body) == "" {
+		fmt.Fprintln(sb.out, "  say sms <phone> <text>, e.g. sms +15550100002 ack (bob's phone; the lead and the CTO have phones in the sandbox's contacts)")
+		return
+	}
+	heard := sb.heardSoFar()
+	sb.twilio.Reply(phone, sb.twilio.From, strings.TrimSpace(body))
+	sb.settleAfter(heard)
 }
 
 // inPagerDuty acts in the fake PagerDuty's app, as someone on call there

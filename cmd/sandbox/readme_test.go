@@ -120,6 +120,8 @@ func TestReadmeSandboxExamplesRun(t *testing.T) {
 		"differs from the usual",
 		"*Note* from @bob",
 		"@alice resolved INC-1",
+		"Acknowledged by Engineering Lead by SMS",
+		"[Twilio sms to +15550100002]",
 		"inc-1-postmortem.md",
 		"Signed test event: 204",
 		"Resync rs-",
@@ -127,7 +129,7 @@ func TestReadmeSandboxExamplesRun(t *testing.T) {
 		"New secret for the secret key of machine mch_billingworker",
 		"*Rotated*",
 		"*Blocked*",
-		"inc-2-access-review.txt",
+		"-access-review.txt",
 		"The notice is final",
 	)
 	if t.Failed() {

@@ -1,9 +1,12 @@
 // Package fakepaging is an in-repo Twilio REST API (Messages and Calls:
 // form-encoded, basic auth, Twilio's JSON error body; a call's From must
 // be a phone number, and a placed call's status is read back with GET
-// Calls/{sid}.json) and PagerDuty Events API v2 (JSON, 202
-// {"status":"success",…}, 429 when rate limited). Each records what it
-// received, can answer slowly, and fails on demand.
+// Calls/{sid}.json, with answered_by only for calls that asked for
+// answering-machine detection; the message list, newest first, sent
+// messages included, paged by next_page_uri, date_sent in RFC 2822) and
+// PagerDuty Events API v2 (JSON, 202 {"status":"success",…}, 429 when
+// rate limited). Each records what it received, can answer slowly, and
+// fails on demand.
 package fakepaging
 
 import (
@@ -36,19 +39,38 @@ type Twilio struct {
 	onSent      func(Sent)
 	script      map[string][]string // number → statuses its calls report, one per read
 	calls       map[string]*call    // call SID → its scripted statuses
+	messages    []message           // every message, oldest first
+	requests    []Request
+	now         func() time.Time
+}
+
+// Request is one request the fake received, for checking against
+// Twilio's OpenAPI description.
+type Request struct {
+	Method, Path string
+	Query, Form  url.Values
+}
+
+// message is one SMS in the account's message list.
+type message struct {
+	sid, from, to, body, direction, status, service string
+	sent                                            time.Time
 }
 
 // call is one placed call: each read of its status takes the next one
-// scripted; the last stays.
+// scripted; the last stays. amd: it asked for answering-machine detection.
 type call struct {
 	statuses []string
 	reads    int
+	amd      bool
 }
 
 // ScriptCall makes calls placed to number report these statuses, one per
 // read of the call (GET …/Calls/{sid}.json), the last one from then on:
-// for instance "ringing", "no-answer". Unscripted calls report
-// "completed" (answered).
+// for instance "ringing", "no-answer". A status may carry who answered,
+// as answering-machine detection decides it: "completed:machine_start"
+// (answered_by is only reported when the call asked for detection).
+// Unscripted calls report "completed" by a human.
 func (t *Twilio) ScriptCall(number string, statuses ...string) {
 	t.mu.Lock()
 	t.script[number] = statuses
@@ -66,13 +88,44 @@ func (t *Twilio) CallReads() int {
 	return n
 }
 
+// SetClock makes date_sent come from now (the tests' clock).
+func (t *Twilio) SetClock(now func() time.Time) { t.mu.Lock(); t.now = now; t.mu.Unlock() }
+
+// Reply is an SMS texted from a phone to one of the account's numbers:
+// it appears in the message list as inbound, received. It returns its SID.
+func (t *Twilio) Reply(from, to, body string) string {
+	return t.addMessage(message{from: from, to: to, body: body, direction: "inbound", status: "received"})
+}
+
+// Outbound is a message the account sent by other means (another
+// service using the same number): listed, outbound-api, delivered.
+func (t *Twilio) Outbound(from, to, body string) string {
+	return t.addMessage(message{from: from, to: to, body: body, direction: "outbound-api", status: "delivered"})
+}
+
+func (t *Twilio) addMessage(m message) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m.sid = fmt.Sprintf("SM%032x", len(t.messages)+1)
+	m.sent = t.now().UTC().Truncate(time.Second)
+	t.messages = append(t.messages, m)
+	return m.sid
+}
+
+// Requests returns every request received, in order.
+func (t *Twilio) Requests() []Request {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]Request(nil), t.requests...)
+}
+
 // OnSent calls f with each SMS or call accepted (the sandbox prints them).
 func (t *Twilio) OnSent(f func(Sent)) { t.mu.Lock(); t.onSent = f; t.mu.Unlock() }
 
 // NewTwilio starts a fake Twilio.
 func NewTwilio() *Twilio {
 	t := &Twilio{SID: "ACfake0000000000000000000000000000", Token: "faketwiliotoken0123456789abcdef", From: "+15550000000", refuse: map[string]int{},
-		script: map[string][]string{}, calls: map[string]*call{}}
+		script: map[string][]string{}, calls: map[string]*call{}, now: time.Now}
 	t.srv = httptest.NewServer(http.HandlerFunc(t.handle))
 	return t
 }
@@ -110,6 +163,7 @@ func twilioErr(w http.ResponseWriter, status, code int, msg string) {
 func (t *Twilio) handle(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm() // the body read, the server notices a caller that goes away
 	t.mu.Lock()
+	t.requests = append(t.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Form: r.PostForm})
 	d := t.latency
 	if strings.HasSuffix(r.URL.Path, "/Calls.json") {
 		d += t.callLatency
@@ -128,6 +182,10 @@ func (t *Twilio) handle(w http.ResponseWriter, r *http.Request) {
 	prefix := "/2010-04-01/Accounts/" + t.SID + "/"
 	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, prefix+"Calls/") && strings.HasSuffix(r.URL.Path, ".json") {
 		t.callStatus(w, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, prefix+"Calls/"), ".json"))
+		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == prefix+"Messages.json" {
+		t.listMessages(w, r.URL.Query())
 		return
 	}
 	kind := map[string]string{prefix + "Messages.json": "sms", prefix + "Calls.json": "call"}[r.URL.Path]
@@ -150,9 +208,19 @@ func (t *Twilio) handle(w http.ResponseWriter, r *http.Request) {
 	if code == 0 && kind == "call" {
 		statuses := t.script[to]
 		if len(statuses) == 0 {
-			statuses = []string{"completed"}
+			statuses = []string{"completed:human"}
 		}
-		t.calls[resSID] = &call{statuses: statuses}
+		md := r.PostForm.Get("MachineDetection")
+		t.calls[resSID] = &call{statuses: statuses, amd: md == "Enable" || md == "DetectMessageEnd"}
+	}
+	if code == 0 && kind == "sms" {
+		m := message{from: from, to: to, body: body, direction: "outbound-api", status: "sent", sent: t.now().UTC().Truncate(time.Second)}
+		if strings.HasPrefix(from, "MG") {
+			m.from, m.service = t.From, from // the service's number
+		}
+		m.sid = fmt.Sprintf("SM%032x", len(t.messages)+1)
+		t.messages = append(t.messages, m)
+		resSID = m.sid
 	}
 	on := t.onSent
 	t.mu.Unlock()
@@ -208,18 +276,27 @@ func readSend(w http.ResponseWriter, kind string, f url.Values) (to, from, body 
 func (t *Twilio) callStatus(w http.ResponseWriter, sid string) {
 	t.mu.Lock()
 	c := t.calls[sid]
-	status := ""
+	status, by := "", ""
+	amd := false
 	if c != nil {
-		status = c.statuses[min(c.reads, len(c.statuses)-1)]
+		status, by, _ = strings.Cut(c.statuses[min(c.reads, len(c.statuses)-1)], ":")
 		c.reads++
+		amd = c.amd
 	}
 	t.mu.Unlock()
 	if c == nil {
 		twilioErr(w, http.StatusNotFound, 20404, fmt.Sprintf("The requested resource /2010-04-01/Accounts/%s/Calls/%s.json was not found", t.SID, sid))
 		return
 	}
+	// Twilio answers answered_by null without detection; with it, null
+	// until the call is picked up and detection has decided.
+	var answeredBy any
+	if amd && by != "" && (status == "in-progress" || status == "completed") {
+		answeredBy = by
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"sid": sid, "status": status, "account_sid": t.SID})
+	_ = json.NewEncoder(w).Encode(map[string]any{"sid": sid, "status": status, "account_sid": t.SID, "answered_by": answeredBy,
+		"api_version": "2010-04-01", "uri": "/2010-04-01/Accounts/" + t.SID + "/Calls/" + sid + ".json"})
 }
 
 // Event is one PagerDuty event received.

@@ -87,7 +87,8 @@ type Hooks struct {
 }
 
 // Loops are the bot's own loops a caller may run itself: the escalation
-// engine's ticks, the 1 s sweep, the status polls and the PagerDuty
+// engine's ticks, the 1 s sweep (with Sweep, the sweep handed to OnSweep
+// also reads SMS replies when due), the status polls and the PagerDuty
 // read-back.
 type Loops struct{ Engine, Sweep, Poll, PagerDuty bool }
 
@@ -214,7 +215,12 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 		startPolls(ctx, cfg, opt, parts, stop, log)
 	}
 	if opt.OnSweep != nil {
-		opt.OnSweep(parts.sweep)
+		opt.OnSweep(withReplies(parts))
+	}
+	if !opt.Manual.Sweep && parts.readBack.replies != nil {
+		// Their own 1 s loop beside the sweep: a slow sweep step (Slack's
+		// pace) never holds a reply back.
+		stop.add(every(ctx, parts.guard, "SMS replies", parts.readBack.replies.PollIfDue))
 	}
 	if !opt.Manual.Sweep {
 		sweepCtx, stopSweep := context.WithCancel(ctx)
@@ -255,6 +261,39 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 			stop.add(func() { stopEngine(); <-engineDone })
 		}
 	}
+}
+
+// withReplies is the sweep a caller runs itself: with SMS replies on, it
+// reads them when due too.
+func withReplies(p *parts) func(ctx context.Context) {
+	if p.readBack.replies == nil {
+		return p.sweep
+	}
+	return func(ctx context.Context) {
+		p.sweep(ctx)
+		p.guard.Run(ctx, "SMS replies", "", p.readBack.replies.PollIfDue)
+	}
+}
+
+// every runs fn under the guard every second until ctx ends or the
+// returned stop is called (which waits for it).
+func every(ctx context.Context, g *guard.Guard, job string, fn func(ctx context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				g.Run(ctx, job, "", fn)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // startPolls hands the poller to the caller and, unless the caller
@@ -299,7 +338,7 @@ func startPolls(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 // startPagerDuty checks the PagerDuty REST API key once (a refused key is
 // said now) and starts the read-back loop unless the caller runs it.
 func startPagerDuty(ctx context.Context, opt Options, parts *parts, stop *stops) {
-	pd := parts.pagerDuty
+	pd := parts.readBack.pagerDuty
 	if pd == nil {
 		return
 	}
@@ -391,18 +430,25 @@ type slackSide interface {
 
 // parts are the assembled pieces shared by the bot and the CLI.
 type parts struct {
-	handlers  *handlers.Handlers
-	engine    *escalation.Engine
-	poll      *statuswatch.Poller
-	runner    *resync.Runner
-	bypass    *bypass.Store
-	webhooks  *webhookpause.Store
-	metrics   *metrics.Metrics
-	sweep     func(ctx context.Context)
-	guard     *guard.Guard
-	pub       *publish.Publisher
-	alerts    alertTaker
+	handlers *handlers.Handlers
+	engine   *escalation.Engine
+	poll     *statuswatch.Poller
+	runner   *resync.Runner
+	bypass   *bypass.Store
+	webhooks *webhookpause.Store
+	metrics  *metrics.Metrics
+	sweep    func(ctx context.Context)
+	guard    *guard.Guard
+	pub      *publish.Publisher
+	alerts   alertTaker
+	readBack readBack
+}
+
+// readBack are the loops that read outside services back (each nil when
+// off).
+type readBack struct {
 	pagerDuty *usecase.PagerDutySync // nil without PAGERDUTY_API_TOKEN
+	replies   *escalation.Replies    // nil: SMS replies off
 }
 
 // assemble builds every part over one Redis and one Slack side, each
@@ -471,7 +517,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	sweep := b.sweep(st, executor, runner, poll)
 	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, runner: runner, bypass: st.bypass,
 		webhooks: st.pause, metrics: b.m, sweep: sweep, alerts: usecase.AlertIntake{Opener: deps.Opener, Store: stores.Incidents, Thread: b.pub.Outbox,
-			Claims: alerts.NewStore(rdb, cfg.RedisPrefix), Audit: st.audit, Log: log.WithField("component", "alerts")}, pagerDuty: b.pagerDutySync(engine)}, nil
+			Claims: alerts.NewStore(rdb, cfg.RedisPrefix), Audit: st.audit, Log: log.WithField("component", "alerts")},
+		readBack: readBack{pagerDuty: b.pagerDutySync(engine), replies: b.replies(contacts, engine, strict)}}, nil
 }
 
 // clerkProbes are Clerk's endpoints the poller times (CLERK_PROBE): the

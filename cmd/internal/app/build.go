@@ -18,6 +18,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
 	"github.com/clerk-incident-bot/clerk-incident-bot/paging"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
@@ -152,13 +153,62 @@ func (b *build) engine(ladder *escalation.Ladder) *escalation.Engine {
 	cfg := b.cfg
 	opts := b.rooms.engine // paged people are invited to the incident's channel
 	if cfg.TwilioSID != "" {
-		opts = append(opts, escalation.WithPhones(paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID), b.pub.Pages))
+		opts = append(opts, escalation.WithPhones(twilioClient(cfg), b.pub.Pages))
+		if repliesOn(cfg) {
+			opts = append(opts, escalation.WithReplies(cfg.TwilioReplyNumbers[0], escalation.NewPhoneLog(b.rdb, cfg.RedisPrefix)))
+		}
 	}
 	if cfg.PagerDutyKey != "" {
 		opts = append(opts, escalation.WithAlerts(paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil)))
 	}
 	opts = append(opts, escalation.WithGuard(b.g), escalation.WithPageObserver(b.m))
 	return escalation.NewEngine(b.rdb, cfg.RedisPrefix, b.stores.Incidents, b.pub.Pages, b.opt.Now, b.log.WithField("component", "escalation"), opts...)
+}
+
+func twilioClient(cfg Config) *paging.Twilio {
+	return paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID)
+}
+
+// repliesOn: Twilio is set, replies are polled, and there is a number to read.
+func repliesOn(cfg Config) bool {
+	return cfg.TwilioSID != "" && cfg.TwilioReplyPoll > 0 && len(cfg.TwilioReplyNumbers) > 0
+}
+
+// replies is the reader of SMS replies to page texts (nil when off; the
+// bot says once at start-up why).
+func (b *build) replies(contacts *escalation.Contacts, engine *escalation.Engine, strict bool) *escalation.Replies {
+	cfg, log := b.cfg, b.log.WithField("component", "sms-replies")
+	if engine == nil || cfg.TwilioSID == "" {
+		return nil
+	}
+	if !repliesOn(cfg) {
+		if strict && cfg.TwilioReplyPoll > 0 {
+			log.Warn("SMS replies are off: TWILIO_FROM is a Messaging Service SID (MG…), so the numbers replies come to are unknown; set TWILIO_REPLY_NUMBERS to them (E.164, comma-separated). Page texts say to acknowledge in Slack")
+		}
+		return nil
+	}
+	tw := twilioClient(cfg)
+	handler := usecase.NewSMSReplies(usecase.SMSRepliesDeps{Book: contacts, Paged: escalation.NewPhoneLog(b.rdb, cfg.RedisPrefix), Store: b.stores.Incidents,
+		Ladder: engine, Pub: b.pub.Cards, Text: tw, Observe: b.m, Audit: b.pub.Ticks, Log: log, Go: b.g.Go,
+		Once: func(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+			return redisx.Once(ctx, b.rdb, cfg.RedisPrefix+key, ttl)
+		}})
+	if strict {
+		log.WithField("numbers", len(cfg.TwilioReplyNumbers)).WithField("every", cfg.TwilioReplyPoll.String()).Info("SMS replies to page texts are read (ACK, ESC)")
+	}
+	return escalation.NewReplies(b.rdb, cfg.RedisPrefix, twilioInbox{tw}, handler, cfg.TwilioReplyNumbers, cfg.TwilioReplyPoll, b.opt.Now, log, b.g)
+}
+
+// twilioInbox gives Twilio's message list as the escalation's replies.
+type twilioInbox struct{ tw *paging.Twilio }
+
+func (t twilioInbox) Received(ctx context.Context, number string, since time.Time) ([]escalation.Reply, bool, error) {
+	msgs, truncated, err := t.tw.Received(ctx, number, since)
+	out := make([]escalation.Reply, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, escalation.Reply{SID: m.SID, From: m.From, To: m.To, Body: m.Body, Sent: m.Sent})
+	}
+	return out, truncated, err
 }
 
 // pagerDutySync reads PagerDuty back (nil without PAGERDUTY_API_TOKEN or

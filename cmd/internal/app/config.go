@@ -74,7 +74,11 @@ type Config struct {
 	// Pages beyond Slack: Twilio SMS and calls, PagerDuty events.
 	TwilioSID, TwilioToken, TwilioFrom, TwilioURL string
 	TwilioCallerID                                string // calls' From when TWILIO_FROM is a Messaging Service
-	PagerDutyKey, PagerDutyURL                    string
+	// SMS replies: the numbers whose received messages are read, how
+	// often (0: off).
+	TwilioReplyNumbers         []string
+	TwilioReplyPoll            time.Duration
+	PagerDutyKey, PagerDutyURL string
 	// PagerDuty's REST API, read back for acknowledgements made there.
 	PagerDutyToken, PagerDutyAPIURL string
 	PagerDutyPoll                   time.Duration
@@ -156,6 +160,8 @@ var Vars = []struct{ Name, Default, Help string }{
 	{"TWILIO_FROM", "", "the Twilio number (E.164) pages come from, or a Messaging Service SID (MG…) for SMS"},
 	{"TWILIO_CALLER_ID", "", "the number (E.164) calls come from; required for `via: [call]` when TWILIO_FROM is a Messaging Service SID (a call's From must be a phone number); default TWILIO_FROM"},
 	{"TWILIO_API_URL", "https://api.twilio.com", "Twilio REST API base URL (tests, proxies)"},
+	{"TWILIO_REPLY_POLL", "10s", "how often replies to page texts are read from Twilio's message list (ACK, ESC; no public URL needed); off: page texts say to acknowledge in Slack"},
+	{"TWILIO_REPLY_NUMBERS", "", "comma-separated E.164 numbers whose replies are read; default TWILIO_FROM; required for replies when TWILIO_FROM is a Messaging Service SID (MG…)"},
 	{"PAGERDUTY_ROUTING_KEY", "", "PagerDuty Events API v2 integration key: levels with `via: [pagerduty]` trigger your PagerDuty service (a secret)"},
 	{"PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue", "PagerDuty Events API URL (tests, proxies)"},
 	{"PAGERDUTY_API_TOKEN", "", "PagerDuty REST API key (read-only suffices): the incidents the bot triggered are read back, and an acknowledgement made in PagerDuty acknowledges here and stops the ladder (a secret: masked in logs)"},
@@ -215,6 +221,7 @@ func Load(getenv func(string) string) (Config, error) {
 	loadWatch(&c, get, &errs)
 	loadApp(&c, get, &errs)
 	loadPaging(&c, get, &errs)
+	loadReplies(&c, get, &errs)
 	loadGitHub(&c, get, &errs)
 	loadRooms(&c, get, &errs)
 	c.HandlerTimeout = duration(get, "HANDLER_TIMEOUT", &errs)
@@ -412,6 +419,32 @@ func loadApp(c *Config, get func(string) string, errs *[]string) {
 		}
 	}
 	c.ResyncConc = positiveInt(get, "RESYNC_CONCURRENCY", errs)
+}
+
+// loadReplies reads how SMS replies are read: TWILIO_REPLY_NUMBERS, or
+// TWILIO_FROM when it is a number; none with a Messaging Service (start-up
+// says replies are off).
+func loadReplies(c *Config, get func(string) string, errs *[]string) {
+	for _, n := range strings.Split(get("TWILIO_REPLY_NUMBERS"), ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		if !escalation.IsE164(n) {
+			*errs = append(*errs, fmt.Sprintf("TWILIO_REPLY_NUMBERS: %q is not a phone number in E.164 form (+15551234567)", n))
+			continue
+		}
+		c.TwilioReplyNumbers = append(c.TwilioReplyNumbers, n)
+	}
+	if len(c.TwilioReplyNumbers) == 0 && escalation.IsE164(c.TwilioFrom) {
+		c.TwilioReplyNumbers = []string{c.TwilioFrom}
+	}
+	if strings.EqualFold(get("TWILIO_REPLY_POLL"), "off") {
+		return
+	}
+	c.TwilioReplyPoll = duration(get, "TWILIO_REPLY_POLL", errs)
+	if c.TwilioReplyPoll > 0 && c.TwilioReplyPoll < time.Second {
+		*errs = append(*errs, "TWILIO_REPLY_POLL must be at least 1s (each read is a request to Twilio)")
+	}
 }
 
 // loadPaging reads phone paging, PagerDuty, status updates, approvals, bypass, tokens, Vercel.

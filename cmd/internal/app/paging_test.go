@@ -33,6 +33,7 @@ type pagingHarness struct {
 	pd     *fakepaging.PagerDuty
 	clock  *testClock
 	tick   func()
+	bot    *apptest.Bot
 }
 
 func startPaging(t *testing.T, contacts string, extra ...map[string]string) *pagingHarness {
@@ -59,7 +60,9 @@ func startPaging(t *testing.T, contacts string, extra ...map[string]string) *pag
 			env[k] = v
 		}
 	}
-	bot := apptest.Start(t, apptest.Spec{Slack: h.slack, Prefix: redistest.Prefix(), Env: env, Options: app.Options{Manual: app.Loops{Engine: true}, Now: h.clock.Now}})
+	h.twilio.SetClock(h.clock.Now)
+	bot := apptest.Start(t, apptest.Spec{Slack: h.slack, Prefix: redistest.Prefix(), Env: env, Options: app.Options{Manual: app.Loops{Engine: true, Sweep: true}, Now: h.clock.Now}})
+	h.bot = bot
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs := bot.Logs.String()
@@ -103,7 +106,8 @@ func TestLadderPagesPhonesAndPagerDuty(t *testing.T) {
 		t.Fatalf("level 1 sent %+v and %d PagerDuty events", h.twilio.Sent(), len(h.pd.Events()))
 	}
 	sms := h.twilio.Sent()[0].Body
-	if !strings.Contains(sms, "INC-1 P1 outage: Sign-in failing") || !strings.Contains(sms, "clerk-incident-bot do ack INC-1") || len([]rune(sms)) > 320 {
+	if !strings.Contains(sms, "INC-1 P1 outage: Sign-in failing") || !strings.Contains(sms, "Reply ACK to acknowledge INC-1, ESC to escalate.") ||
+		strings.Contains(sms, "clerk-incident-bot do") || len([]rune(sms)) > 320 {
 		t.Fatalf("SMS %q", sms)
 	}
 	h.clock.Add(14 * time.Minute)
@@ -117,7 +121,7 @@ func TestLadderPagesPhonesAndPagerDuty(t *testing.T) {
 	if h.sent("call", "+15550000002") != 1 || len(h.twilio.Sent()) != 3 {
 		t.Fatalf("level 2 sent %+v", h.twilio.Sent())
 	}
-	if call := h.twilio.Sent()[2].Body; strings.Count(call, "<Say>") != 2 {
+	if call := h.twilio.Sent()[2].Body; strings.Count(call, "<Say>") != 2 || !strings.Contains(call, "Text ACK to 1 5 5 5 0 0 0 0 0 0 0 to acknowledge INC-1, ESC to escalate.") {
 		t.Fatalf("call TwiML %q", call)
 	}
 	ev := h.pd.Events()
@@ -234,6 +238,18 @@ func TestCallsFromAMessagingServiceFailStartUp(t *testing.T) {
 	if _, err := app.Load(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "TWILIO_CALLER_ID") || !strings.Contains(err.Error(), "E.164") {
 		t.Fatalf("caller ID not a number: %v", err)
 	}
+	// The numbers replies are read from must be numbers too.
+	env["TWILIO_CALLER_ID"] = "+15550000099"
+	env["TWILIO_REPLY_NUMBERS"] = "+15550000098, 555-0100"
+	env["TWILIO_REPLY_POLL"] = "500ms"
+	_, err = app.Load(func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), `TWILIO_REPLY_NUMBERS: "555-0100" is not a phone number in E.164 form`) || !strings.Contains(err.Error(), "TWILIO_REPLY_POLL must be at least 1s") {
+		t.Fatalf("reply settings: %v", err)
+	}
+	env["TWILIO_REPLY_NUMBERS"], env["TWILIO_REPLY_POLL"] = "+15550000098,+15550000097", "off"
+	if cfg, err := app.Load(func(k string) string { return env[k] }); err != nil || len(cfg.TwilioReplyNumbers) != 2 || cfg.TwilioReplyPoll != 0 {
+		t.Fatalf("reply settings: %+v %v", cfg.TwilioReplyNumbers, err)
+	}
 }
 
 // With TWILIO_FROM a Messaging Service, SMS go through it and calls come
@@ -255,18 +271,27 @@ func TestUnansweredCallIsSaidInTheThread(t *testing.T) {
 	if len(sent) != 3 || sent[0].From != messagingService || sent[2].Kind != "call" || sent[2].From != "+15550000099" {
 		t.Fatalf("sent %+v", sent)
 	}
-	h.tick() // nothing is read before Twilio has rung for a minute
+	// Without TWILIO_REPLY_NUMBERS the numbers replies come to are
+	// unknown: replies are off, said once at start-up, and texts say to
+	// acknowledge in Slack.
+	if logs := h.bot.Logs.String(); strings.Count(logs, "SMS replies are off") != 1 || !strings.Contains(logs, "TWILIO_REPLY_NUMBERS") {
+		t.Fatalf("start-up said:\n%s", logs)
+	}
+	if !strings.Contains(sent[0].Body, "Acknowledge INC-1 in Slack") || strings.Contains(sent[0].Body, "Reply ACK") {
+		t.Fatalf("SMS %q", sent[0].Body)
+	}
+	h.tick() // nothing is read at once
 	if n := h.twilio.CallReads(); n != 0 {
 		t.Fatalf("read the call %d times at once", n)
 	}
-	h.clock.Add(75 * time.Second)
+	h.clock.Add(10 * time.Second)
 	h.tick()
 	if n := h.twilio.CallReads(); n != 1 {
 		t.Fatalf("call read %d times; want 1 (ringing)", n)
 	}
-	h.clock.Add(30 * time.Second)
+	h.clock.Add(10 * time.Second)
 	h.tick()
-	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"<@U2> did not answer the call (no-answer)"}})
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"<@U2> did not pick up: no answer"}})
 	for range 3 {
 		h.clock.Add(time.Minute)
 		h.tick()
@@ -276,7 +301,7 @@ func TestUnansweredCallIsSaidInTheThread(t *testing.T) {
 	}
 	said := 0
 	for _, m := range s.Messages() {
-		said += strings.Count(m.Text, "did not answer the call")
+		said += strings.Count(m.Text, "did not pick up")
 	}
 	if said != 1 {
 		t.Fatalf("said %d times", said)
