@@ -8,7 +8,7 @@ func Unwired() []Family {
 	return []Family{
 		&Opening{}, &Lifecycle{}, &Reports{},
 		&Checklist{},
-		&Escalation{}, &Contacts{},
+		&Escalation{}, &Contacts{}, &OnCall{},
 		&Security{}, &Hardening{},
 		&Investigate{},
 		&Roles{}, &Updates{}, &Drafts{},

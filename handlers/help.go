@@ -216,6 +216,7 @@ func whoSentence(s Sub) string {
 		Decider:   "approvers, or a responder; whoever made the request may withdraw it.",
 		OnIncident: "incident responders (SLACK_RESPONDERS); on one incident also whoever its escalation ladder pages, " +
 			"and its commander and comms person (`role`).",
+		OnRota: "incident responders (SLACK_RESPONDERS), and members of the schedule changed.",
 	}[s.Who]
 	if s.Who != Anyone && len(s.ReadForms) > 0 {
 		var reads []string

@@ -30,11 +30,16 @@ func AlertsJoined(sender, id string, as []alerts.Alert) string {
 }
 
 // AlertsResolved is the thread line for alerts the monitoring says are
-// resolved: the incident stays open, since resolving it is a person's call.
-func AlertsResolved(sender, id string, as []alerts.Alert) string {
+// resolved: an open incident stays open, since resolving it is a
+// person's call; one a person resolved already is said to be.
+func AlertsResolved(sender, id string, open bool, as []alerts.Alert) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, ":white_check_mark: %s says resolved:", Esc(sender))
 	listAlerts(&b, as)
+	if !open {
+		fmt.Fprintf(&b, "\n%s was resolved here already.", id)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "\n%s stays open: resolving it is a person's call (`/clerk-incident resolve %s &lt;resolution&gt;`).", id, id)
 	return b.String()
 }
@@ -45,9 +50,11 @@ func listAlerts(b *strings.Builder, as []alerts.Alert) {
 			fmt.Fprintf(b, "\n• … and %d more (all in `/clerk-incident audit`)", len(as)-alertsShown)
 			break
 		}
-		fmt.Fprintf(b, "\n• *%s* (%s", Esc(Truncate(a.Title, 200)), a.Severity)
+		// The thread is read by guests too: e-mail and IP addresses an
+		// alert's text was templated with are masked (the audit has them).
+		fmt.Fprintf(b, "\n• *%s* (%s", Esc(Truncate(Redact(a.Title), 200)), a.Severity)
 		if a.Name != "" && a.Name != a.Title {
-			b.WriteString(", " + Esc(Truncate(a.Name, 100)))
+			b.WriteString(", " + Esc(Truncate(Redact(a.Name), 100)))
 		}
 		b.WriteString(")")
 		if a.Link != "" {

@@ -129,8 +129,11 @@ func (t AlertIntake) takeCategory(ctx context.Context, b alerts.Batch, as []aler
 	}
 	claimed[0], claimed[lead] = claimed[lead], claimed[0]
 	first := claimed[0]
+	// The card is read by everyone in the channel, guests included: an
+	// alert's text templated from labels ({{ $labels.instance }}, a user's
+	// address) is masked there, as a typed title is; the audit keeps it.
 	id, err := t.Opener.OpenAlert(ctx, statuswatch.Alert{Key: "alert:" + first.Fingerprint, Category: first.Category, Severity: first.Severity,
-		Title: first.Title, Impact: first.Description, Link: first.Link, Detected: first.StartsAt, Source: incident.SourceAlert, By: b.Sender})
+		Title: render.Redact(first.Title), Impact: render.Redact(first.Description), Link: first.Link, Detected: first.StartsAt, Source: incident.SourceAlert, By: b.Sender})
 	if err != nil {
 		t.release(ctx, claimed)
 		return "", 0, dups, fmt.Errorf("open incident for alert %s: %w", first.Fingerprint, err)
@@ -179,7 +182,7 @@ func (t AlertIntake) resolve(ctx context.Context, b alerts.Batch, as []alerts.Al
 			t.Log.WithError(err).WithField("incident", id).Warn("resolved alerts not said")
 			continue
 		}
-		t.Thread.Thread(ctx, inc, render.AlertsResolved(b.Sender, id, byInc[id]))
+		t.Thread.Thread(ctx, inc, render.AlertsResolved(b.Sender, id, inc.Open(), byInc[id]))
 	}
 	return n, nil
 }

@@ -123,3 +123,77 @@ func TestAlertIntakeGivesBackWhatItCouldNotOpen(t *testing.T) {
 		t.Fatalf("audit: %+v", audited.got)
 	}
 }
+
+// An alert's summary and description are often templated from labels
+// (an instance's address, a user's e-mail): the card and the thread,
+// which guests read, show them masked, as a typed title is; the audit,
+// which only responders read, keeps what was sent.
+func TestAlertIntakeMasksEmailsAndIPsInWhatTheChannelReads(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.Client(t)
+	now := func() time.Time { return time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC) }
+	store := incident.NewStores(rdb, prefix, now).Incidents
+	op := &opener{store: store}
+	said, audited := &lines{}, &entries{}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	in := usecase.AlertIntake{Opener: op, Store: store, Thread: said, Claims: alerts.NewStore(rdb, prefix), Audit: audited, Log: log}
+	body := `{"version":"4","receiver":"r","alerts":[
+ {"status":"firing","labels":{"alertname":"BruteForce","severity":"critical","category":"security"},"annotations":{"summary":"Sign-in failures for admin@example.com from 203.0.113.7","description":"instance 10.0.3.4:9100, 2001:db8::1"},"startsAt":"2026-11-26T02:58:30Z","fingerprint":"00000000000000b1"},
+ {"status":"firing","labels":{"alertname":"Stuffing from 198.51.100.9","severity":"warning","category":"security"},"annotations":{},"startsAt":"2026-11-26T02:58:30Z","fingerprint":"00000000000000b2"},
+ {"status":"firing","labels":{"alertname":"Lockouts","severity":"warning","category":"security"},"annotations":{"summary":"eve@example.com locked out"},"startsAt":"2026-11-26T02:58:30Z","fingerprint":"00000000000000b3"}]}`
+	b := batch(t, body)
+	if _, err := in.Take(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	resolved := strings.Replace(strings.ReplaceAll(body, `"firing"`, `"resolved"`), `"2026-11-26T02:58:30Z","fingerprint":"00000000000000b1"`, `"2026-11-26T02:58:30Z","endsAt":"2026-11-26T03:10:00Z","fingerprint":"00000000000000b1"`, 1)
+	if _, err := in.Take(ctx, batch(t, resolved)); err != nil {
+		t.Fatal(err)
+	}
+	if len(op.opened) != 1 || len(said.said) != 2 {
+		t.Fatalf("opened %d, thread %q", len(op.opened), said.said)
+	}
+	shown := []string{op.opened[0].Title, op.opened[0].Impact}
+	shown = append(shown, said.said...)
+	for _, s := range shown {
+		for _, personal := range []string{"admin@example.com", "eve@example.com", "203.0.113.7", "10.0.3.4", "2001:db8::1", "198.51.100.9"} {
+			if strings.Contains(s, personal) {
+				t.Errorf("%q reaches the channel in %q", personal, s)
+			}
+		}
+	}
+	if op.opened[0].Title != "Sign-in failures for [e-mail] from [IP]" || !strings.Contains(said.said[0], "[e-mail] locked out") {
+		t.Fatalf("masked text: %q, thread %q", op.opened[0].Title, said.said)
+	}
+	if !strings.Contains(audited.got[0].Detail, "admin@example.com") {
+		t.Fatalf("the audit should keep what was sent: %q", audited.got[0].Detail)
+	}
+}
+
+// Alertmanager's resolved notification often comes after the commander
+// resolved the incident: the thread line then does not say it "stays
+// open".
+func TestResolvedAlertAfterTheIncidentWasResolvedSaysSo(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.Client(t)
+	now := func() time.Time { return time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC) }
+	store := incident.NewStores(rdb, prefix, now).Incidents
+	said := &lines{}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	in := usecase.AlertIntake{Opener: &opener{store: store}, Store: store, Thread: said, Claims: alerts.NewStore(rdb, prefix), Audit: &entries{}, Log: log}
+	fire := firing("00000000000000c1")
+	if _, err := in.Take(ctx, batch(t, fire)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Update(ctx, "INC-1", incident.Resolve(incident.Person{ID: "U1", Name: "alice"}, "fixed")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := in.Take(ctx, batch(t, strings.ReplaceAll(fire, `"firing"`, `"resolved"`)))
+	if err != nil || got.Resolved != 1 || len(said.said) != 1 {
+		t.Fatalf("%+v %v, thread %q", got, err, said.said)
+	}
+	if line := said.said[0]; strings.Contains(line, "stays open") || !strings.Contains(line, "INC-1 was resolved here already") {
+		t.Fatalf("thread line: %q", line)
+	}
+}

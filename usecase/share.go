@@ -143,7 +143,7 @@ func (s *Sharing) Destination(ctx context.Context, inc *incident.Incident, asker
 	}
 	add(asker)
 	for _, p := range []*incident.Person{&inc.OpenedBy, inc.AckedBy, inc.Commander, inc.Comms} {
-		if p != nil {
+		if p != nil && s.person(ctx, p.ID, readers) {
 			add(p.ID)
 		}
 	}
@@ -163,6 +163,25 @@ func (s *Sharing) Destination(ctx context.Context, inc *incident.Incident, asker
 	}
 	d.Channel = ch
 	return d, readers, nil
+}
+
+// person reports whether one of the incident's named people may get the
+// data: a responder or member already checked, else looked up now (a
+// guest named comms, or a lead outside the channel, never gets it; a
+// lookup that fails leaves them out).
+func (s *Sharing) person(ctx context.Context, id string, r Readers) bool {
+	if slices.Contains(r.Responders, id) {
+		return true
+	}
+	if id == "" || id[0] != 'U' && id[0] != 'W' || slices.Contains(r.Guests, id) {
+		return false // not a Slack user (PagerDuty, the CLI), or a guest
+	}
+	m, err := s.slack.MemberKind(ctx, id)
+	if err != nil {
+		s.log.WithError(err).WithField("user", id).Warn("could not check who an incident's person is; left out of the share")
+		return false
+	}
+	return !m.Guest && !m.Bot && !m.Deleted
 }
 
 // Post posts m where d says.

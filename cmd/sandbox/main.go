@@ -50,10 +50,20 @@ var channelNames = map[string]string{channel: "incidents", updateChannel: "statu
 
 // sandboxContacts is a ladder measured in seconds, so escalation can be
 // watched live: on-call (alice and bob) at once, bob as lead after 60 s,
-// carol as CTO after 120 s.
+// carol as CTO after 120 s. alice is on a rotation of one (`oncall`).
 const sandboxContacts = `policy:
   repeat_every: 60s
   repeat_times: 1
+schedules:
+  primary:
+    time_zone: Europe/Berlin
+    rotation: weekly
+    handoff: "monday 09:00"
+    start: 2026-01-05
+    members:
+      - name: Alice
+        slack_id: U1
+        phone: "+15550100001"
 contacts:
   on_call:
     - name: On-Call Engineer

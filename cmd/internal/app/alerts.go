@@ -33,8 +33,10 @@ func alertsHandler(t alertTaker, token string, def incident.Category, log logrus
 			jsonError(w, http.StatusNotFound, "not found: POST /v1/alerts is off until ALERTS_TOKEN is set")
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
+		scheme, got, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		// The scheme is case-insensitive (RFC 9110 §11.1): Grafana's
+		// contact point sends what its form was given.
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="alerts"`)
 			jsonError(w, http.StatusUnauthorized, "unauthorized: send Authorization: Bearer <ALERTS_TOKEN> (http_config.authorization.credentials in Alertmanager)")
 			return

@@ -20,6 +20,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
+	"github.com/clerk-incident-bot/clerk-incident-bot/oncall"
 	"github.com/clerk-incident-bot/clerk-incident-bot/paging"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
@@ -339,7 +340,7 @@ func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps
 // every replica: each transition inside is claimed in Redis, so it
 // happens once. Each step is guarded on its own: one that keeps failing
 // must not starve the others.
-func (b *build) sweep(st domain, executor *approval.Executor, runner *resync.Runner, poll *statuswatch.Poller) func(ctx context.Context) {
+func (b *build) sweep(st domain, executor *approval.Executor, runner *resync.Runner, poll *statuswatch.Poller, roster *oncall.Roster, tell oncall.Notifier) func(ctx context.Context) {
 	g, log, pub := b.g, b.log, b.pub
 	reminders := reminder.New(b.stores.Incidents, pub.Posts, b.cfg.UpdateEvery, b.opt.Now, log.WithField("component", "reminder"))
 	step := func(ctx context.Context, job string, fn func(ctx context.Context) error) {
@@ -364,6 +365,9 @@ func (b *build) sweep(st domain, executor *approval.Executor, runner *resync.Run
 		g.Run(ctx, "update reminders", "", reminders.Tick)
 		if b.rooms.archive != nil {
 			step(ctx, "incident channel archive", b.rooms.archive)
+		}
+		if roster != nil {
+			step(ctx, "on-call handoffs", func(ctx context.Context) error { return roster.Tick(ctx, tell) })
 		}
 	}
 	return func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }

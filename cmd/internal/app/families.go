@@ -11,6 +11,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/oncall"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
@@ -60,6 +61,9 @@ type peopleDeps struct {
 	Observe   handlers.Observer
 	ReadLimit handlers.ReadLimiter
 	Sharing   *usecase.Sharing // who reads a thread; shares with the responders only
+	// Roster is nil without schedules; OnCallSlack is the on-call side of Slack.
+	Roster      *oncall.Roster
+	OnCallSlack oncallSlack
 }
 
 // actionDeps are what the actions on Clerk, approvals and updates use.
@@ -146,7 +150,13 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		ladders, esc, stopper = d.Esc, d.Esc, d.Esc
 	}
 	charts := commands.NewCharts(kit, d.Pictures)
-	access := commands.NewAccess(kit, d.Auth, approvers, ladders)
+	var roster commands.Roster
+	var accessOpts []commands.AccessOption
+	if d.Roster != nil {
+		roster = d.Roster
+		accessOpts = append(accessOpts, commands.WithRota(d.Roster))
+	}
+	access := commands.NewAccess(kit, d.Auth, approvers, ladders, accessOpts...)
 	requests := commands.NewRequests(kit, pub, d.Approvals, d.Observe, approvers)
 	voider := usecase.NewVoider(d.Approvals, pub, d.Log)
 	pages := usecase.NewStatusPages(struct {
@@ -178,6 +188,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		commands.NewChecklist(kit, d.Store, pub, d.Runbook, access),
 		commands.NewEscalation(kit, esc, d.Opener, d.Ladder),
 		commands.NewContacts(kit, access, d.Contacts, d.Ladder, d.ContactProblems),
+		commands.NewOnCall(kit, access, roster, d.OnCallSlack, d.Contacts),
 		security,
 		commands.NewHardening(kit, commands.HardeningDeps{Clerk: hardener, Pub: pub, Affected: d.Affected, Requests: requests,
 			Notices: commands.NewNotices(kit, d.Notices, pub, d.Modals, d.Runbook)}),
