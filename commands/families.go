@@ -9,7 +9,7 @@ func Unwired() []Family {
 		&Opening{}, &Lifecycle{}, &Reports{},
 		&Checklist{},
 		&Escalation{}, &Contacts{}, &OnCall{},
-		&Security{},
+		&Security{}, &Hardening{},
 		&Investigate{},
 		&Roles{}, &Updates{}, &Drafts{},
 		&Bypass{},

@@ -703,13 +703,14 @@ func rootCause(err error) string {
 	}
 }
 
+// saveSnapshot changes one part of the snapshot in a transaction: the
+// status poll, the probe round and the start-up detection write their
+// parts at the same time (on one replica or several), and a plain read
+// and write let one put back what the other had just replaced.
 func (p *core) saveSnapshot(ctx context.Context, fn func(*Snapshot)) {
-	s, _ := p.Last(ctx)
-	fn(&s)
-	raw, err := json.Marshal(s)
-	if err == nil {
-		p.rdb.Set(ctx, p.k("last"), raw, 0)
-	}
+	key := p.k("last")
+	_, _ = redisx.UpdateJSON(ctx, p.rdb, key, nil, func(s *Snapshot) error { fn(s); return nil },
+		func(pipe redis.Pipeliner, raw []byte, _ *Snapshot) { pipe.Set(ctx, key, raw, 0) })
 }
 
 // Last returns what the last polls saw (any replica's).

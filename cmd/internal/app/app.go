@@ -480,6 +480,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	b.m = b.metrics(st, func() *statuswatch.Poller { return poll })
 	deps := familyDeps{}
 	deps.Store, deps.Drafts, deps.Affected, deps.Markers = stores.Incidents, stores.Drafts, stores.Affected, stores.Markers
+	deps.Notices = stores.Notices
 	deps.Slack, deps.Runbook, deps.Auth, deps.Channel, deps.Log, deps.Now = out, rb, auth, cfg.Channel, log, opt.Now
 	deps.Contacts, deps.Ladder, deps.ContactProblems = contacts, ladder, problems
 	deps.Approvals, deps.Bypass, deps.BypassMax, deps.Audit, deps.Observe = st.approvals, st.bypass, cfg.BypassMax, st.audit, b.m

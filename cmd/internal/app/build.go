@@ -318,8 +318,9 @@ func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.R
 // each execution in its own goroutine, off the sweep.
 func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps) *approval.Executor {
 	var lockClerk usecase.Clerk // nil when CLERK_SECRET_KEY is unset
+	var guardClerk usecase.InstanceGuard
 	if clerk != nil {
-		lockClerk = clerk
+		lockClerk, guardClerk = clerk, clerk
 	}
 	pub, log, now := newDelivery(b.pub), b.log, b.opt.Now
 	executor := approval.NewExecutor(st.approvals, b.stores.Incidents, map[string]approval.Doer{
@@ -327,6 +328,9 @@ func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps
 		approval.BypassOn:     usecase.BypassOn{Bypass: st.bypass, Pub: pub, Now: now, Log: log},
 		approval.BypassExtend: usecase.BypassExtend{Bypass: st.bypass, Max: b.cfg.BypassMax, Now: now, Log: log},
 		approval.Rollback:     usecase.RollbackDoer{Vercel: app.Vercel, Pub: pub, Log: log, Wait: b.opt.VercelWait},
+		approval.ProtectOff:   usecase.ProtectOffDoer{Clerk: guardClerk, Log: log},
+		approval.BlockDomain:  usecase.BlockDomainDoer{Clerk: guardClerk, Pub: pub, Log: log},
+		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Once: b.stores.Markers, Pub: pub, Now: now, Log: log},
 	}, b.work, log)
 	executor.SetGuard(b.g)
 	return executor

@@ -77,6 +77,7 @@ type actionDeps struct {
 	UpdateEvery   reminder.Intervals
 	UpdateChannel string
 	Modals        commands.Modals
+	Notices       *incident.Drafts // the notice to affected users (`notify draft`)
 }
 
 // watchDeps are what watching Clerk and the app's webhooks use.
@@ -101,6 +102,7 @@ type clerkAccounts interface {
 	commands.Clerk
 	commands.Accounts
 	commands.Dashboard
+	commands.Hardener
 }
 
 // delivery is the publisher's parts and the ticks use case as one value
@@ -169,8 +171,9 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	var clerk commands.Clerk
 	var accounts commands.Accounts
 	var dashboard commands.Dashboard
+	var hardener commands.Hardener
 	if d.Clerk != nil {
-		clerk, accounts, dashboard = d.Clerk, d.Clerk, d.Clerk
+		clerk, accounts, dashboard, hardener = d.Clerk, d.Clerk, d.Clerk, d.Clerk
 	}
 	var decider commands.Executor
 	if d.Executor != nil {
@@ -187,6 +190,8 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		commands.NewContacts(kit, access, d.Contacts, d.Ladder, d.ContactProblems),
 		commands.NewOnCall(kit, access, roster, d.OnCallSlack, d.Contacts),
 		security,
+		commands.NewHardening(kit, commands.HardeningDeps{Clerk: hardener, Pub: pub, Affected: d.Affected, Requests: requests,
+			Notices: commands.NewNotices(kit, d.Notices, pub, d.Modals, d.Runbook)}),
 		commands.NewInvestigate(kit, struct {
 			*incident.AffectedAccounts
 			*incident.Markers
