@@ -448,3 +448,32 @@ func TestPagerDutyAPIConfigIsChecked(t *testing.T) {
 		t.Fatalf("defaults: %v %v %q", err, cfg.PagerDutyPoll, cfg.PagerDutyAPIURL)
 	}
 }
+
+// A refusal is forgotten as soon as PagerDuty answers again, even with no
+// incident watched: access lifted while nothing was open clears it, so
+// losing access a second time is said a second time.
+func TestPagerDutyRefusalFixedWhileNothingIsWatchedIsSaidAgain(t *testing.T) {
+	t.Parallel()
+	h := newPDHarness(t, "")
+	bot := h.start(t)
+	s := h.slack
+	h.open(t, bot)
+	h.pd.DenyAccess(true)
+	h.clock.Add(time.Minute)
+	pollPD(t, bot)
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Contains: []string{"refused PAGERDUTY_API_TOKEN access to incidents (403"}})
+	s.Command(t, "U1", "C1", "resolve INC-1 fixed")
+	s.ExpectMessage(t, "CINC", "Resolved")
+	h.pd.DenyAccess(false) // fixed in PagerDuty, nothing watched any more
+	h.clock.Add(11 * time.Minute)
+	pollPD(t, bot)
+	waitFor(t, func() bool { return strings.Contains(bot.Logs.String(), "answers PAGERDUTY_API_TOKEN again") })
+	h.pd.DenyAccess(true) // and broken again
+	s.Command(t, "U1", "C1", "open outage P1 Checkout failing")
+	s.ExpectMessage(t, "CINC", "INC-2 · Checkout failing")
+	s.ExpectEphemeral(t, "U1", "Opened *INC-2*")
+	tickEngine(t, bot)
+	h.clock.Add(time.Minute)
+	pollPD(t, bot)
+	waitFor(t, func() bool { return said(s, "refused PAGERDUTY_API_TOKEN access to incidents (403") == 2 })
+}
