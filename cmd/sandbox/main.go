@@ -187,6 +187,10 @@ func startFakes(sb *sandbox) *fakes {
 	f.slack.Unlimited() // a person is at the prompt; pacing is shown by the tests
 	sb.slack, sb.status, sb.twilio, sb.pagerduty = f.slack, f.status, f.twilio, f.pagerduty
 	for id, name := range sb.names {
+		if id == "U4" {
+			f.slack.AddGuest(id, name, false) // dan: a multi-channel guest, as the intro says
+			continue
+		}
 		f.slack.AddUser(id, name)
 	}
 	f.slack.SetGroup("SONCALL", "U1", "U2")

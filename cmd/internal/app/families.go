@@ -60,6 +60,7 @@ type peopleDeps struct {
 	Observe   handlers.Observer
 	ReadLimit handlers.ReadLimiter
 	Sharing   *usecase.Sharing // who reads a thread; shares with the responders only
+	Guests    *handlers.Guests // Slack guests never get personal data
 }
 
 // actionDeps are what the actions on Clerk, approvals and updates use.
@@ -196,7 +197,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		commands.NewMilestones(kit, charts, d.Store, pub),
 	}
 	return handlers.New(handlers.Deps{Families: fams, Kit: kit, Access: access, Auth: d.Auth, People: pub, Approvals: d.Approvals,
-		Audit: d.Audit, Observe: d.Observe, ReadLimit: d.ReadLimit, Views: drafts, Log: d.Log})
+		Audit: d.Audit, Observe: d.Observe, ReadLimit: d.ReadLimit, Views: drafts, Guests: d.Guests, Log: d.Log})
 }
 
 // PostResyncProgress gives the resync family the progress part's post.
