@@ -59,6 +59,7 @@ type PagerDutySyncDeps struct {
 	Ladder   AckStopper
 	Redis    redis.UniversalClient
 	Prefix   string
+	Keys     *PDKeys       // each incident's dedup_key (nil: the bare INC-n)
 	Interval time.Duration // PAGERDUTY_POLL
 	Now      func() time.Time
 	Log      logrus.FieldLogger
@@ -229,7 +230,13 @@ func (s *PagerDutySync) readBack(ctx context.Context, id string) (asked bool, er
 	if err != nil {
 		return false, err
 	}
-	found, err := s.d.API.Incidents(ctx, id)
+	key := id
+	if s.d.Keys != nil {
+		if key, err = s.d.Keys.Key(ctx, id); err != nil {
+			return false, err
+		}
+	}
+	found, err := s.d.API.Incidents(ctx, key)
 	if err != nil {
 		return false, err
 	}

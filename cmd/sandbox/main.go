@@ -434,7 +434,7 @@ func (sb *sandbox) inPagerDuty(args []string) string {
 	if args[0] == "resolve" {
 		act = sb.pagerduty.Resolve
 	}
-	if !act(id, "PSANDBOX", name) {
+	if !act(sb.pagerduty.KeyFor(id), "PSANDBOX", name) {
 		return "PagerDuty has no open incident for " + id + ": the ladder triggers it at level 2 (or `/clerk-incident escalate` twice)"
 	}
 	return fmt.Sprintf("%s %s in PagerDuty as %s; the bot reads it back within 5 s", id, map[string]string{"ack": "acknowledged", "resolve": "resolved"}[args[0]], name)

@@ -56,7 +56,7 @@ func TestSandboxSession(t *testing.T) {
 		"✅ *1.* ~Confirm outage",
 		"[Twilio sms to +15550100002]",
 		"INC-1 P1 outage: Sign-in failing",
-		"[PagerDuty trigger INC-1]",
+		"[PagerDuty trigger INC-1@",
 		"[only visible to U4] clerk-incident bot:",
 		"Only incident responders may use `resolve`",
 		"@bob resolved INC-1",
