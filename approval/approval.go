@@ -31,10 +31,13 @@ const (
 
 // Request is a dangerous action waiting for a second person.
 type Request struct {
-	ID          string           `json:"id"`
-	Incident    string           `json:"incident"`
-	Action      string           `json:"action"` // lockout, bypass_on, bypass_extend, rollback
-	Targets     []string         `json:"targets,omitempty"`
+	ID       string   `json:"id"`
+	Incident string   `json:"incident"`
+	Action   string   `json:"action"` // lockout, bypass_on, bypass_extend, rollback, protect_off, block_domain, rotate
+	Targets  []string `json:"targets,omitempty"`
+	// Tokens are sign-in (sit_…) and actor (act_…) token IDs a lockout
+	// revokes too: Clerk cannot list a user's outstanding tokens.
+	Tokens      []string         `json:"tokens,omitempty"`
 	Duration    time.Duration    `json:"duration,omitempty"`
 	Reason      string           `json:"reason,omitempty"`
 	Summary     string           `json:"summary"` // exactly what will happen
@@ -186,6 +189,9 @@ const (
 	BypassOn     = "bypass_on"
 	BypassExtend = "bypass_extend"
 	Rollback     = "rollback" // the app's production on Vercel
+	ProtectOff   = "protect_off"
+	BlockDomain  = "block_domain" // a *@domain on Clerk's blocklist
+	Rotate       = "rotate"       // a machine's secret key or an OAuth app's client secret
 )
 
 // update changes a request atomically.

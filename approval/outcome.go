@@ -91,3 +91,12 @@ func RollbackTargets(ar *Request) (to, from string) {
 	}
 	return to, from
 }
+
+// RotateTarget reads a rotate request's target: kind is "machine" or
+// "oauth", id the machine's or OAuth application's ID.
+func RotateTarget(ar *Request) (kind, id string) {
+	if len(ar.Targets) == 1 {
+		kind, id, _ = strings.Cut(ar.Targets[0], " ")
+	}
+	return kind, id
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,6 +75,9 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 	if e.At.IsZero() {
 		e.At = l.now().UTC()
 	}
+	// A key pasted into a command (`rotate sk_live_…`) is not kept: the
+	// audit log is shown in Slack and exported.
+	e.Detail, e.Outcome = Mask(e.Detail), Mask(e.Outcome)
 	l.log.WithFields(logrus.Fields{"audit": true, "actor": e.Actor, "action": e.Action, "incident": e.Incident,
 		"outcome": e.Outcome, "detail": e.Detail, "origin": e.Origin}).Info("audit")
 	raw, err := json.Marshal(e)
@@ -303,3 +307,10 @@ func decode(m redis.XMessage) (Entry, bool) {
 	var e Entry
 	return e, json.Unmarshal([]byte(raw), &e) == nil
 }
+
+// secretShaped matches keys and tokens that must not be stored: Clerk
+// secret keys, machine and OAuth secrets, webhook secrets, Slack tokens.
+var secretShaped = regexp.MustCompile(`\b(sk_(live|test)_|ak_|oas_|whsec_|xox[abposr]-|xapp-)[A-Za-z0-9_\-=+/]{6,}`)
+
+// Mask replaces secret-shaped words with [redacted].
+func Mask(s string) string { return secretShaped.ReplaceAllString(s, "[redacted]") }

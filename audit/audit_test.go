@@ -119,3 +119,10 @@ func TestExportMergesRefusalsInOrder(t *testing.T) {
 		t.Fatalf("export order %v, want %v", got, want)
 	}
 }
+
+func TestMaskHidesPastedKeys(t *testing.T) {
+	got := audit.Mask("rotate sk_live_abcDEF123456 and whsec_zzzzzzzz, user_2abc stays")
+	if strings.Contains(got, "abcDEF") || strings.Contains(got, "zzzzzzzz") || !strings.Contains(got, "user_2abc stays") {
+		t.Fatalf("%q", got)
+	}
+}

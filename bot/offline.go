@@ -171,3 +171,11 @@ func (o *Offline) Invite(ctx context.Context, channel string, users []string) ([
 
 // Archive fails: Slack is not reachable from here.
 func (o *Offline) Archive(ctx context.Context, channel string) error { return ErrOffline }
+
+// SetGroupMembers cannot reach Slack.
+func (o *Offline) SetGroupMembers(ctx context.Context, group string, users []string) error {
+	return ErrOffline
+}
+
+// TimeZone cannot reach Slack: the CLI shows times in the schedule's zone and UTC.
+func (o *Offline) TimeZone(ctx context.Context, user string) (string, error) { return "", ErrOffline }

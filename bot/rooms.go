@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/slack-go/slack"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 )
 
 // InviteFailure is one person conversations.invite could not add, with
@@ -104,4 +106,41 @@ func MissingScopes(granted string, need ...string) []string {
 func ScopeError(feature string, missing []string) error {
 	return fmt.Errorf("%s needs the bot token scope(s) %s: add them in the app's OAuth & Permissions page (slack-app-manifest.yml lists them) and reinstall the app, or turn the option off",
 		feature, strings.Join(missing, ", "))
+}
+
+// SetGroupMembers replaces a user group's members (usergroups.users.update,
+// Tier 2, scope usergroups:write). Slack's code (no_such_subteam,
+// permission_denied when the workspace keeps group edits to admins,
+// missing_scope) comes back with a sentence saying what to fix.
+func (s *Slack) SetGroupMembers(ctx context.Context, group string, users []string) error {
+	err := s.retry(ctx, "usergroups.users.update", "", func() error {
+		_, err := s.api.UpdateUserGroupMembersListContext(ctx, group, users)
+		return err
+	})
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "no_such_subteam":
+			return apperr.Wrap(apperr.Invalid, "the user group "+group+" does not exist (no_such_subteam): check slack_usergroup in contacts.yml", err)
+		case "permission_denied":
+			return apperr.Wrap(apperr.Invalid, "the workspace does not let the bot edit user group "+group+" (permission_denied): an admin can allow it under user group settings", err)
+		case "missing_scope":
+			return apperr.Wrap(apperr.Invalid, "the bot token lacks usergroups:write (missing_scope): add it and reinstall the app", err)
+		}
+	}
+	return err
+}
+
+// TimeZone is a user's Slack time zone (users.info `tz`, an IANA name).
+func (s *Slack) TimeZone(ctx context.Context, user string) (string, error) {
+	var u *slack.User
+	err := s.retry(ctx, "users.info", "", func() error {
+		var err error
+		u, err = s.api.GetUserInfoContext(ctx, user)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return u.TZ, nil
 }

@@ -95,7 +95,7 @@ func limit(method string) (rate int, period time.Duration, burst int, ok bool) {
 		return 45, time.Minute, 15, true // Tier 3: about 50 a minute
 	case "chat.postEphemeral", "users.info", "conversations.members":
 		return 90, time.Minute, 30, true // Tier 4: about 100 a minute
-	case "usergroups.users.list", "usergroups.list", "conversations.create", "conversations.archive":
+	case "usergroups.users.list", "usergroups.users.update", "usergroups.list", "conversations.create", "conversations.archive":
 		return 18, time.Minute, 4, true // Tier 2: about 20 a minute
 	case "conversations.invite":
 		return 45, time.Minute, 15, true // Tier 3

@@ -89,6 +89,7 @@ type Client struct {
 	svix     *svixwebhook.Client
 	http     *http.Client
 	guard    Guard
+	sec      secClients
 }
 
 // Guard runs fn, recovering a panic and reporting whether one happened
@@ -121,7 +122,7 @@ func New(cfg Config, observe func(method, path string, status int)) *Client {
 	if g == nil {
 		g = &guard.Guard{}
 	}
-	return &Client{users: user.NewClient(cc), sessions: session.NewClient(cc), jwks: jwks.NewClient(cc), svix: svixwebhook.NewClient(cc), http: hc, guard: g}
+	return &Client{users: user.NewClient(cc), sessions: session.NewClient(cc), jwks: jwks.NewClient(cc), svix: svixwebhook.NewClient(cc), http: hc, guard: g, sec: newSecClients(cc)}
 }
 
 // User is what the bot shows about a Clerk user.
@@ -468,6 +469,9 @@ func Explain(err error, op string) error {
 		case http.StatusPaymentRequired:
 			// The spec's only 402s are ban and unban: the plan lacks banning.
 			reason = fmt.Sprintf("Clerk could not %s: this instance's plan does not include banning users (402 Payment Required), so nothing was changed. Upgrade the plan in the Clerk dashboard, or use `revoke` to end the user's sessions", op)
+			if !strings.HasPrefix(op, "ban ") && !strings.HasPrefix(op, "unban ") {
+				reason = fmt.Sprintf("Clerk could not %s: this instance's plan does not include it (402 Payment Required), so nothing was changed; the Clerk dashboard shows which plan does", op)
+			}
 		case http.StatusForbidden:
 			reason = fmt.Sprintf("Clerk did not allow us to %s (403: %s)", op, msg)
 			if strings.HasPrefix(op, "lock ") || strings.HasPrefix(op, "unlock ") {
@@ -475,6 +479,9 @@ func Explain(err error, op string) error {
 			}
 		case http.StatusNotFound:
 			reason = fmt.Sprintf("Could not %s: user or session not found", op)
+			if !strings.Contains(op, "user") && !strings.Contains(op, "session") && !strings.Contains(op, " user_") {
+				reason = fmt.Sprintf("Could not %s: Clerk has no such object (404)", op)
+			}
 		case http.StatusTooManyRequests:
 			reason = fmt.Sprintf("Could not %s: Clerk's rate limit is still exceeded after retries", op)
 		}

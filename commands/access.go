@@ -34,12 +34,31 @@ type Access struct {
 	responders Responders
 	approvers  Approvers
 	ladders    LadderReader // nil without a contacts file
+	rota       RotaMembers  // nil without schedules
 }
+
+// RotaMembers says whether someone is a member of any on-call schedule.
+type RotaMembers interface {
+	Member(user string) bool
+}
+
+// AccessOption adds an optional check to Access at construction.
+type AccessOption func(*Access)
+
+// WithRota lets members of on-call schedules change them (OnRota).
+func WithRota(m RotaMembers) AccessOption { return func(a *Access) { a.rota = m } }
+
+// OnRota reports whether user is a member of an on-call schedule.
+func (a *Access) OnRota(user string) bool { return a.rota != nil && a.rota.Member(user) }
 
 // NewAccess wires the checks: approvers are the responders unless
 // SLACK_APPROVERS names others; ladders is nil without a contacts file.
-func NewAccess(k *Kit, responders Responders, approvers Approvers, ladders LadderReader) *Access {
-	return &Access{Kit: k, responders: responders, approvers: approvers, ladders: ladders}
+func NewAccess(k *Kit, responders Responders, approvers Approvers, ladders LadderReader, opts ...AccessOption) *Access {
+	a := &Access{Kit: k, responders: responders, approvers: approvers, ladders: ladders}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
 }
 
 // Responder reports whether user is a responder.

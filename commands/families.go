@@ -8,8 +8,8 @@ func Unwired() []Family {
 	return []Family{
 		&Opening{}, &Lifecycle{}, &Reports{},
 		&Checklist{},
-		&Escalation{}, &Contacts{},
-		&Security{},
+		&Escalation{}, &Contacts{}, &OnCall{},
+		&Security{}, &Hardening{},
 		&Investigate{},
 		&Roles{}, &Updates{}, &Drafts{},
 		&Bypass{},

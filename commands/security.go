@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,7 +67,7 @@ func (h *Security) Commands() []Sub {
 		{Name: "revoke", Usage: "/clerk-incident revoke [INC-n] <users…>", Summary: "revoke every active session of Clerk users (user_… IDs or e-mails, one per line for bulk)", Who: Responder,
 			TextAfter: "--", // the reason (splitReason)
 			Run:       h.revoke},
-		{Name: "lockout", Usage: "/clerk-incident lockout [INC-n] <users…> [-- reason…]", Summary: "ban users and revoke their sessions (needs a second person's approval)", Who: Responder,
+		{Name: "lockout", Usage: "/clerk-incident lockout [INC-n] <users…> [sit_…|act_… tokens] [-- reason…]", Summary: "ban users, revoke their sessions, remove their trusted devices and the named sign-in/actor tokens (needs a second person's approval)", Who: Responder,
 			TextAfter: "--", // the reason (splitReason)
 			Run:       h.lockout},
 		{Name: "unlock", Usage: "/clerk-incident unlock [INC-n] <user>", Summary: "lift a user's ban and lockout", Who: Responder,
@@ -280,12 +281,14 @@ func (h *Security) lockout(ctx context.Context, r Req, p Parsed) {
 	}
 	users, reason := splitReason(p.Rest)
 	refs, invalid := clerkops.ParseRefs(users)
+	// Sign-in and actor tokens are named by ID: Clerk cannot list a user's.
+	tokens, invalid := splitTokens(invalid)
 	if len(refs) == 0 {
 		h.Fail(ctx, r, &UsageError{Problem: "Give the Clerk user IDs (user_…) or e-mail addresses to lock out.", Usage: p.Sub.Usage})
 		return
 	}
 	if len(invalid) > 0 {
-		h.Fail(ctx, r, &UsageError{Problem: "These are not user IDs or e-mail addresses: " + refsText(invalid) + ". Nothing was requested.", Usage: p.Sub.Usage})
+		h.Fail(ctx, r, &UsageError{Problem: "These are not user IDs or e-mail addresses (nor sign-in/actor token IDs, sit_… or act_…): " + refsText(invalid) + ". Nothing was requested.", Usage: p.Sub.Usage})
 		return
 	}
 	h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
@@ -301,9 +304,12 @@ func (h *Security) lockout(ctx context.Context, r Req, p Parsed) {
 			h.ReplyText(ctx, r, render.LockoutRefused(t.NotFound, t.Ambiguous))
 			return
 		}
-		summary := fmt.Sprintf("Ban %d user(s) in Clerk, which blocks their sign-in and revokes their sessions, then revoke any session still active", len(t.Found))
+		summary := fmt.Sprintf("Ban %d user(s) in Clerk, which blocks their sign-in and revokes their sessions, then revoke any session still active and remove their trusted devices (which skip MFA); their MFA stays on", len(t.Found))
+		if len(tokens) > 0 {
+			summary += fmt.Sprintf("; revoke %d named sign-in/actor token(s): %s", len(tokens), strings.Join(tokens, ", "))
+		}
 		h.requests.request(ctx, r, id, approval.Request{Action: approval.Lockout, Targets: t.IDs(), Accounts: t.Found, NotFound: t.NotFound, Ambiguous: t.Ambiguous,
-			Reason: reason, Summary: summary})
+			Tokens: tokens, Reason: reason, Summary: summary})
 	})
 }
 
@@ -395,4 +401,19 @@ func (l *resultLines) render(head, tail, file string) (msg, full string) {
 // plainResult is a result as a file: no Slack emoji codes or bold marks.
 func plainResult(s string) string {
 	return strings.NewReplacer(":x: ", "FAILED ", ":warning: ", "WARNING ", ":grey_question: ", "", "*", "", "• ", "- ").Replace(s) + "\n"
+}
+
+// splitTokens takes the sign-in (sit_…) and actor (act_…) token IDs out
+// of the words that are not users.
+func splitTokens(words []string) (tokens, rest []string) {
+	for _, w := range words {
+		if clerkops.IsTokenID(w) {
+			if !slices.Contains(tokens, w) {
+				tokens = append(tokens, w)
+			}
+			continue
+		}
+		rest = append(rest, w)
+	}
+	return tokens, rest
 }

@@ -26,6 +26,9 @@ const (
 	// note, tick... the incident they were paged for, and no other), or
 	// its commander or comms person.
 	OnIncident
+	// OnRota changes an on-call schedule: a responder, or a member of an
+	// on-call schedule (the command checks it is the one they belong to).
+	OnRota
 )
 
 // Limits that keep text inside Slack's block limits.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/oncall"
 )
 
 // Person is someone who can be paged.
@@ -24,11 +26,17 @@ type Person struct {
 	Slack   string // @handle of a user or user group
 	SlackID string // U…/W… user or S… user group
 	Email   string
-	Line    int
+	// Schedule names a rotation (contacts.yml `schedules:`): the person is
+	// whoever is on call in it when an incident opens.
+	Schedule string
+	Line     int
 }
 
-// HasSlack reports whether the person names any Slack identity.
-func (p Person) HasSlack() bool { return p.SlackID != "" || p.Slack != "" || p.Email != "" }
+// HasSlack reports whether the person names any Slack identity (a
+// schedule's members all have one).
+func (p Person) HasSlack() bool {
+	return p.SlackID != "" || p.Slack != "" || p.Email != "" || p.Schedule != ""
+}
 
 // Support is the runbook's clerk_support block.
 type Support struct {
@@ -91,6 +99,8 @@ type Contacts struct {
 	Levels       []Level
 	Policy       Policy
 	Placeholders []int // lines whose comment says PLACEHOLDER
+	// Schedules are the on-call rotations, in file order.
+	Schedules []*oncall.Schedule
 }
 
 // DefaultPolicy re-pages the last level every 15 minutes, 3 times.
@@ -132,8 +142,10 @@ func LoadContacts(name string, src []byte) (*Contacts, error) {
 			contactsNode = v
 		case "policy":
 			parsePolicy(v, &c.Policy, add)
+		case "schedules":
+			c.Schedules = oncall.Parse(v, add)
 		default:
-			add(k.Line, "unknown key %q (allowed: contacts, policy)", k.Value)
+			add(k.Line, "unknown key %q (allowed: contacts, policy, schedules)", k.Value)
 		}
 	}
 	if contactsNode == nil {
@@ -165,6 +177,7 @@ func LoadContacts(name string, src []byte) (*Contacts, error) {
 			}
 		}
 	}
+	c.checkScheduleNames(add)
 	if escNode == nil {
 		add(contactsNode.Line, "`contacts.escalation` is missing: list the levels (level, contact, time)")
 	} else {
@@ -239,10 +252,16 @@ func parsePerson(n *yaml.Node, group string, add func(int, string, ...any)) (Per
 				ok = false
 			}
 			p.Email = val
+		case "schedule":
+			p.Schedule = val
 		default:
-			add(k.Line, "unknown key %q in a person (allowed: name, phone, slack, slack_id, email)", k.Value)
+			add(k.Line, "unknown key %q in a person (allowed: name, phone, slack, slack_id, email, schedule)", k.Value)
 			ok = false
 		}
+	}
+	if p.Schedule != "" && (p.SlackID != "" || p.Slack != "" || p.Email != "") {
+		add(n.Line, "%s names schedule %q and a Slack identity: give one, `schedule:` (whoever is on call) or `slack_id:`", p.Name, p.Schedule)
+		ok = false
 	}
 	if p.Name == "" {
 		add(n.Line, "a person in %q has no name", group)
@@ -358,6 +377,9 @@ func parseLevel(item *yaml.Node, c *Contacts, add func(int, string, ...any)) Lev
 	if l.Time == "" {
 		add(item.Line, "level %d has no time window (such as \"0-15 min\" or \"30+ min\")", l.Level)
 	}
+	if own.Schedule != "" && c.Schedule(own.Schedule) == nil {
+		add(own.Line, "level %d names schedule %q, which names nothing", l.Level, own.Schedule)
+	}
 	l.People = resolvePeople(l, notify, own, c)
 	if len(l.Via) == 0 {
 		l.Via = []string{ViaSlack}
@@ -365,6 +387,11 @@ func parseLevel(item *yaml.Node, c *Contacts, add func(int, string, ...any)) Lev
 	if slices.Contains(l.Via, ViaSMS) || slices.Contains(l.Via, ViaCall) {
 		for _, p := range l.People {
 			checkPhone(l, p, add)
+			if s := c.Schedule(p.Schedule); s != nil {
+				for _, m := range s.Members {
+					checkPhone(l, Person{Name: m.Name + " (schedule " + s.Name + ")", Phone: m.Phone, Line: m.Line}, add)
+				}
+			}
 		}
 	}
 	if len(l.People) == 0 {
@@ -423,8 +450,10 @@ func levelField(l *Level, own *Person, k, v *yaml.Node, val string, add func(int
 		own.SlackID = val
 	case "email":
 		own.Email = val
+	case "schedule":
+		own.Schedule, own.Line = val, v.Line
 	default:
-		add(k.Line, "unknown key %q in an escalation level (allowed: level, contact, time, notify, via, slack, slack_id, email)", k.Value)
+		add(k.Line, "unknown key %q in an escalation level (allowed: level, contact, time, notify, via, slack, slack_id, email, schedule)", k.Value)
 	}
 }
 
@@ -476,7 +505,7 @@ func parseVia(v *yaml.Node, add func(int, string, ...any)) []string {
 // checkPhone requires an E.164 phone of each person an SMS or call level
 // reaches; a user group (S…) is paged in Slack only.
 func checkPhone(l Level, p Person, add func(int, string, ...any)) {
-	if strings.HasPrefix(p.SlackID, "S") {
+	if strings.HasPrefix(p.SlackID, "S") || p.Schedule != "" { // a schedule's members are checked by checkScheduleNames's caller
 		return
 	}
 	line := p.Line
@@ -491,6 +520,38 @@ func checkPhone(l Level, p Person, add func(int, string, ...any)) {
 		add(line, "%s's phone %q is still the runbook's placeholder; level %d pages by %s: put the real number in E.164 form (+15551234567)", p.Name, phone, l.Level, strings.Join(l.Via, ", "))
 	case !e164.MatchString(phone):
 		add(line, "%s's phone %q is not in E.164 form (+15551234567: +, country code, number, no spaces or dashes); level %d pages by %s", p.Name, phone, l.Level, strings.Join(l.Via, ", "))
+	}
+}
+
+// Schedule is the schedule called name (nil when none is).
+func (c *Contacts) Schedule(name string) *oncall.Schedule {
+	if c == nil || name == "" {
+		return nil
+	}
+	for _, s := range c.Schedules {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// checkScheduleNames checks every `schedule:` names a schedule.
+func (c *Contacts) checkScheduleNames(add func(int, string, ...any)) {
+	var names []string
+	for _, s := range c.Schedules {
+		names = append(names, s.Name)
+	}
+	known := "no schedules are defined: add a top-level `schedules:` map"
+	if len(names) > 0 {
+		known = "the schedules are " + strings.Join(names, ", ")
+	}
+	for _, g := range c.GroupOrder {
+		for _, p := range c.Groups[g] {
+			if p.Schedule != "" && c.Schedule(p.Schedule) == nil {
+				add(p.Line, "%s names schedule %q, which names nothing (%s)", p.Name, p.Schedule, known)
+			}
+		}
 	}
 }
 
@@ -618,6 +679,11 @@ func (c *Contacts) Names() map[string]string {
 		return nil
 	}
 	out := map[string]string{}
+	for _, s := range c.Schedules {
+		for _, m := range s.Members {
+			out[m.SlackID] = m.Name
+		}
+	}
 	for _, people := range c.Groups {
 		for _, p := range people {
 			if p.SlackID != "" && p.Name != "" {

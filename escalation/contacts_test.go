@@ -203,3 +203,157 @@ func TestByPhoneFindsWhoAnswers(t *testing.T) {
 		}
 	}
 }
+
+// Bad schedules are listed all at once, each with its line: an unknown
+// zone, a member without slack_id, a `schedule:` naming nothing, an empty
+// member list.
+func TestBadSchedulesAreListedWithTheirLines(t *testing.T) {
+	src := `schedules:
+  primary:
+    time_zone: Mars/Olympus
+    rotation: weekly
+    handoff: "monday 09:00"
+    start: 2026-12-07
+    members:
+      - name: Ann
+        phone: "+15551230001"
+  empty:
+    time_zone: Europe/Berlin
+    rotation: daily
+    handoff: "09:00"
+    start: 2026-12-07
+    members: []
+contacts:
+  on_call:
+    - name: On-call
+      schedule: primray
+  escalation:
+    - {level: 1, contact: On-call, time: 0-15 min}
+`
+	_, err := escalation.LoadContacts("contacts.yml", []byte(src))
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`line 3: schedule "primary": time_zone "Mars/Olympus" is not an IANA time zone`,
+		`line 8: schedule "primary": member "Ann" has no slack_id`,
+		`line 10: schedule "empty": has no members`,
+		`line 18: On-call names schedule "primray", which names nothing (the schedules are primary, empty)`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
+// A level whose person is a schedule resolves to no Slack ID at start-up
+// and is frozen, at open, to the one person on call (Slack and phone).
+func TestScheduleLevelFreezesToTheOnCallPerson(t *testing.T) {
+	src := `schedules:
+  primary:
+    time_zone: Europe/Berlin
+    rotation: weekly
+    handoff: "monday 09:00"
+    start: 2026-12-07
+    members:
+      - {name: Ann, slack_id: U0ANN, phone: "+15551230001"}
+      - {name: Bob, slack_id: U0BOB, phone: "+15551230002"}
+contacts:
+  on_call:
+    - {name: On-call, schedule: primary}
+  leads:
+    - {name: Lead, slack_id: U0LEAD}
+  escalation:
+    - {level: 1, contact: On-call, time: 0-15 min, via: [slack, sms]}
+    - {level: 2, contact: Lead, time: 15+ min}
+`
+	c, err := escalation.LoadContacts("contacts.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := escalation.Resolve(context.Background(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := l.Rungs[0]; len(r.Targets) != 0 || len(r.Schedules) != 1 || r.Schedules[0] != "primary" {
+		t.Fatalf("rung 1 before open %+v", r)
+	}
+	frozen, errs := l.Frozen(context.Background(), func(_ context.Context, name string) (string, string, bool, error) {
+		return "U0BOB", "+15551230002", name == "primary", nil
+	})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	r := frozen.Rungs[0]
+	if len(r.Targets) != 1 || r.Targets[0] != "U0BOB" || r.Phones["U0BOB"] != "+15551230002" || r.OnCall["primary"] != "U0BOB" {
+		t.Fatalf("frozen rung 1 %+v", r)
+	}
+	if len(l.Rungs[0].Targets) != 0 {
+		t.Fatal("freezing changed the configured ladder")
+	}
+	if frozen.Rungs[1].Targets[0] != "U0LEAD" {
+		t.Fatalf("rung 2 %+v", frozen.Rungs[1])
+	}
+}
+
+// A level may name a schedule itself; a member without a phone on an SMS
+// level is named with its line.
+func TestLevelScheduleAndMemberPhones(t *testing.T) {
+	src := `schedules:
+  primary:
+    time_zone: Europe/Berlin
+    rotation: daily
+    handoff: "09:00"
+    start: 2026-12-07
+    members:
+      - {name: Ann, slack_id: U0ANN}
+contacts:
+  escalation:
+    - {level: 1, contact: On-call, schedule: primary, time: 0-15 min, via: [slack, sms]}
+`
+	_, err := escalation.LoadContacts("contacts.yml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "line 8: Ann (schedule primary) has no phone, but level 1 pages by slack, sms") {
+		t.Fatalf("err = %v", err)
+	}
+	c, err := escalation.LoadContacts("contacts.yml", []byte(strings.Replace(src, "slack, sms", "slack", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := escalation.Resolve(context.Background(), c, nil)
+	if err != nil || len(l.Rungs[0].Schedules) != 1 {
+		t.Fatalf("%+v %v", l, err)
+	}
+}
+
+// A schedule member's phone is found by the one lookup (an SMS reply from
+// it acknowledges as them); one person in a group and a schedule is one.
+func TestByPhoneFindsScheduleMembers(t *testing.T) {
+	src := `schedules:
+  primary:
+    time_zone: Europe/Berlin
+    rotation: weekly
+    handoff: "monday 09:00"
+    start: 2026-12-07
+    members:
+      - {name: Ann, slack_id: U0ANN, phone: "+15551230001"}
+      - {name: Bob, slack_id: U0BOB, phone: "+15551230002"}
+contacts:
+  on_call:
+    - {name: On-call, schedule: primary}
+  leads:
+    - {name: Bob, slack_id: U0BOB, phone: "+15551230002"}
+  escalation:
+    - {level: 1, contact: On-call, time: 0-15 min, via: [slack, sms]}
+`
+	c, err := escalation.LoadContacts("contacts.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := c.ByPhone("+1 555 123 0001"); !ok || h != (escalation.Holder{Name: "Ann", SlackID: "U0ANN", Group: "schedule primary"}) {
+		t.Errorf("Ann's phone: %+v %v", h, ok)
+	}
+	if h, ok := c.ByPhone("+15551230002"); !ok || h.SlackID != "U0BOB" || h.Shared {
+		t.Errorf("Bob's phone: %+v %v", h, ok)
+	}
+}

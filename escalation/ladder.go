@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +23,11 @@ type Rung struct {
 	// before channels existed); Phones are the reached users' numbers.
 	Via    []string          `json:"via,omitempty"`
 	Phones map[string]string `json:"phones,omitempty"`
+	// Schedules are the rotations the level pages whoever is on call in;
+	// Frozen resolves them into Targets when an incident opens.
+	Schedules []string `json:"schedules,omitempty"`
+	// OnCall is who each schedule paged, once frozen (schedule → user).
+	OnCall map[string]string `json:"on_call,omitempty"`
 }
 
 // Channels is how the rung pages each person (slack when unset).
@@ -69,6 +76,48 @@ func (l Ladder) Rung(s int) (Rung, int) {
 	return l.Rungs[len(l.Rungs)-1], s - len(l.Rungs) + 1
 }
 
+// OnCallFunc says who is on call in a schedule now (oncall.Roster.OnCall).
+type OnCallFunc func(ctx context.Context, schedule string) (slackID, phone string, ok bool, err error)
+
+// Frozen is the ladder with each schedule resolved to the one person on
+// call in it now, as an incident opens: that person alone is paged (in
+// Slack and on their own phone), and stays paged if the rotation moves
+// on. A schedule with nobody on call (not started yet) adds no one; a
+// level left with no one is skipped and said in the thread.
+func (l Ladder) Frozen(ctx context.Context, who OnCallFunc) (Ladder, []error) {
+	var errs []error
+	out := l
+	out.Rungs = make([]Rung, len(l.Rungs))
+	for i, r := range l.Rungs {
+		r.Targets = slices.Clone(r.Targets)
+		r.Phones = maps.Clone(r.Phones)
+		for _, name := range r.Schedules {
+			id, phone, ok, err := who(ctx, name)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("schedule %s: %w", name, err))
+			}
+			if !ok {
+				continue
+			}
+			if r.OnCall == nil {
+				r.OnCall = map[string]string{}
+			}
+			r.OnCall[name] = id
+			if !slices.Contains(r.Targets, id) {
+				r.Targets = append(r.Targets, id)
+			}
+			if phone != "" {
+				if r.Phones == nil {
+					r.Phones = map[string]string{}
+				}
+				r.Phones[id] = phone
+			}
+		}
+		out.Rungs[i] = r
+	}
+	return out, errs
+}
+
 // Directory resolves Slack handles and e-mail addresses to IDs.
 type Directory interface {
 	LookupEmail(ctx context.Context, email string) (string, error)
@@ -85,6 +134,12 @@ func Resolve(ctx context.Context, c *Contacts, dir Directory) (Ladder, error) {
 		var failures []string
 		seen := map[string]bool{}
 		for _, p := range lv.People {
+			if p.Schedule != "" {
+				if !slices.Contains(r.Schedules, p.Schedule) {
+					r.Schedules = append(r.Schedules, p.Schedule)
+				}
+				continue
+			}
 			id, err := resolvePerson(ctx, p, dir)
 			if err != nil {
 				failures = append(failures, fmt.Sprintf("%s: %v", p.Name, err))
@@ -101,7 +156,7 @@ func Resolve(ctx context.Context, c *Contacts, dir Directory) (Ladder, error) {
 				r.Phones[id] = p.Phone
 			}
 		}
-		if len(r.Targets) == 0 {
+		if len(r.Targets) == 0 && len(r.Schedules) == 0 {
 			errs = append(errs, fmt.Errorf("line %d: level %d (%q, %s) reaches no one in Slack (%s); give them a slack_id (U… or S…)",
 				lv.Line, lv.Level, lv.Contact, lv.Time, strings.Join(failures, "; ")))
 		}
@@ -158,7 +213,15 @@ func CheckIDs(ctx context.Context, l Ladder, c *Contacts, chk Checker) []Problem
 	names := c.Names()
 	var out []Problem
 	seen := map[string]bool{}
-	for _, r := range l.Rungs {
+	rungs := l.Rungs
+	for _, s := range c.Schedules { // every member may be paged one day
+		r := Rung{Name: "schedule " + s.Name}
+		for _, m := range s.Members {
+			r.Targets = append(r.Targets, m.SlackID)
+		}
+		rungs = append(slices.Clone(rungs), r)
+	}
+	for _, r := range rungs {
 		for _, id := range r.Targets {
 			if seen[id] {
 				continue

@@ -21,7 +21,8 @@ type Holder struct {
 
 // ByPhone finds who answers phone, compared as digits (so "+1 555-123"
 // and "+1555123" are one number). Every place a phone is listed is read
-// here: a person's `phone`, and a group's shared phone.
+// here: a person's `phone`, a group's shared phone, and a schedule
+// member's `phone` (group "schedule <name>").
 func (c *Contacts) ByPhone(phone string) (Holder, bool) {
 	key := phoneKey(phone)
 	if c == nil || key == "" {
@@ -29,8 +30,8 @@ func (c *Contacts) ByPhone(phone string) (Holder, bool) {
 	}
 	var found []Person
 	seen := map[string]bool{}
-	for _, g := range c.GroupOrder {
-		for _, p := range c.Groups[g] {
+	for _, people := range c.phoneBook() {
+		for _, p := range people {
 			// One person listed in two groups is still one person.
 			if who := p.SlackID + "|" + normalize(p.Name); phoneKey(p.Phone) == key && !seen[who] {
 				seen[who] = true
@@ -54,6 +55,23 @@ func (c *Contacts) ByPhone(phone string) (Holder, bool) {
 		}
 	}
 	return h, true
+}
+
+// phoneBook is every list of people with phones: the groups in file
+// order, then each schedule's members.
+func (c *Contacts) phoneBook() [][]Person {
+	book := make([][]Person, 0, len(c.GroupOrder)+len(c.Schedules))
+	for _, g := range c.GroupOrder {
+		book = append(book, c.Groups[g])
+	}
+	for _, s := range c.Schedules {
+		members := make([]Person, 0, len(s.Members))
+		for _, m := range s.Members {
+			members = append(members, Person{Group: "schedule " + s.Name, Name: m.Name, SlackID: m.SlackID, Phone: m.Phone, Line: m.Line})
+		}
+		book = append(book, members)
+	}
+	return book
 }
 
 // phoneKey is a phone's digits with its leading +; "" when it is no number.

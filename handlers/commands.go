@@ -21,6 +21,7 @@ const (
 	Approver   = commands.Approver
 	Decider    = commands.Decider
 	OnIncident = commands.OnIncident
+	OnRota     = commands.OnRota
 )
 
 // table is the command and button tables: the families' rows, help first.
@@ -221,6 +222,13 @@ func (h *Handlers) authorized(ctx context.Context, r commands.Req, who commands.
 			return true
 		}
 		h.refuseOn(ctx, r, err, id)
+		return false
+	case who == OnRota:
+		ok, err := h.auth.Allowed(ctx, r.Who.ID)
+		if ok || h.access.OnRota(r.Who.ID) {
+			return true
+		}
+		h.refuse(ctx, r, err)
 		return false
 	}
 	return h.allowed(ctx, r)

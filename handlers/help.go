@@ -25,7 +25,7 @@ var commandHelp = map[string]struct {
 	examples []string
 	detail   string
 }{
-	"help": {examples: []string{"/clerk-incident help", "/clerk-incident help bypass"}},
+	"help": {examples: []string{"/clerk-incident help", "/clerk-incident help bypass", "/clerk-incident help security"}},
 	"open": {examples: []string{"/clerk-incident open outage P1 Sign-in failing for all users", "/clerk-incident open webhook P2 user.created deliveries failing"},
 		detail: "Opens a new incident of that category and posts its card, with the runbook checklist, in the incident channel. The severity and the title are optional."},
 	"list":       {examples: []string{"/clerk-incident list"}},
@@ -44,9 +44,22 @@ var commandHelp = map[string]struct {
 	"contacts":   {examples: []string{"/clerk-incident contacts"}},
 	"revoke": {examples: []string{"/clerk-incident revoke user_2abc123", "/clerk-incident revoke INC-2 alice@example.com bob@example.com"},
 		detail: "Signs the users out everywhere at once; they can sign in again. Give Clerk user IDs or e-mail addresses, separated by spaces, or one per line to paste a list."},
-	"lockout": {examples: []string{"/clerk-incident lockout user_2abc123 -- credential stuffing from one IP"},
-		detail: "Asks a second person to approve; once approved the users are banned in Clerk (no sign-in) and every session is revoked. The reason after `--` goes on the request. `unlock` lifts it."},
-	"unlock":   {examples: []string{"/clerk-incident unlock user_2abc123"}},
+	"lockout": {examples: []string{"/clerk-incident lockout user_2abc123 -- credential stuffing from one IP", "/clerk-incident lockout user_2abc123 sit_2xyz789 -- a sign-in token was minted for the attacker"},
+		detail: "Asks a second person to approve; once approved the users are banned in Clerk (no sign-in), every session is revoked, their trusted devices (which skip MFA) are removed, and the sign-in (sit_…) and actor (act_…) tokens named with them are revoked: Clerk cannot list a user's outstanding tokens, so name them from your app's logs. MFA is never turned off. The reason after `--` goes on the request. `unlock` lifts the ban."},
+	"unlock": {examples: []string{"/clerk-incident unlock user_2abc123"}},
+	"protect": {examples: []string{"/clerk-incident protect status", "/clerk-incident protect on", "/clerk-incident protect off INC-2 bot rules block our load test"},
+		detail: "Clerk Protect screens sign-ups and sign-ins for bots and fraud. `on` turns its rules on at once and ticks \"Enable additional verification\"; `off` weakens protection, so it needs a second person's approval (the reason is required); `status` shows the rules and specter switches as Clerk answers."},
+	"restrict": {examples: []string{"/clerk-incident restrict disposable on", "/clerk-incident restrict subaddresses on INC-2"},
+		detail: "Changes one of the instance's restrictions in Clerk and shows what Clerk answered: `disposable` blocks sign-ups from throwaway e-mail domains, `subaddresses` blocks addresses like name+tag@. Turning one on ticks \"Enable additional verification\"."},
+	"block": {examples: []string{"/clerk-incident block attacker@example.net", "/clerk-incident block +15555550123", "/clerk-incident block INC-2 *@evil.example -- credential stuffing source"},
+		detail: "Puts the identifier on Clerk's blocklist: it can no longer sign up or sign in. An address or phone number is blocked at once (the thread names only its kind and blocklist ID); a whole domain (`*@domain`) locks out every user of it, so it needs a second person's approval. `unblock` lifts either."},
+	"unblock": {examples: []string{"/clerk-incident unblock attacker@example.net", "/clerk-incident unblock *@evil.example"}},
+	"rotate": {examples: []string{"/clerk-incident rotate", "/clerk-incident rotate machine mch_2abc --keep 2h key in a public repo", "/clerk-incident rotate oauth oa_2abc secret leaked in a log"},
+		detail: "Rotates an exposed machine secret key or OAuth application client secret after a second person's approval. The new secret goes to the requester alone, in a direct message, once; the thread says who rotated what and until when the old key works. `--keep` is how long the old machine key keeps working (default 1h, at most 8h, 0 ends it at once); an OAuth client secret ends at once. Bare `rotate` (or `rotate instance`) explains the instance's own `sk_live_` keys, which only the Clerk Dashboard rotates. Ticks \"Reset API keys if exposed\"."},
+	"access": {examples: []string{"/clerk-incident access review", "/clerk-incident access review INC-2"},
+		detail: "For every account on the incident's affected list: its active sessions with IP, city, country, device and last activity, its trusted devices, and the outliers `user` flags, in one file sent to you alone. Ticks \"Review access logs\"."},
+	"notify": {examples: []string{"/clerk-incident notify draft", "/clerk-incident notify draft INC-2"},
+		detail: "Sends you alone the affected users' e-mail addresses as CSV for your mail tool (this ticks \"Notify affected users\") and posts a draft notice from the runbook's template in the thread: Edit it like a customer update, then click Final. The bot never e-mails users itself."},
 	"user":     {examples: []string{"/clerk-incident user alice@example.com", "/clerk-incident user INC-2 user_2abc123"}},
 	"affected": {examples: []string{"/clerk-incident affected", "/clerk-incident affected add user_2abc123 alice@example.com", "/clerk-incident affected remove user_2abc123", "/clerk-incident affected export"}},
 	"role": {examples: []string{"/clerk-incident role commander @dana", "/clerk-incident role INC-2 comms @sam"},
@@ -145,6 +158,28 @@ func packLines(title string, lines []string) []string {
 	return append(out, cur)
 }
 
+// familyHelp lists one family's commands (`help security`), each with
+// its usage, summary and first example.
+func (t table) familyHelp(name string) (bot.Msg, bool) {
+	var lines []string
+	title := ""
+	for _, s := range t.subs {
+		if strings.ToLower(s.Family) != name || s.Name == "help" {
+			continue
+		}
+		title = s.Family
+		line := fmt.Sprintf("`%s`\n\u2003%s", render.Esc(s.Usage), s.Summary)
+		if len(s.Examples) > 0 {
+			line += fmt.Sprintf("\n\u2003e.g. `%s`", render.Esc(s.Examples[0]))
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		return bot.Msg{}, false
+	}
+	return withNote(packLines("*"+title+"*", lines), openIncidentNote+" "+commands.HelpPointer), true
+}
+
 // HelpFor shows one command in full: usage, what it does, who may run
 // it and examples. An unknown word gets the closest command.
 func HelpFor(word string) bot.Msg { return unwired().helpFor(word) }
@@ -153,6 +188,9 @@ func (t table) helpFor(word string) bot.Msg {
 	name := strings.ToLower(word)
 	s, ok := t.lookup(name)
 	if !ok {
+		if m, ok := t.familyHelp(name); ok {
+			return m
+		}
 		return render.Text(commands.UnknownSentence("There is no command %s.", word, t.suggest(name)))
 	}
 	var b strings.Builder
@@ -178,6 +216,7 @@ func whoSentence(s Sub) string {
 		Decider:   "approvers, or a responder; whoever made the request may withdraw it.",
 		OnIncident: "incident responders (SLACK_RESPONDERS); on one incident also whoever its escalation ladder pages, " +
 			"and its commander and comms person (`role`).",
+		OnRota: "incident responders (SLACK_RESPONDERS), and members of the schedule changed.",
 	}[s.Who]
 	if s.Who != Anyone && len(s.ReadForms) > 0 {
 		var reads []string

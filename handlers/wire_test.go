@@ -96,6 +96,8 @@ func wire(w wiring) *Handlers {
 		commands.NewEscalation(kit, nil, opener, nil),
 		commands.NewContacts(kit, access, nil, nil, nil),
 		security,
+		commands.NewHardening(kit, commands.HardeningDeps{Pub: pub, Affected: w.stores.Affected, Requests: requests,
+			Notices: commands.NewNotices(kit, w.stores.Notices, pub, nil, w.rb)}),
 		commands.NewInvestigate(kit, struct {
 			*incident.AffectedAccounts
 			*incident.Markers

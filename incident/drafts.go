@@ -37,16 +37,25 @@ func (d Draft) Version() string {
 // since the editor opened.
 var ErrDraftChanged = errors.New("the draft changed since the editor opened")
 
-// Drafts keeps each incident's customer update being prepared.
+// Drafts keeps each incident's customer update being prepared, or (a
+// second Drafts, Stores.Notices) its notice to affected users.
 type Drafts struct {
-	rdb redis.UniversalClient
-	k   keyspace
+	rdb    redis.UniversalClient
+	k      keyspace
+	notice bool
+}
+
+func (s *Drafts) key(id string) string {
+	if s.notice {
+		return s.k.notice(id)
+	}
+	return s.k.draft(id)
 }
 
 // EditDraft changes the draft in one transaction; no draft is ErrNotFound,
 // and fn's error leaves it as it was.
 func (s *Drafts) EditDraft(ctx context.Context, id string, fn func(d *Draft) error) (Draft, error) {
-	key := s.k.draft(id)
+	key := s.key(id)
 	d, err := redisx.UpdateJSON(ctx, s.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), fn,
 		func(p redis.Pipeliner, raw []byte, _ *Draft) { p.Set(ctx, key, raw, 0) })
 	if err != nil {
@@ -61,7 +70,7 @@ var errNotOurs = errors.New("the draft was replaced")
 // ShownAt records where the draft kept under token is shown, unless it
 // was replaced, posted or discarded meanwhile (then nothing changes).
 func (s *Drafts) ShownAt(ctx context.Context, id, token, ts string) error {
-	key := s.k.draft(id)
+	key := s.key(id)
 	_, err := redisx.UpdateJSON(ctx, s.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), func(d *Draft) error {
 		if d.Token != token {
 			return errNotOurs
@@ -81,7 +90,7 @@ func (s *Drafts) ShownAt(ctx context.Context, id, token, ts string) error {
 // is still the one stored: its message was never posted. A draft replaced,
 // posted or discarded meanwhile stays as it is.
 func (s *Drafts) TakeBack(ctx context.Context, id, token string, prev *Draft) error {
-	key := s.k.draft(id)
+	key := s.key(id)
 	_, err := redisx.UpdateJSON(ctx, s.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), func(d *Draft) error {
 		if d.Token != token {
 			return errNotOurs
@@ -107,13 +116,13 @@ func (s *Drafts) SetDraft(ctx context.Context, id string, d Draft) error {
 	if err != nil {
 		return err
 	}
-	return s.rdb.Set(ctx, s.k.draft(id), raw, 0).Err()
+	return s.rdb.Set(ctx, s.key(id), raw, 0).Err()
 }
 
 // GetDraft reads the incident's draft; no draft is ErrNotFound.
 func (s *Drafts) GetDraft(ctx context.Context, id string) (Draft, error) {
 	var d Draft
-	raw, err := s.rdb.Get(ctx, s.k.draft(id)).Bytes()
+	raw, err := s.rdb.Get(ctx, s.key(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return d, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound)
 	}
@@ -126,6 +135,6 @@ func (s *Drafts) GetDraft(ctx context.Context, id string) (Draft, error) {
 // ClearDraft drops the draft once posted or discarded; it reports whether
 // there was one, so two clicks on Post cannot post twice.
 func (s *Drafts) ClearDraft(ctx context.Context, id string) (bool, error) {
-	n, err := s.rdb.Del(ctx, s.k.draft(id)).Result()
+	n, err := s.rdb.Del(ctx, s.key(id)).Result()
 	return n == 1, err
 }

@@ -10,6 +10,7 @@ func (k keyspace) inc(id string) string        { return string(k) + "incident:" 
 func (k keyspace) timeline(id string) string   { return string(k) + "incident:" + id + ":timeline" }
 func (k keyspace) affected(id string) string   { return string(k) + "incident:" + id + ":affected" }
 func (k keyspace) draft(id string) string      { return string(k) + "incident:" + id + ":draft" }
+func (k keyspace) notice(id string) string     { return string(k) + "incident:" + id + ":notice" }
 func (k keyspace) open() string                { return string(k) + "incidents:open" }
 func (k keyspace) openCat(c Category) string   { return string(k) + "incidents:open:" + string(c) }
 func (k keyspace) all() string                 { return string(k) + "incidents:all" }

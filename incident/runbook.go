@@ -33,12 +33,18 @@ type CategorySpec struct {
 	// never the incident's own title, which is written for responders.
 	// Empty: the category's name.
 	PublicTitle string `yaml:"public_title"`
+	// Notice is the e-mail to affected users that `notify draft` starts
+	// from; see NoticePlaceholders ("" : render.DefaultNotice).
+	Notice      string `yaml:"notice"`
 	updatesLine int
 	line        int
 }
 
 // UpdatePlaceholders are what an update template may use.
 var UpdatePlaceholders = []string{"{title}", "{impact}", "{next_update}"}
+
+// NoticePlaceholders are what a notice template may use.
+var NoticePlaceholders = []string{"{title}", "{when}", "{done}"}
 
 // Checklist is a titled list of steps; steps may have sub-steps (4a–c).
 type Checklist struct {
@@ -269,6 +275,14 @@ func (s *CategorySpec) validate(key string) []error {
 				rest[i:min(len(rest), i+20)], strings.Join(UpdatePlaceholders, ", ")))
 		}
 	}
+	rest := s.Notice
+	for _, ph := range NoticePlaceholders {
+		rest = strings.ReplaceAll(rest, ph, "")
+	}
+	if i := strings.Index(rest, "{"); i >= 0 && strings.Contains(rest[i:], "}") {
+		errs = append(errs, fmt.Errorf("line %d: category %q: notice: unknown placeholder near %q (use %s)", s.line, key,
+			rest[i:min(len(rest), i+20)], strings.Join(NoticePlaceholders, ", ")))
+	}
 	if len(seen) > 40 {
 		errs = append(errs, fmt.Errorf("line %d: category %q: at most 40 steps fit in one Slack message", s.Checklist.line, key))
 	}
@@ -289,7 +303,7 @@ func foldSeen(seen map[string]int, id string) int {
 
 // UnmarshalYAML rejects unknown keys with their line and keeps the line.
 func (s *CategorySpec) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "name", "symptoms", "immediate_actions", "checklist", "updates", "public_title"); err != nil {
+	if err := checkKeys(n, "name", "symptoms", "immediate_actions", "checklist", "updates", "public_title", "notice"); err != nil {
 		return err
 	}
 	type plain CategorySpec

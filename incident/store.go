@@ -41,6 +41,7 @@ func NewStore(rdb redis.UniversalClient, prefix string, now func() time.Time) *S
 type Stores struct {
 	Incidents *Store
 	Drafts    *Drafts
+	Notices   *Drafts // the notice to affected users (`notify draft`)
 	Affected  *AffectedAccounts
 	Outbox    *Outbox
 	Markers   *Markers
@@ -53,6 +54,7 @@ func NewStores(rdb redis.UniversalClient, prefix string, now func() time.Time) S
 	return Stores{
 		Incidents: inc,
 		Drafts:    &Drafts{rdb: rdb, k: k},
+		Notices:   &Drafts{rdb: rdb, k: k, notice: true},
 		Affected:  &AffectedAccounts{rdb: rdb, k: k, now: inc.now},
 		Outbox:    &Outbox{rdb: rdb, k: k},
 		Markers:   &Markers{rdb: rdb, k: k},

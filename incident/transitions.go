@@ -228,6 +228,10 @@ const (
 	StepTimeline       = "Document timeline and actions"
 	StepPostmortem     = "Conduct post-mortem"
 	StepReport         = "Document and report"
+	// Procedure 2's steps the security commands perform.
+	StepResetKeys         = "Reset API keys"
+	StepExtraVerification = "Enable additional verification"
+	StepNotifyAffected    = "Notify affected users"
 )
 
 // AutoStep is one row of the table of steps the bot's actions tick.
@@ -259,6 +263,10 @@ func AutoSteps() []AutoStep {
 		{"`postmortem` writing the report (the security checklist's last step)", StepReport},
 		{"`webhooks pause`", StepPauseWebhooks},
 		{"`webhooks resume`", StepResumeWebhooks},
+		{"`rotate machine` or `rotate oauth`, once approved and the new secret delivered", StepResetKeys},
+		{"`protect on`, `restrict disposable on` or `restrict subaddresses on`, `block` (a domain once approved)", StepExtraVerification},
+		{"`notify draft` (the affected users' addresses sent to the asker)", StepNotifyAffected},
+		{"`access review` (every affected account's sessions and devices, to the asker)", StepAccessLogs},
 	}
 }
 

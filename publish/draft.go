@@ -27,3 +27,10 @@ func (p *Posts) AnnounceUpdate(ctx context.Context, channel, incID, text string)
 	_, err := p.slack.Post(ctx, channel, "", render.AnnouncementMsg(incID, text))
 	return err
 }
+
+// PostNotice posts the draft notice to affected users in the incident's
+// thread and returns its ts.
+func (p *Posts) PostNotice(ctx context.Context, inc *incident.Incident, text string) (string, error) {
+	inc = p.cards.WithCard(ctx, inc)
+	return p.slack.Post(ctx, inc.Channel, inc.CardTS, render.NoticeMsg(inc.ID, text))
+}

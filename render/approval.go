@@ -64,7 +64,10 @@ func requestBody(a *approval.Request) string {
 	if left := leftOut(a); left != "" {
 		text += "\n*Not in the count:* " + left + "; *Show targets* lists them."
 	}
-	if a.Duration > 0 {
+	switch {
+	case a.Action == approval.Rotate && a.Duration > 0:
+		text += "\n*Old key keeps working for:* " + ShortDuration(a.Duration)
+	case a.Duration > 0:
 		text += "\n*Duration:* " + ShortDuration(a.Duration)
 	}
 	if a.Reason != "" {
@@ -234,6 +237,11 @@ func OutcomeText(a *approval.Request) string {
 		return ""
 	case o.Legacy():
 		return o.Summary
+	case a.Action == approval.ProtectOff || a.Action == approval.BlockDomain || a.Action == approval.Rotate:
+		if text, ok := hardeningOutcome(a); ok {
+			return text
+		}
+		return statusMark[o.Status] + Esc(o.Summary)
 	case a.Action == approval.Lockout && (len(o.Results) > 0 || len(o.Unknown) > 0):
 		msg, _ := lockoutText(a)
 		return msg
@@ -362,6 +370,12 @@ func ActionName(a string) string {
 		return "emergency bypass"
 	case approval.BypassExtend:
 		return "bypass extension"
+	case approval.ProtectOff:
+		return "Clerk Protect off"
+	case approval.BlockDomain:
+		return "domain block"
+	case approval.Rotate:
+		return "secret rotation"
 	}
 	return a
 }

@@ -113,6 +113,9 @@ func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder, problems []escala
 			for _, t := range l.Rungs[i].Targets {
 				ms = append(ms, Mention(t))
 			}
+			for _, name := range l.Rungs[i].Schedules {
+				ms = append(ms, "whoever is on call in "+Esc(name))
+			}
 			who = strings.Join(ms, ", ")
 		}
 		via := make([]string, 0, len(lv.Via))
@@ -147,6 +150,8 @@ func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder, problems []escala
 				line += " " + Mention(p.SlackID)
 			} else if p.Slack != "" {
 				line += " " + p.Slack
+			} else if p.Schedule != "" {
+				line += " · whoever is on call in " + Esc(p.Schedule) + " (`/clerk-incident oncall`)"
 			}
 			if p.Phone != "" && responder {
 				line += " · :telephone_receiver: " + p.Phone
@@ -157,6 +162,7 @@ func ContactsMsg(c *escalation.Contacts, l *escalation.Ladder, problems []escala
 			b.WriteString(line)
 		}
 	}
+	writeSchedules(&b, c, responder)
 	if !responder {
 		b.WriteString("\n\n_Phone numbers and e-mail addresses are shown to incident responders only._")
 	}
@@ -254,4 +260,19 @@ func channelNames(pg escalation.Page, u string) string {
 		out = append(out, map[string]string{escalation.ViaSlack: "Slack", escalation.ViaSMS: "SMS", escalation.ViaCall: "call"}[ch])
 	}
 	return strings.Join(out, ", ")
+}
+
+// writeSchedules lists each on-call schedule and its members (phones to
+// responders only).
+func writeSchedules(b *strings.Builder, c *escalation.Contacts, responder bool) {
+	for _, sc := range c.Schedules {
+		fmt.Fprintf(b, "\n\n*schedule %s* · %s · `/clerk-incident oncall` shows who is on call", Esc(sc.Name), Esc(sc.Describe()))
+		for _, m := range sc.Members {
+			line := "\n• " + Esc(m.Name) + " " + Mention(m.SlackID)
+			if m.Phone != "" && responder {
+				line += " · :telephone_receiver: " + m.Phone
+			}
+			b.WriteString(line)
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/oncall"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
@@ -38,6 +39,15 @@ type Rooms interface {
 	Opened(ctx context.Context, inc *incident.Incident) (updated *incident.Incident, note string)
 }
 
+// OnCall says who is on call in a schedule now (oncall.Roster).
+type OnCall interface {
+	OnCall(ctx context.Context, schedule string) (oncall.Member, bool, error)
+}
+
+// WithOnCall resolves the ladder's schedules to the person on call as
+// each incident opens (contacts.yml `schedules:`).
+func WithOnCall(r OnCall) Option { return func(o *Opener) { o.oncall = r } }
+
 // Option adds an optional part to the opener at construction.
 type Option func(*Opener)
 
@@ -53,6 +63,7 @@ type Opener struct {
 	ladder *escalation.Ladder
 	log    logrus.FieldLogger
 	after  func(ctx context.Context, inc *incident.Incident)
+	oncall OnCall // nil: no schedules
 }
 
 // NewOpener wires the use case. after, when not nil, runs once a new
@@ -115,10 +126,26 @@ func (o *Opener) StartLadder(ctx context.Context, inc *incident.Incident) {
 	if o.esc == nil {
 		return
 	}
-	if err := o.esc.Start(ctx, inc, *o.ladder); err != nil {
+	if err := o.esc.Start(ctx, inc, o.frozen(ctx, inc)); err != nil {
 		o.log.WithError(err).WithField("incident", inc.ID).Error("could not start escalation")
 		o.pub.Outbox.Thread(ctx, inc, ":warning: The escalation ladder could not be started; page people by hand. The error was logged.")
 	}
+}
+
+// frozen is the ladder with each schedule resolved to the one person on
+// call in it now; the incident keeps that person when the rotation moves.
+func (o *Opener) frozen(ctx context.Context, inc *incident.Incident) escalation.Ladder {
+	if o.oncall == nil {
+		return *o.ladder
+	}
+	l, errs := o.ladder.Frozen(ctx, func(ctx context.Context, name string) (string, string, bool, error) {
+		m, ok, err := o.oncall.OnCall(ctx, name)
+		return m.SlackID, m.Phone, ok, err
+	})
+	for _, err := range errs {
+		o.log.WithError(err).WithField("incident", inc.ID).Warn("on-call overrides unreadable: paging the rotation's own person")
+	}
+	return l
 }
 
 // HasLadder reports whether a ladder is configured.

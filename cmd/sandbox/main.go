@@ -50,10 +50,20 @@ var channelNames = map[string]string{channel: "incidents", updateChannel: "statu
 
 // sandboxContacts is a ladder measured in seconds, so escalation can be
 // watched live: on-call (alice and bob) at once, bob as lead after 60 s,
-// carol as CTO after 120 s.
+// carol as CTO after 120 s. alice is on a rotation of one (`oncall`).
 const sandboxContacts = `policy:
   repeat_every: 60s
   repeat_times: 1
+schedules:
+  primary:
+    time_zone: Europe/Berlin
+    rotation: weekly
+    handoff: "monday 09:00"
+    start: 2026-01-05
+    members:
+      - name: Alice
+        slack_id: U1
+        phone: "+15550100001"
 contacts:
   on_call:
     - name: On-Call Engineer
@@ -241,6 +251,7 @@ const intro = "clerk-incident-bot sandbox: the real bot, a fake Slack and an in-
 	"Opening an incident pages the on-call group (alice, bob) by DM; unacknowledged, bob is paged as lead after 60 s (Slack, SMS, PagerDuty), carol as CTO after 120 s (Slack, a call); the fake Twilio and PagerDuty print what they receive; `pagerduty ack INC-1` acknowledges in PagerDuty's app (read back within 5 s); `sms +15550100002 ack` answers bob's page text from his phone.\n" +
 	"A fake Clerk status page is polled every 10 s: `clerk outage`, `clerk degraded`, `clerk update <text>`, `clerk ok`, `app down`, `app up`, `poll` (now).\n" +
 	"A fake Clerk holds eve@example.com (%s, 3 sessions), mallory@example.com, ann@example.com and dave@example.com (a session from another country): try `user`, `revoke`, `lockout` (bob approves) and `bypass on`.\n" +
+	"Procedure 2: `protect on`, `restrict disposable on`, `block *@evil.example` (bob approves), `rotate machine mch_billingworker` (bob approves; the new key comes to your DM), `access review`, `notify draft`; `help security` lists them.\n" +
 	"A fake app receives Clerk webhooks: try `/clerk-incident webhook check`, `webhooks pause <reason>`, `resync` and `webhooks resume` in a webhook incident.\n" +
 	"A fake Vercel holds the app (a deploy 12 minutes ago): try `/clerk-incident deploys`, `/clerk-incident env check` and `/clerk-incident rollback previous` (bob approves).\n" +
 	"Type `/clerk-incident help` to start, `click N` or `click <label>` to press a button, `as bob` to switch user, `help` for the sandbox's own commands, `quit` to leave.\n\n"
@@ -293,7 +304,11 @@ func seedClerk(fc *fakeclerk.Server) *fakeclerk.User {
 	} {
 		fc.AddSessionFrom(dave.ID, a)
 	}
-
+	// Procedure 2's objects: Dave's trusted device, a machine and an
+	// OAuth application whose secrets `rotate` renews.
+	fc.AddTrustedDevice(dave.ID, "Dave's iPhone")
+	fc.SeedMachine("mch_billingworker", "billing-worker")
+	fc.SeedOAuthApp("oa_partnerportal", "Partner portal", false)
 	return eve
 }
 

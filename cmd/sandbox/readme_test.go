@@ -126,6 +126,11 @@ func TestReadmeSandboxExamplesRun(t *testing.T) {
 		"Signed test event: 204",
 		"Resync rs-",
 		"Clerk: Elevated error rates",
+		"New secret for the secret key of machine mch_billingworker",
+		"*Rotated*",
+		"*Blocked*",
+		"-access-review.txt",
+		"The notice is final",
 	)
 	if t.Failed() {
 		t.Log(got)

@@ -77,6 +77,7 @@ type Server struct {
 	lockCode int // status for lock and unlock (403: user lockout is off); 0: success
 	fapiCode int // status of the Frontend API paths; 0: they answer
 	holds    []*hold
+	security *secState // Procedure 2's endpoints (security.go); made on first use
 }
 
 // hold keeps matching requests waiting until released (Hold).
@@ -331,6 +332,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 	if s.injectedFailure(w, r) {
+		return
+	}
+	if s.serveSecurity(w, r, body) {
 		return
 	}
 	if r.Method == http.MethodPost && len(body) > 0 && strings.TrimSpace(string(body)) != "null" && strings.TrimSpace(string(body)) != "{}" {

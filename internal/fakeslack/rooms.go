@@ -30,7 +30,7 @@ type roomState struct {
 
 // defaultScopes are the manifest's scopes (slack-app-manifest.yml).
 var defaultScopes = []string{"commands", "chat:write", "im:write", "mpim:write", "users:read", "users:read.email", "usergroups:read",
-	"files:write", "channels:read", "groups:read", "channels:manage", "groups:write"}
+	"files:write", "channels:read", "groups:read", "channels:manage", "groups:write", "usergroups:write"}
 
 func (s *Server) roomsLocked() *roomState {
 	if s.rooms == nil {

@@ -108,7 +108,8 @@ type Server struct {
 	calls        map[string]int
 	onEvent      func(Event)
 	closed       bool
-	rooms        *roomState // conversations.create/invite/archive (rooms.go)
+	rooms        *roomState  // conversations.create/invite/archive (rooms.go)
+	groupEdits   *groupState // users' time zones, usergroups.users.update (groups.go)
 }
 
 type respTarget struct {
@@ -429,6 +430,7 @@ func (s *Server) apiMethods() map[string]func(w http.ResponseWriter, r *http.Req
 		"users.list":                   s.apiUsersList,
 		"usergroups.list":              s.apiUsergroupsList,
 		"usergroups.users.list":        s.apiUsergroupsUsersList,
+		"usergroups.users.update":      s.apiUsergroupsUsersUpdate,
 		"files.getUploadURLExternal":   s.apiFilesGetUploadURLExternal,
 		"files.completeUploadExternal": s.apiFilesCompleteUploadExternal,
 	}
@@ -651,12 +653,14 @@ func (s *Server) apiUsersInfo(w http.ResponseWriter, r *http.Request, f url.Valu
 	if p, ok := s.profiles[id]; ok {
 		display, real = p[0], p[1]
 	}
+	tz, label, offset := s.timeZoneOf(id)
 	// Slack sends the account-type flags on every user: a multi-channel
 	// guest is_restricted, a single-channel guest is_restricted and
 	// is_ultra_restricted.
 	single, guest := s.guests[id]
 	writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": name, "real_name": real, "deleted": false,
 		"is_bot": id == "UBOT", "is_admin": false, "is_owner": false, "is_restricted": guest, "is_ultra_restricted": guest && single,
+		"tz": tz, "tz_label": label, "tz_offset": offset,
 		"profile": map[string]any{"display_name": display, "real_name": real}}})
 }
 
@@ -928,7 +932,7 @@ func tier(method string) (burst, perSecond float64, perChannel bool) {
 		return 20, 50.0 / 60, false // Tier 3
 	case "chat.postEphemeral", "users.info", "conversations.members":
 		return 40, 100.0 / 60, false // Tier 4
-	case "usergroups.users.list", "usergroups.list", "users.list", "conversations.create", "conversations.archive":
+	case "usergroups.users.list", "usergroups.users.update", "usergroups.list", "users.list", "conversations.create", "conversations.archive":
 		return 5, 20.0 / 60, false // Tier 2
 	}
 	return 0, 0, false

@@ -110,11 +110,11 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 		log.WithError(err).Error("redis does not answer yet; commands will fail until it does")
 	}
 
-	api, out, err := connectSlack(ctx, cfg, opt, rdb, log)
+	api, out, scopes, err := connectSlack(ctx, cfg, opt, rdb, log)
 	if err != nil {
 		return err
 	}
-	parts, err := assemble(ctx, cfg, opt, rdb, stores, rb, out, true, log)
+	parts, err := assemble(ctx, cfg, opt, rdb, stores, rb, out, scopes, log)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 // connectSlack checks the bot token (a rejected token stops start-up; a
 // Slack that does not answer is retried by Socket Mode) and the channel,
 // and builds the paced Web API client.
-func connectSlack(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, log logrus.FieldLogger) (*slack.Client, *bot.Slack, error) {
+func connectSlack(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, log logrus.FieldLogger) (*slack.Client, *bot.Slack, *grantedScopes, error) {
 	scopes := &grantedScopes{}
 	api := slack.New(cfg.BotToken, slack.OptionAppLevelToken(cfg.AppToken), slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionOnResponseHeaders(scopes.observe))
 	authCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -153,14 +153,14 @@ func connectSlack(ctx context.Context, cfg Config, opt Options, rdb redis.Univer
 	if err != nil {
 		var se slack.SlackErrorResponse
 		if errors.As(err, &se) && (se.Err == "invalid_auth" || se.Err == "not_authed" || se.Err == "token_revoked" || se.Err == "account_inactive") {
-			return nil, nil, fmt.Errorf("slack rejected SLACK_BOT_TOKEN (%s)", se.Err)
+			return nil, nil, nil, fmt.Errorf("slack rejected SLACK_BOT_TOKEN (%s)", se.Err)
 		}
 		log.WithError(err).Warn("slack auth.test failed; continuing, Socket Mode will retry")
 	} else {
 		log.WithFields(logrus.Fields{"bot_user": who.UserID, "team": who.TeamID}).Info("slack bot token accepted")
 	}
 	if err := checkRoomScopes(cfg, scopes); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 
 	var pacer bot.Pacer = redisx.NewPacer(rdb, cfg.RedisPrefix)
@@ -181,7 +181,7 @@ func connectSlack(ctx context.Context, cfg Config, opt Options, rdb redis.Univer
 		}
 		cancel()
 	}
-	return api, out, nil
+	return api, out, scopes, nil
 }
 
 // stops are what start-up started, stopped in reverse order.
@@ -426,6 +426,9 @@ type slackSide interface {
 	usecase.ShareSlack
 	LookupHandle(ctx context.Context, handle string) (string, error)
 	AuthTest(ctx context.Context) (string, error)
+	OpenDM(ctx context.Context, user string) (string, error)
+	SetGroupMembers(ctx context.Context, group string, users []string) error
+	TimeZone(ctx context.Context, user string) (string, error)
 }
 
 // parts are the assembled pieces shared by the bot and the CLI.
@@ -454,16 +457,21 @@ type readBack struct {
 // assemble builds every part over one Redis and one Slack side, each
 // given what it needs at construction: the publisher first, then the
 // engine, opener, poller, runner and executor that report through it,
-// then the handlers. strict makes unresolvable contacts an error (the
-// bot) rather than a warning (the CLI, which cannot reach Slack).
+// then the handlers. scopes are the bot token's (auth.test); with them
+// (the bot, strict) unresolvable contacts and a missing scope are errors,
+// without them (nil: the CLI, which cannot reach Slack) warnings.
 func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, stores incident.Stores, rb *incident.Runbook,
-	out slackSide, strict bool, log logrus.FieldLogger) (*parts, error) {
+	out slackSide, scopes *grantedScopes, log logrus.FieldLogger) (*parts, error) {
+	strict := scopes != nil // the bot; the CLI cannot reach Slack
 	b := &build{cfg: cfg, opt: opt, rdb: rdb, stores: stores, out: out, log: log, hc: &http.Client{Timeout: 10 * time.Second}}
 	auth := handlers.NewAuthorizer(cfg.Responders, out, cfg.GroupCacheTTL, opt.Now)
 	if auth.Open() {
 		log.Warn("SLACK_RESPONDERS is empty: everyone in the workspace may change incidents")
 	}
 	contacts, ladder, problems, err := b.contacts(ctx, auth, strict)
+	if err == nil && strict {
+		err = checkGroupScopes(userGroups(contacts), scopes)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -472,6 +480,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	b.m = b.metrics(st, func() *statuswatch.Poller { return poll })
 	deps := familyDeps{}
 	deps.Store, deps.Drafts, deps.Affected, deps.Markers = stores.Incidents, stores.Drafts, stores.Affected, stores.Markers
+	deps.Notices = stores.Notices
 	deps.Slack, deps.Runbook, deps.Auth, deps.Channel, deps.Log, deps.Now = out, rb, auth, cfg.Channel, log, opt.Now
 	deps.Contacts, deps.Ladder, deps.ContactProblems = contacts, ladder, problems
 	deps.Approvals, deps.Bypass, deps.BypassMax, deps.Audit, deps.Observe = st.approvals, st.bypass, cfg.BypassMax, st.audit, b.m
@@ -494,7 +503,14 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	deps.App = vercelApp(cfg, st.audit)
 	deps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL)
-	deps.Opener = usecase.NewOpener(stores.Incidents, b.pub, esc, ladder, log, b.afterOpen(deps.App), b.rooms.open...)
+	roster := newRoster(contacts, rdb, cfg, opt, log)
+	openOpts := b.rooms.open
+	if roster != nil {
+		deps.Roster = roster
+		openOpts = append(openOpts, usecase.WithOnCall(roster))
+	}
+	deps.OnCallSlack = oncallSlack{out: out, channel: cfg.Channel, log: log}
+	deps.Opener = usecase.NewOpener(stores.Incidents, b.pub, esc, ladder, log, b.afterOpen(deps.App), openOpts...)
 	poll = b.poller(deps.Opener)
 	if poll != nil {
 		deps.Watch = poll
@@ -514,7 +530,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if cfg.StatuspageKey != "" {
 		deps.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, b.hc)
 	}
-	sweep := b.sweep(st, executor, runner, poll)
+	sweep := b.sweep(st, executor, runner, poll, roster, deps.OnCallSlack)
 	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, runner: runner, bypass: st.bypass,
 		webhooks: st.pause, metrics: b.m, sweep: sweep, alerts: usecase.AlertIntake{Opener: deps.Opener, Store: stores.Incidents, Thread: b.pub.Outbox,
 			Claims: alerts.NewStore(rdb, cfg.RedisPrefix), Audit: st.audit, Log: log.WithField("component", "alerts")},

@@ -20,6 +20,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
+	"github.com/clerk-incident-bot/clerk-incident-bot/oncall"
 	"github.com/clerk-incident-bot/clerk-incident-bot/paging"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
@@ -318,8 +319,9 @@ func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.R
 // each execution in its own goroutine, off the sweep.
 func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps) *approval.Executor {
 	var lockClerk usecase.Clerk // nil when CLERK_SECRET_KEY is unset
+	var guardClerk usecase.InstanceGuard
 	if clerk != nil {
-		lockClerk = clerk
+		lockClerk, guardClerk = clerk, clerk
 	}
 	pub, log, now := newDelivery(b.pub), b.log, b.opt.Now
 	executor := approval.NewExecutor(st.approvals, b.stores.Incidents, map[string]approval.Doer{
@@ -327,6 +329,9 @@ func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps
 		approval.BypassOn:     usecase.BypassOn{Bypass: st.bypass, Pub: pub, Now: now, Log: log},
 		approval.BypassExtend: usecase.BypassExtend{Bypass: st.bypass, Max: b.cfg.BypassMax, Now: now, Log: log},
 		approval.Rollback:     usecase.RollbackDoer{Vercel: app.Vercel, Pub: pub, Log: log, Wait: b.opt.VercelWait},
+		approval.ProtectOff:   usecase.ProtectOffDoer{Clerk: guardClerk, Log: log},
+		approval.BlockDomain:  usecase.BlockDomainDoer{Clerk: guardClerk, Pub: pub, Log: log},
+		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Once: b.stores.Markers, Pub: pub, Now: now, Log: log},
 	}, b.work, log)
 	executor.SetGuard(b.g)
 	return executor
@@ -336,7 +341,7 @@ func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps
 // every replica: each transition inside is claimed in Redis, so it
 // happens once. Each step is guarded on its own: one that keeps failing
 // must not starve the others.
-func (b *build) sweep(st domain, executor *approval.Executor, runner *resync.Runner, poll *statuswatch.Poller) func(ctx context.Context) {
+func (b *build) sweep(st domain, executor *approval.Executor, runner *resync.Runner, poll *statuswatch.Poller, roster *oncall.Roster, tell oncall.Notifier) func(ctx context.Context) {
 	g, log, pub := b.g, b.log, b.pub
 	reminders := reminder.New(b.stores.Incidents, pub.Posts, b.cfg.UpdateEvery, b.opt.Now, log.WithField("component", "reminder"))
 	step := func(ctx context.Context, job string, fn func(ctx context.Context) error) {
@@ -361,6 +366,9 @@ func (b *build) sweep(st domain, executor *approval.Executor, runner *resync.Run
 		g.Run(ctx, "update reminders", "", reminders.Tick)
 		if b.rooms.archive != nil {
 			step(ctx, "incident channel archive", b.rooms.archive)
+		}
+		if roster != nil {
+			step(ctx, "on-call handoffs", func(ctx context.Context) error { return roster.Tick(ctx, tell) })
 		}
 	}
 	return func(ctx context.Context) { g.Run(ctx, "sweep", "", sweep) }

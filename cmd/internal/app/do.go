@@ -43,7 +43,7 @@ func Do(ctx context.Context, cfg Config, words []string, as string, out string, 
 		return fmt.Errorf("the incident store (REDIS_URL) does not answer: %w", err)
 	}
 	offline := bot.NewOffline(stdout, bot.OfflineOptions{Typed: handlers.TypedButton, Out: out})
-	p, err := assemble(ctx, cfg, opt, rdb, stores, rb, offline, false, log)
+	p, err := assemble(ctx, cfg, opt, rdb, stores, rb, offline, nil, log)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/oncall"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
@@ -60,7 +61,9 @@ type peopleDeps struct {
 	Observe   handlers.Observer
 	ReadLimit handlers.ReadLimiter
 	Sharing   *usecase.Sharing // who reads a thread; shares with the responders only
-	Guests    *handlers.Guests // Slack guests never get personal data
+	// Roster is nil without schedules; OnCallSlack is the on-call side of Slack.
+	Roster      *oncall.Roster
+	OnCallSlack oncallSlack
 }
 
 // actionDeps are what the actions on Clerk, approvals and updates use.
@@ -74,6 +77,8 @@ type actionDeps struct {
 	UpdateEvery   reminder.Intervals
 	UpdateChannel string
 	Modals        commands.Modals
+	Notices       *incident.Drafts // the notice to affected users (`notify draft`)
+	Guests        *handlers.Guests // Slack guests never get personal data
 }
 
 // watchDeps are what watching Clerk and the app's webhooks use.
@@ -98,6 +103,7 @@ type clerkAccounts interface {
 	commands.Clerk
 	commands.Accounts
 	commands.Dashboard
+	commands.Hardener
 }
 
 // delivery is the publisher's parts and the ticks use case as one value
@@ -145,7 +151,13 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		ladders, esc, stopper = d.Esc, d.Esc, d.Esc
 	}
 	charts := commands.NewCharts(kit, d.Pictures)
-	access := commands.NewAccess(kit, d.Auth, approvers, ladders)
+	var roster commands.Roster
+	var accessOpts []commands.AccessOption
+	if d.Roster != nil {
+		roster = d.Roster
+		accessOpts = append(accessOpts, commands.WithRota(d.Roster))
+	}
+	access := commands.NewAccess(kit, d.Auth, approvers, ladders, accessOpts...)
 	requests := commands.NewRequests(kit, pub, d.Approvals, d.Observe, approvers)
 	voider := usecase.NewVoider(d.Approvals, pub, d.Log)
 	pages := usecase.NewStatusPages(struct {
@@ -160,8 +172,9 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	var clerk commands.Clerk
 	var accounts commands.Accounts
 	var dashboard commands.Dashboard
+	var hardener commands.Hardener
 	if d.Clerk != nil {
-		clerk, accounts, dashboard = d.Clerk, d.Clerk, d.Clerk
+		clerk, accounts, dashboard, hardener = d.Clerk, d.Clerk, d.Clerk, d.Clerk
 	}
 	var decider commands.Executor
 	if d.Executor != nil {
@@ -176,7 +189,10 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		commands.NewChecklist(kit, d.Store, pub, d.Runbook, access),
 		commands.NewEscalation(kit, esc, d.Opener, d.Ladder),
 		commands.NewContacts(kit, access, d.Contacts, d.Ladder, d.ContactProblems),
+		commands.NewOnCall(kit, access, roster, d.OnCallSlack, d.Contacts),
 		security,
+		commands.NewHardening(kit, commands.HardeningDeps{Clerk: hardener, Pub: pub, Affected: d.Affected, Requests: requests,
+			Notices: commands.NewNotices(kit, d.Notices, pub, d.Modals, d.Runbook)}),
 		commands.NewInvestigate(kit, struct {
 			*incident.AffectedAccounts
 			*incident.Markers

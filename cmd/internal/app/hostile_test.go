@@ -34,7 +34,8 @@ var freeText = map[string][]string{
 
 // typedElsewhere are free-text commands whose hostile pass needs a fake of
 // their own, by the test that types into them.
-var typedElsewhere = map[string]string{"rollback": "TestHostileRollbackReasonIsInert"}
+var typedElsewhere = map[string]string{"rollback": "TestHostileRollbackReasonIsInert",
+	"protect": "TestHostileReasonsOfProcedureTwoAreInert", "block": "TestHostileReasonsOfProcedureTwoAreInert", "rotate": "TestHostileReasonsOfProcedureTwoAreInert"}
 
 // The list above covers every Sub whose usage takes free text.
 func TestHostilePassCoversEveryFreeTextCommand(t *testing.T) {

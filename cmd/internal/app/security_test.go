@@ -19,6 +19,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/secretscan"
 )
 
 type secHarness struct {
@@ -28,6 +29,7 @@ type secHarness struct {
 	clock    *testClock
 	sweep    func(ctx context.Context)
 	httpAddr string
+	logs     *secretscan.Buffer
 }
 
 // startSecurity runs the whole program against the fake Slack and fake
@@ -48,7 +50,7 @@ func startSecurity(t *testing.T, extra map[string]string) *secHarness {
 	}
 	h := &secHarness{slack: fs, clerk: fc, clock: &testClock{t: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}}
 	bot := apptest.Start(t, apptest.Spec{Slack: fs, Env: env, Options: app.Options{Manual: app.Loops{Sweep: true}, Now: h.clock.Now}})
-	h.prefix, h.sweep, h.httpAddr = bot.Prefix, bot.Sweep, bot.HTTPAddr
+	h.prefix, h.sweep, h.httpAddr, h.logs = bot.Prefix, bot.Sweep, bot.HTTPAddr, bot.Logs
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs := bot.Logs.String()

@@ -1,0 +1,359 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
+	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
+)
+
+// The hardening family (Procedure 2, steps 4 to 7): Clerk Protect, the
+// instance's restrictions and blocklist, rotating exposed secrets, the
+// access review and the notice to affected users. What adds protection
+// acts at once; what weakens it or reaches many users (Protect off, a
+// domain block, a rotation) waits for a second person.
+
+// Hardener is what the family needs of Clerk (clerkops.Client).
+type Hardener interface {
+	Protect(ctx context.Context) (clerkops.Protect, error)
+	SetProtectRules(ctx context.Context, on bool) (clerkops.Protect, error)
+	Restrict(ctx context.Context, what string, on bool) (clerkops.Restrictions, error)
+	Block(ctx context.Context, identifier string) (clerkops.Blocked, error)
+	Unblock(ctx context.Context, identifier string) (clerkops.Blocked, bool, error)
+	Investigate(ctx context.Context, ref string) (clerkops.Profile, []clerkops.SessionInfo, error)
+	TrustedDevices(ctx context.Context, userID string) ([]clerkops.TrustedDevice, error)
+}
+
+// HardeningPublisher says what the family did and hands private files.
+type HardeningPublisher interface {
+	Thread(ctx context.Context, inc *incident.Incident, text string)
+	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
+	UploadToUser(ctx context.Context, user, name, title, content, comment string) error
+	PostDraft(ctx context.Context, inc *incident.Incident, text string) (string, error)
+}
+
+// AffectedReader reads an incident's affected accounts.
+type AffectedReader interface {
+	Affected(ctx context.Context, id string) ([]incident.AffectedUser, error)
+}
+
+// Hardening is the family.
+type Hardening struct {
+	*Kit
+	clerk    Hardener // nil when CLERK_SECRET_KEY is unset
+	pub      HardeningPublisher
+	affected AffectedReader
+	requests *Requests
+	notices  *Notices
+}
+
+// HardeningDeps lists what the family needs.
+type HardeningDeps struct {
+	Clerk    Hardener
+	Pub      HardeningPublisher
+	Affected AffectedReader
+	Requests *Requests
+	Notices  *Notices
+}
+
+// NewHardening wires the family.
+func NewHardening(k *Kit, d HardeningDeps) *Hardening {
+	return &Hardening{Kit: k, clerk: d.Clerk, pub: d.Pub, affected: d.Affected, requests: d.Requests, notices: d.Notices}
+}
+
+// Title implements Family: listed with the security commands.
+func (h *Hardening) Title() string { return "Security" }
+
+// Commands implements Family.
+func (h *Hardening) Commands() []Sub {
+	return []Sub{
+		{Name: "protect", Usage: "/clerk-incident protect on|status [INC-n] | protect off [INC-n] <reason…>", Summary: "Clerk Protect's bot and fraud rules: `on` at once, `off` needs a second person's approval", Who: Responder,
+			ReadForms: []string{"", "status"}, Verbs: []string{"on", "off", "status"}, Text: true, Run: h.protect},
+		{Name: "restrict", Usage: "/clerk-incident restrict disposable|subaddresses on|off [INC-n]", Summary: "block sign-ups from disposable e-mail domains or with e-mail subaddresses (name+tag@)", Who: Responder,
+			Verbs: []string{"disposable", "subaddresses"}, Run: h.restrict},
+		{Name: "block", Usage: "/clerk-incident block [INC-n] <e-mail | +phone | *@domain> [-- reason…]", Summary: "put an identifier on Clerk's blocklist (a whole domain needs a second person's approval)", Who: Responder,
+			TextAfter: "--", Run: h.block},
+		{Name: "unblock", Usage: "/clerk-incident unblock [INC-n] <e-mail | +phone | *@domain>", Summary: "take an identifier off Clerk's blocklist", Who: Responder,
+			Run: h.unblock},
+		{Name: "rotate", Usage: "/clerk-incident rotate machine|oauth [INC-n] <mch_… | oa_…> [--keep <duration>] [reason…]", Summary: "rotate an exposed machine key or OAuth client secret (needs approval; the new secret goes to you alone); bare `rotate`: the instance's own keys", Who: Responder,
+			Verbs: []string{"machine", "oauth", "instance"}, NoIDVerbs: []string{"", "instance"}, Text: true, Run: h.rotate},
+		{Name: "access", Usage: "/clerk-incident access review [INC-n]", Summary: "every affected account's sessions (IP, place, device), trusted devices and outliers, as a file for you alone", Who: Responder, Personal: true,
+			Verbs: []string{"review"}, Run: h.accessReview},
+		{Name: "notify", Usage: "/clerk-incident notify draft [INC-n]", Summary: "the affected users' e-mail addresses as CSV for you alone, and a draft notice to them in the thread to edit", Who: Responder, Personal: true,
+			Verbs: []string{"draft"}, Run: h.notifyDraft},
+	}
+}
+
+// Buttons implements Family.
+func (h *Hardening) Buttons() []Button {
+	if h.notices == nil {
+		return (&Notices{}).Buttons()
+	}
+	return h.notices.Buttons()
+}
+
+// afterVerb is the text after the verb (and the ID), trimmed.
+func afterVerb(p Parsed) string {
+	rest := strings.TrimSpace(p.Rest)
+	if p.Verb != "" {
+		if w, after := SplitWord(rest); strings.EqualFold(w, p.Verb) {
+			rest = after
+		}
+	}
+	return strings.TrimSpace(rest)
+}
+
+func (h *Hardening) protect(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+		return
+	}
+	switch p.Verb {
+	case "", "status":
+		pr, err := h.clerk.Protect(ctx)
+		if err != nil {
+			h.Fail(ctx, r, err)
+			return
+		}
+		h.ReplyText(ctx, r, ":shield: "+render.ProtectText(pr))
+	case "on":
+		if afterVerb(p) != "" {
+			h.Fail(ctx, r, &UsageError{Problem: "`protect on` takes nothing after it but an optional INC-n.", Usage: p.Sub.Usage})
+			return
+		}
+		inc, err := h.optionalIncident(ctx, p)
+		if err != nil {
+			h.Fail(ctx, r, err)
+			return
+		}
+		pr, err := h.clerk.SetProtectRules(ctx, true)
+		if err != nil {
+			h.Fail(ctx, r, err)
+			return
+		}
+		h.done(ctx, r, inc, fmt.Sprintf(":shield: %s turned Clerk Protect's rules *on*. %s", render.Who(r.Who), render.ProtectText(pr)),
+			"Turned Clerk Protect's rules on", pr.Rules, "protect on")
+	case "off":
+		reason := afterVerb(p)
+		if reason == "" {
+			h.Fail(ctx, r, &UsageError{Problem: "Say why Protect's rules should go off: `protect off &lt;reason&gt;`. Nothing was requested.", Usage: p.Sub.Usage})
+			return
+		}
+		h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
+			h.requests.request(ctx, r, id, approval.Request{Action: approval.ProtectOff, Reason: reason,
+				Summary: "Turn Clerk Protect's bot and fraud rules off for the whole instance (PATCH /instance/protect rules_enabled false); sign-ups and sign-ins are no longer screened until `protect on`"})
+		})
+	}
+}
+
+// done says at once what a change that adds protection did: the asker,
+// and, on an incident, the thread and timeline; step 5 is ticked when it
+// took (tick).
+func (h *Hardening) done(ctx context.Context, r Req, inc *incident.Incident, line, record string, tick bool, what string) {
+	if inc != nil {
+		if _, err := h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, record)); err != nil {
+			h.log.WithError(err).WithField("incident", inc.ID).Warn("could not record " + what)
+		}
+		h.pub.Thread(ctx, inc, line)
+		if tick {
+			h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepExtraVerification, what)
+		}
+	}
+	h.ReplyText(ctx, r, line)
+}
+
+func (h *Hardening) restrict(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+		return
+	}
+	state := strings.ToLower(afterVerb(p))
+	if p.Verb == "" || (state != "on" && state != "off") {
+		h.Fail(ctx, r, &UsageError{Problem: "Say which restriction and on or off, e.g. `restrict disposable on`.", Usage: p.Sub.Usage})
+		return
+	}
+	inc, err := h.optionalIncident(ctx, p)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	on := state == "on"
+	res, err := h.clerk.Restrict(ctx, p.Verb, on)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	what := map[string]string{clerkops.RestrictDisposable: "sign-ups from disposable e-mail domains", clerkops.RestrictSubaddresses: "e-mail subaddresses (name+tag@)"}[p.Verb]
+	verb := "now blocks"
+	if !on {
+		verb = "no longer blocks"
+	}
+	h.done(ctx, r, inc, fmt.Sprintf(":shield: %s: Clerk %s %s. %s", render.Who(r.Who), verb, what, render.RestrictionsText(res)),
+		fmt.Sprintf("Restriction %s turned %s", p.Verb, state), on, "restrict "+p.Verb+" on")
+}
+
+// blockTarget reads the one identifier of `block`/`unblock`.
+func (h *Hardening) blockTarget(ctx context.Context, r Req, p Parsed, text string) (string, bool, bool) {
+	fields := strings.Fields(text)
+	if len(fields) != 1 {
+		h.Fail(ctx, r, &UsageError{Problem: "Give exactly one e-mail address, phone number (+15551234567) or domain (*@example.com). Nothing changed.", Usage: p.Sub.Usage})
+		return "", false, false
+	}
+	id, domain, ok := clerkops.BlockTarget(fields[0])
+	if !ok {
+		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an e-mail address, a phone number in +E.164 form or a domain as *@example.com. Nothing changed.", render.Esc(fields[0])), Usage: p.Sub.Usage})
+		return "", false, false
+	}
+	return id, domain, true
+}
+
+// publicName is a blocklist identifier as the thread may show it: a
+// domain as it is, an address or phone number only by its kind and ID
+// (personal data goes to the asker alone).
+func publicName(b clerkops.Blocked, domain bool) string {
+	if domain {
+		return "`" + render.Esc(b.Identifier) + "`"
+	}
+	kind := "an e-mail address"
+	if b.Type == "phone_number" {
+		kind = "a phone number"
+	}
+	return kind + " (" + b.ID + ")"
+}
+
+func (h *Hardening) block(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+		return
+	}
+	text, reason := splitReason(p.Rest)
+	ident, domain, ok := h.blockTarget(ctx, r, p, text)
+	if !ok {
+		return
+	}
+	if domain {
+		// Every address of the domain, including real users: a second
+		// person looks first.
+		h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
+			h.requests.request(ctx, r, id, approval.Request{Action: approval.BlockDomain, Targets: []string{ident}, Reason: reason,
+				Summary: fmt.Sprintf("Put every address of %s on Clerk's blocklist: none of them can sign up or sign in, existing users included, until `unblock %s`", strings.TrimPrefix(ident, "*@"), ident)})
+		})
+		return
+	}
+	inc, err := h.optionalIncident(ctx, p)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	b, err := h.clerk.Block(ctx, ident)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	line := fmt.Sprintf(":lock: %s put %s on Clerk's blocklist: it can no longer sign up or sign in.", render.Who(r.Who), publicName(b, false))
+	if inc != nil {
+		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, "Blocklisted "+strings.ReplaceAll(publicName(b, false), "`", "")))
+		h.pub.Thread(ctx, inc, line)
+		h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepExtraVerification, "block")
+	}
+	h.ReplyText(ctx, r, fmt.Sprintf(":lock: Clerk answered: `%s` is on the blocklist as %s (%s). `unblock %s` lifts it.", render.Esc(b.Identifier), b.ID, b.Type, render.Esc(b.Identifier)))
+}
+
+func (h *Hardening) unblock(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+		return
+	}
+	ident, domain, ok := h.blockTarget(ctx, r, p, p.Rest)
+	if !ok {
+		return
+	}
+	inc, err := h.optionalIncident(ctx, p)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	b, found, err := h.clerk.Unblock(ctx, ident)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
+	}
+	if !found {
+		h.ReplyText(ctx, r, fmt.Sprintf("`%s` is not on Clerk's blocklist; nothing changed.", render.Esc(ident)))
+		return
+	}
+	line := fmt.Sprintf(":white_check_mark: %s took %s off Clerk's blocklist.", render.Who(r.Who), publicName(b, domain))
+	if inc != nil {
+		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, "Took off the blocklist "+strings.ReplaceAll(publicName(b, domain), "`", "")))
+		h.pub.Thread(ctx, inc, line)
+	}
+	h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Clerk answered: `%s` (%s) is off the blocklist.", render.Esc(b.Identifier), b.ID))
+}
+
+// defaultKeep is how long a rotated machine key keeps working by default.
+const defaultKeep = time.Hour
+
+func (h *Hardening) rotate(ctx context.Context, r Req, p Parsed) {
+	rest := afterVerb(p)
+	if p.Verb == "" || p.Verb == "instance" {
+		if p.Verb == "" && rest != "" {
+			// A pasted key is never echoed back.
+			h.Fail(ctx, r, &UsageError{Problem: "Say `rotate machine &lt;mch_…&gt;` or `rotate oauth &lt;oa_…&gt;`; bare `rotate` explains the instance's own keys. If you pasted a secret key here, rotate it now: it is in Slack.", Usage: p.Sub.Usage})
+			return
+		}
+		h.ReplyText(ctx, r, render.InstanceKeyAdvice())
+		return
+	}
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+		return
+	}
+	target, keep, reason, problem := parseRotate(p.Verb, rest)
+	if problem != "" {
+		h.Fail(ctx, r, &UsageError{Problem: problem + " Nothing was requested.", Usage: p.Sub.Usage})
+		return
+	}
+	if r.Operator || r.Who.CLI() {
+		h.ReplyText(ctx, r, "Rotate from Slack: the new secret goes to the requester's direct message with the bot, which the CLI does not have. Nothing was requested.")
+		return
+	}
+	summary := fmt.Sprintf("Rotate the secret key of machine %s in Clerk; the old key keeps working for %s; the new secret goes to the requester alone, in a direct message, once", target, render.ShortDuration(keep))
+	if keep == 0 {
+		summary = fmt.Sprintf("Rotate the secret key of machine %s in Clerk; the old key stops working at once; the new secret goes to the requester alone, in a direct message, once", target)
+	}
+	if p.Verb == "oauth" {
+		summary = fmt.Sprintf("Rotate the client secret of OAuth application %s in Clerk; the old secret stops working at once, so its clients fail until updated; the new secret goes to the requester alone, in a direct message, once", target)
+	}
+	h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
+		h.requests.request(ctx, r, id, approval.Request{Action: approval.Rotate, Targets: []string{p.Verb + " " + target}, Duration: keep, Reason: reason, Summary: summary})
+	})
+}
+
+// parseRotate reads `<id> [--keep <duration>] [reason…]`.
+func parseRotate(kind, rest string) (target string, keep time.Duration, reason, problem string) {
+	target, rest = SplitWord(rest)
+	valid := clerkops.IsMachineID(target)
+	if kind == "oauth" {
+		valid = clerkops.IsOAuthAppID(target)
+	}
+	if !valid {
+		want := map[string]string{"machine": "a machine ID (mch_…)", "oauth": "an OAuth application ID (oa_…)"}[kind]
+		return "", 0, "", fmt.Sprintf("Give %s first, not %q.", want, render.Esc(target))
+	}
+	keep = defaultKeep
+	if w, after := SplitWord(rest); w == "--keep" {
+		d, after2 := SplitWord(after)
+		v, err := time.ParseDuration(d)
+		if err != nil || v < 0 || v > clerkops.MaxKeep {
+			return "", 0, "", fmt.Sprintf("--keep takes a duration from 0 to 8h (Clerk keeps an old key at most 8 hours), not %q.", render.Esc(d))
+		}
+		if kind == "oauth" {
+			return "", 0, "", "--keep is for machine keys: Clerk ends an OAuth client secret at once."
+		}
+		keep, rest = v, after2
+	}
+	if kind == "oauth" {
+		keep = 0
+	}
+	return target, keep, strings.TrimSpace(rest), ""
+}

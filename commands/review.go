@@ -1,0 +1,185 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/render"
+)
+
+// maxReview bounds one access review: two Clerk reads per account plus
+// its sessions' pages, within the shared budget.
+const maxReview = 200
+
+// accessReview reads every affected account's sessions and trusted
+// devices and sends the review, with the outliers flagged, to the asker
+// alone: it names IPs and places.
+func (h *Hardening) accessReview(ctx context.Context, r Req, p Parsed) {
+	if p.Verb != "review" || afterVerb(p) != "" {
+		h.Fail(ctx, r, &UsageError{Problem: "Say `access review`, optionally with the incident.", Usage: p.Sub.Usage})
+		return
+	}
+	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+		return
+	}
+	h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) {
+		users, err := h.affected.Affected(ctx, id)
+		if err != nil {
+			h.Fail(ctx, r, err)
+			return
+		}
+		if len(users) == 0 {
+			h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s, so there is nothing to review. `user`, `revoke`, `lockout` or `affected add` record them.", id))
+			return
+		}
+		cut := ""
+		if len(users) > maxReview {
+			cut = fmt.Sprintf(" Only the first %d of %d accounts are in it; `affected remove` the ones already reviewed and run it again.", maxReview, len(users))
+			users = users[:maxReview]
+		}
+		reviews := make([]render.AccessReview, 0, len(users))
+		for _, u := range users {
+			reviews = append(reviews, h.reviewOne(ctx, u))
+		}
+		name := strings.ToLower(id) + "-access-review.txt"
+		file := render.AccessReviewFile(id, reviews, h.now())
+		sessions, flagged, devices, failed := render.AccessReviewSummary(reviews)
+		counts := fmt.Sprintf("%d account(s): %d active session(s), %d flagged as outliers, %d trusted device(s)", len(reviews), sessions, flagged, devices)
+		if failed > 0 {
+			counts += fmt.Sprintf(", %d could not be read", failed)
+		}
+		if !h.sendPrivately(ctx, r, name, "Access review of "+id, file, counts) {
+			return
+		}
+		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, "Access review sent privately: "+counts))
+		if failed < len(reviews) {
+			h.pub.AutoTick(ctx, id, r.Who, incident.StepAccessLogs, "access review")
+		}
+		h.ReplyText(ctx, r, fmt.Sprintf(":mag: The access review of %s is in your direct messages with the bot: %s. :warning: It holds IP addresses and places; keep it private.%s", id, counts, cut))
+	})
+}
+
+// reviewOne reads one account; a failure is said in its section.
+func (h *Hardening) reviewOne(ctx context.Context, u incident.AffectedUser) render.AccessReview {
+	rv := render.AccessReview{User: u}
+	prof, sessions, err := h.clerk.Investigate(ctx, u.ID)
+	if err != nil {
+		rv.Err = apperr.MessageOf(err)
+		if rv.Err == "" {
+			rv.Err = err.Error()
+		}
+		return rv
+	}
+	rv.Profile, rv.Sessions = prof, sessions
+	devices, err := h.clerk.TrustedDevices(ctx, u.ID)
+	if err != nil {
+		rv.Err = "trusted devices: " + err.Error()
+		return rv
+	}
+	rv.Devices = devices
+	return rv
+}
+
+// sendPrivately hands a file of personal data to the asker alone: their
+// direct message with the bot, or the CLI operator's terminal.
+func (h *Hardening) sendPrivately(ctx context.Context, r Req, name, title, content, comment string) bool {
+	if r.Operator {
+		h.ReplyText(ctx, r, name+"\n"+content)
+		return true
+	}
+	if err := h.pub.UploadToUser(ctx, r.Who.ID, name, title, content, comment); err != nil {
+		h.Fail(ctx, r, err)
+		return false
+	}
+	return true
+}
+
+// notifyDraft sends the affected users' addresses to the asker as CSV
+// (ticking "Notify affected users") and posts a draft notice, from the
+// runbook's template, in the thread to edit and make final.
+func (h *Hardening) notifyDraft(ctx context.Context, r Req, p Parsed) {
+	if p.Verb != "draft" || afterVerb(p) != "" {
+		h.Fail(ctx, r, &UsageError{Problem: "Say `notify draft`, optionally with the incident.", Usage: p.Sub.Usage})
+		return
+	}
+	h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) {
+		inc, err := h.incidents.Current(ctx, id)
+		if err != nil {
+			h.Fail(ctx, r, withID(err, id))
+			return
+		}
+		users, err := h.affected.Affected(ctx, id)
+		if err != nil {
+			h.Fail(ctx, r, err)
+			return
+		}
+		csv, n := render.NoticeCSV(users)
+		if n == 0 {
+			h.ReplyText(ctx, r, fmt.Sprintf("No affected account of %s has an e-mail address on record, so there is no one to notify yet. `affected add` records accounts.", id))
+			return
+		}
+		name := strings.ToLower(id) + "-notify-addresses.csv"
+		if !h.sendPrivately(ctx, r, name, "Addresses to notify for "+id, csv, fmt.Sprintf("%d address(es) of the users affected by %s, for your mail tool", n, id)) {
+			return
+		}
+		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Addresses of %d affected users exported privately for the notice", n)))
+		h.pub.AutoTick(ctx, id, r.Who, incident.StepNotifyAffected, "notify draft")
+		tmpl, title := h.noticeTemplate(inc)
+		text := render.NoticeDraft(inc, tmpl, title, doneTo(users), h.now())
+		where := " The draft notice is below."
+		switch {
+		case r.Operator || inc.Channel == "" || h.notices == nil:
+			where = "\n\nDraft notice:\n" + text
+		default:
+			if err := h.notices.keep(ctx, inc, text, r.Who); err != nil {
+				msg, _ := Sentence(err)
+				where = " The draft notice could not be posted in the thread (" + msg + "):\n" + render.Esc(text)
+			} else {
+				where = " The draft notice is in the " + id + " thread: Edit it, then click Final."
+			}
+		}
+		h.ReplyText(ctx, r, fmt.Sprintf(":envelope: %s is in your direct messages with the bot: %d address(es). :warning: Personal data; delete it from Slack once the users are notified.%s", name, n, where))
+	})
+}
+
+// noticeTemplate is the runbook's notice for the incident's category and
+// the public name of the problem.
+func (h *Hardening) noticeTemplate(inc *incident.Incident) (tmpl, title string) {
+	title = "a security incident"
+	if h.notices == nil || h.notices.rb == nil {
+		return "", title
+	}
+	if spec := h.notices.rb.Spec(inc.Category); spec != nil {
+		if t := spec.CustomerTitle(); t != "" {
+			title = t
+		}
+		return spec.Notice, title
+	}
+	return "", title
+}
+
+// doneTo says what was done to the accounts, from their deeds.
+func doneTo(users []incident.AffectedUser) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, u := range users {
+		for _, d := range u.Deeds {
+			switch {
+			case strings.HasPrefix(d.What, "sessions revoked"):
+				add("signed your account out everywhere")
+			case strings.HasPrefix(d.What, "locked out"):
+				add("temporarily locked your account")
+			}
+		}
+	}
+	return out
+}
