@@ -81,3 +81,9 @@ func (s *Store) Resolved(ctx context.Context, a Alert) (string, error) {
 	}
 	return id, nil
 }
+
+// Unresolve gives a resolved notification's claim back when it could not
+// be said, so the sender's retry says it.
+func (s *Store) Unresolve(ctx context.Context, a Alert) {
+	s.rdb.Del(ctx, s.prefix+"resolved:"+a.Key())
+}

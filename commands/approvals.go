@@ -72,7 +72,7 @@ func (h *Approvals) Buttons() []Button {
 	return []Button{
 		{ActionID: render.ActApprove, Who: Approver, Run: func(ctx context.Context, r Req, a bot.Action) { h.decideID(ctx, r, a.Value, true) }, Label: "approve"},
 		{ActionID: render.ActDeny, Who: Decider, Run: func(ctx context.Context, r Req, a bot.Action) { h.decideID(ctx, r, a.Value, false) }, Label: "deny"},
-		{ActionID: render.ActShowTargets, Who: Decider, Run: h.showTargets, Label: "show a request's targets"},
+		{ActionID: render.ActShowTargets, Who: Decider, Personal: true, Run: h.showTargets, Label: "show a request's targets"},
 	}
 }
 

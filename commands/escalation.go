@@ -74,7 +74,7 @@ func (h *Contacts) Title() string { return escalationTitle }
 // Commands implements Family.
 func (h *Contacts) Commands() []Sub {
 	return []Sub{
-		{Name: "contacts", Usage: "/clerk-incident contacts", Summary: "show the escalation ladder, on-call phones and Clerk support", NoID: true,
+		{Name: "contacts", Usage: "/clerk-incident contacts", Summary: "show the escalation ladder, on-call phones and Clerk support", NoID: true, Personal: true,
 			Run: func(ctx context.Context, r Req, _ Parsed) {
 				// Anyone sees the ladder; phones are for responders. The
 				// reply is ephemeral (response_url or chat.postEphemeral).

@@ -82,9 +82,9 @@ func (h *Hardening) Commands() []Sub {
 			Run: h.unblock},
 		{Name: "rotate", Usage: "/clerk-incident rotate machine|oauth [INC-n] <mch_… | oa_…> [--keep <duration>] [reason…]", Summary: "rotate an exposed machine key or OAuth client secret (needs approval; the new secret goes to you alone); bare `rotate`: the instance's own keys", Who: Responder,
 			Verbs: []string{"machine", "oauth", "instance"}, NoIDVerbs: []string{"", "instance"}, Text: true, Run: h.rotate},
-		{Name: "access", Usage: "/clerk-incident access review [INC-n]", Summary: "every affected account's sessions (IP, place, device), trusted devices and outliers, as a file for you alone", Who: Responder,
+		{Name: "access", Usage: "/clerk-incident access review [INC-n]", Summary: "every affected account's sessions (IP, place, device), trusted devices and outliers, as a file for you alone", Who: Responder, Personal: true,
 			Verbs: []string{"review"}, Run: h.accessReview},
-		{Name: "notify", Usage: "/clerk-incident notify draft [INC-n]", Summary: "the affected users' e-mail addresses as CSV for you alone, and a draft notice to them in the thread to edit", Who: Responder,
+		{Name: "notify", Usage: "/clerk-incident notify draft [INC-n]", Summary: "the affected users' e-mail addresses as CSV for you alone, and a draft notice to them in the thread to edit", Who: Responder, Personal: true,
 			Verbs: []string{"draft"}, Run: h.notifyDraft},
 	}
 }

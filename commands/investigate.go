@@ -70,9 +70,9 @@ func (h *Investigate) Title() string { return "Investigation" }
 // Commands implements Family.
 func (h *Investigate) Commands() []Sub {
 	return []Sub{
-		{Name: "user", Usage: "/clerk-incident user [INC-n] <user_… | e-mail>", Summary: "investigate an account: profile, active sessions by IP and country, outliers flagged", Who: Responder,
+		{Name: "user", Usage: "/clerk-incident user [INC-n] <user_… | e-mail>", Summary: "investigate an account: profile, active sessions by IP and country, outliers flagged", Who: Responder, Personal: true,
 			Run: h.user},
-		{Name: "affected", Usage: "/clerk-incident affected [INC-n] [add <users…> | remove <users…> | export]", Summary: "the accounts this incident touched; `export` sends them to you as CSV", Who: Responder,
+		{Name: "affected", Usage: "/clerk-incident affected [INC-n] [add <users…> | remove <users…> | export]", Summary: "the accounts this incident touched; `export` sends them to you as CSV", Who: Responder, Personal: true,
 			Run:   h.affected,
 			Verbs: []string{"add", "remove", "export"}},
 	}

@@ -58,7 +58,10 @@ type Sub struct {
 	ReadForms []string
 	// NoID: the command is about no one incident; an INC-n is an error.
 	NoID bool
-	Run  func(ctx context.Context, r Req, p Parsed)
+	// Personal: the reply shows personal data (IPs, e-mails, phones), so
+	// Slack guests are refused it whatever SLACK_RESPONDERS says.
+	Personal bool
+	Run      func(ctx context.Context, r Req, p Parsed)
 
 	// Where Parse finds the INC-n: right after the name or after one of
 	// Verbs (`webhook check`); among word arguments anywhere, unless Text
@@ -77,7 +80,9 @@ type Button struct {
 	Quiet bool
 	// Read buttons spend the clicker's read budget, as read commands do.
 	Read bool
-	Run  func(ctx context.Context, r Req, a bot.Action)
+	// Personal buttons show personal data: never to Slack guests.
+	Personal bool
+	Run      func(ctx context.Context, r Req, a bot.Action)
 
 	// Label is the action as the person saw it ("resolve", "tick a
 	// step"), for refusals: the action_id is internal.

@@ -143,6 +143,9 @@ func (h *Handlers) Run(ctx context.Context, c bot.Command) (outcome string) {
 	if who == Anyone && !h.readAllowed(ctx, r) {
 		return outcome
 	}
+	if p.Sub.Personal && !h.notGuest(ctx, r, "`"+p.Sub.Name+"`") {
+		return outcome
+	}
 	p.Sub.Run(ctx, r, p)
 	return outcome
 }
@@ -172,6 +175,9 @@ func (h *Handlers) Action(ctx context.Context, a bot.Action) {
 		return
 	}
 	if b.Read && !h.readAllowed(ctx, r) {
+		return
+	}
+	if b.Personal && !h.notGuest(ctx, r, "*"+render.Capitalize(b.Label)+"*") {
 		return
 	}
 	b.Run(ctx, r, a)

@@ -57,7 +57,13 @@ type Handlers struct {
 	observe   Observer
 	readLimit ReadLimiter
 	views     ViewChecker
+	guests    GuestCheck
 	log       logrus.FieldLogger
+}
+
+// GuestCheck tells Slack guests from members (Guests).
+type GuestCheck interface {
+	Guest(ctx context.Context, user string) (bool, error)
 }
 
 // Deps lists what the handlers need beside the families.
@@ -77,13 +83,16 @@ type Deps struct {
 	ReadLimit ReadLimiter
 	// Views checks modal submissions (nil: not checked).
 	Views ViewChecker
-	Log   logrus.FieldLogger
+	// Guests keeps personal data from Slack guests (nil: not checked,
+	// as at the CLI).
+	Guests GuestCheck
+	Log    logrus.FieldLogger
 }
 
 // New wires the handlers.
 func New(d Deps) *Handlers {
 	h := &Handlers{kit: d.Kit, access: d.Access, auth: d.Auth, people: d.People, approvals: d.Approvals, audit: d.Audit,
-		observe: d.Observe, readLimit: d.ReadLimit, views: d.Views, log: d.Log}
+		observe: d.Observe, readLimit: d.ReadLimit, views: d.Views, guests: d.Guests, log: d.Log}
 	h.table = newTable(d.Families, h.help)
 	return h
 }

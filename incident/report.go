@@ -188,7 +188,7 @@ func writeWork(b *strings.Builder, inc *Incident, day string, people people) {
 	b.WriteString("\n### Long actions\n")
 	for _, w := range inc.Work {
 		if w.Running() {
-			fmt.Fprintf(b, "- %s - %s (%s, %s): **still running** when this report was written; it is written again when it ends\n", stamp(w.Started), oneLine(w.What), w.ID, people.name(w.By))
+			fmt.Fprintf(b, "- %s - %s (%s, %s): **still running** when this report was written; it is written again when it ends\n", stamp(w.Started), oneLine(Redact(w.What)), w.ID, people.name(w.By))
 			continue
 		}
 		status := strings.ReplaceAll(w.Status, "_", " ")
@@ -199,9 +199,9 @@ func writeWork(b *strings.Builder, inc *Incident, day string, people people) {
 		if w.Started.IsZero() {
 			span = "ended " + stamp(w.Ended)
 		}
-		fmt.Fprintf(b, "- %s - %s (%s, %s): %s", span, oneLine(w.What), w.ID, people.name(w.By), status)
+		fmt.Fprintf(b, "- %s - %s (%s, %s): %s", span, oneLine(Redact(w.What)), w.ID, people.name(w.By), status)
 		if w.Outcome != "" {
-			fmt.Fprintf(b, " - %s", oneLine(w.Outcome))
+			fmt.Fprintf(b, " - %s", oneLine(Redact(w.Outcome)))
 		}
 		b.WriteString("\n")
 	}

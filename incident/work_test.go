@@ -47,3 +47,31 @@ func TestWorkStartsEndsAndIsReported(t *testing.T) {
 		t.Fatal("a report written after the end is behind")
 	}
 }
+
+// The report is posted where the channel (guests included) reads it: a
+// long action's outcome and what it was, stored as the Doer said them,
+// show e-mails and IPs masked, as the thread line does.
+func TestReportMasksEmailsAndIPsInLongActions(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	inc := &Incident{ID: "INC-1", Title: "x", Category: "security", OpenedAt: t0}
+	bot := Person{Name: "bot"}
+	for _, m := range []Mutation{
+		StartWork(bot, Work{ID: "apr-1", What: "lockout of eve@example.com"}, "Started lockout"),
+		EndWork(bot, "apr-1", "", "failed", "eve@example.com banned; mallory@example.org from 203.0.113.9 and 2001:db8::1 failed", ""),
+		StartWork(bot, Work{ID: "apr-2", What: "revoke of bob@example.com at 198.51.100.7"}, "Started revoke"),
+	} {
+		if _, err := m(inc, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	md, _ := Report(inc, t0.Add(time.Minute))
+	for _, leak := range []string{"eve@example.com", "mallory@example.org", "203.0.113.9", "2001:db8::1", "bob@example.com", "198.51.100.7"} {
+		if strings.Contains(md, leak) {
+			t.Fatalf("report shows %s:\n%s", leak, md)
+		}
+	}
+	if !strings.Contains(md, "lockout of [e-mail] (apr-1, bot): failed - [e-mail] banned; [e-mail] from [IP] and [IP] failed") ||
+		!strings.Contains(md, "revoke of [e-mail] at [IP] (apr-2, bot): **still running**") {
+		t.Fatalf("report:\n%s", md)
+	}
+}

@@ -39,7 +39,8 @@ func (p *PagerDuty) Trigger(ctx context.Context, dedup, summary, severity, link 
 	ev := map[string]any{"routing_key": p.key, "event_action": "trigger", "dedup_key": dedup,
 		"payload": map[string]any{"summary": truncate(summary, 1024), "source": "clerk-incident-bot", "severity": severity}}
 	if link != "" {
-		ev["links"] = []map[string]string{{"href": link, "text": "Slack thread of " + dedup}}
+		id, _, _ := strings.Cut(dedup, "@") // INC-n@<install>: people know the incident by INC-n
+		ev["links"] = []map[string]string{{"href": link, "text": "Slack thread of " + id}}
 	}
 	return p.send(ctx, ev)
 }

@@ -1,10 +1,10 @@
 package render
 
 import (
-	"net"
-	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
 // Channel and thread posts are read by every member, guests included:
@@ -36,42 +36,11 @@ func Account(id, name string) string {
 	return Esc(id)
 }
 
-var (
-	emailInText = regexp.MustCompile(`[^\s@<>|(),;:"'` + "`" + `]+@[^\s@<>|(),;:"'` + "`" + `]+\.[A-Za-z]{2,}`)
-	ipv4InText  = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
-	// ipv6Candidate finds hex-and-colon runs; net.ParseIP decides (a
-	// time such as 03:15:00 is not one).
-	ipv6Candidate = regexp.MustCompile(`(?i)[0-9a-f]*:[0-9a-f:.]*[0-9a-f:]`)
-)
-
 // Redact masks e-mail addresses and IP addresses in free text a person
 // typed (a request's reason) before it is posted where the channel reads
 // it; the full text stays with the asker and the approvers.
-func Redact(s string) string {
-	s = emailInText.ReplaceAllString(s, "[e-mail]")
-	s = ipv4InText.ReplaceAllString(s, "[IP]")
-	return ipv6Candidate.ReplaceAllStringFunc(s, func(c string) string {
-		if isIPv6(c) {
-			return "[IP]"
-		}
-		return c
-	})
-}
-
-func isIPv6(c string) bool {
-	return strings.Count(c, ":") >= 2 && net.ParseIP(c) != nil
-}
+func Redact(s string) string { return incident.Redact(s) }
 
 // HasPersonalData reports whether s holds an e-mail or IP address (what
 // Redact masks).
-func HasPersonalData(s string) bool {
-	if emailInText.MatchString(s) || ipv4InText.MatchString(s) {
-		return true
-	}
-	for _, c := range ipv6Candidate.FindAllString(s, -1) {
-		if isIPv6(c) {
-			return true
-		}
-	}
-	return false
-}
+func HasPersonalData(s string) bool { return incident.HasPersonalData(s) }

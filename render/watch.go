@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
+	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
@@ -34,6 +35,30 @@ func AlertText(a statuswatch.Alert, id string, attached bool) string {
 		fmt.Fprintf(&b, "\n%s was opened automatically from this alert.", id)
 	}
 	return b.String()
+}
+
+// AlertJoinedText is the thread line of an alert that joined the open
+// incident of its category: the alert's severity beside the incident's
+// and, when the alert is more severe, the command that raises it (the
+// bot never raises it by itself: a person decides).
+func AlertJoinedText(a statuswatch.Alert, inc *incident.Incident) string {
+	text := AlertText(a, inc.ID, true)
+	if a.Severity == "" {
+		return text
+	}
+	text += fmt.Sprintf("\nThis alert is *%s*; %s is %s.", Esc(string(a.Severity)), inc.ID, Esc(string(inc.Severity)))
+	if moreSevere(a.Severity, inc.Severity) {
+		text += fmt.Sprintf(" :arrow_up: The alert is more severe than the incident. To raise it: `/clerk-incident severity %s %s`", inc.ID, a.Severity)
+	}
+	return text
+}
+
+// moreSevere reports whether a is worse than b (P1 is the worst); an
+// unknown severity is never worse.
+func moreSevere(a, b incident.Severity) bool {
+	pa, okA := incident.ParseSeverity(string(a))
+	pb, okB := incident.ParseSeverity(string(b))
+	return okA && okB && pa < pb // "P1" < "P2" < "P3"
 }
 
 // NoteText renders a poller note for Slack.

@@ -1,6 +1,7 @@
 package usecase
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -19,6 +20,7 @@ type AlertClaims interface {
 	Taken(ctx context.Context, a alerts.Alert, id string) error
 	Release(ctx context.Context, a alerts.Alert)
 	Resolved(ctx context.Context, a alerts.Alert) (string, error)
+	Unresolve(ctx context.Context, a alerts.Alert)
 }
 
 // AlertOpener opens an incident for an alert or joins the open one of
@@ -94,9 +96,9 @@ func (t AlertIntake) Take(ctx context.Context, b alerts.Batch) (AlertsTaken, err
 			out.Firing += n
 		}
 	}
-	n, err := t.resolve(ctx, b, resolved)
+	n, dups, err := t.resolve(ctx, b, resolved)
 	out.Resolved = n
-	out.Duplicates += len(resolved) - n
+	out.Duplicates += dups
 	return out, err
 }
 
@@ -157,17 +159,23 @@ func (t AlertIntake) takeCategory(ctx context.Context, b alerts.Batch, as []aler
 
 // resolve says resolved alerts in their incidents' threads, one line per
 // incident, each alert once.
-func (t AlertIntake) resolve(ctx context.Context, b alerts.Batch, as []alerts.Alert) (int, error) {
+func (t AlertIntake) resolve(ctx context.Context, b alerts.Batch, as []alerts.Alert) (said, dups int, err error) {
 	byInc := map[string][]alerts.Alert{}
 	var ids []string
 	n := 0
 	for _, a := range as {
 		id, err := t.Claims.Resolved(ctx, a)
 		if err != nil {
-			return n, err
+			for _, id := range ids { // claimed but not said: the retry says them
+				for _, a := range byInc[id] {
+					t.Claims.Unresolve(context.WithoutCancel(ctx), a)
+				}
+			}
+			return 0, dups, err
 		}
 		t.record(ctx, b, a, id, map[bool]string{true: "ok", false: "no incident here, or said already"}[id != ""])
 		if id == "" {
+			dups++
 			continue
 		}
 		n++
@@ -176,15 +184,23 @@ func (t AlertIntake) resolve(ctx context.Context, b alerts.Batch, as []alerts.Al
 		}
 		byInc[id] = append(byInc[id], a)
 	}
+	var failed error
 	for _, id := range ids {
 		inc, err := t.Store.Get(ctx, id)
 		if err != nil {
-			t.Log.WithError(err).WithField("incident", id).Warn("resolved alerts not said")
+			// Said never is worse than said late: the claims go back and
+			// the error answers 503, so the sender's retry says them.
+			t.Log.WithError(err).WithField("incident", id).Warn("resolved alerts not said; given back for the sender's retry")
+			for _, a := range byInc[id] {
+				t.Claims.Unresolve(context.WithoutCancel(ctx), a)
+			}
+			n -= len(byInc[id])
+			failed = cmp.Or(failed, fmt.Errorf("read %s for its resolved alerts: %w", id, err))
 			continue
 		}
 		t.Thread.Thread(ctx, inc, render.AlertsResolved(b.Sender, id, inc.Open(), byInc[id]))
 	}
-	return n, nil
+	return n, dups, failed
 }
 
 func (t AlertIntake) release(ctx context.Context, as []alerts.Alert) {

@@ -197,3 +197,50 @@ func TestResolvedAlertAfterTheIncidentWasResolvedSaysSo(t *testing.T) {
 		t.Fatalf("thread line: %q", line)
 	}
 }
+
+// getFails is the incident store with Get failing while down is set.
+type getFails struct {
+	*incident.Store
+	down bool
+}
+
+func (g *getFails) Get(ctx context.Context, id string) (*incident.Incident, error) {
+	if g.down {
+		return nil, apperr.New(apperr.UnavailableStore, "redis does not answer")
+	}
+	return g.Store.Get(ctx, id)
+}
+
+// A resolved alert whose incident cannot be read is not said now: the
+// request fails (503), the "said once" claim is given back, and
+// Alertmanager's retry says it, once.
+func TestResolvedAlertNotSaidIsGivenBackForTheRetry(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.Client(t)
+	now := func() time.Time { return time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC) }
+	store := incident.NewStores(rdb, prefix, now).Incidents
+	said := &lines{}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	gets := &getFails{Store: store}
+	in := usecase.AlertIntake{Opener: &opener{store: store}, Store: gets, Thread: said, Claims: alerts.NewStore(rdb, prefix), Audit: &entries{}, Log: log}
+	fire := firing("00000000000000d1")
+	if _, err := in.Take(ctx, batch(t, fire)); err != nil {
+		t.Fatal(err)
+	}
+	resolved := batch(t, strings.ReplaceAll(fire, `"firing"`, `"resolved"`))
+	gets.down = true
+	got, err := in.Take(ctx, resolved)
+	if apperr.CodeOf(err) != apperr.UnavailableStore || got.Resolved != 0 || got.Duplicates != 0 || len(said.said) != 0 {
+		t.Fatalf("incident unreadable: %+v %v, thread %q", got, err, said.said)
+	}
+	gets.down = false
+	got, err = in.Take(ctx, resolved)
+	if err != nil || got.Resolved != 1 || len(said.said) != 1 || !strings.Contains(said.said[0], "INC-1") {
+		t.Fatalf("retry: %+v %v, thread %q", got, err, said.said)
+	}
+	got, err = in.Take(ctx, resolved)
+	if err != nil || got.Resolved != 0 || got.Duplicates != 1 || len(said.said) != 1 {
+		t.Fatalf("second retry: %+v %v, thread %q", got, err, said.said)
+	}
+}

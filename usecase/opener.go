@@ -173,7 +173,7 @@ func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 	if errors.As(err, &dup) {
 		inc = dup.Existing
 		_, _ = o.store.Update(ctx, inc.ID, incident.Record(by, what+" attached: "+a.Title))
-		o.pub.Outbox.Thread(ctx, inc, render.AlertText(a, inc.ID, true))
+		o.pub.Outbox.Thread(ctx, inc, render.AlertJoinedText(a, inc))
 		if a.By == "" {
 			o.pub.Ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
 		}

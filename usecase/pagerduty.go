@@ -59,6 +59,7 @@ type PagerDutySyncDeps struct {
 	Ladder   AckStopper
 	Redis    redis.UniversalClient
 	Prefix   string
+	Keys     *PDKeys       // each incident's dedup_key (nil: the bare INC-n)
 	Interval time.Duration // PAGERDUTY_POLL
 	Now      func() time.Time
 	Log      logrus.FieldLogger
@@ -135,11 +136,14 @@ func (s *PagerDutySync) poll(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	if len(ids) == 0 {
+		return s.recheck(ctx, now)
+	}
 	answered := false
 	for _, id := range ids {
 		asked, err := s.readBack(ctx, id)
+		answered = answered || asked // PagerDuty answered, whatever came after
 		if err == nil {
-			answered = answered || asked
 			continue
 		}
 		if s.stopRound(ctx, err, now) {
@@ -177,10 +181,32 @@ func (s *PagerDutySync) answered(ctx context.Context) bool {
 	return n > 0
 }
 
+// recheck asks PagerDuty again, with nothing watched, whether a refused
+// key works now (on the refused key's turn, every pdAuthRetry): a key
+// fixed meanwhile clears the refusal, so breaking it again is said again.
+// Nothing refused, nothing asked.
+func (s *PagerDutySync) recheck(ctx context.Context, now time.Time) error {
+	if n, err := s.d.Redis.Exists(ctx, s.key("refused")).Result(); err != nil || n == 0 {
+		return err
+	}
+	_, err := s.d.API.Incidents(ctx, startUpKey)
+	switch {
+	case err == nil:
+		s.answered(ctx)
+	case !s.stopRound(ctx, err, now):
+		s.d.Log.WithError(err).Warn("could not ask PagerDuty whether PAGERDUTY_API_TOKEN works again; trying again next poll")
+	}
+	return nil
+}
+
+// startUpKey is a key no incident has: asking for it only tells whether
+// PagerDuty accepts the REST API key.
+const startUpKey = "clerk-incident-bot-start-up-check"
+
 // Check reads PagerDuty once at start-up, so a key it refuses is said now
 // rather than at the first incident.
 func (s *PagerDutySync) Check(ctx context.Context) {
-	_, err := s.d.API.Incidents(ctx, "clerk-incident-bot-start-up-check")
+	_, err := s.d.API.Incidents(ctx, startUpKey)
 	switch {
 	case err == nil:
 		if s.answered(ctx) {
@@ -204,7 +230,13 @@ func (s *PagerDutySync) readBack(ctx context.Context, id string) (asked bool, er
 	if err != nil {
 		return false, err
 	}
-	found, err := s.d.API.Incidents(ctx, id)
+	key := id
+	if s.d.Keys != nil {
+		if key, err = s.d.Keys.Key(ctx, id); err != nil {
+			return false, err
+		}
+	}
+	found, err := s.d.API.Incidents(ctx, key)
 	if err != nil {
 		return false, err
 	}

@@ -197,6 +197,10 @@ func startFakes(sb *sandbox) *fakes {
 	f.slack.Unlimited() // a person is at the prompt; pacing is shown by the tests
 	sb.slack, sb.status, sb.twilio, sb.pagerduty = f.slack, f.status, f.twilio, f.pagerduty
 	for id, name := range sb.names {
+		if id == "U4" {
+			f.slack.AddGuest(id, name, false) // dan: a multi-channel guest, as the intro says
+			continue
+		}
 		f.slack.AddUser(id, name)
 	}
 	f.slack.SetGroup("SONCALL", "U1", "U2")
@@ -445,7 +449,7 @@ func (sb *sandbox) inPagerDuty(args []string) string {
 	if args[0] == "resolve" {
 		act = sb.pagerduty.Resolve
 	}
-	if !act(id, "PSANDBOX", name) {
+	if !act(sb.pagerduty.KeyFor(id), "PSANDBOX", name) {
 		return "PagerDuty has no open incident for " + id + ": the ladder triggers it at level 2 (or `/clerk-incident escalate` twice)"
 	}
 	return fmt.Sprintf("%s %s in PagerDuty as %s; the bot reads it back within 5 s", id, map[string]string{"ack": "acknowledged", "resolve": "resolved"}[args[0]], name)

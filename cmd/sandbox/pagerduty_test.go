@@ -30,7 +30,7 @@ func TestSandboxAcknowledgeInPagerDuty(t *testing.T) {
 	}
 	typeLine("/clerk-incident open outage P1 Sign-in failing", "== INC-1 · Sign-in failing ==")
 	typeLine("pagerduty ack INC-1", "PagerDuty has no open incident for INC-1")
-	typeLine("/clerk-incident escalate", "[PagerDuty trigger INC-1]")
+	typeLine("/clerk-incident escalate", "[PagerDuty trigger INC-1@")
 	typeLine("pagerduty ack INC-1", "INC-1 acknowledged in PagerDuty as Nora Oncall")
 	typeLine("", "Acknowledged in PagerDuty by Nora Oncall")
 	typeLine("pagerduty nonsense", "say pagerduty ack INC-n [name]")
@@ -38,7 +38,7 @@ func TestSandboxAcknowledgeInPagerDuty(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(out.String(), "[PagerDuty acknowledge INC-1]") {
+	if strings.Contains(out.String(), "[PagerDuty acknowledge INC-1@") {
 		t.Fatalf("the ack made in PagerDuty was sent back to it:\n%s", out.String())
 	}
 }

@@ -385,6 +385,20 @@ func (p *PagerDuty) RateLimit(n int) { p.mu.Lock(); p.limited = n; p.mu.Unlock()
 func (p *PagerDuty) SetLatency(d time.Duration) { p.mu.Lock(); p.latency = d; p.mu.Unlock() }
 
 // Events returns what was accepted, in order.
+// KeyFor is the dedup_key the latest trigger for incident id came with
+// (id itself, or id@<install>); id when none came.
+func (p *PagerDuty) KeyFor(id string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.events) - 1; i >= 0; i-- {
+		if k := p.events[i].DedupKey; p.events[i].Action == "trigger" && (k == id || strings.HasPrefix(k, id+"@")) {
+			return k
+		}
+	}
+	return id
+}
+
+// Events lists the events accepted.
 func (p *PagerDuty) Events() []Event {
 	p.mu.Lock()
 	defer p.mu.Unlock()

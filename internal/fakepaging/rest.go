@@ -38,9 +38,10 @@ type restState struct {
 	byKey    map[string][]*pdIncident // incident_key → its incidents, oldest first
 	n        int
 	now      func() time.Time
-	pageMax  int // the largest page answered (PagerDuty's is 100)
-	limited  int // next n REST requests answer 429
-	failing  int // next n REST requests answer 500
+	pageMax  int  // the largest page answered (PagerDuty's is 100)
+	limited  int  // next n REST requests answer 429
+	failing  int  // next n REST requests answer 500
+	denied   bool // APIToken answers 403 (its role lost access to incidents)
 	requests []APIRequest
 }
 
@@ -134,6 +135,10 @@ func (p *PagerDuty) OpenIncident(key, status string, created time.Time) {
 		Created: created, LastChangeBy: service, LastChangeAt: created})
 }
 
+// DenyAccess takes incidents away from APIToken's role while on (403,
+// as PagerDuty answers a key that may not read them) and gives them back.
+func (p *PagerDuty) DenyAccess(on bool) { p.mu.Lock(); p.rest.denied = on; p.mu.Unlock() }
+
 // RateLimitAPI makes the next n REST requests answer 429.
 func (p *PagerDuty) RateLimitAPI(n int) { p.mu.Lock(); p.rest.limited = n; p.mu.Unlock() }
 
@@ -182,7 +187,7 @@ func (p *PagerDuty) restAPI(w http.ResponseWriter, r *http.Request) {
 		pdError(w, http.StatusNotFound, 2100, "Not Found")
 	case !req.Authorized:
 		pdError(w, http.StatusUnauthorized, 2006, "Authentication failed")
-	case token == p.NoAccessToken:
+	case token == p.NoAccessToken || (token == p.APIToken && st.denied):
 		pdError(w, http.StatusForbidden, 2010, "Access Denied")
 	case st.limited > 0:
 		st.limited--

@@ -357,3 +357,38 @@ func TestGrafanaContactPointOpensTheSame(t *testing.T) {
 	card := fs.ExpectMessage(t, "CINC", "INC-1 · This alert was triggered for zone us-1", "P3", "Performance", "https://play.grafana.org/alerting/1afz29v7z/edit")
 	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"1 more firing alert from Grafana joined INC-1", "This alert was triggered for zone eu-1", "https://play.grafana.org/alerting/d1rdpdv7k/edit"}})
 }
+
+// A critical alert joining an open P3 incident of its category does not
+// raise it by itself (a person decides), but the thread says the alert's
+// severity and the command that raises it; an alert no more severe is
+// said with its severity and no such advice.
+func TestAlertMoreSevereThanItsIncidentSaysHowToRaiseIt(t *testing.T) {
+	t.Parallel()
+	fs := fakeslack.New()
+	defer fs.Close()
+	fs.AddUser("U1", "alice")
+	prefix := redistest.Prefix()
+	bot := startAlerts(t, fs, prefix, nil)
+	fs.Command(t, "U1", "C1", "open outage P3 Slow sign-in in one region")
+	card := fs.ExpectMessage(t, "CINC", "INC-1 · Slow sign-in in one region")
+	fs.ExpectEphemeral(t, "U1", "Opened *INC-1*")
+	code, body := postAlerts(t, bot.HTTPAddr, alertsToken, amBody("firing", amAlert("firing", "00000000000000e1",
+		map[string]string{"alertname": "SignInErrors", "category": "outage", "severity": "critical"}, map[string]string{"summary": "Sign-in errors over 20 %"})))
+	if code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Sign-in errors over 20 %", "Attached to INC-1",
+		"This alert is *P1*; INC-1 is P3.", "more severe than the incident. To raise it: `/clerk-incident severity INC-1 P1`"}})
+	if inc := readIncident(t, prefix, "INC-1"); inc.Severity != incident.P3 {
+		t.Fatalf("severity changed by itself to %s", inc.Severity)
+	}
+	code, body = postAlerts(t, bot.HTTPAddr, alertsToken, amBody("firing", amAlert("firing", "00000000000000e2",
+		map[string]string{"alertname": "SlowTokens", "category": "outage", "severity": "info"}, map[string]string{"summary": "Token latency up"})))
+	if code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	fs.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Token latency up", "This alert is *P3*; INC-1 is P3."}})
+	if n := said(fs, "To raise it"); n != 1 {
+		t.Fatalf("advice to raise said %d times", n)
+	}
+}

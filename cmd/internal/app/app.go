@@ -490,6 +490,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	b.rooms = newRooms(ctx, cfg, opt, rdb, stores.Incidents, out, strict, log)
 	deps.Rooms = b.rooms.lookup
 	deps.Sharing = usecase.NewSharing(out, auth, log)
+	deps.Guests = handlers.NewGuests(out, opt.Now)
 	clerk := b.publisher(rb, contacts, st)
 	if clerk != nil {
 		deps.Clerk = clerk

@@ -160,7 +160,8 @@ func (b *build) engine(ladder *escalation.Ladder) *escalation.Engine {
 		}
 	}
 	if cfg.PagerDutyKey != "" {
-		opts = append(opts, escalation.WithAlerts(paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil)))
+		opts = append(opts, escalation.WithAlerts(usecase.KeyedEvents{Events: paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil),
+			Keys: usecase.NewPDKeys(b.rdb, cfg.RedisPrefix)}))
 	}
 	opts = append(opts, escalation.WithGuard(b.g), escalation.WithPageObserver(b.m))
 	return escalation.NewEngine(b.rdb, cfg.RedisPrefix, b.stores.Incidents, b.pub.Pages, b.opt.Now, b.log.WithField("component", "escalation"), opts...)
@@ -229,7 +230,7 @@ func (b *build) pagerDutySync(engine *escalation.Engine) *usecase.PagerDutySync 
 			*publish.Notes
 		}{b.pub.Cards, b.pub.Notes},
 		Ladder: usecase.NewResolver(usecase.ResolverDeps{Store: b.stores.Incidents, Pub: pub, Esc: engine, Log: log}),
-		Redis:  b.rdb, Prefix: cfg.RedisPrefix, Interval: cfg.PagerDutyPoll, Now: b.opt.Now, Log: log})
+		Redis:  b.rdb, Prefix: cfg.RedisPrefix, Keys: usecase.NewPDKeys(b.rdb, cfg.RedisPrefix), Interval: cfg.PagerDutyPoll, Now: b.opt.Now, Log: log})
 }
 
 // afterOpen checks the app's recent deploys after an open. Vercel may be

@@ -78,6 +78,7 @@ type actionDeps struct {
 	UpdateChannel string
 	Modals        commands.Modals
 	Notices       *incident.Drafts // the notice to affected users (`notify draft`)
+	Guests        *handlers.Guests // Slack guests never get personal data
 }
 
 // watchDeps are what watching Clerk and the app's webhooks use.
@@ -212,7 +213,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		commands.NewMilestones(kit, charts, d.Store, pub),
 	}
 	return handlers.New(handlers.Deps{Families: fams, Kit: kit, Access: access, Auth: d.Auth, People: pub, Approvals: d.Approvals,
-		Audit: d.Audit, Observe: d.Observe, ReadLimit: d.ReadLimit, Views: drafts, Log: d.Log})
+		Audit: d.Audit, Observe: d.Observe, ReadLimit: d.ReadLimit, Views: drafts, Guests: d.Guests, Log: d.Log})
 }
 
 // PostResyncProgress gives the resync family the progress part's post.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/app"
 	"github.com/clerk-incident-bot/clerk-incident-bot/cmd/internal/apptest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakepaging"
@@ -116,7 +118,7 @@ func (h *pdHarness) open(t *testing.T, bot *apptest.Bot) (card, dm *fakeslack.Me
 	tickEngine(t, bot)
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Paged level 1", "PagerDuty"}})
 	dm = s.ExpectMessage(t, "DU1", "INC-1")
-	if ev := h.pd.Events(); len(ev) != 1 || ev[0].Action != "trigger" || ev[0].DedupKey != "INC-1" {
+	if ev := h.pd.Events(); len(ev) != 1 || ev[0].Action != "trigger" || !strings.HasPrefix(ev[0].DedupKey, "INC-1@") {
 		t.Fatalf("PagerDuty events %+v", ev)
 	}
 	return card, dm
@@ -140,7 +142,7 @@ func TestAckInPagerDutyStopsTheLadder(t *testing.T) {
 	if said(s, "Acknowledged in PagerDuty") != 0 {
 		t.Fatal("acknowledged before anyone did")
 	}
-	if !h.pd.Acknowledge("INC-1", "PNORA01", "Nora Oncall") {
+	if !h.pd.Acknowledge(h.pd.KeyFor("INC-1"), "PNORA01", "Nora Oncall") {
 		t.Fatal("PagerDuty has no open incident for INC-1")
 	}
 	h.clock.Add(5 * time.Second)
@@ -203,7 +205,7 @@ func TestResolvedInPagerDutyIsSaidOnce(t *testing.T) {
 	waitFor(t, func() bool { ev := h.pd.Events(); return len(ev) == 2 && ev[1].Action == "acknowledge" })
 	h.clock.Add(time.Minute)
 	pollPD(t, bot)
-	if !h.pd.Resolve("INC-1", "PNORA01", "Nora Oncall") {
+	if !h.pd.Resolve(h.pd.KeyFor("INC-1"), "PNORA01", "Nora Oncall") {
 		t.Fatal("PagerDuty has no open incident for INC-1")
 	}
 	for range 4 {
@@ -269,7 +271,7 @@ func TestRefusedPagerDutyKeyIsSaidOnce(t *testing.T) {
 	h.env["PAGERDUTY_API_TOKEN"] = h.pd.APIToken
 	fixed := h.start(t)
 	waitFor(t, func() bool { return strings.Contains(fixed.Logs.String(), "answers PAGERDUTY_API_TOKEN again") })
-	h.pd.Acknowledge("INC-1", "PNORA01", "Nora Oncall")
+	h.pd.Acknowledge(h.pd.KeyFor("INC-1"), "PNORA01", "Nora Oncall")
 	if !pollPD(t, fixed) {
 		t.Fatal("the fixed key waits for the refused key's retry")
 	}
@@ -295,7 +297,7 @@ func TestPagerDutyRateLimitIsWaitedOut(t *testing.T) {
 	h := newPDHarness(t, "")
 	bot := h.start(t)
 	card, _ := h.open(t, bot)
-	h.pd.Acknowledge("INC-1", "PNORA01", "Nora Oncall")
+	h.pd.Acknowledge(h.pd.KeyFor("INC-1"), "PNORA01", "Nora Oncall")
 	h.pd.RateLimitAPI(1)
 	h.clock.Add(time.Minute)
 	pollPD(t, bot)
@@ -322,7 +324,7 @@ func TestPagerDutyReadBackIsExactlyOnceAcrossReplicas(t *testing.T) {
 	a := h.start(t)
 	b := h.start(t)
 	card, _ := h.open(t, a)
-	h.pd.Acknowledge("INC-1", "PNORA01", "Nora Oncall")
+	h.pd.Acknowledge(h.pd.KeyFor("INC-1"), "PNORA01", "Nora Oncall")
 	var polls sync.Map
 	round := func(r int) {
 		var wg sync.WaitGroup
@@ -341,7 +343,7 @@ func TestPagerDutyReadBackIsExactlyOnceAcrossReplicas(t *testing.T) {
 		h.clock.Add(15 * time.Second)
 		round(r)
 		if r == 1 {
-			h.pd.Resolve("INC-1", "PNORA01", "Nora Oncall")
+			h.pd.Resolve(h.pd.KeyFor("INC-1"), "PNORA01", "Nora Oncall")
 		}
 	}
 	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Acknowledged in PagerDuty by Nora Oncall"}})
@@ -366,7 +368,7 @@ func TestResolvedInPagerDutyBeforeAnAckAcknowledges(t *testing.T) {
 	h := newPDHarness(t, "")
 	bot := h.start(t)
 	card, _ := h.open(t, bot)
-	h.pd.Resolve("INC-1", "PEVE001", "Eve <!channel>")
+	h.pd.Resolve(h.pd.KeyFor("INC-1"), "PEVE001", "Eve <!channel>")
 	h.clock.Add(time.Minute)
 	pollPD(t, bot)
 	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Acknowledged in PagerDuty by Eve &lt;!channel&gt;"}})
@@ -385,12 +387,12 @@ func TestOldPagerDutyIncidentWithOurKeyIsIgnored(t *testing.T) {
 	t.Parallel()
 	h := newPDHarness(t, "")
 	h.pd.OpenIncident("INC-1", "triggered", h.clock.Now().Add(-72*time.Hour))
-	h.pd.Resolve("INC-1", "POLD001", "Old Timer")
+	h.pd.Resolve(h.pd.KeyFor("INC-1"), "POLD001", "Old Timer")
 	bot := h.start(t)
 	card, _ := h.open(t, bot)
 	h.clock.Add(time.Minute)
 	pollPD(t, bot)
-	h.pd.Acknowledge("INC-1", "PNORA01", "Nora Oncall")
+	h.pd.Acknowledge(h.pd.KeyFor("INC-1"), "PNORA01", "Nora Oncall")
 	h.clock.Add(15 * time.Second)
 	pollPD(t, bot)
 	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Acknowledged in PagerDuty by Nora Oncall"}})
@@ -417,7 +419,7 @@ func TestPagerDutyReadBackLoopSurvivesAPanic(t *testing.T) {
 	if !p.saw("PagerDuty read-back") {
 		t.Fatal("the read-back loop never ran")
 	}
-	h.pd.Acknowledge("INC-1", "PNORA01", "Nora Oncall")
+	h.pd.Acknowledge(h.pd.KeyFor("INC-1"), "PNORA01", "Nora Oncall")
 	h.clock.Add(time.Minute)
 	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Acknowledged in PagerDuty by Nora Oncall"}})
 	if !strings.Contains(bot.Logs.String(), "injected failure in PagerDuty read-back") {
@@ -447,4 +449,96 @@ func TestPagerDutyAPIConfigIsChecked(t *testing.T) {
 	if err != nil || cfg.PagerDutyPoll != 15*time.Second || cfg.PagerDutyAPIURL != "https://api.pagerduty.com" {
 		t.Fatalf("defaults: %v %v %q", err, cfg.PagerDutyPoll, cfg.PagerDutyAPIURL)
 	}
+}
+
+// A refusal is forgotten as soon as PagerDuty answers again, even with no
+// incident watched: access lifted while nothing was open clears it, so
+// losing access a second time is said a second time.
+func TestPagerDutyRefusalFixedWhileNothingIsWatchedIsSaidAgain(t *testing.T) {
+	t.Parallel()
+	h := newPDHarness(t, "")
+	bot := h.start(t)
+	s := h.slack
+	h.open(t, bot)
+	h.pd.DenyAccess(true)
+	h.clock.Add(time.Minute)
+	pollPD(t, bot)
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Contains: []string{"refused PAGERDUTY_API_TOKEN access to incidents (403"}})
+	s.Command(t, "U1", "C1", "resolve INC-1 fixed")
+	s.ExpectMessage(t, "CINC", "Resolved")
+	h.pd.DenyAccess(false) // fixed in PagerDuty, nothing watched any more
+	h.clock.Add(11 * time.Minute)
+	pollPD(t, bot)
+	waitFor(t, func() bool { return strings.Contains(bot.Logs.String(), "answers PAGERDUTY_API_TOKEN again") })
+	h.pd.DenyAccess(true) // and broken again
+	s.Command(t, "U1", "C1", "open outage P1 Checkout failing")
+	s.ExpectMessage(t, "CINC", "INC-2 · Checkout failing")
+	s.ExpectEphemeral(t, "U1", "Opened *INC-2*")
+	tickEngine(t, bot)
+	h.clock.Add(time.Minute)
+	pollPD(t, bot)
+	waitFor(t, func() bool { return said(s, "refused PAGERDUTY_API_TOKEN access to incidents (403") == 2 })
+}
+
+// Staging and prod share one PagerDuty service, each with its own Redis
+// (or prefix) and each with an INC-1: their dedup_keys differ (INC-1@
+// the install's ID), so neither re-triggers, acknowledges or reads back
+// the other's; Nora's ack of prod's INC-1 acknowledges prod's alone.
+func TestTwoInstallsSharingPagerDutyKeepTheirIncidentsApart(t *testing.T) {
+	t.Parallel()
+	prod := newPDHarness(t, "")
+	staging := newPDHarness(t, "")
+	staging.pd = prod.pd
+	for _, k := range []string{"PAGERDUTY_ROUTING_KEY", "PAGERDUTY_EVENTS_URL", "PAGERDUTY_API_TOKEN", "PAGERDUTY_API_URL"} {
+		staging.env[k] = prod.env[k]
+	}
+	staging.pd.SetClock(staging.clock.Now)
+	a := prod.start(t)
+	prod.open(t, a)
+	b := staging.start(t)
+	staging.slack.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	staging.slack.ExpectEphemeral(t, "U1", "Opened *INC-1*")
+	tickEngine(t, b)
+	ev := prod.pd.Events()
+	if len(ev) != 2 || ev[0].DedupKey == ev[1].DedupKey || !strings.HasPrefix(ev[1].DedupKey, "INC-1@") {
+		t.Fatalf("two installs' INC-1 triggered %+v", ev)
+	}
+	prod.pd.Acknowledge(ev[0].DedupKey, "PNORA01", "Nora Oncall")
+	for _, h := range []*pdHarness{prod, staging} {
+		h.clock.Add(time.Minute)
+		pollPD(t, h.bots[0])
+	}
+	prod.slack.Expect(t, fakeslack.Match{Channel: "CINC", Contains: []string{"Acknowledged in PagerDuty by Nora Oncall"}})
+	if n := said(staging.slack, "Acknowledged in PagerDuty"); n != 0 {
+		t.Fatal("staging's INC-1 took prod's ack")
+	}
+}
+
+// An incident open when the bot is upgraded was triggered under the bare
+// INC-n: it keeps that key, so the read-back still finds its PagerDuty
+// incident and the resolve here resolves it there.
+func TestIncidentTriggeredBeforeTheUpgradeKeepsItsBareKey(t *testing.T) {
+	t.Parallel()
+	h := newPDHarness(t, "")
+	bot := h.start(t)
+	s := h.slack
+	s.Command(t, "U1", "C1", "open outage P1 Sign-in failing")
+	card := s.ExpectMessage(t, "CINC", "INC-1 · Sign-in failing")
+	s.ExpectEphemeral(t, "U1", "Opened *INC-1*")
+	// What the release before left: PagerDuty triggered with INC-1, the
+	// trigger marker, the read-back's watch entry.
+	rdb, _ := redistest.Client(t)
+	ctx := context.Background()
+	h.pd.OpenIncident("INC-1", "triggered", h.clock.Now())
+	rdb.Set(ctx, h.prefix+"escalation:INC-1:pagerduty", 1, time.Hour)
+	rdb.ZAdd(ctx, h.prefix+"escalation:pagerduty:watch", redis.Z{Score: float64(h.clock.Now().UnixMilli()), Member: "INC-1"})
+	h.pd.Acknowledge("INC-1", "PNORA01", "Nora Oncall")
+	h.clock.Add(time.Minute)
+	pollPD(t, bot)
+	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Acknowledged in PagerDuty by Nora Oncall"}})
+	s.Command(t, "U1", "C1", "resolve INC-1 fixed")
+	waitFor(t, func() bool {
+		ev := h.pd.Events()
+		return len(ev) > 0 && ev[len(ev)-1].Action == "resolve" && ev[len(ev)-1].DedupKey == "INC-1"
+	})
 }

@@ -127,7 +127,7 @@ func TestLadderPagesPhonesAndPagerDuty(t *testing.T) {
 		t.Fatalf("call TwiML %q", call)
 	}
 	ev := h.pd.Events()
-	if len(ev) != 1 || ev[0].Action != "trigger" || ev[0].DedupKey != "INC-1" || ev[0].Severity != "critical" || ev[0].Source != "clerk-incident-bot" ||
+	if len(ev) != 1 || ev[0].Action != "trigger" || !strings.HasPrefix(ev[0].DedupKey, "INC-1@") || ev[0].Severity != "critical" || ev[0].Source != "clerk-incident-bot" ||
 		!strings.Contains(ev[0].Link, "slack.com/archives/CINC/p") {
 		t.Fatalf("PagerDuty %+v", ev)
 	}
@@ -135,7 +135,7 @@ func TestLadderPagesPhonesAndPagerDuty(t *testing.T) {
 	s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"acknowledged INC-1"}})
 	h.clock.Add(2 * time.Hour)
 	h.tick()
-	if ev := h.pd.Events(); len(ev) != 2 || ev[1].Action != "acknowledge" || ev[1].DedupKey != "INC-1" {
+	if ev := h.pd.Events(); len(ev) != 2 || ev[1].Action != "acknowledge" || ev[1].DedupKey != ev[0].DedupKey {
 		t.Fatalf("after ack %+v", ev)
 	}
 	if len(h.twilio.Sent()) != 3 {
