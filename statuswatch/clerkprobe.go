@@ -110,7 +110,13 @@ func (p *APIProbes) pollProbes(ctx context.Context) {
 	results := make([]ProbeResult, len(p.cfg.Probes))
 	var wg sync.WaitGroup
 	for i, t := range p.cfg.Probes {
-		wg.Go(func() { results[i] = p.probe(ctx, t) })
+		wg.Go(func() {
+			// A panic here is the bot's, not Clerk's: the round goes on and
+			// the probe counts as neither good nor bad news about Clerk.
+			if p.cfg.Guard.Run(ctx, "clerk probe", "", func(ctx context.Context) { results[i] = p.probe(ctx, t) }) {
+				results[i] = ProbeResult{API: t.API, Name: t.Name, Err: "the bot failed to probe (see its logs)"}
+			}
+		})
 	}
 	wg.Wait()
 	p.Judge(ctx, results)

@@ -17,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 )
@@ -132,6 +133,14 @@ type Config struct {
 	ProbeWindow time.Duration
 	// Observer, if set, observes each poll.
 	Observer PollObserver
+	// Guard runs the goroutines a probe round starts (a panic there is
+	// recovered and reported; internal/guard.Guard, the default).
+	Guard Guard
+}
+
+// Guard runs fn, recovering a panic and reporting whether one happened.
+type Guard interface {
+	Run(ctx context.Context, job, incidentID string, fn func(ctx context.Context)) bool
 }
 
 // PollObserver observes each poll: "status" or "health", and whether it
@@ -209,6 +218,9 @@ func NewPoller(rdb redis.UniversalClient, prefix string, cfg Config, hc *http.Cl
 	}
 	if cfg.Components == nil {
 		cfg.Components = DefaultComponentMap()
+	}
+	if cfg.Guard == nil {
+		cfg.Guard = &guard.Guard{}
 	}
 	if cfg.ProbeConfirm < 1 {
 		cfg.ProbeConfirm = 3
@@ -310,10 +322,10 @@ func (p *Poller) Poll(ctx context.Context) {
 func (p *Poller) PollProbes(ctx context.Context) {
 	var wg sync.WaitGroup
 	if len(p.cfg.Probes) > 0 {
-		wg.Go(func() { p.pollProbes(ctx) })
+		wg.Go(func() { p.cfg.Guard.Run(ctx, "clerk probes", "", p.pollProbes) })
 	}
 	if p.cfg.HealthURL != "" {
-		wg.Go(func() { p.pollHealth(ctx) })
+		wg.Go(func() { p.cfg.Guard.Run(ctx, "app health probe", "", p.pollHealth) })
 	}
 	wg.Wait()
 }

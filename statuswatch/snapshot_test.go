@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakestatus"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
@@ -74,5 +75,41 @@ func TestSnapshotPartsWrittenAtOnceAreAllKept(t *testing.T) {
 		if s.Summary == nil || s.Health == nil {
 			t.Fatalf("a part written at the same time was lost (round after read %d): summary %v, health %v", n, s.Summary != nil, s.Health != nil)
 		}
+	}
+}
+
+type panicFor struct{ job string }
+
+func (p panicFor) hook(job string) {
+	if job == p.job {
+		panic("planted: " + job)
+	}
+}
+
+// A probe round runs its probes in goroutines of its own; a panic in one
+// is the bot's bug: the guard recovers it (the process carries on) and the
+// round records that probe as not done rather than as Clerk failing.
+func TestAProbeThatPanicsDoesNotEndTheProcess(t *testing.T) {
+	fs := fakestatus.New()
+	defer fs.Close()
+	rdb, prefix := redistest.Client(t)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	rep := &report{}
+	g := guard.New(log, nil, panicFor{job: "clerk probe"}.hook)
+	p := statuswatch.NewPoller(rdb, prefix, statuswatch.Config{HealthURL: fs.HealthURL(), Interval: time.Minute, ProbeInterval: 10 * time.Second,
+		Probes: []statuswatch.ProbeTarget{{API: "Backend API", Name: "GET /jwks", URL: fs.HealthURL()}}, Guard: g},
+		nil, rep, rep, func() time.Time { return time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC) }, log)
+	ctx := context.Background()
+	p.PollProbes(ctx)
+	s, err := p.Last(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Probes) != 1 || s.Probes[0].Bad || !strings.Contains(s.Probes[0].Err, "the bot failed to probe") || s.Health == nil {
+		t.Fatalf("after a panicked probe: %+v, health %v", s.Probes, s.Health != nil)
+	}
+	if len(rep.alerts) != 0 {
+		t.Fatalf("a panic in the bot opened %d incidents about Clerk", len(rep.alerts))
 	}
 }

@@ -260,7 +260,7 @@ func (b *build) poller(opener *usecase.Opener) *statuswatch.Poller {
 	poll := statuswatch.NewPoller(b.rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
 		Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: interval, Components: cfg.Components,
 		Probes: probes, ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow, ProbeInterval: scheduleInterval(cfg.ProbeSchedule), ProbeWindow: cfg.ProbeWindow,
-		Observer: b.m}, b.hc, opener, b.pub.Notes, b.opt.Now, b.log.WithField("component", "statuswatch"))
+		Observer: b.m, Guard: b.g}, b.hc, opener, b.pub.Notes, b.opt.Now, b.log.WithField("component", "statuswatch"))
 	if cfg.Channel == "" {
 		b.log.Warn("SLACK_CHANNEL_ID is not set: the status poller can watch but cannot open incidents or post alerts")
 	}
