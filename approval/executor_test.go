@@ -40,7 +40,7 @@ func execFixture(t *testing.T) (*approval.Store, *blockingDoer, func() *approval
 	log.SetOutput(io.Discard)
 	d := &blockingDoer{release: make(chan struct{})}
 	newExec := func() *approval.Executor {
-		return approval.NewExecutor(store, openIncidents{}, map[string]approval.Doer{approval.Lockout: d, approval.BypassOn: d}, nil, log)
+		return approval.NewExecutor(store, openIncidents{}, map[string]approval.Doer{approval.Lockout: d, approval.BypassOn: d}, nil, nil, log)
 	}
 	r, err := store.Create(context.Background(), approval.Request{Incident: "INC-1", Action: approval.Lockout, RequestedBy: incident.Person{ID: "U1"}})
 	if err != nil {
