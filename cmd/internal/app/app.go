@@ -423,7 +423,7 @@ type slackSide interface {
 	publish.UserNames
 	commands.Modals
 	rooms.Slack
-	usecase.ShareSlack
+	commands.ShareSlack
 	LookupHandle(ctx context.Context, handle string) (string, error)
 	AuthTest(ctx context.Context) (string, error)
 	OpenDM(ctx context.Context, user string) (string, error)
@@ -489,7 +489,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	b.rooms = newRooms(ctx, cfg, opt, rdb, stores.Incidents, out, strict, log)
 	deps.Rooms = b.rooms.lookup
-	deps.Sharing = usecase.NewSharing(out, auth, log)
+	deps.Sharing = commands.NewSharing(out, auth, log)
 	deps.Guests = handlers.NewGuests(out, opt.Now)
 	clerk := b.publisher(rb, contacts, st)
 	if clerk != nil {
