@@ -38,7 +38,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
-	"github.com/clerk-incident-bot/clerk-incident-bot/rooms"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuspage"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
@@ -422,7 +421,7 @@ type slackSide interface {
 	escalation.Checker
 	publish.UserNames
 	commands.Modals
-	rooms.Slack
+	publish.ChannelSlack
 	commands.ShareSlack
 	LookupHandle(ctx context.Context, handle string) (string, error)
 	AuthTest(ctx context.Context) (string, error)
