@@ -30,7 +30,7 @@ type pageProblems struct {
 	log        logrus.FieldLogger
 }
 
-// pollStatus reads the status page and follows each problem on it: an
+// poll reads the status page and follows each problem on it: an
 // incident opened after Confirm polls, an advisory line, upstream updates,
 // and what is gone.
 func (pp *pageProblems) poll(ctx context.Context) {
