@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
@@ -20,13 +20,13 @@ import (
 
 // Hardener is what the family needs of Clerk (clerkops.Client).
 type Hardener interface {
-	Protect(ctx context.Context) (clerkops.Protect, error)
-	SetProtectRules(ctx context.Context, on bool) (clerkops.Protect, error)
-	Restrict(ctx context.Context, what string, on bool) (clerkops.Restrictions, error)
-	Block(ctx context.Context, identifier string) (clerkops.Blocked, error)
-	Unblock(ctx context.Context, identifier string) (clerkops.Blocked, bool, error)
-	Investigate(ctx context.Context, ref string) (clerkops.Profile, []clerkops.SessionInfo, error)
-	TrustedDevices(ctx context.Context, userID string) ([]clerkops.TrustedDevice, error)
+	Protect(ctx context.Context) (account.Protect, error)
+	SetProtectRules(ctx context.Context, on bool) (account.Protect, error)
+	Restrict(ctx context.Context, what string, on bool) (account.Restrictions, error)
+	Block(ctx context.Context, identifier string) (account.Blocked, error)
+	Unblock(ctx context.Context, identifier string) (account.Blocked, bool, error)
+	Investigate(ctx context.Context, ref string) (account.Profile, []account.SessionInfo, error)
+	TrustedDevices(ctx context.Context, userID string) ([]account.TrustedDevice, error)
 }
 
 // HardeningPublisher says what the family did and hands private files.
@@ -186,7 +186,7 @@ func (h *Hardening) restrict(ctx context.Context, r Req, p Parsed) {
 		h.Fail(ctx, r, err)
 		return
 	}
-	what := map[string]string{clerkops.RestrictDisposable: "sign-ups from disposable e-mail domains", clerkops.RestrictSubaddresses: "e-mail subaddresses (name+tag@)"}[p.Verb]
+	what := map[string]string{account.RestrictDisposable: "sign-ups from disposable e-mail domains", account.RestrictSubaddresses: "e-mail subaddresses (name+tag@)"}[p.Verb]
 	verb := "now blocks"
 	if !on {
 		verb = "no longer blocks"
@@ -202,7 +202,7 @@ func (h *Hardening) blockTarget(ctx context.Context, r Req, p Parsed, text strin
 		h.Fail(ctx, r, &UsageError{Problem: "Give exactly one e-mail address, phone number (+15551234567) or domain (*@example.com). Nothing changed.", Usage: p.Sub.Usage})
 		return "", false, false
 	}
-	id, domain, ok := clerkops.BlockTarget(fields[0])
+	id, domain, ok := account.BlockTarget(fields[0])
 	if !ok {
 		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an e-mail address, a phone number in +E.164 form or a domain as *@example.com. Nothing changed.", render.Esc(fields[0])), Usage: p.Sub.Usage})
 		return "", false, false
@@ -213,7 +213,7 @@ func (h *Hardening) blockTarget(ctx context.Context, r Req, p Parsed, text strin
 // publicName is a blocklist identifier as the thread may show it: a
 // domain as it is, an address or phone number only by its kind and ID
 // (personal data goes to the asker alone).
-func publicName(b clerkops.Blocked, domain bool) string {
+func publicName(b account.Blocked, domain bool) string {
 	if domain {
 		return "`" + render.Esc(b.Identifier) + "`"
 	}
@@ -332,9 +332,9 @@ func (h *Hardening) rotate(ctx context.Context, r Req, p Parsed) {
 // parseRotate reads `<id> [--keep <duration>] [reason…]`.
 func parseRotate(kind, rest string) (target string, keep time.Duration, reason, problem string) {
 	target, rest = SplitWord(rest)
-	valid := clerkops.IsMachineID(target)
+	valid := account.IsMachineID(target)
 	if kind == "oauth" {
-		valid = clerkops.IsOAuthAppID(target)
+		valid = account.IsOAuthAppID(target)
 	}
 	if !valid {
 		want := map[string]string{"machine": "a machine ID (mch_…)", "oauth": "an OAuth application ID (oa_…)"}[kind]
@@ -344,7 +344,7 @@ func parseRotate(kind, rest string) (target string, keep time.Duration, reason, 
 	if w, after := SplitWord(rest); w == "--keep" {
 		d, after2 := SplitWord(after)
 		v, err := time.ParseDuration(d)
-		if err != nil || v < 0 || v > clerkops.MaxKeep {
+		if err != nil || v < 0 || v > account.MaxKeep {
 			return "", 0, "", fmt.Sprintf("--keep takes a duration from 0 to 8h (Clerk keeps an old key at most 8 hours), not %q.", render.Esc(d))
 		}
 		if kind == "oauth" {

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
@@ -20,8 +20,8 @@ import (
 
 // Accounts is what `user` and `affected add` need of Clerk.
 type Accounts interface {
-	FindUsers(ctx context.Context, refs []string) ([]clerkops.User, []string, error)
-	Investigate(ctx context.Context, ref string) (clerkops.Profile, []clerkops.SessionInfo, error)
+	FindUsers(ctx context.Context, refs []string) ([]account.User, []string, error)
+	Investigate(ctx context.Context, ref string) (account.Profile, []account.SessionInfo, error)
 }
 
 // AffectedStore keeps the accounts an incident touched, and the
@@ -120,7 +120,7 @@ func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
 	if _, err := h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, investigatedLine("Investigated", prof.ID, sessions))); err != nil {
 		h.log.WithError(err).Warn("could not record an investigation")
 	}
-	affect(ctx, h.Kit, h.store, inc.ID, []clerkops.User{prof.User}, "investigated", r.Who)
+	affect(ctx, h.Kit, h.store, inc.ID, []account.User{prof.User}, "investigated", r.Who)
 	h.Reply(ctx, r, render.Private(msg, render.ActShareUser, inc.ID+"|"+prof.ID))
 	// The account is found and recorded as affected: that is step 1 of
 	// the security checklist. Reading its sessions is not a review of the
@@ -130,8 +130,8 @@ func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
 
 // investigatedLine is an investigation as the timeline keeps it: the
 // user ID and counts, no IP or place.
-func investigatedLine(verb, userID string, sessions []clerkops.SessionInfo) string {
-	flagged := len(clerkops.GroupSessions(sessions).Flagged)
+func investigatedLine(verb, userID string, sessions []account.SessionInfo) string {
+	flagged := len(account.GroupSessions(sessions).Flagged)
 	return fmt.Sprintf("%s %s: %d active session(s), %d flagged", verb, userID, len(sessions), flagged)
 }
 
@@ -175,7 +175,7 @@ func threadReaders(r usecase.Readers) render.ThreadReaders {
 func (h *Investigate) shareUserTarget(ctx context.Context, r Req, a bot.Action) (*incident.Incident, string, bool) {
 	incPart, userID, ok := strings.Cut(a.Value, "|")
 	id, okID := incident.ParseID(incPart)
-	if !ok || !okID || !clerkops.IsUserID(userID) {
+	if !ok || !okID || !account.IsUserID(userID) {
 		h.ReplyText(ctx, r, "That button's data is not valid; nothing was shared.")
 		return nil, "", false
 	}
@@ -238,7 +238,7 @@ func (h *Investigate) userButton(sub string) func(ctx context.Context, r Req, a 
 	return func(ctx context.Context, r Req, a bot.Action) {
 		incPart, userID, ok := strings.Cut(a.Value, "|")
 		id, okID := incident.ParseID(incPart)
-		if !ok || !clerkops.IsUserID(userID) || (incPart != "" && !okID) {
+		if !ok || !account.IsUserID(userID) || (incPart != "" && !okID) {
 			h.ReplyText(ctx, r, "That button's data is not valid; nothing was done.")
 			return
 		}
@@ -276,7 +276,7 @@ func (h *Investigate) affected(ctx context.Context, r Req, p Parsed) {
 		case "export":
 			h.affectedExport(ctx, r, id)
 		case "add", "remove":
-			refs, invalid := clerkops.ParseRefs(strings.Join(args, " "))
+			refs, invalid := account.ParseRefs(strings.Join(args, " "))
 			if len(refs) == 0 || len(invalid) > 0 {
 				h.Fail(ctx, r, &UsageError{Problem: "Give Clerk user IDs (user_…) or e-mail addresses." + notRefs(invalid), Usage: p.Sub.Usage})
 				return
@@ -328,7 +328,7 @@ func (h *Investigate) affectedList(ctx context.Context, r Req, id string) {
 }
 
 func (h *Investigate) affectedAdd(ctx context.Context, r Req, id string, refs []string) {
-	var users []clerkops.User
+	var users []account.User
 	var unknown []string
 	if h.clerk != nil {
 		found, notFound, err := h.clerk.FindUsers(ctx, refs)
@@ -339,10 +339,10 @@ func (h *Investigate) affectedAdd(ctx context.Context, r Req, id string, refs []
 		users, unknown = found, notFound
 	} else {
 		for _, ref := range refs { // no Clerk: kept as given
-			if clerkops.IsUserID(ref) {
-				users = append(users, clerkops.User{ID: ref})
+			if account.IsUserID(ref) {
+				users = append(users, account.User{ID: ref})
 			} else {
-				users = append(users, clerkops.User{ID: ref, Email: ref})
+				users = append(users, account.User{ID: ref, Email: ref})
 			}
 		}
 	}

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
@@ -19,10 +19,10 @@ import (
 
 // Clerk is what the security family needs of the Clerk operations.
 type Clerk interface {
-	FindUsers(ctx context.Context, refs []string) ([]clerkops.User, []string, error)
-	RevokeMany(ctx context.Context, ids []string, concurrency int, verify bool, progress func(done, failed int)) []clerkops.RevokeResult
-	Unban(ctx context.Context, id string) (clerkops.User, error)
-	Unlock(ctx context.Context, id string) (clerkops.User, error)
+	FindUsers(ctx context.Context, refs []string) ([]account.User, []string, error)
+	RevokeMany(ctx context.Context, ids []string, concurrency int, verify bool, progress func(done, failed int)) []account.RevokeResult
+	Unban(ctx context.Context, id string) (account.User, error)
+	Unlock(ctx context.Context, id string) (account.User, error)
 }
 
 // Affected records the accounts an incident touched.
@@ -99,7 +99,7 @@ func oneUser(ctx context.Context, k *Kit, r Req, p Parsed, configured bool) ([]s
 	if !clerkReady(ctx, k, r, configured) {
 		return nil, nil, false
 	}
-	refs, invalid := clerkops.ParseRefs(p.Rest)
+	refs, invalid := account.ParseRefs(p.Rest)
 	if len(refs) != 1 || len(invalid) > 0 {
 		k.Fail(ctx, r, &UsageError{Problem: "Give exactly one Clerk user ID (user_…) or e-mail address.", Usage: p.Sub.Usage})
 		return nil, nil, false
@@ -113,7 +113,7 @@ func oneUser(ctx context.Context, k *Kit, r Req, p Parsed, configured bool) ([]s
 }
 
 // affect records users on the incident's affected list.
-func affect(ctx context.Context, k *Kit, store Affected, incID string, users []clerkops.User, what string, who incident.Person) {
+func affect(ctx context.Context, k *Kit, store Affected, incID string, users []account.User, what string, who incident.Person) {
 	if incID == "" || len(users) == 0 {
 		return
 	}
@@ -139,7 +139,7 @@ func (h *Security) revoke(ctx context.Context, r Req, p Parsed) {
 		return
 	}
 	users, _ := splitReason(p.Rest)
-	refs, invalid := clerkops.ParseRefs(users)
+	refs, invalid := account.ParseRefs(users)
 	if len(refs) == 0 {
 		h.Fail(ctx, r, &UsageError{Problem: "Give Clerk user IDs (user_…) or e-mail addresses, several at once or one per line.", Usage: p.Sub.Usage})
 		return
@@ -179,8 +179,8 @@ func (h *Security) revoke(ctx context.Context, r Req, p Parsed) {
 	prog.Finish(ctx)
 	// The asker reads e-mails; the thread, guests included, reads user IDs
 	// and initials, and only counts of what was not found.
-	res, revoked, total, failed := revokeLines(found, results, func(u clerkops.User) string { return render.Esc(u.Label()) })
-	shared, _, _, _ := revokeLines(found, results, func(u clerkops.User) string { return render.Account(u.ID, u.Name) })
+	res, revoked, total, failed := revokeLines(found, results, func(u account.User) string { return render.Esc(u.Label()) })
+	shared, _, _, _ := revokeLines(found, results, func(u account.User) string { return render.Account(u.ID, u.Name) })
 	var tail, sharedTail strings.Builder
 	if len(results) > 50 {
 		fmt.Fprintf(&tail, "\n%d users done, %d sessions revoked, %d failed.", len(results), total, failed)
@@ -209,7 +209,7 @@ func (h *Security) revoke(ctx context.Context, r Req, p Parsed) {
 
 // revokeLines sorts each user's revoke result into failures and
 // successes, each user named by label; total counts the sessions revoked.
-func revokeLines(found []clerkops.User, results []clerkops.RevokeResult, label func(clerkops.User) string) (res resultLines, revoked []clerkops.User, total, failed int) {
+func revokeLines(found []account.User, results []account.RevokeResult, label func(account.User) string) (res resultLines, revoked []account.User, total, failed int) {
 	for i, rr := range results {
 		u := found[i]
 		if rr.Err == nil {
@@ -234,7 +234,7 @@ func revokeLines(found []clerkops.User, results []clerkops.RevokeResult, label f
 
 // recordRevoke puts a revoke on its incident: the timeline, the thread,
 // the affected list and the checklist step.
-func (h *Security) recordRevoke(ctx context.Context, r Req, inc *incident.Incident, summary string, revoked []clerkops.User, unknown []string, users, total, failed int, workID string) {
+func (h *Security) recordRevoke(ctx context.Context, r Req, inc *incident.Incident, summary string, revoked []account.User, unknown []string, users, total, failed int, workID string) {
 	line := fmt.Sprintf("Revoked %d sessions of %d users (%d failed)", total, users, failed)
 	if total == 0 {
 		line = fmt.Sprintf("No sessions revoked: %d users checked, %d failed, the rest had no active session", users, failed)
@@ -261,7 +261,7 @@ func (h *Security) recordRevoke(ctx context.Context, r Req, inc *incident.Incide
 	}
 }
 
-// refsText lists pasted refs (clerkops.ParseRefs tokens) for a reply:
+// refsText lists pasted refs (account.ParseRefs tokens) for a reply:
 // Slack's control characters escaped, so a pasted x<!channel>y or
 // <https://…|label> inside a token shows as text, not a broadcast or link.
 func refsText(refs []string) string { return render.Esc(approval.Describe(refs)) }
@@ -280,7 +280,7 @@ func (h *Security) lockout(ctx context.Context, r Req, p Parsed) {
 		return
 	}
 	users, reason := splitReason(p.Rest)
-	refs, invalid := clerkops.ParseRefs(users)
+	refs, invalid := account.ParseRefs(users)
 	// Sign-in and actor tokens are named by ID: Clerk cannot list a user's.
 	tokens, invalid := splitTokens(invalid)
 	if len(refs) == 0 {
@@ -349,7 +349,7 @@ func (h *Security) unlock(ctx context.Context, r Req, p Parsed) {
 	if inc != nil {
 		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, record))
 		h.pub.Thread(ctx, inc, strings.Replace(line, "\x00", shared, 1))
-		affect(ctx, h.Kit, h.store, inc.ID, []clerkops.User{u}, "unbanned and unlocked", r.Who)
+		affect(ctx, h.Kit, h.store, inc.ID, []account.User{u}, "unbanned and unlocked", r.Who)
 	}
 	h.log.WithField("clerk_user", u.ID).WithField("by", r.Who.ID).Info("user unlocked")
 	h.ReplyText(ctx, r, strings.Replace(line, "\x00", label, 1))
@@ -407,7 +407,7 @@ func plainResult(s string) string {
 // of the words that are not users.
 func splitTokens(words []string) (tokens, rest []string) {
 	for _, w := range words {
-		if clerkops.IsTokenID(w) {
+		if account.IsTokenID(w) {
 			if !slices.Contains(tokens, w) {
 				tokens = append(tokens, w)
 			}
