@@ -53,7 +53,7 @@ func newDelivery(p *publish.Publisher) delivery {
 		Approvals: p.Approvals, Names: p.Names, Ticker: p.Ticks, progress: p.Progress}
 }
 
-func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) commands.Progress {
+func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) usecase.Progress {
 	return d.progress.StartProgress(ctx, inc, what, total)
 }
 
@@ -86,7 +86,7 @@ func wire(w wiring) *Handlers {
 	if w.audit != nil {
 		auditLog = w.audit
 	}
-	security := commands.NewSecurity(kit, w.stores.Affected, pub, nil, requests)
+	security := commands.NewSecurity(kit, nil, nil, requests)
 	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: w.stores.Drafts, Pub: pub})
 	fams := []commands.Family{
 		commands.NewOpening(kit, w.stores.Incidents, pub, opener, w.rb, "C1"),

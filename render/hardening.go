@@ -233,3 +233,46 @@ func NoticeCSV(users []incident.AffectedUser) (string, int) {
 	}
 	return b.String(), n
 }
+
+// ProtectOnLine says Clerk Protect's rules were turned on, with what
+// Clerk answered.
+func ProtectOnLine(by incident.Person, pr account.Protect) string {
+	return fmt.Sprintf(":shield: %s turned Clerk Protect's rules *on*. %s", Who(by), ProtectText(pr))
+}
+
+// RestrictLine says a sign-up restriction was turned on or off, with the
+// instance's restrictions as Clerk answered.
+func RestrictLine(by incident.Person, what string, on bool, res account.Restrictions) string {
+	name := map[string]string{account.RestrictDisposable: "sign-ups from disposable e-mail domains", account.RestrictSubaddresses: "e-mail subaddresses (name+tag@)"}[what]
+	verb := "now blocks"
+	if !on {
+		verb = "no longer blocks"
+	}
+	return fmt.Sprintf(":shield: %s: Clerk %s %s. %s", Who(by), verb, name, RestrictionsText(res))
+}
+
+// BlockedName is a blocklist identifier as the thread may show it: a
+// domain as it is, an address or phone number only by its kind and ID
+// (personal data goes to the asker alone).
+func BlockedName(b account.Blocked, domain bool) string {
+	if domain {
+		return "`" + Esc(b.Identifier) + "`"
+	}
+	kind := "an e-mail address"
+	if b.Type == "phone_number" {
+		kind = "a phone number"
+	}
+	return kind + " (" + b.ID + ")"
+}
+
+// BlockedLine says an identifier went on Clerk's blocklist (the thread's
+// words).
+func BlockedLine(by incident.Person, b account.Blocked) string {
+	return fmt.Sprintf(":lock: %s put %s on Clerk's blocklist: it can no longer sign up or sign in.", Who(by), BlockedName(b, false))
+}
+
+// UnblockedLine says an identifier came off Clerk's blocklist (the
+// thread's words).
+func UnblockedLine(by incident.Person, b account.Blocked, domain bool) string {
+	return fmt.Sprintf(":white_check_mark: %s took %s off Clerk's blocklist.", Who(by), BlockedName(b, domain))
+}
