@@ -68,11 +68,16 @@ type AffectedList struct {
 	shares     *Shares
 }
 
+// ShareMarks lets each private answer be shared once (incident.Markers).
+type ShareMarks interface {
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
 // Shares is sharing a private answer with the responders only: who
 // reads the thread, once per answer, recorded without personal data.
 type Shares struct {
 	*Kit
-	once    AffectedStore
+	once    ShareMarks
 	pub     SharePublisher
 	sharing Sharer
 }
