@@ -71,37 +71,37 @@ func NewInvestigation(clerk AccountReader, incidents Recorder, affected Affected
 }
 
 // Configured reports whether Clerk is configured.
-func (v *Investigation) Configured() bool { return v != nil && v.clerk != nil }
+func (i *Investigation) Configured() bool { return i != nil && i.clerk != nil }
 
 // Read is one account and its active sessions, nothing recorded. A ref
 // that matches nobody is apperr-coded not found.
-func (v *Investigation) Read(ctx context.Context, ref string) (account.Profile, []account.SessionInfo, error) {
-	return v.clerk.Investigate(ctx, ref)
+func (i *Investigation) Read(ctx context.Context, ref string) (account.Profile, []account.SessionInfo, error) {
+	return i.clerk.Investigate(ctx, ref)
 }
 
 // Investigate reads one account and, on an incident, records it: the
 // timeline keeps the user ID and counts, the account goes on the affected
 // list, and step 1 of the security checklist (find the accounts) is
 // ticked. Reading sessions is not a review of the access logs.
-func (v *Investigation) Investigate(ctx context.Context, inc *incident.Incident, who incident.Person, ref string) (account.Profile, []account.SessionInfo, error) {
-	prof, sessions, err := v.clerk.Investigate(ctx, ref)
+func (i *Investigation) Investigate(ctx context.Context, inc *incident.Incident, who incident.Person, ref string) (account.Profile, []account.SessionInfo, error) {
+	prof, sessions, err := i.clerk.Investigate(ctx, ref)
 	if err != nil || inc == nil || inc.Channel == "" {
 		return prof, sessions, err
 	}
-	if _, err := v.incidents.Update(ctx, inc.ID, incident.Record(who, InvestigatedLine("Investigated", prof.ID, sessions))); err != nil {
-		v.log.WithError(err).Warn("could not record an investigation")
+	if _, err := i.incidents.Update(ctx, inc.ID, incident.Record(who, InvestigatedLine("Investigated", prof.ID, sessions))); err != nil {
+		i.log.WithError(err).Warn("could not record an investigation")
 	}
-	recordAffected(ctx, v.affected, v.log, inc.ID, []account.User{prof.User}, "investigated", who)
-	v.ticks.AutoTick(ctx, inc.ID, who, incident.StepAffected, "user")
+	recordAffected(ctx, i.affected, i.log, inc.ID, []account.User{prof.User}, "investigated", who)
+	i.ticks.AutoTick(ctx, inc.ID, who, incident.StepAffected, "user")
 	return prof, sessions, nil
 }
 
 // AddAffected puts accounts on an incident's affected list by hand: each
 // ref looked up in Clerk (those not found come back in unknown and are
 // not added), or, without Clerk, kept as given.
-func (v *Investigation) AddAffected(ctx context.Context, id string, refs []string, who incident.Person) (added []account.User, unknown []string, err error) {
-	if v.clerk != nil {
-		added, unknown, err = v.clerk.FindUsers(ctx, refs)
+func (i *Investigation) AddAffected(ctx context.Context, id string, refs []string, who incident.Person) (added []account.User, unknown []string, err error) {
+	if i.clerk != nil {
+		added, unknown, err = i.clerk.FindUsers(ctx, refs)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -114,10 +114,10 @@ func (v *Investigation) AddAffected(ctx context.Context, id string, refs []strin
 			}
 		}
 	}
-	recordAffected(ctx, v.affected, v.log, id, added, "added by hand", who)
+	recordAffected(ctx, i.affected, i.log, id, added, "added by hand", who)
 	if len(added) > 0 {
-		_, _ = v.incidents.Update(ctx, id, incident.Record(who, fmt.Sprintf("Affected accounts: %d added by hand", len(added))))
-		v.ticks.AutoTick(ctx, id, who, incident.StepAffected, "affected add")
+		_, _ = i.incidents.Update(ctx, id, incident.Record(who, fmt.Sprintf("Affected accounts: %d added by hand", len(added))))
+		i.ticks.AutoTick(ctx, id, who, incident.StepAffected, "affected add")
 	}
 	return added, unknown, nil
 }
