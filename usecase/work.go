@@ -25,6 +25,7 @@ import (
 type WorkStore interface {
 	UpdateThen(ctx context.Context, id string, fn incident.Mutation, after incident.After) (*incident.Incident, error)
 	Get(ctx context.Context, id string) (*incident.Incident, error) // with its timeline, for the report
+	Current(ctx context.Context, id string) (*incident.Incident, error)
 }
 
 // ReportUploader uploads a report into the incident's thread.
@@ -53,6 +54,7 @@ type WorkDeps struct {
 	Store     WorkStore
 	Approvals OutcomeShower   // the outcome's own announcement (publish.Approvals)
 	Resync    resync.Reporter // the resync's own reports (publish.Progress); nil: no resync
+	Ticks     *Ticks          // a resync's timeline entry and checklist tick; nil: no resync
 	Upload    ReportUploader
 	Facts     ReportFacts
 	Log       logrus.FieldLogger
@@ -186,11 +188,25 @@ func (w *Work) Progress(ctx context.Context, j *resync.Job, rate float64) {
 	}
 }
 
-// Finished implements resync.Reporter: the resync's own report, then the
-// end of its work.
+// Finished implements resync.Reporter: the resync's summary on the
+// timeline, its own report, the checklist step ticked when it finished
+// cleanly, then the end of its work.
 func (w *Work) Finished(ctx context.Context, j *resync.Job, failedIDs []string) {
+	var inc *incident.Incident
+	if j.Incident != "" && w.d.Ticks != nil {
+		inc, _ = w.d.Store.Current(ctx, j.Incident)
+	}
+	if inc != nil {
+		_ = w.d.Ticks.Record(ctx, inc.ID, j.By, render.ResyncTimeline(j))
+	}
 	if w.d.Resync != nil {
 		w.d.Resync.Finished(ctx, j, failedIDs)
+	}
+	if inc != nil && j.Status == resync.Done && j.Failed == 0 && !j.DryRun && inc.Open() {
+		// Only the resync step, credited to whoever started the resync: a
+		// 2xx is not proof the app stored the data, so "Verify data
+		// integrity" stays for a person to tick.
+		w.d.Ticks.AutoTick(ctx, inc.ID, j.By, incident.StepRunResync, "resync "+j.ID)
 	}
 	if j.Incident == "" {
 		return
