@@ -520,7 +520,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	deps.Check = b.checkInput(ctx, contacts, clerk, poll, strict)
 	// Long actions (approved rollbacks and lockouts, resyncs) are work
 	// in flight on their incident until they end.
-	b.work = usecase.NewWork(usecase.WorkDeps{Store: stores.Incidents, Approvals: b.rec.approvals, Resync: b.pub.Progress, Ticks: b.rec.ticks, Upload: b.pub.Files,
+	b.rec.work = usecase.NewWork(usecase.WorkDeps{Store: stores.Incidents, Approvals: b.rec.approvals, Resync: b.pub.Progress, Ticks: b.rec.ticks, Upload: b.pub.Files,
 		Facts: usecase.ReportFacts{Affected: stores.Affected, Followups: followupLister(deps.Followups)}, Log: log, Now: opt.Now})
 	runner := b.webhookParts(&deps, clerk)
 	executor := b.executor(st, clerk, deps.App)

@@ -47,7 +47,6 @@ type build struct {
 	pub    *publish.Publisher
 	rec    recorders
 	rooms  roomParts // empty: INCIDENT_CHANNELS off
-	work   *usecase.Work
 }
 
 // domain are the stores beside the incidents'.
@@ -316,7 +315,7 @@ func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.R
 		return nil
 	}
 	runner := resync.NewRunner(b.rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc, Guard: b.g},
-		clerk, b.work, now, b.log.WithField("component", "resync"))
+		clerk, b.rec.work, now, b.log.WithField("component", "resync"))
 	deps.Resync = runner
 	return runner
 }
@@ -338,7 +337,7 @@ func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps
 		approval.ProtectOff:   usecase.ProtectOffDoer{Clerk: guardClerk, Log: log},
 		approval.BlockDomain:  usecase.BlockDomainDoer{Clerk: guardClerk, Pub: pub, Log: log},
 		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Once: b.stores.Markers, Pub: pub, Now: now, Log: log},
-	}, b.work, log)
+	}, b.rec.work, log)
 	executor.SetGuard(b.g)
 	return executor
 }

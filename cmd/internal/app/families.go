@@ -38,7 +38,6 @@ type incidentDeps struct {
 	Markers   *incident.Markers
 	Slack     handlers.Slack
 	Publisher *publish.Publisher
-	Recorders recorders
 	Opener    *usecase.Opener
 	Runbook   *incident.Runbook
 	Channel   string
@@ -80,6 +79,7 @@ type actionDeps struct {
 	Modals        commands.Modals
 	Notices       *incident.Drafts // the notice to affected users (`notify draft`)
 	Guests        *handlers.Guests // Slack guests never get personal data
+	Recorders     recorders        // what the bot did, recorded before the publisher shows it
 }
 
 // watchDeps are what watching Clerk and the app's webhooks use.
@@ -108,12 +108,13 @@ type clerkAccounts interface {
 }
 
 // recorders are the use cases that write what the bot saw or did (the
-// timeline, the checklist, the audit log) and then have the publisher
-// show it.
+// timeline, the checklist, the audit log, long actions in flight) and
+// then have the publisher show it.
 type recorders struct {
 	ticks     *usecase.Ticks
 	notices   *usecase.Notices
 	approvals *usecase.ApprovalNews
+	work      *usecase.Work // built after the opener (its report facts)
 }
 
 // delivery is the publisher's parts and the ticks use case as one value
