@@ -52,7 +52,7 @@ type OutcomeShower interface {
 // WorkDeps lists what tracking work needs.
 type WorkDeps struct {
 	Store     WorkStore
-	Approvals OutcomeShower   // the outcome's own announcement (publish.Approvals)
+	Approvals OutcomeShower   // the outcome recorded and shown (ApprovalNews)
 	Resync    resync.Reporter // the resync's own reports (publish.Progress); nil: no resync
 	Ticks     *Ticks          // a resync's timeline entry and checklist tick; nil: no resync
 	Upload    ReportUploader
@@ -104,8 +104,8 @@ func (w *Work) Started(ctx context.Context, r *approval.Request) {
 	w.update(ctx, r.Incident, incident.StartWork(botPerson, wk, fmt.Sprintf("Started %s (%s), approved", wk.What, r.ID)), render.WorkStarted(wk))
 }
 
-// Executed implements approval.Announcer: the outcome as the publisher
-// says it, then the end of the work and, when the report was written
+// Executed implements approval.Announcer: the outcome on the timeline and
+// as the publisher shows it (ApprovalNews), then the end of the work and, when the report was written
 // while it ran, the report again.
 func (w *Work) Executed(ctx context.Context, r *approval.Request) {
 	if w.d.Approvals != nil {
