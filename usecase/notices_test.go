@@ -40,8 +40,8 @@ func (s *shower) saw(what string) {
 
 func (s *shower) ShowOutcome(ctx context.Context, ar *approval.Request)  { s.saw("outcome " + ar.ID) }
 func (s *shower) ShowDecision(ctx context.Context, ar *approval.Request) { s.saw("decision " + ar.ID) }
-func (s *shower) Note(ctx context.Context, n statuswatch.Note)          { s.saw("note") }
-func (s *shower) IncidentOpen(ctx context.Context, id string) bool      { return true }
+func (s *shower) Note(ctx context.Context, n statuswatch.Note)           { s.saw("note") }
+func (s *shower) IncidentOpen(ctx context.Context, id string) bool       { return true }
 func (s *shower) Broadcast(ctx context.Context, inc *incident.Incident, line string) {
 	s.saw("broadcast " + line)
 }
