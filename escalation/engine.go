@@ -143,14 +143,16 @@ func permanent(err error) bool {
 	return false
 }
 
-// Pager delivers pages; the Slack side implements it.
+// Pager delivers pages and records who was paged (usecase.Paging: the
+// timeline through its use case, delivery through the publisher).
 type Pager interface {
 	// Members expands a user group (S…) into users; a user ID is itself.
 	Members(ctx context.Context, id string) ([]string, error)
 	// Notify pages one user (a DM with an Acknowledge button) and says
 	// where the DM is, so it can be rewritten once the incident is dealt with.
 	Notify(ctx context.Context, inc *incident.Incident, p Page, user string) (DM, error)
-	// Announce says in the incident thread who was paged (or that the level was skipped).
+	// Announce records on the timeline, with its thread line, who was
+	// paged (or that the level was skipped).
 	Announce(ctx context.Context, inc *incident.Incident, p Page) error
 	// AfterPage runs once the page is recorded (to re-render the card).
 	AfterPage(ctx context.Context, incidentID string)
