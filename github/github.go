@@ -160,6 +160,9 @@ func (e *Error) ErrorCode() apperr.Code {
 	return apperr.Invalid
 }
 
+// HTTPStatus is the status GitHub answered.
+func (e *Error) HTTPStatus() int { return e.Status }
+
 // IsStatus reports whether err is GitHub answering status.
 func IsStatus(err error, status int) bool {
 	var e *Error
