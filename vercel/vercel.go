@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 )
 
 // DefaultAPIURL is Vercel's REST API.
@@ -98,6 +100,21 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("Vercel answered %d%s when asked to %s.", e.Status, detail, e.Op)
 }
 
+// ErrorCode codes the refusal for apperr.CodeOf: a rate limit or a
+// failure of Vercel's may pass; the rest will not change on retry.
+func (e *Error) ErrorCode() apperr.Code {
+	switch {
+	case e.Status == http.StatusTooManyRequests || e.Status >= 500:
+		return apperr.UnavailableRemote
+	case e.Status == http.StatusNotFound:
+		return apperr.NotFound
+	}
+	return apperr.Invalid
+}
+
+// HTTPStatus is the status Vercel answered.
+func (e *Error) HTTPStatus() int { return e.Status }
+
 // IsStatus reports whether err is Vercel answering status.
 func IsStatus(err error, status int) bool {
 	var e *Error
@@ -127,7 +144,7 @@ func (c *Client) do(ctx context.Context, method, route, path string, q url.Value
 	call := Call{Method: method, Route: route}
 	if err != nil {
 		// The URL has no secret; the error is the transport's.
-		err = fmt.Errorf("no answer from Vercel when asked to %s: %w", op, errors.Unwrap(err))
+		err = apperr.Wrap(apperr.UnavailableRemote, "", fmt.Errorf("no answer from Vercel when asked to %s: %w", op, errors.Unwrap(err)))
 		call.Err = err
 		c.report(ctx, call)
 		return err
@@ -172,7 +189,7 @@ func (c *Client) do(ctx context.Context, method, route, path string, q url.Value
 		return nil
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("the answer of Vercel to %s could not be read: %w", op, err)
+		return apperr.Wrap(apperr.UnavailableRemote, "", fmt.Errorf("the answer of Vercel to %s could not be read: %w", op, err))
 	}
 	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
-	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
@@ -236,11 +235,11 @@ func (b *build) pagerDutySync(engine *escalation.Engine) *usecase.PagerDutySync 
 // afterOpen checks the app's recent deploys after an open. Vercel may be
 // slow: the one who opened hears first; the deploy note follows in the
 // thread.
-func (b *build) afterOpen(app commands.AppDeps) func(ctx context.Context, inc *incident.Incident) {
-	if app.Vercel == nil {
+func (b *build) afterOpen(app vercelParts) func(ctx context.Context, inc *incident.Incident) {
+	if app.client == nil {
 		return nil
 	}
-	check := commands.DeployCheck{Vercel: app.Vercel, Pub: newDelivery(b.pub), Now: b.opt.Now, Log: b.log}.AfterOpen
+	check := usecase.DeployCheck{Vercel: app.client, Pub: newDelivery(b.pub), Log: b.log}.AfterOpen
 	return func(ctx context.Context, inc *incident.Incident) {
 		b.g.Go(context.WithoutCancel(ctx), "deploy-check", inc.ID, func(ctx context.Context) { check(ctx, inc) })
 	}
@@ -317,7 +316,7 @@ func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.R
 
 // executor carries out approved requests through the doers; Drain runs
 // each execution in its own goroutine, off the sweep.
-func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps) *approval.Executor {
+func (b *build) executor(st domain, clerk *clerkops.Client, app vercelParts) *approval.Executor {
 	var lockClerk usecase.Clerk // nil when CLERK_SECRET_KEY is unset
 	var guardClerk usecase.InstanceGuard
 	if clerk != nil {
@@ -328,7 +327,7 @@ func (b *build) executor(st domain, clerk *clerkops.Client, app commands.AppDeps
 		approval.Lockout:      usecase.Lockout{Clerk: lockClerk, Pub: pub, Affected: b.stores.Affected, Log: log},
 		approval.BypassOn:     usecase.BypassOn{Bypass: st.bypass, Pub: pub, Now: now, Log: log},
 		approval.BypassExtend: usecase.BypassExtend{Bypass: st.bypass, Max: b.cfg.BypassMax, Now: now, Log: log},
-		approval.Rollback:     usecase.RollbackDoer{Vercel: app.Vercel, Pub: pub, Log: log, Wait: b.opt.VercelWait},
+		approval.Rollback:     usecase.RollbackDoer{Vercel: app.rollbacks(), Pub: pub, Log: log, Wait: b.opt.VercelWait},
 		approval.ProtectOff:   usecase.ProtectOffDoer{Clerk: guardClerk, Log: log},
 		approval.BlockDomain:  usecase.BlockDomainDoer{Clerk: guardClerk, Pub: pub, Log: log},
 		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Once: b.stores.Markers, Pub: pub, Now: now, Log: log},
