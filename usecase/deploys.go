@@ -170,11 +170,10 @@ func (d Deployments) PlanRollback(ctx context.Context, who, incidentID, target s
 	return plan, nil
 }
 
-// DeployPublisher says in the thread what the deploy check found and
-// ticks its step.
-type DeployPublisher interface {
+// ThreadPoster says in an incident's thread what a check found
+// (publish.Outbox).
+type ThreadPoster interface {
 	Thread(ctx context.Context, inc *incident.Incident, text string)
-	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
 }
 
 // DeployCheck says, when an incident opens, whether a production deploy
@@ -182,7 +181,8 @@ type DeployPublisher interface {
 // deployments"), and ticks that step with the result.
 type DeployCheck struct {
 	Vercel DeploySource
-	Pub    DeployPublisher
+	Thread ThreadPoster
+	Ticks  Ticker // ticks "check recent deployments" (Ticks)
 	Log    logrus.FieldLogger
 }
 
@@ -197,12 +197,12 @@ func (c DeployCheck) AfterOpen(ctx context.Context, inc *incident.Incident) {
 	deps, err := c.Vercel.Deployments(ctx, 10)
 	if err != nil {
 		c.Log.WithError(err).WithField("incident", inc.ID).Warn("could not list recent Vercel deployments")
-		c.Pub.Thread(ctx, inc, ":warning: Could not check Vercel for a recent production deploy: "+capital(err.Error()))
+		c.Thread.Thread(ctx, inc, ":warning: Could not check Vercel for a recent production deploy: "+capital(err.Error()))
 		return
 	}
 	text, what := DeployNote(inc, deploysOf(deps))
-	c.Pub.Thread(ctx, inc, text)
-	c.Pub.AutoTick(ctx, inc.ID, incident.Person{Name: "bot"}, incident.StepCheckDeploys, what)
+	c.Thread.Thread(ctx, inc, text)
+	c.Ticks.AutoTick(ctx, inc.ID, incident.Person{Name: "bot"}, incident.StepCheckDeploys, what)
 }
 
 // DeployNote is the thread line and the tick's "what" for the deploys

@@ -40,7 +40,8 @@ type EnvCheck struct {
 	Vercel EnvSource
 	Keys   KeyChecker // nil: the keys are not checked against Clerk
 	Store  EnvRecorder
-	Pub    DeployPublisher
+	Thread ThreadPoster
+	Ticks  Ticker // ticks "verify environment variables" (Ticks)
 	Now    func() time.Time
 }
 
@@ -67,7 +68,7 @@ func (c EnvCheck) Check(ctx context.Context, who incident.Person, inc *incident.
 	if inc == nil {
 		return rep, nil
 	}
-	c.Pub.Thread(ctx, inc, text)
+	c.Thread.Thread(ctx, inc, text)
 	line := "Checked the app's production Clerk variables on Vercel: no problem"
 	if problems > 0 {
 		line = fmt.Sprintf("Checked the app's production Clerk variables on Vercel: %d problem(s)", problems)
@@ -75,7 +76,7 @@ func (c EnvCheck) Check(ctx context.Context, who incident.Person, inc *incident.
 	_, _ = c.Store.Update(ctx, inc.ID, incident.Record(who, line))
 	if problems == 0 {
 		// Verified only when nothing is wrong: a ❌ is work still to do.
-		c.Pub.AutoTick(ctx, inc.ID, who, incident.StepVerifyEnv, "env check")
+		c.Ticks.AutoTick(ctx, inc.ID, who, incident.StepVerifyEnv, "env check")
 	}
 	return rep, nil
 }

@@ -55,14 +55,14 @@ func vercelApp(cfg Config, log *audit.Log) vercelParts {
 }
 
 // family is the app family's use cases (none when Vercel is not
-// configured): the env check records on store and says in the thread
-// through pub.
-func (p vercelParts) family(store usecase.EnvRecorder, pub usecase.DeployPublisher, now func() time.Time) commands.AppDeps {
+// configured): the env check records on store, says in the thread and
+// ticks its step.
+func (p vercelParts) family(store usecase.EnvRecorder, thread usecase.ThreadPoster, ticks usecase.Ticker, now func() time.Time) commands.AppDeps {
 	if p.client == nil {
 		return commands.AppDeps{}
 	}
 	return commands.AppDeps{Deploys: usecase.Deployments{Vercel: p.client},
-		Env: usecase.EnvCheck{Vercel: p.client, Keys: p.keys, Store: store, Pub: pub, Now: now}}
+		Env: usecase.EnvCheck{Vercel: p.client, Keys: p.keys, Store: store, Thread: thread, Ticks: ticks, Now: now}}
 }
 
 // rollbacks is what the rollback doer calls (nil when Vercel is not
