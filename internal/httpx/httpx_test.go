@@ -29,7 +29,10 @@ type script struct {
 }
 
 func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b, _ := io.ReadAll(r.Body)
+	var b []byte
+	if r.Body != nil { // a client's GET (direct) has none
+		b, _ = io.ReadAll(r.Body)
+	}
 	s.mu.Lock()
 	s.bodies = append(s.bodies, string(b))
 	rep := s.replies[min(len(s.bodies), len(s.replies))-1]
@@ -222,23 +225,34 @@ func TestPolicyTimesOutEachAttempt(t *testing.T) {
 	}
 }
 
+// direct is a RoundTripper that reads the request's body itself and
+// answers from the script: unlike http.Transport, it rewinds nothing.
+type direct struct{ s *script }
+
+func (d direct) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	d.s.ServeHTTP(rec, req)
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+	return rec.Result(), nil
+}
+
 // The Transport form (an *http.Client's, for clerk-sdk-go) replays the
 // body on each attempt, runs Before ahead of each, counts each under the
 // path, and hands back the last answer whole.
 func TestTransportReplaysBodies(t *testing.T) {
 	srv := &script{replies: []reply{{502, nil}, {429, map[string]string{"Retry-After": "2"}}, {200, nil}}}
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
 	var waits []time.Duration
 	befores := 0
 	count := &counted{}
-	tr := &httpx.Transport{Service: "clerk", Count: count,
+	tr := &httpx.Transport{Service: "clerk", Base: direct{srv}, Count: count,
 		Before: func(*http.Request) error { befores++; return nil },
 		Policy: func(*http.Request) httpx.Policy {
 			return httpx.Policy{Attempts: 4, Classify: limited, Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
 		}}
 	hc := &http.Client{Transport: tr}
-	resp, err := hc.Post(ts.URL+"/v1/users/user_1/ban", "application/json", strings.NewReader(`{"x":"y"}`))
+	resp, err := hc.Post("http://clerk.test/v1/users/user_1/ban", "application/json", strings.NewReader(`{"x":"y"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,12 +270,18 @@ func TestTransportReplaysBodies(t *testing.T) {
 	if len(count.calls) != 3 || count.calls[2] != "clerk POST /v1/users/user_1/ban OK" {
 		t.Fatalf("counted %q", count.calls)
 	}
-	// A classifier's error ends the call, the answer drained and closed.
+	// A classifier's error ends the call.
 	srv.mu.Lock()
 	srv.replies, srv.bodies = []reply{{429, map[string]string{"Retry-After": "90"}}}, nil
 	srv.mu.Unlock()
-	if _, err := hc.Get(ts.URL + "/v1/users"); err == nil || !strings.Contains(err.Error(), "told: wait 1m30s") {
-		t.Fatalf("long Retry-After: %v", err)
+	if _, err := hc.Get("http://clerk.test/v1/users"); err == nil || !strings.Contains(err.Error(), "told: wait 1m30s") || len(srv.sent()) != 1 {
+		t.Fatalf("long Retry-After: %v after %d attempts", err, len(srv.sent()))
+	}
+	// Before's error ends it before any attempt.
+	stop := errors.New("budget: redis down")
+	tr.Before = func(*http.Request) error { return stop }
+	if _, err := hc.Get("http://clerk.test/v1/users"); !errors.Is(err, stop) || len(srv.sent()) != 1 {
+		t.Fatalf("before: %v", err)
 	}
 }
 
