@@ -114,8 +114,8 @@ func (t *Twilio) post(ctx context.Context, what string, f url.Values) error {
 	return t.do(ctx, http.MethodPost, what, f, nil)
 }
 
-// do sends one request, once: an SMS or a call sent twice would reach the
-// person twice, and the engine's next tick tries again. out, if not nil,
+// do sends one request, once: a text or a call sent again after a lost
+// answer could reach the person twice. out, if not nil,
 // receives a 2xx answer's JSON. what is a path under the account, or a
 // path from the host (a next_page_uri, which starts with /2010-04-01/).
 func (t *Twilio) do(ctx context.Context, method, what string, f url.Values, out any) error {
