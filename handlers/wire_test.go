@@ -53,7 +53,7 @@ func newDelivery(p *publish.Publisher) delivery {
 		Approvals: p.Approvals, Names: p.Names, Ticker: p.Ticks, progress: p.Progress}
 }
 
-func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) commands.Progress {
+func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) usecase.Progress {
 	return d.progress.StartProgress(ctx, inc, what, total)
 }
 
@@ -86,7 +86,7 @@ func wire(w wiring) *Handlers {
 	if w.audit != nil {
 		auditLog = w.audit
 	}
-	security := commands.NewSecurity(kit, w.stores.Affected, pub, nil, requests)
+	security := commands.NewSecurity(kit, usecase.NewSessions(nil, w.stores.Incidents, w.stores.Affected, pub, now, w.log), nil, requests)
 	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: w.stores.Drafts, Pub: pub})
 	fams := []commands.Family{
 		commands.NewOpening(kit, w.stores.Incidents, pub, opener, w.rb, "C1"),
@@ -96,12 +96,12 @@ func wire(w wiring) *Handlers {
 		commands.NewEscalation(kit, nil, opener, nil),
 		commands.NewContacts(kit, access, nil, nil, nil),
 		security,
-		commands.NewHardening(kit, commands.HardeningDeps{Pub: pub, Affected: w.stores.Affected, Requests: requests,
+		commands.NewHardening(kit, commands.HardeningDeps{Controls: usecase.NewControls(nil, w.stores.Incidents, pub, w.log), Reviews: usecase.NewAccessReview(nil), Pub: pub, Affected: w.stores.Affected, Requests: requests,
 			Notices: commands.NewNotices(kit, w.stores.Notices, pub, nil, w.rb)}),
 		commands.NewInvestigate(kit, struct {
 			*incident.AffectedAccounts
 			*incident.Markers
-		}{w.stores.Affected, w.stores.Markers}, pub, nil, w.approvals, security, usecase.NewSharing(w.out, w.auth, w.log)),
+		}{w.stores.Affected, w.stores.Markers}, pub, usecase.NewInvestigation(nil, w.stores.Incidents, w.stores.Affected, pub, w.log), w.approvals, security, usecase.NewSharing(w.out, w.auth, w.log)),
 		commands.NewRoles(kit, nil, pub, access),
 		commands.NewUpdates(kit, w.stores.Drafts, pub, w.rb, nil, drafts),
 		drafts,

@@ -100,10 +100,11 @@ type appDeps struct {
 
 // clerkAccounts is every Clerk operation the families use (clerkops.Client).
 type clerkAccounts interface {
-	commands.Clerk
-	commands.Accounts
+	usecase.SessionClerk
+	usecase.AccountReader
+	usecase.ControlsClerk
+	usecase.ReviewClerk
 	commands.Dashboard
-	commands.Hardener
 }
 
 // delivery is the publisher's parts and the ticks use case as one value
@@ -132,7 +133,7 @@ func newDelivery(p *publish.Publisher) delivery {
 
 // StartProgress gives the security family the progress message as the
 // small interface it declares.
-func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) commands.Progress {
+func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) usecase.Progress {
 	return d.progress.StartProgress(ctx, inc, what, total)
 }
 
@@ -169,18 +170,12 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		poster = pages
 	}
 	resolver := usecase.NewResolver(usecase.ResolverDeps{Store: d.Store, Pub: pub, Esc: stopper, Voider: voider, Bypass: d.Bypass, Pages: pages, Runbook: d.Runbook, Log: d.Log})
-	var clerk commands.Clerk
-	var accounts commands.Accounts
-	var dashboard commands.Dashboard
-	var hardener commands.Hardener
-	if d.Clerk != nil {
-		clerk, accounts, dashboard, hardener = d.Clerk, d.Clerk, d.Clerk, d.Clerk
-	}
+	clerk := d.clerkCases(pub)
 	var decider commands.Executor
 	if d.Executor != nil {
 		decider = d.Executor
 	}
-	security := commands.NewSecurity(kit, d.Affected, pub, clerk, requests)
+	security := commands.NewSecurity(kit, clerk.sessions, clerk.finder, requests)
 	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: d.Drafts, Pub: pub, Modals: d.Modals, UpdateChannel: d.UpdateChannel, StatusPage: poster})
 	fams := []commands.Family{
 		commands.NewOpening(kit, d.Store, pub, d.Opener, d.Runbook, d.Channel),
@@ -191,12 +186,12 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		commands.NewContacts(kit, access, d.Contacts, d.Ladder, d.ContactProblems),
 		commands.NewOnCall(kit, access, roster, d.OnCallSlack, d.Contacts),
 		security,
-		commands.NewHardening(kit, commands.HardeningDeps{Clerk: hardener, Pub: pub, Affected: d.Affected, Requests: requests,
+		commands.NewHardening(kit, commands.HardeningDeps{Controls: clerk.controls, Reviews: clerk.reviews, Pub: pub, Affected: d.Affected, Requests: requests,
 			Notices: commands.NewNotices(kit, d.Notices, pub, d.Modals, d.Runbook)}),
 		commands.NewInvestigate(kit, struct {
 			*incident.AffectedAccounts
 			*incident.Markers
-		}{d.Affected, d.Markers}, pub, accounts, d.Approvals, security, d.Sharing),
+		}{d.Affected, d.Markers}, pub, clerk.accounts, d.Approvals, security, d.Sharing),
 		commands.NewRoles(kit, d.Contacts.Names(), pub, access),
 		commands.NewUpdates(kit, d.Drafts, pub, d.Runbook, d.UpdateEvery, drafts),
 		drafts,
@@ -204,7 +199,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		commands.NewApprovals(kit, decider, access, pub, d.Observe, d.Approvals),
 		commands.NewWatch(kit, charts, d.Store, pub, d.Runbook, d.Watch),
 		commands.NewProbes(kit, charts, pub, d.DiagnoseTargets, d.Check),
-		commands.NewWebhookCheck(kit, d.CheckWebhook, pub, dashboard),
+		commands.NewWebhookCheck(kit, d.CheckWebhook, pub, clerk.dashboard),
 		commands.NewResync(kit, commands.ResyncDeps{Runner: d.Resync, Webhooks: d.Webhooks, Check: d.CheckWebhook, Pub: pub, Channel: d.Channel}),
 		commands.NewWebhooks(kit, d.Webhooks, pub),
 		commands.NewDeploys(kit, d.App, pub, requests),
@@ -214,6 +209,33 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	}
 	return handlers.New(handlers.Deps{Families: fams, Kit: kit, Access: access, Auth: d.Auth, People: pub, Approvals: d.Approvals,
 		Audit: d.Audit, Observe: d.Observe, ReadLimit: d.ReadLimit, Views: drafts, Guests: d.Guests, Log: d.Log})
+}
+
+// clerkCases are the use cases over Clerk that the families call; without
+// Clerk each says it is not configured.
+type clerkCases struct {
+	sessions  *usecase.Sessions
+	accounts  *usecase.Investigation
+	controls  *usecase.Controls
+	reviews   *usecase.AccessReview
+	finder    usecase.UserFinder // nil without Clerk
+	dashboard commands.Dashboard // nil without Clerk
+}
+
+func (d familyDeps) clerkCases(pub delivery) clerkCases {
+	var c clerkCases
+	var sessionClerk usecase.SessionClerk
+	var accountClerk usecase.AccountReader
+	var controlsClerk usecase.ControlsClerk
+	var reviewClerk usecase.ReviewClerk
+	if d.Clerk != nil { // no typed nil: a nil interface is "not configured"
+		sessionClerk, accountClerk, controlsClerk, reviewClerk, c.finder, c.dashboard = d.Clerk, d.Clerk, d.Clerk, d.Clerk, d.Clerk, d.Clerk
+	}
+	c.sessions = usecase.NewSessions(sessionClerk, d.Store, d.Affected, pub, d.Now, d.Log)
+	c.accounts = usecase.NewInvestigation(accountClerk, d.Store, d.Affected, pub, d.Log)
+	c.controls = usecase.NewControls(controlsClerk, d.Store, pub, d.Log)
+	c.reviews = usecase.NewAccessReview(reviewClerk)
+	return c
 }
 
 // PostResyncProgress gives the resync family the progress part's post.
