@@ -44,13 +44,18 @@ type delivery struct {
 	*publish.Notes
 	*publish.Approvals
 	*publish.Names
-	publish.Ticker
+	*usecase.Ticks
+	notices  *usecase.Notices
 	progress *publish.Progress
 }
 
-func newDelivery(p *publish.Publisher) delivery {
+func newDelivery(p *publish.Publisher, ticks *usecase.Ticks, notices *usecase.Notices) delivery {
 	return delivery{Cards: p.Cards, Outbox: p.Outbox, Pages: p.Pages, Files: p.Files, Posts: p.Posts, Notes: p.Notes,
-		Approvals: p.Approvals, Names: p.Names, Ticker: p.Ticks, progress: p.Progress}
+		Approvals: p.Approvals, Names: p.Names, Ticks: ticks, notices: notices, progress: p.Progress}
+}
+
+func (d delivery) BypassNotice(ctx context.Context, incID string, who incident.Person, entry, line string) {
+	d.notices.BypassNotice(ctx, incID, who, entry, line)
 }
 
 func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) usecase.Progress {
@@ -64,7 +69,9 @@ func (d delivery) PostResyncProgress(ctx context.Context, channel, thread string
 // wire builds the families and the handlers as the program does (package
 // app), over what the test gives, channel C1.
 func wire(w wiring) *Handlers {
-	pub := newDelivery(w.pub)
+	// The ticks use case as the program builds it, without an audit log.
+	ticks := usecase.NewTicks(w.stores.Incidents, w.rb, nil, w.log)
+	pub := newDelivery(w.pub, ticks, usecase.NewNotices(w.stores.Incidents, ticks, w.pub.Notes, w.log))
 	now := w.now
 	if now == nil {
 		now = time.Now
@@ -72,8 +79,8 @@ func wire(w wiring) *Handlers {
 	kit := commands.NewKit(w.out, w.stores.Incidents, pub, w.log, now, nil)
 	access := commands.NewAccess(kit, w.auth, w.auth, nil)
 	requests := commands.NewRequests(kit, pub, w.approvals, nil, w.auth)
-	voider := usecase.NewVoider(w.approvals, pub, w.log)
-	opener := usecase.NewOpener(w.stores.Incidents, w.pub, nil, nil, w.log, nil)
+	voider := usecase.NewVoider(w.approvals, usecase.NewApprovalNews(ticks, w.pub.Approvals, nil), w.log)
+	opener := usecase.NewOpener(w.stores.Incidents, w.pub, nil, nil, w.log, nil, usecase.WithTicks(ticks))
 	resolver := usecase.NewResolver(usecase.ResolverDeps{Store: w.stores.Incidents, Pub: pub, Voider: voider, Bypass: w.bypass, Log: w.log})
 	var decider commands.Executor
 	if w.executor != nil {

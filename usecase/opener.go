@@ -54,6 +54,10 @@ type Option func(*Opener)
 // WithRooms gives each new incident its own channel (INCIDENT_CHANNELS).
 func WithRooms(r Rooms) Option { return func(o *Opener) { o.rooms = r } }
 
+// WithTicks has an alert's open tick the checklist step it performed and
+// write its audit entry through t (without it they are not recorded).
+func WithTicks(t *Ticks) Option { return func(o *Opener) { o.ticks = t } }
+
 // Opener opens incidents. Esc and Ladder are nil without a contacts file.
 type Opener struct {
 	rooms  Rooms
@@ -64,6 +68,7 @@ type Opener struct {
 	log    logrus.FieldLogger
 	after  func(ctx context.Context, inc *incident.Incident)
 	oncall OnCall // nil: no schedules
+	ticks  *Ticks // nil: alert opens tick nothing
 }
 
 // NewOpener wires the use case. after, when not nil, runs once a new
@@ -174,8 +179,8 @@ func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 		inc = dup.Existing
 		_, _ = o.store.Update(ctx, inc.ID, incident.Record(by, what+" attached: "+a.Title))
 		o.pub.Outbox.Thread(ctx, inc, render.AlertJoinedText(a, inc))
-		if a.By == "" {
-			o.pub.Ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
+		if a.By == "" && o.ticks != nil {
+			o.ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
 		}
 		return inc.ID, nil
 	}
@@ -183,9 +188,11 @@ func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 		return "", err
 	}
 	o.pub.Posts.PostAlert(ctx, inc, a)
-	if a.By == "" {
-		o.pub.Ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
+	if o.ticks != nil {
+		if a.By == "" {
+			o.ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
+		}
+		o.ticks.System(ctx, by.Name, "open", a.Title, inc.ID)
 	}
-	o.pub.Ticks.System(ctx, by.Name, "open", a.Title, inc.ID)
 	return inc.ID, nil
 }

@@ -495,7 +495,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if clerk != nil {
 		deps.Clerk = clerk
 	}
-	deps.Publisher, deps.Webhooks = b.pub, st.pause
+	deps.Publisher, deps.Recorders, deps.Webhooks = b.pub, b.rec, st.pause
 	engine := b.engine(ladder)
 	var esc usecase.Escalator
 	if engine != nil {
@@ -504,7 +504,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	deps.App = vercelApp(cfg, st.audit, b.m)
 	deps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL, b.m)
 	roster := newRoster(contacts, rdb, cfg, opt, log)
-	openOpts := b.rooms.open
+	openOpts := append([]usecase.Option{usecase.WithTicks(b.rec.ticks)}, b.rooms.open...)
 	if roster != nil {
 		deps.Roster = roster
 		openOpts = append(openOpts, usecase.WithOnCall(roster))
@@ -520,7 +520,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	deps.Check = b.checkInput(ctx, contacts, clerk, poll, strict)
 	// Long actions (approved rollbacks and lockouts, resyncs) are work
 	// in flight on their incident until they end.
-	b.work = usecase.NewWork(usecase.WorkDeps{Store: stores.Incidents, Approvals: b.pub.Approvals, Resync: b.pub.Progress, Upload: b.pub.Files,
+	b.rec.work = usecase.NewWork(usecase.WorkDeps{Store: stores.Incidents, Approvals: b.rec.approvals, Resync: b.pub.Progress, Ticks: b.rec.ticks, Upload: b.pub.Files,
 		Facts: usecase.ReportFacts{Affected: stores.Affected, Followups: followupLister(deps.Followups)}, Log: log, Now: opt.Now})
 	runner := b.webhookParts(&deps, clerk)
 	executor := b.executor(st, clerk, deps.App)

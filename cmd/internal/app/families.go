@@ -79,6 +79,7 @@ type actionDeps struct {
 	Modals        commands.Modals
 	Notices       *incident.Drafts // the notice to affected users (`notify draft`)
 	Guests        *handlers.Guests // Slack guests never get personal data
+	Recorders     recorders        // what the bot did, recorded before the publisher shows it
 }
 
 // watchDeps are what watching Clerk and the app's webhooks use.
@@ -107,6 +108,16 @@ type clerkAccounts interface {
 	commands.Dashboard
 }
 
+// recorders are the use cases that write what the bot saw or did (the
+// timeline, the checklist, the audit log, long actions in flight) and
+// then have the publisher show it.
+type recorders struct {
+	ticks     *usecase.Ticks
+	notices   *usecase.Notices
+	approvals *usecase.ApprovalNews
+	work      *usecase.Work // built after the opener (its report facts)
+}
+
 // delivery is the publisher's parts and the ticks use case as one value
 // for wiring: each family declares the few methods it uses as its own
 // small interface, and this value has them all. Nothing outside cmd sees it.
@@ -119,16 +130,23 @@ type delivery struct {
 	*publish.Notes
 	*publish.Approvals
 	*publish.Names
-	publish.Ticker
+	*usecase.Ticks
+	notices  *usecase.Notices
 	progress *publish.Progress
 }
 
-func newDelivery(p *publish.Publisher) delivery {
+func newDelivery(p *publish.Publisher, rec recorders) delivery {
 	if p == nil { // the table alone (help, tests)
 		return delivery{}
 	}
 	return delivery{Cards: p.Cards, Outbox: p.Outbox, Pages: p.Pages, Files: p.Files, Posts: p.Posts, Notes: p.Notes,
-		Approvals: p.Approvals, Names: p.Names, Ticker: p.Ticks, progress: p.Progress}
+		Approvals: p.Approvals, Names: p.Names, Ticks: rec.ticks, notices: rec.notices, progress: p.Progress}
+}
+
+// BypassNotice gives the bypass and webhook families the notice that is
+// recorded on the timeline and then broadcast.
+func (d delivery) BypassNotice(ctx context.Context, incID string, who incident.Person, entry, line string) {
+	d.notices.BypassNotice(ctx, incID, who, entry, line)
 }
 
 // StartProgress gives the security family the progress message as the
@@ -139,7 +157,7 @@ func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, wha
 
 // handlers wires the families, in help order, and the handlers over them.
 func (d familyDeps) handlers() *handlers.Handlers {
-	pub := newDelivery(d.Publisher)
+	pub := newDelivery(d.Publisher, d.Recorders)
 	kit := commands.NewKit(d.Slack, d.Store, pub, d.Log, d.Now, d.Rooms)
 	approvers := d.Approvers
 	if approvers == nil {
@@ -160,7 +178,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	}
 	access := commands.NewAccess(kit, d.Auth, approvers, ladders, accessOpts...)
 	requests := commands.NewRequests(kit, pub, d.Approvals, d.Observe, approvers)
-	voider := usecase.NewVoider(d.Approvals, pub, d.Log)
+	voider := usecase.NewVoider(d.Approvals, d.Recorders.approvals, d.Log)
 	pages := usecase.NewStatusPages(struct {
 		*incident.Store
 		*incident.Markers
