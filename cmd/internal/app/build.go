@@ -17,6 +17,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/httpx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
 	"github.com/clerk-incident-bot/clerk-incident-bot/oncall"
@@ -158,21 +159,21 @@ func (b *build) engine(ladder *escalation.Ladder) *escalation.Engine {
 	pages := usecase.NewPaging(b.pub.Pages, b.pub.Names, b.rec.ticks)
 	opts := b.rooms.engine // paged people are invited to the incident's channel
 	if cfg.TwilioSID != "" {
-		opts = append(opts, escalation.WithPhones(twilioClient(cfg), pages))
+		opts = append(opts, escalation.WithPhones(twilioClient(cfg, b.m), pages))
 		if repliesOn(cfg) {
 			opts = append(opts, escalation.WithReplies(cfg.TwilioReplyNumbers[0], escalation.NewPhoneLog(b.rdb, cfg.RedisPrefix)))
 		}
 	}
 	if cfg.PagerDutyKey != "" {
-		opts = append(opts, escalation.WithAlerts(usecase.KeyedEvents{Events: paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil),
+		opts = append(opts, escalation.WithAlerts(usecase.KeyedEvents{Events: paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil).WithCounter(b.m),
 			Keys: usecase.NewPDKeys(b.rdb, cfg.RedisPrefix)}))
 	}
 	opts = append(opts, escalation.WithGuard(b.g), escalation.WithPageObserver(b.m))
 	return escalation.NewEngine(b.rdb, cfg.RedisPrefix, b.stores.Incidents, pages, b.opt.Now, b.log.WithField("component", "escalation"), opts...)
 }
 
-func twilioClient(cfg Config) *paging.Twilio {
-	return paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID)
+func twilioClient(cfg Config, count httpx.Counter) *paging.Twilio {
+	return paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID).WithCounter(count)
 }
 
 // repliesOn: Twilio is set, replies are polled, and there is a number to read.
@@ -193,7 +194,7 @@ func (b *build) replies(contacts *escalation.Contacts, engine *escalation.Engine
 		}
 		return nil
 	}
-	tw := twilioClient(cfg)
+	tw := twilioClient(cfg, b.m)
 	handler := usecase.NewSMSReplies(usecase.SMSRepliesDeps{Book: contacts, Paged: escalation.NewPhoneLog(b.rdb, cfg.RedisPrefix), Store: b.stores.Incidents,
 		Ladder: engine, Pub: b.pub.Cards, Text: tw, Observe: b.m, Audit: b.rec.ticks, Log: log, Go: b.g.Go,
 		Once: func(ctx context.Context, key string, ttl time.Duration) (bool, error) {
@@ -228,7 +229,7 @@ func (b *build) pagerDutySync(engine *escalation.Engine) *usecase.PagerDutySync 
 	pub := newDelivery(b.pub, b.rec)
 	log := b.log.WithField("component", "pagerduty")
 	return usecase.NewPagerDutySync(usecase.PagerDutySyncDeps{
-		API: paging.NewPagerDutyAPI(cfg.PagerDutyAPIURL, cfg.PagerDutyToken, b.hc), Watch: escalation.NewAlertWatch(b.rdb, cfg.RedisPrefix),
+		API: paging.NewPagerDutyAPI(cfg.PagerDutyAPIURL, cfg.PagerDutyToken, b.hc).WithCounter(b.m), Watch: escalation.NewAlertWatch(b.rdb, cfg.RedisPrefix),
 		Store: b.stores.Incidents, Pub: struct {
 			*publish.Cards
 			*publish.Notes

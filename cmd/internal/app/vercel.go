@@ -8,6 +8,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/httpx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 	"github.com/clerk-incident-bot/clerk-incident-bot/vercel"
@@ -22,12 +23,12 @@ type vercelParts struct {
 
 // vercelApp wires the Vercel client, each of whose calls is an audit
 // entry (route and status, never a token or a value), and the key check.
-func vercelApp(cfg Config, log *audit.Log) vercelParts {
+func vercelApp(cfg Config, log *audit.Log, count httpx.Counter) vercelParts {
 	if cfg.VercelToken == "" {
 		return vercelParts{}
 	}
 	hc := &http.Client{Timeout: 15 * time.Second}
-	client := vercel.New(vercel.Config{Token: cfg.VercelToken, Project: cfg.VercelProject, Team: cfg.VercelTeam, APIURL: cfg.VercelURL, HTTP: hc,
+	client := vercel.New(vercel.Config{Token: cfg.VercelToken, Project: cfg.VercelProject, Team: cfg.VercelTeam, APIURL: cfg.VercelURL, HTTP: hc, Count: count,
 		OnCall: func(ctx context.Context, c vercel.Call) {
 			who, inc := vercel.ActorOf(ctx)
 			if who == "" {
