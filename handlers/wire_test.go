@@ -119,7 +119,7 @@ func wire(w wiring) *Handlers {
 		commands.NewWebhookCheck(kit, nil, pub, nil),
 		commands.NewResync(kit, commands.ResyncDeps{Pub: pub, Channel: "C1"}),
 		commands.NewWebhooks(kit, nil, pub),
-		commands.NewDeploys(kit, commands.AppDeps{}, pub, requests),
+		commands.NewDeploys(kit, commands.AppDeps{}, requests),
 		commands.NewAudit(kit, auditLog),
 		commands.NewFollowups(kit, commands.FollowupDeps{}),
 		commands.NewMilestones(kit, nil, w.stores.Incidents, pub),

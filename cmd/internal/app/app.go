@@ -500,8 +500,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if engine != nil {
 		deps.Esc, esc = engine, engine
 	}
-	deps.App = vercelApp(cfg, st.audit)
-	deps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL)
+	deps.App = vercelApp(cfg, st.audit, b.m)
+	deps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL, b.m)
 	roster := newRoster(contacts, rdb, cfg, opt, log)
 	openOpts := append([]usecase.Option{usecase.WithTicks(b.rec.ticks)}, b.rooms.open...)
 	if roster != nil {
@@ -527,7 +527,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	deps.ReadLimit = redisx.NewPacer(rdb, cfg.RedisPrefix) // read commands, per user
 	deps.UpdateEvery, deps.UpdateChannel, deps.Modals = cfg.UpdateEvery, cfg.UpdateChannel, out
 	if cfg.StatuspageKey != "" {
-		deps.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, b.hc)
+		deps.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, b.hc).WithCounter(b.m)
 	}
 	sweep := b.sweep(st, executor, runner, poll, roster, deps.OnCallSlack)
 	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, runner: runner, bypass: st.bypass,

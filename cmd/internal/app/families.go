@@ -95,7 +95,7 @@ type watchDeps struct {
 
 // appDeps are the app's deployments and the follow-ups' export.
 type appDeps struct {
-	App       commands.AppDeps
+	App       vercelParts
 	Followups commands.FollowupDeps
 }
 
@@ -220,7 +220,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 		commands.NewWebhookCheck(kit, d.CheckWebhook, pub, clerk.dashboard),
 		commands.NewResync(kit, commands.ResyncDeps{Runner: d.Resync, Webhooks: d.Webhooks, Check: d.CheckWebhook, Pub: pub, Channel: d.Channel}),
 		commands.NewWebhooks(kit, d.Webhooks, pub),
-		commands.NewDeploys(kit, d.App, pub, requests),
+		commands.NewDeploys(kit, d.App.family(d.Store, pub, pub, d.Now), requests),
 		commands.NewAudit(kit, d.Audit),
 		commands.NewFollowups(kit, d.Followups),
 		commands.NewMilestones(kit, charts, d.Store, pub),
