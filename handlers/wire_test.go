@@ -108,7 +108,7 @@ func wire(w wiring) *Handlers {
 		commands.NewInvestigate(kit, struct {
 			*incident.AffectedAccounts
 			*incident.Markers
-		}{w.stores.Affected, w.stores.Markers}, pub, usecase.NewInvestigation(nil, w.stores.Incidents, w.stores.Affected, pub, w.log), w.approvals, security, usecase.NewSharing(w.out, w.auth, w.log)),
+		}{w.stores.Affected, w.stores.Markers}, pub, usecase.NewInvestigation(nil, w.stores.Incidents, w.stores.Affected, pub, w.log), w.approvals, security, commands.NewSharing(w.out, w.auth, w.log)),
 		commands.NewRoles(kit, nil, pub, access),
 		commands.NewUpdates(kit, w.stores.Drafts, pub, w.rb, nil, drafts),
 		drafts,

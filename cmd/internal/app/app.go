@@ -38,7 +38,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
-	"github.com/clerk-incident-bot/clerk-incident-bot/rooms"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuspage"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
@@ -422,8 +421,8 @@ type slackSide interface {
 	escalation.Checker
 	publish.UserNames
 	commands.Modals
-	rooms.Slack
-	usecase.ShareSlack
+	publish.ChannelSlack
+	commands.ShareSlack
 	LookupHandle(ctx context.Context, handle string) (string, error)
 	AuthTest(ctx context.Context) (string, error)
 	OpenDM(ctx context.Context, user string) (string, error)
@@ -489,7 +488,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	b.rooms = newRooms(ctx, cfg, opt, rdb, stores.Incidents, out, strict, log)
 	deps.Rooms = b.rooms.lookup
-	deps.Sharing = usecase.NewSharing(out, auth, log)
+	deps.Sharing = commands.NewSharing(out, auth, log)
 	deps.Guests = handlers.NewGuests(out, opt.Now)
 	clerk := b.publisher(rb, contacts, st)
 	if clerk != nil {

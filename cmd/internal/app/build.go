@@ -11,6 +11,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
@@ -337,10 +338,13 @@ func (b *build) executor(st domain, clerk *clerkops.Client, app vercelParts) *ap
 		approval.ProtectOff:   usecase.ProtectOffDoer{Clerk: guardClerk, Log: log},
 		approval.BlockDomain:  usecase.BlockDomainDoer{Clerk: guardClerk, Pub: pub, Log: log},
 		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Once: b.stores.Markers, Pub: pub, Now: now, Log: log},
-	}, b.rec.work, log)
-	executor.SetGuard(b.g)
+	}, b.rec.work, b.g, log, approval.WithDetached(unpaced))
 	return executor
 }
+
+// unpaced lifts the Slack pace bound of an interactive request: work
+// detached from the click waits on Slack's pace as long as it lasts.
+func unpaced(ctx context.Context) context.Context { return bot.WithPaceBound(ctx, 0) }
 
 // sweep is the timed work that is not escalation, run every second on
 // every replica: each transition inside is claimed in Redis, so it

@@ -60,7 +60,7 @@ type peopleDeps struct {
 	}
 	Observe   handlers.Observer
 	ReadLimit handlers.ReadLimiter
-	Sharing   *usecase.Sharing // who reads a thread; shares with the responders only
+	Sharing   *commands.Sharing // who reads a thread; shares with the responders only
 	// Roster is nil without schedules; OnCallSlack is the on-call side of Slack.
 	Roster      *oncall.Roster
 	OnCallSlack oncallSlack
