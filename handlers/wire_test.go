@@ -73,7 +73,7 @@ func wire(w wiring) *Handlers {
 	access := commands.NewAccess(kit, w.auth, w.auth, nil)
 	requests := commands.NewRequests(kit, pub, w.approvals, nil, w.auth)
 	voider := usecase.NewVoider(w.approvals, pub, w.log)
-	opener := usecase.NewOpener(w.stores.Incidents, w.pub, nil, nil, w.log, nil)
+	opener := usecase.NewOpener(w.stores.Incidents, usecase.OpenerOutput{Cards: w.pub.Cards, Thread: w.pub.Outbox, Alerts: w.pub.Posts, Ticks: w.pub.Ticks}, nil, nil, w.log, nil)
 	resolver := usecase.NewResolver(usecase.ResolverDeps{Store: w.stores.Incidents, Pub: pub, Voider: voider, Bypass: w.bypass, Log: w.log})
 	var decider commands.Executor
 	if w.executor != nil {
