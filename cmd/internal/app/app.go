@@ -498,7 +498,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if clerk != nil {
 		ac.Clerk = clerk
 	}
-	in.Publisher, in.Ticks, deps.watch.Webhooks = b.pub, b.ticks, st.pause
+	deps.publisher, deps.ticks, deps.watch.Webhooks = b.pub, b.ticks, st.pause
 	engine := b.engine(ladder)
 	var esc usecase.Escalator
 	if engine != nil {
@@ -524,10 +524,10 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	deps.watch.Check = b.checkInput(ctx, contacts, clerk, poll, strict)
 	// Long actions (approved rollbacks and lockouts, resyncs) are work
 	// in flight on their incident until they end.
-	b.work = usecase.NewWork(usecase.WorkDeps{Store: stores.Incidents, Approvals: b.pub.Approvals, Resync: b.pub.Progress, Upload: b.pub.Files,
+	work := usecase.NewWork(usecase.WorkDeps{Store: stores.Incidents, Approvals: b.pub.Approvals, Resync: b.pub.Progress, Upload: b.pub.Files,
 		Facts: usecase.ReportFacts{Affected: stores.Affected, Followups: followupLister(deps.apps.Followups)}, Log: log, Now: opt.Now})
-	runner := b.webhookParts(&deps, clerk)
-	executor := b.executor(st, clerk, deps.apps.App)
+	runner := b.webhookParts(&deps, clerk, work)
+	executor := b.executor(st, clerk, deps.apps.App, work)
 	ac.Executor = executor
 	pe.ReadLimit = redisx.NewPacer(rdb, cfg.RedisPrefix) // read commands, per user
 	ac.UpdateEvery, ac.UpdateChannel, ac.Modals = cfg.UpdateEvery, cfg.UpdateChannel, out

@@ -47,7 +47,6 @@ type build struct {
 	pub    *publish.Publisher
 	ticks  *usecase.Ticks
 	rooms  roomParts // empty: INCIDENT_CHANNELS off
-	work   *usecase.Work
 }
 
 // actionStores are the stores beside the incidents': approvals, the
@@ -296,7 +295,7 @@ func (b *build) checkInput(ctx context.Context, contacts *escalation.Contacts, c
 
 // webhookParts wires the webhook check and the resync runner (nil without
 // APP_WEBHOOK_URL and APP_WEBHOOK_SECRET, or without Clerk).
-func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.Runner {
+func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client, work *usecase.Work) *resync.Runner {
 	cfg, now := b.cfg, b.opt.Now
 	if cfg.WebhookURL == "" || cfg.WebhookSecret == "" {
 		return nil
@@ -309,14 +308,14 @@ func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.R
 		return nil
 	}
 	runner := resync.NewRunner(b.rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc, Guard: b.g},
-		clerk, b.work, now, b.log.WithField("component", "resync"))
+		clerk, work, now, b.log.WithField("component", "resync"))
 	deps.watch.Resync = runner
 	return runner
 }
 
 // executor carries out approved requests through the doers; Drain runs
 // each execution in its own goroutine, off the sweep.
-func (b *build) executor(st actionStores, clerk *clerkops.Client, app commands.AppDeps) *approval.Executor {
+func (b *build) executor(st actionStores, clerk *clerkops.Client, app commands.AppDeps, work *usecase.Work) *approval.Executor {
 	var lockClerk usecase.Clerk // nil when CLERK_SECRET_KEY is unset
 	var guardClerk usecase.InstanceGuard
 	if clerk != nil {
@@ -331,7 +330,7 @@ func (b *build) executor(st actionStores, clerk *clerkops.Client, app commands.A
 		approval.ProtectOff:   usecase.ProtectOffDoer{Clerk: guardClerk, Log: log},
 		approval.BlockDomain:  usecase.BlockDomainDoer{Clerk: guardClerk, Pub: ticks, Log: log},
 		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Once: b.stores.Markers, Pub: ticks, Now: now, Log: log},
-	}, b.work, log)
+	}, work, log)
 	executor.SetGuard(b.g)
 	return executor
 }

@@ -26,19 +26,20 @@ type familyDeps struct {
 	actions   actionDeps
 	watch     watchDeps
 	apps      appDeps
+	// publisher and ticks are what the families show their work through
+	// (publisher nil: the table alone, for help and tests).
+	publisher *publish.Publisher
+	ticks     tickOutput
 }
 
-// incidentDeps are the incident's stores, Slack, the publisher and the
-// ticks the families show their work through, and the opener.
+// incidentDeps are the incident's stores, Slack and the opener.
 type incidentDeps struct {
-	Store     *incident.Store
-	Drafts    *incident.Drafts
-	Affected  *incident.AffectedAccounts
-	Markers   *incident.Markers
-	Slack     handlers.Slack
-	Publisher *publish.Publisher // nil: the table alone (help, tests)
-	Ticks     tickOutput
-	Opener    *usecase.Opener
+	Store    *incident.Store
+	Drafts   *incident.Drafts
+	Affected *incident.AffectedAccounts
+	Markers  *incident.Markers
+	Slack    handlers.Slack
+	Opener   *usecase.Opener
 	Runbook   *incident.Runbook
 	Channel   string
 	Log       logrus.FieldLogger
@@ -109,7 +110,7 @@ type clerkAccounts interface {
 // handlers wires the families, in help order, and the handlers over them.
 func (d familyDeps) handlers() *handlers.Handlers {
 	in, pe, ac := d.incidents, d.people, d.actions
-	pub := in.Publisher
+	pub := d.publisher
 	if pub == nil {
 		pub = &publish.Publisher{}
 	}
@@ -154,7 +155,7 @@ type familyWiring struct {
 // that also serves the handlers' views.
 func (w familyWiring) families() ([]commands.Family, *commands.Drafts) {
 	in, pe, ac, wa, ap := w.incidents, w.people, w.actions, w.watch, w.apps
-	pub, kit, ticks := w.pub, w.kit, in.Ticks
+	pub, kit, ticks := w.pub, w.kit, w.ticks
 	var esc commands.Escalator
 	if pe.Esc != nil {
 		esc = pe.Esc
