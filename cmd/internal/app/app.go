@@ -685,7 +685,6 @@ type connectedness interface{ Connected() bool }
 
 // healthMux serves GET /healthz: 200 only while Redis answers and the
 // socket is up, and says which part is down otherwise.
-
 func healthMux(store pinger, sock connectedness, poll *statuswatch.Poller) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -798,7 +797,6 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 // including Slack response URLs (bearer credentials in a URL).
 var secretPattern = regexp.MustCompile(`(xox[abposr]-|xapp-|sk_(live|test)_|whsec_|gh[pousr]_|github_pat_)[A-Za-z0-9\-_=+/]+|https://hooks\.slack\.com/[^\s"]+|(redis|rediss)://[^@\s"]*@|https://[a-z.]*svix\.com/login#[^\s"]+`)
 
-// redacting masks secrets in whatever the wrapped formatter produced.
 // redacting masks secrets in every log line: those with a recognizable
 // shape, and the configured ones without one (Twilio's auth token, the
 // PagerDuty routing key and REST API key, the Statuspage API key, the bypass and metrics

@@ -32,8 +32,8 @@ import (
 )
 
 // build holds what assemble's steps share while the parts are built, in
-// the order assemble calls them: metrics, then the guard and publisher,
-// then what reports through the publisher.
+// the order assemble calls them: metrics, then the guard, the ticks and
+// the publisher, then what reports through the publisher.
 type build struct {
 	cfg    Config
 	opt    Options

@@ -40,11 +40,11 @@ type incidentDeps struct {
 	Markers  *incident.Markers
 	Slack    handlers.Slack
 	Opener   *usecase.Opener
-	Runbook   *incident.Runbook
-	Channel   string
-	Log       logrus.FieldLogger
-	Now       func() time.Time
-	Rooms     commands.RoomLookup // nil: INCIDENT_CHANNELS off
+	Runbook  *incident.Runbook
+	Channel  string
+	Log      logrus.FieldLogger
+	Now      func() time.Time
+	Rooms    commands.RoomLookup // nil: INCIDENT_CHANNELS off
 }
 
 // peopleDeps are who may do what, who is paged, and what is recorded.
@@ -110,10 +110,10 @@ type clerkAccounts interface {
 // handlers wires the families, in help order, and the handlers over them.
 func (d familyDeps) handlers() *handlers.Handlers {
 	in, pe, ac := d.incidents, d.people, d.actions
-	pub := d.publisher
-	if pub == nil {
-		pub = &publish.Publisher{}
+	if d.publisher == nil {
+		d.publisher = &publish.Publisher{}
 	}
+	pub := d.publisher
 	kit := commands.NewKit(in.Slack, in.Store, pub.Cards, in.Log, in.Now, in.Rooms)
 	approvers := pe.Approvers
 	if approvers == nil {
@@ -127,7 +127,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	if pe.Roster != nil {
 		accessOpts = append(accessOpts, commands.WithRota(pe.Roster))
 	}
-	w := familyWiring{familyDeps: d, pub: pub, kit: kit, charts: commands.NewCharts(kit, d.watch.Pictures),
+	w := familyWiring{familyDeps: d, kit: kit, charts: commands.NewCharts(kit, d.watch.Pictures),
 		access:   commands.NewAccess(kit, pe.Auth, approvers, ladders, accessOpts...),
 		requests: commands.NewRequests(kit, requestOutput{pub.Approvals, pub.Cards}, ac.Approvals, pe.Observe, approvers),
 		voider:   usecase.NewVoider(ac.Approvals, pub.Approvals, in.Log),
@@ -142,7 +142,6 @@ func (d familyDeps) handlers() *handlers.Handlers {
 // status page.
 type familyWiring struct {
 	familyDeps
-	pub      *publish.Publisher
 	kit      *commands.Kit
 	charts   *commands.Charts
 	access   *commands.Access
@@ -155,7 +154,7 @@ type familyWiring struct {
 // that also serves the handlers' views.
 func (w familyWiring) families() ([]commands.Family, *commands.Drafts) {
 	in, pe, ac, wa, ap := w.incidents, w.people, w.actions, w.watch, w.apps
-	pub, kit, ticks := w.pub, w.kit, w.ticks
+	pub, kit, ticks := w.publisher, w.kit, w.ticks
 	var esc commands.Escalator
 	if pe.Esc != nil {
 		esc = pe.Esc
@@ -240,7 +239,7 @@ func (w familyWiring) resolver() *usecase.Resolver {
 	if w.people.Esc != nil {
 		stopper = w.people.Esc
 	}
-	return usecase.NewResolver(usecase.ResolverDeps{Store: in.Store, Pub: cardNotes{w.pub.Cards, w.pub.Notes}, Esc: stopper, Voider: w.voider,
+	return usecase.NewResolver(usecase.ResolverDeps{Store: in.Store, Pub: cardNotes{w.publisher.Cards, w.publisher.Notes}, Esc: stopper, Voider: w.voider,
 		Bypass: w.actions.Bypass, Pages: w.pages, Runbook: in.Runbook, Log: in.Log})
 }
 
