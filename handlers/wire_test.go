@@ -33,8 +33,9 @@ type wiring struct {
 	now       func() time.Time // nil: time.Now
 }
 
-// delivery is the publisher's parts as one value, as package app wires
-// them (its delivery type).
+// delivery is the publisher's parts and the ticks as one value the tests
+// hand every family (package app hands each family only the parts it
+// uses: cmd/internal/app/outputs.go).
 type delivery struct {
 	*publish.Cards
 	*publish.Outbox

@@ -46,7 +46,7 @@ type build struct {
 	g      *guard.Guard
 	pub    *publish.Publisher
 	ticks  *usecase.Ticks
-	rooms  roomParts // empty: INCIDENT_CHANNELS off
+	rooms  roomHooks // empty: INCIDENT_CHANNELS off
 }
 
 // actionStores are the stores beside the incidents': approvals, the

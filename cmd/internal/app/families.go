@@ -55,13 +55,10 @@ type peopleDeps struct {
 	Ladder          *escalation.Ladder
 	Contacts        *escalation.Contacts
 	ContactProblems []escalation.Problem
-	Audit           interface {
-		handlers.Auditor
-		commands.AuditReader
-	}
-	Observe   handlers.Observer
-	ReadLimit handlers.ReadLimiter
-	Sharing   *usecase.Sharing // who reads a thread; shares with the responders only
+	Audit           auditLog
+	Observe         handlers.Observer
+	ReadLimit       handlers.ReadLimiter
+	Sharing         *usecase.Sharing // who reads a thread; shares with the responders only
 	// Roster is nil without schedules; OnCallSlack is the on-call side of Slack.
 	Roster      *oncall.Roster
 	OnCallSlack oncallSlack
@@ -97,6 +94,12 @@ type watchDeps struct {
 type appDeps struct {
 	App       commands.AppDeps
 	Followups commands.FollowupDeps
+}
+
+// auditLog records each command and reads the log back (audit.Log).
+type auditLog interface {
+	handlers.Auditor
+	commands.AuditReader
 }
 
 // clerkAccounts is every Clerk operation the families use (clerkops.Client).
