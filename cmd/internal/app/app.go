@@ -519,7 +519,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if poll != nil {
 		deps.watch.Watch = poll
 	}
-	deps.watch.Pictures = newPictures(cfg, b.pub, poll, rdb, opt.Now)
+	deps.watch.Pictures = newPictures(cfg, b.pub.Files, poll, rdb, opt.Now)
 	deps.watch.DiagnoseTargets = diagnoseTargets(cfg, clerk, b.hc)
 	deps.watch.Check = b.checkInput(ctx, contacts, clerk, poll, strict)
 	// Long actions (approved rollbacks and lockouts, resyncs) are work
