@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 )
@@ -65,10 +67,28 @@ func (r ProbeResult) Refused() string {
 	return fmt.Sprintf("%d from the %s (%s): Clerk refuses the request — a key or configuration problem; run `/clerk-incident check`", r.Status, r.API, r.Name)
 }
 
+// apiProbes times Clerk's own endpoints (the probe targets), keeps the
+// timings for charts and judges each API's rounds: ProbeConfirm bad
+// rounds in a row open an outage.
+type apiProbes struct {
+	targets   []ProbeTarget
+	confirm   int
+	slow      time.Duration // a probe slower than this is slow
+	hc        *http.Client
+	guard     Guard // runs each probe's goroutine
+	samples   *Samples
+	streaks   *streaks
+	incidents *incidentMap
+	snaps     *snapshots
+	rep       Reporter
+	now       func() time.Time
+	log       logrus.FieldLogger
+}
+
 // probe calls one target with a 5 s timeout. A 5xx, a timeout or a
 // connection error fails it; a call slower than ProbeSlow is slow. A 4xx
 // is neither (a key or configuration problem: Refused says which).
-func (p *APIProbes) probe(ctx context.Context, t ProbeTarget) ProbeResult {
+func (ap *apiProbes) probe(ctx context.Context, t ProbeTarget) ProbeResult {
 	r := ProbeResult{API: t.API, Name: t.Name}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -81,7 +101,7 @@ func (p *APIProbes) probe(ctx context.Context, t ProbeTarget) ProbeResult {
 		req.Header.Set(k, v)
 	}
 	start := time.Now()
-	resp, err := p.hc.Do(req)
+	resp, err := ap.hc.Do(req)
 	r.Latency = time.Since(start)
 	if err != nil {
 		r.Bad = true
@@ -98,28 +118,28 @@ func (p *APIProbes) probe(ctx context.Context, t ProbeTarget) ProbeResult {
 	switch {
 	case resp.StatusCode >= 500:
 		r.Err, r.Bad = fmt.Sprintf("HTTP %d after %s", resp.StatusCode, probe.Ms(r.Latency)), true
-	case r.Latency > p.cfg.ProbeSlow:
+	case r.Latency > ap.slow:
 		r.Slow = true
 	}
 	return r
 }
 
-// pollProbes times every target at once (a round lasts as long as its
+// round times every target at once (a round lasts as long as its
 // slowest probe, at most the 5 s timeout) and judges the results.
-func (p *APIProbes) pollProbes(ctx context.Context) {
-	results := make([]ProbeResult, len(p.cfg.Probes))
+func (ap *apiProbes) round(ctx context.Context) {
+	results := make([]ProbeResult, len(ap.targets))
 	var wg sync.WaitGroup
-	for i, t := range p.cfg.Probes {
+	for i, t := range ap.targets {
 		wg.Go(func() {
 			// A panic here is the bot's, not Clerk's: the round goes on and
 			// the probe counts as neither good nor bad news about Clerk.
-			if p.cfg.Guard.Run(ctx, "clerk probe", "", func(ctx context.Context) { results[i] = p.probe(ctx, t) }) {
+			if ap.guard.Run(ctx, "clerk probe", "", func(ctx context.Context) { results[i] = ap.probe(ctx, t) }) {
 				results[i] = ProbeResult{API: t.API, Name: t.Name, Err: "the bot failed to probe (see its logs)"}
 			}
 		})
 	}
 	wg.Wait()
-	p.Judge(ctx, results)
+	ap.Judge(ctx, results)
 }
 
 // Judge records one round of results: the samples, the snapshot, and per
@@ -128,9 +148,9 @@ func (p *APIProbes) pollProbes(ctx context.Context) {
 // failing from here" outage (a status-page alert for the same problem
 // later attaches to it); slow-only rounds need twice as many within twice
 // the window. One bad round never opens anything; recovery is said once.
-func (p *APIProbes) Judge(ctx context.Context, results []ProbeResult) {
-	p.keepSamples(ctx, results)
-	p.saveSnapshot(ctx, func(s *Snapshot) { s.Probes = results })
+func (ap *apiProbes) Judge(ctx context.Context, results []ProbeResult) {
+	ap.keepSamples(ctx, results)
+	ap.snaps.save(ctx, func(s *Snapshot) { s.Probes = results })
 	byAPI := map[string][]ProbeResult{}
 	var apis []string
 	for _, r := range results {
@@ -140,11 +160,11 @@ func (p *APIProbes) Judge(ctx context.Context, results []ProbeResult) {
 		byAPI[r.API] = append(byAPI[r.API], r)
 	}
 	for _, api := range apis {
-		p.judge(ctx, api, byAPI[api])
+		ap.judge(ctx, api, byAPI[api])
 	}
 }
 
-func (p *APIProbes) judge(ctx context.Context, api string, rs []ProbeResult) {
+func (ap *apiProbes) judge(ctx context.Context, api string, rs []ProbeResult) {
 	key := "probe:" + strings.ToLower(strings.ReplaceAll(api, " ", "-"))
 	var bad, slow []ProbeResult
 	for _, r := range rs {
@@ -162,44 +182,44 @@ func (p *APIProbes) judge(ctx context.Context, api string, rs []ProbeResult) {
 	case len(slow) > 0:
 		r = roundSlow
 	}
-	st, err := p.record(ctx, key, r)
+	st, err := ap.streaks.record(ctx, key, r)
 	if err != nil {
-		p.log.WithError(err).WithField("api", api).Warn("probe streak not recorded")
+		ap.log.WithError(err).WithField("api", api).Warn("probe streak not recorded")
 		return
 	}
 	if r == roundOK {
 		if st.Recovered {
-			if id := p.mapped(ctx, key); id != "" {
+			if id := ap.incidents.mapped(ctx, key); id != "" {
 				var figures []string
 				for _, r := range rs {
 					figures = append(figures, r.What())
 				}
-				p.rep.Note(ctx, Note{Kind: ProbeRecovered, Incident: id, Name: api, Body: strings.Join(figures, "; ")})
+				ap.rep.Note(ctx, Note{Kind: ProbeRecovered, Incident: id, Name: api, Body: strings.Join(figures, "; ")})
 			}
 		}
 		return
 	}
-	p.log.WithField("api", api).WithField("streak", st.InWindow).Warn("Clerk probe failed or slow")
-	if !st.Confirmed(p.cfg.ProbeConfirm) {
+	ap.log.WithField("api", api).WithField("streak", st.InWindow).Warn("Clerk probe failed or slow")
+	if !st.Confirmed(ap.confirm) {
 		return
 	}
-	p.markDown(ctx, key)
-	if p.mapped(ctx, key) != "" {
+	ap.streaks.markDown(ctx, key)
+	if ap.incidents.mapped(ctx, key) != "" {
 		return
 	}
-	n := st.Rounds(p.cfg.ProbeConfirm)
+	n := st.Rounds(ap.confirm)
 	a := Alert{Key: key, Category: incident.Outage, Severity: incident.P1, Title: "Clerk API failing from here", Polls: n,
-		Detected: backdated(st.First(p.cfg.ProbeConfirm), p.now())}
+		Detected: backdated(st.First(ap.confirm), ap.now())}
 	var figures []string
 	for _, r := range append(bad, slow...) {
 		figures = append(figures, r.What())
 	}
 	if len(bad) == 0 {
 		a.Severity = incident.P2
-		a.Impact = fmt.Sprintf("%s slower than %s for %d polls in a row: %s", api, p.cfg.ProbeSlow, n, strings.Join(figures, "; "))
+		a.Impact = fmt.Sprintf("%s slower than %s for %d polls in a row: %s", api, ap.slow, n, strings.Join(figures, "; "))
 	} else {
 		a.Impact = fmt.Sprintf("%s failing for %d polls in a row: %s", api, n, strings.Join(figures, "; "))
 	}
 	a.Components = []string{api}
-	p.open(ctx, key, a)
+	ap.incidents.open(ctx, key, a)
 }

@@ -59,24 +59,47 @@ func (s streak) First(confirm int) time.Time {
 	return s.firstLong
 }
 
+// streaks holds each key's bad rounds in a row (status:fails:<key>, a
+// sorted set scored by time) and the keys whose streak was confirmed
+// (status:down), so that the first OK round after one says the recovery.
+type streaks struct {
+	rdb    redis.UniversalClient
+	keys   keyspace
+	now    func() time.Time
+	window time.Duration // how far back a bad round is still "in a row"
+}
+
+// window is ProbeWindow, or room for Confirm+1 rounds at the probes'
+// interval when it is not set.
+func window(cfg Config, probeEvery time.Duration) time.Duration {
+	if cfg.ProbeWindow > 0 {
+		return cfg.ProbeWindow
+	}
+	n := max(cfg.ProbeConfirm, cfg.HealthConfirm, 1) + 1
+	if probeEvery > 0 {
+		return time.Duration(n) * probeEvery
+	}
+	return time.Duration(n) * time.Minute
+}
+
 // record adds one round of key and returns its streak. The bad rounds are
 // a sorted set scored by time (a member per round, unique even when two
 // rounds share a millisecond); an OK round deletes it, so only rounds in
 // a row count, and the window trims rounds too old to be "in a row" (a
 // stalled prober, a lease moving between replicas).
-func (p *core) record(ctx context.Context, key string, r round) (streak, error) {
-	k := p.k("fails:" + key)
+func (st *streaks) record(ctx context.Context, key string, r round) (streak, error) {
+	k := st.keys.k("fails:" + key)
 	if r == roundOK {
-		pipe := p.rdb.TxPipeline()
-		rem := pipe.SRem(ctx, p.k("down"), key)
+		pipe := st.rdb.TxPipeline()
+		rem := pipe.SRem(ctx, st.keys.k("down"), key)
 		pipe.Del(ctx, k)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return streak{}, fmt.Errorf("probe streak of %s: %w", key, err)
 		}
 		return streak{Recovered: rem.Val() > 0}, nil
 	}
-	now := p.now()
-	w := p.window()
+	now := st.now()
+	w := st.window
 	tag := "s"
 	if r == roundFailed {
 		tag = "f"
@@ -84,7 +107,7 @@ func (p *core) record(ctx context.Context, key string, r round) (streak, error) 
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	member := fmt.Sprintf("%d:%s:%x", now.UnixMilli(), tag, b)
-	pipe := p.rdb.TxPipeline()
+	pipe := st.rdb.TxPipeline()
 	pipe.ZAdd(ctx, k, redis.Z{Score: float64(now.UnixMilli()), Member: member})
 	pipe.ZRemRangeByScore(ctx, k, "-inf", "("+strconv.FormatInt(now.Add(-2*w).UnixMilli(), 10))
 	all := pipe.ZRangeWithScores(ctx, k, 0, -1)
@@ -116,34 +139,6 @@ func (p *core) record(ctx context.Context, key string, r round) (streak, error) 
 
 // markDown remembers that key's streak was confirmed, so that the first
 // OK round after it says the recovery once.
-func (p *core) markDown(ctx context.Context, key string) {
-	p.rdb.SAdd(ctx, p.k("down"), key)
+func (st *streaks) markDown(ctx context.Context, key string) {
+	st.rdb.SAdd(ctx, st.keys.k("down"), key)
 }
-
-// window is ProbeWindow, or room for Confirm+1 rounds at the probes'
-// interval when it is not set.
-func (p *core) window() time.Duration {
-	if p.cfg.ProbeWindow > 0 {
-		return p.cfg.ProbeWindow
-	}
-	n := max(p.cfg.ProbeConfirm, p.cfg.HealthConfirm, 1) + 1
-	if iv := p.probeInterval(); iv > 0 {
-		return time.Duration(n) * iv
-	}
-	return time.Duration(n) * time.Minute
-}
-
-// probeInterval is how often the probes run: their own schedule's
-// interval, else the status poll's.
-func (p *core) probeInterval() time.Duration {
-	if p.cfg.ProbeInterval > 0 {
-		return p.cfg.ProbeInterval
-	}
-	return p.cfg.Interval
-}
-
-// ProbeEvery is how often the probes run; PollEvery, the status page.
-func (p *core) ProbeEvery() time.Duration { return p.probeInterval() }
-
-// PollEvery is the status poll's interval.
-func (p *core) PollEvery() time.Duration { return p.cfg.Interval }

@@ -46,14 +46,14 @@ func candidates(root string) []string {
 // Detect finds the first endpoint at the configured root that answers
 // with a body the bot understands. With one endpoint configured it only
 // checks that one.
-func (p *StatusWatch) Detect(ctx context.Context) (Detection, error) {
-	list := []string{p.cfg.StatusURL}
-	if IsRoot(p.cfg.StatusURL) {
-		list = candidates(p.cfg.StatusURL)
+func (sp *statusPage) Detect(ctx context.Context) (Detection, error) {
+	list := []string{sp.url}
+	if IsRoot(sp.url) {
+		list = candidates(sp.url)
 	}
 	var d Detection
 	for _, u := range list {
-		format, answer := p.try(ctx, u)
+		format, answer := sp.try(ctx, u)
 		d.Tried = append(d.Tried, Candidate{URL: u, Answer: answer})
 		if format != "" {
 			d.Format, d.URL = format, u
@@ -64,11 +64,11 @@ func (p *StatusWatch) Detect(ctx context.Context) (Detection, error) {
 	for _, c := range d.Tried {
 		parts = append(parts, c.URL+": "+c.Answer)
 	}
-	return d, fmt.Errorf("no status format understood at %s (%s)", p.cfg.StatusURL, strings.Join(parts, "; "))
+	return d, fmt.Errorf("no status format understood at %s (%s)", sp.url, strings.Join(parts, "; "))
 }
 
 // try fetches one candidate and says which format it is, or why not.
-func (p *StatusWatch) try(ctx context.Context, u string) (string, string) {
+func (sp *statusPage) try(ctx context.Context, u string) (string, string) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -76,7 +76,7 @@ func (p *StatusWatch) try(ctx context.Context, u string) (string, string) {
 		return "", "not a valid URL"
 	}
 	req.Header.Set("Accept", "application/json, application/rss+xml, application/atom+xml;q=0.9, */*;q=0.5")
-	resp, err := p.hc.Do(req)
+	resp, err := sp.hc.Do(req)
 	if err != nil {
 		return "", "unreachable: " + rootCause(err)
 	}
@@ -88,7 +88,7 @@ func (p *StatusWatch) try(ctx context.Context, u string) (string, string) {
 	if err != nil {
 		return "", "body could not be read: " + rootCause(err)
 	}
-	sum, err := ParseAt(body, p.now(), p.cfg.Components.Names())
+	sum, err := ParseAt(body, sp.now(), sp.names)
 	if err != nil {
 		return "", fmt.Sprintf("HTTP %d, not understood (%s)", resp.StatusCode, truncateText(err.Error(), 120))
 	}
@@ -97,52 +97,52 @@ func (p *StatusWatch) try(ctx context.Context, u string) (string, string) {
 
 // endpoint is the URL to poll: the configured one, or the one detected at
 // its root (detected again after it stops answering).
-func (p *StatusWatch) endpoint(ctx context.Context) (string, error) {
-	if !IsRoot(p.cfg.StatusURL) {
-		return p.cfg.StatusURL, nil
+func (sp *statusPage) endpoint(ctx context.Context) (string, error) {
+	if !IsRoot(sp.url) {
+		return sp.url, nil
 	}
-	p.mu.Lock()
-	found := p.found
-	p.mu.Unlock()
+	sp.mu.Lock()
+	found := sp.found
+	sp.mu.Unlock()
 	if found != nil {
 		return found.URL, nil
 	}
-	d, err := p.Detect(ctx)
-	p.remember(ctx, d, err)
+	d, err := sp.Detect(ctx)
+	sp.remember(ctx, d, err)
 	if err != nil {
 		return "", err
 	}
-	p.mu.Lock()
-	p.found = &d
-	p.body, p.etag, p.modified = nil, "", ""
-	p.mu.Unlock()
+	sp.mu.Lock()
+	sp.found = &d
+	sp.body, sp.etag, sp.modified = nil, "", ""
+	sp.mu.Unlock()
 	return d.URL, nil
 }
 
 // Prepare detects the format at start-up, so the log says at once which
 // format and URL are in use and what each candidate answered.
-func (p *StatusWatch) Prepare(ctx context.Context) {
-	if IsRoot(p.cfg.StatusURL) {
-		_, _ = p.endpoint(ctx)
+func (sp *statusPage) Prepare(ctx context.Context) {
+	if IsRoot(sp.url) {
+		_, _ = sp.endpoint(ctx)
 		return
 	}
-	d, err := p.Detect(ctx)
-	p.remember(ctx, d, err)
+	d, err := sp.Detect(ctx)
+	sp.remember(ctx, d, err)
 }
 
 // forget drops a detected endpoint so the next poll detects again.
-func (p *StatusWatch) forget() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if IsRoot(p.cfg.StatusURL) {
-		p.found = nil
+func (sp *statusPage) forget() {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if IsRoot(sp.url) {
+		sp.found = nil
 	}
 }
 
 // remember logs a detection and keeps it in Redis for `status` and
 // `check` on any replica.
-func (p *StatusWatch) remember(ctx context.Context, d Detection, err error) {
-	log := p.log.WithField("root", p.cfg.StatusURL)
+func (sp *statusPage) remember(ctx context.Context, d Detection, err error) {
+	log := sp.log.WithField("root", sp.url)
 	for _, c := range d.Tried {
 		log = log.WithField(c.URL, c.Answer)
 	}
@@ -151,5 +151,5 @@ func (p *StatusWatch) remember(ctx context.Context, d Detection, err error) {
 	} else {
 		log.WithField("format", d.Format).WithField("url", d.URL).Info("status page format detected")
 	}
-	p.saveSnapshot(ctx, func(s *Snapshot) { s.Detection = &d })
+	sp.snaps.save(ctx, func(s *Snapshot) { s.Detection = &d })
 }

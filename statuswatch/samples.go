@@ -126,17 +126,11 @@ func SampleName(r ProbeResult) string { return r.API + " " + r.Name }
 
 // keepSamples records one poll's timings; a Redis error costs a point on
 // a chart, not the poll.
-func (p *APIProbes) keepSamples(ctx context.Context, results []ProbeResult) {
-	at := p.now()
+func (ap *apiProbes) keepSamples(ctx context.Context, results []ProbeResult) {
+	at := ap.now()
 	for _, r := range results {
-		if err := p.samples.Add(ctx, SampleName(r), Sample{At: at, Ms: float64(r.Latency) / float64(time.Millisecond), OK: !r.Bad}); err != nil {
-			p.log.WithError(err).Warn("could not keep a probe sample")
+		if err := ap.samples.Add(ctx, SampleName(r), Sample{At: at, Ms: float64(r.Latency) / float64(time.Millisecond), OK: !r.Bad}); err != nil {
+			ap.log.WithError(err).Warn("could not keep a probe sample")
 		}
 	}
 }
-
-// Samples are the probes' recent timings.
-func (p *APIProbes) Samples() *Samples { return p.samples }
-
-// ProbeSlow is the latency above which a probe is slow.
-func (p *Poller) ProbeSlow() time.Duration { return p.cfg.ProbeSlow }
