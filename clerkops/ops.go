@@ -10,12 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk/clerk-sdk-go/v2"
@@ -125,27 +125,8 @@ func New(cfg Config, observe func(method, path string, status int)) *Client {
 	return &Client{users: user.NewClient(cc), sessions: session.NewClient(cc), jwks: jwks.NewClient(cc), svix: svixwebhook.NewClient(cc), http: hc, guard: g, sec: newSecClients(cc)}
 }
 
-// User is what the bot shows about a Clerk user.
-type User struct {
-	ID    string
-	Email string // the primary address
-	// Emails are all its addresses (a ref may name a secondary one).
-	Emails []string
-	Name   string
-	Banned bool
-	Locked bool
-}
-
-// Label names the user for messages.
-func (u User) Label() string {
-	if u.Email != "" {
-		return u.Email + " (" + u.ID + ")"
-	}
-	return u.ID
-}
-
-func fromClerk(u *clerk.User) User {
-	out := User{ID: u.ID, Banned: u.Banned, Locked: u.Locked}
+func fromClerk(u *clerk.User) account.User {
+	out := account.User{ID: u.ID, Banned: u.Banned, Locked: u.Locked}
 	for _, e := range u.EmailAddresses {
 		if e == nil {
 			continue
@@ -166,46 +147,13 @@ func fromClerk(u *clerk.User) User {
 	return out
 }
 
-var (
-	userIDRe = regexp.MustCompile(`^user_[A-Za-z0-9]+$`)
-	emailRe  = regexp.MustCompile(`^[^\s@<>|]+@[^\s@<>|]+\.[^\s@<>|]+$`)
-)
-
-// ParseRefs splits pasted text (spaces, commas, new lines, Slack mailto
-// links) into user IDs and e-mail addresses, and names what is neither.
-func ParseRefs(text string) (refs []string, invalid []string) {
-	seen := map[string]bool{}
-	for _, f := range strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == ',' || r == '\n' || r == '\t' || r == ';' }) {
-		f = strings.Trim(f, "<>\"'`")
-		if i := strings.Index(f, "|"); strings.HasPrefix(f, "mailto:") && i > 0 {
-			f = f[i+1:] // Slack renders e-mails as <mailto:a@b.c|a@b.c>
-		}
-		f = strings.TrimPrefix(f, "mailto:")
-		switch {
-		case f == "":
-		case userIDRe.MatchString(f), emailRe.MatchString(f):
-			key := strings.ToLower(f)
-			if !seen[key] {
-				seen[key] = true
-				refs = append(refs, f)
-			}
-		default:
-			invalid = append(invalid, f)
-		}
-	}
-	return refs, invalid
-}
-
-// IsUserID reports whether ref is a Clerk user ID.
-func IsUserID(ref string) bool { return userIDRe.MatchString(ref) }
-
 // FindUsers looks up users by ID or e-mail. E-mails go in one list call
 // (up to 100 at a time); IDs are fetched one by one. Refs that match no
 // user come back in unknown.
-func (c *Client) FindUsers(ctx context.Context, refs []string) (found []User, unknown []string, err error) {
+func (c *Client) FindUsers(ctx context.Context, refs []string) (found []account.User, unknown []string, err error) {
 	var emails []string
 	for _, r := range refs {
-		if IsUserID(r) {
+		if account.IsUserID(r) {
 			u, err := c.users.Get(ctx, r)
 			if isNotFound(err) {
 				unknown = append(unknown, r)
@@ -333,20 +281,12 @@ func (c *Client) InstanceID(ctx context.Context) string {
 	return ""
 }
 
-// RevokeResult is what revoking one user's sessions did.
-type RevokeResult struct {
-	User    string
-	Revoked int
-	Left    int // sessions still active afterwards (should be 0)
-	Err     error
-}
-
 // RevokeSessions revokes every active session of a user: paged listing of
 // active sessions, one revoke each. Each revoke's response must say
 // "revoked"; with verify it lists again and reports any still active.
 // Revoking a user with no active sessions is a no-op, so it is idempotent.
-func (c *Client) RevokeSessions(ctx context.Context, userID string, verify bool) RevokeResult {
-	res := RevokeResult{User: userID}
+func (c *Client) RevokeSessions(ctx context.Context, userID string, verify bool) account.RevokeResult {
+	res := account.RevokeResult{User: userID}
 	active := "active"
 	for round := 0; ; round++ {
 		limit := int64(100)
@@ -387,28 +327,28 @@ func (c *Client) RevokeSessions(ctx context.Context, userID string, verify bool)
 }
 
 // Ban blocks sign-in and revokes every session (Clerk does both).
-func (c *Client) Ban(ctx context.Context, id string) (User, error) {
+func (c *Client) Ban(ctx context.Context, id string) (account.User, error) {
 	u, err := c.users.Ban(ctx, id)
 	if err != nil {
-		return User{}, Explain(err, "ban "+id)
+		return account.User{}, Explain(err, "ban "+id)
 	}
 	return fromClerk(u), nil
 }
 
 // Unban lifts a ban.
-func (c *Client) Unban(ctx context.Context, id string) (User, error) {
+func (c *Client) Unban(ctx context.Context, id string) (account.User, error) {
 	u, err := c.users.Unban(ctx, id)
 	if err != nil {
-		return User{}, Explain(err, "unban "+id)
+		return account.User{}, Explain(err, "unban "+id)
 	}
 	return fromClerk(u), nil
 }
 
 // Unlock lifts a lockout after failed sign-in attempts.
-func (c *Client) Unlock(ctx context.Context, id string) (User, error) {
+func (c *Client) Unlock(ctx context.Context, id string) (account.User, error) {
 	u, err := c.users.Unlock(ctx, id)
 	if err != nil {
-		return User{}, Explain(err, "unlock "+id)
+		return account.User{}, Explain(err, "unlock "+id)
 	}
 	return fromClerk(u), nil
 }
@@ -475,7 +415,7 @@ func Explain(err error, op string) error {
 		case http.StatusForbidden:
 			reason = fmt.Sprintf("Clerk did not allow us to %s (403: %s)", op, msg)
 			if strings.HasPrefix(op, "lock ") || strings.HasPrefix(op, "unlock ") {
-				reason += "; user lockout may be turned off for this instance (Restrictions in the Clerk dashboard)"
+				reason += "; user lockout may be turned off for this instance (account.Restrictions in the Clerk dashboard)"
 			}
 		case http.StatusNotFound:
 			reason = fmt.Sprintf("Could not %s: user or session not found", op)
@@ -495,8 +435,8 @@ func Explain(err error, op string) error {
 
 // RevokeMany revokes the sessions of many users, concurrency at a time,
 // calling progress after each user. Results keep the input order.
-func (c *Client) RevokeMany(ctx context.Context, ids []string, concurrency int, verify bool, progress func(done, failed int)) []RevokeResult {
-	out := make([]RevokeResult, len(ids))
+func (c *Client) RevokeMany(ctx context.Context, ids []string, concurrency int, verify bool, progress func(done, failed int)) []account.RevokeResult {
+	out := make([]account.RevokeResult, len(ids))
 	work := make(chan int)
 	var mu sync.Mutex
 	done, failed := 0, 0
@@ -549,9 +489,9 @@ func (e *Error) ErrorCode() apperr.Code {
 
 // revokeGuarded is RevokeSessions in a worker: a panic becomes that user's
 // failure (logged by the caller with the rest), not the end of the bot.
-func (c *Client) revokeGuarded(ctx context.Context, id string, verify bool) (res RevokeResult) {
+func (c *Client) revokeGuarded(ctx context.Context, id string, verify bool) (res account.RevokeResult) {
 	if c.guard.Run(ctx, "revoke worker", "", func(ctx context.Context) { res = c.RevokeSessions(ctx, id, verify) }) {
-		res = RevokeResult{User: id, Err: errors.New("internal error while revoking (logged); run revoke again for this user")}
+		res = account.RevokeResult{User: id, Err: errors.New("internal error while revoking (logged); run revoke again for this user")}
 	}
 	return res
 }

@@ -18,16 +18,6 @@ func newClient(t testing.TB, fc *fakeclerk.Server) *clerkops.Client {
 	return clerkops.New(clerkops.Config{SecretKey: fc.Key, APIURL: fc.URL(), Budget: 1000, Window: 10 * time.Second}, nil)
 }
 
-func TestParseRefs(t *testing.T) {
-	refs, bad := clerkops.ParseRefs("user_2abc, <mailto:eve@example.com|eve@example.com>\nbob@example.com  USER_2abc nope; user_2abc")
-	if strings.Join(refs, " ") != "user_2abc eve@example.com bob@example.com" {
-		t.Fatalf("refs %q", refs)
-	}
-	if strings.Join(bad, " ") != "USER_2abc nope" {
-		t.Fatalf("invalid %q", bad)
-	}
-}
-
 func TestFindUsersByIDAndEmail(t *testing.T) {
 	fc := fakeclerk.New()
 	defer fc.Close()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -14,6 +13,8 @@ import (
 	"github.com/clerk/clerk-sdk-go/v2/instancesettings"
 	"github.com/clerk/clerk-sdk-go/v2/oauthapplication"
 	"github.com/clerk/clerk-sdk-go/v2/signintoken"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 )
 
 // Procedure 2's instance-wide levers: Clerk Protect, the instance's
@@ -37,15 +38,9 @@ func newSecClients(cc *clerk.ClientConfig) secClients {
 		oauth: oauthapplication.NewClient(cc), instance: instancesettings.NewClient(cc)}
 }
 
-// Protect is Clerk Protect's two switches.
-type Protect struct {
-	Rules   bool `json:"rules_enabled"`
-	Specter bool `json:"specter_enabled"`
-}
-
 type protectResource struct {
 	clerk.APIResource
-	Protect
+	account.Protect
 }
 
 type protectParams struct {
@@ -54,141 +49,91 @@ type protectParams struct {
 }
 
 // Protect reads Clerk Protect's switches (GET /instance/protect).
-func (c *Client) Protect(ctx context.Context) (Protect, error) {
+func (c *Client) Protect(ctx context.Context) (account.Protect, error) {
 	var out protectResource
 	if err := c.users.Backend.Call(ctx, clerk.NewAPIRequest(http.MethodGet, "/instance/protect"), &out); err != nil {
-		return Protect{}, Explain(err, "read Clerk Protect's settings")
+		return account.Protect{}, Explain(err, "read Clerk Protect's settings")
 	}
 	return out.Protect, nil
 }
 
 // SetProtectRules turns Clerk Protect's rules on or off
 // (PATCH /instance/protect {rules_enabled}) and returns what Clerk answered.
-func (c *Client) SetProtectRules(ctx context.Context, on bool) (Protect, error) {
+func (c *Client) SetProtectRules(ctx context.Context, on bool) (account.Protect, error) {
 	req := clerk.NewAPIRequest(http.MethodPatch, "/instance/protect")
 	req.SetParams(&protectParams{RulesEnabled: &on})
 	var out protectResource
 	if err := c.users.Backend.Call(ctx, req, &out); err != nil {
-		return Protect{}, Explain(err, "change Clerk Protect's rules")
+		return account.Protect{}, Explain(err, "change Clerk Protect's rules")
 	}
 	return out.Protect, nil
 }
 
-// Restrictions are the instance's sign-up restrictions as Clerk answered.
-type Restrictions struct {
-	Allowlist, Blocklist, Subaddresses, Disposable bool
-}
-
-// Restriction names for Restrict.
-const (
-	RestrictDisposable   = "disposable"
-	RestrictSubaddresses = "subaddresses"
-)
-
 // Restrict turns one restriction on or off (PATCH /instance/restrictions,
 // only that field sent).
-func (c *Client) Restrict(ctx context.Context, what string, on bool) (Restrictions, error) {
+func (c *Client) Restrict(ctx context.Context, what string, on bool) (account.Restrictions, error) {
 	p := &instancesettings.UpdateRestrictionsParams{}
 	switch what {
-	case RestrictDisposable:
+	case account.RestrictDisposable:
 		p.BlockDisposableEmailDomains = &on
-	case RestrictSubaddresses:
+	case account.RestrictSubaddresses:
 		p.BlockEmailSubaddresses = &on
 	default:
-		return Restrictions{}, fmt.Errorf("unknown restriction %q", what)
+		return account.Restrictions{}, fmt.Errorf("unknown restriction %q", what)
 	}
 	r, err := c.sec.instance.UpdateRestrictions(ctx, p)
 	if err != nil {
-		return Restrictions{}, Explain(err, "change the instance's restrictions")
+		return account.Restrictions{}, Explain(err, "change the instance's restrictions")
 	}
-	return Restrictions{Allowlist: r.Allowlist, Blocklist: r.Blocklist, Subaddresses: r.BlockEmailSubaddresses, Disposable: r.BlockDisposableEmailDomains}, nil
-}
-
-// Blocked is one blocklist identifier as Clerk answered.
-type Blocked struct {
-	ID, Identifier, Type string
-}
-
-var (
-	phoneRe  = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-	domainRe = regexp.MustCompile(`^\*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
-)
-
-// BlockTarget checks an identifier for the blocklist: an e-mail address,
-// a phone number in E.164 (+…) or a whole domain (*@example.com). It
-// returns the identifier as Clerk stores it and whether it is a domain.
-func BlockTarget(s string) (id string, domain bool, ok bool) {
-	s = strings.Trim(strings.TrimSpace(s), "<>")
-	if i := strings.Index(s, "|"); strings.HasPrefix(s, "mailto:") && i > 0 {
-		s = s[i+1:]
-	}
-	s = strings.TrimPrefix(s, "mailto:")
-	switch {
-	case domainRe.MatchString(s):
-		return strings.ToLower(s), true, true
-	case phoneRe.MatchString(s):
-		return s, false, true
-	case emailRe.MatchString(s) && !strings.HasPrefix(s, "*"):
-		return strings.ToLower(s), false, true
-	}
-	return "", false, false
+	return account.Restrictions{Allowlist: r.Allowlist, Blocklist: r.Blocklist, Subaddresses: r.BlockEmailSubaddresses, Disposable: r.BlockDisposableEmailDomains}, nil
 }
 
 // Block adds an identifier to the instance's blocklist
 // (POST /blocklist_identifiers).
-func (c *Client) Block(ctx context.Context, identifier string) (Blocked, error) {
+func (c *Client) Block(ctx context.Context, identifier string) (account.Blocked, error) {
 	b, err := c.sec.blocklist.Create(ctx, &blocklistidentifier.CreateParams{Identifier: clerk.String(identifier)})
 	if err != nil {
-		return Blocked{}, Explain(err, "add "+identifier+" to the blocklist")
+		return account.Blocked{}, Explain(err, "add "+identifier+" to the blocklist")
 	}
-	return Blocked{ID: b.ID, Identifier: b.Identifier, Type: b.IdentifierType}, nil
+	return account.Blocked{ID: b.ID, Identifier: b.Identifier, Type: b.IdentifierType}, nil
 }
 
 // Unblock removes an identifier from the blocklist: it finds the entry
 // (GET /blocklist_identifiers) and deletes it by ID. found is false when
 // the identifier was not on the list (nothing deleted).
-func (c *Client) Unblock(ctx context.Context, identifier string) (b Blocked, found bool, err error) {
+func (c *Client) Unblock(ctx context.Context, identifier string) (b account.Blocked, found bool, err error) {
 	// The SDK's List adds paginated=true, which this endpoint does not
 	// define: ask through the backend with no query.
 	var list clerk.BlocklistIdentifierList
 	if err := c.users.Backend.Call(ctx, clerk.NewAPIRequest(http.MethodGet, "/blocklist_identifiers"), &list); err != nil {
-		return Blocked{}, false, Explain(err, "read the blocklist")
+		return account.Blocked{}, false, Explain(err, "read the blocklist")
 	}
 	for _, e := range list.BlocklistIdentifiers {
 		if e != nil && strings.EqualFold(e.Identifier, identifier) {
-			b = Blocked{ID: e.ID, Identifier: e.Identifier, Type: e.IdentifierType}
+			b = account.Blocked{ID: e.ID, Identifier: e.Identifier, Type: e.IdentifierType}
 			if _, err := c.sec.blocklist.Delete(ctx, e.ID); err != nil && !isNotFound(err) {
 				return b, true, Explain(err, "remove "+identifier+" from the blocklist")
 			}
 			return b, true, nil
 		}
 	}
-	return Blocked{}, false, nil
-}
-
-// TrustedDevice is one device a user enrolled to skip MFA.
-type TrustedDevice struct {
-	ID       string `json:"id"`
-	Platform string `json:"platform"`
-	Name     string `json:"name"`
-	Status   string `json:"status"`
-	LastUsed int64  `json:"last_used_at"`
+	return account.Blocked{}, false, nil
 }
 
 type trustedDeviceList struct {
 	clerk.APIResource
-	Data       []TrustedDevice `json:"data"`
-	TotalCount int64           `json:"total_count"`
+	Data       []account.TrustedDevice `json:"data"`
+	TotalCount int64                   `json:"total_count"`
 }
 
 type trustedDeviceResource struct {
 	clerk.APIResource
-	TrustedDevice
+	account.TrustedDevice
 }
 
 // TrustedDevices lists a user's active trusted devices
 // (GET /users/{id}/trusted_devices).
-func (c *Client) TrustedDevices(ctx context.Context, userID string) ([]TrustedDevice, error) {
+func (c *Client) TrustedDevices(ctx context.Context, userID string) ([]account.TrustedDevice, error) {
 	path, err := clerk.JoinPath("/users", userID, "trusted_devices")
 	if err != nil {
 		return nil, err
@@ -197,7 +142,7 @@ func (c *Client) TrustedDevices(ctx context.Context, userID string) ([]TrustedDe
 	if err := c.users.Backend.Call(ctx, clerk.NewAPIRequest(http.MethodGet, path), &out); err != nil {
 		return nil, Explain(err, "list the trusted devices of "+userID)
 	}
-	var active []TrustedDevice
+	var active []account.TrustedDevice
 	for _, d := range out.Data {
 		if d.Status == "" || d.Status == "active" {
 			active = append(active, d)
@@ -230,60 +175,36 @@ func (c *Client) RemoveTrustedDevices(ctx context.Context, userID string) (int, 
 	return n, nil
 }
 
-var tokenRe = regexp.MustCompile(`^(sit|act)_[A-Za-z0-9]+$`)
-
-// IsTokenID reports whether s is a sign-in token (sit_…) or actor token
-// (act_…) ID.
-func IsTokenID(s string) bool { return tokenRe.MatchString(s) }
-
-// TokenResult is what revoking one outstanding token did.
-type TokenResult struct {
-	ID, User, Status string
-}
-
 // RevokeToken revokes a pending sign-in token (sit_…) or actor
 // (impersonation) token (act_…). The token string Clerk answers with is
 // a credential: it is never kept. Clerk's Backend API cannot list a
 // user's tokens, so they are revoked by ID.
-func (c *Client) RevokeToken(ctx context.Context, id string) (TokenResult, error) {
+func (c *Client) RevokeToken(ctx context.Context, id string) (account.TokenResult, error) {
 	if strings.HasPrefix(id, "act_") {
 		t, err := c.sec.actor.Revoke(ctx, id)
 		if err != nil {
-			return TokenResult{ID: id}, Explain(err, "revoke actor token "+id)
+			return account.TokenResult{ID: id}, Explain(err, "revoke actor token "+id)
 		}
-		return TokenResult{ID: t.ID, User: t.UserID, Status: t.Status}, nil
+		return account.TokenResult{ID: t.ID, User: t.UserID, Status: t.Status}, nil
 	}
 	t, err := c.sec.signIn.Revoke(ctx, id)
 	if err != nil {
-		return TokenResult{ID: id}, Explain(err, "revoke sign-in token "+id)
+		return account.TokenResult{ID: id}, Explain(err, "revoke sign-in token "+id)
 	}
-	return TokenResult{ID: t.ID, User: t.UserID, Status: t.Status}, nil
+	return account.TokenResult{ID: t.ID, User: t.UserID, Status: t.Status}, nil
 }
-
-// MaxKeep is the longest a rotated machine key stays valid (Clerk's
-// previous_token_ttl maximum).
-const MaxKeep = 8 * time.Hour
 
 type rotateParams struct {
 	clerk.APIParams
 	PreviousTokenTTL int64 `json:"previous_token_ttl"`
 }
 
-var (
-	machineRe = regexp.MustCompile(`^mch_[A-Za-z0-9]+$`)
-	oauthRe   = regexp.MustCompile(`^oa_[A-Za-z0-9]+$`)
-)
-
-// IsMachineID and IsOAuthAppID check the IDs `rotate` takes.
-func IsMachineID(s string) bool  { return machineRe.MatchString(s) }
-func IsOAuthAppID(s string) bool { return oauthRe.MatchString(s) }
-
 // RotateMachineKey rotates a machine's secret key
 // (POST /machines/{id}/secret_key/rotate): the old key stays valid for
 // keep (0 to 8 h). The new secret is returned once: show it to one
 // person, never log it.
 func (c *Client) RotateMachineKey(ctx context.Context, id string, keep time.Duration) (string, error) {
-	if keep < 0 || keep > MaxKeep {
+	if keep < 0 || keep > account.MaxKeep {
 		return "", fmt.Errorf("the old key's grace must be 0 to 8 h, not %s", keep)
 	}
 	path, err := clerk.JoinPath("/machines", id, "secret_key", "rotate")

@@ -7,42 +7,8 @@ import (
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 )
-
-func TestBlockTarget(t *testing.T) {
-	for in, want := range map[string]struct {
-		id     string
-		domain bool
-		ok     bool
-	}{
-		"Eve@Example.com":                          {"eve@example.com", false, true},
-		"<mailto:eve@example.com|eve@example.com>": {"eve@example.com", false, true},
-		"+15555550123":                             {"+15555550123", false, true},
-		"*@Evil.example":                           {"*@evil.example", true, true},
-		"*@evil":                                   {"", false, false},
-		"*@*.example":                              {"", false, false},
-		"5555550123":                               {"", false, false},
-		"eve":                                      {"", false, false},
-		"*eve@example.com":                         {"", false, false},
-	} {
-		id, domain, ok := clerkops.BlockTarget(in)
-		if id != want.id || domain != want.domain || ok != want.ok {
-			t.Errorf("BlockTarget(%q) = %q %v %v, want %+v", in, id, domain, ok, want)
-		}
-	}
-	for _, s := range []string{"sit_2abc", "act_2abc"} {
-		if !clerkops.IsTokenID(s) {
-			t.Errorf("%s is a token ID", s)
-		}
-	}
-	for _, s := range []string{"sess_2abc", "sit_", "user_2abc", "sit_a b"} {
-		if clerkops.IsTokenID(s) {
-			t.Errorf("%s is not a token ID", s)
-		}
-	}
-}
 
 // Clerk's refusals of the security endpoints become their own sentences
 // and codes, never a user's "not found".

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeclerk"
 )
 
@@ -43,8 +43,8 @@ func TestRequestsMatchClerksOpenAPISpec(t *testing.T) {
 		func() error { _, err := c.DashboardURL(ctx); return err },
 		func() error { _, err := c.Protect(ctx); return err },
 		func() error { _, err := c.SetProtectRules(ctx, true); return err },
-		func() error { _, err := c.Restrict(ctx, clerkops.RestrictDisposable, true); return err },
-		func() error { _, err := c.Restrict(ctx, clerkops.RestrictSubaddresses, false); return err },
+		func() error { _, err := c.Restrict(ctx, account.RestrictDisposable, true); return err },
+		func() error { _, err := c.Restrict(ctx, account.RestrictSubaddresses, false); return err },
 		func() error { _, err := c.Block(ctx, "*@evil.example"); return err },
 		func() error { _, _, err := c.Unblock(ctx, "*@evil.example"); return err },
 		func() error { _, err := c.RemoveTrustedDevices(ctx, u.ID); return err },

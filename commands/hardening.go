@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
@@ -18,23 +18,28 @@ import (
 // acts at once; what weakens it or reaches many users (Protect off, a
 // domain block, a rotation) waits for a second person.
 
-// Hardener is what the family needs of Clerk (clerkops.Client).
-type Hardener interface {
-	Protect(ctx context.Context) (clerkops.Protect, error)
-	SetProtectRules(ctx context.Context, on bool) (clerkops.Protect, error)
-	Restrict(ctx context.Context, what string, on bool) (clerkops.Restrictions, error)
-	Block(ctx context.Context, identifier string) (clerkops.Blocked, error)
-	Unblock(ctx context.Context, identifier string) (clerkops.Blocked, bool, error)
-	Investigate(ctx context.Context, ref string) (clerkops.Profile, []clerkops.SessionInfo, error)
-	TrustedDevices(ctx context.Context, userID string) ([]clerkops.TrustedDevice, error)
+// InstanceControls changes the instance's protection in Clerk and
+// records each change on its incident (usecase.Controls).
+type InstanceControls interface {
+	Configured() bool
+	Protect(ctx context.Context) (account.Protect, error)
+	ProtectOn(ctx context.Context, inc *incident.Incident, who incident.Person) (account.Protect, error)
+	Restrict(ctx context.Context, inc *incident.Incident, who incident.Person, what string, on bool) (account.Restrictions, error)
+	Block(ctx context.Context, inc *incident.Incident, who incident.Person, ident string) (account.Blocked, error)
+	Unblock(ctx context.Context, inc *incident.Incident, who incident.Person, ident string, domain bool) (account.Blocked, bool, error)
 }
 
-// HardeningPublisher says what the family did and hands private files.
+// Reviewer reads affected accounts for an access review
+// (usecase.AccessReview).
+type Reviewer interface {
+	Configured() bool
+	Review(ctx context.Context, users []incident.AffectedUser) []render.AccessReview
+}
+
+// HardeningPublisher hands private files and ticks the steps done.
 type HardeningPublisher interface {
-	Thread(ctx context.Context, inc *incident.Incident, text string)
 	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
 	UploadToUser(ctx context.Context, user, name, title, content, comment string) error
-	PostDraft(ctx context.Context, inc *incident.Incident, text string) (string, error)
 }
 
 // AffectedReader reads an incident's affected accounts.
@@ -42,19 +47,36 @@ type AffectedReader interface {
 	Affected(ctx context.Context, id string) ([]incident.AffectedUser, error)
 }
 
-// Hardening is the family.
+// Hardening is the family's rows: the instance's protection (Protection),
+// rotating secrets (Rotation), the access review (AccessReviews) and the
+// notice to affected users (NoticeDrafts, and its buttons: Notices).
 type Hardening struct {
+	protection *Protection
+	rotation   *Rotation
+	reviews    *AccessReviews
+	drafts     *NoticeDrafts
+	notices    *Notices
+}
+
+// Protection is Clerk Protect, the sign-up restrictions and the
+// blocklist: what adds protection acts at once, what weakens it asks.
+type Protection struct {
 	*Kit
-	clerk    Hardener // nil when CLERK_SECRET_KEY is unset
-	pub      HardeningPublisher
-	affected AffectedReader
+	controls InstanceControls
 	requests *Requests
-	notices  *Notices
+}
+
+// Rotation asks to rotate a machine's or OAuth application's secret.
+type Rotation struct {
+	*Kit
+	clerkSet bool // CLERK_SECRET_KEY is set
+	requests *Requests
 }
 
 // HardeningDeps lists what the family needs.
 type HardeningDeps struct {
-	Clerk    Hardener
+	Controls InstanceControls
+	Reviews  Reviewer
 	Pub      HardeningPublisher
 	Affected AffectedReader
 	Requests *Requests
@@ -63,7 +85,13 @@ type HardeningDeps struct {
 
 // NewHardening wires the family.
 func NewHardening(k *Kit, d HardeningDeps) *Hardening {
-	return &Hardening{Kit: k, clerk: d.Clerk, pub: d.Pub, affected: d.Affected, requests: d.Requests, notices: d.Notices}
+	return &Hardening{
+		protection: &Protection{Kit: k, controls: d.Controls, requests: d.Requests},
+		rotation:   &Rotation{Kit: k, clerkSet: configured(d.Controls), requests: d.Requests},
+		reviews:    &AccessReviews{Kit: k, reviews: d.Reviews, affected: d.Affected, pub: d.Pub},
+		drafts:     &NoticeDrafts{Kit: k, affected: d.Affected, pub: d.Pub, notices: d.Notices},
+		notices:    d.Notices,
+	}
 }
 
 // Title implements Family: listed with the security commands.
@@ -73,19 +101,19 @@ func (h *Hardening) Title() string { return "Security" }
 func (h *Hardening) Commands() []Sub {
 	return []Sub{
 		{Name: "protect", Usage: "/clerk-incident protect on|status [INC-n] | protect off [INC-n] <reason…>", Summary: "Clerk Protect's bot and fraud rules: `on` at once, `off` needs a second person's approval", Who: Responder,
-			ReadForms: []string{"", "status"}, Verbs: []string{"on", "off", "status"}, Text: true, Run: h.protect},
+			ReadForms: []string{"", "status"}, Verbs: []string{"on", "off", "status"}, Text: true, Run: h.protection.protect},
 		{Name: "restrict", Usage: "/clerk-incident restrict disposable|subaddresses on|off [INC-n]", Summary: "block sign-ups from disposable e-mail domains or with e-mail subaddresses (name+tag@)", Who: Responder,
-			Verbs: []string{"disposable", "subaddresses"}, Run: h.restrict},
+			Verbs: []string{"disposable", "subaddresses"}, Run: h.protection.restrict},
 		{Name: "block", Usage: "/clerk-incident block [INC-n] <e-mail | +phone | *@domain> [-- reason…]", Summary: "put an identifier on Clerk's blocklist (a whole domain needs a second person's approval)", Who: Responder,
-			TextAfter: "--", Run: h.block},
+			TextAfter: "--", Run: h.protection.block},
 		{Name: "unblock", Usage: "/clerk-incident unblock [INC-n] <e-mail | +phone | *@domain>", Summary: "take an identifier off Clerk's blocklist", Who: Responder,
-			Run: h.unblock},
+			Run: h.protection.unblock},
 		{Name: "rotate", Usage: "/clerk-incident rotate machine|oauth [INC-n] <mch_… | oa_…> [--keep <duration>] [reason…]", Summary: "rotate an exposed machine key or OAuth client secret (needs approval; the new secret goes to you alone); bare `rotate`: the instance's own keys", Who: Responder,
-			Verbs: []string{"machine", "oauth", "instance"}, NoIDVerbs: []string{"", "instance"}, Text: true, Run: h.rotate},
+			Verbs: []string{"machine", "oauth", "instance"}, NoIDVerbs: []string{"", "instance"}, Text: true, Run: h.rotation.rotate},
 		{Name: "access", Usage: "/clerk-incident access review [INC-n]", Summary: "every affected account's sessions (IP, place, device), trusted devices and outliers, as a file for you alone", Who: Responder, Personal: true,
-			Verbs: []string{"review"}, Run: h.accessReview},
+			Verbs: []string{"review"}, Run: h.reviews.accessReview},
 		{Name: "notify", Usage: "/clerk-incident notify draft [INC-n]", Summary: "the affected users' e-mail addresses as CSV for you alone, and a draft notice to them in the thread to edit", Who: Responder, Personal: true,
-			Verbs: []string{"draft"}, Run: h.notifyDraft},
+			Verbs: []string{"draft"}, Run: h.drafts.notifyDraft},
 	}
 }
 
@@ -108,13 +136,13 @@ func afterVerb(p Parsed) string {
 	return strings.TrimSpace(rest)
 }
 
-func (h *Hardening) protect(ctx context.Context, r Req, p Parsed) {
-	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+func (h *Protection) protect(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, h.Kit, r, configured(h.controls)) {
 		return
 	}
 	switch p.Verb {
 	case "", "status":
-		pr, err := h.clerk.Protect(ctx)
+		pr, err := h.controls.Protect(ctx)
 		if err != nil {
 			h.Fail(ctx, r, err)
 			return
@@ -130,13 +158,12 @@ func (h *Hardening) protect(ctx context.Context, r Req, p Parsed) {
 			h.Fail(ctx, r, err)
 			return
 		}
-		pr, err := h.clerk.SetProtectRules(ctx, true)
+		pr, err := h.controls.ProtectOn(ctx, inc, r.Who)
 		if err != nil {
 			h.Fail(ctx, r, err)
 			return
 		}
-		h.done(ctx, r, inc, fmt.Sprintf(":shield: %s turned Clerk Protect's rules *on*. %s", render.Who(r.Who), render.ProtectText(pr)),
-			"Turned Clerk Protect's rules on", pr.Rules, "protect on")
+		h.ReplyText(ctx, r, render.ProtectOnLine(r.Who, pr))
 	case "off":
 		reason := afterVerb(p)
 		if reason == "" {
@@ -150,24 +177,8 @@ func (h *Hardening) protect(ctx context.Context, r Req, p Parsed) {
 	}
 }
 
-// done says at once what a change that adds protection did: the asker,
-// and, on an incident, the thread and timeline; step 5 is ticked when it
-// took (tick).
-func (h *Hardening) done(ctx context.Context, r Req, inc *incident.Incident, line, record string, tick bool, what string) {
-	if inc != nil {
-		if _, err := h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, record)); err != nil {
-			h.log.WithError(err).WithField("incident", inc.ID).Warn("could not record " + what)
-		}
-		h.pub.Thread(ctx, inc, line)
-		if tick {
-			h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepExtraVerification, what)
-		}
-	}
-	h.ReplyText(ctx, r, line)
-}
-
-func (h *Hardening) restrict(ctx context.Context, r Req, p Parsed) {
-	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+func (h *Protection) restrict(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, h.Kit, r, configured(h.controls)) {
 		return
 	}
 	state := strings.ToLower(afterVerb(p))
@@ -181,28 +192,22 @@ func (h *Hardening) restrict(ctx context.Context, r Req, p Parsed) {
 		return
 	}
 	on := state == "on"
-	res, err := h.clerk.Restrict(ctx, p.Verb, on)
+	res, err := h.controls.Restrict(ctx, inc, r.Who, p.Verb, on)
 	if err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}
-	what := map[string]string{clerkops.RestrictDisposable: "sign-ups from disposable e-mail domains", clerkops.RestrictSubaddresses: "e-mail subaddresses (name+tag@)"}[p.Verb]
-	verb := "now blocks"
-	if !on {
-		verb = "no longer blocks"
-	}
-	h.done(ctx, r, inc, fmt.Sprintf(":shield: %s: Clerk %s %s. %s", render.Who(r.Who), verb, what, render.RestrictionsText(res)),
-		fmt.Sprintf("Restriction %s turned %s", p.Verb, state), on, "restrict "+p.Verb+" on")
+	h.ReplyText(ctx, r, render.RestrictLine(r.Who, p.Verb, on, res))
 }
 
 // blockTarget reads the one identifier of `block`/`unblock`.
-func (h *Hardening) blockTarget(ctx context.Context, r Req, p Parsed, text string) (string, bool, bool) {
+func (h *Protection) blockTarget(ctx context.Context, r Req, p Parsed, text string) (string, bool, bool) {
 	fields := strings.Fields(text)
 	if len(fields) != 1 {
 		h.Fail(ctx, r, &UsageError{Problem: "Give exactly one e-mail address, phone number (+15551234567) or domain (*@example.com). Nothing changed.", Usage: p.Sub.Usage})
 		return "", false, false
 	}
-	id, domain, ok := clerkops.BlockTarget(fields[0])
+	id, domain, ok := account.BlockTarget(fields[0])
 	if !ok {
 		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an e-mail address, a phone number in +E.164 form or a domain as *@example.com. Nothing changed.", render.Esc(fields[0])), Usage: p.Sub.Usage})
 		return "", false, false
@@ -210,22 +215,8 @@ func (h *Hardening) blockTarget(ctx context.Context, r Req, p Parsed, text strin
 	return id, domain, true
 }
 
-// publicName is a blocklist identifier as the thread may show it: a
-// domain as it is, an address or phone number only by its kind and ID
-// (personal data goes to the asker alone).
-func publicName(b clerkops.Blocked, domain bool) string {
-	if domain {
-		return "`" + render.Esc(b.Identifier) + "`"
-	}
-	kind := "an e-mail address"
-	if b.Type == "phone_number" {
-		kind = "a phone number"
-	}
-	return kind + " (" + b.ID + ")"
-}
-
-func (h *Hardening) block(ctx context.Context, r Req, p Parsed) {
-	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+func (h *Protection) block(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, h.Kit, r, configured(h.controls)) {
 		return
 	}
 	text, reason := splitReason(p.Rest)
@@ -247,22 +238,16 @@ func (h *Hardening) block(ctx context.Context, r Req, p Parsed) {
 		h.Fail(ctx, r, err)
 		return
 	}
-	b, err := h.clerk.Block(ctx, ident)
+	b, err := h.controls.Block(ctx, inc, r.Who, ident)
 	if err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}
-	line := fmt.Sprintf(":lock: %s put %s on Clerk's blocklist: it can no longer sign up or sign in.", render.Who(r.Who), publicName(b, false))
-	if inc != nil {
-		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, "Blocklisted "+strings.ReplaceAll(publicName(b, false), "`", "")))
-		h.pub.Thread(ctx, inc, line)
-		h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepExtraVerification, "block")
-	}
 	h.ReplyText(ctx, r, fmt.Sprintf(":lock: Clerk answered: `%s` is on the blocklist as %s (%s). `unblock %s` lifts it.", render.Esc(b.Identifier), b.ID, b.Type, render.Esc(b.Identifier)))
 }
 
-func (h *Hardening) unblock(ctx context.Context, r Req, p Parsed) {
-	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+func (h *Protection) unblock(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, h.Kit, r, configured(h.controls)) {
 		return
 	}
 	ident, domain, ok := h.blockTarget(ctx, r, p, p.Rest)
@@ -274,7 +259,7 @@ func (h *Hardening) unblock(ctx context.Context, r Req, p Parsed) {
 		h.Fail(ctx, r, err)
 		return
 	}
-	b, found, err := h.clerk.Unblock(ctx, ident)
+	b, found, err := h.controls.Unblock(ctx, inc, r.Who, ident, domain)
 	if err != nil {
 		h.Fail(ctx, r, err)
 		return
@@ -283,18 +268,13 @@ func (h *Hardening) unblock(ctx context.Context, r Req, p Parsed) {
 		h.ReplyText(ctx, r, fmt.Sprintf("`%s` is not on Clerk's blocklist; nothing changed.", render.Esc(ident)))
 		return
 	}
-	line := fmt.Sprintf(":white_check_mark: %s took %s off Clerk's blocklist.", render.Who(r.Who), publicName(b, domain))
-	if inc != nil {
-		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, "Took off the blocklist "+strings.ReplaceAll(publicName(b, domain), "`", "")))
-		h.pub.Thread(ctx, inc, line)
-	}
 	h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Clerk answered: `%s` (%s) is off the blocklist.", render.Esc(b.Identifier), b.ID))
 }
 
 // defaultKeep is how long a rotated machine key keeps working by default.
 const defaultKeep = time.Hour
 
-func (h *Hardening) rotate(ctx context.Context, r Req, p Parsed) {
+func (h *Rotation) rotate(ctx context.Context, r Req, p Parsed) {
 	rest := afterVerb(p)
 	if p.Verb == "" || p.Verb == "instance" {
 		if p.Verb == "" && rest != "" {
@@ -305,7 +285,7 @@ func (h *Hardening) rotate(ctx context.Context, r Req, p Parsed) {
 		h.ReplyText(ctx, r, render.InstanceKeyAdvice())
 		return
 	}
-	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+	if !clerkReady(ctx, h.Kit, r, h.clerkSet) {
 		return
 	}
 	target, keep, reason, problem := parseRotate(p.Verb, rest)
@@ -332,9 +312,9 @@ func (h *Hardening) rotate(ctx context.Context, r Req, p Parsed) {
 // parseRotate reads `<id> [--keep <duration>] [reason…]`.
 func parseRotate(kind, rest string) (target string, keep time.Duration, reason, problem string) {
 	target, rest = SplitWord(rest)
-	valid := clerkops.IsMachineID(target)
+	valid := account.IsMachineID(target)
 	if kind == "oauth" {
-		valid = clerkops.IsOAuthAppID(target)
+		valid = account.IsOAuthAppID(target)
 	}
 	if !valid {
 		want := map[string]string{"machine": "a machine ID (mch_…)", "oauth": "an OAuth application ID (oa_…)"}[kind]
@@ -344,7 +324,7 @@ func parseRotate(kind, rest string) (target string, keep time.Duration, reason, 
 	if w, after := SplitWord(rest); w == "--keep" {
 		d, after2 := SplitWord(after)
 		v, err := time.ParseDuration(d)
-		if err != nil || v < 0 || v > clerkops.MaxKeep {
+		if err != nil || v < 0 || v > account.MaxKeep {
 			return "", 0, "", fmt.Sprintf("--keep takes a duration from 0 to 8h (Clerk keeps an old key at most 8 hours), not %q.", render.Esc(d))
 		}
 		if kind == "oauth" {

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
@@ -18,16 +18,18 @@ import (
 // The investigation family: look at one account, and keep the list of
 // accounts an incident touched (for "notify affected users").
 
-// Accounts is what `user` and `affected add` need of Clerk.
-type Accounts interface {
-	FindUsers(ctx context.Context, refs []string) ([]clerkops.User, []string, error)
-	Investigate(ctx context.Context, ref string) (clerkops.Profile, []clerkops.SessionInfo, error)
+// Investigator looks at accounts in Clerk and records what the incident
+// learned (usecase.Investigation).
+type Investigator interface {
+	Configured() bool
+	Read(ctx context.Context, ref string) (account.Profile, []account.SessionInfo, error)
+	Investigate(ctx context.Context, inc *incident.Incident, who incident.Person, ref string) (account.Profile, []account.SessionInfo, error)
+	AddAffected(ctx context.Context, id string, refs []string, who incident.Person) ([]account.User, []string, error)
 }
 
 // AffectedStore keeps the accounts an incident touched, and the
 // once-markers of shared answers.
 type AffectedStore interface {
-	AddAffected(ctx context.Context, id string, users []incident.AffectedUser, what string, by incident.Person) error
 	RemoveAffected(ctx context.Context, id string, userIDs []string) (int, error)
 	Affected(ctx context.Context, id string) ([]incident.AffectedUser, error)
 	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
@@ -35,20 +37,49 @@ type AffectedStore interface {
 
 // SharePublisher posts what the asker chose to share, and files.
 type SharePublisher interface {
-	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
 	UploadToUser(ctx context.Context, user, name, title, content, comment string) error
 	Thread(ctx context.Context, inc *incident.Incident, text string)
 }
 
-// Investigate looks at accounts and keeps an incident's affected list.
+// Investigate is the investigation family's rows: one account looked at
+// (UserLookup), and the accounts an incident touched (AffectedList).
 type Investigate struct {
+	lookup   *UserLookup
+	affected *AffectedList
+}
+
+// UserLookup is `user` and the buttons under its answer: revoke, lock
+// out, share.
+type UserLookup struct {
+	*Kit
+	accounts Investigator
+	shares   *Shares
+	security *Security // the account buttons run its revoke and lockout
+}
+
+// AffectedList is `affected`: list, add, remove, export, and the share
+// of an export.
+type AffectedList struct {
 	*Kit
 	store      AffectedStore
 	pub        SharePublisher
-	clerk      Accounts   // nil when CLERK_SECRET_KEY is unset
+	accounts   Investigator
 	unfinished Unfinished // nil: exports do not wait
-	security   *Security  // the account buttons run its revoke and lockout
-	sharing    Sharer
+	shares     *Shares
+}
+
+// ShareMarks lets each private answer be shared once (incident.Markers).
+type ShareMarks interface {
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// Shares is sharing a private answer with the responders only: who
+// reads the thread, once per answer, recorded without personal data.
+type Shares struct {
+	*Kit
+	once    ShareMarks
+	pub     SharePublisher
+	sharing Sharer
 }
 
 // Sharer shares personal data with the responders only (usecase.Sharing).
@@ -60,8 +91,12 @@ type Sharer interface {
 }
 
 // NewInvestigate wires the family.
-func NewInvestigate(k *Kit, store AffectedStore, pub SharePublisher, clerk Accounts, unfinished Unfinished, security *Security, sharing Sharer) *Investigate {
-	return &Investigate{Kit: k, store: store, pub: pub, clerk: clerk, unfinished: unfinished, security: security, sharing: sharing}
+func NewInvestigate(k *Kit, store AffectedStore, pub SharePublisher, accounts Investigator, unfinished Unfinished, security *Security, sharing Sharer) *Investigate {
+	shares := &Shares{Kit: k, once: store, pub: pub, sharing: sharing}
+	return &Investigate{
+		lookup:   &UserLookup{Kit: k, accounts: accounts, shares: shares, security: security},
+		affected: &AffectedList{Kit: k, store: store, pub: pub, accounts: accounts, unfinished: unfinished, shares: shares},
+	}
 }
 
 // Title implements Family.
@@ -71,9 +106,9 @@ func (h *Investigate) Title() string { return "Investigation" }
 func (h *Investigate) Commands() []Sub {
 	return []Sub{
 		{Name: "user", Usage: "/clerk-incident user [INC-n] <user_… | e-mail>", Summary: "investigate an account: profile, active sessions by IP and country, outliers flagged", Who: Responder, Personal: true,
-			Run: h.user},
+			Run: h.lookup.user},
 		{Name: "affected", Usage: "/clerk-incident affected [INC-n] [add <users…> | remove <users…> | export]", Summary: "the accounts this incident touched; `export` sends them to you as CSV", Who: Responder, Personal: true,
-			Run:   h.affected,
+			Run:   h.affected.affected,
 			Verbs: []string{"add", "remove", "export"}},
 	}
 }
@@ -81,21 +116,21 @@ func (h *Investigate) Commands() []Sub {
 // Buttons implements Family.
 func (h *Investigate) Buttons() []Button {
 	return []Button{
-		{ActionID: render.ActUserRevoke, Who: Responder, Run: h.userButton("revoke"), Label: "revoke all sessions"},
-		{ActionID: render.ActUserLockout, Who: Responder, Run: h.userButton("lockout"), Label: "lock out"},
-		{ActionID: render.ActShareUser, Who: Responder, Run: h.shareUser, Label: "share in the thread"},
-		{ActionID: render.ActShareExport, Who: Responder, Run: h.shareExport, Label: "share in the thread"},
-		{ActionID: render.ActShareUserTo, Who: Responder, Run: h.shareUserTo, Label: "share with the responders"},
-		{ActionID: render.ActShareExportTo, Who: Responder, Run: h.shareExportTo, Label: "share with the responders"},
+		{ActionID: render.ActUserRevoke, Who: Responder, Run: h.lookup.userButton("revoke"), Label: "revoke all sessions"},
+		{ActionID: render.ActUserLockout, Who: Responder, Run: h.lookup.userButton("lockout"), Label: "lock out"},
+		{ActionID: render.ActShareUser, Who: Responder, Run: h.lookup.shareUser, Label: "share in the thread"},
+		{ActionID: render.ActShareExport, Who: Responder, Run: h.affected.shareExport, Label: "share in the thread"},
+		{ActionID: render.ActShareUserTo, Who: Responder, Run: h.lookup.shareUserTo, Label: "share with the responders"},
+		{ActionID: render.ActShareExportTo, Who: Responder, Run: h.affected.shareExportTo, Label: "share with the responders"},
 	}
 }
 
-func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
-	refs, inc, ok := oneUser(ctx, h.Kit, r, p, h.clerk != nil)
+func (h *UserLookup) user(ctx context.Context, r Req, p Parsed) {
+	refs, inc, ok := oneUser(ctx, h.Kit, r, p, configured(h.accounts))
 	if !ok {
 		return
 	}
-	prof, sessions, err := h.clerk.Investigate(ctx, refs[0])
+	prof, sessions, err := h.accounts.Investigate(ctx, inc, r.Who, refs[0])
 	if apperr.CodeOf(err) == apperr.NotFound {
 		h.ReplyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", render.Esc(refs[0])))
 		return
@@ -115,50 +150,33 @@ func (h *Investigate) user(ctx context.Context, r Req, p Parsed) {
 		h.Reply(ctx, r, render.Private(msg, "", ""))
 		return
 	}
-	// The timeline keeps the user ID and counts only: it is read
-	// outside Slack, in the report.
-	if _, err := h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, investigatedLine("Investigated", prof.ID, sessions))); err != nil {
-		h.log.WithError(err).Warn("could not record an investigation")
-	}
-	affect(ctx, h.Kit, h.store, inc.ID, []clerkops.User{prof.User}, "investigated", r.Who)
 	h.Reply(ctx, r, render.Private(msg, render.ActShareUser, inc.ID+"|"+prof.ID))
-	// The account is found and recorded as affected: that is step 1 of
-	// the security checklist. Reading its sessions is not a review of the
-	// access logs.
-	h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepAffected, "user")
-}
-
-// investigatedLine is an investigation as the timeline keeps it: the
-// user ID and counts, no IP or place.
-func investigatedLine(verb, userID string, sessions []clerkops.SessionInfo) string {
-	flagged := len(clerkops.GroupSessions(sessions).Flagged)
-	return fmt.Sprintf("%s %s: %d active session(s), %d flagged", verb, userID, len(sessions), flagged)
 }
 
 // sharedOnce lets one private answer be shared once: a double click
 // posts nothing twice.
-func (h *Investigate) sharedOnce(ctx context.Context, a bot.Action) bool {
+func (h *Shares) sharedOnce(ctx context.Context, a bot.Action) bool {
 	if a.MessageTS == "" {
 		return true
 	}
-	first, err := h.store.Once(ctx, "share:"+a.ChannelID+":"+a.MessageTS, 24*time.Hour)
+	first, err := h.once.Once(ctx, "share:"+a.ChannelID+":"+a.MessageTS, 24*time.Hour)
 	return err != nil || first
 }
 
 // shareUser answers *Share in thread* under an investigation: it says
 // who reads the thread, guests counted, and offers the responders only;
 // IPs and cities never go where every member reads them.
-func (h *Investigate) shareUser(ctx context.Context, r Req, a bot.Action) {
+func (h *UserLookup) shareUser(ctx context.Context, r Req, a bot.Action) {
 	inc, _, ok := h.shareUserTarget(ctx, r, a)
 	if !ok {
 		return
 	}
-	h.warnReaders(ctx, r, inc, "The investigation", render.ActShareUserTo, a.Value)
+	h.shares.warnReaders(ctx, r, inc, "The investigation", render.ActShareUserTo, a.Value)
 }
 
 // warnReaders tells the clicker who reads inc's thread and offers the
 // responders-only share (action, value).
-func (h *Investigate) warnReaders(ctx context.Context, r Req, inc *incident.Incident, what, action, value string) {
+func (h *Shares) warnReaders(ctx context.Context, r Req, inc *incident.Incident, what, action, value string) {
 	readers, err := h.sharing.Readers(ctx, inc.Channel)
 	if err != nil {
 		h.Fail(ctx, r, err)
@@ -172,53 +190,53 @@ func threadReaders(r usecase.Readers) render.ThreadReaders {
 }
 
 // shareUserTarget reads a share button's "INC-n|user_…" (untrusted).
-func (h *Investigate) shareUserTarget(ctx context.Context, r Req, a bot.Action) (*incident.Incident, string, bool) {
+func (h *UserLookup) shareUserTarget(ctx context.Context, r Req, a bot.Action) (*incident.Incident, string, bool) {
 	incPart, userID, ok := strings.Cut(a.Value, "|")
 	id, okID := incident.ParseID(incPart)
-	if !ok || !okID || !clerkops.IsUserID(userID) {
+	if !ok || !okID || !account.IsUserID(userID) {
 		h.ReplyText(ctx, r, "That button's data is not valid; nothing was shared.")
 		return nil, "", false
 	}
-	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+	if !clerkReady(ctx, h.Kit, r, configured(h.accounts)) {
 		return nil, "", false
 	}
-	inc, ok := h.shareTarget(ctx, r, id)
+	inc, ok := h.shares.shareTarget(ctx, r, id)
 	return inc, userID, ok
 }
 
 // shareUserTo posts an investigation, looked up afresh, for the
 // responders only: the thread of a closed private channel, else a group
 // DM of them; the thread records the share without personal data.
-func (h *Investigate) shareUserTo(ctx context.Context, r Req, a bot.Action) {
+func (h *UserLookup) shareUserTo(ctx context.Context, r Req, a bot.Action) {
 	inc, userID, ok := h.shareUserTarget(ctx, r, a)
 	if !ok {
 		return
 	}
-	prof, sessions, err := h.clerk.Investigate(ctx, userID)
+	prof, sessions, err := h.accounts.Read(ctx, userID)
 	if err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}
-	if !h.sharedOnce(ctx, a) {
+	if !h.shares.sharedOnce(ctx, a) {
 		h.ReplyText(ctx, r, "This investigation is already shared with the responders.")
 		return
 	}
-	d, _, err := h.sharing.Destination(ctx, inc, r.Who.ID)
+	d, _, err := h.shares.sharing.Destination(ctx, inc, r.Who.ID)
 	if err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}
-	if err := h.sharing.Post(ctx, d, render.UserMsg(inc.ID, prof, sessions, h.now())); err != nil {
+	if err := h.shares.sharing.Post(ctx, d, render.UserMsg(inc.ID, prof, sessions, h.now())); err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}
 	what := render.UserSummary(prof, sessions)
-	h.sharedDone(ctx, r, inc, d, what, investigatedLine("Shared with the responders the investigation of", prof.ID, sessions))
+	h.shares.sharedDone(ctx, r, inc, d, what, usecase.InvestigatedLine("Shared with the responders the investigation of", prof.ID, sessions))
 }
 
 // sharedDone records a responders-only share on the timeline and, when
 // it went to a group DM, in the thread; and tells the clicker.
-func (h *Investigate) sharedDone(ctx context.Context, r Req, inc *incident.Incident, d usecase.Destination, what, entry string) {
+func (h *Shares) sharedDone(ctx context.Context, r Req, inc *incident.Incident, d usecase.Destination, what, entry string) {
 	_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, entry))
 	if !d.Thread {
 		h.pub.Thread(ctx, inc, render.SharedNote(r.Who, what, d.Users, false))
@@ -234,11 +252,11 @@ func (h *Investigate) sharedDone(ctx context.Context, r Req, inc *incident.Incid
 }
 
 // userButton runs revoke or lockout for the investigated user.
-func (h *Investigate) userButton(sub string) func(ctx context.Context, r Req, a bot.Action) {
+func (h *UserLookup) userButton(sub string) func(ctx context.Context, r Req, a bot.Action) {
 	return func(ctx context.Context, r Req, a bot.Action) {
 		incPart, userID, ok := strings.Cut(a.Value, "|")
 		id, okID := incident.ParseID(incPart)
-		if !ok || !clerkops.IsUserID(userID) || (incPart != "" && !okID) {
+		if !ok || !account.IsUserID(userID) || (incPart != "" && !okID) {
 			h.ReplyText(ctx, r, "That button's data is not valid; nothing was done.")
 			return
 		}
@@ -252,7 +270,7 @@ func (h *Investigate) userButton(sub string) func(ctx context.Context, r Req, a 
 	}
 }
 
-func (h *Investigate) affected(ctx context.Context, r Req, p Parsed) {
+func (h *AffectedList) affected(ctx context.Context, r Req, p Parsed) {
 	form := p.Form()
 	args := p.Args
 	if len(args) > 0 {
@@ -276,7 +294,7 @@ func (h *Investigate) affected(ctx context.Context, r Req, p Parsed) {
 		case "export":
 			h.affectedExport(ctx, r, id)
 		case "add", "remove":
-			refs, invalid := clerkops.ParseRefs(strings.Join(args, " "))
+			refs, invalid := account.ParseRefs(strings.Join(args, " "))
 			if len(refs) == 0 || len(invalid) > 0 {
 				h.Fail(ctx, r, &UsageError{Problem: "Give Clerk user IDs (user_…) or e-mail addresses." + notRefs(invalid), Usage: p.Sub.Usage})
 				return
@@ -297,7 +315,7 @@ func notRefs(invalid []string) string {
 	return " Not one: " + refsText(invalid) + ". Nothing changed."
 }
 
-func (h *Investigate) affectedList(ctx context.Context, r Req, id string) {
+func (h *AffectedList) affectedList(ctx context.Context, r Req, id string) {
 	users, err := h.store.Affected(ctx, id)
 	if err != nil {
 		h.Fail(ctx, r, err)
@@ -327,29 +345,11 @@ func (h *Investigate) affectedList(ctx context.Context, r Req, id string) {
 	h.ReplyText(ctx, r, b.String())
 }
 
-func (h *Investigate) affectedAdd(ctx context.Context, r Req, id string, refs []string) {
-	var users []clerkops.User
-	var unknown []string
-	if h.clerk != nil {
-		found, notFound, err := h.clerk.FindUsers(ctx, refs)
-		if err != nil {
-			h.Fail(ctx, r, err)
-			return
-		}
-		users, unknown = found, notFound
-	} else {
-		for _, ref := range refs { // no Clerk: kept as given
-			if clerkops.IsUserID(ref) {
-				users = append(users, clerkops.User{ID: ref})
-			} else {
-				users = append(users, clerkops.User{ID: ref, Email: ref})
-			}
-		}
-	}
-	affect(ctx, h.Kit, h.store, id, users, "added by hand", r.Who)
-	if len(users) > 0 {
-		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts: %d added by hand", len(users))))
-		h.pub.AutoTick(ctx, id, r.Who, incident.StepAffected, "affected add")
+func (h *AffectedList) affectedAdd(ctx context.Context, r Req, id string, refs []string) {
+	users, unknown, err := h.accounts.AddAffected(ctx, id, refs, r.Who)
+	if err != nil {
+		h.Fail(ctx, r, err)
+		return
 	}
 	msg := fmt.Sprintf(":white_check_mark: %d account(s) added to the affected list of %s.", len(users), id)
 	if len(unknown) > 0 {
@@ -358,7 +358,7 @@ func (h *Investigate) affectedAdd(ctx context.Context, r Req, id string, refs []
 	h.ReplyText(ctx, r, msg)
 }
 
-func (h *Investigate) affectedRemove(ctx context.Context, r Req, id string, refs []string) {
+func (h *AffectedList) affectedRemove(ctx context.Context, r Req, id string, refs []string) {
 	users, err := h.store.Affected(ctx, id)
 	if err != nil {
 		h.Fail(ctx, r, err)
@@ -383,7 +383,7 @@ func (h *Investigate) affectedRemove(ctx context.Context, r Req, id string, refs
 	h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: %d account(s) removed from the affected list of %s.", n, id))
 }
 
-func (h *Investigate) affectedExport(ctx context.Context, r Req, id string) {
+func (h *AffectedList) affectedExport(ctx context.Context, r Req, id string) {
 	inc, err := h.incidents.Current(ctx, id)
 	if err != nil {
 		h.Fail(ctx, r, err)
@@ -438,7 +438,7 @@ type Unfinished interface {
 // carried out: a lockout records its accounts as affected when it ends,
 // so an export taken right after the approval would miss them. It
 // returns the requests still unfinished when the wait ends.
-func (h *Investigate) awaitApproved(ctx context.Context, r Req, id string) []string {
+func (h *AffectedList) awaitApproved(ctx context.Context, r Req, id string) []string {
 	src := h.unfinished
 	if src == nil {
 		return nil
@@ -475,28 +475,28 @@ func (h *Investigate) awaitApproved(ctx context.Context, r Req, id string) []str
 
 // shareExport answers *Share in thread* under an export: who reads the
 // thread, and the responders-only share; e-mails never go to everyone.
-func (h *Investigate) shareExport(ctx context.Context, r Req, a bot.Action) {
+func (h *AffectedList) shareExport(ctx context.Context, r Req, a bot.Action) {
 	id, ok := incident.ParseID(a.Value)
 	if !ok {
 		h.ReplyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
 		return
 	}
-	inc, ok := h.shareTarget(ctx, r, id)
+	inc, ok := h.shares.shareTarget(ctx, r, id)
 	if !ok {
 		return
 	}
-	h.warnReaders(ctx, r, inc, "The export (e-mail addresses and names)", render.ActShareExportTo, id)
+	h.shares.warnReaders(ctx, r, inc, "The export (e-mail addresses and names)", render.ActShareExportTo, id)
 }
 
 // shareExportTo uploads the affected-accounts export for the responders
 // only.
-func (h *Investigate) shareExportTo(ctx context.Context, r Req, a bot.Action) {
+func (h *AffectedList) shareExportTo(ctx context.Context, r Req, a bot.Action) {
 	id, ok := incident.ParseID(a.Value)
 	if !ok {
 		h.ReplyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
 		return
 	}
-	inc, ok := h.shareTarget(ctx, r, id)
+	inc, ok := h.shares.shareTarget(ctx, r, id)
 	if !ok {
 		return
 	}
@@ -509,28 +509,28 @@ func (h *Investigate) shareExportTo(ctx context.Context, r Req, a bot.Action) {
 		h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s any more; nothing was shared.", id))
 		return
 	}
-	if !h.sharedOnce(ctx, a) {
+	if !h.shares.sharedOnce(ctx, a) {
 		h.ReplyText(ctx, r, "This export is already shared with the responders.")
 		return
 	}
-	d, _, err := h.sharing.Destination(ctx, inc, r.Who.ID)
+	d, _, err := h.shares.sharing.Destination(ctx, inc, r.Who.ID)
 	if err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}
 	name := strings.ToLower(id) + "-affected-accounts.csv"
-	if err := h.sharing.Upload(ctx, d, name, "Affected accounts of "+id, render.AffectedCSV(users),
+	if err := h.shares.sharing.Upload(ctx, d, name, "Affected accounts of "+id, render.AffectedCSV(users),
 		fmt.Sprintf("%d affected account(s) of %s, shared by %s. It holds personal data: delete it once the users are notified.", len(users), id, render.Who(r.Who))); err != nil {
 		h.Fail(ctx, r, err)
 		return
 	}
 	what := fmt.Sprintf("the affected-accounts export of %s (%d account(s))", id, len(users))
-	h.sharedDone(ctx, r, inc, d, what, fmt.Sprintf("Affected accounts export shared with the responders: %d", len(users)))
+	h.shares.sharedDone(ctx, r, inc, d, what, fmt.Sprintf("Affected accounts export shared with the responders: %d", len(users)))
 }
 
 // shareTarget is the incident whose thread a "Share in thread" click posts
 // into; it tells the clicker when there is none.
-func (h *Investigate) shareTarget(ctx context.Context, r Req, id string) (*incident.Incident, bool) {
+func (h *Shares) shareTarget(ctx context.Context, r Req, id string) (*incident.Incident, bool) {
 	inc, err := h.incidents.Current(ctx, id)
 	if err != nil {
 		h.Fail(ctx, r, err)

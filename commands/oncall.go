@@ -34,11 +34,19 @@ type RotaPeople interface {
 	DM(ctx context.Context, user, text string) error
 }
 
-// OnCall shows and changes who is on call.
+// OnCall shows who is on call; its Covers change it.
 type OnCall struct {
 	*Kit
+	roster Roster // nil: no schedules
+	people RotaPeople
+	covers *Covers
+}
+
+// Covers puts someone on call in a schedule for a while, and ends it.
+type Covers struct {
+	*Kit
 	access   *Access
-	roster   Roster // nil: no schedules
+	roster   Roster
 	people   RotaPeople
 	contacts *escalation.Contacts
 }
@@ -46,7 +54,8 @@ type OnCall struct {
 // NewOnCall wires the family; roster is nil when contacts.yml has no
 // schedules.
 func NewOnCall(k *Kit, access *Access, roster Roster, people RotaPeople, contacts *escalation.Contacts) *OnCall {
-	return &OnCall{Kit: k, access: access, roster: roster, people: people, contacts: contacts}
+	return &OnCall{Kit: k, roster: roster, people: people,
+		covers: &Covers{Kit: k, access: access, roster: roster, people: people, contacts: contacts}}
 }
 
 // Title implements Family.
@@ -81,21 +90,21 @@ func (h *OnCall) oncall(ctx context.Context, r Req, p Parsed) {
 		h.show(ctx, r)
 	case "cover":
 		if len(p.Args) >= 2 && strings.EqualFold(p.Args[1], "cancel") {
-			h.cancel(ctx, r, p)
+			h.covers.cancel(ctx, r, p)
 			return
 		}
-		h.cover(ctx, r, p)
+		h.covers.cover(ctx, r, p)
 	default:
 		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an oncall form; say `oncall`, `oncall cover …` or `oncall cover cancel`.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 	}
 }
 
 // askerZone is the asker's Slack time zone (nil when unknown: the CLI).
-func (h *OnCall) askerZone(ctx context.Context, r Req) *time.Location {
-	if r.Operator || h.people == nil {
+func askerZone(ctx context.Context, people RotaPeople, r Req) *time.Location {
+	if r.Operator || people == nil {
 		return nil
 	}
-	tz, err := h.people.TimeZone(ctx, r.Who.ID)
+	tz, err := people.TimeZone(ctx, r.Who.ID)
 	if err != nil || tz == "" {
 		return nil
 	}
@@ -116,7 +125,7 @@ func (h *OnCall) show(ctx context.Context, r Req) {
 		}
 		views = append(views, n)
 	}
-	h.Reply(ctx, r, render.OnCallMsg(views, h.askerZone(ctx, r)))
+	h.Reply(ctx, r, render.OnCallMsg(views, askerZone(ctx, h.people, r)))
 }
 
 // coverArgs is `cover` parsed: who, until when, which schedule.
@@ -146,7 +155,7 @@ func parseDuration(s string) (time.Duration, bool) {
 
 // parseCover reads `cover <who> [for <d>|until <HH:MM>] [<schedule>]`;
 // errors say what was wrong and nothing changes.
-func (h *OnCall) parseCover(ctx context.Context, r Req, p Parsed) (coverArgs, error) {
+func (h *Covers) parseCover(ctx context.Context, r Req, p Parsed) (coverArgs, error) {
 	usage := func(problem string) error { return &UsageError{Problem: problem, Usage: p.Sub.Usage} }
 	var a coverArgs
 	if len(p.Args) < 2 {
@@ -199,9 +208,9 @@ func (h *OnCall) parseCover(ctx context.Context, r Req, p Parsed) (coverArgs, er
 
 // clockEnd is the next HH:MM after now in the asker's Slack time zone
 // (the schedule's when Slack cannot say: the CLI).
-func (h *OnCall) clockEnd(ctx context.Context, r Req, clock string, s *oncall.Schedule, now time.Time) time.Time {
+func (h *Covers) clockEnd(ctx context.Context, r Req, clock string, s *oncall.Schedule, now time.Time) time.Time {
 	m := hhmm.FindStringSubmatch(clock)
-	loc := h.askerZone(ctx, r)
+	loc := askerZone(ctx, h.people, r)
 	if loc == nil {
 		loc = s.Loc
 	}
@@ -217,7 +226,7 @@ func (h *OnCall) clockEnd(ctx context.Context, r Req, clock string, s *oncall.Sc
 
 // pick is the schedule a cover is for: the one named, else the only one,
 // else the only one the covering person or the asker belongs to.
-func (h *OnCall) pick(name string, people ...string) (*oncall.Schedule, error) {
+func (h *Covers) pick(name string, people ...string) (*oncall.Schedule, error) {
 	all := h.roster.Schedules()
 	var names []string
 	for _, s := range all {
@@ -247,7 +256,7 @@ func (h *OnCall) pick(name string, people ...string) (*oncall.Schedule, error) {
 }
 
 // mayChange: responders, and members of the schedule.
-func (h *OnCall) mayChange(ctx context.Context, r Req, s *oncall.Schedule) bool {
+func (h *Covers) mayChange(ctx context.Context, r Req, s *oncall.Schedule) bool {
 	if r.Operator || s.Has(r.Who.ID) {
 		return true
 	}
@@ -259,7 +268,7 @@ func (h *OnCall) mayChange(ctx context.Context, r Req, s *oncall.Schedule) bool 
 	return ok
 }
 
-func (h *OnCall) cover(ctx context.Context, r Req, p Parsed) {
+func (h *Covers) cover(ctx context.Context, r Req, p Parsed) {
 	a, err := h.parseCover(ctx, r, p)
 	if err != nil {
 		h.Fail(ctx, r, err)
@@ -299,7 +308,7 @@ func (h *OnCall) cover(ctx context.Context, r Req, p Parsed) {
 	if toReplaced != "" && o.Replaces.SlackID != o.Who.SlackID {
 		h.dm(ctx, o.Replaces.SlackID, toReplaced)
 	}
-	asker := h.askerZone(ctx, r)
+	asker := askerZone(ctx, h.people, r)
 	line := fmt.Sprintf(":white_check_mark: %s is on call in *%s* until %s", memberName(o.Who), render.Esc(s.Name), render.When(o.Until, s.Loc, asker))
 	if o.Replaces.SlackID != "" {
 		line += ", covering for " + memberName(o.Replaces)
@@ -311,7 +320,7 @@ func (h *OnCall) cover(ctx context.Context, r Req, p Parsed) {
 	h.ReplyText(ctx, r, line)
 }
 
-func (h *OnCall) cancel(ctx context.Context, r Req, p Parsed) {
+func (h *Covers) cancel(ctx context.Context, r Req, p Parsed) {
 	name := ""
 	switch len(p.Args) {
 	case 2:
@@ -349,7 +358,7 @@ func (h *OnCall) cancel(ctx context.Context, r Req, p Parsed) {
 }
 
 // known fills in the name and phone contacts.yml gives the person.
-func (h *OnCall) known(m oncall.Member) oncall.Member {
+func (h *Covers) known(m oncall.Member) oncall.Member {
 	for _, s := range h.roster.Schedules() {
 		for _, x := range s.Members {
 			if x.SlackID == m.SlackID {
@@ -375,7 +384,7 @@ func (h *OnCall) known(m oncall.Member) oncall.Member {
 	return m
 }
 
-func (h *OnCall) dm(ctx context.Context, user, text string) {
+func (h *Covers) dm(ctx context.Context, user, text string) {
 	if user == "" || h.people == nil {
 		return
 	}
@@ -386,14 +395,14 @@ func (h *OnCall) dm(ctx context.Context, user, text string) {
 
 // no refuses bad input: a clear reply, recorded in the audit, and
 // nothing changed.
-func (h *OnCall) no(ctx context.Context, r Req, msg string) {
+func (h *Covers) no(ctx context.Context, r Req, msg string) {
 	r.SetOutcome("failed: " + render.Truncate(msg, 200))
 	h.ReplyText(ctx, r, ":x: "+msg+" Nothing changed.")
 }
 
 // failed answers an error from the roster: its own sentence for what the
 // asker can fix, the common one otherwise.
-func (h *OnCall) failed(ctx context.Context, r Req, err error) {
+func (h *Covers) failed(ctx context.Context, r Req, err error) {
 	switch apperr.CodeOf(err) {
 	case apperr.Invalid, apperr.NotFound, apperr.Conflict:
 		h.no(ctx, r, strings.TrimSuffix(apperr.MessageOf(err), ".")+".")

@@ -5,10 +5,27 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
+
+// AccessReviews is `access review`: every affected account's sessions
+// and trusted devices, as a file for the asker alone.
+type AccessReviews struct {
+	*Kit
+	reviews  Reviewer
+	affected AffectedReader
+	pub      HardeningPublisher
+}
+
+// NoticeDrafts is `notify draft`: the addresses to notify, privately,
+// and a draft notice in the thread (its buttons: Notices).
+type NoticeDrafts struct {
+	*Kit
+	affected AffectedReader
+	pub      HardeningPublisher
+	notices  *Notices
+}
 
 // maxReview bounds one access review: two Clerk reads per account plus
 // its sessions' pages, within the shared budget.
@@ -17,12 +34,12 @@ const maxReview = 200
 // accessReview reads every affected account's sessions and trusted
 // devices and sends the review, with the outliers flagged, to the asker
 // alone: it names IPs and places.
-func (h *Hardening) accessReview(ctx context.Context, r Req, p Parsed) {
+func (h *AccessReviews) accessReview(ctx context.Context, r Req, p Parsed) {
 	if p.Verb != "review" || afterVerb(p) != "" {
 		h.Fail(ctx, r, &UsageError{Problem: "Say `access review`, optionally with the incident.", Usage: p.Sub.Usage})
 		return
 	}
-	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+	if !clerkReady(ctx, h.Kit, r, configured(h.reviews)) {
 		return
 	}
 	h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) {
@@ -40,10 +57,7 @@ func (h *Hardening) accessReview(ctx context.Context, r Req, p Parsed) {
 			cut = fmt.Sprintf(" Only the first %d of %d accounts are in it; `affected remove` the ones already reviewed and run it again.", maxReview, len(users))
 			users = users[:maxReview]
 		}
-		reviews := make([]render.AccessReview, 0, len(users))
-		for _, u := range users {
-			reviews = append(reviews, h.reviewOne(ctx, u))
-		}
+		reviews := h.reviews.Review(ctx, users)
 		name := strings.ToLower(id) + "-access-review.txt"
 		file := render.AccessReviewFile(id, reviews, h.now())
 		sessions, flagged, devices, failed := render.AccessReviewSummary(reviews)
@@ -51,7 +65,7 @@ func (h *Hardening) accessReview(ctx context.Context, r Req, p Parsed) {
 		if failed > 0 {
 			counts += fmt.Sprintf(", %d could not be read", failed)
 		}
-		if !h.sendPrivately(ctx, r, name, "Access review of "+id, file, counts) {
+		if !sendPrivately(ctx, h.Kit, h.pub, r, name, "Access review of "+id, file, counts) {
 			return
 		}
 		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, "Access review sent privately: "+counts))
@@ -62,36 +76,15 @@ func (h *Hardening) accessReview(ctx context.Context, r Req, p Parsed) {
 	})
 }
 
-// reviewOne reads one account; a failure is said in its section.
-func (h *Hardening) reviewOne(ctx context.Context, u incident.AffectedUser) render.AccessReview {
-	rv := render.AccessReview{User: u}
-	prof, sessions, err := h.clerk.Investigate(ctx, u.ID)
-	if err != nil {
-		rv.Err = apperr.MessageOf(err)
-		if rv.Err == "" {
-			rv.Err = err.Error()
-		}
-		return rv
-	}
-	rv.Profile, rv.Sessions = prof, sessions
-	devices, err := h.clerk.TrustedDevices(ctx, u.ID)
-	if err != nil {
-		rv.Err = "trusted devices: " + err.Error()
-		return rv
-	}
-	rv.Devices = devices
-	return rv
-}
-
 // sendPrivately hands a file of personal data to the asker alone: their
 // direct message with the bot, or the CLI operator's terminal.
-func (h *Hardening) sendPrivately(ctx context.Context, r Req, name, title, content, comment string) bool {
+func sendPrivately(ctx context.Context, k *Kit, pub HardeningPublisher, r Req, name, title, content, comment string) bool {
 	if r.Operator {
-		h.ReplyText(ctx, r, name+"\n"+content)
+		k.ReplyText(ctx, r, name+"\n"+content)
 		return true
 	}
-	if err := h.pub.UploadToUser(ctx, r.Who.ID, name, title, content, comment); err != nil {
-		h.Fail(ctx, r, err)
+	if err := pub.UploadToUser(ctx, r.Who.ID, name, title, content, comment); err != nil {
+		k.Fail(ctx, r, err)
 		return false
 	}
 	return true
@@ -100,7 +93,7 @@ func (h *Hardening) sendPrivately(ctx context.Context, r Req, name, title, conte
 // notifyDraft sends the affected users' addresses to the asker as CSV
 // (ticking "Notify affected users") and posts a draft notice, from the
 // runbook's template, in the thread to edit and make final.
-func (h *Hardening) notifyDraft(ctx context.Context, r Req, p Parsed) {
+func (h *NoticeDrafts) notifyDraft(ctx context.Context, r Req, p Parsed) {
 	if p.Verb != "draft" || afterVerb(p) != "" {
 		h.Fail(ctx, r, &UsageError{Problem: "Say `notify draft`, optionally with the incident.", Usage: p.Sub.Usage})
 		return
@@ -122,7 +115,7 @@ func (h *Hardening) notifyDraft(ctx context.Context, r Req, p Parsed) {
 			return
 		}
 		name := strings.ToLower(id) + "-notify-addresses.csv"
-		if !h.sendPrivately(ctx, r, name, "Addresses to notify for "+id, csv, fmt.Sprintf("%d address(es) of the users affected by %s, for your mail tool", n, id)) {
+		if !sendPrivately(ctx, h.Kit, h.pub, r, name, "Addresses to notify for "+id, csv, fmt.Sprintf("%d address(es) of the users affected by %s, for your mail tool", n, id)) {
 			return
 		}
 		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Addresses of %d affected users exported privately for the notice", n)))
@@ -147,7 +140,7 @@ func (h *Hardening) notifyDraft(ctx context.Context, r Req, p Parsed) {
 
 // noticeTemplate is the runbook's notice for the incident's category and
 // the public name of the problem.
-func (h *Hardening) noticeTemplate(inc *incident.Incident) (tmpl, title string) {
+func (h *NoticeDrafts) noticeTemplate(inc *incident.Incident) (tmpl, title string) {
 	title = "a security incident"
 	if h.notices == nil || h.notices.rb == nil {
 		return "", title

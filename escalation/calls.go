@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sirupsen/logrus"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
@@ -87,11 +88,23 @@ type watchedCall struct {
 
 func (k keys) keyCalls() string { return k.prefix + "escalation:calls" }
 
-// watchCall schedules the first read of a call's status.
-func (e *Engine) watchCall(ctx context.Context, id, user, sid string, now time.Time) {
+// callWatch follows each call placed to its end, from the calls set
+// (escalation:calls), and says once when nobody picked up.
+type callWatch struct {
+	rdb redis.UniversalClient
+	keys
+	reader IncidentReader
+	phones Phones
+	noter  CallNoter // nil: an unanswered call is only logged
+	guard  Guard
+	log    logrus.FieldLogger
+}
+
+// watch schedules the first read of a call's status.
+func (w *callWatch) watch(ctx context.Context, id, user, sid string, now time.Time) {
 	raw, _ := json.Marshal(watchedCall{Incident: id, User: user, SID: sid, At: now})
-	if err := e.rdb.ZAdd(ctx, e.keyCalls(), redis.Z{Score: ms(now.Add(callFirstCheck)), Member: raw}).Err(); err != nil {
-		e.log.WithError(err).WithField("incident", id).Warn("could not remember the call to check it was answered")
+	if err := w.rdb.ZAdd(ctx, w.keyCalls(), redis.Z{Score: ms(now.Add(callFirstCheck)), Member: raw}).Err(); err != nil {
+		w.log.WithError(err).WithField("incident", id).Warn("could not remember the call to check it was answered")
 	}
 }
 
@@ -103,51 +116,51 @@ if not s or tonumber(s) > tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1`)
 
-// checkCalls reads the status of every call due for a check.
-func (e *Engine) checkCalls(ctx context.Context, now time.Time) {
-	due, err := e.rdb.ZRangeByScore(ctx, e.keyCalls(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 100}).Result()
+// checkDue reads the status of every call due for a check.
+func (w *callWatch) checkDue(ctx context.Context, now time.Time) {
+	due, err := w.rdb.ZRangeByScore(ctx, w.keyCalls(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 100}).Result()
 	if err != nil {
-		e.log.WithError(err).Warn("read calls to check failed")
+		w.log.WithError(err).Warn("read calls to check failed")
 		return
 	}
 	for _, member := range due {
-		e.checkCall(ctx, member, now)
+		w.checkCall(ctx, member, now)
 	}
 }
 
-func (e *Engine) checkCall(ctx context.Context, member string, now time.Time) {
+func (w *callWatch) checkCall(ctx context.Context, member string, now time.Time) {
 	var c watchedCall
 	if err := json.Unmarshal([]byte(member), &c); err != nil {
-		e.rdb.ZRem(ctx, e.keyCalls(), member)
+		w.rdb.ZRem(ctx, w.keyCalls(), member)
 		return
 	}
 	// A panic drops this check only; the call's claim lapses and it is
 	// checked again.
-	e.guard.Run(ctx, "call check", c.Incident, func(ctx context.Context) { e.checkClaimedCall(ctx, member, c, now) })
+	w.guard.Run(ctx, "call check", c.Incident, func(ctx context.Context) { w.checkClaimedCall(ctx, member, c, now) })
 }
 
 // checkClaimedCall claims one call's check and follows its status.
-func (e *Engine) checkClaimedCall(ctx context.Context, member string, c watchedCall, now time.Time) {
-	log := e.log.WithField("incident", c.Incident).WithField("call", c.SID)
-	ok, err := claimCallScript.Run(ctx, e.rdb, []string{e.keyCalls()}, member, now.UnixMilli(), ms(now.Add(callLease))).Int()
+func (w *callWatch) checkClaimedCall(ctx context.Context, member string, c watchedCall, now time.Time) {
+	log := w.log.WithField("incident", c.Incident).WithField("call", c.SID)
+	ok, err := claimCallScript.Run(ctx, w.rdb, []string{w.keyCalls()}, member, now.UnixMilli(), ms(now.Add(callLease))).Int()
 	if err != nil || ok != 1 {
 		return
 	}
 	again := func(why string) {
 		if now.Sub(c.At) >= callGiveUp {
 			log.WithField("why", why).Warn("stopped following a call that never settled")
-			e.rdb.ZRem(ctx, e.keyCalls(), member)
+			w.rdb.ZRem(ctx, w.keyCalls(), member)
 			return
 		}
-		e.rdb.ZAdd(ctx, e.keyCalls(), redis.Z{Score: ms(now.Add(callRecheck)), Member: member})
+		w.rdb.ZAdd(ctx, w.keyCalls(), redis.Z{Score: ms(now.Add(callRecheck)), Member: member})
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	status, answeredBy, err := e.via.phones.CallStatus(cctx, c.SID)
+	status, answeredBy, err := w.phones.CallStatus(cctx, c.SID)
 	if err != nil {
 		if permanent(err) {
 			log.WithError(err).Warn("cannot read the call's status")
-			e.rdb.ZRem(ctx, e.keyCalls(), member)
+			w.rdb.ZRem(ctx, w.keyCalls(), member)
 			return
 		}
 		again(err.Error())
@@ -159,37 +172,37 @@ func (e *Engine) checkClaimedCall(ctx context.Context, member string, c watchedC
 		return
 	}
 	if cause == "" {
-		e.rdb.ZRem(ctx, e.keyCalls(), member)
+		w.rdb.ZRem(ctx, w.keyCalls(), member)
 		return
 	}
-	if err := e.noteUnanswered(ctx, c, cause); err != nil {
+	if err := w.noteUnanswered(ctx, c, cause); err != nil {
 		log.WithError(err).Warn("could not say the call went unanswered; will retry")
 		again(err.Error())
 		return
 	}
-	e.rdb.ZRem(ctx, e.keyCalls(), member)
+	w.rdb.ZRem(ctx, w.keyCalls(), member)
 }
 
 // noteUnanswered says once in the incident thread that the call was not
 // answered (unless the incident is over).
-func (e *Engine) noteUnanswered(ctx context.Context, c watchedCall, cause CallCause) error {
-	n := e.via.calls
+func (w *callWatch) noteUnanswered(ctx context.Context, c watchedCall, cause CallCause) error {
+	n := w.noter
 	if n == nil {
 		return nil
 	}
-	inc, err := e.reader.Current(ctx, c.Incident)
+	inc, err := w.reader.Current(ctx, c.Incident)
 	if err != nil {
 		return err
 	}
 	if !inc.Open() {
 		return nil
 	}
-	key := e.keyState(c.Incident) + ":call:" + c.SID
-	if first, err := redisx.Once(ctx, e.rdb, key, 30*24*time.Hour); err != nil || !first {
+	key := w.keyState(c.Incident) + ":call:" + c.SID
+	if first, err := redisx.Once(ctx, w.rdb, key, 30*24*time.Hour); err != nil || !first {
 		return err
 	}
 	if err := n.CallUnanswered(ctx, inc, c.User, cause); err != nil {
-		e.rdb.Del(ctx, key)
+		w.rdb.Del(ctx, key)
 		return err
 	}
 	return nil

@@ -13,11 +13,11 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
@@ -68,7 +68,7 @@ func FuzzParse(f *testing.F) {
 		default:
 			t.Fatalf("%q: untyped error %v", text, err)
 		}
-		_, _ = clerkops.ParseRefs(text)
+		_, _ = account.ParseRefs(text)
 		_ = approval.ValidID(text)
 	})
 }
@@ -155,13 +155,14 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	}
 	stores := incident.NewStores(rdb, prefix, time.Now)
 	store := stores.Incidents
-	pub := publish.New(publish.Deps{Store: publish.Stores{Incidents: store, Stale: stores.Outbox, Renders: stores.Outbox, Lines: stores.Outbox, Locks: stores.Markers}, Slack: out, Lookups: publish.Lookups{Groups: out}, Ticks: usecase.NewTicks(store, rb, nil, log), Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
+	pub := publish.New(publish.Deps{Store: publish.Stores{Incidents: store, Stale: stores.Outbox, Renders: stores.Outbox, Lines: stores.Outbox, Locks: stores.Markers}, Slack: out, Lookups: publish.Lookups{Groups: out}, Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
+	ticks := usecase.NewTicks(store, rb, nil, log)
 	approvals := approval.NewStore(rdb, prefix, 10*time.Minute, time.Now)
 	bp := bypass.NewStore(rdb, prefix, time.Now)
 	auth := NewAuthorizer([]string{"U1"}, out, time.Minute, time.Now)
 	h := wire(wiring{stores: stores, out: out, pub: pub, rb: rb, auth: auth, log: log, approvals: approvals, bypass: bp,
-		executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: usecase.BypassOn{Bypass: bp, Pub: pub.Ticks, Now: time.Now, Log: log}},
-			usecase.NewWork(usecase.WorkDeps{Store: store, Approvals: pub.Approvals, Log: log}), log),
+		executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: usecase.BypassOn{Bypass: bp, Pub: ticks, Now: time.Now, Log: log}},
+			usecase.NewWork(usecase.WorkDeps{Store: store, Approvals: usecase.NewApprovalNews(ticks, pub.Approvals, nil), Log: log}), log),
 		audit: audit.New(rdb, prefix, log, time.Now)})
 	h.Command(context.Background(), bot.Command{Text: "open outage P1 Fuzzed", UserID: "U1", ChannelID: "C1"})
 	open, err := store.ListOpen(context.Background())

@@ -19,7 +19,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
-	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 type testClock struct {
@@ -57,7 +56,7 @@ func TestMilestoneAndStatsCommands(t *testing.T) {
 	stores := incident.NewStores(rdb, prefix, c.now)
 	store := stores.Incidents
 	pub := publish.New(publish.Deps{Store: publish.Stores{Incidents: store, Stale: stores.Outbox, Renders: stores.Outbox, Lines: stores.Outbox, Locks: stores.Markers},
-		Slack: out, Lookups: publish.Lookups{Groups: out}, Ticks: usecase.NewTicks(store, rb, nil, log), Runbook: rb, Channel: "C1", Log: log, Now: c.now})
+		Slack: out, Lookups: publish.Lookups{Groups: out}, Runbook: rb, Channel: "C1", Log: log, Now: c.now})
 	auth := NewAuthorizer([]string{"U1"}, out, time.Minute, c.now)
 	al := audit.New(rdb, prefix, log, c.now)
 	h := wire(wiring{stores: stores, out: out, pub: pub, rb: rb, auth: auth, log: log, audit: al, now: c.now,

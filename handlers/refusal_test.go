@@ -19,7 +19,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
-	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // internalID is an action_id-like word: inc_resolve, chk_tick, page_ack.
@@ -50,7 +49,7 @@ func TestButtonRefusalsSpeakToPeople(t *testing.T) {
 	}
 	stores := incident.NewStores(rdb, prefix, time.Now)
 	store := stores.Incidents
-	pub := publish.New(publish.Deps{Store: publish.Stores{Incidents: store, Stale: stores.Outbox, Renders: stores.Outbox, Lines: stores.Outbox, Locks: stores.Markers}, Slack: out, Lookups: publish.Lookups{Groups: out}, Ticks: usecase.NewTicks(store, rb, nil, log), Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
+	pub := publish.New(publish.Deps{Store: publish.Stores{Incidents: store, Stale: stores.Outbox, Renders: stores.Outbox, Lines: stores.Outbox, Locks: stores.Markers}, Slack: out, Lookups: publish.Lookups{Groups: out}, Runbook: rb, Channel: "C1", Log: log, Now: time.Now})
 	auth := NewAuthorizer([]string{"U1", "SONCALL"}, out, time.Minute, time.Now)
 	h := wire(wiring{stores: stores, out: out, pub: pub, rb: rb, auth: auth, log: log,
 		approvals: approval.NewStore(rdb, prefix, 10*time.Minute, time.Now), bypass: bypass.NewStore(rdb, prefix, time.Now)})

@@ -33,9 +33,9 @@ type wiring struct {
 	now       func() time.Time // nil: time.Now
 }
 
-// delivery is the publisher's parts and the ticks as one value the tests
-// hand every family (package app hands each family only the parts it
-// uses: cmd/internal/app/outputs.go).
+// delivery is the publisher's parts and the recording use cases as one
+// value the tests hand every family (package app hands each family only
+// the parts it uses: cmd/internal/app/outputs.go).
 type delivery struct {
 	*publish.Cards
 	*publish.Outbox
@@ -45,16 +45,21 @@ type delivery struct {
 	*publish.Notes
 	*publish.Approvals
 	*publish.Names
-	publish.Ticker
+	*usecase.Ticks
+	notices  *usecase.Notices
 	progress *publish.Progress
 }
 
-func newDelivery(p *publish.Publisher) delivery {
+func newDelivery(p *publish.Publisher, ticks *usecase.Ticks, notices *usecase.Notices) delivery {
 	return delivery{Cards: p.Cards, Outbox: p.Outbox, Pages: p.Pages, Files: p.Files, Posts: p.Posts, Notes: p.Notes,
-		Approvals: p.Approvals, Names: p.Names, Ticker: p.Ticks, progress: p.Progress}
+		Approvals: p.Approvals, Names: p.Names, Ticks: ticks, notices: notices, progress: p.Progress}
 }
 
-func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) commands.Progress {
+func (d delivery) BypassNotice(ctx context.Context, incID string, who incident.Person, entry, line string) {
+	d.notices.BypassNotice(ctx, incID, who, entry, line)
+}
+
+func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) usecase.Progress {
 	return d.progress.StartProgress(ctx, inc, what, total)
 }
 
@@ -65,7 +70,9 @@ func (d delivery) PostResyncProgress(ctx context.Context, channel, thread string
 // wire builds the families and the handlers as the program does (package
 // app), over what the test gives, channel C1.
 func wire(w wiring) *Handlers {
-	pub := newDelivery(w.pub)
+	// The ticks use case as the program builds it, without an audit log.
+	ticks := usecase.NewTicks(w.stores.Incidents, w.rb, nil, w.log)
+	pub := newDelivery(w.pub, ticks, usecase.NewNotices(w.stores.Incidents, ticks, w.pub.Notes, w.log))
 	now := w.now
 	if now == nil {
 		now = time.Now
@@ -73,8 +80,8 @@ func wire(w wiring) *Handlers {
 	kit := commands.NewKit(w.out, w.stores.Incidents, pub, w.log, now, nil)
 	access := commands.NewAccess(kit, w.auth, w.auth, nil)
 	requests := commands.NewRequests(kit, pub, w.approvals, nil, w.auth)
-	voider := usecase.NewVoider(w.approvals, pub, w.log)
-	opener := usecase.NewOpener(w.stores.Incidents, usecase.OpenerOutput{Cards: w.pub.Cards, Thread: w.pub.Outbox, Alerts: w.pub.Posts, Ticks: w.pub.Ticks}, nil, nil, w.log, nil)
+	voider := usecase.NewVoider(w.approvals, usecase.NewApprovalNews(ticks, w.pub.Approvals, nil), w.log)
+	opener := usecase.NewOpener(w.stores.Incidents, usecase.OpenerOutput{Cards: w.pub.Cards, Thread: w.pub.Outbox, Alerts: w.pub.Posts}, nil, nil, w.log, nil, usecase.WithTicks(ticks))
 	resolver := usecase.NewResolver(usecase.ResolverDeps{Store: w.stores.Incidents, Pub: pub, Voider: voider, Bypass: w.bypass, Log: w.log})
 	var decider commands.Executor
 	if w.executor != nil {
@@ -87,7 +94,7 @@ func wire(w wiring) *Handlers {
 	if w.audit != nil {
 		auditLog = w.audit
 	}
-	security := commands.NewSecurity(kit, w.stores.Affected, pub, nil, requests)
+	security := commands.NewSecurity(kit, usecase.NewSessions(nil, w.stores.Incidents, w.stores.Affected, pub, now, w.log), nil, requests)
 	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: w.stores.Drafts, Pub: pub})
 	fams := []commands.Family{
 		commands.NewOpening(kit, w.stores.Incidents, pub, opener, w.rb, "C1"),
@@ -97,12 +104,12 @@ func wire(w wiring) *Handlers {
 		commands.NewEscalation(kit, nil, opener, nil),
 		commands.NewContacts(kit, access, nil, nil, nil),
 		security,
-		commands.NewHardening(kit, commands.HardeningDeps{Pub: pub, Affected: w.stores.Affected, Requests: requests,
+		commands.NewHardening(kit, commands.HardeningDeps{Controls: usecase.NewControls(nil, w.stores.Incidents, pub, w.log), Reviews: usecase.NewAccessReview(nil), Pub: pub, Affected: w.stores.Affected, Requests: requests,
 			Notices: commands.NewNotices(kit, w.stores.Notices, pub, nil, w.rb)}),
 		commands.NewInvestigate(kit, struct {
 			*incident.AffectedAccounts
 			*incident.Markers
-		}{w.stores.Affected, w.stores.Markers}, pub, nil, w.approvals, security, usecase.NewSharing(w.out, w.auth, w.log)),
+		}{w.stores.Affected, w.stores.Markers}, pub, usecase.NewInvestigation(nil, w.stores.Incidents, w.stores.Affected, pub, w.log), w.approvals, security, usecase.NewSharing(w.out, w.auth, w.log)),
 		commands.NewRoles(kit, nil, pub, access),
 		commands.NewUpdates(kit, w.stores.Drafts, pub, w.rb, nil, drafts),
 		drafts,

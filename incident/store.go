@@ -180,6 +180,19 @@ func (s *Store) Update(ctx context.Context, id string, fn Mutation) (*Incident, 
 	return s.UpdateThen(ctx, id, fn, After{})
 }
 
+// SetCard records where an incident's card was posted (its channel and
+// ts): the next render updates that message instead of posting another.
+func (s *Store) SetCard(ctx context.Context, id, channel, ts string) (*Incident, error) {
+	return s.Update(ctx, id, SetCard(channel, ts))
+}
+
+// SetChecklistMessage records the ts of an incident's checklist message,
+// so ticks re-render it.
+func (s *Store) SetChecklistMessage(ctx context.Context, id, ts string) error {
+	_, err := s.Update(ctx, id, SetChecklistMessage(ts))
+	return err
+}
+
 // After is what a change queues in the transaction that writes it, so a
 // crash right after the change cannot lose its thread line.
 type After struct {

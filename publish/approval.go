@@ -10,22 +10,20 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
-// Approvals delivers approval requests and their outcomes
-// (approval.Announcer).
+// Approvals delivers approval requests and their outcomes. What they
+// leave on the timeline and the audit log is recorded by the caller
+// (usecase.ApprovalNews) before it asks for them to be shown.
 type Approvals struct {
 	base
-	outbox  *Outbox
-	files   *Files
-	ticks   Ticker
-	observe Observer
+	outbox *Outbox
+	files  *Files
 }
 
-// Executed implements approval.Announcer: the outcome goes on the
-// timeline (its plain summary), in the thread (with the full result as a
-// file when it does not fit), and replaces the request's message.
-func (p *Approvals) Executed(ctx context.Context, ar *approval.Request) {
+// ShowOutcome puts a carried-out request's outcome in the thread (with the
+// full result as a file when it does not fit) and replaces the request's
+// message.
+func (p *Approvals) ShowOutcome(ctx context.Context, ar *approval.Request) {
 	if inc, err := p.st.Incidents.Current(ctx, ar.Incident); err == nil && ar.Outcome != nil {
-		_, _ = p.st.Incidents.Update(ctx, inc.ID, incident.Record(incident.Person{Name: "bot"}, render.OutcomeTimeline(ar)))
 		if name, content := render.OutcomeFile(ar); content != "" {
 			p.files.Attach(ctx, inc, name, render.Capitalize(render.ActionName(ar.Action))+" result", content, fmt.Sprintf("Every result of %s %s", render.ActionName(ar.Action), ar.ID))
 		}
@@ -41,16 +39,6 @@ func (p *Approvals) ShowDecision(ctx context.Context, ar *approval.Request) {
 	}
 	if err := p.slack.Update(ctx, ar.Channel, ar.MessageTS, render.DecidedMsg(ar)); err != nil {
 		p.log.WithError(err).WithField("approval", ar.ID).Warn("could not update approval message")
-	}
-}
-
-// ApprovalExpired tells the thread a request expired undecided.
-func (p *Approvals) ApprovalExpired(ctx context.Context, ar *approval.Request) {
-	p.ShowDecision(ctx, ar)
-	_, _ = p.st.Incidents.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) expired; nothing was done", ar.ID, render.ActionName(ar.Action))))
-	p.ticks.System(ctx, "bot", "approval expired", ar.ID+" "+ar.Summary, ar.Incident)
-	if p.observe != nil {
-		p.observe.Approval(approval.Expired)
 	}
 }
 
@@ -70,15 +58,4 @@ func (p *Approvals) PostApproval(ctx context.Context, inc *incident.Incident, ar
 		return "", false
 	}
 	return ts, true
-}
-
-// Voided shows a request as void, on its message, the timeline and the
-// audit log.
-func (p *Approvals) Voided(ctx context.Context, ar *approval.Request) {
-	p.ShowDecision(ctx, ar)
-	_, _ = p.st.Incidents.Update(ctx, ar.Incident, incident.Record(incident.Person{Name: "bot"}, fmt.Sprintf("Approval request %s (%s) void: %s; nothing was done", ar.ID, render.ActionName(ar.Action), ar.VoidReason)))
-	p.ticks.System(ctx, "bot", "approval void", ar.ID+" "+ar.VoidReason, ar.Incident)
-	if p.observe != nil {
-		p.observe.Approval(approval.Voided)
-	}
 }

@@ -147,7 +147,8 @@ func (p *Cards) render(ctx context.Context, inc *incident.Incident) error {
 			_ = p.st.Stale.MarkStale(ctx, inc.ID)
 			return fmt.Errorf("post the card of %s: %w", inc.ID, err)
 		}
-		if updated, err := p.st.Incidents.Update(ctx, inc.ID, incident.SetCard(inc.Channel, ts)); err == nil {
+		// Where the card is, so the next render updates it (Incidents).
+		if updated, err := p.st.Incidents.SetCard(ctx, inc.ID, inc.Channel, ts); err == nil {
 			*inc = *updated
 		}
 	} else if err := p.slack.Update(ctx, inc.Channel, inc.CardTS, card); err != nil {
@@ -258,7 +259,8 @@ func (p *Cards) PostChecklist(ctx context.Context, inc *incident.Incident) {
 		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post checklist")
 		return
 	}
-	if _, err := p.st.Incidents.Update(ctx, inc.ID, incident.SetChecklistMessage(ts)); err != nil {
+	// Where the checklist is, so ticks re-render it (Incidents).
+	if err := p.st.Incidents.SetChecklistMessage(ctx, inc.ID, ts); err != nil {
 		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not remember checklist message")
 	}
 }

@@ -58,8 +58,9 @@ func (p *Names) Person(ctx context.Context, who incident.Person) incident.Person
 	return who
 }
 
-// name is a paged person's name in the timeline: the same as Person's.
-func (p *Names) name(ctx context.Context, id string) string {
+// Name is a paged person's (or a user group's) name in the timeline: the
+// same as Person's, else the contacts.yml name, else the ID.
+func (p *Names) Name(ctx context.Context, id string) string {
 	if n := p.Person(ctx, incident.Person{ID: id}).Name; n != "" {
 		return n
 	}

@@ -13,16 +13,15 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// Pages delivers pages (escalation.Pager): DMs, their settling, and the
-// thread's account of who was paged.
+// Pages delivers pages: DMs, their settling, the card after a page and the
+// line poster's wake-up once the page is on the timeline (the use case
+// usecase.Paging records it).
 type Pages struct {
 	base
 	cards  *Cards
 	outbox *Outbox
-	names  *Names
 	dms    *dms
 	groups GroupLister
-	ticks  Ticker
 }
 
 // Members expands a user group (GroupLister and the auth cache share the
@@ -93,31 +92,9 @@ func (d *dms) get(ctx context.Context, user string) (string, error) {
 	return ch, nil
 }
 
-// Announce names who was paged in the incident thread and on the timeline.
-func (p *Pages) Announce(ctx context.Context, inc *incident.Incident, pg escalation.Page) error {
-	line, plain := render.PageAnnouncement(pg, func(id string) string { return p.names.name(ctx, id) })
-	// The timeline and the audit log keep names: the report is read
-	// outside Slack.
-	if err := p.ticks.RecordLine(ctx, inc.ID, incident.Person{Name: "escalation"}, plain, line); err != nil {
-		return err
-	}
-	p.outbox.wake()
-	p.ticks.System(ctx, "escalation", "page", plain, inc.ID)
-	return nil
-}
-
-// CallUnanswered says in the thread and on the timeline that a paged
-// person's phone call went unanswered (no answer, busy, failed, or taken
-// by voicemail or a fax), so nobody counts on that call.
-func (p *Pages) CallUnanswered(ctx context.Context, inc *incident.Incident, user string, cause escalation.CallCause) error {
-	line := fmt.Sprintf(":warning: %s did not pick up: %s.", render.Mention(user), cause)
-	plain := fmt.Sprintf("%s did not pick up: %s", p.names.name(ctx, user), cause)
-	if err := p.ticks.RecordLine(ctx, inc.ID, incident.Person{Name: "escalation"}, plain, line); err != nil {
-		return err
-	}
-	p.outbox.wake()
-	return nil
-}
+// Announced wakes the line poster once a page's announcement (or an
+// unanswered call) is on the timeline with its thread line queued.
+func (p *Pages) Announced() { p.outbox.wake() }
 
 // AfterPage re-renders the card once the engine has recorded the page.
 func (p *Pages) AfterPage(ctx context.Context, id string) {

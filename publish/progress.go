@@ -29,7 +29,6 @@ type Progress struct {
 	base
 	outbox *Outbox
 	guard  *guard.Guard
-	ticks  Ticker
 }
 
 // ProgressMsg keeps one thread message up to date from its own goroutine:

@@ -1,10 +1,13 @@
 // Package publish is the Slack publisher: it delivers what package render
 // renders (the incident card, the checklist message, thread lines, page
 // DMs, progress messages, approval messages) and catches up stale cards.
-// It implements the escalation Pager, the statuswatch and resync
-// Reporters, the bypass Notifier and the approval Announcer, so those
-// domain packages never speak Slack themselves. Changes to an incident's
-// checklist and the audit log go through the Ticker use case it is given.
+// It shows; it does not record: timeline entries, checklist ticks and
+// audit entries are written by the use cases (usecase.Ticks and the ones
+// built on it: Paging, Notices, ApprovalNews, Work) before they ask it to
+// show them, so those domain packages never speak Slack themselves. Its
+// only incident writes are where it posted a card and a checklist message
+// (Incidents.SetCard, SetChecklistMessage): delivery's own bookkeeping,
+// without which the next render would post them again.
 package publish
 
 import (
@@ -21,11 +24,14 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Incidents reads incidents and records where their messages are
-// (incident.Store; approval.go still writes its timeline entries here).
+// Incidents reads incidents and records where their card and checklist
+// message were posted (incident.Store). The publisher runs its own render
+// loop, so nobody else learns a new card's ts in time to record it; it
+// records nothing else about an incident.
 type Incidents interface {
-	Update(ctx context.Context, id string, fn incident.Mutation) (*incident.Incident, error)
 	Current(ctx context.Context, id string) (*incident.Incident, error)
+	SetCard(ctx context.Context, id, channel, ts string) (*incident.Incident, error)
+	SetChecklistMessage(ctx context.Context, id, ts string) error
 }
 
 // StaleQueue keeps the incidents whose card is behind, with their backoff.
@@ -89,23 +95,6 @@ type Ladders interface {
 	Get(ctx context.Context, id string) (*escalation.State, error)
 }
 
-// Observer counts approvals (metrics).
-type Observer interface {
-	Approval(outcome string)
-}
-
-// Ticker is the use case that changes an incident for what the bot saw or
-// did (usecase.Ticks): it ticks the checklist step an action performed,
-// writes timeline entries (with their thread line, in the same write),
-// and records in the audit log what the bot did by itself. The publisher
-// never changes an incident's checklist or timeline itself.
-type Ticker interface {
-	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
-	System(ctx context.Context, actor, action, detail, incidentID string)
-	Record(ctx context.Context, incidentID string, who incident.Person, entry string) error
-	RecordLine(ctx context.Context, incidentID string, who incident.Person, entry, line string) error
-}
-
 // Lookups are what the card and the names read besides the incident.
 // Each may be nil.
 type Lookups struct {
@@ -124,16 +113,14 @@ type CardWatcher interface {
 	CardChanged(ctx context.Context, inc *incident.Incident)
 }
 
-// Deps lists what the publisher is built from. Ticks is required; Observe
-// may be nil; a nil Guard is one whose alarm is the publisher's own (tests).
+// Deps lists what the publisher is built from; a nil Guard is one whose
+// alarm is the publisher's own (tests).
 type Deps struct {
 	Store   Stores
 	Slack   Slack
 	Guard   *guard.Guard
-	Ticks   Ticker
 	Runbook *incident.Runbook
 	Lookups Lookups
-	Observe Observer
 	Channel string // SLACK_CHANNEL_ID, may be empty
 	// RenderGap paces card refreshes per incident (0: DefaultRenderGap).
 	RenderGap time.Duration
@@ -154,7 +141,6 @@ type Publisher struct {
 	Progress  *Progress
 	Names     *Names
 	Alarm     *Alarm
-	Ticks     Ticker
 }
 
 // base is what every part delivers with.
@@ -186,14 +172,13 @@ func New(d Deps) *Publisher {
 	return &Publisher{
 		Cards:     cards,
 		Outbox:    out,
-		Pages:     &Pages{base: b, cards: cards, outbox: out, names: names, dms: dms, groups: d.Lookups.Groups, ticks: d.Ticks},
+		Pages:     &Pages{base: b, cards: cards, outbox: out, dms: dms, groups: d.Lookups.Groups},
 		Files:     files,
 		Posts:     &Posts{base: b, cards: cards},
-		Notes:     &Notes{base: b, outbox: out, ticks: d.Ticks},
-		Approvals: &Approvals{base: b, outbox: out, files: files, ticks: d.Ticks, observe: d.Observe},
-		Progress:  &Progress{base: b, outbox: out, guard: d.Guard, ticks: d.Ticks},
+		Notes:     &Notes{base: b, outbox: out},
+		Approvals: &Approvals{base: b, outbox: out, files: files},
+		Progress:  &Progress{base: b, outbox: out, guard: d.Guard},
 		Names:     names,
 		Alarm:     alarm,
-		Ticks:     d.Ticks,
 	}
 }

@@ -8,45 +8,45 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
 
-// Notes delivers the notes of the status poller, the bypass and the
-// webhook pause (statuswatch.Reporter, bypass.Notifier,
-// webhookpause.Notifier).
+// Notes shows the notes of the status poller, the bypass and the webhook
+// pause. The caller (usecase.Notices) has put them on the timeline first.
 type Notes struct {
 	base
 	outbox *Outbox
-	ticks  Ticker
 }
 
-// Note implements statuswatch.Reporter: a note about an incident goes on
-// its timeline and in its thread, one about the poller to the channel.
+// Note shows a status poller's note: one about an incident in its thread,
+// one about the poller in the channel.
 func (p *Notes) Note(ctx context.Context, n statuswatch.Note) {
 	text := render.NoteText(n)
 	if n.Incident == "" {
-		if p.channel == "" {
-			p.log.Warn(text)
-			return
-		}
-		if _, err := p.slack.Post(ctx, p.channel, "", render.Text(text)); err != nil {
-			p.log.WithError(err).Warn("could not post channel note")
-		}
+		p.PostChannel(ctx, text, "channel note")
 		return
 	}
 	inc, err := p.st.Incidents.Current(ctx, n.Incident)
 	if err != nil {
 		return
 	}
-	_ = p.ticks.Record(ctx, n.Incident, statusPoller, render.OneLine(render.NotePlain(n)))
 	p.outbox.Thread(ctx, inc, text)
 }
 
-// IncidentOpen implements statuswatch.Reporter.
+// PostChannel posts text to the channel (what names it in the log), or
+// logs it when there is no channel.
+func (p *Notes) PostChannel(ctx context.Context, text, what string) {
+	if p.channel == "" {
+		p.log.Warn(text)
+		return
+	}
+	if _, err := p.slack.Post(ctx, p.channel, "", render.Text(text)); err != nil {
+		p.log.WithError(err).Warn("could not post " + what)
+	}
+}
+
+// IncidentOpen implements statuswatch.Reporter's read.
 func (p *Notes) IncidentOpen(ctx context.Context, id string) bool {
 	inc, err := p.st.Incidents.Current(ctx, id)
 	return err == nil && inc.Open()
 }
-
-// statusPoller is who the poller's timeline entries are from.
-var statusPoller = incident.Person{Name: "status poller"}
 
 // PostAlert posts a status alert under a new incident's card, broadcast to
 // the channel.

@@ -39,21 +39,3 @@ func (p *Outbox) Rerender(ctx context.Context, id string) {
 	}
 	p.wake()
 }
-
-// WebhooksStillPaused implements webhookpause.Notifier: the incident's
-// thread (or the channel) hears it every 30 minutes until someone resumes.
-func (p *Notes) WebhooksStillPaused(ctx context.Context, st webhookpause.State, paused time.Duration) {
-	line := render.WebhooksStillPausedLine(st, paused)
-	if st.Incident != "" {
-		if inc, err := p.st.Incidents.Current(ctx, st.Incident); err == nil && inc.Channel != "" {
-			p.BypassNotice(ctx, st.Incident, incident.Person{Name: "bot"}, "Webhook processing still paused after "+render.ShortDuration(paused), line)
-			return
-		}
-	}
-	if p.channel == "" {
-		return
-	}
-	if _, err := p.slack.Post(ctx, p.channel, "", render.Text(line)); err != nil {
-		p.log.WithError(err).Warn("could not post the webhook pause reminder")
-	}
-}

@@ -212,9 +212,6 @@ func Capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// maxResult keeps an outcome inside one Slack section.
-const maxResult = 2800
-
 // statusMark is the emoji an outcome's status reads with in Slack.
 var statusMark = map[string]string{
 	approval.Failed:        ":x: ",
@@ -282,83 +279,12 @@ func resultFile(a *approval.Request) string { return a.ID + "-result.txt" }
 // file's plain content (else "").
 func lockoutText(a *approval.Request) (msg, full string) {
 	o := a.Outcome
-	var failures, successes []approval.TargetResult
-	for _, r := range o.Results {
-		if r.OK {
-			successes = append(successes, r)
-		} else {
-			failures = append(failures, r)
-		}
-	}
-	ordered := append(append([]approval.TargetResult(nil), failures...), successes...)
-	line := func(r approval.TargetResult) string {
-		who := Account(Redact(r.Target), r.Name)
-		switch {
-		case r.OK:
-			return who + ": " + Esc(r.Done)
-		case r.Done != "":
-			return who + ": " + Esc(r.Done) + "; :warning: " + Esc(Redact(r.Error))
-		}
-		return who + ": :x: " + Esc(Redact(r.Error))
-	}
-	head := fmt.Sprintf(":lock: *Lockout* (%s)", a.ID)
-	tail := ""
+	l := ResultList{Head: fmt.Sprintf(":lock: *Lockout* (%s)", a.ID), Title: fmt.Sprintf("Lockout (%s)", a.ID), Results: o.Results, File: resultFile(a)}
 	if len(o.Unknown) > 0 {
-		tail = "\n:grey_question: Not found in Clerk: " + Esc(Redact(approval.Describe(o.Unknown)))
+		l.Tail = "\n:grey_question: Not found in Clerk: " + Esc(Redact(approval.Describe(o.Unknown)))
+		l.PlainTail = fmt.Sprintf("Not found in Clerk: %s\n", Redact(strings.Join(o.Unknown, ", ")))
 	}
-	var all strings.Builder
-	all.WriteString(head)
-	for _, r := range ordered {
-		all.WriteString("\n• " + line(r))
-	}
-	all.WriteString(tail)
-	if all.Len() <= maxResult {
-		return all.String(), ""
-	}
-	var b strings.Builder
-	b.WriteString(head)
-	shown := 0
-	for _, r := range failures {
-		s := line(r)
-		if b.Len()+len(s)+len(tail)+200 > maxResult {
-			break
-		}
-		b.WriteString("\n• " + s)
-		shown++
-	}
-	if left := len(failures) - shown; left > 0 {
-		fmt.Fprintf(&b, "\n… and %d more failures", left)
-	}
-	if len(successes) > 0 {
-		fmt.Fprintf(&b, "\n%d succeeded.", len(successes))
-	}
-	fmt.Fprintf(&b, "\nThe full result is in the attached file `%s`.", resultFile(a))
-	b.WriteString(tail)
-	return b.String(), lockoutFile(a, ordered)
-}
-
-// lockoutFile is a lockout's every result as plain text.
-func lockoutFile(a *approval.Request, ordered []approval.TargetResult) string {
-	var f strings.Builder
-	fmt.Fprintf(&f, "Lockout (%s)\n", a.ID)
-	for _, r := range ordered {
-		who := Redact(r.Target)
-		if in := Initials(r.Name); in != "" {
-			who += " (" + in + ")"
-		}
-		switch {
-		case r.OK:
-			fmt.Fprintf(&f, "- %s: %s\n", who, r.Done)
-		case r.Done != "":
-			fmt.Fprintf(&f, "- %s: %s; WARNING %s\n", who, r.Done, Redact(r.Error))
-		default:
-			fmt.Fprintf(&f, "- %s: FAILED %s\n", who, Redact(r.Error))
-		}
-	}
-	if len(a.Outcome.Unknown) > 0 {
-		fmt.Fprintf(&f, "Not found in Clerk: %s\n", Redact(strings.Join(a.Outcome.Unknown, ", ")))
-	}
-	return f.String()
+	return l.Text()
 }
 
 // ActionName is an approval action as people read it.

@@ -8,9 +8,9 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
@@ -39,12 +39,12 @@ func SecretMsg(s Secret) bot.Msg {
 }
 
 // ProtectText says Clerk Protect's switches as Clerk answered.
-func ProtectText(p clerkops.Protect) string {
+func ProtectText(p account.Protect) string {
 	return fmt.Sprintf("Clerk Protect: rules *%s*, specter *%s*.", onOff(p.Rules), onOff(p.Specter))
 }
 
 // RestrictionsText says the instance's restrictions as Clerk answered.
-func RestrictionsText(r clerkops.Restrictions) string {
+func RestrictionsText(r account.Restrictions) string {
 	return fmt.Sprintf("Clerk answered: disposable e-mail domains blocked *%s*, e-mail subaddresses blocked *%s*, blocklist *%s*, allowlist *%s*.",
 		onOff(r.Disposable), onOff(r.Subaddresses), onOff(r.Blocklist), onOff(r.Allowlist))
 }
@@ -89,9 +89,9 @@ func hardeningOutcome(a *approval.Request) (string, bool) {
 // devices and the outliers `user` flags.
 type AccessReview struct {
 	User     incident.AffectedUser
-	Profile  clerkops.Profile
-	Sessions []clerkops.SessionInfo
-	Devices  []clerkops.TrustedDevice
+	Profile  account.Profile
+	Sessions []account.SessionInfo
+	Devices  []account.TrustedDevice
 	Err      string // the account could not be read
 }
 
@@ -111,7 +111,7 @@ func AccessReviewFile(incID string, reviews []AccessReview, now time.Time) strin
 		}
 		p := r.Profile
 		fmt.Fprintf(&b, "Banned: %t  Locked: %t  Two-factor: %t  Last sign-in: %s  Last active: %s\n", p.Banned, p.Locked, p.TwoFactor, stamp(p.LastSignIn), stamp(p.LastActive))
-		g := clerkops.GroupSessions(r.Sessions)
+		g := account.GroupSessions(r.Sessions)
 		fmt.Fprintf(&b, "Active sessions: %d\n", len(r.Sessions))
 		for _, s := range r.Sessions {
 			flag := ""
@@ -137,7 +137,7 @@ func AccessReviewSummary(reviews []AccessReview) (sessions, flagged, devices, fa
 			continue
 		}
 		sessions += len(r.Sessions)
-		flagged += len(clerkops.GroupSessions(r.Sessions).Flagged)
+		flagged += len(account.GroupSessions(r.Sessions).Flagged)
 		devices += len(r.Devices)
 	}
 	return sessions, flagged, devices, failed
@@ -232,4 +232,47 @@ func NoticeCSV(users []incident.AffectedUser) (string, int) {
 		n++
 	}
 	return b.String(), n
+}
+
+// ProtectOnLine says Clerk Protect's rules were turned on, with what
+// Clerk answered.
+func ProtectOnLine(by incident.Person, pr account.Protect) string {
+	return fmt.Sprintf(":shield: %s turned Clerk Protect's rules *on*. %s", Who(by), ProtectText(pr))
+}
+
+// RestrictLine says a sign-up restriction was turned on or off, with the
+// instance's restrictions as Clerk answered.
+func RestrictLine(by incident.Person, what string, on bool, res account.Restrictions) string {
+	name := map[string]string{account.RestrictDisposable: "sign-ups from disposable e-mail domains", account.RestrictSubaddresses: "e-mail subaddresses (name+tag@)"}[what]
+	verb := "now blocks"
+	if !on {
+		verb = "no longer blocks"
+	}
+	return fmt.Sprintf(":shield: %s: Clerk %s %s. %s", Who(by), verb, name, RestrictionsText(res))
+}
+
+// BlockedName is a blocklist identifier as the thread may show it: a
+// domain as it is, an address or phone number only by its kind and ID
+// (personal data goes to the asker alone).
+func BlockedName(b account.Blocked, domain bool) string {
+	if domain {
+		return "`" + Esc(b.Identifier) + "`"
+	}
+	kind := "an e-mail address"
+	if b.Type == "phone_number" {
+		kind = "a phone number"
+	}
+	return kind + " (" + b.ID + ")"
+}
+
+// BlockedLine says an identifier went on Clerk's blocklist (the thread's
+// words).
+func BlockedLine(by incident.Person, b account.Blocked) string {
+	return fmt.Sprintf(":lock: %s put %s on Clerk's blocklist: it can no longer sign up or sign in.", Who(by), BlockedName(b, false))
+}
+
+// UnblockedLine says an identifier came off Clerk's blocklist (the
+// thread's words).
+func UnblockedLine(by incident.Person, b account.Blocked, domain bool) string {
+	return fmt.Sprintf(":white_check_mark: %s took %s off Clerk's blocklist.", Who(by), BlockedName(b, domain))
 }

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/slack-go/slack"
 )
@@ -41,7 +41,7 @@ func Private(m bot.Msg, action, value string) bot.Msg {
 // UserMsg renders `user`: the profile, the active sessions grouped by IP
 // and country with outliers flagged, and Revoke / Lock out buttons
 // (values "INC-n|user_…", or "|user_…" without an incident).
-func UserMsg(incID string, p clerkops.Profile, ss []clerkops.SessionInfo, now time.Time) bot.Msg {
+func UserMsg(incID string, p account.Profile, ss []account.SessionInfo, now time.Time) bot.Msg {
 	when := func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
@@ -61,12 +61,12 @@ func UserMsg(incID string, p clerkops.Profile, ss []clerkops.SessionInfo, now ti
 	}
 	fmt.Fprintf(&b, "\nCreated %s · last sign-in %s · last active %s", when(p.Created), when(p.LastSignIn), when(p.LastActive))
 	fmt.Fprintf(&b, "\nBanned: %s · locked: %s · two-factor: %s · e-mail verified: %s", yes(p.Banned), yes(p.Locked), yes(p.TwoFactor), yes(p.EmailVerified))
-	g := clerkops.GroupSessions(ss)
+	g := account.GroupSessions(ss)
 	fmt.Fprintf(&b, "\n*%d active session(s)*", len(ss))
 	if len(ss) > 0 {
 		fmt.Fprintf(&b, " · by country: %s · by IP: %s", counts(g.ByCountry), counts(g.ByIP))
 	}
-	sorted := append([]clerkops.SessionInfo(nil), ss...)
+	sorted := append([]account.SessionInfo(nil), ss...)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		_, fi := g.Flagged[sorted[i].ID]
 		_, fj := g.Flagged[sorted[j].ID]
@@ -231,7 +231,7 @@ func SharedNote(who incident.Person, what string, users []string, thread bool) s
 
 // UserSummary is an investigation as the thread may read it: the user ID
 // and initials, counts of sessions and of those flagged; no IP or place.
-func UserSummary(p clerkops.Profile, ss []clerkops.SessionInfo) string {
-	g := clerkops.GroupSessions(ss)
+func UserSummary(p account.Profile, ss []account.SessionInfo) string {
+	g := account.GroupSessions(ss)
 	return fmt.Sprintf("the investigation of %s (%d active session(s), %d flagged)", Account(p.ID, p.Name), len(ss), len(g.Flagged))
 }

@@ -91,15 +91,34 @@ func ResyncText(j *resync.Job, rate float64, now time.Time) string {
 }
 
 // VerifiedText says what a finished resync proved and what it did not.
-func VerifiedText(j *resync.Job) string {
+func VerifiedText(j *resync.Job) string { return verified(j, "*") }
+
+// VerifiedPlain is VerifiedText as the timeline keeps it: the same words,
+// no bold.
+func VerifiedPlain(j *resync.Job) string { return verified(j, "") }
+
+// verified says what a finished resync proves and what it does not, its
+// labels wrapped in bold.
+func verified(j *resync.Job, bold string) string {
 	if j.DryRun {
-		return "*Verified:* nothing was sent (dry run)."
+		return bold + "Verified:" + bold + " nothing was sent (dry run)."
 	}
 	if j.Status != resync.Done {
-		return fmt.Sprintf("*Not verified:* the resync stopped after delivering %d of %d users; the app may still lack users. Fix the cause and run `/clerk-incident resync` again.",
-			j.Delivered, max(j.Total, j.Done))
+		return fmt.Sprintf("%sNot verified:%s the resync stopped after delivering %d of %d users; the app may still lack users. Fix the cause and run `/clerk-incident resync` again.",
+			bold, bold, j.Delivered, max(j.Total, j.Done))
 	}
-	return fmt.Sprintf("*Verified:* %d of %d users were delivered as signed user.updated events and the endpoint answered 2xx. "+
-		"*Not verified:* that the app stored them correctly. Compare your database's user count and a few recent users with Clerk, then tick \"Verify data integrity\".",
-		j.Delivered, max(j.Total, j.Done))
+	return fmt.Sprintf("%sVerified:%s %d of %d users were delivered as signed user.updated events and the endpoint answered 2xx. "+
+		"%sNot verified:%s that the app stored them correctly. Compare your database's user count and a few recent users with Clerk, then tick \"Verify data integrity\".",
+		bold, bold, j.Delivered, max(j.Total, j.Done), bold, bold)
+}
+
+// ResyncTimeline is a finished resync's timeline entry: its counts and
+// duration, then what it verified, in words that read outside Slack.
+func ResyncTimeline(j *resync.Job) string {
+	summary := fmt.Sprintf("Resync %s %s: delivered %d, failed %d, skipped %d, duration %s", j.ID, j.Status, j.Delivered, j.Failed, j.Skipped,
+		j.FinishedAt.Sub(j.StartedAt).Round(time.Second))
+	if j.Error != "" {
+		summary += " (" + j.Error + ")"
+	}
+	return summary + ". " + OneLine(VerifiedPlain(j))
 }

@@ -46,3 +46,14 @@ func WebhooksStillPausedLine(st webhookpause.State, paused time.Duration) string
 		"`/clerk-incident webhooks resume` once the resync is done.",
 		ShortDuration(paused), SlackDate(st.Since), pauseBy(st.By), Truncate(Esc(st.Reason), 300))
 }
+
+// BypassEndingLine is the thread's reminder that the emergency bypass ends
+// in 5 minutes.
+func BypassEndingLine(expires time.Time) string {
+	return fmt.Sprintf(":hourglass: The emergency auth bypass ends at %s. Extend it with `/clerk-incident bypass extend &lt;duration&gt;` (needs approval), or let it end.", SlackDate(expires))
+}
+
+// BypassEndedLine tells the thread the emergency bypass ended by itself.
+func BypassEndedLine(expires time.Time) string {
+	return fmt.Sprintf(":lock: The emergency auth bypass *ended by itself* at %s: Clerk auth is enforced again.", SlackDate(expires))
+}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
@@ -19,8 +19,8 @@ import (
 
 // InstanceGuard is what these doers need of Clerk (clerkops.Client).
 type InstanceGuard interface {
-	SetProtectRules(ctx context.Context, on bool) (clerkops.Protect, error)
-	Block(ctx context.Context, identifier string) (clerkops.Blocked, error)
+	SetProtectRules(ctx context.Context, on bool) (account.Protect, error)
+	Block(ctx context.Context, identifier string) (account.Blocked, error)
 	RotateMachineKey(ctx context.Context, id string, keep time.Duration) (string, error)
 	RotateOAuthSecret(ctx context.Context, id string) (name, secret string, err error)
 }

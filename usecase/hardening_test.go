@@ -10,8 +10,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
@@ -19,11 +19,11 @@ import (
 
 type rotClerk struct{ rotations int }
 
-func (c *rotClerk) SetProtectRules(context.Context, bool) (clerkops.Protect, error) {
-	return clerkops.Protect{}, nil
+func (c *rotClerk) SetProtectRules(context.Context, bool) (account.Protect, error) {
+	return account.Protect{}, nil
 }
-func (c *rotClerk) Block(context.Context, string) (clerkops.Blocked, error) {
-	return clerkops.Blocked{}, nil
+func (c *rotClerk) Block(context.Context, string) (account.Blocked, error) {
+	return account.Blocked{}, nil
 }
 func (c *rotClerk) RotateMachineKey(context.Context, string, time.Duration) (string, error) {
 	c.rotations++

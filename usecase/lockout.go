@@ -7,18 +7,18 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
 // Clerk is what a lockout needs of the Clerk operations.
 type Clerk interface {
-	FindUsers(ctx context.Context, refs []string) ([]clerkops.User, []string, error)
-	Ban(ctx context.Context, id string) (clerkops.User, error)
-	RevokeSessions(ctx context.Context, id string, verify bool) clerkops.RevokeResult
+	FindUsers(ctx context.Context, refs []string) ([]account.User, []string, error)
+	Ban(ctx context.Context, id string) (account.User, error)
+	RevokeSessions(ctx context.Context, id string, verify bool) account.RevokeResult
 	RemoveTrustedDevices(ctx context.Context, userID string) (int, error)
-	RevokeToken(ctx context.Context, id string) (clerkops.TokenResult, error)
+	RevokeToken(ctx context.Context, id string) (account.TokenResult, error)
 }
 
 // Lockout carries out an approved lockout: ban, then revoke what is left.
@@ -93,7 +93,7 @@ func (l Lockout) CarryOut(ctx context.Context, ar *approval.Request) *approval.O
 // lockOne finishes one banned user's lockout: sessions still active are
 // revoked, and trusted devices (which skip MFA on sign-in) are removed.
 // MFA itself is never turned off: it is what stops a stolen password.
-func lockOne(ctx context.Context, c Clerk, u clerkops.User, res approval.TargetResult) approval.TargetResult {
+func lockOne(ctx context.Context, c Clerk, u account.User, res approval.TargetResult) approval.TargetResult {
 	rr := c.RevokeSessions(ctx, u.ID, true)
 	devices, derr := c.RemoveTrustedDevices(ctx, u.ID)
 	var fails []string

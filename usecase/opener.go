@@ -53,6 +53,10 @@ type Option func(*Opener)
 // WithRooms gives each new incident its own channel (INCIDENT_CHANNELS).
 func WithRooms(r Rooms) Option { return func(o *Opener) { o.rooms = r } }
 
+// WithTicks has an alert's open tick the checklist step it performed and
+// write its audit entry through t (without it they are not recorded).
+func WithTicks(t *Ticks) Option { return func(o *Opener) { o.ticks = t } }
+
 // OpenCards posts a new incident's card and checklist (publish.Cards);
 // Channel is the incidents' channel (empty: SLACK_CHANNEL_ID unset).
 type OpenCards interface {
@@ -72,20 +76,12 @@ type AlertPoster interface {
 	PostAlert(ctx context.Context, inc *incident.Incident, a statuswatch.Alert)
 }
 
-// OpenTicks ticks the checklist step an alert performed and records in
-// the audit log what the bot opened by itself (Ticks).
-type OpenTicks interface {
-	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
-	System(ctx context.Context, actor, action, detail, incidentID string)
-}
-
 // OpenerOutput is what the opener shows a new incident through: its
-// card, its thread, the alert that opened it and the ticks it earned.
+// card, its thread and the alert that opened it.
 type OpenerOutput struct {
 	Cards  OpenCards
 	Thread OpenThread
 	Alerts AlertPoster
-	Ticks  OpenTicks
 }
 
 // Opener opens incidents. Esc and Ladder are nil without a contacts file.
@@ -98,6 +94,7 @@ type Opener struct {
 	log    logrus.FieldLogger
 	after  func(ctx context.Context, inc *incident.Incident)
 	oncall OnCall // nil: no schedules
+	ticks  *Ticks // nil: alert opens tick nothing
 }
 
 // NewOpener wires the use case. after, when not nil, runs once a new
@@ -208,8 +205,8 @@ func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 		inc = dup.Existing
 		_, _ = o.store.Update(ctx, inc.ID, incident.Record(by, what+" attached: "+a.Title))
 		o.out.Thread.Thread(ctx, inc, render.AlertJoinedText(a, inc))
-		if a.By == "" {
-			o.out.Ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
+		if a.By == "" && o.ticks != nil {
+			o.ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
 		}
 		return inc.ID, nil
 	}
@@ -217,9 +214,11 @@ func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 		return "", err
 	}
 	o.out.Alerts.PostAlert(ctx, inc, a)
-	if a.By == "" {
-		o.out.Ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
+	if o.ticks != nil {
+		if a.By == "" {
+			o.ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
+		}
+		o.ticks.System(ctx, by.Name, "open", a.Title, inc.ID)
 	}
-	o.out.Ticks.System(ctx, by.Name, "open", a.Title, inc.ID)
 	return inc.ID, nil
 }

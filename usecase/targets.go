@@ -6,13 +6,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
 )
 
 // UserFinder is what resolving targets needs of Clerk.
 type UserFinder interface {
-	FindUsers(ctx context.Context, refs []string) ([]clerkops.User, []string, error)
+	FindUsers(ctx context.Context, refs []string) ([]account.User, []string, error)
 }
 
 // Targets is each ref of a request resolved in Clerk before anyone is
@@ -45,7 +45,7 @@ func ResolveTargets(ctx context.Context, clerk UserFinder, refs []string) (Targe
 	var t Targets
 	seen := map[string]bool{}
 	for _, ref := range refs {
-		var matched []clerkops.User
+		var matched []account.User
 		for _, u := range users {
 			if matches(u, ref) && !containsID(matched, u.ID) {
 				matched = append(matched, u)
@@ -72,8 +72,8 @@ func ResolveTargets(ctx context.Context, clerk UserFinder, refs []string) (Targe
 	return t, nil
 }
 
-func matches(u clerkops.User, ref string) bool {
-	if clerkops.IsUserID(ref) {
+func matches(u account.User, ref string) bool {
+	if account.IsUserID(ref) {
 		return u.ID == ref
 	}
 	if strings.EqualFold(u.Email, ref) {
@@ -87,7 +87,7 @@ func matches(u clerkops.User, ref string) bool {
 	return false
 }
 
-func containsID(us []clerkops.User, id string) bool {
+func containsID(us []account.User, id string) bool {
 	for _, u := range us {
 		if u.ID == id {
 			return true

@@ -6,20 +6,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
+	"github.com/clerk-incident-bot/clerk-incident-bot/account"
 )
 
 // finder answers as clerkops.Client.FindUsers: the users matching any ref.
 type finder struct {
-	users []clerkops.User
+	users []account.User
 	err   error
 }
 
-func (f finder) FindUsers(ctx context.Context, refs []string) ([]clerkops.User, []string, error) {
+func (f finder) FindUsers(ctx context.Context, refs []string) ([]account.User, []string, error) {
 	if f.err != nil {
 		return nil, nil, f.err
 	}
-	var out []clerkops.User
+	var out []account.User
 	for _, u := range f.users {
 		for _, r := range refs {
 			if matches(u, r) {
@@ -32,7 +32,7 @@ func (f finder) FindUsers(ctx context.Context, refs []string) ([]clerkops.User, 
 }
 
 func TestResolveTargetsSortsFoundNotFoundAndAmbiguous(t *testing.T) {
-	f := finder{users: []clerkops.User{
+	f := finder{users: []account.User{
 		{ID: "user_1", Name: "Eve Smith", Email: "eve@example.com", Emails: []string{"eve@example.com", "eve@work.example"}},
 		{ID: "user_3", Email: "twin@example.com", Emails: []string{"twin@example.com"}},
 		{ID: "user_2", Email: "twin@example.com", Emails: []string{"twin@example.com"}},

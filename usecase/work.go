@@ -25,6 +25,7 @@ import (
 type WorkStore interface {
 	UpdateThen(ctx context.Context, id string, fn incident.Mutation, after incident.After) (*incident.Incident, error)
 	Get(ctx context.Context, id string) (*incident.Incident, error) // with its timeline, for the report
+	Current(ctx context.Context, id string) (*incident.Incident, error)
 }
 
 // ReportUploader uploads a report into the incident's thread.
@@ -51,8 +52,9 @@ type OutcomeShower interface {
 // WorkDeps lists what tracking work needs.
 type WorkDeps struct {
 	Store     WorkStore
-	Approvals OutcomeShower   // the outcome's own announcement (publish.Approvals)
+	Approvals OutcomeShower   // the outcome recorded and shown (ApprovalNews)
 	Resync    resync.Reporter // the resync's own reports (publish.Progress); nil: no resync
+	Ticks     *Ticks          // a resync's timeline entry and checklist tick; nil: no resync
 	Upload    ReportUploader
 	Facts     ReportFacts
 	Log       logrus.FieldLogger
@@ -102,8 +104,8 @@ func (w *Work) Started(ctx context.Context, r *approval.Request) {
 	w.update(ctx, r.Incident, incident.StartWork(botPerson, wk, fmt.Sprintf("Started %s (%s), approved", wk.What, r.ID)), render.WorkStarted(wk))
 }
 
-// Executed implements approval.Announcer: the outcome as the publisher
-// says it, then the end of the work and, when the report was written
+// Executed implements approval.Announcer: the outcome on the timeline and
+// as the publisher shows it (ApprovalNews), then the end of the work and, when the report was written
 // while it ran, the report again.
 func (w *Work) Executed(ctx context.Context, r *approval.Request) {
 	if w.d.Approvals != nil {
@@ -186,11 +188,25 @@ func (w *Work) Progress(ctx context.Context, j *resync.Job, rate float64) {
 	}
 }
 
-// Finished implements resync.Reporter: the resync's own report, then the
-// end of its work.
+// Finished implements resync.Reporter: the resync's summary on the
+// timeline, its own report, the checklist step ticked when it finished
+// cleanly, then the end of its work.
 func (w *Work) Finished(ctx context.Context, j *resync.Job, failedIDs []string) {
+	var inc *incident.Incident
+	if j.Incident != "" && w.d.Ticks != nil {
+		inc, _ = w.d.Store.Current(ctx, j.Incident)
+	}
+	if inc != nil {
+		_ = w.d.Ticks.Record(ctx, inc.ID, j.By, render.ResyncTimeline(j))
+	}
 	if w.d.Resync != nil {
 		w.d.Resync.Finished(ctx, j, failedIDs)
+	}
+	if inc != nil && j.Status == resync.Done && j.Failed == 0 && !j.DryRun && inc.Open() {
+		// Only the resync step, credited to whoever started the resync: a
+		// 2xx is not proof the app stored the data, so "Verify data
+		// integrity" stays for a person to tick.
+		w.d.Ticks.AutoTick(ctx, inc.ID, j.By, incident.StepRunResync, "resync "+j.ID)
 	}
 	if j.Incident == "" {
 		return

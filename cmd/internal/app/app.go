@@ -498,7 +498,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if clerk != nil {
 		ac.Clerk = clerk
 	}
-	deps.publisher, deps.ticks, deps.watch.Webhooks = b.pub, b.ticks, st.pause
+	deps.publisher, deps.recorders, deps.watch.Webhooks = b.pub, b.rec, st.pause
 	engine := b.engine(ladder)
 	var esc usecase.Escalator
 	if engine != nil {
@@ -507,13 +507,13 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	deps.apps.App = vercelApp(cfg, st.audit)
 	deps.apps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL)
 	roster := newRoster(contacts, rdb, cfg, opt, log)
-	openOpts := b.rooms.open
+	openOpts := append([]usecase.Option{usecase.WithTicks(b.rec.ticks)}, b.rooms.open...)
 	if roster != nil {
 		pe.Roster = roster
 		openOpts = append(openOpts, usecase.WithOnCall(roster))
 	}
 	pe.OnCallSlack = oncallSlack{out: out, channel: cfg.Channel, log: log}
-	in.Opener = usecase.NewOpener(stores.Incidents, usecase.OpenerOutput{Cards: b.pub.Cards, Thread: b.pub.Outbox, Alerts: b.pub.Posts, Ticks: b.ticks},
+	in.Opener = usecase.NewOpener(stores.Incidents, usecase.OpenerOutput{Cards: b.pub.Cards, Thread: b.pub.Outbox, Alerts: b.pub.Posts},
 		esc, ladder, log, b.afterOpen(deps.apps.App), openOpts...)
 	poll = b.poller(in.Opener)
 	if poll != nil {
@@ -524,10 +524,10 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	deps.watch.Check = b.checkInput(ctx, contacts, clerk, poll, strict)
 	// Long actions (approved rollbacks and lockouts, resyncs) are work
 	// in flight on their incident until they end.
-	work := usecase.NewWork(usecase.WorkDeps{Store: stores.Incidents, Approvals: b.pub.Approvals, Resync: b.pub.Progress, Upload: b.pub.Files,
+	b.rec.work = usecase.NewWork(usecase.WorkDeps{Store: stores.Incidents, Approvals: b.rec.approvals, Resync: b.pub.Progress, Ticks: b.rec.ticks, Upload: b.pub.Files,
 		Facts: usecase.ReportFacts{Affected: stores.Affected, Followups: followupLister(deps.apps.Followups)}, Log: log, Now: opt.Now})
-	runner := b.webhookParts(&deps, clerk, work)
-	executor := b.executor(st, clerk, deps.apps.App, work)
+	runner := b.webhookParts(&deps, clerk)
+	executor := b.executor(st, clerk, deps.apps.App)
 	ac.Executor = executor
 	pe.ReadLimit = redisx.NewPacer(rdb, cfg.RedisPrefix) // read commands, per user
 	ac.UpdateEvery, ac.UpdateChannel, ac.Modals = cfg.UpdateEvery, cfg.UpdateChannel, out

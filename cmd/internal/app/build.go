@@ -32,8 +32,8 @@ import (
 )
 
 // build holds what assemble's steps share while the parts are built, in
-// the order assemble calls them: metrics, then the guard, the ticks and
-// the publisher, then what reports through the publisher.
+// the order assemble calls them: metrics, then the guard, the publisher
+// and the recording use cases, then what reports through them.
 type build struct {
 	cfg    Config
 	opt    Options
@@ -45,7 +45,7 @@ type build struct {
 	m      *metrics.Metrics
 	g      *guard.Guard
 	pub    *publish.Publisher
-	ticks  *usecase.Ticks
+	rec    recorders
 	rooms  roomHooks // empty: INCIDENT_CHANNELS off
 }
 
@@ -139,10 +139,14 @@ func (b *build) publisher(rb *incident.Runbook, contacts *escalation.Contacts, s
 	} else {
 		b.log.Warn("CLERK_SECRET_KEY is not set: revoke, lockout and unlock are off")
 	}
-	b.ticks = usecase.NewTicks(stores.Incidents, rb, st.audit, b.log)
-	b.pub = publish.New(publish.Deps{Store: pstores, Slack: b.out, Guard: b.g, Ticks: b.ticks, Runbook: rb,
+	b.pub = publish.New(publish.Deps{Store: pstores, Slack: b.out, Guard: b.g, Runbook: rb,
 		Lookups: publish.Lookups{Groups: b.out, Users: b.out, Names: contacts.Names(), Ladders: escalation.NewStates(b.rdb, cfg.RedisPrefix), Webhooks: st.pause, Rooms: b.rooms.watch},
-		Observe: b.m, Channel: cfg.Channel, RenderGap: b.opt.RenderGap, Log: b.log, Now: b.opt.Now})
+		Channel: cfg.Channel, RenderGap: b.opt.RenderGap, Log: b.log, Now: b.opt.Now})
+	// What the bot records by itself goes through these use cases, which
+	// then ask the publisher to show it.
+	ticks := usecase.NewTicks(stores.Incidents, rb, st.audit, b.log)
+	b.rec = recorders{ticks: ticks, notices: usecase.NewNotices(stores.Incidents, ticks, b.pub.Notes, b.log),
+		approvals: usecase.NewApprovalNews(ticks, b.pub.Approvals, b.m)}
 	return clerk
 }
 
@@ -153,9 +157,10 @@ func (b *build) engine(ladder *escalation.Ladder) *escalation.Engine {
 		return nil
 	}
 	cfg := b.cfg
+	pages := usecase.NewPaging(b.pub.Pages, b.pub.Names, b.rec.ticks)
 	opts := b.rooms.engine // paged people are invited to the incident's channel
 	if cfg.TwilioSID != "" {
-		opts = append(opts, escalation.WithPhones(twilioClient(cfg), b.pub.Pages))
+		opts = append(opts, escalation.WithPhones(twilioClient(cfg), pages))
 		if repliesOn(cfg) {
 			opts = append(opts, escalation.WithReplies(cfg.TwilioReplyNumbers[0], escalation.NewPhoneLog(b.rdb, cfg.RedisPrefix)))
 		}
@@ -165,7 +170,7 @@ func (b *build) engine(ladder *escalation.Ladder) *escalation.Engine {
 			Keys: usecase.NewPDKeys(b.rdb, cfg.RedisPrefix)}))
 	}
 	opts = append(opts, escalation.WithGuard(b.g), escalation.WithPageObserver(b.m))
-	return escalation.NewEngine(b.rdb, cfg.RedisPrefix, b.stores.Incidents, b.pub.Pages, b.opt.Now, b.log.WithField("component", "escalation"), opts...)
+	return escalation.NewEngine(b.rdb, cfg.RedisPrefix, b.stores.Incidents, pages, b.opt.Now, b.log.WithField("component", "escalation"), opts...)
 }
 
 func twilioClient(cfg Config) *paging.Twilio {
@@ -192,7 +197,7 @@ func (b *build) replies(contacts *escalation.Contacts, engine *escalation.Engine
 	}
 	tw := twilioClient(cfg)
 	handler := usecase.NewSMSReplies(usecase.SMSRepliesDeps{Book: contacts, Paged: escalation.NewPhoneLog(b.rdb, cfg.RedisPrefix), Store: b.stores.Incidents,
-		Ladder: engine, Pub: b.pub.Cards, Text: tw, Observe: b.m, Audit: b.ticks, Log: log, Go: b.g.Go,
+		Ladder: engine, Pub: b.pub.Cards, Text: tw, Observe: b.m, Audit: b.rec.ticks, Log: log, Go: b.g.Go,
 		Once: func(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 			return redisx.Once(ctx, b.rdb, cfg.RedisPrefix+key, ttl)
 		}})
@@ -222,12 +227,11 @@ func (b *build) pagerDutySync(engine *escalation.Engine) *usecase.PagerDutySync 
 	if cfg.PagerDutyToken == "" || engine == nil {
 		return nil
 	}
-	out := cardNotes{b.pub.Cards, b.pub.Notes}
 	log := b.log.WithField("component", "pagerduty")
 	return usecase.NewPagerDutySync(usecase.PagerDutySyncDeps{
 		API: paging.NewPagerDutyAPI(cfg.PagerDutyAPIURL, cfg.PagerDutyToken, b.hc), Watch: escalation.NewAlertWatch(b.rdb, cfg.RedisPrefix),
-		Store: b.stores.Incidents, Pub: out,
-		Ladder: usecase.NewResolver(usecase.ResolverDeps{Store: b.stores.Incidents, Pub: out, Esc: engine, Log: log}),
+		Store: b.stores.Incidents, Pub: cardLines{b.pub.Cards, b.pub.Notes},
+		Ladder: usecase.NewResolver(usecase.ResolverDeps{Store: b.stores.Incidents, Pub: resolveOutput{b.pub.Cards, b.rec.notices}, Esc: engine, Log: log}),
 		Redis:  b.rdb, Prefix: cfg.RedisPrefix, Keys: usecase.NewPDKeys(b.rdb, cfg.RedisPrefix), Interval: cfg.PagerDutyPoll, Now: b.opt.Now, Log: log})
 }
 
@@ -238,7 +242,7 @@ func (b *build) afterOpen(app commands.AppDeps) func(ctx context.Context, inc *i
 	if app.Vercel == nil {
 		return nil
 	}
-	check := commands.DeployCheck{Vercel: app.Vercel, Pub: threadTicks{b.pub.Outbox, b.ticks}, Now: b.opt.Now, Log: b.log}.AfterOpen
+	check := commands.DeployCheck{Vercel: app.Vercel, Pub: threadTicks{b.pub.Outbox, b.rec.ticks}, Now: b.opt.Now, Log: b.log}.AfterOpen
 	return func(ctx context.Context, inc *incident.Incident) {
 		b.g.Go(context.WithoutCancel(ctx), "deploy-check", inc.ID, func(ctx context.Context) { check(ctx, inc) })
 	}
@@ -258,7 +262,7 @@ func (b *build) poller(opener *usecase.Opener) *statuswatch.Poller {
 	poll := statuswatch.NewPoller(b.rdb, cfg.RedisPrefix, statuswatch.Config{StatusURL: cfg.StatusURL, HealthURL: cfg.HealthURL,
 		Confirm: cfg.StatusConfirm, HealthConfirm: cfg.HealthConfirm, Interval: interval, Components: cfg.Components,
 		Probes: probes, ProbeConfirm: cfg.ProbeConfirm, ProbeSlow: cfg.ProbeSlow, ProbeInterval: scheduleInterval(cfg.ProbeSchedule), ProbeWindow: cfg.ProbeWindow,
-		Observer: b.m, Guard: b.g}, b.hc, opener, b.pub.Notes, b.opt.Now, b.log.WithField("component", "statuswatch"))
+		Observer: b.m, Guard: b.g}, b.hc, opener, b.rec.notices, b.opt.Now, b.log.WithField("component", "statuswatch"))
 	if cfg.Channel == "" {
 		b.log.Warn("SLACK_CHANNEL_ID is not set: the status poller can watch but cannot open incidents or post alerts")
 	}
@@ -295,7 +299,7 @@ func (b *build) checkInput(ctx context.Context, contacts *escalation.Contacts, c
 
 // webhookParts wires the webhook check and the resync runner (nil without
 // APP_WEBHOOK_URL and APP_WEBHOOK_SECRET, or without Clerk).
-func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client, work *usecase.Work) *resync.Runner {
+func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.Runner {
 	cfg, now := b.cfg, b.opt.Now
 	if cfg.WebhookURL == "" || cfg.WebhookSecret == "" {
 		return nil
@@ -308,20 +312,20 @@ func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client, work *use
 		return nil
 	}
 	runner := resync.NewRunner(b.rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc, Guard: b.g},
-		clerk, work, now, b.log.WithField("component", "resync"))
+		clerk, b.rec.work, now, b.log.WithField("component", "resync"))
 	deps.watch.Resync = runner
 	return runner
 }
 
 // executor carries out approved requests through the doers; Drain runs
 // each execution in its own goroutine, off the sweep.
-func (b *build) executor(st actionStores, clerk *clerkops.Client, app commands.AppDeps, work *usecase.Work) *approval.Executor {
+func (b *build) executor(st actionStores, clerk *clerkops.Client, app commands.AppDeps) *approval.Executor {
 	var lockClerk usecase.Clerk // nil when CLERK_SECRET_KEY is unset
 	var guardClerk usecase.InstanceGuard
 	if clerk != nil {
 		lockClerk, guardClerk = clerk, clerk
 	}
-	ticks, log, now := b.ticks, b.log, b.opt.Now
+	ticks, log, now := b.rec.ticks, b.log, b.opt.Now
 	executor := approval.NewExecutor(st.approvals, b.stores.Incidents, map[string]approval.Doer{
 		approval.Lockout:      usecase.Lockout{Clerk: lockClerk, Pub: ticks, Affected: b.stores.Affected, Log: log},
 		approval.BypassOn:     usecase.BypassOn{Bypass: st.bypass, Pub: ticks, Now: now, Log: log},
@@ -330,7 +334,7 @@ func (b *build) executor(st actionStores, clerk *clerkops.Client, app commands.A
 		approval.ProtectOff:   usecase.ProtectOffDoer{Clerk: guardClerk, Log: log},
 		approval.BlockDomain:  usecase.BlockDomainDoer{Clerk: guardClerk, Pub: ticks, Log: log},
 		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Once: b.stores.Markers, Pub: ticks, Now: now, Log: log},
-	}, work, log)
+	}, b.rec.work, log)
 	executor.SetGuard(b.g)
 	return executor
 }
@@ -350,9 +354,9 @@ func (b *build) sweep(st actionStores, executor *approval.Executor, runner *resy
 		})
 	}
 	sweep := func(ctx context.Context) {
-		step(ctx, "approval expiry", func(ctx context.Context) error { return st.approvals.ExpireDue(ctx, pub.Approvals.ApprovalExpired) })
-		step(ctx, "bypass tick", func(ctx context.Context) error { return st.bypass.Tick(ctx, pub.Notes) })
-		step(ctx, "webhook pause reminder", func(ctx context.Context) error { return st.pause.Tick(ctx, pub.Notes) })
+		step(ctx, "approval expiry", func(ctx context.Context) error { return st.approvals.ExpireDue(ctx, b.rec.approvals.Expired) })
+		step(ctx, "bypass tick", func(ctx context.Context) error { return st.bypass.Tick(ctx, b.rec.notices) })
+		step(ctx, "webhook pause reminder", func(ctx context.Context) error { return st.pause.Tick(ctx, b.rec.notices) })
 		if runner != nil {
 			g.Run(ctx, "resync resume", "", runner.Resume)
 		}

@@ -26,10 +26,10 @@ type familyDeps struct {
 	actions   actionDeps
 	watch     watchDeps
 	apps      appDeps
-	// publisher and ticks are what the families show their work through
-	// (publisher nil: the table alone, for help and tests).
+	// publisher and recorders are what the families show and record their
+	// work through (publisher nil: the table alone, for help and tests).
 	publisher *publish.Publisher
-	ticks     tickOutput
+	recorders recorders
 }
 
 // incidentDeps are the incident's stores, Slack and the opener.
@@ -104,10 +104,21 @@ type auditLog interface {
 
 // clerkAccounts is every Clerk operation the families use (clerkops.Client).
 type clerkAccounts interface {
-	commands.Clerk
-	commands.Accounts
+	usecase.SessionClerk
+	usecase.AccountReader
+	usecase.ControlsClerk
+	usecase.ReviewClerk
 	commands.Dashboard
-	commands.Hardener
+}
+
+// recorders are the use cases that write what the bot saw or did (the
+// timeline, the checklist, the audit log, long actions in flight) and
+// then have the publisher show it.
+type recorders struct {
+	ticks     *usecase.Ticks
+	notices   *usecase.Notices
+	approvals *usecase.ApprovalNews
+	work      *usecase.Work // built after the opener (its report facts)
 }
 
 // handlers wires the families, in help order, and the handlers over them.
@@ -133,7 +144,7 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	w := familyWiring{familyDeps: d, kit: kit, charts: commands.NewCharts(kit, d.watch.Pictures),
 		access:   commands.NewAccess(kit, pe.Auth, approvers, ladders, accessOpts...),
 		requests: commands.NewRequests(kit, requestOutput{pub.Approvals, pub.Cards}, ac.Approvals, pe.Observe, approvers),
-		voider:   usecase.NewVoider(ac.Approvals, pub.Approvals, in.Log),
+		voider:   usecase.NewVoider(ac.Approvals, d.recorders.approvals, in.Log),
 		pages:    usecase.NewStatusPages(storeMarkers{in.Store, in.Markers}, ac.StatusPage, in.Log)}
 	fams, drafts := w.families()
 	return handlers.New(handlers.Deps{Families: fams, Kit: kit, Access: w.access, Auth: pe.Auth, People: pub.Names, Approvals: ac.Approvals,
@@ -157,7 +168,7 @@ type familyWiring struct {
 // that also serves the handlers' views.
 func (w familyWiring) families() ([]commands.Family, *commands.Drafts) {
 	in, pe, ac, wa, ap := w.incidents, w.people, w.actions, w.watch, w.apps
-	pub, kit, ticks := w.publisher, w.kit, w.ticks
+	pub, kit, ticks := w.publisher, w.kit, w.recorders.ticks
 	var esc commands.Escalator
 	if pe.Esc != nil {
 		esc = pe.Esc
@@ -166,45 +177,39 @@ func (w familyWiring) families() ([]commands.Family, *commands.Drafts) {
 	if pe.Roster != nil {
 		roster = pe.Roster
 	}
-	var clerk commands.Clerk
-	var accounts commands.Accounts
-	var dashboard commands.Dashboard
-	var hardener commands.Hardener
-	if ac.Clerk != nil {
-		clerk, accounts, dashboard, hardener = ac.Clerk, ac.Clerk, ac.Clerk, ac.Clerk
-	}
 	var decider commands.Executor
 	if ac.Executor != nil {
 		decider = ac.Executor
 	}
+	clerk := w.clerkCases()
 	thread := threadTicks{pub.Outbox, ticks}
-	security := commands.NewSecurity(kit, in.Affected, securityOutput{pub.Outbox, pub.Files, progressOutput{pub.Progress}, ticks}, clerk, w.requests)
+	security := commands.NewSecurity(kit, clerk.sessions, clerk.finder, w.requests)
 	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: in.Drafts, Pub: draftOutput{pub.Cards, pub.Posts, ticks}, Modals: ac.Modals,
 		UpdateChannel: ac.UpdateChannel, StatusPage: w.statusPoster()})
 	return []commands.Family{
 		commands.NewOpening(kit, in.Store, pub.Cards, in.Opener, in.Runbook, in.Channel),
 		commands.NewLifecycle(kit, pub.Outbox, in.Runbook, w.resolver()),
-		commands.NewReports(kit, w.charts, in.Store, in.Affected, reportOutput{pub.Files, ticks}, followupLister(ap.Followups)),
+		commands.NewReports(kit, w.charts, in.Store, in.Affected, fileTicks{pub.Files, ticks}, followupLister(ap.Followups)),
 		commands.NewChecklist(kit, in.Store, pub.Cards, in.Runbook, w.access),
 		commands.NewEscalation(kit, esc, in.Opener, pe.Ladder),
 		commands.NewContacts(kit, w.access, pe.Contacts, pe.Ladder, pe.ContactProblems),
 		commands.NewOnCall(kit, w.access, roster, pe.OnCallSlack, pe.Contacts),
 		security,
-		commands.NewHardening(kit, commands.HardeningDeps{Clerk: hardener, Pub: hardeningOutput{pub.Outbox, pub.Posts, pub.Files, ticks},
+		commands.NewHardening(kit, commands.HardeningDeps{Controls: clerk.controls, Reviews: clerk.reviews, Pub: fileTicks{pub.Files, ticks},
 			Affected: in.Affected, Requests: w.requests,
 			Notices: commands.NewNotices(kit, ac.Notices, noticeOutput{pub.Posts, ticks}, ac.Modals, in.Runbook)}),
-		commands.NewInvestigate(kit, affectedMarkers{in.Affected, in.Markers}, shareOutput{pub.Outbox, ticks, pub.Files}, accounts, ac.Approvals, security, pe.Sharing),
+		commands.NewInvestigate(kit, affectedMarkers{in.Affected, in.Markers}, threadFiles{pub.Outbox, pub.Files}, clerk.accounts, ac.Approvals, security, pe.Sharing),
 		commands.NewRoles(kit, pe.Contacts.Names(), pub.Names, w.access),
 		commands.NewUpdates(kit, in.Drafts, draftOutput{pub.Cards, pub.Posts, ticks}, in.Runbook, ac.UpdateEvery, drafts),
 		drafts,
-		commands.NewBypass(kit, ac.Bypass, w.voider, pub.Notes, w.requests, ac.BypassMax),
+		commands.NewBypass(kit, ac.Bypass, w.voider, w.recorders.notices, w.requests, ac.BypassMax),
 		commands.NewApprovals(kit, decider, w.access, decisionOutput{pub.Approvals, pub.Files, ticks}, pe.Observe, ac.Approvals),
 		commands.NewWatch(kit, w.charts, in.Store, pub.Cards, in.Runbook, wa.Watch),
 		commands.NewProbes(kit, w.charts, thread, wa.DiagnoseTargets, wa.Check),
-		commands.NewWebhookCheck(kit, wa.CheckWebhook, thread, dashboard),
+		commands.NewWebhookCheck(kit, wa.CheckWebhook, thread, clerk.dashboard),
 		commands.NewResync(kit, commands.ResyncDeps{Runner: wa.Resync, Webhooks: wa.Webhooks, Check: wa.CheckWebhook,
 			Pub: resyncOutput{progressOutput{pub.Progress}, pub.Cards}, Channel: in.Channel}),
-		commands.NewWebhooks(kit, wa.Webhooks, pauseOutput{pub.Outbox, pub.Notes, ticks}),
+		commands.NewWebhooks(kit, wa.Webhooks, pauseOutput{pub.Outbox, w.recorders.notices, ticks}),
 		commands.NewDeploys(kit, ap.App, thread, w.requests),
 		commands.NewAudit(kit, pe.Audit),
 		commands.NewFollowups(kit, ap.Followups),
@@ -242,8 +247,36 @@ func (w familyWiring) resolver() *usecase.Resolver {
 	if w.people.Esc != nil {
 		stopper = w.people.Esc
 	}
-	return usecase.NewResolver(usecase.ResolverDeps{Store: in.Store, Pub: cardNotes{w.publisher.Cards, w.publisher.Notes}, Esc: stopper, Voider: w.voider,
-		Bypass: w.actions.Bypass, Pages: w.pages, Runbook: in.Runbook, Log: in.Log})
+	return usecase.NewResolver(usecase.ResolverDeps{Store: in.Store, Pub: resolveOutput{w.publisher.Cards, w.recorders.notices}, Esc: stopper,
+		Voider: w.voider, Bypass: w.actions.Bypass, Pages: w.pages, Runbook: in.Runbook, Log: in.Log})
+}
+
+// clerkCases are the use cases over Clerk that the families call; without
+// Clerk each says it is not configured.
+type clerkCases struct {
+	sessions  *usecase.Sessions
+	accounts  *usecase.Investigation
+	controls  *usecase.Controls
+	reviews   *usecase.AccessReview
+	finder    usecase.UserFinder // nil without Clerk
+	dashboard commands.Dashboard // nil without Clerk
+}
+
+func (w familyWiring) clerkCases() clerkCases {
+	in, pub, ticks := w.incidents, w.publisher, w.recorders.ticks
+	var c clerkCases
+	var sessionClerk usecase.SessionClerk
+	var accountClerk usecase.AccountReader
+	var controlsClerk usecase.ControlsClerk
+	var reviewClerk usecase.ReviewClerk
+	if cl := w.actions.Clerk; cl != nil { // no typed nil: a nil interface is "not configured"
+		sessionClerk, accountClerk, controlsClerk, reviewClerk, c.finder, c.dashboard = cl, cl, cl, cl, cl, cl
+	}
+	c.sessions = usecase.NewSessions(sessionClerk, in.Store, in.Affected, sessionOutput{pub.Outbox, pub.Files, progressOutput{pub.Progress}, ticks}, in.Now, in.Log)
+	c.accounts = usecase.NewInvestigation(accountClerk, in.Store, in.Affected, ticks, in.Log)
+	c.controls = usecase.NewControls(controlsClerk, in.Store, threadTicks{pub.Outbox, ticks}, in.Log)
+	c.reviews = usecase.NewAccessReview(reviewClerk)
+	return c
 }
 
 // followupLister is the follow-ups the report lists (nil when off).

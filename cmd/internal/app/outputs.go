@@ -5,17 +5,18 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
-	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
 // A family, Doer or use case that shows its work through one publisher
-// part is handed that part. One that shows it through several is handed
-// one of the values below, which holds exactly those parts, each as the
-// small interface here naming what the families use of it.
+// part (or records it through one recording use case) is handed that
+// part. One that needs several is handed one of the values below, which
+// holds exactly those parts, each as the small interface here naming what
+// the families use of it.
 
 // cardOutput is the incident card and checklist (publish.Cards).
 type cardOutput interface {
@@ -47,10 +48,15 @@ type postOutput interface {
 	AnnounceUpdate(ctx context.Context, channel, incID, text string) error
 }
 
-// noteOutput is the lines about the bypass and the channel (publish.Notes).
-type noteOutput interface {
-	BypassNotice(ctx context.Context, incID string, who incident.Person, entry, line string)
+// channelLines is the lines said in the incidents' channel (publish.Notes).
+type channelLines interface {
 	ChannelLine(ctx context.Context, text string)
+}
+
+// bypassNotices records a bypass or pause notice on the timeline and then
+// has it shown (usecase.Notices).
+type bypassNotices interface {
+	BypassNotice(ctx context.Context, incID string, who incident.Person, entry, line string)
 }
 
 // approvalOutput is the approval messages (publish.Approvals).
@@ -64,8 +70,6 @@ type approvalOutput interface {
 type tickOutput interface {
 	AutoTick(ctx context.Context, incidentID string, who incident.Person, step, what string)
 	System(ctx context.Context, actor, action, detail, incidentID string)
-	Record(ctx context.Context, incidentID string, who incident.Person, entry string) error
-	RecordLine(ctx context.Context, incidentID string, who incident.Person, entry, line string) error
 }
 
 // progressOutput is the progress messages of bulk actions and resyncs,
@@ -73,7 +77,7 @@ type tickOutput interface {
 type progressOutput struct{ progress *publish.Progress }
 
 // StartProgress starts a bulk action's progress message in the thread.
-func (p progressOutput) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) commands.Progress {
+func (p progressOutput) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) usecase.Progress {
 	return p.progress.StartProgress(ctx, inc, what, total)
 }
 
@@ -82,23 +86,22 @@ func (p progressOutput) PostResyncProgress(ctx context.Context, channel, thread 
 	return p.progress.PostResyncProgress(ctx, channel, thread, j)
 }
 
-// threadTicks is thread lines and ticks: the deploys, the webhook check
-// and the probes.
+// threadTicks is thread lines and ticks: the deploys and the deploy check
+// after an open, the webhook check, the probes and Clerk's controls.
 type threadTicks struct {
 	threadOutput
 	tickOutput
 }
 
-// shareOutput is what investigate shows through: thread lines, ticks and
-// files to the one who asked.
-type shareOutput struct {
+// threadFiles is what investigate shows through: thread lines and files to
+// the one who asked.
+type threadFiles struct {
 	threadOutput
-	tickOutput
 	fileOutput
 }
 
-// reportOutput is the report's upload and its tick.
-type reportOutput struct {
+// fileTicks is uploads and their ticks: the report and hardening.
+type fileTicks struct {
 	fileOutput
 	tickOutput
 }
@@ -118,9 +121,9 @@ type draftOutput struct {
 	tickOutput
 }
 
-// securityOutput is what the security family shows through: thread lines,
+// sessionOutput is what revoking sessions shows through: thread lines,
 // attachments, bulk progress and ticks.
-type securityOutput struct {
+type sessionOutput struct {
 	threadOutput
 	fileOutput
 	progressOutput
@@ -130,16 +133,7 @@ type securityOutput struct {
 // pauseOutput is the webhook pause's notices, card re-renders and ticks.
 type pauseOutput struct {
 	threadOutput
-	noteOutput
-	tickOutput
-}
-
-// hardeningOutput is what hardening shows through: thread lines, drafts,
-// secrets to one person and ticks.
-type hardeningOutput struct {
-	threadOutput
-	postOutput
-	fileOutput
+	bypassNotices
 	tickOutput
 }
 
@@ -164,9 +158,15 @@ type resyncOutput struct {
 	cardOutput
 }
 
-// cardNotes is the card and the bypass and channel lines: resolving an
-// incident and PagerDuty's read-back.
-type cardNotes struct {
+// resolveOutput is what resolving shows through: the card and the bypass
+// notice when resolving ends the bypass.
+type resolveOutput struct {
 	cardOutput
-	noteOutput
+	bypassNotices
+}
+
+// cardLines is the card and the channel's lines: PagerDuty's read-back.
+type cardLines struct {
+	cardOutput
+	channelLines
 }
