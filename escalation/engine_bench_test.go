@@ -167,5 +167,8 @@ func ladderLateness(b *testing.B, phones bool) {
 		b.ReportMetric(float64(p99.Milliseconds()), "p99-late-ms")
 		b.ReportMetric(float64(mx.Milliseconds()), "max-late-ms")
 		fmt.Printf("1000 pages due within one second, 3 engines, by %s: lateness p50 %v, p99 %v, max %v; duplicated 0, missed 0\n", what, p50, p99, mx)
+		if p99 >= time.Second {
+			b.Errorf("p99 lateness %v, over the 1 s target", p99)
+		}
 	}
 }

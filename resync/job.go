@@ -293,8 +293,13 @@ func (r *Runner) run(ctx context.Context, id string) {
 		return
 	}
 	p.led.mu.Lock()
-	p.commit(ctx)
+	cp, due := p.advance()
 	p.led.mu.Unlock()
+	if due {
+		p.writing.Lock()
+		p.commit(ctx, cp)
+		p.writing.Unlock()
+	}
 	p.report(ctx, true)
 	r.finish(ctx, id, Done, "")
 	r.finishReport(ctx, id)
@@ -338,6 +343,7 @@ type pass struct {
 	led       ledger
 	abort     atomic.Bool // the endpoint refuses our signatures
 	commitErr atomic.Bool // the job changed under us
+	writing   sync.Mutex  // held while a checkpoint is stored: they land in order
 	work      chan passItem
 	wg        sync.WaitGroup
 }
@@ -387,7 +393,10 @@ type fetched struct {
 }
 
 func newPass(r *Runner, j *Job, stopLease func()) *pass {
-	p := &pass{r: r, j: j, stopLease: stopLease, work: make(chan passItem)}
+	// A worker takes its next user from the buffer, not from the feeder
+	// goroutine's hand, and the buffer keeps the workers busy while the
+	// feeder checks the job between pages.
+	p := &pass{r: r, j: j, stopLease: stopLease, work: make(chan passItem, r.cfg.Concurrency)}
 	p.n.done.Store(j.Done)
 	p.n.delivered.Store(j.Delivered)
 	p.n.failed.Store(j.Failed)
@@ -414,17 +423,26 @@ func (p *pass) report(ctx context.Context, force bool) {
 	p.r.guarded(ctx, "resync progress", p.j.Incident, func(ctx context.Context) { p.r.rep.Progress(ctx, &cur, rate) })
 }
 
-// commit checkpoints the longest fully delivered prefix of pages. Called
-// with led.mu held.
-func (p *pass) commit(ctx context.Context) {
-	r, id, led := p.r, p.j.ID, &p.led
-	var cur Cursor
-	var failedIDs []string
+// checkpoint is what one commit stores: the cursor after the longest fully
+// delivered prefix of pages, the counts over it, and the users on it that
+// failed.
+type checkpoint struct {
+	cursor                           Cursor
+	failedIDs                        []string
+	done, delivered, failed, skipped int64
+}
+
+// advance moves the committed prefix over every page now fully delivered
+// and returns the checkpoint to store, or false when no page completed the
+// prefix. Called with led.mu held.
+func (p *pass) advance() (checkpoint, bool) {
+	led := &p.led
+	var cp checkpoint
 	n := led.committed
 	for n < len(led.pages) && led.pages[n].pending == 0 {
 		pg := led.pages[n]
-		cur = pg.after
-		failedIDs = append(failedIDs, pg.failed...)
+		cp.cursor = pg.after
+		cp.failedIDs = append(cp.failedIDs, pg.failed...)
 		led.base.delivered += pg.nDelivered
 		led.base.failed += pg.nFailed
 		led.base.skipped += pg.nSkipped
@@ -433,24 +451,33 @@ func (p *pass) commit(ctx context.Context) {
 		n++
 	}
 	if n == led.committed {
-		return
+		return cp, false
 	}
 	led.committed = n
-	if len(failedIDs) > 0 {
-		vals := make([]any, len(failedIDs))
-		for i, v := range failedIDs {
+	cp.done, cp.delivered, cp.failed, cp.skipped = led.base.done, led.base.delivered, led.base.failed, led.base.skipped
+	return cp, true
+}
+
+// commit stores a checkpoint in Redis. Called with p.writing held, taken
+// while led.mu was still held, so checkpoints land in the order they were
+// taken while the workers settle their next users without waiting on
+// Redis.
+func (p *pass) commit(ctx context.Context, cp checkpoint) {
+	r, id := p.r, p.j.ID
+	if len(cp.failedIDs) > 0 {
+		vals := make([]any, len(cp.failedIDs))
+		for i, v := range cp.failedIDs {
 			vals[i] = v
 		}
 		r.rdb.RPush(ctx, r.keyFailed(id), vals...)
 		r.rdb.Expire(ctx, r.keyFailed(id), 30*24*time.Hour)
 	}
-	d, dl, f, sk := led.base.done, led.base.delivered, led.base.failed, led.base.skipped
 	if _, err := r.update(ctx, func(c *Job) error {
 		if c.ID != id || c.Status != Running {
 			return errors.New("job changed")
 		}
-		c.Cursor, c.Done, c.Delivered, c.Failed, c.Skipped = cur, d, dl, f, sk
-		c.Total = max(c.Total, d)
+		c.Cursor, c.Done, c.Delivered, c.Failed, c.Skipped = cp.cursor, cp.done, cp.delivered, cp.failed, cp.skipped
+		c.Total = max(c.Total, cp.done)
 		return nil
 	}); err != nil {
 		p.commitErr.Store(true)
@@ -504,7 +531,6 @@ func (p *pass) deliver(ctx context.Context, it passItem) {
 // settle counts one user on its page and checkpoints when the page is done.
 func (p *pass) settle(ctx context.Context, pg int, userID string, ok, skip bool) {
 	p.led.mu.Lock()
-	defer p.led.mu.Unlock()
 	page := p.led.pages[pg]
 	switch {
 	case skip:
@@ -516,8 +542,18 @@ func (p *pass) settle(ctx context.Context, pg int, userID string, ok, skip bool)
 		page.failed = append(page.failed, userID)
 	}
 	page.pending--
+	var cp checkpoint
+	var due bool
 	if page.pending == 0 {
-		p.commit(ctx)
+		cp, due = p.advance()
+	}
+	if due {
+		p.writing.Lock()
+	}
+	p.led.mu.Unlock()
+	if due {
+		p.commit(ctx, cp)
+		p.writing.Unlock()
 	}
 }
 

@@ -71,6 +71,9 @@ func measureAcks(b *testing.B, s *fakeslack.Server, what string) {
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ack-ms")
 	if b.N >= 100 {
 		fmt.Printf("ack latency, %s, at %d commands/s over %d commands: p50 %v, p99 %v, max %v\n", what, rate, len(lat), p50, p99, lat[len(lat)-1])
+		if p99 >= 50*time.Millisecond {
+			b.Errorf("p99 ack latency %v, over the 50 ms target", p99)
+		}
 	}
 }
 
@@ -101,5 +104,9 @@ func BenchmarkIdleMemory(b *testing.B) {
 		}
 		b.ReportMetric(float64(rssKB)/1024, "idle-rss-MB")
 		fmt.Printf("idle bot process: resident memory %.1f MB\n", float64(rssKB)/1024)
+		// Target: within 10 % of the 17.8 MB before charts (BENCHMARKS.md).
+		if mb := float64(rssKB) / 1024; mb > 17.8*1.1 {
+			b.Errorf("idle resident memory %.1f MB, over the target of %.1f MB", mb, 17.8*1.1)
+		}
 	}
 }

@@ -134,6 +134,9 @@ func benchDetection(b *testing.B) {
 	fmt.Printf("fault → incident over %d fault times (Backend API answering 503): p50 %s, p99 %s, worst %s (target ≤ 60 s)\n",
 		len(took), pct(took, 0.5), pct(took, 0.99), took[len(took)-1].Round(time.Millisecond))
 	fmt.Printf("fault → incident when Clerk hangs (each round ends at the 5 s timeout): p99 %s, worst %s\n", pct(hung, 0.99), hung[len(hung)-1])
+	if p99 := pct(took, 0.99); p99 > time.Minute {
+		b.Errorf("fault → incident p99 %s, over the 60 s target", p99)
+	}
 	perHour := int(time.Hour / every(b, cfg.ProbeSchedule))
 	for _, key := range []string{"sk_live_x", "sk_test_x"} {
 		n, w := clerkops.EffectiveBudget(clerkops.Config{SecretKey: key})
@@ -203,4 +206,7 @@ func benchNoisyDay(b *testing.B) {
 	}
 	fmt.Printf("a simulated day of noise: %d rounds of 4 probes, %d timeouts, %d slow, %d blips of 20 s (%d rounds inside one): %d false incidents (target 0); simulated in %s\n",
 		rounds, timeouts, slow, len(blips), blipRounds, rep.count(), time.Since(wall).Round(time.Millisecond))
+	if rep.count() != 0 {
+		b.Errorf("%d false incidents in a day of noise, target 0", rep.count())
+	}
 }
