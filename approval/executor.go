@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"time"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
@@ -47,6 +46,7 @@ type Executor struct {
 	owner     string
 	log       logrus.FieldLogger
 	guard     *guard.Guard
+	detach    func(context.Context) context.Context
 }
 
 // Incidents re-reads a request's incident right before acting.
@@ -54,16 +54,33 @@ type Incidents interface {
 	Current(ctx context.Context, id string) (*incident.Incident, error)
 }
 
-// NewExecutor takes a Doer per action.
-func NewExecutor(store *Store, incidents Incidents, doers map[string]Doer, ann Announcer, log logrus.FieldLogger) *Executor {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return &Executor{store: store, incidents: incidents, doers: doers, ann: ann, owner: hex.EncodeToString(b), log: log, guard: guard.New(log, nil, nil)}
+// ExecutorOption adjusts an Executor.
+type ExecutorOption func(*Executor)
+
+// WithDetached decorates the context a carrying out runs under once it is
+// detached from the click (cmd lifts the Slack pace bound of an
+// interactive request there: the announcements are not a reply, so they
+// may wait on Slack's pace as long as the work lasts).
+func WithDetached(f func(context.Context) context.Context) ExecutorOption {
+	return func(e *Executor) { e.detach = f }
 }
 
-// SetGuard names the guard the executions started by Drain and the claim
-// renewals run under (unset, a panic is only logged).
-func (e *Executor) SetGuard(g *guard.Guard) { e.guard = g }
+// NewExecutor takes a Doer per action, and the guard the executions
+// started by Drain and the claim renewals run under (nil: a guard that
+// only logs a panic).
+func NewExecutor(store *Store, incidents Incidents, doers map[string]Doer, ann Announcer, g *guard.Guard, log logrus.FieldLogger, opts ...ExecutorOption) *Executor {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	if g == nil {
+		g = guard.New(log, nil, nil)
+	}
+	e := &Executor{store: store, incidents: incidents, doers: doers, ann: ann, owner: hex.EncodeToString(b), log: log, guard: g,
+		detach: func(ctx context.Context) context.Context { return ctx }}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
 
 // Decide approves or denies; an approval takes the execution lease for
 // this replica in the same write, so the clicking replica carries it out
@@ -96,9 +113,9 @@ func (e *Executor) CarryOutClaimed(ctx context.Context, r *Request) (outcome *Ou
 // run carries out a request whose lease this replica holds, keeping it
 // renewed while working; the lease lapses after the outcome is recorded.
 func (e *Executor) run(ctx context.Context, r *Request, lease *redisx.Lease) (outcome *Outcome, ok bool) {
-	// Detached from the click: its announcements are not a reply, so they
-	// wait on Slack's pace as long as needed (within longWork).
-	ctx, cancel := context.WithTimeout(bot.WithPaceBound(context.WithoutCancel(ctx), 0), longWork)
+	// Detached from the click: the work and its announcements outlive the
+	// reply (within longWork).
+	ctx, cancel := context.WithTimeout(e.detach(context.WithoutCancel(ctx)), longWork)
 	defer cancel()
 	// Re-read under the lease: another replica may have finished it, or
 	// `bypass off` cancelled it, since r was read.

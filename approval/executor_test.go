@@ -40,7 +40,7 @@ func execFixture(t *testing.T) (*approval.Store, *blockingDoer, func() *approval
 	log.SetOutput(io.Discard)
 	d := &blockingDoer{release: make(chan struct{})}
 	newExec := func() *approval.Executor {
-		return approval.NewExecutor(store, openIncidents{}, map[string]approval.Doer{approval.Lockout: d, approval.BypassOn: d}, nil, log)
+		return approval.NewExecutor(store, openIncidents{}, map[string]approval.Doer{approval.Lockout: d, approval.BypassOn: d}, nil, nil, log)
 	}
 	r, err := store.Create(context.Background(), approval.Request{Incident: "INC-1", Action: approval.Lockout, RequestedBy: incident.Person{ID: "U1"}})
 	if err != nil {
@@ -188,5 +188,49 @@ func TestCarryOutClaimedNeedsTheClaim(t *testing.T) {
 	}
 	if _, ok := clicked.CarryOutClaimed(context.Background(), ar); !ok || d.calls.Load() != 1 {
 		t.Fatalf("the claiming replica did not carry it out (%d)", d.calls.Load())
+	}
+}
+
+type ctxKey struct{}
+
+// ctxDoer ends the click while it works, and remembers what the context
+// it ran under carried and whether the click's end reached it.
+type ctxDoer struct {
+	endClick       func()
+	seen, canceled any
+}
+
+func (d *ctxDoer) CarryOut(ctx context.Context, r *approval.Request) *approval.Outcome {
+	d.endClick()
+	d.seen, d.canceled = ctx.Value(ctxKey{}), ctx.Err()
+	return &approval.Outcome{Status: approval.Done, Summary: "done"}
+}
+
+// The work runs detached from the click: the click's end does not cancel
+// it, and the decoration cmd gives (WithDetached: Slack's pace bound
+// lifted) applies to it.
+func TestExecutionRunsDetachedFromTheClick(t *testing.T) {
+	rdb, prefix := redistest.Client(t)
+	store := approval.NewStore(rdb, prefix, 15*time.Minute, time.Now)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	d := &ctxDoer{}
+	e := approval.NewExecutor(store, openIncidents{}, map[string]approval.Doer{approval.Lockout: d}, nil, nil, log,
+		approval.WithDetached(func(ctx context.Context) context.Context { return context.WithValue(ctx, ctxKey{}, "detached") }))
+	r, err := store.Create(t.Context(), approval.Request{Incident: "INC-1", Action: approval.Lockout, RequestedBy: incident.Person{ID: "U1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	click, cancel := context.WithCancel(t.Context())
+	d.endClick = cancel
+	ar, err := e.Decide(click, r.ID, incident.Person{ID: "U2"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.CarryOutClaimed(click, ar); !ok {
+		t.Fatal("not carried out")
+	}
+	if d.seen != "detached" || d.canceled != nil {
+		t.Fatalf("the work ran under %v (canceled: %v), want the detached context", d.seen, d.canceled)
 	}
 }

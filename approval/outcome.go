@@ -19,8 +19,8 @@ const (
 // and per-target results, never Slack markup. The publisher alone turns
 // it into Slack text; the timeline keeps its plain form.
 type Outcome struct {
-	// Status is Done, Failed, NotCarriedOut or Unsure; "" marks a request
-	// stored by an older release, whose Summary is already Slack text.
+	// Status is Done, Failed, NotCarriedOut or Unsure; "" marks an
+	// outcome stored as a bare string, whose Summary is already Slack text.
 	Status string `json:"status,omitempty"`
 	// Summary is one plain sentence saying what happened.
 	Summary string `json:"summary,omitempty"`
@@ -45,11 +45,12 @@ type TargetResult struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Legacy reports whether o was stored by an older release as Slack text.
+// Legacy reports whether o was stored as a bare string of Slack text
+// (shown as it is, never escaped again).
 func (o *Outcome) Legacy() bool { return o != nil && o.Status == "" }
 
-// UnmarshalJSON reads an outcome, or the Slack text an older release
-// stored in its place (kept as a legacy Summary for one release).
+// UnmarshalJSON reads an outcome object, or a bare string of Slack text
+// stored in its place (read as a legacy Summary: requests live 30 days).
 func (o *Outcome) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {

@@ -75,9 +75,9 @@ func TestOutcomeRoundTripsAsData(t *testing.T) {
 	}
 }
 
-// A request stored by the previous release has its outcome as Slack text:
-// it is still read, as done (off the outbox), its text kept as a legacy
-// summary; rewriting the request keeps it legacy.
+// A request whose outcome is stored as a bare string of Slack text is
+// read as done (off the outbox), its text kept as a legacy summary;
+// rewriting the request keeps it legacy.
 func TestOldStringOutcomeIsStillRead(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
 	ctx := context.Background()

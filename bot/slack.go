@@ -12,6 +12,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/httpx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/tally"
 
 	"github.com/slack-go/slack"
@@ -127,46 +128,59 @@ func (s *Slack) pace(ctx context.Context, method, scope string) error {
 	return err
 }
 
-// retry runs call until it succeeds, fails for good, or attempts run out.
+// retry runs call through the one retry loop (internal/httpx) with
+// Slack's rules, until it succeeds, fails for good, or attempts run out:
+// each attempt waits for the pace first; a 429 waits its Retry-After, a
+// 429 or 5xx answered as a status backs off, doubling; any wait is at
+// most maxWait, and one longer than the request's pace bound is ErrBusy.
 func (s *Slack) retry(ctx context.Context, what, scope string, call func() error) error {
-	var err error
 	backoff := 500 * time.Millisecond
-	for attempt := 1; attempt <= s.attempts; attempt++ {
-		if perr := s.pace(ctx, what, scope); perr != nil {
-			return fmt.Errorf("slack %s: %w", what, perr)
-		}
-		tally.Slack(ctx)
-		err = call()
-		if err == nil {
-			return nil
+	exhausted := false
+	policy := httpx.Policy{Attempts: s.attempts, Sleep: s.sleep, Classify: func(a httpx.Answer) httpx.Verdict {
+		if a.Err == nil {
+			return httpx.Verdict{}
 		}
 		var wait time.Duration
 		var rl *slack.RateLimitedError
 		var sc slack.StatusCodeError
 		switch {
-		case errors.As(err, &rl):
+		case errors.As(a.Err, &rl):
 			wait = rl.RetryAfter
-		case errors.As(err, &sc) && (sc.Code == http.StatusTooManyRequests || sc.Code >= 500):
+		case errors.As(a.Err, &sc) && (sc.Code == http.StatusTooManyRequests || sc.Code >= 500):
 			wait = backoff
 			backoff *= 2
 		default:
-			return fmt.Errorf("slack %s: %w", what, classify(err))
+			return httpx.Verdict{Err: fmt.Errorf("slack %s: %w", what, classify(a.Err))}
 		}
-		if wait > s.maxWait {
-			wait = s.maxWait
-		}
-		if attempt == s.attempts {
-			break
+		wait = min(wait, s.maxWait)
+		if a.Attempt+1 >= s.attempts {
+			exhausted = true
+			return httpx.Verdict{}
 		}
 		if bound := paceBound(ctx); bound > 0 && wait > bound {
-			return fmt.Errorf("slack %s: %w", what, ErrBusy)
+			return httpx.Verdict{Err: fmt.Errorf("slack %s: %w", what, ErrBusy)}
 		}
-		if serr := s.sleep(ctx, wait); serr != nil {
-			return fmt.Errorf("slack %s: %w", what, serr)
+		return httpx.Verdict{Retry: true, Wait: wait}
+	}}
+	pace := func(ctx context.Context) error {
+		if err := s.pace(ctx, what, scope); err != nil {
+			return fmt.Errorf("slack %s: %w", what, err)
 		}
+		return nil
 	}
-	return fmt.Errorf("slack %s: gave up after %d attempts: %w", what, s.attempts,
-		apperr.Wrap(apperr.SlackUnavailable, what+" kept failing", redactErr(err)))
+	a, err := policy.Run(ctx, pace, func(ctx context.Context, _ int) httpx.Answer {
+		tally.Slack(ctx)
+		return httpx.Answer{Err: call()}
+	})
+	var we *httpx.WaitError
+	switch {
+	case errors.As(err, &we):
+		return fmt.Errorf("slack %s: %w", what, we.Err)
+	case exhausted:
+		return fmt.Errorf("slack %s: gave up after %d attempts: %w", what, s.attempts,
+			apperr.Wrap(apperr.SlackUnavailable, what+" kept failing", redactErr(a.Err)))
+	}
+	return err
 }
 
 // channelFix says what to do about the errors only the workspace can fix.

@@ -8,11 +8,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/httpx"
 )
 
 // Limiter keeps requests under a budget of N per window: a sliding log of
@@ -79,9 +80,12 @@ func (l *Limiter) Pause(t time.Time) {
 	l.mu.Unlock()
 }
 
-// Transport wraps an http.RoundTripper: it waits for the limiter, retries
-// 429 after Retry-After and 5xx/timeouts with capped exponential backoff
-// and jitter, replaying request bodies. Clerk's SDK never retries.
+// Transport wraps an http.RoundTripper in the one retry loop
+// (internal/httpx) with Clerk's rules: it waits for the budget before each
+// attempt (the JWKS excepted), waits a 429's Retry-After in full (one over
+// MaxRetryAfter is told, and pauses the budget), retries 5xx and network
+// errors with capped exponential backoff and jitter, and replays request
+// bodies. Clerk's SDK never retries.
 type Transport struct {
 	Base     http.RoundTripper
 	Limiter  RequestBudget
@@ -102,100 +106,112 @@ func NewTransport(base http.RoundTripper, l RequestBudget) *Transport {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tr := httpx.Transport{Service: "clerk", Base: scrubbing{t.Base}, Policy: t.policy, Before: t.wait}
+	if t.Observe != nil {
+		tr.Count = observer(t.Observe)
+	}
+	resp, err := tr.RoundTrip(req)
+	var we *httpx.WaitError
+	if errors.As(err, &we) {
+		return nil, we.Err
+	}
+	return resp, err
+}
+
+// wait spends the budget before an attempt; the JWKS is not counted.
+func (t *Transport) wait(req *http.Request) error {
+	if t.Limiter == nil || req.URL.Path == "/jwks" || strings.HasSuffix(req.URL.Path, "/jwks") {
+		return nil
+	}
+	return t.Limiter.Wait(req.Context())
+}
+
+// policy is Clerk's retry rule for one request: the backoff grows with
+// failures, not with 429s (their wait is Clerk's own).
+func (t *Transport) policy(req *http.Request) httpx.Policy {
 	ctx := req.Context()
 	backoff := 250 * time.Millisecond
-	limited := req.URL.Path != "/jwks" && !hasSuffix(req.URL.Path, "/jwks")
-	for attempt := 1; ; attempt++ {
-		if limited && t.Limiter != nil {
-			if err := t.Limiter.Wait(ctx); err != nil {
-				return nil, err
-			}
-		}
-		r := req
-		if attempt > 1 && req.Body != nil && req.GetBody != nil {
-			body, err := req.GetBody()
-			if err != nil {
-				return nil, err
-			}
-			r = req.Clone(ctx)
-			r.Body = body
-		}
-		resp, err := t.Base.RoundTrip(r)
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
-		if t.Observe != nil {
-			t.Observe(req.Method, req.URL.Path, status)
-		}
-		retryable, wait := t.classify(resp, err, backoff)
-		if status == http.StatusTooManyRequests && wait > MaxRetryAfter {
+	return httpx.Policy{Attempts: t.Attempts, Sleep: t.sleep, Classify: func(a httpx.Answer) httpx.Verdict {
+		retryable, wait := classify(a, backoff)
+		if a.Status == http.StatusTooManyRequests && wait > MaxRetryAfter {
 			// Too long to hold a responder's command: tell them instead.
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			_ = resp.Body.Close()
 			if t.Limiter != nil {
 				t.Limiter.Pause(time.Now().Add(wait))
 			}
-			return nil, &RetryAfterError{Wait: wait}
+			return httpx.Verdict{Err: &RetryAfterError{Wait: wait}}
 		}
-		if !retryable || attempt >= t.Attempts || ctx.Err() != nil {
-			if err != nil {
-				return nil, scrub(err)
-			}
-			return resp, nil
+		if !retryable || a.Attempt+1 >= t.Attempts || ctx.Err() != nil {
+			return httpx.Verdict{}
 		}
-		if resp != nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			_ = resp.Body.Close()
-		}
-		if status == http.StatusTooManyRequests && t.Limiter != nil {
+		if a.Status == http.StatusTooManyRequests && t.Limiter != nil {
 			t.Limiter.Pause(time.Now().Add(wait))
 		}
-		if status != http.StatusTooManyRequests {
+		if a.Status != http.StatusTooManyRequests {
 			backoff = min(backoff*2, t.MaxWait)
 		}
-		if err := t.sleep(ctx, wait); err != nil {
-			return nil, err
-		}
-	}
+		return httpx.Verdict{Retry: true, Wait: wait}
+	}}
 }
 
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
-
 // classify decides whether to retry and how long to wait first.
-func (t *Transport) classify(resp *http.Response, err error, backoff time.Duration) (bool, time.Duration) {
+func classify(a httpx.Answer, backoff time.Duration) (bool, time.Duration) {
 	jitter := func(d time.Duration) time.Duration { return d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) }
-	if err != nil {
+	if a.Err != nil {
 		var ne net.Error
-		if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		if errors.As(a.Err, &ne) || errors.Is(a.Err, io.ErrUnexpectedEOF) || errors.Is(a.Err, io.EOF) {
 			return true, jitter(backoff)
 		}
 		return false, 0
 	}
 	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		secs, perr := strconv.Atoi(resp.Header.Get("Retry-After"))
-		if perr != nil || secs < 0 {
-			return true, jitter(backoff)
-		}
+	case a.Status == http.StatusTooManyRequests:
 		// Retry-After is honoured in full, never cut short.
-		return true, time.Duration(secs) * time.Second
-	case resp.StatusCode >= 500:
+		if wait, ok := httpx.RetryAfter(a.Header, time.Now()); ok {
+			return true, wait
+		}
+		return true, jitter(backoff)
+	case a.Status >= 500:
 		return true, jitter(backoff)
 	}
 	return false, 0
 }
 
-// scrub drops the URL from transport errors (it may carry query data).
+// observer counts attempts through Observe.
+type observer func(method, path string, status int)
+
+func (o observer) Call(_, method, path string, status int) { o(method, path, status) }
+
+// scrubbing drops the URL from transport errors (it may carry query
+// data); the classifier still sees the error they wrap.
+type scrubbing struct{ base http.RoundTripper }
+
+func (s scrubbing) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.base.RoundTrip(req)
+	if err != nil {
+		return nil, scrub(err)
+	}
+	return resp, nil
+}
+
+// scrub names the error's cause without the error's own text.
 func scrub(err error) error {
 	var ue interface{ Unwrap() error }
 	if errors.As(err, &ue) {
 		if inner := ue.Unwrap(); inner != nil {
-			return fmt.Errorf("clerk request failed: %w", inner)
+			return &scrubbed{msg: "clerk request failed: " + inner.Error(), err: err}
 		}
 	}
 	return err
 }
+
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (s *scrubbed) Error() string { return s.msg }
+
+func (s *scrubbed) Unwrap() error { return s.err }
 
 // MaxRetryAfter is the longest Retry-After a request waits out; a longer
 // one is told to the user rather than cut short.

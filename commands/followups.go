@@ -2,13 +2,11 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/followup"
-	"github.com/clerk-incident-bot/clerk-incident-bot/github"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
@@ -232,9 +230,8 @@ func ExportText(id, repo string, res []followup.Result) string {
 
 // githubSentence is GitHub's refusal as its own sentence, else the code's.
 func githubSentence(err error) string {
-	var ge *github.Error
-	if errors.As(err, &ge) {
-		return render.Esc(ge.Error())
+	if refusal, ok := refusalOf(err); ok {
+		return render.Esc(refusal.Error())
 	}
 	msg, _ := Sentence(err)
 	return strings.TrimPrefix(msg, ":warning: ")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/stats"
@@ -110,12 +111,27 @@ func (h *Milestones) milestone(ctx context.Context, r Req, p Parsed) {
 // milestoneUsage turns a broken correction rule into its own sentence.
 func milestoneUsage(err error, p Parsed) error {
 	for _, rule := range []error{incident.ErrMilestoneTime, incident.ErrMilestoneRule, incident.ErrMilestoneKind} {
-		if errors.Is(err, rule) {
-			why := strings.TrimSuffix(err.Error(), ": "+rule.Error())
+		if why, ok := brokenRule(err, rule); ok {
 			return &UsageError{Problem: "Not changed: " + why + ".", Usage: p.Sub.Usage}
 		}
 	}
 	return err
+}
+
+// brokenRule is what the coded error wrapping rule says was wrong
+// (apperr.Error{Message: why, Err: rule}), if err holds one.
+func brokenRule(err, rule error) (string, bool) {
+	for err != nil {
+		var coded *apperr.Error
+		if !errors.As(err, &coded) {
+			return "", false
+		}
+		if coded.Err == rule {
+			return coded.Message, coded.Message != ""
+		}
+		err = coded.Err
+	}
+	return "", false
 }
 
 func (h *Milestones) stats(ctx context.Context, r Req, p Parsed) {
@@ -125,7 +141,12 @@ func (h *Milestones) stats(ctx context.Context, r Req, p Parsed) {
 	}
 	period, err := stats.ParsePeriod(p.Form(), h.now())
 	if err != nil {
-		h.Fail(ctx, r, &UsageError{Problem: strings.TrimSuffix(err.Error(), ": "+stats.ErrPeriod.Error()) + ".", Usage: p.Sub.Usage})
+		why, ok := brokenRule(err, stats.ErrPeriod)
+		if !ok {
+			h.Fail(ctx, r, err)
+			return
+		}
+		h.Fail(ctx, r, &UsageError{Problem: why + ".", Usage: p.Sub.Usage})
 		return
 	}
 	resolved, err := h.store.ListResolved(ctx, period.From, period.To)

@@ -4,21 +4,19 @@
 package github
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/httpx"
 )
 
 // DefaultAPIURL is GitHub's REST API.
@@ -29,7 +27,9 @@ type Config struct {
 	Token  string // GITHUB_TOKEN
 	Repo   string // GITHUB_REPOSITORY: owner/name
 	APIURL string // GITHUB_API_URL
-	HTTP   *http.Client
+	// HTTP sends each attempt (nil: http.DefaultClient); an attempt has
+	// at most 20 s either way.
+	HTTP *http.Client
 	// Sleep waits out a retry-after or a backoff (tests inject it); nil:
 	// backoff.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -38,6 +38,10 @@ type Config struct {
 	MaxWait time.Duration
 	// Attempts bounds the tries of one call (default 4).
 	Attempts int
+	// Now reads the clock for reset headers; nil: time.Now.
+	Now func() time.Time
+	// Count counts every attempt (metrics); nil: not counted.
+	Count httpx.Counter
 }
 
 // Client calls GitHub for one repository.
@@ -61,9 +65,6 @@ func New(c Config) *Client {
 		c.APIURL = DefaultAPIURL
 	}
 	c.APIURL = strings.TrimRight(c.APIURL, "/")
-	if c.HTTP == nil {
-		c.HTTP = &http.Client{Timeout: 20 * time.Second}
-	}
 	if c.Sleep == nil {
 		c.Sleep = backoff.Sleep
 	}
@@ -72,6 +73,9 @@ func New(c Config) *Client {
 	}
 	if c.Attempts == 0 {
 		c.Attempts = 4
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return &Client{cfg: c}
 }
@@ -160,6 +164,9 @@ func (e *Error) ErrorCode() apperr.Code {
 	return apperr.Invalid
 }
 
+// HTTPStatus is the status GitHub answered.
+func (e *Error) HTTPStatus() int { return e.Status }
+
 // IsStatus reports whether err is GitHub answering status.
 func IsStatus(err error, status int) bool {
 	var e *Error
@@ -237,89 +244,82 @@ func (c *Client) FindByMarker(ctx context.Context, marker, title string) (*Issue
 	return nil, nil
 }
 
-// call sends one request, waiting out short rate limits and retrying the
-// statuses retry says, with backoff, at most Attempts times.
+// call sends one request through the one retry loop with GitHub's rules:
+// a rate limit is waited out as asked (no retry-after: MaxWait) unless
+// that is longer than MaxWait, the statuses retry says are retried with
+// backoff, anything else (a lost answer included) is returned at once;
+// at most Attempts tries.
 func (c *Client) call(ctx context.Context, method, path string, q url.Values, body []byte, op string, out any, retry func(status int) bool) error {
-	var last error
-	for attempt := 0; attempt < c.cfg.Attempts; attempt++ {
-		err := c.once(ctx, method, path, q, body, op, out)
-		if err == nil {
-			return nil
-		}
-		last = err
-		var e *Error
-		if !errors.As(err, &e) {
-			return err
-		}
-		var wait time.Duration
-		switch {
-		case e.RateLimit:
-			if e.RetryAfter > c.cfg.MaxWait {
-				return e
-			}
-			// No retry-after: GitHub asks for at least a minute (MaxWait).
-			wait = e.RetryAfter
-			if wait == 0 {
-				wait = c.cfg.MaxWait
-			}
-		case retry(e.Status):
-			wait = backoff.Delay(attempt, time.Second, 20*time.Second)
-		default:
-			return e
-		}
-		if attempt == c.cfg.Attempts-1 {
-			break
-		}
-		if err := c.cfg.Sleep(ctx, wait); err != nil {
-			return fmt.Errorf("waiting to retry GitHub (%s): %w", op, err)
-		}
-	}
-	return last
-}
-
-func (c *Client) once(ctx context.Context, method, path string, q url.Values, body []byte, op string, out any) error {
 	u := c.cfg.APIURL + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	var rd io.Reader
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+c.cfg.Token)
+	h.Set("Accept", "application/vnd.github+json")
+	h.Set("X-GitHub-Api-Version", "2022-11-28")
+	h.Set("User-Agent", "clerk-incident-bot")
 	if body != nil {
-		rd = bytes.NewReader(body)
+		h.Set("Content-Type", "application/json")
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return fmt.Errorf("github %s: %w", op, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
-	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
-	req.Header.Set("User-Agent", "clerk-incident-bot")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.cfg.HTTP.Do(req)
-	if err != nil {
+	svc := httpx.Service{Name: "github", HTTP: c.cfg.HTTP, Timeout: 20 * time.Second, Limit: 8 << 20, Count: c.cfg.Count,
+		Policy: httpx.Policy{Attempts: c.cfg.Attempts, Sleep: c.cfg.Sleep, Classify: func(a httpx.Answer) httpx.Verdict {
+			if a.Err != nil || a.Status < 300 {
+				return httpx.Verdict{}
+			}
+			e := c.errorOf(a, op)
+			switch {
+			case e.RateLimit:
+				if e.RetryAfter > c.cfg.MaxWait {
+					return httpx.Verdict{}
+				}
+				// No retry-after: GitHub asks for at least a minute (MaxWait).
+				wait := e.RetryAfter
+				if wait == 0 {
+					wait = c.cfg.MaxWait
+				}
+				return httpx.Verdict{Retry: true, Wait: wait}
+			case retry(e.Status):
+				return httpx.Verdict{Retry: true, Wait: backoff.Delay(a.Attempt, time.Second, 20*time.Second)}
+			}
+			return httpx.Verdict{}
+		}}}
+	a, err := svc.Do(ctx, httpx.Request{Method: method, URL: u, Route: route(path), Header: h, Body: body})
+	var we *httpx.WaitError
+	var bad *httpx.RequestError
+	switch {
+	case errors.As(err, &we):
+		return fmt.Errorf("waiting to retry GitHub (%s): %w", op, we.Err)
+	case errors.As(err, &bad):
+		return fmt.Errorf("github %s: %w", op, bad.Err)
+	case err != nil:
 		// The URL holds no secret; the token is only in a header.
 		return apperr.Wrap(apperr.UnavailableRemote, "GitHub did not answer when asked to "+op, errors.Unwrap(err))
+	case a.Status >= 300:
+		return c.errorOf(a, op)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if resp.StatusCode >= 300 {
-		return c.errorOf(resp, raw, op)
-	}
-	if out == nil || len(raw) == 0 {
+	if out == nil || len(a.Body) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(raw, out); err != nil {
+	if err := json.Unmarshal(a.Body, out); err != nil {
 		return fmt.Errorf("the answer of GitHub to %s could not be read: %w", op, err)
 	}
 	return nil
 }
 
+// route is path as counted: the repository's issues, or the search.
+func route(path string) string {
+	if strings.HasSuffix(path, "/issues") && strings.HasPrefix(path, "/repos/") {
+		return "/repos/{owner}/{repo}/issues"
+	}
+	return path
+}
+
 // errorOf reads GitHub's {"message","errors":[…]} and its rate-limit
 // headers.
-func (c *Client) errorOf(resp *http.Response, raw []byte, op string) *Error {
-	e := &Error{Status: resp.StatusCode, Op: op, Repo: c.cfg.Repo}
+func (c *Client) errorOf(a httpx.Answer, op string) *Error {
+	raw, status, header := a.Body, a.Status, a.Header
+	e := &Error{Status: status, Op: op, Repo: c.cfg.Repo}
 	var env struct {
 		Message string `json:"message"`
 		Errors  []struct {
@@ -338,19 +338,20 @@ func (c *Client) errorOf(resp *http.Response, raw []byte, op string) *Error {
 			e.Fields = append(e.Fields, oneLine(s, 100))
 		}
 	}
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
-		e.RetryAfter = time.Duration(s) * time.Second
-		e.RateLimit = resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests
+	limited := status == http.StatusForbidden || status == http.StatusTooManyRequests
+	if wait, ok := httpx.RetryAfter(header, c.cfg.Now()); ok {
+		e.RetryAfter = wait
+		e.RateLimit = limited
 	}
-	if (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests) && !e.RateLimit {
+	if limited && !e.RateLimit {
 		// A primary limit: remaining 0 until reset; a secondary one
 		// without retry-after names itself in the message.
-		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
+		if header.Get("X-RateLimit-Remaining") == "0" {
 			e.RateLimit = true
-			if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
-				e.RetryAfter = max(0, time.Until(time.Unix(reset, 0)).Round(time.Second))
+			if wait, ok := httpx.ResetIn(header, "X-RateLimit-Reset", c.cfg.Now()); ok {
+				e.RetryAfter = wait
 			}
-		} else if resp.StatusCode == http.StatusTooManyRequests || strings.Contains(strings.ToLower(e.Message), "rate limit") {
+		} else if status == http.StatusTooManyRequests || strings.Contains(strings.ToLower(e.Message), "rate limit") {
 			e.RateLimit = true
 		}
 	}

@@ -14,16 +14,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
-// The roles of the command table (commands.Who).
-const (
-	Anyone     = commands.Anyone
-	Responder  = commands.Responder
-	Approver   = commands.Approver
-	Decider    = commands.Decider
-	OnIncident = commands.OnIncident
-	OnRota     = commands.OnRota
-)
-
 // table is the command and button tables: the families' rows, help first.
 type table struct {
 	subs    []commands.Sub
@@ -88,7 +78,7 @@ func lookupSub(name string) (commands.Sub, bool) { return unwired().lookup(name)
 // roleOf is who may run this parsed command.
 func roleOf(p commands.Parsed) commands.Who {
 	if len(p.Sub.ReadForms) > 0 && slices.Contains(p.Sub.ReadForms, p.Form()) {
-		return Anyone
+		return commands.Anyone
 	}
 	return p.Sub.Who
 }
@@ -119,7 +109,7 @@ func (h *Handlers) Run(ctx context.Context, c bot.Command) (outcome string) {
 		if h.observe != nil {
 			h.observe.Command(p.Sub.Name, outcomeClass(outcome))
 		}
-		if who != Anyone {
+		if who != commands.Anyone {
 			h.record(ctx, r, p.Sub.Name, render.Truncate(render.OneLine(c.Text), 300), cmp.Or(p.ID, target), outcome)
 		}
 	}()
@@ -140,7 +130,7 @@ func (h *Handlers) Run(ctx context.Context, c bot.Command) (outcome string) {
 	if !h.authorized(ctx, r, who, scope) {
 		return outcome
 	}
-	if who == Anyone && !h.readAllowed(ctx, r) {
+	if who == commands.Anyone && !h.readAllowed(ctx, r) {
 		return outcome
 	}
 	if p.Sub.Personal && !h.notGuest(ctx, r, "`"+p.Sub.Name+"`") {
@@ -204,15 +194,15 @@ func (h *Handlers) auditClick(ctx context.Context, r commands.Req, a bot.Action,
 // read only for OnIncident and a caller who is not a responder.
 func (h *Handlers) authorized(ctx context.Context, r commands.Req, who commands.Who, scope func() string) bool {
 	switch {
-	case who == Anyone || r.Operator:
+	case who == commands.Anyone || r.Operator:
 		return true
-	case who == Approver:
+	case who == commands.Approver:
 		return h.access.AllowedApprover(ctx, r)
-	case who == Decider:
+	case who == commands.Decider:
 		if ok, _ := h.access.Approver(ctx, r.Who.ID); ok {
 			return true
 		}
-	case who == OnIncident:
+	case who == commands.OnIncident:
 		ok, err := h.auth.Allowed(ctx, r.Who.ID)
 		if ok {
 			return true
@@ -223,7 +213,7 @@ func (h *Handlers) authorized(ctx context.Context, r commands.Req, who commands.
 		}
 		h.refuseOn(ctx, r, err, id)
 		return false
-	case who == OnRota:
+	case who == commands.OnRota:
 		ok, err := h.auth.Allowed(ctx, r.Who.ID)
 		if ok || h.access.OnRota(r.Who.ID) {
 			return true

@@ -18,6 +18,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
+	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
@@ -53,8 +54,8 @@ func FuzzParse(f *testing.F) {
 		}
 		// A refusal says which: an unknown word (named, as typed) or a
 		// misused subcommand with a problem and its usage line.
-		var ue *UsageError
-		var unk *UnknownError
+		var ue *commands.UsageError
+		var unk *commands.UnknownError
 		switch {
 		case err == nil:
 		case errors.As(err, &ue):
@@ -162,7 +163,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	auth := NewAuthorizer([]string{"U1"}, out, time.Minute, time.Now)
 	h := wire(wiring{stores: stores, out: out, pub: pub, rb: rb, auth: auth, log: log, approvals: approvals, bypass: bp,
 		executor: approval.NewExecutor(approvals, store, map[string]approval.Doer{approval.BypassOn: usecase.BypassOn{Bypass: bp, Pub: ticks, Now: time.Now, Log: log}},
-			usecase.NewWork(usecase.WorkDeps{Store: store, Approvals: usecase.NewApprovalNews(ticks, pub.Approvals, nil), Log: log}), log),
+			usecase.NewWork(usecase.WorkDeps{Store: store, Approvals: usecase.NewApprovalNews(ticks, pub.Approvals, nil), Log: log}), nil, log),
 		audit: audit.New(rdb, prefix, log, time.Now)})
 	h.Command(context.Background(), bot.Command{Text: "open outage P1 Fuzzed", UserID: "U1", ChannelID: "C1"})
 	open, err := store.ListOpen(context.Background())

@@ -97,7 +97,7 @@ const openIncidentNote = "When `INC-n` is left out, the command applies to the o
 
 // help answers `help` with every command by family, and `help <command>`
 // with that one command in full.
-func (h *Handlers) help(ctx context.Context, r commands.Req, p Parsed) {
+func (h *Handlers) help(ctx context.Context, r commands.Req, p commands.Parsed) {
 	if len(p.Args) == 0 {
 		h.kit.Reply(ctx, r, h.table.helpMsg())
 		return
@@ -208,17 +208,17 @@ func (t table) helpFor(word string) bot.Msg {
 	return withNote([]string{b.String()}, openIncidentNote+" "+commands.HelpPointer)
 }
 
-func whoSentence(s Sub) string {
-	who := map[Who]string{
-		Anyone:    "anyone in the workspace.",
-		Responder: "incident responders (SLACK_RESPONDERS).",
-		Approver:  "approvers (SLACK_APPROVERS).",
-		Decider:   "approvers, or a responder; whoever made the request may withdraw it.",
-		OnIncident: "incident responders (SLACK_RESPONDERS); on one incident also whoever its escalation ladder pages, " +
+func whoSentence(s commands.Sub) string {
+	who := map[commands.Who]string{
+		commands.Anyone:    "anyone in the workspace.",
+		commands.Responder: "incident responders (SLACK_RESPONDERS).",
+		commands.Approver:  "approvers (SLACK_APPROVERS).",
+		commands.Decider:   "approvers, or a responder; whoever made the request may withdraw it.",
+		commands.OnIncident: "incident responders (SLACK_RESPONDERS); on one incident also whoever its escalation ladder pages, " +
 			"and its commander and comms person (`role`).",
-		OnRota: "incident responders (SLACK_RESPONDERS), and members of the schedule changed.",
+		commands.OnRota: "incident responders (SLACK_RESPONDERS), and members of the schedule changed.",
 	}[s.Who]
-	if s.Who != Anyone && len(s.ReadForms) > 0 {
+	if s.Who != commands.Anyone && len(s.ReadForms) > 0 {
 		var reads []string
 		for _, f := range s.ReadForms {
 			reads = append(reads, "`"+strings.TrimSpace("/clerk-incident "+s.Name+" "+f)+"`")

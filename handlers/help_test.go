@@ -47,8 +47,8 @@ func sections(t *testing.T, m bot.Msg) []string {
 }
 
 // help lists every command under its family title, in full: nothing is
-// cut at Slack's 3,000-character section limit (audit and the closing
-// line used to be).
+// cut at Slack's 3,000-character section limit (the last families and
+// the closing line included).
 func TestHelpListsEveryCommandByFamilyWithinSlackLimits(t *testing.T) {
 	text := strings.Join(sections(t, HelpMsg()), "\n")
 	for _, f := range commands.Unwired() {
@@ -212,7 +212,7 @@ func TestHelpSaysWhoForEveryCommand(t *testing.T) {
 		if !ok || strings.HasPrefix(strings.TrimSpace(who), "*") || strings.TrimSpace(who) == "" || strings.HasPrefix(who, "\n") {
 			t.Errorf("help %s leaves Who blank:\n%s", s.Name, text)
 		}
-		if s.Who == OnIncident && !strings.Contains(who, "escalation ladder pages") {
+		if s.Who == commands.OnIncident && !strings.Contains(who, "escalation ladder pages") {
 			t.Errorf("help %s does not say who on an incident may run it:\n%s", s.Name, text)
 		}
 	}

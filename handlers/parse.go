@@ -11,16 +11,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 )
 
-// The table's types, named here for the parser and its tests.
-type (
-	Parsed       = commands.Parsed
-	Sub          = commands.Sub
-	Button       = commands.Button
-	Who          = commands.Who
-	UsageError   = commands.UsageError
-	UnknownError = commands.UnknownError
-)
-
 // IDRule is where an INC-n is read, for help and usage replies.
 const IDRule = "`INC-n` goes right after the command name or right after its first word (`webhook INC-2 check` = `webhook check INC-2`, `bypass on INC-2 30m why`); " +
 	"in free text (notes, reasons, titles) a later `INC-n` is just text, and elsewhere an `INC-n` anywhere is the incident. A word like `INC-x` is an error, never ignored."
@@ -33,31 +23,31 @@ const IDRule = "`INC-n` goes right after the command name or right after its fir
 // INC-n is text. A word that looks like an ID and is not one, a second
 // ID, and an ID given to a command (or verb) that is about no one
 // incident are errors: an ID is never silently ignored.
-func Parse(text string) (Parsed, error) { return unwired().parse(text) }
+func Parse(text string) (commands.Parsed, error) { return unwired().parse(text) }
 
-func (t table) parse(text string) (Parsed, error) {
+func (t table) parse(text string) (commands.Parsed, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		sub, _ := t.lookup("help")
-		return Parsed{Sub: sub}, nil
+		return commands.Parsed{Sub: sub}, nil
 	}
 	word, rest := commands.SplitWord(text)
 	name := strings.ToLower(word)
 	sub, ok := t.lookup(name)
 	if !ok {
-		return Parsed{}, &UnknownError{Word: word, Suggest: t.suggest(name)}
+		return commands.Parsed{}, &commands.UnknownError{Word: word, Suggest: t.suggest(name)}
 	}
-	p := Parsed{Sub: sub}
+	p := commands.Parsed{Sub: sub}
 	ws := words(rest)
 	var cut []span
 	given := "" // the ID as typed, for the error
 	take := func(w span) error {
 		id, ok := incident.ParseID(w.text)
 		if !ok {
-			return &UsageError{Problem: fmt.Sprintf("%q is not an incident ID (they look like INC-12).", render.Esc(w.text)), Usage: sub.Usage}
+			return &commands.UsageError{Problem: fmt.Sprintf("%q is not an incident ID (they look like INC-12).", render.Esc(w.text)), Usage: sub.Usage}
 		}
 		if p.ID != "" && p.ID != id {
-			return &UsageError{Problem: fmt.Sprintf("Two incidents named, %s and %s: give one.", p.ID, id), Usage: sub.Usage}
+			return &commands.UsageError{Problem: fmt.Sprintf("Two incidents named, %s and %s: give one.", p.ID, id), Usage: sub.Usage}
 		}
 		p.ID, given = id, w.text
 		cut = append(cut, w)
@@ -67,7 +57,7 @@ func (t table) parse(text string) (Parsed, error) {
 	// Right after the name.
 	if i < len(ws) && looksLikeID(ws[i].text) {
 		if err := take(ws[i]); err != nil {
-			return Parsed{}, err
+			return commands.Parsed{}, err
 		}
 		i++
 	}
@@ -77,7 +67,7 @@ func (t table) parse(text string) (Parsed, error) {
 		i++
 		if i < len(ws) && looksLikeID(ws[i].text) {
 			if err := take(ws[i]); err != nil {
-				return Parsed{}, err
+				return commands.Parsed{}, err
 			}
 			i++
 		}
@@ -93,7 +83,7 @@ func (t table) parse(text string) (Parsed, error) {
 		for ; i < len(ws) && ws[i].end <= limit; i++ {
 			if looksLikeID(ws[i].text) {
 				if err := take(ws[i]); err != nil {
-					return Parsed{}, err
+					return commands.Parsed{}, err
 				}
 			}
 		}
@@ -102,10 +92,10 @@ func (t table) parse(text string) (Parsed, error) {
 	p.Args = strings.Fields(p.Rest)
 	if p.ID != "" {
 		if sub.NoID {
-			return Parsed{}, &UsageError{Problem: fmt.Sprintf("`%s` is not about one incident: leave out %s.", sub.Name, given), Usage: sub.Usage}
+			return commands.Parsed{}, &commands.UsageError{Problem: fmt.Sprintf("`%s` is not about one incident: leave out %s.", sub.Name, given), Usage: sub.Usage}
 		}
 		if slices.Contains(sub.NoIDVerbs, p.Verb) && (p.Verb != "" || len(p.Args) == 0) {
-			return Parsed{}, &UsageError{Problem: fmt.Sprintf("`%s` is not about one incident: leave out %s.", strings.TrimSpace(sub.Name+" "+p.Verb), given), Usage: sub.Usage}
+			return commands.Parsed{}, &commands.UsageError{Problem: fmt.Sprintf("`%s` is not about one incident: leave out %s.", strings.TrimSpace(sub.Name+" "+p.Verb), given), Usage: sub.Usage}
 		}
 	}
 	return p, nil

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 )
 
 func TestParse(t *testing.T) {
@@ -45,7 +47,7 @@ func TestParse(t *testing.T) {
 func TestDidYouMean(t *testing.T) {
 	for in, want := range map[string]string{"opne": "open", "stat": "status", "resovle": "resolve", "ak": "ack", "postmortme": "postmortem", "xyzzy": ""} {
 		_, err := Parse(in)
-		var u *UnknownError
+		var u *commands.UnknownError
 		if !errors.As(err, &u) || u.Suggest != want {
 			t.Errorf("%s: got %+v, want suggestion %q", in, u, want)
 		}
@@ -65,7 +67,7 @@ func TestSentenceNeverLeaksInternals(t *testing.T) {
 // is text. A word that looks like an ID and is not one, two IDs, and an
 // ID given to a command or verb about no one incident are errors.
 func TestParseIDAnywhere(t *testing.T) {
-	same := func(t *testing.T, a, b string) Parsed {
+	same := func(t *testing.T, a, b string) commands.Parsed {
 		t.Helper()
 		pa, errA := Parse(a)
 		pb, errB := Parse(b)
@@ -80,7 +82,7 @@ func TestParseIDAnywhere(t *testing.T) {
 	fails := func(t *testing.T, in, want string) {
 		t.Helper()
 		_, err := Parse(in)
-		var u *UsageError
+		var u *commands.UsageError
 		if !errors.As(err, &u) || !strings.Contains(u.Problem, want) {
 			t.Fatalf("%q: err = %v, want a usage error saying %q", in, err, want)
 		}
@@ -224,7 +226,7 @@ func TestUsageShowsWhereTheIDGoes(t *testing.T) {
 }
 
 // A rollback's reason after `--` is text: an INC-n there is not the
-// incident (issue 22's rollback row, found on review).
+// incident, wherever the ID itself is given.
 func TestRollbackReasonMayNameAnotherIncident(t *testing.T) {
 	for _, line := range []string{"rollback INC-4 previous -- broke after INC-3's deploy", "rollback previous INC-4 -- same as INC-3"} {
 		p, err := Parse(line)

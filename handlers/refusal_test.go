@@ -15,6 +15,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
+	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
@@ -67,7 +68,7 @@ func TestButtonRefusalsSpeakToPeople(t *testing.T) {
 		if b.Label == "" || internalID.MatchString(b.Label) {
 			t.Errorf("%s: label %q is not what a person saw", id, b.Label)
 		}
-		if b.Who == Anyone {
+		if b.Who == commands.Anyone {
 			continue
 		}
 		h.Action(ctx, bot.Action{ActionID: id, Value: "INC-1", UserID: "U3", ChannelID: "C1"})

@@ -109,7 +109,7 @@ func wire(w wiring) *Handlers {
 		commands.NewInvestigate(kit, struct {
 			*incident.AffectedAccounts
 			*incident.Markers
-		}{w.stores.Affected, w.stores.Markers}, pub, usecase.NewInvestigation(nil, w.stores.Incidents, w.stores.Affected, pub, w.log), w.approvals, security, usecase.NewSharing(w.out, w.auth, w.log)),
+		}{w.stores.Affected, w.stores.Markers}, pub, usecase.NewInvestigation(nil, w.stores.Incidents, w.stores.Affected, pub, w.log), w.approvals, security, commands.NewSharing(w.out, w.auth, w.log)),
 		commands.NewRoles(kit, nil, pub, access),
 		commands.NewUpdates(kit, w.stores.Drafts, pub, w.rb, nil, drafts),
 		drafts,
@@ -120,7 +120,7 @@ func wire(w wiring) *Handlers {
 		commands.NewWebhookCheck(kit, nil, pub, nil),
 		commands.NewResync(kit, commands.ResyncDeps{Pub: pub, Channel: "C1"}),
 		commands.NewWebhooks(kit, nil, pub),
-		commands.NewDeploys(kit, commands.AppDeps{}, pub, requests),
+		commands.NewDeploys(kit, commands.AppDeps{}, requests),
 		commands.NewAudit(kit, auditLog),
 		commands.NewFollowups(kit, commands.FollowupDeps{}),
 		commands.NewMilestones(kit, nil, w.stores.Incidents, pub),

@@ -175,19 +175,19 @@ var clockPattern = regexp.MustCompile(`^(?:(\d{4}-\d{2}-\d{2})[ T])?(\d{1,2}):(\
 func ParseMilestoneTime(s string, near time.Time) (time.Time, error) {
 	m := clockPattern.FindStringSubmatch(strings.ToUpper(strings.TrimSpace(s)))
 	if m == nil {
-		return time.Time{}, fmt.Errorf("%q is not a time; give HH:MM in UTC (e.g. 14:05), or add a zone (14:05 +02:00) or a date (2026-11-25 14:05): %w", s, ErrMilestoneTime)
+		return time.Time{}, apperr.Wrap(apperr.Invalid, fmt.Sprintf("%q is not a time; give HH:MM in UTC (e.g. 14:05), or add a zone (14:05 +02:00) or a date (2026-11-25 14:05)", s), ErrMilestoneTime)
 	}
 	hh, _ := strconv.Atoi(m[2])
 	mm, _ := strconv.Atoi(m[3])
 	if hh > 23 || mm > 59 {
-		return time.Time{}, fmt.Errorf("%q is not a time of day (00:00 to 23:59): %w", s, ErrMilestoneTime)
+		return time.Time{}, apperr.Wrap(apperr.Invalid, fmt.Sprintf("%q is not a time of day (00:00 to 23:59)", s), ErrMilestoneTime)
 	}
 	loc := time.UTC
 	if m[5] != "" {
 		oh, _ := strconv.Atoi(m[6])
 		om, _ := strconv.Atoi(m[7])
 		if oh > 14 || om > 59 {
-			return time.Time{}, fmt.Errorf("%q has an offset no zone uses: %w", s, ErrMilestoneTime)
+			return time.Time{}, apperr.Wrap(apperr.Invalid, fmt.Sprintf("%q has an offset no zone uses", s), ErrMilestoneTime)
 		}
 		off := oh*3600 + om*60
 		if m[5] == "-" {
@@ -198,7 +198,7 @@ func ParseMilestoneTime(s string, near time.Time) (time.Time, error) {
 	if m[1] != "" {
 		day, err := time.ParseInLocation("2006-01-02", m[1], loc)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("%q has no such date: %w", s, ErrMilestoneTime)
+			return time.Time{}, apperr.Wrap(apperr.Invalid, fmt.Sprintf("%q has no such date", s), ErrMilestoneTime)
 		}
 		return day.Add(time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute).UTC(), nil
 	}
@@ -228,10 +228,10 @@ func CorrectMilestone(by Person, kind string, at time.Time) Mutation {
 	return func(inc *Incident, now time.Time) ([]Entry, error) {
 		at = at.UTC().Truncate(time.Second)
 		if kind != MilestoneDetected && kind != MilestoneMitigated {
-			return nil, fmt.Errorf("%q: %w", kind, ErrMilestoneKind)
+			return nil, apperr.Wrap(apperr.Invalid, fmt.Sprintf("%q", kind), ErrMilestoneKind)
 		}
 		if at.After(now) {
-			return nil, fmt.Errorf("%s is in the future (now is %s UTC): %w", clock(at), clock(now), ErrMilestoneRule)
+			return nil, apperr.Wrap(apperr.Invalid, fmt.Sprintf("%s is in the future (now is %s UTC)", clock(at), clock(now)), ErrMilestoneRule)
 		}
 		cur := inc.Timings()
 		var old *Milestone
@@ -239,24 +239,24 @@ func CorrectMilestone(by Person, kind string, at time.Time) Mutation {
 		case MilestoneDetected:
 			old = cur.Detected
 			if at.After(inc.OpenedAt) {
-				return nil, fmt.Errorf("detected can be no later than the open (%s UTC): %w", clock(inc.OpenedAt), ErrMilestoneRule)
+				return nil, apperr.Wrap(apperr.Invalid, fmt.Sprintf("detected can be no later than the open (%s UTC)", clock(inc.OpenedAt)), ErrMilestoneRule)
 			}
 			if inc.OpenedAt.Sub(at) > 7*24*time.Hour {
-				return nil, fmt.Errorf("detected can be at most 7 days before the open (%s UTC): %w", clock(inc.OpenedAt), ErrMilestoneRule)
+				return nil, apperr.Wrap(apperr.Invalid, fmt.Sprintf("detected can be at most 7 days before the open (%s UTC)", clock(inc.OpenedAt)), ErrMilestoneRule)
 			}
 			if cur.Mitigated != nil && at.After(cur.Mitigated.At) {
-				return nil, fmt.Errorf("detected can be no later than mitigated (%s UTC): %w", clock(cur.Mitigated.At), ErrMilestoneRule)
+				return nil, apperr.Wrap(apperr.Invalid, fmt.Sprintf("detected can be no later than mitigated (%s UTC)", clock(cur.Mitigated.At)), ErrMilestoneRule)
 			}
 		case MilestoneMitigated:
 			old = cur.Mitigated
 			if old == nil && cur.Resolved == nil {
-				return nil, fmt.Errorf("%s is not mitigated yet; mark it with `mitigated` first: %w", inc.ID, ErrMilestoneRule)
+				return nil, apperr.Wrap(apperr.Invalid, fmt.Sprintf("%s is not mitigated yet; mark it with `mitigated` first", inc.ID), ErrMilestoneRule)
 			}
 			if cur.Detected != nil && at.Before(cur.Detected.At) {
-				return nil, fmt.Errorf("mitigated can be no earlier than detected (%s UTC): %w", clock(cur.Detected.At), ErrMilestoneRule)
+				return nil, apperr.Wrap(apperr.Invalid, fmt.Sprintf("mitigated can be no earlier than detected (%s UTC)", clock(cur.Detected.At)), ErrMilestoneRule)
 			}
 			if cur.Resolved != nil && at.After(cur.Resolved.At) {
-				return nil, fmt.Errorf("mitigated can be no later than the resolve (%s UTC): %w", clock(cur.Resolved.At), ErrMilestoneRule)
+				return nil, apperr.Wrap(apperr.Invalid, fmt.Sprintf("mitigated can be no later than the resolve (%s UTC)", clock(cur.Resolved.At)), ErrMilestoneRule)
 			}
 		}
 		if old != nil && old.At.Equal(at) {

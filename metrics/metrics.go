@@ -26,6 +26,7 @@ type Metrics struct {
 	pages      prometheus.Counter
 	approvals  *prometheus.CounterVec
 	clerkCalls *prometheus.CounterVec
+	httpCalls  *prometheus.CounterVec
 	polls      *prometheus.CounterVec
 	smsReplies *prometheus.CounterVec
 }
@@ -49,10 +50,12 @@ func New(g Gauges) *Metrics {
 	m.pages = prometheus.NewCounter(prometheus.CounterOpts{Name: "clerk_incident_pages_sent_total", Help: "Escalation pages delivered (per person)."})
 	m.approvals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_approvals_total", Help: "Approval requests by outcome."}, []string{"outcome"})
 	m.clerkCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_clerk_api_calls_total", Help: "Clerk Backend API attempts by HTTP status (0: network error)."}, []string{"status"})
+	m.httpCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_http_calls_total",
+		Help: "Attempts of calls to Vercel, GitHub, Statuspage, Twilio and PagerDuty by service and HTTP status (0: no answer)."}, []string{"service", "status"})
 	m.polls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_status_polls_total", Help: "Status page and app health polls by result."}, []string{"target", "result"})
 	m.smsReplies = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clerk_incident_sms_replies_total",
 		Help: "SMS replies to page texts by outcome: ack, esc, help, refused (nothing to act on), stranger (a number not in contacts.yml: ignored)."}, []string{"outcome"})
-	m.reg.MustRegister(m.commands, m.ack, m.lateness, m.pages, m.approvals, m.clerkCalls, m.polls, m.smsReplies,
+	m.reg.MustRegister(m.commands, m.ack, m.lateness, m.pages, m.approvals, m.clerkCalls, m.httpCalls, m.polls, m.smsReplies,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gauge := func(name, help string, read func(ctx context.Context) (float64, error)) {
 		gaugeOn(m.reg, name, help, read)
@@ -150,6 +153,17 @@ func (m *Metrics) Approval(outcome string) { m.approvals.WithLabelValues(outcome
 // ClerkCall counts a Clerk API attempt.
 func (m *Metrics) ClerkCall(method, path string, status int) {
 	m.clerkCalls.WithLabelValues(strconv.Itoa(status)).Inc()
+}
+
+// Call counts one attempt of a call to an outside service (httpx.Counter):
+// Clerk's under clerk_incident_clerk_api_calls_total, the others' under
+// clerk_incident_http_calls_total.
+func (m *Metrics) Call(service, method, route string, status int) {
+	if service == "clerk" {
+		m.ClerkCall(method, route, status)
+		return
+	}
+	m.httpCalls.WithLabelValues(service, strconv.Itoa(status)).Inc()
 }
 
 // Poll counts a status or health poll.

@@ -1,17 +1,17 @@
 package paging
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/httpx"
 )
 
 // PagerDutyURL is the Events API v2 endpoint.
@@ -21,17 +21,22 @@ const PagerDutyURL = "https://events.pagerduty.com/v2/enqueue"
 type PagerDuty struct {
 	url, key string
 	hc       *http.Client
+	count    httpx.Counter
 }
 
-// NewPagerDuty builds a client; url "" is PagerDutyURL.
+// NewPagerDuty builds a client; url "" is PagerDutyURL; hc sends each
+// attempt (nil: http.DefaultClient), which has at most 10 s either way.
 func NewPagerDuty(url, routingKey string, hc *http.Client) *PagerDuty {
 	if url == "" {
 		url = PagerDutyURL
 	}
-	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
-	}
 	return &PagerDuty{url: url, key: routingKey, hc: hc}
+}
+
+// WithCounter counts every attempt (metrics).
+func (p *PagerDuty) WithCounter(n httpx.Counter) *PagerDuty {
+	p.count = n
+	return p
 }
 
 // Trigger opens (or re-triggers) the alert keyed by dedup.
@@ -72,48 +77,50 @@ func (e *RetryLater) RetryAfter() time.Duration { return e.After }
 
 func (e *RetryLater) Unwrap() error { return e.error }
 
-// send posts one event; a 5xx is retried with backoff, a 429 is handed
-// back at once with the 30 s PagerDuty asks for (RetryLater), a 400 is a
-// sentence.
+// send posts one event through the one retry loop: a 5xx or a lost
+// answer is retried with backoff (4 tries), a 429 is handed back at once
+// with the 30 s PagerDuty asks for (RetryLater), a 400 is a sentence.
 func (p *PagerDuty) send(ctx context.Context, ev map[string]any) error {
 	raw, _ := json.Marshal(ev)
-	var last error
-	for attempt := range 4 {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(raw))
-		if err != nil {
-			return apperr.Wrap(apperr.Invalid, "PAGERDUTY_EVENTS_URL is not a valid URL", err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := p.hc.Do(req)
-		if err != nil {
-			last = apperr.New(apperr.UnavailableRemote, "PagerDuty did not answer")
-		} else {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
-			switch {
-			case resp.StatusCode/100 == 2:
-				return nil
-			case resp.StatusCode == http.StatusBadRequest:
-				var e struct {
-					Message string   `json:"message"`
-					Errors  []string `json:"errors"`
-				}
-				_ = json.Unmarshal(body, &e)
-				return apperr.New(apperr.Invalid, fmt.Sprintf("PagerDuty refused the event (400): %s %s", e.Message, strings.Join(e.Errors, "; ")))
-			case resp.StatusCode == http.StatusTooManyRequests:
-				return &RetryLater{After: RateLimitWait, error: apperr.New(apperr.UnavailableRemote,
-					"PagerDuty is rate limiting this integration key (429, about 120 events a minute): retrying in 30 s")}
-			case resp.StatusCode >= 500:
-				last = apperr.New(apperr.UnavailableRemote, fmt.Sprintf("PagerDuty answered %d", resp.StatusCode))
-			default:
-				return apperr.New(apperr.Invalid, fmt.Sprintf("PagerDuty refused the event (%d)", resp.StatusCode))
+	svc := httpx.Service{Name: "pagerduty", HTTP: p.hc, Timeout: 10 * time.Second, Limit: 64 << 10, Count: p.count,
+		Policy: httpx.Policy{Attempts: 4, Classify: func(a httpx.Answer) httpx.Verdict {
+			if a.Err != nil || a.Status >= 500 {
+				return httpx.Verdict{Retry: true, Wait: backoff.Delay(a.Attempt, 500*time.Millisecond, 4*time.Second)}
 			}
+			return httpx.Verdict{}
+		}}}
+	a, err := svc.Do(ctx, httpx.Request{Method: http.MethodPost, URL: p.url, Route: "/v2/enqueue",
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: raw})
+	var we *httpx.WaitError
+	var bad *httpx.RequestError
+	switch {
+	case errors.As(err, &bad):
+		return apperr.Wrap(apperr.Invalid, "PAGERDUTY_EVENTS_URL is not a valid URL", bad.Err)
+	case errors.As(err, &we):
+		return we.Err
+	case err != nil:
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		if err := backoff.Sleep(ctx, backoff.Delay(attempt, 500*time.Millisecond, 4*time.Second)); err != nil {
-			return err
-		}
+		return apperr.New(apperr.UnavailableRemote, "PagerDuty did not answer")
 	}
-	return last
+	switch {
+	case a.Status/100 == 2:
+		return nil
+	case a.Status == http.StatusBadRequest:
+		var e struct {
+			Message string   `json:"message"`
+			Errors  []string `json:"errors"`
+		}
+		_ = json.Unmarshal(a.Body, &e)
+		return apperr.New(apperr.Invalid, fmt.Sprintf("PagerDuty refused the event (400): %s %s", e.Message, strings.Join(e.Errors, "; ")))
+	case a.Status == http.StatusTooManyRequests:
+		return &RetryLater{After: RateLimitWait, error: apperr.New(apperr.UnavailableRemote,
+			"PagerDuty is rate limiting this integration key (429, about 120 events a minute): retrying in 30 s")}
+	case a.Status >= 500:
+		return apperr.New(apperr.UnavailableRemote, fmt.Sprintf("PagerDuty answered %d", a.Status))
+	}
+	return apperr.New(apperr.Invalid, fmt.Sprintf("PagerDuty refused the event (%d)", a.Status))
 }
 
 func truncate(s string, n int) string {

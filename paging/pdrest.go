@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/httpx"
 )
 
 // PagerDutyAPIURL is PagerDuty's REST API (not the Events API).
@@ -65,17 +65,22 @@ func (e *PDAuthError) Unwrap() error { return e.error }
 type PagerDutyAPI struct {
 	url, token string
 	hc         *http.Client
+	count      httpx.Counter
 }
 
-// NewPagerDutyAPI builds the client; url "" is PagerDutyAPIURL.
+// NewPagerDutyAPI builds the client; url "" is PagerDutyAPIURL; hc sends
+// each attempt (nil: http.DefaultClient), which has at most 10 s either way.
 func NewPagerDutyAPI(url, token string, hc *http.Client) *PagerDutyAPI {
 	if url == "" {
 		url = PagerDutyAPIURL
 	}
-	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
-	}
 	return &PagerDutyAPI{url: strings.TrimRight(url, "/"), token: token, hc: hc}
+}
+
+// WithCounter counts every attempt (metrics).
+func (p *PagerDutyAPI) WithCounter(n httpx.Counter) *PagerDutyAPI {
+	p.count = n
+	return p
 }
 
 // pdPage is one page of GET /incidents.
@@ -116,7 +121,7 @@ func (p *PagerDutyAPI) Incidents(ctx context.Context, key string) ([]PDIncident,
 	for range maxPages {
 		q := url.Values{"incident_key": {key}, "date_range": {"all"}, "limit": {"25"}, "offset": {strconv.Itoa(offset)}}
 		var page pdPage
-		if err := p.get(ctx, "/incidents?"+q.Encode(), &page); err != nil {
+		if err := p.get(ctx, "/incidents", q, &page); err != nil {
 			return nil, err
 		}
 		for _, in := range page.Incidents {
@@ -137,51 +142,46 @@ func (p *PagerDutyAPI) Incidents(ctx context.Context, key string) ([]PDIncident,
 	return out, nil
 }
 
-// get reads one resource: a 5xx or a dropped connection is retried with
-// backoff, a 429 handed back at once with PagerDuty's wait (the caller's
-// next poll waits it out), 401/403 and other 4xx are sentences that will
-// not change on retry.
-func (p *PagerDutyAPI) get(ctx context.Context, path string, into any) error {
-	var last error
-	for attempt := range 3 {
-		if attempt > 0 {
-			if err := backoff.Sleep(ctx, backoff.Delay(attempt, 500*time.Millisecond, 4*time.Second)); err != nil {
-				return err
+// get reads one resource through the one retry loop (3 tries): a 5xx or
+// a dropped connection is retried with backoff, a 429 handed back at once
+// with PagerDuty's wait (the caller's next poll waits it out), 401/403 and
+// other 4xx are sentences that will not change on retry.
+func (p *PagerDutyAPI) get(ctx context.Context, path string, q url.Values, into any) error {
+	h := http.Header{}
+	h.Set("Authorization", "Token token="+p.token)
+	h.Set("Accept", "application/vnd.pagerduty+json;version=2")
+	svc := httpx.Service{Name: "pagerduty", HTTP: p.hc, Timeout: 10 * time.Second, Count: p.count,
+		Policy: httpx.Policy{Attempts: 3, Classify: func(a httpx.Answer) httpx.Verdict {
+			if (a.Err != nil && ctx.Err() == nil) || a.Status >= 500 {
+				return httpx.Verdict{Retry: true, Wait: backoff.Delay(a.Attempt+1, 500*time.Millisecond, 4*time.Second)}
 			}
+			return httpx.Verdict{}
+		}}}
+	a, err := svc.Do(ctx, httpx.Request{Method: http.MethodGet, URL: p.url + path + "?" + q.Encode(), Route: path, Header: h})
+	var we *httpx.WaitError
+	var bad *httpx.RequestError
+	switch {
+	case errors.As(err, &bad):
+		return apperr.Wrap(apperr.Invalid, "PAGERDUTY_API_URL is not a valid URL", bad.Err)
+	case errors.As(err, &we):
+		return we.Err
+	case err != nil:
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+path, nil)
-		if err != nil {
-			return apperr.Wrap(apperr.Invalid, "PAGERDUTY_API_URL is not a valid URL", err)
+		// The error names the URL, never the token (it is a header).
+		return apperr.New(apperr.UnavailableRemote, "PagerDuty's REST API did not answer")
+	case a.Status/100 == 2:
+		if err := json.Unmarshal(a.Body, into); err != nil {
+			return apperr.Wrap(apperr.UnavailableRemote, "PagerDuty's REST API answered something that is not its JSON (is PAGERDUTY_API_URL right?)", err)
 		}
-		req.Header.Set("Authorization", "Token token="+p.token)
-		req.Header.Set("Accept", "application/vnd.pagerduty+json;version=2")
-		resp, err := p.hc.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			// The error names the URL, never the token (it is a header).
-			last = apperr.New(apperr.UnavailableRemote, "PagerDuty's REST API did not answer")
-			continue
-		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-		resp.Body.Close()
-		if resp.StatusCode/100 == 2 {
-			if err := json.Unmarshal(body, into); err != nil {
-				return apperr.Wrap(apperr.UnavailableRemote, "PagerDuty's REST API answered something that is not its JSON (is PAGERDUTY_API_URL right?)", err)
-			}
-			return nil
-		}
-		last = refusal(resp, body)
-		if resp.StatusCode < 500 {
-			return last
-		}
+		return nil
 	}
-	return last
+	return refusal(a.Status, a.Header, a.Body)
 }
 
 // refusal is one non-2xx answer as an error.
-func refusal(resp *http.Response, body []byte) error {
+func refusal(status int, header http.Header, body []byte) error {
 	var e struct {
 		Error struct {
 			Message string   `json:"message"`
@@ -194,7 +194,7 @@ func refusal(resp *http.Response, body []byte) error {
 	if e.Error.Code != 0 {
 		said = fmt.Sprintf("%s, code %d", said, e.Error.Code)
 	}
-	switch status := resp.StatusCode; {
+	switch {
 	case status == http.StatusUnauthorized:
 		return &PDAuthError{Status: status, error: apperr.New(apperr.Invalid,
 			"PagerDuty rejected PAGERDUTY_API_TOKEN (401: the REST API key is wrong, or was revoked)")}
@@ -202,14 +202,14 @@ func refusal(resp *http.Response, body []byte) error {
 		return &PDAuthError{Status: status, error: apperr.New(apperr.Invalid,
 			"PagerDuty refused PAGERDUTY_API_TOKEN access to incidents (403: the key may not read them; a read-only REST API key of the account works)")}
 	case status == http.StatusTooManyRequests:
-		return &RetryLater{After: rateLimitReset(resp.Header), error: apperr.New(apperr.UnavailableRemote,
+		return &RetryLater{After: rateLimitReset(header), error: apperr.New(apperr.UnavailableRemote,
 			"PagerDuty is rate limiting PAGERDUTY_API_TOKEN (429)")}
 	case status >= 500:
 		return apperr.New(apperr.UnavailableRemote, fmt.Sprintf("PagerDuty's REST API answered %d", status))
 	case status == http.StatusNotFound:
 		return apperr.New(apperr.Invalid, "PagerDuty's REST API has no /incidents here (404): is PAGERDUTY_API_URL https://api.pagerduty.com (or https://api.eu.pagerduty.com)?")
 	}
-	return apperr.New(apperr.Invalid, fmt.Sprintf("PagerDuty refused the request (%d): %s", resp.StatusCode, strings.TrimSpace(said+" "+strings.Join(e.Error.Errors, "; "))))
+	return apperr.New(apperr.Invalid, fmt.Sprintf("PagerDuty refused the request (%d): %s", status, strings.TrimSpace(said+" "+strings.Join(e.Error.Errors, "; "))))
 }
 
 // rateLimitReset is how long PagerDuty asks to wait after a 429: its

@@ -7,16 +7,18 @@ package paging
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/httpx"
 )
 
 // TwilioURL is Twilio's API.
@@ -27,6 +29,7 @@ type Twilio struct {
 	base, sid, token, from string
 	callerID               string
 	hc                     *http.Client
+	count                  httpx.Counter
 }
 
 // NewTwilio builds a client; from is a number or a Messaging Service SID
@@ -39,6 +42,12 @@ func NewTwilio(base, sid, token, from string, hc *http.Client) *Twilio {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
 	return &Twilio{base: strings.TrimRight(base, "/"), sid: sid, token: token, from: from, hc: hc}
+}
+
+// WithCounter counts every request (metrics).
+func (t *Twilio) WithCounter(n httpx.Counter) *Twilio {
+	t.count = n
+	return t
 }
 
 // WithCallerID makes calls come from id (E.164): a call's From must be a
@@ -105,35 +114,33 @@ func (t *Twilio) post(ctx context.Context, what string, f url.Values) error {
 	return t.do(ctx, http.MethodPost, what, f, nil)
 }
 
-// do sends one request; out, if not nil, receives a 2xx answer's JSON.
-// what is a path under the account, or a path from the host (a
-// next_page_uri, which starts with /2010-04-01/).
+// do sends one request, once: a text or a call sent again after a lost
+// answer could reach the person twice. out, if not nil,
+// receives a 2xx answer's JSON. what is a path under the account, or a
+// path from the host (a next_page_uri, which starts with /2010-04-01/).
 func (t *Twilio) do(ctx context.Context, method, what string, f url.Values, out any) error {
 	u := fmt.Sprintf("%s/2010-04-01/Accounts/%s/%s", t.base, url.PathEscape(t.sid), what)
 	if strings.HasPrefix(what, "/2010-04-01/Accounts/") {
 		u = t.base + what
 	}
-	var body io.Reader
+	h := http.Header{}
+	var body []byte
 	if f != nil {
-		body = strings.NewReader(f.Encode())
+		body = []byte(f.Encode())
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return apperr.Wrap(apperr.Invalid, "TWILIO_API_URL is not a valid URL", err)
-	}
-	if f != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	req.SetBasicAuth(t.sid, t.token)
-	resp, err := t.hc.Do(req)
-	if err != nil {
+	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(t.sid+":"+t.token)))
+	svc := httpx.Service{Name: "twilio", HTTP: t.hc, Timeout: 10 * time.Second, Count: t.count, Policy: httpx.Policy{Classify: httpx.Never}}
+	a, err := svc.Do(ctx, httpx.Request{Method: method, URL: u, Route: twilioRoute(what), Header: h, Body: body})
+	var bad *httpx.RequestError
+	switch {
+	case errors.As(err, &bad):
+		return apperr.Wrap(apperr.Invalid, "TWILIO_API_URL is not a valid URL", bad.Err)
+	case err != nil:
 		return apperr.New(apperr.UnavailableRemote, "Twilio did not answer")
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20)) // a page of 100 messages
-	if resp.StatusCode/100 == 2 {
+	case a.Status/100 == 2:
 		if out != nil {
-			if err := json.Unmarshal(raw, out); err != nil {
+			if err := json.Unmarshal(a.Body, out); err != nil {
 				return apperr.Wrap(apperr.UnavailableRemote, "Twilio answered something that is not JSON", err)
 			}
 		}
@@ -143,8 +150,18 @@ func (t *Twilio) do(ctx context.Context, method, what string, f url.Values, out 
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 	}
-	_ = json.Unmarshal(raw, &e)
-	return twilioError(resp.StatusCode, e.Code, e.Message)
+	_ = json.Unmarshal(a.Body, &e)
+	return twilioError(a.Status, e.Code, e.Message)
+}
+
+// twilioRoute is a request's resource as counted: Messages or Calls (a
+// call's SID and a page's query left out).
+func twilioRoute(what string) string {
+	what, _, _ = strings.Cut(what, "?")
+	if strings.Contains(what, "Calls") {
+		return "/2010-04-01/Accounts/{AccountSid}/Calls"
+	}
+	return "/2010-04-01/Accounts/{AccountSid}/Messages"
 }
 
 // twilioError turns Twilio's error codes into sentences.

@@ -13,19 +13,49 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
-// Slack is what rooms need of Slack (bot.Slack, paced).
-type Slack interface {
-	CreateChannel(ctx context.Context, name string, private bool) (string, error)
-	Invite(ctx context.Context, channel string, users []string) ([]bot.InviteFailure, error)
+// Channels is the chat side of incident channels (publish.Channels over
+// Slack): it makes the calls and reads the chat's error codes, and
+// answers in rooms' terms.
+type Channels interface {
+	// Create makes a channel under name, or under a suffixed name while
+	// names are taken; used is the name it made (or tried last). A
+	// refusal comes back as a *Refusal.
+	Create(ctx context.Context, name string, private bool) (id, used string, err error)
+	// Invite adds users to a channel; failed are the people left out
+	// (those already in are not). err is for the call as a whole.
+	Invite(ctx context.Context, channel string, users []string) (failed []InviteFailure, err error)
+	// Announce posts the main channel's line about inc; Reannounce
+	// rewrites it.
+	Announce(ctx context.Context, channel string, inc *incident.Incident) (ts string, err error)
+	Reannounce(ctx context.Context, channel, ts string, inc *incident.Incident) error
+	// Archive archives a channel (one archived already is done);
+	// ErrArchiveRefused when the bot may never archive it.
 	Archive(ctx context.Context, channel string) error
-	Post(ctx context.Context, channel, threadTS string, m bot.Msg) (string, error)
-	Update(ctx context.Context, channel, ts string, m bot.Msg) error
+	// GroupMembers are a user group's members.
 	GroupMembers(ctx context.Context, groupID string) ([]string, error)
 }
+
+// Refusal is a channel the chat would not create; Reason says why, for
+// the incident's thread.
+type Refusal struct {
+	Reason string
+	Err    error
+}
+
+func (r *Refusal) Error() string { return r.Err.Error() }
+func (r *Refusal) Unwrap() error { return r.Err }
+
+// InviteFailure is one person who could not be added, and why.
+type InviteFailure struct {
+	User, Why string
+}
+
+// ErrArchiveRefused is an archive the bot may never do (it is not in
+// the channel, the channel is gone or required): archive it by hand.
+var ErrArchiveRefused = errors.New("the bot may not archive the channel")
 
 // Store is what rooms need of the incident store.
 type Store interface {
@@ -55,7 +85,7 @@ type Rooms struct {
 	rdb    redis.UniversalClient
 	prefix string
 	cfg    Config
-	slack  Slack
+	chat   Channels
 	store  Store
 	now    func() time.Time
 	log    logrus.FieldLogger
@@ -70,27 +100,16 @@ type cachedGroup struct {
 }
 
 // New builds the rooms.
-func New(rdb redis.UniversalClient, prefix string, cfg Config, slack Slack, store Store, now func() time.Time, log logrus.FieldLogger) *Rooms {
+func New(rdb redis.UniversalClient, prefix string, cfg Config, chat Channels, store Store, now func() time.Time, log logrus.FieldLogger) *Rooms {
 	if cfg.GroupTTL <= 0 {
 		cfg.GroupTTL = 5 * time.Minute
 	}
-	return &Rooms{rdb: rdb, prefix: prefix, cfg: cfg, slack: slack, store: store, now: now, log: log, groups: map[string]cachedGroup{}}
-}
-
-// Scopes are the bot token scopes the option needs.
-func Scopes(private bool) []string {
-	if private {
-		return []string{"groups:write"}
-	}
-	return []string{"channels:manage"}
+	return &Rooms{rdb: rdb, prefix: prefix, cfg: cfg, chat: chat, store: store, now: now, log: log, groups: map[string]cachedGroup{}}
 }
 
 func (r *Rooms) keyInc(id string) string    { return r.prefix + "rooms:incident:" + id }
 func (r *Rooms) keyChannel(c string) string { return r.prefix + "rooms:channel:" + c }
 func (r *Rooms) keyDue() string             { return r.prefix + "rooms:archive:due" }
-
-// maxTries bounds the name_taken suffixes tried (name-2 … name-20).
-const maxTries = 20
 
 // Opened gives a new incident its channel before its card is posted: it
 // creates the channel, records it on the incident (the card and thread go
@@ -99,19 +118,7 @@ const maxTries = 20
 // incident stays in the main channel and note says why (for its thread).
 func (r *Rooms) Opened(ctx context.Context, inc *incident.Incident) (*incident.Incident, string) {
 	origin := cmp.Or(inc.Channel, r.cfg.Main)
-	base := Name(incident.Number(inc.ID), inc.Title)
-	name := base
-	var id string
-	var err error
-	for k := 1; k <= maxTries; k++ {
-		if k > 1 {
-			name = WithSuffix(base, k)
-		}
-		id, err = r.slack.CreateChannel(ctx, name, r.cfg.Private)
-		if bot.SlackCode(err) != "name_taken" {
-			break
-		}
-	}
+	id, name, err := r.chat.Create(ctx, Name(incident.Number(inc.ID), inc.Title), r.cfg.Private)
 	if err != nil {
 		r.log.WithError(err).WithField("incident", inc.ID).WithField("name", name).Warn("could not create the incident channel")
 		return inc, fmt.Sprintf(":warning: The incident's own channel #%s could not be created (%s), so %s stays in this channel.", name, why(err), inc.ID)
@@ -133,21 +140,10 @@ func (r *Rooms) Opened(ctx context.Context, inc *incident.Incident) (*incident.I
 
 // why is the reason a person reads for a refused create.
 func why(err error) string {
-	switch code := bot.SlackCode(err); code {
-	case "restricted_action":
-		return "restricted_action: the workspace lets only some people create channels; ask an admin to allow the app, or set INCIDENT_CHANNELS=off"
-	case "name_taken":
-		return fmt.Sprintf("name_taken: %d names with suffixes were taken", maxTries)
-	case "missing_scope":
-		return "missing_scope: the bot token lacks channels:manage (groups:write for private channels)"
-	case "":
-		if errors.Is(err, bot.ErrBusy) {
-			return "Slack is busy: the bot's share of its rate limit is spent"
-		}
-		return "Slack did not answer"
-	default:
-		return code
+	if rf, ok := errors.AsType[*Refusal](err); ok {
+		return rf.Reason
 	}
+	return err.Error()
 }
 
 // Paged invites the people a page reached (escalation's observer).
@@ -185,22 +181,20 @@ func (r *Rooms) invite(ctx context.Context, inc *incident.Incident, ids []string
 	if len(users) == 0 {
 		return
 	}
-	failed, err := r.slack.Invite(ctx, inc.Room, users)
+	failed, err := r.chat.Invite(ctx, inc.Room, users)
 	if err != nil {
 		r.log.WithError(err).WithField("incident", inc.ID).Warn("could not invite people to the incident channel")
 		return
 	}
 	for _, f := range failed {
-		if f.Error == "already_in_channel" || f.Error == "cant_invite_self" {
-			continue
-		}
-		r.log.WithFields(logrus.Fields{"incident": inc.ID, "user": f.User, "why": f.Error}).Warn("could not invite someone to the incident channel")
+		r.log.WithFields(logrus.Fields{"incident": inc.ID, "user": f.User, "why": f.Why}).Warn("could not invite someone to the incident channel")
 	}
 }
 
-// stateOf is what the announcement shows of the incident's progress:
-// its status, and whether someone acknowledged it.
-func stateOf(inc *incident.Incident) string {
+// Progress is what the announcement shows of the incident's progress:
+// its status, and whether someone acknowledged it. The announcement is
+// rewritten when it changes.
+func Progress(inc *incident.Incident) string {
 	if inc.Status == incident.Investigating && inc.AckedBy != nil {
 		return "acknowledged"
 	}
@@ -216,7 +210,7 @@ func (r *Rooms) members(ctx context.Context, group string) ([]string, error) {
 	if ok && time.Since(c.at) < r.cfg.GroupTTL {
 		return c.members, nil
 	}
-	members, err := r.slack.GroupMembers(ctx, group)
+	members, err := r.chat.GroupMembers(ctx, group)
 	if err != nil {
 		return nil, err
 	}
@@ -226,35 +220,17 @@ func (r *Rooms) members(ctx context.Context, group string) ([]string, error) {
 	return members, nil
 }
 
-// AnnounceText is the main channel's line about an incident with a room.
-func AnnounceText(inc *incident.Incident) string {
-	icon := map[string]string{"resolved": ":white_check_mark:", "mitigated": ":large_yellow_circle:", "acknowledged": ":eyes:"}[stateOf(inc)]
-	if icon == "" {
-		icon = ":rotating_light:"
-	}
-	state := stateOf(inc)
-	if state == "acknowledged" {
-		state += " by " + mrkdwnEscape(inc.AckedBy.Display())
-	}
-	return fmt.Sprintf("%s *%s* (%s, %s) %s — %s. Follow it in <#%s>.", icon, inc.ID, inc.Severity, inc.Category,
-		mrkdwnEscape(inc.Title), state, inc.Room)
-}
-
-func mrkdwnEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
 // announce posts the line in the main channel once.
 func (r *Rooms) announce(ctx context.Context, inc *incident.Incident, main string) {
 	if main == "" {
 		return
 	}
-	ts, err := r.slack.Post(ctx, main, "", bot.Msg{Text: AnnounceText(inc)})
+	ts, err := r.chat.Announce(ctx, main, inc)
 	if err != nil {
 		r.log.WithError(err).WithField("incident", inc.ID).Warn("could not announce the incident channel")
 		return
 	}
-	r.rdb.HSet(ctx, r.keyInc(inc.ID), "announce_ch", main, "announce_ts", ts, "status", stateOf(inc))
+	r.rdb.HSet(ctx, r.keyInc(inc.ID), "announce_ch", main, "announce_ts", ts, "status", Progress(inc))
 }
 
 // CardChanged follows each render of an incident's card: the
@@ -277,11 +253,11 @@ func (r *Rooms) CardChanged(ctx context.Context, inc *incident.Incident) {
 	default:
 		r.rdb.ZRem(ctx, r.keyDue(), inc.ID) // reopened: the channel stays
 	}
-	if st["announce_ts"] != "" && st["status"] != stateOf(inc) {
-		if err := r.slack.Update(ctx, st["announce_ch"], st["announce_ts"], bot.Msg{Text: AnnounceText(inc)}); err != nil {
+	if st["announce_ts"] != "" && st["status"] != Progress(inc) {
+		if err := r.chat.Reannounce(ctx, st["announce_ch"], st["announce_ts"], inc); err != nil {
 			r.log.WithError(err).WithField("incident", inc.ID).Warn("could not update the incident channel's announcement")
 		} else {
-			r.rdb.HSet(ctx, r.keyInc(inc.ID), "status", stateOf(inc))
+			r.rdb.HSet(ctx, r.keyInc(inc.ID), "status", Progress(inc))
 		}
 	}
 	if c := inc.Commander; c != nil && c.ID != "" && st["commander"] != c.ID {
@@ -320,9 +296,9 @@ func (r *Rooms) ArchiveDue(ctx context.Context) error {
 		if err != nil || inc.Status != incident.Resolved || inc.Room == "" {
 			continue
 		}
-		if err := r.slack.Archive(ctx, inc.Room); err != nil {
-			switch bot.SlackCode(err) {
-			case "not_in_channel", "channel_not_found", "cant_archive_general", "cant_archive_required", "restricted_action":
+		if err := r.chat.Archive(ctx, inc.Room); err != nil {
+			switch {
+			case errors.Is(err, ErrArchiveRefused):
 				r.log.WithError(err).WithField("incident", id).Warn("the incident channel cannot be archived by the bot; archive it by hand")
 				r.rdb.HSet(ctx, r.keyInc(id), "archived", "refused")
 			default:

@@ -9,37 +9,38 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
 
-// recSlack records archives; the other calls succeed.
-type recSlack struct {
+// recChat records archives; the other calls succeed.
+type recChat struct {
 	mu       sync.Mutex
 	archived []string
 }
 
-func (s *recSlack) CreateChannel(ctx context.Context, name string, private bool) (string, error) {
-	return "CROOM", nil
+func (s *recChat) Create(ctx context.Context, name string, private bool) (string, string, error) {
+	return "CROOM", name, nil
 }
-func (s *recSlack) Invite(ctx context.Context, channel string, users []string) ([]bot.InviteFailure, error) {
+func (s *recChat) Invite(ctx context.Context, channel string, users []string) ([]InviteFailure, error) {
 	return nil, nil
 }
-func (s *recSlack) Archive(ctx context.Context, channel string) error {
+func (s *recChat) Archive(ctx context.Context, channel string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.archived = append(s.archived, channel)
 	return nil
 }
-func (s *recSlack) Post(ctx context.Context, channel, threadTS string, m bot.Msg) (string, error) {
+func (s *recChat) Announce(ctx context.Context, channel string, inc *incident.Incident) (string, error) {
 	return "1.1", nil
 }
-func (s *recSlack) Update(ctx context.Context, channel, ts string, m bot.Msg) error { return nil }
-func (s *recSlack) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
+func (s *recChat) Reannounce(ctx context.Context, channel, ts string, inc *incident.Incident) error {
+	return nil
+}
+func (s *recChat) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
 	return nil, nil
 }
-func (s *recSlack) count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.archived) }
+func (s *recChat) count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.archived) }
 
 type clock struct {
 	mu sync.Mutex
@@ -58,12 +59,12 @@ func status(s incident.Status) incident.Mutation {
 	}
 }
 
-func setup(t *testing.T, after time.Duration) (*Rooms, *incident.Store, *recSlack, *clock, *incident.Incident) {
+func setup(t *testing.T, after time.Duration) (*Rooms, *incident.Store, *recChat, *clock, *incident.Incident) {
 	rdb, _ := redistest.Client(t)
 	prefix := redistest.Prefix()
 	c := &clock{t: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
 	store := incident.NewStore(rdb, prefix, c.Now)
-	sl := &recSlack{}
+	sl := &recChat{}
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	r := New(rdb, prefix, Config{Main: "CMAIN", ArchiveAfter: after}, sl, store, c.Now, log)

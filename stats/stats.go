@@ -36,7 +36,7 @@ func ParsePeriod(arg string, now time.Time) (Period, error) {
 	if arg != "" {
 		n, err := strconv.Atoi(strings.TrimSuffix(arg, "d"))
 		if err != nil || !strings.HasSuffix(arg, "d") || !slices.Contains(Periods, n) {
-			return Period{}, fmt.Errorf("%q is not a period; use 30d or 90d: %w", arg, ErrPeriod)
+			return Period{}, apperr.Wrap(apperr.Invalid, fmt.Sprintf("%q is not a period; use 30d or 90d", arg), ErrPeriod)
 		}
 		days = n
 	}

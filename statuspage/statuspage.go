@@ -5,19 +5,17 @@
 package statuspage
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/backoff"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/httpx"
 )
 
 // DefaultURL is Statuspage's API.
@@ -27,17 +25,22 @@ const DefaultURL = "https://api.statuspage.io/v1"
 type Client struct {
 	base, key, page string
 	hc              *http.Client
+	count           httpx.Counter
 }
 
-// New builds a client; base "" is DefaultURL.
+// New builds a client; base "" is DefaultURL; hc sends each attempt (nil:
+// http.DefaultClient), which has at most 15 s either way.
 func New(base, key, page string, hc *http.Client) *Client {
 	if base == "" {
 		base = DefaultURL
 	}
-	if hc == nil {
-		hc = &http.Client{Timeout: 15 * time.Second}
-	}
 	return &Client{base: strings.TrimRight(base, "/"), key: key, page: page, hc: hc}
+}
+
+// WithCounter counts every attempt (metrics).
+func (c *Client) WithCounter(n httpx.Counter) *Client {
+	c.count = n
+	return c
 }
 
 // Incident statuses and impacts Statuspage takes.
@@ -60,43 +63,40 @@ const MetadataKey = "clerk_incident_bot"
 func (c *Client) Create(ctx context.Context, ref, name, status, body, impact string) (string, error) {
 	in := map[string]any{"incident": map[string]any{"name": name, "status": status, "body": body, "impact_override": impact,
 		"deliver_notifications": true, "metadata": map[string]any{MetadataKey: map[string]any{"incident_id": ref}}}}
-	var last error
-	for range 4 {
-		// Never create blind: a lookup that fails ends it.
-		id, found, err := c.Find(ctx, ref, status)
-		if err != nil {
-			return "", err
-		}
-		if found {
-			return id, nil
-		}
-		var out struct {
-			ID string `json:"id"`
-		}
-		wait, err := c.once(ctx, http.MethodPost, "/pages/"+c.page+"/incidents", in, &out)
-		if err == nil {
-			if out.ID == "" {
-				return "", errors.New("statuspage: created an incident without an ID")
-			}
-			return out.ID, nil
-		}
-		if wait < 0 {
-			return "", err
-		}
-		last = err
-		if err := backoff.Sleep(ctx, wait); err != nil {
-			return "", err
-		}
+	var out struct {
+		ID string `json:"id"`
 	}
-	return "", last
+	// Never create blind: before each try, a lookup; one that fails ends it.
+	var found string
+	look := func(ctx context.Context) error {
+		id, ok, err := c.Find(ctx, ref, status)
+		if err == nil && ok {
+			found = id
+			return errFound
+		}
+		return err
+	}
+	err := c.send(ctx, http.MethodPost, "/pages/"+c.page+"/incidents", "/pages/{page_id}/incidents", in, &out, look)
+	switch {
+	case errors.Is(err, errFound):
+		return found, nil
+	case err != nil:
+		return "", err
+	case out.ID == "":
+		return "", errors.New("statuspage: created an incident without an ID")
+	}
+	return out.ID, nil
 }
+
+// errFound ends a create whose incident the look-up found.
+var errFound = errors.New("statuspage: the incident exists")
 
 // Find looks for the incident Create made for ref: among the unresolved
 // ones, or among the recent ones when it was created resolved.
 func (c *Client) Find(ctx context.Context, ref, status string) (string, bool, error) {
-	path := "/pages/" + c.page + "/incidents/unresolved"
+	path, route := "/pages/"+c.page+"/incidents/unresolved", "/pages/{page_id}/incidents/unresolved"
 	if status == Resolved {
-		path = "/pages/" + c.page + "/incidents"
+		path, route = "/pages/"+c.page+"/incidents", "/pages/{page_id}/incidents"
 	}
 	// Metadata is whatever any integration set: values of any JSON type
 	// (a number or a boolean of another tool's must not fail the look-up).
@@ -104,7 +104,7 @@ func (c *Client) Find(ctx context.Context, ref, status string) (string, bool, er
 		ID       string         `json:"id"`
 		Metadata map[string]any `json:"metadata"`
 	}
-	if err := c.do(ctx, http.MethodGet, path, nil, &list); err != nil {
+	if err := c.send(ctx, http.MethodGet, path, route, nil, &list, nil); err != nil {
 		return "", false, err
 	}
 	for _, in := range list {
@@ -117,72 +117,83 @@ func (c *Client) Find(ctx context.Context, ref, status string) (string, bool, er
 
 // Update adds an update (a new body and status) to an incident.
 func (c *Client) Update(ctx context.Context, id, status, body string) error {
-	return c.do(ctx, http.MethodPatch, "/pages/"+c.page+"/incidents/"+id,
-		map[string]any{"incident": map[string]any{"status": status, "body": body, "deliver_notifications": true}}, nil)
+	return c.send(ctx, http.MethodPatch, "/pages/"+c.page+"/incidents/"+id, "/pages/{page_id}/incidents/{incident_id}",
+		map[string]any{"incident": map[string]any{"status": status, "body": body, "deliver_notifications": true}}, nil, nil)
 }
 
-// do sends a request; a 420/429 is waited out (Statuspage allows about
-// one request a second per key) and a 5xx retried, a few times.
-func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var last error
-	for range 4 {
-		wait, err := c.once(ctx, method, path, in, out)
-		if err == nil || wait < 0 {
+// send sends a request through the one retry loop with Statuspage's
+// rules (retry): at most 4 tries. before, if set, runs ahead of each.
+func (c *Client) send(ctx context.Context, method, path, route string, in, out any, before func(ctx context.Context) error) error {
+	var raw []byte
+	h := http.Header{}
+	h.Set("Authorization", "OAuth "+c.key)
+	if in != nil {
+		var err error
+		if raw, err = json.Marshal(in); err != nil {
 			return err
 		}
-		last = err
-		if err := backoff.Sleep(ctx, wait); err != nil {
-			return err
-		}
+		h.Set("Content-Type", "application/json")
 	}
-	return last
-}
-
-// once sends one request. On failure wait says how long to wait before
-// another try; negative: do not retry.
-func (c *Client) once(ctx context.Context, method, path string, in, out any) (wait time.Duration, err error) {
-	var rd io.Reader
-	if in != nil {
-		raw, err := json.Marshal(in)
-		if err != nil {
-			return -1, err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return -1, apperr.Wrap(apperr.Invalid, "STATUSPAGE_API_URL is not a valid URL", err)
-	}
-	req.Header.Set("Authorization", "OAuth "+c.key)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	retry := backoff.Delay(0, 500*time.Millisecond, 4*time.Second)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return -1, ctx.Err()
-		}
-		return retry, apperr.Wrap(apperr.UnavailableRemote, "Statuspage did not answer", errors.New("request failed"))
-	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
+	svc := httpx.Service{Name: "statuspage", HTTP: c.hc, Timeout: 15 * time.Second, Limit: 1 << 20, Count: c.count,
+		Policy: httpx.Policy{Attempts: 4, Classify: retry(ctx)}}
+	a, err := svc.Do(ctx, httpx.Request{Method: method, URL: c.base + path, Route: route, Header: h, Body: raw, Before: before})
+	var we *httpx.WaitError
+	var bad *httpx.RequestError
 	switch {
-	case resp.StatusCode/100 == 2:
-		if out != nil {
-			return -1, json.Unmarshal(body, out)
+	case errors.As(err, &bad):
+		return apperr.Wrap(apperr.Invalid, "STATUSPAGE_API_URL is not a valid URL", bad.Err)
+	case errors.As(err, &we):
+		return we.Err
+	case err != nil && a.Err == nil: // before's
+		return err
+	case err != nil:
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		return -1, nil
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return -1, apperr.New(apperr.Invalid, fmt.Sprintf("Statuspage refused the API key (%d): check STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID", resp.StatusCode))
-	case resp.StatusCode == 420 || resp.StatusCode == http.StatusTooManyRequests:
-		wait := time.Second
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-			wait = time.Duration(s) * time.Second
-		}
-		return min(wait, 10*time.Second), apperr.New(apperr.UnavailableRemote, "Statuspage is rate limiting this key")
-	case resp.StatusCode >= 500:
-		return retry, apperr.New(apperr.UnavailableRemote, fmt.Sprintf("Statuspage answered %d", resp.StatusCode))
+		return apperr.Wrap(apperr.UnavailableRemote, "Statuspage did not answer", errors.New("request failed"))
 	}
-	return -1, apperr.New(apperr.Invalid, fmt.Sprintf("Statuspage refused the update (%d): %s", resp.StatusCode, strings.TrimSpace(string(body[:min(len(body), 200)]))))
+	return answer(a, out)
+}
+
+// retry is Statuspage's rule: a 420/429 is waited out (Statuspage allows
+// about one request a second per key: its Retry-After, else 1 s, at most
+// 10 s), a 5xx or a lost answer retried after a short backoff.
+func retry(ctx context.Context) httpx.Classifier {
+	return func(a httpx.Answer) httpx.Verdict {
+		short := backoff.Delay(0, 500*time.Millisecond, 4*time.Second)
+		switch {
+		case a.Err != nil:
+			if ctx.Err() != nil {
+				return httpx.Verdict{}
+			}
+			return httpx.Verdict{Retry: true, Wait: short}
+		case a.Status == 420 || a.Status == http.StatusTooManyRequests:
+			wait := time.Second
+			if d, ok := httpx.RetryAfter(a.Header, time.Now()); ok && d > 0 {
+				wait = d
+			}
+			return httpx.Verdict{Retry: true, Wait: min(wait, 10*time.Second)}
+		case a.Status >= 500:
+			return httpx.Verdict{Retry: true, Wait: short}
+		}
+		return httpx.Verdict{}
+	}
+}
+
+// answer reads a 2xx into out, or says what Statuspage refused.
+func answer(a httpx.Answer, out any) error {
+	switch {
+	case a.Status/100 == 2:
+		if out != nil {
+			return json.Unmarshal(a.Body, out)
+		}
+		return nil
+	case a.Status == http.StatusUnauthorized || a.Status == http.StatusForbidden:
+		return apperr.New(apperr.Invalid, fmt.Sprintf("Statuspage refused the API key (%d): check STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID", a.Status))
+	case a.Status == 420 || a.Status == http.StatusTooManyRequests:
+		return apperr.New(apperr.UnavailableRemote, "Statuspage is rate limiting this key")
+	case a.Status >= 500:
+		return apperr.New(apperr.UnavailableRemote, fmt.Sprintf("Statuspage answered %d", a.Status))
+	}
+	return apperr.New(apperr.Invalid, fmt.Sprintf("Statuspage refused the update (%d): %s", a.Status, strings.TrimSpace(string(a.Body[:min(len(a.Body), 200)]))))
 }

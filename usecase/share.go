@@ -7,7 +7,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 )
 
@@ -15,16 +14,23 @@ import (
 // accounts' e-mails) with the responders only: who reads the incident's
 // thread is looked up first, guests counted; the data goes to the thread
 // only when it is a private channel without guests (the incident's own
-// private channel), else to a group DM of the responders.
+// private channel), else to a group DM of the responders. Sharing picks
+// the destination; the caller delivers there (commands.Sharing).
 
-// ShareSlack is what sharing needs of Slack (bot.Slack).
-type ShareSlack interface {
+// Audience is what sharing needs to learn who reads a channel
+// (commands.Sharing over Slack).
+type Audience interface {
 	ChannelPrivate(ctx context.Context, id string) (bool, error)
 	ChannelMembers(ctx context.Context, id string, max int) ([]string, bool, error)
-	MemberKind(ctx context.Context, id string) (bot.Member, error)
+	MemberKind(ctx context.Context, id string) (Member, error)
 	OpenGroup(ctx context.Context, users []string) (string, error)
-	Post(ctx context.Context, channel, threadTS string, m bot.Msg) (string, error)
-	Upload(ctx context.Context, channel, threadTS, filename, title, content, comment string) error
+}
+
+// Member is what the chat says of one channel member.
+type Member struct {
+	ID string
+	// Guest: a multi-channel or single-channel guest.
+	Guest, Bot, Deleted bool
 }
 
 // ResponderCheck says whether a user is a responder (handlers.Authorizer).
@@ -61,13 +67,13 @@ const maxGroup = 8
 
 // Sharing finds who reads a thread and shares with the responders only.
 type Sharing struct {
-	slack      ShareSlack
+	slack      Audience
 	responders ResponderCheck
 	log        logrus.FieldLogger
 }
 
 // NewSharing wires the use case.
-func NewSharing(slack ShareSlack, responders ResponderCheck, log logrus.FieldLogger) *Sharing {
+func NewSharing(slack Audience, responders ResponderCheck, log logrus.FieldLogger) *Sharing {
 	return &Sharing{slack: slack, responders: responders, log: log}
 }
 
@@ -182,15 +188,4 @@ func (s *Sharing) person(ctx context.Context, id string, r Readers) bool {
 		return false
 	}
 	return !m.Guest && !m.Bot && !m.Deleted
-}
-
-// Post posts m where d says.
-func (s *Sharing) Post(ctx context.Context, d Destination, m bot.Msg) error {
-	_, err := s.slack.Post(ctx, d.Channel, d.ThreadTS, m)
-	return err
-}
-
-// Upload uploads a file where d says.
-func (s *Sharing) Upload(ctx context.Context, d Destination, name, title, content, comment string) error {
-	return s.slack.Upload(ctx, d.Channel, d.ThreadTS, name, title, content, comment)
 }

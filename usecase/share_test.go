@@ -9,7 +9,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
@@ -17,7 +16,7 @@ import (
 // shareSlack is a public channel's members and every user's kind.
 type shareSlack struct {
 	members []string
-	kinds   map[string]bot.Member
+	kinds   map[string]usecase.Member
 	group   []string
 }
 
@@ -25,22 +24,16 @@ func (s *shareSlack) ChannelPrivate(context.Context, string) (bool, error) { ret
 func (s *shareSlack) ChannelMembers(context.Context, string, int) ([]string, bool, error) {
 	return s.members, false, nil
 }
-func (s *shareSlack) MemberKind(_ context.Context, id string) (bot.Member, error) {
+func (s *shareSlack) MemberKind(_ context.Context, id string) (usecase.Member, error) {
 	m, ok := s.kinds[id]
 	if !ok {
-		return bot.Member{}, errors.New("user_not_found")
+		return usecase.Member{}, errors.New("user_not_found")
 	}
 	return m, nil
 }
 func (s *shareSlack) OpenGroup(_ context.Context, users []string) (string, error) {
 	s.group = users
 	return "GDM1", nil
-}
-func (s *shareSlack) Post(context.Context, string, string, bot.Msg) (string, error) {
-	return "1.1", nil
-}
-func (s *shareSlack) Upload(context.Context, string, string, string, string, string, string) error {
-	return nil
 }
 
 type responderSet []string
@@ -54,7 +47,7 @@ func (r responderSet) Allowed(_ context.Context, id string) (bool, error) {
 // channel) and a lead Slack cannot vouch for are left out; a commander
 // outside the channel who is a full member is in.
 func TestShareLeavesOutAGuestNamedOnTheIncident(t *testing.T) {
-	slack := &shareSlack{members: []string{"U1", "U2", "UGUEST"}, kinds: map[string]bot.Member{
+	slack := &shareSlack{members: []string{"U1", "U2", "UGUEST"}, kinds: map[string]usecase.Member{
 		"U1": {ID: "U1"}, "U2": {ID: "U2"}, "UGUEST": {ID: "UGUEST", Guest: true},
 		"UAGENCY": {ID: "UAGENCY", Guest: true}, "UCMD": {ID: "UCMD"}}}
 	log := logrus.New()

@@ -8,12 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clerk-incident-bot/clerk-incident-bot/apperr"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/httpx"
 )
 
 // DefaultAPIURL is Vercel's REST API.
@@ -25,9 +27,13 @@ type Config struct {
 	Project string // VERCEL_PROJECT_ID: prj_… or the project's name
 	Team    string // VERCEL_TEAM_ID, sent as teamId on every call when set
 	APIURL  string // VERCEL_API_URL
-	HTTP    *http.Client
+	// HTTP sends each request (nil: http.DefaultClient), which has at most
+	// 15 s either way.
+	HTTP *http.Client
 	// OnCall hears of every call (the audit log); nil: nobody.
 	OnCall func(ctx context.Context, c Call)
+	// Count counts every call (metrics); nil: not counted.
+	Count httpx.Counter
 }
 
 // Call is one request to Vercel, as the audit log shows it: the route
@@ -49,9 +55,6 @@ func New(c Config) *Client {
 		c.APIURL = DefaultAPIURL
 	}
 	c.APIURL = strings.TrimRight(c.APIURL, "/")
-	if c.HTTP == nil {
-		c.HTTP = &http.Client{Timeout: 15 * time.Second}
-	}
 	return &Client{cfg: c}
 }
 
@@ -98,14 +101,30 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("Vercel answered %d%s when asked to %s.", e.Status, detail, e.Op)
 }
 
+// ErrorCode codes the refusal for apperr.CodeOf: a rate limit or a
+// failure of Vercel's may pass; the rest will not change on retry.
+func (e *Error) ErrorCode() apperr.Code {
+	switch {
+	case e.Status == http.StatusTooManyRequests || e.Status >= 500:
+		return apperr.UnavailableRemote
+	case e.Status == http.StatusNotFound:
+		return apperr.NotFound
+	}
+	return apperr.Invalid
+}
+
+// HTTPStatus is the status Vercel answered.
+func (e *Error) HTTPStatus() int { return e.Status }
+
 // IsStatus reports whether err is Vercel answering status.
 func IsStatus(err error, status int) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Status == status
 }
 
-// do sends one request; route is the path with its placeholders for the
-// audit log, path the real one.
+// do sends one request, once (a 429 or 5xx is the caller's to wait out:
+// Follow polls on); route is the path with its placeholders for the audit
+// log and metrics, path the real one.
 func (c *Client) do(ctx context.Context, method, route, path string, q url.Values, op string, out any) error {
 	if q == nil {
 		q = url.Values{}
@@ -117,26 +136,28 @@ func (c *Client) do(ctx context.Context, method, route, path string, q url.Value
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return fmt.Errorf("vercel %s: %w", op, err)
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+c.cfg.Token)
+	h.Set("Accept", "application/json")
+	svc := httpx.Service{Name: "vercel", HTTP: c.cfg.HTTP, Timeout: 15 * time.Second, Limit: 8 << 20, Count: c.cfg.Count,
+		Policy: httpx.Policy{Classify: httpx.Never}}
+	a, err := svc.Do(ctx, httpx.Request{Method: method, URL: u, Route: route, Header: h})
+	var bad *httpx.RequestError
+	if errors.As(err, &bad) {
+		return fmt.Errorf("vercel %s: %w", op, bad.Err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.cfg.HTTP.Do(req)
 	call := Call{Method: method, Route: route}
 	if err != nil {
 		// The URL has no secret; the error is the transport's.
-		err = fmt.Errorf("no answer from Vercel when asked to %s: %w", op, errors.Unwrap(err))
+		err = apperr.Wrap(apperr.UnavailableRemote, "", fmt.Errorf("no answer from Vercel when asked to %s: %w", op, errors.Unwrap(err)))
 		call.Err = err
 		c.report(ctx, call)
 		return err
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	call.Status = resp.StatusCode
-	if resp.StatusCode >= 300 {
-		e := &Error{Status: resp.StatusCode, Op: op}
+	body := a.Body
+	call.Status = a.Status
+	if a.Status >= 300 {
+		e := &Error{Status: a.Status, Op: op}
 		var env struct {
 			Error struct {
 				Code    string `json:"code"`
@@ -159,7 +180,7 @@ func (c *Client) do(ctx context.Context, method, route, path string, q url.Value
 			}
 		}
 		if e.Reset.IsZero() {
-			if s, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil && s > 0 {
+			if s, err := strconv.ParseInt(a.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil && s > 0 {
 				e.Reset = time.Unix(s, 0)
 			}
 		}
@@ -172,7 +193,7 @@ func (c *Client) do(ctx context.Context, method, route, path string, q url.Value
 		return nil
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("the answer of Vercel to %s could not be read: %w", op, err)
+		return apperr.Wrap(apperr.UnavailableRemote, "", fmt.Errorf("the answer of Vercel to %s could not be read: %w", op, err))
 	}
 	return nil
 }

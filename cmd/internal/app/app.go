@@ -38,7 +38,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
-	"github.com/clerk-incident-bot/clerk-incident-bot/rooms"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuspage"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
@@ -422,8 +421,8 @@ type slackSide interface {
 	escalation.Checker
 	publish.UserNames
 	commands.Modals
-	rooms.Slack
-	usecase.ShareSlack
+	publish.ChannelSlack
+	commands.ShareSlack
 	LookupHandle(ctx context.Context, handle string) (string, error)
 	AuthTest(ctx context.Context) (string, error)
 	OpenDM(ctx context.Context, user string) (string, error)
@@ -492,7 +491,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	b.rooms = newRooms(ctx, cfg, opt, rdb, stores.Incidents, out, strict, log)
 	in.Rooms = b.rooms.lookup
-	pe.Sharing = usecase.NewSharing(out, auth, log)
+	pe.Sharing = commands.NewSharing(out, auth, log)
 	ac.Guests = handlers.NewGuests(out, opt.Now)
 	clerk := b.publisher(rb, contacts, st)
 	if clerk != nil {
@@ -504,8 +503,8 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if engine != nil {
 		pe.Esc, esc = engine, engine
 	}
-	deps.apps.App = vercelApp(cfg, st.audit)
-	deps.apps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL)
+	deps.apps.App = vercelApp(cfg, st.audit, b.m)
+	deps.apps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL, b.m)
 	roster := newRoster(contacts, rdb, cfg, opt, log)
 	openOpts := append([]usecase.Option{usecase.WithTicks(b.rec.ticks)}, b.rooms.open...)
 	if roster != nil {
@@ -532,7 +531,7 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	pe.ReadLimit = redisx.NewPacer(rdb, cfg.RedisPrefix) // read commands, per user
 	ac.UpdateEvery, ac.UpdateChannel, ac.Modals = cfg.UpdateEvery, cfg.UpdateChannel, out
 	if cfg.StatuspageKey != "" {
-		ac.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, b.hc)
+		ac.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, b.hc).WithCounter(b.m)
 	}
 	sweep := b.sweep(st, executor, runner, poll, roster, pe.OnCallSlack)
 	return &assembled{guard: b.g, cards: b.pub.Cards, handlers: deps.handlers(), engine: engine, poll: poll, runner: runner, bypass: st.bypass,

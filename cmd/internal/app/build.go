@@ -11,13 +11,14 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
+	"github.com/clerk-incident-bot/clerk-incident-bot/bot"
 	"github.com/clerk-incident-bot/clerk-incident-bot/bypass"
 	"github.com/clerk-incident-bot/clerk-incident-bot/clerkops"
-	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/handlers"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/guard"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/httpx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/metrics"
 	"github.com/clerk-incident-bot/clerk-incident-bot/oncall"
@@ -160,21 +161,21 @@ func (b *build) engine(ladder *escalation.Ladder) *escalation.Engine {
 	pages := usecase.NewPaging(b.pub.Pages, b.pub.Names, b.rec.ticks)
 	opts := b.rooms.engine // paged people are invited to the incident's channel
 	if cfg.TwilioSID != "" {
-		opts = append(opts, escalation.WithPhones(twilioClient(cfg), pages))
+		opts = append(opts, escalation.WithPhones(twilioClient(cfg, b.m), pages))
 		if repliesOn(cfg) {
 			opts = append(opts, escalation.WithReplies(cfg.TwilioReplyNumbers[0], escalation.NewPhoneLog(b.rdb, cfg.RedisPrefix)))
 		}
 	}
 	if cfg.PagerDutyKey != "" {
-		opts = append(opts, escalation.WithAlerts(usecase.KeyedEvents{Events: paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil),
+		opts = append(opts, escalation.WithAlerts(usecase.KeyedEvents{Events: paging.NewPagerDuty(cfg.PagerDutyURL, cfg.PagerDutyKey, nil).WithCounter(b.m),
 			Keys: usecase.NewPDKeys(b.rdb, cfg.RedisPrefix)}))
 	}
 	opts = append(opts, escalation.WithGuard(b.g), escalation.WithPageObserver(b.m))
 	return escalation.NewEngine(b.rdb, cfg.RedisPrefix, b.stores.Incidents, pages, b.opt.Now, b.log.WithField("component", "escalation"), opts...)
 }
 
-func twilioClient(cfg Config) *paging.Twilio {
-	return paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID)
+func twilioClient(cfg Config, count httpx.Counter) *paging.Twilio {
+	return paging.NewTwilio(cfg.TwilioURL, cfg.TwilioSID, cfg.TwilioToken, cfg.TwilioFrom, nil).WithCallerID(cfg.TwilioCallerID).WithCounter(count)
 }
 
 // repliesOn: Twilio is set, replies are polled, and there is a number to read.
@@ -195,7 +196,7 @@ func (b *build) replies(contacts *escalation.Contacts, engine *escalation.Engine
 		}
 		return nil
 	}
-	tw := twilioClient(cfg)
+	tw := twilioClient(cfg, b.m)
 	handler := usecase.NewSMSReplies(usecase.SMSRepliesDeps{Book: contacts, Paged: escalation.NewPhoneLog(b.rdb, cfg.RedisPrefix), Store: b.stores.Incidents,
 		Ladder: engine, Pub: b.pub.Cards, Text: tw, Observe: b.m, Audit: b.rec.ticks, Log: log, Go: b.g.Go,
 		Once: func(ctx context.Context, key string, ttl time.Duration) (bool, error) {
@@ -229,7 +230,7 @@ func (b *build) pagerDutySync(engine *escalation.Engine) *usecase.PagerDutySync 
 	}
 	log := b.log.WithField("component", "pagerduty")
 	return usecase.NewPagerDutySync(usecase.PagerDutySyncDeps{
-		API: paging.NewPagerDutyAPI(cfg.PagerDutyAPIURL, cfg.PagerDutyToken, b.hc), Watch: escalation.NewAlertWatch(b.rdb, cfg.RedisPrefix),
+		API: paging.NewPagerDutyAPI(cfg.PagerDutyAPIURL, cfg.PagerDutyToken, b.hc).WithCounter(b.m), Watch: escalation.NewAlertWatch(b.rdb, cfg.RedisPrefix),
 		Store: b.stores.Incidents, Pub: cardLines{b.pub.Cards, b.pub.Notes},
 		Ladder: usecase.NewResolver(usecase.ResolverDeps{Store: b.stores.Incidents, Pub: resolveOutput{b.pub.Cards, b.rec.notices}, Esc: engine, Log: log}),
 		Redis:  b.rdb, Prefix: cfg.RedisPrefix, Keys: usecase.NewPDKeys(b.rdb, cfg.RedisPrefix), Interval: cfg.PagerDutyPoll, Now: b.opt.Now, Log: log})
@@ -238,11 +239,11 @@ func (b *build) pagerDutySync(engine *escalation.Engine) *usecase.PagerDutySync 
 // afterOpen checks the app's recent deploys after an open. Vercel may be
 // slow: the one who opened hears first; the deploy note follows in the
 // thread.
-func (b *build) afterOpen(app commands.AppDeps) func(ctx context.Context, inc *incident.Incident) {
-	if app.Vercel == nil {
+func (b *build) afterOpen(app vercelParts) func(ctx context.Context, inc *incident.Incident) {
+	if app.client == nil {
 		return nil
 	}
-	check := commands.DeployCheck{Vercel: app.Vercel, Pub: threadTicks{b.pub.Outbox, b.rec.ticks}, Now: b.opt.Now, Log: b.log}.AfterOpen
+	check := usecase.DeployCheck{Vercel: app.client, Thread: b.pub.Outbox, Ticks: b.rec.ticks, Log: b.log}.AfterOpen
 	return func(ctx context.Context, inc *incident.Incident) {
 		b.g.Go(context.WithoutCancel(ctx), "deploy-check", inc.ID, func(ctx context.Context) { check(ctx, inc) })
 	}
@@ -319,7 +320,7 @@ func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.R
 
 // executor carries out approved requests through the doers; Drain runs
 // each execution in its own goroutine, off the sweep.
-func (b *build) executor(st actionStores, clerk *clerkops.Client, app commands.AppDeps) *approval.Executor {
+func (b *build) executor(st actionStores, clerk *clerkops.Client, app vercelParts) *approval.Executor {
 	var lockClerk usecase.Clerk // nil when CLERK_SECRET_KEY is unset
 	var guardClerk usecase.InstanceGuard
 	if clerk != nil {
@@ -330,14 +331,17 @@ func (b *build) executor(st actionStores, clerk *clerkops.Client, app commands.A
 		approval.Lockout:      usecase.Lockout{Clerk: lockClerk, Pub: ticks, Affected: b.stores.Affected, Log: log},
 		approval.BypassOn:     usecase.BypassOn{Bypass: st.bypass, Pub: ticks, Now: now, Log: log},
 		approval.BypassExtend: usecase.BypassExtend{Bypass: st.bypass, Max: b.cfg.BypassMax, Now: now, Log: log},
-		approval.Rollback:     usecase.RollbackDoer{Vercel: app.Vercel, Pub: ticks, Log: log, Wait: b.opt.VercelWait},
+		approval.Rollback:     usecase.RollbackDoer{Vercel: app.rollbacks(), Pub: ticks, Log: log, Wait: b.opt.VercelWait},
 		approval.ProtectOff:   usecase.ProtectOffDoer{Clerk: guardClerk, Log: log},
 		approval.BlockDomain:  usecase.BlockDomainDoer{Clerk: guardClerk, Pub: ticks, Log: log},
 		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Once: b.stores.Markers, Pub: ticks, Now: now, Log: log},
-	}, b.rec.work, log)
-	executor.SetGuard(b.g)
+	}, b.rec.work, b.g, log, approval.WithDetached(unpaced))
 	return executor
 }
+
+// unpaced lifts the Slack pace bound of an interactive request: work
+// detached from the click waits on Slack's pace as long as it lasts.
+func unpaced(ctx context.Context) context.Context { return bot.WithPaceBound(ctx, 0) }
 
 // sweep is the timed work that is not escalation, run every second on
 // every replica: each transition inside is claimed in Redis, so it

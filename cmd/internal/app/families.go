@@ -58,7 +58,7 @@ type peopleDeps struct {
 	Audit           auditLog
 	Observe         handlers.Observer
 	ReadLimit       handlers.ReadLimiter
-	Sharing         *usecase.Sharing // who reads a thread; shares with the responders only
+	Sharing         *commands.Sharing // who reads a thread; shares with the responders only
 	// Roster is nil without schedules; OnCallSlack is the on-call side of Slack.
 	Roster      *oncall.Roster
 	OnCallSlack oncallSlack
@@ -92,7 +92,7 @@ type watchDeps struct {
 
 // appDeps are the app's deployments and the follow-ups' export.
 type appDeps struct {
-	App       commands.AppDeps
+	App       vercelParts
 	Followups commands.FollowupDeps
 }
 
@@ -210,7 +210,7 @@ func (w familyWiring) families() ([]commands.Family, *commands.Drafts) {
 		commands.NewResync(kit, commands.ResyncDeps{Runner: wa.Resync, Webhooks: wa.Webhooks, Check: wa.CheckWebhook,
 			Pub: resyncOutput{progressOutput{pub.Progress}, pub.Cards}, Channel: in.Channel}),
 		commands.NewWebhooks(kit, wa.Webhooks, pauseOutput{pub.Outbox, w.recorders.notices, ticks}),
-		commands.NewDeploys(kit, ap.App, thread, w.requests),
+		commands.NewDeploys(kit, ap.App.family(in.Store, pub.Outbox, ticks, in.Now), w.requests),
 		commands.NewAudit(kit, pe.Audit),
 		commands.NewFollowups(kit, ap.Followups),
 		commands.NewMilestones(kit, w.charts, in.Store, pub.Cards),

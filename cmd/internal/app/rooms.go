@@ -50,7 +50,7 @@ func checkRoomScopes(cfg Config, g *grantedScopes) error {
 	if cfg.RoomsPrivate {
 		feature += " with INCIDENT_CHANNELS_PRIVATE=on"
 	}
-	if missing := bot.MissingScopes(scopes, rooms.Scopes(cfg.RoomsPrivate)...); len(missing) > 0 {
+	if missing := bot.MissingScopes(scopes, publish.ChannelScopes(cfg.RoomsPrivate)...); len(missing) > 0 {
 		return bot.ScopeError(feature, missing)
 	}
 	return nil
@@ -87,6 +87,6 @@ func newRooms(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 		invite = append(invite, id)
 	}
 	r := rooms.New(rdb, cfg.RedisPrefix, rooms.Config{Main: cfg.Channel, Private: cfg.RoomsPrivate, Invite: invite, ArchiveAfter: cfg.ArchiveAfter, GroupTTL: cfg.GroupCacheTTL},
-		out, store, opt.Now, log.WithField("component", "rooms"))
+		publish.NewChannels(out), store, opt.Now, log.WithField("component", "rooms"))
 	return roomHooks{watch: r, open: []usecase.Option{usecase.WithRooms(r)}, lookup: r, engine: []escalation.Option{escalation.WithPaged(r)}, archive: r.ArchiveDue}
 }

@@ -8,19 +8,27 @@ import (
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/audit"
 	"github.com/clerk-incident-bot/clerk-incident-bot/commands"
+	"github.com/clerk-incident-bot/clerk-incident-bot/internal/httpx"
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
+	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 	"github.com/clerk-incident-bot/clerk-incident-bot/vercel"
 )
 
-// vercelApp wires the app family: the Vercel client, each of whose calls
-// is an audit entry (route and status, never a token or a value), and the
-// check of the app's Clerk key pair against Clerk.
-func vercelApp(cfg Config, log *audit.Log) commands.AppDeps {
+// vercelParts is the app's Vercel client (nil: VERCEL_TOKEN unset) and
+// the check of the app's Clerk key pair against Clerk.
+type vercelParts struct {
+	client *vercel.Client
+	keys   probe.AppKeys
+}
+
+// vercelApp wires the Vercel client, each of whose calls is an audit
+// entry (route and status, never a token or a value), and the key check.
+func vercelApp(cfg Config, log *audit.Log, count httpx.Counter) vercelParts {
 	if cfg.VercelToken == "" {
-		return commands.AppDeps{}
+		return vercelParts{}
 	}
 	hc := &http.Client{Timeout: 15 * time.Second}
-	client := vercel.New(vercel.Config{Token: cfg.VercelToken, Project: cfg.VercelProject, Team: cfg.VercelTeam, APIURL: cfg.VercelURL, HTTP: hc,
+	client := vercel.New(vercel.Config{Token: cfg.VercelToken, Project: cfg.VercelProject, Team: cfg.VercelTeam, APIURL: cfg.VercelURL, HTTP: hc, Count: count,
 		OnCall: func(ctx context.Context, c vercel.Call) {
 			who, inc := vercel.ActorOf(ctx)
 			if who == "" {
@@ -44,5 +52,25 @@ func vercelApp(cfg Config, log *audit.Log) commands.AppDeps {
 		}
 		return "https://" + host
 	}}
-	return commands.AppDeps{Vercel: client, Keys: keys}
+	return vercelParts{client: client, keys: keys}
+}
+
+// family is the app family's use cases (none when Vercel is not
+// configured): the env check records on store, says in the thread and
+// ticks its step.
+func (p vercelParts) family(store usecase.EnvRecorder, thread usecase.ThreadPoster, ticks usecase.Ticker, now func() time.Time) commands.AppDeps {
+	if p.client == nil {
+		return commands.AppDeps{}
+	}
+	return commands.AppDeps{Deploys: usecase.Deployments{Vercel: p.client},
+		Env: usecase.EnvCheck{Vercel: p.client, Keys: p.keys, Store: store, Thread: thread, Ticks: ticks, Now: now}}
+}
+
+// rollbacks is what the rollback doer calls (nil when Vercel is not
+// configured).
+func (p vercelParts) rollbacks() usecase.Vercel {
+	if p.client == nil {
+		return nil
+	}
+	return p.client
 }
