@@ -1,7 +1,10 @@
 package app_test
 
 import (
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/fakeslack"
 )
@@ -16,6 +19,19 @@ func TestVercelNotAnsweringIsSaidAsVercels(t *testing.T) {
 	h.slack.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{":warning: Could not check Vercel for a recent production deploy: No answer from Vercel"}})
 	h.slack.Command(t, "U1", "C1", "rollback INC-1 previous")
 	h.slack.ExpectEphemeral(t, "U1", ":warning: No answer from Vercel when asked to read the project")
-	h.slack.Command(t, "U1", "C1", "audit")
-	h.slack.ExpectEphemeral(t, "U1", "rollback", "failed: vercel")
+	// A command is audited after its reply: ask again until it is there.
+	var text string
+	for range 50 {
+		h.slack.Command(t, "U1", "C1", "audit")
+		text = h.slack.ExpectEphemeral(t, "U1", "Audit log").Render()
+		if strings.Contains(text, "· rollback ·") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !slices.ContainsFunc(strings.Split(text, "\n"), func(l string) bool {
+		return strings.Contains(l, "· rollback ·") && strings.Contains(l, "failed: vercel")
+	}) {
+		t.Errorf("the audit log does not say the rollback failed on Vercel:\n%s", text)
+	}
 }
