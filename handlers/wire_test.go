@@ -33,8 +33,9 @@ type wiring struct {
 	now       func() time.Time // nil: time.Now
 }
 
-// delivery is the publisher's parts as one value, as package app wires
-// them (its delivery type).
+// delivery is the publisher's parts and the recording use cases as one
+// value the tests hand every family (package app hands each family only
+// the parts it uses: cmd/internal/app/outputs.go).
 type delivery struct {
 	*publish.Cards
 	*publish.Outbox
@@ -80,7 +81,7 @@ func wire(w wiring) *Handlers {
 	access := commands.NewAccess(kit, w.auth, w.auth, nil)
 	requests := commands.NewRequests(kit, pub, w.approvals, nil, w.auth)
 	voider := usecase.NewVoider(w.approvals, usecase.NewApprovalNews(ticks, w.pub.Approvals, nil), w.log)
-	opener := usecase.NewOpener(w.stores.Incidents, w.pub, nil, nil, w.log, nil, usecase.WithTicks(ticks))
+	opener := usecase.NewOpener(w.stores.Incidents, usecase.OpenerOutput{Cards: w.pub.Cards, Thread: w.pub.Outbox, Alerts: w.pub.Posts}, nil, nil, w.log, nil, usecase.WithTicks(ticks))
 	resolver := usecase.NewResolver(usecase.ResolverDeps{Store: w.stores.Incidents, Pub: pub, Voider: voider, Bypass: w.bypass, Log: w.log})
 	var decider commands.Executor
 	if w.executor != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/escalation"
 	"github.com/clerk-incident-bot/clerk-incident-bot/incident"
 	"github.com/clerk-incident-bot/clerk-incident-bot/oncall"
-	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/render"
 	"github.com/clerk-incident-bot/clerk-incident-bot/statuswatch"
 )
@@ -58,11 +57,38 @@ func WithRooms(r Rooms) Option { return func(o *Opener) { o.rooms = r } }
 // write its audit entry through t (without it they are not recorded).
 func WithTicks(t *Ticks) Option { return func(o *Opener) { o.ticks = t } }
 
+// OpenCards posts a new incident's card and checklist (publish.Cards);
+// Channel is the incidents' channel (empty: SLACK_CHANNEL_ID unset).
+type OpenCards interface {
+	Refresh(ctx context.Context, inc *incident.Incident) error
+	PostChecklist(ctx context.Context, inc *incident.Incident)
+	Channel() string
+}
+
+// OpenThread says a line in an incident's thread (publish.Outbox).
+type OpenThread interface {
+	Thread(ctx context.Context, inc *incident.Incident, text string)
+}
+
+// AlertPoster posts a status alert under a new incident's card
+// (publish.Posts).
+type AlertPoster interface {
+	PostAlert(ctx context.Context, inc *incident.Incident, a statuswatch.Alert)
+}
+
+// OpenerOutput is what the opener shows a new incident through: its
+// card, its thread and the alert that opened it.
+type OpenerOutput struct {
+	Cards  OpenCards
+	Thread OpenThread
+	Alerts AlertPoster
+}
+
 // Opener opens incidents. Esc and Ladder are nil without a contacts file.
 type Opener struct {
 	rooms  Rooms
 	store  Store
-	pub    *publish.Publisher
+	out    OpenerOutput
 	esc    Escalator
 	ladder *escalation.Ladder
 	log    logrus.FieldLogger
@@ -74,11 +100,11 @@ type Opener struct {
 // NewOpener wires the use case. after, when not nil, runs once a new
 // incident's card and checklist are posted and its ladder started (the
 // recent-deploy check); it must not hold the caller (start its own work).
-func NewOpener(store Store, pub *publish.Publisher, esc Escalator, ladder *escalation.Ladder, log logrus.FieldLogger, after func(ctx context.Context, inc *incident.Incident), opts ...Option) *Opener {
+func NewOpener(store Store, out OpenerOutput, esc Escalator, ladder *escalation.Ladder, log logrus.FieldLogger, after func(ctx context.Context, inc *incident.Incident), opts ...Option) *Opener {
 	if ladder == nil {
 		esc = nil
 	}
-	o := &Opener{store: store, pub: pub, esc: esc, ladder: ladder, log: log, after: after}
+	o := &Opener{store: store, out: out, esc: esc, ladder: ladder, log: log, after: after}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -111,12 +137,12 @@ func (o *Opener) Open(ctx context.Context, r Request) (inc *incident.Incident, c
 	if o.rooms != nil {
 		inc, roomNote = o.rooms.Opened(ctx, inc)
 	}
-	cardErr = o.pub.Cards.Refresh(ctx, inc)
+	cardErr = o.out.Cards.Refresh(ctx, inc)
 	if roomNote != "" {
-		o.pub.Outbox.Thread(ctx, inc, roomNote)
+		o.out.Thread.Thread(ctx, inc, roomNote)
 	}
 	if inc.CardTS != "" {
-		o.pub.Cards.PostChecklist(ctx, inc)
+		o.out.Cards.PostChecklist(ctx, inc)
 	}
 	o.StartLadder(ctx, inc)
 	if o.after != nil {
@@ -133,7 +159,7 @@ func (o *Opener) StartLadder(ctx context.Context, inc *incident.Incident) {
 	}
 	if err := o.esc.Start(ctx, inc, o.frozen(ctx, inc)); err != nil {
 		o.log.WithError(err).WithField("incident", inc.ID).Error("could not start escalation")
-		o.pub.Outbox.Thread(ctx, inc, ":warning: The escalation ladder could not be started; page people by hand. The error was logged.")
+		o.out.Thread.Thread(ctx, inc, ":warning: The escalation ladder could not be started; page people by hand. The error was logged.")
 	}
 }
 
@@ -160,7 +186,7 @@ func (o *Opener) HasLadder() bool { return o.esc != nil }
 // confirmed alert (or attaches the alert to an open one of the same
 // category), posts the alert to the channel and starts the ladder.
 func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, error) {
-	channel := o.pub.Cards.Channel()
+	channel := o.out.Cards.Channel()
 	if channel == "" {
 		return "", apperr.New(apperr.SlackChannel, "SLACK_CHANNEL_ID is not set, so there is no channel for auto-opened incidents")
 	}
@@ -178,7 +204,7 @@ func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 	if errors.As(err, &dup) {
 		inc = dup.Existing
 		_, _ = o.store.Update(ctx, inc.ID, incident.Record(by, what+" attached: "+a.Title))
-		o.pub.Outbox.Thread(ctx, inc, render.AlertJoinedText(a, inc))
+		o.out.Thread.Thread(ctx, inc, render.AlertJoinedText(a, inc))
 		if a.By == "" && o.ticks != nil {
 			o.ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")
 		}
@@ -187,7 +213,7 @@ func (o *Opener) OpenAlert(ctx context.Context, a statuswatch.Alert) (string, er
 	if err != nil {
 		return "", err
 	}
-	o.pub.Posts.PostAlert(ctx, inc, a)
+	o.out.Alerts.PostAlert(ctx, inc, a)
 	if o.ticks != nil {
 		if a.By == "" {
 			o.ticks.AutoTick(ctx, inc.ID, by, incident.StepConfirmOutage, "the status poller")

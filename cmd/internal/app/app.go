@@ -113,26 +113,26 @@ func Run(ctx context.Context, cfg Config, opt Options) error {
 	if err != nil {
 		return err
 	}
-	parts, err := assemble(ctx, cfg, opt, rdb, stores, rb, out, scopes, log)
+	built, err := assemble(ctx, cfg, opt, rdb, stores, rb, out, scopes, log)
 	if err != nil {
 		return err
 	}
 	var stop stops
 	defer stop.run()
-	startLoops(ctx, cfg, opt, parts, &stop, log)
-	listener := bot.NewListener(api, parts.handlers, stores.Markers, out, log, cfg.HandlerTimeout, parts.guard, bot.AckFunc(func(kind string, d time.Duration) {
-		parts.metrics.Ack(kind, d)
+	startLoops(ctx, cfg, opt, built, &stop, log)
+	listener := bot.NewListener(api, built.handlers, stores.Markers, out, log, cfg.HandlerTimeout, built.guard, bot.AckFunc(func(kind string, d time.Duration) {
+		built.metrics.Ack(kind, d)
 		if opt.OnAck != nil {
 			opt.OnAck(kind, d)
 		}
 	}))
 
-	srv, err := serveHTTP(cfg, opt, parts, listener, stores.Incidents, log)
+	srv, err := serveHTTP(cfg, opt, built, listener, stores.Incidents, log)
 	if err != nil {
 		return err
 	}
 	var runErr error
-	parts.guard.Loop(ctx, "socket listener", func(ctx context.Context) { runErr = listener.Run(ctx) })
+	built.guard.Loop(ctx, "socket listener", func(ctx context.Context) { runErr = listener.Run(ctx) })
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
@@ -199,8 +199,8 @@ func (s *stops) run() {
 // startLoops starts what runs beside the listener (the status poller's
 // cron, the 1 s sweep, the card renderer and the escalation engine) unless
 // the caller runs it (opt.Manual), and adds how to stop each to stop.
-func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop *stops, log logrus.FieldLogger) {
-	engine, poll, runner := parts.engine, parts.poll, parts.runner
+func startLoops(ctx context.Context, cfg Config, opt Options, built *assembled, stop *stops, log logrus.FieldLogger) {
+	engine, poll, runner := built.engine, built.poll, built.runner
 	if runner != nil {
 		// On shutdown let a running resync stop at its checkpoint and hand
 		// its lease back, so another replica resumes at once.
@@ -211,15 +211,15 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 		})
 	}
 	if poll != nil {
-		startPolls(ctx, cfg, opt, parts, stop, log)
+		startPolls(ctx, cfg, opt, built, stop, log)
 	}
 	if opt.OnSweep != nil {
-		opt.OnSweep(withReplies(parts))
+		opt.OnSweep(withReplies(built))
 	}
-	if !opt.Manual.Sweep && parts.readBack.replies != nil {
+	if !opt.Manual.Sweep && built.readBack.replies != nil {
 		// Their own 1 s loop beside the sweep: a slow sweep step (Slack's
 		// pace) never holds a reply back.
-		stop.add(every(ctx, parts.guard, "SMS replies", parts.readBack.replies.PollIfDue))
+		stop.add(every(ctx, built.guard, "SMS replies", built.readBack.replies.PollIfDue))
 	}
 	if !opt.Manual.Sweep {
 		sweepCtx, stopSweep := context.WithCancel(ctx)
@@ -233,7 +233,7 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 				case <-sweepCtx.Done():
 					return
 				case <-t.C:
-					parts.sweep(sweepCtx)
+					built.sweep(sweepCtx)
 				}
 			}
 		}()
@@ -245,10 +245,10 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 	renderDone := make(chan struct{})
 	go func() {
 		defer close(renderDone)
-		parts.guard.Loop(renderCtx, "card renderer", parts.pub.Cards.RunRenderer)
+		built.guard.Loop(renderCtx, "card renderer", built.cards.RunRenderer)
 	}()
 	stop.add(func() { stopRender(); <-renderDone })
-	startPagerDuty(ctx, opt, parts, stop)
+	startPagerDuty(ctx, opt, built, stop)
 	if engine != nil {
 		if opt.OnEngine != nil {
 			opt.OnEngine(engine)
@@ -256,7 +256,7 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 		if !opt.Manual.Engine {
 			engineCtx, stopEngine := context.WithCancel(ctx)
 			engineDone := make(chan struct{})
-			go func() { parts.guard.Loop(engineCtx, "escalation engine", engine.Run); close(engineDone) }()
+			go func() { built.guard.Loop(engineCtx, "escalation engine", engine.Run); close(engineDone) }()
 			stop.add(func() { stopEngine(); <-engineDone })
 		}
 	}
@@ -264,7 +264,7 @@ func startLoops(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 
 // withReplies is the sweep a caller runs itself: with SMS replies on, it
 // reads them when due too.
-func withReplies(p *parts) func(ctx context.Context) {
+func withReplies(p *assembled) func(ctx context.Context) {
 	if p.readBack.replies == nil {
 		return p.sweep
 	}
@@ -298,8 +298,8 @@ func every(ctx context.Context, g *guard.Guard, job string, fn func(ctx context.
 // startPolls hands the poller to the caller and, unless the caller
 // polls (opt.Manual.Poll), starts the status poll's cron and, on its own
 // schedule, the probes' (each job runs on the replica holding its lease).
-func startPolls(ctx context.Context, cfg Config, opt Options, parts *parts, stop *stops, log logrus.FieldLogger) {
-	poll, pollInterval := parts.poll, parts.poll.PollEvery()
+func startPolls(ctx context.Context, cfg Config, opt Options, built *assembled, stop *stops, log logrus.FieldLogger) {
+	poll, pollInterval := built.poll, built.poll.PollEvery()
 	if opt.OnPoller != nil {
 		opt.OnPoller(poll)
 	}
@@ -308,7 +308,7 @@ func startPolls(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 		_, _ = c.AddFunc(cfg.StatusSchedule, func() {
 			pctx, cancel := context.WithTimeout(ctx, max(pollInterval, 30*time.Second))
 			defer cancel()
-			parts.guard.Run(pctx, "status poller", "", func(ctx context.Context) {
+			built.guard.Run(pctx, "status poller", "", func(ctx context.Context) {
 				if poll.TryLead(ctx) {
 					poll.Poll(ctx)
 				}
@@ -321,7 +321,7 @@ func startPolls(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 			_, _ = c.AddJob(cfg.ProbeSchedule, cron.NewChain(cron.SkipIfStillRunning(cron.DiscardLogger)).Then(cron.FuncJob(func() {
 				pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 				defer cancel()
-				parts.guard.Run(pctx, "clerk prober", "", func(ctx context.Context) {
+				built.guard.Run(pctx, "clerk prober", "", func(ctx context.Context) {
 					if poll.TryLeadProbes(ctx) {
 						poll.PollProbes(ctx)
 					}
@@ -336,36 +336,36 @@ func startPolls(ctx context.Context, cfg Config, opt Options, parts *parts, stop
 
 // startPagerDuty checks the PagerDuty REST API key once (a refused key is
 // said now) and starts the read-back loop unless the caller runs it.
-func startPagerDuty(ctx context.Context, opt Options, parts *parts, stop *stops) {
-	pd := parts.readBack.pagerDuty
+func startPagerDuty(ctx context.Context, opt Options, built *assembled, stop *stops) {
+	pd := built.readBack.pagerDuty
 	if pd == nil {
 		return
 	}
 	if opt.OnPagerDuty != nil {
 		opt.OnPagerDuty(pd)
 	}
-	parts.guard.Go(ctx, "PagerDuty key check", "", pd.Check)
+	built.guard.Go(ctx, "PagerDuty key check", "", pd.Check)
 	if opt.Manual.PagerDuty {
 		return
 	}
 	pdCtx, stopPD := context.WithCancel(ctx)
 	pdDone := make(chan struct{})
-	go func() { parts.guard.Loop(pdCtx, "PagerDuty read-back", pd.Run); close(pdDone) }()
+	go func() { built.guard.Loop(pdCtx, "PagerDuty read-back", pd.Run); close(pdDone) }()
 	stop.add(func() { stopPD(); <-pdDone })
 }
 
 // serveHTTP serves /healthz, /v1/bypass, /v1/webhooks and /metrics.
-func serveHTTP(cfg Config, opt Options, parts *parts, listener connectedness, store pinger, log logrus.FieldLogger) (*http.Server, error) {
+func serveHTTP(cfg Config, opt Options, built *assembled, listener connectedness, store pinger, log logrus.FieldLogger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
-	mux := healthMux(store, listener, parts.poll)
-	handler := guardHTTP(parts.guard, mux)
-	mux.Handle("GET /v1/bypass", bypassHandler(parts.bypass, cfg.BypassReadToken, log))
-	mux.Handle("GET /v1/webhooks", webhooksHandler(parts.webhooks, cfg.BypassReadToken, log))
-	mux.Handle("GET /metrics", parts.metrics.Handler(metrics.Access{Token: cfg.MetricsToken, BypassSecret: cfg.BypassReadToken != ""}))
-	mux.Handle("POST /v1/alerts", alertsHandler(parts.alerts, cfg.AlertsToken, cfg.AlertsCategory, log))
+	mux := healthMux(store, listener, built.poll)
+	handler := guardHTTP(built.guard, mux)
+	mux.Handle("GET /v1/bypass", bypassHandler(built.bypass, cfg.BypassReadToken, log))
+	mux.Handle("GET /v1/webhooks", webhooksHandler(built.webhooks, cfg.BypassReadToken, log))
+	mux.Handle("GET /metrics", built.metrics.Handler(metrics.Access{Token: cfg.MetricsToken, BypassSecret: cfg.BypassReadToken != ""}))
+	mux.Handle("POST /v1/alerts", alertsHandler(built.alerts, cfg.AlertsToken, cfg.AlertsCategory, log))
 	srv := newHTTPServer(handler)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -430,8 +430,10 @@ type slackSide interface {
 	TimeZone(ctx context.Context, user string) (string, error)
 }
 
-// parts are the assembled pieces shared by the bot and the CLI.
-type parts struct {
+// assembled is what assemble built, shared by the bot and the CLI: the
+// handlers, the loops beside them, the card renderer and what the HTTP
+// endpoints read.
+type assembled struct {
 	handlers *handlers.Handlers
 	engine   *escalation.Engine
 	poll     *statuswatch.Poller
@@ -441,7 +443,7 @@ type parts struct {
 	metrics  *metrics.Metrics
 	sweep    func(ctx context.Context)
 	guard    *guard.Guard
-	pub      *publish.Publisher
+	cards    *publish.Cards // the card renderer
 	alerts   alertTaker
 	readBack readBack
 }
@@ -460,7 +462,7 @@ type readBack struct {
 // (the bot, strict) unresolvable contacts and a missing scope are errors,
 // without them (nil: the CLI, which cannot reach Slack) warnings.
 func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, stores incident.Stores, rb *incident.Runbook,
-	out slackSide, scopes *grantedScopes, log logrus.FieldLogger) (*parts, error) {
+	out slackSide, scopes *grantedScopes, log logrus.FieldLogger) (*assembled, error) {
 	strict := scopes != nil // the bot; the CLI cannot reach Slack
 	b := &build{cfg: cfg, opt: opt, rdb: rdb, stores: stores, out: out, log: log, hc: &http.Client{Timeout: 10 * time.Second}}
 	auth := handlers.NewAuthorizer(cfg.Responders, out, cfg.GroupCacheTTL, opt.Now)
@@ -474,64 +476,66 @@ func assemble(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	if err != nil {
 		return nil, err
 	}
-	st := b.domainStores()
+	st := b.actionStores()
 	var poll *statuswatch.Poller // built below; the gauge reads it when scraped
 	b.m = b.metrics(st, func() *statuswatch.Poller { return poll })
 	deps := familyDeps{}
-	deps.Store, deps.Drafts, deps.Affected, deps.Markers = stores.Incidents, stores.Drafts, stores.Affected, stores.Markers
-	deps.Notices = stores.Notices
-	deps.Slack, deps.Runbook, deps.Auth, deps.Channel, deps.Log, deps.Now = out, rb, auth, cfg.Channel, log, opt.Now
-	deps.Contacts, deps.Ladder, deps.ContactProblems = contacts, ladder, problems
-	deps.Approvals, deps.Bypass, deps.BypassMax, deps.Audit, deps.Observe = st.approvals, st.bypass, cfg.BypassMax, st.audit, b.m
+	in, pe, ac := &deps.incidents, &deps.people, &deps.actions
+	in.Store, in.Drafts, in.Affected, in.Markers = stores.Incidents, stores.Drafts, stores.Affected, stores.Markers
+	ac.Notices = stores.Notices
+	in.Slack, in.Runbook, pe.Auth, in.Channel, in.Log, in.Now = out, rb, auth, cfg.Channel, log, opt.Now
+	pe.Contacts, pe.Ladder, pe.ContactProblems = contacts, ladder, problems
+	ac.Approvals, ac.Bypass, ac.BypassMax, pe.Audit, pe.Observe = st.approvals, st.bypass, cfg.BypassMax, st.audit, b.m
 	if len(cfg.Approvers) > 0 {
-		deps.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
+		pe.Approvers = handlers.NewAuthorizer(cfg.Approvers, out, cfg.GroupCacheTTL, opt.Now)
 	}
 	b.rooms = newRooms(ctx, cfg, opt, rdb, stores.Incidents, out, strict, log)
-	deps.Rooms = b.rooms.lookup
-	deps.Sharing = commands.NewSharing(out, auth, log)
-	deps.Guests = handlers.NewGuests(out, opt.Now)
+	in.Rooms = b.rooms.lookup
+	pe.Sharing = commands.NewSharing(out, auth, log)
+	ac.Guests = handlers.NewGuests(out, opt.Now)
 	clerk := b.publisher(rb, contacts, st)
 	if clerk != nil {
-		deps.Clerk = clerk
+		ac.Clerk = clerk
 	}
-	deps.Publisher, deps.Recorders, deps.Webhooks = b.pub, b.rec, st.pause
+	deps.publisher, deps.recorders, deps.watch.Webhooks = b.pub, b.rec, st.pause
 	engine := b.engine(ladder)
 	var esc usecase.Escalator
 	if engine != nil {
-		deps.Esc, esc = engine, engine
+		pe.Esc, esc = engine, engine
 	}
-	deps.App = vercelApp(cfg, st.audit, b.m)
-	deps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL, b.m)
+	deps.apps.App = vercelApp(cfg, st.audit, b.m)
+	deps.apps.Followups = followupApp(cfg, rdb, stores.Incidents, opt.Now, b.pub.Pages.ThreadURL, b.m)
 	roster := newRoster(contacts, rdb, cfg, opt, log)
 	openOpts := append([]usecase.Option{usecase.WithTicks(b.rec.ticks)}, b.rooms.open...)
 	if roster != nil {
-		deps.Roster = roster
+		pe.Roster = roster
 		openOpts = append(openOpts, usecase.WithOnCall(roster))
 	}
-	deps.OnCallSlack = oncallSlack{out: out, channel: cfg.Channel, log: log}
-	deps.Opener = usecase.NewOpener(stores.Incidents, b.pub, esc, ladder, log, b.afterOpen(deps.App), openOpts...)
-	poll = b.poller(deps.Opener)
+	pe.OnCallSlack = oncallSlack{out: out, channel: cfg.Channel, log: log}
+	in.Opener = usecase.NewOpener(stores.Incidents, usecase.OpenerOutput{Cards: b.pub.Cards, Thread: b.pub.Outbox, Alerts: b.pub.Posts},
+		esc, ladder, log, b.afterOpen(deps.apps.App), openOpts...)
+	poll = b.poller(in.Opener)
 	if poll != nil {
-		deps.Watch = poll
+		deps.watch.Watch = poll
 	}
-	deps.Pictures = newPictures(cfg, b.pub, poll, rdb, opt.Now)
-	deps.DiagnoseTargets = diagnoseTargets(cfg, clerk, b.hc)
-	deps.Check = b.checkInput(ctx, contacts, clerk, poll, strict)
+	deps.watch.Pictures = newPictures(cfg, b.pub.Files, poll, rdb, opt.Now)
+	deps.watch.DiagnoseTargets = diagnoseTargets(cfg, clerk, b.hc)
+	deps.watch.Check = b.checkInput(ctx, contacts, clerk, poll, strict)
 	// Long actions (approved rollbacks and lockouts, resyncs) are work
 	// in flight on their incident until they end.
 	b.rec.work = usecase.NewWork(usecase.WorkDeps{Store: stores.Incidents, Approvals: b.rec.approvals, Resync: b.pub.Progress, Ticks: b.rec.ticks, Upload: b.pub.Files,
-		Facts: usecase.ReportFacts{Affected: stores.Affected, Followups: followupLister(deps.Followups)}, Log: log, Now: opt.Now})
+		Facts: usecase.ReportFacts{Affected: stores.Affected, Followups: followupLister(deps.apps.Followups)}, Log: log, Now: opt.Now})
 	runner := b.webhookParts(&deps, clerk)
-	executor := b.executor(st, clerk, deps.App)
-	deps.Executor = executor
-	deps.ReadLimit = redisx.NewPacer(rdb, cfg.RedisPrefix) // read commands, per user
-	deps.UpdateEvery, deps.UpdateChannel, deps.Modals = cfg.UpdateEvery, cfg.UpdateChannel, out
+	executor := b.executor(st, clerk, deps.apps.App)
+	ac.Executor = executor
+	pe.ReadLimit = redisx.NewPacer(rdb, cfg.RedisPrefix) // read commands, per user
+	ac.UpdateEvery, ac.UpdateChannel, ac.Modals = cfg.UpdateEvery, cfg.UpdateChannel, out
 	if cfg.StatuspageKey != "" {
-		deps.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, b.hc).WithCounter(b.m)
+		ac.StatusPage = statuspage.New(cfg.StatuspageURL, cfg.StatuspageKey, cfg.StatuspagePageID, b.hc).WithCounter(b.m)
 	}
-	sweep := b.sweep(st, executor, runner, poll, roster, deps.OnCallSlack)
-	return &parts{guard: b.g, pub: b.pub, handlers: deps.handlers(), engine: engine, poll: poll, runner: runner, bypass: st.bypass,
-		webhooks: st.pause, metrics: b.m, sweep: sweep, alerts: usecase.AlertIntake{Opener: deps.Opener, Store: stores.Incidents, Thread: b.pub.Outbox,
+	sweep := b.sweep(st, executor, runner, poll, roster, pe.OnCallSlack)
+	return &assembled{guard: b.g, cards: b.pub.Cards, handlers: deps.handlers(), engine: engine, poll: poll, runner: runner, bypass: st.bypass,
+		webhooks: st.pause, metrics: b.m, sweep: sweep, alerts: usecase.AlertIntake{Opener: in.Opener, Store: stores.Incidents, Thread: b.pub.Outbox,
 			Claims: alerts.NewStore(rdb, cfg.RedisPrefix), Audit: st.audit, Log: log.WithField("component", "alerts")},
 		readBack: readBack{pagerDuty: b.pagerDutySync(engine), replies: b.replies(contacts, engine, strict)}}, nil
 }
@@ -680,7 +684,6 @@ type connectedness interface{ Connected() bool }
 
 // healthMux serves GET /healthz: 200 only while Redis answers and the
 // socket is up, and says which part is down otherwise.
-
 func healthMux(store pinger, sock connectedness, poll *statuswatch.Poller) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -793,7 +796,6 @@ func newLogger(cfg Config, w io.Writer) *logrus.Logger {
 // including Slack response URLs (bearer credentials in a URL).
 var secretPattern = regexp.MustCompile(`(xox[abposr]-|xapp-|sk_(live|test)_|whsec_|gh[pousr]_|github_pat_)[A-Za-z0-9\-_=+/]+|https://hooks\.slack\.com/[^\s"]+|(redis|rediss)://[^@\s"]*@|https://[a-z.]*svix\.com/login#[^\s"]+`)
 
-// redacting masks secrets in whatever the wrapped formatter produced.
 // redacting masks secrets in every log line: those with a recognizable
 // shape, and the configured ones without one (Twilio's auth token, the
 // PagerDuty routing key and REST API key, the Statuspage API key, the bypass and metrics

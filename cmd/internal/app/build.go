@@ -33,8 +33,8 @@ import (
 )
 
 // build holds what assemble's steps share while the parts are built, in
-// the order assemble calls them: metrics, then the guard and publisher,
-// then what reports through the publisher.
+// the order assemble calls them: metrics, then the guard, the publisher
+// and the recording use cases, then what reports through them.
 type build struct {
 	cfg    Config
 	opt    Options
@@ -47,20 +47,21 @@ type build struct {
 	g      *guard.Guard
 	pub    *publish.Publisher
 	rec    recorders
-	rooms  roomParts // empty: INCIDENT_CHANNELS off
+	rooms  roomHooks // empty: INCIDENT_CHANNELS off
 }
 
-// domain are the stores beside the incidents'.
-type domain struct {
+// actionStores are the stores beside the incidents': approvals, the
+// bypass, the webhook pause and the audit log.
+type actionStores struct {
 	approvals *approval.Store
 	bypass    *bypass.Store
 	pause     *webhookpause.Store
 	audit     *audit.Log
 }
 
-func (b *build) domainStores() domain {
+func (b *build) actionStores() actionStores {
 	cfg, now := b.cfg, b.opt.Now
-	return domain{
+	return actionStores{
 		approvals: approval.NewStore(b.rdb, cfg.RedisPrefix, cfg.ApprovalTTL, now),
 		bypass:    bypass.NewStore(b.rdb, cfg.RedisPrefix, now),
 		pause:     webhookpause.NewStore(b.rdb, cfg.RedisPrefix, resync.IDPrefix, now),
@@ -102,7 +103,7 @@ func (b *build) contacts(ctx context.Context, auth *handlers.Authorizer, strict 
 
 // metrics are the bot's Prometheus metrics; the poller is read when
 // scraped (it is built later).
-func (b *build) metrics(st domain, poll func() *statuswatch.Poller) *metrics.Metrics {
+func (b *build) metrics(st actionStores, poll func() *statuswatch.Poller) *metrics.Metrics {
 	store, rdb, prefix := b.stores.Incidents, b.rdb, b.cfg.RedisPrefix
 	return metrics.New(metrics.Gauges{
 		OpenIncidents: func(ctx context.Context) (int, error) { l, err := store.ListOpen(ctx); return len(l), err },
@@ -128,7 +129,7 @@ func (b *build) metrics(st domain, poll func() *statuswatch.Poller) *metrics.Met
 // publisher builds the guard over the publisher's alarm (the publisher's
 // goroutines run under the guard, so the alarm comes first), the Clerk
 // client (nil without CLERK_SECRET_KEY) and the publisher.
-func (b *build) publisher(rb *incident.Runbook, contacts *escalation.Contacts, st domain) *clerkops.Client {
+func (b *build) publisher(rb *incident.Runbook, contacts *escalation.Contacts, st actionStores) *clerkops.Client {
 	cfg, stores := b.cfg, b.stores
 	pstores := publish.Stores{Incidents: stores.Incidents, Stale: stores.Outbox, Renders: stores.Outbox, Lines: stores.Outbox, Locks: stores.Markers}
 	b.g = guard.New(b.log, publish.NewAlarm(pstores, b.out, cfg.Channel, b.log), b.opt.PanicHook)
@@ -227,15 +228,11 @@ func (b *build) pagerDutySync(engine *escalation.Engine) *usecase.PagerDutySync 
 	if cfg.PagerDutyToken == "" || engine == nil {
 		return nil
 	}
-	pub := newDelivery(b.pub, b.rec)
 	log := b.log.WithField("component", "pagerduty")
 	return usecase.NewPagerDutySync(usecase.PagerDutySyncDeps{
 		API: paging.NewPagerDutyAPI(cfg.PagerDutyAPIURL, cfg.PagerDutyToken, b.hc).WithCounter(b.m), Watch: escalation.NewAlertWatch(b.rdb, cfg.RedisPrefix),
-		Store: b.stores.Incidents, Pub: struct {
-			*publish.Cards
-			*publish.Notes
-		}{b.pub.Cards, b.pub.Notes},
-		Ladder: usecase.NewResolver(usecase.ResolverDeps{Store: b.stores.Incidents, Pub: pub, Esc: engine, Log: log}),
+		Store: b.stores.Incidents, Pub: cardLines{b.pub.Cards, b.pub.Notes},
+		Ladder: usecase.NewResolver(usecase.ResolverDeps{Store: b.stores.Incidents, Pub: resolveOutput{b.pub.Cards, b.rec.notices}, Esc: engine, Log: log}),
 		Redis:  b.rdb, Prefix: cfg.RedisPrefix, Keys: usecase.NewPDKeys(b.rdb, cfg.RedisPrefix), Interval: cfg.PagerDutyPoll, Now: b.opt.Now, Log: log})
 }
 
@@ -309,7 +306,7 @@ func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.R
 		return nil
 	}
 	key, _ := resync.ParseSecret(cfg.WebhookSecret) // validated in Load
-	deps.CheckWebhook = func(ctx context.Context) resync.CheckResult {
+	deps.watch.CheckWebhook = func(ctx context.Context) resync.CheckResult {
 		return resync.CheckEndpoint(ctx, b.hc, cfg.WebhookURL, key, now())
 	}
 	if clerk == nil {
@@ -317,27 +314,27 @@ func (b *build) webhookParts(deps *familyDeps, clerk *clerkops.Client) *resync.R
 	}
 	runner := resync.NewRunner(b.rdb, cfg.RedisPrefix, resync.Config{WebhookURL: cfg.WebhookURL, Secret: key, Concurrency: cfg.ResyncConc, Guard: b.g},
 		clerk, b.rec.work, now, b.log.WithField("component", "resync"))
-	deps.Resync = runner
+	deps.watch.Resync = runner
 	return runner
 }
 
 // executor carries out approved requests through the doers; Drain runs
 // each execution in its own goroutine, off the sweep.
-func (b *build) executor(st domain, clerk *clerkops.Client, app vercelParts) *approval.Executor {
+func (b *build) executor(st actionStores, clerk *clerkops.Client, app vercelParts) *approval.Executor {
 	var lockClerk usecase.Clerk // nil when CLERK_SECRET_KEY is unset
 	var guardClerk usecase.InstanceGuard
 	if clerk != nil {
 		lockClerk, guardClerk = clerk, clerk
 	}
-	pub, log, now := newDelivery(b.pub, b.rec), b.log, b.opt.Now
+	ticks, log, now := b.rec.ticks, b.log, b.opt.Now
 	executor := approval.NewExecutor(st.approvals, b.stores.Incidents, map[string]approval.Doer{
-		approval.Lockout:      usecase.Lockout{Clerk: lockClerk, Pub: pub, Affected: b.stores.Affected, Log: log},
-		approval.BypassOn:     usecase.BypassOn{Bypass: st.bypass, Pub: pub, Now: now, Log: log},
+		approval.Lockout:      usecase.Lockout{Clerk: lockClerk, Pub: ticks, Affected: b.stores.Affected, Log: log},
+		approval.BypassOn:     usecase.BypassOn{Bypass: st.bypass, Pub: ticks, Now: now, Log: log},
 		approval.BypassExtend: usecase.BypassExtend{Bypass: st.bypass, Max: b.cfg.BypassMax, Now: now, Log: log},
-		approval.Rollback:     usecase.RollbackDoer{Vercel: app.rollbacks(), Pub: pub, Log: log, Wait: b.opt.VercelWait},
+		approval.Rollback:     usecase.RollbackDoer{Vercel: app.rollbacks(), Pub: ticks, Log: log, Wait: b.opt.VercelWait},
 		approval.ProtectOff:   usecase.ProtectOffDoer{Clerk: guardClerk, Log: log},
-		approval.BlockDomain:  usecase.BlockDomainDoer{Clerk: guardClerk, Pub: pub, Log: log},
-		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Once: b.stores.Markers, Pub: pub, Now: now, Log: log},
+		approval.BlockDomain:  usecase.BlockDomainDoer{Clerk: guardClerk, Pub: ticks, Log: log},
+		approval.Rotate:       usecase.RotateDoer{Clerk: guardClerk, Secrets: b.pub.Files, Once: b.stores.Markers, Pub: ticks, Now: now, Log: log},
 	}, b.rec.work, b.g, log, approval.WithDetached(unpaced))
 	return executor
 }
@@ -350,7 +347,7 @@ func unpaced(ctx context.Context) context.Context { return bot.WithPaceBound(ctx
 // every replica: each transition inside is claimed in Redis, so it
 // happens once. Each step is guarded on its own: one that keeps failing
 // must not starve the others.
-func (b *build) sweep(st domain, executor *approval.Executor, runner *resync.Runner, poll *statuswatch.Poller, roster *oncall.Roster, tell oncall.Notifier) func(ctx context.Context) {
+func (b *build) sweep(st actionStores, executor *approval.Executor, runner *resync.Runner, poll *statuswatch.Poller, roster *oncall.Roster, tell oncall.Notifier) func(ctx context.Context) {
 	g, log, pub := b.g, b.log, b.pub
 	reminders := reminder.New(b.stores.Incidents, pub.Posts, b.cfg.UpdateEvery, b.opt.Now, log.WithField("component", "reminder"))
 	step := func(ctx context.Context, job string, fn func(ctx context.Context) error) {

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -15,35 +14,37 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/probe"
 	"github.com/clerk-incident-bot/clerk-incident-bot/publish"
 	"github.com/clerk-incident-bot/clerk-incident-bot/reminder"
-	"github.com/clerk-incident-bot/clerk-incident-bot/resync"
 	"github.com/clerk-incident-bot/clerk-incident-bot/usecase"
 )
 
-// familyDeps is what assemble gathers for the command families: each
-// optional part stays a nil interface when it is not configured, so a
-// family sees "not configured" as nil.
+// familyDeps is what assemble gathers for the command families, by
+// responsibility: each optional part stays a nil interface when it is not
+// configured, so a family sees "not configured" as nil.
 type familyDeps struct {
-	incidentDeps
-	peopleDeps
-	actionDeps
-	watchDeps
-	appDeps
+	incidents incidentDeps
+	people    peopleDeps
+	actions   actionDeps
+	watch     watchDeps
+	apps      appDeps
+	// publisher and recorders are what the families show and record their
+	// work through (publisher nil: the table alone, for help and tests).
+	publisher *publish.Publisher
+	recorders recorders
 }
 
-// incidentDeps are the incident's stores, Slack and the publisher.
+// incidentDeps are the incident's stores, Slack and the opener.
 type incidentDeps struct {
-	Store     *incident.Store
-	Drafts    *incident.Drafts
-	Affected  *incident.AffectedAccounts
-	Markers   *incident.Markers
-	Slack     handlers.Slack
-	Publisher *publish.Publisher
-	Opener    *usecase.Opener
-	Runbook   *incident.Runbook
-	Channel   string
-	Log       logrus.FieldLogger
-	Now       func() time.Time
-	Rooms     commands.RoomLookup // nil: INCIDENT_CHANNELS off
+	Store    *incident.Store
+	Drafts   *incident.Drafts
+	Affected *incident.AffectedAccounts
+	Markers  *incident.Markers
+	Slack    handlers.Slack
+	Opener   *usecase.Opener
+	Runbook  *incident.Runbook
+	Channel  string
+	Log      logrus.FieldLogger
+	Now      func() time.Time
+	Rooms    commands.RoomLookup // nil: INCIDENT_CHANNELS off
 }
 
 // peopleDeps are who may do what, who is paged, and what is recorded.
@@ -54,13 +55,10 @@ type peopleDeps struct {
 	Ladder          *escalation.Ladder
 	Contacts        *escalation.Contacts
 	ContactProblems []escalation.Problem
-	Audit           interface {
-		handlers.Auditor
-		commands.AuditReader
-	}
-	Observe   handlers.Observer
-	ReadLimit handlers.ReadLimiter
-	Sharing   *commands.Sharing // who reads a thread; shares with the responders only
+	Audit           auditLog
+	Observe         handlers.Observer
+	ReadLimit       handlers.ReadLimiter
+	Sharing         *commands.Sharing // who reads a thread; shares with the responders only
 	// Roster is nil without schedules; OnCallSlack is the on-call side of Slack.
 	Roster      *oncall.Roster
 	OnCallSlack oncallSlack
@@ -79,7 +77,6 @@ type actionDeps struct {
 	Modals        commands.Modals
 	Notices       *incident.Drafts // the notice to affected users (`notify draft`)
 	Guests        *handlers.Guests // Slack guests never get personal data
-	Recorders     recorders        // what the bot did, recorded before the publisher shows it
 }
 
 // watchDeps are what watching Clerk and the app's webhooks use.
@@ -97,6 +94,12 @@ type watchDeps struct {
 type appDeps struct {
 	App       vercelParts
 	Followups commands.FollowupDeps
+}
+
+// auditLog records each command and reads the log back (audit.Log).
+type auditLog interface {
+	handlers.Auditor
+	commands.AuditReader
 }
 
 // clerkAccounts is every Clerk operation the families use (clerkops.Client).
@@ -118,115 +121,134 @@ type recorders struct {
 	work      *usecase.Work // built after the opener (its report facts)
 }
 
-// delivery is the publisher's parts and the ticks use case as one value
-// for wiring: each family declares the few methods it uses as its own
-// small interface, and this value has them all. Nothing outside cmd sees it.
-type delivery struct {
-	*publish.Cards
-	*publish.Outbox
-	*publish.Pages
-	*publish.Files
-	*publish.Posts
-	*publish.Notes
-	*publish.Approvals
-	*publish.Names
-	*usecase.Ticks
-	notices  *usecase.Notices
-	progress *publish.Progress
-}
-
-func newDelivery(p *publish.Publisher, rec recorders) delivery {
-	if p == nil { // the table alone (help, tests)
-		return delivery{}
-	}
-	return delivery{Cards: p.Cards, Outbox: p.Outbox, Pages: p.Pages, Files: p.Files, Posts: p.Posts, Notes: p.Notes,
-		Approvals: p.Approvals, Names: p.Names, Ticks: rec.ticks, notices: rec.notices, progress: p.Progress}
-}
-
-// BypassNotice gives the bypass and webhook families the notice that is
-// recorded on the timeline and then broadcast.
-func (d delivery) BypassNotice(ctx context.Context, incID string, who incident.Person, entry, line string) {
-	d.notices.BypassNotice(ctx, incID, who, entry, line)
-}
-
-// StartProgress gives the security family the progress message as the
-// small interface it declares.
-func (d delivery) StartProgress(ctx context.Context, inc *incident.Incident, what string, total int) usecase.Progress {
-	return d.progress.StartProgress(ctx, inc, what, total)
-}
-
 // handlers wires the families, in help order, and the handlers over them.
 func (d familyDeps) handlers() *handlers.Handlers {
-	pub := newDelivery(d.Publisher, d.Recorders)
-	kit := commands.NewKit(d.Slack, d.Store, pub, d.Log, d.Now, d.Rooms)
-	approvers := d.Approvers
+	in, pe, ac := d.incidents, d.people, d.actions
+	if d.publisher == nil {
+		d.publisher = &publish.Publisher{}
+	}
+	pub := d.publisher
+	kit := commands.NewKit(in.Slack, in.Store, pub.Cards, in.Log, in.Now, in.Rooms)
+	approvers := pe.Approvers
 	if approvers == nil {
-		approvers = d.Auth
+		approvers = pe.Auth
 	}
 	var ladders commands.LadderReader
-	var esc commands.Escalator
-	var stopper usecase.LadderStopper
-	if d.Esc != nil {
-		ladders, esc, stopper = d.Esc, d.Esc, d.Esc
+	if pe.Esc != nil {
+		ladders = pe.Esc
 	}
-	charts := commands.NewCharts(kit, d.Pictures)
-	var roster commands.Roster
 	var accessOpts []commands.AccessOption
-	if d.Roster != nil {
-		roster = d.Roster
-		accessOpts = append(accessOpts, commands.WithRota(d.Roster))
+	if pe.Roster != nil {
+		accessOpts = append(accessOpts, commands.WithRota(pe.Roster))
 	}
-	access := commands.NewAccess(kit, d.Auth, approvers, ladders, accessOpts...)
-	requests := commands.NewRequests(kit, pub, d.Approvals, d.Observe, approvers)
-	voider := usecase.NewVoider(d.Approvals, d.Recorders.approvals, d.Log)
-	pages := usecase.NewStatusPages(struct {
-		*incident.Store
-		*incident.Markers
-	}{d.Store, d.Markers}, d.StatusPage, d.Log)
-	var poster commands.StatusPoster
-	if pages != nil {
-		poster = pages
+	w := familyWiring{familyDeps: d, kit: kit, charts: commands.NewCharts(kit, d.watch.Pictures),
+		access:   commands.NewAccess(kit, pe.Auth, approvers, ladders, accessOpts...),
+		requests: commands.NewRequests(kit, requestOutput{pub.Approvals, pub.Cards}, ac.Approvals, pe.Observe, approvers),
+		voider:   usecase.NewVoider(ac.Approvals, d.recorders.approvals, in.Log),
+		pages:    usecase.NewStatusPages(storeMarkers{in.Store, in.Markers}, ac.StatusPage, in.Log)}
+	fams, drafts := w.families()
+	return handlers.New(handlers.Deps{Families: fams, Kit: kit, Access: w.access, Auth: pe.Auth, People: pub.Names, Approvals: ac.Approvals,
+		Audit: pe.Audit, Observe: pe.Observe, ReadLimit: pe.ReadLimit, Views: drafts, Guests: ac.Guests, Log: in.Log})
+}
+
+// familyWiring is what several families share while they are built: the
+// kit, the charts, who may do what, approval requests, voiding and the
+// status page.
+type familyWiring struct {
+	familyDeps
+	kit      *commands.Kit
+	charts   *commands.Charts
+	access   *commands.Access
+	requests *commands.Requests
+	voider   *usecase.Voider
+	pages    *usecase.StatusPages // nil: no status page
+}
+
+// families are the command families in help order, and the drafts family
+// that also serves the handlers' views.
+func (w familyWiring) families() ([]commands.Family, *commands.Drafts) {
+	in, pe, ac, wa, ap := w.incidents, w.people, w.actions, w.watch, w.apps
+	pub, kit, ticks := w.publisher, w.kit, w.recorders.ticks
+	var esc commands.Escalator
+	if pe.Esc != nil {
+		esc = pe.Esc
 	}
-	resolver := usecase.NewResolver(usecase.ResolverDeps{Store: d.Store, Pub: pub, Esc: stopper, Voider: voider, Bypass: d.Bypass, Pages: pages, Runbook: d.Runbook, Log: d.Log})
-	clerk := d.clerkCases(pub)
+	var roster commands.Roster
+	if pe.Roster != nil {
+		roster = pe.Roster
+	}
 	var decider commands.Executor
-	if d.Executor != nil {
-		decider = d.Executor
+	if ac.Executor != nil {
+		decider = ac.Executor
 	}
-	security := commands.NewSecurity(kit, clerk.sessions, clerk.finder, requests)
-	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: d.Drafts, Pub: pub, Modals: d.Modals, UpdateChannel: d.UpdateChannel, StatusPage: poster})
-	fams := []commands.Family{
-		commands.NewOpening(kit, d.Store, pub, d.Opener, d.Runbook, d.Channel),
-		commands.NewLifecycle(kit, pub, d.Runbook, resolver),
-		commands.NewReports(kit, charts, d.Store, d.Affected, pub, followupLister(d.Followups)),
-		commands.NewChecklist(kit, d.Store, pub, d.Runbook, access),
-		commands.NewEscalation(kit, esc, d.Opener, d.Ladder),
-		commands.NewContacts(kit, access, d.Contacts, d.Ladder, d.ContactProblems),
-		commands.NewOnCall(kit, access, roster, d.OnCallSlack, d.Contacts),
+	clerk := w.clerkCases()
+	thread := threadTicks{pub.Outbox, ticks}
+	security := commands.NewSecurity(kit, clerk.sessions, clerk.finder, w.requests)
+	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: in.Drafts, Pub: draftOutput{pub.Cards, pub.Posts, ticks}, Modals: ac.Modals,
+		UpdateChannel: ac.UpdateChannel, StatusPage: w.statusPoster()})
+	return []commands.Family{
+		commands.NewOpening(kit, in.Store, pub.Cards, in.Opener, in.Runbook, in.Channel),
+		commands.NewLifecycle(kit, pub.Outbox, in.Runbook, w.resolver()),
+		commands.NewReports(kit, w.charts, in.Store, in.Affected, fileTicks{pub.Files, ticks}, followupLister(ap.Followups)),
+		commands.NewChecklist(kit, in.Store, pub.Cards, in.Runbook, w.access),
+		commands.NewEscalation(kit, esc, in.Opener, pe.Ladder),
+		commands.NewContacts(kit, w.access, pe.Contacts, pe.Ladder, pe.ContactProblems),
+		commands.NewOnCall(kit, w.access, roster, pe.OnCallSlack, pe.Contacts),
 		security,
-		commands.NewHardening(kit, commands.HardeningDeps{Controls: clerk.controls, Reviews: clerk.reviews, Pub: pub, Affected: d.Affected, Requests: requests,
-			Notices: commands.NewNotices(kit, d.Notices, pub, d.Modals, d.Runbook)}),
-		commands.NewInvestigate(kit, struct {
-			*incident.AffectedAccounts
-			*incident.Markers
-		}{d.Affected, d.Markers}, pub, clerk.accounts, d.Approvals, security, d.Sharing),
-		commands.NewRoles(kit, d.Contacts.Names(), pub, access),
-		commands.NewUpdates(kit, d.Drafts, pub, d.Runbook, d.UpdateEvery, drafts),
+		commands.NewHardening(kit, commands.HardeningDeps{Controls: clerk.controls, Reviews: clerk.reviews, Pub: fileTicks{pub.Files, ticks},
+			Affected: in.Affected, Requests: w.requests,
+			Notices: commands.NewNotices(kit, ac.Notices, noticeOutput{pub.Posts, ticks}, ac.Modals, in.Runbook)}),
+		commands.NewInvestigate(kit, affectedMarkers{in.Affected, in.Markers}, threadFiles{pub.Outbox, pub.Files}, clerk.accounts, ac.Approvals, security, pe.Sharing),
+		commands.NewRoles(kit, pe.Contacts.Names(), pub.Names, w.access),
+		commands.NewUpdates(kit, in.Drafts, draftOutput{pub.Cards, pub.Posts, ticks}, in.Runbook, ac.UpdateEvery, drafts),
 		drafts,
-		commands.NewBypass(kit, d.Bypass, voider, pub, requests, d.BypassMax),
-		commands.NewApprovals(kit, decider, access, pub, d.Observe, d.Approvals),
-		commands.NewWatch(kit, charts, d.Store, pub, d.Runbook, d.Watch),
-		commands.NewProbes(kit, charts, pub, d.DiagnoseTargets, d.Check),
-		commands.NewWebhookCheck(kit, d.CheckWebhook, pub, clerk.dashboard),
-		commands.NewResync(kit, commands.ResyncDeps{Runner: d.Resync, Webhooks: d.Webhooks, Check: d.CheckWebhook, Pub: pub, Channel: d.Channel}),
-		commands.NewWebhooks(kit, d.Webhooks, pub),
-		commands.NewDeploys(kit, d.App.family(d.Store, pub, pub, d.Now), requests),
-		commands.NewAudit(kit, d.Audit),
-		commands.NewFollowups(kit, d.Followups),
-		commands.NewMilestones(kit, charts, d.Store, pub),
+		commands.NewBypass(kit, ac.Bypass, w.voider, w.recorders.notices, w.requests, ac.BypassMax),
+		commands.NewApprovals(kit, decider, w.access, decisionOutput{pub.Approvals, pub.Files, ticks}, pe.Observe, ac.Approvals),
+		commands.NewWatch(kit, w.charts, in.Store, pub.Cards, in.Runbook, wa.Watch),
+		commands.NewProbes(kit, w.charts, thread, wa.DiagnoseTargets, wa.Check),
+		commands.NewWebhookCheck(kit, wa.CheckWebhook, thread, clerk.dashboard),
+		commands.NewResync(kit, commands.ResyncDeps{Runner: wa.Resync, Webhooks: wa.Webhooks, Check: wa.CheckWebhook,
+			Pub: resyncOutput{progressOutput{pub.Progress}, pub.Cards}, Channel: in.Channel}),
+		commands.NewWebhooks(kit, wa.Webhooks, pauseOutput{pub.Outbox, w.recorders.notices, ticks}),
+		commands.NewDeploys(kit, ap.App.family(in.Store, pub.Outbox, ticks, in.Now), w.requests),
+		commands.NewAudit(kit, pe.Audit),
+		commands.NewFollowups(kit, ap.Followups),
+		commands.NewMilestones(kit, w.charts, in.Store, pub.Cards),
+	}, drafts
+}
+
+// affectedMarkers are the affected accounts and the markers investigate
+// reads and sets.
+type affectedMarkers struct {
+	*incident.AffectedAccounts
+	*incident.Markers
+}
+
+// statusPoster posts to the status page (nil when it is not configured).
+func (w familyWiring) statusPoster() commands.StatusPoster {
+	if w.pages != nil {
+		return w.pages
 	}
-	return handlers.New(handlers.Deps{Families: fams, Kit: kit, Access: access, Auth: d.Auth, People: pub, Approvals: d.Approvals,
-		Audit: d.Audit, Observe: d.Observe, ReadLimit: d.ReadLimit, Views: drafts, Guests: d.Guests, Log: d.Log})
+	return nil
+}
+
+// storeMarkers are the incidents and the markers the status page posts
+// read and claim.
+type storeMarkers struct {
+	*incident.Store
+	*incident.Markers
+}
+
+// resolver resolves incidents: it stops the ladder, voids what waits for
+// approval, ends the bypass and updates the status page.
+func (w familyWiring) resolver() *usecase.Resolver {
+	in := w.incidents
+	var stopper usecase.LadderStopper
+	if w.people.Esc != nil {
+		stopper = w.people.Esc
+	}
+	return usecase.NewResolver(usecase.ResolverDeps{Store: in.Store, Pub: resolveOutput{w.publisher.Cards, w.recorders.notices}, Esc: stopper,
+		Voider: w.voider, Bypass: w.actions.Bypass, Pages: w.pages, Runbook: in.Runbook, Log: in.Log})
 }
 
 // clerkCases are the use cases over Clerk that the families call; without
@@ -240,25 +262,21 @@ type clerkCases struct {
 	dashboard commands.Dashboard // nil without Clerk
 }
 
-func (d familyDeps) clerkCases(pub delivery) clerkCases {
+func (w familyWiring) clerkCases() clerkCases {
+	in, pub, ticks := w.incidents, w.publisher, w.recorders.ticks
 	var c clerkCases
 	var sessionClerk usecase.SessionClerk
 	var accountClerk usecase.AccountReader
 	var controlsClerk usecase.ControlsClerk
 	var reviewClerk usecase.ReviewClerk
-	if d.Clerk != nil { // no typed nil: a nil interface is "not configured"
-		sessionClerk, accountClerk, controlsClerk, reviewClerk, c.finder, c.dashboard = d.Clerk, d.Clerk, d.Clerk, d.Clerk, d.Clerk, d.Clerk
+	if cl := w.actions.Clerk; cl != nil { // no typed nil: a nil interface is "not configured"
+		sessionClerk, accountClerk, controlsClerk, reviewClerk, c.finder, c.dashboard = cl, cl, cl, cl, cl, cl
 	}
-	c.sessions = usecase.NewSessions(sessionClerk, d.Store, d.Affected, pub, d.Now, d.Log)
-	c.accounts = usecase.NewInvestigation(accountClerk, d.Store, d.Affected, pub, d.Log)
-	c.controls = usecase.NewControls(controlsClerk, d.Store, pub, d.Log)
+	c.sessions = usecase.NewSessions(sessionClerk, in.Store, in.Affected, sessionOutput{pub.Outbox, pub.Files, progressOutput{pub.Progress}, ticks}, in.Now, in.Log)
+	c.accounts = usecase.NewInvestigation(accountClerk, in.Store, in.Affected, ticks, in.Log)
+	c.controls = usecase.NewControls(controlsClerk, in.Store, threadTicks{pub.Outbox, ticks}, in.Log)
 	c.reviews = usecase.NewAccessReview(reviewClerk)
 	return c
-}
-
-// PostResyncProgress gives the resync family the progress part's post.
-func (d delivery) PostResyncProgress(ctx context.Context, channel, thread string, j *resync.Job) (string, error) {
-	return d.progress.PostResyncProgress(ctx, channel, thread, j)
 }
 
 // followupLister is the follow-ups the report lists (nil when off).

@@ -11,7 +11,7 @@ import (
 // read (commands.Unwired): the same rows, in the same order, under the
 // same titles, each with a Run.
 func TestAssembledTableIsTheTable(t *testing.T) {
-	got := familyDeps{peopleDeps: peopleDeps{Auth: handlers.NewAuthorizer(nil, nil, time.Minute, time.Now)}}.handlers().Subcommands()
+	got := familyDeps{people: peopleDeps{Auth: handlers.NewAuthorizer(nil, nil, time.Minute, time.Now)}}.handlers().Subcommands()
 	want := handlers.Subcommands()
 	if len(got) != len(want) {
 		t.Fatalf("%d rows wired, %d in the table", len(got), len(want))

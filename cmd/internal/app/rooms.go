@@ -56,9 +56,11 @@ func checkRoomScopes(cfg Config, g *grantedScopes) error {
 	return nil
 }
 
-// roomParts are the incident channels' pieces for the other parts; all
-// empty when the option is off or Slack cannot be reached (the CLI).
-type roomParts struct {
+// roomHooks are how the incident channels hook into the other parts: the
+// card watcher, the opener's and the engine's options, the channel lookup
+// and the archive sweep; all empty when the option is off or Slack cannot
+// be reached (the CLI).
+type roomHooks struct {
 	watch   publish.CardWatcher
 	open    []usecase.Option
 	lookup  commands.RoomLookup
@@ -66,9 +68,9 @@ type roomParts struct {
 	archive func(ctx context.Context) error
 }
 
-func newRooms(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, store *incident.Store, out slackSide, strict bool, log logrus.FieldLogger) roomParts {
+func newRooms(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalClient, store *incident.Store, out slackSide, strict bool, log logrus.FieldLogger) roomHooks {
 	if !cfg.Rooms || !strict { // the CLI cannot reach Slack: incidents open in the main channel
-		return roomParts{}
+		return roomHooks{}
 	}
 	var invite []string
 	for _, id := range cfg.RoomInvite {
@@ -86,5 +88,5 @@ func newRooms(ctx context.Context, cfg Config, opt Options, rdb redis.UniversalC
 	}
 	r := rooms.New(rdb, cfg.RedisPrefix, rooms.Config{Main: cfg.Channel, Private: cfg.RoomsPrivate, Invite: invite, ArchiveAfter: cfg.ArchiveAfter, GroupTTL: cfg.GroupCacheTTL},
 		publish.NewChannels(out), store, opt.Now, log.WithField("component", "rooms"))
-	return roomParts{watch: r, open: []usecase.Option{usecase.WithRooms(r)}, lookup: r, engine: []escalation.Option{escalation.WithPaged(r)}, archive: r.ArchiveDue}
+	return roomHooks{watch: r, open: []usecase.Option{usecase.WithRooms(r)}, lookup: r, engine: []escalation.Option{escalation.WithPaged(r)}, archive: r.ArchiveDue}
 }
