@@ -93,15 +93,15 @@ func (e *ExpiredError) Error() string {
 // DecidedError says someone already decided.
 type DecidedError struct{ Req *Request }
 
-func (e *DecidedError) Error() string {
-	if e.Req.Status == Voided {
-		return fmt.Sprintf("this request is void (%s); nothing was done", e.Req.VoidReason)
+func (d *DecidedError) Error() string {
+	if d.Req.Status == Voided {
+		return fmt.Sprintf("this request is void (%s); nothing was done", d.Req.VoidReason)
 	}
 	who := "someone"
-	if e.Req.DecidedBy != nil {
-		who = e.Req.DecidedBy.Plain()
+	if d.Req.DecidedBy != nil {
+		who = d.Req.DecidedBy.Plain()
 	}
-	return fmt.Sprintf("this request was already %s by %s at %s", e.Req.Status, who, e.Req.DecidedAt.UTC().Format("15:04 UTC"))
+	return fmt.Sprintf("this request was already %s by %s at %s", d.Req.Status, who, d.Req.DecidedAt.UTC().Format("15:04 UTC"))
 }
 
 var idRe = regexp.MustCompile(`^apr-[a-z0-9]{12}$`)

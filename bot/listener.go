@@ -105,7 +105,7 @@ type AckObserver interface {
 type AckFunc func(kind string, d time.Duration)
 
 // Ack calls f.
-func (f AckFunc) Ack(kind string, d time.Duration) { f(kind, d) }
+func (a AckFunc) Ack(kind string, d time.Duration) { a(kind, d) }
 
 // NewListener builds the Socket Mode loop around an API client that has
 // the app-level token. g owns the goroutines the listener starts (the

@@ -220,6 +220,6 @@ const MaxRetryAfter = 60 * time.Second
 // RetryAfterError is a 429 whose Retry-After is over MaxRetryAfter.
 type RetryAfterError struct{ Wait time.Duration }
 
-func (e *RetryAfterError) Error() string {
-	return fmt.Sprintf("Clerk asks to wait %s before the next request (429 Retry-After)", e.Wait.Round(time.Second))
+func (r *RetryAfterError) Error() string {
+	return fmt.Sprintf("Clerk asks to wait %s before the next request (429 Retry-After)", r.Wait.Round(time.Second))
 }

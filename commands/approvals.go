@@ -55,63 +55,63 @@ func NewApprovals(k *Kit, decider Executor, access *Access, pub DecisionPublishe
 }
 
 // Title implements Family.
-func (h *Approvals) Title() string { return "Approvals" }
+func (ap *Approvals) Title() string { return "Approvals" }
 
 // Commands implements Family.
-func (h *Approvals) Commands() []Sub {
+func (ap *Approvals) Commands() []Sub {
 	return []Sub{
 		{Name: "approve", Usage: "/clerk-incident approve <request-id>", Summary: "approve a pending request (not your own)", Who: Decider, NoID: true,
-			Run: func(ctx context.Context, r Req, p Parsed) { h.decideCmd(ctx, r, p, true) }},
+			Run: func(ctx context.Context, r Req, p Parsed) { ap.decideCmd(ctx, r, p, true) }},
 		{Name: "deny", Usage: "/clerk-incident deny <request-id>", Summary: "deny or withdraw a pending request", Who: Decider, NoID: true,
-			Run: func(ctx context.Context, r Req, p Parsed) { h.decideCmd(ctx, r, p, false) }},
+			Run: func(ctx context.Context, r Req, p Parsed) { ap.decideCmd(ctx, r, p, false) }},
 	}
 }
 
 // Buttons implements Family.
-func (h *Approvals) Buttons() []Button {
+func (ap *Approvals) Buttons() []Button {
 	return []Button{
-		{ActionID: render.ActApprove, Who: Approver, Run: func(ctx context.Context, r Req, a bot.Action) { h.decideID(ctx, r, a.Value, true) }, Label: "approve"},
-		{ActionID: render.ActDeny, Who: Decider, Run: func(ctx context.Context, r Req, a bot.Action) { h.decideID(ctx, r, a.Value, false) }, Label: "deny"},
-		{ActionID: render.ActShowTargets, Who: Decider, Personal: true, Run: h.showTargets, Label: "show a request's targets"},
+		{ActionID: render.ActApprove, Who: Approver, Run: func(ctx context.Context, r Req, a bot.Action) { ap.decideID(ctx, r, a.Value, true) }, Label: "approve"},
+		{ActionID: render.ActDeny, Who: Decider, Run: func(ctx context.Context, r Req, a bot.Action) { ap.decideID(ctx, r, a.Value, false) }, Label: "deny"},
+		{ActionID: render.ActShowTargets, Who: Decider, Personal: true, Run: ap.showTargets, Label: "show a request's targets"},
 	}
 }
 
 // showTargets gives whoever may decide on a request its full targets
 // (names, e-mails, the refs left out) and reason: ephemerally, or as a
 // file in their DM when too long. The thread shows IDs and counts only.
-func (h *Approvals) showTargets(ctx context.Context, r Req, a bot.Action) {
-	if h.store == nil || !approval.ValidID(a.Value) {
-		h.ReplyText(ctx, r, "This approval request does not exist; nothing to show.")
+func (ap *Approvals) showTargets(ctx context.Context, r Req, a bot.Action) {
+	if ap.store == nil || !approval.ValidID(a.Value) {
+		ap.ReplyText(ctx, r, "This approval request does not exist; nothing to show.")
 		return
 	}
-	ar, err := h.store.Get(ctx, a.Value)
+	ar, err := ap.store.Get(ctx, a.Value)
 	if err != nil {
-		h.ReplyText(ctx, r, approvalSentence(err))
+		ap.ReplyText(ctx, r, approvalSentence(err))
 		return
 	}
 	if m, fits := render.TargetsMsg(ar); fits || r.Operator {
 		if !fits {
 			m = render.Text(render.TargetsDetail(ar))
 		}
-		h.Reply(ctx, r, m)
+		ap.Reply(ctx, r, m)
 		return
 	}
 	name := ar.ID + "-targets-full.txt"
-	if err := h.pub.UploadToUser(ctx, r.Who.ID, name, "Targets of "+ar.ID, render.TargetsDetail(ar),
+	if err := ap.pub.UploadToUser(ctx, r.Who.ID, name, "Targets of "+ar.ID, render.TargetsDetail(ar),
 		fmt.Sprintf("Every target of %s (%s, %s), with names and e-mail addresses", ar.ID, render.ActionName(ar.Action), ar.Incident)); err != nil {
-		h.Fail(ctx, r, err)
+		ap.Fail(ctx, r, err)
 		return
 	}
-	h.ReplyText(ctx, r, fmt.Sprintf(":lock: The targets of %s are too many for a message: `%s` is in your direct messages with the bot. It holds personal data.", ar.ID, name))
+	ap.ReplyText(ctx, r, fmt.Sprintf(":lock: The targets of %s are too many for a message: `%s` is in your direct messages with the bot. It holds personal data.", ar.ID, name))
 }
 
 // decideCmd is `approve` / `deny` typed with a request ID.
-func (h *Approvals) decideCmd(ctx context.Context, r Req, p Parsed, approve bool) {
+func (ap *Approvals) decideCmd(ctx context.Context, r Req, p Parsed, approve bool) {
 	if len(p.Args) != 1 {
-		h.Fail(ctx, r, &UsageError{Problem: "Give the request ID, such as apr-abc123def456.", Usage: p.Sub.Usage})
+		ap.Fail(ctx, r, &UsageError{Problem: "Give the request ID, such as apr-abc123def456.", Usage: p.Sub.Usage})
 		return
 	}
-	h.decideID(ctx, r, p.Args[0], approve)
+	ap.decideID(ctx, r, p.Args[0], approve)
 }
 
 // ApprovalStore is what asking for an approval needs of the approval store.
@@ -150,36 +150,36 @@ func NewRequests(k *Kit, pub ApprovalPublisher, approvals ApprovalStore, observe
 
 // requestApproval posts the request in the incident thread with Approve
 // and Deny buttons. Nothing reaches Clerk until someone else approves.
-func (h *Requests) request(ctx context.Context, r Req, incID string, ar approval.Request) {
-	inc, err := h.incidents.Current(ctx, incID)
+func (re *Requests) request(ctx context.Context, r Req, incID string, ar approval.Request) {
+	inc, err := re.incidents.Current(ctx, incID)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		re.Fail(ctx, r, err)
 		return
 	}
 	if !inc.Open() {
-		h.Fail(ctx, r, withID(incident.ErrAlreadyResolved, incID))
+		re.Fail(ctx, r, withID(incident.ErrAlreadyResolved, incID))
 		return
 	}
-	inc = h.pub.WithCard(ctx, inc)
+	inc = re.pub.WithCard(ctx, inc)
 	ar.Incident = incID
 	ar.RequestedBy = r.Who
-	created, err := h.approvals.Create(ctx, ar)
+	created, err := re.approvals.Create(ctx, ar)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		re.Fail(ctx, r, err)
 		return
 	}
-	if h.observe != nil {
-		h.observe.Approval("requested")
+	if re.observe != nil {
+		re.observe.Approval("requested")
 	}
 	if inc.Channel != "" {
-		if ts, ok := h.pub.PostApproval(ctx, inc, created, h.approvers.Describe()); ok {
-			if err := h.approvals.SetMessage(ctx, created.ID, inc.Channel, ts); err != nil {
-				h.log.WithError(err).Warn("could not remember approval message")
+		if ts, ok := re.pub.PostApproval(ctx, inc, created, re.approvers.Describe()); ok {
+			if err := re.approvals.SetMessage(ctx, created.ID, inc.Channel, ts); err != nil {
+				re.log.WithError(err).Warn("could not remember approval message")
 			}
 			// Someone may have clicked before the message's ts was stored,
 			// when the decision had no message to show itself on.
-			if cur, err := h.approvals.Get(ctx, created.ID); err == nil && cur.Status != approval.Pending {
-				h.pub.ShowDecision(ctx, cur)
+			if cur, err := re.approvals.Get(ctx, created.ID); err == nil && cur.Status != approval.Pending {
+				re.pub.ShowDecision(ctx, cur)
 			}
 		}
 	}
@@ -195,7 +195,7 @@ func (h *Requests) request(ctx context.Context, r Req, incID string, ar approval
 	if created.Reason != "" {
 		line += ". Reason: " + render.Redact(created.Reason)
 	}
-	_, _ = h.incidents.Update(ctx, incID, incident.Record(r.Who, line))
+	_, _ = re.incidents.Update(ctx, incID, incident.Record(r.Who, line))
 	reply := fmt.Sprintf(":hourglass: Approval requested (`%s`) in the %s thread. Someone else who may approve must click Approve before %s; nothing happens until then.",
 		created.ID, incID, render.SlackDate(created.ExpiresAt))
 	if render.HasPrivateTargets(created) {
@@ -204,55 +204,55 @@ func (h *Requests) request(ctx context.Context, r Req, incID string, ar approval
 		reply += "\nWhat the approvers are asked for (the thread shows user IDs and counts only):\n```" +
 			render.Esc(render.Truncate(strings.TrimSuffix(render.TargetsDetail(created), "\n"), 2400)) + "```"
 	}
-	h.ReplyText(ctx, r, reply)
+	re.ReplyText(ctx, r, reply)
 }
 
 // decideID approves or denies a request, from a button or a command.
-func (h *Approvals) decideID(ctx context.Context, r Req, id string, approve bool) {
+func (ap *Approvals) decideID(ctx context.Context, r Req, id string, approve bool) {
 	if !approval.ValidID(id) {
 		r.SetOutcome("refused: no such request")
-		h.ReplyText(ctx, r, "This approval request does not exist; nothing was done.")
+		ap.ReplyText(ctx, r, "This approval request does not exist; nothing was done.")
 		return
 	}
-	if h.decider == nil {
+	if ap.decider == nil {
 		r.SetOutcome("refused: approvals not configured")
-		h.ReplyText(ctx, r, "Approvals are not configured; nothing was done.")
+		ap.ReplyText(ctx, r, "Approvals are not configured; nothing was done.")
 		return
 	}
 	// The table let in approvers and responders; only approvers approve.
-	if approve && !r.Operator && !h.access.AllowedApprover(ctx, r) {
+	if approve && !r.Operator && !ap.access.AllowedApprover(ctx, r) {
 		return
 	}
-	ar, err := h.decider.Decide(ctx, id, r.Who, approve)
+	ar, err := ap.decider.Decide(ctx, id, r.Who, approve)
 	if err != nil {
 		// A refused decision is audited as refused, with why.
 		r.SetOutcome("refused: " + refusal(err))
-		if h.observe != nil {
-			h.observe.Approval("refused")
+		if ap.observe != nil {
+			ap.observe.Approval("refused")
 		}
-		h.ReplyText(ctx, r, approvalSentence(err))
+		ap.ReplyText(ctx, r, approvalSentence(err))
 		return
 	}
 	// The decision is an audit entry of its own, apart from the click.
-	h.pub.System(ctx, r.Who.ID, "approval "+ar.Status, ar.ID+" "+render.ActionName(ar.Action), ar.Incident)
-	h.log.WithField("approval", ar.ID).WithField("status", ar.Status).WithField("by", r.Who.ID).Info("approval decided")
-	if h.observe != nil {
-		h.observe.Approval(ar.Status)
+	ap.pub.System(ctx, r.Who.ID, "approval "+ar.Status, ar.ID+" "+render.ActionName(ar.Action), ar.Incident)
+	ap.log.WithField("approval", ar.ID).WithField("status", ar.Status).WithField("by", r.Who.ID).Info("approval decided")
+	if ap.observe != nil {
+		ap.observe.Approval(ar.Status)
 	}
-	h.pub.ShowDecision(ctx, ar)
+	ap.pub.ShowDecision(ctx, ar)
 	verb := "Denied"
 	if approve {
 		verb = "Approved"
 	}
-	_, _ = h.incidents.Update(ctx, ar.Incident, incident.Record(r.Who, fmt.Sprintf("%s %s (%s)", verb, render.ActionName(ar.Action), ar.ID)))
+	_, _ = ap.incidents.Update(ctx, ar.Incident, incident.Record(r.Who, fmt.Sprintf("%s %s (%s)", verb, render.ActionName(ar.Action), ar.ID)))
 	if r.IsCommand {
-		h.ReplyText(ctx, r, fmt.Sprintf("%s %s (%s).", verb, render.ActionName(ar.Action), ar.ID))
+		ap.ReplyText(ctx, r, fmt.Sprintf("%s %s (%s).", verb, render.ActionName(ar.Action), ar.ID))
 	}
 	if !approve {
 		return
 	}
-	if _, ok := h.decider.CarryOutClaimed(ctx, ar); ok && r.IsCommand {
-		h.ReplyText(ctx, r, render.OutcomeText(ar))
+	if _, ok := ap.decider.CarryOutClaimed(ctx, ar); ok && r.IsCommand {
+		ap.ReplyText(ctx, r, render.OutcomeText(ar))
 	}
 }
 

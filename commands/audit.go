@@ -24,31 +24,31 @@ type Audit struct {
 func NewAudit(k *Kit, log AuditReader) *Audit { return &Audit{Kit: k, audit: log} }
 
 // Title implements Family.
-func (h *Audit) Title() string { return "Audit" }
+func (a *Audit) Title() string { return "Audit" }
 
 // Commands implements Family.
-func (h *Audit) Commands() []Sub {
+func (a *Audit) Commands() []Sub {
 	return []Sub{
 		{Name: "audit", Usage: "/clerk-incident audit [INC-n]", Summary: "show the latest audit log entries", Who: Responder,
-			Run: h.auditCmd},
+			Run: a.auditCmd},
 	}
 }
 
 // Buttons implements Family.
-func (h *Audit) Buttons() []Button { return nil }
+func (a *Audit) Buttons() []Button { return nil }
 
-func (h *Audit) auditCmd(ctx context.Context, r Req, p Parsed) {
-	if h.audit == nil {
-		h.ReplyText(ctx, r, "The audit log is not configured.")
+func (a *Audit) auditCmd(ctx context.Context, r Req, p Parsed) {
+	if a.audit == nil {
+		a.ReplyText(ctx, r, "The audit log is not configured.")
 		return
 	}
 	if p.ID == "" {
-		p.ID = h.roomIncident(ctx, p) // typed in an incident's own channel
+		p.ID = a.roomIncident(ctx, p) // typed in an incident's own channel
 	}
-	entries, err := h.audit.Recent(ctx, p.ID, 20)
+	entries, err := a.audit.Recent(ctx, p.ID, 20)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		a.Fail(ctx, r, err)
 		return
 	}
-	h.Reply(ctx, r, render.AuditMsg(entries, p.ID))
+	a.Reply(ctx, r, render.AuditMsg(entries, p.ID))
 }

@@ -50,60 +50,60 @@ func NewBypass(k *Kit, sw BypassSwitch, voider Voider, pub Noticer, requests *Re
 }
 
 // Title implements Family.
-func (h *Bypass) Title() string { return "Bypass" }
+func (b *Bypass) Title() string { return "Bypass" }
 
 // Commands implements Family.
-func (h *Bypass) Commands() []Sub {
+func (b *Bypass) Commands() []Sub {
 	return []Sub{
 		{Name: "bypass", Usage: "/clerk-incident bypass on [INC-n] [duration] [reason…] | extend <duration> [reason…] | off | status", Summary: "emergency auth bypass (on needs approval; off is immediate)", Who: Responder,
-			ReadForms: []string{"", "status"}, Run: h.bypassCmd,
+			ReadForms: []string{"", "status"}, Run: b.bypassCmd,
 			// Only `on` belongs to an incident; the others act on the one bypass.
 			Verbs: []string{"on", "extend", "off", "status"}, NoIDVerbs: []string{"", "extend", "off", "status"}, Text: true},
 	}
 }
 
 // Buttons implements Family.
-func (h *Bypass) Buttons() []Button { return nil }
+func (b *Bypass) Buttons() []Button { return nil }
 
-func (h *Bypass) bypassCmd(ctx context.Context, r Req, p Parsed) {
-	if h.bypass == nil {
-		h.ReplyText(ctx, r, "The emergency bypass is not configured.")
+func (b *Bypass) bypassCmd(ctx context.Context, r Req, p Parsed) {
+	if b.bypass == nil {
+		b.ReplyText(ctx, r, "The emergency bypass is not configured.")
 		return
 	}
 	switch p.Form() {
 	case "status", "":
-		st, err := h.bypass.Get(ctx)
+		st, err := b.bypass.Get(ctx)
 		if err != nil {
-			h.Fail(ctx, r, err)
+			b.Fail(ctx, r, err)
 			return
 		}
 		if !st.Enabled {
-			h.ReplyText(ctx, r, ":lock: The emergency auth bypass is *off*: Clerk auth is enforced.")
+			b.ReplyText(ctx, r, ":lock: The emergency auth bypass is *off*: Clerk auth is enforced.")
 			return
 		}
-		h.ReplyText(ctx, r, fmt.Sprintf(":rotating_light: The emergency auth bypass is *ON* for %s until %s (requested by <@%s>, approved by <@%s>). Reason: %s",
+		b.ReplyText(ctx, r, fmt.Sprintf(":rotating_light: The emergency auth bypass is *ON* for %s until %s (requested by <@%s>, approved by <@%s>). Reason: %s",
 			st.Incident, render.SlackDate(st.ExpiresAt), st.RequestedBy, st.ApprovedBy, render.Esc(orNone(st.Reason))))
 	case "off":
-		was, found, err := h.bypass.Off(ctx)
+		was, found, err := b.bypass.Off(ctx)
 		if err != nil {
-			h.Fail(ctx, r, err)
+			b.Fail(ctx, r, err)
 			return
 		}
 		// Off means off: a bypass still waiting for approval is void too.
 		isBypass := func(ar *approval.Request) bool {
 			return ar.Action == approval.BypassOn || ar.Action == approval.BypassExtend
 		}
-		h.voider.VoidApprovals(ctx, isBypass, approval.VoidBypassOff)
+		b.voider.VoidApprovals(ctx, isBypass, approval.VoidBypassOff)
 		// And one approved but not carried out yet (its replica died, or
 		// the sweep has not picked it up): it must not turn it back on.
-		h.voider.CancelApproved(ctx, isBypass, approval.VoidBypassOff)
+		b.voider.CancelApproved(ctx, isBypass, approval.VoidBypassOff)
 		if !found {
-			h.ReplyText(ctx, r, "The emergency bypass is not on; nothing changed.")
+			b.ReplyText(ctx, r, "The emergency bypass is not on; nothing changed.")
 			return
 		}
 		line := fmt.Sprintf(":lock: %s turned the emergency auth bypass *OFF*: Clerk auth is enforced again.", render.Who(r.Who))
-		h.pub.BypassNotice(ctx, was.Incident, r.Who, "Emergency bypass turned off", line)
-		h.ReplyText(ctx, r, ":white_check_mark: The emergency bypass is off.")
+		b.pub.BypassNotice(ctx, was.Incident, r.Who, "Emergency bypass turned off", line)
+		b.ReplyText(ctx, r, ":white_check_mark: The emergency bypass is off.")
 	case "on":
 		rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(p.Rest), p.Args[0]))
 		dur := 30 * time.Minute
@@ -112,26 +112,26 @@ func (h *Bypass) bypassCmd(ctx context.Context, r Req, p Parsed) {
 				dur, rest = d, after
 			}
 		}
-		if dur <= 0 || dur > h.bypassMax {
-			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The bypass may last from 1m to %s (BYPASS_MAX_DURATION).", render.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
+		if dur <= 0 || dur > b.bypassMax {
+			b.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The bypass may last from 1m to %s (BYPASS_MAX_DURATION).", render.ShortDuration(b.bypassMax)), Usage: p.Sub.Usage})
 			return
 		}
 		if len([]rune(rest)) > MaxText {
-			h.Fail(ctx, r, &UsageError{Problem: "The reason is too long.", Usage: p.Sub.Usage})
+			b.Fail(ctx, r, &UsageError{Problem: "The reason is too long.", Usage: p.Sub.Usage})
 			return
 		}
-		if cur, err := h.bypass.Get(ctx); err == nil && cur.Enabled {
-			h.ReplyText(ctx, r, fmt.Sprintf("The bypass is already on for %s until %s; nothing was requested. `/clerk-incident bypass extend &lt;duration&gt;` asks to keep it on longer.", cur.Incident, render.SlackDate(cur.ExpiresAt)))
+		if cur, err := b.bypass.Get(ctx); err == nil && cur.Enabled {
+			b.ReplyText(ctx, r, fmt.Sprintf("The bypass is already on for %s until %s; nothing was requested. `/clerk-incident bypass extend &lt;duration&gt;` asks to keep it on longer.", cur.Incident, render.SlackDate(cur.ExpiresAt)))
 			return
 		}
-		h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
+		b.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
 			summary := fmt.Sprintf("Turn ON the emergency auth bypass for %s: apps reading GET /v1/bypass let every request through without Clerk until it ends", render.ShortDuration(dur))
-			h.requests.request(ctx, r, id, approval.Request{Action: approval.BypassOn, Duration: dur, Reason: render.OneLine(rest), Summary: summary})
+			b.requests.request(ctx, r, id, approval.Request{Action: approval.BypassOn, Duration: dur, Reason: render.OneLine(rest), Summary: summary})
 		})
 	case "extend":
-		h.bypassExtend(ctx, r, p)
+		b.bypassExtend(ctx, r, p)
 	default:
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say on, extend, off or status.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
+		b.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say on, extend, off or status.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 	}
 }
 
@@ -144,27 +144,27 @@ func orNone(s string) string {
 
 // bypassExtend asks, behind the same approval, to keep the bypass on
 // longer; the total stays within BYPASS_MAX_DURATION from now.
-func (h *Bypass) bypassExtend(ctx context.Context, r Req, p Parsed) {
+func (b *Bypass) bypassExtend(ctx context.Context, r Req, p Parsed) {
 	if len(p.Args) < 2 {
-		h.Fail(ctx, r, &UsageError{Problem: "Say how much longer, such as `bypass extend 15m`.", Usage: p.Sub.Usage})
+		b.Fail(ctx, r, &UsageError{Problem: "Say how much longer, such as `bypass extend 15m`.", Usage: p.Sub.Usage})
 		return
 	}
 	dur, err := time.ParseDuration(p.Args[1])
-	if err != nil || dur < time.Minute || dur > h.bypassMax {
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: extend by 1m to %s (BYPASS_MAX_DURATION).", render.Esc(p.Args[1]), render.ShortDuration(h.bypassMax)), Usage: p.Sub.Usage})
+	if err != nil || dur < time.Minute || dur > b.bypassMax {
+		b.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: extend by 1m to %s (BYPASS_MAX_DURATION).", render.Esc(p.Args[1]), render.ShortDuration(b.bypassMax)), Usage: p.Sub.Usage})
 		return
 	}
 	reason := strings.TrimSpace(strings.Join(p.Args[2:], " "))
-	cur, err := h.bypass.Get(ctx)
+	cur, err := b.bypass.Get(ctx)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		b.Fail(ctx, r, err)
 		return
 	}
 	if !cur.Enabled {
-		h.ReplyText(ctx, r, "The emergency bypass is not on, so there is nothing to extend; `bypass on` asks for a new one.")
+		b.ReplyText(ctx, r, "The emergency bypass is not on, so there is nothing to extend; `bypass on` asks for a new one.")
 		return
 	}
 	summary := fmt.Sprintf("Keep the emergency auth bypass ON %s longer (it ends at %s now): apps reading GET /v1/bypass keep letting every request through without Clerk",
 		render.ShortDuration(dur), cur.ExpiresAt.UTC().Format("15:04 UTC"))
-	h.requests.request(ctx, r, cur.Incident, approval.Request{Action: approval.BypassExtend, Duration: dur, Reason: render.OneLine(reason), Summary: summary})
+	b.requests.request(ctx, r, cur.Incident, approval.Request{Action: approval.BypassExtend, Duration: dur, Reason: render.OneLine(reason), Summary: summary})
 }

@@ -34,24 +34,24 @@ func NewDeploys(k *Kit, app AppDeps, requests *Requests) *Deploys {
 }
 
 // Title implements Family.
-func (h *Deploys) Title() string { return "The app (Vercel)" }
+func (d *Deploys) Title() string { return "The app (Vercel)" }
 
 // Commands implements Family.
-func (h *Deploys) Commands() []Sub {
+func (d *Deploys) Commands() []Sub {
 	return []Sub{
 		{Name: "deploys", Usage: "/clerk-incident deploys [n]", Summary: "the app's last n (default 5) production deployments on Vercel: age, state, commit, author, which serves production", Who: Anyone, NoID: true,
-			Run: h.deploysCmd},
+			Run: d.deploysCmd},
 		{Name: "env", Usage: "/clerk-incident env check [INC-n]", Summary: "check the app's production Clerk variables on Vercel (never their values): present, same mode, same instance, recently changed", Who: Responder,
-			Run: h.envCmd, Verbs: []string{"check"}},
+			Run: d.envCmd, Verbs: []string{"check"}},
 		{Name: "rollback", Usage: "/clerk-incident rollback [INC-n] <deployment-id|previous> [-- reason…]", Summary: "point the app's production back at an earlier Vercel deployment (needs a second person's approval)", Who: Responder,
-			Run:       h.rollbackCmd,
+			Run:       d.rollbackCmd,
 			TextAfter: "--", // the reason (splitReason): an INC-n there is text
 		},
 	}
 }
 
 // Buttons implements Family.
-func (h *Deploys) Buttons() []Button { return nil }
+func (d *Deploys) Buttons() []Button { return nil }
 
 // Rollback is the approval action of `rollback`.
 const Rollback = "rollback"
@@ -78,10 +78,10 @@ type AppDeps struct {
 
 const vercelUnset = "Vercel is not configured: set VERCEL_TOKEN and VERCEL_PROJECT_ID (and VERCEL_TEAM_ID for a team's project). Nothing was done."
 
-func (h *Deploys) vercelReady(ctx context.Context, r Req) bool {
-	if h.app.Deploys == nil || h.app.Env == nil {
+func (d *Deploys) vercelReady(ctx context.Context, r Req) bool {
+	if d.app.Deploys == nil || d.app.Env == nil {
 		r.SetOutcome("refused: vercel not configured")
-		h.ReplyText(ctx, r, vercelUnset)
+		d.ReplyText(ctx, r, vercelUnset)
 		return false
 	}
 	return true
@@ -89,18 +89,18 @@ func (h *Deploys) vercelReady(ctx context.Context, r Req) bool {
 
 // vercelFail tells Vercel's refusal as its own sentence, and Vercel not
 // answering (or answering what cannot be read) as a warning.
-func (h *Deploys) vercelFail(ctx context.Context, r Req, err error) {
+func (d *Deploys) vercelFail(ctx context.Context, r Req, err error) {
 	if refusal, ok := refusalOf(err); ok {
 		r.SetOutcome("failed: vercel " + strconv.Itoa(refusal.HTTPStatus()))
-		h.ReplyText(ctx, r, ":x: "+refusal.Error())
+		d.ReplyText(ctx, r, ":x: "+refusal.Error())
 		return
 	}
 	if apperr.CodeOf(err) == apperr.UnavailableRemote {
 		r.SetOutcome("failed: vercel")
-		h.ReplyText(ctx, r, ":warning: "+capital(err.Error())+".")
+		d.ReplyText(ctx, r, ":warning: "+capital(err.Error())+".")
 		return
 	}
-	h.Fail(ctx, r, err)
+	d.Fail(ctx, r, err)
 }
 
 // deployLine is one deployment: commit, author, age.
@@ -116,29 +116,29 @@ func deployLine(d usecase.Deploy, now time.Time) string {
 	return s
 }
 
-func (h *Deploys) deploysCmd(ctx context.Context, r Req, p Parsed) {
-	if !h.vercelReady(ctx, r) {
+func (d *Deploys) deploysCmd(ctx context.Context, r Req, p Parsed) {
+	if !d.vercelReady(ctx, r) {
 		return
 	}
 	n := 5
 	if len(p.Args) > 1 {
-		h.Fail(ctx, r, &UsageError{Problem: "Give at most one number.", Usage: p.Sub.Usage})
+		d.Fail(ctx, r, &UsageError{Problem: "Give at most one number.", Usage: p.Sub.Usage})
 		return
 	}
 	if len(p.Args) == 1 {
 		v, err := strconv.Atoi(p.Args[0])
 		if err != nil || v < 1 || v > 50 {
-			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a number from 1 to 50.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
+			d.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a number from 1 to 50.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 			return
 		}
 		n = v
 	}
-	list, err := h.app.Deploys.List(ctx, r.Who.ID, n)
+	list, err := d.app.Deploys.List(ctx, r.Who.ID, n)
 	if err != nil {
-		h.vercelFail(ctx, r, err)
+		d.vercelFail(ctx, r, err)
 		return
 	}
-	h.Reply(ctx, r, render.Text(DeploysText(list, h.now())))
+	d.Reply(ctx, r, render.Text(DeploysText(list, d.now())))
 }
 
 // DeploysText renders the deployments list (pure).
@@ -166,32 +166,32 @@ func DeploysText(list usecase.DeployList, now time.Time) string {
 	return b.String()
 }
 
-func (h *Deploys) envCmd(ctx context.Context, r Req, p Parsed) {
+func (d *Deploys) envCmd(ctx context.Context, r Req, p Parsed) {
 	if p.Form() != "check" || len(p.Args) != 1 {
-		h.Fail(ctx, r, &UsageError{Problem: "Only `env check` is known.", Usage: p.Sub.Usage})
+		d.Fail(ctx, r, &UsageError{Problem: "Only `env check` is known.", Usage: p.Sub.Usage})
 		return
 	}
-	if !h.vercelReady(ctx, r) {
+	if !d.vercelReady(ctx, r) {
 		return
 	}
-	inc, err := h.optionalIncident(ctx, p)
+	inc, err := d.optionalIncident(ctx, p)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		d.Fail(ctx, r, err)
 		return
 	}
-	rep, err := h.app.Env.Check(ctx, r.Who, inc)
+	rep, err := d.app.Env.Check(ctx, r.Who, inc)
 	if err != nil {
-		h.vercelFail(ctx, r, err)
+		d.vercelFail(ctx, r, err)
 		return
 	}
-	h.log.WithField("problems", rep.Problems).Info("env check")
+	d.log.WithField("problems", rep.Problems).Info("env check")
 	if inc != nil && inc.Channel != "" && !r.Operator {
 		// The findings went to the thread, where the asker reads them too:
 		// said once, with a pointer here.
-		h.ReplyText(ctx, r, fmt.Sprintf(":mag: The env check is in the thread of %s: %s. %s", inc.ID, problemCount(rep.Problems), render.ThreadLink(inc)))
+		d.ReplyText(ctx, r, fmt.Sprintf(":mag: The env check is in the thread of %s: %s. %s", inc.ID, problemCount(rep.Problems), render.ThreadLink(inc)))
 		return
 	}
-	h.ReplyText(ctx, r, rep.Text)
+	d.ReplyText(ctx, r, rep.Text)
 }
 
 func problemCount(n int) string {
@@ -212,29 +212,29 @@ func capital(s string) string {
 }
 
 // rollbackCmd asks for a second person's approval to roll production back.
-func (h *Deploys) rollbackCmd(ctx context.Context, r Req, p Parsed) {
-	if !h.vercelReady(ctx, r) {
+func (d *Deploys) rollbackCmd(ctx context.Context, r Req, p Parsed) {
+	if !d.vercelReady(ctx, r) {
 		return
 	}
 	arg, reason := splitReason(p.Rest)
 	words := strings.Fields(arg)
 	if len(words) != 1 || (words[0] != usecase.PreviousDeploy && !strings.HasPrefix(words[0], "dpl_")) {
-		h.Fail(ctx, r, &UsageError{Problem: "Give one deployment ID (dpl_…, from `deploys`) or `previous`.", Usage: p.Sub.Usage})
+		d.Fail(ctx, r, &UsageError{Problem: "Give one deployment ID (dpl_…, from `deploys`) or `previous`.", Usage: p.Sub.Usage})
 		return
 	}
-	h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
-		plan, err := h.app.Deploys.PlanRollback(ctx, r.Who.ID, id, words[0])
+	d.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
+		plan, err := d.app.Deploys.PlanRollback(ctx, r.Who.ID, id, words[0])
 		if err != nil {
-			h.vercelFail(ctx, r, err)
+			d.vercelFail(ctx, r, err)
 			return
 		}
 		if plan.Refused != "" {
-			h.ReplyText(ctx, r, rollbackRefusal(plan, words[0]))
+			d.ReplyText(ctx, r, rollbackRefusal(plan, words[0]))
 			return
 		}
-		from, to, now := plan.From, plan.To, h.now()
+		from, to, now := plan.From, plan.To, d.now()
 		summary := fmt.Sprintf("Roll the app's production on Vercel back from `%s` (%s) to `%s` (%s)", from.ID, deployLine(from, now), to.ID, deployLine(to, now))
-		h.requests.request(ctx, r, id, approval.Request{Action: Rollback, Targets: []string{"to " + to.ID, "from " + from.ID}, Reason: reason, Summary: summary})
+		d.requests.request(ctx, r, id, approval.Request{Action: Rollback, Targets: []string{"to " + to.ID, "from " + from.ID}, Reason: reason, Summary: summary})
 	})
 }
 

@@ -102,7 +102,7 @@ type UsageError struct {
 	Usage   string
 }
 
-func (e *UsageError) Error() string { return e.Problem }
+func (u *UsageError) Error() string { return u.Problem }
 
 // UnknownError is an unknown subcommand, with a suggestion.
 type UnknownError struct {
@@ -110,7 +110,7 @@ type UnknownError struct {
 	Suggest string
 }
 
-func (e *UnknownError) Error() string { return fmt.Sprintf("unknown subcommand %q", e.Word) }
+func (u *UnknownError) Error() string { return fmt.Sprintf("unknown subcommand %q", u.Word) }
 
 // HelpPointer says where all commands are listed.
 const HelpPointer = "`/clerk-incident help` lists all commands."

@@ -39,18 +39,18 @@ func NewEscalation(k *Kit, esc Escalator, opener LadderStarter, ladder *escalati
 }
 
 // Title implements Family.
-func (h *Escalation) Title() string { return escalationTitle }
+func (e *Escalation) Title() string { return escalationTitle }
 
 // Commands implements Family.
-func (h *Escalation) Commands() []Sub {
+func (e *Escalation) Commands() []Sub {
 	return []Sub{
 		{Name: "escalate", Usage: "/clerk-incident escalate [INC-n]", Summary: "page the next escalation level now", Who: OnIncident,
-			Run: func(ctx context.Context, r Req, p Parsed) { h.withIncident(ctx, r, p, false, h.escalate) }},
+			Run: func(ctx context.Context, r Req, p Parsed) { e.withIncident(ctx, r, p, false, e.escalate) }},
 	}
 }
 
 // Buttons implements Family.
-func (h *Escalation) Buttons() []Button { return nil }
+func (e *Escalation) Buttons() []Button { return nil }
 
 // Contacts shows the escalation ladder and who to call.
 type Contacts struct {
@@ -69,66 +69,66 @@ func NewContacts(k *Kit, access *Access, contacts *escalation.Contacts, ladder *
 }
 
 // Title implements Family.
-func (h *Contacts) Title() string { return escalationTitle }
+func (c *Contacts) Title() string { return escalationTitle }
 
 // Commands implements Family.
-func (h *Contacts) Commands() []Sub {
+func (c *Contacts) Commands() []Sub {
 	return []Sub{
 		{Name: "contacts", Usage: "/clerk-incident contacts", Summary: "show the escalation ladder, on-call phones and Clerk support", NoID: true, Personal: true,
 			Run: func(ctx context.Context, r Req, _ Parsed) {
 				// Anyone sees the ladder; phones are for responders. The
 				// reply is ephemeral (response_url or chat.postEphemeral).
-				responder, _ := h.access.Responder(ctx, r.Who.ID)
-				h.Reply(ctx, r, render.ContactsMsg(h.contacts, h.ladder, h.problems, responder || r.Operator))
+				responder, _ := c.access.Responder(ctx, r.Who.ID)
+				c.Reply(ctx, r, render.ContactsMsg(c.contacts, c.ladder, c.problems, responder || r.Operator))
 			}},
 	}
 }
 
 // Buttons implements Family.
-func (h *Contacts) Buttons() []Button { return nil }
+func (c *Contacts) Buttons() []Button { return nil }
 
-func (h *Escalation) escalate(ctx context.Context, r Req, id string) {
-	if h.esc == nil {
-		h.ReplyText(ctx, r, "Escalation is not configured: no contacts file was loaded (CONTACTS_FILE).")
+func (e *Escalation) escalate(ctx context.Context, r Req, id string) {
+	if e.esc == nil {
+		e.ReplyText(ctx, r, "Escalation is not configured: no contacts file was loaded (CONTACTS_FILE).")
 		return
 	}
-	inc, err := h.incidents.Current(ctx, id)
+	inc, err := e.incidents.Current(ctx, id)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		e.Fail(ctx, r, err)
 		return
 	}
 	if !inc.Open() {
-		h.Fail(ctx, r, withID(incident.ErrAlreadyResolved, id))
+		e.Fail(ctx, r, withID(incident.ErrAlreadyResolved, id))
 		return
 	}
-	rung, err := h.esc.Escalate(ctx, id)
+	rung, err := e.esc.Escalate(ctx, id)
 	if errors.Is(err, escalation.ErrNoLadder) {
-		if h.ladder == nil {
-			h.ReplyText(ctx, r, fmt.Sprintf("%s has no escalation ladder and none is configured.", id))
+		if e.ladder == nil {
+			e.ReplyText(ctx, r, fmt.Sprintf("%s has no escalation ladder and none is configured.", id))
 			return
 		}
-		h.opener.StartLadder(ctx, inc)
-		rung, err = h.esc.Escalate(ctx, id)
+		e.opener.StartLadder(ctx, inc)
+		rung, err = e.esc.Escalate(ctx, id)
 	}
 	var soon *escalation.TooSoonError
 	if errors.As(err, &soon) {
 		// A page storm (every escalate past the last level re-pages it) is
 		// refused, audited as such, and says when the next one may go.
 		// Whole seconds, rounded so that "at" and "in" are never early.
-		now := h.now()
+		now := e.now()
 		ago := fmt.Sprintf("%d s", now.Sub(soon.Last)/time.Second)
 		at := soon.Next.Add(time.Second - 1).Truncate(time.Second)
 		r.SetOutcome(fmt.Sprintf("refused: level %d was escalated to %s ago", soon.Level, ago))
-		h.ReplyText(ctx, r, fmt.Sprintf(":hourglass: Level %d (%s) of %s was paged by a manual escalation %s ago; give them a moment to answer. The next manual escalation (level %d, %s) is possible at %s (in %d s). Nothing changed.",
+		e.ReplyText(ctx, r, fmt.Sprintf(":hourglass: Level %d (%s) of %s was paged by a manual escalation %s ago; give them a moment to answer. The next manual escalation (level %d, %s) is possible at %s (in %d s). Nothing changed.",
 			soon.Level, soon.Name, id, ago, soon.NextLevel, soon.NextName, at.UTC().Format("15:04:05 UTC"), (at.Sub(now)+time.Second-1)/time.Second))
 		return
 	}
 	if err != nil {
-		h.Fail(ctx, r, err)
+		e.Fail(ctx, r, err)
 		return
 	}
-	if _, err := h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Escalation requested: paging level %d (%s) now", rung.Level, rung.Name))); err != nil {
-		h.log.WithError(err).Warn("could not record escalation")
+	if _, err := e.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Escalation requested: paging level %d (%s) now", rung.Level, rung.Name))); err != nil {
+		e.log.WithError(err).Warn("could not record escalation")
 	}
-	h.ReplyText(ctx, r, fmt.Sprintf(":rotating_light: Paging level %d (%s) of %s now.", rung.Level, rung.Name, id))
+	e.ReplyText(ctx, r, fmt.Sprintf(":rotating_light: Paging level %d (%s) of %s now.", rung.Level, rung.Name, id))
 }

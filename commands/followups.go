@@ -50,87 +50,87 @@ type Followups struct {
 func NewFollowups(k *Kit, d FollowupDeps) *Followups { return &Followups{Kit: k, followups: d} }
 
 // Title implements Family.
-func (h *Followups) Title() string { return "Follow-ups" }
+func (fo *Followups) Title() string { return "Follow-ups" }
 
 // Buttons implements Family.
-func (h *Followups) Buttons() []Button { return nil }
+func (fo *Followups) Buttons() []Button { return nil }
 
 // Commands implements Family.
-func (h *Followups) Commands() []Sub {
+func (fo *Followups) Commands() []Sub {
 	return []Sub{
 		{Name: "followup", Usage: "/clerk-incident followup add [INC-n] <text…> | list [INC-n] | done [INC-n] <n> | export [INC-n]",
 			Summary: "the incident's follow-ups (action items): add, list, mark done, and export each to GitHub as one issue; they fill the report's Prevention",
-			Who:     OnIncident, ReadForms: []string{"", "list"}, Run: h.followupCmd,
+			Who:     OnIncident, ReadForms: []string{"", "list"}, Run: fo.followupCmd,
 			Verbs: []string{"add", "list", "done", "export"}, Text: true},
 	}
 }
 
-func (h *Followups) followupCmd(ctx context.Context, r Req, p Parsed) {
-	if h.followups.Store == nil {
-		h.ReplyText(ctx, r, "Follow-ups are not configured in this bot. Nothing changed.")
+func (fo *Followups) followupCmd(ctx context.Context, r Req, p Parsed) {
+	if fo.followups.Store == nil {
+		fo.ReplyText(ctx, r, "Follow-ups are not configured in this bot. Nothing changed.")
 		return
 	}
 	_, rest := SplitWord(p.Rest) // the verb's argument
 	switch p.Form() {
 	case "", "list":
 		if rest != "" {
-			h.Fail(ctx, r, &UsageError{Problem: "`followup list` takes only an incident ID.", Usage: p.Sub.Usage})
+			fo.Fail(ctx, r, &UsageError{Problem: "`followup list` takes only an incident ID.", Usage: p.Sub.Usage})
 			return
 		}
-		h.withIncident(ctx, r, p, true, h.followupList)
+		fo.withIncident(ctx, r, p, true, fo.followupList)
 	case "add":
 		text := strings.TrimSpace(rest)
 		if text == "" {
-			h.Fail(ctx, r, &UsageError{Problem: "Say what should be done, such as `followup add alert when sign-in errors pass 1%`.", Usage: p.Sub.Usage})
+			fo.Fail(ctx, r, &UsageError{Problem: "Say what should be done, such as `followup add alert when sign-in errors pass 1%`.", Usage: p.Sub.Usage})
 			return
 		}
 		if n := len([]rune(text)); n > MaxText {
-			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The follow-up is %d characters; the limit is %d. Nothing changed.", n, MaxText), Usage: p.Sub.Usage})
+			fo.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The follow-up is %d characters; the limit is %d. Nothing changed.", n, MaxText), Usage: p.Sub.Usage})
 			return
 		}
-		h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) { h.followupAdd(ctx, r, id, text) })
+		fo.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) { fo.followupAdd(ctx, r, id, text) })
 	case "done":
 		n, err := strconv.Atoi(strings.TrimPrefix(rest, "#"))
 		if err != nil || n < 1 {
-			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a follow-up number; `followup list` shows them.", render.Esc(render.Truncate(rest, 40))), Usage: p.Sub.Usage})
+			fo.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a follow-up number; `followup list` shows them.", render.Esc(render.Truncate(rest, 40))), Usage: p.Sub.Usage})
 			return
 		}
-		h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) { h.followupDone(ctx, r, id, n) })
+		fo.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) { fo.followupDone(ctx, r, id, n) })
 	case "export":
 		if rest != "" {
-			h.Fail(ctx, r, &UsageError{Problem: "`followup export` takes only an incident ID.", Usage: p.Sub.Usage})
+			fo.Fail(ctx, r, &UsageError{Problem: "`followup export` takes only an incident ID.", Usage: p.Sub.Usage})
 			return
 		}
-		if h.followups.Export == nil {
+		if fo.followups.Export == nil {
 			r.SetOutcome("refused: github not configured")
-			h.ReplyText(ctx, r, "GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPOSITORY (owner/name). Nothing was exported.")
+			fo.ReplyText(ctx, r, "GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPOSITORY (owner/name). Nothing was exported.")
 			return
 		}
-		h.withIncident(ctx, r, p, true, h.followupExport)
+		fo.withIncident(ctx, r, p, true, fo.followupExport)
 	default:
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say add, list, done or export.", render.Esc(render.Truncate(p.Args[0], 40))), Usage: p.Sub.Usage})
+		fo.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say add, list, done or export.", render.Esc(render.Truncate(p.Args[0], 40))), Usage: p.Sub.Usage})
 	}
 }
 
-func (h *Followups) followupAdd(ctx context.Context, r Req, id, text string) {
-	f, err := h.followups.Store.Add(ctx, id, text, r.Who)
+func (fo *Followups) followupAdd(ctx context.Context, r Req, id, text string) {
+	f, err := fo.followups.Store.Add(ctx, id, text, r.Who)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		fo.Fail(ctx, r, err)
 		return
 	}
-	if _, err := h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Follow-up %d: %s", f.N, f.Text))); err != nil {
-		h.log.WithError(err).WithField("incident", id).Warn("could not record a follow-up on the timeline")
+	if _, err := fo.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Follow-up %d: %s", f.N, f.Text))); err != nil {
+		fo.log.WithError(err).WithField("incident", id).Warn("could not record a follow-up on the timeline")
 	}
-	h.ReplyText(ctx, r, fmt.Sprintf(":memo: Follow-up %d added to %s: %s\n`/clerk-incident followup export %s` files each follow-up as a GitHub issue.", f.N, id, render.Esc(f.Text), id))
+	fo.ReplyText(ctx, r, fmt.Sprintf(":memo: Follow-up %d added to %s: %s\n`/clerk-incident followup export %s` files each follow-up as a GitHub issue.", f.N, id, render.Esc(f.Text), id))
 }
 
-func (h *Followups) followupList(ctx context.Context, r Req, id string) {
-	list, err := h.followups.Store.List(ctx, id)
+func (fo *Followups) followupList(ctx context.Context, r Req, id string) {
+	list, err := fo.followups.Store.List(ctx, id)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		fo.Fail(ctx, r, err)
 		return
 	}
-	h.ReplyText(ctx, r, FollowupsText(id, list))
+	fo.ReplyText(ctx, r, FollowupsText(id, list))
 }
 
 // FollowupsText lists an incident's follow-ups.
@@ -156,26 +156,26 @@ func FollowupsText(id string, list []incident.Followup) string {
 	return b.String()
 }
 
-func (h *Followups) followupDone(ctx context.Context, r Req, id string, n int) {
-	f, already, err := h.followups.Store.Done(ctx, id, n, r.Who)
+func (fo *Followups) followupDone(ctx context.Context, r Req, id string, n int) {
+	f, already, err := fo.followups.Store.Done(ctx, id, n, r.Who)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		fo.Fail(ctx, r, err)
 		return
 	}
 	if already {
-		h.ReplyText(ctx, r, fmt.Sprintf("Follow-up %d of %s was already done; nothing changed.", n, id))
+		fo.ReplyText(ctx, r, fmt.Sprintf("Follow-up %d of %s was already done; nothing changed.", n, id))
 		return
 	}
-	if _, err := h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Follow-up %d done", n))); err != nil {
-		h.log.WithError(err).WithField("incident", id).Warn("could not record a follow-up on the timeline")
+	if _, err := fo.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Follow-up %d done", n))); err != nil {
+		fo.log.WithError(err).WithField("incident", id).Warn("could not record a follow-up on the timeline")
 	}
-	h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Follow-up %d of %s is done: %s", n, id, render.Esc(render.OneLine(f.Text))))
+	fo.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Follow-up %d of %s is done: %s", n, id, render.Esc(render.OneLine(f.Text))))
 }
 
-func (h *Followups) followupExport(ctx context.Context, r Req, id string) {
-	res, err := h.followups.Export.Export(ctx, id)
+func (fo *Followups) followupExport(ctx context.Context, r Req, id string) {
+	res, err := fo.followups.Export.Export(ctx, id)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		fo.Fail(ctx, r, err)
 		return
 	}
 	var filed []string
@@ -188,11 +188,11 @@ func (h *Followups) followupExport(ctx context.Context, r Req, id string) {
 		}
 	}
 	if len(filed) > 0 {
-		if _, err := h.incidents.Update(ctx, id, incident.Record(r.Who, "Follow-ups exported to GitHub "+h.followups.Repo+": "+strings.Join(filed, ", "))); err != nil {
-			h.log.WithError(err).WithField("incident", id).Warn("could not record the export on the timeline")
+		if _, err := fo.incidents.Update(ctx, id, incident.Record(r.Who, "Follow-ups exported to GitHub "+fo.followups.Repo+": "+strings.Join(filed, ", "))); err != nil {
+			fo.log.WithError(err).WithField("incident", id).Warn("could not record the export on the timeline")
 		}
 	}
-	h.ReplyText(ctx, r, ExportText(id, h.followups.Repo, res))
+	fo.ReplyText(ctx, r, ExportText(id, fo.followups.Repo, res))
 }
 
 // ExportText says how each follow-up's export ended.
@@ -239,13 +239,13 @@ func githubSentence(err error) string {
 
 // followupsFor is the follow-ups the report lists (none when unreadable:
 // the report is still written).
-func (h *Reports) followupsFor(ctx context.Context, id string) []incident.Followup {
-	if h.followups == nil {
+func (re *Reports) followupsFor(ctx context.Context, id string) []incident.Followup {
+	if re.followups == nil {
 		return nil
 	}
-	list, err := h.followups.List(ctx, id)
+	list, err := re.followups.List(ctx, id)
 	if err != nil {
-		h.log.WithError(err).WithField("incident", id).Warn("could not read the follow-ups for the report")
+		re.log.WithError(err).WithField("incident", id).Warn("could not read the follow-ups for the report")
 	}
 	return list
 }

@@ -136,165 +136,165 @@ func afterVerb(p Parsed) string {
 	return strings.TrimSpace(rest)
 }
 
-func (h *Protection) protect(ctx context.Context, r Req, p Parsed) {
-	if !clerkReady(ctx, h.Kit, r, configured(h.controls)) {
+func (pn *Protection) protect(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, pn.Kit, r, configured(pn.controls)) {
 		return
 	}
 	switch p.Verb {
 	case "", "status":
-		pr, err := h.controls.Protect(ctx)
+		pr, err := pn.controls.Protect(ctx)
 		if err != nil {
-			h.Fail(ctx, r, err)
+			pn.Fail(ctx, r, err)
 			return
 		}
-		h.ReplyText(ctx, r, ":shield: "+render.ProtectText(pr))
+		pn.ReplyText(ctx, r, ":shield: "+render.ProtectText(pr))
 	case "on":
 		if afterVerb(p) != "" {
-			h.Fail(ctx, r, &UsageError{Problem: "`protect on` takes nothing after it but an optional INC-n.", Usage: p.Sub.Usage})
+			pn.Fail(ctx, r, &UsageError{Problem: "`protect on` takes nothing after it but an optional INC-n.", Usage: p.Sub.Usage})
 			return
 		}
-		inc, err := h.optionalIncident(ctx, p)
+		inc, err := pn.optionalIncident(ctx, p)
 		if err != nil {
-			h.Fail(ctx, r, err)
+			pn.Fail(ctx, r, err)
 			return
 		}
-		pr, err := h.controls.ProtectOn(ctx, inc, r.Who)
+		pr, err := pn.controls.ProtectOn(ctx, inc, r.Who)
 		if err != nil {
-			h.Fail(ctx, r, err)
+			pn.Fail(ctx, r, err)
 			return
 		}
-		h.ReplyText(ctx, r, render.ProtectOnLine(r.Who, pr))
+		pn.ReplyText(ctx, r, render.ProtectOnLine(r.Who, pr))
 	case "off":
 		reason := afterVerb(p)
 		if reason == "" {
-			h.Fail(ctx, r, &UsageError{Problem: "Say why Protect's rules should go off: `protect off &lt;reason&gt;`. Nothing was requested.", Usage: p.Sub.Usage})
+			pn.Fail(ctx, r, &UsageError{Problem: "Say why Protect's rules should go off: `protect off &lt;reason&gt;`. Nothing was requested.", Usage: p.Sub.Usage})
 			return
 		}
-		h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
-			h.requests.request(ctx, r, id, approval.Request{Action: approval.ProtectOff, Reason: reason,
+		pn.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
+			pn.requests.request(ctx, r, id, approval.Request{Action: approval.ProtectOff, Reason: reason,
 				Summary: "Turn Clerk Protect's bot and fraud rules off for the whole instance (PATCH /instance/protect rules_enabled false); sign-ups and sign-ins are no longer screened until `protect on`"})
 		})
 	}
 }
 
-func (h *Protection) restrict(ctx context.Context, r Req, p Parsed) {
-	if !clerkReady(ctx, h.Kit, r, configured(h.controls)) {
+func (pn *Protection) restrict(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, pn.Kit, r, configured(pn.controls)) {
 		return
 	}
 	state := strings.ToLower(afterVerb(p))
 	if p.Verb == "" || (state != "on" && state != "off") {
-		h.Fail(ctx, r, &UsageError{Problem: "Say which restriction and on or off, e.g. `restrict disposable on`.", Usage: p.Sub.Usage})
+		pn.Fail(ctx, r, &UsageError{Problem: "Say which restriction and on or off, e.g. `restrict disposable on`.", Usage: p.Sub.Usage})
 		return
 	}
-	inc, err := h.optionalIncident(ctx, p)
+	inc, err := pn.optionalIncident(ctx, p)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		pn.Fail(ctx, r, err)
 		return
 	}
 	on := state == "on"
-	res, err := h.controls.Restrict(ctx, inc, r.Who, p.Verb, on)
+	res, err := pn.controls.Restrict(ctx, inc, r.Who, p.Verb, on)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		pn.Fail(ctx, r, err)
 		return
 	}
-	h.ReplyText(ctx, r, render.RestrictLine(r.Who, p.Verb, on, res))
+	pn.ReplyText(ctx, r, render.RestrictLine(r.Who, p.Verb, on, res))
 }
 
 // blockTarget reads the one identifier of `block`/`unblock`.
-func (h *Protection) blockTarget(ctx context.Context, r Req, p Parsed, text string) (string, bool, bool) {
+func (pn *Protection) blockTarget(ctx context.Context, r Req, p Parsed, text string) (string, bool, bool) {
 	fields := strings.Fields(text)
 	if len(fields) != 1 {
-		h.Fail(ctx, r, &UsageError{Problem: "Give exactly one e-mail address, phone number (+15551234567) or domain (*@example.com). Nothing changed.", Usage: p.Sub.Usage})
+		pn.Fail(ctx, r, &UsageError{Problem: "Give exactly one e-mail address, phone number (+15551234567) or domain (*@example.com). Nothing changed.", Usage: p.Sub.Usage})
 		return "", false, false
 	}
 	id, domain, ok := account.BlockTarget(fields[0])
 	if !ok {
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an e-mail address, a phone number in +E.164 form or a domain as *@example.com. Nothing changed.", render.Esc(fields[0])), Usage: p.Sub.Usage})
+		pn.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an e-mail address, a phone number in +E.164 form or a domain as *@example.com. Nothing changed.", render.Esc(fields[0])), Usage: p.Sub.Usage})
 		return "", false, false
 	}
 	return id, domain, true
 }
 
-func (h *Protection) block(ctx context.Context, r Req, p Parsed) {
-	if !clerkReady(ctx, h.Kit, r, configured(h.controls)) {
+func (pn *Protection) block(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, pn.Kit, r, configured(pn.controls)) {
 		return
 	}
 	text, reason := splitReason(p.Rest)
-	ident, domain, ok := h.blockTarget(ctx, r, p, text)
+	ident, domain, ok := pn.blockTarget(ctx, r, p, text)
 	if !ok {
 		return
 	}
 	if domain {
 		// Every address of the domain, including real users: a second
 		// person looks first.
-		h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
-			h.requests.request(ctx, r, id, approval.Request{Action: approval.BlockDomain, Targets: []string{ident}, Reason: reason,
+		pn.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
+			pn.requests.request(ctx, r, id, approval.Request{Action: approval.BlockDomain, Targets: []string{ident}, Reason: reason,
 				Summary: fmt.Sprintf("Put every address of %s on Clerk's blocklist: none of them can sign up or sign in, existing users included, until `unblock %s`", strings.TrimPrefix(ident, "*@"), ident)})
 		})
 		return
 	}
-	inc, err := h.optionalIncident(ctx, p)
+	inc, err := pn.optionalIncident(ctx, p)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		pn.Fail(ctx, r, err)
 		return
 	}
-	b, err := h.controls.Block(ctx, inc, r.Who, ident)
+	b, err := pn.controls.Block(ctx, inc, r.Who, ident)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		pn.Fail(ctx, r, err)
 		return
 	}
-	h.ReplyText(ctx, r, fmt.Sprintf(":lock: Clerk answered: `%s` is on the blocklist as %s (%s). `unblock %s` lifts it.", render.Esc(b.Identifier), b.ID, b.Type, render.Esc(b.Identifier)))
+	pn.ReplyText(ctx, r, fmt.Sprintf(":lock: Clerk answered: `%s` is on the blocklist as %s (%s). `unblock %s` lifts it.", render.Esc(b.Identifier), b.ID, b.Type, render.Esc(b.Identifier)))
 }
 
-func (h *Protection) unblock(ctx context.Context, r Req, p Parsed) {
-	if !clerkReady(ctx, h.Kit, r, configured(h.controls)) {
+func (pn *Protection) unblock(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, pn.Kit, r, configured(pn.controls)) {
 		return
 	}
-	ident, domain, ok := h.blockTarget(ctx, r, p, p.Rest)
+	ident, domain, ok := pn.blockTarget(ctx, r, p, p.Rest)
 	if !ok {
 		return
 	}
-	inc, err := h.optionalIncident(ctx, p)
+	inc, err := pn.optionalIncident(ctx, p)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		pn.Fail(ctx, r, err)
 		return
 	}
-	b, found, err := h.controls.Unblock(ctx, inc, r.Who, ident, domain)
+	b, found, err := pn.controls.Unblock(ctx, inc, r.Who, ident, domain)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		pn.Fail(ctx, r, err)
 		return
 	}
 	if !found {
-		h.ReplyText(ctx, r, fmt.Sprintf("`%s` is not on Clerk's blocklist; nothing changed.", render.Esc(ident)))
+		pn.ReplyText(ctx, r, fmt.Sprintf("`%s` is not on Clerk's blocklist; nothing changed.", render.Esc(ident)))
 		return
 	}
-	h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Clerk answered: `%s` (%s) is off the blocklist.", render.Esc(b.Identifier), b.ID))
+	pn.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Clerk answered: `%s` (%s) is off the blocklist.", render.Esc(b.Identifier), b.ID))
 }
 
 // defaultKeep is how long a rotated machine key keeps working by default.
 const defaultKeep = time.Hour
 
-func (h *Rotation) rotate(ctx context.Context, r Req, p Parsed) {
+func (ro *Rotation) rotate(ctx context.Context, r Req, p Parsed) {
 	rest := afterVerb(p)
 	if p.Verb == "" || p.Verb == "instance" {
 		if p.Verb == "" && rest != "" {
 			// A pasted key is never echoed back.
-			h.Fail(ctx, r, &UsageError{Problem: "Say `rotate machine &lt;mch_…&gt;` or `rotate oauth &lt;oa_…&gt;`; bare `rotate` explains the instance's own keys. If you pasted a secret key here, rotate it now: it is in Slack.", Usage: p.Sub.Usage})
+			ro.Fail(ctx, r, &UsageError{Problem: "Say `rotate machine &lt;mch_…&gt;` or `rotate oauth &lt;oa_…&gt;`; bare `rotate` explains the instance's own keys. If you pasted a secret key here, rotate it now: it is in Slack.", Usage: p.Sub.Usage})
 			return
 		}
-		h.ReplyText(ctx, r, render.InstanceKeyAdvice())
+		ro.ReplyText(ctx, r, render.InstanceKeyAdvice())
 		return
 	}
-	if !clerkReady(ctx, h.Kit, r, h.clerkSet) {
+	if !clerkReady(ctx, ro.Kit, r, ro.clerkSet) {
 		return
 	}
 	target, keep, reason, problem := parseRotate(p.Verb, rest)
 	if problem != "" {
-		h.Fail(ctx, r, &UsageError{Problem: problem + " Nothing was requested.", Usage: p.Sub.Usage})
+		ro.Fail(ctx, r, &UsageError{Problem: problem + " Nothing was requested.", Usage: p.Sub.Usage})
 		return
 	}
 	if r.Operator || r.Who.CLI() {
-		h.ReplyText(ctx, r, "Rotate from Slack: the new secret goes to the requester's direct message with the bot, which the CLI does not have. Nothing was requested.")
+		ro.ReplyText(ctx, r, "Rotate from Slack: the new secret goes to the requester's direct message with the bot, which the CLI does not have. Nothing was requested.")
 		return
 	}
 	summary := fmt.Sprintf("Rotate the secret key of machine %s in Clerk; the old key keeps working for %s; the new secret goes to the requester alone, in a direct message, once", target, render.ShortDuration(keep))
@@ -304,8 +304,8 @@ func (h *Rotation) rotate(ctx context.Context, r Req, p Parsed) {
 	if p.Verb == "oauth" {
 		summary = fmt.Sprintf("Rotate the client secret of OAuth application %s in Clerk; the old secret stops working at once, so its clients fail until updated; the new secret goes to the requester alone, in a direct message, once", target)
 	}
-	h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
-		h.requests.request(ctx, r, id, approval.Request{Action: approval.Rotate, Targets: []string{p.Verb + " " + target}, Duration: keep, Reason: reason, Summary: summary})
+	ro.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
+		ro.requests.request(ctx, r, id, approval.Request{Action: approval.Rotate, Targets: []string{p.Verb + " " + target}, Duration: keep, Reason: reason, Summary: summary})
 	})
 }
 

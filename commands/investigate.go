@@ -100,43 +100,43 @@ func NewInvestigate(k *Kit, store AffectedStore, pub SharePublisher, accounts In
 }
 
 // Title implements Family.
-func (h *Investigate) Title() string { return "Investigation" }
+func (i *Investigate) Title() string { return "Investigation" }
 
 // Commands implements Family.
-func (h *Investigate) Commands() []Sub {
+func (i *Investigate) Commands() []Sub {
 	return []Sub{
 		{Name: "user", Usage: "/clerk-incident user [INC-n] <user_… | e-mail>", Summary: "investigate an account: profile, active sessions by IP and country, outliers flagged", Who: Responder, Personal: true,
-			Run: h.lookup.user},
+			Run: i.lookup.user},
 		{Name: "affected", Usage: "/clerk-incident affected [INC-n] [add <users…> | remove <users…> | export]", Summary: "the accounts this incident touched; `export` sends them to you as CSV", Who: Responder, Personal: true,
-			Run:   h.affected.affected,
+			Run:   i.affected.affected,
 			Verbs: []string{"add", "remove", "export"}},
 	}
 }
 
 // Buttons implements Family.
-func (h *Investigate) Buttons() []Button {
+func (i *Investigate) Buttons() []Button {
 	return []Button{
-		{ActionID: render.ActUserRevoke, Who: Responder, Run: h.lookup.userButton("revoke"), Label: "revoke all sessions"},
-		{ActionID: render.ActUserLockout, Who: Responder, Run: h.lookup.userButton("lockout"), Label: "lock out"},
-		{ActionID: render.ActShareUser, Who: Responder, Run: h.lookup.shareUser, Label: "share in the thread"},
-		{ActionID: render.ActShareExport, Who: Responder, Run: h.affected.shareExport, Label: "share in the thread"},
-		{ActionID: render.ActShareUserTo, Who: Responder, Run: h.lookup.shareUserTo, Label: "share with the responders"},
-		{ActionID: render.ActShareExportTo, Who: Responder, Run: h.affected.shareExportTo, Label: "share with the responders"},
+		{ActionID: render.ActUserRevoke, Who: Responder, Run: i.lookup.userButton("revoke"), Label: "revoke all sessions"},
+		{ActionID: render.ActUserLockout, Who: Responder, Run: i.lookup.userButton("lockout"), Label: "lock out"},
+		{ActionID: render.ActShareUser, Who: Responder, Run: i.lookup.shareUser, Label: "share in the thread"},
+		{ActionID: render.ActShareExport, Who: Responder, Run: i.affected.shareExport, Label: "share in the thread"},
+		{ActionID: render.ActShareUserTo, Who: Responder, Run: i.lookup.shareUserTo, Label: "share with the responders"},
+		{ActionID: render.ActShareExportTo, Who: Responder, Run: i.affected.shareExportTo, Label: "share with the responders"},
 	}
 }
 
-func (h *UserLookup) user(ctx context.Context, r Req, p Parsed) {
-	refs, inc, ok := oneUser(ctx, h.Kit, r, p, configured(h.accounts))
+func (u *UserLookup) user(ctx context.Context, r Req, p Parsed) {
+	refs, inc, ok := oneUser(ctx, u.Kit, r, p, configured(u.accounts))
 	if !ok {
 		return
 	}
-	prof, sessions, err := h.accounts.Investigate(ctx, inc, r.Who, refs[0])
+	prof, sessions, err := u.accounts.Investigate(ctx, inc, r.Who, refs[0])
 	if apperr.CodeOf(err) == apperr.NotFound {
-		h.ReplyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", render.Esc(refs[0])))
+		u.ReplyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing was looked up.", render.Esc(refs[0])))
 		return
 	}
 	if err != nil {
-		h.Fail(ctx, r, err)
+		u.Fail(ctx, r, err)
 		return
 	}
 	incID := ""
@@ -145,44 +145,44 @@ func (h *UserLookup) user(ctx context.Context, r Req, p Parsed) {
 	}
 	// The answer names IPs and cities: the asker alone sees it, and may
 	// share it in the thread.
-	msg := render.UserMsg(incID, prof, sessions, h.now())
+	msg := render.UserMsg(incID, prof, sessions, u.now())
 	if inc == nil || inc.Channel == "" {
-		h.Reply(ctx, r, render.Private(msg, "", ""))
+		u.Reply(ctx, r, render.Private(msg, "", ""))
 		return
 	}
-	h.Reply(ctx, r, render.Private(msg, render.ActShareUser, inc.ID+"|"+prof.ID))
+	u.Reply(ctx, r, render.Private(msg, render.ActShareUser, inc.ID+"|"+prof.ID))
 }
 
 // sharedOnce lets one private answer be shared once: a double click
 // posts nothing twice.
-func (h *Shares) sharedOnce(ctx context.Context, a bot.Action) bool {
+func (s *Shares) sharedOnce(ctx context.Context, a bot.Action) bool {
 	if a.MessageTS == "" {
 		return true
 	}
-	first, err := h.once.Once(ctx, "share:"+a.ChannelID+":"+a.MessageTS, 24*time.Hour)
+	first, err := s.once.Once(ctx, "share:"+a.ChannelID+":"+a.MessageTS, 24*time.Hour)
 	return err != nil || first
 }
 
 // shareUser answers *Share in thread* under an investigation: it says
 // who reads the thread, guests counted, and offers the responders only;
 // IPs and cities never go where every member reads them.
-func (h *UserLookup) shareUser(ctx context.Context, r Req, a bot.Action) {
-	inc, _, ok := h.shareUserTarget(ctx, r, a)
+func (u *UserLookup) shareUser(ctx context.Context, r Req, a bot.Action) {
+	inc, _, ok := u.shareUserTarget(ctx, r, a)
 	if !ok {
 		return
 	}
-	h.shares.warnReaders(ctx, r, inc, "The investigation", render.ActShareUserTo, a.Value)
+	u.shares.warnReaders(ctx, r, inc, "The investigation", render.ActShareUserTo, a.Value)
 }
 
 // warnReaders tells the clicker who reads inc's thread and offers the
 // responders-only share (action, value).
-func (h *Shares) warnReaders(ctx context.Context, r Req, inc *incident.Incident, what, action, value string) {
-	readers, err := h.sharing.Readers(ctx, inc.Channel)
+func (s *Shares) warnReaders(ctx context.Context, r Req, inc *incident.Incident, what, action, value string) {
+	readers, err := s.sharing.Readers(ctx, inc.Channel)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		s.Fail(ctx, r, err)
 		return
 	}
-	h.Reply(ctx, r, render.ShareWarning(what, threadReaders(readers), action, value))
+	s.Reply(ctx, r, render.ShareWarning(what, threadReaders(readers), action, value))
 }
 
 func threadReaders(r usecase.Readers) render.ThreadReaders {
@@ -190,56 +190,56 @@ func threadReaders(r usecase.Readers) render.ThreadReaders {
 }
 
 // shareUserTarget reads a share button's "INC-n|user_…" (untrusted).
-func (h *UserLookup) shareUserTarget(ctx context.Context, r Req, a bot.Action) (*incident.Incident, string, bool) {
+func (u *UserLookup) shareUserTarget(ctx context.Context, r Req, a bot.Action) (*incident.Incident, string, bool) {
 	incPart, userID, ok := strings.Cut(a.Value, "|")
 	id, okID := incident.ParseID(incPart)
 	if !ok || !okID || !account.IsUserID(userID) {
-		h.ReplyText(ctx, r, "That button's data is not valid; nothing was shared.")
+		u.ReplyText(ctx, r, "That button's data is not valid; nothing was shared.")
 		return nil, "", false
 	}
-	if !clerkReady(ctx, h.Kit, r, configured(h.accounts)) {
+	if !clerkReady(ctx, u.Kit, r, configured(u.accounts)) {
 		return nil, "", false
 	}
-	inc, ok := h.shares.shareTarget(ctx, r, id)
+	inc, ok := u.shares.shareTarget(ctx, r, id)
 	return inc, userID, ok
 }
 
 // shareUserTo posts an investigation, looked up afresh, for the
 // responders only: the thread of a closed private channel, else a group
 // DM of them; the thread records the share without personal data.
-func (h *UserLookup) shareUserTo(ctx context.Context, r Req, a bot.Action) {
-	inc, userID, ok := h.shareUserTarget(ctx, r, a)
+func (u *UserLookup) shareUserTo(ctx context.Context, r Req, a bot.Action) {
+	inc, userID, ok := u.shareUserTarget(ctx, r, a)
 	if !ok {
 		return
 	}
-	prof, sessions, err := h.accounts.Read(ctx, userID)
+	prof, sessions, err := u.accounts.Read(ctx, userID)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		u.Fail(ctx, r, err)
 		return
 	}
-	if !h.shares.sharedOnce(ctx, a) {
-		h.ReplyText(ctx, r, "This investigation is already shared with the responders.")
+	if !u.shares.sharedOnce(ctx, a) {
+		u.ReplyText(ctx, r, "This investigation is already shared with the responders.")
 		return
 	}
-	d, _, err := h.shares.sharing.Destination(ctx, inc, r.Who.ID)
+	d, _, err := u.shares.sharing.Destination(ctx, inc, r.Who.ID)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		u.Fail(ctx, r, err)
 		return
 	}
-	if err := h.shares.sharing.Post(ctx, d, render.UserMsg(inc.ID, prof, sessions, h.now())); err != nil {
-		h.Fail(ctx, r, err)
+	if err := u.shares.sharing.Post(ctx, d, render.UserMsg(inc.ID, prof, sessions, u.now())); err != nil {
+		u.Fail(ctx, r, err)
 		return
 	}
 	what := render.UserSummary(prof, sessions)
-	h.shares.sharedDone(ctx, r, inc, d, what, usecase.InvestigatedLine("Shared with the responders the investigation of", prof.ID, sessions))
+	u.shares.sharedDone(ctx, r, inc, d, what, usecase.InvestigatedLine("Shared with the responders the investigation of", prof.ID, sessions))
 }
 
 // sharedDone records a responders-only share on the timeline and, when
 // it went to a group DM, in the thread; and tells the clicker.
-func (h *Shares) sharedDone(ctx context.Context, r Req, inc *incident.Incident, d usecase.Destination, what, entry string) {
-	_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, entry))
+func (s *Shares) sharedDone(ctx context.Context, r Req, inc *incident.Incident, d usecase.Destination, what, entry string) {
+	_, _ = s.incidents.Update(ctx, inc.ID, incident.Record(r.Who, entry))
 	if !d.Thread {
-		h.pub.Thread(ctx, inc, render.SharedNote(r.Who, what, d.Users, false))
+		s.pub.Thread(ctx, inc, render.SharedNote(r.Who, what, d.Users, false))
 	}
 	reply := fmt.Sprintf(":lock: Shared %s with the responders only (%s).", what, render.SharedNote(r.Who, what, d.Users, d.Thread))
 	if d.Thread {
@@ -248,19 +248,19 @@ func (h *Shares) sharedDone(ctx context.Context, r Req, inc *incident.Incident, 
 	if len(d.Left) > 0 {
 		reply += fmt.Sprintf(" A group DM takes 8 people: %d responder(s) were left out; share with them yourself if they need it.", len(d.Left))
 	}
-	h.ReplyText(ctx, r, reply)
+	s.ReplyText(ctx, r, reply)
 }
 
 // userButton runs revoke or lockout for the investigated user.
-func (h *UserLookup) userButton(sub string) func(ctx context.Context, r Req, a bot.Action) {
+func (u *UserLookup) userButton(sub string) func(ctx context.Context, r Req, a bot.Action) {
 	return func(ctx context.Context, r Req, a bot.Action) {
 		incPart, userID, ok := strings.Cut(a.Value, "|")
 		id, okID := incident.ParseID(incPart)
 		if !ok || !account.IsUserID(userID) || (incPart != "" && !okID) {
-			h.ReplyText(ctx, r, "That button's data is not valid; nothing was done.")
+			u.ReplyText(ctx, r, "That button's data is not valid; nothing was done.")
 			return
 		}
-		s := rowNamed(h.security.Commands(), sub)
+		s := rowNamed(u.security.Commands(), sub)
 		rest := userID
 		if sub == "lockout" {
 			rest += " -- after investigating the account"
@@ -270,7 +270,7 @@ func (h *UserLookup) userButton(sub string) func(ctx context.Context, r Req, a b
 	}
 }
 
-func (h *AffectedList) affected(ctx context.Context, r Req, p Parsed) {
+func (af *AffectedList) affected(ctx context.Context, r Req, p Parsed) {
 	form := p.Form()
 	args := p.Args
 	if len(args) > 0 {
@@ -284,25 +284,25 @@ func (h *AffectedList) affected(ctx context.Context, r Req, p Parsed) {
 	switch form {
 	case "", "add", "remove", "export":
 	default:
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not something `affected` does.", render.Esc(form)), Usage: p.Sub.Usage})
+		af.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not something `affected` does.", render.Esc(form)), Usage: p.Sub.Usage})
 		return
 	}
-	h.withIncident(ctx, r, p, form == "export" || form == "", func(ctx context.Context, r Req, id string) {
+	af.withIncident(ctx, r, p, form == "export" || form == "", func(ctx context.Context, r Req, id string) {
 		switch form {
 		case "":
-			h.affectedList(ctx, r, id)
+			af.affectedList(ctx, r, id)
 		case "export":
-			h.affectedExport(ctx, r, id)
+			af.affectedExport(ctx, r, id)
 		case "add", "remove":
 			refs, invalid := account.ParseRefs(strings.Join(args, " "))
 			if len(refs) == 0 || len(invalid) > 0 {
-				h.Fail(ctx, r, &UsageError{Problem: "Give Clerk user IDs (user_…) or e-mail addresses." + notRefs(invalid), Usage: p.Sub.Usage})
+				af.Fail(ctx, r, &UsageError{Problem: "Give Clerk user IDs (user_…) or e-mail addresses." + notRefs(invalid), Usage: p.Sub.Usage})
 				return
 			}
 			if form == "add" {
-				h.affectedAdd(ctx, r, id, refs)
+				af.affectedAdd(ctx, r, id, refs)
 			} else {
-				h.affectedRemove(ctx, r, id, refs)
+				af.affectedRemove(ctx, r, id, refs)
 			}
 		}
 	})
@@ -315,14 +315,14 @@ func notRefs(invalid []string) string {
 	return " Not one: " + refsText(invalid) + ". Nothing changed."
 }
 
-func (h *AffectedList) affectedList(ctx context.Context, r Req, id string) {
-	users, err := h.store.Affected(ctx, id)
+func (af *AffectedList) affectedList(ctx context.Context, r Req, id string) {
+	users, err := af.store.Affected(ctx, id)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		af.Fail(ctx, r, err)
 		return
 	}
 	if len(users) == 0 {
-		h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s yet. `user`, `revoke`, `lockout` and `unlock` record them, or `/clerk-incident affected %s add &lt;users…&gt;`.", id, id))
+		af.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s yet. `user`, `revoke`, `lockout` and `unlock` record them, or `/clerk-incident affected %s add &lt;users…&gt;`.", id, id))
 		return
 	}
 	var b strings.Builder
@@ -342,26 +342,26 @@ func (h *AffectedList) affectedList(ctx context.Context, r Req, id string) {
 		}
 		fmt.Fprintf(&b, "\n• %s: %s", render.Esc(label), strings.Join(what, ", "))
 	}
-	h.ReplyText(ctx, r, b.String())
+	af.ReplyText(ctx, r, b.String())
 }
 
-func (h *AffectedList) affectedAdd(ctx context.Context, r Req, id string, refs []string) {
-	users, unknown, err := h.accounts.AddAffected(ctx, id, refs, r.Who)
+func (af *AffectedList) affectedAdd(ctx context.Context, r Req, id string, refs []string) {
+	users, unknown, err := af.accounts.AddAffected(ctx, id, refs, r.Who)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		af.Fail(ctx, r, err)
 		return
 	}
 	msg := fmt.Sprintf(":white_check_mark: %d account(s) added to the affected list of %s.", len(users), id)
 	if len(unknown) > 0 {
 		msg += " Not found in Clerk, not added: " + refsText(unknown) + "."
 	}
-	h.ReplyText(ctx, r, msg)
+	af.ReplyText(ctx, r, msg)
 }
 
-func (h *AffectedList) affectedRemove(ctx context.Context, r Req, id string, refs []string) {
-	users, err := h.store.Affected(ctx, id)
+func (af *AffectedList) affectedRemove(ctx context.Context, r Req, id string, refs []string) {
+	users, err := af.store.Affected(ctx, id)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		af.Fail(ctx, r, err)
 		return
 	}
 	var ids []string
@@ -372,47 +372,47 @@ func (h *AffectedList) affectedRemove(ctx context.Context, r Req, id string, ref
 			}
 		}
 	}
-	n, err := h.store.RemoveAffected(ctx, id, ids)
+	n, err := af.store.RemoveAffected(ctx, id, ids)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		af.Fail(ctx, r, err)
 		return
 	}
 	if n > 0 {
-		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts: %d removed by hand", n)))
+		_, _ = af.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts: %d removed by hand", n)))
 	}
-	h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: %d account(s) removed from the affected list of %s.", n, id))
+	af.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: %d account(s) removed from the affected list of %s.", n, id))
 }
 
-func (h *AffectedList) affectedExport(ctx context.Context, r Req, id string) {
-	inc, err := h.incidents.Current(ctx, id)
+func (af *AffectedList) affectedExport(ctx context.Context, r Req, id string) {
+	inc, err := af.incidents.Current(ctx, id)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		af.Fail(ctx, r, err)
 		return
 	}
-	unfinished := h.awaitApproved(ctx, r, id)
-	users, err := h.store.Affected(ctx, id)
+	unfinished := af.awaitApproved(ctx, r, id)
+	users, err := af.store.Affected(ctx, id)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		af.Fail(ctx, r, err)
 		return
 	}
 	if len(users) == 0 {
-		h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s; there is nothing to export.", id))
+		af.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s; there is nothing to export.", id))
 		return
 	}
 	name := strings.ToLower(id) + "-affected-accounts.csv"
 	csv := render.AffectedCSV(users)
 	if r.Operator { // the break-glass CLI: the operator's terminal is private
-		h.ReplyText(ctx, r, name+"\n"+csv)
+		af.ReplyText(ctx, r, name+"\n"+csv)
 		return
 	}
 	// E-mail addresses go to the asker alone: a file cannot be ephemeral,
 	// so it goes to their direct message with the bot.
-	if err := h.pub.UploadToUser(ctx, r.Who.ID, name, "Affected accounts of "+id, csv,
+	if err := af.pub.UploadToUser(ctx, r.Who.ID, name, "Affected accounts of "+id, csv,
 		fmt.Sprintf("%d affected account(s) of %s, for notifying them", len(users), id)); err != nil {
-		h.Fail(ctx, r, err)
+		af.Fail(ctx, r, err)
 		return
 	}
-	_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts exported privately: %d", len(users))))
+	_, _ = af.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Affected accounts exported privately: %d", len(users))))
 	text := fmt.Sprintf(":page_facing_up: %s is in your direct messages with the bot: %d account(s). :warning: It holds personal data (e-mail addresses and names); delete it from Slack once the users are notified.", name, len(users))
 	if len(unfinished) > 0 {
 		text += fmt.Sprintf(" :hourglass: %s was still being carried out: accounts it acts on from now are not in this file; export again once its result is in the thread.", approval.Describe(unfinished))
@@ -421,7 +421,7 @@ func (h *AffectedList) affectedExport(ctx context.Context, r Req, id string) {
 	if inc.Channel != "" {
 		share = id
 	}
-	h.Reply(ctx, r, render.Private(render.Text(text), render.ActShareExport, share))
+	af.Reply(ctx, r, render.Private(render.Text(text), render.ActShareExport, share))
 }
 
 // approvedWait bounds how long an export waits for an approved action
@@ -438,8 +438,8 @@ type Unfinished interface {
 // carried out: a lockout records its accounts as affected when it ends,
 // so an export taken right after the approval would miss them. It
 // returns the requests still unfinished when the wait ends.
-func (h *AffectedList) awaitApproved(ctx context.Context, r Req, id string) []string {
-	src := h.unfinished
+func (af *AffectedList) awaitApproved(ctx context.Context, r Req, id string) []string {
+	src := af.unfinished
 	if src == nil {
 		return nil
 	}
@@ -458,7 +458,7 @@ func (h *AffectedList) awaitApproved(ctx context.Context, r Req, id string) []st
 			for _, ar := range reqs {
 				ids = append(ids, ar.ID)
 			}
-			h.ReplyText(ctx, r, fmt.Sprintf(":hourglass: Waiting for %s (approved, being carried out) to finish, so the export includes its accounts.", approval.Describe(ids)))
+			af.ReplyText(ctx, r, fmt.Sprintf(":hourglass: Waiting for %s (approved, being carried out) to finish, so the export includes its accounts.", approval.Describe(ids)))
 			told = true
 		}
 		select {
@@ -475,69 +475,69 @@ func (h *AffectedList) awaitApproved(ctx context.Context, r Req, id string) []st
 
 // shareExport answers *Share in thread* under an export: who reads the
 // thread, and the responders-only share; e-mails never go to everyone.
-func (h *AffectedList) shareExport(ctx context.Context, r Req, a bot.Action) {
+func (af *AffectedList) shareExport(ctx context.Context, r Req, a bot.Action) {
 	id, ok := incident.ParseID(a.Value)
 	if !ok {
-		h.ReplyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
+		af.ReplyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
 		return
 	}
-	inc, ok := h.shares.shareTarget(ctx, r, id)
+	inc, ok := af.shares.shareTarget(ctx, r, id)
 	if !ok {
 		return
 	}
-	h.shares.warnReaders(ctx, r, inc, "The export (e-mail addresses and names)", render.ActShareExportTo, id)
+	af.shares.warnReaders(ctx, r, inc, "The export (e-mail addresses and names)", render.ActShareExportTo, id)
 }
 
 // shareExportTo uploads the affected-accounts export for the responders
 // only.
-func (h *AffectedList) shareExportTo(ctx context.Context, r Req, a bot.Action) {
+func (af *AffectedList) shareExportTo(ctx context.Context, r Req, a bot.Action) {
 	id, ok := incident.ParseID(a.Value)
 	if !ok {
-		h.ReplyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
+		af.ReplyText(ctx, r, "That button does not name a valid incident; nothing was shared.")
 		return
 	}
-	inc, ok := h.shares.shareTarget(ctx, r, id)
+	inc, ok := af.shares.shareTarget(ctx, r, id)
 	if !ok {
 		return
 	}
-	users, err := h.store.Affected(ctx, id)
+	users, err := af.store.Affected(ctx, id)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		af.Fail(ctx, r, err)
 		return
 	}
 	if len(users) == 0 {
-		h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s any more; nothing was shared.", id))
+		af.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s any more; nothing was shared.", id))
 		return
 	}
-	if !h.shares.sharedOnce(ctx, a) {
-		h.ReplyText(ctx, r, "This export is already shared with the responders.")
+	if !af.shares.sharedOnce(ctx, a) {
+		af.ReplyText(ctx, r, "This export is already shared with the responders.")
 		return
 	}
-	d, _, err := h.shares.sharing.Destination(ctx, inc, r.Who.ID)
+	d, _, err := af.shares.sharing.Destination(ctx, inc, r.Who.ID)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		af.Fail(ctx, r, err)
 		return
 	}
 	name := strings.ToLower(id) + "-affected-accounts.csv"
-	if err := h.shares.sharing.Upload(ctx, d, name, "Affected accounts of "+id, render.AffectedCSV(users),
+	if err := af.shares.sharing.Upload(ctx, d, name, "Affected accounts of "+id, render.AffectedCSV(users),
 		fmt.Sprintf("%d affected account(s) of %s, shared by %s. It holds personal data: delete it once the users are notified.", len(users), id, render.Who(r.Who))); err != nil {
-		h.Fail(ctx, r, err)
+		af.Fail(ctx, r, err)
 		return
 	}
 	what := fmt.Sprintf("the affected-accounts export of %s (%d account(s))", id, len(users))
-	h.shares.sharedDone(ctx, r, inc, d, what, fmt.Sprintf("Affected accounts export shared with the responders: %d", len(users)))
+	af.shares.sharedDone(ctx, r, inc, d, what, fmt.Sprintf("Affected accounts export shared with the responders: %d", len(users)))
 }
 
 // shareTarget is the incident whose thread a "Share in thread" click posts
 // into; it tells the clicker when there is none.
-func (h *Shares) shareTarget(ctx context.Context, r Req, id string) (*incident.Incident, bool) {
-	inc, err := h.incidents.Current(ctx, id)
+func (s *Shares) shareTarget(ctx context.Context, r Req, id string) (*incident.Incident, bool) {
+	inc, err := s.incidents.Current(ctx, id)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		s.Fail(ctx, r, err)
 		return nil, false
 	}
 	if inc.Channel == "" {
-		h.ReplyText(ctx, r, fmt.Sprintf("%s has no thread to share into; nothing was shared.", id))
+		s.ReplyText(ctx, r, fmt.Sprintf("%s has no thread to share into; nothing was shared.", id))
 		return nil, false
 	}
 	return inc, true

@@ -219,6 +219,6 @@ type idError struct {
 	err error
 }
 
-func (e *idError) Error() string { return e.id + ": " + e.err.Error() }
+func (i *idError) Error() string { return i.id + ": " + i.err.Error() }
 
-func (e *idError) Unwrap() error { return e.err }
+func (i *idError) Unwrap() error { return i.err }

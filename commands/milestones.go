@@ -41,41 +41,41 @@ func NewMilestones(k *Kit, charts *Charts, store MilestoneStore, pub Changer) *M
 }
 
 // Title implements Family.
-func (h *Milestones) Title() string { return "Milestones and stats" }
+func (mi *Milestones) Title() string { return "Milestones and stats" }
 
 // Buttons implements Family.
-func (h *Milestones) Buttons() []Button { return nil }
+func (mi *Milestones) Buttons() []Button { return nil }
 
 // Commands implements Family.
-func (h *Milestones) Commands() []Sub {
+func (mi *Milestones) Commands() []Sub {
 	return []Sub{
 		{Name: "milestone", Usage: "/clerk-incident milestone [INC-n] <detected|mitigated> <HH:MM> [UTC|+hh:mm]", Summary: "correct when the incident was detected or mitigated (report and stats)", Who: OnIncident,
-			Run: h.milestone},
+			Run: mi.milestone},
 		{Name: "stats", Usage: "/clerk-incident stats [30d|90d]", Summary: "incidents by category and severity, time to acknowledge and resolve (p50/p90)", NoID: true,
-			Run: h.stats},
+			Run: mi.stats},
 	}
 }
 
-func (h *Milestones) milestone(ctx context.Context, r Req, p Parsed) {
+func (mi *Milestones) milestone(ctx context.Context, r Req, p Parsed) {
 	if len(p.Args) < 2 {
-		h.Fail(ctx, r, &UsageError{Problem: "Say which milestone (detected or mitigated) and the time, e.g. `milestone detected 14:05`.", Usage: p.Sub.Usage})
+		mi.Fail(ctx, r, &UsageError{Problem: "Say which milestone (detected or mitigated) and the time, e.g. `milestone detected 14:05`.", Usage: p.Sub.Usage})
 		return
 	}
 	kind := strings.ToLower(p.Args[0])
 	if kind != incident.MilestoneDetected && kind != incident.MilestoneMitigated {
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q cannot be corrected: only detected and mitigated can (acknowledged and resolved are when someone did them).", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
+		mi.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q cannot be corrected: only detected and mitigated can (acknowledged and resolved are when someone did them).", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 		return
 	}
 	// Corrections are mostly written after the resolve, for the report.
-	h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) {
-		inc, err := h.store.Get(ctx, id)
+	mi.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) {
+		inc, err := mi.store.Get(ctx, id)
 		if err != nil {
-			h.Fail(ctx, r, err)
+			mi.Fail(ctx, r, err)
 			return
 		}
 		// A bare HH:MM is the one nearest the milestone as recorded.
 		m := inc.Timings()
-		near := h.now()
+		near := mi.now()
 		switch {
 		case kind == incident.MilestoneDetected && m.Detected != nil:
 			near = m.Detected.At
@@ -86,16 +86,16 @@ func (h *Milestones) milestone(ctx context.Context, r Req, p Parsed) {
 		}
 		at, err := incident.ParseMilestoneTime(strings.Join(p.Args[1:], " "), near)
 		if err != nil {
-			h.Fail(ctx, r, milestoneUsage(err, p))
+			mi.Fail(ctx, r, milestoneUsage(err, p))
 			return
 		}
 		line := fmt.Sprintf(":stopwatch: %s corrected *%s* to %s UTC; the report and `stats` use it.", render.Who(r.Who), kind, at.Format("2006-01-02 15:04"))
-		inc, err = h.store.UpdateThen(ctx, id, incident.CorrectMilestone(r.Who, kind, at), incident.After{Line: line, Render: true})
+		inc, err = mi.store.UpdateThen(ctx, id, incident.CorrectMilestone(r.Who, kind, at), incident.After{Line: line, Render: true})
 		if err != nil {
-			h.Fail(ctx, r, withID(milestoneUsage(err, p), id))
+			mi.Fail(ctx, r, withID(milestoneUsage(err, p), id))
 			return
 		}
-		sp := inc.Timings().Spans(h.now())
+		sp := inc.Timings().Spans(mi.now())
 		msg := fmt.Sprintf(":white_check_mark: %s of %s is now %s UTC.", kind, id, at.Format("2006-01-02 15:04"))
 		if sp.AckOK {
 			msg += " Time to acknowledge: " + incident.FormatSpan(sp.ToAcknowledge) + "."
@@ -103,8 +103,8 @@ func (h *Milestones) milestone(ctx context.Context, r Req, p Parsed) {
 		if sp.MitigateOK {
 			msg += " Time to mitigate: " + incident.FormatSpan(sp.ToMitigate) + "."
 		}
-		h.ReplyText(ctx, r, msg)
-		_ = h.pub.Changed(ctx, inc)
+		mi.ReplyText(ctx, r, msg)
+		_ = mi.pub.Changed(ctx, inc)
 	})
 }
 
@@ -134,32 +134,32 @@ func brokenRule(err, rule error) (string, bool) {
 	return "", false
 }
 
-func (h *Milestones) stats(ctx context.Context, r Req, p Parsed) {
+func (mi *Milestones) stats(ctx context.Context, r Req, p Parsed) {
 	if len(p.Args) > 1 {
-		h.Fail(ctx, r, &UsageError{Problem: "Give at most one period: 30d or 90d.", Usage: p.Sub.Usage})
+		mi.Fail(ctx, r, &UsageError{Problem: "Give at most one period: 30d or 90d.", Usage: p.Sub.Usage})
 		return
 	}
-	period, err := stats.ParsePeriod(p.Form(), h.now())
+	period, err := stats.ParsePeriod(p.Form(), mi.now())
 	if err != nil {
 		why, ok := brokenRule(err, stats.ErrPeriod)
 		if !ok {
-			h.Fail(ctx, r, err)
+			mi.Fail(ctx, r, err)
 			return
 		}
-		h.Fail(ctx, r, &UsageError{Problem: why + ".", Usage: p.Sub.Usage})
+		mi.Fail(ctx, r, &UsageError{Problem: why + ".", Usage: p.Sub.Usage})
 		return
 	}
-	resolved, err := h.store.ListResolved(ctx, period.From, period.To)
+	resolved, err := mi.store.ListResolved(ctx, period.From, period.To)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		mi.Fail(ctx, r, err)
 		return
 	}
-	open, err := h.store.ListOpen(ctx)
+	open, err := mi.store.ListOpen(ctx)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		mi.Fail(ctx, r, err)
 		return
 	}
 	summary := stats.Compute(period, resolved, open)
-	h.ReplyText(ctx, r, stats.Text(summary))
-	h.charts.statsChart(ctx, r, summary)
+	mi.ReplyText(ctx, r, stats.Text(summary))
+	mi.charts.statsChart(ctx, r, summary)
 }

@@ -59,10 +59,10 @@ func NewOnCall(k *Kit, access *Access, roster Roster, people RotaPeople, contact
 }
 
 // Title implements Family.
-func (h *OnCall) Title() string { return escalationTitle }
+func (o *OnCall) Title() string { return escalationTitle }
 
 // Commands implements Family.
-func (h *OnCall) Commands() []Sub {
+func (o *OnCall) Commands() []Sub {
 	return []Sub{
 		{Name: "oncall", Usage: "/clerk-incident oncall [cover <@user|me> [for <duration>|until <HH:MM>] [<schedule>] | cover cancel [<schedule>]]",
 			Summary: "who is on call in each schedule now and next; cover for someone",
@@ -73,29 +73,29 @@ func (h *OnCall) Commands() []Sub {
 			Who:       OnRota,
 			ReadForms: []string{""},
 			NoID:      true,
-			Run:       h.oncall},
+			Run:       o.oncall},
 	}
 }
 
 // Buttons implements Family.
-func (h *OnCall) Buttons() []Button { return nil }
+func (o *OnCall) Buttons() []Button { return nil }
 
-func (h *OnCall) oncall(ctx context.Context, r Req, p Parsed) {
-	if h.roster == nil || len(h.roster.Schedules()) == 0 {
-		h.ReplyText(ctx, r, "No on-call schedules are defined: add a `schedules:` map to contacts.yml (see the README's paging section).")
+func (o *OnCall) oncall(ctx context.Context, r Req, p Parsed) {
+	if o.roster == nil || len(o.roster.Schedules()) == 0 {
+		o.ReplyText(ctx, r, "No on-call schedules are defined: add a `schedules:` map to contacts.yml (see the README's paging section).")
 		return
 	}
 	switch p.Form() {
 	case "":
-		h.show(ctx, r)
+		o.show(ctx, r)
 	case "cover":
 		if len(p.Args) >= 2 && strings.EqualFold(p.Args[1], "cancel") {
-			h.covers.cancel(ctx, r, p)
+			o.covers.cancel(ctx, r, p)
 			return
 		}
-		h.covers.cover(ctx, r, p)
+		o.covers.cover(ctx, r, p)
 	default:
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an oncall form; say `oncall`, `oncall cover …` or `oncall cover cancel`.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
+		o.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an oncall form; say `oncall`, `oncall cover …` or `oncall cover cancel`.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 	}
 }
 
@@ -115,17 +115,17 @@ func askerZone(ctx context.Context, people RotaPeople, r Req) *time.Location {
 	return loc
 }
 
-func (h *OnCall) show(ctx context.Context, r Req) {
+func (o *OnCall) show(ctx context.Context, r Req) {
 	var views []oncall.Now
-	for _, s := range h.roster.Schedules() {
-		n, err := h.roster.Now(ctx, s.Name)
+	for _, s := range o.roster.Schedules() {
+		n, err := o.roster.Now(ctx, s.Name)
 		if err != nil {
-			h.Fail(ctx, r, err)
+			o.Fail(ctx, r, err)
 			return
 		}
 		views = append(views, n)
 	}
-	h.Reply(ctx, r, render.OnCallMsg(views, askerZone(ctx, h.people, r)))
+	o.Reply(ctx, r, render.OnCallMsg(views, askerZone(ctx, o.people, r)))
 }
 
 // coverArgs is `cover` parsed: who, until when, which schedule.
@@ -155,7 +155,7 @@ func parseDuration(s string) (time.Duration, bool) {
 
 // parseCover reads `cover <who> [for <d>|until <HH:MM>] [<schedule>]`;
 // errors say what was wrong and nothing changes.
-func (h *Covers) parseCover(ctx context.Context, r Req, p Parsed) (coverArgs, error) {
+func (c *Covers) parseCover(ctx context.Context, r Req, p Parsed) (coverArgs, error) {
 	usage := func(problem string) error { return &UsageError{Problem: problem, Usage: p.Sub.Usage} }
 	var a coverArgs
 	if len(p.Args) < 2 {
@@ -171,7 +171,7 @@ func (h *Covers) parseCover(ctx context.Context, r Req, p Parsed) (coverArgs, er
 		return a, usage(fmt.Sprintf("%q is not a person: type @ and pick them, or say `me`.", render.Esc(who)))
 	}
 	rest := p.Args[2:]
-	now := h.now()
+	now := c.now()
 	for i := 0; i < len(rest); i++ {
 		word := strings.ToLower(rest[i])
 		switch {
@@ -208,9 +208,9 @@ func (h *Covers) parseCover(ctx context.Context, r Req, p Parsed) (coverArgs, er
 
 // clockEnd is the next HH:MM after now in the asker's Slack time zone
 // (the schedule's when Slack cannot say: the CLI).
-func (h *Covers) clockEnd(ctx context.Context, r Req, clock string, s *oncall.Schedule, now time.Time) time.Time {
+func (c *Covers) clockEnd(ctx context.Context, r Req, clock string, s *oncall.Schedule, now time.Time) time.Time {
 	m := hhmm.FindStringSubmatch(clock)
-	loc := askerZone(ctx, h.people, r)
+	loc := askerZone(ctx, c.people, r)
 	if loc == nil {
 		loc = s.Loc
 	}
@@ -226,14 +226,14 @@ func (h *Covers) clockEnd(ctx context.Context, r Req, clock string, s *oncall.Sc
 
 // pick is the schedule a cover is for: the one named, else the only one,
 // else the only one the covering person or the asker belongs to.
-func (h *Covers) pick(name string, people ...string) (*oncall.Schedule, error) {
-	all := h.roster.Schedules()
+func (c *Covers) pick(name string, people ...string) (*oncall.Schedule, error) {
+	all := c.roster.Schedules()
 	var names []string
 	for _, s := range all {
 		names = append(names, s.Name)
 	}
 	if name != "" {
-		if s, ok := h.roster.Schedule(name); ok {
+		if s, ok := c.roster.Schedule(name); ok {
 			return s, nil
 		}
 		return nil, apperr.New(apperr.NotFound, fmt.Sprintf("There is no schedule %q; the schedules are %s.", render.Esc(name), strings.Join(names, ", ")))
@@ -256,59 +256,59 @@ func (h *Covers) pick(name string, people ...string) (*oncall.Schedule, error) {
 }
 
 // mayChange: responders, and members of the schedule.
-func (h *Covers) mayChange(ctx context.Context, r Req, s *oncall.Schedule) bool {
+func (c *Covers) mayChange(ctx context.Context, r Req, s *oncall.Schedule) bool {
 	if r.Operator || s.Has(r.Who.ID) {
 		return true
 	}
-	ok, _ := h.access.Responder(ctx, r.Who.ID)
+	ok, _ := c.access.Responder(ctx, r.Who.ID)
 	if !ok {
 		r.SetOutcome("refused: not a responder nor a member of " + s.Name)
-		h.ReplyText(ctx, r, fmt.Sprintf(":no_entry: Only responders (SLACK_RESPONDERS) and members of *%s* may change who is on call in it. Nothing changed.", render.Esc(s.Name)))
+		c.ReplyText(ctx, r, fmt.Sprintf(":no_entry: Only responders (SLACK_RESPONDERS) and members of *%s* may change who is on call in it. Nothing changed.", render.Esc(s.Name)))
 	}
 	return ok
 }
 
-func (h *Covers) cover(ctx context.Context, r Req, p Parsed) {
-	a, err := h.parseCover(ctx, r, p)
+func (c *Covers) cover(ctx context.Context, r Req, p Parsed) {
+	a, err := c.parseCover(ctx, r, p)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		c.Fail(ctx, r, err)
 		return
 	}
-	s, err := h.pick(a.schedule, a.who.SlackID, r.Who.ID)
+	s, err := c.pick(a.schedule, a.who.SlackID, r.Who.ID)
 	if err != nil {
-		h.failed(ctx, r, err)
+		c.failed(ctx, r, err)
 		return
 	}
-	if !h.mayChange(ctx, r, s) {
+	if !c.mayChange(ctx, r, s) {
 		return
 	}
 	if a.clock != "" {
-		a.until = h.clockEnd(ctx, r, a.clock, s, h.now())
+		a.until = c.clockEnd(ctx, r, a.clock, s, c.now())
 	}
-	if err := h.people.CheckUser(ctx, a.who.SlackID); err != nil && !r.Operator {
+	if err := c.people.CheckUser(ctx, a.who.SlackID); err != nil && !r.Operator {
 		why := apperr.MessageOf(err)
 		if why == "" {
 			why = "Slack does not know them"
 		}
-		h.no(ctx, r, fmt.Sprintf("%s cannot be put on call: %s.", render.Mention(a.who.SlackID), strings.TrimSuffix(why, ".")))
+		c.no(ctx, r, fmt.Sprintf("%s cannot be put on call: %s.", render.Mention(a.who.SlackID), strings.TrimSuffix(why, ".")))
 		return
 	}
-	a.who = h.known(a.who)
-	o, err := h.roster.Cover(ctx, oncall.Cover{Schedule: s.Name, Who: a.who, Until: a.until, By: r.Who.ID, ByName: askerName(r)})
+	a.who = c.known(a.who)
+	o, err := c.roster.Cover(ctx, oncall.Cover{Schedule: s.Name, Who: a.who, Until: a.until, By: r.Who.ID, ByName: askerName(r)})
 	if err != nil {
-		h.failed(ctx, r, err)
+		c.failed(ctx, r, err)
 		return
 	}
 	r.SetOutcome(fmt.Sprintf("ok: %s covers %s until %s", o.Who.SlackID, s.Name, o.Until.UTC().Format(time.RFC3339)))
 	toCover, toReplaced := render.CoverTexts(s, o)
-	if n, err := h.roster.Now(ctx, s.Name); err == nil {
-		_, _ = h.roster.Claim(ctx, s.Name, "told", n.Current) // the handoff tick does not tell them again
+	if n, err := c.roster.Now(ctx, s.Name); err == nil {
+		_, _ = c.roster.Claim(ctx, s.Name, "told", n.Current) // the handoff tick does not tell them again
 	}
-	h.dm(ctx, o.Who.SlackID, toCover)
+	c.dm(ctx, o.Who.SlackID, toCover)
 	if toReplaced != "" && o.Replaces.SlackID != o.Who.SlackID {
-		h.dm(ctx, o.Replaces.SlackID, toReplaced)
+		c.dm(ctx, o.Replaces.SlackID, toReplaced)
 	}
-	asker := askerZone(ctx, h.people, r)
+	asker := askerZone(ctx, c.people, r)
 	line := fmt.Sprintf(":white_check_mark: %s is on call in *%s* until %s", memberName(o.Who), render.Esc(s.Name), render.When(o.Until, s.Loc, asker))
 	if o.Replaces.SlackID != "" {
 		line += ", covering for " + memberName(o.Replaces)
@@ -317,58 +317,58 @@ func (h *Covers) cover(ctx context.Context, r Req, p Parsed) {
 	if o.Who.Phone == "" {
 		line += " They have no phone in contacts.yml: SMS and call levels reach them in Slack only."
 	}
-	h.ReplyText(ctx, r, line)
+	c.ReplyText(ctx, r, line)
 }
 
-func (h *Covers) cancel(ctx context.Context, r Req, p Parsed) {
+func (c *Covers) cancel(ctx context.Context, r Req, p Parsed) {
 	name := ""
 	switch len(p.Args) {
 	case 2:
 	case 3:
 		name = p.Args[2]
 	default:
-		h.Fail(ctx, r, &UsageError{Problem: "Say `oncall cover cancel` or `oncall cover cancel <schedule>`.", Usage: p.Sub.Usage})
+		c.Fail(ctx, r, &UsageError{Problem: "Say `oncall cover cancel` or `oncall cover cancel <schedule>`.", Usage: p.Sub.Usage})
 		return
 	}
-	s, err := h.pick(name, r.Who.ID)
+	s, err := c.pick(name, r.Who.ID)
 	if err != nil {
-		h.failed(ctx, r, err)
+		c.failed(ctx, r, err)
 		return
 	}
-	if !h.mayChange(ctx, r, s) {
+	if !c.mayChange(ctx, r, s) {
 		return
 	}
-	o, n, err := h.roster.Cancel(ctx, s.Name)
+	o, n, err := c.roster.Cancel(ctx, s.Name)
 	if err != nil {
-		h.failed(ctx, r, err)
+		c.failed(ctx, r, err)
 		return
 	}
 	r.SetOutcome(fmt.Sprintf("ok: cancelled %s's cover of %s", o.Who.SlackID, s.Name))
 	toCover, toOnCall := render.CancelTexts(s, o, n, askerName(r))
-	h.dm(ctx, o.Who.SlackID, toCover)
+	c.dm(ctx, o.Who.SlackID, toCover)
 	if n.Current.Who != nil && n.Current.Who.SlackID != o.Who.SlackID {
-		_, _ = h.roster.Claim(ctx, s.Name, "told", n.Current)
-		h.dm(ctx, n.Current.Who.SlackID, toOnCall)
+		_, _ = c.roster.Claim(ctx, s.Name, "told", n.Current)
+		c.dm(ctx, n.Current.Who.SlackID, toOnCall)
 	}
 	who := "nobody"
 	if n.Current.Who != nil {
 		who = memberName(*n.Current.Who)
 	}
-	h.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Cancelled %s's cover of *%s*; on call now: %s. Both were told by DM.", memberName(o.Who), render.Esc(s.Name), who))
+	c.ReplyText(ctx, r, fmt.Sprintf(":white_check_mark: Cancelled %s's cover of *%s*; on call now: %s. Both were told by DM.", memberName(o.Who), render.Esc(s.Name), who))
 }
 
 // known fills in the name and phone contacts.yml gives the person.
-func (h *Covers) known(m oncall.Member) oncall.Member {
-	for _, s := range h.roster.Schedules() {
+func (c *Covers) known(m oncall.Member) oncall.Member {
+	for _, s := range c.roster.Schedules() {
 		for _, x := range s.Members {
 			if x.SlackID == m.SlackID {
 				return x
 			}
 		}
 	}
-	if h.contacts != nil {
-		for _, g := range h.contacts.GroupOrder {
-			for _, p := range h.contacts.Groups[g] {
+	if c.contacts != nil {
+		for _, g := range c.contacts.GroupOrder {
+			for _, p := range c.contacts.Groups[g] {
 				if p.SlackID == m.SlackID {
 					m.Name = p.Name
 					if escalation.IsE164(p.Phone) {
@@ -384,30 +384,30 @@ func (h *Covers) known(m oncall.Member) oncall.Member {
 	return m
 }
 
-func (h *Covers) dm(ctx context.Context, user, text string) {
-	if user == "" || h.people == nil {
+func (c *Covers) dm(ctx context.Context, user, text string) {
+	if user == "" || c.people == nil {
 		return
 	}
-	if err := h.people.DM(ctx, user, text); err != nil {
-		h.log.WithError(err).WithField("user", user).Warn("could not DM about an on-call change")
+	if err := c.people.DM(ctx, user, text); err != nil {
+		c.log.WithError(err).WithField("user", user).Warn("could not DM about an on-call change")
 	}
 }
 
 // no refuses bad input: a clear reply, recorded in the audit, and
 // nothing changed.
-func (h *Covers) no(ctx context.Context, r Req, msg string) {
+func (c *Covers) no(ctx context.Context, r Req, msg string) {
 	r.SetOutcome("failed: " + render.Truncate(msg, 200))
-	h.ReplyText(ctx, r, ":x: "+msg+" Nothing changed.")
+	c.ReplyText(ctx, r, ":x: "+msg+" Nothing changed.")
 }
 
 // failed answers an error from the roster: its own sentence for what the
 // asker can fix, the common one otherwise.
-func (h *Covers) failed(ctx context.Context, r Req, err error) {
+func (c *Covers) failed(ctx context.Context, r Req, err error) {
 	switch apperr.CodeOf(err) {
 	case apperr.Invalid, apperr.NotFound, apperr.Conflict:
-		h.no(ctx, r, strings.TrimSuffix(apperr.MessageOf(err), ".")+".")
+		c.no(ctx, r, strings.TrimSuffix(apperr.MessageOf(err), ".")+".")
 	default:
-		h.Fail(ctx, r, err)
+		c.Fail(ctx, r, err)
 	}
 }
 

@@ -46,32 +46,32 @@ func NewCharts(k *Kit, pictures Pictures) *Charts { return &Charts{Kit: k, pictu
 
 // attachLatency uploads the last hour's probe latency into the incident's
 // thread (inc != nil) or the asker's direct message, and says where.
-func (h *Charts) attachLatency(ctx context.Context, r Req, inc *incident.Incident) {
-	if h == nil || h.pictures == nil {
-		h.ReplyText(ctx, r, "Charts are not set up in this bot.")
+func (c *Charts) attachLatency(ctx context.Context, r Req, inc *incident.Incident) {
+	if c == nil || c.pictures == nil {
+		c.ReplyText(ctx, r, "Charts are not set up in this bot.")
 		return
 	}
-	err := h.pictures.LastHour(ctx, inc, r.Who.ID)
+	err := c.pictures.LastHour(ctx, inc, r.Who.ID)
 	switch {
 	case errors.Is(err, pictures.ErrNoSamples):
-		h.ReplyText(ctx, r, "No chart: the bot timed no Clerk endpoint in the last hour (it does on each probe round, CLERK_PROBE_SCHEDULE, when CLERK_PROBE is on, and on each `diagnose`).")
+		c.ReplyText(ctx, r, "No chart: the bot timed no Clerk endpoint in the last hour (it does on each probe round, CLERK_PROBE_SCHEDULE, when CLERK_PROBE is on, and on each `diagnose`).")
 	case err != nil:
-		h.Fail(ctx, r, err)
+		c.Fail(ctx, r, err)
 	case inc != nil && inc.Channel != "":
-		h.ReplyText(ctx, r, ":chart_with_upwards_trend: The last hour of Clerk's probe latency is in the "+inc.ID+" thread.")
+		c.ReplyText(ctx, r, ":chart_with_upwards_trend: The last hour of Clerk's probe latency is in the "+inc.ID+" thread.")
 	default:
-		h.ReplyText(ctx, r, ":chart_with_upwards_trend: The last hour of Clerk's probe latency is in your direct messages with the bot.")
+		c.ReplyText(ctx, r, ":chart_with_upwards_trend: The last hour of Clerk's probe latency is in your direct messages with the bot.")
 	}
 }
 
 // recordDiagnosis keeps what `diagnose` timed for the latency chart, each
 // sample at when it was taken (the samples ran one after the other,
 // ending now).
-func (h *Charts) recordDiagnosis(ctx context.Context, results []probe.DiagnoseResult) {
-	if h == nil || h.pictures == nil {
+func (c *Charts) recordDiagnosis(ctx context.Context, results []probe.DiagnoseResult) {
+	if c == nil || c.pictures == nil {
 		return
 	}
-	at := h.now()
+	at := c.now()
 	for i := len(results) - 1; i >= 0; i-- {
 		res := results[i]
 		samples := make([]statuswatch.Sample, len(res.Timings))
@@ -80,8 +80,8 @@ func (h *Charts) recordDiagnosis(ctx context.Context, results []probe.DiagnoseRe
 			samples[j] = statuswatch.Sample{At: at, Ms: float64(tm.D) / float64(time.Millisecond), OK: tm.OK}
 			at = at.Add(-max(tm.D, time.Millisecond))
 		}
-		if err := h.pictures.Record(ctx, res.Target.Name, samples); err != nil {
-			h.log.WithError(err).Warn("could not keep the diagnosis for the latency chart")
+		if err := c.pictures.Record(ctx, res.Target.Name, samples); err != nil {
+			c.log.WithError(err).Warn("could not keep the diagnosis for the latency chart")
 			return
 		}
 	}
@@ -89,23 +89,23 @@ func (h *Charts) recordDiagnosis(ctx context.Context, results []probe.DiagnoseRe
 
 // reportPictures uploads the report's pictures after the report: a
 // picture that fails is logged, the report stands without it.
-func (h *Charts) reportPictures(ctx context.Context, inc *incident.Incident) {
-	if h != nil && h.pictures != nil {
-		if err := h.pictures.Report(ctx, inc); err != nil {
-			h.log.WithError(err).WithField("incident", inc.ID).Warn("could not attach the report's pictures")
+func (c *Charts) reportPictures(ctx context.Context, inc *incident.Incident) {
+	if c != nil && c.pictures != nil {
+		if err := c.pictures.Report(ctx, inc); err != nil {
+			c.log.WithError(err).WithField("incident", inc.ID).Warn("could not attach the report's pictures")
 		}
 	}
 }
 
 // statsChart sends the chart of a stats summary to the asker; a chart
 // that fails is logged, the text has been answered.
-func (h *Charts) statsChart(ctx context.Context, r Req, s stats.Summary) {
-	if h == nil || h.pictures == nil || r.Who.ID == "" {
+func (c *Charts) statsChart(ctx context.Context, r Req, s stats.Summary) {
+	if c == nil || c.pictures == nil || r.Who.ID == "" {
 		return
 	}
-	if err := h.pictures.Stats(ctx, s, r.Who.ID); err != nil {
-		h.log.WithError(err).Warn("could not send the stats chart")
+	if err := c.pictures.Stats(ctx, s, r.Who.ID); err != nil {
+		c.log.WithError(err).Warn("could not send the stats chart")
 		return
 	}
-	h.ReplyText(ctx, r, ":bar_chart: The chart of these numbers is in your direct messages with the bot.")
+	c.ReplyText(ctx, r, ":bar_chart: The chart of these numbers is in your direct messages with the bot.")
 }

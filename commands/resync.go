@@ -56,19 +56,19 @@ func NewWebhookCheck(k *Kit, check EndpointCheck, pub CheckPublisher, clerk Dash
 }
 
 // Title implements Family.
-func (h *WebhookCheck) Title() string { return dataSyncTitle }
+func (w *WebhookCheck) Title() string { return dataSyncTitle }
 
 // Commands implements Family.
-func (h *WebhookCheck) Commands() []Sub {
+func (w *WebhookCheck) Commands() []Sub {
 	return []Sub{
 		{Name: "webhook", Usage: "/clerk-incident webhook check [INC-n] | dashboard", Summary: "`check`: send the app's endpoint a signed test event and a forged one; `dashboard`: a one-time link to Clerk's failed deliveries, for you alone", Who: Responder,
-			Run:   h.webhookCmd,
+			Run:   w.webhookCmd,
 			Verbs: []string{"check", "dashboard"}, NoIDVerbs: []string{"dashboard"}},
 	}
 }
 
 // Buttons implements Family.
-func (h *WebhookCheck) Buttons() []Button { return nil }
+func (w *WebhookCheck) Buttons() []Button { return nil }
 
 // PauseReader reads the webhook pause.
 type PauseReader interface {
@@ -106,19 +106,19 @@ func NewResync(k *Kit, d ResyncDeps) *Resync {
 }
 
 // Title implements Family.
-func (h *Resync) Title() string { return dataSyncTitle }
+func (re *Resync) Title() string { return dataSyncTitle }
 
 // Commands implements Family.
-func (h *Resync) Commands() []Sub {
+func (re *Resync) Commands() []Sub {
 	return []Sub{
 		{Name: "resync", Usage: "/clerk-incident resync [INC-n] [--dry-run] [--since <RFC 3339 date>] [--no-pause] | status | cancel", Summary: "replay every Clerk user into the app's webhook endpoint as signed user.updated events", Who: Responder,
-			ReadForms: []string{"status"}, Run: h.resyncCmd,
+			ReadForms: []string{"status"}, Run: re.resyncCmd,
 			Verbs: []string{"status", "cancel"}, NoIDVerbs: []string{"status", "cancel"}},
 	}
 }
 
 // Buttons implements Family.
-func (h *Resync) Buttons() []Button { return nil }
+func (re *Resync) Buttons() []Button { return nil }
 
 // webhookReady tells the asker when the endpoint is not configured.
 func webhookReady(ctx context.Context, k *Kit, r Req, configured bool) bool {
@@ -129,112 +129,112 @@ func webhookReady(ctx context.Context, k *Kit, r Req, configured bool) bool {
 	return true
 }
 
-func (h *WebhookCheck) webhookCmd(ctx context.Context, r Req, p Parsed) {
+func (w *WebhookCheck) webhookCmd(ctx context.Context, r Req, p Parsed) {
 	if p.Form() == "dashboard" {
-		h.webhookDashboard(ctx, r)
+		w.webhookDashboard(ctx, r)
 		return
 	}
 	if len(p.Args) == 0 || strings.ToLower(p.Args[0]) != "check" {
-		h.Fail(ctx, r, &UsageError{Problem: "Say `webhook check` or `webhook dashboard`.", Usage: p.Sub.Usage})
+		w.Fail(ctx, r, &UsageError{Problem: "Say `webhook check` or `webhook dashboard`.", Usage: p.Sub.Usage})
 		return
 	}
-	if !webhookReady(ctx, h.Kit, r, h.checkWebhook != nil) {
+	if !webhookReady(ctx, w.Kit, r, w.checkWebhook != nil) {
 		return
 	}
 	// The incident it is recorded on is settled first: with several open
 	// the check waits for the person to say which, rather than running
 	// and recording nowhere.
-	inc, err := h.optionalIncident(ctx, p)
+	inc, err := w.optionalIncident(ctx, p)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		w.Fail(ctx, r, err)
 		return
 	}
-	res := h.checkWebhook(ctx)
+	res := w.checkWebhook(ctx)
 	text := render.WebhookCheckText(res)
 	if inc != nil {
-		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, render.WebhookCheckPlain(res)))
-		h.pub.Thread(ctx, inc, text)
+		_, _ = w.incidents.Update(ctx, inc.ID, incident.Record(r.Who, render.WebhookCheckPlain(res)))
+		w.pub.Thread(ctx, inc, text)
 		// An endpoint that refuses signed events is where the gap comes
 		// from: found. A healthy one (or one that only accepts forgeries)
 		// says the gap is elsewhere, so the step is not done by it.
 		if res.DeliveriesFail() {
-			h.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepSyncGap, "webhook check")
+			w.pub.AutoTick(ctx, inc.ID, r.Who, incident.StepSyncGap, "webhook check")
 		}
 	}
-	h.ReplyText(ctx, r, text)
+	w.ReplyText(ctx, r, text)
 }
 
 // webhookDashboard gets Clerk's one-time link to the Svix dashboard of the
 // instance's endpoints (failed deliveries, replays) and shows it to the
 // requester alone: it is a credential, never posted to the channel and
 // never logged.
-func (h *WebhookCheck) webhookDashboard(ctx context.Context, r Req) {
-	if !clerkReady(ctx, h.Kit, r, h.clerk != nil) {
+func (w *WebhookCheck) webhookDashboard(ctx context.Context, r Req) {
+	if !clerkReady(ctx, w.Kit, r, w.clerk != nil) {
 		return
 	}
-	link, err := h.clerk.DashboardURL(ctx)
+	link, err := w.clerk.DashboardURL(ctx)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		w.Fail(ctx, r, err)
 		return
 	}
 	r.To.Replace = false
-	h.ReplyText(ctx, r, fmt.Sprintf(":key: <%s|Open the webhook dashboard> (failed deliveries and replays of every endpoint). The link signs you in once and only you can see it here: do not paste it into the channel.", link))
+	w.ReplyText(ctx, r, fmt.Sprintf(":key: <%s|Open the webhook dashboard> (failed deliveries and replays of every endpoint). The link signs you in once and only you can see it here: do not paste it into the channel.", link))
 }
 
-func (h *Resync) resyncCmd(ctx context.Context, r Req, p Parsed) {
-	if !webhookReady(ctx, h.Kit, r, h.checkWebhook != nil) {
+func (re *Resync) resyncCmd(ctx context.Context, r Req, p Parsed) {
+	if !webhookReady(ctx, re.Kit, r, re.checkWebhook != nil) {
 		return
 	}
-	if h.resync == nil {
-		h.ReplyText(ctx, r, "Resync needs CLERK_SECRET_KEY to read users from Clerk.")
+	if re.resync == nil {
+		re.ReplyText(ctx, r, "Resync needs CLERK_SECRET_KEY to read users from Clerk.")
 		return
 	}
 	switch p.Form() {
 	case "status":
-		h.resyncStatus(ctx, r)
+		re.resyncStatus(ctx, r)
 		return
 	case "cancel":
-		j, err := h.resync.Cancel(ctx, r.Who)
+		j, err := re.resync.Cancel(ctx, r.Who)
 		if err != nil {
-			h.ReplyText(ctx, r, "No resync is running; nothing changed.")
+			re.ReplyText(ctx, r, "No resync is running; nothing changed.")
 			return
 		}
-		h.ReplyText(ctx, r, fmt.Sprintf(":octagonal_sign: Resync %s will stop after the users in flight (%d/%d done).", j.ID, j.Done, j.Total))
+		re.ReplyText(ctx, r, fmt.Sprintf(":octagonal_sign: Resync %s will stop after the users in flight (%d/%d done).", j.ID, j.Done, j.Total))
 		return
 	}
 	job, noPause, err := resyncJob(r, p)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		re.Fail(ctx, r, err)
 		return
 	}
-	inc, err := h.optionalIncident(ctx, p)
+	inc, err := re.optionalIncident(ctx, p)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		re.Fail(ctx, r, err)
 		return
 	}
-	paused, ok := h.pausedFirst(ctx, r, job.DryRun, noPause)
+	paused, ok := re.pausedFirst(ctx, r, job.DryRun, noPause)
 	if !ok {
 		return
 	}
-	check := h.checkWebhook(ctx)
+	check := re.checkWebhook(ctx)
 	if !job.DryRun && (check.Signed.Problem != "" || check.Signed.Status == 401 || check.Signed.Status == 403) {
-		h.ReplyText(ctx, r, "Resync not started: the endpoint check failed.\n"+render.WebhookCheckText(check))
+		re.ReplyText(ctx, r, "Resync not started: the endpoint check failed.\n"+render.WebhookCheckText(check))
 		return
 	}
-	h.startResync(ctx, r, inc, job, check, paused)
+	re.startResync(ctx, r, inc, job, check, paused)
 }
 
-func (h *Resync) resyncStatus(ctx context.Context, r Req) {
-	j, err := h.resync.Current(ctx)
+func (re *Resync) resyncStatus(ctx context.Context, r Req) {
+	j, err := re.resync.Current(ctx)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		re.Fail(ctx, r, err)
 		return
 	}
 	if j == nil {
-		h.ReplyText(ctx, r, "No resync has run yet.")
+		re.ReplyText(ctx, r, "No resync has run yet.")
 		return
 	}
-	h.ReplyText(ctx, r, render.ResyncText(j, 0, h.now()))
+	re.ReplyText(ctx, r, render.ResyncText(j, 0, re.now()))
 }
 
 // resyncJob reads the job's flags.
@@ -266,19 +266,19 @@ func resyncJob(r Req, p Parsed) (job resync.Job, noPause bool, err error) {
 // pausedFirst asks to pause webhook processing first (Procedure 3) unless
 // it is paused, the run is dry or --no-pause says not to; paused is the
 // reply's note when it is paused.
-func (h *Resync) pausedFirst(ctx context.Context, r Req, dryRun, noPause bool) (paused string, ok bool) {
-	if h.webhooks == nil || dryRun {
+func (re *Resync) pausedFirst(ctx context.Context, r Req, dryRun, noPause bool) (paused string, ok bool) {
+	if re.webhooks == nil || dryRun {
 		return "", true
 	}
-	st, err := h.webhooks.Get(ctx)
+	st, err := re.webhooks.Get(ctx)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		re.Fail(ctx, r, err)
 		return "", false
 	}
 	if !st.Paused && !noPause {
 		// Procedure 3 pauses first: a live delivery racing the resync
 		// could be overwritten by an older copy of the same user.
-		h.ReplyText(ctx, r, "Webhook processing is not paused, so Clerk's live deliveries would race this resync. Pause first?\n"+
+		re.ReplyText(ctx, r, "Webhook processing is not paused, so Clerk's live deliveries would race this resync. Pause first?\n"+
 			"• `/clerk-incident webhooks pause &lt;reason&gt;`, then `/clerk-incident resync` again (its own deliveries still go through), or\n"+
 			"• `/clerk-incident resync --no-pause` to resync without pausing.\nNothing was started.")
 		return "", false
@@ -290,37 +290,37 @@ func (h *Resync) pausedFirst(ctx context.Context, r Req, dryRun, noPause bool) (
 }
 
 // startResync starts the job and posts its progress message.
-func (h *Resync) startResync(ctx context.Context, r Req, inc *incident.Incident, job resync.Job, check resync.CheckResult, paused string) {
+func (re *Resync) startResync(ctx context.Context, r Req, inc *incident.Incident, job resync.Job, check resync.CheckResult, paused string) {
 	if inc != nil {
-		inc = h.pub.WithCard(ctx, inc)
+		inc = re.pub.WithCard(ctx, inc)
 		job.Incident = inc.ID
 	}
-	started, err := h.resync.Start(ctx, job)
+	started, err := re.resync.Start(ctx, job)
 	if errors.Is(err, resync.ErrRunning) {
-		cur, _ := h.resync.Current(ctx)
+		cur, _ := re.resync.Current(ctx)
 		msg := "A resync is already running; `/clerk-incident resync status` shows it, `resync cancel` stops it."
 		if cur != nil {
-			msg = render.ResyncText(cur, 0, h.now()) + "\n" + msg
+			msg = render.ResyncText(cur, 0, re.now()) + "\n" + msg
 		}
-		h.ReplyText(ctx, r, msg)
+		re.ReplyText(ctx, r, msg)
 		return
 	}
 	if err != nil {
-		h.Fail(ctx, r, err)
+		re.Fail(ctx, r, err)
 		return
 	}
-	channel, thread := h.channel, ""
+	channel, thread := re.channel, ""
 	if inc != nil {
 		channel, thread = inc.Channel, inc.CardTS
 		// Work in flight until it ends: `resolve` and the report name it.
-		_, _ = h.incidents.Update(ctx, inc.ID, incident.StartWork(r.Who, incident.Work{ID: started.ID, What: usecase.ResyncWork(started)},
+		_, _ = re.incidents.Update(ctx, inc.ID, incident.StartWork(r.Who, incident.Work{ID: started.ID, What: usecase.ResyncWork(started)},
 			fmt.Sprintf("Resync %s started%s", started.ID, map[bool]string{true: " (dry run)", false: ""}[job.DryRun])))
 	}
 	if channel == "" {
 		channel = r.Channel
 	}
-	if ts, err := h.pub.PostResyncProgress(ctx, channel, thread, started); err == nil {
-		_ = h.resync.SetProgressMessage(ctx, started.ID, channel, thread, ts)
+	if ts, err := re.pub.PostResyncProgress(ctx, channel, thread, started); err == nil {
+		_ = re.resync.SetProgressMessage(ctx, started.ID, channel, thread, ts)
 	}
 	note := ""
 	if job.DryRun {
@@ -328,5 +328,5 @@ func (h *Resync) startResync(ctx context.Context, r Req, inc *incident.Incident,
 	}
 	// The next sweep (within a second, on whichever replica gets the
 	// lease) runs it, so it survives this handler and any restart.
-	h.ReplyText(ctx, r, fmt.Sprintf(":arrows_counterclockwise: Resync %s started; progress is posted in the thread. `resync status` and `resync cancel` work from any replica.%s%s", started.ID, paused, note))
+	re.ReplyText(ctx, r, fmt.Sprintf(":arrows_counterclockwise: Resync %s started; progress is posted in the thread. `resync status` and `resync cancel` work from any replica.%s%s", started.ID, paused, note))
 }

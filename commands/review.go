@@ -34,22 +34,22 @@ const maxReview = 200
 // accessReview reads every affected account's sessions and trusted
 // devices and sends the review, with the outliers flagged, to the asker
 // alone: it names IPs and places.
-func (h *AccessReviews) accessReview(ctx context.Context, r Req, p Parsed) {
+func (a *AccessReviews) accessReview(ctx context.Context, r Req, p Parsed) {
 	if p.Verb != "review" || afterVerb(p) != "" {
-		h.Fail(ctx, r, &UsageError{Problem: "Say `access review`, optionally with the incident.", Usage: p.Sub.Usage})
+		a.Fail(ctx, r, &UsageError{Problem: "Say `access review`, optionally with the incident.", Usage: p.Sub.Usage})
 		return
 	}
-	if !clerkReady(ctx, h.Kit, r, configured(h.reviews)) {
+	if !clerkReady(ctx, a.Kit, r, configured(a.reviews)) {
 		return
 	}
-	h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) {
-		users, err := h.affected.Affected(ctx, id)
+	a.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) {
+		users, err := a.affected.Affected(ctx, id)
 		if err != nil {
-			h.Fail(ctx, r, err)
+			a.Fail(ctx, r, err)
 			return
 		}
 		if len(users) == 0 {
-			h.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s, so there is nothing to review. `user`, `revoke`, `lockout` or `affected add` record them.", id))
+			a.ReplyText(ctx, r, fmt.Sprintf("No accounts are recorded as affected by %s, so there is nothing to review. `user`, `revoke`, `lockout` or `affected add` record them.", id))
 			return
 		}
 		cut := ""
@@ -57,22 +57,22 @@ func (h *AccessReviews) accessReview(ctx context.Context, r Req, p Parsed) {
 			cut = fmt.Sprintf(" Only the first %d of %d accounts are in it; `affected remove` the ones already reviewed and run it again.", maxReview, len(users))
 			users = users[:maxReview]
 		}
-		reviews := h.reviews.Review(ctx, users)
+		reviews := a.reviews.Review(ctx, users)
 		name := strings.ToLower(id) + "-access-review.txt"
-		file := render.AccessReviewFile(id, reviews, h.now())
+		file := render.AccessReviewFile(id, reviews, a.now())
 		sessions, flagged, devices, failed := render.AccessReviewSummary(reviews)
 		counts := fmt.Sprintf("%d account(s): %d active session(s), %d flagged as outliers, %d trusted device(s)", len(reviews), sessions, flagged, devices)
 		if failed > 0 {
 			counts += fmt.Sprintf(", %d could not be read", failed)
 		}
-		if !sendPrivately(ctx, h.Kit, h.pub, r, name, "Access review of "+id, file, counts) {
+		if !sendPrivately(ctx, a.Kit, a.pub, r, name, "Access review of "+id, file, counts) {
 			return
 		}
-		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, "Access review sent privately: "+counts))
+		_, _ = a.incidents.Update(ctx, id, incident.Record(r.Who, "Access review sent privately: "+counts))
 		if failed < len(reviews) {
-			h.pub.AutoTick(ctx, id, r.Who, incident.StepAccessLogs, "access review")
+			a.pub.AutoTick(ctx, id, r.Who, incident.StepAccessLogs, "access review")
 		}
-		h.ReplyText(ctx, r, fmt.Sprintf(":mag: The access review of %s is in your direct messages with the bot: %s. :warning: It holds IP addresses and places; keep it private.%s", id, counts, cut))
+		a.ReplyText(ctx, r, fmt.Sprintf(":mag: The access review of %s is in your direct messages with the bot: %s. :warning: It holds IP addresses and places; keep it private.%s", id, counts, cut))
 	})
 }
 
@@ -93,59 +93,59 @@ func sendPrivately(ctx context.Context, k *Kit, pub HardeningPublisher, r Req, n
 // notifyDraft sends the affected users' addresses to the asker as CSV
 // (ticking "Notify affected users") and posts a draft notice, from the
 // runbook's template, in the thread to edit and make final.
-func (h *NoticeDrafts) notifyDraft(ctx context.Context, r Req, p Parsed) {
+func (no *NoticeDrafts) notifyDraft(ctx context.Context, r Req, p Parsed) {
 	if p.Verb != "draft" || afterVerb(p) != "" {
-		h.Fail(ctx, r, &UsageError{Problem: "Say `notify draft`, optionally with the incident.", Usage: p.Sub.Usage})
+		no.Fail(ctx, r, &UsageError{Problem: "Say `notify draft`, optionally with the incident.", Usage: p.Sub.Usage})
 		return
 	}
-	h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) {
-		inc, err := h.incidents.Current(ctx, id)
+	no.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) {
+		inc, err := no.incidents.Current(ctx, id)
 		if err != nil {
-			h.Fail(ctx, r, withID(err, id))
+			no.Fail(ctx, r, withID(err, id))
 			return
 		}
-		users, err := h.affected.Affected(ctx, id)
+		users, err := no.affected.Affected(ctx, id)
 		if err != nil {
-			h.Fail(ctx, r, err)
+			no.Fail(ctx, r, err)
 			return
 		}
 		csv, n := render.NoticeCSV(users)
 		if n == 0 {
-			h.ReplyText(ctx, r, fmt.Sprintf("No affected account of %s has an e-mail address on record, so there is no one to notify yet. `affected add` records accounts.", id))
+			no.ReplyText(ctx, r, fmt.Sprintf("No affected account of %s has an e-mail address on record, so there is no one to notify yet. `affected add` records accounts.", id))
 			return
 		}
 		name := strings.ToLower(id) + "-notify-addresses.csv"
-		if !sendPrivately(ctx, h.Kit, h.pub, r, name, "Addresses to notify for "+id, csv, fmt.Sprintf("%d address(es) of the users affected by %s, for your mail tool", n, id)) {
+		if !sendPrivately(ctx, no.Kit, no.pub, r, name, "Addresses to notify for "+id, csv, fmt.Sprintf("%d address(es) of the users affected by %s, for your mail tool", n, id)) {
 			return
 		}
-		_, _ = h.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Addresses of %d affected users exported privately for the notice", n)))
-		h.pub.AutoTick(ctx, id, r.Who, incident.StepNotifyAffected, "notify draft")
-		tmpl, title := h.noticeTemplate(inc)
-		text := render.NoticeDraft(inc, tmpl, title, doneTo(users), h.now())
+		_, _ = no.incidents.Update(ctx, id, incident.Record(r.Who, fmt.Sprintf("Addresses of %d affected users exported privately for the notice", n)))
+		no.pub.AutoTick(ctx, id, r.Who, incident.StepNotifyAffected, "notify draft")
+		tmpl, title := no.noticeTemplate(inc)
+		text := render.NoticeDraft(inc, tmpl, title, doneTo(users), no.now())
 		where := " The draft notice is below."
 		switch {
-		case r.Operator || inc.Channel == "" || h.notices == nil:
+		case r.Operator || inc.Channel == "" || no.notices == nil:
 			where = "\n\nDraft notice:\n" + text
 		default:
-			if err := h.notices.keep(ctx, inc, text, r.Who); err != nil {
+			if err := no.notices.keep(ctx, inc, text, r.Who); err != nil {
 				msg, _ := Sentence(err)
 				where = " The draft notice could not be posted in the thread (" + msg + "):\n" + render.Esc(text)
 			} else {
 				where = " The draft notice is in the " + id + " thread: Edit it, then click Final."
 			}
 		}
-		h.ReplyText(ctx, r, fmt.Sprintf(":envelope: %s is in your direct messages with the bot: %d address(es). :warning: Personal data; delete it from Slack once the users are notified.%s", name, n, where))
+		no.ReplyText(ctx, r, fmt.Sprintf(":envelope: %s is in your direct messages with the bot: %d address(es). :warning: Personal data; delete it from Slack once the users are notified.%s", name, n, where))
 	})
 }
 
 // noticeTemplate is the runbook's notice for the incident's category and
 // the public name of the problem.
-func (h *NoticeDrafts) noticeTemplate(inc *incident.Incident) (tmpl, title string) {
+func (no *NoticeDrafts) noticeTemplate(inc *incident.Incident) (tmpl, title string) {
 	title = "a security incident"
-	if h.notices == nil || h.notices.rb == nil {
+	if no.notices == nil || no.notices.rb == nil {
 		return "", title
 	}
-	if spec := h.notices.rb.Spec(inc.Category); spec != nil {
+	if spec := no.notices.rb.Spec(inc.Category); spec != nil {
 		if t := spec.CustomerTitle(); t != "" {
 			title = t
 		}

@@ -40,19 +40,19 @@ func NewRoles(k *Kit, names map[string]string, people People, access *Access) *R
 }
 
 // Title implements Family.
-func (h *Roles) Title() string { return rolesTitle }
+func (ro *Roles) Title() string { return rolesTitle }
 
 // Commands implements Family.
-func (h *Roles) Commands() []Sub {
+func (ro *Roles) Commands() []Sub {
 	return []Sub{
 		{Name: "role", Usage: "/clerk-incident role [INC-n] commander|comms <@user>", Summary: "name the incident commander or the comms person (on the card, reminded to post updates)", Who: OnIncident,
-			Run:   h.role,
+			Run:   ro.role,
 			Verbs: []string{"commander", "comms"}},
 	}
 }
 
 // Buttons implements Family.
-func (h *Roles) Buttons() []Button { return nil }
+func (ro *Roles) Buttons() []Button { return nil }
 
 // DraftKeeper keeps a new draft before its message is posted.
 type DraftKeeper interface {
@@ -84,22 +84,22 @@ func NewUpdates(k *Kit, store DraftKeeper, pub DraftPoster, rb *incident.Runbook
 }
 
 // Title implements Family.
-func (h *Updates) Title() string { return rolesTitle }
+func (u *Updates) Title() string { return rolesTitle }
 
 // Commands implements Family.
-func (h *Updates) Commands() []Sub {
+func (u *Updates) Commands() []Sub {
 	return []Sub{
 		{Name: "update", Usage: "/clerk-incident update draft [INC-n]", Summary: "draft a customer-facing status update from the incident", Who: OnIncident,
-			Run:   h.update,
+			Run:   u.update,
 			Verbs: []string{"draft"}},
 	}
 }
 
 // Buttons implements Family.
-func (h *Updates) Buttons() []Button {
+func (u *Updates) Buttons() []Button {
 	return []Button{
-		{ActionID: render.ActRemindDraft, Who: OnIncident, Run: h.withButtonIncident(h.draft), Label: "draft an update"},
-		{ActionID: render.ActRemindSnooze, Who: OnIncident, Run: h.withButtonIncident(h.snooze), Label: "snooze the reminder"},
+		{ActionID: render.ActRemindDraft, Who: OnIncident, Run: u.withButtonIncident(u.draft), Label: "draft an update"},
+		{ActionID: render.ActRemindSnooze, Who: OnIncident, Run: u.withButtonIncident(u.snooze), Label: "snooze the reminder"},
 	}
 }
 
@@ -155,58 +155,58 @@ func NewDrafts(k *Kit, d DraftsDeps) *Drafts {
 }
 
 // Title implements Family.
-func (h *Drafts) Title() string { return rolesTitle }
+func (dr *Drafts) Title() string { return rolesTitle }
 
 // Commands implements Family.
-func (h *Drafts) Commands() []Sub { return nil }
+func (dr *Drafts) Commands() []Sub { return nil }
 
 // Buttons implements Family.
-func (h *Drafts) Buttons() []Button {
+func (dr *Drafts) Buttons() []Button {
 	return []Button{
-		{ActionID: render.ActDraftEdit, Who: OnIncident, Quiet: true, Run: h.draftEdit, Label: "edit the draft"},
-		{ActionID: render.ActDraftPost, Who: OnIncident, Run: h.onDraft(h.draftPost), Label: "post the update"},
-		{ActionID: render.ActDraftDiscard, Who: OnIncident, Run: h.onDraft(h.draftDiscard), Label: "discard the draft"},
-		{ActionID: "view:" + render.ViewDraftEdit, Who: OnIncident, Run: h.draftSaved, Label: "save the draft"},
+		{ActionID: render.ActDraftEdit, Who: OnIncident, Quiet: true, Run: dr.draftEdit, Label: "edit the draft"},
+		{ActionID: render.ActDraftPost, Who: OnIncident, Run: dr.onDraft(dr.draftPost), Label: "post the update"},
+		{ActionID: render.ActDraftDiscard, Who: OnIncident, Run: dr.onDraft(dr.draftDiscard), Label: "discard the draft"},
+		{ActionID: "view:" + render.ViewDraftEdit, Who: OnIncident, Run: dr.draftSaved, Label: "save the draft"},
 	}
 }
 
 var mention = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$`)
 
-func (h *Roles) role(ctx context.Context, r Req, p Parsed) {
+func (ro *Roles) role(ctx context.Context, r Req, p Parsed) {
 	if len(p.Args) != 2 || (p.Form() != incident.RoleCommander && p.Form() != incident.RoleComms) {
-		h.Fail(ctx, r, &UsageError{Problem: "Say which role and who, e.g. `role comms @dana`.", Usage: p.Sub.Usage})
+		ro.Fail(ctx, r, &UsageError{Problem: "Say which role and who, e.g. `role comms @dana`.", Usage: p.Sub.Usage})
 		return
 	}
 	m := mention.FindStringSubmatch(p.Args[1])
 	if m == nil {
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a Slack mention; type @ and pick the person.", render.Esc(p.Args[1])), Usage: p.Sub.Usage})
+		ro.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not a Slack mention; type @ and pick the person.", render.Esc(p.Args[1])), Usage: p.Sub.Usage})
 		return
 	}
 	who := incident.Person{ID: m[1], Name: m[2]}
 	if who.Name == "" {
-		who.Name = h.names[who.ID]
+		who.Name = ro.names[who.ID]
 	}
-	if h.people != nil {
-		who = h.people.Person(ctx, who)
+	if ro.people != nil {
+		who = ro.people.Person(ctx, who)
 	}
 	role := p.Form()
-	h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
+	ro.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
 		// Someone named to a role may act on this incident (OnIncident
 		// accepts them): say so when that is new to them.
 		extra := ""
-		if ok, err := h.access.Responder(ctx, who.ID); !ok && err == nil && !h.access.OnLadder(ctx, id, who.ID) {
+		if ok, err := ro.access.Responder(ctx, who.ID); !ok && err == nil && !ro.access.OnLadder(ctx, id, who.ID) {
 			extra = fmt.Sprintf(" %s is not in SLACK_RESPONDERS; as %s of %s they may now act on this incident (post updates, note, tick, resolve…), and on no other.",
 				render.Who(who), role, id)
 		}
-		h.change(ctx, r, id, incident.SetRole(r.Who, role, who),
+		ro.change(ctx, r, id, incident.SetRole(r.Who, role, who),
 			fmt.Sprintf(":busts_in_silhouette: %s named %s %s.%s", render.Who(r.Who), render.Who(who), role, extra),
 			fmt.Sprintf("%s is now %s of %s.%s", render.Who(who), role, id, extra))
 	})
 }
 
-func (h *Updates) update(ctx context.Context, r Req, p Parsed) {
+func (u *Updates) update(ctx context.Context, r Req, p Parsed) {
 	if p.Form() != "draft" {
-		h.Fail(ctx, r, &UsageError{Problem: "Say `update draft`.", Usage: p.Sub.Usage})
+		u.Fail(ctx, r, &UsageError{Problem: "Say `update draft`.", Usage: p.Sub.Usage})
 		return
 	}
 	if len(p.Args) == 2 && p.ID == "" {
@@ -214,64 +214,64 @@ func (h *Updates) update(ctx context.Context, r Req, p Parsed) {
 			p.ID = id
 		}
 	}
-	h.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) { h.draft(ctx, r, id) })
+	u.withIncident(ctx, r, p, true, func(ctx context.Context, r Req, id string) { u.draft(ctx, r, id) })
 }
 
 // draft writes a customer-facing update from the incident and posts it
 // in the thread with Edit, Post and Discard.
-func (h *Updates) draft(ctx context.Context, r Req, id string) {
-	inc, err := h.incidents.Current(ctx, id)
+func (u *Updates) draft(ctx context.Context, r Req, id string) {
+	inc, err := u.incidents.Current(ctx, id)
 	if err != nil {
-		h.Fail(ctx, r, withID(err, id))
+		u.Fail(ctx, r, withID(err, id))
 		return
 	}
-	next := h.updateEvery[inc.Severity]
+	next := u.updateEvery[inc.Severity]
 	if next == 0 {
 		next = time.Hour
 	}
 	if !r.IsCommand && inc.Channel != "" {
 		// A reminder's *Draft an update* never writes over a draft
 		// waiting in the thread: it may hold comms' wording.
-		if d, err := h.store.GetDraft(ctx, id); err == nil {
-			h.ReplyText(ctx, r, fmt.Sprintf(":memo: A draft update for %s by %s is already in its thread, kept as written: Edit it, then Post it. (`/clerk-incident update draft %s` writes a fresh one in its place.)",
+		if d, err := u.store.GetDraft(ctx, id); err == nil {
+			u.ReplyText(ctx, r, fmt.Sprintf(":memo: A draft update for %s by %s is already in its thread, kept as written: Edit it, then Post it. (`/clerk-incident update draft %s` writes a fresh one in its place.)",
 				id, render.Who(d.By), id))
 			return
 		}
 	}
-	text := render.DraftUpdate(inc, h.rb.Spec(inc.Category), next, h.now())
+	text := render.DraftUpdate(inc, u.rb.Spec(inc.Category), next, u.now())
 	if inc.Channel == "" {
-		h.ReplyText(ctx, r, "*Draft customer update for "+id+"*:\n```"+text+"```")
+		u.ReplyText(ctx, r, "*Draft customer update for "+id+"*:\n```"+text+"```")
 		return
 	}
-	ts, token, err := h.keepAndPost(ctx, inc, text, r.Who)
+	ts, token, err := u.keepAndPost(ctx, inc, text, r.Who)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		u.Fail(ctx, r, err)
 		return
 	}
 	// A Post or Discard clicked before this knows ts took the ts from the
 	// click; then the draft is gone and this changes nothing.
-	if err := h.store.ShownAt(ctx, id, token, ts); err != nil {
-		h.log.WithError(err).WithField("incident", id).Warn("could not record where the draft is shown")
+	if err := u.store.ShownAt(ctx, id, token, ts); err != nil {
+		u.log.WithError(err).WithField("incident", id).Warn("could not record where the draft is shown")
 	}
-	h.ReplyText(ctx, r, fmt.Sprintf(":memo: A draft update for %s is in its thread: Edit it, then Post it%s.", id, h.drafts.postTargets()))
+	u.ReplyText(ctx, r, fmt.Sprintf(":memo: A draft update for %s is in its thread: Edit it, then Post it%s.", id, u.drafts.postTargets()))
 }
 
 // keepAndPost keeps the draft, then posts its message: a Post clicked the
 // moment the message shows must find the draft. When Slack refuses the
 // message, the draft it replaced comes back (unless a newer one came).
-func (h *Updates) keepAndPost(ctx context.Context, inc *incident.Incident, text string, who incident.Person) (ts, token string, err error) {
+func (u *Updates) keepAndPost(ctx context.Context, inc *incident.Incident, text string, who incident.Person) (ts, token string, err error) {
 	var prev *incident.Draft
-	if d, err := h.store.GetDraft(ctx, inc.ID); err == nil {
+	if d, err := u.store.GetDraft(ctx, inc.ID); err == nil {
 		prev = &d
 	}
 	token = rand.Text()
-	if err := h.store.SetDraft(ctx, inc.ID, incident.Draft{Text: text, By: who, Token: token}); err != nil {
+	if err := u.store.SetDraft(ctx, inc.ID, incident.Draft{Text: text, By: who, Token: token}); err != nil {
 		return "", "", err
 	}
-	ts, err = h.pub.PostDraft(ctx, inc, text)
+	ts, err = u.pub.PostDraft(ctx, inc, text)
 	if err != nil {
-		if berr := h.store.TakeBack(ctx, inc.ID, token, prev); berr != nil {
-			h.log.WithError(berr).WithField("incident", inc.ID).Warn("could not take back a draft whose message Slack refused")
+		if berr := u.store.TakeBack(ctx, inc.ID, token, prev); berr != nil {
+			u.log.WithError(berr).WithField("incident", inc.ID).Warn("could not take back a draft whose message Slack refused")
 		}
 		return "", "", err
 	}
@@ -279,12 +279,12 @@ func (h *Updates) keepAndPost(ctx context.Context, inc *incident.Incident, text 
 }
 
 // postTargets names where Post sends an update.
-func (h *Drafts) postTargets() string {
+func (dr *Drafts) postTargets() string {
 	var where []string
-	if h.updateChannel != "" {
-		where = append(where, "<#"+h.updateChannel+">")
+	if dr.updateChannel != "" {
+		where = append(where, "<#"+dr.updateChannel+">")
 	}
-	if h.statusPage != nil {
+	if dr.statusPage != nil {
 		where = append(where, "the status page")
 	}
 	if len(where) == 0 {
@@ -293,41 +293,41 @@ func (h *Drafts) postTargets() string {
 	return " to " + strings.Join(where, " and ")
 }
 
-func (h *Drafts) draftEdit(ctx context.Context, r Req, a bot.Action) {
+func (dr *Drafts) draftEdit(ctx context.Context, r Req, a bot.Action) {
 	id, ok := incident.ParseID(a.Value)
 	if !ok {
-		h.ReplyText(ctx, r, "That button does not name a valid incident; nothing changed.")
+		dr.ReplyText(ctx, r, "That button does not name a valid incident; nothing changed.")
 		return
 	}
-	d, err := h.store.GetDraft(ctx, id)
+	d, err := dr.store.GetDraft(ctx, id)
 	if err != nil {
-		h.ReplyText(ctx, r, fmt.Sprintf("There is no draft for %s any more (posted or discarded); `/clerk-incident update draft %s` writes a new one.", id, id))
+		dr.ReplyText(ctx, r, fmt.Sprintf("There is no draft for %s any more (posted or discarded); `/clerk-incident update draft %s` writes a new one.", id, id))
 		return
 	}
-	if h.modals == nil || a.TriggerID == "" {
-		h.ReplyText(ctx, r, "Editing needs Slack's modals; copy the draft, change it, and `note` it instead.")
+	if dr.modals == nil || a.TriggerID == "" {
+		dr.ReplyText(ctx, r, "Editing needs Slack's modals; copy the draft, change it, and `note` it instead.")
 		return
 	}
-	if err := h.modals.OpenView(ctx, a.TriggerID, render.DraftModal(id, d.Version(), d.Text)); err != nil {
+	if err := dr.modals.OpenView(ctx, a.TriggerID, render.DraftModal(id, d.Version(), d.Text)); err != nil {
 		var se slack.SlackErrorResponse
 		if errors.As(err, &se) && se.Err == "exchanged_trigger_id" {
 			// Slack takes each click's trigger_id once; this one was used.
-			h.ReplyText(ctx, r, "That click already opened the editor once (Slack lets one click open one window); click Edit again to edit the draft. The draft is unchanged.")
+			dr.ReplyText(ctx, r, "That click already opened the editor once (Slack lets one click open one window); click Edit again to edit the draft. The draft is unchanged.")
 			return
 		}
 		if errors.As(err, &se) && (se.Err == "expired_trigger_id" || se.Err == "invalid_trigger_id") {
 			// Slack takes a modal only within 3 s of the click.
-			h.ReplyText(ctx, r, "Slack took too long to open the editor (it allows 3 seconds after the click); click Edit again. The draft is unchanged.")
+			dr.ReplyText(ctx, r, "Slack took too long to open the editor (it allows 3 seconds after the click); click Edit again. The draft is unchanged.")
 			return
 		}
-		h.Fail(ctx, r, err)
+		dr.Fail(ctx, r, err)
 	}
 }
 
 // draftSaved takes the modal's text as the new draft, unless the draft
 // it was opened on was posted or replaced since (CheckView refused that in
 // the modal already; this catches a change in between).
-func (h *Drafts) draftSaved(ctx context.Context, r Req, a bot.Action) {
+func (dr *Drafts) draftSaved(ctx context.Context, r Req, a bot.Action) {
 	id, version, ok := render.DraftMeta(a.Value)
 	text := strings.TrimSpace(a.ViewText)
 	if !ok || text == "" {
@@ -336,7 +336,7 @@ func (h *Drafts) draftSaved(ctx context.Context, r Req, a bot.Action) {
 	if n := len([]rune(text)); n > 2900 {
 		text = string([]rune(text)[:2900])
 	}
-	d, err := h.store.EditDraft(ctx, id, func(d *incident.Draft) error {
+	d, err := dr.store.EditDraft(ctx, id, func(d *incident.Draft) error {
 		if version != "" && d.Version() != version && d.Text != text {
 			return incident.ErrDraftChanged
 		}
@@ -345,21 +345,21 @@ func (h *Drafts) draftSaved(ctx context.Context, r Req, a bot.Action) {
 	})
 	if err != nil {
 		if msg := draftRefusal(id, err); msg != "" {
-			h.ReplyText(ctx, r, msg)
+			dr.ReplyText(ctx, r, msg)
 			return
 		}
-		h.Fail(ctx, r, withID(err, id))
+		dr.Fail(ctx, r, withID(err, id))
 		return
 	}
-	if inc, err := h.incidents.Current(ctx, id); err == nil {
-		_ = h.pub.ShowDraft(ctx, inc, d.TS, render.DraftMsg(id, text))
+	if inc, err := dr.incidents.Current(ctx, id); err == nil {
+		_ = dr.pub.ShowDraft(ctx, inc, d.TS, render.DraftMsg(id, text))
 	}
 }
 
 // CheckView answers a draft edit in the modal itself (bot.ViewChecker,
 // before the ack): a draft posted, discarded or replaced since the editor
 // opened is not overwritten, and the modal stays open with the text.
-func (h *Drafts) CheckView(ctx context.Context, a bot.Action) map[string]string {
+func (dr *Drafts) CheckView(ctx context.Context, a bot.Action) map[string]string {
 	if a.ActionID != "view:"+render.ViewDraftEdit {
 		return nil
 	}
@@ -367,7 +367,7 @@ func (h *Drafts) CheckView(ctx context.Context, a bot.Action) map[string]string 
 	if !ok {
 		return nil
 	}
-	d, err := h.store.GetDraft(ctx, id)
+	d, err := dr.store.GetDraft(ctx, id)
 	if err == nil && version != "" && d.Version() != version && d.Text != strings.TrimSpace(a.ViewText) {
 		err = incident.ErrDraftChanged
 	}
@@ -391,71 +391,71 @@ func draftRefusal(id string, err error) string {
 // onDraft runs a Post or Discard click with the clicked message's ts: a
 // click that comes before `update draft` heard Slack's answer finds the
 // draft without its ts.
-func (h *Drafts) onDraft(fn func(ctx context.Context, r Req, id, msgTS string)) func(ctx context.Context, r Req, a bot.Action) {
+func (dr *Drafts) onDraft(fn func(ctx context.Context, r Req, id, msgTS string)) func(ctx context.Context, r Req, a bot.Action) {
 	return func(ctx context.Context, r Req, a bot.Action) {
-		h.withButtonIncident(func(ctx context.Context, r Req, id string) { fn(ctx, r, id, a.MessageTS) })(ctx, r, a)
+		dr.withButtonIncident(func(ctx context.Context, r Req, id string) { fn(ctx, r, id, a.MessageTS) })(ctx, r, a)
 	}
 }
 
 // getDraft reads the draft, shown where the click came from when its own
 // ts is not known yet.
-func (h *Drafts) getDraft(ctx context.Context, id, msgTS string) (incident.Draft, error) {
-	d, err := h.store.GetDraft(ctx, id)
+func (dr *Drafts) getDraft(ctx context.Context, id, msgTS string) (incident.Draft, error) {
+	d, err := dr.store.GetDraft(ctx, id)
 	if err == nil && d.TS == "" {
 		d.TS = msgTS
 	}
 	return d, err
 }
 
-func (h *Drafts) draftDiscard(ctx context.Context, r Req, id, msgTS string) {
-	d, err := h.getDraft(ctx, id, msgTS)
+func (dr *Drafts) draftDiscard(ctx context.Context, r Req, id, msgTS string) {
+	d, err := dr.getDraft(ctx, id, msgTS)
 	if err != nil {
-		h.ReplyText(ctx, r, "That draft was already posted or discarded.")
+		dr.ReplyText(ctx, r, "That draft was already posted or discarded.")
 		return
 	}
-	if first, _ := h.store.ClearDraft(ctx, id); !first {
+	if first, _ := dr.store.ClearDraft(ctx, id); !first {
 		return
 	}
-	if inc, err := h.incidents.Current(ctx, id); err == nil {
-		_ = h.pub.ShowDraft(ctx, inc, d.TS, render.DraftDoneMsg(id, d.Text, "discarded by "+render.Who(r.Who)))
+	if inc, err := dr.incidents.Current(ctx, id); err == nil {
+		_ = dr.pub.ShowDraft(ctx, inc, d.TS, render.DraftDoneMsg(id, d.Text, "discarded by "+render.Who(r.Who)))
 	}
 }
 
 // draftPost sends the draft to the announcement channel and the status
 // page, ticks "Notify users via status page", and counts as an update.
-func (h *Drafts) draftPost(ctx context.Context, r Req, id, msgTS string) {
-	if h.updateChannel == "" && h.statusPage == nil {
-		h.ReplyText(ctx, r, "Nowhere to post: set STATUS_UPDATE_CHANNEL (the announcement channel) and/or STATUSPAGE_API_KEY with STATUSPAGE_PAGE_ID. The draft is kept.")
+func (dr *Drafts) draftPost(ctx context.Context, r Req, id, msgTS string) {
+	if dr.updateChannel == "" && dr.statusPage == nil {
+		dr.ReplyText(ctx, r, "Nowhere to post: set STATUS_UPDATE_CHANNEL (the announcement channel) and/or STATUSPAGE_API_KEY with STATUSPAGE_PAGE_ID. The draft is kept.")
 		return
 	}
-	d, err := h.getDraft(ctx, id, msgTS)
+	d, err := dr.getDraft(ctx, id, msgTS)
 	if err != nil {
-		h.ReplyText(ctx, r, "That draft was already posted or discarded.")
+		dr.ReplyText(ctx, r, "That draft was already posted or discarded.")
 		return
 	}
 	// Claim it: a second click on Post finds no draft and posts nothing.
-	if first, err := h.store.ClearDraft(ctx, id); err != nil || !first {
-		h.ReplyText(ctx, r, "That draft was already posted or discarded.")
+	if first, err := dr.store.ClearDraft(ctx, id); err != nil || !first {
+		dr.ReplyText(ctx, r, "That draft was already posted or discarded.")
 		return
 	}
-	inc, err := h.incidents.Current(ctx, id)
+	inc, err := dr.incidents.Current(ctx, id)
 	if err != nil {
-		h.Fail(ctx, r, withID(err, id))
+		dr.Fail(ctx, r, withID(err, id))
 		return
 	}
 	var where, failed []string
-	if h.updateChannel != "" {
-		if err := h.pub.AnnounceUpdate(ctx, h.updateChannel, id, d.Text); err != nil {
+	if dr.updateChannel != "" {
+		if err := dr.pub.AnnounceUpdate(ctx, dr.updateChannel, id, d.Text); err != nil {
 			msg, _ := Sentence(err)
-			failed = append(failed, "<#"+h.updateChannel+">: "+msg)
+			failed = append(failed, "<#"+dr.updateChannel+">: "+msg)
 		} else {
-			where = append(where, "<#"+h.updateChannel+">")
+			where = append(where, "<#"+dr.updateChannel+">")
 		}
 	}
 	spID := inc.StatuspageID
-	if h.statusPage != nil {
+	if dr.statusPage != nil {
 		var err error
-		spID, err = h.statusPage.Post(ctx, id, d.Text)
+		spID, err = dr.statusPage.Post(ctx, id, d.Text)
 		if err != nil {
 			msg, _ := Sentence(err)
 			failed = append(failed, "the status page: "+msg)
@@ -465,43 +465,43 @@ func (h *Drafts) draftPost(ctx context.Context, r Req, id, msgTS string) {
 		}
 	}
 	if len(where) == 0 {
-		_ = h.store.SetDraft(ctx, id, d) // nothing went out: keep it for another try
-		h.ReplyText(ctx, r, ":x: The update was not posted: "+strings.Join(failed, "; "))
+		_ = dr.store.SetDraft(ctx, id, d) // nothing went out: keep it for another try
+		dr.ReplyText(ctx, r, ":x: The update was not posted: "+strings.Join(failed, "; "))
 		return
 	}
 	plainWhere := strings.NewReplacer("<#", "#", ">", "").Replace(strings.Join(where, " and "))
-	updated, err := h.incidents.UpdateThen(ctx, id, incident.UpdatePosted(r.Who, plainWhere, spID, d.Text),
+	updated, err := dr.incidents.UpdateThen(ctx, id, incident.UpdatePosted(r.Who, plainWhere, spID, d.Text),
 		incident.After{Line: fmt.Sprintf(":mega: %s posted the customer update to %s.", render.Who(r.Who), strings.Join(where, " and ")), Render: true})
 	if err == nil {
-		_ = h.pub.Changed(ctx, updated)
+		_ = dr.pub.Changed(ctx, updated)
 	}
-	h.pub.AutoTick(ctx, id, r.Who, incident.StepNotifyUsers, "update")
-	_ = h.pub.ShowDraft(ctx, inc, d.TS, render.DraftDoneMsg(id, d.Text, "posted to "+strings.Join(where, " and ")+" by "+render.Who(r.Who)))
+	dr.pub.AutoTick(ctx, id, r.Who, incident.StepNotifyUsers, "update")
+	_ = dr.pub.ShowDraft(ctx, inc, d.TS, render.DraftDoneMsg(id, d.Text, "posted to "+strings.Join(where, " and ")+" by "+render.Who(r.Who)))
 	msg := ":white_check_mark: Posted to " + strings.Join(where, " and ") + "."
 	if len(failed) > 0 {
 		msg += " :warning: Not posted to " + strings.Join(failed, "; ")
 	}
-	h.ReplyText(ctx, r, msg)
+	dr.ReplyText(ctx, r, msg)
 }
 
 // snooze holds the update reminders off for 30 minutes. A snooze that did
 // not happen says why, and only that.
-func (h *Updates) snooze(ctx context.Context, r Req, id string) {
-	inc, err := h.incidents.UpdateThen(ctx, id, incident.Snooze(r.Who, 30*time.Minute), incident.After{Render: true})
+func (u *Updates) snooze(ctx context.Context, r Req, id string) {
+	inc, err := u.incidents.UpdateThen(ctx, id, incident.Snooze(r.Who, 30*time.Minute), incident.After{Render: true})
 	switch {
 	case errors.Is(err, incident.ErrAlreadyResolved):
 		r.SetOutcome("refused: resolved")
-		h.ReplyText(ctx, r, fmt.Sprintf("%s is resolved, so it has no update reminders to snooze; nothing changed.", id))
+		u.ReplyText(ctx, r, fmt.Sprintf("%s is resolved, so it has no update reminders to snooze; nothing changed.", id))
 		return
 	case err != nil:
 		msg, internal := Sentence(withID(err, id))
 		if internal {
-			h.log.WithError(err).WithField("incident", id).Warn("could not snooze update reminders")
+			u.log.WithError(err).WithField("incident", id).Warn("could not snooze update reminders")
 		}
 		r.SetOutcome("failed")
-		h.ReplyText(ctx, r, "The update reminders of "+id+" were not snoozed: "+msg)
+		u.ReplyText(ctx, r, "The update reminders of "+id+" were not snoozed: "+msg)
 		return
 	}
-	_ = h.pub.Changed(ctx, inc)
-	h.ReplyText(ctx, r, fmt.Sprintf(":zzz: Update reminders for %s are snoozed for 30 minutes, until %s UTC.", id, inc.SnoozedUntil.UTC().Format("15:04")))
+	_ = u.pub.Changed(ctx, inc)
+	u.ReplyText(ctx, r, fmt.Sprintf(":zzz: Update reminders for %s are snoozed for 30 minutes, until %s UTC.", id, inc.SnoozedUntil.UTC().Format("15:04")))
 }

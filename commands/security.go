@@ -39,24 +39,24 @@ func NewSecurity(k *Kit, sessions SessionActions, targets usecase.UserFinder, re
 }
 
 // Title implements Family.
-func (h *Security) Title() string { return "Security" }
+func (s *Security) Title() string { return "Security" }
 
 // Commands implements Family.
-func (h *Security) Commands() []Sub {
+func (s *Security) Commands() []Sub {
 	return []Sub{
 		{Name: "revoke", Usage: "/clerk-incident revoke [INC-n] <users…>", Summary: "revoke every active session of Clerk users (user_… IDs or e-mails, one per line for bulk)", Who: Responder,
 			TextAfter: "--", // the reason (splitReason)
-			Run:       h.revoke},
+			Run:       s.revoke},
 		{Name: "lockout", Usage: "/clerk-incident lockout [INC-n] <users…> [sit_…|act_… tokens] [-- reason…]", Summary: "ban users, revoke their sessions, remove their trusted devices and the named sign-in/actor tokens (needs a second person's approval)", Who: Responder,
 			TextAfter: "--", // the reason (splitReason)
-			Run:       h.lockout},
+			Run:       s.lockout},
 		{Name: "unlock", Usage: "/clerk-incident unlock [INC-n] <user>", Summary: "lift a user's ban and lockout", Who: Responder,
-			Run: h.unlock},
+			Run: s.unlock},
 	}
 }
 
 // Buttons implements Family.
-func (h *Security) Buttons() []Button { return nil }
+func (s *Security) Buttons() []Button { return nil }
 
 // longWork bounds Clerk work that may outlast HANDLER_TIMEOUT (bulk revokes).
 const longWork = 30 * time.Minute
@@ -106,31 +106,31 @@ func splitReason(rest string) (string, string) {
 	return rest, ""
 }
 
-func (h *Security) revoke(ctx context.Context, r Req, p Parsed) {
-	if !clerkReady(ctx, h.Kit, r, configured(h.sessions)) {
+func (s *Security) revoke(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, s.Kit, r, configured(s.sessions)) {
 		return
 	}
 	users, _ := splitReason(p.Rest)
 	refs, invalid := account.ParseRefs(users)
 	if len(refs) == 0 {
-		h.Fail(ctx, r, &UsageError{Problem: "Give Clerk user IDs (user_…) or e-mail addresses, several at once or one per line.", Usage: p.Sub.Usage})
+		s.Fail(ctx, r, &UsageError{Problem: "Give Clerk user IDs (user_…) or e-mail addresses, several at once or one per line.", Usage: p.Sub.Usage})
 		return
 	}
-	inc, err := h.optionalIncident(ctx, p)
+	inc, err := s.optionalIncident(ctx, p)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		s.Fail(ctx, r, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), longWork)
 	defer cancel()
-	out, err := h.sessions.Revoke(ctx, inc, r.Who, refs, invalid)
+	out, err := s.sessions.Revoke(ctx, inc, r.Who, refs, invalid)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		s.Fail(ctx, r, err)
 		return
 	}
 	if len(out.Users) == 0 {
 		// Nothing to act on: say so per target, post nothing, change nothing.
-		h.ReplyText(ctx, r, render.RevokeNoneFound(out.Outcome.Unknown, invalid))
+		s.ReplyText(ctx, r, render.RevokeNoneFound(out.Outcome.Unknown, invalid))
 		return
 	}
 	// The asker reads e-mails; the thread, guests included, read user IDs
@@ -139,7 +139,7 @@ func (h *Security) revoke(ctx context.Context, r Req, p Parsed) {
 	for _, u := range out.Users {
 		labels[u.ID] = u.Label()
 	}
-	h.ReplyText(ctx, r, render.RevokeReply(render.Revoke{By: r.Who, Outcome: &out.Outcome, Sessions: out.Sessions, Failed: out.Failed, Emails: labels, Invalid: invalid}))
+	s.ReplyText(ctx, r, render.RevokeReply(render.Revoke{By: r.Who, Outcome: &out.Outcome, Sessions: out.Sessions, Failed: out.Failed, Emails: labels, Invalid: invalid}))
 }
 
 // refsText lists pasted refs (account.ParseRefs tokens) for a reply:
@@ -147,8 +147,8 @@ func (h *Security) revoke(ctx context.Context, r Req, p Parsed) {
 // <https://…|label> inside a token shows as text, not a broadcast or link.
 func refsText(refs []string) string { return render.Esc(approval.Describe(refs)) }
 
-func (h *Security) lockout(ctx context.Context, r Req, p Parsed) {
-	if !clerkReady(ctx, h.Kit, r, h.targets != nil) {
+func (s *Security) lockout(ctx context.Context, r Req, p Parsed) {
+	if !clerkReady(ctx, s.Kit, r, s.targets != nil) {
 		return
 	}
 	users, reason := splitReason(p.Rest)
@@ -156,51 +156,51 @@ func (h *Security) lockout(ctx context.Context, r Req, p Parsed) {
 	// Sign-in and actor tokens are named by ID: Clerk cannot list a user's.
 	tokens, invalid := splitTokens(invalid)
 	if len(refs) == 0 {
-		h.Fail(ctx, r, &UsageError{Problem: "Give the Clerk user IDs (user_…) or e-mail addresses to lock out.", Usage: p.Sub.Usage})
+		s.Fail(ctx, r, &UsageError{Problem: "Give the Clerk user IDs (user_…) or e-mail addresses to lock out.", Usage: p.Sub.Usage})
 		return
 	}
 	if len(invalid) > 0 {
-		h.Fail(ctx, r, &UsageError{Problem: "These are not user IDs or e-mail addresses (nor sign-in/actor token IDs, sit_… or act_…): " + refsText(invalid) + ". Nothing was requested.", Usage: p.Sub.Usage})
+		s.Fail(ctx, r, &UsageError{Problem: "These are not user IDs or e-mail addresses (nor sign-in/actor token IDs, sit_… or act_…): " + refsText(invalid) + ". Nothing was requested.", Usage: p.Sub.Usage})
 		return
 	}
-	h.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
+	s.withIncident(ctx, r, p, false, func(ctx context.Context, r Req, id string) {
 		// The approver decides on what is real: each target is looked up
 		// now, and only the accounts found are asked for and counted.
-		t, err := usecase.ResolveTargets(ctx, h.targets, refs)
+		t, err := usecase.ResolveTargets(ctx, s.targets, refs)
 		if err != nil {
-			h.Fail(ctx, r, err)
+			s.Fail(ctx, r, err)
 			return
 		}
 		if len(t.Found) == 0 {
 			r.SetOutcome("refused: no target found in Clerk")
-			h.ReplyText(ctx, r, render.LockoutRefused(t.NotFound, t.Ambiguous))
+			s.ReplyText(ctx, r, render.LockoutRefused(t.NotFound, t.Ambiguous))
 			return
 		}
 		summary := fmt.Sprintf("Ban %d user(s) in Clerk, which blocks their sign-in and revokes their sessions, then revoke any session still active and remove their trusted devices (which skip MFA); their MFA stays on", len(t.Found))
 		if len(tokens) > 0 {
 			summary += fmt.Sprintf("; revoke %d named sign-in/actor token(s): %s", len(tokens), strings.Join(tokens, ", "))
 		}
-		h.requests.request(ctx, r, id, approval.Request{Action: approval.Lockout, Targets: t.IDs(), Accounts: t.Found, NotFound: t.NotFound, Ambiguous: t.Ambiguous,
+		s.requests.request(ctx, r, id, approval.Request{Action: approval.Lockout, Targets: t.IDs(), Accounts: t.Found, NotFound: t.NotFound, Ambiguous: t.Ambiguous,
 			Tokens: tokens, Reason: reason, Summary: summary})
 	})
 }
 
-func (h *Security) unlock(ctx context.Context, r Req, p Parsed) {
-	refs, inc, ok := oneUser(ctx, h.Kit, r, p, configured(h.sessions))
+func (s *Security) unlock(ctx context.Context, r Req, p Parsed) {
+	refs, inc, ok := oneUser(ctx, s.Kit, r, p, configured(s.sessions))
 	if !ok {
 		return
 	}
-	out, err := h.sessions.Unlock(ctx, inc, r.Who, refs[0])
+	out, err := s.sessions.Unlock(ctx, inc, r.Who, refs[0])
 	if err != nil {
-		h.Fail(ctx, r, err)
+		s.Fail(ctx, r, err)
 		return
 	}
 	if out.User.ID == "" {
-		h.ReplyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing changed.", refsText(out.Unknown)))
+		s.ReplyText(ctx, r, fmt.Sprintf("No Clerk user matches %s; nothing changed.", refsText(out.Unknown)))
 		return
 	}
 	// The asker reads the e-mail; the thread the user ID and initials.
-	h.ReplyText(ctx, r, render.UnlockedLine(r.Who, render.Esc(out.User.Label()), out.LockoutOff))
+	s.ReplyText(ctx, r, render.UnlockedLine(r.Who, render.Esc(out.User.Label()), out.LockoutOff))
 }
 
 // splitTokens takes the sign-in (sit_…) and actor (act_…) token IDs out

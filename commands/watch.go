@@ -37,18 +37,18 @@ func NewWatch(k *Kit, charts *Charts, store StatusStore, pub LadderStater, rb *i
 }
 
 // Title implements Family.
-func (h *Watch) Title() string { return watchTitle }
+func (w *Watch) Title() string { return watchTitle }
 
 // Commands implements Family.
-func (h *Watch) Commands() []Sub {
+func (w *Watch) Commands() []Sub {
 	return []Sub{
 		{Name: "status", Usage: "/clerk-incident status [INC-n] [--chart]", Summary: "show an incident and its latest timeline (--chart: the last hour of Clerk's latency, in a DM)",
-			Run: h.status},
+			Run: w.status},
 	}
 }
 
 // Buttons implements Family.
-func (h *Watch) Buttons() []Button { return nil }
+func (w *Watch) Buttons() []Button { return nil }
 
 // Probes times Clerk's endpoints and checks the bot's own settings.
 type Probes struct {
@@ -72,20 +72,20 @@ func NewProbes(k *Kit, charts *Charts, pub ProbePublisher, targets []probe.Diagn
 }
 
 // Title implements Family.
-func (h *Probes) Title() string { return watchTitle }
+func (pr *Probes) Title() string { return watchTitle }
 
 // Commands implements Family.
-func (h *Probes) Commands() []Sub {
+func (pr *Probes) Commands() []Sub {
 	return []Sub{
 		{Name: "diagnose", Usage: "/clerk-incident diagnose [INC-n] [samples] [--chart]", Summary: "time Clerk's API, JWKS, the app health endpoint and the status page (--chart: the last hour of Clerk's latency)", Who: Responder,
-			Run: h.diagnose},
+			Run: pr.diagnose},
 		{Name: "check", Usage: "/clerk-incident check", Summary: "check keys, webhook secret, Redis, contacts and Slack tokens", NoID: true, Who: Responder,
-			Run: func(ctx context.Context, r Req, _ Parsed) { h.check(ctx, r) }},
+			Run: func(ctx context.Context, r Req, _ Parsed) { pr.check(ctx, r) }},
 	}
 }
 
 // Buttons implements Family.
-func (h *Probes) Buttons() []Button { return nil }
+func (pr *Probes) Buttons() []Button { return nil }
 
 // StatusSource gives what the last poll (any replica's) saw of Clerk's
 // status page, Clerk's endpoints and the app's health.
@@ -95,33 +95,33 @@ type StatusSource interface {
 
 // live answers from the last poll's snapshot, saying how old it is: a
 // burst of `status` during an incident never reaches the status page.
-func (h *Watch) live(ctx context.Context) string {
-	if h.watch == nil {
+func (w *Watch) live(ctx context.Context) string {
+	if w.watch == nil {
 		return ""
 	}
-	s, err := h.watch.Last(ctx)
+	s, err := w.watch.Last(ctx)
 	if err != nil {
-		h.log.WithError(err).Warn("reading the last status poll failed")
+		w.log.WithError(err).Warn("reading the last status poll failed")
 		s = statuswatch.Snapshot{Err: "the last poll could not be read"}
 	}
-	return render.LiveText(s) + render.SnapshotAge(s.FetchedAt, h.now())
+	return render.LiveText(s) + render.SnapshotAge(s.FetchedAt, w.now())
 }
 
-func (h *Watch) status(ctx context.Context, r Req, p Parsed) {
+func (w *Watch) status(ctx context.Context, r Req, p Parsed) {
 	chart := takeChart(&p)
 	if p.ID == "" {
-		p.ID = h.roomIncident(ctx, p)
+		p.ID = w.roomIncident(ctx, p)
 	}
 	if p.ID == "" {
-		open, err := h.incidents.ListOpen(ctx)
+		open, err := w.incidents.ListOpen(ctx)
 		if err != nil {
-			h.Fail(ctx, r, err)
+			w.Fail(ctx, r, err)
 			return
 		}
 		if len(open) != 1 {
-			recent, err := h.incidents.ListRecent(ctx, 5)
+			recent, err := w.incidents.ListRecent(ctx, 5)
 			if err != nil {
-				h.Fail(ctx, r, err)
+				w.Fail(ctx, r, err)
 				return
 			}
 			var closed []*incident.Incident
@@ -130,73 +130,73 @@ func (h *Watch) status(ctx context.Context, r Req, p Parsed) {
 					closed = append(closed, inc)
 				}
 			}
-			h.Reply(ctx, r, render.WithLive(render.ListMsg(open, closed, h.now()), h.live(ctx)))
+			w.Reply(ctx, r, render.WithLive(render.ListMsg(open, closed, w.now()), w.live(ctx)))
 			if chart {
-				h.charts.attachLatency(ctx, r, nil)
+				w.charts.attachLatency(ctx, r, nil)
 			}
 			return
 		}
 		p.ID = open[0].ID
 	}
-	inc, err := h.store.Get(ctx, p.ID)
+	inc, err := w.store.Get(ctx, p.ID)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		w.Fail(ctx, r, err)
 		return
 	}
-	h.Reply(ctx, r, render.WithLive(render.StatusMsg(inc, h.rb.Spec(inc.Category), h.pub.LadderState(ctx, inc.ID), h.now()), h.live(ctx)))
+	w.Reply(ctx, r, render.WithLive(render.StatusMsg(inc, w.rb.Spec(inc.Category), w.pub.LadderState(ctx, inc.ID), w.now()), w.live(ctx)))
 	if chart {
-		h.charts.attachLatency(ctx, r, inc)
+		w.charts.attachLatency(ctx, r, inc)
 	}
 }
 
-func (h *Probes) diagnose(ctx context.Context, r Req, p Parsed) {
+func (pr *Probes) diagnose(ctx context.Context, r Req, p Parsed) {
 	chart := takeChart(&p)
 	n := 5
 	if len(p.Args) > 0 {
 		if _, err := fmt.Sscanf(p.Args[0], "%d", &n); err != nil || n < 1 || n > 50 {
-			h.Fail(ctx, r, &UsageError{Problem: "The number of samples must be 1 to 50.", Usage: p.Sub.Usage})
+			pr.Fail(ctx, r, &UsageError{Problem: "The number of samples must be 1 to 50.", Usage: p.Sub.Usage})
 			return
 		}
 	}
-	if len(h.diagTargets) == 0 {
-		h.ReplyText(ctx, r, "Nothing to diagnose: set CLERK_SECRET_KEY, APP_HEALTH_URL or CLERK_STATUS_URL.")
+	if len(pr.diagTargets) == 0 {
+		pr.ReplyText(ctx, r, "Nothing to diagnose: set CLERK_SECRET_KEY, APP_HEALTH_URL or CLERK_STATUS_URL.")
 		return
 	}
-	inc, err := h.optionalIncident(ctx, p)
+	inc, err := pr.optionalIncident(ctx, p)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		pr.Fail(ctx, r, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
-	results := probe.Diagnose(ctx, h.diagTargets, n)
-	h.charts.recordDiagnosis(ctx, results)
+	results := probe.Diagnose(ctx, pr.diagTargets, n)
+	pr.charts.recordDiagnosis(ctx, results)
 	text := render.DiagnoseText(results, n)
 	if inc != nil {
-		_, _ = h.incidents.Update(ctx, inc.ID, incident.Record(r.Who, render.DiagnosePlain(results, n)))
-		h.pub.Thread(ctx, inc, text)
+		_, _ = pr.incidents.Update(ctx, inc.ID, incident.Record(r.Who, render.DiagnosePlain(results, n)))
+		pr.pub.Thread(ctx, inc, text)
 		for _, res := range results {
 			// A target timed at least once measured its step.
 			if res.Target.Step != "" && res.Errors < n {
-				h.pub.AutoTick(ctx, inc.ID, r.Who, res.Target.Step, "diagnose")
+				pr.pub.AutoTick(ctx, inc.ID, r.Who, res.Target.Step, "diagnose")
 			}
 		}
 	}
-	h.ReplyText(ctx, r, text)
+	pr.ReplyText(ctx, r, text)
 	if chart {
-		h.charts.attachLatency(ctx, r, inc)
+		pr.charts.attachLatency(ctx, r, inc)
 	}
 }
 
-func (h *Probes) check(ctx context.Context, r Req) {
-	in := h.checkInput
+func (pr *Probes) check(ctx context.Context, r Req) {
+	in := pr.checkInput
 	if in.PingRedis == nil {
-		in.PingRedis = func(ctx context.Context) error { _, err := h.incidents.ListOpen(ctx); return err }
+		in.PingRedis = func(ctx context.Context) error { _, err := pr.incidents.ListOpen(ctx); return err }
 	}
 	if in.PingSlack == nil {
 		in.PingSlack = func(ctx context.Context) (string, error) { return "", errors.New("not checked") }
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	h.ReplyText(ctx, r, render.CheckText(probe.RunChecks(ctx, in)))
+	pr.ReplyText(ctx, r, render.CheckText(probe.RunChecks(ctx, in)))
 }

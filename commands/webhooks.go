@@ -43,24 +43,24 @@ func NewWebhooks(k *Kit, pause WebhookPause, pub PausePublisher) *Webhooks {
 }
 
 // Title implements Family.
-func (h *Webhooks) Title() string { return "Webhook processing" }
+func (w *Webhooks) Title() string { return "Webhook processing" }
 
 // Commands implements Family.
-func (h *Webhooks) Commands() []Sub {
+func (w *Webhooks) Commands() []Sub {
 	return []Sub{
 		{Name: "webhooks", Usage: "/clerk-incident webhooks pause [INC-n] <reason…> | resume [INC-n] | status",
 			Summary: "pause the app's processing of Clerk's webhooks during a resync (apps reading GET /v1/webhooks answer them 503 and Svix retries them; the resync's own deliveries still go through), and resume it", Who: Responder,
-			ReadForms: []string{"", "status"}, Run: h.webhooksCmd,
+			ReadForms: []string{"", "status"}, Run: w.webhooksCmd,
 			Verbs: []string{"pause", "resume", "status"}, NoIDVerbs: []string{"status"}, Text: true},
 	}
 }
 
 // Buttons implements Family.
-func (h *Webhooks) Buttons() []Button { return nil }
+func (w *Webhooks) Buttons() []Button { return nil }
 
-func (h *Webhooks) webhooksCmd(ctx context.Context, r Req, p Parsed) {
-	if h.webhooks == nil {
-		h.ReplyText(ctx, r, "The webhook pause is not configured.")
+func (w *Webhooks) webhooksCmd(ctx context.Context, r Req, p Parsed) {
+	if w.webhooks == nil {
+		w.ReplyText(ctx, r, "The webhook pause is not configured.")
 		return
 	}
 	// The incident may follow the form too: `webhooks pause INC-2 …`.
@@ -69,47 +69,47 @@ func (h *Webhooks) webhooksCmd(ctx context.Context, r Req, p Parsed) {
 		if id, ok := incident.ParseID(first); ok {
 			p.ID, rest = id, after
 		} else if strings.HasPrefix(strings.ToUpper(first), "INC-") {
-			h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an incident ID (they look like INC-12)", render.Esc(first)), Usage: p.Sub.Usage})
+			w.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q is not an incident ID (they look like INC-12)", render.Esc(first)), Usage: p.Sub.Usage})
 			return
 		}
 	}
 	switch p.Form() {
 	case "", "status":
-		st, err := h.webhooks.Get(ctx)
+		st, err := w.webhooks.Get(ctx)
 		if err != nil {
-			h.Fail(ctx, r, err)
+			w.Fail(ctx, r, err)
 			return
 		}
 		if !st.Paused {
-			h.ReplyText(ctx, r, ":arrow_forward: Webhook processing is *not paused*: the app handles Clerk's deliveries as they come.")
+			w.ReplyText(ctx, r, ":arrow_forward: Webhook processing is *not paused*: the app handles Clerk's deliveries as they come.")
 			return
 		}
-		h.ReplyText(ctx, r, render.WebhooksPausedLine(st))
+		w.ReplyText(ctx, r, render.WebhooksPausedLine(st))
 	case "pause":
-		h.webhooksPause(ctx, r, p, strings.TrimSpace(rest))
+		w.webhooksPause(ctx, r, p, strings.TrimSpace(rest))
 	case "resume":
 		if rest != "" {
-			h.Fail(ctx, r, &UsageError{Problem: "`webhooks resume` takes only an incident ID.", Usage: p.Sub.Usage})
+			w.Fail(ctx, r, &UsageError{Problem: "`webhooks resume` takes only an incident ID.", Usage: p.Sub.Usage})
 			return
 		}
-		h.webhooksResume(ctx, r, p)
+		w.webhooksResume(ctx, r, p)
 	default:
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say pause, resume or status.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
+		w.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("%q: say pause, resume or status.", render.Esc(p.Args[0])), Usage: p.Sub.Usage})
 	}
 }
 
-func (h *Webhooks) webhooksPause(ctx context.Context, r Req, p Parsed, reason string) {
+func (w *Webhooks) webhooksPause(ctx context.Context, r Req, p Parsed, reason string) {
 	if reason == "" {
-		h.Fail(ctx, r, &UsageError{Problem: "Say why, such as `webhooks pause resync after the outage`.", Usage: p.Sub.Usage})
+		w.Fail(ctx, r, &UsageError{Problem: "Say why, such as `webhooks pause resync after the outage`.", Usage: p.Sub.Usage})
 		return
 	}
 	if n := len([]rune(reason)); n > MaxText {
-		h.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The reason is %d characters; the limit is %d. Nothing changed.", n, MaxText), Usage: p.Sub.Usage})
+		w.Fail(ctx, r, &UsageError{Problem: fmt.Sprintf("The reason is %d characters; the limit is %d. Nothing changed.", n, MaxText), Usage: p.Sub.Usage})
 		return
 	}
-	inc, err := h.optionalIncident(ctx, p)
+	inc, err := w.optionalIncident(ctx, p)
 	if err != nil {
-		h.Fail(ctx, r, err)
+		w.Fail(ctx, r, err)
 		return
 	}
 	id := ""
@@ -120,52 +120,52 @@ func (h *Webhooks) webhooksPause(ctx context.Context, r Req, p Parsed, reason st
 	if !strings.HasPrefix(by, "U") && !strings.HasPrefix(by, "W") {
 		by = r.Who.Name
 	}
-	st, err := h.webhooks.Pause(ctx, by, render.OneLine(reason), id)
+	st, err := w.webhooks.Pause(ctx, by, render.OneLine(reason), id)
 	if errors.Is(err, webhookpause.ErrAlreadyPaused) {
-		h.ReplyText(ctx, r, "Webhook processing is already paused; nothing changed.\n"+render.WebhooksPausedLine(st))
+		w.ReplyText(ctx, r, "Webhook processing is already paused; nothing changed.\n"+render.WebhooksPausedLine(st))
 		return
 	}
 	if err != nil {
-		h.Fail(ctx, r, err)
+		w.Fail(ctx, r, err)
 		return
 	}
-	h.log.WithField("incident", id).WithField("by", by).Warn("webhook processing paused")
-	h.pub.System(ctx, r.Who.ID, "webhooks paused", st.Reason, id)
+	w.log.WithField("incident", id).WithField("by", by).Warn("webhook processing paused")
+	w.pub.System(ctx, r.Who.ID, "webhooks paused", st.Reason, id)
 	if inc != nil {
-		h.pub.BypassNotice(ctx, id, r.Who, "Webhook processing paused: "+st.Reason,
+		w.pub.BypassNotice(ctx, id, r.Who, "Webhook processing paused: "+st.Reason,
 			fmt.Sprintf(":double_vertical_bar: %s *paused webhook processing*: %s. Apps reading `GET /v1/webhooks` answer Clerk's deliveries 503 and Svix retries each for about a day; the resync's own deliveries still go through.",
 				render.Who(r.Who), render.Esc(st.Reason)))
-		h.pub.AutoTick(ctx, id, r.Who, incident.StepPauseWebhooks, "webhooks pause")
-		h.pub.Rerender(ctx, id)
+		w.pub.AutoTick(ctx, id, r.Who, incident.StepPauseWebhooks, "webhooks pause")
+		w.pub.Rerender(ctx, id)
 	}
-	h.ReplyText(ctx, r, ":double_vertical_bar: Webhook processing is paused. Run `/clerk-incident resync` now; `/clerk-incident webhooks resume` when it is done (you are reminded every 30 minutes until then).")
+	w.ReplyText(ctx, r, ":double_vertical_bar: Webhook processing is paused. Run `/clerk-incident resync` now; `/clerk-incident webhooks resume` when it is done (you are reminded every 30 minutes until then).")
 }
 
-func (h *Webhooks) webhooksResume(ctx context.Context, r Req, p Parsed) {
-	was, err := h.webhooks.Resume(ctx)
+func (w *Webhooks) webhooksResume(ctx context.Context, r Req, p Parsed) {
+	was, err := w.webhooks.Resume(ctx)
 	if errors.Is(err, webhookpause.ErrNotPaused) {
-		h.ReplyText(ctx, r, "Webhook processing is not paused; nothing changed.")
+		w.ReplyText(ctx, r, "Webhook processing is not paused; nothing changed.")
 		return
 	}
 	if err != nil {
-		h.Fail(ctx, r, err)
+		w.Fail(ctx, r, err)
 		return
 	}
 	// The step belongs to the incident named, else the pause's own.
 	id := cmp.Or(p.ID, was.Incident)
 	if id == "" {
-		if inc, err := h.optionalIncident(ctx, p); err == nil && inc != nil {
+		if inc, err := w.optionalIncident(ctx, p); err == nil && inc != nil {
 			id = inc.ID
 		}
 	}
-	h.log.WithField("incident", id).Warn("webhook processing resumed")
-	h.pub.System(ctx, r.Who.ID, "webhooks resumed", "paused since "+was.Since.Format("2006-01-02T15:04:05Z07:00"), id)
+	w.log.WithField("incident", id).Warn("webhook processing resumed")
+	w.pub.System(ctx, r.Who.ID, "webhooks resumed", "paused since "+was.Since.Format("2006-01-02T15:04:05Z07:00"), id)
 	if id != "" {
-		h.pub.BypassNotice(ctx, id, r.Who, "Webhook processing resumed",
+		w.pub.BypassNotice(ctx, id, r.Who, "Webhook processing resumed",
 			fmt.Sprintf(":arrow_forward: %s *resumed webhook processing* (paused since %s): the app handles Clerk's deliveries again and Svix's retries of the held ones arrive over the next hours.",
 				render.Who(r.Who), render.SlackDate(was.Since)))
-		h.pub.AutoTick(ctx, id, r.Who, incident.StepResumeWebhooks, "webhooks resume")
-		h.pub.Rerender(ctx, cmp.Or(was.Incident, id))
+		w.pub.AutoTick(ctx, id, r.Who, incident.StepResumeWebhooks, "webhooks resume")
+		w.pub.Rerender(ctx, cmp.Or(was.Incident, id))
 	}
-	h.ReplyText(ctx, r, ":arrow_forward: Webhook processing resumed.")
+	w.ReplyText(ctx, r, ":arrow_forward: Webhook processing resumed.")
 }

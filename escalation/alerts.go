@@ -22,8 +22,8 @@ func NewAlertWatch(rdb redis.UniversalClient, prefix string) *AlertWatch {
 }
 
 // Watched are the incidents to read back, oldest trigger first.
-func (w *AlertWatch) Watched(ctx context.Context) ([]string, error) {
-	ids, err := w.rdb.ZRange(ctx, w.keyAlertWatch(), 0, -1).Result()
+func (a *AlertWatch) Watched(ctx context.Context) ([]string, error) {
+	ids, err := a.rdb.ZRange(ctx, a.keyAlertWatch(), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read PagerDuty watch list: %w", err)
 	}
@@ -31,8 +31,8 @@ func (w *AlertWatch) Watched(ctx context.Context) ([]string, error) {
 }
 
 // Unwatch stops reading an incident back (it is resolved here).
-func (w *AlertWatch) Unwatch(ctx context.Context, id string) error {
-	if err := w.rdb.ZRem(ctx, w.keyAlertWatch(), id).Err(); err != nil {
+func (a *AlertWatch) Unwatch(ctx context.Context, id string) error {
+	if err := a.rdb.ZRem(ctx, a.keyAlertWatch(), id).Err(); err != nil {
 		return fmt.Errorf("unwatch %s in PagerDuty: %w", id, err)
 	}
 	return nil

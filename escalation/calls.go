@@ -101,10 +101,10 @@ type callWatch struct {
 }
 
 // watch schedules the first read of a call's status.
-func (w *callWatch) watch(ctx context.Context, id, user, sid string, now time.Time) {
+func (ca *callWatch) watch(ctx context.Context, id, user, sid string, now time.Time) {
 	raw, _ := json.Marshal(watchedCall{Incident: id, User: user, SID: sid, At: now})
-	if err := w.rdb.ZAdd(ctx, w.keyCalls(), redis.Z{Score: ms(now.Add(callFirstCheck)), Member: raw}).Err(); err != nil {
-		w.log.WithError(err).WithField("incident", id).Warn("could not remember the call to check it was answered")
+	if err := ca.rdb.ZAdd(ctx, ca.keyCalls(), redis.Z{Score: ms(now.Add(callFirstCheck)), Member: raw}).Err(); err != nil {
+		ca.log.WithError(err).WithField("incident", id).Warn("could not remember the call to check it was answered")
 	}
 }
 
@@ -117,50 +117,50 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1`)
 
 // checkDue reads the status of every call due for a check.
-func (w *callWatch) checkDue(ctx context.Context, now time.Time) {
-	due, err := w.rdb.ZRangeByScore(ctx, w.keyCalls(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 100}).Result()
+func (ca *callWatch) checkDue(ctx context.Context, now time.Time) {
+	due, err := ca.rdb.ZRangeByScore(ctx, ca.keyCalls(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 100}).Result()
 	if err != nil {
-		w.log.WithError(err).Warn("read calls to check failed")
+		ca.log.WithError(err).Warn("read calls to check failed")
 		return
 	}
 	for _, member := range due {
-		w.checkCall(ctx, member, now)
+		ca.checkCall(ctx, member, now)
 	}
 }
 
-func (w *callWatch) checkCall(ctx context.Context, member string, now time.Time) {
+func (ca *callWatch) checkCall(ctx context.Context, member string, now time.Time) {
 	var c watchedCall
 	if err := json.Unmarshal([]byte(member), &c); err != nil {
-		w.rdb.ZRem(ctx, w.keyCalls(), member)
+		ca.rdb.ZRem(ctx, ca.keyCalls(), member)
 		return
 	}
 	// A panic drops this check only; the call's claim lapses and it is
 	// checked again.
-	w.guard.Run(ctx, "call check", c.Incident, func(ctx context.Context) { w.checkClaimedCall(ctx, member, c, now) })
+	ca.guard.Run(ctx, "call check", c.Incident, func(ctx context.Context) { ca.checkClaimedCall(ctx, member, c, now) })
 }
 
 // checkClaimedCall claims one call's check and follows its status.
-func (w *callWatch) checkClaimedCall(ctx context.Context, member string, c watchedCall, now time.Time) {
-	log := w.log.WithField("incident", c.Incident).WithField("call", c.SID)
-	ok, err := claimCallScript.Run(ctx, w.rdb, []string{w.keyCalls()}, member, now.UnixMilli(), ms(now.Add(callLease))).Int()
+func (ca *callWatch) checkClaimedCall(ctx context.Context, member string, c watchedCall, now time.Time) {
+	log := ca.log.WithField("incident", c.Incident).WithField("call", c.SID)
+	ok, err := claimCallScript.Run(ctx, ca.rdb, []string{ca.keyCalls()}, member, now.UnixMilli(), ms(now.Add(callLease))).Int()
 	if err != nil || ok != 1 {
 		return
 	}
 	again := func(why string) {
 		if now.Sub(c.At) >= callGiveUp {
 			log.WithField("why", why).Warn("stopped following a call that never settled")
-			w.rdb.ZRem(ctx, w.keyCalls(), member)
+			ca.rdb.ZRem(ctx, ca.keyCalls(), member)
 			return
 		}
-		w.rdb.ZAdd(ctx, w.keyCalls(), redis.Z{Score: ms(now.Add(callRecheck)), Member: member})
+		ca.rdb.ZAdd(ctx, ca.keyCalls(), redis.Z{Score: ms(now.Add(callRecheck)), Member: member})
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	status, answeredBy, err := w.phones.CallStatus(cctx, c.SID)
+	status, answeredBy, err := ca.phones.CallStatus(cctx, c.SID)
 	if err != nil {
 		if permanent(err) {
 			log.WithError(err).Warn("cannot read the call's status")
-			w.rdb.ZRem(ctx, w.keyCalls(), member)
+			ca.rdb.ZRem(ctx, ca.keyCalls(), member)
 			return
 		}
 		again(err.Error())
@@ -172,37 +172,37 @@ func (w *callWatch) checkClaimedCall(ctx context.Context, member string, c watch
 		return
 	}
 	if cause == "" {
-		w.rdb.ZRem(ctx, w.keyCalls(), member)
+		ca.rdb.ZRem(ctx, ca.keyCalls(), member)
 		return
 	}
-	if err := w.noteUnanswered(ctx, c, cause); err != nil {
+	if err := ca.noteUnanswered(ctx, c, cause); err != nil {
 		log.WithError(err).Warn("could not say the call went unanswered; will retry")
 		again(err.Error())
 		return
 	}
-	w.rdb.ZRem(ctx, w.keyCalls(), member)
+	ca.rdb.ZRem(ctx, ca.keyCalls(), member)
 }
 
 // noteUnanswered says once in the incident thread that the call was not
 // answered (unless the incident is over).
-func (w *callWatch) noteUnanswered(ctx context.Context, c watchedCall, cause CallCause) error {
-	n := w.noter
+func (ca *callWatch) noteUnanswered(ctx context.Context, c watchedCall, cause CallCause) error {
+	n := ca.noter
 	if n == nil {
 		return nil
 	}
-	inc, err := w.reader.Current(ctx, c.Incident)
+	inc, err := ca.reader.Current(ctx, c.Incident)
 	if err != nil {
 		return err
 	}
 	if !inc.Open() {
 		return nil
 	}
-	key := w.keyState(c.Incident) + ":call:" + c.SID
-	if first, err := redisx.Once(ctx, w.rdb, key, 30*24*time.Hour); err != nil || !first {
+	key := ca.keyState(c.Incident) + ":call:" + c.SID
+	if first, err := redisx.Once(ctx, ca.rdb, key, 30*24*time.Hour); err != nil || !first {
 		return err
 	}
 	if err := n.CallUnanswered(ctx, inc, c.User, cause); err != nil {
-		w.rdb.Del(ctx, key)
+		ca.rdb.Del(ctx, key)
 		return err
 	}
 	return nil

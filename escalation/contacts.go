@@ -111,7 +111,7 @@ type lineErr struct {
 	msg  string
 }
 
-func (e lineErr) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+func (l lineErr) Error() string { return fmt.Sprintf("line %d: %s", l.line, l.msg) }
 
 // LoadContacts parses and validates a contacts file. Every error names the
 // file and line; a level that reaches nobody in Slack stops loading, since

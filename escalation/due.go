@@ -104,10 +104,10 @@ type pageWatchers struct {
 	metrics PageObserver
 }
 
-func (w *pageWatchers) tell(ctx context.Context, id string, page Page, late time.Duration) {
-	w.pager.AfterPage(ctx, id)
-	if w.paged != nil {
-		w.paged.Paged(ctx, id, page.Reached)
+func (p *pageWatchers) tell(ctx context.Context, id string, page Page, late time.Duration) {
+	p.pager.AfterPage(ctx, id)
+	if p.paged != nil {
+		p.paged.Paged(ctx, id, page.Reached)
 	}
-	w.metrics.Page(late, len(page.Reached))
+	p.metrics.Page(late, len(page.Reached))
 }

@@ -341,14 +341,14 @@ type TooSoonError struct {
 	NextName  string
 }
 
-func (e *TooSoonError) Error() string {
+func (t *TooSoonError) Error() string {
 	return fmt.Sprintf("level %d (%s) was escalated to at %s; the next manual escalation is possible at %s",
-		e.Level, e.Name, e.Last.UTC().Format(time.TimeOnly), e.Next.UTC().Format(time.TimeOnly))
+		t.Level, t.Name, t.Last.UTC().Format(time.TimeOnly), t.Next.UTC().Format(time.TimeOnly))
 }
 
 // lastEscalated is the level most recently escalated to by hand, and when.
-func (st *State) lastEscalated() (level int, at time.Time, ok bool) {
-	for l, t := range st.Escalated {
+func (s *State) lastEscalated() (level int, at time.Time, ok bool) {
+	for l, t := range s.Escalated {
 		if !ok || t.After(at) {
 			level, at, ok = l, t, true
 		}

@@ -106,19 +106,21 @@ func NewPhoneLog(rdb redis.UniversalClient, prefix string) *PhoneLog {
 	return &PhoneLog{rdb: rdb, prefix: prefix}
 }
 
-func (l *PhoneLog) key(phone string) string { return l.prefix + "escalation:phone:" + phoneKey(phone) }
+func (ph *PhoneLog) key(phone string) string {
+	return ph.prefix + "escalation:phone:" + phoneKey(phone)
+}
 
 // phoneLogTTL: an SMS answers a page of the last month at most.
 const phoneLogTTL = 30 * 24 * time.Hour
 
 // Add records that incident id paged phone at at.
-func (l *PhoneLog) Add(ctx context.Context, phone, id string, at time.Time) error {
+func (ph *PhoneLog) Add(ctx context.Context, phone, id string, at time.Time) error {
 	if phoneKey(phone) == "" {
 		return nil
 	}
-	_, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZAdd(ctx, l.key(phone), redis.Z{Score: ms(at), Member: id})
-		p.Expire(ctx, l.key(phone), phoneLogTTL)
+	_, err := ph.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAdd(ctx, ph.key(phone), redis.Z{Score: ms(at), Member: id})
+		p.Expire(ctx, ph.key(phone), phoneLogTTL)
 		return nil
 	})
 	if err != nil {
@@ -128,11 +130,11 @@ func (l *PhoneLog) Add(ctx context.Context, phone, id string, at time.Time) erro
 }
 
 // Incidents are the incidents that paged phone, the latest page first.
-func (l *PhoneLog) Incidents(ctx context.Context, phone string) ([]string, error) {
+func (ph *PhoneLog) Incidents(ctx context.Context, phone string) ([]string, error) {
 	if phoneKey(phone) == "" {
 		return nil, nil
 	}
-	ids, err := l.rdb.ZRevRange(ctx, l.key(phone), 0, 49).Result()
+	ids, err := ph.rdb.ZRevRange(ctx, ph.key(phone), 0, 49).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read the pages to a phone: %w", err)
 	}

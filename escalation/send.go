@@ -35,10 +35,10 @@ type pageSender struct {
 // in Redis, so a retry after a failure or crash re-sends only the missing
 // ones. Whoever cannot be reached for good is skipped at once; transient
 // failures are retried until the next level is due, then skipped too.
-func (s *pageSender) page(ctx context.Context, inc *incident.Incident, st *State, now time.Time) (Page, error) {
+func (pa *pageSender) page(ctx context.Context, inc *incident.Incident, st *State, now time.Time) (Page, error) {
 	rung, repeat := st.Ladder.Rung(st.Next)
 	next := st.nextDeadline()
-	r := &pageRun{s: s, inc: inc, rung: rung, now: now, giveUp: !next.IsZero() && !now.Before(next), sentKey: s.keySent(inc.ID, st.Next),
+	r := &pageRun{s: pa, inc: inc, rung: rung, now: now, giveUp: !next.IsZero() && !now.Before(next), sentKey: pa.keySent(inc.ID, st.Next),
 		p: Page{Incident: inc.ID, Step: st.Next, Level: rung.Level, Name: rung.Name, Window: rung.Window, Repeat: repeat, Manual: st.Forced}}
 	targets, err := r.targets(ctx)
 	if err != nil {
@@ -48,7 +48,7 @@ func (s *pageSender) page(ctx context.Context, inc *incident.Incident, st *State
 	// PagerDuty goes out beside the people, not after them: each channel
 	// is a network round trip, and the page is late by their sum.
 	var pd <-chan pdResult
-	if slices.Contains(r.p.Channels, ViaPagerDuty) && s.alerts != nil {
+	if slices.Contains(r.p.Channels, ViaPagerDuty) && pa.alerts != nil {
 		pd = r.triggerPagerDuty(ctx)
 	}
 	for _, u := range targets {
@@ -63,21 +63,21 @@ func (s *pageSender) page(ctx context.Context, inc *incident.Incident, st *State
 			r.fail("PagerDuty", "", res.err)
 		case res.ok:
 			r.p.PagerDuty = true
-			s.rdb.Set(ctx, s.keyState(inc.ID)+":pagerduty", 1, 30*24*time.Hour)
+			pa.rdb.Set(ctx, pa.keyState(inc.ID)+":pagerduty", 1, 30*24*time.Hour)
 			// Read back from PagerDuty (an ack there) until resolved here.
-			s.rdb.ZAddNX(ctx, s.keyAlertWatch(), redis.Z{Score: ms(r.now), Member: inc.ID})
+			pa.rdb.ZAddNX(ctx, pa.keyAlertWatch(), redis.Z{Score: ms(r.now), Member: inc.ID})
 		}
 	}
 	if r.firstErr != nil {
 		return r.p, r.firstErr
 	}
 	r.p.Skipped = len(r.p.Reached) == 0
-	if done, _ := s.rdb.SIsMember(ctx, r.sentKey, "#announce").Result(); !done {
-		if err := s.pager.Announce(ctx, inc, r.p); err != nil {
+	if done, _ := pa.rdb.SIsMember(ctx, r.sentKey, "#announce").Result(); !done {
+		if err := pa.pager.Announce(ctx, inc, r.p); err != nil {
 			return r.p, fmt.Errorf("announce: %w", err)
 		}
-		s.rdb.SAdd(ctx, r.sentKey, "#announce")
-		s.rdb.Expire(ctx, r.sentKey, 30*24*time.Hour)
+		pa.rdb.SAdd(ctx, r.sentKey, "#announce")
+		pa.rdb.Expire(ctx, r.sentKey, 30*24*time.Hour)
 	}
 	return r.p, nil
 }
@@ -101,14 +101,14 @@ type pdResult struct {
 }
 
 // targets expands the rung's groups into users, each once.
-func (r *pageRun) targets(ctx context.Context) ([]string, error) {
+func (pa *pageRun) targets(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
 	var targets []string
-	for _, t := range r.rung.Targets {
-		users, err := r.s.pager.Members(ctx, t)
+	for _, t := range pa.rung.Targets {
+		users, err := pa.s.pager.Members(ctx, t)
 		if err != nil {
-			if permanent(err) || r.giveUp {
-				r.p.Unreachable = append(r.p.Unreachable, Unreached{ID: t, Why: reason(err)})
+			if permanent(err) || pa.giveUp {
+				pa.p.Unreachable = append(pa.p.Unreachable, Unreached{ID: t, Why: reason(err)})
 				continue
 			}
 			return nil, fmt.Errorf("expand %s: %w", t, err)
@@ -126,43 +126,43 @@ func (r *pageRun) targets(ctx context.Context) ([]string, error) {
 // deliver sends once per (step, person, channel): each is marked in Redis
 // once delivered, so a retry, a restart or another replica sends only what
 // is missing; one channel failing never holds back the others.
-func (r *pageRun) deliver(ctx context.Context, member string, send func() error) (bool, error) {
-	done, err := r.s.rdb.SIsMember(ctx, r.sentKey, member).Result()
+func (pa *pageRun) deliver(ctx context.Context, member string, send func() error) (bool, error) {
+	done, err := pa.s.rdb.SIsMember(ctx, pa.sentKey, member).Result()
 	if err != nil || done {
 		return done, err
 	}
 	if err := send(); err != nil {
 		return false, err
 	}
-	r.s.rdb.SAdd(ctx, r.sentKey, member)
-	r.s.rdb.Expire(ctx, r.sentKey, 30*24*time.Hour)
+	pa.s.rdb.SAdd(ctx, pa.sentKey, member)
+	pa.s.rdb.Expire(ctx, pa.sentKey, 30*24*time.Hour)
 	return true, nil
 }
 
 // fail skips a target that cannot be reached for good (or past the
 // next level's deadline), or keeps the error for a retry.
-func (r *pageRun) fail(who, what string, err error) {
-	if permanent(err) || r.giveUp {
-		r.p.Unreachable = append(r.p.Unreachable, Unreached{ID: who, Why: what + reason(err)})
+func (pa *pageRun) fail(who, what string, err error) {
+	if permanent(err) || pa.giveUp {
+		pa.p.Unreachable = append(pa.p.Unreachable, Unreached{ID: who, Why: what + reason(err)})
 		return
 	}
-	if r.firstErr == nil {
-		r.firstErr = fmt.Errorf("page %s: %w", who, err)
+	if pa.firstErr == nil {
+		pa.firstErr = fmt.Errorf("page %s: %w", who, err)
 	}
 }
 
 // triggerPagerDuty triggers the incident's alert in a goroutine of its
 // own. A panic fails this channel only; the step is retried.
-func (r *pageRun) triggerPagerDuty(ctx context.Context) <-chan pdResult {
-	s, inc := r.s, r.inc
+func (pa *pageRun) triggerPagerDuty(ctx context.Context) <-chan pdResult {
+	s, inc := pa.s, pa.inc
 	link := s.pager.ThreadURL(inc)
-	summary := fmt.Sprintf("%s: %s (%s, %s) — level %d (%s)", inc.ID, inc.Title, inc.Category, inc.Severity, r.p.Level, r.p.Name)
+	summary := fmt.Sprintf("%s: %s (%s, %s) — level %d (%s)", inc.ID, inc.Title, inc.Category, inc.Severity, pa.p.Level, pa.p.Name)
 	done := make(chan pdResult, 1)
 	go func() {
 		var ok bool
 		err := s.guard.Call(ctx, "PagerDuty trigger", inc.ID, func(ctx context.Context) error {
 			var err error
-			ok, err = r.deliver(ctx, "#pagerduty", func() error { return s.alerts.Trigger(ctx, inc.ID, summary, pdSeverity(inc.Severity), link) })
+			ok, err = pa.deliver(ctx, "#pagerduty", func() error { return s.alerts.Trigger(ctx, inc.ID, summary, pdSeverity(inc.Severity), link) })
 			return err
 		})
 		done <- pdResult{ok, err}
@@ -172,24 +172,24 @@ func (r *pageRun) triggerPagerDuty(ctx context.Context) <-chan pdResult {
 
 // pageUser pages one person on each of the rung's channels and reports
 // whether any reached them.
-func (r *pageRun) pageUser(ctx context.Context, u string) (reached bool) {
-	for _, ch := range r.p.Channels {
-		member, send := r.sender(ctx, u, ch)
+func (pa *pageRun) pageUser(ctx context.Context, u string) (reached bool) {
+	for _, ch := range pa.p.Channels {
+		member, send := pa.sender(ctx, u, ch)
 		if send == nil {
 			continue
 		}
-		ok, err := r.deliver(ctx, member, send)
+		ok, err := pa.deliver(ctx, member, send)
 		if err != nil {
 			label := map[string]string{ViaSlack: "", ViaSMS: "SMS: ", ViaCall: "call: "}[ch]
-			r.fail(u, label, err)
+			pa.fail(u, label, err)
 			continue
 		}
 		if ok {
 			reached = true
-			if r.p.Sent == nil {
-				r.p.Sent = map[string][]string{}
+			if pa.p.Sent == nil {
+				pa.p.Sent = map[string][]string{}
 			}
-			r.p.Sent[u] = append(r.p.Sent[u], ch)
+			pa.p.Sent[u] = append(pa.p.Sent[u], ch)
 		}
 	}
 	return reached
@@ -198,8 +198,8 @@ func (r *pageRun) pageUser(ctx context.Context, u string) (reached bool) {
 // sender is how to page u on channel ch and the delivery's marker; send is
 // nil when the channel cannot reach u (a group member without a number in
 // contacts.yml is paged in Slack only).
-func (r *pageRun) sender(ctx context.Context, u, ch string) (member string, send func() error) {
-	s, inc, p := r.s, r.inc, r.p
+func (pa *pageRun) sender(ctx context.Context, u, ch string) (member string, send func() error) {
+	s, inc, p := pa.s, pa.inc, pa.p
 	switch ch {
 	case ViaSlack:
 		// The marker is the bare user: ladders paged before channels existed.
@@ -214,7 +214,7 @@ func (r *pageRun) sender(ctx context.Context, u, ch string) (member string, send
 			return err
 		}
 	case ViaSMS, ViaCall:
-		phone := r.rung.Phones[u]
+		phone := pa.rung.Phones[u]
 		if s.phones == nil || phone == "" {
 			return "", nil
 		}
@@ -223,7 +223,7 @@ func (r *pageRun) sender(ctx context.Context, u, ch string) (member string, send
 			return u + "|" + ch, func() error {
 				err := s.phones.SMS(ctx, phone, text)
 				if err == nil {
-					s.rememberPhone(ctx, phone, inc.ID, r.now)
+					s.rememberPhone(ctx, phone, inc.ID, pa.now)
 				}
 				return err
 			}
@@ -231,8 +231,8 @@ func (r *pageRun) sender(ctx context.Context, u, ch string) (member string, send
 		return u + "|" + ch, func() error {
 			sid, err := s.phones.Call(ctx, phone, text)
 			if err == nil && sid != "" {
-				s.rememberPhone(ctx, phone, inc.ID, r.now)
-				s.calls.watch(ctx, inc.ID, u, sid, r.now)
+				s.rememberPhone(ctx, phone, inc.ID, pa.now)
+				s.calls.watch(ctx, inc.ID, u, sid, pa.now)
 			}
 			return err
 		}
@@ -242,12 +242,12 @@ func (r *pageRun) sender(ctx context.Context, u, ch string) (member string, send
 
 // rememberPhone notes the page to phone, so a reply from it finds the
 // incident (replies on only).
-func (s *pageSender) rememberPhone(ctx context.Context, phone, id string, now time.Time) {
-	if s.phoneLog == nil {
+func (pa *pageSender) rememberPhone(ctx context.Context, phone, id string, now time.Time) {
+	if pa.phoneLog == nil {
 		return
 	}
-	if err := s.phoneLog.Add(ctx, phone, id, now); err != nil {
-		s.log.WithError(err).WithField("incident", id).Warn("a reply from this phone will not find the incident")
+	if err := pa.phoneLog.Add(ctx, phone, id, now); err != nil {
+		pa.log.WithError(err).WithField("incident", id).Warn("a reply from this phone will not find the incident")
 	}
 }
 

@@ -39,13 +39,13 @@ type AffectedAccounts struct {
 }
 
 // AddAffected records what was done to each user on the incident.
-func (s *AffectedAccounts) AddAffected(ctx context.Context, id string, users []AffectedUser, what string, by Person) error {
+func (af *AffectedAccounts) AddAffected(ctx context.Context, id string, users []AffectedUser, what string, by Person) error {
 	if len(users) == 0 {
 		return nil
 	}
-	key := s.k.affected(id)
-	now := s.now().UTC()
-	return redisx.Transact(ctx, s.rdb, func(tx *redis.Tx) error {
+	key := af.k.affected(id)
+	now := af.now().UTC()
+	return redisx.Transact(ctx, af.rdb, func(tx *redis.Tx) error {
 		ids := make([]string, len(users))
 		for i, u := range users {
 			ids[i] = u.ID
@@ -81,11 +81,11 @@ func (s *AffectedAccounts) AddAffected(ctx context.Context, id string, users []A
 
 // RemoveAffected drops users from the incident's list; it returns how
 // many were on it.
-func (s *AffectedAccounts) RemoveAffected(ctx context.Context, id string, userIDs []string) (int, error) {
+func (af *AffectedAccounts) RemoveAffected(ctx context.Context, id string, userIDs []string) (int, error) {
 	if len(userIDs) == 0 {
 		return 0, nil
 	}
-	n, err := s.rdb.HDel(ctx, s.k.affected(id), userIDs...).Result()
+	n, err := af.rdb.HDel(ctx, af.k.affected(id), userIDs...).Result()
 	if err != nil {
 		return 0, fmt.Errorf("remove affected users of %s: %w", id, err)
 	}
@@ -93,8 +93,8 @@ func (s *AffectedAccounts) RemoveAffected(ctx context.Context, id string, userID
 }
 
 // Affected lists the incident's affected users, first touched first.
-func (s *AffectedAccounts) Affected(ctx context.Context, id string) ([]AffectedUser, error) {
-	all, err := s.rdb.HGetAll(ctx, s.k.affected(id)).Result()
+func (af *AffectedAccounts) Affected(ctx context.Context, id string) ([]AffectedUser, error) {
+	all, err := af.rdb.HGetAll(ctx, af.k.affected(id)).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("read affected users of %s: %w", id, err)
 	}

@@ -45,18 +45,18 @@ type Drafts struct {
 	notice bool
 }
 
-func (s *Drafts) key(id string) string {
-	if s.notice {
-		return s.k.notice(id)
+func (dr *Drafts) key(id string) string {
+	if dr.notice {
+		return dr.k.notice(id)
 	}
-	return s.k.draft(id)
+	return dr.k.draft(id)
 }
 
 // EditDraft changes the draft in one transaction; no draft is ErrNotFound,
 // and fn's error leaves it as it was.
-func (s *Drafts) EditDraft(ctx context.Context, id string, fn func(d *Draft) error) (Draft, error) {
-	key := s.key(id)
-	d, err := redisx.UpdateJSON(ctx, s.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), fn,
+func (dr *Drafts) EditDraft(ctx context.Context, id string, fn func(d *Draft) error) (Draft, error) {
+	key := dr.key(id)
+	d, err := redisx.UpdateJSON(ctx, dr.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), fn,
 		func(p redis.Pipeliner, raw []byte, _ *Draft) { p.Set(ctx, key, raw, 0) })
 	if err != nil {
 		return Draft{}, err
@@ -69,9 +69,9 @@ var errNotOurs = errors.New("the draft was replaced")
 
 // ShownAt records where the draft kept under token is shown, unless it
 // was replaced, posted or discarded meanwhile (then nothing changes).
-func (s *Drafts) ShownAt(ctx context.Context, id, token, ts string) error {
-	key := s.key(id)
-	_, err := redisx.UpdateJSON(ctx, s.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), func(d *Draft) error {
+func (dr *Drafts) ShownAt(ctx context.Context, id, token, ts string) error {
+	key := dr.key(id)
+	_, err := redisx.UpdateJSON(ctx, dr.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), func(d *Draft) error {
 		if d.Token != token {
 			return errNotOurs
 		}
@@ -89,9 +89,9 @@ func (s *Drafts) ShownAt(ctx context.Context, id, token, ts string) error {
 // TakeBack puts prev back (nil: no draft) when the draft kept under token
 // is still the one stored: its message was never posted. A draft replaced,
 // posted or discarded meanwhile stays as it is.
-func (s *Drafts) TakeBack(ctx context.Context, id, token string, prev *Draft) error {
-	key := s.key(id)
-	_, err := redisx.UpdateJSON(ctx, s.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), func(d *Draft) error {
+func (dr *Drafts) TakeBack(ctx context.Context, id, token string, prev *Draft) error {
+	key := dr.key(id)
+	_, err := redisx.UpdateJSON(ctx, dr.rdb, key, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound), func(d *Draft) error {
 		if d.Token != token {
 			return errNotOurs
 		}
@@ -111,18 +111,18 @@ func (s *Drafts) TakeBack(ctx context.Context, id, token string, prev *Draft) er
 }
 
 // SetDraft keeps the incident's draft update.
-func (s *Drafts) SetDraft(ctx context.Context, id string, d Draft) error {
+func (dr *Drafts) SetDraft(ctx context.Context, id string, d Draft) error {
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return err
 	}
-	return s.rdb.Set(ctx, s.key(id), raw, 0).Err()
+	return dr.rdb.Set(ctx, dr.key(id), raw, 0).Err()
 }
 
 // GetDraft reads the incident's draft; no draft is ErrNotFound.
-func (s *Drafts) GetDraft(ctx context.Context, id string) (Draft, error) {
+func (dr *Drafts) GetDraft(ctx context.Context, id string) (Draft, error) {
 	var d Draft
-	raw, err := s.rdb.Get(ctx, s.key(id)).Bytes()
+	raw, err := dr.rdb.Get(ctx, dr.key(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return d, fmt.Errorf("no draft update for %s: %w", id, ErrNotFound)
 	}
@@ -134,7 +134,7 @@ func (s *Drafts) GetDraft(ctx context.Context, id string) (Draft, error) {
 
 // ClearDraft drops the draft once posted or discarded; it reports whether
 // there was one, so two clicks on Post cannot post twice.
-func (s *Drafts) ClearDraft(ctx context.Context, id string) (bool, error) {
-	n, err := s.rdb.Del(ctx, s.key(id)).Result()
+func (dr *Drafts) ClearDraft(ctx context.Context, id string) (bool, error) {
+	n, err := dr.rdb.Del(ctx, dr.key(id)).Result()
 	return n == 1, err
 }

@@ -69,7 +69,7 @@ func NewFollowupStore(rdb redis.UniversalClient, prefix string, now func() time.
 	return &FollowupStore{rdb: rdb, prefix: prefix, now: now}
 }
 
-func (s *FollowupStore) key(id string) string { return s.prefix + "incident:" + id + ":followups" }
+func (fo *FollowupStore) key(id string) string { return fo.prefix + "incident:" + id + ":followups" }
 
 const seqField = "#seq"
 
@@ -82,17 +82,17 @@ redis.call('HSET', KEYS[1], tostring(n), ARGV[1])
 return n`)
 
 // Add records a follow-up and gives it the incident's next number.
-func (s *FollowupStore) Add(ctx context.Context, id, text string, by Person) (Followup, error) {
+func (fo *FollowupStore) Add(ctx context.Context, id, text string, by Person) (Followup, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return Followup{}, apperr.New(apperr.Invalid, "a follow-up needs a text")
 	}
-	f := Followup{Text: text, By: by, At: s.now().UTC()}
+	f := Followup{Text: text, By: by, At: fo.now().UTC()}
 	raw, err := json.Marshal(f)
 	if err != nil {
 		return Followup{}, err
 	}
-	n, err := addScript.Run(ctx, s.rdb, []string{s.key(id), s.prefix + "incident:" + id}, raw).Int()
+	n, err := addScript.Run(ctx, fo.rdb, []string{fo.key(id), fo.prefix + "incident:" + id}, raw).Int()
 	if err != nil {
 		return Followup{}, fmt.Errorf("add follow-up to %s: %w", id, redisx.StoreErr(err))
 	}
@@ -104,8 +104,8 @@ func (s *FollowupStore) Add(ctx context.Context, id, text string, by Person) (Fo
 }
 
 // List is the incident's follow-ups in number order.
-func (s *FollowupStore) List(ctx context.Context, id string) ([]Followup, error) {
-	all, err := s.rdb.HGetAll(ctx, s.key(id)).Result()
+func (fo *FollowupStore) List(ctx context.Context, id string) ([]Followup, error) {
+	all, err := fo.rdb.HGetAll(ctx, fo.key(id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list follow-ups of %s: %w", id, redisx.StoreErr(err))
 	}
@@ -127,11 +127,11 @@ func (s *FollowupStore) List(ctx context.Context, id string) ([]Followup, error)
 }
 
 // Get is one follow-up.
-func (s *FollowupStore) Get(ctx context.Context, id string, n int) (Followup, error) {
-	raw, err := s.rdb.HGet(ctx, s.key(id), strconv.Itoa(n)).Bytes()
+func (fo *FollowupStore) Get(ctx context.Context, id string, n int) (Followup, error) {
+	raw, err := fo.rdb.HGet(ctx, fo.key(id), strconv.Itoa(n)).Bytes()
 	if err != nil {
 		if errors.Is(err, redis.Nil) {
-			return Followup{}, s.unknown(ctx, id, n)
+			return Followup{}, fo.unknown(ctx, id, n)
 		}
 		return Followup{}, fmt.Errorf("read follow-up %d of %s: %w", n, id, redisx.StoreErr(err))
 	}
@@ -144,8 +144,8 @@ func (s *FollowupStore) Get(ctx context.Context, id string, n int) (Followup, er
 }
 
 // unknown says which numbers the incident has.
-func (s *FollowupStore) unknown(ctx context.Context, id string, n int) error {
-	count, _ := s.rdb.HGet(ctx, s.key(id), seqField).Int()
+func (fo *FollowupStore) unknown(ctx context.Context, id string, n int) error {
+	count, _ := fo.rdb.HGet(ctx, fo.key(id), seqField).Int()
 	has := fmt.Sprintf("it has none yet (add one with `followup add %s &lt;text&gt;`)", id)
 	switch {
 	case count == 1:
@@ -158,13 +158,13 @@ func (s *FollowupStore) unknown(ctx context.Context, id string, n int) error {
 
 // update changes one follow-up in a transaction; fn returning errNoWrite
 // leaves it as it is.
-func (s *FollowupStore) update(ctx context.Context, id string, n int, fn func(f *Followup) error) (Followup, error) {
+func (fo *FollowupStore) update(ctx context.Context, id string, n int, fn func(f *Followup) error) (Followup, error) {
 	var out Followup
-	key, field := s.key(id), strconv.Itoa(n)
-	err := redisx.Transact(ctx, s.rdb, func(tx *redis.Tx) error {
+	key, field := fo.key(id), strconv.Itoa(n)
+	err := redisx.Transact(ctx, fo.rdb, func(tx *redis.Tx) error {
 		raw, err := tx.HGet(ctx, key, field).Bytes()
 		if errors.Is(err, redis.Nil) {
-			return s.unknown(ctx, id, n)
+			return fo.unknown(ctx, id, n)
 		}
 		if err != nil {
 			return err
@@ -202,13 +202,13 @@ var errNoWrite = errors.New("no change")
 
 // Done marks follow-up n done; already is true when it was (nothing
 // changes then).
-func (s *FollowupStore) Done(ctx context.Context, id string, n int, by Person) (f Followup, already bool, err error) {
-	f, err = s.update(ctx, id, n, func(f *Followup) error {
+func (fo *FollowupStore) Done(ctx context.Context, id string, n int, by Person) (f Followup, already bool, err error) {
+	f, err = fo.update(ctx, id, n, func(f *Followup) error {
 		if f.Done {
 			already = true
 			return errNoWrite
 		}
-		f.Done, f.DoneBy, f.DoneAt = true, &by, s.now().UTC()
+		f.Done, f.DoneBy, f.DoneAt = true, &by, fo.now().UTC()
 		return nil
 	})
 	return f, already, err
@@ -218,19 +218,19 @@ func (s *FollowupStore) Done(ctx context.Context, id string, n int, by Person) (
 // created, unless the follow-up already has its issue (returned as it is).
 // The caller holds the export lease and has looked for an issue an earlier
 // attempt may have left.
-func (s *FollowupStore) BeginExport(ctx context.Context, id string, n int, marker string) (Followup, error) {
-	return s.update(ctx, id, n, func(f *Followup) error {
+func (fo *FollowupStore) BeginExport(ctx context.Context, id string, n int, marker string) (Followup, error) {
+	return fo.update(ctx, id, n, func(f *Followup) error {
 		if f.Exported() {
 			return errNoWrite
 		}
-		f.Export = &Export{State: ExportCreating, Marker: marker, Started: s.now().UTC()}
+		f.Export = &Export{State: ExportCreating, Marker: marker, Started: fo.now().UTC()}
 		return nil
 	})
 }
 
 // RecordExport writes the created issue.
-func (s *FollowupStore) RecordExport(ctx context.Context, id string, n int, number int, url string) (Followup, error) {
-	return s.update(ctx, id, n, func(f *Followup) error {
+func (fo *FollowupStore) RecordExport(ctx context.Context, id string, n int, number int, url string) (Followup, error) {
+	return fo.update(ctx, id, n, func(f *Followup) error {
 		if f.Exported() {
 			return errNoWrite // the first record stands
 		}
@@ -247,8 +247,8 @@ func (s *FollowupStore) RecordExport(ctx context.Context, id string, n int, numb
 // AbandonExport drops a "creating" record when the create is known not to
 // have happened (GitHub refused it), so the next export need not wait for
 // search.
-func (s *FollowupStore) AbandonExport(ctx context.Context, id string, n int) error {
-	_, err := s.update(ctx, id, n, func(f *Followup) error {
+func (fo *FollowupStore) AbandonExport(ctx context.Context, id string, n int) error {
+	_, err := fo.update(ctx, id, n, func(f *Followup) error {
 		if f.Export == nil || f.Exported() {
 			return errNoWrite
 		}
@@ -259,6 +259,6 @@ func (s *FollowupStore) AbandonExport(ctx context.Context, id string, n int) err
 }
 
 // ExportLease is held by the one replica exporting follow-up n.
-func (s *FollowupStore) ExportLease(id string, n int, owner string) *redisx.Lease {
-	return redisx.NewLease(s.rdb, fmt.Sprintf("%sincident:%s:followup:%d:export", s.prefix, id, n), owner)
+func (fo *FollowupStore) ExportLease(id string, n int, owner string) *redisx.Lease {
+	return redisx.NewLease(fo.rdb, fmt.Sprintf("%sincident:%s:followup:%d:export", fo.prefix, id, n), owner)
 }

@@ -274,6 +274,6 @@ var (
 // DuplicateError says an open incident of the same category exists.
 type DuplicateError struct{ Existing *Incident }
 
-func (e *DuplicateError) Error() string {
-	return fmt.Sprintf("%s (%s) is already open", e.Existing.ID, e.Existing.Category)
+func (d *DuplicateError) Error() string {
+	return fmt.Sprintf("%s (%s) is already open", d.Existing.ID, d.Existing.Category)
 }

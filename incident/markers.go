@@ -20,8 +20,8 @@ type Markers struct {
 
 // Once reports whether key is seen for the first time within ttl; Slack may
 // deliver an envelope again, and replicas share this memory.
-func (s *Markers) Once(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	ok, err := redisx.Once(ctx, s.rdb, s.k.once(key), ttl)
+func (m *Markers) Once(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := redisx.Once(ctx, m.rdb, m.k.once(key), ttl)
 	if err != nil {
 		return false, fmt.Errorf("dedupe %s: %w", key, err)
 	}
@@ -29,6 +29,6 @@ func (s *Markers) Once(ctx context.Context, key string, ttl time.Duration) (bool
 }
 
 // Lease is a named lease under the store's prefix (catch-up claims).
-func (s *Markers) Lease(name, owner string) *redisx.Lease {
-	return redisx.NewLease(s.rdb, s.k.lease(name), owner)
+func (m *Markers) Lease(name, owner string) *redisx.Lease {
+	return redisx.NewLease(m.rdb, m.k.lease(name), owner)
 }

@@ -39,28 +39,28 @@ type Outbox struct {
 
 // QueueLine appends a line to the channel's queue and marks the channel
 // due now, unless it is already due (a deferral stands).
-func (s *Outbox) QueueLine(ctx context.Context, channel, incidentID, text string) error {
+func (o *Outbox) QueueLine(ctx context.Context, channel, incidentID, text string) error {
 	raw, err := newLine(Line{Incident: incidentID, Text: text})
 	if err != nil {
 		return err
 	}
-	return s.queue(ctx, channel, incidentID, raw)
+	return o.queue(ctx, channel, incidentID, raw)
 }
 
 // QueueChannelLine queues a line for the channel itself, outside any
 // thread: whoever must say something there need not wait for Slack's pace.
-func (s *Outbox) QueueChannelLine(ctx context.Context, channel, text string) error {
+func (o *Outbox) QueueChannelLine(ctx context.Context, channel, text string) error {
 	raw, err := newLine(Line{Text: text, Channel: true})
 	if err != nil {
 		return err
 	}
-	return s.queue(ctx, channel, "", raw)
+	return o.queue(ctx, channel, "", raw)
 }
 
-func (s *Outbox) queue(ctx context.Context, channel, incidentID, raw string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.RPush(ctx, s.k.lines(channel), raw)
-		p.ZAddNX(ctx, s.k.linesDue(), redis.Z{Score: float64(time.Now().UnixMilli()), Member: channel})
+func (o *Outbox) queue(ctx context.Context, channel, incidentID, raw string) error {
+	_, err := o.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.RPush(ctx, o.k.lines(channel), raw)
+		p.ZAddNX(ctx, o.k.linesDue(), redis.Z{Score: float64(time.Now().UnixMilli()), Member: channel})
 		return nil
 	})
 	if err != nil {
@@ -82,13 +82,13 @@ func newLine(l Line) (string, error) {
 }
 
 // LineChannels lists the channels whose lines may be posted at now.
-func (s *Outbox) LineChannels(ctx context.Context, now time.Time) ([]string, error) {
-	return s.rdb.ZRangeByScore(ctx, s.k.linesDue(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 100}).Result()
+func (o *Outbox) LineChannels(ctx context.Context, now time.Time) ([]string, error) {
+	return o.rdb.ZRangeByScore(ctx, o.k.linesDue(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 100}).Result()
 }
 
 // PendingLines reads up to n of a channel's waiting lines, oldest first.
-func (s *Outbox) PendingLines(ctx context.Context, channel string, n int) ([]Line, error) {
-	raws, err := s.rdb.LRange(ctx, s.k.lines(channel), 0, int64(n-1)).Result()
+func (o *Outbox) PendingLines(ctx context.Context, channel string, n int) ([]Line, error) {
+	raws, err := o.rdb.LRange(ctx, o.k.lines(channel), 0, int64(n-1)).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -113,35 +113,35 @@ if redis.call('LLEN', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], KEYS[3]) en
 return 1`)
 
 // DoneLines removes lines that have been posted (or cannot ever be).
-func (s *Outbox) DoneLines(ctx context.Context, channel string, lines []Line) error {
+func (o *Outbox) DoneLines(ctx context.Context, channel string, lines []Line) error {
 	args := make([]any, 0, len(lines))
 	for _, l := range lines {
 		args = append(args, l.raw)
 	}
-	return linesDone.Run(ctx, s.rdb, []string{s.k.lines(channel), s.k.linesDue(), channel}, args...).Err()
+	return linesDone.Run(ctx, o.rdb, []string{o.k.lines(channel), o.k.linesDue(), channel}, args...).Err()
 }
 
 // DeferLines makes a channel's lines due again at t.
-func (s *Outbox) DeferLines(ctx context.Context, channel string, t time.Time) error {
-	return s.rdb.ZAdd(ctx, s.k.linesDue(), redis.Z{Score: float64(t.UnixMilli()), Member: channel}).Err()
+func (o *Outbox) DeferLines(ctx context.Context, channel string, t time.Time) error {
+	return o.rdb.ZAdd(ctx, o.k.linesDue(), redis.Z{Score: float64(t.UnixMilli()), Member: channel}).Err()
 }
 
 // MarkStale notes that an incident's Slack card could not be updated, so
 // it is re-rendered once Slack answers again.
-func (s *Outbox) MarkStale(ctx context.Context, id string) error {
-	return s.rdb.SAdd(ctx, s.k.stale(), id).Err()
+func (o *Outbox) MarkStale(ctx context.Context, id string) error {
+	return o.rdb.SAdd(ctx, o.k.stale(), id).Err()
 }
 
 // Stale lists incidents whose card is behind.
-func (s *Outbox) Stale(ctx context.Context) ([]string, error) {
-	return s.rdb.SMembers(ctx, s.k.stale()).Result()
+func (o *Outbox) Stale(ctx context.Context) ([]string, error) {
+	return o.rdb.SMembers(ctx, o.k.stale()).Result()
 }
 
 // ClearStale notes that the card caught up.
-func (s *Outbox) ClearStale(ctx context.Context, id string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SRem(ctx, s.k.stale(), id)
-		p.HDel(ctx, s.k.staleRetry(), id)
+func (o *Outbox) ClearStale(ctx context.Context, id string) error {
+	_, err := o.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SRem(ctx, o.k.stale(), id)
+		p.HDel(ctx, o.k.staleRetry(), id)
 		return nil
 	})
 	return err
@@ -149,8 +149,8 @@ func (s *Outbox) ClearStale(ctx context.Context, id string) error {
 
 // StaleRetry says how often a stale card's catch-up failed and when to
 // try next (zero: now).
-func (s *Outbox) StaleRetry(ctx context.Context, id string) (attempts int, next time.Time, err error) {
-	v, err := s.rdb.HGet(ctx, s.k.staleRetry(), id).Result()
+func (o *Outbox) StaleRetry(ctx context.Context, id string) (attempts int, next time.Time, err error) {
+	v, err := o.rdb.HGet(ctx, o.k.staleRetry(), id).Result()
 	if errors.Is(err, redis.Nil) {
 		return 0, time.Time{}, nil
 	}
@@ -165,26 +165,26 @@ func (s *Outbox) StaleRetry(ctx context.Context, id string) (attempts int, next 
 }
 
 // SetStaleRetry records a failed catch-up and the next try.
-func (s *Outbox) SetStaleRetry(ctx context.Context, id string, attempts int, next time.Time) error {
-	return s.rdb.HSet(ctx, s.k.staleRetry(), id, fmt.Sprintf("%d|%d", attempts, next.UnixMilli())).Err()
+func (o *Outbox) SetStaleRetry(ctx context.Context, id string, attempts int, next time.Time) error {
+	return o.rdb.HSet(ctx, o.k.staleRetry(), id, fmt.Sprintf("%d|%d", attempts, next.UnixMilli())).Err()
 }
 
 // QueueRender asks for an incident's card and checklist to be refreshed
 // from its latest state. Requests coalesce: however many changes arrive,
 // one refresh shows them all.
-func (s *Outbox) QueueRender(ctx context.Context, id string, at time.Time) error {
-	return s.rdb.ZAddNX(ctx, s.k.renderDue(), redis.Z{Score: float64(at.UnixMilli()), Member: id}).Err()
+func (o *Outbox) QueueRender(ctx context.Context, id string, at time.Time) error {
+	return o.rdb.ZAddNX(ctx, o.k.renderDue(), redis.Z{Score: float64(at.UnixMilli()), Member: id}).Err()
 }
 
 // DueRenders lists incidents whose refresh is due at now.
-func (s *Outbox) DueRenders(ctx context.Context, now time.Time) ([]string, error) {
-	return s.rdb.ZRangeByScore(ctx, s.k.renderDue(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 100}).Result()
+func (o *Outbox) DueRenders(ctx context.Context, now time.Time) ([]string, error) {
+	return o.rdb.ZRangeByScore(ctx, o.k.renderDue(), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: 100}).Result()
 }
 
 // ClaimRender takes a due refresh; exactly one replica wins it. A change
 // arriving meanwhile queues another.
-func (s *Outbox) ClaimRender(ctx context.Context, id string) (bool, error) {
-	n, err := s.rdb.ZRem(ctx, s.k.renderDue(), id).Result()
+func (o *Outbox) ClaimRender(ctx context.Context, id string) (bool, error) {
+	n, err := o.rdb.ZRem(ctx, o.k.renderDue(), id).Result()
 	return n == 1, err
 }
 
@@ -192,13 +192,13 @@ func (s *Outbox) ClaimRender(ctx context.Context, id string) (bool, error) {
 // this one may go now, or how long to wait.
 // The last refresh's time is the key's value, not its TTL, so pacing
 // works on a Redis whose clock does not run (the embedded one).
-func (s *Outbox) PaceRender(ctx context.Context, id string, gap time.Duration) (time.Duration, error) {
-	key := s.k.renderLast(id)
+func (o *Outbox) PaceRender(ctx context.Context, id string, gap time.Duration) (time.Duration, error) {
+	key := o.k.renderLast(id)
 	now := time.Now()
-	if last, err := s.rdb.Get(ctx, key).Int64(); err == nil {
+	if last, err := o.rdb.Get(ctx, key).Int64(); err == nil {
 		if since := now.Sub(time.UnixMilli(last)); since < gap {
 			return gap - since, nil
 		}
 	}
-	return 0, s.rdb.Set(ctx, key, now.UnixMilli(), time.Hour).Err()
+	return 0, o.rdb.Set(ctx, key, now.UnixMilli(), time.Hour).Err()
 }

@@ -127,11 +127,11 @@ func (c Checklist) Step(id string) (FlatStep, bool) {
 }
 
 // CustomerTitle is how customer updates name the problem.
-func (s *CategorySpec) CustomerTitle() string {
-	if strings.TrimSpace(s.PublicTitle) != "" {
-		return s.PublicTitle
+func (c *CategorySpec) CustomerTitle() string {
+	if strings.TrimSpace(c.PublicTitle) != "" {
+		return c.PublicTitle
 	}
-	return s.Name
+	return c.Name
 }
 
 // Spec returns the category's runbook entry (never nil for a loaded runbook).
@@ -218,16 +218,16 @@ func hasKey(m map[string]*CategorySpec, k string) bool {
 	return false
 }
 
-func (s *CategorySpec) validate(key string) []error {
+func (c *CategorySpec) validate(key string) []error {
 	var errs []error
-	if strings.TrimSpace(s.Name) == "" {
-		errs = append(errs, fmt.Errorf("line %d: category %q has no name", s.line, key))
+	if strings.TrimSpace(c.Name) == "" {
+		errs = append(errs, fmt.Errorf("line %d: category %q has no name", c.line, key))
 	}
-	if strings.TrimSpace(s.Checklist.Title) == "" {
-		errs = append(errs, fmt.Errorf("line %d: category %q: checklist has no title", s.Checklist.line, key))
+	if strings.TrimSpace(c.Checklist.Title) == "" {
+		errs = append(errs, fmt.Errorf("line %d: category %q: checklist has no title", c.Checklist.line, key))
 	}
-	if len(s.Checklist.Steps) == 0 {
-		errs = append(errs, fmt.Errorf("line %d: category %q: checklist has no steps", s.Checklist.line, key))
+	if len(c.Checklist.Steps) == 0 {
+		errs = append(errs, fmt.Errorf("line %d: category %q: checklist has no steps", c.Checklist.line, key))
 	}
 	seen := map[string]int{}
 	var walk func(steps []Step, depth int)
@@ -256,35 +256,35 @@ func (s *CategorySpec) validate(key string) []error {
 			walk(st.Steps, depth+1)
 		}
 	}
-	walk(s.Checklist.Steps, 0)
+	walk(c.Checklist.Steps, 0)
 	// The checklist is one Slack message: a block per step, a title and
 	// a progress line, within Slack's 50 blocks.
-	if n := len(s.Checklist.Flat()); n > MaxSteps {
-		errs = append(errs, fmt.Errorf("line %d: category %q: checklist has %d steps; at most %d fit one Slack message", s.Checklist.line, key, n, MaxSteps))
+	if n := len(c.Checklist.Flat()); n > MaxSteps {
+		errs = append(errs, fmt.Errorf("line %d: category %q: checklist has %d steps; at most %d fit one Slack message", c.Checklist.line, key, n, MaxSteps))
 	}
-	for status, tmpl := range s.Updates {
+	for status, tmpl := range c.Updates {
 		if status != string(Investigating) && status != string(Mitigated) && status != string(Resolved) {
-			errs = append(errs, fmt.Errorf("line %d: category %q: updates: %q is not a status (want investigating, mitigated or resolved)", s.updatesLine, key, status))
+			errs = append(errs, fmt.Errorf("line %d: category %q: updates: %q is not a status (want investigating, mitigated or resolved)", c.updatesLine, key, status))
 		}
 		rest := tmpl
 		for _, ph := range UpdatePlaceholders {
 			rest = strings.ReplaceAll(rest, ph, "")
 		}
 		if i := strings.Index(rest, "{"); i >= 0 && strings.Contains(rest[i:], "}") {
-			errs = append(errs, fmt.Errorf("line %d: category %q: updates.%s: unknown placeholder near %q (use %s)", s.updatesLine, key, status,
+			errs = append(errs, fmt.Errorf("line %d: category %q: updates.%s: unknown placeholder near %q (use %s)", c.updatesLine, key, status,
 				rest[i:min(len(rest), i+20)], strings.Join(UpdatePlaceholders, ", ")))
 		}
 	}
-	rest := s.Notice
+	rest := c.Notice
 	for _, ph := range NoticePlaceholders {
 		rest = strings.ReplaceAll(rest, ph, "")
 	}
 	if i := strings.Index(rest, "{"); i >= 0 && strings.Contains(rest[i:], "}") {
-		errs = append(errs, fmt.Errorf("line %d: category %q: notice: unknown placeholder near %q (use %s)", s.line, key,
+		errs = append(errs, fmt.Errorf("line %d: category %q: notice: unknown placeholder near %q (use %s)", c.line, key,
 			rest[i:min(len(rest), i+20)], strings.Join(NoticePlaceholders, ", ")))
 	}
 	if len(seen) > 40 {
-		errs = append(errs, fmt.Errorf("line %d: category %q: at most 40 steps fit in one Slack message", s.Checklist.line, key))
+		errs = append(errs, fmt.Errorf("line %d: category %q: at most 40 steps fit in one Slack message", c.Checklist.line, key))
 	}
 	return errs
 }
@@ -302,7 +302,7 @@ func foldSeen(seen map[string]int, id string) int {
 }
 
 // UnmarshalYAML rejects unknown keys with their line and keeps the line.
-func (s *CategorySpec) UnmarshalYAML(n *yaml.Node) error {
+func (c *CategorySpec) UnmarshalYAML(n *yaml.Node) error {
 	if err := checkKeys(n, "name", "symptoms", "immediate_actions", "checklist", "updates", "public_title", "notice"); err != nil {
 		return err
 	}
@@ -311,11 +311,11 @@ func (s *CategorySpec) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&p); err != nil {
 		return err
 	}
-	*s = CategorySpec(p)
-	s.line = n.Line
+	*c = CategorySpec(p)
+	c.line = n.Line
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == "updates" {
-			s.updatesLine = n.Content[i+1].Line
+			c.updatesLine = n.Content[i+1].Line
 		}
 	}
 	return nil

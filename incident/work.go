@@ -65,9 +65,8 @@ func StartWork(by Person, w Work, entry string) Mutation {
 }
 
 // EndWork records that the work id ended (now) with status and outcome,
-// and entry on the timeline ("" for none). Work never started on record
-// (by an older release) is recorded as ending now; work already ended
-// changes nothing.
+// and entry on the timeline ("" for none). Work with no start on record
+// is recorded as ending now; work already ended changes nothing.
 func EndWork(by Person, id, what, status, outcome, entry string) Mutation {
 	return func(inc *Incident, now time.Time) ([]Entry, error) {
 		i := -1

@@ -73,9 +73,9 @@ type RetryLater struct {
 }
 
 // RetryAfter is how long to wait before the next attempt.
-func (e *RetryLater) RetryAfter() time.Duration { return e.After }
+func (r *RetryLater) RetryAfter() time.Duration { return r.After }
 
-func (e *RetryLater) Unwrap() error { return e.error }
+func (r *RetryLater) Unwrap() error { return r.error }
 
 // send posts one event through the one retry loop: a 5xx or a lost
 // answer is retried with backoff (4 tries), a 429 is handed back at once

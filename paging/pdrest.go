@@ -48,7 +48,7 @@ type PDRef struct {
 
 // Person reports whether the reference is a PagerDuty user (not the
 // service or an integration acting on an event).
-func (r PDRef) Person() bool { return r.Type == "user_reference" || r.Type == "user" }
+func (p PDRef) Person() bool { return p.Type == "user_reference" || p.Type == "user" }
 
 // PDAuthError is PagerDuty refusing PAGERDUTY_API_TOKEN: 401 (unknown or
 // revoked key) or 403 (a key that may not read incidents). It will not
@@ -58,7 +58,7 @@ type PDAuthError struct {
 	error
 }
 
-func (e *PDAuthError) Unwrap() error { return e.error }
+func (p *PDAuthError) Unwrap() error { return p.error }
 
 // PagerDutyAPI reads incidents through PagerDuty's REST API with a REST
 // API key (a read-only key suffices).

@@ -27,21 +27,21 @@ func NewAlarm(st Stores, slack Slack, channel string, log logrus.FieldLogger) *A
 // Failed implements guard.Alarm: once an hour per job and incident, the
 // thread (or the channel) hears that a background job hit an internal
 // error and carried on.
-func (p *Alarm) Failed(ctx context.Context, job, incidentID string) {
-	if first, err := p.st.Locks.Once(ctx, "panic:"+job+":"+incidentID, time.Hour); err != nil || !first {
+func (a *Alarm) Failed(ctx context.Context, job, incidentID string) {
+	if first, err := a.st.Locks.Once(ctx, "panic:"+job+":"+incidentID, time.Hour); err != nil || !first {
 		return
 	}
 	text := fmt.Sprintf(":warning: The bot's %s hit an internal error and carried on; the details and stack are in its logs. Check that the last step really happened.", job)
 	if incidentID != "" {
-		if inc, err := p.st.Incidents.Current(ctx, incidentID); err == nil && inc.Channel != "" {
-			p.queueLine(ctx, inc, text)
+		if inc, err := a.st.Incidents.Current(ctx, incidentID); err == nil && inc.Channel != "" {
+			a.queueLine(ctx, inc, text)
 			return
 		}
 	}
-	if p.channel == "" {
+	if a.channel == "" {
 		return
 	}
-	if err := p.st.Lines.QueueChannelLine(ctx, p.channel, text); err != nil {
-		p.log.WithError(err).Warn("could not report a failed job")
+	if err := a.st.Lines.QueueChannelLine(ctx, a.channel, text); err != nil {
+		a.log.WithError(err).Warn("could not report a failed job")
 	}
 }

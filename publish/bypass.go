@@ -10,13 +10,13 @@ import (
 // Broadcast posts a notice (the bypass's, the webhook pause's) in the
 // incident's thread, broadcast to the channel. The caller has put it on
 // the timeline first.
-func (p *Notes) Broadcast(ctx context.Context, inc *incident.Incident, line string) {
+func (no *Notes) Broadcast(ctx context.Context, inc *incident.Incident, line string) {
 	if inc.Channel == "" {
 		return
 	}
 	m := render.Text(line)
 	m.Broadcast = true
-	if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, m); err != nil {
-		p.log.WithError(err).Warn("could not post bypass notice")
+	if _, err := no.slack.Post(ctx, inc.Channel, inc.CardTS, m); err != nil {
+		no.log.WithError(err).Warn("could not post bypass notice")
 	}
 }

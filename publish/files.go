@@ -16,35 +16,35 @@ type Files struct {
 }
 
 // UploadReport attaches the post-incident report to the card's thread.
-func (p *Files) UploadReport(ctx context.Context, inc *incident.Incident, markdown string) error {
+func (f *Files) UploadReport(ctx context.Context, inc *incident.Incident, markdown string) error {
 	name := strings.ToLower(inc.ID) + "-postmortem.md"
-	return p.slack.Upload(ctx, inc.Channel, inc.CardTS, name, "Incident Report: "+inc.Title, markdown, "Post-incident report for "+inc.ID)
+	return f.slack.Upload(ctx, inc.Channel, inc.CardTS, name, "Incident Report: "+inc.Title, markdown, "Post-incident report for "+inc.ID)
 }
 
 // UploadFile uploads a file into the incident's thread and says whether
 // Slack took it.
-func (p *Files) UploadFile(ctx context.Context, inc *incident.Incident, name, title, content, comment string) error {
-	inc = p.cards.WithCard(ctx, inc)
-	return p.slack.Upload(ctx, inc.Channel, inc.CardTS, name, title, content, comment)
+func (f *Files) UploadFile(ctx context.Context, inc *incident.Incident, name, title, content, comment string) error {
+	inc = f.cards.WithCard(ctx, inc)
+	return f.slack.Upload(ctx, inc.Channel, inc.CardTS, name, title, content, comment)
 }
 
 // UploadToUser uploads a file into the bot's direct message with user:
 // only they can open it (an ephemeral message cannot carry a file).
-func (p *Files) UploadToUser(ctx context.Context, user, name, title, content, comment string) error {
-	ch, err := p.dms.get(ctx, user)
+func (f *Files) UploadToUser(ctx context.Context, user, name, title, content, comment string) error {
+	ch, err := f.dms.get(ctx, user)
 	if err != nil {
 		return fmt.Errorf("open a direct message with %s: %w", user, err)
 	}
-	return p.slack.Upload(ctx, ch, "", name, title, content, comment)
+	return f.slack.Upload(ctx, ch, "", name, title, content, comment)
 }
 
 // Attach uploads a file into the incident's thread.
-func (p *Files) Attach(ctx context.Context, inc *incident.Incident, name, title, content, comment string) {
+func (f *Files) Attach(ctx context.Context, inc *incident.Incident, name, title, content, comment string) {
 	if inc == nil || inc.Channel == "" {
 		return
 	}
-	inc = p.cards.WithCard(ctx, inc)
-	if err := p.slack.Upload(ctx, inc.Channel, inc.CardTS, name, title, content, comment); err != nil {
-		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not attach " + name)
+	inc = f.cards.WithCard(ctx, inc)
+	if err := f.slack.Upload(ctx, inc.Channel, inc.CardTS, name, title, content, comment); err != nil {
+		f.log.WithError(err).WithField("incident", inc.ID).Warn("could not attach " + name)
 	}
 }

@@ -46,13 +46,13 @@ type cachedName struct {
 // contacts.yml or a page: their Slack display name (cached), else their
 // contacts.yml name, else the name they came with. CLI operators and
 // components (the status poller) keep theirs.
-func (p *Names) Person(ctx context.Context, who incident.Person) incident.Person {
+func (na *Names) Person(ctx context.Context, who incident.Person) incident.Person {
 	if !slackUser(who.ID) {
 		return who
 	}
-	if n := p.displayName(ctx, who.ID); n != "" {
+	if n := na.displayName(ctx, who.ID); n != "" {
 		who.Name = n
-	} else if n := p.names[who.ID]; n != "" {
+	} else if n := na.names[who.ID]; n != "" {
 		who.Name = n
 	}
 	return who
@@ -60,11 +60,11 @@ func (p *Names) Person(ctx context.Context, who incident.Person) incident.Person
 
 // Name is a paged person's (or a user group's) name in the timeline: the
 // same as Person's, else the contacts.yml name, else the ID.
-func (p *Names) Name(ctx context.Context, id string) string {
-	if n := p.Person(ctx, incident.Person{ID: id}).Name; n != "" {
+func (na *Names) Name(ctx context.Context, id string) string {
+	if n := na.Person(ctx, incident.Person{ID: id}).Name; n != "" {
 		return n
 	}
-	if n := p.names[id]; n != "" {
+	if n := na.names[id]; n != "" {
 		return n // a user group named in contacts.yml
 	}
 	return id
@@ -74,27 +74,27 @@ func slackUser(id string) bool { return strings.HasPrefix(id, "U") || strings.Ha
 
 // displayName asks Slack once an hour per person; a failure is not asked
 // again for a few minutes and never holds a command up for long.
-func (p *Names) displayName(ctx context.Context, id string) string {
-	if p.users == nil {
+func (na *Names) displayName(ctx context.Context, id string) string {
+	if na.users == nil {
 		return ""
 	}
-	now := p.now()
-	p.mu.Lock()
-	c, ok := p.cache[id]
-	p.mu.Unlock()
+	now := na.now()
+	na.mu.Lock()
+	c, ok := na.cache[id]
+	na.mu.Unlock()
 	if ok && now.Before(c.until) {
 		return c.name
 	}
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), nameTimeout)
 	defer cancel()
-	n, err := p.users.DisplayName(lctx, id)
+	n, err := na.users.DisplayName(lctx, id)
 	c = cachedName{name: strings.TrimSpace(n), until: now.Add(nameTTL)}
 	if err != nil {
-		p.log.WithError(err).WithField("user", id).Debug("users.info failed; using the name we have")
+		na.log.WithError(err).WithField("user", id).Debug("users.info failed; using the name we have")
 		c = cachedName{until: now.Add(nameFailTTL)}
 	}
-	p.mu.Lock()
-	p.cache[id] = c
-	p.mu.Unlock()
+	na.mu.Lock()
+	na.cache[id] = c
+	na.mu.Unlock()
 	return c.name
 }

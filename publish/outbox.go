@@ -49,108 +49,108 @@ type lineRetry struct {
 }
 
 // Thread queues a line for the incident's thread.
-func (p *Outbox) Thread(ctx context.Context, inc *incident.Incident, text string) {
-	if p.queueLine(ctx, inc, text) {
-		p.wake()
+func (o *Outbox) Thread(ctx context.Context, inc *incident.Incident, text string) {
+	if o.queueLine(ctx, inc, text) {
+		o.wake()
 	}
 }
 
 // queueLine queues a thread line, or posts it now when Redis refuses;
 // it says whether the line is queued.
-func (p base) queueLine(ctx context.Context, inc *incident.Incident, text string) bool {
+func (b base) queueLine(ctx context.Context, inc *incident.Incident, text string) bool {
 	if inc == nil || inc.Channel == "" {
 		return false
 	}
-	if err := p.st.Lines.QueueLine(ctx, inc.Channel, inc.ID, text); err != nil {
+	if err := b.st.Lines.QueueLine(ctx, inc.Channel, inc.ID, text); err != nil {
 		// Redis refused: post now rather than lose the line.
-		p.log.WithError(err).WithField("incident", inc.ID).Warn("could not queue a thread line; posting it directly")
-		if _, err := p.slack.Post(ctx, inc.Channel, inc.CardTS, render.Text(text)); err != nil {
-			p.log.WithError(err).WithField("incident", inc.ID).Warn("could not post in incident thread")
+		b.log.WithError(err).WithField("incident", inc.ID).Warn("could not queue a thread line; posting it directly")
+		if _, err := b.slack.Post(ctx, inc.Channel, inc.CardTS, render.Text(text)); err != nil {
+			b.log.WithError(err).WithField("incident", inc.ID).Warn("could not post in incident thread")
 		}
 		return false
 	}
 	return true
 }
 
-func (p *Outbox) wake() {
+func (o *Outbox) wake() {
 	select {
-	case p.kick <- struct{}{}:
+	case o.kick <- struct{}{}:
 	default:
 	}
 }
 
 // PostDueLines posts the waiting lines of every channel that is due.
-func (p *Outbox) PostDueLines(ctx context.Context) {
-	chans, err := p.st.Lines.LineChannels(ctx, time.Now())
+func (o *Outbox) PostDueLines(ctx context.Context) {
+	chans, err := o.st.Lines.LineChannels(ctx, time.Now())
 	if err != nil {
 		return
 	}
 	for _, ch := range chans {
-		p.postLines(ctx, ch)
+		o.postLines(ctx, ch)
 	}
 }
 
 // postLines posts one merged message of a channel's oldest thread, under
 // a lease so two replicas never post the same lines; the lines leave Redis
 // only once Slack has taken them.
-func (p *Outbox) postLines(ctx context.Context, channel string) {
-	lease := p.st.Locks.Lease("lines-lock:"+channel, p.owner)
+func (o *Outbox) postLines(ctx context.Context, channel string) {
+	lease := o.st.Locks.Lease("lines-lock:"+channel, o.owner)
 	if ok, err := lease.Take(ctx, linesLease); err != nil || !ok {
 		return
 	}
 	hold, stop := context.WithCancel(ctx)
 	// A panic in the renewal is the guard's to report; the lease then
 	// lapses after linesLease and posting goes on.
-	held := p.guard.Go(hold, "thread-line lease", "", func(ctx context.Context) { lease.Hold(ctx, linesLease, nil) })
+	held := o.guard.Go(hold, "thread-line lease", "", func(ctx context.Context) { lease.Hold(ctx, linesLease, nil) })
 	defer func() {
 		stop()
 		<-held
 		_ = lease.Release(context.WithoutCancel(ctx))
 	}()
 
-	lines, err := p.st.Lines.PendingLines(ctx, channel, 4*maxBatchLines)
+	lines, err := o.st.Lines.PendingLines(ctx, channel, 4*maxBatchLines)
 	if err != nil {
 		return
 	}
 	if len(lines) == 0 {
-		_ = p.st.Lines.DoneLines(ctx, channel, nil)
+		_ = o.st.Lines.DoneLines(ctx, channel, nil)
 		return
 	}
 	batch, text := batchOf(lines)
-	thread, ok := p.threadOf(ctx, channel, batch)
+	thread, ok := o.threadOf(ctx, channel, batch)
 	if !ok {
 		return
 	}
-	if _, err := p.slack.Post(ctx, channel, thread, render.Text(text)); err != nil {
-		p.log.WithError(err).WithField("incident", batch[0].Incident).WithField("lines", len(batch)).Warn("could not post queued lines; they stay queued")
-		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(p.linesRetry(channel)))
+	if _, err := o.slack.Post(ctx, channel, thread, render.Text(text)); err != nil {
+		o.log.WithError(err).WithField("incident", batch[0].Incident).WithField("lines", len(batch)).Warn("could not post queued lines; they stay queued")
+		_ = o.st.Lines.DeferLines(ctx, channel, time.Now().Add(o.linesRetry(channel)))
 		return
 	}
-	p.clearLinesRetry(channel)
-	if err := p.st.Lines.DoneLines(ctx, channel, batch); err != nil {
-		p.log.WithError(err).WithField("incident", batch[0].Incident).Warn("posted lines could not be removed from the queue")
+	o.clearLinesRetry(channel)
+	if err := o.st.Lines.DoneLines(ctx, channel, batch); err != nil {
+		o.log.WithError(err).WithField("incident", batch[0].Incident).Warn("posted lines could not be removed from the queue")
 	}
 }
 
 // threadOf is the thread a batch goes under ("" for a channel line), or
 // false when it cannot go now (the card is still being posted, the
 // incident cannot be read) or at all (its incident is gone).
-func (p *Outbox) threadOf(ctx context.Context, channel string, batch []incident.Line) (string, bool) {
+func (o *Outbox) threadOf(ctx context.Context, channel string, batch []incident.Line) (string, bool) {
 	if batch[0].Channel {
 		return "", true
 	}
-	inc, err := p.st.Incidents.Current(ctx, batch[0].Incident)
+	inc, err := o.st.Incidents.Current(ctx, batch[0].Incident)
 	if err != nil {
 		if errors.Is(err, incident.ErrNotFound) {
-			_ = p.st.Lines.DoneLines(ctx, channel, batch) // its incident is gone: nowhere to post
+			_ = o.st.Lines.DoneLines(ctx, channel, batch) // its incident is gone: nowhere to post
 			return "", false
 		}
-		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(time.Second))
+		_ = o.st.Lines.DeferLines(ctx, channel, time.Now().Add(time.Second))
 		return "", false
 	}
-	if inc.CardTS == "" && p.now().Sub(inc.OpenedAt) < cardWait && !p.isStale(ctx, inc.ID) {
+	if inc.CardTS == "" && o.now().Sub(inc.OpenedAt) < cardWait && !o.isStale(ctx, inc.ID) {
 		// The card is being posted; its lines belong under it.
-		_ = p.st.Lines.DeferLines(ctx, channel, time.Now().Add(100*time.Millisecond))
+		_ = o.st.Lines.DeferLines(ctx, channel, time.Now().Add(100*time.Millisecond))
 		return "", false
 	}
 	return inc.CardTS, true
@@ -180,24 +180,24 @@ func batchOf(lines []incident.Line) ([]incident.Line, string) {
 	return batch, strings.Join(texts, "\n")
 }
 
-func (p *Outbox) isStale(ctx context.Context, id string) bool {
-	stale, err := p.st.Stale.Stale(ctx)
+func (o *Outbox) isStale(ctx context.Context, id string) bool {
+	stale, err := o.st.Stale.Stale(ctx)
 	return err == nil && slices.Contains(stale, id)
 }
 
 // linesRetry backs off a channel Slack keeps refusing (the bot was
 // removed), up to maxCardRetry; it is per process, which is enough to stop
 // one replica hammering Slack.
-func (p *Outbox) linesRetry(channel string) time.Duration {
-	p.retry.mu.Lock()
-	defer p.retry.mu.Unlock()
-	n := p.retry.fails[channel]
-	p.retry.fails[channel] = n + 1
+func (o *Outbox) linesRetry(channel string) time.Duration {
+	o.retry.mu.Lock()
+	defer o.retry.mu.Unlock()
+	n := o.retry.fails[channel]
+	o.retry.fails[channel] = n + 1
 	return min(time.Second<<min(n, 9), maxCardRetry)
 }
 
-func (p *Outbox) clearLinesRetry(channel string) {
-	p.retry.mu.Lock()
-	defer p.retry.mu.Unlock()
-	delete(p.retry.fails, channel)
+func (o *Outbox) clearLinesRetry(channel string) {
+	o.retry.mu.Lock()
+	defer o.retry.mu.Unlock()
+	delete(o.retry.fails, channel)
 }

@@ -17,34 +17,34 @@ type Notes struct {
 
 // Note shows a status poller's note: one about an incident in its thread,
 // one about the poller in the channel.
-func (p *Notes) Note(ctx context.Context, n statuswatch.Note) {
+func (no *Notes) Note(ctx context.Context, n statuswatch.Note) {
 	text := render.NoteText(n)
 	if n.Incident == "" {
-		p.PostChannel(ctx, text, "channel note")
+		no.PostChannel(ctx, text, "channel note")
 		return
 	}
-	inc, err := p.st.Incidents.Current(ctx, n.Incident)
+	inc, err := no.st.Incidents.Current(ctx, n.Incident)
 	if err != nil {
 		return
 	}
-	p.outbox.Thread(ctx, inc, text)
+	no.outbox.Thread(ctx, inc, text)
 }
 
 // PostChannel posts text to the channel (what names it in the log), or
 // logs it when there is no channel.
-func (p *Notes) PostChannel(ctx context.Context, text, what string) {
-	if p.channel == "" {
-		p.log.Warn(text)
+func (no *Notes) PostChannel(ctx context.Context, text, what string) {
+	if no.channel == "" {
+		no.log.Warn(text)
 		return
 	}
-	if _, err := p.slack.Post(ctx, p.channel, "", render.Text(text)); err != nil {
-		p.log.WithError(err).Warn("could not post " + what)
+	if _, err := no.slack.Post(ctx, no.channel, "", render.Text(text)); err != nil {
+		no.log.WithError(err).Warn("could not post " + what)
 	}
 }
 
 // IncidentOpen implements statuswatch.Reporter's read.
-func (p *Notes) IncidentOpen(ctx context.Context, id string) bool {
-	inc, err := p.st.Incidents.Current(ctx, id)
+func (no *Notes) IncidentOpen(ctx context.Context, id string) bool {
+	inc, err := no.st.Incidents.Current(ctx, id)
 	return err == nil && inc.Open()
 }
 

@@ -16,11 +16,11 @@ type WebhookPause interface {
 }
 
 // withPause adds the pause line to the card of the pause's incident.
-func (p *Cards) withPause(ctx context.Context, inc *incident.Incident, card bot.Msg) bot.Msg {
-	if p.webhooks == nil || !inc.Open() {
+func (c *Cards) withPause(ctx context.Context, inc *incident.Incident, card bot.Msg) bot.Msg {
+	if c.webhooks == nil || !inc.Open() {
 		return card
 	}
-	st, err := p.webhooks.Get(ctx)
+	st, err := c.webhooks.Get(ctx)
 	if err != nil || !st.Paused || st.Incident != inc.ID {
 		return card
 	}
@@ -29,13 +29,13 @@ func (p *Cards) withPause(ctx context.Context, inc *incident.Incident, card bot.
 
 // Rerender queues a refresh of an incident's card (something it shows
 // changed outside the incident).
-func (p *Outbox) Rerender(ctx context.Context, id string) {
+func (o *Outbox) Rerender(ctx context.Context, id string) {
 	if id == "" {
 		return
 	}
-	if err := p.st.Renders.QueueRender(ctx, id, time.Now()); err != nil {
-		p.log.WithError(err).WithField("incident", id).Warn("could not queue a card refresh")
+	if err := o.st.Renders.QueueRender(ctx, id, time.Now()); err != nil {
+		o.log.WithError(err).WithField("incident", id).Warn("could not queue a card refresh")
 		return
 	}
-	p.wake()
+	o.wake()
 }

@@ -39,7 +39,7 @@ func HasPrivateTargets(a *approval.Request) bool {
 	if len(a.Accounts) > 0 || len(a.NotFound) > 0 || len(a.Ambiguous) > 0 || Redact(a.Reason) != a.Reason {
 		return true
 	}
-	for _, t := range a.Targets { // a request stored by an older release named e-mails
+	for _, t := range a.Targets { // a stored request may name e-mails
 		if Redact(t) != t {
 			return true
 		}
@@ -87,7 +87,7 @@ func threadTargets(a *approval.Request) []string {
 	}
 	out := make([]string, len(a.Targets))
 	for i, t := range a.Targets {
-		out[i] = Esc(Redact(t)) // a request stored by an older release named e-mails
+		out[i] = Esc(Redact(t)) // a stored request may name e-mails
 	}
 	return out
 }
@@ -225,8 +225,8 @@ func OutcomeTimeline(a *approval.Request) string {
 }
 
 // OutcomeText words a carried-out request's outcome for Slack (pure): the
-// only place an outcome becomes Slack text. An outcome stored by the
-// previous release is Slack text already and is shown as it is.
+// only place an outcome becomes Slack text. An outcome stored as a
+// Summary alone is Slack text already and is shown as it is.
 func OutcomeText(a *approval.Request) string {
 	o := a.Outcome
 	switch {

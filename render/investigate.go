@@ -144,10 +144,10 @@ type csvWriter struct{ b *strings.Builder }
 // row writes one RFC 4180 row; a cell starting with = + - @, a tab or a
 // carriage return is prefixed with ' so a spreadsheet does not run it as
 // a formula (OWASP: some spreadsheets skip a leading tab or CR).
-func (w csvWriter) row(cells ...string) {
+func (cs csvWriter) row(cells ...string) {
 	for i, c := range cells {
 		if i > 0 {
-			w.b.WriteByte(',')
+			cs.b.WriteByte(',')
 		}
 		if c != "" && strings.ContainsAny(c[:1], "=+-@\t\r") {
 			c = "'" + c
@@ -155,9 +155,9 @@ func (w csvWriter) row(cells ...string) {
 		if strings.ContainsAny(c, ",\"\n\r") {
 			c = `"` + strings.ReplaceAll(c, `"`, `""`) + `"`
 		}
-		w.b.WriteString(c)
+		cs.b.WriteString(c)
 	}
-	w.b.WriteString("\r\n")
+	cs.b.WriteString("\r\n")
 }
 
 // Action IDs of "Share with the responders only" under a share warning.

@@ -10,8 +10,8 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/approval"
 )
 
-// Outcomes are data; these are the Slack texts the doers used to store,
-// word for word: the users see what they saw before.
+// Outcomes are data; OutcomeText words them, and these are the words
+// users read for each outcome.
 func TestOutcomeTextKeepsTheWording(t *testing.T) {
 	until := time.Date(2026, 11, 25, 3, 30, 0, 0, time.UTC)
 	req := func(action string, o *approval.Outcome) *approval.Request {
@@ -49,7 +49,7 @@ func TestOutcomeTextKeepsTheWording(t *testing.T) {
 			":rewind: *Rollback* (apr-1) to `dpl_new`: it already serves production; nothing was done."},
 		{"not carried out", req(approval.BypassOn, approval.NotDone("Not carried out: %s before it was; nothing was done.", approval.VoidBypassOff)),
 			":no_entry_sign: Not carried out: bypass turned off before it was; nothing was done."},
-		// Stored by the previous release: Slack text already, shown as it was.
+		// A Summary alone is Slack text already, shown as it is.
 		{"legacy", req(approval.Lockout, &approval.Outcome{Summary: ":lock: *Lockout* (apr-1)\n• user_1: banned"}),
 			":lock: *Lockout* (apr-1)\n• user_1: banned"},
 		// Plain text is escaped on its way into mrkdwn: a hostile error or

@@ -28,9 +28,9 @@ type ResultList struct {
 
 // Text is the message, and the file's content when the message does not
 // hold every result (else "").
-func (l ResultList) Text() (msg, full string) {
+func (re ResultList) Text() (msg, full string) {
 	var failures, successes []approval.TargetResult
-	for _, r := range l.Results {
+	for _, r := range re.Results {
 		if r.OK {
 			successes = append(successes, r)
 		} else {
@@ -39,20 +39,20 @@ func (l ResultList) Text() (msg, full string) {
 	}
 	ordered := append(append([]approval.TargetResult(nil), failures...), successes...)
 	var all strings.Builder
-	all.WriteString(l.Head)
+	all.WriteString(re.Head)
 	for _, r := range ordered {
-		all.WriteString("\n• " + l.line(r))
+		all.WriteString("\n• " + re.line(r))
 	}
-	all.WriteString(l.Tail)
+	all.WriteString(re.Tail)
 	if all.Len() <= maxResult {
 		return all.String(), ""
 	}
 	var b strings.Builder
-	b.WriteString(l.Head)
+	b.WriteString(re.Head)
 	shown := 0
 	for _, r := range failures {
-		s := l.line(r)
-		if b.Len()+len(s)+len(l.Tail)+200 > maxResult {
+		s := re.line(r)
+		if b.Len()+len(s)+len(re.Tail)+200 > maxResult {
 			break
 		}
 		b.WriteString("\n• " + s)
@@ -64,16 +64,16 @@ func (l ResultList) Text() (msg, full string) {
 	if len(successes) > 0 {
 		fmt.Fprintf(&b, "\n%d succeeded.", len(successes))
 	}
-	fmt.Fprintf(&b, "\nThe full result is in the attached file `%s`.", l.File)
-	b.WriteString(l.Tail)
-	return b.String(), l.file(ordered)
+	fmt.Fprintf(&b, "\nThe full result is in the attached file `%s`.", re.File)
+	b.WriteString(re.Tail)
+	return b.String(), re.file(ordered)
 }
 
 // line is one target's result in Slack text.
-func (l ResultList) line(r approval.TargetResult) string {
+func (re ResultList) line(r approval.TargetResult) string {
 	who := Account(Redact(r.Target), r.Name)
-	if l.Label != nil {
-		who = l.Label(r)
+	if re.Label != nil {
+		who = re.Label(r)
 	}
 	switch {
 	case r.OK:
@@ -85,9 +85,9 @@ func (l ResultList) line(r approval.TargetResult) string {
 }
 
 // file is every result as plain text: IDs and initials, no e-mail.
-func (l ResultList) file(ordered []approval.TargetResult) string {
+func (re ResultList) file(ordered []approval.TargetResult) string {
 	var f strings.Builder
-	f.WriteString(l.Title + "\n")
+	f.WriteString(re.Title + "\n")
 	for _, r := range ordered {
 		who := Redact(r.Target)
 		if in := Initials(r.Name); in != "" {
@@ -102,6 +102,6 @@ func (l ResultList) file(ordered []approval.TargetResult) string {
 			fmt.Fprintf(&f, "- %s: FAILED %s\n", who, Redact(r.Error))
 		}
 	}
-	f.WriteString(l.PlainTail)
+	f.WriteString(re.PlainTail)
 	return f.String()
 }

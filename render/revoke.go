@@ -68,26 +68,26 @@ func RevokeThread(v Revoke) (msg, full string) {
 
 // list is the results under the head that says what happened: "Sessions
 // revoked" only when some were.
-func (v Revoke) list() ResultList {
-	head := fmt.Sprintf(":lock: *Sessions revoked* by %s", Who(v.By))
-	by := v.By.Name
+func (r Revoke) list() ResultList {
+	head := fmt.Sprintf(":lock: *Sessions revoked* by %s", Who(r.By))
+	by := r.By.Name
 	if by == "" {
-		by = v.By.ID
+		by = r.By.ID
 	}
 	title := "Sessions revoked by " + PlainName(by)
-	if v.Sessions == 0 {
-		head = fmt.Sprintf(":information_source: *No sessions revoked* (revoke by %s)", Who(v.By))
+	if r.Sessions == 0 {
+		head = fmt.Sprintf(":information_source: *No sessions revoked* (revoke by %s)", Who(r.By))
 		title = "No sessions revoked (revoke by " + PlainName(by) + ")"
 	}
-	return ResultList{Head: head, Title: title, Results: v.Outcome.Results, File: RevokeFile}
+	return ResultList{Head: head, Title: title, Results: r.Outcome.Results, File: RevokeFile}
 }
 
 // counts sums up a long revoke.
-func (v Revoke) counts() string {
-	if len(v.Outcome.Results) <= 50 {
+func (r Revoke) counts() string {
+	if len(r.Outcome.Results) <= 50 {
 		return ""
 	}
-	return fmt.Sprintf("\n%d users done, %d sessions revoked, %d failed.", len(v.Outcome.Results), v.Sessions, v.Failed)
+	return fmt.Sprintf("\n%d users done, %d sessions revoked, %d failed.", len(r.Outcome.Results), r.Sessions, r.Failed)
 }
 
 // refProblems names, for the asker alone, the refs not found and the

@@ -29,14 +29,14 @@ type CheckResult struct {
 
 // AsExpected reports whether the endpoint took the signed event and
 // refused the wrong signature.
-func (r CheckResult) AsExpected() bool {
-	return r.Signed.Problem == "" && r.Signed.Status/100 == 2 && !r.Finding && r.Unsigned.Problem == "" && r.Unsigned.Status/100 == 4
+func (c CheckResult) AsExpected() bool {
+	return c.Signed.Problem == "" && c.Signed.Status/100 == 2 && !c.Finding && c.Unsigned.Problem == "" && c.Unsigned.Status/100 == 4
 }
 
 // DeliveriesFail reports whether the endpoint refuses a correctly signed
 // event: Clerk's deliveries fail there, which is the sync gap found.
-func (r CheckResult) DeliveriesFail() bool {
-	return r.Signed.Problem != "" || r.Signed.Status/100 != 2
+func (c CheckResult) DeliveriesFail() bool {
+	return c.Signed.Problem != "" || c.Signed.Status/100 != 2
 }
 
 // CheckEndpoint sends one correctly signed ping event and one with a

@@ -24,15 +24,12 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redisx"
 )
 
-// RawUser is a Clerk user as Clerk sent it (clerkops lists them).
-type RawUser = clerkops.RawUser
-
 // Lister pages Clerk users newest first.
 type Lister interface {
 	CountUsers(ctx context.Context) (int64, error)
 	// ListUsersRaw returns up to limit users created before `before` (ms,
 	// exclusive; 0 = no bound), newest first, skipping offset.
-	ListUsersRaw(ctx context.Context, limit int, before int64, offset int) ([]RawUser, error)
+	ListUsersRaw(ctx context.Context, limit int, before int64, offset int) ([]clerkops.RawUser, error)
 	InstanceID(ctx context.Context) string
 }
 
@@ -382,13 +379,13 @@ type passPage struct {
 
 // passItem is one user to deliver, from page pg.
 type passItem struct {
-	u  RawUser
+	u  clerkops.RawUser
 	pg int
 }
 
 // fetched is one listed page, or why not.
 type fetched struct {
-	users []RawUser
+	users []clerkops.RawUser
 	err   error
 }
 
@@ -627,7 +624,7 @@ func (p *pass) feedPages(ctx context.Context) bool {
 }
 
 // advance moves the cursor past a page.
-func advance(c Cursor, page []RawUser) Cursor {
+func advance(c Cursor, page []clerkops.RawUser) Cursor {
 	last := page[len(page)-1]
 	next := Cursor{Before: last.CreatedAt + 1}
 	if last.CreatedAt+1 == c.Before {
@@ -643,7 +640,7 @@ func advance(c Cursor, page []RawUser) Cursor {
 
 // nextPage fetches the next users after the cursor, skipping ones already
 // sent at the boundary millisecond.
-func (r *Runner) nextPage(ctx context.Context, c Cursor) ([]RawUser, error) {
+func (r *Runner) nextPage(ctx context.Context, c Cursor) ([]clerkops.RawUser, error) {
 	seen := map[string]bool{}
 	for _, id := range c.Seen {
 		seen[id] = true
@@ -653,7 +650,7 @@ func (r *Runner) nextPage(ctx context.Context, c Cursor) ([]RawUser, error) {
 		if err != nil {
 			return nil, err
 		}
-		var out []RawUser
+		var out []clerkops.RawUser
 		for _, u := range users {
 			if !seen[u.ID] {
 				out = append(out, u)
@@ -695,7 +692,7 @@ func (r *Runner) finishReport(ctx context.Context, id string) {
 }
 
 // event builds the body Clerk would send for a user.
-func event(u RawUser, instance string, now time.Time) []byte {
+func event(u clerkops.RawUser, instance string, now time.Time) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"data":`)
 	b.Write(u.JSON)
@@ -710,7 +707,7 @@ func event(u RawUser, instance string, now time.Time) []byte {
 
 // send delivers one user, retrying 5xx, 429 and timeouts with backoff. A
 // 4xx fails that user. In a dry run nothing is sent.
-func (r *Runner) send(ctx context.Context, u RawUser, j *Job) (int, error) {
+func (r *Runner) send(ctx context.Context, u clerkops.RawUser, j *Job) (int, error) {
 	if j.DryRun {
 		return 0, nil
 	}

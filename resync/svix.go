@@ -34,16 +34,16 @@ func ParseSecret(s string) (Secret, error) {
 }
 
 // Sign returns the svix-signature value for a message.
-func (k Secret) Sign(id string, ts int64, body []byte) string {
-	mac := hmac.New(sha256.New, k)
+func (se Secret) Sign(id string, ts int64, body []byte) string {
+	mac := hmac.New(sha256.New, se)
 	fmt.Fprintf(mac, "%s.%d.", id, ts)
 	mac.Write(body)
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // Headers sets a fresh svix-id, svix-timestamp and svix-signature.
-func (k Secret) Headers(h http.Header, body []byte, now time.Time) {
-	k.HeadersFor(h, NewMessageID(), body, now)
+func (se Secret) Headers(h http.Header, body []byte, now time.Time) {
+	se.HeadersFor(h, NewMessageID(), body, now)
 }
 
 // IDPrefix starts the svix-id of every delivery the bot sends (resync and
@@ -63,17 +63,17 @@ func NewMessageID() string {
 }
 
 // HeadersFor signs one attempt of delivery id with a fresh timestamp.
-func (k Secret) HeadersFor(h http.Header, id string, body []byte, now time.Time) {
+func (se Secret) HeadersFor(h http.Header, id string, body []byte, now time.Time) {
 	ts := now.Unix()
 	h.Set("svix-id", id)
 	h.Set("svix-timestamp", strconv.FormatInt(ts, 10))
-	h.Set("svix-signature", k.Sign(id, ts, body))
+	h.Set("svix-signature", se.Sign(id, ts, body))
 }
 
 // Verify checks a delivery the way a receiver must: any of the
 // space-separated v1 signatures matches (constant time) and the timestamp
 // is within 5 minutes.
-func (k Secret) Verify(h http.Header, body []byte, now time.Time) error {
+func (se Secret) Verify(h http.Header, body []byte, now time.Time) error {
 	id, tsRaw, sigs := h.Get("svix-id"), h.Get("svix-timestamp"), h.Get("svix-signature")
 	if id == "" || tsRaw == "" || sigs == "" {
 		return errors.New("missing svix headers")
@@ -85,7 +85,7 @@ func (k Secret) Verify(h http.Header, body []byte, now time.Time) error {
 	if d := now.Sub(time.Unix(ts, 0)); d > 5*time.Minute || d < -5*time.Minute {
 		return errors.New("svix-timestamp too far from now")
 	}
-	want := []byte(k.Sign(id, ts, body))
+	want := []byte(se.Sign(id, ts, body))
 	for _, s := range strings.Fields(sigs) {
 		if hmac.Equal([]byte(s), want) {
 			return nil

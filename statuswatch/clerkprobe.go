@@ -39,32 +39,32 @@ type ProbeResult struct {
 }
 
 // What reads a result for people.
-func (r ProbeResult) What() string {
+func (p ProbeResult) What() string {
 	switch {
-	case r.Err != "":
-		return fmt.Sprintf("%s %s: %s", r.API, r.Name, r.Err)
-	case r.Slow:
-		return fmt.Sprintf("%s %s: %d in %s (slow)", r.API, r.Name, r.Status, probe.Ms(r.Latency))
+	case p.Err != "":
+		return fmt.Sprintf("%s %s: %s", p.API, p.Name, p.Err)
+	case p.Slow:
+		return fmt.Sprintf("%s %s: %d in %s (slow)", p.API, p.Name, p.Status, probe.Ms(p.Latency))
 	}
-	return fmt.Sprintf("%s %s: %d in %s", r.API, r.Name, r.Status, probe.Ms(r.Latency))
+	return fmt.Sprintf("%s %s: %d in %s", p.API, p.Name, p.Status, probe.Ms(p.Latency))
 }
 
 // Refused says what a 4xx answer means ("" for any other): Clerk is up
 // but refuses this bot, a key or configuration problem that no outage
 // alert covers, so status shows it in red with what to check.
-func (r ProbeResult) Refused() string {
-	if r.Status < 400 || r.Status >= 500 {
+func (p ProbeResult) Refused() string {
+	if p.Status < 400 || p.Status >= 500 {
 		return ""
 	}
 	switch {
-	case r.API == "Frontend API" && r.Status == 401:
+	case p.API == "Frontend API" && p.Status == 401:
 		return "401 from the Frontend API: the publishable key's instance refuses us — check CLERK_PUBLISHABLE_KEY (and CLERK_FRONTEND_API_URL, if set) matches the instance"
-	case r.API == "Frontend API" && r.Status == 404:
+	case p.API == "Frontend API" && p.Status == 404:
 		return "404 from the Frontend API: no Clerk instance answers at that host — check CLERK_PUBLISHABLE_KEY (and CLERK_FRONTEND_API_URL, if set)"
-	case r.API == "Backend API" && r.Status == 401:
+	case p.API == "Backend API" && p.Status == 401:
 		return "401 from the Backend API: Clerk rejects CLERK_SECRET_KEY — it is wrong, revoked or for another instance"
 	}
-	return fmt.Sprintf("%d from the %s (%s): Clerk refuses the request — a key or configuration problem; run `/clerk-incident check`", r.Status, r.API, r.Name)
+	return fmt.Sprintf("%d from the %s (%s): Clerk refuses the request — a key or configuration problem; run `/clerk-incident check`", p.Status, p.API, p.Name)
 }
 
 // apiProbes times Clerk's own endpoints (the probe targets), keeps the

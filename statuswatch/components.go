@@ -115,11 +115,11 @@ func DefaultComponentMap() *ComponentMap {
 }
 
 // Names lists the components the map knows, as written.
-func (m *ComponentMap) Names() []string { return m.names }
+func (co *ComponentMap) Names() []string { return co.names }
 
 // Meaning says what a problem with the named component means.
-func (m *ComponentMap) Meaning(name string) Meaning {
-	if mn := m.meaning[strings.ToLower(strings.TrimSpace(name))]; mn != "" {
+func (co *ComponentMap) Meaning(name string) Meaning {
+	if mn := co.meaning[strings.ToLower(strings.TrimSpace(name))]; mn != "" {
 		return mn
 	}
 	return MeansAdvisory
@@ -127,10 +127,10 @@ func (m *ComponentMap) Meaning(name string) Meaning {
 
 // Decide maps a problem's components and worst status to an incident
 // category and severity, or to an advisory (ok false).
-func (m *ComponentMap) Decide(components []string, worst string) (incident.Category, incident.Severity, bool) {
+func (co *ComponentMap) Decide(components []string, worst string) (incident.Category, incident.Severity, bool) {
 	signIn, webhooks := false, false
 	for _, c := range components {
-		switch m.Meaning(c) {
+		switch co.Meaning(c) {
 		case MeansOutage:
 			signIn = true
 		case MeansWebhook:

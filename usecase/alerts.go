@@ -70,7 +70,7 @@ type AlertsTaken struct {
 
 // Take takes one request's alerts. An error means some were not taken
 // (they are released, so the sender's retry takes them).
-func (t AlertIntake) Take(ctx context.Context, b alerts.Batch) (AlertsTaken, error) {
+func (al AlertIntake) Take(ctx context.Context, b alerts.Batch) (AlertsTaken, error) {
 	var out AlertsTaken
 	byCat := map[incident.Category][]alerts.Alert{}
 	var cats []incident.Category
@@ -86,7 +86,7 @@ func (t AlertIntake) Take(ctx context.Context, b alerts.Batch) (AlertsTaken, err
 		byCat[a.Category] = append(byCat[a.Category], a)
 	}
 	for _, c := range cats {
-		id, n, dups, err := t.takeCategory(ctx, b, byCat[c])
+		id, n, dups, err := al.takeCategory(ctx, b, byCat[c])
 		out.Duplicates += dups
 		if err != nil {
 			return out, err
@@ -96,7 +96,7 @@ func (t AlertIntake) Take(ctx context.Context, b alerts.Batch) (AlertsTaken, err
 			out.Firing += n
 		}
 	}
-	n, dups, err := t.resolve(ctx, b, resolved)
+	n, dups, err := al.resolve(ctx, b, resolved)
 	out.Resolved = n
 	out.Duplicates += dups
 	return out, err
@@ -104,18 +104,18 @@ func (t AlertIntake) Take(ctx context.Context, b alerts.Batch) (AlertsTaken, err
 
 // takeCategory claims the category's new firings; the most severe opens
 // or joins an incident, the rest join it in one thread line.
-func (t AlertIntake) takeCategory(ctx context.Context, b alerts.Batch, as []alerts.Alert) (string, int, int, error) {
+func (al AlertIntake) takeCategory(ctx context.Context, b alerts.Batch, as []alerts.Alert) (string, int, int, error) {
 	var claimed []alerts.Alert
 	dups := 0
 	for _, a := range as {
-		ok, err := t.Claims.Claim(ctx, a)
+		ok, err := al.Claims.Claim(ctx, a)
 		if err != nil {
-			t.release(ctx, claimed)
+			al.release(ctx, claimed)
 			return "", 0, dups, err
 		}
 		if !ok {
 			dups++
-			t.record(ctx, b, a, "", "duplicate")
+			al.record(ctx, b, a, "", "duplicate")
 			continue
 		}
 		claimed = append(claimed, a)
@@ -134,46 +134,46 @@ func (t AlertIntake) takeCategory(ctx context.Context, b alerts.Batch, as []aler
 	// The card is read by everyone in the channel, guests included: an
 	// alert's text templated from labels ({{ $labels.instance }}, a user's
 	// address) is masked there, as a typed title is; the audit keeps it.
-	id, err := t.Opener.OpenAlert(ctx, statuswatch.Alert{Key: "alert:" + first.Fingerprint, Category: first.Category, Severity: first.Severity,
+	id, err := al.Opener.OpenAlert(ctx, statuswatch.Alert{Key: "alert:" + first.Fingerprint, Category: first.Category, Severity: first.Severity,
 		Title: render.Redact(first.Title), Impact: render.Redact(first.Description), Link: first.Link, Detected: first.StartsAt, Source: incident.SourceAlert, By: b.Sender})
 	if err != nil {
-		t.release(ctx, claimed)
+		al.release(ctx, claimed)
 		return "", 0, dups, fmt.Errorf("open incident for alert %s: %w", first.Fingerprint, err)
 	}
 	if rest := claimed[1:]; len(rest) > 0 {
 		by := incident.Person{Name: b.Sender}
-		if inc, err := t.Store.Update(ctx, id, incident.Record(by, fmt.Sprintf("%d more alerts from %s joined", len(rest), b.Sender))); err == nil {
-			t.Thread.Thread(ctx, inc, render.AlertsJoined(b.Sender, id, rest))
+		if inc, err := al.Store.Update(ctx, id, incident.Record(by, fmt.Sprintf("%d more alerts from %s joined", len(rest), b.Sender))); err == nil {
+			al.Thread.Thread(ctx, inc, render.AlertsJoined(b.Sender, id, rest))
 		} else {
-			t.Log.WithError(err).WithField("incident", id).Warn("alerts joined, but the thread line could not be queued")
+			al.Log.WithError(err).WithField("incident", id).Warn("alerts joined, but the thread line could not be queued")
 		}
 	}
 	for _, a := range claimed {
-		if err := t.Claims.Taken(ctx, a, id); err != nil {
-			t.Log.WithError(err).WithField("fingerprint", a.Fingerprint).Warn("alert taken but not recorded")
+		if err := al.Claims.Taken(ctx, a, id); err != nil {
+			al.Log.WithError(err).WithField("fingerprint", a.Fingerprint).Warn("alert taken but not recorded")
 		}
-		t.record(ctx, b, a, id, "ok")
+		al.record(ctx, b, a, id, "ok")
 	}
 	return id, len(claimed), dups, nil
 }
 
 // resolve says resolved alerts in their incidents' threads, one line per
 // incident, each alert once.
-func (t AlertIntake) resolve(ctx context.Context, b alerts.Batch, as []alerts.Alert) (said, dups int, err error) {
+func (al AlertIntake) resolve(ctx context.Context, b alerts.Batch, as []alerts.Alert) (said, dups int, err error) {
 	byInc := map[string][]alerts.Alert{}
 	var ids []string
 	n := 0
 	for _, a := range as {
-		id, err := t.Claims.Resolved(ctx, a)
+		id, err := al.Claims.Resolved(ctx, a)
 		if err != nil {
 			for _, id := range ids { // claimed but not said: the retry says them
 				for _, a := range byInc[id] {
-					t.Claims.Unresolve(context.WithoutCancel(ctx), a)
+					al.Claims.Unresolve(context.WithoutCancel(ctx), a)
 				}
 			}
 			return 0, dups, err
 		}
-		t.record(ctx, b, a, id, map[bool]string{true: "ok", false: "no incident here, or said already"}[id != ""])
+		al.record(ctx, b, a, id, map[bool]string{true: "ok", false: "no incident here, or said already"}[id != ""])
 		if id == "" {
 			dups++
 			continue
@@ -186,32 +186,32 @@ func (t AlertIntake) resolve(ctx context.Context, b alerts.Batch, as []alerts.Al
 	}
 	var failed error
 	for _, id := range ids {
-		inc, err := t.Store.Get(ctx, id)
+		inc, err := al.Store.Get(ctx, id)
 		if err != nil {
 			// Said never is worse than said late: the claims go back and
 			// the error answers 503, so the sender's retry says them.
-			t.Log.WithError(err).WithField("incident", id).Warn("resolved alerts not said; given back for the sender's retry")
+			al.Log.WithError(err).WithField("incident", id).Warn("resolved alerts not said; given back for the sender's retry")
 			for _, a := range byInc[id] {
-				t.Claims.Unresolve(context.WithoutCancel(ctx), a)
+				al.Claims.Unresolve(context.WithoutCancel(ctx), a)
 			}
 			n -= len(byInc[id])
 			failed = cmp.Or(failed, fmt.Errorf("read %s for its resolved alerts: %w", id, err))
 			continue
 		}
-		t.Thread.Thread(ctx, inc, render.AlertsResolved(b.Sender, id, inc.Open(), byInc[id]))
+		al.Thread.Thread(ctx, inc, render.AlertsResolved(b.Sender, id, inc.Open(), byInc[id]))
 	}
 	return n, dups, failed
 }
 
-func (t AlertIntake) release(ctx context.Context, as []alerts.Alert) {
+func (al AlertIntake) release(ctx context.Context, as []alerts.Alert) {
 	for _, a := range as {
-		t.Claims.Release(ctx, a)
+		al.Claims.Release(ctx, a)
 	}
 }
 
 // record puts one accepted alert in the audit: who sent it, what it
 // said, where it went.
-func (t AlertIntake) record(ctx context.Context, b alerts.Batch, a alerts.Alert, id, outcome string) {
+func (al AlertIntake) record(ctx context.Context, b alerts.Batch, a alerts.Alert, id, outcome string) {
 	detail := fmt.Sprintf("%s %s %s: %s (fingerprint %s, receiver %s)", a.Category, a.Severity, a.Status, a.Title, a.Fingerprint, b.Receiver)
-	t.Audit.Record(context.WithoutCancel(ctx), audit.Entry{Actor: b.Sender, Action: "alert " + a.Status, Detail: render.Truncate(detail, 300), Incident: id, Outcome: outcome})
+	al.Audit.Record(context.WithoutCancel(ctx), audit.Entry{Actor: b.Sender, Action: "alert " + a.Status, Detail: render.Truncate(detail, 300), Incident: id, Outcome: outcome})
 }

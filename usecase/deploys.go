@@ -191,18 +191,18 @@ const DeployWindow = 2 * time.Hour
 
 // AfterOpen runs the check for a new incident (the Opener's hook, on the
 // command's and the status poller's opens alike).
-func (c DeployCheck) AfterOpen(ctx context.Context, inc *incident.Incident) {
+func (d DeployCheck) AfterOpen(ctx context.Context, inc *incident.Incident) {
 	ctx, cancel := context.WithTimeout(vercel.WithActor(context.WithoutCancel(ctx), "bot", inc.ID), 10*time.Second)
 	defer cancel()
-	deps, err := c.Vercel.Deployments(ctx, 10)
+	deps, err := d.Vercel.Deployments(ctx, 10)
 	if err != nil {
-		c.Log.WithError(err).WithField("incident", inc.ID).Warn("could not list recent Vercel deployments")
-		c.Thread.Thread(ctx, inc, ":warning: Could not check Vercel for a recent production deploy: "+capital(err.Error()))
+		d.Log.WithError(err).WithField("incident", inc.ID).Warn("could not list recent Vercel deployments")
+		d.Thread.Thread(ctx, inc, ":warning: Could not check Vercel for a recent production deploy: "+capital(err.Error()))
 		return
 	}
 	text, what := DeployNote(inc, deploysOf(deps))
-	c.Thread.Thread(ctx, inc, text)
-	c.Ticks.AutoTick(ctx, inc.ID, incident.Person{Name: "bot"}, incident.StepCheckDeploys, what)
+	d.Thread.Thread(ctx, inc, text)
+	d.Ticks.AutoTick(ctx, inc.ID, incident.Person{Name: "bot"}, incident.StepCheckDeploys, what)
 }
 
 // DeployNote is the thread line and the tick's "what" for the deploys

@@ -53,13 +53,13 @@ type EnvReport struct {
 }
 
 // Check runs the check for who, about inc (nil: no incident).
-func (c EnvCheck) Check(ctx context.Context, who incident.Person, inc *incident.Incident) (EnvReport, error) {
+func (e EnvCheck) Check(ctx context.Context, who incident.Person, inc *incident.Incident) (EnvReport, error) {
 	incID := ""
 	if inc != nil {
 		incID = inc.ID
 	}
 	ctx = vercel.WithActor(ctx, who.ID, incID)
-	findings, err := CheckEnv(ctx, c.Vercel, c.Keys, c.Now())
+	findings, err := CheckEnv(ctx, e.Vercel, e.Keys, e.Now())
 	if err != nil {
 		return EnvReport{}, err
 	}
@@ -68,15 +68,15 @@ func (c EnvCheck) Check(ctx context.Context, who incident.Person, inc *incident.
 	if inc == nil {
 		return rep, nil
 	}
-	c.Thread.Thread(ctx, inc, text)
+	e.Thread.Thread(ctx, inc, text)
 	line := "Checked the app's production Clerk variables on Vercel: no problem"
 	if problems > 0 {
 		line = fmt.Sprintf("Checked the app's production Clerk variables on Vercel: %d problem(s)", problems)
 	}
-	_, _ = c.Store.Update(ctx, inc.ID, incident.Record(who, line))
+	_, _ = e.Store.Update(ctx, inc.ID, incident.Record(who, line))
 	if problems == 0 {
 		// Verified only when nothing is wrong: a ❌ is work still to do.
-		c.Ticks.AutoTick(ctx, inc.ID, who, incident.StepVerifyEnv, "env check")
+		e.Ticks.AutoTick(ctx, inc.ID, who, incident.StepVerifyEnv, "env check")
 	}
 	return rep, nil
 }
@@ -179,15 +179,15 @@ func unreadWhy(reads ...envRead) string {
 	return "Vercel gives no value to check: " + strings.Join(parts, ", ")
 }
 
-func (c *envProbe) add(level, format string, a ...any) {
-	c.out = append(c.out, probe.EnvFinding{Level: level, Text: fmt.Sprintf(format, a...)})
+func (en *envProbe) add(level, format string, a ...any) {
+	en.out = append(en.out, probe.EnvFinding{Level: level, Text: fmt.Sprintf(format, a...)})
 }
 
-func (c *envProbe) find(names []string) *vercel.Env {
+func (en *envProbe) find(names []string) *vercel.Env {
 	for _, n := range names {
-		for i, e := range c.envs {
+		for i, e := range en.envs {
 			if e.Key == n && e.Target.Has("production") {
-				return &c.envs[i]
+				return &en.envs[i]
 			}
 		}
 	}
@@ -196,30 +196,30 @@ func (c *envProbe) find(names []string) *vercel.Env {
 
 // get finds the first of names set for production, says when it changed,
 // and reads its value unless Vercel keeps it sensitive.
-func (c *envProbe) get(ctx context.Context, what string, names []string) envRead {
-	e := c.find(names)
+func (en *envProbe) get(ctx context.Context, what string, names []string) envRead {
+	e := en.find(names)
 	if e == nil {
-		c.add(probe.EnvFail, "%s is not set for production (looked for %s).", what, strings.Join(names, ", "))
+		en.add(probe.EnvFail, "%s is not set for production (looked for %s).", what, strings.Join(names, ", "))
 		return envRead{}
 	}
 	r := envRead{env: e}
-	age := c.now.Sub(e.Changed())
+	age := en.now.Sub(e.Changed())
 	changed := fmt.Sprintf("%s is set for production (%s), changed %s", e.Key, e.Type, render.Ago(age))
 	switch {
 	case age < 24*time.Hour:
-		c.add(probe.EnvWarn, "%s: *changed within 24 h*: was it rotated into the wrong environment?", changed)
-	case !c.good.IsZero() && e.Changed().After(c.good):
-		c.add(probe.EnvWarn, "%s: *changed after the deployment serving production was built*: production runs the old value until the next deploy.", changed)
+		en.add(probe.EnvWarn, "%s: *changed within 24 h*: was it rotated into the wrong environment?", changed)
+	case !en.good.IsZero() && e.Changed().After(en.good):
+		en.add(probe.EnvWarn, "%s: *changed after the deployment serving production was built*: production runs the old value until the next deploy.", changed)
 	default:
-		c.add(probe.EnvOK, "%s.", changed)
+		en.add(probe.EnvOK, "%s.", changed)
 	}
-	val, err := c.v.Value(ctx, *e)
+	val, err := en.v.Value(ctx, *e)
 	switch {
 	case errors.Is(err, vercel.ErrUnreadable):
 		r.unread = err
 		return r
 	case err != nil:
-		c.add(probe.EnvFail, "%s could not be read: %s", e.Key, err.Error())
+		en.add(probe.EnvFail, "%s could not be read: %s", e.Key, err.Error())
 		return r
 	}
 	r.value, r.ok = val, true
@@ -227,43 +227,43 @@ func (c *envProbe) get(ctx context.Context, what string, names []string) envRead
 }
 
 // modes checks each key's mode and that they match.
-func (c *envProbe) modes(pk, sk envRead) (pkKind, skKind string) {
+func (en *envProbe) modes(pk, sk envRead) (pkKind, skKind string) {
 	pkKind, skKind = probe.KeyMode(pk.value, "pk"), probe.KeyMode(sk.value, "sk")
 	if pk.ok && pkKind == "" {
-		c.add(probe.EnvFail, "%s does not start with pk_live_ or pk_test_: it is not a publishable key.", pk.env.Key)
+		en.add(probe.EnvFail, "%s does not start with pk_live_ or pk_test_: it is not a publishable key.", pk.env.Key)
 	}
 	if sk.ok && skKind == "" {
-		c.add(probe.EnvFail, "%s does not start with sk_live_ or sk_test_: it is not a secret key (the publishable key pasted in its place?).", sk.env.Key)
+		en.add(probe.EnvFail, "%s does not start with sk_live_ or sk_test_: it is not a secret key (the publishable key pasted in its place?).", sk.env.Key)
 	}
 	if sk.ok && skKind == "test" {
-		c.add(probe.EnvFail, "%s is a development key (sk_test_) in production: production needs the sk_live_ key of the production instance.", sk.env.Key)
+		en.add(probe.EnvFail, "%s is a development key (sk_test_) in production: production needs the sk_live_ key of the production instance.", sk.env.Key)
 	}
 	if pk.ok && pkKind == "test" {
-		c.add(probe.EnvFail, "%s is a development key (pk_test_) in production.", pk.env.Key)
+		en.add(probe.EnvFail, "%s is a development key (pk_test_) in production.", pk.env.Key)
 	}
 	switch {
 	case pkKind != "" && skKind != "" && pkKind != skKind:
-		c.add(probe.EnvFail, "The keys are of different modes: pk_%s_ with sk_%s_. Use both keys of the same instance.", pkKind, skKind)
+		en.add(probe.EnvFail, "The keys are of different modes: pk_%s_ with sk_%s_. Use both keys of the same instance.", pkKind, skKind)
 	case pkKind == "live" && skKind == "live":
 		// Test keys match each other too, but the ❌ lines above say
 		// they are wrong here: no ✅ contradicts them.
-		c.add(probe.EnvOK, "Both keys are live keys (pk_live_ with sk_live_).")
+		en.add(probe.EnvOK, "Both keys are live keys (pk_live_ with sk_live_).")
 	}
 	return pkKind, skKind
 }
 
 // keys says what Clerk answered about the key pair.
-func (c *envProbe) keys(res probe.AppKeyResult) {
+func (en *envProbe) keys(res probe.AppKeyResult) {
 	switch {
 	case res.FrontendErr != nil:
-		c.add(probe.EnvFail, "%s", capital(res.FrontendErr.Error())+".")
+		en.add(probe.EnvFail, "%s", capital(res.FrontendErr.Error())+".")
 	default:
-		c.add(probe.EnvOK, "The publishable key's Frontend API %s answers.", res.Host)
+		en.add(probe.EnvOK, "The publishable key's Frontend API %s answers.", res.Host)
 	}
 	switch {
 	case res.InstanceErr != nil:
-		c.add(probe.EnvFail, "%s", capital(res.InstanceErr.Error())+".")
+		en.add(probe.EnvFail, "%s", capital(res.InstanceErr.Error())+".")
 	case res.Checked:
-		c.add(probe.EnvOK, "The secret key belongs to the same Clerk instance as the publishable key.")
+		en.add(probe.EnvOK, "The secret key belongs to the same Clerk instance as the publishable key.")
 	}
 }

@@ -32,15 +32,15 @@ type ProtectOffDoer struct {
 }
 
 // CarryOut implements approval.Doer.
-func (d ProtectOffDoer) CarryOut(ctx context.Context, ar *approval.Request) *approval.Outcome {
-	if d.Clerk == nil {
+func (pr ProtectOffDoer) CarryOut(ctx context.Context, ar *approval.Request) *approval.Outcome {
+	if pr.Clerk == nil {
 		return approval.Failure("Clerk is not configured; nothing was done.")
 	}
-	p, err := d.Clerk.SetProtectRules(ctx, false)
+	p, err := pr.Clerk.SetProtectRules(ctx, false)
 	if err != nil {
-		return approval.Failure("Clerk Protect's rules were not turned off: %s.", errSentence(d.Log, err))
+		return approval.Failure("Clerk Protect's rules were not turned off: %s.", errSentence(pr.Log, err))
 	}
-	d.Log.WithField("approval", ar.ID).WithField("rules_enabled", p.Rules).Info("Clerk Protect rules changed")
+	pr.Log.WithField("approval", ar.ID).WithField("rules_enabled", p.Rules).Info("Clerk Protect rules changed")
 	if p.Rules {
 		return &approval.Outcome{Status: approval.Unsure, Summary: "Clerk answered that Protect's rules are still on; check the Clerk dashboard."}
 	}
@@ -56,19 +56,19 @@ type BlockDomainDoer struct {
 }
 
 // CarryOut implements approval.Doer.
-func (d BlockDomainDoer) CarryOut(ctx context.Context, ar *approval.Request) *approval.Outcome {
-	if d.Clerk == nil {
+func (bl BlockDomainDoer) CarryOut(ctx context.Context, ar *approval.Request) *approval.Outcome {
+	if bl.Clerk == nil {
 		return approval.Failure("Clerk is not configured; nothing was done.")
 	}
 	if len(ar.Targets) != 1 {
 		return approval.Failure("The request names no domain; nothing was done.")
 	}
-	b, err := d.Clerk.Block(ctx, ar.Targets[0])
+	b, err := bl.Clerk.Block(ctx, ar.Targets[0])
 	if err != nil {
-		return approval.Failure("%s was not blocked: %s.", ar.Targets[0], errSentence(d.Log, err))
+		return approval.Failure("%s was not blocked: %s.", ar.Targets[0], errSentence(bl.Log, err))
 	}
-	if d.Pub != nil {
-		d.Pub.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepExtraVerification, "block "+ar.ID)
+	if bl.Pub != nil {
+		bl.Pub.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepExtraVerification, "block "+ar.ID)
 	}
 	return &approval.Outcome{Status: approval.Done, Summary: fmt.Sprintf("%s is on Clerk's blocklist (%s, %s): its addresses can no longer sign up or sign in. `unblock %s` lifts it.", b.Identifier, b.ID, b.Type, b.Identifier),
 		Results: []approval.TargetResult{{Target: b.Identifier, OK: true, Done: "blocked as " + b.ID}}}
@@ -101,8 +101,8 @@ type RotateDoer struct {
 }
 
 // CarryOut implements approval.Doer.
-func (d RotateDoer) CarryOut(ctx context.Context, ar *approval.Request) *approval.Outcome {
-	if d.Clerk == nil {
+func (r RotateDoer) CarryOut(ctx context.Context, ar *approval.Request) *approval.Outcome {
+	if r.Clerk == nil {
 		return approval.Failure("Clerk is not configured; nothing was done.")
 	}
 	kind, id := approval.RotateTarget(ar)
@@ -110,14 +110,14 @@ func (d RotateDoer) CarryOut(ctx context.Context, ar *approval.Request) *approva
 		return approval.Failure("The request names nothing to rotate; nothing was done.")
 	}
 	// Rotating a secret nobody can be given would only break the app.
-	if err := d.Secrets.CanTell(ctx, ar.RequestedBy.ID); err != nil {
-		d.Log.WithError(err).WithField("approval", ar.ID).Warn("cannot reach the requester privately; not rotating")
+	if err := r.Secrets.CanTell(ctx, ar.RequestedBy.ID); err != nil {
+		r.Log.WithError(err).WithField("approval", ar.ID).Warn("cannot reach the requester privately; not rotating")
 		return approval.NotDone("Not rotated: the new secret could not be sent to %s privately (their direct message with the bot does not open); nothing was changed.", ar.RequestedBy.Plain())
 	}
-	if d.Once != nil {
-		first, err := d.Once.Once(ctx, "rotate:"+ar.ID, 30*24*time.Hour)
+	if r.Once != nil {
+		first, err := r.Once.Once(ctx, "rotate:"+ar.ID, 30*24*time.Hour)
 		if err != nil {
-			return approval.Failure("Not rotated: %s.", errSentence(d.Log, err))
+			return approval.Failure("Not rotated: %s.", errSentence(r.Log, err))
 		}
 		if !first {
 			return &approval.Outcome{Status: approval.Unsure, Summary: fmt.Sprintf("This rotation was started before and stopped midway (a replica went away); it is not repeated, since a second rotation would end the old key at once. If no new secret reached %s, request the rotation again.", ar.RequestedBy.Plain())}
@@ -127,19 +127,19 @@ func (d RotateDoer) CarryOut(ctx context.Context, ar *approval.Request) *approva
 	var what string
 	switch kind {
 	case "machine":
-		value, err := d.Clerk.RotateMachineKey(ctx, id, ar.Duration)
+		value, err := r.Clerk.RotateMachineKey(ctx, id, ar.Duration)
 		if err != nil {
-			return approval.Failure("The secret key of machine %s was not rotated: %s.", id, errSentence(d.Log, err))
+			return approval.Failure("The secret key of machine %s was not rotated: %s.", id, errSentence(r.Log, err))
 		}
 		what = "the secret key of machine " + id
 		sec.Value = value
 		if ar.Duration > 0 {
-			sec.OldUntil = d.Now().Add(ar.Duration).UTC()
+			sec.OldUntil = r.Now().Add(ar.Duration).UTC()
 		}
 	default:
-		name, value, err := d.Clerk.RotateOAuthSecret(ctx, id)
+		name, value, err := r.Clerk.RotateOAuthSecret(ctx, id)
 		if err != nil {
-			return approval.Failure("The client secret of OAuth application %s was not rotated: %s.", id, errSentence(d.Log, err))
+			return approval.Failure("The client secret of OAuth application %s was not rotated: %s.", id, errSentence(r.Log, err))
 		}
 		what = "the client secret of OAuth application " + id
 		if name != "" {
@@ -148,17 +148,17 @@ func (d RotateDoer) CarryOut(ctx context.Context, ar *approval.Request) *approva
 		sec.Value = value
 	}
 	sec.What = what
-	d.Log.WithField("approval", ar.ID).WithField("rotated", kind+" "+id).Info("secret rotated")
+	r.Log.WithField("approval", ar.ID).WithField("rotated", kind+" "+id).Info("secret rotated")
 	out := &approval.Outcome{Status: approval.Done, Until: sec.OldUntil, Results: []approval.TargetResult{{Target: kind + " " + id, OK: true, Done: "rotated"}}}
-	if err := d.Secrets.TellSecret(ctx, ar.RequestedBy.ID, sec); err != nil {
-		d.Log.WithError(err).WithField("approval", ar.ID).Warn("rotated, but the new secret could not be delivered")
+	if err := r.Secrets.TellSecret(ctx, ar.RequestedBy.ID, sec); err != nil {
+		r.Log.WithError(err).WithField("approval", ar.ID).Warn("rotated, but the new secret could not be delivered")
 		out.Status = approval.Unsure
 		out.Summary = fmt.Sprintf("Rotated %s, but the new secret could not be sent to %s: request the rotation again to get a new one%s.", what, ar.RequestedBy.Plain(), oldKeyWords(sec.OldUntil, kind))
 		return out
 	}
 	out.Summary = fmt.Sprintf("Rotated %s for %s; the new secret is in their direct message with the bot (shown once)%s.", what, ar.RequestedBy.Plain(), oldKeyWords(sec.OldUntil, kind))
-	if d.Pub != nil {
-		d.Pub.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepResetKeys, "rotate "+ar.ID)
+	if r.Pub != nil {
+		r.Pub.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepResetKeys, "rotate "+ar.ID)
 	}
 	return out
 }

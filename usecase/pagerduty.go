@@ -100,7 +100,7 @@ const (
 	pdSkew = 10 * time.Minute
 )
 
-func (s *PagerDutySync) key(k string) string { return s.d.Prefix + "pagerduty:" + k }
+func (p *PagerDutySync) key(k string) string { return p.d.Prefix + "pagerduty:" + k }
 
 // turnScript gives the poll's turn to one replica: due (now past next)
 // and the lease free; it moves next on by one interval.
@@ -112,60 +112,60 @@ redis.call('SET', KEYS[1], ARGV[2])
 return 1`)
 
 // Tick polls when this replica has the turn, and reports whether it did.
-func (s *PagerDutySync) Tick(ctx context.Context) (bool, error) {
-	now := s.d.Now()
-	got, err := turnScript.Run(ctx, s.d.Redis, []string{s.key("next"), s.key("lease")}, now.UnixMilli(),
-		now.Add(s.d.Interval).UnixMilli(), s.owner, pdLease.Milliseconds()).Int()
+func (p *PagerDutySync) Tick(ctx context.Context) (bool, error) {
+	now := p.d.Now()
+	got, err := turnScript.Run(ctx, p.d.Redis, []string{p.key("next"), p.key("lease")}, now.UnixMilli(),
+		now.Add(p.d.Interval).UnixMilli(), p.owner, pdLease.Milliseconds()).Int()
 	if err != nil {
 		return false, apperr.Wrap(apperr.UnavailableStore, "", err)
 	}
 	if got != 1 {
 		return false, nil
 	}
-	lease := redisx.NewLease(s.d.Redis, s.key("lease"), s.owner)
+	lease := redisx.NewLease(p.d.Redis, p.key("lease"), p.owner)
 	defer func() { _ = lease.Release(context.WithoutCancel(ctx)) }()
 	pctx, cancel := context.WithTimeout(ctx, pdLease*3/4)
 	defer cancel()
-	return true, s.poll(pctx, now)
+	return true, p.poll(pctx, now)
 }
 
 // poll reads every watched incident; a refused key or a 429 ends the
 // round (every other read would meet the same answer).
-func (s *PagerDutySync) poll(ctx context.Context, now time.Time) error {
-	ids, err := s.d.Watch.Watched(ctx)
+func (p *PagerDutySync) poll(ctx context.Context, now time.Time) error {
+	ids, err := p.d.Watch.Watched(ctx)
 	if err != nil {
 		return err
 	}
 	if len(ids) == 0 {
-		return s.recheck(ctx, now)
+		return p.recheck(ctx, now)
 	}
 	answered := false
 	for _, id := range ids {
-		asked, err := s.readBack(ctx, id)
+		asked, err := p.readBack(ctx, id)
 		answered = answered || asked // PagerDuty answered, whatever came after
 		if err == nil {
 			continue
 		}
-		if s.stopRound(ctx, err, now) {
+		if p.stopRound(ctx, err, now) {
 			return nil
 		}
-		s.d.Log.WithError(err).WithField("incident", id).Warn("could not read the incident back from PagerDuty; trying again next poll")
+		p.d.Log.WithError(err).WithField("incident", id).Warn("could not read the incident back from PagerDuty; trying again next poll")
 	}
 	if answered {
-		s.answered(ctx)
+		p.answered(ctx)
 	}
 	return nil
 }
 
 // stopRound handles the answers that end a round: a refused key, a 429.
-func (s *PagerDutySync) stopRound(ctx context.Context, err error, now time.Time) bool {
+func (p *PagerDutySync) stopRound(ctx context.Context, err error, now time.Time) bool {
 	if a, ok := paging.IsPDAuth(err); ok {
-		s.refused(ctx, a, now)
+		p.refused(ctx, a, now)
 		return true
 	}
 	var later *paging.RetryLater
 	if errors.As(err, &later) {
-		s.backOff(ctx, later.RetryAfter(), now)
+		p.backOff(ctx, later.RetryAfter(), now)
 		return true
 	}
 	return false
@@ -173,10 +173,10 @@ func (s *PagerDutySync) stopRound(ctx context.Context, err error, now time.Time)
 
 // answered forgets a refusal or 429s once PagerDuty answers again, and
 // reports whether there was one.
-func (s *PagerDutySync) answered(ctx context.Context) bool {
-	n, _ := s.d.Redis.Del(ctx, s.key("refused"), s.key("backoff")).Result()
+func (p *PagerDutySync) answered(ctx context.Context) bool {
+	n, _ := p.d.Redis.Del(ctx, p.key("refused"), p.key("backoff")).Result()
 	if n > 0 {
-		s.d.Log.Info("PagerDuty's REST API answers PAGERDUTY_API_TOKEN again")
+		p.d.Log.Info("PagerDuty's REST API answers PAGERDUTY_API_TOKEN again")
 	}
 	return n > 0
 }
@@ -185,16 +185,16 @@ func (s *PagerDutySync) answered(ctx context.Context) bool {
 // key works now (on the refused key's turn, every pdAuthRetry): a key
 // fixed meanwhile clears the refusal, so breaking it again is said again.
 // Nothing refused, nothing asked.
-func (s *PagerDutySync) recheck(ctx context.Context, now time.Time) error {
-	if n, err := s.d.Redis.Exists(ctx, s.key("refused")).Result(); err != nil || n == 0 {
+func (p *PagerDutySync) recheck(ctx context.Context, now time.Time) error {
+	if n, err := p.d.Redis.Exists(ctx, p.key("refused")).Result(); err != nil || n == 0 {
 		return err
 	}
-	_, err := s.d.API.Incidents(ctx, startUpKey)
+	_, err := p.d.API.Incidents(ctx, startUpKey)
 	switch {
 	case err == nil:
-		s.answered(ctx)
-	case !s.stopRound(ctx, err, now):
-		s.d.Log.WithError(err).Warn("could not ask PagerDuty whether PAGERDUTY_API_TOKEN works again; trying again next poll")
+		p.answered(ctx)
+	case !p.stopRound(ctx, err, now):
+		p.d.Log.WithError(err).Warn("could not ask PagerDuty whether PAGERDUTY_API_TOKEN works again; trying again next poll")
 	}
 	return nil
 }
@@ -205,38 +205,38 @@ const startUpKey = "clerk-incident-bot-start-up-check"
 
 // Check reads PagerDuty once at start-up, so a key it refuses is said now
 // rather than at the first incident.
-func (s *PagerDutySync) Check(ctx context.Context) {
-	_, err := s.d.API.Incidents(ctx, startUpKey)
+func (p *PagerDutySync) Check(ctx context.Context) {
+	_, err := p.d.API.Incidents(ctx, startUpKey)
 	switch {
 	case err == nil:
-		if s.answered(ctx) {
+		if p.answered(ctx) {
 			// A key fixed since the last refusal: poll now, not when the
 			// refused key was next to be tried.
-			s.d.Redis.Del(ctx, s.key("next"))
+			p.d.Redis.Del(ctx, p.key("next"))
 		}
-		s.d.Log.Info("PagerDuty's REST API accepts PAGERDUTY_API_TOKEN: acknowledgements made in PagerDuty are read back")
-	case !s.stopRound(ctx, err, s.d.Now()):
-		s.d.Log.WithError(err).Warn("PagerDuty's REST API could not be read at start-up; the poll tries again")
+		p.d.Log.Info("PagerDuty's REST API accepts PAGERDUTY_API_TOKEN: acknowledgements made in PagerDuty are read back")
+	case !p.stopRound(ctx, err, p.d.Now()):
+		p.d.Log.WithError(err).Warn("PagerDuty's REST API could not be read at start-up; the poll tries again")
 	}
 }
 
 // readBack reads one incident's PagerDuty incidents and follows them;
 // asked says whether PagerDuty answered.
-func (s *PagerDutySync) readBack(ctx context.Context, id string) (asked bool, err error) {
-	inc, err := s.d.Store.Current(ctx, id)
+func (p *PagerDutySync) readBack(ctx context.Context, id string) (asked bool, err error) {
+	inc, err := p.d.Store.Current(ctx, id)
 	if errors.Is(err, incident.ErrNotFound) || (err == nil && !inc.Open()) {
-		return false, s.d.Watch.Unwatch(ctx, id)
+		return false, p.d.Watch.Unwatch(ctx, id)
 	}
 	if err != nil {
 		return false, err
 	}
 	key := id
-	if s.d.Keys != nil {
-		if key, err = s.d.Keys.Key(ctx, id); err != nil {
+	if p.d.Keys != nil {
+		if key, err = p.d.Keys.Key(ctx, id); err != nil {
 			return false, err
 		}
 	}
-	found, err := s.d.API.Incidents(ctx, key)
+	found, err := p.d.API.Incidents(ctx, key)
 	if err != nil {
 		return false, err
 	}
@@ -248,12 +248,12 @@ func (s *PagerDutySync) readBack(ctx context.Context, id string) (asked bool, er
 	}
 	if inc.AckedBy == nil {
 		if by, ok := acknowledger(ours); ok {
-			if err := s.ackHere(ctx, inc, by); err != nil {
+			if err := p.ackHere(ctx, inc, by); err != nil {
 				return true, err
 			}
 		}
 	}
-	return true, s.followResolved(ctx, inc, ours)
+	return true, p.followResolved(ctx, inc, ours)
 }
 
 // acknowledger is who acknowledged in PagerDuty: the latest
@@ -276,33 +276,33 @@ func acknowledger(ours []paging.PDIncident) (paging.PDRef, bool) {
 // the thread line and card of a Slack ack, and stops the ladder. Only the
 // first ack changes the incident (the store's compare-and-set), so two
 // replicas, or a Slack ack at the same moment, say it once.
-func (s *PagerDutySync) ackHere(ctx context.Context, inc *incident.Incident, ref paging.PDRef) error {
+func (p *PagerDutySync) ackHere(ctx context.Context, inc *incident.Incident, ref paging.PDRef) error {
 	by := incident.Person{ID: incident.PagerDutyPrefix + ref.ID, Name: cleanName(ref.Summary)}
-	updated, err := s.d.Store.UpdateThen(ctx, inc.ID, incident.Ack(by), incident.After{Line: render.PagerDutyAckLine(inc.ID, by), Render: true})
+	updated, err := p.d.Store.UpdateThen(ctx, inc.ID, incident.Ack(by), incident.After{Line: render.PagerDutyAckLine(inc.ID, by), Render: true})
 	if errors.Is(err, incident.ErrNoChange) || errors.Is(err, incident.ErrAlreadyResolved) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	s.d.Log.WithFields(logrus.Fields{"incident": inc.ID, "by": by.Name}).Info("acknowledged in PagerDuty: acknowledged here")
-	_ = s.d.Pub.Changed(ctx, updated)
-	s.d.Ladder.StopLadder(ctx, updated, "acknowledged", by.ID)
+	p.d.Log.WithFields(logrus.Fields{"incident": inc.ID, "by": by.Name}).Info("acknowledged in PagerDuty: acknowledged here")
+	_ = p.d.Pub.Changed(ctx, updated)
+	p.d.Ladder.StopLadder(ctx, updated, "acknowledged", by.ID)
 	return nil
 }
 
 // followResolved says once in the thread each of our PagerDuty incidents
 // resolved there; when none is open any more there is nothing left to
 // read until the ladder triggers PagerDuty again.
-func (s *PagerDutySync) followResolved(ctx context.Context, inc *incident.Incident, ours []paging.PDIncident) error {
+func (p *PagerDutySync) followResolved(ctx context.Context, inc *incident.Incident, ours []paging.PDIncident) error {
 	open := false
 	for _, pd := range ours {
 		if pd.Status != "resolved" {
 			open = true
 			continue
 		}
-		marker := s.d.Prefix + "escalation:" + inc.ID + ":pagerduty:resolved:" + pd.ID
-		first, err := redisx.Once(ctx, s.d.Redis, marker, 30*24*time.Hour)
+		marker := p.d.Prefix + "escalation:" + inc.ID + ":pagerduty:resolved:" + pd.ID
+		first, err := redisx.Once(ctx, p.d.Redis, marker, 30*24*time.Hour)
 		if err != nil || !first {
 			continue
 		}
@@ -314,55 +314,55 @@ func (s *PagerDutySync) followResolved(ctx context.Context, inc *incident.Incide
 		if by != "" {
 			entry += " by " + by
 		}
-		updated, err := s.d.Store.UpdateThen(ctx, inc.ID, incident.Record(incident.Person{Name: "PagerDuty"}, entry),
+		updated, err := p.d.Store.UpdateThen(ctx, inc.ID, incident.Record(incident.Person{Name: "PagerDuty"}, entry),
 			incident.After{Line: render.PagerDutyResolvedLine(inc, by)})
 		if err != nil {
-			s.d.Redis.Del(context.WithoutCancel(ctx), marker) // said next poll instead
+			p.d.Redis.Del(context.WithoutCancel(ctx), marker) // said next poll instead
 			return err
 		}
-		_ = s.d.Pub.Changed(ctx, updated)
+		_ = p.d.Pub.Changed(ctx, updated)
 	}
 	if len(ours) > 0 && !open {
-		return s.d.Watch.Unwatch(ctx, inc.ID)
+		return p.d.Watch.Unwatch(ctx, inc.ID)
 	}
 	return nil
 }
 
 // refused says once in the channel, and logs, that PagerDuty refuses
 // the key; it is tried again every pdAuthRetry until it works.
-func (s *PagerDutySync) refused(ctx context.Context, a *paging.PDAuthError, now time.Time) {
-	s.d.Redis.Set(ctx, s.key("next"), now.Add(pdAuthRetry).UnixMilli(), 0)
-	log := s.d.Log.WithField("status", a.Status).WithField("retry_in", pdAuthRetry)
-	first, err := s.d.Redis.SetNX(ctx, s.key("refused"), a.Status, 0).Result()
+func (p *PagerDutySync) refused(ctx context.Context, a *paging.PDAuthError, now time.Time) {
+	p.d.Redis.Set(ctx, p.key("next"), now.Add(pdAuthRetry).UnixMilli(), 0)
+	log := p.d.Log.WithField("status", a.Status).WithField("retry_in", pdAuthRetry)
+	first, err := p.d.Redis.SetNX(ctx, p.key("refused"), a.Status, 0).Result()
 	if err != nil || !first {
 		log.Debug("PagerDuty still refuses PAGERDUTY_API_TOKEN")
 		return
 	}
 	log.Error(apperr.MessageOf(a) + ": acknowledgements made in PagerDuty are not read until it is fixed")
-	s.d.Pub.ChannelLine(ctx, render.PagerDutyAuthLine(apperr.MessageOf(a)))
+	p.d.Pub.ChannelLine(ctx, render.PagerDutyAuthLine(apperr.MessageOf(a)))
 }
 
 // backOff waits a 429 out: PagerDuty's ratelimit-reset, and at least
 // double the interval for each 429 in a row, up to pdMaxBackoff.
-func (s *PagerDutySync) backOff(ctx context.Context, reset time.Duration, now time.Time) {
-	n, _ := s.d.Redis.Incr(ctx, s.key("backoff")).Result()
-	wait := s.d.Interval
+func (p *PagerDutySync) backOff(ctx context.Context, reset time.Duration, now time.Time) {
+	n, _ := p.d.Redis.Incr(ctx, p.key("backoff")).Result()
+	wait := p.d.Interval
 	for i := int64(0); i < n && wait < pdMaxBackoff; i++ {
 		wait *= 2
 	}
 	wait = min(max(wait, reset), pdMaxBackoff)
-	s.d.Redis.Set(ctx, s.key("next"), now.Add(wait).UnixMilli(), 0)
-	s.d.Log.WithField("retry_in", wait).WithField("in_a_row", n).Warn("PagerDuty is rate limiting PAGERDUTY_API_TOKEN (429): waiting it out")
+	p.d.Redis.Set(ctx, p.key("next"), now.Add(wait).UnixMilli(), 0)
+	p.d.Log.WithField("retry_in", wait).WithField("in_a_row", n).Warn("PagerDuty is rate limiting PAGERDUTY_API_TOKEN (429): waiting it out")
 }
 
 // Run polls until ctx ends, looking for its turn every second (or every
 // interval, when shorter).
-func (s *PagerDutySync) Run(ctx context.Context) {
-	t := time.NewTicker(min(time.Second, s.d.Interval))
+func (p *PagerDutySync) Run(ctx context.Context) {
+	t := time.NewTicker(min(time.Second, p.d.Interval))
 	defer t.Stop()
 	for {
-		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
-			s.d.Log.WithError(err).Warn("PagerDuty poll failed")
+		if _, err := p.Tick(ctx); err != nil && ctx.Err() == nil {
+			p.d.Log.WithError(err).Warn("PagerDuty poll failed")
 		}
 		select {
 		case <-ctx.Done():

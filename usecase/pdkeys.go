@@ -42,12 +42,12 @@ func NewPDKeys(rdb redis.UniversalClient, prefix string) *PDKeys {
 // pdKeyTTL matches the incident's other PagerDuty markers.
 const pdKeyTTL = 30 * 24 * time.Hour
 
-func (k *PDKeys) keyOf(id string) string { return k.prefix + "escalation:" + id + ":pagerduty:key" }
+func (p *PDKeys) keyOf(id string) string { return p.prefix + "escalation:" + id + ":pagerduty:key" }
 
 // Key is the dedup_key incident id was triggered with: the one stored, or
 // the bare ID for an incident triggered before keys were per install.
-func (k *PDKeys) Key(ctx context.Context, id string) (string, error) {
-	key, err := k.rdb.Get(ctx, k.keyOf(id)).Result()
+func (p *PDKeys) Key(ctx context.Context, id string) (string, error) {
+	key, err := p.rdb.Get(ctx, p.keyOf(id)).Result()
 	if errors.Is(err, redis.Nil) {
 		return id, nil
 	}
@@ -59,37 +59,37 @@ func (k *PDKeys) Key(ctx context.Context, id string) (string, error) {
 
 // Assign gives id its key once: the bare ID when PagerDuty was triggered
 // for it before the upgrade (its marker is there, no key), else id@install.
-func (k *PDKeys) Assign(ctx context.Context, id string) (string, error) {
-	if key, err := k.rdb.Get(ctx, k.keyOf(id)).Result(); err == nil {
+func (p *PDKeys) Assign(ctx context.Context, id string) (string, error) {
+	if key, err := p.rdb.Get(ctx, p.keyOf(id)).Result(); err == nil {
 		return key, nil
 	}
-	old, err := k.rdb.Exists(ctx, k.prefix+"escalation:"+id+":pagerduty").Result()
+	old, err := p.rdb.Exists(ctx, p.prefix+"escalation:"+id+":pagerduty").Result()
 	if err != nil {
 		return "", apperr.Wrap(apperr.UnavailableStore, "", err)
 	}
 	key := id
 	if old == 0 {
-		install, err := k.install(ctx)
+		install, err := p.install(ctx)
 		if err != nil {
 			return "", err
 		}
 		key = id + "@" + install
 	}
-	if err := k.rdb.SetNX(ctx, k.keyOf(id), key, pdKeyTTL).Err(); err != nil {
+	if err := p.rdb.SetNX(ctx, p.keyOf(id), key, pdKeyTTL).Err(); err != nil {
 		return "", apperr.Wrap(apperr.UnavailableStore, "", err)
 	}
-	return k.Key(ctx, id) // another replica's, if it was first
+	return p.Key(ctx, id) // another replica's, if it was first
 }
 
 // install is this install's ID, made once (and again by a Redis that lost
 // everything, as its incident numbers start again).
-func (k *PDKeys) install(ctx context.Context) (string, error) {
+func (p *PDKeys) install(ctx context.Context) (string, error) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	if err := k.rdb.SetNX(ctx, k.prefix+"pagerduty:install", hex.EncodeToString(b), 0).Err(); err != nil {
+	if err := p.rdb.SetNX(ctx, p.prefix+"pagerduty:install", hex.EncodeToString(b), 0).Err(); err != nil {
 		return "", apperr.Wrap(apperr.UnavailableStore, "", err)
 	}
-	id, err := k.rdb.Get(ctx, k.prefix+"pagerduty:install").Result()
+	id, err := p.rdb.Get(ctx, p.prefix+"pagerduty:install").Result()
 	if err != nil {
 		return "", apperr.Wrap(apperr.UnavailableStore, "", err)
 	}
@@ -104,28 +104,28 @@ type KeyedEvents struct {
 }
 
 // Trigger implements escalation's alerts.
-func (e KeyedEvents) Trigger(ctx context.Context, id, summary, severity, link string) error {
-	key, err := e.Keys.Assign(ctx, id)
+func (k KeyedEvents) Trigger(ctx context.Context, id, summary, severity, link string) error {
+	key, err := k.Keys.Assign(ctx, id)
 	if err != nil {
 		return err
 	}
-	return e.Events.Trigger(ctx, key, summary, severity, link)
+	return k.Events.Trigger(ctx, key, summary, severity, link)
 }
 
 // Acknowledge implements escalation's alerts.
-func (e KeyedEvents) Acknowledge(ctx context.Context, id string) error {
-	key, err := e.Keys.Key(ctx, id)
+func (k KeyedEvents) Acknowledge(ctx context.Context, id string) error {
+	key, err := k.Keys.Key(ctx, id)
 	if err != nil {
 		return err
 	}
-	return e.Events.Acknowledge(ctx, key)
+	return k.Events.Acknowledge(ctx, key)
 }
 
 // Resolve implements escalation's alerts.
-func (e KeyedEvents) Resolve(ctx context.Context, id string) error {
-	key, err := e.Keys.Key(ctx, id)
+func (k KeyedEvents) Resolve(ctx context.Context, id string) error {
+	key, err := k.Keys.Key(ctx, id)
 	if err != nil {
 		return err
 	}
-	return e.Events.Resolve(ctx, key)
+	return k.Events.Resolve(ctx, key)
 }

@@ -33,8 +33,8 @@ type RollbackDoer struct {
 
 // CarryOut implements approval.Doer. The outcome's one result is the
 // deployment rolled back to.
-func (d RollbackDoer) CarryOut(ctx context.Context, ar *approval.Request) *approval.Outcome {
-	if d.Vercel == nil {
+func (r RollbackDoer) CarryOut(ctx context.Context, ar *approval.Request) *approval.Outcome {
+	if r.Vercel == nil {
 		return approval.Failure("Vercel is not configured; nothing was done.")
 	}
 	ctx = vercel.WithActor(ctx, "bot", ar.Incident)
@@ -43,7 +43,7 @@ func (d RollbackDoer) CarryOut(ctx context.Context, ar *approval.Request) *appro
 		res.Target = to
 		return &approval.Outcome{Status: status, Summary: fmt.Sprintf(format, a...), Results: []approval.TargetResult{res}}
 	}
-	proj, err := d.Vercel.Project(ctx)
+	proj, err := r.Vercel.Project(ctx)
 	if err != nil {
 		return said(approval.Failed, approval.TargetResult{Error: err.Error()}, "%s Nothing was done.", capital(err.Error()))
 	}
@@ -55,13 +55,13 @@ func (d RollbackDoer) CarryOut(ctx context.Context, ar *approval.Request) *appro
 		case cur != from:
 			return said(approval.NotCarriedOut, approval.TargetResult{}, "not carried out: production changed since the request (it is %s now, not %s). Nothing was done; run deploys and ask again.", cur, from)
 		}
-		if err := d.Vercel.Rollback(ctx, proj.ID, to, "clerk-incident-bot "+ar.Incident+" "+ar.ID); err != nil {
-			d.Log.WithError(err).WithField("approval", ar.ID).Warn("vercel rollback refused")
+		if err := r.Vercel.Rollback(ctx, proj.ID, to, "clerk-incident-bot "+ar.Incident+" "+ar.ID); err != nil {
+			r.Log.WithError(err).WithField("approval", ar.ID).Warn("vercel rollback refused")
 			return said(approval.Failed, approval.TargetResult{Error: err.Error()}, "%s", err.Error())
 		}
-		d.Log.WithField("approval", ar.ID).WithField("to", to).Info("vercel rollback requested")
+		r.Log.WithField("approval", ar.ID).WithField("to", to).Info("vercel rollback requested")
 	}
-	wait := d.Wait
+	wait := r.Wait
 	if wait == nil {
 		wait = func(ctx context.Context) error {
 			select {
@@ -74,15 +74,15 @@ func (d RollbackDoer) CarryOut(ctx context.Context, ar *approval.Request) *appro
 	}
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	a, err := d.Vercel.Follow(fctx, to, since, wait)
+	a, err := r.Vercel.Follow(fctx, to, since, wait)
 	switch {
 	case err != nil && a == nil:
 		return said(approval.Unsure, approval.TargetResult{Done: "requested", Error: err.Error()}, "requested, but its progress could not be read: %s Check the Vercel dashboard.", err.Error())
 	case err != nil:
 		return said(approval.Unsure, approval.TargetResult{Done: "requested", Error: err.Error()}, "requested; it was %s when its progress could no longer be read (%s). Check the Vercel dashboard.", a.JobStatus, err.Error())
 	case a.JobStatus == "succeeded":
-		if d.Pub != nil {
-			d.Pub.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepRollback, "rollback "+ar.ID)
+		if r.Pub != nil {
+			r.Pub.AutoTick(ctx, ar.Incident, ar.RequestedBy, incident.StepRollback, "rollback "+ar.ID)
 		}
 		return said(approval.Done, approval.TargetResult{OK: true, Done: approval.RolledBack}, "succeeded; %s serves production again (it was %s).", to, from)
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// BenchmarkBusyIncident is a busy minute of a real incident (issue 12):
+// BenchmarkBusyIncident is a busy minute of a real incident:
 // the real program on a real Redis, a fake Slack with Slack's rate limits
 // and 80 ms added to every call. Eight responders send 40 checklist ticks
 // (Tick/Untick buttons), 40 notes, 10 severity/impact changes and 20
@@ -31,7 +31,7 @@ import (
 // round trips of each request, and the time to the visible reply.
 //
 // "coalesced" is the bot as it ships; "per-change" turns pacing off and
-// refreshes the card after every change (RenderGap 1 ms), as before issue 12.
+// refreshes the card after every change (RenderGap 1 ms), for comparison.
 func BenchmarkBusyIncident(b *testing.B) {
 	for _, mode := range []struct {
 		name string

@@ -246,7 +246,7 @@ func TestTwentySimultaneousTicksFromDifferentUsers(t *testing.T) {
 		s.ExpectUpdated(t, checklist, fmt.Sprintf("<@U%d>", 100+i))
 	}
 	// Coalesced: twenty ticks are a handful of refreshes, one a second at
-	// most, each showing every tick so far (issue 12).
+	// most, each showing every tick so far.
 	t.Logf("chat.update calls: %d", s.Calls("chat.update"))
 	if updates := s.Calls("chat.update"); updates > 12 {
 		t.Errorf("%d chat.update calls for 20 ticks: refreshes are not coalesced", updates)
@@ -704,7 +704,7 @@ func TestClerkBudgetIsForResponders(t *testing.T) {
 }
 
 // The person who typed hears first: the reply comes before the thread
-// line and the card refresh (issue 12).
+// line and the card refresh.
 func TestReplyComesBeforeTheThreadLine(t *testing.T) {
 	h := apptest.Start(t, apptest.Spec{Env: map[string]string{"SLACK_RESPONDERS": "U1"}})
 	s := h.Slack

@@ -16,7 +16,7 @@ import (
 	"github.com/clerk-incident-bot/clerk-incident-bot/internal/redistest"
 )
 
-// BenchmarkSoakMixedCommands is issue 19's soak: the real binary on a real
+// BenchmarkSoakMixedCommands is the soak: the real binary on a real
 // Redis and the fake Slack with Slack's rate limits, fed a steady 20
 // commands a second from eight responders for SOAK_DURATION (default 60 s;
 // 240 s recorded in BENCHMARKS.md), one in six a `checklist`. Work must

@@ -282,3 +282,35 @@ func declared(t *testing.T, base, path string) map[string]bool {
 	}
 	return out
 }
+
+// TestReceiversAreNamedAfterTheirTypes: a method's receiver starts with
+// its type's initial, and every method of a type calls it the same.
+func TestReceiversAreNamedAfterTheirTypes(t *testing.T) {
+	names := map[string]map[string]string{} // type → receiver name → where
+	for _, f := range sources(t) {
+		for _, d := range f.ast.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv == nil || len(fd.Recv.List[0].Names) == 0 {
+				continue
+			}
+			typ, name := recvName(fd), fd.Recv.List[0].Names[0].Name
+			if typ == "" || name == "_" {
+				continue
+			}
+			where := f.fs.Position(fd.Pos()).String()
+			if !strings.HasPrefix(name, strings.ToLower(typ[:1])) {
+				t.Errorf("%s: the receiver of %s.%s is %q; name it after %s", where, typ, fd.Name.Name, name, typ)
+			}
+			key := filepath.Dir(f.rel) + "." + typ
+			if names[key] == nil {
+				names[key] = map[string]string{}
+			}
+			names[key][name] = where
+		}
+	}
+	for typ, seen := range names {
+		if len(seen) > 1 {
+			t.Errorf("%s's methods name their receiver differently: %v", typ, seen)
+		}
+	}
+}

@@ -182,9 +182,9 @@ func TestEveryImportFollowsTheLayerMap(t *testing.T) {
 	}
 }
 
-// TestPlantedImportsAreCaught: the arrows issue 33 found going the wrong
-// way, and others like them, planted into the real edges, are each
-// reported with the package that has them.
+// TestPlantedImportsAreCaught: arrows going the wrong way (a domain
+// package on Slack, a use case on the publisher, a family on a client…),
+// planted into the real edges, are each reported with their package.
 func TestPlantedImportsAreCaught(t *testing.T) {
 	m := architectureLayers(t)
 	planted := []struct{ pkg, imp string }{

@@ -333,9 +333,9 @@ type statusRecorder struct {
 	status int
 }
 
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte) {

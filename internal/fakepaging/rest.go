@@ -83,8 +83,8 @@ func (p *PagerDuty) follow(e Event) {
 }
 
 // open is the key's incident not resolved yet (nil when none).
-func (st *restState) open(key string) *pdIncident {
-	for _, in := range st.byKey[key] {
+func (r *restState) open(key string) *pdIncident {
+	for _, in := range r.byKey[key] {
 		if in.Status != "resolved" {
 			return in
 		}

@@ -134,17 +134,17 @@ type Match struct {
 	Contains  []string
 }
 
-func (q Match) ok(m *Message) bool {
-	if q.Channel != "" && m.Channel != q.Channel {
+func (ma Match) ok(m *Message) bool {
+	if ma.Channel != "" && m.Channel != ma.Channel {
 		return false
 	}
-	if q.Thread != "" && m.ThreadTS != q.Thread {
+	if ma.Thread != "" && m.ThreadTS != ma.Thread {
 		return false
 	}
-	if m.Ephemeral != q.Ephemeral || (q.Ephemeral && q.User != "" && m.User != q.User) {
+	if m.Ephemeral != ma.Ephemeral || (ma.Ephemeral && ma.User != "" && m.User != ma.User) {
 		return false
 	}
-	for _, c := range q.Contains {
+	for _, c := range ma.Contains {
 		if !m.Contains(c) {
 			return false
 		}
@@ -175,8 +175,8 @@ func (m *Message) onlyText() bool {
 // takeLines consumes the unused lines of a merged message that hold
 // parts; it reports false, consuming nothing, unless every part is in an
 // unused line.
-func (q Match) takeLines(m *Message) bool {
-	if len(q.Contains) == 0 || !q.ok(m) {
+func (ma Match) takeLines(m *Message) bool {
+	if len(ma.Contains) == 0 || !ma.ok(m) {
 		return false
 	}
 	lines := strings.Split(m.Text, "\n")
@@ -184,7 +184,7 @@ func (q Match) takeLines(m *Message) bool {
 		m.used = make([]bool, len(lines))
 	}
 	var take []int
-	for _, c := range q.Contains {
+	for _, c := range ma.Contains {
 		found := -1
 		for i, l := range lines {
 			if !m.used[i] && strings.Contains(l, c) {

@@ -87,11 +87,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (c *wsConn) write(v any) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_ = c.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	return c.c.WriteJSON(v)
+func (w *wsConn) write(v any) error {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	_ = w.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return w.c.WriteJSON(v)
 }
 
 // WaitConnected blocks until at least one bot socket is connected.

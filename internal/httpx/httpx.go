@@ -60,17 +60,17 @@ type Policy struct {
 // WaitError is a call ended by its context while waiting to retry.
 type WaitError struct{ Err error }
 
-func (e *WaitError) Error() string { return e.Err.Error() }
+func (w *WaitError) Error() string { return w.Err.Error() }
 
-func (e *WaitError) Unwrap() error { return e.Err }
+func (w *WaitError) Unwrap() error { return w.Err }
 
 // RequestError is a request that could not be made (a malformed URL):
 // never sent, never retried.
 type RequestError struct{ Err error }
 
-func (e *RequestError) Error() string { return e.Err.Error() }
+func (r *RequestError) Error() string { return r.Err.Error() }
 
-func (e *RequestError) Unwrap() error { return e.Err }
+func (r *RequestError) Unwrap() error { return r.Err }
 
 // Counter counts every attempt of every call (metrics): the service, the
 // method, the route (the path without IDs where the client gives one)

@@ -17,17 +17,17 @@ type Buffer struct {
 	b  bytes.Buffer
 }
 
-func (s *Buffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+func (bu *Buffer) Write(p []byte) (int, error) {
+	bu.mu.Lock()
+	defer bu.mu.Unlock()
+	return bu.b.Write(p)
 }
 
 // String returns everything written so far.
-func (s *Buffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func (bu *Buffer) String() string {
+	bu.mu.Lock()
+	defer bu.mu.Unlock()
+	return bu.b.String()
 }
 
 // Find returns the first secret-shaped value in logs, or "".

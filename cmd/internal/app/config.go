@@ -562,8 +562,8 @@ func onOff(get func(string) string, name string, errs *[]string) bool {
 // ConfigError lists every configuration problem.
 type ConfigError struct{ Problems []string }
 
-func (e *ConfigError) Error() string {
-	return "configuration is not valid:\n  - " + strings.Join(e.Problems, "\n  - ") +
+func (c *ConfigError) Error() string {
+	return "configuration is not valid:\n  - " + strings.Join(c.Problems, "\n  - ") +
 		"\nSee the README's configuration table; `go run ./cmd/sandbox` runs the bot without Slack."
 }
 

@@ -122,12 +122,12 @@ type recorders struct {
 }
 
 // handlers wires the families, in help order, and the handlers over them.
-func (d familyDeps) handlers() *handlers.Handlers {
-	in, pe, ac := d.incidents, d.people, d.actions
-	if d.publisher == nil {
-		d.publisher = &publish.Publisher{}
+func (f familyDeps) handlers() *handlers.Handlers {
+	in, pe, ac := f.incidents, f.people, f.actions
+	if f.publisher == nil {
+		f.publisher = &publish.Publisher{}
 	}
-	pub := d.publisher
+	pub := f.publisher
 	kit := commands.NewKit(in.Slack, in.Store, pub.Cards, in.Log, in.Now, in.Rooms)
 	approvers := pe.Approvers
 	if approvers == nil {
@@ -141,10 +141,10 @@ func (d familyDeps) handlers() *handlers.Handlers {
 	if pe.Roster != nil {
 		accessOpts = append(accessOpts, commands.WithRota(pe.Roster))
 	}
-	w := familyWiring{familyDeps: d, kit: kit, charts: commands.NewCharts(kit, d.watch.Pictures),
+	w := familyWiring{familyDeps: f, kit: kit, charts: commands.NewCharts(kit, f.watch.Pictures),
 		access:   commands.NewAccess(kit, pe.Auth, approvers, ladders, accessOpts...),
 		requests: commands.NewRequests(kit, requestOutput{pub.Approvals, pub.Cards}, ac.Approvals, pe.Observe, approvers),
-		voider:   usecase.NewVoider(ac.Approvals, d.recorders.approvals, in.Log),
+		voider:   usecase.NewVoider(ac.Approvals, f.recorders.approvals, in.Log),
 		pages:    usecase.NewStatusPages(storeMarkers{in.Store, in.Markers}, ac.StatusPage, in.Log)}
 	fams, drafts := w.families()
 	return handlers.New(handlers.Deps{Families: fams, Kit: kit, Access: w.access, Auth: pe.Auth, People: pub.Names, Approvals: ac.Approvals,
@@ -166,9 +166,9 @@ type familyWiring struct {
 
 // families are the command families in help order, and the drafts family
 // that also serves the handlers' views.
-func (w familyWiring) families() ([]commands.Family, *commands.Drafts) {
-	in, pe, ac, wa, ap := w.incidents, w.people, w.actions, w.watch, w.apps
-	pub, kit, ticks := w.publisher, w.kit, w.recorders.ticks
+func (f familyWiring) families() ([]commands.Family, *commands.Drafts) {
+	in, pe, ac, wa, ap := f.incidents, f.people, f.actions, f.watch, f.apps
+	pub, kit, ticks := f.publisher, f.kit, f.recorders.ticks
 	var esc commands.Escalator
 	if pe.Esc != nil {
 		esc = pe.Esc
@@ -181,39 +181,39 @@ func (w familyWiring) families() ([]commands.Family, *commands.Drafts) {
 	if ac.Executor != nil {
 		decider = ac.Executor
 	}
-	clerk := w.clerkCases()
+	clerk := f.clerkCases()
 	thread := threadTicks{pub.Outbox, ticks}
-	security := commands.NewSecurity(kit, clerk.sessions, clerk.finder, w.requests)
+	security := commands.NewSecurity(kit, clerk.sessions, clerk.finder, f.requests)
 	drafts := commands.NewDrafts(kit, commands.DraftsDeps{Store: in.Drafts, Pub: draftOutput{pub.Cards, pub.Posts, ticks}, Modals: ac.Modals,
-		UpdateChannel: ac.UpdateChannel, StatusPage: w.statusPoster()})
+		UpdateChannel: ac.UpdateChannel, StatusPage: f.statusPoster()})
 	return []commands.Family{
 		commands.NewOpening(kit, in.Store, pub.Cards, in.Opener, in.Runbook, in.Channel),
-		commands.NewLifecycle(kit, pub.Outbox, in.Runbook, w.resolver()),
-		commands.NewReports(kit, w.charts, in.Store, in.Affected, fileTicks{pub.Files, ticks}, followupLister(ap.Followups)),
-		commands.NewChecklist(kit, in.Store, pub.Cards, in.Runbook, w.access),
+		commands.NewLifecycle(kit, pub.Outbox, in.Runbook, f.resolver()),
+		commands.NewReports(kit, f.charts, in.Store, in.Affected, fileTicks{pub.Files, ticks}, followupLister(ap.Followups)),
+		commands.NewChecklist(kit, in.Store, pub.Cards, in.Runbook, f.access),
 		commands.NewEscalation(kit, esc, in.Opener, pe.Ladder),
-		commands.NewContacts(kit, w.access, pe.Contacts, pe.Ladder, pe.ContactProblems),
-		commands.NewOnCall(kit, w.access, roster, pe.OnCallSlack, pe.Contacts),
+		commands.NewContacts(kit, f.access, pe.Contacts, pe.Ladder, pe.ContactProblems),
+		commands.NewOnCall(kit, f.access, roster, pe.OnCallSlack, pe.Contacts),
 		security,
 		commands.NewHardening(kit, commands.HardeningDeps{Controls: clerk.controls, Reviews: clerk.reviews, Pub: fileTicks{pub.Files, ticks},
-			Affected: in.Affected, Requests: w.requests,
+			Affected: in.Affected, Requests: f.requests,
 			Notices: commands.NewNotices(kit, ac.Notices, noticeOutput{pub.Posts, ticks}, ac.Modals, in.Runbook)}),
 		commands.NewInvestigate(kit, affectedMarkers{in.Affected, in.Markers}, threadFiles{pub.Outbox, pub.Files}, clerk.accounts, ac.Approvals, security, pe.Sharing),
-		commands.NewRoles(kit, pe.Contacts.Names(), pub.Names, w.access),
+		commands.NewRoles(kit, pe.Contacts.Names(), pub.Names, f.access),
 		commands.NewUpdates(kit, in.Drafts, draftOutput{pub.Cards, pub.Posts, ticks}, in.Runbook, ac.UpdateEvery, drafts),
 		drafts,
-		commands.NewBypass(kit, ac.Bypass, w.voider, w.recorders.notices, w.requests, ac.BypassMax),
-		commands.NewApprovals(kit, decider, w.access, decisionOutput{pub.Approvals, pub.Files, ticks}, pe.Observe, ac.Approvals),
-		commands.NewWatch(kit, w.charts, in.Store, pub.Cards, in.Runbook, wa.Watch),
-		commands.NewProbes(kit, w.charts, thread, wa.DiagnoseTargets, wa.Check),
+		commands.NewBypass(kit, ac.Bypass, f.voider, f.recorders.notices, f.requests, ac.BypassMax),
+		commands.NewApprovals(kit, decider, f.access, decisionOutput{pub.Approvals, pub.Files, ticks}, pe.Observe, ac.Approvals),
+		commands.NewWatch(kit, f.charts, in.Store, pub.Cards, in.Runbook, wa.Watch),
+		commands.NewProbes(kit, f.charts, thread, wa.DiagnoseTargets, wa.Check),
 		commands.NewWebhookCheck(kit, wa.CheckWebhook, thread, clerk.dashboard),
 		commands.NewResync(kit, commands.ResyncDeps{Runner: wa.Resync, Webhooks: wa.Webhooks, Check: wa.CheckWebhook,
 			Pub: resyncOutput{progressOutput{pub.Progress}, pub.Cards}, Channel: in.Channel}),
-		commands.NewWebhooks(kit, wa.Webhooks, pauseOutput{pub.Outbox, w.recorders.notices, ticks}),
-		commands.NewDeploys(kit, ap.App.family(in.Store, pub.Outbox, ticks, in.Now), w.requests),
+		commands.NewWebhooks(kit, wa.Webhooks, pauseOutput{pub.Outbox, f.recorders.notices, ticks}),
+		commands.NewDeploys(kit, ap.App.family(in.Store, pub.Outbox, ticks, in.Now), f.requests),
 		commands.NewAudit(kit, pe.Audit),
 		commands.NewFollowups(kit, ap.Followups),
-		commands.NewMilestones(kit, w.charts, in.Store, pub.Cards),
+		commands.NewMilestones(kit, f.charts, in.Store, pub.Cards),
 	}, drafts
 }
 
@@ -225,9 +225,9 @@ type affectedMarkers struct {
 }
 
 // statusPoster posts to the status page (nil when it is not configured).
-func (w familyWiring) statusPoster() commands.StatusPoster {
-	if w.pages != nil {
-		return w.pages
+func (f familyWiring) statusPoster() commands.StatusPoster {
+	if f.pages != nil {
+		return f.pages
 	}
 	return nil
 }
@@ -241,14 +241,14 @@ type storeMarkers struct {
 
 // resolver resolves incidents: it stops the ladder, voids what waits for
 // approval, ends the bypass and updates the status page.
-func (w familyWiring) resolver() *usecase.Resolver {
-	in := w.incidents
+func (f familyWiring) resolver() *usecase.Resolver {
+	in := f.incidents
 	var stopper usecase.LadderStopper
-	if w.people.Esc != nil {
-		stopper = w.people.Esc
+	if f.people.Esc != nil {
+		stopper = f.people.Esc
 	}
-	return usecase.NewResolver(usecase.ResolverDeps{Store: in.Store, Pub: resolveOutput{w.publisher.Cards, w.recorders.notices}, Esc: stopper,
-		Voider: w.voider, Bypass: w.actions.Bypass, Pages: w.pages, Runbook: in.Runbook, Log: in.Log})
+	return usecase.NewResolver(usecase.ResolverDeps{Store: in.Store, Pub: resolveOutput{f.publisher.Cards, f.recorders.notices}, Esc: stopper,
+		Voider: f.voider, Bypass: f.actions.Bypass, Pages: f.pages, Runbook: in.Runbook, Log: in.Log})
 }
 
 // clerkCases are the use cases over Clerk that the families call; without
@@ -262,14 +262,14 @@ type clerkCases struct {
 	dashboard commands.Dashboard // nil without Clerk
 }
 
-func (w familyWiring) clerkCases() clerkCases {
-	in, pub, ticks := w.incidents, w.publisher, w.recorders.ticks
+func (f familyWiring) clerkCases() clerkCases {
+	in, pub, ticks := f.incidents, f.publisher, f.recorders.ticks
 	var c clerkCases
 	var sessionClerk usecase.SessionClerk
 	var accountClerk usecase.AccountReader
 	var controlsClerk usecase.ControlsClerk
 	var reviewClerk usecase.ReviewClerk
-	if cl := w.actions.Clerk; cl != nil { // no typed nil: a nil interface is "not configured"
+	if cl := f.actions.Clerk; cl != nil { // no typed nil: a nil interface is "not configured"
 		sessionClerk, accountClerk, controlsClerk, reviewClerk, c.finder, c.dashboard = cl, cl, cl, cl, cl, cl
 	}
 	c.sessions = usecase.NewSessions(sessionClerk, in.Store, in.Affected, sessionOutput{pub.Outbox, pub.Files, progressOutput{pub.Progress}, ticks}, in.Now, in.Log)

@@ -12,7 +12,7 @@ import (
 // help, help <command> for every command and the reply to an unknown
 // subcommand go through the real bot to a fake Slack that enforces
 // Block Kit's limits; Slack takes every one, and help names every
-// command, audit and the closing line included (issue 20).
+// command, audit and the closing line included.
 func TestHelpRepliesPassSlackBlockLimits(t *testing.T) {
 	t.Parallel()
 	h := apptest.Start(t, apptest.Spec{})
@@ -25,7 +25,7 @@ func TestHelpRepliesPassSlackBlockLimits(t *testing.T) {
 		if !help.Contains("`/clerk-incident " + sub.Name) {
 			t.Errorf("help does not show %s:\n%s", sub.Name, help.Render())
 		}
-		// One reader each: reads are throttled per user (issue 19).
+		// One reader each: reads are throttled per user.
 		user := fmt.Sprintf("UH%02d", i)
 		s.Command(t, user, "C1", "help "+sub.Name)
 		s.ExpectEphemeral(t, user, render.Esc(sub.Usage), "*Examples:*", render.Esc(sub.Examples[0]))

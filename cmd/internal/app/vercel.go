@@ -58,19 +58,19 @@ func vercelApp(cfg Config, log *audit.Log, count httpx.Counter) vercelParts {
 // family is the app family's use cases (none when Vercel is not
 // configured): the env check records on store, says in the thread and
 // ticks its step.
-func (p vercelParts) family(store usecase.EnvRecorder, thread usecase.ThreadPoster, ticks usecase.Ticker, now func() time.Time) commands.AppDeps {
-	if p.client == nil {
+func (v vercelParts) family(store usecase.EnvRecorder, thread usecase.ThreadPoster, ticks usecase.Ticker, now func() time.Time) commands.AppDeps {
+	if v.client == nil {
 		return commands.AppDeps{}
 	}
-	return commands.AppDeps{Deploys: usecase.Deployments{Vercel: p.client},
-		Env: usecase.EnvCheck{Vercel: p.client, Keys: p.keys, Store: store, Thread: thread, Ticks: ticks, Now: now}}
+	return commands.AppDeps{Deploys: usecase.Deployments{Vercel: v.client},
+		Env: usecase.EnvCheck{Vercel: v.client, Keys: v.keys, Store: store, Thread: thread, Ticks: ticks, Now: now}}
 }
 
 // rollbacks is what the rollback doer calls (nil when Vercel is not
 // configured).
-func (p vercelParts) rollbacks() usecase.Vercel {
-	if p.client == nil {
+func (v vercelParts) rollbacks() usecase.Vercel {
+	if v.client == nil {
 		return nil
 	}
-	return p.client
+	return v.client
 }
