@@ -81,6 +81,10 @@ func (no *Notices) edit(ctx context.Context, r Req, a bot.Action) {
 		return
 	}
 	if err := no.modals.OpenView(ctx, a.TriggerID, render.NoticeModal(id, d.Version(), d.Text)); err != nil {
+		if why, ok := editorRefused(err, "notice"); ok {
+			no.ReplyText(ctx, r, why)
+			return
+		}
 		no.Fail(ctx, r, err)
 	}
 }

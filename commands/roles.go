@@ -309,19 +309,28 @@ func (dr *Drafts) draftEdit(ctx context.Context, r Req, a bot.Action) {
 		return
 	}
 	if err := dr.modals.OpenView(ctx, a.TriggerID, render.DraftModal(id, d.Version(), d.Text)); err != nil {
-		var se slack.SlackErrorResponse
-		if errors.As(err, &se) && se.Err == "exchanged_trigger_id" {
-			// Slack takes each click's trigger_id once; this one was used.
-			dr.ReplyText(ctx, r, "That click already opened the editor once (Slack lets one click open one window); click Edit again to edit the draft. The draft is unchanged.")
-			return
-		}
-		if errors.As(err, &se) && (se.Err == "expired_trigger_id" || se.Err == "invalid_trigger_id") {
-			// Slack takes a modal only within 3 s of the click.
-			dr.ReplyText(ctx, r, "Slack took too long to open the editor (it allows 3 seconds after the click); click Edit again. The draft is unchanged.")
+		if why, ok := editorRefused(err, "draft"); ok {
+			dr.ReplyText(ctx, r, why)
 			return
 		}
 		dr.Fail(ctx, r, err)
 	}
+}
+
+// editorRefused words Slack's refusal to open an editor for a click's
+// trigger_id (what: "draft", "notice"), which clicking again mends.
+func editorRefused(err error, what string) (string, bool) {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return "", false
+	}
+	switch se.Err {
+	case "exchanged_trigger_id": // Slack takes each click's trigger_id once; this one was used
+		return fmt.Sprintf("That click already opened the editor once (Slack lets one click open one window); click Edit again to edit the %s. The %s is unchanged.", what, what), true
+	case "expired_trigger_id", "invalid_trigger_id": // Slack takes a modal only within 3 s of the click
+		return fmt.Sprintf("Slack took too long to open the editor (it allows 3 seconds after the click); click Edit again. The %s is unchanged.", what), true
+	}
+	return "", false
 }
 
 // draftSaved takes the modal's text as the new draft, unless the draft

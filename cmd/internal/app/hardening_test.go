@@ -403,11 +403,16 @@ func TestAccessReviewAndNotifyDraftGoToTheAskerAlone(t *testing.T) {
 	draft := s.Expect(t, fakeslack.Match{Channel: "CINC", Thread: card.TS, Contains: []string{"Draft notice to the affected users of INC-1", "we secured your account", "[Edit] [Final] [Discard]"}})
 
 	// Edited like a customer update, then made final once.
-	press(t, s, "U1", draft, "Edit")
+	edit := press(t, s, "U1", draft, "Edit")
 	v, err := s.WaitView("U1", fakeslack.Timeout)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The same click cannot open a second editor (Slack's exchanged_trigger_id).
+	if _, err := s.Resend(edit); err != nil {
+		t.Fatal(err)
+	}
+	s.ExpectEphemeral(t, "U1", "That click already opened the editor once", "click Edit again to edit the notice", "The notice is unchanged")
 	submit(t, s, v, "We signed you out everywhere after suspicious activity. Please sign in again.")
 	s.ExpectUpdated(t, draft, "We signed you out everywhere after suspicious activity")
 	s.Click(t, "U2", draft, "Final")
